@@ -1,0 +1,3 @@
+module github.com/canopy-cloud/canopy
+
+go 1.24
