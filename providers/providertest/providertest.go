@@ -1,0 +1,267 @@
+// Package providertest is the one conformance suite every provider adapter
+// must pass, the simulator and each real engine alike (gocloud's drivertest
+// pattern). An adapter's test supplies a Harness and calls
+// RunConformanceTests.
+package providertest
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// Harness builds the adapter under test and says what it may use.
+type Harness interface {
+	// MakeProvider opens the adapter against its engine.
+	MakeProvider(ctx context.Context, t *testing.T) providers.Provider
+	// Fixture names resources the suite may use on this cloud.
+	Fixture() Fixture
+}
+
+// Fixture describes the cloud under test.
+type Fixture struct {
+	// ImageName is an image that boots on the smallest flavor; empty: the
+	// first image listed.
+	ImageName string
+	// Networks to attach new servers to; empty: the cloud's default.
+	Networks []string
+	// Zone for new servers; empty: the cloud's default.
+	Zone string
+	// WaitTimeout bounds each wait for a transition (default 2 minutes).
+	WaitTimeout time.Duration
+	// Poll is the interval between polls while waiting (default 200 ms).
+	Poll time.Duration
+	// Prefix is prepended to every name the suite creates, so runs can be
+	// told apart and cleaned up.
+	Prefix string
+}
+
+func (f *Fixture) defaults() {
+	if f.WaitTimeout == 0 {
+		f.WaitTimeout = 2 * time.Minute
+	}
+	if f.Poll == 0 {
+		f.Poll = 200 * time.Millisecond
+	}
+	if f.Prefix == "" {
+		f.Prefix = "ptest"
+	}
+}
+
+// RunConformanceTests runs the whole suite against the adapter.
+func RunConformanceTests(t *testing.T, h Harness) {
+	ctx := context.Background()
+	p := h.MakeProvider(ctx, t)
+	t.Cleanup(func() { _ = p.Close() })
+	fx := h.Fixture()
+	fx.defaults()
+	s := &suite{p: p, fx: fx}
+
+	t.Run("Info", s.testInfo)
+	compute, ok := p.(providers.Compute)
+	if !ok {
+		t.Logf("adapter has no Compute capability; compute tests not run")
+		return
+	}
+	s.c = compute
+	t.Run("Flavors", s.testFlavors)
+	t.Run("Images", s.testImages)
+	t.Run("Keypairs", s.testKeypairs)
+	t.Run("ServerLifecycle", s.testServerLifecycle)
+	t.Run("ServerErrors", s.testServerErrors)
+}
+
+type suite struct {
+	p  providers.Provider
+	c  providers.Compute
+	fx Fixture
+}
+
+func (s *suite) name(t *testing.T, what string) string {
+	return fmt.Sprintf("%s-%s-%d", s.fx.Prefix, what, time.Now().UnixNano()%1e9)
+}
+
+func (s *suite) testInfo(t *testing.T) {
+	info, err := s.p.Info(context.Background())
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	if len(info.Regions) == 0 {
+		t.Errorf("Info: no regions")
+	}
+	for _, r := range info.Regions {
+		if r == "" {
+			t.Errorf("Info: empty region name in %q", info.Regions)
+		}
+	}
+}
+
+func (s *suite) testFlavors(t *testing.T) {
+	flavors, err := s.c.ListFlavors(context.Background())
+	if err != nil {
+		t.Fatalf("ListFlavors: %v", err)
+	}
+	if len(flavors) == 0 {
+		t.Fatal("ListFlavors: empty")
+	}
+	seen := map[string]bool{}
+	for _, f := range flavors {
+		if f.NativeID == "" || f.Name == "" {
+			t.Errorf("flavor %+v: empty id or name", f)
+		}
+		if seen[f.NativeID] {
+			t.Errorf("flavor id %q listed twice", f.NativeID)
+		}
+		seen[f.NativeID] = true
+		if f.VCPUs <= 0 || f.RAMMiB <= 0 || f.DiskGiB < 0 || f.GPUs < 0 {
+			t.Errorf("flavor %s: not normalized: vcpus=%d ram=%d disk=%d gpus=%d", f.Name, f.VCPUs, f.RAMMiB, f.DiskGiB, f.GPUs)
+		}
+		if f.Status != providers.StatusActive {
+			t.Errorf("flavor %s: status %v, want ACTIVE", f.Name, f.Status)
+		}
+	}
+}
+
+func (s *suite) testImages(t *testing.T) {
+	ctx := context.Background()
+	images, err := s.c.ListImages(ctx)
+	if err != nil {
+		t.Fatalf("ListImages: %v", err)
+	}
+	if len(images) == 0 {
+		t.Fatal("ListImages: empty")
+	}
+	for _, im := range images {
+		if im.NativeID == "" {
+			t.Errorf("image %+v: empty id", im)
+		}
+		if im.Status == providers.StatusUnspecified {
+			t.Errorf("image %s: status not normalized (raw %q)", im.NativeID, im.ProviderStatus)
+		}
+	}
+	im := s.image(t)
+	got, err := s.c.GetImage(ctx, im.NativeID)
+	if err != nil {
+		t.Fatalf("GetImage(%s): %v", im.NativeID, err)
+	}
+	if got.NativeID != im.NativeID || got.Name != im.Name {
+		t.Errorf("GetImage = %s/%s, want %s/%s", got.NativeID, got.Name, im.NativeID, im.Name)
+	}
+	if _, err := s.c.GetImage(ctx, missingID(im.NativeID)); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("GetImage(missing): err = %v, want ErrNotFound", err)
+	}
+}
+
+// image returns the fixture image, or the first one.
+func (s *suite) image(t *testing.T) providers.Image {
+	t.Helper()
+	images, err := s.c.ListImages(context.Background())
+	if err != nil {
+		t.Fatalf("ListImages: %v", err)
+	}
+	for _, im := range images {
+		if s.fx.ImageName == "" || im.Name == s.fx.ImageName {
+			return im
+		}
+	}
+	t.Fatalf("image %q not found among %d images", s.fx.ImageName, len(images))
+	return providers.Image{}
+}
+
+// smallestFlavor returns the flavor with the least memory.
+func (s *suite) smallestFlavor(t *testing.T) providers.Flavor {
+	t.Helper()
+	flavors, err := s.c.ListFlavors(context.Background())
+	if err != nil || len(flavors) == 0 {
+		t.Fatalf("ListFlavors: %v (%d)", err, len(flavors))
+	}
+	best := flavors[0]
+	for _, f := range flavors[1:] {
+		if f.RAMMiB < best.RAMMiB || (f.RAMMiB == best.RAMMiB && f.VCPUs < best.VCPUs) {
+			best = f
+		}
+	}
+	return best
+}
+
+// missingID returns an id shaped like a real one that does not exist.
+func missingID(like string) string {
+	if len(like) >= 36 && strings.Count(like, "-") == 4 {
+		return "00000000-0000-4000-8000-000000000000"
+	}
+	return like + "-missing"
+}
+
+func newPublicKey(t *testing.T) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp)))
+}
+
+func (s *suite) testKeypairs(t *testing.T) {
+	ctx := context.Background()
+	name := s.name(t, "key")
+	pub := newPublicKey(t)
+	k, err := s.c.CreateKeypair(ctx, name, pub)
+	if err != nil {
+		t.Fatalf("CreateKeypair: %v", err)
+	}
+	t.Cleanup(func() { _ = s.c.DeleteKeypair(context.Background(), name) })
+	if k.Name != name || k.NativeID == "" || k.Fingerprint == "" {
+		t.Errorf("CreateKeypair = %+v: want name %s, an id and a fingerprint", k, name)
+	}
+	if !strings.HasPrefix(k.PublicKey, strings.Join(strings.Fields(pub)[:2], " ")) {
+		t.Errorf("public key = %q, want %q", k.PublicKey, pub)
+	}
+	got, err := s.c.GetKeypair(ctx, k.NativeID)
+	if err != nil || got.Fingerprint != k.Fingerprint {
+		t.Errorf("GetKeypair = %+v, %v; want fingerprint %s", got, err, k.Fingerprint)
+	}
+	list, err := s.c.ListKeypairs(ctx)
+	if err != nil {
+		t.Fatalf("ListKeypairs: %v", err)
+	}
+	if !containsKey(list, name) {
+		t.Errorf("ListKeypairs does not list %s", name)
+	}
+	if _, err := s.c.CreateKeypair(ctx, name, newPublicKey(t)); !errors.Is(err, providers.ErrAlreadyExists) {
+		t.Errorf("CreateKeypair(duplicate): err = %v, want ErrAlreadyExists", err)
+	}
+	if _, err := s.c.CreateKeypair(ctx, s.name(t, "badkey"), "ssh-ed25519 not-base64!"); !errors.Is(err, providers.ErrInvalid) {
+		t.Errorf("CreateKeypair(bad key): err = %v, want ErrInvalid", err)
+	}
+	if err := s.c.DeleteKeypair(ctx, k.NativeID); err != nil {
+		t.Fatalf("DeleteKeypair: %v", err)
+	}
+	if _, err := s.c.GetKeypair(ctx, k.NativeID); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("GetKeypair after delete: err = %v, want ErrNotFound", err)
+	}
+	if err := s.c.DeleteKeypair(ctx, k.NativeID); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("DeleteKeypair twice: err = %v, want ErrNotFound", err)
+	}
+}
+
+func containsKey(list []providers.Keypair, name string) bool {
+	for _, k := range list {
+		if k.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,114 @@
+package sim_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/providers/providertest"
+	"github.com/canopy-cloud/canopy/providers/sim"
+)
+
+type harness struct{ opts sim.Options }
+
+func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provider {
+	return sim.New(h.opts)
+}
+
+func (h harness) Fixture() providertest.Fixture {
+	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond}
+}
+
+func TestConformance(t *testing.T) {
+	providertest.RunConformanceTests(t, harness{sim.Options{Seed: 1}})
+}
+
+// The suite must also pass when every transition takes time and every call
+// is slow, as on a real cloud.
+func TestConformanceSlow(t *testing.T) {
+	providertest.RunConformanceTests(t, harness{sim.Options{
+		Seed: 2, Latency: time.Millisecond, BootDelay: 50 * time.Millisecond,
+		ActionDelay: 20 * time.Millisecond, DeleteDelay: 20 * time.Millisecond,
+	}})
+}
+
+func TestDeterministicIDs(t *testing.T) {
+	ctx := context.Background()
+	ids := func() []string {
+		c := sim.New(sim.Options{Seed: 42})
+		var out []string
+		for i := 0; i < 3; i++ {
+			s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "x", FlavorID: "1", ImageID: "img-cirros"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s.NativeID)
+		}
+		return out
+	}
+	a, b := ids(), ids()
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("same seed gave ids %v and %v", a, b)
+		}
+	}
+}
+
+func TestFaultsAndDown(t *testing.T) {
+	ctx := context.Background()
+	c := sim.New(sim.Options{})
+	boom := errors.New("boom")
+	c.InjectFault("ListServers", boom, 2)
+	for i := 0; i < 2; i++ {
+		if _, err := c.ListServers(ctx); !errors.Is(err, boom) {
+			t.Fatalf("call %d: err = %v, want injected fault", i, err)
+		}
+	}
+	if _, err := c.ListServers(ctx); err != nil {
+		t.Fatalf("after faults are used up: %v", err)
+	}
+	if _, err := c.ListFlavors(ctx); err != nil {
+		t.Fatalf("fault leaked to another method: %v", err)
+	}
+	c.SetDown(true)
+	if _, err := c.Info(ctx); !errors.Is(err, providers.ErrUnavailable) {
+		t.Fatalf("down cloud: err = %v, want ErrUnavailable", err)
+	}
+	if got := c.Calls("ListServers"); got != 3 {
+		t.Errorf("Calls(ListServers) = %d, want 3", got)
+	}
+}
+
+func TestFailBootsAndStatuses(t *testing.T) {
+	ctx := context.Background()
+	c := sim.New(sim.Options{FailBoots: true, BootDelay: 10 * time.Millisecond})
+	s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "x", FlavorID: "1", ImageID: "img-cirros"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != providers.StatusPending || s.ProviderStatus != "BUILD" {
+		t.Fatalf("new server = %v/%s, want PENDING/BUILD", s.Status, s.ProviderStatus)
+	}
+	time.Sleep(20 * time.Millisecond)
+	s, err = c.GetServer(ctx, s.NativeID)
+	if err != nil || s.Status != providers.StatusError || s.StatusMessage == "" {
+		t.Fatalf("failed boot = %+v, %v; want ERROR with a message", s, err)
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	o, err := sim.ParseOptions(map[string]any{"boot_delay": "2s", "seed": 3, "zones": []any{"a", "b"}, "servers": 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.BootDelay != 2*time.Second || o.Seed != 3 || len(o.Zones) != 2 || o.Servers != 5 {
+		t.Errorf("ParseOptions = %+v", o)
+	}
+	for _, bad := range []map[string]any{{"boot_delay": 5}, {"boot_delay": "soon"}, {"nope": true}, {"seed": "x"}} {
+		if _, err := sim.ParseOptions(bad); err == nil {
+			t.Errorf("ParseOptions(%v): no error", bad)
+		}
+	}
+}
