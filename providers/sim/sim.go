@@ -49,9 +49,9 @@ type Cloud struct {
 	faults   []*fault
 	down     bool
 
-	calls   sync.Map // method → *atomic.Int64
-	total   atomic.Int64
-	closed  atomic.Bool
+	calls  sync.Map // method → *atomic.Int64
+	total  atomic.Int64
+	closed atomic.Bool
 }
 
 // server is the simulator's record; its visible status is derived from the
