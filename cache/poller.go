@@ -1,0 +1,157 @@
+// Package cache protects the clouds: it coalesces and caches reads and
+// batches status polling, so any number of canopy clients cost each cloud a
+// bounded number of calls.
+package cache
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Poller batches the waits on one (cloud, kind): however many callers wait
+// on however many resources, the cloud sees one list per interval. The
+// interval adapts: MinInterval while something listed is transitional,
+// doubling up to MaxInterval while nothing is.
+type Poller[T any] struct {
+	list         func(ctx context.Context) ([]T, error)
+	key          func(T) string
+	transitional func(T) bool
+	min, max     time.Duration
+
+	mu       sync.Mutex
+	waiters  map[*waiter[T]]struct{}
+	running  bool
+	interval time.Duration
+	polls    int64
+}
+
+// waiter is one caller waiting for done to hold.
+type waiter[T any] struct {
+	id   string
+	done func(item T, present bool) bool
+	ch   chan result[T]
+}
+
+type result[T any] struct {
+	item    T
+	present bool
+	err     error
+}
+
+// NewPoller makes a poller over list. key gives an item's native id and
+// transitional says whether it is still changing on its own.
+func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) string, transitional func(T) bool, min, max time.Duration) *Poller[T] {
+	if min <= 0 {
+		min = 500 * time.Millisecond
+	}
+	if max < min {
+		max = min
+	}
+	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}}
+}
+
+// Wait blocks until done(item, present) holds for the resource with native
+// id, as seen by the poller's lists, or ctx ends. present is false once the
+// resource is absent from a list (deleted). A list error is returned to
+// every waiter only if it persists until their context ends; transient
+// errors are retried at the next interval.
+func (p *Poller[T]) Wait(ctx context.Context, id string, done func(item T, present bool) bool) (T, bool, error) {
+	w := &waiter[T]{id: id, done: done, ch: make(chan result[T], 1)}
+	p.mu.Lock()
+	p.waiters[w] = struct{}{}
+	if !p.running {
+		p.running = true
+		p.interval = p.min
+		go p.loop()
+	}
+	p.mu.Unlock()
+
+	select {
+	case r := <-w.ch:
+		return r.item, r.present, r.err
+	case <-ctx.Done():
+		p.mu.Lock()
+		delete(p.waiters, w)
+		p.mu.Unlock()
+		select { // it may have been woken meanwhile
+		case r := <-w.ch:
+			return r.item, r.present, r.err
+		default:
+		}
+		var zero T
+		return zero, false, ctx.Err()
+	}
+}
+
+// Waiters returns how many callers are waiting.
+func (p *Poller[T]) Waiters() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.waiters)
+}
+
+// Polls returns how many lists the poller has made.
+func (p *Poller[T]) Polls() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.polls
+}
+
+// Interval returns the current poll interval.
+func (p *Poller[T]) Interval() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.interval
+}
+
+// loop lists once per interval while anyone waits, then exits.
+func (p *Poller[T]) loop() {
+	timer := time.NewTimer(p.min)
+	defer timer.Stop()
+	for range timer.C {
+		p.mu.Lock()
+		if len(p.waiters) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.polls++
+		p.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), p.max*4)
+		items, err := p.list(ctx)
+		cancel()
+
+		p.mu.Lock()
+		moving := false
+		if err == nil {
+			byID := make(map[string]T, len(items))
+			for _, it := range items {
+				byID[p.key(it)] = it
+				if p.transitional(it) {
+					moving = true
+				}
+			}
+			for w := range p.waiters {
+				it, ok := byID[w.id]
+				if w.done(it, ok) {
+					w.ch <- result[T]{item: it, present: ok}
+					delete(p.waiters, w)
+				}
+			}
+		}
+		if moving || err != nil {
+			p.interval = p.min
+		} else if p.interval *= 2; p.interval > p.max {
+			p.interval = p.max
+		}
+		if len(p.waiters) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		timer.Reset(p.interval)
+		p.mu.Unlock()
+	}
+}

@@ -1,0 +1,155 @@
+// Package config reads canopyd's YAML configuration: which clouds to front,
+// how zones route to them, and the knobs of waits and listings.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole file.
+type Config struct {
+	// Clouds canopy fronts. Empty: one sim cloud named "local".
+	Clouds []Cloud `yaml:"clouds"`
+	// Zones maps an availability zone to a cloud name, overriding (or
+	// adding to) the zones each cloud declares or discovers.
+	Zones map[string]string `yaml:"zones"`
+	// Wait bounds the `wait` flags and sets how often waits poll.
+	Wait Wait `yaml:"wait"`
+}
+
+// Cloud is one cloud entry.
+type Cloud struct {
+	Name    string         `yaml:"name"`
+	Kind    string         `yaml:"kind"`
+	Regions []string       `yaml:"regions"`
+	Zones   []string       `yaml:"zones"`
+	Options map[string]any `yaml:"options"`
+}
+
+// Wait configures waiting for resources to reach a status.
+type Wait struct {
+	// Timeout bounds a wait when the caller set no deadline (default 10m).
+	Timeout Duration `yaml:"timeout"`
+	// MinInterval is the poll interval while something transitions
+	// (default 500ms); MaxInterval when idle (default 5s).
+	MinInterval Duration `yaml:"min_interval"`
+	MaxInterval Duration `yaml:"max_interval"`
+}
+
+// Duration is a time.Duration written as "2s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Std returns the time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// DefaultCloudName is the sim cloud of the embedded default.
+const DefaultCloudName = "local"
+
+// Default is the embedded default: one sim cloud with two zones.
+func Default() *Config {
+	c := &Config{Clouds: []Cloud{{
+		Name: DefaultCloudName, Kind: "sim",
+		Regions: []string{"local-1"}, Zones: []string{"local-1a", "local-1b"},
+		Options: map[string]any{"boot_delay": "2s", "action_delay": "1s", "delete_delay": "1s"},
+	}}}
+	c.setDefaults()
+	return c
+}
+
+// Load reads and validates a config file.
+func Load(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(raw, filepath.Base(path))
+}
+
+// Parse reads and validates config bytes; name is used in errors.
+func Parse(raw []byte, name string) (*Config, error) {
+	var c Config
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	if len(c.Clouds) == 0 {
+		c.Clouds = Default().Clouds
+	}
+	c.setDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	return &c, nil
+}
+
+func (c *Config) setDefaults() {
+	if c.Wait.Timeout == 0 {
+		c.Wait.Timeout = Duration(10 * time.Minute)
+	}
+	if c.Wait.MinInterval == 0 {
+		c.Wait.MinInterval = Duration(500 * time.Millisecond)
+	}
+	if c.Wait.MaxInterval == 0 {
+		c.Wait.MaxInterval = Duration(5 * time.Second)
+	}
+}
+
+var cloudName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+
+// Validate checks names, kinds and the zone map.
+func (c *Config) Validate() error {
+	seen := map[string]bool{}
+	zoneOwner := map[string]string{}
+	for i, cl := range c.Clouds {
+		if !cloudName.MatchString(cl.Name) {
+			return fmt.Errorf("clouds[%d].name %q: want lower-case letters, digits and dashes, starting with a letter", i, cl.Name)
+		}
+		if seen[cl.Name] {
+			return fmt.Errorf("clouds[%d].name %q: duplicate", i, cl.Name)
+		}
+		seen[cl.Name] = true
+		if cl.Kind == "" {
+			return fmt.Errorf("cloud %q: kind is required", cl.Name)
+		}
+		for _, z := range cl.Zones {
+			if other, dup := zoneOwner[z]; dup && c.Zones[z] == "" {
+				return fmt.Errorf("zone %q is declared by clouds %q and %q: map it in `zones:` to pick one", z, other, cl.Name)
+			}
+			zoneOwner[z] = cl.Name
+		}
+	}
+	zones := make([]string, 0, len(c.Zones))
+	for z := range c.Zones {
+		zones = append(zones, z)
+	}
+	sort.Strings(zones)
+	for _, z := range zones {
+		if !seen[c.Zones[z]] {
+			return fmt.Errorf("zones[%q]: unknown cloud %q", z, c.Zones[z])
+		}
+	}
+	if c.Wait.MinInterval > c.Wait.MaxInterval {
+		return fmt.Errorf("wait.min_interval %s is above wait.max_interval %s", c.Wait.MinInterval.Std(), c.Wait.MaxInterval.Std())
+	}
+	return nil
+}

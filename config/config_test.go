@@ -1,0 +1,61 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	c, err := Parse([]byte(`
+clouds:
+  - name: east
+    kind: sim
+    zones: [e1, e2]
+  - name: west
+    kind: sim
+    zones: [w1]
+    options: {down: true}
+zones:
+  extra: west
+wait:
+  timeout: 30s
+`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Clouds) != 2 || c.Clouds[1].Options["down"] != true || c.Zones["extra"] != "west" {
+		t.Errorf("parsed %+v", c)
+	}
+	if c.Wait.Timeout.Std() != 30*time.Second || c.Wait.MinInterval.Std() != 500*time.Millisecond {
+		t.Errorf("wait = %+v", c.Wait)
+	}
+}
+
+func TestParseEmptyIsDefault(t *testing.T) {
+	c, err := Parse(nil, "empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Clouds) != 1 || c.Clouds[0].Name != DefaultCloudName || len(c.Clouds[0].Zones) != 2 {
+		t.Errorf("default = %+v", c.Clouds)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"clouds: [{name: Bad_Name, kind: sim}]", "clouds[0].name"},
+		{"clouds: [{name: a, kind: sim}, {name: a, kind: sim}]", "duplicate"},
+		{"clouds: [{name: a}]", "kind is required"},
+		{"clouds: [{name: a, kind: sim, zones: [z]}, {name: b, kind: sim, zones: [z]}]", `zone "z" is declared by clouds "a" and "b"`},
+		{"clouds: [{name: a, kind: sim}]\nzones: {z: nope}", `unknown cloud "nope"`},
+		{"wait: {timeout: soon}", "invalid duration"},
+		{"wait: {min_interval: 10s, max_interval: 1s}", "above wait.max_interval"},
+		{"clouds: {", "config bad"},
+	} {
+		_, err := Parse([]byte(tc.yaml), "bad")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Parse(%q): err = %v, want it to mention %q", tc.yaml, err, tc.want)
+		}
+	}
+}
