@@ -1,0 +1,140 @@
+# shellcheck shell=bash
+# Shared by up.sh, down.sh and smoke.sh. Sourced, not run.
+#
+# Everything OpenStack runs on Debian's own /usr/bin/python3: the machine's PATH
+# may start with another Python (pyenv), so PATH and Python env vars are reset.
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+unset PYTHONPATH PYTHONHOME PYTHONSTARTUP VIRTUAL_ENV PYENV_VERSION PYTHONNOUSERSITE
+export PYTHONDONTWRITEBYTECODE=1 LC_ALL=C.UTF-8 LANG=C.UTF-8
+PY=/usr/bin/python3
+OSC=/usr/bin/openstack
+
+LAB=${CANOPY_OS_LAB:-/var/tmp/canopy-openstack}
+ETC=$LAB/etc
+DATA=$LAB/data
+LOG=$LAB/log
+PIDDIR=$LAB/pid
+RUN=$LAB/run
+STATE=$LAB/state
+
+HOST=127.0.0.1
+REGION=RegionOne
+# Nova's compute host name. Neutron's in-package `test` ML2 mechanism driver binds
+# ports only for this host (see README.md), so the fake compute must carry it.
+COMPUTE_HOST=host-ovs-filter-active
+
+# Ports (all on 127.0.0.1).
+PORT_MYSQL=3306
+PORT_RABBIT=5672
+PORT_RABBIT_DIST=25672
+PORT_EPMD=4369
+PORT_MEMCACHED=11211
+PORT_KEYSTONE=5000
+PORT_GLANCE=9292
+PORT_PLACEMENT=8778
+PORT_NOVA=8774
+PORT_NEUTRON=9696
+PORT_CINDER=8776
+PORT_SWIFT=8080
+PORT_SWIFT_OBJECT=6200
+PORT_SWIFT_CONTAINER=6201
+PORT_SWIFT_ACCOUNT=6202
+PORT_SWIFT_LOG=5140 # UDP: swift logs only to syslog; a tiny catcher writes log/swift.log
+
+KEYSTONE_URL=http://$HOST:$PORT_KEYSTONE/v3
+
+# Names of what up.sh creates for tests.
+TEST_CLOUD=canopy-test
+ADMIN_CLOUD=canopy-admin
+TEST_PROJECT=canopy-test
+TEST_USER=canopy-test
+TEST_FLAVOR=canopy.tiny
+TEST_IMAGE=canopy-test-image
+TEST_NETWORK=canopy-net
+TEST_SUBNET=canopy-subnet
+EXT_NETWORK=canopy-public
+EXT_SUBNET=canopy-public-subnet
+TEST_ROUTER=canopy-router
+VOLUME_TYPE=fake
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
+
+# --- processes -------------------------------------------------------------
+# Each daemon is started with setsid (its own session and process group) and
+# recorded as "PID STARTTIME NAME" in $PIDDIR/NAME.pid; STARTTIME (from
+# /proc/PID/stat) guards against a recycled PID.
+
+proc_starttime() { # pid -> start time in clock ticks since boot, or nothing
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) } # drop "pid (comm) " (comm may hold spaces)
+	# shellcheck disable=SC2086
+	set -- $stat
+	echo "${20}" # field 22 overall
+}
+
+# pid_of NAME -> prints the recorded PID if that very process is still alive.
+pid_of() {
+	local f=$PIDDIR/$1.pid pid st _
+	[[ -s $f ]] || return 1
+	read -r pid st _ <"$f" || return 1
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	[[ "$(proc_starttime "$pid")" == "$st" ]] || return 1
+	echo "$pid"
+}
+
+alive() { pid_of "$1" >/dev/null; }
+
+record_pid() { # name pid
+	local st
+	st=$(proc_starttime "$2") || return 1
+	echo "$2 $st $1" >"$PIDDIR/$1.pid"
+}
+
+# stop_daemon NAME: TERM to its process group, KILL after a grace period.
+stop_daemon() {
+	local name=$1 grace=${2:-15} pid i
+	if ! pid=$(pid_of "$name"); then
+		rm -f "$PIDDIR/$name.pid"
+		return 0
+	fi
+	local pgid
+	pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
+	if [[ $pgid == "$pid" ]]; then
+		kill -TERM -- "-$pid" 2>/dev/null || true
+	else
+		kill -TERM "$pid" 2>/dev/null || true
+	fi
+	for ((i = 0; i < grace * 5; i++)); do
+		alive "$name" || break
+		sleep 0.2
+	done
+	if alive "$name"; then
+		log "  $name (pid $pid) did not stop in ${grace}s: KILL"
+		if [[ $pgid == "$pid" ]]; then kill -KILL -- "-$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
+		sleep 0.5
+	fi
+	# The group may hold children that outlived the leader (workers): reap them too.
+	if [[ $pgid == "$pid" ]] && pgrep -g "$pid" >/dev/null 2>&1; then
+		kill -KILL -- "-$pid" 2>/dev/null || true
+	fi
+	rm -f "$PIDDIR/$name.pid"
+	log "  stopped $name (pid $pid)"
+}
+
+# --- checks ----------------------------------------------------------------
+tcp_open() { # port
+	(exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+http_code() { # url -> HTTP status code ("000" when nothing answers)
+	curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true
+}
+
+http_ok() { # url: any answer below 500 means the API process serves requests
+	local c
+	c=$(http_code "$1")
+	[[ $c =~ ^[1-4][0-9][0-9]$ ]]
+}

@@ -1,0 +1,779 @@
+#!/usr/bin/env bash
+# Bring up a minimal real OpenStack (Zed, Debian 12's packages) on 127.0.0.1
+# for canopy's tests. Idempotent: a run when everything is up only checks.
+#
+#   test/openstack/up.sh            install what is missing, configure, start
+#   test/openstack/up.sh PHASE...   only these phases (install base keystone
+#                                   glance placement neutron nova cinder swift
+#                                   resources)
+#
+# State, configs, logs and PIDs live in $CANOPY_OS_LAB (default
+# /var/tmp/canopy-openstack). The last line printed is the clouds.yaml path.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+
+[[ $(id -u) == 0 ]] || die "run as root (installs packages, starts daemons as service users)"
+
+PACKAGES=(
+	curl ca-certificates
+	mariadb-server python3-pymysql
+	rabbitmq-server
+	memcached python3-memcache
+	uwsgi-core uwsgi-plugin-python3
+	keystone python3-openstackclient python3-keystonemiddleware
+	glance-api
+	placement-api
+	nova-api nova-conductor nova-scheduler python3-nova
+	neutron-server
+	cinder-api cinder-scheduler cinder-volume
+	swift swift-proxy swift-account swift-container swift-object python3-swiftclient
+)
+
+phase_install() {
+	local missing=() p
+	local -A ok=()
+	while read -r p; do ok[$p]=1; done < <(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null |
+		awk '$4 == "installed" { print $1 }')
+	for p in "${PACKAGES[@]}"; do [[ -n ${ok[$p]:-} ]] || missing+=("$p"); done
+	if ((${#missing[@]} == 0)); then
+		log "install: all ${#PACKAGES[@]} packages present"
+		return 0
+	fi
+	log "install: ${#missing[@]} missing packages: ${missing[*]}"
+	# No service may start from a package's maintainer scripts (on a systemd or
+	# sysvinit machine they would start with stock configs). Debian's
+	# policy-rc.d hook is honoured by invoke-rc.d/deb-systemd-invoke.
+	local added_policy=
+	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+		printf '#!/bin/sh\n# canopy test/openstack/up.sh: no service starts during install\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		added_policy=1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=900 update -q
+	apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" \
+		|| { [[ -n $added_policy ]] && rm -f /usr/sbin/policy-rc.d; die "apt-get install failed"; }
+	[[ -n $added_policy ]] && rm -f /usr/sbin/policy-rc.d
+	return 0
+}
+
+# --- helpers -----------------------------------------------------------------
+
+# start NAME CMD...: start CMD in its own session unless NAME is already running.
+start() {
+	local name=$1
+	shift
+	alive "$name" && return 0
+	setsid "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
+	local pid=$!
+	record_pid "$name" "$pid" || die "$name exited at once; see $LOG/$name.log"
+	log "  started $name (pid $pid), log $LOG/$name.log"
+}
+
+# wait_for NAME TIMEOUT CHECK...: poll CHECK; fail loudly if NAME dies or time runs out.
+wait_for() {
+	local name=$1 timeout=$2 t0=$SECONDS
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		if [[ -n $name ]] && ! alive "$name"; then
+			tail -n 40 "$LOG/$name.log" >&2 || true
+			die "$name died (log: $LOG/$name.log)"
+		fi
+		if ((SECONDS - t0 > timeout)); then
+			[[ -n $name ]] && { tail -n 40 "$LOG/$name.log" >&2 || true; }
+			die "timed out after ${timeout}s waiting for $name: $*"
+		fi
+		sleep 0.5
+	done
+}
+
+# wait_api NAME URL [TIMEOUT]
+wait_api() {
+	wait_for "$1" "${3:-120}" http_ok "$2"
+	log "  $1 answers at $2"
+}
+
+# A port we need must not be held by somebody else's process.
+port_free_or_ours() { # name port
+	if ! alive "$1" && tcp_open "$2"; then
+		die "port $2 on $HOST is in use by another process; cannot start $1"
+	fi
+}
+
+done_mark() { [[ -e $STATE/$1.done ]]; }
+mark() { date -Is >"$STATE/$1.done"; }
+
+sql() { mariadb --no-defaults --socket="$RUN/mysqld.sock" -u root -N -B "$@"; }
+
+# Run a service's management command on Debian's Python, logging to a file.
+manage() { # logname cmd...
+	local logf=$LOG/$1-manage.log
+	shift
+	log "  $*"
+	"$@" >>"$logf" 2>&1 || { tail -n 30 "$logf" >&2; die "failed: $* (log: $logf)"; }
+}
+
+export_env() {
+	export KEYSTONE_URL REGION HOST DATA ADMIN_PW SERVICE_PW TEST_PW TEST_PROJECT TEST_USER \
+		TEST_FLAVOR TEST_IMAGE TEST_NETWORK TEST_SUBNET EXT_NETWORK EXT_SUBNET TEST_ROUTER \
+		VOLUME_TYPE COMPUTE_HOST PORT_GLANCE PORT_PLACEMENT PORT_NOVA PORT_NEUTRON PORT_CINDER PORT_SWIFT
+}
+
+gen_pw() { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20; }
+
+db_url() { echo "mysql+pymysql://openstack:$DB_PW@$HOST:$PORT_MYSQL/$1?charset=utf8"; }
+
+RABBIT_URL() { echo "rabbit://guest:guest@$HOST:$PORT_RABBIT/"; }
+
+# [keystone_authtoken] for a service user.
+authtoken() { # user
+	cat <<EOF
+[keystone_authtoken]
+www_authenticate_uri = http://$HOST:$PORT_KEYSTONE
+auth_url = http://$HOST:$PORT_KEYSTONE
+memcached_servers = $HOST:$PORT_MEMCACHED
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $SERVICE_PW
+region_name = $REGION
+service_token_roles_required = true
+EOF
+}
+
+# Keystone credentials for a service talking to another service ([nova], [neutron], ...).
+svc_auth() { # section user
+	cat <<EOF
+[$1]
+auth_url = http://$HOST:$PORT_KEYSTONE
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $2
+password = $SERVICE_PW
+region_name = $REGION
+EOF
+}
+
+# uwsgi_cmd PORT WSGI-FILE ENV... -> sets UWSGI (an array) to the command line.
+uwsgi_cmd() {
+	local port=$1 file=$2 e
+	shift 2
+	# uwsgi's --http-socket does not do keep-alive and does not say so: clients
+	# reusing a connection get ECONNRESET. "Connection: close" tells them.
+	UWSGI=(uwsgi --plugin python3 --http-socket "$HOST:$port" --wsgi-file "$file"
+		--master --die-on-term --need-app --processes 1 --threads 8
+		--buffer-size 65535 --add-header "Connection: close")
+	for e in "$@"; do UWSGI+=(--env "$e"); done
+}
+
+# --- phases ------------------------------------------------------------------
+
+phase_base() {
+	mkdir -p "$LAB" "$ETC" "$DATA" "$LOG" "$PIDDIR" "$RUN" "$STATE"
+	touch "$LAB/.canopy-openstack-lab"
+	chmod 755 "$LAB" "$ETC" "$DATA" "$LOG" "$RUN"
+	chmod 700 "$PIDDIR" "$STATE"
+	local u
+	for u in rabbitmq swift; do
+		runuser -u "$u" -- test -x "$LAB/data" ||
+			die "user $u cannot traverse $LAB (choose CANOPY_OS_LAB outside /root etc.)"
+	done
+	if [[ ! -s $LAB/secrets.env ]]; then
+		umask 077
+		{
+			echo "DB_PW=$(gen_pw)"
+			echo "ADMIN_PW=$(gen_pw)"
+			echo "SERVICE_PW=$(gen_pw)"
+			echo "TEST_PW=$(gen_pw)"
+		} >"$LAB/secrets.env"
+		umask 022
+	fi
+	# shellcheck disable=SC1091
+	. "$LAB/secrets.env"
+
+	# MariaDB
+	if [[ ! -d $DATA/mysql/mysql ]]; then
+		mkdir -p "$DATA/mysql"
+		manage mariadb mariadb-install-db --no-defaults --datadir="$DATA/mysql" --user=root \
+			--skip-test-db --auth-root-authentication-method=socket
+	fi
+	if ! alive mariadb; then
+		port_free_or_ours mariadb "$PORT_MYSQL"
+		start mariadb mariadbd --no-defaults --datadir="$DATA/mysql" --socket="$RUN/mysqld.sock" \
+			--pid-file="$RUN/mysqld.pid" --port="$PORT_MYSQL" --bind-address="$HOST" --user=root \
+			--skip-name-resolve --max-connections=2000 --innodb-buffer-pool-size=128M \
+			--character-set-server=utf8 --collation-server=utf8_general_ci
+	fi
+	wait_for mariadb 60 mariadb-admin --no-defaults --socket="$RUN/mysqld.sock" ping
+	local db dbs=""
+	for db in keystone glance placement nova_api nova nova_cell0 neutron cinder; do
+		dbs+="CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8;"
+	done
+	sql -e "$dbs
+		CREATE USER IF NOT EXISTS 'openstack'@'%' IDENTIFIED BY '$DB_PW';
+		ALTER USER 'openstack'@'%' IDENTIFIED BY '$DB_PW';
+		GRANT ALL PRIVILEGES ON *.* TO 'openstack'@'%';
+		FLUSH PRIVILEGES;"
+
+	# memcached (keystonemiddleware token cache, swift)
+	if ! alive memcached; then
+		port_free_or_ours memcached "$PORT_MEMCACHED"
+		start memcached memcached -l "$HOST" -p "$PORT_MEMCACHED" -U 0 -m 64 -c 4096 -u memcache
+	fi
+
+	# RabbitMQ. epmd is started by us, in the foreground, so that it is ours to
+	# stop: left to itself rabbit would daemonize one outside any process group.
+	mkdir -p "$DATA/rabbitmq/mnesia" "$LOG/rabbitmq"
+	echo '[].' >"$DATA/rabbitmq/enabled_plugins"
+	: >"$ETC/rabbitmq.conf"
+	chown -R rabbitmq:rabbitmq "$DATA/rabbitmq" "$LOG/rabbitmq"
+	if ! alive epmd && ! tcp_open "$PORT_EPMD"; then
+		start epmd env ERL_EPMD_ADDRESS="$HOST" epmd -port "$PORT_EPMD"
+		wait_for epmd 20 tcp_open "$PORT_EPMD"
+	fi
+	if ! alive rabbitmq; then
+		port_free_or_ours rabbitmq "$PORT_RABBIT"
+		# the Debian wrapper su's to rabbitmq and keeps the environment
+		start rabbitmq env \
+			RABBITMQ_NODENAME=rabbit@localhost \
+			RABBITMQ_NODE_IP_ADDRESS="$HOST" \
+			RABBITMQ_NODE_PORT="$PORT_RABBIT" \
+			RABBITMQ_DIST_PORT="$PORT_RABBIT_DIST" \
+			ERL_EPMD_ADDRESS="$HOST" \
+			ERL_EPMD_PORT="$PORT_EPMD" \
+			RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+			RABBITMQ_MNESIA_BASE="$DATA/rabbitmq/mnesia" \
+			RABBITMQ_LOG_BASE="$LOG/rabbitmq" \
+			RABBITMQ_LOGS=- \
+			RABBITMQ_ENABLED_PLUGINS_FILE="$DATA/rabbitmq/enabled_plugins" \
+			RABBITMQ_CONFIG_FILE="$ETC/rabbitmq" \
+			RABBITMQ_PID_FILE="$DATA/rabbitmq/rabbit.pid" \
+			/usr/sbin/rabbitmq-server
+	fi
+	wait_for rabbitmq 90 tcp_open "$PORT_RABBIT"
+	log "  mariadb :$PORT_MYSQL, rabbitmq :$PORT_RABBIT, memcached :$PORT_MEMCACHED up"
+}
+
+load_secrets() {
+	[[ -s $LAB/secrets.env ]] || die "no $LAB/secrets.env: run the base phase first"
+	# shellcheck disable=SC1091
+	. "$LAB/secrets.env"
+	export_env
+}
+
+phase_keystone() {
+	load_secrets
+	mkdir -p "$ETC/keystone" "$DATA/keystone/fernet-keys" "$DATA/keystone/credential-keys"
+	chmod 700 "$DATA/keystone/fernet-keys" "$DATA/keystone/credential-keys"
+	cat >"$ETC/keystone/keystone.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+[database]
+connection = $(db_url keystone)
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = $DATA/keystone/fernet-keys
+[credential]
+key_repository = $DATA/keystone/credential-keys
+[cache]
+enabled = true
+backend = dogpile.cache.memcached
+memcache_servers = $HOST:$PORT_MEMCACHED
+EOF
+	local kc=(--config-file "$ETC/keystone/keystone.conf")
+	if ! done_mark keystone-db; then
+		manage keystone keystone-manage "${kc[@]}" db_sync
+		manage keystone keystone-manage "${kc[@]}" fernet_setup --keystone-user root --keystone-group root
+		manage keystone keystone-manage "${kc[@]}" credential_setup --keystone-user root --keystone-group root
+		manage keystone keystone-manage "${kc[@]}" bootstrap --bootstrap-password "$ADMIN_PW" \
+			--bootstrap-admin-url "$KEYSTONE_URL/" --bootstrap-internal-url "$KEYSTONE_URL/" \
+			--bootstrap-public-url "$KEYSTONE_URL/" --bootstrap-region-id "$REGION"
+		mark keystone-db
+	fi
+	if ! alive keystone; then
+		port_free_or_ours keystone "$PORT_KEYSTONE"
+		uwsgi_cmd "$PORT_KEYSTONE" /usr/bin/keystone-wsgi-public "OS_KEYSTONE_CONFIG_DIR=$ETC/keystone"
+		start keystone "${UWSGI[@]}"
+	fi
+	wait_api keystone "$KEYSTONE_URL"
+	# The whole catalogue goes in before any other service starts: a service
+	# that caches a catalogue lacking an endpoint keeps failing (nova-compute
+	# with "network" missing fails every instance operation until restarted).
+	if ! done_mark keystone-catalog; then
+		manage keystone "$PY" "$HERE/oslab.py" catalog
+		mark keystone-catalog
+	fi
+}
+
+COMMON_OSLO() { # service
+	cat <<EOF
+[oslo_concurrency]
+lock_path = $DATA/$1/lock
+[oslo_messaging_notifications]
+driver = noop
+[oslo_policy]
+enforce_new_defaults = false
+enforce_scope = false
+EOF
+}
+
+phase_glance() {
+	load_secrets
+	mkdir -p "$ETC/glance" "$DATA/glance/images" "$DATA/glance/staging" "$DATA/glance/tasks" "$DATA/glance/lock"
+	cat >"$ETC/glance/glance-api.conf" <<EOF
+[DEFAULT]
+bind_host = $HOST
+bind_port = $PORT_GLANCE
+workers = 1
+enabled_backends = fs:file
+use_stderr = true
+[database]
+connection = $(db_url glance)
+$(authtoken glance)
+[paste_deploy]
+flavor = keystone
+config_file = /etc/glance/glance-api-paste.ini
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = $DATA/glance/images/
+[os_glance_staging_store]
+filesystem_store_datadir = $DATA/glance/staging/
+[os_glance_tasks_store]
+filesystem_store_datadir = $DATA/glance/tasks/
+$(COMMON_OSLO glance)
+EOF
+	if ! done_mark glance-db; then
+		manage glance glance-manage --config-file "$ETC/glance/glance-api.conf" db_sync
+		mark glance-db
+	fi
+	if ! alive glance-api; then
+		port_free_or_ours glance-api "$PORT_GLANCE"
+		start glance-api glance-api --config-file "$ETC/glance/glance-api.conf"
+	fi
+	wait_api glance-api "http://$HOST:$PORT_GLANCE/"
+}
+
+phase_placement() {
+	load_secrets
+	mkdir -p "$ETC/placement"
+	cat >"$ETC/placement/placement.conf" <<EOF
+[DEFAULT]
+use_stderr = true
+[api]
+auth_strategy = keystone
+[placement_database]
+connection = $(db_url placement)
+$(authtoken placement)
+$(COMMON_OSLO placement)
+EOF
+	if ! done_mark placement-db; then
+		manage placement placement-manage --config-file "$ETC/placement/placement.conf" db sync
+		mark placement-db
+	fi
+	if ! alive placement-api; then
+		port_free_or_ours placement-api "$PORT_PLACEMENT"
+		uwsgi_cmd "$PORT_PLACEMENT" /usr/bin/placement-api "OS_PLACEMENT_CONFIG_DIR=$ETC/placement"
+		start placement-api "${UWSGI[@]}"
+	fi
+	wait_api placement-api "http://$HOST:$PORT_PLACEMENT/"
+}
+
+phase_neutron() {
+	load_secrets
+	mkdir -p "$ETC/neutron" "$DATA/neutron/lock"
+	cat >"$ETC/neutron/neutron.conf" <<EOF
+[DEFAULT]
+bind_host = $HOST
+bind_port = $PORT_NEUTRON
+api_workers = 1
+rpc_workers = 0
+rpc_state_report_workers = 0
+core_plugin = ml2
+service_plugins = router
+auth_strategy = keystone
+transport_url = $(RABBIT_URL)
+state_path = $DATA/neutron
+api_paste_config = /etc/neutron/api-paste.ini
+notify_nova_on_port_status_changes = true
+notify_nova_on_port_data_changes = true
+allow_overlapping_ips = true
+use_stderr = true
+[database]
+connection = $(db_url neutron)
+$(authtoken neutron)
+$(svc_auth nova nova)
+[agent]
+root_helper = true
+$(COMMON_OSLO neutron)
+[ml2]
+type_drivers = flat,vlan,vxlan
+tenant_network_types = vxlan
+# No agents, no data plane: the "test" driver shipped in python3-neutron binds
+# every port whose binding:host_id is $COMPUTE_HOST (nova's [DEFAULT] host).
+mechanism_drivers = test
+extension_drivers = port_security
+[ml2_type_flat]
+flat_networks = *
+[ml2_type_vlan]
+network_vlan_ranges = public
+[ml2_type_vxlan]
+vni_ranges = 1:10000
+EOF
+	if ! done_mark neutron-db; then
+		manage neutron neutron-db-manage --config-file "$ETC/neutron/neutron.conf" upgrade heads
+		mark neutron-db
+	fi
+	if ! alive neutron-server; then
+		port_free_or_ours neutron-server "$PORT_NEUTRON"
+		# -O: the test mechanism driver asserts on unit-test-only state; with
+		# asserts on, every binding fails with PortBindingFailed.
+		start neutron-server "$PY" -O /usr/bin/neutron-server --config-file "$ETC/neutron/neutron.conf"
+	fi
+	wait_api neutron-server "http://$HOST:$PORT_NEUTRON/"
+}
+
+phase_nova() {
+	load_secrets
+	mkdir -p "$ETC/nova" "$DATA/nova/instances" "$DATA/nova/lock"
+	cat >"$ETC/nova/nova.conf" <<EOF
+[DEFAULT]
+host = $COMPUTE_HOST
+my_ip = $HOST
+compute_driver = fake.FakeDriver
+enabled_apis = osapi_compute
+osapi_compute_listen = $HOST
+osapi_compute_listen_port = $PORT_NOVA
+osapi_compute_workers = 1
+transport_url = $(RABBIT_URL)
+state_path = $DATA/nova
+instances_path = $DATA/nova/instances
+allow_resize_to_same_host = true
+use_stderr = true
+[api]
+auth_strategy = keystone
+[wsgi]
+api_paste_config = /etc/nova/api-paste.ini
+[api_database]
+connection = $(db_url nova_api)
+[database]
+connection = $(db_url nova)
+$(authtoken nova)
+$(svc_auth placement placement)
+$(svc_auth neutron neutron)
+$(svc_auth service_user nova)
+send_service_user_token = true
+[cinder]
+os_region_name = $REGION
+[glance]
+region_name = $REGION
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+discover_hosts_in_cells_interval = 10
+[vnc]
+enabled = false
+[spice]
+enabled = false
+$(COMMON_OSLO nova)
+EOF
+	local nc=(--config-file "$ETC/nova/nova.conf")
+	if ! done_mark nova-db; then
+		manage nova nova-manage "${nc[@]}" api_db sync
+		manage nova nova-manage "${nc[@]}" cell_v2 map_cell0 --database_connection "$(db_url nova_cell0)"
+		if ! nova-manage "${nc[@]}" cell_v2 list_cells 2>/dev/null | grep -q ' cell1 '; then
+			manage nova nova-manage "${nc[@]}" cell_v2 create_cell --name cell1
+		fi
+		manage nova nova-manage "${nc[@]}" db sync
+		mark nova-db
+	fi
+	if ! alive nova-api; then
+		port_free_or_ours nova-api "$PORT_NOVA"
+		start nova-api nova-api "${nc[@]}"
+	fi
+	start nova-conductor nova-conductor "${nc[@]}"
+	start nova-scheduler nova-scheduler "${nc[@]}"
+	# The nova-compute package would pull libvirt/qemu; the code is in python3-nova.
+	start nova-compute "$PY" -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' "${nc[@]}"
+	wait_api nova-api "http://$HOST:$PORT_NOVA/"
+	if ! done_mark nova-compute; then
+		wait_for nova-compute 120 compute_node_registered
+		manage nova nova-manage "${nc[@]}" cell_v2 discover_hosts
+		manage nova "$PY" "$HERE/oslab.py" wait-compute
+		mark nova-compute
+	fi
+	alive nova-conductor && alive nova-scheduler && alive nova-compute || die "a nova service died; see $LOG/nova-*.log"
+}
+
+compute_node_registered() {
+	[[ $(sql -e "SELECT COUNT(*) FROM nova.compute_nodes WHERE host='$COMPUTE_HOST' AND deleted=0") -gt 0 ]]
+}
+
+phase_cinder() {
+	load_secrets
+	mkdir -p "$ETC/cinder" "$DATA/cinder/volumes" "$DATA/cinder/lock"
+	cat >"$ETC/cinder/cinder.conf" <<EOF
+[DEFAULT]
+my_ip = $HOST
+osapi_volume_listen = $HOST
+osapi_volume_listen_port = $PORT_CINDER
+osapi_volume_workers = 1
+auth_strategy = keystone
+transport_url = $(RABBIT_URL)
+state_path = $DATA/cinder
+volumes_dir = $DATA/cinder/volumes
+api_paste_config = /etc/cinder/api-paste.ini
+glance_api_servers = http://$HOST:$PORT_GLANCE
+enabled_backends = $VOLUME_TYPE
+default_volume_type = $VOLUME_TYPE
+use_stderr = true
+[database]
+connection = $(db_url cinder)
+$(authtoken cinder)
+$(svc_auth nova nova)
+$(svc_auth service_user cinder)
+send_service_user_token = true
+[$VOLUME_TYPE]
+# No device-mapper in this kernel, so no LVM: the fake driver shipped in
+# python3-cinder keeps volumes as database state only.
+volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
+volume_backend_name = $VOLUME_TYPE
+target_helper = fake
+$(COMMON_OSLO cinder)
+EOF
+	local cc=(--config-file "$ETC/cinder/cinder.conf")
+	if ! done_mark cinder-db; then
+		manage cinder cinder-manage "${cc[@]}" db sync
+		mark cinder-db
+	fi
+	if ! alive cinder-api; then
+		port_free_or_ours cinder-api "$PORT_CINDER"
+		start cinder-api cinder-api "${cc[@]}"
+	fi
+	start cinder-scheduler cinder-scheduler "${cc[@]}"
+	start cinder-volume cinder-volume "${cc[@]}"
+	wait_api cinder-api "http://$HOST:$PORT_CINDER/"
+	# volume create needs the scheduler to know the backend: wait for its first report
+	wait_for cinder-volume 90 cinder_volume_up
+}
+
+cinder_volume_up() {
+	[[ $(sql -e "SELECT COUNT(*) FROM cinder.services WHERE topic='cinder-volume' AND deleted=0
+		AND disabled=0 AND updated_at > UTC_TIMESTAMP() - INTERVAL 60 SECOND") -gt 0 ]]
+}
+
+phase_swift() {
+	load_secrets
+	local sd=$ETC/swift
+	mkdir -p "$sd" "$DATA/swift/node/d1" "$DATA/swift/cache" "$DATA/swift/run"
+	chown -R swift:swift "$DATA/swift"
+	[[ -e /etc/swift/swift.conf ]] || die "/etc/swift/swift.conf missing (package swift)"
+	if [[ ! -e $sd/object.ring.gz || ! -e $sd/container.ring.gz || ! -e $sd/account.ring.gz ]]; then
+		local r port
+		for r in object container account; do
+			case $r in object) port=$PORT_SWIFT_OBJECT ;; container) port=$PORT_SWIFT_CONTAINER ;; account) port=$PORT_SWIFT_ACCOUNT ;; esac
+			rm -f "$sd/$r.builder" "$sd/$r.ring.gz"
+			manage swift swift-ring-builder "$sd/$r.builder" create 10 1 1
+			manage swift swift-ring-builder "$sd/$r.builder" add "r1z1-$HOST:$port/d1" 100
+			manage swift swift-ring-builder "$sd/$r.builder" rebalance
+		done
+	fi
+	local common="swift_dir = $sd
+devices = $DATA/swift/node
+mount_check = false
+workers = 0
+user = swift
+bind_ip = $HOST
+log_udp_host = $HOST
+log_udp_port = $PORT_SWIFT_LOG"
+	local r port
+	for r in account container object; do
+		case $r in object) port=$PORT_SWIFT_OBJECT ;; container) port=$PORT_SWIFT_CONTAINER ;; account) port=$PORT_SWIFT_ACCOUNT ;; esac
+		cat >"$sd/$r-server.conf" <<EOF
+[DEFAULT]
+$common
+bind_port = $port
+log_name = $r-server
+[pipeline:main]
+pipeline = healthcheck recon $r-server
+[app:$r-server]
+use = egg:swift#$r
+[filter:healthcheck]
+use = egg:swift#healthcheck
+[filter:recon]
+use = egg:swift#recon
+recon_cache_path = $DATA/swift/cache
+[$r-replicator]
+[$r-auditor]
+[$r-updater]
+EOF
+	done
+	cat >"$sd/proxy-server.conf" <<EOF
+[DEFAULT]
+$common
+bind_port = $PORT_SWIFT
+log_name = proxy-server
+[pipeline:main]
+pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk tempurl authtoken keystoneauth copy slo dlo versioned_writes proxy-logging proxy-server
+[app:proxy-server]
+use = egg:swift#proxy
+account_autocreate = true
+[filter:catch_errors]
+use = egg:swift#catch_errors
+[filter:gatekeeper]
+use = egg:swift#gatekeeper
+[filter:healthcheck]
+use = egg:swift#healthcheck
+[filter:proxy-logging]
+use = egg:swift#proxy_logging
+[filter:cache]
+use = egg:swift#memcache
+memcache_servers = $HOST:$PORT_MEMCACHED
+[filter:listing_formats]
+use = egg:swift#listing_formats
+[filter:bulk]
+use = egg:swift#bulk
+[filter:tempurl]
+use = egg:swift#tempurl
+[filter:authtoken]
+paste.filter_factory = keystonemiddleware.auth_token:filter_factory
+www_authenticate_uri = http://$HOST:$PORT_KEYSTONE
+auth_url = http://$HOST:$PORT_KEYSTONE
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = swift
+password = $SERVICE_PW
+region_name = $REGION
+memcached_servers = $HOST:$PORT_MEMCACHED
+delay_auth_decision = true
+[filter:keystoneauth]
+use = egg:swift#keystoneauth
+operator_roles = admin, member
+reseller_admin_role = ResellerAdmin
+[filter:copy]
+use = egg:swift#copy
+[filter:slo]
+use = egg:swift#slo
+[filter:dlo]
+use = egg:swift#dlo
+[filter:versioned_writes]
+use = egg:swift#versioned_writes
+allow_versioned_writes = true
+EOF
+	# Swift logs only to syslog; there is no /dev/log here, so it sends UDP to a catcher.
+	cat >"$ETC/swift-udplog.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+out = open(sys.argv[3], "ab", buffering=0)
+while True:
+    data, _ = s.recvfrom(65535)
+    out.write(data.rstrip(b"\0\n") + b"\n")
+EOF
+	start swift-udplog "$PY" "$ETC/swift-udplog.py" "$HOST" "$PORT_SWIFT_LOG" "$LOG/swift.log"
+	for r in account container object; do
+		case $r in object) port=$PORT_SWIFT_OBJECT ;; container) port=$PORT_SWIFT_CONTAINER ;; account) port=$PORT_SWIFT_ACCOUNT ;; esac
+		if ! alive "swift-$r"; then
+			port_free_or_ours "swift-$r" "$port"
+			start "swift-$r" "swift-$r-server" "$sd/$r-server.conf"
+		fi
+	done
+	if ! alive swift-proxy; then
+		port_free_or_ours swift-proxy "$PORT_SWIFT"
+		start swift-proxy swift-proxy-server "$sd/proxy-server.conf"
+	fi
+	for r in account container object; do
+		case $r in object) port=$PORT_SWIFT_OBJECT ;; container) port=$PORT_SWIFT_CONTAINER ;; account) port=$PORT_SWIFT_ACCOUNT ;; esac
+		wait_for "swift-$r" 60 http_ok "http://$HOST:$port/healthcheck"
+	done
+	wait_api swift-proxy "http://$HOST:$PORT_SWIFT/healthcheck"
+}
+
+write_clouds_yaml() {
+	local f=$LAB/clouds.yaml
+	umask 077
+	cat >"$f.tmp" <<EOF
+# Written by canopy test/openstack/up.sh. OpenStack Zed on $HOST.
+clouds:
+  $TEST_CLOUD:
+    auth:
+      auth_url: $KEYSTONE_URL
+      username: $TEST_USER
+      password: $TEST_PW
+      project_name: $TEST_PROJECT
+      user_domain_name: Default
+      project_domain_name: Default
+    auth_type: password
+    identity_api_version: 3
+    region_name: $REGION
+    interface: public
+  $ADMIN_CLOUD:
+    auth:
+      auth_url: $KEYSTONE_URL
+      username: admin
+      password: $ADMIN_PW
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    auth_type: password
+    identity_api_version: 3
+    region_name: $REGION
+    interface: public
+EOF
+	mv "$f.tmp" "$f"
+	cat >"$LAB/canopy-test.env" <<EOF
+# Names of the canopy test OpenStack's objects (source this file).
+OS_CLIENT_CONFIG_FILE=$f
+OS_CLOUD=$TEST_CLOUD
+CANOPY_OS_ADMIN_CLOUD=$ADMIN_CLOUD
+CANOPY_OS_FLAVOR=$TEST_FLAVOR
+CANOPY_OS_IMAGE=$TEST_IMAGE
+CANOPY_OS_NETWORK=$TEST_NETWORK
+CANOPY_OS_SUBNET=$TEST_SUBNET
+CANOPY_OS_EXTERNAL_NETWORK=$EXT_NETWORK
+CANOPY_OS_ROUTER=$TEST_ROUTER
+CANOPY_OS_VOLUME_TYPE=$VOLUME_TYPE
+CANOPY_OS_REGION=$REGION
+CANOPY_OS_AUTH_URL=$KEYSTONE_URL
+EOF
+	umask 022
+}
+
+phase_resources() {
+	load_secrets
+	if ! done_mark resources; then
+		manage resources "$PY" "$HERE/oslab.py" resources
+		mark resources
+	fi
+	write_clouds_yaml
+}
+
+ALL_PHASES=(install base keystone glance placement neutron nova cinder swift resources)
+
+main() {
+	local phases=("$@") t0 t1 ms start
+	((${#phases[@]})) || phases=("${ALL_PHASES[@]}")
+	start=$(date +%s)
+	for p in "${phases[@]}"; do
+		declare -F "phase_$p" >/dev/null || die "unknown phase $p (known: ${ALL_PHASES[*]})"
+		t0=$(date +%s%N)
+		"phase_$p"
+		t1=$(date +%s%N)
+		ms=$(((t1 - t0) / 1000000))
+		log "phase $p: $((ms / 1000)).$(((ms % 1000) / 100)) s"
+	done
+	log "total: $(($(date +%s) - start)) s"
+}
+
+main "$@"
