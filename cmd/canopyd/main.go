@@ -1,0 +1,114 @@
+// Command canopyd is the canopy server: one gRPC API (and REST through
+// grpc-gateway) over every configured cloud.
+//
+// With no flags it is the embedded default: a bbolt store in the user's data
+// dir, one sim cloud named "local", gRPC on 127.0.0.1:8470 and REST on
+// 127.0.0.1:8471.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/canopy-cloud/canopy/config"
+	"github.com/canopy-cloud/canopy/server"
+	"github.com/canopy-cloud/canopy/store/bolt"
+
+	_ "github.com/canopy-cloud/canopy/providers/sim" // adapters register by kind
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "canopyd:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// dataDir is where the embedded store lives: $XDG_DATA_HOME/canopy, or
+// ~/.local/share/canopy.
+func dataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "canopy")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "canopy")
+	}
+	return filepath.Join(home, ".local", "share", "canopy")
+}
+
+func run() error {
+	var (
+		cfgPath  = flag.String("config", env("CANOPY_CONFIG", ""), "YAML config file (env CANOPY_CONFIG); empty: one sim cloud named local")
+		grpcAddr = flag.String("grpc-addr", env("CANOPY_GRPC_ADDR", "127.0.0.1:8470"), "gRPC listen address (env CANOPY_GRPC_ADDR)")
+		restAddr = flag.String("rest-addr", env("CANOPY_REST_ADDR", "127.0.0.1:8471"), "REST listen address (env CANOPY_REST_ADDR)")
+		storeURL = flag.String("store", env("CANOPY_STORE", ""), "store: a bbolt file path or bolt://PATH (env CANOPY_STORE); default DATA_DIR/canopy.db")
+		logLevel = flag.String("log-level", env("CANOPY_LOG_LEVEL", "info"), "debug, info, warn or error")
+		grace    = flag.Duration("grace", 30*time.Second, "how long in-flight calls may run after SIGINT/SIGTERM")
+	)
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg := config.Default()
+	if *cfgPath != "" {
+		var err error
+		if cfg, err = config.Load(*cfgPath); err != nil {
+			return err
+		}
+	}
+
+	path := strings.TrimPrefix(*storeURL, "bolt://")
+	if path == "" {
+		path = filepath.Join(dataDir(), "canopy.db")
+	}
+	if strings.Contains(path, "://") {
+		return fmt.Errorf("--store %q: unsupported scheme (this build supports bolt://PATH)", *storeURL)
+	}
+	st, err := bolt.Open(path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := server.New(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	gl, err := net.Listen("tcp", *grpcAddr)
+	if err != nil {
+		return fmt.Errorf("grpc listen: %w", err)
+	}
+	rl, err := net.Listen("tcp", *restAddr)
+	if err != nil {
+		gl.Close()
+		return fmt.Errorf("rest listen: %w", err)
+	}
+	log.Info("store", "path", path)
+	return srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl}, *grace)
+}

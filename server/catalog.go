@@ -1,0 +1,245 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// cloudFlavors lists one cloud's flavors with canopy ids.
+func (s *Server) cloudFlavors(ctx context.Context, cl *cloud) ([]*canopyv1.Flavor, error) {
+	c, err := cl.computeOrFail()
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.ListFlavors(ctx)
+	if err != nil {
+		return nil, cloudErr(cl.name, "list flavors", err)
+	}
+	natives := make([]string, len(list))
+	for i, f := range list {
+		natives[i] = f.NativeID
+	}
+	ids, err := s.adopt(ctx, cl, providers.KindFlavor, natives)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*canopyv1.Flavor, len(list))
+	for i, f := range list {
+		out[i] = flavorPB(cl.name, ids[f.NativeID], f)
+	}
+	return out, nil
+}
+
+// cloudImages lists one cloud's images with canopy ids.
+func (s *Server) cloudImages(ctx context.Context, cl *cloud) ([]*canopyv1.Image, error) {
+	c, err := cl.computeOrFail()
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.ListImages(ctx)
+	if err != nil {
+		return nil, cloudErr(cl.name, "list images", err)
+	}
+	natives := make([]string, len(list))
+	for i, im := range list {
+		natives[i] = im.NativeID
+	}
+	ids, err := s.adopt(ctx, cl, providers.KindImage, natives)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*canopyv1.Image, len(list))
+	for i, im := range list {
+		out[i] = imagePB(cl.name, ids[im.NativeID], im)
+	}
+	return out, nil
+}
+
+func flavorKey(f *canopyv1.Flavor) string { return sortKey(f.Location.GetCloud(), f.Name, f.Id) }
+func imageKey(im *canopyv1.Image) string  { return sortKey(im.Location.GetCloud(), im.Name, im.Id) }
+
+// ListFlavors implements canopyv1.ComputeServiceServer.
+func (s *Server) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsRequest) (*canopyv1.ListFlavorsResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLabels("labels", req.GetLabels()); err != nil {
+		return nil, err
+	}
+	targets, err := s.listTargets(req.GetLocation())
+	if err != nil {
+		return nil, err
+	}
+	all, errs := fanOut(ctx, targets, s.cloudFlavors)
+	var kept []*canopyv1.Flavor
+	for _, f := range all {
+		if (req.GetName() == "" || f.Name == req.GetName()) && matchLabels(req.GetLabels(), f.Labels) && matchLocation(req.GetLocation(), f.Location.GetRegion(), "") {
+			kept = append(kept, f)
+		}
+	}
+	page, next, err := paginate(kept, flavorKey, size, req.GetPageToken(), filterHash("flavors", req.GetLocation().String(), req.GetName(), req.GetLabels()))
+	if err != nil {
+		return nil, err
+	}
+	return &canopyv1.ListFlavorsResponse{Flavors: page, NextPageToken: next, CloudErrors: errs}, nil
+}
+
+// GetFlavor implements canopyv1.ComputeServiceServer.
+func (s *Server) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) (*canopyv1.Flavor, error) {
+	v, isID, err := idOrName("id", req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if !isID {
+		all, errs := fanOut(ctx, s.clouds.list, s.cloudFlavors)
+		return pickByName(providers.KindFlavor, "id", v, all, errs)
+	}
+	cl, m, err := s.lookupID(ctx, providers.KindFlavor, v)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.cloudFlavors(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range list {
+		if f.NativeId == m.NativeID {
+			return f, nil
+		}
+	}
+	return nil, notFound(providers.KindFlavor, v)
+}
+
+// FindFlavor implements canopyv1.ComputeServiceServer: the smallest flavor
+// meeting every minimum. "Smallest" orders by memory, then vcpus, disk and
+// GPUs; ties break by cloud name, flavor name and native id, so the answer
+// is the same on every call.
+func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest) (*canopyv1.Flavor, error) {
+	for field, v := range map[string]int64{"min_vcpus": int64(req.GetMinVcpus()), "min_ram_mib": req.GetMinRamMib(), "min_disk_gib": req.GetMinDiskGib(), "min_gpus": int64(req.GetMinGpus())} {
+		if v < 0 {
+			return nil, badRequest(field, "must not be negative, got %d", v)
+		}
+	}
+	targets, err := s.listTargets(req.GetLocation())
+	if err != nil {
+		return nil, err
+	}
+	all, errs := fanOut(ctx, targets, s.cloudFlavors)
+	var fit []*canopyv1.Flavor
+	for _, f := range all {
+		if f.Vcpus >= req.GetMinVcpus() && f.RamMib >= req.GetMinRamMib() && f.DiskGib >= req.GetMinDiskGib() &&
+			f.Gpus >= req.GetMinGpus() && f.Status == canopyv1.Status_STATUS_ACTIVE && matchLocation(req.GetLocation(), f.Location.GetRegion(), "") {
+			fit = append(fit, f)
+		}
+	}
+	if len(fit) == 0 {
+		want := fmt.Sprintf("vcpus>=%d ram_mib>=%d disk_gib>=%d gpus>=%d", req.GetMinVcpus(), req.GetMinRamMib(), req.GetMinDiskGib(), req.GetMinGpus())
+		if len(errs) > 0 {
+			return pickByName[*canopyv1.Flavor](providers.KindFlavor, "", want, nil, errs)
+		}
+		return nil, notFound(providers.KindFlavor, want)
+	}
+	sort.Slice(fit, func(i, j int) bool {
+		a, b := fit[i], fit[j]
+		switch {
+		case a.RamMib != b.RamMib:
+			return a.RamMib < b.RamMib
+		case a.Vcpus != b.Vcpus:
+			return a.Vcpus < b.Vcpus
+		case a.DiskGib != b.DiskGib:
+			return a.DiskGib < b.DiskGib
+		case a.Gpus != b.Gpus:
+			return a.Gpus < b.Gpus
+		case a.Location.GetCloud() != b.Location.GetCloud():
+			return a.Location.GetCloud() < b.Location.GetCloud()
+		case a.Name != b.Name:
+			return a.Name < b.Name
+		}
+		return a.NativeId < b.NativeId
+	})
+	return fit[0], nil
+}
+
+// ListImages implements canopyv1.ComputeServiceServer.
+func (s *Server) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest) (*canopyv1.ListImagesResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLabels("labels", req.GetLabels()); err != nil {
+		return nil, err
+	}
+	targets, err := s.listTargets(req.GetLocation())
+	if err != nil {
+		return nil, err
+	}
+	all, errs := fanOut(ctx, targets, s.cloudImages)
+	var kept []*canopyv1.Image
+	for _, im := range all {
+		if (req.GetName() == "" || im.Name == req.GetName()) && (req.GetStatus() == 0 || im.Status == req.GetStatus()) &&
+			matchLabels(req.GetLabels(), im.Labels) && matchLocation(req.GetLocation(), im.Location.GetRegion(), "") {
+			kept = append(kept, im)
+		}
+	}
+	page, next, err := paginate(kept, imageKey, size, req.GetPageToken(), filterHash("images", req.GetLocation().String(), req.GetName(), req.GetStatus(), req.GetLabels()))
+	if err != nil {
+		return nil, err
+	}
+	return &canopyv1.ListImagesResponse{Images: page, NextPageToken: next, CloudErrors: errs}, nil
+}
+
+// GetImage implements canopyv1.ComputeServiceServer.
+func (s *Server) GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error) {
+	v, isID, err := idOrName("id", req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if !isID {
+		all, errs := fanOut(ctx, s.clouds.list, s.cloudImages)
+		return pickByName(providers.KindImage, "id", v, all, errs)
+	}
+	cl, m, err := s.lookupID(ctx, providers.KindImage, v)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cl.computeOrFail()
+	if err != nil {
+		return nil, err
+	}
+	im, err := c.GetImage(ctx, m.NativeID)
+	if isNotFound(err) {
+		return nil, notFound(providers.KindImage, v)
+	}
+	if err != nil {
+		return nil, cloudErr(cl.name, "get image "+m.NativeID, err)
+	}
+	return imagePB(cl.name, m.ID, im), nil
+}
+
+// flavorNames and imageNames feed resolveIn.
+func flavorNames(c providers.Compute) func(context.Context) ([]nativeNamed, error) {
+	return func(ctx context.Context) ([]nativeNamed, error) {
+		list, err := c.ListFlavors(ctx)
+		out := make([]nativeNamed, len(list))
+		for i, f := range list {
+			out[i] = nativeNamed{f.NativeID, f.Name}
+		}
+		return out, err
+	}
+}
+
+func imageNames(c providers.Compute) func(context.Context) ([]nativeNamed, error) {
+	return func(ctx context.Context) ([]nativeNamed, error) {
+		list, err := c.ListImages(ctx)
+		out := make([]nativeNamed, len(list))
+		for i, im := range list {
+			out[i] = nativeNamed{im.NativeID, im.Name}
+		}
+		return out, err
+	}
+}

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// healthTTL is how long a health check result is reused by ListClouds.
+const healthTTL = 10 * time.Second
+
+// ListClouds implements canopyv1.CloudServiceServer.
+func (s *Server) ListClouds(ctx context.Context, req *canopyv1.ListCloudsRequest) (*canopyv1.ListCloudsResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	// Refresh stale health concurrently, so a slow cloud costs one timeout.
+	var wg sync.WaitGroup
+	for _, cl := range s.clouds.list {
+		if _, _, at := cl.health(); time.Since(at) > healthTTL {
+			wg.Add(1)
+			go func() { defer wg.Done(); cl.checkHealth(ctx) }()
+		}
+	}
+	wg.Wait()
+	clouds := make([]*canopyv1.Cloud, 0, len(s.clouds.list))
+	for _, cl := range s.clouds.list {
+		clouds = append(clouds, cloudPB(cl))
+	}
+	page, next, err := paginate(clouds, func(c *canopyv1.Cloud) string { return c.Name }, size, req.GetPageToken(), filterHash("clouds"))
+	if err != nil {
+		return nil, err
+	}
+	return &canopyv1.ListCloudsResponse{Clouds: page, NextPageToken: next}, nil
+}
+
+// GetCloud implements canopyv1.CloudServiceServer.
+func (s *Server) GetCloud(ctx context.Context, req *canopyv1.GetCloudRequest) (*canopyv1.Cloud, error) {
+	if req.GetName() == "" {
+		return nil, badRequest("name", "required")
+	}
+	cl, ok := s.clouds.byName[req.GetName()]
+	if !ok {
+		return nil, notFound("cloud", req.GetName())
+	}
+	cl.checkHealth(ctx)
+	return cloudPB(cl), nil
+}
+
+func cloudPB(cl *cloud) *canopyv1.Cloud {
+	ok, msg, at := cl.health()
+	h := canopyv1.Cloud_HEALTH_UNAVAILABLE
+	if ok {
+		h = canopyv1.Cloud_HEALTH_OK
+	}
+	return &canopyv1.Cloud{
+		Name: cl.name, Kind: cl.kind, Regions: cl.regions, Zones: cl.zones,
+		Capabilities: providers.Capabilities(cl.p), Health: h, HealthMessage: msg, HealthCheckTime: ts(at),
+	}
+}

@@ -1,0 +1,155 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/canopy-cloud/canopy/cache"
+	"github.com/canopy-cloud/canopy/config"
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// cloud is one configured cloud and what canopy keeps about it.
+type cloud struct {
+	name    string
+	kind    string
+	p       providers.Provider
+	compute providers.Compute // nil when the adapter has no compute
+	regions []string
+	zones   []string
+	servers *cache.Poller[providers.Server]
+
+	mu          sync.Mutex
+	healthy     bool
+	healthErr   string
+	healthAt    time.Time
+}
+
+// cloudSet is every cloud, by name and by zone. It is built once at start.
+type cloudSet struct {
+	list   []*cloud // by name
+	byName map[string]*cloud
+	byZone map[string]*cloud
+}
+
+// openClouds opens every configured cloud. A cloud whose adapter cannot be
+// opened is a startup error; a cloud that is merely unreachable is kept and
+// reported unhealthy, so one bad cloud never takes canopy down.
+func openClouds(ctx context.Context, cfg *config.Config, log *slog.Logger) (*cloudSet, error) {
+	cs := &cloudSet{byName: map[string]*cloud{}, byZone: map[string]*cloud{}}
+	for _, cc := range cfg.Clouds {
+		p, err := providers.Open(ctx, cc.Kind, providers.Config{Name: cc.Name, Regions: cc.Regions, Zones: cc.Zones, Options: cc.Options})
+		if err != nil {
+			cs.close()
+			return nil, err
+		}
+		cl := &cloud{name: cc.Name, kind: cc.Kind, p: p, regions: cc.Regions, zones: cc.Zones}
+		if c, ok := p.(providers.Compute); ok {
+			cl.compute = c
+			cl.servers = cache.NewPoller(c.ListServers,
+				func(s providers.Server) string { return s.NativeID },
+				func(s providers.Server) bool { return s.Status.Transitional() },
+				cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std())
+		}
+		ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		info, err := p.Info(ictx)
+		cancel()
+		cl.setHealth(err)
+		if err != nil {
+			log.Warn("cloud unreachable at start", "cloud", cc.Name, "kind", cc.Kind, "err", err)
+		} else {
+			cl.regions = union(cl.regions, info.Regions)
+			cl.zones = union(cl.zones, info.Zones)
+		}
+		cs.list = append(cs.list, cl)
+		cs.byName[cl.name] = cl
+	}
+	sort.Slice(cs.list, func(i, j int) bool { return cs.list[i].name < cs.list[j].name })
+	for _, cl := range cs.list {
+		for _, z := range cl.zones {
+			if _, explicit := cfg.Zones[z]; !explicit {
+				cs.byZone[z] = cl
+			}
+		}
+	}
+	for z, name := range cfg.Zones {
+		cl := cs.byName[name]
+		cs.byZone[z] = cl
+		cl.zones = union(cl.zones, []string{z})
+	}
+	return cs, nil
+}
+
+func (cs *cloudSet) close() {
+	for _, cl := range cs.list {
+		_ = cl.p.Close()
+	}
+}
+
+func (cs *cloudSet) names() []string {
+	out := make([]string, len(cs.list))
+	for i, cl := range cs.list {
+		out[i] = cl.name
+	}
+	return out
+}
+
+func (cl *cloud) setHealth(err error) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	cl.healthy, cl.healthAt, cl.healthErr = err == nil, time.Now(), ""
+	if err != nil {
+		cl.healthErr = err.Error()
+	}
+}
+
+func (cl *cloud) health() (ok bool, msg string, at time.Time) {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	return cl.healthy, cl.healthErr, cl.healthAt
+}
+
+// checkHealth calls the cloud's Info and records the outcome.
+func (cl *cloud) checkHealth(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := cl.p.Info(ctx)
+	cl.setHealth(err)
+}
+
+// computeOrFail returns the cloud's compute driver or FAILED_PRECONDITION.
+func (cl *cloud) computeOrFail() (providers.Compute, error) {
+	if cl.compute == nil {
+		return nil, capabilityErr(cl.name, "compute")
+	}
+	return cl.compute, nil
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, list := range [][]string{a, b} {
+		for _, s := range list {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (cl *cloud) String() string { return fmt.Sprintf("%s(%s)", cl.name, cl.kind) }

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// errorDomain names canopy in google.rpc.ErrorInfo details.
+const errorDomain = "canopy.v1"
+
+// detailed builds a status error carrying google.rpc detail messages.
+func detailed(code codes.Code, msg string, details ...protoadapt.MessageV1) error {
+	st := status.New(code, msg)
+	if withDetails, err := st.WithDetails(details...); err == nil {
+		st = withDetails
+	}
+	return st.Err()
+}
+
+// badRequest is INVALID_ARGUMENT naming the offending field, with a
+// google.rpc.BadRequest field violation a client can act on.
+func badRequest(field, format string, args ...any) error {
+	desc := fmt.Sprintf(format, args...)
+	return detailed(codes.InvalidArgument, field+": "+desc,
+		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}})
+}
+
+// notFound is NOT_FOUND naming the resource.
+func notFound(kind, id string) error {
+	return detailed(codes.NotFound, fmt.Sprintf("%s %q not found", kind, id),
+		&errdetails.ResourceInfo{ResourceType: kind, ResourceName: id, Description: "not found"})
+}
+
+// capabilityErr is FAILED_PRECONDITION naming the cloud and the capability
+// it lacks (and canopy cannot emulate).
+func capabilityErr(cloud, capability string) error {
+	return detailed(codes.FailedPrecondition, fmt.Sprintf("cloud %q does not support %s", cloud, capability),
+		&errdetails.ErrorInfo{Reason: "CAPABILITY_MISSING", Domain: errorDomain, Metadata: map[string]string{"cloud": cloud, "capability": capability}},
+		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{Type: "CAPABILITY", Subject: cloud, Description: capability + " is not available on this cloud"}}})
+}
+
+// cloudErr maps an adapter error to the gRPC code that matches it, naming
+// the cloud. It is the one place provider errors become client errors.
+func cloudErr(cloud, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok && !isProviderErr(err) {
+		return err // already a status (e.g. from a nested call)
+	}
+	code, reason := codes.Unknown, "CLOUD_ERROR"
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		code, reason = codes.DeadlineExceeded, "DEADLINE"
+	case errors.Is(err, context.Canceled):
+		code, reason = codes.Canceled, "CANCELED"
+	case errors.Is(err, providers.ErrNotFound):
+		code, reason = codes.NotFound, "NOT_FOUND"
+	case errors.Is(err, providers.ErrAlreadyExists):
+		code, reason = codes.AlreadyExists, "ALREADY_EXISTS"
+	case errors.Is(err, providers.ErrInvalid):
+		code, reason = codes.InvalidArgument, "INVALID"
+	case errors.Is(err, providers.ErrConflict):
+		code, reason = codes.FailedPrecondition, "WRONG_STATE"
+	case errors.Is(err, providers.ErrUnsupported):
+		code, reason = codes.FailedPrecondition, "CAPABILITY_MISSING"
+	case errors.Is(err, providers.ErrQuota):
+		code, reason = codes.ResourceExhausted, "QUOTA"
+	case errors.Is(err, providers.ErrRateLimited):
+		code, reason = codes.ResourceExhausted, "RATE_LIMITED"
+	case errors.Is(err, providers.ErrPermission):
+		code, reason = codes.PermissionDenied, "CLOUD_FORBIDDEN"
+	case errors.Is(err, providers.ErrUnauthenticated):
+		// The cloud rejected canopy's own credentials: not the caller's fault.
+		code, reason = codes.Unavailable, "CLOUD_AUTH"
+	case errors.Is(err, providers.ErrUnavailable):
+		code, reason = codes.Unavailable, "CLOUD_UNAVAILABLE"
+	}
+	msg := fmt.Sprintf("cloud %q: %s: %v", cloud, op, err)
+	return detailed(code, msg, &errdetails.ErrorInfo{Reason: reason, Domain: errorDomain, Metadata: map[string]string{"cloud": cloud, "operation": op}})
+}
+
+func isProviderErr(err error) bool {
+	for _, e := range []error{providers.ErrNotFound, providers.ErrAlreadyExists, providers.ErrInvalid, providers.ErrConflict,
+		providers.ErrUnavailable, providers.ErrUnauthenticated, providers.ErrPermission, providers.ErrQuota, providers.ErrRateLimited, providers.ErrUnsupported} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// storeErr maps a store failure: canopy's own state is unreadable, which is
+// an internal error (never the caller's or a cloud's).
+func storeErr(op string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return status.FromContextError(err).Err()
+	}
+	return status.Errorf(codes.Internal, "store: %s: %v", op, err)
+}
+
+// isNotFound reports whether err is a provider or store not-found.
+func isNotFound(err error) bool {
+	return errors.Is(err, providers.ErrNotFound) || errors.Is(err, store.ErrNotFound)
+}

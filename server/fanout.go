@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"google.golang.org/grpc/status"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+)
+
+// fanOut runs fn on every cloud concurrently and merges the results. A
+// cloud that fails contributes a CloudError instead of failing the call:
+// "feels like one cloud" means one broken cloud never hides the others.
+func fanOut[T any](ctx context.Context, clouds []*cloud, fn func(context.Context, *cloud) ([]T, error)) ([]T, []*canopyv1.CloudError) {
+	type res struct {
+		items []T
+		err   error
+	}
+	out := make([]res, len(clouds))
+	var wg sync.WaitGroup
+	for i, cl := range clouds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			items, err := fn(ctx, cl)
+			out[i] = res{items, err}
+		}()
+	}
+	wg.Wait()
+	var items []T
+	var errs []*canopyv1.CloudError
+	for i, r := range out {
+		if r.err != nil {
+			st := status.Convert(r.err)
+			errs = append(errs, &canopyv1.CloudError{Cloud: clouds[i].name, Code: int32(st.Code()), Message: st.Message()})
+			continue
+		}
+		items = append(items, r.items...)
+	}
+	return items, errs
+}
+
+// listTargets picks the clouds a list goes to: the location's cloud, the
+// cloud its zone routes to, or every cloud.
+func (s *Server) listTargets(loc *canopyv1.Location) ([]*cloud, error) {
+	if loc.GetCloud() != "" {
+		cl, ok := s.clouds.byName[loc.GetCloud()]
+		if !ok {
+			return nil, badRequest("location.cloud", "unknown cloud %q (known: %v)", loc.GetCloud(), s.clouds.names())
+		}
+		return []*cloud{cl}, nil
+	}
+	if z := loc.GetZone(); z != "" {
+		cl, ok := s.clouds.byZone[z]
+		if !ok {
+			return nil, badRequest("location.zone", "unknown zone %q", z)
+		}
+		return []*cloud{cl}, nil
+	}
+	return s.clouds.list, nil
+}
+
+// matchLocation filters merged items by region and zone.
+func matchLocation(loc *canopyv1.Location, region, zone string) bool {
+	if loc.GetRegion() != "" && loc.GetRegion() != region {
+		return false
+	}
+	if loc.GetZone() != "" && loc.GetZone() != zone {
+		return false
+	}
+	return true
+}
+
+func matchLabels(want, have map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}

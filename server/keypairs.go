@@ -1,0 +1,206 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/pem"
+	"errors"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// generateKey makes a keypair in canopy, so every cloud gets the same kind
+// of key whatever its own generator does.
+func generateKey(typ string) (pub, priv string, err error) {
+	var key any
+	switch typ {
+	case "", "ssh-ed25519":
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return "", "", err
+		}
+		key = k
+	case "ssh-rsa":
+		k, err := rsa.GenerateKey(rand.Reader, 3072)
+		if err != nil {
+			return "", "", err
+		}
+		key = k
+	default:
+		return "", "", badRequest("type", "unknown key type %q: want ssh-ed25519 or ssh-rsa", typ)
+	}
+	signer, err := ssh.NewSignerFromKey(key)
+	if err != nil {
+		return "", "", err
+	}
+	block, err := ssh.MarshalPrivateKey(key, "canopy")
+	if err != nil {
+		return "", "", err
+	}
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))), string(pem.EncodeToMemory(block)), nil
+}
+
+// CreateKeypair implements canopyv1.ComputeServiceServer.
+func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairRequest) (*canopyv1.Keypair, error) {
+	if err := checkName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	if err := checkRequestID(req.GetRequestId()); err != nil {
+		return nil, err
+	}
+	pub, priv := req.GetPublicKey(), ""
+	if pub != "" {
+		if req.GetType() != "" {
+			return nil, badRequest("type", "only for generated keys; the imported key has its own type")
+		}
+		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pub)); err != nil {
+			return nil, badRequest("public_key", "not an OpenSSH public key: %v", err)
+		}
+	} else {
+		var err error
+		if pub, priv, err = generateKey(req.GetType()); err != nil {
+			return nil, err
+		}
+	}
+	cl, err := s.routeCreate(req.GetLocation())
+	if err != nil {
+		return nil, err
+	}
+	c, err := cl.computeOrFail()
+	if err != nil {
+		return nil, err
+	}
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindKeypair, Project: project(ctx), RequestID: req.GetRequestId()})
+	if err != nil {
+		return nil, storeErr("reserve keypair id", err)
+	}
+	if !created && !m.Pending() {
+		k, err := c.GetKeypair(ctx, m.NativeID)
+		if err != nil {
+			return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
+		}
+		return keypairPB(cl.name, m.ID, k), nil // the private key is never kept, so a retry cannot return it
+	}
+	k, err := c.CreateKeypair(ctx, req.GetName(), pub)
+	if err != nil {
+		if created {
+			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+		}
+		return nil, cloudErr(cl.name, "create keypair "+req.GetName(), err)
+	}
+	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, k.NativeID); err != nil {
+		return nil, storeErr("bind keypair "+k.NativeID, err)
+	}
+	out := keypairPB(cl.name, m.ID, k)
+	out.PrivateKey = priv
+	return out, nil
+}
+
+func (s *Server) cloudKeypairs(ctx context.Context, cl *cloud) ([]*canopyv1.Keypair, error) {
+	c, err := cl.computeOrFail()
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.ListKeypairs(ctx)
+	if err != nil {
+		return nil, cloudErr(cl.name, "list keypairs", err)
+	}
+	natives := make([]string, len(list))
+	for i, k := range list {
+		natives[i] = k.NativeID
+	}
+	ids, err := s.adopt(ctx, cl, providers.KindKeypair, natives)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*canopyv1.Keypair, len(list))
+	for i, k := range list {
+		out[i] = keypairPB(cl.name, ids[k.NativeID], k)
+	}
+	return out, nil
+}
+
+// ListKeypairs implements canopyv1.ComputeServiceServer.
+func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsRequest) (*canopyv1.ListKeypairsResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	targets, err := s.listTargets(req.GetLocation())
+	if err != nil {
+		return nil, err
+	}
+	all, errs := fanOut(ctx, targets, s.cloudKeypairs)
+	var kept []*canopyv1.Keypair
+	for _, k := range all {
+		if (req.GetName() == "" || k.Name == req.GetName()) && matchLocation(req.GetLocation(), k.Location.GetRegion(), "") {
+			kept = append(kept, k)
+		}
+	}
+	key := func(k *canopyv1.Keypair) string { return sortKey(k.Location.GetCloud(), k.Name, k.Id) }
+	page, next, err := paginate(kept, key, size, req.GetPageToken(), filterHash("keypairs", req.GetLocation().String(), req.GetName()))
+	if err != nil {
+		return nil, err
+	}
+	return &canopyv1.ListKeypairsResponse{Keypairs: page, NextPageToken: next, CloudErrors: errs}, nil
+}
+
+// findKeypair resolves a keypair id or name to its cloud and mapping.
+func (s *Server) findKeypair(ctx context.Context, v string) (*cloud, store.Mapping, error) {
+	v, isID, err := idOrName("id", v)
+	if err != nil {
+		return nil, store.Mapping{}, err
+	}
+	if !isID {
+		all, errs := fanOut(ctx, s.clouds.list, s.cloudKeypairs)
+		k, err := pickByName(providers.KindKeypair, "id", v, all, errs)
+		if err != nil {
+			return nil, store.Mapping{}, err
+		}
+		v = k.Id
+	}
+	return s.lookupID(ctx, providers.KindKeypair, v)
+}
+
+// GetKeypair implements canopyv1.ComputeServiceServer.
+func (s *Server) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest) (*canopyv1.Keypair, error) {
+	cl, m, err := s.findKeypair(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	k, err := cl.compute.GetKeypair(ctx, m.NativeID)
+	if errors.Is(err, providers.ErrNotFound) {
+		_ = s.store.Delete(ctx, m.ID)
+		return nil, notFound(providers.KindKeypair, req.GetId())
+	}
+	if err != nil {
+		return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
+	}
+	return keypairPB(cl.name, m.ID, k), nil
+}
+
+// DeleteKeypair implements canopyv1.ComputeServiceServer.
+func (s *Server) DeleteKeypair(ctx context.Context, req *canopyv1.DeleteKeypairRequest) (*canopyv1.DeleteKeypairResponse, error) {
+	cl, m, err := s.findKeypair(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	err = cl.compute.DeleteKeypair(ctx, m.NativeID)
+	if err != nil && !errors.Is(err, providers.ErrNotFound) {
+		return nil, cloudErr(cl.name, "delete keypair "+m.NativeID, err)
+	}
+	if derr := s.store.Delete(context.WithoutCancel(ctx), m.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+		return nil, storeErr("forget keypair "+m.ID, derr)
+	}
+	if err != nil {
+		return nil, notFound(providers.KindKeypair, req.GetId())
+	}
+	return &canopyv1.DeleteKeypairResponse{Id: m.ID}, nil
+}

@@ -1,0 +1,118 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/gen/openapi"
+)
+
+// Listeners are where canopyd serves.
+type Listeners struct {
+	GRPC net.Listener
+	REST net.Listener
+}
+
+// Serve runs the gRPC server and the REST gateway until ctx ends, then shuts
+// both down gracefully: new calls are refused, in-flight calls finish (up to
+// grace), and only then does Serve return.
+func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) error {
+	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(recoverUnary(s.log), logUnary(s.log)),
+	)
+	canopyv1.RegisterCloudServiceServer(gs, s)
+	canopyv1.RegisterComputeServiceServer(gs, s)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName} {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	reflection.Register(gs)
+
+	gwMux, conn, err := s.gateway(ctx, lis.GRPC.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", gwMux)
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Spec)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	errc := make(chan error, 2)
+	go func() { errc <- gs.Serve(lis.GRPC) }()
+	go func() {
+		if err := hsrv.Serve(lis.REST); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+			return
+		}
+		errc <- nil
+	}()
+	s.log.Info("canopyd serving", "grpc", lis.GRPC.Addr().String(), "rest", lis.REST.Addr().String(), "clouds", s.clouds.names())
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		gs.Stop()
+		_ = hsrv.Close()
+		return err
+	}
+	s.log.Info("canopyd shutting down: letting in-flight calls finish", "grace", grace)
+	hs.Shutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	_ = hsrv.Shutdown(sctx) // REST first: it forwards to gRPC
+	done := make(chan struct{})
+	go func() { gs.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		s.log.Warn("grace period over: cancelling remaining calls")
+		gs.Stop()
+	}
+	return nil
+}
+
+// gateway builds the grpc-gateway mux, which calls canopyd's own gRPC port
+// so REST goes through exactly the same interceptors as gRPC.
+func (s *Server) gateway(ctx context.Context, grpcAddr string) (*runtime.ServeMux, *grpc.ClientConn, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+	)
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("gateway: dial %s: %w", grpcAddr, err)
+	}
+	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		canopyv1.RegisterCloudServiceHandler, canopyv1.RegisterComputeServiceHandler,
+	} {
+		if err := reg(ctx, mux, conn); err != nil {
+			conn.Close()
+			return nil, nil, fmt.Errorf("gateway: %w", err)
+		}
+	}
+	return mux, conn, nil
+}
+
+var _ = slog.Default

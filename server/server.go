@@ -1,0 +1,45 @@
+// Package server implements canopy's gRPC services over the provider
+// adapters: it routes each call to its cloud (by location on create, by the
+// id map afterwards), translates canopy ids to native ids and back, fans
+// lists out across clouds, and maps every failure to a gRPC code that names
+// the field or the cloud at fault.
+package server
+
+import (
+	"context"
+	"log/slog"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/config"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// Server implements every canopy gRPC service.
+type Server struct {
+	canopyv1.UnimplementedCloudServiceServer
+	canopyv1.UnimplementedComputeServiceServer
+
+	cfg    *config.Config
+	store  store.Store
+	clouds *cloudSet
+	log    *slog.Logger
+}
+
+// New opens every configured cloud. The store stays the caller's to close.
+func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	cs, err := openClouds(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, store: st, clouds: cs, log: log}, nil
+}
+
+// Close closes the cloud adapters.
+func (s *Server) Close() { s.clouds.close() }
+
+// project is the caller's project. Until tokens carry one (the auth issue),
+// every caller is in the default project.
+func project(ctx context.Context) string { return "" }

@@ -1,0 +1,309 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// serversPB converts one cloud's servers, mapping every native id (server,
+// flavor, image) to its canopy id in three batched store calls.
+func (s *Server) serversPB(ctx context.Context, cl *cloud, list []providers.Server) ([]*canopyv1.Server, error) {
+	srvN, flvN, imgN := make([]string, len(list)), make([]string, len(list)), make([]string, len(list))
+	for i, sv := range list {
+		srvN[i], flvN[i], imgN[i] = sv.NativeID, sv.FlavorID, sv.ImageID
+	}
+	ids, err := s.adopt(ctx, cl, providers.KindServer, srvN)
+	if err != nil {
+		return nil, err
+	}
+	fids, err := s.adopt(ctx, cl, providers.KindFlavor, flvN)
+	if err != nil {
+		return nil, err
+	}
+	iids, err := s.adopt(ctx, cl, providers.KindImage, imgN)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*canopyv1.Server, len(list))
+	for i, sv := range list {
+		out[i] = serverPB(cl.name, ids[sv.NativeID], sv, fids[sv.FlavorID], iids[sv.ImageID])
+	}
+	return out, nil
+}
+
+// serverPB1 converts one server whose canopy id is known.
+func (s *Server) serverPB1(ctx context.Context, cl *cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
+	out, err := s.serversPB(ctx, cl, []providers.Server{sv})
+	if err != nil {
+		return nil, err
+	}
+	out[0].Id = id
+	return out[0], nil
+}
+
+func (s *Server) cloudServers(ctx context.Context, cl *cloud) ([]*canopyv1.Server, error) {
+	c, err := cl.computeOrFail()
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.ListServers(ctx)
+	if err != nil {
+		return nil, cloudErr(cl.name, "list servers", err)
+	}
+	return s.serversPB(ctx, cl, list)
+}
+
+func serverKey(sv *canopyv1.Server) string { return sortKey(sv.Location.GetCloud(), sv.Name, sv.Id) }
+
+// ListServers implements canopyv1.ComputeServiceServer.
+func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLabels("labels", req.GetLabels()); err != nil {
+		return nil, err
+	}
+	targets, err := s.listTargets(req.GetLocation())
+	if err != nil {
+		return nil, err
+	}
+	all, errs := fanOut(ctx, targets, s.cloudServers)
+	var kept []*canopyv1.Server
+	for _, sv := range all {
+		if (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
+			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone()) {
+			kept = append(kept, sv)
+		}
+	}
+	page, next, err := paginate(kept, serverKey, size, req.GetPageToken(), filterHash("servers", req.GetLocation().String(), req.GetName(), req.GetStatus(), req.GetLabels()))
+	if err != nil {
+		return nil, err
+	}
+	return &canopyv1.ListServersResponse{Servers: page, NextPageToken: next, CloudErrors: errs}, nil
+}
+
+// findServer resolves the `id` field (canopy id or name) to a cloud, a
+// mapping and the server's current state.
+func (s *Server) findServer(ctx context.Context, v string) (*cloud, store.Mapping, *canopyv1.Server, error) {
+	v, isID, err := idOrName("id", v)
+	if err != nil {
+		return nil, store.Mapping{}, nil, err
+	}
+	if !isID {
+		all, errs := fanOut(ctx, s.clouds.list, s.cloudServers)
+		sv, err := pickByName(providers.KindServer, "id", v, all, errs)
+		if err != nil {
+			return nil, store.Mapping{}, nil, err
+		}
+		v = sv.Id
+	}
+	cl, m, err := s.lookupID(ctx, providers.KindServer, v)
+	if err != nil {
+		return nil, m, nil, err
+	}
+	if m.Pending() {
+		// canopy allocated the id but the cloud has not answered yet.
+		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created)}, nil
+	}
+	c, err := cl.computeOrFail()
+	if err != nil {
+		return nil, m, nil, err
+	}
+	sv, err := c.GetServer(ctx, m.NativeID)
+	if errors.Is(err, providers.ErrNotFound) {
+		// Deleted behind canopy's back, or a delete that did not wait has
+		// finished: forget the mapping.
+		_ = s.store.Delete(ctx, m.ID)
+		return nil, m, nil, notFound(providers.KindServer, v)
+	}
+	if err != nil {
+		return nil, m, nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+	}
+	out, err := s.serverPB1(ctx, cl, m.ID, sv)
+	return cl, m, out, err
+}
+
+// GetServer implements canopyv1.ComputeServiceServer.
+func (s *Server) GetServer(ctx context.Context, req *canopyv1.GetServerRequest) (*canopyv1.Server, error) {
+	_, _, sv, err := s.findServer(ctx, req.GetId())
+	return sv, err
+}
+
+// CreateServer implements canopyv1.ComputeServiceServer. The canopy id is
+// allocated and made durable before the cloud is called, so a client never
+// holds an id canopy could forget.
+func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerRequest) (*canopyv1.Server, error) {
+	if err := checkName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	if req.GetFlavor() == "" {
+		return nil, badRequest("flavor", "required: a canopy id or a name")
+	}
+	if req.GetImage() == "" {
+		return nil, badRequest("image", "required: a canopy id or a name")
+	}
+	if err := checkLabels("labels", req.GetLabels()); err != nil {
+		return nil, err
+	}
+	if len(req.GetUserData()) > maxUserData {
+		return nil, badRequest("user_data", "at most %d bytes, got %d", maxUserData, len(req.GetUserData()))
+	}
+	if err := checkRequestID(req.GetRequestId()); err != nil {
+		return nil, err
+	}
+	cl, err := s.routeCreate(req.GetLocation())
+	if err != nil {
+		return nil, err
+	}
+	c, err := cl.computeOrFail()
+	if err != nil {
+		return nil, err
+	}
+	flavor, err := s.resolveIn(ctx, cl, providers.KindFlavor, "flavor", req.GetFlavor(), flavorNames(c))
+	if err != nil {
+		return nil, err
+	}
+	image, err := s.resolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
+	if err != nil {
+		return nil, err
+	}
+	if kp := req.GetKeypair(); kp != "" {
+		if _, err := c.GetKeypair(ctx, kp); isNotFound(err) {
+			return nil, badRequest("keypair", "no keypair %q in cloud %q", kp, cl.name)
+		} else if err != nil {
+			return nil, cloudErr(cl.name, "get keypair "+kp, err)
+		}
+	}
+
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindServer, Project: project(ctx), RequestID: req.GetRequestId()})
+	if err != nil {
+		return nil, storeErr("reserve server id", err)
+	}
+	if !created && !m.Pending() {
+		// A retry of a create that completed: the same server, not a second.
+		return s.afterAction(ctx, cl, m, req.GetWait(), "ACTIVE", statusIs(providers.StatusActive))
+	}
+	sv, err := c.CreateServer(ctx, providers.ServerSpec{
+		Name: req.GetName(), Zone: req.GetLocation().GetZone(), FlavorID: flavor, ImageID: image,
+		Keypair: req.GetKeypair(), Networks: req.GetNetworks(), UserData: req.GetUserData(), Labels: req.GetLabels(),
+		IdempotencyToken: m.ID,
+	})
+	if err != nil {
+		if created && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			// The cloud refused: nothing exists, so the id is released.
+			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+		}
+		return nil, cloudErr(cl.name, "create server", err)
+	}
+	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, sv.NativeID); err != nil {
+		return nil, storeErr("bind server "+sv.NativeID, err)
+	}
+	if req.GetWait() {
+		return s.afterAction(ctx, cl, m, true, "ACTIVE", statusIs(providers.StatusActive))
+	}
+	return s.serverPB1(ctx, cl, m.ID, sv)
+}
+
+func statusIs(want providers.Status) func(providers.Server, bool) bool {
+	return func(sv providers.Server, present bool) bool { return present && sv.Status == want }
+}
+
+// afterAction returns the server once done holds (when wait is set) or as
+// it is now.
+func (s *Server) afterAction(ctx context.Context, cl *cloud, m store.Mapping, wait bool, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
+	if wait {
+		sv, present, err := s.waitServer(ctx, cl, m, what, done)
+		if err != nil {
+			return nil, err
+		}
+		if !present {
+			return nil, notFound(providers.KindServer, m.ID)
+		}
+		return s.serverPB1(ctx, cl, m.ID, sv)
+	}
+	sv, err := cl.compute.GetServer(ctx, m.NativeID)
+	if err != nil {
+		return nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+	}
+	return s.serverPB1(ctx, cl, m.ID, sv)
+}
+
+// DeleteServer implements canopyv1.ComputeServiceServer.
+func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerRequest) (*canopyv1.Server, error) {
+	cl, m, cur, err := s.findServer(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if m.Pending() {
+		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q; delete it once it has a native id", m.ID, cl.name)
+	}
+	if err := cl.compute.DeleteServer(ctx, m.NativeID); errors.Is(err, providers.ErrNotFound) {
+		_ = s.store.Delete(ctx, m.ID)
+		return nil, notFound(providers.KindServer, req.GetId())
+	} else if err != nil {
+		return nil, cloudErr(cl.name, "delete server "+m.NativeID, err)
+	}
+	if req.GetWait() {
+		if _, _, err := s.waitServer(ctx, cl, m, "deleted", func(_ providers.Server, present bool) bool { return !present }); err != nil {
+			return nil, err
+		}
+		if err := s.store.Delete(context.WithoutCancel(ctx), m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, storeErr("forget server "+m.ID, err)
+		}
+		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
+		return cur, nil
+	}
+	sv, err := cl.compute.GetServer(ctx, m.NativeID)
+	if errors.Is(err, providers.ErrNotFound) {
+		_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
+		return cur, nil
+	}
+	if err != nil {
+		return nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+	}
+	return s.serverPB1(ctx, cl, m.ID, sv)
+}
+
+// serverAction runs start/stop/reboot and optionally waits for the result.
+func (s *Server) serverAction(ctx context.Context, id string, action providers.Action, wait bool, what string, want providers.Status) (*canopyv1.Server, error) {
+	cl, m, _, err := s.findServer(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Pending() {
+		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.name)
+	}
+	if err := cl.compute.ServerAction(ctx, m.NativeID, action); err != nil {
+		return nil, cloudErr(cl.name, fmt.Sprintf("%s server %s", action, m.NativeID), err)
+	}
+	return s.afterAction(ctx, cl, m, wait, what, statusIs(want))
+}
+
+// StartServer implements canopyv1.ComputeServiceServer.
+func (s *Server) StartServer(ctx context.Context, req *canopyv1.StartServerRequest) (*canopyv1.Server, error) {
+	return s.serverAction(ctx, req.GetId(), providers.ActionStart, req.GetWait(), "ACTIVE", providers.StatusActive)
+}
+
+// StopServer implements canopyv1.ComputeServiceServer.
+func (s *Server) StopServer(ctx context.Context, req *canopyv1.StopServerRequest) (*canopyv1.Server, error) {
+	return s.serverAction(ctx, req.GetId(), providers.ActionStop, req.GetWait(), "STOPPED", providers.StatusStopped)
+}
+
+// RebootServer implements canopyv1.ComputeServiceServer.
+func (s *Server) RebootServer(ctx context.Context, req *canopyv1.RebootServerRequest) (*canopyv1.Server, error) {
+	action := providers.ActionReboot
+	if req.GetHard() {
+		action = providers.ActionHardReboot
+	}
+	return s.serverAction(ctx, req.GetId(), action, req.GetWait(), "ACTIVE", providers.StatusActive)
+}

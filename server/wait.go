@@ -1,0 +1,38 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// waitServer blocks until done holds for the server or it reaches ERROR,
+// through the cloud's batched poller (one list per interval however many
+// callers wait). It is bounded by the caller's deadline and by the
+// configured wait timeout, whichever comes first; an ERROR server is
+// returned as it is, so the caller sees status and message.
+func (s *Server) waitServer(ctx context.Context, cl *cloud, m store.Mapping, what string, done func(providers.Server, bool) bool) (providers.Server, bool, error) {
+	limit := s.cfg.Wait.Timeout.Std()
+	wctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	start := time.Now()
+	sv, present, err := cl.servers.Wait(wctx, m.NativeID, func(sv providers.Server, present bool) bool {
+		return done(sv, present) || (present && sv.Status == providers.StatusError)
+	})
+	if err == nil {
+		return sv, present, nil
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return sv, false, status.FromContextError(ctx.Err()).Err()
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return sv, false, status.Errorf(codes.DeadlineExceeded, "cloud %q: server %s not %s after %s", cl.name, m.ID, what, time.Since(start).Round(time.Millisecond))
+	}
+	return sv, false, cloudErr(cl.name, "wait for server", err)
+}
