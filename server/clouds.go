@@ -23,10 +23,10 @@ type cloud struct {
 	zones   []string
 	servers *cache.Poller[providers.Server]
 
-	mu          sync.Mutex
-	healthy     bool
-	healthErr   string
-	healthAt    time.Time
+	mu        sync.Mutex
+	healthy   bool
+	healthErr string
+	healthAt  time.Time
 }
 
 // cloudSet is every cloud, by name and by zone. It is built once at start.

@@ -9,8 +9,8 @@ import (
 	"context"
 	"log/slog"
 
-	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/config"
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/store"
 )
 

@@ -9,12 +9,12 @@ import (
 )
 
 const (
-	maxNameLen     = 255
-	maxLabels      = 64
-	maxUserData    = 64 << 10
-	maxRequestID   = 128
-	defaultPage    = 100
-	maxPage        = 1000
+	maxNameLen   = 255
+	maxLabels    = 64
+	maxUserData  = 64 << 10
+	maxRequestID = 128
+	defaultPage  = 100
+	maxPage      = 1000
 )
 
 // looksLikeUUID matches strings that try to be a UUID (hex and dashes of
