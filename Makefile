@@ -1,0 +1,41 @@
+# canopy — common tasks. Tools live in .tools/bin (scripts/tools.sh).
+SHELL := /bin/bash
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
+CPP_BUILD := .cache/cpp-build
+
+.PHONY: tools gen check-gen lint breaking cpp
+
+## tools: install/verify buf, protoc plugins, grpcurl, Debian protoc/grpc, .venv
+tools:
+	@scripts/tools.sh
+
+## gen: regenerate gen/ (go, openapi, cpp, python) from proto/
+gen:
+	@scripts/gen.sh
+
+## check-gen: fail if the checked-in gen/ is stale
+check-gen:
+	@scripts/check-gen.sh
+
+## lint: buf lint + go vet
+lint: tools
+	buf lint
+	go vet ./...
+
+## breaking: buf breaking against the main branch (skipped if main has no protos)
+breaking: tools
+	@if ! git rev-parse --verify -q main >/dev/null; then \
+	  echo "breaking: no local branch main; skipped"; \
+	elif ! git ls-tree -r --name-only main -- proto | grep -q '\.proto$$'; then \
+	  echo "breaking: main has no protos yet; skipped"; \
+	elif git cat-file -e main:buf.yaml 2>/dev/null; then \
+	  buf breaking --against '.git#branch=main'; \
+	else \
+	  buf breaking --against '.git#branch=main,subdir=proto'; \
+	fi
+
+## cpp: build clients/cpp (static lib + canopy-cpp-flavors) into .cache/cpp-build
+cpp: tools
+	cmake -S clients/cpp -B $(CPP_BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(CPP_BUILD) -j $$(nproc)
