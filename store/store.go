@@ -55,7 +55,10 @@ type IDMap interface {
 	Reserve(ctx context.Context, m Mapping) (got Mapping, created bool, err error)
 	// Bind sets the native id of a pending mapping. Binding again to the
 	// same native id is a no-op; to another one is ErrConflict, as is a
-	// native id already mapped to another canopy id.
+	// native id already mapped to another canopy-created id. A native id
+	// that a list adopted meanwhile (its id is AdoptedID) is taken over:
+	// the adopted mapping is dropped and the reserved id wins, because that
+	// is the id the creating client holds.
 	Bind(ctx context.Context, id, nativeID string) (Mapping, error)
 	// Get returns the mapping for a canopy id, or ErrNotFound.
 	Get(ctx context.Context, id string) (Mapping, error)

@@ -365,7 +365,17 @@ func (s *Store) Bind(ctx context.Context, id, nativeID string) (store.Mapping, e
 		default:
 			return false, fmt.Errorf("already bound to %q, not %q: %w", m.NativeID, nativeID, store.ErrConflict)
 		}
-		if other := lookup(tx, m.Cloud, m.Kind, nativeID); other != "" {
+		if other := lookup(tx, m.Cloud, m.Kind, nativeID); other == store.AdoptedID(m.Cloud, m.Kind, nativeID) {
+			// A list adopted the resource between the cloud's answer and
+			// this bind: the id canopy already handed out wins.
+			adopted, err := getMapping(tx, other)
+			if err != nil {
+				return false, err
+			}
+			if err := remove(tx, adopted); err != nil {
+				return false, err
+			}
+		} else if other != "" {
 			return false, fmt.Errorf("%s %s %q is already mapped to %s: %w", m.Cloud, m.Kind, nativeID, other, store.ErrConflict)
 		}
 		m.NativeID = nativeID
@@ -375,6 +385,31 @@ func (s *Store) Bind(ctx context.Context, id, nativeID string) (store.Mapping, e
 		return store.Mapping{}, fmt.Errorf("bolt: bind %s: %w", id, err)
 	}
 	return m, nil
+}
+
+// remove deletes a mapping and every index entry that points at it.
+func remove(tx *bbolt.Tx, m store.Mapping) error {
+	del := func(bucket, key []byte) error {
+		b := tx.Bucket(bucket)
+		if string(b.Get(key)) != m.ID {
+			return nil
+		}
+		return b.Delete(key)
+	}
+	if m.NativeID != "" {
+		if err := del(bucketNatives, tuple(m.Cloud, m.Kind, m.NativeID)); err != nil {
+			return err
+		}
+	}
+	if m.RequestID != "" {
+		if err := del(bucketRequests, tuple(m.Project, m.Kind, m.RequestID)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketLists).Delete(tuple(m.Cloud, m.Kind, m.ID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketIDs).Delete([]byte(m.ID))
 }
 
 // Get implements store.IDMap.
@@ -569,27 +604,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if err != nil {
 			return false, err
 		}
-		del := func(bucket, key []byte) error {
-			b := tx.Bucket(bucket)
-			if string(b.Get(key)) != id {
-				return nil
-			}
-			return b.Delete(key)
-		}
-		if m.NativeID != "" {
-			if err := del(bucketNatives, tuple(m.Cloud, m.Kind, m.NativeID)); err != nil {
-				return false, err
-			}
-		}
-		if m.RequestID != "" {
-			if err := del(bucketRequests, tuple(m.Project, m.Kind, m.RequestID)); err != nil {
-				return false, err
-			}
-		}
-		if err := tx.Bucket(bucketLists).Delete(tuple(m.Cloud, m.Kind, m.ID)); err != nil {
-			return false, err
-		}
-		return true, tx.Bucket(bucketIDs).Delete([]byte(id))
+		return true, remove(tx, m)
 	})
 	if err != nil {
 		return fmt.Errorf("bolt: delete %s: %w", id, err)

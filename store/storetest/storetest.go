@@ -406,6 +406,22 @@ func (s *suite) bindTests() []test {
 			wantSame(t, "second Bind", again, first)
 			wantSame(t, "Get", get(t, st, p.ID), first)
 		}},
+		{"TakesOverAdopted", func(t *testing.T) {
+			// A list adopted the native id between the cloud's answer and
+			// the bind: the reserved id (the one the client holds) wins.
+			st := s.newStore(t)
+			adopted := adopt(t, st, cloud, kind, project, "n1")[0]
+			p := pending(t, st)
+			m := bind(t, st, p.ID, "n1")
+			want := p
+			want.NativeID = "n1"
+			wantSame(t, "Bind", m, want)
+			wantSame(t, "Lookup", lookup(t, st, cloud, kind, "n1"), want)
+			notFound(t, st, adopted.ID)
+			wantSameList(t, "List", list(t, st, cloud, kind), []store.Mapping{want})
+			again := adopt(t, st, cloud, kind, project, "n1")[0]
+			wantSame(t, "Adopt after takeover", again, want)
+		}},
 		{"Errors", s.bindErrors},
 		{"NativeScopedByCloudAndKind", func(t *testing.T) {
 			st := s.newStore(t)
@@ -450,11 +466,6 @@ func (s *suite) bindErrors(t *testing.T) {
 			other := bind(t, st, pending(t, st).ID, "n1")
 			p := pending(t, st)
 			return p.ID, []store.Mapping{other, p}
-		}, "n1", store.ErrConflict, false},
-		{"NativeAdopted", func(t *testing.T, st store.Store) (string, []store.Mapping) {
-			adopted := adopt(t, st, cloud, kind, project, "n1")[0]
-			p := pending(t, st)
-			return p.ID, []store.Mapping{adopted, p}
 		}, "n1", store.ErrConflict, false},
 		{"AdoptedToAnother", func(t *testing.T, st store.Store) (string, []store.Mapping) {
 			adopted := adopt(t, st, cloud, kind, project, "n1")[0]
