@@ -11,6 +11,7 @@ import (
 
 	"github.com/canopy-cloud/canopy/config"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -43,3 +44,12 @@ func (s *Server) Close() { s.clouds.close() }
 // project is the caller's project. Until tokens carry one (the auth issue),
 // every caller is in the default project.
 func project(ctx context.Context) string { return "" }
+
+// Provider returns the adapter of a cloud (nil if unknown), for tests and
+// benchmarks that count upstream calls at the provider boundary.
+func (s *Server) Provider(cloud string) providers.Provider {
+	if cl, ok := s.clouds.byName[cloud]; ok {
+		return cl.p
+	}
+	return nil
+}

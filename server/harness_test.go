@@ -1,0 +1,173 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/canopy-cloud/canopy/config"
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/providers/sim"
+	"github.com/canopy-cloud/canopy/store"
+	"github.com/canopy-cloud/canopy/store/bolt"
+)
+
+// env is a canopyd served in-process on loopback, over real gRPC and REST.
+type env struct {
+	t       *testing.T
+	srv     *Server
+	st      store.Store
+	compute canopyv1.ComputeServiceClient
+	clouds  canopyv1.CloudServiceClient
+	rest    string
+	stop    func()
+}
+
+// fastSim is a sim cloud config whose transitions take tens of ms.
+const fastSim = `{boot_delay: 30ms, action_delay: 20ms, delete_delay: 20ms}`
+
+func testConfig(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Wait.MinInterval = config.Duration(10 * time.Millisecond)
+	cfg.Wait.MaxInterval = config.Duration(50 * time.Millisecond)
+	return cfg
+}
+
+func newEnv(t *testing.T, yaml string) *env {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir() + "/canopy.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startEnv(t, testConfig(t, yaml), st)
+	t.Cleanup(func() { st.Close() })
+	return e
+}
+
+// startEnv serves cfg over st; stop() shuts it down (the store stays open).
+func startEnv(t *testing.T, cfg *config.Config, st store.Store) *env {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := New(ctx, cfg, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, Listeners{GRPC: gl, REST: rl}, 2*time.Second) }()
+	cc, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, srv: srv, st: st, compute: canopyv1.NewComputeServiceClient(cc), clouds: canopyv1.NewCloudServiceClient(cc), rest: "http://" + rl.Addr().String()}
+	stopped := false
+	e.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cc.Close()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		srv.Close()
+	}
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *env) sim(cloud string) *sim.Cloud {
+	e.t.Helper()
+	c, ok := e.srv.Provider(cloud).(*sim.Cloud)
+	if !ok {
+		e.t.Fatalf("cloud %q is not a sim", cloud)
+	}
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// wantErr checks the gRPC code, that the message mentions each of
+// mentions, and (when field is set) a BadRequest violation on that field.
+func wantErr(t *testing.T, err error, code codes.Code, field string, mentions ...string) {
+	t.Helper()
+	st, ok := status.FromError(err)
+	if !ok || err == nil {
+		t.Fatalf("err = %v, want %s", err, code)
+	}
+	if st.Code() != code {
+		t.Fatalf("code = %s (%s), want %s", st.Code(), st.Message(), code)
+	}
+	for _, m := range mentions {
+		if !strings.Contains(st.Message(), m) {
+			t.Errorf("message %q does not mention %q", st.Message(), m)
+		}
+	}
+	if field == "" {
+		return
+	}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == field {
+					return
+				}
+			}
+		}
+	}
+	t.Errorf("no BadRequest violation on field %q in %v", field, st.Details())
+}
+
+// noCompute is an adapter with no compute capability, to test that canopy
+// names the missing capability.
+type noCompute struct{}
+
+func (noCompute) Info(context.Context) (providers.Info, error) {
+	return providers.Info{Regions: []string{"nc-1"}, Zones: []string{"nc-1a"}}, nil
+}
+func (noCompute) Close() error { return nil }
+
+func init() {
+	providers.Register("test-nocompute", func(context.Context, providers.Config) (providers.Provider, error) { return noCompute{}, nil })
+	providers.Register("test-broken", func(context.Context, providers.Config) (providers.Provider, error) {
+		return nil, errors.New("bad credentials file")
+	})
+}
+
+func mustBolt(t *testing.T, dir string) store.Store {
+	t.Helper()
+	st, err := bolt.Open(dir + "/canopy.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
