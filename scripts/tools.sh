@@ -2,7 +2,8 @@
 # Installs every tool the code generation and the tests need, idempotently.
 #
 #   Go tools      -> .tools/bin (GOBIN), one version stamp per tool in
-#                    .tools/bin/.stamps; rebuilt only when the pin changes
+#                    .tools/bin/.stamps; rebuilt only when the pin changes;
+#                    binaries cached in ~/.cache/canopy-tools across checkouts
 #   Debian pkgs   -> protoc, grpc_cpp_plugin, grpc_python_plugin, C++ libs
 #   Python        -> .venv (made with the python3 on PATH, pyenv's here),
 #                    pins from clients/python/requirements.txt
@@ -25,6 +26,10 @@ TOOLS_BIN="$ROOT/.tools/bin"
 STAMPS="$TOOLS_BIN/.stamps"
 VENV="$ROOT/.venv"
 REQS="$ROOT/clients/python/requirements.txt"
+# Built binaries are also kept outside the work tree, keyed by package@version,
+# so a fresh checkout on the same machine copies them instead of rebuilding
+# (buf alone takes ~4-5 min to build from a cold Go cache).
+BIN_CACHE="${CANOPY_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canopy-tools}"
 
 log() { printf 'tools: %s\n' "$*" >&2; }
 
@@ -107,11 +112,19 @@ fi
 if [[ -n "$need_go" ]]; then
   while IFS= read -r t; do
     name="${t%%|*}"; pkg="${t#*|}"
-    log "go install $pkg"
-    start=$SECONDS
-    GOBIN="$TOOLS_BIN" go install "$pkg"
+    cached="$BIN_CACHE/${pkg//\//_}"
+    if [[ -x "$cached" ]]; then
+      log "$name: from $cached"
+      cp "$cached" "$TOOLS_BIN/$name.tmp" && mv -f "$TOOLS_BIN/$name.tmp" "$TOOLS_BIN/$name"
+    else
+      log "go install $pkg"
+      start=$SECONDS
+      GOBIN="$TOOLS_BIN" go install "$pkg"
+      log "  $name done in $((SECONDS - start))s"
+      mkdir -p "$BIN_CACHE"
+      cp "$TOOLS_BIN/$name" "$cached.tmp.$$" && mv -f "$cached.tmp.$$" "$cached" || true
+    fi
     printf '%s\n' "$pkg" >"$STAMPS/$name"
-    log "  $name done in $((SECONDS - start))s"
   done <<<"$need_go"
 fi
 
