@@ -22,6 +22,9 @@ type Config struct {
 	Zones map[string]string `yaml:"zones"`
 	// Wait bounds the `wait` flags and sets how often waits poll.
 	Wait Wait `yaml:"wait"`
+	// DataDir is where adapters may keep local state; canopyd sets it to
+	// the directory of its store (it is not read from the file).
+	DataDir string `yaml:"-"`
 }
 
 // Cloud is one cloud entry.
@@ -71,7 +74,7 @@ func Default() *Config {
 	c := &Config{Clouds: []Cloud{{
 		Name: DefaultCloudName, Kind: "sim",
 		Regions: []string{"local-1"}, Zones: []string{"local-1a", "local-1b"},
-		Options: map[string]any{"boot_delay": "2s", "action_delay": "1s", "delete_delay": "1s"},
+		Options: map[string]any{"boot_delay": "2s", "action_delay": "1s", "delete_delay": "1s", "persist": true},
 	}}}
 	c.setDefaults()
 	return c

@@ -198,6 +198,8 @@ type Config struct {
 	Zones   []string
 	// Options are adapter-specific settings from the YAML config.
 	Options map[string]any
+	// DataDir is where an adapter may keep local state (canopyd's data dir).
+	DataDir string
 }
 
 // Opener creates an adapter from its configuration.

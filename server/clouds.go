@@ -42,7 +42,7 @@ type cloudSet struct {
 func openClouds(ctx context.Context, cfg *config.Config, log *slog.Logger) (*cloudSet, error) {
 	cs := &cloudSet{byName: map[string]*cloud{}, byZone: map[string]*cloud{}}
 	for _, cc := range cfg.Clouds {
-		p, err := providers.Open(ctx, cc.Kind, providers.Config{Name: cc.Name, Regions: cc.Regions, Zones: cc.Zones, Options: cc.Options})
+		p, err := providers.Open(ctx, cc.Kind, providers.Config{Name: cc.Name, Regions: cc.Regions, Zones: cc.Zones, Options: cc.Options, DataDir: cfg.DataDir})
 		if err != nil {
 			cs.close()
 			return nil, err

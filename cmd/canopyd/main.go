@@ -85,6 +85,7 @@ func run() error {
 	if strings.Contains(path, "://") {
 		return fmt.Errorf("--store %q: unsupported scheme (this build supports bolt://PATH)", *storeURL)
 	}
+	cfg.DataDir = filepath.Dir(path)
 	st, err := bolt.Open(path)
 	if err != nil {
 		return err

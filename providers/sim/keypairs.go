@@ -70,6 +70,7 @@ func (c *Cloud) CreateKeypair(ctx context.Context, name, publicKey string) (prov
 		Type:        pub.Type(),
 	}
 	c.keypairs[name] = k
+	c.save()
 	return k, nil
 }
 
@@ -84,5 +85,6 @@ func (c *Cloud) DeleteKeypair(ctx context.Context, name string) error {
 		return fmt.Errorf("sim: delete keypair %q: %w", name, providers.ErrNotFound)
 	}
 	delete(c.keypairs, name)
+	c.save()
 	return nil
 }

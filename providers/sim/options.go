@@ -28,6 +28,12 @@ type Options struct {
 	FailBoots bool `json:"fail_boots"`
 	// Down makes the cloud unreachable from the start.
 	Down bool `json:"down"`
+	// Persist keeps the cloud's servers and keypairs in a JSON file in
+	// canopyd's data dir, so the embedded default survives restarts the way
+	// a real cloud would.
+	Persist bool `json:"persist"`
+	// StatePath is that file (set from the data dir when Persist is on).
+	StatePath string `json:"-"`
 	// Servers pre-creates this many servers, as if made outside canopy.
 	Servers int `json:"servers"`
 	// Flavors and Images replace the default catalogue.
@@ -108,7 +114,7 @@ func ParseOptions(m map[string]any) (Options, error) {
 		*dst = d
 	}
 	known := map[string]bool{"seed": true, "regions": true, "zones": true, "latency": true, "boot_delay": true,
-		"action_delay": true, "delete_delay": true, "fail_boots": true, "down": true, "servers": true}
+		"action_delay": true, "delete_delay": true, "fail_boots": true, "down": true, "servers": true, "persist": true}
 	for k := range m {
 		if !known[k] {
 			return o, fmt.Errorf("sim: unknown option %q", k)

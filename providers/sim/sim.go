@@ -11,7 +11,7 @@ package sim
 import (
 	"context"
 	"fmt"
-	"math/rand"
+	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -32,6 +32,12 @@ func init() {
 		if len(opts.Zones) == 0 {
 			opts.Zones = cfg.Zones
 		}
+		if opts.Persist {
+			if cfg.DataDir == "" {
+				return nil, fmt.Errorf("sim: persist needs a data dir")
+			}
+			opts.StatePath = filepath.Join(cfg.DataDir, "sim-"+cfg.Name+".json")
+		}
 		return New(opts), nil
 	})
 }
@@ -41,7 +47,7 @@ type Cloud struct {
 	opts Options
 
 	mu       sync.Mutex
-	rng      *rand.Rand
+	seq      uint64 // ids issued so far; ids derive from (seed, seq)
 	servers  map[string]*server
 	keypairs map[string]providers.Keypair
 	flavors  []providers.Flavor
@@ -69,7 +75,6 @@ func New(opts Options) *Cloud {
 	opts.setDefaults()
 	c := &Cloud{
 		opts:     opts,
-		rng:      rand.New(rand.NewSource(opts.Seed)),
 		servers:  map[string]*server{},
 		keypairs: map[string]providers.Keypair{},
 		down:     opts.Down,
@@ -82,6 +87,9 @@ func New(opts Options) *Cloud {
 	for _, im := range opts.Images {
 		im.Status, im.ProviderStatus, im.Region, im.Created = providers.StatusActive, "active", opts.Regions[0], epoch
 		c.images = append(c.images, im)
+	}
+	if c.load() {
+		return c
 	}
 	for i := 0; i < opts.Servers; i++ {
 		s := providers.Server{
@@ -142,8 +150,21 @@ func (c *Cloud) call(ctx context.Context, method string) error {
 	return c.takeFault(method)
 }
 
+// newID issues the next native id. It is a pure function of the seed and a
+// counter, so ids are reproducible under a seed and never repeat across a
+// restart of a persisted cloud. Callers hold c.mu (or own c).
 func (c *Cloud) newID(prefix string) string {
-	return fmt.Sprintf("%s-%08x%08x", prefix, c.rng.Uint32(), c.rng.Uint32())
+	c.seq++
+	return fmt.Sprintf("%s-%016x", prefix, mix(uint64(c.opts.Seed)^c.seq*0x9e3779b97f4a7c15))
+}
+
+// mix is splitmix64's finalizer: a cheap bijection that scatters counters.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // Info implements providers.Provider.
@@ -336,7 +357,7 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 			Labels: cloneMap(spec.Labels), Properties: props,
 		},
 		FlavorID: spec.FlavorID, ImageID: spec.ImageID, Keypair: spec.Keypair,
-		Addresses: []providers.Address{{Network: "private", IP: fmt.Sprintf("10.0.%d.%d", c.rng.Intn(256), 2+c.rng.Intn(250)), Version: 4, Type: "fixed"}},
+		Addresses: []providers.Address{{Network: "private", IP: fmt.Sprintf("10.0.%d.%d", c.seq/250%256, 2+c.seq%250), Version: 4, Type: "fixed"}},
 	}
 	to := providers.StatusActive
 	if c.opts.FailBoots {
@@ -344,6 +365,7 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 		s.StatusMessage = "sim: no valid host was found"
 	}
 	c.servers[id] = &server{s: s, to: to, until: now.Add(c.opts.BootDelay), rawUntil: "BUILD"}
+	c.save()
 	v, _ := c.view(id, now)
 	return cloneServer(v), nil
 }
@@ -368,6 +390,7 @@ func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
 	if c.opts.DeleteDelay <= 0 {
 		delete(c.servers, id)
 	}
+	c.save()
 	return nil
 }
 
@@ -404,6 +427,7 @@ func (c *Cloud) ServerAction(ctx context.Context, id string, action providers.Ac
 	}
 	rec := c.servers[id]
 	rec.s, rec.from, rec.to, rec.until, rec.rawUntil = s, s.Status, to, now.Add(c.opts.ActionDelay), raw
+	c.save()
 	return nil
 }
 

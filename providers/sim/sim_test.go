@@ -112,3 +112,28 @@ func TestParseOptions(t *testing.T) {
 		}
 	}
 }
+
+func TestPersistSurvivesRestart(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/sim-x.json"
+	a := sim.New(sim.Options{Seed: 5, StatePath: path})
+	s, err := a.CreateServer(ctx, providers.ServerSpec{Name: "keep", FlavorID: "1", ImageID: "img-cirros"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.CreateKeypair(ctx, "k", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"); err != nil {
+		t.Fatal(err)
+	}
+	b := sim.New(sim.Options{Seed: 5, StatePath: path})
+	got, err := b.GetServer(ctx, s.NativeID)
+	if err != nil || got.Name != "keep" {
+		t.Fatalf("after restart: %+v, %v", got, err)
+	}
+	if _, err := b.GetKeypair(ctx, "k"); err != nil {
+		t.Fatalf("keypair after restart: %v", err)
+	}
+	s2, err := b.CreateServer(ctx, providers.ServerSpec{Name: "next", FlavorID: "1", ImageID: "img-cirros"})
+	if err != nil || s2.NativeID == s.NativeID {
+		t.Fatalf("id reused after restart: %s", s2.NativeID)
+	}
+}
