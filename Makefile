@@ -4,7 +4,25 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 CPP_BUILD := .cache/cpp-build
 
-.PHONY: tools gen check-gen lint breaking cpp
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients
+
+## run: build and run canopyd on its embedded default (sim cloud "local",
+## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
+run: build
+	bin/canopyd $(ARGS)
+
+## build: build canopyd and the canopy CLI into bin/
+build:
+	go build -o bin/canopyd ./cmd/canopyd
+	go build -o bin/canopy ./cmd/canopy
+
+## test: every suite (installs what it needs; see scripts/test.sh)
+test:
+	@scripts/test.sh
+
+## test-clients: Python and C++ clients against a real canopyd
+test-clients: tools
+	@scripts/test-clients.sh
 
 ## tools: install/verify buf, protoc plugins, grpcurl, Debian protoc/grpc, .venv
 tools:
