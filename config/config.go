@@ -34,6 +34,28 @@ type Cloud struct {
 	Regions []string       `yaml:"regions"`
 	Zones   []string       `yaml:"zones"`
 	Options map[string]any `yaml:"options"`
+	// Cache sets how long reads of each kind are reused (as clouds.yaml's
+	// cache.expiration does): keys servers, flavors, images, keypairs; "0s"
+	// turns caching of a kind off (coalescing stays on).
+	Cache map[string]Duration `yaml:"cache"`
+	// RateLimit bounds calls to this cloud.
+	RateLimit RateLimit `yaml:"rate_limit"`
+}
+
+// RateLimit is a token bucket: Rate calls per second, bursts of Burst.
+// Zero Rate means the default (20/s, burst 40); a negative Rate disables it.
+type RateLimit struct {
+	Rate  float64 `yaml:"rate"`
+	Burst int     `yaml:"burst"`
+}
+
+// CacheKinds are the kinds whose reads are cached, with their default TTLs:
+// catalogues change rarely, servers often.
+var CacheKinds = map[string]time.Duration{
+	"servers":  2 * time.Second,
+	"flavors":  5 * time.Minute,
+	"images":   time.Minute,
+	"keypairs": 30 * time.Second,
 }
 
 // Wait configures waiting for resources to reach a status.
@@ -61,6 +83,14 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// TTL returns the cache TTL of a kind for this cloud.
+func (c Cloud) TTL(kind string) time.Duration {
+	if d, ok := c.Cache[kind]; ok {
+		return d.Std()
+	}
+	return CacheKinds[kind]
 }
 
 // Std returns the time.Duration.
@@ -133,6 +163,17 @@ func (c *Config) Validate() error {
 		seen[cl.Name] = true
 		if cl.Kind == "" {
 			return fmt.Errorf("cloud %q: kind is required", cl.Name)
+		}
+		for kind, ttl := range cl.Cache {
+			if _, ok := CacheKinds[kind]; !ok {
+				return fmt.Errorf("cloud %q: cache.%s: unknown kind (want servers, flavors, images or keypairs)", cl.Name, kind)
+			}
+			if ttl < 0 {
+				return fmt.Errorf("cloud %q: cache.%s: negative duration", cl.Name, kind)
+			}
+		}
+		if cl.RateLimit.Burst < 0 {
+			return fmt.Errorf("cloud %q: rate_limit.burst: negative", cl.Name)
 		}
 		for _, z := range cl.Zones {
 			if other, dup := zoneOwner[z]; dup && c.Zones[z] == "" {

@@ -1,0 +1,335 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// Kinds of cached reads; they match config.CacheKinds.
+const (
+	Servers  = "servers"
+	Flavors  = "flavors"
+	Images   = "images"
+	Keypairs = "keypairs"
+)
+
+// Options tune one cloud's cache.
+type Options struct {
+	// TTL per kind; 0 turns the cache of that kind off (coalescing stays).
+	TTL map[string]time.Duration
+	// Poll bounds how long a list holding transitional items is trusted.
+	Poll time.Duration
+	// Size is the number of entries kept per kind (default 4096).
+	Size int
+}
+
+// Compute wraps a cloud's compute driver so that identical concurrent reads
+// share one upstream call (singleflight), reads are reused while fresh
+// (expiring LRU, TTL per kind), a Get is answered from a fresh or in-flight
+// list when there is one (shade's trick), writes invalidate what they
+// change, and every upstream call goes through the cloud's rate limiter.
+type Compute struct {
+	cloud string
+	inner providers.Compute
+	lim   *Limiter
+	m     *Metrics
+	opts  Options
+	sf    singleflight.Group
+
+	mu      sync.Mutex
+	gen     map[string]uint64 // bumped by every write of a kind
+	listing map[string]string // kind → singleflight key of the list in flight
+	lru     map[string]*expirable.LRU[string, entry]
+}
+
+// entry is one cached read.
+type entry struct {
+	v      any
+	at     time.Time
+	moving bool // holds something transitional: trusted only for Poll
+}
+
+// NewCompute wraps inner.
+func NewCompute(cloud string, inner providers.Compute, lim *Limiter, m *Metrics, opts Options) *Compute {
+	if opts.Size <= 0 {
+		opts.Size = 4096
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
+	}
+	c := &Compute{cloud: cloud, inner: inner, lim: lim, m: m, opts: opts,
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{}}
+	for _, kind := range []string{Servers, Flavors, Images, Keypairs} {
+		if ttl := opts.TTL[kind]; ttl > 0 {
+			c.lru[kind] = expirable.NewLRU[string, entry](opts.Size, nil, ttl)
+		}
+	}
+	return c
+}
+
+// upstream makes one call to the cloud under the rate limit, honoring the
+// cloud's Retry-After by pausing the limiter and trying again while the
+// caller's deadline allows.
+func (c *Compute) upstream(ctx context.Context, kind, method string, fn func(context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		if err := c.lim.Wait(ctx); err != nil {
+			return err
+		}
+		c.m.call(c.cloud, kind, method)
+		err := fn(ctx)
+		var ra *providers.RetryAfterError
+		if !errors.As(err, &ra) || attempt >= 3 {
+			return err
+		}
+		c.lim.Pause(ra.After)
+	}
+}
+
+// cached returns a fresh cache entry.
+func (c *Compute) cached(kind, key string) (entry, bool) {
+	c.mu.Lock()
+	lru := c.lru[kind]
+	c.mu.Unlock()
+	if lru == nil {
+		return entry{}, false
+	}
+	e, ok := lru.Get(key)
+	if !ok || (e.moving && time.Since(e.at) > c.opts.Poll) {
+		return entry{}, false
+	}
+	return e, true
+}
+
+// store caches v unless a write of the kind happened since gen was read.
+func (c *Compute) store(kind, key string, gen uint64, e entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if lru := c.lru[kind]; lru != nil && c.gen[kind] == gen {
+		lru.Add(key, e)
+	}
+}
+
+// invalidate forgets every cached read of a kind; reads already in flight
+// will not be stored, and later readers will not join them.
+func (c *Compute) invalidate(kind string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen[kind]++
+	delete(c.listing, kind)
+	if lru := c.lru[kind]; lru != nil {
+		lru.Purge()
+	}
+}
+
+// flight runs fn once for all concurrent callers of the same key. A caller
+// that joined a call whose leader gave up (context ended) tries again with
+// its own context.
+func (c *Compute) flight(ctx context.Context, kind, key string, fn func(context.Context) (any, error)) (any, error) {
+	for {
+		leader := false
+		v, err, _ := c.sf.Do(key, func() (any, error) {
+			leader = true
+			return fn(ctx)
+		})
+		if leader {
+			c.m.read(c.cloud, kind, "miss")
+		} else {
+			c.m.read(c.cloud, kind, "coalesced")
+		}
+		if err != nil && !leader && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil {
+			continue
+		}
+		return v, err
+	}
+}
+
+// list is the read path of every list: cache, then singleflight, then the
+// cloud. fresh skips the cache (the poller needs the cloud's current word)
+// but still coalesces with lists in flight.
+func list[T any](c *Compute, ctx context.Context, kind, method string, fresh bool, fetch func(context.Context) ([]T, error), moving func(T) bool) ([]T, error) {
+	if !fresh {
+		if e, ok := c.cached(kind, "list"); ok {
+			c.m.read(c.cloud, kind, "hit")
+			return e.v.([]T), nil
+		}
+	}
+	c.mu.Lock()
+	gen := c.gen[kind]
+	key := fmt.Sprintf("%s/list/%d", kind, gen)
+	c.listing[kind] = key
+	c.mu.Unlock()
+	v, err := c.flight(ctx, kind, key, func(ctx context.Context) (any, error) {
+		var items []T
+		err := c.upstream(ctx, kind, method, func(ctx context.Context) (err error) {
+			items, err = fetch(ctx)
+			return err
+		})
+		c.mu.Lock()
+		if c.listing[kind] == key {
+			delete(c.listing, kind)
+		}
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		e := entry{v: items, at: time.Now()}
+		for _, it := range items {
+			if moving != nil && moving(it) {
+				e.moving = true
+				break
+			}
+		}
+		c.store(kind, "list", gen, e)
+		return items, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]T), nil
+}
+
+// get is the read path of a Get by id: a fresh cached list or the list in
+// flight answers it when it holds the id; else a coalesced, cached Get.
+func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn func(context.Context) ([]T, error), key func(T) string, moving func(T) bool, fetch func(context.Context, string) (T, error)) (T, error) {
+	var zero T
+	if e, ok := c.cached(kind, "list"); ok {
+		for _, it := range e.v.([]T) {
+			if key(it) == id {
+				c.m.read(c.cloud, kind, "hit")
+				return it, nil
+			}
+		}
+	}
+	c.mu.Lock()
+	inflight, listing := c.listing[kind]
+	c.mu.Unlock()
+	if listing && listFn != nil {
+		if v, err := c.flight(ctx, kind, inflight, func(ctx context.Context) (any, error) { return listFn(ctx) }); err == nil {
+			for _, it := range v.([]T) {
+				if key(it) == id {
+					return it, nil
+				}
+			}
+		}
+	}
+	if e, ok := c.cached(kind, "get/"+id); ok {
+		c.m.read(c.cloud, kind, "hit")
+		return e.v.(T), nil
+	}
+	c.mu.Lock()
+	gen := c.gen[kind]
+	c.mu.Unlock()
+	v, err := c.flight(ctx, kind, fmt.Sprintf("%s/get/%s/%d", kind, id, gen), func(ctx context.Context) (any, error) {
+		var it T
+		err := c.upstream(ctx, kind, method, func(ctx context.Context) (err error) {
+			it, err = fetch(ctx, id)
+			return err
+		})
+		if err != nil {
+			return zero, err
+		}
+		c.store(kind, "get/"+id, gen, entry{v: it, at: time.Now(), moving: moving != nil && moving(it)})
+		return it, nil
+	})
+	if err != nil {
+		return zero, err
+	}
+	return v.(T), nil
+}
+
+// write makes a mutating call and invalidates the kind, before and after:
+// after, so nobody reads the state from before the write; before, so a
+// list in flight during the write is not stored.
+func (c *Compute) write(ctx context.Context, kind, method string, fn func(context.Context) error) error {
+	c.invalidate(kind)
+	defer c.invalidate(kind)
+	return c.upstream(ctx, kind, method, fn)
+}
+
+func serverMoving(s providers.Server) bool { return s.Status.Transitional() }
+func serverKey(s providers.Server) string  { return s.NativeID }
+
+// ListFlavors implements providers.Compute.
+func (c *Compute) ListFlavors(ctx context.Context) ([]providers.Flavor, error) {
+	return list[providers.Flavor](c, ctx, Flavors, "ListFlavors", false, c.inner.ListFlavors, nil)
+}
+
+// ListImages implements providers.Compute.
+func (c *Compute) ListImages(ctx context.Context) ([]providers.Image, error) {
+	return list(c, ctx, Images, "ListImages", false, c.inner.ListImages, func(im providers.Image) bool { return im.Status.Transitional() })
+}
+
+// GetImage implements providers.Compute.
+func (c *Compute) GetImage(ctx context.Context, id string) (providers.Image, error) {
+	return get(c, ctx, Images, "GetImage", id, nil, func(im providers.Image) string { return im.NativeID },
+		func(im providers.Image) bool { return im.Status.Transitional() }, c.inner.GetImage)
+}
+
+// ListServers implements providers.Compute.
+func (c *Compute) ListServers(ctx context.Context) ([]providers.Server, error) {
+	return list(c, ctx, Servers, "ListServers", false, c.inner.ListServers, serverMoving)
+}
+
+// ListServersFresh lists servers from the cloud (coalesced with any list in
+// flight) and refreshes the cache: the batched poller's read.
+func (c *Compute) ListServersFresh(ctx context.Context) ([]providers.Server, error) {
+	return list(c, ctx, Servers, "ListServers", true, c.inner.ListServers, serverMoving)
+}
+
+// GetServer implements providers.Compute.
+func (c *Compute) GetServer(ctx context.Context, id string) (providers.Server, error) {
+	return get(c, ctx, Servers, "GetServer", id, c.ListServers, serverKey, serverMoving, c.inner.GetServer)
+}
+
+// CreateServer implements providers.Compute.
+func (c *Compute) CreateServer(ctx context.Context, spec providers.ServerSpec) (s providers.Server, err error) {
+	err = c.write(ctx, Servers, "CreateServer", func(ctx context.Context) error {
+		s, err = c.inner.CreateServer(ctx, spec)
+		return err
+	})
+	return s, err
+}
+
+// DeleteServer implements providers.Compute.
+func (c *Compute) DeleteServer(ctx context.Context, id string) error {
+	return c.write(ctx, Servers, "DeleteServer", func(ctx context.Context) error { return c.inner.DeleteServer(ctx, id) })
+}
+
+// ServerAction implements providers.Compute.
+func (c *Compute) ServerAction(ctx context.Context, id string, action providers.Action) error {
+	return c.write(ctx, Servers, "ServerAction", func(ctx context.Context) error { return c.inner.ServerAction(ctx, id, action) })
+}
+
+// ListKeypairs implements providers.Compute.
+func (c *Compute) ListKeypairs(ctx context.Context) ([]providers.Keypair, error) {
+	return list[providers.Keypair](c, ctx, Keypairs, "ListKeypairs", false, c.inner.ListKeypairs, nil)
+}
+
+// GetKeypair implements providers.Compute.
+func (c *Compute) GetKeypair(ctx context.Context, name string) (providers.Keypair, error) {
+	return get(c, ctx, Keypairs, "GetKeypair", name, c.ListKeypairs, func(k providers.Keypair) string { return k.NativeID }, nil, c.inner.GetKeypair)
+}
+
+// CreateKeypair implements providers.Compute.
+func (c *Compute) CreateKeypair(ctx context.Context, name, publicKey string) (k providers.Keypair, err error) {
+	err = c.write(ctx, Keypairs, "CreateKeypair", func(ctx context.Context) error {
+		k, err = c.inner.CreateKeypair(ctx, name, publicKey)
+		return err
+	})
+	return k, err
+}
+
+// DeleteKeypair implements providers.Compute.
+func (c *Compute) DeleteKeypair(ctx context.Context, name string) error {
+	return c.write(ctx, Keypairs, "DeleteKeypair", func(ctx context.Context) error { return c.inner.DeleteKeypair(ctx, name) })
+}
+
+var _ providers.Compute = (*Compute)(nil)

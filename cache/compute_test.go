@@ -1,0 +1,248 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/providers/sim"
+)
+
+func newCached(t *testing.T, opts sim.Options, rps float64) (*Compute, *sim.Cloud, *Metrics) {
+	t.Helper()
+	s := sim.New(opts)
+	m := NewMetrics(prometheus.NewRegistry())
+	ttl := map[string]time.Duration{Servers: time.Minute, Flavors: time.Minute, Images: time.Minute, Keypairs: time.Minute}
+	return NewCompute("c1", s, NewLimiter("c1", rps, 1, m), m, Options{TTL: ttl, Poll: 50 * time.Millisecond}), s, m
+}
+
+func TestConcurrentListsCostOneCall(t *testing.T) {
+	c, s, m := newCached(t, sim.Options{Latency: 50 * time.Millisecond, Servers: 10}, 0)
+	const n = 500
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			list, err := c.ListServers(context.Background())
+			if err != nil || len(list) != 10 {
+				t.Errorf("list: %d, %v", len(list), err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := s.Calls("ListServers"); got != 1 {
+		t.Errorf("%d concurrent identical lists made %d upstream calls, want 1", n, got)
+	}
+	hits := testutil.ToFloat64(m.reads.WithLabelValues("c1", Servers, "hit"))
+	co := testutil.ToFloat64(m.reads.WithLabelValues("c1", Servers, "coalesced"))
+	if hits+co != n-1 {
+		t.Errorf("hits %v + coalesced %v != %d", hits, co, n-1)
+	}
+	if got := testutil.ToFloat64(m.upstream.WithLabelValues("c1", Servers, "ListServers")); got != 1 {
+		t.Errorf("upstream metric = %v", got)
+	}
+}
+
+func TestGetIsAnsweredFromTheList(t *testing.T) {
+	c, s, _ := newCached(t, sim.Options{Latency: 20 * time.Millisecond, Servers: 5}, 0)
+	ctx := context.Background()
+	list, err := c.ListServers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for _, sv := range list {
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := c.GetServer(ctx, sv.NativeID)
+				if err != nil || got.NativeID != sv.NativeID {
+					t.Errorf("get %s: %v", sv.NativeID, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if got := s.Calls("GetServer"); got != 0 {
+		t.Errorf("gets answered by a fresh list still made %d GetServer calls", got)
+	}
+	if _, err := c.GetServer(ctx, "srv-missing"); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("missing: %v", err)
+	}
+}
+
+func TestGetJoinsListInFlight(t *testing.T) {
+	c, s, _ := newCached(t, sim.Options{Latency: 100 * time.Millisecond, Servers: 3}, 0)
+	ctx := context.Background()
+	all, _ := s.ListServers(ctx) // direct, to learn the ids
+	go func() { _, _ = c.ListServers(ctx) }()
+	time.Sleep(20 * time.Millisecond) // the list is in flight
+	got, err := c.GetServer(ctx, all[1].NativeID)
+	if err != nil || got.NativeID != all[1].NativeID {
+		t.Fatal(got, err)
+	}
+	if gets := s.Calls("GetServer"); gets != 0 {
+		t.Errorf("get during an in-flight list made %d GetServer calls", gets)
+	}
+	if lists := s.Calls("ListServers"); lists != 2 { // ours above + the cached one
+		t.Errorf("lists = %d, want 2", lists)
+	}
+}
+
+func TestWritesInvalidate(t *testing.T) {
+	c, s, _ := newCached(t, sim.Options{}, 0)
+	ctx := context.Background()
+	if list, _ := c.ListServers(ctx); len(list) != 0 {
+		t.Fatal("not empty")
+	}
+	sv, err := c.CreateServer(ctx, providers.ServerSpec{Name: "a", FlavorID: "1", ImageID: "img-cirros"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _ := c.ListServers(ctx)
+	if len(list) != 1 || list[0].NativeID != sv.NativeID {
+		t.Fatalf("list after own create = %v: stale read of one's own write", list)
+	}
+	if err := c.ServerAction(ctx, sv.NativeID, providers.ActionStop); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.GetServer(ctx, sv.NativeID)
+	if got.Status != providers.StatusStopped {
+		t.Errorf("get after own stop = %v", got.Status)
+	}
+	if err := c.DeleteServer(ctx, sv.NativeID); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := c.ListServers(ctx); len(list) != 0 {
+		t.Errorf("list after own delete = %v", list)
+	}
+	if _, err := c.CreateKeypair(ctx, "k", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"); err != nil {
+		t.Fatal(err)
+	}
+	if ks, _ := c.ListKeypairs(ctx); len(ks) != 1 {
+		t.Errorf("keypairs after own create = %v", ks)
+	}
+	_ = s
+}
+
+func TestListInFlightDuringWriteIsNotStored(t *testing.T) {
+	c, s, _ := newCached(t, sim.Options{Latency: 80 * time.Millisecond}, 0)
+	ctx := context.Background()
+	done := make(chan struct{})
+	go func() { _, _ = c.ListServers(ctx); close(done) }() // starts before the create, ends after
+	time.Sleep(10 * time.Millisecond)
+	if _, err := c.CreateServer(ctx, providers.ServerSpec{Name: "a", FlavorID: "1", ImageID: "img-cirros"}); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if list, _ := c.ListServers(ctx); len(list) != 1 {
+		t.Errorf("a list begun before the create was cached over it: %v", list)
+	}
+	_ = s
+}
+
+func TestTransitionalListsExpireAtPollInterval(t *testing.T) {
+	c, s, _ := newCached(t, sim.Options{BootDelay: time.Hour}, 0)
+	ctx := context.Background()
+	if _, err := s.CreateServer(ctx, providers.ServerSpec{Name: "a", FlavorID: "1", ImageID: "img-cirros"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.ListServers(ctx)
+	_, _ = c.ListServers(ctx)
+	if got := s.Calls("ListServers"); got != 1 {
+		t.Fatalf("second list within the poll interval: %d calls", got)
+	}
+	time.Sleep(60 * time.Millisecond) // > Poll (50ms), << TTL (1m)
+	_, _ = c.ListServers(ctx)
+	if got := s.Calls("ListServers"); got != 2 {
+		t.Errorf("a list with a BUILD server was trusted past the poll interval (%d calls)", got)
+	}
+}
+
+func TestRateLimitDeadline(t *testing.T) {
+	c, _, m := newCached(t, sim.Options{}, 2) // 2 calls/s, burst 1
+	c.opts.TTL = nil
+	ctx := context.Background()
+	if _, err := c.inner.ListFlavors(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.lim.Wait(ctx); err != nil { // takes the one token
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	_, err := c.CreateServer(short, providers.ServerSpec{Name: "a", FlavorID: "1", ImageID: "img-cirros"})
+	if !errors.Is(err, providers.ErrRateLimited) || !contains(err.Error(), `cloud "c1"`) {
+		t.Fatalf("err = %v, want ErrRateLimited naming the cloud", err)
+	}
+	if got := testutil.ToFloat64(m.limited.WithLabelValues("c1", "deadline")); got != 1 {
+		t.Errorf("limited metric = %v", got)
+	}
+}
+
+func TestRateLimitIsFIFO(t *testing.T) {
+	lim := NewLimiter("c1", 50, 1, nil)
+	ctx := context.Background()
+	_ = lim.Wait(ctx)
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	for i := 0; i < 5; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = lim.Wait(ctx)
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+		}()
+		time.Sleep(3 * time.Millisecond) // arrive in order 0..4
+	}
+	wg.Wait()
+	for i, v := range order {
+		if v != i {
+			t.Fatalf("served in order %v, want arrival order", order)
+		}
+	}
+}
+
+func TestRetryAfterIsHonored(t *testing.T) {
+	c, s, m := newCached(t, sim.Options{}, 0)
+	ctx := context.Background()
+	s.InjectFault("ListFlavors", &providers.RetryAfterError{After: 150 * time.Millisecond, Err: providers.ErrRateLimited}, 1)
+	start := time.Now()
+	list, err := c.ListFlavors(ctx)
+	if err != nil || len(list) == 0 {
+		t.Fatalf("after Retry-After: %v", err)
+	}
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Errorf("retried after %s, before the cloud's Retry-After of 150ms", el)
+	}
+	if got := s.Calls("ListFlavors"); got != 2 {
+		t.Errorf("calls = %d, want 2 (refused, then retried)", got)
+	}
+	// A caller whose deadline ends before the pause does gets RESOURCE_EXHAUSTED-worthy ErrRateLimited at once.
+	c.lim.Pause(time.Second)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	c.invalidate(Flavors)
+	if _, err := c.ListFlavors(short); !errors.Is(err, providers.ErrRateLimited) {
+		t.Errorf("during a pause past the deadline: %v", err)
+	}
+	if got := testutil.ToFloat64(m.limited.WithLabelValues("c1", "retry_after")); got < 1 {
+		t.Errorf("retry_after metric = %v", got)
+	}
+}
+
+func contains(s, sub string) bool {
+	return strings.Contains(s, sub)
+}
