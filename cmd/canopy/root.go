@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+)
+
+const defaultAddr = "127.0.0.1:8470"
+
+// app holds the global flags and the state of one invocation.
+type app struct {
+	addr        string
+	output      string
+	timeout     time.Duration
+	waitTimeout time.Duration
+
+	stdout, stderr io.Writer
+	conn           *grpc.ClientConn
+	// started is set once a command's own RunE begins: any error cobra
+	// returns before that (flags, arguments, unknown command) is a usage
+	// error.
+	started bool
+}
+
+const rootLong = `canopy talks to canopyd, which presents many clouds as one: one id space,
+normalized flavors and statuses, and waits that do not hammer the cloud.
+
+Resources are named by their canopy id or by their name; a name that matches
+several resources is an error listing their ids.
+
+List commands fetch every page unless --limit is set. When some cloud does not
+answer, a list still succeeds: it prints what the other clouds returned, warns
+on stderr once per failed cloud, and exits 0 (use -o json and read
+"cloud_errors" to detect it in scripts).
+
+Output (-o): table (default), json (protojson with proto field names; every
+field present), yaml (the same document as YAML).
+
+Exit status: 0 success; 1 an error from canopyd or the CLI (also a server that
+ends in ERROR during --wait); 2 a usage error.`
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "canopy",
+		Short:         "Command-line client for canopyd: one API over many clouds",
+		Long:          rootLong,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			switch a.output {
+			case "table", "json", "yaml":
+			default:
+				return usageErrorf("--output %q: want table, json or yaml", a.output)
+			}
+			if a.timeout <= 0 {
+				return usageErrorf("--timeout must be positive, got %s", a.timeout)
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.addr, "addr", envOr("CANOPY_ADDR", defaultAddr), "canopyd gRPC address host:port (env CANOPY_ADDR)")
+	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
+	pf.DurationVar(&a.timeout, "timeout", 30*time.Second, "deadline of each call to canopyd (a --wait uses --wait-timeout instead)")
+
+	root.AddCommand(a.cloudCmd(), a.flavorCmd(), a.imageCmd(), a.serverCmd(), a.keypairCmd())
+	return root
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// group is a command that only holds subcommands. Run with no subcommand it
+// prints its help; with an unknown one it is a usage error.
+func group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usageError{errors.New(msg)}
+		},
+	}
+	c.AddCommand(subs...)
+	return c
+}
+
+// cmdRun wraps a command's RunE so that errors from here on are not taken
+// for usage errors (unless they say so).
+func (a *app) cmdRun(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a.started = true
+		return f(cmd, args)
+	}
+}
+
+// args checks the number of positional arguments, naming what is expected.
+func args(min, max int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < min:
+			return usageErrorf("%s: missing %s", cmd.CommandPath(), what)
+		case max >= 0 && len(args) > max:
+			return usageErrorf("%s: want %s, got %d arguments (%s)", cmd.CommandPath(), what, len(args), strings.Join(args, " "))
+		}
+		return nil
+	}
+}
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// errReported means the failure was already printed: exit 1, print nothing.
+var errReported = errors.New("reported")
+
+// exitCode prints err the way its kind calls for and returns the status.
+func (a *app) exitCode(cmd *cobra.Command, err error) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errReported) {
+		return 1
+	}
+	var ue usageError
+	if errors.As(err, &ue) || !a.started {
+		fmt.Fprintf(a.stderr, "canopy: %v\n", err)
+		if cmd != nil {
+			fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
+		return 2
+	}
+	a.printError("", err)
+	return 1
+}
