@@ -21,6 +21,7 @@ type Poller[T any] struct {
 
 	mu       sync.Mutex
 	waiters  map[*waiter[T]]struct{}
+	subs     map[chan Snapshot[T]]struct{}
 	running  bool
 	interval time.Duration
 	polls    int64
@@ -31,6 +32,13 @@ type waiter[T any] struct {
 	id   string
 	done func(item T, present bool) bool
 	ch   chan result[T]
+}
+
+// Snapshot is one list the poller made, as subscribers receive it.
+type Snapshot[T any] struct {
+	Items []T
+	Err   error
+	At    time.Time
 }
 
 type result[T any] struct {
@@ -48,7 +56,7 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 	if max < min {
 		max = min
 	}
-	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}}
+	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{}}
 }
 
 // Wait blocks until done(item, present) holds for the resource with native
@@ -60,11 +68,7 @@ func (p *Poller[T]) Wait(ctx context.Context, id string, done func(item T, prese
 	w := &waiter[T]{id: id, done: done, ch: make(chan result[T], 1)}
 	p.mu.Lock()
 	p.waiters[w] = struct{}{}
-	if !p.running {
-		p.running = true
-		p.interval = p.min
-		go p.loop()
-	}
+	p.startLocked()
 	p.mu.Unlock()
 
 	select {
@@ -83,6 +87,58 @@ func (p *Poller[T]) Wait(ctx context.Context, id string, done func(item T, prese
 		return zero, false, ctx.Err()
 	}
 }
+
+// Subscribe delivers every list the poller makes to the returned channel
+// until ctx ends (then the channel is closed). The channel holds only the
+// latest snapshot: a slow subscriber skips intermediate lists rather than
+// slowing the poller, which is right for consumers that diff states.
+func (p *Poller[T]) Subscribe(ctx context.Context) <-chan Snapshot[T] {
+	ch := make(chan Snapshot[T], 1)
+	p.mu.Lock()
+	p.subs[ch] = struct{}{}
+	p.startLocked()
+	p.mu.Unlock()
+	out := make(chan Snapshot[T])
+	go func() {
+		defer close(out)
+		defer func() {
+			p.mu.Lock()
+			delete(p.subs, ch)
+			p.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case s := <-ch:
+				select {
+				case out <- s:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// Subscribers returns how many watchers are subscribed.
+func (p *Poller[T]) Subscribers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.subs)
+}
+
+// startLocked starts the loop if it is not running. Callers hold p.mu.
+func (p *Poller[T]) startLocked() {
+	if !p.running {
+		p.running = true
+		p.interval = p.min
+		go p.loop()
+	}
+}
+
+func (p *Poller[T]) idleLocked() bool { return len(p.waiters) == 0 && len(p.subs) == 0 }
 
 // Waiters returns how many callers are waiting.
 func (p *Poller[T]) Waiters() int {
@@ -111,7 +167,7 @@ func (p *Poller[T]) loop() {
 	defer timer.Stop()
 	for range timer.C {
 		p.mu.Lock()
-		if len(p.waiters) == 0 {
+		if p.idleLocked() {
 			p.running = false
 			p.mu.Unlock()
 			return
@@ -124,6 +180,14 @@ func (p *Poller[T]) loop() {
 		cancel()
 
 		p.mu.Lock()
+		snap := Snapshot[T]{Items: items, Err: err, At: time.Now()}
+		for ch := range p.subs {
+			select { // replace an undelivered older snapshot
+			case <-ch:
+			default:
+			}
+			ch <- snap
+		}
 		moving := false
 		if err == nil {
 			byID := make(map[string]T, len(items))
@@ -146,7 +210,7 @@ func (p *Poller[T]) loop() {
 		} else if p.interval *= 2; p.interval > p.max {
 			p.interval = p.max
 		}
-		if len(p.waiters) == 0 {
+		if p.idleLocked() {
 			p.running = false
 			p.mu.Unlock()
 			return

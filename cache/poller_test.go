@@ -149,3 +149,35 @@ func TestPollerRetriesListErrors(t *testing.T) {
 		t.Fatalf("after transient errors: %v %v", it, err)
 	}
 }
+
+func TestPollerSubscribe(t *testing.T) {
+	f := &fakeList{items: map[string]string{"x": "BUILD"}}
+	p := newTestPoller(f, 5*time.Millisecond, 20*time.Millisecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	a, b := p.Subscribe(ctx), p.Subscribe(ctx)
+	for _, ch := range []<-chan Snapshot[item]{a, b} {
+		s := <-ch
+		if s.Err != nil || len(s.Items) != 1 {
+			t.Fatalf("snapshot = %+v", s)
+		}
+	}
+	f.set("x", "ACTIVE")
+	for s := range a {
+		if len(s.Items) == 1 && s.Items[0].status == "ACTIVE" {
+			break
+		}
+	}
+	if p.Subscribers() != 2 {
+		t.Errorf("subscribers = %d", p.Subscribers())
+	}
+	cancel()
+	for range b { // closed once the context ends
+	}
+	deadline := time.Now().Add(time.Second)
+	for p.Subscribers() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if p.Subscribers() != 0 {
+		t.Errorf("subscribers left after cancel: %d", p.Subscribers())
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"sort"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 )
@@ -142,7 +145,7 @@ func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest
 		if len(errs) > 0 {
 			return pickByName[*canopyv1.Flavor](providers.KindFlavor, "", want, nil, errs)
 		}
-		return nil, notFound(providers.KindFlavor, want)
+		return nil, status.Errorf(codes.NotFound, "no flavor has %s (searched %d clouds)", want, len(targets))
 	}
 	sort.Slice(fit, func(i, j int) bool {
 		a, b := fit[i], fit[j]

@@ -18,7 +18,8 @@ type cloud struct {
 	name    string
 	kind    string
 	p       providers.Provider
-	compute providers.Compute // nil when the adapter has no compute
+	compute providers.Compute // the cached, rate-limited driver; nil without compute
+	lim     *cache.Limiter
 	regions []string
 	zones   []string
 	servers *cache.Poller[providers.Server]
@@ -39,7 +40,7 @@ type cloudSet struct {
 // openClouds opens every configured cloud. A cloud whose adapter cannot be
 // opened is a startup error; a cloud that is merely unreachable is kept and
 // reported unhealthy, so one bad cloud never takes canopy down.
-func openClouds(ctx context.Context, cfg *config.Config, log *slog.Logger) (*cloudSet, error) {
+func openClouds(ctx context.Context, cfg *config.Config, log *slog.Logger, m *cache.Metrics) (*cloudSet, error) {
 	cs := &cloudSet{byName: map[string]*cloud{}, byZone: map[string]*cloud{}}
 	for _, cc := range cfg.Clouds {
 		p, err := providers.Open(ctx, cc.Kind, providers.Config{Name: cc.Name, Regions: cc.Regions, Zones: cc.Zones, Options: cc.Options, DataDir: cfg.DataDir})
@@ -48,9 +49,19 @@ func openClouds(ctx context.Context, cfg *config.Config, log *slog.Logger) (*clo
 			return nil, err
 		}
 		cl := &cloud{name: cc.Name, kind: cc.Kind, p: p, regions: cc.Regions, zones: cc.Zones}
+		rps, burst := cc.RateLimit.Rate, cc.RateLimit.Burst
+		if rps == 0 {
+			rps, burst = 20, 40
+		}
+		cl.lim = cache.NewLimiter(cc.Name, rps, burst, m)
 		if c, ok := p.(providers.Compute); ok {
-			cl.compute = c
-			cl.servers = cache.NewPoller(c.ListServers,
+			ttl := map[string]time.Duration{}
+			for kind := range config.CacheKinds {
+				ttl[kind] = cc.TTL(kind)
+			}
+			cached := cache.NewCompute(cc.Name, c, cl.lim, m, cache.Options{TTL: ttl, Poll: cfg.Wait.MinInterval.Std()})
+			cl.compute = cached
+			cl.servers = cache.NewPoller(cached.ListServersFresh,
 				func(s providers.Server) string { return s.NativeID },
 				func(s providers.Server) bool { return s.Status.Transitional() },
 				cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std())
@@ -117,7 +128,10 @@ func (cl *cloud) health() (ok bool, msg string, at time.Time) {
 func (cl *cloud) checkHealth(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := cl.p.Info(ctx)
+	err := cl.lim.Wait(ctx)
+	if err == nil {
+		_, err = cl.p.Info(ctx)
+	}
 	cl.setHealth(err)
 }
 

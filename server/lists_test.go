@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -113,7 +114,8 @@ func TestListErrors(t *testing.T) {
 }
 
 func TestFindFlavor(t *testing.T) {
-	e := newEnv(t, twoClouds)
+	// east caches nothing, so taking it down shows at once.
+	e := newEnv(t, strings.Replace(twoClouds, "    regions: [east-1]\n", "    regions: [east-1]\n    cache: {flavors: 0s}\n", 1))
 	ctx := ctxT(t)
 	for _, tc := range []struct {
 		req      *canopyv1.FindFlavorRequest
@@ -132,7 +134,7 @@ func TestFindFlavor(t *testing.T) {
 		}
 	}
 	_, err := e.compute.FindFlavor(ctx, &canopyv1.FindFlavorRequest{MinRamMib: 1 << 30})
-	wantErr(t, err, codes.NotFound, "", "ram_mib>=")
+	wantErr(t, err, codes.NotFound, "", "no flavor has", "ram_mib>=1073741824")
 	_, err = e.compute.FindFlavor(ctx, &canopyv1.FindFlavorRequest{MinVcpus: -1})
 	wantErr(t, err, codes.InvalidArgument, "min_vcpus")
 	e.sim("east").SetDown(true)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
@@ -32,7 +32,8 @@ type Listeners struct {
 // grace), and only then does Serve return.
 func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) error {
 	gs := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recoverUnary(s.log), logUnary(s.log)),
+		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log)),
+		grpc.ChainStreamInterceptor(s.metrics.stream()),
 	)
 	canopyv1.RegisterCloudServiceServer(gs, s)
 	canopyv1.RegisterComputeServiceServer(gs, s)
@@ -54,6 +55,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Spec)
 	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
@@ -114,5 +116,3 @@ func (s *Server) gateway(ctx context.Context, grpcAddr string) (*runtime.ServeMu
 	}
 	return mux, conn, nil
 }
-
-var _ = slog.Default

@@ -10,6 +10,9 @@ import (
 	"log/slog"
 
 	"github.com/canopy-cloud/canopy/config"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
@@ -20,10 +23,12 @@ type Server struct {
 	canopyv1.UnimplementedCloudServiceServer
 	canopyv1.UnimplementedComputeServiceServer
 
-	cfg    *config.Config
-	store  store.Store
-	clouds *cloudSet
-	log    *slog.Logger
+	cfg     *config.Config
+	store   store.Store
+	clouds  *cloudSet
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
 }
 
 // New opens every configured cloud. The store stays the caller's to close.
@@ -31,11 +36,13 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if log == nil {
 		log = slog.Default()
 	}
-	cs, err := openClouds(ctx, cfg, log)
+	reg := prometheus.NewRegistry()
+	cm := cache.NewMetrics(reg)
+	cs, err := openClouds(ctx, cfg, log, cm)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, store: st, clouds: cs, log: log}, nil
+	return &Server{cfg: cfg, store: st, clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs)}, nil
 }
 
 // Close closes the cloud adapters.
@@ -44,6 +51,9 @@ func (s *Server) Close() { s.clouds.close() }
 // project is the caller's project. Until tokens carry one (the auth issue),
 // every caller is in the default project.
 func project(ctx context.Context) string { return "" }
+
+// Registry is the server's Prometheus registry (served at /metrics).
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // Provider returns the adapter of a cloud (nil if unknown), for tests and
 // benchmarks that count upstream calls at the provider boundary.

@@ -35,6 +35,7 @@ static const char* ComputeService_method_names[] = {
   "/canopy.v1.ComputeService/StartServer",
   "/canopy.v1.ComputeService/StopServer",
   "/canopy.v1.ComputeService/RebootServer",
+  "/canopy.v1.ComputeService/WatchServers",
   "/canopy.v1.ComputeService/CreateKeypair",
   "/canopy.v1.ComputeService/GetKeypair",
   "/canopy.v1.ComputeService/ListKeypairs",
@@ -60,10 +61,11 @@ ComputeService::Stub::Stub(const std::shared_ptr< ::grpc::ChannelInterface>& cha
   , rpcmethod_StartServer_(ComputeService_method_names[9], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_StopServer_(ComputeService_method_names[10], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_RebootServer_(ComputeService_method_names[11], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_CreateKeypair_(ComputeService_method_names[12], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_GetKeypair_(ComputeService_method_names[13], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_ListKeypairs_(ComputeService_method_names[14], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_DeleteKeypair_(ComputeService_method_names[15], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_WatchServers_(ComputeService_method_names[12], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
+  , rpcmethod_CreateKeypair_(ComputeService_method_names[13], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_GetKeypair_(ComputeService_method_names[14], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_ListKeypairs_(ComputeService_method_names[15], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_DeleteKeypair_(ComputeService_method_names[16], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   {}
 
 ::grpc::Status ComputeService::Stub::ListFlavors(::grpc::ClientContext* context, const ::canopy::v1::ListFlavorsRequest& request, ::canopy::v1::ListFlavorsResponse* response) {
@@ -342,6 +344,22 @@ void ComputeService::Stub::async::RebootServer(::grpc::ClientContext* context, c
   return result;
 }
 
+::grpc::ClientReader< ::canopy::v1::WatchServersResponse>* ComputeService::Stub::WatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request) {
+  return ::grpc::internal::ClientReaderFactory< ::canopy::v1::WatchServersResponse>::Create(channel_.get(), rpcmethod_WatchServers_, context, request);
+}
+
+void ComputeService::Stub::async::WatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest* request, ::grpc::ClientReadReactor< ::canopy::v1::WatchServersResponse>* reactor) {
+  ::grpc::internal::ClientCallbackReaderFactory< ::canopy::v1::WatchServersResponse>::Create(stub_->channel_.get(), stub_->rpcmethod_WatchServers_, context, request, reactor);
+}
+
+::grpc::ClientAsyncReader< ::canopy::v1::WatchServersResponse>* ComputeService::Stub::AsyncWatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+  return ::grpc::internal::ClientAsyncReaderFactory< ::canopy::v1::WatchServersResponse>::Create(channel_.get(), cq, rpcmethod_WatchServers_, context, request, true, tag);
+}
+
+::grpc::ClientAsyncReader< ::canopy::v1::WatchServersResponse>* ComputeService::Stub::PrepareAsyncWatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncReaderFactory< ::canopy::v1::WatchServersResponse>::Create(channel_.get(), cq, rpcmethod_WatchServers_, context, request, false, nullptr);
+}
+
 ::grpc::Status ComputeService::Stub::CreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::canopy::v1::Keypair* response) {
   return ::grpc::internal::BlockingUnaryCall< ::canopy::v1::CreateKeypairRequest, ::canopy::v1::Keypair, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(channel_.get(), rpcmethod_CreateKeypair_, context, request, response);
 }
@@ -557,6 +575,16 @@ ComputeService::Service::Service() {
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
       ComputeService_method_names[12],
+      ::grpc::internal::RpcMethod::SERVER_STREAMING,
+      new ::grpc::internal::ServerStreamingHandler< ComputeService::Service, ::canopy::v1::WatchServersRequest, ::canopy::v1::WatchServersResponse>(
+          [](ComputeService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::canopy::v1::WatchServersRequest* req,
+             ::grpc::ServerWriter<::canopy::v1::WatchServersResponse>* writer) {
+               return service->WatchServers(ctx, req, writer);
+             }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      ComputeService_method_names[13],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< ComputeService::Service, ::canopy::v1::CreateKeypairRequest, ::canopy::v1::Keypair, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](ComputeService::Service* service,
@@ -566,7 +594,7 @@ ComputeService::Service::Service() {
                return service->CreateKeypair(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      ComputeService_method_names[13],
+      ComputeService_method_names[14],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< ComputeService::Service, ::canopy::v1::GetKeypairRequest, ::canopy::v1::Keypair, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](ComputeService::Service* service,
@@ -576,7 +604,7 @@ ComputeService::Service::Service() {
                return service->GetKeypair(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      ComputeService_method_names[14],
+      ComputeService_method_names[15],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< ComputeService::Service, ::canopy::v1::ListKeypairsRequest, ::canopy::v1::ListKeypairsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](ComputeService::Service* service,
@@ -586,7 +614,7 @@ ComputeService::Service::Service() {
                return service->ListKeypairs(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      ComputeService_method_names[15],
+      ComputeService_method_names[16],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< ComputeService::Service, ::canopy::v1::DeleteKeypairRequest, ::canopy::v1::DeleteKeypairResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](ComputeService::Service* service,
@@ -681,6 +709,13 @@ ComputeService::Service::~Service() {
   (void) context;
   (void) request;
   (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status ComputeService::Service::WatchServers(::grpc::ServerContext* context, const ::canopy::v1::WatchServersRequest* request, ::grpc::ServerWriter< ::canopy::v1::WatchServersResponse>* writer) {
+  (void) context;
+  (void) request;
+  (void) writer;
   return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
 }
 

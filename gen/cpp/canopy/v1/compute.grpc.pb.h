@@ -136,6 +136,19 @@ class ComputeService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Server>> PrepareAsyncRebootServer(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Server>>(PrepareAsyncRebootServerRaw(context, request, cq));
     }
+    // Streams the matching servers as they are now, then every change (status,
+    // name, labels, addresses) and every deletion, until the caller hangs up.
+    // Fed by the same batched poller as `wait`: a watch costs the cloud no
+    // extra calls.
+    std::unique_ptr< ::grpc::ClientReaderInterface< ::canopy::v1::WatchServersResponse>> WatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReaderInterface< ::canopy::v1::WatchServersResponse>>(WatchServersRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchServersResponse>> AsyncWatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchServersResponse>>(AsyncWatchServersRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchServersResponse>> PrepareAsyncWatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchServersResponse>>(PrepareAsyncWatchServersRaw(context, request, cq));
+    }
     // Creates a keypair, generating one or importing a public key.
     virtual ::grpc::Status CreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::canopy::v1::Keypair* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Keypair>> AsyncCreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::grpc::CompletionQueue* cq) {
@@ -208,6 +221,11 @@ class ComputeService final {
       // Reboots a server.
       virtual void RebootServer(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest* request, ::canopy::v1::Server* response, std::function<void(::grpc::Status)>) = 0;
       virtual void RebootServer(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest* request, ::canopy::v1::Server* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // Streams the matching servers as they are now, then every change (status,
+      // name, labels, addresses) and every deletion, until the caller hangs up.
+      // Fed by the same batched poller as `wait`: a watch costs the cloud no
+      // extra calls.
+      virtual void WatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest* request, ::grpc::ClientReadReactor< ::canopy::v1::WatchServersResponse>* reactor) = 0;
       // Creates a keypair, generating one or importing a public key.
       virtual void CreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest* request, ::canopy::v1::Keypair* response, std::function<void(::grpc::Status)>) = 0;
       virtual void CreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest* request, ::canopy::v1::Keypair* response, ::grpc::ClientUnaryReactor* reactor) = 0;
@@ -249,6 +267,9 @@ class ComputeService final {
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Server>* PrepareAsyncStopServerRaw(::grpc::ClientContext* context, const ::canopy::v1::StopServerRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Server>* AsyncRebootServerRaw(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Server>* PrepareAsyncRebootServerRaw(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientReaderInterface< ::canopy::v1::WatchServersResponse>* WatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchServersResponse>* AsyncWatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq, void* tag) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchServersResponse>* PrepareAsyncWatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Keypair>* AsyncCreateKeypairRaw(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Keypair>* PrepareAsyncCreateKeypairRaw(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Keypair>* AsyncGetKeypairRaw(::grpc::ClientContext* context, const ::canopy::v1::GetKeypairRequest& request, ::grpc::CompletionQueue* cq) = 0;
@@ -345,6 +366,15 @@ class ComputeService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::canopy::v1::Server>> PrepareAsyncRebootServer(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::canopy::v1::Server>>(PrepareAsyncRebootServerRaw(context, request, cq));
     }
+    std::unique_ptr< ::grpc::ClientReader< ::canopy::v1::WatchServersResponse>> WatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReader< ::canopy::v1::WatchServersResponse>>(WatchServersRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::canopy::v1::WatchServersResponse>> AsyncWatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::canopy::v1::WatchServersResponse>>(AsyncWatchServersRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::canopy::v1::WatchServersResponse>> PrepareAsyncWatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::canopy::v1::WatchServersResponse>>(PrepareAsyncWatchServersRaw(context, request, cq));
+    }
     ::grpc::Status CreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::canopy::v1::Keypair* response) override;
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::canopy::v1::Keypair>> AsyncCreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::canopy::v1::Keypair>>(AsyncCreateKeypairRaw(context, request, cq));
@@ -400,6 +430,7 @@ class ComputeService final {
       void StopServer(::grpc::ClientContext* context, const ::canopy::v1::StopServerRequest* request, ::canopy::v1::Server* response, ::grpc::ClientUnaryReactor* reactor) override;
       void RebootServer(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest* request, ::canopy::v1::Server* response, std::function<void(::grpc::Status)>) override;
       void RebootServer(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest* request, ::canopy::v1::Server* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void WatchServers(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest* request, ::grpc::ClientReadReactor< ::canopy::v1::WatchServersResponse>* reactor) override;
       void CreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest* request, ::canopy::v1::Keypair* response, std::function<void(::grpc::Status)>) override;
       void CreateKeypair(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest* request, ::canopy::v1::Keypair* response, ::grpc::ClientUnaryReactor* reactor) override;
       void GetKeypair(::grpc::ClientContext* context, const ::canopy::v1::GetKeypairRequest* request, ::canopy::v1::Keypair* response, std::function<void(::grpc::Status)>) override;
@@ -443,6 +474,9 @@ class ComputeService final {
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Server>* PrepareAsyncStopServerRaw(::grpc::ClientContext* context, const ::canopy::v1::StopServerRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Server>* AsyncRebootServerRaw(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Server>* PrepareAsyncRebootServerRaw(::grpc::ClientContext* context, const ::canopy::v1::RebootServerRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientReader< ::canopy::v1::WatchServersResponse>* WatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request) override;
+    ::grpc::ClientAsyncReader< ::canopy::v1::WatchServersResponse>* AsyncWatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq, void* tag) override;
+    ::grpc::ClientAsyncReader< ::canopy::v1::WatchServersResponse>* PrepareAsyncWatchServersRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchServersRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Keypair>* AsyncCreateKeypairRaw(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Keypair>* PrepareAsyncCreateKeypairRaw(::grpc::ClientContext* context, const ::canopy::v1::CreateKeypairRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Keypair>* AsyncGetKeypairRaw(::grpc::ClientContext* context, const ::canopy::v1::GetKeypairRequest& request, ::grpc::CompletionQueue* cq) override;
@@ -463,6 +497,7 @@ class ComputeService final {
     const ::grpc::internal::RpcMethod rpcmethod_StartServer_;
     const ::grpc::internal::RpcMethod rpcmethod_StopServer_;
     const ::grpc::internal::RpcMethod rpcmethod_RebootServer_;
+    const ::grpc::internal::RpcMethod rpcmethod_WatchServers_;
     const ::grpc::internal::RpcMethod rpcmethod_CreateKeypair_;
     const ::grpc::internal::RpcMethod rpcmethod_GetKeypair_;
     const ::grpc::internal::RpcMethod rpcmethod_ListKeypairs_;
@@ -499,6 +534,11 @@ class ComputeService final {
     virtual ::grpc::Status StopServer(::grpc::ServerContext* context, const ::canopy::v1::StopServerRequest* request, ::canopy::v1::Server* response);
     // Reboots a server.
     virtual ::grpc::Status RebootServer(::grpc::ServerContext* context, const ::canopy::v1::RebootServerRequest* request, ::canopy::v1::Server* response);
+    // Streams the matching servers as they are now, then every change (status,
+    // name, labels, addresses) and every deletion, until the caller hangs up.
+    // Fed by the same batched poller as `wait`: a watch costs the cloud no
+    // extra calls.
+    virtual ::grpc::Status WatchServers(::grpc::ServerContext* context, const ::canopy::v1::WatchServersRequest* request, ::grpc::ServerWriter< ::canopy::v1::WatchServersResponse>* writer);
     // Creates a keypair, generating one or importing a public key.
     virtual ::grpc::Status CreateKeypair(::grpc::ServerContext* context, const ::canopy::v1::CreateKeypairRequest* request, ::canopy::v1::Keypair* response);
     // Gets a keypair by id or name.
@@ -749,12 +789,32 @@ class ComputeService final {
     }
   };
   template <class BaseClass>
+  class WithAsyncMethod_WatchServers : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_WatchServers() {
+      ::grpc::Service::MarkMethodAsync(12);
+    }
+    ~WithAsyncMethod_WatchServers() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchServers(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchServersRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchServersResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestWatchServers(::grpc::ServerContext* context, ::canopy::v1::WatchServersRequest* request, ::grpc::ServerAsyncWriter< ::canopy::v1::WatchServersResponse>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(12, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
   class WithAsyncMethod_CreateKeypair : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_CreateKeypair() {
-      ::grpc::Service::MarkMethodAsync(12);
+      ::grpc::Service::MarkMethodAsync(13);
     }
     ~WithAsyncMethod_CreateKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -765,7 +825,7 @@ class ComputeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestCreateKeypair(::grpc::ServerContext* context, ::canopy::v1::CreateKeypairRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Keypair>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(12, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(13, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -774,7 +834,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_GetKeypair() {
-      ::grpc::Service::MarkMethodAsync(13);
+      ::grpc::Service::MarkMethodAsync(14);
     }
     ~WithAsyncMethod_GetKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -785,7 +845,7 @@ class ComputeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestGetKeypair(::grpc::ServerContext* context, ::canopy::v1::GetKeypairRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Keypair>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(13, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(14, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -794,7 +854,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_ListKeypairs() {
-      ::grpc::Service::MarkMethodAsync(14);
+      ::grpc::Service::MarkMethodAsync(15);
     }
     ~WithAsyncMethod_ListKeypairs() override {
       BaseClassMustBeDerivedFromService(this);
@@ -805,7 +865,7 @@ class ComputeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestListKeypairs(::grpc::ServerContext* context, ::canopy::v1::ListKeypairsRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::ListKeypairsResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(14, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(15, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -814,7 +874,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_DeleteKeypair() {
-      ::grpc::Service::MarkMethodAsync(15);
+      ::grpc::Service::MarkMethodAsync(16);
     }
     ~WithAsyncMethod_DeleteKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -825,10 +885,10 @@ class ComputeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestDeleteKeypair(::grpc::ServerContext* context, ::canopy::v1::DeleteKeypairRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::DeleteKeypairResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(15, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(16, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
-  typedef WithAsyncMethod_ListFlavors<WithAsyncMethod_GetFlavor<WithAsyncMethod_FindFlavor<WithAsyncMethod_ListImages<WithAsyncMethod_GetImage<WithAsyncMethod_CreateServer<WithAsyncMethod_GetServer<WithAsyncMethod_ListServers<WithAsyncMethod_DeleteServer<WithAsyncMethod_StartServer<WithAsyncMethod_StopServer<WithAsyncMethod_RebootServer<WithAsyncMethod_CreateKeypair<WithAsyncMethod_GetKeypair<WithAsyncMethod_ListKeypairs<WithAsyncMethod_DeleteKeypair<Service > > > > > > > > > > > > > > > > AsyncService;
+  typedef WithAsyncMethod_ListFlavors<WithAsyncMethod_GetFlavor<WithAsyncMethod_FindFlavor<WithAsyncMethod_ListImages<WithAsyncMethod_GetImage<WithAsyncMethod_CreateServer<WithAsyncMethod_GetServer<WithAsyncMethod_ListServers<WithAsyncMethod_DeleteServer<WithAsyncMethod_StartServer<WithAsyncMethod_StopServer<WithAsyncMethod_RebootServer<WithAsyncMethod_WatchServers<WithAsyncMethod_CreateKeypair<WithAsyncMethod_GetKeypair<WithAsyncMethod_ListKeypairs<WithAsyncMethod_DeleteKeypair<Service > > > > > > > > > > > > > > > > > AsyncService;
   template <class BaseClass>
   class WithCallbackMethod_ListFlavors : public BaseClass {
    private:
@@ -1154,18 +1214,40 @@ class ComputeService final {
       ::grpc::CallbackServerContext* /*context*/, const ::canopy::v1::RebootServerRequest* /*request*/, ::canopy::v1::Server* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithCallbackMethod_WatchServers : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_WatchServers() {
+      ::grpc::Service::MarkMethodCallback(12,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::canopy::v1::WatchServersRequest, ::canopy::v1::WatchServersResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::canopy::v1::WatchServersRequest* request) { return this->WatchServers(context, request); }));
+    }
+    ~WithCallbackMethod_WatchServers() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchServers(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchServersRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchServersResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::canopy::v1::WatchServersResponse>* WatchServers(
+      ::grpc::CallbackServerContext* /*context*/, const ::canopy::v1::WatchServersRequest* /*request*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithCallbackMethod_CreateKeypair : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_CreateKeypair() {
-      ::grpc::Service::MarkMethodCallback(12,
+      ::grpc::Service::MarkMethodCallback(13,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::CreateKeypairRequest, ::canopy::v1::Keypair>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::CreateKeypairRequest* request, ::canopy::v1::Keypair* response) { return this->CreateKeypair(context, request, response); }));}
     void SetMessageAllocatorFor_CreateKeypair(
         ::grpc::MessageAllocator< ::canopy::v1::CreateKeypairRequest, ::canopy::v1::Keypair>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(12);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(13);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::CreateKeypairRequest, ::canopy::v1::Keypair>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1186,13 +1268,13 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_GetKeypair() {
-      ::grpc::Service::MarkMethodCallback(13,
+      ::grpc::Service::MarkMethodCallback(14,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::GetKeypairRequest, ::canopy::v1::Keypair>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::GetKeypairRequest* request, ::canopy::v1::Keypair* response) { return this->GetKeypair(context, request, response); }));}
     void SetMessageAllocatorFor_GetKeypair(
         ::grpc::MessageAllocator< ::canopy::v1::GetKeypairRequest, ::canopy::v1::Keypair>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(13);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(14);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::GetKeypairRequest, ::canopy::v1::Keypair>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1213,13 +1295,13 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_ListKeypairs() {
-      ::grpc::Service::MarkMethodCallback(14,
+      ::grpc::Service::MarkMethodCallback(15,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::ListKeypairsRequest, ::canopy::v1::ListKeypairsResponse>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::ListKeypairsRequest* request, ::canopy::v1::ListKeypairsResponse* response) { return this->ListKeypairs(context, request, response); }));}
     void SetMessageAllocatorFor_ListKeypairs(
         ::grpc::MessageAllocator< ::canopy::v1::ListKeypairsRequest, ::canopy::v1::ListKeypairsResponse>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(14);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(15);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::ListKeypairsRequest, ::canopy::v1::ListKeypairsResponse>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1240,13 +1322,13 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_DeleteKeypair() {
-      ::grpc::Service::MarkMethodCallback(15,
+      ::grpc::Service::MarkMethodCallback(16,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::DeleteKeypairRequest, ::canopy::v1::DeleteKeypairResponse>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::DeleteKeypairRequest* request, ::canopy::v1::DeleteKeypairResponse* response) { return this->DeleteKeypair(context, request, response); }));}
     void SetMessageAllocatorFor_DeleteKeypair(
         ::grpc::MessageAllocator< ::canopy::v1::DeleteKeypairRequest, ::canopy::v1::DeleteKeypairResponse>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(15);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(16);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::DeleteKeypairRequest, ::canopy::v1::DeleteKeypairResponse>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1261,7 +1343,7 @@ class ComputeService final {
     virtual ::grpc::ServerUnaryReactor* DeleteKeypair(
       ::grpc::CallbackServerContext* /*context*/, const ::canopy::v1::DeleteKeypairRequest* /*request*/, ::canopy::v1::DeleteKeypairResponse* /*response*/)  { return nullptr; }
   };
-  typedef WithCallbackMethod_ListFlavors<WithCallbackMethod_GetFlavor<WithCallbackMethod_FindFlavor<WithCallbackMethod_ListImages<WithCallbackMethod_GetImage<WithCallbackMethod_CreateServer<WithCallbackMethod_GetServer<WithCallbackMethod_ListServers<WithCallbackMethod_DeleteServer<WithCallbackMethod_StartServer<WithCallbackMethod_StopServer<WithCallbackMethod_RebootServer<WithCallbackMethod_CreateKeypair<WithCallbackMethod_GetKeypair<WithCallbackMethod_ListKeypairs<WithCallbackMethod_DeleteKeypair<Service > > > > > > > > > > > > > > > > CallbackService;
+  typedef WithCallbackMethod_ListFlavors<WithCallbackMethod_GetFlavor<WithCallbackMethod_FindFlavor<WithCallbackMethod_ListImages<WithCallbackMethod_GetImage<WithCallbackMethod_CreateServer<WithCallbackMethod_GetServer<WithCallbackMethod_ListServers<WithCallbackMethod_DeleteServer<WithCallbackMethod_StartServer<WithCallbackMethod_StopServer<WithCallbackMethod_RebootServer<WithCallbackMethod_WatchServers<WithCallbackMethod_CreateKeypair<WithCallbackMethod_GetKeypair<WithCallbackMethod_ListKeypairs<WithCallbackMethod_DeleteKeypair<Service > > > > > > > > > > > > > > > > > CallbackService;
   typedef CallbackService ExperimentalCallbackService;
   template <class BaseClass>
   class WithGenericMethod_ListFlavors : public BaseClass {
@@ -1468,12 +1550,29 @@ class ComputeService final {
     }
   };
   template <class BaseClass>
+  class WithGenericMethod_WatchServers : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_WatchServers() {
+      ::grpc::Service::MarkMethodGeneric(12);
+    }
+    ~WithGenericMethod_WatchServers() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchServers(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchServersRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchServersResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
   class WithGenericMethod_CreateKeypair : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_CreateKeypair() {
-      ::grpc::Service::MarkMethodGeneric(12);
+      ::grpc::Service::MarkMethodGeneric(13);
     }
     ~WithGenericMethod_CreateKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1490,7 +1589,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_GetKeypair() {
-      ::grpc::Service::MarkMethodGeneric(13);
+      ::grpc::Service::MarkMethodGeneric(14);
     }
     ~WithGenericMethod_GetKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1507,7 +1606,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_ListKeypairs() {
-      ::grpc::Service::MarkMethodGeneric(14);
+      ::grpc::Service::MarkMethodGeneric(15);
     }
     ~WithGenericMethod_ListKeypairs() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1524,7 +1623,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_DeleteKeypair() {
-      ::grpc::Service::MarkMethodGeneric(15);
+      ::grpc::Service::MarkMethodGeneric(16);
     }
     ~WithGenericMethod_DeleteKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1776,12 +1875,32 @@ class ComputeService final {
     }
   };
   template <class BaseClass>
+  class WithRawMethod_WatchServers : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_WatchServers() {
+      ::grpc::Service::MarkMethodRaw(12);
+    }
+    ~WithRawMethod_WatchServers() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchServers(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchServersRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchServersResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestWatchServers(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncWriter< ::grpc::ByteBuffer>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(12, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
   class WithRawMethod_CreateKeypair : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_CreateKeypair() {
-      ::grpc::Service::MarkMethodRaw(12);
+      ::grpc::Service::MarkMethodRaw(13);
     }
     ~WithRawMethod_CreateKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1792,7 +1911,7 @@ class ComputeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestCreateKeypair(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(12, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(13, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1801,7 +1920,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_GetKeypair() {
-      ::grpc::Service::MarkMethodRaw(13);
+      ::grpc::Service::MarkMethodRaw(14);
     }
     ~WithRawMethod_GetKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1812,7 +1931,7 @@ class ComputeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestGetKeypair(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(13, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(14, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1821,7 +1940,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_ListKeypairs() {
-      ::grpc::Service::MarkMethodRaw(14);
+      ::grpc::Service::MarkMethodRaw(15);
     }
     ~WithRawMethod_ListKeypairs() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1832,7 +1951,7 @@ class ComputeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestListKeypairs(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(14, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(15, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1841,7 +1960,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_DeleteKeypair() {
-      ::grpc::Service::MarkMethodRaw(15);
+      ::grpc::Service::MarkMethodRaw(16);
     }
     ~WithRawMethod_DeleteKeypair() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1852,7 +1971,7 @@ class ComputeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestDeleteKeypair(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(15, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(16, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -2120,12 +2239,34 @@ class ComputeService final {
       ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithRawCallbackMethod_WatchServers : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_WatchServers() {
+      ::grpc::Service::MarkMethodRawCallback(12,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const::grpc::ByteBuffer* request) { return this->WatchServers(context, request); }));
+    }
+    ~WithRawCallbackMethod_WatchServers() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchServers(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchServersRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchServersResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::grpc::ByteBuffer>* WatchServers(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithRawCallbackMethod_CreateKeypair : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_CreateKeypair() {
-      ::grpc::Service::MarkMethodRawCallback(12,
+      ::grpc::Service::MarkMethodRawCallback(13,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->CreateKeypair(context, request, response); }));
@@ -2147,7 +2288,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_GetKeypair() {
-      ::grpc::Service::MarkMethodRawCallback(13,
+      ::grpc::Service::MarkMethodRawCallback(14,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->GetKeypair(context, request, response); }));
@@ -2169,7 +2310,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_ListKeypairs() {
-      ::grpc::Service::MarkMethodRawCallback(14,
+      ::grpc::Service::MarkMethodRawCallback(15,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->ListKeypairs(context, request, response); }));
@@ -2191,7 +2332,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_DeleteKeypair() {
-      ::grpc::Service::MarkMethodRawCallback(15,
+      ::grpc::Service::MarkMethodRawCallback(16,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->DeleteKeypair(context, request, response); }));
@@ -2537,7 +2678,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_CreateKeypair() {
-      ::grpc::Service::MarkMethodStreamed(12,
+      ::grpc::Service::MarkMethodStreamed(13,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::CreateKeypairRequest, ::canopy::v1::Keypair>(
             [this](::grpc::ServerContext* context,
@@ -2564,7 +2705,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_GetKeypair() {
-      ::grpc::Service::MarkMethodStreamed(13,
+      ::grpc::Service::MarkMethodStreamed(14,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::GetKeypairRequest, ::canopy::v1::Keypair>(
             [this](::grpc::ServerContext* context,
@@ -2591,7 +2732,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_ListKeypairs() {
-      ::grpc::Service::MarkMethodStreamed(14,
+      ::grpc::Service::MarkMethodStreamed(15,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::ListKeypairsRequest, ::canopy::v1::ListKeypairsResponse>(
             [this](::grpc::ServerContext* context,
@@ -2618,7 +2759,7 @@ class ComputeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_DeleteKeypair() {
-      ::grpc::Service::MarkMethodStreamed(15,
+      ::grpc::Service::MarkMethodStreamed(16,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::DeleteKeypairRequest, ::canopy::v1::DeleteKeypairResponse>(
             [this](::grpc::ServerContext* context,
@@ -2640,8 +2781,35 @@ class ComputeService final {
     virtual ::grpc::Status StreamedDeleteKeypair(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::canopy::v1::DeleteKeypairRequest,::canopy::v1::DeleteKeypairResponse>* server_unary_streamer) = 0;
   };
   typedef WithStreamedUnaryMethod_ListFlavors<WithStreamedUnaryMethod_GetFlavor<WithStreamedUnaryMethod_FindFlavor<WithStreamedUnaryMethod_ListImages<WithStreamedUnaryMethod_GetImage<WithStreamedUnaryMethod_CreateServer<WithStreamedUnaryMethod_GetServer<WithStreamedUnaryMethod_ListServers<WithStreamedUnaryMethod_DeleteServer<WithStreamedUnaryMethod_StartServer<WithStreamedUnaryMethod_StopServer<WithStreamedUnaryMethod_RebootServer<WithStreamedUnaryMethod_CreateKeypair<WithStreamedUnaryMethod_GetKeypair<WithStreamedUnaryMethod_ListKeypairs<WithStreamedUnaryMethod_DeleteKeypair<Service > > > > > > > > > > > > > > > > StreamedUnaryService;
-  typedef Service SplitStreamedService;
-  typedef WithStreamedUnaryMethod_ListFlavors<WithStreamedUnaryMethod_GetFlavor<WithStreamedUnaryMethod_FindFlavor<WithStreamedUnaryMethod_ListImages<WithStreamedUnaryMethod_GetImage<WithStreamedUnaryMethod_CreateServer<WithStreamedUnaryMethod_GetServer<WithStreamedUnaryMethod_ListServers<WithStreamedUnaryMethod_DeleteServer<WithStreamedUnaryMethod_StartServer<WithStreamedUnaryMethod_StopServer<WithStreamedUnaryMethod_RebootServer<WithStreamedUnaryMethod_CreateKeypair<WithStreamedUnaryMethod_GetKeypair<WithStreamedUnaryMethod_ListKeypairs<WithStreamedUnaryMethod_DeleteKeypair<Service > > > > > > > > > > > > > > > > StreamedService;
+  template <class BaseClass>
+  class WithSplitStreamingMethod_WatchServers : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithSplitStreamingMethod_WatchServers() {
+      ::grpc::Service::MarkMethodStreamed(12,
+        new ::grpc::internal::SplitServerStreamingHandler<
+          ::canopy::v1::WatchServersRequest, ::canopy::v1::WatchServersResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerSplitStreamer<
+                     ::canopy::v1::WatchServersRequest, ::canopy::v1::WatchServersResponse>* streamer) {
+                       return this->StreamedWatchServers(context,
+                         streamer);
+                  }));
+    }
+    ~WithSplitStreamingMethod_WatchServers() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status WatchServers(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchServersRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchServersResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with split streamed
+    virtual ::grpc::Status StreamedWatchServers(::grpc::ServerContext* context, ::grpc::ServerSplitStreamer< ::canopy::v1::WatchServersRequest,::canopy::v1::WatchServersResponse>* server_split_streamer) = 0;
+  };
+  typedef WithSplitStreamingMethod_WatchServers<Service > SplitStreamedService;
+  typedef WithStreamedUnaryMethod_ListFlavors<WithStreamedUnaryMethod_GetFlavor<WithStreamedUnaryMethod_FindFlavor<WithStreamedUnaryMethod_ListImages<WithStreamedUnaryMethod_GetImage<WithStreamedUnaryMethod_CreateServer<WithStreamedUnaryMethod_GetServer<WithStreamedUnaryMethod_ListServers<WithStreamedUnaryMethod_DeleteServer<WithStreamedUnaryMethod_StartServer<WithStreamedUnaryMethod_StopServer<WithStreamedUnaryMethod_RebootServer<WithSplitStreamingMethod_WatchServers<WithStreamedUnaryMethod_CreateKeypair<WithStreamedUnaryMethod_GetKeypair<WithStreamedUnaryMethod_ListKeypairs<WithStreamedUnaryMethod_DeleteKeypair<Service > > > > > > > > > > > > > > > > > StreamedService;
 };
 
 }  // namespace v1

@@ -509,6 +509,48 @@ struct RebootServerRequestDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 RebootServerRequestDefaultTypeInternal _RebootServerRequest_default_instance_;
+PROTOBUF_CONSTEXPR WatchServersRequest_LabelsEntry_DoNotUse::WatchServersRequest_LabelsEntry_DoNotUse(
+    ::_pbi::ConstantInitialized) {}
+struct WatchServersRequest_LabelsEntry_DoNotUseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR WatchServersRequest_LabelsEntry_DoNotUseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~WatchServersRequest_LabelsEntry_DoNotUseDefaultTypeInternal() {}
+  union {
+    WatchServersRequest_LabelsEntry_DoNotUse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 WatchServersRequest_LabelsEntry_DoNotUseDefaultTypeInternal _WatchServersRequest_LabelsEntry_DoNotUse_default_instance_;
+PROTOBUF_CONSTEXPR WatchServersRequest::WatchServersRequest(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.labels_)*/{::_pbi::ConstantInitialized()}
+  , /*decltype(_impl_.ids_)*/{}
+  , /*decltype(_impl_.name_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.location_)*/nullptr
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct WatchServersRequestDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR WatchServersRequestDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~WatchServersRequestDefaultTypeInternal() {}
+  union {
+    WatchServersRequest _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 WatchServersRequestDefaultTypeInternal _WatchServersRequest_default_instance_;
+PROTOBUF_CONSTEXPR WatchServersResponse::WatchServersResponse(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.server_)*/nullptr
+  , /*decltype(_impl_.cloud_error_)*/nullptr
+  , /*decltype(_impl_.type_)*/0
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct WatchServersResponseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR WatchServersResponseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~WatchServersResponseDefaultTypeInternal() {}
+  union {
+    WatchServersResponse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 WatchServersResponseDefaultTypeInternal _WatchServersResponse_default_instance_;
 PROTOBUF_CONSTEXPR CreateKeypairRequest::CreateKeypairRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.name_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -598,8 +640,8 @@ struct DeleteKeypairResponseDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 DeleteKeypairResponseDefaultTypeInternal _DeleteKeypairResponse_default_instance_;
 }  // namespace v1
 }  // namespace canopy
-static ::_pb::Metadata file_level_metadata_canopy_2fv1_2fcompute_2eproto[38];
-static constexpr ::_pb::EnumDescriptor const** file_level_enum_descriptors_canopy_2fv1_2fcompute_2eproto = nullptr;
+static ::_pb::Metadata file_level_metadata_canopy_2fv1_2fcompute_2eproto[41];
+static const ::_pb::EnumDescriptor* file_level_enum_descriptors_canopy_2fv1_2fcompute_2eproto[1];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_canopy_2fv1_2fcompute_2eproto = nullptr;
 
 const uint32_t TableStruct_canopy_2fv1_2fcompute_2eproto::offsets[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
@@ -958,6 +1000,35 @@ const uint32_t TableStruct_canopy_2fv1_2fcompute_2eproto::offsets[] PROTOBUF_SEC
   PROTOBUF_FIELD_OFFSET(::canopy::v1::RebootServerRequest, _impl_.id_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::RebootServerRequest, _impl_.hard_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::RebootServerRequest, _impl_.wait_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse, _has_bits_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse, key_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse, value_),
+  0,
+  1,
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest, _impl_.location_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest, _impl_.name_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest, _impl_.labels_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersRequest, _impl_.ids_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersResponse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersResponse, _impl_.type_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersResponse, _impl_.server_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchServersResponse, _impl_.cloud_error_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::canopy::v1::CreateKeypairRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -1043,12 +1114,15 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 330, -1, -1, sizeof(::canopy::v1::StartServerRequest)},
   { 338, -1, -1, sizeof(::canopy::v1::StopServerRequest)},
   { 346, -1, -1, sizeof(::canopy::v1::RebootServerRequest)},
-  { 355, -1, -1, sizeof(::canopy::v1::CreateKeypairRequest)},
-  { 366, -1, -1, sizeof(::canopy::v1::GetKeypairRequest)},
-  { 373, -1, -1, sizeof(::canopy::v1::ListKeypairsRequest)},
-  { 383, -1, -1, sizeof(::canopy::v1::ListKeypairsResponse)},
-  { 392, -1, -1, sizeof(::canopy::v1::DeleteKeypairRequest)},
-  { 399, -1, -1, sizeof(::canopy::v1::DeleteKeypairResponse)},
+  { 355, 363, -1, sizeof(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse)},
+  { 365, -1, -1, sizeof(::canopy::v1::WatchServersRequest)},
+  { 375, -1, -1, sizeof(::canopy::v1::WatchServersResponse)},
+  { 384, -1, -1, sizeof(::canopy::v1::CreateKeypairRequest)},
+  { 395, -1, -1, sizeof(::canopy::v1::GetKeypairRequest)},
+  { 402, -1, -1, sizeof(::canopy::v1::ListKeypairsRequest)},
+  { 412, -1, -1, sizeof(::canopy::v1::ListKeypairsResponse)},
+  { 421, -1, -1, sizeof(::canopy::v1::DeleteKeypairRequest)},
+  { 428, -1, -1, sizeof(::canopy::v1::DeleteKeypairResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -1084,6 +1158,9 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::canopy::v1::_StartServerRequest_default_instance_._instance,
   &::canopy::v1::_StopServerRequest_default_instance_._instance,
   &::canopy::v1::_RebootServerRequest_default_instance_._instance,
+  &::canopy::v1::_WatchServersRequest_LabelsEntry_DoNotUse_default_instance_._instance,
+  &::canopy::v1::_WatchServersRequest_default_instance_._instance,
+  &::canopy::v1::_WatchServersResponse_default_instance_._instance,
   &::canopy::v1::_CreateKeypairRequest_default_instance_._instance,
   &::canopy::v1::_GetKeypairRequest_default_instance_._instance,
   &::canopy::v1::_ListKeypairsRequest_default_instance_._instance,
@@ -1228,52 +1305,69 @@ const char descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto[] PROTOBUF_SE
   "\"7\n\021StopServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n"
   "\004wait\030\002 \001(\010R\004wait\"M\n\023RebootServerRequest"
   "\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004hard\030\002 \001(\010R\004hard\022\022\n\004"
-  "wait\030\003 \001(\010R\004wait\"\255\001\n\024CreateKeypairReques"
-  "t\022\022\n\004name\030\001 \001(\tR\004name\022/\n\010location\030\002 \001(\0132"
-  "\023.canopy.v1.LocationR\010location\022\035\n\npublic"
-  "_key\030\003 \001(\tR\tpublicKey\022\022\n\004type\030\004 \001(\tR\004typ"
-  "e\022\035\n\nrequest_id\030\005 \001(\tR\trequestId\"#\n\021GetK"
-  "eypairRequest\022\016\n\002id\030\001 \001(\tR\002id\"\226\001\n\023ListKe"
-  "ypairsRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSi"
-  "ze\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022/\n\010loc"
-  "ation\030\003 \001(\0132\023.canopy.v1.LocationR\010locati"
-  "on\022\022\n\004name\030\004 \001(\tR\004name\"\250\001\n\024ListKeypairsR"
-  "esponse\022.\n\010keypairs\030\001 \003(\0132\022.canopy.v1.Ke"
-  "ypairR\010keypairs\022&\n\017next_page_token\030\002 \001(\t"
-  "R\rnextPageToken\0228\n\014cloud_errors\030\003 \003(\0132\025."
-  "canopy.v1.CloudErrorR\013cloudErrors\"&\n\024Del"
-  "eteKeypairRequest\022\016\n\002id\030\001 \001(\tR\002id\"\'\n\025Del"
-  "eteKeypairResponse\022\016\n\002id\030\001 \001(\tR\002id2\336\010\n\016C"
-  "omputeService\022L\n\013ListFlavors\022\035.canopy.v1"
-  ".ListFlavorsRequest\032\036.canopy.v1.ListFlav"
-  "orsResponse\022;\n\tGetFlavor\022\033.canopy.v1.Get"
-  "FlavorRequest\032\021.canopy.v1.Flavor\022=\n\nFind"
-  "Flavor\022\034.canopy.v1.FindFlavorRequest\032\021.c"
-  "anopy.v1.Flavor\022I\n\nListImages\022\034.canopy.v"
-  "1.ListImagesRequest\032\035.canopy.v1.ListImag"
-  "esResponse\0228\n\010GetImage\022\032.canopy.v1.GetIm"
-  "ageRequest\032\020.canopy.v1.Image\022A\n\014CreateSe"
-  "rver\022\036.canopy.v1.CreateServerRequest\032\021.c"
-  "anopy.v1.Server\022;\n\tGetServer\022\033.canopy.v1"
-  ".GetServerRequest\032\021.canopy.v1.Server\022L\n\013"
-  "ListServers\022\035.canopy.v1.ListServersReque"
-  "st\032\036.canopy.v1.ListServersResponse\022A\n\014De"
-  "leteServer\022\036.canopy.v1.DeleteServerReque"
-  "st\032\021.canopy.v1.Server\022\?\n\013StartServer\022\035.c"
-  "anopy.v1.StartServerRequest\032\021.canopy.v1."
-  "Server\022=\n\nStopServer\022\034.canopy.v1.StopSer"
-  "verRequest\032\021.canopy.v1.Server\022A\n\014RebootS"
-  "erver\022\036.canopy.v1.RebootServerRequest\032\021."
-  "canopy.v1.Server\022D\n\rCreateKeypair\022\037.cano"
-  "py.v1.CreateKeypairRequest\032\022.canopy.v1.K"
-  "eypair\022>\n\nGetKeypair\022\034.canopy.v1.GetKeyp"
-  "airRequest\032\022.canopy.v1.Keypair\022O\n\014ListKe"
-  "ypairs\022\036.canopy.v1.ListKeypairsRequest\032\037"
-  ".canopy.v1.ListKeypairsResponse\022R\n\rDelet"
-  "eKeypair\022\037.canopy.v1.DeleteKeypairReques"
-  "t\032 .canopy.v1.DeleteKeypairResponseB:Z8g"
-  "ithub.com/canopy-cloud/canopy/gen/go/can"
-  "opy/v1;canopyv1b\006proto3"
+  "wait\030\003 \001(\010R\004wait\"\353\001\n\023WatchServersRequest"
+  "\022/\n\010location\030\001 \001(\0132\023.canopy.v1.LocationR"
+  "\010location\022\022\n\004name\030\002 \001(\tR\004name\022B\n\006labels\030"
+  "\003 \003(\0132*.canopy.v1.WatchServersRequest.La"
+  "belsEntryR\006labels\022\020\n\003ids\030\004 \003(\tR\003ids\0329\n\013L"
+  "abelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 "
+  "\001(\tR\005value:\0028\001\"\334\002\n\024WatchServersResponse\022"
+  "=\n\004type\030\001 \001(\0162).canopy.v1.WatchServersRe"
+  "sponse.EventTypeR\004type\022)\n\006server\030\002 \001(\0132\021"
+  ".canopy.v1.ServerR\006server\0226\n\013cloud_error"
+  "\030\003 \001(\0132\025.canopy.v1.CloudErrorR\ncloudErro"
+  "r\"\241\001\n\tEventType\022\032\n\026EVENT_TYPE_UNSPECIFIE"
+  "D\020\000\022\024\n\020EVENT_TYPE_ADDED\020\001\022\027\n\023EVENT_TYPE_"
+  "MODIFIED\020\002\022\026\n\022EVENT_TYPE_DELETED\020\003\022\025\n\021EV"
+  "ENT_TYPE_SYNCED\020\004\022\032\n\026EVENT_TYPE_CLOUD_ER"
+  "ROR\020\005\"\255\001\n\024CreateKeypairRequest\022\022\n\004name\030\001"
+  " \001(\tR\004name\022/\n\010location\030\002 \001(\0132\023.canopy.v1"
+  ".LocationR\010location\022\035\n\npublic_key\030\003 \001(\tR"
+  "\tpublicKey\022\022\n\004type\030\004 \001(\tR\004type\022\035\n\nreques"
+  "t_id\030\005 \001(\tR\trequestId\"#\n\021GetKeypairReque"
+  "st\022\016\n\002id\030\001 \001(\tR\002id\"\226\001\n\023ListKeypairsReque"
+  "st\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_"
+  "token\030\002 \001(\tR\tpageToken\022/\n\010location\030\003 \001(\013"
+  "2\023.canopy.v1.LocationR\010location\022\022\n\004name\030"
+  "\004 \001(\tR\004name\"\250\001\n\024ListKeypairsResponse\022.\n\010"
+  "keypairs\030\001 \003(\0132\022.canopy.v1.KeypairR\010keyp"
+  "airs\022&\n\017next_page_token\030\002 \001(\tR\rnextPageT"
+  "oken\0228\n\014cloud_errors\030\003 \003(\0132\025.canopy.v1.C"
+  "loudErrorR\013cloudErrors\"&\n\024DeleteKeypairR"
+  "equest\022\016\n\002id\030\001 \001(\tR\002id\"\'\n\025DeleteKeypairR"
+  "esponse\022\016\n\002id\030\001 \001(\tR\002id2\261\t\n\016ComputeServi"
+  "ce\022L\n\013ListFlavors\022\035.canopy.v1.ListFlavor"
+  "sRequest\032\036.canopy.v1.ListFlavorsResponse"
+  "\022;\n\tGetFlavor\022\033.canopy.v1.GetFlavorReque"
+  "st\032\021.canopy.v1.Flavor\022=\n\nFindFlavor\022\034.ca"
+  "nopy.v1.FindFlavorRequest\032\021.canopy.v1.Fl"
+  "avor\022I\n\nListImages\022\034.canopy.v1.ListImage"
+  "sRequest\032\035.canopy.v1.ListImagesResponse\022"
+  "8\n\010GetImage\022\032.canopy.v1.GetImageRequest\032"
+  "\020.canopy.v1.Image\022A\n\014CreateServer\022\036.cano"
+  "py.v1.CreateServerRequest\032\021.canopy.v1.Se"
+  "rver\022;\n\tGetServer\022\033.canopy.v1.GetServerR"
+  "equest\032\021.canopy.v1.Server\022L\n\013ListServers"
+  "\022\035.canopy.v1.ListServersRequest\032\036.canopy"
+  ".v1.ListServersResponse\022A\n\014DeleteServer\022"
+  "\036.canopy.v1.DeleteServerRequest\032\021.canopy"
+  ".v1.Server\022\?\n\013StartServer\022\035.canopy.v1.St"
+  "artServerRequest\032\021.canopy.v1.Server\022=\n\nS"
+  "topServer\022\034.canopy.v1.StopServerRequest\032"
+  "\021.canopy.v1.Server\022A\n\014RebootServer\022\036.can"
+  "opy.v1.RebootServerRequest\032\021.canopy.v1.S"
+  "erver\022Q\n\014WatchServers\022\036.canopy.v1.WatchS"
+  "erversRequest\032\037.canopy.v1.WatchServersRe"
+  "sponse0\001\022D\n\rCreateKeypair\022\037.canopy.v1.Cr"
+  "eateKeypairRequest\032\022.canopy.v1.Keypair\022>"
+  "\n\nGetKeypair\022\034.canopy.v1.GetKeypairReque"
+  "st\032\022.canopy.v1.Keypair\022O\n\014ListKeypairs\022\036"
+  ".canopy.v1.ListKeypairsRequest\032\037.canopy."
+  "v1.ListKeypairsResponse\022R\n\rDeleteKeypair"
+  "\022\037.canopy.v1.DeleteKeypairRequest\032 .cano"
+  "py.v1.DeleteKeypairResponseB:Z8github.co"
+  "m/canopy-cloud/canopy/gen/go/canopy/v1;c"
+  "anopyv1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fcompute_2eproto_deps[2] = {
   &::descriptor_table_canopy_2fv1_2fcommon_2eproto,
@@ -1281,9 +1375,9 @@ static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fcompu
 };
 static ::_pbi::once_flag descriptor_table_canopy_2fv1_2fcompute_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_canopy_2fv1_2fcompute_2eproto = {
-    false, false, 7223, descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto,
+    false, false, 7895, descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto,
     "canopy/v1/compute.proto",
-    &descriptor_table_canopy_2fv1_2fcompute_2eproto_once, descriptor_table_canopy_2fv1_2fcompute_2eproto_deps, 2, 38,
+    &descriptor_table_canopy_2fv1_2fcompute_2eproto_once, descriptor_table_canopy_2fv1_2fcompute_2eproto_deps, 2, 41,
     schemas, file_default_instances, TableStruct_canopy_2fv1_2fcompute_2eproto::offsets,
     file_level_metadata_canopy_2fv1_2fcompute_2eproto, file_level_enum_descriptors_canopy_2fv1_2fcompute_2eproto,
     file_level_service_descriptors_canopy_2fv1_2fcompute_2eproto,
@@ -1296,6 +1390,35 @@ PROTOBUF_ATTRIBUTE_WEAK const ::_pbi::DescriptorTable* descriptor_table_canopy_2
 PROTOBUF_ATTRIBUTE_INIT_PRIORITY2 static ::_pbi::AddDescriptorsRunner dynamic_init_dummy_canopy_2fv1_2fcompute_2eproto(&descriptor_table_canopy_2fv1_2fcompute_2eproto);
 namespace canopy {
 namespace v1 {
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* WatchServersResponse_EventType_descriptor() {
+  ::PROTOBUF_NAMESPACE_ID::internal::AssignDescriptors(&descriptor_table_canopy_2fv1_2fcompute_2eproto);
+  return file_level_enum_descriptors_canopy_2fv1_2fcompute_2eproto[0];
+}
+bool WatchServersResponse_EventType_IsValid(int value) {
+  switch (value) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+      return true;
+    default:
+      return false;
+  }
+}
+
+#if (__cplusplus < 201703) && (!defined(_MSC_VER) || (_MSC_VER >= 1900 && _MSC_VER < 1912))
+constexpr WatchServersResponse_EventType WatchServersResponse::EVENT_TYPE_UNSPECIFIED;
+constexpr WatchServersResponse_EventType WatchServersResponse::EVENT_TYPE_ADDED;
+constexpr WatchServersResponse_EventType WatchServersResponse::EVENT_TYPE_MODIFIED;
+constexpr WatchServersResponse_EventType WatchServersResponse::EVENT_TYPE_DELETED;
+constexpr WatchServersResponse_EventType WatchServersResponse::EVENT_TYPE_SYNCED;
+constexpr WatchServersResponse_EventType WatchServersResponse::EVENT_TYPE_CLOUD_ERROR;
+constexpr WatchServersResponse_EventType WatchServersResponse::EventType_MIN;
+constexpr WatchServersResponse_EventType WatchServersResponse::EventType_MAX;
+constexpr int WatchServersResponse::EventType_ARRAYSIZE;
+#endif  // (__cplusplus < 201703) && (!defined(_MSC_VER) || (_MSC_VER >= 1900 && _MSC_VER < 1912))
 
 // ===================================================================
 
@@ -9725,6 +9848,652 @@ void RebootServerRequest::InternalSwap(RebootServerRequest* other) {
 
 // ===================================================================
 
+WatchServersRequest_LabelsEntry_DoNotUse::WatchServersRequest_LabelsEntry_DoNotUse() {}
+WatchServersRequest_LabelsEntry_DoNotUse::WatchServersRequest_LabelsEntry_DoNotUse(::PROTOBUF_NAMESPACE_ID::Arena* arena)
+    : SuperType(arena) {}
+void WatchServersRequest_LabelsEntry_DoNotUse::MergeFrom(const WatchServersRequest_LabelsEntry_DoNotUse& other) {
+  MergeFromInternal(other);
+}
+::PROTOBUF_NAMESPACE_ID::Metadata WatchServersRequest_LabelsEntry_DoNotUse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[32]);
+}
+
+// ===================================================================
+
+class WatchServersRequest::_Internal {
+ public:
+  static const ::canopy::v1::Location& location(const WatchServersRequest* msg);
+};
+
+const ::canopy::v1::Location&
+WatchServersRequest::_Internal::location(const WatchServersRequest* msg) {
+  return *msg->_impl_.location_;
+}
+void WatchServersRequest::clear_location() {
+  if (GetArenaForAllocation() == nullptr && _impl_.location_ != nullptr) {
+    delete _impl_.location_;
+  }
+  _impl_.location_ = nullptr;
+}
+WatchServersRequest::WatchServersRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  if (arena != nullptr && !is_message_owned) {
+    arena->OwnCustomDestructor(this, &WatchServersRequest::ArenaDtor);
+  }
+  // @@protoc_insertion_point(arena_constructor:canopy.v1.WatchServersRequest)
+}
+WatchServersRequest::WatchServersRequest(const WatchServersRequest& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  WatchServersRequest* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      /*decltype(_impl_.labels_)*/{}
+    , decltype(_impl_.ids_){from._impl_.ids_}
+    , decltype(_impl_.name_){}
+    , decltype(_impl_.location_){nullptr}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _this->_impl_.labels_.MergeFrom(from._impl_.labels_);
+  _impl_.name_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.name_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_name().empty()) {
+    _this->_impl_.name_.Set(from._internal_name(), 
+      _this->GetArenaForAllocation());
+  }
+  if (from._internal_has_location()) {
+    _this->_impl_.location_ = new ::canopy::v1::Location(*from._impl_.location_);
+  }
+  // @@protoc_insertion_point(copy_constructor:canopy.v1.WatchServersRequest)
+}
+
+inline void WatchServersRequest::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      /*decltype(_impl_.labels_)*/{::_pbi::ArenaInitialized(), arena}
+    , decltype(_impl_.ids_){arena}
+    , decltype(_impl_.name_){}
+    , decltype(_impl_.location_){nullptr}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.name_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.name_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+WatchServersRequest::~WatchServersRequest() {
+  // @@protoc_insertion_point(destructor:canopy.v1.WatchServersRequest)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    ArenaDtor(this);
+    return;
+  }
+  SharedDtor();
+}
+
+inline void WatchServersRequest::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.labels_.Destruct();
+  _impl_.labels_.~MapField();
+  _impl_.ids_.~RepeatedPtrField();
+  _impl_.name_.Destroy();
+  if (this != internal_default_instance()) delete _impl_.location_;
+}
+
+void WatchServersRequest::ArenaDtor(void* object) {
+  WatchServersRequest* _this = reinterpret_cast< WatchServersRequest* >(object);
+  _this->_impl_.labels_.Destruct();
+}
+void WatchServersRequest::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void WatchServersRequest::Clear() {
+// @@protoc_insertion_point(message_clear_start:canopy.v1.WatchServersRequest)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.labels_.Clear();
+  _impl_.ids_.Clear();
+  _impl_.name_.ClearToEmpty();
+  if (GetArenaForAllocation() == nullptr && _impl_.location_ != nullptr) {
+    delete _impl_.location_;
+  }
+  _impl_.location_ = nullptr;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* WatchServersRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // .canopy.v1.Location location = 1 [json_name = "location"];
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          ptr = ctx->ParseMessage(_internal_mutable_location(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string name = 2 [json_name = "name"];
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          auto str = _internal_mutable_name();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.WatchServersRequest.name"));
+        } else
+          goto handle_unusual;
+        continue;
+      // map<string, string> labels = 3 [json_name = "labels"];
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(&_impl_.labels_, ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<26>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated string ids = 4 [json_name = "ids"];
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 34)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            auto str = _internal_add_ids();
+            ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+            CHK_(ptr);
+            CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.WatchServersRequest.ids"));
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<34>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* WatchServersRequest::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:canopy.v1.WatchServersRequest)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // .canopy.v1.Location location = 1 [json_name = "location"];
+  if (this->_internal_has_location()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(1, _Internal::location(this),
+        _Internal::location(this).GetCachedSize(), target, stream);
+  }
+
+  // string name = 2 [json_name = "name"];
+  if (!this->_internal_name().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_name().data(), static_cast<int>(this->_internal_name().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "canopy.v1.WatchServersRequest.name");
+    target = stream->WriteStringMaybeAliased(
+        2, this->_internal_name(), target);
+  }
+
+  // map<string, string> labels = 3 [json_name = "labels"];
+  if (!this->_internal_labels().empty()) {
+    using MapType = ::_pb::Map<std::string, std::string>;
+    using WireHelper = WatchServersRequest_LabelsEntry_DoNotUse::Funcs;
+    const auto& map_field = this->_internal_labels();
+    auto check_utf8 = [](const MapType::value_type& entry) {
+      (void)entry;
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+        entry.first.data(), static_cast<int>(entry.first.length()),
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+        "canopy.v1.WatchServersRequest.LabelsEntry.key");
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+        entry.second.data(), static_cast<int>(entry.second.length()),
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+        "canopy.v1.WatchServersRequest.LabelsEntry.value");
+    };
+
+    if (stream->IsSerializationDeterministic() && map_field.size() > 1) {
+      for (const auto& entry : ::_pbi::MapSorterPtr<MapType>(map_field)) {
+        target = WireHelper::InternalSerialize(3, entry.first, entry.second, target, stream);
+        check_utf8(entry);
+      }
+    } else {
+      for (const auto& entry : map_field) {
+        target = WireHelper::InternalSerialize(3, entry.first, entry.second, target, stream);
+        check_utf8(entry);
+      }
+    }
+  }
+
+  // repeated string ids = 4 [json_name = "ids"];
+  for (int i = 0, n = this->_internal_ids_size(); i < n; i++) {
+    const auto& s = this->_internal_ids(i);
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      s.data(), static_cast<int>(s.length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "canopy.v1.WatchServersRequest.ids");
+    target = stream->WriteString(4, s, target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:canopy.v1.WatchServersRequest)
+  return target;
+}
+
+size_t WatchServersRequest::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:canopy.v1.WatchServersRequest)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // map<string, string> labels = 3 [json_name = "labels"];
+  total_size += 1 *
+      ::PROTOBUF_NAMESPACE_ID::internal::FromIntSize(this->_internal_labels_size());
+  for (::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >::const_iterator
+      it = this->_internal_labels().begin();
+      it != this->_internal_labels().end(); ++it) {
+    total_size += WatchServersRequest_LabelsEntry_DoNotUse::Funcs::ByteSizeLong(it->first, it->second);
+  }
+
+  // repeated string ids = 4 [json_name = "ids"];
+  total_size += 1 *
+      ::PROTOBUF_NAMESPACE_ID::internal::FromIntSize(_impl_.ids_.size());
+  for (int i = 0, n = _impl_.ids_.size(); i < n; i++) {
+    total_size += ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+      _impl_.ids_.Get(i));
+  }
+
+  // string name = 2 [json_name = "name"];
+  if (!this->_internal_name().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_name());
+  }
+
+  // .canopy.v1.Location location = 1 [json_name = "location"];
+  if (this->_internal_has_location()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.location_);
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData WatchServersRequest::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    WatchServersRequest::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*WatchServersRequest::GetClassData() const { return &_class_data_; }
+
+
+void WatchServersRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<WatchServersRequest*>(&to_msg);
+  auto& from = static_cast<const WatchServersRequest&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:canopy.v1.WatchServersRequest)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  _this->_impl_.labels_.MergeFrom(from._impl_.labels_);
+  _this->_impl_.ids_.MergeFrom(from._impl_.ids_);
+  if (!from._internal_name().empty()) {
+    _this->_internal_set_name(from._internal_name());
+  }
+  if (from._internal_has_location()) {
+    _this->_internal_mutable_location()->::canopy::v1::Location::MergeFrom(
+        from._internal_location());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void WatchServersRequest::CopyFrom(const WatchServersRequest& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:canopy.v1.WatchServersRequest)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool WatchServersRequest::IsInitialized() const {
+  return true;
+}
+
+void WatchServersRequest::InternalSwap(WatchServersRequest* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.labels_.InternalSwap(&other->_impl_.labels_);
+  _impl_.ids_.InternalSwap(&other->_impl_.ids_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.name_, lhs_arena,
+      &other->_impl_.name_, rhs_arena
+  );
+  swap(_impl_.location_, other->_impl_.location_);
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata WatchServersRequest::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[33]);
+}
+
+// ===================================================================
+
+class WatchServersResponse::_Internal {
+ public:
+  static const ::canopy::v1::Server& server(const WatchServersResponse* msg);
+  static const ::canopy::v1::CloudError& cloud_error(const WatchServersResponse* msg);
+};
+
+const ::canopy::v1::Server&
+WatchServersResponse::_Internal::server(const WatchServersResponse* msg) {
+  return *msg->_impl_.server_;
+}
+const ::canopy::v1::CloudError&
+WatchServersResponse::_Internal::cloud_error(const WatchServersResponse* msg) {
+  return *msg->_impl_.cloud_error_;
+}
+void WatchServersResponse::clear_cloud_error() {
+  if (GetArenaForAllocation() == nullptr && _impl_.cloud_error_ != nullptr) {
+    delete _impl_.cloud_error_;
+  }
+  _impl_.cloud_error_ = nullptr;
+}
+WatchServersResponse::WatchServersResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:canopy.v1.WatchServersResponse)
+}
+WatchServersResponse::WatchServersResponse(const WatchServersResponse& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  WatchServersResponse* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.server_){nullptr}
+    , decltype(_impl_.cloud_error_){nullptr}
+    , decltype(_impl_.type_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  if (from._internal_has_server()) {
+    _this->_impl_.server_ = new ::canopy::v1::Server(*from._impl_.server_);
+  }
+  if (from._internal_has_cloud_error()) {
+    _this->_impl_.cloud_error_ = new ::canopy::v1::CloudError(*from._impl_.cloud_error_);
+  }
+  _this->_impl_.type_ = from._impl_.type_;
+  // @@protoc_insertion_point(copy_constructor:canopy.v1.WatchServersResponse)
+}
+
+inline void WatchServersResponse::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.server_){nullptr}
+    , decltype(_impl_.cloud_error_){nullptr}
+    , decltype(_impl_.type_){0}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+WatchServersResponse::~WatchServersResponse() {
+  // @@protoc_insertion_point(destructor:canopy.v1.WatchServersResponse)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void WatchServersResponse::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  if (this != internal_default_instance()) delete _impl_.server_;
+  if (this != internal_default_instance()) delete _impl_.cloud_error_;
+}
+
+void WatchServersResponse::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void WatchServersResponse::Clear() {
+// @@protoc_insertion_point(message_clear_start:canopy.v1.WatchServersResponse)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  if (GetArenaForAllocation() == nullptr && _impl_.server_ != nullptr) {
+    delete _impl_.server_;
+  }
+  _impl_.server_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.cloud_error_ != nullptr) {
+    delete _impl_.cloud_error_;
+  }
+  _impl_.cloud_error_ = nullptr;
+  _impl_.type_ = 0;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* WatchServersResponse::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // .canopy.v1.WatchServersResponse.EventType type = 1 [json_name = "type"];
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+          _internal_set_type(static_cast<::canopy::v1::WatchServersResponse_EventType>(val));
+        } else
+          goto handle_unusual;
+        continue;
+      // .canopy.v1.Server server = 2 [json_name = "server"];
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          ptr = ctx->ParseMessage(_internal_mutable_server(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          ptr = ctx->ParseMessage(_internal_mutable_cloud_error(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* WatchServersResponse::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:canopy.v1.WatchServersResponse)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // .canopy.v1.WatchServersResponse.EventType type = 1 [json_name = "type"];
+  if (this->_internal_type() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteEnumToArray(
+      1, this->_internal_type(), target);
+  }
+
+  // .canopy.v1.Server server = 2 [json_name = "server"];
+  if (this->_internal_has_server()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(2, _Internal::server(this),
+        _Internal::server(this).GetCachedSize(), target, stream);
+  }
+
+  // .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+  if (this->_internal_has_cloud_error()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(3, _Internal::cloud_error(this),
+        _Internal::cloud_error(this).GetCachedSize(), target, stream);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:canopy.v1.WatchServersResponse)
+  return target;
+}
+
+size_t WatchServersResponse::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:canopy.v1.WatchServersResponse)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // .canopy.v1.Server server = 2 [json_name = "server"];
+  if (this->_internal_has_server()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.server_);
+  }
+
+  // .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+  if (this->_internal_has_cloud_error()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.cloud_error_);
+  }
+
+  // .canopy.v1.WatchServersResponse.EventType type = 1 [json_name = "type"];
+  if (this->_internal_type() != 0) {
+    total_size += 1 +
+      ::_pbi::WireFormatLite::EnumSize(this->_internal_type());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData WatchServersResponse::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    WatchServersResponse::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*WatchServersResponse::GetClassData() const { return &_class_data_; }
+
+
+void WatchServersResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<WatchServersResponse*>(&to_msg);
+  auto& from = static_cast<const WatchServersResponse&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:canopy.v1.WatchServersResponse)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_has_server()) {
+    _this->_internal_mutable_server()->::canopy::v1::Server::MergeFrom(
+        from._internal_server());
+  }
+  if (from._internal_has_cloud_error()) {
+    _this->_internal_mutable_cloud_error()->::canopy::v1::CloudError::MergeFrom(
+        from._internal_cloud_error());
+  }
+  if (from._internal_type() != 0) {
+    _this->_internal_set_type(from._internal_type());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void WatchServersResponse::CopyFrom(const WatchServersResponse& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:canopy.v1.WatchServersResponse)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool WatchServersResponse::IsInitialized() const {
+  return true;
+}
+
+void WatchServersResponse::InternalSwap(WatchServersResponse* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(WatchServersResponse, _impl_.type_)
+      + sizeof(WatchServersResponse::_impl_.type_)
+      - PROTOBUF_FIELD_OFFSET(WatchServersResponse, _impl_.server_)>(
+          reinterpret_cast<char*>(&_impl_.server_),
+          reinterpret_cast<char*>(&other->_impl_.server_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata WatchServersResponse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[34]);
+}
+
+// ===================================================================
+
 class CreateKeypairRequest::_Internal {
  public:
   static const ::canopy::v1::Location& location(const CreateKeypairRequest* msg);
@@ -10121,7 +10890,7 @@ void CreateKeypairRequest::InternalSwap(CreateKeypairRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata CreateKeypairRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fcompute_2eproto[32]);
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[35]);
 }
 
 // ===================================================================
@@ -10324,7 +11093,7 @@ void GetKeypairRequest::InternalSwap(GetKeypairRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetKeypairRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fcompute_2eproto[33]);
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[36]);
 }
 
 // ===================================================================
@@ -10656,7 +11425,7 @@ void ListKeypairsRequest::InternalSwap(ListKeypairsRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListKeypairsRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fcompute_2eproto[34]);
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[37]);
 }
 
 // ===================================================================
@@ -10930,7 +11699,7 @@ void ListKeypairsResponse::InternalSwap(ListKeypairsResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListKeypairsResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fcompute_2eproto[35]);
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[38]);
 }
 
 // ===================================================================
@@ -11133,7 +11902,7 @@ void DeleteKeypairRequest::InternalSwap(DeleteKeypairRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata DeleteKeypairRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fcompute_2eproto[36]);
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[39]);
 }
 
 // ===================================================================
@@ -11336,7 +12105,7 @@ void DeleteKeypairResponse::InternalSwap(DeleteKeypairResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata DeleteKeypairResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fcompute_2eproto_getter, &descriptor_table_canopy_2fv1_2fcompute_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fcompute_2eproto[37]);
+      file_level_metadata_canopy_2fv1_2fcompute_2eproto[40]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -11470,6 +12239,18 @@ Arena::CreateMaybeMessage< ::canopy::v1::StopServerRequest >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::canopy::v1::RebootServerRequest*
 Arena::CreateMaybeMessage< ::canopy::v1::RebootServerRequest >(Arena* arena) {
   return Arena::CreateMessageInternal< ::canopy::v1::RebootServerRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse*
+Arena::CreateMaybeMessage< ::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::canopy::v1::WatchServersRequest*
+Arena::CreateMaybeMessage< ::canopy::v1::WatchServersRequest >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::canopy::v1::WatchServersRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::canopy::v1::WatchServersResponse*
+Arena::CreateMaybeMessage< ::canopy::v1::WatchServersResponse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::canopy::v1::WatchServersResponse >(arena);
 }
 template<> PROTOBUF_NOINLINE ::canopy::v1::CreateKeypairRequest*
 Arena::CreateMaybeMessage< ::canopy::v1::CreateKeypairRequest >(Arena* arena) {

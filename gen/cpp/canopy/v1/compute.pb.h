@@ -32,6 +32,7 @@
 #include <google/protobuf/map.h>  // IWYU pragma: export
 #include <google/protobuf/map_entry.h>
 #include <google/protobuf/map_field_inl.h>
+#include <google/protobuf/generated_enum_reflection.h>
 #include <google/protobuf/unknown_field_set.h>
 #include "canopy/v1/common.pb.h"
 #include <google/protobuf/timestamp.pb.h>
@@ -165,6 +166,15 @@ extern StartServerRequestDefaultTypeInternal _StartServerRequest_default_instanc
 class StopServerRequest;
 struct StopServerRequestDefaultTypeInternal;
 extern StopServerRequestDefaultTypeInternal _StopServerRequest_default_instance_;
+class WatchServersRequest;
+struct WatchServersRequestDefaultTypeInternal;
+extern WatchServersRequestDefaultTypeInternal _WatchServersRequest_default_instance_;
+class WatchServersRequest_LabelsEntry_DoNotUse;
+struct WatchServersRequest_LabelsEntry_DoNotUseDefaultTypeInternal;
+extern WatchServersRequest_LabelsEntry_DoNotUseDefaultTypeInternal _WatchServersRequest_LabelsEntry_DoNotUse_default_instance_;
+class WatchServersResponse;
+struct WatchServersResponseDefaultTypeInternal;
+extern WatchServersResponseDefaultTypeInternal _WatchServersResponse_default_instance_;
 }  // namespace v1
 }  // namespace canopy
 PROTOBUF_NAMESPACE_OPEN
@@ -206,10 +216,42 @@ template<> ::canopy::v1::Server_LabelsEntry_DoNotUse* Arena::CreateMaybeMessage<
 template<> ::canopy::v1::Server_PropertiesEntry_DoNotUse* Arena::CreateMaybeMessage<::canopy::v1::Server_PropertiesEntry_DoNotUse>(Arena*);
 template<> ::canopy::v1::StartServerRequest* Arena::CreateMaybeMessage<::canopy::v1::StartServerRequest>(Arena*);
 template<> ::canopy::v1::StopServerRequest* Arena::CreateMaybeMessage<::canopy::v1::StopServerRequest>(Arena*);
+template<> ::canopy::v1::WatchServersRequest* Arena::CreateMaybeMessage<::canopy::v1::WatchServersRequest>(Arena*);
+template<> ::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse* Arena::CreateMaybeMessage<::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse>(Arena*);
+template<> ::canopy::v1::WatchServersResponse* Arena::CreateMaybeMessage<::canopy::v1::WatchServersResponse>(Arena*);
 PROTOBUF_NAMESPACE_CLOSE
 namespace canopy {
 namespace v1 {
 
+enum WatchServersResponse_EventType : int {
+  WatchServersResponse_EventType_EVENT_TYPE_UNSPECIFIED = 0,
+  WatchServersResponse_EventType_EVENT_TYPE_ADDED = 1,
+  WatchServersResponse_EventType_EVENT_TYPE_MODIFIED = 2,
+  WatchServersResponse_EventType_EVENT_TYPE_DELETED = 3,
+  WatchServersResponse_EventType_EVENT_TYPE_SYNCED = 4,
+  WatchServersResponse_EventType_EVENT_TYPE_CLOUD_ERROR = 5,
+  WatchServersResponse_EventType_WatchServersResponse_EventType_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
+  WatchServersResponse_EventType_WatchServersResponse_EventType_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
+};
+bool WatchServersResponse_EventType_IsValid(int value);
+constexpr WatchServersResponse_EventType WatchServersResponse_EventType_EventType_MIN = WatchServersResponse_EventType_EVENT_TYPE_UNSPECIFIED;
+constexpr WatchServersResponse_EventType WatchServersResponse_EventType_EventType_MAX = WatchServersResponse_EventType_EVENT_TYPE_CLOUD_ERROR;
+constexpr int WatchServersResponse_EventType_EventType_ARRAYSIZE = WatchServersResponse_EventType_EventType_MAX + 1;
+
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* WatchServersResponse_EventType_descriptor();
+template<typename T>
+inline const std::string& WatchServersResponse_EventType_Name(T enum_t_value) {
+  static_assert(::std::is_same<T, WatchServersResponse_EventType>::value ||
+    ::std::is_integral<T>::value,
+    "Incorrect type passed to function WatchServersResponse_EventType_Name.");
+  return ::PROTOBUF_NAMESPACE_ID::internal::NameOfEnum(
+    WatchServersResponse_EventType_descriptor(), enum_t_value);
+}
+inline bool WatchServersResponse_EventType_Parse(
+    ::PROTOBUF_NAMESPACE_ID::ConstStringParam name, WatchServersResponse_EventType* value) {
+  return ::PROTOBUF_NAMESPACE_ID::internal::ParseNamedEnum<WatchServersResponse_EventType>(
+    WatchServersResponse_EventType_descriptor(), name, value);
+}
 // ===================================================================
 
 class Flavor_LabelsEntry_DoNotUse : public ::PROTOBUF_NAMESPACE_ID::internal::MapEntry<Flavor_LabelsEntry_DoNotUse, 
@@ -5207,6 +5249,485 @@ class RebootServerRequest final :
 };
 // -------------------------------------------------------------------
 
+class WatchServersRequest_LabelsEntry_DoNotUse : public ::PROTOBUF_NAMESPACE_ID::internal::MapEntry<WatchServersRequest_LabelsEntry_DoNotUse, 
+    std::string, std::string,
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING,
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING> {
+public:
+  typedef ::PROTOBUF_NAMESPACE_ID::internal::MapEntry<WatchServersRequest_LabelsEntry_DoNotUse, 
+    std::string, std::string,
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING,
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING> SuperType;
+  WatchServersRequest_LabelsEntry_DoNotUse();
+  explicit PROTOBUF_CONSTEXPR WatchServersRequest_LabelsEntry_DoNotUse(
+      ::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+  explicit WatchServersRequest_LabelsEntry_DoNotUse(::PROTOBUF_NAMESPACE_ID::Arena* arena);
+  void MergeFrom(const WatchServersRequest_LabelsEntry_DoNotUse& other);
+  static const WatchServersRequest_LabelsEntry_DoNotUse* internal_default_instance() { return reinterpret_cast<const WatchServersRequest_LabelsEntry_DoNotUse*>(&_WatchServersRequest_LabelsEntry_DoNotUse_default_instance_); }
+  static bool ValidateKey(std::string* s) {
+    return ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(s->data(), static_cast<int>(s->size()), ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::PARSE, "canopy.v1.WatchServersRequest.LabelsEntry.key");
+ }
+  static bool ValidateValue(std::string* s) {
+    return ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(s->data(), static_cast<int>(s->size()), ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::PARSE, "canopy.v1.WatchServersRequest.LabelsEntry.value");
+ }
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+  friend struct ::TableStruct_canopy_2fv1_2fcompute_2eproto;
+};
+
+// -------------------------------------------------------------------
+
+class WatchServersRequest final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:canopy.v1.WatchServersRequest) */ {
+ public:
+  inline WatchServersRequest() : WatchServersRequest(nullptr) {}
+  ~WatchServersRequest() override;
+  explicit PROTOBUF_CONSTEXPR WatchServersRequest(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  WatchServersRequest(const WatchServersRequest& from);
+  WatchServersRequest(WatchServersRequest&& from) noexcept
+    : WatchServersRequest() {
+    *this = ::std::move(from);
+  }
+
+  inline WatchServersRequest& operator=(const WatchServersRequest& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline WatchServersRequest& operator=(WatchServersRequest&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const WatchServersRequest& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const WatchServersRequest* internal_default_instance() {
+    return reinterpret_cast<const WatchServersRequest*>(
+               &_WatchServersRequest_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    33;
+
+  friend void swap(WatchServersRequest& a, WatchServersRequest& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(WatchServersRequest* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(WatchServersRequest* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  WatchServersRequest* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<WatchServersRequest>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const WatchServersRequest& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const WatchServersRequest& from) {
+    WatchServersRequest::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(WatchServersRequest* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "canopy.v1.WatchServersRequest";
+  }
+  protected:
+  explicit WatchServersRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  private:
+  static void ArenaDtor(void* object);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kLabelsFieldNumber = 3,
+    kIdsFieldNumber = 4,
+    kNameFieldNumber = 2,
+    kLocationFieldNumber = 1,
+  };
+  // map<string, string> labels = 3 [json_name = "labels"];
+  int labels_size() const;
+  private:
+  int _internal_labels_size() const;
+  public:
+  void clear_labels();
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >&
+      _internal_labels() const;
+  ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >*
+      _internal_mutable_labels();
+  public:
+  const ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >&
+      labels() const;
+  ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >*
+      mutable_labels();
+
+  // repeated string ids = 4 [json_name = "ids"];
+  int ids_size() const;
+  private:
+  int _internal_ids_size() const;
+  public:
+  void clear_ids();
+  const std::string& ids(int index) const;
+  std::string* mutable_ids(int index);
+  void set_ids(int index, const std::string& value);
+  void set_ids(int index, std::string&& value);
+  void set_ids(int index, const char* value);
+  void set_ids(int index, const char* value, size_t size);
+  std::string* add_ids();
+  void add_ids(const std::string& value);
+  void add_ids(std::string&& value);
+  void add_ids(const char* value);
+  void add_ids(const char* value, size_t size);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>& ids() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>* mutable_ids();
+  private:
+  const std::string& _internal_ids(int index) const;
+  std::string* _internal_add_ids();
+  public:
+
+  // string name = 2 [json_name = "name"];
+  void clear_name();
+  const std::string& name() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_name(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_name();
+  PROTOBUF_NODISCARD std::string* release_name();
+  void set_allocated_name(std::string* name);
+  private:
+  const std::string& _internal_name() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_name(const std::string& value);
+  std::string* _internal_mutable_name();
+  public:
+
+  // .canopy.v1.Location location = 1 [json_name = "location"];
+  bool has_location() const;
+  private:
+  bool _internal_has_location() const;
+  public:
+  void clear_location();
+  const ::canopy::v1::Location& location() const;
+  PROTOBUF_NODISCARD ::canopy::v1::Location* release_location();
+  ::canopy::v1::Location* mutable_location();
+  void set_allocated_location(::canopy::v1::Location* location);
+  private:
+  const ::canopy::v1::Location& _internal_location() const;
+  ::canopy::v1::Location* _internal_mutable_location();
+  public:
+  void unsafe_arena_set_allocated_location(
+      ::canopy::v1::Location* location);
+  ::canopy::v1::Location* unsafe_arena_release_location();
+
+  // @@protoc_insertion_point(class_scope:canopy.v1.WatchServersRequest)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::MapField<
+        WatchServersRequest_LabelsEntry_DoNotUse,
+        std::string, std::string,
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING,
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING> labels_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string> ids_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr name_;
+    ::canopy::v1::Location* location_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_canopy_2fv1_2fcompute_2eproto;
+};
+// -------------------------------------------------------------------
+
+class WatchServersResponse final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:canopy.v1.WatchServersResponse) */ {
+ public:
+  inline WatchServersResponse() : WatchServersResponse(nullptr) {}
+  ~WatchServersResponse() override;
+  explicit PROTOBUF_CONSTEXPR WatchServersResponse(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  WatchServersResponse(const WatchServersResponse& from);
+  WatchServersResponse(WatchServersResponse&& from) noexcept
+    : WatchServersResponse() {
+    *this = ::std::move(from);
+  }
+
+  inline WatchServersResponse& operator=(const WatchServersResponse& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline WatchServersResponse& operator=(WatchServersResponse&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const WatchServersResponse& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const WatchServersResponse* internal_default_instance() {
+    return reinterpret_cast<const WatchServersResponse*>(
+               &_WatchServersResponse_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    34;
+
+  friend void swap(WatchServersResponse& a, WatchServersResponse& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(WatchServersResponse* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(WatchServersResponse* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  WatchServersResponse* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<WatchServersResponse>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const WatchServersResponse& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const WatchServersResponse& from) {
+    WatchServersResponse::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(WatchServersResponse* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "canopy.v1.WatchServersResponse";
+  }
+  protected:
+  explicit WatchServersResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  typedef WatchServersResponse_EventType EventType;
+  static constexpr EventType EVENT_TYPE_UNSPECIFIED =
+    WatchServersResponse_EventType_EVENT_TYPE_UNSPECIFIED;
+  static constexpr EventType EVENT_TYPE_ADDED =
+    WatchServersResponse_EventType_EVENT_TYPE_ADDED;
+  static constexpr EventType EVENT_TYPE_MODIFIED =
+    WatchServersResponse_EventType_EVENT_TYPE_MODIFIED;
+  static constexpr EventType EVENT_TYPE_DELETED =
+    WatchServersResponse_EventType_EVENT_TYPE_DELETED;
+  static constexpr EventType EVENT_TYPE_SYNCED =
+    WatchServersResponse_EventType_EVENT_TYPE_SYNCED;
+  static constexpr EventType EVENT_TYPE_CLOUD_ERROR =
+    WatchServersResponse_EventType_EVENT_TYPE_CLOUD_ERROR;
+  static inline bool EventType_IsValid(int value) {
+    return WatchServersResponse_EventType_IsValid(value);
+  }
+  static constexpr EventType EventType_MIN =
+    WatchServersResponse_EventType_EventType_MIN;
+  static constexpr EventType EventType_MAX =
+    WatchServersResponse_EventType_EventType_MAX;
+  static constexpr int EventType_ARRAYSIZE =
+    WatchServersResponse_EventType_EventType_ARRAYSIZE;
+  static inline const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor*
+  EventType_descriptor() {
+    return WatchServersResponse_EventType_descriptor();
+  }
+  template<typename T>
+  static inline const std::string& EventType_Name(T enum_t_value) {
+    static_assert(::std::is_same<T, EventType>::value ||
+      ::std::is_integral<T>::value,
+      "Incorrect type passed to function EventType_Name.");
+    return WatchServersResponse_EventType_Name(enum_t_value);
+  }
+  static inline bool EventType_Parse(::PROTOBUF_NAMESPACE_ID::ConstStringParam name,
+      EventType* value) {
+    return WatchServersResponse_EventType_Parse(name, value);
+  }
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kServerFieldNumber = 2,
+    kCloudErrorFieldNumber = 3,
+    kTypeFieldNumber = 1,
+  };
+  // .canopy.v1.Server server = 2 [json_name = "server"];
+  bool has_server() const;
+  private:
+  bool _internal_has_server() const;
+  public:
+  void clear_server();
+  const ::canopy::v1::Server& server() const;
+  PROTOBUF_NODISCARD ::canopy::v1::Server* release_server();
+  ::canopy::v1::Server* mutable_server();
+  void set_allocated_server(::canopy::v1::Server* server);
+  private:
+  const ::canopy::v1::Server& _internal_server() const;
+  ::canopy::v1::Server* _internal_mutable_server();
+  public:
+  void unsafe_arena_set_allocated_server(
+      ::canopy::v1::Server* server);
+  ::canopy::v1::Server* unsafe_arena_release_server();
+
+  // .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+  bool has_cloud_error() const;
+  private:
+  bool _internal_has_cloud_error() const;
+  public:
+  void clear_cloud_error();
+  const ::canopy::v1::CloudError& cloud_error() const;
+  PROTOBUF_NODISCARD ::canopy::v1::CloudError* release_cloud_error();
+  ::canopy::v1::CloudError* mutable_cloud_error();
+  void set_allocated_cloud_error(::canopy::v1::CloudError* cloud_error);
+  private:
+  const ::canopy::v1::CloudError& _internal_cloud_error() const;
+  ::canopy::v1::CloudError* _internal_mutable_cloud_error();
+  public:
+  void unsafe_arena_set_allocated_cloud_error(
+      ::canopy::v1::CloudError* cloud_error);
+  ::canopy::v1::CloudError* unsafe_arena_release_cloud_error();
+
+  // .canopy.v1.WatchServersResponse.EventType type = 1 [json_name = "type"];
+  void clear_type();
+  ::canopy::v1::WatchServersResponse_EventType type() const;
+  void set_type(::canopy::v1::WatchServersResponse_EventType value);
+  private:
+  ::canopy::v1::WatchServersResponse_EventType _internal_type() const;
+  void _internal_set_type(::canopy::v1::WatchServersResponse_EventType value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:canopy.v1.WatchServersResponse)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::canopy::v1::Server* server_;
+    ::canopy::v1::CloudError* cloud_error_;
+    int type_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_canopy_2fv1_2fcompute_2eproto;
+};
+// -------------------------------------------------------------------
+
 class CreateKeypairRequest final :
     public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:canopy.v1.CreateKeypairRequest) */ {
  public:
@@ -5255,7 +5776,7 @@ class CreateKeypairRequest final :
                &_CreateKeypairRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    32;
+    35;
 
   friend void swap(CreateKeypairRequest& a, CreateKeypairRequest& b) {
     a.Swap(&b);
@@ -5476,7 +5997,7 @@ class GetKeypairRequest final :
                &_GetKeypairRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    33;
+    36;
 
   friend void swap(GetKeypairRequest& a, GetKeypairRequest& b) {
     a.Swap(&b);
@@ -5629,7 +6150,7 @@ class ListKeypairsRequest final :
                &_ListKeypairsRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    34;
+    37;
 
   friend void swap(ListKeypairsRequest& a, ListKeypairsRequest& b) {
     a.Swap(&b);
@@ -5829,7 +6350,7 @@ class ListKeypairsResponse final :
                &_ListKeypairsResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    35;
+    38;
 
   friend void swap(ListKeypairsResponse& a, ListKeypairsResponse& b) {
     a.Swap(&b);
@@ -6022,7 +6543,7 @@ class DeleteKeypairRequest final :
                &_DeleteKeypairRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    36;
+    39;
 
   friend void swap(DeleteKeypairRequest& a, DeleteKeypairRequest& b) {
     a.Swap(&b);
@@ -6175,7 +6696,7 @@ class DeleteKeypairResponse final :
                &_DeleteKeypairResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    37;
+    40;
 
   friend void swap(DeleteKeypairResponse& a, DeleteKeypairResponse& b) {
     a.Swap(&b);
@@ -11620,6 +12141,450 @@ inline void RebootServerRequest::set_wait(bool value) {
 
 // -------------------------------------------------------------------
 
+// -------------------------------------------------------------------
+
+// WatchServersRequest
+
+// .canopy.v1.Location location = 1 [json_name = "location"];
+inline bool WatchServersRequest::_internal_has_location() const {
+  return this != internal_default_instance() && _impl_.location_ != nullptr;
+}
+inline bool WatchServersRequest::has_location() const {
+  return _internal_has_location();
+}
+inline const ::canopy::v1::Location& WatchServersRequest::_internal_location() const {
+  const ::canopy::v1::Location* p = _impl_.location_;
+  return p != nullptr ? *p : reinterpret_cast<const ::canopy::v1::Location&>(
+      ::canopy::v1::_Location_default_instance_);
+}
+inline const ::canopy::v1::Location& WatchServersRequest::location() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchServersRequest.location)
+  return _internal_location();
+}
+inline void WatchServersRequest::unsafe_arena_set_allocated_location(
+    ::canopy::v1::Location* location) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.location_);
+  }
+  _impl_.location_ = location;
+  if (location) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:canopy.v1.WatchServersRequest.location)
+}
+inline ::canopy::v1::Location* WatchServersRequest::release_location() {
+  
+  ::canopy::v1::Location* temp = _impl_.location_;
+  _impl_.location_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::canopy::v1::Location* WatchServersRequest::unsafe_arena_release_location() {
+  // @@protoc_insertion_point(field_release:canopy.v1.WatchServersRequest.location)
+  
+  ::canopy::v1::Location* temp = _impl_.location_;
+  _impl_.location_ = nullptr;
+  return temp;
+}
+inline ::canopy::v1::Location* WatchServersRequest::_internal_mutable_location() {
+  
+  if (_impl_.location_ == nullptr) {
+    auto* p = CreateMaybeMessage<::canopy::v1::Location>(GetArenaForAllocation());
+    _impl_.location_ = p;
+  }
+  return _impl_.location_;
+}
+inline ::canopy::v1::Location* WatchServersRequest::mutable_location() {
+  ::canopy::v1::Location* _msg = _internal_mutable_location();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchServersRequest.location)
+  return _msg;
+}
+inline void WatchServersRequest::set_allocated_location(::canopy::v1::Location* location) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.location_);
+  }
+  if (location) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(location));
+    if (message_arena != submessage_arena) {
+      location = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, location, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.location_ = location;
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.WatchServersRequest.location)
+}
+
+// string name = 2 [json_name = "name"];
+inline void WatchServersRequest::clear_name() {
+  _impl_.name_.ClearToEmpty();
+}
+inline const std::string& WatchServersRequest::name() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchServersRequest.name)
+  return _internal_name();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void WatchServersRequest::set_name(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.name_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:canopy.v1.WatchServersRequest.name)
+}
+inline std::string* WatchServersRequest::mutable_name() {
+  std::string* _s = _internal_mutable_name();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchServersRequest.name)
+  return _s;
+}
+inline const std::string& WatchServersRequest::_internal_name() const {
+  return _impl_.name_.Get();
+}
+inline void WatchServersRequest::_internal_set_name(const std::string& value) {
+  
+  _impl_.name_.Set(value, GetArenaForAllocation());
+}
+inline std::string* WatchServersRequest::_internal_mutable_name() {
+  
+  return _impl_.name_.Mutable(GetArenaForAllocation());
+}
+inline std::string* WatchServersRequest::release_name() {
+  // @@protoc_insertion_point(field_release:canopy.v1.WatchServersRequest.name)
+  return _impl_.name_.Release();
+}
+inline void WatchServersRequest::set_allocated_name(std::string* name) {
+  if (name != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.name_.SetAllocated(name, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.name_.IsDefault()) {
+    _impl_.name_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.WatchServersRequest.name)
+}
+
+// map<string, string> labels = 3 [json_name = "labels"];
+inline int WatchServersRequest::_internal_labels_size() const {
+  return _impl_.labels_.size();
+}
+inline int WatchServersRequest::labels_size() const {
+  return _internal_labels_size();
+}
+inline void WatchServersRequest::clear_labels() {
+  _impl_.labels_.Clear();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >&
+WatchServersRequest::_internal_labels() const {
+  return _impl_.labels_.GetMap();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >&
+WatchServersRequest::labels() const {
+  // @@protoc_insertion_point(field_map:canopy.v1.WatchServersRequest.labels)
+  return _internal_labels();
+}
+inline ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >*
+WatchServersRequest::_internal_mutable_labels() {
+  return _impl_.labels_.MutableMap();
+}
+inline ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >*
+WatchServersRequest::mutable_labels() {
+  // @@protoc_insertion_point(field_mutable_map:canopy.v1.WatchServersRequest.labels)
+  return _internal_mutable_labels();
+}
+
+// repeated string ids = 4 [json_name = "ids"];
+inline int WatchServersRequest::_internal_ids_size() const {
+  return _impl_.ids_.size();
+}
+inline int WatchServersRequest::ids_size() const {
+  return _internal_ids_size();
+}
+inline void WatchServersRequest::clear_ids() {
+  _impl_.ids_.Clear();
+}
+inline std::string* WatchServersRequest::add_ids() {
+  std::string* _s = _internal_add_ids();
+  // @@protoc_insertion_point(field_add_mutable:canopy.v1.WatchServersRequest.ids)
+  return _s;
+}
+inline const std::string& WatchServersRequest::_internal_ids(int index) const {
+  return _impl_.ids_.Get(index);
+}
+inline const std::string& WatchServersRequest::ids(int index) const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchServersRequest.ids)
+  return _internal_ids(index);
+}
+inline std::string* WatchServersRequest::mutable_ids(int index) {
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchServersRequest.ids)
+  return _impl_.ids_.Mutable(index);
+}
+inline void WatchServersRequest::set_ids(int index, const std::string& value) {
+  _impl_.ids_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set:canopy.v1.WatchServersRequest.ids)
+}
+inline void WatchServersRequest::set_ids(int index, std::string&& value) {
+  _impl_.ids_.Mutable(index)->assign(std::move(value));
+  // @@protoc_insertion_point(field_set:canopy.v1.WatchServersRequest.ids)
+}
+inline void WatchServersRequest::set_ids(int index, const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.ids_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set_char:canopy.v1.WatchServersRequest.ids)
+}
+inline void WatchServersRequest::set_ids(int index, const char* value, size_t size) {
+  _impl_.ids_.Mutable(index)->assign(
+    reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_set_pointer:canopy.v1.WatchServersRequest.ids)
+}
+inline std::string* WatchServersRequest::_internal_add_ids() {
+  return _impl_.ids_.Add();
+}
+inline void WatchServersRequest::add_ids(const std::string& value) {
+  _impl_.ids_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add:canopy.v1.WatchServersRequest.ids)
+}
+inline void WatchServersRequest::add_ids(std::string&& value) {
+  _impl_.ids_.Add(std::move(value));
+  // @@protoc_insertion_point(field_add:canopy.v1.WatchServersRequest.ids)
+}
+inline void WatchServersRequest::add_ids(const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.ids_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add_char:canopy.v1.WatchServersRequest.ids)
+}
+inline void WatchServersRequest::add_ids(const char* value, size_t size) {
+  _impl_.ids_.Add()->assign(reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_add_pointer:canopy.v1.WatchServersRequest.ids)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>&
+WatchServersRequest::ids() const {
+  // @@protoc_insertion_point(field_list:canopy.v1.WatchServersRequest.ids)
+  return _impl_.ids_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>*
+WatchServersRequest::mutable_ids() {
+  // @@protoc_insertion_point(field_mutable_list:canopy.v1.WatchServersRequest.ids)
+  return &_impl_.ids_;
+}
+
+// -------------------------------------------------------------------
+
+// WatchServersResponse
+
+// .canopy.v1.WatchServersResponse.EventType type = 1 [json_name = "type"];
+inline void WatchServersResponse::clear_type() {
+  _impl_.type_ = 0;
+}
+inline ::canopy::v1::WatchServersResponse_EventType WatchServersResponse::_internal_type() const {
+  return static_cast< ::canopy::v1::WatchServersResponse_EventType >(_impl_.type_);
+}
+inline ::canopy::v1::WatchServersResponse_EventType WatchServersResponse::type() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchServersResponse.type)
+  return _internal_type();
+}
+inline void WatchServersResponse::_internal_set_type(::canopy::v1::WatchServersResponse_EventType value) {
+  
+  _impl_.type_ = value;
+}
+inline void WatchServersResponse::set_type(::canopy::v1::WatchServersResponse_EventType value) {
+  _internal_set_type(value);
+  // @@protoc_insertion_point(field_set:canopy.v1.WatchServersResponse.type)
+}
+
+// .canopy.v1.Server server = 2 [json_name = "server"];
+inline bool WatchServersResponse::_internal_has_server() const {
+  return this != internal_default_instance() && _impl_.server_ != nullptr;
+}
+inline bool WatchServersResponse::has_server() const {
+  return _internal_has_server();
+}
+inline void WatchServersResponse::clear_server() {
+  if (GetArenaForAllocation() == nullptr && _impl_.server_ != nullptr) {
+    delete _impl_.server_;
+  }
+  _impl_.server_ = nullptr;
+}
+inline const ::canopy::v1::Server& WatchServersResponse::_internal_server() const {
+  const ::canopy::v1::Server* p = _impl_.server_;
+  return p != nullptr ? *p : reinterpret_cast<const ::canopy::v1::Server&>(
+      ::canopy::v1::_Server_default_instance_);
+}
+inline const ::canopy::v1::Server& WatchServersResponse::server() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchServersResponse.server)
+  return _internal_server();
+}
+inline void WatchServersResponse::unsafe_arena_set_allocated_server(
+    ::canopy::v1::Server* server) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.server_);
+  }
+  _impl_.server_ = server;
+  if (server) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:canopy.v1.WatchServersResponse.server)
+}
+inline ::canopy::v1::Server* WatchServersResponse::release_server() {
+  
+  ::canopy::v1::Server* temp = _impl_.server_;
+  _impl_.server_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::canopy::v1::Server* WatchServersResponse::unsafe_arena_release_server() {
+  // @@protoc_insertion_point(field_release:canopy.v1.WatchServersResponse.server)
+  
+  ::canopy::v1::Server* temp = _impl_.server_;
+  _impl_.server_ = nullptr;
+  return temp;
+}
+inline ::canopy::v1::Server* WatchServersResponse::_internal_mutable_server() {
+  
+  if (_impl_.server_ == nullptr) {
+    auto* p = CreateMaybeMessage<::canopy::v1::Server>(GetArenaForAllocation());
+    _impl_.server_ = p;
+  }
+  return _impl_.server_;
+}
+inline ::canopy::v1::Server* WatchServersResponse::mutable_server() {
+  ::canopy::v1::Server* _msg = _internal_mutable_server();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchServersResponse.server)
+  return _msg;
+}
+inline void WatchServersResponse::set_allocated_server(::canopy::v1::Server* server) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete _impl_.server_;
+  }
+  if (server) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(server);
+    if (message_arena != submessage_arena) {
+      server = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, server, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.server_ = server;
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.WatchServersResponse.server)
+}
+
+// .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+inline bool WatchServersResponse::_internal_has_cloud_error() const {
+  return this != internal_default_instance() && _impl_.cloud_error_ != nullptr;
+}
+inline bool WatchServersResponse::has_cloud_error() const {
+  return _internal_has_cloud_error();
+}
+inline const ::canopy::v1::CloudError& WatchServersResponse::_internal_cloud_error() const {
+  const ::canopy::v1::CloudError* p = _impl_.cloud_error_;
+  return p != nullptr ? *p : reinterpret_cast<const ::canopy::v1::CloudError&>(
+      ::canopy::v1::_CloudError_default_instance_);
+}
+inline const ::canopy::v1::CloudError& WatchServersResponse::cloud_error() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchServersResponse.cloud_error)
+  return _internal_cloud_error();
+}
+inline void WatchServersResponse::unsafe_arena_set_allocated_cloud_error(
+    ::canopy::v1::CloudError* cloud_error) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.cloud_error_);
+  }
+  _impl_.cloud_error_ = cloud_error;
+  if (cloud_error) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:canopy.v1.WatchServersResponse.cloud_error)
+}
+inline ::canopy::v1::CloudError* WatchServersResponse::release_cloud_error() {
+  
+  ::canopy::v1::CloudError* temp = _impl_.cloud_error_;
+  _impl_.cloud_error_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::canopy::v1::CloudError* WatchServersResponse::unsafe_arena_release_cloud_error() {
+  // @@protoc_insertion_point(field_release:canopy.v1.WatchServersResponse.cloud_error)
+  
+  ::canopy::v1::CloudError* temp = _impl_.cloud_error_;
+  _impl_.cloud_error_ = nullptr;
+  return temp;
+}
+inline ::canopy::v1::CloudError* WatchServersResponse::_internal_mutable_cloud_error() {
+  
+  if (_impl_.cloud_error_ == nullptr) {
+    auto* p = CreateMaybeMessage<::canopy::v1::CloudError>(GetArenaForAllocation());
+    _impl_.cloud_error_ = p;
+  }
+  return _impl_.cloud_error_;
+}
+inline ::canopy::v1::CloudError* WatchServersResponse::mutable_cloud_error() {
+  ::canopy::v1::CloudError* _msg = _internal_mutable_cloud_error();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchServersResponse.cloud_error)
+  return _msg;
+}
+inline void WatchServersResponse::set_allocated_cloud_error(::canopy::v1::CloudError* cloud_error) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.cloud_error_);
+  }
+  if (cloud_error) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(cloud_error));
+    if (message_arena != submessage_arena) {
+      cloud_error = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, cloud_error, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.cloud_error_ = cloud_error;
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.WatchServersResponse.cloud_error)
+}
+
+// -------------------------------------------------------------------
+
 // CreateKeypairRequest
 
 // string name = 1 [json_name = "name"];
@@ -12486,11 +13451,27 @@ inline void DeleteKeypairResponse::set_allocated_id(std::string* id) {
 
 // -------------------------------------------------------------------
 
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
 
 // @@protoc_insertion_point(namespace_scope)
 
 }  // namespace v1
 }  // namespace canopy
+
+PROTOBUF_NAMESPACE_OPEN
+
+template <> struct is_proto_enum< ::canopy::v1::WatchServersResponse_EventType> : ::std::true_type {};
+template <>
+inline const EnumDescriptor* GetEnumDescriptor< ::canopy::v1::WatchServersResponse_EventType>() {
+  return ::canopy::v1::WatchServersResponse_EventType_descriptor();
+}
+
+PROTOBUF_NAMESPACE_CLOSE
 
 // @@protoc_insertion_point(global_scope)
 

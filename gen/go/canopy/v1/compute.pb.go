@@ -22,6 +22,72 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What happened.
+type WatchServersResponse_EventType int32
+
+const (
+	// Not set.
+	WatchServersResponse_EVENT_TYPE_UNSPECIFIED WatchServersResponse_EventType = 0
+	// The server exists (sent for each server when the watch starts, and
+	// when a new one appears).
+	WatchServersResponse_EVENT_TYPE_ADDED WatchServersResponse_EventType = 1
+	// The server changed.
+	WatchServersResponse_EVENT_TYPE_MODIFIED WatchServersResponse_EventType = 2
+	// The server is gone; `server` holds its last state with status DELETED.
+	WatchServersResponse_EVENT_TYPE_DELETED WatchServersResponse_EventType = 3
+	// Every server that existed when the watch began has been sent.
+	WatchServersResponse_EVENT_TYPE_SYNCED WatchServersResponse_EventType = 4
+	// A cloud could not be polled; see cloud_error. The watch goes on.
+	WatchServersResponse_EVENT_TYPE_CLOUD_ERROR WatchServersResponse_EventType = 5
+)
+
+// Enum value maps for WatchServersResponse_EventType.
+var (
+	WatchServersResponse_EventType_name = map[int32]string{
+		0: "EVENT_TYPE_UNSPECIFIED",
+		1: "EVENT_TYPE_ADDED",
+		2: "EVENT_TYPE_MODIFIED",
+		3: "EVENT_TYPE_DELETED",
+		4: "EVENT_TYPE_SYNCED",
+		5: "EVENT_TYPE_CLOUD_ERROR",
+	}
+	WatchServersResponse_EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED": 0,
+		"EVENT_TYPE_ADDED":       1,
+		"EVENT_TYPE_MODIFIED":    2,
+		"EVENT_TYPE_DELETED":     3,
+		"EVENT_TYPE_SYNCED":      4,
+		"EVENT_TYPE_CLOUD_ERROR": 5,
+	}
+)
+
+func (x WatchServersResponse_EventType) Enum() *WatchServersResponse_EventType {
+	p := new(WatchServersResponse_EventType)
+	*p = x
+	return p
+}
+
+func (x WatchServersResponse_EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchServersResponse_EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_compute_proto_enumTypes[0].Descriptor()
+}
+
+func (WatchServersResponse_EventType) Type() protoreflect.EnumType {
+	return &file_canopy_v1_compute_proto_enumTypes[0]
+}
+
+func (x WatchServersResponse_EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchServersResponse_EventType.Descriptor instead.
+func (WatchServersResponse_EventType) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{21, 0}
+}
+
 // Flavor is a size of server, normalized across clouds.
 type Flavor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1799,6 +1865,143 @@ func (x *RebootServerRequest) GetWait() bool {
 	return false
 }
 
+// WatchServersRequest chooses the servers to watch.
+type WatchServersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this cloud/region/zone; empty watches every cloud.
+	Location *Location `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Only servers with this exact name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Only servers with all these labels.
+	Labels map[string]string `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Only these servers (canopy ids); empty: all that match.
+	Ids           []string `protobuf:"bytes,4,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchServersRequest) Reset() {
+	*x = WatchServersRequest{}
+	mi := &file_canopy_v1_compute_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchServersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchServersRequest) ProtoMessage() {}
+
+func (x *WatchServersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_compute_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchServersRequest.ProtoReflect.Descriptor instead.
+func (*WatchServersRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchServersRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *WatchServersRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WatchServersRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *WatchServersRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// WatchServersResponse is one event of a watch.
+type WatchServersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Type WatchServersResponse_EventType `protobuf:"varint,1,opt,name=type,proto3,enum=canopy.v1.WatchServersResponse_EventType" json:"type,omitempty"`
+	// The server, for ADDED, MODIFIED and DELETED.
+	Server *Server `protobuf:"bytes,2,opt,name=server,proto3" json:"server,omitempty"`
+	// The failing cloud, for CLOUD_ERROR.
+	CloudError    *CloudError `protobuf:"bytes,3,opt,name=cloud_error,json=cloudError,proto3" json:"cloud_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchServersResponse) Reset() {
+	*x = WatchServersResponse{}
+	mi := &file_canopy_v1_compute_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchServersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchServersResponse) ProtoMessage() {}
+
+func (x *WatchServersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_compute_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchServersResponse.ProtoReflect.Descriptor instead.
+func (*WatchServersResponse) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *WatchServersResponse) GetType() WatchServersResponse_EventType {
+	if x != nil {
+		return x.Type
+	}
+	return WatchServersResponse_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WatchServersResponse) GetServer() *Server {
+	if x != nil {
+		return x.Server
+	}
+	return nil
+}
+
+func (x *WatchServersResponse) GetCloudError() *CloudError {
+	if x != nil {
+		return x.CloudError
+	}
+	return nil
+}
+
 // CreateKeypairRequest registers a keypair.
 type CreateKeypairRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1819,7 +2022,7 @@ type CreateKeypairRequest struct {
 
 func (x *CreateKeypairRequest) Reset() {
 	*x = CreateKeypairRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[20]
+	mi := &file_canopy_v1_compute_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1831,7 +2034,7 @@ func (x *CreateKeypairRequest) String() string {
 func (*CreateKeypairRequest) ProtoMessage() {}
 
 func (x *CreateKeypairRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[20]
+	mi := &file_canopy_v1_compute_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1844,7 +2047,7 @@ func (x *CreateKeypairRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeypairRequest.ProtoReflect.Descriptor instead.
 func (*CreateKeypairRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{20}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateKeypairRequest) GetName() string {
@@ -1893,7 +2096,7 @@ type GetKeypairRequest struct {
 
 func (x *GetKeypairRequest) Reset() {
 	*x = GetKeypairRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[21]
+	mi := &file_canopy_v1_compute_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1905,7 +2108,7 @@ func (x *GetKeypairRequest) String() string {
 func (*GetKeypairRequest) ProtoMessage() {}
 
 func (x *GetKeypairRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[21]
+	mi := &file_canopy_v1_compute_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1918,7 +2121,7 @@ func (x *GetKeypairRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetKeypairRequest.ProtoReflect.Descriptor instead.
 func (*GetKeypairRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{21}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetKeypairRequest) GetId() string {
@@ -1945,7 +2148,7 @@ type ListKeypairsRequest struct {
 
 func (x *ListKeypairsRequest) Reset() {
 	*x = ListKeypairsRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[22]
+	mi := &file_canopy_v1_compute_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2160,7 @@ func (x *ListKeypairsRequest) String() string {
 func (*ListKeypairsRequest) ProtoMessage() {}
 
 func (x *ListKeypairsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[22]
+	mi := &file_canopy_v1_compute_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2173,7 @@ func (x *ListKeypairsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeypairsRequest.ProtoReflect.Descriptor instead.
 func (*ListKeypairsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{22}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListKeypairsRequest) GetPageSize() int32 {
@@ -2016,7 +2219,7 @@ type ListKeypairsResponse struct {
 
 func (x *ListKeypairsResponse) Reset() {
 	*x = ListKeypairsResponse{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[23]
+	mi := &file_canopy_v1_compute_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2028,7 +2231,7 @@ func (x *ListKeypairsResponse) String() string {
 func (*ListKeypairsResponse) ProtoMessage() {}
 
 func (x *ListKeypairsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[23]
+	mi := &file_canopy_v1_compute_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2041,7 +2244,7 @@ func (x *ListKeypairsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeypairsResponse.ProtoReflect.Descriptor instead.
 func (*ListKeypairsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{23}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListKeypairsResponse) GetKeypairs() []*Keypair {
@@ -2076,7 +2279,7 @@ type DeleteKeypairRequest struct {
 
 func (x *DeleteKeypairRequest) Reset() {
 	*x = DeleteKeypairRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[24]
+	mi := &file_canopy_v1_compute_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2088,7 +2291,7 @@ func (x *DeleteKeypairRequest) String() string {
 func (*DeleteKeypairRequest) ProtoMessage() {}
 
 func (x *DeleteKeypairRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[24]
+	mi := &file_canopy_v1_compute_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2101,7 +2304,7 @@ func (x *DeleteKeypairRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeypairRequest.ProtoReflect.Descriptor instead.
 func (*DeleteKeypairRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{24}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteKeypairRequest) GetId() string {
@@ -2122,7 +2325,7 @@ type DeleteKeypairResponse struct {
 
 func (x *DeleteKeypairResponse) Reset() {
 	*x = DeleteKeypairResponse{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[25]
+	mi := &file_canopy_v1_compute_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2134,7 +2337,7 @@ func (x *DeleteKeypairResponse) String() string {
 func (*DeleteKeypairResponse) ProtoMessage() {}
 
 func (x *DeleteKeypairResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[25]
+	mi := &file_canopy_v1_compute_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2147,7 +2350,7 @@ func (x *DeleteKeypairResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeypairResponse.ProtoReflect.Descriptor instead.
 func (*DeleteKeypairResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{25}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteKeypairResponse) GetId() string {
@@ -2363,7 +2566,27 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x13RebootServerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04hard\x18\x02 \x01(\bR\x04hard\x12\x12\n" +
-	"\x04wait\x18\x03 \x01(\bR\x04wait\"\xad\x01\n" +
+	"\x04wait\x18\x03 \x01(\bR\x04wait\"\xeb\x01\n" +
+	"\x13WatchServersRequest\x12/\n" +
+	"\blocation\x18\x01 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12B\n" +
+	"\x06labels\x18\x03 \x03(\v2*.canopy.v1.WatchServersRequest.LabelsEntryR\x06labels\x12\x10\n" +
+	"\x03ids\x18\x04 \x03(\tR\x03ids\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdc\x02\n" +
+	"\x14WatchServersResponse\x12=\n" +
+	"\x04type\x18\x01 \x01(\x0e2).canopy.v1.WatchServersResponse.EventTypeR\x04type\x12)\n" +
+	"\x06server\x18\x02 \x01(\v2\x11.canopy.v1.ServerR\x06server\x126\n" +
+	"\vcloud_error\x18\x03 \x01(\v2\x15.canopy.v1.CloudErrorR\n" +
+	"cloudError\"\xa1\x01\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EVENT_TYPE_ADDED\x10\x01\x12\x17\n" +
+	"\x13EVENT_TYPE_MODIFIED\x10\x02\x12\x16\n" +
+	"\x12EVENT_TYPE_DELETED\x10\x03\x12\x15\n" +
+	"\x11EVENT_TYPE_SYNCED\x10\x04\x12\x1a\n" +
+	"\x16EVENT_TYPE_CLOUD_ERROR\x10\x05\"\xad\x01\n" +
 	"\x14CreateKeypairRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x1d\n" +
@@ -2387,7 +2610,7 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x14DeleteKeypairRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"'\n" +
 	"\x15DeleteKeypairResponse\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id2\xde\b\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id2\xb1\t\n" +
 	"\x0eComputeService\x12L\n" +
 	"\vListFlavors\x12\x1d.canopy.v1.ListFlavorsRequest\x1a\x1e.canopy.v1.ListFlavorsResponse\x12;\n" +
 	"\tGetFlavor\x12\x1b.canopy.v1.GetFlavorRequest\x1a\x11.canopy.v1.Flavor\x12=\n" +
@@ -2403,7 +2626,8 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\vStartServer\x12\x1d.canopy.v1.StartServerRequest\x1a\x11.canopy.v1.Server\x12=\n" +
 	"\n" +
 	"StopServer\x12\x1c.canopy.v1.StopServerRequest\x1a\x11.canopy.v1.Server\x12A\n" +
-	"\fRebootServer\x12\x1e.canopy.v1.RebootServerRequest\x1a\x11.canopy.v1.Server\x12D\n" +
+	"\fRebootServer\x12\x1e.canopy.v1.RebootServerRequest\x1a\x11.canopy.v1.Server\x12Q\n" +
+	"\fWatchServers\x12\x1e.canopy.v1.WatchServersRequest\x1a\x1f.canopy.v1.WatchServersResponse0\x01\x12D\n" +
 	"\rCreateKeypair\x12\x1f.canopy.v1.CreateKeypairRequest\x1a\x12.canopy.v1.Keypair\x12>\n" +
 	"\n" +
 	"GetKeypair\x12\x1c.canopy.v1.GetKeypairRequest\x1a\x12.canopy.v1.Keypair\x12O\n" +
@@ -2422,135 +2646,147 @@ func file_canopy_v1_compute_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_compute_proto_rawDescData
 }
 
-var file_canopy_v1_compute_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_canopy_v1_compute_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_canopy_v1_compute_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_canopy_v1_compute_proto_goTypes = []any{
-	(*Flavor)(nil),                // 0: canopy.v1.Flavor
-	(*Image)(nil),                 // 1: canopy.v1.Image
-	(*Address)(nil),               // 2: canopy.v1.Address
-	(*Server)(nil),                // 3: canopy.v1.Server
-	(*Keypair)(nil),               // 4: canopy.v1.Keypair
-	(*ListFlavorsRequest)(nil),    // 5: canopy.v1.ListFlavorsRequest
-	(*ListFlavorsResponse)(nil),   // 6: canopy.v1.ListFlavorsResponse
-	(*GetFlavorRequest)(nil),      // 7: canopy.v1.GetFlavorRequest
-	(*FindFlavorRequest)(nil),     // 8: canopy.v1.FindFlavorRequest
-	(*ListImagesRequest)(nil),     // 9: canopy.v1.ListImagesRequest
-	(*ListImagesResponse)(nil),    // 10: canopy.v1.ListImagesResponse
-	(*GetImageRequest)(nil),       // 11: canopy.v1.GetImageRequest
-	(*CreateServerRequest)(nil),   // 12: canopy.v1.CreateServerRequest
-	(*GetServerRequest)(nil),      // 13: canopy.v1.GetServerRequest
-	(*ListServersRequest)(nil),    // 14: canopy.v1.ListServersRequest
-	(*ListServersResponse)(nil),   // 15: canopy.v1.ListServersResponse
-	(*DeleteServerRequest)(nil),   // 16: canopy.v1.DeleteServerRequest
-	(*StartServerRequest)(nil),    // 17: canopy.v1.StartServerRequest
-	(*StopServerRequest)(nil),     // 18: canopy.v1.StopServerRequest
-	(*RebootServerRequest)(nil),   // 19: canopy.v1.RebootServerRequest
-	(*CreateKeypairRequest)(nil),  // 20: canopy.v1.CreateKeypairRequest
-	(*GetKeypairRequest)(nil),     // 21: canopy.v1.GetKeypairRequest
-	(*ListKeypairsRequest)(nil),   // 22: canopy.v1.ListKeypairsRequest
-	(*ListKeypairsResponse)(nil),  // 23: canopy.v1.ListKeypairsResponse
-	(*DeleteKeypairRequest)(nil),  // 24: canopy.v1.DeleteKeypairRequest
-	(*DeleteKeypairResponse)(nil), // 25: canopy.v1.DeleteKeypairResponse
-	nil,                           // 26: canopy.v1.Flavor.LabelsEntry
-	nil,                           // 27: canopy.v1.Flavor.PropertiesEntry
-	nil,                           // 28: canopy.v1.Image.LabelsEntry
-	nil,                           // 29: canopy.v1.Image.PropertiesEntry
-	nil,                           // 30: canopy.v1.Server.LabelsEntry
-	nil,                           // 31: canopy.v1.Server.PropertiesEntry
-	nil,                           // 32: canopy.v1.Keypair.LabelsEntry
-	nil,                           // 33: canopy.v1.Keypair.PropertiesEntry
-	nil,                           // 34: canopy.v1.ListFlavorsRequest.LabelsEntry
-	nil,                           // 35: canopy.v1.ListImagesRequest.LabelsEntry
-	nil,                           // 36: canopy.v1.CreateServerRequest.LabelsEntry
-	nil,                           // 37: canopy.v1.ListServersRequest.LabelsEntry
-	(*Location)(nil),              // 38: canopy.v1.Location
-	(Status)(0),                   // 39: canopy.v1.Status
-	(*timestamppb.Timestamp)(nil), // 40: google.protobuf.Timestamp
-	(*CloudError)(nil),            // 41: canopy.v1.CloudError
+	(WatchServersResponse_EventType)(0), // 0: canopy.v1.WatchServersResponse.EventType
+	(*Flavor)(nil),                      // 1: canopy.v1.Flavor
+	(*Image)(nil),                       // 2: canopy.v1.Image
+	(*Address)(nil),                     // 3: canopy.v1.Address
+	(*Server)(nil),                      // 4: canopy.v1.Server
+	(*Keypair)(nil),                     // 5: canopy.v1.Keypair
+	(*ListFlavorsRequest)(nil),          // 6: canopy.v1.ListFlavorsRequest
+	(*ListFlavorsResponse)(nil),         // 7: canopy.v1.ListFlavorsResponse
+	(*GetFlavorRequest)(nil),            // 8: canopy.v1.GetFlavorRequest
+	(*FindFlavorRequest)(nil),           // 9: canopy.v1.FindFlavorRequest
+	(*ListImagesRequest)(nil),           // 10: canopy.v1.ListImagesRequest
+	(*ListImagesResponse)(nil),          // 11: canopy.v1.ListImagesResponse
+	(*GetImageRequest)(nil),             // 12: canopy.v1.GetImageRequest
+	(*CreateServerRequest)(nil),         // 13: canopy.v1.CreateServerRequest
+	(*GetServerRequest)(nil),            // 14: canopy.v1.GetServerRequest
+	(*ListServersRequest)(nil),          // 15: canopy.v1.ListServersRequest
+	(*ListServersResponse)(nil),         // 16: canopy.v1.ListServersResponse
+	(*DeleteServerRequest)(nil),         // 17: canopy.v1.DeleteServerRequest
+	(*StartServerRequest)(nil),          // 18: canopy.v1.StartServerRequest
+	(*StopServerRequest)(nil),           // 19: canopy.v1.StopServerRequest
+	(*RebootServerRequest)(nil),         // 20: canopy.v1.RebootServerRequest
+	(*WatchServersRequest)(nil),         // 21: canopy.v1.WatchServersRequest
+	(*WatchServersResponse)(nil),        // 22: canopy.v1.WatchServersResponse
+	(*CreateKeypairRequest)(nil),        // 23: canopy.v1.CreateKeypairRequest
+	(*GetKeypairRequest)(nil),           // 24: canopy.v1.GetKeypairRequest
+	(*ListKeypairsRequest)(nil),         // 25: canopy.v1.ListKeypairsRequest
+	(*ListKeypairsResponse)(nil),        // 26: canopy.v1.ListKeypairsResponse
+	(*DeleteKeypairRequest)(nil),        // 27: canopy.v1.DeleteKeypairRequest
+	(*DeleteKeypairResponse)(nil),       // 28: canopy.v1.DeleteKeypairResponse
+	nil,                                 // 29: canopy.v1.Flavor.LabelsEntry
+	nil,                                 // 30: canopy.v1.Flavor.PropertiesEntry
+	nil,                                 // 31: canopy.v1.Image.LabelsEntry
+	nil,                                 // 32: canopy.v1.Image.PropertiesEntry
+	nil,                                 // 33: canopy.v1.Server.LabelsEntry
+	nil,                                 // 34: canopy.v1.Server.PropertiesEntry
+	nil,                                 // 35: canopy.v1.Keypair.LabelsEntry
+	nil,                                 // 36: canopy.v1.Keypair.PropertiesEntry
+	nil,                                 // 37: canopy.v1.ListFlavorsRequest.LabelsEntry
+	nil,                                 // 38: canopy.v1.ListImagesRequest.LabelsEntry
+	nil,                                 // 39: canopy.v1.CreateServerRequest.LabelsEntry
+	nil,                                 // 40: canopy.v1.ListServersRequest.LabelsEntry
+	nil,                                 // 41: canopy.v1.WatchServersRequest.LabelsEntry
+	(*Location)(nil),                    // 42: canopy.v1.Location
+	(Status)(0),                         // 43: canopy.v1.Status
+	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
+	(*CloudError)(nil),                  // 45: canopy.v1.CloudError
 }
 var file_canopy_v1_compute_proto_depIdxs = []int32{
-	38, // 0: canopy.v1.Flavor.location:type_name -> canopy.v1.Location
-	39, // 1: canopy.v1.Flavor.status:type_name -> canopy.v1.Status
-	40, // 2: canopy.v1.Flavor.create_time:type_name -> google.protobuf.Timestamp
-	40, // 3: canopy.v1.Flavor.update_time:type_name -> google.protobuf.Timestamp
-	26, // 4: canopy.v1.Flavor.labels:type_name -> canopy.v1.Flavor.LabelsEntry
-	27, // 5: canopy.v1.Flavor.properties:type_name -> canopy.v1.Flavor.PropertiesEntry
-	38, // 6: canopy.v1.Image.location:type_name -> canopy.v1.Location
-	39, // 7: canopy.v1.Image.status:type_name -> canopy.v1.Status
-	40, // 8: canopy.v1.Image.create_time:type_name -> google.protobuf.Timestamp
-	40, // 9: canopy.v1.Image.update_time:type_name -> google.protobuf.Timestamp
-	28, // 10: canopy.v1.Image.labels:type_name -> canopy.v1.Image.LabelsEntry
-	29, // 11: canopy.v1.Image.properties:type_name -> canopy.v1.Image.PropertiesEntry
-	38, // 12: canopy.v1.Server.location:type_name -> canopy.v1.Location
-	39, // 13: canopy.v1.Server.status:type_name -> canopy.v1.Status
-	40, // 14: canopy.v1.Server.create_time:type_name -> google.protobuf.Timestamp
-	40, // 15: canopy.v1.Server.update_time:type_name -> google.protobuf.Timestamp
-	30, // 16: canopy.v1.Server.labels:type_name -> canopy.v1.Server.LabelsEntry
-	31, // 17: canopy.v1.Server.properties:type_name -> canopy.v1.Server.PropertiesEntry
-	2,  // 18: canopy.v1.Server.addresses:type_name -> canopy.v1.Address
-	38, // 19: canopy.v1.Keypair.location:type_name -> canopy.v1.Location
-	39, // 20: canopy.v1.Keypair.status:type_name -> canopy.v1.Status
-	40, // 21: canopy.v1.Keypair.create_time:type_name -> google.protobuf.Timestamp
-	40, // 22: canopy.v1.Keypair.update_time:type_name -> google.protobuf.Timestamp
-	32, // 23: canopy.v1.Keypair.labels:type_name -> canopy.v1.Keypair.LabelsEntry
-	33, // 24: canopy.v1.Keypair.properties:type_name -> canopy.v1.Keypair.PropertiesEntry
-	38, // 25: canopy.v1.ListFlavorsRequest.location:type_name -> canopy.v1.Location
-	34, // 26: canopy.v1.ListFlavorsRequest.labels:type_name -> canopy.v1.ListFlavorsRequest.LabelsEntry
-	0,  // 27: canopy.v1.ListFlavorsResponse.flavors:type_name -> canopy.v1.Flavor
-	41, // 28: canopy.v1.ListFlavorsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	38, // 29: canopy.v1.FindFlavorRequest.location:type_name -> canopy.v1.Location
-	38, // 30: canopy.v1.ListImagesRequest.location:type_name -> canopy.v1.Location
-	39, // 31: canopy.v1.ListImagesRequest.status:type_name -> canopy.v1.Status
-	35, // 32: canopy.v1.ListImagesRequest.labels:type_name -> canopy.v1.ListImagesRequest.LabelsEntry
-	1,  // 33: canopy.v1.ListImagesResponse.images:type_name -> canopy.v1.Image
-	41, // 34: canopy.v1.ListImagesResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	38, // 35: canopy.v1.CreateServerRequest.location:type_name -> canopy.v1.Location
-	36, // 36: canopy.v1.CreateServerRequest.labels:type_name -> canopy.v1.CreateServerRequest.LabelsEntry
-	38, // 37: canopy.v1.ListServersRequest.location:type_name -> canopy.v1.Location
-	39, // 38: canopy.v1.ListServersRequest.status:type_name -> canopy.v1.Status
-	37, // 39: canopy.v1.ListServersRequest.labels:type_name -> canopy.v1.ListServersRequest.LabelsEntry
-	3,  // 40: canopy.v1.ListServersResponse.servers:type_name -> canopy.v1.Server
-	41, // 41: canopy.v1.ListServersResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	38, // 42: canopy.v1.CreateKeypairRequest.location:type_name -> canopy.v1.Location
-	38, // 43: canopy.v1.ListKeypairsRequest.location:type_name -> canopy.v1.Location
-	4,  // 44: canopy.v1.ListKeypairsResponse.keypairs:type_name -> canopy.v1.Keypair
-	41, // 45: canopy.v1.ListKeypairsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	5,  // 46: canopy.v1.ComputeService.ListFlavors:input_type -> canopy.v1.ListFlavorsRequest
-	7,  // 47: canopy.v1.ComputeService.GetFlavor:input_type -> canopy.v1.GetFlavorRequest
-	8,  // 48: canopy.v1.ComputeService.FindFlavor:input_type -> canopy.v1.FindFlavorRequest
-	9,  // 49: canopy.v1.ComputeService.ListImages:input_type -> canopy.v1.ListImagesRequest
-	11, // 50: canopy.v1.ComputeService.GetImage:input_type -> canopy.v1.GetImageRequest
-	12, // 51: canopy.v1.ComputeService.CreateServer:input_type -> canopy.v1.CreateServerRequest
-	13, // 52: canopy.v1.ComputeService.GetServer:input_type -> canopy.v1.GetServerRequest
-	14, // 53: canopy.v1.ComputeService.ListServers:input_type -> canopy.v1.ListServersRequest
-	16, // 54: canopy.v1.ComputeService.DeleteServer:input_type -> canopy.v1.DeleteServerRequest
-	17, // 55: canopy.v1.ComputeService.StartServer:input_type -> canopy.v1.StartServerRequest
-	18, // 56: canopy.v1.ComputeService.StopServer:input_type -> canopy.v1.StopServerRequest
-	19, // 57: canopy.v1.ComputeService.RebootServer:input_type -> canopy.v1.RebootServerRequest
-	20, // 58: canopy.v1.ComputeService.CreateKeypair:input_type -> canopy.v1.CreateKeypairRequest
-	21, // 59: canopy.v1.ComputeService.GetKeypair:input_type -> canopy.v1.GetKeypairRequest
-	22, // 60: canopy.v1.ComputeService.ListKeypairs:input_type -> canopy.v1.ListKeypairsRequest
-	24, // 61: canopy.v1.ComputeService.DeleteKeypair:input_type -> canopy.v1.DeleteKeypairRequest
-	6,  // 62: canopy.v1.ComputeService.ListFlavors:output_type -> canopy.v1.ListFlavorsResponse
-	0,  // 63: canopy.v1.ComputeService.GetFlavor:output_type -> canopy.v1.Flavor
-	0,  // 64: canopy.v1.ComputeService.FindFlavor:output_type -> canopy.v1.Flavor
-	10, // 65: canopy.v1.ComputeService.ListImages:output_type -> canopy.v1.ListImagesResponse
-	1,  // 66: canopy.v1.ComputeService.GetImage:output_type -> canopy.v1.Image
-	3,  // 67: canopy.v1.ComputeService.CreateServer:output_type -> canopy.v1.Server
-	3,  // 68: canopy.v1.ComputeService.GetServer:output_type -> canopy.v1.Server
-	15, // 69: canopy.v1.ComputeService.ListServers:output_type -> canopy.v1.ListServersResponse
-	3,  // 70: canopy.v1.ComputeService.DeleteServer:output_type -> canopy.v1.Server
-	3,  // 71: canopy.v1.ComputeService.StartServer:output_type -> canopy.v1.Server
-	3,  // 72: canopy.v1.ComputeService.StopServer:output_type -> canopy.v1.Server
-	3,  // 73: canopy.v1.ComputeService.RebootServer:output_type -> canopy.v1.Server
-	4,  // 74: canopy.v1.ComputeService.CreateKeypair:output_type -> canopy.v1.Keypair
-	4,  // 75: canopy.v1.ComputeService.GetKeypair:output_type -> canopy.v1.Keypair
-	23, // 76: canopy.v1.ComputeService.ListKeypairs:output_type -> canopy.v1.ListKeypairsResponse
-	25, // 77: canopy.v1.ComputeService.DeleteKeypair:output_type -> canopy.v1.DeleteKeypairResponse
-	62, // [62:78] is the sub-list for method output_type
-	46, // [46:62] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	42, // 0: canopy.v1.Flavor.location:type_name -> canopy.v1.Location
+	43, // 1: canopy.v1.Flavor.status:type_name -> canopy.v1.Status
+	44, // 2: canopy.v1.Flavor.create_time:type_name -> google.protobuf.Timestamp
+	44, // 3: canopy.v1.Flavor.update_time:type_name -> google.protobuf.Timestamp
+	29, // 4: canopy.v1.Flavor.labels:type_name -> canopy.v1.Flavor.LabelsEntry
+	30, // 5: canopy.v1.Flavor.properties:type_name -> canopy.v1.Flavor.PropertiesEntry
+	42, // 6: canopy.v1.Image.location:type_name -> canopy.v1.Location
+	43, // 7: canopy.v1.Image.status:type_name -> canopy.v1.Status
+	44, // 8: canopy.v1.Image.create_time:type_name -> google.protobuf.Timestamp
+	44, // 9: canopy.v1.Image.update_time:type_name -> google.protobuf.Timestamp
+	31, // 10: canopy.v1.Image.labels:type_name -> canopy.v1.Image.LabelsEntry
+	32, // 11: canopy.v1.Image.properties:type_name -> canopy.v1.Image.PropertiesEntry
+	42, // 12: canopy.v1.Server.location:type_name -> canopy.v1.Location
+	43, // 13: canopy.v1.Server.status:type_name -> canopy.v1.Status
+	44, // 14: canopy.v1.Server.create_time:type_name -> google.protobuf.Timestamp
+	44, // 15: canopy.v1.Server.update_time:type_name -> google.protobuf.Timestamp
+	33, // 16: canopy.v1.Server.labels:type_name -> canopy.v1.Server.LabelsEntry
+	34, // 17: canopy.v1.Server.properties:type_name -> canopy.v1.Server.PropertiesEntry
+	3,  // 18: canopy.v1.Server.addresses:type_name -> canopy.v1.Address
+	42, // 19: canopy.v1.Keypair.location:type_name -> canopy.v1.Location
+	43, // 20: canopy.v1.Keypair.status:type_name -> canopy.v1.Status
+	44, // 21: canopy.v1.Keypair.create_time:type_name -> google.protobuf.Timestamp
+	44, // 22: canopy.v1.Keypair.update_time:type_name -> google.protobuf.Timestamp
+	35, // 23: canopy.v1.Keypair.labels:type_name -> canopy.v1.Keypair.LabelsEntry
+	36, // 24: canopy.v1.Keypair.properties:type_name -> canopy.v1.Keypair.PropertiesEntry
+	42, // 25: canopy.v1.ListFlavorsRequest.location:type_name -> canopy.v1.Location
+	37, // 26: canopy.v1.ListFlavorsRequest.labels:type_name -> canopy.v1.ListFlavorsRequest.LabelsEntry
+	1,  // 27: canopy.v1.ListFlavorsResponse.flavors:type_name -> canopy.v1.Flavor
+	45, // 28: canopy.v1.ListFlavorsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	42, // 29: canopy.v1.FindFlavorRequest.location:type_name -> canopy.v1.Location
+	42, // 30: canopy.v1.ListImagesRequest.location:type_name -> canopy.v1.Location
+	43, // 31: canopy.v1.ListImagesRequest.status:type_name -> canopy.v1.Status
+	38, // 32: canopy.v1.ListImagesRequest.labels:type_name -> canopy.v1.ListImagesRequest.LabelsEntry
+	2,  // 33: canopy.v1.ListImagesResponse.images:type_name -> canopy.v1.Image
+	45, // 34: canopy.v1.ListImagesResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	42, // 35: canopy.v1.CreateServerRequest.location:type_name -> canopy.v1.Location
+	39, // 36: canopy.v1.CreateServerRequest.labels:type_name -> canopy.v1.CreateServerRequest.LabelsEntry
+	42, // 37: canopy.v1.ListServersRequest.location:type_name -> canopy.v1.Location
+	43, // 38: canopy.v1.ListServersRequest.status:type_name -> canopy.v1.Status
+	40, // 39: canopy.v1.ListServersRequest.labels:type_name -> canopy.v1.ListServersRequest.LabelsEntry
+	4,  // 40: canopy.v1.ListServersResponse.servers:type_name -> canopy.v1.Server
+	45, // 41: canopy.v1.ListServersResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	42, // 42: canopy.v1.WatchServersRequest.location:type_name -> canopy.v1.Location
+	41, // 43: canopy.v1.WatchServersRequest.labels:type_name -> canopy.v1.WatchServersRequest.LabelsEntry
+	0,  // 44: canopy.v1.WatchServersResponse.type:type_name -> canopy.v1.WatchServersResponse.EventType
+	4,  // 45: canopy.v1.WatchServersResponse.server:type_name -> canopy.v1.Server
+	45, // 46: canopy.v1.WatchServersResponse.cloud_error:type_name -> canopy.v1.CloudError
+	42, // 47: canopy.v1.CreateKeypairRequest.location:type_name -> canopy.v1.Location
+	42, // 48: canopy.v1.ListKeypairsRequest.location:type_name -> canopy.v1.Location
+	5,  // 49: canopy.v1.ListKeypairsResponse.keypairs:type_name -> canopy.v1.Keypair
+	45, // 50: canopy.v1.ListKeypairsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	6,  // 51: canopy.v1.ComputeService.ListFlavors:input_type -> canopy.v1.ListFlavorsRequest
+	8,  // 52: canopy.v1.ComputeService.GetFlavor:input_type -> canopy.v1.GetFlavorRequest
+	9,  // 53: canopy.v1.ComputeService.FindFlavor:input_type -> canopy.v1.FindFlavorRequest
+	10, // 54: canopy.v1.ComputeService.ListImages:input_type -> canopy.v1.ListImagesRequest
+	12, // 55: canopy.v1.ComputeService.GetImage:input_type -> canopy.v1.GetImageRequest
+	13, // 56: canopy.v1.ComputeService.CreateServer:input_type -> canopy.v1.CreateServerRequest
+	14, // 57: canopy.v1.ComputeService.GetServer:input_type -> canopy.v1.GetServerRequest
+	15, // 58: canopy.v1.ComputeService.ListServers:input_type -> canopy.v1.ListServersRequest
+	17, // 59: canopy.v1.ComputeService.DeleteServer:input_type -> canopy.v1.DeleteServerRequest
+	18, // 60: canopy.v1.ComputeService.StartServer:input_type -> canopy.v1.StartServerRequest
+	19, // 61: canopy.v1.ComputeService.StopServer:input_type -> canopy.v1.StopServerRequest
+	20, // 62: canopy.v1.ComputeService.RebootServer:input_type -> canopy.v1.RebootServerRequest
+	21, // 63: canopy.v1.ComputeService.WatchServers:input_type -> canopy.v1.WatchServersRequest
+	23, // 64: canopy.v1.ComputeService.CreateKeypair:input_type -> canopy.v1.CreateKeypairRequest
+	24, // 65: canopy.v1.ComputeService.GetKeypair:input_type -> canopy.v1.GetKeypairRequest
+	25, // 66: canopy.v1.ComputeService.ListKeypairs:input_type -> canopy.v1.ListKeypairsRequest
+	27, // 67: canopy.v1.ComputeService.DeleteKeypair:input_type -> canopy.v1.DeleteKeypairRequest
+	7,  // 68: canopy.v1.ComputeService.ListFlavors:output_type -> canopy.v1.ListFlavorsResponse
+	1,  // 69: canopy.v1.ComputeService.GetFlavor:output_type -> canopy.v1.Flavor
+	1,  // 70: canopy.v1.ComputeService.FindFlavor:output_type -> canopy.v1.Flavor
+	11, // 71: canopy.v1.ComputeService.ListImages:output_type -> canopy.v1.ListImagesResponse
+	2,  // 72: canopy.v1.ComputeService.GetImage:output_type -> canopy.v1.Image
+	4,  // 73: canopy.v1.ComputeService.CreateServer:output_type -> canopy.v1.Server
+	4,  // 74: canopy.v1.ComputeService.GetServer:output_type -> canopy.v1.Server
+	16, // 75: canopy.v1.ComputeService.ListServers:output_type -> canopy.v1.ListServersResponse
+	4,  // 76: canopy.v1.ComputeService.DeleteServer:output_type -> canopy.v1.Server
+	4,  // 77: canopy.v1.ComputeService.StartServer:output_type -> canopy.v1.Server
+	4,  // 78: canopy.v1.ComputeService.StopServer:output_type -> canopy.v1.Server
+	4,  // 79: canopy.v1.ComputeService.RebootServer:output_type -> canopy.v1.Server
+	22, // 80: canopy.v1.ComputeService.WatchServers:output_type -> canopy.v1.WatchServersResponse
+	5,  // 81: canopy.v1.ComputeService.CreateKeypair:output_type -> canopy.v1.Keypair
+	5,  // 82: canopy.v1.ComputeService.GetKeypair:output_type -> canopy.v1.Keypair
+	26, // 83: canopy.v1.ComputeService.ListKeypairs:output_type -> canopy.v1.ListKeypairsResponse
+	28, // 84: canopy.v1.ComputeService.DeleteKeypair:output_type -> canopy.v1.DeleteKeypairResponse
+	68, // [68:85] is the sub-list for method output_type
+	51, // [51:68] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_compute_proto_init() }
@@ -2564,13 +2800,14 @@ func file_canopy_v1_compute_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_compute_proto_rawDesc), len(file_canopy_v1_compute_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   38,
+			NumEnums:      1,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_canopy_v1_compute_proto_goTypes,
 		DependencyIndexes: file_canopy_v1_compute_proto_depIdxs,
+		EnumInfos:         file_canopy_v1_compute_proto_enumTypes,
 		MessageInfos:      file_canopy_v1_compute_proto_msgTypes,
 	}.Build()
 	File_canopy_v1_compute_proto = out.File

@@ -507,6 +507,34 @@ func local_request_ComputeService_RebootServer_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
+var filter_ComputeService_WatchServers_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_ComputeService_WatchServers_0(ctx context.Context, marshaler runtime.Marshaler, client ComputeServiceClient, req *http.Request, pathParams map[string]string) (ComputeService_WatchServersClient, runtime.ServerMetadata, error) {
+	var (
+		protoReq WatchServersRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_ComputeService_WatchServers_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	stream, err := client.WatchServers(ctx, &protoReq)
+	if err != nil {
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	return stream, metadata, nil
+}
+
 func request_ComputeService_CreateKeypair_0(ctx context.Context, marshaler runtime.Marshaler, client ComputeServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq CreateKeypairRequest
@@ -893,6 +921,13 @@ func RegisterComputeServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		}
 		forward_ComputeService_RebootServer_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+
+	mux.Handle(http.MethodGet, pattern_ComputeService_WatchServers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
+	})
 	mux.Handle(http.MethodPost, pattern_ComputeService_CreateKeypair_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1217,6 +1252,23 @@ func RegisterComputeServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_ComputeService_RebootServer_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_ComputeService_WatchServers_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/canopy.v1.ComputeService/WatchServers", runtime.WithHTTPPathPattern("/v1/servers:watch"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ComputeService_WatchServers_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ComputeService_WatchServers_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_ComputeService_CreateKeypair_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1301,6 +1353,7 @@ var (
 	pattern_ComputeService_StartServer_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "servers", "id"}, "start"))
 	pattern_ComputeService_StopServer_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "servers", "id"}, "stop"))
 	pattern_ComputeService_RebootServer_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "servers", "id"}, "reboot"))
+	pattern_ComputeService_WatchServers_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "servers"}, "watch"))
 	pattern_ComputeService_CreateKeypair_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "keypairs"}, ""))
 	pattern_ComputeService_GetKeypair_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "keypairs", "id"}, ""))
 	pattern_ComputeService_ListKeypairs_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "keypairs"}, ""))
@@ -1320,6 +1373,7 @@ var (
 	forward_ComputeService_StartServer_0   = runtime.ForwardResponseMessage
 	forward_ComputeService_StopServer_0    = runtime.ForwardResponseMessage
 	forward_ComputeService_RebootServer_0  = runtime.ForwardResponseMessage
+	forward_ComputeService_WatchServers_0  = runtime.ForwardResponseStream
 	forward_ComputeService_CreateKeypair_0 = runtime.ForwardResponseMessage
 	forward_ComputeService_GetKeypair_0    = runtime.ForwardResponseMessage
 	forward_ComputeService_ListKeypairs_0  = runtime.ForwardResponseMessage

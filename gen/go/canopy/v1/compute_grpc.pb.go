@@ -31,6 +31,7 @@ const (
 	ComputeService_StartServer_FullMethodName   = "/canopy.v1.ComputeService/StartServer"
 	ComputeService_StopServer_FullMethodName    = "/canopy.v1.ComputeService/StopServer"
 	ComputeService_RebootServer_FullMethodName  = "/canopy.v1.ComputeService/RebootServer"
+	ComputeService_WatchServers_FullMethodName  = "/canopy.v1.ComputeService/WatchServers"
 	ComputeService_CreateKeypair_FullMethodName = "/canopy.v1.ComputeService/CreateKeypair"
 	ComputeService_GetKeypair_FullMethodName    = "/canopy.v1.ComputeService/GetKeypair"
 	ComputeService_ListKeypairs_FullMethodName  = "/canopy.v1.ComputeService/ListKeypairs"
@@ -70,6 +71,11 @@ type ComputeServiceClient interface {
 	StopServer(ctx context.Context, in *StopServerRequest, opts ...grpc.CallOption) (*Server, error)
 	// Reboots a server.
 	RebootServer(ctx context.Context, in *RebootServerRequest, opts ...grpc.CallOption) (*Server, error)
+	// Streams the matching servers as they are now, then every change (status,
+	// name, labels, addresses) and every deletion, until the caller hangs up.
+	// Fed by the same batched poller as `wait`: a watch costs the cloud no
+	// extra calls.
+	WatchServers(ctx context.Context, in *WatchServersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchServersResponse], error)
 	// Creates a keypair, generating one or importing a public key.
 	CreateKeypair(ctx context.Context, in *CreateKeypairRequest, opts ...grpc.CallOption) (*Keypair, error)
 	// Gets a keypair by id or name.
@@ -208,6 +214,25 @@ func (c *computeServiceClient) RebootServer(ctx context.Context, in *RebootServe
 	return out, nil
 }
 
+func (c *computeServiceClient) WatchServers(ctx context.Context, in *WatchServersRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchServersResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ComputeService_ServiceDesc.Streams[0], ComputeService_WatchServers_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchServersRequest, WatchServersResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ComputeService_WatchServersClient = grpc.ServerStreamingClient[WatchServersResponse]
+
 func (c *computeServiceClient) CreateKeypair(ctx context.Context, in *CreateKeypairRequest, opts ...grpc.CallOption) (*Keypair, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Keypair)
@@ -281,6 +306,11 @@ type ComputeServiceServer interface {
 	StopServer(context.Context, *StopServerRequest) (*Server, error)
 	// Reboots a server.
 	RebootServer(context.Context, *RebootServerRequest) (*Server, error)
+	// Streams the matching servers as they are now, then every change (status,
+	// name, labels, addresses) and every deletion, until the caller hangs up.
+	// Fed by the same batched poller as `wait`: a watch costs the cloud no
+	// extra calls.
+	WatchServers(*WatchServersRequest, grpc.ServerStreamingServer[WatchServersResponse]) error
 	// Creates a keypair, generating one or importing a public key.
 	CreateKeypair(context.Context, *CreateKeypairRequest) (*Keypair, error)
 	// Gets a keypair by id or name.
@@ -334,6 +364,9 @@ func (UnimplementedComputeServiceServer) StopServer(context.Context, *StopServer
 }
 func (UnimplementedComputeServiceServer) RebootServer(context.Context, *RebootServerRequest) (*Server, error) {
 	return nil, status.Error(codes.Unimplemented, "method RebootServer not implemented")
+}
+func (UnimplementedComputeServiceServer) WatchServers(*WatchServersRequest, grpc.ServerStreamingServer[WatchServersResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchServers not implemented")
 }
 func (UnimplementedComputeServiceServer) CreateKeypair(context.Context, *CreateKeypairRequest) (*Keypair, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateKeypair not implemented")
@@ -584,6 +617,17 @@ func _ComputeService_RebootServer_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ComputeService_WatchServers_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchServersRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ComputeServiceServer).WatchServers(m, &grpc.GenericServerStream[WatchServersRequest, WatchServersResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ComputeService_WatchServersServer = grpc.ServerStreamingServer[WatchServersResponse]
+
 func _ComputeService_CreateKeypair_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateKeypairRequest)
 	if err := dec(in); err != nil {
@@ -728,6 +772,12 @@ var ComputeService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ComputeService_DeleteKeypair_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchServers",
+			Handler:       _ComputeService_WatchServers_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "canopy/v1/compute.proto",
 }

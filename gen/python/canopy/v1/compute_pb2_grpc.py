@@ -77,6 +77,11 @@ class ComputeServiceStub(object):
                 request_serializer=canopy_dot_v1_dot_compute__pb2.RebootServerRequest.SerializeToString,
                 response_deserializer=canopy_dot_v1_dot_compute__pb2.Server.FromString,
                 )
+        self.WatchServers = channel.unary_stream(
+                '/canopy.v1.ComputeService/WatchServers',
+                request_serializer=canopy_dot_v1_dot_compute__pb2.WatchServersRequest.SerializeToString,
+                response_deserializer=canopy_dot_v1_dot_compute__pb2.WatchServersResponse.FromString,
+                )
         self.CreateKeypair = channel.unary_unary(
                 '/canopy.v1.ComputeService/CreateKeypair',
                 request_serializer=canopy_dot_v1_dot_compute__pb2.CreateKeypairRequest.SerializeToString,
@@ -190,6 +195,16 @@ class ComputeServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchServers(self, request, context):
+        """Streams the matching servers as they are now, then every change (status,
+        name, labels, addresses) and every deletion, until the caller hangs up.
+        Fed by the same batched poller as `wait`: a watch costs the cloud no
+        extra calls.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateKeypair(self, request, context):
         """Creates a keypair, generating one or importing a public key.
         """
@@ -280,6 +295,11 @@ def add_ComputeServiceServicer_to_server(servicer, server):
                     servicer.RebootServer,
                     request_deserializer=canopy_dot_v1_dot_compute__pb2.RebootServerRequest.FromString,
                     response_serializer=canopy_dot_v1_dot_compute__pb2.Server.SerializeToString,
+            ),
+            'WatchServers': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchServers,
+                    request_deserializer=canopy_dot_v1_dot_compute__pb2.WatchServersRequest.FromString,
+                    response_serializer=canopy_dot_v1_dot_compute__pb2.WatchServersResponse.SerializeToString,
             ),
             'CreateKeypair': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateKeypair,
@@ -515,6 +535,23 @@ class ComputeService(object):
         return grpc.experimental.unary_unary(request, target, '/canopy.v1.ComputeService/RebootServer',
             canopy_dot_v1_dot_compute__pb2.RebootServerRequest.SerializeToString,
             canopy_dot_v1_dot_compute__pb2.Server.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchServers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/canopy.v1.ComputeService/WatchServers',
+            canopy_dot_v1_dot_compute__pb2.WatchServersRequest.SerializeToString,
+            canopy_dot_v1_dot_compute__pb2.WatchServersResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+)
+
+// metrics are the server's own: RPC latency and the pollers' state. The
+// cache layer registers upstream calls, cache reads and rate limiting.
+type metrics struct {
+	rpc *prometheus.HistogramVec
+}
+
+func newMetrics(reg *prometheus.Registry, cs *cloudSet) *metrics {
+	m := &metrics{rpc: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "canopy_rpc_duration_seconds",
+		Help:    "Latency of canopy RPCs by method and code (streams: their whole life).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
+	}, []string{"method", "code"})}
+	reg.MustRegister(m.rpc, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, cl := range cs.list {
+		if cl.servers == nil {
+			continue
+		}
+		labels := prometheus.Labels{"cloud": cl.name, "kind": "servers"}
+		p := cl.servers
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_waiters", Help: "Callers waiting on a resource status, by cloud and kind.", ConstLabels: labels},
+				func() float64 { return float64(p.Waiters()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_watchers", Help: "Watch streams subscribed to a cloud's poller.", ConstLabels: labels},
+				func() float64 { return float64(p.Subscribers()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_poll_interval_seconds", Help: "Current interval of the batched status poller.", ConstLabels: labels},
+				func() float64 { return p.Interval().Seconds() }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canopy_polls_total", Help: "Lists made by the batched status poller.", ConstLabels: labels},
+				func() float64 { return float64(p.Polls()) }),
+		)
+	}
+	return m
+}
+
+func (m *metrics) unary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		m.rpc.WithLabelValues(info.FullMethod, status.Code(err).String()).Observe(time.Since(start).Seconds())
+		return resp, err
+	}
+}
+
+func (m *metrics) stream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		err := handler(srv, ss)
+		m.rpc.WithLabelValues(info.FullMethod, status.Code(err).String()).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
