@@ -13,11 +13,12 @@ import (
 )
 
 func (a *app) serverCmd() *cobra.Command {
-	return group("server", "Servers: create, list, get, delete, start, stop, reboot",
+	return group("server", "Servers: create, list, get, delete, start, stop, reboot, watch",
 		a.serverCreateCmd(), a.serverListCmd(), a.serverGetCmd(), a.serverDeleteCmd(),
 		a.serverActionCmd("start", "Start stopped servers", "ACTIVE"),
 		a.serverActionCmd("stop", "Stop running servers", "STOPPED"),
 		a.serverActionCmd("reboot", "Reboot servers", "ACTIVE again"),
+		a.serverWatchCmd(),
 	)
 }
 
