@@ -22,27 +22,28 @@ for a in "$@"; do
 done
 
 t0=$SECONDS
-# Clients first, then what they need; epmd after rabbitmq (a rabbit tool run
-# while epmd is gone would start a new, unrecorded one), MariaDB last.
-ORDER=(
+# Clients first, then what they need: the OpenStack services together, then
+# RabbitMQ and memcached, then epmd (after rabbit: a rabbit tool run while epmd
+# is gone would start a new, unrecorded one) and MariaDB.
+TIER1=(
 	swift-proxy swift-object swift-container swift-account swift-udplog
 	cinder-api cinder-volume cinder-scheduler
 	nova-api nova-compute nova-scheduler nova-conductor
 	neutron-server placement-api glance-api keystone
-	rabbitmq epmd memcached mariadb
 )
+TIER2=(rabbitmq memcached)
+TIER3=(epmd mariadb)
 if [[ -d $PIDDIR ]]; then
 	log "stopping the lab in $LAB"
-	for name in "${ORDER[@]}"; do
-		[[ -e $PIDDIR/$name.pid ]] || continue
-		case $name in mariadb | rabbitmq) grace=60 ;; *) grace=15 ;; esac
-		stop_daemon "$name" "$grace"
-	done
-	# Anything recorded that the list above does not know.
+	stop_daemons 20 "${TIER1[@]}"
+	stop_daemons 60 "${TIER2[@]}"
+	stop_daemons 60 "${TIER3[@]}"
+	# Anything recorded that the lists above do not know.
+	rest=()
 	for f in "$PIDDIR"/*.pid; do
-		[[ -e $f ]] || continue
-		stop_daemon "$(basename "$f" .pid)"
+		[[ -e $f ]] && rest+=("$(basename "$f" .pid)")
 	done
+	((${#rest[@]} == 0)) || stop_daemons 20 "${rest[@]}"
 else
 	log "no pid dir $PIDDIR: nothing to stop"
 fi

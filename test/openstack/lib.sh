@@ -66,12 +66,13 @@ die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }
 # recorded as "PID STARTTIME NAME" in $PIDDIR/NAME.pid; STARTTIME (from
 # /proc/PID/stat) guards against a recycled PID.
 
-proc_starttime() { # pid -> start time in clock ticks since boot, or nothing
+proc_starttime() { # pid -> start time in clock ticks since boot; fails if gone or a zombie
 	local stat
 	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
 	stat=${stat##*) } # drop "pid (comm) " (comm may hold spaces)
 	# shellcheck disable=SC2086
 	set -- $stat
+	[[ $1 != Z && $1 != X ]] || return 1
 	echo "${20}" # field 22 overall
 }
 
@@ -93,35 +94,69 @@ record_pid() { # name pid
 	echo "$2 $st $1" >"$PIDDIR/$1.pid"
 }
 
-# stop_daemon NAME: TERM to its process group, KILL after a grace period.
-stop_daemon() {
-	local name=$1 grace=${2:-15} pid i
-	if ! pid=$(pid_of "$name"); then
-		rm -f "$PIDDIR/$name.pid"
-		return 0
-	fi
-	local pgid
-	pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
-	if [[ $pgid == "$pid" ]]; then
-		kill -TERM -- "-$pid" 2>/dev/null || true
-	else
-		kill -TERM "$pid" 2>/dev/null || true
-	fi
-	for ((i = 0; i < grace * 5; i++)); do
-		alive "$name" || break
+proc_is() { # pid starttime: that very process is alive (no fork: used in wait loops)
+	local stat
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+	stat=${stat##*) }
+	local -a f
+	read -r -a f <<<"$stat"
+	[[ ${f[0]} != Z && ${f[0]} != X && ${f[19]} == "$2" ]]
+}
+
+descendants() { # pid -> PIDs of all its descendants (some helpers leave the process group)
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+		{ kids[$2] = kids[$2] " " $1 }
+		END {
+			n = split(kids[root], q, " ")
+			for (i = 1; i <= n; i++) {
+				print q[i]
+				m = split(kids[q[i]], more, " ")
+				for (j = 1; j <= m; j++) q[++n] = more[j]
+			}
+		}'
+}
+
+# stop_daemons GRACE NAME...: TERM each recorded daemon (its whole process
+# group), wait up to GRACE seconds for it and all its descendants to go, then
+# KILL what is left of exactly those processes.
+stop_daemons() {
+	local grace=$1 name pid p st
+	shift
+	local -a procs=() names=()
+	for name in "$@"; do
+		if ! pid=$(pid_of "$name"); then
+			rm -f "$PIDDIR/$name.pid"
+			continue
+		fi
+		names+=("$name:$pid")
+		for p in "$pid" $(descendants "$pid"); do
+			st=$(proc_starttime "$p") && procs+=("$p:$st")
+		done
+		if [[ $(ps -o pgid= -p "$pid" | tr -d ' ') == "$pid" ]]; then
+			kill -TERM -- "-$pid" 2>/dev/null || true
+		else
+			kill -TERM "$pid" 2>/dev/null || true
+		fi
+	done
+	((${#names[@]})) || return 0
+	local -a left
+	local deadline=$((SECONDS + grace))
+	while :; do
+		left=()
+		for p in "${procs[@]}"; do
+			proc_is "${p%%:*}" "${p#*:}" && left+=("$p")
+		done
+		((${#left[@]} && SECONDS < deadline)) || break
 		sleep 0.2
 	done
-	if alive "$name"; then
-		log "  $name (pid $pid) did not stop in ${grace}s: KILL"
-		if [[ $pgid == "$pid" ]]; then kill -KILL -- "-$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
-		sleep 0.5
-	fi
-	# The group may hold children that outlived the leader (workers): reap them too.
-	if [[ $pgid == "$pid" ]] && pgrep -g "$pid" >/dev/null 2>&1; then
-		kill -KILL -- "-$pid" 2>/dev/null || true
-	fi
-	rm -f "$PIDDIR/$name.pid"
-	log "  stopped $name (pid $pid)"
+	for p in "${left[@]}"; do
+		log "  pid ${p%%:*} still running after ${grace}s: KILL"
+		kill -KILL "${p%%:*}" 2>/dev/null || true
+	done
+	for name in "${names[@]}"; do
+		rm -f "$PIDDIR/${name%%:*}.pid"
+		log "  stopped ${name%%:*} (pid ${name#*:})"
+	done
 }
 
 # --- checks ----------------------------------------------------------------

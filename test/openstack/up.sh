@@ -62,12 +62,16 @@ phase_install() {
 
 # --- helpers -----------------------------------------------------------------
 
+declare -A STARTED_AT=() # name -> UTC time it was started by this run
+
 # start NAME CMD...: start CMD in its own session unless NAME is already running.
 start() {
 	local name=$1
 	shift
 	alive "$name" && return 0
-	setsid "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
+	STARTED_AT[$name]=$(date -u '+%F %T')
+	# own session and process group; cwd outside the caller's tree
+	(cd "$LAB" && exec setsid "$@") >>"$LOG/$name.log" 2>&1 </dev/null &
 	local pid=$!
 	record_pid "$name" "$pid" || die "$name exited at once; see $LOG/$name.log"
 	log "  started $name (pid $pid), log $LOG/$name.log"
@@ -112,7 +116,7 @@ sql() { mariadb --no-defaults --socket="$RUN/mysqld.sock" -u root -N -B "$@"; }
 manage() { # logname cmd...
 	local logf=$LOG/$1-manage.log
 	shift
-	log "  $*"
+	log "  $(redact "$*")"
 	"$@" >>"$logf" 2>&1 || { tail -n 30 "$logf" >&2; die "failed: $* (log: $logf)"; }
 }
 
@@ -120,6 +124,14 @@ export_env() {
 	export KEYSTONE_URL REGION HOST DATA ADMIN_PW SERVICE_PW TEST_PW TEST_PROJECT TEST_USER \
 		TEST_FLAVOR TEST_IMAGE TEST_NETWORK TEST_SUBNET EXT_NETWORK EXT_SUBNET TEST_ROUTER \
 		VOLUME_TYPE COMPUTE_HOST PORT_GLANCE PORT_PLACEMENT PORT_NOVA PORT_NEUTRON PORT_CINDER PORT_SWIFT
+}
+
+redact() { # text -> text without the lab's passwords
+	local s=$1 v
+	for v in "${DB_PW:-}" "${ADMIN_PW:-}" "${SERVICE_PW:-}" "${TEST_PW:-}"; do
+		[[ -n $v ]] && s=${s//"$v"/***}
+	done
+	printf '%s' "$s"
 }
 
 gen_pw() { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20; }
@@ -169,6 +181,7 @@ uwsgi_cmd() {
 	# reusing a connection get ECONNRESET. "Connection: close" tells them.
 	UWSGI=(uwsgi --plugin python3 --http-socket "$HOST:$port" --wsgi-file "$file"
 		--master --die-on-term --need-app --processes 1 --threads 8
+		--no-threads-wait --reload-mercy 5 --worker-reload-mercy 5
 		--buffer-size 65535 --add-header "Connection: close")
 	for e in "$@"; do UWSGI+=(--env "$e"); done
 }
@@ -178,7 +191,10 @@ uwsgi_cmd() {
 phase_base() {
 	mkdir -p "$LAB" "$ETC" "$DATA" "$LOG" "$PIDDIR" "$RUN" "$STATE"
 	touch "$LAB/.canopy-openstack-lab"
-	chmod 755 "$LAB" "$ETC" "$DATA" "$LOG" "$RUN"
+	chmod 755 "$LAB" "$DATA" "$RUN"
+	# configs and logs hold passwords; swift (user swift) reads only etc/swift
+	chmod 711 "$ETC"
+	chmod 750 "$LOG"
 	chmod 700 "$PIDDIR" "$STATE"
 	local u
 	for u in rabbitmq swift; do
@@ -193,7 +209,7 @@ phase_base() {
 			echo "SERVICE_PW=$(gen_pw)"
 			echo "TEST_PW=$(gen_pw)"
 		} >"$LAB/secrets.env"
-		umask 022
+		umask 027
 	fi
 	# shellcheck disable=SC1091
 	. "$LAB/secrets.env"
@@ -230,18 +246,20 @@ phase_base() {
 
 	# RabbitMQ. epmd is started by us, in the foreground, so that it is ours to
 	# stop: left to itself rabbit would daemonize one outside any process group.
-	mkdir -p "$DATA/rabbitmq/mnesia" "$LOG/rabbitmq"
+	mkdir -p "$DATA/rabbitmq/mnesia" "$DATA/rabbitmq/log"
 	echo '[].' >"$DATA/rabbitmq/enabled_plugins"
-	: >"$ETC/rabbitmq.conf"
-	chown -R rabbitmq:rabbitmq "$DATA/rabbitmq" "$LOG/rabbitmq"
+	: >"$DATA/rabbitmq/rabbitmq.conf"
+	chown -R rabbitmq:rabbitmq "$DATA/rabbitmq"
 	if ! alive epmd && ! tcp_open "$PORT_EPMD"; then
 		start epmd env ERL_EPMD_ADDRESS="$HOST" epmd -port "$PORT_EPMD"
 		wait_for epmd 20 tcp_open "$PORT_EPMD"
 	fi
 	if ! alive rabbitmq; then
 		port_free_or_ours rabbitmq "$PORT_RABBIT"
-		# the Debian wrapper su's to rabbitmq and keeps the environment
-		start rabbitmq env \
+		# Not Debian's /usr/sbin/rabbitmq-server: its su puts the server in a new
+		# session, out of reach of our process group. setpriv only changes user.
+		start rabbitmq setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- env \
+			HOME=/var/lib/rabbitmq \
 			RABBITMQ_NODENAME=rabbit@localhost \
 			RABBITMQ_NODE_IP_ADDRESS="$HOST" \
 			RABBITMQ_NODE_PORT="$PORT_RABBIT" \
@@ -250,12 +268,12 @@ phase_base() {
 			ERL_EPMD_PORT="$PORT_EPMD" \
 			RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
 			RABBITMQ_MNESIA_BASE="$DATA/rabbitmq/mnesia" \
-			RABBITMQ_LOG_BASE="$LOG/rabbitmq" \
+			RABBITMQ_LOG_BASE="$DATA/rabbitmq/log" \
 			RABBITMQ_LOGS=- \
 			RABBITMQ_ENABLED_PLUGINS_FILE="$DATA/rabbitmq/enabled_plugins" \
-			RABBITMQ_CONFIG_FILE="$ETC/rabbitmq" \
+			RABBITMQ_CONFIG_FILE="$DATA/rabbitmq/rabbitmq" \
 			RABBITMQ_PID_FILE="$DATA/rabbitmq/rabbit.pid" \
-			/usr/sbin/rabbitmq-server
+			/usr/lib/rabbitmq/bin/rabbitmq-server
 	fi
 	wait_for rabbitmq 90 tcp_open "$PORT_RABBIT"
 	log "  mariadb :$PORT_MYSQL, rabbitmq :$PORT_RABBIT, memcached :$PORT_MEMCACHED up"
@@ -293,7 +311,7 @@ EOF
 		manage keystone keystone-manage "${kc[@]}" db_sync
 		manage keystone keystone-manage "${kc[@]}" fernet_setup --keystone-user root --keystone-group root
 		manage keystone keystone-manage "${kc[@]}" credential_setup --keystone-user root --keystone-group root
-		manage keystone keystone-manage "${kc[@]}" bootstrap --bootstrap-password "$ADMIN_PW" \
+		OS_BOOTSTRAP_PASSWORD=$ADMIN_PW manage keystone keystone-manage "${kc[@]}" bootstrap \
 			--bootstrap-admin-url "$KEYSTONE_URL/" --bootstrap-internal-url "$KEYSTONE_URL/" \
 			--bootstrap-public-url "$KEYSTONE_URL/" --bootstrap-region-id "$REGION"
 		mark keystone-db
@@ -444,7 +462,7 @@ EOF
 phase_nova() {
 	load_secrets
 	mkdir -p "$ETC/nova" "$DATA/nova/instances" "$DATA/nova/lock"
-	cat >"$ETC/nova/nova.conf" <<EOF
+	cat >"$ETC/nova/nova-common.conf" <<EOF
 [DEFAULT]
 host = $COMPUTE_HOST
 my_ip = $HOST
@@ -458,14 +476,8 @@ state_path = $DATA/nova
 instances_path = $DATA/nova/instances
 allow_resize_to_same_host = true
 use_stderr = true
-[api]
-auth_strategy = keystone
 [wsgi]
 api_paste_config = /etc/nova/api-paste.ini
-[api_database]
-connection = $(db_url nova_api)
-[database]
-connection = $(db_url nova)
 $(authtoken nova)
 $(svc_auth placement placement)
 $(svc_auth neutron neutron)
@@ -486,10 +498,23 @@ enabled = false
 enabled = false
 $(COMMON_OSLO nova)
 EOF
+	# nova-compute reaches the databases through nova-conductor only: its own
+	# config has no [database]/[api_database] (with them it logs "No DB access
+	# allowed in nova-compute" while computing its RPC version cap).
+	{
+		cat "$ETC/nova/nova-common.conf"
+		cat <<EOF
+[api_database]
+connection = $(db_url nova_api)
+[database]
+connection = $(db_url nova)
+EOF
+	} >"$ETC/nova/nova.conf"
 	local nc=(--config-file "$ETC/nova/nova.conf")
 	if ! done_mark nova-db; then
 		manage nova nova-manage "${nc[@]}" api_db sync
-		manage nova nova-manage "${nc[@]}" cell_v2 map_cell0 --database_connection "$(db_url nova_cell0)"
+		# cell0's database is [database]/connection's with "_cell0" appended
+		manage nova nova-manage "${nc[@]}" cell_v2 map_cell0
 		if ! nova-manage "${nc[@]}" cell_v2 list_cells 2>/dev/null | grep -q ' cell1 '; then
 			manage nova nova-manage "${nc[@]}" cell_v2 create_cell --name cell1
 		fi
@@ -503,13 +528,19 @@ EOF
 	start nova-conductor nova-conductor "${nc[@]}"
 	start nova-scheduler nova-scheduler "${nc[@]}"
 	# The nova-compute package would pull libvirt/qemu; the code is in python3-nova.
-	start nova-compute "$PY" -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' "${nc[@]}"
+	start nova-compute "$PY" -c 'import sys; from nova.cmd.compute import main; sys.exit(main())' \
+		--config-file "$ETC/nova/nova-common.conf"
 	wait_api nova-api "http://$HOST:$PORT_NOVA/"
 	if ! done_mark nova-compute; then
 		wait_for nova-compute 120 compute_node_registered
 		manage nova nova-manage "${nc[@]}" cell_v2 discover_hosts
 		manage nova "$PY" "$HERE/oslab.py" wait-compute
 		mark nova-compute
+	elif [[ -n ${STARTED_AT[nova-compute]:-} ]]; then
+		# restarted: schedulable once it has reported in again
+		wait_for nova-compute 90 service_reported nova.services "topic='compute' AND host='$COMPUTE_HOST'" \
+			"${STARTED_AT[nova-compute]}"
+		log "  nova-compute reported in"
 	fi
 	alive nova-conductor && alive nova-scheduler && alive nova-compute || die "a nova service died; see $LOG/nova-*.log"
 }
@@ -563,12 +594,15 @@ EOF
 	start cinder-volume cinder-volume "${cc[@]}"
 	wait_api cinder-api "http://$HOST:$PORT_CINDER/"
 	# volume create needs the scheduler to know the backend: wait for its first report
-	wait_for cinder-volume 90 cinder_volume_up
+	if [[ -n ${STARTED_AT[cinder-volume]:-} ]]; then
+		wait_for cinder-volume 90 service_reported cinder.services "topic='cinder-volume' AND disabled=0" \
+			"${STARTED_AT[cinder-volume]}"
+		log "  cinder-volume reported in"
+	fi
 }
 
-cinder_volume_up() {
-	[[ $(sql -e "SELECT COUNT(*) FROM cinder.services WHERE topic='cinder-volume' AND deleted=0
-		AND disabled=0 AND updated_at > UTC_TIMESTAMP() - INTERVAL 60 SECOND") -gt 0 ]]
+service_reported() { # table where since: a live service row updated since (UTC)
+	[[ $(sql -e "SELECT COUNT(*) FROM $1 WHERE deleted=0 AND $2 AND updated_at >= '$3'") -gt 0 ]]
 }
 
 phase_swift() {
@@ -671,6 +705,8 @@ use = egg:swift#dlo
 use = egg:swift#versioned_writes
 allow_versioned_writes = true
 EOF
+	chown -R root:swift "$sd"
+	chmod -R g+rX,o-rwx "$sd"
 	# Swift logs only to syslog; there is no /dev/log here, so it sends UDP to a catcher.
 	cat >"$ETC/swift-udplog.py" <<'EOF'
 import socket, sys
@@ -747,7 +783,7 @@ CANOPY_OS_VOLUME_TYPE=$VOLUME_TYPE
 CANOPY_OS_REGION=$REGION
 CANOPY_OS_AUTH_URL=$KEYSTONE_URL
 EOF
-	umask 022
+	umask 027
 }
 
 phase_resources() {
@@ -765,6 +801,7 @@ main() {
 	local phases=("$@") t0 t1 ms start
 	((${#phases[@]})) || phases=("${ALL_PHASES[@]}")
 	start=$(date +%s)
+	umask 027 # configs, logs and clouds.yaml hold passwords
 	for p in "${phases[@]}"; do
 		declare -F "phase_$p" >/dev/null || die "unknown phase $p (known: ${ALL_PHASES[*]})"
 		t0=$(date +%s%N)
@@ -774,6 +811,10 @@ main() {
 		log "phase $p: $((ms / 1000)).$(((ms % 1000) / 100)) s"
 	done
 	log "total: $(($(date +%s) - start)) s"
+	if [[ " ${phases[*]} " == *" resources "* ]]; then
+		log "clouds: $TEST_CLOUD (tests), $ADMIN_CLOUD (admin); names in $LAB/canopy-test.env"
+		echo "$LAB/clouds.yaml"
+	fi
 }
 
 main "$@"
