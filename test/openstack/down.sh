@@ -22,6 +22,7 @@ for a in "$@"; do
 done
 
 t0=$SECONDS
+[[ -d $LAB ]] && lab_lock
 # Clients first, then what they need: the OpenStack services together, then
 # RabbitMQ and memcached, then epmd (after rabbit: a rabbit tool run while epmd
 # is gone would start a new, unrecorded one) and MariaDB.

@@ -47,6 +47,8 @@ KEYSTONE_URL=http://$HOST:$PORT_KEYSTONE/v3
 # Names of what up.sh creates for tests.
 TEST_CLOUD=canopy-test
 ADMIN_CLOUD=canopy-admin
+APPCRED_CLOUD=canopy-test-appcred
+APPCRED_NAME=canopy-test-appcred
 TEST_PROJECT=canopy-test
 TEST_USER=canopy-test
 TEST_FLAVOR=canopy.tiny
@@ -57,6 +59,16 @@ EXT_NETWORK=canopy-public
 EXT_SUBNET=canopy-public-subnet
 TEST_ROUTER=canopy-router
 VOLUME_TYPE=fake
+
+# One up.sh/down.sh at a time per lab (test suites may call up.sh concurrently).
+lab_lock() {
+	mkdir -p "$LAB"
+	exec 9>"$LAB/.lock"
+	if ! flock -n 9; then
+		log "waiting for another up.sh/down.sh on $LAB"
+		flock -w 900 9 || die "could not lock $LAB/.lock"
+	fi
+}
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[%s] ERROR: %s\n' "$(date +%H:%M:%S)" "$*" >&2; exit 1; }

@@ -3,6 +3,7 @@
 
     oslab.py catalog     projects, users, roles, services, endpoints
     oslab.py resources   flavors, image, networks, router, volume type, quotas
+    oslab.py appcred     (re)create the test user's application credential
     oslab.py wait-compute  until the fake compute node is usable by the scheduler
 
 Each object is found by name first and created only when missing. Settings come
@@ -233,6 +234,33 @@ def resources():
     c.set_network_quotas(project.id, floatingip=100, port=500, network=50, subnet=50, router=20)
 
 
+def appcred():
+    """An application credential of the test user; its id goes to $STATE/appcred.id."""
+    c = openstack.connect(
+        auth=dict(
+            auth_url=E["KEYSTONE_URL"],
+            username=E["TEST_USER"],
+            password=E["TEST_PW"],
+            project_name=E["TEST_PROJECT"],
+            user_domain_name="Default",
+            project_domain_name="Default",
+        ),
+        region_name=E["REGION"],
+        identity_api_version="3",
+    )
+    user_id = c.current_user_id
+    name = E["APPCRED_NAME"]
+    ac = c.identity.find_application_credential(user_id, name, ignore_missing=True)
+    if ac is not None:
+        c.identity.delete_application_credential(user_id, ac.id)
+    ac = c.identity.create_application_credential(
+        user_id, name, secret=E["APPCRED_SECRET"], description="canopy tests"
+    )
+    log(f"application credential {name} created ({ac.id})")
+    with open(os.path.join(E["STATE"], "appcred.id"), "w") as f:
+        f.write(ac.id + "\n")
+
+
 def wait_compute(timeout=180):
     """Until the fake hypervisor is in placement and the cell (i.e. schedulable)."""
     c = admin_conn()
@@ -256,4 +284,4 @@ def wait_compute(timeout=180):
 
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
-    {"catalog": catalog, "resources": resources, "wait-compute": wait_compute}[cmd]()
+    {"catalog": catalog, "resources": resources, "appcred": appcred, "wait-compute": wait_compute}[cmd]()

@@ -63,6 +63,11 @@ PROJECT_ID=$(os token issue -f value -c project_id)
 [[ $PROJECT_ID =~ ^[0-9a-f]{32}$ ]] || fail "project id '$PROJECT_ID'"
 ok
 
+begin "token issue (application credential)"
+ac_project=$(os --os-cloud "$APPCRED_CLOUD" token issue -f value -c project_id)
+[[ $ac_project == "$PROJECT_ID" ]] || fail "project '$ac_project', want $PROJECT_ID"
+ok
+
 begin "flavor list has $TEST_FLAVOR"
 os flavor list -f value -c Name | grep -qx "$TEST_FLAVOR" || fail "no flavor $TEST_FLAVOR"
 ok

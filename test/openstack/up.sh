@@ -117,18 +117,18 @@ manage() { # logname cmd...
 	local logf=$LOG/$1-manage.log
 	shift
 	log "  $(redact "$*")"
-	"$@" >>"$logf" 2>&1 || { tail -n 30 "$logf" >&2; die "failed: $* (log: $logf)"; }
+	"$@" >>"$logf" 2>&1 || { tail -n 30 "$logf" >&2; die "failed: $(redact "$*") (log: $logf)"; }
 }
 
 export_env() {
-	export KEYSTONE_URL REGION HOST DATA ADMIN_PW SERVICE_PW TEST_PW TEST_PROJECT TEST_USER \
+	export KEYSTONE_URL REGION HOST DATA STATE ADMIN_PW SERVICE_PW TEST_PW APPCRED_SECRET TEST_PROJECT TEST_USER \
 		TEST_FLAVOR TEST_IMAGE TEST_NETWORK TEST_SUBNET EXT_NETWORK EXT_SUBNET TEST_ROUTER \
-		VOLUME_TYPE COMPUTE_HOST PORT_GLANCE PORT_PLACEMENT PORT_NOVA PORT_NEUTRON PORT_CINDER PORT_SWIFT
+		VOLUME_TYPE COMPUTE_HOST APPCRED_NAME PORT_GLANCE PORT_PLACEMENT PORT_NOVA PORT_NEUTRON PORT_CINDER PORT_SWIFT
 }
 
 redact() { # text -> text without the lab's passwords
 	local s=$1 v
-	for v in "${DB_PW:-}" "${ADMIN_PW:-}" "${SERVICE_PW:-}" "${TEST_PW:-}"; do
+	for v in "${DB_PW:-}" "${ADMIN_PW:-}" "${SERVICE_PW:-}" "${TEST_PW:-}" "${APPCRED_SECRET:-}"; do
 		[[ -n $v ]] && s=${s//"$v"/***}
 	done
 	printf '%s' "$s"
@@ -201,16 +201,12 @@ phase_base() {
 		runuser -u "$u" -- test -x "$LAB/data" ||
 			die "user $u cannot traverse $LAB (choose CANOPY_OS_LAB outside /root etc.)"
 	done
-	if [[ ! -s $LAB/secrets.env ]]; then
-		umask 077
-		{
-			echo "DB_PW=$(gen_pw)"
-			echo "ADMIN_PW=$(gen_pw)"
-			echo "SERVICE_PW=$(gen_pw)"
-			echo "TEST_PW=$(gen_pw)"
-		} >"$LAB/secrets.env"
-		umask 027
-	fi
+	local k
+	for k in DB_PW ADMIN_PW SERVICE_PW TEST_PW APPCRED_SECRET; do
+		if ! grep -q "^$k=" "$LAB/secrets.env" 2>/dev/null; then
+			(umask 077 && echo "$k=$(gen_pw)" >>"$LAB/secrets.env")
+		fi
+	done
 	# shellcheck disable=SC1091
 	. "$LAB/secrets.env"
 
@@ -766,6 +762,15 @@ clouds:
     identity_api_version: 3
     region_name: $REGION
     interface: public
+  $APPCRED_CLOUD:
+    auth:
+      auth_url: $KEYSTONE_URL
+      application_credential_id: $(cat "$STATE/appcred.id")
+      application_credential_secret: $APPCRED_SECRET
+    auth_type: v3applicationcredential
+    identity_api_version: 3
+    region_name: $REGION
+    interface: public
 EOF
 	mv "$f.tmp" "$f"
 	cat >"$LAB/canopy-test.env" <<EOF
@@ -773,6 +778,7 @@ EOF
 OS_CLIENT_CONFIG_FILE=$f
 OS_CLOUD=$TEST_CLOUD
 CANOPY_OS_ADMIN_CLOUD=$ADMIN_CLOUD
+CANOPY_OS_APPCRED_CLOUD=$APPCRED_CLOUD
 CANOPY_OS_FLAVOR=$TEST_FLAVOR
 CANOPY_OS_IMAGE=$TEST_IMAGE
 CANOPY_OS_NETWORK=$TEST_NETWORK
@@ -792,6 +798,10 @@ phase_resources() {
 		manage resources "$PY" "$HERE/oslab.py" resources
 		mark resources
 	fi
+	if ! done_mark appcred || [[ ! -s $STATE/appcred.id ]]; then
+		manage resources "$PY" "$HERE/oslab.py" appcred
+		mark appcred
+	fi
 	write_clouds_yaml
 }
 
@@ -802,6 +812,7 @@ main() {
 	((${#phases[@]})) || phases=("${ALL_PHASES[@]}")
 	start=$(date +%s)
 	umask 027 # configs, logs and clouds.yaml hold passwords
+	lab_lock
 	for p in "${phases[@]}"; do
 		declare -F "phase_$p" >/dev/null || die "unknown phase $p (known: ${ALL_PHASES[*]})"
 		t0=$(date +%s%N)
@@ -812,7 +823,8 @@ main() {
 	done
 	log "total: $(($(date +%s) - start)) s"
 	if [[ " ${phases[*]} " == *" resources "* ]]; then
-		log "clouds: $TEST_CLOUD (tests), $ADMIN_CLOUD (admin); names in $LAB/canopy-test.env"
+		log "clouds: $TEST_CLOUD (tests), $ADMIN_CLOUD (admin), $APPCRED_CLOUD (test user's application credential)"
+		log "names of flavor/image/network...: $LAB/canopy-test.env"
 		echo "$LAB/clouds.yaml"
 	fi
 }
