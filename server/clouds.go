@@ -10,6 +10,7 @@ import (
 
 	"github.com/canopy-cloud/canopy/cache"
 	"github.com/canopy-cloud/canopy/config"
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -23,6 +24,9 @@ type cloud struct {
 	regions []string
 	zones   []string
 	servers *cache.Poller[providers.Server]
+	// serverMemo keeps the conversion of the last cached server list, so
+	// reads answered from the cache do not rebuild the same messages.
+	serverMemo memo[providers.Server, *canopyv1.Server]
 
 	mu        sync.Mutex
 	healthy   bool
@@ -141,6 +145,37 @@ func (cl *cloud) computeOrFail() (providers.Compute, error) {
 		return nil, capabilityErr(cl.name, "compute")
 	}
 	return cl.compute, nil
+}
+
+// memo remembers the conversion of one source slice. The cache layer hands
+// out the same slice while an entry is fresh, so its identity says whether
+// the conversion still holds. Converted messages are shared and read-only.
+type memo[S, D any] struct {
+	mu  sync.Mutex
+	src *S
+	n   int
+	out []D
+}
+
+func (m *memo[S, D]) convert(src []S, conv func() ([]D, error)) ([]D, error) {
+	if len(src) == 0 {
+		return conv()
+	}
+	m.mu.Lock()
+	if m.src == &src[0] && m.n == len(src) {
+		out := m.out
+		m.mu.Unlock()
+		return out, nil
+	}
+	m.mu.Unlock()
+	out, err := conv()
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.src, m.n, m.out = &src[0], len(src), out
+	m.mu.Unlock()
+	return out, nil
 }
 
 func union(a, b []string) []string {

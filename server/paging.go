@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"sort"
 )
 
@@ -27,7 +26,11 @@ func filterHash(parts ...any) string {
 // are merged from many clouds, so the order must not depend on which cloud
 // answered first: keys are (cloud, name, id).
 func paginate[T any](items []T, key func(T) string, size int, token, filter string) ([]T, string, error) {
-	sort.SliceStable(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
+	keys := make([]string, len(items)) // computed once, not per comparison
+	for i, it := range items {
+		keys[i] = key(it)
+	}
+	sort.Stable(byKey[T]{items, keys})
 	start := 0
 	if token != "" {
 		raw, err := base64.RawURLEncoding.DecodeString(token)
@@ -41,18 +44,33 @@ func paginate[T any](items []T, key func(T) string, size int, token, filter stri
 		if pt.Filter != filter {
 			return nil, "", badRequest("page_token", "token was issued for a request with other filters")
 		}
-		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > pt.After })
+		start = sort.SearchStrings(keys, pt.After)
+		if start < len(keys) && keys[start] == pt.After {
+			start++
+		}
 	}
 	end := start + size
 	if end >= len(items) {
 		return items[start:], "", nil
 	}
-	page := items[start:end]
-	raw, _ := json.Marshal(pageToken{After: key(page[len(page)-1]), Filter: filter})
-	return page, base64.RawURLEncoding.EncodeToString(raw), nil
+	raw, _ := json.Marshal(pageToken{After: keys[end-1], Filter: filter})
+	return items[start:end], base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// byKey sorts items by their precomputed keys.
+type byKey[T any] struct {
+	items []T
+	keys  []string
+}
+
+func (b byKey[T]) Len() int           { return len(b.items) }
+func (b byKey[T]) Less(i, j int) bool { return b.keys[i] < b.keys[j] }
+func (b byKey[T]) Swap(i, j int) {
+	b.items[i], b.items[j] = b.items[j], b.items[i]
+	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
 }
 
 // sortKey builds the merge order key.
 func sortKey(cloud, name, id string) string {
-	return fmt.Sprintf("%s\x00%s\x00%s", cloud, name, id)
+	return cloud + "\x00" + name + "\x00" + id
 }

@@ -42,7 +42,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, store: st, clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs)}, nil
+	return &Server{cfg: cfg, store: store.NewCached(st), clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs)}, nil
 }
 
 // Close closes the cloud adapters.

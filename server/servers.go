@@ -58,7 +58,7 @@ func (s *Server) cloudServers(ctx context.Context, cl *cloud) ([]*canopyv1.Serve
 	if err != nil {
 		return nil, cloudErr(cl.name, "list servers", err)
 	}
-	return s.serversPB(ctx, cl, list)
+	return cl.serverMemo.convert(list, func() ([]*canopyv1.Server, error) { return s.serversPB(ctx, cl, list) })
 }
 
 func serverKey(sv *canopyv1.Server) string { return sortKey(sv.Location.GetCloud(), sv.Name, sv.Id) }

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"sync"
+)
+
+// Cached fronts an IDMap with an in-memory copy of the mappings it has
+// seen. A mapping never changes once bound (only Delete removes it), so
+// reads by id and adoption of known natives need no store round trip: a
+// list of a thousand servers costs map lookups, not three transactions.
+// Writes go to the store first and then update the copy.
+//
+// With several replicas on one store (etcd), another replica's Delete is
+// not seen here; the stale entry only maps a native id that the cloud no
+// longer lists, and a Get of it ends in the cloud's NOT_FOUND.
+type Cached struct {
+	Store
+	mu       sync.RWMutex
+	byID     map[string]Mapping
+	byNative map[nativeKey]string
+	closed   bool
+}
+
+type nativeKey struct{ cloud, kind, native string }
+
+// NewCached wraps st.
+func NewCached(st Store) *Cached {
+	return &Cached{Store: st, byID: map[string]Mapping{}, byNative: map[nativeKey]string{}}
+}
+
+// usable keeps the contract's promises for answers from memory: a done
+// context and a closed store fail as they would in the store.
+func (c *Cached) usable(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close implements Store.
+func (c *Cached) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	return c.Store.Close()
+}
+
+func (c *Cached) remember(ms ...Mapping) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range ms {
+		if m.Pending() {
+			continue // pending mappings change on Bind: not cached
+		}
+		c.byID[m.ID] = m
+		c.byNative[nativeKey{m.Cloud, m.Kind, m.NativeID}] = m.ID
+	}
+}
+
+func (c *Cached) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.byID[id]; ok {
+		delete(c.byNative, nativeKey{m.Cloud, m.Kind, m.NativeID})
+		delete(c.byID, id)
+	}
+}
+
+// Get implements IDMap.
+func (c *Cached) Get(ctx context.Context, id string) (Mapping, error) {
+	c.mu.RLock()
+	m, ok := c.byID[id]
+	err := c.usable(ctx)
+	c.mu.RUnlock()
+	if ok || err != nil {
+		return m, err
+	}
+	m, err = c.Store.Get(ctx, id)
+	if err == nil {
+		c.remember(m)
+	}
+	return m, err
+}
+
+// Lookup implements IDMap.
+func (c *Cached) Lookup(ctx context.Context, cloud, kind, nativeID string) (Mapping, error) {
+	c.mu.RLock()
+	id, ok := c.byNative[nativeKey{cloud, kind, nativeID}]
+	m := c.byID[id]
+	err := c.usable(ctx)
+	c.mu.RUnlock()
+	if ok || err != nil {
+		return m, err
+	}
+	m, err = c.Store.Lookup(ctx, cloud, kind, nativeID)
+	if err == nil {
+		c.remember(m)
+	}
+	return m, err
+}
+
+// Adopt implements IDMap: answered from memory when every native is known.
+func (c *Cached) Adopt(ctx context.Context, cloud, kind, project string, nativeIDs []string) ([]Mapping, error) {
+	out := make([]Mapping, len(nativeIDs))
+	c.mu.RLock()
+	if err := c.usable(ctx); err != nil {
+		c.mu.RUnlock()
+		return nil, err
+	}
+	all := true
+	for i, n := range nativeIDs {
+		id, ok := c.byNative[nativeKey{cloud, kind, n}]
+		if !ok {
+			all = false
+			break
+		}
+		out[i] = c.byID[id]
+	}
+	c.mu.RUnlock()
+	if all {
+		return out, nil
+	}
+	ms, err := c.Store.Adopt(ctx, cloud, kind, project, nativeIDs)
+	if err == nil {
+		c.remember(ms...)
+	}
+	return ms, err
+}
+
+// Reserve implements IDMap.
+func (c *Cached) Reserve(ctx context.Context, m Mapping) (Mapping, bool, error) {
+	got, created, err := c.Store.Reserve(ctx, m)
+	if err == nil {
+		c.remember(got)
+	}
+	return got, created, err
+}
+
+// Bind implements IDMap. A bind may take over an adopted mapping, so the
+// native's old entry is dropped first.
+func (c *Cached) Bind(ctx context.Context, id, nativeID string) (Mapping, error) {
+	m, err := c.Store.Bind(ctx, id, nativeID)
+	if err == nil {
+		c.mu.Lock()
+		if old, ok := c.byNative[nativeKey{m.Cloud, m.Kind, nativeID}]; ok && old != id {
+			delete(c.byID, old)
+		}
+		c.mu.Unlock()
+		c.remember(m)
+	}
+	return m, err
+}
+
+// Delete implements IDMap.
+func (c *Cached) Delete(ctx context.Context, id string) error {
+	err := c.Store.Delete(ctx, id)
+	c.forget(id)
+	return err
+}
