@@ -79,6 +79,7 @@ type IDMap interface {
 // Store is everything canopy keeps.
 type Store interface {
 	IDMap
+	AuthStore
 	Close() error
 }
 

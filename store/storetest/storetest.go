@@ -64,6 +64,7 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store, 
 		{"Concurrency", s.concurrencyTests()},
 		{"Context", s.contextTests()},
 		{"Closed", s.closedTests()},
+		{"Auth", s.authTests()},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
