@@ -1,0 +1,137 @@
+package aws
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Options configure an aws cloud. From YAML they arrive as the cloud's
+// `options` map:
+//
+//	clouds:
+//	  - name: aws
+//	    kind: aws
+//	    regions: [us-east-1, eu-west-1]   # or options.regions
+//	    options:
+//	      profile: work                   # a profile of ~/.aws/config
+//	      endpoint: http://127.0.0.1:5055 # emulators (moto); empty: AWS
+//	      image_owners: [self, shared]    # AMIs listed; default [self]
+//	      image_filters: {name: ["debian-12-*"]}
+//	      instance_types: [t3.micro, t3.small, m5.large]
+//
+// Credentials come from access_key_id/secret_access_key when both are set,
+// else from the standard AWS chain (environment, shared config and
+// credentials files, the profile, SSO, instance roles).
+type Options struct {
+	// Profile is the shared-config profile to use (default: AWS_PROFILE or
+	// "default").
+	Profile string `json:"profile"`
+	// Regions the cloud spans; the first is the default for creates without
+	// a zone. Empty: the cloud's `regions`, else the profile's region.
+	Regions []string `json:"regions"`
+	// Endpoint overrides the EC2 endpoint in every region (moto, LocalStack).
+	Endpoint string `json:"endpoint"`
+	// AccessKeyID, SecretAccessKey and SessionToken are static credentials.
+	AccessKeyID     string `json:"access_key_id"`
+	SecretAccessKey string `json:"secret_access_key"`
+	SessionToken    string `json:"session_token"`
+	// ImageOwners are the owners whose AMIs are listed: "self", "amazon",
+	// "aws-marketplace", account ids, or "shared" for AMIs other accounts
+	// granted launch permission to. Default ["self"]: never the whole public
+	// catalogue.
+	ImageOwners []string `json:"image_owners"`
+	// ImageFilters are DescribeImages filters (name → values) applied to
+	// every owner, e.g. {"name": ["ubuntu/images/*24.04*"]}.
+	ImageFilters map[string][]string `json:"image_filters"`
+	// InstanceTypes allow-lists the flavors (names or patterns such as
+	// "t3.*"; types a region does not offer are left out); empty: every
+	// type the region offers.
+	InstanceTypes []string `json:"instance_types"`
+	// CatalogTTL is how long the instance-type catalogue (static, and
+	// hundreds of entries) is kept before it is listed again; default 1h,
+	// "0s" to list every time.
+	CatalogTTL time.Duration `json:"-"`
+	// MaxAttempts bounds the SDK's retries of throttled and failed calls
+	// (default: the SDK's, 3).
+	MaxAttempts int `json:"max_attempts"`
+}
+
+var knownOptions = []string{
+	"profile", "regions", "endpoint", "access_key_id", "secret_access_key", "session_token",
+	"image_owners", "image_filters", "instance_types", "catalog_ttl", "max_attempts",
+}
+
+// ParseOptions reads the YAML `options` map of an aws cloud.
+func ParseOptions(m map[string]any) (Options, error) {
+	o := Options{CatalogTTL: time.Hour}
+	if len(m) == 0 {
+		return o, nil
+	}
+	known := map[string]bool{}
+	for _, k := range knownOptions {
+		known[k] = true
+	}
+	var unknown []string
+	for k := range m {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return o, fmt.Errorf("aws: unknown option %q (known: %s)", unknown[0], strings.Join(knownOptions, ", "))
+	}
+	// image_filters values may be one string or a list.
+	clean := make(map[string]any, len(m))
+	for k, v := range m {
+		clean[k] = v
+	}
+	if f, ok := m["image_filters"].(map[string]any); ok {
+		norm := map[string]any{}
+		for name, v := range f {
+			if s, ok := v.(string); ok {
+				norm[name] = []string{s}
+			} else {
+				norm[name] = v
+			}
+		}
+		clean["image_filters"] = norm
+	}
+	delete(clean, "catalog_ttl")
+	raw, err := json.Marshal(clean)
+	if err != nil {
+		return o, fmt.Errorf("aws: options: %w", err)
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return o, fmt.Errorf("aws: options: %w", err)
+	}
+	if v, ok := m["catalog_ttl"]; ok {
+		s, ok := v.(string)
+		if !ok {
+			return o, fmt.Errorf("aws: option catalog_ttl: want a duration string like \"1h\", got %v", v)
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return o, fmt.Errorf("aws: option catalog_ttl: %q is not a duration >= 0", s)
+		}
+		o.CatalogTTL = d
+	}
+	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
+		return o, fmt.Errorf("aws: options access_key_id and secret_access_key go together")
+	}
+	if o.SessionToken != "" && o.AccessKeyID == "" {
+		return o, fmt.Errorf("aws: option session_token needs access_key_id and secret_access_key")
+	}
+	if o.MaxAttempts < 0 {
+		return o, fmt.Errorf("aws: option max_attempts: %d < 0", o.MaxAttempts)
+	}
+	for _, r := range o.Regions {
+		if r == "" {
+			return o, fmt.Errorf("aws: option regions: empty region name")
+		}
+	}
+	return o, nil
+}
