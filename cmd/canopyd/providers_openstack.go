@@ -1,0 +1,3 @@
+package main
+
+import _ "github.com/canopy-cloud/canopy/providers/openstack" // the openstack adapter registers its kind

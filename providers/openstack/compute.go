@@ -1,0 +1,667 @@
+package openstack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/keypairs"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
+
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+var _ providers.Compute = (*Cloud)(nil)
+
+// ---- flavors ----
+
+// ListFlavors implements providers.Compute.
+func (c *Cloud) ListFlavors(ctx context.Context) ([]providers.Flavor, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.listFlavors(ctx, cl)
+}
+
+func (c *Cloud) listFlavors(ctx context.Context, cl *clients) ([]providers.Flavor, error) {
+	pages, err := flavors.ListDetail(cl.compute, flavors.ListOpts{Limit: c.opts.PageSize}).AllPages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("openstack: list flavors in %s: %w", cl.region, mapErr(err))
+	}
+	list, err := flavors.ExtractFlavors(pages)
+	if err != nil {
+		return nil, fmt.Errorf("openstack: list flavors in %s: %w", cl.region, mapErr(err))
+	}
+	out := make([]providers.Flavor, 0, len(list))
+	byName := make(map[string]string, len(list))
+	for _, f := range list {
+		out = append(out, toFlavor(cl.region, f))
+		byName[f.Name] = f.ID
+	}
+	c.flavorMu.Lock()
+	c.flavorByName, c.flavorsAt = byName, time.Now()
+	c.flavorMu.Unlock()
+	return out, nil
+}
+
+func toFlavor(region string, f flavors.Flavor) providers.Flavor {
+	props := map[string]string{
+		"is_public": strconv.FormatBool(f.IsPublic),
+	}
+	if f.Swap > 0 {
+		props["swap_mib"] = strconv.Itoa(f.Swap)
+	}
+	if f.Ephemeral > 0 {
+		props["ephemeral_gib"] = strconv.Itoa(f.Ephemeral)
+	}
+	if f.Description != "" {
+		props["description"] = f.Description
+	}
+	for k, v := range f.ExtraSpecs {
+		props["extra_specs:"+k] = v
+	}
+	return providers.Flavor{
+		Common: providers.Common{
+			NativeID: f.ID, Name: f.Name, Region: region,
+			Status: providers.StatusActive, ProviderStatus: "available", Properties: props,
+		},
+		VCPUs: int32(f.VCPUs), RAMMiB: int64(f.RAM), DiskGiB: int64(f.Disk), GPUs: gpuCount(f.ExtraSpecs),
+	}
+}
+
+var gpuAliasRE = regexp.MustCompile(`(?i)gpu|nvidia|tesla|quadro|radeon|instinct|(^|[^a-z0-9])(a100|h100|h200|v100|p100|t4|l4|l40s?|a10|a16|a30|a40|mi\d{2,3}x?)([^a-z0-9]|$)`)
+
+// gpuCount reads GPUs from a flavor's extra specs: placement resources
+// (resources:VGPU, resources:PGPU, resources:CUSTOM_..._GPU) and PCI
+// passthrough aliases that name a GPU (pci_passthrough:alias = "a1:2,a2").
+func gpuCount(specs map[string]string) int32 {
+	var n int64
+	for k, v := range specs {
+		lk := strings.ToLower(strings.TrimSpace(k))
+		switch {
+		case strings.HasPrefix(lk, "resources") && strings.Contains(lk, ":") && strings.Contains(lk[strings.Index(lk, ":"):], "gpu"):
+			// resources:VGPU, resources1:VGPU (granular groups), CUSTOM_*GPU*.
+			if c, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && c > 0 {
+				n += c
+			}
+		case lk == "pci_passthrough:alias":
+			for _, part := range strings.Split(v, ",") {
+				name, count, hasCount := strings.Cut(strings.TrimSpace(part), ":")
+				if name == "" || !gpuAliasRE.MatchString(name) {
+					continue
+				}
+				c := int64(1)
+				if hasCount {
+					if p, err := strconv.ParseInt(strings.TrimSpace(count), 10, 32); err == nil && p > 0 {
+						c = p
+					}
+				}
+				n += c
+			}
+		}
+	}
+	return int32(n)
+}
+
+// flavorID resolves a server's flavor. Below 2.47 Nova gives its id; from
+// 2.47 it embeds the flavor with its name only, which is mapped back to an
+// id through the flavor list (refreshed at most every 30 seconds on a miss).
+func (c *Cloud) flavorID(ctx context.Context, cl *clients, f map[string]any) (id, name string) {
+	if id, ok := f["id"].(string); ok && id != "" {
+		return id, ""
+	}
+	name, _ = f["original_name"].(string)
+	if name == "" {
+		return "", ""
+	}
+	c.flavorMu.Lock()
+	id, ok := c.flavorByName[name]
+	fresh := c.flavorByName != nil && time.Since(c.flavorsAt) < 30*time.Second
+	c.flavorMu.Unlock()
+	if ok || fresh {
+		return id, name
+	}
+	if _, err := c.listFlavors(ctx, cl); err != nil {
+		return "", name
+	}
+	c.flavorMu.Lock()
+	defer c.flavorMu.Unlock()
+	return c.flavorByName[name], name
+}
+
+// ---- images ----
+
+// ListImages implements providers.Compute (Glance v2, marker pagination).
+func (c *Cloud) ListImages(ctx context.Context) ([]providers.Image, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := images.List(cl.image, images.ListOpts{Limit: c.opts.PageSize}).AllPages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("openstack: list images in %s: %w", cl.region, mapErr(err))
+	}
+	list, err := images.ExtractImages(pages)
+	if err != nil {
+		return nil, fmt.Errorf("openstack: list images in %s: %w", cl.region, mapErr(err))
+	}
+	out := make([]providers.Image, 0, len(list))
+	for _, im := range list {
+		out = append(out, toImage(cl.region, im))
+	}
+	return out, nil
+}
+
+// GetImage implements providers.Compute.
+func (c *Cloud) GetImage(ctx context.Context, id string) (providers.Image, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return providers.Image{}, err
+	}
+	im, err := images.Get(ctx, cl.image, url.PathEscape(id)).Extract()
+	if err != nil {
+		return providers.Image{}, fmt.Errorf("openstack: get image %s in %s: %w", id, cl.region, mapErr(err))
+	}
+	return toImage(cl.region, *im), nil
+}
+
+func toImage(region string, im images.Image) providers.Image {
+	props := map[string]string{"visibility": string(im.Visibility)}
+	if im.Owner != "" {
+		props["owner"] = im.Owner
+	}
+	if im.Checksum != "" {
+		props["checksum"] = im.Checksum
+	}
+	if im.Protected {
+		props["protected"] = "true"
+	}
+	if len(im.Tags) > 0 {
+		props["tags"] = strings.Join(im.Tags, ",")
+	}
+	for k, v := range im.Properties {
+		switch v := v.(type) {
+		case string:
+			props[k] = v
+		case nil:
+		default:
+			props[k] = fmt.Sprint(v)
+		}
+	}
+	return providers.Image{
+		Common: providers.Common{
+			NativeID: im.ID, Name: im.Name, Region: region,
+			Status: imageStatus(string(im.Status)), ProviderStatus: string(im.Status),
+			Created: im.CreatedAt, Updated: im.UpdatedAt, Properties: props,
+		},
+		SizeBytes: im.SizeBytes, DiskFormat: im.DiskFormat, ContainerFormat: im.ContainerFormat,
+		MinDiskGiB: int64(im.MinDiskGigabytes), MinRAMMiB: int64(im.MinRAMMegabytes),
+	}
+}
+
+// ---- servers ----
+
+// ListServers implements providers.Compute (Nova's detail list, paginated
+// with markers).
+func (c *Cloud) ListServers(ctx context.Context) ([]providers.Server, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.listServers(ctx, cl, servers.ListOpts{Limit: c.opts.PageSize})
+	if err != nil {
+		return nil, fmt.Errorf("openstack: list servers in %s: %w", cl.region, err)
+	}
+	out := make([]providers.Server, 0, len(list))
+	for _, s := range list {
+		if strings.EqualFold(s.Status, "DELETED") {
+			continue // only admins see these; they are gone
+		}
+		out = append(out, c.toServer(ctx, cl, s))
+	}
+	return out, nil
+}
+
+func (c *Cloud) listServers(ctx context.Context, cl *clients, opts servers.ListOpts) ([]servers.Server, error) {
+	pages, err := servers.List(cl.compute, opts).AllPages(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	list, err := servers.ExtractServers(pages)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return list, nil
+}
+
+// GetServer implements providers.Compute.
+func (c *Cloud) GetServer(ctx context.Context, id string) (providers.Server, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return providers.Server{}, err
+	}
+	s, err := servers.Get(ctx, cl.compute, url.PathEscape(id)).Extract()
+	if err != nil {
+		return providers.Server{}, fmt.Errorf("openstack: get server %s in %s: %w", id, cl.region, mapErr(err))
+	}
+	if strings.EqualFold(s.Status, "DELETED") {
+		return providers.Server{}, fmt.Errorf("openstack: get server %s in %s: %w (status DELETED)", id, cl.region, providers.ErrNotFound)
+	}
+	return c.toServer(ctx, cl, *s), nil
+}
+
+// tokenTagPrefix marks the server tag that carries canopy's idempotency
+// token (Nova tags: at most 60 characters, no '/' or ',').
+const tokenTagPrefix = "canopy-token:"
+
+func tokenTag(token string) string {
+	if len(token) > 60-len(tokenTagPrefix) || strings.ContainsAny(token, "/,") {
+		sum := sha256.Sum256([]byte(token))
+		token = hex.EncodeToString(sum[:])[:40]
+	}
+	return tokenTagPrefix + token
+}
+
+// CreateServer implements providers.Compute. Labels become Nova metadata;
+// networks may be names (resolved through Neutron) or ids. With Nova ≥
+// 2.52 the idempotency token is stored as a server tag, so a retried create
+// returns the server the first attempt made instead of a second one.
+func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (providers.Server, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return providers.Server{}, err
+	}
+	fail := func(err error) (providers.Server, error) {
+		return providers.Server{}, fmt.Errorf("openstack: create server %q in %s: %w", spec.Name, cl.region, err)
+	}
+	if spec.Name == "" {
+		return fail(fmt.Errorf("%w: name is empty", providers.ErrInvalid))
+	}
+	var tags []string
+	if spec.IdempotencyToken != "" && cl.atLeast("2.52") {
+		tag := tokenTag(spec.IdempotencyToken)
+		prior, err := c.listServers(ctx, cl, servers.ListOpts{Tags: tag})
+		if err != nil {
+			return fail(err)
+		}
+		for _, s := range prior {
+			if !strings.EqualFold(s.Status, "DELETED") && s.TaskState != "deleting" {
+				return c.toServer(ctx, cl, s), nil
+			}
+		}
+		tags = []string{tag}
+	}
+	nets, err := c.resolveNetworks(ctx, cl, spec.Networks)
+	if err != nil {
+		return fail(err)
+	}
+	opts := servers.CreateOpts{
+		Name: spec.Name, ImageRef: spec.ImageID, FlavorRef: spec.FlavorID,
+		AvailabilityZone: spec.Zone, Networks: nets, Metadata: spec.Labels, Tags: tags,
+	}
+	if len(spec.UserData) > 0 {
+		// Always encode: gophercloud passes through data that already
+		// looks like base64, which would corrupt such user data.
+		opts.UserData = []byte(base64.StdEncoding.EncodeToString(spec.UserData))
+	}
+	var builder servers.CreateOptsBuilder = opts
+	if spec.Keypair != "" {
+		builder = keypairs.CreateOptsExt{CreateOptsBuilder: opts, KeyName: spec.Keypair}
+	}
+	created, err := servers.Create(ctx, cl.compute, builder, nil).Extract()
+	if err != nil {
+		return fail(mapErr(err))
+	}
+	if s, err := servers.Get(ctx, cl.compute, created.ID).Extract(); err == nil {
+		return c.toServer(ctx, cl, *s), nil
+	}
+	// Accepted but not yet readable: report what was asked for.
+	now := time.Now().UTC()
+	return providers.Server{
+		Common: providers.Common{
+			NativeID: created.ID, Name: spec.Name, Region: cl.region, Zone: spec.Zone,
+			Status: providers.StatusPending, ProviderStatus: "BUILD", Created: now, Updated: now,
+			Labels: copyMap(spec.Labels),
+		},
+		FlavorID: spec.FlavorID, ImageID: spec.ImageID, Keypair: spec.Keypair,
+	}, nil
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)
+
+// resolveNetworks turns network names or ids into Nova's networks field.
+// No networks: "auto" from 2.37 (Nova picks the project's only network),
+// else Nova's legacy default.
+func (c *Cloud) resolveNetworks(ctx context.Context, cl *clients, refs []string) (any, error) {
+	if len(refs) == 0 {
+		if cl.atLeast("2.37") {
+			return "auto", nil
+		}
+		return nil, nil
+	}
+	if len(refs) == 1 && (refs[0] == "auto" || refs[0] == "none") {
+		if !cl.atLeast("2.37") {
+			return nil, fmt.Errorf("%w: networks %q needs Nova microversion 2.37 (this cloud: %s)", providers.ErrInvalid, refs[0], cl.micro)
+		}
+		return refs[0], nil
+	}
+	out := make([]servers.Network, 0, len(refs))
+	for _, ref := range refs {
+		if ref == "" {
+			return nil, fmt.Errorf("%w: empty network name", providers.ErrInvalid)
+		}
+		if cl.network == nil {
+			out = append(out, servers.Network{UUID: ref})
+			continue
+		}
+		pages, err := networks.List(cl.network, networks.ListOpts{Name: ref}).AllPages(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("resolve network %q: %w", ref, mapErr(err))
+		}
+		found, err := networks.ExtractNetworks(pages)
+		if err != nil {
+			return nil, fmt.Errorf("resolve network %q: %w", ref, mapErr(err))
+		}
+		switch {
+		case len(found) == 1:
+			out = append(out, servers.Network{UUID: found[0].ID})
+		case len(found) > 1:
+			ids := make([]string, len(found))
+			for i, n := range found {
+				ids[i] = n.ID
+			}
+			return nil, fmt.Errorf("%w: network name %q is ambiguous (ids %s): use an id", providers.ErrInvalid, ref, strings.Join(ids, ", "))
+		case uuidRE.MatchString(ref):
+			out = append(out, servers.Network{UUID: ref})
+		default:
+			return nil, fmt.Errorf("%w: network %q not found", providers.ErrInvalid, ref)
+		}
+	}
+	return out, nil
+}
+
+// DeleteServer implements providers.Compute.
+func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return err
+	}
+	if err := servers.Delete(ctx, cl.compute, url.PathEscape(id)).ExtractErr(); err != nil {
+		return fmt.Errorf("openstack: delete server %s in %s: %w", id, cl.region, mapErr(err))
+	}
+	return nil
+}
+
+// ServerAction implements providers.Compute. Nova answers 409 for an
+// action the server's state does not allow (stop a stopped server), which
+// is providers.ErrConflict.
+func (c *Cloud) ServerAction(ctx context.Context, id string, action providers.Action) error {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return err
+	}
+	nid := url.PathEscape(id)
+	switch action {
+	case providers.ActionStart:
+		err = servers.Start(ctx, cl.compute, nid).ExtractErr()
+	case providers.ActionStop:
+		err = servers.Stop(ctx, cl.compute, nid).ExtractErr()
+	case providers.ActionReboot:
+		err = servers.Reboot(ctx, cl.compute, nid, servers.RebootOpts{Type: servers.SoftReboot}).ExtractErr()
+	case providers.ActionHardReboot:
+		err = servers.Reboot(ctx, cl.compute, nid, servers.RebootOpts{Type: servers.HardReboot}).ExtractErr()
+	default:
+		return fmt.Errorf("openstack: server action %q: %w", action, providers.ErrInvalid)
+	}
+	if err != nil {
+		return fmt.Errorf("openstack: %s server %s in %s: %w", action, id, cl.region, mapErr(err))
+	}
+	return nil
+}
+
+func (c *Cloud) toServer(ctx context.Context, cl *clients, s servers.Server) providers.Server {
+	flavorID, flavorName := c.flavorID(ctx, cl, s.Flavor)
+	imageID, _ := s.Image["id"].(string)
+	props := map[string]string{}
+	if s.VmState != "" {
+		props["vm_state"] = s.VmState
+	}
+	if s.TaskState != "" {
+		props["task_state"] = s.TaskState
+	}
+	props["power_state"] = s.PowerState.String()
+	if flavorName != "" {
+		props["flavor_name"] = flavorName
+	}
+	if s.AccessIPv4 != "" {
+		props["access_ipv4"] = s.AccessIPv4
+	}
+	if s.Tags != nil {
+		var user []string
+		for _, t := range *s.Tags {
+			if tok, ok := strings.CutPrefix(t, tokenTagPrefix); ok {
+				props["client_token"] = tok
+			} else {
+				user = append(user, t)
+			}
+		}
+		if len(user) > 0 {
+			props["tags"] = strings.Join(user, ",")
+		}
+	}
+	raw := s.Status
+	if s.TaskState != "" {
+		raw += "(" + s.TaskState + ")"
+	}
+	msg := ""
+	if s.Fault.Message != "" {
+		msg = s.Fault.Message
+	}
+	return providers.Server{
+		Common: providers.Common{
+			NativeID: s.ID, Name: s.Name, Region: cl.region, Zone: s.AvailabilityZone,
+			Status: serverStatus(s.Status, s.TaskState), ProviderStatus: raw, StatusMessage: msg,
+			Created: s.Created, Updated: s.Updated, Labels: copyMap(s.Metadata), Properties: props,
+		},
+		FlavorID: flavorID, ImageID: imageID, Keypair: s.KeyName, Addresses: addresses(s.Addresses),
+	}
+}
+
+// addresses flattens Nova's {network: [{addr, version, OS-EXT-IPS:type}]}.
+func addresses(m map[string]any) []providers.Address {
+	var out []providers.Address
+	nets := make([]string, 0, len(m))
+	for n := range m {
+		nets = append(nets, n)
+	}
+	sort.Strings(nets)
+	for _, n := range nets {
+		list, _ := m[n].([]any)
+		for _, a := range list {
+			am, ok := a.(map[string]any)
+			if !ok {
+				continue
+			}
+			addr := providers.Address{Network: n, Type: "fixed"}
+			addr.IP, _ = am["addr"].(string)
+			if v, ok := am["version"].(float64); ok {
+				addr.Version = int32(v)
+			}
+			if t, ok := am["OS-EXT-IPS:type"].(string); ok && t != "" {
+				addr.Type = t
+			}
+			if addr.IP != "" {
+				out = append(out, addr)
+			}
+		}
+	}
+	return out
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// ---- keypairs ----
+
+// novaKeypair is Nova's keypair as list and get return it.
+type novaKeypair struct {
+	Name        string `json:"name"`
+	PublicKey   string `json:"public_key"`
+	Fingerprint string `json:"fingerprint"`
+	Type        string `json:"type"`
+	UserID      string `json:"user_id"`
+	CreatedAt   string `json:"created_at"`
+	UpdatedAt   string `json:"updated_at"`
+}
+
+func (k novaKeypair) toKeypair(region string) providers.Keypair {
+	typ := k.Type
+	if typ == "" {
+		typ = "ssh"
+	}
+	if f := strings.Fields(k.PublicKey); typ == "ssh" && len(f) > 0 {
+		typ = f[0] // the key algorithm, as other adapters report it
+	}
+	out := providers.Keypair{
+		Common: providers.Common{
+			NativeID: k.Name, Name: k.Name, Region: region,
+			Status: providers.StatusActive, ProviderStatus: "available",
+			Created: parseNovaTime(k.CreatedAt), Updated: parseNovaTime(k.UpdatedAt),
+		},
+		PublicKey: strings.TrimSpace(k.PublicKey), Fingerprint: k.Fingerprint, Type: typ,
+	}
+	if k.Type != "" {
+		out.Properties = map[string]string{"nova_type": k.Type}
+	}
+	return out
+}
+
+// parseNovaTime reads Nova's timestamps ("2024-01-02T03:04:05.000000",
+// no zone, UTC).
+func parseNovaTime(s string) time.Time {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// ListKeypairs implements providers.Compute; from 2.35 it pages with
+// limit and marker.
+func (c *Cloud) ListKeypairs(ctx context.Context) ([]providers.Keypair, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []providers.Keypair
+	marker := ""
+	for {
+		u := cl.compute.ServiceURL("os-keypairs")
+		paged := cl.atLeast("2.35")
+		if paged {
+			q := url.Values{"limit": {strconv.Itoa(c.opts.PageSize)}}
+			if marker != "" {
+				q.Set("marker", marker)
+			}
+			u += "?" + q.Encode()
+		}
+		var body struct {
+			Keypairs []struct {
+				Keypair novaKeypair `json:"keypair"`
+			} `json:"keypairs"`
+		}
+		if _, err := cl.compute.Get(ctx, u, &body, nil); err != nil {
+			return nil, fmt.Errorf("openstack: list keypairs in %s: %w", cl.region, mapErr(err))
+		}
+		for _, k := range body.Keypairs {
+			out = append(out, k.Keypair.toKeypair(cl.region))
+		}
+		if !paged || len(body.Keypairs) < c.opts.PageSize || len(body.Keypairs) == 0 {
+			break
+		}
+		marker = body.Keypairs[len(body.Keypairs)-1].Keypair.Name
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// GetKeypair implements providers.Compute.
+func (c *Cloud) GetKeypair(ctx context.Context, name string) (providers.Keypair, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return providers.Keypair{}, err
+	}
+	var body struct {
+		Keypair novaKeypair `json:"keypair"`
+	}
+	if _, err := cl.compute.Get(ctx, cl.compute.ServiceURL("os-keypairs", url.PathEscape(name)), &body, nil); err != nil {
+		return providers.Keypair{}, fmt.Errorf("openstack: get keypair %q in %s: %w", name, cl.region, mapErr(err))
+	}
+	return body.Keypair.toKeypair(cl.region), nil
+}
+
+// CreateKeypair implements providers.Compute: it imports publicKey. Nova
+// answers 409 for a duplicate name (ErrAlreadyExists) and 400 for a key it
+// cannot parse (ErrInvalid).
+func (c *Cloud) CreateKeypair(ctx context.Context, name, publicKey string) (providers.Keypair, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return providers.Keypair{}, err
+	}
+	kp := map[string]any{"name": name, "public_key": strings.TrimSpace(publicKey)}
+	if cl.atLeast("2.2") {
+		kp["type"] = "ssh"
+	}
+	var body struct {
+		Keypair novaKeypair `json:"keypair"`
+	}
+	_, err = cl.compute.Post(ctx, cl.compute.ServiceURL("os-keypairs"), map[string]any{"keypair": kp}, &body,
+		&gophercloud.RequestOpts{OkCodes: []int{200, 201}})
+	if err != nil {
+		err = mapErr(err)
+		if apiErr, ok := err.(*APIError); ok && apiErr.Code == 409 {
+			apiErr.Kind = providers.ErrAlreadyExists // Nova's only 409 here
+		}
+		return providers.Keypair{}, fmt.Errorf("openstack: create keypair %q in %s: %w", name, cl.region, err)
+	}
+	k := body.Keypair.toKeypair(cl.region)
+	if k.Created.IsZero() {
+		k.Created = time.Now().UTC()
+		k.Updated = k.Created
+	}
+	return k, nil
+}
+
+// DeleteKeypair implements providers.Compute.
+func (c *Cloud) DeleteKeypair(ctx context.Context, name string) error {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := cl.compute.Delete(ctx, cl.compute.ServiceURL("os-keypairs", url.PathEscape(name)), nil); err != nil {
+		return fmt.Errorf("openstack: delete keypair %q in %s: %w", name, cl.region, mapErr(err))
+	}
+	return nil
+}
