@@ -1,0 +1,197 @@
+package auth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/uuid"
+
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// IssuerOptions configure the built-in authorization server.
+type IssuerOptions struct {
+	// URL is the issuer identifier ("iss"), the base of its endpoints.
+	URL string
+	// Audience is the "aud" of the tokens it issues (default "canopy").
+	Audience string
+	// TTL is the lifetime of access tokens (default 10 minutes).
+	TTL time.Duration
+	// Now is the clock (tests only).
+	Now func() time.Time
+}
+
+// Issuer is the built-in authorization server's token side.
+type Issuer struct {
+	opts  IssuerOptions
+	store store.AuthStore
+
+	mu   sync.RWMutex
+	keys []signingKey // newest first
+}
+
+type signingKey struct {
+	meta store.SigningKey
+	priv *ecdsa.PrivateKey
+}
+
+// NewIssuer loads the signing keys from the store, creating the first one
+// on a new store.
+func NewIssuer(ctx context.Context, st store.AuthStore, opts IssuerOptions) (*Issuer, error) {
+	if opts.URL == "" {
+		return nil, errors.New("auth: issuer URL is required")
+	}
+	if opts.Audience == "" {
+		opts.Audience = "canopy"
+	}
+	if opts.TTL <= 0 {
+		opts.TTL = 10 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	i := &Issuer{opts: opts, store: st}
+	if err := i.load(ctx); err != nil {
+		return nil, err
+	}
+	if len(i.keys) == 0 {
+		if _, _, err := i.RotateKey(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return i, nil
+}
+
+// URL is the issuer identifier.
+func (i *Issuer) URL() string { return i.opts.URL }
+
+// Audience is the audience of issued tokens.
+func (i *Issuer) Audience() string { return i.opts.Audience }
+
+// TTL is the lifetime of issued tokens.
+func (i *Issuer) TTL() time.Duration { return i.opts.TTL }
+
+func (i *Issuer) load(ctx context.Context) error {
+	metas, err := i.store.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("auth: load signing keys: %w", err)
+	}
+	keys := make([]signingKey, 0, len(metas))
+	for _, m := range metas {
+		block, _ := pem.Decode(m.PrivatePEM)
+		if block == nil {
+			return fmt.Errorf("auth: signing key %s: not PEM", m.ID)
+		}
+		priv, err := x509.ParseECPrivateKey(block.Bytes)
+		if err != nil {
+			return fmt.Errorf("auth: signing key %s: %w", m.ID, err)
+		}
+		keys = append(keys, signingKey{meta: m, priv: priv})
+	}
+	i.mu.Lock()
+	i.keys = keys
+	i.mu.Unlock()
+	return nil
+}
+
+// RotateKey makes a new signing key current and retires the old one; keys
+// retired longer than a token lifetime ago are deleted, since no valid
+// token can need them. It returns the new key id and the published ids.
+func (i *Issuer) RotateKey(ctx context.Context) (string, []string, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", nil, fmt.Errorf("auth: generate signing key: %w", err)
+	}
+	der, err := x509.MarshalECPrivateKey(priv)
+	if err != nil {
+		return "", nil, err
+	}
+	now := i.opts.Now()
+	meta := store.SigningKey{ID: uuid.NewString(), Algorithm: string(jose.ES256), Created: now,
+		PrivatePEM: pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if err := i.store.PutSigningKey(ctx, meta); err != nil {
+		return "", nil, fmt.Errorf("auth: save signing key: %w", err)
+	}
+	keys := []signingKey{{meta: meta, priv: priv}}
+	for _, k := range i.keys {
+		if k.meta.Retired.IsZero() {
+			k.meta.Retired = now
+			if err := i.store.PutSigningKey(ctx, k.meta); err != nil {
+				return "", nil, fmt.Errorf("auth: retire signing key %s: %w", k.meta.ID, err)
+			}
+		}
+		if now.Sub(k.meta.Retired) > i.opts.TTL+time.Minute {
+			if err := i.store.DeleteSigningKey(ctx, k.meta.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return "", nil, fmt.Errorf("auth: drop signing key %s: %w", k.meta.ID, err)
+			}
+			continue
+		}
+		keys = append(keys, k)
+	}
+	i.keys = keys
+	ids := make([]string, len(keys))
+	for n, k := range keys {
+		ids[n] = k.meta.ID
+	}
+	return meta.ID, ids, nil
+}
+
+// claims are the JWT claims canopy issues (RFC 9068 shape).
+type claims struct {
+	jwt.Claims
+	Scope    string `json:"scope,omitempty"`
+	ClientID string `json:"client_id,omitempty"`
+	Project  string `json:"canopy_project,omitempty"`
+}
+
+// Issue signs an access token for a client.
+func (i *Issuer) Issue(clientID, project string, scopes []string) (string, time.Time, error) {
+	i.mu.RLock()
+	if len(i.keys) == 0 {
+		i.mu.RUnlock()
+		return "", time.Time{}, errors.New("auth: no signing key")
+	}
+	k := i.keys[0]
+	i.mu.RUnlock()
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.priv},
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader(jose.HeaderKey("kid"), k.meta.ID))
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := i.opts.Now()
+	exp := now.Add(i.opts.TTL)
+	c := claims{
+		Claims: jwt.Claims{Issuer: i.opts.URL, Subject: clientID, Audience: jwt.Audience{i.opts.Audience},
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp), ID: uuid.NewString()},
+		Scope: strings.Join(scopes, " "), ClientID: clientID, Project: project,
+	}
+	tok, err := jwt.Signed(signer).Claims(c).Serialize()
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("auth: sign token: %w", err)
+	}
+	return tok, exp, nil
+}
+
+// JWKS returns the public keys tokens may be signed with.
+func (i *Issuer) JWKS() jose.JSONWebKeySet {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	var set jose.JSONWebKeySet
+	for _, k := range i.keys {
+		set.Keys = append(set.Keys, jose.JSONWebKey{Key: &k.priv.PublicKey, KeyID: k.meta.ID, Algorithm: string(jose.ES256), Use: "sig"})
+	}
+	return set
+}
