@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/canopy-cloud/canopy/auth"
 )
 
 // Config is the whole file.
@@ -22,10 +24,29 @@ type Config struct {
 	Zones map[string]string `yaml:"zones"`
 	// Wait bounds the `wait` flags and sets how often waits poll.
 	Wait Wait `yaml:"wait"`
+	// Auth configures tokens: the built-in issuer and trusted external ones.
+	Auth Auth `yaml:"auth"`
 	// DataDir is where adapters may keep local state; canopyd sets it to
 	// the directory of its store (it is not read from the file).
 	DataDir string `yaml:"-"`
 }
+
+// Auth configures authentication.
+type Auth struct {
+	// IssuerURL is the built-in issuer's identifier; canopyd sets it from
+	// its REST address when empty.
+	IssuerURL string `yaml:"issuer_url"`
+	// Audience of the tokens canopy issues and accepts (default "canopy").
+	Audience string `yaml:"audience"`
+	// TokenTTL is the lifetime of issued tokens (default 10m).
+	TokenTTL Duration `yaml:"token_ttl"`
+	// Issuers are external token issuers canopy also trusts.
+	Issuers []auth.External `yaml:"issuers"`
+}
+
+// DefaultProject owns resources adopted from a cloud unless its config says
+// otherwise.
+const DefaultProject = "default"
 
 // Cloud is one cloud entry.
 type Cloud struct {
@@ -40,6 +61,9 @@ type Cloud struct {
 	Cache map[string]Duration `yaml:"cache"`
 	// RateLimit bounds calls to this cloud.
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// Project owns what canopy adopts from this cloud (resources created
+	// outside canopy); default "default".
+	Project string `yaml:"project"`
 }
 
 // RateLimit is a token bucket: Rate calls per second, bursts of Burst.
@@ -136,6 +160,11 @@ func Parse(raw []byte, name string) (*Config, error) {
 }
 
 func (c *Config) setDefaults() {
+	for i := range c.Clouds {
+		if c.Clouds[i].Project == "" {
+			c.Clouds[i].Project = DefaultProject
+		}
+	}
 	if c.Wait.Timeout == 0 {
 		c.Wait.Timeout = Duration(10 * time.Minute)
 	}

@@ -32,7 +32,7 @@ func (s *Server) cloudFlavors(ctx context.Context, cl *cloud) ([]*canopyv1.Flavo
 	}
 	out := make([]*canopyv1.Flavor, len(list))
 	for i, f := range list {
-		out[i] = flavorPB(cl.name, ids[f.NativeID], f)
+		out[i] = flavorPB(cl.name, ids[f.NativeID].ID, f)
 	}
 	return out, nil
 }
@@ -57,7 +57,7 @@ func (s *Server) cloudImages(ctx context.Context, cl *cloud) ([]*canopyv1.Image,
 	}
 	out := make([]*canopyv1.Image, len(list))
 	for i, im := range list {
-		out[i] = imagePB(cl.name, ids[im.NativeID], im)
+		out[i] = imagePB(cl.name, ids[im.NativeID].ID, im)
 	}
 	return out, nil
 }

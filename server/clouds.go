@@ -18,6 +18,7 @@ import (
 type cloud struct {
 	name    string
 	kind    string
+	project string // owns what canopy adopts from this cloud
 	p       providers.Provider
 	compute providers.Compute // the cached, rate-limited driver; nil without compute
 	lim     *cache.Limiter
@@ -52,7 +53,7 @@ func openClouds(ctx context.Context, cfg *config.Config, log *slog.Logger, m *ca
 			cs.close()
 			return nil, err
 		}
-		cl := &cloud{name: cc.Name, kind: cc.Kind, p: p, regions: cc.Regions, zones: cc.Zones}
+		cl := &cloud{name: cc.Name, kind: cc.Kind, project: cc.Project, p: p, regions: cc.Regions, zones: cc.Zones}
 		rps, burst := cc.RateLimit.Rate, cc.RateLimit.Burst
 		if rps == 0 {
 			rps, burst = 20, 40

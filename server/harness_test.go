@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +15,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/config"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
@@ -26,13 +29,16 @@ import (
 
 // env is a canopyd served in-process on loopback, over real gRPC and REST.
 type env struct {
-	t       *testing.T
-	srv     *Server
-	st      store.Store
-	compute canopyv1.ComputeServiceClient
-	clouds  canopyv1.CloudServiceClient
-	rest    string
-	stop    func()
+	t        *testing.T
+	srv      *Server
+	st       store.Store
+	compute  canopyv1.ComputeServiceClient
+	clouds   canopyv1.CloudServiceClient
+	authc    canopyv1.AuthServiceClient
+	rest     string
+	token    string // an admin token of project "default"
+	grpcAddr string
+	stop     func()
 }
 
 // fastSim is a sim cloud config whose transitions take tens of ms.
@@ -44,6 +50,7 @@ func testConfig(t *testing.T, yaml string) *config.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Auth.IssuerURL = "http://canopy.test"
 	cfg.Wait.MinInterval = config.Duration(10 * time.Millisecond)
 	cfg.Wait.MaxInterval = config.Duration(50 * time.Millisecond)
 	return cfg
@@ -79,11 +86,13 @@ func startEnv(t *testing.T, cfg *config.Config, st store.Store) *env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, Listeners{GRPC: gl, REST: rl}, 2*time.Second) }()
-	cc, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	token := mintToken(t, srv, "default", auth.ScopeAdmin)
+	cc, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, srv: srv, st: st, compute: canopyv1.NewComputeServiceClient(cc), clouds: canopyv1.NewCloudServiceClient(cc), rest: "http://" + rl.Addr().String()}
+	e := &env{t: t, srv: srv, st: st, compute: canopyv1.NewComputeServiceClient(cc), clouds: canopyv1.NewCloudServiceClient(cc),
+		authc: canopyv1.NewAuthServiceClient(cc), rest: "http://" + rl.Addr().String(), token: token, grpcAddr: gl.Addr().String()}
 	stopped := false
 	e.stop = func() {
 		if stopped {
@@ -163,6 +172,34 @@ func init() {
 	})
 }
 
+// bearer sends a token with every call (over plaintext loopback).
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// mintToken signs a token with the server's own issuer.
+func mintToken(t *testing.T, srv *Server, project string, scopes ...string) string {
+	t.Helper()
+	tok, _, err := srv.Issuer().Issue("test-client", project, scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// get does an authenticated REST GET.
+func (e *env) get(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", e.rest+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	return http.DefaultClient.Do(req)
+}
+
 func mustBolt(t *testing.T, dir string) store.Store {
 	t.Helper()
 	st, err := bolt.Open(dir + "/canopy.db")
@@ -170,4 +207,8 @@ func mustBolt(t *testing.T, dir string) store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+func grpcMetadata(ctx context.Context, kv ...string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, kv...)
 }

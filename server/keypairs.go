@@ -86,7 +86,9 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 		if err != nil {
 			return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
 		}
-		return keypairPB(cl.name, m.ID, k), nil // the private key is never kept, so a retry cannot return it
+		out := keypairPB(cl.name, m.ID, k)
+		out.Location.Project = m.Project
+		return out, nil // the private key is never kept, so a retry cannot return it
 	}
 	k, err := c.CreateKeypair(ctx, req.GetName(), pub)
 	if err != nil {
@@ -99,6 +101,7 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 		return nil, storeErr("bind keypair "+k.NativeID, err)
 	}
 	out := keypairPB(cl.name, m.ID, k)
+	out.Location.Project = m.Project
 	out.PrivateKey = priv
 	return out, nil
 }
@@ -122,7 +125,9 @@ func (s *Server) cloudKeypairs(ctx context.Context, cl *cloud) ([]*canopyv1.Keyp
 	}
 	out := make([]*canopyv1.Keypair, len(list))
 	for i, k := range list {
-		out[i] = keypairPB(cl.name, ids[k.NativeID], k)
+		m := ids[k.NativeID]
+		out[i] = keypairPB(cl.name, m.ID, k)
+		out[i].Location.Project = m.Project
 	}
 	return out, nil
 }
@@ -140,7 +145,7 @@ func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsReq
 	all, errs := fanOut(ctx, targets, s.cloudKeypairs)
 	var kept []*canopyv1.Keypair
 	for _, k := range all {
-		if (req.GetName() == "" || k.Name == req.GetName()) && matchLocation(req.GetLocation(), k.Location.GetRegion(), "") {
+		if k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && matchLocation(req.GetLocation(), k.Location.GetRegion(), "") {
 			kept = append(kept, k)
 		}
 	}
@@ -160,7 +165,7 @@ func (s *Server) findKeypair(ctx context.Context, v string) (*cloud, store.Mappi
 	}
 	if !isID {
 		all, errs := fanOut(ctx, s.clouds.list, s.cloudKeypairs)
-		k, err := pickByName(providers.KindKeypair, "id", v, all, errs)
+		k, err := pickByName(providers.KindKeypair, "id", v, ownedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, err
 		}
@@ -183,7 +188,9 @@ func (s *Server) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest
 	if err != nil {
 		return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
 	}
-	return keypairPB(cl.name, m.ID, k), nil
+	out := keypairPB(cl.name, m.ID, k)
+	out.Location.Project = m.Project
+	return out, nil
 }
 
 // DeleteKeypair implements canopyv1.ComputeServiceServer.

@@ -34,9 +34,11 @@ func (s *Server) lookupID(ctx context.Context, kind, id string) (*cloud, store.M
 	return cl, m, nil
 }
 
-// adopt returns the canopy ids of native resources of one cloud and kind,
-// giving stable ids to those seen for the first time.
-func (s *Server) adopt(ctx context.Context, cl *cloud, kind string, natives []string) (map[string]string, error) {
+// adopt returns the mappings of native resources of one cloud and kind,
+// giving stable ids to those seen for the first time. What canopy did not
+// create belongs to the cloud's configured project, never to whoever listed
+// it first.
+func (s *Server) adopt(ctx context.Context, cl *cloud, kind string, natives []string) (map[string]store.Mapping, error) {
 	uniq := make([]string, 0, len(natives))
 	seen := make(map[string]bool, len(natives))
 	for _, n := range natives {
@@ -45,16 +47,16 @@ func (s *Server) adopt(ctx context.Context, cl *cloud, kind string, natives []st
 			uniq = append(uniq, n)
 		}
 	}
-	ids := make(map[string]string, len(uniq))
+	ids := make(map[string]store.Mapping, len(uniq))
 	if len(uniq) == 0 {
 		return ids, nil
 	}
-	ms, err := s.store.Adopt(ctx, cl.name, kind, project(ctx), uniq)
+	ms, err := s.store.Adopt(ctx, cl.name, kind, cl.project, uniq)
 	if err != nil {
 		return nil, storeErr("adopt "+kind+"s of "+cl.name, err)
 	}
 	for _, m := range ms {
-		ids[m.NativeID] = m.ID
+		ids[m.NativeID] = m
 	}
 	return ids, nil
 }
@@ -171,3 +173,15 @@ func (s *Server) resolveIn(ctx context.Context, cl *cloud, kind, field, v string
 }
 
 type nativeNamed struct{ native, name string }
+
+// ownedBy keeps the resources of one project, so names never resolve to
+// another project's resources.
+func ownedBy[T named](project string, items []T) []T {
+	var out []T
+	for _, it := range items {
+		if it.GetLocation().GetProject() == project {
+			out = append(out, it)
+		}
+	}
+	return out
+}

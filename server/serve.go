@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/canopy-cloud/canopy/auth"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/gen/openapi"
 )
@@ -32,14 +33,15 @@ type Listeners struct {
 // grace), and only then does Serve return.
 func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) error {
 	gs := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log)),
-		grpc.ChainStreamInterceptor(s.metrics.stream()),
+		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log), s.authUnary()),
+		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)
 	canopyv1.RegisterCloudServiceServer(gs, s)
 	canopyv1.RegisterComputeServiceServer(gs, s)
+	canopyv1.RegisterAuthServiceServer(gs, s)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
-	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName} {
+	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName, canopyv1.AuthService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(gs)
@@ -55,6 +57,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Spec)
 	})
+	(&auth.Server{Issuer: s.issuer, Clients: s.clients, Log: s.log}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -107,7 +110,7 @@ func (s *Server) gateway(ctx context.Context, grpcAddr string) (*runtime.ServeMu
 		return nil, nil, fmt.Errorf("gateway: dial %s: %w", grpcAddr, err)
 	}
 	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
-		canopyv1.RegisterCloudServiceHandler, canopyv1.RegisterComputeServiceHandler,
+		canopyv1.RegisterCloudServiceHandler, canopyv1.RegisterComputeServiceHandler, canopyv1.RegisterAuthServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			conn.Close()

@@ -7,11 +7,13 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/canopy-cloud/canopy/config"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
@@ -22,6 +24,7 @@ import (
 type Server struct {
 	canopyv1.UnimplementedCloudServiceServer
 	canopyv1.UnimplementedComputeServiceServer
+	canopyv1.UnimplementedAuthServiceServer
 
 	cfg     *config.Config
 	store   store.Store
@@ -29,6 +32,10 @@ type Server struct {
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
+
+	issuer   *auth.Issuer
+	clients  *auth.Clients
+	verifier *auth.Verifier
 }
 
 // New opens every configured cloud. The store stays the caller's to close.
@@ -42,15 +49,37 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, store: store.NewCached(st), clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs)}, nil
+	s := &Server{cfg: cfg, store: store.NewCached(st), clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs), clients: auth.NewClients(st)}
+	if err := s.initAuth(ctx); err != nil {
+		cs.close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close closes the cloud adapters.
 func (s *Server) Close() { s.clouds.close() }
 
-// project is the caller's project. Until tokens carry one (the auth issue),
-// every caller is in the default project.
-func project(ctx context.Context) string { return "" }
+// initAuth loads the built-in issuer's keys and the trusted issuers.
+func (s *Server) initAuth(ctx context.Context) error {
+	url := s.cfg.Auth.IssuerURL
+	if url == "" {
+		return fmt.Errorf("server: auth.issuer_url is required")
+	}
+	var err error
+	s.issuer, err = auth.NewIssuer(ctx, s.store, auth.IssuerOptions{URL: url, Audience: s.cfg.Auth.Audience, TTL: s.cfg.Auth.TokenTTL.Std()})
+	if err != nil {
+		return err
+	}
+	s.verifier, err = auth.NewVerifier(s.issuer, s.cfg.Auth.Issuers, nil)
+	return err
+}
+
+// Issuer is the built-in authorization server's token issuer.
+func (s *Server) Issuer() *auth.Issuer { return s.issuer }
+
+// Clients manages the built-in authorization server's clients.
+func (s *Server) Clients() *auth.Clients { return s.clients }
 
 // Registry is the server's Prometheus registry (served at /metrics).
 func (s *Server) Registry() *prometheus.Registry { return s.reg }

@@ -34,7 +34,9 @@ func (s *Server) serversPB(ctx context.Context, cl *cloud, list []providers.Serv
 	}
 	out := make([]*canopyv1.Server, len(list))
 	for i, sv := range list {
-		out[i] = serverPB(cl.name, ids[sv.NativeID], sv, fids[sv.FlavorID], iids[sv.ImageID])
+		m := ids[sv.NativeID]
+		out[i] = serverPB(cl.name, m.ID, sv, fids[sv.FlavorID].ID, iids[sv.ImageID].ID)
+		out[i].Location.Project = m.Project
 	}
 	return out, nil
 }
@@ -79,7 +81,7 @@ func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersReque
 	all, errs := fanOut(ctx, targets, s.cloudServers)
 	var kept []*canopyv1.Server
 	for _, sv := range all {
-		if (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
+		if sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
 			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone()) {
 			kept = append(kept, sv)
 		}
@@ -100,7 +102,7 @@ func (s *Server) findServer(ctx context.Context, v string) (*cloud, store.Mappin
 	}
 	if !isID {
 		all, errs := fanOut(ctx, s.clouds.list, s.cloudServers)
-		sv, err := pickByName(providers.KindServer, "id", v, all, errs)
+		sv, err := pickByName(providers.KindServer, "id", v, ownedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}

@@ -36,7 +36,7 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 		return err
 	}
 	keep := func(sv *canopyv1.Server) bool {
-		return (len(ids) == 0 || ids[sv.Id]) && (req.GetName() == "" || sv.Name == req.GetName()) &&
+		return sv.Location.GetProject() == project(ctx) && (len(ids) == 0 || ids[sv.Id]) && (req.GetName() == "" || sv.Name == req.GetName()) &&
 			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
 	}
 

@@ -165,8 +165,7 @@ func TestWatchOverREST(t *testing.T) {
 	e := newEnv(t, watchCloud)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.rest+"/v1/servers:watch", nil)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.get(ctx, "/v1/servers:watch")
 	if err != nil {
 		t.Fatal(err)
 	}
