@@ -171,7 +171,7 @@ func TestParseOptions(t *testing.T) {
 	o, err := ParseOptions(map[string]any{
 		"profile": "work", "regions": []any{"us-east-1", "eu-west-1"}, "endpoint": "http://127.0.0.1:5055",
 		"access_key_id": "a", "secret_access_key": "s", "image_owners": []any{"self", "shared"},
-		"image_filters": map[string]any{"name": "debian-*", "architecture": []any{"x86_64", "arm64"}},
+		"image_filters":  map[string]any{"name": "debian-*", "architecture": []any{"x86_64", "arm64"}},
 		"instance_types": []any{"t3.*"}, "catalog_ttl": "5m", "max_attempts": 5,
 	})
 	if err != nil {
