@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -26,16 +28,22 @@ import (
 type Listeners struct {
 	GRPC net.Listener
 	REST net.Listener
+	// TLS, when set, serves both with this certificate.
+	TLS *tls.Config
 }
 
 // Serve runs the gRPC server and the REST gateway until ctx ends, then shuts
 // both down gracefully: new calls are refused, in-flight calls finish (up to
 // grace), and only then does Serve return.
 func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) error {
-	gs := grpc.NewServer(
+	opts := []grpc.ServerOption{}
+	if lis.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(lis.TLS)))
+	}
+	gs := grpc.NewServer(append(opts,
 		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log), s.authUnary()),
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
-	)
+	)...)
 	canopyv1.RegisterCloudServiceServer(gs, s)
 	canopyv1.RegisterComputeServiceServer(gs, s)
 	canopyv1.RegisterAuthServiceServer(gs, s)
@@ -46,7 +54,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	}
 	reflection.Register(gs)
 
-	gwMux, conn, err := s.gateway(ctx, lis.GRPC.Addr().String())
+	gwMux, conn, err := s.gateway(ctx, lis.GRPC.Addr().String(), lis.TLS != nil)
 	if err != nil {
 		return err
 	}
@@ -65,7 +73,11 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	errc := make(chan error, 2)
 	go func() { errc <- gs.Serve(lis.GRPC) }()
 	go func() {
-		if err := hsrv.Serve(lis.REST); !errors.Is(err, http.ErrServerClosed) {
+		rest := lis.REST
+		if lis.TLS != nil {
+			rest = tls.NewListener(rest, lis.TLS)
+		}
+		if err := hsrv.Serve(rest); !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 			return
 		}
@@ -97,15 +109,24 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 }
 
 // gateway builds the grpc-gateway mux, which calls canopyd's own gRPC port
-// so REST goes through exactly the same interceptors as gRPC.
-func (s *Server) gateway(ctx context.Context, grpcAddr string) (*runtime.ServeMux, *grpc.ClientConn, error) {
+// so REST goes through exactly the same interceptors (auth included) as
+// gRPC. With TLS it dials its own listener; the certificate is not checked
+// on that in-process hop, whose address canopyd itself chose.
+func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool) (*runtime.ServeMux, *grpc.ClientConn, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 	)
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := insecure.NewCredentials()
+	if useTLS {
+		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // self-dial, see above
+	}
+	if host, port, err := net.SplitHostPort(grpcAddr); err == nil && (host == "0.0.0.0" || host == "::") {
+		grpcAddr = net.JoinHostPort("127.0.0.1", port)
+	}
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, nil, fmt.Errorf("gateway: dial %s: %w", grpcAddr, err)
 	}

@@ -78,6 +78,44 @@ type daemon struct {
 	conn     *grpc.ClientConn
 	compute  canopyv1.ComputeServiceClient
 	clouds   canopyv1.CloudServiceClient
+	token    string
+}
+
+// bearer sends a token with every call over plaintext loopback.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// adminToken reads the credentials canopyd wrote on first start and gets a
+// token with them from the daemon's /oauth2/token, as any script would.
+func adminToken(t *testing.T, dataDir, tokenURL string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(dataDir, "config", "canopy", "credentials.json"))
+	if err != nil {
+		t.Fatalf("first-run credentials: %v", err)
+	}
+	var c Credentials
+	if err := json.Unmarshal(raw, &c); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", tokenURL, strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(c.ClientID, c.ClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token from %s: %d %v", c.TokenURL, resp.StatusCode, err)
+	}
+	return tok.AccessToken
 }
 
 type syncBuf struct {
@@ -96,7 +134,7 @@ func start(t *testing.T, dataDir string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{t: t, grpcAddr: freePort(t), restAddr: freePort(t), done: make(chan error, 1)}
 	cmd := exec.Command(canopydBinary(t), append([]string{"--grpc-addr", d.grpcAddr, "--rest-addr", d.restAddr, "--grace", "10s"}, args...)...)
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dataDir, "CANOPY_CONFIG=", "CANOPY_STORE=")
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dataDir, "XDG_CONFIG_HOME="+filepath.Join(dataDir, "config"), "CANOPY_CONFIG=", "CANOPY_STORE=", "CANOPY_CREDENTIALS=")
 	logs := &syncBuf{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	d.logs = &logs.Buffer
@@ -123,7 +161,8 @@ func start(t *testing.T, dataDir string, args ...string) *daemon {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	conn, err := grpc.NewClient(d.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	d.token = adminToken(t, dataDir, "http://"+d.restAddr+"/oauth2/token")
+	conn, err := grpc.NewClient(d.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(d.token)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +208,7 @@ func (d *daemon) rest(method, path string, body any) (int, map[string]any) {
 	}
 	req, _ := http.NewRequest(method, "http://"+d.restAddr+path, rd)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+d.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		d.t.Fatalf("%s %s: %v", method, path, err)
@@ -369,7 +409,7 @@ func TestSecondDaemonOnOneStoreFailsClearly(t *testing.T) {
 	data := t.TempDir()
 	start(t, data)
 	cmd := exec.Command(canopydBinary(t), "--grpc-addr", freePort(t), "--rest-addr", freePort(t))
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+data, "CANOPY_CONFIG=", "CANOPY_STORE=")
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+data, "XDG_CONFIG_HOME="+t.TempDir(), "CANOPY_CONFIG=", "CANOPY_STORE=")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatal("a second canopyd on the same store started")
@@ -382,7 +422,7 @@ func TestSecondDaemonOnOneStoreFailsClearly(t *testing.T) {
 func TestBadConfigFailsClearly(t *testing.T) {
 	cmd := exec.Command(canopydBinary(t), "--config", writeConfig(t, "clouds: [{name: a, kind: sim, zones: [z]}, {name: b, kind: sim, zones: [z]}]"),
 		"--grpc-addr", freePort(t), "--rest-addr", freePort(t))
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+t.TempDir())
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `zone "z"`) {
 		t.Fatalf("bad config: err %v, output %s", err, out)

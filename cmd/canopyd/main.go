@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,10 @@ func run() error {
 		storeURL = flag.String("store", env("CANOPY_STORE", ""), "store: a bbolt file path or bolt://PATH (env CANOPY_STORE); default DATA_DIR/canopy.db")
 		logLevel = flag.String("log-level", env("CANOPY_LOG_LEVEL", "info"), "debug, info, warn or error")
 		grace    = flag.Duration("grace", 30*time.Second, "how long in-flight calls may run after SIGINT/SIGTERM")
+		tlsCert  = flag.String("tls-cert", env("CANOPY_TLS_CERT", ""), "PEM certificate for gRPC and REST (env CANOPY_TLS_CERT)")
+		tlsKey   = flag.String("tls-key", env("CANOPY_TLS_KEY", ""), "PEM private key for --tls-cert (env CANOPY_TLS_KEY)")
+		insec    = flag.Bool("insecure", false, "allow plaintext on non-loopback addresses")
+		credPath = flag.String("credentials-file", env("CANOPY_CREDENTIALS", credentialsPath()), "where the first run writes the admin client's credentials")
 	)
 	flag.Parse()
 
@@ -76,6 +81,31 @@ func run() error {
 		if cfg, err = config.Load(*cfgPath); err != nil {
 			return err
 		}
+	}
+
+	var tlsCfg *tls.Config
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if *tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	} else if !*insec {
+		for flagName, addr := range map[string]string{"--grpc-addr": *grpcAddr, "--rest-addr": *restAddr} {
+			if !loopback(addr) {
+				return fmt.Errorf("%s %s is not a loopback address: serve it with --tls-cert/--tls-key, or pass --insecure to allow plaintext", flagName, addr)
+			}
+		}
+	}
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	if cfg.Auth.IssuerURL == "" {
+		cfg.Auth.IssuerURL = scheme + "://" + *restAddr
 	}
 
 	path := strings.TrimPrefix(*storeURL, "bolt://")
@@ -110,6 +140,22 @@ func run() error {
 		gl.Close()
 		return fmt.Errorf("rest listen: %w", err)
 	}
+	if err := firstRun(ctx, srv, *credPath, strings.TrimSuffix(cfg.Auth.IssuerURL, "/")+"/oauth2/token", *grpcAddr, log); err != nil {
+		return err
+	}
 	log.Info("store", "path", path)
-	return srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl}, *grace)
+	return srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl, TLS: tlsCfg}, *grace)
+}
+
+// loopback reports whether a listen address stays on this machine.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
