@@ -22,7 +22,6 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -324,5 +323,6 @@ func (c *Cloud) regionsOf(id string) []string {
 	return c.regions
 }
 
-// errNotHere marks "not in this region" while a lookup fans out.
-var errNotHere = errors.New("not in this region")
+// pageSizes are the MaxResults of the paginated lists: EC2's largest
+// pages, so big accounts take few calls (tests shrink them).
+var pageSizes = struct{ instances, images, instanceTypes int32 }{1000, 1000, 100}

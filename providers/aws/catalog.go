@@ -39,7 +39,7 @@ func (c *Cloud) ListFlavors(ctx context.Context) ([]providers.Flavor, error) {
 			// as "t3.*" work.
 			input.Filters = []types.Filter{{Name: awssdk.String("instance-type"), Values: c.opts.InstanceTypes}}
 		}
-		pages := ec2.NewDescribeInstanceTypesPaginator(api, input)
+		pages := ec2.NewDescribeInstanceTypesPaginator(api, input, func(o *ec2.DescribeInstanceTypesPaginatorOptions) { o.Limit = pageSizes.instanceTypes })
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
 			if err != nil {
@@ -200,7 +200,7 @@ func (c *Cloud) ListImages(ctx context.Context) ([]providers.Image, error) {
 	byID := map[string]providers.Image{}
 	err := c.eachRegion(ctx, func(ctx context.Context, region string, api ec2API) error {
 		for _, q := range c.imageQueries() {
-			pages := ec2.NewDescribeImagesPaginator(api, q)
+			pages := ec2.NewDescribeImagesPaginator(api, q, func(o *ec2.DescribeImagesPaginatorOptions) { o.Limit = pageSizes.images })
 			for pages.HasMorePages() {
 				page, err := pages.NextPage(ctx)
 				if err != nil {

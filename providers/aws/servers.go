@@ -39,7 +39,7 @@ func (c *Cloud) ListServers(ctx context.Context) ([]providers.Server, error) {
 	err := c.eachRegion(ctx, func(ctx context.Context, region string, api ec2API) error {
 		pages := ec2.NewDescribeInstancesPaginator(api, &ec2.DescribeInstancesInput{
 			Filters: []types.Filter{{Name: awssdk.String("instance-state-name"), Values: liveStates}},
-		})
+		}, func(o *ec2.DescribeInstancesPaginatorOptions) { o.Limit = pageSizes.instances })
 		for pages.HasMorePages() {
 			page, err := pages.NextPage(ctx)
 			if err != nil {
