@@ -325,4 +325,3 @@ func TestInstanceTypesDifferByRegion(t *testing.T) {
 func TestQuota(t *testing.T) {
 	t.Skip("moto has no instance or vCPU limits (InstanceLimitExceeded/VcpuLimitExceeded); the mapping to ErrQuota is TestKindOf")
 }
-
