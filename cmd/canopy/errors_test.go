@@ -64,6 +64,8 @@ func TestUnreachable(t *testing.T) {
 func TestAddrFromEnv(t *testing.T) {
 	addr := startCanopyd(t, fastLocal)
 	t.Setenv("CANOPY_ADDR", addr)
+	d, _ := daemons.Load(addr)
+	t.Setenv("CANOPY_TOKEN", d.(daemonInfo).token)
 	if r := cli(t, "", "cloud", "list"); r.code != 0 || tableRow(r.stdout, "local", "sim") == "" {
 		t.Errorf("CANOPY_ADDR: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/config"
 	"github.com/canopy-cloud/canopy/server"
 	"github.com/canopy-cloud/canopy/store/bolt"
@@ -43,13 +45,6 @@ func startCanopyd(t *testing.T, yaml string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		cancel()
-		st.Close()
-		t.Fatal(err)
-	}
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -58,6 +53,19 @@ func startCanopyd(t *testing.T, yaml string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Auth.IssuerURL = "http://" + rl.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := server.New(ctx, cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		cancel()
+		st.Close()
+		t.Fatal(err)
+	}
+	tok, _, err := srv.Issuer().Issue("cli-test", "default", []string{auth.ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemons.Store(gl.Addr().String(), daemonInfo{token: tok, rest: rl.Addr().String(), srv: srv})
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl}, time.Second) }()
 	t.Cleanup(func() {
@@ -69,6 +77,26 @@ func startCanopyd(t *testing.T, yaml string) string {
 		st.Close()
 	})
 	return gl.Addr().String()
+}
+
+// daemons maps a test canopyd's gRPC address to its admin token and REST
+// address, so cli() authenticates like a user whose first run wrote
+// credentials.
+var daemons sync.Map
+
+type daemonInfo struct {
+	token string
+	rest  string
+	srv   *server.Server
+}
+
+func hasFlag(args []string, flag string) bool {
+	for _, a := range args {
+		if a == flag || strings.HasPrefix(a, flag+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // result is what one canopy invocation did.
@@ -91,6 +119,10 @@ func cliIn(t *testing.T, addr, stdin string, args ...string) result {
 	var out, errb bytes.Buffer
 	if addr != "" {
 		args = append([]string{"--addr", addr}, args...)
+		if d, ok := daemons.Load(addr); ok && !hasFlag(args, "--token") && !hasFlag(args, "--credentials") {
+			// An admin token, and never the real user's credentials file.
+			args = append([]string{"--token", d.(daemonInfo).token, "--credentials", "/nonexistent/canopy-test"}, args...)
+		}
 	}
 	code := run(ctx, args, strings.NewReader(stdin), &out, &errb)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}

@@ -20,6 +20,11 @@ type app struct {
 	output      string
 	timeout     time.Duration
 	waitTimeout time.Duration
+	token       string
+	credentials string
+	tokenURL    string
+	tls         bool
+	caFile      string
 
 	stdout, stderr io.Writer
 	conn           *grpc.ClientConn
@@ -42,6 +47,11 @@ on stderr once per failed cloud, and exits 0 (use -o json and read
 
 Output (-o): table (default), json (protojson with proto field names; every
 field present), yaml (the same document as YAML).
+
+Authentication: every call carries an OAuth 2 bearer token: --token (or
+$CANOPY_TOKEN) as is, else one obtained with the client credentials in
+--credentials (canopyd writes its admin client's there on first start; 'canopy
+login' writes others), cached on disk until it expires.
 
 Exit status: 0 success; 1 an error from canopyd or the CLI (also a server that
 ends in ERROR during --wait); 2 a usage error.`
@@ -70,8 +80,13 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.StringVar(&a.addr, "addr", envOr("CANOPY_ADDR", defaultAddr), "canopyd gRPC address host:port (env CANOPY_ADDR)")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
 	pf.DurationVar(&a.timeout, "timeout", 30*time.Second, "deadline of each call to canopyd (a --wait uses --wait-timeout instead)")
+	pf.StringVar(&a.token, "token", os.Getenv("CANOPY_TOKEN"), "a bearer token to send as is (env CANOPY_TOKEN); default: get one with the credentials file")
+	pf.StringVar(&a.credentials, "credentials", envOr("CANOPY_CREDENTIALS", defaultCredentialsPath()), "client credentials file (written by canopyd's first run and by 'canopy login'; env CANOPY_CREDENTIALS)")
+	pf.StringVar(&a.tokenURL, "token-url", os.Getenv("CANOPY_TOKEN_URL"), "token endpoint, overriding the credentials file's (env CANOPY_TOKEN_URL)")
+	pf.BoolVar(&a.tls, "tls", false, "connect with TLS (system roots)")
+	pf.StringVar(&a.caFile, "ca-file", os.Getenv("CANOPY_CA_FILE"), "connect with TLS, trusting this PEM CA (env CANOPY_CA_FILE)")
 
-	root.AddCommand(a.cloudCmd(), a.flavorCmd(), a.imageCmd(), a.serverCmd(), a.keypairCmd())
+	root.AddCommand(a.cloudCmd(), a.flavorCmd(), a.imageCmd(), a.serverCmd(), a.keypairCmd(), a.loginCmd(), a.clientCmd())
 	return root
 }
 
