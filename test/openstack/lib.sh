@@ -63,7 +63,7 @@ VOLUME_TYPE=fake
 # One up.sh/down.sh at a time per lab (test suites may call up.sh concurrently).
 lab_lock() {
 	mkdir -p "$LAB"
-	exec 9>"$LAB/.lock"
+	exec 9>"$LAB/.lab.lock"
 	if ! flock -n 9; then
 		log "waiting for another up.sh/down.sh on $LAB"
 		flock -w 900 9 || die "could not lock $LAB/.lock"

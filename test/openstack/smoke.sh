@@ -69,11 +69,14 @@ ac_project=$(os --os-cloud "$APPCRED_CLOUD" token issue -f value -c project_id)
 ok
 
 begin "flavor list has $TEST_FLAVOR"
-os flavor list -f value -c Name | grep -qx "$TEST_FLAVOR" || fail "no flavor $TEST_FLAVOR"
+# (output captured first: grep -q closing the pipe early makes the CLI fail under pipefail)
+out=$(os flavor list -f value -c Name)
+grep -qx "$TEST_FLAVOR" <<<"$out" || fail "no flavor $TEST_FLAVOR in: $out"
 ok
 
 begin "image list has $TEST_IMAGE"
-os image list -f value -c Name -c Status | grep -qx "$TEST_IMAGE active" || fail "no active image $TEST_IMAGE"
+out=$(os image list -f value -c Name -c Status)
+grep -qx "$TEST_IMAGE active" <<<"$out" || fail "no active image $TEST_IMAGE in: $out"
 ok
 
 begin "server create --wait -> ACTIVE"
@@ -118,7 +121,8 @@ ok
 
 begin "swift container create"
 os container create "$CONTAINER" >/dev/null
-os container list -f value -c Name | grep -qx "$CONTAINER" || fail "container not listed"
+out=$(os container list -f value -c Name)
+grep -qx "$CONTAINER" <<<"$out" || fail "container not listed"
 ok
 
 begin "swift object upload + download"

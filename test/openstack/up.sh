@@ -71,7 +71,8 @@ start() {
 	alive "$name" && return 0
 	STARTED_AT[$name]=$(date -u '+%F %T')
 	# own session and process group; cwd outside the caller's tree
-	(cd "$LAB" && exec setsid "$@") >>"$LOG/$name.log" 2>&1 </dev/null &
+	# (fd 9, the lab lock, must not leak into daemons: they would hold it forever)
+	(cd "$LAB" && exec setsid "$@") >>"$LOG/$name.log" 2>&1 </dev/null 9>&- &
 	local pid=$!
 	record_pid "$name" "$pid" || die "$name exited at once; see $LOG/$name.log"
 	log "  started $name (pid $pid), log $LOG/$name.log"
@@ -511,7 +512,9 @@ EOF
 		manage nova nova-manage "${nc[@]}" api_db sync
 		# cell0's database is [database]/connection's with "_cell0" appended
 		manage nova nova-manage "${nc[@]}" cell_v2 map_cell0
-		if ! nova-manage "${nc[@]}" cell_v2 list_cells 2>/dev/null | grep -q ' cell1 '; then
+		local cells
+		cells=$(nova-manage "${nc[@]}" cell_v2 list_cells 2>/dev/null || true)
+		if ! grep -q ' cell1 ' <<<"$cells"; then
 			manage nova nova-manage "${nc[@]}" cell_v2 create_cell --name cell1
 		fi
 		manage nova nova-manage "${nc[@]}" db sync
