@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // ErrInvalidToken is any token canopy does not accept. The reason is kept
@@ -45,15 +46,21 @@ type issuerEntry struct {
 
 // Verifier checks bearer tokens: signature (ES256/RS256/EdDSA), issuer,
 // audience, expiry and not-before with a clock-skew allowance.
+//
+// Verified tokens are remembered (bounded, for at most a minute and never
+// past their expiry): checking an ES256 signature costs far more than the
+// cached read it guards, and a client sends the same token many times.
 type Verifier struct {
 	issuers map[string]issuerEntry
 	skew    time.Duration
 	now     func() time.Time
+	seen    *expirable.LRU[string, Principal]
 }
 
 // NewVerifier trusts the built-in issuer (may be nil) and the externals.
 func NewVerifier(own *Issuer, externals []External, client *http.Client) (*Verifier, error) {
-	v := &Verifier{issuers: map[string]issuerEntry{}, skew: time.Minute, now: time.Now}
+	v := &Verifier{issuers: map[string]issuerEntry{}, skew: time.Minute, now: time.Now,
+		seen: expirable.NewLRU[string, Principal](10000, nil, time.Minute)}
 	if own != nil {
 		v.issuers[own.URL()] = issuerEntry{audience: own.Audience(), projectClaim: ProjectClaim, src: ownKeys{own}}
 	}
@@ -82,6 +89,17 @@ func NewVerifier(own *Issuer, externals []External, client *http.Client) (*Verif
 // Verify returns the principal of a valid token, or an error wrapping
 // ErrInvalidToken whose text is for logs only.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
+	if p, ok := v.seen.Get(raw); ok && v.now().Before(p.Expiry) {
+		return p, nil
+	}
+	p, err := v.verify(ctx, raw)
+	if err == nil {
+		v.seen.Add(raw, p)
+	}
+	return p, err
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string) (Principal, error) {
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: parse: %v", ErrInvalidToken, err)

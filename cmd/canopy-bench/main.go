@@ -27,8 +27,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/config"
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers/sim"
 	"github.com/canopy-cloud/canopy/server"
 	"github.com/canopy-cloud/canopy/store/bolt"
@@ -77,6 +78,7 @@ func start(ctx context.Context, yaml string, wait time.Duration, conns int) (*da
 	if err != nil {
 		return nil, err
 	}
+	cfg.Auth.IssuerURL = "http://canopy-bench"
 	if wait > 0 {
 		cfg.Wait.MinInterval, cfg.Wait.MaxInterval = config.Duration(wait), config.Duration(wait)
 	}
@@ -99,8 +101,13 @@ func start(ctx context.Context, yaml string, wait time.Duration, conns int) (*da
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl}, time.Second); close(done) }()
 	d := &daemon{srv: srv, addr: gl.Addr().String()}
+	tok, _, err := srv.Issuer().Issue("bench", "default", []string{auth.ScopeAdmin})
+	if err != nil {
+		cancel()
+		return nil, err
+	}
 	for i := 0; i < conns; i++ {
-		cc, err := grpc.NewClient(d.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(d.addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(tok)))
 		if err != nil {
 			cancel()
 			return nil, err
@@ -125,6 +132,15 @@ func (d *daemon) compute(i int) canopyv1.ComputeServiceClient {
 }
 
 func (d *daemon) sim(cloud string) *sim.Cloud { return d.srv.Provider(cloud).(*sim.Cloud) }
+
+// bearer sends the bench's admin token: authentication is part of what
+// every real call pays, so the figures include it.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+func (bearer) RequireTransportSecurity() bool { return false }
 
 // pct returns the p-th percentile of sorted durations.
 func pct(sorted []time.Duration, p float64) time.Duration {
