@@ -14,6 +14,7 @@ import canopy_client
 from canopy.v1 import common_pb2, compute_pb2
 
 REST = os.environ["CANOPY_REST"]
+AUTH = {"Authorization": "Bearer " + os.environ["CANOPY_TOKEN"]}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def compute():
 def test_flavors_over_grpc_and_rest(compute):
     names = {f.name for f in compute.ListFlavors(compute_pb2.ListFlavorsRequest()).flavors}
     assert {"m1.tiny", "m1.small"} <= names
-    body = requests.get(f"{REST}/v1/flavors", timeout=10).json()
+    body = requests.get(f"{REST}/v1/flavors", headers=AUTH, timeout=10).json()
     assert names == {f["name"] for f in body["flavors"]}
 
 
@@ -35,12 +36,12 @@ def test_server_created_over_grpc_is_seen_over_rest(compute):
         timeout=30,
     )
     assert sv.status == common_pb2.STATUS_ACTIVE
-    got = requests.get(f"{REST}/v1/servers/{sv.id}", timeout=10).json()
+    got = requests.get(f"{REST}/v1/servers/{sv.id}", headers=AUTH, timeout=10).json()
     assert got["id"] == sv.id and got["native_id"] == sv.native_id
     assert got["status"] == "STATUS_ACTIVE"
     deleted = compute.DeleteServer(compute_pb2.DeleteServerRequest(id=sv.id, wait=True), timeout=30)
     assert deleted.id == sv.id
-    r = requests.get(f"{REST}/v1/servers/{sv.id}", timeout=10)
+    r = requests.get(f"{REST}/v1/servers/{sv.id}", headers=AUTH, timeout=10)
     assert r.status_code == 404
 
 
@@ -49,7 +50,7 @@ def test_bad_input_names_the_field(compute):
         compute.CreateServer(compute_pb2.CreateServerRequest(name="x", flavor="nope", image="cirros-0.6.2"), timeout=10)
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "flavor" in e.value.details()
-    r = requests.post(f"{REST}/v1/servers", json={"name": "", "flavor": "m1.tiny", "image": "cirros-0.6.2"}, timeout=10)
+    r = requests.post(f"{REST}/v1/servers", headers=AUTH, json={"name": "", "flavor": "m1.tiny", "image": "cirros-0.6.2"}, timeout=10)
     assert r.status_code == 400
     violations = [v for d in r.json()["details"] for v in d.get("field_violations", [])]
     assert any(v["field"] == "name" for v in violations)
