@@ -227,9 +227,9 @@ func (c *Cloud) ListServers(ctx context.Context) ([]providers.Server, error) {
 	}
 	out := make([]providers.Server, 0, len(list))
 	for _, s := range list {
-		if strings.EqualFold(s.Status, "DELETED") {
-			continue // only admins see these; they are gone
-		}
+		// A server Nova shows as DELETED is in its last moments (vm_state
+		// deleted, row not yet destroyed): listed as DELETED until Nova
+		// drops it, so "gone" here means gone in Nova too.
 		out = append(out, c.toServer(ctx, cl, s))
 	}
 	return out, nil
@@ -256,9 +256,6 @@ func (c *Cloud) GetServer(ctx context.Context, id string) (providers.Server, err
 	s, err := servers.Get(ctx, cl.compute, url.PathEscape(id)).Extract()
 	if err != nil {
 		return providers.Server{}, fmt.Errorf("openstack: get server %s in %s: %w", id, cl.region, mapErr(err))
-	}
-	if strings.EqualFold(s.Status, "DELETED") {
-		return providers.Server{}, fmt.Errorf("openstack: get server %s in %s: %w (status DELETED)", id, cl.region, providers.ErrNotFound)
 	}
 	return c.toServer(ctx, cl, *s), nil
 }

@@ -1,0 +1,73 @@
+//go:build openstack
+
+package openstack_test
+
+// Runs the providertest conformance suite against a real OpenStack (the
+// lab test/openstack/up.sh starts). Needs CANOPY_OS_CLOUDS_YAML; under the
+// openstack build tag its absence is a failure, never a skip.
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/providers/openstack"
+	"github.com/canopy-cloud/canopy/providers/providertest"
+)
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// labCloud returns the clouds.yaml path and cloud name of the lab.
+func labCloud(t *testing.T) (path, cloud string) {
+	t.Helper()
+	path = os.Getenv("CANOPY_OS_CLOUDS_YAML")
+	if path == "" {
+		t.Fatal("CANOPY_OS_CLOUDS_YAML is not set: point it at the lab's clouds.yaml (test/openstack/up.sh prints it; default lab: /var/tmp/canopy-openstack/clouds.yaml)")
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("CANOPY_OS_CLOUDS_YAML: %v", err)
+	}
+	return path, envOr("CANOPY_OS_CLOUD", "canopy-test")
+}
+
+func labImage() string   { return envOr("CANOPY_OS_IMAGE", "canopy-test-image") }
+func labNetwork() string { return envOr("CANOPY_OS_NETWORK", "canopy-net") }
+
+type harness struct {
+	path, cloud string
+	opts        map[string]any
+}
+
+func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provider {
+	opts := map[string]any{"clouds_yaml": h.path, "cloud": h.cloud}
+	for k, v := range h.opts {
+		opts[k] = v
+	}
+	p, err := providers.Open(ctx, openstack.Kind, providers.Config{Name: "os-test", Options: opts})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return p
+}
+
+func (h harness) Fixture() providertest.Fixture {
+	return providertest.Fixture{
+		ImageName:   labImage(),
+		Networks:    []string{labNetwork()},
+		WaitTimeout: 3 * time.Minute,
+		Poll:        500 * time.Millisecond,
+		Prefix:      "ptest-os",
+	}
+}
+
+func TestConformance(t *testing.T) {
+	path, cloud := labCloud(t)
+	providertest.RunConformanceTests(t, harness{path: path, cloud: cloud})
+}
