@@ -29,7 +29,7 @@ import (
 
 // env is a canopyd served in-process on loopback, over real gRPC and REST.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *Server
 	st       store.Store
 	compute  canopyv1.ComputeServiceClient
@@ -44,7 +44,7 @@ type env struct {
 // fastSim is a sim cloud config whose transitions take tens of ms.
 const fastSim = `{boot_delay: 30ms, action_delay: 20ms, delete_delay: 20ms}`
 
-func testConfig(t *testing.T, yaml string) *config.Config {
+func testConfig(t testing.TB, yaml string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), t.Name())
 	if err != nil {
@@ -56,7 +56,7 @@ func testConfig(t *testing.T, yaml string) *config.Config {
 	return cfg
 }
 
-func newEnv(t *testing.T, yaml string) *env {
+func newEnv(t testing.TB, yaml string) *env {
 	t.Helper()
 	st, err := bolt.Open(t.TempDir() + "/canopy.db")
 	if err != nil {
@@ -68,7 +68,7 @@ func newEnv(t *testing.T, yaml string) *env {
 }
 
 // startEnv serves cfg over st; stop() shuts it down (the store stays open).
-func startEnv(t *testing.T, cfg *config.Config, st store.Store) *env {
+func startEnv(t testing.TB, cfg *config.Config, st store.Store) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -181,7 +181,7 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 func (bearer) RequireTransportSecurity() bool { return false }
 
 // mintToken signs a token with the server's own issuer.
-func mintToken(t *testing.T, srv *Server, project string, scopes ...string) string {
+func mintToken(t testing.TB, srv *Server, project string, scopes ...string) string {
 	t.Helper()
 	tok, _, err := srv.Issuer().Issue("test-client", project, scopes)
 	if err != nil {
@@ -200,7 +200,7 @@ func (e *env) get(ctx context.Context, path string) (*http.Response, error) {
 	return http.DefaultClient.Do(req)
 }
 
-func mustBolt(t *testing.T, dir string) store.Store {
+func mustBolt(t testing.TB, dir string) store.Store {
 	t.Helper()
 	st, err := bolt.Open(dir + "/canopy.db")
 	if err != nil {
