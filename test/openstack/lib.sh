@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 # Shared by up.sh, down.sh and smoke.sh. Sourced, not run.
 #
 # Everything OpenStack runs on Debian's own /usr/bin/python3: the machine's PATH
@@ -110,9 +110,9 @@ proc_is() { # pid starttime: that very process is alive (no fork: used in wait l
 	local stat
 	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
 	stat=${stat##*) }
-	local -a f
-	read -r -a f <<<"$stat"
-	[[ ${f[0]} != Z && ${f[0]} != X && ${f[19]} == "$2" ]]
+	local -a fields
+	read -r -a fields <<<"$stat"
+	[[ ${fields[0]} != Z && ${fields[0]} != X && ${fields[19]} == "$2" ]]
 }
 
 descendants() { # pid -> PIDs of all its descendants (some helpers leave the process group)

@@ -541,7 +541,9 @@ EOF
 			"${STARTED_AT[nova-compute]}"
 		log "  nova-compute reported in"
 	fi
-	alive nova-conductor && alive nova-scheduler && alive nova-compute || die "a nova service died; see $LOG/nova-*.log"
+	if ! alive nova-conductor || ! alive nova-scheduler || ! alive nova-compute; then
+		die "a nova service died; see $LOG/nova-*.log"
+	fi
 }
 
 compute_node_registered() {
