@@ -175,6 +175,7 @@ func (p *Poller[T]) loop() {
 		p.polls++
 		p.mu.Unlock()
 
+		started := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), p.max*4)
 		items, err := p.list(ctx)
 		cancel()
@@ -215,7 +216,14 @@ func (p *Poller[T]) loop() {
 			p.mu.Unlock()
 			return
 		}
-		timer.Reset(p.interval)
+		// Keep the cadence: the next list starts one interval after this one
+		// started, not after it finished, so a slow list does not stretch
+		// the time a change can go unseen.
+		next := p.interval - time.Since(started)
+		if next < time.Millisecond {
+			next = time.Millisecond
+		}
+		timer.Reset(next)
 		p.mu.Unlock()
 	}
 }

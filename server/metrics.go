@@ -13,7 +13,10 @@ import (
 // metrics are the server's own: RPC latency and the pollers' state. The
 // cache layer registers upstream calls, cache reads and rate limiting.
 type metrics struct {
-	rpc *prometheus.HistogramVec
+	rpc  *prometheus.HistogramVec
+	wake *prometheus.HistogramVec
+	// onWake, when set, sees every woken wait (benchmarks).
+	onWake func(cloud string, changed, woke time.Time)
 }
 
 func newMetrics(reg *prometheus.Registry, cs *cloudSet) *metrics {
@@ -21,8 +24,13 @@ func newMetrics(reg *prometheus.Registry, cs *cloudSet) *metrics {
 		Name:    "canopy_rpc_duration_seconds",
 		Help:    "Latency of canopy RPCs by method and code (streams: their whole life).",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
-	}, []string{"method", "code"})}
-	reg.MustRegister(m.rpc, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}, []string{"method", "code"}),
+		wake: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "canopy_wait_wake_delay_seconds",
+			Help:    "From the cloud's change of a resource (its update time) to canopy waking the waiter, by cloud and kind.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 1.6, 16),
+		}, []string{"cloud", "kind"})}
+	reg.MustRegister(m.rpc, m.wake, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, cl := range cs.list {
 		if cl.servers == nil {
 			continue
@@ -58,5 +66,17 @@ func (m *metrics) stream() grpc.StreamServerInterceptor {
 		err := handler(srv, ss)
 		m.rpc.WithLabelValues(info.FullMethod, status.Code(err).String()).Observe(time.Since(start).Seconds())
 		return err
+	}
+}
+
+// woke records a waiter woken by the poller for a change the cloud dated.
+func (m *metrics) woke(cloud, kind string, changed time.Time) {
+	if changed.IsZero() {
+		return
+	}
+	now := time.Now()
+	m.wake.WithLabelValues(cloud, kind).Observe(now.Sub(changed).Seconds())
+	if m.onWake != nil {
+		m.onWake(cloud, changed, now)
 	}
 }

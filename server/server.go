@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/canopy-cloud/canopy/config"
 	"github.com/prometheus/client_golang/prometheus"
@@ -80,6 +81,10 @@ func (s *Server) Issuer() *auth.Issuer { return s.issuer }
 
 // Clients manages the built-in authorization server's clients.
 func (s *Server) Clients() *auth.Clients { return s.clients }
+
+// OnWake calls f for every wait the poller wakes, with the time the cloud
+// says the resource changed: benchmarks measure wake-up delay with it.
+func (s *Server) OnWake(f func(cloud string, changed, woke time.Time)) { s.metrics.onWake = f }
 
 // Registry is the server's Prometheus registry (served at /metrics).
 func (s *Server) Registry() *prometheus.Registry { return s.reg }

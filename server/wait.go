@@ -26,6 +26,9 @@ func (s *Server) waitServer(ctx context.Context, cl *cloud, m store.Mapping, wha
 		return done(sv, present) || (present && sv.Status == providers.StatusError)
 	})
 	if err == nil {
+		if present {
+			s.metrics.woke(cl.name, "servers", sv.Updated)
+		}
 		return sv, present, nil
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {

@@ -66,6 +66,13 @@ clouds:
 	}
 	defer d.stop()
 	s := d.sim("c1")
+	var wakeMu sync.Mutex
+	var wakes []time.Duration
+	d.srv.OnWake(func(_ string, changed, woke time.Time) {
+		wakeMu.Lock()
+		wakes = append(wakes, woke.Sub(changed))
+		wakeMu.Unlock()
+	})
 	delays := make([]time.Duration, n)
 	errs := make(chan error, n)
 	var wg sync.WaitGroup
@@ -101,7 +108,12 @@ clouds:
 	gets := s.Calls("GetServer")
 	intervals := float64(wall) / float64(interval)
 	sortDur(delays)
-	fmt.Printf("P2 servers=%d waiters=%d interval=%s wall=%s upstream_list_calls=%d per_interval=%.2f (goal <=1) get_calls=%d wake_delay_p50=%s p99=%s max=%s (goal <= interval+50ms = %s)\n",
-		n, n, interval, ms(wall), lists, float64(lists)/intervals, gets, ms(pct(delays, 50)), ms(pct(delays, 99)), ms(delays[len(delays)-1]), ms(interval+50*time.Millisecond))
+	sortDur(wakes)
+	fmt.Printf("P2 servers=%d waiters=%d interval=%s wall=%s upstream_list_calls=%d per_interval=%.2f (goal <=1) get_calls=%d\n",
+		n, n, interval, ms(wall), lists, float64(lists)/intervals, gets)
+	fmt.Printf("P2 wake delay, cloud change -> canopy wakes the waiter: p50=%s p99=%s max=%s (goal <= interval+50ms = %s) woken=%d\n",
+		ms(pct(wakes, 50)), ms(pct(wakes, 99)), ms(wakes[len(wakes)-1]), ms(interval+50*time.Millisecond), len(wakes))
+	fmt.Printf("P2 wake delay, cloud change -> client receives the reply: p50=%s p99=%s max=%s\n",
+		ms(pct(delays, 50)), ms(pct(delays, 99)), ms(delays[len(delays)-1]))
 	return nil
 }
