@@ -12,13 +12,14 @@ ENDPOINT="http://127.0.0.1:$PORT"
 log() { printf 'moto: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# answers: moto's own API replies on the port (any moto server does).
+# answers: moto's own API replies on the port (any moto server does). Its
+# config endpoint is cheap whatever moto holds (data.json dumps everything).
 answers() {
 	python3 - "$ENDPOINT" <<'PY' 2>/dev/null
 import sys, urllib.request
 try:
-    with urllib.request.urlopen(sys.argv[1] + "/moto-api/data.json", timeout=2) as r:
-        sys.exit(0 if r.status == 200 else 1)
+    with urllib.request.urlopen(sys.argv[1] + "/moto-api/config", timeout=5) as r:
+        sys.exit(0 if 200 <= r.status < 300 else 1)
 except Exception:
     sys.exit(1)
 PY

@@ -17,11 +17,13 @@ mkdir -p "$CACHE"
 
 # 1. moto in a project-local venv, at the pinned version.
 stamp="$VENV/.moto-$MOTO_VERSION"
-if [[ ! -e $stamp || ! -x $VENV/bin/moto_server ]]; then
+if [[ ! -e $stamp || ! -x $VENV/bin/moto_server ]] || ! "$VENV/bin/python" -c '' 2>/dev/null; then
 	command -v python3 >/dev/null || die "python3 not on PATH"
 	log "installing moto[server]==$MOTO_VERSION into $VENV"
 	rm -rf "$VENV"
 	python3 -m venv "$VENV"
+	# A current pip resolves moto's many extras much faster than the one
+	# the interpreter ships.
 	"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 	"$VENV/bin/python" -m pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 	touch "$stamp"
