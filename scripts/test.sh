@@ -6,7 +6,9 @@
 #   2. Go tests under -race: unit tests, storetest on bbolt, providertest on
 #      sim, end-to-end tests that run canopyd as a process;
 #   3. the Python and C++ clients against a real canopyd;
-#   4. the real engines, each started on loopback by its own script.
+#   4. the real engines, each started on loopback by its own script and run
+#      through the same providertest suite plus an end-to-end test with
+#      canopyd: moto (AWS) and a real OpenStack from Debian's packages.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -32,6 +34,27 @@ go test -race -count=1 ./...
 
 section "clients (python, c++)"
 scripts/test-clients.sh
+
+section "AWS adapter against moto (test/moto)"
+t0=$SECONDS
+test/moto/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-moto-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)|    --- SKIP|skip' | grep -v '^=== RUN' || true
+grep -qE '^ok ' "${TMPDIR:-/tmp}/canopy-moto-test.log" || { tail -50 "${TMPDIR:-/tmp}/canopy-moto-test.log"; exit 1; }
+echo "moto suite: $((SECONDS - t0))s"
+
+section "OpenStack adapter against a real OpenStack (test/openstack)"
+t0=$SECONDS
+lab_was_up=
+curl -fs -o /dev/null --max-time 3 http://127.0.0.1:5000/v3 && lab_was_up=1
+clouds_yaml="$(test/openstack/up.sh | tail -n 1)"
+echo "OpenStack lab ready in $((SECONDS - t0))s: $clouds_yaml"
+if [[ -z "$lab_was_up" && "${CI:-}" == true ]]; then
+  trap 'test/openstack/down.sh >/dev/null 2>&1 || true' EXIT
+fi
+t0=$SECONDS
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -race -timeout 30m -v ./providers/openstack/... 2>&1 \
+  | tee "${TMPDIR:-/tmp}/canopy-openstack-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
+grep -qE '^ok ' "${TMPDIR:-/tmp}/canopy-openstack-test.log" || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-test.log"; exit 1; }
+echo "openstack suite: $((SECONDS - t0))s"
 
 echo
 echo "all suites passed in $((SECONDS - start))s"
