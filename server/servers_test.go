@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
@@ -374,5 +375,30 @@ clouds:
 		if first[sv.NativeId] != sv.Id {
 			t.Errorf("after restart %s has id %s, was %s", sv.NativeId, sv.Id, first[sv.NativeId])
 		}
+	}
+}
+
+func TestWaitTimeoutWithoutDeadline(t *testing.T) {
+	e := newEnv(t, `
+clouds:
+  - name: local
+    kind: sim
+    options: {boot_delay: 1h}
+wait: {timeout: 200ms}
+`)
+	// No client deadline: the configured wait timeout bounds the wait.
+	start := time.Now()
+	_, err := e.compute.CreateServer(context.Background(), &canopyv1.CreateServerRequest{Name: "s", Flavor: "m1.tiny", Image: "cirros-0.6.2", Wait: true})
+	wantErr(t, err, codes.DeadlineExceeded, "", `cloud "local"`, "not ACTIVE")
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("waited %s with a 200ms wait timeout", el)
+	}
+	// A client deadline longer than the configured timeout is honored.
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	_, err = e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "s2", Flavor: "m1.tiny", Image: "cirros-0.6.2", Wait: true})
+	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) < 500*time.Millisecond {
+		t.Errorf("with a 600ms deadline: %v after %s; want DEADLINE_EXCEEDED near the client's deadline", err, time.Since(start))
 	}
 }

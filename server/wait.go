@@ -14,12 +14,14 @@ import (
 
 // waitServer blocks until done holds for the server or it reaches ERROR,
 // through the cloud's batched poller (one list per interval however many
-// callers wait). It is bounded by the caller's deadline and by the
-// configured wait timeout, whichever comes first; an ERROR server is
+// callers wait). It is bounded by the caller's deadline, or by the
+// configured wait timeout when the caller set none; an ERROR server is
 // returned as it is, so the caller sees status and message.
 func (s *Server) waitServer(ctx context.Context, cl *cloud, m store.Mapping, what string, done func(providers.Server, bool) bool) (providers.Server, bool, error) {
-	limit := s.cfg.Wait.Timeout.Std()
-	wctx, cancel := context.WithTimeout(ctx, limit)
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if _, ok := ctx.Deadline(); !ok {
+		wctx, cancel = context.WithTimeout(ctx, s.cfg.Wait.Timeout.Std())
+	}
 	defer cancel()
 	start := time.Now()
 	sv, present, err := cl.servers.Wait(wctx, m.NativeID, func(sv providers.Server, present bool) bool {
