@@ -438,3 +438,30 @@ func TestServerOf(t *testing.T) {
 		}
 	}
 }
+
+// An instance terminated behind canopy's back while EC2's describe still
+// lagged is not shown as pending from memory.
+func TestRecentButTerminatedIsNotListed(t *testing.T) {
+	ctx := context.Background()
+	c, fakes := fakeCloud("us-east-1")
+	s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "x", FlavorID: "t3.micro", ImageID: "ami-us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fakes["us-east-1"]
+	f.mu.Lock()
+	f.setState(s.NativeID, types.InstanceStateNameTerminated)
+	f.mu.Unlock()
+	if list, err := c.ListServers(ctx); err != nil || len(list) != 1 {
+		t.Fatalf("while describe lags: %v, %v; want the new server", list, err)
+	}
+	f.mu.Lock()
+	delete(f.invisible, s.NativeID)
+	f.mu.Unlock()
+	if list, err := c.ListServers(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("after it was terminated: %v, %v; want none", list, err)
+	}
+	if _, err := c.GetServer(ctx, s.NativeID); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("GetServer: %v, want ErrNotFound", err)
+	}
+}

@@ -66,7 +66,18 @@ func (c *Cloud) ListServers(ctx context.Context) ([]providers.Server, error) {
 	for _, s := range out {
 		c.remember(s.NativeID, s.Region)
 	}
-	out = append(out, c.unseenRecent(seen)...)
+	// Instances launched moments ago that the lists did not show yet: look
+	// each up (rare: only within EC2's lag after a launch), so one that was
+	// terminated meanwhile is not shown.
+	for _, r := range c.unseenRecent(seen) {
+		s, err := c.GetServer(ctx, r.NativeID)
+		switch {
+		case err == nil:
+			out = append(out, s)
+		case !isNotFound(err):
+			return nil, err
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
 	return out, nil
 }

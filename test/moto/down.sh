@@ -3,7 +3,7 @@
 # recorded in .cache/moto.pid). Nothing to do when it is not running.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=test/moto/lib.sh
 . "$HERE/lib.sh"
 
 if ! ours_running; then

@@ -9,7 +9,7 @@
 # (CANOPY_MOTO_KEEP=1 leaves it running).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=test/moto/lib.sh
 . "$HERE/lib.sh"
 
 was_up=

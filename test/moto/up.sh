@@ -10,7 +10,7 @@
 # The last line printed is the endpoint (export it as CANOPY_MOTO_ENDPOINT).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=test/moto/lib.sh
 . "$HERE/lib.sh"
 
 mkdir -p "$CACHE"
