@@ -440,7 +440,13 @@ wait:
 	if findServer(resp.Servers, byID(created.Id)) == nil || findServer(resp.Servers, byID(simSrv.Id)) == nil {
 		t.Fatalf("list does not show both clouds' servers (%s on os, %s on local): %v", created.Id, simSrv.Id, resp.Servers)
 	}
+	// canopy caches server lists briefly (2s by default): a server made
+	// behind its back shows up once that expires.
 	adopted := findServer(resp.Servers, byNative(outsideID))
+	for deadline := time.Now().Add(30 * time.Second); adopted == nil && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		adopted = findServer(list().Servers, byNative(outsideID))
+	}
 	if adopted == nil || adopted.Id == "" || adopted.Name != run+"-outside" || adopted.Labels["made-by"] != "gophercloud" {
 		t.Fatalf("outside server %s not adopted: %v", outsideID, adopted)
 	}
