@@ -10,6 +10,7 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // cloudFlavors lists one cloud's flavors with canopy ids.
@@ -22,19 +23,8 @@ func (s *Server) cloudFlavors(ctx context.Context, cl *cloud) ([]*canopyv1.Flavo
 	if err != nil {
 		return nil, cloudErr(cl.name, "list flavors", err)
 	}
-	natives := make([]string, len(list))
-	for i, f := range list {
-		natives[i] = f.NativeID
-	}
-	ids, err := s.adopt(ctx, cl, providers.KindFlavor, natives)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*canopyv1.Flavor, len(list))
-	for i, f := range list {
-		out[i] = flavorPB(cl.name, ids[f.NativeID].ID, f)
-	}
-	return out, nil
+	return adoptAll(ctx, s, cl, providers.KindFlavor, list, func(f providers.Flavor) string { return f.NativeID },
+		func(f providers.Flavor, m store.Mapping) *canopyv1.Flavor { return flavorPB(cl.name, m.ID, f) })
 }
 
 // cloudImages lists one cloud's images with canopy ids.
@@ -47,45 +37,16 @@ func (s *Server) cloudImages(ctx context.Context, cl *cloud) ([]*canopyv1.Image,
 	if err != nil {
 		return nil, cloudErr(cl.name, "list images", err)
 	}
-	natives := make([]string, len(list))
-	for i, im := range list {
-		natives[i] = im.NativeID
-	}
-	ids, err := s.adopt(ctx, cl, providers.KindImage, natives)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*canopyv1.Image, len(list))
-	for i, im := range list {
-		out[i] = imagePB(cl.name, ids[im.NativeID].ID, im)
-	}
-	return out, nil
+	return adoptAll(ctx, s, cl, providers.KindImage, list, func(im providers.Image) string { return im.NativeID },
+		func(im providers.Image, m store.Mapping) *canopyv1.Image { return imagePB(cl.name, m.ID, im) })
 }
-
-func flavorKey(f *canopyv1.Flavor) string { return sortKey(f.Location.GetCloud(), f.Name, f.Id) }
-func imageKey(im *canopyv1.Image) string  { return sortKey(im.Location.GetCloud(), im.Name, im.Id) }
 
 // ListFlavors implements canopyv1.ComputeServiceServer.
 func (s *Server) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsRequest) (*canopyv1.ListFlavorsResponse, error) {
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
-		return nil, err
-	}
-	targets, err := s.listTargets(req.GetLocation())
-	if err != nil {
-		return nil, err
-	}
-	all, errs := fanOut(ctx, targets, s.cloudFlavors)
-	var kept []*canopyv1.Flavor
-	for _, f := range all {
-		if (req.GetName() == "" || f.Name == req.GetName()) && matchLabels(req.GetLabels(), f.Labels) && matchLocation(req.GetLocation(), f.Location.GetRegion(), "") {
-			kept = append(kept, f)
-		}
-	}
-	page, next, err := paginate(kept, flavorKey, size, req.GetPageToken(), filterHash("flavors", req.GetLocation().String(), req.GetName(), req.GetLabels()))
+	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"flavors", req.GetName()}}
+	page, next, errs, err := listAcross(ctx, s, q, s.cloudFlavors, func(f *canopyv1.Flavor) bool {
+		return (req.GetName() == "" || f.Name == req.GetName()) && matchLabels(req.GetLabels(), f.Labels) && matchLocation(req.GetLocation(), f.Location.GetRegion(), "")
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -170,26 +131,11 @@ func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest
 
 // ListImages implements canopyv1.ComputeServiceServer.
 func (s *Server) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest) (*canopyv1.ListImagesResponse, error) {
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
-		return nil, err
-	}
-	targets, err := s.listTargets(req.GetLocation())
-	if err != nil {
-		return nil, err
-	}
-	all, errs := fanOut(ctx, targets, s.cloudImages)
-	var kept []*canopyv1.Image
-	for _, im := range all {
-		if (req.GetName() == "" || im.Name == req.GetName()) && (req.GetStatus() == 0 || im.Status == req.GetStatus()) &&
-			matchLabels(req.GetLabels(), im.Labels) && matchLocation(req.GetLocation(), im.Location.GetRegion(), "") {
-			kept = append(kept, im)
-		}
-	}
-	page, next, err := paginate(kept, imageKey, size, req.GetPageToken(), filterHash("images", req.GetLocation().String(), req.GetName(), req.GetStatus(), req.GetLabels()))
+	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"images", req.GetName(), req.GetStatus()}}
+	page, next, errs, err := listAcross(ctx, s, q, s.cloudImages, func(im *canopyv1.Image) bool {
+		return (req.GetName() == "" || im.Name == req.GetName()) && (req.GetStatus() == 0 || im.Status == req.GetStatus()) &&
+			matchLabels(req.GetLabels(), im.Labels) && matchLocation(req.GetLocation(), im.Location.GetRegion(), "")
+	})
 	if err != nil {
 		return nil, err
 	}

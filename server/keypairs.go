@@ -86,9 +86,7 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 		if err != nil {
 			return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
 		}
-		out := keypairPB(cl.name, m.ID, k)
-		out.Location.Project = m.Project
-		return out, nil // the private key is never kept, so a retry cannot return it
+		return keypairPBIn(cl.name, m, k), nil // the private key is never kept, so a retry cannot return it
 	}
 	k, err := c.CreateKeypair(ctx, req.GetName(), pub)
 	if err != nil {
@@ -100,8 +98,7 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, k.NativeID); err != nil {
 		return nil, storeErr("bind keypair "+k.NativeID, err)
 	}
-	out := keypairPB(cl.name, m.ID, k)
-	out.Location.Project = m.Project
+	out := keypairPBIn(cl.name, m, k)
 	out.PrivateKey = priv
 	return out, nil
 }
@@ -115,42 +112,23 @@ func (s *Server) cloudKeypairs(ctx context.Context, cl *cloud) ([]*canopyv1.Keyp
 	if err != nil {
 		return nil, cloudErr(cl.name, "list keypairs", err)
 	}
-	natives := make([]string, len(list))
-	for i, k := range list {
-		natives[i] = k.NativeID
-	}
-	ids, err := s.adopt(ctx, cl, providers.KindKeypair, natives)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*canopyv1.Keypair, len(list))
-	for i, k := range list {
-		m := ids[k.NativeID]
-		out[i] = keypairPB(cl.name, m.ID, k)
-		out[i].Location.Project = m.Project
-	}
-	return out, nil
+	return adoptAll(ctx, s, cl, providers.KindKeypair, list, func(k providers.Keypair) string { return k.NativeID },
+		func(k providers.Keypair, m store.Mapping) *canopyv1.Keypair { return keypairPBIn(cl.name, m, k) })
+}
+
+// keypairPBIn converts a keypair with its mapping (canopy id and project).
+func keypairPBIn(cloud string, m store.Mapping, k providers.Keypair) *canopyv1.Keypair {
+	out := keypairPB(cloud, m.ID, k)
+	out.Location.Project = m.Project
+	return out
 }
 
 // ListKeypairs implements canopyv1.ComputeServiceServer.
 func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsRequest) (*canopyv1.ListKeypairsResponse, error) {
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	targets, err := s.listTargets(req.GetLocation())
-	if err != nil {
-		return nil, err
-	}
-	all, errs := fanOut(ctx, targets, s.cloudKeypairs)
-	var kept []*canopyv1.Keypair
-	for _, k := range all {
-		if k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && matchLocation(req.GetLocation(), k.Location.GetRegion(), "") {
-			kept = append(kept, k)
-		}
-	}
-	key := func(k *canopyv1.Keypair) string { return sortKey(k.Location.GetCloud(), k.Name, k.Id) }
-	page, next, err := paginate(kept, key, size, req.GetPageToken(), filterHash("keypairs", req.GetLocation().String(), req.GetName()))
+	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), nil, []any{"keypairs", req.GetName()}}
+	page, next, errs, err := listAcross(ctx, s, q, s.cloudKeypairs, func(k *canopyv1.Keypair) bool {
+		return k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && matchLocation(req.GetLocation(), k.Location.GetRegion(), "")
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -188,9 +166,7 @@ func (s *Server) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest
 	if err != nil {
 		return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
 	}
-	out := keypairPB(cl.name, m.ID, k)
-	out.Location.Project = m.Project
-	return out, nil
+	return keypairPBIn(cl.name, m, k), nil
 }
 
 // DeleteKeypair implements canopyv1.ComputeServiceServer.

@@ -67,26 +67,11 @@ func serverKey(sv *canopyv1.Server) string { return sortKey(sv.Location.GetCloud
 
 // ListServers implements canopyv1.ComputeServiceServer.
 func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
-	size, err := pageSize(req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
-		return nil, err
-	}
-	targets, err := s.listTargets(req.GetLocation())
-	if err != nil {
-		return nil, err
-	}
-	all, errs := fanOut(ctx, targets, s.cloudServers)
-	var kept []*canopyv1.Server
-	for _, sv := range all {
-		if sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
-			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone()) {
-			kept = append(kept, sv)
-		}
-	}
-	page, next, err := paginate(kept, serverKey, size, req.GetPageToken(), filterHash("servers", req.GetLocation().String(), req.GetName(), req.GetStatus(), req.GetLabels()))
+	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"servers", req.GetName(), req.GetStatus()}}
+	page, next, errs, err := listAcross(ctx, s, q, s.cloudServers, func(sv *canopyv1.Server) bool {
+		return sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
+			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
+	})
 	if err != nil {
 		return nil, err
 	}
