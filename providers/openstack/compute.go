@@ -459,18 +459,10 @@ func (c *Cloud) toServer(ctx context.Context, cl *clients, s servers.Server) pro
 			props["tags"] = strings.Join(user, ",")
 		}
 	}
-	raw := s.Status
-	if s.TaskState != "" {
-		raw += "(" + s.TaskState + ")"
-	}
-	msg := ""
-	if s.Fault.Message != "" {
-		msg = s.Fault.Message
-	}
 	return providers.Server{
 		Common: providers.Common{
 			NativeID: s.ID, Name: s.Name, Region: cl.region, Zone: s.AvailabilityZone,
-			Status: serverStatus(s.Status, s.TaskState), ProviderStatus: raw, StatusMessage: msg,
+			Status: serverStatus(s.Status, s.TaskState), ProviderStatus: s.Status, StatusMessage: s.Fault.Message,
 			Created: s.Created, Updated: s.Updated, Labels: copyMap(s.Metadata), Properties: props,
 		},
 		FlavorID: flavorID, ImageID: imageID, Keypair: s.KeyName, Addresses: addresses(s.Addresses),

@@ -283,4 +283,11 @@ func TestOpenDoesNotReachTheCloud(t *testing.T) {
 	if _, err := providers.Open(t.Context(), Kind, providers.Config{Name: "os", Options: map[string]any{"clouds_yaml": path, "cloud": "down", "compute_microversion": "x"}}); err == nil {
 		t.Error("bad compute_microversion accepted")
 	}
+	// One adapter per (cloud, region): several regions need several clouds.
+	if _, err := providers.Open(t.Context(), Kind, providers.Config{Name: "os", Regions: []string{"A", "B"}, Options: map[string]any{"clouds_yaml": path, "cloud": "down"}}); err == nil || !strings.Contains(err.Error(), "one canopy cloud per region") {
+		t.Errorf("two regions for one adapter: err = %v", err)
+	}
+	if _, err := providers.Open(t.Context(), Kind, providers.Config{Name: "os", Regions: []string{"A", "B"}, Options: map[string]any{"clouds_yaml": path, "cloud": "down", "region": "B"}}); err != nil {
+		t.Errorf("two regions with the region option: %v", err)
+	}
 }

@@ -79,6 +79,9 @@ func Open(ctx context.Context, cfg providers.Config) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Region == "" && len(cfg.Regions) > 1 {
+		return nil, fmt.Errorf("openstack: cloud %q: one adapter serves one region, and the config lists %v: declare one canopy cloud per region (or set the region option)", cfg.Name, cfg.Regions)
+	}
 	cc, err := loadCloudConfig(o, cfg)
 	if err != nil {
 		return nil, err
@@ -106,15 +109,6 @@ func (c *Cloud) Region() string {
 		return c.cl.region
 	}
 	return c.cc.Region
-}
-
-// where names the cloud and region in error messages.
-func (c *Cloud) where() string {
-	r := c.Region()
-	if r == "" {
-		return "cloud " + c.cc.Cloud
-	}
-	return r
 }
 
 // clients authenticates on first use and caches the result. A failure is
