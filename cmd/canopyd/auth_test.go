@@ -26,11 +26,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/internal/canopydtest"
 )
 
 func TestFirstRunCredentials(t *testing.T) {
 	data := t.TempDir()
-	d := start(t, data)
+	d := canopydtest.Start(t, data)
 	path := filepath.Join(data, "config", "canopy", "credentials.json")
 	st, err := os.Stat(path)
 	if err != nil || st.Mode().Perm() != 0o600 {
@@ -38,20 +39,20 @@ func TestFirstRunCredentials(t *testing.T) {
 	}
 	first, _ := os.ReadFile(path)
 	// Unauthenticated calls are refused, over gRPC and REST alike.
-	cc, _ := grpc.NewClient(d.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, _ := grpc.NewClient(d.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	defer cc.Close()
 	_, err = canopyv1.NewComputeServiceClient(cc).ListServers(context.Background(), &canopyv1.ListServersRequest{})
 	if status.Code(err) != codes.Unauthenticated {
 		t.Errorf("no token over gRPC: %v", err)
 	}
-	resp, err := http.Get("http://" + d.restAddr + "/v1/servers")
+	resp, err := http.Get("http://" + d.RESTAddr + "/v1/servers")
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no token over REST: %v %v", resp.StatusCode, err)
 	}
 	resp.Body.Close()
 	// A restart keeps the admin client and does not rewrite the file.
-	d.stop()
-	start(t, data)
+	d.Stop()
+	canopydtest.Start(t, data)
 	again, _ := os.ReadFile(path)
 	if string(again) != string(first) {
 		t.Errorf("second start rewrote the credentials")
@@ -59,7 +60,7 @@ func TestFirstRunCredentials(t *testing.T) {
 }
 
 func TestPlaintextOnlyOnLoopback(t *testing.T) {
-	cmd := exec.Command(canopydBinary(t), "--grpc-addr", "0.0.0.0:0", "--rest-addr", freePort(t))
+	cmd := exec.Command(canopydtest.Binary(t), "--grpc-addr", "0.0.0.0:0", "--rest-addr", canopydtest.FreePort(t))
 	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "--insecure") {
@@ -91,10 +92,10 @@ func selfSigned(t *testing.T) (certPath, keyPath string, pool *x509.CertPool) {
 func TestTLS(t *testing.T) {
 	certPath, keyPath, pool := selfSigned(t)
 	data := t.TempDir()
-	grpcAddr, restAddr := freePort(t), freePort(t)
-	cmd := exec.Command(canopydBinary(t), "--grpc-addr", grpcAddr, "--rest-addr", restAddr, "--tls-cert", certPath, "--tls-key", keyPath)
+	grpcAddr, restAddr := canopydtest.FreePort(t), canopydtest.FreePort(t)
+	cmd := exec.Command(canopydtest.Binary(t), "--grpc-addr", grpcAddr, "--rest-addr", restAddr, "--tls-cert", certPath, "--tls-key", keyPath)
 	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+data, "XDG_CONFIG_HOME="+filepath.Join(data, "config"), "CANOPY_CONFIG=", "CANOPY_CREDENTIALS=")
-	logs := &syncBuf{}
+	logs := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -120,9 +121,9 @@ func TestTLS(t *testing.T) {
 	}
 	oldClient := http.DefaultClient
 	http.DefaultClient = hc
-	tok := adminToken(t, data, "https://"+restAddr+"/oauth2/token")
+	tok := canopydtest.AdminToken(t, data, "https://"+restAddr+"/oauth2/token")
 	http.DefaultClient = oldClient
-	cc, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})), grpc.WithPerRPCCredentials(bearer(tok)))
+	cc, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})), grpc.WithPerRPCCredentials(canopydtest.Bearer(tok)))
 	if err != nil {
 		t.Fatal(err)
 	}
