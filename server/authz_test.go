@@ -150,52 +150,7 @@ clouds:
 	im, _ := e.compute.GetImage(ctx, &canopyv1.GetImageRequest{Id: "cirros-0.6.2"})
 	fx := matrixFixture{server: sv.Id, keypair: kp.Id, flavor: fl.GetId(), image: im.GetId(), client: cl.Client.Id}
 
-	// Tokens of every kind, all for project "default" unless said.
-	raw := e.st.(*bolt.Store)
-	issuer := func(mod func(*auth.IssuerOptions)) *auth.Issuer {
-		o := auth.IssuerOptions{URL: "http://canopy.test"}
-		mod(&o)
-		i, err := auth.NewIssuer(ctx, raw, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return i
-	}
-	other, err := bolt.Open(t.TempDir() + "/other.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	forger, _ := auth.NewIssuer(ctx, other, auth.IssuerOptions{URL: "http://canopy.test"})
-	sign := func(i *auth.Issuer, project string, scopes ...string) string {
-		tok, _, err := i.Issue("matrix", project, scopes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	unauth := func(string) codes.Code { return codes.Unauthenticated }
-	passes := func(string) codes.Code { return pastAuth }
-	kinds := []tokenKind{
-		{"no token", "", unauth},
-		{"expired", sign(issuer(func(o *auth.IssuerOptions) { o.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) } }), "default", auth.ScopeAdmin), unauth},
-		{"bad signature", sign(forger, "default", auth.ScopeAdmin), unauth},
-		{"wrong audience", sign(issuer(func(o *auth.IssuerOptions) { o.Audience = "not-canopy" }), "default", auth.ScopeAdmin), unauth},
-		{"read-only", mintToken(t, e.srv, "default", auth.ScopeRead), func(scope string) codes.Code {
-			if scope == auth.ScopeRead {
-				return pastAuth
-			}
-			return codes.PermissionDenied
-		}},
-		{"write", mintToken(t, e.srv, "default", auth.ScopeWrite), func(scope string) codes.Code {
-			if scope == auth.ScopeAdmin {
-				return codes.PermissionDenied
-			}
-			return pastAuth
-		}},
-		{"other project", mintToken(t, e.srv, "elsewhere", auth.ScopeAdmin), passes},
-		{"admin", e.token, passes},
-	}
+	kinds := matrixTokens(t, e)
 
 	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -273,6 +228,59 @@ clouds:
 	}
 }
 
+// matrixTokens makes one token of every kind the matrix checks, all for
+// project "default" unless said.
+func matrixTokens(t *testing.T, e *env) []tokenKind {
+	ctx := ctxT(t)
+	raw := e.st.(*bolt.Store)
+	issuer := func(mod func(*auth.IssuerOptions)) *auth.Issuer {
+		o := auth.IssuerOptions{URL: "http://canopy.test"}
+		mod(&o)
+		i, err := auth.NewIssuer(ctx, raw, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return i
+	}
+	other, err := bolt.Open(t.TempDir() + "/other.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	forger, _ := auth.NewIssuer(ctx, other, auth.IssuerOptions{URL: "http://canopy.test"})
+	sign := func(i *auth.Issuer, project string, scopes ...string) string {
+		tok, _, err := i.Issue("matrix", project, scopes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	unauth := func(string) codes.Code { return codes.Unauthenticated }
+	passes := func(string) codes.Code { return pastAuth }
+	kinds := []tokenKind{
+		{"no token", "", unauth},
+		{"expired", sign(issuer(func(o *auth.IssuerOptions) { o.Now = func() time.Time { return time.Now().Add(-2 * time.Hour) } }), "default", auth.ScopeAdmin), unauth},
+		{"bad signature", sign(forger, "default", auth.ScopeAdmin), unauth},
+		{"wrong audience", sign(issuer(func(o *auth.IssuerOptions) { o.Audience = "not-canopy" }), "default", auth.ScopeAdmin), unauth},
+		{"read-only", mintToken(t, e.srv, "default", auth.ScopeRead), func(scope string) codes.Code {
+			if scope == auth.ScopeRead {
+				return pastAuth
+			}
+			return codes.PermissionDenied
+		}},
+		{"write", mintToken(t, e.srv, "default", auth.ScopeWrite), func(scope string) codes.Code {
+			if scope == auth.ScopeAdmin {
+				return codes.PermissionDenied
+			}
+			return pastAuth
+		}},
+		{"other project", mintToken(t, e.srv, "elsewhere", auth.ScopeAdmin), passes},
+		{"admin", e.token, passes},
+	}
+
+	return kinds
+}
+
 // wantScope is the test's own statement of which scope each RPC needs,
 // independent of requiredScope: reads are the Get/List/Find/Watch/Wait
 // methods, AuthService is admin, everything else writes.
@@ -319,12 +327,7 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	tokens := map[string]string{
-		"none":      "",
-		"garbage":   "not-a-token",
-		"read-only": mintToken(t, e.srv, "default", auth.ScopeRead),
-		"other":     mintToken(t, e.srv, "elsewhere", auth.ScopeAdmin),
-	}
+	kinds := matrixTokens(t, e)
 	routes := 0
 	for _, rule := range cfg.HTTP.Rules {
 		sel := rule["selector"]
@@ -336,7 +339,8 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 			routes++
 			path = strings.NewReplacer("{id}", sv.Id, "{name}", "local").Replace(path)
 			scope := wantScope("/" + sel[:strings.LastIndex(sel, ".")] + "/" + sel[strings.LastIndex(sel, ".")+1:])
-			for name, tok := range tokens {
+			for _, k := range kinds {
+				name, tok := k.name, k.token
 				req, _ := http.NewRequestWithContext(ctx, strings.ToUpper(verb), e.rest+path, strings.NewReader("{}"))
 				if tok != "" {
 					req.Header.Set("Authorization", "Bearer "+tok)
@@ -353,10 +357,10 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 				body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 				resp.Body.Close()
 				want := 0
-				switch {
-				case name == "none" || name == "garbage":
+				switch code := k.want(scope); code {
+				case codes.Unauthenticated:
 					want = http.StatusUnauthorized
-				case name == "read-only" && scope != auth.ScopeRead:
+				case codes.PermissionDenied:
 					want = http.StatusForbidden
 				}
 				if want != 0 && resp.StatusCode != want && !(strings.Contains(path, ":watch") && strings.Contains(string(body), `"code":16`)) {
@@ -365,11 +369,11 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 				if want == 0 && (resp.StatusCode == 401 || resp.StatusCode == 403) {
 					t.Errorf("%s %s with %s token: %d %s", strings.ToUpper(verb), path, name, resp.StatusCode, body)
 				}
-				if name == "other" && strings.HasSuffix(path, sv.Id) && resp.StatusCode != http.StatusNotFound {
+				if name == "other project" && strings.HasSuffix(path, sv.Id) && resp.StatusCode != http.StatusNotFound {
 					t.Errorf("%s %s with another project's token: %d, want 404", strings.ToUpper(verb), path, resp.StatusCode)
 				}
 			}
 		}
 	}
-	t.Logf("REST matrix: %d routes × %d token kinds", routes, len(tokens))
+	t.Logf("REST matrix: %d routes × %d token kinds", routes, len(kinds))
 }
