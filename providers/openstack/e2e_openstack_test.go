@@ -7,18 +7,11 @@ package openstack_test
 // talking to Nova directly.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -30,212 +23,14 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/internal/canopydtest"
 )
-
-// ---- canopyd as a process (the pattern of cmd/canopyd/canopyd_test.go) ----
-
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
-
-// canopydBinary builds canopyd once per test run.
-func canopydBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "canopyd-os-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "canopyd")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/canopyd")
-		cmd.Dir = moduleRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
-func (b *syncBuf) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
-}
-
-func (b *syncBuf) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.Buffer.String()
-}
-
-type daemon struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	logs    *syncBuf
-	done    chan error
-	conn    *grpc.ClientConn
-	compute canopyv1.ComputeServiceClient
-	clouds  canopyv1.CloudServiceClient
-}
-
-// start runs canopyd with its data under dataDir and waits until it serves.
-func start(t *testing.T, dataDir, cfgPath string) *daemon {
-	t.Helper()
-	grpcAddr, restAddr := freePort(t), freePort(t)
-	d := &daemon{t: t, logs: &syncBuf{}, done: make(chan error, 1)}
-	cmd := exec.Command(canopydBinary(t), "--config", cfgPath, "--grpc-addr", grpcAddr, "--rest-addr", restAddr, "--grace", "10s")
-	// Data and first-run credentials stay in the test's directory.
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dataDir, "XDG_CONFIG_HOME="+filepath.Join(dataDir, "config"),
-		"CANOPY_CONFIG=", "CANOPY_STORE=", "CANOPY_CREDENTIALS=")
-	cmd.Stdout, cmd.Stderr = d.logs, d.logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d.cmd = cmd
-	go func() { d.done <- cmd.Wait() }()
-	t.Cleanup(d.kill)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get("http://" + restAddr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		select {
-		case err := <-d.done:
-			d.done <- err // for kill
-			t.Fatalf("canopyd exited at start: %v\n%s", err, d.logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("canopyd did not serve within 60s:\n%s", d.logs)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	token := adminToken(t, dataDir, "http://"+restAddr+"/oauth2/token")
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.conn, d.compute, d.clouds = conn, canopyv1.NewComputeServiceClient(conn), canopyv1.NewCloudServiceClient(conn)
-	return d
-}
-
-// bearer sends a token with every call over plaintext loopback.
-type bearer string
-
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(b)}, nil
-}
-func (bearer) RequireTransportSecurity() bool { return false }
-
-// adminToken reads the credentials canopyd wrote on first start and gets a
-// token with them from the daemon's /oauth2/token, as any script would.
-func adminToken(t *testing.T, dataDir, tokenURL string) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(dataDir, "config", "canopy", "credentials.json"))
-	if err != nil {
-		t.Fatalf("first-run credentials: %v", err)
-	}
-	var c struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", tokenURL, strings.NewReader("grant_type=client_credentials"))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(c.ClientID, c.ClientSecret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("token from %s: %d %v", tokenURL, resp.StatusCode, err)
-	}
-	return tok.AccessToken
-}
-
-// stop sends SIGTERM and waits for a clean exit.
-func (d *daemon) stop() {
-	d.t.Helper()
-	d.conn.Close()
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-d.done:
-		if err != nil {
-			d.t.Errorf("canopyd exited with %v after SIGTERM\n%s", err, d.logs)
-		}
-	case <-time.After(30 * time.Second):
-		d.t.Errorf("canopyd did not exit within 30s of SIGTERM")
-		d.kill()
-	}
-	d.done <- nil
-}
-
-func (d *daemon) kill() {
-	select {
-	case err := <-d.done:
-		d.done <- err
-	default:
-		_ = d.cmd.Process.Kill()
-		<-d.done
-		d.done <- nil
-	}
-}
 
 // ---- gophercloud straight to the lab, for cross-checks ----
-
 type direct struct {
 	compute *gophercloud.ServiceClient
 	image   *gophercloud.ServiceClient
@@ -341,12 +136,12 @@ wait:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d := start(t, dataDir, cfgPath)
+	d := canopydtest.Start(t, dataDir, "--config", cfgPath)
 
 	// The OpenStack cloud is healthy, with its region and Nova's zones.
-	oc, err := d.clouds.GetCloud(ctx, &canopyv1.GetCloudRequest{Name: "os"})
+	oc, err := d.Clouds.GetCloud(ctx, &canopyv1.GetCloudRequest{Name: "os"})
 	if err != nil {
-		t.Fatalf("GetCloud(os): %v\n%s", err, d.logs)
+		t.Fatalf("GetCloud(os): %v\n%s", err, d.Logs())
 	}
 	if oc.Kind != "openstack" || oc.Health != canopyv1.Cloud_HEALTH_OK || len(oc.Regions) == 0 || len(oc.Zones) == 0 {
 		t.Errorf("cloud os = %v", oc)
@@ -370,12 +165,12 @@ wait:
 
 	// 1. Create on OpenStack through canopy, waiting for ACTIVE.
 	labels := map[string]string{"suite": "canopy-e2e", "run": run}
-	created, err := d.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{
+	created, err := d.Compute.CreateServer(ctx, &canopyv1.CreateServerRequest{
 		Name: run + "-canopy", Location: &canopyv1.Location{Cloud: "os"}, Flavor: flavorName, Image: labImage(),
 		Networks: []string{labNetwork()}, Labels: labels, Wait: true,
 	})
 	if err != nil {
-		t.Fatalf("CreateServer on os: %v\n%s", err, d.logs)
+		t.Fatalf("CreateServer on os: %v\n%s", err, d.Logs())
 	}
 	if created.Status != canopyv1.Status_STATUS_ACTIVE || created.Labels["run"] != run || created.Labels["suite"] != "canopy-e2e" ||
 		created.Location.GetCloud() != "os" || created.NativeId == "" || created.ProviderStatus == "" {
@@ -385,7 +180,7 @@ wait:
 		t.Errorf("created server has no addresses: %v", created)
 	}
 	// A sim server too, so the list spans both clouds.
-	simSrv, err := d.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{
+	simSrv, err := d.Compute.CreateServer(ctx, &canopyv1.CreateServerRequest{
 		Name: run + "-sim", Location: &canopyv1.Location{Cloud: "local"}, Flavor: "m1.tiny", Image: "cirros-0.6.2", Wait: true,
 	})
 	if err != nil {
@@ -421,7 +216,7 @@ wait:
 	// with a stable id.
 	list := func() *canopyv1.ListServersResponse {
 		t.Helper()
-		resp, err := d.compute.ListServers(ctx, &canopyv1.ListServersRequest{PageSize: 500})
+		resp, err := d.Compute.ListServers(ctx, &canopyv1.ListServersRequest{PageSize: 500})
 		if err != nil {
 			t.Fatalf("ListServers: %v", err)
 		}
@@ -454,13 +249,13 @@ wait:
 	if again == nil || again.Id != adopted.Id {
 		t.Fatalf("second list: adopted id %v, want %s", again, adopted.Id)
 	}
-	if got, err := d.compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: adopted.Id}); err != nil || got.NativeId != outsideID {
+	if got, err := d.Compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: adopted.Id}); err != nil || got.NativeId != outsideID {
 		t.Fatalf("GetServer(adopted %s) = %v, %v", adopted.Id, got, err)
 	}
 
 	// 5. Restart canopyd: the same ids.
-	d.stop()
-	d = start(t, dataDir, cfgPath)
+	d.Stop()
+	d = canopydtest.Start(t, dataDir, "--config", cfgPath)
 	resp = list()
 	if after := findServer(resp.Servers, byNative(outsideID)); after == nil || after.Id != adopted.Id {
 		t.Fatalf("after restart: adopted server %v, want id %s", after, adopted.Id)
@@ -470,20 +265,20 @@ wait:
 	}
 
 	// 6. Stop and start through canopy on OpenStack.
-	if sv, err := d.compute.StopServer(ctx, &canopyv1.StopServerRequest{Id: created.Id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_STOPPED {
+	if sv, err := d.Compute.StopServer(ctx, &canopyv1.StopServerRequest{Id: created.Id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_STOPPED {
 		t.Fatalf("StopServer = %v, %v", sv, err)
 	}
-	if _, err := d.compute.StopServer(ctx, &canopyv1.StopServerRequest{Id: created.Id}); status.Code(err) != codes.FailedPrecondition {
+	if _, err := d.Compute.StopServer(ctx, &canopyv1.StopServerRequest{Id: created.Id}); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("stop a stopped server: %v, want FAILED_PRECONDITION", err)
 	}
-	if sv, err := d.compute.StartServer(ctx, &canopyv1.StartServerRequest{Id: created.Id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_ACTIVE {
+	if sv, err := d.Compute.StartServer(ctx, &canopyv1.StartServerRequest{Id: created.Id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_ACTIVE {
 		t.Fatalf("StartServer = %v, %v", sv, err)
 	}
 
 	// 7. Delete both OpenStack servers through canopy, waiting; Nova agrees
 	// they are gone.
 	for _, id := range []string{created.Id, adopted.Id, simSrv.Id} {
-		sv, err := d.compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: id, Wait: true})
+		sv, err := d.Compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: id, Wait: true})
 		if err != nil || sv.Status != canopyv1.Status_STATUS_DELETED {
 			t.Fatalf("DeleteServer(%s) = %v, %v", id, sv, err)
 		}
@@ -495,12 +290,12 @@ wait:
 			t.Errorf("Nova still has %s after canopy's delete with wait (err %v): %+v", n, err, ns)
 		}
 	}
-	if _, err := d.compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: created.Id}); status.Code(err) != codes.NotFound {
+	if _, err := d.Compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: created.Id}); status.Code(err) != codes.NotFound {
 		t.Errorf("GetServer after delete: %v, want NOT_FOUND", err)
 	}
 	resp = list()
 	if findServer(resp.Servers, byNative(outsideID)) != nil || findServer(resp.Servers, byID(created.Id)) != nil {
 		t.Errorf("deleted servers still listed")
 	}
-	d.stop()
+	d.Stop()
 }
