@@ -129,9 +129,13 @@ func (c *Compute) invalidate(kind string) {
 	}
 }
 
+// cachedResult marks a flight whose leader found the cache filled after all.
+type cachedResult struct{ v any }
+
 // flight runs fn once for all concurrent callers of the same key. A caller
 // that joined a call whose leader gave up (context ended) tries again with
-// its own context.
+// its own context. fn returns a cachedResult when it found the cache filled
+// (by a flight that ended between the caller's miss and its own flight).
 func (c *Compute) flight(ctx context.Context, kind, key string, fn func(context.Context) (any, error)) (any, error) {
 	for {
 		leader := false
@@ -139,6 +143,10 @@ func (c *Compute) flight(ctx context.Context, kind, key string, fn func(context.
 			leader = true
 			return fn(ctx)
 		})
+		if cr, ok := v.(cachedResult); ok {
+			c.m.read(c.cloud, kind, "hit")
+			return cr.v, err
+		}
 		if leader {
 			c.m.read(c.cloud, kind, "miss")
 		} else {
@@ -167,6 +175,11 @@ func list[T any](c *Compute, ctx context.Context, kind, method string, fresh boo
 	c.listing[kind] = key
 	c.mu.Unlock()
 	v, err := c.flight(ctx, kind, key, func(ctx context.Context) (any, error) {
+		if !fresh { // a flight that ended between our cache miss and now filled it
+			if e, ok := c.cached(kind, "list"); ok {
+				return cachedResult{e.v}, nil
+			}
+		}
 		var items []T
 		err := c.upstream(ctx, kind, method, func(ctx context.Context) (err error) {
 			items, err = fetch(ctx)
@@ -228,6 +241,9 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 	gen := c.gen[kind]
 	c.mu.Unlock()
 	v, err := c.flight(ctx, kind, fmt.Sprintf("%s/get/%s/%d", kind, id, gen), func(ctx context.Context) (any, error) {
+		if e, ok := c.cached(kind, "get/"+id); ok { // filled between our miss and now
+			return cachedResult{e.v}, nil
+		}
 		var it T
 		err := c.upstream(ctx, kind, method, func(ctx context.Context) (err error) {
 			it, err = fetch(ctx, id)
