@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -178,6 +179,18 @@ func (c *Config) setDefaults() {
 
 var cloudName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 
+// expandedFrom reports whether name can be a cloud an adapter splits a
+// configured one into (<configured>-<region>); canopyd checks the exact
+// name once the clouds are open.
+func expandedFrom(name string, configured map[string]bool) bool {
+	for c := range configured {
+		if strings.HasPrefix(name, c+"-") {
+			return true
+		}
+	}
+	return false
+}
+
 // Validate checks names, kinds and the zone map.
 func (c *Config) Validate() error {
 	seen := map[string]bool{}
@@ -217,7 +230,7 @@ func (c *Config) Validate() error {
 	}
 	sort.Strings(zones)
 	for _, z := range zones {
-		if !seen[c.Zones[z]] {
+		if !seen[c.Zones[z]] && !expandedFrom(c.Zones[z], seen) {
 			return fmt.Errorf("zones[%q]: unknown cloud %q", z, c.Zones[z])
 		}
 	}

@@ -185,6 +185,15 @@ func Capabilities(p Provider) []string {
 	if _, ok := p.(Compute); ok {
 		caps = append(caps, "compute", "keypairs")
 	}
+	if _, ok := p.(Objects); ok {
+		caps = append(caps, "objects")
+	}
+	if _, ok := p.(URLSigner); ok {
+		caps = append(caps, "presigned-urls")
+	}
+	if _, ok := p.(ImageTransfer); ok {
+		caps = append(caps, "image-transfer")
+	}
 	sort.Strings(caps)
 	return caps
 }
@@ -205,11 +214,38 @@ type Config struct {
 // Opener creates an adapter from its configuration.
 type Opener func(ctx context.Context, cfg Config) (Provider, error)
 
+// Expander turns one configured cloud into the canopy clouds it stands for,
+// e.g. one per OpenStack region. Kinds without one map 1:1.
+type Expander func(cfg Config) ([]Config, error)
+
 // registry is the one global: adapters register themselves in init.
 var registry = struct {
 	sync.RWMutex
-	m map[string]Opener
-}{m: map[string]Opener{}}
+	m   map[string]Opener
+	exp map[string]Expander
+}{m: map[string]Opener{}, exp: map[string]Expander{}}
+
+// RegisterExpander sets the expander of an adapter kind.
+func RegisterExpander(kind string, e Expander) {
+	registry.Lock()
+	defer registry.Unlock()
+	registry.exp[kind] = e
+}
+
+// Expand returns the canopy clouds one configured cloud stands for.
+func Expand(kind string, cfg Config) ([]Config, error) {
+	registry.RLock()
+	e, ok := registry.exp[kind]
+	registry.RUnlock()
+	if !ok {
+		return []Config{cfg}, nil
+	}
+	out, err := e(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("providers: expand %s cloud %q: %w", kind, cfg.Name, err)
+	}
+	return out, nil
+}
 
 // Register makes an adapter kind available. It panics on a duplicate kind,
 // which is a programming error.

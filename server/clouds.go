@@ -40,6 +40,8 @@ type cloudSet struct {
 	list   []*cloud // by name
 	byName map[string]*cloud
 	byZone map[string]*cloud
+	// ambiguous zones are offered by several clouds and mapped by none.
+	ambiguous map[string][]string
 }
 
 // openClouds opens every configured cloud. A cloud whose adapter cannot be
@@ -48,56 +50,93 @@ type cloudSet struct {
 func openClouds(ctx context.Context, cfg *config.Config, log *slog.Logger, m *cache.Metrics) (*cloudSet, error) {
 	cs := &cloudSet{byName: map[string]*cloud{}, byZone: map[string]*cloud{}}
 	for _, cc := range cfg.Clouds {
-		p, err := providers.Open(ctx, cc.Kind, providers.Config{Name: cc.Name, Regions: cc.Regions, Zones: cc.Zones, Options: cc.Options, DataDir: cfg.DataDir})
+		expanded, err := providers.Expand(cc.Kind, providers.Config{Name: cc.Name, Regions: cc.Regions, Zones: cc.Zones, Options: cc.Options, DataDir: cfg.DataDir})
 		if err != nil {
 			cs.close()
 			return nil, err
 		}
-		cl := &cloud{name: cc.Name, kind: cc.Kind, project: cc.Project, p: p, regions: cc.Regions, zones: cc.Zones}
-		rps, burst := cc.RateLimit.Rate, cc.RateLimit.Burst
-		if rps == 0 {
-			rps, burst = 20, 40
-		}
-		cl.lim = cache.NewLimiter(cc.Name, rps, burst, m)
-		if c, ok := p.(providers.Compute); ok {
-			ttl := map[string]time.Duration{}
-			for kind := range config.CacheKinds {
-				ttl[kind] = cc.TTL(kind)
+		for _, pc := range expanded {
+			if _, dup := cs.byName[pc.Name]; dup {
+				cs.close()
+				return nil, fmt.Errorf("cloud %q is configured twice (after splitting %q by region)", pc.Name, cc.Name)
 			}
-			cached := cache.NewCompute(cc.Name, c, cl.lim, m, cache.Options{TTL: ttl, Poll: cfg.Wait.MinInterval.Std()})
-			cl.compute = cached
-			cl.servers = cache.NewPoller(cached.ListServersFresh,
-				func(s providers.Server) string { return s.NativeID },
-				func(s providers.Server) bool { return s.Status.Transitional() },
-				cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std())
+			cl, err := openCloud(ctx, cfg, cc, pc, log, m)
+			if err != nil {
+				cs.close()
+				return nil, err
+			}
+			cs.list = append(cs.list, cl)
+			cs.byName[cl.name] = cl
 		}
-		ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		info, err := p.Info(ictx)
-		cancel()
-		cl.setHealth(err)
-		if err != nil {
-			log.Warn("cloud unreachable at start", "cloud", cc.Name, "kind", cc.Kind, "err", err)
-		} else {
-			cl.regions = union(cl.regions, info.Regions)
-			cl.zones = union(cl.zones, info.Zones)
-		}
-		cs.list = append(cs.list, cl)
-		cs.byName[cl.name] = cl
 	}
 	sort.Slice(cs.list, func(i, j int) bool { return cs.list[i].name < cs.list[j].name })
+	ambiguous := map[string][]string{}
 	for _, cl := range cs.list {
 		for _, z := range cl.zones {
-			if _, explicit := cfg.Zones[z]; !explicit {
-				cs.byZone[z] = cl
+			if _, explicit := cfg.Zones[z]; explicit {
+				continue
 			}
+			if other, taken := cs.byZone[z]; taken {
+				ambiguous[z] = append(ambiguous[z], other.name, cl.name)
+			}
+			cs.byZone[z] = cl
 		}
 	}
+	// A zone two clouds report routes nowhere rather than to whichever was
+	// opened last; the zones: map in the config settles it.
+	cs.ambiguous = ambiguous
+	for z, clouds := range ambiguous {
+		delete(cs.byZone, z)
+		log.Warn("zone offered by several clouds: creates must name the cloud, or map the zone in the config's zones:", "zone", z, "clouds", clouds)
+	}
 	for z, name := range cfg.Zones {
-		cl := cs.byName[name]
+		cl, ok := cs.byName[name]
+		if !ok {
+			cs.close()
+			return nil, fmt.Errorf("zones[%q]: no cloud %q (clouds: %v)", z, name, cs.names())
+		}
 		cs.byZone[z] = cl
 		cl.zones = union(cl.zones, []string{z})
 	}
 	return cs, nil
+}
+
+// openCloud opens one canopy cloud: its adapter, wrapped in the cache and
+// rate limit its config asks for, and a first health check.
+func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc providers.Config, log *slog.Logger, m *cache.Metrics) (*cloud, error) {
+	p, err := providers.Open(ctx, cc.Kind, pc)
+	if err != nil {
+		return nil, err
+	}
+	cl := &cloud{name: pc.Name, kind: cc.Kind, project: cc.Project, p: p, regions: pc.Regions, zones: pc.Zones}
+	rps, burst := cc.RateLimit.Rate, cc.RateLimit.Burst
+	if rps == 0 {
+		rps, burst = 20, 40
+	}
+	cl.lim = cache.NewLimiter(pc.Name, rps, burst, m)
+	if c, ok := p.(providers.Compute); ok {
+		ttl := map[string]time.Duration{}
+		for kind := range config.CacheKinds {
+			ttl[kind] = cc.TTL(kind)
+		}
+		cached := cache.NewCompute(pc.Name, c, cl.lim, m, cache.Options{TTL: ttl, Poll: cfg.Wait.MinInterval.Std()})
+		cl.compute = cached
+		cl.servers = cache.NewPoller(cached.ListServersFresh,
+			func(s providers.Server) string { return s.NativeID },
+			func(s providers.Server) bool { return s.Status.Transitional() },
+			cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std())
+	}
+	ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	info, err := p.Info(ictx)
+	cancel()
+	cl.setHealth(err)
+	if err != nil {
+		log.Warn("cloud unreachable at start", "cloud", pc.Name, "kind", cc.Kind, "err", err)
+	} else {
+		cl.regions = union(cl.regions, info.Regions)
+		cl.zones = union(cl.zones, info.Zones)
+	}
+	return cl, nil
 }
 
 func (cs *cloudSet) close() {

@@ -84,6 +84,8 @@ func cloudErr(cloud, op string, err error) error {
 		code, reason = codes.Unavailable, "CLOUD_AUTH"
 	case errors.Is(err, providers.ErrUnavailable):
 		code, reason = codes.Unavailable, "CLOUD_UNAVAILABLE"
+	case errors.Is(err, providers.ErrIntegrity):
+		code, reason = codes.DataLoss, "INTEGRITY"
 	}
 	msg := fmt.Sprintf("cloud %q: %s: %v", cloud, op, err)
 	return detailed(code, msg, &errdetails.ErrorInfo{Reason: reason, Domain: errorDomain, Metadata: map[string]string{"cloud": cloud, "operation": op}})
@@ -91,7 +93,7 @@ func cloudErr(cloud, op string, err error) error {
 
 func isProviderErr(err error) bool {
 	for _, e := range []error{providers.ErrNotFound, providers.ErrAlreadyExists, providers.ErrInvalid, providers.ErrConflict,
-		providers.ErrUnavailable, providers.ErrUnauthenticated, providers.ErrPermission, providers.ErrQuota, providers.ErrRateLimited, providers.ErrUnsupported} {
+		providers.ErrUnavailable, providers.ErrUnauthenticated, providers.ErrPermission, providers.ErrQuota, providers.ErrRateLimited, providers.ErrUnsupported, providers.ErrIntegrity} {
 		if errors.Is(err, e) {
 			return true
 		}

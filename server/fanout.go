@@ -54,7 +54,7 @@ func (s *Server) listTargets(loc *canopyv1.Location) ([]*cloud, error) {
 	if z := loc.GetZone(); z != "" {
 		cl, ok := s.clouds.byZone[z]
 		if !ok {
-			return nil, badRequest("location.zone", "unknown zone %q", z)
+			return nil, s.zoneErr(z)
 		}
 		return []*cloud{cl}, nil
 	}
@@ -79,4 +79,13 @@ func matchLabels(want, have map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// zoneErr explains why a zone does not route: unknown, or offered by
+// several clouds.
+func (s *Server) zoneErr(z string) error {
+	if clouds, ok := s.clouds.ambiguous[z]; ok {
+		return badRequest("location.zone", "zone %q is offered by clouds %v: set location.cloud (or map the zone in the config's zones:)", z, clouds)
+	}
+	return badRequest("location.zone", "unknown zone %q", z)
 }

@@ -167,6 +167,18 @@ func (noCompute) Close() error { return nil }
 
 func init() {
 	providers.Register("test-nocompute", func(context.Context, providers.Config) (providers.Provider, error) { return noCompute{}, nil })
+	providers.Register("test-regional", func(ctx context.Context, cfg providers.Config) (providers.Provider, error) {
+		return providers.Open(ctx, "sim", cfg)
+	})
+	providers.RegisterExpander("test-regional", func(cfg providers.Config) ([]providers.Config, error) {
+		var out []providers.Config
+		for _, r := range cfg.Regions {
+			c := cfg
+			c.Name, c.Regions, c.Zones = cfg.Name+"-"+r, []string{r}, nil
+			out = append(out, c)
+		}
+		return out, nil
+	})
 	providers.Register("test-broken", func(context.Context, providers.Config) (providers.Provider, error) {
 		return nil, errors.New("bad credentials file")
 	})

@@ -211,3 +211,40 @@ func TestBrokenAdapterFailsStartup(t *testing.T) {
 		t.Fatal("an unknown kind must fail startup")
 	}
 }
+
+func TestCloudsSplitByRegion(t *testing.T) {
+	// test-regional splits like the openstack adapter does: one canopy
+	// cloud per region.
+	e := newEnv(t, `
+clouds:
+  - name: multi
+    kind: test-regional
+    regions: [one, two]
+zones:
+  z-two: multi-two
+`)
+	ctx := ctxT(t)
+	clouds, err := e.clouds.ListClouds(ctx, &canopyv1.ListCloudsRequest{})
+	if err != nil || len(clouds.Clouds) != 2 || clouds.Clouds[0].Name != "multi-one" || clouds.Clouds[1].Name != "multi-two" {
+		t.Fatalf("clouds = %v, %v", clouds, err)
+	}
+	if got := clouds.Clouds[1]; len(got.Regions) != 1 || got.Regions[0] != "two" || !contains(got.Zones, "z-two") {
+		t.Errorf("multi-two = %v", got)
+	}
+	cfg := testConfig(t, "clouds: [{name: multi, kind: test-regional, regions: [one, two]}]\nzones: {z: multi-three}")
+	if _, err := New(ctxT(t), cfg, mustBolt(t, t.TempDir()), nil); err == nil || !strings.Contains(err.Error(), "multi-three") {
+		t.Errorf("a zone mapped to a cloud that does not exist after splitting: %v", err)
+	}
+}
+
+func TestAmbiguousZoneRoutesNowhere(t *testing.T) {
+	// Both sims report zones sim-1a and sim-1b.
+	e := newEnv(t, "clouds: [{name: a, kind: sim}, {name: b, kind: sim}]\nzones: {sim-1b: b}")
+	ctx := ctxT(t)
+	_, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "x", Flavor: "m1.tiny", Image: "cirros-0.6.2", Location: &canopyv1.Location{Zone: "sim-1a"}})
+	wantErr(t, err, codes.InvalidArgument, "location.zone", "sim-1a", "offered by clouds")
+	sv, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "y", Flavor: "m1.tiny", Image: "cirros-0.6.2", Location: &canopyv1.Location{Zone: "sim-1b"}})
+	if err != nil || sv.Location.GetCloud() != "b" {
+		t.Errorf("mapped zone: %v, %v", sv, err)
+	}
+}

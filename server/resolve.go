@@ -115,7 +115,7 @@ func (s *Server) routeCreate(loc *canopyv1.Location) (*cloud, error) {
 	if z := loc.GetZone(); z != "" {
 		zc, ok := s.clouds.byZone[z]
 		if !ok {
-			return nil, badRequest("location.zone", "unknown zone %q", z)
+			return nil, s.zoneErr(z)
 		}
 		if cl != nil && zc != cl {
 			return nil, badRequest("location.zone", "zone %q belongs to cloud %q, not %q", z, zc.name, cl.name)

@@ -49,11 +49,16 @@ type Options struct {
 	PageSize int `json:"page_size"`
 	// Timeout bounds each HTTP request (default 60s), as a string like "30s".
 	Timeout time.Duration `json:"-"`
+	// SplitRegions (default true) makes a cloud with several regions and
+	// no region option into one canopy cloud per region, named
+	// <name>-<region>, as openstacksdk treats each region as its own cloud.
+	SplitRegions *bool `json:"split_regions"`
 }
 
 var knownOptions = map[string]bool{
 	"cloud": true, "clouds_yaml": true, "secure_yaml": true, "region": true, "interface": true,
 	"endpoint_override": true, "compute_microversion": true, "page_size": true, "timeout": true,
+	"split_regions": true,
 }
 
 // ParseOptions reads the YAML `options` map of an openstack cloud.
