@@ -60,4 +60,6 @@ func Expand(cfg providers.Config) ([]providers.Config, error) {
 var notSlug = regexp.MustCompile(`[^a-z0-9]+`)
 
 // slug makes a region name fit a canopy cloud name: RegionOne → regionone.
-func slug(s string) string { return strings.Trim(notSlug.ReplaceAllString(strings.ToLower(s), "-"), "-") }
+func slug(s string) string {
+	return strings.Trim(notSlug.ReplaceAllString(strings.ToLower(s), "-"), "-")
+}
