@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 CPP_BUILD := .cache/cpp-build
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-clients
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients bench openstack-up openstack-down moto-up moto-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -23,6 +23,23 @@ test:
 ## test-clients: Python and C++ clients against a real canopyd
 test-clients: tools
 	@scripts/test-clients.sh
+
+## bench: the P1-P4 figures of BENCHMARKS.md
+bench:
+	go build -o bin/canopy-bench ./cmd/canopy-bench
+	bin/canopy-bench
+
+## openstack-up / openstack-down: the real OpenStack test bed alone (test/openstack)
+openstack-up:
+	test/openstack/up.sh
+openstack-down:
+	test/openstack/down.sh
+
+## moto-up / moto-down: moto's server mode alone (test/moto)
+moto-up:
+	test/moto/up.sh
+moto-down:
+	test/moto/down.sh
 
 ## tools: install/verify buf, protoc plugins, grpcurl, Debian protoc/grpc, .venv
 tools:
