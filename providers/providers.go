@@ -105,6 +105,9 @@ type Server struct {
 	ImageID   string // native image id
 	Keypair   string
 	Addresses []Address
+	// RootVolumeID is the native id of the volume the server boots from,
+	// when it boots from a volume.
+	RootVolumeID string
 }
 
 // Keypair is a registered SSH public key.
@@ -128,6 +131,13 @@ type ServerSpec struct {
 	// IdempotencyToken is passed to clouds that have one (EC2 ClientToken);
 	// it is the canopy id allocated for the server.
 	IdempotencyToken string
+	// BootVolumeID, when set, boots the server from that volume (native
+	// id) instead of ImageID.
+	BootVolumeID string
+	// RootVolumeGiB, when set with ImageID, asks for a root volume of that
+	// size made from the image (EC2's block device mapping); the server's
+	// RootVolumeID names it.
+	RootVolumeGiB int64
 }
 
 // Action is a server power action.
@@ -194,6 +204,7 @@ func Capabilities(p Provider) []string {
 	if _, ok := p.(ImageTransfer); ok {
 		caps = append(caps, "image-transfer")
 	}
+	caps = append(caps, volumeCapabilities(p)...)
 	sort.Strings(caps)
 	return caps
 }

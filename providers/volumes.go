@@ -1,0 +1,223 @@
+package providers
+
+import "context"
+
+// Kinds of the block-storage resources; the id map keys on them.
+const (
+	KindVolume   = "volume"
+	KindSnapshot = "snapshot"
+	KindBackup   = "backup"
+)
+
+// Capability names, as they appear in canopy.v1.Cloud.capabilities and in
+// FAILED_PRECONDITION errors for what canopy cannot emulate.
+const (
+	CapCompute  = "compute"
+	CapKeypairs = "keypairs"
+	// CapVolumes: the adapter implements Volumes.
+	CapVolumes = "volumes"
+	// CapSnapshots: the adapter implements Snapshots.
+	CapSnapshots = "snapshots"
+	// CapBackups: the adapter implements Backups.
+	CapBackups = "backups"
+	// CapVolumeFromImage: CreateVolume accepts VolumeSpec.ImageID.
+	CapVolumeFromImage = "volume-from-image"
+	// CapVolumeData: the adapter implements VolumeData.
+	CapVolumeData = "volume-data"
+)
+
+// Volume is a block-storage volume.
+type Volume struct {
+	Common
+	SizeGiB int64
+	// Type is the cloud's volume type (Cinder type, EBS gp3, ...).
+	Type string
+	// Sources it was made from, as native ids (at most one is set).
+	ImageID    string
+	SnapshotID string
+	BackupID   string
+	// Attachments are the servers it is attached to.
+	Attachments []Attachment
+	Bootable    bool
+}
+
+// Attachment is a volume attached to a server.
+type Attachment struct {
+	ServerID string // native server id
+	Device   string // e.g. /dev/vdb, when the cloud says
+}
+
+// Snapshot is a point-in-time copy of a volume, kept by the cloud.
+type Snapshot struct {
+	Common
+	VolumeID    string // native id of the source volume
+	SizeGiB     int64
+	Description string
+	// JobID is set, and NativeID empty, when the cloud answered
+	// CreateSnapshot with a job instead of the snapshot (see SnapshotJobs).
+	JobID string
+}
+
+// Backup is a copy of a volume kept apart from it (Cinder backups in Swift).
+type Backup struct {
+	Common
+	VolumeID    string // native id of the source volume
+	SizeGiB     int64
+	Description string
+}
+
+// VolumeSpec is what CreateVolume needs; every id in it is native. At most
+// one source (ImageID, SnapshotID) is set; none makes an empty volume.
+type VolumeSpec struct {
+	Name        string
+	Zone        string
+	SizeGiB     int64
+	Type        string
+	Description string
+	ImageID     string
+	SnapshotID  string
+	Labels      map[string]string
+	// IdempotencyToken is the canopy id allocated for the volume. Clouds
+	// with a client token use it; adapters of clouds without one must find
+	// a volume created earlier with the same token (e.g. by a metadata tag)
+	// and return it rather than create a second one: canopy retries creates
+	// after failures and restarts.
+	IdempotencyToken string
+}
+
+// SnapshotSpec is what CreateSnapshot needs.
+type SnapshotSpec struct {
+	Name        string
+	VolumeID    string // native
+	Description string
+	Labels      map[string]string
+	// IdempotencyToken: as in VolumeSpec.
+	IdempotencyToken string
+}
+
+// BackupSpec is what CreateBackup needs.
+type BackupSpec struct {
+	Name        string
+	VolumeID    string // native
+	Description string
+	Labels      map[string]string
+	// IdempotencyToken: as in VolumeSpec.
+	IdempotencyToken string
+}
+
+// Volumes is block storage. Creates and state changes return as soon as the
+// cloud accepted them; canopy polls ListVolumes/GetVolume for the outcome.
+// A volume the cloud no longer has is ErrNotFound; a request the volume's
+// state forbids (delete while attached, attach while attached elsewhere) is
+// ErrConflict; a source the cloud cannot create from (an image, on a cloud
+// without volume-from-image) is ErrUnsupported.
+type Volumes interface {
+	ListVolumes(ctx context.Context) ([]Volume, error)
+	GetVolume(ctx context.Context, id string) (Volume, error)
+	CreateVolume(ctx context.Context, spec VolumeSpec) (Volume, error)
+	// DeleteVolume starts deleting; deleting one already deleting is not an
+	// error.
+	DeleteVolume(ctx context.Context, id string) error
+	// ExtendVolume grows a volume to sizeGiB; shrinking is ErrInvalid.
+	ExtendVolume(ctx context.Context, id string, sizeGiB int64) error
+	// AttachVolume attaches a volume to a server (native ids).
+	AttachVolume(ctx context.Context, volumeID, serverID string) error
+	// DetachVolume detaches it; a volume not attached to that server is
+	// ErrConflict.
+	DetachVolume(ctx context.Context, volumeID, serverID string) error
+}
+
+// Snapshots are volume snapshots. Adapters of clouds without them do not
+// implement it (canopy emulates snapshots through VolumeData).
+type Snapshots interface {
+	ListSnapshots(ctx context.Context) ([]Snapshot, error)
+	GetSnapshot(ctx context.Context, id string) (Snapshot, error)
+	// CreateSnapshot returns the snapshot, or — on clouds that answer with
+	// a job (see SnapshotJobs) — a Snapshot with JobID set and no NativeID.
+	CreateSnapshot(ctx context.Context, spec SnapshotSpec) (Snapshot, error)
+	DeleteSnapshot(ctx context.Context, id string) error
+}
+
+// SnapshotJobs is implemented by adapters whose cloud answers a snapshot
+// request with a job id and tells the snapshot's id only later.
+type SnapshotJobs interface {
+	// SnapshotJob returns the native snapshot id once the job knows it, ""
+	// while it does not yet; a job that failed is an error.
+	SnapshotJob(ctx context.Context, jobID string) (nativeID string, err error)
+}
+
+// Backups are volume backups. Adapters of clouds without them do not
+// implement it (canopy emulates backups through VolumeData).
+type Backups interface {
+	ListBackups(ctx context.Context) ([]Backup, error)
+	GetBackup(ctx context.Context, id string) (Backup, error)
+	CreateBackup(ctx context.Context, spec BackupSpec) (Backup, error)
+	DeleteBackup(ctx context.Context, id string) error
+	// RestoreBackup creates a new volume from a backup; spec names it
+	// (spec.ImageID and SnapshotID are ignored, a zero SizeGiB means the
+	// backup's size).
+	RestoreBackup(ctx context.Context, backupID string, spec VolumeSpec) (Volume, error)
+}
+
+// VolumeData reads and writes a volume's whole content. canopy uses it to
+// emulate snapshots and backups on clouds that lack them, keeping the data
+// in its own store. A real adapter would attach the volume to a helper
+// (a container, a small server); the simulator keeps bytes.
+type VolumeData interface {
+	ReadVolumeData(ctx context.Context, volumeID string) ([]byte, error)
+	WriteVolumeData(ctx context.Context, volumeID string, data []byte) error
+}
+
+// Limited is implemented by adapters whose cloud may lack, at run time, a
+// capability their type implements: an OpenStack without cinder-backup, a
+// simulator with a feature switched off. Has is asked only about
+// capabilities the type implements (and about CapVolumeFromImage, which
+// has no interface of its own).
+type Limited interface {
+	Has(capability string) bool
+}
+
+// Has reports whether p offers a capability: its type implements the
+// capability's interface and, if p is Limited, it says it has it.
+func Has(p Provider, capability string) bool {
+	var ok bool
+	switch capability {
+	case CapCompute, CapKeypairs:
+		_, ok = p.(Compute)
+	case CapVolumes, CapVolumeFromImage:
+		_, ok = p.(Volumes)
+	case CapSnapshots:
+		_, ok = p.(Snapshots)
+		if ok && !Has(p, CapVolumes) {
+			ok = false
+		}
+	case CapBackups:
+		_, ok = p.(Backups)
+		if ok && !Has(p, CapVolumes) {
+			ok = false
+		}
+	case CapVolumeData:
+		_, ok = p.(VolumeData)
+		if ok && !Has(p, CapVolumes) {
+			ok = false
+		}
+	}
+	if !ok {
+		return false
+	}
+	if l, limited := p.(Limited); limited {
+		return l.Has(capability)
+	}
+	return true
+}
+
+// volumeCapabilities lists the block-storage capabilities p offers.
+func volumeCapabilities(p Provider) []string {
+	var caps []string
+	for _, c := range []string{CapVolumes, CapSnapshots, CapBackups, CapVolumeFromImage, CapVolumeData} {
+		if Has(p, c) {
+			caps = append(caps, c)
+		}
+	}
+	return caps
+}
