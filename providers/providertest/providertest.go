@@ -78,11 +78,13 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Keypairs", s.testKeypairs)
 	t.Run("ServerLifecycle", s.testServerLifecycle)
 	t.Run("ServerErrors", s.testServerErrors)
+	t.Run("Volumes", s.testVolumes) // volumes.go
 }
 
 type suite struct {
 	p  providers.Provider
 	c  providers.Compute
+	v  providers.Volumes
 	fx Fixture
 }
 

@@ -36,6 +36,8 @@ type Options struct {
 	StatePath string `json:"-"`
 	// Servers pre-creates this many servers, as if made outside canopy.
 	Servers int `json:"servers"`
+	// VolumeOptions are the block-storage knobs (volumes.go).
+	VolumeOptions
 	// Flavors and Images replace the default catalogue.
 	Flavors []providers.Flavor `json:"-"`
 	Images  []providers.Image  `json:"-"`
@@ -96,9 +98,13 @@ func ParseOptions(m map[string]any) (Options, error) {
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return o, fmt.Errorf("sim: options: %w", err)
 	}
+	durations := o.VolumeOptions.durations()
 	for key, dst := range map[string]*time.Duration{
 		"latency": &o.Latency, "boot_delay": &o.BootDelay, "action_delay": &o.ActionDelay, "delete_delay": &o.DeleteDelay,
 	} {
+		durations[key] = dst
+	}
+	for key, dst := range durations {
 		v, ok := m[key]
 		if !ok {
 			continue
@@ -116,7 +122,7 @@ func ParseOptions(m map[string]any) (Options, error) {
 	known := map[string]bool{"seed": true, "regions": true, "zones": true, "latency": true, "boot_delay": true,
 		"action_delay": true, "delete_delay": true, "fail_boots": true, "down": true, "servers": true, "persist": true}
 	for k := range m {
-		if !known[k] {
+		if !known[k] && !volumeOptionKeys[k] {
 			return o, fmt.Errorf("sim: unknown option %q", k)
 		}
 	}

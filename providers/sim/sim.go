@@ -54,6 +54,7 @@ type Cloud struct {
 	images   []providers.Image
 	faults   []*fault
 	down     bool
+	vol      *volumeState // volumes.go
 
 	calls  sync.Map // method → *atomic.Int64
 	total  atomic.Int64
@@ -78,6 +79,7 @@ func New(opts Options) *Cloud {
 		servers:  map[string]*server{},
 		keypairs: map[string]providers.Keypair{},
 		down:     opts.Down,
+		vol:      newVolumeState(),
 	}
 	epoch := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, f := range opts.Flavors {
@@ -320,6 +322,9 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 	if !c.hasFlavor(spec.FlavorID) {
 		return providers.Server{}, fmt.Errorf("sim: create server: %w: flavor %q does not exist", providers.ErrInvalid, spec.FlavorID)
 	}
+	if err := c.prepareBoot(&spec); err != nil { // volumes.go
+		return providers.Server{}, err
+	}
 	if !c.hasImage(spec.ImageID) {
 		return providers.Server{}, fmt.Errorf("sim: create server: %w: image %q does not exist", providers.ErrInvalid, spec.ImageID)
 	}
@@ -364,6 +369,7 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 		to = providers.StatusError
 		s.StatusMessage = "sim: no valid host was found"
 	}
+	c.finishBoot(spec, &s, now) // volumes.go
 	c.servers[id] = &server{s: s, to: to, until: now.Add(c.opts.BootDelay), rawUntil: "BUILD"}
 	c.save()
 	v, _ := c.view(id, now)

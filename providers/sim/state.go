@@ -16,6 +16,7 @@ type state struct {
 	Seq      uint64                       `json:"seq"`
 	Servers  []savedServer                `json:"servers"`
 	Keypairs map[string]providers.Keypair `json:"keypairs"`
+	Volumes  *volumeState                 `json:"volumes,omitempty"` // volumes.go
 }
 
 type savedServer struct {
@@ -47,6 +48,10 @@ func (c *Cloud) load() bool {
 	if st.Keypairs != nil {
 		c.keypairs = st.Keypairs
 	}
+	if st.Volumes != nil {
+		c.vol = st.Volumes
+		c.vol.fill()
+	}
 	return true
 }
 
@@ -57,7 +62,7 @@ func (c *Cloud) save() {
 	if c.opts.StatePath == "" {
 		return
 	}
-	st := state{Seq: c.seq, Keypairs: c.keypairs}
+	st := state{Seq: c.seq, Keypairs: c.keypairs, Volumes: c.vol}
 	for _, r := range c.servers {
 		st.Servers = append(st.Servers, savedServer{Server: r.s, From: r.from, To: r.to, Until: r.until, RawUntil: r.rawUntil})
 	}
