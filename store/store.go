@@ -80,6 +80,8 @@ type IDMap interface {
 type Store interface {
 	IDMap
 	AuthStore
+	OperationStore // operations.go
+	RecordStore    // operations.go
 	Close() error
 }
 

@@ -65,6 +65,8 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store, 
 		{"Context", s.contextTests()},
 		{"Closed", s.closedTests()},
 		{"Auth", s.authTests()},
+		{"Operations", s.operationTests()}, // operations.go
+		{"Records", s.recordTests()},       // operations.go
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
