@@ -21,7 +21,8 @@ func logUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 		level := slog.LevelDebug
 		switch code {
 		case codes.OK:
-		case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.FailedPrecondition, codes.Canceled:
+		case codes.InvalidArgument, codes.NotFound, codes.AlreadyExists, codes.FailedPrecondition, codes.Canceled,
+			codes.Unauthenticated, codes.PermissionDenied, codes.DeadlineExceeded:
 			level = slog.LevelInfo
 		default:
 			level = slog.LevelWarn
