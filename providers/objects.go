@@ -75,6 +75,11 @@ type WriteOptions struct {
 	// Size is the length if known, -1 otherwise. Adapters use it only as a
 	// hint (one request for a small object).
 	Size int64
+	// PartSize overrides the adapter's part size (0: its default).
+	PartSize int64
+	// Gate, when set, is called before every request the writer makes to
+	// the cloud (each part): canopy's rate limiter.
+	Gate func(context.Context) error
 }
 
 // ObjectWriter streams one object into the cloud. Nothing is visible until

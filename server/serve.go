@@ -47,9 +47,12 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	canopyv1.RegisterCloudServiceServer(gs, s)
 	canopyv1.RegisterComputeServiceServer(gs, s)
 	canopyv1.RegisterAuthServiceServer(gs, s)
+	canopyv1.RegisterObjectServiceServer(gs, s)
+	canopyv1.RegisterImageTransferServiceServer(gs, s)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
-	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName, canopyv1.AuthService_ServiceDesc.ServiceName} {
+	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName, canopyv1.AuthService_ServiceDesc.ServiceName,
+		canopyv1.ObjectService_ServiceDesc.ServiceName, canopyv1.ImageTransferService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(gs)
@@ -61,6 +64,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	defer conn.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", gwMux)
+	s.registerTransfer(mux, gwMux, lis.REST.Addr(), lis.TLS != nil)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Spec)
@@ -132,6 +136,7 @@ func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool) (*ru
 	}
 	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		canopyv1.RegisterCloudServiceHandler, canopyv1.RegisterComputeServiceHandler, canopyv1.RegisterAuthServiceHandler,
+		canopyv1.RegisterObjectServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			conn.Close()

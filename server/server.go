@@ -26,6 +26,8 @@ type Server struct {
 	canopyv1.UnimplementedCloudServiceServer
 	canopyv1.UnimplementedComputeServiceServer
 	canopyv1.UnimplementedAuthServiceServer
+	canopyv1.UnimplementedObjectServiceServer
+	canopyv1.UnimplementedImageTransferServiceServer
 
 	cfg     *config.Config
 	store   store.Store
@@ -37,6 +39,8 @@ type Server struct {
 	issuer   *auth.Issuer
 	clients  *auth.Clients
 	verifier *auth.Verifier
+
+	xfer transfer // objects and image bytes (objects.go)
 }
 
 // New opens every configured cloud. The store stays the caller's to close.

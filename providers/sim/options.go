@@ -38,6 +38,9 @@ type Options struct {
 	Servers int `json:"servers"`
 	// VolumeOptions are the block-storage knobs (volumes.go).
 	VolumeOptions
+	// PartSize is the multipart part size of object uploads (bytes;
+	// default 5 MiB, S3's minimum).
+	PartSize int64 `json:"part_size"`
 	// Flavors and Images replace the default catalogue.
 	Flavors []providers.Flavor `json:"-"`
 	Images  []providers.Image  `json:"-"`
@@ -49,6 +52,9 @@ func (o *Options) setDefaults() {
 	}
 	if len(o.Zones) == 0 {
 		o.Zones = []string{"sim-1a", "sim-1b"}
+	}
+	if o.PartSize <= 0 {
+		o.PartSize = DefaultPartSize
 	}
 	if o.Flavors == nil {
 		o.Flavors = DefaultFlavors()
@@ -120,7 +126,7 @@ func ParseOptions(m map[string]any) (Options, error) {
 		*dst = d
 	}
 	known := map[string]bool{"seed": true, "regions": true, "zones": true, "latency": true, "boot_delay": true,
-		"action_delay": true, "delete_delay": true, "fail_boots": true, "down": true, "servers": true, "persist": true}
+		"action_delay": true, "delete_delay": true, "fail_boots": true, "down": true, "servers": true, "persist": true, "part_size": true}
 	for k := range m {
 		if !known[k] && !volumeOptionKeys[k] {
 			return o, fmt.Errorf("sim: unknown option %q", k)

@@ -54,6 +54,7 @@ type Cloud struct {
 	images   []providers.Image
 	faults   []*fault
 	down     bool
+	obj      *objectState // buckets and objects (objects.go), created on first use
 	vol      *volumeState // volumes.go
 
 	calls  sync.Map // method → *atomic.Int64
@@ -196,6 +197,8 @@ func (c *Cloud) ListImages(ctx context.Context) ([]providers.Image, error) {
 	if err := c.call(ctx, "ListImages"); err != nil {
 		return nil, err
 	}
+	c.mu.Lock() // uploads add images
+	defer c.mu.Unlock()
 	return append([]providers.Image(nil), c.images...), nil
 }
 
@@ -204,6 +207,8 @@ func (c *Cloud) GetImage(ctx context.Context, id string) (providers.Image, error
 	if err := c.call(ctx, "GetImage"); err != nil {
 		return providers.Image{}, err
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, im := range c.images {
 		if im.NativeID == id {
 			return im, nil

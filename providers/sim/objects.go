@@ -1,0 +1,565 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/md5" //nolint:gosec // S3's ETag is md5; the simulator computes it the same way
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// objectState is the simulator's object store: buckets in memory, each
+// object's bytes kept whole (the simulator is the cloud; canopyd above it
+// never holds a whole object). Uploads go up in parts like S3 multipart:
+// parts are invisible until the commit, and the ETag is S3's (md5 of a
+// one-part object, md5 of the part md5s plus "-N" otherwise).
+type objectState struct {
+	buckets map[string]*simBucket
+	signKey []byte // HMAC key of the URLs the simulator signs
+	images  map[string][]byte
+}
+
+type simBucket struct {
+	b       providers.Bucket
+	objects map[string]*simObject
+}
+
+type simObject struct {
+	o    providers.Object
+	data []byte
+}
+
+// DefaultPartSize is the simulator's multipart part size (S3's minimum).
+const DefaultPartSize = 5 << 20
+
+// bucketName is S3's rule, which the simulator enforces so tests catch
+// names a real cloud would refuse.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+func (c *Cloud) objs() *objectState {
+	if c.obj == nil {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		c.obj = &objectState{buckets: map[string]*simBucket{}, signKey: key, images: map[string][]byte{}}
+	}
+	return c.obj
+}
+
+// ListBuckets implements providers.Objects.
+func (c *Cloud) ListBuckets(ctx context.Context) ([]providers.Bucket, error) {
+	if err := c.call(ctx, "ListBuckets"); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []providers.Bucket
+	for _, b := range c.objs().buckets {
+		out = append(out, b.view())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
+	return out, nil
+}
+
+func (b *simBucket) view() providers.Bucket {
+	v := b.b
+	v.Labels = cloneMap(v.Labels)
+	v.Objects, v.Bytes = int64(len(b.objects)), 0
+	for _, o := range b.objects {
+		v.Bytes += o.o.Size
+	}
+	return v
+}
+
+// GetBucket implements providers.Objects.
+func (c *Cloud) GetBucket(ctx context.Context, name string) (providers.Bucket, error) {
+	if err := c.call(ctx, "GetBucket"); err != nil {
+		return providers.Bucket{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.objs().buckets[name]
+	if !ok {
+		return providers.Bucket{}, fmt.Errorf("sim: bucket %q: %w", name, providers.ErrNotFound)
+	}
+	return b.view(), nil
+}
+
+// CreateBucket implements providers.Objects.
+func (c *Cloud) CreateBucket(ctx context.Context, name, region string, labels map[string]string) (providers.Bucket, error) {
+	if err := c.call(ctx, "CreateBucket"); err != nil {
+		return providers.Bucket{}, err
+	}
+	if !bucketName.MatchString(name) {
+		return providers.Bucket{}, fmt.Errorf("sim: bucket name %q: %w: 3-63 lower-case letters, digits, '.' and '-'", name, providers.ErrInvalid)
+	}
+	if region == "" {
+		region = c.opts.Regions[0]
+	} else if !contains(c.opts.Regions, region) {
+		return providers.Bucket{}, fmt.Errorf("sim: create bucket: %w: region %q does not exist", providers.ErrInvalid, region)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.objs()
+	if _, ok := st.buckets[name]; ok {
+		return providers.Bucket{}, fmt.Errorf("sim: bucket %q: %w", name, providers.ErrAlreadyExists)
+	}
+	now := time.Now()
+	b := &simBucket{b: providers.Bucket{Common: providers.Common{
+		NativeID: name, Name: name, Region: region, Status: providers.StatusActive, ProviderStatus: "available",
+		Created: now, Updated: now, Labels: cloneMap(labels),
+	}}, objects: map[string]*simObject{}}
+	st.buckets[name] = b
+	return b.view(), nil
+}
+
+// DeleteBucket implements providers.Objects.
+func (c *Cloud) DeleteBucket(ctx context.Context, name string) error {
+	if err := c.call(ctx, "DeleteBucket"); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.objs()
+	b, ok := st.buckets[name]
+	if !ok {
+		return fmt.Errorf("sim: bucket %q: %w", name, providers.ErrNotFound)
+	}
+	if len(b.objects) > 0 {
+		return fmt.Errorf("sim: bucket %q holds %d objects: %w: delete them first", name, len(b.objects), providers.ErrConflict)
+	}
+	delete(st.buckets, name)
+	return nil
+}
+
+// bucket returns a bucket; callers hold c.mu.
+func (c *Cloud) bucket(name string) (*simBucket, error) {
+	b, ok := c.objs().buckets[name]
+	if !ok {
+		return nil, fmt.Errorf("sim: bucket %q: %w", name, providers.ErrNotFound)
+	}
+	return b, nil
+}
+
+// ListObjects implements providers.Objects: keys in order; with a
+// delimiter, keys below a common prefix are folded into it. The page token
+// is the last key or prefix returned.
+func (c *Cloud) ListObjects(ctx context.Context, bucket string, opts providers.ListObjectsOptions) (providers.ObjectPage, error) {
+	if err := c.call(ctx, "ListObjects"); err != nil {
+		return providers.ObjectPage{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, err := c.bucket(bucket)
+	if err != nil {
+		return providers.ObjectPage{}, err
+	}
+	size := opts.PageSize
+	if size <= 0 || size > 1000 {
+		size = 1000
+	}
+	keys := make([]string, 0, len(b.objects))
+	for k := range b.objects {
+		if strings.HasPrefix(k, opts.Prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var page providers.ObjectPage
+	n := 0
+	for _, k := range keys {
+		entry, isPrefix := k, false
+		if opts.Delimiter != "" {
+			if i := strings.Index(k[len(opts.Prefix):], opts.Delimiter); i >= 0 {
+				entry, isPrefix = k[:len(opts.Prefix)+i+len(opts.Delimiter)], true
+			}
+		}
+		if opts.PageToken != "" && entry <= opts.PageToken {
+			continue
+		}
+		if isPrefix && len(page.Prefixes) > 0 && page.Prefixes[len(page.Prefixes)-1] == entry {
+			continue
+		}
+		if n == size {
+			page.NextToken = lastEntry(page)
+			break
+		}
+		n++
+		if isPrefix {
+			page.Prefixes = append(page.Prefixes, entry)
+		} else {
+			page.Objects = append(page.Objects, cloneObject(b.objects[k].o))
+		}
+	}
+	return page, nil
+}
+
+// lastEntry is the greatest key or prefix of a page.
+func lastEntry(p providers.ObjectPage) string {
+	last := ""
+	if n := len(p.Objects); n > 0 {
+		last = p.Objects[n-1].Key
+	}
+	if n := len(p.Prefixes); n > 0 && p.Prefixes[n-1] > last {
+		last = p.Prefixes[n-1]
+	}
+	return last
+}
+
+func cloneObject(o providers.Object) providers.Object {
+	o.Metadata = cloneMap(o.Metadata)
+	return o
+}
+
+// HeadObject implements providers.Objects.
+func (c *Cloud) HeadObject(ctx context.Context, bucket, key string) (providers.Object, error) {
+	if err := c.call(ctx, "HeadObject"); err != nil {
+		return providers.Object{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, err := c.object(bucket, key)
+	if err != nil {
+		return providers.Object{}, err
+	}
+	return cloneObject(o.o), nil
+}
+
+// object returns an object; callers hold c.mu.
+func (c *Cloud) object(bucket, key string) (*simObject, error) {
+	b, err := c.bucket(bucket)
+	if err != nil {
+		return nil, err
+	}
+	o, ok := b.objects[key]
+	if !ok {
+		return nil, fmt.Errorf("sim: object %q in bucket %q: %w", key, bucket, providers.ErrNotFound)
+	}
+	return o, nil
+}
+
+// DeleteObject implements providers.Objects.
+func (c *Cloud) DeleteObject(ctx context.Context, bucket, key string) error {
+	if err := c.call(ctx, "DeleteObject"); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.object(bucket, key); err != nil {
+		return err
+	}
+	delete(c.obj.buckets[bucket].objects, key)
+	return nil
+}
+
+// CopyObject implements providers.Objects (the bytes are shared: objects
+// are immutable once written).
+func (c *Cloud) CopyObject(ctx context.Context, sb, sk, db, dk string) (providers.Object, error) {
+	if err := c.call(ctx, "CopyObject"); err != nil {
+		return providers.Object{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	src, err := c.object(sb, sk)
+	if err != nil {
+		return providers.Object{}, err
+	}
+	dst, err := c.bucket(db)
+	if err != nil {
+		return providers.Object{}, err
+	}
+	o := cloneObject(src.o)
+	o.Key, o.Modified = dk, time.Now()
+	dst.objects[dk] = &simObject{o: o, data: src.data}
+	return cloneObject(o), nil
+}
+
+// NewWriter implements providers.Objects.
+func (c *Cloud) NewWriter(ctx context.Context, bucket, key string, opts providers.WriteOptions) (providers.ObjectWriter, error) {
+	if err := c.call(ctx, "CreateMultipartUpload"); err != nil {
+		return nil, err
+	}
+	if key == "" {
+		return nil, fmt.Errorf("sim: object key: %w: empty", providers.ErrInvalid)
+	}
+	c.mu.Lock()
+	_, err := c.bucket(bucket)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	ps := opts.PartSize
+	if ps <= 0 {
+		ps = c.opts.PartSize
+	}
+	return &simWriter{c: c, ctx: ctx, bucket: bucket, key: key, opts: opts, partSize: ps}, nil
+}
+
+// simWriter buffers one part at a time and "uploads" it to the simulator's
+// storage, where it stays invisible until Commit.
+type simWriter struct {
+	c        *Cloud
+	ctx      context.Context
+	bucket   string
+	key      string
+	opts     providers.WriteOptions
+	partSize int64
+	buf      []byte
+	parts    [][]byte
+	md5s     [][]byte
+	done     bool
+	err      error
+}
+
+func (w *simWriter) Write(p []byte) (int, error) {
+	if w.done {
+		return 0, fmt.Errorf("sim: write after commit or abort")
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		room := int(w.partSize) - len(w.buf)
+		take := min(room, len(p))
+		w.buf = append(w.buf, p[:take]...)
+		p = p[take:]
+		if int64(len(w.buf)) == w.partSize {
+			if err := w.flush(); err != nil {
+				w.err = err
+				return n - len(p), err
+			}
+		}
+	}
+	return n, nil
+}
+
+// flush uploads the buffered part.
+func (w *simWriter) flush() error {
+	if w.opts.Gate != nil {
+		if err := w.opts.Gate(w.ctx); err != nil {
+			return err
+		}
+	}
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	if err := w.c.call(w.ctx, "UploadPart"); err != nil {
+		return err
+	}
+	sum := md5.Sum(w.buf) //nolint:gosec
+	w.parts = append(w.parts, w.buf)
+	w.md5s = append(w.md5s, sum[:])
+	w.buf = make([]byte, 0, min(w.partSize, 1<<20))
+	return nil
+}
+
+func (w *simWriter) Commit() (providers.Object, error) {
+	if w.done {
+		return providers.Object{}, fmt.Errorf("sim: commit after commit or abort")
+	}
+	if w.err != nil {
+		_ = w.Abort()
+		return providers.Object{}, w.err
+	}
+	if len(w.buf) > 0 || len(w.parts) == 0 {
+		if err := w.flush(); err != nil {
+			_ = w.Abort()
+			return providers.Object{}, err
+		}
+	}
+	w.done = true
+	if err := w.c.call(w.ctx, "CompleteMultipartUpload"); err != nil {
+		return providers.Object{}, err
+	}
+	data := bytes.Join(w.parts, nil)
+	o := providers.Object{
+		Key: w.key, Size: int64(len(data)), ContentType: w.opts.ContentType, Modified: time.Now(),
+		SHA256: w.opts.SHA256, Parts: len(w.parts), Metadata: cloneMap(w.opts.Metadata),
+	}
+	if o.ContentType == "" {
+		o.ContentType = "application/octet-stream"
+	}
+	o.ETag, o.MD5 = s3ETag(w.md5s)
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	b, err := w.c.bucket(w.bucket)
+	if err != nil {
+		return providers.Object{}, err
+	}
+	b.objects[w.key] = &simObject{o: o, data: data}
+	w.parts, w.buf = nil, nil
+	return cloneObject(o), nil
+}
+
+func (w *simWriter) Abort() error {
+	w.done = true
+	w.parts, w.buf = nil, nil
+	return nil
+}
+
+// s3ETag is S3's ETag of an object uploaded in parts with these md5s, and
+// the object's md5 when it is one part.
+func s3ETag(md5s [][]byte) (etag, whole string) {
+	if len(md5s) == 1 {
+		h := hex.EncodeToString(md5s[0])
+		return h, h
+	}
+	h := md5.New() //nolint:gosec
+	for _, m := range md5s {
+		h.Write(m)
+	}
+	return fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(md5s)), ""
+}
+
+// NewRangeReader implements providers.Objects.
+func (c *Cloud) NewRangeReader(ctx context.Context, bucket, key string, off, n int64) (io.ReadCloser, providers.Object, error) {
+	if err := c.call(ctx, "GetObject"); err != nil {
+		return nil, providers.Object{}, err
+	}
+	c.mu.Lock()
+	o, err := c.object(bucket, key)
+	c.mu.Unlock()
+	if err != nil {
+		return nil, providers.Object{}, err
+	}
+	data := o.data
+	if off < 0 || off > int64(len(data)) || (off == int64(len(data)) && off > 0 && n != 0) {
+		return nil, providers.Object{}, fmt.Errorf("sim: range %d+%d of %d bytes: %w: not satisfiable", off, n, len(data), providers.ErrInvalid)
+	}
+	end := int64(len(data))
+	if n >= 0 && off+n < end {
+		end = off + n
+	}
+	return io.NopCloser(bytes.NewReader(data[off:end])), cloneObject(o.o), nil
+}
+
+// SignURL implements providers.URLSigner: the simulator signs URLs served
+// by canopyd itself (opts.BaseURL) with an HMAC of the method, bucket, key,
+// expiry and content type under the cloud's own key.
+func (c *Cloud) SignURL(ctx context.Context, bucket, key string, opts providers.SignOptions) (providers.SignedURL, error) {
+	if err := c.call(ctx, "SignURL"); err != nil {
+		return providers.SignedURL{}, err
+	}
+	if opts.BaseURL == "" {
+		return providers.SignedURL{}, fmt.Errorf("sim: sign: %w: no base URL to serve signed URLs from", providers.ErrUnsupported)
+	}
+	if opts.Method != http.MethodGet && opts.Method != http.MethodPut {
+		return providers.SignedURL{}, fmt.Errorf("sim: sign %s: %w", opts.Method, providers.ErrInvalid)
+	}
+	c.mu.Lock()
+	_, err := c.bucket(bucket)
+	c.mu.Unlock()
+	if err != nil {
+		return providers.SignedURL{}, err
+	}
+	exp := time.Now().Add(opts.Expiry).Truncate(time.Second)
+	q := url.Values{}
+	q.Set("expires", strconv.FormatInt(exp.Unix(), 10))
+	headers := map[string]string{}
+	if opts.Method == http.MethodPut && opts.ContentType != "" {
+		q.Set("content_type", opts.ContentType)
+		headers["Content-Type"] = opts.ContentType
+	}
+	q.Set("signature", c.sign(opts.Method, bucket, key, q.Get("expires"), q.Get("content_type")))
+	u := strings.TrimRight(opts.BaseURL, "/") + "/" + url.PathEscape(bucket) + "/" + escapeKey(key) + "?" + q.Encode()
+	return providers.SignedURL{URL: u, Method: opts.Method, Expires: exp, Headers: headers}, nil
+}
+
+func escapeKey(key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+func (c *Cloud) sign(method, bucket, key, expires, contentType string) string {
+	c.mu.Lock()
+	k := c.objs().signKey
+	c.mu.Unlock()
+	m := hmac.New(sha256.New, k)
+	fmt.Fprintf(m, "%s\n%s\n%s\n%s\n%s", method, bucket, key, expires, contentType)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// ServeSignedURL implements providers.SignedURLServer: path is
+// "bucket/key" (unescaped). Expired, tampered or misused URLs are 403, as
+// S3 answers them.
+func (c *Cloud) ServeSignedURL(w http.ResponseWriter, r *http.Request, path string) {
+	bucket, key, ok := strings.Cut(path, "/")
+	q := r.URL.Query()
+	method := r.Method
+	if method == http.MethodHead {
+		method = http.MethodGet
+	}
+	if !ok || key == "" {
+		http.Error(w, "sim: signed URL names no object", http.StatusBadRequest)
+		return
+	}
+	want := c.sign(method, bucket, key, q.Get("expires"), q.Get("content_type"))
+	if !hmac.Equal([]byte(want), []byte(q.Get("signature"))) {
+		http.Error(w, "SignatureDoesNotMatch: the signature does not match the request", http.StatusForbidden)
+		return
+	}
+	exp, err := strconv.ParseInt(q.Get("expires"), 10, 64)
+	if err != nil || time.Now().Unix() > exp {
+		http.Error(w, "AccessDenied: Request has expired", http.StatusForbidden)
+		return
+	}
+	ctx := r.Context()
+	switch method {
+	case http.MethodGet:
+		c.mu.Lock()
+		o, err := c.object(bucket, key)
+		c.mu.Unlock()
+		if err != nil {
+			http.Error(w, "NoSuchKey: "+err.Error(), http.StatusNotFound)
+			return
+		}
+		_ = c.call(ctx, "GetObject")
+		w.Header().Set("ETag", `"`+o.o.ETag+`"`)
+		w.Header().Set("Content-Type", o.o.ContentType)
+		http.ServeContent(w, r, "", o.o.Modified, bytes.NewReader(o.data))
+	case http.MethodPut:
+		if ct := q.Get("content_type"); ct != "" && r.Header.Get("Content-Type") != ct {
+			http.Error(w, "SignatureDoesNotMatch: Content-Type is not the signed one", http.StatusForbidden)
+			return
+		}
+		ow, err := c.NewWriter(ctx, bucket, key, providers.WriteOptions{ContentType: r.Header.Get("Content-Type"), Size: r.ContentLength})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		n, err := io.Copy(ow, r.Body)
+		if err == nil && r.ContentLength >= 0 && n != r.ContentLength {
+			err = fmt.Errorf("sim: body of %d bytes, Content-Length %d", n, r.ContentLength)
+		}
+		if err != nil {
+			_ = ow.Abort()
+			http.Error(w, "IncompleteBody: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		o, err := ow.Commit()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("ETag", `"`+o.ETag+`"`)
+		w.WriteHeader(http.StatusOK)
+	default:
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}
+}

@@ -1,0 +1,684 @@
+package server
+
+import (
+	"context"
+	"crypto/md5" //nolint:gosec // clouds' ETags are md5
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/canopy-cloud/canopy/cache"
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// transfer is what the object and image services keep beside the Server.
+type transfer struct {
+	mu   sync.Mutex
+	objs map[string]*cache.Objects // by cloud: the rate-limited drivers
+	// base is canopyd's REST address (scheme://host:port), where clouds
+	// that sign their own URLs (the simulator) have them served.
+	base string
+}
+
+const (
+	// chunkSize is the size of the chunks canopy streams: big enough for
+	// throughput, far below gRPC's 4 MiB message limit.
+	chunkSize = 1 << 20
+	// maxKeyLen is S3's and Swift's limit on object names.
+	maxKeyLen   = 1024
+	defaultTTL  = 15 * time.Minute
+	maxTTL      = 7 * 24 * time.Hour
+	signedPath  = "/signed/"
+	defaultType = "application/octet-stream"
+)
+
+// objectsOf returns a cloud's object driver behind its rate limiter, or
+// FAILED_PRECONDITION naming the cloud.
+func (s *Server) objectsOf(cl *cloud) (*cache.Objects, error) {
+	inner, ok := cl.p.(providers.Objects)
+	if !ok {
+		return nil, capabilityErr(cl.name, "objects")
+	}
+	s.xfer.mu.Lock()
+	defer s.xfer.mu.Unlock()
+	if s.xfer.objs == nil {
+		s.xfer.objs = map[string]*cache.Objects{}
+	}
+	o := s.xfer.objs[cl.name]
+	if o == nil {
+		o = cache.NewObjects(cl.name, inner, cl.lim, nil)
+		s.xfer.objs[cl.name] = o
+	}
+	return o, nil
+}
+
+func bucketPB(cloud string, m store.Mapping, b providers.Bucket) *canopyv1.Bucket {
+	return &canopyv1.Bucket{
+		Id: m.ID, NativeId: b.NativeID, Location: &canopyv1.Location{Cloud: cloud, Region: b.Region, Zone: b.Zone, Project: m.Project},
+		Name: b.Name, Status: statusPB(b.Status), ProviderStatus: b.ProviderStatus,
+		CreateTime: ts(b.Created), UpdateTime: ts(b.Updated), Labels: b.Labels, Properties: b.Properties,
+		ObjectCount: b.Objects, SizeBytes: b.Bytes,
+	}
+}
+
+func objectPB(cl *cloud, m store.Mapping, region string, o providers.Object) *canopyv1.Object {
+	return &canopyv1.Object{
+		Bucket: m.ID, Key: o.Key, Location: &canopyv1.Location{Cloud: cl.name, Region: region, Project: m.Project},
+		SizeBytes: o.Size, ContentType: o.ContentType, UpdateTime: ts(o.Modified), Etag: o.ETag, Md5: o.MD5,
+		Sha256: o.SHA256, Parts: int32(o.Parts), Metadata: o.Metadata,
+	}
+}
+
+func (s *Server) cloudBuckets(ctx context.Context, cl *cloud) ([]*canopyv1.Bucket, error) {
+	o, err := s.objectsOf(cl)
+	if err != nil {
+		return nil, err
+	}
+	list, err := o.ListBuckets(ctx)
+	if err != nil {
+		return nil, cloudErr(cl.name, "list buckets", err)
+	}
+	return adoptAll(ctx, s, cl, providers.KindBucket, list, func(b providers.Bucket) string { return b.NativeID },
+		func(b providers.Bucket, m store.Mapping) *canopyv1.Bucket { return bucketPB(cl.name, m, b) })
+}
+
+// CreateBucket implements canopyv1.ObjectServiceServer.
+func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketRequest) (*canopyv1.Bucket, error) {
+	if err := checkName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	if err := checkLabels("labels", req.GetLabels()); err != nil {
+		return nil, err
+	}
+	if err := checkRequestID(req.GetRequestId()); err != nil {
+		return nil, err
+	}
+	cl, err := s.routeCreate(req.GetLocation())
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.objectsOf(cl)
+	if err != nil {
+		return nil, err
+	}
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindBucket, Project: project(ctx), RequestID: req.GetRequestId()})
+	if err != nil {
+		return nil, storeErr("reserve bucket id", err)
+	}
+	if !created && !m.Pending() {
+		b, err := o.GetBucket(ctx, m.NativeID)
+		if err != nil {
+			return nil, cloudErr(cl.name, "get bucket "+m.NativeID, err)
+		}
+		return bucketPB(cl.name, m, b), nil
+	}
+	region := req.GetLocation().GetRegion()
+	if region == "" && req.GetLocation().GetZone() != "" && len(cl.regions) > 0 {
+		region = cl.regions[0]
+	}
+	b, err := o.CreateBucket(ctx, req.GetName(), region, req.GetLabels())
+	if err != nil {
+		if created {
+			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+		}
+		return nil, cloudErr(cl.name, "create bucket "+req.GetName(), err)
+	}
+	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, b.NativeID); err != nil {
+		return nil, storeErr("bind bucket "+b.NativeID, err)
+	}
+	return bucketPB(cl.name, m, b), nil
+}
+
+// findBucket resolves a bucket id or name to its cloud and mapping; another
+// project's bucket is NOT_FOUND.
+func (s *Server) findBucket(ctx context.Context, field, v string) (*cloud, store.Mapping, error) {
+	v, isID, err := idOrName(field, v)
+	if err != nil {
+		return nil, store.Mapping{}, err
+	}
+	if !isID {
+		all, errs := fanOut(ctx, s.clouds.list, s.cloudBuckets)
+		b, err := pickByName(providers.KindBucket, field, v, ownedBy(project(ctx), all), errs)
+		if err != nil {
+			return nil, store.Mapping{}, err
+		}
+		v = b.Id
+	}
+	return s.lookupID(ctx, providers.KindBucket, v)
+}
+
+// bucketOf resolves a bucket and its cloud's object driver.
+func (s *Server) bucketOf(ctx context.Context, field, v string) (*cloud, *cache.Objects, store.Mapping, error) {
+	cl, m, err := s.findBucket(ctx, field, v)
+	if err != nil {
+		return nil, nil, m, err
+	}
+	if m.Pending() {
+		return nil, nil, m, status.Errorf(codes.Unavailable, "bucket %s is still being created", m.ID)
+	}
+	o, err := s.objectsOf(cl)
+	return cl, o, m, err
+}
+
+// GetBucket implements canopyv1.ObjectServiceServer.
+func (s *Server) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) (*canopyv1.Bucket, error) {
+	cl, o, m, err := s.bucketOf(ctx, "id", req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	b, err := o.GetBucket(ctx, m.NativeID)
+	if errors.Is(err, providers.ErrNotFound) {
+		_ = s.store.Delete(ctx, m.ID)
+		return nil, notFound(providers.KindBucket, req.GetId())
+	}
+	if err != nil {
+		return nil, cloudErr(cl.name, "get bucket "+m.NativeID, err)
+	}
+	return bucketPB(cl.name, m, b), nil
+}
+
+// ListBuckets implements canopyv1.ObjectServiceServer.
+func (s *Server) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsRequest) (*canopyv1.ListBucketsResponse, error) {
+	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), nil, []any{"buckets", req.GetName()}}
+	page, next, errs, err := listAcross(ctx, s, q, s.cloudBuckets, func(b *canopyv1.Bucket) bool {
+		return b.Location.GetProject() == project(ctx) && (req.GetName() == "" || b.Name == req.GetName()) &&
+			matchLocation(req.GetLocation(), b.Location.GetRegion(), "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &canopyv1.ListBucketsResponse{Buckets: page, NextPageToken: next, CloudErrors: errs}, nil
+}
+
+// DeleteBucket implements canopyv1.ObjectServiceServer.
+func (s *Server) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketRequest) (*canopyv1.DeleteBucketResponse, error) {
+	cl, o, m, err := s.bucketOf(ctx, "id", req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	err = o.DeleteBucket(ctx, m.NativeID)
+	if err != nil && !errors.Is(err, providers.ErrNotFound) {
+		return nil, cloudErr(cl.name, "delete bucket "+m.NativeID, err)
+	}
+	if derr := s.store.Delete(context.WithoutCancel(ctx), m.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+		return nil, storeErr("forget bucket "+m.ID, derr)
+	}
+	if err != nil {
+		return nil, notFound(providers.KindBucket, req.GetId())
+	}
+	return &canopyv1.DeleteBucketResponse{Id: m.ID}, nil
+}
+
+func checkKey(field, key string) error {
+	switch {
+	case key == "":
+		return badRequest(field, "required")
+	case len(key) > maxKeyLen:
+		return badRequest(field, "longer than %d bytes", maxKeyLen)
+	case !utf8.ValidString(key):
+		return badRequest(field, "not valid UTF-8")
+	case strings.ContainsRune(key, 0):
+		return badRequest(field, "contains a NUL byte")
+	}
+	return nil
+}
+
+// bucketRegion is the region of a bucket for object messages (one head of
+// the bucket would cost a call per object: the cloud's first region is
+// what canopy reports unless it knows better).
+func bucketRegion(cl *cloud) string {
+	if len(cl.regions) > 0 {
+		return cl.regions[0]
+	}
+	return ""
+}
+
+// ListObjects implements canopyv1.ObjectServiceServer.
+func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsRequest) (*canopyv1.ListObjectsResponse, error) {
+	size := int(req.GetPageSize())
+	switch {
+	case size < 0 || size > 1000:
+		return nil, badRequest("page_size", "between 0 and 1000, got %d", size)
+	case size == 0:
+		size = 1000
+	}
+	cl, o, m, err := s.bucketOf(ctx, "bucket", req.GetBucket())
+	if err != nil {
+		return nil, err
+	}
+	page, err := o.ListObjects(ctx, m.NativeID, providers.ListObjectsOptions{
+		Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), PageToken: req.GetPageToken(), PageSize: size,
+	})
+	if err != nil {
+		return nil, cloudErr(cl.name, "list objects of "+m.NativeID, err)
+	}
+	out := &canopyv1.ListObjectsResponse{Prefixes: page.Prefixes, NextPageToken: page.NextToken}
+	for _, ob := range page.Objects {
+		out.Objects = append(out.Objects, objectPB(cl, m, bucketRegion(cl), ob))
+	}
+	return out, nil
+}
+
+// GetObject implements canopyv1.ObjectServiceServer.
+func (s *Server) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) (*canopyv1.Object, error) {
+	if err := checkKey("key", req.GetKey()); err != nil {
+		return nil, err
+	}
+	cl, o, m, err := s.bucketOf(ctx, "bucket", req.GetBucket())
+	if err != nil {
+		return nil, err
+	}
+	ob, err := o.HeadObject(ctx, m.NativeID, req.GetKey())
+	if err != nil {
+		return nil, cloudErr(cl.name, "head object "+req.GetKey(), err)
+	}
+	return objectPB(cl, m, bucketRegion(cl), ob), nil
+}
+
+// DeleteObject implements canopyv1.ObjectServiceServer.
+func (s *Server) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectRequest) (*canopyv1.DeleteObjectResponse, error) {
+	if err := checkKey("key", req.GetKey()); err != nil {
+		return nil, err
+	}
+	cl, o, m, err := s.bucketOf(ctx, "bucket", req.GetBucket())
+	if err != nil {
+		return nil, err
+	}
+	if err := o.DeleteObject(ctx, m.NativeID, req.GetKey()); err != nil {
+		return nil, cloudErr(cl.name, "delete object "+req.GetKey(), err)
+	}
+	return &canopyv1.DeleteObjectResponse{Bucket: m.ID, Key: req.GetKey()}, nil
+}
+
+// CopyObject implements canopyv1.ObjectServiceServer: server side within a
+// cloud, streamed through canopy (bounded memory, hashes checked) across
+// clouds.
+func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest) (*canopyv1.Object, error) {
+	if err := checkKey("source_key", req.GetSourceKey()); err != nil {
+		return nil, err
+	}
+	dstKey := req.GetDestinationKey()
+	if dstKey == "" {
+		dstKey = req.GetSourceKey()
+	}
+	if err := checkKey("destination_key", dstKey); err != nil {
+		return nil, err
+	}
+	scl, so, sm, err := s.bucketOf(ctx, "source_bucket", req.GetSourceBucket())
+	if err != nil {
+		return nil, err
+	}
+	dcl, do, dm, err := s.bucketOf(ctx, "destination_bucket", req.GetDestinationBucket())
+	if err != nil {
+		return nil, err
+	}
+	if scl == dcl {
+		ob, err := so.CopyObject(ctx, sm.NativeID, req.GetSourceKey(), dm.NativeID, dstKey)
+		if err != nil {
+			return nil, cloudErr(scl.name, "copy object "+req.GetSourceKey(), err)
+		}
+		return objectPB(dcl, dm, bucketRegion(dcl), ob), nil
+	}
+	r, src, err := so.NewRangeReader(ctx, sm.NativeID, req.GetSourceKey(), 0, -1)
+	if err != nil {
+		return nil, cloudErr(scl.name, "read object "+req.GetSourceKey(), err)
+	}
+	defer r.Close()
+	spec := uploadSpec{key: dstKey, contentType: src.ContentType, metadata: src.Metadata, size: src.Size, sha256: src.SHA256}
+	buf := make([]byte, chunkSize)
+	next := func() ([]byte, error) {
+		n, err := io.ReadFull(r, buf)
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = nil
+		}
+		if n == 0 && err == nil {
+			err = io.EOF
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			err = cloudErr(scl.name, "read object "+req.GetSourceKey(), err)
+		}
+		return buf[:n], err
+	}
+	return s.putObject(ctx, dcl, do, dm, spec, next, nil)
+}
+
+// uploadSpec is an upload's header, whichever way it arrived.
+type uploadSpec struct {
+	key, contentType string
+	metadata         map[string]string
+	size             int64 // -1: unknown
+	sha256           string
+	partSize         int64
+}
+
+func checkSHA256(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	if b, err := hex.DecodeString(v); err != nil || len(b) != sha256.Size {
+		return badRequest(field, "want 64 hex digits of a sha256")
+	}
+	return nil
+}
+
+// putObject streams chunks from next into a new object. next returns
+// io.EOF at the end; trailer, when set, returns a sha256 the client sent
+// at the end. Memory is one chunk here plus the adapter's parts in flight.
+// Any failure aborts the upload: no object becomes visible.
+func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, spec uploadSpec,
+	next func() ([]byte, error), trailer func() string) (*canopyv1.Object, error) {
+	if err := checkKey("key", spec.key); err != nil {
+		return nil, err
+	}
+	if err := checkSHA256("sha256", spec.sha256); err != nil {
+		return nil, err
+	}
+	if spec.partSize < 0 {
+		return nil, badRequest("part_size_bytes", "must not be negative")
+	}
+	if spec.contentType == "" {
+		spec.contentType = defaultType
+	}
+	w, err := o.NewWriter(ctx, m.NativeID, spec.key, providers.WriteOptions{
+		ContentType: spec.contentType, Metadata: spec.metadata, SHA256: strings.ToLower(spec.sha256), Size: spec.size, PartSize: spec.partSize,
+	})
+	if err != nil {
+		return nil, cloudErr(cl.name, "upload "+spec.key, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = w.Abort()
+		}
+	}()
+	h := sha256.New()
+	var n int64
+	for {
+		chunk, err := next()
+		if len(chunk) > 0 {
+			n += int64(len(chunk))
+			if spec.size >= 0 && n > spec.size {
+				return nil, badRequest("size_bytes", "the stream holds more than the %d bytes announced", spec.size)
+			}
+			h.Write(chunk)
+			if _, werr := w.Write(chunk); werr != nil {
+				return nil, cloudErr(cl.name, "upload "+spec.key, werr)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if spec.size >= 0 && n != spec.size {
+		return nil, badRequest("size_bytes", "the stream ended after %d of the %d bytes announced: nothing was stored", n, spec.size)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	for _, want := range []string{spec.sha256, trailerOf(trailer)} {
+		if want != "" && !strings.EqualFold(want, got) {
+			return nil, status.Errorf(codes.DataLoss, "sha256 of the %d bytes received is %s, the client said %s: nothing was stored", n, got, want)
+		}
+	}
+	ob, err := w.Commit()
+	committed = true
+	if err != nil {
+		return nil, cloudErr(cl.name, "commit "+spec.key, err)
+	}
+	if ob.Size != n {
+		_ = o.DeleteObject(context.WithoutCancel(ctx), m.NativeID, spec.key)
+		return nil, status.Errorf(codes.DataLoss, "cloud %q stored %d bytes of the %d sent: deleted it", cl.name, ob.Size, n)
+	}
+	ob.SHA256 = got
+	return objectPB(cl, m, bucketRegion(cl), ob), nil
+}
+
+func trailerOf(f func() string) string {
+	if f == nil {
+		return ""
+	}
+	return f()
+}
+
+// UploadObject implements canopyv1.ObjectServiceServer.
+func (s *Server) UploadObject(stream canopyv1.ObjectService_UploadObjectServer) error {
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	hdr := first.GetHeader()
+	if hdr == nil {
+		return badRequest("header", "the first message must carry the header")
+	}
+	spec := uploadSpec{key: hdr.GetKey(), contentType: hdr.GetContentType(), metadata: hdr.GetMetadata(), size: -1, sha256: hdr.GetSha256(), partSize: hdr.GetPartSizeBytes()}
+	if hdr.SizeBytes != nil {
+		if spec.size = hdr.GetSizeBytes(); spec.size < 0 {
+			return badRequest("header.size_bytes", "must not be negative")
+		}
+	}
+	if err := checkKey("header.key", spec.key); err != nil {
+		return err
+	}
+	cl, o, m, err := s.bucketOf(ctx, "header.bucket", hdr.GetBucket())
+	if err != nil {
+		return err
+	}
+	trailer := first.GetSha256()
+	next := func() ([]byte, error) {
+		msg, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			return nil, status.Errorf(status.Code(err), "upload broke off: %v: nothing was stored", err)
+		}
+		if msg.GetHeader() != nil {
+			return nil, badRequest("header", "only the first message carries a header")
+		}
+		if v := msg.GetSha256(); v != "" {
+			if err := checkSHA256("sha256", v); err != nil {
+				return nil, err
+			}
+			trailer = v
+		}
+		return msg.GetChunk(), nil
+	}
+	ob, err := s.putObject(ctx, cl, o, m, spec, next, func() string { return trailer })
+	s.audit(ctx, "/canopy.v1.ObjectService/UploadObject", nil, nil, err)
+	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(ob)
+}
+
+// download is a read in progress: the bytes, what the cloud said of the
+// object, and the checks to make at the end.
+type download struct {
+	r      io.ReadCloser
+	obj    providers.Object
+	offset int64
+	length int64 // bytes to send
+	whole  bool
+	sha    hash.Hash
+	md5    hash.Hash
+}
+
+// openDownload opens a range of an object (length < 0: to the end).
+func (s *Server) openDownload(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, key string, offset, length int64) (*download, error) {
+	if offset < 0 {
+		return nil, badRequest("offset", "must not be negative")
+	}
+	r, ob, err := o.NewRangeReader(ctx, m.NativeID, key, offset, length)
+	if err != nil {
+		return nil, cloudErr(cl.name, "read object "+key, err)
+	}
+	if offset > ob.Size {
+		r.Close()
+		return nil, badRequest("offset", "%d is past the end of the %d-byte object", offset, ob.Size)
+	}
+	n := ob.Size - offset
+	if length >= 0 && length < n {
+		n = length
+	}
+	d := &download{r: r, obj: ob, offset: offset, length: n, whole: offset == 0 && n == ob.Size, sha: sha256.New()}
+	if d.whole && ob.MD5 != "" {
+		d.md5 = md5.New() //nolint:gosec
+	}
+	return d, nil
+}
+
+// pump reads the download in chunks, hashing, and hands each to send. At
+// the end of a whole object it checks the recorded sha256 and the cloud's
+// md5: a mismatch is DATA_LOSS.
+func (d *download) pump(cloud string, send func([]byte) error) (string, error) {
+	defer d.r.Close()
+	buf := make([]byte, chunkSize)
+	var sent int64
+	for sent < d.length {
+		want := min(int64(len(buf)), d.length-sent)
+		n, err := io.ReadFull(d.r, buf[:want])
+		if n > 0 {
+			sent += int64(n)
+			d.sha.Write(buf[:n])
+			if d.md5 != nil {
+				d.md5.Write(buf[:n])
+			}
+			if serr := send(buf[:n]); serr != nil {
+				return "", serr
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				return "", status.Errorf(codes.DataLoss, "cloud %q sent %d of the %d bytes of %q", cloud, sent, d.length, d.obj.Key)
+			}
+			return "", cloudErr(cloud, "read object "+d.obj.Key, err)
+		}
+	}
+	got := hex.EncodeToString(d.sha.Sum(nil))
+	if d.whole && d.obj.SHA256 != "" && !strings.EqualFold(d.obj.SHA256, got) {
+		return "", status.Errorf(codes.DataLoss, "object %q in cloud %q: sha256 of the bytes read is %s, recorded at upload %s", d.obj.Key, cloud, got, d.obj.SHA256)
+	}
+	if d.md5 != nil {
+		if m := hex.EncodeToString(d.md5.Sum(nil)); !strings.EqualFold(m, d.obj.MD5) {
+			return "", status.Errorf(codes.DataLoss, "object %q in cloud %q: md5 of the bytes read is %s, the cloud's is %s", d.obj.Key, cloud, m, d.obj.MD5)
+		}
+	}
+	return got, nil
+}
+
+// DownloadObject implements canopyv1.ObjectServiceServer.
+func (s *Server) DownloadObject(req *canopyv1.DownloadObjectRequest, stream canopyv1.ObjectService_DownloadObjectServer) error {
+	ctx := stream.Context()
+	if err := checkKey("key", req.GetKey()); err != nil {
+		return err
+	}
+	length := int64(-1)
+	if req.Length != nil {
+		if length = req.GetLength(); length < 0 {
+			return badRequest("length", "must not be negative")
+		}
+	}
+	cl, o, m, err := s.bucketOf(ctx, "bucket", req.GetBucket())
+	if err != nil {
+		return err
+	}
+	d, err := s.openDownload(ctx, cl, o, m, req.GetKey(), req.GetOffset(), length)
+	if err != nil {
+		return err
+	}
+	if err := stream.Send(&canopyv1.DownloadObjectResponse{Data: &canopyv1.DownloadObjectResponse_Object{Object: objectPB(cl, m, bucketRegion(cl), d.obj)}}); err != nil {
+		d.r.Close()
+		return err
+	}
+	msg := &canopyv1.DownloadObjectResponse{}
+	chunk := &canopyv1.DownloadObjectResponse_Chunk{}
+	sum, err := d.pump(cl.name, func(b []byte) error {
+		chunk.Chunk = b
+		msg.Data = chunk
+		return stream.Send(msg)
+	})
+	if err != nil {
+		return err
+	}
+	return stream.Send(&canopyv1.DownloadObjectResponse{Data: &canopyv1.DownloadObjectResponse_Sha256{Sha256: sum}})
+}
+
+// ttlOf checks a requested URL lifetime.
+func ttlOf(field string, d interface{ AsDuration() time.Duration }, set bool) (time.Duration, error) {
+	if !set {
+		return defaultTTL, nil
+	}
+	t := d.AsDuration()
+	if t <= 0 || t > maxTTL {
+		return 0, badRequest(field, "between 1s and %s, got %s", maxTTL, t)
+	}
+	return t, nil
+}
+
+// signURL presigns a request on an object, or FAILED_PRECONDITION when the
+// cloud cannot sign (the client then streams through canopy).
+func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType string, ttl time.Duration) (*canopyv1.SignedURL, error) {
+	if err := checkKey("key", key); err != nil {
+		return nil, err
+	}
+	cl, o, m, err := s.bucketOf(ctx, "bucket", bucket)
+	if err != nil {
+		return nil, err
+	}
+	signer := o.Signer()
+	if signer == nil {
+		return nil, capabilityErr(cl.name, "presigned-urls")
+	}
+	s.xfer.mu.Lock()
+	base := s.xfer.base
+	s.xfer.mu.Unlock()
+	if base != "" {
+		base += signedPath + cl.name
+	}
+	u, err := signer.SignURL(ctx, m.NativeID, key, providers.SignOptions{Method: method, Expiry: ttl, ContentType: contentType, BaseURL: base})
+	if errors.Is(err, providers.ErrUnsupported) {
+		return nil, capabilityErr(cl.name, "presigned-urls")
+	}
+	if err != nil {
+		return nil, cloudErr(cl.name, "sign "+method+" "+key, err)
+	}
+	return &canopyv1.SignedURL{Url: u.URL, Method: u.Method, ExpireTime: ts(u.Expires), Headers: u.Headers, Cloud: cl.name}, nil
+}
+
+// CreateUploadURL implements canopyv1.ObjectServiceServer.
+func (s *Server) CreateUploadURL(ctx context.Context, req *canopyv1.CreateUploadURLRequest) (*canopyv1.SignedURL, error) {
+	ttl, err := ttlOf("ttl", req.GetTtl(), req.Ttl != nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.signURL(ctx, req.GetBucket(), req.GetKey(), http.MethodPut, req.GetContentType(), ttl)
+}
+
+// CreateDownloadURL implements canopyv1.ObjectServiceServer.
+func (s *Server) CreateDownloadURL(ctx context.Context, req *canopyv1.CreateDownloadURLRequest) (*canopyv1.SignedURL, error) {
+	ttl, err := ttlOf("ttl", req.GetTtl(), req.Ttl != nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.signURL(ctx, req.GetBucket(), req.GetKey(), http.MethodGet, "", ttl)
+}
+
+// errClient wraps a client-side read failure of a REST body.
+func errClient(err error) error {
+	return status.Error(codes.Canceled, fmt.Sprintf("request body broke off: %v: nothing was stored", err))
+}

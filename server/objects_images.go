@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// imageTransferOf returns a cloud's image data driver, or
+// FAILED_PRECONDITION naming the cloud.
+func imageTransferOf(cl *cloud) (providers.ImageTransfer, error) {
+	t, ok := cl.p.(providers.ImageTransfer)
+	if !ok {
+		return nil, capabilityErr(cl.name, "image-transfer")
+	}
+	return t, nil
+}
+
+// imageUpload is an image upload's header, whichever way it arrived.
+type imageUpload struct {
+	spec providers.ImageSpec
+	loc  *canopyv1.Location
+	size int64 // -1: unknown
+}
+
+// putImage streams chunks from next into a new image; any failure aborts
+// it, leaving no image.
+func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]byte, error), trailer func() string) (*canopyv1.Image, error) {
+	if err := checkName("name", up.spec.Name); err != nil {
+		return nil, err
+	}
+	if up.spec.DiskFormat == "" {
+		return nil, badRequest("disk_format", "required: raw, qcow2, vmdk, vdi, iso, vhd, vhdx or ami")
+	}
+	if err := checkSHA256("sha256", up.spec.SHA256); err != nil {
+		return nil, err
+	}
+	if err := checkLabels("labels", up.spec.Labels); err != nil {
+		return nil, err
+	}
+	cl, err := s.routeCreate(up.loc)
+	if err != nil {
+		return nil, err
+	}
+	t, err := imageTransferOf(cl)
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.lim.Wait(ctx); err != nil {
+		return nil, cloudErr(cl.name, "create image", err)
+	}
+	up.spec.Size = up.size
+	w, err := t.NewImageWriter(ctx, up.spec)
+	if err != nil {
+		return nil, cloudErr(cl.name, "create image "+up.spec.Name, err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = w.Abort()
+		}
+	}()
+	h := sha256.New()
+	var n int64
+	for {
+		chunk, err := next()
+		if len(chunk) > 0 {
+			n += int64(len(chunk))
+			if up.size >= 0 && n > up.size {
+				return nil, badRequest("size_bytes", "the stream holds more than the %d bytes announced", up.size)
+			}
+			h.Write(chunk)
+			if _, werr := w.Write(chunk); werr != nil {
+				return nil, cloudErr(cl.name, "upload image "+up.spec.Name, werr)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if up.size >= 0 && n != up.size {
+		return nil, badRequest("size_bytes", "the stream ended after %d of the %d bytes announced: no image was made", n, up.size)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	for _, want := range []string{up.spec.SHA256, trailerOf(trailer)} {
+		if want != "" && !strings.EqualFold(want, got) {
+			return nil, status.Errorf(codes.DataLoss, "sha256 of the %d bytes received is %s, the client said %s: no image was made", n, got, want)
+		}
+	}
+	if err := cl.lim.Wait(ctx); err != nil {
+		return nil, cloudErr(cl.name, "commit image", err)
+	}
+	im, err := w.Commit()
+	committed = true
+	if err != nil {
+		return nil, cloudErr(cl.name, "commit image "+up.spec.Name, err)
+	}
+	ms, err := s.adopt(ctx, cl, providers.KindImage, []string{im.NativeID})
+	if err != nil {
+		return nil, err
+	}
+	out := imagePB(cl.name, ms[im.NativeID].ID, im)
+	if out.Properties == nil {
+		out.Properties = map[string]string{}
+	}
+	out.Properties["sha256"] = got
+	return out, nil
+}
+
+// UploadImage implements canopyv1.ImageTransferServiceServer.
+func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageServer) error {
+	ctx := stream.Context()
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	hdr := first.GetHeader()
+	if hdr == nil {
+		return badRequest("header", "the first message must carry the header")
+	}
+	up := imageUpload{loc: hdr.GetLocation(), size: -1, spec: providers.ImageSpec{
+		Name: hdr.GetName(), DiskFormat: hdr.GetDiskFormat(), ContainerFormat: hdr.GetContainerFormat(),
+		MinDiskGiB: hdr.GetMinDiskGib(), MinRAMMiB: hdr.GetMinRamMib(), Labels: hdr.GetLabels(), SHA256: strings.ToLower(hdr.GetSha256()),
+	}}
+	if hdr.SizeBytes != nil {
+		if up.size = hdr.GetSizeBytes(); up.size < 0 {
+			return badRequest("header.size_bytes", "must not be negative")
+		}
+	}
+	trailer := first.GetSha256()
+	next := func() ([]byte, error) {
+		msg, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil, io.EOF
+			}
+			return nil, status.Errorf(status.Code(err), "upload broke off: %v: no image was made", err)
+		}
+		if msg.GetHeader() != nil {
+			return nil, badRequest("header", "only the first message carries a header")
+		}
+		if v := msg.GetSha256(); v != "" {
+			trailer = v
+		}
+		return msg.GetChunk(), nil
+	}
+	im, err := s.putImage(ctx, up, next, func() string { return trailer })
+	s.audit(ctx, "/canopy.v1.ImageTransferService/UploadImage", nil, im, err)
+	if err != nil {
+		return err
+	}
+	return stream.SendAndClose(im)
+}
+
+// openImage resolves an image and opens its bytes.
+func (s *Server) openImage(ctx context.Context, id string) (*canopyv1.Image, io.ReadCloser, error) {
+	im, err := s.GetImage(ctx, &canopyv1.GetImageRequest{Id: id})
+	if err != nil {
+		return nil, nil, err
+	}
+	cl := s.clouds.byName[im.GetLocation().GetCloud()]
+	if cl == nil {
+		return nil, nil, notFound(providers.KindImage, id)
+	}
+	t, err := imageTransferOf(cl)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cl.lim.Wait(ctx); err != nil {
+		return nil, nil, cloudErr(cl.name, "download image", err)
+	}
+	r, _, err := t.NewImageReader(ctx, im.NativeId)
+	if err != nil {
+		return nil, nil, cloudErr(cl.name, "download image "+im.NativeId, err)
+	}
+	return im, r, nil
+}
+
+// DownloadImage implements canopyv1.ImageTransferServiceServer.
+func (s *Server) DownloadImage(req *canopyv1.DownloadImageRequest, stream canopyv1.ImageTransferService_DownloadImageServer) error {
+	ctx := stream.Context()
+	im, r, err := s.openImage(ctx, req.GetId())
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := stream.Send(&canopyv1.DownloadImageResponse{Data: &canopyv1.DownloadImageResponse_Image{Image: im}}); err != nil {
+		return err
+	}
+	h := sha256.New()
+	buf := make([]byte, chunkSize)
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			if serr := stream.Send(&canopyv1.DownloadImageResponse{Data: &canopyv1.DownloadImageResponse_Chunk{Chunk: buf[:n]}}); serr != nil {
+				return serr
+			}
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			break
+		}
+		if err != nil {
+			return cloudErr(im.GetLocation().GetCloud(), "download image "+im.NativeId, err)
+		}
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if want := im.GetProperties()["os_hash_value"]; want != "" && im.GetProperties()["os_hash_algo"] == "sha256" && !strings.EqualFold(want, sum) {
+		return status.Errorf(codes.DataLoss, "image %s: sha256 of the bytes read is %s, the cloud recorded %s", im.Id, sum, want)
+	}
+	return stream.Send(&canopyv1.DownloadImageResponse{Data: &canopyv1.DownloadImageResponse_Sha256{Sha256: sum}})
+}

@@ -1,0 +1,324 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// Plain HTTP endpoints for object and image bytes, beside the gateway's
+// JSON routes (grpc-gateway buffers request bodies; these stream):
+//
+//	PUT  /v1/buckets/{bucket}/objects/{key...}            upload (body = bytes)
+//	GET  /v1/buckets/{bucket}/objects/{key...}?alt=media  download (Range honored)
+//	POST /v1/images:upload?name=&disk_format=&...         upload an image
+//	GET  /v1/images/{id}/file                             download an image
+//	GET|PUT /signed/{cloud}/{bucket}/{key...}             URLs the simulator signs
+//
+// They authenticate exactly as the RPCs they stand for (same bearer token,
+// same scope rule, same project checks).
+const (
+	headerSHA256   = "X-Canopy-Sha256"
+	headerMetaPref = "X-Canopy-Meta-"
+	headerPartSize = "X-Canopy-Part-Size"
+)
+
+// registerTransfer mounts the byte endpoints on mux; gw is the gateway, to
+// which a GET of an object without alt=media (its metadata) goes.
+func (s *Server) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.Addr, useTLS bool) {
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	host := rest.String()
+	if h, port, err := net.SplitHostPort(host); err == nil && (h == "0.0.0.0" || h == "::" || h == "") {
+		host = net.JoinHostPort("127.0.0.1", port)
+	}
+	s.xfer.mu.Lock()
+	s.xfer.base = scheme + "://" + host
+	s.xfer.mu.Unlock()
+
+	mux.HandleFunc("PUT /v1/buckets/{bucket}/objects/{key...}", s.httpPutObject)
+	mux.HandleFunc("GET /v1/buckets/{bucket}/objects/{key...}", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("alt") != "media" {
+			gw.ServeHTTP(w, r)
+			return
+		}
+		s.httpGetObject(w, r)
+	})
+	mux.HandleFunc("POST /v1/images:upload", s.httpPutImage)
+	mux.HandleFunc("GET /v1/images/{id}/file", s.httpGetImage)
+	mux.HandleFunc(signedPath+"{cloud}/{path...}", s.httpSigned)
+}
+
+// httpAuth authenticates a REST request as the RPC it stands for.
+func (s *Server) httpAuth(r *http.Request, fullMethod string) (context.Context, error) {
+	md := metadata.MD{}
+	if v := r.Header.Get("Authorization"); v != "" {
+		md.Set("authorization", v)
+	}
+	return s.authenticate(metadata.NewIncomingContext(r.Context(), md), fullMethod)
+}
+
+// httpError writes a gRPC status as the gateway does: the matching HTTP
+// code and a JSON google.rpc.Status.
+func httpError(w http.ResponseWriter, err error) {
+	st := status.Convert(err)
+	body, _ := protojson.Marshal(st.Proto())
+	w.Header().Set("Content-Type", "application/json")
+	if st.Code() == codes.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="canopy"`)
+	}
+	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
+	_, _ = w.Write(body)
+}
+
+func writeProto(w http.ResponseWriter, code int, m proto.Message) {
+	body, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// bodyChunks reads an HTTP body in chunks.
+func bodyChunks(body io.Reader) func() ([]byte, error) {
+	buf := make([]byte, chunkSize)
+	return func() ([]byte, error) {
+		n, err := io.ReadFull(body, buf)
+		if errors.Is(err, io.ErrUnexpectedEOF) || (errors.Is(err, io.EOF) && n > 0) {
+			err = nil
+		}
+		if n == 0 && err == nil {
+			err = io.EOF
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, errClient(err)
+		}
+		return buf[:n], err
+	}
+}
+
+func (s *Server) httpPutObject(w http.ResponseWriter, r *http.Request) {
+	const method = "/canopy.v1.ObjectService/UploadObject"
+	ctx, err := s.httpAuth(r, method)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	spec := uploadSpec{key: r.PathValue("key"), contentType: r.Header.Get("Content-Type"), size: r.ContentLength, sha256: r.Header.Get(headerSHA256)}
+	for k, v := range r.Header {
+		if name, ok := strings.CutPrefix(k, headerMetaPref); ok && len(v) > 0 {
+			if spec.metadata == nil {
+				spec.metadata = map[string]string{}
+			}
+			spec.metadata[strings.ToLower(name)] = v[0]
+		}
+	}
+	if v := r.Header.Get(headerPartSize); v != "" {
+		if spec.partSize, err = strconv.ParseInt(v, 10, 64); err != nil {
+			httpError(w, badRequest(headerPartSize, "not a number of bytes"))
+			return
+		}
+	}
+	var ob *canopyv1.Object
+	cl, o, m, err := s.bucketOf(ctx, "bucket", r.PathValue("bucket"))
+	if err == nil {
+		ob, err = s.putObject(ctx, cl, o, m, spec, bodyChunks(r.Body), nil)
+	}
+	s.audit(ctx, method, nil, nil, err)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	writeProto(w, http.StatusOK, ob)
+}
+
+// parseRange reads a single-range Range header ("bytes=a-b", "bytes=a-",
+// "bytes=-n"); size is needed only for the suffix form.
+func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, err error) {
+	if h == "" {
+		return 0, -1, false, nil
+	}
+	spec, found := strings.CutPrefix(h, "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return 0, 0, false, badRequest("Range", "only one range of bytes is supported")
+	}
+	a, b, _ := strings.Cut(spec, "-")
+	switch {
+	case a == "":
+		suffix, perr := strconv.ParseInt(b, 10, 64)
+		if perr != nil || suffix <= 0 {
+			return 0, 0, false, badRequest("Range", "malformed %q", h)
+		}
+		total, err := size()
+		if err != nil {
+			return 0, 0, false, err
+		}
+		off = max(total-suffix, 0)
+		return off, total - off, true, nil
+	default:
+		off, perr := strconv.ParseInt(a, 10, 64)
+		if perr != nil || off < 0 {
+			return 0, 0, false, badRequest("Range", "malformed %q", h)
+		}
+		if b == "" {
+			return off, -1, true, nil
+		}
+		end, perr := strconv.ParseInt(b, 10, 64)
+		if perr != nil || end < off {
+			return 0, 0, false, badRequest("Range", "malformed %q", h)
+		}
+		return off, end - off + 1, true, nil
+	}
+}
+
+func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
+	ctx, err := s.httpAuth(r, "/canopy.v1.ObjectService/DownloadObject")
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	key := r.PathValue("key")
+	if err := checkKey("key", key); err != nil {
+		httpError(w, err)
+		return
+	}
+	cl, o, m, err := s.bucketOf(ctx, "bucket", r.PathValue("bucket"))
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	off, n, ranged, err := parseRange(r.Header.Get("Range"), func() (int64, error) {
+		ob, err := o.HeadObject(ctx, m.NativeID, key)
+		if err != nil {
+			return 0, cloudErr(cl.name, "head object "+key, err)
+		}
+		return ob.Size, nil
+	})
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	d, err := s.openDownload(ctx, cl, o, m, key, off, n)
+	if err != nil {
+		if ranged && status.Code(err) == codes.InvalidArgument {
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+		httpError(w, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", d.obj.ContentType)
+	h.Set("Content-Length", strconv.FormatInt(d.length, 10))
+	h.Set("Accept-Ranges", "bytes")
+	if d.obj.ETag != "" {
+		h.Set("ETag", `"`+d.obj.ETag+`"`)
+	}
+	if d.obj.SHA256 != "" {
+		h.Set(headerSHA256, d.obj.SHA256)
+	}
+	code := http.StatusOK
+	if ranged {
+		code = http.StatusPartialContent
+		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", d.offset, d.offset+d.length-1, d.obj.Size))
+		if d.length == 0 {
+			d.r.Close()
+			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
+			return
+		}
+	}
+	w.WriteHeader(code)
+	if r.Method == http.MethodHead {
+		d.r.Close()
+		return
+	}
+	if _, err := d.pump(cl.name, func(b []byte) error { _, err := w.Write(b); return err }); err != nil {
+		// Headers are gone: break the connection so the client sees a
+		// failed transfer, never a short or wrong body that looks whole.
+		s.log.Warn("object download failed mid-stream", "cloud", cl.name, "key", key, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *Server) httpPutImage(w http.ResponseWriter, r *http.Request) {
+	const method = "/canopy.v1.ImageTransferService/UploadImage"
+	ctx, err := s.httpAuth(r, method)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	num := func(k string) int64 { v, _ := strconv.ParseInt(q.Get(k), 10, 64); return v }
+	up := imageUpload{size: r.ContentLength, loc: &canopyv1.Location{Cloud: q.Get("location.cloud"), Region: q.Get("location.region"), Zone: q.Get("location.zone")},
+		spec: providers.ImageSpec{Name: q.Get("name"), DiskFormat: q.Get("disk_format"), ContainerFormat: q.Get("container_format"),
+			MinDiskGiB: num("min_disk_gib"), MinRAMMiB: num("min_ram_mib"), SHA256: strings.ToLower(r.Header.Get(headerSHA256))}}
+	im, err := s.putImage(ctx, up, bodyChunks(r.Body), nil)
+	s.audit(ctx, method, nil, im, err)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	writeProto(w, http.StatusOK, im)
+}
+
+func (s *Server) httpGetImage(w http.ResponseWriter, r *http.Request) {
+	ctx, err := s.httpAuth(r, "/canopy.v1.ImageTransferService/DownloadImage")
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	im, rd, err := s.openImage(ctx, r.PathValue("id"))
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	defer rd.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.FormatInt(im.SizeBytes, 10))
+	w.Header().Set("X-Canopy-Disk-Format", im.DiskFormat)
+	w.Header().Set("X-Canopy-Container-Format", im.ContainerFormat)
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.Copy(w, io.LimitReader(rd, im.SizeBytes)); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// httpSigned serves the URLs that clouds sign for themselves (the
+// simulator). The signature is the authorization: no bearer token.
+func (s *Server) httpSigned(w http.ResponseWriter, r *http.Request) {
+	cl, ok := s.clouds.byName[r.PathValue("cloud")]
+	var srv providers.SignedURLServer
+	if ok {
+		srv, ok = cl.p.(providers.SignedURLServer)
+	}
+	if !ok {
+		http.Error(w, "no such signed URL", http.StatusNotFound)
+		return
+	}
+	if err := cl.lim.Wait(r.Context()); err != nil {
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "rate limited", http.StatusServiceUnavailable)
+		return
+	}
+	srv.ServeSignedURL(w, r, r.PathValue("path"))
+}
