@@ -198,6 +198,12 @@ func Capabilities(p Provider) []string {
 	if _, ok := p.(Objects); ok {
 		caps = append(caps, "objects")
 	}
+	if _, ok := p.(URLSigner); ok {
+		caps = append(caps, "presigned-urls")
+	}
+	if _, ok := p.(ImageTransfer); ok {
+		caps = append(caps, "image-transfer")
+	}
 	caps = append(caps, volumeCapabilities(p)...)
 	sort.Strings(caps)
 	return caps

@@ -76,6 +76,8 @@ type Cloud struct {
 	// calls show them (EC2 is eventually consistent right after a launch).
 	recent map[string]recentServer
 
+	s3 s3State // S3 clients (s3.go)
+
 	catMu     sync.Mutex // held while the catalogue is fetched: one fetch at a time
 	flavors   []providers.Flavor
 	flavorsAt time.Time
@@ -154,6 +156,7 @@ func New(ctx context.Context, name string, opts Options) (*Cloud, error) {
 	}
 	c := newCloud(name, opts, regions, clients)
 	c.idle = idle
+	c.s3.cfg = &awsCfg
 	return c, nil
 }
 

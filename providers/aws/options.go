@@ -57,11 +57,14 @@ type Options struct {
 	// MaxAttempts bounds the SDK's retries of throttled and failed calls
 	// (default: the SDK's, 3).
 	MaxAttempts int `json:"max_attempts"`
+	// S3PartSize is the multipart part size of object uploads, bytes
+	// (default 8 MiB; S3's minimum is 5 MiB).
+	S3PartSize int64 `json:"s3_part_size"`
 }
 
 var knownOptions = []string{
 	"profile", "regions", "endpoint", "access_key_id", "secret_access_key", "session_token",
-	"image_owners", "image_filters", "instance_types", "catalog_ttl", "max_attempts",
+	"image_owners", "image_filters", "instance_types", "catalog_ttl", "max_attempts", "s3_part_size",
 }
 
 // ParseOptions reads the YAML `options` map of an aws cloud.

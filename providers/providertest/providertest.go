@@ -43,6 +43,14 @@ type Fixture struct {
 	// Prefix is prepended to every name the suite creates, so runs can be
 	// told apart and cleaned up.
 	Prefix string
+	// ObjectPartSize is the part size object uploads use (default 5 MiB);
+	// "many parts" is 2 parts and a byte.
+	ObjectPartSize int64
+	// OpaqueETags: the cloud's ETags are not md5-based (not checked).
+	OpaqueETags bool
+	// SignaturesUnchecked, when set, says why the engine does not reject
+	// tampered or expired presigned URLs (those checks are then skipped).
+	SignaturesUnchecked string
 }
 
 func (f *Fixture) defaults() {
@@ -67,6 +75,9 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	s := &suite{p: p, fx: fx}
 
 	t.Run("Info", s.testInfo)
+	if o, ok := p.(providers.Objects); ok {
+		t.Run("Objects", func(t *testing.T) { s.testObjects(t, o) })
+	}
 	compute, ok := p.(providers.Compute)
 	if !ok {
 		t.Logf("adapter has no Compute capability; compute tests not run")

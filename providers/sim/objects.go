@@ -436,7 +436,7 @@ func (c *Cloud) NewRangeReader(ctx context.Context, bucket, key string, off, n i
 		return nil, providers.Object{}, err
 	}
 	data := o.data
-	if off < 0 || off > int64(len(data)) || (off == int64(len(data)) && off > 0 && n != 0) {
+	if off < 0 || off > int64(len(data)) {
 		return nil, providers.Object{}, fmt.Errorf("sim: range %d+%d of %d bytes: %w: not satisfiable", off, n, len(data), providers.ErrInvalid)
 	}
 	end := int64(len(data))

@@ -18,7 +18,7 @@ func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provi
 }
 
 func (h harness) Fixture() providertest.Fixture {
-	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond}
+	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10}
 }
 
 func TestConformance(t *testing.T) {
