@@ -86,7 +86,10 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.tls, "tls", false, "connect with TLS (system roots)")
 	pf.StringVar(&a.caFile, "ca-file", os.Getenv("CANOPY_CA_FILE"), "connect with TLS, trusting this PEM CA (env CANOPY_CA_FILE)")
 
-	root.AddCommand(a.cloudCmd(), a.flavorCmd(), a.imageCmd(), a.serverCmd(), a.keypairCmd(), a.loginCmd(), a.clientCmd())
+	img := a.imageCmd()
+	img.AddCommand(a.imageUploadCmd(), a.imageDownloadCmd())
+	root.AddCommand(a.cloudCmd(), a.flavorCmd(), img, a.serverCmd(), a.keypairCmd(), a.loginCmd(), a.clientCmd(),
+		a.bucketCmd(), a.objectCmd())
 	return root
 }
 
