@@ -57,7 +57,8 @@ type Cloud struct {
 	Zones   []string       `yaml:"zones"`
 	Options map[string]any `yaml:"options"`
 	// Cache sets how long reads of each kind are reused (as clouds.yaml's
-	// cache.expiration does): keys servers, flavors, images, keypairs; "0s"
+	// cache.expiration does): keys servers, flavors, images, keypairs,
+	// volumes, snapshots, backups; "0s"
 	// turns caching of a kind off (coalescing stays on).
 	Cache map[string]Duration `yaml:"cache"`
 	// RateLimit bounds calls to this cloud.
@@ -81,6 +82,10 @@ var CacheKinds = map[string]time.Duration{
 	"flavors":  5 * time.Minute,
 	"images":   time.Minute,
 	"keypairs": 30 * time.Second,
+	// Block storage (canopy's own writes invalidate these at once).
+	"volumes":   2 * time.Second,
+	"snapshots": 5 * time.Second,
+	"backups":   5 * time.Second,
 }
 
 // Wait configures waiting for resources to reach a status.
@@ -208,7 +213,7 @@ func (c *Config) Validate() error {
 		}
 		for kind, ttl := range cl.Cache {
 			if _, ok := CacheKinds[kind]; !ok {
-				return fmt.Errorf("cloud %q: cache.%s: unknown kind (want servers, flavors, images or keypairs)", cl.Name, kind)
+				return fmt.Errorf("cloud %q: cache.%s: unknown kind (want servers, flavors, images, keypairs, volumes, snapshots or backups)", cl.Name, kind)
 			}
 			if ttl < 0 {
 				return fmt.Errorf("cloud %q: cache.%s: negative duration", cl.Name, kind)

@@ -39,6 +39,8 @@ type Volume struct {
 	// Attachments are the servers it is attached to.
 	Attachments []Attachment
 	Bootable    bool
+	// Emulated is set by canopy's emulation layer, never by adapters.
+	Emulated bool
 }
 
 // Attachment is a volume attached to a server.
@@ -56,6 +58,8 @@ type Snapshot struct {
 	// JobID is set, and NativeID empty, when the cloud answered
 	// CreateSnapshot with a job instead of the snapshot (see SnapshotJobs).
 	JobID string
+	// Emulated is set by canopy's emulation layer, never by adapters.
+	Emulated bool
 }
 
 // Backup is a copy of a volume kept apart from it (Cinder backups in Swift).
@@ -64,6 +68,8 @@ type Backup struct {
 	VolumeID    string // native id of the source volume
 	SizeGiB     int64
 	Description string
+	// Emulated is set by canopy's emulation layer, never by adapters.
+	Emulated bool
 }
 
 // VolumeSpec is what CreateVolume needs; every id in it is native. At most

@@ -49,10 +49,18 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	canopyv1.RegisterAuthServiceServer(gs, s)
 	canopyv1.RegisterObjectServiceServer(gs, s)
 	canopyv1.RegisterImageTransferServiceServer(gs, s)
+	vols, err := s.startVolumes(ctx) // volume_clouds.go: resumes unfinished operations
+	if err != nil {
+		return err
+	}
+	defer vols.stop()
+	canopyv1.RegisterVolumeServiceServer(gs, vols)
+	canopyv1.RegisterOperationServiceServer(gs, vols)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName, canopyv1.AuthService_ServiceDesc.ServiceName,
-		canopyv1.ObjectService_ServiceDesc.ServiceName, canopyv1.ImageTransferService_ServiceDesc.ServiceName} {
+		canopyv1.ObjectService_ServiceDesc.ServiceName, canopyv1.ImageTransferService_ServiceDesc.ServiceName,
+		canopyv1.VolumeService_ServiceDesc.ServiceName, canopyv1.OperationService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(gs)
@@ -137,6 +145,7 @@ func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool) (*ru
 	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		canopyv1.RegisterCloudServiceHandler, canopyv1.RegisterComputeServiceHandler, canopyv1.RegisterAuthServiceHandler,
 		canopyv1.RegisterObjectServiceHandler,
+		canopyv1.RegisterVolumeServiceHandler, canopyv1.RegisterOperationServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			conn.Close()

@@ -44,7 +44,10 @@ type Operation struct {
 	ErrorCode    int32  `json:"error_code,omitempty"`
 	ErrorMessage string `json:"error_message,omitempty"`
 	ErrorReason  string `json:"error_reason,omitempty"`
-	Result       []byte `json:"result,omitempty"`
+	// ErrorDetails are the google.rpc.ErrorInfo metadata of the failure
+	// (cloud, capability, ...).
+	ErrorDetails map[string]string `json:"error_details,omitempty"`
+	Result       []byte            `json:"result,omitempty"`
 	// Created and Updated are set by the store.
 	Created time.Time `json:"created"`
 	Updated time.Time `json:"updated"`
@@ -54,13 +57,17 @@ type Operation struct {
 type OperationFilter struct {
 	Project  string
 	TargetID string
+	// RequestID keeps the operation created with this request id (with
+	// Project: at most one, found through the request index).
+	RequestID string
 	// Unfinished keeps only operations that are not done.
 	Unfinished bool
 }
 
 // Match reports whether op passes the filter.
 func (f OperationFilter) Match(op Operation) bool {
-	return (f.Project == "" || op.Project == f.Project) && (f.TargetID == "" || op.TargetID == f.TargetID) && (!f.Unfinished || !op.Done)
+	return (f.Project == "" || op.Project == f.Project) && (f.TargetID == "" || op.TargetID == f.TargetID) &&
+		(f.RequestID == "" || op.RequestID == f.RequestID) && (!f.Unfinished || !op.Done)
 }
 
 // OperationStore keeps operations.

@@ -176,6 +176,25 @@ func (s *Store) ListOperations(ctx context.Context, f store.OperationFilter) ([]
 		if b == nil {
 			return nil
 		}
+		if f.Project != "" && f.RequestID != "" {
+			// The request index names the one candidate.
+			rb := tx.Bucket(bucketOpRequests)
+			if rb == nil {
+				return nil
+			}
+			id := rb.Get(tuple(f.Project, f.RequestID))
+			if id == nil {
+				return nil
+			}
+			op, err := getOp(tx, string(id))
+			if err != nil {
+				return err
+			}
+			if f.Match(op) {
+				out = append(out, op)
+			}
+			return nil
+		}
 		return b.ForEach(func(k, v []byte) error {
 			var op store.Operation
 			if err := json.Unmarshal(v, &op); err != nil {

@@ -198,6 +198,19 @@ func (s *suite) operationTests() []test {
 			if len(one) != 1 || one[0].ID != made[3].ID {
 				t.Errorf("target filter = %v", one)
 			}
+			withReq := newOp("k", "req-x")
+			r := create(t, st, withReq)
+			for _, f := range []store.OperationFilter{{Project: project, RequestID: "req-x"}, {RequestID: "req-x"}} {
+				got, err := st.ListOperations(ctxOf(t), f)
+				if err != nil || len(got) != 1 || got[0].ID != r.ID {
+					t.Errorf("request filter %+v = %v, %v", f, got, err)
+				}
+			}
+			for _, f := range []store.OperationFilter{{Project: "p2", RequestID: "req-x"}, {Project: project, RequestID: "nope"}, {Project: project, RequestID: "req-x", Unfinished: true, TargetID: "other"}} {
+				if got, err := st.ListOperations(ctxOf(t), f); err != nil || len(got) != 0 {
+					t.Errorf("request filter %+v = %v, %v; want none", f, got, err)
+				}
+			}
 		}},
 		{"Delete", func(t *testing.T) {
 			st := s.newStore(t)

@@ -1,0 +1,174 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// opPB converts an operation.
+func opPB(op store.Operation) *canopyv1.Operation {
+	out := &canopyv1.Operation{
+		Id:   op.ID,
+		Done: op.Done,
+		Metadata: &canopyv1.OperationMetadata{
+			Kind: op.Kind, TargetId: op.TargetID, Location: &canopyv1.Location{Cloud: op.Cloud, Project: op.Project},
+			Step: op.Step, ProgressPercent: op.Progress, CreateTime: ts(op.Created), UpdateTime: ts(op.Updated),
+			CancelRequested: op.CancelRequested, Attempts: op.Attempts, LastError: op.LastError, RequestId: op.RequestID,
+		},
+	}
+	if !op.Done {
+		return out
+	}
+	if op.ErrorCode != 0 {
+		out.Result = &canopyv1.Operation_Error{Error: &canopyv1.OperationError{Code: op.ErrorCode, Message: op.ErrorMessage, Reason: op.ErrorReason, Metadata: op.ErrorDetails}}
+		return out
+	}
+	a := &anypb.Any{}
+	if err := proto.Unmarshal(op.Result, a); err != nil {
+		out.Result = &canopyv1.Operation_Error{Error: &canopyv1.OperationError{Code: int32(codes.DataLoss), Message: "the operation's result is unreadable: " + err.Error()}}
+		return out
+	}
+	out.Result = &canopyv1.Operation_Response{Response: a}
+	return out
+}
+
+// findOp returns one of the caller's operations; another project's is
+// NOT_FOUND, as for every resource.
+func (v *volumes) findOp(ctx context.Context, ref string) (store.Operation, error) {
+	id, isID, err := idOrName("id", ref)
+	if err != nil {
+		return store.Operation{}, err
+	}
+	if !isID {
+		return store.Operation{}, badRequest("id", "%q is not an operation id (a UUID)", ref)
+	}
+	op, err := v.s.store.GetOperation(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && op.Project != project(ctx)) {
+		return store.Operation{}, notFound("operation", ref)
+	}
+	if err != nil {
+		return store.Operation{}, storeErr("get operation "+id, err)
+	}
+	return op, nil
+}
+
+// GetOperation implements canopyv1.OperationServiceServer.
+func (v *volumes) GetOperation(ctx context.Context, req *canopyv1.GetOperationRequest) (*canopyv1.Operation, error) {
+	op, err := v.findOp(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	return opPB(op), nil
+}
+
+// ListOperations implements canopyv1.OperationServiceServer.
+func (v *volumes) ListOperations(ctx context.Context, req *canopyv1.ListOperationsRequest) (*canopyv1.ListOperationsResponse, error) {
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkIDFilter("target_id", req.GetTargetId()); err != nil {
+		return nil, err
+	}
+	if k := req.GetKind(); k != "" && !strings.Contains(k, ".") {
+		return nil, badRequest("kind", "%q is not an operation kind such as volume.create", k)
+	}
+	ops, err := v.s.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), TargetID: req.GetTargetId(), Unfinished: req.GetUnfinishedOnly()})
+	if err != nil {
+		return nil, storeErr("list operations", err)
+	}
+	var kept []store.Operation
+	for _, op := range ops {
+		if req.GetKind() == "" || op.Kind == req.GetKind() {
+			kept = append(kept, op)
+		}
+	}
+	// Newest first: the key counts down with the creation time.
+	key := func(op store.Operation) string {
+		return fmt.Sprintf("%020d\x00%s", math.MaxInt64-op.Created.UnixNano(), op.ID)
+	}
+	page, next, err := paginate(kept, key, size, req.GetPageToken(), filterHash("operations", req.GetTargetId(), req.GetKind(), req.GetUnfinishedOnly()))
+	if err != nil {
+		return nil, err
+	}
+	out := &canopyv1.ListOperationsResponse{NextPageToken: next}
+	for _, op := range page {
+		out.Operations = append(out.Operations, opPB(op))
+	}
+	return out, nil
+}
+
+// WaitOperation implements canopyv1.OperationServiceServer.
+func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperationRequest) (*canopyv1.Operation, error) {
+	op, err := v.findOp(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if op.Done {
+		return opPB(op), nil
+	}
+	wctx, cancel := ctx, context.CancelFunc(func() {})
+	if t := req.GetTimeout(); t != nil {
+		if err := t.CheckValid(); err != nil || t.AsDuration() < 0 {
+			return nil, badRequest("timeout", "must be a non-negative duration")
+		}
+		wctx, cancel = context.WithTimeout(ctx, t.AsDuration())
+	} else if _, ok := ctx.Deadline(); !ok {
+		wctx, cancel = context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
+	}
+	defer cancel()
+	if !op.Done {
+		v.runner.Submit(op.ID)
+	}
+	got, err := v.runner.Wait(wctx, op.ID)
+	if ctx.Err() != nil {
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	if err != nil {
+		return nil, storeErr("get operation "+op.ID, err)
+	}
+	return opPB(got), nil
+}
+
+// CancelOperation implements canopyv1.OperationServiceServer.
+func (v *volumes) CancelOperation(ctx context.Context, req *canopyv1.CancelOperationRequest) (*canopyv1.Operation, error) {
+	op, err := v.findOp(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if op.Done {
+		return opPB(op), nil
+	}
+	op, err = v.s.store.CancelOperation(ctx, op.ID)
+	if err != nil {
+		return nil, storeErr("cancel operation "+req.GetId(), err)
+	}
+	v.runner.Submit(op.ID) // make sure someone honors it
+	return opPB(op), nil
+}
+
+// DeleteOperation implements canopyv1.OperationServiceServer.
+func (v *volumes) DeleteOperation(ctx context.Context, req *canopyv1.DeleteOperationRequest) (*canopyv1.DeleteOperationResponse, error) {
+	op, err := v.findOp(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	if !op.Done {
+		return nil, status.Errorf(codes.FailedPrecondition, "operation %s (%s) is not done: cancel it or wait for it first", op.ID, op.Kind)
+	}
+	if err := v.s.store.DeleteOperation(ctx, op.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, storeErr("delete operation "+op.ID, err)
+	}
+	return &canopyv1.DeleteOperationResponse{Id: op.ID}, nil
+}

@@ -1,0 +1,649 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/jobs"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// The steps of every block-storage operation. Each step is idempotent (the
+// runner may run it again after a crash): creates pass the operation's
+// target id as the cloud's idempotency token, deletes accept what is gone,
+// state changes check the state first, binds of the same native id are
+// no-ops, and waits wait again. Emulated modes branch to emulate_steps.go.
+
+// step adapts a step that needs the operation's cloud and spec.
+func (v *volumes) step(fn func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error)) jobs.Step {
+	return func(ctx context.Context, op *store.Operation) (jobs.Result, error) {
+		sc, spec, err := v.jobOf(op)
+		if err != nil {
+			return jobs.Result{}, err
+		}
+		return fn(ctx, op, sc, spec)
+	}
+}
+
+func (v *volumes) jobOf(op *store.Operation) (*storageCloud, jobSpec, error) {
+	var spec jobSpec
+	if err := json.Unmarshal(op.Spec, &spec); err != nil {
+		return nil, spec, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
+	}
+	sc := v.clouds[op.Cloud]
+	if sc == nil {
+		return nil, spec, status.Errorf(codes.FailedPrecondition, "cloud %q is no longer configured", op.Cloud)
+	}
+	if op.State == nil {
+		op.State = map[string]string{}
+	}
+	return sc, spec, nil
+}
+
+func always(store.Operation, string) bool { return true }
+
+func (v *volumes) registerJobs() {
+	createVolume := jobs.Kind{First: "reserve", Undoable: always, Undo: v.undoCreate, Fail: v.failCreate, Steps: map[string]jobs.Step{
+		"reserve":   v.step(v.stepReserve(providers.KindVolume)),
+		"record":    v.step(v.stepRecordDeferred),
+		"provision": v.step(v.stepProvisionVolume),
+		"bind":      v.step(v.stepBind),
+		"wait":      v.step(v.stepWaitCreated),
+		"fill":      v.step(v.stepFill),
+	}}
+	v.runner.Register(opVolumeCreate, createVolume)
+	v.runner.Register(opBackupRestore, createVolume)
+	v.runner.Register(opVolumeDelete, jobs.Kind{First: "delete", Steps: map[string]jobs.Step{
+		"delete": v.step(v.stepDelete(providers.KindVolume)),
+		"wait":   v.step(v.stepWaitGone(providers.KindVolume)),
+		"forget": v.step(v.stepForget(providers.KindVolume)),
+	}})
+	v.runner.Register(opVolumeExtend, jobs.Kind{First: "extend", Steps: map[string]jobs.Step{
+		"extend": v.step(v.stepExtend),
+		"wait":   v.step(v.stepWaitVolume(func(x providers.Volume, spec jobSpec) bool { return x.SizeGiB >= spec.SizeGiB }, "extended")),
+	}})
+	v.runner.Register(opVolumeAttach, jobs.Kind{First: "attach", Steps: map[string]jobs.Step{
+		"attach": v.step(v.stepAttach),
+		"wait":   v.step(v.stepWaitVolume(func(x providers.Volume, spec jobSpec) bool { return attachedTo(x, spec.ServerNative) }, "attached")),
+	}})
+	v.runner.Register(opVolumeDetach, jobs.Kind{First: "detach", Steps: map[string]jobs.Step{
+		"detach": v.step(v.stepDetach),
+		"wait":   v.step(v.stepWaitVolume(func(x providers.Volume, spec jobSpec) bool { return !attachedTo(x, spec.ServerNative) }, "detached")),
+	}})
+	for kind, op := range map[string]string{providers.KindSnapshot: opSnapshotCreate, providers.KindBackup: opBackupCreate} {
+		v.runner.Register(op, jobs.Kind{First: "reserve", Undoable: always, Undo: v.undoCreate, Fail: v.failCreate, Steps: map[string]jobs.Step{
+			"reserve":   v.step(v.stepReserve(kind)),
+			"provision": v.step(v.stepProvisionCopy(kind)),
+			"resolve":   v.step(v.stepResolve),
+			"copy": v.step(func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+				return v.stepCopy(ctx, op, sc, spec, kind)
+			}),
+			"bind": v.step(v.stepBind),
+			"wait": v.step(v.stepWaitCreated),
+		}})
+	}
+	for kind, op := range map[string]string{providers.KindSnapshot: opSnapshotDelete, providers.KindBackup: opBackupDelete} {
+		v.runner.Register(op, jobs.Kind{First: "delete", Steps: map[string]jobs.Step{
+			"delete": v.step(v.stepDelete(kind)),
+			"wait":   v.step(v.stepWaitGone(kind)),
+			"forget": v.step(v.stepForget(kind)),
+		}})
+	}
+}
+
+// kindOf is the resource kind an operation creates.
+func kindOf(op string) string {
+	switch op {
+	case opSnapshotCreate, opSnapshotDelete:
+		return providers.KindSnapshot
+	case opBackupCreate, opBackupDelete:
+		return providers.KindBackup
+	}
+	return providers.KindVolume
+}
+
+// ---------------------------------------------------------------- creates
+
+func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+		if err := v.reserve(ctx, *op, kind); err != nil {
+			return jobs.Result{}, err
+		}
+		next := "provision"
+		switch {
+		case op.Kind == opVolumeCreate && spec.Mode == modeDeferred:
+			next = "record"
+		case kind != providers.KindVolume && spec.Mode == modeEmulated:
+			next = "copy"
+		}
+		return jobs.Result{Next: next, Progress: 10}, nil
+	}
+}
+
+// stepProvisionVolume asks the cloud for the volume (a create, a native
+// restore, or the empty volume an emulated copy is written into).
+func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+	vs := providers.VolumeSpec{Name: spec.Name, Zone: spec.Zone, SizeGiB: spec.SizeGiB, Type: spec.Type, Description: spec.Description,
+		Labels: spec.Labels, IdempotencyToken: op.TargetID}
+	var x providers.Volume
+	var err error
+	switch {
+	case op.Kind == opBackupRestore && spec.Mode == modeNative:
+		x, err = sc.emu.drv.RestoreBackup(ctx, spec.BackupNative, vs)
+	case spec.Mode == modeEmulated: // an empty volume; the data follows (fill)
+		x, err = sc.emu.drv.CreateVolume(ctx, vs)
+	default:
+		vs.ImageID, vs.SnapshotID = spec.ImageNative, spec.SnapshotNative
+		x, err = sc.emu.drv.CreateVolume(ctx, vs)
+	}
+	if err != nil {
+		return jobs.Result{}, stepErr(sc.name, "create volume", err)
+	}
+	op.State["native"] = x.NativeID
+	return jobs.Result{Next: "bind", Progress: 40}, nil
+}
+
+// stepProvisionCopy asks the cloud for a snapshot or backup.
+func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+		if kind == providers.KindBackup {
+			b, err := sc.emu.drv.CreateBackup(ctx, providers.BackupSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
+				Labels: spec.Labels, IdempotencyToken: op.TargetID})
+			if err != nil {
+				return jobs.Result{}, stepErr(sc.name, "create backup", err)
+			}
+			op.State["native"] = b.NativeID
+			return jobs.Result{Next: "bind", Progress: 40}, nil
+		}
+		s, err := sc.emu.drv.CreateSnapshot(ctx, providers.SnapshotSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
+			Labels: spec.Labels, IdempotencyToken: op.TargetID})
+		if err != nil {
+			return jobs.Result{}, stepErr(sc.name, "create snapshot", err)
+		}
+		if s.NativeID == "" && s.JobID != "" {
+			// The cloud answered with a job: canopy's id is the client's
+			// already; the native one comes when the job knows it.
+			op.State["job"] = s.JobID
+			return jobs.Result{Next: "resolve", Progress: 30}, nil
+		}
+		op.State["native"] = s.NativeID
+		return jobs.Result{Next: "bind", Progress: 40}, nil
+	}
+}
+
+// stepResolve waits for a snapshot job to tell the snapshot's id.
+func (v *volumes) stepResolve(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+	id, err := v.pollSnapshotJob(ctx, sc, op.State["job"])
+	if err != nil {
+		if isProviderErr(err) || ctx.Err() != nil {
+			return jobs.Result{}, stepErr(sc.name, "snapshot job "+op.State["job"], err)
+		}
+		return jobs.Result{}, status.Errorf(codes.DeadlineExceeded, "cloud %q: %v", sc.name, err)
+	}
+	op.State["native"] = id
+	return jobs.Result{Next: "bind", Progress: 50}, nil
+}
+
+// stepBind fills the pending id mapping with the native id.
+func (v *volumes) stepBind(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+	if _, err := v.s.store.Bind(ctx, op.TargetID, op.State["native"]); err != nil {
+		return jobs.Result{}, status.Errorf(codes.Internal, "bind %s to %s: %v", op.TargetID, op.State["native"], err)
+	}
+	if spec.Mode == modeEmulated && op.Kind != opVolumeCreate && op.Kind != opBackupRestore {
+		return v.copyDone(ctx, op, sc) // an emulated copy is ready at once
+	}
+	return jobs.Result{Next: "wait", Progress: 60}, nil
+}
+
+// stepWaitCreated waits for the new resource to be ready.
+func (v *volumes) stepWaitCreated(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+	native := op.State["native"]
+	switch kindOf(op.Kind) {
+	case providers.KindVolume:
+		if _, err := v.waitVolume(ctx, sc, native, "ready", func(x providers.Volume) bool { return x.Status == providers.StatusActive }); err != nil {
+			return jobs.Result{}, err
+		}
+		if spec.Mode == modeEmulated {
+			return jobs.Result{Next: "fill", Progress: 80}, nil
+		}
+		return v.volumeDone(ctx, sc, op.TargetID, native)
+	default:
+		if _, err := v.waitCopy(ctx, sc, kindOf(op.Kind), native, false); err != nil {
+			return jobs.Result{}, err
+		}
+		return v.copyDone(ctx, op, sc)
+	}
+}
+
+// volumeDone ends an operation with the volume as it is now.
+func (v *volumes) volumeDone(ctx context.Context, sc *storageCloud, id, native string) (jobs.Result, error) {
+	x, err := sc.emu.getVolume(ctx, native)
+	if err != nil {
+		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+	}
+	pbs, err := v.volumesPB(ctx, sc, []providers.Volume{x})
+	if err != nil {
+		return jobs.Result{}, err
+	}
+	pbs[0].Id = id
+	return jobs.Result{Done: true, Response: anyBytes(pbs[0])}, nil
+}
+
+// copyDone ends a snapshot or backup create with the copy as it is now.
+func (v *volumes) copyDone(ctx context.Context, op *store.Operation, sc *storageCloud) (jobs.Result, error) {
+	native := op.State["native"]
+	var msg proto.Message
+	if kindOf(op.Kind) == providers.KindSnapshot {
+		x, err := sc.emu.getSnapshot(ctx, native)
+		if err != nil {
+			return jobs.Result{}, stepErr(sc.name, "get snapshot "+native, err)
+		}
+		pbs, err := v.snapshotsPB(ctx, sc, []providers.Snapshot{x})
+		if err != nil {
+			return jobs.Result{}, err
+		}
+		pbs[0].Id, msg = op.TargetID, pbs[0]
+	} else {
+		x, err := sc.emu.getBackup(ctx, native)
+		if err != nil {
+			return jobs.Result{}, stepErr(sc.name, "get backup "+native, err)
+		}
+		pbs, err := v.backupsPB(ctx, sc, []providers.Backup{x})
+		if err != nil {
+			return jobs.Result{}, err
+		}
+		pbs[0].Id, msg = op.TargetID, pbs[0]
+	}
+	return jobs.Result{Done: true, Response: anyBytes(msg)}, nil
+}
+
+// undoCreate rolls a create back (cancel): what the cloud made is deleted,
+// what canopy recorded forgotten, the id released.
+func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
+	sc, spec, err := v.jobOf(op)
+	if err != nil {
+		return err
+	}
+	kind := kindOf(op.Kind)
+	native := op.State["native"]
+	emulatedCopy := spec.Mode == modeEmulated && kind != providers.KindVolume
+	if native == "" && !emulatedCopy && spec.Mode != modeDeferred {
+		// The cloud may have made it without canopy learning the id (a
+		// crash inside the step): asking again with the same token tells.
+		switch began := op.State["began"]; {
+		case op.State["job"] != "" || began == "provision" || began == "resolve":
+			if op.State["job"] == "" {
+				if _, err := v.stepProvision(ctx, op, sc, spec, kind); err != nil {
+					return err
+				}
+			}
+			if native = op.State["native"]; native == "" && op.State["job"] != "" {
+				if native, err = v.pollSnapshotJob(ctx, sc, op.State["job"]); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if emulatedCopy || spec.Mode == modeDeferred {
+		if err := v.forgetEmulated(ctx, op, sc, spec); err != nil {
+			return stepErr(sc.name, "forget emulated "+kind, err)
+		}
+	} else if native != "" {
+		if err := v.deleteNative(ctx, sc, kind, native); err != nil {
+			return err
+		}
+	}
+	if err := v.s.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return stepErr(sc.name, "forget "+op.TargetID, err)
+	}
+	return nil
+}
+
+func (v *volumes) stepProvision(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec, kind string) (jobs.Result, error) {
+	if kind == providers.KindVolume {
+		return v.stepProvisionVolume(ctx, op, sc, spec)
+	}
+	return v.stepProvisionCopy(kind)(ctx, op, sc, spec)
+}
+
+// deleteNative deletes a resource a cancelled create made, once the cloud
+// lets it (a volume being created cannot be deleted yet), and waits until
+// it is gone.
+func (v *volumes) deleteNative(ctx context.Context, sc *storageCloud, kind, native string) error {
+	var err error
+	switch kind {
+	case providers.KindVolume:
+		if _, err = v.waitVolume(ctx, sc, native, "settled", func(x providers.Volume) bool { return !x.Status.Transitional() }); err == nil || status.Code(err) == codes.NotFound {
+			if err = sc.emu.drv.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
+				err = nil
+			}
+		}
+	default:
+		if _, err = v.waitCopy(ctx, sc, kind, native, true); err == nil || status.Code(err) == codes.NotFound {
+			if kind == providers.KindSnapshot {
+				err = sc.emu.deleteSnapshot(ctx, native)
+			} else {
+				err = sc.emu.deleteBackup(ctx, native)
+			}
+		}
+	}
+	if err != nil {
+		return stepErr(sc.name, "delete "+kind+" "+native, err)
+	}
+	return v.waitAbsent(ctx, sc, kind, native)
+}
+
+// failCreate releases what a failed create holds: an id the cloud never
+// answered for, and emulated records never bound.
+func (v *volumes) failCreate(ctx context.Context, op *store.Operation) {
+	sc, spec, err := v.jobOf(op)
+	if err != nil {
+		return
+	}
+	m, err := v.s.store.Get(ctx, op.TargetID)
+	if err != nil || !m.Pending() || spec.Mode == modeDeferred {
+		return
+	}
+	_ = v.forgetEmulated(ctx, op, sc, spec)
+	_ = v.s.store.Delete(ctx, op.TargetID)
+}
+
+// ---------------------------------------------------------------- deletes
+
+func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+		if spec.Mode == modeDeferred {
+			if err := sc.emu.forget(ctx, providers.KindVolume, op.TargetID); err != nil {
+				return jobs.Result{}, stepErr(sc.name, "forget deferred volume", err)
+			}
+			return jobs.Result{Next: "forget", Progress: 50}, nil
+		}
+		native := op.State["native"]
+		if native == "" {
+			m, err := v.s.store.Get(ctx, op.TargetID)
+			if errors.Is(err, store.ErrNotFound) {
+				return jobs.Result{Next: "forget", Progress: 50}, nil // forgotten already
+			}
+			if err != nil {
+				return jobs.Result{}, stepErr(sc.name, "get "+op.TargetID, err)
+			}
+			native = m.NativeID
+			op.State["native"] = native
+		}
+		var err error
+		switch {
+		case kind == providers.KindVolume:
+			if err = sc.emu.drv.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
+				err = nil
+			}
+		case isEmulated(native):
+			err = v.deleteEmulatedCopy(ctx, sc, kind, native)
+		case kind == providers.KindSnapshot:
+			err = sc.emu.deleteSnapshot(ctx, native)
+		default:
+			err = sc.emu.deleteBackup(ctx, native)
+		}
+		if err != nil {
+			return jobs.Result{}, stepErr(sc.name, "delete "+kind+" "+native, err)
+		}
+		return jobs.Result{Next: "wait", Progress: 30}, nil
+	}
+}
+
+func (v *volumes) stepWaitGone(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+		if err := v.waitAbsent(ctx, sc, kind, op.State["native"]); err != nil {
+			return jobs.Result{}, err
+		}
+		return jobs.Result{Next: "forget", Progress: 80}, nil
+	}
+}
+
+func (v *volumes) stepForget(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+		if err := v.s.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return jobs.Result{}, stepErr(sc.name, "forget "+op.TargetID, err)
+		}
+		return jobs.Result{Done: true, Response: deletedResult(spec.Last)}, nil
+	}
+}
+
+// deletedResult is the last state of a deleted resource, marked DELETED.
+func deletedResult(last []byte) []byte {
+	a := &anypb.Any{}
+	if proto.Unmarshal(last, a) != nil {
+		return last
+	}
+	m, err := a.UnmarshalNew()
+	if err != nil {
+		return last
+	}
+	switch x := m.(type) {
+	case *canopyv1.Volume:
+		x.Status, x.ProviderStatus, x.Attachments = canopyv1.Status_STATUS_DELETED, "deleted", nil
+	case *canopyv1.Snapshot:
+		x.Status, x.ProviderStatus = canopyv1.Status_STATUS_DELETED, "deleted"
+	case *canopyv1.Backup:
+		x.Status, x.ProviderStatus = canopyv1.Status_STATUS_DELETED, "deleted"
+	}
+	return anyBytes(m)
+}
+
+// ---------------------------------------------------------------- changes
+
+func (v *volumes) stepExtend(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+	if spec.Mode == modeDeferred {
+		return v.deferredChange(ctx, op, sc, spec)
+	}
+	native, err := v.nativeOf(ctx, op, sc)
+	if err != nil {
+		return jobs.Result{}, err
+	}
+	x, err := sc.emu.getVolume(ctx, native)
+	if err != nil {
+		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+	}
+	if x.SizeGiB < spec.SizeGiB {
+		if err := sc.emu.drv.ExtendVolume(ctx, native, spec.SizeGiB); err != nil {
+			return jobs.Result{}, stepErr(sc.name, "extend volume "+native, err)
+		}
+	}
+	return jobs.Result{Next: "wait", Progress: 50}, nil
+}
+
+func attachedTo(x providers.Volume, server string) bool {
+	for _, a := range x.Attachments {
+		if a.ServerID == server {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *volumes) stepAttach(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+	native, err := v.nativeOf(ctx, op, sc)
+	if err != nil {
+		return jobs.Result{}, err
+	}
+	x, err := sc.emu.getVolume(ctx, native)
+	if err != nil {
+		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+	}
+	if !attachedTo(x, spec.ServerNative) {
+		if err := sc.emu.drv.AttachVolume(ctx, native, spec.ServerNative); err != nil {
+			return jobs.Result{}, stepErr(sc.name, "attach volume "+native, err)
+		}
+	}
+	return jobs.Result{Next: "wait", Progress: 50}, nil
+}
+
+func (v *volumes) stepDetach(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+	native, err := v.nativeOf(ctx, op, sc)
+	if err != nil {
+		return jobs.Result{}, err
+	}
+	x, err := sc.emu.getVolume(ctx, native)
+	if err != nil {
+		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+	}
+	if attachedTo(x, spec.ServerNative) && x.ProviderStatus != "detaching" {
+		if err := sc.emu.drv.DetachVolume(ctx, native, spec.ServerNative); err != nil {
+			return jobs.Result{}, stepErr(sc.name, "detach volume "+native, err)
+		}
+	}
+	return jobs.Result{Next: "wait", Progress: 50}, nil
+}
+
+// stepWaitVolume waits until the volume is ACTIVE and done holds, then
+// ends the operation with it.
+func (v *volumes) stepWaitVolume(done func(providers.Volume, jobSpec) bool, what string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+		native, err := v.nativeOf(ctx, op, sc)
+		if err != nil {
+			return jobs.Result{}, err
+		}
+		if _, err := v.waitVolume(ctx, sc, native, what, func(x providers.Volume) bool { return x.Status == providers.StatusActive && done(x, spec) }); err != nil {
+			return jobs.Result{}, err
+		}
+		return v.volumeDone(ctx, sc, op.TargetID, native)
+	}
+}
+
+// nativeOf is the native id of the operation's target.
+func (v *volumes) nativeOf(ctx context.Context, op *store.Operation, sc *storageCloud) (string, error) {
+	if n := op.State["native"]; n != "" {
+		return n, nil
+	}
+	m, err := v.s.store.Get(ctx, op.TargetID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", notFound(kindOf(op.Kind), op.TargetID)
+	}
+	if err != nil {
+		return "", stepErr(sc.name, "get "+op.TargetID, err)
+	}
+	if m.Pending() {
+		return "", status.Errorf(codes.FailedPrecondition, "%s %s does not exist in cloud %q yet", m.Kind, m.ID, sc.name)
+	}
+	op.State["native"] = m.NativeID
+	return m.NativeID, nil
+}
+
+// ---------------------------------------------------------------- waits
+
+// waitCtx bounds a wait inside an operation by the configured timeout.
+func (v *volumes) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
+}
+
+// resourceErr is a resource that went to ERROR while an operation waited.
+func resourceErr(cloud, kind, native, msg string) error {
+	if msg == "" {
+		msg = "the cloud gave no reason"
+	}
+	return detailed(codes.Aborted, fmt.Sprintf("cloud %q: %s %s went to ERROR: %s", cloud, kind, native, msg),
+		&errdetails.ErrorInfo{Reason: "RESOURCE_ERROR", Domain: errorDomain, Metadata: map[string]string{"cloud": cloud, "kind": kind, "native_id": native}})
+}
+
+// waitErr maps the end of a wait that did not succeed.
+func waitErr(ctx context.Context, cloud, kind, native, what string, start time.Time, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // the runner is stopping: the step runs again later
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return status.Errorf(codes.DeadlineExceeded, "cloud %q: %s %s not %s after %s", cloud, kind, native, what, time.Since(start).Round(time.Millisecond))
+	}
+	return stepErr(cloud, "wait for "+kind, err)
+}
+
+// waitVolume waits through the cloud's batched poller until done holds.
+// A volume in ERROR, or gone, ends the wait with an error.
+func (v *volumes) waitVolume(ctx context.Context, sc *storageCloud, native, what string, done func(providers.Volume) bool) (providers.Volume, error) {
+	wctx, cancel := v.waitCtx(ctx)
+	defer cancel()
+	start := time.Now()
+	x, present, err := sc.volumes.Wait(wctx, native, func(x providers.Volume, present bool) bool {
+		return !present || done(x) || x.Status == providers.StatusError
+	})
+	switch {
+	case err != nil:
+		return x, waitErr(ctx, sc.name, providers.KindVolume, native, what, start, err)
+	case !present:
+		return x, detailed(codes.NotFound, fmt.Sprintf("cloud %q: volume %s is gone", sc.name, native),
+			&errdetails.ResourceInfo{ResourceType: providers.KindVolume, ResourceName: native, Description: "gone while canopy waited"})
+	case x.Status == providers.StatusError && !done(x):
+		return x, resourceErr(sc.name, providers.KindVolume, native, x.StatusMessage)
+	}
+	return x, nil
+}
+
+// waitCopy waits until a snapshot or backup is ACTIVE (or, with settled,
+// merely not transitional).
+func (v *volumes) waitCopy(ctx context.Context, sc *storageCloud, kind, native string, settled bool) (providers.Status, error) {
+	wctx, cancel := v.waitCtx(ctx)
+	defer cancel()
+	start := time.Now()
+	ok := func(s providers.Status) bool {
+		return s == providers.StatusActive || (settled && !s.Transitional())
+	}
+	var st providers.Status
+	var present bool
+	var msg string
+	var err error
+	if kind == providers.KindSnapshot {
+		var x providers.Snapshot
+		x, present, err = sc.snapshots.Wait(wctx, native, func(x providers.Snapshot, present bool) bool {
+			return !present || ok(x.Status) || x.Status == providers.StatusError
+		})
+		st, msg = x.Status, x.StatusMessage
+	} else {
+		var x providers.Backup
+		x, present, err = sc.backups.Wait(wctx, native, func(x providers.Backup, present bool) bool {
+			return !present || ok(x.Status) || x.Status == providers.StatusError
+		})
+		st, msg = x.Status, x.StatusMessage
+	}
+	switch {
+	case err != nil:
+		return st, waitErr(ctx, sc.name, kind, native, "ready", start, err)
+	case !present:
+		return st, detailed(codes.NotFound, fmt.Sprintf("cloud %q: %s %s is gone", sc.name, kind, native),
+			&errdetails.ResourceInfo{ResourceType: kind, ResourceName: native, Description: "gone while canopy waited"})
+	case st == providers.StatusError && !settled:
+		return st, resourceErr(sc.name, kind, native, msg)
+	}
+	return st, nil
+}
+
+// waitAbsent waits until a resource no longer shows.
+func (v *volumes) waitAbsent(ctx context.Context, sc *storageCloud, kind, native string) error {
+	if native == "" {
+		return nil
+	}
+	wctx, cancel := v.waitCtx(ctx)
+	defer cancel()
+	start := time.Now()
+	var err error
+	switch kind {
+	case providers.KindVolume:
+		_, _, err = sc.volumes.Wait(wctx, native, func(_ providers.Volume, present bool) bool { return !present })
+	case providers.KindSnapshot:
+		_, _, err = sc.snapshots.Wait(wctx, native, func(_ providers.Snapshot, present bool) bool { return !present })
+	default:
+		_, _, err = sc.backups.Wait(wctx, native, func(_ providers.Backup, present bool) bool { return !present })
+	}
+	if err != nil {
+		return waitErr(ctx, sc.name, kind, native, "gone", start, err)
+	}
+	return nil
+}

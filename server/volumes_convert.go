@@ -1,0 +1,124 @@
+package server
+
+import (
+	"context"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// volumesPB converts one cloud's volumes, mapping every native id (volume,
+// image, snapshot, backup, attached servers) to its canopy id in one
+// batched store call per kind.
+func (v *volumes) volumesPB(ctx context.Context, sc *storageCloud, list []providers.Volume) ([]*canopyv1.Volume, error) {
+	var vols, imgs, snaps, baks, srvs []string
+	for _, x := range list {
+		vols, imgs, snaps, baks = append(vols, x.NativeID), append(imgs, x.ImageID), append(snaps, x.SnapshotID), append(baks, x.BackupID)
+		for _, a := range x.Attachments {
+			srvs = append(srvs, a.ServerID)
+		}
+	}
+	ids := map[string]map[string]store.Mapping{}
+	for kind, natives := range map[string][]string{providers.KindVolume: vols, providers.KindImage: imgs, providers.KindSnapshot: snaps,
+		providers.KindBackup: baks, providers.KindServer: srvs} {
+		m, err := v.s.adopt(ctx, sc.cloud, kind, natives)
+		if err != nil {
+			return nil, err
+		}
+		ids[kind] = m
+	}
+	out := make([]*canopyv1.Volume, len(list))
+	for i, x := range list {
+		out[i] = volumePB(sc.name, ids[providers.KindVolume][x.NativeID], x)
+		out[i].ImageId = ids[providers.KindImage][x.ImageID].ID
+		out[i].SnapshotId = ids[providers.KindSnapshot][x.SnapshotID].ID
+		out[i].BackupId = ids[providers.KindBackup][x.BackupID].ID
+		for _, a := range x.Attachments {
+			out[i].Attachments = append(out[i].Attachments, &canopyv1.VolumeAttachment{ServerId: ids[providers.KindServer][a.ServerID].ID, Device: a.Device})
+		}
+	}
+	return out, nil
+}
+
+// volumePB converts a volume whose mapping is known; source and attachment
+// ids are the caller's to fill.
+func volumePB(cloud string, m store.Mapping, x providers.Volume) *canopyv1.Volume {
+	loc := location(cloud, x.Common)
+	loc.Project = m.Project
+	return &canopyv1.Volume{
+		Id: m.ID, NativeId: x.NativeID, Location: loc, Name: x.Name,
+		Status: statusPB(x.Status), ProviderStatus: x.ProviderStatus, StatusMessage: x.StatusMessage,
+		CreateTime: ts(x.Created), UpdateTime: ts(x.Updated), Labels: x.Labels, Properties: x.Properties,
+		SizeGib: x.SizeGiB, VolumeType: x.Type, Description: x.Properties["description"], Bootable: x.Bootable, Emulated: x.Emulated,
+	}
+}
+
+// deferredPB converts a deferred volume (emulated volume-from-image).
+func (v *volumes) deferredPB(ctx context.Context, sc *storageCloud, r emuRecord, m store.Mapping) (*canopyv1.Volume, error) {
+	img, err := v.s.adopt(ctx, sc.cloud, providers.KindImage, []string{r.ImageID})
+	if err != nil {
+		return nil, err
+	}
+	out := volumePB(sc.name, m, r.deferredVolume())
+	out.Id, out.ImageId, out.Description = r.ID, img[r.ImageID].ID, r.Description
+	return out, nil
+}
+
+// snapshotsPB converts one cloud's snapshots.
+func (v *volumes) snapshotsPB(ctx context.Context, sc *storageCloud, list []providers.Snapshot) ([]*canopyv1.Snapshot, error) {
+	var snaps, vols []string
+	for _, x := range list {
+		snaps, vols = append(snaps, x.NativeID), append(vols, x.VolumeID)
+	}
+	sids, err := v.s.adopt(ctx, sc.cloud, providers.KindSnapshot, snaps)
+	if err != nil {
+		return nil, err
+	}
+	vids, err := v.s.adopt(ctx, sc.cloud, providers.KindVolume, vols)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*canopyv1.Snapshot, len(list))
+	for i, x := range list {
+		m := sids[x.NativeID]
+		loc := location(sc.name, x.Common)
+		loc.Project = m.Project
+		out[i] = &canopyv1.Snapshot{
+			Id: m.ID, NativeId: x.NativeID, Location: loc, Name: x.Name,
+			Status: statusPB(x.Status), ProviderStatus: x.ProviderStatus, StatusMessage: x.StatusMessage,
+			CreateTime: ts(x.Created), UpdateTime: ts(x.Updated), Labels: x.Labels, Properties: x.Properties,
+			VolumeId: vids[x.VolumeID].ID, SizeGib: x.SizeGiB, Description: x.Description, Emulated: x.Emulated,
+		}
+	}
+	return out, nil
+}
+
+// backupsPB converts one cloud's backups.
+func (v *volumes) backupsPB(ctx context.Context, sc *storageCloud, list []providers.Backup) ([]*canopyv1.Backup, error) {
+	var baks, vols []string
+	for _, x := range list {
+		baks, vols = append(baks, x.NativeID), append(vols, x.VolumeID)
+	}
+	bids, err := v.s.adopt(ctx, sc.cloud, providers.KindBackup, baks)
+	if err != nil {
+		return nil, err
+	}
+	vids, err := v.s.adopt(ctx, sc.cloud, providers.KindVolume, vols)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*canopyv1.Backup, len(list))
+	for i, x := range list {
+		m := bids[x.NativeID]
+		loc := location(sc.name, x.Common)
+		loc.Project = m.Project
+		out[i] = &canopyv1.Backup{
+			Id: m.ID, NativeId: x.NativeID, Location: loc, Name: x.Name,
+			Status: statusPB(x.Status), ProviderStatus: x.ProviderStatus, StatusMessage: x.StatusMessage,
+			CreateTime: ts(x.Created), UpdateTime: ts(x.Updated), Labels: x.Labels, Properties: x.Properties,
+			VolumeId: vids[x.VolumeID].ID, SizeGib: x.SizeGiB, Description: x.Description, Emulated: x.Emulated,
+		}
+	}
+	return out, nil
+}
