@@ -52,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 		{"wait: {timeout: soon}", "invalid duration"},
 		{"wait: {min_interval: 10s, max_interval: 1s}", "above wait.max_interval"},
 		{"clouds: {", "config bad"},
-		{"clouds: [{name: a, kind: sim, cache: {volumes: 1s}}]", "cache.volumes: unknown kind"},
+		{"clouds: [{name: a, kind: sim, cache: {gizmos: 1s}}]", "cache.gizmos: unknown kind"},
 		{"clouds: [{name: a, kind: sim, cache: {servers: -1s}}]", "negative"},
 		{"clouds: [{name: a, kind: sim, rate_limit: {rate: 1, burst: -1}}]", "rate_limit.burst"},
 	} {
