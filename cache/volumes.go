@@ -279,3 +279,8 @@ func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, data []b
 	}
 	return s.c.write(ctx, Volumes, "WriteVolumeData", func(ctx context.Context) error { return s.data.WriteVolumeData(ctx, volumeID, data) })
 }
+
+// InvalidateVolumes forgets cached volume reads: a change made through
+// another driver (a server booted from a volume, or with a root volume)
+// changed volumes too.
+func (s *Storage) InvalidateVolumes() { s.c.invalidate(Volumes) }

@@ -171,9 +171,12 @@ type emuRecord struct {
 	// VolumeID is the native id of the source volume (copies).
 	VolumeID string `json:"volume,omitempty"`
 	// ImageID is the native image of a deferred volume.
-	ImageID string    `json:"image,omitempty"`
-	Bytes   int       `json:"bytes,omitempty"`
-	Created time.Time `json:"created"`
+	ImageID string `json:"image,omitempty"`
+	// BootServer is the canopy id of the server a deferred volume is being
+	// made for (emulate_boot.go).
+	BootServer string    `json:"boot_server,omitempty"`
+	Bytes      int       `json:"bytes,omitempty"`
+	Created    time.Time `json:"created"`
 }
 
 func (e *emulator) key(kind, id string) string { return e.cloud + "/" + kind + "/" + id }

@@ -111,6 +111,9 @@ func (v *volumes) ListOperations(ctx context.Context, req *canopyv1.ListOperatio
 
 // WaitOperation implements canopyv1.OperationServiceServer.
 func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperationRequest) (*canopyv1.Operation, error) {
+	if t := req.GetTimeout(); t != nil && (t.CheckValid() != nil || t.AsDuration() < 0) {
+		return nil, badRequest("timeout", "must be a non-negative duration")
+	}
 	op, err := v.findOp(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -120,9 +123,6 @@ func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperation
 	}
 	wctx, cancel := ctx, context.CancelFunc(func() {})
 	if t := req.GetTimeout(); t != nil {
-		if err := t.CheckValid(); err != nil || t.AsDuration() < 0 {
-			return nil, badRequest("timeout", "must be a non-negative duration")
-		}
 		wctx, cancel = context.WithTimeout(ctx, t.AsDuration())
 	} else if _, ok := ctx.Deadline(); !ok {
 		wctx, cancel = context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())

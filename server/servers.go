@@ -135,8 +135,8 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 	if req.GetFlavor() == "" {
 		return nil, badRequest("flavor", "required: a canopy id or a name")
 	}
-	if req.GetImage() == "" {
-		return nil, badRequest("image", "required: a canopy id or a name")
+	if req.GetImage() == "" && req.GetBootVolume() == "" {
+		return nil, badRequest("image", "required: a canopy id or a name (or set boot_volume)")
 	}
 	if err := checkLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
@@ -159,7 +159,13 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 	if err != nil {
 		return nil, err
 	}
-	image, err := s.resolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
+	var image string
+	if req.GetImage() != "" {
+		if image, err = s.resolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c)); err != nil {
+			return nil, err
+		}
+	}
+	boot, err := s.planBoot(ctx, cl, req) // emulate_boot.go
 	if err != nil {
 		return nil, err
 	}
@@ -179,20 +185,28 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 		// A retry of a create that completed: the same server, not a second.
 		return s.afterAction(ctx, cl, m, req.GetWait(), "ACTIVE", statusIs(providers.StatusActive))
 	}
-	sv, err := c.CreateServer(ctx, providers.ServerSpec{
+	spec := providers.ServerSpec{
 		Name: req.GetName(), Zone: req.GetLocation().GetZone(), FlavorID: flavor, ImageID: image,
 		Keypair: req.GetKeypair(), Networks: req.GetNetworks(), UserData: req.GetUserData(), Labels: req.GetLabels(),
 		IdempotencyToken: m.ID,
-	})
+	}
+	if err := boot.begin(ctx, &spec, m.ID); err != nil {
+		return nil, err
+	}
+	sv, err := c.CreateServer(ctx, spec)
 	if err != nil {
 		if created && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 			// The cloud refused: nothing exists, so the id is released.
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+			boot.abort(context.WithoutCancel(ctx))
 		}
 		return nil, cloudErr(cl.name, "create server", err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, sv.NativeID); err != nil {
 		return nil, storeErr("bind server "+sv.NativeID, err)
+	}
+	if err := boot.done(context.WithoutCancel(ctx), sv); err != nil {
+		return nil, err
 	}
 	if req.GetWait() {
 		return s.afterAction(ctx, cl, m, true, "ACTIVE", statusIs(providers.StatusActive))

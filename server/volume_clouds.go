@@ -73,6 +73,8 @@ func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxAttempts: 30,
 	})
 	v.registerJobs()
+	liveVolumes.Store(s, v)
+	v.settleBoots(ctx)
 	n, err := v.runner.Start(ctx)
 	if err != nil {
 		return nil, err
@@ -84,7 +86,10 @@ func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
 }
 
 // stop stops the runner; unfinished operations resume at the next start.
-func (v *volumes) stop() { v.runner.Stop() }
+func (v *volumes) stop() {
+	liveVolumes.Delete(v.s)
+	v.runner.Stop()
+}
 
 // cloudConfig is the configuration entry of a cloud.
 func (s *Server) cloudConfig(name string) config.Cloud {

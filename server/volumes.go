@@ -219,6 +219,16 @@ func (v *volumes) cloudVolumes(ctx context.Context, cl *cloud) ([]*canopyv1.Volu
 	if sc == nil || sc.emu.volumesOrFail() != nil {
 		return nil, nil
 	}
+	defs, err := sc.emu.deferredVolumes(ctx)
+	if err != nil {
+		return nil, storeErr("list deferred volumes", err)
+	}
+	kept := defs[:0]
+	for _, r := range defs {
+		if !v.settleBoot(ctx, sc, r) { // a boot canopyd did not see through
+			kept = append(kept, r)
+		}
+	}
 	list, err := sc.emu.listVolumes(ctx, false)
 	if err != nil {
 		return nil, cloudErr(cl.name, "list volumes", err)
@@ -227,11 +237,7 @@ func (v *volumes) cloudVolumes(ctx context.Context, cl *cloud) ([]*canopyv1.Volu
 	if err != nil {
 		return nil, err
 	}
-	defs, err := sc.emu.deferredVolumes(ctx)
-	if err != nil {
-		return nil, storeErr("list deferred volumes", err)
-	}
-	for _, r := range defs {
+	for _, r := range kept {
 		m, err := v.s.store.Get(ctx, r.ID)
 		if err != nil || !m.Pending() {
 			continue // a record whose create was rolled back, or bound at boot
@@ -299,6 +305,11 @@ func (v *volumes) findVolume(ctx context.Context, field, ref string) (*storageCl
 	sc, err := v.storage(cl)
 	if err != nil {
 		return nil, m, nil, err
+	}
+	if r, err := sc.emu.record(ctx, providers.KindVolume, m.ID); m.Pending() && err == nil && v.settleBoot(ctx, sc, r) {
+		if m, err = v.s.store.Get(ctx, m.ID); err != nil {
+			return nil, m, nil, storeErr("get "+m.ID, err)
+		}
 	}
 	if m.Pending() {
 		if r, err := sc.emu.record(ctx, providers.KindVolume, m.ID); err == nil {

@@ -383,6 +383,7 @@ PROTOBUF_CONSTEXPR CreateServerRequest::CreateServerRequest(
   , /*decltype(_impl_.keypair_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.user_data_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.request_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.boot_volume_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.location_)*/nullptr
   , /*decltype(_impl_.wait_)*/false
   , /*decltype(_impl_._cached_size_)*/{}} {}
@@ -929,6 +930,7 @@ const uint32_t TableStruct_canopy_2fv1_2fcompute_2eproto::offsets[] PROTOBUF_SEC
   PROTOBUF_FIELD_OFFSET(::canopy::v1::CreateServerRequest, _impl_.labels_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::CreateServerRequest, _impl_.wait_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::CreateServerRequest, _impl_.request_id_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::CreateServerRequest, _impl_.boot_volume_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::canopy::v1::GetServerRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -1106,23 +1108,23 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 251, -1, -1, sizeof(::canopy::v1::GetImageRequest)},
   { 258, 266, -1, sizeof(::canopy::v1::CreateServerRequest_LabelsEntry_DoNotUse)},
   { 268, -1, -1, sizeof(::canopy::v1::CreateServerRequest)},
-  { 284, -1, -1, sizeof(::canopy::v1::GetServerRequest)},
-  { 291, 299, -1, sizeof(::canopy::v1::ListServersRequest_LabelsEntry_DoNotUse)},
-  { 301, -1, -1, sizeof(::canopy::v1::ListServersRequest)},
-  { 313, -1, -1, sizeof(::canopy::v1::ListServersResponse)},
-  { 322, -1, -1, sizeof(::canopy::v1::DeleteServerRequest)},
-  { 330, -1, -1, sizeof(::canopy::v1::StartServerRequest)},
-  { 338, -1, -1, sizeof(::canopy::v1::StopServerRequest)},
-  { 346, -1, -1, sizeof(::canopy::v1::RebootServerRequest)},
-  { 355, 363, -1, sizeof(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse)},
-  { 365, -1, -1, sizeof(::canopy::v1::WatchServersRequest)},
-  { 375, -1, -1, sizeof(::canopy::v1::WatchServersResponse)},
-  { 384, -1, -1, sizeof(::canopy::v1::CreateKeypairRequest)},
-  { 395, -1, -1, sizeof(::canopy::v1::GetKeypairRequest)},
-  { 402, -1, -1, sizeof(::canopy::v1::ListKeypairsRequest)},
-  { 412, -1, -1, sizeof(::canopy::v1::ListKeypairsResponse)},
-  { 421, -1, -1, sizeof(::canopy::v1::DeleteKeypairRequest)},
-  { 428, -1, -1, sizeof(::canopy::v1::DeleteKeypairResponse)},
+  { 285, -1, -1, sizeof(::canopy::v1::GetServerRequest)},
+  { 292, 300, -1, sizeof(::canopy::v1::ListServersRequest_LabelsEntry_DoNotUse)},
+  { 302, -1, -1, sizeof(::canopy::v1::ListServersRequest)},
+  { 314, -1, -1, sizeof(::canopy::v1::ListServersResponse)},
+  { 323, -1, -1, sizeof(::canopy::v1::DeleteServerRequest)},
+  { 331, -1, -1, sizeof(::canopy::v1::StartServerRequest)},
+  { 339, -1, -1, sizeof(::canopy::v1::StopServerRequest)},
+  { 347, -1, -1, sizeof(::canopy::v1::RebootServerRequest)},
+  { 356, 364, -1, sizeof(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse)},
+  { 366, -1, -1, sizeof(::canopy::v1::WatchServersRequest)},
+  { 376, -1, -1, sizeof(::canopy::v1::WatchServersResponse)},
+  { 385, -1, -1, sizeof(::canopy::v1::CreateKeypairRequest)},
+  { 396, -1, -1, sizeof(::canopy::v1::GetKeypairRequest)},
+  { 403, -1, -1, sizeof(::canopy::v1::ListKeypairsRequest)},
+  { 413, -1, -1, sizeof(::canopy::v1::ListKeypairsResponse)},
+  { 422, -1, -1, sizeof(::canopy::v1::DeleteKeypairRequest)},
+  { 429, -1, -1, sizeof(::canopy::v1::DeleteKeypairResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -1276,7 +1278,7 @@ const char descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto[] PROTOBUF_SE
   "token\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_erro"
   "rs\030\003 \003(\0132\025.canopy.v1.CloudErrorR\013cloudEr"
   "rors\"!\n\017GetImageRequest\022\016\n\002id\030\001 \001(\tR\002id\""
-  "\215\003\n\023CreateServerRequest\022\022\n\004name\030\001 \001(\tR\004n"
+  "\256\003\n\023CreateServerRequest\022\022\n\004name\030\001 \001(\tR\004n"
   "ame\022/\n\010location\030\002 \001(\0132\023.canopy.v1.Locati"
   "onR\010location\022\026\n\006flavor\030\003 \001(\tR\006flavor\022\024\n\005"
   "image\030\004 \001(\tR\005image\022\030\n\007keypair\030\005 \001(\tR\007key"
@@ -1284,90 +1286,91 @@ const char descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto[] PROTOBUF_SE
   "_data\030\007 \001(\014R\010userData\022B\n\006labels\030\010 \003(\0132*."
   "canopy.v1.CreateServerRequest.LabelsEntr"
   "yR\006labels\022\022\n\004wait\030\t \001(\010R\004wait\022\035\n\nrequest"
-  "_id\030\n \001(\tR\trequestId\0329\n\013LabelsEntry\022\020\n\003k"
-  "ey\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\""
-  "\"\n\020GetServerRequest\022\016\n\002id\030\001 \001(\tR\002id\"\276\002\n\022"
-  "ListServersRequest\022\033\n\tpage_size\030\001 \001(\005R\010p"
-  "ageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022/"
-  "\n\010location\030\003 \001(\0132\023.canopy.v1.LocationR\010l"
-  "ocation\022\022\n\004name\030\004 \001(\tR\004name\022)\n\006status\030\005 "
-  "\001(\0162\021.canopy.v1.StatusR\006status\022A\n\006labels"
-  "\030\006 \003(\0132).canopy.v1.ListServersRequest.La"
-  "belsEntryR\006labels\0329\n\013LabelsEntry\022\020\n\003key\030"
-  "\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\244\001\n"
-  "\023ListServersResponse\022+\n\007servers\030\001 \003(\0132\021."
-  "canopy.v1.ServerR\007servers\022&\n\017next_page_t"
-  "oken\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_error"
-  "s\030\003 \003(\0132\025.canopy.v1.CloudErrorR\013cloudErr"
-  "ors\"9\n\023DeleteServerRequest\022\016\n\002id\030\001 \001(\tR\002"
-  "id\022\022\n\004wait\030\002 \001(\010R\004wait\"8\n\022StartServerReq"
-  "uest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002 \001(\010R\004wait"
-  "\"7\n\021StopServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n"
-  "\004wait\030\002 \001(\010R\004wait\"M\n\023RebootServerRequest"
-  "\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004hard\030\002 \001(\010R\004hard\022\022\n\004"
-  "wait\030\003 \001(\010R\004wait\"\353\001\n\023WatchServersRequest"
-  "\022/\n\010location\030\001 \001(\0132\023.canopy.v1.LocationR"
-  "\010location\022\022\n\004name\030\002 \001(\tR\004name\022B\n\006labels\030"
-  "\003 \003(\0132*.canopy.v1.WatchServersRequest.La"
-  "belsEntryR\006labels\022\020\n\003ids\030\004 \003(\tR\003ids\0329\n\013L"
-  "abelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 "
-  "\001(\tR\005value:\0028\001\"\334\002\n\024WatchServersResponse\022"
-  "=\n\004type\030\001 \001(\0162).canopy.v1.WatchServersRe"
-  "sponse.EventTypeR\004type\022)\n\006server\030\002 \001(\0132\021"
-  ".canopy.v1.ServerR\006server\0226\n\013cloud_error"
-  "\030\003 \001(\0132\025.canopy.v1.CloudErrorR\ncloudErro"
-  "r\"\241\001\n\tEventType\022\032\n\026EVENT_TYPE_UNSPECIFIE"
-  "D\020\000\022\024\n\020EVENT_TYPE_ADDED\020\001\022\027\n\023EVENT_TYPE_"
-  "MODIFIED\020\002\022\026\n\022EVENT_TYPE_DELETED\020\003\022\025\n\021EV"
-  "ENT_TYPE_SYNCED\020\004\022\032\n\026EVENT_TYPE_CLOUD_ER"
-  "ROR\020\005\"\255\001\n\024CreateKeypairRequest\022\022\n\004name\030\001"
-  " \001(\tR\004name\022/\n\010location\030\002 \001(\0132\023.canopy.v1"
-  ".LocationR\010location\022\035\n\npublic_key\030\003 \001(\tR"
-  "\tpublicKey\022\022\n\004type\030\004 \001(\tR\004type\022\035\n\nreques"
-  "t_id\030\005 \001(\tR\trequestId\"#\n\021GetKeypairReque"
-  "st\022\016\n\002id\030\001 \001(\tR\002id\"\226\001\n\023ListKeypairsReque"
-  "st\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_"
-  "token\030\002 \001(\tR\tpageToken\022/\n\010location\030\003 \001(\013"
-  "2\023.canopy.v1.LocationR\010location\022\022\n\004name\030"
-  "\004 \001(\tR\004name\"\250\001\n\024ListKeypairsResponse\022.\n\010"
-  "keypairs\030\001 \003(\0132\022.canopy.v1.KeypairR\010keyp"
-  "airs\022&\n\017next_page_token\030\002 \001(\tR\rnextPageT"
-  "oken\0228\n\014cloud_errors\030\003 \003(\0132\025.canopy.v1.C"
-  "loudErrorR\013cloudErrors\"&\n\024DeleteKeypairR"
-  "equest\022\016\n\002id\030\001 \001(\tR\002id\"\'\n\025DeleteKeypairR"
-  "esponse\022\016\n\002id\030\001 \001(\tR\002id2\261\t\n\016ComputeServi"
-  "ce\022L\n\013ListFlavors\022\035.canopy.v1.ListFlavor"
-  "sRequest\032\036.canopy.v1.ListFlavorsResponse"
-  "\022;\n\tGetFlavor\022\033.canopy.v1.GetFlavorReque"
-  "st\032\021.canopy.v1.Flavor\022=\n\nFindFlavor\022\034.ca"
-  "nopy.v1.FindFlavorRequest\032\021.canopy.v1.Fl"
-  "avor\022I\n\nListImages\022\034.canopy.v1.ListImage"
-  "sRequest\032\035.canopy.v1.ListImagesResponse\022"
-  "8\n\010GetImage\022\032.canopy.v1.GetImageRequest\032"
-  "\020.canopy.v1.Image\022A\n\014CreateServer\022\036.cano"
-  "py.v1.CreateServerRequest\032\021.canopy.v1.Se"
-  "rver\022;\n\tGetServer\022\033.canopy.v1.GetServerR"
-  "equest\032\021.canopy.v1.Server\022L\n\013ListServers"
-  "\022\035.canopy.v1.ListServersRequest\032\036.canopy"
-  ".v1.ListServersResponse\022A\n\014DeleteServer\022"
-  "\036.canopy.v1.DeleteServerRequest\032\021.canopy"
-  ".v1.Server\022\?\n\013StartServer\022\035.canopy.v1.St"
-  "artServerRequest\032\021.canopy.v1.Server\022=\n\nS"
-  "topServer\022\034.canopy.v1.StopServerRequest\032"
-  "\021.canopy.v1.Server\022A\n\014RebootServer\022\036.can"
-  "opy.v1.RebootServerRequest\032\021.canopy.v1.S"
-  "erver\022Q\n\014WatchServers\022\036.canopy.v1.WatchS"
-  "erversRequest\032\037.canopy.v1.WatchServersRe"
-  "sponse0\001\022D\n\rCreateKeypair\022\037.canopy.v1.Cr"
-  "eateKeypairRequest\032\022.canopy.v1.Keypair\022>"
-  "\n\nGetKeypair\022\034.canopy.v1.GetKeypairReque"
-  "st\032\022.canopy.v1.Keypair\022O\n\014ListKeypairs\022\036"
-  ".canopy.v1.ListKeypairsRequest\032\037.canopy."
-  "v1.ListKeypairsResponse\022R\n\rDeleteKeypair"
-  "\022\037.canopy.v1.DeleteKeypairRequest\032 .cano"
-  "py.v1.DeleteKeypairResponseB:Z8github.co"
-  "m/canopy-cloud/canopy/gen/go/canopy/v1;c"
-  "anopyv1b\006proto3"
+  "_id\030\n \001(\tR\trequestId\022\037\n\013boot_volume\030\013 \001("
+  "\tR\nbootVolume\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001("
+  "\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\"\n\020GetS"
+  "erverRequest\022\016\n\002id\030\001 \001(\tR\002id\"\276\002\n\022ListSer"
+  "versRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize"
+  "\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022/\n\010locat"
+  "ion\030\003 \001(\0132\023.canopy.v1.LocationR\010location"
+  "\022\022\n\004name\030\004 \001(\tR\004name\022)\n\006status\030\005 \001(\0162\021.c"
+  "anopy.v1.StatusR\006status\022A\n\006labels\030\006 \003(\0132"
+  ").canopy.v1.ListServersRequest.LabelsEnt"
+  "ryR\006labels\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003"
+  "key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\244\001\n\023ListSe"
+  "rversResponse\022+\n\007servers\030\001 \003(\0132\021.canopy."
+  "v1.ServerR\007servers\022&\n\017next_page_token\030\002 "
+  "\001(\tR\rnextPageToken\0228\n\014cloud_errors\030\003 \003(\013"
+  "2\025.canopy.v1.CloudErrorR\013cloudErrors\"9\n\023"
+  "DeleteServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004w"
+  "ait\030\002 \001(\010R\004wait\"8\n\022StartServerRequest\022\016\n"
+  "\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002 \001(\010R\004wait\"7\n\021Sto"
+  "pServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002"
+  " \001(\010R\004wait\"M\n\023RebootServerRequest\022\016\n\002id\030"
+  "\001 \001(\tR\002id\022\022\n\004hard\030\002 \001(\010R\004hard\022\022\n\004wait\030\003 "
+  "\001(\010R\004wait\"\353\001\n\023WatchServersRequest\022/\n\010loc"
+  "ation\030\001 \001(\0132\023.canopy.v1.LocationR\010locati"
+  "on\022\022\n\004name\030\002 \001(\tR\004name\022B\n\006labels\030\003 \003(\0132*"
+  ".canopy.v1.WatchServersRequest.LabelsEnt"
+  "ryR\006labels\022\020\n\003ids\030\004 \003(\tR\003ids\0329\n\013LabelsEn"
+  "try\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005va"
+  "lue:\0028\001\"\334\002\n\024WatchServersResponse\022=\n\004type"
+  "\030\001 \001(\0162).canopy.v1.WatchServersResponse."
+  "EventTypeR\004type\022)\n\006server\030\002 \001(\0132\021.canopy"
+  ".v1.ServerR\006server\0226\n\013cloud_error\030\003 \001(\0132"
+  "\025.canopy.v1.CloudErrorR\ncloudError\"\241\001\n\tE"
+  "ventType\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020"
+  "EVENT_TYPE_ADDED\020\001\022\027\n\023EVENT_TYPE_MODIFIE"
+  "D\020\002\022\026\n\022EVENT_TYPE_DELETED\020\003\022\025\n\021EVENT_TYP"
+  "E_SYNCED\020\004\022\032\n\026EVENT_TYPE_CLOUD_ERROR\020\005\"\255"
+  "\001\n\024CreateKeypairRequest\022\022\n\004name\030\001 \001(\tR\004n"
+  "ame\022/\n\010location\030\002 \001(\0132\023.canopy.v1.Locati"
+  "onR\010location\022\035\n\npublic_key\030\003 \001(\tR\tpublic"
+  "Key\022\022\n\004type\030\004 \001(\tR\004type\022\035\n\nrequest_id\030\005 "
+  "\001(\tR\trequestId\"#\n\021GetKeypairRequest\022\016\n\002i"
+  "d\030\001 \001(\tR\002id\"\226\001\n\023ListKeypairsRequest\022\033\n\tp"
+  "age_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002"
+  " \001(\tR\tpageToken\022/\n\010location\030\003 \001(\0132\023.cano"
+  "py.v1.LocationR\010location\022\022\n\004name\030\004 \001(\tR\004"
+  "name\"\250\001\n\024ListKeypairsResponse\022.\n\010keypair"
+  "s\030\001 \003(\0132\022.canopy.v1.KeypairR\010keypairs\022&\n"
+  "\017next_page_token\030\002 \001(\tR\rnextPageToken\0228\n"
+  "\014cloud_errors\030\003 \003(\0132\025.canopy.v1.CloudErr"
+  "orR\013cloudErrors\"&\n\024DeleteKeypairRequest\022"
+  "\016\n\002id\030\001 \001(\tR\002id\"\'\n\025DeleteKeypairResponse"
+  "\022\016\n\002id\030\001 \001(\tR\002id2\261\t\n\016ComputeService\022L\n\013L"
+  "istFlavors\022\035.canopy.v1.ListFlavorsReques"
+  "t\032\036.canopy.v1.ListFlavorsResponse\022;\n\tGet"
+  "Flavor\022\033.canopy.v1.GetFlavorRequest\032\021.ca"
+  "nopy.v1.Flavor\022=\n\nFindFlavor\022\034.canopy.v1"
+  ".FindFlavorRequest\032\021.canopy.v1.Flavor\022I\n"
+  "\nListImages\022\034.canopy.v1.ListImagesReques"
+  "t\032\035.canopy.v1.ListImagesResponse\0228\n\010GetI"
+  "mage\022\032.canopy.v1.GetImageRequest\032\020.canop"
+  "y.v1.Image\022A\n\014CreateServer\022\036.canopy.v1.C"
+  "reateServerRequest\032\021.canopy.v1.Server\022;\n"
+  "\tGetServer\022\033.canopy.v1.GetServerRequest\032"
+  "\021.canopy.v1.Server\022L\n\013ListServers\022\035.cano"
+  "py.v1.ListServersRequest\032\036.canopy.v1.Lis"
+  "tServersResponse\022A\n\014DeleteServer\022\036.canop"
+  "y.v1.DeleteServerRequest\032\021.canopy.v1.Ser"
+  "ver\022\?\n\013StartServer\022\035.canopy.v1.StartServ"
+  "erRequest\032\021.canopy.v1.Server\022=\n\nStopServ"
+  "er\022\034.canopy.v1.StopServerRequest\032\021.canop"
+  "y.v1.Server\022A\n\014RebootServer\022\036.canopy.v1."
+  "RebootServerRequest\032\021.canopy.v1.Server\022Q"
+  "\n\014WatchServers\022\036.canopy.v1.WatchServersR"
+  "equest\032\037.canopy.v1.WatchServersResponse0"
+  "\001\022D\n\rCreateKeypair\022\037.canopy.v1.CreateKey"
+  "pairRequest\032\022.canopy.v1.Keypair\022>\n\nGetKe"
+  "ypair\022\034.canopy.v1.GetKeypairRequest\032\022.ca"
+  "nopy.v1.Keypair\022O\n\014ListKeypairs\022\036.canopy"
+  ".v1.ListKeypairsRequest\032\037.canopy.v1.List"
+  "KeypairsResponse\022R\n\rDeleteKeypair\022\037.cano"
+  "py.v1.DeleteKeypairRequest\032 .canopy.v1.D"
+  "eleteKeypairResponseB:Z8github.com/canop"
+  "y-cloud/canopy/gen/go/canopy/v1;canopyv1"
+  "b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fcompute_2eproto_deps[2] = {
   &::descriptor_table_canopy_2fv1_2fcommon_2eproto,
@@ -1375,7 +1378,7 @@ static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fcompu
 };
 static ::_pbi::once_flag descriptor_table_canopy_2fv1_2fcompute_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_canopy_2fv1_2fcompute_2eproto = {
-    false, false, 7895, descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto,
+    false, false, 7928, descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto,
     "canopy/v1/compute.proto",
     &descriptor_table_canopy_2fv1_2fcompute_2eproto_once, descriptor_table_canopy_2fv1_2fcompute_2eproto_deps, 2, 41,
     schemas, file_default_instances, TableStruct_canopy_2fv1_2fcompute_2eproto::offsets,
@@ -7375,6 +7378,7 @@ CreateServerRequest::CreateServerRequest(const CreateServerRequest& from)
     , decltype(_impl_.keypair_){}
     , decltype(_impl_.user_data_){}
     , decltype(_impl_.request_id_){}
+    , decltype(_impl_.boot_volume_){}
     , decltype(_impl_.location_){nullptr}
     , decltype(_impl_.wait_){}
     , /*decltype(_impl_._cached_size_)*/{}};
@@ -7429,6 +7433,14 @@ CreateServerRequest::CreateServerRequest(const CreateServerRequest& from)
     _this->_impl_.request_id_.Set(from._internal_request_id(), 
       _this->GetArenaForAllocation());
   }
+  _impl_.boot_volume_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.boot_volume_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_boot_volume().empty()) {
+    _this->_impl_.boot_volume_.Set(from._internal_boot_volume(), 
+      _this->GetArenaForAllocation());
+  }
   if (from._internal_has_location()) {
     _this->_impl_.location_ = new ::canopy::v1::Location(*from._impl_.location_);
   }
@@ -7449,6 +7461,7 @@ inline void CreateServerRequest::SharedCtor(
     , decltype(_impl_.keypair_){}
     , decltype(_impl_.user_data_){}
     , decltype(_impl_.request_id_){}
+    , decltype(_impl_.boot_volume_){}
     , decltype(_impl_.location_){nullptr}
     , decltype(_impl_.wait_){false}
     , /*decltype(_impl_._cached_size_)*/{}
@@ -7477,6 +7490,10 @@ inline void CreateServerRequest::SharedCtor(
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.request_id_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.boot_volume_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.boot_volume_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
 CreateServerRequest::~CreateServerRequest() {
@@ -7500,6 +7517,7 @@ inline void CreateServerRequest::SharedDtor() {
   _impl_.keypair_.Destroy();
   _impl_.user_data_.Destroy();
   _impl_.request_id_.Destroy();
+  _impl_.boot_volume_.Destroy();
   if (this != internal_default_instance()) delete _impl_.location_;
 }
 
@@ -7525,6 +7543,7 @@ void CreateServerRequest::Clear() {
   _impl_.keypair_.ClearToEmpty();
   _impl_.user_data_.ClearToEmpty();
   _impl_.request_id_.ClearToEmpty();
+  _impl_.boot_volume_.ClearToEmpty();
   if (GetArenaForAllocation() == nullptr && _impl_.location_ != nullptr) {
     delete _impl_.location_;
   }
@@ -7639,6 +7658,16 @@ const char* CreateServerRequest::_InternalParse(const char* ptr, ::_pbi::ParseCo
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.CreateServerRequest.request_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // string boot_volume = 11 [json_name = "bootVolume"];
+      case 11:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 90)) {
+          auto str = _internal_mutable_boot_volume();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.CreateServerRequest.boot_volume"));
         } else
           goto handle_unusual;
         continue;
@@ -7780,6 +7809,16 @@ uint8_t* CreateServerRequest::_InternalSerialize(
         10, this->_internal_request_id(), target);
   }
 
+  // string boot_volume = 11 [json_name = "bootVolume"];
+  if (!this->_internal_boot_volume().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_boot_volume().data(), static_cast<int>(this->_internal_boot_volume().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "canopy.v1.CreateServerRequest.boot_volume");
+    target = stream->WriteStringMaybeAliased(
+        11, this->_internal_boot_volume(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -7855,6 +7894,13 @@ size_t CreateServerRequest::ByteSizeLong() const {
         this->_internal_request_id());
   }
 
+  // string boot_volume = 11 [json_name = "bootVolume"];
+  if (!this->_internal_boot_volume().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_boot_volume());
+  }
+
   // .canopy.v1.Location location = 2 [json_name = "location"];
   if (this->_internal_has_location()) {
     total_size += 1 +
@@ -7904,6 +7950,9 @@ void CreateServerRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, co
   }
   if (!from._internal_request_id().empty()) {
     _this->_internal_set_request_id(from._internal_request_id());
+  }
+  if (!from._internal_boot_volume().empty()) {
+    _this->_internal_set_boot_volume(from._internal_boot_volume());
   }
   if (from._internal_has_location()) {
     _this->_internal_mutable_location()->::canopy::v1::Location::MergeFrom(
@@ -7956,6 +8005,10 @@ void CreateServerRequest::InternalSwap(CreateServerRequest* other) {
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.request_id_, lhs_arena,
       &other->_impl_.request_id_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.boot_volume_, lhs_arena,
+      &other->_impl_.boot_volume_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(CreateServerRequest, _impl_.wait_)

@@ -3787,6 +3787,7 @@ class CreateServerRequest final :
     kKeypairFieldNumber = 5,
     kUserDataFieldNumber = 7,
     kRequestIdFieldNumber = 10,
+    kBootVolumeFieldNumber = 11,
     kLocationFieldNumber = 2,
     kWaitFieldNumber = 9,
   };
@@ -3915,6 +3916,20 @@ class CreateServerRequest final :
   std::string* _internal_mutable_request_id();
   public:
 
+  // string boot_volume = 11 [json_name = "bootVolume"];
+  void clear_boot_volume();
+  const std::string& boot_volume() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_boot_volume(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_boot_volume();
+  PROTOBUF_NODISCARD std::string* release_boot_volume();
+  void set_allocated_boot_volume(std::string* boot_volume);
+  private:
+  const std::string& _internal_boot_volume() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_boot_volume(const std::string& value);
+  std::string* _internal_mutable_boot_volume();
+  public:
+
   // .canopy.v1.Location location = 2 [json_name = "location"];
   bool has_location() const;
   private:
@@ -3962,6 +3977,7 @@ class CreateServerRequest final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr keypair_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr user_data_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr request_id_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr boot_volume_;
     ::canopy::v1::Location* location_;
     bool wait_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
@@ -11376,6 +11392,56 @@ inline void CreateServerRequest::set_allocated_request_id(std::string* request_i
   }
 #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
   // @@protoc_insertion_point(field_set_allocated:canopy.v1.CreateServerRequest.request_id)
+}
+
+// string boot_volume = 11 [json_name = "bootVolume"];
+inline void CreateServerRequest::clear_boot_volume() {
+  _impl_.boot_volume_.ClearToEmpty();
+}
+inline const std::string& CreateServerRequest::boot_volume() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.CreateServerRequest.boot_volume)
+  return _internal_boot_volume();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void CreateServerRequest::set_boot_volume(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.boot_volume_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:canopy.v1.CreateServerRequest.boot_volume)
+}
+inline std::string* CreateServerRequest::mutable_boot_volume() {
+  std::string* _s = _internal_mutable_boot_volume();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.CreateServerRequest.boot_volume)
+  return _s;
+}
+inline const std::string& CreateServerRequest::_internal_boot_volume() const {
+  return _impl_.boot_volume_.Get();
+}
+inline void CreateServerRequest::_internal_set_boot_volume(const std::string& value) {
+  
+  _impl_.boot_volume_.Set(value, GetArenaForAllocation());
+}
+inline std::string* CreateServerRequest::_internal_mutable_boot_volume() {
+  
+  return _impl_.boot_volume_.Mutable(GetArenaForAllocation());
+}
+inline std::string* CreateServerRequest::release_boot_volume() {
+  // @@protoc_insertion_point(field_release:canopy.v1.CreateServerRequest.boot_volume)
+  return _impl_.boot_volume_.Release();
+}
+inline void CreateServerRequest::set_allocated_boot_volume(std::string* boot_volume) {
+  if (boot_volume != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.boot_volume_.SetAllocated(boot_volume, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.boot_volume_.IsDefault()) {
+    _impl_.boot_volume_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.CreateServerRequest.boot_volume)
 }
 
 // -------------------------------------------------------------------

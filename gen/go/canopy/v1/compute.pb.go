@@ -1317,7 +1317,7 @@ type CreateServerRequest struct {
 	Location *Location `protobuf:"bytes,2,opt,name=location,proto3" json:"location,omitempty"`
 	// The flavor: canopy id or name (required).
 	Flavor string `protobuf:"bytes,3,opt,name=flavor,proto3" json:"flavor,omitempty"`
-	// The image: canopy id or name (required).
+	// The image: canopy id or name (required unless boot_volume is set).
 	Image string `protobuf:"bytes,4,opt,name=image,proto3" json:"image,omitempty"`
 	// A keypair name to inject.
 	Keypair string `protobuf:"bytes,5,opt,name=keypair,proto3" json:"keypair,omitempty"`
@@ -1330,7 +1330,12 @@ type CreateServerRequest struct {
 	// Wait until the server is ACTIVE (or ERROR), bounded by the deadline.
 	Wait bool `protobuf:"varint,9,opt,name=wait,proto3" json:"wait,omitempty"`
 	// Idempotency key (AIP-155): the same id returns the same server.
-	RequestId     string `protobuf:"bytes,10,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,10,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Boot from this volume (canopy id or name; see VolumeService) instead
+	// of an image. A volume canopy deferred because its cloud cannot make a
+	// volume from an image is made now, from its image, as the server's root
+	// volume, and keeps its canopy id.
+	BootVolume    string `protobuf:"bytes,11,opt,name=boot_volume,json=bootVolume,proto3" json:"boot_volume,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1431,6 +1436,13 @@ func (x *CreateServerRequest) GetWait() bool {
 func (x *CreateServerRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateServerRequest) GetBootVolume() string {
+	if x != nil {
+		return x.BootVolume
 	}
 	return ""
 }
@@ -2520,7 +2532,7 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
 	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"!\n" +
 	"\x0fGetImageRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x8d\x03\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xae\x03\n" +
 	"\x13CreateServerRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x16\n" +
@@ -2533,7 +2545,9 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x04wait\x18\t \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\n" +
-	" \x01(\tR\trequestId\x1a9\n" +
+	" \x01(\tR\trequestId\x12\x1f\n" +
+	"\vboot_volume\x18\v \x01(\tR\n" +
+	"bootVolume\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\"\n" +

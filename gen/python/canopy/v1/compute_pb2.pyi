@@ -35,7 +35,7 @@ class CreateKeypairRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., public_key: _Optional[str] = ..., type: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateServerRequest(_message.Message):
-    __slots__ = ["flavor", "image", "keypair", "labels", "location", "name", "networks", "request_id", "user_data", "wait"]
+    __slots__ = ["boot_volume", "flavor", "image", "keypair", "labels", "location", "name", "networks", "request_id", "user_data", "wait"]
     class LabelsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +43,7 @@ class CreateServerRequest(_message.Message):
         key: str
         value: str
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    BOOT_VOLUME_FIELD_NUMBER: _ClassVar[int]
     FLAVOR_FIELD_NUMBER: _ClassVar[int]
     IMAGE_FIELD_NUMBER: _ClassVar[int]
     KEYPAIR_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +54,7 @@ class CreateServerRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     USER_DATA_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
+    boot_volume: str
     flavor: str
     image: str
     keypair: str
@@ -63,7 +65,7 @@ class CreateServerRequest(_message.Message):
     request_id: str
     user_data: bytes
     wait: bool
-    def __init__(self, name: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., flavor: _Optional[str] = ..., image: _Optional[str] = ..., keypair: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., user_data: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ..., wait: bool = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., flavor: _Optional[str] = ..., image: _Optional[str] = ..., keypair: _Optional[str] = ..., networks: _Optional[_Iterable[str]] = ..., user_data: _Optional[bytes] = ..., labels: _Optional[_Mapping[str, str]] = ..., wait: bool = ..., request_id: _Optional[str] = ..., boot_volume: _Optional[str] = ...) -> None: ...
 
 class DeleteKeypairRequest(_message.Message):
     __slots__ = ["id"]
