@@ -75,6 +75,9 @@ func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateSe
 	}
 	if !m.Pending() {
 		if len(cur.Attachments) > 0 {
+			if retryOf(ctx, s, req, cur.Attachments[0].ServerId) {
+				return nil, nil // a retry of the create that booted from it: the server exists
+			}
 			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q", m.ID, cur.Attachments[0].ServerId, cl.name)
 		}
 		return p, nil

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -125,29 +126,37 @@ type Credentials struct {
 // dataDir and gets a token with them from tokenURL, as any script would.
 func AdminToken(t testing.TB, dataDir, tokenURL string) string {
 	t.Helper()
+	tok, err := adminToken(dataDir, tokenURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func adminToken(dataDir, tokenURL string) (string, error) {
 	raw, err := os.ReadFile(filepath.Join(dataDir, "config", "canopy", "credentials.json"))
 	if err != nil {
-		t.Fatalf("first-run credentials: %v", err)
+		return "", fmt.Errorf("first-run credentials: %w", err)
 	}
 	var c Credentials
 	if err := json.Unmarshal(raw, &c); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	req, _ := http.NewRequest("POST", tokenURL, strings.NewReader("grant_type=client_credentials"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(c.ClientID, c.ClientSecret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer resp.Body.Close()
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("token from %s: %d %v", c.TokenURL, resp.StatusCode, err)
+		return "", fmt.Errorf("token from %s: %d %v", c.TokenURL, resp.StatusCode, err)
 	}
-	return tok.AccessToken
+	return tok.AccessToken, nil
 }
 
 type syncBuf struct {
@@ -165,18 +174,64 @@ func (b *syncBuf) Write(p []byte) (int, error) {
 // until it serves; the test's cleanup kills it if it still runs.
 func Start(t testing.TB, dataDir string, args ...string) *Daemon {
 	t.Helper()
+	return StartEnv(t, dataDir, nil, args...)
+}
+
+// StartEnv is Start with extra environment variables ("NAME=value"), such
+// as CANOPY_FAILPOINTS for crash tests.
+func StartEnv(t testing.TB, dataDir string, env []string, args ...string) *Daemon {
+	t.Helper()
+	d, err := TryStartEnv(t, dataDir, env, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TokenEnv, as an env entry of StartEnv/TryStartEnv ("CANOPYDTEST_TOKEN=…"),
+// hands the Daemon a token instead of fetching one with the first-run
+// credentials: tokens outlive restarts on the same data dir (the signing
+// keys are in the store), and a crash test that restarts canopyd a hundred
+// times saves a client-secret check (bcrypt) per restart.
+const TokenEnv = "CANOPYDTEST_TOKEN"
+
+func reusedToken(env []string) (string, error) {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, TokenEnv+"="); ok && v != "" {
+			return v, nil
+		}
+	}
+	return "", nil
+}
+
+// ErrExited is what TryStartEnv returns (wrapped) when canopyd exited
+// before it served: a crash test's failpoint may fire while it resumes.
+var ErrExited = errors.New("canopyd exited at start")
+
+// TryStartEnv is StartEnv that reports a canopyd that did not come up as
+// an error (ErrExited when it exited), with the Daemon for its logs.
+func TryStartEnv(t testing.TB, dataDir string, env []string, args ...string) (*Daemon, error) {
+	t.Helper()
 	d := &Daemon{t: t, GRPCAddr: FreePort(t), RESTAddr: FreePort(t), DataDir: dataDir, done: make(chan error, 1)}
 	cmd := exec.Command(Binary(t), append([]string{"--grpc-addr", d.GRPCAddr, "--rest-addr", d.RESTAddr, "--grace", "10s"}, args...)...)
-	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dataDir, "XDG_CONFIG_HOME="+filepath.Join(dataDir, "config"), "CANOPY_CONFIG=", "CANOPY_STORE=", "CANOPY_CREDENTIALS=")
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dataDir, "XDG_CONFIG_HOME="+filepath.Join(dataDir, "config"), "CANOPY_CONFIG=", "CANOPY_STORE=", "CANOPY_CREDENTIALS=",
+		"CANOPY_FAILPOINTS=", "CANOPY_FAILPOINTS_LOG=")
+	cmd.Env = append(cmd.Env, env...)
 	logs := &syncBuf{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	d.logs = logs
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	d.Cmd = cmd
 	go func() { d.done <- cmd.Wait() }()
 	t.Cleanup(func() { d.Kill() })
+	exited := func(wait time.Duration) error {
+		if err, gone := d.WaitExit(wait); gone {
+			return fmt.Errorf("%w: %v\n%s", ErrExited, err, logs.String())
+		}
+		return nil
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get("http://" + d.RESTAddr + "/healthz")
@@ -184,23 +239,31 @@ func Start(t testing.TB, dataDir string, args ...string) *Daemon {
 			resp.Body.Close()
 			break
 		}
-		select {
-		case err := <-d.done:
-			t.Fatalf("canopyd exited at start: %v\n%s", err, logs.String())
-		default:
+		if err := exited(0); err != nil {
+			return d, err
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("canopyd did not serve within 20s:\n%s", logs.String())
+			return d, fmt.Errorf("canopyd did not serve within 20s:\n%s", logs.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
-	d.Token = AdminToken(t, dataDir, "http://"+d.RESTAddr+"/oauth2/token")
+	tok, err := reusedToken(env)
+	if tok == "" {
+		tok, err = adminToken(dataDir, "http://"+d.RESTAddr+"/oauth2/token")
+	}
+	if err != nil {
+		if xerr := exited(2 * time.Second); xerr != nil {
+			return d, xerr
+		}
+		return d, err
+	}
+	d.Token = tok
 	conn, err := grpc.NewClient(d.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(Bearer(d.Token)))
 	if err != nil {
-		t.Fatal(err)
+		return d, err
 	}
 	d.Conn, d.Compute, d.Clouds, d.Auth = conn, canopyv1.NewComputeServiceClient(conn), canopyv1.NewCloudServiceClient(conn), canopyv1.NewAuthServiceClient(conn)
-	return d
+	return d, nil
 }
 
 // Logs is what canopyd printed so far.

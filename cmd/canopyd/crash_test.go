@@ -1,0 +1,506 @@
+package main
+
+// The crash-safety test: canopyd, the real process, is killed with SIGKILL
+// at every failpoint a block-storage workload passes through (the steps of
+// every operation kind, just before each acts and just after it acted but
+// before it was recorded; the RPC handlers between recording an operation
+// and answering; a boot from a deferred volume), restarted on the same data
+// dir, and the workload driven on with the same request ids. At the end
+// every operation must be done without error, every id mapping of what
+// survives must be bound to a resource the cloud has, and the cloud must
+// hold exactly the resources canopy knows: none duplicated, none leaked.
+//
+// Failpoints, not sleeps: CANOPY_FAILPOINTS names the point at which the
+// process kills itself (internal/failpoint). A first run with
+// CANOPY_FAILPOINTS_LOG lists the points the workload passes; then one
+// "lineage" (one data dir) arms them one after another, restarting after
+// each kill, so N points cost about N restarts. A point a lineage did not
+// reach (the workload took another path after an earlier crash) is armed
+// again in a fresh lineage.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/internal/canopydtest"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+	"github.com/canopy-cloud/canopy/store/bolt"
+)
+
+const crashDelays = `volume_delay: 15ms, snapshot_delay: 15ms, boot_delay: 15ms, action_delay: 10ms, delete_delay: 10ms, persist: true`
+
+// Two clouds, each driven by its own lineage: "native" has every feature
+// (snapshots answered with job ids), "emu" lacks snapshots, backups and
+// volume-from-image, so every emulation path runs.
+const crashConfig = `
+clouds:
+  - name: native
+    kind: sim
+    zones: [n1]
+    options: {async_snapshot_ids: true, snapshot_job_delay: 15ms, ` + crashDelays + `}
+  - name: emu
+    kind: sim
+    zones: [m1]
+    options: {no_snapshots: true, no_backups: true, no_volume_from_image: true, ` + crashDelays + `}
+wait:
+  min_interval: 5ms
+  max_interval: 20ms
+auth:
+  # Fixed, so a token outlives restarts on new ports.
+  issuer_url: http://canopy.crash.test
+`
+
+// errDied means canopyd died during the call (a failpoint fired).
+var errDied = errors.New("canopyd died")
+
+// story is one cloud's workload. Every mutating call carries a request id,
+// so driving the story again after a crash makes nothing twice: finished
+// steps answer with the same operation and ids.
+type story struct {
+	cloud string
+	emu   bool
+	ids   map[string]string // step name → canopy id it made
+}
+
+func (s *story) req(name string) string { return s.cloud + "-" + name }
+
+// run drives the whole story; it returns errDied when canopyd died on the
+// way, and fails the test on any other error.
+func (s *story) run(t *testing.T, d *canopydtest.Daemon) error {
+	vol := canopyv1.NewVolumeServiceClient(d.Conn)
+	loc := &canopyv1.Location{Cloud: s.cloud}
+	call := func(name string, f func(ctx context.Context) (*canopyv1.Operation, error)) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		op, err := f(ctx)
+		if err != nil {
+			if _, exited := d.WaitExit(3 * time.Second); exited {
+				return errDied
+			}
+			t.Fatalf("%s: step %s: %v\n%s", s.cloud, name, err, d.Logs())
+		}
+		if !op.Done || op.GetError() != nil {
+			if _, exited := d.WaitExit(3 * time.Second); exited {
+				return errDied // it died while the call waited
+			}
+			t.Fatalf("%s: step %s: operation %v\n%s", s.cloud, name, op, d.Logs())
+		}
+		s.ids[name] = op.Metadata.TargetId
+		return nil
+	}
+	server := func(name string, req *canopyv1.CreateServerRequest) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		sv, err := d.Compute.CreateServer(ctx, req)
+		if err != nil {
+			if _, exited := d.WaitExit(3 * time.Second); exited {
+				return errDied
+			}
+			t.Fatalf("%s: step %s: %v\n%s", s.cloud, name, err, d.Logs())
+		}
+		s.ids[name] = sv.Id
+		return nil
+	}
+	steps := []func() error{
+		func() error {
+			return call("a", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: "a", SizeGib: 1, Location: loc, RequestId: s.req("a"), Wait: true})
+			})
+		},
+		func() error {
+			return server("s", &canopyv1.CreateServerRequest{Name: "s", Flavor: "m1.tiny", Image: "cirros-0.6.2", Location: loc, RequestId: s.req("s"), Wait: true})
+		},
+		func() error {
+			return call("attach", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.AttachVolume(ctx, &canopyv1.AttachVolumeRequest{Id: s.ids["a"], Server: s.ids["s"], RequestId: s.req("attach"), Wait: true})
+			})
+		},
+		func() error {
+			return call("sn", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.CreateSnapshot(ctx, &canopyv1.CreateSnapshotRequest{Name: "sn", Volume: s.ids["a"], RequestId: s.req("sn"), Wait: true})
+			})
+		},
+		func() error {
+			return call("b", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: "b", Snapshot: s.ids["sn"], RequestId: s.req("b"), Wait: true})
+			})
+		},
+		func() error {
+			return call("bk", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.CreateBackup(ctx, &canopyv1.CreateBackupRequest{Name: "bk", Volume: s.ids["a"], RequestId: s.req("bk"), Wait: true})
+			})
+		},
+		func() error {
+			return call("c", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.RestoreBackup(ctx, &canopyv1.RestoreBackupRequest{Id: s.ids["bk"], Name: "c", RequestId: s.req("c"), Wait: true})
+			})
+		},
+		func() error {
+			return call("extend", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.ExtendVolume(ctx, &canopyv1.ExtendVolumeRequest{Id: s.ids["a"], SizeGib: 2, RequestId: s.req("extend"), Wait: true})
+			})
+		},
+		func() error {
+			return call("detach", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.DetachVolume(ctx, &canopyv1.DetachVolumeRequest{Id: s.ids["a"], RequestId: s.req("detach"), Wait: true})
+			})
+		},
+		func() error {
+			return call("del-c", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.DeleteVolume(ctx, &canopyv1.DeleteVolumeRequest{Id: s.ids["c"], RequestId: s.req("del-c"), Wait: true})
+			})
+		},
+		func() error {
+			return call("del-bk", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.DeleteBackup(ctx, &canopyv1.DeleteBackupRequest{Id: s.ids["bk"], RequestId: s.req("del-bk"), Wait: true})
+			})
+		},
+		func() error {
+			return call("del-b", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.DeleteVolume(ctx, &canopyv1.DeleteVolumeRequest{Id: s.ids["b"], RequestId: s.req("del-b"), Wait: true})
+			})
+		},
+		func() error {
+			return call("del-sn", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.DeleteSnapshot(ctx, &canopyv1.DeleteSnapshotRequest{Id: s.ids["sn"], RequestId: s.req("del-sn"), Wait: true})
+			})
+		},
+	}
+	if s.emu {
+		steps = append(steps,
+			func() error {
+				return call("d", func(ctx context.Context) (*canopyv1.Operation, error) {
+					return vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: "d", Image: "cirros-0.6.2", Location: loc, RequestId: s.req("d"), Wait: true})
+				})
+			},
+			func() error {
+				return server("s2", &canopyv1.CreateServerRequest{Name: "s2", Flavor: "m1.tiny", BootVolume: s.ids["d"], Location: loc, RequestId: s.req("s2"), Wait: true})
+			},
+		)
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// survivors are the story's resources that must exist at the end, and the
+// ones it deleted.
+func (s *story) survivors() (volumes, servers, deleted []string) {
+	volumes, servers = []string{s.ids["a"]}, []string{s.ids["s"]}
+	if s.emu {
+		volumes, servers = append(volumes, s.ids["d"]), append(servers, s.ids["s2"])
+	}
+	return volumes, servers, []string{s.ids["b"], s.ids["c"], s.ids["sn"], s.ids["bk"]}
+}
+
+func startWith(t *testing.T, data, cfg string, env ...string) (*canopydtest.Daemon, error) {
+	d, err := canopydtest.TryStartEnv(t, data, env, "--config", cfg)
+	if errors.Is(err, canopydtest.ErrExited) {
+		return d, errDied
+	}
+	return d, err
+}
+
+// discover runs the story once and lists the failpoints it passes, in the
+// order first passed.
+func discover(t *testing.T, cfg, cloud string, emu bool) []string {
+	data := t.TempDir()
+	logPath := filepath.Join(t.TempDir(), "failpoints.log")
+	d, err := startWith(t, data, cfg, "CANOPY_FAILPOINTS_LOG="+logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &story{cloud: cloud, emu: emu, ids: map[string]string{}}
+	if err := s.run(t, d); err != nil {
+		t.Fatalf("discovery run: %v", err)
+	}
+	d.Stop()
+	f, err := os.Open(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var points []string
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if p := sc.Text(); !seen[p] {
+			seen[p] = true
+			points = append(points, p)
+		}
+	}
+	if len(points) == 0 {
+		t.Fatal("the story passed no failpoint")
+	}
+	return points
+}
+
+// crashResult is what one cloud's crash run covered.
+type crashResult struct {
+	points, kills, lineages int
+}
+
+// crashCloud kills canopyd at each of points while it drives the cloud's
+// story, one lineage after another until every point has fired.
+func crashCloud(t *testing.T, cfg, cloud string, emu bool, points []string) crashResult {
+	res := crashResult{points: len(points)}
+	killed := map[string]bool{}
+	left := func() []string {
+		var out []string
+		for _, p := range points {
+			if !killed[p] {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	for lineage := 0; len(left()) > 0; lineage++ {
+		if lineage > len(points) {
+			t.Fatalf("%s: failpoints never reached from a fresh start: %v", cloud, left())
+		}
+		res.lineages++
+		data := t.TempDir()
+		s := &story{cloud: cloud, emu: emu, ids: map[string]string{}}
+		missed := map[string]bool{} // armed in this lineage without firing
+		token := ""
+		for {
+			armed := ""
+			for _, p := range left() {
+				if !missed[p] {
+					armed = p
+					break
+				}
+			}
+			var env []string
+			if armed != "" {
+				env = append(env, "CANOPY_FAILPOINTS="+armed)
+			}
+			if token != "" {
+				env = append(env, canopydtest.TokenEnv+"="+token)
+			}
+			d, err := startWith(t, data, cfg, env...)
+			if err == nil {
+				token = d.Token
+				err = s.run(t, d)
+			}
+			if errors.Is(err, errDied) {
+				if armed == "" || !strings.Contains(d.Logs(), "failpoint "+armed+": SIGKILL") {
+					t.Fatalf("%s: canopyd died but not at the armed failpoint %q:\n%s", cloud, armed, d.Logs())
+				}
+				killed[armed] = true
+				res.kills++
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", cloud, err)
+			}
+			// The story is done. An armed point that did not fire is for a
+			// fresh lineage; the invariants hold for this one now.
+			if armed != "" {
+				missed[armed] = true
+			}
+			d.Stop()
+			verifyCrashInvariants(t, data, s)
+			break
+		}
+	}
+	return res
+}
+
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash-safety test: kills and restarts canopyd many times")
+	}
+	cfg := canopydtest.WriteConfig(t, crashConfig)
+	type cloudCase struct {
+		cloud  string
+		emu    bool
+		points []string
+	}
+	cases := []*cloudCase{{cloud: "native"}, {cloud: "emu", emu: true}}
+	t.Run("discover", func(t *testing.T) {
+		for _, tc := range cases {
+			t.Run(tc.cloud, func(t *testing.T) {
+				t.Parallel()
+				tc.points = discover(t, cfg, tc.cloud, tc.emu)
+			})
+		}
+	})
+	// A point both stories pass (the same operation kind and step) is
+	// killed once, in one cloud's run or the other's (alternately, so the
+	// two runs take about as long); the emulating cloud's run also kills
+	// the points only its path has (copies, fills, deferred volumes, boots).
+	inEmu := map[string]bool{}
+	for _, p := range cases[1].points {
+		inEmu[p] = true
+	}
+	mine := map[string]bool{}
+	var nat []string
+	for _, p := range cases[0].points {
+		if !inEmu[p] || len(mine)%2 == 0 {
+			nat = append(nat, p)
+			if inEmu[p] {
+				mine[p] = true
+			}
+			continue
+		}
+		mine[p] = false
+	}
+	var emu []string
+	for _, p := range cases[1].points {
+		if taken, shared := mine[p]; !shared || !taken {
+			emu = append(emu, p)
+		}
+	}
+	cases[0].points, cases[1].points = nat, emu
+	results := make([]crashResult, len(cases))
+	t.Run("kill", func(t *testing.T) {
+		for i, tc := range cases {
+			t.Run(tc.cloud, func(t *testing.T) {
+				t.Parallel()
+				results[i] = crashCloud(t, cfg, tc.cloud, tc.emu, tc.points)
+			})
+		}
+	})
+	total := 0
+	for i, tc := range cases {
+		total += results[i].kills
+		t.Logf("crash safety, cloud %s: %d kill points, %d SIGKILLs, %d lineages", tc.cloud, results[i].points, results[i].kills, results[i].lineages)
+	}
+	t.Logf("crash safety: %d kill points covered (each one SIGKILL, restart, resume, invariants checked)", total)
+}
+
+// simState is the part of a sim cloud's state file the test counts.
+type simState struct {
+	Servers []struct {
+		Server struct {
+			NativeID string
+		} `json:"server"`
+		To providers.Status `json:"to"`
+	} `json:"servers"`
+	Volumes struct {
+		Volumes   map[string]struct{ T struct{ To string } } `json:"volumes"`
+		Snapshots map[string]struct{ T struct{ To string } } `json:"snapshots"`
+		Backups   map[string]struct{ T struct{ To string } } `json:"backups"`
+	} `json:"volumes"`
+}
+
+func liveKeys(m map[string]struct{ T struct{ To string } }) []string {
+	var out []string
+	for id, r := range m {
+		if r.T.To != "deleted" {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// verifyCrashInvariants reads canopyd's store and the sim's state file
+// after a stop and checks that nothing was lost, duplicated or leaked.
+func verifyCrashInvariants(t *testing.T, data string, s *story) {
+	t.Helper()
+	dir := filepath.Join(data, "canopy")
+	raw, err := os.ReadFile(filepath.Join(dir, "sim-"+s.cloud+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sim simState
+	if err := json.Unmarshal(raw, &sim); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(filepath.Join(dir, "canopy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+
+	// Every operation ended, and ended well.
+	ops, err := st.ListOperations(ctx, store.OperationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range ops {
+		if !op.Done || op.ErrorCode != 0 {
+			t.Errorf("%s: operation %s (%s, step %s) done=%v error %d %s", s.cloud, op.ID, op.Kind, op.Step, op.Done, op.ErrorCode, op.ErrorMessage)
+		}
+	}
+
+	// What survives is mapped to what the cloud has; what was deleted is
+	// forgotten.
+	vols, srvs, deleted := s.survivors()
+	natives := map[string]string{}
+	for _, id := range append(append([]string(nil), vols...), srvs...) {
+		m, err := st.Get(ctx, id)
+		if err != nil || m.Pending() || m.Cloud != s.cloud {
+			t.Errorf("%s: mapping of %s = %+v, %v; want bound in this cloud", s.cloud, id, m, err)
+		}
+		natives[id] = m.NativeID
+	}
+	for _, id := range deleted {
+		if m, err := st.Get(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: deleted %s still mapped: %+v, %v", s.cloud, id, m, err)
+		}
+	}
+
+	// The cloud holds exactly what canopy knows: no duplicate, no leak.
+	cloudVols := liveKeys(sim.Volumes.Volumes)
+	var wantVols []string
+	for _, id := range vols {
+		wantVols = append(wantVols, natives[id])
+	}
+	sort.Strings(wantVols)
+	if fmt.Sprint(cloudVols) != fmt.Sprint(wantVols) {
+		t.Errorf("%s: the cloud has volumes %v, canopy's survivors are %v", s.cloud, cloudVols, wantVols)
+	}
+	if snaps, baks := liveKeys(sim.Volumes.Snapshots), liveKeys(sim.Volumes.Backups); len(snaps)+len(baks) != 0 {
+		t.Errorf("%s: the cloud still has snapshots %v and backups %v", s.cloud, snaps, baks)
+	}
+	var cloudSrvs []string
+	for _, sv := range sim.Servers {
+		if sv.To != providers.StatusDeleted {
+			cloudSrvs = append(cloudSrvs, sv.Server.NativeID)
+		}
+	}
+	if len(cloudSrvs) != len(srvs) {
+		t.Errorf("%s: the cloud has servers %v, canopy made %d", s.cloud, cloudSrvs, len(srvs))
+	}
+	for _, kind := range []string{providers.KindVolume, providers.KindSnapshot, providers.KindBackup, providers.KindServer} {
+		ms, err := st.List(ctx, s.cloud, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bound int
+		for _, m := range ms {
+			if m.Pending() {
+				t.Errorf("%s: %s %s is still pending", s.cloud, kind, m.ID)
+			} else {
+				bound++
+			}
+		}
+		want := map[string]int{providers.KindVolume: len(vols), providers.KindServer: len(srvs)}[kind]
+		if bound != want {
+			t.Errorf("%s: %d %s ids mapped, want %d: %+v", s.cloud, bound, kind, want, ms)
+		}
+	}
+	for _, ns := range []string{"emulated", "emulated-data"} {
+		if rs, err := st.ListRecords(ctx, ns, ""); err != nil || len(rs) != 0 {
+			t.Errorf("%s: emulation records left in %s: %d, %v", s.cloud, ns, len(rs), err)
+		}
+	}
+}
