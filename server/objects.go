@@ -352,7 +352,7 @@ func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest
 		}
 		return buf[:n], err
 	}
-	return s.putObject(ctx, dcl, do, dm, spec, next, nil)
+	return s.putObject(ctx, dcl, do, dm, spec, next, false, nil)
 }
 
 // uploadSpec is an upload's header, whichever way it arrived.
@@ -378,8 +378,11 @@ func checkSHA256(field, v string) error {
 // io.EOF at the end; trailer, when set, returns a sha256 the client sent
 // at the end. Memory is one chunk here plus the adapter's parts in flight.
 // Any failure aborts the upload: no object becomes visible.
+//
+// owned says whether next returns a fresh slice each time (gRPC messages)
+// or reuses one buffer (which is then copied).
 func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, spec uploadSpec,
-	next func() ([]byte, error), trailer func() string) (*canopyv1.Object, error) {
+	next func() ([]byte, error), owned bool, trailer func() string) (*canopyv1.Object, error) {
 	if err := checkKey("key", spec.key); err != nil {
 		return nil, err
 	}
@@ -404,26 +407,61 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 			_ = w.Abort()
 		}
 	}()
+	// Two stages: this goroutine receives, a second one hashes and writes
+	// to the cloud, so the two overlap. At most a few chunks wait between.
 	h := sha256.New()
+	chunks := make(chan []byte, 2)
+	werrc := make(chan error, 1)
+	go func() {
+		var werr error
+		for c := range chunks {
+			if werr != nil {
+				continue // drain
+			}
+			h.Write(c)
+			if _, err := w.Write(c); err != nil {
+				werr = cloudErr(cl.name, "upload "+spec.key, err)
+			}
+		}
+		werrc <- werr
+	}()
 	var n int64
+	var rerr error
 	for {
 		chunk, err := next()
 		if len(chunk) > 0 {
 			n += int64(len(chunk))
 			if spec.size >= 0 && n > spec.size {
-				return nil, badRequest("size_bytes", "the stream holds more than the %d bytes announced", spec.size)
+				rerr = badRequest("size_bytes", "the stream holds more than the %d bytes announced", spec.size)
+				break
 			}
-			h.Write(chunk)
-			if _, werr := w.Write(chunk); werr != nil {
-				return nil, cloudErr(cl.name, "upload "+spec.key, werr)
+			if !owned {
+				chunk = append([]byte(nil), chunk...)
+			}
+			select {
+			case chunks <- chunk:
+			case werr := <-werrc:
+				werrc <- werr
+				rerr = werr
+			}
+			if rerr != nil {
+				break
 			}
 		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			rerr = err
+			break
 		}
+	}
+	close(chunks)
+	if werr := <-werrc; rerr == nil {
+		rerr = werr
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	if spec.size >= 0 && n != spec.size {
 		return nil, badRequest("size_bytes", "the stream ended after %d of the %d bytes announced: nothing was stored", n, spec.size)
@@ -498,7 +536,7 @@ func (s *Server) UploadObject(stream canopyv1.ObjectService_UploadObjectServer) 
 		}
 		return msg.GetChunk(), nil
 	}
-	ob, err := s.putObject(ctx, cl, o, m, spec, next, func() string { return trailer })
+	ob, err := s.putObject(ctx, cl, o, m, spec, next, true, func() string { return trailer })
 	s.audit(ctx, "/canopy.v1.ObjectService/UploadObject", nil, nil, err)
 	if err != nil {
 		return err
@@ -535,42 +573,91 @@ func (s *Server) openDownload(ctx context.Context, cl *cloud, o *cache.Objects, 
 	if length >= 0 && length < n {
 		n = length
 	}
-	d := &download{r: r, obj: ob, offset: offset, length: n, whole: offset == 0 && n == ob.Size, sha: sha256.New()}
+	d := &download{r: r, obj: ob, offset: offset, length: n, whole: offset == 0 && n == ob.Size}
+	// Hashing costs CPU at every byte: canopy hashes what it can check
+	// against the source (the sha256 recorded at upload, the cloud's md5).
+	if d.whole && ob.SHA256 != "" {
+		d.sha = sha256.New()
+	}
 	if d.whole && ob.MD5 != "" {
 		d.md5 = md5.New() //nolint:gosec
 	}
 	return d, nil
 }
 
-// pump reads the download in chunks, hashing, and hands each to send. At
-// the end of a whole object it checks the recorded sha256 and the cloud's
-// md5: a mismatch is DATA_LOSS.
+// pump reads the download in chunks and hands each to send. A reader
+// goroutine fetches and hashes the next chunks while send waits on the
+// client, so the cloud's and the client's connections both stay busy;
+// memory is a few chunks. At the end of a whole object it checks the
+// recorded sha256 and the cloud's md5: a mismatch is DATA_LOSS.
 func (d *download) pump(cloud string, send func([]byte) error) (string, error) {
 	defer d.r.Close()
-	buf := make([]byte, chunkSize)
-	var sent int64
-	for sent < d.length {
-		want := min(int64(len(buf)), d.length-sent)
-		n, err := io.ReadFull(d.r, buf[:want])
-		if n > 0 {
-			sent += int64(n)
-			d.sha.Write(buf[:n])
-			if d.md5 != nil {
-				d.md5.Write(buf[:n])
-			}
-			if serr := send(buf[:n]); serr != nil {
-				return "", serr
-			}
-		}
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return "", status.Errorf(codes.DataLoss, "cloud %q sent %d of the %d bytes of %q", cloud, sent, d.length, d.obj.Key)
-			}
-			return "", cloudErr(cloud, "read object "+d.obj.Key, err)
-		}
+	const inFlight = 4
+	type piece struct {
+		b   []byte
+		err error
 	}
-	got := hex.EncodeToString(d.sha.Sum(nil))
-	if d.whole && d.obj.SHA256 != "" && !strings.EqualFold(d.obj.SHA256, got) {
+	full := make(chan piece, inFlight)
+	free := make(chan []byte, inFlight)
+	for range inFlight {
+		free <- make([]byte, chunkSize)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(full)
+		var read int64
+		for read < d.length {
+			var buf []byte
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			want := min(int64(len(buf)), d.length-read)
+			n, err := io.ReadFull(d.r, buf[:want])
+			if n > 0 {
+				read += int64(n)
+				if d.sha != nil {
+					d.sha.Write(buf[:n])
+				}
+				if d.md5 != nil {
+					d.md5.Write(buf[:n])
+				}
+			}
+			if err != nil {
+				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					err = status.Errorf(codes.DataLoss, "cloud %q sent %d of the %d bytes of %q", cloud, read, d.length, d.obj.Key)
+				} else {
+					err = cloudErr(cloud, "read object "+d.obj.Key, err)
+				}
+			}
+			select {
+			case full <- piece{buf[:n], err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	for p := range full {
+		if len(p.b) > 0 {
+			if err := send(p.b); err != nil {
+				return "", err
+			}
+		}
+		if p.err != nil {
+			return "", p.err
+		}
+		free <- p.b[:cap(p.b)]
+	}
+	got := ""
+	if d.sha != nil {
+		got = hex.EncodeToString(d.sha.Sum(nil))
+	}
+	if d.sha != nil && !strings.EqualFold(d.obj.SHA256, got) {
 		return "", status.Errorf(codes.DataLoss, "object %q in cloud %q: sha256 of the bytes read is %s, recorded at upload %s", d.obj.Key, cloud, got, d.obj.SHA256)
 	}
 	if d.md5 != nil {
@@ -612,7 +699,7 @@ func (s *Server) DownloadObject(req *canopyv1.DownloadObjectRequest, stream cano
 		msg.Data = chunk
 		return stream.Send(msg)
 	})
-	if err != nil {
+	if err != nil || sum == "" {
 		return err
 	}
 	return stream.Send(&canopyv1.DownloadObjectResponse{Data: &canopyv1.DownloadObjectResponse_Sha256{Sha256: sum}})

@@ -198,14 +198,20 @@ func TestObjectRoundTrips(t *testing.T) {
 			if tc.upfront && head.GetSha256() != want {
 				t.Errorf("sha256 given up front not recorded: %q", head.GetSha256())
 			}
+			// The digest comes when canopy could check it: a sha256 was
+			// recorded at upload (given up front).
+			wantSum := ""
+			if tc.upfront {
+				wantSum = want
+			}
 			got, body, sum, err := e.download(ctx, &canopyv1.DownloadObjectRequest{Bucket: b.Id, Key: key})
-			if err != nil || !bytes.Equal(body, data) || sum != want || got.GetSizeBytes() != int64(tc.size) {
-				t.Fatalf("download: %d bytes (want %d), sum %s (want %s), err %v", len(body), len(data), sum, want, err)
+			if err != nil || !bytes.Equal(body, data) || sum != wantSum || got.GetSizeBytes() != int64(tc.size) {
+				t.Fatalf("download: %d bytes (want %d), sum %q (want %q), err %v", len(body), len(data), sum, wantSum, err)
 			}
 			if tc.size > 10 {
 				off, n := int64(tc.size/3), int64(tc.size/2)
 				_, body, sum, err := e.download(ctx, &canopyv1.DownloadObjectRequest{Bucket: b.Id, Key: key, Offset: off, Length: &n})
-				if err != nil || !bytes.Equal(body, data[off:off+n]) || sum != sha(data[off:off+n]) {
+				if err != nil || !bytes.Equal(body, data[off:off+n]) || sum != "" {
 					t.Errorf("range %d+%d: %d bytes, err %v", off, n, len(body), err)
 				}
 				_, body, _, err = e.download(ctx, &canopyv1.DownloadObjectRequest{Bucket: b.Id, Key: key, Offset: int64(tc.size - 5)})

@@ -142,7 +142,7 @@ func (s *Server) httpPutObject(w http.ResponseWriter, r *http.Request) {
 	var ob *canopyv1.Object
 	cl, o, m, err := s.bucketOf(ctx, "bucket", r.PathValue("bucket"))
 	if err == nil {
-		ob, err = s.putObject(ctx, cl, o, m, spec, bodyChunks(r.Body), nil)
+		ob, err = s.putObject(ctx, cl, o, m, spec, bodyChunks(r.Body), false, nil)
 	}
 	s.audit(ctx, method, nil, nil, err)
 	if err != nil {

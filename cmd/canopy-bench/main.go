@@ -7,6 +7,8 @@
 //	P3  cached GetServer / ListServers(100) throughput through gRPC, against
 //	    a bare grpc-go server returning the same payload
 //	P4  uncached GetServer latency through canopyd vs the adapter in-process
+//	P5  1 GiB (+1 byte) up and down through canopyd vs the S3 SDK straight
+//	    to the same engine (moto): throughput ratio, canopyd's RSS growth
 //
 // Upstream calls are counted at the provider boundary (the sim counts every
 // call), never estimated. Everything runs on loopback in this process.
@@ -37,14 +39,18 @@ import (
 
 func main() {
 	var (
-		only     = flag.String("only", "P1,P2,P3,P4", "which figures to measure")
-		callers  = flag.Int("callers", 1000, "P1: concurrent callers")
-		servers  = flag.Int("servers", 1000, "P2: servers, one waiter each")
-		interval = flag.Duration("interval", time.Second, "P2: poll interval")
-		dur      = flag.Duration("duration", 3*time.Second, "P3: duration of each throughput run")
-		conc     = flag.Int("concurrency", 32, "P3/P4: concurrent clients")
-		samples  = flag.Int("samples", 400, "P4: calls per latency run")
-		latency  = flag.Duration("cloud-latency", 80*time.Millisecond, "P1/P4: simulated latency of one cloud API call")
+		only      = flag.String("only", "P1,P2,P3,P4", "which figures to measure")
+		callers   = flag.Int("callers", 1000, "P1: concurrent callers")
+		servers   = flag.Int("servers", 1000, "P2: servers, one waiter each")
+		interval  = flag.Duration("interval", time.Second, "P2: poll interval")
+		dur       = flag.Duration("duration", 3*time.Second, "P3: duration of each throughput run")
+		conc      = flag.Int("concurrency", 32, "P3/P4: concurrent clients")
+		samples   = flag.Int("samples", 400, "P4: calls per latency run")
+		latency   = flag.Duration("cloud-latency", 80*time.Millisecond, "P1/P4: simulated latency of one cloud API call")
+		moto      = flag.String("moto", os.Getenv("CANOPY_MOTO_ENDPOINT"), "P5: the S3 engine (moto) endpoint (env CANOPY_MOTO_ENDPOINT)")
+		objSize   = flag.Int64("object-size", 1<<30+1, "P5: bytes to upload and download")
+		daemonBin = flag.String("canopyd", "", "P5: the canopyd binary to run (default: go build it)")
+		rounds    = flag.Int("rounds", 3, "P5: rounds (medians are reported)")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -61,6 +67,7 @@ func main() {
 	run("P2", func() error { return p2(ctx, *servers, *interval) })
 	run("P3", func() error { return p3(ctx, *dur, *conc) })
 	run("P4", func() error { return p4(ctx, *samples, *conc, *latency) })
+	run("P5", func() error { return p5(ctx, *moto, *daemonBin, *objSize, *rounds) })
 }
 
 // daemon is a canopyd served in-process on loopback.

@@ -14,6 +14,7 @@ package aws
 import (
 	"context"
 	"crypto/md5" //nolint:gosec // S3's ETag is md5
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -50,8 +51,8 @@ type s3State struct {
 var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 const (
-	defaultS3PartSize    = 8 << 20
-	defaultS3Concurrency = 4
+	defaultS3PartSize    = 5 << 20
+	defaultS3Concurrency = 3
 	sha256MetaKey        = "canopy-sha256"
 )
 
@@ -352,10 +353,29 @@ func (c *Cloud) CopyObject(ctx context.Context, sb, sk, db, dk string) (provider
 }
 
 // gatedClient calls the rate-limit gate before every request the upload
-// manager makes.
+// manager makes, and sends each part's md5 as Content-MD5 (so S3 checks
+// every part) — computed here, in the manager's part goroutines, in
+// parallel, off the stream's path. The md5s are kept to check the ETag.
 type gatedClient struct {
 	*s3.Client
 	gate func(context.Context) error
+	w    *s3Writer
+}
+
+// partMD5 hashes a part body and rewinds it.
+func partMD5(body io.Reader) ([]byte, error) {
+	rs, ok := body.(io.ReadSeeker)
+	if !ok {
+		return nil, nil
+	}
+	h := md5.New() //nolint:gosec
+	if _, err := io.Copy(h, rs); err != nil {
+		return nil, err
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
 }
 
 func (g gatedClient) wait(ctx context.Context) error {
@@ -369,12 +389,28 @@ func (g gatedClient) PutObject(ctx context.Context, in *s3.PutObjectInput, o ...
 	if err := g.wait(ctx); err != nil {
 		return nil, err
 	}
+	sum, err := partMD5(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	if sum != nil {
+		in.ContentMD5 = awssdk.String(base64.StdEncoding.EncodeToString(sum))
+		g.w.setPart(1, sum)
+	}
 	return g.Client.PutObject(ctx, in, o...)
 }
 
 func (g gatedClient) UploadPart(ctx context.Context, in *s3.UploadPartInput, o ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
 	if err := g.wait(ctx); err != nil {
 		return nil, err
+	}
+	sum, err := partMD5(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	if sum != nil {
+		in.ContentMD5 = awssdk.String(base64.StdEncoding.EncodeToString(sum))
+		g.w.setPart(awssdk.ToInt32(in.PartNumber), sum)
 	}
 	return g.Client.UploadPart(ctx, in, o...)
 }
@@ -409,14 +445,14 @@ func (c *Cloud) NewWriter(ctx context.Context, bucket, key string, opts provider
 	if opts.SHA256 != "" {
 		meta[sha256MetaKey] = opts.SHA256
 	}
-	up := manager.NewUploader(gatedClient{cl, opts.Gate}, func(u *manager.Uploader) {
+	w := &s3Writer{c: c, cl: cl, bucket: bucket, key: key, contentType: opts.ContentType, done: make(chan struct{}), md5s: map[int32][]byte{}}
+	up := manager.NewUploader(gatedClient{cl, opts.Gate, w}, func(u *manager.Uploader) {
 		u.PartSize, u.Concurrency = ps, defaultS3Concurrency
 		u.LeavePartsOnError = false
 	})
 	wctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
-	w := &s3Writer{c: c, cl: cl, bucket: bucket, key: key, contentType: opts.ContentType, partSize: ps, pw: pw, cancel: cancel,
-		done: make(chan struct{}), part: md5.New()} //nolint:gosec
+	w.pw, w.cancel = pw, cancel
 	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: pr, Metadata: meta}
 	if opts.ContentType != "" {
 		in.ContentType = &opts.ContentType
@@ -435,42 +471,29 @@ type s3Writer struct {
 	cl          *s3.Client
 	bucket, key string
 	contentType string
-	partSize    int64
 	pw          *io.PipeWriter
 	cancel      context.CancelFunc
 	done        chan struct{}
 	out         *manager.UploadOutput
 	err         error
+	n           int64
+	finished    bool
 
-	n      int64
-	inPart int64
-	part   interface {
-		io.Writer
-		Sum([]byte) []byte
-		Reset()
-	}
-	md5s     [][]byte
-	finished bool
+	mu   sync.Mutex
+	md5s map[int32][]byte // part number → md5, as sent
 }
 
 var errAborted = errors.New("upload aborted")
 
+func (w *s3Writer) setPart(n int32, sum []byte) {
+	w.mu.Lock()
+	w.md5s[n] = sum
+	w.mu.Unlock()
+}
+
 func (w *s3Writer) Write(p []byte) (int, error) {
 	if w.finished {
 		return 0, errors.New("aws: write after commit or abort")
-	}
-	// Hash before handing the bytes over: the pipe passes the caller's
-	// slice to the manager, which copies it into its part buffer.
-	for rest := p; len(rest) > 0; {
-		take := min(int64(len(rest)), w.partSize-w.inPart)
-		w.part.Write(rest[:take])
-		w.inPart += take
-		rest = rest[take:]
-		if w.inPart == w.partSize {
-			w.md5s = append(w.md5s, w.part.Sum(nil))
-			w.part.Reset()
-			w.inPart = 0
-		}
 	}
 	n, err := w.pw.Write(p)
 	w.n += int64(n)
@@ -484,22 +507,27 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// expectedETag is S3's ETag of the bytes written, cut in parts of
-// partSize. A stream of exactly k parts may go up as k parts or, when k is
-// 1, as one PutObject: both give the same ETag form for k = 1.
-func (w *s3Writer) expectedETag(parts int) string {
-	md5s := w.md5s
-	if w.inPart > 0 || len(md5s) == 0 {
-		md5s = append(md5s, w.part.Sum(nil))
+// expectedETag is S3's ETag of the parts sent: the md5 of a one-part
+// object, else the md5 of the part md5s and "-N".
+func (w *s3Writer) expectedETag() (string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := int32(len(w.md5s))
+	if n == 0 {
+		return "", false
 	}
-	if parts <= 1 && len(md5s) == 1 {
-		return hex.EncodeToString(md5s[0])
+	if n == 1 && w.md5s[1] != nil {
+		return hex.EncodeToString(w.md5s[1]), true
 	}
 	h := md5.New() //nolint:gosec
-	for _, m := range md5s {
+	for i := int32(1); i <= n; i++ {
+		m, ok := w.md5s[i]
+		if !ok {
+			return "", false
+		}
 		h.Write(m)
 	}
-	return fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(md5s))
+	return fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), n), true
 }
 
 func (w *s3Writer) Commit() (providers.Object, error) {
@@ -519,7 +547,7 @@ func (w *s3Writer) Commit() (providers.Object, error) {
 		ct = "binary/octet-stream"
 	}
 	o := objectOf(w.key, w.n, ct, etag, time.Now(), nil)
-	if want := w.expectedETag(o.Parts); looksLikeMD5ETag(etag) && etag != want {
+	if want, ok := w.expectedETag(); ok && looksLikeMD5ETag(etag) && etag != want {
 		_, _ = w.cl.DeleteObject(context.WithoutCancel(context.Background()), &s3.DeleteObjectInput{Bucket: &w.bucket, Key: &w.key})
 		return providers.Object{}, fmt.Errorf("aws: upload %s/%s: S3's ETag %s is not the %s of the bytes sent: deleted it: %w", w.bucket, w.key, etag, want, providers.ErrIntegrity)
 	}

@@ -119,8 +119,9 @@ class ObjectService final {
       return std::unique_ptr< ::grpc::ClientAsyncWriterInterface< ::canopy::v1::UploadObjectRequest>>(PrepareAsyncUploadObjectRaw(context, response, cq));
     }
     // Downloads an object, or a byte range of it: the first message carries
-    // the object's metadata, the next ones the bytes, the last one the sha256
-    // of what was sent.
+    // the object's metadata, the next ones the bytes, and for a whole object
+    // with a sha256 recorded at upload a last one with the sha256 canopy
+    // checked.
     std::unique_ptr< ::grpc::ClientReaderInterface< ::canopy::v1::DownloadObjectResponse>> DownloadObject(::grpc::ClientContext* context, const ::canopy::v1::DownloadObjectRequest& request) {
       return std::unique_ptr< ::grpc::ClientReaderInterface< ::canopy::v1::DownloadObjectResponse>>(DownloadObjectRaw(context, request));
     }
@@ -180,8 +181,9 @@ class ObjectService final {
       // check passed; a stream that breaks off leaves no object.
       virtual void UploadObject(::grpc::ClientContext* context, ::canopy::v1::Object* response, ::grpc::ClientWriteReactor< ::canopy::v1::UploadObjectRequest>* reactor) = 0;
       // Downloads an object, or a byte range of it: the first message carries
-      // the object's metadata, the next ones the bytes, the last one the sha256
-      // of what was sent.
+      // the object's metadata, the next ones the bytes, and for a whole object
+      // with a sha256 recorded at upload a last one with the sha256 canopy
+      // checked.
       virtual void DownloadObject(::grpc::ClientContext* context, const ::canopy::v1::DownloadObjectRequest* request, ::grpc::ClientReadReactor< ::canopy::v1::DownloadObjectResponse>* reactor) = 0;
       // Presigns an upload: a URL anyone may PUT the bytes to until it
       // expires. FAILED_PRECONDITION when the cloud cannot sign.
@@ -416,8 +418,9 @@ class ObjectService final {
     // check passed; a stream that breaks off leaves no object.
     virtual ::grpc::Status UploadObject(::grpc::ServerContext* context, ::grpc::ServerReader< ::canopy::v1::UploadObjectRequest>* reader, ::canopy::v1::Object* response);
     // Downloads an object, or a byte range of it: the first message carries
-    // the object's metadata, the next ones the bytes, the last one the sha256
-    // of what was sent.
+    // the object's metadata, the next ones the bytes, and for a whole object
+    // with a sha256 recorded at upload a last one with the sha256 canopy
+    // checked.
     virtual ::grpc::Status DownloadObject(::grpc::ServerContext* context, const ::canopy::v1::DownloadObjectRequest* request, ::grpc::ServerWriter< ::canopy::v1::DownloadObjectResponse>* writer);
     // Presigns an upload: a URL anyone may PUT the bytes to until it
     // expires. FAILED_PRECONDITION when the cloud cannot sign.

@@ -1402,10 +1402,10 @@ type DownloadObjectResponse_Chunk struct {
 }
 
 type DownloadObjectResponse_Sha256 struct {
-	// The last message: hex sha256 of the bytes sent (of the range, for a
-	// range). For a whole object canopy has already checked it against the
-	// recorded sha256 and the cloud's md5: a mismatch ends the stream with
-	// DATA_LOSS instead.
+	// The last message, for a whole object whose sha256 was recorded at
+	// upload: the sha256 of the bytes sent, which canopy checked against
+	// the recorded one (and the cloud's md5 where it states one). A
+	// mismatch ends the stream with DATA_LOSS instead.
 	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3,oneof"`
 }
 

@@ -65,8 +65,9 @@ type ObjectServiceClient interface {
 	// check passed; a stream that breaks off leaves no object.
 	UploadObject(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadObjectRequest, Object], error)
 	// Downloads an object, or a byte range of it: the first message carries
-	// the object's metadata, the next ones the bytes, the last one the sha256
-	// of what was sent.
+	// the object's metadata, the next ones the bytes, and for a whole object
+	// with a sha256 recorded at upload a last one with the sha256 canopy
+	// checked.
 	DownloadObject(ctx context.Context, in *DownloadObjectRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadObjectResponse], error)
 	// Presigns an upload: a URL anyone may PUT the bytes to until it
 	// expires. FAILED_PRECONDITION when the cloud cannot sign.
@@ -247,8 +248,9 @@ type ObjectServiceServer interface {
 	// check passed; a stream that breaks off leaves no object.
 	UploadObject(grpc.ClientStreamingServer[UploadObjectRequest, Object]) error
 	// Downloads an object, or a byte range of it: the first message carries
-	// the object's metadata, the next ones the bytes, the last one the sha256
-	// of what was sent.
+	// the object's metadata, the next ones the bytes, and for a whole object
+	// with a sha256 recorded at upload a last one with the sha256 canopy
+	// checked.
 	DownloadObject(*DownloadObjectRequest, grpc.ServerStreamingServer[DownloadObjectResponse]) error
 	// Presigns an upload: a URL anyone may PUT the bytes to until it
 	// expires. FAILED_PRECONDITION when the cloud cannot sign.

@@ -157,8 +157,9 @@ class ObjectServiceServicer(object):
 
     def DownloadObject(self, request, context):
         """Downloads an object, or a byte range of it: the first message carries
-        the object's metadata, the next ones the bytes, the last one the sha256
-        of what was sent.
+        the object's metadata, the next ones the bytes, and for a whole object
+        with a sha256 recorded at upload a last one with the sha256 canopy
+        checked.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
