@@ -31,6 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/canopydtest"
 	"github.com/canopy-cloud/canopy/providers"
@@ -112,6 +114,44 @@ func (s *story) run(t *testing.T, d *canopydtest.Daemon) error {
 		s.ids[name] = sv.Id
 		return nil
 	}
+	ops := canopyv1.NewOperationServiceClient(d.Conn)
+	// cancelled starts a create, cancels it at once and waits: it ends
+	// CANCELLED (rolled back) or, when the cancel came too late, done, and
+	// then del removes what it made. Either way nothing is left.
+	cancelled := func(name string, create func(ctx context.Context) (*canopyv1.Operation, error), del func(ctx context.Context, id string) (*canopyv1.Operation, error)) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		died := func(err error) error {
+			if _, exited := d.WaitExit(3 * time.Second); exited {
+				return errDied
+			}
+			t.Fatalf("%s: step %s: %v\n%s", s.cloud, name, err, d.Logs())
+			return err
+		}
+		op, err := create(ctx)
+		if err != nil {
+			return died(err)
+		}
+		if _, err := ops.CancelOperation(ctx, &canopyv1.CancelOperationRequest{Id: op.Id}); err != nil {
+			return died(err)
+		}
+		if op, err = ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id}); err != nil {
+			return died(err)
+		}
+		if !op.Done {
+			return died(fmt.Errorf("operation %s not done", op.Id))
+		}
+		if e := op.GetError(); e != nil {
+			if e.Code != int32(codes.Canceled) {
+				return died(fmt.Errorf("operation %s failed: %v", op.Id, e))
+			}
+			return nil
+		}
+		if op, err = del(ctx, op.Metadata.TargetId); err != nil || !op.Done || op.GetError() != nil {
+			return died(fmt.Errorf("removing what a late-cancelled %s made: %v, %v", name, op, err))
+		}
+		return nil
+	}
 	steps := []func() error{
 		func() error {
 			return call("a", func(ctx context.Context) (*canopyv1.Operation, error) {
@@ -174,6 +214,20 @@ func (s *story) run(t *testing.T, d *canopydtest.Daemon) error {
 		func() error {
 			return call("del-sn", func(ctx context.Context) (*canopyv1.Operation, error) {
 				return vol.DeleteSnapshot(ctx, &canopyv1.DeleteSnapshotRequest{Id: s.ids["sn"], RequestId: s.req("del-sn"), Wait: true})
+			})
+		},
+		func() error {
+			return cancelled("cancel-vol", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: "x", SizeGib: 1, Location: loc, RequestId: s.req("cancel-vol")})
+			}, func(ctx context.Context, id string) (*canopyv1.Operation, error) {
+				return vol.DeleteVolume(ctx, &canopyv1.DeleteVolumeRequest{Id: id, RequestId: s.req("cancel-vol-del"), Wait: true})
+			})
+		},
+		func() error {
+			return cancelled("cancel-sn", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.CreateSnapshot(ctx, &canopyv1.CreateSnapshotRequest{Name: "y", Volume: s.ids["a"], RequestId: s.req("cancel-sn")})
+			}, func(ctx context.Context, id string) (*canopyv1.Operation, error) {
+				return vol.DeleteSnapshot(ctx, &canopyv1.DeleteSnapshotRequest{Id: id, RequestId: s.req("cancel-sn-del"), Wait: true})
 			})
 		},
 	}
@@ -381,6 +435,9 @@ func TestCrashSafety(t *testing.T) {
 		total += results[i].kills
 		t.Logf("crash safety, cloud %s: %d kill points, %d SIGKILLs, %d lineages", tc.cloud, results[i].points, results[i].kills, results[i].lineages)
 	}
+	for _, tc := range cases {
+		t.Logf("%s kill points: %s", tc.cloud, strings.Join(tc.points, " "))
+	}
 	t.Logf("crash safety: %d kill points covered (each one SIGKILL, restart, resume, invariants checked)", total)
 }
 
@@ -436,7 +493,7 @@ func verifyCrashInvariants(t *testing.T, data string, s *story) {
 		t.Fatal(err)
 	}
 	for _, op := range ops {
-		if !op.Done || op.ErrorCode != 0 {
+		if !op.Done || (op.ErrorCode != 0 && !(op.ErrorCode == int32(codes.Canceled) && strings.Contains(op.RequestID, "cancel"))) {
 			t.Errorf("%s: operation %s (%s, step %s) done=%v error %d %s", s.cloud, op.ID, op.Kind, op.Step, op.Done, op.ErrorCode, op.ErrorMessage)
 		}
 	}
