@@ -64,6 +64,9 @@ func (h harness) Fixture() providertest.Fixture {
 		WaitTimeout: 3 * time.Minute,
 		Poll:        500 * time.Millisecond,
 		Prefix:      "ptest-os",
+		// Swift: SLO segments of 1 MiB (its minimum) keep the suite fast.
+		ObjectPartSize: 1 << 20,
+		ETagStyle:      "swift",
 	}
 }
 

@@ -48,6 +48,9 @@ type Fixture struct {
 	ObjectPartSize int64
 	// OpaqueETags: the cloud's ETags are not md5-based (not checked).
 	OpaqueETags bool
+	// ETagStyle is how a multipart ETag is made: "s3" (default: md5 of the
+	// part md5s and "-N") or "swift" (SLO: md5 of the hex segment md5s).
+	ETagStyle string
 	// SignaturesUnchecked, when set, says why the engine does not reject
 	// tampered or expired presigned URLs (those checks are then skipped).
 	SignaturesUnchecked string
