@@ -136,8 +136,10 @@ type ServerSpec struct {
 	BootVolumeID string
 	// RootVolumeGiB, when set with ImageID, asks for a root volume of that
 	// size made from the image (EC2's block device mapping); the server's
-	// RootVolumeID names it.
-	RootVolumeGiB int64
+	// RootVolumeID names it. RootVolumeName, when set, is its name (EC2: a
+	// Name tag on the volume).
+	RootVolumeGiB  int64
+	RootVolumeName string
 }
 
 // Action is a server power action.

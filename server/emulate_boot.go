@@ -119,11 +119,11 @@ func (p *bootPlan) begin(ctx context.Context, spec *providers.ServerSpec, server
 		spec.BootVolumeID = p.native
 		return nil
 	}
-	spec.ImageID, spec.RootVolumeGiB = p.image, p.size
 	rec, err := p.sc.emu.record(ctx, providers.KindVolume, p.volume)
 	if err != nil {
 		return storeErr("deferred volume "+p.volume, err)
 	}
+	spec.ImageID, spec.RootVolumeGiB, spec.RootVolumeName = p.image, p.size, rec.Name
 	if rec.BootServer == serverID {
 		return nil
 	}

@@ -251,7 +251,7 @@ func TestEmulationMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := c.vol.GetVolume(ctx, &canopyv1.GetVolumeRequest{Id: dvol.GetId()})
-		if err != nil || got.NativeId == "" || got.Emulated || got.SizeGib != 3 || len(got.Attachments) != 1 || got.Attachments[0].ServerId != sv.Id || got.ImageId != dvol.GetImageId() {
+		if err != nil || got.NativeId == "" || got.Emulated || got.SizeGib != 3 || got.Name != "boot" || len(got.Attachments) != 1 || got.Attachments[0].ServerId != sv.Id || got.ImageId != dvol.GetImageId() {
 			t.Fatalf("volume after boot = %v, %v", got, err)
 		}
 		if mp, err := e.st.Get(ctx, dvol.GetId()); err != nil || mp.NativeID != got.NativeId {

@@ -289,8 +289,18 @@ func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
 				}
 			}
 			if native = op.State["native"]; native == "" && op.State["job"] != "" {
-				if native, err = v.pollSnapshotJob(ctx, sc, op.State["job"]); err != nil {
+				if native, err = v.pollSnapshotJob(ctx, sc, op.State["job"]); errors.Is(err, providers.ErrNotFound) {
+					native = "" // the job went with its snapshot: nothing is left
+				} else if err != nil {
 					return err
+				}
+			}
+			if native != "" {
+				// Record what is being rolled back before deleting it, so
+				// an undo resumed after a crash knows it without asking.
+				op.State["native"] = native
+				if _, err := v.s.store.UpdateOperation(ctx, *op); err != nil {
+					return stepErr(sc.name, "record rollback", err)
 				}
 			}
 		}

@@ -89,7 +89,8 @@ func (a *app) rootCmd() *cobra.Command {
 	img := a.imageCmd()
 	img.AddCommand(a.imageUploadCmd(), a.imageDownloadCmd())
 	root.AddCommand(a.cloudCmd(), a.flavorCmd(), img, a.serverCmd(), a.keypairCmd(), a.loginCmd(), a.clientCmd(),
-		a.bucketCmd(), a.objectCmd())
+		a.bucketCmd(), a.objectCmd(),
+		a.volumeCmd(), a.snapshotCmd(), a.backupCmd(), a.operationCmd()) // volumes.go, snapshots.go, operations.go
 	return root
 }
 

@@ -32,12 +32,12 @@ func (a *app) serverCreateCmd() *cobra.Command {
 	var (
 		loc                              locFlags
 		flavor, image, keypair, userData string
-		requestID                        string
+		requestID, bootVolume            string
 		networks, labels                 []string
 		wait                             bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create NAME --flavor F --image I",
+		Use:   "create NAME --flavor F (--image I | --boot-volume V)",
 		Short: "Create a server",
 		Long: `Create a server in the cloud its --cloud or --zone routes to (either may be
 left out when canopyd fronts a single cloud). --flavor and --image take a
@@ -49,13 +49,16 @@ ERROR it is printed and the command exits 1.`,
 			"  canopy server create web-2 --flavor m1.small --image debian-12 --user-data-file cloud-init.yaml --label app=web",
 		Args: args(1, 1, "one server NAME"),
 		RunE: a.cmdRun(func(cmd *cobra.Command, args []string) error {
+			if (image == "") == (bootVolume == "") {
+				return usageErrorf("%s: want --image or --boot-volume (one of them)", cmd.CommandPath())
+			}
 			lm, err := parseLabels("label", labels)
 			if err != nil {
 				return err
 			}
 			req := &canopyv1.CreateServerRequest{
 				Name: args[0], Location: loc.pb(), Flavor: flavor, Image: image, Keypair: keypair,
-				Networks: networks, Labels: lm, Wait: wait, RequestId: requestID,
+				Networks: networks, Labels: lm, Wait: wait, RequestId: requestID, BootVolume: bootVolume,
 			}
 			if userData != "" {
 				if req.UserData, err = readFileOrStdin(cmd, userData); err != nil {
@@ -83,7 +86,8 @@ ERROR it is printed and the command exits 1.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&flavor, "flavor", "", "flavor id or name (required)")
-	f.StringVar(&image, "image", "", "image id or name (required)")
+	f.StringVar(&image, "image", "", "image id or name (or --boot-volume)")
+	f.StringVar(&bootVolume, "boot-volume", "", "boot from this volume (id or name) instead of an image")
 	f.StringVar(&keypair, "keypair", "", "keypair name to inject")
 	f.StringArrayVar(&networks, "network", nil, "network name or native id to attach (repeatable; default: the cloud's)")
 	f.StringArrayVar(&labels, "label", nil, "label `key=value` to set (repeatable)")
@@ -92,7 +96,6 @@ ERROR it is printed and the command exits 1.`,
 	loc.add(cmd, "in", true)
 	a.addWait(cmd, &wait, "ACTIVE")
 	_ = cmd.MarkFlagRequired("flavor")
-	_ = cmd.MarkFlagRequired("image")
 	return cmd
 }
 

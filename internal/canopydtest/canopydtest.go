@@ -159,15 +159,25 @@ func adminToken(dataDir, tokenURL string) (string, error) {
 	return tok.AccessToken, nil
 }
 
+// syncBuf collects a process's output. The buffer is a field, not
+// embedded, so bytes.Buffer's ReadFrom (which io.Copy would use) cannot
+// bypass the lock, and String is locked too: a test reads the logs while
+// canopyd writes them.
 type syncBuf struct {
-	mu sync.Mutex
-	bytes.Buffer
+	mu  sync.Mutex
+	buf bytes.Buffer
 }
 
 func (b *syncBuf) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.Buffer.Write(p)
+	return b.buf.Write(p)
+}
+
+func (b *syncBuf) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Start runs canopyd with args (data and config under dataDir) and waits

@@ -835,7 +835,11 @@ func (c *Cloud) finishBoot(spec providers.ServerSpec, s *providers.Server, now t
 		if spec.IdempotencyToken != "" {
 			token = "root:" + spec.IdempotencyToken
 		}
-		v := c.newVolume(providers.VolumeSpec{Name: spec.Name + "-root", SizeGiB: spec.RootVolumeGiB, IdempotencyToken: token}, s.Zone, now, imageData(im))
+		name := spec.RootVolumeName
+		if name == "" {
+			name = spec.Name + "-root"
+		}
+		v := c.newVolume(providers.VolumeSpec{Name: name, SizeGiB: spec.RootVolumeGiB, IdempotencyToken: token}, s.Zone, now, imageData(im))
 		r := c.vol.Volumes[v.NativeID]
 		r.V.ImageID, r.V.Bootable = spec.ImageID, true
 		r.V.Attachments = []providers.Attachment{{ServerID: s.NativeID, Device: "/dev/vda"}}
