@@ -4,9 +4,10 @@ MOTO_VERSION=5.2.5
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE="$ROOT/.cache"
 VENV="$CACHE/moto-venv"
-PIDFILE="$CACHE/moto.pid"
-LOGFILE="$CACHE/moto.log"
+LOGFILE="$CACHE/moto-${CANOPY_MOTO_PORT:-5055}.log"
 PORT=${CANOPY_MOTO_PORT:-5055}
+# One pid file per port, so mocks on several ports never stop each other.
+PIDFILE="$CACHE/moto-$PORT.pid"
 ENDPOINT="http://127.0.0.1:$PORT"
 
 log() { printf 'moto: %s\n' "$*" >&2; }

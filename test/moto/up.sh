@@ -5,7 +5,7 @@
 #                       missing, start moto_server on 127.0.0.1:$CANOPY_MOTO_PORT
 #                       (default 5055) in the background, wait until it answers.
 #
-# Idempotent and fast when moto is already up. The PID is in .cache/moto.pid,
+# Idempotent and fast when moto is already up. The PID is in .cache/moto-PORT.pid,
 # the log in .cache/moto.log; test/moto/down.sh stops exactly that process.
 # The last line printed is the endpoint (export it as CANOPY_MOTO_ENDPOINT).
 set -euo pipefail
