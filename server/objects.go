@@ -642,16 +642,25 @@ func (d *download) pump(cloud string, send func([]byte) error) (string, error) {
 			}
 		}
 	}()
+	// The last chunk is held back until the digests are checked, so a
+	// client of a corrupt object never receives every byte (over plain
+	// HTTP, a body cut short is the only way to say "wrong").
+	var held []byte
 	for p := range full {
-		if len(p.b) > 0 {
-			if err := send(p.b); err != nil {
-				return "", err
-			}
-		}
 		if p.err != nil {
 			return "", p.err
 		}
-		free <- p.b[:cap(p.b)]
+		if len(p.b) == 0 {
+			free <- p.b[:cap(p.b)]
+			continue
+		}
+		if held != nil {
+			if err := send(held); err != nil {
+				return "", err
+			}
+			free <- held[:cap(held)]
+		}
+		held = p.b
 	}
 	got := ""
 	if d.sha != nil {
@@ -663,6 +672,11 @@ func (d *download) pump(cloud string, send func([]byte) error) (string, error) {
 	if d.md5 != nil {
 		if m := hex.EncodeToString(d.md5.Sum(nil)); !strings.EqualFold(m, d.obj.MD5) {
 			return "", status.Errorf(codes.DataLoss, "object %q in cloud %q: md5 of the bytes read is %s, the cloud's is %s", d.obj.Key, cloud, m, d.obj.MD5)
+		}
+	}
+	if held != nil {
+		if err := send(held); err != nil {
+			return "", err
 		}
 	}
 	return got, nil

@@ -8,10 +8,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -26,10 +30,16 @@ import (
 // never holds a whole object). Uploads go up in parts like S3 multipart:
 // parts are invisible until the commit, and the ETag is S3's (md5 of a
 // one-part object, md5 of the part md5s plus "-N" otherwise).
+//
+// A persisted cloud (Options.Persist) keeps object bytes in files beside
+// its state file (<state>.blobs/, written part by part: bounded memory)
+// and buckets, object records and its signing key in <state>.objects.json,
+// so the embedded default keeps them across restarts like a real cloud.
 type objectState struct {
 	buckets map[string]*simBucket
 	signKey []byte // HMAC key of the URLs the simulator signs
 	images  map[string][]byte
+	dir     string // blobs directory; "" keeps bytes in memory
 }
 
 type simBucket struct {
@@ -39,7 +49,85 @@ type simBucket struct {
 
 type simObject struct {
 	o    providers.Object
-	data []byte
+	data []byte // in memory
+	file string // or in this file of the blobs directory
+}
+
+// savedObjects is the <state>.objects.json document.
+type savedObjects struct {
+	SignKey []byte        `json:"sign_key"`
+	Buckets []savedBucket `json:"buckets"`
+}
+
+type savedBucket struct {
+	Bucket  providers.Bucket `json:"bucket"`
+	Objects []savedObject    `json:"objects"`
+}
+
+type savedObject struct {
+	Object providers.Object `json:"object"`
+	File   string           `json:"file"`
+}
+
+// saveObjects writes the object records; callers hold c.mu.
+func (c *Cloud) saveObjects() {
+	st := c.obj
+	if st == nil || st.dir == "" {
+		return
+	}
+	doc := savedObjects{SignKey: st.signKey}
+	for _, b := range st.buckets {
+		sb := savedBucket{Bucket: b.b}
+		for _, o := range b.objects {
+			sb.Objects = append(sb.Objects, savedObject{Object: o.o, File: o.file})
+		}
+		doc.Buckets = append(doc.Buckets, sb)
+	}
+	if err := writeFileAtomic(c.opts.StatePath+".objects.json", doc); err != nil {
+		slog.Error("sim: cannot save objects", "path", c.opts.StatePath, "err", err)
+	}
+}
+
+// loadObjects restores the object records of a persisted cloud.
+func (c *Cloud) loadObjects(st *objectState) {
+	raw, err := os.ReadFile(c.opts.StatePath + ".objects.json")
+	if err != nil {
+		return
+	}
+	var doc savedObjects
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		slog.Warn("sim: objects file unreadable; starting without objects", "path", c.opts.StatePath, "err", err)
+		return
+	}
+	if len(doc.SignKey) > 0 {
+		st.signKey = doc.SignKey
+	}
+	for _, sb := range doc.Buckets {
+		b := &simBucket{b: sb.Bucket, objects: map[string]*simObject{}}
+		for _, so := range sb.Objects {
+			b.objects[so.Object.Key] = &simObject{o: so.Object, file: so.File}
+		}
+		st.buckets[sb.Bucket.NativeID] = b
+	}
+}
+
+// reader opens an object's bytes.
+func (st *objectState) reader(o *simObject) (io.ReadSeekCloser, error) {
+	if o.file == "" {
+		return nopSeekCloser{bytes.NewReader(o.data)}, nil
+	}
+	return os.Open(filepath.Join(st.dir, o.file))
+}
+
+type nopSeekCloser struct{ *bytes.Reader }
+
+func (nopSeekCloser) Close() error { return nil }
+
+// drop removes an object's file, if it has one.
+func (st *objectState) drop(o *simObject) {
+	if o != nil && o.file != "" {
+		_ = os.Remove(filepath.Join(st.dir, o.file))
+	}
 }
 
 // DefaultPartSize is the simulator's multipart part size (S3's minimum).
@@ -53,9 +141,50 @@ func (c *Cloud) objs() *objectState {
 	if c.obj == nil {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
-		c.obj = &objectState{buckets: map[string]*simBucket{}, signKey: key, images: map[string][]byte{}}
+		st := &objectState{buckets: map[string]*simBucket{}, signKey: key, images: map[string][]byte{}}
+		if c.opts.StatePath != "" {
+			st.dir = c.opts.StatePath + ".blobs"
+			if err := os.MkdirAll(st.dir, 0o700); err != nil {
+				slog.Error("sim: no blobs directory; objects stay in memory", "dir", st.dir, "err", err)
+				st.dir = ""
+			} else {
+				c.loadObjects(st)
+			}
+		}
+		c.obj = st
 	}
 	return c.obj
+}
+
+// CorruptObject flips the first byte of an object as it is stored, the way
+// a failing disk would: tests check that canopy notices.
+func (c *Cloud) CorruptObject(bucket, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, err := c.object(bucket, key)
+	if err != nil {
+		return err
+	}
+	if o.file != "" {
+		f, err := os.OpenFile(filepath.Join(c.obj.dir, o.file), os.O_RDWR, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var b [1]byte
+		if _, err := f.ReadAt(b[:], 0); err != nil {
+			return err
+		}
+		b[0] ^= 0xff
+		_, err = f.WriteAt(b[:], 0)
+		return err
+	}
+	if len(o.data) > 0 {
+		d := append([]byte(nil), o.data...)
+		d[0] ^= 0xff
+		o.data = d
+	}
+	return nil
 }
 
 // ListBuckets implements providers.Objects.
@@ -122,6 +251,7 @@ func (c *Cloud) CreateBucket(ctx context.Context, name, region string, labels ma
 		Created: now, Updated: now, Labels: cloneMap(labels),
 	}}, objects: map[string]*simObject{}}
 	st.buckets[name] = b
+	c.saveObjects()
 	return b.view(), nil
 }
 
@@ -141,6 +271,7 @@ func (c *Cloud) DeleteBucket(ctx context.Context, name string) error {
 		return fmt.Errorf("sim: bucket %q holds %d objects: %w: delete them first", name, len(b.objects), providers.ErrConflict)
 	}
 	delete(st.buckets, name)
+	c.saveObjects()
 	return nil
 }
 
@@ -257,10 +388,13 @@ func (c *Cloud) DeleteObject(ctx context.Context, bucket, key string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, err := c.object(bucket, key); err != nil {
+	o, err := c.object(bucket, key)
+	if err != nil {
 		return err
 	}
 	delete(c.obj.buckets[bucket].objects, key)
+	c.obj.drop(o)
+	c.saveObjects()
 	return nil
 }
 
@@ -282,7 +416,20 @@ func (c *Cloud) CopyObject(ctx context.Context, sb, sk, db, dk string) (provider
 	}
 	o := cloneObject(src.o)
 	o.Key, o.Modified = dk, time.Now()
-	dst.objects[dk] = &simObject{o: o, data: src.data}
+	cp := &simObject{o: o, data: src.data}
+	if src.file != "" {
+		// Objects are immutable: the copy is a hard link to the same bytes.
+		cp.file = c.newID("blob")
+		if err := os.Link(filepath.Join(c.obj.dir, src.file), filepath.Join(c.obj.dir, cp.file)); err != nil {
+			return providers.Object{}, fmt.Errorf("sim: copy: %w: %v", providers.ErrUnavailable, err)
+		}
+	}
+	old := dst.objects[dk]
+	dst.objects[dk] = cp
+	if old != nil && old.file != cp.file {
+		c.obj.drop(old)
+	}
+	c.saveObjects()
 	return cloneObject(o), nil
 }
 
@@ -304,7 +451,18 @@ func (c *Cloud) NewWriter(ctx context.Context, bucket, key string, opts provider
 	if ps <= 0 {
 		ps = c.opts.PartSize
 	}
-	return &simWriter{c: c, ctx: ctx, bucket: bucket, key: key, opts: opts, partSize: ps}, nil
+	w := &simWriter{c: c, ctx: ctx, bucket: bucket, key: key, opts: opts, partSize: ps}
+	c.mu.Lock()
+	dir := c.objs().dir
+	c.mu.Unlock()
+	if dir != "" {
+		f, err := os.CreateTemp(dir, "upload-*")
+		if err != nil {
+			return nil, fmt.Errorf("sim: upload: %w: %v", providers.ErrUnavailable, err)
+		}
+		w.f = f
+	}
+	return w, nil
 }
 
 // simWriter buffers one part at a time and "uploads" it to the simulator's
@@ -321,6 +479,8 @@ type simWriter struct {
 	md5s     [][]byte
 	done     bool
 	err      error
+	f        *os.File // persisted cloud: parts go to this file
+	size     int64
 }
 
 func (w *simWriter) Write(p []byte) (int, error) {
@@ -360,8 +520,16 @@ func (w *simWriter) flush() error {
 		return err
 	}
 	sum := md5.Sum(w.buf) //nolint:gosec
-	w.parts = append(w.parts, w.buf)
 	w.md5s = append(w.md5s, sum[:])
+	w.size += int64(len(w.buf))
+	if w.f != nil {
+		if _, err := w.f.Write(w.buf); err != nil {
+			return fmt.Errorf("sim: upload part: %w: %v", providers.ErrUnavailable, err)
+		}
+		w.buf = w.buf[:0]
+		return nil
+	}
+	w.parts = append(w.parts, w.buf)
 	w.buf = make([]byte, 0, min(w.partSize, 1<<20))
 	return nil
 }
@@ -374,20 +542,37 @@ func (w *simWriter) Commit() (providers.Object, error) {
 		_ = w.Abort()
 		return providers.Object{}, w.err
 	}
-	if len(w.buf) > 0 || len(w.parts) == 0 {
+	if len(w.buf) > 0 || len(w.md5s) == 0 {
 		if err := w.flush(); err != nil {
 			_ = w.Abort()
 			return providers.Object{}, err
 		}
 	}
-	w.done = true
 	if err := w.c.call(w.ctx, "CompleteMultipartUpload"); err != nil {
+		_ = w.Abort()
 		return providers.Object{}, err
 	}
-	data := bytes.Join(w.parts, nil)
+	w.done = true
+	rec := &simObject{}
+	if w.f != nil {
+		if err := w.f.Sync(); err != nil {
+			_ = w.Abort()
+			return providers.Object{}, fmt.Errorf("sim: commit: %w: %v", providers.ErrUnavailable, err)
+		}
+		_ = w.f.Close()
+		w.c.mu.Lock()
+		rec.file = w.c.newID("blob")
+		w.c.mu.Unlock()
+		if err := os.Rename(w.f.Name(), filepath.Join(filepath.Dir(w.f.Name()), rec.file)); err != nil {
+			_ = os.Remove(w.f.Name())
+			return providers.Object{}, fmt.Errorf("sim: commit: %w: %v", providers.ErrUnavailable, err)
+		}
+	} else {
+		rec.data = bytes.Join(w.parts, nil)
+	}
 	o := providers.Object{
-		Key: w.key, Size: int64(len(data)), ContentType: w.opts.ContentType, Modified: time.Now(),
-		SHA256: w.opts.SHA256, Parts: len(w.parts), Metadata: cloneMap(w.opts.Metadata),
+		Key: w.key, Size: w.size, ContentType: w.opts.ContentType, Modified: time.Now(),
+		SHA256: w.opts.SHA256, Parts: len(w.md5s), Metadata: cloneMap(w.opts.Metadata),
 	}
 	if o.ContentType == "" {
 		o.ContentType = "application/octet-stream"
@@ -397,14 +582,23 @@ func (w *simWriter) Commit() (providers.Object, error) {
 	defer w.c.mu.Unlock()
 	b, err := w.c.bucket(w.bucket)
 	if err != nil {
+		w.c.obj.drop(rec)
 		return providers.Object{}, err
 	}
-	b.objects[w.key] = &simObject{o: o, data: data}
+	rec.o = o
+	old := b.objects[w.key]
+	b.objects[w.key] = rec
+	w.c.obj.drop(old)
+	w.c.saveObjects()
 	w.parts, w.buf = nil, nil
 	return cloneObject(o), nil
 }
 
 func (w *simWriter) Abort() error {
+	if w.f != nil && !w.done {
+		_ = w.f.Close()
+		_ = os.Remove(w.f.Name())
+	}
 	w.done = true
 	w.parts, w.buf = nil, nil
 	return nil
@@ -431,19 +625,30 @@ func (c *Cloud) NewRangeReader(ctx context.Context, bucket, key string, off, n i
 	}
 	c.mu.Lock()
 	o, err := c.object(bucket, key)
+	var r io.ReadSeekCloser
+	if err == nil {
+		r, err = c.obj.reader(o)
+	}
 	c.mu.Unlock()
 	if err != nil {
 		return nil, providers.Object{}, err
 	}
-	data := o.data
-	if off < 0 || off > int64(len(data)) {
-		return nil, providers.Object{}, fmt.Errorf("sim: range %d+%d of %d bytes: %w: not satisfiable", off, n, len(data), providers.ErrInvalid)
+	size := o.o.Size
+	if off < 0 || off > size {
+		r.Close()
+		return nil, providers.Object{}, fmt.Errorf("sim: range %d+%d of %d bytes: %w: not satisfiable", off, n, size, providers.ErrInvalid)
 	}
-	end := int64(len(data))
-	if n >= 0 && off+n < end {
-		end = off + n
+	if _, err := r.Seek(off, io.SeekStart); err != nil {
+		r.Close()
+		return nil, providers.Object{}, err
 	}
-	return io.NopCloser(bytes.NewReader(data[off:end])), cloneObject(o.o), nil
+	if n < 0 || off+n > size {
+		n = size - off
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(r, n), r}, cloneObject(o.o), nil
 }
 
 // SignURL implements providers.URLSigner: the simulator signs URLs served
@@ -524,15 +729,20 @@ func (c *Cloud) ServeSignedURL(w http.ResponseWriter, r *http.Request, path stri
 	case http.MethodGet:
 		c.mu.Lock()
 		o, err := c.object(bucket, key)
+		var rd io.ReadSeekCloser
+		if err == nil {
+			rd, err = c.obj.reader(o)
+		}
 		c.mu.Unlock()
 		if err != nil {
 			http.Error(w, "NoSuchKey: "+err.Error(), http.StatusNotFound)
 			return
 		}
+		defer rd.Close()
 		_ = c.call(ctx, "GetObject")
 		w.Header().Set("ETag", `"`+o.o.ETag+`"`)
 		w.Header().Set("Content-Type", o.o.ContentType)
-		http.ServeContent(w, r, "", o.o.Modified, bytes.NewReader(o.data))
+		http.ServeContent(w, r, "", o.o.Modified, rd)
 	case http.MethodPut:
 		if ct := q.Get("content_type"); ct != "" && r.Header.Get("Content-Type") != ct {
 			http.Error(w, "SignatureDoesNotMatch: Content-Type is not the signed one", http.StatusForbidden)
