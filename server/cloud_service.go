@@ -6,7 +6,6 @@ import (
 	"time"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
-	"github.com/canopy-cloud/canopy/providers"
 )
 
 // healthTTL is how long a health check result is reused by ListClouds.
@@ -59,6 +58,6 @@ func cloudPB(cl *cloud) *canopyv1.Cloud {
 	}
 	return &canopyv1.Cloud{
 		Name: cl.name, Kind: cl.kind, Regions: cl.regions, Zones: cl.zones,
-		Capabilities: providers.Capabilities(cl.p), Health: h, HealthMessage: msg, HealthCheckTime: ts(at),
+		Capabilities: capabilitiesOf(cl), Health: h, HealthMessage: msg, HealthCheckTime: ts(at), // emulate.go
 	}
 }

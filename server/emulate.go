@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/canopy-cloud/canopy/cache"
@@ -53,6 +54,21 @@ const (
 	modeEmulated = "emulated" // data copy in canopy's store
 	modeDeferred = "deferred" // volume from image, made at boot
 )
+
+// emulators finds a cloud's emulation layer (set while the server serves),
+// so the cloud's description can list what canopy emulates on it.
+var emulators sync.Map // *cloud → *emulator
+
+// capabilitiesOf lists what a cloud offers, natively or through canopy's
+// emulation (canopy.v1.Cloud.capabilities).
+func capabilitiesOf(cl *cloud) []string {
+	caps := providers.Capabilities(cl.p)
+	if e, ok := emulators.Load(cl); ok {
+		caps = union(caps, e.(*emulator).capabilities())
+		sort.Strings(caps)
+	}
+	return caps
+}
 
 // emulator is one cloud's block storage as the router sees it.
 type emulator struct {

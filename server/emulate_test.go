@@ -417,6 +417,38 @@ func TestEmulationMatrix(t *testing.T) {
 		wantErr(t, err, codes.InvalidArgument, "boot_volume", "nodata", "novol")
 	})
 
+	// The cloud's description lists what canopy emulates beside what the
+	// cloud has, and never what it cannot do.
+	for _, tc := range []struct {
+		difference, cloud string
+		has, lacks        []string
+	}{
+		{"no_snapshots", "nosnap", []string{"volumes", "snapshots", "backups", "volume-data"}, nil},
+		{"no_backups", "nobak", []string{"volumes", "snapshots", "backups"}, nil},
+		{"no_volume_from_image", "noimg", []string{"volumes", "volume-from-image"}, nil},
+		{"async_snapshot_ids", "jobs", []string{"volumes", "snapshots"}, nil},
+		{"no_volume_data", "nodata", []string{"volumes", "volume-from-image"}, []string{"snapshots", "backups", "volume-data"}},
+		{"no_volumes", "novol", []string{"compute"}, []string{"volumes", "snapshots", "backups", "volume-from-image"}},
+	} {
+		m.run(tc.difference, "GetCloud(capabilities)", func(t *testing.T) {
+			cl, err := e.clouds.GetCloud(ctxT(t), &canopyv1.GetCloudRequest{Name: tc.cloud})
+			if err != nil {
+				t.Fatal(err)
+			}
+			have := strings.Join(cl.Capabilities, ",")
+			for _, c := range tc.has {
+				if !strings.Contains(","+have+",", ","+c+",") {
+					t.Errorf("%s: capabilities %s lack %s", tc.cloud, have, c)
+				}
+			}
+			for _, c := range tc.lacks {
+				if strings.Contains(","+have+",", ","+c+",") {
+					t.Errorf("%s: capabilities %s list %s", tc.cloud, have, c)
+				}
+			}
+		})
+	}
+
 	// Every cloud ends with nothing canopy does not know about.
 	t.Run("no leaks", func(t *testing.T) {
 		ctx := ctxT(t)

@@ -54,6 +54,7 @@ func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
 			drv = cache.NewStorage(cl.name, cl.p, cl.lim, cache.Options{TTL: ttl, Poll: s.cfg.Wait.MinInterval.Std()})
 		}
 		sc.emu = newEmulator(cl.name, cl.p, drv, s.store)
+		emulators.Store(cl, sc.emu)
 		if drv != nil {
 			min, max := s.cfg.Wait.MinInterval.Std(), s.cfg.Wait.MaxInterval.Std()
 			sc.volumes = cache.NewPoller(func(ctx context.Context) ([]providers.Volume, error) { return sc.emu.listVolumes(ctx, true) },
@@ -88,6 +89,9 @@ func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
 // stop stops the runner; unfinished operations resume at the next start.
 func (v *volumes) stop() {
 	liveVolumes.Delete(v.s)
+	for _, sc := range v.clouds {
+		emulators.Delete(sc.cloud)
+	}
 	v.runner.Stop()
 }
 
