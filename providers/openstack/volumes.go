@@ -1,0 +1,719 @@
+package openstack
+
+// Cinder block storage: volumes (providers.Volumes) and snapshots
+// (providers.Snapshots). Attach and detach go through Nova's volume
+// attachments, as openstacksdk's and the CLI's do, so Nova and Cinder stay
+// in step.
+//
+// Labels are volume (snapshot) metadata. Cinder has no client token, so
+// canopy's idempotency token is kept in the metadata key "canopy-token":
+// a create first looks for a volume carrying it (Cinder filters lists by
+// metadata) and returns that one; after creating, it looks again and, if a
+// concurrent create with the same token won (the oldest), deletes its own
+// and returns the winner. The key is not shown as a label; its value is
+// Properties["client_token"].
+//
+// Backups are not implemented: canopy emulates them. (A Cinder with
+// cinder-backup could be served by an adapter that says so through
+// providers.Limited; the test lab has no backup service.) VolumeData is not
+// implemented either: it would need a helper server that mounts the volume.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gophercloud/gophercloud/v2"
+	gopenstack "github.com/gophercloud/gophercloud/v2/openstack"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
+	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/volumeattach"
+	"github.com/gophercloud/gophercloud/v2/openstack/utils"
+
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+var (
+	_ providers.Volumes   = (*Cloud)(nil)
+	_ providers.Snapshots = (*Cloud)(nil)
+)
+
+const (
+	// volumeTokenKey is the metadata key holding canopy's idempotency token.
+	volumeTokenKey = "canopy-token"
+	// CinderMicroversion is the Cinder microversion the adapter asks for
+	// (3.42: extend in-use volumes; 3.47: backup_id), bounded by the
+	// server's maximum.
+	CinderMicroversion = "3.60"
+)
+
+// cinderState is the block-storage client of each Cloud, made on first use
+// (kept beside the Cloud, like Swift's, so the compute side is untouched).
+var cinderState sync.Map // *Cloud → *gophercloud.ServiceClient
+
+// tokenLocks serializes creates with the same token inside this process.
+var tokenLocks sync.Map // string → *sync.Mutex
+
+func lockToken(token string) func() {
+	if token == "" {
+		return func() {}
+	}
+	m, _ := tokenLocks.LoadOrStore(token, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// cinder returns the Block Storage v3 client, negotiating the microversion
+// on first use.
+func (c *Cloud) cinder(ctx context.Context) (*gophercloud.ServiceClient, string, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if v, ok := cinderState.Load(c); ok {
+		return v.(*gophercloud.ServiceClient), cl.region, nil
+	}
+	var sc *gophercloud.ServiceClient
+	if o := c.cc.Overrides["volume"]; o != "" {
+		base := gophercloud.NormalizeURL(o)
+		sc = &gophercloud.ServiceClient{ProviderClient: cl.provider, Endpoint: base, ResourceBase: base, Type: "block-storage"}
+	} else {
+		eo := gophercloud.EndpointOpts{Region: cl.region, Availability: availability(c.cc.Interface)}
+		if sc, err = gopenstack.NewBlockStorageV3(cl.provider, eo); err != nil {
+			return nil, "", fmt.Errorf("openstack: cloud %s: %w: no block-storage v3 endpoint (Cinder) in region %q: %v", c.cc.Cloud, providers.ErrUnsupported, cl.region, err)
+		}
+	}
+	// The version document lives at .../v3/, the endpoint is .../v3/<project>/.
+	probe := *sc
+	if i := strings.Index(probe.Endpoint, "/v3/"); i >= 0 {
+		probe.Endpoint = probe.Endpoint[:i+len("/v3/")]
+	}
+	mv, err := utils.GetSupportedMicroversions(ctx, &probe)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			return nil, "", fmt.Errorf("openstack: cloud %s: block-storage version document: %w", c.cc.Cloud, mapErr(err))
+		}
+		mv = utils.SupportedMicroversions{} // no microversions: the 3.0 baseline
+	}
+	sc.Microversion = negotiate(CinderMicroversion, mv)
+	v, _ := cinderState.LoadOrStore(c, sc)
+	return v.(*gophercloud.ServiceClient), cl.region, nil
+}
+
+// CinderMicroversionInUse returns the negotiated Cinder microversion ("" =
+// the 3.0 baseline), reaching the cloud on first use.
+func (c *Cloud) CinderMicroversionInUse(ctx context.Context) (string, error) {
+	sc, _, err := c.cinder(ctx)
+	if err != nil {
+		return "", err
+	}
+	return sc.Microversion, nil
+}
+
+func volFail(err error, format string, args ...any) error {
+	return fmt.Errorf("openstack: %s: %w", fmt.Sprintf(format, args...), mapErr(err))
+}
+
+// asKind re-classifies a mapped Cinder/Nova error: the same HTTP answer,
+// a different sentinel (a 400 that means "not in a state for that").
+func asKind(err error, kind error) error {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		cp := *ae
+		cp.Kind = kind
+		return &cp
+	}
+	return fmt.Errorf("%w: %v", kind, err)
+}
+
+func isHTTP(err error, code int) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == code
+}
+
+// tokenValue is the metadata value carrying a token: the token itself when
+// it is short and safe inside Cinder's metadata filter ({'k':'v'}), else
+// its sha256.
+func tokenValue(token string) string {
+	if len(token) > 200 || strings.ContainsAny(token, `'"\{}`) || strings.IndexFunc(token, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		sum := sha256.Sum256([]byte(token))
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return token
+}
+
+// ---- status ----
+
+// volumeStatus maps Cinder volume statuses to canopy's enum.
+func volumeStatus(status string) providers.Status {
+	s := strings.ToLower(status)
+	switch s {
+	case "creating", "downloading":
+		return providers.StatusPending
+	case "available", "in-use":
+		return providers.StatusActive
+	case "attaching", "detaching", "extending", "backing-up", "restoring-backup", "reserved",
+		"uploading", "retyping", "maintenance", "awaiting-transfer":
+		return providers.StatusUpdating
+	case "deleting":
+		return providers.StatusDeleting
+	case "deleted":
+		return providers.StatusDeleted
+	}
+	if strings.HasPrefix(s, "error") {
+		return providers.StatusError // error, error_deleting, error_extending, error_restoring, ...
+	}
+	return providers.StatusUnknown
+}
+
+// snapshotStatus maps Cinder snapshot statuses.
+func snapshotStatus(status string) providers.Status {
+	s := strings.ToLower(status)
+	switch s {
+	case "creating":
+		return providers.StatusPending
+	case "available":
+		return providers.StatusActive
+	case "backing-up", "restoring", "unmanaging":
+		return providers.StatusUpdating
+	case "deleting":
+		return providers.StatusDeleting
+	case "deleted":
+		return providers.StatusDeleted
+	}
+	if strings.HasPrefix(s, "error") {
+		return providers.StatusError
+	}
+	return providers.StatusUnknown
+}
+
+// ---- conversion ----
+
+func splitToken(md map[string]string) (labels map[string]string, token string) {
+	labels = make(map[string]string, len(md))
+	for k, v := range md {
+		if k == volumeTokenKey {
+			token = v
+			continue
+		}
+		labels[k] = v
+	}
+	return labels, token
+}
+
+func toVolume(region string, v volumes.Volume) providers.Volume {
+	labels, token := splitToken(v.Metadata)
+	props := map[string]string{}
+	if token != "" {
+		props["client_token"] = token
+	}
+	if v.Multiattach {
+		props["multiattach"] = "true"
+	}
+	if v.Encrypted {
+		props["encrypted"] = "true"
+	}
+	if v.SourceVolID != "" {
+		props["source_volid"] = v.SourceVolID
+	}
+	if v.Description != "" {
+		props["description"] = v.Description
+	}
+	out := providers.Volume{
+		Common: providers.Common{
+			NativeID: v.ID, Name: v.Name, Region: region, Zone: v.AvailabilityZone,
+			Status: volumeStatus(v.Status), ProviderStatus: v.Status,
+			Created: v.CreatedAt, Updated: v.UpdatedAt, Labels: labels, Properties: props,
+		},
+		SizeGiB: int64(v.Size), Type: v.VolumeType, SnapshotID: v.SnapshotID,
+		ImageID:  v.VolumeImageMetadata["image_id"],
+		Bootable: strings.EqualFold(v.Bootable, "true"),
+	}
+	if v.BackupID != nil {
+		out.BackupID = *v.BackupID
+	}
+	if out.Status == providers.StatusError {
+		out.StatusMessage = "Cinder reports the volume in status " + v.Status
+	}
+	for _, a := range v.Attachments {
+		out.Attachments = append(out.Attachments, providers.Attachment{ServerID: a.ServerID, Device: a.Device})
+	}
+	return out
+}
+
+func toSnapshot(region string, s snapshots.Snapshot) providers.Snapshot {
+	labels, token := splitToken(s.Metadata)
+	props := map[string]string{}
+	if token != "" {
+		props["client_token"] = token
+	}
+	if s.Progress != "" {
+		props["progress"] = s.Progress
+	}
+	out := providers.Snapshot{
+		Common: providers.Common{
+			NativeID: s.ID, Name: s.Name, Region: region,
+			Status: snapshotStatus(s.Status), ProviderStatus: s.Status,
+			Created: s.CreatedAt, Updated: s.UpdatedAt, Labels: labels, Properties: props,
+		},
+		VolumeID: s.VolumeID, SizeGiB: int64(s.Size), Description: s.Description,
+	}
+	if out.Status == providers.StatusError {
+		out.StatusMessage = "Cinder reports the snapshot in status " + s.Status
+	}
+	return out
+}
+
+// ---- volumes ----
+
+// listQuery is a Cinder list query: a page size and a metadata filter.
+type listQuery struct {
+	limit    int
+	metadata map[string]string
+}
+
+func (q listQuery) query() string {
+	v := url.Values{}
+	if q.limit > 0 {
+		v.Set("limit", strconv.Itoa(q.limit))
+	}
+	if len(q.metadata) > 0 {
+		keys := make([]string, 0, len(q.metadata))
+		for k := range q.metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("'%s':'%s'", k, q.metadata[k]))
+		}
+		v.Set("metadata", "{"+strings.Join(parts, ",")+"}")
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
+}
+
+func (q listQuery) ToVolumeListQuery() (string, error)   { return q.query(), nil }
+func (q listQuery) ToSnapshotListQuery() (string, error) { return q.query(), nil }
+
+func (c *Cloud) listVolumes(ctx context.Context, sc *gophercloud.ServiceClient, md map[string]string) ([]volumes.Volume, error) {
+	pages, err := volumes.List(sc, listQuery{limit: c.opts.PageSize, metadata: md}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return volumes.ExtractVolumes(pages)
+}
+
+// ListVolumes implements providers.Volumes: every volume of the project,
+// canopy's or not, following Cinder's next links.
+func (c *Cloud) ListVolumes(ctx context.Context) ([]providers.Volume, error) {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.listVolumes(ctx, sc, nil)
+	if err != nil {
+		return nil, volFail(err, "list volumes in %s", region)
+	}
+	out := make([]providers.Volume, 0, len(list))
+	for _, v := range list {
+		out = append(out, toVolume(region, v))
+	}
+	return out, nil
+}
+
+// GetVolume implements providers.Volumes.
+func (c *Cloud) GetVolume(ctx context.Context, id string) (providers.Volume, error) {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return providers.Volume{}, err
+	}
+	v, err := volumes.Get(ctx, sc, url.PathEscape(id)).Extract()
+	if err != nil {
+		return providers.Volume{}, volFail(err, "get volume %s in %s", id, region)
+	}
+	return toVolume(region, *v), nil
+}
+
+// byToken returns the volume carrying token that wins: not being deleted,
+// the oldest (then the smallest id), so concurrent creators agree.
+func pickVolume(list []volumes.Volume, tv string) (volumes.Volume, bool) {
+	var best volumes.Volume
+	found := false
+	for _, v := range list {
+		if v.Metadata[volumeTokenKey] != tv {
+			continue // Cinder filtered, but check: never adopt a stranger
+		}
+		if st := volumeStatus(v.Status); st == providers.StatusDeleting || st == providers.StatusDeleted {
+			continue
+		}
+		if !found || v.CreatedAt.Before(best.CreatedAt) || (v.CreatedAt.Equal(best.CreatedAt) && v.ID < best.ID) {
+			best, found = v, true
+		}
+	}
+	return best, found
+}
+
+// CreateVolume implements providers.Volumes: empty, from an image
+// (imageRef) or from a snapshot. With an idempotency token a retry returns
+// the volume the first attempt made.
+func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (providers.Volume, error) {
+	fail := func(err error) (providers.Volume, error) {
+		return providers.Volume{}, fmt.Errorf("openstack: create volume %q: %w", spec.Name, err)
+	}
+	switch {
+	case spec.SizeGiB < 0:
+		return fail(fmt.Errorf("%w: size_gib %d is negative", providers.ErrInvalid, spec.SizeGiB))
+	case spec.SizeGiB == 0 && spec.SnapshotID == "":
+		return fail(fmt.Errorf("%w: size_gib is required unless the volume is made from a snapshot", providers.ErrInvalid))
+	case spec.ImageID != "" && spec.SnapshotID != "":
+		return fail(fmt.Errorf("%w: image_id and snapshot_id are both set (at most one source)", providers.ErrInvalid))
+	case spec.SizeGiB > 1<<31-1:
+		return fail(fmt.Errorf("%w: size_gib %d is too large", providers.ErrInvalid, spec.SizeGiB))
+	}
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return providers.Volume{}, err
+	}
+	md := copyMap(spec.Labels)
+	if md == nil {
+		md = map[string]string{}
+	}
+	delete(md, volumeTokenKey)
+	var tv string
+	if spec.IdempotencyToken != "" {
+		tv = tokenValue(spec.IdempotencyToken)
+		md[volumeTokenKey] = tv
+		defer lockToken(tv)()
+		prior, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv})
+		if err != nil {
+			return fail(mapErr(err))
+		}
+		if v, ok := pickVolume(prior, tv); ok {
+			return toVolume(region, v), nil
+		}
+	}
+	opts := volumes.CreateOpts{
+		Size: int(spec.SizeGiB), AvailabilityZone: spec.Zone, Name: spec.Name, Description: spec.Description,
+		Metadata: md, ImageID: spec.ImageID, SnapshotID: spec.SnapshotID, VolumeType: spec.Type,
+	}
+	created, err := volumes.Create(ctx, sc, opts, nil).Extract()
+	if err != nil {
+		return fail(mapErr(err))
+	}
+	if tv != "" {
+		// Another replica may have raced us past the lookup: the oldest
+		// volume with the token wins and the others are deleted.
+		if all, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
+			if w, ok := pickVolume(append(all, *created), tv); ok && w.ID != created.ID {
+				_ = volumes.Delete(ctx, sc, created.ID, nil).ExtractErr()
+				return toVolume(region, w), nil
+			}
+		}
+	}
+	return toVolume(region, *created), nil
+}
+
+// DeleteVolume implements providers.Volumes. Cinder refuses (400) to
+// delete a volume that is attached, has snapshots or is busy: that is
+// ErrConflict; one already being deleted is not an error.
+func (c *Cloud) DeleteVolume(ctx context.Context, id string) error {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return err
+	}
+	err = volumes.Delete(ctx, sc, url.PathEscape(id), nil).ExtractErr()
+	if err == nil {
+		return nil
+	}
+	err = mapErr(err)
+	if isHTTP(err, 400) || isHTTP(err, 409) {
+		if v, gerr := volumes.Get(ctx, sc, url.PathEscape(id)).Extract(); gerr == nil && volumeStatus(v.Status) == providers.StatusDeleting {
+			return nil
+		}
+		err = asKind(err, providers.ErrConflict)
+	}
+	return fmt.Errorf("openstack: delete volume %s in %s: %w", id, region, err)
+}
+
+// ExtendVolume implements providers.Volumes. Growing to the current size
+// is done already (a retried extend); shrinking is ErrInvalid.
+func (c *Cloud) ExtendVolume(ctx context.Context, id string, sizeGiB int64) error {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := volumes.Get(ctx, sc, url.PathEscape(id)).Extract()
+	if err != nil {
+		return volFail(err, "extend volume %s in %s", id, region)
+	}
+	switch {
+	case sizeGiB == int64(v.Size):
+		return nil
+	case sizeGiB < int64(v.Size):
+		return fmt.Errorf("openstack: extend volume %s in %s: %w: %d GiB is smaller than its %d GiB (volumes only grow)", id, region, providers.ErrInvalid, sizeGiB, v.Size)
+	case sizeGiB > 1<<31-1:
+		return fmt.Errorf("openstack: extend volume %s in %s: %w: %d GiB is too large", id, region, providers.ErrInvalid, sizeGiB)
+	}
+	err = volumes.ExtendSize(ctx, sc, url.PathEscape(id), volumes.ExtendSizeOpts{NewSize: int(sizeGiB)}).ExtractErr()
+	if err != nil {
+		err = mapErr(err)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == 400 && strings.Contains(strings.ToLower(ae.Message), "status") {
+			err = asKind(err, providers.ErrConflict) // not available (in use on an old Cinder, busy)
+		}
+		return fmt.Errorf("openstack: extend volume %s in %s: %w", id, region, err)
+	}
+	return nil
+}
+
+// AttachVolume implements providers.Volumes through Nova's volume
+// attachments. Attaching again to the same server is done already; a
+// volume attached elsewhere (and not multiattach) or busy is ErrConflict.
+func (c *Cloud) AttachVolume(ctx context.Context, volumeID, serverID string) error {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return err
+	}
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		return fmt.Errorf("openstack: attach volume %s to server %s in %s: %w", volumeID, serverID, region, err)
+	}
+	v, err := volumes.Get(ctx, sc, url.PathEscape(volumeID)).Extract()
+	if err != nil {
+		return fail(mapErr(err))
+	}
+	atts, err := c.serverAttachments(ctx, cl, serverID)
+	if err != nil {
+		return fail(err)
+	}
+	for _, a := range atts {
+		if a.VolumeID == v.ID {
+			return nil // attached, or being attached, by an earlier call
+		}
+	}
+	switch st := strings.ToLower(v.Status); {
+	case st == "available":
+	case st == "in-use" && v.Multiattach:
+	default:
+		on := ""
+		for _, a := range v.Attachments {
+			on += " " + a.ServerID
+		}
+		return fail(fmt.Errorf("%w: volume is %s (attached to:%s)", providers.ErrConflict, v.Status, on))
+	}
+	_, err = volumeattach.Create(ctx, cl.compute, url.PathEscape(serverID), volumeattach.CreateOpts{VolumeID: v.ID}).Extract()
+	if err != nil {
+		err = mapErr(err)
+		if isHTTP(err, 400) && strings.Contains(strings.ToLower(err.Error()), "volume") {
+			err = asKind(err, providers.ErrConflict) // "Invalid volume: ... status must be available"
+		}
+		return fail(err)
+	}
+	return nil
+}
+
+func (c *Cloud) serverAttachments(ctx context.Context, cl *clients, serverID string) ([]volumeattach.VolumeAttachment, error) {
+	pages, err := volumeattach.List(cl.compute, url.PathEscape(serverID)).AllPages(ctx)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	out, err := volumeattach.ExtractVolumeAttachments(pages)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return out, nil
+}
+
+// DetachVolume implements providers.Volumes. A volume that Cinder does not
+// show attached to the server is ErrConflict; one already detaching from
+// it is done.
+func (c *Cloud) DetachVolume(ctx context.Context, volumeID, serverID string) error {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return err
+	}
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		return fmt.Errorf("openstack: detach volume %s from server %s in %s: %w", volumeID, serverID, region, err)
+	}
+	v, err := volumes.Get(ctx, sc, url.PathEscape(volumeID)).Extract()
+	if err != nil {
+		return fail(mapErr(err))
+	}
+	attached := false
+	for _, a := range v.Attachments {
+		attached = attached || a.ServerID == serverID
+	}
+	if !attached {
+		return fail(fmt.Errorf("%w: volume is not attached to the server (status %s)", providers.ErrConflict, v.Status))
+	}
+	if strings.EqualFold(v.Status, "detaching") {
+		return nil
+	}
+	err = volumeattach.Delete(ctx, cl.compute, url.PathEscape(serverID), url.PathEscape(v.ID)).ExtractErr()
+	if err != nil {
+		err = mapErr(err)
+		switch {
+		case errors.Is(err, providers.ErrNotFound):
+			err = asKind(err, providers.ErrConflict) // Nova: not attached
+		case isHTTP(err, 400):
+			err = asKind(err, providers.ErrConflict)
+		}
+		return fail(err)
+	}
+	return nil
+}
+
+// ---- snapshots ----
+
+func (c *Cloud) listSnapshots(ctx context.Context, sc *gophercloud.ServiceClient, md map[string]string) ([]snapshots.Snapshot, error) {
+	pages, err := snapshots.ListDetail(sc, listQuery{limit: c.opts.PageSize, metadata: md}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snapshots.ExtractSnapshots(pages)
+}
+
+// ListSnapshots implements providers.Snapshots.
+func (c *Cloud) ListSnapshots(ctx context.Context) ([]providers.Snapshot, error) {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.listSnapshots(ctx, sc, nil)
+	if err != nil {
+		return nil, volFail(err, "list snapshots in %s", region)
+	}
+	out := make([]providers.Snapshot, 0, len(list))
+	for _, s := range list {
+		out = append(out, toSnapshot(region, s))
+	}
+	return out, nil
+}
+
+// GetSnapshot implements providers.Snapshots.
+func (c *Cloud) GetSnapshot(ctx context.Context, id string) (providers.Snapshot, error) {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return providers.Snapshot{}, err
+	}
+	s, err := snapshots.Get(ctx, sc, url.PathEscape(id)).Extract()
+	if err != nil {
+		return providers.Snapshot{}, volFail(err, "get snapshot %s in %s", id, region)
+	}
+	return toSnapshot(region, *s), nil
+}
+
+func pickSnapshot(list []snapshots.Snapshot, tv string) (snapshots.Snapshot, bool) {
+	var best snapshots.Snapshot
+	found := false
+	for _, s := range list {
+		if s.Metadata[volumeTokenKey] != tv {
+			continue
+		}
+		if st := snapshotStatus(s.Status); st == providers.StatusDeleting || st == providers.StatusDeleted {
+			continue
+		}
+		if !found || s.CreatedAt.Before(best.CreatedAt) || (s.CreatedAt.Equal(best.CreatedAt) && s.ID < best.ID) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+// CreateSnapshot implements providers.Snapshots (Cinder answers with the
+// snapshot itself, never a job). Snapshots of attached volumes are allowed
+// (force), as Cinder ≥ 3.66 does by default.
+func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec) (providers.Snapshot, error) {
+	fail := func(err error) (providers.Snapshot, error) {
+		return providers.Snapshot{}, fmt.Errorf("openstack: create snapshot %q of volume %s: %w", spec.Name, spec.VolumeID, err)
+	}
+	if spec.VolumeID == "" {
+		return fail(fmt.Errorf("%w: volume_id is empty", providers.ErrInvalid))
+	}
+	sc, _, err := c.cinder(ctx)
+	if err != nil {
+		return providers.Snapshot{}, err
+	}
+	region := c.Region()
+	md := copyMap(spec.Labels)
+	if md == nil {
+		md = map[string]string{}
+	}
+	delete(md, volumeTokenKey)
+	var tv string
+	if spec.IdempotencyToken != "" {
+		tv = tokenValue(spec.IdempotencyToken)
+		md[volumeTokenKey] = tv
+		defer lockToken("snapshot\x00" + tv)()
+		prior, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv})
+		if err != nil {
+			return fail(mapErr(err))
+		}
+		if s, ok := pickSnapshot(prior, tv); ok {
+			return toSnapshot(region, s), nil
+		}
+	}
+	created, err := snapshots.Create(ctx, sc, snapshots.CreateOpts{
+		VolumeID: spec.VolumeID, Force: true, Name: spec.Name, Description: spec.Description, Metadata: md,
+	}).Extract()
+	if err != nil {
+		err = mapErr(err)
+		if isHTTP(err, 400) && strings.Contains(strings.ToLower(err.Error()), "status") {
+			err = asKind(err, providers.ErrConflict) // the volume is busy
+		}
+		return fail(err)
+	}
+	if tv != "" {
+		if all, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
+			if w, ok := pickSnapshot(append(all, *created), tv); ok && w.ID != created.ID {
+				_ = snapshots.Delete(ctx, sc, created.ID).ExtractErr()
+				return toSnapshot(region, w), nil
+			}
+		}
+	}
+	return toSnapshot(region, *created), nil
+}
+
+// DeleteSnapshot implements providers.Snapshots. A snapshot Cinder will
+// not delete now (volumes made from it on some backends, busy) is
+// ErrConflict; one already being deleted is not an error.
+func (c *Cloud) DeleteSnapshot(ctx context.Context, id string) error {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return err
+	}
+	err = snapshots.Delete(ctx, sc, url.PathEscape(id)).ExtractErr()
+	if err == nil {
+		return nil
+	}
+	err = mapErr(err)
+	if isHTTP(err, 400) || isHTTP(err, 409) {
+		if s, gerr := snapshots.Get(ctx, sc, url.PathEscape(id)).Extract(); gerr == nil && snapshotStatus(s.Status) == providers.StatusDeleting {
+			return nil
+		}
+		err = asKind(err, providers.ErrConflict)
+	}
+	return fmt.Errorf("openstack: delete snapshot %s in %s: %w", id, region, err)
+}
