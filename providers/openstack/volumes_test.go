@@ -46,7 +46,7 @@ func TestVolumeStatus(t *testing.T) {
 		"attaching": providers.StatusUpdating, "detaching": providers.StatusUpdating, "extending": providers.StatusUpdating,
 		"backing-up": providers.StatusUpdating, "restoring-backup": providers.StatusUpdating, "reserved": providers.StatusUpdating,
 		"deleting": providers.StatusDeleting,
-		"error": providers.StatusError, "error_deleting": providers.StatusError, "error_extending": providers.StatusError,
+		"error":    providers.StatusError, "error_deleting": providers.StatusError, "error_extending": providers.StatusError,
 		"error_restoring": providers.StatusError, "error_backing-up": providers.StatusError,
 		"something-new": providers.StatusUnknown,
 	} {
