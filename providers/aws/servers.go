@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -177,12 +178,39 @@ func (c *Cloud) GetServer(ctx context.Context, id string) (providers.Server, err
 // CreateServer implements providers.Compute with RunInstances. The spec's
 // IdempotencyToken is the ClientToken, so a retried create returns the
 // instance the first one launched.
+//
+// Root volumes (canopy's deferred volume-from-image, server/emulate_boot.go):
+// with RootVolumeGiB the instance gets a block device mapping for the AMI's
+// root device of that size, DeleteOnTermination=false so the volume outlives
+// the instance as a canopy volume does, tagged Name=RootVolumeName (else
+// "<name>-root") and canopy:token=root:<token> (volumes.go's conventions;
+// EC2 applies a launch's volume tags to every volume it makes, so an AMI
+// with more mappings tags those alike). RunInstances rarely names the
+// volume, so CreateServer then waits a little (rootVolumeWait) for describe
+// to show the mapping; if it does not in time the server is returned all the
+// same, without RootVolumeID (the instance exists, and canopy binds the
+// volume later from GetServer: emulate_boot.go's settleBoot).
+//
+// BootVolumeID is ErrUnsupported: EC2 launches only from an AMI and cannot
+// boot an instance from an existing EBS volume. server/emulate_boot.go does
+// not need it on AWS: it asks for BootVolumeID only to boot a volume that
+// exists natively, and a deferred volume (the emulation) goes through
+// RootVolumeGiB. Booting an existing volume would take an AMI registered
+// from its snapshot, or a root-volume swap on a stopped instance; neither
+// is done here.
 func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (providers.Server, error) {
 	if err := c.check(); err != nil {
 		return providers.Server{}, err
 	}
 	if spec.Name == "" {
 		return providers.Server{}, fmt.Errorf("aws: create server: %w: name is empty", providers.ErrInvalid)
+	}
+	if spec.BootVolumeID != "" {
+		return providers.Server{}, fmt.Errorf("aws: create server %q: %w: EC2 cannot boot an instance from an existing volume (boot volume %s); it launches from an image only",
+			spec.Name, providers.ErrUnsupported, spec.BootVolumeID)
+	}
+	if spec.RootVolumeGiB < 0 || spec.RootVolumeGiB > math.MaxInt32 {
+		return providers.Server{}, fmt.Errorf("aws: create server %q: %w: root volume size %d GiB", spec.Name, providers.ErrInvalid, spec.RootVolumeGiB)
 	}
 	if spec.FlavorID == "" || spec.ImageID == "" {
 		return providers.Server{}, fmt.Errorf("aws: create server %q: %w: flavor and image are required", spec.Name, providers.ErrInvalid)
@@ -229,6 +257,11 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 	if err := applyNetworks(in, spec.Networks); err != nil {
 		return providers.Server{}, fmt.Errorf("aws: create server %q: %w", spec.Name, err)
 	}
+	if spec.RootVolumeGiB > 0 {
+		if err := c.mapRootVolume(ctx, region, spec, in); err != nil {
+			return providers.Server{}, err
+		}
+	}
 	out, err := c.clients[region].RunInstances(ctx, in)
 	if err != nil {
 		return providers.Server{}, fail(err, reference, "run instances in %s", region)
@@ -250,10 +283,156 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 			region, providers.ErrAlreadyExists, spec.IdempotencyToken, s.NativeID, s.ProviderStatus)
 	}
 	c.remember(s.NativeID, region)
+	if spec.RootVolumeGiB > 0 {
+		if s.RootVolumeID == "" {
+			s.RootVolumeID = c.awaitRootVolume(ctx, region, s.NativeID)
+		}
+		if s.RootVolumeID != "" {
+			c.rememberRootVolume(region, s, spec, in)
+		}
+	}
 	c.mu.Lock()
 	c.recent[s.NativeID] = recentServer{s: cloneServer(s), at: time.Now()}
 	c.mu.Unlock()
 	return s, nil
+}
+
+// rootVolumeWait is how long CreateServer waits for EC2 to name the root
+// volume it asked for, and how often it looks (tests shrink them).
+var rootVolumeWait = struct{ timeout, poll time.Duration }{time.Minute, time.Second}
+
+// mapRootVolume asks for the root volume of spec (RootVolumeGiB): a block
+// device mapping for the AMI's root device, kept after termination, and the
+// volume's own tags in place of the instance's.
+func (c *Cloud) mapRootVolume(ctx context.Context, region string, spec providers.ServerSpec, in *ec2.RunInstancesInput) error {
+	out, err := c.clients[region].DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{spec.ImageID}})
+	if err != nil {
+		return fail(err, reference, "describe image %s in %s", spec.ImageID, region)
+	}
+	var im *types.Image
+	for i := range out.Images {
+		if awssdk.ToString(out.Images[i].ImageId) == spec.ImageID {
+			im = &out.Images[i]
+		}
+	}
+	if im == nil {
+		return fmt.Errorf("aws: create server %q: %w: image %q not found in region %s", spec.Name, providers.ErrInvalid, spec.ImageID, region)
+	}
+	dev := awssdk.ToString(im.RootDeviceName)
+	if im.RootDeviceType == types.DeviceTypeInstanceStore || dev == "" {
+		return fmt.Errorf("aws: create server %q: %w: image %s has no EBS root device, so it cannot make a root volume",
+			spec.Name, providers.ErrUnsupported, spec.ImageID)
+	}
+	for _, bd := range im.BlockDeviceMappings {
+		if awssdk.ToString(bd.DeviceName) == dev && bd.Ebs != nil && int64(awssdk.ToInt32(bd.Ebs.VolumeSize)) > spec.RootVolumeGiB {
+			return fmt.Errorf("aws: create server %q: %w: root volume of %d GiB is smaller than image %s (%d GiB)",
+				spec.Name, providers.ErrInvalid, spec.RootVolumeGiB, spec.ImageID, awssdk.ToInt32(bd.Ebs.VolumeSize))
+		}
+	}
+	name := spec.RootVolumeName
+	if name == "" {
+		name = spec.Name + "-root"
+	}
+	token := ""
+	if spec.IdempotencyToken != "" {
+		token = "root:" + spec.IdempotencyToken
+	}
+	tags, err := ebsTags("volume", name, nil, map[string]string{tagToken: token})
+	if err != nil {
+		return err
+	}
+	// Unset fields (snapshot, volume type, encryption) are the AMI's.
+	in.BlockDeviceMappings = []types.BlockDeviceMapping{{
+		DeviceName: awssdk.String(dev),
+		Ebs: &types.EbsBlockDevice{
+			VolumeSize:          awssdk.Int32(int32(spec.RootVolumeGiB)),
+			DeleteOnTermination: awssdk.Bool(false),
+		},
+	}}
+	for i := range in.TagSpecifications {
+		if in.TagSpecifications[i].ResourceType == types.ResourceTypeVolume {
+			in.TagSpecifications[i].Tags = tags
+		}
+	}
+	return nil
+}
+
+// awaitRootVolume waits for describe to show an instance's root volume
+// (RunInstances answers before EC2 has attached it). It returns "" when the
+// wait ends first, the instance is terminated, or ctx is done: the instance
+// exists by then, so that is no error.
+func (c *Cloud) awaitRootVolume(ctx context.Context, region, id string) string {
+	deadline := time.Now().Add(rootVolumeWait.timeout)
+	for {
+		out, err := c.clients[region].DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+		if err == nil {
+			for _, r := range out.Reservations {
+				for _, in := range r.Instances {
+					if awssdk.ToString(in.InstanceId) != id {
+						continue
+					}
+					if v := rootVolumeOf(in); v != "" {
+						return v
+					}
+					if in.State != nil && (in.State.Name == types.InstanceStateNameTerminated || in.State.Name == types.InstanceStateNameShuttingDown) {
+						return ""
+					}
+				}
+			}
+		}
+		if time.Now().Add(rootVolumeWait.poll).After(deadline) {
+			return ""
+		}
+		select {
+		case <-ctx.Done():
+			return ""
+		case <-time.After(rootVolumeWait.poll):
+		}
+	}
+}
+
+// rememberRootVolume records a root volume just made like a volume
+// CreateVolume made, so volume lookups find it while EC2's describe calls
+// lag.
+func (c *Cloud) rememberRootVolume(region string, s providers.Server, spec providers.ServerSpec, in *ec2.RunInstancesInput) {
+	name := spec.RootVolumeName
+	if name == "" {
+		name = spec.Name + "-root"
+	}
+	v := providers.Volume{
+		Common: providers.Common{
+			NativeID: s.RootVolumeID, Name: name, Region: region, Zone: s.Zone,
+			Status: volumeStatus(string(types.VolumeStateInUse)), ProviderStatus: string(types.VolumeStateInUse), Created: time.Now(),
+			Properties: map[string]string{},
+		},
+		SizeGiB:     spec.RootVolumeGiB, // as volumeOf reads it later: no image, snapshot unknown here
+		Attachments: []providers.Attachment{{ServerID: s.NativeID, Device: awssdk.ToString(in.BlockDeviceMappings[0].DeviceName)}},
+	}
+	if spec.IdempotencyToken != "" {
+		v.Properties["client_token"] = "root:" + spec.IdempotencyToken
+	}
+	c.remember(s.RootVolumeID, region)
+	st := c.ebs()
+	st.mu.Lock()
+	if _, ok := st.volumes[v.NativeID]; !ok {
+		st.volumes[v.NativeID] = recentVolume{v: v, at: time.Now()}
+	}
+	st.mu.Unlock()
+}
+
+// rootVolumeOf returns the EBS volume an instance boots from: the one
+// mapped at its root device.
+func rootVolumeOf(in types.Instance) string {
+	root := awssdk.ToString(in.RootDeviceName)
+	if root == "" || (in.RootDeviceType != "" && in.RootDeviceType != types.DeviceTypeEbs) {
+		return ""
+	}
+	for _, bd := range in.BlockDeviceMappings {
+		if awssdk.ToString(bd.DeviceName) == root && bd.Ebs != nil {
+			return awssdk.ToString(bd.Ebs.VolumeId)
+		}
+	}
+	return ""
 }
 
 // regionFor picks the region a new server goes to: its zone's, else its
@@ -447,6 +626,7 @@ func serverOf(region string, in types.Instance) providers.Server {
 	set("security_groups", strings.Join(groups, ","))
 	s.Properties = props
 	s.Addresses = addressesOf(in)
+	s.RootVolumeID = rootVolumeOf(in)
 	return s
 }
 
