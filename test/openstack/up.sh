@@ -576,8 +576,9 @@ $(svc_auth service_user cinder)
 send_service_user_token = true
 [$VOLUME_TYPE]
 # No device-mapper in this kernel, so no LVM: the fake driver shipped in
-# python3-cinder keeps volumes as database state only.
-volume_driver = cinder.tests.fake_driver.FakeLoggingVolumeDriver
+# python3-cinder keeps volumes as database state only; canopy_lab_cinder
+# (beside this script) adds extend and volume-from-image to it.
+volume_driver = canopy_lab_cinder.CanopyFakeVolumeDriver
 volume_backend_name = $VOLUME_TYPE
 target_helper = fake
 $(COMMON_OSLO cinder)
@@ -592,7 +593,9 @@ EOF
 		start cinder-api cinder-api "${cc[@]}"
 	fi
 	start cinder-scheduler cinder-scheduler "${cc[@]}"
-	start cinder-volume cinder-volume "${cc[@]}"
+	mkdir -p "$DATA/pylib"
+	cp "$HERE/canopy_lab_cinder.py" "$DATA/pylib/"
+	start cinder-volume env PYTHONPATH="$DATA/pylib" cinder-volume "${cc[@]}"
 	wait_api cinder-api "http://$HOST:$PORT_CINDER/"
 	# volume create needs the scheduler to know the backend: wait for its first report
 	if [[ -n ${STARTED_AT[cinder-volume]:-} ]]; then
