@@ -217,8 +217,13 @@ func (s *Server) DownloadImage(req *canopyv1.DownloadImageRequest, stream canopy
 		}
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	if want := im.GetProperties()["os_hash_value"]; want != "" && im.GetProperties()["os_hash_algo"] == "sha256" && !strings.EqualFold(want, sum) {
-		return status.Errorf(codes.DataLoss, "image %s: sha256 of the bytes read is %s, the cloud recorded %s", im.Id, sum, want)
+	props := im.GetProperties()
+	want := props["canopy_sha256"]
+	if props["os_hash_algo"] == "sha256" {
+		want = props["os_hash_value"]
+	}
+	if want != "" && !strings.EqualFold(want, sum) {
+		return status.Errorf(codes.DataLoss, "image %s: sha256 of the bytes read is %s, recorded at upload %s", im.Id, sum, want)
 	}
 	return stream.Send(&canopyv1.DownloadImageResponse{Data: &canopyv1.DownloadImageResponse_Sha256{Sha256: sum}})
 }

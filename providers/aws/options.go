@@ -60,11 +60,14 @@ type Options struct {
 	// S3PartSize is the multipart part size of object uploads, bytes
 	// (default 8 MiB; S3's minimum is 5 MiB).
 	S3PartSize int64 `json:"s3_part_size"`
+	// S3Concurrency is how many parts of one upload are in flight (default
+	// 2): an upload holds about (S3Concurrency+1) × S3PartSize in memory.
+	S3Concurrency int `json:"s3_concurrency"`
 }
 
 var knownOptions = []string{
 	"profile", "regions", "endpoint", "access_key_id", "secret_access_key", "session_token",
-	"image_owners", "image_filters", "instance_types", "catalog_ttl", "max_attempts", "s3_part_size",
+	"image_owners", "image_filters", "instance_types", "catalog_ttl", "max_attempts", "s3_part_size", "s3_concurrency",
 }
 
 // ParseOptions reads the YAML `options` map of an aws cloud.
@@ -127,6 +130,12 @@ func ParseOptions(m map[string]any) (Options, error) {
 	}
 	if o.SessionToken != "" && o.AccessKeyID == "" {
 		return o, fmt.Errorf("aws: option session_token needs access_key_id and secret_access_key")
+	}
+	if o.S3PartSize != 0 && o.S3PartSize < 5<<20 {
+		return o, fmt.Errorf("aws: option s3_part_size: %d is below S3's minimum part of 5 MiB", o.S3PartSize)
+	}
+	if o.S3Concurrency < 0 {
+		return o, fmt.Errorf("aws: option s3_concurrency: %d < 0", o.S3Concurrency)
 	}
 	if o.MaxAttempts < 0 {
 		return o, fmt.Errorf("aws: option max_attempts: %d < 0", o.MaxAttempts)

@@ -52,7 +52,7 @@ var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 const (
 	defaultS3PartSize    = 5 << 20
-	defaultS3Concurrency = 3
+	defaultS3Concurrency = 2
 	sha256MetaKey        = "canopy-sha256"
 )
 
@@ -448,6 +448,9 @@ func (c *Cloud) NewWriter(ctx context.Context, bucket, key string, opts provider
 	w := &s3Writer{c: c, cl: cl, bucket: bucket, key: key, contentType: opts.ContentType, done: make(chan struct{}), md5s: map[int32][]byte{}}
 	up := manager.NewUploader(gatedClient{cl, opts.Gate, w}, func(u *manager.Uploader) {
 		u.PartSize, u.Concurrency = ps, defaultS3Concurrency
+		if c.opts.S3Concurrency > 0 {
+			u.Concurrency = c.opts.S3Concurrency
+		}
 		u.LeavePartsOnError = false
 	})
 	wctx, cancel := context.WithCancel(ctx)

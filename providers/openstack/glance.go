@@ -1,0 +1,178 @@
+package openstack
+
+// Glance image data (providers.ImageTransfer): an image record is created
+// (queued), its bytes stream up in one chunked PUT (Glance reads them as
+// they come: bounded memory), and Glance's md5 ("checksum") is checked
+// against the bytes sent. An upload that fails or is aborted deletes the
+// record. Downloads stream the image file.
+
+import (
+	"context"
+	"crypto/md5" //nolint:gosec // Glance's checksum is md5
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gophercloud/gophercloud/v2"
+	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
+
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// canopySHA256Prop is the image property holding the sha256 canopy was
+// given at upload.
+const canopySHA256Prop = "canopy_sha256"
+
+// NewImageWriter implements providers.ImageTransfer.
+func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (providers.ImageWriter, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if spec.ContainerFormat == "" {
+		spec.ContainerFormat = "bare"
+	}
+	props := map[string]string{}
+	for k, v := range spec.Labels {
+		props[k] = v
+	}
+	if spec.SHA256 != "" {
+		props[canopySHA256Prop] = spec.SHA256
+	}
+	im, err := images.Create(ctx, cl.image, images.CreateOpts{
+		Name: spec.Name, DiskFormat: spec.DiskFormat, ContainerFormat: spec.ContainerFormat,
+		MinDisk: int(spec.MinDiskGiB), MinRAM: int(spec.MinRAMMiB), Properties: props,
+	}).Extract()
+	if err != nil {
+		return nil, fmt.Errorf("openstack: create image %s in %s: %w", spec.Name, cl.region, mapErr(err))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	w := &glanceWriter{c: c, cl: cl, id: im.ID, pw: pw, cancel: cancel, done: make(chan struct{}), md5: md5.New()} //nolint:gosec
+	u := cl.image.ServiceURL("images", url.PathEscape(im.ID), "file")
+	go func() {
+		defer close(w.done)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, pr)
+		if err != nil {
+			w.err = err
+			return
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		req.Header.Set("X-Auth-Token", cl.image.Token())
+		if spec.Size >= 0 {
+			req.ContentLength = spec.Size
+		}
+		resp, err := swiftHTTP.Do(req)
+		if err != nil {
+			w.err = fmt.Errorf("openstack: upload image %s: %w: %v", im.ID, providers.ErrUnavailable, err)
+			_ = pr.CloseWithError(err)
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent && resp.StatusCode/100 != 2 {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			w.err = fmt.Errorf("openstack: upload image %s: %w", im.ID, mapErr(gophercloud.ErrUnexpectedResponseCode{Method: "PUT", URL: u, Actual: resp.StatusCode, Body: body}))
+			_ = pr.CloseWithError(w.err)
+		}
+	}()
+	return w, nil
+}
+
+type glanceWriter struct {
+	c        *Cloud
+	cl       *clients
+	id       string
+	pw       *io.PipeWriter
+	cancel   context.CancelFunc
+	done     chan struct{}
+	err      error
+	md5      hash.Hash
+	finished bool
+}
+
+func (w *glanceWriter) Write(p []byte) (int, error) {
+	if w.finished {
+		return 0, errors.New("openstack: write after commit or abort")
+	}
+	w.md5.Write(p)
+	n, err := w.pw.Write(p)
+	if err != nil {
+		<-w.done
+		if w.err != nil {
+			return n, w.err
+		}
+	}
+	return n, err
+}
+
+func (w *glanceWriter) Commit() (providers.Image, error) {
+	if w.finished {
+		return providers.Image{}, errors.New("openstack: commit after commit or abort")
+	}
+	w.finished = true
+	_ = w.pw.Close()
+	<-w.done
+	defer w.cancel()
+	ctx := context.WithoutCancel(context.Background())
+	if w.err != nil {
+		_ = images.Delete(ctx, w.cl.image, w.id).ExtractErr()
+		return providers.Image{}, w.err
+	}
+	im, err := images.Get(ctx, w.cl.image, w.id).Extract()
+	if err != nil {
+		return providers.Image{}, fmt.Errorf("openstack: get image %s: %w", w.id, mapErr(err))
+	}
+	if sum := hex.EncodeToString(w.md5.Sum(nil)); im.Checksum != "" && !strings.EqualFold(im.Checksum, sum) {
+		_ = images.Delete(ctx, w.cl.image, w.id).ExtractErr()
+		return providers.Image{}, fmt.Errorf("openstack: image %s: Glance's md5 %s is not the %s of the bytes sent: deleted it: %w", w.id, im.Checksum, sum, providers.ErrIntegrity)
+	}
+	return toImage(w.cl.region, *im), nil
+}
+
+func (w *glanceWriter) Abort() error {
+	if w.finished {
+		return nil
+	}
+	w.finished = true
+	_ = w.pw.CloseWithError(errors.New("upload aborted"))
+	w.cancel()
+	<-w.done
+	return images.Delete(context.Background(), w.cl.image, w.id).ExtractErr()
+}
+
+// NewImageReader implements providers.ImageTransfer.
+func (c *Cloud) NewImageReader(ctx context.Context, id string) (io.ReadCloser, providers.Image, error) {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return nil, providers.Image{}, err
+	}
+	im, err := images.Get(ctx, cl.image, url.PathEscape(id)).Extract()
+	if err != nil {
+		return nil, providers.Image{}, fmt.Errorf("openstack: get image %s: %w", id, mapErr(err))
+	}
+	u := cl.image.ServiceURL("images", url.PathEscape(id), "file")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, providers.Image{}, err
+	}
+	req.Header.Set("X-Auth-Token", cl.image.Token())
+	resp, err := swiftHTTP.Do(req)
+	if err != nil {
+		return nil, providers.Image{}, fmt.Errorf("openstack: download image %s: %w: %v", id, providers.ErrUnavailable, err)
+	}
+	if resp.StatusCode == http.StatusNoContent {
+		resp.Body.Close()
+		return nil, providers.Image{}, fmt.Errorf("openstack: image %s has no data: %w", id, providers.ErrConflict)
+	}
+	if resp.StatusCode/100 != 2 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		return nil, providers.Image{}, fmt.Errorf("openstack: download image %s: %w", id, mapErr(gophercloud.ErrUnexpectedResponseCode{Method: "GET", URL: u, Actual: resp.StatusCode, Body: body}))
+	}
+	return resp.Body, toImage(cl.region, *im), nil
+}
