@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -442,8 +443,13 @@ func (c *Cloud) DeleteVolume(ctx context.Context, id string) error {
 	}
 	err = mapErr(err)
 	if isHTTP(err, 400) || isHTTP(err, 409) {
-		if v, gerr := volumes.Get(ctx, sc, url.PathEscape(id)).Extract(); gerr == nil && volumeStatus(v.Status) == providers.StatusDeleting {
+		v, gerr := volumes.Get(ctx, sc, url.PathEscape(id)).Extract()
+		switch {
+		case gerr == nil && volumeStatus(v.Status) == providers.StatusDeleting:
 			return nil
+		case gophercloud.ResponseCodeIs(gerr, http.StatusNotFound):
+			// it finished deleting between the two calls
+			return fmt.Errorf("openstack: delete volume %s in %s: %w", id, region, providers.ErrNotFound)
 		}
 		err = asKind(err, providers.ErrConflict)
 	}
