@@ -108,6 +108,7 @@ type Runner struct {
 
 	mu      sync.Mutex
 	running map[string]bool
+	steps   map[string]func() // id → interrupts the step in flight (undoable steps only)
 	waiters map[string]chan struct{}
 	started bool
 }
@@ -140,7 +141,7 @@ func New(st store.OperationStore, opts Options) *Runner {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{st: st, opts: opts, kinds: map[string]Kind{}, sem: make(chan struct{}, opts.Workers),
-		ctx: ctx, cancel: cancel, running: map[string]bool{}, waiters: map[string]chan struct{}{}}
+		ctx: ctx, cancel: cancel, running: map[string]bool{}, steps: map[string]func(){}, waiters: map[string]chan struct{}{}}
 }
 
 // Register adds an operation kind. It panics on a duplicate or a kind
@@ -205,6 +206,19 @@ func (r *Runner) Submit(id string) {
 		defer func() { <-r.sem }()
 		r.run(id)
 	}()
+}
+
+// Interrupt stops the step an operation is running, if a cancel would be
+// honored before it (the step runs again, or the operation is rolled back,
+// at the boundary): a cancel need not wait out a long wait. Call it after
+// the store recorded the cancel.
+func (r *Runner) Interrupt(id string) {
+	r.mu.Lock()
+	stop := r.steps[id]
+	r.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 }
 
 // Running reports whether an operation runs in this process now.
@@ -293,11 +307,25 @@ func (r *Runner) run(id string) {
 			}
 		}
 		// 2. Act.
+		sctx, interrupt := context.WithCancel(ctx)
+		if k.Undoable != nil && k.Undoable(op, step) {
+			r.mu.Lock()
+			r.steps[id] = interrupt
+			r.mu.Unlock()
+		}
 		failpoint.Hit(op.Kind + "/" + step + ":before")
-		res, err := fn(ctx, &op)
+		res, err := fn(sctx, &op)
 		failpoint.Hit(op.Kind + "/" + step + ":after")
+		r.mu.Lock()
+		delete(r.steps, id)
+		r.mu.Unlock()
+		interrupted := sctx.Err() != nil
+		interrupt()
 		if ctx.Err() != nil {
 			return // stopping: the step runs again after the restart
+		}
+		if interrupted && err != nil {
+			continue // a cancel stopped the step: the loop rolls back
 		}
 		// 3. Record the outcome.
 		if err != nil {

@@ -277,3 +277,26 @@ func TestFailpointLogNamesEveryStep(t *testing.T) {
 		t.Errorf("failpoints hit:\n%s\nwant:\n%s", raw, want)
 	}
 }
+
+// Interrupt stops an undoable step in flight, so a cancel does not wait
+// for it to finish.
+func TestInterruptHonorsCancelMidStep(t *testing.T) {
+	st := newStore(t, filepath.Join(t.TempDir(), "db"))
+	c := newCounter()
+	c.block = make(chan struct{}) // never closed: only an interrupt ends step b
+	r := newRunner(st)
+	r.Register("count", c.kind())
+	defer r.Stop()
+	op := submit(t, st, r)
+	for c.runsOf("b") == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := st.CancelOperation(t.Context(), op.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.Interrupt(op.ID)
+	got := wait(t, r, op.ID)
+	if got.ErrorCode != int32(codes.Canceled) || c.undos.Load() != 1 || c.runsOf("c") != 0 {
+		t.Errorf("interrupted: %+v, undos %d, runs %v", got, c.undos.Load(), c.runs)
+	}
+}

@@ -121,11 +121,10 @@ func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperation
 	if op.Done {
 		return opPB(op), nil
 	}
-	wctx, cancel := ctx, context.CancelFunc(func() {})
+	wctx, cancel := v.waitBound(ctx)
 	if t := req.GetTimeout(); t != nil {
+		cancel()
 		wctx, cancel = context.WithTimeout(ctx, t.AsDuration())
-	} else if _, ok := ctx.Deadline(); !ok {
-		wctx, cancel = context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
 	}
 	defer cancel()
 	if !op.Done {
@@ -155,6 +154,7 @@ func (v *volumes) CancelOperation(ctx context.Context, req *canopyv1.CancelOpera
 		return nil, storeErr("cancel operation "+req.GetId(), err)
 	}
 	v.runner.Submit(op.ID) // make sure someone honors it
+	v.runner.Interrupt(op.ID)
 	return opPB(op), nil
 }
 

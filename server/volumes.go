@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -160,10 +161,7 @@ func (v *volumes) reserve(ctx context.Context, op store.Operation, kind string) 
 // answer returns the operation, after waiting for it when asked.
 func (v *volumes) answer(ctx context.Context, op store.Operation, wait bool) (*canopyv1.Operation, error) {
 	if wait && !op.Done {
-		wctx, cancel := ctx, context.CancelFunc(func() {})
-		if _, ok := ctx.Deadline(); !ok {
-			wctx, cancel = context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
-		}
+		wctx, cancel := v.waitBound(ctx)
 		defer cancel()
 		got, err := v.runner.Wait(wctx, op.ID)
 		if ctx.Err() != nil {
@@ -175,6 +173,21 @@ func (v *volumes) answer(ctx context.Context, op store.Operation, wait bool) (*c
 		op = got
 	}
 	return opPB(op), nil
+}
+
+// waitBound bounds a wait for an operation: by the configured wait
+// timeout when the call has no deadline, else a little before the deadline,
+// so the caller gets the operation (not yet done) rather than an error.
+func (v *volumes) waitBound(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
+	}
+	margin := time.Until(dl) / 5
+	if margin > time.Second {
+		margin = time.Second
+	}
+	return context.WithDeadline(ctx, dl.Add(-margin))
 }
 
 // anyBytes packs a resource for an operation's result.
@@ -469,6 +482,9 @@ func (v *volumes) DeleteVolume(ctx context.Context, req *canopyv1.DeleteVolumeRe
 	spec := jobSpec{Last: anyBytes(cur)}
 	switch {
 	case m.Pending() && cur.Emulated:
+		if r, err := sc.emu.record(ctx, providers.KindVolume, m.ID); err == nil && r.BootServer != "" {
+			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s in cloud %q", m.ID, r.BootServer, sc.name)
+		}
 		spec.Mode = modeDeferred
 	case m.Pending():
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.name)

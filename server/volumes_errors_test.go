@@ -379,7 +379,16 @@ clouds:
 `)
 	c := e.volumes()
 	ctx := ctxT(t)
-	var ids []string
+	// wait with a deadline shorter than the work: the operation, not done,
+	// a little before the deadline (not an error).
+	e.sim("local").InjectFault("CreateVolume", providers.ErrUnavailable, 4) // retried for 1.5s
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	op, err := c.vol.CreateVolume(short, &canopyv1.CreateVolumeRequest{Name: "d", SizeGib: 1, Wait: true})
+	cancel()
+	if err != nil || op.Done {
+		t.Fatalf("wait past the deadline = %v, %v; want the unfinished operation", op, err)
+	}
+	ids := []string{op.Id}
 	for _, name := range []string{"a", "b", "c"} {
 		op, err := c.vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: name, SizeGib: 1})
 		if err != nil {
@@ -393,7 +402,7 @@ clouds:
 		t.Fatalf("wait with a short timeout = %v, %v", got, err)
 	}
 	open, err := c.ops.ListOperations(ctx, &canopyv1.ListOperationsRequest{UnfinishedOnly: true, Kind: "volume.create"})
-	if err != nil || len(open.Operations) != 3 || open.Operations[0].Id != ids[2] {
+	if err != nil || len(open.Operations) != 4 || open.Operations[0].Id != ids[3] {
 		t.Fatalf("unfinished, newest first = %v, %v", open, err)
 	}
 	// Paging, newest first.
@@ -411,7 +420,7 @@ clouds:
 			break
 		}
 	}
-	if strings.Join(seen, ",") != strings.Join([]string{ids[2], ids[1], ids[0]}, ",") {
+	if strings.Join(seen, ",") != strings.Join([]string{ids[3], ids[2], ids[1], ids[0]}, ",") {
 		t.Errorf("pages = %v, want %v reversed", seen, ids)
 	}
 	for _, id := range ids {
@@ -421,7 +430,7 @@ clouds:
 		}
 	}
 	byTarget, err := c.ops.ListOperations(ctx, &canopyv1.ListOperationsRequest{TargetId: open.Operations[1].Metadata.TargetId})
-	if err != nil || len(byTarget.Operations) != 1 || byTarget.Operations[0].Id != ids[1] {
+	if err != nil || len(byTarget.Operations) != 1 || byTarget.Operations[0].Id != ids[2] {
 		t.Errorf("by target = %v, %v", byTarget, err)
 	}
 	if _, err := c.ops.DeleteOperation(ctx, &canopyv1.DeleteOperationRequest{Id: ids[0]}); err != nil {
@@ -434,7 +443,7 @@ clouds:
 		t.Errorf("deleting the operation lost the volume: %v", err)
 	}
 	// Cancelling a create in flight rolls it back.
-	op, err := c.vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: "doomed", SizeGib: 1})
+	op, err = c.vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: "doomed", SizeGib: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,8 +456,8 @@ clouds:
 	}
 	_, err = c.vol.GetVolume(ctx, &canopyv1.GetVolumeRequest{Id: op.Metadata.TargetId})
 	wantErr(t, err, codes.NotFound, "")
-	if n := e.sim("local").VolumeCount(); n != 3 {
-		t.Errorf("%d volumes at the cloud after the rollback, want 3", n)
+	if n := e.sim("local").VolumeCount(); n != 4 {
+		t.Errorf("%d volumes at the cloud after the rollback, want 4", n)
 	}
 }
 
