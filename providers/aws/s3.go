@@ -464,6 +464,16 @@ func (c *Cloud) NewWriter(ctx context.Context, bucket, key string, opts provider
 		defer close(w.done)
 		w.out, w.err = up.Upload(wctx, in)
 		_ = pr.CloseWithError(errors.New("upload ended"))
+		// The manager aborts a failed multipart upload with the upload's
+		// context, which is often the reason it failed (the client went
+		// away): abort again with one that still works, so no parts stay
+		// behind (S3 keeps, and bills, them).
+		var mf manager.MultiUploadFailure
+		if errors.As(w.err, &mf) && mf.UploadID() != "" {
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			_, _ = cl.AbortMultipartUpload(actx, &s3.AbortMultipartUploadInput{Bucket: &bucket, Key: &key, UploadId: awssdk.String(mf.UploadID())})
+			cancel()
+		}
 	}()
 	return w, nil
 }
