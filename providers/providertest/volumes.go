@@ -15,6 +15,20 @@ import (
 // what is missing, so a missing capability is not a failure, but it must
 // never pass silently.
 
+// RunVolumeTests runs the Volumes section alone (RunConformanceTests runs
+// it with everything else): for adapter variants that differ only in block
+// storage, such as the simulator's switches.
+func RunVolumeTests(t *testing.T, h Harness) {
+	ctx := context.Background()
+	p := h.MakeProvider(ctx, t)
+	t.Cleanup(func() { _ = p.Close() })
+	fx := h.Fixture()
+	fx.defaults()
+	s := &suite{p: p, fx: fx}
+	s.c, _ = p.(providers.Compute)
+	t.Run("Volumes", s.testVolumes)
+}
+
 func (s *suite) testVolumes(t *testing.T) {
 	if !providers.Has(s.p, providers.CapVolumes) {
 		t.Skip("adapter has no Volumes capability (providers.Has(volumes) is false): volume tests not run")

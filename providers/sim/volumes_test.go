@@ -11,9 +11,11 @@ import (
 	"github.com/canopy-cloud/canopy/providers/sim"
 )
 
-// Every switch the simulator has must still pass the conformance suite: the
-// suite skips (with a reason) what the switch takes away and checks the
-// rest, including that a missing volume-from-image refuses cleanly.
+// Every block-storage switch the simulator has must still pass the
+// conformance suite's Volumes section: it skips (with a reason) what the
+// switch takes away and checks the rest, including that a missing
+// volume-from-image refuses cleanly. (The whole suite runs on the default
+// simulator in sim_test.go.)
 func TestConformanceVolumeSwitches(t *testing.T) {
 	for name, vo := range map[string]sim.VolumeOptions{
 		"no_volumes":           {NoVolumes: true},
@@ -26,7 +28,7 @@ func TestConformanceVolumeSwitches(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			providertest.RunConformanceTests(t, harness{sim.Options{Seed: 3, VolumeOptions: vo}})
+			providertest.RunVolumeTests(t, harness{sim.Options{Seed: 3, VolumeOptions: vo}})
 		})
 	}
 }
