@@ -26,6 +26,13 @@ const (
 	CapVolumeData = "volume-data"
 )
 
+// PropToken is the Properties key under which adapters that can tell report
+// the idempotency token a resource was created with (the sim, Cinder
+// metadata, EC2 tags). canopy binds a resource the cloud shows before the
+// creating operation did to the canopy id the token names, instead of
+// adopting it under another id.
+const PropToken = "client_token"
+
 // Volume is a block-storage volume.
 type Volume struct {
 	Common

@@ -269,8 +269,12 @@ func (e *emulator) copyIn(ctx context.Context, kind, native, volumeNative string
 }
 
 func (r emuRecord) common(status providers.Status, raw string) providers.Common {
+	props := map[string]string{"canopy.emulated": "data copy kept by canopy"}
+	if tok := strings.TrimPrefix(r.NativeID, emuPrefix+r.Kind+"-"); tok != r.NativeID {
+		props[providers.PropToken] = tok // the canopy id it was made for
+	}
 	return providers.Common{NativeID: r.NativeID, Name: r.Name, Region: r.Region, Zone: r.Zone, Status: status, ProviderStatus: raw,
-		Created: r.Created, Updated: r.Created, Labels: r.Labels, Properties: map[string]string{"canopy.emulated": "data copy kept by canopy"}}
+		Created: r.Created, Updated: r.Created, Labels: r.Labels, Properties: props}
 }
 
 func (r emuRecord) snapshot() providers.Snapshot {

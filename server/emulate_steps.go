@@ -74,8 +74,7 @@ func (v *volumes) stepCopy(ctx context.Context, op *store.Operation, sc *storage
 	if err := sc.emu.makeCopy(ctx, kind, native, src, spec.Name, spec.Description, spec.Labels); err != nil {
 		return jobs.Result{}, stepErr(sc.name, "copy volume "+spec.VolumeNative, err)
 	}
-	op.State["native"] = native
-	return jobs.Result{Next: "bind", Progress: 70}, nil
+	return v.learned(ctx, op, native, 70)
 }
 
 // stepFill writes an emulated snapshot's or backup's data into the volume

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
@@ -150,8 +151,21 @@ func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, 
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.name, "create volume", err)
 	}
-	op.State["native"] = x.NativeID
-	return jobs.Result{Next: "bind", Progress: 40}, nil
+	return v.learned(ctx, op, x.NativeID, 40)
+}
+
+// learned records the native id a step learned and binds the pending
+// mapping to it at once, so a list racing the operation shows the resource
+// under its canopy id rather than adopting it under another. (The "bind"
+// step after it repeats the bind, idempotently, for operations recorded
+// before this step learned the id.)
+func (v *volumes) learned(ctx context.Context, op *store.Operation, native string, progress int32) (jobs.Result, error) {
+	op.State["native"] = native
+	failpoint.Hit(op.Kind + "/" + op.Step + ":cloud-answered")
+	if _, err := v.s.store.Bind(ctx, op.TargetID, native); err != nil {
+		return jobs.Result{}, status.Errorf(codes.Internal, "bind %s to %s: %v", op.TargetID, native, err)
+	}
+	return jobs.Result{Next: "bind", Progress: progress}, nil
 }
 
 // stepProvisionCopy asks the cloud for a snapshot or backup.
@@ -163,8 +177,7 @@ func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Op
 			if err != nil {
 				return jobs.Result{}, stepErr(sc.name, "create backup", err)
 			}
-			op.State["native"] = b.NativeID
-			return jobs.Result{Next: "bind", Progress: 40}, nil
+			return v.learned(ctx, op, b.NativeID, 40)
 		}
 		s, err := sc.emu.drv.CreateSnapshot(ctx, providers.SnapshotSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
 			Labels: spec.Labels, IdempotencyToken: op.TargetID})
@@ -177,8 +190,7 @@ func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Op
 			op.State["job"] = s.JobID
 			return jobs.Result{Next: "resolve", Progress: 30}, nil
 		}
-		op.State["native"] = s.NativeID
-		return jobs.Result{Next: "bind", Progress: 40}, nil
+		return v.learned(ctx, op, s.NativeID, 40)
 	}
 }
 
@@ -191,8 +203,7 @@ func (v *volumes) stepResolve(ctx context.Context, op *store.Operation, sc *stor
 		}
 		return jobs.Result{}, status.Errorf(codes.DeadlineExceeded, "cloud %q: %v", sc.name, err)
 	}
-	op.State["native"] = id
-	return jobs.Result{Next: "bind", Progress: 50}, nil
+	return v.learned(ctx, op, id, 50)
 }
 
 // stepBind fills the pending id mapping with the native id.

@@ -246,6 +246,11 @@ func (v *volumes) cloudVolumes(ctx context.Context, cl *cloud) ([]*canopyv1.Volu
 	if err != nil {
 		return nil, cloudErr(cl.name, "list volumes", err)
 	}
+	return v.volumesView(ctx, sc, list, kept)
+}
+
+// volumesView converts a cloud's volume list and adds its deferred volumes.
+func (v *volumes) volumesView(ctx context.Context, sc *storageCloud, list []providers.Volume, kept []emuRecord) ([]*canopyv1.Volume, error) {
 	out, err := v.volumesPB(ctx, sc, list)
 	if err != nil {
 		return nil, err

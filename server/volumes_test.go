@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // fastVolumes are sim options whose block-storage transitions take tens of
@@ -178,5 +180,32 @@ func TestVolumeLifecycle(t *testing.T) {
 	sim := e.sim("local")
 	if sim.VolumeCount() != 0 || sim.SnapshotCount() != 0 || sim.BackupCount() != 0 {
 		t.Errorf("left at the cloud: %d volumes, %d snapshots, %d backups", sim.VolumeCount(), sim.SnapshotCount(), sim.BackupCount())
+	}
+}
+
+// A volume the cloud shows before the operation creating it bound its id
+// (a list racing the operation, or a crash in between) is bound to the
+// canopy id its token names, never adopted under another.
+func TestListBindsByToken(t *testing.T) {
+	e := newEnv(t, volCloud)
+	c := e.volumes()
+	ctx := ctxT(t)
+	m, _, err := e.st.Reserve(ctx, store.Mapping{Cloud: "local", Kind: providers.KindVolume, Project: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := e.sim("local").CreateVolume(ctx, providers.VolumeSpec{Name: "racing", SizeGiB: 1, IdempotencyToken: m.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.vol.ListVolumes(ctx, &canopyv1.ListVolumesRequest{Name: "racing"})
+	if err != nil || len(list.Volumes) != 1 || list.Volumes[0].Id != m.ID {
+		t.Fatalf("list = %v, %v; want the volume under %s", list, err, m.ID)
+	}
+	if got, err := e.st.Get(ctx, m.ID); err != nil || got.NativeID != x.NativeID {
+		t.Errorf("mapping = %+v, %v; want bound to %s", got, err, x.NativeID)
+	}
+	if _, err := e.st.Get(ctx, store.AdoptedID("local", providers.KindVolume, x.NativeID)); err == nil {
+		t.Errorf("the volume was adopted as well")
 	}
 }

@@ -40,9 +40,9 @@ func (a *app) addOpFlags(cmd *cobra.Command, f *opFlags, until string) {
 }
 
 func (a *app) volumeCmd() *cobra.Command {
-	return group("volume", "Volumes: create, list, get, delete, extend, attach, detach",
+	return group("volume", "Volumes: create, list, get, delete, extend, attach, detach, watch",
 		a.volumeCreateCmd(), a.volumeListCmd(), a.volumeGetCmd(), a.volumeDeleteCmd(), a.volumeExtendCmd(),
-		a.volumeAttachCmd(), a.volumeDetachCmd())
+		a.volumeAttachCmd(), a.volumeDetachCmd(), a.volumeWatchCmd())
 }
 
 func (a *app) volumeCreateCmd() *cobra.Command {

@@ -38,6 +38,10 @@ func TestVolumeCommands(t *testing.T) {
 		t.Errorf("replayed create = %v, want %v", again["id"], op["id"])
 	}
 
+	r = ok(t, addr, "volume", "watch", "--count", "2", "--name", "data")
+	if !strings.Contains(r.stdout, "added") || !strings.Contains(r.stdout, "synced") || !strings.Contains(r.stdout, id) {
+		t.Errorf("volume watch:\n%s", r.stdout)
+	}
 	r = ok(t, addr, "volume", "get", "data")
 	for _, want := range []string{id, "active", "2 GiB", "local-1b", "app=db"} {
 		if !strings.Contains(r.stdout, want) {

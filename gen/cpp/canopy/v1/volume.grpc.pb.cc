@@ -30,6 +30,7 @@ static const char* VolumeService_method_names[] = {
   "/canopy.v1.VolumeService/ExtendVolume",
   "/canopy.v1.VolumeService/AttachVolume",
   "/canopy.v1.VolumeService/DetachVolume",
+  "/canopy.v1.VolumeService/WatchVolumes",
   "/canopy.v1.VolumeService/CreateSnapshot",
   "/canopy.v1.VolumeService/GetSnapshot",
   "/canopy.v1.VolumeService/ListSnapshots",
@@ -55,15 +56,16 @@ VolumeService::Stub::Stub(const std::shared_ptr< ::grpc::ChannelInterface>& chan
   , rpcmethod_ExtendVolume_(VolumeService_method_names[4], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_AttachVolume_(VolumeService_method_names[5], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   , rpcmethod_DetachVolume_(VolumeService_method_names[6], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_CreateSnapshot_(VolumeService_method_names[7], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_GetSnapshot_(VolumeService_method_names[8], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_ListSnapshots_(VolumeService_method_names[9], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_DeleteSnapshot_(VolumeService_method_names[10], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_CreateBackup_(VolumeService_method_names[11], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_GetBackup_(VolumeService_method_names[12], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_ListBackups_(VolumeService_method_names[13], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_DeleteBackup_(VolumeService_method_names[14], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
-  , rpcmethod_RestoreBackup_(VolumeService_method_names[15], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_WatchVolumes_(VolumeService_method_names[7], options.suffix_for_stats(),::grpc::internal::RpcMethod::SERVER_STREAMING, channel)
+  , rpcmethod_CreateSnapshot_(VolumeService_method_names[8], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_GetSnapshot_(VolumeService_method_names[9], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_ListSnapshots_(VolumeService_method_names[10], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_DeleteSnapshot_(VolumeService_method_names[11], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_CreateBackup_(VolumeService_method_names[12], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_GetBackup_(VolumeService_method_names[13], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_ListBackups_(VolumeService_method_names[14], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_DeleteBackup_(VolumeService_method_names[15], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
+  , rpcmethod_RestoreBackup_(VolumeService_method_names[16], options.suffix_for_stats(),::grpc::internal::RpcMethod::NORMAL_RPC, channel)
   {}
 
 ::grpc::Status VolumeService::Stub::CreateVolume(::grpc::ClientContext* context, const ::canopy::v1::CreateVolumeRequest& request, ::canopy::v1::Operation* response) {
@@ -225,6 +227,22 @@ void VolumeService::Stub::async::DetachVolume(::grpc::ClientContext* context, co
     this->PrepareAsyncDetachVolumeRaw(context, request, cq);
   result->StartCall();
   return result;
+}
+
+::grpc::ClientReader< ::canopy::v1::WatchVolumesResponse>* VolumeService::Stub::WatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request) {
+  return ::grpc::internal::ClientReaderFactory< ::canopy::v1::WatchVolumesResponse>::Create(channel_.get(), rpcmethod_WatchVolumes_, context, request);
+}
+
+void VolumeService::Stub::async::WatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest* request, ::grpc::ClientReadReactor< ::canopy::v1::WatchVolumesResponse>* reactor) {
+  ::grpc::internal::ClientCallbackReaderFactory< ::canopy::v1::WatchVolumesResponse>::Create(stub_->channel_.get(), stub_->rpcmethod_WatchVolumes_, context, request, reactor);
+}
+
+::grpc::ClientAsyncReader< ::canopy::v1::WatchVolumesResponse>* VolumeService::Stub::AsyncWatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+  return ::grpc::internal::ClientAsyncReaderFactory< ::canopy::v1::WatchVolumesResponse>::Create(channel_.get(), cq, rpcmethod_WatchVolumes_, context, request, true, tag);
+}
+
+::grpc::ClientAsyncReader< ::canopy::v1::WatchVolumesResponse>* VolumeService::Stub::PrepareAsyncWatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq) {
+  return ::grpc::internal::ClientAsyncReaderFactory< ::canopy::v1::WatchVolumesResponse>::Create(channel_.get(), cq, rpcmethod_WatchVolumes_, context, request, false, nullptr);
 }
 
 ::grpc::Status VolumeService::Stub::CreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::canopy::v1::Operation* response) {
@@ -507,6 +525,16 @@ VolumeService::Service::Service() {
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
       VolumeService_method_names[7],
+      ::grpc::internal::RpcMethod::SERVER_STREAMING,
+      new ::grpc::internal::ServerStreamingHandler< VolumeService::Service, ::canopy::v1::WatchVolumesRequest, ::canopy::v1::WatchVolumesResponse>(
+          [](VolumeService::Service* service,
+             ::grpc::ServerContext* ctx,
+             const ::canopy::v1::WatchVolumesRequest* req,
+             ::grpc::ServerWriter<::canopy::v1::WatchVolumesResponse>* writer) {
+               return service->WatchVolumes(ctx, req, writer);
+             }, this)));
+  AddMethod(new ::grpc::internal::RpcServiceMethod(
+      VolumeService_method_names[8],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::CreateSnapshotRequest, ::canopy::v1::Operation, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -516,7 +544,7 @@ VolumeService::Service::Service() {
                return service->CreateSnapshot(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      VolumeService_method_names[8],
+      VolumeService_method_names[9],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::GetSnapshotRequest, ::canopy::v1::Snapshot, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -526,7 +554,7 @@ VolumeService::Service::Service() {
                return service->GetSnapshot(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      VolumeService_method_names[9],
+      VolumeService_method_names[10],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::ListSnapshotsRequest, ::canopy::v1::ListSnapshotsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -536,7 +564,7 @@ VolumeService::Service::Service() {
                return service->ListSnapshots(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      VolumeService_method_names[10],
+      VolumeService_method_names[11],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::DeleteSnapshotRequest, ::canopy::v1::Operation, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -546,7 +574,7 @@ VolumeService::Service::Service() {
                return service->DeleteSnapshot(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      VolumeService_method_names[11],
+      VolumeService_method_names[12],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::CreateBackupRequest, ::canopy::v1::Operation, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -556,7 +584,7 @@ VolumeService::Service::Service() {
                return service->CreateBackup(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      VolumeService_method_names[12],
+      VolumeService_method_names[13],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::GetBackupRequest, ::canopy::v1::Backup, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -566,7 +594,7 @@ VolumeService::Service::Service() {
                return service->GetBackup(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      VolumeService_method_names[13],
+      VolumeService_method_names[14],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::ListBackupsRequest, ::canopy::v1::ListBackupsResponse, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -576,7 +604,7 @@ VolumeService::Service::Service() {
                return service->ListBackups(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      VolumeService_method_names[14],
+      VolumeService_method_names[15],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::DeleteBackupRequest, ::canopy::v1::Operation, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -586,7 +614,7 @@ VolumeService::Service::Service() {
                return service->DeleteBackup(ctx, req, resp);
              }, this)));
   AddMethod(new ::grpc::internal::RpcServiceMethod(
-      VolumeService_method_names[15],
+      VolumeService_method_names[16],
       ::grpc::internal::RpcMethod::NORMAL_RPC,
       new ::grpc::internal::RpcMethodHandler< VolumeService::Service, ::canopy::v1::RestoreBackupRequest, ::canopy::v1::Operation, ::grpc::protobuf::MessageLite, ::grpc::protobuf::MessageLite>(
           [](VolumeService::Service* service,
@@ -646,6 +674,13 @@ VolumeService::Service::~Service() {
   (void) context;
   (void) request;
   (void) response;
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+}
+
+::grpc::Status VolumeService::Service::WatchVolumes(::grpc::ServerContext* context, const ::canopy::v1::WatchVolumesRequest* request, ::grpc::ServerWriter< ::canopy::v1::WatchVolumesResponse>* writer) {
+  (void) context;
+  (void) request;
+  (void) writer;
   return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
 }
 

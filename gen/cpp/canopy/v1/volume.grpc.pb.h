@@ -116,6 +116,18 @@ class VolumeService final {
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Operation>> PrepareAsyncDetachVolume(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Operation>>(PrepareAsyncDetachVolumeRaw(context, request, cq));
     }
+    // Streams the matching volumes as they are now, then every change and
+    // every deletion, until the caller hangs up. Fed by the same batched
+    // poller as the operations' waits: a watch costs the cloud no extra calls.
+    std::unique_ptr< ::grpc::ClientReaderInterface< ::canopy::v1::WatchVolumesResponse>> WatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReaderInterface< ::canopy::v1::WatchVolumesResponse>>(WatchVolumesRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchVolumesResponse>> AsyncWatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchVolumesResponse>>(AsyncWatchVolumesRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchVolumesResponse>> PrepareAsyncWatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchVolumesResponse>>(PrepareAsyncWatchVolumesRaw(context, request, cq));
+    }
     // Snapshots a volume.
     virtual ::grpc::Status CreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::canopy::v1::Operation* response) = 0;
     std::unique_ptr< ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Operation>> AsyncCreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::grpc::CompletionQueue* cq) {
@@ -213,6 +225,10 @@ class VolumeService final {
       // Detaches a volume from its server.
       virtual void DetachVolume(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest* request, ::canopy::v1::Operation* response, std::function<void(::grpc::Status)>) = 0;
       virtual void DetachVolume(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest* request, ::canopy::v1::Operation* response, ::grpc::ClientUnaryReactor* reactor) = 0;
+      // Streams the matching volumes as they are now, then every change and
+      // every deletion, until the caller hangs up. Fed by the same batched
+      // poller as the operations' waits: a watch costs the cloud no extra calls.
+      virtual void WatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest* request, ::grpc::ClientReadReactor< ::canopy::v1::WatchVolumesResponse>* reactor) = 0;
       // Snapshots a volume.
       virtual void CreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest* request, ::canopy::v1::Operation* response, std::function<void(::grpc::Status)>) = 0;
       virtual void CreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest* request, ::canopy::v1::Operation* response, ::grpc::ClientUnaryReactor* reactor) = 0;
@@ -259,6 +275,9 @@ class VolumeService final {
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Operation>* PrepareAsyncAttachVolumeRaw(::grpc::ClientContext* context, const ::canopy::v1::AttachVolumeRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Operation>* AsyncDetachVolumeRaw(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Operation>* PrepareAsyncDetachVolumeRaw(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest& request, ::grpc::CompletionQueue* cq) = 0;
+    virtual ::grpc::ClientReaderInterface< ::canopy::v1::WatchVolumesResponse>* WatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchVolumesResponse>* AsyncWatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq, void* tag) = 0;
+    virtual ::grpc::ClientAsyncReaderInterface< ::canopy::v1::WatchVolumesResponse>* PrepareAsyncWatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Operation>* AsyncCreateSnapshotRaw(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Operation>* PrepareAsyncCreateSnapshotRaw(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::grpc::CompletionQueue* cq) = 0;
     virtual ::grpc::ClientAsyncResponseReaderInterface< ::canopy::v1::Snapshot>* AsyncGetSnapshotRaw(::grpc::ClientContext* context, const ::canopy::v1::GetSnapshotRequest& request, ::grpc::CompletionQueue* cq) = 0;
@@ -329,6 +348,15 @@ class VolumeService final {
     }
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::canopy::v1::Operation>> PrepareAsyncDetachVolume(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest& request, ::grpc::CompletionQueue* cq) {
       return std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::canopy::v1::Operation>>(PrepareAsyncDetachVolumeRaw(context, request, cq));
+    }
+    std::unique_ptr< ::grpc::ClientReader< ::canopy::v1::WatchVolumesResponse>> WatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request) {
+      return std::unique_ptr< ::grpc::ClientReader< ::canopy::v1::WatchVolumesResponse>>(WatchVolumesRaw(context, request));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::canopy::v1::WatchVolumesResponse>> AsyncWatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq, void* tag) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::canopy::v1::WatchVolumesResponse>>(AsyncWatchVolumesRaw(context, request, cq, tag));
+    }
+    std::unique_ptr< ::grpc::ClientAsyncReader< ::canopy::v1::WatchVolumesResponse>> PrepareAsyncWatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq) {
+      return std::unique_ptr< ::grpc::ClientAsyncReader< ::canopy::v1::WatchVolumesResponse>>(PrepareAsyncWatchVolumesRaw(context, request, cq));
     }
     ::grpc::Status CreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::canopy::v1::Operation* response) override;
     std::unique_ptr< ::grpc::ClientAsyncResponseReader< ::canopy::v1::Operation>> AsyncCreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::grpc::CompletionQueue* cq) {
@@ -410,6 +438,7 @@ class VolumeService final {
       void AttachVolume(::grpc::ClientContext* context, const ::canopy::v1::AttachVolumeRequest* request, ::canopy::v1::Operation* response, ::grpc::ClientUnaryReactor* reactor) override;
       void DetachVolume(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest* request, ::canopy::v1::Operation* response, std::function<void(::grpc::Status)>) override;
       void DetachVolume(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest* request, ::canopy::v1::Operation* response, ::grpc::ClientUnaryReactor* reactor) override;
+      void WatchVolumes(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest* request, ::grpc::ClientReadReactor< ::canopy::v1::WatchVolumesResponse>* reactor) override;
       void CreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest* request, ::canopy::v1::Operation* response, std::function<void(::grpc::Status)>) override;
       void CreateSnapshot(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest* request, ::canopy::v1::Operation* response, ::grpc::ClientUnaryReactor* reactor) override;
       void GetSnapshot(::grpc::ClientContext* context, const ::canopy::v1::GetSnapshotRequest* request, ::canopy::v1::Snapshot* response, std::function<void(::grpc::Status)>) override;
@@ -453,6 +482,9 @@ class VolumeService final {
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Operation>* PrepareAsyncAttachVolumeRaw(::grpc::ClientContext* context, const ::canopy::v1::AttachVolumeRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Operation>* AsyncDetachVolumeRaw(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Operation>* PrepareAsyncDetachVolumeRaw(::grpc::ClientContext* context, const ::canopy::v1::DetachVolumeRequest& request, ::grpc::CompletionQueue* cq) override;
+    ::grpc::ClientReader< ::canopy::v1::WatchVolumesResponse>* WatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request) override;
+    ::grpc::ClientAsyncReader< ::canopy::v1::WatchVolumesResponse>* AsyncWatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq, void* tag) override;
+    ::grpc::ClientAsyncReader< ::canopy::v1::WatchVolumesResponse>* PrepareAsyncWatchVolumesRaw(::grpc::ClientContext* context, const ::canopy::v1::WatchVolumesRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Operation>* AsyncCreateSnapshotRaw(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Operation>* PrepareAsyncCreateSnapshotRaw(::grpc::ClientContext* context, const ::canopy::v1::CreateSnapshotRequest& request, ::grpc::CompletionQueue* cq) override;
     ::grpc::ClientAsyncResponseReader< ::canopy::v1::Snapshot>* AsyncGetSnapshotRaw(::grpc::ClientContext* context, const ::canopy::v1::GetSnapshotRequest& request, ::grpc::CompletionQueue* cq) override;
@@ -478,6 +510,7 @@ class VolumeService final {
     const ::grpc::internal::RpcMethod rpcmethod_ExtendVolume_;
     const ::grpc::internal::RpcMethod rpcmethod_AttachVolume_;
     const ::grpc::internal::RpcMethod rpcmethod_DetachVolume_;
+    const ::grpc::internal::RpcMethod rpcmethod_WatchVolumes_;
     const ::grpc::internal::RpcMethod rpcmethod_CreateSnapshot_;
     const ::grpc::internal::RpcMethod rpcmethod_GetSnapshot_;
     const ::grpc::internal::RpcMethod rpcmethod_ListSnapshots_;
@@ -509,6 +542,10 @@ class VolumeService final {
     virtual ::grpc::Status AttachVolume(::grpc::ServerContext* context, const ::canopy::v1::AttachVolumeRequest* request, ::canopy::v1::Operation* response);
     // Detaches a volume from its server.
     virtual ::grpc::Status DetachVolume(::grpc::ServerContext* context, const ::canopy::v1::DetachVolumeRequest* request, ::canopy::v1::Operation* response);
+    // Streams the matching volumes as they are now, then every change and
+    // every deletion, until the caller hangs up. Fed by the same batched
+    // poller as the operations' waits: a watch costs the cloud no extra calls.
+    virtual ::grpc::Status WatchVolumes(::grpc::ServerContext* context, const ::canopy::v1::WatchVolumesRequest* request, ::grpc::ServerWriter< ::canopy::v1::WatchVolumesResponse>* writer);
     // Snapshots a volume.
     virtual ::grpc::Status CreateSnapshot(::grpc::ServerContext* context, const ::canopy::v1::CreateSnapshotRequest* request, ::canopy::v1::Operation* response);
     // Gets a snapshot by id or name.
@@ -669,12 +706,32 @@ class VolumeService final {
     }
   };
   template <class BaseClass>
+  class WithAsyncMethod_WatchVolumes : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithAsyncMethod_WatchVolumes() {
+      ::grpc::Service::MarkMethodAsync(7);
+    }
+    ~WithAsyncMethod_WatchVolumes() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchVolumes(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchVolumesRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchVolumesResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestWatchVolumes(::grpc::ServerContext* context, ::canopy::v1::WatchVolumesRequest* request, ::grpc::ServerAsyncWriter< ::canopy::v1::WatchVolumesResponse>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(7, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
   class WithAsyncMethod_CreateSnapshot : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_CreateSnapshot() {
-      ::grpc::Service::MarkMethodAsync(7);
+      ::grpc::Service::MarkMethodAsync(8);
     }
     ~WithAsyncMethod_CreateSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -685,7 +742,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestCreateSnapshot(::grpc::ServerContext* context, ::canopy::v1::CreateSnapshotRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Operation>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(7, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -694,7 +751,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_GetSnapshot() {
-      ::grpc::Service::MarkMethodAsync(8);
+      ::grpc::Service::MarkMethodAsync(9);
     }
     ~WithAsyncMethod_GetSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -705,7 +762,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestGetSnapshot(::grpc::ServerContext* context, ::canopy::v1::GetSnapshotRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Snapshot>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -714,7 +771,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_ListSnapshots() {
-      ::grpc::Service::MarkMethodAsync(9);
+      ::grpc::Service::MarkMethodAsync(10);
     }
     ~WithAsyncMethod_ListSnapshots() override {
       BaseClassMustBeDerivedFromService(this);
@@ -725,7 +782,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestListSnapshots(::grpc::ServerContext* context, ::canopy::v1::ListSnapshotsRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::ListSnapshotsResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(10, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -734,7 +791,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_DeleteSnapshot() {
-      ::grpc::Service::MarkMethodAsync(10);
+      ::grpc::Service::MarkMethodAsync(11);
     }
     ~WithAsyncMethod_DeleteSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -745,7 +802,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestDeleteSnapshot(::grpc::ServerContext* context, ::canopy::v1::DeleteSnapshotRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Operation>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(10, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(11, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -754,7 +811,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_CreateBackup() {
-      ::grpc::Service::MarkMethodAsync(11);
+      ::grpc::Service::MarkMethodAsync(12);
     }
     ~WithAsyncMethod_CreateBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -765,7 +822,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestCreateBackup(::grpc::ServerContext* context, ::canopy::v1::CreateBackupRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Operation>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(11, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(12, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -774,7 +831,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_GetBackup() {
-      ::grpc::Service::MarkMethodAsync(12);
+      ::grpc::Service::MarkMethodAsync(13);
     }
     ~WithAsyncMethod_GetBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -785,7 +842,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestGetBackup(::grpc::ServerContext* context, ::canopy::v1::GetBackupRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Backup>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(12, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(13, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -794,7 +851,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_ListBackups() {
-      ::grpc::Service::MarkMethodAsync(13);
+      ::grpc::Service::MarkMethodAsync(14);
     }
     ~WithAsyncMethod_ListBackups() override {
       BaseClassMustBeDerivedFromService(this);
@@ -805,7 +862,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestListBackups(::grpc::ServerContext* context, ::canopy::v1::ListBackupsRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::ListBackupsResponse>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(13, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(14, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -814,7 +871,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_DeleteBackup() {
-      ::grpc::Service::MarkMethodAsync(14);
+      ::grpc::Service::MarkMethodAsync(15);
     }
     ~WithAsyncMethod_DeleteBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -825,7 +882,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestDeleteBackup(::grpc::ServerContext* context, ::canopy::v1::DeleteBackupRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Operation>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(14, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(15, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -834,7 +891,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithAsyncMethod_RestoreBackup() {
-      ::grpc::Service::MarkMethodAsync(15);
+      ::grpc::Service::MarkMethodAsync(16);
     }
     ~WithAsyncMethod_RestoreBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -845,10 +902,10 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestRestoreBackup(::grpc::ServerContext* context, ::canopy::v1::RestoreBackupRequest* request, ::grpc::ServerAsyncResponseWriter< ::canopy::v1::Operation>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(15, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(16, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
-  typedef WithAsyncMethod_CreateVolume<WithAsyncMethod_GetVolume<WithAsyncMethod_ListVolumes<WithAsyncMethod_DeleteVolume<WithAsyncMethod_ExtendVolume<WithAsyncMethod_AttachVolume<WithAsyncMethod_DetachVolume<WithAsyncMethod_CreateSnapshot<WithAsyncMethod_GetSnapshot<WithAsyncMethod_ListSnapshots<WithAsyncMethod_DeleteSnapshot<WithAsyncMethod_CreateBackup<WithAsyncMethod_GetBackup<WithAsyncMethod_ListBackups<WithAsyncMethod_DeleteBackup<WithAsyncMethod_RestoreBackup<Service > > > > > > > > > > > > > > > > AsyncService;
+  typedef WithAsyncMethod_CreateVolume<WithAsyncMethod_GetVolume<WithAsyncMethod_ListVolumes<WithAsyncMethod_DeleteVolume<WithAsyncMethod_ExtendVolume<WithAsyncMethod_AttachVolume<WithAsyncMethod_DetachVolume<WithAsyncMethod_WatchVolumes<WithAsyncMethod_CreateSnapshot<WithAsyncMethod_GetSnapshot<WithAsyncMethod_ListSnapshots<WithAsyncMethod_DeleteSnapshot<WithAsyncMethod_CreateBackup<WithAsyncMethod_GetBackup<WithAsyncMethod_ListBackups<WithAsyncMethod_DeleteBackup<WithAsyncMethod_RestoreBackup<Service > > > > > > > > > > > > > > > > > AsyncService;
   template <class BaseClass>
   class WithCallbackMethod_CreateVolume : public BaseClass {
    private:
@@ -1039,18 +1096,40 @@ class VolumeService final {
       ::grpc::CallbackServerContext* /*context*/, const ::canopy::v1::DetachVolumeRequest* /*request*/, ::canopy::v1::Operation* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithCallbackMethod_WatchVolumes : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithCallbackMethod_WatchVolumes() {
+      ::grpc::Service::MarkMethodCallback(7,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::canopy::v1::WatchVolumesRequest, ::canopy::v1::WatchVolumesResponse>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const ::canopy::v1::WatchVolumesRequest* request) { return this->WatchVolumes(context, request); }));
+    }
+    ~WithCallbackMethod_WatchVolumes() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchVolumes(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchVolumesRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchVolumesResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::canopy::v1::WatchVolumesResponse>* WatchVolumes(
+      ::grpc::CallbackServerContext* /*context*/, const ::canopy::v1::WatchVolumesRequest* /*request*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithCallbackMethod_CreateSnapshot : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_CreateSnapshot() {
-      ::grpc::Service::MarkMethodCallback(7,
+      ::grpc::Service::MarkMethodCallback(8,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::CreateSnapshotRequest, ::canopy::v1::Operation>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::CreateSnapshotRequest* request, ::canopy::v1::Operation* response) { return this->CreateSnapshot(context, request, response); }));}
     void SetMessageAllocatorFor_CreateSnapshot(
         ::grpc::MessageAllocator< ::canopy::v1::CreateSnapshotRequest, ::canopy::v1::Operation>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(7);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(8);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::CreateSnapshotRequest, ::canopy::v1::Operation>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1071,13 +1150,13 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_GetSnapshot() {
-      ::grpc::Service::MarkMethodCallback(8,
+      ::grpc::Service::MarkMethodCallback(9,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::GetSnapshotRequest, ::canopy::v1::Snapshot>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::GetSnapshotRequest* request, ::canopy::v1::Snapshot* response) { return this->GetSnapshot(context, request, response); }));}
     void SetMessageAllocatorFor_GetSnapshot(
         ::grpc::MessageAllocator< ::canopy::v1::GetSnapshotRequest, ::canopy::v1::Snapshot>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(8);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(9);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::GetSnapshotRequest, ::canopy::v1::Snapshot>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1098,13 +1177,13 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_ListSnapshots() {
-      ::grpc::Service::MarkMethodCallback(9,
+      ::grpc::Service::MarkMethodCallback(10,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::ListSnapshotsRequest, ::canopy::v1::ListSnapshotsResponse>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::ListSnapshotsRequest* request, ::canopy::v1::ListSnapshotsResponse* response) { return this->ListSnapshots(context, request, response); }));}
     void SetMessageAllocatorFor_ListSnapshots(
         ::grpc::MessageAllocator< ::canopy::v1::ListSnapshotsRequest, ::canopy::v1::ListSnapshotsResponse>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(9);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(10);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::ListSnapshotsRequest, ::canopy::v1::ListSnapshotsResponse>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1125,13 +1204,13 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_DeleteSnapshot() {
-      ::grpc::Service::MarkMethodCallback(10,
+      ::grpc::Service::MarkMethodCallback(11,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::DeleteSnapshotRequest, ::canopy::v1::Operation>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::DeleteSnapshotRequest* request, ::canopy::v1::Operation* response) { return this->DeleteSnapshot(context, request, response); }));}
     void SetMessageAllocatorFor_DeleteSnapshot(
         ::grpc::MessageAllocator< ::canopy::v1::DeleteSnapshotRequest, ::canopy::v1::Operation>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(10);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(11);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::DeleteSnapshotRequest, ::canopy::v1::Operation>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1152,13 +1231,13 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_CreateBackup() {
-      ::grpc::Service::MarkMethodCallback(11,
+      ::grpc::Service::MarkMethodCallback(12,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::CreateBackupRequest, ::canopy::v1::Operation>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::CreateBackupRequest* request, ::canopy::v1::Operation* response) { return this->CreateBackup(context, request, response); }));}
     void SetMessageAllocatorFor_CreateBackup(
         ::grpc::MessageAllocator< ::canopy::v1::CreateBackupRequest, ::canopy::v1::Operation>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(11);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(12);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::CreateBackupRequest, ::canopy::v1::Operation>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1179,13 +1258,13 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_GetBackup() {
-      ::grpc::Service::MarkMethodCallback(12,
+      ::grpc::Service::MarkMethodCallback(13,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::GetBackupRequest, ::canopy::v1::Backup>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::GetBackupRequest* request, ::canopy::v1::Backup* response) { return this->GetBackup(context, request, response); }));}
     void SetMessageAllocatorFor_GetBackup(
         ::grpc::MessageAllocator< ::canopy::v1::GetBackupRequest, ::canopy::v1::Backup>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(12);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(13);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::GetBackupRequest, ::canopy::v1::Backup>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1206,13 +1285,13 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_ListBackups() {
-      ::grpc::Service::MarkMethodCallback(13,
+      ::grpc::Service::MarkMethodCallback(14,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::ListBackupsRequest, ::canopy::v1::ListBackupsResponse>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::ListBackupsRequest* request, ::canopy::v1::ListBackupsResponse* response) { return this->ListBackups(context, request, response); }));}
     void SetMessageAllocatorFor_ListBackups(
         ::grpc::MessageAllocator< ::canopy::v1::ListBackupsRequest, ::canopy::v1::ListBackupsResponse>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(13);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(14);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::ListBackupsRequest, ::canopy::v1::ListBackupsResponse>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1233,13 +1312,13 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_DeleteBackup() {
-      ::grpc::Service::MarkMethodCallback(14,
+      ::grpc::Service::MarkMethodCallback(15,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::DeleteBackupRequest, ::canopy::v1::Operation>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::DeleteBackupRequest* request, ::canopy::v1::Operation* response) { return this->DeleteBackup(context, request, response); }));}
     void SetMessageAllocatorFor_DeleteBackup(
         ::grpc::MessageAllocator< ::canopy::v1::DeleteBackupRequest, ::canopy::v1::Operation>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(14);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(15);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::DeleteBackupRequest, ::canopy::v1::Operation>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1260,13 +1339,13 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithCallbackMethod_RestoreBackup() {
-      ::grpc::Service::MarkMethodCallback(15,
+      ::grpc::Service::MarkMethodCallback(16,
           new ::grpc::internal::CallbackUnaryHandler< ::canopy::v1::RestoreBackupRequest, ::canopy::v1::Operation>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::canopy::v1::RestoreBackupRequest* request, ::canopy::v1::Operation* response) { return this->RestoreBackup(context, request, response); }));}
     void SetMessageAllocatorFor_RestoreBackup(
         ::grpc::MessageAllocator< ::canopy::v1::RestoreBackupRequest, ::canopy::v1::Operation>* allocator) {
-      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(15);
+      ::grpc::internal::MethodHandler* const handler = ::grpc::Service::GetHandler(16);
       static_cast<::grpc::internal::CallbackUnaryHandler< ::canopy::v1::RestoreBackupRequest, ::canopy::v1::Operation>*>(handler)
               ->SetMessageAllocator(allocator);
     }
@@ -1281,7 +1360,7 @@ class VolumeService final {
     virtual ::grpc::ServerUnaryReactor* RestoreBackup(
       ::grpc::CallbackServerContext* /*context*/, const ::canopy::v1::RestoreBackupRequest* /*request*/, ::canopy::v1::Operation* /*response*/)  { return nullptr; }
   };
-  typedef WithCallbackMethod_CreateVolume<WithCallbackMethod_GetVolume<WithCallbackMethod_ListVolumes<WithCallbackMethod_DeleteVolume<WithCallbackMethod_ExtendVolume<WithCallbackMethod_AttachVolume<WithCallbackMethod_DetachVolume<WithCallbackMethod_CreateSnapshot<WithCallbackMethod_GetSnapshot<WithCallbackMethod_ListSnapshots<WithCallbackMethod_DeleteSnapshot<WithCallbackMethod_CreateBackup<WithCallbackMethod_GetBackup<WithCallbackMethod_ListBackups<WithCallbackMethod_DeleteBackup<WithCallbackMethod_RestoreBackup<Service > > > > > > > > > > > > > > > > CallbackService;
+  typedef WithCallbackMethod_CreateVolume<WithCallbackMethod_GetVolume<WithCallbackMethod_ListVolumes<WithCallbackMethod_DeleteVolume<WithCallbackMethod_ExtendVolume<WithCallbackMethod_AttachVolume<WithCallbackMethod_DetachVolume<WithCallbackMethod_WatchVolumes<WithCallbackMethod_CreateSnapshot<WithCallbackMethod_GetSnapshot<WithCallbackMethod_ListSnapshots<WithCallbackMethod_DeleteSnapshot<WithCallbackMethod_CreateBackup<WithCallbackMethod_GetBackup<WithCallbackMethod_ListBackups<WithCallbackMethod_DeleteBackup<WithCallbackMethod_RestoreBackup<Service > > > > > > > > > > > > > > > > > CallbackService;
   typedef CallbackService ExperimentalCallbackService;
   template <class BaseClass>
   class WithGenericMethod_CreateVolume : public BaseClass {
@@ -1403,12 +1482,29 @@ class VolumeService final {
     }
   };
   template <class BaseClass>
+  class WithGenericMethod_WatchVolumes : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithGenericMethod_WatchVolumes() {
+      ::grpc::Service::MarkMethodGeneric(7);
+    }
+    ~WithGenericMethod_WatchVolumes() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchVolumes(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchVolumesRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchVolumesResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+  };
+  template <class BaseClass>
   class WithGenericMethod_CreateSnapshot : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_CreateSnapshot() {
-      ::grpc::Service::MarkMethodGeneric(7);
+      ::grpc::Service::MarkMethodGeneric(8);
     }
     ~WithGenericMethod_CreateSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1425,7 +1521,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_GetSnapshot() {
-      ::grpc::Service::MarkMethodGeneric(8);
+      ::grpc::Service::MarkMethodGeneric(9);
     }
     ~WithGenericMethod_GetSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1442,7 +1538,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_ListSnapshots() {
-      ::grpc::Service::MarkMethodGeneric(9);
+      ::grpc::Service::MarkMethodGeneric(10);
     }
     ~WithGenericMethod_ListSnapshots() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1459,7 +1555,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_DeleteSnapshot() {
-      ::grpc::Service::MarkMethodGeneric(10);
+      ::grpc::Service::MarkMethodGeneric(11);
     }
     ~WithGenericMethod_DeleteSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1476,7 +1572,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_CreateBackup() {
-      ::grpc::Service::MarkMethodGeneric(11);
+      ::grpc::Service::MarkMethodGeneric(12);
     }
     ~WithGenericMethod_CreateBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1493,7 +1589,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_GetBackup() {
-      ::grpc::Service::MarkMethodGeneric(12);
+      ::grpc::Service::MarkMethodGeneric(13);
     }
     ~WithGenericMethod_GetBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1510,7 +1606,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_ListBackups() {
-      ::grpc::Service::MarkMethodGeneric(13);
+      ::grpc::Service::MarkMethodGeneric(14);
     }
     ~WithGenericMethod_ListBackups() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1527,7 +1623,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_DeleteBackup() {
-      ::grpc::Service::MarkMethodGeneric(14);
+      ::grpc::Service::MarkMethodGeneric(15);
     }
     ~WithGenericMethod_DeleteBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1544,7 +1640,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithGenericMethod_RestoreBackup() {
-      ::grpc::Service::MarkMethodGeneric(15);
+      ::grpc::Service::MarkMethodGeneric(16);
     }
     ~WithGenericMethod_RestoreBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1696,12 +1792,32 @@ class VolumeService final {
     }
   };
   template <class BaseClass>
+  class WithRawMethod_WatchVolumes : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawMethod_WatchVolumes() {
+      ::grpc::Service::MarkMethodRaw(7);
+    }
+    ~WithRawMethod_WatchVolumes() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchVolumes(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchVolumesRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchVolumesResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    void RequestWatchVolumes(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncWriter< ::grpc::ByteBuffer>* writer, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
+      ::grpc::Service::RequestAsyncServerStreaming(7, context, request, writer, new_call_cq, notification_cq, tag);
+    }
+  };
+  template <class BaseClass>
   class WithRawMethod_CreateSnapshot : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_CreateSnapshot() {
-      ::grpc::Service::MarkMethodRaw(7);
+      ::grpc::Service::MarkMethodRaw(8);
     }
     ~WithRawMethod_CreateSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1712,7 +1828,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestCreateSnapshot(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(7, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1721,7 +1837,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_GetSnapshot() {
-      ::grpc::Service::MarkMethodRaw(8);
+      ::grpc::Service::MarkMethodRaw(9);
     }
     ~WithRawMethod_GetSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1732,7 +1848,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestGetSnapshot(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(8, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1741,7 +1857,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_ListSnapshots() {
-      ::grpc::Service::MarkMethodRaw(9);
+      ::grpc::Service::MarkMethodRaw(10);
     }
     ~WithRawMethod_ListSnapshots() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1752,7 +1868,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestListSnapshots(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(9, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(10, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1761,7 +1877,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_DeleteSnapshot() {
-      ::grpc::Service::MarkMethodRaw(10);
+      ::grpc::Service::MarkMethodRaw(11);
     }
     ~WithRawMethod_DeleteSnapshot() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1772,7 +1888,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestDeleteSnapshot(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(10, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(11, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1781,7 +1897,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_CreateBackup() {
-      ::grpc::Service::MarkMethodRaw(11);
+      ::grpc::Service::MarkMethodRaw(12);
     }
     ~WithRawMethod_CreateBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1792,7 +1908,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestCreateBackup(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(11, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(12, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1801,7 +1917,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_GetBackup() {
-      ::grpc::Service::MarkMethodRaw(12);
+      ::grpc::Service::MarkMethodRaw(13);
     }
     ~WithRawMethod_GetBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1812,7 +1928,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestGetBackup(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(12, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(13, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1821,7 +1937,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_ListBackups() {
-      ::grpc::Service::MarkMethodRaw(13);
+      ::grpc::Service::MarkMethodRaw(14);
     }
     ~WithRawMethod_ListBackups() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1832,7 +1948,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestListBackups(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(13, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(14, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1841,7 +1957,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_DeleteBackup() {
-      ::grpc::Service::MarkMethodRaw(14);
+      ::grpc::Service::MarkMethodRaw(15);
     }
     ~WithRawMethod_DeleteBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1852,7 +1968,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestDeleteBackup(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(14, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(15, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -1861,7 +1977,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawMethod_RestoreBackup() {
-      ::grpc::Service::MarkMethodRaw(15);
+      ::grpc::Service::MarkMethodRaw(16);
     }
     ~WithRawMethod_RestoreBackup() override {
       BaseClassMustBeDerivedFromService(this);
@@ -1872,7 +1988,7 @@ class VolumeService final {
       return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
     }
     void RequestRestoreBackup(::grpc::ServerContext* context, ::grpc::ByteBuffer* request, ::grpc::ServerAsyncResponseWriter< ::grpc::ByteBuffer>* response, ::grpc::CompletionQueue* new_call_cq, ::grpc::ServerCompletionQueue* notification_cq, void *tag) {
-      ::grpc::Service::RequestAsyncUnary(15, context, request, response, new_call_cq, notification_cq, tag);
+      ::grpc::Service::RequestAsyncUnary(16, context, request, response, new_call_cq, notification_cq, tag);
     }
   };
   template <class BaseClass>
@@ -2030,12 +2146,34 @@ class VolumeService final {
       ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/, ::grpc::ByteBuffer* /*response*/)  { return nullptr; }
   };
   template <class BaseClass>
+  class WithRawCallbackMethod_WatchVolumes : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithRawCallbackMethod_WatchVolumes() {
+      ::grpc::Service::MarkMethodRawCallback(7,
+          new ::grpc::internal::CallbackServerStreamingHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+            [this](
+                   ::grpc::CallbackServerContext* context, const::grpc::ByteBuffer* request) { return this->WatchVolumes(context, request); }));
+    }
+    ~WithRawCallbackMethod_WatchVolumes() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable synchronous version of this method
+    ::grpc::Status WatchVolumes(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchVolumesRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchVolumesResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    virtual ::grpc::ServerWriteReactor< ::grpc::ByteBuffer>* WatchVolumes(
+      ::grpc::CallbackServerContext* /*context*/, const ::grpc::ByteBuffer* /*request*/)  { return nullptr; }
+  };
+  template <class BaseClass>
   class WithRawCallbackMethod_CreateSnapshot : public BaseClass {
    private:
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_CreateSnapshot() {
-      ::grpc::Service::MarkMethodRawCallback(7,
+      ::grpc::Service::MarkMethodRawCallback(8,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->CreateSnapshot(context, request, response); }));
@@ -2057,7 +2195,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_GetSnapshot() {
-      ::grpc::Service::MarkMethodRawCallback(8,
+      ::grpc::Service::MarkMethodRawCallback(9,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->GetSnapshot(context, request, response); }));
@@ -2079,7 +2217,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_ListSnapshots() {
-      ::grpc::Service::MarkMethodRawCallback(9,
+      ::grpc::Service::MarkMethodRawCallback(10,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->ListSnapshots(context, request, response); }));
@@ -2101,7 +2239,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_DeleteSnapshot() {
-      ::grpc::Service::MarkMethodRawCallback(10,
+      ::grpc::Service::MarkMethodRawCallback(11,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->DeleteSnapshot(context, request, response); }));
@@ -2123,7 +2261,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_CreateBackup() {
-      ::grpc::Service::MarkMethodRawCallback(11,
+      ::grpc::Service::MarkMethodRawCallback(12,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->CreateBackup(context, request, response); }));
@@ -2145,7 +2283,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_GetBackup() {
-      ::grpc::Service::MarkMethodRawCallback(12,
+      ::grpc::Service::MarkMethodRawCallback(13,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->GetBackup(context, request, response); }));
@@ -2167,7 +2305,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_ListBackups() {
-      ::grpc::Service::MarkMethodRawCallback(13,
+      ::grpc::Service::MarkMethodRawCallback(14,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->ListBackups(context, request, response); }));
@@ -2189,7 +2327,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_DeleteBackup() {
-      ::grpc::Service::MarkMethodRawCallback(14,
+      ::grpc::Service::MarkMethodRawCallback(15,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->DeleteBackup(context, request, response); }));
@@ -2211,7 +2349,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithRawCallbackMethod_RestoreBackup() {
-      ::grpc::Service::MarkMethodRawCallback(15,
+      ::grpc::Service::MarkMethodRawCallback(16,
           new ::grpc::internal::CallbackUnaryHandler< ::grpc::ByteBuffer, ::grpc::ByteBuffer>(
             [this](
                    ::grpc::CallbackServerContext* context, const ::grpc::ByteBuffer* request, ::grpc::ByteBuffer* response) { return this->RestoreBackup(context, request, response); }));
@@ -2422,7 +2560,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_CreateSnapshot() {
-      ::grpc::Service::MarkMethodStreamed(7,
+      ::grpc::Service::MarkMethodStreamed(8,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::CreateSnapshotRequest, ::canopy::v1::Operation>(
             [this](::grpc::ServerContext* context,
@@ -2449,7 +2587,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_GetSnapshot() {
-      ::grpc::Service::MarkMethodStreamed(8,
+      ::grpc::Service::MarkMethodStreamed(9,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::GetSnapshotRequest, ::canopy::v1::Snapshot>(
             [this](::grpc::ServerContext* context,
@@ -2476,7 +2614,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_ListSnapshots() {
-      ::grpc::Service::MarkMethodStreamed(9,
+      ::grpc::Service::MarkMethodStreamed(10,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::ListSnapshotsRequest, ::canopy::v1::ListSnapshotsResponse>(
             [this](::grpc::ServerContext* context,
@@ -2503,7 +2641,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_DeleteSnapshot() {
-      ::grpc::Service::MarkMethodStreamed(10,
+      ::grpc::Service::MarkMethodStreamed(11,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::DeleteSnapshotRequest, ::canopy::v1::Operation>(
             [this](::grpc::ServerContext* context,
@@ -2530,7 +2668,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_CreateBackup() {
-      ::grpc::Service::MarkMethodStreamed(11,
+      ::grpc::Service::MarkMethodStreamed(12,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::CreateBackupRequest, ::canopy::v1::Operation>(
             [this](::grpc::ServerContext* context,
@@ -2557,7 +2695,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_GetBackup() {
-      ::grpc::Service::MarkMethodStreamed(12,
+      ::grpc::Service::MarkMethodStreamed(13,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::GetBackupRequest, ::canopy::v1::Backup>(
             [this](::grpc::ServerContext* context,
@@ -2584,7 +2722,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_ListBackups() {
-      ::grpc::Service::MarkMethodStreamed(13,
+      ::grpc::Service::MarkMethodStreamed(14,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::ListBackupsRequest, ::canopy::v1::ListBackupsResponse>(
             [this](::grpc::ServerContext* context,
@@ -2611,7 +2749,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_DeleteBackup() {
-      ::grpc::Service::MarkMethodStreamed(14,
+      ::grpc::Service::MarkMethodStreamed(15,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::DeleteBackupRequest, ::canopy::v1::Operation>(
             [this](::grpc::ServerContext* context,
@@ -2638,7 +2776,7 @@ class VolumeService final {
     void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
    public:
     WithStreamedUnaryMethod_RestoreBackup() {
-      ::grpc::Service::MarkMethodStreamed(15,
+      ::grpc::Service::MarkMethodStreamed(16,
         new ::grpc::internal::StreamedUnaryHandler<
           ::canopy::v1::RestoreBackupRequest, ::canopy::v1::Operation>(
             [this](::grpc::ServerContext* context,
@@ -2660,8 +2798,35 @@ class VolumeService final {
     virtual ::grpc::Status StreamedRestoreBackup(::grpc::ServerContext* context, ::grpc::ServerUnaryStreamer< ::canopy::v1::RestoreBackupRequest,::canopy::v1::Operation>* server_unary_streamer) = 0;
   };
   typedef WithStreamedUnaryMethod_CreateVolume<WithStreamedUnaryMethod_GetVolume<WithStreamedUnaryMethod_ListVolumes<WithStreamedUnaryMethod_DeleteVolume<WithStreamedUnaryMethod_ExtendVolume<WithStreamedUnaryMethod_AttachVolume<WithStreamedUnaryMethod_DetachVolume<WithStreamedUnaryMethod_CreateSnapshot<WithStreamedUnaryMethod_GetSnapshot<WithStreamedUnaryMethod_ListSnapshots<WithStreamedUnaryMethod_DeleteSnapshot<WithStreamedUnaryMethod_CreateBackup<WithStreamedUnaryMethod_GetBackup<WithStreamedUnaryMethod_ListBackups<WithStreamedUnaryMethod_DeleteBackup<WithStreamedUnaryMethod_RestoreBackup<Service > > > > > > > > > > > > > > > > StreamedUnaryService;
-  typedef Service SplitStreamedService;
-  typedef WithStreamedUnaryMethod_CreateVolume<WithStreamedUnaryMethod_GetVolume<WithStreamedUnaryMethod_ListVolumes<WithStreamedUnaryMethod_DeleteVolume<WithStreamedUnaryMethod_ExtendVolume<WithStreamedUnaryMethod_AttachVolume<WithStreamedUnaryMethod_DetachVolume<WithStreamedUnaryMethod_CreateSnapshot<WithStreamedUnaryMethod_GetSnapshot<WithStreamedUnaryMethod_ListSnapshots<WithStreamedUnaryMethod_DeleteSnapshot<WithStreamedUnaryMethod_CreateBackup<WithStreamedUnaryMethod_GetBackup<WithStreamedUnaryMethod_ListBackups<WithStreamedUnaryMethod_DeleteBackup<WithStreamedUnaryMethod_RestoreBackup<Service > > > > > > > > > > > > > > > > StreamedService;
+  template <class BaseClass>
+  class WithSplitStreamingMethod_WatchVolumes : public BaseClass {
+   private:
+    void BaseClassMustBeDerivedFromService(const Service* /*service*/) {}
+   public:
+    WithSplitStreamingMethod_WatchVolumes() {
+      ::grpc::Service::MarkMethodStreamed(7,
+        new ::grpc::internal::SplitServerStreamingHandler<
+          ::canopy::v1::WatchVolumesRequest, ::canopy::v1::WatchVolumesResponse>(
+            [this](::grpc::ServerContext* context,
+                   ::grpc::ServerSplitStreamer<
+                     ::canopy::v1::WatchVolumesRequest, ::canopy::v1::WatchVolumesResponse>* streamer) {
+                       return this->StreamedWatchVolumes(context,
+                         streamer);
+                  }));
+    }
+    ~WithSplitStreamingMethod_WatchVolumes() override {
+      BaseClassMustBeDerivedFromService(this);
+    }
+    // disable regular version of this method
+    ::grpc::Status WatchVolumes(::grpc::ServerContext* /*context*/, const ::canopy::v1::WatchVolumesRequest* /*request*/, ::grpc::ServerWriter< ::canopy::v1::WatchVolumesResponse>* /*writer*/) override {
+      abort();
+      return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "");
+    }
+    // replace default version of method with split streamed
+    virtual ::grpc::Status StreamedWatchVolumes(::grpc::ServerContext* context, ::grpc::ServerSplitStreamer< ::canopy::v1::WatchVolumesRequest,::canopy::v1::WatchVolumesResponse>* server_split_streamer) = 0;
+  };
+  typedef WithSplitStreamingMethod_WatchVolumes<Service > SplitStreamedService;
+  typedef WithStreamedUnaryMethod_CreateVolume<WithStreamedUnaryMethod_GetVolume<WithStreamedUnaryMethod_ListVolumes<WithStreamedUnaryMethod_DeleteVolume<WithStreamedUnaryMethod_ExtendVolume<WithStreamedUnaryMethod_AttachVolume<WithStreamedUnaryMethod_DetachVolume<WithSplitStreamingMethod_WatchVolumes<WithStreamedUnaryMethod_CreateSnapshot<WithStreamedUnaryMethod_GetSnapshot<WithStreamedUnaryMethod_ListSnapshots<WithStreamedUnaryMethod_DeleteSnapshot<WithStreamedUnaryMethod_CreateBackup<WithStreamedUnaryMethod_GetBackup<WithStreamedUnaryMethod_ListBackups<WithStreamedUnaryMethod_DeleteBackup<WithStreamedUnaryMethod_RestoreBackup<Service > > > > > > > > > > > > > > > > > StreamedService;
 };
 
 }  // namespace v1

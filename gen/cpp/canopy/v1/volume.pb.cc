@@ -341,6 +341,48 @@ struct DetachVolumeRequestDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 DetachVolumeRequestDefaultTypeInternal _DetachVolumeRequest_default_instance_;
+PROTOBUF_CONSTEXPR WatchVolumesRequest_LabelsEntry_DoNotUse::WatchVolumesRequest_LabelsEntry_DoNotUse(
+    ::_pbi::ConstantInitialized) {}
+struct WatchVolumesRequest_LabelsEntry_DoNotUseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR WatchVolumesRequest_LabelsEntry_DoNotUseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~WatchVolumesRequest_LabelsEntry_DoNotUseDefaultTypeInternal() {}
+  union {
+    WatchVolumesRequest_LabelsEntry_DoNotUse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 WatchVolumesRequest_LabelsEntry_DoNotUseDefaultTypeInternal _WatchVolumesRequest_LabelsEntry_DoNotUse_default_instance_;
+PROTOBUF_CONSTEXPR WatchVolumesRequest::WatchVolumesRequest(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.labels_)*/{::_pbi::ConstantInitialized()}
+  , /*decltype(_impl_.ids_)*/{}
+  , /*decltype(_impl_.name_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.location_)*/nullptr
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct WatchVolumesRequestDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR WatchVolumesRequestDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~WatchVolumesRequestDefaultTypeInternal() {}
+  union {
+    WatchVolumesRequest _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 WatchVolumesRequestDefaultTypeInternal _WatchVolumesRequest_default_instance_;
+PROTOBUF_CONSTEXPR WatchVolumesResponse::WatchVolumesResponse(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.volume_)*/nullptr
+  , /*decltype(_impl_.cloud_error_)*/nullptr
+  , /*decltype(_impl_.type_)*/0
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct WatchVolumesResponseDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR WatchVolumesResponseDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~WatchVolumesResponseDefaultTypeInternal() {}
+  union {
+    WatchVolumesResponse _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 WatchVolumesResponseDefaultTypeInternal _WatchVolumesResponse_default_instance_;
 PROTOBUF_CONSTEXPR CreateSnapshotRequest_LabelsEntry_DoNotUse::CreateSnapshotRequest_LabelsEntry_DoNotUse(
     ::_pbi::ConstantInitialized) {}
 struct CreateSnapshotRequest_LabelsEntry_DoNotUseDefaultTypeInternal {
@@ -575,8 +617,8 @@ struct RestoreBackupRequestDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 RestoreBackupRequestDefaultTypeInternal _RestoreBackupRequest_default_instance_;
 }  // namespace v1
 }  // namespace canopy
-static ::_pb::Metadata file_level_metadata_canopy_2fv1_2fvolume_2eproto[36];
-static constexpr ::_pb::EnumDescriptor const** file_level_enum_descriptors_canopy_2fv1_2fvolume_2eproto = nullptr;
+static ::_pb::Metadata file_level_metadata_canopy_2fv1_2fvolume_2eproto[39];
+static const ::_pb::EnumDescriptor* file_level_enum_descriptors_canopy_2fv1_2fvolume_2eproto[1];
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_canopy_2fv1_2fvolume_2eproto = nullptr;
 
 const uint32_t TableStruct_canopy_2fv1_2fvolume_2eproto::offsets[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
@@ -819,6 +861,35 @@ const uint32_t TableStruct_canopy_2fv1_2fvolume_2eproto::offsets[] PROTOBUF_SECT
   PROTOBUF_FIELD_OFFSET(::canopy::v1::DetachVolumeRequest, _impl_.server_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::DetachVolumeRequest, _impl_.wait_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::DetachVolumeRequest, _impl_.request_id_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse, _has_bits_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse, key_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse, value_),
+  0,
+  1,
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest, _impl_.location_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest, _impl_.name_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest, _impl_.labels_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesRequest, _impl_.ids_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesResponse, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesResponse, _impl_.type_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesResponse, _impl_.volume_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::WatchVolumesResponse, _impl_.cloud_error_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::CreateSnapshotRequest_LabelsEntry_DoNotUse, _has_bits_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::CreateSnapshotRequest_LabelsEntry_DoNotUse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -1002,22 +1073,25 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 209, -1, -1, sizeof(::canopy::v1::ExtendVolumeRequest)},
   { 219, -1, -1, sizeof(::canopy::v1::AttachVolumeRequest)},
   { 229, -1, -1, sizeof(::canopy::v1::DetachVolumeRequest)},
-  { 239, 247, -1, sizeof(::canopy::v1::CreateSnapshotRequest_LabelsEntry_DoNotUse)},
-  { 249, -1, -1, sizeof(::canopy::v1::CreateSnapshotRequest)},
-  { 261, -1, -1, sizeof(::canopy::v1::GetSnapshotRequest)},
-  { 268, 276, -1, sizeof(::canopy::v1::ListSnapshotsRequest_LabelsEntry_DoNotUse)},
-  { 278, -1, -1, sizeof(::canopy::v1::ListSnapshotsRequest)},
-  { 290, -1, -1, sizeof(::canopy::v1::ListSnapshotsResponse)},
-  { 299, -1, -1, sizeof(::canopy::v1::DeleteSnapshotRequest)},
-  { 308, 316, -1, sizeof(::canopy::v1::CreateBackupRequest_LabelsEntry_DoNotUse)},
-  { 318, -1, -1, sizeof(::canopy::v1::CreateBackupRequest)},
-  { 330, -1, -1, sizeof(::canopy::v1::GetBackupRequest)},
-  { 337, 345, -1, sizeof(::canopy::v1::ListBackupsRequest_LabelsEntry_DoNotUse)},
-  { 347, -1, -1, sizeof(::canopy::v1::ListBackupsRequest)},
-  { 359, -1, -1, sizeof(::canopy::v1::ListBackupsResponse)},
-  { 368, -1, -1, sizeof(::canopy::v1::DeleteBackupRequest)},
-  { 377, 385, -1, sizeof(::canopy::v1::RestoreBackupRequest_LabelsEntry_DoNotUse)},
-  { 387, -1, -1, sizeof(::canopy::v1::RestoreBackupRequest)},
+  { 239, 247, -1, sizeof(::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse)},
+  { 249, -1, -1, sizeof(::canopy::v1::WatchVolumesRequest)},
+  { 259, -1, -1, sizeof(::canopy::v1::WatchVolumesResponse)},
+  { 268, 276, -1, sizeof(::canopy::v1::CreateSnapshotRequest_LabelsEntry_DoNotUse)},
+  { 278, -1, -1, sizeof(::canopy::v1::CreateSnapshotRequest)},
+  { 290, -1, -1, sizeof(::canopy::v1::GetSnapshotRequest)},
+  { 297, 305, -1, sizeof(::canopy::v1::ListSnapshotsRequest_LabelsEntry_DoNotUse)},
+  { 307, -1, -1, sizeof(::canopy::v1::ListSnapshotsRequest)},
+  { 319, -1, -1, sizeof(::canopy::v1::ListSnapshotsResponse)},
+  { 328, -1, -1, sizeof(::canopy::v1::DeleteSnapshotRequest)},
+  { 337, 345, -1, sizeof(::canopy::v1::CreateBackupRequest_LabelsEntry_DoNotUse)},
+  { 347, -1, -1, sizeof(::canopy::v1::CreateBackupRequest)},
+  { 359, -1, -1, sizeof(::canopy::v1::GetBackupRequest)},
+  { 366, 374, -1, sizeof(::canopy::v1::ListBackupsRequest_LabelsEntry_DoNotUse)},
+  { 376, -1, -1, sizeof(::canopy::v1::ListBackupsRequest)},
+  { 388, -1, -1, sizeof(::canopy::v1::ListBackupsResponse)},
+  { 397, -1, -1, sizeof(::canopy::v1::DeleteBackupRequest)},
+  { 406, 414, -1, sizeof(::canopy::v1::RestoreBackupRequest_LabelsEntry_DoNotUse)},
+  { 416, -1, -1, sizeof(::canopy::v1::RestoreBackupRequest)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -1041,6 +1115,9 @@ static const ::_pb::Message* const file_default_instances[] = {
   &::canopy::v1::_ExtendVolumeRequest_default_instance_._instance,
   &::canopy::v1::_AttachVolumeRequest_default_instance_._instance,
   &::canopy::v1::_DetachVolumeRequest_default_instance_._instance,
+  &::canopy::v1::_WatchVolumesRequest_LabelsEntry_DoNotUse_default_instance_._instance,
+  &::canopy::v1::_WatchVolumesRequest_default_instance_._instance,
+  &::canopy::v1::_WatchVolumesResponse_default_instance_._instance,
   &::canopy::v1::_CreateSnapshotRequest_LabelsEntry_DoNotUse_default_instance_._instance,
   &::canopy::v1::_CreateSnapshotRequest_default_instance_._instance,
   &::canopy::v1::_GetSnapshotRequest_default_instance_._instance,
@@ -1158,90 +1235,106 @@ const char descriptor_table_protodef_canopy_2fv1_2fvolume_2eproto[] PROTOBUF_SEC
   "\010R\004wait\022\035\n\nrequest_id\030\004 \001(\tR\trequestId\"p"
   "\n\023DetachVolumeRequest\022\016\n\002id\030\001 \001(\tR\002id\022\026\n"
   "\006server\030\002 \001(\tR\006server\022\022\n\004wait\030\003 \001(\010R\004wai"
-  "t\022\035\n\nrequest_id\030\004 \001(\tR\trequestId\"\231\002\n\025Cre"
-  "ateSnapshotRequest\022\022\n\004name\030\001 \001(\tR\004name\022\026"
-  "\n\006volume\030\002 \001(\tR\006volume\022 \n\013description\030\003 "
-  "\001(\tR\013description\022D\n\006labels\030\004 \003(\0132,.canop"
-  "y.v1.CreateSnapshotRequest.LabelsEntryR\006"
-  "labels\022\022\n\004wait\030\005 \001(\010R\004wait\022\035\n\nrequest_id"
-  "\030\006 \001(\tR\trequestId\0329\n\013LabelsEntry\022\020\n\003key\030"
-  "\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"$\n\022"
-  "GetSnapshotRequest\022\016\n\002id\030\001 \001(\tR\002id\"\264\002\n\024L"
-  "istSnapshotsRequest\022\033\n\tpage_size\030\001 \001(\005R\010"
-  "pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022"
-  "/\n\010location\030\003 \001(\0132\023.canopy.v1.LocationR\010"
-  "location\022\022\n\004name\030\004 \001(\tR\004name\022\033\n\tvolume_i"
-  "d\030\005 \001(\tR\010volumeId\022C\n\006labels\030\006 \003(\0132+.cano"
-  "py.v1.ListSnapshotsRequest.LabelsEntryR\006"
-  "labels\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022"
-  "\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\254\001\n\025ListSnapsh"
-  "otsResponse\0221\n\tsnapshots\030\001 \003(\0132\023.canopy."
-  "v1.SnapshotR\tsnapshots\022&\n\017next_page_toke"
-  "n\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_errors\030\003"
-  " \003(\0132\025.canopy.v1.CloudErrorR\013cloudErrors"
-  "\"Z\n\025DeleteSnapshotRequest\022\016\n\002id\030\001 \001(\tR\002i"
-  "d\022\022\n\004wait\030\002 \001(\010R\004wait\022\035\n\nrequest_id\030\003 \001("
-  "\tR\trequestId\"\225\002\n\023CreateBackupRequest\022\022\n\004"
-  "name\030\001 \001(\tR\004name\022\026\n\006volume\030\002 \001(\tR\006volume"
-  "\022 \n\013description\030\003 \001(\tR\013description\022B\n\006la"
-  "bels\030\004 \003(\0132*.canopy.v1.CreateBackupReque"
-  "st.LabelsEntryR\006labels\022\022\n\004wait\030\005 \001(\010R\004wa"
-  "it\022\035\n\nrequest_id\030\006 \001(\tR\trequestId\0329\n\013Lab"
-  "elsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001("
-  "\tR\005value:\0028\001\"\"\n\020GetBackupRequest\022\016\n\002id\030\001"
-  " \001(\tR\002id\"\260\002\n\022ListBackupsRequest\022\033\n\tpage_"
-  "size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\t"
-  "R\tpageToken\022/\n\010location\030\003 \001(\0132\023.canopy.v"
-  "1.LocationR\010location\022\022\n\004name\030\004 \001(\tR\004name"
-  "\022\033\n\tvolume_id\030\005 \001(\tR\010volumeId\022A\n\006labels\030"
-  "\006 \003(\0132).canopy.v1.ListBackupsRequest.Lab"
-  "elsEntryR\006labels\0329\n\013LabelsEntry\022\020\n\003key\030\001"
-  " \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\244\001\n\023"
-  "ListBackupsResponse\022+\n\007backups\030\001 \003(\0132\021.c"
-  "anopy.v1.BackupR\007backups\022&\n\017next_page_to"
-  "ken\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_errors"
-  "\030\003 \003(\0132\025.canopy.v1.CloudErrorR\013cloudErro"
-  "rs\"X\n\023DeleteBackupRequest\022\016\n\002id\030\001 \001(\tR\002i"
-  "d\022\022\n\004wait\030\002 \001(\010R\004wait\022\035\n\nrequest_id\030\003 \001("
-  "\tR\trequestId\"\234\002\n\024RestoreBackupRequest\022\016\n"
-  "\002id\030\001 \001(\tR\002id\022\022\n\004name\030\002 \001(\tR\004name\022\022\n\004zon"
-  "e\030\003 \001(\tR\004zone\022\031\n\010size_gib\030\004 \001(\003R\007sizeGib"
-  "\022C\n\006labels\030\005 \003(\0132+.canopy.v1.RestoreBack"
-  "upRequest.LabelsEntryR\006labels\022\022\n\004wait\030\006 "
-  "\001(\010R\004wait\022\035\n\nrequest_id\030\007 \001(\tR\trequestId"
-  "\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005val"
-  "ue\030\002 \001(\tR\005value:\0028\0012\202\t\n\rVolumeService\022D\n"
-  "\014CreateVolume\022\036.canopy.v1.CreateVolumeRe"
-  "quest\032\024.canopy.v1.Operation\022;\n\tGetVolume"
-  "\022\033.canopy.v1.GetVolumeRequest\032\021.canopy.v"
-  "1.Volume\022L\n\013ListVolumes\022\035.canopy.v1.List"
-  "VolumesRequest\032\036.canopy.v1.ListVolumesRe"
-  "sponse\022D\n\014DeleteVolume\022\036.canopy.v1.Delet"
-  "eVolumeRequest\032\024.canopy.v1.Operation\022D\n\014"
-  "ExtendVolume\022\036.canopy.v1.ExtendVolumeReq"
-  "uest\032\024.canopy.v1.Operation\022D\n\014AttachVolu"
-  "me\022\036.canopy.v1.AttachVolumeRequest\032\024.can"
-  "opy.v1.Operation\022D\n\014DetachVolume\022\036.canop"
-  "y.v1.DetachVolumeRequest\032\024.canopy.v1.Ope"
-  "ration\022H\n\016CreateSnapshot\022 .canopy.v1.Cre"
-  "ateSnapshotRequest\032\024.canopy.v1.Operation"
-  "\022A\n\013GetSnapshot\022\035.canopy.v1.GetSnapshotR"
-  "equest\032\023.canopy.v1.Snapshot\022R\n\rListSnaps"
-  "hots\022\037.canopy.v1.ListSnapshotsRequest\032 ."
-  "canopy.v1.ListSnapshotsResponse\022H\n\016Delet"
-  "eSnapshot\022 .canopy.v1.DeleteSnapshotRequ"
-  "est\032\024.canopy.v1.Operation\022D\n\014CreateBacku"
-  "p\022\036.canopy.v1.CreateBackupRequest\032\024.cano"
-  "py.v1.Operation\022;\n\tGetBackup\022\033.canopy.v1"
-  ".GetBackupRequest\032\021.canopy.v1.Backup\022L\n\013"
-  "ListBackups\022\035.canopy.v1.ListBackupsReque"
-  "st\032\036.canopy.v1.ListBackupsResponse\022D\n\014De"
-  "leteBackup\022\036.canopy.v1.DeleteBackupReque"
-  "st\032\024.canopy.v1.Operation\022F\n\rRestoreBacku"
-  "p\022\037.canopy.v1.RestoreBackupRequest\032\024.can"
-  "opy.v1.OperationB:Z8github.com/canopy-cl"
-  "oud/canopy/gen/go/canopy/v1;canopyv1b\006pr"
-  "oto3"
+  "t\022\035\n\nrequest_id\030\004 \001(\tR\trequestId\"\353\001\n\023Wat"
+  "chVolumesRequest\022/\n\010location\030\001 \001(\0132\023.can"
+  "opy.v1.LocationR\010location\022\022\n\004name\030\002 \001(\tR"
+  "\004name\022B\n\006labels\030\003 \003(\0132*.canopy.v1.WatchV"
+  "olumesRequest.LabelsEntryR\006labels\022\020\n\003ids"
+  "\030\004 \003(\tR\003ids\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR"
+  "\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\334\002\n\024Watch"
+  "VolumesResponse\022=\n\004type\030\001 \001(\0162).canopy.v"
+  "1.WatchVolumesResponse.EventTypeR\004type\022)"
+  "\n\006volume\030\002 \001(\0132\021.canopy.v1.VolumeR\006volum"
+  "e\0226\n\013cloud_error\030\003 \001(\0132\025.canopy.v1.Cloud"
+  "ErrorR\ncloudError\"\241\001\n\tEventType\022\032\n\026EVENT"
+  "_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_TYPE_ADDED\020"
+  "\001\022\027\n\023EVENT_TYPE_MODIFIED\020\002\022\026\n\022EVENT_TYPE"
+  "_DELETED\020\003\022\025\n\021EVENT_TYPE_SYNCED\020\004\022\032\n\026EVE"
+  "NT_TYPE_CLOUD_ERROR\020\005\"\231\002\n\025CreateSnapshot"
+  "Request\022\022\n\004name\030\001 \001(\tR\004name\022\026\n\006volume\030\002 "
+  "\001(\tR\006volume\022 \n\013description\030\003 \001(\tR\013descri"
+  "ption\022D\n\006labels\030\004 \003(\0132,.canopy.v1.Create"
+  "SnapshotRequest.LabelsEntryR\006labels\022\022\n\004w"
+  "ait\030\005 \001(\010R\004wait\022\035\n\nrequest_id\030\006 \001(\tR\treq"
+  "uestId\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022"
+  "\024\n\005value\030\002 \001(\tR\005value:\0028\001\"$\n\022GetSnapshot"
+  "Request\022\016\n\002id\030\001 \001(\tR\002id\"\264\002\n\024ListSnapshot"
+  "sRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n"
+  "\npage_token\030\002 \001(\tR\tpageToken\022/\n\010location"
+  "\030\003 \001(\0132\023.canopy.v1.LocationR\010location\022\022\n"
+  "\004name\030\004 \001(\tR\004name\022\033\n\tvolume_id\030\005 \001(\tR\010vo"
+  "lumeId\022C\n\006labels\030\006 \003(\0132+.canopy.v1.ListS"
+  "napshotsRequest.LabelsEntryR\006labels\0329\n\013L"
+  "abelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 "
+  "\001(\tR\005value:\0028\001\"\254\001\n\025ListSnapshotsResponse"
+  "\0221\n\tsnapshots\030\001 \003(\0132\023.canopy.v1.Snapshot"
+  "R\tsnapshots\022&\n\017next_page_token\030\002 \001(\tR\rne"
+  "xtPageToken\0228\n\014cloud_errors\030\003 \003(\0132\025.cano"
+  "py.v1.CloudErrorR\013cloudErrors\"Z\n\025DeleteS"
+  "napshotRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002"
+  " \001(\010R\004wait\022\035\n\nrequest_id\030\003 \001(\tR\trequestI"
+  "d\"\225\002\n\023CreateBackupRequest\022\022\n\004name\030\001 \001(\tR"
+  "\004name\022\026\n\006volume\030\002 \001(\tR\006volume\022 \n\013descrip"
+  "tion\030\003 \001(\tR\013description\022B\n\006labels\030\004 \003(\0132"
+  "*.canopy.v1.CreateBackupRequest.LabelsEn"
+  "tryR\006labels\022\022\n\004wait\030\005 \001(\010R\004wait\022\035\n\nreque"
+  "st_id\030\006 \001(\tR\trequestId\0329\n\013LabelsEntry\022\020\n"
+  "\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028"
+  "\001\"\"\n\020GetBackupRequest\022\016\n\002id\030\001 \001(\tR\002id\"\260\002"
+  "\n\022ListBackupsRequest\022\033\n\tpage_size\030\001 \001(\005R"
+  "\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToken"
+  "\022/\n\010location\030\003 \001(\0132\023.canopy.v1.LocationR"
+  "\010location\022\022\n\004name\030\004 \001(\tR\004name\022\033\n\tvolume_"
+  "id\030\005 \001(\tR\010volumeId\022A\n\006labels\030\006 \003(\0132).can"
+  "opy.v1.ListBackupsRequest.LabelsEntryR\006l"
+  "abels\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024"
+  "\n\005value\030\002 \001(\tR\005value:\0028\001\"\244\001\n\023ListBackups"
+  "Response\022+\n\007backups\030\001 \003(\0132\021.canopy.v1.Ba"
+  "ckupR\007backups\022&\n\017next_page_token\030\002 \001(\tR\r"
+  "nextPageToken\0228\n\014cloud_errors\030\003 \003(\0132\025.ca"
+  "nopy.v1.CloudErrorR\013cloudErrors\"X\n\023Delet"
+  "eBackupRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002"
+  " \001(\010R\004wait\022\035\n\nrequest_id\030\003 \001(\tR\trequestI"
+  "d\"\234\002\n\024RestoreBackupRequest\022\016\n\002id\030\001 \001(\tR\002"
+  "id\022\022\n\004name\030\002 \001(\tR\004name\022\022\n\004zone\030\003 \001(\tR\004zo"
+  "ne\022\031\n\010size_gib\030\004 \001(\003R\007sizeGib\022C\n\006labels\030"
+  "\005 \003(\0132+.canopy.v1.RestoreBackupRequest.L"
+  "abelsEntryR\006labels\022\022\n\004wait\030\006 \001(\010R\004wait\022\035"
+  "\n\nrequest_id\030\007 \001(\tR\trequestId\0329\n\013LabelsE"
+  "ntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005v"
+  "alue:\0028\0012\325\t\n\rVolumeService\022D\n\014CreateVolu"
+  "me\022\036.canopy.v1.CreateVolumeRequest\032\024.can"
+  "opy.v1.Operation\022;\n\tGetVolume\022\033.canopy.v"
+  "1.GetVolumeRequest\032\021.canopy.v1.Volume\022L\n"
+  "\013ListVolumes\022\035.canopy.v1.ListVolumesRequ"
+  "est\032\036.canopy.v1.ListVolumesResponse\022D\n\014D"
+  "eleteVolume\022\036.canopy.v1.DeleteVolumeRequ"
+  "est\032\024.canopy.v1.Operation\022D\n\014ExtendVolum"
+  "e\022\036.canopy.v1.ExtendVolumeRequest\032\024.cano"
+  "py.v1.Operation\022D\n\014AttachVolume\022\036.canopy"
+  ".v1.AttachVolumeRequest\032\024.canopy.v1.Oper"
+  "ation\022D\n\014DetachVolume\022\036.canopy.v1.Detach"
+  "VolumeRequest\032\024.canopy.v1.Operation\022Q\n\014W"
+  "atchVolumes\022\036.canopy.v1.WatchVolumesRequ"
+  "est\032\037.canopy.v1.WatchVolumesResponse0\001\022H"
+  "\n\016CreateSnapshot\022 .canopy.v1.CreateSnaps"
+  "hotRequest\032\024.canopy.v1.Operation\022A\n\013GetS"
+  "napshot\022\035.canopy.v1.GetSnapshotRequest\032\023"
+  ".canopy.v1.Snapshot\022R\n\rListSnapshots\022\037.c"
+  "anopy.v1.ListSnapshotsRequest\032 .canopy.v"
+  "1.ListSnapshotsResponse\022H\n\016DeleteSnapsho"
+  "t\022 .canopy.v1.DeleteSnapshotRequest\032\024.ca"
+  "nopy.v1.Operation\022D\n\014CreateBackup\022\036.cano"
+  "py.v1.CreateBackupRequest\032\024.canopy.v1.Op"
+  "eration\022;\n\tGetBackup\022\033.canopy.v1.GetBack"
+  "upRequest\032\021.canopy.v1.Backup\022L\n\013ListBack"
+  "ups\022\035.canopy.v1.ListBackupsRequest\032\036.can"
+  "opy.v1.ListBackupsResponse\022D\n\014DeleteBack"
+  "up\022\036.canopy.v1.DeleteBackupRequest\032\024.can"
+  "opy.v1.Operation\022F\n\rRestoreBackup\022\037.cano"
+  "py.v1.RestoreBackupRequest\032\024.canopy.v1.O"
+  "perationB:Z8github.com/canopy-cloud/cano"
+  "py/gen/go/canopy/v1;canopyv1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fvolume_2eproto_deps[3] = {
   &::descriptor_table_canopy_2fv1_2fcommon_2eproto,
@@ -1250,9 +1343,9 @@ static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fvolum
 };
 static ::_pbi::once_flag descriptor_table_canopy_2fv1_2fvolume_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_canopy_2fv1_2fvolume_2eproto = {
-    false, false, 7244, descriptor_table_protodef_canopy_2fv1_2fvolume_2eproto,
+    false, false, 7916, descriptor_table_protodef_canopy_2fv1_2fvolume_2eproto,
     "canopy/v1/volume.proto",
-    &descriptor_table_canopy_2fv1_2fvolume_2eproto_once, descriptor_table_canopy_2fv1_2fvolume_2eproto_deps, 3, 36,
+    &descriptor_table_canopy_2fv1_2fvolume_2eproto_once, descriptor_table_canopy_2fv1_2fvolume_2eproto_deps, 3, 39,
     schemas, file_default_instances, TableStruct_canopy_2fv1_2fvolume_2eproto::offsets,
     file_level_metadata_canopy_2fv1_2fvolume_2eproto, file_level_enum_descriptors_canopy_2fv1_2fvolume_2eproto,
     file_level_service_descriptors_canopy_2fv1_2fvolume_2eproto,
@@ -1265,6 +1358,35 @@ PROTOBUF_ATTRIBUTE_WEAK const ::_pbi::DescriptorTable* descriptor_table_canopy_2
 PROTOBUF_ATTRIBUTE_INIT_PRIORITY2 static ::_pbi::AddDescriptorsRunner dynamic_init_dummy_canopy_2fv1_2fvolume_2eproto(&descriptor_table_canopy_2fv1_2fvolume_2eproto);
 namespace canopy {
 namespace v1 {
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* WatchVolumesResponse_EventType_descriptor() {
+  ::PROTOBUF_NAMESPACE_ID::internal::AssignDescriptors(&descriptor_table_canopy_2fv1_2fvolume_2eproto);
+  return file_level_enum_descriptors_canopy_2fv1_2fvolume_2eproto[0];
+}
+bool WatchVolumesResponse_EventType_IsValid(int value) {
+  switch (value) {
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+      return true;
+    default:
+      return false;
+  }
+}
+
+#if (__cplusplus < 201703) && (!defined(_MSC_VER) || (_MSC_VER >= 1900 && _MSC_VER < 1912))
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse::EVENT_TYPE_UNSPECIFIED;
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse::EVENT_TYPE_ADDED;
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse::EVENT_TYPE_MODIFIED;
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse::EVENT_TYPE_DELETED;
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse::EVENT_TYPE_SYNCED;
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse::EVENT_TYPE_CLOUD_ERROR;
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse::EventType_MIN;
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse::EventType_MAX;
+constexpr int WatchVolumesResponse::EventType_ARRAYSIZE;
+#endif  // (__cplusplus < 201703) && (!defined(_MSC_VER) || (_MSC_VER >= 1900 && _MSC_VER < 1912))
 
 // ===================================================================
 
@@ -7210,6 +7332,652 @@ void DetachVolumeRequest::InternalSwap(DetachVolumeRequest* other) {
 
 // ===================================================================
 
+WatchVolumesRequest_LabelsEntry_DoNotUse::WatchVolumesRequest_LabelsEntry_DoNotUse() {}
+WatchVolumesRequest_LabelsEntry_DoNotUse::WatchVolumesRequest_LabelsEntry_DoNotUse(::PROTOBUF_NAMESPACE_ID::Arena* arena)
+    : SuperType(arena) {}
+void WatchVolumesRequest_LabelsEntry_DoNotUse::MergeFrom(const WatchVolumesRequest_LabelsEntry_DoNotUse& other) {
+  MergeFromInternal(other);
+}
+::PROTOBUF_NAMESPACE_ID::Metadata WatchVolumesRequest_LabelsEntry_DoNotUse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[20]);
+}
+
+// ===================================================================
+
+class WatchVolumesRequest::_Internal {
+ public:
+  static const ::canopy::v1::Location& location(const WatchVolumesRequest* msg);
+};
+
+const ::canopy::v1::Location&
+WatchVolumesRequest::_Internal::location(const WatchVolumesRequest* msg) {
+  return *msg->_impl_.location_;
+}
+void WatchVolumesRequest::clear_location() {
+  if (GetArenaForAllocation() == nullptr && _impl_.location_ != nullptr) {
+    delete _impl_.location_;
+  }
+  _impl_.location_ = nullptr;
+}
+WatchVolumesRequest::WatchVolumesRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  if (arena != nullptr && !is_message_owned) {
+    arena->OwnCustomDestructor(this, &WatchVolumesRequest::ArenaDtor);
+  }
+  // @@protoc_insertion_point(arena_constructor:canopy.v1.WatchVolumesRequest)
+}
+WatchVolumesRequest::WatchVolumesRequest(const WatchVolumesRequest& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  WatchVolumesRequest* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      /*decltype(_impl_.labels_)*/{}
+    , decltype(_impl_.ids_){from._impl_.ids_}
+    , decltype(_impl_.name_){}
+    , decltype(_impl_.location_){nullptr}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _this->_impl_.labels_.MergeFrom(from._impl_.labels_);
+  _impl_.name_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.name_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_name().empty()) {
+    _this->_impl_.name_.Set(from._internal_name(), 
+      _this->GetArenaForAllocation());
+  }
+  if (from._internal_has_location()) {
+    _this->_impl_.location_ = new ::canopy::v1::Location(*from._impl_.location_);
+  }
+  // @@protoc_insertion_point(copy_constructor:canopy.v1.WatchVolumesRequest)
+}
+
+inline void WatchVolumesRequest::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      /*decltype(_impl_.labels_)*/{::_pbi::ArenaInitialized(), arena}
+    , decltype(_impl_.ids_){arena}
+    , decltype(_impl_.name_){}
+    , decltype(_impl_.location_){nullptr}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.name_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.name_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+WatchVolumesRequest::~WatchVolumesRequest() {
+  // @@protoc_insertion_point(destructor:canopy.v1.WatchVolumesRequest)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    ArenaDtor(this);
+    return;
+  }
+  SharedDtor();
+}
+
+inline void WatchVolumesRequest::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.labels_.Destruct();
+  _impl_.labels_.~MapField();
+  _impl_.ids_.~RepeatedPtrField();
+  _impl_.name_.Destroy();
+  if (this != internal_default_instance()) delete _impl_.location_;
+}
+
+void WatchVolumesRequest::ArenaDtor(void* object) {
+  WatchVolumesRequest* _this = reinterpret_cast< WatchVolumesRequest* >(object);
+  _this->_impl_.labels_.Destruct();
+}
+void WatchVolumesRequest::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void WatchVolumesRequest::Clear() {
+// @@protoc_insertion_point(message_clear_start:canopy.v1.WatchVolumesRequest)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.labels_.Clear();
+  _impl_.ids_.Clear();
+  _impl_.name_.ClearToEmpty();
+  if (GetArenaForAllocation() == nullptr && _impl_.location_ != nullptr) {
+    delete _impl_.location_;
+  }
+  _impl_.location_ = nullptr;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* WatchVolumesRequest::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // .canopy.v1.Location location = 1 [json_name = "location"];
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          ptr = ctx->ParseMessage(_internal_mutable_location(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string name = 2 [json_name = "name"];
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          auto str = _internal_mutable_name();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.WatchVolumesRequest.name"));
+        } else
+          goto handle_unusual;
+        continue;
+      // map<string, string> labels = 3 [json_name = "labels"];
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(&_impl_.labels_, ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<26>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      // repeated string ids = 4 [json_name = "ids"];
+      case 4:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 34)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            auto str = _internal_add_ids();
+            ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+            CHK_(ptr);
+            CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.WatchVolumesRequest.ids"));
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<34>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* WatchVolumesRequest::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:canopy.v1.WatchVolumesRequest)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // .canopy.v1.Location location = 1 [json_name = "location"];
+  if (this->_internal_has_location()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(1, _Internal::location(this),
+        _Internal::location(this).GetCachedSize(), target, stream);
+  }
+
+  // string name = 2 [json_name = "name"];
+  if (!this->_internal_name().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_name().data(), static_cast<int>(this->_internal_name().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "canopy.v1.WatchVolumesRequest.name");
+    target = stream->WriteStringMaybeAliased(
+        2, this->_internal_name(), target);
+  }
+
+  // map<string, string> labels = 3 [json_name = "labels"];
+  if (!this->_internal_labels().empty()) {
+    using MapType = ::_pb::Map<std::string, std::string>;
+    using WireHelper = WatchVolumesRequest_LabelsEntry_DoNotUse::Funcs;
+    const auto& map_field = this->_internal_labels();
+    auto check_utf8 = [](const MapType::value_type& entry) {
+      (void)entry;
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+        entry.first.data(), static_cast<int>(entry.first.length()),
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+        "canopy.v1.WatchVolumesRequest.LabelsEntry.key");
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+        entry.second.data(), static_cast<int>(entry.second.length()),
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+        "canopy.v1.WatchVolumesRequest.LabelsEntry.value");
+    };
+
+    if (stream->IsSerializationDeterministic() && map_field.size() > 1) {
+      for (const auto& entry : ::_pbi::MapSorterPtr<MapType>(map_field)) {
+        target = WireHelper::InternalSerialize(3, entry.first, entry.second, target, stream);
+        check_utf8(entry);
+      }
+    } else {
+      for (const auto& entry : map_field) {
+        target = WireHelper::InternalSerialize(3, entry.first, entry.second, target, stream);
+        check_utf8(entry);
+      }
+    }
+  }
+
+  // repeated string ids = 4 [json_name = "ids"];
+  for (int i = 0, n = this->_internal_ids_size(); i < n; i++) {
+    const auto& s = this->_internal_ids(i);
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      s.data(), static_cast<int>(s.length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "canopy.v1.WatchVolumesRequest.ids");
+    target = stream->WriteString(4, s, target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:canopy.v1.WatchVolumesRequest)
+  return target;
+}
+
+size_t WatchVolumesRequest::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:canopy.v1.WatchVolumesRequest)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // map<string, string> labels = 3 [json_name = "labels"];
+  total_size += 1 *
+      ::PROTOBUF_NAMESPACE_ID::internal::FromIntSize(this->_internal_labels_size());
+  for (::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >::const_iterator
+      it = this->_internal_labels().begin();
+      it != this->_internal_labels().end(); ++it) {
+    total_size += WatchVolumesRequest_LabelsEntry_DoNotUse::Funcs::ByteSizeLong(it->first, it->second);
+  }
+
+  // repeated string ids = 4 [json_name = "ids"];
+  total_size += 1 *
+      ::PROTOBUF_NAMESPACE_ID::internal::FromIntSize(_impl_.ids_.size());
+  for (int i = 0, n = _impl_.ids_.size(); i < n; i++) {
+    total_size += ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+      _impl_.ids_.Get(i));
+  }
+
+  // string name = 2 [json_name = "name"];
+  if (!this->_internal_name().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_name());
+  }
+
+  // .canopy.v1.Location location = 1 [json_name = "location"];
+  if (this->_internal_has_location()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.location_);
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData WatchVolumesRequest::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    WatchVolumesRequest::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*WatchVolumesRequest::GetClassData() const { return &_class_data_; }
+
+
+void WatchVolumesRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<WatchVolumesRequest*>(&to_msg);
+  auto& from = static_cast<const WatchVolumesRequest&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:canopy.v1.WatchVolumesRequest)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  _this->_impl_.labels_.MergeFrom(from._impl_.labels_);
+  _this->_impl_.ids_.MergeFrom(from._impl_.ids_);
+  if (!from._internal_name().empty()) {
+    _this->_internal_set_name(from._internal_name());
+  }
+  if (from._internal_has_location()) {
+    _this->_internal_mutable_location()->::canopy::v1::Location::MergeFrom(
+        from._internal_location());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void WatchVolumesRequest::CopyFrom(const WatchVolumesRequest& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:canopy.v1.WatchVolumesRequest)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool WatchVolumesRequest::IsInitialized() const {
+  return true;
+}
+
+void WatchVolumesRequest::InternalSwap(WatchVolumesRequest* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.labels_.InternalSwap(&other->_impl_.labels_);
+  _impl_.ids_.InternalSwap(&other->_impl_.ids_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.name_, lhs_arena,
+      &other->_impl_.name_, rhs_arena
+  );
+  swap(_impl_.location_, other->_impl_.location_);
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata WatchVolumesRequest::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[21]);
+}
+
+// ===================================================================
+
+class WatchVolumesResponse::_Internal {
+ public:
+  static const ::canopy::v1::Volume& volume(const WatchVolumesResponse* msg);
+  static const ::canopy::v1::CloudError& cloud_error(const WatchVolumesResponse* msg);
+};
+
+const ::canopy::v1::Volume&
+WatchVolumesResponse::_Internal::volume(const WatchVolumesResponse* msg) {
+  return *msg->_impl_.volume_;
+}
+const ::canopy::v1::CloudError&
+WatchVolumesResponse::_Internal::cloud_error(const WatchVolumesResponse* msg) {
+  return *msg->_impl_.cloud_error_;
+}
+void WatchVolumesResponse::clear_cloud_error() {
+  if (GetArenaForAllocation() == nullptr && _impl_.cloud_error_ != nullptr) {
+    delete _impl_.cloud_error_;
+  }
+  _impl_.cloud_error_ = nullptr;
+}
+WatchVolumesResponse::WatchVolumesResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:canopy.v1.WatchVolumesResponse)
+}
+WatchVolumesResponse::WatchVolumesResponse(const WatchVolumesResponse& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  WatchVolumesResponse* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.volume_){nullptr}
+    , decltype(_impl_.cloud_error_){nullptr}
+    , decltype(_impl_.type_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  if (from._internal_has_volume()) {
+    _this->_impl_.volume_ = new ::canopy::v1::Volume(*from._impl_.volume_);
+  }
+  if (from._internal_has_cloud_error()) {
+    _this->_impl_.cloud_error_ = new ::canopy::v1::CloudError(*from._impl_.cloud_error_);
+  }
+  _this->_impl_.type_ = from._impl_.type_;
+  // @@protoc_insertion_point(copy_constructor:canopy.v1.WatchVolumesResponse)
+}
+
+inline void WatchVolumesResponse::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.volume_){nullptr}
+    , decltype(_impl_.cloud_error_){nullptr}
+    , decltype(_impl_.type_){0}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+}
+
+WatchVolumesResponse::~WatchVolumesResponse() {
+  // @@protoc_insertion_point(destructor:canopy.v1.WatchVolumesResponse)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void WatchVolumesResponse::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  if (this != internal_default_instance()) delete _impl_.volume_;
+  if (this != internal_default_instance()) delete _impl_.cloud_error_;
+}
+
+void WatchVolumesResponse::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void WatchVolumesResponse::Clear() {
+// @@protoc_insertion_point(message_clear_start:canopy.v1.WatchVolumesResponse)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  if (GetArenaForAllocation() == nullptr && _impl_.volume_ != nullptr) {
+    delete _impl_.volume_;
+  }
+  _impl_.volume_ = nullptr;
+  if (GetArenaForAllocation() == nullptr && _impl_.cloud_error_ != nullptr) {
+    delete _impl_.cloud_error_;
+  }
+  _impl_.cloud_error_ = nullptr;
+  _impl_.type_ = 0;
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* WatchVolumesResponse::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // .canopy.v1.WatchVolumesResponse.EventType type = 1 [json_name = "type"];
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 8)) {
+          uint64_t val = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+          _internal_set_type(static_cast<::canopy::v1::WatchVolumesResponse_EventType>(val));
+        } else
+          goto handle_unusual;
+        continue;
+      // .canopy.v1.Volume volume = 2 [json_name = "volume"];
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          ptr = ctx->ParseMessage(_internal_mutable_volume(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 26)) {
+          ptr = ctx->ParseMessage(_internal_mutable_cloud_error(), ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* WatchVolumesResponse::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:canopy.v1.WatchVolumesResponse)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // .canopy.v1.WatchVolumesResponse.EventType type = 1 [json_name = "type"];
+  if (this->_internal_type() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteEnumToArray(
+      1, this->_internal_type(), target);
+  }
+
+  // .canopy.v1.Volume volume = 2 [json_name = "volume"];
+  if (this->_internal_has_volume()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(2, _Internal::volume(this),
+        _Internal::volume(this).GetCachedSize(), target, stream);
+  }
+
+  // .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+  if (this->_internal_has_cloud_error()) {
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+      InternalWriteMessage(3, _Internal::cloud_error(this),
+        _Internal::cloud_error(this).GetCachedSize(), target, stream);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:canopy.v1.WatchVolumesResponse)
+  return target;
+}
+
+size_t WatchVolumesResponse::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:canopy.v1.WatchVolumesResponse)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // .canopy.v1.Volume volume = 2 [json_name = "volume"];
+  if (this->_internal_has_volume()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.volume_);
+  }
+
+  // .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+  if (this->_internal_has_cloud_error()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(
+        *_impl_.cloud_error_);
+  }
+
+  // .canopy.v1.WatchVolumesResponse.EventType type = 1 [json_name = "type"];
+  if (this->_internal_type() != 0) {
+    total_size += 1 +
+      ::_pbi::WireFormatLite::EnumSize(this->_internal_type());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData WatchVolumesResponse::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    WatchVolumesResponse::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*WatchVolumesResponse::GetClassData() const { return &_class_data_; }
+
+
+void WatchVolumesResponse::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<WatchVolumesResponse*>(&to_msg);
+  auto& from = static_cast<const WatchVolumesResponse&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:canopy.v1.WatchVolumesResponse)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (from._internal_has_volume()) {
+    _this->_internal_mutable_volume()->::canopy::v1::Volume::MergeFrom(
+        from._internal_volume());
+  }
+  if (from._internal_has_cloud_error()) {
+    _this->_internal_mutable_cloud_error()->::canopy::v1::CloudError::MergeFrom(
+        from._internal_cloud_error());
+  }
+  if (from._internal_type() != 0) {
+    _this->_internal_set_type(from._internal_type());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void WatchVolumesResponse::CopyFrom(const WatchVolumesResponse& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:canopy.v1.WatchVolumesResponse)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool WatchVolumesResponse::IsInitialized() const {
+  return true;
+}
+
+void WatchVolumesResponse::InternalSwap(WatchVolumesResponse* other) {
+  using std::swap;
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(WatchVolumesResponse, _impl_.type_)
+      + sizeof(WatchVolumesResponse::_impl_.type_)
+      - PROTOBUF_FIELD_OFFSET(WatchVolumesResponse, _impl_.volume_)>(
+          reinterpret_cast<char*>(&_impl_.volume_),
+          reinterpret_cast<char*>(&other->_impl_.volume_));
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata WatchVolumesResponse::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[22]);
+}
+
+// ===================================================================
+
 CreateSnapshotRequest_LabelsEntry_DoNotUse::CreateSnapshotRequest_LabelsEntry_DoNotUse() {}
 CreateSnapshotRequest_LabelsEntry_DoNotUse::CreateSnapshotRequest_LabelsEntry_DoNotUse(::PROTOBUF_NAMESPACE_ID::Arena* arena)
     : SuperType(arena) {}
@@ -7219,7 +7987,7 @@ void CreateSnapshotRequest_LabelsEntry_DoNotUse::MergeFrom(const CreateSnapshotR
 ::PROTOBUF_NAMESPACE_ID::Metadata CreateSnapshotRequest_LabelsEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[20]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[23]);
 }
 
 // ===================================================================
@@ -7667,7 +8435,7 @@ void CreateSnapshotRequest::InternalSwap(CreateSnapshotRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata CreateSnapshotRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[21]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[24]);
 }
 
 // ===================================================================
@@ -7870,7 +8638,7 @@ void GetSnapshotRequest::InternalSwap(GetSnapshotRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetSnapshotRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[22]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[25]);
 }
 
 // ===================================================================
@@ -7884,7 +8652,7 @@ void ListSnapshotsRequest_LabelsEntry_DoNotUse::MergeFrom(const ListSnapshotsReq
 ::PROTOBUF_NAMESPACE_ID::Metadata ListSnapshotsRequest_LabelsEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[23]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[26]);
 }
 
 // ===================================================================
@@ -8334,7 +9102,7 @@ void ListSnapshotsRequest::InternalSwap(ListSnapshotsRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListSnapshotsRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[24]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[27]);
 }
 
 // ===================================================================
@@ -8608,7 +9376,7 @@ void ListSnapshotsResponse::InternalSwap(ListSnapshotsResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListSnapshotsResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[25]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[28]);
 }
 
 // ===================================================================
@@ -8888,7 +9656,7 @@ void DeleteSnapshotRequest::InternalSwap(DeleteSnapshotRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata DeleteSnapshotRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[26]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[29]);
 }
 
 // ===================================================================
@@ -8902,7 +9670,7 @@ void CreateBackupRequest_LabelsEntry_DoNotUse::MergeFrom(const CreateBackupReque
 ::PROTOBUF_NAMESPACE_ID::Metadata CreateBackupRequest_LabelsEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[27]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[30]);
 }
 
 // ===================================================================
@@ -9350,7 +10118,7 @@ void CreateBackupRequest::InternalSwap(CreateBackupRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata CreateBackupRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[28]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[31]);
 }
 
 // ===================================================================
@@ -9553,7 +10321,7 @@ void GetBackupRequest::InternalSwap(GetBackupRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetBackupRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[29]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[32]);
 }
 
 // ===================================================================
@@ -9567,7 +10335,7 @@ void ListBackupsRequest_LabelsEntry_DoNotUse::MergeFrom(const ListBackupsRequest
 ::PROTOBUF_NAMESPACE_ID::Metadata ListBackupsRequest_LabelsEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[30]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[33]);
 }
 
 // ===================================================================
@@ -10017,7 +10785,7 @@ void ListBackupsRequest::InternalSwap(ListBackupsRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListBackupsRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[31]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[34]);
 }
 
 // ===================================================================
@@ -10291,7 +11059,7 @@ void ListBackupsResponse::InternalSwap(ListBackupsResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListBackupsResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[32]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[35]);
 }
 
 // ===================================================================
@@ -10571,7 +11339,7 @@ void DeleteBackupRequest::InternalSwap(DeleteBackupRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata DeleteBackupRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[33]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[36]);
 }
 
 // ===================================================================
@@ -10585,7 +11353,7 @@ void RestoreBackupRequest_LabelsEntry_DoNotUse::MergeFrom(const RestoreBackupReq
 ::PROTOBUF_NAMESPACE_ID::Metadata RestoreBackupRequest_LabelsEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[34]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[37]);
 }
 
 // ===================================================================
@@ -11066,7 +11834,7 @@ void RestoreBackupRequest::InternalSwap(RestoreBackupRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata RestoreBackupRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2fvolume_2eproto_getter, &descriptor_table_canopy_2fv1_2fvolume_2eproto_once,
-      file_level_metadata_canopy_2fv1_2fvolume_2eproto[35]);
+      file_level_metadata_canopy_2fv1_2fvolume_2eproto[38]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -11152,6 +11920,18 @@ Arena::CreateMaybeMessage< ::canopy::v1::AttachVolumeRequest >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::canopy::v1::DetachVolumeRequest*
 Arena::CreateMaybeMessage< ::canopy::v1::DetachVolumeRequest >(Arena* arena) {
   return Arena::CreateMessageInternal< ::canopy::v1::DetachVolumeRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse*
+Arena::CreateMaybeMessage< ::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse >(arena);
+}
+template<> PROTOBUF_NOINLINE ::canopy::v1::WatchVolumesRequest*
+Arena::CreateMaybeMessage< ::canopy::v1::WatchVolumesRequest >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::canopy::v1::WatchVolumesRequest >(arena);
+}
+template<> PROTOBUF_NOINLINE ::canopy::v1::WatchVolumesResponse*
+Arena::CreateMaybeMessage< ::canopy::v1::WatchVolumesResponse >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::canopy::v1::WatchVolumesResponse >(arena);
 }
 template<> PROTOBUF_NOINLINE ::canopy::v1::CreateSnapshotRequest_LabelsEntry_DoNotUse*
 Arena::CreateMaybeMessage< ::canopy::v1::CreateSnapshotRequest_LabelsEntry_DoNotUse >(Arena* arena) {

@@ -32,6 +32,7 @@
 #include <google/protobuf/map.h>  // IWYU pragma: export
 #include <google/protobuf/map_entry.h>
 #include <google/protobuf/map_field_inl.h>
+#include <google/protobuf/generated_enum_reflection.h>
 #include <google/protobuf/unknown_field_set.h>
 #include "canopy/v1/common.pb.h"
 #include "canopy/v1/operation.pb.h"
@@ -160,6 +161,15 @@ extern Volume_LabelsEntry_DoNotUseDefaultTypeInternal _Volume_LabelsEntry_DoNotU
 class Volume_PropertiesEntry_DoNotUse;
 struct Volume_PropertiesEntry_DoNotUseDefaultTypeInternal;
 extern Volume_PropertiesEntry_DoNotUseDefaultTypeInternal _Volume_PropertiesEntry_DoNotUse_default_instance_;
+class WatchVolumesRequest;
+struct WatchVolumesRequestDefaultTypeInternal;
+extern WatchVolumesRequestDefaultTypeInternal _WatchVolumesRequest_default_instance_;
+class WatchVolumesRequest_LabelsEntry_DoNotUse;
+struct WatchVolumesRequest_LabelsEntry_DoNotUseDefaultTypeInternal;
+extern WatchVolumesRequest_LabelsEntry_DoNotUseDefaultTypeInternal _WatchVolumesRequest_LabelsEntry_DoNotUse_default_instance_;
+class WatchVolumesResponse;
+struct WatchVolumesResponseDefaultTypeInternal;
+extern WatchVolumesResponseDefaultTypeInternal _WatchVolumesResponse_default_instance_;
 }  // namespace v1
 }  // namespace canopy
 PROTOBUF_NAMESPACE_OPEN
@@ -199,10 +209,42 @@ template<> ::canopy::v1::Volume* Arena::CreateMaybeMessage<::canopy::v1::Volume>
 template<> ::canopy::v1::VolumeAttachment* Arena::CreateMaybeMessage<::canopy::v1::VolumeAttachment>(Arena*);
 template<> ::canopy::v1::Volume_LabelsEntry_DoNotUse* Arena::CreateMaybeMessage<::canopy::v1::Volume_LabelsEntry_DoNotUse>(Arena*);
 template<> ::canopy::v1::Volume_PropertiesEntry_DoNotUse* Arena::CreateMaybeMessage<::canopy::v1::Volume_PropertiesEntry_DoNotUse>(Arena*);
+template<> ::canopy::v1::WatchVolumesRequest* Arena::CreateMaybeMessage<::canopy::v1::WatchVolumesRequest>(Arena*);
+template<> ::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse* Arena::CreateMaybeMessage<::canopy::v1::WatchVolumesRequest_LabelsEntry_DoNotUse>(Arena*);
+template<> ::canopy::v1::WatchVolumesResponse* Arena::CreateMaybeMessage<::canopy::v1::WatchVolumesResponse>(Arena*);
 PROTOBUF_NAMESPACE_CLOSE
 namespace canopy {
 namespace v1 {
 
+enum WatchVolumesResponse_EventType : int {
+  WatchVolumesResponse_EventType_EVENT_TYPE_UNSPECIFIED = 0,
+  WatchVolumesResponse_EventType_EVENT_TYPE_ADDED = 1,
+  WatchVolumesResponse_EventType_EVENT_TYPE_MODIFIED = 2,
+  WatchVolumesResponse_EventType_EVENT_TYPE_DELETED = 3,
+  WatchVolumesResponse_EventType_EVENT_TYPE_SYNCED = 4,
+  WatchVolumesResponse_EventType_EVENT_TYPE_CLOUD_ERROR = 5,
+  WatchVolumesResponse_EventType_WatchVolumesResponse_EventType_INT_MIN_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::min(),
+  WatchVolumesResponse_EventType_WatchVolumesResponse_EventType_INT_MAX_SENTINEL_DO_NOT_USE_ = std::numeric_limits<int32_t>::max()
+};
+bool WatchVolumesResponse_EventType_IsValid(int value);
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse_EventType_EventType_MIN = WatchVolumesResponse_EventType_EVENT_TYPE_UNSPECIFIED;
+constexpr WatchVolumesResponse_EventType WatchVolumesResponse_EventType_EventType_MAX = WatchVolumesResponse_EventType_EVENT_TYPE_CLOUD_ERROR;
+constexpr int WatchVolumesResponse_EventType_EventType_ARRAYSIZE = WatchVolumesResponse_EventType_EventType_MAX + 1;
+
+const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor* WatchVolumesResponse_EventType_descriptor();
+template<typename T>
+inline const std::string& WatchVolumesResponse_EventType_Name(T enum_t_value) {
+  static_assert(::std::is_same<T, WatchVolumesResponse_EventType>::value ||
+    ::std::is_integral<T>::value,
+    "Incorrect type passed to function WatchVolumesResponse_EventType_Name.");
+  return ::PROTOBUF_NAMESPACE_ID::internal::NameOfEnum(
+    WatchVolumesResponse_EventType_descriptor(), enum_t_value);
+}
+inline bool WatchVolumesResponse_EventType_Parse(
+    ::PROTOBUF_NAMESPACE_ID::ConstStringParam name, WatchVolumesResponse_EventType* value) {
+  return ::PROTOBUF_NAMESPACE_ID::internal::ParseNamedEnum<WatchVolumesResponse_EventType>(
+    WatchVolumesResponse_EventType_descriptor(), name, value);
+}
 // ===================================================================
 
 class VolumeAttachment final :
@@ -3497,6 +3539,485 @@ class DetachVolumeRequest final :
 };
 // -------------------------------------------------------------------
 
+class WatchVolumesRequest_LabelsEntry_DoNotUse : public ::PROTOBUF_NAMESPACE_ID::internal::MapEntry<WatchVolumesRequest_LabelsEntry_DoNotUse, 
+    std::string, std::string,
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING,
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING> {
+public:
+  typedef ::PROTOBUF_NAMESPACE_ID::internal::MapEntry<WatchVolumesRequest_LabelsEntry_DoNotUse, 
+    std::string, std::string,
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING,
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING> SuperType;
+  WatchVolumesRequest_LabelsEntry_DoNotUse();
+  explicit PROTOBUF_CONSTEXPR WatchVolumesRequest_LabelsEntry_DoNotUse(
+      ::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+  explicit WatchVolumesRequest_LabelsEntry_DoNotUse(::PROTOBUF_NAMESPACE_ID::Arena* arena);
+  void MergeFrom(const WatchVolumesRequest_LabelsEntry_DoNotUse& other);
+  static const WatchVolumesRequest_LabelsEntry_DoNotUse* internal_default_instance() { return reinterpret_cast<const WatchVolumesRequest_LabelsEntry_DoNotUse*>(&_WatchVolumesRequest_LabelsEntry_DoNotUse_default_instance_); }
+  static bool ValidateKey(std::string* s) {
+    return ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(s->data(), static_cast<int>(s->size()), ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::PARSE, "canopy.v1.WatchVolumesRequest.LabelsEntry.key");
+ }
+  static bool ValidateValue(std::string* s) {
+    return ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(s->data(), static_cast<int>(s->size()), ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::PARSE, "canopy.v1.WatchVolumesRequest.LabelsEntry.value");
+ }
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+  friend struct ::TableStruct_canopy_2fv1_2fvolume_2eproto;
+};
+
+// -------------------------------------------------------------------
+
+class WatchVolumesRequest final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:canopy.v1.WatchVolumesRequest) */ {
+ public:
+  inline WatchVolumesRequest() : WatchVolumesRequest(nullptr) {}
+  ~WatchVolumesRequest() override;
+  explicit PROTOBUF_CONSTEXPR WatchVolumesRequest(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  WatchVolumesRequest(const WatchVolumesRequest& from);
+  WatchVolumesRequest(WatchVolumesRequest&& from) noexcept
+    : WatchVolumesRequest() {
+    *this = ::std::move(from);
+  }
+
+  inline WatchVolumesRequest& operator=(const WatchVolumesRequest& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline WatchVolumesRequest& operator=(WatchVolumesRequest&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const WatchVolumesRequest& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const WatchVolumesRequest* internal_default_instance() {
+    return reinterpret_cast<const WatchVolumesRequest*>(
+               &_WatchVolumesRequest_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    21;
+
+  friend void swap(WatchVolumesRequest& a, WatchVolumesRequest& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(WatchVolumesRequest* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(WatchVolumesRequest* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  WatchVolumesRequest* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<WatchVolumesRequest>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const WatchVolumesRequest& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const WatchVolumesRequest& from) {
+    WatchVolumesRequest::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(WatchVolumesRequest* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "canopy.v1.WatchVolumesRequest";
+  }
+  protected:
+  explicit WatchVolumesRequest(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  private:
+  static void ArenaDtor(void* object);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kLabelsFieldNumber = 3,
+    kIdsFieldNumber = 4,
+    kNameFieldNumber = 2,
+    kLocationFieldNumber = 1,
+  };
+  // map<string, string> labels = 3 [json_name = "labels"];
+  int labels_size() const;
+  private:
+  int _internal_labels_size() const;
+  public:
+  void clear_labels();
+  private:
+  const ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >&
+      _internal_labels() const;
+  ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >*
+      _internal_mutable_labels();
+  public:
+  const ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >&
+      labels() const;
+  ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >*
+      mutable_labels();
+
+  // repeated string ids = 4 [json_name = "ids"];
+  int ids_size() const;
+  private:
+  int _internal_ids_size() const;
+  public:
+  void clear_ids();
+  const std::string& ids(int index) const;
+  std::string* mutable_ids(int index);
+  void set_ids(int index, const std::string& value);
+  void set_ids(int index, std::string&& value);
+  void set_ids(int index, const char* value);
+  void set_ids(int index, const char* value, size_t size);
+  std::string* add_ids();
+  void add_ids(const std::string& value);
+  void add_ids(std::string&& value);
+  void add_ids(const char* value);
+  void add_ids(const char* value, size_t size);
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>& ids() const;
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>* mutable_ids();
+  private:
+  const std::string& _internal_ids(int index) const;
+  std::string* _internal_add_ids();
+  public:
+
+  // string name = 2 [json_name = "name"];
+  void clear_name();
+  const std::string& name() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_name(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_name();
+  PROTOBUF_NODISCARD std::string* release_name();
+  void set_allocated_name(std::string* name);
+  private:
+  const std::string& _internal_name() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_name(const std::string& value);
+  std::string* _internal_mutable_name();
+  public:
+
+  // .canopy.v1.Location location = 1 [json_name = "location"];
+  bool has_location() const;
+  private:
+  bool _internal_has_location() const;
+  public:
+  void clear_location();
+  const ::canopy::v1::Location& location() const;
+  PROTOBUF_NODISCARD ::canopy::v1::Location* release_location();
+  ::canopy::v1::Location* mutable_location();
+  void set_allocated_location(::canopy::v1::Location* location);
+  private:
+  const ::canopy::v1::Location& _internal_location() const;
+  ::canopy::v1::Location* _internal_mutable_location();
+  public:
+  void unsafe_arena_set_allocated_location(
+      ::canopy::v1::Location* location);
+  ::canopy::v1::Location* unsafe_arena_release_location();
+
+  // @@protoc_insertion_point(class_scope:canopy.v1.WatchVolumesRequest)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::MapField<
+        WatchVolumesRequest_LabelsEntry_DoNotUse,
+        std::string, std::string,
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING,
+        ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING> labels_;
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string> ids_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr name_;
+    ::canopy::v1::Location* location_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_canopy_2fv1_2fvolume_2eproto;
+};
+// -------------------------------------------------------------------
+
+class WatchVolumesResponse final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:canopy.v1.WatchVolumesResponse) */ {
+ public:
+  inline WatchVolumesResponse() : WatchVolumesResponse(nullptr) {}
+  ~WatchVolumesResponse() override;
+  explicit PROTOBUF_CONSTEXPR WatchVolumesResponse(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  WatchVolumesResponse(const WatchVolumesResponse& from);
+  WatchVolumesResponse(WatchVolumesResponse&& from) noexcept
+    : WatchVolumesResponse() {
+    *this = ::std::move(from);
+  }
+
+  inline WatchVolumesResponse& operator=(const WatchVolumesResponse& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline WatchVolumesResponse& operator=(WatchVolumesResponse&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const WatchVolumesResponse& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const WatchVolumesResponse* internal_default_instance() {
+    return reinterpret_cast<const WatchVolumesResponse*>(
+               &_WatchVolumesResponse_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    22;
+
+  friend void swap(WatchVolumesResponse& a, WatchVolumesResponse& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(WatchVolumesResponse* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(WatchVolumesResponse* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  WatchVolumesResponse* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<WatchVolumesResponse>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const WatchVolumesResponse& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const WatchVolumesResponse& from) {
+    WatchVolumesResponse::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(WatchVolumesResponse* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "canopy.v1.WatchVolumesResponse";
+  }
+  protected:
+  explicit WatchVolumesResponse(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  typedef WatchVolumesResponse_EventType EventType;
+  static constexpr EventType EVENT_TYPE_UNSPECIFIED =
+    WatchVolumesResponse_EventType_EVENT_TYPE_UNSPECIFIED;
+  static constexpr EventType EVENT_TYPE_ADDED =
+    WatchVolumesResponse_EventType_EVENT_TYPE_ADDED;
+  static constexpr EventType EVENT_TYPE_MODIFIED =
+    WatchVolumesResponse_EventType_EVENT_TYPE_MODIFIED;
+  static constexpr EventType EVENT_TYPE_DELETED =
+    WatchVolumesResponse_EventType_EVENT_TYPE_DELETED;
+  static constexpr EventType EVENT_TYPE_SYNCED =
+    WatchVolumesResponse_EventType_EVENT_TYPE_SYNCED;
+  static constexpr EventType EVENT_TYPE_CLOUD_ERROR =
+    WatchVolumesResponse_EventType_EVENT_TYPE_CLOUD_ERROR;
+  static inline bool EventType_IsValid(int value) {
+    return WatchVolumesResponse_EventType_IsValid(value);
+  }
+  static constexpr EventType EventType_MIN =
+    WatchVolumesResponse_EventType_EventType_MIN;
+  static constexpr EventType EventType_MAX =
+    WatchVolumesResponse_EventType_EventType_MAX;
+  static constexpr int EventType_ARRAYSIZE =
+    WatchVolumesResponse_EventType_EventType_ARRAYSIZE;
+  static inline const ::PROTOBUF_NAMESPACE_ID::EnumDescriptor*
+  EventType_descriptor() {
+    return WatchVolumesResponse_EventType_descriptor();
+  }
+  template<typename T>
+  static inline const std::string& EventType_Name(T enum_t_value) {
+    static_assert(::std::is_same<T, EventType>::value ||
+      ::std::is_integral<T>::value,
+      "Incorrect type passed to function EventType_Name.");
+    return WatchVolumesResponse_EventType_Name(enum_t_value);
+  }
+  static inline bool EventType_Parse(::PROTOBUF_NAMESPACE_ID::ConstStringParam name,
+      EventType* value) {
+    return WatchVolumesResponse_EventType_Parse(name, value);
+  }
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kVolumeFieldNumber = 2,
+    kCloudErrorFieldNumber = 3,
+    kTypeFieldNumber = 1,
+  };
+  // .canopy.v1.Volume volume = 2 [json_name = "volume"];
+  bool has_volume() const;
+  private:
+  bool _internal_has_volume() const;
+  public:
+  void clear_volume();
+  const ::canopy::v1::Volume& volume() const;
+  PROTOBUF_NODISCARD ::canopy::v1::Volume* release_volume();
+  ::canopy::v1::Volume* mutable_volume();
+  void set_allocated_volume(::canopy::v1::Volume* volume);
+  private:
+  const ::canopy::v1::Volume& _internal_volume() const;
+  ::canopy::v1::Volume* _internal_mutable_volume();
+  public:
+  void unsafe_arena_set_allocated_volume(
+      ::canopy::v1::Volume* volume);
+  ::canopy::v1::Volume* unsafe_arena_release_volume();
+
+  // .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+  bool has_cloud_error() const;
+  private:
+  bool _internal_has_cloud_error() const;
+  public:
+  void clear_cloud_error();
+  const ::canopy::v1::CloudError& cloud_error() const;
+  PROTOBUF_NODISCARD ::canopy::v1::CloudError* release_cloud_error();
+  ::canopy::v1::CloudError* mutable_cloud_error();
+  void set_allocated_cloud_error(::canopy::v1::CloudError* cloud_error);
+  private:
+  const ::canopy::v1::CloudError& _internal_cloud_error() const;
+  ::canopy::v1::CloudError* _internal_mutable_cloud_error();
+  public:
+  void unsafe_arena_set_allocated_cloud_error(
+      ::canopy::v1::CloudError* cloud_error);
+  ::canopy::v1::CloudError* unsafe_arena_release_cloud_error();
+
+  // .canopy.v1.WatchVolumesResponse.EventType type = 1 [json_name = "type"];
+  void clear_type();
+  ::canopy::v1::WatchVolumesResponse_EventType type() const;
+  void set_type(::canopy::v1::WatchVolumesResponse_EventType value);
+  private:
+  ::canopy::v1::WatchVolumesResponse_EventType _internal_type() const;
+  void _internal_set_type(::canopy::v1::WatchVolumesResponse_EventType value);
+  public:
+
+  // @@protoc_insertion_point(class_scope:canopy.v1.WatchVolumesResponse)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::canopy::v1::Volume* volume_;
+    ::canopy::v1::CloudError* cloud_error_;
+    int type_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_canopy_2fv1_2fvolume_2eproto;
+};
+// -------------------------------------------------------------------
+
 class CreateSnapshotRequest_LabelsEntry_DoNotUse : public ::PROTOBUF_NAMESPACE_ID::internal::MapEntry<CreateSnapshotRequest_LabelsEntry_DoNotUse, 
     std::string, std::string,
     ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::TYPE_STRING,
@@ -3573,7 +4094,7 @@ class CreateSnapshotRequest final :
                &_CreateSnapshotRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    21;
+    24;
 
   friend void swap(CreateSnapshotRequest& a, CreateSnapshotRequest& b) {
     a.Swap(&b);
@@ -3811,7 +4332,7 @@ class GetSnapshotRequest final :
                &_GetSnapshotRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    22;
+    25;
 
   friend void swap(GetSnapshotRequest& a, GetSnapshotRequest& b) {
     a.Swap(&b);
@@ -3992,7 +4513,7 @@ class ListSnapshotsRequest final :
                &_ListSnapshotsRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    24;
+    27;
 
   friend void swap(ListSnapshotsRequest& a, ListSnapshotsRequest& b) {
     a.Swap(&b);
@@ -4234,7 +4755,7 @@ class ListSnapshotsResponse final :
                &_ListSnapshotsResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    25;
+    28;
 
   friend void swap(ListSnapshotsResponse& a, ListSnapshotsResponse& b) {
     a.Swap(&b);
@@ -4427,7 +4948,7 @@ class DeleteSnapshotRequest final :
                &_DeleteSnapshotRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    26;
+    29;
 
   friend void swap(DeleteSnapshotRequest& a, DeleteSnapshotRequest& b) {
     a.Swap(&b);
@@ -4635,7 +5156,7 @@ class CreateBackupRequest final :
                &_CreateBackupRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    28;
+    31;
 
   friend void swap(CreateBackupRequest& a, CreateBackupRequest& b) {
     a.Swap(&b);
@@ -4873,7 +5394,7 @@ class GetBackupRequest final :
                &_GetBackupRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    29;
+    32;
 
   friend void swap(GetBackupRequest& a, GetBackupRequest& b) {
     a.Swap(&b);
@@ -5054,7 +5575,7 @@ class ListBackupsRequest final :
                &_ListBackupsRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    31;
+    34;
 
   friend void swap(ListBackupsRequest& a, ListBackupsRequest& b) {
     a.Swap(&b);
@@ -5296,7 +5817,7 @@ class ListBackupsResponse final :
                &_ListBackupsResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    32;
+    35;
 
   friend void swap(ListBackupsResponse& a, ListBackupsResponse& b) {
     a.Swap(&b);
@@ -5489,7 +6010,7 @@ class DeleteBackupRequest final :
                &_DeleteBackupRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    33;
+    36;
 
   friend void swap(DeleteBackupRequest& a, DeleteBackupRequest& b) {
     a.Swap(&b);
@@ -5697,7 +6218,7 @@ class RestoreBackupRequest final :
                &_RestoreBackupRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    35;
+    38;
 
   friend void swap(RestoreBackupRequest& a, RestoreBackupRequest& b) {
     a.Swap(&b);
@@ -9935,6 +10456,450 @@ inline void DetachVolumeRequest::set_allocated_request_id(std::string* request_i
 
 // -------------------------------------------------------------------
 
+// WatchVolumesRequest
+
+// .canopy.v1.Location location = 1 [json_name = "location"];
+inline bool WatchVolumesRequest::_internal_has_location() const {
+  return this != internal_default_instance() && _impl_.location_ != nullptr;
+}
+inline bool WatchVolumesRequest::has_location() const {
+  return _internal_has_location();
+}
+inline const ::canopy::v1::Location& WatchVolumesRequest::_internal_location() const {
+  const ::canopy::v1::Location* p = _impl_.location_;
+  return p != nullptr ? *p : reinterpret_cast<const ::canopy::v1::Location&>(
+      ::canopy::v1::_Location_default_instance_);
+}
+inline const ::canopy::v1::Location& WatchVolumesRequest::location() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchVolumesRequest.location)
+  return _internal_location();
+}
+inline void WatchVolumesRequest::unsafe_arena_set_allocated_location(
+    ::canopy::v1::Location* location) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.location_);
+  }
+  _impl_.location_ = location;
+  if (location) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:canopy.v1.WatchVolumesRequest.location)
+}
+inline ::canopy::v1::Location* WatchVolumesRequest::release_location() {
+  
+  ::canopy::v1::Location* temp = _impl_.location_;
+  _impl_.location_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::canopy::v1::Location* WatchVolumesRequest::unsafe_arena_release_location() {
+  // @@protoc_insertion_point(field_release:canopy.v1.WatchVolumesRequest.location)
+  
+  ::canopy::v1::Location* temp = _impl_.location_;
+  _impl_.location_ = nullptr;
+  return temp;
+}
+inline ::canopy::v1::Location* WatchVolumesRequest::_internal_mutable_location() {
+  
+  if (_impl_.location_ == nullptr) {
+    auto* p = CreateMaybeMessage<::canopy::v1::Location>(GetArenaForAllocation());
+    _impl_.location_ = p;
+  }
+  return _impl_.location_;
+}
+inline ::canopy::v1::Location* WatchVolumesRequest::mutable_location() {
+  ::canopy::v1::Location* _msg = _internal_mutable_location();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchVolumesRequest.location)
+  return _msg;
+}
+inline void WatchVolumesRequest::set_allocated_location(::canopy::v1::Location* location) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.location_);
+  }
+  if (location) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(location));
+    if (message_arena != submessage_arena) {
+      location = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, location, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.location_ = location;
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.WatchVolumesRequest.location)
+}
+
+// string name = 2 [json_name = "name"];
+inline void WatchVolumesRequest::clear_name() {
+  _impl_.name_.ClearToEmpty();
+}
+inline const std::string& WatchVolumesRequest::name() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchVolumesRequest.name)
+  return _internal_name();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void WatchVolumesRequest::set_name(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.name_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:canopy.v1.WatchVolumesRequest.name)
+}
+inline std::string* WatchVolumesRequest::mutable_name() {
+  std::string* _s = _internal_mutable_name();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchVolumesRequest.name)
+  return _s;
+}
+inline const std::string& WatchVolumesRequest::_internal_name() const {
+  return _impl_.name_.Get();
+}
+inline void WatchVolumesRequest::_internal_set_name(const std::string& value) {
+  
+  _impl_.name_.Set(value, GetArenaForAllocation());
+}
+inline std::string* WatchVolumesRequest::_internal_mutable_name() {
+  
+  return _impl_.name_.Mutable(GetArenaForAllocation());
+}
+inline std::string* WatchVolumesRequest::release_name() {
+  // @@protoc_insertion_point(field_release:canopy.v1.WatchVolumesRequest.name)
+  return _impl_.name_.Release();
+}
+inline void WatchVolumesRequest::set_allocated_name(std::string* name) {
+  if (name != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.name_.SetAllocated(name, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.name_.IsDefault()) {
+    _impl_.name_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.WatchVolumesRequest.name)
+}
+
+// map<string, string> labels = 3 [json_name = "labels"];
+inline int WatchVolumesRequest::_internal_labels_size() const {
+  return _impl_.labels_.size();
+}
+inline int WatchVolumesRequest::labels_size() const {
+  return _internal_labels_size();
+}
+inline void WatchVolumesRequest::clear_labels() {
+  _impl_.labels_.Clear();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >&
+WatchVolumesRequest::_internal_labels() const {
+  return _impl_.labels_.GetMap();
+}
+inline const ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >&
+WatchVolumesRequest::labels() const {
+  // @@protoc_insertion_point(field_map:canopy.v1.WatchVolumesRequest.labels)
+  return _internal_labels();
+}
+inline ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >*
+WatchVolumesRequest::_internal_mutable_labels() {
+  return _impl_.labels_.MutableMap();
+}
+inline ::PROTOBUF_NAMESPACE_ID::Map< std::string, std::string >*
+WatchVolumesRequest::mutable_labels() {
+  // @@protoc_insertion_point(field_mutable_map:canopy.v1.WatchVolumesRequest.labels)
+  return _internal_mutable_labels();
+}
+
+// repeated string ids = 4 [json_name = "ids"];
+inline int WatchVolumesRequest::_internal_ids_size() const {
+  return _impl_.ids_.size();
+}
+inline int WatchVolumesRequest::ids_size() const {
+  return _internal_ids_size();
+}
+inline void WatchVolumesRequest::clear_ids() {
+  _impl_.ids_.Clear();
+}
+inline std::string* WatchVolumesRequest::add_ids() {
+  std::string* _s = _internal_add_ids();
+  // @@protoc_insertion_point(field_add_mutable:canopy.v1.WatchVolumesRequest.ids)
+  return _s;
+}
+inline const std::string& WatchVolumesRequest::_internal_ids(int index) const {
+  return _impl_.ids_.Get(index);
+}
+inline const std::string& WatchVolumesRequest::ids(int index) const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchVolumesRequest.ids)
+  return _internal_ids(index);
+}
+inline std::string* WatchVolumesRequest::mutable_ids(int index) {
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchVolumesRequest.ids)
+  return _impl_.ids_.Mutable(index);
+}
+inline void WatchVolumesRequest::set_ids(int index, const std::string& value) {
+  _impl_.ids_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set:canopy.v1.WatchVolumesRequest.ids)
+}
+inline void WatchVolumesRequest::set_ids(int index, std::string&& value) {
+  _impl_.ids_.Mutable(index)->assign(std::move(value));
+  // @@protoc_insertion_point(field_set:canopy.v1.WatchVolumesRequest.ids)
+}
+inline void WatchVolumesRequest::set_ids(int index, const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.ids_.Mutable(index)->assign(value);
+  // @@protoc_insertion_point(field_set_char:canopy.v1.WatchVolumesRequest.ids)
+}
+inline void WatchVolumesRequest::set_ids(int index, const char* value, size_t size) {
+  _impl_.ids_.Mutable(index)->assign(
+    reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_set_pointer:canopy.v1.WatchVolumesRequest.ids)
+}
+inline std::string* WatchVolumesRequest::_internal_add_ids() {
+  return _impl_.ids_.Add();
+}
+inline void WatchVolumesRequest::add_ids(const std::string& value) {
+  _impl_.ids_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add:canopy.v1.WatchVolumesRequest.ids)
+}
+inline void WatchVolumesRequest::add_ids(std::string&& value) {
+  _impl_.ids_.Add(std::move(value));
+  // @@protoc_insertion_point(field_add:canopy.v1.WatchVolumesRequest.ids)
+}
+inline void WatchVolumesRequest::add_ids(const char* value) {
+  GOOGLE_DCHECK(value != nullptr);
+  _impl_.ids_.Add()->assign(value);
+  // @@protoc_insertion_point(field_add_char:canopy.v1.WatchVolumesRequest.ids)
+}
+inline void WatchVolumesRequest::add_ids(const char* value, size_t size) {
+  _impl_.ids_.Add()->assign(reinterpret_cast<const char*>(value), size);
+  // @@protoc_insertion_point(field_add_pointer:canopy.v1.WatchVolumesRequest.ids)
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>&
+WatchVolumesRequest::ids() const {
+  // @@protoc_insertion_point(field_list:canopy.v1.WatchVolumesRequest.ids)
+  return _impl_.ids_;
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField<std::string>*
+WatchVolumesRequest::mutable_ids() {
+  // @@protoc_insertion_point(field_mutable_list:canopy.v1.WatchVolumesRequest.ids)
+  return &_impl_.ids_;
+}
+
+// -------------------------------------------------------------------
+
+// WatchVolumesResponse
+
+// .canopy.v1.WatchVolumesResponse.EventType type = 1 [json_name = "type"];
+inline void WatchVolumesResponse::clear_type() {
+  _impl_.type_ = 0;
+}
+inline ::canopy::v1::WatchVolumesResponse_EventType WatchVolumesResponse::_internal_type() const {
+  return static_cast< ::canopy::v1::WatchVolumesResponse_EventType >(_impl_.type_);
+}
+inline ::canopy::v1::WatchVolumesResponse_EventType WatchVolumesResponse::type() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchVolumesResponse.type)
+  return _internal_type();
+}
+inline void WatchVolumesResponse::_internal_set_type(::canopy::v1::WatchVolumesResponse_EventType value) {
+  
+  _impl_.type_ = value;
+}
+inline void WatchVolumesResponse::set_type(::canopy::v1::WatchVolumesResponse_EventType value) {
+  _internal_set_type(value);
+  // @@protoc_insertion_point(field_set:canopy.v1.WatchVolumesResponse.type)
+}
+
+// .canopy.v1.Volume volume = 2 [json_name = "volume"];
+inline bool WatchVolumesResponse::_internal_has_volume() const {
+  return this != internal_default_instance() && _impl_.volume_ != nullptr;
+}
+inline bool WatchVolumesResponse::has_volume() const {
+  return _internal_has_volume();
+}
+inline void WatchVolumesResponse::clear_volume() {
+  if (GetArenaForAllocation() == nullptr && _impl_.volume_ != nullptr) {
+    delete _impl_.volume_;
+  }
+  _impl_.volume_ = nullptr;
+}
+inline const ::canopy::v1::Volume& WatchVolumesResponse::_internal_volume() const {
+  const ::canopy::v1::Volume* p = _impl_.volume_;
+  return p != nullptr ? *p : reinterpret_cast<const ::canopy::v1::Volume&>(
+      ::canopy::v1::_Volume_default_instance_);
+}
+inline const ::canopy::v1::Volume& WatchVolumesResponse::volume() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchVolumesResponse.volume)
+  return _internal_volume();
+}
+inline void WatchVolumesResponse::unsafe_arena_set_allocated_volume(
+    ::canopy::v1::Volume* volume) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.volume_);
+  }
+  _impl_.volume_ = volume;
+  if (volume) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:canopy.v1.WatchVolumesResponse.volume)
+}
+inline ::canopy::v1::Volume* WatchVolumesResponse::release_volume() {
+  
+  ::canopy::v1::Volume* temp = _impl_.volume_;
+  _impl_.volume_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::canopy::v1::Volume* WatchVolumesResponse::unsafe_arena_release_volume() {
+  // @@protoc_insertion_point(field_release:canopy.v1.WatchVolumesResponse.volume)
+  
+  ::canopy::v1::Volume* temp = _impl_.volume_;
+  _impl_.volume_ = nullptr;
+  return temp;
+}
+inline ::canopy::v1::Volume* WatchVolumesResponse::_internal_mutable_volume() {
+  
+  if (_impl_.volume_ == nullptr) {
+    auto* p = CreateMaybeMessage<::canopy::v1::Volume>(GetArenaForAllocation());
+    _impl_.volume_ = p;
+  }
+  return _impl_.volume_;
+}
+inline ::canopy::v1::Volume* WatchVolumesResponse::mutable_volume() {
+  ::canopy::v1::Volume* _msg = _internal_mutable_volume();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchVolumesResponse.volume)
+  return _msg;
+}
+inline void WatchVolumesResponse::set_allocated_volume(::canopy::v1::Volume* volume) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete _impl_.volume_;
+  }
+  if (volume) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(volume);
+    if (message_arena != submessage_arena) {
+      volume = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, volume, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.volume_ = volume;
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.WatchVolumesResponse.volume)
+}
+
+// .canopy.v1.CloudError cloud_error = 3 [json_name = "cloudError"];
+inline bool WatchVolumesResponse::_internal_has_cloud_error() const {
+  return this != internal_default_instance() && _impl_.cloud_error_ != nullptr;
+}
+inline bool WatchVolumesResponse::has_cloud_error() const {
+  return _internal_has_cloud_error();
+}
+inline const ::canopy::v1::CloudError& WatchVolumesResponse::_internal_cloud_error() const {
+  const ::canopy::v1::CloudError* p = _impl_.cloud_error_;
+  return p != nullptr ? *p : reinterpret_cast<const ::canopy::v1::CloudError&>(
+      ::canopy::v1::_CloudError_default_instance_);
+}
+inline const ::canopy::v1::CloudError& WatchVolumesResponse::cloud_error() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.WatchVolumesResponse.cloud_error)
+  return _internal_cloud_error();
+}
+inline void WatchVolumesResponse::unsafe_arena_set_allocated_cloud_error(
+    ::canopy::v1::CloudError* cloud_error) {
+  if (GetArenaForAllocation() == nullptr) {
+    delete reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.cloud_error_);
+  }
+  _impl_.cloud_error_ = cloud_error;
+  if (cloud_error) {
+    
+  } else {
+    
+  }
+  // @@protoc_insertion_point(field_unsafe_arena_set_allocated:canopy.v1.WatchVolumesResponse.cloud_error)
+}
+inline ::canopy::v1::CloudError* WatchVolumesResponse::release_cloud_error() {
+  
+  ::canopy::v1::CloudError* temp = _impl_.cloud_error_;
+  _impl_.cloud_error_ = nullptr;
+#ifdef PROTOBUF_FORCE_COPY_IN_RELEASE
+  auto* old =  reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(temp);
+  temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  if (GetArenaForAllocation() == nullptr) { delete old; }
+#else  // PROTOBUF_FORCE_COPY_IN_RELEASE
+  if (GetArenaForAllocation() != nullptr) {
+    temp = ::PROTOBUF_NAMESPACE_ID::internal::DuplicateIfNonNull(temp);
+  }
+#endif  // !PROTOBUF_FORCE_COPY_IN_RELEASE
+  return temp;
+}
+inline ::canopy::v1::CloudError* WatchVolumesResponse::unsafe_arena_release_cloud_error() {
+  // @@protoc_insertion_point(field_release:canopy.v1.WatchVolumesResponse.cloud_error)
+  
+  ::canopy::v1::CloudError* temp = _impl_.cloud_error_;
+  _impl_.cloud_error_ = nullptr;
+  return temp;
+}
+inline ::canopy::v1::CloudError* WatchVolumesResponse::_internal_mutable_cloud_error() {
+  
+  if (_impl_.cloud_error_ == nullptr) {
+    auto* p = CreateMaybeMessage<::canopy::v1::CloudError>(GetArenaForAllocation());
+    _impl_.cloud_error_ = p;
+  }
+  return _impl_.cloud_error_;
+}
+inline ::canopy::v1::CloudError* WatchVolumesResponse::mutable_cloud_error() {
+  ::canopy::v1::CloudError* _msg = _internal_mutable_cloud_error();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.WatchVolumesResponse.cloud_error)
+  return _msg;
+}
+inline void WatchVolumesResponse::set_allocated_cloud_error(::canopy::v1::CloudError* cloud_error) {
+  ::PROTOBUF_NAMESPACE_ID::Arena* message_arena = GetArenaForAllocation();
+  if (message_arena == nullptr) {
+    delete reinterpret_cast< ::PROTOBUF_NAMESPACE_ID::MessageLite*>(_impl_.cloud_error_);
+  }
+  if (cloud_error) {
+    ::PROTOBUF_NAMESPACE_ID::Arena* submessage_arena =
+        ::PROTOBUF_NAMESPACE_ID::Arena::InternalGetOwningArena(
+                reinterpret_cast<::PROTOBUF_NAMESPACE_ID::MessageLite*>(cloud_error));
+    if (message_arena != submessage_arena) {
+      cloud_error = ::PROTOBUF_NAMESPACE_ID::internal::GetOwnedMessage(
+          message_arena, cloud_error, submessage_arena);
+    }
+    
+  } else {
+    
+  }
+  _impl_.cloud_error_ = cloud_error;
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.WatchVolumesResponse.cloud_error)
+}
+
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
 // CreateSnapshotRequest
 
 // string name = 1 [json_name = "name"];
@@ -11987,11 +12952,27 @@ inline void RestoreBackupRequest::set_allocated_request_id(std::string* request_
 
 // -------------------------------------------------------------------
 
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
+// -------------------------------------------------------------------
+
 
 // @@protoc_insertion_point(namespace_scope)
 
 }  // namespace v1
 }  // namespace canopy
+
+PROTOBUF_NAMESPACE_OPEN
+
+template <> struct is_proto_enum< ::canopy::v1::WatchVolumesResponse_EventType> : ::std::true_type {};
+template <>
+inline const EnumDescriptor* GetEnumDescriptor< ::canopy::v1::WatchVolumesResponse_EventType>() {
+  return ::canopy::v1::WatchVolumesResponse_EventType_descriptor();
+}
+
+PROTOBUF_NAMESPACE_CLOSE
 
 // @@protoc_insertion_point(global_scope)
 

@@ -22,6 +22,72 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// What happened.
+type WatchVolumesResponse_EventType int32
+
+const (
+	// Not set.
+	WatchVolumesResponse_EVENT_TYPE_UNSPECIFIED WatchVolumesResponse_EventType = 0
+	// The volume exists (sent for each volume when the watch starts, and
+	// when a new one appears).
+	WatchVolumesResponse_EVENT_TYPE_ADDED WatchVolumesResponse_EventType = 1
+	// The volume changed.
+	WatchVolumesResponse_EVENT_TYPE_MODIFIED WatchVolumesResponse_EventType = 2
+	// The volume is gone; `volume` holds its last state with status DELETED.
+	WatchVolumesResponse_EVENT_TYPE_DELETED WatchVolumesResponse_EventType = 3
+	// Every volume that existed when the watch began has been sent.
+	WatchVolumesResponse_EVENT_TYPE_SYNCED WatchVolumesResponse_EventType = 4
+	// A cloud could not be polled; see cloud_error. The watch goes on.
+	WatchVolumesResponse_EVENT_TYPE_CLOUD_ERROR WatchVolumesResponse_EventType = 5
+)
+
+// Enum value maps for WatchVolumesResponse_EventType.
+var (
+	WatchVolumesResponse_EventType_name = map[int32]string{
+		0: "EVENT_TYPE_UNSPECIFIED",
+		1: "EVENT_TYPE_ADDED",
+		2: "EVENT_TYPE_MODIFIED",
+		3: "EVENT_TYPE_DELETED",
+		4: "EVENT_TYPE_SYNCED",
+		5: "EVENT_TYPE_CLOUD_ERROR",
+	}
+	WatchVolumesResponse_EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED": 0,
+		"EVENT_TYPE_ADDED":       1,
+		"EVENT_TYPE_MODIFIED":    2,
+		"EVENT_TYPE_DELETED":     3,
+		"EVENT_TYPE_SYNCED":      4,
+		"EVENT_TYPE_CLOUD_ERROR": 5,
+	}
+)
+
+func (x WatchVolumesResponse_EventType) Enum() *WatchVolumesResponse_EventType {
+	p := new(WatchVolumesResponse_EventType)
+	*p = x
+	return p
+}
+
+func (x WatchVolumesResponse_EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchVolumesResponse_EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_volume_proto_enumTypes[0].Descriptor()
+}
+
+func (WatchVolumesResponse_EventType) Type() protoreflect.EnumType {
+	return &file_canopy_v1_volume_proto_enumTypes[0]
+}
+
+func (x WatchVolumesResponse_EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchVolumesResponse_EventType.Descriptor instead.
+func (WatchVolumesResponse_EventType) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{13, 0}
+}
+
 // VolumeAttachment is a volume attached to a server.
 type VolumeAttachment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1253,6 +1319,143 @@ func (x *DetachVolumeRequest) GetRequestId() string {
 	return ""
 }
 
+// WatchVolumesRequest chooses the volumes to watch.
+type WatchVolumesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this cloud/region/zone; empty watches every cloud with volumes.
+	Location *Location `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Only volumes with this exact name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Only volumes with all these labels.
+	Labels map[string]string `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Only these volumes (canopy ids); empty: all that match.
+	Ids           []string `protobuf:"bytes,4,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchVolumesRequest) Reset() {
+	*x = WatchVolumesRequest{}
+	mi := &file_canopy_v1_volume_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchVolumesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchVolumesRequest) ProtoMessage() {}
+
+func (x *WatchVolumesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_volume_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchVolumesRequest.ProtoReflect.Descriptor instead.
+func (*WatchVolumesRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WatchVolumesRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *WatchVolumesRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WatchVolumesRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *WatchVolumesRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// WatchVolumesResponse is one event of a watch.
+type WatchVolumesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Type WatchVolumesResponse_EventType `protobuf:"varint,1,opt,name=type,proto3,enum=canopy.v1.WatchVolumesResponse_EventType" json:"type,omitempty"`
+	// The volume, for ADDED, MODIFIED and DELETED.
+	Volume *Volume `protobuf:"bytes,2,opt,name=volume,proto3" json:"volume,omitempty"`
+	// The failing cloud, for CLOUD_ERROR.
+	CloudError    *CloudError `protobuf:"bytes,3,opt,name=cloud_error,json=cloudError,proto3" json:"cloud_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchVolumesResponse) Reset() {
+	*x = WatchVolumesResponse{}
+	mi := &file_canopy_v1_volume_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchVolumesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchVolumesResponse) ProtoMessage() {}
+
+func (x *WatchVolumesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_volume_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchVolumesResponse.ProtoReflect.Descriptor instead.
+func (*WatchVolumesResponse) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *WatchVolumesResponse) GetType() WatchVolumesResponse_EventType {
+	if x != nil {
+		return x.Type
+	}
+	return WatchVolumesResponse_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WatchVolumesResponse) GetVolume() *Volume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *WatchVolumesResponse) GetCloudError() *CloudError {
+	if x != nil {
+		return x.CloudError
+	}
+	return nil
+}
+
 // CreateSnapshotRequest snapshots a volume.
 type CreateSnapshotRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1274,7 +1477,7 @@ type CreateSnapshotRequest struct {
 
 func (x *CreateSnapshotRequest) Reset() {
 	*x = CreateSnapshotRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[12]
+	mi := &file_canopy_v1_volume_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1489,7 @@ func (x *CreateSnapshotRequest) String() string {
 func (*CreateSnapshotRequest) ProtoMessage() {}
 
 func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[12]
+	mi := &file_canopy_v1_volume_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1502,7 @@ func (x *CreateSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*CreateSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{12}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateSnapshotRequest) GetName() string {
@@ -1355,7 +1558,7 @@ type GetSnapshotRequest struct {
 
 func (x *GetSnapshotRequest) Reset() {
 	*x = GetSnapshotRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[13]
+	mi := &file_canopy_v1_volume_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1367,7 +1570,7 @@ func (x *GetSnapshotRequest) String() string {
 func (*GetSnapshotRequest) ProtoMessage() {}
 
 func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[13]
+	mi := &file_canopy_v1_volume_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1380,7 +1583,7 @@ func (x *GetSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*GetSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{13}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetSnapshotRequest) GetId() string {
@@ -1411,7 +1614,7 @@ type ListSnapshotsRequest struct {
 
 func (x *ListSnapshotsRequest) Reset() {
 	*x = ListSnapshotsRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[14]
+	mi := &file_canopy_v1_volume_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1626,7 @@ func (x *ListSnapshotsRequest) String() string {
 func (*ListSnapshotsRequest) ProtoMessage() {}
 
 func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[14]
+	mi := &file_canopy_v1_volume_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1639,7 @@ func (x *ListSnapshotsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsRequest.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{14}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListSnapshotsRequest) GetPageSize() int32 {
@@ -1496,7 +1699,7 @@ type ListSnapshotsResponse struct {
 
 func (x *ListSnapshotsResponse) Reset() {
 	*x = ListSnapshotsResponse{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[15]
+	mi := &file_canopy_v1_volume_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1508,7 +1711,7 @@ func (x *ListSnapshotsResponse) String() string {
 func (*ListSnapshotsResponse) ProtoMessage() {}
 
 func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[15]
+	mi := &file_canopy_v1_volume_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1521,7 +1724,7 @@ func (x *ListSnapshotsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSnapshotsResponse.ProtoReflect.Descriptor instead.
 func (*ListSnapshotsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{15}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListSnapshotsResponse) GetSnapshots() []*Snapshot {
@@ -1560,7 +1763,7 @@ type DeleteSnapshotRequest struct {
 
 func (x *DeleteSnapshotRequest) Reset() {
 	*x = DeleteSnapshotRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[16]
+	mi := &file_canopy_v1_volume_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1572,7 +1775,7 @@ func (x *DeleteSnapshotRequest) String() string {
 func (*DeleteSnapshotRequest) ProtoMessage() {}
 
 func (x *DeleteSnapshotRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[16]
+	mi := &file_canopy_v1_volume_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1585,7 +1788,7 @@ func (x *DeleteSnapshotRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSnapshotRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSnapshotRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{16}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteSnapshotRequest) GetId() string {
@@ -1630,7 +1833,7 @@ type CreateBackupRequest struct {
 
 func (x *CreateBackupRequest) Reset() {
 	*x = CreateBackupRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[17]
+	mi := &file_canopy_v1_volume_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +1845,7 @@ func (x *CreateBackupRequest) String() string {
 func (*CreateBackupRequest) ProtoMessage() {}
 
 func (x *CreateBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[17]
+	mi := &file_canopy_v1_volume_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +1858,7 @@ func (x *CreateBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBackupRequest.ProtoReflect.Descriptor instead.
 func (*CreateBackupRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{17}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateBackupRequest) GetName() string {
@@ -1711,7 +1914,7 @@ type GetBackupRequest struct {
 
 func (x *GetBackupRequest) Reset() {
 	*x = GetBackupRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[18]
+	mi := &file_canopy_v1_volume_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +1926,7 @@ func (x *GetBackupRequest) String() string {
 func (*GetBackupRequest) ProtoMessage() {}
 
 func (x *GetBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[18]
+	mi := &file_canopy_v1_volume_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +1939,7 @@ func (x *GetBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBackupRequest.ProtoReflect.Descriptor instead.
 func (*GetBackupRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{18}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetBackupRequest) GetId() string {
@@ -1767,7 +1970,7 @@ type ListBackupsRequest struct {
 
 func (x *ListBackupsRequest) Reset() {
 	*x = ListBackupsRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[19]
+	mi := &file_canopy_v1_volume_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +1982,7 @@ func (x *ListBackupsRequest) String() string {
 func (*ListBackupsRequest) ProtoMessage() {}
 
 func (x *ListBackupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[19]
+	mi := &file_canopy_v1_volume_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +1995,7 @@ func (x *ListBackupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBackupsRequest.ProtoReflect.Descriptor instead.
 func (*ListBackupsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{19}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListBackupsRequest) GetPageSize() int32 {
@@ -1852,7 +2055,7 @@ type ListBackupsResponse struct {
 
 func (x *ListBackupsResponse) Reset() {
 	*x = ListBackupsResponse{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[20]
+	mi := &file_canopy_v1_volume_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1864,7 +2067,7 @@ func (x *ListBackupsResponse) String() string {
 func (*ListBackupsResponse) ProtoMessage() {}
 
 func (x *ListBackupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[20]
+	mi := &file_canopy_v1_volume_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1877,7 +2080,7 @@ func (x *ListBackupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBackupsResponse.ProtoReflect.Descriptor instead.
 func (*ListBackupsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{20}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListBackupsResponse) GetBackups() []*Backup {
@@ -1916,7 +2119,7 @@ type DeleteBackupRequest struct {
 
 func (x *DeleteBackupRequest) Reset() {
 	*x = DeleteBackupRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[21]
+	mi := &file_canopy_v1_volume_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2131,7 @@ func (x *DeleteBackupRequest) String() string {
 func (*DeleteBackupRequest) ProtoMessage() {}
 
 func (x *DeleteBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[21]
+	mi := &file_canopy_v1_volume_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2144,7 @@ func (x *DeleteBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBackupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBackupRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{21}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DeleteBackupRequest) GetId() string {
@@ -1988,7 +2191,7 @@ type RestoreBackupRequest struct {
 
 func (x *RestoreBackupRequest) Reset() {
 	*x = RestoreBackupRequest{}
-	mi := &file_canopy_v1_volume_proto_msgTypes[22]
+	mi := &file_canopy_v1_volume_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2000,7 +2203,7 @@ func (x *RestoreBackupRequest) String() string {
 func (*RestoreBackupRequest) ProtoMessage() {}
 
 func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_volume_proto_msgTypes[22]
+	mi := &file_canopy_v1_volume_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2013,7 +2216,7 @@ func (x *RestoreBackupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RestoreBackupRequest.ProtoReflect.Descriptor instead.
 func (*RestoreBackupRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{22}
+	return file_canopy_v1_volume_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RestoreBackupRequest) GetId() string {
@@ -2217,7 +2420,27 @@ const file_canopy_v1_volume_proto_rawDesc = "" +
 	"\x06server\x18\x02 \x01(\tR\x06server\x12\x12\n" +
 	"\x04wait\x18\x03 \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"\x99\x02\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\xeb\x01\n" +
+	"\x13WatchVolumesRequest\x12/\n" +
+	"\blocation\x18\x01 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12B\n" +
+	"\x06labels\x18\x03 \x03(\v2*.canopy.v1.WatchVolumesRequest.LabelsEntryR\x06labels\x12\x10\n" +
+	"\x03ids\x18\x04 \x03(\tR\x03ids\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdc\x02\n" +
+	"\x14WatchVolumesResponse\x12=\n" +
+	"\x04type\x18\x01 \x01(\x0e2).canopy.v1.WatchVolumesResponse.EventTypeR\x04type\x12)\n" +
+	"\x06volume\x18\x02 \x01(\v2\x11.canopy.v1.VolumeR\x06volume\x126\n" +
+	"\vcloud_error\x18\x03 \x01(\v2\x15.canopy.v1.CloudErrorR\n" +
+	"cloudError\"\xa1\x01\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EVENT_TYPE_ADDED\x10\x01\x12\x17\n" +
+	"\x13EVENT_TYPE_MODIFIED\x10\x02\x12\x16\n" +
+	"\x12EVENT_TYPE_DELETED\x10\x03\x12\x15\n" +
+	"\x11EVENT_TYPE_SYNCED\x10\x04\x12\x1a\n" +
+	"\x16EVENT_TYPE_CLOUD_ERROR\x10\x05\"\x99\x02\n" +
 	"\x15CreateSnapshotRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06volume\x18\x02 \x01(\tR\x06volume\x12 \n" +
@@ -2295,7 +2518,7 @@ const file_canopy_v1_volume_proto_rawDesc = "" +
 	"request_id\x18\a \x01(\tR\trequestId\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\x82\t\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xd5\t\n" +
 	"\rVolumeService\x12D\n" +
 	"\fCreateVolume\x12\x1e.canopy.v1.CreateVolumeRequest\x1a\x14.canopy.v1.Operation\x12;\n" +
 	"\tGetVolume\x12\x1b.canopy.v1.GetVolumeRequest\x1a\x11.canopy.v1.Volume\x12L\n" +
@@ -2303,7 +2526,8 @@ const file_canopy_v1_volume_proto_rawDesc = "" +
 	"\fDeleteVolume\x12\x1e.canopy.v1.DeleteVolumeRequest\x1a\x14.canopy.v1.Operation\x12D\n" +
 	"\fExtendVolume\x12\x1e.canopy.v1.ExtendVolumeRequest\x1a\x14.canopy.v1.Operation\x12D\n" +
 	"\fAttachVolume\x12\x1e.canopy.v1.AttachVolumeRequest\x1a\x14.canopy.v1.Operation\x12D\n" +
-	"\fDetachVolume\x12\x1e.canopy.v1.DetachVolumeRequest\x1a\x14.canopy.v1.Operation\x12H\n" +
+	"\fDetachVolume\x12\x1e.canopy.v1.DetachVolumeRequest\x1a\x14.canopy.v1.Operation\x12Q\n" +
+	"\fWatchVolumes\x12\x1e.canopy.v1.WatchVolumesRequest\x1a\x1f.canopy.v1.WatchVolumesResponse0\x01\x12H\n" +
 	"\x0eCreateSnapshot\x12 .canopy.v1.CreateSnapshotRequest\x1a\x14.canopy.v1.Operation\x12A\n" +
 	"\vGetSnapshot\x12\x1d.canopy.v1.GetSnapshotRequest\x1a\x13.canopy.v1.Snapshot\x12R\n" +
 	"\rListSnapshots\x12\x1f.canopy.v1.ListSnapshotsRequest\x1a .canopy.v1.ListSnapshotsResponse\x12H\n" +
@@ -2326,125 +2550,137 @@ func file_canopy_v1_volume_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_volume_proto_rawDescData
 }
 
-var file_canopy_v1_volume_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_canopy_v1_volume_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_canopy_v1_volume_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_canopy_v1_volume_proto_goTypes = []any{
-	(*VolumeAttachment)(nil),      // 0: canopy.v1.VolumeAttachment
-	(*Volume)(nil),                // 1: canopy.v1.Volume
-	(*Snapshot)(nil),              // 2: canopy.v1.Snapshot
-	(*Backup)(nil),                // 3: canopy.v1.Backup
-	(*CreateVolumeRequest)(nil),   // 4: canopy.v1.CreateVolumeRequest
-	(*GetVolumeRequest)(nil),      // 5: canopy.v1.GetVolumeRequest
-	(*ListVolumesRequest)(nil),    // 6: canopy.v1.ListVolumesRequest
-	(*ListVolumesResponse)(nil),   // 7: canopy.v1.ListVolumesResponse
-	(*DeleteVolumeRequest)(nil),   // 8: canopy.v1.DeleteVolumeRequest
-	(*ExtendVolumeRequest)(nil),   // 9: canopy.v1.ExtendVolumeRequest
-	(*AttachVolumeRequest)(nil),   // 10: canopy.v1.AttachVolumeRequest
-	(*DetachVolumeRequest)(nil),   // 11: canopy.v1.DetachVolumeRequest
-	(*CreateSnapshotRequest)(nil), // 12: canopy.v1.CreateSnapshotRequest
-	(*GetSnapshotRequest)(nil),    // 13: canopy.v1.GetSnapshotRequest
-	(*ListSnapshotsRequest)(nil),  // 14: canopy.v1.ListSnapshotsRequest
-	(*ListSnapshotsResponse)(nil), // 15: canopy.v1.ListSnapshotsResponse
-	(*DeleteSnapshotRequest)(nil), // 16: canopy.v1.DeleteSnapshotRequest
-	(*CreateBackupRequest)(nil),   // 17: canopy.v1.CreateBackupRequest
-	(*GetBackupRequest)(nil),      // 18: canopy.v1.GetBackupRequest
-	(*ListBackupsRequest)(nil),    // 19: canopy.v1.ListBackupsRequest
-	(*ListBackupsResponse)(nil),   // 20: canopy.v1.ListBackupsResponse
-	(*DeleteBackupRequest)(nil),   // 21: canopy.v1.DeleteBackupRequest
-	(*RestoreBackupRequest)(nil),  // 22: canopy.v1.RestoreBackupRequest
-	nil,                           // 23: canopy.v1.Volume.LabelsEntry
-	nil,                           // 24: canopy.v1.Volume.PropertiesEntry
-	nil,                           // 25: canopy.v1.Snapshot.LabelsEntry
-	nil,                           // 26: canopy.v1.Snapshot.PropertiesEntry
-	nil,                           // 27: canopy.v1.Backup.LabelsEntry
-	nil,                           // 28: canopy.v1.Backup.PropertiesEntry
-	nil,                           // 29: canopy.v1.CreateVolumeRequest.LabelsEntry
-	nil,                           // 30: canopy.v1.ListVolumesRequest.LabelsEntry
-	nil,                           // 31: canopy.v1.CreateSnapshotRequest.LabelsEntry
-	nil,                           // 32: canopy.v1.ListSnapshotsRequest.LabelsEntry
-	nil,                           // 33: canopy.v1.CreateBackupRequest.LabelsEntry
-	nil,                           // 34: canopy.v1.ListBackupsRequest.LabelsEntry
-	nil,                           // 35: canopy.v1.RestoreBackupRequest.LabelsEntry
-	(*Location)(nil),              // 36: canopy.v1.Location
-	(Status)(0),                   // 37: canopy.v1.Status
-	(*timestamppb.Timestamp)(nil), // 38: google.protobuf.Timestamp
-	(*CloudError)(nil),            // 39: canopy.v1.CloudError
-	(*Operation)(nil),             // 40: canopy.v1.Operation
+	(WatchVolumesResponse_EventType)(0), // 0: canopy.v1.WatchVolumesResponse.EventType
+	(*VolumeAttachment)(nil),            // 1: canopy.v1.VolumeAttachment
+	(*Volume)(nil),                      // 2: canopy.v1.Volume
+	(*Snapshot)(nil),                    // 3: canopy.v1.Snapshot
+	(*Backup)(nil),                      // 4: canopy.v1.Backup
+	(*CreateVolumeRequest)(nil),         // 5: canopy.v1.CreateVolumeRequest
+	(*GetVolumeRequest)(nil),            // 6: canopy.v1.GetVolumeRequest
+	(*ListVolumesRequest)(nil),          // 7: canopy.v1.ListVolumesRequest
+	(*ListVolumesResponse)(nil),         // 8: canopy.v1.ListVolumesResponse
+	(*DeleteVolumeRequest)(nil),         // 9: canopy.v1.DeleteVolumeRequest
+	(*ExtendVolumeRequest)(nil),         // 10: canopy.v1.ExtendVolumeRequest
+	(*AttachVolumeRequest)(nil),         // 11: canopy.v1.AttachVolumeRequest
+	(*DetachVolumeRequest)(nil),         // 12: canopy.v1.DetachVolumeRequest
+	(*WatchVolumesRequest)(nil),         // 13: canopy.v1.WatchVolumesRequest
+	(*WatchVolumesResponse)(nil),        // 14: canopy.v1.WatchVolumesResponse
+	(*CreateSnapshotRequest)(nil),       // 15: canopy.v1.CreateSnapshotRequest
+	(*GetSnapshotRequest)(nil),          // 16: canopy.v1.GetSnapshotRequest
+	(*ListSnapshotsRequest)(nil),        // 17: canopy.v1.ListSnapshotsRequest
+	(*ListSnapshotsResponse)(nil),       // 18: canopy.v1.ListSnapshotsResponse
+	(*DeleteSnapshotRequest)(nil),       // 19: canopy.v1.DeleteSnapshotRequest
+	(*CreateBackupRequest)(nil),         // 20: canopy.v1.CreateBackupRequest
+	(*GetBackupRequest)(nil),            // 21: canopy.v1.GetBackupRequest
+	(*ListBackupsRequest)(nil),          // 22: canopy.v1.ListBackupsRequest
+	(*ListBackupsResponse)(nil),         // 23: canopy.v1.ListBackupsResponse
+	(*DeleteBackupRequest)(nil),         // 24: canopy.v1.DeleteBackupRequest
+	(*RestoreBackupRequest)(nil),        // 25: canopy.v1.RestoreBackupRequest
+	nil,                                 // 26: canopy.v1.Volume.LabelsEntry
+	nil,                                 // 27: canopy.v1.Volume.PropertiesEntry
+	nil,                                 // 28: canopy.v1.Snapshot.LabelsEntry
+	nil,                                 // 29: canopy.v1.Snapshot.PropertiesEntry
+	nil,                                 // 30: canopy.v1.Backup.LabelsEntry
+	nil,                                 // 31: canopy.v1.Backup.PropertiesEntry
+	nil,                                 // 32: canopy.v1.CreateVolumeRequest.LabelsEntry
+	nil,                                 // 33: canopy.v1.ListVolumesRequest.LabelsEntry
+	nil,                                 // 34: canopy.v1.WatchVolumesRequest.LabelsEntry
+	nil,                                 // 35: canopy.v1.CreateSnapshotRequest.LabelsEntry
+	nil,                                 // 36: canopy.v1.ListSnapshotsRequest.LabelsEntry
+	nil,                                 // 37: canopy.v1.CreateBackupRequest.LabelsEntry
+	nil,                                 // 38: canopy.v1.ListBackupsRequest.LabelsEntry
+	nil,                                 // 39: canopy.v1.RestoreBackupRequest.LabelsEntry
+	(*Location)(nil),                    // 40: canopy.v1.Location
+	(Status)(0),                         // 41: canopy.v1.Status
+	(*timestamppb.Timestamp)(nil),       // 42: google.protobuf.Timestamp
+	(*CloudError)(nil),                  // 43: canopy.v1.CloudError
+	(*Operation)(nil),                   // 44: canopy.v1.Operation
 }
 var file_canopy_v1_volume_proto_depIdxs = []int32{
-	36, // 0: canopy.v1.Volume.location:type_name -> canopy.v1.Location
-	37, // 1: canopy.v1.Volume.status:type_name -> canopy.v1.Status
-	38, // 2: canopy.v1.Volume.create_time:type_name -> google.protobuf.Timestamp
-	38, // 3: canopy.v1.Volume.update_time:type_name -> google.protobuf.Timestamp
-	23, // 4: canopy.v1.Volume.labels:type_name -> canopy.v1.Volume.LabelsEntry
-	24, // 5: canopy.v1.Volume.properties:type_name -> canopy.v1.Volume.PropertiesEntry
-	0,  // 6: canopy.v1.Volume.attachments:type_name -> canopy.v1.VolumeAttachment
-	36, // 7: canopy.v1.Snapshot.location:type_name -> canopy.v1.Location
-	37, // 8: canopy.v1.Snapshot.status:type_name -> canopy.v1.Status
-	38, // 9: canopy.v1.Snapshot.create_time:type_name -> google.protobuf.Timestamp
-	38, // 10: canopy.v1.Snapshot.update_time:type_name -> google.protobuf.Timestamp
-	25, // 11: canopy.v1.Snapshot.labels:type_name -> canopy.v1.Snapshot.LabelsEntry
-	26, // 12: canopy.v1.Snapshot.properties:type_name -> canopy.v1.Snapshot.PropertiesEntry
-	36, // 13: canopy.v1.Backup.location:type_name -> canopy.v1.Location
-	37, // 14: canopy.v1.Backup.status:type_name -> canopy.v1.Status
-	38, // 15: canopy.v1.Backup.create_time:type_name -> google.protobuf.Timestamp
-	38, // 16: canopy.v1.Backup.update_time:type_name -> google.protobuf.Timestamp
-	27, // 17: canopy.v1.Backup.labels:type_name -> canopy.v1.Backup.LabelsEntry
-	28, // 18: canopy.v1.Backup.properties:type_name -> canopy.v1.Backup.PropertiesEntry
-	36, // 19: canopy.v1.CreateVolumeRequest.location:type_name -> canopy.v1.Location
-	29, // 20: canopy.v1.CreateVolumeRequest.labels:type_name -> canopy.v1.CreateVolumeRequest.LabelsEntry
-	36, // 21: canopy.v1.ListVolumesRequest.location:type_name -> canopy.v1.Location
-	37, // 22: canopy.v1.ListVolumesRequest.status:type_name -> canopy.v1.Status
-	30, // 23: canopy.v1.ListVolumesRequest.labels:type_name -> canopy.v1.ListVolumesRequest.LabelsEntry
-	1,  // 24: canopy.v1.ListVolumesResponse.volumes:type_name -> canopy.v1.Volume
-	39, // 25: canopy.v1.ListVolumesResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	31, // 26: canopy.v1.CreateSnapshotRequest.labels:type_name -> canopy.v1.CreateSnapshotRequest.LabelsEntry
-	36, // 27: canopy.v1.ListSnapshotsRequest.location:type_name -> canopy.v1.Location
-	32, // 28: canopy.v1.ListSnapshotsRequest.labels:type_name -> canopy.v1.ListSnapshotsRequest.LabelsEntry
-	2,  // 29: canopy.v1.ListSnapshotsResponse.snapshots:type_name -> canopy.v1.Snapshot
-	39, // 30: canopy.v1.ListSnapshotsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	33, // 31: canopy.v1.CreateBackupRequest.labels:type_name -> canopy.v1.CreateBackupRequest.LabelsEntry
-	36, // 32: canopy.v1.ListBackupsRequest.location:type_name -> canopy.v1.Location
-	34, // 33: canopy.v1.ListBackupsRequest.labels:type_name -> canopy.v1.ListBackupsRequest.LabelsEntry
-	3,  // 34: canopy.v1.ListBackupsResponse.backups:type_name -> canopy.v1.Backup
-	39, // 35: canopy.v1.ListBackupsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	35, // 36: canopy.v1.RestoreBackupRequest.labels:type_name -> canopy.v1.RestoreBackupRequest.LabelsEntry
-	4,  // 37: canopy.v1.VolumeService.CreateVolume:input_type -> canopy.v1.CreateVolumeRequest
-	5,  // 38: canopy.v1.VolumeService.GetVolume:input_type -> canopy.v1.GetVolumeRequest
-	6,  // 39: canopy.v1.VolumeService.ListVolumes:input_type -> canopy.v1.ListVolumesRequest
-	8,  // 40: canopy.v1.VolumeService.DeleteVolume:input_type -> canopy.v1.DeleteVolumeRequest
-	9,  // 41: canopy.v1.VolumeService.ExtendVolume:input_type -> canopy.v1.ExtendVolumeRequest
-	10, // 42: canopy.v1.VolumeService.AttachVolume:input_type -> canopy.v1.AttachVolumeRequest
-	11, // 43: canopy.v1.VolumeService.DetachVolume:input_type -> canopy.v1.DetachVolumeRequest
-	12, // 44: canopy.v1.VolumeService.CreateSnapshot:input_type -> canopy.v1.CreateSnapshotRequest
-	13, // 45: canopy.v1.VolumeService.GetSnapshot:input_type -> canopy.v1.GetSnapshotRequest
-	14, // 46: canopy.v1.VolumeService.ListSnapshots:input_type -> canopy.v1.ListSnapshotsRequest
-	16, // 47: canopy.v1.VolumeService.DeleteSnapshot:input_type -> canopy.v1.DeleteSnapshotRequest
-	17, // 48: canopy.v1.VolumeService.CreateBackup:input_type -> canopy.v1.CreateBackupRequest
-	18, // 49: canopy.v1.VolumeService.GetBackup:input_type -> canopy.v1.GetBackupRequest
-	19, // 50: canopy.v1.VolumeService.ListBackups:input_type -> canopy.v1.ListBackupsRequest
-	21, // 51: canopy.v1.VolumeService.DeleteBackup:input_type -> canopy.v1.DeleteBackupRequest
-	22, // 52: canopy.v1.VolumeService.RestoreBackup:input_type -> canopy.v1.RestoreBackupRequest
-	40, // 53: canopy.v1.VolumeService.CreateVolume:output_type -> canopy.v1.Operation
-	1,  // 54: canopy.v1.VolumeService.GetVolume:output_type -> canopy.v1.Volume
-	7,  // 55: canopy.v1.VolumeService.ListVolumes:output_type -> canopy.v1.ListVolumesResponse
-	40, // 56: canopy.v1.VolumeService.DeleteVolume:output_type -> canopy.v1.Operation
-	40, // 57: canopy.v1.VolumeService.ExtendVolume:output_type -> canopy.v1.Operation
-	40, // 58: canopy.v1.VolumeService.AttachVolume:output_type -> canopy.v1.Operation
-	40, // 59: canopy.v1.VolumeService.DetachVolume:output_type -> canopy.v1.Operation
-	40, // 60: canopy.v1.VolumeService.CreateSnapshot:output_type -> canopy.v1.Operation
-	2,  // 61: canopy.v1.VolumeService.GetSnapshot:output_type -> canopy.v1.Snapshot
-	15, // 62: canopy.v1.VolumeService.ListSnapshots:output_type -> canopy.v1.ListSnapshotsResponse
-	40, // 63: canopy.v1.VolumeService.DeleteSnapshot:output_type -> canopy.v1.Operation
-	40, // 64: canopy.v1.VolumeService.CreateBackup:output_type -> canopy.v1.Operation
-	3,  // 65: canopy.v1.VolumeService.GetBackup:output_type -> canopy.v1.Backup
-	20, // 66: canopy.v1.VolumeService.ListBackups:output_type -> canopy.v1.ListBackupsResponse
-	40, // 67: canopy.v1.VolumeService.DeleteBackup:output_type -> canopy.v1.Operation
-	40, // 68: canopy.v1.VolumeService.RestoreBackup:output_type -> canopy.v1.Operation
-	53, // [53:69] is the sub-list for method output_type
-	37, // [37:53] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	40, // 0: canopy.v1.Volume.location:type_name -> canopy.v1.Location
+	41, // 1: canopy.v1.Volume.status:type_name -> canopy.v1.Status
+	42, // 2: canopy.v1.Volume.create_time:type_name -> google.protobuf.Timestamp
+	42, // 3: canopy.v1.Volume.update_time:type_name -> google.protobuf.Timestamp
+	26, // 4: canopy.v1.Volume.labels:type_name -> canopy.v1.Volume.LabelsEntry
+	27, // 5: canopy.v1.Volume.properties:type_name -> canopy.v1.Volume.PropertiesEntry
+	1,  // 6: canopy.v1.Volume.attachments:type_name -> canopy.v1.VolumeAttachment
+	40, // 7: canopy.v1.Snapshot.location:type_name -> canopy.v1.Location
+	41, // 8: canopy.v1.Snapshot.status:type_name -> canopy.v1.Status
+	42, // 9: canopy.v1.Snapshot.create_time:type_name -> google.protobuf.Timestamp
+	42, // 10: canopy.v1.Snapshot.update_time:type_name -> google.protobuf.Timestamp
+	28, // 11: canopy.v1.Snapshot.labels:type_name -> canopy.v1.Snapshot.LabelsEntry
+	29, // 12: canopy.v1.Snapshot.properties:type_name -> canopy.v1.Snapshot.PropertiesEntry
+	40, // 13: canopy.v1.Backup.location:type_name -> canopy.v1.Location
+	41, // 14: canopy.v1.Backup.status:type_name -> canopy.v1.Status
+	42, // 15: canopy.v1.Backup.create_time:type_name -> google.protobuf.Timestamp
+	42, // 16: canopy.v1.Backup.update_time:type_name -> google.protobuf.Timestamp
+	30, // 17: canopy.v1.Backup.labels:type_name -> canopy.v1.Backup.LabelsEntry
+	31, // 18: canopy.v1.Backup.properties:type_name -> canopy.v1.Backup.PropertiesEntry
+	40, // 19: canopy.v1.CreateVolumeRequest.location:type_name -> canopy.v1.Location
+	32, // 20: canopy.v1.CreateVolumeRequest.labels:type_name -> canopy.v1.CreateVolumeRequest.LabelsEntry
+	40, // 21: canopy.v1.ListVolumesRequest.location:type_name -> canopy.v1.Location
+	41, // 22: canopy.v1.ListVolumesRequest.status:type_name -> canopy.v1.Status
+	33, // 23: canopy.v1.ListVolumesRequest.labels:type_name -> canopy.v1.ListVolumesRequest.LabelsEntry
+	2,  // 24: canopy.v1.ListVolumesResponse.volumes:type_name -> canopy.v1.Volume
+	43, // 25: canopy.v1.ListVolumesResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	40, // 26: canopy.v1.WatchVolumesRequest.location:type_name -> canopy.v1.Location
+	34, // 27: canopy.v1.WatchVolumesRequest.labels:type_name -> canopy.v1.WatchVolumesRequest.LabelsEntry
+	0,  // 28: canopy.v1.WatchVolumesResponse.type:type_name -> canopy.v1.WatchVolumesResponse.EventType
+	2,  // 29: canopy.v1.WatchVolumesResponse.volume:type_name -> canopy.v1.Volume
+	43, // 30: canopy.v1.WatchVolumesResponse.cloud_error:type_name -> canopy.v1.CloudError
+	35, // 31: canopy.v1.CreateSnapshotRequest.labels:type_name -> canopy.v1.CreateSnapshotRequest.LabelsEntry
+	40, // 32: canopy.v1.ListSnapshotsRequest.location:type_name -> canopy.v1.Location
+	36, // 33: canopy.v1.ListSnapshotsRequest.labels:type_name -> canopy.v1.ListSnapshotsRequest.LabelsEntry
+	3,  // 34: canopy.v1.ListSnapshotsResponse.snapshots:type_name -> canopy.v1.Snapshot
+	43, // 35: canopy.v1.ListSnapshotsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	37, // 36: canopy.v1.CreateBackupRequest.labels:type_name -> canopy.v1.CreateBackupRequest.LabelsEntry
+	40, // 37: canopy.v1.ListBackupsRequest.location:type_name -> canopy.v1.Location
+	38, // 38: canopy.v1.ListBackupsRequest.labels:type_name -> canopy.v1.ListBackupsRequest.LabelsEntry
+	4,  // 39: canopy.v1.ListBackupsResponse.backups:type_name -> canopy.v1.Backup
+	43, // 40: canopy.v1.ListBackupsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	39, // 41: canopy.v1.RestoreBackupRequest.labels:type_name -> canopy.v1.RestoreBackupRequest.LabelsEntry
+	5,  // 42: canopy.v1.VolumeService.CreateVolume:input_type -> canopy.v1.CreateVolumeRequest
+	6,  // 43: canopy.v1.VolumeService.GetVolume:input_type -> canopy.v1.GetVolumeRequest
+	7,  // 44: canopy.v1.VolumeService.ListVolumes:input_type -> canopy.v1.ListVolumesRequest
+	9,  // 45: canopy.v1.VolumeService.DeleteVolume:input_type -> canopy.v1.DeleteVolumeRequest
+	10, // 46: canopy.v1.VolumeService.ExtendVolume:input_type -> canopy.v1.ExtendVolumeRequest
+	11, // 47: canopy.v1.VolumeService.AttachVolume:input_type -> canopy.v1.AttachVolumeRequest
+	12, // 48: canopy.v1.VolumeService.DetachVolume:input_type -> canopy.v1.DetachVolumeRequest
+	13, // 49: canopy.v1.VolumeService.WatchVolumes:input_type -> canopy.v1.WatchVolumesRequest
+	15, // 50: canopy.v1.VolumeService.CreateSnapshot:input_type -> canopy.v1.CreateSnapshotRequest
+	16, // 51: canopy.v1.VolumeService.GetSnapshot:input_type -> canopy.v1.GetSnapshotRequest
+	17, // 52: canopy.v1.VolumeService.ListSnapshots:input_type -> canopy.v1.ListSnapshotsRequest
+	19, // 53: canopy.v1.VolumeService.DeleteSnapshot:input_type -> canopy.v1.DeleteSnapshotRequest
+	20, // 54: canopy.v1.VolumeService.CreateBackup:input_type -> canopy.v1.CreateBackupRequest
+	21, // 55: canopy.v1.VolumeService.GetBackup:input_type -> canopy.v1.GetBackupRequest
+	22, // 56: canopy.v1.VolumeService.ListBackups:input_type -> canopy.v1.ListBackupsRequest
+	24, // 57: canopy.v1.VolumeService.DeleteBackup:input_type -> canopy.v1.DeleteBackupRequest
+	25, // 58: canopy.v1.VolumeService.RestoreBackup:input_type -> canopy.v1.RestoreBackupRequest
+	44, // 59: canopy.v1.VolumeService.CreateVolume:output_type -> canopy.v1.Operation
+	2,  // 60: canopy.v1.VolumeService.GetVolume:output_type -> canopy.v1.Volume
+	8,  // 61: canopy.v1.VolumeService.ListVolumes:output_type -> canopy.v1.ListVolumesResponse
+	44, // 62: canopy.v1.VolumeService.DeleteVolume:output_type -> canopy.v1.Operation
+	44, // 63: canopy.v1.VolumeService.ExtendVolume:output_type -> canopy.v1.Operation
+	44, // 64: canopy.v1.VolumeService.AttachVolume:output_type -> canopy.v1.Operation
+	44, // 65: canopy.v1.VolumeService.DetachVolume:output_type -> canopy.v1.Operation
+	14, // 66: canopy.v1.VolumeService.WatchVolumes:output_type -> canopy.v1.WatchVolumesResponse
+	44, // 67: canopy.v1.VolumeService.CreateSnapshot:output_type -> canopy.v1.Operation
+	3,  // 68: canopy.v1.VolumeService.GetSnapshot:output_type -> canopy.v1.Snapshot
+	18, // 69: canopy.v1.VolumeService.ListSnapshots:output_type -> canopy.v1.ListSnapshotsResponse
+	44, // 70: canopy.v1.VolumeService.DeleteSnapshot:output_type -> canopy.v1.Operation
+	44, // 71: canopy.v1.VolumeService.CreateBackup:output_type -> canopy.v1.Operation
+	4,  // 72: canopy.v1.VolumeService.GetBackup:output_type -> canopy.v1.Backup
+	23, // 73: canopy.v1.VolumeService.ListBackups:output_type -> canopy.v1.ListBackupsResponse
+	44, // 74: canopy.v1.VolumeService.DeleteBackup:output_type -> canopy.v1.Operation
+	44, // 75: canopy.v1.VolumeService.RestoreBackup:output_type -> canopy.v1.Operation
+	59, // [59:76] is the sub-list for method output_type
+	42, // [42:59] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_volume_proto_init() }
@@ -2459,13 +2695,14 @@ func file_canopy_v1_volume_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_volume_proto_rawDesc), len(file_canopy_v1_volume_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   36,
+			NumEnums:      1,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_canopy_v1_volume_proto_goTypes,
 		DependencyIndexes: file_canopy_v1_volume_proto_depIdxs,
+		EnumInfos:         file_canopy_v1_volume_proto_enumTypes,
 		MessageInfos:      file_canopy_v1_volume_proto_msgTypes,
 	}.Build()
 	File_canopy_v1_volume_proto = out.File

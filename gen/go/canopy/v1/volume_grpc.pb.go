@@ -26,6 +26,7 @@ const (
 	VolumeService_ExtendVolume_FullMethodName   = "/canopy.v1.VolumeService/ExtendVolume"
 	VolumeService_AttachVolume_FullMethodName   = "/canopy.v1.VolumeService/AttachVolume"
 	VolumeService_DetachVolume_FullMethodName   = "/canopy.v1.VolumeService/DetachVolume"
+	VolumeService_WatchVolumes_FullMethodName   = "/canopy.v1.VolumeService/WatchVolumes"
 	VolumeService_CreateSnapshot_FullMethodName = "/canopy.v1.VolumeService/CreateSnapshot"
 	VolumeService_GetSnapshot_FullMethodName    = "/canopy.v1.VolumeService/GetSnapshot"
 	VolumeService_ListSnapshots_FullMethodName  = "/canopy.v1.VolumeService/ListSnapshots"
@@ -80,6 +81,10 @@ type VolumeServiceClient interface {
 	AttachVolume(ctx context.Context, in *AttachVolumeRequest, opts ...grpc.CallOption) (*Operation, error)
 	// Detaches a volume from its server.
 	DetachVolume(ctx context.Context, in *DetachVolumeRequest, opts ...grpc.CallOption) (*Operation, error)
+	// Streams the matching volumes as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by the same batched
+	// poller as the operations' waits: a watch costs the cloud no extra calls.
+	WatchVolumes(ctx context.Context, in *WatchVolumesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchVolumesResponse], error)
 	// Snapshots a volume.
 	CreateSnapshot(ctx context.Context, in *CreateSnapshotRequest, opts ...grpc.CallOption) (*Operation, error)
 	// Gets a snapshot by id or name.
@@ -177,6 +182,25 @@ func (c *volumeServiceClient) DetachVolume(ctx context.Context, in *DetachVolume
 	}
 	return out, nil
 }
+
+func (c *volumeServiceClient) WatchVolumes(ctx context.Context, in *WatchVolumesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchVolumesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &VolumeService_ServiceDesc.Streams[0], VolumeService_WatchVolumes_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchVolumesRequest, WatchVolumesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type VolumeService_WatchVolumesClient = grpc.ServerStreamingClient[WatchVolumesResponse]
 
 func (c *volumeServiceClient) CreateSnapshot(ctx context.Context, in *CreateSnapshotRequest, opts ...grpc.CallOption) (*Operation, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -311,6 +335,10 @@ type VolumeServiceServer interface {
 	AttachVolume(context.Context, *AttachVolumeRequest) (*Operation, error)
 	// Detaches a volume from its server.
 	DetachVolume(context.Context, *DetachVolumeRequest) (*Operation, error)
+	// Streams the matching volumes as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by the same batched
+	// poller as the operations' waits: a watch costs the cloud no extra calls.
+	WatchVolumes(*WatchVolumesRequest, grpc.ServerStreamingServer[WatchVolumesResponse]) error
 	// Snapshots a volume.
 	CreateSnapshot(context.Context, *CreateSnapshotRequest) (*Operation, error)
 	// Gets a snapshot by id or name.
@@ -359,6 +387,9 @@ func (UnimplementedVolumeServiceServer) AttachVolume(context.Context, *AttachVol
 }
 func (UnimplementedVolumeServiceServer) DetachVolume(context.Context, *DetachVolumeRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method DetachVolume not implemented")
+}
+func (UnimplementedVolumeServiceServer) WatchVolumes(*WatchVolumesRequest, grpc.ServerStreamingServer[WatchVolumesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchVolumes not implemented")
 }
 func (UnimplementedVolumeServiceServer) CreateSnapshot(context.Context, *CreateSnapshotRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateSnapshot not implemented")
@@ -533,6 +564,17 @@ func _VolumeService_DetachVolume_Handler(srv interface{}, ctx context.Context, d
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _VolumeService_WatchVolumes_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchVolumesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(VolumeServiceServer).WatchVolumes(m, &grpc.GenericServerStream[WatchVolumesRequest, WatchVolumesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type VolumeService_WatchVolumesServer = grpc.ServerStreamingServer[WatchVolumesResponse]
 
 func _VolumeService_CreateSnapshot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateSnapshotRequest)
@@ -768,6 +810,12 @@ var VolumeService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _VolumeService_RestoreBackup_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchVolumes",
+			Handler:       _VolumeService_WatchVolumes_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "canopy/v1/volume.proto",
 }

@@ -2,6 +2,7 @@ from canopy.v1 import common_pb2 as _common_pb2
 from canopy.v1 import operation_pb2 as _operation_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
@@ -454,3 +455,40 @@ class VolumeAttachment(_message.Message):
     device: str
     server_id: str
     def __init__(self, server_id: _Optional[str] = ..., device: _Optional[str] = ...) -> None: ...
+
+class WatchVolumesRequest(_message.Message):
+    __slots__ = ["ids", "labels", "location", "name"]
+    class LabelsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    labels: _containers.ScalarMap[str, str]
+    location: _common_pb2.Location
+    name: str
+    def __init__(self, location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., name: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WatchVolumesResponse(_message.Message):
+    __slots__ = ["cloud_error", "type", "volume"]
+    class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = []
+    CLOUD_ERROR_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_ADDED: WatchVolumesResponse.EventType
+    EVENT_TYPE_CLOUD_ERROR: WatchVolumesResponse.EventType
+    EVENT_TYPE_DELETED: WatchVolumesResponse.EventType
+    EVENT_TYPE_MODIFIED: WatchVolumesResponse.EventType
+    EVENT_TYPE_SYNCED: WatchVolumesResponse.EventType
+    EVENT_TYPE_UNSPECIFIED: WatchVolumesResponse.EventType
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    cloud_error: _common_pb2.CloudError
+    type: WatchVolumesResponse.EventType
+    volume: Volume
+    def __init__(self, type: _Optional[_Union[WatchVolumesResponse.EventType, str]] = ..., volume: _Optional[_Union[Volume, _Mapping]] = ..., cloud_error: _Optional[_Union[_common_pb2.CloudError, _Mapping]] = ...) -> None: ...

@@ -73,6 +73,11 @@ class VolumeServiceStub(object):
                 request_serializer=canopy_dot_v1_dot_volume__pb2.DetachVolumeRequest.SerializeToString,
                 response_deserializer=canopy_dot_v1_dot_operation__pb2.Operation.FromString,
                 )
+        self.WatchVolumes = channel.unary_stream(
+                '/canopy.v1.VolumeService/WatchVolumes',
+                request_serializer=canopy_dot_v1_dot_volume__pb2.WatchVolumesRequest.SerializeToString,
+                response_deserializer=canopy_dot_v1_dot_volume__pb2.WatchVolumesResponse.FromString,
+                )
         self.CreateSnapshot = channel.unary_unary(
                 '/canopy.v1.VolumeService/CreateSnapshot',
                 request_serializer=canopy_dot_v1_dot_volume__pb2.CreateSnapshotRequest.SerializeToString,
@@ -196,6 +201,15 @@ class VolumeServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchVolumes(self, request, context):
+        """Streams the matching volumes as they are now, then every change and
+        every deletion, until the caller hangs up. Fed by the same batched
+        poller as the operations' waits: a watch costs the cloud no extra calls.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateSnapshot(self, request, context):
         """Snapshots a volume.
         """
@@ -296,6 +310,11 @@ def add_VolumeServiceServicer_to_server(servicer, server):
                     servicer.DetachVolume,
                     request_deserializer=canopy_dot_v1_dot_volume__pb2.DetachVolumeRequest.FromString,
                     response_serializer=canopy_dot_v1_dot_operation__pb2.Operation.SerializeToString,
+            ),
+            'WatchVolumes': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchVolumes,
+                    request_deserializer=canopy_dot_v1_dot_volume__pb2.WatchVolumesRequest.FromString,
+                    response_serializer=canopy_dot_v1_dot_volume__pb2.WatchVolumesResponse.SerializeToString,
             ),
             'CreateSnapshot': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSnapshot,
@@ -491,6 +510,23 @@ class VolumeService(object):
         return grpc.experimental.unary_unary(request, target, '/canopy.v1.VolumeService/DetachVolume',
             canopy_dot_v1_dot_volume__pb2.DetachVolumeRequest.SerializeToString,
             canopy_dot_v1_dot_operation__pb2.Operation.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchVolumes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/canopy.v1.VolumeService/WatchVolumes',
+            canopy_dot_v1_dot_volume__pb2.WatchVolumesRequest.SerializeToString,
+            canopy_dot_v1_dot_volume__pb2.WatchVolumesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
