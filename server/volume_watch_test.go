@@ -56,8 +56,11 @@ clouds:
 		case canopyv1.WatchVolumesResponse_EVENT_TYPE_ADDED:
 			added = true
 		case canopyv1.WatchVolumesResponse_EVENT_TYPE_MODIFIED:
-			active = ev.Volume.Status == canopyv1.Status_STATUS_ACTIVE
+		default:
+			t.Fatalf("unexpected event %v", ev)
 		}
+		// Under load the first poll may already see it ACTIVE.
+		active = ev.Volume.Status == canopyv1.Status_STATUS_ACTIVE
 	}
 	if !added {
 		t.Errorf("MODIFIED before ADDED")
