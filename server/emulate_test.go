@@ -39,7 +39,7 @@ clouds:
   - name: jobs
     kind: sim
     zones: [j1]
-    options: {async_snapshot_ids: true, snapshot_job_delay: 150ms, ` + fastVolumes + `}
+    options: {async_snapshot_ids: true, snapshot_job_delay: 400ms, ` + fastVolumes + `}
   - name: nodata
     kind: sim
     zones: [d1]

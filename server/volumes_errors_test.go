@@ -272,7 +272,7 @@ func TestVolumeErrors(t *testing.T) {
 		}
 	})
 	t.Run("operation: delete unfinished", func(t *testing.T) {
-		e.sim("east").InjectFault("ExtendVolume", providers.ErrUnavailable, 2)
+		e.sim("east").InjectFault("ExtendVolume", providers.ErrUnavailable, 3)
 		opr, err := c.vol.ExtendVolume(ctxT(t), &canopyv1.ExtendVolumeRequest{Id: fx.free, SizeGib: 9})
 		if err != nil {
 			t.Fatal(err)
@@ -375,7 +375,7 @@ func TestOperationService(t *testing.T) {
 clouds:
   - name: local
     kind: sim
-    options: {volume_delay: 300ms}
+    options: {volume_delay: 500ms}
 `)
 	c := e.volumes()
 	ctx := ctxT(t)
