@@ -355,6 +355,11 @@ func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest
 	return s.putObject(ctx, dcl, do, dm, spec, next, false, nil)
 }
 
+// chunkPool recycles the copies of chunks read into a reused buffer (REST
+// bodies, copies across clouds), so an upload does not make a megabyte of
+// garbage per chunk.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+
 // uploadSpec is an upload's header, whichever way it arrived.
 type uploadSpec struct {
 	key, contentType string
@@ -415,12 +420,14 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 	go func() {
 		var werr error
 		for c := range chunks {
-			if werr != nil {
-				continue // drain
+			if werr == nil {
+				h.Write(c)
+				if _, err := w.Write(c); err != nil {
+					werr = cloudErr(cl.name, "upload "+spec.key, err)
+				}
 			}
-			h.Write(c)
-			if _, err := w.Write(c); err != nil {
-				werr = cloudErr(cl.name, "upload "+spec.key, err)
+			if !owned {
+				chunkPool.Put(&c) // writers copy what they are given
 			}
 		}
 		werrc <- werr
@@ -436,7 +443,8 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 				break
 			}
 			if !owned {
-				chunk = append([]byte(nil), chunk...)
+				buf := *(chunkPool.Get().(*[]byte))
+				chunk = append(buf[:0], chunk...)
 			}
 			select {
 			case chunks <- chunk:

@@ -245,23 +245,26 @@ clouds:
     options: {endpoint: %q, access_key_id: testing, secret_access_key: testing, s3_part_size: %d}
     rate_limit: {rate: -1}
 `, endpoint, p5Part)
-	upD, err := openCanopyd(ctx, bin, yaml)
-	if err != nil {
-		return err
+	// One canopyd per direction and path, so each RSS growth is its own.
+	ds := map[string]*running{}
+	for _, k := range []string{"up gRPC", "up REST", "down gRPC", "down REST"} {
+		d, err := openCanopyd(ctx, bin, yaml)
+		if err != nil {
+			return err
+		}
+		defer d.close()
+		ds[k] = d
 	}
-	defer upD.close()
-	downD, err := openCanopyd(ctx, bin, yaml)
-	if err != nil {
-		return err
-	}
-	defer downD.close()
+	upD, upR, downD, downR := ds["up gRPC"], ds["up REST"], ds["down gRPC"], ds["down REST"]
 	b, err := upD.oc.CreateBucket(ctx, &canopyv1.CreateBucketRequest{Name: via})
 	if err != nil {
 		return fmt.Errorf("canopyd: create bucket: %w", err)
 	}
 	up := manager.NewUploader(cl)
 	key := awssdk.String("blob")
-	upD.base, downD.base = rss(upD.pid()), rss(downD.pid())
+	for _, d := range ds {
+		d.base = rss(d.pid())
+	}
 	var t struct{ sdkUp, canUp, restUp, urlUp, sdkDown, canDown, restDown, urlDown []time.Duration }
 	var obj *canopyv1.Object
 	timed := func(d *[]time.Duration, f func() error) error {
@@ -277,7 +280,7 @@ clouds:
 		}); err != nil {
 			return fmt.Errorf("sdk upload: %w", err)
 		}
-		if err := upD.sample(func() error {
+		if err := upD.sample("gRPC", func() error {
 			return timed(&t.canUp, func() error {
 				var err error
 				obj, err = uploadThrough(ctx, upD.oc, b.Id, "blob", newSource(size), size)
@@ -289,8 +292,8 @@ clouds:
 		}); err != nil {
 			return fmt.Errorf("canopyd upload: %w", err)
 		}
-		if err := upD.sample(func() error {
-			return timed(&t.restUp, func() error { return restPut(ctx, upD.api, upD.token, b.Id, "blob-rest", newSource(size), size) })
+		if err := upR.sample("REST", func() error {
+			return timed(&t.restUp, func() error { return restPut(ctx, upR.api, upR.token, via, "blob-rest", newSource(size), size) })
 		}); err != nil {
 			return err
 		}
@@ -318,7 +321,7 @@ clouds:
 		}); err != nil {
 			return fmt.Errorf("sdk download: %w", err)
 		}
-		if err := downD.sample(func() error {
+		if err := downD.sample("gRPC", func() error {
 			return timed(&t.canDown, func() error {
 				n, err := downloadThrough(ctx, downD.oc, via, "blob")
 				if err == nil && n != size {
@@ -329,9 +332,9 @@ clouds:
 		}); err != nil {
 			return fmt.Errorf("canopyd download: %w", err)
 		}
-		if err := downD.sample(func() error {
+		if err := downR.sample("REST", func() error {
 			return timed(&t.restDown, func() error {
-				n, err := restGet(ctx, downD.api, downD.token, via, "blob-rest")
+				n, err := restGet(ctx, downR.api, downR.token, via, "blob-rest")
 				if err == nil && n != size {
 					err = fmt.Errorf("%d of %d bytes", n, size)
 				}
@@ -369,8 +372,11 @@ clouds:
 		byteLabel(size), size, endpoint, p5Part>>20, rounds)
 	line("upload", t.sdkUp, t.canUp, t.restUp, t.urlUp)
 	line("download", t.sdkDown, t.canDown, t.restDown, t.urlDown)
-	fmt.Printf("P5 canopyd RSS growth: uploads %.1f → %.1f MiB (+%.1f), downloads %.1f → %.1f MiB (+%.1f)  (goal <= 64 MiB); last upload: %d parts\n",
-		mib64(upD.base), mib64(upD.peak), mib64(upD.peak-upD.base), mib64(downD.base), mib64(downD.peak), mib64(downD.peak-downD.base), obj.GetParts())
+	growth := func(r *running) string {
+		return fmt.Sprintf("%.1f → %.1f MiB (+%.1f)", mib64(r.base), mib64(r.peak), mib64(r.peak-r.base))
+	}
+	fmt.Printf("P5 canopyd RSS growth, one process each (goal <= 64 MiB): upload gRPC %s, REST %s; download gRPC %s, REST %s; last upload: %d parts\n",
+		growth(upD), growth(upR), growth(downD), growth(downR), obj.GetParts())
 	return nil
 }
 
@@ -400,7 +406,7 @@ func openCanopyd(ctx context.Context, bin, yaml string) (*running, error) {
 func (r *running) pid() int { return r.p.cmd.Process.Pid }
 
 // sample runs f while sampling the process's RSS.
-func (r *running) sample(f func() error) error {
+func (r *running) sample(_ string, f func() error) error {
 	stop := peakRSS(r.pid())
 	err := f()
 	r.peak = max(r.peak, stop())
