@@ -415,7 +415,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 	// Two stages: this goroutine receives, a second one hashes and writes
 	// to the cloud, so the two overlap. At most a few chunks wait between.
 	h := sha256.New()
-	chunks := make(chan []byte, 2)
+	chunks := make(chan []byte, 1)
 	werrc := make(chan error, 1)
 	go func() {
 		var werr error
