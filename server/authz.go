@@ -26,7 +26,11 @@ func requiredScope(fullMethod string) (scope string, public bool) {
 	if svc == "canopy.v1.AuthService" {
 		return auth.ScopeAdmin, false
 	}
-	for _, p := range []string{"Get", "List", "Find", "Watch", "Wait"} {
+	// Downloading (and presigning a download) reads; it changes nothing.
+	if method == "CreateDownloadURL" {
+		return auth.ScopeRead, false
+	}
+	for _, p := range []string{"Get", "List", "Find", "Watch", "Wait", "Download"} {
 		if strings.HasPrefix(method, p) {
 			return auth.ScopeRead, false
 		}

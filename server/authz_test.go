@@ -282,14 +282,17 @@ func matrixTokens(t *testing.T, e *env) []tokenKind {
 }
 
 // wantScope is the test's own statement of which scope each RPC needs,
-// independent of requiredScope: reads are the Get/List/Find/Watch/Wait
+// independent of requiredScope: reads are the Get/List/Find/Watch/Wait/Download
 // methods, AuthService is admin, everything else writes.
 func wantScope(full string) string {
 	svc, method, _ := strings.Cut(strings.TrimPrefix(full, "/"), "/")
 	if svc == "canopy.v1.AuthService" {
 		return auth.ScopeAdmin
 	}
-	for _, read := range []string{"Get", "List", "Find", "Watch", "Wait"} {
+	if method == "CreateDownloadURL" {
+		return auth.ScopeRead
+	}
+	for _, read := range []string{"Get", "List", "Find", "Watch", "Wait", "Download"} {
 		if strings.HasPrefix(method, read) {
 			return auth.ScopeRead
 		}
