@@ -5,6 +5,7 @@
     oslab.py resources   flavors, image, networks, router, volume type, quotas
     oslab.py appcred     (re)create the test user's application credential
     oslab.py wait-compute  until the fake compute node is usable by the scheduler
+    oslab.py wait-volume   until cinder-scheduler knows the volume backend's pool
 
 Each object is found by name first and created only when missing. Settings come
 from environment variables exported by up.sh. Runs on Debian's /usr/bin/python3
@@ -282,6 +283,27 @@ def wait_compute(timeout=180):
     sys.exit(f"nova-compute on {host} not usable after {timeout}s: {last}")
 
 
+def wait_volume(timeout=150):
+    """Until cinder-scheduler has the backend's capabilities (else NoValidBackend)."""
+    c = admin_conn()
+    backend = E["VOLUME_TYPE"]
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            r = c.block_storage.get("/scheduler-stats/get_pools?detail=true")
+            pools = r.json().get("pools", []) if r.ok else []
+            names = [p.get("name", "") for p in pools]
+            if any(f"@{backend}#" in n for n in names):
+                return
+            last = f"HTTP {r.status_code}, pools {names}"
+        except Exception as e:  # noqa: BLE001 - keep polling while services settle
+            last = repr(e)
+        time.sleep(1)
+    sys.exit(f"cinder-scheduler has no pool for backend {backend} after {timeout}s: {last}")
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1] if len(sys.argv) > 1 else ""
-    {"catalog": catalog, "resources": resources, "appcred": appcred, "wait-compute": wait_compute}[cmd]()
+    {"catalog": catalog, "resources": resources, "appcred": appcred, "wait-compute": wait_compute,
+     "wait-volume": wait_volume}[cmd]()

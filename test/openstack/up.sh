@@ -592,16 +592,24 @@ EOF
 		port_free_or_ours cinder-api "$PORT_CINDER"
 		start cinder-api cinder-api "${cc[@]}"
 	fi
-	start cinder-scheduler cinder-scheduler "${cc[@]}"
 	mkdir -p "$DATA/pylib"
 	cp "$HERE/canopy_lab_cinder.py" "$DATA/pylib/"
 	start cinder-volume env PYTHONPATH="$DATA/pylib" cinder-volume "${cc[@]}"
-	wait_api cinder-api "http://$HOST:$PORT_CINDER/"
-	# volume create needs the scheduler to know the backend: wait for its first report
 	if [[ -n ${STARTED_AT[cinder-volume]:-} ]]; then
 		wait_for cinder-volume 90 service_reported cinder.services "topic='cinder-volume' AND disabled=0" \
 			"${STARTED_AT[cinder-volume]}"
 		log "  cinder-volume reported in"
+	fi
+	# The scheduler asks every live volume service for its capabilities when it
+	# starts; a volume service that comes up later is only heard of at its next
+	# periodic report (up to a minute), and until then every create fails with
+	# NoValidBackend. So: volume first, then the scheduler, then wait until the
+	# scheduler really knows the backend's pool.
+	start cinder-scheduler cinder-scheduler "${cc[@]}"
+	wait_api cinder-api "http://$HOST:$PORT_CINDER/"
+	if [[ -n ${STARTED_AT[cinder-volume]:-} || -n ${STARTED_AT[cinder-scheduler]:-} ]]; then
+		manage cinder "$PY" "$HERE/oslab.py" wait-volume
+		log "  cinder-scheduler knows the $VOLUME_TYPE pool"
 	fi
 }
 
