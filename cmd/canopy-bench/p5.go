@@ -395,7 +395,7 @@ func openCanopyd(ctx context.Context, bin, yaml string) (*running, error) {
 		return nil, err
 	}
 	conn, err := grpc.NewClient(p.grpc, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(p.token)),
-		grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(8<<20))
+		grpc.WithInitialWindowSize(4<<20), grpc.WithInitialConnWindowSize(8<<20), grpc.WithReadBufferSize(1<<20))
 	if err != nil {
 		p.stop()
 		return nil, err
