@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -336,20 +335,6 @@ func (c *Cloud) DeleteObject(ctx context.Context, bucket, key string) error {
 		return s3fail(err, "delete object %s/%s", bucket, key)
 	}
 	return nil
-}
-
-// CopyObject implements providers.Objects (server side; S3 copies up to
-// 5 GiB in one request).
-func (c *Cloud) CopyObject(ctx context.Context, sb, sk, db, dk string) (providers.Object, error) {
-	cl, err := c.bucketClient(ctx, db)
-	if err != nil {
-		return providers.Object{}, err
-	}
-	src := url.PathEscape(sb) + "/" + strings.ReplaceAll(url.PathEscape(sk), "%2F", "/")
-	if _, err := cl.CopyObject(ctx, &s3.CopyObjectInput{Bucket: &db, Key: &dk, CopySource: &src, MetadataDirective: s3types.MetadataDirectiveCopy}); err != nil {
-		return providers.Object{}, s3fail(err, "copy %s/%s to %s/%s", sb, sk, db, dk)
-	}
-	return c.HeadObject(ctx, db, dk)
 }
 
 // gatedClient calls the rate-limit gate before every request the upload
