@@ -251,28 +251,44 @@ func (c *Cloud) DeleteObject(ctx context.Context, bucket, key string) error {
 	if err != nil {
 		return swiftFail(err, "head object %s/%s", bucket, key)
 	}
-	opts := objects.DeleteOpts{}
 	if h.StaticLargeObject {
-		opts.MultipartManifest = "delete"
+		return deleteLargeObject(ctx, sc, bucket, key)
 	}
-	if _, err := objects.Delete(ctx, sc, bucket, key, opts).Extract(); err != nil {
+	if _, err := objects.Delete(ctx, sc, bucket, key, objects.DeleteOpts{}).Extract(); err != nil {
 		return swiftFail(err, "delete object %s/%s", bucket, key)
 	}
 	return nil
 }
 
-// CopyObject implements providers.Objects (Swift's server-side COPY; a
-// large object is copied into one object, up to Swift's 5 GiB limit).
-func (c *Cloud) CopyObject(ctx context.Context, sb, sk, db, dk string) (providers.Object, error) {
-	sc, err := c.swift(ctx)
+// deleteLargeObject deletes a manifest and its segments. Swift answers
+// ?multipart-manifest=delete like a bulk delete: 200 with a report whose
+// own status and error list say what happened.
+func deleteLargeObject(ctx context.Context, sc *gophercloud.ServiceClient, bucket, key string) error {
+	u := sc.ServiceURL(url.PathEscape(bucket), url.PathEscape(key)) + "?multipart-manifest=delete"
+	resp, err := sc.Delete(ctx, u, &gophercloud.RequestOpts{OkCodes: []int{200, 202, 204}, KeepResponseBody: true,
+		MoreHeaders: map[string]string{"Accept": "application/json"}})
 	if err != nil {
-		return providers.Object{}, err
+		return swiftFail(err, "delete large object %s/%s", bucket, key)
 	}
-	dest := "/" + url.PathEscape(db) + "/" + escapePath(dk)
-	if _, err := objects.Copy(ctx, sc, sb, sk, objects.CopyOpts{Destination: dest}).Extract(); err != nil {
-		return providers.Object{}, swiftFail(err, "copy %s/%s to %s/%s", sb, sk, db, dk)
+	defer resp.Body.Close()
+	var report struct {
+		Status string     `json:"Response Status"`
+		Errors [][]string `json:"Errors"`
 	}
-	return c.HeadObject(ctx, db, dk)
+	if resp.StatusCode == 204 || resp.StatusCode == 202 {
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&report); err != nil {
+		return fmt.Errorf("openstack: delete large object %s/%s: %w: unreadable report: %v", bucket, key, providers.ErrUnavailable, err)
+	}
+	if len(report.Errors) > 0 || !strings.HasPrefix(report.Status, "2") {
+		kind := providers.ErrUnavailable
+		if strings.HasPrefix(report.Status, "404") {
+			kind = providers.ErrNotFound
+		}
+		return fmt.Errorf("openstack: delete large object %s/%s: %w: Swift reports %s, errors %v", bucket, key, kind, report.Status, report.Errors)
+	}
+	return nil
 }
 
 func escapePath(key string) string {

@@ -233,6 +233,13 @@ func (os *objectSuite) testRoundTrips(t *testing.T) {
 			if got, _ := os.read(t, key, tc.size, -1); len(got) != 0 {
 				t.Errorf("read from the end: %d bytes", len(got))
 			}
+			// Deleting takes the whole object (a large object's parts too).
+			if err := os.o.DeleteObject(ctx, os.bucket, key); err != nil {
+				t.Fatalf("DeleteObject: %v", err)
+			}
+			if _, err := os.o.HeadObject(ctx, os.bucket, key); !errors.Is(err, providers.ErrNotFound) {
+				t.Errorf("HeadObject after delete: %v, want ErrNotFound", err)
+			}
 		})
 	}
 	if _, _, err := os.o.NewRangeReader(ctx, os.bucket, "rt/missing", 0, -1); !errors.Is(err, providers.ErrNotFound) {
