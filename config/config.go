@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,6 +28,12 @@ type Config struct {
 	Wait Wait `yaml:"wait"`
 	// Auth configures tokens: the built-in issuer and trusted external ones.
 	Auth Auth `yaml:"auth"`
+	// PublicURL is canopyd's REST root as clients reach it
+	// (scheme://host[:port][/prefix], e.g. behind a reverse proxy that
+	// maps the prefix to canopyd's root). URLs canopyd serves itself (the
+	// simulator's signed object URLs) are built on it. Empty: the REST
+	// listener's address (127.0.0.1 for a wildcard listener).
+	PublicURL string `yaml:"public_url"`
 	// DataDir is where adapters may keep local state; canopyd sets it to
 	// the directory of its store (it is not read from the file).
 	DataDir string `yaml:"-"`
@@ -241,6 +248,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Wait.MinInterval > c.Wait.MaxInterval {
 		return fmt.Errorf("wait.min_interval %s is above wait.max_interval %s", c.Wait.MinInterval.Std(), c.Wait.MaxInterval.Std())
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("public_url %q: want http(s)://host[:port][/prefix], without user, query or fragment", c.PublicURL)
+		}
 	}
 	return nil
 }

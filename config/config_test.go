@@ -55,6 +55,10 @@ func TestParseErrors(t *testing.T) {
 		{"clouds: [{name: a, kind: sim, cache: {gizmos: 1s}}]", "cache.gizmos: unknown kind"},
 		{"clouds: [{name: a, kind: sim, cache: {servers: -1s}}]", "negative"},
 		{"clouds: [{name: a, kind: sim, rate_limit: {rate: 1, burst: -1}}]", "rate_limit.burst"},
+		{"public_url: canopy.example.com", "public_url"},
+		{"public_url: ftp://canopy.example.com", "public_url"},
+		{"public_url: https://canopy.example.com/?x=1", "public_url"},
+		{"public_url: https://me:pw@canopy.example.com", "public_url"},
 	} {
 		_, err := Parse([]byte(tc.yaml), "bad")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -82,6 +83,11 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", gwMux)
 	s.registerTransfer(mux, gwMux, lis.REST.Addr(), lis.TLS != nil)
+	if u := strings.TrimSuffix(s.cfg.PublicURL, "/"); u != "" {
+		s.xfer.mu.Lock()
+		s.xfer.base = u // config.Validate checked it
+		s.xfer.mu.Unlock()
+	}
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Spec)
