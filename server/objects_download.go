@@ -23,6 +23,7 @@ import (
 // download is a read in progress: the bytes, what the cloud said of the
 // object, and the checks to make at the end.
 type download struct {
+	ctx    context.Context // the request's
 	r      io.ReadCloser
 	obj    providers.Object
 	offset int64
@@ -49,7 +50,7 @@ func (s *Server) openDownload(ctx context.Context, cl *cloud, o *cache.Objects, 
 	if length >= 0 && length < n {
 		n = length
 	}
-	d := &download{r: r, obj: ob, offset: offset, length: n, whole: offset == 0 && n == ob.Size}
+	d := &download{ctx: ctx, r: r, obj: ob, offset: offset, length: n, whole: offset == 0 && n == ob.Size}
 	// Hashing costs CPU at every byte (sha256 ~1 ns, md5 ~2 ns here): canopy
 	// checks one digest of the source, the sha256 recorded at upload, else
 	// the cloud's md5 (one-part objects).
@@ -63,7 +64,7 @@ func (s *Server) openDownload(ctx context.Context, cl *cloud, o *cache.Objects, 
 }
 
 // pump reads the download in chunks and hands each to send, which is done
-// with the chunk when it returns.
+// with the chunk when it returns (an HTTP body).
 func (d *download) pump(cloud string, send func([]byte) error) (string, error) {
 	return d.pumpOwned(cloud, func(b []byte, release func()) error {
 		defer release()
@@ -72,23 +73,21 @@ func (d *download) pump(cloud string, send func([]byte) error) (string, error) {
 }
 
 // pumpOwned reads the download in chunks and hands each to send, which
-// owns the chunk until it calls release (once): gRPC releases a chunk only
-// when its transport has written it (see rawcodec.go), so no copy is made
-// on the way to the socket. A reader goroutine fetches and hashes the next
-// chunks while send waits on the client, so the cloud's and the client's
-// connections both stay busy; memory is inFlight chunks. At the end of a
-// whole object it checks the recorded sha256 and the cloud's md5: a
-// mismatch is DATA_LOSS.
+// owns the chunk until it calls release (once, from any goroutine): gRPC
+// releases a chunk only when its transport has written it (rawcodec.go),
+// so no copy is made on the way to the socket. One goroutine reads and
+// sends in turn: the sockets' buffers already let the cloud send while the
+// client receives, and a hand-off between goroutines per chunk cost more
+// (scheduler wake-ups) than it overlapped. Memory is inFlight chunks.
+//
+// The last chunk is held back until the digests of a whole object are
+// checked (the recorded sha256, else the cloud's md5; a mismatch is
+// DATA_LOSS), so a client of a corrupt object never receives every byte:
+// over plain HTTP, a body cut short is the only way to say "wrong".
 func (d *download) pumpOwned(cloud string, send func(b []byte, release func()) error) (string, error) {
 	defer d.r.Close()
 	const inFlight = 4
-	type piece struct {
-		b   []byte
-		err error
-	}
-	full := make(chan piece, inFlight)
-	// free has room for every chunk, so a release never blocks, whenever
-	// (and from whichever goroutine) it comes.
+	// free has room for every chunk, so a release never blocks.
 	free := make(chan []byte, inFlight)
 	for range inFlight {
 		free <- make([]byte, chunkSize)
@@ -97,81 +96,74 @@ func (d *download) pumpOwned(cloud string, send func(b []byte, release func()) e
 		var once sync.Once
 		return func() { once.Do(func() { free <- b[:cap(b)] }) }
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		defer close(full)
-		var read int64
-		for read < d.length {
-			var buf []byte
-			select {
-			case buf = <-free:
-			case <-stop:
-				return
-			}
-			want := min(int64(len(buf)), d.length-read)
-			n, err := io.ReadFull(d.r, buf[:want])
-			if n > 0 {
-				read += int64(n)
-				if d.sha != nil {
-					d.sha.Write(buf[:n])
-				}
-				if d.md5 != nil {
-					d.md5.Write(buf[:n])
-				}
-			}
-			if err != nil {
-				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-					err = status.Errorf(codes.DataLoss, "cloud %q sent %d of the %d bytes of %q", cloud, read, d.length, d.obj.Key)
-				} else {
-					err = cloudErr(cloud, "read object "+d.obj.Key, err)
-				}
-			}
-			select {
-			case full <- piece{buf[:n], err}:
-			case <-stop:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	// The last chunk is held back until the digests are checked, so a
-	// client of a corrupt object never receives every byte (over plain
-	// HTTP, a body cut short is the only way to say "wrong").
 	var held []byte
-	for p := range full {
-		if p.err != nil {
-			return "", p.err
+	var read int64
+	for read < d.length {
+		var buf []byte
+		select {
+		case buf = <-free:
+		case <-d.ctx.Done():
+			return "", status.FromContextError(d.ctx.Err()).Err()
 		}
-		if len(p.b) == 0 {
-			free <- p.b[:cap(p.b)]
-			continue
+		n, err := d.fill(cloud, buf, read)
+		read += int64(n)
+		if err != nil {
+			return "", err
 		}
 		if held != nil {
 			if err := send(held, releaser(held)); err != nil {
 				return "", err
 			}
 		}
-		held = p.b
+		held = buf[:n]
 	}
+	return d.finish(cloud, func() error {
+		if len(held) == 0 {
+			return nil
+		}
+		return send(held, releaser(held))
+	})
+}
+
+// fill reads the next chunk into buf (read bytes came before it) and hashes
+// it; a cloud that ends early is DATA_LOSS naming it.
+func (d *download) fill(cloud string, buf []byte, read int64) (int, error) {
+	want := min(int64(len(buf)), d.length-read)
+	n, err := io.ReadFull(d.r, buf[:want])
+	if n > 0 {
+		if d.sha != nil {
+			d.sha.Write(buf[:n])
+		}
+		if d.md5 != nil {
+			d.md5.Write(buf[:n])
+		}
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return n, status.Errorf(codes.DataLoss, "cloud %q sent %d of the %d bytes of %q", cloud, read+int64(n), d.length, d.obj.Key)
+		}
+		return n, cloudErr(cloud, "read object "+d.obj.Key, err)
+	}
+	return n, nil
+}
+
+// finish checks the digests of a whole object, then sends the chunk held
+// back; it returns the sha256 checked ("" when none was recorded).
+func (d *download) finish(cloud string, sendLast func() error) (string, error) {
 	got := ""
 	if d.sha != nil {
 		got = hex.EncodeToString(d.sha.Sum(nil))
-	}
-	if d.sha != nil && !strings.EqualFold(d.obj.SHA256, got) {
-		return "", status.Errorf(codes.DataLoss, "object %q in cloud %q: sha256 of the bytes read is %s, recorded at upload %s", d.obj.Key, cloud, got, d.obj.SHA256)
+		if !strings.EqualFold(d.obj.SHA256, got) {
+			return "", status.Errorf(codes.DataLoss, "object %q in cloud %q: sha256 of the bytes read is %s, recorded at upload %s", d.obj.Key, cloud, got, d.obj.SHA256)
+		}
 	}
 	if d.md5 != nil {
 		if m := hex.EncodeToString(d.md5.Sum(nil)); !strings.EqualFold(m, d.obj.MD5) {
 			return "", status.Errorf(codes.DataLoss, "object %q in cloud %q: md5 of the bytes read is %s, the cloud's is %s", d.obj.Key, cloud, m, d.obj.MD5)
 		}
 	}
-	if held != nil {
-		if err := send(held, releaser(held)); err != nil {
-			return "", err
-		}
+	if err := sendLast(); err != nil {
+		return "", err
 	}
 	return got, nil
 }
