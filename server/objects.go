@@ -382,8 +382,9 @@ func checkSHA256(field, v string) error {
 // at the end. Memory is one chunk here plus the adapter's parts in flight.
 // Any failure aborts the upload: no object becomes visible.
 //
-// owned says whether next returns a fresh slice each time (gRPC messages)
-// or reuses one buffer (which is then copied).
+// owned says whether next hands over each slice (gRPC messages: this
+// function recycles them into chunkPool when written) or reuses one buffer
+// (which is then copied into a chunkPool buffer).
 func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, spec uploadSpec,
 	next func() ([]byte, error), owned bool, trailer func() string) (*canopyv1.Object, error) {
 	if err := checkKey("key", spec.key); err != nil {
@@ -424,9 +425,9 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 					werr = cloudErr(cl.name, "upload "+spec.key, err)
 				}
 			}
-			if !owned {
-				chunkPool.Put(&c) // writers copy what they are given
-			}
+			// Writers copy what they are given: the chunk (a copy made
+			// below, or a buffer rawCodec decoded into) goes back.
+			chunkPool.Put(&c)
 		}
 		werrc <- werr
 	}()
