@@ -73,6 +73,11 @@ type Cloud struct {
 	// Project owns what canopy adopts from this cloud (resources created
 	// outside canopy); default "default".
 	Project string `yaml:"project"`
+	// BackupBucket, "<cloud>/<bucket>", is where canopy keeps the bytes of
+	// the snapshots and backups it emulates on this cloud (one without
+	// them): objects in that bucket of any configured cloud (the bucket's
+	// native name). Empty: canopy's own store, fit only for small volumes.
+	BackupBucket string `yaml:"backup_bucket"`
 }
 
 // RateLimit is a token bucket: Rate calls per second, bursts of Burst.
@@ -229,6 +234,12 @@ func (c *Config) Validate() error {
 		if cl.RateLimit.Burst < 0 {
 			return fmt.Errorf("cloud %q: rate_limit.burst: negative", cl.Name)
 		}
+		if cl.BackupBucket != "" {
+			bc, bb, ok := strings.Cut(cl.BackupBucket, "/")
+			if !ok || bc == "" || bb == "" || strings.Contains(bb, "/") {
+				return fmt.Errorf("cloud %q: backup_bucket %q: want <cloud>/<bucket>", cl.Name, cl.BackupBucket)
+			}
+		}
 		for _, z := range cl.Zones {
 			if other, dup := zoneOwner[z]; dup && c.Zones[z] == "" {
 				return fmt.Errorf("zone %q is declared by clouds %q and %q: map it in `zones:` to pick one", z, other, cl.Name)
@@ -244,6 +255,11 @@ func (c *Config) Validate() error {
 	for _, z := range zones {
 		if !seen[c.Zones[z]] && !expandedFrom(c.Zones[z], seen) {
 			return fmt.Errorf("zones[%q]: unknown cloud %q", z, c.Zones[z])
+		}
+	}
+	for _, cl := range c.Clouds {
+		if bc, _, _ := strings.Cut(cl.BackupBucket, "/"); cl.BackupBucket != "" && !seen[bc] && !expandedFrom(bc, seen) {
+			return fmt.Errorf("cloud %q: backup_bucket %q: unknown cloud %q", cl.Name, cl.BackupBucket, bc)
 		}
 	}
 	if c.Wait.MinInterval > c.Wait.MaxInterval {

@@ -21,13 +21,13 @@ import (
 // native ids like a provider, and marks what it makes Emulated.
 //
 //   - Snapshots and backups of a cloud without them are copies of the
-//     volume's data (providers.VolumeData) kept in canopy's own store
-//     (RecordStore): a record describing the copy, and its bytes. Their
+//     volume's data (providers.VolumeData): a record in canopy's store
+//     describing the copy, and its bytes, kept as an object in the bucket
+//     the cloud's `backup_bucket` names (a bucket of any cloud), or in
+//     canopy's own store when none is configured (emulate_data.go). Their
 //     native ids are canopy-made ("canopy-emu-…"), so the id map treats them
-//     like any other. A restore creates an empty volume and writes the bytes
-//     back. The bytes stay in canopy's store rather than in an object bucket
-//     of some cloud: the Objects capability is being built beside this one;
-//     copyOut/copyIn are where a bucket would plug in.
+//     like any other. A restore creates an empty volume and writes the
+//     bytes back.
 //   - A volume from an image on a cloud that cannot make one (EBS) is
 //     recorded at once under its canopy id, with a pending id mapping, and
 //     made when a server boots from it: the server gets a root volume made
@@ -78,6 +78,11 @@ type emulator struct {
 	st    store.RecordStore
 	// compute is whether the cloud can boot servers (deferred volumes).
 	compute bool
+	// bucket keeps the bytes of emulated copies (nil: canopy's store);
+	// objectsOf finds other clouds' object stores for copies made while
+	// the config named another bucket (emulate_data.go).
+	bucket    *emuBucket
+	objectsOf func(cloud string) *cache.Objects
 }
 
 func newEmulator(cloud string, p providers.Provider, drv *cache.Storage, st store.RecordStore) *emulator {
@@ -193,6 +198,9 @@ type emuRecord struct {
 	BootServer string    `json:"boot_server,omitempty"`
 	Bytes      int       `json:"bytes,omitempty"`
 	Created    time.Time `json:"created"`
+	// DataAt is where a copy's bytes are (emulate_data.go): "" canopy's
+	// store, else "<cloud>/<bucket>/<key>".
+	DataAt string `json:"data_at,omitempty"`
 }
 
 func (e *emulator) key(kind, id string) string { return e.cloud + "/" + kind + "/" + id }
@@ -231,41 +239,6 @@ func (e *emulator) records(ctx context.Context, kind string) ([]emuRecord, error
 		out = append(out, rec)
 	}
 	return out, nil
-}
-
-// forget deletes an emulated record and its data; what is already gone is
-// fine (steps are retried).
-func (e *emulator) forget(ctx context.Context, kind, id string) error {
-	for _, ns := range []string{nsEmulatedData, nsEmulated} {
-		if err := e.st.DeleteRecord(ctx, ns, e.key(kind, id)); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-	}
-	return nil
-}
-
-// copyOut reads a volume's data into canopy's store for an emulated copy.
-func (e *emulator) copyOut(ctx context.Context, kind, native, volumeNative string) (int, error) {
-	data, err := e.drv.ReadVolumeData(ctx, volumeNative)
-	if err != nil {
-		return 0, fmt.Errorf("read volume %s: %w", volumeNative, err)
-	}
-	if err := e.st.PutRecord(ctx, nsEmulatedData, e.key(kind, native), data); err != nil {
-		return 0, err
-	}
-	return len(data), nil
-}
-
-// copyIn writes an emulated copy's data into a volume.
-func (e *emulator) copyIn(ctx context.Context, kind, native, volumeNative string) error {
-	data, err := e.st.GetRecord(ctx, nsEmulatedData, e.key(kind, native))
-	if err != nil {
-		return fmt.Errorf("data of emulated %s %s: %w", kind, native, err)
-	}
-	if err := e.drv.WriteVolumeData(ctx, volumeNative, data); err != nil {
-		return fmt.Errorf("write volume %s: %w", volumeNative, err)
-	}
-	return nil
 }
 
 func (r emuRecord) common(status providers.Status, raw string) providers.Common {
@@ -396,12 +369,12 @@ func (e *emulator) getBackup(ctx context.Context, native string) (providers.Back
 // makeCopy makes an emulated snapshot or backup of a volume: the data
 // first, then the record that makes it visible. Both writes are idempotent.
 func (e *emulator) makeCopy(ctx context.Context, kind, native string, src providers.Volume, name, description string, labels map[string]string) error {
-	n, err := e.copyOut(ctx, kind, native, src.NativeID)
+	n, at, err := e.copyOut(ctx, kind, native, src.NativeID)
 	if err != nil {
 		return err
 	}
 	return e.putRecord(ctx, kind, native, emuRecord{Kind: kind, NativeID: native, Name: name, Description: description, Labels: labels,
-		Region: src.Region, Zone: src.Zone, SizeGiB: src.SizeGiB, VolumeID: src.NativeID, Bytes: n, Created: time.Now().UTC()})
+		Region: src.Region, Zone: src.Zone, SizeGiB: src.SizeGiB, VolumeID: src.NativeID, Bytes: n, Created: time.Now().UTC(), DataAt: at})
 }
 
 // deleteSnapshot deletes a snapshot, emulated or not; gone is fine.

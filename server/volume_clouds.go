@@ -54,6 +54,12 @@ func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
 			drv = cache.NewStorage(cl.name, cl.p, cl.lim, cache.Options{TTL: ttl, Poll: s.cfg.Wait.MinInterval.Std()})
 		}
 		sc.emu = newEmulator(cl.name, cl.p, drv, s.store)
+		bucket, err := s.backupBucketOf(cl.name)
+		if err != nil {
+			return nil, err
+		}
+		sc.emu.bucket = bucket
+		sc.emu.objectsOf = s.objectsByName
 		emulators.Store(cl, sc.emu)
 		if drv != nil {
 			min, max := s.cfg.Wait.MinInterval.Std(), s.cfg.Wait.MaxInterval.Std()
