@@ -18,6 +18,7 @@ import (
 type cloud struct {
 	name    string
 	kind    string
+	conf    config.Cloud // the configured entry it comes from (one per region once split)
 	project string // owns what canopy adopts from this cloud
 	p       providers.Provider
 	compute providers.Compute // the cached, rate-limited driver; nil without compute
@@ -108,7 +109,7 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 	if err != nil {
 		return nil, err
 	}
-	cl := &cloud{name: pc.Name, kind: cc.Kind, project: cc.Project, p: p, regions: pc.Regions, zones: pc.Zones}
+	cl := &cloud{name: pc.Name, kind: cc.Kind, conf: cc, project: cc.Project, p: p, regions: pc.Regions, zones: pc.Zones}
 	rps, burst := cc.RateLimit.Rate, cc.RateLimit.Burst
 	if rps == 0 {
 		rps, burst = 20, 40

@@ -101,8 +101,12 @@ func (v *volumes) stop() {
 	v.runner.Stop()
 }
 
-// cloudConfig is the configuration entry of a cloud.
+// cloudConfig is the configuration entry of a cloud: for a cloud an
+// adapter split by region (<configured>-<region>), the entry it came from.
 func (s *Server) cloudConfig(name string) config.Cloud {
+	if cl, ok := s.clouds.byName[name]; ok {
+		return cl.conf
+	}
 	for _, cc := range s.cfg.Clouds {
 		if cc.Name == name {
 			return cc
