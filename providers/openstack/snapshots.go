@@ -1,0 +1,144 @@
+package openstack
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
+
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/gophercloud/gophercloud/v2"
+)
+
+func (c *Cloud) listSnapshots(ctx context.Context, sc *gophercloud.ServiceClient, md map[string]string) ([]snapshots.Snapshot, error) {
+	pages, err := snapshots.ListDetail(sc, listQuery{limit: c.opts.PageSize, metadata: md}).AllPages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snapshots.ExtractSnapshots(pages)
+}
+
+// ListSnapshots implements providers.Snapshots.
+func (c *Cloud) ListSnapshots(ctx context.Context) ([]providers.Snapshot, error) {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return nil, err
+	}
+	list, err := c.listSnapshots(ctx, sc, nil)
+	if err != nil {
+		return nil, volFail(err, "list snapshots in %s", region)
+	}
+	out := make([]providers.Snapshot, 0, len(list))
+	for _, s := range list {
+		out = append(out, toSnapshot(region, s))
+	}
+	return out, nil
+}
+
+// GetSnapshot implements providers.Snapshots.
+func (c *Cloud) GetSnapshot(ctx context.Context, id string) (providers.Snapshot, error) {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return providers.Snapshot{}, err
+	}
+	s, err := snapshots.Get(ctx, sc, url.PathEscape(id)).Extract()
+	if err != nil {
+		return providers.Snapshot{}, volFail(err, "get snapshot %s in %s", id, region)
+	}
+	return toSnapshot(region, *s), nil
+}
+
+func pickSnapshot(list []snapshots.Snapshot, tv string) (snapshots.Snapshot, bool) {
+	var best snapshots.Snapshot
+	found := false
+	for _, s := range list {
+		if s.Metadata[volumeTokenKey] != tv {
+			continue
+		}
+		if st := snapshotStatus(s.Status); st == providers.StatusDeleting || st == providers.StatusDeleted {
+			continue
+		}
+		if !found || s.CreatedAt.Before(best.CreatedAt) || (s.CreatedAt.Equal(best.CreatedAt) && s.ID < best.ID) {
+			best, found = s, true
+		}
+	}
+	return best, found
+}
+
+// CreateSnapshot implements providers.Snapshots (Cinder answers with the
+// snapshot itself, never a job). Snapshots of attached volumes are allowed
+// (force), as Cinder ≥ 3.66 does by default.
+func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec) (providers.Snapshot, error) {
+	fail := func(err error) (providers.Snapshot, error) {
+		return providers.Snapshot{}, fmt.Errorf("openstack: create snapshot %q of volume %s: %w", spec.Name, spec.VolumeID, err)
+	}
+	if spec.VolumeID == "" {
+		return fail(fmt.Errorf("%w: volume_id is empty", providers.ErrInvalid))
+	}
+	sc, _, err := c.cinder(ctx)
+	if err != nil {
+		return providers.Snapshot{}, err
+	}
+	region := c.Region()
+	md := copyMap(spec.Labels)
+	if md == nil {
+		md = map[string]string{}
+	}
+	delete(md, volumeTokenKey)
+	var tv string
+	if spec.IdempotencyToken != "" {
+		tv = tokenValue(spec.IdempotencyToken)
+		md[volumeTokenKey] = tv
+		defer lockToken("snapshot\x00" + tv)()
+		prior, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv})
+		if err != nil {
+			return fail(mapErr(err))
+		}
+		if s, ok := pickSnapshot(prior, tv); ok {
+			return toSnapshot(region, s), nil
+		}
+	}
+	created, err := snapshots.Create(ctx, sc, snapshots.CreateOpts{
+		VolumeID: spec.VolumeID, Force: true, Name: spec.Name, Description: spec.Description, Metadata: md,
+	}).Extract()
+	if err != nil {
+		err = mapErr(err)
+		if isHTTP(err, 400) && strings.Contains(strings.ToLower(err.Error()), "status") {
+			err = asKind(err, providers.ErrConflict) // the volume is busy
+		}
+		return fail(err)
+	}
+	if tv != "" {
+		if all, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
+			if w, ok := pickSnapshot(append(all, *created), tv); ok && w.ID != created.ID {
+				_ = snapshots.Delete(ctx, sc, created.ID).ExtractErr()
+				return toSnapshot(region, w), nil
+			}
+		}
+	}
+	return toSnapshot(region, *created), nil
+}
+
+// DeleteSnapshot implements providers.Snapshots. A snapshot Cinder will
+// not delete now (volumes made from it on some backends, busy) is
+// ErrConflict; one already being deleted is not an error.
+func (c *Cloud) DeleteSnapshot(ctx context.Context, id string) error {
+	sc, region, err := c.cinder(ctx)
+	if err != nil {
+		return err
+	}
+	err = snapshots.Delete(ctx, sc, url.PathEscape(id)).ExtractErr()
+	if err == nil {
+		return nil
+	}
+	err = mapErr(err)
+	if isHTTP(err, 400) || isHTTP(err, 409) {
+		if s, gerr := snapshots.Get(ctx, sc, url.PathEscape(id)).Extract(); gerr == nil && snapshotStatus(s.Status) == providers.StatusDeleting {
+			return nil
+		}
+		err = asKind(err, providers.ErrConflict)
+	}
+	return fmt.Errorf("openstack: delete snapshot %s in %s: %w", id, region, err)
+}
