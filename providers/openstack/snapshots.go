@@ -6,10 +6,10 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/gophercloud/gophercloud/v2"
 )
 
 func (c *Cloud) listSnapshots(ctx context.Context, sc *gophercloud.ServiceClient, md map[string]string) ([]snapshots.Snapshot, error) {

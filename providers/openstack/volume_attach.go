@@ -7,9 +7,10 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/canopy-cloud/canopy/providers"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/volumeattach"
+
+	"github.com/canopy-cloud/canopy/providers"
 )
 
 // AttachVolume implements providers.Volumes through Nova's volume
