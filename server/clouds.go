@@ -19,7 +19,7 @@ type cloud struct {
 	name    string
 	kind    string
 	conf    config.Cloud // the configured entry it comes from (one per region once split)
-	project string // owns what canopy adopts from this cloud
+	project string       // owns what canopy adopts from this cloud
 	p       providers.Provider
 	compute providers.Compute // the cached, rate-limited driver; nil without compute
 	lim     *cache.Limiter
