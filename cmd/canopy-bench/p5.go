@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -273,102 +274,133 @@ clouds:
 		*d = append(*d, time.Since(t0))
 		return err
 	}
-	for r := 0; r < rounds; r++ {
-		if err := timed(&t.sdkUp, func() error {
-			_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: &direct, Key: key, Body: newSource(size)})
-			return err
-		}); err != nil {
-			return fmt.Errorf("sdk upload: %w", err)
-		}
-		if err := upD.sample("gRPC", func() error {
-			return timed(&t.canUp, func() error {
-				var err error
-				obj, err = uploadThrough(ctx, upD.oc, b.Id, "blob", newSource(size), size)
-				if err == nil && obj.SizeBytes != size {
-					err = fmt.Errorf("stored %d of %d bytes", obj.SizeBytes, size)
+	// The four ways up and the four ways down, each a step of a round.
+	// Within a round they run in an order that rotates from round to round,
+	// so no path always goes first (moto slows as it works, and the
+	// machine's other load comes and goes); ratios are taken within a
+	// round, then their median and range reported.
+	ups := []func() error{
+		func() error {
+			return timed(&t.sdkUp, func() error {
+				_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: &direct, Key: key, Body: newSource(size)})
+				if err != nil {
+					return fmt.Errorf("sdk upload: %w", err)
 				}
-				return err
+				return nil
 			})
-		}); err != nil {
-			return fmt.Errorf("canopyd upload: %w", err)
-		}
-		if err := upR.sample("REST", func() error {
-			return timed(&t.restUp, func() error { return restPut(ctx, upR.api, upR.token, via, "blob-rest", newSource(size), size) })
-		}); err != nil {
-			return err
-		}
+		},
+		func() error {
+			return upD.sample("gRPC", func() error {
+				return timed(&t.canUp, func() error {
+					var err error
+					obj, err = uploadThrough(ctx, upD.oc, b.Id, "blob", newSource(size), size)
+					if err == nil && obj.SizeBytes != size {
+						err = fmt.Errorf("stored %d of %d bytes", obj.SizeBytes, size)
+					}
+					if err != nil {
+						return fmt.Errorf("canopyd upload: %w", err)
+					}
+					return nil
+				})
+			})
+		},
+		func() error {
+			return upR.sample("REST", func() error {
+				return timed(&t.restUp, func() error { return restPut(ctx, upR.api, upR.token, via, "blob-rest", newSource(size), size) })
+			})
+		},
 		// The presigned path: canopyd signs, the bytes go straight to S3.
-		if err := timed(&t.urlUp, func() error {
-			u, err := upD.oc.CreateUploadURL(ctx, &canopyv1.CreateUploadURLRequest{Bucket: b.Id, Key: "blob-url"})
-			if err != nil {
-				return err
-			}
-			return urlDo(ctx, u, newSource(size), size, nil)
-		}); err != nil {
-			return fmt.Errorf("presigned upload: %w", err)
-		}
-		if err := timed(&t.sdkDown, func() error {
-			out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: &direct, Key: key})
-			if err != nil {
-				return err
-			}
-			defer out.Body.Close()
-			n, err := io.Copy(io.Discard, out.Body)
-			if err == nil && n != size {
-				err = fmt.Errorf("%d of %d bytes", n, size)
-			}
-			return err
-		}); err != nil {
-			return fmt.Errorf("sdk download: %w", err)
-		}
-		if err := downD.sample("gRPC", func() error {
-			return timed(&t.canDown, func() error {
-				n, err := downloadThrough(ctx, downD.oc, via, "blob")
-				if err == nil && n != size {
-					err = fmt.Errorf("%d of %d bytes", n, size)
+		func() error {
+			return timed(&t.urlUp, func() error {
+				u, err := upD.oc.CreateUploadURL(ctx, &canopyv1.CreateUploadURLRequest{Bucket: b.Id, Key: "blob-url"})
+				if err == nil {
+					err = urlDo(ctx, u, newSource(size), size, nil)
 				}
-				return err
-			})
-		}); err != nil {
-			return fmt.Errorf("canopyd download: %w", err)
-		}
-		if err := downR.sample("REST", func() error {
-			return timed(&t.restDown, func() error {
-				n, err := restGet(ctx, downR.api, downR.token, via, "blob-rest")
-				if err == nil && n != size {
-					err = fmt.Errorf("%d of %d bytes", n, size)
+				if err != nil {
+					return fmt.Errorf("presigned upload: %w", err)
 				}
-				return err
+				return nil
 			})
-		}); err != nil {
-			return fmt.Errorf("canopyd REST download: %w", err)
+		},
+	}
+	whole := func(what string, n int64, err error) error {
+		if err == nil && n != size {
+			err = fmt.Errorf("%d of %d bytes", n, size)
 		}
-		if err := timed(&t.urlDown, func() error {
-			u, err := downD.oc.CreateDownloadURL(ctx, &canopyv1.CreateDownloadURLRequest{Bucket: via, Key: "blob-url"})
-			if err != nil {
-				return err
+		if err != nil {
+			return fmt.Errorf("%s download: %w", what, err)
+		}
+		return nil
+	}
+	downs := []func() error{
+		func() error {
+			return timed(&t.sdkDown, func() error {
+				out, err := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: &direct, Key: key})
+				if err != nil {
+					return whole("sdk", 0, err)
+				}
+				defer out.Body.Close()
+				n, err := io.Copy(io.Discard, out.Body)
+				return whole("sdk", n, err)
+			})
+		},
+		func() error {
+			return downD.sample("gRPC", func() error {
+				return timed(&t.canDown, func() error {
+					n, err := downloadThrough(ctx, downD.oc, via, "blob")
+					return whole("canopyd gRPC", n, err)
+				})
+			})
+		},
+		func() error {
+			return downR.sample("REST", func() error {
+				return timed(&t.restDown, func() error {
+					n, err := restGet(ctx, downR.api, downR.token, via, "blob-rest")
+					return whole("canopyd REST", n, err)
+				})
+			})
+		},
+		func() error {
+			return timed(&t.urlDown, func() error {
+				u, err := downD.oc.CreateDownloadURL(ctx, &canopyv1.CreateDownloadURLRequest{Bucket: via, Key: "blob-url"})
+				if err != nil {
+					return whole("presigned", 0, err)
+				}
+				var n int64
+				err = urlDo(ctx, u, nil, 0, &n)
+				return whole("presigned", n, err)
+			})
+		},
+	}
+	for r := 0; r < rounds; r++ {
+		for _, steps := range [][]func() error{ups, downs} {
+			for i := range steps {
+				if err := steps[(i+r)%len(steps)](); err != nil {
+					return err
+				}
 			}
-			var n int64
-			err = urlDo(ctx, u, nil, 0, &n)
-			if err == nil && n != size {
-				err = fmt.Errorf("%d of %d bytes", n, size)
-			}
-			return err
-		}); err != nil {
-			return fmt.Errorf("presigned download: %w", err)
 		}
 		for _, k := range []string{"blob", "blob-rest", "blob-url"} {
 			_, _ = cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &via, Key: awssdk.String(k)})
 		}
 		_, _ = cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &direct, Key: key})
 	}
-	med := func(d []time.Duration) time.Duration { return sortDur(d)[len(d)/2] }
-	line := func(what string, sdk, grpcD, rest, url []time.Duration) {
-		s, g, r, u := med(sdk), med(grpcD), med(rest), med(url)
-		fmt.Printf("P5 %-8s sdk %6.1f MiB/s | through canopyd: gRPC %6.1f MiB/s, ratio %.2f; REST %6.1f MiB/s, ratio %.2f | presigned by canopyd %6.1f MiB/s, ratio %.2f  (goal ratio >= 0.9)\n",
-			what, mibps(size, s), mibps(size, g), s.Seconds()/g.Seconds(), mibps(size, r), s.Seconds()/r.Seconds(), mibps(size, u), s.Seconds()/u.Seconds())
+	med := func(d []time.Duration) time.Duration { return sortDur(append([]time.Duration(nil), d...))[len(d)/2] }
+	// ratio is the median and range of sdk/path over the rounds, each
+	// round's pair timed minutes apart at most.
+	ratio := func(sdk, path []time.Duration) string {
+		rs := make([]float64, len(sdk))
+		for i := range sdk {
+			rs[i] = sdk[i].Seconds() / path[i].Seconds()
+		}
+		sort.Float64s(rs)
+		return fmt.Sprintf("ratio %.2f (%.2f-%.2f)", rs[len(rs)/2], rs[0], rs[len(rs)-1])
 	}
-	fmt.Printf("P5 object transfer: %s (%d bytes), engine moto S3 at %s; canopy: parts of %d MiB; sdk: upload manager defaults; median of %d rounds\n",
+	line := func(what string, sdk, grpcD, rest, url []time.Duration) {
+		fmt.Printf("P5 %-8s sdk %6.1f MiB/s | through canopyd: gRPC %6.1f MiB/s, %s; REST %6.1f MiB/s, %s | presigned by canopyd %6.1f MiB/s, %s  (goal ratio >= 0.9)\n",
+			what, mibps(size, med(sdk)), mibps(size, med(grpcD)), ratio(sdk, grpcD), mibps(size, med(rest)), ratio(sdk, rest), mibps(size, med(url)), ratio(sdk, url))
+	}
+	fmt.Printf("P5 object transfer: %s (%d bytes), engine moto S3 at %s; canopy: parts of %d MiB; sdk: upload manager defaults; medians of %d rounds, paths in rotating order\n",
 		byteLabel(size), size, endpoint, p5Part>>20, rounds)
 	line("upload", t.sdkUp, t.canUp, t.restUp, t.urlUp)
 	line("download", t.sdkDown, t.canDown, t.restDown, t.urlDown)
