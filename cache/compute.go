@@ -283,6 +283,17 @@ func (c *Compute) ListImages(ctx context.Context) ([]providers.Image, error) {
 	return list(c, ctx, Images, "ListImages", false, c.inner.ListImages, func(im providers.Image) bool { return im.Status.Transitional() })
 }
 
+// ListImagesFresh lists images from the cloud (coalesced with any list in
+// flight) and refreshes the cache: the read of the poller that waits for
+// uploaded images the cloud is still processing.
+func (c *Compute) ListImagesFresh(ctx context.Context) ([]providers.Image, error) {
+	return list(c, ctx, Images, "ListImages", true, c.inner.ListImages, func(im providers.Image) bool { return im.Status.Transitional() })
+}
+
+// InvalidateImages forgets the cached images: an upload made one the
+// cached list does not have.
+func (c *Compute) InvalidateImages() { c.invalidate(Images) }
+
 // GetImage implements providers.Compute.
 func (c *Compute) GetImage(ctx context.Context, id string) (providers.Image, error) {
 	return get(c, ctx, Images, "GetImage", id, nil, func(im providers.Image) string { return im.NativeID },

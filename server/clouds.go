@@ -26,6 +26,10 @@ type cloud struct {
 	regions []string
 	zones   []string
 	servers *cache.Poller[providers.Server]
+	// images waits for uploaded images the cloud still processes
+	// (image_jobs.go); imageCache is forgotten when an upload adds one.
+	images     *cache.Poller[providers.Image]
+	imageCache *cache.Compute
 	// serverMemo keeps the conversion of the last cached server list, so
 	// reads answered from the cache do not rebuild the same messages.
 	serverMemo memo[providers.Server, *canopyv1.Server]
@@ -126,6 +130,11 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 			func(s providers.Server) string { return s.NativeID },
 			func(s providers.Server) bool { return s.Status.Transitional() },
 			cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std())
+		cl.images = cache.NewPoller(cached.ListImagesFresh,
+			func(im providers.Image) string { return im.NativeID },
+			func(im providers.Image) bool { return im.Status.Transitional() },
+			cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std())
+		cl.imageCache = cached
 	}
 	ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	info, err := p.Info(ictx)

@@ -30,6 +30,7 @@ type imageUpload struct {
 	spec providers.ImageSpec
 	loc  *canopyv1.Location
 	size int64 // -1: unknown
+	wait bool  // until a cloud that processes the data is done with it
 }
 
 // putImage streams chunks from next into a new image; any failure aborts
@@ -116,6 +117,12 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 		out.Properties = map[string]string{}
 	}
 	out.Properties["sha256"] = got
+	if cl.imageCache != nil {
+		cl.imageCache.InvalidateImages() // lists show the new image at once
+	}
+	if im.Status.Transitional() {
+		return s.trackImport(ctx, cl, out, up.wait) // image_jobs.go
+	}
 	return out, nil
 }
 
@@ -130,7 +137,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 	if hdr == nil {
 		return badRequest("header", "the first message must carry the header")
 	}
-	up := imageUpload{loc: hdr.GetLocation(), size: -1, spec: providers.ImageSpec{
+	up := imageUpload{loc: hdr.GetLocation(), size: -1, wait: hdr.GetWait(), spec: providers.ImageSpec{
 		Name: hdr.GetName(), DiskFormat: hdr.GetDiskFormat(), ContainerFormat: hdr.GetContainerFormat(),
 		MinDiskGiB: hdr.GetMinDiskGib(), MinRAMMiB: hdr.GetMinRamMib(), Labels: hdr.GetLabels(), SHA256: strings.ToLower(hdr.GetSha256()),
 	}}

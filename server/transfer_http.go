@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -269,7 +270,12 @@ func (s *Server) httpPutImage(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	num := func(k string) int64 { v, _ := strconv.ParseInt(q.Get(k), 10, 64); return v }
-	up := imageUpload{size: r.ContentLength, loc: &canopyv1.Location{Cloud: q.Get("location.cloud"), Region: q.Get("location.region"), Zone: q.Get("location.zone")},
+	wait, err := queryBool(q, "wait")
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	up := imageUpload{size: r.ContentLength, wait: wait, loc: &canopyv1.Location{Cloud: q.Get("location.cloud"), Region: q.Get("location.region"), Zone: q.Get("location.zone")},
 		spec: providers.ImageSpec{Name: q.Get("name"), DiskFormat: q.Get("disk_format"), ContainerFormat: q.Get("container_format"),
 			MinDiskGiB: num("min_disk_gib"), MinRAMMiB: num("min_ram_mib"), SHA256: strings.ToLower(r.Header.Get(headerSHA256))}}
 	im, err := s.putImage(ctx, up, bodyChunks(r.Body), nil)
@@ -321,4 +327,17 @@ func (s *Server) httpSigned(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv.ServeSignedURL(w, r, r.PathValue("path"))
+}
+
+// queryBool reads a boolean query parameter ("" is false).
+func queryBool(q url.Values, key string) (bool, error) {
+	v := q.Get(key)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest(key, "want true or false, got %q", v)
+	}
+	return b, nil
 }

@@ -55,6 +55,7 @@ func (v *volumes) jobOf(op *store.Operation) (*storageCloud, jobSpec, error) {
 func always(store.Operation, string) bool { return true }
 
 func (v *volumes) registerJobs() {
+	v.registerImageJobs()
 	createVolume := jobs.Kind{First: "reserve", Undoable: always, Undo: v.undoCreate, Fail: v.failCreate, Steps: map[string]jobs.Step{
 		"reserve":   v.step(v.stepReserve(providers.KindVolume)),
 		"record":    v.step(v.stepRecordDeferred),
@@ -110,6 +111,8 @@ func kindOf(op string) string {
 		return providers.KindSnapshot
 	case opBackupCreate, opBackupDelete:
 		return providers.KindBackup
+	case opImageUpload:
+		return providers.KindImage
 	}
 	return providers.KindVolume
 }

@@ -772,7 +772,7 @@ func (a *app) imageUploadCmd() *cobra.Command {
 		diskFormat, containerFormat string
 		minDisk, minRAM             int64
 		labels                      []string
-		progress                    bool
+		progress, wait              bool
 	)
 	cmd := &cobra.Command{
 		Use:     "upload FILE NAME",
@@ -809,7 +809,7 @@ func (a *app) imageUploadCmd() *cobra.Command {
 				return err
 			}
 			hdr := &canopyv1.ImageUploadHeader{Name: args[1], Location: loc.pb(), DiskFormat: diskFormat, ContainerFormat: containerFormat,
-				MinDiskGib: minDisk, MinRamMib: minRAM, Labels: lm, Sha256: sum}
+				MinDiskGib: minDisk, MinRamMib: minRAM, Labels: lm, Sha256: sum, Wait: wait}
 			if size >= 0 {
 				hdr.SizeBytes = &size
 			}
@@ -843,6 +843,9 @@ func (a *app) imageUploadCmd() *cobra.Command {
 				return err
 			}
 			a.summary("uploaded", n, start, "canopyd stream")
+			if im.GetOperation() != "" && !wait {
+				fmt.Fprintf(cmd.ErrOrStderr(), "the cloud is still processing the image: operation %s (canopy operation wait %s)\n", im.GetOperation(), im.GetOperation())
+			}
 			return a.emit(im, func(w io.Writer) { imageRows(w, []*canopyv1.Image{im}) })
 		}),
 	}
@@ -853,6 +856,7 @@ func (a *app) imageUploadCmd() *cobra.Command {
 	cmd.Flags().Int64Var(&minRAM, "min-ram", 0, "smallest memory it needs, MiB")
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "a label `key=value` (repeatable)")
 	cmd.Flags().BoolVar(&progress, "progress", true, "show a progress bar on stderr")
+	cmd.Flags().BoolVar(&wait, "wait", false, "where the cloud processes the image after the upload, wait until it is ACTIVE")
 	return cmd
 }
 

@@ -21,6 +21,10 @@ clouds:
   - name: unsigned
     kind: cli-test-nosign
     zones: [u-1a]
+  - name: importing
+    kind: sim
+    zones: [i-1a]
+    options: {image_import_delay: 300ms}
 `
 
 // noSign is a cloud with objects but no URL signing: the CLI must fall
@@ -120,6 +124,16 @@ func TestObjectCommands(t *testing.T) {
 	res = ok(t, addr, "image", "upload", src, "my-image", "--cloud", "local", "--disk-format", "raw", "--progress=false")
 	if !strings.Contains(res.stdout, "my-image") {
 		t.Errorf("image upload:\n%s", res.stdout)
+	}
+	// A cloud that processes images after the upload: the CLI names the
+	// operation, or waits for it with --wait.
+	res = ok(t, addr, "image", "upload", src, "slow-image", "--cloud", "importing", "--disk-format", "raw", "--progress=false")
+	if !strings.Contains(res.stdout, "pending") || !strings.Contains(res.stderr, "canopy operation wait ") {
+		t.Errorf("image upload to an importing cloud:\n%s\n%s", res.stdout, res.stderr)
+	}
+	res = ok(t, addr, "image", "upload", src, "waited-image", "--cloud", "importing", "--disk-format", "raw", "--progress=false", "--wait")
+	if !strings.Contains(res.stdout, "active") || strings.Contains(res.stderr, "canopy operation wait") {
+		t.Errorf("image upload --wait:\n%s\n%s", res.stdout, res.stderr)
 	}
 	imgOut := filepath.Join(dir, "img.raw")
 	ok(t, addr, "image", "download", "my-image", imgOut, "--progress=false")

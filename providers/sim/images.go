@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/canopy-cloud/canopy/providers"
@@ -17,7 +19,8 @@ var (
 )
 
 // NewImageWriter implements providers.ImageTransfer: the image appears
-// (ACTIVE) when the upload commits, like a Glance image whose data landed.
+// when the upload commits, like a Glance image whose data landed: ACTIVE,
+// or PENDING while it imports (Options.ImageImportDelay).
 func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (providers.ImageWriter, error) {
 	if err := c.call(ctx, "CreateImage"); err != nil {
 		return nil, err
@@ -78,8 +81,23 @@ func (w *imageWriter) Commit() (providers.Image, error) {
 	if w.spec.SHA256 != "" {
 		im.Properties = map[string]string{"os_hash_algo": "sha256", "os_hash_value": w.spec.SHA256}
 	}
+	if d := w.c.opts.ImageImportDelay; d > 0 {
+		im.Status, im.ProviderStatus = providers.StatusPending, "importing"
+		if w.c.imports == nil {
+			w.c.imports = map[string]time.Time{}
+		}
+		w.c.imports[im.NativeID] = now.Add(d)
+	}
+	st := w.c.objs()
+	if st.dir != "" {
+		if err := os.WriteFile(imageFile(st, im.NativeID), w.buf.Bytes(), 0o600); err != nil {
+			return providers.Image{}, fmt.Errorf("sim: keep image %s: %w", im.NativeID, err)
+		}
+	} else {
+		st.images[im.NativeID] = w.buf.Bytes()
+	}
 	w.c.images = append(w.c.images, im)
-	w.c.objs().images[im.NativeID] = w.buf.Bytes()
+	w.c.save()
 	return im, nil
 }
 
@@ -101,11 +119,68 @@ func (c *Cloud) NewImageReader(ctx context.Context, id string) (io.ReadCloser, p
 		if im.NativeID != id {
 			continue
 		}
-		data, ok := c.objs().images[id]
-		if !ok {
-			return nil, providers.Image{}, fmt.Errorf("sim: image %q has no data (a catalogue image): %w", id, providers.ErrConflict)
+		st := c.objs()
+		if data, ok := st.images[id]; ok {
+			return io.NopCloser(bytes.NewReader(data)), im, nil
 		}
-		return io.NopCloser(bytes.NewReader(data)), im, nil
+		if st.dir != "" {
+			if f, err := os.Open(imageFile(st, id)); err == nil {
+				return f, im, nil
+			}
+		}
+		return nil, providers.Image{}, fmt.Errorf("sim: image %q has no data (a catalogue image): %w", id, providers.ErrConflict)
 	}
 	return nil, providers.Image{}, fmt.Errorf("sim: image %q: %w", id, providers.ErrNotFound)
+}
+
+// settleImports makes the images whose import has finished ACTIVE. Callers
+// hold c.mu.
+func (c *Cloud) settleImports(now time.Time) {
+	for id, until := range c.imports {
+		if now.Before(until) {
+			continue
+		}
+		delete(c.imports, id)
+		for i := range c.images {
+			if c.images[i].NativeID == id && c.images[i].Status == providers.StatusPending {
+				c.images[i].Status, c.images[i].ProviderStatus, c.images[i].Updated = providers.StatusActive, "active", until
+			}
+		}
+	}
+}
+
+// FailImport ends an image's import in ERROR with msg (Glance's "killed"),
+// for tests of what waits on it.
+func (c *Cloud) FailImport(id, msg string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.images {
+		if c.images[i].NativeID == id {
+			delete(c.imports, id)
+			c.images[i].Status, c.images[i].ProviderStatus, c.images[i].StatusMessage = providers.StatusError, "killed", msg
+			c.images[i].Updated = time.Now()
+			c.save()
+			return nil
+		}
+	}
+	return fmt.Errorf("sim: image %q: %w", id, providers.ErrNotFound)
+}
+
+// imageFile is where a persisted cloud keeps an uploaded image's bytes.
+func imageFile(st *objectState, id string) string { return filepath.Join(st.dir, "image-"+id) }
+
+// uploadedImages are the images not in the configured catalogue. Callers
+// hold c.mu.
+func (c *Cloud) uploadedImages() []providers.Image {
+	catalogue := map[string]bool{}
+	for _, im := range c.opts.Images {
+		catalogue[im.NativeID] = true
+	}
+	var out []providers.Image
+	for _, im := range c.images {
+		if !catalogue[im.NativeID] {
+			out = append(out, im)
+		}
+	}
+	return out
 }

@@ -38,6 +38,11 @@ type Options struct {
 	Servers int `json:"servers"`
 	// VolumeOptions are the block-storage knobs (volumes.go).
 	VolumeOptions
+	// ImageImportDelay makes uploaded images import asynchronously, as
+	// Glance's image import and EC2's ImportImage do: an image is PENDING
+	// ("importing") for this long after its upload, then ACTIVE
+	// (image_import_delay; 0: ACTIVE at once).
+	ImageImportDelay time.Duration `json:"-"`
 	// PartSize is the multipart part size of object uploads (bytes;
 	// default 5 MiB, S3's minimum).
 	PartSize int64 `json:"part_size"`
@@ -107,6 +112,7 @@ func ParseOptions(m map[string]any) (Options, error) {
 	durations := o.VolumeOptions.durations()
 	for key, dst := range map[string]*time.Duration{
 		"latency": &o.Latency, "boot_delay": &o.BootDelay, "action_delay": &o.ActionDelay, "delete_delay": &o.DeleteDelay,
+		"image_import_delay": &o.ImageImportDelay,
 	} {
 		durations[key] = dst
 	}
@@ -126,7 +132,8 @@ func ParseOptions(m map[string]any) (Options, error) {
 		*dst = d
 	}
 	known := map[string]bool{"seed": true, "regions": true, "zones": true, "latency": true, "boot_delay": true,
-		"action_delay": true, "delete_delay": true, "fail_boots": true, "down": true, "servers": true, "persist": true, "part_size": true}
+		"action_delay": true, "delete_delay": true, "fail_boots": true, "down": true, "servers": true, "persist": true, "part_size": true,
+		"image_import_delay": true}
 	for k := range m {
 		if !known[k] && !volumeOptionKeys[k] {
 			return o, fmt.Errorf("sim: unknown option %q", k)

@@ -52,6 +52,7 @@ type Cloud struct {
 	keypairs map[string]providers.Keypair
 	flavors  []providers.Flavor
 	images   []providers.Image
+	imports  map[string]time.Time // uploaded images still importing → when done (images.go)
 	faults   []*fault
 	down     bool
 	obj      *objectState // buckets and objects (objects.go), created on first use
@@ -199,6 +200,7 @@ func (c *Cloud) ListImages(ctx context.Context) ([]providers.Image, error) {
 	}
 	c.mu.Lock() // uploads add images
 	defer c.mu.Unlock()
+	c.settleImports(time.Now())
 	return append([]providers.Image(nil), c.images...), nil
 }
 
@@ -209,6 +211,7 @@ func (c *Cloud) GetImage(ctx context.Context, id string) (providers.Image, error
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.settleImports(time.Now())
 	for _, im := range c.images {
 		if im.NativeID == id {
 			return im, nil

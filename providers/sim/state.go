@@ -17,6 +17,10 @@ type state struct {
 	Servers  []savedServer                `json:"servers"`
 	Keypairs map[string]providers.Keypair `json:"keypairs"`
 	Volumes  *volumeState                 `json:"volumes,omitempty"` // volumes.go
+	// Images uploaded (not the catalogue's) and those still importing
+	// (images.go); their bytes are files beside the objects'.
+	Images  []providers.Image    `json:"images,omitempty"`
+	Imports map[string]time.Time `json:"imports,omitempty"`
 }
 
 type savedServer struct {
@@ -52,6 +56,8 @@ func (c *Cloud) load() bool {
 		c.vol = st.Volumes
 		c.vol.fill()
 	}
+	c.images = append(c.images, st.Images...)
+	c.imports = st.Imports
 	return true
 }
 
@@ -62,7 +68,7 @@ func (c *Cloud) save() {
 	if c.opts.StatePath == "" {
 		return
 	}
-	st := state{Seq: c.seq, Keypairs: c.keypairs, Volumes: c.vol}
+	st := state{Seq: c.seq, Keypairs: c.keypairs, Volumes: c.vol, Images: c.uploadedImages(), Imports: c.imports}
 	for _, r := range c.servers {
 		st.Servers = append(st.Servers, savedServer{Server: r.s, From: r.from, To: r.to, Until: r.until, RawUntil: r.rawUntil})
 	}

@@ -102,6 +102,7 @@ PROTOBUF_CONSTEXPR Image::Image(
   , /*decltype(_impl_.provider_status_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.disk_format_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.container_format_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.operation_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.location_)*/nullptr
   , /*decltype(_impl_.create_time_)*/nullptr
   , /*decltype(_impl_.update_time_)*/nullptr
@@ -727,6 +728,7 @@ const uint32_t TableStruct_canopy_2fv1_2fcompute_2eproto::offsets[] PROTOBUF_SEC
   PROTOBUF_FIELD_OFFSET(::canopy::v1::Image, _impl_.container_format_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::Image, _impl_.min_disk_gib_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::Image, _impl_.min_ram_mib_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::Image, _impl_.operation_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::canopy::v1::Address, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -1090,41 +1092,41 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 40, 48, -1, sizeof(::canopy::v1::Image_LabelsEntry_DoNotUse)},
   { 50, 58, -1, sizeof(::canopy::v1::Image_PropertiesEntry_DoNotUse)},
   { 60, -1, -1, sizeof(::canopy::v1::Image)},
-  { 81, -1, -1, sizeof(::canopy::v1::Address)},
-  { 91, 99, -1, sizeof(::canopy::v1::Server_LabelsEntry_DoNotUse)},
-  { 101, 109, -1, sizeof(::canopy::v1::Server_PropertiesEntry_DoNotUse)},
-  { 111, -1, -1, sizeof(::canopy::v1::Server)},
-  { 132, 140, -1, sizeof(::canopy::v1::Keypair_LabelsEntry_DoNotUse)},
-  { 142, 150, -1, sizeof(::canopy::v1::Keypair_PropertiesEntry_DoNotUse)},
-  { 152, -1, -1, sizeof(::canopy::v1::Keypair)},
-  { 172, 180, -1, sizeof(::canopy::v1::ListFlavorsRequest_LabelsEntry_DoNotUse)},
-  { 182, -1, -1, sizeof(::canopy::v1::ListFlavorsRequest)},
-  { 193, -1, -1, sizeof(::canopy::v1::ListFlavorsResponse)},
-  { 202, -1, -1, sizeof(::canopy::v1::GetFlavorRequest)},
-  { 209, -1, -1, sizeof(::canopy::v1::FindFlavorRequest)},
-  { 220, 228, -1, sizeof(::canopy::v1::ListImagesRequest_LabelsEntry_DoNotUse)},
-  { 230, -1, -1, sizeof(::canopy::v1::ListImagesRequest)},
-  { 242, -1, -1, sizeof(::canopy::v1::ListImagesResponse)},
-  { 251, -1, -1, sizeof(::canopy::v1::GetImageRequest)},
-  { 258, 266, -1, sizeof(::canopy::v1::CreateServerRequest_LabelsEntry_DoNotUse)},
-  { 268, -1, -1, sizeof(::canopy::v1::CreateServerRequest)},
-  { 285, -1, -1, sizeof(::canopy::v1::GetServerRequest)},
-  { 292, 300, -1, sizeof(::canopy::v1::ListServersRequest_LabelsEntry_DoNotUse)},
-  { 302, -1, -1, sizeof(::canopy::v1::ListServersRequest)},
-  { 314, -1, -1, sizeof(::canopy::v1::ListServersResponse)},
-  { 323, -1, -1, sizeof(::canopy::v1::DeleteServerRequest)},
-  { 331, -1, -1, sizeof(::canopy::v1::StartServerRequest)},
-  { 339, -1, -1, sizeof(::canopy::v1::StopServerRequest)},
-  { 347, -1, -1, sizeof(::canopy::v1::RebootServerRequest)},
-  { 356, 364, -1, sizeof(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse)},
-  { 366, -1, -1, sizeof(::canopy::v1::WatchServersRequest)},
-  { 376, -1, -1, sizeof(::canopy::v1::WatchServersResponse)},
-  { 385, -1, -1, sizeof(::canopy::v1::CreateKeypairRequest)},
-  { 396, -1, -1, sizeof(::canopy::v1::GetKeypairRequest)},
-  { 403, -1, -1, sizeof(::canopy::v1::ListKeypairsRequest)},
-  { 413, -1, -1, sizeof(::canopy::v1::ListKeypairsResponse)},
-  { 422, -1, -1, sizeof(::canopy::v1::DeleteKeypairRequest)},
-  { 429, -1, -1, sizeof(::canopy::v1::DeleteKeypairResponse)},
+  { 82, -1, -1, sizeof(::canopy::v1::Address)},
+  { 92, 100, -1, sizeof(::canopy::v1::Server_LabelsEntry_DoNotUse)},
+  { 102, 110, -1, sizeof(::canopy::v1::Server_PropertiesEntry_DoNotUse)},
+  { 112, -1, -1, sizeof(::canopy::v1::Server)},
+  { 133, 141, -1, sizeof(::canopy::v1::Keypair_LabelsEntry_DoNotUse)},
+  { 143, 151, -1, sizeof(::canopy::v1::Keypair_PropertiesEntry_DoNotUse)},
+  { 153, -1, -1, sizeof(::canopy::v1::Keypair)},
+  { 173, 181, -1, sizeof(::canopy::v1::ListFlavorsRequest_LabelsEntry_DoNotUse)},
+  { 183, -1, -1, sizeof(::canopy::v1::ListFlavorsRequest)},
+  { 194, -1, -1, sizeof(::canopy::v1::ListFlavorsResponse)},
+  { 203, -1, -1, sizeof(::canopy::v1::GetFlavorRequest)},
+  { 210, -1, -1, sizeof(::canopy::v1::FindFlavorRequest)},
+  { 221, 229, -1, sizeof(::canopy::v1::ListImagesRequest_LabelsEntry_DoNotUse)},
+  { 231, -1, -1, sizeof(::canopy::v1::ListImagesRequest)},
+  { 243, -1, -1, sizeof(::canopy::v1::ListImagesResponse)},
+  { 252, -1, -1, sizeof(::canopy::v1::GetImageRequest)},
+  { 259, 267, -1, sizeof(::canopy::v1::CreateServerRequest_LabelsEntry_DoNotUse)},
+  { 269, -1, -1, sizeof(::canopy::v1::CreateServerRequest)},
+  { 286, -1, -1, sizeof(::canopy::v1::GetServerRequest)},
+  { 293, 301, -1, sizeof(::canopy::v1::ListServersRequest_LabelsEntry_DoNotUse)},
+  { 303, -1, -1, sizeof(::canopy::v1::ListServersRequest)},
+  { 315, -1, -1, sizeof(::canopy::v1::ListServersResponse)},
+  { 324, -1, -1, sizeof(::canopy::v1::DeleteServerRequest)},
+  { 332, -1, -1, sizeof(::canopy::v1::StartServerRequest)},
+  { 340, -1, -1, sizeof(::canopy::v1::StopServerRequest)},
+  { 348, -1, -1, sizeof(::canopy::v1::RebootServerRequest)},
+  { 357, 365, -1, sizeof(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse)},
+  { 367, -1, -1, sizeof(::canopy::v1::WatchServersRequest)},
+  { 377, -1, -1, sizeof(::canopy::v1::WatchServersResponse)},
+  { 386, -1, -1, sizeof(::canopy::v1::CreateKeypairRequest)},
+  { 397, -1, -1, sizeof(::canopy::v1::GetKeypairRequest)},
+  { 404, -1, -1, sizeof(::canopy::v1::ListKeypairsRequest)},
+  { 414, -1, -1, sizeof(::canopy::v1::ListKeypairsResponse)},
+  { 423, -1, -1, sizeof(::canopy::v1::DeleteKeypairRequest)},
+  { 430, -1, -1, sizeof(::canopy::v1::DeleteKeypairResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -1191,7 +1193,7 @@ const char descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto[] PROTOBUF_SE
   "\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005val"
   "ue\030\002 \001(\tR\005value:\0028\001\032=\n\017PropertiesEntry\022\020"
   "\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\002"
-  "8\001\"\346\005\n\005Image\022\016\n\002id\030\001 \001(\tR\002id\022\033\n\tnative_i"
+  "8\001\"\204\006\n\005Image\022\016\n\002id\030\001 \001(\tR\002id\022\033\n\tnative_i"
   "d\030\002 \001(\tR\010nativeId\022/\n\010location\030\003 \001(\0132\023.ca"
   "nopy.v1.LocationR\010location\022\022\n\004name\030\004 \001(\t"
   "R\004name\022)\n\006status\030\005 \001(\0162\021.canopy.v1.Statu"
@@ -1206,171 +1208,171 @@ const char descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto[] PROTOBUF_SE
   "tes\022\037\n\013disk_format\030\014 \001(\tR\ndiskFormat\022)\n\020"
   "container_format\030\r \001(\tR\017containerFormat\022"
   " \n\014min_disk_gib\030\016 \001(\003R\nminDiskGib\022\036\n\013min"
-  "_ram_mib\030\017 \001(\003R\tminRamMib\0329\n\013LabelsEntry"
-  "\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value"
-  ":\0028\001\032=\n\017PropertiesEntry\022\020\n\003key\030\001 \001(\tR\003ke"
-  "y\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"a\n\007Address\022\030"
-  "\n\007network\030\001 \001(\tR\007network\022\016\n\002ip\030\002 \001(\tR\002ip"
-  "\022\030\n\007version\030\003 \001(\005R\007version\022\022\n\004type\030\004 \001(\t"
-  "R\004type\"\347\005\n\006Server\022\016\n\002id\030\001 \001(\tR\002id\022\033\n\tnat"
-  "ive_id\030\002 \001(\tR\010nativeId\022/\n\010location\030\003 \001(\013"
-  "2\023.canopy.v1.LocationR\010location\022\022\n\004name\030"
-  "\004 \001(\tR\004name\022)\n\006status\030\005 \001(\0162\021.canopy.v1."
-  "StatusR\006status\022\'\n\017provider_status\030\006 \001(\tR"
-  "\016providerStatus\022;\n\013create_time\030\007 \001(\0132\032.g"
-  "oogle.protobuf.TimestampR\ncreateTime\022;\n\013"
-  "update_time\030\010 \001(\0132\032.google.protobuf.Time"
-  "stampR\nupdateTime\0225\n\006labels\030\t \003(\0132\035.cano"
-  "py.v1.Server.LabelsEntryR\006labels\022A\n\nprop"
-  "erties\030\n \003(\0132!.canopy.v1.Server.Properti"
-  "esEntryR\nproperties\022\033\n\tflavor_id\030\013 \001(\tR\010"
-  "flavorId\022\031\n\010image_id\030\014 \001(\tR\007imageId\022\030\n\007k"
-  "eypair\030\r \001(\tR\007keypair\0220\n\taddresses\030\016 \003(\013"
-  "2\022.canopy.v1.AddressR\taddresses\022%\n\016statu"
-  "s_message\030\017 \001(\tR\rstatusMessage\0329\n\013Labels"
-  "Entry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005"
-  "value:\0028\001\032=\n\017PropertiesEntry\022\020\n\003key\030\001 \001("
-  "\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\265\005\n\007Key"
-  "pair\022\016\n\002id\030\001 \001(\tR\002id\022\033\n\tnative_id\030\002 \001(\tR"
-  "\010nativeId\022/\n\010location\030\003 \001(\0132\023.canopy.v1."
-  "LocationR\010location\022\022\n\004name\030\004 \001(\tR\004name\022)"
-  "\n\006status\030\005 \001(\0162\021.canopy.v1.StatusR\006statu"
-  "s\022\'\n\017provider_status\030\006 \001(\tR\016providerStat"
-  "us\022;\n\013create_time\030\007 \001(\0132\032.google.protobu"
-  "f.TimestampR\ncreateTime\022;\n\013update_time\030\010"
-  " \001(\0132\032.google.protobuf.TimestampR\nupdate"
-  "Time\0226\n\006labels\030\t \003(\0132\036.canopy.v1.Keypair"
-  ".LabelsEntryR\006labels\022B\n\nproperties\030\n \003(\013"
-  "2\".canopy.v1.Keypair.PropertiesEntryR\npr"
-  "operties\022\035\n\npublic_key\030\013 \001(\tR\tpublicKey\022"
-  " \n\013fingerprint\030\014 \001(\tR\013fingerprint\022\022\n\004typ"
-  "e\030\r \001(\tR\004type\022\037\n\013private_key\030\016 \001(\tR\npriv"
-  "ateKey\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022"
-  "\024\n\005value\030\002 \001(\tR\005value:\0028\001\032=\n\017PropertiesE"
-  "ntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005v"
-  "alue:\0028\001\"\223\002\n\022ListFlavorsRequest\022\033\n\tpage_"
-  "size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\t"
-  "R\tpageToken\022/\n\010location\030\003 \001(\0132\023.canopy.v"
-  "1.LocationR\010location\022\022\n\004name\030\004 \001(\tR\004name"
-  "\022A\n\006labels\030\005 \003(\0132).canopy.v1.ListFlavors"
-  "Request.LabelsEntryR\006labels\0329\n\013LabelsEnt"
-  "ry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005val"
-  "ue:\0028\001\"\244\001\n\023ListFlavorsResponse\022+\n\007flavor"
-  "s\030\001 \003(\0132\021.canopy.v1.FlavorR\007flavors\022&\n\017n"
-  "ext_page_token\030\002 \001(\tR\rnextPageToken\0228\n\014c"
-  "loud_errors\030\003 \003(\0132\025.canopy.v1.CloudError"
-  "R\013cloudErrors\"\"\n\020GetFlavorRequest\022\016\n\002id\030"
-  "\001 \001(\tR\002id\"\276\001\n\021FindFlavorRequest\022/\n\010locat"
-  "ion\030\001 \001(\0132\023.canopy.v1.LocationR\010location"
-  "\022\033\n\tmin_vcpus\030\002 \001(\005R\010minVcpus\022\036\n\013min_ram"
-  "_mib\030\003 \001(\003R\tminRamMib\022 \n\014min_disk_gib\030\004 "
-  "\001(\003R\nminDiskGib\022\031\n\010min_gpus\030\005 \001(\005R\007minGp"
-  "us\"\274\002\n\021ListImagesRequest\022\033\n\tpage_size\030\001 "
-  "\001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageT"
-  "oken\022/\n\010location\030\003 \001(\0132\023.canopy.v1.Locat"
-  "ionR\010location\022\022\n\004name\030\004 \001(\tR\004name\022)\n\006sta"
-  "tus\030\005 \001(\0162\021.canopy.v1.StatusR\006status\022@\n\006"
-  "labels\030\006 \003(\0132(.canopy.v1.ListImagesReque"
-  "st.LabelsEntryR\006labels\0329\n\013LabelsEntry\022\020\n"
-  "\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028"
-  "\001\"\240\001\n\022ListImagesResponse\022(\n\006images\030\001 \003(\013"
-  "2\020.canopy.v1.ImageR\006images\022&\n\017next_page_"
-  "token\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_erro"
-  "rs\030\003 \003(\0132\025.canopy.v1.CloudErrorR\013cloudEr"
-  "rors\"!\n\017GetImageRequest\022\016\n\002id\030\001 \001(\tR\002id\""
-  "\256\003\n\023CreateServerRequest\022\022\n\004name\030\001 \001(\tR\004n"
-  "ame\022/\n\010location\030\002 \001(\0132\023.canopy.v1.Locati"
-  "onR\010location\022\026\n\006flavor\030\003 \001(\tR\006flavor\022\024\n\005"
-  "image\030\004 \001(\tR\005image\022\030\n\007keypair\030\005 \001(\tR\007key"
-  "pair\022\032\n\010networks\030\006 \003(\tR\010networks\022\033\n\tuser"
-  "_data\030\007 \001(\014R\010userData\022B\n\006labels\030\010 \003(\0132*."
-  "canopy.v1.CreateServerRequest.LabelsEntr"
-  "yR\006labels\022\022\n\004wait\030\t \001(\010R\004wait\022\035\n\nrequest"
-  "_id\030\n \001(\tR\trequestId\022\037\n\013boot_volume\030\013 \001("
-  "\tR\nbootVolume\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001("
-  "\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\"\n\020GetS"
-  "erverRequest\022\016\n\002id\030\001 \001(\tR\002id\"\276\002\n\022ListSer"
-  "versRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize"
-  "\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022/\n\010locat"
-  "ion\030\003 \001(\0132\023.canopy.v1.LocationR\010location"
-  "\022\022\n\004name\030\004 \001(\tR\004name\022)\n\006status\030\005 \001(\0162\021.c"
-  "anopy.v1.StatusR\006status\022A\n\006labels\030\006 \003(\0132"
-  ").canopy.v1.ListServersRequest.LabelsEnt"
-  "ryR\006labels\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003"
-  "key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\244\001\n\023ListSe"
-  "rversResponse\022+\n\007servers\030\001 \003(\0132\021.canopy."
-  "v1.ServerR\007servers\022&\n\017next_page_token\030\002 "
-  "\001(\tR\rnextPageToken\0228\n\014cloud_errors\030\003 \003(\013"
-  "2\025.canopy.v1.CloudErrorR\013cloudErrors\"9\n\023"
-  "DeleteServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004w"
-  "ait\030\002 \001(\010R\004wait\"8\n\022StartServerRequest\022\016\n"
-  "\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002 \001(\010R\004wait\"7\n\021Sto"
-  "pServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002"
-  " \001(\010R\004wait\"M\n\023RebootServerRequest\022\016\n\002id\030"
-  "\001 \001(\tR\002id\022\022\n\004hard\030\002 \001(\010R\004hard\022\022\n\004wait\030\003 "
-  "\001(\010R\004wait\"\353\001\n\023WatchServersRequest\022/\n\010loc"
-  "ation\030\001 \001(\0132\023.canopy.v1.LocationR\010locati"
-  "on\022\022\n\004name\030\002 \001(\tR\004name\022B\n\006labels\030\003 \003(\0132*"
-  ".canopy.v1.WatchServersRequest.LabelsEnt"
-  "ryR\006labels\022\020\n\003ids\030\004 \003(\tR\003ids\0329\n\013LabelsEn"
-  "try\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005va"
-  "lue:\0028\001\"\334\002\n\024WatchServersResponse\022=\n\004type"
-  "\030\001 \001(\0162).canopy.v1.WatchServersResponse."
-  "EventTypeR\004type\022)\n\006server\030\002 \001(\0132\021.canopy"
-  ".v1.ServerR\006server\0226\n\013cloud_error\030\003 \001(\0132"
-  "\025.canopy.v1.CloudErrorR\ncloudError\"\241\001\n\tE"
-  "ventType\022\032\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020"
-  "EVENT_TYPE_ADDED\020\001\022\027\n\023EVENT_TYPE_MODIFIE"
-  "D\020\002\022\026\n\022EVENT_TYPE_DELETED\020\003\022\025\n\021EVENT_TYP"
-  "E_SYNCED\020\004\022\032\n\026EVENT_TYPE_CLOUD_ERROR\020\005\"\255"
-  "\001\n\024CreateKeypairRequest\022\022\n\004name\030\001 \001(\tR\004n"
-  "ame\022/\n\010location\030\002 \001(\0132\023.canopy.v1.Locati"
-  "onR\010location\022\035\n\npublic_key\030\003 \001(\tR\tpublic"
-  "Key\022\022\n\004type\030\004 \001(\tR\004type\022\035\n\nrequest_id\030\005 "
-  "\001(\tR\trequestId\"#\n\021GetKeypairRequest\022\016\n\002i"
-  "d\030\001 \001(\tR\002id\"\226\001\n\023ListKeypairsRequest\022\033\n\tp"
-  "age_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002"
-  " \001(\tR\tpageToken\022/\n\010location\030\003 \001(\0132\023.cano"
-  "py.v1.LocationR\010location\022\022\n\004name\030\004 \001(\tR\004"
-  "name\"\250\001\n\024ListKeypairsResponse\022.\n\010keypair"
-  "s\030\001 \003(\0132\022.canopy.v1.KeypairR\010keypairs\022&\n"
-  "\017next_page_token\030\002 \001(\tR\rnextPageToken\0228\n"
-  "\014cloud_errors\030\003 \003(\0132\025.canopy.v1.CloudErr"
-  "orR\013cloudErrors\"&\n\024DeleteKeypairRequest\022"
-  "\016\n\002id\030\001 \001(\tR\002id\"\'\n\025DeleteKeypairResponse"
-  "\022\016\n\002id\030\001 \001(\tR\002id2\261\t\n\016ComputeService\022L\n\013L"
-  "istFlavors\022\035.canopy.v1.ListFlavorsReques"
-  "t\032\036.canopy.v1.ListFlavorsResponse\022;\n\tGet"
-  "Flavor\022\033.canopy.v1.GetFlavorRequest\032\021.ca"
-  "nopy.v1.Flavor\022=\n\nFindFlavor\022\034.canopy.v1"
-  ".FindFlavorRequest\032\021.canopy.v1.Flavor\022I\n"
-  "\nListImages\022\034.canopy.v1.ListImagesReques"
-  "t\032\035.canopy.v1.ListImagesResponse\0228\n\010GetI"
-  "mage\022\032.canopy.v1.GetImageRequest\032\020.canop"
-  "y.v1.Image\022A\n\014CreateServer\022\036.canopy.v1.C"
-  "reateServerRequest\032\021.canopy.v1.Server\022;\n"
-  "\tGetServer\022\033.canopy.v1.GetServerRequest\032"
-  "\021.canopy.v1.Server\022L\n\013ListServers\022\035.cano"
-  "py.v1.ListServersRequest\032\036.canopy.v1.Lis"
-  "tServersResponse\022A\n\014DeleteServer\022\036.canop"
-  "y.v1.DeleteServerRequest\032\021.canopy.v1.Ser"
-  "ver\022\?\n\013StartServer\022\035.canopy.v1.StartServ"
-  "erRequest\032\021.canopy.v1.Server\022=\n\nStopServ"
-  "er\022\034.canopy.v1.StopServerRequest\032\021.canop"
-  "y.v1.Server\022A\n\014RebootServer\022\036.canopy.v1."
-  "RebootServerRequest\032\021.canopy.v1.Server\022Q"
-  "\n\014WatchServers\022\036.canopy.v1.WatchServersR"
-  "equest\032\037.canopy.v1.WatchServersResponse0"
-  "\001\022D\n\rCreateKeypair\022\037.canopy.v1.CreateKey"
-  "pairRequest\032\022.canopy.v1.Keypair\022>\n\nGetKe"
-  "ypair\022\034.canopy.v1.GetKeypairRequest\032\022.ca"
-  "nopy.v1.Keypair\022O\n\014ListKeypairs\022\036.canopy"
-  ".v1.ListKeypairsRequest\032\037.canopy.v1.List"
-  "KeypairsResponse\022R\n\rDeleteKeypair\022\037.cano"
-  "py.v1.DeleteKeypairRequest\032 .canopy.v1.D"
-  "eleteKeypairResponseB:Z8github.com/canop"
-  "y-cloud/canopy/gen/go/canopy/v1;canopyv1"
-  "b\006proto3"
+  "_ram_mib\030\017 \001(\003R\tminRamMib\022\034\n\toperation\030\020"
+  " \001(\tR\toperation\0329\n\013LabelsEntry\022\020\n\003key\030\001 "
+  "\001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\032=\n\017Pr"
+  "opertiesEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value"
+  "\030\002 \001(\tR\005value:\0028\001\"a\n\007Address\022\030\n\007network\030"
+  "\001 \001(\tR\007network\022\016\n\002ip\030\002 \001(\tR\002ip\022\030\n\007versio"
+  "n\030\003 \001(\005R\007version\022\022\n\004type\030\004 \001(\tR\004type\"\347\005\n"
+  "\006Server\022\016\n\002id\030\001 \001(\tR\002id\022\033\n\tnative_id\030\002 \001"
+  "(\tR\010nativeId\022/\n\010location\030\003 \001(\0132\023.canopy."
+  "v1.LocationR\010location\022\022\n\004name\030\004 \001(\tR\004nam"
+  "e\022)\n\006status\030\005 \001(\0162\021.canopy.v1.StatusR\006st"
+  "atus\022\'\n\017provider_status\030\006 \001(\tR\016providerS"
+  "tatus\022;\n\013create_time\030\007 \001(\0132\032.google.prot"
+  "obuf.TimestampR\ncreateTime\022;\n\013update_tim"
+  "e\030\010 \001(\0132\032.google.protobuf.TimestampR\nupd"
+  "ateTime\0225\n\006labels\030\t \003(\0132\035.canopy.v1.Serv"
+  "er.LabelsEntryR\006labels\022A\n\nproperties\030\n \003"
+  "(\0132!.canopy.v1.Server.PropertiesEntryR\np"
+  "roperties\022\033\n\tflavor_id\030\013 \001(\tR\010flavorId\022\031"
+  "\n\010image_id\030\014 \001(\tR\007imageId\022\030\n\007keypair\030\r \001"
+  "(\tR\007keypair\0220\n\taddresses\030\016 \003(\0132\022.canopy."
+  "v1.AddressR\taddresses\022%\n\016status_message\030"
+  "\017 \001(\tR\rstatusMessage\0329\n\013LabelsEntry\022\020\n\003k"
+  "ey\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\032"
+  "=\n\017PropertiesEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005"
+  "value\030\002 \001(\tR\005value:\0028\001\"\265\005\n\007Keypair\022\016\n\002id"
+  "\030\001 \001(\tR\002id\022\033\n\tnative_id\030\002 \001(\tR\010nativeId\022"
+  "/\n\010location\030\003 \001(\0132\023.canopy.v1.LocationR\010"
+  "location\022\022\n\004name\030\004 \001(\tR\004name\022)\n\006status\030\005"
+  " \001(\0162\021.canopy.v1.StatusR\006status\022\'\n\017provi"
+  "der_status\030\006 \001(\tR\016providerStatus\022;\n\013crea"
+  "te_time\030\007 \001(\0132\032.google.protobuf.Timestam"
+  "pR\ncreateTime\022;\n\013update_time\030\010 \001(\0132\032.goo"
+  "gle.protobuf.TimestampR\nupdateTime\0226\n\006la"
+  "bels\030\t \003(\0132\036.canopy.v1.Keypair.LabelsEnt"
+  "ryR\006labels\022B\n\nproperties\030\n \003(\0132\".canopy."
+  "v1.Keypair.PropertiesEntryR\nproperties\022\035"
+  "\n\npublic_key\030\013 \001(\tR\tpublicKey\022 \n\013fingerp"
+  "rint\030\014 \001(\tR\013fingerprint\022\022\n\004type\030\r \001(\tR\004t"
+  "ype\022\037\n\013private_key\030\016 \001(\tR\nprivateKey\0329\n\013"
+  "LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002"
+  " \001(\tR\005value:\0028\001\032=\n\017PropertiesEntry\022\020\n\003ke"
+  "y\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\223"
+  "\002\n\022ListFlavorsRequest\022\033\n\tpage_size\030\001 \001(\005"
+  "R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToke"
+  "n\022/\n\010location\030\003 \001(\0132\023.canopy.v1.Location"
+  "R\010location\022\022\n\004name\030\004 \001(\tR\004name\022A\n\006labels"
+  "\030\005 \003(\0132).canopy.v1.ListFlavorsRequest.La"
+  "belsEntryR\006labels\0329\n\013LabelsEntry\022\020\n\003key\030"
+  "\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\244\001\n"
+  "\023ListFlavorsResponse\022+\n\007flavors\030\001 \003(\0132\021."
+  "canopy.v1.FlavorR\007flavors\022&\n\017next_page_t"
+  "oken\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_error"
+  "s\030\003 \003(\0132\025.canopy.v1.CloudErrorR\013cloudErr"
+  "ors\"\"\n\020GetFlavorRequest\022\016\n\002id\030\001 \001(\tR\002id\""
+  "\276\001\n\021FindFlavorRequest\022/\n\010location\030\001 \001(\0132"
+  "\023.canopy.v1.LocationR\010location\022\033\n\tmin_vc"
+  "pus\030\002 \001(\005R\010minVcpus\022\036\n\013min_ram_mib\030\003 \001(\003"
+  "R\tminRamMib\022 \n\014min_disk_gib\030\004 \001(\003R\nminDi"
+  "skGib\022\031\n\010min_gpus\030\005 \001(\005R\007minGpus\"\274\002\n\021Lis"
+  "tImagesRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageS"
+  "ize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022/\n\010lo"
+  "cation\030\003 \001(\0132\023.canopy.v1.LocationR\010locat"
+  "ion\022\022\n\004name\030\004 \001(\tR\004name\022)\n\006status\030\005 \001(\0162"
+  "\021.canopy.v1.StatusR\006status\022@\n\006labels\030\006 \003"
+  "(\0132(.canopy.v1.ListImagesRequest.LabelsE"
+  "ntryR\006labels\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\t"
+  "R\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\240\001\n\022List"
+  "ImagesResponse\022(\n\006images\030\001 \003(\0132\020.canopy."
+  "v1.ImageR\006images\022&\n\017next_page_token\030\002 \001("
+  "\tR\rnextPageToken\0228\n\014cloud_errors\030\003 \003(\0132\025"
+  ".canopy.v1.CloudErrorR\013cloudErrors\"!\n\017Ge"
+  "tImageRequest\022\016\n\002id\030\001 \001(\tR\002id\"\256\003\n\023Create"
+  "ServerRequest\022\022\n\004name\030\001 \001(\tR\004name\022/\n\010loc"
+  "ation\030\002 \001(\0132\023.canopy.v1.LocationR\010locati"
+  "on\022\026\n\006flavor\030\003 \001(\tR\006flavor\022\024\n\005image\030\004 \001("
+  "\tR\005image\022\030\n\007keypair\030\005 \001(\tR\007keypair\022\032\n\010ne"
+  "tworks\030\006 \003(\tR\010networks\022\033\n\tuser_data\030\007 \001("
+  "\014R\010userData\022B\n\006labels\030\010 \003(\0132*.canopy.v1."
+  "CreateServerRequest.LabelsEntryR\006labels\022"
+  "\022\n\004wait\030\t \001(\010R\004wait\022\035\n\nrequest_id\030\n \001(\tR"
+  "\trequestId\022\037\n\013boot_volume\030\013 \001(\tR\nbootVol"
+  "ume\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005"
+  "value\030\002 \001(\tR\005value:\0028\001\"\"\n\020GetServerReque"
+  "st\022\016\n\002id\030\001 \001(\tR\002id\"\276\002\n\022ListServersReques"
+  "t\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_t"
+  "oken\030\002 \001(\tR\tpageToken\022/\n\010location\030\003 \001(\0132"
+  "\023.canopy.v1.LocationR\010location\022\022\n\004name\030\004"
+  " \001(\tR\004name\022)\n\006status\030\005 \001(\0162\021.canopy.v1.S"
+  "tatusR\006status\022A\n\006labels\030\006 \003(\0132).canopy.v"
+  "1.ListServersRequest.LabelsEntryR\006labels"
+  "\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005val"
+  "ue\030\002 \001(\tR\005value:\0028\001\"\244\001\n\023ListServersRespo"
+  "nse\022+\n\007servers\030\001 \003(\0132\021.canopy.v1.ServerR"
+  "\007servers\022&\n\017next_page_token\030\002 \001(\tR\rnextP"
+  "ageToken\0228\n\014cloud_errors\030\003 \003(\0132\025.canopy."
+  "v1.CloudErrorR\013cloudErrors\"9\n\023DeleteServ"
+  "erRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002 \001(\010R"
+  "\004wait\"8\n\022StartServerRequest\022\016\n\002id\030\001 \001(\tR"
+  "\002id\022\022\n\004wait\030\002 \001(\010R\004wait\"7\n\021StopServerReq"
+  "uest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002 \001(\010R\004wait"
+  "\"M\n\023RebootServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022"
+  "\022\n\004hard\030\002 \001(\010R\004hard\022\022\n\004wait\030\003 \001(\010R\004wait\""
+  "\353\001\n\023WatchServersRequest\022/\n\010location\030\001 \001("
+  "\0132\023.canopy.v1.LocationR\010location\022\022\n\004name"
+  "\030\002 \001(\tR\004name\022B\n\006labels\030\003 \003(\0132*.canopy.v1"
+  ".WatchServersRequest.LabelsEntryR\006labels"
+  "\022\020\n\003ids\030\004 \003(\tR\003ids\0329\n\013LabelsEntry\022\020\n\003key"
+  "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\334\002"
+  "\n\024WatchServersResponse\022=\n\004type\030\001 \001(\0162).c"
+  "anopy.v1.WatchServersResponse.EventTypeR"
+  "\004type\022)\n\006server\030\002 \001(\0132\021.canopy.v1.Server"
+  "R\006server\0226\n\013cloud_error\030\003 \001(\0132\025.canopy.v"
+  "1.CloudErrorR\ncloudError\"\241\001\n\tEventType\022\032"
+  "\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_TYPE"
+  "_ADDED\020\001\022\027\n\023EVENT_TYPE_MODIFIED\020\002\022\026\n\022EVE"
+  "NT_TYPE_DELETED\020\003\022\025\n\021EVENT_TYPE_SYNCED\020\004"
+  "\022\032\n\026EVENT_TYPE_CLOUD_ERROR\020\005\"\255\001\n\024CreateK"
+  "eypairRequest\022\022\n\004name\030\001 \001(\tR\004name\022/\n\010loc"
+  "ation\030\002 \001(\0132\023.canopy.v1.LocationR\010locati"
+  "on\022\035\n\npublic_key\030\003 \001(\tR\tpublicKey\022\022\n\004typ"
+  "e\030\004 \001(\tR\004type\022\035\n\nrequest_id\030\005 \001(\tR\treque"
+  "stId\"#\n\021GetKeypairRequest\022\016\n\002id\030\001 \001(\tR\002i"
+  "d\"\226\001\n\023ListKeypairsRequest\022\033\n\tpage_size\030\001"
+  " \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpage"
+  "Token\022/\n\010location\030\003 \001(\0132\023.canopy.v1.Loca"
+  "tionR\010location\022\022\n\004name\030\004 \001(\tR\004name\"\250\001\n\024L"
+  "istKeypairsResponse\022.\n\010keypairs\030\001 \003(\0132\022."
+  "canopy.v1.KeypairR\010keypairs\022&\n\017next_page"
+  "_token\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_err"
+  "ors\030\003 \003(\0132\025.canopy.v1.CloudErrorR\013cloudE"
+  "rrors\"&\n\024DeleteKeypairRequest\022\016\n\002id\030\001 \001("
+  "\tR\002id\"\'\n\025DeleteKeypairResponse\022\016\n\002id\030\001 \001"
+  "(\tR\002id2\261\t\n\016ComputeService\022L\n\013ListFlavors"
+  "\022\035.canopy.v1.ListFlavorsRequest\032\036.canopy"
+  ".v1.ListFlavorsResponse\022;\n\tGetFlavor\022\033.c"
+  "anopy.v1.GetFlavorRequest\032\021.canopy.v1.Fl"
+  "avor\022=\n\nFindFlavor\022\034.canopy.v1.FindFlavo"
+  "rRequest\032\021.canopy.v1.Flavor\022I\n\nListImage"
+  "s\022\034.canopy.v1.ListImagesRequest\032\035.canopy"
+  ".v1.ListImagesResponse\0228\n\010GetImage\022\032.can"
+  "opy.v1.GetImageRequest\032\020.canopy.v1.Image"
+  "\022A\n\014CreateServer\022\036.canopy.v1.CreateServe"
+  "rRequest\032\021.canopy.v1.Server\022;\n\tGetServer"
+  "\022\033.canopy.v1.GetServerRequest\032\021.canopy.v"
+  "1.Server\022L\n\013ListServers\022\035.canopy.v1.List"
+  "ServersRequest\032\036.canopy.v1.ListServersRe"
+  "sponse\022A\n\014DeleteServer\022\036.canopy.v1.Delet"
+  "eServerRequest\032\021.canopy.v1.Server\022\?\n\013Sta"
+  "rtServer\022\035.canopy.v1.StartServerRequest\032"
+  "\021.canopy.v1.Server\022=\n\nStopServer\022\034.canop"
+  "y.v1.StopServerRequest\032\021.canopy.v1.Serve"
+  "r\022A\n\014RebootServer\022\036.canopy.v1.RebootServ"
+  "erRequest\032\021.canopy.v1.Server\022Q\n\014WatchSer"
+  "vers\022\036.canopy.v1.WatchServersRequest\032\037.c"
+  "anopy.v1.WatchServersResponse0\001\022D\n\rCreat"
+  "eKeypair\022\037.canopy.v1.CreateKeypairReques"
+  "t\032\022.canopy.v1.Keypair\022>\n\nGetKeypair\022\034.ca"
+  "nopy.v1.GetKeypairRequest\032\022.canopy.v1.Ke"
+  "ypair\022O\n\014ListKeypairs\022\036.canopy.v1.ListKe"
+  "ypairsRequest\032\037.canopy.v1.ListKeypairsRe"
+  "sponse\022R\n\rDeleteKeypair\022\037.canopy.v1.Dele"
+  "teKeypairRequest\032 .canopy.v1.DeleteKeypa"
+  "irResponseB:Z8github.com/canopy-cloud/ca"
+  "nopy/gen/go/canopy/v1;canopyv1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fcompute_2eproto_deps[2] = {
   &::descriptor_table_canopy_2fv1_2fcommon_2eproto,
@@ -1378,7 +1380,7 @@ static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fcompu
 };
 static ::_pbi::once_flag descriptor_table_canopy_2fv1_2fcompute_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_canopy_2fv1_2fcompute_2eproto = {
-    false, false, 7928, descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto,
+    false, false, 7958, descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto,
     "canopy/v1/compute.proto",
     &descriptor_table_canopy_2fv1_2fcompute_2eproto_once, descriptor_table_canopy_2fv1_2fcompute_2eproto_deps, 2, 41,
     schemas, file_default_instances, TableStruct_canopy_2fv1_2fcompute_2eproto::offsets,
@@ -2297,6 +2299,7 @@ Image::Image(const Image& from)
     , decltype(_impl_.provider_status_){}
     , decltype(_impl_.disk_format_){}
     , decltype(_impl_.container_format_){}
+    , decltype(_impl_.operation_){}
     , decltype(_impl_.location_){nullptr}
     , decltype(_impl_.create_time_){nullptr}
     , decltype(_impl_.update_time_){nullptr}
@@ -2357,6 +2360,14 @@ Image::Image(const Image& from)
     _this->_impl_.container_format_.Set(from._internal_container_format(), 
       _this->GetArenaForAllocation());
   }
+  _impl_.operation_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.operation_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_operation().empty()) {
+    _this->_impl_.operation_.Set(from._internal_operation(), 
+      _this->GetArenaForAllocation());
+  }
   if (from._internal_has_location()) {
     _this->_impl_.location_ = new ::canopy::v1::Location(*from._impl_.location_);
   }
@@ -2385,6 +2396,7 @@ inline void Image::SharedCtor(
     , decltype(_impl_.provider_status_){}
     , decltype(_impl_.disk_format_){}
     , decltype(_impl_.container_format_){}
+    , decltype(_impl_.operation_){}
     , decltype(_impl_.location_){nullptr}
     , decltype(_impl_.create_time_){nullptr}
     , decltype(_impl_.update_time_){nullptr}
@@ -2418,6 +2430,10 @@ inline void Image::SharedCtor(
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
     _impl_.container_format_.Set("", GetArenaForAllocation());
   #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.operation_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.operation_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
 }
 
 Image::~Image() {
@@ -2442,6 +2458,7 @@ inline void Image::SharedDtor() {
   _impl_.provider_status_.Destroy();
   _impl_.disk_format_.Destroy();
   _impl_.container_format_.Destroy();
+  _impl_.operation_.Destroy();
   if (this != internal_default_instance()) delete _impl_.location_;
   if (this != internal_default_instance()) delete _impl_.create_time_;
   if (this != internal_default_instance()) delete _impl_.update_time_;
@@ -2470,6 +2487,7 @@ void Image::Clear() {
   _impl_.provider_status_.ClearToEmpty();
   _impl_.disk_format_.ClearToEmpty();
   _impl_.container_format_.ClearToEmpty();
+  _impl_.operation_.ClearToEmpty();
   if (GetArenaForAllocation() == nullptr && _impl_.location_ != nullptr) {
     delete _impl_.location_;
   }
@@ -2634,6 +2652,16 @@ const char* Image::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 120)) {
           _impl_.min_ram_mib_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // string operation = 16 [json_name = "operation"];
+      case 16:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 130)) {
+          auto str = _internal_mutable_operation();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.Image.operation"));
         } else
           goto handle_unusual;
         continue;
@@ -2832,6 +2860,16 @@ uint8_t* Image::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteInt64ToArray(15, this->_internal_min_ram_mib(), target);
   }
 
+  // string operation = 16 [json_name = "operation"];
+  if (!this->_internal_operation().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_operation().data(), static_cast<int>(this->_internal_operation().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "canopy.v1.Image.operation");
+    target = stream->WriteStringMaybeAliased(
+        16, this->_internal_operation(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -2906,6 +2944,13 @@ size_t Image::ByteSizeLong() const {
     total_size += 1 +
       ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
         this->_internal_container_format());
+  }
+
+  // string operation = 16 [json_name = "operation"];
+  if (!this->_internal_operation().empty()) {
+    total_size += 2 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_operation());
   }
 
   // .canopy.v1.Location location = 3 [json_name = "location"];
@@ -2988,6 +3033,9 @@ void Image::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF
   if (!from._internal_container_format().empty()) {
     _this->_internal_set_container_format(from._internal_container_format());
   }
+  if (!from._internal_operation().empty()) {
+    _this->_internal_set_operation(from._internal_operation());
+  }
   if (from._internal_has_location()) {
     _this->_internal_mutable_location()->::canopy::v1::Location::MergeFrom(
         from._internal_location());
@@ -3056,6 +3104,10 @@ void Image::InternalSwap(Image* other) {
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.container_format_, lhs_arena,
       &other->_impl_.container_format_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.operation_, lhs_arena,
+      &other->_impl_.operation_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
       PROTOBUF_FIELD_OFFSET(Image, _impl_.status_)

@@ -863,6 +863,7 @@ class Image final :
     kProviderStatusFieldNumber = 6,
     kDiskFormatFieldNumber = 12,
     kContainerFormatFieldNumber = 13,
+    kOperationFieldNumber = 16,
     kLocationFieldNumber = 3,
     kCreateTimeFieldNumber = 7,
     kUpdateTimeFieldNumber = 8,
@@ -989,6 +990,20 @@ class Image final :
   std::string* _internal_mutable_container_format();
   public:
 
+  // string operation = 16 [json_name = "operation"];
+  void clear_operation();
+  const std::string& operation() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_operation(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_operation();
+  PROTOBUF_NODISCARD std::string* release_operation();
+  void set_allocated_operation(std::string* operation);
+  private:
+  const std::string& _internal_operation() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_operation(const std::string& value);
+  std::string* _internal_mutable_operation();
+  public:
+
   // .canopy.v1.Location location = 3 [json_name = "location"];
   bool has_location() const;
   private:
@@ -1103,6 +1118,7 @@ class Image final :
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr provider_status_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr disk_format_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr container_format_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr operation_;
     ::canopy::v1::Location* location_;
     ::PROTOBUF_NAMESPACE_ID::Timestamp* create_time_;
     ::PROTOBUF_NAMESPACE_ID::Timestamp* update_time_;
@@ -8142,6 +8158,56 @@ inline void Image::_internal_set_min_ram_mib(int64_t value) {
 inline void Image::set_min_ram_mib(int64_t value) {
   _internal_set_min_ram_mib(value);
   // @@protoc_insertion_point(field_set:canopy.v1.Image.min_ram_mib)
+}
+
+// string operation = 16 [json_name = "operation"];
+inline void Image::clear_operation() {
+  _impl_.operation_.ClearToEmpty();
+}
+inline const std::string& Image::operation() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.Image.operation)
+  return _internal_operation();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void Image::set_operation(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.operation_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:canopy.v1.Image.operation)
+}
+inline std::string* Image::mutable_operation() {
+  std::string* _s = _internal_mutable_operation();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.Image.operation)
+  return _s;
+}
+inline const std::string& Image::_internal_operation() const {
+  return _impl_.operation_.Get();
+}
+inline void Image::_internal_set_operation(const std::string& value) {
+  
+  _impl_.operation_.Set(value, GetArenaForAllocation());
+}
+inline std::string* Image::_internal_mutable_operation() {
+  
+  return _impl_.operation_.Mutable(GetArenaForAllocation());
+}
+inline std::string* Image::release_operation() {
+  // @@protoc_insertion_point(field_release:canopy.v1.Image.operation)
+  return _impl_.operation_.Release();
+}
+inline void Image::set_allocated_operation(std::string* operation) {
+  if (operation != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.operation_.SetAllocated(operation, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.operation_.IsDefault()) {
+    _impl_.operation_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.Image.operation)
 }
 
 // -------------------------------------------------------------------

@@ -39,7 +39,10 @@ class ImageTransferService final {
    public:
     virtual ~StubInterface() {}
     // Uploads a new image: the first message carries the header, the next
-    // ones the bytes. A stream that breaks off leaves no image.
+    // ones the bytes. A stream that breaks off leaves no image. Where the
+    // cloud then processes the data asynchronously, the image comes back
+    // PENDING with the Operation that waits for it (Image.operation), unless
+    // the header asked to wait.
     std::unique_ptr< ::grpc::ClientWriterInterface< ::canopy::v1::UploadImageRequest>> UploadImage(::grpc::ClientContext* context, ::canopy::v1::Image* response) {
       return std::unique_ptr< ::grpc::ClientWriterInterface< ::canopy::v1::UploadImageRequest>>(UploadImageRaw(context, response));
     }
@@ -64,7 +67,10 @@ class ImageTransferService final {
      public:
       virtual ~async_interface() {}
       // Uploads a new image: the first message carries the header, the next
-      // ones the bytes. A stream that breaks off leaves no image.
+      // ones the bytes. A stream that breaks off leaves no image. Where the
+      // cloud then processes the data asynchronously, the image comes back
+      // PENDING with the Operation that waits for it (Image.operation), unless
+      // the header asked to wait.
       virtual void UploadImage(::grpc::ClientContext* context, ::canopy::v1::Image* response, ::grpc::ClientWriteReactor< ::canopy::v1::UploadImageRequest>* reactor) = 0;
       // Downloads an image's bytes: the image first, then chunks, then the
       // sha256 of what was sent.
@@ -134,7 +140,10 @@ class ImageTransferService final {
     Service();
     virtual ~Service();
     // Uploads a new image: the first message carries the header, the next
-    // ones the bytes. A stream that breaks off leaves no image.
+    // ones the bytes. A stream that breaks off leaves no image. Where the
+    // cloud then processes the data asynchronously, the image comes back
+    // PENDING with the Operation that waits for it (Image.operation), unless
+    // the header asked to wait.
     virtual ::grpc::Status UploadImage(::grpc::ServerContext* context, ::grpc::ServerReader< ::canopy::v1::UploadImageRequest>* reader, ::canopy::v1::Image* response);
     // Downloads an image's bytes: the image first, then chunks, then the
     // sha256 of what was sent.

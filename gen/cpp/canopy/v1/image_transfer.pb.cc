@@ -45,7 +45,8 @@ PROTOBUF_CONSTEXPR ImageUploadHeader::ImageUploadHeader(
   , /*decltype(_impl_.location_)*/nullptr
   , /*decltype(_impl_.min_disk_gib_)*/int64_t{0}
   , /*decltype(_impl_.min_ram_mib_)*/int64_t{0}
-  , /*decltype(_impl_.size_bytes_)*/int64_t{0}} {}
+  , /*decltype(_impl_.size_bytes_)*/int64_t{0}
+  , /*decltype(_impl_.wait_)*/false} {}
 struct ImageUploadHeaderDefaultTypeInternal {
   PROTOBUF_CONSTEXPR ImageUploadHeaderDefaultTypeInternal()
       : _instance(::_pbi::ConstantInitialized{}) {}
@@ -129,6 +130,7 @@ const uint32_t TableStruct_canopy_2fv1_2fimage_5ftransfer_2eproto::offsets[] PRO
   PROTOBUF_FIELD_OFFSET(::canopy::v1::ImageUploadHeader, _impl_.labels_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::ImageUploadHeader, _impl_.size_bytes_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::ImageUploadHeader, _impl_.sha256_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::ImageUploadHeader, _impl_.wait_),
   ~0u,
   ~0u,
   ~0u,
@@ -137,6 +139,7 @@ const uint32_t TableStruct_canopy_2fv1_2fimage_5ftransfer_2eproto::offsets[] PRO
   ~0u,
   ~0u,
   0,
+  ~0u,
   ~0u,
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::canopy::v1::UploadImageRequest, _internal_metadata_),
@@ -168,10 +171,10 @@ const uint32_t TableStruct_canopy_2fv1_2fimage_5ftransfer_2eproto::offsets[] PRO
 };
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, 8, -1, sizeof(::canopy::v1::ImageUploadHeader_LabelsEntry_DoNotUse)},
-  { 10, 25, -1, sizeof(::canopy::v1::ImageUploadHeader)},
-  { 34, -1, -1, sizeof(::canopy::v1::UploadImageRequest)},
-  { 44, -1, -1, sizeof(::canopy::v1::DownloadImageRequest)},
-  { 51, -1, -1, sizeof(::canopy::v1::DownloadImageResponse)},
+  { 10, 26, -1, sizeof(::canopy::v1::ImageUploadHeader)},
+  { 36, -1, -1, sizeof(::canopy::v1::UploadImageRequest)},
+  { 46, -1, -1, sizeof(::canopy::v1::DownloadImageRequest)},
+  { 53, -1, -1, sizeof(::canopy::v1::DownloadImageResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -185,7 +188,7 @@ static const ::_pb::Message* const file_default_instances[] = {
 const char descriptor_table_protodef_canopy_2fv1_2fimage_5ftransfer_2eproto[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) =
   "\n\036canopy/v1/image_transfer.proto\022\tcanopy"
   ".v1\032\026canopy/v1/common.proto\032\027canopy/v1/c"
-  "ompute.proto\"\256\003\n\021ImageUploadHeader\022\022\n\004na"
+  "ompute.proto\"\302\003\n\021ImageUploadHeader\022\022\n\004na"
   "me\030\001 \001(\tR\004name\022/\n\010location\030\002 \001(\0132\023.canop"
   "y.v1.LocationR\010location\022\037\n\013disk_format\030\003"
   " \001(\tR\ndiskFormat\022)\n\020container_format\030\004 \001"
@@ -194,22 +197,23 @@ const char descriptor_table_protodef_canopy_2fv1_2fimage_5ftransfer_2eproto[] PR
   "amMib\022@\n\006labels\030\007 \003(\0132(.canopy.v1.ImageU"
   "ploadHeader.LabelsEntryR\006labels\022\"\n\nsize_"
   "bytes\030\010 \001(\003H\000R\tsizeBytes\210\001\001\022\026\n\006sha256\030\t "
-  "\001(\tR\006sha256\0329\n\013LabelsEntry\022\020\n\003key\030\001 \001(\tR"
-  "\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001B\r\n\013_size_"
-  "bytes\"\204\001\n\022UploadImageRequest\0226\n\006header\030\001"
-  " \001(\0132\034.canopy.v1.ImageUploadHeaderH\000R\006he"
-  "ader\022\026\n\005chunk\030\002 \001(\014H\000R\005chunk\022\026\n\006sha256\030\003"
-  " \001(\tR\006sha256B\006\n\004data\"&\n\024DownloadImageReq"
-  "uest\022\016\n\002id\030\001 \001(\tR\002id\"{\n\025DownloadImageRes"
-  "ponse\022(\n\005image\030\001 \001(\0132\020.canopy.v1.ImageH\000"
-  "R\005image\022\026\n\005chunk\030\002 \001(\014H\000R\005chunk\022\030\n\006sha25"
-  "6\030\003 \001(\tH\000R\006sha256B\006\n\004data2\256\001\n\024ImageTrans"
-  "ferService\022@\n\013UploadImage\022\035.canopy.v1.Up"
-  "loadImageRequest\032\020.canopy.v1.Image(\001\022T\n\r"
-  "DownloadImage\022\037.canopy.v1.DownloadImageR"
-  "equest\032 .canopy.v1.DownloadImageResponse"
-  "0\001B:Z8github.com/canopy-cloud/canopy/gen"
-  "/go/canopy/v1;canopyv1b\006proto3"
+  "\001(\tR\006sha256\022\022\n\004wait\030\n \001(\010R\004wait\0329\n\013Label"
+  "sEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR"
+  "\005value:\0028\001B\r\n\013_size_bytes\"\204\001\n\022UploadImag"
+  "eRequest\0226\n\006header\030\001 \001(\0132\034.canopy.v1.Ima"
+  "geUploadHeaderH\000R\006header\022\026\n\005chunk\030\002 \001(\014H"
+  "\000R\005chunk\022\026\n\006sha256\030\003 \001(\tR\006sha256B\006\n\004data"
+  "\"&\n\024DownloadImageRequest\022\016\n\002id\030\001 \001(\tR\002id"
+  "\"{\n\025DownloadImageResponse\022(\n\005image\030\001 \001(\013"
+  "2\020.canopy.v1.ImageH\000R\005image\022\026\n\005chunk\030\002 \001"
+  "(\014H\000R\005chunk\022\030\n\006sha256\030\003 \001(\tH\000R\006sha256B\006\n"
+  "\004data2\256\001\n\024ImageTransferService\022@\n\013Upload"
+  "Image\022\035.canopy.v1.UploadImageRequest\032\020.c"
+  "anopy.v1.Image(\001\022T\n\rDownloadImage\022\037.cano"
+  "py.v1.DownloadImageRequest\032 .canopy.v1.D"
+  "ownloadImageResponse0\001B:Z8github.com/can"
+  "opy-cloud/canopy/gen/go/canopy/v1;canopy"
+  "v1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fimage_5ftransfer_2eproto_deps[2] = {
   &::descriptor_table_canopy_2fv1_2fcommon_2eproto,
@@ -217,7 +221,7 @@ static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fimage
 };
 static ::_pbi::once_flag descriptor_table_canopy_2fv1_2fimage_5ftransfer_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_canopy_2fv1_2fimage_5ftransfer_2eproto = {
-    false, false, 1070, descriptor_table_protodef_canopy_2fv1_2fimage_5ftransfer_2eproto,
+    false, false, 1090, descriptor_table_protodef_canopy_2fv1_2fimage_5ftransfer_2eproto,
     "canopy/v1/image_transfer.proto",
     &descriptor_table_canopy_2fv1_2fimage_5ftransfer_2eproto_once, descriptor_table_canopy_2fv1_2fimage_5ftransfer_2eproto_deps, 2, 5,
     schemas, file_default_instances, TableStruct_canopy_2fv1_2fimage_5ftransfer_2eproto::offsets,
@@ -291,7 +295,8 @@ ImageUploadHeader::ImageUploadHeader(const ImageUploadHeader& from)
     , decltype(_impl_.location_){nullptr}
     , decltype(_impl_.min_disk_gib_){}
     , decltype(_impl_.min_ram_mib_){}
-    , decltype(_impl_.size_bytes_){}};
+    , decltype(_impl_.size_bytes_){}
+    , decltype(_impl_.wait_){}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
   _this->_impl_.labels_.MergeFrom(from._impl_.labels_);
@@ -331,8 +336,8 @@ ImageUploadHeader::ImageUploadHeader(const ImageUploadHeader& from)
     _this->_impl_.location_ = new ::canopy::v1::Location(*from._impl_.location_);
   }
   ::memcpy(&_impl_.min_disk_gib_, &from._impl_.min_disk_gib_,
-    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.size_bytes_) -
-    reinterpret_cast<char*>(&_impl_.min_disk_gib_)) + sizeof(_impl_.size_bytes_));
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.wait_) -
+    reinterpret_cast<char*>(&_impl_.min_disk_gib_)) + sizeof(_impl_.wait_));
   // @@protoc_insertion_point(copy_constructor:canopy.v1.ImageUploadHeader)
 }
 
@@ -352,6 +357,7 @@ inline void ImageUploadHeader::SharedCtor(
     , decltype(_impl_.min_disk_gib_){int64_t{0}}
     , decltype(_impl_.min_ram_mib_){int64_t{0}}
     , decltype(_impl_.size_bytes_){int64_t{0}}
+    , decltype(_impl_.wait_){false}
   };
   _impl_.name_.InitDefault();
   #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
@@ -419,6 +425,7 @@ void ImageUploadHeader::Clear() {
       reinterpret_cast<char*>(&_impl_.min_ram_mib_) -
       reinterpret_cast<char*>(&_impl_.min_disk_gib_)) + sizeof(_impl_.min_ram_mib_));
   _impl_.size_bytes_ = int64_t{0};
+  _impl_.wait_ = false;
   _impl_._has_bits_.Clear();
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
@@ -513,6 +520,14 @@ const char* ImageUploadHeader::_InternalParse(const char* ptr, ::_pbi::ParseCont
           ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
           CHK_(ptr);
           CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.ImageUploadHeader.sha256"));
+        } else
+          goto handle_unusual;
+        continue;
+      // bool wait = 10 [json_name = "wait"];
+      case 10:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 80)) {
+          _impl_.wait_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
         } else
           goto handle_unusual;
         continue;
@@ -641,6 +656,12 @@ uint8_t* ImageUploadHeader::_InternalSerialize(
         9, this->_internal_sha256(), target);
   }
 
+  // bool wait = 10 [json_name = "wait"];
+  if (this->_internal_wait() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(10, this->_internal_wait(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -717,6 +738,11 @@ size_t ImageUploadHeader::ByteSizeLong() const {
     total_size += ::_pbi::WireFormatLite::Int64SizePlusOne(this->_internal_size_bytes());
   }
 
+  // bool wait = 10 [json_name = "wait"];
+  if (this->_internal_wait() != 0) {
+    total_size += 1 + 1;
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -761,6 +787,9 @@ void ImageUploadHeader::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   if (from._internal_has_size_bytes()) {
     _this->_internal_set_size_bytes(from._internal_size_bytes());
   }
+  if (from._internal_wait() != 0) {
+    _this->_internal_set_wait(from._internal_wait());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -799,8 +828,8 @@ void ImageUploadHeader::InternalSwap(ImageUploadHeader* other) {
       &other->_impl_.sha256_, rhs_arena
   );
   ::PROTOBUF_NAMESPACE_ID::internal::memswap<
-      PROTOBUF_FIELD_OFFSET(ImageUploadHeader, _impl_.size_bytes_)
-      + sizeof(ImageUploadHeader::_impl_.size_bytes_)
+      PROTOBUF_FIELD_OFFSET(ImageUploadHeader, _impl_.wait_)
+      + sizeof(ImageUploadHeader::_impl_.wait_)
       - PROTOBUF_FIELD_OFFSET(ImageUploadHeader, _impl_.location_)>(
           reinterpret_cast<char*>(&_impl_.location_),
           reinterpret_cast<char*>(&other->_impl_.location_));

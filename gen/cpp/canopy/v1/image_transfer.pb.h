@@ -241,6 +241,7 @@ class ImageUploadHeader final :
     kMinDiskGibFieldNumber = 5,
     kMinRamMibFieldNumber = 6,
     kSizeBytesFieldNumber = 8,
+    kWaitFieldNumber = 10,
   };
   // map<string, string> labels = 7 [json_name = "labels"];
   int labels_size() const;
@@ -364,6 +365,15 @@ class ImageUploadHeader final :
   void _internal_set_size_bytes(int64_t value);
   public:
 
+  // bool wait = 10 [json_name = "wait"];
+  void clear_wait();
+  bool wait() const;
+  void set_wait(bool value);
+  private:
+  bool _internal_wait() const;
+  void _internal_set_wait(bool value);
+  public:
+
   // @@protoc_insertion_point(class_scope:canopy.v1.ImageUploadHeader)
  private:
   class _Internal;
@@ -387,6 +397,7 @@ class ImageUploadHeader final :
     int64_t min_disk_gib_;
     int64_t min_ram_mib_;
     int64_t size_bytes_;
+    bool wait_;
   };
   union { Impl_ _impl_; };
   friend struct ::TableStruct_canopy_2fv1_2fimage_5ftransfer_2eproto;
@@ -1367,6 +1378,26 @@ inline void ImageUploadHeader::set_allocated_sha256(std::string* sha256) {
   }
 #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
   // @@protoc_insertion_point(field_set_allocated:canopy.v1.ImageUploadHeader.sha256)
+}
+
+// bool wait = 10 [json_name = "wait"];
+inline void ImageUploadHeader::clear_wait() {
+  _impl_.wait_ = false;
+}
+inline bool ImageUploadHeader::_internal_wait() const {
+  return _impl_.wait_;
+}
+inline bool ImageUploadHeader::wait() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.ImageUploadHeader.wait)
+  return _internal_wait();
+}
+inline void ImageUploadHeader::_internal_set_wait(bool value) {
+  
+  _impl_.wait_ = value;
+}
+inline void ImageUploadHeader::set_wait(bool value) {
+  _internal_set_wait(value);
+  // @@protoc_insertion_point(field_set:canopy.v1.ImageUploadHeader.wait)
 }
 
 // -------------------------------------------------------------------

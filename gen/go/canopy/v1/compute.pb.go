@@ -283,7 +283,12 @@ type Image struct {
 	// Smallest root disk it needs, GiB.
 	MinDiskGib int64 `protobuf:"varint,14,opt,name=min_disk_gib,json=minDiskGib,proto3" json:"min_disk_gib,omitempty"`
 	// Smallest memory it needs, MiB.
-	MinRamMib     int64 `protobuf:"varint,15,opt,name=min_ram_mib,json=minRamMib,proto3" json:"min_ram_mib,omitempty"`
+	MinRamMib int64 `protobuf:"varint,15,opt,name=min_ram_mib,json=minRamMib,proto3" json:"min_ram_mib,omitempty"`
+	// For an image just uploaded that the cloud still processes (Glance's
+	// image import, EC2's ImportImage): the id of the Operation that waits
+	// until it is ACTIVE, whose response is then the Image. Empty when the
+	// image was usable at once.
+	Operation     string `protobuf:"bytes,16,opt,name=operation,proto3" json:"operation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -421,6 +426,13 @@ func (x *Image) GetMinRamMib() int64 {
 		return x.MinRamMib
 	}
 	return 0
+}
+
+func (x *Image) GetOperation() string {
+	if x != nil {
+		return x.Operation
+	}
+	return ""
 }
 
 // Address is one IP address of a server.
@@ -2402,7 +2414,7 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe6\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x06\n" +
 	"\x05Image\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tnative_id\x18\x02 \x01(\tR\bnativeId\x12/\n" +
@@ -2426,7 +2438,8 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x10container_format\x18\r \x01(\tR\x0fcontainerFormat\x12 \n" +
 	"\fmin_disk_gib\x18\x0e \x01(\x03R\n" +
 	"minDiskGib\x12\x1e\n" +
-	"\vmin_ram_mib\x18\x0f \x01(\x03R\tminRamMib\x1a9\n" +
+	"\vmin_ram_mib\x18\x0f \x01(\x03R\tminRamMib\x12\x1c\n" +
+	"\toperation\x18\x10 \x01(\tR\toperation\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +

@@ -41,7 +41,10 @@ type ImageUploadHeader struct {
 	// The exact size, when known: a stream that ends short is refused.
 	SizeBytes *int64 `protobuf:"varint,8,opt,name=size_bytes,json=sizeBytes,proto3,oneof" json:"size_bytes,omitempty"`
 	// Hex sha256 of the bytes, when known up front.
-	Sha256        string `protobuf:"bytes,9,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	Sha256 string `protobuf:"bytes,9,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Where the cloud processes uploaded data asynchronously, wait (bounded
+	// by the call's deadline) until the image is ACTIVE, or has failed.
+	Wait          bool `protobuf:"varint,10,opt,name=wait,proto3" json:"wait,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -137,6 +140,13 @@ func (x *ImageUploadHeader) GetSha256() string {
 		return x.Sha256
 	}
 	return ""
+}
+
+func (x *ImageUploadHeader) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
 }
 
 // UploadImageRequest is one message of an image upload stream.
@@ -389,7 +399,7 @@ var File_canopy_v1_image_transfer_proto protoreflect.FileDescriptor
 
 const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecanopy/v1/image_transfer.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x17canopy/v1/compute.proto\"\xae\x03\n" +
+	"\x1ecanopy/v1/image_transfer.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x17canopy/v1/compute.proto\"\xc2\x03\n" +
 	"\x11ImageUploadHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x1f\n" +
@@ -402,7 +412,9 @@ const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"\x06labels\x18\a \x03(\v2(.canopy.v1.ImageUploadHeader.LabelsEntryR\x06labels\x12\"\n" +
 	"\n" +
 	"size_bytes\x18\b \x01(\x03H\x00R\tsizeBytes\x88\x01\x01\x12\x16\n" +
-	"\x06sha256\x18\t \x01(\tR\x06sha256\x1a9\n" +
+	"\x06sha256\x18\t \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04wait\x18\n" +
+	" \x01(\bR\x04wait\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +

@@ -31,7 +31,10 @@ const (
 // bounded memory with sha256 checked end to end.
 type ImageTransferServiceClient interface {
 	// Uploads a new image: the first message carries the header, the next
-	// ones the bytes. A stream that breaks off leaves no image.
+	// ones the bytes. A stream that breaks off leaves no image. Where the
+	// cloud then processes the data asynchronously, the image comes back
+	// PENDING with the Operation that waits for it (Image.operation), unless
+	// the header asked to wait.
 	UploadImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[UploadImageRequest, Image], error)
 	// Downloads an image's bytes: the image first, then chunks, then the
 	// sha256 of what was sent.
@@ -86,7 +89,10 @@ type ImageTransferService_DownloadImageClient = grpc.ServerStreamingClient[Downl
 // bounded memory with sha256 checked end to end.
 type ImageTransferServiceServer interface {
 	// Uploads a new image: the first message carries the header, the next
-	// ones the bytes. A stream that breaks off leaves no image.
+	// ones the bytes. A stream that breaks off leaves no image. Where the
+	// cloud then processes the data asynchronously, the image comes back
+	// PENDING with the Operation that waits for it (Image.operation), unless
+	// the header asked to wait.
 	UploadImage(grpc.ClientStreamingServer[UploadImageRequest, Image]) error
 	// Downloads an image's bytes: the image first, then chunks, then the
 	// sha256 of what was sent.

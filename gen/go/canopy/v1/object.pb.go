@@ -1404,8 +1404,9 @@ type DownloadObjectResponse_Chunk struct {
 type DownloadObjectResponse_Sha256 struct {
 	// The last message, for a whole object whose sha256 was recorded at
 	// upload: the sha256 of the bytes sent, which canopy checked against
-	// the recorded one (and the cloud's md5 where it states one). A
-	// mismatch ends the stream with DATA_LOSS instead.
+	// the recorded one. (Without one, canopy checks a one-part object
+	// against the cloud's md5 and sends no digest.) A mismatch ends the
+	// stream with DATA_LOSS instead.
 	Sha256 string `protobuf:"bytes,3,opt,name=sha256,proto3,oneof"`
 }
 

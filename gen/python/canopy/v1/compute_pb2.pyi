@@ -172,7 +172,7 @@ class GetServerRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class Image(_message.Message):
-    __slots__ = ["container_format", "create_time", "disk_format", "id", "labels", "location", "min_disk_gib", "min_ram_mib", "name", "native_id", "properties", "provider_status", "size_bytes", "status", "update_time"]
+    __slots__ = ["container_format", "create_time", "disk_format", "id", "labels", "location", "min_disk_gib", "min_ram_mib", "name", "native_id", "operation", "properties", "provider_status", "size_bytes", "status", "update_time"]
     class LabelsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -197,6 +197,7 @@ class Image(_message.Message):
     MIN_RAM_MIB_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    OPERATION_FIELD_NUMBER: _ClassVar[int]
     PROPERTIES_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_STATUS_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -212,12 +213,13 @@ class Image(_message.Message):
     min_ram_mib: int
     name: str
     native_id: str
+    operation: str
     properties: _containers.ScalarMap[str, str]
     provider_status: str
     size_bytes: int
     status: _common_pb2.Status
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., native_id: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.Status, str]] = ..., provider_status: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., properties: _Optional[_Mapping[str, str]] = ..., size_bytes: _Optional[int] = ..., disk_format: _Optional[str] = ..., container_format: _Optional[str] = ..., min_disk_gib: _Optional[int] = ..., min_ram_mib: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., native_id: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., name: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.Status, str]] = ..., provider_status: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., properties: _Optional[_Mapping[str, str]] = ..., size_bytes: _Optional[int] = ..., disk_format: _Optional[str] = ..., container_format: _Optional[str] = ..., min_disk_gib: _Optional[int] = ..., min_ram_mib: _Optional[int] = ..., operation: _Optional[str] = ...) -> None: ...
 
 class Keypair(_message.Message):
     __slots__ = ["create_time", "fingerprint", "id", "labels", "location", "name", "native_id", "private_key", "properties", "provider_status", "public_key", "status", "type", "update_time"]

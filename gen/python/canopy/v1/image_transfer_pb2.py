@@ -15,7 +15,7 @@ from canopy.v1 import common_pb2 as canopy_dot_v1_dot_common__pb2
 from canopy.v1 import compute_pb2 as canopy_dot_v1_dot_compute__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63\x61nopy/v1/image_transfer.proto\x12\tcanopy.v1\x1a\x16\x63\x61nopy/v1/common.proto\x1a\x17\x63\x61nopy/v1/compute.proto\"\xae\x03\n\x11ImageUploadHeader\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12/\n\x08location\x18\x02 \x01(\x0b\x32\x13.canopy.v1.LocationR\x08location\x12\x1f\n\x0b\x64isk_format\x18\x03 \x01(\tR\ndiskFormat\x12)\n\x10\x63ontainer_format\x18\x04 \x01(\tR\x0f\x63ontainerFormat\x12 \n\x0cmin_disk_gib\x18\x05 \x01(\x03R\nminDiskGib\x12\x1e\n\x0bmin_ram_mib\x18\x06 \x01(\x03R\tminRamMib\x12@\n\x06labels\x18\x07 \x03(\x0b\x32(.canopy.v1.ImageUploadHeader.LabelsEntryR\x06labels\x12\"\n\nsize_bytes\x18\x08 \x01(\x03H\x00R\tsizeBytes\x88\x01\x01\x12\x16\n\x06sha256\x18\t \x01(\tR\x06sha256\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\r\n\x0b_size_bytes\"\x84\x01\n\x12UploadImageRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32\x1c.canopy.v1.ImageUploadHeaderH\x00R\x06header\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunk\x12\x16\n\x06sha256\x18\x03 \x01(\tR\x06sha256B\x06\n\x04\x64\x61ta\"&\n\x14\x44ownloadImageRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"{\n\x15\x44ownloadImageResponse\x12(\n\x05image\x18\x01 \x01(\x0b\x32\x10.canopy.v1.ImageH\x00R\x05image\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunk\x12\x18\n\x06sha256\x18\x03 \x01(\tH\x00R\x06sha256B\x06\n\x04\x64\x61ta2\xae\x01\n\x14ImageTransferService\x12@\n\x0bUploadImage\x12\x1d.canopy.v1.UploadImageRequest\x1a\x10.canopy.v1.Image(\x01\x12T\n\rDownloadImage\x12\x1f.canopy.v1.DownloadImageRequest\x1a .canopy.v1.DownloadImageResponse0\x01\x42:Z8github.com/canopy-cloud/canopy/gen/go/canopy/v1;canopyv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x63\x61nopy/v1/image_transfer.proto\x12\tcanopy.v1\x1a\x16\x63\x61nopy/v1/common.proto\x1a\x17\x63\x61nopy/v1/compute.proto\"\xc2\x03\n\x11ImageUploadHeader\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12/\n\x08location\x18\x02 \x01(\x0b\x32\x13.canopy.v1.LocationR\x08location\x12\x1f\n\x0b\x64isk_format\x18\x03 \x01(\tR\ndiskFormat\x12)\n\x10\x63ontainer_format\x18\x04 \x01(\tR\x0f\x63ontainerFormat\x12 \n\x0cmin_disk_gib\x18\x05 \x01(\x03R\nminDiskGib\x12\x1e\n\x0bmin_ram_mib\x18\x06 \x01(\x03R\tminRamMib\x12@\n\x06labels\x18\x07 \x03(\x0b\x32(.canopy.v1.ImageUploadHeader.LabelsEntryR\x06labels\x12\"\n\nsize_bytes\x18\x08 \x01(\x03H\x00R\tsizeBytes\x88\x01\x01\x12\x16\n\x06sha256\x18\t \x01(\tR\x06sha256\x12\x12\n\x04wait\x18\n \x01(\x08R\x04wait\x1a\x39\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x42\r\n\x0b_size_bytes\"\x84\x01\n\x12UploadImageRequest\x12\x36\n\x06header\x18\x01 \x01(\x0b\x32\x1c.canopy.v1.ImageUploadHeaderH\x00R\x06header\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunk\x12\x16\n\x06sha256\x18\x03 \x01(\tR\x06sha256B\x06\n\x04\x64\x61ta\"&\n\x14\x44ownloadImageRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"{\n\x15\x44ownloadImageResponse\x12(\n\x05image\x18\x01 \x01(\x0b\x32\x10.canopy.v1.ImageH\x00R\x05image\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunk\x12\x18\n\x06sha256\x18\x03 \x01(\tH\x00R\x06sha256B\x06\n\x04\x64\x61ta2\xae\x01\n\x14ImageTransferService\x12@\n\x0bUploadImage\x12\x1d.canopy.v1.UploadImageRequest\x1a\x10.canopy.v1.Image(\x01\x12T\n\rDownloadImage\x12\x1f.canopy.v1.DownloadImageRequest\x1a .canopy.v1.DownloadImageResponse0\x01\x42:Z8github.com/canopy-cloud/canopy/gen/go/canopy/v1;canopyv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'canopy.v1.image_transfer_pb2', globals())
@@ -26,15 +26,15 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _IMAGEUPLOADHEADER_LABELSENTRY._options = None
   _IMAGEUPLOADHEADER_LABELSENTRY._serialized_options = b'8\001'
   _IMAGEUPLOADHEADER._serialized_start=95
-  _IMAGEUPLOADHEADER._serialized_end=525
-  _IMAGEUPLOADHEADER_LABELSENTRY._serialized_start=453
-  _IMAGEUPLOADHEADER_LABELSENTRY._serialized_end=510
-  _UPLOADIMAGEREQUEST._serialized_start=528
-  _UPLOADIMAGEREQUEST._serialized_end=660
-  _DOWNLOADIMAGEREQUEST._serialized_start=662
-  _DOWNLOADIMAGEREQUEST._serialized_end=700
-  _DOWNLOADIMAGERESPONSE._serialized_start=702
-  _DOWNLOADIMAGERESPONSE._serialized_end=825
-  _IMAGETRANSFERSERVICE._serialized_start=828
-  _IMAGETRANSFERSERVICE._serialized_end=1002
+  _IMAGEUPLOADHEADER._serialized_end=545
+  _IMAGEUPLOADHEADER_LABELSENTRY._serialized_start=473
+  _IMAGEUPLOADHEADER_LABELSENTRY._serialized_end=530
+  _UPLOADIMAGEREQUEST._serialized_start=548
+  _UPLOADIMAGEREQUEST._serialized_end=680
+  _DOWNLOADIMAGEREQUEST._serialized_start=682
+  _DOWNLOADIMAGEREQUEST._serialized_end=720
+  _DOWNLOADIMAGERESPONSE._serialized_start=722
+  _DOWNLOADIMAGERESPONSE._serialized_end=845
+  _IMAGETRANSFERSERVICE._serialized_start=848
+  _IMAGETRANSFERSERVICE._serialized_end=1022
 # @@protoc_insertion_point(module_scope)

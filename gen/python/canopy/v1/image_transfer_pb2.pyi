@@ -24,7 +24,7 @@ class DownloadImageResponse(_message.Message):
     def __init__(self, image: _Optional[_Union[_compute_pb2.Image, _Mapping]] = ..., chunk: _Optional[bytes] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class ImageUploadHeader(_message.Message):
-    __slots__ = ["container_format", "disk_format", "labels", "location", "min_disk_gib", "min_ram_mib", "name", "sha256", "size_bytes"]
+    __slots__ = ["container_format", "disk_format", "labels", "location", "min_disk_gib", "min_ram_mib", "name", "sha256", "size_bytes", "wait"]
     class LabelsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -41,6 +41,7 @@ class ImageUploadHeader(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
     container_format: str
     disk_format: str
     labels: _containers.ScalarMap[str, str]
@@ -50,7 +51,8 @@ class ImageUploadHeader(_message.Message):
     name: str
     sha256: str
     size_bytes: int
-    def __init__(self, name: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., disk_format: _Optional[str] = ..., container_format: _Optional[str] = ..., min_disk_gib: _Optional[int] = ..., min_ram_mib: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
+    wait: bool
+    def __init__(self, name: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., disk_format: _Optional[str] = ..., container_format: _Optional[str] = ..., min_disk_gib: _Optional[int] = ..., min_ram_mib: _Optional[int] = ..., labels: _Optional[_Mapping[str, str]] = ..., size_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., wait: bool = ...) -> None: ...
 
 class UploadImageRequest(_message.Message):
     __slots__ = ["chunk", "header", "sha256"]

@@ -36,7 +36,10 @@ class ImageTransferServiceServicer(object):
 
     def UploadImage(self, request_iterator, context):
         """Uploads a new image: the first message carries the header, the next
-        ones the bytes. A stream that breaks off leaves no image.
+        ones the bytes. A stream that breaks off leaves no image. Where the
+        cloud then processes the data asynchronously, the image comes back
+        PENDING with the Operation that waits for it (Image.operation), unless
+        the header asked to wait.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,160 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/store/bolt"
+)
+
+// importClouds: "imp" processes uploaded images for a while (like Glance's
+// image import), "local" has them ACTIVE at once.
+const importClouds = `
+clouds:
+  - name: imp
+    kind: sim
+    zones: [imp-1a]
+    options: {image_import_delay: 300ms}
+  - name: local
+    kind: sim
+    zones: [local-1a]
+`
+
+type imgClients struct {
+	img canopyv1.ImageTransferServiceClient
+	vclients
+}
+
+func imageClients(t *testing.T, e *env) imgClients {
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(e.token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return imgClients{img: canopyv1.NewImageTransferServiceClient(cc), vclients: e.volumes()}
+}
+
+func (c imgClients) upload(ctx context.Context, cloud, name string, data []byte, wait bool) (*canopyv1.Image, error) {
+	st, err := c.img.UploadImage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	_ = st.Send(&canopyv1.UploadImageRequest{Data: &canopyv1.UploadImageRequest_Header{Header: &canopyv1.ImageUploadHeader{
+		Name: name, Location: &canopyv1.Location{Cloud: cloud}, DiskFormat: "raw", Wait: wait}}})
+	_ = st.Send(&canopyv1.UploadImageRequest{Data: &canopyv1.UploadImageRequest_Chunk{Chunk: data}})
+	return st.CloseAndRecv()
+}
+
+func TestImageUploadOperations(t *testing.T) {
+	e := newEnv(t, importClouds)
+	c := imageClients(t, e)
+	ctx := ctxT(t)
+	data := bytes.Repeat([]byte("disk "), 1000)
+
+	// A cloud that has the image at once: no operation.
+	im, err := c.upload(ctx, "local", "sync", data, false)
+	if err != nil || im.Status != canopyv1.Status_STATUS_ACTIVE || im.Operation != "" {
+		t.Fatalf("sync upload = %v, %v: want ACTIVE without an operation", im, err)
+	}
+
+	// A cloud that imports: PENDING, with the operation that waits for it.
+	im, err = c.upload(ctx, "imp", "async", data, false)
+	if err != nil || im.Status != canopyv1.Status_STATUS_PENDING || im.Operation == "" {
+		t.Fatalf("async upload = %v, %v: want PENDING with an operation", im, err)
+	}
+	op, err := c.ops.GetOperation(ctx, &canopyv1.GetOperationRequest{Id: im.Operation})
+	if err != nil || op.Metadata.GetKind() != opImageUpload || op.Metadata.GetTargetId() != im.Id || op.Metadata.GetLocation().GetCloud() != "imp" {
+		t.Fatalf("operation = %v, %v", op, err)
+	}
+	done := resultOf(t, c.done(t, op, nil), &canopyv1.Image{})
+	if done.Id != im.Id || done.Status != canopyv1.Status_STATUS_ACTIVE || done.Operation != im.Operation {
+		t.Errorf("operation result = %v: want the image ACTIVE", done)
+	}
+	if got, err := e.compute.GetImage(ctx, &canopyv1.GetImageRequest{Id: im.Id}); err != nil || got.Status != canopyv1.Status_STATUS_ACTIVE {
+		t.Errorf("GetImage after the import = %v, %v", got, err)
+	}
+
+	// wait: the upload returns when the import is done.
+	im, err = c.upload(ctx, "imp", "waited", data, true)
+	if err != nil || im.Status != canopyv1.Status_STATUS_ACTIVE || im.Operation == "" {
+		t.Fatalf("upload with wait = %v, %v: want ACTIVE, naming its operation", im, err)
+	}
+
+	// An import that fails fails its operation, naming cloud and image.
+	im, err = c.upload(ctx, "imp", "doomed", data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim("imp").FailImport(im.NativeId, "not a disk image"); err != nil {
+		t.Fatal(err)
+	}
+	op, err = c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: im.Operation})
+	wantOpError(t, c.vclients, op, err, codes.Aborted, "not a disk image")
+	if m := op.GetError().GetMessage(); !bytes.Contains([]byte(m), []byte(`"imp"`)) || !bytes.Contains([]byte(m), []byte(im.NativeId)) {
+		t.Errorf("failure %q does not name the cloud and the image", m)
+	}
+	im, err = c.upload(ctx, "imp", "doomed-waited", data, true)
+	if err != nil || im.Status != canopyv1.Status_STATUS_ACTIVE {
+		t.Fatalf("upload with wait = %v, %v", im, err)
+	}
+
+	// REST: ?wait=true, and a bad value is refused naming the parameter.
+	h := map[string]string{"Authorization": "Bearer " + e.token}
+	resp, body := httpDo(t, "POST", e.rest+"/v1/images:upload?name=rest-imp&disk_format=raw&location.cloud=imp&wait=true", bytes.NewReader(data), h)
+	var got canopyv1.Image
+	if resp.StatusCode != 200 || protojson.Unmarshal(body, &got) != nil || got.Status != canopyv1.Status_STATUS_ACTIVE || got.Operation == "" {
+		t.Fatalf("REST upload with wait: %d %s", resp.StatusCode, body)
+	}
+	resp, body = httpDo(t, "POST", e.rest+"/v1/images:upload?name=rest-imp2&disk_format=raw&location.cloud=imp&wait=perhaps", bytes.NewReader(data), h)
+	var e400 struct{ Message string }
+	_ = json.Unmarshal(body, &e400)
+	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("wait")) {
+		t.Errorf("wait=perhaps: %d %s", resp.StatusCode, body)
+	}
+}
+
+// The wait survives a restart: a canopyd that stops while an image imports
+// finishes the operation when it comes back.
+func TestImageImportSurvivesRestart(t *testing.T) {
+	st, err := bolt.Open(t.TempDir() + "/canopy.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := testConfig(t, `
+clouds:
+  - name: imp
+    kind: sim
+    zones: [imp-1a]
+    options: {image_import_delay: 1s, persist: true}
+`)
+	cfg.DataDir = t.TempDir()
+	e := startEnv(t, cfg, st)
+	c := imageClients(t, e)
+	im, err := c.upload(ctxT(t), "imp", "across", []byte("bytes"), false)
+	if err != nil || im.Operation == "" {
+		t.Fatalf("upload = %v, %v", im, err)
+	}
+	e.stop()
+	time.Sleep(100 * time.Millisecond)
+	e2 := startEnv(t, cfg, st)
+	defer e2.stop()
+	c2 := imageClients(t, e2)
+	op, err := c2.ops.GetOperation(ctxT(t), &canopyv1.GetOperationRequest{Id: im.Operation})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := resultOf(t, c2.done(t, op, nil), &canopyv1.Image{})
+	if done.Id != im.Id || done.Status != canopyv1.Status_STATUS_ACTIVE {
+		t.Errorf("after the restart: %v", done)
+	}
+}
