@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/canopy-cloud/canopy/providers"
 )
@@ -45,9 +46,16 @@ clouds:
 			t.Errorf("%s: config %+v: want the split entry's backup_bucket and cache", name, cc)
 		}
 		cl := e.srv.clouds.byName[name]
-		v, ok := emulators.Load(cl)
-		if !ok {
-			t.Fatalf("%s: no emulation layer", name)
+		// The block-storage side starts with Serve, beside the listeners.
+		var v any
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var ok bool
+			if v, ok = emulators.Load(cl); ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no emulation layer", name)
+			}
 		}
 		if b := v.(*emulator).bucket; b == nil || b.cloud != "store" || b.bucket != "copies" {
 			t.Errorf("%s: emulated copies go to %+v, want store/copies", name, b)
