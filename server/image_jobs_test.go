@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,5 +159,117 @@ clouds:
 	done := resultOf(t, c2.done(t, op, nil), &canopyv1.Image{})
 	if done.Id != im.Id || done.Status != canopyv1.Status_STATUS_ACTIVE {
 		t.Errorf("after the restart: %v", done)
+	}
+}
+
+// An import that ends in ERROR, or whose image disappears, fails its
+// operation naming the cloud and the image; with wait, the upload itself
+// fails with that code. "stuck" imports for an hour unless a case ends it.
+func TestImageImportFailures(t *testing.T) {
+	e := newEnv(t, `
+clouds:
+  - name: stuck
+    kind: sim
+    zones: [stuck-1a]
+    options: {image_import_delay: 1h}
+`)
+	c := imageClients(t, e)
+	ctx := ctxT(t)
+	sc := e.sim("stuck")
+	fail := func(id string) error { return sc.FailImport(id, "not a disk image") }
+	// nativeOf finds the image an upload in flight made, by name.
+	nativeOf := func(t *testing.T, name string) string {
+		t.Helper()
+		for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+			list, err := sc.ListImages(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, im := range list {
+				if im.Name == name {
+					return im.NativeID
+				}
+			}
+		}
+		t.Fatalf("image %q never reached the cloud", name)
+		return ""
+	}
+	for _, tc := range []struct {
+		name string
+		end  func(native string) error
+		wait bool
+		code codes.Code
+		want string
+	}{
+		{"error", fail, false, codes.Aborted, "not a disk image"},
+		{"error-waited", fail, true, codes.Aborted, "not a disk image"},
+		{"gone", sc.DropImage, false, codes.NotFound, "is gone"},
+		{"gone-waited", sc.DropImage, true, codes.NotFound, "is gone"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte("bytes of " + tc.name)
+			if !tc.wait {
+				im, err := c.upload(ctx, "stuck", tc.name, data, false)
+				if err != nil || im.Status != canopyv1.Status_STATUS_PENDING || im.Operation == "" {
+					t.Fatalf("upload = %v, %v: want PENDING with an operation", im, err)
+				}
+				if err := tc.end(im.NativeId); err != nil {
+					t.Fatal(err)
+				}
+				op, err := c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: im.Operation})
+				wantOpError(t, c.vclients, op, err, tc.code, tc.want)
+				if m := op.GetError().GetMessage(); !strings.Contains(m, `"stuck"`) || !strings.Contains(m, im.NativeId) {
+					t.Errorf("failure %q does not name the cloud and the image", m)
+				}
+				return
+			}
+			type result struct {
+				im  *canopyv1.Image
+				err error
+			}
+			got := make(chan result, 1)
+			go func() {
+				im, err := c.upload(ctx, "stuck", tc.name, data, true)
+				got <- result{im, err}
+			}()
+			native := nativeOf(t, tc.name)
+			if err := tc.end(native); err != nil {
+				t.Fatal(err)
+			}
+			r := <-got
+			wantErr(t, r.err, tc.code, "", tc.want, `"stuck"`, native)
+		})
+	}
+
+	// REST: ?wait=true on an import that fails answers with the HTTP
+	// status of the failure.
+	type httpResult struct {
+		code int
+		body []byte
+		err  error
+	}
+	got := make(chan httpResult, 1)
+	go func() { // not httpDo: it may call t.Fatal, which only the test's goroutine may
+		req, err := http.NewRequestWithContext(ctx, "POST", e.rest+"/v1/images:upload?name=rest-doomed&disk_format=raw&location.cloud=stuck&wait=true", strings.NewReader("bytes"))
+		if err != nil {
+			got <- httpResult{err: err}
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- httpResult{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		got <- httpResult{resp.StatusCode, body, err}
+	}()
+	native := nativeOf(t, "rest-doomed")
+	if err := fail(native); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r.err != nil || r.code != http.StatusConflict || !strings.Contains(string(r.body), "not a disk image") {
+		t.Errorf("REST upload with wait whose import fails: %d %s %v", r.code, r.body, r.err)
 	}
 }

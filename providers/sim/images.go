@@ -166,6 +166,29 @@ func (c *Cloud) FailImport(id, msg string) error {
 	return fmt.Errorf("sim: image %q: %w", id, providers.ErrNotFound)
 }
 
+// DropImage deletes an image behind canopy's back (someone else deleted
+// it in the cloud, or Glance gave up on its import), for tests of what
+// waits on it.
+func (c *Cloud) DropImage(id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.images {
+		if c.images[i].NativeID != id {
+			continue
+		}
+		c.images = append(c.images[:i], c.images[i+1:]...)
+		delete(c.imports, id)
+		st := c.objs()
+		delete(st.images, id)
+		if st.dir != "" {
+			_ = os.Remove(imageFile(st, id))
+		}
+		c.save()
+		return nil
+	}
+	return fmt.Errorf("sim: image %q: %w", id, providers.ErrNotFound)
+}
+
 // imageFile is where a persisted cloud keeps an uploaded image's bytes.
 func imageFile(st *objectState, id string) string { return filepath.Join(st.dir, "image-"+id) }
 
