@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context" //nolint:gosec // checking the cloud's md5 ETag
+	"context"
 	"fmt"
 	"io"
 	"strings"

@@ -12,7 +12,7 @@ package aws
 // before it reports success; a mismatch deletes the object (ErrIntegrity).
 
 import (
-	"context" //nolint:gosec // S3's ETag is md5
+	"context"
 	"errors"
 	"fmt"
 	"io"

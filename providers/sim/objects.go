@@ -2,7 +2,7 @@ package sim
 
 import (
 	"bytes"
-	"context" //nolint:gosec // S3's ETag is md5; the simulator computes it the same way
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
