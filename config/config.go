@@ -34,10 +34,23 @@ type Config struct {
 	// simulator's signed object URLs) are built on it. Empty: the REST
 	// listener's address (127.0.0.1 for a wildcard listener).
 	PublicURL string `yaml:"public_url"`
+	// Duplicates says what canopy does with a crash duplicate: a cloud
+	// resource carrying canopy's idempotency token for an id already bound
+	// to another resource (a create repeated after a crash made a second
+	// one). DuplicatesDelete (the default) deletes it; DuplicatesReport
+	// only reports it (log, metric, the operation's metadata). Either way
+	// it is never adopted under an id of its own nor listed.
+	Duplicates string `yaml:"duplicates"`
 	// DataDir is where adapters may keep local state; canopyd sets it to
 	// the directory of its store (it is not read from the file).
 	DataDir string `yaml:"-"`
 }
+
+// The values of Config.Duplicates.
+const (
+	DuplicatesDelete = "delete"
+	DuplicatesReport = "report"
+)
 
 // Auth configures authentication.
 type Auth struct {
@@ -183,6 +196,9 @@ func (c *Config) setDefaults() {
 			c.Clouds[i].Project = DefaultProject
 		}
 	}
+	if c.Duplicates == "" {
+		c.Duplicates = DuplicatesDelete
+	}
 	if c.Wait.Timeout == 0 {
 		c.Wait.Timeout = Duration(10 * time.Minute)
 	}
@@ -210,6 +226,11 @@ func expandedFrom(name string, configured map[string]bool) bool {
 
 // Validate checks names, kinds and the zone map.
 func (c *Config) Validate() error {
+	switch c.Duplicates {
+	case "", DuplicatesDelete, DuplicatesReport:
+	default:
+		return fmt.Errorf("duplicates %q: want %s or %s", c.Duplicates, DuplicatesDelete, DuplicatesReport)
+	}
 	seen := map[string]bool{}
 	zoneOwner := map[string]string{}
 	for i, cl := range c.Clouds {

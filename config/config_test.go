@@ -40,6 +40,12 @@ func TestParseEmptyIsDefault(t *testing.T) {
 	if len(c.Clouds) != 1 || c.Clouds[0].Name != DefaultCloudName || len(c.Clouds[0].Zones) != 2 {
 		t.Errorf("default = %+v", c.Clouds)
 	}
+	if c.Duplicates != DuplicatesDelete {
+		t.Errorf("duplicates = %q, want %q by default", c.Duplicates, DuplicatesDelete)
+	}
+	if c, err := Parse([]byte("duplicates: report"), "report"); err != nil || c.Duplicates != DuplicatesReport {
+		t.Errorf("duplicates: report = %v, %v", c, err)
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -62,6 +68,7 @@ func TestParseErrors(t *testing.T) {
 		{"public_url: ftp://canopy.example.com", "public_url"},
 		{"public_url: https://canopy.example.com/?x=1", "public_url"},
 		{"public_url: https://me:pw@canopy.example.com", "public_url"},
+		{"duplicates: ignore", `duplicates "ignore": want delete or report`},
 	} {
 		_, err := Parse([]byte(tc.yaml), "bad")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -297,8 +297,11 @@ func (r *Runner) run(id string) {
 			r.finish(op, Failure{Code: codes.Internal, Message: fmt.Sprintf("operation kind %q has no step %q", op.Kind, step)})
 			return
 		}
-		// 1. Record that the step begins, before it acts.
-		if op.Step != step || op.State["began"] != step {
+		// 1. Record that the step begins, before it acts. A step recorded
+		// as begun already runs again: after a failure or a restart, so
+		// what it asked the cloud for may exist (Repeated).
+		repeated := op.Step == step && op.State["began"] == step
+		if !repeated {
 			op.Step = step
 			op = withState(op, "began", step)
 			if op, err = r.st.UpdateOperation(ctx, op); err != nil {
@@ -307,7 +310,7 @@ func (r *Runner) run(id string) {
 			}
 		}
 		// 2. Act.
-		sctx, interrupt := context.WithCancel(ctx)
+		sctx, interrupt := context.WithCancel(context.WithValue(ctx, repeatedKey{}, repeated))
 		if k.Undoable != nil && k.Undoable(op, step) {
 			r.mu.Lock()
 			r.steps[id] = interrupt
@@ -460,4 +463,15 @@ func withState(op store.Operation, k, v string) store.Operation {
 	st[k] = v
 	op.State = st
 	return op
+}
+
+type repeatedKey struct{}
+
+// Repeated reports whether the step running with ctx ran before in this
+// operation (it failed and is retried, or canopyd stopped or crashed while
+// it ran): a create it makes may already have reached the cloud, so the
+// step passes Replay to the adapter (providers.ReplayGuard).
+func Repeated(ctx context.Context) bool {
+	r, _ := ctx.Value(repeatedKey{}).(bool)
+	return r
 }

@@ -131,6 +131,12 @@ type ServerSpec struct {
 	// IdempotencyToken is passed to clouds that have one (EC2 ClientToken);
 	// it is the canopy id allocated for the server.
 	IdempotencyToken string
+	// Replay is set when an earlier attempt with the same token may have
+	// reached the cloud (a resumed or retried create): an adapter without
+	// a server-side token must find what that attempt made, waiting out
+	// the window in which it may still be invisible (ReplayGuard), before
+	// it creates.
+	Replay bool
 	// BootVolumeID, when set, boots the server from that volume (native
 	// id) instead of ImageID.
 	BootVolumeID string

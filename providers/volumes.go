@@ -96,6 +96,8 @@ type VolumeSpec struct {
 	// and return it rather than create a second one: canopy retries creates
 	// after failures and restarts.
 	IdempotencyToken string
+	// Replay: as in ServerSpec.
+	Replay bool
 }
 
 // SnapshotSpec is what CreateSnapshot needs.
@@ -104,8 +106,9 @@ type SnapshotSpec struct {
 	VolumeID    string // native
 	Description string
 	Labels      map[string]string
-	// IdempotencyToken: as in VolumeSpec.
+	// IdempotencyToken and Replay: as in VolumeSpec.
 	IdempotencyToken string
+	Replay           bool
 }
 
 // BackupSpec is what CreateBackup needs.
@@ -114,8 +117,9 @@ type BackupSpec struct {
 	VolumeID    string // native
 	Description string
 	Labels      map[string]string
-	// IdempotencyToken: as in VolumeSpec.
+	// IdempotencyToken and Replay: as in VolumeSpec.
 	IdempotencyToken string
+	Replay           bool
 }
 
 // Volumes is block storage. Creates and state changes return as soon as the

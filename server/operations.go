@@ -16,8 +16,18 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 )
 
-// opPB converts an operation.
-func opPB(op store.Operation) *canopyv1.Operation {
+// opPB converts an operation, with the crash duplicates found of what it
+// created (duplicates.go).
+func (s *Server) opPB(ctx context.Context, op store.Operation) *canopyv1.Operation {
+	out := opMessage(op)
+	if op.Done && isCreateKind(op.Kind) {
+		out.Metadata.Duplicates = s.dups.of(ctx, s.store, op.TargetID)
+	}
+	return out
+}
+
+// opMessage converts an operation as the store has it.
+func opMessage(op store.Operation) *canopyv1.Operation {
 	out := &canopyv1.Operation{
 		Id:   op.ID,
 		Done: op.Done,
@@ -69,7 +79,7 @@ func (v *volumes) GetOperation(ctx context.Context, req *canopyv1.GetOperationRe
 	if err != nil {
 		return nil, err
 	}
-	return opPB(op), nil
+	return v.s.opPB(ctx, op), nil
 }
 
 // ListOperations implements canopyv1.OperationServiceServer.
@@ -104,7 +114,7 @@ func (v *volumes) ListOperations(ctx context.Context, req *canopyv1.ListOperatio
 	}
 	out := &canopyv1.ListOperationsResponse{NextPageToken: next}
 	for _, op := range page {
-		out.Operations = append(out.Operations, opPB(op))
+		out.Operations = append(out.Operations, v.s.opPB(ctx, op))
 	}
 	return out, nil
 }
@@ -119,7 +129,7 @@ func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperation
 		return nil, err
 	}
 	if op.Done {
-		return opPB(op), nil
+		return v.s.opPB(ctx, op), nil
 	}
 	wctx, cancel := v.waitBound(ctx)
 	if t := req.GetTimeout(); t != nil {
@@ -137,7 +147,7 @@ func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperation
 	if err != nil {
 		return nil, storeErr("get operation "+op.ID, err)
 	}
-	return opPB(got), nil
+	return v.s.opPB(ctx, got), nil
 }
 
 // CancelOperation implements canopyv1.OperationServiceServer.
@@ -147,7 +157,7 @@ func (v *volumes) CancelOperation(ctx context.Context, req *canopyv1.CancelOpera
 		return nil, err
 	}
 	if op.Done {
-		return opPB(op), nil
+		return v.s.opPB(ctx, op), nil
 	}
 	op, err = v.s.store.CancelOperation(ctx, op.ID)
 	if err != nil {
@@ -155,7 +165,7 @@ func (v *volumes) CancelOperation(ctx context.Context, req *canopyv1.CancelOpera
 	}
 	v.runner.Submit(op.ID) // make sure someone honors it
 	v.runner.Interrupt(op.ID)
-	return opPB(op), nil
+	return v.s.opPB(ctx, op), nil
 }
 
 // DeleteOperation implements canopyv1.OperationServiceServer.

@@ -40,7 +40,8 @@ type Server struct {
 	clients  *auth.Clients
 	verifier *auth.Verifier
 
-	xfer transfer // objects and image bytes (objects.go)
+	xfer transfer    // objects and image bytes (objects.go)
+	dups *duplicates // crash duplicates lists find (duplicates.go)
 }
 
 // New opens every configured cloud. The store stays the caller's to close.
@@ -54,8 +55,10 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store.NewCached(st), clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs), clients: auth.NewClients(st)}
+	s := &Server{cfg: cfg, store: store.NewCached(st), clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs), clients: auth.NewClients(st),
+		dups: newDuplicates(cfg.Duplicates, log, reg)}
 	if err := s.initAuth(ctx); err != nil {
+		s.dups.close()
 		cs.close()
 		return nil, err
 	}
@@ -63,7 +66,10 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 }
 
 // Close closes the cloud adapters.
-func (s *Server) Close() { s.clouds.close() }
+func (s *Server) Close() {
+	s.dups.close()
+	s.clouds.close()
+}
 
 // initAuth loads the built-in issuer's keys and the trusted issuers.
 func (s *Server) initAuth(ctx context.Context) error {

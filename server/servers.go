@@ -16,13 +16,17 @@ import (
 // serversPB converts one cloud's servers, mapping every native id (server,
 // flavor, image) to its canopy id in three batched store calls.
 func (s *Server) serversPB(ctx context.Context, cl *cloud, list []providers.Server) ([]*canopyv1.Server, error) {
-	srvN, flvN, imgN := make([]string, len(list)), make([]string, len(list)), make([]string, len(list))
-	for i, sv := range list {
-		srvN[i], flvN[i], imgN[i] = sv.NativeID, sv.FlavorID, sv.ImageID
+	var del func(context.Context, string) error
+	if cl.compute != nil {
+		del = cl.compute.DeleteServer
 	}
-	ids, err := s.adopt(ctx, cl, providers.KindServer, srvN)
+	list, ids, err := claimed(ctx, s, cl.name, providers.KindServer, list, cl, func(sv providers.Server) providers.Common { return sv.Common }, del)
 	if err != nil {
 		return nil, err
+	}
+	flvN, imgN := make([]string, len(list)), make([]string, len(list))
+	for i, sv := range list {
+		flvN[i], imgN[i] = sv.FlavorID, sv.ImageID
 	}
 	fids, err := s.adopt(ctx, cl, providers.KindFlavor, flvN)
 	if err != nil {
@@ -46,6 +50,9 @@ func (s *Server) serverPB1(ctx context.Context, cl *cloud, id string, sv provide
 	out, err := s.serversPB(ctx, cl, []providers.Server{sv})
 	if err != nil {
 		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, status.Errorf(codes.NotFound, "server %s: cloud %q shows only a duplicate of it", id, cl.name)
 	}
 	out[0].Id = id
 	return out[0], nil
@@ -188,7 +195,7 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 	spec := providers.ServerSpec{
 		Name: req.GetName(), Zone: req.GetLocation().GetZone(), FlavorID: flavor, ImageID: image,
 		Keypair: req.GetKeypair(), Networks: req.GetNetworks(), UserData: req.GetUserData(), Labels: req.GetLabels(),
-		IdempotencyToken: m.ID,
+		IdempotencyToken: m.ID, Replay: !created,
 	}
 	if err := boot.begin(ctx, &spec, m.ID); err != nil {
 		return nil, err

@@ -139,7 +139,7 @@ func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operatio
 // restore, or the empty volume an emulated copy is written into).
 func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
 	vs := providers.VolumeSpec{Name: spec.Name, Zone: spec.Zone, SizeGiB: spec.SizeGiB, Type: spec.Type, Description: spec.Description,
-		Labels: spec.Labels, IdempotencyToken: op.TargetID}
+		Labels: spec.Labels, IdempotencyToken: op.TargetID, Replay: jobs.Repeated(ctx)}
 	var x providers.Volume
 	var err error
 	switch {
@@ -176,14 +176,14 @@ func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Op
 	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
 		if kind == providers.KindBackup {
 			b, err := sc.emu.drv.CreateBackup(ctx, providers.BackupSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
-				Labels: spec.Labels, IdempotencyToken: op.TargetID})
+				Labels: spec.Labels, IdempotencyToken: op.TargetID, Replay: jobs.Repeated(ctx)})
 			if err != nil {
 				return jobs.Result{}, stepErr(sc.name, "create backup", err)
 			}
 			return v.learned(ctx, op, b.NativeID, 40)
 		}
 		s, err := sc.emu.drv.CreateSnapshot(ctx, providers.SnapshotSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
-			Labels: spec.Labels, IdempotencyToken: op.TargetID})
+			Labels: spec.Labels, IdempotencyToken: op.TargetID, Replay: jobs.Repeated(ctx)})
 		if err != nil {
 			return jobs.Result{}, stepErr(sc.name, "create snapshot", err)
 		}

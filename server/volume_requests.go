@@ -171,7 +171,7 @@ func (v *volumes) answer(ctx context.Context, op store.Operation, wait bool) (*c
 		}
 		op = got
 	}
-	return opPB(op), nil
+	return v.s.opPB(ctx, op), nil
 }
 
 // waitBound bounds a wait for an operation: by the configured wait

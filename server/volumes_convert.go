@@ -8,46 +8,23 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 )
 
-// bindByToken binds resources the cloud shows before the operation that
-// creates them has bound their ids: a resource whose token (Properties
-// [providers.PropToken]) is the canopy id of a pending mapping of the same
-// cloud and kind is that mapping's, not one to adopt under a new id.
-func (v *volumes) bindByToken(ctx context.Context, sc *storageCloud, kind string, natives, tokens []string) {
-	for i, tok := range tokens {
-		if tok == "" || natives[i] == "" {
-			continue
-		}
-		if _, isID, err := idOrName("token", tok); err != nil || !isID {
-			continue
-		}
-		if _, err := v.s.store.Lookup(ctx, sc.name, kind, natives[i]); err == nil {
-			continue // known already
-		}
-		m, err := v.s.store.Get(ctx, tok)
-		if err != nil || !m.Pending() || m.Cloud != sc.name || m.Kind != kind {
-			continue
-		}
-		_, _ = v.s.store.Bind(ctx, tok, natives[i])
-	}
-}
-
 // volumesPB converts one cloud's volumes, mapping every native id (volume,
 // image, snapshot, backup, attached servers) to its canopy id in one
 // batched store call per kind.
 func (v *volumes) volumesPB(ctx context.Context, sc *storageCloud, list []providers.Volume) ([]*canopyv1.Volume, error) {
-	var vols, imgs, snaps, baks, srvs, toks []string
-	for _, x := range list {
-		toks = append(toks, x.Properties[providers.PropToken])
+	list, vids, err := claimed(ctx, v.s, sc.name, providers.KindVolume, list, sc.cloud, func(x providers.Volume) providers.Common { return x.Common }, sc.emu.drv.DeleteVolume)
+	if err != nil {
+		return nil, err
 	}
+	var imgs, snaps, baks, srvs []string
 	for _, x := range list {
-		vols, imgs, snaps, baks = append(vols, x.NativeID), append(imgs, x.ImageID), append(snaps, x.SnapshotID), append(baks, x.BackupID)
+		imgs, snaps, baks = append(imgs, x.ImageID), append(snaps, x.SnapshotID), append(baks, x.BackupID)
 		for _, a := range x.Attachments {
 			srvs = append(srvs, a.ServerID)
 		}
 	}
-	v.bindByToken(ctx, sc, providers.KindVolume, vols, toks)
-	ids := map[string]map[string]store.Mapping{}
-	for kind, natives := range map[string][]string{providers.KindVolume: vols, providers.KindImage: imgs, providers.KindSnapshot: snaps,
+	ids := map[string]map[string]store.Mapping{providers.KindVolume: vids}
+	for kind, natives := range map[string][]string{providers.KindImage: imgs, providers.KindSnapshot: snaps,
 		providers.KindBackup: baks, providers.KindServer: srvs} {
 		m, err := v.s.adopt(ctx, sc.cloud, kind, natives)
 		if err != nil {
@@ -94,14 +71,13 @@ func (v *volumes) deferredPB(ctx context.Context, sc *storageCloud, r emuRecord,
 
 // snapshotsPB converts one cloud's snapshots.
 func (v *volumes) snapshotsPB(ctx context.Context, sc *storageCloud, list []providers.Snapshot) ([]*canopyv1.Snapshot, error) {
-	var snaps, vols, toks []string
-	for _, x := range list {
-		snaps, vols, toks = append(snaps, x.NativeID), append(vols, x.VolumeID), append(toks, x.Properties[providers.PropToken])
-	}
-	v.bindByToken(ctx, sc, providers.KindSnapshot, snaps, toks)
-	sids, err := v.s.adopt(ctx, sc.cloud, providers.KindSnapshot, snaps)
+	list, sids, err := claimed(ctx, v.s, sc.name, providers.KindSnapshot, list, sc.cloud, func(x providers.Snapshot) providers.Common { return x.Common }, sc.emu.deleteSnapshot)
 	if err != nil {
 		return nil, err
+	}
+	var vols []string
+	for _, x := range list {
+		vols = append(vols, x.VolumeID)
 	}
 	vids, err := v.s.adopt(ctx, sc.cloud, providers.KindVolume, vols)
 	if err != nil {
@@ -124,14 +100,13 @@ func (v *volumes) snapshotsPB(ctx context.Context, sc *storageCloud, list []prov
 
 // backupsPB converts one cloud's backups.
 func (v *volumes) backupsPB(ctx context.Context, sc *storageCloud, list []providers.Backup) ([]*canopyv1.Backup, error) {
-	var baks, vols, toks []string
-	for _, x := range list {
-		baks, vols, toks = append(baks, x.NativeID), append(vols, x.VolumeID), append(toks, x.Properties[providers.PropToken])
-	}
-	v.bindByToken(ctx, sc, providers.KindBackup, baks, toks)
-	bids, err := v.s.adopt(ctx, sc.cloud, providers.KindBackup, baks)
+	list, bids, err := claimed(ctx, v.s, sc.name, providers.KindBackup, list, sc.cloud, func(x providers.Backup) providers.Common { return x.Common }, sc.emu.deleteBackup)
 	if err != nil {
 		return nil, err
+	}
+	var vols []string
+	for _, x := range list {
+		vols = append(vols, x.VolumeID)
 	}
 	vids, err := v.s.adopt(ctx, sc.cloud, providers.KindVolume, vols)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -274,8 +275,13 @@ func tokenTag(token string) string {
 
 // CreateServer implements providers.Compute. Labels become Nova metadata;
 // networks may be names (resolved through Neutron) or ids. With Nova ≥
-// 2.52 the idempotency token is stored as a server tag, so a retried create
-// returns the server the first attempt made instead of a second one.
+// 2.52 the idempotency token is stored as a server tag, so a repeated
+// create returns the server the first attempt made instead of a second one.
+// Nova's tag filter sees a server from the moment the API answered (a
+// build request carries its tags until the conductor writes the instance
+// and its tags to a cell), but a POST sent by a process that died may
+// still be queued in nova-api: a replay that finds nothing waits out the
+// create window before it creates (providers.ReplayGuard).
 func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (providers.Server, error) {
 	cl, err := c.clients(ctx)
 	if err != nil {
@@ -287,54 +293,96 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 	if spec.Name == "" {
 		return fail(fmt.Errorf("%w: name is empty", providers.ErrInvalid))
 	}
-	var tags []string
-	if spec.IdempotencyToken != "" && cl.atLeast("2.52") {
-		tag := tokenTag(spec.IdempotencyToken)
-		prior, err := c.listServers(ctx, cl, servers.ListOpts{Tags: tag})
-		if err != nil {
-			return fail(err)
-		}
-		for _, s := range prior {
-			if !strings.EqualFold(s.Status, "DELETED") && s.TaskState != "deleting" {
-				return c.toServer(ctx, cl, s), nil
-			}
-		}
-		tags = []string{tag}
-	}
 	nets, err := c.resolveNetworks(ctx, cl, spec.Networks)
 	if err != nil {
 		return fail(err)
 	}
 	opts := servers.CreateOpts{
 		Name: spec.Name, ImageRef: spec.ImageID, FlavorRef: spec.FlavorID,
-		AvailabilityZone: spec.Zone, Networks: nets, Metadata: spec.Labels, Tags: tags,
+		AvailabilityZone: spec.Zone, Networks: nets, Metadata: spec.Labels,
 	}
 	if len(spec.UserData) > 0 {
 		// Always encode: gophercloud passes through data that already
 		// looks like base64, which would corrupt such user data.
 		opts.UserData = []byte(base64.StdEncoding.EncodeToString(spec.UserData))
 	}
-	var builder servers.CreateOptsBuilder = opts
-	if spec.Keypair != "" {
-		builder = keypairs.CreateOptsExt{CreateOptsBuilder: opts, KeyName: spec.Keypair}
+	token := ""
+	if spec.IdempotencyToken != "" && cl.atLeast("2.52") {
+		token = tokenTag(spec.IdempotencyToken)
+		opts.Tags = []string{token}
 	}
-	created, err := servers.Create(ctx, cl.compute, builder, nil).Extract()
+	find := func(ctx context.Context) (providers.Server, bool, error) {
+		prior, err := c.listServers(ctx, cl, servers.ListOpts{Tags: token})
+		if err != nil {
+			return providers.Server{}, false, err
+		}
+		if s, ok := pickServer(prior, token); ok {
+			return c.toServer(ctx, cl, s), true, nil
+		}
+		return providers.Server{}, false, nil
+	}
+	create := func(ctx context.Context) (providers.Server, error) {
+		var builder servers.CreateOptsBuilder = opts
+		if spec.Keypair != "" {
+			builder = keypairs.CreateOptsExt{CreateOptsBuilder: opts, KeyName: spec.Keypair}
+		}
+		created, err := servers.Create(ctx, cl.compute, builder, nil).Extract()
+		if err != nil {
+			return providers.Server{}, mapErr(err)
+		}
+		failpoint.Hit("openstack/server:posted")
+		if s, err := servers.Get(ctx, cl.compute, created.ID).Extract(); err == nil {
+			return c.toServer(ctx, cl, *s), nil
+		}
+		// Accepted but not yet readable: report what was asked for.
+		now := time.Now().UTC()
+		props := map[string]string{}
+		if token != "" {
+			props[providers.PropToken] = strings.TrimPrefix(token, tokenTagPrefix)
+		}
+		return providers.Server{
+			Common: providers.Common{
+				NativeID: created.ID, Name: spec.Name, Region: cl.region, Zone: spec.Zone,
+				Status: providers.StatusPending, ProviderStatus: "BUILD", Created: now, Updated: now,
+				Labels: copyMap(spec.Labels), Properties: props,
+			},
+			FlavorID: spec.FlavorID, ImageID: spec.ImageID, Keypair: spec.Keypair,
+		}, nil
+	}
+	sv, _, err := providers.FindOrCreate(ctx, c.replays, token, spec.Replay, find, create)
 	if err != nil {
-		return fail(mapErr(err))
+		return fail(err)
 	}
-	if s, err := servers.Get(ctx, cl.compute, created.ID).Extract(); err == nil {
-		return c.toServer(ctx, cl, *s), nil
+	return sv, nil
+}
+
+// pickServer returns the server carrying tag that a repeated create
+// answers with: not deleted or being deleted, the oldest (then the
+// smallest id), so every look-up agrees on it; any other is a duplicate.
+func pickServer(list []servers.Server, tag string) (servers.Server, bool) {
+	var best servers.Server
+	found := false
+	for _, s := range list {
+		if strings.EqualFold(s.Status, "DELETED") || s.TaskState == "deleting" || !hasTag(s, tag) {
+			continue
+		}
+		if !found || s.Created.Before(best.Created) || (s.Created.Equal(best.Created) && s.ID < best.ID) {
+			best, found = s, true
+		}
 	}
-	// Accepted but not yet readable: report what was asked for.
-	now := time.Now().UTC()
-	return providers.Server{
-		Common: providers.Common{
-			NativeID: created.ID, Name: spec.Name, Region: cl.region, Zone: spec.Zone,
-			Status: providers.StatusPending, ProviderStatus: "BUILD", Created: now, Updated: now,
-			Labels: copyMap(spec.Labels),
-		},
-		FlavorID: spec.FlavorID, ImageID: spec.ImageID, Keypair: spec.Keypair,
-	}, nil
+	return best, found
+}
+
+func hasTag(s servers.Server, tag string) bool {
+	if s.Tags == nil {
+		return true // a microversion without tags in the body: trust Nova's filter
+	}
+	for _, t := range *s.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)

@@ -53,12 +53,24 @@ type Options struct {
 	// no region option into one canopy cloud per region, named
 	// <name>-<region>, as openstacksdk treats each region as its own cloud.
 	SplitRegions *bool `json:"split_regions"`
+	// CreateWindow bounds how long after a create was sent its resource may
+	// still be invisible to the token look-up: the request may still be
+	// queued in or going through the API when the process that sent it
+	// died. A replayed create that finds nothing waits this long after the
+	// earlier attempt before it creates (default DefaultCreateWindow; as a
+	// string like "20s"). See docs/idempotency.md for the measurement.
+	CreateWindow time.Duration `json:"-"`
 }
+
+// DefaultCreateWindow is the create window when the config sets none:
+// several times the slowest accepted create measured on the lab under 50
+// concurrent creates (docs/idempotency.md).
+const DefaultCreateWindow = 20 * time.Second
 
 var knownOptions = map[string]bool{
 	"cloud": true, "clouds_yaml": true, "secure_yaml": true, "region": true, "interface": true,
 	"endpoint_override": true, "compute_microversion": true, "page_size": true, "timeout": true,
-	"split_regions": true,
+	"split_regions": true, "create_window": true,
 }
 
 // ParseOptions reads the YAML `options` map of an openstack cloud.
@@ -78,16 +90,23 @@ func ParseOptions(m map[string]any) (Options, error) {
 			return o, fmt.Errorf("openstack: options: %w", err)
 		}
 	}
-	if v, ok := m["timeout"]; ok {
+	for name, dst := range map[string]*time.Duration{"timeout": &o.Timeout, "create_window": &o.CreateWindow} {
+		v, ok := m[name]
+		if !ok {
+			continue
+		}
 		s, ok := v.(string)
 		if !ok {
-			return o, fmt.Errorf("openstack: option timeout: want a duration string like \"30s\", got %v", v)
+			return o, fmt.Errorf("openstack: option %s: want a duration string like \"30s\", got %v", name, v)
 		}
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return o, fmt.Errorf("openstack: option timeout: %w", err)
+			return o, fmt.Errorf("openstack: option %s: %w", name, err)
 		}
-		o.Timeout = d
+		if d < 0 {
+			return o, fmt.Errorf("openstack: option %s: %s is negative", name, s)
+		}
+		*dst = d
 	}
 	switch o.Interface {
 	case "", "public", "internal", "admin", "publicURL", "internalURL", "adminURL":

@@ -59,6 +59,9 @@ type Cloud struct {
 	flavorMu     sync.Mutex
 	flavorByName map[string]string // flavor name → id, for servers at ≥ 2.47
 	flavorsAt    time.Time
+
+	// replays makes creates safe to repeat (see providers.ReplayGuard).
+	replays *providers.ReplayGuard
 }
 
 // clients are the authenticated service clients of one (cloud, region).
@@ -98,7 +101,10 @@ func Open(ctx context.Context, cfg providers.Config) (*Cloud, error) {
 	if _, _, err := utils.ParseMicroversion(o.ComputeMicroversion); err != nil {
 		return nil, fmt.Errorf("openstack: option compute_microversion: %w", err)
 	}
-	return &Cloud{name: cfg.Name, opts: o, cc: cc}, nil
+	if _, set := cfg.Options["create_window"]; !set {
+		o.CreateWindow = DefaultCreateWindow
+	}
+	return &Cloud{name: cfg.Name, opts: o, cc: cc, replays: providers.NewReplayGuard(o.CreateWindow)}, nil
 }
 
 // Region returns the region the adapter serves ("" until known).

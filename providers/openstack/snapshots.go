@@ -9,6 +9,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -91,34 +92,42 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 	if spec.IdempotencyToken != "" {
 		tv = tokenValue(spec.IdempotencyToken)
 		md[volumeTokenKey] = tv
-		defer lockToken("snapshot\x00" + tv)()
+	}
+	find := func(ctx context.Context) (snapshots.Snapshot, bool, error) {
 		prior, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv})
 		if err != nil {
-			return fail(mapErr(err))
+			return snapshots.Snapshot{}, false, mapErr(err)
 		}
-		if s, ok := pickSnapshot(prior, tv); ok {
-			return toSnapshot(region, s), nil
-		}
+		s, ok := pickSnapshot(prior, tv)
+		return s, ok, nil
 	}
-	created, err := snapshots.Create(ctx, sc, snapshots.CreateOpts{
-		VolumeID: spec.VolumeID, Force: true, Name: spec.Name, Description: spec.Description, Metadata: md,
-	}).Extract()
-	if err != nil {
-		err = mapErr(err)
-		if isHTTP(err, 400) && strings.Contains(strings.ToLower(err.Error()), "status") {
-			err = asKind(err, providers.ErrConflict) // the volume is busy
+	create := func(ctx context.Context) (snapshots.Snapshot, error) {
+		created, err := snapshots.Create(ctx, sc, snapshots.CreateOpts{
+			VolumeID: spec.VolumeID, Force: true, Name: spec.Name, Description: spec.Description, Metadata: md,
+		}).Extract()
+		if err != nil {
+			err = mapErr(err)
+			if isHTTP(err, 400) && strings.Contains(strings.ToLower(err.Error()), "status") {
+				err = asKind(err, providers.ErrConflict) // the volume is busy
+			}
+			return snapshots.Snapshot{}, err
 		}
+		failpoint.Hit("openstack/snapshot:posted")
+		return *created, nil
+	}
+	created, found, err := providers.FindOrCreate(ctx, c.replays, replayKey("snapshot", tv), spec.Replay, find, create)
+	if err != nil {
 		return fail(err)
 	}
-	if tv != "" {
+	if tv != "" && !found {
 		if all, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
-			if w, ok := pickSnapshot(append(all, *created), tv); ok && w.ID != created.ID {
+			if w, ok := pickSnapshot(append(all, created), tv); ok && w.ID != created.ID {
 				_ = snapshots.Delete(ctx, sc, created.ID).ExtractErr()
 				return toSnapshot(region, w), nil
 			}
 		}
 	}
-	return toSnapshot(region, *created), nil
+	return toSnapshot(region, created), nil
 }
 
 // DeleteSnapshot implements providers.Snapshots. A snapshot Cinder will

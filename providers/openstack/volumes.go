@@ -37,6 +37,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/utils"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -57,19 +58,6 @@ const (
 // cinderState is the block-storage client of each Cloud, made on first use
 // (kept beside the Cloud, like Swift's, so the compute side is untouched).
 var cinderState sync.Map // *Cloud → *gophercloud.ServiceClient
-
-// tokenLocks serializes creates with the same token inside this process.
-var tokenLocks sync.Map // string → *sync.Mutex
-
-func lockToken(token string) func() {
-	if token == "" {
-		return func() {}
-	}
-	m, _ := tokenLocks.LoadOrStore(token, &sync.Mutex{})
-	mu := m.(*sync.Mutex)
-	mu.Lock()
-	return mu.Unlock
-}
 
 // cinder returns the Block Storage v3 client, negotiating the microversion
 // on first use.
@@ -141,6 +129,14 @@ func asKind(err error, kind error) error {
 func isHTTP(err error, code int) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Code == code
+}
+
+// replayKey is the ReplayGuard key of a token of one kind ("" without one).
+func replayKey(kind, token string) string {
+	if token == "" {
+		return ""
+	}
+	return kind + "\x00" + token
 }
 
 // tokenValue is the metadata value carrying a token: the token itself when
@@ -398,34 +394,42 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 	if spec.IdempotencyToken != "" {
 		tv = tokenValue(spec.IdempotencyToken)
 		md[volumeTokenKey] = tv
-		defer lockToken(tv)()
-		prior, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv})
-		if err != nil {
-			return fail(mapErr(err))
-		}
-		if v, ok := pickVolume(prior, tv); ok {
-			return toVolume(region, v), nil
-		}
 	}
 	opts := volumes.CreateOpts{
 		Size: int(spec.SizeGiB), AvailabilityZone: spec.Zone, Name: spec.Name, Description: spec.Description,
 		Metadata: md, ImageID: spec.ImageID, SnapshotID: spec.SnapshotID, VolumeType: spec.Type,
 	}
-	created, err := volumes.Create(ctx, sc, opts, nil).Extract()
-	if err != nil {
-		return fail(mapErr(err))
+	find := func(ctx context.Context) (volumes.Volume, bool, error) {
+		prior, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv})
+		if err != nil {
+			return volumes.Volume{}, false, mapErr(err)
+		}
+		v, ok := pickVolume(prior, tv)
+		return v, ok, nil
 	}
-	if tv != "" {
+	create := func(ctx context.Context) (volumes.Volume, error) {
+		created, err := volumes.Create(ctx, sc, opts, nil).Extract()
+		if err != nil {
+			return volumes.Volume{}, mapErr(err)
+		}
+		failpoint.Hit("openstack/volume:posted")
+		return *created, nil
+	}
+	v, found, err := providers.FindOrCreate(ctx, c.replays, replayKey("volume", tv), spec.Replay, find, create)
+	if err != nil {
+		return fail(err)
+	}
+	if tv != "" && !found {
 		// Another replica may have raced us past the lookup: the oldest
 		// volume with the token wins and the others are deleted.
 		if all, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
-			if w, ok := pickVolume(append(all, *created), tv); ok && w.ID != created.ID {
-				_ = volumes.Delete(ctx, sc, created.ID, nil).ExtractErr()
+			if w, ok := pickVolume(append(all, v), tv); ok && w.ID != v.ID {
+				_ = volumes.Delete(ctx, sc, v.ID, nil).ExtractErr()
 				return toVolume(region, w), nil
 			}
 		}
 	}
-	return toVolume(region, *created), nil
+	return toVolume(region, v), nil
 }
 
 // DeleteVolume implements providers.Volumes. Cinder refuses (400) to

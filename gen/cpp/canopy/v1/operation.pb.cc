@@ -41,7 +41,8 @@ struct OperationDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 OperationDefaultTypeInternal _Operation_default_instance_;
 PROTOBUF_CONSTEXPR OperationMetadata::OperationMetadata(
     ::_pbi::ConstantInitialized): _impl_{
-    /*decltype(_impl_.kind_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+    /*decltype(_impl_.duplicates_)*/{}
+  , /*decltype(_impl_.kind_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.target_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.step_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.last_error_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
@@ -62,6 +63,20 @@ struct OperationMetadataDefaultTypeInternal {
   };
 };
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 OperationMetadataDefaultTypeInternal _OperationMetadata_default_instance_;
+PROTOBUF_CONSTEXPR Duplicate::Duplicate(
+    ::_pbi::ConstantInitialized): _impl_{
+    /*decltype(_impl_.native_id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_.action_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
+  , /*decltype(_impl_._cached_size_)*/{}} {}
+struct DuplicateDefaultTypeInternal {
+  PROTOBUF_CONSTEXPR DuplicateDefaultTypeInternal()
+      : _instance(::_pbi::ConstantInitialized{}) {}
+  ~DuplicateDefaultTypeInternal() {}
+  union {
+    Duplicate _instance;
+  };
+};
+PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 DuplicateDefaultTypeInternal _Duplicate_default_instance_;
 PROTOBUF_CONSTEXPR OperationError_MetadataEntry_DoNotUse::OperationError_MetadataEntry_DoNotUse(
     ::_pbi::ConstantInitialized) {}
 struct OperationError_MetadataEntry_DoNotUseDefaultTypeInternal {
@@ -188,7 +203,7 @@ struct DeleteOperationResponseDefaultTypeInternal {
 PROTOBUF_ATTRIBUTE_NO_DESTROY PROTOBUF_CONSTINIT PROTOBUF_ATTRIBUTE_INIT_PRIORITY1 DeleteOperationResponseDefaultTypeInternal _DeleteOperationResponse_default_instance_;
 }  // namespace v1
 }  // namespace canopy
-static ::_pb::Metadata file_level_metadata_canopy_2fv1_2foperation_2eproto[11];
+static ::_pb::Metadata file_level_metadata_canopy_2fv1_2foperation_2eproto[12];
 static constexpr ::_pb::EnumDescriptor const** file_level_enum_descriptors_canopy_2fv1_2foperation_2eproto = nullptr;
 static constexpr ::_pb::ServiceDescriptor const** file_level_service_descriptors_canopy_2fv1_2foperation_2eproto = nullptr;
 
@@ -222,6 +237,15 @@ const uint32_t TableStruct_canopy_2fv1_2foperation_2eproto::offsets[] PROTOBUF_S
   PROTOBUF_FIELD_OFFSET(::canopy::v1::OperationMetadata, _impl_.attempts_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::OperationMetadata, _impl_.last_error_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::OperationMetadata, _impl_.request_id_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::OperationMetadata, _impl_.duplicates_),
+  ~0u,  // no _has_bits_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::Duplicate, _internal_metadata_),
+  ~0u,  // no _extensions_
+  ~0u,  // no _oneof_case_
+  ~0u,  // no _weak_field_map_
+  ~0u,  // no _inlined_string_donated_
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::Duplicate, _impl_.native_id_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::Duplicate, _impl_.action_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::OperationError_MetadataEntry_DoNotUse, _has_bits_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::OperationError_MetadataEntry_DoNotUse, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -301,20 +325,22 @@ const uint32_t TableStruct_canopy_2fv1_2foperation_2eproto::offsets[] PROTOBUF_S
 static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protodesc_cold) = {
   { 0, -1, -1, sizeof(::canopy::v1::Operation)},
   { 12, -1, -1, sizeof(::canopy::v1::OperationMetadata)},
-  { 29, 37, -1, sizeof(::canopy::v1::OperationError_MetadataEntry_DoNotUse)},
-  { 39, -1, -1, sizeof(::canopy::v1::OperationError)},
-  { 49, -1, -1, sizeof(::canopy::v1::GetOperationRequest)},
-  { 56, -1, -1, sizeof(::canopy::v1::ListOperationsRequest)},
-  { 67, -1, -1, sizeof(::canopy::v1::ListOperationsResponse)},
-  { 75, -1, -1, sizeof(::canopy::v1::WaitOperationRequest)},
-  { 83, -1, -1, sizeof(::canopy::v1::CancelOperationRequest)},
-  { 90, -1, -1, sizeof(::canopy::v1::DeleteOperationRequest)},
-  { 97, -1, -1, sizeof(::canopy::v1::DeleteOperationResponse)},
+  { 30, -1, -1, sizeof(::canopy::v1::Duplicate)},
+  { 38, 46, -1, sizeof(::canopy::v1::OperationError_MetadataEntry_DoNotUse)},
+  { 48, -1, -1, sizeof(::canopy::v1::OperationError)},
+  { 58, -1, -1, sizeof(::canopy::v1::GetOperationRequest)},
+  { 65, -1, -1, sizeof(::canopy::v1::ListOperationsRequest)},
+  { 76, -1, -1, sizeof(::canopy::v1::ListOperationsResponse)},
+  { 84, -1, -1, sizeof(::canopy::v1::WaitOperationRequest)},
+  { 92, -1, -1, sizeof(::canopy::v1::CancelOperationRequest)},
+  { 99, -1, -1, sizeof(::canopy::v1::DeleteOperationRequest)},
+  { 106, -1, -1, sizeof(::canopy::v1::DeleteOperationResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
   &::canopy::v1::_Operation_default_instance_._instance,
   &::canopy::v1::_OperationMetadata_default_instance_._instance,
+  &::canopy::v1::_Duplicate_default_instance_._instance,
   &::canopy::v1::_OperationError_MetadataEntry_DoNotUse_default_instance_._instance,
   &::canopy::v1::_OperationError_default_instance_._instance,
   &::canopy::v1::_GetOperationRequest_default_instance_._instance,
@@ -336,7 +362,7 @@ const char descriptor_table_protodef_canopy_2fv1_2foperation_2eproto[] PROTOBUF_
   "tionMetadataR\010metadata\0221\n\005error\030\004 \001(\0132\031."
   "canopy.v1.OperationErrorH\000R\005error\0222\n\010res"
   "ponse\030\005 \001(\0132\024.google.protobuf.AnyH\000R\010res"
-  "ponseB\010\n\006result\"\263\003\n\021OperationMetadata\022\022\n"
+  "ponseB\010\n\006result\"\351\003\n\021OperationMetadata\022\022\n"
   "\004kind\030\001 \001(\tR\004kind\022\033\n\ttarget_id\030\002 \001(\tR\010ta"
   "rgetId\022/\n\010location\030\003 \001(\0132\023.canopy.v1.Loc"
   "ationR\010location\022\022\n\004step\030\004 \001(\tR\004step\022)\n\020p"
@@ -347,7 +373,10 @@ const char descriptor_table_protodef_canopy_2fv1_2foperation_2eproto[] PROTOBUF_
   "\022)\n\020cancel_requested\030\010 \001(\010R\017cancelReques"
   "ted\022\032\n\010attempts\030\t \001(\005R\010attempts\022\035\n\nlast_"
   "error\030\n \001(\tR\tlastError\022\035\n\nrequest_id\030\013 \001"
-  "(\tR\trequestId\"\330\001\n\016OperationError\022\022\n\004code"
+  "(\tR\trequestId\0224\n\nduplicates\030\014 \003(\0132\024.cano"
+  "py.v1.DuplicateR\nduplicates\"@\n\tDuplicate"
+  "\022\033\n\tnative_id\030\001 \001(\tR\010nativeId\022\026\n\006action\030"
+  "\002 \001(\tR\006action\"\330\001\n\016OperationError\022\022\n\004code"
   "\030\001 \001(\005R\004code\022\030\n\007message\030\002 \001(\tR\007message\022\026"
   "\n\006reason\030\003 \001(\tR\006reason\022C\n\010metadata\030\004 \003(\013"
   "2\'.canopy.v1.OperationError.MetadataEntr"
@@ -388,9 +417,9 @@ static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fopera
 };
 static ::_pbi::once_flag descriptor_table_canopy_2fv1_2foperation_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_canopy_2fv1_2foperation_2eproto = {
-    false, false, 2071, descriptor_table_protodef_canopy_2fv1_2foperation_2eproto,
+    false, false, 2191, descriptor_table_protodef_canopy_2fv1_2foperation_2eproto,
     "canopy/v1/operation.proto",
-    &descriptor_table_canopy_2fv1_2foperation_2eproto_once, descriptor_table_canopy_2fv1_2foperation_2eproto_deps, 4, 11,
+    &descriptor_table_canopy_2fv1_2foperation_2eproto_once, descriptor_table_canopy_2fv1_2foperation_2eproto_deps, 4, 12,
     schemas, file_default_instances, TableStruct_canopy_2fv1_2foperation_2eproto::offsets,
     file_level_metadata_canopy_2fv1_2foperation_2eproto, file_level_enum_descriptors_canopy_2fv1_2foperation_2eproto,
     file_level_service_descriptors_canopy_2fv1_2foperation_2eproto,
@@ -892,7 +921,8 @@ OperationMetadata::OperationMetadata(const OperationMetadata& from)
   : ::PROTOBUF_NAMESPACE_ID::Message() {
   OperationMetadata* const _this = this; (void)_this;
   new (&_impl_) Impl_{
-      decltype(_impl_.kind_){}
+      decltype(_impl_.duplicates_){from._impl_.duplicates_}
+    , decltype(_impl_.kind_){}
     , decltype(_impl_.target_id_){}
     , decltype(_impl_.step_){}
     , decltype(_impl_.last_error_){}
@@ -966,7 +996,8 @@ inline void OperationMetadata::SharedCtor(
   (void)arena;
   (void)is_message_owned;
   new (&_impl_) Impl_{
-      decltype(_impl_.kind_){}
+      decltype(_impl_.duplicates_){arena}
+    , decltype(_impl_.kind_){}
     , decltype(_impl_.target_id_){}
     , decltype(_impl_.step_){}
     , decltype(_impl_.last_error_){}
@@ -1012,6 +1043,7 @@ OperationMetadata::~OperationMetadata() {
 
 inline void OperationMetadata::SharedDtor() {
   GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.duplicates_.~RepeatedPtrField();
   _impl_.kind_.Destroy();
   _impl_.target_id_.Destroy();
   _impl_.step_.Destroy();
@@ -1032,6 +1064,7 @@ void OperationMetadata::Clear() {
   // Prevent compiler warnings about cached_has_bits being unused
   (void) cached_has_bits;
 
+  _impl_.duplicates_.Clear();
   _impl_.kind_.ClearToEmpty();
   _impl_.target_id_.ClearToEmpty();
   _impl_.step_.ClearToEmpty();
@@ -1159,6 +1192,19 @@ const char* OperationMetadata::_InternalParse(const char* ptr, ::_pbi::ParseCont
         } else
           goto handle_unusual;
         continue;
+      // repeated .canopy.v1.Duplicate duplicates = 12 [json_name = "duplicates"];
+      case 12:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 98)) {
+          ptr -= 1;
+          do {
+            ptr += 1;
+            ptr = ctx->ParseMessage(_internal_add_duplicates(), ptr);
+            CHK_(ptr);
+            if (!ctx->DataAvailable(ptr)) break;
+          } while (::PROTOBUF_NAMESPACE_ID::internal::ExpectTag<98>(ptr));
+        } else
+          goto handle_unusual;
+        continue;
       default:
         goto handle_unusual;
     }  // switch
@@ -1277,6 +1323,14 @@ uint8_t* OperationMetadata::_InternalSerialize(
         11, this->_internal_request_id(), target);
   }
 
+  // repeated .canopy.v1.Duplicate duplicates = 12 [json_name = "duplicates"];
+  for (unsigned i = 0,
+      n = static_cast<unsigned>(this->_internal_duplicates_size()); i < n; i++) {
+    const auto& repfield = this->_internal_duplicates(i);
+    target = ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::
+        InternalWriteMessage(12, repfield, repfield.GetCachedSize(), target, stream);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -1292,6 +1346,13 @@ size_t OperationMetadata::ByteSizeLong() const {
   uint32_t cached_has_bits = 0;
   // Prevent compiler warnings about cached_has_bits being unused
   (void) cached_has_bits;
+
+  // repeated .canopy.v1.Duplicate duplicates = 12 [json_name = "duplicates"];
+  total_size += 1UL * this->_internal_duplicates_size();
+  for (const auto& msg : this->_impl_.duplicates_) {
+    total_size +=
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::MessageSize(msg);
+  }
 
   // string kind = 1 [json_name = "kind"];
   if (!this->_internal_kind().empty()) {
@@ -1382,6 +1443,7 @@ void OperationMetadata::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, cons
   uint32_t cached_has_bits = 0;
   (void) cached_has_bits;
 
+  _this->_impl_.duplicates_.MergeFrom(from._impl_.duplicates_);
   if (!from._internal_kind().empty()) {
     _this->_internal_set_kind(from._internal_kind());
   }
@@ -1437,6 +1499,7 @@ void OperationMetadata::InternalSwap(OperationMetadata* other) {
   auto* lhs_arena = GetArenaForAllocation();
   auto* rhs_arena = other->GetArenaForAllocation();
   _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  _impl_.duplicates_.InternalSwap(&other->_impl_.duplicates_);
   ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
       &_impl_.kind_, lhs_arena,
       &other->_impl_.kind_, rhs_arena
@@ -1473,6 +1536,259 @@ void OperationMetadata::InternalSwap(OperationMetadata* other) {
 
 // ===================================================================
 
+class Duplicate::_Internal {
+ public:
+};
+
+Duplicate::Duplicate(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                         bool is_message_owned)
+  : ::PROTOBUF_NAMESPACE_ID::Message(arena, is_message_owned) {
+  SharedCtor(arena, is_message_owned);
+  // @@protoc_insertion_point(arena_constructor:canopy.v1.Duplicate)
+}
+Duplicate::Duplicate(const Duplicate& from)
+  : ::PROTOBUF_NAMESPACE_ID::Message() {
+  Duplicate* const _this = this; (void)_this;
+  new (&_impl_) Impl_{
+      decltype(_impl_.native_id_){}
+    , decltype(_impl_.action_){}
+    , /*decltype(_impl_._cached_size_)*/{}};
+
+  _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+  _impl_.native_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.native_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_native_id().empty()) {
+    _this->_impl_.native_id_.Set(from._internal_native_id(), 
+      _this->GetArenaForAllocation());
+  }
+  _impl_.action_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.action_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (!from._internal_action().empty()) {
+    _this->_impl_.action_.Set(from._internal_action(), 
+      _this->GetArenaForAllocation());
+  }
+  // @@protoc_insertion_point(copy_constructor:canopy.v1.Duplicate)
+}
+
+inline void Duplicate::SharedCtor(
+    ::_pb::Arena* arena, bool is_message_owned) {
+  (void)arena;
+  (void)is_message_owned;
+  new (&_impl_) Impl_{
+      decltype(_impl_.native_id_){}
+    , decltype(_impl_.action_){}
+    , /*decltype(_impl_._cached_size_)*/{}
+  };
+  _impl_.native_id_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.native_id_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  _impl_.action_.InitDefault();
+  #ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+    _impl_.action_.Set("", GetArenaForAllocation());
+  #endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+}
+
+Duplicate::~Duplicate() {
+  // @@protoc_insertion_point(destructor:canopy.v1.Duplicate)
+  if (auto *arena = _internal_metadata_.DeleteReturnArena<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>()) {
+  (void)arena;
+    return;
+  }
+  SharedDtor();
+}
+
+inline void Duplicate::SharedDtor() {
+  GOOGLE_DCHECK(GetArenaForAllocation() == nullptr);
+  _impl_.native_id_.Destroy();
+  _impl_.action_.Destroy();
+}
+
+void Duplicate::SetCachedSize(int size) const {
+  _impl_._cached_size_.Set(size);
+}
+
+void Duplicate::Clear() {
+// @@protoc_insertion_point(message_clear_start:canopy.v1.Duplicate)
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  _impl_.native_id_.ClearToEmpty();
+  _impl_.action_.ClearToEmpty();
+  _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
+}
+
+const char* Duplicate::_InternalParse(const char* ptr, ::_pbi::ParseContext* ctx) {
+#define CHK_(x) if (PROTOBUF_PREDICT_FALSE(!(x))) goto failure
+  while (!ctx->Done(&ptr)) {
+    uint32_t tag;
+    ptr = ::_pbi::ReadTag(ptr, &tag);
+    switch (tag >> 3) {
+      // string native_id = 1 [json_name = "nativeId"];
+      case 1:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 10)) {
+          auto str = _internal_mutable_native_id();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.Duplicate.native_id"));
+        } else
+          goto handle_unusual;
+        continue;
+      // string action = 2 [json_name = "action"];
+      case 2:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 18)) {
+          auto str = _internal_mutable_action();
+          ptr = ::_pbi::InlineGreedyStringParser(str, ptr, ctx);
+          CHK_(ptr);
+          CHK_(::_pbi::VerifyUTF8(str, "canopy.v1.Duplicate.action"));
+        } else
+          goto handle_unusual;
+        continue;
+      default:
+        goto handle_unusual;
+    }  // switch
+  handle_unusual:
+    if ((tag == 0) || ((tag & 7) == 4)) {
+      CHK_(ptr);
+      ctx->SetLastTag(tag);
+      goto message_done;
+    }
+    ptr = UnknownFieldParse(
+        tag,
+        _internal_metadata_.mutable_unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(),
+        ptr, ctx);
+    CHK_(ptr != nullptr);
+  }  // while
+message_done:
+  return ptr;
+failure:
+  ptr = nullptr;
+  goto message_done;
+#undef CHK_
+}
+
+uint8_t* Duplicate::_InternalSerialize(
+    uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const {
+  // @@protoc_insertion_point(serialize_to_array_start:canopy.v1.Duplicate)
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  // string native_id = 1 [json_name = "nativeId"];
+  if (!this->_internal_native_id().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_native_id().data(), static_cast<int>(this->_internal_native_id().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "canopy.v1.Duplicate.native_id");
+    target = stream->WriteStringMaybeAliased(
+        1, this->_internal_native_id(), target);
+  }
+
+  // string action = 2 [json_name = "action"];
+  if (!this->_internal_action().empty()) {
+    ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::VerifyUtf8String(
+      this->_internal_action().data(), static_cast<int>(this->_internal_action().length()),
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::SERIALIZE,
+      "canopy.v1.Duplicate.action");
+    target = stream->WriteStringMaybeAliased(
+        2, this->_internal_action(), target);
+  }
+
+  if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
+    target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
+        _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
+  }
+  // @@protoc_insertion_point(serialize_to_array_end:canopy.v1.Duplicate)
+  return target;
+}
+
+size_t Duplicate::ByteSizeLong() const {
+// @@protoc_insertion_point(message_byte_size_start:canopy.v1.Duplicate)
+  size_t total_size = 0;
+
+  uint32_t cached_has_bits = 0;
+  // Prevent compiler warnings about cached_has_bits being unused
+  (void) cached_has_bits;
+
+  // string native_id = 1 [json_name = "nativeId"];
+  if (!this->_internal_native_id().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_native_id());
+  }
+
+  // string action = 2 [json_name = "action"];
+  if (!this->_internal_action().empty()) {
+    total_size += 1 +
+      ::PROTOBUF_NAMESPACE_ID::internal::WireFormatLite::StringSize(
+        this->_internal_action());
+  }
+
+  return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
+}
+
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData Duplicate::_class_data_ = {
+    ::PROTOBUF_NAMESPACE_ID::Message::CopyWithSourceCheck,
+    Duplicate::MergeImpl
+};
+const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*Duplicate::GetClassData() const { return &_class_data_; }
+
+
+void Duplicate::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg) {
+  auto* const _this = static_cast<Duplicate*>(&to_msg);
+  auto& from = static_cast<const Duplicate&>(from_msg);
+  // @@protoc_insertion_point(class_specific_merge_from_start:canopy.v1.Duplicate)
+  GOOGLE_DCHECK_NE(&from, _this);
+  uint32_t cached_has_bits = 0;
+  (void) cached_has_bits;
+
+  if (!from._internal_native_id().empty()) {
+    _this->_internal_set_native_id(from._internal_native_id());
+  }
+  if (!from._internal_action().empty()) {
+    _this->_internal_set_action(from._internal_action());
+  }
+  _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
+}
+
+void Duplicate::CopyFrom(const Duplicate& from) {
+// @@protoc_insertion_point(class_specific_copy_from_start:canopy.v1.Duplicate)
+  if (&from == this) return;
+  Clear();
+  MergeFrom(from);
+}
+
+bool Duplicate::IsInitialized() const {
+  return true;
+}
+
+void Duplicate::InternalSwap(Duplicate* other) {
+  using std::swap;
+  auto* lhs_arena = GetArenaForAllocation();
+  auto* rhs_arena = other->GetArenaForAllocation();
+  _internal_metadata_.InternalSwap(&other->_internal_metadata_);
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.native_id_, lhs_arena,
+      &other->_impl_.native_id_, rhs_arena
+  );
+  ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr::InternalSwap(
+      &_impl_.action_, lhs_arena,
+      &other->_impl_.action_, rhs_arena
+  );
+}
+
+::PROTOBUF_NAMESPACE_ID::Metadata Duplicate::GetMetadata() const {
+  return ::_pbi::AssignDescriptors(
+      &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[2]);
+}
+
+// ===================================================================
+
 OperationError_MetadataEntry_DoNotUse::OperationError_MetadataEntry_DoNotUse() {}
 OperationError_MetadataEntry_DoNotUse::OperationError_MetadataEntry_DoNotUse(::PROTOBUF_NAMESPACE_ID::Arena* arena)
     : SuperType(arena) {}
@@ -1482,7 +1798,7 @@ void OperationError_MetadataEntry_DoNotUse::MergeFrom(const OperationError_Metad
 ::PROTOBUF_NAMESPACE_ID::Metadata OperationError_MetadataEntry_DoNotUse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[2]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[3]);
 }
 
 // ===================================================================
@@ -1830,7 +2146,7 @@ void OperationError::InternalSwap(OperationError* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata OperationError::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[3]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[4]);
 }
 
 // ===================================================================
@@ -2033,7 +2349,7 @@ void GetOperationRequest::InternalSwap(GetOperationRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata GetOperationRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[4]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[5]);
 }
 
 // ===================================================================
@@ -2396,7 +2712,7 @@ void ListOperationsRequest::InternalSwap(ListOperationsRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListOperationsRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[5]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[6]);
 }
 
 // ===================================================================
@@ -2633,7 +2949,7 @@ void ListOperationsResponse::InternalSwap(ListOperationsResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata ListOperationsResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[6]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[7]);
 }
 
 // ===================================================================
@@ -2884,7 +3200,7 @@ void WaitOperationRequest::InternalSwap(WaitOperationRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata WaitOperationRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[7]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[8]);
 }
 
 // ===================================================================
@@ -3087,7 +3403,7 @@ void CancelOperationRequest::InternalSwap(CancelOperationRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata CancelOperationRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[8]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[9]);
 }
 
 // ===================================================================
@@ -3290,7 +3606,7 @@ void DeleteOperationRequest::InternalSwap(DeleteOperationRequest* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata DeleteOperationRequest::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[9]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[10]);
 }
 
 // ===================================================================
@@ -3493,7 +3809,7 @@ void DeleteOperationResponse::InternalSwap(DeleteOperationResponse* other) {
 ::PROTOBUF_NAMESPACE_ID::Metadata DeleteOperationResponse::GetMetadata() const {
   return ::_pbi::AssignDescriptors(
       &descriptor_table_canopy_2fv1_2foperation_2eproto_getter, &descriptor_table_canopy_2fv1_2foperation_2eproto_once,
-      file_level_metadata_canopy_2fv1_2foperation_2eproto[10]);
+      file_level_metadata_canopy_2fv1_2foperation_2eproto[11]);
 }
 
 // @@protoc_insertion_point(namespace_scope)
@@ -3507,6 +3823,10 @@ Arena::CreateMaybeMessage< ::canopy::v1::Operation >(Arena* arena) {
 template<> PROTOBUF_NOINLINE ::canopy::v1::OperationMetadata*
 Arena::CreateMaybeMessage< ::canopy::v1::OperationMetadata >(Arena* arena) {
   return Arena::CreateMessageInternal< ::canopy::v1::OperationMetadata >(arena);
+}
+template<> PROTOBUF_NOINLINE ::canopy::v1::Duplicate*
+Arena::CreateMaybeMessage< ::canopy::v1::Duplicate >(Arena* arena) {
+  return Arena::CreateMessageInternal< ::canopy::v1::Duplicate >(arena);
 }
 template<> PROTOBUF_NOINLINE ::canopy::v1::OperationError_MetadataEntry_DoNotUse*
 Arena::CreateMaybeMessage< ::canopy::v1::OperationError_MetadataEntry_DoNotUse >(Arena* arena) {

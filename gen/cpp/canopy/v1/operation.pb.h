@@ -62,6 +62,9 @@ extern DeleteOperationRequestDefaultTypeInternal _DeleteOperationRequest_default
 class DeleteOperationResponse;
 struct DeleteOperationResponseDefaultTypeInternal;
 extern DeleteOperationResponseDefaultTypeInternal _DeleteOperationResponse_default_instance_;
+class Duplicate;
+struct DuplicateDefaultTypeInternal;
+extern DuplicateDefaultTypeInternal _Duplicate_default_instance_;
 class GetOperationRequest;
 struct GetOperationRequestDefaultTypeInternal;
 extern GetOperationRequestDefaultTypeInternal _GetOperationRequest_default_instance_;
@@ -92,6 +95,7 @@ PROTOBUF_NAMESPACE_OPEN
 template<> ::canopy::v1::CancelOperationRequest* Arena::CreateMaybeMessage<::canopy::v1::CancelOperationRequest>(Arena*);
 template<> ::canopy::v1::DeleteOperationRequest* Arena::CreateMaybeMessage<::canopy::v1::DeleteOperationRequest>(Arena*);
 template<> ::canopy::v1::DeleteOperationResponse* Arena::CreateMaybeMessage<::canopy::v1::DeleteOperationResponse>(Arena*);
+template<> ::canopy::v1::Duplicate* Arena::CreateMaybeMessage<::canopy::v1::Duplicate>(Arena*);
 template<> ::canopy::v1::GetOperationRequest* Arena::CreateMaybeMessage<::canopy::v1::GetOperationRequest>(Arena*);
 template<> ::canopy::v1::ListOperationsRequest* Arena::CreateMaybeMessage<::canopy::v1::ListOperationsRequest>(Arena*);
 template<> ::canopy::v1::ListOperationsResponse* Arena::CreateMaybeMessage<::canopy::v1::ListOperationsResponse>(Arena*);
@@ -470,6 +474,7 @@ class OperationMetadata final :
   // accessors -------------------------------------------------------
 
   enum : int {
+    kDuplicatesFieldNumber = 12,
     kKindFieldNumber = 1,
     kTargetIdFieldNumber = 2,
     kStepFieldNumber = 4,
@@ -482,6 +487,24 @@ class OperationMetadata final :
     kCancelRequestedFieldNumber = 8,
     kAttemptsFieldNumber = 9,
   };
+  // repeated .canopy.v1.Duplicate duplicates = 12 [json_name = "duplicates"];
+  int duplicates_size() const;
+  private:
+  int _internal_duplicates_size() const;
+  public:
+  void clear_duplicates();
+  ::canopy::v1::Duplicate* mutable_duplicates(int index);
+  ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::canopy::v1::Duplicate >*
+      mutable_duplicates();
+  private:
+  const ::canopy::v1::Duplicate& _internal_duplicates(int index) const;
+  ::canopy::v1::Duplicate* _internal_add_duplicates();
+  public:
+  const ::canopy::v1::Duplicate& duplicates(int index) const;
+  ::canopy::v1::Duplicate* add_duplicates();
+  const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::canopy::v1::Duplicate >&
+      duplicates() const;
+
   // string kind = 1 [json_name = "kind"];
   void clear_kind();
   const std::string& kind() const;
@@ -641,6 +664,7 @@ class OperationMetadata final :
   typedef void InternalArenaConstructable_;
   typedef void DestructorSkippable_;
   struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::canopy::v1::Duplicate > duplicates_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr kind_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr target_id_;
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr step_;
@@ -652,6 +676,175 @@ class OperationMetadata final :
     int32_t progress_percent_;
     bool cancel_requested_;
     int32_t attempts_;
+    mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
+  };
+  union { Impl_ _impl_; };
+  friend struct ::TableStruct_canopy_2fv1_2foperation_2eproto;
+};
+// -------------------------------------------------------------------
+
+class Duplicate final :
+    public ::PROTOBUF_NAMESPACE_ID::Message /* @@protoc_insertion_point(class_definition:canopy.v1.Duplicate) */ {
+ public:
+  inline Duplicate() : Duplicate(nullptr) {}
+  ~Duplicate() override;
+  explicit PROTOBUF_CONSTEXPR Duplicate(::PROTOBUF_NAMESPACE_ID::internal::ConstantInitialized);
+
+  Duplicate(const Duplicate& from);
+  Duplicate(Duplicate&& from) noexcept
+    : Duplicate() {
+    *this = ::std::move(from);
+  }
+
+  inline Duplicate& operator=(const Duplicate& from) {
+    CopyFrom(from);
+    return *this;
+  }
+  inline Duplicate& operator=(Duplicate&& from) noexcept {
+    if (this == &from) return *this;
+    if (GetOwningArena() == from.GetOwningArena()
+  #ifdef PROTOBUF_FORCE_COPY_IN_MOVE
+        && GetOwningArena() != nullptr
+  #endif  // !PROTOBUF_FORCE_COPY_IN_MOVE
+    ) {
+      InternalSwap(&from);
+    } else {
+      CopyFrom(from);
+    }
+    return *this;
+  }
+
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* descriptor() {
+    return GetDescriptor();
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Descriptor* GetDescriptor() {
+    return default_instance().GetMetadata().descriptor;
+  }
+  static const ::PROTOBUF_NAMESPACE_ID::Reflection* GetReflection() {
+    return default_instance().GetMetadata().reflection;
+  }
+  static const Duplicate& default_instance() {
+    return *internal_default_instance();
+  }
+  static inline const Duplicate* internal_default_instance() {
+    return reinterpret_cast<const Duplicate*>(
+               &_Duplicate_default_instance_);
+  }
+  static constexpr int kIndexInFileMessages =
+    2;
+
+  friend void swap(Duplicate& a, Duplicate& b) {
+    a.Swap(&b);
+  }
+  inline void Swap(Duplicate* other) {
+    if (other == this) return;
+  #ifdef PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() != nullptr &&
+        GetOwningArena() == other->GetOwningArena()) {
+   #else  // PROTOBUF_FORCE_COPY_IN_SWAP
+    if (GetOwningArena() == other->GetOwningArena()) {
+  #endif  // !PROTOBUF_FORCE_COPY_IN_SWAP
+      InternalSwap(other);
+    } else {
+      ::PROTOBUF_NAMESPACE_ID::internal::GenericSwap(this, other);
+    }
+  }
+  void UnsafeArenaSwap(Duplicate* other) {
+    if (other == this) return;
+    GOOGLE_DCHECK(GetOwningArena() == other->GetOwningArena());
+    InternalSwap(other);
+  }
+
+  // implements Message ----------------------------------------------
+
+  Duplicate* New(::PROTOBUF_NAMESPACE_ID::Arena* arena = nullptr) const final {
+    return CreateMaybeMessage<Duplicate>(arena);
+  }
+  using ::PROTOBUF_NAMESPACE_ID::Message::CopyFrom;
+  void CopyFrom(const Duplicate& from);
+  using ::PROTOBUF_NAMESPACE_ID::Message::MergeFrom;
+  void MergeFrom( const Duplicate& from) {
+    Duplicate::MergeImpl(*this, from);
+  }
+  private:
+  static void MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, const ::PROTOBUF_NAMESPACE_ID::Message& from_msg);
+  public:
+  PROTOBUF_ATTRIBUTE_REINITIALIZES void Clear() final;
+  bool IsInitialized() const final;
+
+  size_t ByteSizeLong() const final;
+  const char* _InternalParse(const char* ptr, ::PROTOBUF_NAMESPACE_ID::internal::ParseContext* ctx) final;
+  uint8_t* _InternalSerialize(
+      uint8_t* target, ::PROTOBUF_NAMESPACE_ID::io::EpsCopyOutputStream* stream) const final;
+  int GetCachedSize() const final { return _impl_._cached_size_.Get(); }
+
+  private:
+  void SharedCtor(::PROTOBUF_NAMESPACE_ID::Arena* arena, bool is_message_owned);
+  void SharedDtor();
+  void SetCachedSize(int size) const final;
+  void InternalSwap(Duplicate* other);
+
+  private:
+  friend class ::PROTOBUF_NAMESPACE_ID::internal::AnyMetadata;
+  static ::PROTOBUF_NAMESPACE_ID::StringPiece FullMessageName() {
+    return "canopy.v1.Duplicate";
+  }
+  protected:
+  explicit Duplicate(::PROTOBUF_NAMESPACE_ID::Arena* arena,
+                       bool is_message_owned = false);
+  public:
+
+  static const ClassData _class_data_;
+  const ::PROTOBUF_NAMESPACE_ID::Message::ClassData*GetClassData() const final;
+
+  ::PROTOBUF_NAMESPACE_ID::Metadata GetMetadata() const final;
+
+  // nested types ----------------------------------------------------
+
+  // accessors -------------------------------------------------------
+
+  enum : int {
+    kNativeIdFieldNumber = 1,
+    kActionFieldNumber = 2,
+  };
+  // string native_id = 1 [json_name = "nativeId"];
+  void clear_native_id();
+  const std::string& native_id() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_native_id(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_native_id();
+  PROTOBUF_NODISCARD std::string* release_native_id();
+  void set_allocated_native_id(std::string* native_id);
+  private:
+  const std::string& _internal_native_id() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_native_id(const std::string& value);
+  std::string* _internal_mutable_native_id();
+  public:
+
+  // string action = 2 [json_name = "action"];
+  void clear_action();
+  const std::string& action() const;
+  template <typename ArgT0 = const std::string&, typename... ArgT>
+  void set_action(ArgT0&& arg0, ArgT... args);
+  std::string* mutable_action();
+  PROTOBUF_NODISCARD std::string* release_action();
+  void set_allocated_action(std::string* action);
+  private:
+  const std::string& _internal_action() const;
+  inline PROTOBUF_ALWAYS_INLINE void _internal_set_action(const std::string& value);
+  std::string* _internal_mutable_action();
+  public:
+
+  // @@protoc_insertion_point(class_scope:canopy.v1.Duplicate)
+ private:
+  class _Internal;
+
+  template <typename T> friend class ::PROTOBUF_NAMESPACE_ID::Arena::InternalHelper;
+  typedef void InternalArenaConstructable_;
+  typedef void DestructorSkippable_;
+  struct Impl_ {
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr native_id_;
+    ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr action_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -735,7 +928,7 @@ class OperationError final :
                &_OperationError_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    3;
+    4;
 
   friend void swap(OperationError& a, OperationError& b) {
     a.Swap(&b);
@@ -941,7 +1134,7 @@ class GetOperationRequest final :
                &_GetOperationRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    4;
+    5;
 
   friend void swap(GetOperationRequest& a, GetOperationRequest& b) {
     a.Swap(&b);
@@ -1094,7 +1287,7 @@ class ListOperationsRequest final :
                &_ListOperationsRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    5;
+    6;
 
   friend void swap(ListOperationsRequest& a, ListOperationsRequest& b) {
     a.Swap(&b);
@@ -1301,7 +1494,7 @@ class ListOperationsResponse final :
                &_ListOperationsResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    6;
+    7;
 
   friend void swap(ListOperationsResponse& a, ListOperationsResponse& b) {
     a.Swap(&b);
@@ -1474,7 +1667,7 @@ class WaitOperationRequest final :
                &_WaitOperationRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    7;
+    8;
 
   friend void swap(WaitOperationRequest& a, WaitOperationRequest& b) {
     a.Swap(&b);
@@ -1647,7 +1840,7 @@ class CancelOperationRequest final :
                &_CancelOperationRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    8;
+    9;
 
   friend void swap(CancelOperationRequest& a, CancelOperationRequest& b) {
     a.Swap(&b);
@@ -1800,7 +1993,7 @@ class DeleteOperationRequest final :
                &_DeleteOperationRequest_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    9;
+    10;
 
   friend void swap(DeleteOperationRequest& a, DeleteOperationRequest& b) {
     a.Swap(&b);
@@ -1953,7 +2146,7 @@ class DeleteOperationResponse final :
                &_DeleteOperationResponse_default_instance_);
   }
   static constexpr int kIndexInFileMessages =
-    10;
+    11;
 
   friend void swap(DeleteOperationResponse& a, DeleteOperationResponse& b) {
     a.Swap(&b);
@@ -2945,6 +3138,150 @@ inline void OperationMetadata::set_allocated_request_id(std::string* request_id)
   // @@protoc_insertion_point(field_set_allocated:canopy.v1.OperationMetadata.request_id)
 }
 
+// repeated .canopy.v1.Duplicate duplicates = 12 [json_name = "duplicates"];
+inline int OperationMetadata::_internal_duplicates_size() const {
+  return _impl_.duplicates_.size();
+}
+inline int OperationMetadata::duplicates_size() const {
+  return _internal_duplicates_size();
+}
+inline void OperationMetadata::clear_duplicates() {
+  _impl_.duplicates_.Clear();
+}
+inline ::canopy::v1::Duplicate* OperationMetadata::mutable_duplicates(int index) {
+  // @@protoc_insertion_point(field_mutable:canopy.v1.OperationMetadata.duplicates)
+  return _impl_.duplicates_.Mutable(index);
+}
+inline ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::canopy::v1::Duplicate >*
+OperationMetadata::mutable_duplicates() {
+  // @@protoc_insertion_point(field_mutable_list:canopy.v1.OperationMetadata.duplicates)
+  return &_impl_.duplicates_;
+}
+inline const ::canopy::v1::Duplicate& OperationMetadata::_internal_duplicates(int index) const {
+  return _impl_.duplicates_.Get(index);
+}
+inline const ::canopy::v1::Duplicate& OperationMetadata::duplicates(int index) const {
+  // @@protoc_insertion_point(field_get:canopy.v1.OperationMetadata.duplicates)
+  return _internal_duplicates(index);
+}
+inline ::canopy::v1::Duplicate* OperationMetadata::_internal_add_duplicates() {
+  return _impl_.duplicates_.Add();
+}
+inline ::canopy::v1::Duplicate* OperationMetadata::add_duplicates() {
+  ::canopy::v1::Duplicate* _add = _internal_add_duplicates();
+  // @@protoc_insertion_point(field_add:canopy.v1.OperationMetadata.duplicates)
+  return _add;
+}
+inline const ::PROTOBUF_NAMESPACE_ID::RepeatedPtrField< ::canopy::v1::Duplicate >&
+OperationMetadata::duplicates() const {
+  // @@protoc_insertion_point(field_list:canopy.v1.OperationMetadata.duplicates)
+  return _impl_.duplicates_;
+}
+
+// -------------------------------------------------------------------
+
+// Duplicate
+
+// string native_id = 1 [json_name = "nativeId"];
+inline void Duplicate::clear_native_id() {
+  _impl_.native_id_.ClearToEmpty();
+}
+inline const std::string& Duplicate::native_id() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.Duplicate.native_id)
+  return _internal_native_id();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void Duplicate::set_native_id(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.native_id_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:canopy.v1.Duplicate.native_id)
+}
+inline std::string* Duplicate::mutable_native_id() {
+  std::string* _s = _internal_mutable_native_id();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.Duplicate.native_id)
+  return _s;
+}
+inline const std::string& Duplicate::_internal_native_id() const {
+  return _impl_.native_id_.Get();
+}
+inline void Duplicate::_internal_set_native_id(const std::string& value) {
+  
+  _impl_.native_id_.Set(value, GetArenaForAllocation());
+}
+inline std::string* Duplicate::_internal_mutable_native_id() {
+  
+  return _impl_.native_id_.Mutable(GetArenaForAllocation());
+}
+inline std::string* Duplicate::release_native_id() {
+  // @@protoc_insertion_point(field_release:canopy.v1.Duplicate.native_id)
+  return _impl_.native_id_.Release();
+}
+inline void Duplicate::set_allocated_native_id(std::string* native_id) {
+  if (native_id != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.native_id_.SetAllocated(native_id, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.native_id_.IsDefault()) {
+    _impl_.native_id_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.Duplicate.native_id)
+}
+
+// string action = 2 [json_name = "action"];
+inline void Duplicate::clear_action() {
+  _impl_.action_.ClearToEmpty();
+}
+inline const std::string& Duplicate::action() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.Duplicate.action)
+  return _internal_action();
+}
+template <typename ArgT0, typename... ArgT>
+inline PROTOBUF_ALWAYS_INLINE
+void Duplicate::set_action(ArgT0&& arg0, ArgT... args) {
+ 
+ _impl_.action_.Set(static_cast<ArgT0 &&>(arg0), args..., GetArenaForAllocation());
+  // @@protoc_insertion_point(field_set:canopy.v1.Duplicate.action)
+}
+inline std::string* Duplicate::mutable_action() {
+  std::string* _s = _internal_mutable_action();
+  // @@protoc_insertion_point(field_mutable:canopy.v1.Duplicate.action)
+  return _s;
+}
+inline const std::string& Duplicate::_internal_action() const {
+  return _impl_.action_.Get();
+}
+inline void Duplicate::_internal_set_action(const std::string& value) {
+  
+  _impl_.action_.Set(value, GetArenaForAllocation());
+}
+inline std::string* Duplicate::_internal_mutable_action() {
+  
+  return _impl_.action_.Mutable(GetArenaForAllocation());
+}
+inline std::string* Duplicate::release_action() {
+  // @@protoc_insertion_point(field_release:canopy.v1.Duplicate.action)
+  return _impl_.action_.Release();
+}
+inline void Duplicate::set_allocated_action(std::string* action) {
+  if (action != nullptr) {
+    
+  } else {
+    
+  }
+  _impl_.action_.SetAllocated(action, GetArenaForAllocation());
+#ifdef PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  if (_impl_.action_.IsDefault()) {
+    _impl_.action_.Set("", GetArenaForAllocation());
+  }
+#endif // PROTOBUF_FORCE_COPY_DEFAULT_STRING
+  // @@protoc_insertion_point(field_set_allocated:canopy.v1.Duplicate.action)
+}
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------
@@ -3746,6 +4083,8 @@ inline void DeleteOperationResponse::set_allocated_id(std::string* id) {
 #ifdef __GNUC__
   #pragma GCC diagnostic pop
 #endif  // __GNUC__
+// -------------------------------------------------------------------
+
 // -------------------------------------------------------------------
 
 // -------------------------------------------------------------------

@@ -166,7 +166,13 @@ type OperationMetadata struct {
 	// The last transient failure (retried), for the curious.
 	LastError string `protobuf:"bytes,10,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
 	// The request_id it was created with, if any.
-	RequestId     string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,11,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Crash duplicates of the resource a create made: further cloud
+	// resources carrying the same idempotency token (a create repeated after
+	// a crash made a second one where the cloud's look-up could not yet see
+	// the first). They are never listed; canopy deletes them unless the
+	// config says `duplicates: report`.
+	Duplicates    []*Duplicate `protobuf:"bytes,12,rep,name=duplicates,proto3" json:"duplicates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -278,6 +284,68 @@ func (x *OperationMetadata) GetRequestId() string {
 	return ""
 }
 
+func (x *OperationMetadata) GetDuplicates() []*Duplicate {
+	if x != nil {
+		return x.Duplicates
+	}
+	return nil
+}
+
+// Duplicate is one crash duplicate and what canopy did with it.
+type Duplicate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cloud's id of the duplicate.
+	NativeId string `protobuf:"bytes,1,opt,name=native_id,json=nativeId,proto3" json:"native_id,omitempty"`
+	// "deleted", "delete-failed" (retried at the next list) or "reported".
+	Action        string `protobuf:"bytes,2,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Duplicate) Reset() {
+	*x = Duplicate{}
+	mi := &file_canopy_v1_operation_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Duplicate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Duplicate) ProtoMessage() {}
+
+func (x *Duplicate) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_operation_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Duplicate.ProtoReflect.Descriptor instead.
+func (*Duplicate) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Duplicate) GetNativeId() string {
+	if x != nil {
+		return x.NativeId
+	}
+	return ""
+}
+
+func (x *Duplicate) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
 // OperationError is why an operation failed: a google.rpc status.
 type OperationError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -296,7 +364,7 @@ type OperationError struct {
 
 func (x *OperationError) Reset() {
 	*x = OperationError{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[2]
+	mi := &file_canopy_v1_operation_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +376,7 @@ func (x *OperationError) String() string {
 func (*OperationError) ProtoMessage() {}
 
 func (x *OperationError) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[2]
+	mi := &file_canopy_v1_operation_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +389,7 @@ func (x *OperationError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperationError.ProtoReflect.Descriptor instead.
 func (*OperationError) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{2}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *OperationError) GetCode() int32 {
@@ -363,7 +431,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[3]
+	mi := &file_canopy_v1_operation_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +443,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[3]
+	mi := &file_canopy_v1_operation_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +456,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{3}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetOperationRequest) GetId() string {
@@ -417,7 +485,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[4]
+	mi := &file_canopy_v1_operation_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +497,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[4]
+	mi := &file_canopy_v1_operation_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +510,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{4}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListOperationsRequest) GetPageSize() int32 {
@@ -493,7 +561,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[5]
+	mi := &file_canopy_v1_operation_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -505,7 +573,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[5]
+	mi := &file_canopy_v1_operation_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -518,7 +586,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{5}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -549,7 +617,7 @@ type WaitOperationRequest struct {
 
 func (x *WaitOperationRequest) Reset() {
 	*x = WaitOperationRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[6]
+	mi := &file_canopy_v1_operation_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -561,7 +629,7 @@ func (x *WaitOperationRequest) String() string {
 func (*WaitOperationRequest) ProtoMessage() {}
 
 func (x *WaitOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[6]
+	mi := &file_canopy_v1_operation_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -574,7 +642,7 @@ func (x *WaitOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitOperationRequest.ProtoReflect.Descriptor instead.
 func (*WaitOperationRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{6}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WaitOperationRequest) GetId() string {
@@ -602,7 +670,7 @@ type CancelOperationRequest struct {
 
 func (x *CancelOperationRequest) Reset() {
 	*x = CancelOperationRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[7]
+	mi := &file_canopy_v1_operation_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +682,7 @@ func (x *CancelOperationRequest) String() string {
 func (*CancelOperationRequest) ProtoMessage() {}
 
 func (x *CancelOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[7]
+	mi := &file_canopy_v1_operation_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +695,7 @@ func (x *CancelOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOperationRequest.ProtoReflect.Descriptor instead.
 func (*CancelOperationRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{7}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CancelOperationRequest) GetId() string {
@@ -648,7 +716,7 @@ type DeleteOperationRequest struct {
 
 func (x *DeleteOperationRequest) Reset() {
 	*x = DeleteOperationRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[8]
+	mi := &file_canopy_v1_operation_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +728,7 @@ func (x *DeleteOperationRequest) String() string {
 func (*DeleteOperationRequest) ProtoMessage() {}
 
 func (x *DeleteOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[8]
+	mi := &file_canopy_v1_operation_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +741,7 @@ func (x *DeleteOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOperationRequest.ProtoReflect.Descriptor instead.
 func (*DeleteOperationRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{8}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteOperationRequest) GetId() string {
@@ -694,7 +762,7 @@ type DeleteOperationResponse struct {
 
 func (x *DeleteOperationResponse) Reset() {
 	*x = DeleteOperationResponse{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[9]
+	mi := &file_canopy_v1_operation_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +774,7 @@ func (x *DeleteOperationResponse) String() string {
 func (*DeleteOperationResponse) ProtoMessage() {}
 
 func (x *DeleteOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[9]
+	mi := &file_canopy_v1_operation_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +787,7 @@ func (x *DeleteOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOperationResponse.ProtoReflect.Descriptor instead.
 func (*DeleteOperationResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{9}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteOperationResponse) GetId() string {
@@ -740,7 +808,7 @@ const file_canopy_v1_operation_proto_rawDesc = "" +
 	"\bmetadata\x18\x03 \x01(\v2\x1c.canopy.v1.OperationMetadataR\bmetadata\x121\n" +
 	"\x05error\x18\x04 \x01(\v2\x19.canopy.v1.OperationErrorH\x00R\x05error\x122\n" +
 	"\bresponse\x18\x05 \x01(\v2\x14.google.protobuf.AnyH\x00R\bresponseB\b\n" +
-	"\x06result\"\xb3\x03\n" +
+	"\x06result\"\xe9\x03\n" +
 	"\x11OperationMetadata\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n" +
 	"\ttarget_id\x18\x02 \x01(\tR\btargetId\x12/\n" +
@@ -757,7 +825,13 @@ const file_canopy_v1_operation_proto_rawDesc = "" +
 	"last_error\x18\n" +
 	" \x01(\tR\tlastError\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\v \x01(\tR\trequestId\"\xd8\x01\n" +
+	"request_id\x18\v \x01(\tR\trequestId\x124\n" +
+	"\n" +
+	"duplicates\x18\f \x03(\v2\x14.canopy.v1.DuplicateR\n" +
+	"duplicates\"@\n" +
+	"\tDuplicate\x12\x1b\n" +
+	"\tnative_id\x18\x01 \x01(\tR\bnativeId\x12\x16\n" +
+	"\x06action\x18\x02 \x01(\tR\x06action\"\xd8\x01\n" +
 	"\x0eOperationError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
@@ -808,49 +882,51 @@ func file_canopy_v1_operation_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_operation_proto_rawDescData
 }
 
-var file_canopy_v1_operation_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_canopy_v1_operation_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_canopy_v1_operation_proto_goTypes = []any{
 	(*Operation)(nil),               // 0: canopy.v1.Operation
 	(*OperationMetadata)(nil),       // 1: canopy.v1.OperationMetadata
-	(*OperationError)(nil),          // 2: canopy.v1.OperationError
-	(*GetOperationRequest)(nil),     // 3: canopy.v1.GetOperationRequest
-	(*ListOperationsRequest)(nil),   // 4: canopy.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),  // 5: canopy.v1.ListOperationsResponse
-	(*WaitOperationRequest)(nil),    // 6: canopy.v1.WaitOperationRequest
-	(*CancelOperationRequest)(nil),  // 7: canopy.v1.CancelOperationRequest
-	(*DeleteOperationRequest)(nil),  // 8: canopy.v1.DeleteOperationRequest
-	(*DeleteOperationResponse)(nil), // 9: canopy.v1.DeleteOperationResponse
-	nil,                             // 10: canopy.v1.OperationError.MetadataEntry
-	(*anypb.Any)(nil),               // 11: google.protobuf.Any
-	(*Location)(nil),                // 12: canopy.v1.Location
-	(*timestamppb.Timestamp)(nil),   // 13: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 14: google.protobuf.Duration
+	(*Duplicate)(nil),               // 2: canopy.v1.Duplicate
+	(*OperationError)(nil),          // 3: canopy.v1.OperationError
+	(*GetOperationRequest)(nil),     // 4: canopy.v1.GetOperationRequest
+	(*ListOperationsRequest)(nil),   // 5: canopy.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),  // 6: canopy.v1.ListOperationsResponse
+	(*WaitOperationRequest)(nil),    // 7: canopy.v1.WaitOperationRequest
+	(*CancelOperationRequest)(nil),  // 8: canopy.v1.CancelOperationRequest
+	(*DeleteOperationRequest)(nil),  // 9: canopy.v1.DeleteOperationRequest
+	(*DeleteOperationResponse)(nil), // 10: canopy.v1.DeleteOperationResponse
+	nil,                             // 11: canopy.v1.OperationError.MetadataEntry
+	(*anypb.Any)(nil),               // 12: google.protobuf.Any
+	(*Location)(nil),                // 13: canopy.v1.Location
+	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 15: google.protobuf.Duration
 }
 var file_canopy_v1_operation_proto_depIdxs = []int32{
 	1,  // 0: canopy.v1.Operation.metadata:type_name -> canopy.v1.OperationMetadata
-	2,  // 1: canopy.v1.Operation.error:type_name -> canopy.v1.OperationError
-	11, // 2: canopy.v1.Operation.response:type_name -> google.protobuf.Any
-	12, // 3: canopy.v1.OperationMetadata.location:type_name -> canopy.v1.Location
-	13, // 4: canopy.v1.OperationMetadata.create_time:type_name -> google.protobuf.Timestamp
-	13, // 5: canopy.v1.OperationMetadata.update_time:type_name -> google.protobuf.Timestamp
-	10, // 6: canopy.v1.OperationError.metadata:type_name -> canopy.v1.OperationError.MetadataEntry
-	0,  // 7: canopy.v1.ListOperationsResponse.operations:type_name -> canopy.v1.Operation
-	14, // 8: canopy.v1.WaitOperationRequest.timeout:type_name -> google.protobuf.Duration
-	3,  // 9: canopy.v1.OperationService.GetOperation:input_type -> canopy.v1.GetOperationRequest
-	4,  // 10: canopy.v1.OperationService.ListOperations:input_type -> canopy.v1.ListOperationsRequest
-	6,  // 11: canopy.v1.OperationService.WaitOperation:input_type -> canopy.v1.WaitOperationRequest
-	7,  // 12: canopy.v1.OperationService.CancelOperation:input_type -> canopy.v1.CancelOperationRequest
-	8,  // 13: canopy.v1.OperationService.DeleteOperation:input_type -> canopy.v1.DeleteOperationRequest
-	0,  // 14: canopy.v1.OperationService.GetOperation:output_type -> canopy.v1.Operation
-	5,  // 15: canopy.v1.OperationService.ListOperations:output_type -> canopy.v1.ListOperationsResponse
-	0,  // 16: canopy.v1.OperationService.WaitOperation:output_type -> canopy.v1.Operation
-	0,  // 17: canopy.v1.OperationService.CancelOperation:output_type -> canopy.v1.Operation
-	9,  // 18: canopy.v1.OperationService.DeleteOperation:output_type -> canopy.v1.DeleteOperationResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	3,  // 1: canopy.v1.Operation.error:type_name -> canopy.v1.OperationError
+	12, // 2: canopy.v1.Operation.response:type_name -> google.protobuf.Any
+	13, // 3: canopy.v1.OperationMetadata.location:type_name -> canopy.v1.Location
+	14, // 4: canopy.v1.OperationMetadata.create_time:type_name -> google.protobuf.Timestamp
+	14, // 5: canopy.v1.OperationMetadata.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 6: canopy.v1.OperationMetadata.duplicates:type_name -> canopy.v1.Duplicate
+	11, // 7: canopy.v1.OperationError.metadata:type_name -> canopy.v1.OperationError.MetadataEntry
+	0,  // 8: canopy.v1.ListOperationsResponse.operations:type_name -> canopy.v1.Operation
+	15, // 9: canopy.v1.WaitOperationRequest.timeout:type_name -> google.protobuf.Duration
+	4,  // 10: canopy.v1.OperationService.GetOperation:input_type -> canopy.v1.GetOperationRequest
+	5,  // 11: canopy.v1.OperationService.ListOperations:input_type -> canopy.v1.ListOperationsRequest
+	7,  // 12: canopy.v1.OperationService.WaitOperation:input_type -> canopy.v1.WaitOperationRequest
+	8,  // 13: canopy.v1.OperationService.CancelOperation:input_type -> canopy.v1.CancelOperationRequest
+	9,  // 14: canopy.v1.OperationService.DeleteOperation:input_type -> canopy.v1.DeleteOperationRequest
+	0,  // 15: canopy.v1.OperationService.GetOperation:output_type -> canopy.v1.Operation
+	6,  // 16: canopy.v1.OperationService.ListOperations:output_type -> canopy.v1.ListOperationsResponse
+	0,  // 17: canopy.v1.OperationService.WaitOperation:output_type -> canopy.v1.Operation
+	0,  // 18: canopy.v1.OperationService.CancelOperation:output_type -> canopy.v1.Operation
+	10, // 19: canopy.v1.OperationService.DeleteOperation:output_type -> canopy.v1.DeleteOperationResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_operation_proto_init() }
@@ -869,7 +945,7 @@ func file_canopy_v1_operation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_operation_proto_rawDesc), len(file_canopy_v1_operation_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

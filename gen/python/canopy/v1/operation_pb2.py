@@ -17,7 +17,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61nopy/v1/operation.proto\x12\tcanopy.v1\x1a\x16\x63\x61nopy/v1/common.proto\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x01\n\tOperation\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x64one\x18\x02 \x01(\x08R\x04\x64one\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32\x1c.canopy.v1.OperationMetadataR\x08metadata\x12\x31\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x19.canopy.v1.OperationErrorH\x00R\x05\x65rror\x12\x32\n\x08response\x18\x05 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00R\x08responseB\x08\n\x06result\"\xb3\x03\n\x11OperationMetadata\x12\x12\n\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n\ttarget_id\x18\x02 \x01(\tR\x08targetId\x12/\n\x08location\x18\x03 \x01(\x0b\x32\x13.canopy.v1.LocationR\x08location\x12\x12\n\x04step\x18\x04 \x01(\tR\x04step\x12)\n\x10progress_percent\x18\x05 \x01(\x05R\x0fprogressPercent\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12)\n\x10\x63\x61ncel_requested\x18\x08 \x01(\x08R\x0f\x63\x61ncelRequested\x12\x1a\n\x08\x61ttempts\x18\t \x01(\x05R\x08\x61ttempts\x12\x1d\n\nlast_error\x18\n \x01(\tR\tlastError\x12\x1d\n\nrequest_id\x18\x0b \x01(\tR\trequestId\"\xd8\x01\n\x0eOperationError\x12\x12\n\x04\x63ode\x18\x01 \x01(\x05R\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\x12\x43\n\x08metadata\x18\x04 \x03(\x0b\x32\'.canopy.v1.OperationError.MetadataEntryR\x08metadata\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"%\n\x13GetOperationRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"\xad\x01\n\x15ListOperationsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1b\n\ttarget_id\x18\x03 \x01(\tR\x08targetId\x12\x12\n\x04kind\x18\x04 \x01(\tR\x04kind\x12\'\n\x0funfinished_only\x18\x05 \x01(\x08R\x0eunfinishedOnly\"v\n\x16ListOperationsResponse\x12\x34\n\noperations\x18\x01 \x03(\x0b\x32\x14.canopy.v1.OperationR\noperations\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"[\n\x14WaitOperationRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x33\n\x07timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\"(\n\x16\x43\x61ncelOperationRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"(\n\x16\x44\x65leteOperationRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\")\n\x17\x44\x65leteOperationResponse\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id2\x9d\x03\n\x10OperationService\x12\x44\n\x0cGetOperation\x12\x1e.canopy.v1.GetOperationRequest\x1a\x14.canopy.v1.Operation\x12U\n\x0eListOperations\x12 .canopy.v1.ListOperationsRequest\x1a!.canopy.v1.ListOperationsResponse\x12\x46\n\rWaitOperation\x12\x1f.canopy.v1.WaitOperationRequest\x1a\x14.canopy.v1.Operation\x12J\n\x0f\x43\x61ncelOperation\x12!.canopy.v1.CancelOperationRequest\x1a\x14.canopy.v1.Operation\x12X\n\x0f\x44\x65leteOperation\x12!.canopy.v1.DeleteOperationRequest\x1a\".canopy.v1.DeleteOperationResponseB:Z8github.com/canopy-cloud/canopy/gen/go/canopy/v1;canopyv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63\x61nopy/v1/operation.proto\x12\tcanopy.v1\x1a\x16\x63\x61nopy/v1/common.proto\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xda\x01\n\tOperation\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04\x64one\x18\x02 \x01(\x08R\x04\x64one\x12\x38\n\x08metadata\x18\x03 \x01(\x0b\x32\x1c.canopy.v1.OperationMetadataR\x08metadata\x12\x31\n\x05\x65rror\x18\x04 \x01(\x0b\x32\x19.canopy.v1.OperationErrorH\x00R\x05\x65rror\x12\x32\n\x08response\x18\x05 \x01(\x0b\x32\x14.google.protobuf.AnyH\x00R\x08responseB\x08\n\x06result\"\xe9\x03\n\x11OperationMetadata\x12\x12\n\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n\ttarget_id\x18\x02 \x01(\tR\x08targetId\x12/\n\x08location\x18\x03 \x01(\x0b\x32\x13.canopy.v1.LocationR\x08location\x12\x12\n\x04step\x18\x04 \x01(\tR\x04step\x12)\n\x10progress_percent\x18\x05 \x01(\x05R\x0fprogressPercent\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12)\n\x10\x63\x61ncel_requested\x18\x08 \x01(\x08R\x0f\x63\x61ncelRequested\x12\x1a\n\x08\x61ttempts\x18\t \x01(\x05R\x08\x61ttempts\x12\x1d\n\nlast_error\x18\n \x01(\tR\tlastError\x12\x1d\n\nrequest_id\x18\x0b \x01(\tR\trequestId\x12\x34\n\nduplicates\x18\x0c \x03(\x0b\x32\x14.canopy.v1.DuplicateR\nduplicates\"@\n\tDuplicate\x12\x1b\n\tnative_id\x18\x01 \x01(\tR\x08nativeId\x12\x16\n\x06\x61\x63tion\x18\x02 \x01(\tR\x06\x61\x63tion\"\xd8\x01\n\x0eOperationError\x12\x12\n\x04\x63ode\x18\x01 \x01(\x05R\x04\x63ode\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\x12\x16\n\x06reason\x18\x03 \x01(\tR\x06reason\x12\x43\n\x08metadata\x18\x04 \x03(\x0b\x32\'.canopy.v1.OperationError.MetadataEntryR\x08metadata\x1a;\n\rMetadataEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"%\n\x13GetOperationRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"\xad\x01\n\x15ListOperationsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1b\n\ttarget_id\x18\x03 \x01(\tR\x08targetId\x12\x12\n\x04kind\x18\x04 \x01(\tR\x04kind\x12\'\n\x0funfinished_only\x18\x05 \x01(\x08R\x0eunfinishedOnly\"v\n\x16ListOperationsResponse\x12\x34\n\noperations\x18\x01 \x03(\x0b\x32\x14.canopy.v1.OperationR\noperations\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"[\n\x14WaitOperationRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x33\n\x07timeout\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x07timeout\"(\n\x16\x43\x61ncelOperationRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\"(\n\x16\x44\x65leteOperationRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\")\n\x17\x44\x65leteOperationResponse\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id2\x9d\x03\n\x10OperationService\x12\x44\n\x0cGetOperation\x12\x1e.canopy.v1.GetOperationRequest\x1a\x14.canopy.v1.Operation\x12U\n\x0eListOperations\x12 .canopy.v1.ListOperationsRequest\x1a!.canopy.v1.ListOperationsResponse\x12\x46\n\rWaitOperation\x12\x1f.canopy.v1.WaitOperationRequest\x1a\x14.canopy.v1.Operation\x12J\n\x0f\x43\x61ncelOperation\x12!.canopy.v1.CancelOperationRequest\x1a\x14.canopy.v1.Operation\x12X\n\x0f\x44\x65leteOperation\x12!.canopy.v1.DeleteOperationRequest\x1a\".canopy.v1.DeleteOperationResponseB:Z8github.com/canopy-cloud/canopy/gen/go/canopy/v1;canopyv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'canopy.v1.operation_pb2', globals())
@@ -30,25 +30,27 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _OPERATION._serialized_start=157
   _OPERATION._serialized_end=375
   _OPERATIONMETADATA._serialized_start=378
-  _OPERATIONMETADATA._serialized_end=813
-  _OPERATIONERROR._serialized_start=816
-  _OPERATIONERROR._serialized_end=1032
-  _OPERATIONERROR_METADATAENTRY._serialized_start=973
-  _OPERATIONERROR_METADATAENTRY._serialized_end=1032
-  _GETOPERATIONREQUEST._serialized_start=1034
-  _GETOPERATIONREQUEST._serialized_end=1071
-  _LISTOPERATIONSREQUEST._serialized_start=1074
-  _LISTOPERATIONSREQUEST._serialized_end=1247
-  _LISTOPERATIONSRESPONSE._serialized_start=1249
-  _LISTOPERATIONSRESPONSE._serialized_end=1367
-  _WAITOPERATIONREQUEST._serialized_start=1369
-  _WAITOPERATIONREQUEST._serialized_end=1460
-  _CANCELOPERATIONREQUEST._serialized_start=1462
-  _CANCELOPERATIONREQUEST._serialized_end=1502
-  _DELETEOPERATIONREQUEST._serialized_start=1504
-  _DELETEOPERATIONREQUEST._serialized_end=1544
-  _DELETEOPERATIONRESPONSE._serialized_start=1546
-  _DELETEOPERATIONRESPONSE._serialized_end=1587
-  _OPERATIONSERVICE._serialized_start=1590
-  _OPERATIONSERVICE._serialized_end=2003
+  _OPERATIONMETADATA._serialized_end=867
+  _DUPLICATE._serialized_start=869
+  _DUPLICATE._serialized_end=933
+  _OPERATIONERROR._serialized_start=936
+  _OPERATIONERROR._serialized_end=1152
+  _OPERATIONERROR_METADATAENTRY._serialized_start=1093
+  _OPERATIONERROR_METADATAENTRY._serialized_end=1152
+  _GETOPERATIONREQUEST._serialized_start=1154
+  _GETOPERATIONREQUEST._serialized_end=1191
+  _LISTOPERATIONSREQUEST._serialized_start=1194
+  _LISTOPERATIONSREQUEST._serialized_end=1367
+  _LISTOPERATIONSRESPONSE._serialized_start=1369
+  _LISTOPERATIONSRESPONSE._serialized_end=1487
+  _WAITOPERATIONREQUEST._serialized_start=1489
+  _WAITOPERATIONREQUEST._serialized_end=1580
+  _CANCELOPERATIONREQUEST._serialized_start=1582
+  _CANCELOPERATIONREQUEST._serialized_end=1622
+  _DELETEOPERATIONREQUEST._serialized_start=1624
+  _DELETEOPERATIONREQUEST._serialized_end=1664
+  _DELETEOPERATIONRESPONSE._serialized_start=1666
+  _DELETEOPERATIONRESPONSE._serialized_end=1707
+  _OPERATIONSERVICE._serialized_start=1710
+  _OPERATIONSERVICE._serialized_end=2123
 # @@protoc_insertion_point(module_scope)

@@ -27,6 +27,14 @@ class DeleteOperationResponse(_message.Message):
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
+class Duplicate(_message.Message):
+    __slots__ = ["action", "native_id"]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    NATIVE_ID_FIELD_NUMBER: _ClassVar[int]
+    action: str
+    native_id: str
+    def __init__(self, native_id: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
+
 class GetOperationRequest(_message.Message):
     __slots__ = ["id"]
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -89,10 +97,11 @@ class OperationError(_message.Message):
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., reason: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class OperationMetadata(_message.Message):
-    __slots__ = ["attempts", "cancel_requested", "create_time", "kind", "last_error", "location", "progress_percent", "request_id", "step", "target_id", "update_time"]
+    __slots__ = ["attempts", "cancel_requested", "create_time", "duplicates", "kind", "last_error", "location", "progress_percent", "request_id", "step", "target_id", "update_time"]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     LOCATION_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +113,7 @@ class OperationMetadata(_message.Message):
     attempts: int
     cancel_requested: bool
     create_time: _timestamp_pb2.Timestamp
+    duplicates: _containers.RepeatedCompositeFieldContainer[Duplicate]
     kind: str
     last_error: str
     location: _common_pb2.Location
@@ -112,7 +122,7 @@ class OperationMetadata(_message.Message):
     step: str
     target_id: str
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, kind: _Optional[str] = ..., target_id: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., step: _Optional[str] = ..., progress_percent: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested: bool = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, kind: _Optional[str] = ..., target_id: _Optional[str] = ..., location: _Optional[_Union[_common_pb2.Location, _Mapping]] = ..., step: _Optional[str] = ..., progress_percent: _Optional[int] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested: bool = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., request_id: _Optional[str] = ..., duplicates: _Optional[_Iterable[_Union[Duplicate, _Mapping]]] = ...) -> None: ...
 
 class WaitOperationRequest(_message.Message):
     __slots__ = ["id", "timeout"]
