@@ -78,6 +78,9 @@ type Cloud struct {
 
 	s3 s3State // S3 clients (s3.go)
 
+	// replays makes snapshot creates safe to repeat (providers.ReplayGuard).
+	replays *providers.ReplayGuard
+
 	catMu     sync.Mutex // held while the catalogue is fetched: one fetch at a time
 	flavors   []providers.Flavor
 	flavorsAt time.Time
@@ -164,6 +167,7 @@ func newCloud(name string, opts Options, regions []string, clients map[string]ec
 	return &Cloud{
 		name: name, opts: opts, regions: regions, clients: clients,
 		zoneRegion: map[string]string{}, where: map[string]string{}, recent: map[string]recentServer{},
+		replays: providers.NewReplayGuard(opts.CreateWindow),
 	}
 }
 

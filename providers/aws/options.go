@@ -63,16 +63,28 @@ type Options struct {
 	// S3Concurrency is how many parts of one upload are in flight (default
 	// 2): an upload holds about (S3Concurrency+1) × S3PartSize in memory.
 	S3Concurrency int `json:"s3_concurrency"`
+	// CreateWindow bounds how long after a CreateSnapshot was sent the
+	// snapshot may still be invisible to the canopy:token tag look-up (EC2
+	// has no client token for snapshots; its describe calls are eventually
+	// consistent, and a request a dead process sent may still be in
+	// flight). A replayed snapshot create that finds nothing waits this
+	// long after the earlier attempt (default DefaultCreateWindow). Volumes
+	// and instances carry EC2's ClientToken and never wait.
+	CreateWindow time.Duration `json:"-"`
 }
+
+// DefaultCreateWindow is the snapshot create window when the config sets
+// none (docs/idempotency.md).
+const DefaultCreateWindow = 15 * time.Second
 
 var knownOptions = []string{
 	"profile", "regions", "endpoint", "access_key_id", "secret_access_key", "session_token",
-	"image_owners", "image_filters", "instance_types", "catalog_ttl", "max_attempts", "s3_part_size", "s3_concurrency",
+	"image_owners", "image_filters", "instance_types", "catalog_ttl", "max_attempts", "s3_part_size", "s3_concurrency", "create_window",
 }
 
 // ParseOptions reads the YAML `options` map of an aws cloud.
 func ParseOptions(m map[string]any) (Options, error) {
-	o := Options{CatalogTTL: time.Hour}
+	o := Options{CatalogTTL: time.Hour, CreateWindow: DefaultCreateWindow}
 	if len(m) == 0 {
 		return o, nil
 	}
@@ -107,6 +119,7 @@ func ParseOptions(m map[string]any) (Options, error) {
 		clean["image_filters"] = norm
 	}
 	delete(clean, "catalog_ttl")
+	delete(clean, "create_window")
 	raw, err := json.Marshal(clean)
 	if err != nil {
 		return o, fmt.Errorf("aws: options: %w", err)
@@ -124,6 +137,14 @@ func ParseOptions(m map[string]any) (Options, error) {
 			return o, fmt.Errorf("aws: option catalog_ttl: %q is not a duration >= 0", s)
 		}
 		o.CatalogTTL = d
+	}
+	if v, ok := m["create_window"]; ok {
+		s, ok := v.(string)
+		d, err := time.ParseDuration(s)
+		if !ok || err != nil || d < 0 {
+			return o, fmt.Errorf("aws: option create_window: %v is not a duration >= 0 like \"15s\"", v)
+		}
+		o.CreateWindow = d
 	}
 	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
 		return o, fmt.Errorf("aws: options access_key_id and secret_access_key go together")

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -266,6 +267,7 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 	if err != nil {
 		return providers.Server{}, fail(err, reference, "run instances in %s", region)
 	}
+	failpoint.Hit("aws/server:posted")
 	if len(out.Instances) == 0 {
 		return providers.Server{}, fmt.Errorf("aws: run instances in %s: %w: no instance in the answer", region, providers.ErrUnavailable)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -198,11 +199,26 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 	case err != nil:
 		return providers.Snapshot{}, err
 	}
-	if spec.IdempotencyToken != "" {
-		if s, ok, err := c.snapshotByToken(ctx, region, spec.IdempotencyToken); err != nil || ok {
-			return s, err
-		}
+	find := func(ctx context.Context) (providers.Snapshot, bool, error) {
+		return c.snapshotByToken(ctx, region, spec.IdempotencyToken)
 	}
+	create := func(ctx context.Context) (providers.Snapshot, error) {
+		return c.createSnapshot(ctx, spec, region, vol, tags)
+	}
+	s, found, err := providers.FindOrCreate(ctx, c.replays, spec.IdempotencyToken, spec.Replay, find, create)
+	if err != nil || found {
+		return s, err
+	}
+	c.remember(s.NativeID, region)
+	st := c.ebs()
+	st.mu.Lock()
+	st.snapshots[s.NativeID] = recentSnapshot{s: cloneSnapshot(s), token: spec.IdempotencyToken, at: time.Now()}
+	st.mu.Unlock()
+	return s, nil
+}
+
+// createSnapshot sends CreateSnapshot and reads its answer.
+func (c *Cloud) createSnapshot(ctx context.Context, spec providers.SnapshotSpec, region string, vol types.Volume, tags []types.Tag) (providers.Snapshot, error) {
 	if vol.State != types.VolumeStateAvailable && vol.State != types.VolumeStateInUse {
 		return providers.Snapshot{}, fmt.Errorf("aws: create snapshot of volume %s in state %s: %w", spec.VolumeID, vol.State, providers.ErrConflict)
 	}
@@ -221,6 +237,7 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 	if err != nil {
 		return providers.Snapshot{}, ebsFail(err, reference, "create snapshot of volume %s in %s", spec.VolumeID, region)
 	}
+	failpoint.Hit("aws/snapshot:posted")
 	s := snapshotOf(region, types.Snapshot{
 		SnapshotId: out.SnapshotId, VolumeId: out.VolumeId, VolumeSize: out.VolumeSize, Description: out.Description,
 		State: out.State, StateMessage: out.StateMessage, StartTime: out.StartTime, Progress: out.Progress, Tags: out.Tags,
@@ -247,11 +264,6 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 	if s.Created.IsZero() {
 		s.Created = time.Now()
 	}
-	c.remember(s.NativeID, region)
-	st := c.ebs()
-	st.mu.Lock()
-	st.snapshots[s.NativeID] = recentSnapshot{s: cloneSnapshot(s), token: spec.IdempotencyToken, at: time.Now()}
-	st.mu.Unlock()
 	return s, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -361,6 +362,7 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 	if err != nil {
 		return providers.Volume{}, ebsFail(err, reference, "create volume in %s", zone)
 	}
+	failpoint.Hit("aws/volume:posted")
 	v := volumeOf(region, types.Volume{
 		VolumeId: out.VolumeId, AvailabilityZone: out.AvailabilityZone, CreateTime: out.CreateTime, Size: out.Size,
 		SnapshotId: out.SnapshotId, State: out.State, VolumeType: out.VolumeType, Tags: out.Tags, Encrypted: out.Encrypted,
