@@ -96,6 +96,8 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Volumes", s.testVolumes) // volumes.go
 	if it, ok := p.(providers.ImageTransfer); ok {
 		t.Run("ImageTransfer", func(t *testing.T) { s.testImageTransfer(t, it) }) // images.go
+	} else {
+		t.Logf("adapter has no ImageTransfer capability; image transfer tests not run")
 	}
 }
 
