@@ -166,7 +166,8 @@ type ImageSpec struct {
 }
 
 // ImageWriter streams an image's bytes; Commit returns the image (which may
-// still be PENDING where the cloud processes it asynchronously).
+// still be PENDING where the cloud processes it asynchronously). Abort, or
+// a Commit that fails, leaves no image; Abort after Commit is a no-op.
 type ImageWriter interface {
 	io.Writer
 	Commit() (Image, error)
@@ -176,8 +177,11 @@ type ImageWriter interface {
 // ImageTransfer is uploading and downloading image data (Glance, the
 // simulator).
 type ImageTransfer interface {
+	// NewImageWriter starts an upload; a spec the cloud cannot take (an
+	// unknown disk or container format) is ErrInvalid.
 	NewImageWriter(ctx context.Context, spec ImageSpec) (ImageWriter, error)
 	// NewImageReader reads an image's bytes; the Image says its size and
-	// formats.
+	// formats. A missing image is ErrNotFound; an image without data (a
+	// record whose upload never happened) is ErrConflict.
 	NewImageReader(ctx context.Context, id string) (io.ReadCloser, Image, error)
 }

@@ -196,23 +196,15 @@ type Compute interface {
 	DeleteKeypair(ctx context.Context, name string) error
 }
 
-// Capabilities lists what an adapter offers; the names appear in
-// canopy.v1.Cloud.capabilities.
+// Capabilities lists what an adapter offers (each capability for which Has
+// is true), sorted; the names appear in canopy.v1.Cloud.capabilities.
 func Capabilities(p Provider) []string {
 	var caps []string
-	if _, ok := p.(Compute); ok {
-		caps = append(caps, "compute", "keypairs")
+	for _, c := range capabilityNames {
+		if Has(p, c) {
+			caps = append(caps, c)
+		}
 	}
-	if _, ok := p.(Objects); ok {
-		caps = append(caps, "objects")
-	}
-	if _, ok := p.(URLSigner); ok {
-		caps = append(caps, "presigned-urls")
-	}
-	if _, ok := p.(ImageTransfer); ok {
-		caps = append(caps, "image-transfer")
-	}
-	caps = append(caps, volumeCapabilities(p)...)
 	sort.Strings(caps)
 	return caps
 }

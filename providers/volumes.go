@@ -14,6 +14,12 @@ const (
 const (
 	CapCompute  = "compute"
 	CapKeypairs = "keypairs"
+	// CapObjects: the adapter implements Objects.
+	CapObjects = "objects"
+	// CapPresignedURLs: the adapter implements URLSigner.
+	CapPresignedURLs = "presigned-urls"
+	// CapImageTransfer: the adapter implements ImageTransfer.
+	CapImageTransfer = "image-transfer"
 	// CapVolumes: the adapter implements Volumes.
 	CapVolumes = "volumes"
 	// CapSnapshots: the adapter implements Snapshots.
@@ -201,6 +207,12 @@ func Has(p Provider, capability string) bool {
 	switch capability {
 	case CapCompute, CapKeypairs:
 		_, ok = p.(Compute)
+	case CapObjects:
+		_, ok = p.(Objects)
+	case CapPresignedURLs:
+		_, ok = p.(URLSigner)
+	case CapImageTransfer:
+		_, ok = p.(ImageTransfer)
 	case CapVolumes, CapVolumeFromImage:
 		_, ok = p.(Volumes)
 	case CapSnapshots:
@@ -228,13 +240,6 @@ func Has(p Provider, capability string) bool {
 	return true
 }
 
-// volumeCapabilities lists the block-storage capabilities p offers.
-func volumeCapabilities(p Provider) []string {
-	var caps []string
-	for _, c := range []string{CapVolumes, CapSnapshots, CapBackups, CapVolumeFromImage, CapVolumeData} {
-		if Has(p, c) {
-			caps = append(caps, c)
-		}
-	}
-	return caps
-}
+// capabilityNames are every capability Has knows, in Capabilities' order.
+var capabilityNames = []string{CapBackups, CapCompute, CapImageTransfer, CapKeypairs, CapObjects, CapPresignedURLs,
+	CapSnapshots, CapVolumeData, CapVolumeFromImage, CapVolumes}

@@ -43,6 +43,21 @@ func init() {
 	providers.Register("aws", Open)
 }
 
+// The capabilities the adapter implements, checked by the compiler (a
+// changed signature fails the build instead of silently dropping one);
+// capabilities_test.go asserts that this is the whole set. Limited: EBS has
+// no volume-from-image (canopy emulates it). Not implemented: Backups,
+// VolumeData, SnapshotJobs, ImageTransfer.
+var (
+	_ providers.Provider  = (*Cloud)(nil)
+	_ providers.Compute   = (*Cloud)(nil)
+	_ providers.Objects   = (*Cloud)(nil)
+	_ providers.URLSigner = (*Cloud)(nil)
+	_ providers.Volumes   = (*Cloud)(nil)
+	_ providers.Snapshots = (*Cloud)(nil)
+	_ providers.Limited   = (*Cloud)(nil)
+)
+
 // ec2API is the part of the EC2 client the adapter uses (a fake can stand
 // in for it in unit tests).
 type ec2API interface {

@@ -57,6 +57,11 @@ func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provi
 	return p
 }
 
+// DeleteImage implements providertest.ImageCleaner.
+func (h harness) DeleteImage(ctx context.Context, p providers.Provider, id string) error {
+	return openstack.DeleteImage(ctx, p.(*openstack.Cloud), id)
+}
+
 func (h harness) Fixture() providertest.Fixture {
 	return providertest.Fixture{
 		ImageName:   labImage(),

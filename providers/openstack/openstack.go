@@ -45,6 +45,20 @@ func init() {
 	})
 }
 
+// The capabilities the adapter implements, checked by the compiler (a
+// changed signature fails the build instead of silently dropping one);
+// capabilities_test.go asserts that this is the whole set. Not
+// implemented: Backups (cinder-backup), VolumeData, SnapshotJobs, Limited.
+var (
+	_ providers.Provider      = (*Cloud)(nil)
+	_ providers.Compute       = (*Cloud)(nil)
+	_ providers.Objects       = (*Cloud)(nil)
+	_ providers.URLSigner     = (*Cloud)(nil)
+	_ providers.ImageTransfer = (*Cloud)(nil)
+	_ providers.Volumes       = (*Cloud)(nil)
+	_ providers.Snapshots     = (*Cloud)(nil)
+)
+
 // Cloud is one OpenStack (cloud, region).
 type Cloud struct {
 	name string // canopy cloud name

@@ -76,6 +76,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	fx := h.Fixture()
 	fx.defaults()
 	s := &suite{p: p, fx: fx}
+	s.cleaner, _ = h.(ImageCleaner)
 
 	t.Run("Info", s.testInfo)
 	if o, ok := p.(providers.Objects); ok {
@@ -93,13 +94,19 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("ServerLifecycle", s.testServerLifecycle)
 	t.Run("ServerErrors", s.testServerErrors)
 	t.Run("Volumes", s.testVolumes) // volumes.go
+	if it, ok := p.(providers.ImageTransfer); ok {
+		t.Run("ImageTransfer", func(t *testing.T) { s.testImageTransfer(t, it) }) // images.go
+	} else {
+		t.Logf("adapter has no ImageTransfer capability; image transfer tests not run")
+	}
 }
 
 type suite struct {
-	p  providers.Provider
-	c  providers.Compute
-	v  providers.Volumes
-	fx Fixture
+	p       providers.Provider
+	c       providers.Compute
+	v       providers.Volumes
+	fx      Fixture
+	cleaner ImageCleaner // nil: the harness cannot delete images
 }
 
 func (s *suite) name(t *testing.T, what string) string {

@@ -25,6 +25,12 @@ func (h persisted) Fixture() providertest.Fixture {
 	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10}
 }
 
+// DeleteImage implements providertest.ImageCleaner (the image file goes
+// too).
+func (h persisted) DeleteImage(ctx context.Context, p providers.Provider, id string) error {
+	return p.(*sim.Cloud).DropImage(id)
+}
+
 // The suite passes with the bytes in files as well as in memory.
 func TestConformancePersisted(t *testing.T) {
 	providertest.RunConformanceTests(t, persisted{t.TempDir()})

@@ -42,6 +42,25 @@ func init() {
 	})
 }
 
+// The capabilities the simulator implements, checked by the compiler (a
+// changed signature fails the build instead of silently dropping one);
+// capabilities_test.go asserts that this is the whole set. Limited lets
+// Options switch the block-storage ones off at run time.
+var (
+	_ providers.Provider        = (*Cloud)(nil)
+	_ providers.Compute         = (*Cloud)(nil)
+	_ providers.Objects         = (*Cloud)(nil)
+	_ providers.URLSigner       = (*Cloud)(nil)
+	_ providers.SignedURLServer = (*Cloud)(nil)
+	_ providers.ImageTransfer   = (*Cloud)(nil)
+	_ providers.Volumes         = (*Cloud)(nil)
+	_ providers.Snapshots       = (*Cloud)(nil)
+	_ providers.SnapshotJobs    = (*Cloud)(nil)
+	_ providers.Backups         = (*Cloud)(nil)
+	_ providers.VolumeData      = (*Cloud)(nil)
+	_ providers.Limited         = (*Cloud)(nil)
+)
+
 // Cloud is one simulated cloud.
 type Cloud struct {
 	opts Options

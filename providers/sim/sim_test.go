@@ -21,6 +21,12 @@ func (h harness) Fixture() providertest.Fixture {
 	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10}
 }
 
+// DeleteImage implements providertest.ImageCleaner: the images the suite
+// uploads are dropped as if deleted in the cloud.
+func (harness) DeleteImage(ctx context.Context, p providers.Provider, id string) error {
+	return p.(*sim.Cloud).DropImage(id)
+}
+
 func TestConformance(t *testing.T) {
 	providertest.RunConformanceTests(t, harness{sim.Options{Seed: 1}})
 }
@@ -31,6 +37,7 @@ func TestConformanceSlow(t *testing.T) {
 	providertest.RunConformanceTests(t, harness{sim.Options{
 		Seed: 2, Latency: time.Millisecond, BootDelay: 50 * time.Millisecond,
 		ActionDelay: 20 * time.Millisecond, DeleteDelay: 20 * time.Millisecond,
+		ImageImportDelay: 30 * time.Millisecond,
 	}})
 }
 

@@ -1,0 +1,50 @@
+package providertest
+
+import (
+	"slices"
+
+	"github.com/canopy-cloud/canopy/providers"
+)
+
+// capabilityInterfaces are the providers interfaces an adapter type may
+// implement, by name. The writers an adapter returns (ObjectWriter,
+// ImageWriter) are not capabilities and are not listed. A new interface in
+// package providers must be added here (TestCapabilityInterfacesComplete
+// fails until it is).
+var capabilityInterfaces = []struct {
+	name       string
+	implements func(v any) bool
+}{
+	{"Backups", is[providers.Backups]},
+	{"Compute", is[providers.Compute]},
+	{"ImageTransfer", is[providers.ImageTransfer]},
+	{"Limited", is[providers.Limited]},
+	{"Objects", is[providers.Objects]},
+	{"Provider", is[providers.Provider]},
+	{"SignedURLServer", is[providers.SignedURLServer]},
+	{"SnapshotJobs", is[providers.SnapshotJobs]},
+	{"Snapshots", is[providers.Snapshots]},
+	{"URLSigner", is[providers.URLSigner]},
+	{"VolumeData", is[providers.VolumeData]},
+	{"Volumes", is[providers.Volumes]},
+}
+
+func is[I any](v any) bool {
+	_, ok := v.(I)
+	return ok
+}
+
+// Interfaces returns the names of the providers interfaces v implements,
+// sorted: an adapter's capabilities test compares them with the set it
+// declares, so a changed signature cannot silently drop a capability. v is
+// usually a typed nil pointer of the adapter's type; no cloud is needed.
+func Interfaces(v any) []string {
+	var out []string
+	for _, c := range capabilityInterfaces {
+		if c.implements(v) {
+			out = append(out, c.name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
