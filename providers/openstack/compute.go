@@ -24,8 +24,6 @@ import (
 	"github.com/canopy-cloud/canopy/providers"
 )
 
-var _ providers.Compute = (*Cloud)(nil)
-
 // ---- flavors ----
 
 // ListFlavors implements providers.Compute.
