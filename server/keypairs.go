@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
@@ -89,6 +92,19 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 		return keypairPBIn(cl.name, m, k), nil // the private key is never kept, so a retry cannot return it
 	}
 	k, err := c.CreateKeypair(ctx, req.GetName(), pub)
+	if err != nil && !created && errors.Is(err, providers.ErrAlreadyExists) {
+		// A replay: keypair names are the clouds' own idempotency key, so
+		// the earlier attempt's keypair is the one by that name — if it
+		// holds the same public key (an import); a generated key differs
+		// on every attempt, and the earlier one's private key was never
+		// returned, so that keypair is of no use to the caller.
+		if prior, gerr := c.GetKeypair(ctx, req.GetName()); gerr == nil && sameKey(prior.PublicKey, pub) {
+			k, err = prior, nil
+		} else if gerr == nil {
+			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+			return nil, status.Errorf(codes.AlreadyExists, "keypair %q already exists in cloud %q with another public key (if an earlier attempt of this request made it, its generated private key was never returned: delete the keypair and create it again)", req.GetName(), cl.name)
+		}
+	}
 	if err != nil {
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
@@ -186,4 +202,12 @@ func (s *Server) DeleteKeypair(ctx context.Context, req *canopyv1.DeleteKeypairR
 		return nil, notFound(providers.KindKeypair, req.GetId())
 	}
 	return &canopyv1.DeleteKeypairResponse{Id: m.ID}, nil
+}
+
+// sameKey reports whether two authorized_keys lines hold the same key
+// (comments aside).
+func sameKey(a, b string) bool {
+	ka, _, _, _, errA := ssh.ParseAuthorizedKey([]byte(a))
+	kb, _, _, _, errB := ssh.ParseAuthorizedKey([]byte(b))
+	return errA == nil && errB == nil && bytes.Equal(ka.Marshal(), kb.Marshal())
 }

@@ -1,12 +1,17 @@
 package server
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/ssh"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 func TestKeypairs(t *testing.T) {
@@ -66,4 +71,51 @@ func TestKeypairs(t *testing.T) {
 	wantErr(t, err, codes.NotFound, "")
 	_, err = e.compute.DeleteKeypair(ctx, &canopyv1.DeleteKeypairRequest{Id: "imp"})
 	wantErr(t, err, codes.NotFound, "")
+}
+
+// A keypair create replayed after a crash between the cloud's answer and
+// the bind: the cloud has the keypair, canopy's id is still pending. An
+// import of the same key binds to it; a different key is ALREADY_EXISTS
+// naming the keypair, and the id is released.
+func TestKeypairReplayAfterCrash(t *testing.T) {
+	e := newEnv(t, oneCloud)
+	ctx := ctxT(t)
+	const pub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFjcHPkaD2b9N6rNqNyN1vq7kqV5yjzO2Ez8Gf9X2d1H crash@test"
+	for _, tc := range []struct {
+		name, key string
+		code      codes.Code
+	}{
+		{"same", pub, codes.OK},
+		{"other", "", codes.AlreadyExists}, // generated: another key
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			name, reqID := "kp-"+tc.name, "replay-"+tc.name
+			m, created, err := e.st.Reserve(ctx, store.Mapping{Cloud: "local", Kind: providers.KindKeypair, Project: "default", RequestID: reqID})
+			if err != nil || !created {
+				t.Fatalf("reserve: %v, %v", created, err)
+			}
+			if _, err := e.sim("local").CreateKeypair(ctx, name, pub); err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.compute.CreateKeypair(ctx, &canopyv1.CreateKeypairRequest{Name: name, PublicKey: tc.key, RequestId: reqID})
+			if status.Code(err) != tc.code {
+				t.Fatalf("replay = %v, %v; want %v", got, err, tc.code)
+			}
+			if tc.code != codes.OK {
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("error %v does not name the keypair", err)
+				}
+				if _, err := e.st.Get(ctx, m.ID); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("the pending id was kept: %v", err)
+				}
+				return
+			}
+			if got.Id != m.ID {
+				t.Errorf("replay answered id %s, want the reserved %s", got.Id, m.ID)
+			}
+			if b, err := e.st.Get(ctx, m.ID); err != nil || b.Pending() || b.NativeID != name {
+				t.Errorf("mapping after replay = %+v, %v", b, err)
+			}
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
 )
@@ -192,6 +193,7 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 		// A retry of a create that completed: the same server, not a second.
 		return s.afterAction(ctx, cl, m, req.GetWait(), "ACTIVE", statusIs(providers.StatusActive))
 	}
+	failpoint.Hit("rpc/server.create:reserved")
 	spec := providers.ServerSpec{
 		Name: req.GetName(), Zone: req.GetLocation().GetZone(), FlavorID: flavor, ImageID: image,
 		Keypair: req.GetKeypair(), Networks: req.GetNetworks(), UserData: req.GetUserData(), Labels: req.GetLabels(),
@@ -212,6 +214,7 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, sv.NativeID); err != nil {
 		return nil, storeErr("bind server "+sv.NativeID, err)
 	}
+	failpoint.Hit("rpc/server.create:bound")
 	if err := boot.done(context.WithoutCancel(ctx), sv); err != nil {
 		return nil, err
 	}

@@ -656,12 +656,26 @@ func simHolds(t *testing.T, data string, s *story) cloudHolds {
 	return h
 }
 
+// subset reports whether every element of a is in b.
+func subset(a, b []string) bool {
+	in := map[string]bool{}
+	for _, x := range b {
+		in[x] = true
+	}
+	for _, x := range a {
+		if !in[x] {
+			return false
+		}
+	}
+	return true
+}
+
 // settle lets canopy's own reconciliation finish before the invariants are
 // checked: on a real engine a create repeated after a crash may have made a
 // second resource the look-up could not see in time (a request the dead
 // process sent was still queued in the API past the create window); lists
 // through canopy find it and delete it. settle lists until the cloud holds
-// what canopy shows (or 3 minutes pass; the check then reports the
+// nothing canopy does not show (or 3 minutes pass; the check then reports the
 // difference) and returns how many duplicates canopy deleted.
 func settle(t *testing.T, d *canopydtest.Daemon, eng *engine, data string, s *story) int {
 	t.Helper()
@@ -694,7 +708,7 @@ func settle(t *testing.T, d *canopydtest.Daemon, eng *engine, data string, s *st
 		sort.Strings(want.servers)
 		sort.Strings(want.volumes)
 		got := eng.holds(t, data, s)
-		if err == nil && err2 == nil && fmt.Sprint(got.servers) == fmt.Sprint(want.servers) && fmt.Sprint(got.volumes) == fmt.Sprint(want.volumes) && len(got.snapshots) == 0 {
+		if err == nil && err2 == nil && subset(got.servers, want.servers) && subset(got.volumes, want.volumes) && len(got.snapshots) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -703,5 +717,14 @@ func settle(t *testing.T, d *canopydtest.Daemon, eng *engine, data string, s *st
 		}
 		time.Sleep(time.Second)
 	}
-	return strings.Count(d.Logs(), "duplicate: deleted")
+	n := 0
+	for _, line := range strings.Split(d.Logs(), "\n") {
+		if strings.Contains(line, "duplicate: ") {
+			t.Logf("%s: %s", s.cloud, line)
+			if strings.Contains(line, "duplicate: deleted") {
+				n++
+			}
+		}
+	}
+	return n
 }
