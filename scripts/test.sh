@@ -15,6 +15,8 @@ cd "$ROOT"
 export PATH="$ROOT/.tools/bin:$PATH"
 
 section() { printf '\n==== %s (%s)\n' "$1" "$(date +%T)"; }
+# passed LOG N: the go test log shows N passing packages and no failure.
+passed() { ! grep -qE '^(FAIL|--- FAIL)' "$1" && (($(grep -cE '^ok ' "$1") >= $2)); }
 start=$SECONDS
 
 section "tools"
@@ -37,8 +39,8 @@ scripts/test-clients.sh
 
 section "AWS adapter against moto (test/moto)"
 t0=$SECONDS
-test/moto/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-moto-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)|    --- SKIP|skip' | grep -v '^=== RUN' || true
-grep -qE '^ok ' "${TMPDIR:-/tmp}/canopy-moto-test.log" || { tail -50 "${TMPDIR:-/tmp}/canopy-moto-test.log"; exit 1; }
+test/moto/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-moto-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)|    --- SKIP|skip|crash safety|duplicate: ' | grep -v '^=== RUN' || true
+passed "${TMPDIR:-/tmp}/canopy-moto-test.log" 2 || { tail -80 "${TMPDIR:-/tmp}/canopy-moto-test.log"; exit 1; }
 echo "moto suite: $((SECONDS - t0))s"
 
 section "OpenStack adapter against a real OpenStack (test/openstack)"
@@ -53,8 +55,15 @@ fi
 t0=$SECONDS
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -race -timeout 30m -v ./providers/openstack/... 2>&1 \
   | tee "${TMPDIR:-/tmp}/canopy-openstack-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
-grep -qE '^ok ' "${TMPDIR:-/tmp}/canopy-openstack-test.log" || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-test.log"; exit 1; }
+passed "${TMPDIR:-/tmp}/canopy-openstack-test.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-test.log"; exit 1; }
 echo "openstack suite: $((SECONDS - t0))s"
+
+section "crash safety on the real OpenStack (cmd/canopyd, TestCrashSafetyOpenStack)"
+t0=$SECONDS
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -timeout 30m -v -run 'TestCrashSafetyOpenStack' ./cmd/canopyd/ 2>&1 \
+  | tee "${TMPDIR:-/tmp}/canopy-openstack-crash.log" | grep -E '^(--- |PASS|FAIL|ok)|crash safety|duplicate: ' || true
+passed "${TMPDIR:-/tmp}/canopy-openstack-crash.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-crash.log"; exit 1; }
+echo "openstack crash lineages: $((SECONDS - t0))s"
 
 echo
 echo "all suites passed in $((SECONDS - start))s"

@@ -190,8 +190,16 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 		return nil, storeErr("reserve server id", err)
 	}
 	if !created && !m.Pending() {
-		// A retry of a create that completed: the same server, not a second.
-		return s.afterAction(ctx, cl, m, req.GetWait(), "ACTIVE", statusIs(providers.StatusActive))
+		// A retry of a create that completed: the same server, not a second
+		// — in the state it is in now, when it has since been deleted.
+		sv, err := s.afterAction(ctx, cl, m, req.GetWait(), "ACTIVE or deleted", func(sv providers.Server, present bool) bool {
+			return !present || sv.Status == providers.StatusActive || sv.Status == providers.StatusDeleting || sv.Status == providers.StatusDeleted
+		})
+		if status.Code(err) == codes.NotFound {
+			return &canopyv1.Server{Id: m.ID, NativeId: m.NativeID, Name: req.GetName(), Location: &canopyv1.Location{Cloud: cl.name, Project: m.Project},
+				Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED"}, nil
+		}
+		return sv, err
 	}
 	failpoint.Hit("rpc/server.create:reserved")
 	spec := providers.ServerSpec{
@@ -251,6 +259,9 @@ func (s *Server) afterAction(ctx context.Context, cl *cloud, m store.Mapping, wa
 // DeleteServer implements canopyv1.ComputeServiceServer.
 func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerRequest) (*canopyv1.Server, error) {
 	cl, m, cur, err := s.findServer(ctx, req.GetId())
+	if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
+		return &canopyv1.Server{Id: req.GetId(), Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED"}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -258,11 +269,18 @@ func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerReq
 		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q; delete it once it has a native id", m.ID, cl.name)
 	}
 	if err := cl.compute.DeleteServer(ctx, m.NativeID); errors.Is(err, providers.ErrNotFound) {
-		_ = s.store.Delete(ctx, m.ID)
-		return nil, notFound(providers.KindServer, req.GetId())
+		// Gone from the cloud while canopy still maps it: an earlier delete
+		// finished there before canopy forgot the id (it crashed, or the
+		// server was deleted behind its back). The delete is done.
+		if err := s.store.Delete(context.WithoutCancel(ctx), m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, storeErr("forget server "+m.ID, err)
+		}
+		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
+		return cur, nil
 	} else if err != nil {
 		return nil, cloudErr(cl.name, "delete server "+m.NativeID, err)
 	}
+	failpoint.Hit("rpc/server.delete:sent")
 	if req.GetWait() {
 		if _, _, err := s.waitServer(ctx, cl, m, "deleted", func(_ providers.Server, present bool) bool { return !present }); err != nil {
 			return nil, err

@@ -182,6 +182,21 @@ func (s *story) run(t *testing.T, d *canopydtest.Daemon) error {
 			return server("s", &canopyv1.CreateServerRequest{Name: s.name("s"), Flavor: s.flavor, Image: s.image, Networks: s.networks, Location: loc, RequestId: s.req("s"), Wait: true})
 		},
 		func() error {
+			return server("t", &canopyv1.CreateServerRequest{Name: s.name("t"), Flavor: s.flavor, Image: s.image, Networks: s.networks, Location: loc, RequestId: s.req("t"), Wait: true})
+		},
+		func() error {
+			// A server delete replayed after a crash: done already is done.
+			ctx, cancel := context.WithTimeout(context.Background(), s.callTimeout())
+			defer cancel()
+			if _, err := d.Compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: s.ids["t"], Wait: true, AllowMissing: true}); err != nil {
+				if _, exited := d.WaitExit(3 * time.Second); exited {
+					return errDied
+				}
+				t.Fatalf("%s: step del-t: %v\n%s", s.cloud, err, d.Logs())
+			}
+			return nil
+		},
+		func() error {
 			return call("attach", func(ctx context.Context) (*canopyv1.Operation, error) {
 				return vol.AttachVolume(ctx, &canopyv1.AttachVolumeRequest{Id: s.ids["a"], Server: s.ids["s"], RequestId: s.req("attach"), Wait: true})
 			})
@@ -291,9 +306,9 @@ func (s *story) survivors() (volumes, servers, deleted []string) {
 		volumes, servers = append(volumes, s.ids["d"]), append(servers, s.ids["s2"])
 	}
 	if s.real {
-		return volumes, servers, []string{s.ids["b"], s.ids["sn"]}
+		return volumes, servers, []string{s.ids["b"], s.ids["sn"], s.ids["t"]}
 	}
-	return volumes, servers, []string{s.ids["b"], s.ids["c"], s.ids["sn"], s.ids["bk"]}
+	return volumes, servers, []string{s.ids["b"], s.ids["c"], s.ids["sn"], s.ids["bk"], s.ids["t"]}
 }
 
 // newStory is a sim cloud's story.

@@ -12,7 +12,9 @@
 package failpoint
 
 import (
+	"context"
 	"fmt"
+	"net/http/httptrace"
 	"os"
 	"strconv"
 	"strings"
@@ -83,4 +85,21 @@ func Hit(name string) {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // the signal is on its way
 	}
+}
+
+// Sent returns ctx with an HTTP client trace that hits the named point as
+// soon as a request made with it has been written to the connection, before
+// any answer is read: a kill there leaves the request to the server, as a
+// crash in the middle of a call does. Without failpoints it returns ctx.
+func Sent(ctx context.Context, name string) context.Context {
+	if !enabled.Load() {
+		return ctx
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				Hit(name)
+			}
+		},
+	})
 }

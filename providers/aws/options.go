@@ -63,18 +63,19 @@ type Options struct {
 	// S3Concurrency is how many parts of one upload are in flight (default
 	// 2): an upload holds about (S3Concurrency+1) × S3PartSize in memory.
 	S3Concurrency int `json:"s3_concurrency"`
-	// CreateWindow bounds how long after a CreateSnapshot was sent the
-	// snapshot may still be invisible to the canopy:token tag look-up (EC2
-	// has no client token for snapshots; its describe calls are eventually
-	// consistent, and a request a dead process sent may still be in
-	// flight). A replayed snapshot create that finds nothing waits this
-	// long after the earlier attempt (default DefaultCreateWindow). Volumes
-	// and instances carry EC2's ClientToken and never wait.
+	// CreateWindow bounds how long after a create was sent its resource
+	// may still be invisible to the canopy:token tag look-up: EC2's
+	// describe calls are eventually consistent, and a request a dead
+	// process sent may still be in flight. A replayed create that finds
+	// nothing waits this long after the earlier attempt before it creates
+	// (default DefaultCreateWindow). EC2 itself honours the ClientToken of
+	// RunInstances and CreateVolume; snapshots have none, and moto honours
+	// none (docs/idempotency.md).
 	CreateWindow time.Duration `json:"-"`
 }
 
-// DefaultCreateWindow is the snapshot create window when the config sets
-// none (docs/idempotency.md).
+// DefaultCreateWindow is the create window when the config sets none
+// (docs/idempotency.md).
 const DefaultCreateWindow = 15 * time.Second
 
 var knownOptions = []string{

@@ -235,11 +235,17 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 	if err != nil {
 		return providers.Server{}, err
 	}
+	instTags := tags
+	if spec.IdempotencyToken != "" {
+		// The token as a tag too: the look-up of a replayed create (moto
+		// ignores ClientToken, and EC2 forgets it with the instance).
+		instTags = append(append([]types.Tag(nil), tags...), types.Tag{Key: awssdk.String(tagToken), Value: awssdk.String(spec.IdempotencyToken)})
+	}
 	in := &ec2.RunInstancesInput{
 		MinCount: awssdk.Int32(1), MaxCount: awssdk.Int32(1),
 		ImageId: awssdk.String(spec.ImageID), InstanceType: types.InstanceType(spec.FlavorID),
 		TagSpecifications: []types.TagSpecification{
-			{ResourceType: types.ResourceTypeInstance, Tags: tags},
+			{ResourceType: types.ResourceTypeInstance, Tags: instTags},
 			{ResourceType: types.ResourceTypeVolume, Tags: tags},
 		},
 	}
@@ -263,15 +269,29 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 			return providers.Server{}, err
 		}
 	}
-	out, err := c.clients[region].RunInstances(ctx, in)
+	find := func(ctx context.Context) (types.Instance, bool, error) {
+		return c.instanceByToken(ctx, region, spec.IdempotencyToken)
+	}
+	create := func(ctx context.Context) (types.Instance, error) {
+		out, err := c.clients[region].RunInstances(failpoint.Sent(ctx, "aws/server:sent"), in)
+		if err != nil {
+			return types.Instance{}, fail(err, reference, "run instances in %s", region)
+		}
+		failpoint.Hit("aws/server:posted")
+		if len(out.Instances) == 0 {
+			return types.Instance{}, fmt.Errorf("aws: run instances in %s: %w: no instance in the answer", region, providers.ErrUnavailable)
+		}
+		return out.Instances[0], nil
+	}
+	inst, found, err := providers.FindOrCreate(ctx, c.replays, spec.IdempotencyToken, spec.Replay, find, create)
 	if err != nil {
-		return providers.Server{}, fail(err, reference, "run instances in %s", region)
+		return providers.Server{}, err
 	}
-	failpoint.Hit("aws/server:posted")
-	if len(out.Instances) == 0 {
-		return providers.Server{}, fmt.Errorf("aws: run instances in %s: %w: no instance in the answer", region, providers.ErrUnavailable)
+	s := serverOf(region, inst)
+	if found {
+		c.remember(s.NativeID, region)
+		return s, nil
 	}
-	s := serverOf(region, out.Instances[0])
 	if s.Name == "" {
 		s.Name = spec.Name
 	}
@@ -601,6 +621,10 @@ func serverOf(region string, in types.Instance) providers.Server {
 		FlavorID: string(in.InstanceType), ImageID: awssdk.ToString(in.ImageId), Keypair: awssdk.ToString(in.KeyName),
 	}
 	s.Labels, s.Name = labelsOf(in.Tags)
+	delete(s.Labels, tagToken)
+	if len(s.Labels) == 0 {
+		s.Labels = nil
+	}
 	if in.Placement != nil {
 		s.Zone = awssdk.ToString(in.Placement.AvailabilityZone)
 	}
@@ -621,6 +645,11 @@ func serverOf(region string, in types.Instance) providers.Server {
 	set("platform_details", awssdk.ToString(in.PlatformDetails))
 	set("lifecycle", string(in.InstanceLifecycle))
 	set("client_token", awssdk.ToString(in.ClientToken))
+	for _, t := range in.Tags {
+		if awssdk.ToString(t.Key) == tagToken {
+			set("client_token", awssdk.ToString(t.Value))
+		}
+	}
 	var groups []string
 	for _, g := range in.SecurityGroups {
 		groups = append(groups, awssdk.ToString(g.GroupId))
@@ -670,4 +699,32 @@ func cloneServer(s providers.Server) providers.Server {
 	s.Properties = cloneMap(s.Properties)
 	s.Addresses = append([]providers.Address(nil), s.Addresses...)
 	return s
+}
+
+// instanceByToken returns the live instance a create with this token made
+// (tagged canopy:token), for a replayed create.
+func (c *Cloud) instanceByToken(ctx context.Context, region, token string) (types.Instance, bool, error) {
+	p := ec2.NewDescribeInstancesPaginator(c.clients[region], &ec2.DescribeInstancesInput{
+		Filters: []types.Filter{{Name: awssdk.String("tag:" + tagToken), Values: []string{token}}},
+	})
+	var best types.Instance
+	found := false
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return types.Instance{}, false, fail(err, reference, "describe instances with token %s in %s", token, region)
+		}
+		for _, r := range out.Reservations {
+			for _, in := range r.Instances {
+				if in.State != nil && (in.State.Name == types.InstanceStateNameTerminated || in.State.Name == types.InstanceStateNameShuttingDown) {
+					continue
+				}
+				// The oldest wins, as every look-up agrees; others are duplicates.
+				if !found || awssdk.ToTime(in.LaunchTime).Before(awssdk.ToTime(best.LaunchTime)) {
+					best, found = in, true
+				}
+			}
+		}
+	}
+	return best, found, nil
 }

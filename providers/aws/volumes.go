@@ -333,11 +333,6 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 	if err != nil {
 		return providers.Volume{}, err
 	}
-	if spec.IdempotencyToken != "" {
-		if v, ok, err := c.volumeByToken(ctx, region, spec.IdempotencyToken); err != nil || ok {
-			return v, err
-		}
-	}
 	api, err := c.ebsClient(region)
 	if err != nil {
 		return providers.Volume{}, err
@@ -358,11 +353,25 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 	if spec.IdempotencyToken != "" {
 		in.ClientToken = awssdk.String(spec.IdempotencyToken)
 	}
-	out, err := api.CreateVolume(ctx, in)
-	if err != nil {
-		return providers.Volume{}, ebsFail(err, reference, "create volume in %s", zone)
+	// EC2 honours the ClientToken; moto does not, and a replay after a
+	// crash has no memory of the earlier attempt: the canopy:token tag
+	// look-up (ReplayGuard) finds what it made.
+	find := func(ctx context.Context) (providers.Volume, bool, error) {
+		return c.volumeByToken(ctx, region, spec.IdempotencyToken)
 	}
-	failpoint.Hit("aws/volume:posted")
+	var out *ec2.CreateVolumeOutput
+	create := func(ctx context.Context) (providers.Volume, error) {
+		var err error
+		out, err = api.CreateVolume(failpoint.Sent(ctx, "aws/volume:sent"), in)
+		if err != nil {
+			return providers.Volume{}, ebsFail(err, reference, "create volume in %s", zone)
+		}
+		failpoint.Hit("aws/volume:posted")
+		return providers.Volume{}, nil
+	}
+	if v, found, err := providers.FindOrCreate(ctx, c.replays, spec.IdempotencyToken, spec.Replay, find, create); err != nil || found {
+		return v, err
+	}
 	v := volumeOf(region, types.Volume{
 		VolumeId: out.VolumeId, AvailabilityZone: out.AvailabilityZone, CreateTime: out.CreateTime, Size: out.Size,
 		SnapshotId: out.SnapshotId, State: out.State, VolumeType: out.VolumeType, Tags: out.Tags, Encrypted: out.Encrypted,

@@ -324,7 +324,7 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 		if spec.Keypair != "" {
 			builder = keypairs.CreateOptsExt{CreateOptsBuilder: opts, KeyName: spec.Keypair}
 		}
-		created, err := servers.Create(ctx, cl.compute, builder, nil).Extract()
+		created, err := servers.Create(failpoint.Sent(ctx, "openstack/server:sent"), cl.compute, builder, nil).Extract()
 		if err != nil {
 			return providers.Server{}, mapErr(err)
 		}

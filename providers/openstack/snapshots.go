@@ -102,7 +102,7 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 		return s, ok, nil
 	}
 	create := func(ctx context.Context) (snapshots.Snapshot, error) {
-		created, err := snapshots.Create(ctx, sc, snapshots.CreateOpts{
+		created, err := snapshots.Create(failpoint.Sent(ctx, "openstack/snapshot:sent"), sc, snapshots.CreateOpts{
 			VolumeID: spec.VolumeID, Force: true, Name: spec.Name, Description: spec.Description, Metadata: md,
 		}).Extract()
 		if err != nil {

@@ -408,7 +408,7 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 		return v, ok, nil
 	}
 	create := func(ctx context.Context) (volumes.Volume, error) {
-		created, err := volumes.Create(ctx, sc, opts, nil).Extract()
+		created, err := volumes.Create(failpoint.Sent(ctx, "openstack/volume:sent"), sc, opts, nil).Extract()
 		if err != nil {
 			return volumes.Volume{}, mapErr(err)
 		}

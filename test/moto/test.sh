@@ -20,3 +20,6 @@ if [[ -z $was_up && ${CANOPY_MOTO_KEEP:-} != 1 ]]; then
 fi
 cd "$ROOT"
 CANOPY_MOTO_ENDPOINT=$endpoint go test -tags aws -count=1 "$@" ./providers/aws/...
+# The crash-safety lineages on moto: canopyd killed at every failpoint of
+# its story, resources counted with the AWS SDK (cmd/canopyd/crash_aws_test.go).
+CANOPY_MOTO_ENDPOINT=$endpoint go test -tags aws -count=1 -timeout 30m -run 'TestCrashSafetyAWS' "$@" ./cmd/canopyd/

@@ -458,6 +458,7 @@ PROTOBUF_CONSTEXPR DeleteServerRequest::DeleteServerRequest(
     ::_pbi::ConstantInitialized): _impl_{
     /*decltype(_impl_.id_)*/{&::_pbi::fixed_address_empty_string, ::_pbi::ConstantInitialized{}}
   , /*decltype(_impl_.wait_)*/false
+  , /*decltype(_impl_.allow_missing_)*/false
   , /*decltype(_impl_._cached_size_)*/{}} {}
 struct DeleteServerRequestDefaultTypeInternal {
   PROTOBUF_CONSTEXPR DeleteServerRequestDefaultTypeInternal()
@@ -979,6 +980,7 @@ const uint32_t TableStruct_canopy_2fv1_2fcompute_2eproto::offsets[] PROTOBUF_SEC
   ~0u,  // no _inlined_string_donated_
   PROTOBUF_FIELD_OFFSET(::canopy::v1::DeleteServerRequest, _impl_.id_),
   PROTOBUF_FIELD_OFFSET(::canopy::v1::DeleteServerRequest, _impl_.wait_),
+  PROTOBUF_FIELD_OFFSET(::canopy::v1::DeleteServerRequest, _impl_.allow_missing_),
   ~0u,  // no _has_bits_
   PROTOBUF_FIELD_OFFSET(::canopy::v1::StartServerRequest, _internal_metadata_),
   ~0u,  // no _extensions_
@@ -1115,18 +1117,18 @@ static const ::_pbi::MigrationSchema schemas[] PROTOBUF_SECTION_VARIABLE(protode
   { 303, -1, -1, sizeof(::canopy::v1::ListServersRequest)},
   { 315, -1, -1, sizeof(::canopy::v1::ListServersResponse)},
   { 324, -1, -1, sizeof(::canopy::v1::DeleteServerRequest)},
-  { 332, -1, -1, sizeof(::canopy::v1::StartServerRequest)},
-  { 340, -1, -1, sizeof(::canopy::v1::StopServerRequest)},
-  { 348, -1, -1, sizeof(::canopy::v1::RebootServerRequest)},
-  { 357, 365, -1, sizeof(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse)},
-  { 367, -1, -1, sizeof(::canopy::v1::WatchServersRequest)},
-  { 377, -1, -1, sizeof(::canopy::v1::WatchServersResponse)},
-  { 386, -1, -1, sizeof(::canopy::v1::CreateKeypairRequest)},
-  { 397, -1, -1, sizeof(::canopy::v1::GetKeypairRequest)},
-  { 404, -1, -1, sizeof(::canopy::v1::ListKeypairsRequest)},
-  { 414, -1, -1, sizeof(::canopy::v1::ListKeypairsResponse)},
-  { 423, -1, -1, sizeof(::canopy::v1::DeleteKeypairRequest)},
-  { 430, -1, -1, sizeof(::canopy::v1::DeleteKeypairResponse)},
+  { 333, -1, -1, sizeof(::canopy::v1::StartServerRequest)},
+  { 341, -1, -1, sizeof(::canopy::v1::StopServerRequest)},
+  { 349, -1, -1, sizeof(::canopy::v1::RebootServerRequest)},
+  { 358, 366, -1, sizeof(::canopy::v1::WatchServersRequest_LabelsEntry_DoNotUse)},
+  { 368, -1, -1, sizeof(::canopy::v1::WatchServersRequest)},
+  { 378, -1, -1, sizeof(::canopy::v1::WatchServersResponse)},
+  { 387, -1, -1, sizeof(::canopy::v1::CreateKeypairRequest)},
+  { 398, -1, -1, sizeof(::canopy::v1::GetKeypairRequest)},
+  { 405, -1, -1, sizeof(::canopy::v1::ListKeypairsRequest)},
+  { 415, -1, -1, sizeof(::canopy::v1::ListKeypairsResponse)},
+  { 424, -1, -1, sizeof(::canopy::v1::DeleteKeypairRequest)},
+  { 431, -1, -1, sizeof(::canopy::v1::DeleteKeypairResponse)},
 };
 
 static const ::_pb::Message* const file_default_instances[] = {
@@ -1304,75 +1306,76 @@ const char descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto[] PROTOBUF_SE
   "nse\022+\n\007servers\030\001 \003(\0132\021.canopy.v1.ServerR"
   "\007servers\022&\n\017next_page_token\030\002 \001(\tR\rnextP"
   "ageToken\0228\n\014cloud_errors\030\003 \003(\0132\025.canopy."
-  "v1.CloudErrorR\013cloudErrors\"9\n\023DeleteServ"
+  "v1.CloudErrorR\013cloudErrors\"^\n\023DeleteServ"
   "erRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002 \001(\010R"
-  "\004wait\"8\n\022StartServerRequest\022\016\n\002id\030\001 \001(\tR"
-  "\002id\022\022\n\004wait\030\002 \001(\010R\004wait\"7\n\021StopServerReq"
-  "uest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002 \001(\010R\004wait"
-  "\"M\n\023RebootServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022"
-  "\022\n\004hard\030\002 \001(\010R\004hard\022\022\n\004wait\030\003 \001(\010R\004wait\""
-  "\353\001\n\023WatchServersRequest\022/\n\010location\030\001 \001("
-  "\0132\023.canopy.v1.LocationR\010location\022\022\n\004name"
-  "\030\002 \001(\tR\004name\022B\n\006labels\030\003 \003(\0132*.canopy.v1"
-  ".WatchServersRequest.LabelsEntryR\006labels"
-  "\022\020\n\003ids\030\004 \003(\tR\003ids\0329\n\013LabelsEntry\022\020\n\003key"
-  "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\334\002"
-  "\n\024WatchServersResponse\022=\n\004type\030\001 \001(\0162).c"
-  "anopy.v1.WatchServersResponse.EventTypeR"
-  "\004type\022)\n\006server\030\002 \001(\0132\021.canopy.v1.Server"
-  "R\006server\0226\n\013cloud_error\030\003 \001(\0132\025.canopy.v"
-  "1.CloudErrorR\ncloudError\"\241\001\n\tEventType\022\032"
-  "\n\026EVENT_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_TYPE"
-  "_ADDED\020\001\022\027\n\023EVENT_TYPE_MODIFIED\020\002\022\026\n\022EVE"
-  "NT_TYPE_DELETED\020\003\022\025\n\021EVENT_TYPE_SYNCED\020\004"
-  "\022\032\n\026EVENT_TYPE_CLOUD_ERROR\020\005\"\255\001\n\024CreateK"
-  "eypairRequest\022\022\n\004name\030\001 \001(\tR\004name\022/\n\010loc"
-  "ation\030\002 \001(\0132\023.canopy.v1.LocationR\010locati"
-  "on\022\035\n\npublic_key\030\003 \001(\tR\tpublicKey\022\022\n\004typ"
-  "e\030\004 \001(\tR\004type\022\035\n\nrequest_id\030\005 \001(\tR\treque"
-  "stId\"#\n\021GetKeypairRequest\022\016\n\002id\030\001 \001(\tR\002i"
-  "d\"\226\001\n\023ListKeypairsRequest\022\033\n\tpage_size\030\001"
-  " \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpage"
-  "Token\022/\n\010location\030\003 \001(\0132\023.canopy.v1.Loca"
-  "tionR\010location\022\022\n\004name\030\004 \001(\tR\004name\"\250\001\n\024L"
-  "istKeypairsResponse\022.\n\010keypairs\030\001 \003(\0132\022."
-  "canopy.v1.KeypairR\010keypairs\022&\n\017next_page"
-  "_token\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_err"
-  "ors\030\003 \003(\0132\025.canopy.v1.CloudErrorR\013cloudE"
-  "rrors\"&\n\024DeleteKeypairRequest\022\016\n\002id\030\001 \001("
-  "\tR\002id\"\'\n\025DeleteKeypairResponse\022\016\n\002id\030\001 \001"
-  "(\tR\002id2\261\t\n\016ComputeService\022L\n\013ListFlavors"
-  "\022\035.canopy.v1.ListFlavorsRequest\032\036.canopy"
-  ".v1.ListFlavorsResponse\022;\n\tGetFlavor\022\033.c"
-  "anopy.v1.GetFlavorRequest\032\021.canopy.v1.Fl"
-  "avor\022=\n\nFindFlavor\022\034.canopy.v1.FindFlavo"
-  "rRequest\032\021.canopy.v1.Flavor\022I\n\nListImage"
-  "s\022\034.canopy.v1.ListImagesRequest\032\035.canopy"
-  ".v1.ListImagesResponse\0228\n\010GetImage\022\032.can"
-  "opy.v1.GetImageRequest\032\020.canopy.v1.Image"
-  "\022A\n\014CreateServer\022\036.canopy.v1.CreateServe"
-  "rRequest\032\021.canopy.v1.Server\022;\n\tGetServer"
-  "\022\033.canopy.v1.GetServerRequest\032\021.canopy.v"
-  "1.Server\022L\n\013ListServers\022\035.canopy.v1.List"
-  "ServersRequest\032\036.canopy.v1.ListServersRe"
-  "sponse\022A\n\014DeleteServer\022\036.canopy.v1.Delet"
-  "eServerRequest\032\021.canopy.v1.Server\022\?\n\013Sta"
-  "rtServer\022\035.canopy.v1.StartServerRequest\032"
-  "\021.canopy.v1.Server\022=\n\nStopServer\022\034.canop"
-  "y.v1.StopServerRequest\032\021.canopy.v1.Serve"
-  "r\022A\n\014RebootServer\022\036.canopy.v1.RebootServ"
-  "erRequest\032\021.canopy.v1.Server\022Q\n\014WatchSer"
-  "vers\022\036.canopy.v1.WatchServersRequest\032\037.c"
-  "anopy.v1.WatchServersResponse0\001\022D\n\rCreat"
-  "eKeypair\022\037.canopy.v1.CreateKeypairReques"
-  "t\032\022.canopy.v1.Keypair\022>\n\nGetKeypair\022\034.ca"
-  "nopy.v1.GetKeypairRequest\032\022.canopy.v1.Ke"
-  "ypair\022O\n\014ListKeypairs\022\036.canopy.v1.ListKe"
-  "ypairsRequest\032\037.canopy.v1.ListKeypairsRe"
-  "sponse\022R\n\rDeleteKeypair\022\037.canopy.v1.Dele"
-  "teKeypairRequest\032 .canopy.v1.DeleteKeypa"
-  "irResponseB:Z8github.com/canopy-cloud/ca"
-  "nopy/gen/go/canopy/v1;canopyv1b\006proto3"
+  "\004wait\022#\n\rallow_missing\030\003 \001(\010R\014allowMissi"
+  "ng\"8\n\022StartServerRequest\022\016\n\002id\030\001 \001(\tR\002id"
+  "\022\022\n\004wait\030\002 \001(\010R\004wait\"7\n\021StopServerReques"
+  "t\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004wait\030\002 \001(\010R\004wait\"M\n"
+  "\023RebootServerRequest\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004"
+  "hard\030\002 \001(\010R\004hard\022\022\n\004wait\030\003 \001(\010R\004wait\"\353\001\n"
+  "\023WatchServersRequest\022/\n\010location\030\001 \001(\0132\023"
+  ".canopy.v1.LocationR\010location\022\022\n\004name\030\002 "
+  "\001(\tR\004name\022B\n\006labels\030\003 \003(\0132*.canopy.v1.Wa"
+  "tchServersRequest.LabelsEntryR\006labels\022\020\n"
+  "\003ids\030\004 \003(\tR\003ids\0329\n\013LabelsEntry\022\020\n\003key\030\001 "
+  "\001(\tR\003key\022\024\n\005value\030\002 \001(\tR\005value:\0028\001\"\334\002\n\024W"
+  "atchServersResponse\022=\n\004type\030\001 \001(\0162).cano"
+  "py.v1.WatchServersResponse.EventTypeR\004ty"
+  "pe\022)\n\006server\030\002 \001(\0132\021.canopy.v1.ServerR\006s"
+  "erver\0226\n\013cloud_error\030\003 \001(\0132\025.canopy.v1.C"
+  "loudErrorR\ncloudError\"\241\001\n\tEventType\022\032\n\026E"
+  "VENT_TYPE_UNSPECIFIED\020\000\022\024\n\020EVENT_TYPE_AD"
+  "DED\020\001\022\027\n\023EVENT_TYPE_MODIFIED\020\002\022\026\n\022EVENT_"
+  "TYPE_DELETED\020\003\022\025\n\021EVENT_TYPE_SYNCED\020\004\022\032\n"
+  "\026EVENT_TYPE_CLOUD_ERROR\020\005\"\255\001\n\024CreateKeyp"
+  "airRequest\022\022\n\004name\030\001 \001(\tR\004name\022/\n\010locati"
+  "on\030\002 \001(\0132\023.canopy.v1.LocationR\010location\022"
+  "\035\n\npublic_key\030\003 \001(\tR\tpublicKey\022\022\n\004type\030\004"
+  " \001(\tR\004type\022\035\n\nrequest_id\030\005 \001(\tR\trequestI"
+  "d\"#\n\021GetKeypairRequest\022\016\n\002id\030\001 \001(\tR\002id\"\226"
+  "\001\n\023ListKeypairsRequest\022\033\n\tpage_size\030\001 \001("
+  "\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageTok"
+  "en\022/\n\010location\030\003 \001(\0132\023.canopy.v1.Locatio"
+  "nR\010location\022\022\n\004name\030\004 \001(\tR\004name\"\250\001\n\024List"
+  "KeypairsResponse\022.\n\010keypairs\030\001 \003(\0132\022.can"
+  "opy.v1.KeypairR\010keypairs\022&\n\017next_page_to"
+  "ken\030\002 \001(\tR\rnextPageToken\0228\n\014cloud_errors"
+  "\030\003 \003(\0132\025.canopy.v1.CloudErrorR\013cloudErro"
+  "rs\"&\n\024DeleteKeypairRequest\022\016\n\002id\030\001 \001(\tR\002"
+  "id\"\'\n\025DeleteKeypairResponse\022\016\n\002id\030\001 \001(\tR"
+  "\002id2\261\t\n\016ComputeService\022L\n\013ListFlavors\022\035."
+  "canopy.v1.ListFlavorsRequest\032\036.canopy.v1"
+  ".ListFlavorsResponse\022;\n\tGetFlavor\022\033.cano"
+  "py.v1.GetFlavorRequest\032\021.canopy.v1.Flavo"
+  "r\022=\n\nFindFlavor\022\034.canopy.v1.FindFlavorRe"
+  "quest\032\021.canopy.v1.Flavor\022I\n\nListImages\022\034"
+  ".canopy.v1.ListImagesRequest\032\035.canopy.v1"
+  ".ListImagesResponse\0228\n\010GetImage\022\032.canopy"
+  ".v1.GetImageRequest\032\020.canopy.v1.Image\022A\n"
+  "\014CreateServer\022\036.canopy.v1.CreateServerRe"
+  "quest\032\021.canopy.v1.Server\022;\n\tGetServer\022\033."
+  "canopy.v1.GetServerRequest\032\021.canopy.v1.S"
+  "erver\022L\n\013ListServers\022\035.canopy.v1.ListSer"
+  "versRequest\032\036.canopy.v1.ListServersRespo"
+  "nse\022A\n\014DeleteServer\022\036.canopy.v1.DeleteSe"
+  "rverRequest\032\021.canopy.v1.Server\022\?\n\013StartS"
+  "erver\022\035.canopy.v1.StartServerRequest\032\021.c"
+  "anopy.v1.Server\022=\n\nStopServer\022\034.canopy.v"
+  "1.StopServerRequest\032\021.canopy.v1.Server\022A"
+  "\n\014RebootServer\022\036.canopy.v1.RebootServerR"
+  "equest\032\021.canopy.v1.Server\022Q\n\014WatchServer"
+  "s\022\036.canopy.v1.WatchServersRequest\032\037.cano"
+  "py.v1.WatchServersResponse0\001\022D\n\rCreateKe"
+  "ypair\022\037.canopy.v1.CreateKeypairRequest\032\022"
+  ".canopy.v1.Keypair\022>\n\nGetKeypair\022\034.canop"
+  "y.v1.GetKeypairRequest\032\022.canopy.v1.Keypa"
+  "ir\022O\n\014ListKeypairs\022\036.canopy.v1.ListKeypa"
+  "irsRequest\032\037.canopy.v1.ListKeypairsRespo"
+  "nse\022R\n\rDeleteKeypair\022\037.canopy.v1.DeleteK"
+  "eypairRequest\032 .canopy.v1.DeleteKeypairR"
+  "esponseB:Z8github.com/canopy-cloud/canop"
+  "y/gen/go/canopy/v1;canopyv1b\006proto3"
   ;
 static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fcompute_2eproto_deps[2] = {
   &::descriptor_table_canopy_2fv1_2fcommon_2eproto,
@@ -1380,7 +1383,7 @@ static const ::_pbi::DescriptorTable* const descriptor_table_canopy_2fv1_2fcompu
 };
 static ::_pbi::once_flag descriptor_table_canopy_2fv1_2fcompute_2eproto_once;
 const ::_pbi::DescriptorTable descriptor_table_canopy_2fv1_2fcompute_2eproto = {
-    false, false, 7958, descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto,
+    false, false, 7995, descriptor_table_protodef_canopy_2fv1_2fcompute_2eproto,
     "canopy/v1/compute.proto",
     &descriptor_table_canopy_2fv1_2fcompute_2eproto_once, descriptor_table_canopy_2fv1_2fcompute_2eproto_deps, 2, 41,
     schemas, file_default_instances, TableStruct_canopy_2fv1_2fcompute_2eproto::offsets,
@@ -9016,6 +9019,7 @@ DeleteServerRequest::DeleteServerRequest(const DeleteServerRequest& from)
   new (&_impl_) Impl_{
       decltype(_impl_.id_){}
     , decltype(_impl_.wait_){}
+    , decltype(_impl_.allow_missing_){}
     , /*decltype(_impl_._cached_size_)*/{}};
 
   _internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
@@ -9027,7 +9031,9 @@ DeleteServerRequest::DeleteServerRequest(const DeleteServerRequest& from)
     _this->_impl_.id_.Set(from._internal_id(), 
       _this->GetArenaForAllocation());
   }
-  _this->_impl_.wait_ = from._impl_.wait_;
+  ::memcpy(&_impl_.wait_, &from._impl_.wait_,
+    static_cast<size_t>(reinterpret_cast<char*>(&_impl_.allow_missing_) -
+    reinterpret_cast<char*>(&_impl_.wait_)) + sizeof(_impl_.allow_missing_));
   // @@protoc_insertion_point(copy_constructor:canopy.v1.DeleteServerRequest)
 }
 
@@ -9038,6 +9044,7 @@ inline void DeleteServerRequest::SharedCtor(
   new (&_impl_) Impl_{
       decltype(_impl_.id_){}
     , decltype(_impl_.wait_){false}
+    , decltype(_impl_.allow_missing_){false}
     , /*decltype(_impl_._cached_size_)*/{}
   };
   _impl_.id_.InitDefault();
@@ -9071,7 +9078,9 @@ void DeleteServerRequest::Clear() {
   (void) cached_has_bits;
 
   _impl_.id_.ClearToEmpty();
-  _impl_.wait_ = false;
+  ::memset(&_impl_.wait_, 0, static_cast<size_t>(
+      reinterpret_cast<char*>(&_impl_.allow_missing_) -
+      reinterpret_cast<char*>(&_impl_.wait_)) + sizeof(_impl_.allow_missing_));
   _internal_metadata_.Clear<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>();
 }
 
@@ -9095,6 +9104,14 @@ const char* DeleteServerRequest::_InternalParse(const char* ptr, ::_pbi::ParseCo
       case 2:
         if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 16)) {
           _impl_.wait_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
+          CHK_(ptr);
+        } else
+          goto handle_unusual;
+        continue;
+      // bool allow_missing = 3 [json_name = "allowMissing"];
+      case 3:
+        if (PROTOBUF_PREDICT_TRUE(static_cast<uint8_t>(tag) == 24)) {
+          _impl_.allow_missing_ = ::PROTOBUF_NAMESPACE_ID::internal::ReadVarint64(&ptr);
           CHK_(ptr);
         } else
           goto handle_unusual;
@@ -9144,6 +9161,12 @@ uint8_t* DeleteServerRequest::_InternalSerialize(
     target = ::_pbi::WireFormatLite::WriteBoolToArray(2, this->_internal_wait(), target);
   }
 
+  // bool allow_missing = 3 [json_name = "allowMissing"];
+  if (this->_internal_allow_missing() != 0) {
+    target = stream->EnsureSpace(target);
+    target = ::_pbi::WireFormatLite::WriteBoolToArray(3, this->_internal_allow_missing(), target);
+  }
+
   if (PROTOBUF_PREDICT_FALSE(_internal_metadata_.have_unknown_fields())) {
     target = ::_pbi::WireFormat::InternalSerializeUnknownFieldsToArray(
         _internal_metadata_.unknown_fields<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(::PROTOBUF_NAMESPACE_ID::UnknownFieldSet::default_instance), target, stream);
@@ -9172,6 +9195,11 @@ size_t DeleteServerRequest::ByteSizeLong() const {
     total_size += 1 + 1;
   }
 
+  // bool allow_missing = 3 [json_name = "allowMissing"];
+  if (this->_internal_allow_missing() != 0) {
+    total_size += 1 + 1;
+  }
+
   return MaybeComputeUnknownFieldsSize(total_size, &_impl_._cached_size_);
 }
 
@@ -9196,6 +9224,9 @@ void DeleteServerRequest::MergeImpl(::PROTOBUF_NAMESPACE_ID::Message& to_msg, co
   if (from._internal_wait() != 0) {
     _this->_internal_set_wait(from._internal_wait());
   }
+  if (from._internal_allow_missing() != 0) {
+    _this->_internal_set_allow_missing(from._internal_allow_missing());
+  }
   _this->_internal_metadata_.MergeFrom<::PROTOBUF_NAMESPACE_ID::UnknownFieldSet>(from._internal_metadata_);
 }
 
@@ -9219,7 +9250,12 @@ void DeleteServerRequest::InternalSwap(DeleteServerRequest* other) {
       &_impl_.id_, lhs_arena,
       &other->_impl_.id_, rhs_arena
   );
-  swap(_impl_.wait_, other->_impl_.wait_);
+  ::PROTOBUF_NAMESPACE_ID::internal::memswap<
+      PROTOBUF_FIELD_OFFSET(DeleteServerRequest, _impl_.allow_missing_)
+      + sizeof(DeleteServerRequest::_impl_.allow_missing_)
+      - PROTOBUF_FIELD_OFFSET(DeleteServerRequest, _impl_.wait_)>(
+          reinterpret_cast<char*>(&_impl_.wait_),
+          reinterpret_cast<char*>(&other->_impl_.wait_));
 }
 
 ::PROTOBUF_NAMESPACE_ID::Metadata DeleteServerRequest::GetMetadata() const {

@@ -4737,6 +4737,7 @@ class DeleteServerRequest final :
   enum : int {
     kIdFieldNumber = 1,
     kWaitFieldNumber = 2,
+    kAllowMissingFieldNumber = 3,
   };
   // string id = 1 [json_name = "id"];
   void clear_id();
@@ -4761,6 +4762,15 @@ class DeleteServerRequest final :
   void _internal_set_wait(bool value);
   public:
 
+  // bool allow_missing = 3 [json_name = "allowMissing"];
+  void clear_allow_missing();
+  bool allow_missing() const;
+  void set_allow_missing(bool value);
+  private:
+  bool _internal_allow_missing() const;
+  void _internal_set_allow_missing(bool value);
+  public:
+
   // @@protoc_insertion_point(class_scope:canopy.v1.DeleteServerRequest)
  private:
   class _Internal;
@@ -4771,6 +4781,7 @@ class DeleteServerRequest final :
   struct Impl_ {
     ::PROTOBUF_NAMESPACE_ID::internal::ArenaStringPtr id_;
     bool wait_;
+    bool allow_missing_;
     mutable ::PROTOBUF_NAMESPACE_ID::internal::CachedSize _cached_size_;
   };
   union { Impl_ _impl_; };
@@ -12027,6 +12038,26 @@ inline void DeleteServerRequest::_internal_set_wait(bool value) {
 inline void DeleteServerRequest::set_wait(bool value) {
   _internal_set_wait(value);
   // @@protoc_insertion_point(field_set:canopy.v1.DeleteServerRequest.wait)
+}
+
+// bool allow_missing = 3 [json_name = "allowMissing"];
+inline void DeleteServerRequest::clear_allow_missing() {
+  _impl_.allow_missing_ = false;
+}
+inline bool DeleteServerRequest::_internal_allow_missing() const {
+  return _impl_.allow_missing_;
+}
+inline bool DeleteServerRequest::allow_missing() const {
+  // @@protoc_insertion_point(field_get:canopy.v1.DeleteServerRequest.allow_missing)
+  return _internal_allow_missing();
+}
+inline void DeleteServerRequest::_internal_set_allow_missing(bool value) {
+  
+  _impl_.allow_missing_ = value;
+}
+inline void DeleteServerRequest::set_allow_missing(bool value) {
+  _internal_set_allow_missing(value);
+  // @@protoc_insertion_point(field_set:canopy.v1.DeleteServerRequest.allow_missing)
 }
 
 // -------------------------------------------------------------------

@@ -1666,7 +1666,11 @@ type DeleteServerRequest struct {
 	// Its canopy id, or its name.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Wait until it is gone, bounded by the deadline.
-	Wait          bool `protobuf:"varint,2,opt,name=wait,proto3" json:"wait,omitempty"`
+	Wait bool `protobuf:"varint,2,opt,name=wait,proto3" json:"wait,omitempty"`
+	// A server that does not exist is not an error (AIP-135): the answer is
+	// the id asked for, DELETED. A delete replayed after an earlier attempt
+	// succeeded (a client retrying after a crash or a lost answer) sets it.
+	AllowMissing  bool `protobuf:"varint,3,opt,name=allow_missing,json=allowMissing,proto3" json:"allow_missing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1711,6 +1715,13 @@ func (x *DeleteServerRequest) GetId() string {
 func (x *DeleteServerRequest) GetWait() bool {
 	if x != nil {
 		return x.Wait
+	}
+	return false
+}
+
+func (x *DeleteServerRequest) GetAllowMissing() bool {
+	if x != nil {
+		return x.AllowMissing
 	}
 	return false
 }
@@ -2580,10 +2591,11 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x13ListServersResponse\x12+\n" +
 	"\aservers\x18\x01 \x03(\v2\x11.canopy.v1.ServerR\aservers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"9\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"^\n" +
 	"\x13DeleteServerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04wait\x18\x02 \x01(\bR\x04wait\"8\n" +
+	"\x04wait\x18\x02 \x01(\bR\x04wait\x12#\n" +
+	"\rallow_missing\x18\x03 \x01(\bR\fallowMissing\"8\n" +
 	"\x12StartServerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\"7\n" +

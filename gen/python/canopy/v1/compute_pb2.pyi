@@ -80,12 +80,14 @@ class DeleteKeypairResponse(_message.Message):
     def __init__(self, id: _Optional[str] = ...) -> None: ...
 
 class DeleteServerRequest(_message.Message):
-    __slots__ = ["id", "wait"]
+    __slots__ = ["allow_missing", "id", "wait"]
+    ALLOW_MISSING_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     WAIT_FIELD_NUMBER: _ClassVar[int]
+    allow_missing: bool
     id: str
     wait: bool
-    def __init__(self, id: _Optional[str] = ..., wait: bool = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., wait: bool = ..., allow_missing: bool = ...) -> None: ...
 
 class FindFlavorRequest(_message.Message):
     __slots__ = ["location", "min_disk_gib", "min_gpus", "min_ram_mib", "min_vcpus"]
