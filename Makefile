@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 CPP_BUILD := .cache/cpp-build
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-clients bench openstack-up openstack-down moto-up moto-down
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients bench measure-window openstack-up openstack-down moto-up moto-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -28,6 +28,12 @@ test-clients: tools
 bench:
 	go build -o bin/canopy-bench ./cmd/canopy-bench
 	bin/canopy-bench
+
+## measure-window: the create window on the OpenStack lab (docs/idempotency.md);
+## CANOPY_MEASURE_N creates of each kind at once (default 50)
+measure-window:
+	@clouds_yaml="$$(test/openstack/up.sh | tail -n 1)"; \
+	CANOPY_MEASURE_WINDOW=1 CANOPY_OS_CLOUDS_YAML="$$clouds_yaml" go test -tags openstack -count=1 -timeout 30m -v -run TestCreateWindow ./providers/openstack/ | grep -E 'WINDOW|^(ok|FAIL|---)'
 
 ## openstack-up / openstack-down: the real OpenStack test bed alone (test/openstack)
 openstack-up:

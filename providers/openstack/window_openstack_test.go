@@ -137,8 +137,9 @@ func TestCreateWindow(t *testing.T) {
 	netID := findNetwork(t, netc, labNetwork())
 	run := fmt.Sprintf("w%d", time.Now().Unix()%100000)
 
-	measure := func(kind string, send func(i int, tag string) (time.Time, error), visible func(tag string) (bool, error)) (dropped, answered windowStats) {
+	measure := func(kind string, send func(i int, tag string) (time.Time, error), visible func(tag string) (bool, error)) (dropped, answered, seen windowStats) {
 		dropped, answered = windowStats{name: kind + " dropped: written → visible to the look-up"}, windowStats{name: kind + " answered: create latency"}
+		seen = windowStats{name: kind + " answered: answer → start of the look-up that saw it"}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for i := 0; i < n; i++ {
@@ -151,23 +152,29 @@ func TestCreateWindow(t *testing.T) {
 					t.Errorf("%s %d: %v", kind, i, err)
 					return
 				}
+				answeredAt := time.Now()
 				if i%2 == 1 { // answered creates: send returned after the answer
 					mu.Lock()
-					answered.values = append(answered.values, time.Since(wrote))
+					answered.values = append(answered.values, answeredAt.Sub(wrote))
 					mu.Unlock()
 				}
 				for deadline := wrote.Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+					lookStart := time.Now()
 					ok, err := visible(tag)
 					if err != nil {
 						t.Errorf("%s %d: look-up: %v", kind, i, err)
 						return
 					}
 					if ok {
+						mu.Lock()
 						if i%2 == 0 {
-							mu.Lock()
 							dropped.values = append(dropped.values, time.Since(wrote))
-							mu.Unlock()
+						} else {
+							// from the answer to the start of the look-up that saw it
+							// (0: the first look-up after the answer did)
+							seen.values = append(seen.values, lookStart.Sub(answeredAt))
 						}
+						mu.Unlock()
 						return
 					}
 				}
@@ -175,11 +182,11 @@ func TestCreateWindow(t *testing.T) {
 			}(i)
 		}
 		wg.Wait()
-		return dropped, answered
+		return dropped, answered, seen
 	}
 
 	// Nova servers.
-	sd, sa := measure("server", func(i int, tag string) (time.Time, error) {
+	sd, sa, ss := measure("server", func(i int, tag string) (time.Time, error) {
 		body := map[string]any{"server": map[string]any{"name": fmt.Sprintf("%s-%d", run, i), "flavorRef": flavorID, "imageRef": imageID,
 			"networks": []map[string]string{{"uuid": netID}}, "tags": []string{tag}}}
 		if i%2 == 0 {
@@ -198,6 +205,7 @@ func TestCreateWindow(t *testing.T) {
 	})
 	t.Log(sd)
 	t.Log(sa)
+	t.Log(ss)
 	t.Cleanup(func() {
 		pages, err := servers.List(compute, servers.ListOpts{Name: "^" + run + "-"}).AllPages(ctx)
 		if err != nil {
@@ -210,7 +218,7 @@ func TestCreateWindow(t *testing.T) {
 	})
 
 	// Cinder volumes.
-	vd, va := measure("volume", func(i int, tag string) (time.Time, error) {
+	vd, va, vs := measure("volume", func(i int, tag string) (time.Time, error) {
 		body := map[string]any{"volume": map[string]any{"name": fmt.Sprintf("%s-%d", run, i), "size": 1, "metadata": map[string]string{"canopy-token": tag}}}
 		if i%2 == 0 {
 			return sendAndDrop(cinder, cinder.ServiceURL("volumes"), body, nil)
@@ -228,6 +236,7 @@ func TestCreateWindow(t *testing.T) {
 	})
 	t.Log(vd)
 	t.Log(va)
+	t.Log(vs)
 	t.Cleanup(func() {
 		deadline := time.Now().Add(3 * time.Minute)
 		for time.Now().Before(deadline) {
@@ -249,7 +258,9 @@ func TestCreateWindow(t *testing.T) {
 			time.Sleep(2 * time.Second)
 		}
 	})
-	fmt.Printf("WINDOW %s\nWINDOW %s\nWINDOW %s\nWINDOW %s\n", sd, sa, vd, va)
+	for _, w := range []windowStats{sd, sa, ss, vd, va, vs} {
+		fmt.Printf("WINDOW n=%d at once: %s\n", n, w)
+	}
 }
 
 func findFlavor(t *testing.T, sc *gophercloud.ServiceClient, name string) string {
