@@ -48,13 +48,14 @@ func nameTag(tags []types.Tag) string {
 	return ""
 }
 
-// rootOfInstance reports whether EC2 made the volume for an instance: it
-// is attached at the instance's root device (moto leaves
-// DeleteOnTermination unset on the attachment).
-func rootOfInstance(v types.Volume, roots map[string]string) bool {
+// rootOfInstance reports whether EC2 made the volume for an instance (the
+// image's root device, tagged like the instance); a root volume canopy
+// asked for by name (boot from a volume) is the story's.
+func rootOfInstance(v types.Volume, roots map[string]string, names map[string]string) bool {
 	for _, a := range v.Attachments {
-		if awssdk.ToBool(a.DeleteOnTermination) || (roots[awssdk.ToString(a.InstanceId)] != "" && roots[awssdk.ToString(a.InstanceId)] == awssdk.ToString(a.Device)) {
-			return true
+		in := awssdk.ToString(a.InstanceId)
+		if roots[in] != "" && roots[in] == awssdk.ToString(a.Device) && nameTag(v.Tags) == names[in] {
+			return true // made with the instance, named after it (a volume canopy asked for has its own name)
 		}
 	}
 	return false
@@ -68,6 +69,7 @@ func motoHolds(t *testing.T, api *ec2.Client, prefix string) cloudHolds {
 	defer cancel()
 	var h cloudHolds
 	roots := map[string]string{} // instance → its root device
+	names := map[string]string{} // instance → its Name tag
 	ip := ec2.NewDescribeInstancesPaginator(api, &ec2.DescribeInstancesInput{})
 	for ip.HasMorePages() {
 		out, err := ip.NextPage(ctx)
@@ -77,6 +79,7 @@ func motoHolds(t *testing.T, api *ec2.Client, prefix string) cloudHolds {
 		for _, r := range out.Reservations {
 			for _, in := range r.Instances {
 				roots[awssdk.ToString(in.InstanceId)] = awssdk.ToString(in.RootDeviceName)
+				names[awssdk.ToString(in.InstanceId)] = nameTag(in.Tags)
 				st := in.State.Name
 				if strings.HasPrefix(nameTag(in.Tags), prefix) && st != types.InstanceStateNameTerminated && st != types.InstanceStateNameShuttingDown {
 					h.servers = append(h.servers, awssdk.ToString(in.InstanceId))
@@ -91,7 +94,7 @@ func motoHolds(t *testing.T, api *ec2.Client, prefix string) cloudHolds {
 			t.Fatalf("ec2: describe volumes: %v", err)
 		}
 		for _, v := range out.Volumes {
-			if rootOfInstance(v, roots) {
+			if rootOfInstance(v, roots, names) {
 				continue // an instance's root volume: it goes with the instance
 			}
 			if strings.HasPrefix(nameTag(v.Tags), prefix) && v.State != types.VolumeStateDeleting && v.State != types.VolumeStateDeleted {
@@ -169,7 +172,7 @@ auth:
 		cfg: cfg, cloud: "aws",
 		story: func(lineage int) *story {
 			return &story{cloud: "aws", ids: map[string]string{}, real: true, prefix: fmt.Sprintf("%s-%d-", run, lineage+1),
-				flavor: "t3.micro", image: image, timeout: 2 * time.Minute}
+				flavor: "t3.micro", image: image, timeout: 2 * time.Minute, fromImage: true, boot: true, imageGiB: 16}
 		},
 		holds:   func(t *testing.T, _ string, s *story) cloudHolds { return motoHolds(t, api, s.prefix) },
 		cleanup: func(t *testing.T, s *story) { motoRemove(t, api, s.prefix) },

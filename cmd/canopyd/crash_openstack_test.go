@@ -159,7 +159,7 @@ auth:
 			return &story{cloud: "lab", ids: map[string]string{}, real: true,
 				prefix: fmt.Sprintf("%s-%d-", run, lineage+1), flavor: envOr("CANOPY_OS_FLAVOR", "canopy.tiny"),
 				image: envOr("CANOPY_OS_IMAGE", "canopy-test-image"), networks: []string{envOr("CANOPY_OS_NETWORK", "canopy-net")},
-				timeout: 5 * time.Minute}
+				timeout: 5 * time.Minute, fromImage: true, imageGiB: 1}
 		},
 		holds:   func(t *testing.T, _ string, s *story) cloudHolds { return l.holds(t, s.prefix) },
 		cleanup: func(t *testing.T, s *story) { l.remove(t, s.prefix) },

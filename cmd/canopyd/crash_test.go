@@ -79,6 +79,11 @@ type story struct {
 	// and calls may take as long as the engine needs.
 	real     bool
 	prefix   string
+	// fromImage adds a volume made from the image (native, or emulated
+	// where the cloud lacks it); boot a server booted from that volume.
+	fromImage bool
+	boot      bool
+	imageGiB  int64
 	flavor   string
 	image    string
 	networks []string
@@ -278,17 +283,17 @@ func (s *story) run(t *testing.T, d *canopydtest.Daemon) error {
 			})
 		},
 	}
-	if s.emu {
-		steps = append(steps,
-			func() error {
-				return call("d", func(ctx context.Context) (*canopyv1.Operation, error) {
-					return vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: s.name("d"), Image: s.image, Location: loc, RequestId: s.req("d"), Wait: true})
-				})
-			},
-			func() error {
-				return server("s2", &canopyv1.CreateServerRequest{Name: s.name("s2"), Flavor: s.flavor, BootVolume: s.ids["d"], Location: loc, RequestId: s.req("s2"), Wait: true})
-			},
-		)
+	if s.fromImage {
+		steps = append(steps, func() error {
+			return call("d", func(ctx context.Context) (*canopyv1.Operation, error) {
+				return vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: s.name("d"), Image: s.image, SizeGib: s.imageGiB, Location: loc, RequestId: s.req("d"), Wait: true})
+			})
+		})
+	}
+	if s.boot {
+		steps = append(steps, func() error {
+			return server("s2", &canopyv1.CreateServerRequest{Name: s.name("s2"), Flavor: s.flavor, BootVolume: s.ids["d"], Networks: s.networks, Location: loc, RequestId: s.req("s2"), Wait: true})
+		})
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -302,8 +307,11 @@ func (s *story) run(t *testing.T, d *canopydtest.Daemon) error {
 // ones it deleted.
 func (s *story) survivors() (volumes, servers, deleted []string) {
 	volumes, servers = []string{s.ids["a"]}, []string{s.ids["s"]}
-	if s.emu {
-		volumes, servers = append(volumes, s.ids["d"]), append(servers, s.ids["s2"])
+	if s.fromImage {
+		volumes = append(volumes, s.ids["d"])
+	}
+	if s.boot {
+		servers = append(servers, s.ids["s2"])
 	}
 	if s.real {
 		return volumes, servers, []string{s.ids["b"], s.ids["sn"], s.ids["t"]}
@@ -313,7 +321,7 @@ func (s *story) survivors() (volumes, servers, deleted []string) {
 
 // newStory is a sim cloud's story.
 func newStory(cloud string, emu bool) *story {
-	return &story{cloud: cloud, emu: emu, ids: map[string]string{}, flavor: "m1.tiny", image: "cirros-0.6.2"}
+	return &story{cloud: cloud, emu: emu, ids: map[string]string{}, flavor: "m1.tiny", image: "cirros-0.6.2", fromImage: emu, boot: emu}
 }
 
 func startWith(t *testing.T, data, cfg string, env ...string) (*canopydtest.Daemon, error) {

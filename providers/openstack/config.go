@@ -64,7 +64,7 @@ type Options struct {
 
 // DefaultCreateWindow is the create window when the config sets none.
 // On the lab (2 cores), a create whose sender died right after writing it
-// became visible up to 41–48 s later with 50 such creates at once, and up
+// became visible up to 41–54 s later with 50 such creates at once, and up
 // to 80 s on a busier machine (docs/idempotency.md): a replay waits this
 // long only when its look-up finds nothing; what a busier cloud lets
 // through is a crash duplicate, deleted when a list sees it.
