@@ -157,6 +157,7 @@ func (c *Cloud) ListImages(ctx context.Context) ([]providers.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openstack: list images in %s: %w", cl.region, mapErr(err))
 	}
+	list = c.sweepOrphans(cl, list)
 	out := make([]providers.Image, 0, len(list))
 	for _, im := range list {
 		out = append(out, toImage(cl.region, im))

@@ -60,7 +60,16 @@ type Options struct {
 	// earlier attempt before it creates (default DefaultCreateWindow; as a
 	// string like "20s"). See docs/idempotency.md for the measurement.
 	CreateWindow time.Duration `json:"-"`
+	// OrphanUploadAfter is the age after which an image canopy created
+	// for an upload and that Glance still holds queued (no data: the
+	// upload died with its process) is deleted (default
+	// DefaultOrphanUploadAfter; "0s" never).
+	OrphanUploadAfter time.Duration `json:"-"`
 }
+
+// DefaultOrphanUploadAfter: a live upload's image is queued only between
+// Glance's two requests, so ten minutes is far on the safe side.
+const DefaultOrphanUploadAfter = 10 * time.Minute
 
 // DefaultCreateWindow is the create window when the config sets none.
 // On the lab (2 cores), a create whose sender died right after writing it
@@ -73,7 +82,7 @@ const DefaultCreateWindow = 90 * time.Second
 var knownOptions = map[string]bool{
 	"cloud": true, "clouds_yaml": true, "secure_yaml": true, "region": true, "interface": true,
 	"endpoint_override": true, "compute_microversion": true, "page_size": true, "timeout": true,
-	"split_regions": true, "create_window": true,
+	"split_regions": true, "create_window": true, "orphan_upload_after": true,
 }
 
 // ParseOptions reads the YAML `options` map of an openstack cloud.
@@ -93,7 +102,7 @@ func ParseOptions(m map[string]any) (Options, error) {
 			return o, fmt.Errorf("openstack: options: %w", err)
 		}
 	}
-	for name, dst := range map[string]*time.Duration{"timeout": &o.Timeout, "create_window": &o.CreateWindow} {
+	for name, dst := range map[string]*time.Duration{"timeout": &o.Timeout, "create_window": &o.CreateWindow, "orphan_upload_after": &o.OrphanUploadAfter} {
 		v, ok := m[name]
 		if !ok {
 			continue

@@ -17,16 +17,57 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
 // canopySHA256Prop is the image property holding the sha256 canopy was
 // given at upload.
 const canopySHA256Prop = "canopy_sha256"
+
+// canopyUploadProp marks the images canopy creates for an upload. Glance
+// makes the image record first and takes the bytes in a second request; a
+// crash between the two (or in the middle of the second, after which Glance
+// puts the image back to queued) leaves a record with no data. Such an
+// image — marked, still queued, older than Options.OrphanUploadAfter — is
+// what a dead upload left: lists drop it and delete it (sweepOrphans). A
+// live upload is queued only between the two requests, milliseconds.
+const canopyUploadProp = "canopy_upload"
+
+// sweepOrphans deletes, in the background, the marked images a dead upload
+// left, and returns list without them.
+func (c *Cloud) sweepOrphans(cl *clients, list []images.Image) []images.Image {
+	if c.opts.OrphanUploadAfter <= 0 {
+		return list
+	}
+	out := list[:0:0]
+	for _, im := range list {
+		if im.Status == images.ImageStatusQueued && im.Properties[canopyUploadProp] != nil && time.Since(im.CreatedAt) > c.opts.OrphanUploadAfter {
+			id := im.ID
+			c.sweepMu.Lock()
+			busy := time.Since(c.swept[id]) < time.Minute
+			if !busy {
+				c.swept[id] = time.Now()
+			}
+			c.sweepMu.Unlock()
+			if !busy {
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					_ = images.Delete(ctx, cl.image, id).ExtractErr()
+				}()
+			}
+			continue
+		}
+		out = append(out, im)
+	}
+	return out
+}
 
 // NewImageWriter implements providers.ImageTransfer.
 func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (providers.ImageWriter, error) {
@@ -44,6 +85,7 @@ func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (p
 	if spec.SHA256 != "" {
 		props[canopySHA256Prop] = spec.SHA256
 	}
+	props[canopyUploadProp] = "1"
 	im, err := images.Create(ctx, cl.image, images.CreateOpts{
 		Name: spec.Name, DiskFormat: spec.DiskFormat, ContainerFormat: spec.ContainerFormat,
 		MinDisk: int(spec.MinDiskGiB), MinRAM: int(spec.MinRAMMiB), Properties: props,
@@ -51,6 +93,7 @@ func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (p
 	if err != nil {
 		return nil, fmt.Errorf("openstack: create image %s in %s: %w", spec.Name, cl.region, mapErr(err))
 	}
+	failpoint.Hit("openstack/image:created")
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	w := &glanceWriter{c: c, cl: cl, id: im.ID, pw: pw, cancel: cancel, done: make(chan struct{}), md5: md5.New()} //nolint:gosec

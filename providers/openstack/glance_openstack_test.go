@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"testing"
@@ -77,5 +78,64 @@ func TestGlanceImageTransfer(t *testing.T) {
 	}
 	if _, err := c.GetImage(ctx, aborted); !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("aborted image %s still there: %v", aborted, err)
+	}
+}
+
+// TestGlanceOrphanUploadSwept: an image record a dead upload left (canopy's
+// upload mark, still queued, older than orphan_upload_after) is not listed
+// and is deleted; a queued image without the mark is someone else's and
+// stays.
+func TestGlanceOrphanUploadSwept(t *testing.T) {
+	path := os.Getenv("CANOPY_OS_CLOUDS_YAML")
+	if path == "" {
+		t.Fatal("CANOPY_OS_CLOUDS_YAML is not set")
+	}
+	cloud := os.Getenv("CANOPY_OS_CLOUD")
+	if cloud == "" {
+		cloud = "canopy-test"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := Open(ctx, providers.Config{Name: "glance-orphans", Options: map[string]any{"clouds_yaml": path, "cloud": cloud, "orphan_upload_after": "1s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := c.clients(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := fmt.Sprintf("orphan-%d", time.Now().UnixNano()%1000000)
+	mk := func(name string, props map[string]string) string {
+		im, err := images.Create(ctx, cl.image, images.CreateOpts{Name: name, DiskFormat: "raw", ContainerFormat: "bare", Properties: props}).Extract()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = images.Delete(context.Background(), cl.image, im.ID).ExtractErr() })
+		return im.ID
+	}
+	orphan := mk(run+"-dead-upload", map[string]string{canopyUploadProp: "1"})
+	foreign := mk(run+"-foreign", nil)
+	time.Sleep(1500 * time.Millisecond)
+	list, err := c.ListImages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, im := range list {
+		listed[im.NativeID] = true
+	}
+	if listed[orphan] || !listed[foreign] {
+		t.Fatalf("listed: orphan %v (want false), foreign %v (want true)", listed[orphan], listed[foreign])
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := images.Get(ctx, cl.image, orphan).Extract(); err != nil && errors.Is(mapErr(err), providers.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the orphaned upload's image is still in Glance after 30s")
+		}
+	}
+	if im, err := images.Get(ctx, cl.image, foreign).Extract(); err != nil || im.Status != images.ImageStatusQueued {
+		t.Errorf("the unmarked queued image = %v, %v; want it left alone", im, err)
 	}
 }

@@ -76,6 +76,9 @@ type Cloud struct {
 
 	// replays makes creates safe to repeat (see providers.ReplayGuard).
 	replays *providers.ReplayGuard
+
+	sweepMu sync.Mutex
+	swept   map[string]time.Time // orphaned upload → when its delete was sent (glance.go)
 }
 
 // clients are the authenticated service clients of one (cloud, region).
@@ -118,7 +121,10 @@ func Open(ctx context.Context, cfg providers.Config) (*Cloud, error) {
 	if _, set := cfg.Options["create_window"]; !set {
 		o.CreateWindow = DefaultCreateWindow
 	}
-	return &Cloud{name: cfg.Name, opts: o, cc: cc, replays: providers.NewReplayGuard(o.CreateWindow)}, nil
+	if _, set := cfg.Options["orphan_upload_after"]; !set {
+		o.OrphanUploadAfter = DefaultOrphanUploadAfter
+	}
+	return &Cloud{name: cfg.Name, opts: o, cc: cc, replays: providers.NewReplayGuard(o.CreateWindow), swept: map[string]time.Time{}}, nil
 }
 
 // Region returns the region the adapter serves ("" until known).
