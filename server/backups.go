@@ -10,6 +10,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // ---------------------------------------------------------------- backups
@@ -21,14 +23,14 @@ func (v *volumes) cloudBackups(ctx context.Context, cl *cloud) ([]*canopyv1.Back
 	}
 	list, err := sc.emu.listBackups(ctx, false)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list backups", err)
+		return nil, router.CloudErr(cl.name, "list backups", err)
 	}
 	return v.backupsPB(ctx, sc, list)
 }
 
 // ListBackups implements canopyv1.VolumeServiceServer.
 func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequest) (*canopyv1.ListBackupsResponse, error) {
-	if err := checkIDFilter("volume_id", req.GetVolumeId()); err != nil {
+	if err := router.CheckIDFilter("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
@@ -37,7 +39,7 @@ func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequ
 	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"backups", req.GetName(), req.GetVolumeId()}}
 	page, next, errs, err := listAcross(ctx, v.s, q, v.cloudBackups, func(x *canopyv1.Backup) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetVolumeId() == "" || x.VolumeId == req.GetVolumeId()) &&
-			matchLabels(req.GetLabels(), x.Labels) && matchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
+			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
 	if err != nil {
 		return nil, err
@@ -46,13 +48,13 @@ func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequ
 }
 
 func (v *volumes) findBackup(ctx context.Context, field, ref string) (*storageCloud, store.Mapping, *canopyv1.Backup, error) {
-	id, isID, err := idOrName(field, ref)
+	id, isID, err := router.IDOrName(field, ref)
 	if err != nil {
 		return nil, store.Mapping{}, nil, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, v.s.clouds.list, v.cloudBackups)
-		x, err := pickByName(providers.KindBackup, field, id, ownedBy(project(ctx), all), errs)
+		x, err := router.PickByName(providers.KindBackup, field, id, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}
@@ -77,10 +79,10 @@ func (v *volumes) findBackup(ctx context.Context, field, ref string) (*storageCl
 		if !v.busy(ctx, m.ID) {
 			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, m, nil, notFound(providers.KindBackup, ref)
+		return nil, m, nil, router.NotFound(providers.KindBackup, ref)
 	}
 	if err != nil {
-		return nil, m, nil, cloudErr(cl.name, "get backup "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.name, "get backup "+m.NativeID, err)
 	}
 	pbs, err := v.backupsPB(ctx, sc, []providers.Backup{x})
 	if err != nil {
@@ -98,14 +100,14 @@ func (v *volumes) GetBackup(ctx context.Context, req *canopyv1.GetBackupRequest)
 
 // CreateBackup implements canopyv1.VolumeServiceServer.
 func (v *volumes) CreateBackup(ctx context.Context, req *canopyv1.CreateBackupRequest) (*canopyv1.Operation, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
 	if req.GetVolume() == "" {
-		return nil, badRequest("volume", "required: a volume's canopy id or name")
+		return nil, router.BadRequest("volume", "required: a volume's canopy id or name")
 	}
 	hash := requestHash(opBackupCreate, req)
 	if op, ok, err := v.replay(ctx, opBackupCreate, req.GetRequestId(), hash); err != nil || ok {
@@ -146,14 +148,14 @@ func (v *volumes) DeleteBackup(ctx context.Context, req *canopyv1.DeleteBackupRe
 
 // RestoreBackup implements canopyv1.VolumeServiceServer.
 func (v *volumes) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackupRequest) (*canopyv1.Operation, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
 	if req.GetSizeGib() < 0 || req.GetSizeGib() > maxVolumeGiB {
-		return nil, badRequest("size_gib", "must be between 0 (the backup's size) and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
+		return nil, router.BadRequest("size_gib", "must be between 0 (the backup's size) and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
 	}
 	hash := requestHash(opBackupRestore, req)
 	if op, ok, err := v.replay(ctx, opBackupRestore, req.GetRequestId(), hash); err != nil || ok {
@@ -167,14 +169,14 @@ func (v *volumes) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackup
 		return nil, status.Errorf(codes.FailedPrecondition, "backup %s is not ready (status %s) in cloud %q", m.ID, b.Status, sc.name)
 	}
 	if z := req.GetZone(); z != "" && !contains(sc.zones, z) {
-		return nil, badRequest("zone", "cloud %q (the backup's) has no zone %q (it has %v)", sc.name, z, sc.zones)
+		return nil, router.BadRequest("zone", "cloud %q (the backup's) has no zone %q (it has %v)", sc.name, z, sc.zones)
 	}
 	size := req.GetSizeGib()
 	if size == 0 {
 		size = b.SizeGib
 	}
 	if size < b.SizeGib {
-		return nil, badRequest("size_gib", "at least the backup's %d GiB, got %d", b.SizeGib, size)
+		return nil, router.BadRequest("size_gib", "at least the backup's %d GiB, got %d", b.SizeGib, size)
 	}
 	spec := jobSpec{Name: req.GetName(), Zone: req.GetZone(), SizeGiB: size, Labels: req.GetLabels(), BackupID: m.ID, BackupNative: m.NativeID}
 	if b.Emulated {

@@ -11,6 +11,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // cloudFlavors lists one cloud's flavors with canopy ids.
@@ -21,7 +23,7 @@ func (s *Server) cloudFlavors(ctx context.Context, cl *cloud) ([]*canopyv1.Flavo
 	}
 	list, err := c.ListFlavors(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list flavors", err)
+		return nil, router.CloudErr(cl.name, "list flavors", err)
 	}
 	return adoptAll(ctx, s, cl, providers.KindFlavor, list, func(f providers.Flavor) string { return f.NativeID },
 		func(f providers.Flavor, m store.Mapping) *canopyv1.Flavor { return flavorPB(cl.name, m.ID, f) })
@@ -35,7 +37,7 @@ func (s *Server) cloudImages(ctx context.Context, cl *cloud) ([]*canopyv1.Image,
 	}
 	list, err := c.ListImages(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list images", err)
+		return nil, router.CloudErr(cl.name, "list images", err)
 	}
 	return adoptAll(ctx, s, cl, providers.KindImage, list, func(im providers.Image) string { return im.NativeID },
 		func(im providers.Image, m store.Mapping) *canopyv1.Image { return imagePB(cl.name, m.ID, im) })
@@ -45,7 +47,7 @@ func (s *Server) cloudImages(ctx context.Context, cl *cloud) ([]*canopyv1.Image,
 func (s *Server) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsRequest) (*canopyv1.ListFlavorsResponse, error) {
 	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"flavors", req.GetName()}}
 	page, next, errs, err := listAcross(ctx, s, q, s.cloudFlavors, func(f *canopyv1.Flavor) bool {
-		return (req.GetName() == "" || f.Name == req.GetName()) && matchLabels(req.GetLabels(), f.Labels) && matchLocation(req.GetLocation(), f.Location.GetRegion(), "")
+		return (req.GetName() == "" || f.Name == req.GetName()) && router.MatchLabels(req.GetLabels(), f.Labels) && router.MatchLocation(req.GetLocation(), f.Location.GetRegion(), "")
 	})
 	if err != nil {
 		return nil, err
@@ -55,13 +57,13 @@ func (s *Server) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsReque
 
 // GetFlavor implements canopyv1.ComputeServiceServer.
 func (s *Server) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) (*canopyv1.Flavor, error) {
-	v, isID, err := idOrName("id", req.GetId())
+	v, isID, err := router.IDOrName("id", req.GetId())
 	if err != nil {
 		return nil, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, s.clouds.list, s.cloudFlavors)
-		return pickByName(providers.KindFlavor, "id", v, all, errs)
+		return router.PickByName(providers.KindFlavor, "id", v, all, errs)
 	}
 	cl, m, err := s.lookupID(ctx, providers.KindFlavor, v)
 	if err != nil {
@@ -76,7 +78,7 @@ func (s *Server) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) 
 			return f, nil
 		}
 	}
-	return nil, notFound(providers.KindFlavor, v)
+	return nil, router.NotFound(providers.KindFlavor, v)
 }
 
 // FindFlavor implements canopyv1.ComputeServiceServer: the smallest flavor
@@ -86,7 +88,7 @@ func (s *Server) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) 
 func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest) (*canopyv1.Flavor, error) {
 	for field, v := range map[string]int64{"min_vcpus": int64(req.GetMinVcpus()), "min_ram_mib": req.GetMinRamMib(), "min_disk_gib": req.GetMinDiskGib(), "min_gpus": int64(req.GetMinGpus())} {
 		if v < 0 {
-			return nil, badRequest(field, "must not be negative, got %d", v)
+			return nil, router.BadRequest(field, "must not be negative, got %d", v)
 		}
 	}
 	targets, err := s.listTargets(req.GetLocation())
@@ -97,14 +99,14 @@ func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest
 	var fit []*canopyv1.Flavor
 	for _, f := range all {
 		if f.Vcpus >= req.GetMinVcpus() && f.RamMib >= req.GetMinRamMib() && f.DiskGib >= req.GetMinDiskGib() &&
-			f.Gpus >= req.GetMinGpus() && f.Status == canopyv1.Status_STATUS_ACTIVE && matchLocation(req.GetLocation(), f.Location.GetRegion(), "") {
+			f.Gpus >= req.GetMinGpus() && f.Status == canopyv1.Status_STATUS_ACTIVE && router.MatchLocation(req.GetLocation(), f.Location.GetRegion(), "") {
 			fit = append(fit, f)
 		}
 	}
 	if len(fit) == 0 {
 		want := fmt.Sprintf("vcpus>=%d ram_mib>=%d disk_gib>=%d gpus>=%d", req.GetMinVcpus(), req.GetMinRamMib(), req.GetMinDiskGib(), req.GetMinGpus())
 		if len(errs) > 0 {
-			return pickByName[*canopyv1.Flavor](providers.KindFlavor, "", want, nil, errs)
+			return router.PickByName[*canopyv1.Flavor](providers.KindFlavor, "", want, nil, errs)
 		}
 		return nil, status.Errorf(codes.NotFound, "no flavor has %s (searched %d clouds)", want, len(targets))
 	}
@@ -134,7 +136,7 @@ func (s *Server) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest
 	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"images", req.GetName(), req.GetStatus()}}
 	page, next, errs, err := listAcross(ctx, s, q, s.cloudImages, func(im *canopyv1.Image) bool {
 		return (req.GetName() == "" || im.Name == req.GetName()) && (req.GetStatus() == 0 || im.Status == req.GetStatus()) &&
-			matchLabels(req.GetLabels(), im.Labels) && matchLocation(req.GetLocation(), im.Location.GetRegion(), "")
+			router.MatchLabels(req.GetLabels(), im.Labels) && router.MatchLocation(req.GetLocation(), im.Location.GetRegion(), "")
 	})
 	if err != nil {
 		return nil, err
@@ -144,13 +146,13 @@ func (s *Server) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest
 
 // GetImage implements canopyv1.ComputeServiceServer.
 func (s *Server) GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error) {
-	v, isID, err := idOrName("id", req.GetId())
+	v, isID, err := router.IDOrName("id", req.GetId())
 	if err != nil {
 		return nil, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, s.clouds.list, s.cloudImages)
-		return pickByName(providers.KindImage, "id", v, all, errs)
+		return router.PickByName(providers.KindImage, "id", v, all, errs)
 	}
 	cl, m, err := s.lookupID(ctx, providers.KindImage, v)
 	if err != nil {
@@ -161,11 +163,11 @@ func (s *Server) GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*
 		return nil, err
 	}
 	im, err := c.GetImage(ctx, m.NativeID)
-	if isNotFound(err) {
-		return nil, notFound(providers.KindImage, v)
+	if router.IsNotFound(err) {
+		return nil, router.NotFound(providers.KindImage, v)
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "get image "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "get image "+m.NativeID, err)
 	}
 	return imagePB(cl.name, m.ID, im), nil
 }

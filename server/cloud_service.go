@@ -6,6 +6,8 @@ import (
 	"time"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // healthTTL is how long a health check result is reused by ListClouds.
@@ -13,7 +15,7 @@ const healthTTL = 10 * time.Second
 
 // ListClouds implements canopyv1.CloudServiceServer.
 func (s *Server) ListClouds(ctx context.Context, req *canopyv1.ListCloudsRequest) (*canopyv1.ListCloudsResponse, error) {
-	size, err := pageSize(req.GetPageSize())
+	size, err := router.PageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +32,7 @@ func (s *Server) ListClouds(ctx context.Context, req *canopyv1.ListCloudsRequest
 	for _, cl := range s.clouds.list {
 		clouds = append(clouds, cloudPB(cl))
 	}
-	page, next, err := paginate(clouds, func(c *canopyv1.Cloud) string { return c.Name }, size, req.GetPageToken(), filterHash("clouds"))
+	page, next, err := router.Paginate(clouds, func(c *canopyv1.Cloud) string { return c.Name }, size, req.GetPageToken(), router.FilterHash("clouds"))
 	if err != nil {
 		return nil, err
 	}
@@ -40,11 +42,11 @@ func (s *Server) ListClouds(ctx context.Context, req *canopyv1.ListCloudsRequest
 // GetCloud implements canopyv1.CloudServiceServer.
 func (s *Server) GetCloud(ctx context.Context, req *canopyv1.GetCloudRequest) (*canopyv1.Cloud, error) {
 	if req.GetName() == "" {
-		return nil, badRequest("name", "required")
+		return nil, router.BadRequest("name", "required")
 	}
 	cl, ok := s.clouds.byName[req.GetName()]
 	if !ok {
-		return nil, notFound("cloud", req.GetName())
+		return nil, router.NotFound("cloud", req.GetName())
 	}
 	cl.checkHealth(ctx)
 	return cloudPB(cl), nil

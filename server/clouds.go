@@ -12,6 +12,8 @@ import (
 	"github.com/canopy-cloud/canopy/config"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // cloud is one configured cloud and what canopy keeps about it.
@@ -192,7 +194,7 @@ func (cl *cloud) checkHealth(ctx context.Context) {
 // computeOrFail returns the cloud's compute driver or FAILED_PRECONDITION.
 func (cl *cloud) computeOrFail() (providers.Compute, error) {
 	if cl.compute == nil {
-		return nil, capabilityErr(cl.name, "compute")
+		return nil, router.CapabilityErr(cl.name, "compute")
 	}
 	return cl.compute, nil
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/canopy-cloud/canopy/cache"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // The emulation layer: the one place where canopy fills in block-storage
@@ -115,7 +117,7 @@ func (e *emulator) capabilities() []string {
 // canopy cannot emulate.
 func (e *emulator) volumesOrFail() error {
 	if !e.has[providers.CapVolumes] {
-		return capabilityErr(e.cloud, providers.CapVolumes)
+		return router.CapabilityErr(e.cloud, providers.CapVolumes)
 	}
 	return nil
 }
@@ -130,7 +132,7 @@ func (e *emulator) snapshotMode() (string, error) {
 	case e.has[providers.CapVolumeData]:
 		return modeEmulated, nil
 	}
-	return "", capabilityErr(e.cloud, providers.CapSnapshots)
+	return "", router.CapabilityErr(e.cloud, providers.CapSnapshots)
 }
 
 func (e *emulator) backupMode() (string, error) {
@@ -143,7 +145,7 @@ func (e *emulator) backupMode() (string, error) {
 	case e.has[providers.CapVolumeData]:
 		return modeEmulated, nil
 	}
-	return "", capabilityErr(e.cloud, providers.CapBackups)
+	return "", router.CapabilityErr(e.cloud, providers.CapBackups)
 }
 
 func (e *emulator) fromImageMode() (string, error) {
@@ -156,7 +158,7 @@ func (e *emulator) fromImageMode() (string, error) {
 	case e.compute:
 		return modeDeferred, nil
 	}
-	return "", capabilityErr(e.cloud, providers.CapVolumeFromImage)
+	return "", router.CapabilityErr(e.cloud, providers.CapVolumeFromImage)
 }
 
 // restoreMode says how a volume is made from an emulated copy: it needs to
@@ -166,7 +168,7 @@ func (e *emulator) restoreMode(capability string) error {
 		return err
 	}
 	if !e.has[providers.CapVolumeData] {
-		return capabilityErr(e.cloud, capability)
+		return router.CapabilityErr(e.cloud, capability)
 	}
 	return nil
 }

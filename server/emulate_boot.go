@@ -13,6 +13,8 @@ import (
 	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // Booting a server from a volume (CreateServerRequest.boot_volume), and
@@ -56,7 +58,7 @@ func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateSe
 		return nil, nil
 	}
 	if req.GetImage() != "" {
-		return nil, badRequest("boot_volume", "set image or boot_volume, not both")
+		return nil, router.BadRequest("boot_volume", "set image or boot_volume, not both")
 	}
 	v := s.vols()
 	if v == nil {
@@ -67,11 +69,11 @@ func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateSe
 		return nil, err
 	}
 	if sc.cloud != cl {
-		return nil, badRequest("boot_volume", "volume %s is in cloud %q, but the server goes to cloud %q", m.ID, sc.name, cl.name)
+		return nil, router.BadRequest("boot_volume", "volume %s is in cloud %q, but the server goes to cloud %q", m.ID, sc.name, cl.name)
 	}
 	p := &bootPlan{v: v, sc: sc, volume: m.ID, native: m.NativeID, zone: cur.Location.GetZone()}
 	if z := req.GetLocation().GetZone(); z != "" && p.zone != "" && z != p.zone {
-		return nil, badRequest("boot_volume", "volume %s is in zone %q, the server would be in zone %q", m.ID, p.zone, z)
+		return nil, router.BadRequest("boot_volume", "volume %s is in zone %q, the server would be in zone %q", m.ID, p.zone, z)
 	}
 	if !m.Pending() {
 		if len(cur.Attachments) > 0 {
@@ -87,7 +89,7 @@ func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateSe
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, cl.name)
 	}
 	if err != nil {
-		return nil, storeErr("deferred volume "+m.ID, err)
+		return nil, router.StoreErr("deferred volume "+m.ID, err)
 	}
 	if rec.BootServer != "" && !retryOf(ctx, s, req, rec.BootServer) {
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s", m.ID, rec.BootServer)
@@ -121,7 +123,7 @@ func (p *bootPlan) begin(ctx context.Context, spec *providers.ServerSpec, server
 	}
 	rec, err := p.sc.emu.record(ctx, providers.KindVolume, p.volume)
 	if err != nil {
-		return storeErr("deferred volume "+p.volume, err)
+		return router.StoreErr("deferred volume "+p.volume, err)
 	}
 	spec.ImageID, spec.RootVolumeGiB, spec.RootVolumeName = p.image, p.size, rec.Name
 	if rec.BootServer == serverID {
@@ -129,7 +131,7 @@ func (p *bootPlan) begin(ctx context.Context, spec *providers.ServerSpec, server
 	}
 	rec.BootServer = serverID
 	if err := p.sc.emu.putRecord(ctx, providers.KindVolume, p.volume, rec); err != nil {
-		return storeErr("deferred volume "+p.volume, err)
+		return router.StoreErr("deferred volume "+p.volume, err)
 	}
 	failpoint.Hit("boot/deferred-volume:recorded")
 	return nil
@@ -168,10 +170,10 @@ func (v *volumes) materialize(ctx context.Context, sc *storageCloud, id, rootNat
 	}
 	sc.emu.drv.InvalidateVolumes()
 	if _, err := v.s.store.Bind(ctx, id, rootNative); err != nil {
-		return storeErr(fmt.Sprintf("bind volume %s to %s", id, rootNative), err)
+		return router.StoreErr(fmt.Sprintf("bind volume %s to %s", id, rootNative), err)
 	}
 	if err := sc.emu.forget(ctx, providers.KindVolume, id); err != nil {
-		return storeErr("forget deferred volume "+id, err)
+		return router.StoreErr("forget deferred volume "+id, err)
 	}
 	return nil
 }

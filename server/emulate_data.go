@@ -16,6 +16,8 @@ import (
 	"github.com/canopy-cloud/canopy/cache"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // Where the bytes of emulated snapshots and backups live: objects in a
@@ -170,7 +172,7 @@ func (b *emuBucket) fail(what string, err error) error {
 	if errors.Is(err, providers.ErrNotFound) {
 		return status.Errorf(codes.FailedPrecondition, "backup_bucket %s/%s: %s: the bucket does not exist in cloud %q: %v", b.cloud, b.bucket, what, b.cloud, err)
 	}
-	return cloudErr(b.cloud, fmt.Sprintf("%s in bucket %s", what, b.bucket), err)
+	return router.CloudErr(b.cloud, fmt.Sprintf("%s in bucket %s", what, b.bucket), err)
 }
 
 // objectsByName is a configured cloud's object store, or nil.

@@ -7,6 +7,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // fanOut runs fn on every cloud concurrently and merges the results. A
@@ -47,7 +49,7 @@ func (s *Server) listTargets(loc *canopyv1.Location) ([]*cloud, error) {
 	if loc.GetCloud() != "" {
 		cl, ok := s.clouds.byName[loc.GetCloud()]
 		if !ok {
-			return nil, badRequest("location.cloud", "unknown cloud %q (known: %v)", loc.GetCloud(), s.clouds.names())
+			return nil, router.BadRequest("location.cloud", "unknown cloud %q (known: %v)", loc.GetCloud(), s.clouds.names())
 		}
 		return []*cloud{cl}, nil
 	}
@@ -61,31 +63,11 @@ func (s *Server) listTargets(loc *canopyv1.Location) ([]*cloud, error) {
 	return s.clouds.list, nil
 }
 
-// matchLocation filters merged items by region and zone.
-func matchLocation(loc *canopyv1.Location, region, zone string) bool {
-	if loc.GetRegion() != "" && loc.GetRegion() != region {
-		return false
-	}
-	if loc.GetZone() != "" && loc.GetZone() != zone {
-		return false
-	}
-	return true
-}
-
-func matchLabels(want, have map[string]string) bool {
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // zoneErr explains why a zone does not route: unknown, or offered by
 // several clouds.
 func (s *Server) zoneErr(z string) error {
 	if clouds, ok := s.clouds.ambiguous[z]; ok {
-		return badRequest("location.zone", "zone %q is offered by clouds %v: set location.cloud (or map the zone in the config's zones:)", z, clouds)
+		return router.BadRequest("location.zone", "zone %q is offered by clouds %v: set location.cloud (or map the zone in the config's zones:)", z, clouds)
 	}
-	return badRequest("location.zone", "unknown zone %q", z)
+	return router.BadRequest("location.zone", "unknown zone %q", z)
 }

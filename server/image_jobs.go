@@ -15,6 +15,8 @@ import (
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // An image whose data the cloud processes after the upload (Glance's image
@@ -51,7 +53,7 @@ func (v *volumes) stepWaitImage(ctx context.Context, op *store.Operation) (jobs.
 	case err != nil:
 		return jobs.Result{}, waitErr(ctx, cl.name, providers.KindImage, native, "active", start, err)
 	case !present:
-		return jobs.Result{}, detailed(codes.NotFound, fmt.Sprintf("cloud %q: image %s is gone", cl.name, native),
+		return jobs.Result{}, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: image %s is gone", cl.name, native),
 			&errdetails.ResourceInfo{ResourceType: providers.KindImage, ResourceName: native, Description: "gone while canopy waited for its import"})
 	case im.Status == providers.StatusError:
 		return jobs.Result{}, resourceErr(cl.name, providers.KindImage, native, im.StatusMessage)

@@ -14,6 +14,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // generateKey makes a keypair in canopy, so every cloud gets the same kind
@@ -34,7 +36,7 @@ func generateKey(typ string) (pub, priv string, err error) {
 		}
 		key = k
 	default:
-		return "", "", badRequest("type", "unknown key type %q: want ssh-ed25519 or ssh-rsa", typ)
+		return "", "", router.BadRequest("type", "unknown key type %q: want ssh-ed25519 or ssh-rsa", typ)
 	}
 	signer, err := ssh.NewSignerFromKey(key)
 	if err != nil {
@@ -49,19 +51,19 @@ func generateKey(typ string) (pub, priv string, err error) {
 
 // CreateKeypair implements canopyv1.ComputeServiceServer.
 func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairRequest) (*canopyv1.Keypair, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkRequestID(req.GetRequestId()); err != nil {
+	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
 	pub, priv := req.GetPublicKey(), ""
 	if pub != "" {
 		if req.GetType() != "" {
-			return nil, badRequest("type", "only for generated keys; the imported key has its own type")
+			return nil, router.BadRequest("type", "only for generated keys; the imported key has its own type")
 		}
 		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pub)); err != nil {
-			return nil, badRequest("public_key", "not an OpenSSH public key: %v", err)
+			return nil, router.BadRequest("public_key", "not an OpenSSH public key: %v", err)
 		}
 	} else {
 		var err error
@@ -79,12 +81,12 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 	}
 	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindKeypair, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
-		return nil, storeErr("reserve keypair id", err)
+		return nil, router.StoreErr("reserve keypair id", err)
 	}
 	if !created && !m.Pending() {
 		k, err := c.GetKeypair(ctx, m.NativeID)
 		if err != nil {
-			return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
+			return nil, router.CloudErr(cl.name, "get keypair "+m.NativeID, err)
 		}
 		return keypairPBIn(cl.name, m, k), nil // the private key is never kept, so a retry cannot return it
 	}
@@ -93,10 +95,10 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, cloudErr(cl.name, "create keypair "+req.GetName(), err)
+		return nil, router.CloudErr(cl.name, "create keypair "+req.GetName(), err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, k.NativeID); err != nil {
-		return nil, storeErr("bind keypair "+k.NativeID, err)
+		return nil, router.StoreErr("bind keypair "+k.NativeID, err)
 	}
 	out := keypairPBIn(cl.name, m, k)
 	out.PrivateKey = priv
@@ -110,7 +112,7 @@ func (s *Server) cloudKeypairs(ctx context.Context, cl *cloud) ([]*canopyv1.Keyp
 	}
 	list, err := c.ListKeypairs(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list keypairs", err)
+		return nil, router.CloudErr(cl.name, "list keypairs", err)
 	}
 	return adoptAll(ctx, s, cl, providers.KindKeypair, list, func(k providers.Keypair) string { return k.NativeID },
 		func(k providers.Keypair, m store.Mapping) *canopyv1.Keypair { return keypairPBIn(cl.name, m, k) })
@@ -127,7 +129,7 @@ func keypairPBIn(cloud string, m store.Mapping, k providers.Keypair) *canopyv1.K
 func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsRequest) (*canopyv1.ListKeypairsResponse, error) {
 	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), nil, []any{"keypairs", req.GetName()}}
 	page, next, errs, err := listAcross(ctx, s, q, s.cloudKeypairs, func(k *canopyv1.Keypair) bool {
-		return k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && matchLocation(req.GetLocation(), k.Location.GetRegion(), "")
+		return k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && router.MatchLocation(req.GetLocation(), k.Location.GetRegion(), "")
 	})
 	if err != nil {
 		return nil, err
@@ -137,13 +139,13 @@ func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsReq
 
 // findKeypair resolves a keypair id or name to its cloud and mapping.
 func (s *Server) findKeypair(ctx context.Context, v string) (*cloud, store.Mapping, error) {
-	v, isID, err := idOrName("id", v)
+	v, isID, err := router.IDOrName("id", v)
 	if err != nil {
 		return nil, store.Mapping{}, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, s.clouds.list, s.cloudKeypairs)
-		k, err := pickByName(providers.KindKeypair, "id", v, ownedBy(project(ctx), all), errs)
+		k, err := router.PickByName(providers.KindKeypair, "id", v, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, err
 		}
@@ -161,10 +163,10 @@ func (s *Server) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest
 	k, err := cl.compute.GetKeypair(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(ctx, m.ID)
-		return nil, notFound(providers.KindKeypair, req.GetId())
+		return nil, router.NotFound(providers.KindKeypair, req.GetId())
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "get keypair "+m.NativeID, err)
 	}
 	return keypairPBIn(cl.name, m, k), nil
 }
@@ -177,13 +179,13 @@ func (s *Server) DeleteKeypair(ctx context.Context, req *canopyv1.DeleteKeypairR
 	}
 	err = cl.compute.DeleteKeypair(ctx, m.NativeID)
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
-		return nil, cloudErr(cl.name, "delete keypair "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "delete keypair "+m.NativeID, err)
 	}
 	if derr := s.store.Delete(context.WithoutCancel(ctx), m.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
-		return nil, storeErr("forget keypair "+m.ID, derr)
+		return nil, router.StoreErr("forget keypair "+m.ID, derr)
 	}
 	if err != nil {
-		return nil, notFound(providers.KindKeypair, req.GetId())
+		return nil, router.NotFound(providers.KindKeypair, req.GetId())
 	}
 	return &canopyv1.DeleteKeypairResponse{Id: m.ID}, nil
 }

@@ -5,6 +5,8 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // listQuery is what every List request has in common.
@@ -21,12 +23,12 @@ type listQuery struct {
 // listAcross is the one List implementation: it fans fetch out to the
 // clouds the location selects, keeps what keep accepts, and pages the merge
 // in a stable order (cloud, name, id).
-func listAcross[T named](ctx context.Context, s *Server, q listQuery, fetch func(context.Context, *cloud) ([]T, error), keep func(T) bool) ([]T, string, []*canopyv1.CloudError, error) {
-	size, err := pageSize(q.pageSize)
+func listAcross[T router.Named](ctx context.Context, s *Server, q listQuery, fetch func(context.Context, *cloud) ([]T, error), keep func(T) bool) ([]T, string, []*canopyv1.CloudError, error) {
+	size, err := router.PageSize(q.pageSize)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	if err := checkLabels("labels", q.labels); err != nil {
+	if err := router.CheckLabels("labels", q.labels); err != nil {
 		return nil, "", nil, err
 	}
 	targets, err := s.listTargets(q.loc)
@@ -40,8 +42,8 @@ func listAcross[T named](ctx context.Context, s *Server, q listQuery, fetch func
 			kept = append(kept, it)
 		}
 	}
-	key := func(it T) string { return sortKey(it.GetLocation().GetCloud(), it.GetName(), it.GetId()) }
-	page, next, err := paginate(kept, key, size, q.pageToken, filterHash(append([]any{q.loc.String(), q.labels}, q.filters...)...))
+	key := func(it T) string { return router.SortKey(it.GetLocation().GetCloud(), it.GetName(), it.GetId()) }
+	page, next, err := router.Paginate(kept, key, size, q.pageToken, router.FilterHash(append([]any{q.loc.String(), q.labels}, q.filters...)...))
 	return page, next, errs, err
 }
 

@@ -20,6 +20,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // transfer is what the object and image services keep beside the Server.
@@ -48,7 +50,7 @@ const (
 func (s *Server) objectsOf(cl *cloud) (*cache.Objects, error) {
 	inner, ok := cl.p.(providers.Objects)
 	if !ok {
-		return nil, capabilityErr(cl.name, "objects")
+		return nil, router.CapabilityErr(cl.name, "objects")
 	}
 	s.xfer.mu.Lock()
 	defer s.xfer.mu.Unlock()
@@ -87,7 +89,7 @@ func (s *Server) cloudBuckets(ctx context.Context, cl *cloud) ([]*canopyv1.Bucke
 	}
 	list, err := o.ListBuckets(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list buckets", err)
+		return nil, router.CloudErr(cl.name, "list buckets", err)
 	}
 	return adoptAll(ctx, s, cl, providers.KindBucket, list, func(b providers.Bucket) string { return b.NativeID },
 		func(b providers.Bucket, m store.Mapping) *canopyv1.Bucket { return bucketPB(cl.name, m, b) })
@@ -95,13 +97,13 @@ func (s *Server) cloudBuckets(ctx context.Context, cl *cloud) ([]*canopyv1.Bucke
 
 // CreateBucket implements canopyv1.ObjectServiceServer.
 func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketRequest) (*canopyv1.Bucket, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
-	if err := checkRequestID(req.GetRequestId()); err != nil {
+	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
 	cl, err := s.routeCreate(req.GetLocation())
@@ -114,12 +116,12 @@ func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketReq
 	}
 	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindBucket, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
-		return nil, storeErr("reserve bucket id", err)
+		return nil, router.StoreErr("reserve bucket id", err)
 	}
 	if !created && !m.Pending() {
 		b, err := o.GetBucket(ctx, m.NativeID)
 		if err != nil {
-			return nil, cloudErr(cl.name, "get bucket "+m.NativeID, err)
+			return nil, router.CloudErr(cl.name, "get bucket "+m.NativeID, err)
 		}
 		return bucketPB(cl.name, m, b), nil
 	}
@@ -132,10 +134,10 @@ func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketReq
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, cloudErr(cl.name, "create bucket "+req.GetName(), err)
+		return nil, router.CloudErr(cl.name, "create bucket "+req.GetName(), err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, b.NativeID); err != nil {
-		return nil, storeErr("bind bucket "+b.NativeID, err)
+		return nil, router.StoreErr("bind bucket "+b.NativeID, err)
 	}
 	return bucketPB(cl.name, m, b), nil
 }
@@ -143,13 +145,13 @@ func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketReq
 // findBucket resolves a bucket id or name to its cloud and mapping; another
 // project's bucket is NOT_FOUND.
 func (s *Server) findBucket(ctx context.Context, field, v string) (*cloud, store.Mapping, error) {
-	v, isID, err := idOrName(field, v)
+	v, isID, err := router.IDOrName(field, v)
 	if err != nil {
 		return nil, store.Mapping{}, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, s.clouds.list, s.cloudBuckets)
-		b, err := pickByName(providers.KindBucket, field, v, ownedBy(project(ctx), all), errs)
+		b, err := router.PickByName(providers.KindBucket, field, v, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, err
 		}
@@ -180,10 +182,10 @@ func (s *Server) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) 
 	b, err := o.GetBucket(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(ctx, m.ID)
-		return nil, notFound(providers.KindBucket, req.GetId())
+		return nil, router.NotFound(providers.KindBucket, req.GetId())
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "get bucket "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "get bucket "+m.NativeID, err)
 	}
 	return bucketPB(cl.name, m, b), nil
 }
@@ -193,7 +195,7 @@ func (s *Server) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsReque
 	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), nil, []any{"buckets", req.GetName()}}
 	page, next, errs, err := listAcross(ctx, s, q, s.cloudBuckets, func(b *canopyv1.Bucket) bool {
 		return b.Location.GetProject() == project(ctx) && (req.GetName() == "" || b.Name == req.GetName()) &&
-			matchLocation(req.GetLocation(), b.Location.GetRegion(), "")
+			router.MatchLocation(req.GetLocation(), b.Location.GetRegion(), "")
 	})
 	if err != nil {
 		return nil, err
@@ -209,13 +211,13 @@ func (s *Server) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketReq
 	}
 	err = o.DeleteBucket(ctx, m.NativeID)
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
-		return nil, cloudErr(cl.name, "delete bucket "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "delete bucket "+m.NativeID, err)
 	}
 	if derr := s.store.Delete(context.WithoutCancel(ctx), m.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
-		return nil, storeErr("forget bucket "+m.ID, derr)
+		return nil, router.StoreErr("forget bucket "+m.ID, derr)
 	}
 	if err != nil {
-		return nil, notFound(providers.KindBucket, req.GetId())
+		return nil, router.NotFound(providers.KindBucket, req.GetId())
 	}
 	return &canopyv1.DeleteBucketResponse{Id: m.ID}, nil
 }
@@ -223,13 +225,13 @@ func (s *Server) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketReq
 func checkKey(field, key string) error {
 	switch {
 	case key == "":
-		return badRequest(field, "required")
+		return router.BadRequest(field, "required")
 	case len(key) > maxKeyLen:
-		return badRequest(field, "longer than %d bytes", maxKeyLen)
+		return router.BadRequest(field, "longer than %d bytes", maxKeyLen)
 	case !utf8.ValidString(key):
-		return badRequest(field, "not valid UTF-8")
+		return router.BadRequest(field, "not valid UTF-8")
 	case strings.ContainsRune(key, 0):
-		return badRequest(field, "contains a NUL byte")
+		return router.BadRequest(field, "contains a NUL byte")
 	}
 	return nil
 }
@@ -249,7 +251,7 @@ func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsReque
 	size := int(req.GetPageSize())
 	switch {
 	case size < 0 || size > 1000:
-		return nil, badRequest("page_size", "between 0 and 1000, got %d", size)
+		return nil, router.BadRequest("page_size", "between 0 and 1000, got %d", size)
 	case size == 0:
 		size = 1000
 	}
@@ -261,7 +263,7 @@ func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsReque
 		Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), PageToken: req.GetPageToken(), PageSize: size,
 	})
 	if err != nil {
-		return nil, cloudErr(cl.name, "list objects of "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "list objects of "+m.NativeID, err)
 	}
 	out := &canopyv1.ListObjectsResponse{Prefixes: page.Prefixes, NextPageToken: page.NextToken}
 	for _, ob := range page.Objects {
@@ -281,7 +283,7 @@ func (s *Server) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) 
 	}
 	ob, err := o.HeadObject(ctx, m.NativeID, req.GetKey())
 	if err != nil {
-		return nil, cloudErr(cl.name, "head object "+req.GetKey(), err)
+		return nil, router.CloudErr(cl.name, "head object "+req.GetKey(), err)
 	}
 	return objectPB(cl, m, bucketRegion(cl), ob), nil
 }
@@ -296,7 +298,7 @@ func (s *Server) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectReq
 		return nil, err
 	}
 	if err := o.DeleteObject(ctx, m.NativeID, req.GetKey()); err != nil {
-		return nil, cloudErr(cl.name, "delete object "+req.GetKey(), err)
+		return nil, router.CloudErr(cl.name, "delete object "+req.GetKey(), err)
 	}
 	return &canopyv1.DeleteObjectResponse{Bucket: m.ID, Key: req.GetKey()}, nil
 }
@@ -326,13 +328,13 @@ func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest
 	if scl == dcl {
 		ob, err := so.CopyObject(ctx, sm.NativeID, req.GetSourceKey(), dm.NativeID, dstKey)
 		if err != nil {
-			return nil, cloudErr(scl.name, "copy object "+req.GetSourceKey(), err)
+			return nil, router.CloudErr(scl.name, "copy object "+req.GetSourceKey(), err)
 		}
 		return objectPB(dcl, dm, bucketRegion(dcl), ob), nil
 	}
 	r, src, err := so.NewRangeReader(ctx, sm.NativeID, req.GetSourceKey(), 0, -1)
 	if err != nil {
-		return nil, cloudErr(scl.name, "read object "+req.GetSourceKey(), err)
+		return nil, router.CloudErr(scl.name, "read object "+req.GetSourceKey(), err)
 	}
 	defer r.Close()
 	spec := uploadSpec{key: dstKey, contentType: src.ContentType, metadata: src.Metadata, size: src.Size, sha256: src.SHA256}
@@ -346,7 +348,7 @@ func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest
 			err = io.EOF
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			err = cloudErr(scl.name, "read object "+req.GetSourceKey(), err)
+			err = router.CloudErr(scl.name, "read object "+req.GetSourceKey(), err)
 		}
 		return buf[:n], err
 	}
@@ -372,7 +374,7 @@ func checkSHA256(field, v string) error {
 		return nil
 	}
 	if b, err := hex.DecodeString(v); err != nil || len(b) != sha256.Size {
-		return badRequest(field, "want 64 hex digits of a sha256")
+		return router.BadRequest(field, "want 64 hex digits of a sha256")
 	}
 	return nil
 }
@@ -394,7 +396,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 		return nil, err
 	}
 	if spec.partSize < 0 {
-		return nil, badRequest("part_size_bytes", "must not be negative")
+		return nil, router.BadRequest("part_size_bytes", "must not be negative")
 	}
 	if spec.contentType == "" {
 		spec.contentType = defaultType
@@ -403,7 +405,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 		ContentType: spec.contentType, Metadata: spec.metadata, SHA256: strings.ToLower(spec.sha256), Size: spec.size, PartSize: spec.partSize,
 	})
 	if err != nil {
-		return nil, cloudErr(cl.name, "upload "+spec.key, err)
+		return nil, router.CloudErr(cl.name, "upload "+spec.key, err)
 	}
 	committed := false
 	defer func() {
@@ -422,7 +424,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 			if werr == nil {
 				h.Write(c)
 				if _, err := w.Write(c); err != nil {
-					werr = cloudErr(cl.name, "upload "+spec.key, err)
+					werr = router.CloudErr(cl.name, "upload "+spec.key, err)
 				}
 			}
 			// Writers copy what they are given: the chunk (a copy made
@@ -438,7 +440,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 		if len(chunk) > 0 {
 			n += int64(len(chunk))
 			if spec.size >= 0 && n > spec.size {
-				rerr = badRequest("size_bytes", "the stream holds more than the %d bytes announced", spec.size)
+				rerr = router.BadRequest("size_bytes", "the stream holds more than the %d bytes announced", spec.size)
 				break
 			}
 			if !owned {
@@ -471,7 +473,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 		return nil, rerr
 	}
 	if spec.size >= 0 && n != spec.size {
-		return nil, badRequest("size_bytes", "the stream ended after %d of the %d bytes announced: nothing was stored", n, spec.size)
+		return nil, router.BadRequest("size_bytes", "the stream ended after %d of the %d bytes announced: nothing was stored", n, spec.size)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	for _, want := range []string{spec.sha256, trailerOf(trailer)} {
@@ -482,7 +484,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 	ob, err := w.Commit()
 	committed = true
 	if err != nil {
-		return nil, cloudErr(cl.name, "commit "+spec.key, err)
+		return nil, router.CloudErr(cl.name, "commit "+spec.key, err)
 	}
 	if ob.Size != n {
 		_ = o.DeleteObject(context.WithoutCancel(ctx), m.NativeID, spec.key)
@@ -508,12 +510,12 @@ func (s *Server) UploadObject(stream canopyv1.ObjectService_UploadObjectServer) 
 	}
 	hdr := first.GetHeader()
 	if hdr == nil {
-		return badRequest("header", "the first message must carry the header")
+		return router.BadRequest("header", "the first message must carry the header")
 	}
 	spec := uploadSpec{key: hdr.GetKey(), contentType: hdr.GetContentType(), metadata: hdr.GetMetadata(), size: -1, sha256: hdr.GetSha256(), partSize: hdr.GetPartSizeBytes()}
 	if hdr.SizeBytes != nil {
 		if spec.size = hdr.GetSizeBytes(); spec.size < 0 {
-			return badRequest("header.size_bytes", "must not be negative")
+			return router.BadRequest("header.size_bytes", "must not be negative")
 		}
 	}
 	if err := checkKey("header.key", spec.key); err != nil {
@@ -533,7 +535,7 @@ func (s *Server) UploadObject(stream canopyv1.ObjectService_UploadObjectServer) 
 			return nil, status.Errorf(status.Code(err), "upload broke off: %v: nothing was stored", err)
 		}
 		if msg.GetHeader() != nil {
-			return nil, badRequest("header", "only the first message carries a header")
+			return nil, router.BadRequest("header", "only the first message carries a header")
 		}
 		if v := msg.GetSha256(); v != "" {
 			if err := checkSHA256("sha256", v); err != nil {
@@ -558,7 +560,7 @@ func ttlOf(field string, d interface{ AsDuration() time.Duration }, set bool) (t
 	}
 	t := d.AsDuration()
 	if t <= 0 || t > maxTTL {
-		return 0, badRequest(field, "between 1s and %s, got %s", maxTTL, t)
+		return 0, router.BadRequest(field, "between 1s and %s, got %s", maxTTL, t)
 	}
 	return t, nil
 }
@@ -575,7 +577,7 @@ func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType s
 	}
 	signer := o.Signer()
 	if signer == nil {
-		return nil, capabilityErr(cl.name, "presigned-urls")
+		return nil, router.CapabilityErr(cl.name, "presigned-urls")
 	}
 	s.xfer.mu.Lock()
 	base := s.xfer.base
@@ -585,10 +587,10 @@ func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType s
 	}
 	u, err := signer.SignURL(ctx, m.NativeID, key, providers.SignOptions{Method: method, Expiry: ttl, ContentType: contentType, BaseURL: base})
 	if errors.Is(err, providers.ErrUnsupported) {
-		return nil, capabilityErr(cl.name, "presigned-urls")
+		return nil, router.CapabilityErr(cl.name, "presigned-urls")
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "sign "+method+" "+key, err)
+		return nil, router.CloudErr(cl.name, "sign "+method+" "+key, err)
 	}
 	return &canopyv1.SignedURL{Url: u.URL, Method: u.Method, ExpireTime: ts(u.Expires), Headers: u.Headers, Cloud: cl.name}, nil
 }

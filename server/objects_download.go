@@ -18,6 +18,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // download is a read in progress: the bytes, what the cloud said of the
@@ -36,15 +38,15 @@ type download struct {
 // openDownload opens a range of an object (length < 0: to the end).
 func (s *Server) openDownload(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, key string, offset, length int64) (*download, error) {
 	if offset < 0 {
-		return nil, badRequest("offset", "must not be negative")
+		return nil, router.BadRequest("offset", "must not be negative")
 	}
 	r, ob, err := o.NewRangeReader(ctx, m.NativeID, key, offset, length)
 	if err != nil {
-		return nil, cloudErr(cl.name, "read object "+key, err)
+		return nil, router.CloudErr(cl.name, "read object "+key, err)
 	}
 	if offset > ob.Size {
 		r.Close()
-		return nil, badRequest("offset", "%d is past the end of the %d-byte object", offset, ob.Size)
+		return nil, router.BadRequest("offset", "%d is past the end of the %d-byte object", offset, ob.Size)
 	}
 	n := ob.Size - offset
 	if length >= 0 && length < n {
@@ -142,7 +144,7 @@ func (d *download) fill(cloud string, buf []byte, read int64) (int, error) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return n, status.Errorf(codes.DataLoss, "cloud %q sent %d of the %d bytes of %q", cloud, read+int64(n), d.length, d.obj.Key)
 		}
-		return n, cloudErr(cloud, "read object "+d.obj.Key, err)
+		return n, router.CloudErr(cloud, "read object "+d.obj.Key, err)
 	}
 	return n, nil
 }
@@ -177,7 +179,7 @@ func (s *Server) DownloadObject(req *canopyv1.DownloadObjectRequest, stream cano
 	length := int64(-1)
 	if req.Length != nil {
 		if length = req.GetLength(); length < 0 {
-			return badRequest("length", "must not be negative")
+			return router.BadRequest("length", "must not be negative")
 		}
 	}
 	cl, o, m, err := s.bucketOf(ctx, "bucket", req.GetBucket())

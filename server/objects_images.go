@@ -13,6 +13,8 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // imageTransferOf returns a cloud's image data driver, or
@@ -20,7 +22,7 @@ import (
 func imageTransferOf(cl *cloud) (providers.ImageTransfer, error) {
 	t, ok := cl.p.(providers.ImageTransfer)
 	if !ok {
-		return nil, capabilityErr(cl.name, "image-transfer")
+		return nil, router.CapabilityErr(cl.name, "image-transfer")
 	}
 	return t, nil
 }
@@ -36,16 +38,16 @@ type imageUpload struct {
 // putImage streams chunks from next into a new image; any failure aborts
 // it, leaving no image.
 func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]byte, error), trailer func() string) (*canopyv1.Image, error) {
-	if err := checkName("name", up.spec.Name); err != nil {
+	if err := router.CheckName("name", up.spec.Name); err != nil {
 		return nil, err
 	}
 	if up.spec.DiskFormat == "" {
-		return nil, badRequest("disk_format", "required: raw, qcow2, vmdk, vdi, iso, vhd, vhdx or ami")
+		return nil, router.BadRequest("disk_format", "required: raw, qcow2, vmdk, vdi, iso, vhd, vhdx or ami")
 	}
 	if err := checkSHA256("sha256", up.spec.SHA256); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", up.spec.Labels); err != nil {
+	if err := router.CheckLabels("labels", up.spec.Labels); err != nil {
 		return nil, err
 	}
 	cl, err := s.routeCreate(up.loc)
@@ -57,12 +59,12 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 		return nil, err
 	}
 	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, cloudErr(cl.name, "create image", err)
+		return nil, router.CloudErr(cl.name, "create image", err)
 	}
 	up.spec.Size = up.size
 	w, err := t.NewImageWriter(ctx, up.spec)
 	if err != nil {
-		return nil, cloudErr(cl.name, "create image "+up.spec.Name, err)
+		return nil, router.CloudErr(cl.name, "create image "+up.spec.Name, err)
 	}
 	committed := false
 	defer func() {
@@ -77,11 +79,11 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 		if len(chunk) > 0 {
 			n += int64(len(chunk))
 			if up.size >= 0 && n > up.size {
-				return nil, badRequest("size_bytes", "the stream holds more than the %d bytes announced", up.size)
+				return nil, router.BadRequest("size_bytes", "the stream holds more than the %d bytes announced", up.size)
 			}
 			h.Write(chunk)
 			if _, werr := w.Write(chunk); werr != nil {
-				return nil, cloudErr(cl.name, "upload image "+up.spec.Name, werr)
+				return nil, router.CloudErr(cl.name, "upload image "+up.spec.Name, werr)
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -92,7 +94,7 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 		}
 	}
 	if up.size >= 0 && n != up.size {
-		return nil, badRequest("size_bytes", "the stream ended after %d of the %d bytes announced: no image was made", n, up.size)
+		return nil, router.BadRequest("size_bytes", "the stream ended after %d of the %d bytes announced: no image was made", n, up.size)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	for _, want := range []string{up.spec.SHA256, trailerOf(trailer)} {
@@ -101,12 +103,12 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 		}
 	}
 	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, cloudErr(cl.name, "commit image", err)
+		return nil, router.CloudErr(cl.name, "commit image", err)
 	}
 	im, err := w.Commit()
 	committed = true
 	if err != nil {
-		return nil, cloudErr(cl.name, "commit image "+up.spec.Name, err)
+		return nil, router.CloudErr(cl.name, "commit image "+up.spec.Name, err)
 	}
 	ms, err := s.adopt(ctx, cl, providers.KindImage, []string{im.NativeID})
 	if err != nil {
@@ -135,7 +137,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 	}
 	hdr := first.GetHeader()
 	if hdr == nil {
-		return badRequest("header", "the first message must carry the header")
+		return router.BadRequest("header", "the first message must carry the header")
 	}
 	up := imageUpload{loc: hdr.GetLocation(), size: -1, wait: hdr.GetWait(), spec: providers.ImageSpec{
 		Name: hdr.GetName(), DiskFormat: hdr.GetDiskFormat(), ContainerFormat: hdr.GetContainerFormat(),
@@ -143,7 +145,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 	}}
 	if hdr.SizeBytes != nil {
 		if up.size = hdr.GetSizeBytes(); up.size < 0 {
-			return badRequest("header.size_bytes", "must not be negative")
+			return router.BadRequest("header.size_bytes", "must not be negative")
 		}
 	}
 	trailer := first.GetSha256()
@@ -156,7 +158,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 			return nil, status.Errorf(status.Code(err), "upload broke off: %v: no image was made", err)
 		}
 		if msg.GetHeader() != nil {
-			return nil, badRequest("header", "only the first message carries a header")
+			return nil, router.BadRequest("header", "only the first message carries a header")
 		}
 		if v := msg.GetSha256(); v != "" {
 			trailer = v
@@ -179,18 +181,18 @@ func (s *Server) openImage(ctx context.Context, id string) (*canopyv1.Image, io.
 	}
 	cl := s.clouds.byName[im.GetLocation().GetCloud()]
 	if cl == nil {
-		return nil, nil, notFound(providers.KindImage, id)
+		return nil, nil, router.NotFound(providers.KindImage, id)
 	}
 	t, err := imageTransferOf(cl)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, nil, cloudErr(cl.name, "download image", err)
+		return nil, nil, router.CloudErr(cl.name, "download image", err)
 	}
 	r, _, err := t.NewImageReader(ctx, im.NativeId)
 	if err != nil {
-		return nil, nil, cloudErr(cl.name, "download image "+im.NativeId, err)
+		return nil, nil, router.CloudErr(cl.name, "download image "+im.NativeId, err)
 	}
 	return im, r, nil
 }
@@ -220,7 +222,7 @@ func (s *Server) DownloadImage(req *canopyv1.DownloadImageRequest, stream canopy
 			break
 		}
 		if err != nil {
-			return cloudErr(im.GetLocation().GetCloud(), "download image "+im.NativeId, err)
+			return router.CloudErr(im.GetLocation().GetCloud(), "download image "+im.NativeId, err)
 		}
 	}
 	sum := hex.EncodeToString(h.Sum(nil))

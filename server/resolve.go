@@ -3,15 +3,14 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sort"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // lookupID follows the id map to the cloud holding a resource. A mapping
@@ -19,13 +18,13 @@ import (
 func (s *Server) lookupID(ctx context.Context, kind, id string) (*cloud, store.Mapping, error) {
 	m, err := s.store.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, m, notFound(kind, id)
+		return nil, m, router.NotFound(kind, id)
 	}
 	if err != nil {
-		return nil, m, storeErr("get "+id, err)
+		return nil, m, router.StoreErr("get "+id, err)
 	}
 	if m.Kind != kind || m.Project != project(ctx) {
-		return nil, m, notFound(kind, id)
+		return nil, m, router.NotFound(kind, id)
 	}
 	cl, ok := s.clouds.byName[m.Cloud]
 	if !ok {
@@ -53,52 +52,12 @@ func (s *Server) adopt(ctx context.Context, cl *cloud, kind string, natives []st
 	}
 	ms, err := s.store.Adopt(ctx, cl.name, kind, cl.project, uniq)
 	if err != nil {
-		return nil, storeErr("adopt "+kind+"s of "+cl.name, err)
+		return nil, router.StoreErr("adopt "+kind+"s of "+cl.name, err)
 	}
 	for _, m := range ms {
 		ids[m.NativeID] = m
 	}
 	return ids, nil
-}
-
-// named is what name lookups need of any resource message.
-type named interface {
-	GetId() string
-	GetName() string
-	GetLocation() *canopyv1.Location
-}
-
-// pickByName chooses the one resource with the name among a fanned-out
-// list. None is NOT_FOUND (or UNAVAILABLE when some cloud did not answer,
-// since the resource may live there); several is INVALID_ARGUMENT listing
-// their ids, as shade does for ambiguous names.
-func pickByName[T named](kind, field, name string, items []T, errs []*canopyv1.CloudError) (T, error) {
-	var found []T
-	for _, it := range items {
-		if it.GetName() == name {
-			found = append(found, it)
-		}
-	}
-	var zero T
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		if len(errs) > 0 {
-			clouds := make([]string, len(errs))
-			for i, e := range errs {
-				clouds[i] = fmt.Sprintf("%s (%s)", e.Cloud, e.Message)
-			}
-			return zero, status.Errorf(codes.Unavailable, "%s %q not found in the clouds that answered; unreachable: %s", kind, name, strings.Join(clouds, "; "))
-		}
-		return zero, notFound(kind, name)
-	}
-	ids := make([]string, len(found))
-	for i, it := range found {
-		ids[i] = it.GetLocation().GetCloud() + ":" + it.GetId()
-	}
-	sort.Strings(ids)
-	return zero, badRequest(field, "%d %ss are named %q (%s); use an id", len(found), kind, name, strings.Join(ids, ", "))
 }
 
 // routeCreate picks the cloud a create goes to: location.cloud, else the
@@ -108,7 +67,7 @@ func (s *Server) routeCreate(loc *canopyv1.Location) (*cloud, error) {
 	if name := loc.GetCloud(); name != "" {
 		c, ok := s.clouds.byName[name]
 		if !ok {
-			return nil, badRequest("location.cloud", "unknown cloud %q (known: %v)", name, s.clouds.names())
+			return nil, router.BadRequest("location.cloud", "unknown cloud %q (known: %v)", name, s.clouds.names())
 		}
 		cl = c
 	}
@@ -118,18 +77,18 @@ func (s *Server) routeCreate(loc *canopyv1.Location) (*cloud, error) {
 			return nil, s.zoneErr(z)
 		}
 		if cl != nil && zc != cl {
-			return nil, badRequest("location.zone", "zone %q belongs to cloud %q, not %q", z, zc.name, cl.name)
+			return nil, router.BadRequest("location.zone", "zone %q belongs to cloud %q, not %q", z, zc.name, cl.name)
 		}
 		cl = zc
 	}
 	if cl == nil {
 		if len(s.clouds.list) != 1 {
-			return nil, badRequest("location", "%d clouds are configured (%v): set location.cloud or location.zone", len(s.clouds.list), s.clouds.names())
+			return nil, router.BadRequest("location", "%d clouds are configured (%v): set location.cloud or location.zone", len(s.clouds.list), s.clouds.names())
 		}
 		cl = s.clouds.list[0]
 	}
 	if r := loc.GetRegion(); r != "" && !contains(cl.regions, r) {
-		return nil, badRequest("location.region", "cloud %q has no region %q (it has %v)", cl.name, r, cl.regions)
+		return nil, router.BadRequest("location.region", "cloud %q has no region %q (it has %v)", cl.name, r, cl.regions)
 	}
 	return cl, nil
 }
@@ -138,26 +97,26 @@ func (s *Server) routeCreate(loc *canopyv1.Location) (*cloud, error) {
 // name or native id, in the cloud a server goes to.
 func (s *Server) resolveIn(ctx context.Context, cl *cloud, kind, field, v string, list func(context.Context) ([]nativeNamed, error)) (string, error) {
 	if v == "" {
-		return "", badRequest(field, "required: a canopy id or a name")
+		return "", router.BadRequest(field, "required: a canopy id or a name")
 	}
-	if id, isID, err := idOrName(field, v); err != nil {
+	if id, isID, err := router.IDOrName(field, v); err != nil {
 		return "", err
 	} else if isID {
 		m, err := s.store.Get(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && m.Kind != kind) {
-			return "", badRequest(field, "no %s with id %s", kind, id)
+			return "", router.BadRequest(field, "no %s with id %s", kind, id)
 		}
 		if err != nil {
-			return "", storeErr("get "+id, err)
+			return "", router.StoreErr("get "+id, err)
 		}
 		if m.Cloud != cl.name {
-			return "", badRequest(field, "%s %s is in cloud %q, but the server goes to cloud %q", kind, id, m.Cloud, cl.name)
+			return "", router.BadRequest(field, "%s %s is in cloud %q, but the server goes to cloud %q", kind, id, m.Cloud, cl.name)
 		}
 		return m.NativeID, nil
 	}
 	items, err := list(ctx)
 	if err != nil {
-		return "", cloudErr(cl.name, "list "+kind+"s", err)
+		return "", router.CloudErr(cl.name, "list "+kind+"s", err)
 	}
 	for _, it := range items {
 		if it.name == v {
@@ -169,19 +128,7 @@ func (s *Server) resolveIn(ctx context.Context, cl *cloud, kind, field, v string
 			return it.native, nil
 		}
 	}
-	return "", badRequest(field, "no %s %q in cloud %q", kind, v, cl.name)
+	return "", router.BadRequest(field, "no %s %q in cloud %q", kind, v, cl.name)
 }
 
 type nativeNamed struct{ native, name string }
-
-// ownedBy keeps the resources of one project, so names never resolve to
-// another project's resources.
-func ownedBy[T named](project string, items []T) []T {
-	var out []T
-	for _, it := range items {
-		if it.GetLocation().GetProject() == project {
-			out = append(out, it)
-		}
-	}
-	return out
-}

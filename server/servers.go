@@ -11,6 +11,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // serversPB converts one cloud's servers, mapping every native id (server,
@@ -58,19 +60,21 @@ func (s *Server) cloudServers(ctx context.Context, cl *cloud) ([]*canopyv1.Serve
 	}
 	list, err := c.ListServers(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list servers", err)
+		return nil, router.CloudErr(cl.name, "list servers", err)
 	}
 	return cl.serverMemo.convert(list, func() ([]*canopyv1.Server, error) { return s.serversPB(ctx, cl, list) })
 }
 
-func serverKey(sv *canopyv1.Server) string { return sortKey(sv.Location.GetCloud(), sv.Name, sv.Id) }
+func serverKey(sv *canopyv1.Server) string {
+	return router.SortKey(sv.Location.GetCloud(), sv.Name, sv.Id)
+}
 
 // ListServers implements canopyv1.ComputeServiceServer.
 func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
 	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"servers", req.GetName(), req.GetStatus()}}
 	page, next, errs, err := listAcross(ctx, s, q, s.cloudServers, func(sv *canopyv1.Server) bool {
 		return sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
-			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
+			router.MatchLabels(req.GetLabels(), sv.Labels) && router.MatchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
 	})
 	if err != nil {
 		return nil, err
@@ -81,13 +85,13 @@ func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersReque
 // findServer resolves the `id` field (canopy id or name) to a cloud, a
 // mapping and the server's current state.
 func (s *Server) findServer(ctx context.Context, v string) (*cloud, store.Mapping, *canopyv1.Server, error) {
-	v, isID, err := idOrName("id", v)
+	v, isID, err := router.IDOrName("id", v)
 	if err != nil {
 		return nil, store.Mapping{}, nil, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, s.clouds.list, s.cloudServers)
-		sv, err := pickByName(providers.KindServer, "id", v, ownedBy(project(ctx), all), errs)
+		sv, err := router.PickByName(providers.KindServer, "id", v, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}
@@ -110,10 +114,10 @@ func (s *Server) findServer(ctx context.Context, v string) (*cloud, store.Mappin
 		// Deleted behind canopy's back, or a delete that did not wait has
 		// finished: forget the mapping.
 		_ = s.store.Delete(ctx, m.ID)
-		return nil, m, nil, notFound(providers.KindServer, v)
+		return nil, m, nil, router.NotFound(providers.KindServer, v)
 	}
 	if err != nil {
-		return nil, m, nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.name, "get server "+m.NativeID, err)
 	}
 	out, err := s.serverPB1(ctx, cl, m.ID, sv)
 	return cl, m, out, err
@@ -129,22 +133,22 @@ func (s *Server) GetServer(ctx context.Context, req *canopyv1.GetServerRequest) 
 // allocated and made durable before the cloud is called, so a client never
 // holds an id canopy could forget.
 func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerRequest) (*canopyv1.Server, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
 	if req.GetFlavor() == "" {
-		return nil, badRequest("flavor", "required: a canopy id or a name")
+		return nil, router.BadRequest("flavor", "required: a canopy id or a name")
 	}
 	if req.GetImage() == "" && req.GetBootVolume() == "" {
-		return nil, badRequest("image", "required: a canopy id or a name (or set boot_volume)")
+		return nil, router.BadRequest("image", "required: a canopy id or a name (or set boot_volume)")
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
-	if len(req.GetUserData()) > maxUserData {
-		return nil, badRequest("user_data", "at most %d bytes, got %d", maxUserData, len(req.GetUserData()))
+	if len(req.GetUserData()) > router.MaxUserData {
+		return nil, router.BadRequest("user_data", "at most %d bytes, got %d", router.MaxUserData, len(req.GetUserData()))
 	}
-	if err := checkRequestID(req.GetRequestId()); err != nil {
+	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
 	cl, err := s.routeCreate(req.GetLocation())
@@ -170,16 +174,16 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 		return nil, err
 	}
 	if kp := req.GetKeypair(); kp != "" {
-		if _, err := c.GetKeypair(ctx, kp); isNotFound(err) {
-			return nil, badRequest("keypair", "no keypair %q in cloud %q", kp, cl.name)
+		if _, err := c.GetKeypair(ctx, kp); router.IsNotFound(err) {
+			return nil, router.BadRequest("keypair", "no keypair %q in cloud %q", kp, cl.name)
 		} else if err != nil {
-			return nil, cloudErr(cl.name, "get keypair "+kp, err)
+			return nil, router.CloudErr(cl.name, "get keypair "+kp, err)
 		}
 	}
 
 	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindServer, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
-		return nil, storeErr("reserve server id", err)
+		return nil, router.StoreErr("reserve server id", err)
 	}
 	if !created && !m.Pending() {
 		// A retry of a create that completed: the same server, not a second.
@@ -200,10 +204,10 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 			boot.abort(context.WithoutCancel(ctx))
 		}
-		return nil, cloudErr(cl.name, "create server", err)
+		return nil, router.CloudErr(cl.name, "create server", err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, sv.NativeID); err != nil {
-		return nil, storeErr("bind server "+sv.NativeID, err)
+		return nil, router.StoreErr("bind server "+sv.NativeID, err)
 	}
 	if err := boot.done(context.WithoutCancel(ctx), sv); err != nil {
 		return nil, err
@@ -227,13 +231,13 @@ func (s *Server) afterAction(ctx context.Context, cl *cloud, m store.Mapping, wa
 			return nil, err
 		}
 		if !present {
-			return nil, notFound(providers.KindServer, m.ID)
+			return nil, router.NotFound(providers.KindServer, m.ID)
 		}
 		return s.serverPB1(ctx, cl, m.ID, sv)
 	}
 	sv, err := cl.compute.GetServer(ctx, m.NativeID)
 	if err != nil {
-		return nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "get server "+m.NativeID, err)
 	}
 	return s.serverPB1(ctx, cl, m.ID, sv)
 }
@@ -249,16 +253,16 @@ func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerReq
 	}
 	if err := cl.compute.DeleteServer(ctx, m.NativeID); errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(ctx, m.ID)
-		return nil, notFound(providers.KindServer, req.GetId())
+		return nil, router.NotFound(providers.KindServer, req.GetId())
 	} else if err != nil {
-		return nil, cloudErr(cl.name, "delete server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "delete server "+m.NativeID, err)
 	}
 	if req.GetWait() {
 		if _, _, err := s.waitServer(ctx, cl, m, "deleted", func(_ providers.Server, present bool) bool { return !present }); err != nil {
 			return nil, err
 		}
 		if err := s.store.Delete(context.WithoutCancel(ctx), m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, storeErr("forget server "+m.ID, err)
+			return nil, router.StoreErr("forget server "+m.ID, err)
 		}
 		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
 		return cur, nil
@@ -270,7 +274,7 @@ func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerReq
 		return cur, nil
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.name, "get server "+m.NativeID, err)
 	}
 	return s.serverPB1(ctx, cl, m.ID, sv)
 }
@@ -285,7 +289,7 @@ func (s *Server) serverAction(ctx context.Context, id string, action providers.A
 		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.name)
 	}
 	if err := cl.compute.ServerAction(ctx, m.NativeID, action); err != nil {
-		return nil, cloudErr(cl.name, fmt.Sprintf("%s server %s", action, m.NativeID), err)
+		return nil, router.CloudErr(cl.name, fmt.Sprintf("%s server %s", action, m.NativeID), err)
 	}
 	return s.afterAction(ctx, cl, m, wait, what, statusIs(want))
 }

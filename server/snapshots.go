@@ -10,6 +10,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // ---------------------------------------------------------------- snapshots
@@ -21,14 +23,14 @@ func (v *volumes) cloudSnapshots(ctx context.Context, cl *cloud) ([]*canopyv1.Sn
 	}
 	list, err := sc.emu.listSnapshots(ctx, false)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list snapshots", err)
+		return nil, router.CloudErr(cl.name, "list snapshots", err)
 	}
 	return v.snapshotsPB(ctx, sc, list)
 }
 
 // ListSnapshots implements canopyv1.VolumeServiceServer.
 func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshotsRequest) (*canopyv1.ListSnapshotsResponse, error) {
-	if err := checkIDFilter("volume_id", req.GetVolumeId()); err != nil {
+	if err := router.CheckIDFilter("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
@@ -37,7 +39,7 @@ func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshots
 	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"snapshots", req.GetName(), req.GetVolumeId()}}
 	page, next, errs, err := listAcross(ctx, v.s, q, v.cloudSnapshots, func(x *canopyv1.Snapshot) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetVolumeId() == "" || x.VolumeId == req.GetVolumeId()) &&
-			matchLabels(req.GetLabels(), x.Labels) && matchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
+			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
 	if err != nil {
 		return nil, err
@@ -45,25 +47,14 @@ func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshots
 	return &canopyv1.ListSnapshotsResponse{Snapshots: page, NextPageToken: next, CloudErrors: errs}, nil
 }
 
-// checkIDFilter validates an optional canopy-id filter.
-func checkIDFilter(field, v string) error {
-	if v == "" {
-		return nil
-	}
-	if _, isID, err := idOrName(field, v); err != nil || !isID {
-		return badRequest(field, "%q is not a canopy id", v)
-	}
-	return nil
-}
-
 func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*storageCloud, store.Mapping, *canopyv1.Snapshot, error) {
-	id, isID, err := idOrName(field, ref)
+	id, isID, err := router.IDOrName(field, ref)
 	if err != nil {
 		return nil, store.Mapping{}, nil, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, v.s.clouds.list, v.cloudSnapshots)
-		x, err := pickByName(providers.KindSnapshot, field, id, ownedBy(project(ctx), all), errs)
+		x, err := router.PickByName(providers.KindSnapshot, field, id, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}
@@ -92,10 +83,10 @@ func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*storage
 		if !v.busy(ctx, m.ID) {
 			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, m, nil, notFound(providers.KindSnapshot, ref)
+		return nil, m, nil, router.NotFound(providers.KindSnapshot, ref)
 	}
 	if err != nil {
-		return nil, m, nil, cloudErr(cl.name, "get snapshot "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.name, "get snapshot "+m.NativeID, err)
 	}
 	pbs, err := v.snapshotsPB(ctx, sc, []providers.Snapshot{x})
 	if err != nil {
@@ -114,7 +105,7 @@ func (v *volumes) GetSnapshot(ctx context.Context, req *canopyv1.GetSnapshotRequ
 // sourceVolume resolves the volume a snapshot or backup copies.
 func (v *volumes) sourceVolume(ctx context.Context, ref string) (*storageCloud, store.Mapping, *canopyv1.Volume, error) {
 	if ref == "" {
-		return nil, store.Mapping{}, nil, badRequest("volume", "required: a volume's canopy id or name")
+		return nil, store.Mapping{}, nil, router.BadRequest("volume", "required: a volume's canopy id or name")
 	}
 	sc, m, cur, err := v.findVolume(ctx, "volume", ref)
 	if err != nil {
@@ -128,14 +119,14 @@ func (v *volumes) sourceVolume(ctx context.Context, ref string) (*storageCloud, 
 
 // CreateSnapshot implements canopyv1.VolumeServiceServer.
 func (v *volumes) CreateSnapshot(ctx context.Context, req *canopyv1.CreateSnapshotRequest) (*canopyv1.Operation, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
 	if req.GetVolume() == "" {
-		return nil, badRequest("volume", "required: a volume's canopy id or name")
+		return nil, router.BadRequest("volume", "required: a volume's canopy id or name")
 	}
 	hash := requestHash(opSnapshotCreate, req)
 	if op, ok, err := v.replay(ctx, opSnapshotCreate, req.GetRequestId(), hash); err != nil || ok {

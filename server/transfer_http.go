@@ -20,6 +20,8 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // Plain HTTP endpoints for object and image bytes, beside the gateway's
@@ -136,7 +138,7 @@ func (s *Server) httpPutObject(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := r.Header.Get(headerPartSize); v != "" {
 		if spec.partSize, err = strconv.ParseInt(v, 10, 64); err != nil {
-			httpError(w, badRequest(headerPartSize, "not a number of bytes"))
+			httpError(w, router.BadRequest(headerPartSize, "not a number of bytes"))
 			return
 		}
 	}
@@ -161,14 +163,14 @@ func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, er
 	}
 	spec, found := strings.CutPrefix(h, "bytes=")
 	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false, badRequest("Range", "only one range of bytes is supported")
+		return 0, 0, false, router.BadRequest("Range", "only one range of bytes is supported")
 	}
 	a, b, _ := strings.Cut(spec, "-")
 	switch {
 	case a == "":
 		suffix, perr := strconv.ParseInt(b, 10, 64)
 		if perr != nil || suffix <= 0 {
-			return 0, 0, false, badRequest("Range", "malformed %q", h)
+			return 0, 0, false, router.BadRequest("Range", "malformed %q", h)
 		}
 		total, err := size()
 		if err != nil {
@@ -179,14 +181,14 @@ func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, er
 	default:
 		off, perr := strconv.ParseInt(a, 10, 64)
 		if perr != nil || off < 0 {
-			return 0, 0, false, badRequest("Range", "malformed %q", h)
+			return 0, 0, false, router.BadRequest("Range", "malformed %q", h)
 		}
 		if b == "" {
 			return off, -1, true, nil
 		}
 		end, perr := strconv.ParseInt(b, 10, 64)
 		if perr != nil || end < off {
-			return 0, 0, false, badRequest("Range", "malformed %q", h)
+			return 0, 0, false, router.BadRequest("Range", "malformed %q", h)
 		}
 		return off, end - off + 1, true, nil
 	}
@@ -211,7 +213,7 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 	off, n, ranged, err := parseRange(r.Header.Get("Range"), func() (int64, error) {
 		ob, err := o.HeadObject(ctx, m.NativeID, key)
 		if err != nil {
-			return 0, cloudErr(cl.name, "head object "+key, err)
+			return 0, router.CloudErr(cl.name, "head object "+key, err)
 		}
 		return ob.Size, nil
 	})
@@ -337,7 +339,7 @@ func queryBool(q url.Values, key string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, badRequest(key, "want true or false, got %q", v)
+		return false, router.BadRequest(key, "want true or false, got %q", v)
 	}
 	return b, nil
 }

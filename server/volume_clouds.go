@@ -14,6 +14,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // volumes implements VolumeService and OperationService. It is built when
@@ -134,7 +136,7 @@ func transient(err error) bool {
 	if errors.Is(err, providers.ErrUnavailable) || errors.Is(err, providers.ErrRateLimited) || errors.Is(err, providers.ErrUnauthenticated) {
 		return true
 	}
-	if st, ok := status.FromError(err); ok && !isProviderErr(err) {
+	if st, ok := status.FromError(err); ok && !router.IsProviderErr(err) {
 		switch st.Code() {
 		case codes.Unavailable:
 			return true
@@ -171,11 +173,11 @@ func stepErr(cloud, what string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if _, ok := status.FromError(err); ok && !isProviderErr(err) {
+	if _, ok := status.FromError(err); ok && !router.IsProviderErr(err) {
 		return err
 	}
-	if isProviderErr(err) {
-		return cloudErr(cloud, what, err)
+	if router.IsProviderErr(err) {
+		return router.CloudErr(cloud, what, err)
 	}
 	return status.Errorf(codes.Internal, "%s: %v", what, err)
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // The steps of every block-storage operation. Each step is idempotent (the
@@ -201,7 +203,7 @@ func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Op
 func (v *volumes) stepResolve(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
 	id, err := v.pollSnapshotJob(ctx, sc, op.State["job"])
 	if err != nil {
-		if isProviderErr(err) || ctx.Err() != nil {
+		if router.IsProviderErr(err) || ctx.Err() != nil {
 			return jobs.Result{}, stepErr(sc.name, "snapshot job "+op.State["job"], err)
 		}
 		return jobs.Result{}, status.Errorf(codes.DeadlineExceeded, "cloud %q: %v", sc.name, err)
@@ -551,7 +553,7 @@ func (v *volumes) nativeOf(ctx context.Context, op *store.Operation, sc *storage
 	}
 	m, err := v.s.store.Get(ctx, op.TargetID)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", notFound(kindOf(op.Kind), op.TargetID)
+		return "", router.NotFound(kindOf(op.Kind), op.TargetID)
 	}
 	if err != nil {
 		return "", stepErr(sc.name, "get "+op.TargetID, err)
@@ -575,8 +577,8 @@ func resourceErr(cloud, kind, native, msg string) error {
 	if msg == "" {
 		msg = "the cloud gave no reason"
 	}
-	return detailed(codes.Aborted, fmt.Sprintf("cloud %q: %s %s went to ERROR: %s", cloud, kind, native, msg),
-		&errdetails.ErrorInfo{Reason: "RESOURCE_ERROR", Domain: errorDomain, Metadata: map[string]string{"cloud": cloud, "kind": kind, "native_id": native}})
+	return router.Detailed(codes.Aborted, fmt.Sprintf("cloud %q: %s %s went to ERROR: %s", cloud, kind, native, msg),
+		&errdetails.ErrorInfo{Reason: "RESOURCE_ERROR", Domain: router.ErrorDomain, Metadata: map[string]string{"cloud": cloud, "kind": kind, "native_id": native}})
 }
 
 // waitErr maps the end of a wait that did not succeed.
@@ -603,7 +605,7 @@ func (v *volumes) waitVolume(ctx context.Context, sc *storageCloud, native, what
 	case err != nil:
 		return x, waitErr(ctx, sc.name, providers.KindVolume, native, what, start, err)
 	case !present:
-		return x, detailed(codes.NotFound, fmt.Sprintf("cloud %q: volume %s is gone", sc.name, native),
+		return x, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: volume %s is gone", sc.name, native),
 			&errdetails.ResourceInfo{ResourceType: providers.KindVolume, ResourceName: native, Description: "gone while canopy waited"})
 	case x.Status == providers.StatusError && !done(x):
 		return x, resourceErr(sc.name, providers.KindVolume, native, x.StatusMessage)
@@ -641,7 +643,7 @@ func (v *volumes) waitCopy(ctx context.Context, sc *storageCloud, kind, native s
 	case err != nil:
 		return st, waitErr(ctx, sc.name, kind, native, "ready", start, err)
 	case !present:
-		return st, detailed(codes.NotFound, fmt.Sprintf("cloud %q: %s %s is gone", sc.name, kind, native),
+		return st, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: %s %s is gone", sc.name, kind, native),
 			&errdetails.ResourceInfo{ResourceType: kind, ResourceName: native, Description: "gone while canopy waited"})
 	case st == providers.StatusError && !settled:
 		return st, resourceErr(sc.name, kind, native, msg)

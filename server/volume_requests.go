@@ -17,6 +17,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // maxVolumeGiB bounds size_gib (Cinder's and EBS's limits are 16 TiB-ish).
@@ -92,19 +94,19 @@ func requestHash(kind string, m proto.Message) string {
 // any: the same request again gets the same operation; another request
 // with the same id is INVALID_ARGUMENT.
 func (v *volumes) replay(ctx context.Context, kind, reqID, hash string) (store.Operation, bool, error) {
-	if err := checkRequestID(reqID); err != nil || reqID == "" {
+	if err := router.CheckRequestID(reqID); err != nil || reqID == "" {
 		return store.Operation{}, false, err
 	}
 	ops, err := v.s.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), RequestID: reqID})
 	if err != nil {
-		return store.Operation{}, false, storeErr("find request "+reqID, err)
+		return store.Operation{}, false, router.StoreErr("find request "+reqID, err)
 	}
 	if len(ops) == 0 {
 		return store.Operation{}, false, nil
 	}
 	op := ops[0]
 	if op.Kind != kind || op.RequestHash != hash {
-		return op, false, badRequest("request_id", "%q was already used for another request (operation %s, %s)", reqID, op.ID, op.Kind)
+		return op, false, router.BadRequest("request_id", "%q was already used for another request (operation %s, %s)", reqID, op.ID, op.Kind)
 	}
 	if !op.Done {
 		v.runner.Submit(op.ID) // runs it unless it runs already
@@ -122,11 +124,11 @@ func (v *volumes) submit(ctx context.Context, r opRequest) (*canopyv1.Operation,
 	op, created, err := v.s.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: r.cl.name, TargetID: r.target,
 		RequestID: r.reqID, RequestHash: r.hash, Spec: raw})
 	if err != nil {
-		return nil, storeErr("create operation", err)
+		return nil, router.StoreErr("create operation", err)
 	}
 	if !created { // a concurrent retry with the same request id won
 		if op.Kind != r.kind || op.RequestHash != r.hash {
-			return nil, badRequest("request_id", "%q was already used for another request (operation %s, %s)", r.reqID, op.ID, op.Kind)
+			return nil, router.BadRequest("request_id", "%q was already used for another request (operation %s, %s)", r.reqID, op.ID, op.Kind)
 		}
 		v.runner.Submit(op.ID)
 		return v.answer(ctx, op, r.wait)
@@ -148,11 +150,11 @@ func (v *volumes) reserve(ctx context.Context, op store.Operation, kind string) 
 	if _, err := v.s.store.Get(ctx, op.TargetID); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return storeErr("get "+op.TargetID, err)
+		return router.StoreErr("get "+op.TargetID, err)
 	}
 	_, _, err := v.s.store.Reserve(ctx, store.Mapping{ID: op.TargetID, Cloud: op.Cloud, Kind: kind, Project: op.Project})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return storeErr("reserve "+op.TargetID, err)
+		return router.StoreErr("reserve "+op.TargetID, err)
 	}
 	return nil
 }
@@ -167,7 +169,7 @@ func (v *volumes) answer(ctx context.Context, op store.Operation, wait bool) (*c
 			return nil, status.FromContextError(ctx.Err()).Err()
 		}
 		if err != nil {
-			return nil, storeErr("get operation "+op.ID, err)
+			return nil, router.StoreErr("get operation "+op.ID, err)
 		}
 		op = got
 	}

@@ -10,6 +10,8 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 type volumeEvent = canopyv1.WatchVolumesResponse
@@ -21,14 +23,14 @@ type volumeEvent = canopyv1.WatchVolumesResponse
 // changes in the order the polls saw them.
 func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv1.VolumeService_WatchVolumesServer) error {
 	ctx := stream.Context()
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return err
 	}
 	ids := map[string]bool{}
 	for i, id := range req.GetIds() {
-		x, isID, err := idOrName("ids", id)
+		x, isID, err := router.IDOrName("ids", id)
 		if err != nil || !isID {
-			return badRequest("ids", "ids[%d] %q is not a canopy id", i, id)
+			return router.BadRequest("ids", "ids[%d] %q is not a canopy id", i, id)
 		}
 		ids[x] = true
 	}
@@ -41,7 +43,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 	}
 	keep := func(x *canopyv1.Volume) bool {
 		return x.Location.GetProject() == project(ctx) && (len(ids) == 0 || ids[x.Id]) && (req.GetName() == "" || x.Name == req.GetName()) &&
-			matchLabels(req.GetLabels(), x.Labels) && matchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
+			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	}
 
 	// Subscribe before the first list, so no change between the two is lost.
@@ -78,7 +80,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 	send := func(t canopyv1.WatchVolumesResponse_EventType, x *canopyv1.Volume) error {
 		return stream.Send(&volumeEvent{Type: t, Volume: x})
 	}
-	key := func(x *canopyv1.Volume) string { return sortKey(x.Location.GetCloud(), x.Name, x.Id) }
+	key := func(x *canopyv1.Volume) string { return router.SortKey(x.Location.GetCloud(), x.Name, x.Id) }
 	initial, errs := fanOut(ctx, targets, v.cloudVolumes)
 	sort.Slice(initial, func(i, j int) bool { return key(initial[i]) < key(initial[j]) })
 	for _, x := range initial {
@@ -106,7 +108,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 		case u = <-updates:
 		}
 		if u.err != nil {
-			st := status.Convert(cloudErr(u.sc.name, "poll volumes", u.err))
+			st := status.Convert(router.CloudErr(u.sc.name, "poll volumes", u.err))
 			if err := stream.Send(&volumeEvent{Type: canopyv1.WatchVolumesResponse_EVENT_TYPE_CLOUD_ERROR,
 				CloudError: &canopyv1.CloudError{Cloud: u.sc.name, Code: int32(st.Code()), Message: st.Message()}}); err != nil {
 				return err
@@ -115,7 +117,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 		}
 		defs, err := u.sc.emu.deferredVolumes(ctx)
 		if err != nil {
-			return storeErr("list deferred volumes", err)
+			return router.StoreErr("list deferred volumes", err)
 		}
 		now, err := v.volumesView(ctx, u.sc, u.snap, defs)
 		if err != nil {

@@ -11,6 +11,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // ---------------------------------------------------------------- volumes
@@ -24,7 +26,7 @@ func (v *volumes) cloudVolumes(ctx context.Context, cl *cloud) ([]*canopyv1.Volu
 	}
 	defs, err := sc.emu.deferredVolumes(ctx)
 	if err != nil {
-		return nil, storeErr("list deferred volumes", err)
+		return nil, router.StoreErr("list deferred volumes", err)
 	}
 	kept := defs[:0]
 	for _, r := range defs {
@@ -34,7 +36,7 @@ func (v *volumes) cloudVolumes(ctx context.Context, cl *cloud) ([]*canopyv1.Volu
 	}
 	list, err := sc.emu.listVolumes(ctx, false)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list volumes", err)
+		return nil, router.CloudErr(cl.name, "list volumes", err)
 	}
 	return v.volumesView(ctx, sc, list, kept)
 }
@@ -67,7 +69,7 @@ func (v *volumes) ListVolumes(ctx context.Context, req *canopyv1.ListVolumesRequ
 	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"volumes", req.GetName(), req.GetStatus()}}
 	page, next, errs, err := listAcross(ctx, v.s, q, v.cloudVolumes, func(x *canopyv1.Volume) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetStatus() == 0 || x.Status == req.GetStatus()) &&
-			matchLabels(req.GetLabels(), x.Labels) && matchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
+			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
 	if err != nil {
 		return nil, err
@@ -94,13 +96,13 @@ func (v *volumes) pendingOp(ctx context.Context, id string) (store.Operation, jo
 
 // findVolume resolves a volume reference (canopy id or name) in field.
 func (v *volumes) findVolume(ctx context.Context, field, ref string) (*storageCloud, store.Mapping, *canopyv1.Volume, error) {
-	id, isID, err := idOrName(field, ref)
+	id, isID, err := router.IDOrName(field, ref)
 	if err != nil {
 		return nil, store.Mapping{}, nil, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, v.s.clouds.list, v.cloudVolumes)
-		x, err := pickByName(providers.KindVolume, field, id, ownedBy(project(ctx), all), errs)
+		x, err := router.PickByName(providers.KindVolume, field, id, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}
@@ -116,7 +118,7 @@ func (v *volumes) findVolume(ctx context.Context, field, ref string) (*storageCl
 	}
 	if r, err := sc.emu.record(ctx, providers.KindVolume, m.ID); m.Pending() && err == nil && v.settleBoot(ctx, sc, r) {
 		if m, err = v.s.store.Get(ctx, m.ID); err != nil {
-			return nil, m, nil, storeErr("get "+m.ID, err)
+			return nil, m, nil, router.StoreErr("get "+m.ID, err)
 		}
 	}
 	if m.Pending() {
@@ -134,10 +136,10 @@ func (v *volumes) findVolume(ctx context.Context, field, ref string) (*storageCl
 		if !v.busy(ctx, m.ID) { // deleted behind canopy's back
 			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, m, nil, notFound(providers.KindVolume, ref)
+		return nil, m, nil, router.NotFound(providers.KindVolume, ref)
 	}
 	if err != nil {
-		return nil, m, nil, cloudErr(cl.name, "get volume "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.name, "get volume "+m.NativeID, err)
 	}
 	pbs, err := v.volumesPB(ctx, sc, []providers.Volume{x})
 	if err != nil {
@@ -155,20 +157,20 @@ func (v *volumes) GetVolume(ctx context.Context, req *canopyv1.GetVolumeRequest)
 
 // CreateVolume implements canopyv1.VolumeServiceServer.
 func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRequest) (*canopyv1.Operation, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
 	size := req.GetSizeGib()
 	switch {
 	case size < 0 || size > maxVolumeGiB:
-		return nil, badRequest("size_gib", "must be between 1 and %d GiB, got %d", maxVolumeGiB, size)
+		return nil, router.BadRequest("size_gib", "must be between 1 and %d GiB, got %d", maxVolumeGiB, size)
 	case req.GetImage() != "" && req.GetSnapshot() != "":
-		return nil, badRequest("snapshot", "set image or snapshot, not both")
+		return nil, router.BadRequest("snapshot", "set image or snapshot, not both")
 	case req.GetImage() == "" && req.GetSnapshot() == "" && size == 0:
-		return nil, badRequest("size_gib", "required for an empty volume: a positive number of GiB")
+		return nil, router.BadRequest("size_gib", "required for an empty volume: a positive number of GiB")
 	}
 	hash := requestHash(opVolumeCreate, req)
 	if op, ok, err := v.replay(ctx, opVolumeCreate, req.GetRequestId(), hash); err != nil || ok {
@@ -182,7 +184,7 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 			return nil, err
 		}
 		if c := req.GetLocation().GetCloud(); c != "" && c != sc.name {
-			return nil, badRequest("location.cloud", "snapshot %s is in cloud %q: a volume from it is made there", sm.ID, sc.name)
+			return nil, router.BadRequest("location.cloud", "snapshot %s is in cloud %q: a volume from it is made there", sm.ID, sc.name)
 		}
 		if sm.Pending() || snap.Status != canopyv1.Status_STATUS_ACTIVE {
 			return nil, status.Errorf(codes.FailedPrecondition, "snapshot %s is not ready (status %s) in cloud %q", sm.ID, snap.Status, sc.name)
@@ -191,7 +193,7 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 			size = snap.SizeGib
 		}
 		if size < snap.SizeGib {
-			return nil, badRequest("size_gib", "at least the snapshot's %d GiB, got %d", snap.SizeGib, size)
+			return nil, router.BadRequest("size_gib", "at least the snapshot's %d GiB, got %d", snap.SizeGib, size)
 		}
 		if isEmulated(sm.NativeID) {
 			if err := sc.emu.restoreMode(providers.CapSnapshots); err != nil {
@@ -220,7 +222,7 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		}
 		c, err := cl.computeOrFail()
 		if err != nil {
-			return nil, capabilityErr(cl.name, providers.CapVolumeFromImage)
+			return nil, router.CapabilityErr(cl.name, providers.CapVolumeFromImage)
 		}
 		native, err := v.s.resolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
 		if err != nil {
@@ -228,14 +230,14 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		}
 		im, err := c.GetImage(ctx, native)
 		if err != nil {
-			return nil, cloudErr(cl.name, "get image "+native, err)
+			return nil, router.CloudErr(cl.name, "get image "+native, err)
 		}
 		min := imageMinGiB(im)
 		if size == 0 {
 			size = min
 		}
 		if size < min {
-			return nil, badRequest("size_gib", "image %s needs at least %d GiB, got %d", im.Name, min, size)
+			return nil, router.BadRequest("size_gib", "image %s needs at least %d GiB, got %d", im.Name, min, size)
 		}
 		spec.ImageNative, spec.Mode = native, mode
 	}
@@ -292,7 +294,7 @@ func (v *volumes) DeleteVolume(ctx context.Context, req *canopyv1.DeleteVolumeRe
 // ExtendVolume implements canopyv1.VolumeServiceServer.
 func (v *volumes) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVolumeRequest) (*canopyv1.Operation, error) {
 	if req.GetSizeGib() <= 0 || req.GetSizeGib() > maxVolumeGiB {
-		return nil, badRequest("size_gib", "must be between 1 and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
+		return nil, router.BadRequest("size_gib", "must be between 1 and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
 	}
 	hash := requestHash(opVolumeExtend, req)
 	if op, ok, err := v.replay(ctx, opVolumeExtend, req.GetRequestId(), hash); err != nil || ok {
@@ -310,20 +312,20 @@ func (v *volumes) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVolumeRe
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.name)
 	}
 	if req.GetSizeGib() <= cur.SizeGib {
-		return nil, badRequest("size_gib", "must be more than the volume's %d GiB, got %d", cur.SizeGib, req.GetSizeGib())
+		return nil, router.BadRequest("size_gib", "must be more than the volume's %d GiB, got %d", cur.SizeGib, req.GetSizeGib())
 	}
 	return v.submit(ctx, opRequest{kind: opVolumeExtend, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // findServerIn resolves a server reference in field to a server of cloud.
 func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *cloud) (store.Mapping, error) {
-	id, isID, err := idOrName(field, ref)
+	id, isID, err := router.IDOrName(field, ref)
 	if err != nil {
 		return store.Mapping{}, err
 	}
 	if !isID {
 		all, errs := fanOut(ctx, v.s.clouds.list, v.s.cloudServers)
-		sv, err := pickByName(providers.KindServer, field, id, ownedBy(project(ctx), all), errs)
+		sv, err := router.PickByName(providers.KindServer, field, id, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return store.Mapping{}, err
 		}
@@ -334,7 +336,7 @@ func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *cloud
 		return m, err
 	}
 	if scl != cl {
-		return m, badRequest(field, "server %s is in cloud %q, the volume in cloud %q", m.ID, scl.name, cl.name)
+		return m, router.BadRequest(field, "server %s is in cloud %q, the volume in cloud %q", m.ID, scl.name, cl.name)
 	}
 	if m.Pending() {
 		return m, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.name)
@@ -345,7 +347,7 @@ func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *cloud
 // AttachVolume implements canopyv1.VolumeServiceServer.
 func (v *volumes) AttachVolume(ctx context.Context, req *canopyv1.AttachVolumeRequest) (*canopyv1.Operation, error) {
 	if req.GetServer() == "" {
-		return nil, badRequest("server", "required: a server's canopy id or name")
+		return nil, router.BadRequest("server", "required: a server's canopy id or name")
 	}
 	hash := requestHash(opVolumeAttach, req)
 	if op, ok, err := v.replay(ctx, opVolumeAttach, req.GetRequestId(), hash); err != nil || ok {
@@ -397,7 +399,7 @@ func (v *volumes) DetachVolume(ctx context.Context, req *canopyv1.DetachVolumeRe
 			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to any server in cloud %q", m.ID, sc.name)
 		}
 		if sm, err = v.s.store.Get(ctx, cur.Attachments[0].ServerId); err != nil {
-			return nil, storeErr("get server "+cur.Attachments[0].ServerId, err)
+			return nil, router.StoreErr("get server "+cur.Attachments[0].ServerId, err)
 		}
 	}
 	attached := false

@@ -6,6 +6,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // bindByToken binds resources the cloud shows before the operation that
@@ -17,7 +19,7 @@ func (v *volumes) bindByToken(ctx context.Context, sc *storageCloud, kind string
 		if tok == "" || natives[i] == "" {
 			continue
 		}
-		if _, isID, err := idOrName("token", tok); err != nil || !isID {
+		if _, isID, err := router.IDOrName("token", tok); err != nil || !isID {
 			continue
 		}
 		if _, err := v.s.store.Lookup(ctx, sc.name, kind, natives[i]); err == nil {

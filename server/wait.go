@@ -10,6 +10,8 @@ import (
 
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // waitServer blocks until done holds for the server or it reaches ERROR,
@@ -39,5 +41,5 @@ func (s *Server) waitServer(ctx context.Context, cl *cloud, m store.Mapping, wha
 	if errors.Is(err, context.DeadlineExceeded) {
 		return sv, false, status.Errorf(codes.DeadlineExceeded, "cloud %q: server %s not %s after %s", cl.name, m.ID, what, time.Since(start).Round(time.Millisecond))
 	}
-	return sv, false, cloudErr(cl.name, "wait for server", err)
+	return sv, false, router.CloudErr(cl.name, "wait for server", err)
 }

@@ -10,6 +10,8 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 type watchEvent = canopyv1.WatchServersResponse
@@ -20,14 +22,14 @@ type watchEvent = canopyv1.WatchServersResponse
 // (ADDED), then SYNCED, then changes in the order the polls saw them.
 func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1.ComputeService_WatchServersServer) error {
 	ctx := stream.Context()
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return err
 	}
 	ids := map[string]bool{}
 	for i, id := range req.GetIds() {
-		v, isID, err := idOrName("ids", id)
+		v, isID, err := router.IDOrName("ids", id)
 		if err != nil || !isID {
-			return badRequest("ids", "ids[%d] %q is not a canopy id", i, id)
+			return router.BadRequest("ids", "ids[%d] %q is not a canopy id", i, id)
 		}
 		ids[v] = true
 	}
@@ -37,7 +39,7 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 	}
 	keep := func(sv *canopyv1.Server) bool {
 		return sv.Location.GetProject() == project(ctx) && (len(ids) == 0 || ids[sv.Id]) && (req.GetName() == "" || sv.Name == req.GetName()) &&
-			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
+			router.MatchLabels(req.GetLabels(), sv.Labels) && router.MatchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
 	}
 
 	// Subscribe before the first list, so no change between the two is lost.
@@ -100,7 +102,7 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 		case u = <-updates:
 		}
 		if u.err != nil {
-			st := status.Convert(cloudErr(u.cl.name, "poll servers", u.err))
+			st := status.Convert(router.CloudErr(u.cl.name, "poll servers", u.err))
 			if err := stream.Send(&watchEvent{Type: canopyv1.WatchServersResponse_EVENT_TYPE_CLOUD_ERROR,
 				CloudError: &canopyv1.CloudError{Cloud: u.cl.name, Code: int32(st.Code()), Message: st.Message()}}); err != nil {
 				return err
