@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
 )
@@ -54,6 +55,9 @@ func CloudErr(cloud, op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if e, ok := emulationErr(err); ok {
+		return e
+	}
 	if _, ok := status.FromError(err); ok && !IsProviderErr(err) {
 		return err // already a status (e.g. from a nested call)
 	}
@@ -94,6 +98,9 @@ func CloudErr(cloud, op string, err error) error {
 // IsProviderErr reports whether err wraps one of the providers sentinels
 // (a status error that does not is already mapped).
 func IsProviderErr(err error) bool {
+	if _, ok := emulationErr(err); ok {
+		return true
+	}
 	for _, e := range []error{providers.ErrNotFound, providers.ErrAlreadyExists, providers.ErrInvalid, providers.ErrConflict,
 		providers.ErrUnavailable, providers.ErrUnauthenticated, providers.ErrPermission, providers.ErrQuota, providers.ErrRateLimited, providers.ErrUnsupported, providers.ErrIntegrity} {
 		if errors.Is(err, e) {
@@ -115,4 +122,35 @@ func StoreErr(op string, err error) error {
 // IsNotFound reports whether err is a provider or store not-found.
 func IsNotFound(err error) bool {
 	return errors.Is(err, providers.ErrNotFound) || errors.Is(err, store.ErrNotFound)
+}
+
+// EmulationErr maps what the emulation layer says (emulate.CapabilityError,
+// emulate.Error) as the handlers answered before emulation was a layer of
+// its own; any other error is returned as it is.
+func EmulationErr(err error) error {
+	if e, ok := emulationErr(err); ok {
+		return e
+	}
+	return err
+}
+
+func emulationErr(err error) (error, bool) {
+	var ce *emulate.CapabilityError
+	if errors.As(err, &ce) {
+		return CapabilityErr(ce.Cloud, ce.Capability), true
+	}
+	var ee *emulate.Error
+	if !errors.As(err, &ee) {
+		return nil, false
+	}
+	if ee.Msg == "" {
+		return CloudErr(ee.Cloud, ee.Op, ee.Err), true
+	}
+	switch {
+	case errors.Is(ee.Err, providers.ErrIntegrity):
+		return status.Error(codes.DataLoss, ee.Msg), true
+	case errors.Is(ee.Err, providers.ErrConflict):
+		return status.Error(codes.FailedPrecondition, ee.Msg), true
+	}
+	return status.Error(codes.Internal, ee.Msg), true
 }

@@ -12,18 +12,20 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"github.com/canopy-cloud/canopy/emulate"
 )
 
 // ---------------------------------------------------------------- backups
 
-func (v *volumes) cloudBackups(ctx context.Context, cl *cloud) ([]*canopyv1.Backup, error) {
-	sc := v.clouds[cl.name]
-	if sc == nil || sc.emu.volumesOrFail() != nil {
+func (v *volumes) cloudBackups(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Backup, error) {
+	sc := cl
+	if sc.Emulation.VolumesOrFail() != nil {
 		return nil, nil
 	}
-	list, err := sc.emu.listBackups(ctx, false)
+	list, err := sc.Emulation.ListBackups(ctx, false)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "list backups", err)
+		return nil, router.CloudErr(cl.Name, "list backups", err)
 	}
 	return v.backupsPB(ctx, sc, list)
 }
@@ -36,8 +38,8 @@ func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequ
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
 		return nil, err
 	}
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"backups", req.GetName(), req.GetVolumeId()}}
-	page, next, errs, err := listAcross(ctx, v.s, q, v.cloudBackups, func(x *canopyv1.Backup) bool {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"backups", req.GetName(), req.GetVolumeId()}}
+	page, next, errs, err := router.List(ctx, v.s.rt, q, v.cloudBackups, func(x *canopyv1.Backup) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetVolumeId() == "" || x.VolumeId == req.GetVolumeId()) &&
 			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
@@ -47,20 +49,20 @@ func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequ
 	return &canopyv1.ListBackupsResponse{Backups: page, NextPageToken: next, CloudErrors: errs}, nil
 }
 
-func (v *volumes) findBackup(ctx context.Context, field, ref string) (*storageCloud, store.Mapping, *canopyv1.Backup, error) {
+func (v *volumes) findBackup(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Backup, error) {
 	id, isID, err := router.IDOrName(field, ref)
 	if err != nil {
 		return nil, store.Mapping{}, nil, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, v.s.clouds.list, v.cloudBackups)
+		all, errs := router.FanOut(ctx, v.s.rt.Clouds(), v.cloudBackups)
 		x, err := router.PickByName(providers.KindBackup, field, id, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}
 		id = x.Id
 	}
-	cl, m, err := v.s.lookupID(ctx, providers.KindBackup, id)
+	cl, m, err := v.s.rt.LookupID(ctx, providers.KindBackup, id)
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -70,11 +72,11 @@ func (v *volumes) findBackup(ctx context.Context, field, ref string) (*storageCl
 	}
 	if m.Pending() {
 		_, spec, _ := v.pendingOp(ctx, m.ID)
-		return sc, m, &canopyv1.Backup{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.name, Project: m.Project},
+		return sc, m, &canopyv1.Backup{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.Name, Project: m.Project},
 			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: "being created: the cloud has not answered yet", VolumeId: spec.VolumeID,
 			Description: spec.Description, Labels: spec.Labels, CreateTime: ts(m.Created)}, nil
 	}
-	x, err := sc.emu.getBackup(ctx, m.NativeID)
+	x, err := sc.Emulation.GetBackup(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		if !v.busy(ctx, m.ID) {
 			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
@@ -82,7 +84,7 @@ func (v *volumes) findBackup(ctx context.Context, field, ref string) (*storageCl
 		return nil, m, nil, router.NotFound(providers.KindBackup, ref)
 	}
 	if err != nil {
-		return nil, m, nil, router.CloudErr(cl.name, "get backup "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.Name, "get backup "+m.NativeID, err)
 	}
 	pbs, err := v.backupsPB(ctx, sc, []providers.Backup{x})
 	if err != nil {
@@ -117,12 +119,12 @@ func (v *volumes) CreateBackup(ctx context.Context, req *canopyv1.CreateBackupRe
 	if err != nil {
 		return nil, err
 	}
-	mode, err := sc.emu.backupMode()
+	mode, err := sc.Emulation.BackupMode()
 	if err != nil {
-		return nil, err
+		return nil, router.EmulationErr(err)
 	}
 	spec := jobSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Mode: mode, VolumeID: m.ID, VolumeNative: m.NativeID, SizeGiB: cur.SizeGib}
-	return v.submit(ctx, opRequest{kind: opBackupCreate, cl: sc.cloud, target: store.NewID(), reserve: providers.KindBackup, spec: spec,
+	return v.submit(ctx, opRequest{kind: opBackupCreate, cl: sc, target: store.NewID(), reserve: providers.KindBackup, spec: spec,
 		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
@@ -137,13 +139,13 @@ func (v *volumes) DeleteBackup(ctx context.Context, req *canopyv1.DeleteBackupRe
 		return nil, err
 	}
 	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "backup %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "backup %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.Name)
 	}
 	spec := jobSpec{Last: anyBytes(cur)}
 	if cur.Emulated {
-		spec.Mode = modeEmulated
+		spec.Mode = emulate.ModeEmulated
 	}
-	return v.submit(ctx, opRequest{kind: opBackupDelete, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.submit(ctx, opRequest{kind: opBackupDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // RestoreBackup implements canopyv1.VolumeServiceServer.
@@ -166,10 +168,10 @@ func (v *volumes) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackup
 		return nil, err
 	}
 	if m.Pending() || b.Status != canopyv1.Status_STATUS_ACTIVE {
-		return nil, status.Errorf(codes.FailedPrecondition, "backup %s is not ready (status %s) in cloud %q", m.ID, b.Status, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "backup %s is not ready (status %s) in cloud %q", m.ID, b.Status, sc.Name)
 	}
-	if z := req.GetZone(); z != "" && !contains(sc.zones, z) {
-		return nil, router.BadRequest("zone", "cloud %q (the backup's) has no zone %q (it has %v)", sc.name, z, sc.zones)
+	if z := req.GetZone(); z != "" && !router.Contains(sc.Zones, z) {
+		return nil, router.BadRequest("zone", "cloud %q (the backup's) has no zone %q (it has %v)", sc.Name, z, sc.Zones)
 	}
 	size := req.GetSizeGib()
 	if size == 0 {
@@ -180,11 +182,11 @@ func (v *volumes) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackup
 	}
 	spec := jobSpec{Name: req.GetName(), Zone: req.GetZone(), SizeGiB: size, Labels: req.GetLabels(), BackupID: m.ID, BackupNative: m.NativeID}
 	if b.Emulated {
-		if err := sc.emu.restoreMode(providers.CapBackups); err != nil {
-			return nil, err
+		if err := sc.Emulation.RestoreMode(providers.CapBackups); err != nil {
+			return nil, router.EmulationErr(err)
 		}
-		spec.Mode = modeEmulated
+		spec.Mode = emulate.ModeEmulated
 	}
-	return v.submit(ctx, opRequest{kind: opBackupRestore, cl: sc.cloud, target: store.NewID(), reserve: providers.KindVolume, spec: spec,
+	return v.submit(ctx, opRequest{kind: opBackupRestore, cl: sc, target: store.NewID(), reserve: providers.KindVolume, spec: spec,
 		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -15,6 +14,8 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"github.com/canopy-cloud/canopy/emulate"
 )
 
 // Booting a server from a volume (CreateServerRequest.boot_volume), and
@@ -28,20 +29,10 @@ import (
 // the volume is next read or at start: it finds the server's root volume
 // through the server's mapping and binds it then.
 
-// liveVolumes finds a server's block-storage side (set while it serves).
-var liveVolumes sync.Map // *Server → *volumes
-
-func (s *Server) vols() *volumes {
-	if v, ok := liveVolumes.Load(s); ok {
-		return v.(*volumes)
-	}
-	return nil
-}
-
 // bootPlan is how a server boots from a volume; nil means from its image.
 type bootPlan struct {
 	v      *volumes
-	sc     *storageCloud
+	sc     *router.Cloud
 	volume string // canopy id
 	native string // the volume's native id (not deferred)
 	zone   string
@@ -52,7 +43,7 @@ type bootPlan struct {
 }
 
 // planBoot resolves a CreateServer's boot_volume.
-func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateServerRequest) (*bootPlan, error) {
+func (s *Server) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (*bootPlan, error) {
 	ref := req.GetBootVolume()
 	if ref == "" {
 		return nil, nil
@@ -60,7 +51,7 @@ func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateSe
 	if req.GetImage() != "" {
 		return nil, router.BadRequest("boot_volume", "set image or boot_volume, not both")
 	}
-	v := s.vols()
+	v := s.vols
 	if v == nil {
 		return nil, status.Error(codes.Unavailable, "block storage is not ready")
 	}
@@ -68,8 +59,8 @@ func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateSe
 	if err != nil {
 		return nil, err
 	}
-	if sc.cloud != cl {
-		return nil, router.BadRequest("boot_volume", "volume %s is in cloud %q, but the server goes to cloud %q", m.ID, sc.name, cl.name)
+	if sc != cl {
+		return nil, router.BadRequest("boot_volume", "volume %s is in cloud %q, but the server goes to cloud %q", m.ID, sc.Name, cl.Name)
 	}
 	p := &bootPlan{v: v, sc: sc, volume: m.ID, native: m.NativeID, zone: cur.Location.GetZone()}
 	if z := req.GetLocation().GetZone(); z != "" && p.zone != "" && z != p.zone {
@@ -80,13 +71,13 @@ func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateSe
 			if retryOf(ctx, s, req, cur.Attachments[0].ServerId) {
 				return nil, nil // a retry of the create that booted from it: the server exists
 			}
-			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q", m.ID, cur.Attachments[0].ServerId, cl.name)
+			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q", m.ID, cur.Attachments[0].ServerId, cl.Name)
 		}
 		return p, nil
 	}
-	rec, err := sc.emu.record(ctx, providers.KindVolume, m.ID)
+	rec, err := sc.Emulation.Record(ctx, providers.KindVolume, m.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, cl.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, cl.Name)
 	}
 	if err != nil {
 		return nil, router.StoreErr("deferred volume "+m.ID, err)
@@ -121,7 +112,7 @@ func (p *bootPlan) begin(ctx context.Context, spec *providers.ServerSpec, server
 		spec.BootVolumeID = p.native
 		return nil
 	}
-	rec, err := p.sc.emu.record(ctx, providers.KindVolume, p.volume)
+	rec, err := p.sc.Emulation.Record(ctx, providers.KindVolume, p.volume)
 	if err != nil {
 		return router.StoreErr("deferred volume "+p.volume, err)
 	}
@@ -130,7 +121,7 @@ func (p *bootPlan) begin(ctx context.Context, spec *providers.ServerSpec, server
 		return nil
 	}
 	rec.BootServer = serverID
-	if err := p.sc.emu.putRecord(ctx, providers.KindVolume, p.volume, rec); err != nil {
+	if err := p.sc.Emulation.PutRecord(ctx, providers.KindVolume, p.volume, rec); err != nil {
 		return router.StoreErr("deferred volume "+p.volume, err)
 	}
 	failpoint.Hit("boot/deferred-volume:recorded")
@@ -143,9 +134,9 @@ func (p *bootPlan) abort(ctx context.Context) {
 	if p == nil || !p.deferred {
 		return
 	}
-	if rec, err := p.sc.emu.record(ctx, providers.KindVolume, p.volume); err == nil {
+	if rec, err := p.sc.Emulation.Record(ctx, providers.KindVolume, p.volume); err == nil {
 		rec.BootServer = ""
-		_ = p.sc.emu.putRecord(ctx, providers.KindVolume, p.volume, rec)
+		_ = p.sc.Emulation.PutRecord(ctx, providers.KindVolume, p.volume, rec)
 	}
 }
 
@@ -154,7 +145,7 @@ func (p *bootPlan) done(ctx context.Context, sv providers.Server) error {
 	if p == nil {
 		return nil
 	}
-	p.sc.emu.drv.InvalidateVolumes() // the boot volume is in use now, or made
+	p.sc.Storage.InvalidateVolumes() // the boot volume is in use now, or made
 	if !p.deferred {
 		return nil
 	}
@@ -164,15 +155,15 @@ func (p *bootPlan) done(ctx context.Context, sv providers.Server) error {
 
 // materialize binds a deferred volume to its root volume and drops the
 // deferred record: from now on it is an ordinary volume.
-func (v *volumes) materialize(ctx context.Context, sc *storageCloud, id, rootNative string) error {
+func (v *volumes) materialize(ctx context.Context, sc *router.Cloud, id, rootNative string) error {
 	if rootNative == "" {
-		return status.Errorf(codes.Internal, "cloud %q made the server without a root volume for volume %s", sc.name, id)
+		return status.Errorf(codes.Internal, "cloud %q made the server without a root volume for volume %s", sc.Name, id)
 	}
-	sc.emu.drv.InvalidateVolumes()
+	sc.Storage.InvalidateVolumes()
 	if _, err := v.s.store.Bind(ctx, id, rootNative); err != nil {
 		return router.StoreErr(fmt.Sprintf("bind volume %s to %s", id, rootNative), err)
 	}
-	if err := sc.emu.forget(ctx, providers.KindVolume, id); err != nil {
+	if err := sc.Emulation.Forget(ctx, providers.KindVolume, id); err != nil {
 		return router.StoreErr("forget deferred volume "+id, err)
 	}
 	return nil
@@ -181,7 +172,7 @@ func (v *volumes) materialize(ctx context.Context, sc *storageCloud, id, rootNat
 // settleBoot finishes a boot canopyd did not see to the end: the deferred
 // volume's record names a server, so the server may exist with the root
 // volume. It reports whether the volume is no longer deferred.
-func (v *volumes) settleBoot(ctx context.Context, sc *storageCloud, rec emuRecord) bool {
+func (v *volumes) settleBoot(ctx context.Context, sc *router.Cloud, rec emulate.Record) bool {
 	if rec.BootServer == "" {
 		return false
 	}
@@ -190,13 +181,13 @@ func (v *volumes) settleBoot(ctx context.Context, sc *storageCloud, rec emuRecor
 		// The server's create was refused (its id released): the volume
 		// is free to boot another server.
 		rec.BootServer = ""
-		_ = sc.emu.putRecord(ctx, providers.KindVolume, rec.ID, rec)
+		_ = sc.Emulation.PutRecord(ctx, providers.KindVolume, rec.ID, rec)
 		return false
 	}
-	if err != nil || m.Pending() || sc.compute == nil {
+	if err != nil || m.Pending() || sc.Compute == nil {
 		return false
 	}
-	sv, err := sc.compute.GetServer(ctx, m.NativeID)
+	sv, err := sc.Compute.GetServer(ctx, m.NativeID)
 	if err != nil || sv.RootVolumeID == "" {
 		return false
 	}
@@ -206,11 +197,11 @@ func (v *volumes) settleBoot(ctx context.Context, sc *storageCloud, rec emuRecor
 // settleBoots runs settleBoot on every deferred volume of every cloud
 // (at start).
 func (v *volumes) settleBoots(ctx context.Context) {
-	for _, sc := range v.clouds {
-		if sc.emu.volumesOrFail() != nil {
+	for _, sc := range v.s.rt.Clouds() {
+		if sc.Emulation.VolumesOrFail() != nil {
 			continue
 		}
-		recs, err := sc.emu.deferredVolumes(ctx)
+		recs, err := sc.Emulation.DeferredVolumes(ctx)
 		if err != nil {
 			continue
 		}

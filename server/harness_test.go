@@ -25,6 +25,8 @@ import (
 	"github.com/canopy-cloud/canopy/providers/sim"
 	"github.com/canopy-cloud/canopy/store"
 	"github.com/canopy-cloud/canopy/store/bolt"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // env is a canopyd served in-process on loopback, over real gRPC and REST.
@@ -223,4 +225,10 @@ func mustBolt(t testing.TB, dir string) store.Store {
 
 func grpcMetadata(ctx context.Context, kv ...string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, kv...)
+}
+
+// cloudNamed is a configured cloud's stack.
+func (s *Server) cloudNamed(name string) *router.Cloud {
+	cl, _ := s.rt.Cloud(name)
+	return cl
 }

@@ -71,51 +71,51 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 			return nil, err
 		}
 	}
-	cl, err := s.routeCreate(req.GetLocation())
+	cl, err := s.rt.RouteCreate(req.GetLocation())
 	if err != nil {
 		return nil, err
 	}
-	c, err := cl.computeOrFail()
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
-	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindKeypair, Project: project(ctx), RequestID: req.GetRequestId()})
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.Name, Kind: providers.KindKeypair, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
 		return nil, router.StoreErr("reserve keypair id", err)
 	}
 	if !created && !m.Pending() {
 		k, err := c.GetKeypair(ctx, m.NativeID)
 		if err != nil {
-			return nil, router.CloudErr(cl.name, "get keypair "+m.NativeID, err)
+			return nil, router.CloudErr(cl.Name, "get keypair "+m.NativeID, err)
 		}
-		return keypairPBIn(cl.name, m, k), nil // the private key is never kept, so a retry cannot return it
+		return keypairPBIn(cl.Name, m, k), nil // the private key is never kept, so a retry cannot return it
 	}
 	k, err := c.CreateKeypair(ctx, req.GetName(), pub)
 	if err != nil {
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, router.CloudErr(cl.name, "create keypair "+req.GetName(), err)
+		return nil, router.CloudErr(cl.Name, "create keypair "+req.GetName(), err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, k.NativeID); err != nil {
 		return nil, router.StoreErr("bind keypair "+k.NativeID, err)
 	}
-	out := keypairPBIn(cl.name, m, k)
+	out := keypairPBIn(cl.Name, m, k)
 	out.PrivateKey = priv
 	return out, nil
 }
 
-func (s *Server) cloudKeypairs(ctx context.Context, cl *cloud) ([]*canopyv1.Keypair, error) {
-	c, err := cl.computeOrFail()
+func (s *Server) cloudKeypairs(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Keypair, error) {
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
 	list, err := c.ListKeypairs(ctx)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "list keypairs", err)
+		return nil, router.CloudErr(cl.Name, "list keypairs", err)
 	}
-	return adoptAll(ctx, s, cl, providers.KindKeypair, list, func(k providers.Keypair) string { return k.NativeID },
-		func(k providers.Keypair, m store.Mapping) *canopyv1.Keypair { return keypairPBIn(cl.name, m, k) })
+	return router.AdoptAll(ctx, s.rt, cl, providers.KindKeypair, list, func(k providers.Keypair) string { return k.NativeID },
+		func(k providers.Keypair, m store.Mapping) *canopyv1.Keypair { return keypairPBIn(cl.Name, m, k) })
 }
 
 // keypairPBIn converts a keypair with its mapping (canopy id and project).
@@ -127,8 +127,8 @@ func keypairPBIn(cloud string, m store.Mapping, k providers.Keypair) *canopyv1.K
 
 // ListKeypairs implements canopyv1.ComputeServiceServer.
 func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsRequest) (*canopyv1.ListKeypairsResponse, error) {
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), nil, []any{"keypairs", req.GetName()}}
-	page, next, errs, err := listAcross(ctx, s, q, s.cloudKeypairs, func(k *canopyv1.Keypair) bool {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: nil, Filters: []any{"keypairs", req.GetName()}}
+	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudKeypairs, func(k *canopyv1.Keypair) bool {
 		return k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && router.MatchLocation(req.GetLocation(), k.Location.GetRegion(), "")
 	})
 	if err != nil {
@@ -138,20 +138,20 @@ func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsReq
 }
 
 // findKeypair resolves a keypair id or name to its cloud and mapping.
-func (s *Server) findKeypair(ctx context.Context, v string) (*cloud, store.Mapping, error) {
+func (s *Server) findKeypair(ctx context.Context, v string) (*router.Cloud, store.Mapping, error) {
 	v, isID, err := router.IDOrName("id", v)
 	if err != nil {
 		return nil, store.Mapping{}, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, s.clouds.list, s.cloudKeypairs)
+		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudKeypairs)
 		k, err := router.PickByName(providers.KindKeypair, "id", v, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, err
 		}
 		v = k.Id
 	}
-	return s.lookupID(ctx, providers.KindKeypair, v)
+	return s.rt.LookupID(ctx, providers.KindKeypair, v)
 }
 
 // GetKeypair implements canopyv1.ComputeServiceServer.
@@ -160,15 +160,15 @@ func (s *Server) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest
 	if err != nil {
 		return nil, err
 	}
-	k, err := cl.compute.GetKeypair(ctx, m.NativeID)
+	k, err := cl.Compute.GetKeypair(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(ctx, m.ID)
 		return nil, router.NotFound(providers.KindKeypair, req.GetId())
 	}
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "get keypair "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get keypair "+m.NativeID, err)
 	}
-	return keypairPBIn(cl.name, m, k), nil
+	return keypairPBIn(cl.Name, m, k), nil
 }
 
 // DeleteKeypair implements canopyv1.ComputeServiceServer.
@@ -177,9 +177,9 @@ func (s *Server) DeleteKeypair(ctx context.Context, req *canopyv1.DeleteKeypairR
 	if err != nil {
 		return nil, err
 	}
-	err = cl.compute.DeleteKeypair(ctx, m.NativeID)
+	err = cl.Compute.DeleteKeypair(ctx, m.NativeID)
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
-		return nil, router.CloudErr(cl.name, "delete keypair "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "delete keypair "+m.NativeID, err)
 	}
 	if derr := s.store.Delete(context.WithoutCancel(ctx), m.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
 		return nil, router.StoreErr("forget keypair "+m.ID, derr)

@@ -47,20 +47,20 @@ const (
 
 // objectsOf returns a cloud's object driver behind its rate limiter, or
 // FAILED_PRECONDITION naming the cloud.
-func (s *Server) objectsOf(cl *cloud) (*cache.Objects, error) {
-	inner, ok := cl.p.(providers.Objects)
+func (s *Server) objectsOf(cl *router.Cloud) (*cache.Objects, error) {
+	inner, ok := cl.Provider.(providers.Objects)
 	if !ok {
-		return nil, router.CapabilityErr(cl.name, "objects")
+		return nil, router.CapabilityErr(cl.Name, "objects")
 	}
 	s.xfer.mu.Lock()
 	defer s.xfer.mu.Unlock()
 	if s.xfer.objs == nil {
 		s.xfer.objs = map[string]*cache.Objects{}
 	}
-	o := s.xfer.objs[cl.name]
+	o := s.xfer.objs[cl.Name]
 	if o == nil {
-		o = cache.NewObjects(cl.name, inner, cl.lim, nil)
-		s.xfer.objs[cl.name] = o
+		o = cache.NewObjects(cl.Name, inner, cl.Limiter, nil)
+		s.xfer.objs[cl.Name] = o
 	}
 	return o, nil
 }
@@ -74,25 +74,25 @@ func bucketPB(cloud string, m store.Mapping, b providers.Bucket) *canopyv1.Bucke
 	}
 }
 
-func objectPB(cl *cloud, m store.Mapping, region string, o providers.Object) *canopyv1.Object {
+func objectPB(cl *router.Cloud, m store.Mapping, region string, o providers.Object) *canopyv1.Object {
 	return &canopyv1.Object{
-		Bucket: m.ID, Key: o.Key, Location: &canopyv1.Location{Cloud: cl.name, Region: region, Project: m.Project},
+		Bucket: m.ID, Key: o.Key, Location: &canopyv1.Location{Cloud: cl.Name, Region: region, Project: m.Project},
 		SizeBytes: o.Size, ContentType: o.ContentType, UpdateTime: ts(o.Modified), Etag: o.ETag, Md5: o.MD5,
 		Sha256: o.SHA256, Parts: int32(o.Parts), Metadata: o.Metadata,
 	}
 }
 
-func (s *Server) cloudBuckets(ctx context.Context, cl *cloud) ([]*canopyv1.Bucket, error) {
-	o, err := s.objectsOf(cl)
+func (s *Server) cloudBuckets(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Bucket, error) {
+	o, err := cl.ObjectsOrFail()
 	if err != nil {
 		return nil, err
 	}
 	list, err := o.ListBuckets(ctx)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "list buckets", err)
+		return nil, router.CloudErr(cl.Name, "list buckets", err)
 	}
-	return adoptAll(ctx, s, cl, providers.KindBucket, list, func(b providers.Bucket) string { return b.NativeID },
-		func(b providers.Bucket, m store.Mapping) *canopyv1.Bucket { return bucketPB(cl.name, m, b) })
+	return router.AdoptAll(ctx, s.rt, cl, providers.KindBucket, list, func(b providers.Bucket) string { return b.NativeID },
+		func(b providers.Bucket, m store.Mapping) *canopyv1.Bucket { return bucketPB(cl.Name, m, b) })
 }
 
 // CreateBucket implements canopyv1.ObjectServiceServer.
@@ -106,62 +106,62 @@ func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketReq
 	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
-	cl, err := s.routeCreate(req.GetLocation())
+	cl, err := s.rt.RouteCreate(req.GetLocation())
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.objectsOf(cl)
+	o, err := cl.ObjectsOrFail()
 	if err != nil {
 		return nil, err
 	}
-	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindBucket, Project: project(ctx), RequestID: req.GetRequestId()})
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.Name, Kind: providers.KindBucket, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
 		return nil, router.StoreErr("reserve bucket id", err)
 	}
 	if !created && !m.Pending() {
 		b, err := o.GetBucket(ctx, m.NativeID)
 		if err != nil {
-			return nil, router.CloudErr(cl.name, "get bucket "+m.NativeID, err)
+			return nil, router.CloudErr(cl.Name, "get bucket "+m.NativeID, err)
 		}
-		return bucketPB(cl.name, m, b), nil
+		return bucketPB(cl.Name, m, b), nil
 	}
 	region := req.GetLocation().GetRegion()
-	if region == "" && req.GetLocation().GetZone() != "" && len(cl.regions) > 0 {
-		region = cl.regions[0]
+	if region == "" && req.GetLocation().GetZone() != "" && len(cl.Regions) > 0 {
+		region = cl.Regions[0]
 	}
 	b, err := o.CreateBucket(ctx, req.GetName(), region, req.GetLabels())
 	if err != nil {
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, router.CloudErr(cl.name, "create bucket "+req.GetName(), err)
+		return nil, router.CloudErr(cl.Name, "create bucket "+req.GetName(), err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, b.NativeID); err != nil {
 		return nil, router.StoreErr("bind bucket "+b.NativeID, err)
 	}
-	return bucketPB(cl.name, m, b), nil
+	return bucketPB(cl.Name, m, b), nil
 }
 
 // findBucket resolves a bucket id or name to its cloud and mapping; another
 // project's bucket is NOT_FOUND.
-func (s *Server) findBucket(ctx context.Context, field, v string) (*cloud, store.Mapping, error) {
+func (s *Server) findBucket(ctx context.Context, field, v string) (*router.Cloud, store.Mapping, error) {
 	v, isID, err := router.IDOrName(field, v)
 	if err != nil {
 		return nil, store.Mapping{}, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, s.clouds.list, s.cloudBuckets)
+		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudBuckets)
 		b, err := router.PickByName(providers.KindBucket, field, v, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, err
 		}
 		v = b.Id
 	}
-	return s.lookupID(ctx, providers.KindBucket, v)
+	return s.rt.LookupID(ctx, providers.KindBucket, v)
 }
 
 // bucketOf resolves a bucket and its cloud's object driver.
-func (s *Server) bucketOf(ctx context.Context, field, v string) (*cloud, *cache.Objects, store.Mapping, error) {
+func (s *Server) bucketOf(ctx context.Context, field, v string) (*router.Cloud, *cache.Objects, store.Mapping, error) {
 	cl, m, err := s.findBucket(ctx, field, v)
 	if err != nil {
 		return nil, nil, m, err
@@ -169,7 +169,7 @@ func (s *Server) bucketOf(ctx context.Context, field, v string) (*cloud, *cache.
 	if m.Pending() {
 		return nil, nil, m, status.Errorf(codes.Unavailable, "bucket %s is still being created", m.ID)
 	}
-	o, err := s.objectsOf(cl)
+	o, err := cl.ObjectsOrFail()
 	return cl, o, m, err
 }
 
@@ -185,15 +185,15 @@ func (s *Server) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) 
 		return nil, router.NotFound(providers.KindBucket, req.GetId())
 	}
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "get bucket "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get bucket "+m.NativeID, err)
 	}
-	return bucketPB(cl.name, m, b), nil
+	return bucketPB(cl.Name, m, b), nil
 }
 
 // ListBuckets implements canopyv1.ObjectServiceServer.
 func (s *Server) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsRequest) (*canopyv1.ListBucketsResponse, error) {
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), nil, []any{"buckets", req.GetName()}}
-	page, next, errs, err := listAcross(ctx, s, q, s.cloudBuckets, func(b *canopyv1.Bucket) bool {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: nil, Filters: []any{"buckets", req.GetName()}}
+	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudBuckets, func(b *canopyv1.Bucket) bool {
 		return b.Location.GetProject() == project(ctx) && (req.GetName() == "" || b.Name == req.GetName()) &&
 			router.MatchLocation(req.GetLocation(), b.Location.GetRegion(), "")
 	})
@@ -211,7 +211,7 @@ func (s *Server) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketReq
 	}
 	err = o.DeleteBucket(ctx, m.NativeID)
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
-		return nil, router.CloudErr(cl.name, "delete bucket "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "delete bucket "+m.NativeID, err)
 	}
 	if derr := s.store.Delete(context.WithoutCancel(ctx), m.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
 		return nil, router.StoreErr("forget bucket "+m.ID, derr)
@@ -239,9 +239,9 @@ func checkKey(field, key string) error {
 // bucketRegion is the region of a bucket for object messages (one head of
 // the bucket would cost a call per object: the cloud's first region is
 // what canopy reports unless it knows better).
-func bucketRegion(cl *cloud) string {
-	if len(cl.regions) > 0 {
-		return cl.regions[0]
+func bucketRegion(cl *router.Cloud) string {
+	if len(cl.Regions) > 0 {
+		return cl.Regions[0]
 	}
 	return ""
 }
@@ -263,7 +263,7 @@ func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsReque
 		Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), PageToken: req.GetPageToken(), PageSize: size,
 	})
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "list objects of "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "list objects of "+m.NativeID, err)
 	}
 	out := &canopyv1.ListObjectsResponse{Prefixes: page.Prefixes, NextPageToken: page.NextToken}
 	for _, ob := range page.Objects {
@@ -283,7 +283,7 @@ func (s *Server) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) 
 	}
 	ob, err := o.HeadObject(ctx, m.NativeID, req.GetKey())
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "head object "+req.GetKey(), err)
+		return nil, router.CloudErr(cl.Name, "head object "+req.GetKey(), err)
 	}
 	return objectPB(cl, m, bucketRegion(cl), ob), nil
 }
@@ -298,7 +298,7 @@ func (s *Server) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectReq
 		return nil, err
 	}
 	if err := o.DeleteObject(ctx, m.NativeID, req.GetKey()); err != nil {
-		return nil, router.CloudErr(cl.name, "delete object "+req.GetKey(), err)
+		return nil, router.CloudErr(cl.Name, "delete object "+req.GetKey(), err)
 	}
 	return &canopyv1.DeleteObjectResponse{Bucket: m.ID, Key: req.GetKey()}, nil
 }
@@ -328,13 +328,13 @@ func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest
 	if scl == dcl {
 		ob, err := so.CopyObject(ctx, sm.NativeID, req.GetSourceKey(), dm.NativeID, dstKey)
 		if err != nil {
-			return nil, router.CloudErr(scl.name, "copy object "+req.GetSourceKey(), err)
+			return nil, router.CloudErr(scl.Name, "copy object "+req.GetSourceKey(), err)
 		}
 		return objectPB(dcl, dm, bucketRegion(dcl), ob), nil
 	}
 	r, src, err := so.NewRangeReader(ctx, sm.NativeID, req.GetSourceKey(), 0, -1)
 	if err != nil {
-		return nil, router.CloudErr(scl.name, "read object "+req.GetSourceKey(), err)
+		return nil, router.CloudErr(scl.Name, "read object "+req.GetSourceKey(), err)
 	}
 	defer r.Close()
 	spec := uploadSpec{key: dstKey, contentType: src.ContentType, metadata: src.Metadata, size: src.Size, sha256: src.SHA256}
@@ -348,7 +348,7 @@ func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest
 			err = io.EOF
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			err = router.CloudErr(scl.name, "read object "+req.GetSourceKey(), err)
+			err = router.CloudErr(scl.Name, "read object "+req.GetSourceKey(), err)
 		}
 		return buf[:n], err
 	}
@@ -387,7 +387,7 @@ func checkSHA256(field, v string) error {
 // owned says whether next hands over each slice (gRPC messages: this
 // function recycles them into chunkPool when written) or reuses one buffer
 // (which is then copied into a chunkPool buffer).
-func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, spec uploadSpec,
+func (s *Server) putObject(ctx context.Context, cl *router.Cloud, o *cache.Objects, m store.Mapping, spec uploadSpec,
 	next func() ([]byte, error), owned bool, trailer func() string) (*canopyv1.Object, error) {
 	if err := checkKey("key", spec.key); err != nil {
 		return nil, err
@@ -405,7 +405,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 		ContentType: spec.contentType, Metadata: spec.metadata, SHA256: strings.ToLower(spec.sha256), Size: spec.size, PartSize: spec.partSize,
 	})
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "upload "+spec.key, err)
+		return nil, router.CloudErr(cl.Name, "upload "+spec.key, err)
 	}
 	committed := false
 	defer func() {
@@ -424,7 +424,7 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 			if werr == nil {
 				h.Write(c)
 				if _, err := w.Write(c); err != nil {
-					werr = router.CloudErr(cl.name, "upload "+spec.key, err)
+					werr = router.CloudErr(cl.Name, "upload "+spec.key, err)
 				}
 			}
 			// Writers copy what they are given: the chunk (a copy made
@@ -484,11 +484,11 @@ func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m s
 	ob, err := w.Commit()
 	committed = true
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "commit "+spec.key, err)
+		return nil, router.CloudErr(cl.Name, "commit "+spec.key, err)
 	}
 	if ob.Size != n {
 		_ = o.DeleteObject(context.WithoutCancel(ctx), m.NativeID, spec.key)
-		return nil, status.Errorf(codes.DataLoss, "cloud %q stored %d bytes of the %d sent: deleted it", cl.name, ob.Size, n)
+		return nil, status.Errorf(codes.DataLoss, "cloud %q stored %d bytes of the %d sent: deleted it", cl.Name, ob.Size, n)
 	}
 	ob.SHA256 = got
 	return objectPB(cl, m, bucketRegion(cl), ob), nil
@@ -577,22 +577,22 @@ func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType s
 	}
 	signer := o.Signer()
 	if signer == nil {
-		return nil, router.CapabilityErr(cl.name, "presigned-urls")
+		return nil, router.CapabilityErr(cl.Name, "presigned-urls")
 	}
 	s.xfer.mu.Lock()
 	base := s.xfer.base
 	s.xfer.mu.Unlock()
 	if base != "" {
-		base += signedPath + cl.name
+		base += signedPath + cl.Name
 	}
 	u, err := signer.SignURL(ctx, m.NativeID, key, providers.SignOptions{Method: method, Expiry: ttl, ContentType: contentType, BaseURL: base})
 	if errors.Is(err, providers.ErrUnsupported) {
-		return nil, router.CapabilityErr(cl.name, "presigned-urls")
+		return nil, router.CapabilityErr(cl.Name, "presigned-urls")
 	}
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "sign "+method+" "+key, err)
+		return nil, router.CloudErr(cl.Name, "sign "+method+" "+key, err)
 	}
-	return &canopyv1.SignedURL{Url: u.URL, Method: u.Method, ExpireTime: ts(u.Expires), Headers: u.Headers, Cloud: cl.name}, nil
+	return &canopyv1.SignedURL{Url: u.URL, Method: u.Method, ExpireTime: ts(u.Expires), Headers: u.Headers, Cloud: cl.Name}, nil
 }
 
 // CreateUploadURL implements canopyv1.ObjectServiceServer.

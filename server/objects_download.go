@@ -36,13 +36,13 @@ type download struct {
 }
 
 // openDownload opens a range of an object (length < 0: to the end).
-func (s *Server) openDownload(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, key string, offset, length int64) (*download, error) {
+func (s *Server) openDownload(ctx context.Context, cl *router.Cloud, o *cache.Objects, m store.Mapping, key string, offset, length int64) (*download, error) {
 	if offset < 0 {
 		return nil, router.BadRequest("offset", "must not be negative")
 	}
 	r, ob, err := o.NewRangeReader(ctx, m.NativeID, key, offset, length)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "read object "+key, err)
+		return nil, router.CloudErr(cl.Name, "read object "+key, err)
 	}
 	if offset > ob.Size {
 		r.Close()
@@ -196,7 +196,7 @@ func (s *Server) DownloadObject(req *canopyv1.DownloadObjectRequest, stream cano
 	}
 	// The chunks go out as raw chunk fields (rawcodec.go): the gRPC
 	// transport writes them from pump's buffers, without a marshalled copy.
-	sum, err := d.pumpOwned(cl.name, func(b []byte, release func()) error {
+	sum, err := d.pumpOwned(cl.Name, func(b []byte, release func()) error {
 		return stream.SendMsg(&rawBytesField{field: downloadChunkField, data: b, release: release})
 	})
 	if err != nil || sum == "" {

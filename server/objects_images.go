@@ -19,10 +19,10 @@ import (
 
 // imageTransferOf returns a cloud's image data driver, or
 // FAILED_PRECONDITION naming the cloud.
-func imageTransferOf(cl *cloud) (providers.ImageTransfer, error) {
-	t, ok := cl.p.(providers.ImageTransfer)
+func imageTransferOf(cl *router.Cloud) (providers.ImageTransfer, error) {
+	t, ok := cl.Provider.(providers.ImageTransfer)
 	if !ok {
-		return nil, router.CapabilityErr(cl.name, "image-transfer")
+		return nil, router.CapabilityErr(cl.Name, "image-transfer")
 	}
 	return t, nil
 }
@@ -50,21 +50,21 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 	if err := router.CheckLabels("labels", up.spec.Labels); err != nil {
 		return nil, err
 	}
-	cl, err := s.routeCreate(up.loc)
+	cl, err := s.rt.RouteCreate(up.loc)
 	if err != nil {
 		return nil, err
 	}
-	t, err := imageTransferOf(cl)
+	t, err := cl.TransferOrFail()
 	if err != nil {
 		return nil, err
 	}
-	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, router.CloudErr(cl.name, "create image", err)
+	if err := cl.Limiter.Wait(ctx); err != nil {
+		return nil, router.CloudErr(cl.Name, "create image", err)
 	}
 	up.spec.Size = up.size
 	w, err := t.NewImageWriter(ctx, up.spec)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "create image "+up.spec.Name, err)
+		return nil, router.CloudErr(cl.Name, "create image "+up.spec.Name, err)
 	}
 	committed := false
 	defer func() {
@@ -83,7 +83,7 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 			}
 			h.Write(chunk)
 			if _, werr := w.Write(chunk); werr != nil {
-				return nil, router.CloudErr(cl.name, "upload image "+up.spec.Name, werr)
+				return nil, router.CloudErr(cl.Name, "upload image "+up.spec.Name, werr)
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -102,25 +102,25 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 			return nil, status.Errorf(codes.DataLoss, "sha256 of the %d bytes received is %s, the client said %s: no image was made", n, got, want)
 		}
 	}
-	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, router.CloudErr(cl.name, "commit image", err)
+	if err := cl.Limiter.Wait(ctx); err != nil {
+		return nil, router.CloudErr(cl.Name, "commit image", err)
 	}
 	im, err := w.Commit()
 	committed = true
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "commit image "+up.spec.Name, err)
+		return nil, router.CloudErr(cl.Name, "commit image "+up.spec.Name, err)
 	}
-	ms, err := s.adopt(ctx, cl, providers.KindImage, []string{im.NativeID})
+	ms, err := s.rt.Adopt(ctx, cl, providers.KindImage, []string{im.NativeID})
 	if err != nil {
 		return nil, err
 	}
-	out := imagePB(cl.name, ms[im.NativeID].ID, im)
+	out := imagePB(cl.Name, ms[im.NativeID].ID, im)
 	if out.Properties == nil {
 		out.Properties = map[string]string{}
 	}
 	out.Properties["sha256"] = got
-	if cl.imageCache != nil {
-		cl.imageCache.InvalidateImages() // lists show the new image at once
+	if cl.Compute != nil {
+		cl.Compute.InvalidateImages() // lists show the new image at once
 	}
 	if im.Status.Transitional() {
 		return s.trackImport(ctx, cl, out, up.wait) // image_jobs.go
@@ -179,20 +179,20 @@ func (s *Server) openImage(ctx context.Context, id string) (*canopyv1.Image, io.
 	if err != nil {
 		return nil, nil, err
 	}
-	cl := s.clouds.byName[im.GetLocation().GetCloud()]
+	cl, _ := s.rt.Cloud(im.GetLocation().GetCloud())
 	if cl == nil {
 		return nil, nil, router.NotFound(providers.KindImage, id)
 	}
-	t, err := imageTransferOf(cl)
+	t, err := cl.TransferOrFail()
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, nil, router.CloudErr(cl.name, "download image", err)
+	if err := cl.Limiter.Wait(ctx); err != nil {
+		return nil, nil, router.CloudErr(cl.Name, "download image", err)
 	}
 	r, _, err := t.NewImageReader(ctx, im.NativeId)
 	if err != nil {
-		return nil, nil, router.CloudErr(cl.name, "download image "+im.NativeId, err)
+		return nil, nil, router.CloudErr(cl.Name, "download image "+im.NativeId, err)
 	}
 	return im, r, nil
 }

@@ -110,7 +110,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		}
 		errc <- nil
 	}()
-	s.log.Info("canopyd serving", "grpc", lis.GRPC.Addr().String(), "rest", lis.REST.Addr().String(), "clouds", s.clouds.names())
+	s.log.Info("canopyd serving", "grpc", lis.GRPC.Addr().String(), "rest", lis.REST.Addr().String(), "clouds", s.rt.Names())
 
 	select {
 	case <-ctx.Done():

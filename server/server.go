@@ -19,6 +19,8 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // Server implements every canopy gRPC service.
@@ -31,7 +33,7 @@ type Server struct {
 
 	cfg     *config.Config
 	store   store.Store
-	clouds  *cloudSet
+	rt      *router.Router
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
@@ -40,7 +42,10 @@ type Server struct {
 	clients  *auth.Clients
 	verifier *auth.Verifier
 
-	xfer transfer // objects and image bytes (objects.go)
+	xfer transfer // where signed URLs are served (objects.go)
+	// vols is the block-storage side and the operations runner, set when
+	// Serve starts them (volume_clouds.go).
+	vols *volumes
 }
 
 // New opens every configured cloud. The store stays the caller's to close.
@@ -50,20 +55,21 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	reg := prometheus.NewRegistry()
 	cm := cache.NewMetrics(reg)
-	cs, err := openClouds(ctx, cfg, log, cm)
+	cached := store.NewCached(st)
+	rt, err := router.Open(ctx, cfg, cached, log, cm)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store.NewCached(st), clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs), clients: auth.NewClients(st)}
+	s := &Server{cfg: cfg, store: cached, rt: rt, log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st)}
 	if err := s.initAuth(ctx); err != nil {
-		cs.close()
+		rt.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
 // Close closes the cloud adapters.
-func (s *Server) Close() { s.clouds.close() }
+func (s *Server) Close() { s.rt.Close() }
 
 // initAuth loads the built-in issuer's keys and the trusted issuers.
 func (s *Server) initAuth(ctx context.Context) error {
@@ -96,8 +102,8 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 // Provider returns the adapter of a cloud (nil if unknown), for tests and
 // benchmarks that count upstream calls at the provider boundary.
 func (s *Server) Provider(cloud string) providers.Provider {
-	if cl, ok := s.clouds.byName[cloud]; ok {
-		return cl.p
+	if cl, ok := s.rt.Cloud(cloud); ok {
+		return cl.Provider
 	}
 	return nil
 }

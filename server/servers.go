@@ -17,34 +17,34 @@ import (
 
 // serversPB converts one cloud's servers, mapping every native id (server,
 // flavor, image) to its canopy id in three batched store calls.
-func (s *Server) serversPB(ctx context.Context, cl *cloud, list []providers.Server) ([]*canopyv1.Server, error) {
+func (s *Server) serversPB(ctx context.Context, cl *router.Cloud, list []providers.Server) ([]*canopyv1.Server, error) {
 	srvN, flvN, imgN := make([]string, len(list)), make([]string, len(list)), make([]string, len(list))
 	for i, sv := range list {
 		srvN[i], flvN[i], imgN[i] = sv.NativeID, sv.FlavorID, sv.ImageID
 	}
-	ids, err := s.adopt(ctx, cl, providers.KindServer, srvN)
+	ids, err := s.rt.Adopt(ctx, cl, providers.KindServer, srvN)
 	if err != nil {
 		return nil, err
 	}
-	fids, err := s.adopt(ctx, cl, providers.KindFlavor, flvN)
+	fids, err := s.rt.Adopt(ctx, cl, providers.KindFlavor, flvN)
 	if err != nil {
 		return nil, err
 	}
-	iids, err := s.adopt(ctx, cl, providers.KindImage, imgN)
+	iids, err := s.rt.Adopt(ctx, cl, providers.KindImage, imgN)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*canopyv1.Server, len(list))
 	for i, sv := range list {
 		m := ids[sv.NativeID]
-		out[i] = serverPB(cl.name, m.ID, sv, fids[sv.FlavorID].ID, iids[sv.ImageID].ID)
+		out[i] = serverPB(cl.Name, m.ID, sv, fids[sv.FlavorID].ID, iids[sv.ImageID].ID)
 		out[i].Location.Project = m.Project
 	}
 	return out, nil
 }
 
 // serverPB1 converts one server whose canopy id is known.
-func (s *Server) serverPB1(ctx context.Context, cl *cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
+func (s *Server) serverPB1(ctx context.Context, cl *router.Cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
 	out, err := s.serversPB(ctx, cl, []providers.Server{sv})
 	if err != nil {
 		return nil, err
@@ -53,16 +53,16 @@ func (s *Server) serverPB1(ctx context.Context, cl *cloud, id string, sv provide
 	return out[0], nil
 }
 
-func (s *Server) cloudServers(ctx context.Context, cl *cloud) ([]*canopyv1.Server, error) {
-	c, err := cl.computeOrFail()
+func (s *Server) cloudServers(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Server, error) {
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
 	list, err := c.ListServers(ctx)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "list servers", err)
+		return nil, router.CloudErr(cl.Name, "list servers", err)
 	}
-	return cl.serverMemo.convert(list, func() ([]*canopyv1.Server, error) { return s.serversPB(ctx, cl, list) })
+	return cl.ServerMemo.Convert(list, func() ([]*canopyv1.Server, error) { return s.serversPB(ctx, cl, list) })
 }
 
 func serverKey(sv *canopyv1.Server) string {
@@ -71,8 +71,8 @@ func serverKey(sv *canopyv1.Server) string {
 
 // ListServers implements canopyv1.ComputeServiceServer.
 func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"servers", req.GetName(), req.GetStatus()}}
-	page, next, errs, err := listAcross(ctx, s, q, s.cloudServers, func(sv *canopyv1.Server) bool {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"servers", req.GetName(), req.GetStatus()}}
+	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudServers, func(sv *canopyv1.Server) bool {
 		return sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
 			router.MatchLabels(req.GetLabels(), sv.Labels) && router.MatchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
 	})
@@ -84,28 +84,28 @@ func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersReque
 
 // findServer resolves the `id` field (canopy id or name) to a cloud, a
 // mapping and the server's current state.
-func (s *Server) findServer(ctx context.Context, v string) (*cloud, store.Mapping, *canopyv1.Server, error) {
+func (s *Server) findServer(ctx context.Context, v string) (*router.Cloud, store.Mapping, *canopyv1.Server, error) {
 	v, isID, err := router.IDOrName("id", v)
 	if err != nil {
 		return nil, store.Mapping{}, nil, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, s.clouds.list, s.cloudServers)
+		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudServers)
 		sv, err := router.PickByName(providers.KindServer, "id", v, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}
 		v = sv.Id
 	}
-	cl, m, err := s.lookupID(ctx, providers.KindServer, v)
+	cl, m, err := s.rt.LookupID(ctx, providers.KindServer, v)
 	if err != nil {
 		return nil, m, nil, err
 	}
 	if m.Pending() {
 		// canopy allocated the id but the cloud has not answered yet.
-		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created)}, nil
+		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.Name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created)}, nil
 	}
-	c, err := cl.computeOrFail()
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -117,7 +117,7 @@ func (s *Server) findServer(ctx context.Context, v string) (*cloud, store.Mappin
 		return nil, m, nil, router.NotFound(providers.KindServer, v)
 	}
 	if err != nil {
-		return nil, m, nil, router.CloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
 	out, err := s.serverPB1(ctx, cl, m.ID, sv)
 	return cl, m, out, err
@@ -151,21 +151,21 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
-	cl, err := s.routeCreate(req.GetLocation())
+	cl, err := s.rt.RouteCreate(req.GetLocation())
 	if err != nil {
 		return nil, err
 	}
-	c, err := cl.computeOrFail()
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
-	flavor, err := s.resolveIn(ctx, cl, providers.KindFlavor, "flavor", req.GetFlavor(), flavorNames(c))
+	flavor, err := s.rt.ResolveIn(ctx, cl, providers.KindFlavor, "flavor", req.GetFlavor(), flavorNames(c))
 	if err != nil {
 		return nil, err
 	}
 	var image string
 	if req.GetImage() != "" {
-		if image, err = s.resolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c)); err != nil {
+		if image, err = s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c)); err != nil {
 			return nil, err
 		}
 	}
@@ -175,13 +175,13 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 	}
 	if kp := req.GetKeypair(); kp != "" {
 		if _, err := c.GetKeypair(ctx, kp); router.IsNotFound(err) {
-			return nil, router.BadRequest("keypair", "no keypair %q in cloud %q", kp, cl.name)
+			return nil, router.BadRequest("keypair", "no keypair %q in cloud %q", kp, cl.Name)
 		} else if err != nil {
-			return nil, router.CloudErr(cl.name, "get keypair "+kp, err)
+			return nil, router.CloudErr(cl.Name, "get keypair "+kp, err)
 		}
 	}
 
-	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindServer, Project: project(ctx), RequestID: req.GetRequestId()})
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.Name, Kind: providers.KindServer, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
 		return nil, router.StoreErr("reserve server id", err)
 	}
@@ -204,7 +204,7 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 			boot.abort(context.WithoutCancel(ctx))
 		}
-		return nil, router.CloudErr(cl.name, "create server", err)
+		return nil, router.CloudErr(cl.Name, "create server", err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, sv.NativeID); err != nil {
 		return nil, router.StoreErr("bind server "+sv.NativeID, err)
@@ -224,7 +224,7 @@ func statusIs(want providers.Status) func(providers.Server, bool) bool {
 
 // afterAction returns the server once done holds (when wait is set) or as
 // it is now.
-func (s *Server) afterAction(ctx context.Context, cl *cloud, m store.Mapping, wait bool, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
+func (s *Server) afterAction(ctx context.Context, cl *router.Cloud, m store.Mapping, wait bool, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
 	if wait {
 		sv, present, err := s.waitServer(ctx, cl, m, what, done)
 		if err != nil {
@@ -235,9 +235,9 @@ func (s *Server) afterAction(ctx context.Context, cl *cloud, m store.Mapping, wa
 		}
 		return s.serverPB1(ctx, cl, m.ID, sv)
 	}
-	sv, err := cl.compute.GetServer(ctx, m.NativeID)
+	sv, err := cl.Compute.GetServer(ctx, m.NativeID)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
 	return s.serverPB1(ctx, cl, m.ID, sv)
 }
@@ -249,13 +249,13 @@ func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerReq
 		return nil, err
 	}
 	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q; delete it once it has a native id", m.ID, cl.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q; delete it once it has a native id", m.ID, cl.Name)
 	}
-	if err := cl.compute.DeleteServer(ctx, m.NativeID); errors.Is(err, providers.ErrNotFound) {
+	if err := cl.Compute.DeleteServer(ctx, m.NativeID); errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(ctx, m.ID)
 		return nil, router.NotFound(providers.KindServer, req.GetId())
 	} else if err != nil {
-		return nil, router.CloudErr(cl.name, "delete server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "delete server "+m.NativeID, err)
 	}
 	if req.GetWait() {
 		if _, _, err := s.waitServer(ctx, cl, m, "deleted", func(_ providers.Server, present bool) bool { return !present }); err != nil {
@@ -267,14 +267,14 @@ func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerReq
 		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
 		return cur, nil
 	}
-	sv, err := cl.compute.GetServer(ctx, m.NativeID)
+	sv, err := cl.Compute.GetServer(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
 		return cur, nil
 	}
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
 	return s.serverPB1(ctx, cl, m.ID, sv)
 }
@@ -286,10 +286,10 @@ func (s *Server) serverAction(ctx context.Context, id string, action providers.A
 		return nil, err
 	}
 	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.Name)
 	}
-	if err := cl.compute.ServerAction(ctx, m.NativeID, action); err != nil {
-		return nil, router.CloudErr(cl.name, fmt.Sprintf("%s server %s", action, m.NativeID), err)
+	if err := cl.Compute.ServerAction(ctx, m.NativeID, action); err != nil {
+		return nil, router.CloudErr(cl.Name, fmt.Sprintf("%s server %s", action, m.NativeID), err)
 	}
 	return s.afterAction(ctx, cl, m, wait, what, statusIs(want))
 }

@@ -12,18 +12,20 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"github.com/canopy-cloud/canopy/emulate"
 )
 
 // ---------------------------------------------------------------- snapshots
 
-func (v *volumes) cloudSnapshots(ctx context.Context, cl *cloud) ([]*canopyv1.Snapshot, error) {
-	sc := v.clouds[cl.name]
-	if sc == nil || sc.emu.volumesOrFail() != nil {
+func (v *volumes) cloudSnapshots(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Snapshot, error) {
+	sc := cl
+	if sc.Emulation.VolumesOrFail() != nil {
 		return nil, nil
 	}
-	list, err := sc.emu.listSnapshots(ctx, false)
+	list, err := sc.Emulation.ListSnapshots(ctx, false)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "list snapshots", err)
+		return nil, router.CloudErr(cl.Name, "list snapshots", err)
 	}
 	return v.snapshotsPB(ctx, sc, list)
 }
@@ -36,8 +38,8 @@ func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshots
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
 		return nil, err
 	}
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"snapshots", req.GetName(), req.GetVolumeId()}}
-	page, next, errs, err := listAcross(ctx, v.s, q, v.cloudSnapshots, func(x *canopyv1.Snapshot) bool {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"snapshots", req.GetName(), req.GetVolumeId()}}
+	page, next, errs, err := router.List(ctx, v.s.rt, q, v.cloudSnapshots, func(x *canopyv1.Snapshot) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetVolumeId() == "" || x.VolumeId == req.GetVolumeId()) &&
 			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
@@ -47,20 +49,20 @@ func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshots
 	return &canopyv1.ListSnapshotsResponse{Snapshots: page, NextPageToken: next, CloudErrors: errs}, nil
 }
 
-func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*storageCloud, store.Mapping, *canopyv1.Snapshot, error) {
+func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Snapshot, error) {
 	id, isID, err := router.IDOrName(field, ref)
 	if err != nil {
 		return nil, store.Mapping{}, nil, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, v.s.clouds.list, v.cloudSnapshots)
+		all, errs := router.FanOut(ctx, v.s.rt.Clouds(), v.cloudSnapshots)
 		x, err := router.PickByName(providers.KindSnapshot, field, id, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}
 		id = x.Id
 	}
-	cl, m, err := v.s.lookupID(ctx, providers.KindSnapshot, id)
+	cl, m, err := v.s.rt.LookupID(ctx, providers.KindSnapshot, id)
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -74,11 +76,11 @@ func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*storage
 		if op.State["job"] != "" {
 			msg = "the cloud's snapshot job " + op.State["job"] + " has not told the snapshot's id yet"
 		}
-		return sc, m, &canopyv1.Snapshot{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.name, Project: m.Project},
+		return sc, m, &canopyv1.Snapshot{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.Name, Project: m.Project},
 			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: msg, VolumeId: spec.VolumeID, Description: spec.Description,
 			Labels: spec.Labels, CreateTime: ts(m.Created)}, nil
 	}
-	x, err := sc.emu.getSnapshot(ctx, m.NativeID)
+	x, err := sc.Emulation.GetSnapshot(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		if !v.busy(ctx, m.ID) {
 			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
@@ -86,7 +88,7 @@ func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*storage
 		return nil, m, nil, router.NotFound(providers.KindSnapshot, ref)
 	}
 	if err != nil {
-		return nil, m, nil, router.CloudErr(cl.name, "get snapshot "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.Name, "get snapshot "+m.NativeID, err)
 	}
 	pbs, err := v.snapshotsPB(ctx, sc, []providers.Snapshot{x})
 	if err != nil {
@@ -103,7 +105,7 @@ func (v *volumes) GetSnapshot(ctx context.Context, req *canopyv1.GetSnapshotRequ
 }
 
 // sourceVolume resolves the volume a snapshot or backup copies.
-func (v *volumes) sourceVolume(ctx context.Context, ref string) (*storageCloud, store.Mapping, *canopyv1.Volume, error) {
+func (v *volumes) sourceVolume(ctx context.Context, ref string) (*router.Cloud, store.Mapping, *canopyv1.Volume, error) {
 	if ref == "" {
 		return nil, store.Mapping{}, nil, router.BadRequest("volume", "required: a volume's canopy id or name")
 	}
@@ -112,7 +114,7 @@ func (v *volumes) sourceVolume(ctx context.Context, ref string) (*storageCloud, 
 		return nil, m, nil, err
 	}
 	if m.Pending() {
-		return nil, m, nil, status.Errorf(codes.FailedPrecondition, "volume %s does not exist in cloud %q yet (status %s)", m.ID, sc.name, cur.Status)
+		return nil, m, nil, status.Errorf(codes.FailedPrecondition, "volume %s does not exist in cloud %q yet (status %s)", m.ID, sc.Name, cur.Status)
 	}
 	return sc, m, cur, nil
 }
@@ -136,12 +138,12 @@ func (v *volumes) CreateSnapshot(ctx context.Context, req *canopyv1.CreateSnapsh
 	if err != nil {
 		return nil, err
 	}
-	mode, err := sc.emu.snapshotMode()
+	mode, err := sc.Emulation.SnapshotMode()
 	if err != nil {
-		return nil, err
+		return nil, router.EmulationErr(err)
 	}
 	spec := jobSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Mode: mode, VolumeID: m.ID, VolumeNative: m.NativeID, SizeGiB: cur.SizeGib}
-	return v.submit(ctx, opRequest{kind: opSnapshotCreate, cl: sc.cloud, target: store.NewID(), reserve: providers.KindSnapshot, spec: spec,
+	return v.submit(ctx, opRequest{kind: opSnapshotCreate, cl: sc, target: store.NewID(), reserve: providers.KindSnapshot, spec: spec,
 		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
@@ -156,11 +158,11 @@ func (v *volumes) DeleteSnapshot(ctx context.Context, req *canopyv1.DeleteSnapsh
 		return nil, err
 	}
 	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "snapshot %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "snapshot %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.Name)
 	}
 	spec := jobSpec{Last: anyBytes(cur)}
 	if cur.Emulated {
-		spec.Mode = modeEmulated
+		spec.Mode = emulate.ModeEmulated
 	}
-	return v.submit(ctx, opRequest{kind: opSnapshotDelete, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.submit(ctx, opRequest{kind: opSnapshotDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }

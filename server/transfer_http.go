@@ -213,7 +213,7 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 	off, n, ranged, err := parseRange(r.Header.Get("Range"), func() (int64, error) {
 		ob, err := o.HeadObject(ctx, m.NativeID, key)
 		if err != nil {
-			return 0, router.CloudErr(cl.name, "head object "+key, err)
+			return 0, router.CloudErr(cl.Name, "head object "+key, err)
 		}
 		return ob.Size, nil
 	})
@@ -255,10 +255,10 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 		d.r.Close()
 		return
 	}
-	if _, err := d.pump(cl.name, func(b []byte) error { _, err := w.Write(b); return err }); err != nil {
+	if _, err := d.pump(cl.Name, func(b []byte) error { _, err := w.Write(b); return err }); err != nil {
 		// Headers are gone: break the connection so the client sees a
 		// failed transfer, never a short or wrong body that looks whole.
-		s.log.Warn("object download failed mid-stream", "cloud", cl.name, "key", key, "err", err)
+		s.log.Warn("object download failed mid-stream", "cloud", cl.Name, "key", key, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -314,16 +314,16 @@ func (s *Server) httpGetImage(w http.ResponseWriter, r *http.Request) {
 // httpSigned serves the URLs that clouds sign for themselves (the
 // simulator). The signature is the authorization: no bearer token.
 func (s *Server) httpSigned(w http.ResponseWriter, r *http.Request) {
-	cl, ok := s.clouds.byName[r.PathValue("cloud")]
+	cl, ok := s.rt.Cloud(r.PathValue("cloud"))
 	var srv providers.SignedURLServer
 	if ok {
-		srv, ok = cl.p.(providers.SignedURLServer)
+		srv, ok = cl.Provider.(providers.SignedURLServer)
 	}
 	if !ok {
 		http.Error(w, "no such signed URL", http.StatusNotFound)
 		return
 	}
-	if err := cl.lim.Wait(r.Context()); err != nil {
+	if err := cl.Limiter.Wait(r.Context()); err != nil {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "rate limited", http.StatusServiceUnavailable)
 		return

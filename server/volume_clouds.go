@@ -9,8 +9,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/canopy-cloud/canopy/cache"
-	"github.com/canopy-cloud/canopy/config"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
@@ -20,60 +18,20 @@ import (
 
 // volumes implements VolumeService and OperationService. It is built when
 // the server starts serving (Serve), resumes the unfinished operations of
-// the store, and stops its runner when serving ends.
+// the store, and stops its runner when serving ends. Each cloud's block
+// storage (cached driver, emulation layer, pollers) is the router's.
 type volumes struct {
 	canopyv1.UnimplementedVolumeServiceServer
 	canopyv1.UnimplementedOperationServiceServer
 
 	s      *Server
 	runner *jobs.Runner
-	clouds map[string]*storageCloud
-}
-
-// storageCloud is one cloud's block storage: the emulation layer over the
-// cached drivers, and one batched poller per kind for waits.
-type storageCloud struct {
-	*cloud
-	emu       *emulator
-	volumes   *cache.Poller[providers.Volume]
-	snapshots *cache.Poller[providers.Snapshot]
-	backups   *cache.Poller[providers.Backup]
 }
 
 // startVolumes builds the block-storage side of the server and resumes the
 // operations a previous run left unfinished.
 func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
-	v := &volumes{s: s, clouds: map[string]*storageCloud{}}
-	for _, cl := range s.clouds.list {
-		sc := &storageCloud{cloud: cl}
-		var drv *cache.Storage
-		if providers.Has(cl.p, providers.CapVolumes) {
-			cc := s.cloudConfig(cl.name)
-			ttl := map[string]time.Duration{}
-			for _, kind := range []string{cache.Volumes, cache.Snapshots, cache.Backups} {
-				ttl[kind] = cc.TTL(kind)
-			}
-			drv = cache.NewStorage(cl.name, cl.p, cl.lim, cache.Options{TTL: ttl, Poll: s.cfg.Wait.MinInterval.Std()})
-		}
-		sc.emu = newEmulator(cl.name, cl.p, drv, s.store)
-		bucket, err := s.backupBucketOf(cl.name)
-		if err != nil {
-			return nil, err
-		}
-		sc.emu.bucket = bucket
-		sc.emu.objectsOf = s.objectsByName
-		emulators.Store(cl, sc.emu)
-		if drv != nil {
-			min, max := s.cfg.Wait.MinInterval.Std(), s.cfg.Wait.MaxInterval.Std()
-			sc.volumes = cache.NewPoller(func(ctx context.Context) ([]providers.Volume, error) { return sc.emu.listVolumes(ctx, true) },
-				func(x providers.Volume) string { return x.NativeID }, func(x providers.Volume) bool { return x.Status.Transitional() }, min, max)
-			sc.snapshots = cache.NewPoller(func(ctx context.Context) ([]providers.Snapshot, error) { return sc.emu.listSnapshots(ctx, true) },
-				func(x providers.Snapshot) string { return x.NativeID }, func(x providers.Snapshot) bool { return x.Status.Transitional() }, min, max)
-			sc.backups = cache.NewPoller(func(ctx context.Context) ([]providers.Backup, error) { return sc.emu.listBackups(ctx, true) },
-				func(x providers.Backup) string { return x.NativeID }, func(x providers.Backup) bool { return x.Status.Transitional() }, min, max)
-		}
-		v.clouds[cl.name] = sc
-	}
+	v := &volumes{s: s}
 	v.runner = jobs.New(s.store, jobs.Options{
 		Transient: transient,
 		Failure:   failureOf,
@@ -82,7 +40,7 @@ func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxAttempts: 30,
 	})
 	v.registerJobs()
-	liveVolumes.Store(s, v)
+	s.vols = v
 	v.settleBoots(ctx)
 	n, err := v.runner.Start(ctx)
 	if err != nil {
@@ -96,38 +54,22 @@ func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
 
 // stop stops the runner; unfinished operations resume at the next start.
 func (v *volumes) stop() {
-	liveVolumes.Delete(v.s)
-	for _, sc := range v.clouds {
-		emulators.Delete(sc.cloud)
-	}
 	v.runner.Stop()
 }
 
-// cloudConfig is the configuration entry of a cloud: for a cloud an
-// adapter split by region (<configured>-<region>), the entry it came from.
-func (s *Server) cloudConfig(name string) config.Cloud {
-	if cl, ok := s.clouds.byName[name]; ok {
-		return cl.conf
-	}
-	for _, cc := range s.cfg.Clouds {
-		if cc.Name == name {
-			return cc
-		}
-	}
-	return config.Cloud{Name: name}
+// cloud is a configured cloud by name, or nil.
+func (v *volumes) cloud(name string) *router.Cloud {
+	cl, _ := v.s.rt.Cloud(name)
+	return cl
 }
 
 // storage returns a cloud's block storage, or FAILED_PRECONDITION when the
 // cloud has none (canopy cannot emulate volumes).
-func (v *volumes) storage(cl *cloud) (*storageCloud, error) {
-	sc := v.clouds[cl.name]
-	if sc == nil {
-		return nil, status.Errorf(codes.Unavailable, "cloud %q is not ready", cl.name)
-	}
-	if err := sc.emu.volumesOrFail(); err != nil {
+func (v *volumes) storage(cl *router.Cloud) (*router.Cloud, error) {
+	if err := cl.StorageOrFail(); err != nil {
 		return nil, err
 	}
-	return sc, nil
+	return cl, nil
 }
 
 // transient says whether an operation step's error is worth retrying: the

@@ -20,6 +20,8 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"github.com/canopy-cloud/canopy/emulate"
 )
 
 // The steps of every block-storage operation. Each step is idempotent (the
@@ -29,7 +31,7 @@ import (
 // no-ops, and waits wait again. Emulated modes branch to emulate_steps.go.
 
 // step adapts a step that needs the operation's cloud and spec.
-func (v *volumes) step(fn func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error)) jobs.Step {
+func (v *volumes) step(fn func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error)) jobs.Step {
 	return func(ctx context.Context, op *store.Operation) (jobs.Result, error) {
 		sc, spec, err := v.jobOf(op)
 		if err != nil {
@@ -39,12 +41,12 @@ func (v *volumes) step(fn func(ctx context.Context, op *store.Operation, sc *sto
 	}
 }
 
-func (v *volumes) jobOf(op *store.Operation) (*storageCloud, jobSpec, error) {
+func (v *volumes) jobOf(op *store.Operation) (*router.Cloud, jobSpec, error) {
 	var spec jobSpec
 	if err := json.Unmarshal(op.Spec, &spec); err != nil {
 		return nil, spec, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
 	}
-	sc := v.clouds[op.Cloud]
+	sc := v.cloud(op.Cloud)
 	if sc == nil {
 		return nil, spec, status.Errorf(codes.FailedPrecondition, "cloud %q is no longer configured", op.Cloud)
 	}
@@ -90,7 +92,7 @@ func (v *volumes) registerJobs() {
 			"reserve":   v.step(v.stepReserve(kind)),
 			"provision": v.step(v.stepProvisionCopy(kind)),
 			"resolve":   v.step(v.stepResolve),
-			"copy": v.step(func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+			"copy": v.step(func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 				return v.stepCopy(ctx, op, sc, spec, kind)
 			}),
 			"bind": v.step(v.stepBind),
@@ -121,16 +123,16 @@ func kindOf(op string) string {
 
 // ---------------------------------------------------------------- creates
 
-func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if err := v.reserve(ctx, *op, kind); err != nil {
 			return jobs.Result{}, err
 		}
 		next := "provision"
 		switch {
-		case op.Kind == opVolumeCreate && spec.Mode == modeDeferred:
+		case op.Kind == opVolumeCreate && spec.Mode == emulate.ModeDeferred:
 			next = "record"
-		case kind != providers.KindVolume && spec.Mode == modeEmulated:
+		case kind != providers.KindVolume && spec.Mode == emulate.ModeEmulated:
 			next = "copy"
 		}
 		return jobs.Result{Next: next, Progress: 10}, nil
@@ -139,22 +141,22 @@ func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operatio
 
 // stepProvisionVolume asks the cloud for the volume (a create, a native
 // restore, or the empty volume an emulated copy is written into).
-func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	vs := providers.VolumeSpec{Name: spec.Name, Zone: spec.Zone, SizeGiB: spec.SizeGiB, Type: spec.Type, Description: spec.Description,
 		Labels: spec.Labels, IdempotencyToken: op.TargetID}
 	var x providers.Volume
 	var err error
 	switch {
-	case op.Kind == opBackupRestore && spec.Mode == modeNative:
-		x, err = sc.emu.drv.RestoreBackup(ctx, spec.BackupNative, vs)
-	case spec.Mode == modeEmulated: // an empty volume; the data follows (fill)
-		x, err = sc.emu.drv.CreateVolume(ctx, vs)
+	case op.Kind == opBackupRestore && spec.Mode == emulate.ModeNative:
+		x, err = sc.Storage.RestoreBackup(ctx, spec.BackupNative, vs)
+	case spec.Mode == emulate.ModeEmulated: // an empty volume; the data follows (fill)
+		x, err = sc.Storage.CreateVolume(ctx, vs)
 	default:
 		vs.ImageID, vs.SnapshotID = spec.ImageNative, spec.SnapshotNative
-		x, err = sc.emu.drv.CreateVolume(ctx, vs)
+		x, err = sc.Storage.CreateVolume(ctx, vs)
 	}
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "create volume", err)
+		return jobs.Result{}, stepErr(sc.Name, "create volume", err)
 	}
 	return v.learned(ctx, op, x.NativeID, 40)
 }
@@ -174,20 +176,20 @@ func (v *volumes) learned(ctx context.Context, op *store.Operation, native strin
 }
 
 // stepProvisionCopy asks the cloud for a snapshot or backup.
-func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if kind == providers.KindBackup {
-			b, err := sc.emu.drv.CreateBackup(ctx, providers.BackupSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
+			b, err := sc.Storage.CreateBackup(ctx, providers.BackupSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
 				Labels: spec.Labels, IdempotencyToken: op.TargetID})
 			if err != nil {
-				return jobs.Result{}, stepErr(sc.name, "create backup", err)
+				return jobs.Result{}, stepErr(sc.Name, "create backup", err)
 			}
 			return v.learned(ctx, op, b.NativeID, 40)
 		}
-		s, err := sc.emu.drv.CreateSnapshot(ctx, providers.SnapshotSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
+		s, err := sc.Storage.CreateSnapshot(ctx, providers.SnapshotSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
 			Labels: spec.Labels, IdempotencyToken: op.TargetID})
 		if err != nil {
-			return jobs.Result{}, stepErr(sc.name, "create snapshot", err)
+			return jobs.Result{}, stepErr(sc.Name, "create snapshot", err)
 		}
 		if s.NativeID == "" && s.JobID != "" {
 			// The cloud answered with a job: canopy's id is the client's
@@ -200,37 +202,37 @@ func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Op
 }
 
 // stepResolve waits for a snapshot job to tell the snapshot's id.
-func (v *volumes) stepResolve(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepResolve(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	id, err := v.pollSnapshotJob(ctx, sc, op.State["job"])
 	if err != nil {
 		if router.IsProviderErr(err) || ctx.Err() != nil {
-			return jobs.Result{}, stepErr(sc.name, "snapshot job "+op.State["job"], err)
+			return jobs.Result{}, stepErr(sc.Name, "snapshot job "+op.State["job"], err)
 		}
-		return jobs.Result{}, status.Errorf(codes.DeadlineExceeded, "cloud %q: %v", sc.name, err)
+		return jobs.Result{}, status.Errorf(codes.DeadlineExceeded, "cloud %q: %v", sc.Name, err)
 	}
 	return v.learned(ctx, op, id, 50)
 }
 
 // stepBind fills the pending id mapping with the native id.
-func (v *volumes) stepBind(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepBind(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	if _, err := v.s.store.Bind(ctx, op.TargetID, op.State["native"]); err != nil {
 		return jobs.Result{}, status.Errorf(codes.Internal, "bind %s to %s: %v", op.TargetID, op.State["native"], err)
 	}
-	if spec.Mode == modeEmulated && op.Kind != opVolumeCreate && op.Kind != opBackupRestore {
+	if spec.Mode == emulate.ModeEmulated && op.Kind != opVolumeCreate && op.Kind != opBackupRestore {
 		return v.copyDone(ctx, op, sc) // an emulated copy is ready at once
 	}
 	return jobs.Result{Next: "wait", Progress: 60}, nil
 }
 
 // stepWaitCreated waits for the new resource to be ready.
-func (v *volumes) stepWaitCreated(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepWaitCreated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	native := op.State["native"]
 	switch kindOf(op.Kind) {
 	case providers.KindVolume:
 		if _, err := v.waitVolume(ctx, sc, native, "ready", func(x providers.Volume) bool { return x.Status == providers.StatusActive }); err != nil {
 			return jobs.Result{}, err
 		}
-		if spec.Mode == modeEmulated {
+		if spec.Mode == emulate.ModeEmulated {
 			return jobs.Result{Next: "fill", Progress: 80}, nil
 		}
 		return v.volumeDone(ctx, sc, op.TargetID, native)
@@ -243,10 +245,10 @@ func (v *volumes) stepWaitCreated(ctx context.Context, op *store.Operation, sc *
 }
 
 // volumeDone ends an operation with the volume as it is now.
-func (v *volumes) volumeDone(ctx context.Context, sc *storageCloud, id, native string) (jobs.Result, error) {
-	x, err := sc.emu.getVolume(ctx, native)
+func (v *volumes) volumeDone(ctx context.Context, sc *router.Cloud, id, native string) (jobs.Result, error) {
+	x, err := sc.Emulation.GetVolume(ctx, native)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
 	pbs, err := v.volumesPB(ctx, sc, []providers.Volume{x})
 	if err != nil {
@@ -257,13 +259,13 @@ func (v *volumes) volumeDone(ctx context.Context, sc *storageCloud, id, native s
 }
 
 // copyDone ends a snapshot or backup create with the copy as it is now.
-func (v *volumes) copyDone(ctx context.Context, op *store.Operation, sc *storageCloud) (jobs.Result, error) {
+func (v *volumes) copyDone(ctx context.Context, op *store.Operation, sc *router.Cloud) (jobs.Result, error) {
 	native := op.State["native"]
 	var msg proto.Message
 	if kindOf(op.Kind) == providers.KindSnapshot {
-		x, err := sc.emu.getSnapshot(ctx, native)
+		x, err := sc.Emulation.GetSnapshot(ctx, native)
 		if err != nil {
-			return jobs.Result{}, stepErr(sc.name, "get snapshot "+native, err)
+			return jobs.Result{}, stepErr(sc.Name, "get snapshot "+native, err)
 		}
 		pbs, err := v.snapshotsPB(ctx, sc, []providers.Snapshot{x})
 		if err != nil {
@@ -271,9 +273,9 @@ func (v *volumes) copyDone(ctx context.Context, op *store.Operation, sc *storage
 		}
 		pbs[0].Id, msg = op.TargetID, pbs[0]
 	} else {
-		x, err := sc.emu.getBackup(ctx, native)
+		x, err := sc.Emulation.GetBackup(ctx, native)
 		if err != nil {
-			return jobs.Result{}, stepErr(sc.name, "get backup "+native, err)
+			return jobs.Result{}, stepErr(sc.Name, "get backup "+native, err)
 		}
 		pbs, err := v.backupsPB(ctx, sc, []providers.Backup{x})
 		if err != nil {
@@ -293,8 +295,8 @@ func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
 	}
 	kind := kindOf(op.Kind)
 	native := op.State["native"]
-	emulatedCopy := spec.Mode == modeEmulated && kind != providers.KindVolume
-	if native == "" && !emulatedCopy && spec.Mode != modeDeferred {
+	emulatedCopy := spec.Mode == emulate.ModeEmulated && kind != providers.KindVolume
+	if native == "" && !emulatedCopy && spec.Mode != emulate.ModeDeferred {
 		// The cloud may have made it without canopy learning the id (a
 		// crash inside the step): asking again with the same token tells.
 		switch began := op.State["began"]; {
@@ -316,14 +318,14 @@ func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
 				// an undo resumed after a crash knows it without asking.
 				op.State["native"] = native
 				if _, err := v.s.store.UpdateOperation(ctx, *op); err != nil {
-					return stepErr(sc.name, "record rollback", err)
+					return stepErr(sc.Name, "record rollback", err)
 				}
 			}
 		}
 	}
-	if emulatedCopy || spec.Mode == modeDeferred {
+	if emulatedCopy || spec.Mode == emulate.ModeDeferred {
 		if err := v.forgetEmulated(ctx, op, sc, spec); err != nil {
-			return stepErr(sc.name, "forget emulated "+kind, err)
+			return stepErr(sc.Name, "forget emulated "+kind, err)
 		}
 	} else if native != "" {
 		if err := v.deleteNative(ctx, sc, kind, native); err != nil {
@@ -331,12 +333,12 @@ func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
 		}
 	}
 	if err := v.s.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return stepErr(sc.name, "forget "+op.TargetID, err)
+		return stepErr(sc.Name, "forget "+op.TargetID, err)
 	}
 	return nil
 }
 
-func (v *volumes) stepProvision(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec, kind string) (jobs.Result, error) {
+func (v *volumes) stepProvision(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec, kind string) (jobs.Result, error) {
 	if kind == providers.KindVolume {
 		return v.stepProvisionVolume(ctx, op, sc, spec)
 	}
@@ -346,26 +348,26 @@ func (v *volumes) stepProvision(ctx context.Context, op *store.Operation, sc *st
 // deleteNative deletes a resource a cancelled create made, once the cloud
 // lets it (a volume being created cannot be deleted yet), and waits until
 // it is gone.
-func (v *volumes) deleteNative(ctx context.Context, sc *storageCloud, kind, native string) error {
+func (v *volumes) deleteNative(ctx context.Context, sc *router.Cloud, kind, native string) error {
 	var err error
 	switch kind {
 	case providers.KindVolume:
 		if _, err = v.waitVolume(ctx, sc, native, "settled", func(x providers.Volume) bool { return !x.Status.Transitional() }); err == nil || status.Code(err) == codes.NotFound {
-			if err = sc.emu.drv.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
+			if err = sc.Storage.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
 				err = nil
 			}
 		}
 	default:
 		if _, err = v.waitCopy(ctx, sc, kind, native, true); err == nil || status.Code(err) == codes.NotFound {
 			if kind == providers.KindSnapshot {
-				err = sc.emu.deleteSnapshot(ctx, native)
+				err = sc.Emulation.DeleteSnapshot(ctx, native)
 			} else {
-				err = sc.emu.deleteBackup(ctx, native)
+				err = sc.Emulation.DeleteBackup(ctx, native)
 			}
 		}
 	}
 	if err != nil {
-		return stepErr(sc.name, "delete "+kind+" "+native, err)
+		return stepErr(sc.Name, "delete "+kind+" "+native, err)
 	}
 	return v.waitAbsent(ctx, sc, kind, native)
 }
@@ -378,7 +380,7 @@ func (v *volumes) failCreate(ctx context.Context, op *store.Operation) {
 		return
 	}
 	m, err := v.s.store.Get(ctx, op.TargetID)
-	if err != nil || !m.Pending() || spec.Mode == modeDeferred {
+	if err != nil || !m.Pending() || spec.Mode == emulate.ModeDeferred {
 		return
 	}
 	_ = v.forgetEmulated(ctx, op, sc, spec)
@@ -387,11 +389,11 @@ func (v *volumes) failCreate(ctx context.Context, op *store.Operation) {
 
 // ---------------------------------------------------------------- deletes
 
-func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-		if spec.Mode == modeDeferred {
-			if err := sc.emu.forget(ctx, providers.KindVolume, op.TargetID); err != nil {
-				return jobs.Result{}, stepErr(sc.name, "forget deferred volume", err)
+func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+		if spec.Mode == emulate.ModeDeferred {
+			if err := sc.Emulation.Forget(ctx, providers.KindVolume, op.TargetID); err != nil {
+				return jobs.Result{}, stepErr(sc.Name, "forget deferred volume", err)
 			}
 			return jobs.Result{Next: "forget", Progress: 50}, nil
 		}
@@ -402,7 +404,7 @@ func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation
 				return jobs.Result{Next: "forget", Progress: 50}, nil // forgotten already
 			}
 			if err != nil {
-				return jobs.Result{}, stepErr(sc.name, "get "+op.TargetID, err)
+				return jobs.Result{}, stepErr(sc.Name, "get "+op.TargetID, err)
 			}
 			native = m.NativeID
 			op.State["native"] = native
@@ -410,25 +412,25 @@ func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation
 		var err error
 		switch {
 		case kind == providers.KindVolume:
-			if err = sc.emu.drv.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
+			if err = sc.Storage.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
 				err = nil
 			}
-		case isEmulated(native):
+		case emulate.IsEmulated(native):
 			err = v.deleteEmulatedCopy(ctx, sc, kind, native)
 		case kind == providers.KindSnapshot:
-			err = sc.emu.deleteSnapshot(ctx, native)
+			err = sc.Emulation.DeleteSnapshot(ctx, native)
 		default:
-			err = sc.emu.deleteBackup(ctx, native)
+			err = sc.Emulation.DeleteBackup(ctx, native)
 		}
 		if err != nil {
-			return jobs.Result{}, stepErr(sc.name, "delete "+kind+" "+native, err)
+			return jobs.Result{}, stepErr(sc.Name, "delete "+kind+" "+native, err)
 		}
 		return jobs.Result{Next: "wait", Progress: 30}, nil
 	}
 }
 
-func (v *volumes) stepWaitGone(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepWaitGone(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if err := v.waitAbsent(ctx, sc, kind, op.State["native"]); err != nil {
 			return jobs.Result{}, err
 		}
@@ -436,10 +438,10 @@ func (v *volumes) stepWaitGone(kind string) func(context.Context, *store.Operati
 	}
 }
 
-func (v *volumes) stepForget(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepForget(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if err := v.s.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return jobs.Result{}, stepErr(sc.name, "forget "+op.TargetID, err)
+			return jobs.Result{}, stepErr(sc.Name, "forget "+op.TargetID, err)
 		}
 		return jobs.Result{Done: true, Response: deletedResult(spec.Last)}, nil
 	}
@@ -468,21 +470,21 @@ func deletedResult(last []byte) []byte {
 
 // ---------------------------------------------------------------- changes
 
-func (v *volumes) stepExtend(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-	if spec.Mode == modeDeferred {
+func (v *volumes) stepExtend(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+	if spec.Mode == emulate.ModeDeferred {
 		return v.deferredChange(ctx, op, sc, spec)
 	}
 	native, err := v.nativeOf(ctx, op, sc)
 	if err != nil {
 		return jobs.Result{}, err
 	}
-	x, err := sc.emu.getVolume(ctx, native)
+	x, err := sc.Emulation.GetVolume(ctx, native)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
 	if x.SizeGiB < spec.SizeGiB {
-		if err := sc.emu.drv.ExtendVolume(ctx, native, spec.SizeGiB); err != nil {
-			return jobs.Result{}, stepErr(sc.name, "extend volume "+native, err)
+		if err := sc.Storage.ExtendVolume(ctx, native, spec.SizeGiB); err != nil {
+			return jobs.Result{}, stepErr(sc.Name, "extend volume "+native, err)
 		}
 	}
 	return jobs.Result{Next: "wait", Progress: 50}, nil
@@ -497,35 +499,35 @@ func attachedTo(x providers.Volume, server string) bool {
 	return false
 }
 
-func (v *volumes) stepAttach(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepAttach(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	native, err := v.nativeOf(ctx, op, sc)
 	if err != nil {
 		return jobs.Result{}, err
 	}
-	x, err := sc.emu.getVolume(ctx, native)
+	x, err := sc.Emulation.GetVolume(ctx, native)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
 	if !attachedTo(x, spec.ServerNative) {
-		if err := sc.emu.drv.AttachVolume(ctx, native, spec.ServerNative); err != nil {
-			return jobs.Result{}, stepErr(sc.name, "attach volume "+native, err)
+		if err := sc.Storage.AttachVolume(ctx, native, spec.ServerNative); err != nil {
+			return jobs.Result{}, stepErr(sc.Name, "attach volume "+native, err)
 		}
 	}
 	return jobs.Result{Next: "wait", Progress: 50}, nil
 }
 
-func (v *volumes) stepDetach(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepDetach(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	native, err := v.nativeOf(ctx, op, sc)
 	if err != nil {
 		return jobs.Result{}, err
 	}
-	x, err := sc.emu.getVolume(ctx, native)
+	x, err := sc.Emulation.GetVolume(ctx, native)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
 	if attachedTo(x, spec.ServerNative) && x.ProviderStatus != "detaching" {
-		if err := sc.emu.drv.DetachVolume(ctx, native, spec.ServerNative); err != nil {
-			return jobs.Result{}, stepErr(sc.name, "detach volume "+native, err)
+		if err := sc.Storage.DetachVolume(ctx, native, spec.ServerNative); err != nil {
+			return jobs.Result{}, stepErr(sc.Name, "detach volume "+native, err)
 		}
 	}
 	return jobs.Result{Next: "wait", Progress: 50}, nil
@@ -533,8 +535,8 @@ func (v *volumes) stepDetach(ctx context.Context, op *store.Operation, sc *stora
 
 // stepWaitVolume waits until the volume is ACTIVE and done holds, then
 // ends the operation with it.
-func (v *volumes) stepWaitVolume(done func(providers.Volume, jobSpec) bool, what string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *volumes) stepWaitVolume(done func(providers.Volume, jobSpec) bool, what string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		native, err := v.nativeOf(ctx, op, sc)
 		if err != nil {
 			return jobs.Result{}, err
@@ -547,7 +549,7 @@ func (v *volumes) stepWaitVolume(done func(providers.Volume, jobSpec) bool, what
 }
 
 // nativeOf is the native id of the operation's target.
-func (v *volumes) nativeOf(ctx context.Context, op *store.Operation, sc *storageCloud) (string, error) {
+func (v *volumes) nativeOf(ctx context.Context, op *store.Operation, sc *router.Cloud) (string, error) {
 	if n := op.State["native"]; n != "" {
 		return n, nil
 	}
@@ -556,10 +558,10 @@ func (v *volumes) nativeOf(ctx context.Context, op *store.Operation, sc *storage
 		return "", router.NotFound(kindOf(op.Kind), op.TargetID)
 	}
 	if err != nil {
-		return "", stepErr(sc.name, "get "+op.TargetID, err)
+		return "", stepErr(sc.Name, "get "+op.TargetID, err)
 	}
 	if m.Pending() {
-		return "", status.Errorf(codes.FailedPrecondition, "%s %s does not exist in cloud %q yet", m.Kind, m.ID, sc.name)
+		return "", status.Errorf(codes.FailedPrecondition, "%s %s does not exist in cloud %q yet", m.Kind, m.ID, sc.Name)
 	}
 	op.State["native"] = m.NativeID
 	return m.NativeID, nil
@@ -594,28 +596,28 @@ func waitErr(ctx context.Context, cloud, kind, native, what string, start time.T
 
 // waitVolume waits through the cloud's batched poller until done holds.
 // A volume in ERROR, or gone, ends the wait with an error.
-func (v *volumes) waitVolume(ctx context.Context, sc *storageCloud, native, what string, done func(providers.Volume) bool) (providers.Volume, error) {
+func (v *volumes) waitVolume(ctx context.Context, sc *router.Cloud, native, what string, done func(providers.Volume) bool) (providers.Volume, error) {
 	wctx, cancel := v.waitCtx(ctx)
 	defer cancel()
 	start := time.Now()
-	x, present, err := sc.volumes.Wait(wctx, native, func(x providers.Volume, present bool) bool {
+	x, present, err := sc.Volumes.Wait(wctx, native, func(x providers.Volume, present bool) bool {
 		return !present || done(x) || x.Status == providers.StatusError
 	})
 	switch {
 	case err != nil:
-		return x, waitErr(ctx, sc.name, providers.KindVolume, native, what, start, err)
+		return x, waitErr(ctx, sc.Name, providers.KindVolume, native, what, start, err)
 	case !present:
-		return x, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: volume %s is gone", sc.name, native),
+		return x, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: volume %s is gone", sc.Name, native),
 			&errdetails.ResourceInfo{ResourceType: providers.KindVolume, ResourceName: native, Description: "gone while canopy waited"})
 	case x.Status == providers.StatusError && !done(x):
-		return x, resourceErr(sc.name, providers.KindVolume, native, x.StatusMessage)
+		return x, resourceErr(sc.Name, providers.KindVolume, native, x.StatusMessage)
 	}
 	return x, nil
 }
 
 // waitCopy waits until a snapshot or backup is ACTIVE (or, with settled,
 // merely not transitional).
-func (v *volumes) waitCopy(ctx context.Context, sc *storageCloud, kind, native string, settled bool) (providers.Status, error) {
+func (v *volumes) waitCopy(ctx context.Context, sc *router.Cloud, kind, native string, settled bool) (providers.Status, error) {
 	wctx, cancel := v.waitCtx(ctx)
 	defer cancel()
 	start := time.Now()
@@ -628,31 +630,31 @@ func (v *volumes) waitCopy(ctx context.Context, sc *storageCloud, kind, native s
 	var err error
 	if kind == providers.KindSnapshot {
 		var x providers.Snapshot
-		x, present, err = sc.snapshots.Wait(wctx, native, func(x providers.Snapshot, present bool) bool {
+		x, present, err = sc.Snapshots.Wait(wctx, native, func(x providers.Snapshot, present bool) bool {
 			return !present || ok(x.Status) || x.Status == providers.StatusError
 		})
 		st, msg = x.Status, x.StatusMessage
 	} else {
 		var x providers.Backup
-		x, present, err = sc.backups.Wait(wctx, native, func(x providers.Backup, present bool) bool {
+		x, present, err = sc.Backups.Wait(wctx, native, func(x providers.Backup, present bool) bool {
 			return !present || ok(x.Status) || x.Status == providers.StatusError
 		})
 		st, msg = x.Status, x.StatusMessage
 	}
 	switch {
 	case err != nil:
-		return st, waitErr(ctx, sc.name, kind, native, "ready", start, err)
+		return st, waitErr(ctx, sc.Name, kind, native, "ready", start, err)
 	case !present:
-		return st, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: %s %s is gone", sc.name, kind, native),
+		return st, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: %s %s is gone", sc.Name, kind, native),
 			&errdetails.ResourceInfo{ResourceType: kind, ResourceName: native, Description: "gone while canopy waited"})
 	case st == providers.StatusError && !settled:
-		return st, resourceErr(sc.name, kind, native, msg)
+		return st, resourceErr(sc.Name, kind, native, msg)
 	}
 	return st, nil
 }
 
 // waitAbsent waits until a resource no longer shows.
-func (v *volumes) waitAbsent(ctx context.Context, sc *storageCloud, kind, native string) error {
+func (v *volumes) waitAbsent(ctx context.Context, sc *router.Cloud, kind, native string) error {
 	if native == "" {
 		return nil
 	}
@@ -662,14 +664,14 @@ func (v *volumes) waitAbsent(ctx context.Context, sc *storageCloud, kind, native
 	var err error
 	switch kind {
 	case providers.KindVolume:
-		_, _, err = sc.volumes.Wait(wctx, native, func(_ providers.Volume, present bool) bool { return !present })
+		_, _, err = sc.Volumes.Wait(wctx, native, func(_ providers.Volume, present bool) bool { return !present })
 	case providers.KindSnapshot:
-		_, _, err = sc.snapshots.Wait(wctx, native, func(_ providers.Snapshot, present bool) bool { return !present })
+		_, _, err = sc.Snapshots.Wait(wctx, native, func(_ providers.Snapshot, present bool) bool { return !present })
 	default:
-		_, _, err = sc.backups.Wait(wctx, native, func(_ providers.Backup, present bool) bool { return !present })
+		_, _, err = sc.Backups.Wait(wctx, native, func(_ providers.Backup, present bool) bool { return !present })
 	}
 	if err != nil {
-		return waitErr(ctx, sc.name, kind, native, "gone", start, err)
+		return waitErr(ctx, sc.Name, kind, native, "gone", start, err)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ type jobSpec struct {
 	Type        string            `json:"type,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
-	// Mode is the strategy the emulation layer chose (modeNative, ...).
+	// Mode is the strategy the emulation layer chose (emulate.ModeNative, ...).
 	Mode string `json:"mode,omitempty"`
 	// Sources and objects, canopy and native ids.
 	ImageNative    string `json:"image_native,omitempty"`
@@ -66,7 +66,7 @@ type jobSpec struct {
 // opRequest is one mutating call about to become an operation.
 type opRequest struct {
 	kind    string
-	cl      *cloud
+	cl      *router.Cloud
 	target  string // canopy id of the resource
 	reserve string // kind of id mapping to reserve for target (creates)
 	spec    jobSpec
@@ -121,7 +121,7 @@ func (v *volumes) submit(ctx context.Context, r opRequest) (*canopyv1.Operation,
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "spec: %v", err)
 	}
-	op, created, err := v.s.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: r.cl.name, TargetID: r.target,
+	op, created, err := v.s.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: r.cl.Name, TargetID: r.target,
 		RequestID: r.reqID, RequestHash: r.hash, Spec: raw})
 	if err != nil {
 		return nil, router.StoreErr("create operation", err)
@@ -202,11 +202,11 @@ func anyBytes(m proto.Message) []byte {
 }
 
 // explicitCloud is the cloud a list's location names, if it names one.
-func (v *volumes) explicitCloud(loc *canopyv1.Location) (*cloud, error) {
+func (v *volumes) explicitCloud(loc *canopyv1.Location) (*router.Cloud, error) {
 	if loc.GetCloud() == "" && loc.GetZone() == "" {
 		return nil, nil
 	}
-	targets, err := v.s.listTargets(loc)
+	targets, err := v.s.rt.ListTargets(loc)
 	if err != nil || len(targets) != 1 {
 		return nil, err
 	}

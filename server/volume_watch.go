@@ -37,7 +37,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
 		return err
 	}
-	targets, err := v.s.listTargets(req.GetLocation())
+	targets, err := v.s.rt.ListTargets(req.GetLocation())
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 
 	// Subscribe before the first list, so no change between the two is lost.
 	type update struct {
-		sc   *storageCloud
+		sc   *router.Cloud
 		snap []providers.Volume
 		err  error
 	}
@@ -58,11 +58,11 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for _, cl := range targets {
-		sc := v.clouds[cl.name]
-		if sc == nil || sc.volumes == nil {
+		sc := cl
+		if sc.Volumes == nil {
 			continue
 		}
-		ch := sc.volumes.Subscribe(ctx)
+		ch := sc.Volumes.Subscribe(ctx)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -81,7 +81,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 		return stream.Send(&volumeEvent{Type: t, Volume: x})
 	}
 	key := func(x *canopyv1.Volume) string { return router.SortKey(x.Location.GetCloud(), x.Name, x.Id) }
-	initial, errs := fanOut(ctx, targets, v.cloudVolumes)
+	initial, errs := router.FanOut(ctx, targets, v.cloudVolumes)
 	sort.Slice(initial, func(i, j int) bool { return key(initial[i]) < key(initial[j]) })
 	for _, x := range initial {
 		if keep(x) {
@@ -108,14 +108,14 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 		case u = <-updates:
 		}
 		if u.err != nil {
-			st := status.Convert(router.CloudErr(u.sc.name, "poll volumes", u.err))
+			st := status.Convert(router.CloudErr(u.sc.Name, "poll volumes", u.err))
 			if err := stream.Send(&volumeEvent{Type: canopyv1.WatchVolumesResponse_EVENT_TYPE_CLOUD_ERROR,
-				CloudError: &canopyv1.CloudError{Cloud: u.sc.name, Code: int32(st.Code()), Message: st.Message()}}); err != nil {
+				CloudError: &canopyv1.CloudError{Cloud: u.sc.Name, Code: int32(st.Code()), Message: st.Message()}}); err != nil {
 				return err
 			}
 			continue
 		}
-		defs, err := u.sc.emu.deferredVolumes(ctx)
+		defs, err := u.sc.Emulation.DeferredVolumes(ctx)
 		if err != nil {
 			return router.StoreErr("list deferred volumes", err)
 		}
@@ -146,7 +146,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 		}
 		var gone []*canopyv1.Volume
 		for id, x := range sent {
-			if x.Location.GetCloud() == u.sc.name && !present[id] {
+			if x.Location.GetCloud() == u.sc.Name && !present[id] {
 				gone = append(gone, x)
 			}
 		}

@@ -13,18 +13,20 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"github.com/canopy-cloud/canopy/emulate"
 )
 
 // ---------------------------------------------------------------- volumes
 
 // cloudVolumes lists one cloud's volumes as the API shows them: the
 // cloud's own (adopting those made outside canopy) and the deferred ones.
-func (v *volumes) cloudVolumes(ctx context.Context, cl *cloud) ([]*canopyv1.Volume, error) {
-	sc := v.clouds[cl.name]
-	if sc == nil || sc.emu.volumesOrFail() != nil {
+func (v *volumes) cloudVolumes(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Volume, error) {
+	sc := cl
+	if sc.Emulation.VolumesOrFail() != nil {
 		return nil, nil
 	}
-	defs, err := sc.emu.deferredVolumes(ctx)
+	defs, err := sc.Emulation.DeferredVolumes(ctx)
 	if err != nil {
 		return nil, router.StoreErr("list deferred volumes", err)
 	}
@@ -34,15 +36,15 @@ func (v *volumes) cloudVolumes(ctx context.Context, cl *cloud) ([]*canopyv1.Volu
 			kept = append(kept, r)
 		}
 	}
-	list, err := sc.emu.listVolumes(ctx, false)
+	list, err := sc.Emulation.ListVolumes(ctx, false)
 	if err != nil {
-		return nil, router.CloudErr(cl.name, "list volumes", err)
+		return nil, router.CloudErr(cl.Name, "list volumes", err)
 	}
 	return v.volumesView(ctx, sc, list, kept)
 }
 
 // volumesView converts a cloud's volume list and adds its deferred volumes.
-func (v *volumes) volumesView(ctx context.Context, sc *storageCloud, list []providers.Volume, kept []emuRecord) ([]*canopyv1.Volume, error) {
+func (v *volumes) volumesView(ctx context.Context, sc *router.Cloud, list []providers.Volume, kept []emulate.Record) ([]*canopyv1.Volume, error) {
 	out, err := v.volumesPB(ctx, sc, list)
 	if err != nil {
 		return nil, err
@@ -66,8 +68,8 @@ func (v *volumes) ListVolumes(ctx context.Context, req *canopyv1.ListVolumesRequ
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
 		return nil, err
 	}
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"volumes", req.GetName(), req.GetStatus()}}
-	page, next, errs, err := listAcross(ctx, v.s, q, v.cloudVolumes, func(x *canopyv1.Volume) bool {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"volumes", req.GetName(), req.GetStatus()}}
+	page, next, errs, err := router.List(ctx, v.s.rt, q, v.cloudVolumes, func(x *canopyv1.Volume) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetStatus() == 0 || x.Status == req.GetStatus()) &&
 			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
@@ -95,20 +97,20 @@ func (v *volumes) pendingOp(ctx context.Context, id string) (store.Operation, jo
 }
 
 // findVolume resolves a volume reference (canopy id or name) in field.
-func (v *volumes) findVolume(ctx context.Context, field, ref string) (*storageCloud, store.Mapping, *canopyv1.Volume, error) {
+func (v *volumes) findVolume(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Volume, error) {
 	id, isID, err := router.IDOrName(field, ref)
 	if err != nil {
 		return nil, store.Mapping{}, nil, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, v.s.clouds.list, v.cloudVolumes)
+		all, errs := router.FanOut(ctx, v.s.rt.Clouds(), v.cloudVolumes)
 		x, err := router.PickByName(providers.KindVolume, field, id, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return nil, store.Mapping{}, nil, err
 		}
 		id = x.Id
 	}
-	cl, m, err := v.s.lookupID(ctx, providers.KindVolume, id)
+	cl, m, err := v.s.rt.LookupID(ctx, providers.KindVolume, id)
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -116,22 +118,22 @@ func (v *volumes) findVolume(ctx context.Context, field, ref string) (*storageCl
 	if err != nil {
 		return nil, m, nil, err
 	}
-	if r, err := sc.emu.record(ctx, providers.KindVolume, m.ID); m.Pending() && err == nil && v.settleBoot(ctx, sc, r) {
+	if r, err := sc.Emulation.Record(ctx, providers.KindVolume, m.ID); m.Pending() && err == nil && v.settleBoot(ctx, sc, r) {
 		if m, err = v.s.store.Get(ctx, m.ID); err != nil {
 			return nil, m, nil, router.StoreErr("get "+m.ID, err)
 		}
 	}
 	if m.Pending() {
-		if r, err := sc.emu.record(ctx, providers.KindVolume, m.ID); err == nil {
+		if r, err := sc.Emulation.Record(ctx, providers.KindVolume, m.ID); err == nil {
 			pb, err := v.deferredPB(ctx, sc, r, m)
 			return sc, m, pb, err
 		}
 		_, spec, _ := v.pendingOp(ctx, m.ID)
-		return sc, m, &canopyv1.Volume{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.name, Zone: spec.Zone, Project: m.Project},
+		return sc, m, &canopyv1.Volume{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.Name, Zone: spec.Zone, Project: m.Project},
 			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: "being created: the cloud has not answered yet", SizeGib: spec.SizeGiB,
 			Labels: spec.Labels, CreateTime: ts(m.Created)}, nil
 	}
-	x, err := sc.emu.getVolume(ctx, m.NativeID)
+	x, err := sc.Emulation.GetVolume(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		if !v.busy(ctx, m.ID) { // deleted behind canopy's back
 			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
@@ -139,7 +141,7 @@ func (v *volumes) findVolume(ctx context.Context, field, ref string) (*storageCl
 		return nil, m, nil, router.NotFound(providers.KindVolume, ref)
 	}
 	if err != nil {
-		return nil, m, nil, router.CloudErr(cl.name, "get volume "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.Name, "get volume "+m.NativeID, err)
 	}
 	pbs, err := v.volumesPB(ctx, sc, []providers.Volume{x})
 	if err != nil {
@@ -177,17 +179,17 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		return v.replied(ctx, op, ok, err, req.GetWait())
 	}
 	spec := jobSpec{Name: req.GetName(), Zone: req.GetLocation().GetZone(), Type: req.GetVolumeType(), Description: req.GetDescription(), Labels: req.GetLabels()}
-	var cl *cloud
+	var cl *router.Cloud
 	if req.GetSnapshot() != "" {
 		sc, sm, snap, err := v.findSnapshot(ctx, "snapshot", req.GetSnapshot())
 		if err != nil {
 			return nil, err
 		}
-		if c := req.GetLocation().GetCloud(); c != "" && c != sc.name {
-			return nil, router.BadRequest("location.cloud", "snapshot %s is in cloud %q: a volume from it is made there", sm.ID, sc.name)
+		if c := req.GetLocation().GetCloud(); c != "" && c != sc.Name {
+			return nil, router.BadRequest("location.cloud", "snapshot %s is in cloud %q: a volume from it is made there", sm.ID, sc.Name)
 		}
 		if sm.Pending() || snap.Status != canopyv1.Status_STATUS_ACTIVE {
-			return nil, status.Errorf(codes.FailedPrecondition, "snapshot %s is not ready (status %s) in cloud %q", sm.ID, snap.Status, sc.name)
+			return nil, status.Errorf(codes.FailedPrecondition, "snapshot %s is not ready (status %s) in cloud %q", sm.ID, snap.Status, sc.Name)
 		}
 		if size == 0 {
 			size = snap.SizeGib
@@ -195,19 +197,19 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		if size < snap.SizeGib {
 			return nil, router.BadRequest("size_gib", "at least the snapshot's %d GiB, got %d", snap.SizeGib, size)
 		}
-		if isEmulated(sm.NativeID) {
-			if err := sc.emu.restoreMode(providers.CapSnapshots); err != nil {
-				return nil, err
+		if emulate.IsEmulated(sm.NativeID) {
+			if err := sc.Emulation.RestoreMode(providers.CapSnapshots); err != nil {
+				return nil, router.EmulationErr(err)
 			}
-			spec.Mode = modeEmulated
+			spec.Mode = emulate.ModeEmulated
 		}
 		if spec.Zone == "" {
 			spec.Zone = snap.Location.GetZone()
 		}
-		cl, spec.SnapshotID, spec.SnapshotNative = sc.cloud, sm.ID, sm.NativeID
+		cl, spec.SnapshotID, spec.SnapshotNative = sc, sm.ID, sm.NativeID
 	} else {
 		var err error
-		if cl, err = v.s.routeCreate(req.GetLocation()); err != nil {
+		if cl, err = v.s.rt.RouteCreate(req.GetLocation()); err != nil {
 			return nil, err
 		}
 	}
@@ -216,21 +218,21 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		return nil, err
 	}
 	if req.GetImage() != "" {
-		mode, err := sc.emu.fromImageMode()
+		mode, err := sc.Emulation.FromImageMode()
 		if err != nil {
-			return nil, err
+			return nil, router.EmulationErr(err)
 		}
-		c, err := cl.computeOrFail()
+		c, err := cl.ComputeOrFail()
 		if err != nil {
-			return nil, router.CapabilityErr(cl.name, providers.CapVolumeFromImage)
+			return nil, router.CapabilityErr(cl.Name, providers.CapVolumeFromImage)
 		}
-		native, err := v.s.resolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
+		native, err := v.s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
 		if err != nil {
 			return nil, err
 		}
 		im, err := c.GetImage(ctx, native)
 		if err != nil {
-			return nil, router.CloudErr(cl.name, "get image "+native, err)
+			return nil, router.CloudErr(cl.Name, "get image "+native, err)
 		}
 		min := imageMinGiB(im)
 		if size == 0 {
@@ -279,16 +281,16 @@ func (v *volumes) DeleteVolume(ctx context.Context, req *canopyv1.DeleteVolumeRe
 	spec := jobSpec{Last: anyBytes(cur)}
 	switch {
 	case m.Pending() && cur.Emulated:
-		if r, err := sc.emu.record(ctx, providers.KindVolume, m.ID); err == nil && r.BootServer != "" {
-			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s in cloud %q", m.ID, r.BootServer, sc.name)
+		if r, err := sc.Emulation.Record(ctx, providers.KindVolume, m.ID); err == nil && r.BootServer != "" {
+			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s in cloud %q", m.ID, r.BootServer, sc.Name)
 		}
-		spec.Mode = modeDeferred
+		spec.Mode = emulate.ModeDeferred
 	case m.Pending():
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.Name)
 	case len(cur.Attachments) > 0:
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, cur.Attachments[0].ServerId, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, cur.Attachments[0].ServerId, sc.Name)
 	}
-	return v.submit(ctx, opRequest{kind: opVolumeDelete, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.submit(ctx, opRequest{kind: opVolumeDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // ExtendVolume implements canopyv1.VolumeServiceServer.
@@ -307,39 +309,39 @@ func (v *volumes) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVolumeRe
 	spec := jobSpec{SizeGiB: req.GetSizeGib()}
 	switch {
 	case m.Pending() && cur.Emulated:
-		spec.Mode = modeDeferred
+		spec.Mode = emulate.ModeDeferred
 	case m.Pending():
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.Name)
 	}
 	if req.GetSizeGib() <= cur.SizeGib {
 		return nil, router.BadRequest("size_gib", "must be more than the volume's %d GiB, got %d", cur.SizeGib, req.GetSizeGib())
 	}
-	return v.submit(ctx, opRequest{kind: opVolumeExtend, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.submit(ctx, opRequest{kind: opVolumeExtend, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // findServerIn resolves a server reference in field to a server of cloud.
-func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *cloud) (store.Mapping, error) {
+func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *router.Cloud) (store.Mapping, error) {
 	id, isID, err := router.IDOrName(field, ref)
 	if err != nil {
 		return store.Mapping{}, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, v.s.clouds.list, v.s.cloudServers)
+		all, errs := router.FanOut(ctx, v.s.rt.Clouds(), v.s.cloudServers)
 		sv, err := router.PickByName(providers.KindServer, field, id, router.OwnedBy(project(ctx), all), errs)
 		if err != nil {
 			return store.Mapping{}, err
 		}
 		id = sv.Id
 	}
-	scl, m, err := v.s.lookupID(ctx, providers.KindServer, id)
+	scl, m, err := v.s.rt.LookupID(ctx, providers.KindServer, id)
 	if err != nil {
 		return m, err
 	}
 	if scl != cl {
-		return m, router.BadRequest(field, "server %s is in cloud %q, the volume in cloud %q", m.ID, scl.name, cl.name)
+		return m, router.BadRequest(field, "server %s is in cloud %q, the volume in cloud %q", m.ID, scl.Name, cl.Name)
 	}
 	if m.Pending() {
-		return m, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.name)
+		return m, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.Name)
 	}
 	return m, nil
 }
@@ -358,22 +360,22 @@ func (v *volumes) AttachVolume(ctx context.Context, req *canopyv1.AttachVolumeRe
 		return nil, err
 	}
 	if m.Pending() && cur.Emulated {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is made when a server boots from it (cloud %q cannot make a volume from an image): boot a server from it", m.ID, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is made when a server boots from it (cloud %q cannot make a volume from an image): boot a server from it", m.ID, sc.Name)
 	}
 	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.Name)
 	}
-	sm, err := v.findServerIn(ctx, "server", req.GetServer(), sc.cloud)
+	sm, err := v.findServerIn(ctx, "server", req.GetServer(), sc)
 	if err != nil {
 		return nil, err
 	}
 	for _, a := range cur.Attachments {
 		if a.ServerId != sm.ID {
-			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, a.ServerId, sc.name)
+			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, a.ServerId, sc.Name)
 		}
 	}
 	spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
-	return v.submit(ctx, opRequest{kind: opVolumeAttach, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.submit(ctx, opRequest{kind: opVolumeAttach, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // DetachVolume implements canopyv1.VolumeServiceServer.
@@ -387,16 +389,16 @@ func (v *volumes) DetachVolume(ctx context.Context, req *canopyv1.DetachVolumeRe
 		return nil, err
 	}
 	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached: it does not exist in cloud %q yet", m.ID, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached: it does not exist in cloud %q yet", m.ID, sc.Name)
 	}
 	var sm store.Mapping
 	if req.GetServer() != "" {
-		if sm, err = v.findServerIn(ctx, "server", req.GetServer(), sc.cloud); err != nil {
+		if sm, err = v.findServerIn(ctx, "server", req.GetServer(), sc); err != nil {
 			return nil, err
 		}
 	} else {
 		if len(cur.Attachments) != 1 {
-			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to any server in cloud %q", m.ID, sc.name)
+			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to any server in cloud %q", m.ID, sc.Name)
 		}
 		if sm, err = v.s.store.Get(ctx, cur.Attachments[0].ServerId); err != nil {
 			return nil, router.StoreErr("get server "+cur.Attachments[0].ServerId, err)
@@ -407,8 +409,8 @@ func (v *volumes) DetachVolume(ctx context.Context, req *canopyv1.DetachVolumeRe
 		attached = attached || a.ServerId == sm.ID
 	}
 	if !attached {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to server %s in cloud %q", m.ID, sm.ID, sc.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to server %s in cloud %q", m.ID, sm.ID, sc.Name)
 	}
 	spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
-	return v.submit(ctx, opRequest{kind: opVolumeDetach, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.submit(ctx, opRequest{kind: opVolumeDetach, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }

@@ -8,13 +8,15 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"github.com/canopy-cloud/canopy/emulate"
 )
 
 // bindByToken binds resources the cloud shows before the operation that
 // creates them has bound their ids: a resource whose token (Properties
 // [providers.PropToken]) is the canopy id of a pending mapping of the same
 // cloud and kind is that mapping's, not one to adopt under a new id.
-func (v *volumes) bindByToken(ctx context.Context, sc *storageCloud, kind string, natives, tokens []string) {
+func (v *volumes) bindByToken(ctx context.Context, sc *router.Cloud, kind string, natives, tokens []string) {
 	for i, tok := range tokens {
 		if tok == "" || natives[i] == "" {
 			continue
@@ -22,11 +24,11 @@ func (v *volumes) bindByToken(ctx context.Context, sc *storageCloud, kind string
 		if _, isID, err := router.IDOrName("token", tok); err != nil || !isID {
 			continue
 		}
-		if _, err := v.s.store.Lookup(ctx, sc.name, kind, natives[i]); err == nil {
+		if _, err := v.s.store.Lookup(ctx, sc.Name, kind, natives[i]); err == nil {
 			continue // known already
 		}
 		m, err := v.s.store.Get(ctx, tok)
-		if err != nil || !m.Pending() || m.Cloud != sc.name || m.Kind != kind {
+		if err != nil || !m.Pending() || m.Cloud != sc.Name || m.Kind != kind {
 			continue
 		}
 		_, _ = v.s.store.Bind(ctx, tok, natives[i])
@@ -36,7 +38,7 @@ func (v *volumes) bindByToken(ctx context.Context, sc *storageCloud, kind string
 // volumesPB converts one cloud's volumes, mapping every native id (volume,
 // image, snapshot, backup, attached servers) to its canopy id in one
 // batched store call per kind.
-func (v *volumes) volumesPB(ctx context.Context, sc *storageCloud, list []providers.Volume) ([]*canopyv1.Volume, error) {
+func (v *volumes) volumesPB(ctx context.Context, sc *router.Cloud, list []providers.Volume) ([]*canopyv1.Volume, error) {
 	var vols, imgs, snaps, baks, srvs, toks []string
 	for _, x := range list {
 		toks = append(toks, x.Properties[providers.PropToken])
@@ -51,7 +53,7 @@ func (v *volumes) volumesPB(ctx context.Context, sc *storageCloud, list []provid
 	ids := map[string]map[string]store.Mapping{}
 	for kind, natives := range map[string][]string{providers.KindVolume: vols, providers.KindImage: imgs, providers.KindSnapshot: snaps,
 		providers.KindBackup: baks, providers.KindServer: srvs} {
-		m, err := v.s.adopt(ctx, sc.cloud, kind, natives)
+		m, err := v.s.rt.Adopt(ctx, sc, kind, natives)
 		if err != nil {
 			return nil, err
 		}
@@ -59,7 +61,7 @@ func (v *volumes) volumesPB(ctx context.Context, sc *storageCloud, list []provid
 	}
 	out := make([]*canopyv1.Volume, len(list))
 	for i, x := range list {
-		out[i] = volumePB(sc.name, ids[providers.KindVolume][x.NativeID], x)
+		out[i] = volumePB(sc.Name, ids[providers.KindVolume][x.NativeID], x)
 		out[i].ImageId = ids[providers.KindImage][x.ImageID].ID
 		out[i].SnapshotId = ids[providers.KindSnapshot][x.SnapshotID].ID
 		out[i].BackupId = ids[providers.KindBackup][x.BackupID].ID
@@ -84,35 +86,35 @@ func volumePB(cloud string, m store.Mapping, x providers.Volume) *canopyv1.Volum
 }
 
 // deferredPB converts a deferred volume (emulated volume-from-image).
-func (v *volumes) deferredPB(ctx context.Context, sc *storageCloud, r emuRecord, m store.Mapping) (*canopyv1.Volume, error) {
-	img, err := v.s.adopt(ctx, sc.cloud, providers.KindImage, []string{r.ImageID})
+func (v *volumes) deferredPB(ctx context.Context, sc *router.Cloud, r emulate.Record, m store.Mapping) (*canopyv1.Volume, error) {
+	img, err := v.s.rt.Adopt(ctx, sc, providers.KindImage, []string{r.ImageID})
 	if err != nil {
 		return nil, err
 	}
-	out := volumePB(sc.name, m, r.deferredVolume())
+	out := volumePB(sc.Name, m, r.DeferredVolume())
 	out.Id, out.ImageId, out.Description = r.ID, img[r.ImageID].ID, r.Description
 	return out, nil
 }
 
 // snapshotsPB converts one cloud's snapshots.
-func (v *volumes) snapshotsPB(ctx context.Context, sc *storageCloud, list []providers.Snapshot) ([]*canopyv1.Snapshot, error) {
+func (v *volumes) snapshotsPB(ctx context.Context, sc *router.Cloud, list []providers.Snapshot) ([]*canopyv1.Snapshot, error) {
 	var snaps, vols, toks []string
 	for _, x := range list {
 		snaps, vols, toks = append(snaps, x.NativeID), append(vols, x.VolumeID), append(toks, x.Properties[providers.PropToken])
 	}
 	v.bindByToken(ctx, sc, providers.KindSnapshot, snaps, toks)
-	sids, err := v.s.adopt(ctx, sc.cloud, providers.KindSnapshot, snaps)
+	sids, err := v.s.rt.Adopt(ctx, sc, providers.KindSnapshot, snaps)
 	if err != nil {
 		return nil, err
 	}
-	vids, err := v.s.adopt(ctx, sc.cloud, providers.KindVolume, vols)
+	vids, err := v.s.rt.Adopt(ctx, sc, providers.KindVolume, vols)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*canopyv1.Snapshot, len(list))
 	for i, x := range list {
 		m := sids[x.NativeID]
-		loc := location(sc.name, x.Common)
+		loc := location(sc.Name, x.Common)
 		loc.Project = m.Project
 		out[i] = &canopyv1.Snapshot{
 			Id: m.ID, NativeId: x.NativeID, Location: loc, Name: x.Name,
@@ -125,24 +127,24 @@ func (v *volumes) snapshotsPB(ctx context.Context, sc *storageCloud, list []prov
 }
 
 // backupsPB converts one cloud's backups.
-func (v *volumes) backupsPB(ctx context.Context, sc *storageCloud, list []providers.Backup) ([]*canopyv1.Backup, error) {
+func (v *volumes) backupsPB(ctx context.Context, sc *router.Cloud, list []providers.Backup) ([]*canopyv1.Backup, error) {
 	var baks, vols, toks []string
 	for _, x := range list {
 		baks, vols, toks = append(baks, x.NativeID), append(vols, x.VolumeID), append(toks, x.Properties[providers.PropToken])
 	}
 	v.bindByToken(ctx, sc, providers.KindBackup, baks, toks)
-	bids, err := v.s.adopt(ctx, sc.cloud, providers.KindBackup, baks)
+	bids, err := v.s.rt.Adopt(ctx, sc, providers.KindBackup, baks)
 	if err != nil {
 		return nil, err
 	}
-	vids, err := v.s.adopt(ctx, sc.cloud, providers.KindVolume, vols)
+	vids, err := v.s.rt.Adopt(ctx, sc, providers.KindVolume, vols)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*canopyv1.Backup, len(list))
 	for i, x := range list {
 		m := bids[x.NativeID]
-		loc := location(sc.name, x.Common)
+		loc := location(sc.Name, x.Common)
 		loc.Project = m.Project
 		out[i] = &canopyv1.Backup{
 			Id: m.ID, NativeId: x.NativeID, Location: loc, Name: x.Name,

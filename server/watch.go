@@ -33,7 +33,7 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 		}
 		ids[v] = true
 	}
-	targets, err := s.listTargets(req.GetLocation())
+	targets, err := s.rt.ListTargets(req.GetLocation())
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 
 	// Subscribe before the first list, so no change between the two is lost.
 	type update struct {
-		cl   *cloud
+		cl   *router.Cloud
 		snap []providers.Server
 		err  error
 	}
@@ -54,10 +54,10 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for _, cl := range targets {
-		if cl.servers == nil {
+		if cl.Servers == nil {
 			continue
 		}
-		ch := cl.servers.Subscribe(ctx)
+		ch := cl.Servers.Subscribe(ctx)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -75,7 +75,7 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 	send := func(t canopyv1.WatchServersResponse_EventType, sv *canopyv1.Server) error {
 		return stream.Send(&watchEvent{Type: t, Server: sv})
 	}
-	initial, errs := fanOut(ctx, targets, s.cloudServers)
+	initial, errs := router.FanOut(ctx, targets, s.cloudServers)
 	sort.Slice(initial, func(i, j int) bool { return serverKey(initial[i]) < serverKey(initial[j]) })
 	for _, sv := range initial {
 		if keep(sv) {
@@ -102,9 +102,9 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 		case u = <-updates:
 		}
 		if u.err != nil {
-			st := status.Convert(router.CloudErr(u.cl.name, "poll servers", u.err))
+			st := status.Convert(router.CloudErr(u.cl.Name, "poll servers", u.err))
 			if err := stream.Send(&watchEvent{Type: canopyv1.WatchServersResponse_EVENT_TYPE_CLOUD_ERROR,
-				CloudError: &canopyv1.CloudError{Cloud: u.cl.name, Code: int32(st.Code()), Message: st.Message()}}); err != nil {
+				CloudError: &canopyv1.CloudError{Cloud: u.cl.Name, Code: int32(st.Code()), Message: st.Message()}}); err != nil {
 				return err
 			}
 			continue
@@ -113,7 +113,7 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 		if err != nil {
 			return err
 		}
-		if err := s.diffAndSend(u.cl.name, now, keep, sent, send); err != nil {
+		if err := s.diffAndSend(u.cl.Name, now, keep, sent, send); err != nil {
 			return err
 		}
 	}
