@@ -21,7 +21,7 @@ type Query struct {
 // List is the one List implementation: it fans fetch out to the
 // clouds the location selects, keeps what keep accepts, and pages the merge
 // in a stable order (cloud, name, id).
-func List[T Named](ctx context.Context, r *Router, q Query, fetch func(context.Context, *Cloud) ([]T, error), keep func(T) bool) ([]T, string, []*canopyv1.CloudError, error) {
+func List[T Named](ctx context.Context, r Resolver, q Query, fetch func(context.Context, *Cloud) ([]T, error), keep func(T) bool) ([]T, string, []*canopyv1.CloudError, error) {
 	size, err := PageSize(q.PageSize)
 	if err != nil {
 		return nil, "", nil, err
@@ -47,7 +47,7 @@ func List[T Named](ctx context.Context, r *Router, q Query, fetch func(context.C
 
 // AdoptAll converts one cloud's native resources, giving each its canopy id
 // (adopting those seen for the first time) in one batched store call.
-func AdoptAll[T, P any](ctx context.Context, r *Router, cl *Cloud, kind string, list []T, native func(T) string, conv func(T, store.Mapping) P) ([]P, error) {
+func AdoptAll[T, P any](ctx context.Context, r Resolver, cl *Cloud, kind string, list []T, native func(T) string, conv func(T, store.Mapping) P) ([]P, error) {
 	natives := make([]string, len(list))
 	for i, it := range list {
 		natives[i] = native(it)

@@ -50,19 +50,7 @@ func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequ
 }
 
 func (v *volumes) findBackup(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Backup, error) {
-	id, isID, err := router.IDOrName(field, ref)
-	if err != nil {
-		return nil, store.Mapping{}, nil, err
-	}
-	if !isID {
-		all, errs := router.FanOut(ctx, v.s.rt.Clouds(), v.cloudBackups)
-		x, err := router.PickByName(providers.KindBackup, field, id, router.OwnedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, nil, err
-		}
-		id = x.Id
-	}
-	cl, m, err := v.s.rt.LookupID(ctx, providers.KindBackup, id)
+	cl, m, err := router.Find(ctx, v.s.rt, providers.KindBackup, field, ref, v.cloudBackups)
 	if err != nil {
 		return nil, m, nil, err
 	}

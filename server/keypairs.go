@@ -139,19 +139,7 @@ func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsReq
 
 // findKeypair resolves a keypair id or name to its cloud and mapping.
 func (s *Server) findKeypair(ctx context.Context, v string) (*router.Cloud, store.Mapping, error) {
-	v, isID, err := router.IDOrName("id", v)
-	if err != nil {
-		return nil, store.Mapping{}, err
-	}
-	if !isID {
-		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudKeypairs)
-		k, err := router.PickByName(providers.KindKeypair, "id", v, router.OwnedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, err
-		}
-		v = k.Id
-	}
-	return s.rt.LookupID(ctx, providers.KindKeypair, v)
+	return router.Find(ctx, s.rt, providers.KindKeypair, "id", v, s.cloudKeypairs)
 }
 
 // GetKeypair implements canopyv1.ComputeServiceServer.

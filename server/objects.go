@@ -145,19 +145,7 @@ func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketReq
 // findBucket resolves a bucket id or name to its cloud and mapping; another
 // project's bucket is NOT_FOUND.
 func (s *Server) findBucket(ctx context.Context, field, v string) (*router.Cloud, store.Mapping, error) {
-	v, isID, err := router.IDOrName(field, v)
-	if err != nil {
-		return nil, store.Mapping{}, err
-	}
-	if !isID {
-		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudBuckets)
-		b, err := router.PickByName(providers.KindBucket, field, v, router.OwnedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, err
-		}
-		v = b.Id
-	}
-	return s.rt.LookupID(ctx, providers.KindBucket, v)
+	return router.Find(ctx, s.rt, providers.KindBucket, field, v, s.cloudBuckets)
 }
 
 // bucketOf resolves a bucket and its cloud's object driver.

@@ -85,19 +85,7 @@ func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersReque
 // findServer resolves the `id` field (canopy id or name) to a cloud, a
 // mapping and the server's current state.
 func (s *Server) findServer(ctx context.Context, v string) (*router.Cloud, store.Mapping, *canopyv1.Server, error) {
-	v, isID, err := router.IDOrName("id", v)
-	if err != nil {
-		return nil, store.Mapping{}, nil, err
-	}
-	if !isID {
-		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudServers)
-		sv, err := router.PickByName(providers.KindServer, "id", v, router.OwnedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, nil, err
-		}
-		v = sv.Id
-	}
-	cl, m, err := s.rt.LookupID(ctx, providers.KindServer, v)
+	cl, m, err := router.Find(ctx, s.rt, providers.KindServer, "id", v, s.cloudServers)
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -114,7 +102,7 @@ func (s *Server) findServer(ctx context.Context, v string) (*router.Cloud, store
 		// Deleted behind canopy's back, or a delete that did not wait has
 		// finished: forget the mapping.
 		_ = s.store.Delete(ctx, m.ID)
-		return nil, m, nil, router.NotFound(providers.KindServer, v)
+		return nil, m, nil, router.NotFound(providers.KindServer, m.ID)
 	}
 	if err != nil {
 		return nil, m, nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)

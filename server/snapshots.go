@@ -50,19 +50,7 @@ func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshots
 }
 
 func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Snapshot, error) {
-	id, isID, err := router.IDOrName(field, ref)
-	if err != nil {
-		return nil, store.Mapping{}, nil, err
-	}
-	if !isID {
-		all, errs := router.FanOut(ctx, v.s.rt.Clouds(), v.cloudSnapshots)
-		x, err := router.PickByName(providers.KindSnapshot, field, id, router.OwnedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, nil, err
-		}
-		id = x.Id
-	}
-	cl, m, err := v.s.rt.LookupID(ctx, providers.KindSnapshot, id)
+	cl, m, err := router.Find(ctx, v.s.rt, providers.KindSnapshot, field, ref, v.cloudSnapshots)
 	if err != nil {
 		return nil, m, nil, err
 	}

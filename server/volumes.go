@@ -98,19 +98,7 @@ func (v *volumes) pendingOp(ctx context.Context, id string) (store.Operation, jo
 
 // findVolume resolves a volume reference (canopy id or name) in field.
 func (v *volumes) findVolume(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Volume, error) {
-	id, isID, err := router.IDOrName(field, ref)
-	if err != nil {
-		return nil, store.Mapping{}, nil, err
-	}
-	if !isID {
-		all, errs := router.FanOut(ctx, v.s.rt.Clouds(), v.cloudVolumes)
-		x, err := router.PickByName(providers.KindVolume, field, id, router.OwnedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, nil, err
-		}
-		id = x.Id
-	}
-	cl, m, err := v.s.rt.LookupID(ctx, providers.KindVolume, id)
+	cl, m, err := router.Find(ctx, v.s.rt, providers.KindVolume, field, ref, v.cloudVolumes)
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -321,19 +309,7 @@ func (v *volumes) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVolumeRe
 
 // findServerIn resolves a server reference in field to a server of cloud.
 func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *router.Cloud) (store.Mapping, error) {
-	id, isID, err := router.IDOrName(field, ref)
-	if err != nil {
-		return store.Mapping{}, err
-	}
-	if !isID {
-		all, errs := router.FanOut(ctx, v.s.rt.Clouds(), v.s.cloudServers)
-		sv, err := router.PickByName(providers.KindServer, field, id, router.OwnedBy(project(ctx), all), errs)
-		if err != nil {
-			return store.Mapping{}, err
-		}
-		id = sv.Id
-	}
-	scl, m, err := v.s.rt.LookupID(ctx, providers.KindServer, id)
+	scl, m, err := router.Find(ctx, v.s.rt, providers.KindServer, field, ref, v.s.cloudServers)
 	if err != nil {
 		return m, err
 	}
