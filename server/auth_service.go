@@ -26,7 +26,7 @@ func clientErr(id string, err error) error {
 }
 
 // CreateClient implements canopyv1.AuthServiceServer.
-func (s *Server) CreateClient(ctx context.Context, req *canopyv1.CreateClientRequest) (*canopyv1.CreateClientResponse, error) {
+func (s *authService) CreateClient(ctx context.Context, req *canopyv1.CreateClientRequest) (*canopyv1.CreateClientResponse, error) {
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func (s *Server) CreateClient(ctx context.Context, req *canopyv1.CreateClientReq
 }
 
 // GetClient implements canopyv1.AuthServiceServer.
-func (s *Server) GetClient(ctx context.Context, req *canopyv1.GetClientRequest) (*canopyv1.Client, error) {
+func (s *authService) GetClient(ctx context.Context, req *canopyv1.GetClientRequest) (*canopyv1.Client, error) {
 	if req.GetId() == "" {
 		return nil, router.BadRequest("id", "required")
 	}
@@ -59,7 +59,7 @@ func (s *Server) GetClient(ctx context.Context, req *canopyv1.GetClientRequest) 
 }
 
 // ListClients implements canopyv1.AuthServiceServer.
-func (s *Server) ListClients(ctx context.Context, req *canopyv1.ListClientsRequest) (*canopyv1.ListClientsResponse, error) {
+func (s *authService) ListClients(ctx context.Context, req *canopyv1.ListClientsRequest) (*canopyv1.ListClientsResponse, error) {
 	size, err := router.PageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (s *Server) ListClients(ctx context.Context, req *canopyv1.ListClientsReque
 }
 
 // RotateClientSecret implements canopyv1.AuthServiceServer.
-func (s *Server) RotateClientSecret(ctx context.Context, req *canopyv1.RotateClientSecretRequest) (*canopyv1.RotateClientSecretResponse, error) {
+func (s *authService) RotateClientSecret(ctx context.Context, req *canopyv1.RotateClientSecretRequest) (*canopyv1.RotateClientSecretResponse, error) {
 	if req.GetId() == "" {
 		return nil, router.BadRequest("id", "required")
 	}
@@ -92,7 +92,7 @@ func (s *Server) RotateClientSecret(ctx context.Context, req *canopyv1.RotateCli
 }
 
 // DeleteClient implements canopyv1.AuthServiceServer.
-func (s *Server) DeleteClient(ctx context.Context, req *canopyv1.DeleteClientRequest) (*canopyv1.DeleteClientResponse, error) {
+func (s *authService) DeleteClient(ctx context.Context, req *canopyv1.DeleteClientRequest) (*canopyv1.DeleteClientResponse, error) {
 	if req.GetId() == "" {
 		return nil, router.BadRequest("id", "required")
 	}
@@ -103,7 +103,7 @@ func (s *Server) DeleteClient(ctx context.Context, req *canopyv1.DeleteClientReq
 }
 
 // RotateSigningKey implements canopyv1.AuthServiceServer.
-func (s *Server) RotateSigningKey(ctx context.Context, _ *canopyv1.RotateSigningKeyRequest) (*canopyv1.RotateSigningKeyResponse, error) {
+func (s *authService) RotateSigningKey(ctx context.Context, _ *canopyv1.RotateSigningKeyRequest) (*canopyv1.RotateSigningKeyResponse, error) {
 	kid, published, err := s.issuer.RotateKey(ctx)
 	if err != nil {
 		return nil, router.StoreErr("rotate signing key", err)

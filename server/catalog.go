@@ -16,7 +16,7 @@ import (
 )
 
 // cloudFlavors lists one cloud's flavors with canopy ids.
-func (s *Server) cloudFlavors(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Flavor, error) {
+func (s *computeService) cloudFlavors(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Flavor, error) {
 	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
@@ -30,7 +30,7 @@ func (s *Server) cloudFlavors(ctx context.Context, cl *router.Cloud) ([]*canopyv
 }
 
 // cloudImages lists one cloud's images with canopy ids.
-func (s *Server) cloudImages(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Image, error) {
+func (s *computeService) cloudImages(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Image, error) {
 	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func (s *Server) cloudImages(ctx context.Context, cl *router.Cloud) ([]*canopyv1
 }
 
 // ListFlavors implements canopyv1.ComputeServiceServer.
-func (s *Server) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsRequest) (*canopyv1.ListFlavorsResponse, error) {
+func (s *computeService) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsRequest) (*canopyv1.ListFlavorsResponse, error) {
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"flavors", req.GetName()}}
 	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudFlavors, func(f *canopyv1.Flavor) bool {
 		return (req.GetName() == "" || f.Name == req.GetName()) && router.MatchLabels(req.GetLabels(), f.Labels) && router.MatchLocation(req.GetLocation(), f.Location.GetRegion(), "")
@@ -56,7 +56,7 @@ func (s *Server) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsReque
 }
 
 // GetFlavor implements canopyv1.ComputeServiceServer.
-func (s *Server) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) (*canopyv1.Flavor, error) {
+func (s *computeService) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) (*canopyv1.Flavor, error) {
 	v, isID, err := router.IDOrName("id", req.GetId())
 	if err != nil {
 		return nil, err
@@ -85,7 +85,7 @@ func (s *Server) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) 
 // meeting every minimum. "Smallest" orders by memory, then vcpus, disk and
 // GPUs; ties break by cloud name, flavor name and native id, so the answer
 // is the same on every call.
-func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest) (*canopyv1.Flavor, error) {
+func (s *computeService) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest) (*canopyv1.Flavor, error) {
 	for field, v := range map[string]int64{"min_vcpus": int64(req.GetMinVcpus()), "min_ram_mib": req.GetMinRamMib(), "min_disk_gib": req.GetMinDiskGib(), "min_gpus": int64(req.GetMinGpus())} {
 		if v < 0 {
 			return nil, router.BadRequest(field, "must not be negative, got %d", v)
@@ -132,7 +132,7 @@ func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest
 }
 
 // ListImages implements canopyv1.ComputeServiceServer.
-func (s *Server) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest) (*canopyv1.ListImagesResponse, error) {
+func (s *computeService) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest) (*canopyv1.ListImagesResponse, error) {
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"images", req.GetName(), req.GetStatus()}}
 	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudImages, func(im *canopyv1.Image) bool {
 		return (req.GetName() == "" || im.Name == req.GetName()) && (req.GetStatus() == 0 || im.Status == req.GetStatus()) &&
@@ -145,7 +145,7 @@ func (s *Server) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest
 }
 
 // GetImage implements canopyv1.ComputeServiceServer.
-func (s *Server) GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error) {
+func (s *computeService) GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error) {
 	v, isID, err := router.IDOrName("id", req.GetId())
 	if err != nil {
 		return nil, err

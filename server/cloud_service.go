@@ -14,7 +14,7 @@ import (
 const healthTTL = 10 * time.Second
 
 // ListClouds implements canopyv1.CloudServiceServer.
-func (s *Server) ListClouds(ctx context.Context, req *canopyv1.ListCloudsRequest) (*canopyv1.ListCloudsResponse, error) {
+func (s *cloudService) ListClouds(ctx context.Context, req *canopyv1.ListCloudsRequest) (*canopyv1.ListCloudsResponse, error) {
 	size, err := router.PageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
@@ -40,7 +40,7 @@ func (s *Server) ListClouds(ctx context.Context, req *canopyv1.ListCloudsRequest
 }
 
 // GetCloud implements canopyv1.CloudServiceServer.
-func (s *Server) GetCloud(ctx context.Context, req *canopyv1.GetCloudRequest) (*canopyv1.Cloud, error) {
+func (s *cloudService) GetCloud(ctx context.Context, req *canopyv1.GetCloudRequest) (*canopyv1.Cloud, error) {
 	if req.GetName() == "" {
 		return nil, router.BadRequest("name", "required")
 	}

@@ -43,17 +43,13 @@ type bootPlan struct {
 }
 
 // planBoot resolves a CreateServer's boot_volume.
-func (s *Server) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (*bootPlan, error) {
+func (v *volumes) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (*bootPlan, error) {
 	ref := req.GetBootVolume()
 	if ref == "" {
 		return nil, nil
 	}
 	if req.GetImage() != "" {
 		return nil, router.BadRequest("boot_volume", "set image or boot_volume, not both")
-	}
-	v := s.vols
-	if v == nil {
-		return nil, status.Error(codes.Unavailable, "block storage is not ready")
 	}
 	sc, m, cur, err := v.findVolume(ctx, "boot_volume", ref)
 	if err != nil {
@@ -68,7 +64,7 @@ func (s *Server) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.C
 	}
 	if !m.Pending() {
 		if len(cur.Attachments) > 0 {
-			if retryOf(ctx, s, req, cur.Attachments[0].ServerId) {
+			if retryOf(ctx, v.s.store, req, cur.Attachments[0].ServerId) {
 				return nil, nil // a retry of the create that booted from it: the server exists
 			}
 			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q", m.ID, cur.Attachments[0].ServerId, cl.Name)
@@ -82,7 +78,7 @@ func (s *Server) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.C
 	if err != nil {
 		return nil, router.StoreErr("deferred volume "+m.ID, err)
 	}
-	if rec.BootServer != "" && !retryOf(ctx, s, req, rec.BootServer) {
+	if rec.BootServer != "" && !retryOf(ctx, v.s.store, req, rec.BootServer) {
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s", m.ID, rec.BootServer)
 	}
 	p.deferred, p.image, p.size = true, rec.ImageID, rec.SizeGiB
@@ -91,11 +87,11 @@ func (s *Server) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.C
 
 // retryOf reports whether server is the one a retried CreateServer (same
 // request id, same project) reserved, so the retry may continue its boot.
-func retryOf(ctx context.Context, s *Server, req *canopyv1.CreateServerRequest, server string) bool {
+func retryOf(ctx context.Context, st store.Store, req *canopyv1.CreateServerRequest, server string) bool {
 	if req.GetRequestId() == "" {
 		return false
 	}
-	m, err := s.store.Get(ctx, server)
+	m, err := st.Get(ctx, server)
 	return err == nil && m.RequestID == req.GetRequestId() && m.Project == project(ctx)
 }
 

@@ -50,7 +50,7 @@ func generateKey(typ string) (pub, priv string, err error) {
 }
 
 // CreateKeypair implements canopyv1.ComputeServiceServer.
-func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairRequest) (*canopyv1.Keypair, error) {
+func (s *computeService) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairRequest) (*canopyv1.Keypair, error) {
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 	return out, nil
 }
 
-func (s *Server) cloudKeypairs(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Keypair, error) {
+func (s *computeService) cloudKeypairs(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Keypair, error) {
 	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func keypairPBIn(cloud string, m store.Mapping, k providers.Keypair) *canopyv1.K
 }
 
 // ListKeypairs implements canopyv1.ComputeServiceServer.
-func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsRequest) (*canopyv1.ListKeypairsResponse, error) {
+func (s *computeService) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsRequest) (*canopyv1.ListKeypairsResponse, error) {
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: nil, Filters: []any{"keypairs", req.GetName()}}
 	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudKeypairs, func(k *canopyv1.Keypair) bool {
 		return k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && router.MatchLocation(req.GetLocation(), k.Location.GetRegion(), "")
@@ -138,12 +138,12 @@ func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsReq
 }
 
 // findKeypair resolves a keypair id or name to its cloud and mapping.
-func (s *Server) findKeypair(ctx context.Context, v string) (*router.Cloud, store.Mapping, error) {
+func (s *computeService) findKeypair(ctx context.Context, v string) (*router.Cloud, store.Mapping, error) {
 	return router.Find(ctx, s.rt, providers.KindKeypair, "id", v, s.cloudKeypairs)
 }
 
 // GetKeypair implements canopyv1.ComputeServiceServer.
-func (s *Server) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest) (*canopyv1.Keypair, error) {
+func (s *computeService) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest) (*canopyv1.Keypair, error) {
 	cl, m, err := s.findKeypair(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -160,7 +160,7 @@ func (s *Server) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest
 }
 
 // DeleteKeypair implements canopyv1.ComputeServiceServer.
-func (s *Server) DeleteKeypair(ctx context.Context, req *canopyv1.DeleteKeypairRequest) (*canopyv1.DeleteKeypairResponse, error) {
+func (s *computeService) DeleteKeypair(ctx context.Context, req *canopyv1.DeleteKeypairRequest) (*canopyv1.DeleteKeypairResponse, error) {
 	cl, m, err := s.findKeypair(ctx, req.GetId())
 	if err != nil {
 		return nil, err

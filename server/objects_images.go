@@ -175,7 +175,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 
 // openImage resolves an image and opens its bytes.
 func (s *Server) openImage(ctx context.Context, id string) (*canopyv1.Image, io.ReadCloser, error) {
-	im, err := s.GetImage(ctx, &canopyv1.GetImageRequest{Id: id})
+	im, err := s.compute.GetImage(ctx, &canopyv1.GetImageRequest{Id: id})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -54,16 +54,17 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log), s.authUnary()),
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)...)
-	canopyv1.RegisterCloudServiceServer(gs, s)
-	canopyv1.RegisterComputeServiceServer(gs, s)
-	canopyv1.RegisterAuthServiceServer(gs, s)
-	canopyv1.RegisterObjectServiceServer(gs, s)
-	canopyv1.RegisterImageTransferServiceServer(gs, s)
 	vols, err := s.startVolumes(ctx) // volume_clouds.go: resumes unfinished operations
 	if err != nil {
 		return err
 	}
 	defer vols.stop()
+	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
+	s.compute = &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols}
+	canopyv1.RegisterComputeServiceServer(gs, s.compute)
+	canopyv1.RegisterAuthServiceServer(gs, &authService{issuer: s.issuer, clients: s.clients})
+	canopyv1.RegisterObjectServiceServer(gs, s)
+	canopyv1.RegisterImageTransferServiceServer(gs, s)
 	canopyv1.RegisterVolumeServiceServer(gs, vols)
 	canopyv1.RegisterOperationServiceServer(gs, vols)
 	hs := health.NewServer()

@@ -23,11 +23,11 @@ import (
 	"github.com/canopy-cloud/canopy/router"
 )
 
-// Server implements every canopy gRPC service.
+// Server is canopyd's wiring: it opens the router, builds one small type
+// per gRPC service over it when it serves, and holds the interceptors
+// (authentication, audit, metrics) and the REST gateway. The object and
+// image transfer services are still methods of Server (objects*.go).
 type Server struct {
-	canopyv1.UnimplementedCloudServiceServer
-	canopyv1.UnimplementedComputeServiceServer
-	canopyv1.UnimplementedAuthServiceServer
 	canopyv1.UnimplementedObjectServiceServer
 	canopyv1.UnimplementedImageTransferServiceServer
 
@@ -46,6 +46,8 @@ type Server struct {
 	// vols is the block-storage side and the operations runner, set when
 	// Serve starts them (volume_clouds.go).
 	vols *volumes
+	// compute is the compute service, whose GetImage image downloads use.
+	compute *computeService
 }
 
 // New opens every configured cloud. The store stays the caller's to close.

@@ -17,7 +17,7 @@ import (
 
 // serversPB converts one cloud's servers, mapping every native id (server,
 // flavor, image) to its canopy id in three batched store calls.
-func (s *Server) serversPB(ctx context.Context, cl *router.Cloud, list []providers.Server) ([]*canopyv1.Server, error) {
+func (s serverViews) serversPB(ctx context.Context, cl *router.Cloud, list []providers.Server) ([]*canopyv1.Server, error) {
 	srvN, flvN, imgN := make([]string, len(list)), make([]string, len(list)), make([]string, len(list))
 	for i, sv := range list {
 		srvN[i], flvN[i], imgN[i] = sv.NativeID, sv.FlavorID, sv.ImageID
@@ -44,7 +44,7 @@ func (s *Server) serversPB(ctx context.Context, cl *router.Cloud, list []provide
 }
 
 // serverPB1 converts one server whose canopy id is known.
-func (s *Server) serverPB1(ctx context.Context, cl *router.Cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
+func (s serverViews) serverPB1(ctx context.Context, cl *router.Cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
 	out, err := s.serversPB(ctx, cl, []providers.Server{sv})
 	if err != nil {
 		return nil, err
@@ -53,7 +53,7 @@ func (s *Server) serverPB1(ctx context.Context, cl *router.Cloud, id string, sv 
 	return out[0], nil
 }
 
-func (s *Server) cloudServers(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Server, error) {
+func (s serverViews) cloudServers(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Server, error) {
 	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
@@ -70,7 +70,7 @@ func serverKey(sv *canopyv1.Server) string {
 }
 
 // ListServers implements canopyv1.ComputeServiceServer.
-func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
+func (s *computeService) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"servers", req.GetName(), req.GetStatus()}}
 	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudServers, func(sv *canopyv1.Server) bool {
 		return sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
@@ -84,7 +84,7 @@ func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersReque
 
 // findServer resolves the `id` field (canopy id or name) to a cloud, a
 // mapping and the server's current state.
-func (s *Server) findServer(ctx context.Context, v string) (*router.Cloud, store.Mapping, *canopyv1.Server, error) {
+func (s *computeService) findServer(ctx context.Context, v string) (*router.Cloud, store.Mapping, *canopyv1.Server, error) {
 	cl, m, err := router.Find(ctx, s.rt, providers.KindServer, "id", v, s.cloudServers)
 	if err != nil {
 		return nil, m, nil, err
@@ -112,7 +112,7 @@ func (s *Server) findServer(ctx context.Context, v string) (*router.Cloud, store
 }
 
 // GetServer implements canopyv1.ComputeServiceServer.
-func (s *Server) GetServer(ctx context.Context, req *canopyv1.GetServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) GetServer(ctx context.Context, req *canopyv1.GetServerRequest) (*canopyv1.Server, error) {
 	_, _, sv, err := s.findServer(ctx, req.GetId())
 	return sv, err
 }
@@ -120,7 +120,7 @@ func (s *Server) GetServer(ctx context.Context, req *canopyv1.GetServerRequest) 
 // CreateServer implements canopyv1.ComputeServiceServer. The canopy id is
 // allocated and made durable before the cloud is called, so a client never
 // holds an id canopy could forget.
-func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateServerRequest) (*canopyv1.Server, error) {
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 			return nil, err
 		}
 	}
-	boot, err := s.planBoot(ctx, cl, req) // emulate_boot.go
+	boot, err := s.boot.planBoot(ctx, cl, req) // emulate_boot.go
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +212,7 @@ func statusIs(want providers.Status) func(providers.Server, bool) bool {
 
 // afterAction returns the server once done holds (when wait is set) or as
 // it is now.
-func (s *Server) afterAction(ctx context.Context, cl *router.Cloud, m store.Mapping, wait bool, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
+func (s *computeService) afterAction(ctx context.Context, cl *router.Cloud, m store.Mapping, wait bool, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
 	if wait {
 		sv, present, err := s.waitServer(ctx, cl, m, what, done)
 		if err != nil {
@@ -231,7 +231,7 @@ func (s *Server) afterAction(ctx context.Context, cl *router.Cloud, m store.Mapp
 }
 
 // DeleteServer implements canopyv1.ComputeServiceServer.
-func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerRequest) (*canopyv1.Server, error) {
 	cl, m, cur, err := s.findServer(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -268,7 +268,7 @@ func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerReq
 }
 
 // serverAction runs start/stop/reboot and optionally waits for the result.
-func (s *Server) serverAction(ctx context.Context, id string, action providers.Action, wait bool, what string, want providers.Status) (*canopyv1.Server, error) {
+func (s *computeService) serverAction(ctx context.Context, id string, action providers.Action, wait bool, what string, want providers.Status) (*canopyv1.Server, error) {
 	cl, m, _, err := s.findServer(ctx, id)
 	if err != nil {
 		return nil, err
@@ -283,17 +283,17 @@ func (s *Server) serverAction(ctx context.Context, id string, action providers.A
 }
 
 // StartServer implements canopyv1.ComputeServiceServer.
-func (s *Server) StartServer(ctx context.Context, req *canopyv1.StartServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) StartServer(ctx context.Context, req *canopyv1.StartServerRequest) (*canopyv1.Server, error) {
 	return s.serverAction(ctx, req.GetId(), providers.ActionStart, req.GetWait(), "ACTIVE", providers.StatusActive)
 }
 
 // StopServer implements canopyv1.ComputeServiceServer.
-func (s *Server) StopServer(ctx context.Context, req *canopyv1.StopServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) StopServer(ctx context.Context, req *canopyv1.StopServerRequest) (*canopyv1.Server, error) {
 	return s.serverAction(ctx, req.GetId(), providers.ActionStop, req.GetWait(), "STOPPED", providers.StatusStopped)
 }
 
 // RebootServer implements canopyv1.ComputeServiceServer.
-func (s *Server) RebootServer(ctx context.Context, req *canopyv1.RebootServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) RebootServer(ctx context.Context, req *canopyv1.RebootServerRequest) (*canopyv1.Server, error) {
 	action := providers.ActionReboot
 	if req.GetHard() {
 		action = providers.ActionHardReboot

@@ -24,14 +24,15 @@ type volumes struct {
 	canopyv1.UnimplementedVolumeServiceServer
 	canopyv1.UnimplementedOperationServiceServer
 
-	s      *Server
-	runner *jobs.Runner
+	s       *Server
+	runner  *jobs.Runner
+	servers serverViews // the servers volumes attach to
 }
 
 // startVolumes builds the block-storage side of the server and resumes the
 // operations a previous run left unfinished.
 func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
-	v := &volumes{s: s}
+	v := &volumes{s: s, servers: serverViews{rt: s.rt}}
 	v.runner = jobs.New(s.store, jobs.Options{
 		Transient: transient,
 		Failure:   failureOf,

@@ -309,7 +309,7 @@ func (v *volumes) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVolumeRe
 
 // findServerIn resolves a server reference in field to a server of cloud.
 func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *router.Cloud) (store.Mapping, error) {
-	scl, m, err := router.Find(ctx, v.s.rt, providers.KindServer, field, ref, v.s.cloudServers)
+	scl, m, err := router.Find(ctx, v.s.rt, providers.KindServer, field, ref, v.servers.cloudServers)
 	if err != nil {
 		return m, err
 	}

@@ -19,7 +19,7 @@ import (
 // callers wait). It is bounded by the caller's deadline, or by the
 // configured wait timeout when the caller set none; an ERROR server is
 // returned as it is, so the caller sees status and message.
-func (s *Server) waitServer(ctx context.Context, cl *router.Cloud, m store.Mapping, what string, done func(providers.Server, bool) bool) (providers.Server, bool, error) {
+func (s *computeService) waitServer(ctx context.Context, cl *router.Cloud, m store.Mapping, what string, done func(providers.Server, bool) bool) (providers.Server, bool, error) {
 	wctx, cancel := ctx, context.CancelFunc(func() {})
 	if _, ok := ctx.Deadline(); !ok {
 		wctx, cancel = context.WithTimeout(ctx, s.cfg.Wait.Timeout.Std())

@@ -20,7 +20,7 @@ type watchEvent = canopyv1.WatchServersResponse
 // batched poller feeds the stream, so watchers add no upstream calls beyond
 // one list per interval per cloud. The stream sends every matching server
 // (ADDED), then SYNCED, then changes in the order the polls saw them.
-func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1.ComputeService_WatchServersServer) error {
+func (s *computeService) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1.ComputeService_WatchServersServer) error {
 	ctx := stream.Context()
 	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return err
@@ -121,7 +121,7 @@ func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1
 
 // diffAndSend compares one cloud's current servers with what the stream
 // has sent and sends ADDED, MODIFIED and DELETED events, in a stable order.
-func (s *Server) diffAndSend(cloud string, now []*canopyv1.Server, keep func(*canopyv1.Server) bool, sent map[string]*canopyv1.Server,
+func (s *computeService) diffAndSend(cloud string, now []*canopyv1.Server, keep func(*canopyv1.Server) bool, sent map[string]*canopyv1.Server,
 	send func(canopyv1.WatchServersResponse_EventType, *canopyv1.Server) error) error {
 	sort.Slice(now, func(i, j int) bool { return serverKey(now[i]) < serverKey(now[j]) })
 	present := map[string]bool{}
