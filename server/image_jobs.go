@@ -67,11 +67,7 @@ func (v *volumes) stepWaitImage(ctx context.Context, op *store.Operation) (jobs.
 // trackImport starts the operation that waits for an uploaded image the
 // cloud still processes, and answers with the image: PENDING with the
 // operation's id, or (wait) as the operation ended.
-func (s *Server) trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error) {
-	v := s.vols
-	if v == nil {
-		return nil, status.Errorf(codes.Unavailable, "canopyd is starting: operations are not running yet")
-	}
+func (v *volumes) trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error) {
 	op, err := v.submit(ctx, opRequest{kind: opImageUpload, cl: cl, target: im.Id, wait: wait,
 		spec: jobSpec{Name: im.Name, ImageNative: im.NativeId}})
 	if err != nil {

@@ -22,15 +22,39 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"log/slog"
 )
 
-// transfer is what the object and image services keep beside the Server.
-type transfer struct {
+// objectService implements canopyv1.ObjectServiceServer: buckets and
+// objects (objects.go), streamed downloads (objects_download.go) and
+// presigned URLs, over the router.
+type objectService struct {
+	canopyv1.UnimplementedObjectServiceServer
+	rt    router.Resolver
+	store store.Store
+	log   *slog.Logger // audit of streamed uploads
+	urls  *signedBase  // where the simulator's signed URLs are served
+}
+
+// signedBase is canopyd's REST address (scheme://host:port), where clouds
+// that sign their own URLs (the simulator) have them served. Serve sets it
+// once it knows its listener (or the configured public_url).
+type signedBase struct {
 	mu   sync.Mutex
-	objs map[string]*cache.Objects // by cloud: the rate-limited drivers
-	// base is canopyd's REST address (scheme://host:port), where clouds
-	// that sign their own URLs (the simulator) have them served.
 	base string
+}
+
+func (b *signedBase) set(u string) {
+	b.mu.Lock()
+	b.base = u
+	b.mu.Unlock()
+}
+
+func (b *signedBase) get() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.base
 }
 
 const (
@@ -44,26 +68,6 @@ const (
 	signedPath  = "/signed/"
 	defaultType = "application/octet-stream"
 )
-
-// objectsOf returns a cloud's object driver behind its rate limiter, or
-// FAILED_PRECONDITION naming the cloud.
-func (s *Server) objectsOf(cl *router.Cloud) (*cache.Objects, error) {
-	inner, ok := cl.Provider.(providers.Objects)
-	if !ok {
-		return nil, router.CapabilityErr(cl.Name, "objects")
-	}
-	s.xfer.mu.Lock()
-	defer s.xfer.mu.Unlock()
-	if s.xfer.objs == nil {
-		s.xfer.objs = map[string]*cache.Objects{}
-	}
-	o := s.xfer.objs[cl.Name]
-	if o == nil {
-		o = cache.NewObjects(cl.Name, inner, cl.Limiter, nil)
-		s.xfer.objs[cl.Name] = o
-	}
-	return o, nil
-}
 
 func bucketPB(cloud string, m store.Mapping, b providers.Bucket) *canopyv1.Bucket {
 	return &canopyv1.Bucket{
@@ -82,7 +86,7 @@ func objectPB(cl *router.Cloud, m store.Mapping, region string, o providers.Obje
 	}
 }
 
-func (s *Server) cloudBuckets(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Bucket, error) {
+func (s *objectService) cloudBuckets(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Bucket, error) {
 	o, err := cl.ObjectsOrFail()
 	if err != nil {
 		return nil, err
@@ -96,7 +100,7 @@ func (s *Server) cloudBuckets(ctx context.Context, cl *router.Cloud) ([]*canopyv
 }
 
 // CreateBucket implements canopyv1.ObjectServiceServer.
-func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketRequest) (*canopyv1.Bucket, error) {
+func (s *objectService) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketRequest) (*canopyv1.Bucket, error) {
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -144,12 +148,12 @@ func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketReq
 
 // findBucket resolves a bucket id or name to its cloud and mapping; another
 // project's bucket is NOT_FOUND.
-func (s *Server) findBucket(ctx context.Context, field, v string) (*router.Cloud, store.Mapping, error) {
+func (s *objectService) findBucket(ctx context.Context, field, v string) (*router.Cloud, store.Mapping, error) {
 	return router.Find(ctx, s.rt, providers.KindBucket, field, v, s.cloudBuckets)
 }
 
 // bucketOf resolves a bucket and its cloud's object driver.
-func (s *Server) bucketOf(ctx context.Context, field, v string) (*router.Cloud, *cache.Objects, store.Mapping, error) {
+func (s *objectService) bucketOf(ctx context.Context, field, v string) (*router.Cloud, *cache.Objects, store.Mapping, error) {
 	cl, m, err := s.findBucket(ctx, field, v)
 	if err != nil {
 		return nil, nil, m, err
@@ -162,7 +166,7 @@ func (s *Server) bucketOf(ctx context.Context, field, v string) (*router.Cloud, 
 }
 
 // GetBucket implements canopyv1.ObjectServiceServer.
-func (s *Server) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) (*canopyv1.Bucket, error) {
+func (s *objectService) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) (*canopyv1.Bucket, error) {
 	cl, o, m, err := s.bucketOf(ctx, "id", req.GetId())
 	if err != nil {
 		return nil, err
@@ -179,7 +183,7 @@ func (s *Server) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) 
 }
 
 // ListBuckets implements canopyv1.ObjectServiceServer.
-func (s *Server) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsRequest) (*canopyv1.ListBucketsResponse, error) {
+func (s *objectService) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsRequest) (*canopyv1.ListBucketsResponse, error) {
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: nil, Filters: []any{"buckets", req.GetName()}}
 	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudBuckets, func(b *canopyv1.Bucket) bool {
 		return b.Location.GetProject() == project(ctx) && (req.GetName() == "" || b.Name == req.GetName()) &&
@@ -192,7 +196,7 @@ func (s *Server) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsReque
 }
 
 // DeleteBucket implements canopyv1.ObjectServiceServer.
-func (s *Server) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketRequest) (*canopyv1.DeleteBucketResponse, error) {
+func (s *objectService) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketRequest) (*canopyv1.DeleteBucketResponse, error) {
 	cl, o, m, err := s.bucketOf(ctx, "id", req.GetId())
 	if err != nil {
 		return nil, err
@@ -235,7 +239,7 @@ func bucketRegion(cl *router.Cloud) string {
 }
 
 // ListObjects implements canopyv1.ObjectServiceServer.
-func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsRequest) (*canopyv1.ListObjectsResponse, error) {
+func (s *objectService) ListObjects(ctx context.Context, req *canopyv1.ListObjectsRequest) (*canopyv1.ListObjectsResponse, error) {
 	size := int(req.GetPageSize())
 	switch {
 	case size < 0 || size > 1000:
@@ -261,7 +265,7 @@ func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsReque
 }
 
 // GetObject implements canopyv1.ObjectServiceServer.
-func (s *Server) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) (*canopyv1.Object, error) {
+func (s *objectService) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) (*canopyv1.Object, error) {
 	if err := checkKey("key", req.GetKey()); err != nil {
 		return nil, err
 	}
@@ -277,7 +281,7 @@ func (s *Server) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) 
 }
 
 // DeleteObject implements canopyv1.ObjectServiceServer.
-func (s *Server) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectRequest) (*canopyv1.DeleteObjectResponse, error) {
+func (s *objectService) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectRequest) (*canopyv1.DeleteObjectResponse, error) {
 	if err := checkKey("key", req.GetKey()); err != nil {
 		return nil, err
 	}
@@ -294,7 +298,7 @@ func (s *Server) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectReq
 // CopyObject implements canopyv1.ObjectServiceServer: server side within a
 // cloud, streamed through canopy (bounded memory, hashes checked) across
 // clouds.
-func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest) (*canopyv1.Object, error) {
+func (s *objectService) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest) (*canopyv1.Object, error) {
 	if err := checkKey("source_key", req.GetSourceKey()); err != nil {
 		return nil, err
 	}
@@ -375,7 +379,7 @@ func checkSHA256(field, v string) error {
 // owned says whether next hands over each slice (gRPC messages: this
 // function recycles them into chunkPool when written) or reuses one buffer
 // (which is then copied into a chunkPool buffer).
-func (s *Server) putObject(ctx context.Context, cl *router.Cloud, o *cache.Objects, m store.Mapping, spec uploadSpec,
+func (s *objectService) putObject(ctx context.Context, cl *router.Cloud, o *cache.Objects, m store.Mapping, spec uploadSpec,
 	next func() ([]byte, error), owned bool, trailer func() string) (*canopyv1.Object, error) {
 	if err := checkKey("key", spec.key); err != nil {
 		return nil, err
@@ -490,7 +494,7 @@ func trailerOf(f func() string) string {
 }
 
 // UploadObject implements canopyv1.ObjectServiceServer.
-func (s *Server) UploadObject(stream canopyv1.ObjectService_UploadObjectServer) error {
+func (s *objectService) UploadObject(stream canopyv1.ObjectService_UploadObjectServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
 	if err != nil {
@@ -534,7 +538,7 @@ func (s *Server) UploadObject(stream canopyv1.ObjectService_UploadObjectServer) 
 		return msg.GetChunk(), nil
 	}
 	ob, err := s.putObject(ctx, cl, o, m, spec, next, true, func() string { return trailer })
-	s.audit(ctx, "/canopy.v1.ObjectService/UploadObject", nil, nil, err)
+	audit(ctx, s.log, "/canopy.v1.ObjectService/UploadObject", nil, nil, err)
 	if err != nil {
 		return err
 	}
@@ -555,7 +559,7 @@ func ttlOf(field string, d interface{ AsDuration() time.Duration }, set bool) (t
 
 // signURL presigns a request on an object, or FAILED_PRECONDITION when the
 // cloud cannot sign (the client then streams through canopy).
-func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType string, ttl time.Duration) (*canopyv1.SignedURL, error) {
+func (s *objectService) signURL(ctx context.Context, bucket, key, method, contentType string, ttl time.Duration) (*canopyv1.SignedURL, error) {
 	if err := checkKey("key", key); err != nil {
 		return nil, err
 	}
@@ -567,9 +571,7 @@ func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType s
 	if signer == nil {
 		return nil, router.CapabilityErr(cl.Name, "presigned-urls")
 	}
-	s.xfer.mu.Lock()
-	base := s.xfer.base
-	s.xfer.mu.Unlock()
+	base := s.urls.get()
 	if base != "" {
 		base += signedPath + cl.Name
 	}
@@ -584,7 +586,7 @@ func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType s
 }
 
 // CreateUploadURL implements canopyv1.ObjectServiceServer.
-func (s *Server) CreateUploadURL(ctx context.Context, req *canopyv1.CreateUploadURLRequest) (*canopyv1.SignedURL, error) {
+func (s *objectService) CreateUploadURL(ctx context.Context, req *canopyv1.CreateUploadURLRequest) (*canopyv1.SignedURL, error) {
 	ttl, err := ttlOf("ttl", req.GetTtl(), req.Ttl != nil)
 	if err != nil {
 		return nil, err
@@ -593,7 +595,7 @@ func (s *Server) CreateUploadURL(ctx context.Context, req *canopyv1.CreateUpload
 }
 
 // CreateDownloadURL implements canopyv1.ObjectServiceServer.
-func (s *Server) CreateDownloadURL(ctx context.Context, req *canopyv1.CreateDownloadURLRequest) (*canopyv1.SignedURL, error) {
+func (s *objectService) CreateDownloadURL(ctx context.Context, req *canopyv1.CreateDownloadURLRequest) (*canopyv1.SignedURL, error) {
 	ttl, err := ttlOf("ttl", req.GetTtl(), req.Ttl != nil)
 	if err != nil {
 		return nil, err

@@ -36,7 +36,7 @@ type download struct {
 }
 
 // openDownload opens a range of an object (length < 0: to the end).
-func (s *Server) openDownload(ctx context.Context, cl *router.Cloud, o *cache.Objects, m store.Mapping, key string, offset, length int64) (*download, error) {
+func (s *objectService) openDownload(ctx context.Context, cl *router.Cloud, o *cache.Objects, m store.Mapping, key string, offset, length int64) (*download, error) {
 	if offset < 0 {
 		return nil, router.BadRequest("offset", "must not be negative")
 	}
@@ -171,7 +171,7 @@ func (d *download) finish(cloud string, sendLast func() error) (string, error) {
 }
 
 // DownloadObject implements canopyv1.ObjectServiceServer.
-func (s *Server) DownloadObject(req *canopyv1.DownloadObjectRequest, stream canopyv1.ObjectService_DownloadObjectServer) error {
+func (s *objectService) DownloadObject(req *canopyv1.DownloadObjectRequest, stream canopyv1.ObjectService_DownloadObjectServer) error {
 	ctx := stream.Context()
 	if err := checkKey("key", req.GetKey()); err != nil {
 		return err

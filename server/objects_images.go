@@ -15,16 +15,23 @@ import (
 	"github.com/canopy-cloud/canopy/providers"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"log/slog"
 )
 
-// imageTransferOf returns a cloud's image data driver, or
-// FAILED_PRECONDITION naming the cloud.
-func imageTransferOf(cl *router.Cloud) (providers.ImageTransfer, error) {
-	t, ok := cl.Provider.(providers.ImageTransfer)
-	if !ok {
-		return nil, router.CapabilityErr(cl.Name, "image-transfer")
+// imageService implements canopyv1.ImageTransferServiceServer: image
+// bytes in and out of a cloud. Uploads the cloud still processes are
+// tracked by an operation (image_jobs.go).
+type imageService struct {
+	canopyv1.UnimplementedImageTransferServiceServer
+	rt     router.Resolver
+	log    *slog.Logger // audit of streamed uploads
+	images interface {  // resolves the image a download names
+		GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error)
 	}
-	return t, nil
+	ops interface { // tracks an upload the cloud still processes
+		trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error)
+	}
 }
 
 // imageUpload is an image upload's header, whichever way it arrived.
@@ -37,7 +44,7 @@ type imageUpload struct {
 
 // putImage streams chunks from next into a new image; any failure aborts
 // it, leaving no image.
-func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]byte, error), trailer func() string) (*canopyv1.Image, error) {
+func (s *imageService) putImage(ctx context.Context, up imageUpload, next func() ([]byte, error), trailer func() string) (*canopyv1.Image, error) {
 	if err := router.CheckName("name", up.spec.Name); err != nil {
 		return nil, err
 	}
@@ -58,7 +65,7 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 	if err != nil {
 		return nil, err
 	}
-	if err := cl.Limiter.Wait(ctx); err != nil {
+	if err := t.Gate(ctx); err != nil {
 		return nil, router.CloudErr(cl.Name, "create image", err)
 	}
 	up.spec.Size = up.size
@@ -102,7 +109,7 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 			return nil, status.Errorf(codes.DataLoss, "sha256 of the %d bytes received is %s, the client said %s: no image was made", n, got, want)
 		}
 	}
-	if err := cl.Limiter.Wait(ctx); err != nil {
+	if err := t.Gate(ctx); err != nil {
 		return nil, router.CloudErr(cl.Name, "commit image", err)
 	}
 	im, err := w.Commit()
@@ -123,13 +130,13 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 		cl.Compute.InvalidateImages() // lists show the new image at once
 	}
 	if im.Status.Transitional() {
-		return s.trackImport(ctx, cl, out, up.wait) // image_jobs.go
+		return s.ops.trackImport(ctx, cl, out, up.wait) // image_jobs.go
 	}
 	return out, nil
 }
 
 // UploadImage implements canopyv1.ImageTransferServiceServer.
-func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageServer) error {
+func (s *imageService) UploadImage(stream canopyv1.ImageTransferService_UploadImageServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
 	if err != nil {
@@ -166,7 +173,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 		return msg.GetChunk(), nil
 	}
 	im, err := s.putImage(ctx, up, next, func() string { return trailer })
-	s.audit(ctx, "/canopy.v1.ImageTransferService/UploadImage", nil, im, err)
+	audit(ctx, s.log, "/canopy.v1.ImageTransferService/UploadImage", nil, im, err)
 	if err != nil {
 		return err
 	}
@@ -174,8 +181,8 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 }
 
 // openImage resolves an image and opens its bytes.
-func (s *Server) openImage(ctx context.Context, id string) (*canopyv1.Image, io.ReadCloser, error) {
-	im, err := s.compute.GetImage(ctx, &canopyv1.GetImageRequest{Id: id})
+func (s *imageService) openImage(ctx context.Context, id string) (*canopyv1.Image, io.ReadCloser, error) {
+	im, err := s.images.GetImage(ctx, &canopyv1.GetImageRequest{Id: id})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,7 +194,7 @@ func (s *Server) openImage(ctx context.Context, id string) (*canopyv1.Image, io.
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := cl.Limiter.Wait(ctx); err != nil {
+	if err := t.Gate(ctx); err != nil {
 		return nil, nil, router.CloudErr(cl.Name, "download image", err)
 	}
 	r, _, err := t.NewImageReader(ctx, im.NativeId)
@@ -198,7 +205,7 @@ func (s *Server) openImage(ctx context.Context, id string) (*canopyv1.Image, io.
 }
 
 // DownloadImage implements canopyv1.ImageTransferServiceServer.
-func (s *Server) DownloadImage(req *canopyv1.DownloadImageRequest, stream canopyv1.ImageTransferService_DownloadImageServer) error {
+func (s *imageService) DownloadImage(req *canopyv1.DownloadImageRequest, stream canopyv1.ImageTransferService_DownloadImageServer) error {
 	ctx := stream.Context()
 	im, r, err := s.openImage(ctx, req.GetId())
 	if err != nil {

@@ -60,11 +60,13 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	}
 	defer vols.stop()
 	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
-	s.compute = &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols}
-	canopyv1.RegisterComputeServiceServer(gs, s.compute)
+	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols}
+	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls}
+	images := &imageService{rt: s.rt, log: s.log, images: compute, ops: vols}
+	canopyv1.RegisterComputeServiceServer(gs, compute)
 	canopyv1.RegisterAuthServiceServer(gs, &authService{issuer: s.issuer, clients: s.clients})
-	canopyv1.RegisterObjectServiceServer(gs, s)
-	canopyv1.RegisterImageTransferServiceServer(gs, s)
+	canopyv1.RegisterObjectServiceServer(gs, objects)
+	canopyv1.RegisterImageTransferServiceServer(gs, images)
 	canopyv1.RegisterVolumeServiceServer(gs, vols)
 	canopyv1.RegisterOperationServiceServer(gs, vols)
 	hs := health.NewServer()
@@ -83,11 +85,10 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	defer conn.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", gwMux)
-	s.registerTransfer(mux, gwMux, lis.REST.Addr(), lis.TLS != nil)
+	rest := &restTransfer{objects: objects, images: images, rt: s.rt, urls: s.urls, log: s.log, authn: s.authenticate}
+	rest.registerTransfer(mux, gwMux, lis.REST.Addr(), lis.TLS != nil)
 	if u := strings.TrimSuffix(s.cfg.PublicURL, "/"); u != "" {
-		s.xfer.mu.Lock()
-		s.xfer.base = u // config.Validate checked it
-		s.xfer.mu.Unlock()
+		s.urls.set(u) // config.Validate checked it
 	}
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -16,7 +16,6 @@ import (
 
 	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/cache"
-	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
 
@@ -25,12 +24,9 @@ import (
 
 // Server is canopyd's wiring: it opens the router, builds one small type
 // per gRPC service over it when it serves, and holds the interceptors
-// (authentication, audit, metrics) and the REST gateway. The object and
-// image transfer services are still methods of Server (objects*.go).
+// (authentication, audit, metrics), the REST gateway and the byte
+// endpoints beside it.
 type Server struct {
-	canopyv1.UnimplementedObjectServiceServer
-	canopyv1.UnimplementedImageTransferServiceServer
-
 	cfg     *config.Config
 	store   store.Store
 	rt      *router.Router
@@ -42,12 +38,10 @@ type Server struct {
 	clients  *auth.Clients
 	verifier *auth.Verifier
 
-	xfer transfer // where signed URLs are served (objects.go)
+	urls *signedBase // where signed URLs are served (objects.go)
 	// vols is the block-storage side and the operations runner, set when
 	// Serve starts them (volume_clouds.go).
 	vols *volumes
-	// compute is the compute service, whose GetImage image downloads use.
-	compute *computeService
 }
 
 // New opens every configured cloud. The store stays the caller's to close.
@@ -62,7 +56,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: cached, rt: rt, log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st)}
+	s := &Server{cfg: cfg, store: cached, rt: rt, urls: &signedBase{}, log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st)}
 	if err := s.initAuth(ctx); err != nil {
 		rt.Close()
 		return nil, err

@@ -22,7 +22,20 @@ import (
 	"github.com/canopy-cloud/canopy/providers"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"log/slog"
 )
+
+// restTransfer serves the byte endpoints over the object and image
+// services, authenticating each request as the RPC it stands for.
+type restTransfer struct {
+	objects *objectService
+	images  *imageService
+	rt      router.Resolver // the clouds whose signed URLs canopyd serves
+	urls    *signedBase
+	log     *slog.Logger
+	authn   func(ctx context.Context, fullMethod string) (context.Context, error)
+}
 
 // Plain HTTP endpoints for object and image bytes, beside the gateway's
 // JSON routes (grpc-gateway buffers request bodies; these stream):
@@ -43,7 +56,7 @@ const (
 
 // registerTransfer mounts the byte endpoints on mux; gw is the gateway, to
 // which a GET of an object without alt=media (its metadata) goes.
-func (s *Server) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.Addr, useTLS bool) {
+func (s *restTransfer) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.Addr, useTLS bool) {
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
@@ -52,9 +65,7 @@ func (s *Server) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.
 	if h, port, err := net.SplitHostPort(host); err == nil && (h == "0.0.0.0" || h == "::" || h == "") {
 		host = net.JoinHostPort("127.0.0.1", port)
 	}
-	s.xfer.mu.Lock()
-	s.xfer.base = scheme + "://" + host
-	s.xfer.mu.Unlock()
+	s.urls.set(scheme + "://" + host)
 
 	mux.HandleFunc("PUT /v1/buckets/{bucket}/objects/{key...}", s.httpPutObject)
 	mux.HandleFunc("GET /v1/buckets/{bucket}/objects/{key...}", func(w http.ResponseWriter, r *http.Request) {
@@ -70,12 +81,12 @@ func (s *Server) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.
 }
 
 // httpAuth authenticates a REST request as the RPC it stands for.
-func (s *Server) httpAuth(r *http.Request, fullMethod string) (context.Context, error) {
+func (s *restTransfer) httpAuth(r *http.Request, fullMethod string) (context.Context, error) {
 	md := metadata.MD{}
 	if v := r.Header.Get("Authorization"); v != "" {
 		md.Set("authorization", v)
 	}
-	return s.authenticate(metadata.NewIncomingContext(r.Context(), md), fullMethod)
+	return s.authn(metadata.NewIncomingContext(r.Context(), md), fullMethod)
 }
 
 // httpError writes a gRPC status as the gateway does: the matching HTTP
@@ -120,7 +131,7 @@ func bodyChunks(body io.Reader) func() ([]byte, error) {
 	}
 }
 
-func (s *Server) httpPutObject(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpPutObject(w http.ResponseWriter, r *http.Request) {
 	const method = "/canopy.v1.ObjectService/UploadObject"
 	ctx, err := s.httpAuth(r, method)
 	if err != nil {
@@ -143,11 +154,11 @@ func (s *Server) httpPutObject(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var ob *canopyv1.Object
-	cl, o, m, err := s.bucketOf(ctx, "bucket", r.PathValue("bucket"))
+	cl, o, m, err := s.objects.bucketOf(ctx, "bucket", r.PathValue("bucket"))
 	if err == nil {
-		ob, err = s.putObject(ctx, cl, o, m, spec, bodyChunks(r.Body), false, nil)
+		ob, err = s.objects.putObject(ctx, cl, o, m, spec, bodyChunks(r.Body), false, nil)
 	}
-	s.audit(ctx, method, nil, nil, err)
+	audit(ctx, s.log, method, nil, nil, err)
 	if err != nil {
 		httpError(w, err)
 		return
@@ -194,7 +205,7 @@ func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, er
 	}
 }
 
-func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpGetObject(w http.ResponseWriter, r *http.Request) {
 	ctx, err := s.httpAuth(r, "/canopy.v1.ObjectService/DownloadObject")
 	if err != nil {
 		httpError(w, err)
@@ -205,7 +216,7 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	cl, o, m, err := s.bucketOf(ctx, "bucket", r.PathValue("bucket"))
+	cl, o, m, err := s.objects.bucketOf(ctx, "bucket", r.PathValue("bucket"))
 	if err != nil {
 		httpError(w, err)
 		return
@@ -221,7 +232,7 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	d, err := s.openDownload(ctx, cl, o, m, key, off, n)
+	d, err := s.objects.openDownload(ctx, cl, o, m, key, off, n)
 	if err != nil {
 		if ranged && status.Code(err) == codes.InvalidArgument {
 			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
@@ -263,7 +274,7 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) httpPutImage(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpPutImage(w http.ResponseWriter, r *http.Request) {
 	const method = "/canopy.v1.ImageTransferService/UploadImage"
 	ctx, err := s.httpAuth(r, method)
 	if err != nil {
@@ -280,8 +291,8 @@ func (s *Server) httpPutImage(w http.ResponseWriter, r *http.Request) {
 	up := imageUpload{size: r.ContentLength, wait: wait, loc: &canopyv1.Location{Cloud: q.Get("location.cloud"), Region: q.Get("location.region"), Zone: q.Get("location.zone")},
 		spec: providers.ImageSpec{Name: q.Get("name"), DiskFormat: q.Get("disk_format"), ContainerFormat: q.Get("container_format"),
 			MinDiskGiB: num("min_disk_gib"), MinRAMMiB: num("min_ram_mib"), SHA256: strings.ToLower(r.Header.Get(headerSHA256))}}
-	im, err := s.putImage(ctx, up, bodyChunks(r.Body), nil)
-	s.audit(ctx, method, nil, im, err)
+	im, err := s.images.putImage(ctx, up, bodyChunks(r.Body), nil)
+	audit(ctx, s.log, method, nil, im, err)
 	if err != nil {
 		httpError(w, err)
 		return
@@ -289,13 +300,13 @@ func (s *Server) httpPutImage(w http.ResponseWriter, r *http.Request) {
 	writeProto(w, http.StatusOK, im)
 }
 
-func (s *Server) httpGetImage(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpGetImage(w http.ResponseWriter, r *http.Request) {
 	ctx, err := s.httpAuth(r, "/canopy.v1.ImageTransferService/DownloadImage")
 	if err != nil {
 		httpError(w, err)
 		return
 	}
-	im, rd, err := s.openImage(ctx, r.PathValue("id"))
+	im, rd, err := s.images.openImage(ctx, r.PathValue("id"))
 	if err != nil {
 		httpError(w, err)
 		return
@@ -313,7 +324,7 @@ func (s *Server) httpGetImage(w http.ResponseWriter, r *http.Request) {
 
 // httpSigned serves the URLs that clouds sign for themselves (the
 // simulator). The signature is the authorization: no bearer token.
-func (s *Server) httpSigned(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpSigned(w http.ResponseWriter, r *http.Request) {
 	cl, ok := s.rt.Cloud(r.PathValue("cloud"))
 	var srv providers.SignedURLServer
 	if ok {
