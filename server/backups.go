@@ -18,7 +18,7 @@ import (
 
 // ---------------------------------------------------------------- backups
 
-func (v *volumes) cloudBackups(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Backup, error) {
+func (v *storageViews) cloudBackups(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Backup, error) {
 	sc := cl
 	if sc.Emulation.VolumesOrFail() != nil {
 		return nil, nil
@@ -31,7 +31,7 @@ func (v *volumes) cloudBackups(ctx context.Context, cl *router.Cloud) ([]*canopy
 }
 
 // ListBackups implements canopyv1.VolumeServiceServer.
-func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequest) (*canopyv1.ListBackupsResponse, error) {
+func (v *volumeService) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequest) (*canopyv1.ListBackupsResponse, error) {
 	if err := router.CheckIDFilter("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequ
 		return nil, err
 	}
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"backups", req.GetName(), req.GetVolumeId()}}
-	page, next, errs, err := router.List(ctx, v.s.rt, q, v.cloudBackups, func(x *canopyv1.Backup) bool {
+	page, next, errs, err := router.List(ctx, v.rt, q, v.cloudBackups, func(x *canopyv1.Backup) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetVolumeId() == "" || x.VolumeId == req.GetVolumeId()) &&
 			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
@@ -49,8 +49,8 @@ func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequ
 	return &canopyv1.ListBackupsResponse{Backups: page, NextPageToken: next, CloudErrors: errs}, nil
 }
 
-func (v *volumes) findBackup(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Backup, error) {
-	cl, m, err := router.Find(ctx, v.s.rt, providers.KindBackup, field, ref, v.cloudBackups)
+func (v *volumeService) findBackup(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Backup, error) {
+	cl, m, err := router.Find(ctx, v.rt, providers.KindBackup, field, ref, v.cloudBackups)
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -59,15 +59,15 @@ func (v *volumes) findBackup(ctx context.Context, field, ref string) (*router.Cl
 		return nil, m, nil, err
 	}
 	if m.Pending() {
-		_, spec, _ := v.pendingOp(ctx, m.ID)
+		_, spec, _ := v.ops.pendingOp(ctx, m.ID)
 		return sc, m, &canopyv1.Backup{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.Name, Project: m.Project},
 			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: "being created: the cloud has not answered yet", VolumeId: spec.VolumeID,
 			Description: spec.Description, Labels: spec.Labels, CreateTime: ts(m.Created)}, nil
 	}
 	x, err := sc.Emulation.GetBackup(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
-		if !v.busy(ctx, m.ID) {
-			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
+		if !v.ops.busy(ctx, m.ID) {
+			_ = v.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
 		return nil, m, nil, router.NotFound(providers.KindBackup, ref)
 	}
@@ -83,13 +83,13 @@ func (v *volumes) findBackup(ctx context.Context, field, ref string) (*router.Cl
 }
 
 // GetBackup implements canopyv1.VolumeServiceServer.
-func (v *volumes) GetBackup(ctx context.Context, req *canopyv1.GetBackupRequest) (*canopyv1.Backup, error) {
+func (v *volumeService) GetBackup(ctx context.Context, req *canopyv1.GetBackupRequest) (*canopyv1.Backup, error) {
 	_, _, x, err := v.findBackup(ctx, "id", req.GetId())
 	return x, err
 }
 
 // CreateBackup implements canopyv1.VolumeServiceServer.
-func (v *volumes) CreateBackup(ctx context.Context, req *canopyv1.CreateBackupRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) CreateBackup(ctx context.Context, req *canopyv1.CreateBackupRequest) (*canopyv1.Operation, error) {
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -100,8 +100,8 @@ func (v *volumes) CreateBackup(ctx context.Context, req *canopyv1.CreateBackupRe
 		return nil, router.BadRequest("volume", "required: a volume's canopy id or name")
 	}
 	hash := requestHash(opBackupCreate, req)
-	if op, ok, err := v.replay(ctx, opBackupCreate, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opBackupCreate, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, cur, err := v.sourceVolume(ctx, req.GetVolume())
 	if err != nil {
@@ -112,15 +112,15 @@ func (v *volumes) CreateBackup(ctx context.Context, req *canopyv1.CreateBackupRe
 		return nil, router.EmulationErr(err)
 	}
 	spec := jobSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Mode: mode, VolumeID: m.ID, VolumeNative: m.NativeID, SizeGiB: cur.SizeGib}
-	return v.submit(ctx, opRequest{kind: opBackupCreate, cl: sc, target: store.NewID(), reserve: providers.KindBackup, spec: spec,
+	return v.ops.submit(ctx, opRequest{kind: opBackupCreate, cl: sc, target: store.NewID(), reserve: providers.KindBackup, spec: spec,
 		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // DeleteBackup implements canopyv1.VolumeServiceServer.
-func (v *volumes) DeleteBackup(ctx context.Context, req *canopyv1.DeleteBackupRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) DeleteBackup(ctx context.Context, req *canopyv1.DeleteBackupRequest) (*canopyv1.Operation, error) {
 	hash := requestHash(opBackupDelete, req)
-	if op, ok, err := v.replay(ctx, opBackupDelete, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opBackupDelete, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, cur, err := v.findBackup(ctx, "id", req.GetId())
 	if err != nil {
@@ -133,11 +133,11 @@ func (v *volumes) DeleteBackup(ctx context.Context, req *canopyv1.DeleteBackupRe
 	if cur.Emulated {
 		spec.Mode = emulate.ModeEmulated
 	}
-	return v.submit(ctx, opRequest{kind: opBackupDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.ops.submit(ctx, opRequest{kind: opBackupDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // RestoreBackup implements canopyv1.VolumeServiceServer.
-func (v *volumes) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackupRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackupRequest) (*canopyv1.Operation, error) {
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -148,8 +148,8 @@ func (v *volumes) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackup
 		return nil, router.BadRequest("size_gib", "must be between 0 (the backup's size) and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
 	}
 	hash := requestHash(opBackupRestore, req)
-	if op, ok, err := v.replay(ctx, opBackupRestore, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opBackupRestore, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, b, err := v.findBackup(ctx, "id", req.GetId())
 	if err != nil {
@@ -175,6 +175,6 @@ func (v *volumes) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackup
 		}
 		spec.Mode = emulate.ModeEmulated
 	}
-	return v.submit(ctx, opRequest{kind: opBackupRestore, cl: sc, target: store.NewID(), reserve: providers.KindVolume, spec: spec,
+	return v.ops.submit(ctx, opRequest{kind: opBackupRestore, cl: sc, target: store.NewID(), reserve: providers.KindVolume, spec: spec,
 		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }

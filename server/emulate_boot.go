@@ -31,7 +31,7 @@ import (
 
 // bootPlan is how a server boots from a volume; nil means from its image.
 type bootPlan struct {
-	v      *volumes
+	v      *storageViews
 	sc     *router.Cloud
 	volume string // canopy id
 	native string // the volume's native id (not deferred)
@@ -43,7 +43,7 @@ type bootPlan struct {
 }
 
 // planBoot resolves a CreateServer's boot_volume.
-func (v *volumes) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (*bootPlan, error) {
+func (v *volumeService) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (*bootPlan, error) {
 	ref := req.GetBootVolume()
 	if ref == "" {
 		return nil, nil
@@ -58,13 +58,13 @@ func (v *volumes) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.
 	if sc != cl {
 		return nil, router.BadRequest("boot_volume", "volume %s is in cloud %q, but the server goes to cloud %q", m.ID, sc.Name, cl.Name)
 	}
-	p := &bootPlan{v: v, sc: sc, volume: m.ID, native: m.NativeID, zone: cur.Location.GetZone()}
+	p := &bootPlan{v: &v.storageViews, sc: sc, volume: m.ID, native: m.NativeID, zone: cur.Location.GetZone()}
 	if z := req.GetLocation().GetZone(); z != "" && p.zone != "" && z != p.zone {
 		return nil, router.BadRequest("boot_volume", "volume %s is in zone %q, the server would be in zone %q", m.ID, p.zone, z)
 	}
 	if !m.Pending() {
 		if len(cur.Attachments) > 0 {
-			if retryOf(ctx, v.s.store, req, cur.Attachments[0].ServerId) {
+			if retryOf(ctx, v.store, req, cur.Attachments[0].ServerId) {
 				return nil, nil // a retry of the create that booted from it: the server exists
 			}
 			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q", m.ID, cur.Attachments[0].ServerId, cl.Name)
@@ -78,7 +78,7 @@ func (v *volumes) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.
 	if err != nil {
 		return nil, router.StoreErr("deferred volume "+m.ID, err)
 	}
-	if rec.BootServer != "" && !retryOf(ctx, v.s.store, req, rec.BootServer) {
+	if rec.BootServer != "" && !retryOf(ctx, v.store, req, rec.BootServer) {
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s", m.ID, rec.BootServer)
 	}
 	p.deferred, p.image, p.size = true, rec.ImageID, rec.SizeGiB
@@ -151,12 +151,12 @@ func (p *bootPlan) done(ctx context.Context, sv providers.Server) error {
 
 // materialize binds a deferred volume to its root volume and drops the
 // deferred record: from now on it is an ordinary volume.
-func (v *volumes) materialize(ctx context.Context, sc *router.Cloud, id, rootNative string) error {
+func (v *storageViews) materialize(ctx context.Context, sc *router.Cloud, id, rootNative string) error {
 	if rootNative == "" {
 		return status.Errorf(codes.Internal, "cloud %q made the server without a root volume for volume %s", sc.Name, id)
 	}
 	sc.Storage.InvalidateVolumes()
-	if _, err := v.s.store.Bind(ctx, id, rootNative); err != nil {
+	if _, err := v.store.Bind(ctx, id, rootNative); err != nil {
 		return router.StoreErr(fmt.Sprintf("bind volume %s to %s", id, rootNative), err)
 	}
 	if err := sc.Emulation.Forget(ctx, providers.KindVolume, id); err != nil {
@@ -168,11 +168,11 @@ func (v *volumes) materialize(ctx context.Context, sc *router.Cloud, id, rootNat
 // settleBoot finishes a boot canopyd did not see to the end: the deferred
 // volume's record names a server, so the server may exist with the root
 // volume. It reports whether the volume is no longer deferred.
-func (v *volumes) settleBoot(ctx context.Context, sc *router.Cloud, rec emulate.Record) bool {
+func (v *storageViews) settleBoot(ctx context.Context, sc *router.Cloud, rec emulate.Record) bool {
 	if rec.BootServer == "" {
 		return false
 	}
-	m, err := v.s.store.Get(ctx, rec.BootServer)
+	m, err := v.store.Get(ctx, rec.BootServer)
 	if errors.Is(err, store.ErrNotFound) {
 		// The server's create was refused (its id released): the volume
 		// is free to boot another server.
@@ -192,8 +192,8 @@ func (v *volumes) settleBoot(ctx context.Context, sc *router.Cloud, rec emulate.
 
 // settleBoots runs settleBoot on every deferred volume of every cloud
 // (at start).
-func (v *volumes) settleBoots(ctx context.Context) {
-	for _, sc := range v.s.rt.Clouds() {
+func (v *storageViews) settleBoots(ctx context.Context) {
+	for _, sc := range v.rt.Clouds() {
 		if sc.Emulation.VolumesOrFail() != nil {
 			continue
 		}
@@ -203,7 +203,7 @@ func (v *volumes) settleBoots(ctx context.Context) {
 		}
 		for _, r := range recs {
 			if r.BootServer != "" && v.settleBoot(ctx, sc, r) {
-				v.s.log.Info("bound a volume made at a boot canopyd did not finish", "volume", r.ID, "server", r.BootServer)
+				v.log.Info("bound a volume made at a boot canopyd did not finish", "volume", r.ID, "server", r.BootServer)
 			}
 		}
 	}

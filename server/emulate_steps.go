@@ -21,7 +21,7 @@ import (
 // stepRecordDeferred records a deferred volume (volume-from-image on a
 // cloud that cannot): the operation is done at once, the volume PENDING
 // until a server boots from it.
-func (v *volumes) stepRecordDeferred(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepRecordDeferred(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	rec := emulate.Record{Kind: providers.KindVolume, ID: op.TargetID, Name: spec.Name, Description: spec.Description, Labels: spec.Labels,
 		Zone: spec.Zone, SizeGiB: spec.SizeGiB, Type: spec.Type, ImageID: spec.ImageNative, Created: op.Created}
 	if rec.Zone == "" && len(sc.Zones) > 0 {
@@ -33,7 +33,7 @@ func (v *volumes) stepRecordDeferred(ctx context.Context, op *store.Operation, s
 	if err := sc.Emulation.PutRecord(ctx, providers.KindVolume, op.TargetID, rec); err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "record deferred volume", err)
 	}
-	m, err := v.s.store.Get(ctx, op.TargetID)
+	m, err := v.store.Get(ctx, op.TargetID)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get "+op.TargetID, err)
 	}
@@ -45,7 +45,7 @@ func (v *volumes) stepRecordDeferred(ctx context.Context, op *store.Operation, s
 }
 
 // deferredChange applies an extend to a deferred volume's record.
-func (v *volumes) deferredChange(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *changeSteps) deferredChange(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	rec, err := sc.Emulation.Record(ctx, providers.KindVolume, op.TargetID)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "deferred volume "+op.TargetID, err)
@@ -56,7 +56,7 @@ func (v *volumes) deferredChange(ctx context.Context, op *store.Operation, sc *r
 			return jobs.Result{}, stepErr(sc.Name, "record deferred volume", err)
 		}
 	}
-	m, err := v.s.store.Get(ctx, op.TargetID)
+	m, err := v.store.Get(ctx, op.TargetID)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get "+op.TargetID, err)
 	}
@@ -69,7 +69,7 @@ func (v *volumes) deferredChange(ctx context.Context, op *store.Operation, sc *r
 
 // stepCopy makes an emulated snapshot or backup: the volume's data into
 // canopy's store, then the record.
-func (v *volumes) stepCopy(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec, kind string) (jobs.Result, error) {
+func (v *createSteps) stepCopy(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec, kind string) (jobs.Result, error) {
 	native := emulate.EmulatedID(kind, op.TargetID)
 	src, err := sc.Emulation.GetVolume(ctx, spec.VolumeNative)
 	if err != nil {
@@ -83,7 +83,7 @@ func (v *volumes) stepCopy(ctx context.Context, op *store.Operation, sc *router.
 
 // stepFill writes an emulated snapshot's or backup's data into the volume
 // made from it.
-func (v *volumes) stepFill(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepFill(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	kind, src := providers.KindSnapshot, spec.SnapshotNative
 	if op.Kind == opBackupRestore {
 		kind, src = providers.KindBackup, spec.BackupNative
@@ -96,7 +96,7 @@ func (v *volumes) stepFill(ctx context.Context, op *store.Operation, sc *router.
 }
 
 // forgetEmulated removes what an emulated create recorded (undo, failure).
-func (v *volumes) forgetEmulated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) error {
+func (v *createSteps) forgetEmulated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) error {
 	switch op.Kind {
 	case opVolumeCreate:
 		if spec.Mode == emulate.ModeDeferred {
@@ -111,7 +111,7 @@ func (v *volumes) forgetEmulated(ctx context.Context, op *store.Operation, sc *r
 }
 
 // deleteEmulatedCopy is the delete step of an emulated snapshot or backup.
-func (v *volumes) deleteEmulatedCopy(ctx context.Context, sc *router.Cloud, kind, native string) error {
+func (v *changeSteps) deleteEmulatedCopy(ctx context.Context, sc *router.Cloud, kind, native string) error {
 	if kind == providers.KindSnapshot {
 		return sc.Emulation.DeleteSnapshot(ctx, native)
 	}
@@ -119,9 +119,9 @@ func (v *volumes) deleteEmulatedCopy(ctx context.Context, sc *router.Cloud, kind
 }
 
 // pollSnapshotJob waits for a snapshot job to tell the snapshot's id.
-func (v *volumes) pollSnapshotJob(ctx context.Context, sc *router.Cloud, job string) (string, error) {
-	deadline := time.Now().Add(v.s.cfg.Wait.Timeout.Std())
-	every := v.s.cfg.Wait.MinInterval.Std()
+func (v *storageViews) pollSnapshotJob(ctx context.Context, sc *router.Cloud, job string) (string, error) {
+	deadline := time.Now().Add(v.cfg.Wait.Timeout.Std())
+	every := v.cfg.Wait.MinInterval.Std()
 	for {
 		id, err := sc.Storage.SnapshotJob(ctx, job)
 		if err != nil {

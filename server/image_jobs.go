@@ -27,13 +27,13 @@ import (
 
 const opImageUpload = "image.upload"
 
-func (v *volumes) registerImageJobs() {
+func (v *jobSet) registerImageJobs() {
 	v.runner.Register(opImageUpload, jobs.Kind{First: "wait", Steps: map[string]jobs.Step{"wait": v.stepWaitImage}})
 }
 
 // stepWaitImage waits until the image is ACTIVE, and fails when it goes to
 // ERROR or disappears. Waiting again after a crash is harmless.
-func (v *volumes) stepWaitImage(ctx context.Context, op *store.Operation) (jobs.Result, error) {
+func (v *changeSteps) stepWaitImage(ctx context.Context, op *store.Operation) (jobs.Result, error) {
 	var spec jobSpec
 	if err := json.Unmarshal(op.Spec, &spec); err != nil {
 		return jobs.Result{}, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
@@ -67,7 +67,7 @@ func (v *volumes) stepWaitImage(ctx context.Context, op *store.Operation) (jobs.
 // trackImport starts the operation that waits for an uploaded image the
 // cloud still processes, and answers with the image: PENDING with the
 // operation's id, or (wait) as the operation ended.
-func (v *volumes) trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error) {
+func (v *ops) trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error) {
 	op, err := v.submit(ctx, opRequest{kind: opImageUpload, cl: cl, target: im.Id, wait: wait,
 		spec: jobSpec{Name: im.Name, ImageNative: im.NativeId}})
 	if err != nil {

@@ -47,7 +47,7 @@ func opPB(op store.Operation) *canopyv1.Operation {
 
 // findOp returns one of the caller's operations; another project's is
 // NOT_FOUND, as for every resource.
-func (v *volumes) findOp(ctx context.Context, ref string) (store.Operation, error) {
+func (v *operationService) findOp(ctx context.Context, ref string) (store.Operation, error) {
 	id, isID, err := router.IDOrName("id", ref)
 	if err != nil {
 		return store.Operation{}, err
@@ -55,7 +55,7 @@ func (v *volumes) findOp(ctx context.Context, ref string) (store.Operation, erro
 	if !isID {
 		return store.Operation{}, router.BadRequest("id", "%q is not an operation id (a UUID)", ref)
 	}
-	op, err := v.s.store.GetOperation(ctx, id)
+	op, err := v.store.GetOperation(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && op.Project != project(ctx)) {
 		return store.Operation{}, router.NotFound("operation", ref)
 	}
@@ -66,7 +66,7 @@ func (v *volumes) findOp(ctx context.Context, ref string) (store.Operation, erro
 }
 
 // GetOperation implements canopyv1.OperationServiceServer.
-func (v *volumes) GetOperation(ctx context.Context, req *canopyv1.GetOperationRequest) (*canopyv1.Operation, error) {
+func (v *operationService) GetOperation(ctx context.Context, req *canopyv1.GetOperationRequest) (*canopyv1.Operation, error) {
 	op, err := v.findOp(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -75,7 +75,7 @@ func (v *volumes) GetOperation(ctx context.Context, req *canopyv1.GetOperationRe
 }
 
 // ListOperations implements canopyv1.OperationServiceServer.
-func (v *volumes) ListOperations(ctx context.Context, req *canopyv1.ListOperationsRequest) (*canopyv1.ListOperationsResponse, error) {
+func (v *operationService) ListOperations(ctx context.Context, req *canopyv1.ListOperationsRequest) (*canopyv1.ListOperationsResponse, error) {
 	size, err := router.PageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func (v *volumes) ListOperations(ctx context.Context, req *canopyv1.ListOperatio
 	if k := req.GetKind(); k != "" && !strings.Contains(k, ".") {
 		return nil, router.BadRequest("kind", "%q is not an operation kind such as volume.create", k)
 	}
-	ops, err := v.s.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), TargetID: req.GetTargetId(), Unfinished: req.GetUnfinishedOnly()})
+	ops, err := v.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), TargetID: req.GetTargetId(), Unfinished: req.GetUnfinishedOnly()})
 	if err != nil {
 		return nil, router.StoreErr("list operations", err)
 	}
@@ -112,7 +112,7 @@ func (v *volumes) ListOperations(ctx context.Context, req *canopyv1.ListOperatio
 }
 
 // WaitOperation implements canopyv1.OperationServiceServer.
-func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperationRequest) (*canopyv1.Operation, error) {
+func (v *operationService) WaitOperation(ctx context.Context, req *canopyv1.WaitOperationRequest) (*canopyv1.Operation, error) {
 	if t := req.GetTimeout(); t != nil && (t.CheckValid() != nil || t.AsDuration() < 0) {
 		return nil, router.BadRequest("timeout", "must be a non-negative duration")
 	}
@@ -143,7 +143,7 @@ func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperation
 }
 
 // CancelOperation implements canopyv1.OperationServiceServer.
-func (v *volumes) CancelOperation(ctx context.Context, req *canopyv1.CancelOperationRequest) (*canopyv1.Operation, error) {
+func (v *operationService) CancelOperation(ctx context.Context, req *canopyv1.CancelOperationRequest) (*canopyv1.Operation, error) {
 	op, err := v.findOp(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -151,7 +151,7 @@ func (v *volumes) CancelOperation(ctx context.Context, req *canopyv1.CancelOpera
 	if op.Done {
 		return opPB(op), nil
 	}
-	op, err = v.s.store.CancelOperation(ctx, op.ID)
+	op, err = v.store.CancelOperation(ctx, op.ID)
 	if err != nil {
 		return nil, router.StoreErr("cancel operation "+req.GetId(), err)
 	}
@@ -161,7 +161,7 @@ func (v *volumes) CancelOperation(ctx context.Context, req *canopyv1.CancelOpera
 }
 
 // DeleteOperation implements canopyv1.OperationServiceServer.
-func (v *volumes) DeleteOperation(ctx context.Context, req *canopyv1.DeleteOperationRequest) (*canopyv1.DeleteOperationResponse, error) {
+func (v *operationService) DeleteOperation(ctx context.Context, req *canopyv1.DeleteOperationRequest) (*canopyv1.DeleteOperationResponse, error) {
 	op, err := v.findOp(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func (v *volumes) DeleteOperation(ctx context.Context, req *canopyv1.DeleteOpera
 	if !op.Done {
 		return nil, status.Errorf(codes.FailedPrecondition, "operation %s (%s) is not done: cancel it or wait for it first", op.ID, op.Kind)
 	}
-	if err := v.s.store.DeleteOperation(ctx, op.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := v.store.DeleteOperation(ctx, op.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, router.StoreErr("delete operation "+op.ID, err)
 	}
 	return &canopyv1.DeleteOperationResponse{Id: op.ID}, nil

@@ -54,21 +54,21 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log), s.authUnary()),
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)...)
-	vols, err := s.startVolumes(ctx) // volume_clouds.go: resumes unfinished operations
+	vols, opsvc, err := s.startVolumes(ctx) // storage.go: resumes unfinished operations
 	if err != nil {
 		return err
 	}
-	defer vols.stop()
+	defer vols.ops.stop()
 	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
 	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols}
 	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls}
-	images := &imageService{rt: s.rt, log: s.log, images: compute, ops: vols}
+	images := &imageService{rt: s.rt, log: s.log, images: compute, ops: vols.ops}
 	canopyv1.RegisterComputeServiceServer(gs, compute)
 	canopyv1.RegisterAuthServiceServer(gs, &authService{issuer: s.issuer, clients: s.clients})
 	canopyv1.RegisterObjectServiceServer(gs, objects)
 	canopyv1.RegisterImageTransferServiceServer(gs, images)
 	canopyv1.RegisterVolumeServiceServer(gs, vols)
-	canopyv1.RegisterOperationServiceServer(gs, vols)
+	canopyv1.RegisterOperationServiceServer(gs, opsvc)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName, canopyv1.AuthService_ServiceDesc.ServiceName,

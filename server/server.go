@@ -39,9 +39,6 @@ type Server struct {
 	verifier *auth.Verifier
 
 	urls *signedBase // where signed URLs are served (objects.go)
-	// vols is the block-storage side and the operations runner, set when
-	// Serve starts them (volume_clouds.go).
-	vols *volumes
 }
 
 // New opens every configured cloud. The store stays the caller's to close.

@@ -18,7 +18,7 @@ import (
 
 // ---------------------------------------------------------------- snapshots
 
-func (v *volumes) cloudSnapshots(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Snapshot, error) {
+func (v *storageViews) cloudSnapshots(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Snapshot, error) {
 	sc := cl
 	if sc.Emulation.VolumesOrFail() != nil {
 		return nil, nil
@@ -31,7 +31,7 @@ func (v *volumes) cloudSnapshots(ctx context.Context, cl *router.Cloud) ([]*cano
 }
 
 // ListSnapshots implements canopyv1.VolumeServiceServer.
-func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshotsRequest) (*canopyv1.ListSnapshotsResponse, error) {
+func (v *volumeService) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshotsRequest) (*canopyv1.ListSnapshotsResponse, error) {
 	if err := router.CheckIDFilter("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshots
 		return nil, err
 	}
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"snapshots", req.GetName(), req.GetVolumeId()}}
-	page, next, errs, err := router.List(ctx, v.s.rt, q, v.cloudSnapshots, func(x *canopyv1.Snapshot) bool {
+	page, next, errs, err := router.List(ctx, v.rt, q, v.cloudSnapshots, func(x *canopyv1.Snapshot) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetVolumeId() == "" || x.VolumeId == req.GetVolumeId()) &&
 			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
@@ -49,8 +49,8 @@ func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshots
 	return &canopyv1.ListSnapshotsResponse{Snapshots: page, NextPageToken: next, CloudErrors: errs}, nil
 }
 
-func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Snapshot, error) {
-	cl, m, err := router.Find(ctx, v.s.rt, providers.KindSnapshot, field, ref, v.cloudSnapshots)
+func (v *volumeService) findSnapshot(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Snapshot, error) {
+	cl, m, err := router.Find(ctx, v.rt, providers.KindSnapshot, field, ref, v.cloudSnapshots)
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -59,7 +59,7 @@ func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*router.
 		return nil, m, nil, err
 	}
 	if m.Pending() {
-		op, spec, _ := v.pendingOp(ctx, m.ID)
+		op, spec, _ := v.ops.pendingOp(ctx, m.ID)
 		msg := "being created: the cloud has not answered yet"
 		if op.State["job"] != "" {
 			msg = "the cloud's snapshot job " + op.State["job"] + " has not told the snapshot's id yet"
@@ -70,8 +70,8 @@ func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*router.
 	}
 	x, err := sc.Emulation.GetSnapshot(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
-		if !v.busy(ctx, m.ID) {
-			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
+		if !v.ops.busy(ctx, m.ID) {
+			_ = v.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
 		return nil, m, nil, router.NotFound(providers.KindSnapshot, ref)
 	}
@@ -87,13 +87,13 @@ func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*router.
 }
 
 // GetSnapshot implements canopyv1.VolumeServiceServer.
-func (v *volumes) GetSnapshot(ctx context.Context, req *canopyv1.GetSnapshotRequest) (*canopyv1.Snapshot, error) {
+func (v *volumeService) GetSnapshot(ctx context.Context, req *canopyv1.GetSnapshotRequest) (*canopyv1.Snapshot, error) {
 	_, _, x, err := v.findSnapshot(ctx, "id", req.GetId())
 	return x, err
 }
 
 // sourceVolume resolves the volume a snapshot or backup copies.
-func (v *volumes) sourceVolume(ctx context.Context, ref string) (*router.Cloud, store.Mapping, *canopyv1.Volume, error) {
+func (v *volumeService) sourceVolume(ctx context.Context, ref string) (*router.Cloud, store.Mapping, *canopyv1.Volume, error) {
 	if ref == "" {
 		return nil, store.Mapping{}, nil, router.BadRequest("volume", "required: a volume's canopy id or name")
 	}
@@ -108,7 +108,7 @@ func (v *volumes) sourceVolume(ctx context.Context, ref string) (*router.Cloud, 
 }
 
 // CreateSnapshot implements canopyv1.VolumeServiceServer.
-func (v *volumes) CreateSnapshot(ctx context.Context, req *canopyv1.CreateSnapshotRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) CreateSnapshot(ctx context.Context, req *canopyv1.CreateSnapshotRequest) (*canopyv1.Operation, error) {
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -119,8 +119,8 @@ func (v *volumes) CreateSnapshot(ctx context.Context, req *canopyv1.CreateSnapsh
 		return nil, router.BadRequest("volume", "required: a volume's canopy id or name")
 	}
 	hash := requestHash(opSnapshotCreate, req)
-	if op, ok, err := v.replay(ctx, opSnapshotCreate, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opSnapshotCreate, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, cur, err := v.sourceVolume(ctx, req.GetVolume())
 	if err != nil {
@@ -131,15 +131,15 @@ func (v *volumes) CreateSnapshot(ctx context.Context, req *canopyv1.CreateSnapsh
 		return nil, router.EmulationErr(err)
 	}
 	spec := jobSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Mode: mode, VolumeID: m.ID, VolumeNative: m.NativeID, SizeGiB: cur.SizeGib}
-	return v.submit(ctx, opRequest{kind: opSnapshotCreate, cl: sc, target: store.NewID(), reserve: providers.KindSnapshot, spec: spec,
+	return v.ops.submit(ctx, opRequest{kind: opSnapshotCreate, cl: sc, target: store.NewID(), reserve: providers.KindSnapshot, spec: spec,
 		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // DeleteSnapshot implements canopyv1.VolumeServiceServer.
-func (v *volumes) DeleteSnapshot(ctx context.Context, req *canopyv1.DeleteSnapshotRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) DeleteSnapshot(ctx context.Context, req *canopyv1.DeleteSnapshotRequest) (*canopyv1.Operation, error) {
 	hash := requestHash(opSnapshotDelete, req)
-	if op, ok, err := v.replay(ctx, opSnapshotDelete, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opSnapshotDelete, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, cur, err := v.findSnapshot(ctx, "id", req.GetId())
 	if err != nil {
@@ -152,5 +152,5 @@ func (v *volumes) DeleteSnapshot(ctx context.Context, req *canopyv1.DeleteSnapsh
 	if cur.Emulated {
 		spec.Mode = emulate.ModeEmulated
 	}
-	return v.submit(ctx, opRequest{kind: opSnapshotDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.ops.submit(ctx, opRequest{kind: opSnapshotDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }

@@ -31,7 +31,7 @@ import (
 // no-ops, and waits wait again. Emulated modes branch to emulate_steps.go.
 
 // step adapts a step that needs the operation's cloud and spec.
-func (v *volumes) step(fn func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error)) jobs.Step {
+func (v *storageViews) step(fn func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error)) jobs.Step {
 	return func(ctx context.Context, op *store.Operation) (jobs.Result, error) {
 		sc, spec, err := v.jobOf(op)
 		if err != nil {
@@ -41,7 +41,7 @@ func (v *volumes) step(fn func(ctx context.Context, op *store.Operation, sc *rou
 	}
 }
 
-func (v *volumes) jobOf(op *store.Operation) (*router.Cloud, jobSpec, error) {
+func (v *storageViews) jobOf(op *store.Operation) (*router.Cloud, jobSpec, error) {
 	var spec jobSpec
 	if err := json.Unmarshal(op.Spec, &spec); err != nil {
 		return nil, spec, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
@@ -58,7 +58,7 @@ func (v *volumes) jobOf(op *store.Operation) (*router.Cloud, jobSpec, error) {
 
 func always(store.Operation, string) bool { return true }
 
-func (v *volumes) registerJobs() {
+func (v *jobSet) registerJobs() {
 	v.registerImageJobs()
 	createVolume := jobs.Kind{First: "reserve", Undoable: always, Undo: v.undoCreate, Fail: v.failCreate, Steps: map[string]jobs.Step{
 		"reserve":   v.step(v.stepReserve(providers.KindVolume)),
@@ -123,7 +123,7 @@ func kindOf(op string) string {
 
 // ---------------------------------------------------------------- creates
 
-func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepReserve(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
 	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if err := v.reserve(ctx, *op, kind); err != nil {
 			return jobs.Result{}, err
@@ -141,7 +141,7 @@ func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operatio
 
 // stepProvisionVolume asks the cloud for the volume (a create, a native
 // restore, or the empty volume an emulated copy is written into).
-func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	vs := providers.VolumeSpec{Name: spec.Name, Zone: spec.Zone, SizeGiB: spec.SizeGiB, Type: spec.Type, Description: spec.Description,
 		Labels: spec.Labels, IdempotencyToken: op.TargetID}
 	var x providers.Volume
@@ -166,17 +166,17 @@ func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, 
 // under its canopy id rather than adopting it under another. (The "bind"
 // step after it repeats the bind, idempotently, for operations recorded
 // before this step learned the id.)
-func (v *volumes) learned(ctx context.Context, op *store.Operation, native string, progress int32) (jobs.Result, error) {
+func (v *createSteps) learned(ctx context.Context, op *store.Operation, native string, progress int32) (jobs.Result, error) {
 	op.State["native"] = native
 	failpoint.Hit(op.Kind + "/" + op.Step + ":cloud-answered")
-	if _, err := v.s.store.Bind(ctx, op.TargetID, native); err != nil {
+	if _, err := v.store.Bind(ctx, op.TargetID, native); err != nil {
 		return jobs.Result{}, status.Errorf(codes.Internal, "bind %s to %s: %v", op.TargetID, native, err)
 	}
 	return jobs.Result{Next: "bind", Progress: progress}, nil
 }
 
 // stepProvisionCopy asks the cloud for a snapshot or backup.
-func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepProvisionCopy(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
 	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if kind == providers.KindBackup {
 			b, err := sc.Storage.CreateBackup(ctx, providers.BackupSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
@@ -202,7 +202,7 @@ func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Op
 }
 
 // stepResolve waits for a snapshot job to tell the snapshot's id.
-func (v *volumes) stepResolve(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepResolve(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	id, err := v.pollSnapshotJob(ctx, sc, op.State["job"])
 	if err != nil {
 		if router.IsProviderErr(err) || ctx.Err() != nil {
@@ -214,8 +214,8 @@ func (v *volumes) stepResolve(ctx context.Context, op *store.Operation, sc *rout
 }
 
 // stepBind fills the pending id mapping with the native id.
-func (v *volumes) stepBind(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
-	if _, err := v.s.store.Bind(ctx, op.TargetID, op.State["native"]); err != nil {
+func (v *createSteps) stepBind(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+	if _, err := v.store.Bind(ctx, op.TargetID, op.State["native"]); err != nil {
 		return jobs.Result{}, status.Errorf(codes.Internal, "bind %s to %s: %v", op.TargetID, op.State["native"], err)
 	}
 	if spec.Mode == emulate.ModeEmulated && op.Kind != opVolumeCreate && op.Kind != opBackupRestore {
@@ -225,7 +225,7 @@ func (v *volumes) stepBind(ctx context.Context, op *store.Operation, sc *router.
 }
 
 // stepWaitCreated waits for the new resource to be ready.
-func (v *volumes) stepWaitCreated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepWaitCreated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	native := op.State["native"]
 	switch kindOf(op.Kind) {
 	case providers.KindVolume:
@@ -245,7 +245,7 @@ func (v *volumes) stepWaitCreated(ctx context.Context, op *store.Operation, sc *
 }
 
 // volumeDone ends an operation with the volume as it is now.
-func (v *volumes) volumeDone(ctx context.Context, sc *router.Cloud, id, native string) (jobs.Result, error) {
+func (v *storageViews) volumeDone(ctx context.Context, sc *router.Cloud, id, native string) (jobs.Result, error) {
 	x, err := sc.Emulation.GetVolume(ctx, native)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
@@ -259,7 +259,7 @@ func (v *volumes) volumeDone(ctx context.Context, sc *router.Cloud, id, native s
 }
 
 // copyDone ends a snapshot or backup create with the copy as it is now.
-func (v *volumes) copyDone(ctx context.Context, op *store.Operation, sc *router.Cloud) (jobs.Result, error) {
+func (v *storageViews) copyDone(ctx context.Context, op *store.Operation, sc *router.Cloud) (jobs.Result, error) {
 	native := op.State["native"]
 	var msg proto.Message
 	if kindOf(op.Kind) == providers.KindSnapshot {
@@ -288,7 +288,7 @@ func (v *volumes) copyDone(ctx context.Context, op *store.Operation, sc *router.
 
 // undoCreate rolls a create back (cancel): what the cloud made is deleted,
 // what canopy recorded forgotten, the id released.
-func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
+func (v *createSteps) undoCreate(ctx context.Context, op *store.Operation) error {
 	sc, spec, err := v.jobOf(op)
 	if err != nil {
 		return err
@@ -317,7 +317,7 @@ func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
 				// Record what is being rolled back before deleting it, so
 				// an undo resumed after a crash knows it without asking.
 				op.State["native"] = native
-				if _, err := v.s.store.UpdateOperation(ctx, *op); err != nil {
+				if _, err := v.store.UpdateOperation(ctx, *op); err != nil {
 					return stepErr(sc.Name, "record rollback", err)
 				}
 			}
@@ -332,13 +332,13 @@ func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
 			return err
 		}
 	}
-	if err := v.s.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := v.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return stepErr(sc.Name, "forget "+op.TargetID, err)
 	}
 	return nil
 }
 
-func (v *volumes) stepProvision(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec, kind string) (jobs.Result, error) {
+func (v *createSteps) stepProvision(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec, kind string) (jobs.Result, error) {
 	if kind == providers.KindVolume {
 		return v.stepProvisionVolume(ctx, op, sc, spec)
 	}
@@ -348,7 +348,7 @@ func (v *volumes) stepProvision(ctx context.Context, op *store.Operation, sc *ro
 // deleteNative deletes a resource a cancelled create made, once the cloud
 // lets it (a volume being created cannot be deleted yet), and waits until
 // it is gone.
-func (v *volumes) deleteNative(ctx context.Context, sc *router.Cloud, kind, native string) error {
+func (v *createSteps) deleteNative(ctx context.Context, sc *router.Cloud, kind, native string) error {
 	var err error
 	switch kind {
 	case providers.KindVolume:
@@ -374,22 +374,22 @@ func (v *volumes) deleteNative(ctx context.Context, sc *router.Cloud, kind, nati
 
 // failCreate releases what a failed create holds: an id the cloud never
 // answered for, and emulated records never bound.
-func (v *volumes) failCreate(ctx context.Context, op *store.Operation) {
+func (v *createSteps) failCreate(ctx context.Context, op *store.Operation) {
 	sc, spec, err := v.jobOf(op)
 	if err != nil {
 		return
 	}
-	m, err := v.s.store.Get(ctx, op.TargetID)
+	m, err := v.store.Get(ctx, op.TargetID)
 	if err != nil || !m.Pending() || spec.Mode == emulate.ModeDeferred {
 		return
 	}
 	_ = v.forgetEmulated(ctx, op, sc, spec)
-	_ = v.s.store.Delete(ctx, op.TargetID)
+	_ = v.store.Delete(ctx, op.TargetID)
 }
 
 // ---------------------------------------------------------------- deletes
 
-func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+func (v *changeSteps) stepDelete(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
 	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if spec.Mode == emulate.ModeDeferred {
 			if err := sc.Emulation.Forget(ctx, providers.KindVolume, op.TargetID); err != nil {
@@ -399,7 +399,7 @@ func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation
 		}
 		native := op.State["native"]
 		if native == "" {
-			m, err := v.s.store.Get(ctx, op.TargetID)
+			m, err := v.store.Get(ctx, op.TargetID)
 			if errors.Is(err, store.ErrNotFound) {
 				return jobs.Result{Next: "forget", Progress: 50}, nil // forgotten already
 			}
@@ -429,7 +429,7 @@ func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation
 	}
 }
 
-func (v *volumes) stepWaitGone(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+func (v *changeSteps) stepWaitGone(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
 	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if err := v.waitAbsent(ctx, sc, kind, op.State["native"]); err != nil {
 			return jobs.Result{}, err
@@ -438,9 +438,9 @@ func (v *volumes) stepWaitGone(kind string) func(context.Context, *store.Operati
 	}
 }
 
-func (v *volumes) stepForget(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+func (v *changeSteps) stepForget(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
 	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
-		if err := v.s.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := v.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return jobs.Result{}, stepErr(sc.Name, "forget "+op.TargetID, err)
 		}
 		return jobs.Result{Done: true, Response: deletedResult(spec.Last)}, nil
@@ -470,7 +470,7 @@ func deletedResult(last []byte) []byte {
 
 // ---------------------------------------------------------------- changes
 
-func (v *volumes) stepExtend(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *changeSteps) stepExtend(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	if spec.Mode == emulate.ModeDeferred {
 		return v.deferredChange(ctx, op, sc, spec)
 	}
@@ -499,7 +499,7 @@ func attachedTo(x providers.Volume, server string) bool {
 	return false
 }
 
-func (v *volumes) stepAttach(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *changeSteps) stepAttach(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	native, err := v.nativeOf(ctx, op, sc)
 	if err != nil {
 		return jobs.Result{}, err
@@ -516,7 +516,7 @@ func (v *volumes) stepAttach(ctx context.Context, op *store.Operation, sc *route
 	return jobs.Result{Next: "wait", Progress: 50}, nil
 }
 
-func (v *volumes) stepDetach(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+func (v *changeSteps) stepDetach(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	native, err := v.nativeOf(ctx, op, sc)
 	if err != nil {
 		return jobs.Result{}, err
@@ -535,7 +535,7 @@ func (v *volumes) stepDetach(ctx context.Context, op *store.Operation, sc *route
 
 // stepWaitVolume waits until the volume is ACTIVE and done holds, then
 // ends the operation with it.
-func (v *volumes) stepWaitVolume(done func(providers.Volume, jobSpec) bool, what string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+func (v *changeSteps) stepWaitVolume(done func(providers.Volume, jobSpec) bool, what string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
 	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		native, err := v.nativeOf(ctx, op, sc)
 		if err != nil {
@@ -549,11 +549,11 @@ func (v *volumes) stepWaitVolume(done func(providers.Volume, jobSpec) bool, what
 }
 
 // nativeOf is the native id of the operation's target.
-func (v *volumes) nativeOf(ctx context.Context, op *store.Operation, sc *router.Cloud) (string, error) {
+func (v *storageViews) nativeOf(ctx context.Context, op *store.Operation, sc *router.Cloud) (string, error) {
 	if n := op.State["native"]; n != "" {
 		return n, nil
 	}
-	m, err := v.s.store.Get(ctx, op.TargetID)
+	m, err := v.store.Get(ctx, op.TargetID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", router.NotFound(kindOf(op.Kind), op.TargetID)
 	}
@@ -570,8 +570,8 @@ func (v *volumes) nativeOf(ctx context.Context, op *store.Operation, sc *router.
 // ---------------------------------------------------------------- waits
 
 // waitCtx bounds a wait inside an operation by the configured timeout.
-func (v *volumes) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
+func (v *storageViews) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, v.cfg.Wait.Timeout.Std())
 }
 
 // resourceErr is a resource that went to ERROR while an operation waited.
@@ -596,7 +596,7 @@ func waitErr(ctx context.Context, cloud, kind, native, what string, start time.T
 
 // waitVolume waits through the cloud's batched poller until done holds.
 // A volume in ERROR, or gone, ends the wait with an error.
-func (v *volumes) waitVolume(ctx context.Context, sc *router.Cloud, native, what string, done func(providers.Volume) bool) (providers.Volume, error) {
+func (v *storageViews) waitVolume(ctx context.Context, sc *router.Cloud, native, what string, done func(providers.Volume) bool) (providers.Volume, error) {
 	wctx, cancel := v.waitCtx(ctx)
 	defer cancel()
 	start := time.Now()
@@ -617,7 +617,7 @@ func (v *volumes) waitVolume(ctx context.Context, sc *router.Cloud, native, what
 
 // waitCopy waits until a snapshot or backup is ACTIVE (or, with settled,
 // merely not transitional).
-func (v *volumes) waitCopy(ctx context.Context, sc *router.Cloud, kind, native string, settled bool) (providers.Status, error) {
+func (v *storageViews) waitCopy(ctx context.Context, sc *router.Cloud, kind, native string, settled bool) (providers.Status, error) {
 	wctx, cancel := v.waitCtx(ctx)
 	defer cancel()
 	start := time.Now()
@@ -654,7 +654,7 @@ func (v *volumes) waitCopy(ctx context.Context, sc *router.Cloud, kind, native s
 }
 
 // waitAbsent waits until a resource no longer shows.
-func (v *volumes) waitAbsent(ctx context.Context, sc *router.Cloud, kind, native string) error {
+func (v *storageViews) waitAbsent(ctx context.Context, sc *router.Cloud, kind, native string) error {
 	if native == "" {
 		return nil
 	}

@@ -93,11 +93,11 @@ func requestHash(kind string, m proto.Message) string {
 // replay returns the operation a request id already made (AIP-155), if
 // any: the same request again gets the same operation; another request
 // with the same id is INVALID_ARGUMENT.
-func (v *volumes) replay(ctx context.Context, kind, reqID, hash string) (store.Operation, bool, error) {
+func (v *ops) replay(ctx context.Context, kind, reqID, hash string) (store.Operation, bool, error) {
 	if err := router.CheckRequestID(reqID); err != nil || reqID == "" {
 		return store.Operation{}, false, err
 	}
-	ops, err := v.s.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), RequestID: reqID})
+	ops, err := v.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), RequestID: reqID})
 	if err != nil {
 		return store.Operation{}, false, router.StoreErr("find request "+reqID, err)
 	}
@@ -116,12 +116,12 @@ func (v *volumes) replay(ctx context.Context, kind, reqID, hash string) (store.O
 
 // submit records the operation (and, for a create, the resource's id
 // mapping), starts it, and answers: at once, or when it is done with wait.
-func (v *volumes) submit(ctx context.Context, r opRequest) (*canopyv1.Operation, error) {
+func (v *ops) submit(ctx context.Context, r opRequest) (*canopyv1.Operation, error) {
 	raw, err := json.Marshal(r.spec)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "spec: %v", err)
 	}
-	op, created, err := v.s.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: r.cl.Name, TargetID: r.target,
+	op, created, err := v.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: r.cl.Name, TargetID: r.target,
 		RequestID: r.reqID, RequestHash: r.hash, Spec: raw})
 	if err != nil {
 		return nil, router.StoreErr("create operation", err)
@@ -146,13 +146,13 @@ func (v *volumes) submit(ctx context.Context, r opRequest) (*canopyv1.Operation,
 
 // reserve durably maps the canopy id a create allocated, pending until the
 // cloud answers. Doing it again is a no-op.
-func (v *volumes) reserve(ctx context.Context, op store.Operation, kind string) error {
-	if _, err := v.s.store.Get(ctx, op.TargetID); err == nil {
+func (v *storageCore) reserve(ctx context.Context, op store.Operation, kind string) error {
+	if _, err := v.store.Get(ctx, op.TargetID); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return router.StoreErr("get "+op.TargetID, err)
 	}
-	_, _, err := v.s.store.Reserve(ctx, store.Mapping{ID: op.TargetID, Cloud: op.Cloud, Kind: kind, Project: op.Project})
+	_, _, err := v.store.Reserve(ctx, store.Mapping{ID: op.TargetID, Cloud: op.Cloud, Kind: kind, Project: op.Project})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return router.StoreErr("reserve "+op.TargetID, err)
 	}
@@ -160,7 +160,7 @@ func (v *volumes) reserve(ctx context.Context, op store.Operation, kind string) 
 }
 
 // answer returns the operation, after waiting for it when asked.
-func (v *volumes) answer(ctx context.Context, op store.Operation, wait bool) (*canopyv1.Operation, error) {
+func (v *ops) answer(ctx context.Context, op store.Operation, wait bool) (*canopyv1.Operation, error) {
 	if wait && !op.Done {
 		wctx, cancel := v.waitBound(ctx)
 		defer cancel()
@@ -179,10 +179,10 @@ func (v *volumes) answer(ctx context.Context, op store.Operation, wait bool) (*c
 // waitBound bounds a wait for an operation: by the configured wait
 // timeout when the call has no deadline, else a little before the deadline,
 // so the caller gets the operation (not yet done) rather than an error.
-func (v *volumes) waitBound(ctx context.Context) (context.Context, context.CancelFunc) {
+func (v *ops) waitBound(ctx context.Context) (context.Context, context.CancelFunc) {
 	dl, ok := ctx.Deadline()
 	if !ok {
-		return context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
+		return context.WithTimeout(ctx, v.cfg.Wait.Timeout.Std())
 	}
 	margin := time.Until(dl) / 5
 	if margin > time.Second {
@@ -202,11 +202,11 @@ func anyBytes(m proto.Message) []byte {
 }
 
 // explicitCloud is the cloud a list's location names, if it names one.
-func (v *volumes) explicitCloud(loc *canopyv1.Location) (*router.Cloud, error) {
+func (v *storageViews) explicitCloud(loc *canopyv1.Location) (*router.Cloud, error) {
 	if loc.GetCloud() == "" && loc.GetZone() == "" {
 		return nil, nil
 	}
-	targets, err := v.s.rt.ListTargets(loc)
+	targets, err := v.rt.ListTargets(loc)
 	if err != nil || len(targets) != 1 {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ func (v *volumes) explicitCloud(loc *canopyv1.Location) (*router.Cloud, error) {
 
 // checkListCloud is FAILED_PRECONDITION when a list names a cloud without
 // volumes; a fan-out simply skips such clouds.
-func (v *volumes) checkListCloud(loc *canopyv1.Location) error {
+func (v *storageViews) checkListCloud(loc *canopyv1.Location) error {
 	cl, err := v.explicitCloud(loc)
 	if err != nil || cl == nil {
 		return err

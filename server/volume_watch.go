@@ -21,7 +21,7 @@ type volumeEvent = canopyv1.WatchVolumesResponse
 // use), so watchers add no upstream calls beyond one list per interval per
 // cloud. The stream sends every matching volume (ADDED), then SYNCED, then
 // changes in the order the polls saw them.
-func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv1.VolumeService_WatchVolumesServer) error {
+func (v *volumeService) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv1.VolumeService_WatchVolumesServer) error {
 	ctx := stream.Context()
 	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return err
@@ -37,7 +37,7 @@ func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
 		return err
 	}
-	targets, err := v.s.rt.ListTargets(req.GetLocation())
+	targets, err := v.rt.ListTargets(req.GetLocation())
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ import (
 
 // cloudVolumes lists one cloud's volumes as the API shows them: the
 // cloud's own (adopting those made outside canopy) and the deferred ones.
-func (v *volumes) cloudVolumes(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Volume, error) {
+func (v *storageViews) cloudVolumes(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Volume, error) {
 	sc := cl
 	if sc.Emulation.VolumesOrFail() != nil {
 		return nil, nil
@@ -44,13 +44,13 @@ func (v *volumes) cloudVolumes(ctx context.Context, cl *router.Cloud) ([]*canopy
 }
 
 // volumesView converts a cloud's volume list and adds its deferred volumes.
-func (v *volumes) volumesView(ctx context.Context, sc *router.Cloud, list []providers.Volume, kept []emulate.Record) ([]*canopyv1.Volume, error) {
+func (v *storageViews) volumesView(ctx context.Context, sc *router.Cloud, list []providers.Volume, kept []emulate.Record) ([]*canopyv1.Volume, error) {
 	out, err := v.volumesPB(ctx, sc, list)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range kept {
-		m, err := v.s.store.Get(ctx, r.ID)
+		m, err := v.store.Get(ctx, r.ID)
 		if err != nil || !m.Pending() {
 			continue // a record whose create was rolled back, or bound at boot
 		}
@@ -64,12 +64,12 @@ func (v *volumes) volumesView(ctx context.Context, sc *router.Cloud, list []prov
 }
 
 // ListVolumes implements canopyv1.VolumeServiceServer.
-func (v *volumes) ListVolumes(ctx context.Context, req *canopyv1.ListVolumesRequest) (*canopyv1.ListVolumesResponse, error) {
+func (v *volumeService) ListVolumes(ctx context.Context, req *canopyv1.ListVolumesRequest) (*canopyv1.ListVolumesResponse, error) {
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
 		return nil, err
 	}
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"volumes", req.GetName(), req.GetStatus()}}
-	page, next, errs, err := router.List(ctx, v.s.rt, q, v.cloudVolumes, func(x *canopyv1.Volume) bool {
+	page, next, errs, err := router.List(ctx, v.rt, q, v.cloudVolumes, func(x *canopyv1.Volume) bool {
 		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetStatus() == 0 || x.Status == req.GetStatus()) &&
 			router.MatchLabels(req.GetLabels(), x.Labels) && router.MatchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
 	})
@@ -80,14 +80,14 @@ func (v *volumes) ListVolumes(ctx context.Context, req *canopyv1.ListVolumesRequ
 }
 
 // busy reports whether an unfinished operation acts on the resource.
-func (v *volumes) busy(ctx context.Context, id string) bool {
-	ops, err := v.s.store.ListOperations(ctx, store.OperationFilter{TargetID: id, Unfinished: true})
+func (v *ops) busy(ctx context.Context, id string) bool {
+	ops, err := v.store.ListOperations(ctx, store.OperationFilter{TargetID: id, Unfinished: true})
 	return err != nil || len(ops) > 0
 }
 
 // pendingOp is the unfinished create of a pending id, if there is one.
-func (v *volumes) pendingOp(ctx context.Context, id string) (store.Operation, jobSpec, bool) {
-	ops, err := v.s.store.ListOperations(ctx, store.OperationFilter{TargetID: id, Unfinished: true})
+func (v *ops) pendingOp(ctx context.Context, id string) (store.Operation, jobSpec, bool) {
+	ops, err := v.store.ListOperations(ctx, store.OperationFilter{TargetID: id, Unfinished: true})
 	if err != nil || len(ops) == 0 {
 		return store.Operation{}, jobSpec{}, false
 	}
@@ -97,8 +97,8 @@ func (v *volumes) pendingOp(ctx context.Context, id string) (store.Operation, jo
 }
 
 // findVolume resolves a volume reference (canopy id or name) in field.
-func (v *volumes) findVolume(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Volume, error) {
-	cl, m, err := router.Find(ctx, v.s.rt, providers.KindVolume, field, ref, v.cloudVolumes)
+func (v *volumeService) findVolume(ctx context.Context, field, ref string) (*router.Cloud, store.Mapping, *canopyv1.Volume, error) {
+	cl, m, err := router.Find(ctx, v.rt, providers.KindVolume, field, ref, v.cloudVolumes)
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -107,7 +107,7 @@ func (v *volumes) findVolume(ctx context.Context, field, ref string) (*router.Cl
 		return nil, m, nil, err
 	}
 	if r, err := sc.Emulation.Record(ctx, providers.KindVolume, m.ID); m.Pending() && err == nil && v.settleBoot(ctx, sc, r) {
-		if m, err = v.s.store.Get(ctx, m.ID); err != nil {
+		if m, err = v.store.Get(ctx, m.ID); err != nil {
 			return nil, m, nil, router.StoreErr("get "+m.ID, err)
 		}
 	}
@@ -116,15 +116,15 @@ func (v *volumes) findVolume(ctx context.Context, field, ref string) (*router.Cl
 			pb, err := v.deferredPB(ctx, sc, r, m)
 			return sc, m, pb, err
 		}
-		_, spec, _ := v.pendingOp(ctx, m.ID)
+		_, spec, _ := v.ops.pendingOp(ctx, m.ID)
 		return sc, m, &canopyv1.Volume{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.Name, Zone: spec.Zone, Project: m.Project},
 			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: "being created: the cloud has not answered yet", SizeGib: spec.SizeGiB,
 			Labels: spec.Labels, CreateTime: ts(m.Created)}, nil
 	}
 	x, err := sc.Emulation.GetVolume(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
-		if !v.busy(ctx, m.ID) { // deleted behind canopy's back
-			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
+		if !v.ops.busy(ctx, m.ID) { // deleted behind canopy's back
+			_ = v.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
 		return nil, m, nil, router.NotFound(providers.KindVolume, ref)
 	}
@@ -140,13 +140,13 @@ func (v *volumes) findVolume(ctx context.Context, field, ref string) (*router.Cl
 }
 
 // GetVolume implements canopyv1.VolumeServiceServer.
-func (v *volumes) GetVolume(ctx context.Context, req *canopyv1.GetVolumeRequest) (*canopyv1.Volume, error) {
+func (v *volumeService) GetVolume(ctx context.Context, req *canopyv1.GetVolumeRequest) (*canopyv1.Volume, error) {
 	_, _, x, err := v.findVolume(ctx, "id", req.GetId())
 	return x, err
 }
 
 // CreateVolume implements canopyv1.VolumeServiceServer.
-func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRequest) (*canopyv1.Operation, error) {
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
@@ -163,8 +163,8 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		return nil, router.BadRequest("size_gib", "required for an empty volume: a positive number of GiB")
 	}
 	hash := requestHash(opVolumeCreate, req)
-	if op, ok, err := v.replay(ctx, opVolumeCreate, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opVolumeCreate, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	spec := jobSpec{Name: req.GetName(), Zone: req.GetLocation().GetZone(), Type: req.GetVolumeType(), Description: req.GetDescription(), Labels: req.GetLabels()}
 	var cl *router.Cloud
@@ -197,7 +197,7 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		cl, spec.SnapshotID, spec.SnapshotNative = sc, sm.ID, sm.NativeID
 	} else {
 		var err error
-		if cl, err = v.s.rt.RouteCreate(req.GetLocation()); err != nil {
+		if cl, err = v.rt.RouteCreate(req.GetLocation()); err != nil {
 			return nil, err
 		}
 	}
@@ -214,7 +214,7 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		if err != nil {
 			return nil, router.CapabilityErr(cl.Name, providers.CapVolumeFromImage)
 		}
-		native, err := v.s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
+		native, err := v.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
 		if err != nil {
 			return nil, err
 		}
@@ -232,12 +232,12 @@ func (v *volumes) CreateVolume(ctx context.Context, req *canopyv1.CreateVolumeRe
 		spec.ImageNative, spec.Mode = native, mode
 	}
 	spec.SizeGiB = size
-	return v.submit(ctx, opRequest{kind: opVolumeCreate, cl: cl, target: store.NewID(), reserve: providers.KindVolume, spec: spec,
+	return v.ops.submit(ctx, opRequest{kind: opVolumeCreate, cl: cl, target: store.NewID(), reserve: providers.KindVolume, spec: spec,
 		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // replied answers a request whose request id was seen before.
-func (v *volumes) replied(ctx context.Context, op store.Operation, ok bool, err error, wait bool) (*canopyv1.Operation, error) {
+func (v *ops) replied(ctx context.Context, op store.Operation, ok bool, err error, wait bool) (*canopyv1.Operation, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -257,10 +257,10 @@ func imageMinGiB(im providers.Image) int64 {
 }
 
 // DeleteVolume implements canopyv1.VolumeServiceServer.
-func (v *volumes) DeleteVolume(ctx context.Context, req *canopyv1.DeleteVolumeRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) DeleteVolume(ctx context.Context, req *canopyv1.DeleteVolumeRequest) (*canopyv1.Operation, error) {
 	hash := requestHash(opVolumeDelete, req)
-	if op, ok, err := v.replay(ctx, opVolumeDelete, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opVolumeDelete, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
 	if err != nil {
@@ -278,17 +278,17 @@ func (v *volumes) DeleteVolume(ctx context.Context, req *canopyv1.DeleteVolumeRe
 	case len(cur.Attachments) > 0:
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, cur.Attachments[0].ServerId, sc.Name)
 	}
-	return v.submit(ctx, opRequest{kind: opVolumeDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.ops.submit(ctx, opRequest{kind: opVolumeDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // ExtendVolume implements canopyv1.VolumeServiceServer.
-func (v *volumes) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVolumeRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVolumeRequest) (*canopyv1.Operation, error) {
 	if req.GetSizeGib() <= 0 || req.GetSizeGib() > maxVolumeGiB {
 		return nil, router.BadRequest("size_gib", "must be between 1 and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
 	}
 	hash := requestHash(opVolumeExtend, req)
-	if op, ok, err := v.replay(ctx, opVolumeExtend, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opVolumeExtend, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
 	if err != nil {
@@ -304,12 +304,12 @@ func (v *volumes) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVolumeRe
 	if req.GetSizeGib() <= cur.SizeGib {
 		return nil, router.BadRequest("size_gib", "must be more than the volume's %d GiB, got %d", cur.SizeGib, req.GetSizeGib())
 	}
-	return v.submit(ctx, opRequest{kind: opVolumeExtend, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.ops.submit(ctx, opRequest{kind: opVolumeExtend, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // findServerIn resolves a server reference in field to a server of cloud.
-func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *router.Cloud) (store.Mapping, error) {
-	scl, m, err := router.Find(ctx, v.s.rt, providers.KindServer, field, ref, v.servers.cloudServers)
+func (v *volumeService) findServerIn(ctx context.Context, field, ref string, cl *router.Cloud) (store.Mapping, error) {
+	scl, m, err := router.Find(ctx, v.rt, providers.KindServer, field, ref, v.servers.cloudServers)
 	if err != nil {
 		return m, err
 	}
@@ -323,13 +323,13 @@ func (v *volumes) findServerIn(ctx context.Context, field, ref string, cl *route
 }
 
 // AttachVolume implements canopyv1.VolumeServiceServer.
-func (v *volumes) AttachVolume(ctx context.Context, req *canopyv1.AttachVolumeRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) AttachVolume(ctx context.Context, req *canopyv1.AttachVolumeRequest) (*canopyv1.Operation, error) {
 	if req.GetServer() == "" {
 		return nil, router.BadRequest("server", "required: a server's canopy id or name")
 	}
 	hash := requestHash(opVolumeAttach, req)
-	if op, ok, err := v.replay(ctx, opVolumeAttach, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opVolumeAttach, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
 	if err != nil {
@@ -351,14 +351,14 @@ func (v *volumes) AttachVolume(ctx context.Context, req *canopyv1.AttachVolumeRe
 		}
 	}
 	spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
-	return v.submit(ctx, opRequest{kind: opVolumeAttach, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.ops.submit(ctx, opRequest{kind: opVolumeAttach, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }
 
 // DetachVolume implements canopyv1.VolumeServiceServer.
-func (v *volumes) DetachVolume(ctx context.Context, req *canopyv1.DetachVolumeRequest) (*canopyv1.Operation, error) {
+func (v *volumeService) DetachVolume(ctx context.Context, req *canopyv1.DetachVolumeRequest) (*canopyv1.Operation, error) {
 	hash := requestHash(opVolumeDetach, req)
-	if op, ok, err := v.replay(ctx, opVolumeDetach, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
+	if op, ok, err := v.ops.replay(ctx, opVolumeDetach, req.GetRequestId(), hash); err != nil || ok {
+		return v.ops.replied(ctx, op, ok, err, req.GetWait())
 	}
 	sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
 	if err != nil {
@@ -376,7 +376,7 @@ func (v *volumes) DetachVolume(ctx context.Context, req *canopyv1.DetachVolumeRe
 		if len(cur.Attachments) != 1 {
 			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to any server in cloud %q", m.ID, sc.Name)
 		}
-		if sm, err = v.s.store.Get(ctx, cur.Attachments[0].ServerId); err != nil {
+		if sm, err = v.store.Get(ctx, cur.Attachments[0].ServerId); err != nil {
 			return nil, router.StoreErr("get server "+cur.Attachments[0].ServerId, err)
 		}
 	}
@@ -388,5 +388,5 @@ func (v *volumes) DetachVolume(ctx context.Context, req *canopyv1.DetachVolumeRe
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to server %s in cloud %q", m.ID, sm.ID, sc.Name)
 	}
 	spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
-	return v.submit(ctx, opRequest{kind: opVolumeDetach, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.ops.submit(ctx, opRequest{kind: opVolumeDetach, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
 }

@@ -16,7 +16,7 @@ import (
 // creates them has bound their ids: a resource whose token (Properties
 // [providers.PropToken]) is the canopy id of a pending mapping of the same
 // cloud and kind is that mapping's, not one to adopt under a new id.
-func (v *volumes) bindByToken(ctx context.Context, sc *router.Cloud, kind string, natives, tokens []string) {
+func (v *storageViews) bindByToken(ctx context.Context, sc *router.Cloud, kind string, natives, tokens []string) {
 	for i, tok := range tokens {
 		if tok == "" || natives[i] == "" {
 			continue
@@ -24,21 +24,21 @@ func (v *volumes) bindByToken(ctx context.Context, sc *router.Cloud, kind string
 		if _, isID, err := router.IDOrName("token", tok); err != nil || !isID {
 			continue
 		}
-		if _, err := v.s.store.Lookup(ctx, sc.Name, kind, natives[i]); err == nil {
+		if _, err := v.store.Lookup(ctx, sc.Name, kind, natives[i]); err == nil {
 			continue // known already
 		}
-		m, err := v.s.store.Get(ctx, tok)
+		m, err := v.store.Get(ctx, tok)
 		if err != nil || !m.Pending() || m.Cloud != sc.Name || m.Kind != kind {
 			continue
 		}
-		_, _ = v.s.store.Bind(ctx, tok, natives[i])
+		_, _ = v.store.Bind(ctx, tok, natives[i])
 	}
 }
 
 // volumesPB converts one cloud's volumes, mapping every native id (volume,
 // image, snapshot, backup, attached servers) to its canopy id in one
 // batched store call per kind.
-func (v *volumes) volumesPB(ctx context.Context, sc *router.Cloud, list []providers.Volume) ([]*canopyv1.Volume, error) {
+func (v *storageViews) volumesPB(ctx context.Context, sc *router.Cloud, list []providers.Volume) ([]*canopyv1.Volume, error) {
 	var vols, imgs, snaps, baks, srvs, toks []string
 	for _, x := range list {
 		toks = append(toks, x.Properties[providers.PropToken])
@@ -53,7 +53,7 @@ func (v *volumes) volumesPB(ctx context.Context, sc *router.Cloud, list []provid
 	ids := map[string]map[string]store.Mapping{}
 	for kind, natives := range map[string][]string{providers.KindVolume: vols, providers.KindImage: imgs, providers.KindSnapshot: snaps,
 		providers.KindBackup: baks, providers.KindServer: srvs} {
-		m, err := v.s.rt.Adopt(ctx, sc, kind, natives)
+		m, err := v.rt.Adopt(ctx, sc, kind, natives)
 		if err != nil {
 			return nil, err
 		}
@@ -86,8 +86,8 @@ func volumePB(cloud string, m store.Mapping, x providers.Volume) *canopyv1.Volum
 }
 
 // deferredPB converts a deferred volume (emulated volume-from-image).
-func (v *volumes) deferredPB(ctx context.Context, sc *router.Cloud, r emulate.Record, m store.Mapping) (*canopyv1.Volume, error) {
-	img, err := v.s.rt.Adopt(ctx, sc, providers.KindImage, []string{r.ImageID})
+func (v *storageViews) deferredPB(ctx context.Context, sc *router.Cloud, r emulate.Record, m store.Mapping) (*canopyv1.Volume, error) {
+	img, err := v.rt.Adopt(ctx, sc, providers.KindImage, []string{r.ImageID})
 	if err != nil {
 		return nil, err
 	}
@@ -97,17 +97,17 @@ func (v *volumes) deferredPB(ctx context.Context, sc *router.Cloud, r emulate.Re
 }
 
 // snapshotsPB converts one cloud's snapshots.
-func (v *volumes) snapshotsPB(ctx context.Context, sc *router.Cloud, list []providers.Snapshot) ([]*canopyv1.Snapshot, error) {
+func (v *storageViews) snapshotsPB(ctx context.Context, sc *router.Cloud, list []providers.Snapshot) ([]*canopyv1.Snapshot, error) {
 	var snaps, vols, toks []string
 	for _, x := range list {
 		snaps, vols, toks = append(snaps, x.NativeID), append(vols, x.VolumeID), append(toks, x.Properties[providers.PropToken])
 	}
 	v.bindByToken(ctx, sc, providers.KindSnapshot, snaps, toks)
-	sids, err := v.s.rt.Adopt(ctx, sc, providers.KindSnapshot, snaps)
+	sids, err := v.rt.Adopt(ctx, sc, providers.KindSnapshot, snaps)
 	if err != nil {
 		return nil, err
 	}
-	vids, err := v.s.rt.Adopt(ctx, sc, providers.KindVolume, vols)
+	vids, err := v.rt.Adopt(ctx, sc, providers.KindVolume, vols)
 	if err != nil {
 		return nil, err
 	}
@@ -127,17 +127,17 @@ func (v *volumes) snapshotsPB(ctx context.Context, sc *router.Cloud, list []prov
 }
 
 // backupsPB converts one cloud's backups.
-func (v *volumes) backupsPB(ctx context.Context, sc *router.Cloud, list []providers.Backup) ([]*canopyv1.Backup, error) {
+func (v *storageViews) backupsPB(ctx context.Context, sc *router.Cloud, list []providers.Backup) ([]*canopyv1.Backup, error) {
 	var baks, vols, toks []string
 	for _, x := range list {
 		baks, vols, toks = append(baks, x.NativeID), append(vols, x.VolumeID), append(toks, x.Properties[providers.PropToken])
 	}
 	v.bindByToken(ctx, sc, providers.KindBackup, baks, toks)
-	bids, err := v.s.rt.Adopt(ctx, sc, providers.KindBackup, baks)
+	bids, err := v.rt.Adopt(ctx, sc, providers.KindBackup, baks)
 	if err != nil {
 		return nil, err
 	}
-	vids, err := v.s.rt.Adopt(ctx, sc, providers.KindVolume, vols)
+	vids, err := v.rt.Adopt(ctx, sc, providers.KindVolume, vols)
 	if err != nil {
 		return nil, err
 	}

@@ -14,59 +14,110 @@ import (
 	"github.com/canopy-cloud/canopy/providers"
 
 	"github.com/canopy-cloud/canopy/router"
+
+	"log/slog"
+
+	"github.com/canopy-cloud/canopy/config"
+
+	"github.com/canopy-cloud/canopy/store"
 )
 
-// volumes implements VolumeService and OperationService. It is built when
-// the server starts serving (Serve), resumes the unfinished operations of
-// the store, and stops its runner when serving ends. Each cloud's block
-// storage (cached driver, emulation layer, pollers) is the router's.
-type volumes struct {
-	canopyv1.UnimplementedVolumeServiceServer
-	canopyv1.UnimplementedOperationServiceServer
+// The block-storage side: the VolumeService handlers (volumeService), the
+// OperationService handlers (operationService), and the operations engine
+// under both: requests becoming durable operations (ops), the steps that
+// run them (createSteps, changeSteps, registered by jobSet) and the reads
+// and waits all of them share (storageViews). Each cloud's block storage
+// itself (cached driver, emulation layer, pollers) is the router's.
 
-	s       *Server
-	runner  *jobs.Runner
+// storageCore is what every part of the block-storage side holds.
+type storageCore struct {
+	rt      router.Resolver
+	store   store.Store
+	cfg     *config.Config // wait bounds
+	log     *slog.Logger
 	servers serverViews // the servers volumes attach to
+}
+
+// storageViews reads block storage as the API shows it (volumes_convert.go,
+// the cloud* lists) and waits on the router's pollers (volume_jobs.go).
+type storageViews struct{ *storageCore }
+
+// ops turns mutating requests into durable operations and answers with
+// them (volume_requests.go).
+type ops struct {
+	*storageCore
+	runner *jobs.Runner
+}
+
+// createSteps are the steps of creates (volume_jobs.go, emulate_steps.go).
+type createSteps struct{ storageViews }
+
+// changeSteps are the steps of deletes and changes.
+type changeSteps struct{ storageViews }
+
+// jobSet registers every operation kind's steps with the runner.
+type jobSet struct {
+	storageViews
+	*createSteps
+	*changeSteps
+	runner *jobs.Runner
+}
+
+// volumeService implements canopyv1.VolumeServiceServer (volumes.go,
+// snapshots.go, backups.go, volume_watch.go).
+type volumeService struct {
+	canopyv1.UnimplementedVolumeServiceServer
+	storageViews
+	ops *ops
+}
+
+// operationService implements canopyv1.OperationServiceServer
+// (operations.go).
+type operationService struct {
+	canopyv1.UnimplementedOperationServiceServer
+	*ops
 }
 
 // startVolumes builds the block-storage side of the server and resumes the
 // operations a previous run left unfinished.
-func (s *Server) startVolumes(ctx context.Context) (*volumes, error) {
-	v := &volumes{s: s, servers: serverViews{rt: s.rt}}
-	v.runner = jobs.New(s.store, jobs.Options{
+func (s *Server) startVolumes(ctx context.Context) (*volumeService, *operationService, error) {
+	core := &storageCore{rt: s.rt, store: s.store, cfg: s.cfg, log: s.log, servers: serverViews{rt: s.rt}}
+	runner := jobs.New(s.store, jobs.Options{
 		Transient: transient,
 		Failure:   failureOf,
 		Log:       s.log,
 		// Clouds down for a while are retried for about two minutes.
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxAttempts: 30,
 	})
-	v.registerJobs()
-	s.vols = v
-	v.settleBoots(ctx)
-	n, err := v.runner.Start(ctx)
+	views := storageViews{core}
+	js := &jobSet{storageViews: views, createSteps: &createSteps{views}, changeSteps: &changeSteps{views}, runner: runner}
+	js.registerJobs()
+	o := &ops{storageCore: core, runner: runner}
+	views.settleBoots(ctx)
+	n, err := runner.Start(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if n > 0 {
 		s.log.Info("resumed unfinished operations", "count", n)
 	}
-	return v, nil
+	return &volumeService{storageViews: views, ops: o}, &operationService{ops: o}, nil
 }
 
 // stop stops the runner; unfinished operations resume at the next start.
-func (v *volumes) stop() {
+func (v *ops) stop() {
 	v.runner.Stop()
 }
 
 // cloud is a configured cloud by name, or nil.
-func (v *volumes) cloud(name string) *router.Cloud {
-	cl, _ := v.s.rt.Cloud(name)
+func (v *storageViews) cloud(name string) *router.Cloud {
+	cl, _ := v.rt.Cloud(name)
 	return cl
 }
 
 // storage returns a cloud's block storage, or FAILED_PRECONDITION when the
 // cloud has none (canopy cannot emulate volumes).
-func (v *volumes) storage(cl *router.Cloud) (*router.Cloud, error) {
+func (v *storageViews) storage(cl *router.Cloud) (*router.Cloud, error) {
 	if err := cl.StorageOrFail(); err != nil {
 		return nil, err
 	}
