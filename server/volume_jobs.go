@@ -260,30 +260,24 @@ func (v *storageViews) volumeDone(ctx context.Context, sc *router.Cloud, id, nat
 
 // copyDone ends a snapshot or backup create with the copy as it is now.
 func (v *storageViews) copyDone(ctx context.Context, op *store.Operation, sc *router.Cloud) (jobs.Result, error) {
-	native := op.State["native"]
-	var msg proto.Message
 	if kindOf(op.Kind) == providers.KindSnapshot {
-		x, err := sc.Emulation.GetSnapshot(ctx, native)
-		if err != nil {
-			return jobs.Result{}, stepErr(sc.Name, "get snapshot "+native, err)
-		}
-		pbs, err := v.snapshotsPB(ctx, sc, []providers.Snapshot{x})
-		if err != nil {
-			return jobs.Result{}, err
-		}
-		pbs[0].Id, msg = op.TargetID, pbs[0]
-	} else {
-		x, err := sc.Emulation.GetBackup(ctx, native)
-		if err != nil {
-			return jobs.Result{}, stepErr(sc.Name, "get backup "+native, err)
-		}
-		pbs, err := v.backupsPB(ctx, sc, []providers.Backup{x})
-		if err != nil {
-			return jobs.Result{}, err
-		}
-		pbs[0].Id, msg = op.TargetID, pbs[0]
+		return copyResult(ctx, v, snapshotKind, op, sc)
 	}
-	return jobs.Result{Done: true, Response: anyBytes(msg)}, nil
+	return copyResult(ctx, v, backupKind, op, sc)
+}
+
+// copyResult is a created copy as the operation's result.
+func copyResult[N any, M copyMsg](ctx context.Context, v *storageViews, k copyKind[N, M], op *store.Operation, sc *router.Cloud) (jobs.Result, error) {
+	native := op.State["native"]
+	x, err := k.get(sc.Emulation, ctx, native)
+	if err != nil {
+		return jobs.Result{}, stepErr(sc.Name, "get "+k.kind+" "+native, err)
+	}
+	out, err := copyOne(ctx, v, k, sc, op.TargetID, x)
+	if err != nil {
+		return jobs.Result{}, err
+	}
+	return jobs.Result{Done: true, Response: anyBytes(out)}, nil
 }
 
 // undoCreate rolls a create back (cancel): what the cloud made is deleted,

@@ -90,6 +90,31 @@ func requestHash(kind string, m proto.Message) string {
 	return hex.EncodeToString(sum[:12])
 }
 
+// operationRequest is what every mutating block-storage request carries:
+// its AIP-155 request id and whether to wait for the operation.
+type operationRequest interface {
+	proto.Message
+	GetRequestId() string
+	GetWait() bool
+}
+
+// asOperation is the one shape of a mutating request. The same request id
+// again answers with the operation it made (replay); otherwise plan
+// resolves the request to an operation, which is recorded, started and
+// answered: at once, or when it is done with wait.
+func (v *ops) asOperation(ctx context.Context, kind string, req operationRequest, plan func() (opRequest, error)) (*canopyv1.Operation, error) {
+	hash := requestHash(kind, req)
+	if op, ok, err := v.replay(ctx, kind, req.GetRequestId(), hash); err != nil || ok {
+		return v.replied(ctx, op, ok, err, req.GetWait())
+	}
+	r, err := plan()
+	if err != nil {
+		return nil, err
+	}
+	r.kind, r.wait, r.reqID, r.hash = kind, req.GetWait(), req.GetRequestId(), hash
+	return v.submit(ctx, r)
+}
+
 // replay returns the operation a request id already made (AIP-155), if
 // any: the same request again gets the same operation; another request
 // with the same id is INVALID_ARGUMENT.

@@ -162,78 +162,75 @@ func (v *volumeService) CreateVolume(ctx context.Context, req *canopyv1.CreateVo
 	case req.GetImage() == "" && req.GetSnapshot() == "" && size == 0:
 		return nil, router.BadRequest("size_gib", "required for an empty volume: a positive number of GiB")
 	}
-	hash := requestHash(opVolumeCreate, req)
-	if op, ok, err := v.ops.replay(ctx, opVolumeCreate, req.GetRequestId(), hash); err != nil || ok {
-		return v.ops.replied(ctx, op, ok, err, req.GetWait())
-	}
-	spec := jobSpec{Name: req.GetName(), Zone: req.GetLocation().GetZone(), Type: req.GetVolumeType(), Description: req.GetDescription(), Labels: req.GetLabels()}
-	var cl *router.Cloud
-	if req.GetSnapshot() != "" {
-		sc, sm, snap, err := v.findSnapshot(ctx, "snapshot", req.GetSnapshot())
-		if err != nil {
-			return nil, err
-		}
-		if c := req.GetLocation().GetCloud(); c != "" && c != sc.Name {
-			return nil, router.BadRequest("location.cloud", "snapshot %s is in cloud %q: a volume from it is made there", sm.ID, sc.Name)
-		}
-		if sm.Pending() || snap.Status != canopyv1.Status_STATUS_ACTIVE {
-			return nil, status.Errorf(codes.FailedPrecondition, "snapshot %s is not ready (status %s) in cloud %q", sm.ID, snap.Status, sc.Name)
-		}
-		if size == 0 {
-			size = snap.SizeGib
-		}
-		if size < snap.SizeGib {
-			return nil, router.BadRequest("size_gib", "at least the snapshot's %d GiB, got %d", snap.SizeGib, size)
-		}
-		if emulate.IsEmulated(sm.NativeID) {
-			if err := sc.Emulation.RestoreMode(providers.CapSnapshots); err != nil {
-				return nil, router.EmulationErr(err)
+	return v.ops.asOperation(ctx, opVolumeCreate, req, func() (opRequest, error) {
+		spec := jobSpec{Name: req.GetName(), Zone: req.GetLocation().GetZone(), Type: req.GetVolumeType(), Description: req.GetDescription(), Labels: req.GetLabels()}
+		var cl *router.Cloud
+		if req.GetSnapshot() != "" {
+			sc, sm, snap, err := findCopy(ctx, v, snapshotKind, "snapshot", req.GetSnapshot())
+			if err != nil {
+				return opRequest{}, err
 			}
-			spec.Mode = emulate.ModeEmulated
+			if c := req.GetLocation().GetCloud(); c != "" && c != sc.Name {
+				return opRequest{}, router.BadRequest("location.cloud", "snapshot %s is in cloud %q: a volume from it is made there", sm.ID, sc.Name)
+			}
+			if sm.Pending() || snap.Status != canopyv1.Status_STATUS_ACTIVE {
+				return opRequest{}, status.Errorf(codes.FailedPrecondition, "snapshot %s is not ready (status %s) in cloud %q", sm.ID, snap.Status, sc.Name)
+			}
+			if size == 0 {
+				size = snap.SizeGib
+			}
+			if size < snap.SizeGib {
+				return opRequest{}, router.BadRequest("size_gib", "at least the snapshot's %d GiB, got %d", snap.SizeGib, size)
+			}
+			if emulate.IsEmulated(sm.NativeID) {
+				if err := sc.Emulation.RestoreMode(providers.CapSnapshots); err != nil {
+					return opRequest{}, router.EmulationErr(err)
+				}
+				spec.Mode = emulate.ModeEmulated
+			}
+			if spec.Zone == "" {
+				spec.Zone = snap.Location.GetZone()
+			}
+			cl, spec.SnapshotID, spec.SnapshotNative = sc, sm.ID, sm.NativeID
+		} else {
+			var err error
+			if cl, err = v.rt.RouteCreate(req.GetLocation()); err != nil {
+				return opRequest{}, err
+			}
 		}
-		if spec.Zone == "" {
-			spec.Zone = snap.Location.GetZone()
-		}
-		cl, spec.SnapshotID, spec.SnapshotNative = sc, sm.ID, sm.NativeID
-	} else {
-		var err error
-		if cl, err = v.rt.RouteCreate(req.GetLocation()); err != nil {
-			return nil, err
-		}
-	}
-	sc, err := v.storage(cl)
-	if err != nil {
-		return nil, err
-	}
-	if req.GetImage() != "" {
-		mode, err := sc.Emulation.FromImageMode()
+		sc, err := v.storage(cl)
 		if err != nil {
-			return nil, router.EmulationErr(err)
+			return opRequest{}, err
 		}
-		c, err := cl.ComputeOrFail()
-		if err != nil {
-			return nil, router.CapabilityErr(cl.Name, providers.CapVolumeFromImage)
+		if req.GetImage() != "" {
+			mode, err := sc.Emulation.FromImageMode()
+			if err != nil {
+				return opRequest{}, router.EmulationErr(err)
+			}
+			c, err := cl.ComputeOrFail()
+			if err != nil {
+				return opRequest{}, router.CapabilityErr(cl.Name, providers.CapVolumeFromImage)
+			}
+			native, err := v.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
+			if err != nil {
+				return opRequest{}, err
+			}
+			im, err := c.GetImage(ctx, native)
+			if err != nil {
+				return opRequest{}, router.CloudErr(cl.Name, "get image "+native, err)
+			}
+			min := imageMinGiB(im)
+			if size == 0 {
+				size = min
+			}
+			if size < min {
+				return opRequest{}, router.BadRequest("size_gib", "image %s needs at least %d GiB, got %d", im.Name, min, size)
+			}
+			spec.ImageNative, spec.Mode = native, mode
 		}
-		native, err := v.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
-		if err != nil {
-			return nil, err
-		}
-		im, err := c.GetImage(ctx, native)
-		if err != nil {
-			return nil, router.CloudErr(cl.Name, "get image "+native, err)
-		}
-		min := imageMinGiB(im)
-		if size == 0 {
-			size = min
-		}
-		if size < min {
-			return nil, router.BadRequest("size_gib", "image %s needs at least %d GiB, got %d", im.Name, min, size)
-		}
-		spec.ImageNative, spec.Mode = native, mode
-	}
-	spec.SizeGiB = size
-	return v.ops.submit(ctx, opRequest{kind: opVolumeCreate, cl: cl, target: store.NewID(), reserve: providers.KindVolume, spec: spec,
-		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+		spec.SizeGiB = size
+		return opRequest{cl: cl, target: store.NewID(), reserve: providers.KindVolume, spec: spec}, nil
+	})
 }
 
 // replied answers a request whose request id was seen before.
@@ -258,27 +255,25 @@ func imageMinGiB(im providers.Image) int64 {
 
 // DeleteVolume implements canopyv1.VolumeServiceServer.
 func (v *volumeService) DeleteVolume(ctx context.Context, req *canopyv1.DeleteVolumeRequest) (*canopyv1.Operation, error) {
-	hash := requestHash(opVolumeDelete, req)
-	if op, ok, err := v.ops.replay(ctx, opVolumeDelete, req.GetRequestId(), hash); err != nil || ok {
-		return v.ops.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
-	if err != nil {
-		return nil, err
-	}
-	spec := jobSpec{Last: anyBytes(cur)}
-	switch {
-	case m.Pending() && cur.Emulated:
-		if r, err := sc.Emulation.Record(ctx, providers.KindVolume, m.ID); err == nil && r.BootServer != "" {
-			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s in cloud %q", m.ID, r.BootServer, sc.Name)
+	return v.ops.asOperation(ctx, opVolumeDelete, req, func() (opRequest, error) {
+		sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
+		if err != nil {
+			return opRequest{}, err
 		}
-		spec.Mode = emulate.ModeDeferred
-	case m.Pending():
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.Name)
-	case len(cur.Attachments) > 0:
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, cur.Attachments[0].ServerId, sc.Name)
-	}
-	return v.ops.submit(ctx, opRequest{kind: opVolumeDelete, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+		spec := jobSpec{Last: anyBytes(cur)}
+		switch {
+		case m.Pending() && cur.Emulated:
+			if r, err := sc.Emulation.Record(ctx, providers.KindVolume, m.ID); err == nil && r.BootServer != "" {
+				return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s in cloud %q", m.ID, r.BootServer, sc.Name)
+			}
+			spec.Mode = emulate.ModeDeferred
+		case m.Pending():
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.Name)
+		case len(cur.Attachments) > 0:
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, cur.Attachments[0].ServerId, sc.Name)
+		}
+		return opRequest{cl: sc, target: m.ID, spec: spec}, nil
+	})
 }
 
 // ExtendVolume implements canopyv1.VolumeServiceServer.
@@ -286,25 +281,23 @@ func (v *volumeService) ExtendVolume(ctx context.Context, req *canopyv1.ExtendVo
 	if req.GetSizeGib() <= 0 || req.GetSizeGib() > maxVolumeGiB {
 		return nil, router.BadRequest("size_gib", "must be between 1 and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
 	}
-	hash := requestHash(opVolumeExtend, req)
-	if op, ok, err := v.ops.replay(ctx, opVolumeExtend, req.GetRequestId(), hash); err != nil || ok {
-		return v.ops.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
-	if err != nil {
-		return nil, err
-	}
-	spec := jobSpec{SizeGiB: req.GetSizeGib()}
-	switch {
-	case m.Pending() && cur.Emulated:
-		spec.Mode = emulate.ModeDeferred
-	case m.Pending():
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.Name)
-	}
-	if req.GetSizeGib() <= cur.SizeGib {
-		return nil, router.BadRequest("size_gib", "must be more than the volume's %d GiB, got %d", cur.SizeGib, req.GetSizeGib())
-	}
-	return v.ops.submit(ctx, opRequest{kind: opVolumeExtend, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+	return v.ops.asOperation(ctx, opVolumeExtend, req, func() (opRequest, error) {
+		sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
+		if err != nil {
+			return opRequest{}, err
+		}
+		spec := jobSpec{SizeGiB: req.GetSizeGib()}
+		switch {
+		case m.Pending() && cur.Emulated:
+			spec.Mode = emulate.ModeDeferred
+		case m.Pending():
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.Name)
+		}
+		if req.GetSizeGib() <= cur.SizeGib {
+			return opRequest{}, router.BadRequest("size_gib", "must be more than the volume's %d GiB, got %d", cur.SizeGib, req.GetSizeGib())
+		}
+		return opRequest{cl: sc, target: m.ID, spec: spec}, nil
+	})
 }
 
 // findServerIn resolves a server reference in field to a server of cloud.
@@ -327,66 +320,62 @@ func (v *volumeService) AttachVolume(ctx context.Context, req *canopyv1.AttachVo
 	if req.GetServer() == "" {
 		return nil, router.BadRequest("server", "required: a server's canopy id or name")
 	}
-	hash := requestHash(opVolumeAttach, req)
-	if op, ok, err := v.ops.replay(ctx, opVolumeAttach, req.GetRequestId(), hash); err != nil || ok {
-		return v.ops.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
-	if err != nil {
-		return nil, err
-	}
-	if m.Pending() && cur.Emulated {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is made when a server boots from it (cloud %q cannot make a volume from an image): boot a server from it", m.ID, sc.Name)
-	}
-	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.Name)
-	}
-	sm, err := v.findServerIn(ctx, "server", req.GetServer(), sc)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range cur.Attachments {
-		if a.ServerId != sm.ID {
-			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, a.ServerId, sc.Name)
+	return v.ops.asOperation(ctx, opVolumeAttach, req, func() (opRequest, error) {
+		sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
+		if err != nil {
+			return opRequest{}, err
 		}
-	}
-	spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
-	return v.ops.submit(ctx, opRequest{kind: opVolumeAttach, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+		if m.Pending() && cur.Emulated {
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is made when a server boots from it (cloud %q cannot make a volume from an image): boot a server from it", m.ID, sc.Name)
+		}
+		if m.Pending() {
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.Name)
+		}
+		sm, err := v.findServerIn(ctx, "server", req.GetServer(), sc)
+		if err != nil {
+			return opRequest{}, err
+		}
+		for _, a := range cur.Attachments {
+			if a.ServerId != sm.ID {
+				return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, a.ServerId, sc.Name)
+			}
+		}
+		spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
+		return opRequest{cl: sc, target: m.ID, spec: spec}, nil
+	})
 }
 
 // DetachVolume implements canopyv1.VolumeServiceServer.
 func (v *volumeService) DetachVolume(ctx context.Context, req *canopyv1.DetachVolumeRequest) (*canopyv1.Operation, error) {
-	hash := requestHash(opVolumeDetach, req)
-	if op, ok, err := v.ops.replay(ctx, opVolumeDetach, req.GetRequestId(), hash); err != nil || ok {
-		return v.ops.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
-	if err != nil {
-		return nil, err
-	}
-	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached: it does not exist in cloud %q yet", m.ID, sc.Name)
-	}
-	var sm store.Mapping
-	if req.GetServer() != "" {
-		if sm, err = v.findServerIn(ctx, "server", req.GetServer(), sc); err != nil {
-			return nil, err
+	return v.ops.asOperation(ctx, opVolumeDetach, req, func() (opRequest, error) {
+		sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
+		if err != nil {
+			return opRequest{}, err
 		}
-	} else {
-		if len(cur.Attachments) != 1 {
-			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to any server in cloud %q", m.ID, sc.Name)
+		if m.Pending() {
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is not attached: it does not exist in cloud %q yet", m.ID, sc.Name)
 		}
-		if sm, err = v.store.Get(ctx, cur.Attachments[0].ServerId); err != nil {
-			return nil, router.StoreErr("get server "+cur.Attachments[0].ServerId, err)
+		var sm store.Mapping
+		if req.GetServer() != "" {
+			if sm, err = v.findServerIn(ctx, "server", req.GetServer(), sc); err != nil {
+				return opRequest{}, err
+			}
+		} else {
+			if len(cur.Attachments) != 1 {
+				return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to any server in cloud %q", m.ID, sc.Name)
+			}
+			if sm, err = v.store.Get(ctx, cur.Attachments[0].ServerId); err != nil {
+				return opRequest{}, router.StoreErr("get server "+cur.Attachments[0].ServerId, err)
+			}
 		}
-	}
-	attached := false
-	for _, a := range cur.Attachments {
-		attached = attached || a.ServerId == sm.ID
-	}
-	if !attached {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to server %s in cloud %q", m.ID, sm.ID, sc.Name)
-	}
-	spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
-	return v.ops.submit(ctx, opRequest{kind: opVolumeDetach, cl: sc, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+		attached := false
+		for _, a := range cur.Attachments {
+			attached = attached || a.ServerId == sm.ID
+		}
+		if !attached {
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to server %s in cloud %q", m.ID, sm.ID, sc.Name)
+		}
+		spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
+		return opRequest{cl: sc, target: m.ID, spec: spec}, nil
+	})
 }
