@@ -1,8 +1,19 @@
-// Package server implements canopy's gRPC services over the provider
-// adapters: it routes each call to its cloud (by location on create, by the
-// id map afterwards), translates canopy ids to native ids and back, fans
-// lists out across clouds, and maps every failure to a gRPC code that names
-// the field or the cloud at fault.
+// Package server is canopy's gRPC and REST front: one small type per gRPC
+// service (cloudService, computeService, volumeService, operationService,
+// objectService, imageService, authService), each holding a narrow
+// interface to the router (router.Resolver, or less), in the style of
+// etcd's v3rpc servers; the interceptors (authentication, audit, metrics);
+// the grpc-gateway and the plain HTTP byte endpoints beside it; and the
+// wiring that builds them (Server).
+//
+// A handler validates its request, asks the router where the call goes,
+// calls the cloud's stack, and maps failures once (router.CloudErr). The
+// shapes several services share are written once: watch streams
+// (watchstream.go), snapshots and backups (copies.go), requests that
+// become durable operations (ops.asOperation, run by package jobs through
+// the steps in volume_jobs.go). Routing, the cloud stacks, fan-out, paging,
+// validation and the error mapping are package router's; what a cloud
+// lacks is package emulate's.
 package server
 
 import (
