@@ -35,6 +35,8 @@ type objectService struct {
 	store store.Store
 	log   *slog.Logger // audit of streamed uploads
 	urls  *signedBase  // where the simulator's signed URLs are served
+	// chunks recycles upload chunks, shared with the gRPC codec.
+	chunks *chunkPool
 }
 
 // signedBase is canopyd's REST address (scheme://host:port), where clouds
@@ -347,10 +349,31 @@ func (s *objectService) CopyObject(ctx context.Context, req *canopyv1.CopyObject
 	return s.putObject(ctx, dcl, do, dm, spec, next, false, nil)
 }
 
-// chunkPool recycles the copies of chunks read into a reused buffer (REST
-// bodies, copies across clouds), so an upload does not make a megabyte of
-// garbage per chunk.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
+// chunkPool recycles upload chunks: the copies of chunks read into a reused
+// buffer (REST bodies, copies across clouds) and the chunks the gRPC codec
+// decodes into, so an upload does not make a megabyte of garbage per chunk.
+// The server makes one and hands it to the codec and the object service.
+type chunkPool struct{ p sync.Pool }
+
+func newChunkPool() *chunkPool {
+	return &chunkPool{p: sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}}
+}
+
+// get returns a chunk buffer of capacity chunkSize or more, length 0.
+func (c *chunkPool) get() []byte { return (*(c.p.Get().(*[]byte)))[:0] }
+
+// put takes a chunk back.
+func (c *chunkPool) put(b []byte) { c.p.Put(&b) }
+
+// buf returns an n-byte buffer, from the pool when one is big enough.
+func (c *chunkPool) buf(n int) []byte {
+	if n <= chunkSize {
+		if b := c.get(); cap(b) >= n {
+			return b[:n]
+		}
+	}
+	return make([]byte, n)
+}
 
 // uploadSpec is an upload's header, whichever way it arrived.
 type uploadSpec struct {
@@ -421,7 +444,7 @@ func (s *objectService) putObject(ctx context.Context, cl *router.Cloud, o *cach
 			}
 			// Writers copy what they are given: the chunk (a copy made
 			// below, or a buffer rawCodec decoded into) goes back.
-			chunkPool.Put(&c)
+			s.chunks.put(c)
 		}
 		werrc <- werr
 	}()
@@ -436,8 +459,7 @@ func (s *objectService) putObject(ctx context.Context, cl *router.Cloud, o *cach
 				break
 			}
 			if !owned {
-				buf := *(chunkPool.Get().(*[]byte))
-				chunk = append(buf[:0], chunk...)
+				chunk = append(s.chunks.get(), chunk...)
 			}
 			select {
 			case chunks <- chunk:

@@ -50,7 +50,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		// 32 KiB) for streamed downloads; the buffer is only held while a
 		// connection has something to write.
 		grpc.WriteBufferSize(512<<10), grpc.SharedWriteBuffer(true),
-		grpc.ForceServerCodecV2(newRawCodec()),
+		grpc.ForceServerCodecV2(newRawCodec(s.chunks)),
 		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log), s.authUnary()),
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)...)
@@ -61,7 +61,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	defer vols.ops.stop()
 	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
 	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols}
-	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls}
+	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls, chunks: s.chunks}
 	images := &imageService{rt: s.rt, log: s.log, images: compute, ops: vols.ops}
 	canopyv1.RegisterComputeServiceServer(gs, compute)
 	canopyv1.RegisterAuthServiceServer(gs, &authService{issuer: s.issuer, clients: s.clients})

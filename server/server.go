@@ -50,6 +50,9 @@ type Server struct {
 	verifier *auth.Verifier
 
 	urls *signedBase // where signed URLs are served (objects.go)
+	// chunks recycles upload chunks between the codec and the object
+	// service (objects.go, rawcodec.go).
+	chunks *chunkPool
 }
 
 // New opens every configured cloud. The store stays the caller's to close.
@@ -64,7 +67,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: cached, rt: rt, urls: &signedBase{}, log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st)}
+	s := &Server{cfg: cfg, store: cached, rt: rt, urls: &signedBase{}, chunks: newChunkPool(), log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st)}
 	if err := s.initAuth(ctx); err != nil {
 		rt.Close()
 		return nil, err
