@@ -7,10 +7,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/auth"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/store"
-
-	"github.com/canopy-cloud/canopy/auth"
 )
 
 // LookupID follows the id map to the cloud holding a resource. A mapping

@@ -7,9 +7,8 @@ import (
 
 	"github.com/canopy-cloud/canopy/auth"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)

@@ -6,13 +6,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
-
-	"github.com/canopy-cloud/canopy/emulate"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // ---------------------------------------------------------------- backups

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
-
 	"github.com/canopy-cloud/canopy/router"
 )
 

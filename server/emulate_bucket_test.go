@@ -10,10 +10,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
-
-	"github.com/canopy-cloud/canopy/emulate"
 )
 
 // Clouds whose emulated copies keep their bytes in a bucket of another

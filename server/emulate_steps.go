@@ -5,13 +5,11 @@ import (
 	"errors"
 	"time"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
-
-	"github.com/canopy-cloud/canopy/emulate"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // The operation steps of the emulated modes (see emulate.go). Each is

@@ -12,10 +12,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
-
-	"github.com/canopy-cloud/canopy/emulate"
 )
 
 // The emulation matrix: every difference the simulator can switch on,

@@ -23,10 +23,9 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/providers/sim"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 	"github.com/canopy-cloud/canopy/store/bolt"
-
-	"github.com/canopy-cloud/canopy/router"
 )
 
 // env is a canopyd served in-process on loopback, over real gRPC and REST.

@@ -8,7 +8,6 @@ import (
 	"google.golang.org/grpc/codes"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
-
 	"github.com/canopy-cloud/canopy/router"
 )
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,11 +20,8 @@ import (
 	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
-
-	"log/slog"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // objectService implements canopyv1.ObjectServiceServer: buckets and

@@ -17,9 +17,8 @@ import (
 	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // download is a read in progress: the bytes, what the cloud said of the

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -13,10 +14,7 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
-
 	"github.com/canopy-cloud/canopy/router"
-
-	"log/slog"
 )
 
 // imageService implements canopyv1.ImageTransferServiceServer: image

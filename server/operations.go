@@ -13,9 +13,8 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // opPB converts an operation.

@@ -22,15 +22,14 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/canopy-cloud/canopy/config"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/cache"
+	"github.com/canopy-cloud/canopy/config"
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // Server is canopyd's wiring: it opens the router, builds one small type

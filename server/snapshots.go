@@ -7,9 +7,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // ---------------------------------------------------------------- snapshots

@@ -4,21 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/config"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
-
 	"github.com/canopy-cloud/canopy/router"
-
-	"log/slog"
-
-	"github.com/canopy-cloud/canopy/config"
-
 	"github.com/canopy-cloud/canopy/store"
 )
 

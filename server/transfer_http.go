@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,10 +21,7 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
-
 	"github.com/canopy-cloud/canopy/router"
-
-	"log/slog"
 )
 
 // restTransfer serves the byte endpoints over the object and image

@@ -13,15 +13,13 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
-
-	"github.com/canopy-cloud/canopy/emulate"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // The steps of every block-storage operation. Each step is idempotent (the

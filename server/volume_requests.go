@@ -16,9 +16,8 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/failpoint"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // maxVolumeGiB bounds size_gib (Cinder's and EBS's limits are 16 TiB-ish).

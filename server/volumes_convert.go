@@ -3,13 +3,11 @@ package server
 import (
 	"context"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
-
-	"github.com/canopy-cloud/canopy/emulate"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // bindByToken binds resources the cloud shows before the operation that

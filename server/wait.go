@@ -9,9 +9,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // waitServer blocks until done holds for the server or it reaches ERROR,
