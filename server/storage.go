@@ -45,10 +45,10 @@ type ops struct {
 	runner *jobs.Runner
 }
 
-// createSteps are the steps of creates (volume_jobs.go, emulate_steps.go).
+// createSteps are the steps of creates (volume_jobs.go, emulate_steps.go; volume_change_steps.go).
 type createSteps struct{ storageViews }
 
-// changeSteps are the steps of deletes and changes.
+// changeSteps are the steps of deletes and changes (volume_change_steps.go).
 type changeSteps struct{ storageViews }
 
 // jobSet registers every operation kind's steps with the runner.
