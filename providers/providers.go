@@ -2,11 +2,14 @@
 // implements, and the registry that opens adapters by kind.
 //
 // The shape follows the Go Cloud Development Kit: each capability (Compute,
-// and later Volumes, Networks, Objects, Containers) is a small interface; an
-// adapter implements the ones its cloud has, and callers discover them by
-// type assertion. Adapters speak native ids only: canopy ids, routing and
-// caching live above them (package server and cache). Every adapter must pass
-// the one conformance suite in providers/providertest.
+// Volumes, Snapshots, Backups, VolumeData, Objects, ImageTransfer; later
+// Networks and Containers) is a small interface; an adapter implements the
+// ones its cloud has, and callers discover them by type assertion (Has,
+// Capabilities). Adapters speak native ids only: canopy ids and routing
+// live above them (package router), and so do caching and rate limits
+// (package cache) and the emulation of what a cloud lacks (package
+// emulate). Every adapter must pass the one conformance suite in
+// providers/providertest.
 package providers
 
 import (

@@ -7,6 +7,7 @@ import (
 
 	"github.com/canopy-cloud/canopy/auth"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -18,36 +19,36 @@ func clientPB(c store.Client) *canopyv1.Client {
 
 func clientErr(id string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return notFound("client", id)
+		return router.NotFound("client", id)
 	}
-	return storeErr("client "+id, err)
+	return router.StoreErr("client "+id, err)
 }
 
 // CreateClient implements canopyv1.AuthServiceServer.
-func (s *Server) CreateClient(ctx context.Context, req *canopyv1.CreateClientRequest) (*canopyv1.CreateClientResponse, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+func (s *authService) CreateClient(ctx context.Context, req *canopyv1.CreateClientRequest) (*canopyv1.CreateClientResponse, error) {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
 	if !projectName.MatchString(req.GetProject()) {
-		return nil, badRequest("project", "want 1-63 lower-case letters, digits, '_', '.', '-'")
+		return nil, router.BadRequest("project", "want 1-63 lower-case letters, digits, '_', '.', '-'")
 	}
 	if len(req.GetScopes()) == 0 {
-		return nil, badRequest("scopes", "at least one of %v", auth.AllScopes)
+		return nil, router.BadRequest("scopes", "at least one of %v", auth.AllScopes)
 	}
 	if bad := auth.ValidScopes(req.GetScopes()); bad != "" {
-		return nil, badRequest("scopes", "unknown scope %q (want %v)", bad, auth.AllScopes)
+		return nil, router.BadRequest("scopes", "unknown scope %q (want %v)", bad, auth.AllScopes)
 	}
 	c, secret, err := s.clients.Create(ctx, req.GetName(), req.GetProject(), req.GetScopes())
 	if err != nil {
-		return nil, storeErr("create client", err)
+		return nil, router.StoreErr("create client", err)
 	}
 	return &canopyv1.CreateClientResponse{Client: clientPB(c), ClientSecret: secret}, nil
 }
 
 // GetClient implements canopyv1.AuthServiceServer.
-func (s *Server) GetClient(ctx context.Context, req *canopyv1.GetClientRequest) (*canopyv1.Client, error) {
+func (s *authService) GetClient(ctx context.Context, req *canopyv1.GetClientRequest) (*canopyv1.Client, error) {
 	if req.GetId() == "" {
-		return nil, badRequest("id", "required")
+		return nil, router.BadRequest("id", "required")
 	}
 	c, err := s.clients.Store().GetClient(ctx, req.GetId())
 	if err != nil {
@@ -57,20 +58,20 @@ func (s *Server) GetClient(ctx context.Context, req *canopyv1.GetClientRequest) 
 }
 
 // ListClients implements canopyv1.AuthServiceServer.
-func (s *Server) ListClients(ctx context.Context, req *canopyv1.ListClientsRequest) (*canopyv1.ListClientsResponse, error) {
-	size, err := pageSize(req.GetPageSize())
+func (s *authService) ListClients(ctx context.Context, req *canopyv1.ListClientsRequest) (*canopyv1.ListClientsResponse, error) {
+	size, err := router.PageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
 	cs, err := s.clients.Store().ListClients(ctx)
 	if err != nil {
-		return nil, storeErr("list clients", err)
+		return nil, router.StoreErr("list clients", err)
 	}
 	out := make([]*canopyv1.Client, len(cs))
 	for i, c := range cs {
 		out[i] = clientPB(c)
 	}
-	page, next, err := paginate(out, func(c *canopyv1.Client) string { return c.Id }, size, req.GetPageToken(), filterHash("clients"))
+	page, next, err := router.Paginate(out, func(c *canopyv1.Client) string { return c.Id }, size, req.GetPageToken(), router.FilterHash("clients"))
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +79,9 @@ func (s *Server) ListClients(ctx context.Context, req *canopyv1.ListClientsReque
 }
 
 // RotateClientSecret implements canopyv1.AuthServiceServer.
-func (s *Server) RotateClientSecret(ctx context.Context, req *canopyv1.RotateClientSecretRequest) (*canopyv1.RotateClientSecretResponse, error) {
+func (s *authService) RotateClientSecret(ctx context.Context, req *canopyv1.RotateClientSecretRequest) (*canopyv1.RotateClientSecretResponse, error) {
 	if req.GetId() == "" {
-		return nil, badRequest("id", "required")
+		return nil, router.BadRequest("id", "required")
 	}
 	c, secret, err := s.clients.Rotate(ctx, req.GetId())
 	if err != nil {
@@ -90,9 +91,9 @@ func (s *Server) RotateClientSecret(ctx context.Context, req *canopyv1.RotateCli
 }
 
 // DeleteClient implements canopyv1.AuthServiceServer.
-func (s *Server) DeleteClient(ctx context.Context, req *canopyv1.DeleteClientRequest) (*canopyv1.DeleteClientResponse, error) {
+func (s *authService) DeleteClient(ctx context.Context, req *canopyv1.DeleteClientRequest) (*canopyv1.DeleteClientResponse, error) {
 	if req.GetId() == "" {
-		return nil, badRequest("id", "required")
+		return nil, router.BadRequest("id", "required")
 	}
 	if err := s.clients.Store().DeleteClient(ctx, req.GetId()); err != nil {
 		return nil, clientErr(req.GetId(), err)
@@ -101,10 +102,10 @@ func (s *Server) DeleteClient(ctx context.Context, req *canopyv1.DeleteClientReq
 }
 
 // RotateSigningKey implements canopyv1.AuthServiceServer.
-func (s *Server) RotateSigningKey(ctx context.Context, _ *canopyv1.RotateSigningKeyRequest) (*canopyv1.RotateSigningKeyResponse, error) {
+func (s *authService) RotateSigningKey(ctx context.Context, _ *canopyv1.RotateSigningKeyRequest) (*canopyv1.RotateSigningKeyResponse, error) {
 	kid, published, err := s.issuer.RotateKey(ctx)
 	if err != nil {
-		return nil, storeErr("rotate signing key", err)
+		return nil, router.StoreErr("rotate signing key", err)
 	}
 	return &canopyv1.RotateSigningKeyResponse{KeyId: kid, PublishedKeyIds: published}, nil
 }

@@ -74,7 +74,7 @@ func (s *Server) authUnary() grpc.UnaryServerInterceptor {
 			return nil, err
 		}
 		resp, err := handler(ctx, req)
-		s.audit(ctx, info.FullMethod, req, resp, err)
+		audit(ctx, s.log, info.FullMethod, req, resp, err)
 		return resp, err
 	}
 }
@@ -100,7 +100,7 @@ type hasID interface{ GetId() string }
 
 // audit writes one structured line per mutating call: who, project, RPC,
 // resource id, outcome.
-func (s *Server) audit(ctx context.Context, method string, req, resp any, err error) {
+func audit(ctx context.Context, log *slog.Logger, method string, req, resp any, err error) {
 	if scope, _ := requiredScope(method); scope == auth.ScopeRead {
 		return
 	}
@@ -111,7 +111,7 @@ func (s *Server) audit(ctx context.Context, method string, req, resp any, err er
 	} else if r, ok := req.(hasID); ok {
 		id = r.GetId()
 	}
-	s.log.LogAttrs(ctx, slog.LevelInfo, "audit",
+	log.LogAttrs(ctx, slog.LevelInfo, "audit",
 		slog.String("who", p.Subject), slog.String("issuer", p.Issuer), slog.String("project", p.Project),
 		slog.String("rpc", method), slog.String("resource", id), slog.String("outcome", status.Code(err).String()))
 }

@@ -2,187 +2,80 @@ package server
 
 import (
 	"context"
-	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
 // ---------------------------------------------------------------- backups
 
-func (v *volumes) cloudBackups(ctx context.Context, cl *cloud) ([]*canopyv1.Backup, error) {
-	sc := v.clouds[cl.name]
-	if sc == nil || sc.emu.volumesOrFail() != nil {
-		return nil, nil
-	}
-	list, err := sc.emu.listBackups(ctx, false)
-	if err != nil {
-		return nil, cloudErr(cl.name, "list backups", err)
-	}
-	return v.backupsPB(ctx, sc, list)
-}
-
 // ListBackups implements canopyv1.VolumeServiceServer.
-func (v *volumes) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequest) (*canopyv1.ListBackupsResponse, error) {
-	if err := checkIDFilter("volume_id", req.GetVolumeId()); err != nil {
-		return nil, err
-	}
-	if err := v.checkListCloud(req.GetLocation()); err != nil {
-		return nil, err
-	}
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"backups", req.GetName(), req.GetVolumeId()}}
-	page, next, errs, err := listAcross(ctx, v.s, q, v.cloudBackups, func(x *canopyv1.Backup) bool {
-		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetVolumeId() == "" || x.VolumeId == req.GetVolumeId()) &&
-			matchLabels(req.GetLabels(), x.Labels) && matchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
-	})
+func (v *volumeService) ListBackups(ctx context.Context, req *canopyv1.ListBackupsRequest) (*canopyv1.ListBackupsResponse, error) {
+	page, next, errs, err := listCopies(ctx, v, backupKind, req)
 	if err != nil {
 		return nil, err
 	}
 	return &canopyv1.ListBackupsResponse{Backups: page, NextPageToken: next, CloudErrors: errs}, nil
 }
 
-func (v *volumes) findBackup(ctx context.Context, field, ref string) (*storageCloud, store.Mapping, *canopyv1.Backup, error) {
-	id, isID, err := idOrName(field, ref)
-	if err != nil {
-		return nil, store.Mapping{}, nil, err
-	}
-	if !isID {
-		all, errs := fanOut(ctx, v.s.clouds.list, v.cloudBackups)
-		x, err := pickByName(providers.KindBackup, field, id, ownedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, nil, err
-		}
-		id = x.Id
-	}
-	cl, m, err := v.s.lookupID(ctx, providers.KindBackup, id)
-	if err != nil {
-		return nil, m, nil, err
-	}
-	sc, err := v.storage(cl)
-	if err != nil {
-		return nil, m, nil, err
-	}
-	if m.Pending() {
-		_, spec, _ := v.pendingOp(ctx, m.ID)
-		return sc, m, &canopyv1.Backup{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.name, Project: m.Project},
-			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: "being created: the cloud has not answered yet", VolumeId: spec.VolumeID,
-			Description: spec.Description, Labels: spec.Labels, CreateTime: ts(m.Created)}, nil
-	}
-	x, err := sc.emu.getBackup(ctx, m.NativeID)
-	if errors.Is(err, providers.ErrNotFound) {
-		if !v.busy(ctx, m.ID) {
-			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
-		}
-		return nil, m, nil, notFound(providers.KindBackup, ref)
-	}
-	if err != nil {
-		return nil, m, nil, cloudErr(cl.name, "get backup "+m.NativeID, err)
-	}
-	pbs, err := v.backupsPB(ctx, sc, []providers.Backup{x})
-	if err != nil {
-		return nil, m, nil, err
-	}
-	pbs[0].Id = m.ID
-	return sc, m, pbs[0], nil
-}
-
 // GetBackup implements canopyv1.VolumeServiceServer.
-func (v *volumes) GetBackup(ctx context.Context, req *canopyv1.GetBackupRequest) (*canopyv1.Backup, error) {
-	_, _, x, err := v.findBackup(ctx, "id", req.GetId())
+func (v *volumeService) GetBackup(ctx context.Context, req *canopyv1.GetBackupRequest) (*canopyv1.Backup, error) {
+	_, _, x, err := findCopy(ctx, v, backupKind, "id", req.GetId())
 	return x, err
 }
 
 // CreateBackup implements canopyv1.VolumeServiceServer.
-func (v *volumes) CreateBackup(ctx context.Context, req *canopyv1.CreateBackupRequest) (*canopyv1.Operation, error) {
-	if err := checkName("name", req.GetName()); err != nil {
-		return nil, err
-	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
-		return nil, err
-	}
-	if req.GetVolume() == "" {
-		return nil, badRequest("volume", "required: a volume's canopy id or name")
-	}
-	hash := requestHash(opBackupCreate, req)
-	if op, ok, err := v.replay(ctx, opBackupCreate, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, cur, err := v.sourceVolume(ctx, req.GetVolume())
-	if err != nil {
-		return nil, err
-	}
-	mode, err := sc.emu.backupMode()
-	if err != nil {
-		return nil, err
-	}
-	spec := jobSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Mode: mode, VolumeID: m.ID, VolumeNative: m.NativeID, SizeGiB: cur.SizeGib}
-	return v.submit(ctx, opRequest{kind: opBackupCreate, cl: sc.cloud, target: store.NewID(), reserve: providers.KindBackup, spec: spec,
-		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+func (v *volumeService) CreateBackup(ctx context.Context, req *canopyv1.CreateBackupRequest) (*canopyv1.Operation, error) {
+	return createCopy(ctx, v, backupKind, req)
 }
 
 // DeleteBackup implements canopyv1.VolumeServiceServer.
-func (v *volumes) DeleteBackup(ctx context.Context, req *canopyv1.DeleteBackupRequest) (*canopyv1.Operation, error) {
-	hash := requestHash(opBackupDelete, req)
-	if op, ok, err := v.replay(ctx, opBackupDelete, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, cur, err := v.findBackup(ctx, "id", req.GetId())
-	if err != nil {
-		return nil, err
-	}
-	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "backup %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.name)
-	}
-	spec := jobSpec{Last: anyBytes(cur)}
-	if cur.Emulated {
-		spec.Mode = modeEmulated
-	}
-	return v.submit(ctx, opRequest{kind: opBackupDelete, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+func (v *volumeService) DeleteBackup(ctx context.Context, req *canopyv1.DeleteBackupRequest) (*canopyv1.Operation, error) {
+	return deleteCopy(ctx, v, backupKind, req)
 }
 
 // RestoreBackup implements canopyv1.VolumeServiceServer.
-func (v *volumes) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackupRequest) (*canopyv1.Operation, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+func (v *volumeService) RestoreBackup(ctx context.Context, req *canopyv1.RestoreBackupRequest) (*canopyv1.Operation, error) {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
 	if req.GetSizeGib() < 0 || req.GetSizeGib() > maxVolumeGiB {
-		return nil, badRequest("size_gib", "must be between 0 (the backup's size) and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
+		return nil, router.BadRequest("size_gib", "must be between 0 (the backup's size) and %d GiB, got %d", maxVolumeGiB, req.GetSizeGib())
 	}
-	hash := requestHash(opBackupRestore, req)
-	if op, ok, err := v.replay(ctx, opBackupRestore, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, b, err := v.findBackup(ctx, "id", req.GetId())
-	if err != nil {
-		return nil, err
-	}
-	if m.Pending() || b.Status != canopyv1.Status_STATUS_ACTIVE {
-		return nil, status.Errorf(codes.FailedPrecondition, "backup %s is not ready (status %s) in cloud %q", m.ID, b.Status, sc.name)
-	}
-	if z := req.GetZone(); z != "" && !contains(sc.zones, z) {
-		return nil, badRequest("zone", "cloud %q (the backup's) has no zone %q (it has %v)", sc.name, z, sc.zones)
-	}
-	size := req.GetSizeGib()
-	if size == 0 {
-		size = b.SizeGib
-	}
-	if size < b.SizeGib {
-		return nil, badRequest("size_gib", "at least the backup's %d GiB, got %d", b.SizeGib, size)
-	}
-	spec := jobSpec{Name: req.GetName(), Zone: req.GetZone(), SizeGiB: size, Labels: req.GetLabels(), BackupID: m.ID, BackupNative: m.NativeID}
-	if b.Emulated {
-		if err := sc.emu.restoreMode(providers.CapBackups); err != nil {
-			return nil, err
+	return v.ops.asOperation(ctx, opBackupRestore, req, func() (opRequest, error) {
+		sc, m, b, err := findCopy(ctx, v, backupKind, "id", req.GetId())
+		if err != nil {
+			return opRequest{}, err
 		}
-		spec.Mode = modeEmulated
-	}
-	return v.submit(ctx, opRequest{kind: opBackupRestore, cl: sc.cloud, target: store.NewID(), reserve: providers.KindVolume, spec: spec,
-		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+		if m.Pending() || b.Status != canopyv1.Status_STATUS_ACTIVE {
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "backup %s is not ready (status %s) in cloud %q", m.ID, b.Status, sc.Name)
+		}
+		if z := req.GetZone(); z != "" && !router.Contains(sc.Zones, z) {
+			return opRequest{}, router.BadRequest("zone", "cloud %q (the backup's) has no zone %q (it has %v)", sc.Name, z, sc.Zones)
+		}
+		size := req.GetSizeGib()
+		if size == 0 {
+			size = b.SizeGib
+		}
+		if size < b.SizeGib {
+			return opRequest{}, router.BadRequest("size_gib", "at least the backup's %d GiB, got %d", b.SizeGib, size)
+		}
+		spec := jobSpec{Name: req.GetName(), Zone: req.GetZone(), SizeGiB: size, Labels: req.GetLabels(), BackupID: m.ID, BackupNative: m.NativeID}
+		if b.Emulated {
+			if err := sc.Emulation.RestoreMode(providers.CapBackups); err != nil {
+				return opRequest{}, router.EmulationErr(err)
+			}
+			spec.Mode = emulate.ModeEmulated
+		}
+		return opRequest{cl: sc, target: store.NewID(), reserve: providers.KindVolume, spec: spec}, nil
+	})
 }

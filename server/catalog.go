@@ -10,42 +10,43 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
 // cloudFlavors lists one cloud's flavors with canopy ids.
-func (s *Server) cloudFlavors(ctx context.Context, cl *cloud) ([]*canopyv1.Flavor, error) {
-	c, err := cl.computeOrFail()
+func (s *computeService) cloudFlavors(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Flavor, error) {
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
 	list, err := c.ListFlavors(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list flavors", err)
+		return nil, router.CloudErr(cl.Name, "list flavors", err)
 	}
-	return adoptAll(ctx, s, cl, providers.KindFlavor, list, func(f providers.Flavor) string { return f.NativeID },
-		func(f providers.Flavor, m store.Mapping) *canopyv1.Flavor { return flavorPB(cl.name, m.ID, f) })
+	return router.AdoptAll(ctx, s.rt, cl, providers.KindFlavor, list, func(f providers.Flavor) string { return f.NativeID },
+		func(f providers.Flavor, m store.Mapping) *canopyv1.Flavor { return flavorPB(cl.Name, m.ID, f) })
 }
 
 // cloudImages lists one cloud's images with canopy ids.
-func (s *Server) cloudImages(ctx context.Context, cl *cloud) ([]*canopyv1.Image, error) {
-	c, err := cl.computeOrFail()
+func (s *computeService) cloudImages(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Image, error) {
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
 	list, err := c.ListImages(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list images", err)
+		return nil, router.CloudErr(cl.Name, "list images", err)
 	}
-	return adoptAll(ctx, s, cl, providers.KindImage, list, func(im providers.Image) string { return im.NativeID },
-		func(im providers.Image, m store.Mapping) *canopyv1.Image { return imagePB(cl.name, m.ID, im) })
+	return router.AdoptAll(ctx, s.rt, cl, providers.KindImage, list, func(im providers.Image) string { return im.NativeID },
+		func(im providers.Image, m store.Mapping) *canopyv1.Image { return imagePB(cl.Name, m.ID, im) })
 }
 
 // ListFlavors implements canopyv1.ComputeServiceServer.
-func (s *Server) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsRequest) (*canopyv1.ListFlavorsResponse, error) {
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"flavors", req.GetName()}}
-	page, next, errs, err := listAcross(ctx, s, q, s.cloudFlavors, func(f *canopyv1.Flavor) bool {
-		return (req.GetName() == "" || f.Name == req.GetName()) && matchLabels(req.GetLabels(), f.Labels) && matchLocation(req.GetLocation(), f.Location.GetRegion(), "")
+func (s *computeService) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsRequest) (*canopyv1.ListFlavorsResponse, error) {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"flavors", req.GetName()}}
+	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudFlavors, func(f *canopyv1.Flavor) bool {
+		return (req.GetName() == "" || f.Name == req.GetName()) && router.MatchLabels(req.GetLabels(), f.Labels) && router.MatchLocation(req.GetLocation(), f.Location.GetRegion(), "")
 	})
 	if err != nil {
 		return nil, err
@@ -54,16 +55,16 @@ func (s *Server) ListFlavors(ctx context.Context, req *canopyv1.ListFlavorsReque
 }
 
 // GetFlavor implements canopyv1.ComputeServiceServer.
-func (s *Server) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) (*canopyv1.Flavor, error) {
-	v, isID, err := idOrName("id", req.GetId())
+func (s *computeService) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) (*canopyv1.Flavor, error) {
+	v, isID, err := router.IDOrName("id", req.GetId())
 	if err != nil {
 		return nil, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, s.clouds.list, s.cloudFlavors)
-		return pickByName(providers.KindFlavor, "id", v, all, errs)
+		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudFlavors)
+		return router.PickByName(providers.KindFlavor, "id", v, all, errs)
 	}
-	cl, m, err := s.lookupID(ctx, providers.KindFlavor, v)
+	cl, m, err := s.rt.LookupID(ctx, providers.KindFlavor, v)
 	if err != nil {
 		return nil, err
 	}
@@ -76,35 +77,35 @@ func (s *Server) GetFlavor(ctx context.Context, req *canopyv1.GetFlavorRequest) 
 			return f, nil
 		}
 	}
-	return nil, notFound(providers.KindFlavor, v)
+	return nil, router.NotFound(providers.KindFlavor, v)
 }
 
 // FindFlavor implements canopyv1.ComputeServiceServer: the smallest flavor
 // meeting every minimum. "Smallest" orders by memory, then vcpus, disk and
 // GPUs; ties break by cloud name, flavor name and native id, so the answer
 // is the same on every call.
-func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest) (*canopyv1.Flavor, error) {
+func (s *computeService) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest) (*canopyv1.Flavor, error) {
 	for field, v := range map[string]int64{"min_vcpus": int64(req.GetMinVcpus()), "min_ram_mib": req.GetMinRamMib(), "min_disk_gib": req.GetMinDiskGib(), "min_gpus": int64(req.GetMinGpus())} {
 		if v < 0 {
-			return nil, badRequest(field, "must not be negative, got %d", v)
+			return nil, router.BadRequest(field, "must not be negative, got %d", v)
 		}
 	}
-	targets, err := s.listTargets(req.GetLocation())
+	targets, err := s.rt.ListTargets(req.GetLocation())
 	if err != nil {
 		return nil, err
 	}
-	all, errs := fanOut(ctx, targets, s.cloudFlavors)
+	all, errs := router.FanOut(ctx, targets, s.cloudFlavors)
 	var fit []*canopyv1.Flavor
 	for _, f := range all {
 		if f.Vcpus >= req.GetMinVcpus() && f.RamMib >= req.GetMinRamMib() && f.DiskGib >= req.GetMinDiskGib() &&
-			f.Gpus >= req.GetMinGpus() && f.Status == canopyv1.Status_STATUS_ACTIVE && matchLocation(req.GetLocation(), f.Location.GetRegion(), "") {
+			f.Gpus >= req.GetMinGpus() && f.Status == canopyv1.Status_STATUS_ACTIVE && router.MatchLocation(req.GetLocation(), f.Location.GetRegion(), "") {
 			fit = append(fit, f)
 		}
 	}
 	if len(fit) == 0 {
 		want := fmt.Sprintf("vcpus>=%d ram_mib>=%d disk_gib>=%d gpus>=%d", req.GetMinVcpus(), req.GetMinRamMib(), req.GetMinDiskGib(), req.GetMinGpus())
 		if len(errs) > 0 {
-			return pickByName[*canopyv1.Flavor](providers.KindFlavor, "", want, nil, errs)
+			return router.PickByName[*canopyv1.Flavor](providers.KindFlavor, "", want, nil, errs)
 		}
 		return nil, status.Errorf(codes.NotFound, "no flavor has %s (searched %d clouds)", want, len(targets))
 	}
@@ -130,11 +131,11 @@ func (s *Server) FindFlavor(ctx context.Context, req *canopyv1.FindFlavorRequest
 }
 
 // ListImages implements canopyv1.ComputeServiceServer.
-func (s *Server) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest) (*canopyv1.ListImagesResponse, error) {
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"images", req.GetName(), req.GetStatus()}}
-	page, next, errs, err := listAcross(ctx, s, q, s.cloudImages, func(im *canopyv1.Image) bool {
+func (s *computeService) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest) (*canopyv1.ListImagesResponse, error) {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"images", req.GetName(), req.GetStatus()}}
+	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudImages, func(im *canopyv1.Image) bool {
 		return (req.GetName() == "" || im.Name == req.GetName()) && (req.GetStatus() == 0 || im.Status == req.GetStatus()) &&
-			matchLabels(req.GetLabels(), im.Labels) && matchLocation(req.GetLocation(), im.Location.GetRegion(), "")
+			router.MatchLabels(req.GetLabels(), im.Labels) && router.MatchLocation(req.GetLocation(), im.Location.GetRegion(), "")
 	})
 	if err != nil {
 		return nil, err
@@ -143,51 +144,51 @@ func (s *Server) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest
 }
 
 // GetImage implements canopyv1.ComputeServiceServer.
-func (s *Server) GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error) {
-	v, isID, err := idOrName("id", req.GetId())
+func (s *computeService) GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error) {
+	v, isID, err := router.IDOrName("id", req.GetId())
 	if err != nil {
 		return nil, err
 	}
 	if !isID {
-		all, errs := fanOut(ctx, s.clouds.list, s.cloudImages)
-		return pickByName(providers.KindImage, "id", v, all, errs)
+		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudImages)
+		return router.PickByName(providers.KindImage, "id", v, all, errs)
 	}
-	cl, m, err := s.lookupID(ctx, providers.KindImage, v)
+	cl, m, err := s.rt.LookupID(ctx, providers.KindImage, v)
 	if err != nil {
 		return nil, err
 	}
-	c, err := cl.computeOrFail()
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
 	im, err := c.GetImage(ctx, m.NativeID)
-	if isNotFound(err) {
-		return nil, notFound(providers.KindImage, v)
+	if router.IsNotFound(err) {
+		return nil, router.NotFound(providers.KindImage, v)
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "get image "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get image "+m.NativeID, err)
 	}
-	return imagePB(cl.name, m.ID, im), nil
+	return imagePB(cl.Name, m.ID, im), nil
 }
 
 // flavorNames and imageNames feed resolveIn.
-func flavorNames(c providers.Compute) func(context.Context) ([]nativeNamed, error) {
-	return func(ctx context.Context) ([]nativeNamed, error) {
+func flavorNames(c providers.Compute) func(context.Context) ([]router.NativeNamed, error) {
+	return func(ctx context.Context) ([]router.NativeNamed, error) {
 		list, err := c.ListFlavors(ctx)
-		out := make([]nativeNamed, len(list))
+		out := make([]router.NativeNamed, len(list))
 		for i, f := range list {
-			out[i] = nativeNamed{f.NativeID, f.Name}
+			out[i] = router.NativeNamed{Native: f.NativeID, Name: f.Name}
 		}
 		return out, err
 	}
 }
 
-func imageNames(c providers.Compute) func(context.Context) ([]nativeNamed, error) {
-	return func(ctx context.Context) ([]nativeNamed, error) {
+func imageNames(c providers.Compute) func(context.Context) ([]router.NativeNamed, error) {
+	return func(ctx context.Context) ([]router.NativeNamed, error) {
 		list, err := c.ListImages(ctx)
-		out := make([]nativeNamed, len(list))
+		out := make([]router.NativeNamed, len(list))
 		for i, im := range list {
-			out[i] = nativeNamed{im.NativeID, im.Name}
+			out[i] = router.NativeNamed{Native: im.NativeID, Name: im.Name}
 		}
 		return out, err
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/canopy-cloud/canopy/providers"
 )
@@ -41,24 +40,22 @@ clouds:
     zones: [s1]
 `)
 	for _, name := range []string{"split-r1", "split-r2"} {
-		cc := e.srv.cloudConfig(name)
+		cc := e.srv.rt.CloudConfig(name)
 		if cc.BackupBucket != "store/copies" || cc.TTL("volumes").Seconds() != 7 {
 			t.Errorf("%s: config %+v: want the split entry's backup_bucket and cache", name, cc)
 		}
-		cl := e.srv.clouds.byName[name]
-		// The block-storage side starts with Serve, beside the listeners.
-		var v any
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-			var ok bool
-			if v, ok = emulators.Load(cl); ok {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no emulation layer", name)
-			}
+		cl, _ := e.srv.rt.Cloud(name)
+		// The router builds each cloud's emulation layer with its stack.
+		if cl == nil || cl.Emulation == nil {
+			t.Fatalf("%s: no emulation layer", name)
 		}
-		if b := v.(*emulator).bucket; b == nil || b.cloud != "store" || b.bucket != "copies" {
-			t.Errorf("%s: emulated copies go to %+v, want store/copies", name, b)
+		b := cl.Emulation.Bucket()
+		var bc, bn string
+		if b != nil {
+			bc, bn = b.Where()
+		}
+		if b == nil || bc != "store" || bn != "copies" {
+			t.Errorf("%s: emulated copies go to %s/%s, want store/copies", name, bc, bn)
 		}
 	}
 }

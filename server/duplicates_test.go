@@ -10,6 +10,7 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -100,9 +101,9 @@ func TestCrashDuplicates(t *testing.T) {
 				}
 			}
 			listed()
-			action := dupDeleted
+			action := router.DuplicateDeleted
 			if mode == "report" {
-				action = dupReported
+				action = router.DuplicateReported
 			}
 			eventually(t, "lists find the duplicates", func() bool {
 				listed()

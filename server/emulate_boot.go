@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -26,20 +27,10 @@ import (
 // the volume is next read or at start: it finds the server's root volume
 // through the server's mapping and binds it then.
 
-// liveVolumes finds a server's block-storage side (set while it serves).
-var liveVolumes sync.Map // *Server → *volumes
-
-func (s *Server) vols() *volumes {
-	if v, ok := liveVolumes.Load(s); ok {
-		return v.(*volumes)
-	}
-	return nil
-}
-
 // bootPlan is how a server boots from a volume; nil means from its image.
 type bootPlan struct {
-	v      *volumes
-	sc     *storageCloud
+	v      *storageViews
+	sc     *router.Cloud
 	volume string // canopy id
 	native string // the volume's native id (not deferred)
 	zone   string
@@ -50,46 +41,42 @@ type bootPlan struct {
 }
 
 // planBoot resolves a CreateServer's boot_volume.
-func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateServerRequest) (*bootPlan, error) {
+func (v *volumeService) planBoot(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (*bootPlan, error) {
 	ref := req.GetBootVolume()
 	if ref == "" {
 		return nil, nil
 	}
 	if req.GetImage() != "" {
-		return nil, badRequest("boot_volume", "set image or boot_volume, not both")
-	}
-	v := s.vols()
-	if v == nil {
-		return nil, status.Error(codes.Unavailable, "block storage is not ready")
+		return nil, router.BadRequest("boot_volume", "set image or boot_volume, not both")
 	}
 	sc, m, cur, err := v.findVolume(ctx, "boot_volume", ref)
 	if err != nil {
 		return nil, err
 	}
-	if sc.cloud != cl {
-		return nil, badRequest("boot_volume", "volume %s is in cloud %q, but the server goes to cloud %q", m.ID, sc.name, cl.name)
+	if sc != cl {
+		return nil, router.BadRequest("boot_volume", "volume %s is in cloud %q, but the server goes to cloud %q", m.ID, sc.Name, cl.Name)
 	}
-	p := &bootPlan{v: v, sc: sc, volume: m.ID, native: m.NativeID, zone: cur.Location.GetZone()}
+	p := &bootPlan{v: &v.storageViews, sc: sc, volume: m.ID, native: m.NativeID, zone: cur.Location.GetZone()}
 	if z := req.GetLocation().GetZone(); z != "" && p.zone != "" && z != p.zone {
-		return nil, badRequest("boot_volume", "volume %s is in zone %q, the server would be in zone %q", m.ID, p.zone, z)
+		return nil, router.BadRequest("boot_volume", "volume %s is in zone %q, the server would be in zone %q", m.ID, p.zone, z)
 	}
 	if !m.Pending() {
 		if len(cur.Attachments) > 0 {
-			if retryOf(ctx, s, req, cur.Attachments[0].ServerId) {
+			if retryOf(ctx, v.store, req, cur.Attachments[0].ServerId) {
 				return nil, nil // a retry of the create that booted from it: the server exists
 			}
-			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q", m.ID, cur.Attachments[0].ServerId, cl.name)
+			return nil, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q", m.ID, cur.Attachments[0].ServerId, cl.Name)
 		}
 		return p, nil
 	}
-	rec, err := sc.emu.record(ctx, providers.KindVolume, m.ID)
+	rec, err := sc.Emulation.Record(ctx, providers.KindVolume, m.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, cl.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, cl.Name)
 	}
 	if err != nil {
-		return nil, storeErr("deferred volume "+m.ID, err)
+		return nil, router.StoreErr("deferred volume "+m.ID, err)
 	}
-	if rec.BootServer != "" && !retryOf(ctx, s, req, rec.BootServer) {
+	if rec.BootServer != "" && !retryOf(ctx, v.store, req, rec.BootServer) {
 		return nil, status.Errorf(codes.FailedPrecondition, "volume %s is being made as the root volume of server %s", m.ID, rec.BootServer)
 	}
 	p.deferred, p.image, p.size = true, rec.ImageID, rec.SizeGiB
@@ -98,11 +85,11 @@ func (s *Server) planBoot(ctx context.Context, cl *cloud, req *canopyv1.CreateSe
 
 // retryOf reports whether server is the one a retried CreateServer (same
 // request id, same project) reserved, so the retry may continue its boot.
-func retryOf(ctx context.Context, s *Server, req *canopyv1.CreateServerRequest, server string) bool {
+func retryOf(ctx context.Context, st store.Store, req *canopyv1.CreateServerRequest, server string) bool {
 	if req.GetRequestId() == "" {
 		return false
 	}
-	m, err := s.store.Get(ctx, server)
+	m, err := st.Get(ctx, server)
 	return err == nil && m.RequestID == req.GetRequestId() && m.Project == project(ctx)
 }
 
@@ -119,17 +106,17 @@ func (p *bootPlan) begin(ctx context.Context, spec *providers.ServerSpec, server
 		spec.BootVolumeID = p.native
 		return nil
 	}
-	rec, err := p.sc.emu.record(ctx, providers.KindVolume, p.volume)
+	rec, err := p.sc.Emulation.Record(ctx, providers.KindVolume, p.volume)
 	if err != nil {
-		return storeErr("deferred volume "+p.volume, err)
+		return router.StoreErr("deferred volume "+p.volume, err)
 	}
 	spec.ImageID, spec.RootVolumeGiB, spec.RootVolumeName = p.image, p.size, rec.Name
 	if rec.BootServer == serverID {
 		return nil
 	}
 	rec.BootServer = serverID
-	if err := p.sc.emu.putRecord(ctx, providers.KindVolume, p.volume, rec); err != nil {
-		return storeErr("deferred volume "+p.volume, err)
+	if err := p.sc.Emulation.PutRecord(ctx, providers.KindVolume, p.volume, rec); err != nil {
+		return router.StoreErr("deferred volume "+p.volume, err)
 	}
 	failpoint.Hit("boot/deferred-volume:recorded")
 	return nil
@@ -141,9 +128,9 @@ func (p *bootPlan) abort(ctx context.Context) {
 	if p == nil || !p.deferred {
 		return
 	}
-	if rec, err := p.sc.emu.record(ctx, providers.KindVolume, p.volume); err == nil {
+	if rec, err := p.sc.Emulation.Record(ctx, providers.KindVolume, p.volume); err == nil {
 		rec.BootServer = ""
-		_ = p.sc.emu.putRecord(ctx, providers.KindVolume, p.volume, rec)
+		_ = p.sc.Emulation.PutRecord(ctx, providers.KindVolume, p.volume, rec)
 	}
 }
 
@@ -152,7 +139,7 @@ func (p *bootPlan) done(ctx context.Context, sv providers.Server) error {
 	if p == nil {
 		return nil
 	}
-	p.sc.emu.drv.InvalidateVolumes() // the boot volume is in use now, or made
+	p.sc.Storage.InvalidateVolumes() // the boot volume is in use now, or made
 	if !p.deferred {
 		return nil
 	}
@@ -162,16 +149,16 @@ func (p *bootPlan) done(ctx context.Context, sv providers.Server) error {
 
 // materialize binds a deferred volume to its root volume and drops the
 // deferred record: from now on it is an ordinary volume.
-func (v *volumes) materialize(ctx context.Context, sc *storageCloud, id, rootNative string) error {
+func (v *storageViews) materialize(ctx context.Context, sc *router.Cloud, id, rootNative string) error {
 	if rootNative == "" {
-		return status.Errorf(codes.Internal, "cloud %q made the server without a root volume for volume %s", sc.name, id)
+		return status.Errorf(codes.Internal, "cloud %q made the server without a root volume for volume %s", sc.Name, id)
 	}
-	sc.emu.drv.InvalidateVolumes()
-	if _, err := v.s.store.Bind(ctx, id, rootNative); err != nil {
-		return storeErr(fmt.Sprintf("bind volume %s to %s", id, rootNative), err)
+	sc.Storage.InvalidateVolumes()
+	if _, err := v.store.Bind(ctx, id, rootNative); err != nil {
+		return router.StoreErr(fmt.Sprintf("bind volume %s to %s", id, rootNative), err)
 	}
-	if err := sc.emu.forget(ctx, providers.KindVolume, id); err != nil {
-		return storeErr("forget deferred volume "+id, err)
+	if err := sc.Emulation.Forget(ctx, providers.KindVolume, id); err != nil {
+		return router.StoreErr("forget deferred volume "+id, err)
 	}
 	return nil
 }
@@ -179,22 +166,22 @@ func (v *volumes) materialize(ctx context.Context, sc *storageCloud, id, rootNat
 // settleBoot finishes a boot canopyd did not see to the end: the deferred
 // volume's record names a server, so the server may exist with the root
 // volume. It reports whether the volume is no longer deferred.
-func (v *volumes) settleBoot(ctx context.Context, sc *storageCloud, rec emuRecord) bool {
+func (v *storageViews) settleBoot(ctx context.Context, sc *router.Cloud, rec emulate.Record) bool {
 	if rec.BootServer == "" {
 		return false
 	}
-	m, err := v.s.store.Get(ctx, rec.BootServer)
+	m, err := v.store.Get(ctx, rec.BootServer)
 	if errors.Is(err, store.ErrNotFound) {
 		// The server's create was refused (its id released): the volume
 		// is free to boot another server.
 		rec.BootServer = ""
-		_ = sc.emu.putRecord(ctx, providers.KindVolume, rec.ID, rec)
+		_ = sc.Emulation.PutRecord(ctx, providers.KindVolume, rec.ID, rec)
 		return false
 	}
-	if err != nil || m.Pending() || sc.compute == nil {
+	if err != nil || m.Pending() || sc.Compute == nil {
 		return false
 	}
-	sv, err := sc.compute.GetServer(ctx, m.NativeID)
+	sv, err := sc.Compute.GetServer(ctx, m.NativeID)
 	if err != nil || sv.RootVolumeID == "" {
 		return false
 	}
@@ -203,18 +190,18 @@ func (v *volumes) settleBoot(ctx context.Context, sc *storageCloud, rec emuRecor
 
 // settleBoots runs settleBoot on every deferred volume of every cloud
 // (at start).
-func (v *volumes) settleBoots(ctx context.Context) {
-	for _, sc := range v.clouds {
-		if sc.emu.volumesOrFail() != nil {
+func (v *storageViews) settleBoots(ctx context.Context) {
+	for _, sc := range v.rt.Clouds() {
+		if sc.Emulation.VolumesOrFail() != nil {
 			continue
 		}
-		recs, err := sc.emu.deferredVolumes(ctx)
+		recs, err := sc.Emulation.DeferredVolumes(ctx)
 		if err != nil {
 			continue
 		}
 		for _, r := range recs {
 			if r.BootServer != "" && v.settleBoot(ctx, sc, r) {
-				v.s.log.Info("bound a volume made at a boot canopyd did not finish", "volume", r.ID, "server", r.BootServer)
+				v.log.Info("bound a volume made at a boot canopyd did not finish", "volume", r.ID, "server", r.BootServer)
 			}
 		}
 	}

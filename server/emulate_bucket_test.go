@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 )
@@ -52,12 +53,12 @@ func TestEmulatedCopiesInABucket(t *testing.T) {
 	}
 	// The bytes are objects in store's bucket, not records in canopy's store.
 	for kind, native := range map[string]string{providers.KindBackup: bak.NativeId, providers.KindSnapshot: snap.NativeId} {
-		key := emuDataKey("nobak", kind, native)
+		key := emulate.DataKey("nobak", kind, native)
 		ob, err := store.HeadObject(ctx, "emu-copies", key)
 		if err != nil || ob.Size != int64(len(data)) || ob.SHA256 == "" {
 			t.Errorf("%s %s: object %s = %+v, %v: want %d bytes with a sha256", kind, native, key, ob, err, len(data))
 		}
-		if _, err := e.st.GetRecord(ctx, nsEmulatedData, "nobak/"+kind+"/"+native); err == nil {
+		if _, err := e.st.GetRecord(ctx, emulate.NSData, "nobak/"+kind+"/"+native); err == nil {
 			t.Errorf("%s %s: bytes also kept in canopy's store", kind, native)
 		}
 	}
@@ -73,7 +74,7 @@ func TestEmulatedCopiesInABucket(t *testing.T) {
 	}
 
 	// Bytes that rot in the bucket are caught on restore.
-	if err := store.CorruptObject("emu-copies", emuDataKey("nobak", providers.KindBackup, bak.NativeId)); err != nil {
+	if err := store.CorruptObject("emu-copies", emulate.DataKey("nobak", providers.KindBackup, bak.NativeId)); err != nil {
 		t.Fatal(err)
 	}
 	op, err := c.vol.RestoreBackup(ctx, &canopyv1.RestoreBackupRequest{Id: bak.Id, Name: "rotten", Wait: true})

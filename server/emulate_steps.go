@@ -5,8 +5,10 @@ import (
 	"errors"
 	"time"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -17,21 +19,21 @@ import (
 // stepRecordDeferred records a deferred volume (volume-from-image on a
 // cloud that cannot): the operation is done at once, the volume PENDING
 // until a server boots from it.
-func (v *volumes) stepRecordDeferred(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-	rec := emuRecord{Kind: providers.KindVolume, ID: op.TargetID, Name: spec.Name, Description: spec.Description, Labels: spec.Labels,
+func (v *createSteps) stepRecordDeferred(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+	rec := emulate.Record{Kind: providers.KindVolume, ID: op.TargetID, Name: spec.Name, Description: spec.Description, Labels: spec.Labels,
 		Zone: spec.Zone, SizeGiB: spec.SizeGiB, Type: spec.Type, ImageID: spec.ImageNative, Created: op.Created}
-	if rec.Zone == "" && len(sc.zones) > 0 {
-		rec.Zone = sc.zones[0]
+	if rec.Zone == "" && len(sc.Zones) > 0 {
+		rec.Zone = sc.Zones[0]
 	}
-	if len(sc.regions) > 0 {
-		rec.Region = sc.regions[0]
+	if len(sc.Regions) > 0 {
+		rec.Region = sc.Regions[0]
 	}
-	if err := sc.emu.putRecord(ctx, providers.KindVolume, op.TargetID, rec); err != nil {
-		return jobs.Result{}, stepErr(sc.name, "record deferred volume", err)
+	if err := sc.Emulation.PutRecord(ctx, providers.KindVolume, op.TargetID, rec); err != nil {
+		return jobs.Result{}, stepErr(sc.Name, "record deferred volume", err)
 	}
-	m, err := v.s.store.Get(ctx, op.TargetID)
+	m, err := v.store.Get(ctx, op.TargetID)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get "+op.TargetID, err)
+		return jobs.Result{}, stepErr(sc.Name, "get "+op.TargetID, err)
 	}
 	pb, err := v.deferredPB(ctx, sc, rec, m)
 	if err != nil {
@@ -41,20 +43,20 @@ func (v *volumes) stepRecordDeferred(ctx context.Context, op *store.Operation, s
 }
 
 // deferredChange applies an extend to a deferred volume's record.
-func (v *volumes) deferredChange(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-	rec, err := sc.emu.record(ctx, providers.KindVolume, op.TargetID)
+func (v *changeSteps) deferredChange(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+	rec, err := sc.Emulation.Record(ctx, providers.KindVolume, op.TargetID)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "deferred volume "+op.TargetID, err)
+		return jobs.Result{}, stepErr(sc.Name, "deferred volume "+op.TargetID, err)
 	}
 	if spec.SizeGiB > rec.SizeGiB {
 		rec.SizeGiB = spec.SizeGiB
-		if err := sc.emu.putRecord(ctx, providers.KindVolume, op.TargetID, rec); err != nil {
-			return jobs.Result{}, stepErr(sc.name, "record deferred volume", err)
+		if err := sc.Emulation.PutRecord(ctx, providers.KindVolume, op.TargetID, rec); err != nil {
+			return jobs.Result{}, stepErr(sc.Name, "record deferred volume", err)
 		}
 	}
-	m, err := v.s.store.Get(ctx, op.TargetID)
+	m, err := v.store.Get(ctx, op.TargetID)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get "+op.TargetID, err)
+		return jobs.Result{}, stepErr(sc.Name, "get "+op.TargetID, err)
 	}
 	pb, err := v.deferredPB(ctx, sc, rec, m)
 	if err != nil {
@@ -65,61 +67,61 @@ func (v *volumes) deferredChange(ctx context.Context, op *store.Operation, sc *s
 
 // stepCopy makes an emulated snapshot or backup: the volume's data into
 // canopy's store, then the record.
-func (v *volumes) stepCopy(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec, kind string) (jobs.Result, error) {
-	native := emulatedID(kind, op.TargetID)
-	src, err := sc.emu.getVolume(ctx, spec.VolumeNative)
+func (v *createSteps) stepCopy(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec, kind string) (jobs.Result, error) {
+	native := emulate.EmulatedID(kind, op.TargetID)
+	src, err := sc.Emulation.GetVolume(ctx, spec.VolumeNative)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+spec.VolumeNative, err)
+		return jobs.Result{}, stepErr(sc.Name, "get volume "+spec.VolumeNative, err)
 	}
-	if err := sc.emu.makeCopy(ctx, kind, native, src, spec.Name, spec.Description, spec.Labels); err != nil {
-		return jobs.Result{}, stepErr(sc.name, "copy volume "+spec.VolumeNative, err)
+	if err := sc.Emulation.MakeCopy(ctx, kind, native, src, spec.Name, spec.Description, spec.Labels); err != nil {
+		return jobs.Result{}, stepErr(sc.Name, "copy volume "+spec.VolumeNative, err)
 	}
 	return v.learned(ctx, op, native, 70)
 }
 
 // stepFill writes an emulated snapshot's or backup's data into the volume
 // made from it.
-func (v *volumes) stepFill(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepFill(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	kind, src := providers.KindSnapshot, spec.SnapshotNative
 	if op.Kind == opBackupRestore {
 		kind, src = providers.KindBackup, spec.BackupNative
 	}
 	native := op.State["native"]
-	if err := sc.emu.copyIn(ctx, kind, src, native); err != nil {
-		return jobs.Result{}, stepErr(sc.name, "restore emulated "+kind, err)
+	if err := sc.Emulation.CopyIn(ctx, kind, src, native); err != nil {
+		return jobs.Result{}, stepErr(sc.Name, "restore emulated "+kind, err)
 	}
 	return v.volumeDone(ctx, sc, op.TargetID, native)
 }
 
 // forgetEmulated removes what an emulated create recorded (undo, failure).
-func (v *volumes) forgetEmulated(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) error {
+func (v *createSteps) forgetEmulated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) error {
 	switch op.Kind {
 	case opVolumeCreate:
-		if spec.Mode == modeDeferred {
-			return sc.emu.forget(ctx, providers.KindVolume, op.TargetID)
+		if spec.Mode == emulate.ModeDeferred {
+			return sc.Emulation.Forget(ctx, providers.KindVolume, op.TargetID)
 		}
 	case opSnapshotCreate:
-		return sc.emu.forget(ctx, providers.KindSnapshot, emulatedID(providers.KindSnapshot, op.TargetID))
+		return sc.Emulation.Forget(ctx, providers.KindSnapshot, emulate.EmulatedID(providers.KindSnapshot, op.TargetID))
 	case opBackupCreate:
-		return sc.emu.forget(ctx, providers.KindBackup, emulatedID(providers.KindBackup, op.TargetID))
+		return sc.Emulation.Forget(ctx, providers.KindBackup, emulate.EmulatedID(providers.KindBackup, op.TargetID))
 	}
 	return nil
 }
 
 // deleteEmulatedCopy is the delete step of an emulated snapshot or backup.
-func (v *volumes) deleteEmulatedCopy(ctx context.Context, sc *storageCloud, kind, native string) error {
+func (v *changeSteps) deleteEmulatedCopy(ctx context.Context, sc *router.Cloud, kind, native string) error {
 	if kind == providers.KindSnapshot {
-		return sc.emu.deleteSnapshot(ctx, native)
+		return sc.Emulation.DeleteSnapshot(ctx, native)
 	}
-	return sc.emu.deleteBackup(ctx, native)
+	return sc.Emulation.DeleteBackup(ctx, native)
 }
 
 // pollSnapshotJob waits for a snapshot job to tell the snapshot's id.
-func (v *volumes) pollSnapshotJob(ctx context.Context, sc *storageCloud, job string) (string, error) {
-	deadline := time.Now().Add(v.s.cfg.Wait.Timeout.Std())
-	every := v.s.cfg.Wait.MinInterval.Std()
+func (v *storageViews) pollSnapshotJob(ctx context.Context, sc *router.Cloud, job string) (string, error) {
+	deadline := time.Now().Add(v.cfg.Wait.Timeout.Std())
+	every := v.cfg.Wait.MinInterval.Std()
 	for {
-		id, err := sc.emu.drv.SnapshotJob(ctx, job)
+		id, err := sc.Storage.SnapshotJob(ctx, job)
 		if err != nil {
 			return "", err
 		}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 )
@@ -112,7 +113,7 @@ func TestEmulationMatrix(t *testing.T) {
 		ctx := ctxT(t)
 		src = e.volumeWith(t, c, "nosnap", "src", []byte("before the snapshot"))
 		esnap = resultOf(t, ok(c.vol.CreateSnapshot(ctx, &canopyv1.CreateSnapshotRequest{Name: "es", Volume: src.Id, Labels: map[string]string{"k": "v"}, Wait: true})), &canopyv1.Snapshot{})
-		if !esnap.Emulated || esnap.Status != canopyv1.Status_STATUS_ACTIVE || esnap.VolumeId != src.Id || esnap.SizeGib != 1 || !isEmulated(esnap.NativeId) || esnap.Labels["k"] != "v" {
+		if !esnap.Emulated || esnap.Status != canopyv1.Status_STATUS_ACTIVE || esnap.VolumeId != src.Id || esnap.SizeGib != 1 || !emulate.IsEmulated(esnap.NativeId) || esnap.Labels["k"] != "v" {
 			t.Fatalf("emulated snapshot = %v", esnap)
 		}
 		if n := e.sim("nosnap").SnapshotCount(); n != 0 {
@@ -154,7 +155,7 @@ func TestEmulationMatrix(t *testing.T) {
 		ok(c.vol.DeleteSnapshot(ctx, &canopyv1.DeleteSnapshotRequest{Id: esnap.GetId(), Wait: true}))
 		_, err := c.vol.GetSnapshot(ctx, &canopyv1.GetSnapshotRequest{Id: esnap.GetId()})
 		wantErr(t, err, codes.NotFound, "")
-		for _, ns := range []string{nsEmulated, nsEmulatedData} {
+		for _, ns := range []string{emulate.NSRecords, emulate.NSData} {
 			if rs, err := e.st.ListRecords(ctx, ns, "nosnap/"); err != nil || len(rs) != 0 {
 				t.Errorf("%s records left: %v, %v", ns, rs, err)
 			}
@@ -260,7 +261,7 @@ func TestEmulationMatrix(t *testing.T) {
 		if sv.ImageId != dvol.GetImageId() {
 			t.Errorf("server image %s, want the volume's %s", sv.ImageId, dvol.GetImageId())
 		}
-		if rs, _ := e.st.ListRecords(ctx, nsEmulated, "noimg/"); len(rs) != 0 {
+		if rs, _ := e.st.ListRecords(ctx, emulate.NSRecords, "noimg/"); len(rs) != 0 {
 			t.Errorf("deferred record left: %v", rs)
 		}
 		list, err := c.vol.ListVolumes(ctx, &canopyv1.ListVolumesRequest{Location: &canopyv1.Location{Cloud: "noimg"}})

@@ -23,6 +23,7 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/providers/sim"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 	"github.com/canopy-cloud/canopy/store/bolt"
 )
@@ -223,4 +224,10 @@ func mustBolt(t testing.TB, dir string) store.Store {
 
 func grpcMetadata(ctx context.Context, kv ...string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, kv...)
+}
+
+// cloudNamed is a configured cloud's stack.
+func (s *Server) cloudNamed(name string) *router.Cloud {
+	cl, _ := s.rt.Cloud(name)
+	return cl
 }

@@ -14,6 +14,7 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -25,39 +26,39 @@ import (
 
 const opImageUpload = "image.upload"
 
-func (v *volumes) registerImageJobs() {
+func (v *jobSet) registerImageJobs() {
 	v.runner.Register(opImageUpload, jobs.Kind{First: "wait", Steps: map[string]jobs.Step{"wait": v.stepWaitImage}})
 }
 
 // stepWaitImage waits until the image is ACTIVE, and fails when it goes to
 // ERROR or disappears. Waiting again after a crash is harmless.
-func (v *volumes) stepWaitImage(ctx context.Context, op *store.Operation) (jobs.Result, error) {
+func (v *changeSteps) stepWaitImage(ctx context.Context, op *store.Operation) (jobs.Result, error) {
 	var spec jobSpec
 	if err := json.Unmarshal(op.Spec, &spec); err != nil {
 		return jobs.Result{}, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
 	}
-	cl := v.s.clouds.byName[op.Cloud]
-	if cl == nil || cl.images == nil {
+	cl := v.cloud(op.Cloud)
+	if cl == nil || cl.Images == nil {
 		return jobs.Result{}, status.Errorf(codes.FailedPrecondition, "cloud %q is no longer configured with images", op.Cloud)
 	}
 	native := spec.ImageNative
 	wctx, cancel := v.waitCtx(ctx)
 	defer cancel()
 	start := time.Now()
-	im, present, err := cl.images.Wait(wctx, native, func(x providers.Image, present bool) bool {
+	im, present, err := cl.Images.Wait(wctx, native, func(x providers.Image, present bool) bool {
 		return !present || x.Status == providers.StatusActive || x.Status == providers.StatusError
 	})
 	switch {
 	case err != nil:
-		return jobs.Result{}, waitErr(ctx, cl.name, providers.KindImage, native, "active", start, err)
+		return jobs.Result{}, waitErr(ctx, cl.Name, providers.KindImage, native, "active", start, err)
 	case !present:
-		return jobs.Result{}, detailed(codes.NotFound, fmt.Sprintf("cloud %q: image %s is gone", cl.name, native),
+		return jobs.Result{}, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: image %s is gone", cl.Name, native),
 			&errdetails.ResourceInfo{ResourceType: providers.KindImage, ResourceName: native, Description: "gone while canopy waited for its import"})
 	case im.Status == providers.StatusError:
-		return jobs.Result{}, resourceErr(cl.name, providers.KindImage, native, im.StatusMessage)
+		return jobs.Result{}, resourceErr(cl.Name, providers.KindImage, native, im.StatusMessage)
 	}
-	cl.imageCache.InvalidateImages()
-	out := imagePB(cl.name, op.TargetID, im)
+	cl.Compute.InvalidateImages()
+	out := imagePB(cl.Name, op.TargetID, im)
 	out.Operation = op.ID
 	return jobs.Result{Done: true, Progress: 100, Response: anyBytes(out)}, nil
 }
@@ -65,11 +66,7 @@ func (v *volumes) stepWaitImage(ctx context.Context, op *store.Operation) (jobs.
 // trackImport starts the operation that waits for an uploaded image the
 // cloud still processes, and answers with the image: PENDING with the
 // operation's id, or (wait) as the operation ended.
-func (s *Server) trackImport(ctx context.Context, cl *cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error) {
-	v := s.vols()
-	if v == nil {
-		return nil, status.Errorf(codes.Unavailable, "canopyd is starting: operations are not running yet")
-	}
+func (v *ops) trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error) {
 	op, err := v.submit(ctx, opRequest{kind: opImageUpload, cl: cl, target: im.Id, wait: wait,
 		spec: jobSpec{Name: im.Name, ImageNative: im.NativeId}})
 	if err != nil {

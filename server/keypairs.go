@@ -16,6 +16,7 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -37,7 +38,7 @@ func generateKey(typ string) (pub, priv string, err error) {
 		}
 		key = k
 	default:
-		return "", "", badRequest("type", "unknown key type %q: want ssh-ed25519 or ssh-rsa", typ)
+		return "", "", router.BadRequest("type", "unknown key type %q: want ssh-ed25519 or ssh-rsa", typ)
 	}
 	signer, err := ssh.NewSignerFromKey(key)
 	if err != nil {
@@ -51,20 +52,20 @@ func generateKey(typ string) (pub, priv string, err error) {
 }
 
 // CreateKeypair implements canopyv1.ComputeServiceServer.
-func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairRequest) (*canopyv1.Keypair, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+func (s *computeService) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairRequest) (*canopyv1.Keypair, error) {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkRequestID(req.GetRequestId()); err != nil {
+	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
 	pub, priv := req.GetPublicKey(), ""
 	if pub != "" {
 		if req.GetType() != "" {
-			return nil, badRequest("type", "only for generated keys; the imported key has its own type")
+			return nil, router.BadRequest("type", "only for generated keys; the imported key has its own type")
 		}
 		if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pub)); err != nil {
-			return nil, badRequest("public_key", "not an OpenSSH public key: %v", err)
+			return nil, router.BadRequest("public_key", "not an OpenSSH public key: %v", err)
 		}
 	} else {
 		var err error
@@ -72,24 +73,24 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 			return nil, err
 		}
 	}
-	cl, err := s.routeCreate(req.GetLocation())
+	cl, err := s.rt.RouteCreate(req.GetLocation())
 	if err != nil {
 		return nil, err
 	}
-	c, err := cl.computeOrFail()
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
-	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindKeypair, Project: project(ctx), RequestID: req.GetRequestId()})
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.Name, Kind: providers.KindKeypair, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
-		return nil, storeErr("reserve keypair id", err)
+		return nil, router.StoreErr("reserve keypair id", err)
 	}
 	if !created && !m.Pending() {
 		k, err := c.GetKeypair(ctx, m.NativeID)
 		if err != nil {
-			return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
+			return nil, router.CloudErr(cl.Name, "get keypair "+m.NativeID, err)
 		}
-		return keypairPBIn(cl.name, m, k), nil // the private key is never kept, so a retry cannot return it
+		return keypairPBIn(cl.Name, m, k), nil // the private key is never kept, so a retry cannot return it
 	}
 	k, err := c.CreateKeypair(ctx, req.GetName(), pub)
 	if err != nil && !created && errors.Is(err, providers.ErrAlreadyExists) {
@@ -102,34 +103,34 @@ func (s *Server) CreateKeypair(ctx context.Context, req *canopyv1.CreateKeypairR
 			k, err = prior, nil
 		} else if gerr == nil {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
-			return nil, status.Errorf(codes.AlreadyExists, "keypair %q already exists in cloud %q with another public key (if an earlier attempt of this request made it, its generated private key was never returned: delete the keypair and create it again)", req.GetName(), cl.name)
+			return nil, status.Errorf(codes.AlreadyExists, "keypair %q already exists in cloud %q with another public key (if an earlier attempt of this request made it, its generated private key was never returned: delete the keypair and create it again)", req.GetName(), cl.Name)
 		}
 	}
 	if err != nil {
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, cloudErr(cl.name, "create keypair "+req.GetName(), err)
+		return nil, router.CloudErr(cl.Name, "create keypair "+req.GetName(), err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, k.NativeID); err != nil {
-		return nil, storeErr("bind keypair "+k.NativeID, err)
+		return nil, router.StoreErr("bind keypair "+k.NativeID, err)
 	}
-	out := keypairPBIn(cl.name, m, k)
+	out := keypairPBIn(cl.Name, m, k)
 	out.PrivateKey = priv
 	return out, nil
 }
 
-func (s *Server) cloudKeypairs(ctx context.Context, cl *cloud) ([]*canopyv1.Keypair, error) {
-	c, err := cl.computeOrFail()
+func (s *computeService) cloudKeypairs(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Keypair, error) {
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
 	list, err := c.ListKeypairs(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list keypairs", err)
+		return nil, router.CloudErr(cl.Name, "list keypairs", err)
 	}
-	return adoptAll(ctx, s, cl, providers.KindKeypair, list, func(k providers.Keypair) string { return k.NativeID },
-		func(k providers.Keypair, m store.Mapping) *canopyv1.Keypair { return keypairPBIn(cl.name, m, k) })
+	return router.AdoptAll(ctx, s.rt, cl, providers.KindKeypair, list, func(k providers.Keypair) string { return k.NativeID },
+		func(k providers.Keypair, m store.Mapping) *canopyv1.Keypair { return keypairPBIn(cl.Name, m, k) })
 }
 
 // keypairPBIn converts a keypair with its mapping (canopy id and project).
@@ -140,10 +141,10 @@ func keypairPBIn(cloud string, m store.Mapping, k providers.Keypair) *canopyv1.K
 }
 
 // ListKeypairs implements canopyv1.ComputeServiceServer.
-func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsRequest) (*canopyv1.ListKeypairsResponse, error) {
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), nil, []any{"keypairs", req.GetName()}}
-	page, next, errs, err := listAcross(ctx, s, q, s.cloudKeypairs, func(k *canopyv1.Keypair) bool {
-		return k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && matchLocation(req.GetLocation(), k.Location.GetRegion(), "")
+func (s *computeService) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsRequest) (*canopyv1.ListKeypairsResponse, error) {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: nil, Filters: []any{"keypairs", req.GetName()}}
+	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudKeypairs, func(k *canopyv1.Keypair) bool {
+		return k.Location.GetProject() == project(ctx) && (req.GetName() == "" || k.Name == req.GetName()) && router.MatchLocation(req.GetLocation(), k.Location.GetRegion(), "")
 	})
 	if err != nil {
 		return nil, err
@@ -152,54 +153,42 @@ func (s *Server) ListKeypairs(ctx context.Context, req *canopyv1.ListKeypairsReq
 }
 
 // findKeypair resolves a keypair id or name to its cloud and mapping.
-func (s *Server) findKeypair(ctx context.Context, v string) (*cloud, store.Mapping, error) {
-	v, isID, err := idOrName("id", v)
-	if err != nil {
-		return nil, store.Mapping{}, err
-	}
-	if !isID {
-		all, errs := fanOut(ctx, s.clouds.list, s.cloudKeypairs)
-		k, err := pickByName(providers.KindKeypair, "id", v, ownedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, err
-		}
-		v = k.Id
-	}
-	return s.lookupID(ctx, providers.KindKeypair, v)
+func (s *computeService) findKeypair(ctx context.Context, v string) (*router.Cloud, store.Mapping, error) {
+	return router.Find(ctx, s.rt, providers.KindKeypair, "id", v, s.cloudKeypairs)
 }
 
 // GetKeypair implements canopyv1.ComputeServiceServer.
-func (s *Server) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest) (*canopyv1.Keypair, error) {
+func (s *computeService) GetKeypair(ctx context.Context, req *canopyv1.GetKeypairRequest) (*canopyv1.Keypair, error) {
 	cl, m, err := s.findKeypair(ctx, req.GetId())
 	if err != nil {
 		return nil, err
 	}
-	k, err := cl.compute.GetKeypair(ctx, m.NativeID)
+	k, err := cl.Compute.GetKeypair(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(ctx, m.ID)
-		return nil, notFound(providers.KindKeypair, req.GetId())
+		return nil, router.NotFound(providers.KindKeypair, req.GetId())
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "get keypair "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get keypair "+m.NativeID, err)
 	}
-	return keypairPBIn(cl.name, m, k), nil
+	return keypairPBIn(cl.Name, m, k), nil
 }
 
 // DeleteKeypair implements canopyv1.ComputeServiceServer.
-func (s *Server) DeleteKeypair(ctx context.Context, req *canopyv1.DeleteKeypairRequest) (*canopyv1.DeleteKeypairResponse, error) {
+func (s *computeService) DeleteKeypair(ctx context.Context, req *canopyv1.DeleteKeypairRequest) (*canopyv1.DeleteKeypairResponse, error) {
 	cl, m, err := s.findKeypair(ctx, req.GetId())
 	if err != nil {
 		return nil, err
 	}
-	err = cl.compute.DeleteKeypair(ctx, m.NativeID)
+	err = cl.Compute.DeleteKeypair(ctx, m.NativeID)
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
-		return nil, cloudErr(cl.name, "delete keypair "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "delete keypair "+m.NativeID, err)
 	}
 	if derr := s.store.Delete(context.WithoutCancel(ctx), m.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
-		return nil, storeErr("forget keypair "+m.ID, derr)
+		return nil, router.StoreErr("forget keypair "+m.ID, derr)
 	}
 	if err != nil {
-		return nil, notFound(providers.KindKeypair, req.GetId())
+		return nil, router.NotFound(providers.KindKeypair, req.GetId())
 	}
 	return &canopyv1.DeleteKeypairResponse{Id: m.ID}, nil
 }

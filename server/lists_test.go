@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/router"
 )
 
 func TestListPagingAcrossClouds(t *testing.T) {
@@ -228,7 +229,7 @@ zones:
 	if err != nil || len(clouds.Clouds) != 2 || clouds.Clouds[0].Name != "multi-one" || clouds.Clouds[1].Name != "multi-two" {
 		t.Fatalf("clouds = %v, %v", clouds, err)
 	}
-	if got := clouds.Clouds[1]; len(got.Regions) != 1 || got.Regions[0] != "two" || !contains(got.Zones, "z-two") {
+	if got := clouds.Clouds[1]; len(got.Regions) != 1 || got.Regions[0] != "two" || !router.Contains(got.Zones, "z-two") {
 		t.Errorf("multi-two = %v", got)
 	}
 	cfg := testConfig(t, "clouds: [{name: multi, kind: test-regional, regions: [one, two]}]\nzones: {z: multi-three}")

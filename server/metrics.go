@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
+
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // metrics are the server's own: RPC latency and the pollers' state. The
@@ -19,7 +21,7 @@ type metrics struct {
 	onWake func(cloud string, changed, woke time.Time)
 }
 
-func newMetrics(reg *prometheus.Registry, cs *cloudSet) *metrics {
+func newMetrics(reg *prometheus.Registry, rt *router.Router) *metrics {
 	m := &metrics{rpc: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "canopy_rpc_duration_seconds",
 		Help:    "Latency of canopy RPCs by method and code (streams: their whole life).",
@@ -31,12 +33,12 @@ func newMetrics(reg *prometheus.Registry, cs *cloudSet) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 1.6, 16),
 		}, []string{"cloud", "kind"})}
 	reg.MustRegister(m.rpc, m.wake, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, cl := range cs.list {
-		if cl.servers == nil {
+	for _, cl := range rt.Clouds() {
+		if cl.Servers == nil {
 			continue
 		}
-		labels := prometheus.Labels{"cloud": cl.name, "kind": "servers"}
-		p := cl.servers
+		labels := prometheus.Labels{"cloud": cl.Name, "kind": "servers"}
+		p := cl.Servers
 		reg.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_waiters", Help: "Callers waiting on a resource status, by cloud and kind.", ConstLabels: labels},
 				func() float64 { return float64(p.Waiters()) }),

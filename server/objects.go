@@ -2,11 +2,10 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -19,16 +18,41 @@ import (
 	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
-// transfer is what the object and image services keep beside the Server.
-type transfer struct {
+// objectService implements canopyv1.ObjectServiceServer: buckets and
+// objects (objects.go), streamed downloads (objects_download.go) and
+// presigned URLs, over the router.
+type objectService struct {
+	canopyv1.UnimplementedObjectServiceServer
+	rt    router.Resolver
+	store store.Store
+	log   *slog.Logger // audit of streamed uploads
+	urls  *signedBase  // where the simulator's signed URLs are served
+	// chunks recycles upload chunks, shared with the gRPC codec.
+	chunks *chunkPool
+}
+
+// signedBase is canopyd's REST address (scheme://host:port), where clouds
+// that sign their own URLs (the simulator) have them served. Serve sets it
+// once it knows its listener (or the configured public_url).
+type signedBase struct {
 	mu   sync.Mutex
-	objs map[string]*cache.Objects // by cloud: the rate-limited drivers
-	// base is canopyd's REST address (scheme://host:port), where clouds
-	// that sign their own URLs (the simulator) have them served.
 	base string
+}
+
+func (b *signedBase) set(u string) {
+	b.mu.Lock()
+	b.base = u
+	b.mu.Unlock()
+}
+
+func (b *signedBase) get() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.base
 }
 
 const (
@@ -43,26 +67,6 @@ const (
 	defaultType = "application/octet-stream"
 )
 
-// objectsOf returns a cloud's object driver behind its rate limiter, or
-// FAILED_PRECONDITION naming the cloud.
-func (s *Server) objectsOf(cl *cloud) (*cache.Objects, error) {
-	inner, ok := cl.p.(providers.Objects)
-	if !ok {
-		return nil, capabilityErr(cl.name, "objects")
-	}
-	s.xfer.mu.Lock()
-	defer s.xfer.mu.Unlock()
-	if s.xfer.objs == nil {
-		s.xfer.objs = map[string]*cache.Objects{}
-	}
-	o := s.xfer.objs[cl.name]
-	if o == nil {
-		o = cache.NewObjects(cl.name, inner, cl.lim, nil)
-		s.xfer.objs[cl.name] = o
-	}
-	return o, nil
-}
-
 func bucketPB(cloud string, m store.Mapping, b providers.Bucket) *canopyv1.Bucket {
 	return &canopyv1.Bucket{
 		Id: m.ID, NativeId: b.NativeID, Location: &canopyv1.Location{Cloud: cloud, Region: b.Region, Zone: b.Zone, Project: m.Project},
@@ -72,94 +76,82 @@ func bucketPB(cloud string, m store.Mapping, b providers.Bucket) *canopyv1.Bucke
 	}
 }
 
-func objectPB(cl *cloud, m store.Mapping, region string, o providers.Object) *canopyv1.Object {
+func objectPB(cl *router.Cloud, m store.Mapping, region string, o providers.Object) *canopyv1.Object {
 	return &canopyv1.Object{
-		Bucket: m.ID, Key: o.Key, Location: &canopyv1.Location{Cloud: cl.name, Region: region, Project: m.Project},
+		Bucket: m.ID, Key: o.Key, Location: &canopyv1.Location{Cloud: cl.Name, Region: region, Project: m.Project},
 		SizeBytes: o.Size, ContentType: o.ContentType, UpdateTime: ts(o.Modified), Etag: o.ETag, Md5: o.MD5,
 		Sha256: o.SHA256, Parts: int32(o.Parts), Metadata: o.Metadata,
 	}
 }
 
-func (s *Server) cloudBuckets(ctx context.Context, cl *cloud) ([]*canopyv1.Bucket, error) {
-	o, err := s.objectsOf(cl)
+func (s *objectService) cloudBuckets(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Bucket, error) {
+	o, err := cl.ObjectsOrFail()
 	if err != nil {
 		return nil, err
 	}
 	list, err := o.ListBuckets(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list buckets", err)
+		return nil, router.CloudErr(cl.Name, "list buckets", err)
 	}
-	return adoptAll(ctx, s, cl, providers.KindBucket, list, func(b providers.Bucket) string { return b.NativeID },
-		func(b providers.Bucket, m store.Mapping) *canopyv1.Bucket { return bucketPB(cl.name, m, b) })
+	return router.AdoptAll(ctx, s.rt, cl, providers.KindBucket, list, func(b providers.Bucket) string { return b.NativeID },
+		func(b providers.Bucket, m store.Mapping) *canopyv1.Bucket { return bucketPB(cl.Name, m, b) })
 }
 
 // CreateBucket implements canopyv1.ObjectServiceServer.
-func (s *Server) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketRequest) (*canopyv1.Bucket, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+func (s *objectService) CreateBucket(ctx context.Context, req *canopyv1.CreateBucketRequest) (*canopyv1.Bucket, error) {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
-	if err := checkRequestID(req.GetRequestId()); err != nil {
+	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
-	cl, err := s.routeCreate(req.GetLocation())
+	cl, err := s.rt.RouteCreate(req.GetLocation())
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.objectsOf(cl)
+	o, err := cl.ObjectsOrFail()
 	if err != nil {
 		return nil, err
 	}
-	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindBucket, Project: project(ctx), RequestID: req.GetRequestId()})
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.Name, Kind: providers.KindBucket, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
-		return nil, storeErr("reserve bucket id", err)
+		return nil, router.StoreErr("reserve bucket id", err)
 	}
 	if !created && !m.Pending() {
 		b, err := o.GetBucket(ctx, m.NativeID)
 		if err != nil {
-			return nil, cloudErr(cl.name, "get bucket "+m.NativeID, err)
+			return nil, router.CloudErr(cl.Name, "get bucket "+m.NativeID, err)
 		}
-		return bucketPB(cl.name, m, b), nil
+		return bucketPB(cl.Name, m, b), nil
 	}
 	region := req.GetLocation().GetRegion()
-	if region == "" && req.GetLocation().GetZone() != "" && len(cl.regions) > 0 {
-		region = cl.regions[0]
+	if region == "" && req.GetLocation().GetZone() != "" && len(cl.Regions) > 0 {
+		region = cl.Regions[0]
 	}
 	b, err := o.CreateBucket(ctx, req.GetName(), region, req.GetLabels())
 	if err != nil {
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, cloudErr(cl.name, "create bucket "+req.GetName(), err)
+		return nil, router.CloudErr(cl.Name, "create bucket "+req.GetName(), err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, b.NativeID); err != nil {
-		return nil, storeErr("bind bucket "+b.NativeID, err)
+		return nil, router.StoreErr("bind bucket "+b.NativeID, err)
 	}
-	return bucketPB(cl.name, m, b), nil
+	return bucketPB(cl.Name, m, b), nil
 }
 
 // findBucket resolves a bucket id or name to its cloud and mapping; another
 // project's bucket is NOT_FOUND.
-func (s *Server) findBucket(ctx context.Context, field, v string) (*cloud, store.Mapping, error) {
-	v, isID, err := idOrName(field, v)
-	if err != nil {
-		return nil, store.Mapping{}, err
-	}
-	if !isID {
-		all, errs := fanOut(ctx, s.clouds.list, s.cloudBuckets)
-		b, err := pickByName(providers.KindBucket, field, v, ownedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, err
-		}
-		v = b.Id
-	}
-	return s.lookupID(ctx, providers.KindBucket, v)
+func (s *objectService) findBucket(ctx context.Context, field, v string) (*router.Cloud, store.Mapping, error) {
+	return router.Find(ctx, s.rt, providers.KindBucket, field, v, s.cloudBuckets)
 }
 
 // bucketOf resolves a bucket and its cloud's object driver.
-func (s *Server) bucketOf(ctx context.Context, field, v string) (*cloud, *cache.Objects, store.Mapping, error) {
+func (s *objectService) bucketOf(ctx context.Context, field, v string) (*router.Cloud, *cache.Objects, store.Mapping, error) {
 	cl, m, err := s.findBucket(ctx, field, v)
 	if err != nil {
 		return nil, nil, m, err
@@ -167,12 +159,12 @@ func (s *Server) bucketOf(ctx context.Context, field, v string) (*cloud, *cache.
 	if m.Pending() {
 		return nil, nil, m, status.Errorf(codes.Unavailable, "bucket %s is still being created", m.ID)
 	}
-	o, err := s.objectsOf(cl)
+	o, err := cl.ObjectsOrFail()
 	return cl, o, m, err
 }
 
 // GetBucket implements canopyv1.ObjectServiceServer.
-func (s *Server) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) (*canopyv1.Bucket, error) {
+func (s *objectService) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) (*canopyv1.Bucket, error) {
 	cl, o, m, err := s.bucketOf(ctx, "id", req.GetId())
 	if err != nil {
 		return nil, err
@@ -180,20 +172,20 @@ func (s *Server) GetBucket(ctx context.Context, req *canopyv1.GetBucketRequest) 
 	b, err := o.GetBucket(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(ctx, m.ID)
-		return nil, notFound(providers.KindBucket, req.GetId())
+		return nil, router.NotFound(providers.KindBucket, req.GetId())
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "get bucket "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get bucket "+m.NativeID, err)
 	}
-	return bucketPB(cl.name, m, b), nil
+	return bucketPB(cl.Name, m, b), nil
 }
 
 // ListBuckets implements canopyv1.ObjectServiceServer.
-func (s *Server) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsRequest) (*canopyv1.ListBucketsResponse, error) {
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), nil, []any{"buckets", req.GetName()}}
-	page, next, errs, err := listAcross(ctx, s, q, s.cloudBuckets, func(b *canopyv1.Bucket) bool {
+func (s *objectService) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsRequest) (*canopyv1.ListBucketsResponse, error) {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: nil, Filters: []any{"buckets", req.GetName()}}
+	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudBuckets, func(b *canopyv1.Bucket) bool {
 		return b.Location.GetProject() == project(ctx) && (req.GetName() == "" || b.Name == req.GetName()) &&
-			matchLocation(req.GetLocation(), b.Location.GetRegion(), "")
+			router.MatchLocation(req.GetLocation(), b.Location.GetRegion(), "")
 	})
 	if err != nil {
 		return nil, err
@@ -202,20 +194,20 @@ func (s *Server) ListBuckets(ctx context.Context, req *canopyv1.ListBucketsReque
 }
 
 // DeleteBucket implements canopyv1.ObjectServiceServer.
-func (s *Server) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketRequest) (*canopyv1.DeleteBucketResponse, error) {
+func (s *objectService) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketRequest) (*canopyv1.DeleteBucketResponse, error) {
 	cl, o, m, err := s.bucketOf(ctx, "id", req.GetId())
 	if err != nil {
 		return nil, err
 	}
 	err = o.DeleteBucket(ctx, m.NativeID)
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
-		return nil, cloudErr(cl.name, "delete bucket "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "delete bucket "+m.NativeID, err)
 	}
 	if derr := s.store.Delete(context.WithoutCancel(ctx), m.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
-		return nil, storeErr("forget bucket "+m.ID, derr)
+		return nil, router.StoreErr("forget bucket "+m.ID, derr)
 	}
 	if err != nil {
-		return nil, notFound(providers.KindBucket, req.GetId())
+		return nil, router.NotFound(providers.KindBucket, req.GetId())
 	}
 	return &canopyv1.DeleteBucketResponse{Id: m.ID}, nil
 }
@@ -223,13 +215,13 @@ func (s *Server) DeleteBucket(ctx context.Context, req *canopyv1.DeleteBucketReq
 func checkKey(field, key string) error {
 	switch {
 	case key == "":
-		return badRequest(field, "required")
+		return router.BadRequest(field, "required")
 	case len(key) > maxKeyLen:
-		return badRequest(field, "longer than %d bytes", maxKeyLen)
+		return router.BadRequest(field, "longer than %d bytes", maxKeyLen)
 	case !utf8.ValidString(key):
-		return badRequest(field, "not valid UTF-8")
+		return router.BadRequest(field, "not valid UTF-8")
 	case strings.ContainsRune(key, 0):
-		return badRequest(field, "contains a NUL byte")
+		return router.BadRequest(field, "contains a NUL byte")
 	}
 	return nil
 }
@@ -237,19 +229,19 @@ func checkKey(field, key string) error {
 // bucketRegion is the region of a bucket for object messages (one head of
 // the bucket would cost a call per object: the cloud's first region is
 // what canopy reports unless it knows better).
-func bucketRegion(cl *cloud) string {
-	if len(cl.regions) > 0 {
-		return cl.regions[0]
+func bucketRegion(cl *router.Cloud) string {
+	if len(cl.Regions) > 0 {
+		return cl.Regions[0]
 	}
 	return ""
 }
 
 // ListObjects implements canopyv1.ObjectServiceServer.
-func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsRequest) (*canopyv1.ListObjectsResponse, error) {
+func (s *objectService) ListObjects(ctx context.Context, req *canopyv1.ListObjectsRequest) (*canopyv1.ListObjectsResponse, error) {
 	size := int(req.GetPageSize())
 	switch {
 	case size < 0 || size > 1000:
-		return nil, badRequest("page_size", "between 0 and 1000, got %d", size)
+		return nil, router.BadRequest("page_size", "between 0 and 1000, got %d", size)
 	case size == 0:
 		size = 1000
 	}
@@ -261,7 +253,7 @@ func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsReque
 		Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), PageToken: req.GetPageToken(), PageSize: size,
 	})
 	if err != nil {
-		return nil, cloudErr(cl.name, "list objects of "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "list objects of "+m.NativeID, err)
 	}
 	out := &canopyv1.ListObjectsResponse{Prefixes: page.Prefixes, NextPageToken: page.NextToken}
 	for _, ob := range page.Objects {
@@ -271,7 +263,7 @@ func (s *Server) ListObjects(ctx context.Context, req *canopyv1.ListObjectsReque
 }
 
 // GetObject implements canopyv1.ObjectServiceServer.
-func (s *Server) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) (*canopyv1.Object, error) {
+func (s *objectService) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) (*canopyv1.Object, error) {
 	if err := checkKey("key", req.GetKey()); err != nil {
 		return nil, err
 	}
@@ -281,13 +273,13 @@ func (s *Server) GetObject(ctx context.Context, req *canopyv1.GetObjectRequest) 
 	}
 	ob, err := o.HeadObject(ctx, m.NativeID, req.GetKey())
 	if err != nil {
-		return nil, cloudErr(cl.name, "head object "+req.GetKey(), err)
+		return nil, router.CloudErr(cl.Name, "head object "+req.GetKey(), err)
 	}
 	return objectPB(cl, m, bucketRegion(cl), ob), nil
 }
 
 // DeleteObject implements canopyv1.ObjectServiceServer.
-func (s *Server) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectRequest) (*canopyv1.DeleteObjectResponse, error) {
+func (s *objectService) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectRequest) (*canopyv1.DeleteObjectResponse, error) {
 	if err := checkKey("key", req.GetKey()); err != nil {
 		return nil, err
 	}
@@ -296,7 +288,7 @@ func (s *Server) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectReq
 		return nil, err
 	}
 	if err := o.DeleteObject(ctx, m.NativeID, req.GetKey()); err != nil {
-		return nil, cloudErr(cl.name, "delete object "+req.GetKey(), err)
+		return nil, router.CloudErr(cl.Name, "delete object "+req.GetKey(), err)
 	}
 	return &canopyv1.DeleteObjectResponse{Bucket: m.ID, Key: req.GetKey()}, nil
 }
@@ -304,7 +296,7 @@ func (s *Server) DeleteObject(ctx context.Context, req *canopyv1.DeleteObjectReq
 // CopyObject implements canopyv1.ObjectServiceServer: server side within a
 // cloud, streamed through canopy (bounded memory, hashes checked) across
 // clouds.
-func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest) (*canopyv1.Object, error) {
+func (s *objectService) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest) (*canopyv1.Object, error) {
 	if err := checkKey("source_key", req.GetSourceKey()); err != nil {
 		return nil, err
 	}
@@ -326,13 +318,13 @@ func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest
 	if scl == dcl {
 		ob, err := so.CopyObject(ctx, sm.NativeID, req.GetSourceKey(), dm.NativeID, dstKey)
 		if err != nil {
-			return nil, cloudErr(scl.name, "copy object "+req.GetSourceKey(), err)
+			return nil, router.CloudErr(scl.Name, "copy object "+req.GetSourceKey(), err)
 		}
 		return objectPB(dcl, dm, bucketRegion(dcl), ob), nil
 	}
 	r, src, err := so.NewRangeReader(ctx, sm.NativeID, req.GetSourceKey(), 0, -1)
 	if err != nil {
-		return nil, cloudErr(scl.name, "read object "+req.GetSourceKey(), err)
+		return nil, router.CloudErr(scl.Name, "read object "+req.GetSourceKey(), err)
 	}
 	defer r.Close()
 	spec := uploadSpec{key: dstKey, contentType: src.ContentType, metadata: src.Metadata, size: src.Size, sha256: src.SHA256}
@@ -346,209 +338,11 @@ func (s *Server) CopyObject(ctx context.Context, req *canopyv1.CopyObjectRequest
 			err = io.EOF
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			err = cloudErr(scl.name, "read object "+req.GetSourceKey(), err)
+			err = router.CloudErr(scl.Name, "read object "+req.GetSourceKey(), err)
 		}
 		return buf[:n], err
 	}
 	return s.putObject(ctx, dcl, do, dm, spec, next, false, nil)
-}
-
-// chunkPool recycles the copies of chunks read into a reused buffer (REST
-// bodies, copies across clouds), so an upload does not make a megabyte of
-// garbage per chunk.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunkSize); return &b }}
-
-// uploadSpec is an upload's header, whichever way it arrived.
-type uploadSpec struct {
-	key, contentType string
-	metadata         map[string]string
-	size             int64 // -1: unknown
-	sha256           string
-	partSize         int64
-}
-
-func checkSHA256(field, v string) error {
-	if v == "" {
-		return nil
-	}
-	if b, err := hex.DecodeString(v); err != nil || len(b) != sha256.Size {
-		return badRequest(field, "want 64 hex digits of a sha256")
-	}
-	return nil
-}
-
-// putObject streams chunks from next into a new object. next returns
-// io.EOF at the end; trailer, when set, returns a sha256 the client sent
-// at the end. Memory is one chunk here plus the adapter's parts in flight.
-// Any failure aborts the upload: no object becomes visible.
-//
-// owned says whether next hands over each slice (gRPC messages: this
-// function recycles them into chunkPool when written) or reuses one buffer
-// (which is then copied into a chunkPool buffer).
-func (s *Server) putObject(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, spec uploadSpec,
-	next func() ([]byte, error), owned bool, trailer func() string) (*canopyv1.Object, error) {
-	if err := checkKey("key", spec.key); err != nil {
-		return nil, err
-	}
-	if err := checkSHA256("sha256", spec.sha256); err != nil {
-		return nil, err
-	}
-	if spec.partSize < 0 {
-		return nil, badRequest("part_size_bytes", "must not be negative")
-	}
-	if spec.contentType == "" {
-		spec.contentType = defaultType
-	}
-	w, err := o.NewWriter(ctx, m.NativeID, spec.key, providers.WriteOptions{
-		ContentType: spec.contentType, Metadata: spec.metadata, SHA256: strings.ToLower(spec.sha256), Size: spec.size, PartSize: spec.partSize,
-	})
-	if err != nil {
-		return nil, cloudErr(cl.name, "upload "+spec.key, err)
-	}
-	committed := false
-	defer func() {
-		if !committed {
-			_ = w.Abort()
-		}
-	}()
-	// Two stages: this goroutine receives, a second one hashes and writes
-	// to the cloud, so the two overlap. At most a few chunks wait between.
-	h := sha256.New()
-	chunks := make(chan []byte, 1)
-	werrc := make(chan error, 1)
-	go func() {
-		var werr error
-		for c := range chunks {
-			if werr == nil {
-				h.Write(c)
-				if _, err := w.Write(c); err != nil {
-					werr = cloudErr(cl.name, "upload "+spec.key, err)
-				}
-			}
-			// Writers copy what they are given: the chunk (a copy made
-			// below, or a buffer rawCodec decoded into) goes back.
-			chunkPool.Put(&c)
-		}
-		werrc <- werr
-	}()
-	var n int64
-	var rerr error
-	for {
-		chunk, err := next()
-		if len(chunk) > 0 {
-			n += int64(len(chunk))
-			if spec.size >= 0 && n > spec.size {
-				rerr = badRequest("size_bytes", "the stream holds more than the %d bytes announced", spec.size)
-				break
-			}
-			if !owned {
-				buf := *(chunkPool.Get().(*[]byte))
-				chunk = append(buf[:0], chunk...)
-			}
-			select {
-			case chunks <- chunk:
-			case werr := <-werrc:
-				werrc <- werr
-				rerr = werr
-			}
-			if rerr != nil {
-				break
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			rerr = err
-			break
-		}
-	}
-	close(chunks)
-	if werr := <-werrc; rerr == nil {
-		rerr = werr
-	}
-	if rerr != nil {
-		return nil, rerr
-	}
-	if spec.size >= 0 && n != spec.size {
-		return nil, badRequest("size_bytes", "the stream ended after %d of the %d bytes announced: nothing was stored", n, spec.size)
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	for _, want := range []string{spec.sha256, trailerOf(trailer)} {
-		if want != "" && !strings.EqualFold(want, got) {
-			return nil, status.Errorf(codes.DataLoss, "sha256 of the %d bytes received is %s, the client said %s: nothing was stored", n, got, want)
-		}
-	}
-	ob, err := w.Commit()
-	committed = true
-	if err != nil {
-		return nil, cloudErr(cl.name, "commit "+spec.key, err)
-	}
-	if ob.Size != n {
-		_ = o.DeleteObject(context.WithoutCancel(ctx), m.NativeID, spec.key)
-		return nil, status.Errorf(codes.DataLoss, "cloud %q stored %d bytes of the %d sent: deleted it", cl.name, ob.Size, n)
-	}
-	ob.SHA256 = got
-	return objectPB(cl, m, bucketRegion(cl), ob), nil
-}
-
-func trailerOf(f func() string) string {
-	if f == nil {
-		return ""
-	}
-	return f()
-}
-
-// UploadObject implements canopyv1.ObjectServiceServer.
-func (s *Server) UploadObject(stream canopyv1.ObjectService_UploadObjectServer) error {
-	ctx := stream.Context()
-	first, err := stream.Recv()
-	if err != nil {
-		return err
-	}
-	hdr := first.GetHeader()
-	if hdr == nil {
-		return badRequest("header", "the first message must carry the header")
-	}
-	spec := uploadSpec{key: hdr.GetKey(), contentType: hdr.GetContentType(), metadata: hdr.GetMetadata(), size: -1, sha256: hdr.GetSha256(), partSize: hdr.GetPartSizeBytes()}
-	if hdr.SizeBytes != nil {
-		if spec.size = hdr.GetSizeBytes(); spec.size < 0 {
-			return badRequest("header.size_bytes", "must not be negative")
-		}
-	}
-	if err := checkKey("header.key", spec.key); err != nil {
-		return err
-	}
-	cl, o, m, err := s.bucketOf(ctx, "header.bucket", hdr.GetBucket())
-	if err != nil {
-		return err
-	}
-	trailer := first.GetSha256()
-	next := func() ([]byte, error) {
-		msg, err := stream.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil, io.EOF
-			}
-			return nil, status.Errorf(status.Code(err), "upload broke off: %v: nothing was stored", err)
-		}
-		if msg.GetHeader() != nil {
-			return nil, badRequest("header", "only the first message carries a header")
-		}
-		if v := msg.GetSha256(); v != "" {
-			if err := checkSHA256("sha256", v); err != nil {
-				return nil, err
-			}
-			trailer = v
-		}
-		return msg.GetChunk(), nil
-	}
-	ob, err := s.putObject(ctx, cl, o, m, spec, next, true, func() string { return trailer })
-	s.audit(ctx, "/canopy.v1.ObjectService/UploadObject", nil, nil, err)
-	if err != nil {
-		return err
-	}
-	return stream.SendAndClose(ob)
 }
 
 // ttlOf checks a requested URL lifetime.
@@ -558,14 +352,14 @@ func ttlOf(field string, d interface{ AsDuration() time.Duration }, set bool) (t
 	}
 	t := d.AsDuration()
 	if t <= 0 || t > maxTTL {
-		return 0, badRequest(field, "between 1s and %s, got %s", maxTTL, t)
+		return 0, router.BadRequest(field, "between 1s and %s, got %s", maxTTL, t)
 	}
 	return t, nil
 }
 
 // signURL presigns a request on an object, or FAILED_PRECONDITION when the
 // cloud cannot sign (the client then streams through canopy).
-func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType string, ttl time.Duration) (*canopyv1.SignedURL, error) {
+func (s *objectService) signURL(ctx context.Context, bucket, key, method, contentType string, ttl time.Duration) (*canopyv1.SignedURL, error) {
 	if err := checkKey("key", key); err != nil {
 		return nil, err
 	}
@@ -575,26 +369,24 @@ func (s *Server) signURL(ctx context.Context, bucket, key, method, contentType s
 	}
 	signer := o.Signer()
 	if signer == nil {
-		return nil, capabilityErr(cl.name, "presigned-urls")
+		return nil, router.CapabilityErr(cl.Name, "presigned-urls")
 	}
-	s.xfer.mu.Lock()
-	base := s.xfer.base
-	s.xfer.mu.Unlock()
+	base := s.urls.get()
 	if base != "" {
-		base += signedPath + cl.name
+		base += signedPath + cl.Name
 	}
 	u, err := signer.SignURL(ctx, m.NativeID, key, providers.SignOptions{Method: method, Expiry: ttl, ContentType: contentType, BaseURL: base})
 	if errors.Is(err, providers.ErrUnsupported) {
-		return nil, capabilityErr(cl.name, "presigned-urls")
+		return nil, router.CapabilityErr(cl.Name, "presigned-urls")
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "sign "+method+" "+key, err)
+		return nil, router.CloudErr(cl.Name, "sign "+method+" "+key, err)
 	}
-	return &canopyv1.SignedURL{Url: u.URL, Method: u.Method, ExpireTime: ts(u.Expires), Headers: u.Headers, Cloud: cl.name}, nil
+	return &canopyv1.SignedURL{Url: u.URL, Method: u.Method, ExpireTime: ts(u.Expires), Headers: u.Headers, Cloud: cl.Name}, nil
 }
 
 // CreateUploadURL implements canopyv1.ObjectServiceServer.
-func (s *Server) CreateUploadURL(ctx context.Context, req *canopyv1.CreateUploadURLRequest) (*canopyv1.SignedURL, error) {
+func (s *objectService) CreateUploadURL(ctx context.Context, req *canopyv1.CreateUploadURLRequest) (*canopyv1.SignedURL, error) {
 	ttl, err := ttlOf("ttl", req.GetTtl(), req.Ttl != nil)
 	if err != nil {
 		return nil, err
@@ -603,7 +395,7 @@ func (s *Server) CreateUploadURL(ctx context.Context, req *canopyv1.CreateUpload
 }
 
 // CreateDownloadURL implements canopyv1.ObjectServiceServer.
-func (s *Server) CreateDownloadURL(ctx context.Context, req *canopyv1.CreateDownloadURLRequest) (*canopyv1.SignedURL, error) {
+func (s *objectService) CreateDownloadURL(ctx context.Context, req *canopyv1.CreateDownloadURLRequest) (*canopyv1.SignedURL, error) {
 	ttl, err := ttlOf("ttl", req.GetTtl(), req.Ttl != nil)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -34,17 +35,17 @@ type download struct {
 }
 
 // openDownload opens a range of an object (length < 0: to the end).
-func (s *Server) openDownload(ctx context.Context, cl *cloud, o *cache.Objects, m store.Mapping, key string, offset, length int64) (*download, error) {
+func (s *objectService) openDownload(ctx context.Context, cl *router.Cloud, o *cache.Objects, m store.Mapping, key string, offset, length int64) (*download, error) {
 	if offset < 0 {
-		return nil, badRequest("offset", "must not be negative")
+		return nil, router.BadRequest("offset", "must not be negative")
 	}
 	r, ob, err := o.NewRangeReader(ctx, m.NativeID, key, offset, length)
 	if err != nil {
-		return nil, cloudErr(cl.name, "read object "+key, err)
+		return nil, router.CloudErr(cl.Name, "read object "+key, err)
 	}
 	if offset > ob.Size {
 		r.Close()
-		return nil, badRequest("offset", "%d is past the end of the %d-byte object", offset, ob.Size)
+		return nil, router.BadRequest("offset", "%d is past the end of the %d-byte object", offset, ob.Size)
 	}
 	n := ob.Size - offset
 	if length >= 0 && length < n {
@@ -142,7 +143,7 @@ func (d *download) fill(cloud string, buf []byte, read int64) (int, error) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return n, status.Errorf(codes.DataLoss, "cloud %q sent %d of the %d bytes of %q", cloud, read+int64(n), d.length, d.obj.Key)
 		}
-		return n, cloudErr(cloud, "read object "+d.obj.Key, err)
+		return n, router.CloudErr(cloud, "read object "+d.obj.Key, err)
 	}
 	return n, nil
 }
@@ -169,7 +170,7 @@ func (d *download) finish(cloud string, sendLast func() error) (string, error) {
 }
 
 // DownloadObject implements canopyv1.ObjectServiceServer.
-func (s *Server) DownloadObject(req *canopyv1.DownloadObjectRequest, stream canopyv1.ObjectService_DownloadObjectServer) error {
+func (s *objectService) DownloadObject(req *canopyv1.DownloadObjectRequest, stream canopyv1.ObjectService_DownloadObjectServer) error {
 	ctx := stream.Context()
 	if err := checkKey("key", req.GetKey()); err != nil {
 		return err
@@ -177,7 +178,7 @@ func (s *Server) DownloadObject(req *canopyv1.DownloadObjectRequest, stream cano
 	length := int64(-1)
 	if req.Length != nil {
 		if length = req.GetLength(); length < 0 {
-			return badRequest("length", "must not be negative")
+			return router.BadRequest("length", "must not be negative")
 		}
 	}
 	cl, o, m, err := s.bucketOf(ctx, "bucket", req.GetBucket())
@@ -194,7 +195,7 @@ func (s *Server) DownloadObject(req *canopyv1.DownloadObjectRequest, stream cano
 	}
 	// The chunks go out as raw chunk fields (rawcodec.go): the gRPC
 	// transport writes them from pump's buffers, without a marshalled copy.
-	sum, err := d.pumpOwned(cl.name, func(b []byte, release func()) error {
+	sum, err := d.pumpOwned(cl.Name, func(b []byte, release func()) error {
 		return stream.SendMsg(&rawBytesField{field: downloadChunkField, data: b, release: release})
 	})
 	if err != nil || sum == "" {

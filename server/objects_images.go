@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -13,16 +14,22 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 )
 
-// imageTransferOf returns a cloud's image data driver, or
-// FAILED_PRECONDITION naming the cloud.
-func imageTransferOf(cl *cloud) (providers.ImageTransfer, error) {
-	t, ok := cl.p.(providers.ImageTransfer)
-	if !ok {
-		return nil, capabilityErr(cl.name, "image-transfer")
+// imageService implements canopyv1.ImageTransferServiceServer: image
+// bytes in and out of a cloud. Uploads the cloud still processes are
+// tracked by an operation (image_jobs.go).
+type imageService struct {
+	canopyv1.UnimplementedImageTransferServiceServer
+	rt     router.Resolver
+	log    *slog.Logger // audit of streamed uploads
+	images interface {  // resolves the image a download names
+		GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error)
 	}
-	return t, nil
+	ops interface { // tracks an upload the cloud still processes
+		trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error)
+	}
 }
 
 // imageUpload is an image upload's header, whichever way it arrived.
@@ -35,34 +42,34 @@ type imageUpload struct {
 
 // putImage streams chunks from next into a new image; any failure aborts
 // it, leaving no image.
-func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]byte, error), trailer func() string) (*canopyv1.Image, error) {
-	if err := checkName("name", up.spec.Name); err != nil {
+func (s *imageService) putImage(ctx context.Context, up imageUpload, next func() ([]byte, error), trailer func() string) (*canopyv1.Image, error) {
+	if err := router.CheckName("name", up.spec.Name); err != nil {
 		return nil, err
 	}
 	if up.spec.DiskFormat == "" {
-		return nil, badRequest("disk_format", "required: raw, qcow2, vmdk, vdi, iso, vhd, vhdx or ami")
+		return nil, router.BadRequest("disk_format", "required: raw, qcow2, vmdk, vdi, iso, vhd, vhdx or ami")
 	}
 	if err := checkSHA256("sha256", up.spec.SHA256); err != nil {
 		return nil, err
 	}
-	if err := checkLabels("labels", up.spec.Labels); err != nil {
+	if err := router.CheckLabels("labels", up.spec.Labels); err != nil {
 		return nil, err
 	}
-	cl, err := s.routeCreate(up.loc)
+	cl, err := s.rt.RouteCreate(up.loc)
 	if err != nil {
 		return nil, err
 	}
-	t, err := imageTransferOf(cl)
+	t, err := cl.TransferOrFail()
 	if err != nil {
 		return nil, err
 	}
-	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, cloudErr(cl.name, "create image", err)
+	if err := t.Gate(ctx); err != nil {
+		return nil, router.CloudErr(cl.Name, "create image", err)
 	}
 	up.spec.Size = up.size
 	w, err := t.NewImageWriter(ctx, up.spec)
 	if err != nil {
-		return nil, cloudErr(cl.name, "create image "+up.spec.Name, err)
+		return nil, router.CloudErr(cl.Name, "create image "+up.spec.Name, err)
 	}
 	committed := false
 	defer func() {
@@ -77,11 +84,11 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 		if len(chunk) > 0 {
 			n += int64(len(chunk))
 			if up.size >= 0 && n > up.size {
-				return nil, badRequest("size_bytes", "the stream holds more than the %d bytes announced", up.size)
+				return nil, router.BadRequest("size_bytes", "the stream holds more than the %d bytes announced", up.size)
 			}
 			h.Write(chunk)
 			if _, werr := w.Write(chunk); werr != nil {
-				return nil, cloudErr(cl.name, "upload image "+up.spec.Name, werr)
+				return nil, router.CloudErr(cl.Name, "upload image "+up.spec.Name, werr)
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -92,7 +99,7 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 		}
 	}
 	if up.size >= 0 && n != up.size {
-		return nil, badRequest("size_bytes", "the stream ended after %d of the %d bytes announced: no image was made", n, up.size)
+		return nil, router.BadRequest("size_bytes", "the stream ended after %d of the %d bytes announced: no image was made", n, up.size)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	for _, want := range []string{up.spec.SHA256, trailerOf(trailer)} {
@@ -100,34 +107,34 @@ func (s *Server) putImage(ctx context.Context, up imageUpload, next func() ([]by
 			return nil, status.Errorf(codes.DataLoss, "sha256 of the %d bytes received is %s, the client said %s: no image was made", n, got, want)
 		}
 	}
-	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, cloudErr(cl.name, "commit image", err)
+	if err := t.Gate(ctx); err != nil {
+		return nil, router.CloudErr(cl.Name, "commit image", err)
 	}
 	im, err := w.Commit()
 	committed = true
 	if err != nil {
-		return nil, cloudErr(cl.name, "commit image "+up.spec.Name, err)
+		return nil, router.CloudErr(cl.Name, "commit image "+up.spec.Name, err)
 	}
-	ms, err := s.adopt(ctx, cl, providers.KindImage, []string{im.NativeID})
+	ms, err := s.rt.Adopt(ctx, cl, providers.KindImage, []string{im.NativeID})
 	if err != nil {
 		return nil, err
 	}
-	out := imagePB(cl.name, ms[im.NativeID].ID, im)
+	out := imagePB(cl.Name, ms[im.NativeID].ID, im)
 	if out.Properties == nil {
 		out.Properties = map[string]string{}
 	}
 	out.Properties["sha256"] = got
-	if cl.imageCache != nil {
-		cl.imageCache.InvalidateImages() // lists show the new image at once
+	if cl.Compute != nil {
+		cl.Compute.InvalidateImages() // lists show the new image at once
 	}
 	if im.Status.Transitional() {
-		return s.trackImport(ctx, cl, out, up.wait) // image_jobs.go
+		return s.ops.trackImport(ctx, cl, out, up.wait) // image_jobs.go
 	}
 	return out, nil
 }
 
 // UploadImage implements canopyv1.ImageTransferServiceServer.
-func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageServer) error {
+func (s *imageService) UploadImage(stream canopyv1.ImageTransferService_UploadImageServer) error {
 	ctx := stream.Context()
 	first, err := stream.Recv()
 	if err != nil {
@@ -135,7 +142,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 	}
 	hdr := first.GetHeader()
 	if hdr == nil {
-		return badRequest("header", "the first message must carry the header")
+		return router.BadRequest("header", "the first message must carry the header")
 	}
 	up := imageUpload{loc: hdr.GetLocation(), size: -1, wait: hdr.GetWait(), spec: providers.ImageSpec{
 		Name: hdr.GetName(), DiskFormat: hdr.GetDiskFormat(), ContainerFormat: hdr.GetContainerFormat(),
@@ -143,7 +150,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 	}}
 	if hdr.SizeBytes != nil {
 		if up.size = hdr.GetSizeBytes(); up.size < 0 {
-			return badRequest("header.size_bytes", "must not be negative")
+			return router.BadRequest("header.size_bytes", "must not be negative")
 		}
 	}
 	trailer := first.GetSha256()
@@ -156,7 +163,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 			return nil, status.Errorf(status.Code(err), "upload broke off: %v: no image was made", err)
 		}
 		if msg.GetHeader() != nil {
-			return nil, badRequest("header", "only the first message carries a header")
+			return nil, router.BadRequest("header", "only the first message carries a header")
 		}
 		if v := msg.GetSha256(); v != "" {
 			trailer = v
@@ -164,7 +171,7 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 		return msg.GetChunk(), nil
 	}
 	im, err := s.putImage(ctx, up, next, func() string { return trailer })
-	s.audit(ctx, "/canopy.v1.ImageTransferService/UploadImage", nil, im, err)
+	audit(ctx, s.log, "/canopy.v1.ImageTransferService/UploadImage", nil, im, err)
 	if err != nil {
 		return err
 	}
@@ -172,31 +179,31 @@ func (s *Server) UploadImage(stream canopyv1.ImageTransferService_UploadImageSer
 }
 
 // openImage resolves an image and opens its bytes.
-func (s *Server) openImage(ctx context.Context, id string) (*canopyv1.Image, io.ReadCloser, error) {
-	im, err := s.GetImage(ctx, &canopyv1.GetImageRequest{Id: id})
+func (s *imageService) openImage(ctx context.Context, id string) (*canopyv1.Image, io.ReadCloser, error) {
+	im, err := s.images.GetImage(ctx, &canopyv1.GetImageRequest{Id: id})
 	if err != nil {
 		return nil, nil, err
 	}
-	cl := s.clouds.byName[im.GetLocation().GetCloud()]
+	cl, _ := s.rt.Cloud(im.GetLocation().GetCloud())
 	if cl == nil {
-		return nil, nil, notFound(providers.KindImage, id)
+		return nil, nil, router.NotFound(providers.KindImage, id)
 	}
-	t, err := imageTransferOf(cl)
+	t, err := cl.TransferOrFail()
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := cl.lim.Wait(ctx); err != nil {
-		return nil, nil, cloudErr(cl.name, "download image", err)
+	if err := t.Gate(ctx); err != nil {
+		return nil, nil, router.CloudErr(cl.Name, "download image", err)
 	}
 	r, _, err := t.NewImageReader(ctx, im.NativeId)
 	if err != nil {
-		return nil, nil, cloudErr(cl.name, "download image "+im.NativeId, err)
+		return nil, nil, router.CloudErr(cl.Name, "download image "+im.NativeId, err)
 	}
 	return im, r, nil
 }
 
 // DownloadImage implements canopyv1.ImageTransferServiceServer.
-func (s *Server) DownloadImage(req *canopyv1.DownloadImageRequest, stream canopyv1.ImageTransferService_DownloadImageServer) error {
+func (s *imageService) DownloadImage(req *canopyv1.DownloadImageRequest, stream canopyv1.ImageTransferService_DownloadImageServer) error {
 	ctx := stream.Context()
 	im, r, err := s.openImage(ctx, req.GetId())
 	if err != nil {
@@ -220,7 +227,7 @@ func (s *Server) DownloadImage(req *canopyv1.DownloadImageRequest, stream canopy
 			break
 		}
 		if err != nil {
-			return cloudErr(im.GetLocation().GetCloud(), "download image "+im.NativeId, err)
+			return router.CloudErr(im.GetLocation().GetCloud(), "download image "+im.NativeId, err)
 		}
 	}
 	sum := hex.EncodeToString(h.Sum(nil))

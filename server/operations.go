@@ -13,17 +13,23 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
 // opPB converts an operation, with the crash duplicates found of what it
 // created (duplicates.go).
-func (s *Server) opPB(ctx context.Context, op store.Operation) *canopyv1.Operation {
+func opPB(ctx context.Context, st store.RecordStore, op store.Operation) *canopyv1.Operation {
 	out := opMessage(op)
 	if op.Done && isCreateKind(op.Kind) {
-		out.Metadata.Duplicates = s.dups.of(ctx, s.store, op.TargetID)
+		out.Metadata.Duplicates = router.DuplicatesOf(ctx, st, op.TargetID)
 	}
 	return out
+}
+
+// isCreateKind reports whether an operation kind makes its target.
+func isCreateKind(kind string) bool {
+	return kind == opVolumeCreate || kind == opSnapshotCreate || kind == opBackupCreate || kind == opBackupRestore
 }
 
 // opMessage converts an operation as the store has it.
@@ -55,48 +61,48 @@ func opMessage(op store.Operation) *canopyv1.Operation {
 
 // findOp returns one of the caller's operations; another project's is
 // NOT_FOUND, as for every resource.
-func (v *volumes) findOp(ctx context.Context, ref string) (store.Operation, error) {
-	id, isID, err := idOrName("id", ref)
+func (v *operationService) findOp(ctx context.Context, ref string) (store.Operation, error) {
+	id, isID, err := router.IDOrName("id", ref)
 	if err != nil {
 		return store.Operation{}, err
 	}
 	if !isID {
-		return store.Operation{}, badRequest("id", "%q is not an operation id (a UUID)", ref)
+		return store.Operation{}, router.BadRequest("id", "%q is not an operation id (a UUID)", ref)
 	}
-	op, err := v.s.store.GetOperation(ctx, id)
+	op, err := v.store.GetOperation(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && op.Project != project(ctx)) {
-		return store.Operation{}, notFound("operation", ref)
+		return store.Operation{}, router.NotFound("operation", ref)
 	}
 	if err != nil {
-		return store.Operation{}, storeErr("get operation "+id, err)
+		return store.Operation{}, router.StoreErr("get operation "+id, err)
 	}
 	return op, nil
 }
 
 // GetOperation implements canopyv1.OperationServiceServer.
-func (v *volumes) GetOperation(ctx context.Context, req *canopyv1.GetOperationRequest) (*canopyv1.Operation, error) {
+func (v *operationService) GetOperation(ctx context.Context, req *canopyv1.GetOperationRequest) (*canopyv1.Operation, error) {
 	op, err := v.findOp(ctx, req.GetId())
 	if err != nil {
 		return nil, err
 	}
-	return v.s.opPB(ctx, op), nil
+	return opPB(ctx, v.store, op), nil
 }
 
 // ListOperations implements canopyv1.OperationServiceServer.
-func (v *volumes) ListOperations(ctx context.Context, req *canopyv1.ListOperationsRequest) (*canopyv1.ListOperationsResponse, error) {
-	size, err := pageSize(req.GetPageSize())
+func (v *operationService) ListOperations(ctx context.Context, req *canopyv1.ListOperationsRequest) (*canopyv1.ListOperationsResponse, error) {
+	size, err := router.PageSize(req.GetPageSize())
 	if err != nil {
 		return nil, err
 	}
-	if err := checkIDFilter("target_id", req.GetTargetId()); err != nil {
+	if err := router.CheckIDFilter("target_id", req.GetTargetId()); err != nil {
 		return nil, err
 	}
 	if k := req.GetKind(); k != "" && !strings.Contains(k, ".") {
-		return nil, badRequest("kind", "%q is not an operation kind such as volume.create", k)
+		return nil, router.BadRequest("kind", "%q is not an operation kind such as volume.create", k)
 	}
-	ops, err := v.s.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), TargetID: req.GetTargetId(), Unfinished: req.GetUnfinishedOnly()})
+	ops, err := v.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), TargetID: req.GetTargetId(), Unfinished: req.GetUnfinishedOnly()})
 	if err != nil {
-		return nil, storeErr("list operations", err)
+		return nil, router.StoreErr("list operations", err)
 	}
 	var kept []store.Operation
 	for _, op := range ops {
@@ -108,28 +114,28 @@ func (v *volumes) ListOperations(ctx context.Context, req *canopyv1.ListOperatio
 	key := func(op store.Operation) string {
 		return fmt.Sprintf("%020d\x00%s", math.MaxInt64-op.Created.UnixNano(), op.ID)
 	}
-	page, next, err := paginate(kept, key, size, req.GetPageToken(), filterHash("operations", req.GetTargetId(), req.GetKind(), req.GetUnfinishedOnly()))
+	page, next, err := router.Paginate(kept, key, size, req.GetPageToken(), router.FilterHash("operations", req.GetTargetId(), req.GetKind(), req.GetUnfinishedOnly()))
 	if err != nil {
 		return nil, err
 	}
 	out := &canopyv1.ListOperationsResponse{NextPageToken: next}
 	for _, op := range page {
-		out.Operations = append(out.Operations, v.s.opPB(ctx, op))
+		out.Operations = append(out.Operations, opPB(ctx, v.store, op))
 	}
 	return out, nil
 }
 
 // WaitOperation implements canopyv1.OperationServiceServer.
-func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperationRequest) (*canopyv1.Operation, error) {
+func (v *operationService) WaitOperation(ctx context.Context, req *canopyv1.WaitOperationRequest) (*canopyv1.Operation, error) {
 	if t := req.GetTimeout(); t != nil && (t.CheckValid() != nil || t.AsDuration() < 0) {
-		return nil, badRequest("timeout", "must be a non-negative duration")
+		return nil, router.BadRequest("timeout", "must be a non-negative duration")
 	}
 	op, err := v.findOp(ctx, req.GetId())
 	if err != nil {
 		return nil, err
 	}
 	if op.Done {
-		return v.s.opPB(ctx, op), nil
+		return opPB(ctx, v.store, op), nil
 	}
 	wctx, cancel := v.waitBound(ctx)
 	if t := req.GetTimeout(); t != nil {
@@ -145,31 +151,31 @@ func (v *volumes) WaitOperation(ctx context.Context, req *canopyv1.WaitOperation
 		return nil, status.FromContextError(ctx.Err()).Err()
 	}
 	if err != nil {
-		return nil, storeErr("get operation "+op.ID, err)
+		return nil, router.StoreErr("get operation "+op.ID, err)
 	}
-	return v.s.opPB(ctx, got), nil
+	return opPB(ctx, v.store, got), nil
 }
 
 // CancelOperation implements canopyv1.OperationServiceServer.
-func (v *volumes) CancelOperation(ctx context.Context, req *canopyv1.CancelOperationRequest) (*canopyv1.Operation, error) {
+func (v *operationService) CancelOperation(ctx context.Context, req *canopyv1.CancelOperationRequest) (*canopyv1.Operation, error) {
 	op, err := v.findOp(ctx, req.GetId())
 	if err != nil {
 		return nil, err
 	}
 	if op.Done {
-		return v.s.opPB(ctx, op), nil
+		return opPB(ctx, v.store, op), nil
 	}
-	op, err = v.s.store.CancelOperation(ctx, op.ID)
+	op, err = v.store.CancelOperation(ctx, op.ID)
 	if err != nil {
-		return nil, storeErr("cancel operation "+req.GetId(), err)
+		return nil, router.StoreErr("cancel operation "+req.GetId(), err)
 	}
 	v.runner.Submit(op.ID) // make sure someone honors it
 	v.runner.Interrupt(op.ID)
-	return v.s.opPB(ctx, op), nil
+	return opPB(ctx, v.store, op), nil
 }
 
 // DeleteOperation implements canopyv1.OperationServiceServer.
-func (v *volumes) DeleteOperation(ctx context.Context, req *canopyv1.DeleteOperationRequest) (*canopyv1.DeleteOperationResponse, error) {
+func (v *operationService) DeleteOperation(ctx context.Context, req *canopyv1.DeleteOperationRequest) (*canopyv1.DeleteOperationResponse, error) {
 	op, err := v.findOp(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -177,8 +183,8 @@ func (v *volumes) DeleteOperation(ctx context.Context, req *canopyv1.DeleteOpera
 	if !op.Done {
 		return nil, status.Errorf(codes.FailedPrecondition, "operation %s (%s) is not done: cancel it or wait for it first", op.ID, op.Kind)
 	}
-	if err := v.s.store.DeleteOperation(ctx, op.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, storeErr("delete operation "+op.ID, err)
+	if err := v.store.DeleteOperation(ctx, op.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, router.StoreErr("delete operation "+op.ID, err)
 	}
 	return &canopyv1.DeleteOperationResponse{Id: op.ID}, nil
 }

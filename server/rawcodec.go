@@ -36,14 +36,17 @@ type rawBytesField struct {
 }
 
 // rawCodec is gRPC's proto codec, plus rawBytesField.
-type rawCodec struct{ proto encoding.CodecV2 }
+type rawCodec struct {
+	proto  encoding.CodecV2
+	chunks *chunkPool // what upload chunks are decoded into
+}
 
-func newRawCodec() rawCodec {
+func newRawCodec(chunks *chunkPool) rawCodec {
 	c := encoding.GetCodecV2(proto.Name)
 	if c == nil {
 		panic("grpc's proto codec is not registered")
 	}
-	return rawCodec{proto: c}
+	return rawCodec{proto: c, chunks: chunks}
 }
 
 func (c rawCodec) Name() string { return proto.Name }
@@ -63,7 +66,7 @@ func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if m, ok := v.(*canopyv1.UploadObjectRequest); ok {
-		if done, err := unmarshalUploadChunk(data, m); done || err != nil {
+		if done, err := unmarshalUploadChunk(data, m, c.chunks); done || err != nil {
 			return err
 		}
 	}
@@ -72,19 +75,19 @@ func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
 
 // unmarshalUploadChunk decodes an upload message that holds a chunk (and
 // perhaps the trailing sha256) straight from gRPC's receive buffers into a
-// chunkPool buffer, which putObject recycles once the chunk is written:
+// pooled buffer, which putObject recycles once the chunk is written:
 // one copy and no garbage per MiB, where proto.Unmarshal makes two copies
 // and a fresh 1 MiB slice each time (1 GiB of garbage per GiB uploaded,
 // which the GC pays for in CPU and in RSS). Anything else (the header, an
 // odd encoding) is left to proto (done false).
-func unmarshalUploadChunk(data mem.BufferSlice, m *canopyv1.UploadObjectRequest) (done bool, err error) {
+func unmarshalUploadChunk(data mem.BufferSlice, m *canopyv1.UploadObjectRequest, chunks *chunkPool) (done bool, err error) {
 	r := data.Reader()
 	defer r.Close()
 	var chunk []byte
 	var sum string
 	giveBack := func() {
 		if chunk != nil {
-			chunkPool.Put(&chunk)
+			chunks.put(chunk)
 		}
 	}
 	for r.Remaining() > 0 {
@@ -101,7 +104,7 @@ func unmarshalUploadChunk(data mem.BufferSlice, m *canopyv1.UploadObjectRequest)
 			return false, nil
 		}
 		if num == uploadChunkField {
-			chunk = chunkBuf(int(n))
+			chunk = chunks.buf(int(n))
 			if _, err := io.ReadFull(r, chunk); err != nil {
 				giveBack()
 				return false, nil
@@ -120,16 +123,6 @@ func unmarshalUploadChunk(data mem.BufferSlice, m *canopyv1.UploadObjectRequest)
 	}
 	m.Sha256 = sum
 	return true, nil
-}
-
-// chunkBuf returns an n-byte buffer, from chunkPool when one is big enough.
-func chunkBuf(n int) []byte {
-	if n <= chunkSize {
-		if b := *(chunkPool.Get().(*[]byte)); cap(b) >= n {
-			return b[:n]
-		}
-	}
-	return make([]byte, n)
 }
 
 // releasePool hands a buffer back to its owner when gRPC frees it; gRPC

@@ -16,7 +16,7 @@ import (
 // the generated message, and the chunk must come back to its owner exactly
 // once, only when gRPC frees what Marshal returned.
 func TestRawCodecChunkIsTheGeneratedWireForm(t *testing.T) {
-	c := newRawCodec()
+	c := newRawCodec(newChunkPool())
 	for _, size := range []int{0, 1, 127, 128, 16 << 10, chunkSize} {
 		data := bytes.Repeat([]byte{0xa5}, size)
 		data = append(make([]byte, 0, chunkSize), data...) // pooled: cap above gRPC's threshold
@@ -47,7 +47,7 @@ func TestRawCodecChunkIsTheGeneratedWireForm(t *testing.T) {
 }
 
 func TestRawCodecOtherMessagesAreProto(t *testing.T) {
-	c := newRawCodec()
+	c := newRawCodec(newChunkPool())
 	in := &canopyv1.Object{Key: "k", SizeBytes: 3}
 	bs, err := c.Marshal(in)
 	if err != nil {
@@ -68,7 +68,7 @@ func TestRawCodecOtherMessagesAreProto(t *testing.T) {
 // Upload messages decode to what proto.Unmarshal makes of them, whichever
 // way rawCodec takes, and chunks split over several receive buffers too.
 func TestRawCodecUploadMessages(t *testing.T) {
-	c := newRawCodec()
+	c := newRawCodec(newChunkPool())
 	size := int64(5)
 	msgs := []*canopyv1.UploadObjectRequest{
 		{Data: &canopyv1.UploadObjectRequest_Chunk{Chunk: bytes.Repeat([]byte{7}, chunkSize)}},

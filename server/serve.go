@@ -50,22 +50,25 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		// 32 KiB) for streamed downloads; the buffer is only held while a
 		// connection has something to write.
 		grpc.WriteBufferSize(512<<10), grpc.SharedWriteBuffer(true),
-		grpc.ForceServerCodecV2(newRawCodec()),
+		grpc.ForceServerCodecV2(newRawCodec(s.chunks)),
 		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log), s.authUnary()),
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)...)
-	canopyv1.RegisterCloudServiceServer(gs, s)
-	canopyv1.RegisterComputeServiceServer(gs, s)
-	canopyv1.RegisterAuthServiceServer(gs, s)
-	canopyv1.RegisterObjectServiceServer(gs, s)
-	canopyv1.RegisterImageTransferServiceServer(gs, s)
-	vols, err := s.startVolumes(ctx) // volume_clouds.go: resumes unfinished operations
+	vols, opsvc, err := s.startVolumes(ctx) // storage.go: resumes unfinished operations
 	if err != nil {
 		return err
 	}
-	defer vols.stop()
+	defer vols.ops.stop()
+	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
+	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols}
+	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls, chunks: s.chunks}
+	images := &imageService{rt: s.rt, log: s.log, images: compute, ops: vols.ops}
+	canopyv1.RegisterComputeServiceServer(gs, compute)
+	canopyv1.RegisterAuthServiceServer(gs, &authService{issuer: s.issuer, clients: s.clients})
+	canopyv1.RegisterObjectServiceServer(gs, objects)
+	canopyv1.RegisterImageTransferServiceServer(gs, images)
 	canopyv1.RegisterVolumeServiceServer(gs, vols)
-	canopyv1.RegisterOperationServiceServer(gs, vols)
+	canopyv1.RegisterOperationServiceServer(gs, opsvc)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName, canopyv1.AuthService_ServiceDesc.ServiceName,
@@ -82,11 +85,10 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	defer conn.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", gwMux)
-	s.registerTransfer(mux, gwMux, lis.REST.Addr(), lis.TLS != nil)
+	rest := &restTransfer{objects: objects, images: images, rt: s.rt, urls: s.urls, log: s.log, authn: s.authenticate}
+	rest.registerTransfer(mux, gwMux, lis.REST.Addr(), lis.TLS != nil)
 	if u := strings.TrimSuffix(s.cfg.PublicURL, "/"); u != "" {
-		s.xfer.mu.Lock()
-		s.xfer.base = u // config.Validate checked it
-		s.xfer.mu.Unlock()
+		s.urls.set(u) // config.Validate checked it
 	}
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -110,7 +112,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		}
 		errc <- nil
 	}()
-	s.log.Info("canopyd serving", "grpc", lis.GRPC.Addr().String(), "rest", lis.REST.Addr().String(), "clouds", s.clouds.names())
+	s.log.Info("canopyd serving", "grpc", lis.GRPC.Addr().String(), "rest", lis.REST.Addr().String(), "clouds", s.rt.Names())
 
 	select {
 	case <-ctx.Done():

@@ -1,8 +1,19 @@
-// Package server implements canopy's gRPC services over the provider
-// adapters: it routes each call to its cloud (by location on create, by the
-// id map afterwards), translates canopy ids to native ids and back, fans
-// lists out across clouds, and maps every failure to a gRPC code that names
-// the field or the cloud at fault.
+// Package server is canopy's gRPC and REST front: one small type per gRPC
+// service (cloudService, computeService, volumeService, operationService,
+// objectService, imageService, authService), each holding a narrow
+// interface to the router (router.Resolver, or less), in the style of
+// etcd's v3rpc servers; the interceptors (authentication, audit, metrics);
+// the grpc-gateway and the plain HTTP byte endpoints beside it; and the
+// wiring that builds them (Server).
+//
+// A handler validates its request, asks the router where the call goes,
+// calls the cloud's stack, and maps failures once (router.CloudErr). The
+// shapes several services share are written once: watch streams
+// (watchstream.go), snapshots and backups (copies.go), requests that
+// become durable operations (ops.asOperation, run by package jobs through
+// the steps in volume_jobs.go). Routing, the cloud stacks, fan-out, paging,
+// validation and the error mapping are package router's; what a cloud
+// lacks is package emulate's.
 package server
 
 import (
@@ -11,27 +22,24 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/canopy-cloud/canopy/config"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/cache"
-	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/config"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
-// Server implements every canopy gRPC service.
+// Server is canopyd's wiring: it opens the router, builds one small type
+// per gRPC service over it when it serves, and holds the interceptors
+// (authentication, audit, metrics), the REST gateway and the byte
+// endpoints beside it.
 type Server struct {
-	canopyv1.UnimplementedCloudServiceServer
-	canopyv1.UnimplementedComputeServiceServer
-	canopyv1.UnimplementedAuthServiceServer
-	canopyv1.UnimplementedObjectServiceServer
-	canopyv1.UnimplementedImageTransferServiceServer
-
 	cfg     *config.Config
 	store   store.Store
-	clouds  *cloudSet
+	rt      *router.Router
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
@@ -40,8 +48,10 @@ type Server struct {
 	clients  *auth.Clients
 	verifier *auth.Verifier
 
-	xfer transfer    // objects and image bytes (objects.go)
-	dups *duplicates // crash duplicates lists find (duplicates.go)
+	urls *signedBase // where signed URLs are served (objects.go)
+	// chunks recycles upload chunks between the codec and the object
+	// service (objects.go, rawcodec.go).
+	chunks *chunkPool
 }
 
 // New opens every configured cloud. The store stays the caller's to close.
@@ -51,25 +61,22 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	reg := prometheus.NewRegistry()
 	cm := cache.NewMetrics(reg)
-	cs, err := openClouds(ctx, cfg, log, cm)
+	cached := store.NewCached(st)
+	rt, err := router.Open(ctx, cfg, cached, log, cm)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store.NewCached(st), clouds: cs, log: log, reg: reg, metrics: newMetrics(reg, cs), clients: auth.NewClients(st),
-		dups: newDuplicates(cfg.Duplicates, log, reg)}
+	reg.MustRegister(rt.DuplicatesCollector())
+	s := &Server{cfg: cfg, store: cached, rt: rt, urls: &signedBase{}, chunks: newChunkPool(), log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st)}
 	if err := s.initAuth(ctx); err != nil {
-		s.dups.close()
-		cs.close()
+		rt.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
 // Close closes the cloud adapters.
-func (s *Server) Close() {
-	s.dups.close()
-	s.clouds.close()
-}
+func (s *Server) Close() { s.rt.Close() }
 
 // initAuth loads the built-in issuer's keys and the trusted issuers.
 func (s *Server) initAuth(ctx context.Context) error {
@@ -102,8 +109,8 @@ func (s *Server) Registry() *prometheus.Registry { return s.reg }
 // Provider returns the adapter of a cloud (nil if unknown), for tests and
 // benchmarks that count upstream calls at the provider boundary.
 func (s *Server) Provider(cloud string) providers.Provider {
-	if cl, ok := s.clouds.byName[cloud]; ok {
-		return cl.p
+	if cl, ok := s.rt.Cloud(cloud); ok {
+		return cl.Provider
 	}
 	return nil
 }

@@ -11,17 +11,19 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
 // serversPB converts one cloud's servers, mapping every native id (server,
-// flavor, image) to its canopy id in three batched store calls.
-func (s *Server) serversPB(ctx context.Context, cl *cloud, list []providers.Server) ([]*canopyv1.Server, error) {
+// flavor, image) to its canopy id in three batched store calls; crash
+// duplicates are left out (router.Claimed).
+func (s serverViews) serversPB(ctx context.Context, cl *router.Cloud, list []providers.Server) ([]*canopyv1.Server, error) {
 	var del func(context.Context, string) error
-	if cl.compute != nil {
-		del = cl.compute.DeleteServer
+	if cl.Compute != nil {
+		del = cl.Compute.DeleteServer
 	}
-	list, ids, err := claimed(ctx, s, cl.name, providers.KindServer, list, cl, func(sv providers.Server) providers.Common { return sv.Common }, del)
+	list, ids, err := router.Claimed(ctx, s.rt, cl, providers.KindServer, list, func(sv providers.Server) providers.Common { return sv.Common }, del)
 	if err != nil {
 		return nil, err
 	}
@@ -29,56 +31,58 @@ func (s *Server) serversPB(ctx context.Context, cl *cloud, list []providers.Serv
 	for i, sv := range list {
 		flvN[i], imgN[i] = sv.FlavorID, sv.ImageID
 	}
-	fids, err := s.adopt(ctx, cl, providers.KindFlavor, flvN)
+	fids, err := s.rt.Adopt(ctx, cl, providers.KindFlavor, flvN)
 	if err != nil {
 		return nil, err
 	}
-	iids, err := s.adopt(ctx, cl, providers.KindImage, imgN)
+	iids, err := s.rt.Adopt(ctx, cl, providers.KindImage, imgN)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*canopyv1.Server, len(list))
 	for i, sv := range list {
 		m := ids[sv.NativeID]
-		out[i] = serverPB(cl.name, m.ID, sv, fids[sv.FlavorID].ID, iids[sv.ImageID].ID)
+		out[i] = serverPB(cl.Name, m.ID, sv, fids[sv.FlavorID].ID, iids[sv.ImageID].ID)
 		out[i].Location.Project = m.Project
 	}
 	return out, nil
 }
 
 // serverPB1 converts one server whose canopy id is known.
-func (s *Server) serverPB1(ctx context.Context, cl *cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
+func (s serverViews) serverPB1(ctx context.Context, cl *router.Cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
 	out, err := s.serversPB(ctx, cl, []providers.Server{sv})
 	if err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, status.Errorf(codes.NotFound, "server %s: cloud %q shows only a duplicate of it", id, cl.name)
+		return nil, status.Errorf(codes.NotFound, "server %s: cloud %q shows only a duplicate of it", id, cl.Name)
 	}
 	out[0].Id = id
 	return out[0], nil
 }
 
-func (s *Server) cloudServers(ctx context.Context, cl *cloud) ([]*canopyv1.Server, error) {
-	c, err := cl.computeOrFail()
+func (s serverViews) cloudServers(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Server, error) {
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
 	list, err := c.ListServers(ctx)
 	if err != nil {
-		return nil, cloudErr(cl.name, "list servers", err)
+		return nil, router.CloudErr(cl.Name, "list servers", err)
 	}
-	return cl.serverMemo.convert(list, func() ([]*canopyv1.Server, error) { return s.serversPB(ctx, cl, list) })
+	return cl.ServerMemo.Convert(list, func() ([]*canopyv1.Server, error) { return s.serversPB(ctx, cl, list) })
 }
 
-func serverKey(sv *canopyv1.Server) string { return sortKey(sv.Location.GetCloud(), sv.Name, sv.Id) }
+func serverKey(sv *canopyv1.Server) string {
+	return router.SortKey(sv.Location.GetCloud(), sv.Name, sv.Id)
+}
 
 // ListServers implements canopyv1.ComputeServiceServer.
-func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"servers", req.GetName(), req.GetStatus()}}
-	page, next, errs, err := listAcross(ctx, s, q, s.cloudServers, func(sv *canopyv1.Server) bool {
+func (s *computeService) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"servers", req.GetName(), req.GetStatus()}}
+	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudServers, func(sv *canopyv1.Server) bool {
 		return sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
-			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
+			router.MatchLabels(req.GetLabels(), sv.Labels) && router.MatchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
 	})
 	if err != nil {
 		return nil, err
@@ -88,28 +92,16 @@ func (s *Server) ListServers(ctx context.Context, req *canopyv1.ListServersReque
 
 // findServer resolves the `id` field (canopy id or name) to a cloud, a
 // mapping and the server's current state.
-func (s *Server) findServer(ctx context.Context, v string) (*cloud, store.Mapping, *canopyv1.Server, error) {
-	v, isID, err := idOrName("id", v)
-	if err != nil {
-		return nil, store.Mapping{}, nil, err
-	}
-	if !isID {
-		all, errs := fanOut(ctx, s.clouds.list, s.cloudServers)
-		sv, err := pickByName(providers.KindServer, "id", v, ownedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, nil, err
-		}
-		v = sv.Id
-	}
-	cl, m, err := s.lookupID(ctx, providers.KindServer, v)
+func (s *computeService) findServer(ctx context.Context, v string) (*router.Cloud, store.Mapping, *canopyv1.Server, error) {
+	cl, m, err := router.Find(ctx, s.rt, providers.KindServer, "id", v, s.cloudServers)
 	if err != nil {
 		return nil, m, nil, err
 	}
 	if m.Pending() {
 		// canopy allocated the id but the cloud has not answered yet.
-		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created)}, nil
+		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.Name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created)}, nil
 	}
-	c, err := cl.computeOrFail()
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, m, nil, err
 	}
@@ -118,17 +110,17 @@ func (s *Server) findServer(ctx context.Context, v string) (*cloud, store.Mappin
 		// Deleted behind canopy's back, or a delete that did not wait has
 		// finished: forget the mapping.
 		_ = s.store.Delete(ctx, m.ID)
-		return nil, m, nil, notFound(providers.KindServer, v)
+		return nil, m, nil, router.NotFound(providers.KindServer, m.ID)
 	}
 	if err != nil {
-		return nil, m, nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, m, nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
 	out, err := s.serverPB1(ctx, cl, m.ID, sv)
 	return cl, m, out, err
 }
 
 // GetServer implements canopyv1.ComputeServiceServer.
-func (s *Server) GetServer(ctx context.Context, req *canopyv1.GetServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) GetServer(ctx context.Context, req *canopyv1.GetServerRequest) (*canopyv1.Server, error) {
 	_, _, sv, err := s.findServer(ctx, req.GetId())
 	return sv, err
 }
@@ -136,58 +128,58 @@ func (s *Server) GetServer(ctx context.Context, req *canopyv1.GetServerRequest) 
 // CreateServer implements canopyv1.ComputeServiceServer. The canopy id is
 // allocated and made durable before the cloud is called, so a client never
 // holds an id canopy could forget.
-func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerRequest) (*canopyv1.Server, error) {
-	if err := checkName("name", req.GetName()); err != nil {
+func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateServerRequest) (*canopyv1.Server, error) {
+	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
 	if req.GetFlavor() == "" {
-		return nil, badRequest("flavor", "required: a canopy id or a name")
+		return nil, router.BadRequest("flavor", "required: a canopy id or a name")
 	}
 	if req.GetImage() == "" && req.GetBootVolume() == "" {
-		return nil, badRequest("image", "required: a canopy id or a name (or set boot_volume)")
+		return nil, router.BadRequest("image", "required: a canopy id or a name (or set boot_volume)")
 	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
-	if len(req.GetUserData()) > maxUserData {
-		return nil, badRequest("user_data", "at most %d bytes, got %d", maxUserData, len(req.GetUserData()))
+	if len(req.GetUserData()) > router.MaxUserData {
+		return nil, router.BadRequest("user_data", "at most %d bytes, got %d", router.MaxUserData, len(req.GetUserData()))
 	}
-	if err := checkRequestID(req.GetRequestId()); err != nil {
+	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
-	cl, err := s.routeCreate(req.GetLocation())
+	cl, err := s.rt.RouteCreate(req.GetLocation())
 	if err != nil {
 		return nil, err
 	}
-	c, err := cl.computeOrFail()
+	c, err := cl.ComputeOrFail()
 	if err != nil {
 		return nil, err
 	}
-	flavor, err := s.resolveIn(ctx, cl, providers.KindFlavor, "flavor", req.GetFlavor(), flavorNames(c))
+	flavor, err := s.rt.ResolveIn(ctx, cl, providers.KindFlavor, "flavor", req.GetFlavor(), flavorNames(c))
 	if err != nil {
 		return nil, err
 	}
 	var image string
 	if req.GetImage() != "" {
-		if image, err = s.resolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c)); err != nil {
+		if image, err = s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c)); err != nil {
 			return nil, err
 		}
 	}
-	boot, err := s.planBoot(ctx, cl, req) // emulate_boot.go
+	boot, err := s.boot.planBoot(ctx, cl, req) // emulate_boot.go
 	if err != nil {
 		return nil, err
 	}
 	if kp := req.GetKeypair(); kp != "" {
-		if _, err := c.GetKeypair(ctx, kp); isNotFound(err) {
-			return nil, badRequest("keypair", "no keypair %q in cloud %q", kp, cl.name)
+		if _, err := c.GetKeypair(ctx, kp); router.IsNotFound(err) {
+			return nil, router.BadRequest("keypair", "no keypair %q in cloud %q", kp, cl.Name)
 		} else if err != nil {
-			return nil, cloudErr(cl.name, "get keypair "+kp, err)
+			return nil, router.CloudErr(cl.Name, "get keypair "+kp, err)
 		}
 	}
 
-	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.name, Kind: providers.KindServer, Project: project(ctx), RequestID: req.GetRequestId()})
+	m, created, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.Name, Kind: providers.KindServer, Project: project(ctx), RequestID: req.GetRequestId()})
 	if err != nil {
-		return nil, storeErr("reserve server id", err)
+		return nil, router.StoreErr("reserve server id", err)
 	}
 	if !created && !m.Pending() {
 		// A retry of a create that completed: the same server, not a second
@@ -196,7 +188,7 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 			return !present || sv.Status == providers.StatusActive || sv.Status == providers.StatusDeleting || sv.Status == providers.StatusDeleted
 		})
 		if status.Code(err) == codes.NotFound {
-			return &canopyv1.Server{Id: m.ID, NativeId: m.NativeID, Name: req.GetName(), Location: &canopyv1.Location{Cloud: cl.name, Project: m.Project},
+			return &canopyv1.Server{Id: m.ID, NativeId: m.NativeID, Name: req.GetName(), Location: &canopyv1.Location{Cloud: cl.Name, Project: m.Project},
 				Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED"}, nil
 		}
 		return sv, err
@@ -217,10 +209,10 @@ func (s *Server) CreateServer(ctx context.Context, req *canopyv1.CreateServerReq
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 			boot.abort(context.WithoutCancel(ctx))
 		}
-		return nil, cloudErr(cl.name, "create server", err)
+		return nil, router.CloudErr(cl.Name, "create server", err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, sv.NativeID); err != nil {
-		return nil, storeErr("bind server "+sv.NativeID, err)
+		return nil, router.StoreErr("bind server "+sv.NativeID, err)
 	}
 	failpoint.Hit("rpc/server.create:bound")
 	if err := boot.done(context.WithoutCancel(ctx), sv); err != nil {
@@ -238,26 +230,26 @@ func statusIs(want providers.Status) func(providers.Server, bool) bool {
 
 // afterAction returns the server once done holds (when wait is set) or as
 // it is now.
-func (s *Server) afterAction(ctx context.Context, cl *cloud, m store.Mapping, wait bool, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
+func (s *computeService) afterAction(ctx context.Context, cl *router.Cloud, m store.Mapping, wait bool, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
 	if wait {
 		sv, present, err := s.waitServer(ctx, cl, m, what, done)
 		if err != nil {
 			return nil, err
 		}
 		if !present {
-			return nil, notFound(providers.KindServer, m.ID)
+			return nil, router.NotFound(providers.KindServer, m.ID)
 		}
 		return s.serverPB1(ctx, cl, m.ID, sv)
 	}
-	sv, err := cl.compute.GetServer(ctx, m.NativeID)
+	sv, err := cl.Compute.GetServer(ctx, m.NativeID)
 	if err != nil {
-		return nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
 	return s.serverPB1(ctx, cl, m.ID, sv)
 }
 
 // DeleteServer implements canopyv1.ComputeServiceServer.
-func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerRequest) (*canopyv1.Server, error) {
 	cl, m, cur, err := s.findServer(ctx, req.GetId())
 	if status.Code(err) == codes.NotFound && req.GetAllowMissing() {
 		return &canopyv1.Server{Id: req.GetId(), Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED"}, nil
@@ -266,19 +258,19 @@ func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerReq
 		return nil, err
 	}
 	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q; delete it once it has a native id", m.ID, cl.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q; delete it once it has a native id", m.ID, cl.Name)
 	}
-	if err := cl.compute.DeleteServer(ctx, m.NativeID); errors.Is(err, providers.ErrNotFound) {
+	if err := cl.Compute.DeleteServer(ctx, m.NativeID); errors.Is(err, providers.ErrNotFound) {
 		// Gone from the cloud while canopy still maps it: an earlier delete
 		// finished there before canopy forgot the id (it crashed, or the
 		// server was deleted behind its back). The delete is done.
 		if err := s.store.Delete(context.WithoutCancel(ctx), m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, storeErr("forget server "+m.ID, err)
+			return nil, router.StoreErr("forget server "+m.ID, err)
 		}
 		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
 		return cur, nil
 	} else if err != nil {
-		return nil, cloudErr(cl.name, "delete server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "delete server "+m.NativeID, err)
 	}
 	failpoint.Hit("rpc/server.delete:sent")
 	if req.GetWait() {
@@ -286,50 +278,50 @@ func (s *Server) DeleteServer(ctx context.Context, req *canopyv1.DeleteServerReq
 			return nil, err
 		}
 		if err := s.store.Delete(context.WithoutCancel(ctx), m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, storeErr("forget server "+m.ID, err)
+			return nil, router.StoreErr("forget server "+m.ID, err)
 		}
 		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
 		return cur, nil
 	}
-	sv, err := cl.compute.GetServer(ctx, m.NativeID)
+	sv, err := cl.Compute.GetServer(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		cur.Status, cur.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
 		return cur, nil
 	}
 	if err != nil {
-		return nil, cloudErr(cl.name, "get server "+m.NativeID, err)
+		return nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
 	return s.serverPB1(ctx, cl, m.ID, sv)
 }
 
 // serverAction runs start/stop/reboot and optionally waits for the result.
-func (s *Server) serverAction(ctx context.Context, id string, action providers.Action, wait bool, what string, want providers.Status) (*canopyv1.Server, error) {
+func (s *computeService) serverAction(ctx context.Context, id string, action providers.Action, wait bool, what string, want providers.Status) (*canopyv1.Server, error) {
 	cl, m, _, err := s.findServer(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.name)
+		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.Name)
 	}
-	if err := cl.compute.ServerAction(ctx, m.NativeID, action); err != nil {
-		return nil, cloudErr(cl.name, fmt.Sprintf("%s server %s", action, m.NativeID), err)
+	if err := cl.Compute.ServerAction(ctx, m.NativeID, action); err != nil {
+		return nil, router.CloudErr(cl.Name, fmt.Sprintf("%s server %s", action, m.NativeID), err)
 	}
 	return s.afterAction(ctx, cl, m, wait, what, statusIs(want))
 }
 
 // StartServer implements canopyv1.ComputeServiceServer.
-func (s *Server) StartServer(ctx context.Context, req *canopyv1.StartServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) StartServer(ctx context.Context, req *canopyv1.StartServerRequest) (*canopyv1.Server, error) {
 	return s.serverAction(ctx, req.GetId(), providers.ActionStart, req.GetWait(), "ACTIVE", providers.StatusActive)
 }
 
 // StopServer implements canopyv1.ComputeServiceServer.
-func (s *Server) StopServer(ctx context.Context, req *canopyv1.StopServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) StopServer(ctx context.Context, req *canopyv1.StopServerRequest) (*canopyv1.Server, error) {
 	return s.serverAction(ctx, req.GetId(), providers.ActionStop, req.GetWait(), "STOPPED", providers.StatusStopped)
 }
 
 // RebootServer implements canopyv1.ComputeServiceServer.
-func (s *Server) RebootServer(ctx context.Context, req *canopyv1.RebootServerRequest) (*canopyv1.Server, error) {
+func (s *computeService) RebootServer(ctx context.Context, req *canopyv1.RebootServerRequest) (*canopyv1.Server, error) {
 	action := providers.ActionReboot
 	if req.GetHard() {
 		action = providers.ActionHardReboot

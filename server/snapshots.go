@@ -2,174 +2,53 @@ package server
 
 import (
 	"context"
-	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
-	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
 // ---------------------------------------------------------------- snapshots
 
-func (v *volumes) cloudSnapshots(ctx context.Context, cl *cloud) ([]*canopyv1.Snapshot, error) {
-	sc := v.clouds[cl.name]
-	if sc == nil || sc.emu.volumesOrFail() != nil {
-		return nil, nil
-	}
-	list, err := sc.emu.listSnapshots(ctx, false)
-	if err != nil {
-		return nil, cloudErr(cl.name, "list snapshots", err)
-	}
-	return v.snapshotsPB(ctx, sc, list)
-}
-
 // ListSnapshots implements canopyv1.VolumeServiceServer.
-func (v *volumes) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshotsRequest) (*canopyv1.ListSnapshotsResponse, error) {
-	if err := checkIDFilter("volume_id", req.GetVolumeId()); err != nil {
-		return nil, err
-	}
-	if err := v.checkListCloud(req.GetLocation()); err != nil {
-		return nil, err
-	}
-	q := listQuery{req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), []any{"snapshots", req.GetName(), req.GetVolumeId()}}
-	page, next, errs, err := listAcross(ctx, v.s, q, v.cloudSnapshots, func(x *canopyv1.Snapshot) bool {
-		return x.Location.GetProject() == project(ctx) && (req.GetName() == "" || x.Name == req.GetName()) && (req.GetVolumeId() == "" || x.VolumeId == req.GetVolumeId()) &&
-			matchLabels(req.GetLabels(), x.Labels) && matchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
-	})
+func (v *volumeService) ListSnapshots(ctx context.Context, req *canopyv1.ListSnapshotsRequest) (*canopyv1.ListSnapshotsResponse, error) {
+	page, next, errs, err := listCopies(ctx, v, snapshotKind, req)
 	if err != nil {
 		return nil, err
 	}
 	return &canopyv1.ListSnapshotsResponse{Snapshots: page, NextPageToken: next, CloudErrors: errs}, nil
 }
 
-// checkIDFilter validates an optional canopy-id filter.
-func checkIDFilter(field, v string) error {
-	if v == "" {
-		return nil
-	}
-	if _, isID, err := idOrName(field, v); err != nil || !isID {
-		return badRequest(field, "%q is not a canopy id", v)
-	}
-	return nil
-}
-
-func (v *volumes) findSnapshot(ctx context.Context, field, ref string) (*storageCloud, store.Mapping, *canopyv1.Snapshot, error) {
-	id, isID, err := idOrName(field, ref)
-	if err != nil {
-		return nil, store.Mapping{}, nil, err
-	}
-	if !isID {
-		all, errs := fanOut(ctx, v.s.clouds.list, v.cloudSnapshots)
-		x, err := pickByName(providers.KindSnapshot, field, id, ownedBy(project(ctx), all), errs)
-		if err != nil {
-			return nil, store.Mapping{}, nil, err
-		}
-		id = x.Id
-	}
-	cl, m, err := v.s.lookupID(ctx, providers.KindSnapshot, id)
-	if err != nil {
-		return nil, m, nil, err
-	}
-	sc, err := v.storage(cl)
-	if err != nil {
-		return nil, m, nil, err
-	}
-	if m.Pending() {
-		op, spec, _ := v.pendingOp(ctx, m.ID)
-		msg := "being created: the cloud has not answered yet"
-		if op.State["job"] != "" {
-			msg = "the cloud's snapshot job " + op.State["job"] + " has not told the snapshot's id yet"
-		}
-		return sc, m, &canopyv1.Snapshot{Id: m.ID, Name: spec.Name, Location: &canopyv1.Location{Cloud: cl.name, Project: m.Project},
-			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: msg, VolumeId: spec.VolumeID, Description: spec.Description,
-			Labels: spec.Labels, CreateTime: ts(m.Created)}, nil
-	}
-	x, err := sc.emu.getSnapshot(ctx, m.NativeID)
-	if errors.Is(err, providers.ErrNotFound) {
-		if !v.busy(ctx, m.ID) {
-			_ = v.s.store.Delete(context.WithoutCancel(ctx), m.ID)
-		}
-		return nil, m, nil, notFound(providers.KindSnapshot, ref)
-	}
-	if err != nil {
-		return nil, m, nil, cloudErr(cl.name, "get snapshot "+m.NativeID, err)
-	}
-	pbs, err := v.snapshotsPB(ctx, sc, []providers.Snapshot{x})
-	if err != nil {
-		return nil, m, nil, err
-	}
-	pbs[0].Id = m.ID
-	return sc, m, pbs[0], nil
-}
-
 // GetSnapshot implements canopyv1.VolumeServiceServer.
-func (v *volumes) GetSnapshot(ctx context.Context, req *canopyv1.GetSnapshotRequest) (*canopyv1.Snapshot, error) {
-	_, _, x, err := v.findSnapshot(ctx, "id", req.GetId())
+func (v *volumeService) GetSnapshot(ctx context.Context, req *canopyv1.GetSnapshotRequest) (*canopyv1.Snapshot, error) {
+	_, _, x, err := findCopy(ctx, v, snapshotKind, "id", req.GetId())
 	return x, err
 }
 
 // sourceVolume resolves the volume a snapshot or backup copies.
-func (v *volumes) sourceVolume(ctx context.Context, ref string) (*storageCloud, store.Mapping, *canopyv1.Volume, error) {
+func (v *volumeService) sourceVolume(ctx context.Context, ref string) (*router.Cloud, store.Mapping, *canopyv1.Volume, error) {
 	if ref == "" {
-		return nil, store.Mapping{}, nil, badRequest("volume", "required: a volume's canopy id or name")
+		return nil, store.Mapping{}, nil, router.BadRequest("volume", "required: a volume's canopy id or name")
 	}
 	sc, m, cur, err := v.findVolume(ctx, "volume", ref)
 	if err != nil {
 		return nil, m, nil, err
 	}
 	if m.Pending() {
-		return nil, m, nil, status.Errorf(codes.FailedPrecondition, "volume %s does not exist in cloud %q yet (status %s)", m.ID, sc.name, cur.Status)
+		return nil, m, nil, status.Errorf(codes.FailedPrecondition, "volume %s does not exist in cloud %q yet (status %s)", m.ID, sc.Name, cur.Status)
 	}
 	return sc, m, cur, nil
 }
 
 // CreateSnapshot implements canopyv1.VolumeServiceServer.
-func (v *volumes) CreateSnapshot(ctx context.Context, req *canopyv1.CreateSnapshotRequest) (*canopyv1.Operation, error) {
-	if err := checkName("name", req.GetName()); err != nil {
-		return nil, err
-	}
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
-		return nil, err
-	}
-	if req.GetVolume() == "" {
-		return nil, badRequest("volume", "required: a volume's canopy id or name")
-	}
-	hash := requestHash(opSnapshotCreate, req)
-	if op, ok, err := v.replay(ctx, opSnapshotCreate, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, cur, err := v.sourceVolume(ctx, req.GetVolume())
-	if err != nil {
-		return nil, err
-	}
-	mode, err := sc.emu.snapshotMode()
-	if err != nil {
-		return nil, err
-	}
-	spec := jobSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Mode: mode, VolumeID: m.ID, VolumeNative: m.NativeID, SizeGiB: cur.SizeGib}
-	return v.submit(ctx, opRequest{kind: opSnapshotCreate, cl: sc.cloud, target: store.NewID(), reserve: providers.KindSnapshot, spec: spec,
-		wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+func (v *volumeService) CreateSnapshot(ctx context.Context, req *canopyv1.CreateSnapshotRequest) (*canopyv1.Operation, error) {
+	return createCopy(ctx, v, snapshotKind, req)
 }
 
 // DeleteSnapshot implements canopyv1.VolumeServiceServer.
-func (v *volumes) DeleteSnapshot(ctx context.Context, req *canopyv1.DeleteSnapshotRequest) (*canopyv1.Operation, error) {
-	hash := requestHash(opSnapshotDelete, req)
-	if op, ok, err := v.replay(ctx, opSnapshotDelete, req.GetRequestId(), hash); err != nil || ok {
-		return v.replied(ctx, op, ok, err, req.GetWait())
-	}
-	sc, m, cur, err := v.findSnapshot(ctx, "id", req.GetId())
-	if err != nil {
-		return nil, err
-	}
-	if m.Pending() {
-		return nil, status.Errorf(codes.FailedPrecondition, "snapshot %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.name)
-	}
-	spec := jobSpec{Last: anyBytes(cur)}
-	if cur.Emulated {
-		spec.Mode = modeEmulated
-	}
-	return v.submit(ctx, opRequest{kind: opSnapshotDelete, cl: sc.cloud, target: m.ID, spec: spec, wait: req.GetWait(), reqID: req.GetRequestId(), hash: hash})
+func (v *volumeService) DeleteSnapshot(ctx context.Context, req *canopyv1.DeleteSnapshotRequest) (*canopyv1.Operation, error) {
+	return deleteCopy(ctx, v, snapshotKind, req)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,7 +21,19 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 )
+
+// restTransfer serves the byte endpoints over the object and image
+// services, authenticating each request as the RPC it stands for.
+type restTransfer struct {
+	objects *objectService
+	images  *imageService
+	rt      router.Resolver // the clouds whose signed URLs canopyd serves
+	urls    *signedBase
+	log     *slog.Logger
+	authn   func(ctx context.Context, fullMethod string) (context.Context, error)
+}
 
 // Plain HTTP endpoints for object and image bytes, beside the gateway's
 // JSON routes (grpc-gateway buffers request bodies; these stream):
@@ -41,7 +54,7 @@ const (
 
 // registerTransfer mounts the byte endpoints on mux; gw is the gateway, to
 // which a GET of an object without alt=media (its metadata) goes.
-func (s *Server) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.Addr, useTLS bool) {
+func (s *restTransfer) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.Addr, useTLS bool) {
 	scheme := "http"
 	if useTLS {
 		scheme = "https"
@@ -50,9 +63,7 @@ func (s *Server) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.
 	if h, port, err := net.SplitHostPort(host); err == nil && (h == "0.0.0.0" || h == "::" || h == "") {
 		host = net.JoinHostPort("127.0.0.1", port)
 	}
-	s.xfer.mu.Lock()
-	s.xfer.base = scheme + "://" + host
-	s.xfer.mu.Unlock()
+	s.urls.set(scheme + "://" + host)
 
 	mux.HandleFunc("PUT /v1/buckets/{bucket}/objects/{key...}", s.httpPutObject)
 	mux.HandleFunc("GET /v1/buckets/{bucket}/objects/{key...}", func(w http.ResponseWriter, r *http.Request) {
@@ -68,12 +79,12 @@ func (s *Server) registerTransfer(mux *http.ServeMux, gw http.Handler, rest net.
 }
 
 // httpAuth authenticates a REST request as the RPC it stands for.
-func (s *Server) httpAuth(r *http.Request, fullMethod string) (context.Context, error) {
+func (s *restTransfer) httpAuth(r *http.Request, fullMethod string) (context.Context, error) {
 	md := metadata.MD{}
 	if v := r.Header.Get("Authorization"); v != "" {
 		md.Set("authorization", v)
 	}
-	return s.authenticate(metadata.NewIncomingContext(r.Context(), md), fullMethod)
+	return s.authn(metadata.NewIncomingContext(r.Context(), md), fullMethod)
 }
 
 // httpError writes a gRPC status as the gateway does: the matching HTTP
@@ -118,7 +129,7 @@ func bodyChunks(body io.Reader) func() ([]byte, error) {
 	}
 }
 
-func (s *Server) httpPutObject(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpPutObject(w http.ResponseWriter, r *http.Request) {
 	const method = "/canopy.v1.ObjectService/UploadObject"
 	ctx, err := s.httpAuth(r, method)
 	if err != nil {
@@ -136,16 +147,16 @@ func (s *Server) httpPutObject(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := r.Header.Get(headerPartSize); v != "" {
 		if spec.partSize, err = strconv.ParseInt(v, 10, 64); err != nil {
-			httpError(w, badRequest(headerPartSize, "not a number of bytes"))
+			httpError(w, router.BadRequest(headerPartSize, "not a number of bytes"))
 			return
 		}
 	}
 	var ob *canopyv1.Object
-	cl, o, m, err := s.bucketOf(ctx, "bucket", r.PathValue("bucket"))
+	cl, o, m, err := s.objects.bucketOf(ctx, "bucket", r.PathValue("bucket"))
 	if err == nil {
-		ob, err = s.putObject(ctx, cl, o, m, spec, bodyChunks(r.Body), false, nil)
+		ob, err = s.objects.putObject(ctx, cl, o, m, spec, bodyChunks(r.Body), false, nil)
 	}
-	s.audit(ctx, method, nil, nil, err)
+	audit(ctx, s.log, method, nil, nil, err)
 	if err != nil {
 		httpError(w, err)
 		return
@@ -161,14 +172,14 @@ func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, er
 	}
 	spec, found := strings.CutPrefix(h, "bytes=")
 	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false, badRequest("Range", "only one range of bytes is supported")
+		return 0, 0, false, router.BadRequest("Range", "only one range of bytes is supported")
 	}
 	a, b, _ := strings.Cut(spec, "-")
 	switch {
 	case a == "":
 		suffix, perr := strconv.ParseInt(b, 10, 64)
 		if perr != nil || suffix <= 0 {
-			return 0, 0, false, badRequest("Range", "malformed %q", h)
+			return 0, 0, false, router.BadRequest("Range", "malformed %q", h)
 		}
 		total, err := size()
 		if err != nil {
@@ -179,20 +190,20 @@ func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, er
 	default:
 		off, perr := strconv.ParseInt(a, 10, 64)
 		if perr != nil || off < 0 {
-			return 0, 0, false, badRequest("Range", "malformed %q", h)
+			return 0, 0, false, router.BadRequest("Range", "malformed %q", h)
 		}
 		if b == "" {
 			return off, -1, true, nil
 		}
 		end, perr := strconv.ParseInt(b, 10, 64)
 		if perr != nil || end < off {
-			return 0, 0, false, badRequest("Range", "malformed %q", h)
+			return 0, 0, false, router.BadRequest("Range", "malformed %q", h)
 		}
 		return off, end - off + 1, true, nil
 	}
 }
 
-func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpGetObject(w http.ResponseWriter, r *http.Request) {
 	ctx, err := s.httpAuth(r, "/canopy.v1.ObjectService/DownloadObject")
 	if err != nil {
 		httpError(w, err)
@@ -203,7 +214,7 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	cl, o, m, err := s.bucketOf(ctx, "bucket", r.PathValue("bucket"))
+	cl, o, m, err := s.objects.bucketOf(ctx, "bucket", r.PathValue("bucket"))
 	if err != nil {
 		httpError(w, err)
 		return
@@ -211,7 +222,7 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 	off, n, ranged, err := parseRange(r.Header.Get("Range"), func() (int64, error) {
 		ob, err := o.HeadObject(ctx, m.NativeID, key)
 		if err != nil {
-			return 0, cloudErr(cl.name, "head object "+key, err)
+			return 0, router.CloudErr(cl.Name, "head object "+key, err)
 		}
 		return ob.Size, nil
 	})
@@ -219,7 +230,7 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	d, err := s.openDownload(ctx, cl, o, m, key, off, n)
+	d, err := s.objects.openDownload(ctx, cl, o, m, key, off, n)
 	if err != nil {
 		if ranged && status.Code(err) == codes.InvalidArgument {
 			w.WriteHeader(http.StatusRequestedRangeNotSatisfiable)
@@ -253,15 +264,15 @@ func (s *Server) httpGetObject(w http.ResponseWriter, r *http.Request) {
 		d.r.Close()
 		return
 	}
-	if _, err := d.pump(cl.name, func(b []byte) error { _, err := w.Write(b); return err }); err != nil {
+	if _, err := d.pump(cl.Name, func(b []byte) error { _, err := w.Write(b); return err }); err != nil {
 		// Headers are gone: break the connection so the client sees a
 		// failed transfer, never a short or wrong body that looks whole.
-		s.log.Warn("object download failed mid-stream", "cloud", cl.name, "key", key, "err", err)
+		s.log.Warn("object download failed mid-stream", "cloud", cl.Name, "key", key, "err", err)
 		panic(http.ErrAbortHandler)
 	}
 }
 
-func (s *Server) httpPutImage(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpPutImage(w http.ResponseWriter, r *http.Request) {
 	const method = "/canopy.v1.ImageTransferService/UploadImage"
 	ctx, err := s.httpAuth(r, method)
 	if err != nil {
@@ -278,8 +289,8 @@ func (s *Server) httpPutImage(w http.ResponseWriter, r *http.Request) {
 	up := imageUpload{size: r.ContentLength, wait: wait, loc: &canopyv1.Location{Cloud: q.Get("location.cloud"), Region: q.Get("location.region"), Zone: q.Get("location.zone")},
 		spec: providers.ImageSpec{Name: q.Get("name"), DiskFormat: q.Get("disk_format"), ContainerFormat: q.Get("container_format"),
 			MinDiskGiB: num("min_disk_gib"), MinRAMMiB: num("min_ram_mib"), SHA256: strings.ToLower(r.Header.Get(headerSHA256))}}
-	im, err := s.putImage(ctx, up, bodyChunks(r.Body), nil)
-	s.audit(ctx, method, nil, im, err)
+	im, err := s.images.putImage(ctx, up, bodyChunks(r.Body), nil)
+	audit(ctx, s.log, method, nil, im, err)
 	if err != nil {
 		httpError(w, err)
 		return
@@ -287,13 +298,13 @@ func (s *Server) httpPutImage(w http.ResponseWriter, r *http.Request) {
 	writeProto(w, http.StatusOK, im)
 }
 
-func (s *Server) httpGetImage(w http.ResponseWriter, r *http.Request) {
+func (s *restTransfer) httpGetImage(w http.ResponseWriter, r *http.Request) {
 	ctx, err := s.httpAuth(r, "/canopy.v1.ImageTransferService/DownloadImage")
 	if err != nil {
 		httpError(w, err)
 		return
 	}
-	im, rd, err := s.openImage(ctx, r.PathValue("id"))
+	im, rd, err := s.images.openImage(ctx, r.PathValue("id"))
 	if err != nil {
 		httpError(w, err)
 		return
@@ -311,17 +322,17 @@ func (s *Server) httpGetImage(w http.ResponseWriter, r *http.Request) {
 
 // httpSigned serves the URLs that clouds sign for themselves (the
 // simulator). The signature is the authorization: no bearer token.
-func (s *Server) httpSigned(w http.ResponseWriter, r *http.Request) {
-	cl, ok := s.clouds.byName[r.PathValue("cloud")]
+func (s *restTransfer) httpSigned(w http.ResponseWriter, r *http.Request) {
+	cl, ok := s.rt.Cloud(r.PathValue("cloud"))
 	var srv providers.SignedURLServer
 	if ok {
-		srv, ok = cl.p.(providers.SignedURLServer)
+		srv, ok = cl.Provider.(providers.SignedURLServer)
 	}
 	if !ok {
 		http.Error(w, "no such signed URL", http.StatusNotFound)
 		return
 	}
-	if err := cl.lim.Wait(r.Context()); err != nil {
+	if err := cl.Limiter.Wait(r.Context()); err != nil {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "rate limited", http.StatusServiceUnavailable)
 		return
@@ -337,7 +348,7 @@ func queryBool(q url.Values, key string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, badRequest(key, "want true or false, got %q", v)
+		return false, router.BadRequest(key, "want true or false, got %q", v)
 	}
 	return b, nil
 }

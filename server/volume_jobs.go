@@ -4,19 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
 
-	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/emulate"
 	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -27,7 +23,7 @@ import (
 // no-ops, and waits wait again. Emulated modes branch to emulate_steps.go.
 
 // step adapts a step that needs the operation's cloud and spec.
-func (v *volumes) step(fn func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error)) jobs.Step {
+func (v *storageViews) step(fn func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error)) jobs.Step {
 	return func(ctx context.Context, op *store.Operation) (jobs.Result, error) {
 		sc, spec, err := v.jobOf(op)
 		if err != nil {
@@ -37,12 +33,12 @@ func (v *volumes) step(fn func(ctx context.Context, op *store.Operation, sc *sto
 	}
 }
 
-func (v *volumes) jobOf(op *store.Operation) (*storageCloud, jobSpec, error) {
+func (v *storageViews) jobOf(op *store.Operation) (*router.Cloud, jobSpec, error) {
 	var spec jobSpec
 	if err := json.Unmarshal(op.Spec, &spec); err != nil {
 		return nil, spec, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
 	}
-	sc := v.clouds[op.Cloud]
+	sc := v.cloud(op.Cloud)
 	if sc == nil {
 		return nil, spec, status.Errorf(codes.FailedPrecondition, "cloud %q is no longer configured", op.Cloud)
 	}
@@ -54,7 +50,7 @@ func (v *volumes) jobOf(op *store.Operation) (*storageCloud, jobSpec, error) {
 
 func always(store.Operation, string) bool { return true }
 
-func (v *volumes) registerJobs() {
+func (v *jobSet) registerJobs() {
 	v.registerImageJobs()
 	createVolume := jobs.Kind{First: "reserve", Undoable: always, Undo: v.undoCreate, Fail: v.failCreate, Steps: map[string]jobs.Step{
 		"reserve":   v.step(v.stepReserve(providers.KindVolume)),
@@ -88,7 +84,7 @@ func (v *volumes) registerJobs() {
 			"reserve":   v.step(v.stepReserve(kind)),
 			"provision": v.step(v.stepProvisionCopy(kind)),
 			"resolve":   v.step(v.stepResolve),
-			"copy": v.step(func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+			"copy": v.step(func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 				return v.stepCopy(ctx, op, sc, spec, kind)
 			}),
 			"bind": v.step(v.stepBind),
@@ -119,16 +115,16 @@ func kindOf(op string) string {
 
 // ---------------------------------------------------------------- creates
 
-func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepReserve(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if err := v.reserve(ctx, *op, kind); err != nil {
 			return jobs.Result{}, err
 		}
 		next := "provision"
 		switch {
-		case op.Kind == opVolumeCreate && spec.Mode == modeDeferred:
+		case op.Kind == opVolumeCreate && spec.Mode == emulate.ModeDeferred:
 			next = "record"
-		case kind != providers.KindVolume && spec.Mode == modeEmulated:
+		case kind != providers.KindVolume && spec.Mode == emulate.ModeEmulated:
 			next = "copy"
 		}
 		return jobs.Result{Next: next, Progress: 10}, nil
@@ -137,22 +133,22 @@ func (v *volumes) stepReserve(kind string) func(context.Context, *store.Operatio
 
 // stepProvisionVolume asks the cloud for the volume (a create, a native
 // restore, or the empty volume an emulated copy is written into).
-func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	vs := providers.VolumeSpec{Name: spec.Name, Zone: spec.Zone, SizeGiB: spec.SizeGiB, Type: spec.Type, Description: spec.Description,
 		Labels: spec.Labels, IdempotencyToken: op.TargetID, Replay: jobs.Repeated(ctx)}
 	var x providers.Volume
 	var err error
 	switch {
-	case op.Kind == opBackupRestore && spec.Mode == modeNative:
-		x, err = sc.emu.drv.RestoreBackup(ctx, spec.BackupNative, vs)
-	case spec.Mode == modeEmulated: // an empty volume; the data follows (fill)
-		x, err = sc.emu.drv.CreateVolume(ctx, vs)
+	case op.Kind == opBackupRestore && spec.Mode == emulate.ModeNative:
+		x, err = sc.Storage.RestoreBackup(ctx, spec.BackupNative, vs)
+	case spec.Mode == emulate.ModeEmulated: // an empty volume; the data follows (fill)
+		x, err = sc.Storage.CreateVolume(ctx, vs)
 	default:
 		vs.ImageID, vs.SnapshotID = spec.ImageNative, spec.SnapshotNative
-		x, err = sc.emu.drv.CreateVolume(ctx, vs)
+		x, err = sc.Storage.CreateVolume(ctx, vs)
 	}
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "create volume", err)
+		return jobs.Result{}, stepErr(sc.Name, "create volume", err)
 	}
 	return v.learned(ctx, op, x.NativeID, 40)
 }
@@ -162,30 +158,30 @@ func (v *volumes) stepProvisionVolume(ctx context.Context, op *store.Operation, 
 // under its canopy id rather than adopting it under another. (The "bind"
 // step after it repeats the bind, idempotently, for operations recorded
 // before this step learned the id.)
-func (v *volumes) learned(ctx context.Context, op *store.Operation, native string, progress int32) (jobs.Result, error) {
+func (v *createSteps) learned(ctx context.Context, op *store.Operation, native string, progress int32) (jobs.Result, error) {
 	op.State["native"] = native
 	failpoint.Hit(op.Kind + "/" + op.Step + ":cloud-answered")
-	if _, err := v.s.store.Bind(ctx, op.TargetID, native); err != nil {
+	if _, err := v.store.Bind(ctx, op.TargetID, native); err != nil {
 		return jobs.Result{}, status.Errorf(codes.Internal, "bind %s to %s: %v", op.TargetID, native, err)
 	}
 	return jobs.Result{Next: "bind", Progress: progress}, nil
 }
 
 // stepProvisionCopy asks the cloud for a snapshot or backup.
-func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepProvisionCopy(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
+	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if kind == providers.KindBackup {
-			b, err := sc.emu.drv.CreateBackup(ctx, providers.BackupSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
+			b, err := sc.Storage.CreateBackup(ctx, providers.BackupSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
 				Labels: spec.Labels, IdempotencyToken: op.TargetID, Replay: jobs.Repeated(ctx)})
 			if err != nil {
-				return jobs.Result{}, stepErr(sc.name, "create backup", err)
+				return jobs.Result{}, stepErr(sc.Name, "create backup", err)
 			}
 			return v.learned(ctx, op, b.NativeID, 40)
 		}
-		s, err := sc.emu.drv.CreateSnapshot(ctx, providers.SnapshotSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
+		s, err := sc.Storage.CreateSnapshot(ctx, providers.SnapshotSpec{Name: spec.Name, VolumeID: spec.VolumeNative, Description: spec.Description,
 			Labels: spec.Labels, IdempotencyToken: op.TargetID, Replay: jobs.Repeated(ctx)})
 		if err != nil {
-			return jobs.Result{}, stepErr(sc.name, "create snapshot", err)
+			return jobs.Result{}, stepErr(sc.Name, "create snapshot", err)
 		}
 		if s.NativeID == "" && s.JobID != "" {
 			// The cloud answered with a job: canopy's id is the client's
@@ -198,37 +194,37 @@ func (v *volumes) stepProvisionCopy(kind string) func(context.Context, *store.Op
 }
 
 // stepResolve waits for a snapshot job to tell the snapshot's id.
-func (v *volumes) stepResolve(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepResolve(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	id, err := v.pollSnapshotJob(ctx, sc, op.State["job"])
 	if err != nil {
-		if isProviderErr(err) || ctx.Err() != nil {
-			return jobs.Result{}, stepErr(sc.name, "snapshot job "+op.State["job"], err)
+		if router.IsProviderErr(err) || ctx.Err() != nil {
+			return jobs.Result{}, stepErr(sc.Name, "snapshot job "+op.State["job"], err)
 		}
-		return jobs.Result{}, status.Errorf(codes.DeadlineExceeded, "cloud %q: %v", sc.name, err)
+		return jobs.Result{}, status.Errorf(codes.DeadlineExceeded, "cloud %q: %v", sc.Name, err)
 	}
 	return v.learned(ctx, op, id, 50)
 }
 
 // stepBind fills the pending id mapping with the native id.
-func (v *volumes) stepBind(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-	if _, err := v.s.store.Bind(ctx, op.TargetID, op.State["native"]); err != nil {
+func (v *createSteps) stepBind(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+	if _, err := v.store.Bind(ctx, op.TargetID, op.State["native"]); err != nil {
 		return jobs.Result{}, status.Errorf(codes.Internal, "bind %s to %s: %v", op.TargetID, op.State["native"], err)
 	}
-	if spec.Mode == modeEmulated && op.Kind != opVolumeCreate && op.Kind != opBackupRestore {
+	if spec.Mode == emulate.ModeEmulated && op.Kind != opVolumeCreate && op.Kind != opBackupRestore {
 		return v.copyDone(ctx, op, sc) // an emulated copy is ready at once
 	}
 	return jobs.Result{Next: "wait", Progress: 60}, nil
 }
 
 // stepWaitCreated waits for the new resource to be ready.
-func (v *volumes) stepWaitCreated(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
+func (v *createSteps) stepWaitCreated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	native := op.State["native"]
 	switch kindOf(op.Kind) {
 	case providers.KindVolume:
 		if _, err := v.waitVolume(ctx, sc, native, "ready", func(x providers.Volume) bool { return x.Status == providers.StatusActive }); err != nil {
 			return jobs.Result{}, err
 		}
-		if spec.Mode == modeEmulated {
+		if spec.Mode == emulate.ModeEmulated {
 			return jobs.Result{Next: "fill", Progress: 80}, nil
 		}
 		return v.volumeDone(ctx, sc, op.TargetID, native)
@@ -241,10 +237,10 @@ func (v *volumes) stepWaitCreated(ctx context.Context, op *store.Operation, sc *
 }
 
 // volumeDone ends an operation with the volume as it is now.
-func (v *volumes) volumeDone(ctx context.Context, sc *storageCloud, id, native string) (jobs.Result, error) {
-	x, err := sc.emu.getVolume(ctx, native)
+func (v *storageViews) volumeDone(ctx context.Context, sc *router.Cloud, id, native string) (jobs.Result, error) {
+	x, err := sc.Emulation.GetVolume(ctx, native)
 	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
+		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
 	pbs, err := v.volumesPB(ctx, sc, []providers.Volume{x})
 	if err != nil {
@@ -255,44 +251,38 @@ func (v *volumes) volumeDone(ctx context.Context, sc *storageCloud, id, native s
 }
 
 // copyDone ends a snapshot or backup create with the copy as it is now.
-func (v *volumes) copyDone(ctx context.Context, op *store.Operation, sc *storageCloud) (jobs.Result, error) {
-	native := op.State["native"]
-	var msg proto.Message
+func (v *storageViews) copyDone(ctx context.Context, op *store.Operation, sc *router.Cloud) (jobs.Result, error) {
 	if kindOf(op.Kind) == providers.KindSnapshot {
-		x, err := sc.emu.getSnapshot(ctx, native)
-		if err != nil {
-			return jobs.Result{}, stepErr(sc.name, "get snapshot "+native, err)
-		}
-		pbs, err := v.snapshotsPB(ctx, sc, []providers.Snapshot{x})
-		if err != nil {
-			return jobs.Result{}, err
-		}
-		pbs[0].Id, msg = op.TargetID, pbs[0]
-	} else {
-		x, err := sc.emu.getBackup(ctx, native)
-		if err != nil {
-			return jobs.Result{}, stepErr(sc.name, "get backup "+native, err)
-		}
-		pbs, err := v.backupsPB(ctx, sc, []providers.Backup{x})
-		if err != nil {
-			return jobs.Result{}, err
-		}
-		pbs[0].Id, msg = op.TargetID, pbs[0]
+		return copyResult(ctx, v, snapshotKind, op, sc)
 	}
-	return jobs.Result{Done: true, Response: anyBytes(msg)}, nil
+	return copyResult(ctx, v, backupKind, op, sc)
+}
+
+// copyResult is a created copy as the operation's result.
+func copyResult[N any, M copyMsg](ctx context.Context, v *storageViews, k copyKind[N, M], op *store.Operation, sc *router.Cloud) (jobs.Result, error) {
+	native := op.State["native"]
+	x, err := k.get(sc.Emulation, ctx, native)
+	if err != nil {
+		return jobs.Result{}, stepErr(sc.Name, "get "+k.kind+" "+native, err)
+	}
+	out, err := copyOne(ctx, v, k, sc, op.TargetID, x)
+	if err != nil {
+		return jobs.Result{}, err
+	}
+	return jobs.Result{Done: true, Response: anyBytes(out)}, nil
 }
 
 // undoCreate rolls a create back (cancel): what the cloud made is deleted,
 // what canopy recorded forgotten, the id released.
-func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
+func (v *createSteps) undoCreate(ctx context.Context, op *store.Operation) error {
 	sc, spec, err := v.jobOf(op)
 	if err != nil {
 		return err
 	}
 	kind := kindOf(op.Kind)
 	native := op.State["native"]
-	emulatedCopy := spec.Mode == modeEmulated && kind != providers.KindVolume
-	if native == "" && !emulatedCopy && spec.Mode != modeDeferred {
+	emulatedCopy := spec.Mode == emulate.ModeEmulated && kind != providers.KindVolume
+	if native == "" && !emulatedCopy && spec.Mode != emulate.ModeDeferred {
 		// The cloud may have made it without canopy learning the id (a
 		// crash inside the step): asking again with the same token tells.
 		switch began := op.State["began"]; {
@@ -313,28 +303,28 @@ func (v *volumes) undoCreate(ctx context.Context, op *store.Operation) error {
 				// Record what is being rolled back before deleting it, so
 				// an undo resumed after a crash knows it without asking.
 				op.State["native"] = native
-				if _, err := v.s.store.UpdateOperation(ctx, *op); err != nil {
-					return stepErr(sc.name, "record rollback", err)
+				if _, err := v.store.UpdateOperation(ctx, *op); err != nil {
+					return stepErr(sc.Name, "record rollback", err)
 				}
 			}
 		}
 	}
-	if emulatedCopy || spec.Mode == modeDeferred {
+	if emulatedCopy || spec.Mode == emulate.ModeDeferred {
 		if err := v.forgetEmulated(ctx, op, sc, spec); err != nil {
-			return stepErr(sc.name, "forget emulated "+kind, err)
+			return stepErr(sc.Name, "forget emulated "+kind, err)
 		}
 	} else if native != "" {
 		if err := v.deleteNative(ctx, sc, kind, native); err != nil {
 			return err
 		}
 	}
-	if err := v.s.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return stepErr(sc.name, "forget "+op.TargetID, err)
+	if err := v.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return stepErr(sc.Name, "forget "+op.TargetID, err)
 	}
 	return nil
 }
 
-func (v *volumes) stepProvision(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec, kind string) (jobs.Result, error) {
+func (v *createSteps) stepProvision(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec, kind string) (jobs.Result, error) {
 	if kind == providers.KindVolume {
 		return v.stepProvisionVolume(ctx, op, sc, spec)
 	}
@@ -344,330 +334,41 @@ func (v *volumes) stepProvision(ctx context.Context, op *store.Operation, sc *st
 // deleteNative deletes a resource a cancelled create made, once the cloud
 // lets it (a volume being created cannot be deleted yet), and waits until
 // it is gone.
-func (v *volumes) deleteNative(ctx context.Context, sc *storageCloud, kind, native string) error {
+func (v *createSteps) deleteNative(ctx context.Context, sc *router.Cloud, kind, native string) error {
 	var err error
 	switch kind {
 	case providers.KindVolume:
 		if _, err = v.waitVolume(ctx, sc, native, "settled", func(x providers.Volume) bool { return !x.Status.Transitional() }); err == nil || status.Code(err) == codes.NotFound {
-			if err = sc.emu.drv.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
+			if err = sc.Storage.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
 				err = nil
 			}
 		}
 	default:
 		if _, err = v.waitCopy(ctx, sc, kind, native, true); err == nil || status.Code(err) == codes.NotFound {
 			if kind == providers.KindSnapshot {
-				err = sc.emu.deleteSnapshot(ctx, native)
+				err = sc.Emulation.DeleteSnapshot(ctx, native)
 			} else {
-				err = sc.emu.deleteBackup(ctx, native)
+				err = sc.Emulation.DeleteBackup(ctx, native)
 			}
 		}
 	}
 	if err != nil {
-		return stepErr(sc.name, "delete "+kind+" "+native, err)
+		return stepErr(sc.Name, "delete "+kind+" "+native, err)
 	}
 	return v.waitAbsent(ctx, sc, kind, native)
 }
 
 // failCreate releases what a failed create holds: an id the cloud never
 // answered for, and emulated records never bound.
-func (v *volumes) failCreate(ctx context.Context, op *store.Operation) {
+func (v *createSteps) failCreate(ctx context.Context, op *store.Operation) {
 	sc, spec, err := v.jobOf(op)
 	if err != nil {
 		return
 	}
-	m, err := v.s.store.Get(ctx, op.TargetID)
-	if err != nil || !m.Pending() || spec.Mode == modeDeferred {
+	m, err := v.store.Get(ctx, op.TargetID)
+	if err != nil || !m.Pending() || spec.Mode == emulate.ModeDeferred {
 		return
 	}
 	_ = v.forgetEmulated(ctx, op, sc, spec)
-	_ = v.s.store.Delete(ctx, op.TargetID)
-}
-
-// ---------------------------------------------------------------- deletes
-
-func (v *volumes) stepDelete(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-		if spec.Mode == modeDeferred {
-			if err := sc.emu.forget(ctx, providers.KindVolume, op.TargetID); err != nil {
-				return jobs.Result{}, stepErr(sc.name, "forget deferred volume", err)
-			}
-			return jobs.Result{Next: "forget", Progress: 50}, nil
-		}
-		native := op.State["native"]
-		if native == "" {
-			m, err := v.s.store.Get(ctx, op.TargetID)
-			if errors.Is(err, store.ErrNotFound) {
-				return jobs.Result{Next: "forget", Progress: 50}, nil // forgotten already
-			}
-			if err != nil {
-				return jobs.Result{}, stepErr(sc.name, "get "+op.TargetID, err)
-			}
-			native = m.NativeID
-			op.State["native"] = native
-		}
-		var err error
-		switch {
-		case kind == providers.KindVolume:
-			if err = sc.emu.drv.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
-				err = nil
-			}
-		case isEmulated(native):
-			err = v.deleteEmulatedCopy(ctx, sc, kind, native)
-		case kind == providers.KindSnapshot:
-			err = sc.emu.deleteSnapshot(ctx, native)
-		default:
-			err = sc.emu.deleteBackup(ctx, native)
-		}
-		if err != nil {
-			return jobs.Result{}, stepErr(sc.name, "delete "+kind+" "+native, err)
-		}
-		return jobs.Result{Next: "wait", Progress: 30}, nil
-	}
-}
-
-func (v *volumes) stepWaitGone(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-		if err := v.waitAbsent(ctx, sc, kind, op.State["native"]); err != nil {
-			return jobs.Result{}, err
-		}
-		return jobs.Result{Next: "forget", Progress: 80}, nil
-	}
-}
-
-func (v *volumes) stepForget(kind string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-		if err := v.s.store.Delete(ctx, op.TargetID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return jobs.Result{}, stepErr(sc.name, "forget "+op.TargetID, err)
-		}
-		return jobs.Result{Done: true, Response: deletedResult(spec.Last)}, nil
-	}
-}
-
-// deletedResult is the last state of a deleted resource, marked DELETED.
-func deletedResult(last []byte) []byte {
-	a := &anypb.Any{}
-	if proto.Unmarshal(last, a) != nil {
-		return last
-	}
-	m, err := a.UnmarshalNew()
-	if err != nil {
-		return last
-	}
-	switch x := m.(type) {
-	case *canopyv1.Volume:
-		x.Status, x.ProviderStatus, x.Attachments = canopyv1.Status_STATUS_DELETED, "deleted", nil
-	case *canopyv1.Snapshot:
-		x.Status, x.ProviderStatus = canopyv1.Status_STATUS_DELETED, "deleted"
-	case *canopyv1.Backup:
-		x.Status, x.ProviderStatus = canopyv1.Status_STATUS_DELETED, "deleted"
-	}
-	return anyBytes(m)
-}
-
-// ---------------------------------------------------------------- changes
-
-func (v *volumes) stepExtend(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-	if spec.Mode == modeDeferred {
-		return v.deferredChange(ctx, op, sc, spec)
-	}
-	native, err := v.nativeOf(ctx, op, sc)
-	if err != nil {
-		return jobs.Result{}, err
-	}
-	x, err := sc.emu.getVolume(ctx, native)
-	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
-	}
-	if x.SizeGiB < spec.SizeGiB {
-		if err := sc.emu.drv.ExtendVolume(ctx, native, spec.SizeGiB); err != nil {
-			return jobs.Result{}, stepErr(sc.name, "extend volume "+native, err)
-		}
-	}
-	return jobs.Result{Next: "wait", Progress: 50}, nil
-}
-
-func attachedTo(x providers.Volume, server string) bool {
-	for _, a := range x.Attachments {
-		if a.ServerID == server {
-			return true
-		}
-	}
-	return false
-}
-
-func (v *volumes) stepAttach(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-	native, err := v.nativeOf(ctx, op, sc)
-	if err != nil {
-		return jobs.Result{}, err
-	}
-	x, err := sc.emu.getVolume(ctx, native)
-	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
-	}
-	if !attachedTo(x, spec.ServerNative) {
-		if err := sc.emu.drv.AttachVolume(ctx, native, spec.ServerNative); err != nil {
-			return jobs.Result{}, stepErr(sc.name, "attach volume "+native, err)
-		}
-	}
-	return jobs.Result{Next: "wait", Progress: 50}, nil
-}
-
-func (v *volumes) stepDetach(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-	native, err := v.nativeOf(ctx, op, sc)
-	if err != nil {
-		return jobs.Result{}, err
-	}
-	x, err := sc.emu.getVolume(ctx, native)
-	if err != nil {
-		return jobs.Result{}, stepErr(sc.name, "get volume "+native, err)
-	}
-	if attachedTo(x, spec.ServerNative) && x.ProviderStatus != "detaching" {
-		if err := sc.emu.drv.DetachVolume(ctx, native, spec.ServerNative); err != nil {
-			return jobs.Result{}, stepErr(sc.name, "detach volume "+native, err)
-		}
-	}
-	return jobs.Result{Next: "wait", Progress: 50}, nil
-}
-
-// stepWaitVolume waits until the volume is ACTIVE and done holds, then
-// ends the operation with it.
-func (v *volumes) stepWaitVolume(done func(providers.Volume, jobSpec) bool, what string) func(context.Context, *store.Operation, *storageCloud, jobSpec) (jobs.Result, error) {
-	return func(ctx context.Context, op *store.Operation, sc *storageCloud, spec jobSpec) (jobs.Result, error) {
-		native, err := v.nativeOf(ctx, op, sc)
-		if err != nil {
-			return jobs.Result{}, err
-		}
-		if _, err := v.waitVolume(ctx, sc, native, what, func(x providers.Volume) bool { return x.Status == providers.StatusActive && done(x, spec) }); err != nil {
-			return jobs.Result{}, err
-		}
-		return v.volumeDone(ctx, sc, op.TargetID, native)
-	}
-}
-
-// nativeOf is the native id of the operation's target.
-func (v *volumes) nativeOf(ctx context.Context, op *store.Operation, sc *storageCloud) (string, error) {
-	if n := op.State["native"]; n != "" {
-		return n, nil
-	}
-	m, err := v.s.store.Get(ctx, op.TargetID)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", notFound(kindOf(op.Kind), op.TargetID)
-	}
-	if err != nil {
-		return "", stepErr(sc.name, "get "+op.TargetID, err)
-	}
-	if m.Pending() {
-		return "", status.Errorf(codes.FailedPrecondition, "%s %s does not exist in cloud %q yet", m.Kind, m.ID, sc.name)
-	}
-	op.State["native"] = m.NativeID
-	return m.NativeID, nil
-}
-
-// ---------------------------------------------------------------- waits
-
-// waitCtx bounds a wait inside an operation by the configured timeout.
-func (v *volumes) waitCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
-}
-
-// resourceErr is a resource that went to ERROR while an operation waited.
-func resourceErr(cloud, kind, native, msg string) error {
-	if msg == "" {
-		msg = "the cloud gave no reason"
-	}
-	return detailed(codes.Aborted, fmt.Sprintf("cloud %q: %s %s went to ERROR: %s", cloud, kind, native, msg),
-		&errdetails.ErrorInfo{Reason: "RESOURCE_ERROR", Domain: errorDomain, Metadata: map[string]string{"cloud": cloud, "kind": kind, "native_id": native}})
-}
-
-// waitErr maps the end of a wait that did not succeed.
-func waitErr(ctx context.Context, cloud, kind, native, what string, start time.Time, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err() // the runner is stopping: the step runs again later
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return status.Errorf(codes.DeadlineExceeded, "cloud %q: %s %s not %s after %s", cloud, kind, native, what, time.Since(start).Round(time.Millisecond))
-	}
-	return stepErr(cloud, "wait for "+kind, err)
-}
-
-// waitVolume waits through the cloud's batched poller until done holds.
-// A volume in ERROR, or gone, ends the wait with an error.
-func (v *volumes) waitVolume(ctx context.Context, sc *storageCloud, native, what string, done func(providers.Volume) bool) (providers.Volume, error) {
-	wctx, cancel := v.waitCtx(ctx)
-	defer cancel()
-	start := time.Now()
-	x, present, err := sc.volumes.Wait(wctx, native, func(x providers.Volume, present bool) bool {
-		return !present || done(x) || x.Status == providers.StatusError
-	})
-	switch {
-	case err != nil:
-		return x, waitErr(ctx, sc.name, providers.KindVolume, native, what, start, err)
-	case !present:
-		return x, detailed(codes.NotFound, fmt.Sprintf("cloud %q: volume %s is gone", sc.name, native),
-			&errdetails.ResourceInfo{ResourceType: providers.KindVolume, ResourceName: native, Description: "gone while canopy waited"})
-	case x.Status == providers.StatusError && !done(x):
-		return x, resourceErr(sc.name, providers.KindVolume, native, x.StatusMessage)
-	}
-	return x, nil
-}
-
-// waitCopy waits until a snapshot or backup is ACTIVE (or, with settled,
-// merely not transitional).
-func (v *volumes) waitCopy(ctx context.Context, sc *storageCloud, kind, native string, settled bool) (providers.Status, error) {
-	wctx, cancel := v.waitCtx(ctx)
-	defer cancel()
-	start := time.Now()
-	ok := func(s providers.Status) bool {
-		return s == providers.StatusActive || (settled && !s.Transitional())
-	}
-	var st providers.Status
-	var present bool
-	var msg string
-	var err error
-	if kind == providers.KindSnapshot {
-		var x providers.Snapshot
-		x, present, err = sc.snapshots.Wait(wctx, native, func(x providers.Snapshot, present bool) bool {
-			return !present || ok(x.Status) || x.Status == providers.StatusError
-		})
-		st, msg = x.Status, x.StatusMessage
-	} else {
-		var x providers.Backup
-		x, present, err = sc.backups.Wait(wctx, native, func(x providers.Backup, present bool) bool {
-			return !present || ok(x.Status) || x.Status == providers.StatusError
-		})
-		st, msg = x.Status, x.StatusMessage
-	}
-	switch {
-	case err != nil:
-		return st, waitErr(ctx, sc.name, kind, native, "ready", start, err)
-	case !present:
-		return st, detailed(codes.NotFound, fmt.Sprintf("cloud %q: %s %s is gone", sc.name, kind, native),
-			&errdetails.ResourceInfo{ResourceType: kind, ResourceName: native, Description: "gone while canopy waited"})
-	case st == providers.StatusError && !settled:
-		return st, resourceErr(sc.name, kind, native, msg)
-	}
-	return st, nil
-}
-
-// waitAbsent waits until a resource no longer shows.
-func (v *volumes) waitAbsent(ctx context.Context, sc *storageCloud, kind, native string) error {
-	if native == "" {
-		return nil
-	}
-	wctx, cancel := v.waitCtx(ctx)
-	defer cancel()
-	start := time.Now()
-	var err error
-	switch kind {
-	case providers.KindVolume:
-		_, _, err = sc.volumes.Wait(wctx, native, func(_ providers.Volume, present bool) bool { return !present })
-	case providers.KindSnapshot:
-		_, _, err = sc.snapshots.Wait(wctx, native, func(_ providers.Snapshot, present bool) bool { return !present })
-	default:
-		_, _, err = sc.backups.Wait(wctx, native, func(_ providers.Backup, present bool) bool { return !present })
-	}
-	if err != nil {
-		return waitErr(ctx, sc.name, kind, native, "gone", start, err)
-	}
-	return nil
+	_ = v.store.Delete(ctx, op.TargetID)
 }

@@ -16,6 +16,7 @@ import (
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/failpoint"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -45,7 +46,7 @@ type jobSpec struct {
 	Type        string            `json:"type,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
-	// Mode is the strategy the emulation layer chose (modeNative, ...).
+	// Mode is the strategy the emulation layer chose (emulate.ModeNative, ...).
 	Mode string `json:"mode,omitempty"`
 	// Sources and objects, canopy and native ids.
 	ImageNative    string `json:"image_native,omitempty"`
@@ -64,7 +65,7 @@ type jobSpec struct {
 // opRequest is one mutating call about to become an operation.
 type opRequest struct {
 	kind    string
-	cl      *cloud
+	cl      *router.Cloud
 	target  string // canopy id of the resource
 	reserve string // kind of id mapping to reserve for target (creates)
 	spec    jobSpec
@@ -88,23 +89,48 @@ func requestHash(kind string, m proto.Message) string {
 	return hex.EncodeToString(sum[:12])
 }
 
+// operationRequest is what every mutating block-storage request carries:
+// its AIP-155 request id and whether to wait for the operation.
+type operationRequest interface {
+	proto.Message
+	GetRequestId() string
+	GetWait() bool
+}
+
+// asOperation is the one shape of a mutating request. The same request id
+// again answers with the operation it made (replay); otherwise plan
+// resolves the request to an operation, which is recorded, started and
+// answered: at once, or when it is done with wait.
+func (v *ops) asOperation(ctx context.Context, kind string, req operationRequest, plan func() (opRequest, error)) (*canopyv1.Operation, error) {
+	hash := requestHash(kind, req)
+	if op, ok, err := v.replay(ctx, kind, req.GetRequestId(), hash); err != nil || ok {
+		return v.replied(ctx, op, ok, err, req.GetWait())
+	}
+	r, err := plan()
+	if err != nil {
+		return nil, err
+	}
+	r.kind, r.wait, r.reqID, r.hash = kind, req.GetWait(), req.GetRequestId(), hash
+	return v.submit(ctx, r)
+}
+
 // replay returns the operation a request id already made (AIP-155), if
 // any: the same request again gets the same operation; another request
 // with the same id is INVALID_ARGUMENT.
-func (v *volumes) replay(ctx context.Context, kind, reqID, hash string) (store.Operation, bool, error) {
-	if err := checkRequestID(reqID); err != nil || reqID == "" {
+func (v *ops) replay(ctx context.Context, kind, reqID, hash string) (store.Operation, bool, error) {
+	if err := router.CheckRequestID(reqID); err != nil || reqID == "" {
 		return store.Operation{}, false, err
 	}
-	ops, err := v.s.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), RequestID: reqID})
+	ops, err := v.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), RequestID: reqID})
 	if err != nil {
-		return store.Operation{}, false, storeErr("find request "+reqID, err)
+		return store.Operation{}, false, router.StoreErr("find request "+reqID, err)
 	}
 	if len(ops) == 0 {
 		return store.Operation{}, false, nil
 	}
 	op := ops[0]
 	if op.Kind != kind || op.RequestHash != hash {
-		return op, false, badRequest("request_id", "%q was already used for another request (operation %s, %s)", reqID, op.ID, op.Kind)
+		return op, false, router.BadRequest("request_id", "%q was already used for another request (operation %s, %s)", reqID, op.ID, op.Kind)
 	}
 	if !op.Done {
 		v.runner.Submit(op.ID) // runs it unless it runs already
@@ -114,19 +140,19 @@ func (v *volumes) replay(ctx context.Context, kind, reqID, hash string) (store.O
 
 // submit records the operation (and, for a create, the resource's id
 // mapping), starts it, and answers: at once, or when it is done with wait.
-func (v *volumes) submit(ctx context.Context, r opRequest) (*canopyv1.Operation, error) {
+func (v *ops) submit(ctx context.Context, r opRequest) (*canopyv1.Operation, error) {
 	raw, err := json.Marshal(r.spec)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "spec: %v", err)
 	}
-	op, created, err := v.s.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: r.cl.name, TargetID: r.target,
+	op, created, err := v.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: r.cl.Name, TargetID: r.target,
 		RequestID: r.reqID, RequestHash: r.hash, Spec: raw})
 	if err != nil {
-		return nil, storeErr("create operation", err)
+		return nil, router.StoreErr("create operation", err)
 	}
 	if !created { // a concurrent retry with the same request id won
 		if op.Kind != r.kind || op.RequestHash != r.hash {
-			return nil, badRequest("request_id", "%q was already used for another request (operation %s, %s)", r.reqID, op.ID, op.Kind)
+			return nil, router.BadRequest("request_id", "%q was already used for another request (operation %s, %s)", r.reqID, op.ID, op.Kind)
 		}
 		v.runner.Submit(op.ID)
 		return v.answer(ctx, op, r.wait)
@@ -144,21 +170,21 @@ func (v *volumes) submit(ctx context.Context, r opRequest) (*canopyv1.Operation,
 
 // reserve durably maps the canopy id a create allocated, pending until the
 // cloud answers. Doing it again is a no-op.
-func (v *volumes) reserve(ctx context.Context, op store.Operation, kind string) error {
-	if _, err := v.s.store.Get(ctx, op.TargetID); err == nil {
+func (v *storageCore) reserve(ctx context.Context, op store.Operation, kind string) error {
+	if _, err := v.store.Get(ctx, op.TargetID); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return storeErr("get "+op.TargetID, err)
+		return router.StoreErr("get "+op.TargetID, err)
 	}
-	_, _, err := v.s.store.Reserve(ctx, store.Mapping{ID: op.TargetID, Cloud: op.Cloud, Kind: kind, Project: op.Project})
+	_, _, err := v.store.Reserve(ctx, store.Mapping{ID: op.TargetID, Cloud: op.Cloud, Kind: kind, Project: op.Project})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return storeErr("reserve "+op.TargetID, err)
+		return router.StoreErr("reserve "+op.TargetID, err)
 	}
 	return nil
 }
 
 // answer returns the operation, after waiting for it when asked.
-func (v *volumes) answer(ctx context.Context, op store.Operation, wait bool) (*canopyv1.Operation, error) {
+func (v *ops) answer(ctx context.Context, op store.Operation, wait bool) (*canopyv1.Operation, error) {
 	if wait && !op.Done {
 		wctx, cancel := v.waitBound(ctx)
 		defer cancel()
@@ -167,20 +193,20 @@ func (v *volumes) answer(ctx context.Context, op store.Operation, wait bool) (*c
 			return nil, status.FromContextError(ctx.Err()).Err()
 		}
 		if err != nil {
-			return nil, storeErr("get operation "+op.ID, err)
+			return nil, router.StoreErr("get operation "+op.ID, err)
 		}
 		op = got
 	}
-	return v.s.opPB(ctx, op), nil
+	return opPB(ctx, v.store, op), nil
 }
 
 // waitBound bounds a wait for an operation: by the configured wait
 // timeout when the call has no deadline, else a little before the deadline,
 // so the caller gets the operation (not yet done) rather than an error.
-func (v *volumes) waitBound(ctx context.Context) (context.Context, context.CancelFunc) {
+func (v *ops) waitBound(ctx context.Context) (context.Context, context.CancelFunc) {
 	dl, ok := ctx.Deadline()
 	if !ok {
-		return context.WithTimeout(ctx, v.s.cfg.Wait.Timeout.Std())
+		return context.WithTimeout(ctx, v.cfg.Wait.Timeout.Std())
 	}
 	margin := time.Until(dl) / 5
 	if margin > time.Second {
@@ -200,11 +226,11 @@ func anyBytes(m proto.Message) []byte {
 }
 
 // explicitCloud is the cloud a list's location names, if it names one.
-func (v *volumes) explicitCloud(loc *canopyv1.Location) (*cloud, error) {
+func (v *storageViews) explicitCloud(loc *canopyv1.Location) (*router.Cloud, error) {
 	if loc.GetCloud() == "" && loc.GetZone() == "" {
 		return nil, nil
 	}
-	targets, err := v.s.listTargets(loc)
+	targets, err := v.rt.ListTargets(loc)
 	if err != nil || len(targets) != 1 {
 		return nil, err
 	}
@@ -213,7 +239,7 @@ func (v *volumes) explicitCloud(loc *canopyv1.Location) (*cloud, error) {
 
 // checkListCloud is FAILED_PRECONDITION when a list names a cloud without
 // volumes; a fan-out simply skips such clouds.
-func (v *volumes) checkListCloud(loc *canopyv1.Location) error {
+func (v *storageViews) checkListCloud(loc *canopyv1.Location) error {
 	cl, err := v.explicitCloud(loc)
 	if err != nil || cl == nil {
 		return err

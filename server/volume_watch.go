@@ -2,160 +2,50 @@ package server
 
 import (
 	"context"
-	"sort"
-	"sync"
 
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 )
 
-type volumeEvent = canopyv1.WatchVolumesResponse
-
-// WatchVolumes implements canopyv1.VolumeServiceServer. Each cloud's
-// batched volume poller feeds the stream (the one the operations' waits
-// use), so watchers add no upstream calls beyond one list per interval per
-// cloud. The stream sends every matching volume (ADDED), then SYNCED, then
-// changes in the order the polls saw them.
-func (v *volumes) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv1.VolumeService_WatchVolumesServer) error {
+// WatchVolumes implements canopyv1.VolumeServiceServer, fed by each
+// cloud's batched volume poller, the one the operations' waits use
+// (watchstream.go). Deferred volumes are part of every batch.
+func (v *volumeService) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream canopyv1.VolumeService_WatchVolumesServer) error {
 	ctx := stream.Context()
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
+	keep, err := watchFilter(ctx, req, (*canopyv1.Volume).GetLabels)
+	if err != nil {
 		return err
-	}
-	ids := map[string]bool{}
-	for i, id := range req.GetIds() {
-		x, isID, err := idOrName("ids", id)
-		if err != nil || !isID {
-			return badRequest("ids", "ids[%d] %q is not a canopy id", i, id)
-		}
-		ids[x] = true
 	}
 	if err := v.checkListCloud(req.GetLocation()); err != nil {
 		return err
 	}
-	targets, err := v.s.listTargets(req.GetLocation())
+	targets, err := v.rt.ListTargets(req.GetLocation())
 	if err != nil {
 		return err
 	}
-	keep := func(x *canopyv1.Volume) bool {
-		return x.Location.GetProject() == project(ctx) && (len(ids) == 0 || ids[x.Id]) && (req.GetName() == "" || x.Name == req.GetName()) &&
-			matchLabels(req.GetLabels(), x.Labels) && matchLocation(req.GetLocation(), x.Location.GetRegion(), x.Location.GetZone())
-	}
-
-	// Subscribe before the first list, so no change between the two is lost.
-	type update struct {
-		sc   *storageCloud
-		snap []providers.Volume
-		err  error
-	}
-	updates := make(chan update)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for _, cl := range targets {
-		sc := v.clouds[cl.name]
-		if sc == nil || sc.volumes == nil {
-			continue
-		}
-		ch := sc.volumes.Subscribe(ctx)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for snap := range ch {
-				select {
-				case updates <- update{sc, snap.Items, snap.Err}:
-				case <-ctx.Done():
-					return
-				}
+	return watchFeed[providers.Volume, *canopyv1.Volume]{
+		what:   "volumes",
+		poller: func(cl *router.Cloud) *cache.Poller[providers.Volume] { return cl.Volumes },
+		list:   v.cloudVolumes,
+		convert: func(ctx context.Context, sc *router.Cloud, snap []providers.Volume) ([]*canopyv1.Volume, error) {
+			defs, err := sc.Emulation.DeferredVolumes(ctx)
+			if err != nil {
+				return nil, router.StoreErr("list deferred volumes", err)
 			}
-		}()
-	}
-
-	sent := map[string]*canopyv1.Volume{}
-	send := func(t canopyv1.WatchVolumesResponse_EventType, x *canopyv1.Volume) error {
-		return stream.Send(&volumeEvent{Type: t, Volume: x})
-	}
-	key := func(x *canopyv1.Volume) string { return sortKey(x.Location.GetCloud(), x.Name, x.Id) }
-	initial, errs := fanOut(ctx, targets, v.cloudVolumes)
-	sort.Slice(initial, func(i, j int) bool { return key(initial[i]) < key(initial[j]) })
-	for _, x := range initial {
-		if keep(x) {
-			sent[x.Id] = x
-			if err := send(canopyv1.WatchVolumesResponse_EVENT_TYPE_ADDED, x); err != nil {
-				return err
-			}
-		}
-	}
-	for _, ce := range errs {
-		if err := stream.Send(&volumeEvent{Type: canopyv1.WatchVolumesResponse_EVENT_TYPE_CLOUD_ERROR, CloudError: ce}); err != nil {
-			return err
-		}
-	}
-	if err := send(canopyv1.WatchVolumesResponse_EVENT_TYPE_SYNCED, nil); err != nil {
-		return err
-	}
-
-	for {
-		var u update
-		select {
-		case <-ctx.Done():
-			return nil
-		case u = <-updates:
-		}
-		if u.err != nil {
-			st := status.Convert(cloudErr(u.sc.name, "poll volumes", u.err))
-			if err := stream.Send(&volumeEvent{Type: canopyv1.WatchVolumesResponse_EVENT_TYPE_CLOUD_ERROR,
-				CloudError: &canopyv1.CloudError{Cloud: u.sc.name, Code: int32(st.Code()), Message: st.Message()}}); err != nil {
-				return err
-			}
-			continue
-		}
-		defs, err := u.sc.emu.deferredVolumes(ctx)
-		if err != nil {
-			return storeErr("list deferred volumes", err)
-		}
-		now, err := v.volumesView(ctx, u.sc, u.snap, defs)
-		if err != nil {
-			return err
-		}
-		sort.Slice(now, func(i, j int) bool { return key(now[i]) < key(now[j]) })
-		present := map[string]bool{}
-		for _, x := range now {
-			if !keep(x) {
-				continue
-			}
-			present[x.Id] = true
-			prev, ok := sent[x.Id]
-			switch {
-			case !ok:
-				sent[x.Id] = x
-				if err := send(canopyv1.WatchVolumesResponse_EVENT_TYPE_ADDED, x); err != nil {
-					return err
-				}
-			case !proto.Equal(prev, x):
-				sent[x.Id] = x
-				if err := send(canopyv1.WatchVolumesResponse_EVENT_TYPE_MODIFIED, x); err != nil {
-					return err
-				}
-			}
-		}
-		var gone []*canopyv1.Volume
-		for id, x := range sent {
-			if x.Location.GetCloud() == u.sc.name && !present[id] {
-				gone = append(gone, x)
-			}
-		}
-		sort.Slice(gone, func(i, j int) bool { return key(gone[i]) < key(gone[j]) })
-		for _, x := range gone {
-			delete(sent, x.Id)
+			return v.volumesView(ctx, sc, snap, defs)
+		},
+		gone: func(x *canopyv1.Volume) *canopyv1.Volume {
 			last := proto.Clone(x).(*canopyv1.Volume)
 			last.Status, last.ProviderStatus, last.Attachments = canopyv1.Status_STATUS_DELETED, "deleted", nil
-			if err := send(canopyv1.WatchVolumesResponse_EVENT_TYPE_DELETED, last); err != nil {
-				return err
-			}
-		}
-	}
+			return last
+		},
+		keep: keep,
+		send: func(t watchEvent, x *canopyv1.Volume, ce *canopyv1.CloudError) error {
+			return stream.Send(&canopyv1.WatchVolumesResponse{Type: canopyv1.WatchVolumesResponse_EventType(t), Volume: x, CloudError: ce})
+		},
+	}.run(ctx, targets)
 }

@@ -3,16 +3,23 @@ package server
 import (
 	"context"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
 // volumesPB converts one cloud's volumes, mapping every native id (volume,
 // image, snapshot, backup, attached servers) to its canopy id in one
-// batched store call per kind.
-func (v *volumes) volumesPB(ctx context.Context, sc *storageCloud, list []providers.Volume) ([]*canopyv1.Volume, error) {
-	list, vids, err := claimed(ctx, v.s, sc.name, providers.KindVolume, list, sc.cloud, func(x providers.Volume) providers.Common { return x.Common }, sc.emu.drv.DeleteVolume)
+// batched store call per kind; crash duplicates are left out
+// (router.Claimed).
+func (v *storageViews) volumesPB(ctx context.Context, sc *router.Cloud, list []providers.Volume) ([]*canopyv1.Volume, error) {
+	var del func(context.Context, string) error
+	if sc.Storage != nil {
+		del = sc.Storage.DeleteVolume
+	}
+	list, vids, err := router.Claimed(ctx, v.rt, sc, providers.KindVolume, list, func(x providers.Volume) providers.Common { return x.Common }, del)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +33,7 @@ func (v *volumes) volumesPB(ctx context.Context, sc *storageCloud, list []provid
 	ids := map[string]map[string]store.Mapping{providers.KindVolume: vids}
 	for kind, natives := range map[string][]string{providers.KindImage: imgs, providers.KindSnapshot: snaps,
 		providers.KindBackup: baks, providers.KindServer: srvs} {
-		m, err := v.s.adopt(ctx, sc.cloud, kind, natives)
+		m, err := v.rt.Adopt(ctx, sc, kind, natives)
 		if err != nil {
 			return nil, err
 		}
@@ -34,7 +41,7 @@ func (v *volumes) volumesPB(ctx context.Context, sc *storageCloud, list []provid
 	}
 	out := make([]*canopyv1.Volume, len(list))
 	for i, x := range list {
-		out[i] = volumePB(sc.name, ids[providers.KindVolume][x.NativeID], x)
+		out[i] = volumePB(sc.Name, ids[providers.KindVolume][x.NativeID], x)
 		out[i].ImageId = ids[providers.KindImage][x.ImageID].ID
 		out[i].SnapshotId = ids[providers.KindSnapshot][x.SnapshotID].ID
 		out[i].BackupId = ids[providers.KindBackup][x.BackupID].ID
@@ -59,70 +66,12 @@ func volumePB(cloud string, m store.Mapping, x providers.Volume) *canopyv1.Volum
 }
 
 // deferredPB converts a deferred volume (emulated volume-from-image).
-func (v *volumes) deferredPB(ctx context.Context, sc *storageCloud, r emuRecord, m store.Mapping) (*canopyv1.Volume, error) {
-	img, err := v.s.adopt(ctx, sc.cloud, providers.KindImage, []string{r.ImageID})
+func (v *storageViews) deferredPB(ctx context.Context, sc *router.Cloud, r emulate.Record, m store.Mapping) (*canopyv1.Volume, error) {
+	img, err := v.rt.Adopt(ctx, sc, providers.KindImage, []string{r.ImageID})
 	if err != nil {
 		return nil, err
 	}
-	out := volumePB(sc.name, m, r.deferredVolume())
+	out := volumePB(sc.Name, m, r.DeferredVolume())
 	out.Id, out.ImageId, out.Description = r.ID, img[r.ImageID].ID, r.Description
-	return out, nil
-}
-
-// snapshotsPB converts one cloud's snapshots.
-func (v *volumes) snapshotsPB(ctx context.Context, sc *storageCloud, list []providers.Snapshot) ([]*canopyv1.Snapshot, error) {
-	list, sids, err := claimed(ctx, v.s, sc.name, providers.KindSnapshot, list, sc.cloud, func(x providers.Snapshot) providers.Common { return x.Common }, sc.emu.deleteSnapshot)
-	if err != nil {
-		return nil, err
-	}
-	var vols []string
-	for _, x := range list {
-		vols = append(vols, x.VolumeID)
-	}
-	vids, err := v.s.adopt(ctx, sc.cloud, providers.KindVolume, vols)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*canopyv1.Snapshot, len(list))
-	for i, x := range list {
-		m := sids[x.NativeID]
-		loc := location(sc.name, x.Common)
-		loc.Project = m.Project
-		out[i] = &canopyv1.Snapshot{
-			Id: m.ID, NativeId: x.NativeID, Location: loc, Name: x.Name,
-			Status: statusPB(x.Status), ProviderStatus: x.ProviderStatus, StatusMessage: x.StatusMessage,
-			CreateTime: ts(x.Created), UpdateTime: ts(x.Updated), Labels: x.Labels, Properties: x.Properties,
-			VolumeId: vids[x.VolumeID].ID, SizeGib: x.SizeGiB, Description: x.Description, Emulated: x.Emulated,
-		}
-	}
-	return out, nil
-}
-
-// backupsPB converts one cloud's backups.
-func (v *volumes) backupsPB(ctx context.Context, sc *storageCloud, list []providers.Backup) ([]*canopyv1.Backup, error) {
-	list, bids, err := claimed(ctx, v.s, sc.name, providers.KindBackup, list, sc.cloud, func(x providers.Backup) providers.Common { return x.Common }, sc.emu.deleteBackup)
-	if err != nil {
-		return nil, err
-	}
-	var vols []string
-	for _, x := range list {
-		vols = append(vols, x.VolumeID)
-	}
-	vids, err := v.s.adopt(ctx, sc.cloud, providers.KindVolume, vols)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*canopyv1.Backup, len(list))
-	for i, x := range list {
-		m := bids[x.NativeID]
-		loc := location(sc.name, x.Common)
-		loc.Project = m.Project
-		out[i] = &canopyv1.Backup{
-			Id: m.ID, NativeId: x.NativeID, Location: loc, Name: x.Name,
-			Status: statusPB(x.Status), ProviderStatus: x.ProviderStatus, StatusMessage: x.StatusMessage,
-			CreateTime: ts(x.Created), UpdateTime: ts(x.Updated), Labels: x.Labels, Properties: x.Properties,
-			VolumeId: vids[x.VolumeID].ID, SizeGib: x.SizeGiB, Description: x.Description, Emulated: x.Emulated,
-		}
-	}
 	return out, nil
 }

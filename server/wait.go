@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -17,19 +18,19 @@ import (
 // callers wait). It is bounded by the caller's deadline, or by the
 // configured wait timeout when the caller set none; an ERROR server is
 // returned as it is, so the caller sees status and message.
-func (s *Server) waitServer(ctx context.Context, cl *cloud, m store.Mapping, what string, done func(providers.Server, bool) bool) (providers.Server, bool, error) {
+func (s *computeService) waitServer(ctx context.Context, cl *router.Cloud, m store.Mapping, what string, done func(providers.Server, bool) bool) (providers.Server, bool, error) {
 	wctx, cancel := ctx, context.CancelFunc(func() {})
 	if _, ok := ctx.Deadline(); !ok {
 		wctx, cancel = context.WithTimeout(ctx, s.cfg.Wait.Timeout.Std())
 	}
 	defer cancel()
 	start := time.Now()
-	sv, present, err := cl.servers.Wait(wctx, m.NativeID, func(sv providers.Server, present bool) bool {
+	sv, present, err := cl.Servers.Wait(wctx, m.NativeID, func(sv providers.Server, present bool) bool {
 		return done(sv, present) || (present && sv.Status == providers.StatusError)
 	})
 	if err == nil {
 		if present {
-			s.metrics.woke(cl.name, "servers", sv.Updated)
+			s.metrics.woke(cl.Name, "servers", sv.Updated)
 		}
 		return sv, present, nil
 	}
@@ -37,7 +38,7 @@ func (s *Server) waitServer(ctx context.Context, cl *cloud, m store.Mapping, wha
 		return sv, false, status.FromContextError(ctx.Err()).Err()
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return sv, false, status.Errorf(codes.DeadlineExceeded, "cloud %q: server %s not %s after %s", cl.name, m.ID, what, time.Since(start).Round(time.Millisecond))
+		return sv, false, status.Errorf(codes.DeadlineExceeded, "cloud %q: server %s not %s after %s", cl.Name, m.ID, what, time.Since(start).Round(time.Millisecond))
 	}
-	return sv, false, cloudErr(cl.name, "wait for server", err)
+	return sv, false, router.CloudErr(cl.Name, "wait for server", err)
 }

@@ -2,160 +2,42 @@ package server
 
 import (
 	"context"
-	"sort"
-	"sync"
 
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
 )
 
-type watchEvent = canopyv1.WatchServersResponse
-
-// WatchServers implements canopyv1.ComputeServiceServer. Each cloud's
-// batched poller feeds the stream, so watchers add no upstream calls beyond
-// one list per interval per cloud. The stream sends every matching server
-// (ADDED), then SYNCED, then changes in the order the polls saw them.
-func (s *Server) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1.ComputeService_WatchServersServer) error {
+// WatchServers implements canopyv1.ComputeServiceServer, fed by each
+// cloud's batched server poller (watchstream.go).
+func (s *computeService) WatchServers(req *canopyv1.WatchServersRequest, stream canopyv1.ComputeService_WatchServersServer) error {
 	ctx := stream.Context()
-	if err := checkLabels("labels", req.GetLabels()); err != nil {
-		return err
-	}
-	ids := map[string]bool{}
-	for i, id := range req.GetIds() {
-		v, isID, err := idOrName("ids", id)
-		if err != nil || !isID {
-			return badRequest("ids", "ids[%d] %q is not a canopy id", i, id)
-		}
-		ids[v] = true
-	}
-	targets, err := s.listTargets(req.GetLocation())
+	keep, err := watchFilter(ctx, req, (*canopyv1.Server).GetLabels)
 	if err != nil {
 		return err
 	}
-	keep := func(sv *canopyv1.Server) bool {
-		return sv.Location.GetProject() == project(ctx) && (len(ids) == 0 || ids[sv.Id]) && (req.GetName() == "" || sv.Name == req.GetName()) &&
-			matchLabels(req.GetLabels(), sv.Labels) && matchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
-	}
-
-	// Subscribe before the first list, so no change between the two is lost.
-	type update struct {
-		cl   *cloud
-		snap []providers.Server
-		err  error
-	}
-	updates := make(chan update)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for _, cl := range targets {
-		if cl.servers == nil {
-			continue
-		}
-		ch := cl.servers.Subscribe(ctx)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for snap := range ch {
-				select {
-				case updates <- update{cl, snap.Items, snap.Err}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-
-	sent := map[string]*canopyv1.Server{} // canopy id → last state sent
-	send := func(t canopyv1.WatchServersResponse_EventType, sv *canopyv1.Server) error {
-		return stream.Send(&watchEvent{Type: t, Server: sv})
-	}
-	initial, errs := fanOut(ctx, targets, s.cloudServers)
-	sort.Slice(initial, func(i, j int) bool { return serverKey(initial[i]) < serverKey(initial[j]) })
-	for _, sv := range initial {
-		if keep(sv) {
-			sent[sv.Id] = sv
-			if err := send(canopyv1.WatchServersResponse_EVENT_TYPE_ADDED, sv); err != nil {
-				return err
-			}
-		}
-	}
-	for _, ce := range errs {
-		if err := stream.Send(&watchEvent{Type: canopyv1.WatchServersResponse_EVENT_TYPE_CLOUD_ERROR, CloudError: ce}); err != nil {
-			return err
-		}
-	}
-	if err := send(canopyv1.WatchServersResponse_EVENT_TYPE_SYNCED, nil); err != nil {
+	targets, err := s.rt.ListTargets(req.GetLocation())
+	if err != nil {
 		return err
 	}
-
-	for {
-		var u update
-		select {
-		case <-ctx.Done():
-			return nil
-		case u = <-updates:
-		}
-		if u.err != nil {
-			st := status.Convert(cloudErr(u.cl.name, "poll servers", u.err))
-			if err := stream.Send(&watchEvent{Type: canopyv1.WatchServersResponse_EVENT_TYPE_CLOUD_ERROR,
-				CloudError: &canopyv1.CloudError{Cloud: u.cl.name, Code: int32(st.Code()), Message: st.Message()}}); err != nil {
-				return err
-			}
-			continue
-		}
-		now, err := s.serversPB(ctx, u.cl, u.snap)
-		if err != nil {
-			return err
-		}
-		if err := s.diffAndSend(u.cl.name, now, keep, sent, send); err != nil {
-			return err
-		}
-	}
-}
-
-// diffAndSend compares one cloud's current servers with what the stream
-// has sent and sends ADDED, MODIFIED and DELETED events, in a stable order.
-func (s *Server) diffAndSend(cloud string, now []*canopyv1.Server, keep func(*canopyv1.Server) bool, sent map[string]*canopyv1.Server,
-	send func(canopyv1.WatchServersResponse_EventType, *canopyv1.Server) error) error {
-	sort.Slice(now, func(i, j int) bool { return serverKey(now[i]) < serverKey(now[j]) })
-	present := map[string]bool{}
-	for _, sv := range now {
-		if !keep(sv) {
-			continue
-		}
-		present[sv.Id] = true
-		prev, ok := sent[sv.Id]
-		switch {
-		case !ok:
-			sent[sv.Id] = sv
-			if err := send(canopyv1.WatchServersResponse_EVENT_TYPE_ADDED, sv); err != nil {
-				return err
-			}
-		case !proto.Equal(prev, sv):
-			sent[sv.Id] = sv
-			if err := send(canopyv1.WatchServersResponse_EVENT_TYPE_MODIFIED, sv); err != nil {
-				return err
-			}
-		}
-	}
-	var gone []*canopyv1.Server
-	for id, sv := range sent {
-		if sv.Location.GetCloud() == cloud && !present[id] {
-			gone = append(gone, sv)
-		}
-	}
-	sort.Slice(gone, func(i, j int) bool { return serverKey(gone[i]) < serverKey(gone[j]) })
-	for _, sv := range gone {
-		delete(sent, sv.Id)
-		last := proto.Clone(sv).(*canopyv1.Server)
-		last.Status, last.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
-		if err := send(canopyv1.WatchServersResponse_EVENT_TYPE_DELETED, last); err != nil {
-			return err
-		}
-	}
-	return nil
+	return watchFeed[providers.Server, *canopyv1.Server]{
+		what:   "servers",
+		poller: func(cl *router.Cloud) *cache.Poller[providers.Server] { return cl.Servers },
+		list:   s.cloudServers,
+		convert: func(ctx context.Context, cl *router.Cloud, snap []providers.Server) ([]*canopyv1.Server, error) {
+			return s.serversPB(ctx, cl, snap)
+		},
+		gone: func(sv *canopyv1.Server) *canopyv1.Server {
+			last := proto.Clone(sv).(*canopyv1.Server)
+			last.Status, last.ProviderStatus = canopyv1.Status_STATUS_DELETED, "DELETED"
+			return last
+		},
+		keep: keep,
+		send: func(t watchEvent, sv *canopyv1.Server, ce *canopyv1.CloudError) error {
+			return stream.Send(&canopyv1.WatchServersResponse{Type: canopyv1.WatchServersResponse_EventType(t), Server: sv, CloudError: ce})
+		},
+	}.run(ctx, targets)
 }

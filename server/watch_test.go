@@ -118,13 +118,13 @@ func TestWatchersShareThePoller(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	lists := e.sim("local").Calls("ListServers")
-	polls := e.srv.clouds.byName["local"].servers.Polls()
+	polls := e.srv.cloudNamed("local").Servers.Polls()
 	// One list per poll (plus at most one initial list per watcher, which the
 	// cache coalesces); never one list per watcher per interval.
 	if lists > polls+n {
 		t.Errorf("%d watchers over %d polls made %d list calls", n, polls, lists)
 	}
-	if subs := e.srv.clouds.byName["local"].servers.Subscribers(); subs != n {
+	if subs := e.srv.cloudNamed("local").Servers.Subscribers(); subs != n {
 		t.Errorf("subscribers = %d, want %d", subs, n)
 	}
 	cancel()

@@ -1,7 +1,9 @@
-// Package store holds canopy's durable state: the id map today; clouds,
-// operations and OAuth clients as they land. Implementations live in
-// subpackages (bolt for the embedded default, etcd for replicas) and all pass
-// the one suite in store/storetest.
+// Package store holds canopy's durable state: the id map (IDMap), the
+// operations and the emulation records (OperationStore, RecordStore), and
+// the OAuth clients and signing keys (AuthStore). Implementations live in
+// subpackages (bolt, the embedded default; an etcd one for several
+// replicas is planned) and all pass the one suite in store/storetest.
+// Cached fronts a Store with an in-memory copy of the mappings it has read.
 //
 // Every write is durable (fsync'd or quorum-committed) before the method
 // returns: a canopy id handed to a client is never forgotten.

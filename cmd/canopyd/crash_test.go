@@ -77,17 +77,17 @@ type story struct {
 	// them through VolumeData, which real adapters lack), names carry
 	// prefix so the cloud's own API can count this lineage's resources,
 	// and calls may take as long as the engine needs.
-	real     bool
-	prefix   string
+	real   bool
+	prefix string
 	// fromImage adds a volume made from the image (native, or emulated
 	// where the cloud lacks it); boot a server booted from that volume.
 	fromImage bool
 	boot      bool
 	imageGiB  int64
-	flavor   string
-	image    string
-	networks []string
-	timeout  time.Duration
+	flavor    string
+	image     string
+	networks  []string
+	timeout   time.Duration
 }
 
 func (s *story) req(name string) string { return s.cloud + "-" + name }

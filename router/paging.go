@@ -1,4 +1,4 @@
-package server
+package router
 
 import (
 	"crypto/sha256"
@@ -15,17 +15,17 @@ type pageToken struct {
 	Filter string `json:"f"`
 }
 
-// filterHash fingerprints a request's filters (everything but paging).
-func filterHash(parts ...any) string {
+// FilterHash fingerprints a request's filters (everything but paging).
+func FilterHash(parts ...any) string {
 	raw, _ := json.Marshal(parts)
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:8])
 }
 
-// paginate sorts items by key and returns the page after the token. Lists
+// Paginate sorts items by key and returns the page after the token. Lists
 // are merged from many clouds, so the order must not depend on which cloud
 // answered first: keys are (cloud, name, id).
-func paginate[T any](items []T, key func(T) string, size int, token, filter string) ([]T, string, error) {
+func Paginate[T any](items []T, key func(T) string, size int, token, filter string) ([]T, string, error) {
 	keys := make([]string, len(items)) // computed once, not per comparison
 	for i, it := range items {
 		keys[i] = key(it)
@@ -39,10 +39,10 @@ func paginate[T any](items []T, key func(T) string, size int, token, filter stri
 			err = json.Unmarshal(raw, &pt)
 		}
 		if err != nil {
-			return nil, "", badRequest("page_token", "malformed token")
+			return nil, "", BadRequest("page_token", "malformed token")
 		}
 		if pt.Filter != filter {
-			return nil, "", badRequest("page_token", "token was issued for a request with other filters")
+			return nil, "", BadRequest("page_token", "token was issued for a request with other filters")
 		}
 		start = sort.SearchStrings(keys, pt.After)
 		if start < len(keys) && keys[start] == pt.After {
@@ -70,7 +70,7 @@ func (b byKey[T]) Swap(i, j int) {
 	b.keys[i], b.keys[j] = b.keys[j], b.keys[i]
 }
 
-// sortKey builds the merge order key.
-func sortKey(cloud, name, id string) string {
+// SortKey builds the merge order key.
+func SortKey(cloud, name, id string) string {
 	return cloud + "\x00" + name + "\x00" + id
 }

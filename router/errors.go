@@ -1,4 +1,4 @@
-package server
+package router
 
 import (
 	"context"
@@ -10,15 +10,16 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 
+	"github.com/canopy-cloud/canopy/emulate"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
 )
 
-// errorDomain names canopy in google.rpc.ErrorInfo details.
-const errorDomain = "canopy.v1"
+// ErrorDomain names canopy in google.rpc.ErrorInfo details.
+const ErrorDomain = "canopy.v1"
 
-// detailed builds a status error carrying google.rpc detail messages.
-func detailed(code codes.Code, msg string, details ...protoadapt.MessageV1) error {
+// Detailed builds a status error carrying google.rpc detail messages.
+func Detailed(code codes.Code, msg string, details ...protoadapt.MessageV1) error {
 	st := status.New(code, msg)
 	if withDetails, err := st.WithDetails(details...); err == nil {
 		st = withDetails
@@ -26,35 +27,38 @@ func detailed(code codes.Code, msg string, details ...protoadapt.MessageV1) erro
 	return st.Err()
 }
 
-// badRequest is INVALID_ARGUMENT naming the offending field, with a
+// BadRequest is INVALID_ARGUMENT naming the offending field, with a
 // google.rpc.BadRequest field violation a client can act on.
-func badRequest(field, format string, args ...any) error {
+func BadRequest(field, format string, args ...any) error {
 	desc := fmt.Sprintf(format, args...)
-	return detailed(codes.InvalidArgument, field+": "+desc,
+	return Detailed(codes.InvalidArgument, field+": "+desc,
 		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}})
 }
 
-// notFound is NOT_FOUND naming the resource.
-func notFound(kind, id string) error {
-	return detailed(codes.NotFound, fmt.Sprintf("%s %q not found", kind, id),
+// NotFound is NOT_FOUND naming the resource.
+func NotFound(kind, id string) error {
+	return Detailed(codes.NotFound, fmt.Sprintf("%s %q not found", kind, id),
 		&errdetails.ResourceInfo{ResourceType: kind, ResourceName: id, Description: "not found"})
 }
 
-// capabilityErr is FAILED_PRECONDITION naming the cloud and the capability
+// CapabilityErr is FAILED_PRECONDITION naming the cloud and the capability
 // it lacks (and canopy cannot emulate).
-func capabilityErr(cloud, capability string) error {
-	return detailed(codes.FailedPrecondition, fmt.Sprintf("cloud %q does not support %s", cloud, capability),
-		&errdetails.ErrorInfo{Reason: "CAPABILITY_MISSING", Domain: errorDomain, Metadata: map[string]string{"cloud": cloud, "capability": capability}},
+func CapabilityErr(cloud, capability string) error {
+	return Detailed(codes.FailedPrecondition, fmt.Sprintf("cloud %q does not support %s", cloud, capability),
+		&errdetails.ErrorInfo{Reason: "CAPABILITY_MISSING", Domain: ErrorDomain, Metadata: map[string]string{"cloud": cloud, "capability": capability}},
 		&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{Type: "CAPABILITY", Subject: cloud, Description: capability + " is not available on this cloud"}}})
 }
 
-// cloudErr maps an adapter error to the gRPC code that matches it, naming
+// CloudErr maps an adapter error to the gRPC code that matches it, naming
 // the cloud. It is the one place provider errors become client errors.
-func cloudErr(cloud, op string, err error) error {
+func CloudErr(cloud, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok && !isProviderErr(err) {
+	if e, ok := emulationErr(err); ok {
+		return e
+	}
+	if _, ok := status.FromError(err); ok && !IsProviderErr(err) {
 		return err // already a status (e.g. from a nested call)
 	}
 	code, reason := codes.Unknown, "CLOUD_ERROR"
@@ -88,10 +92,15 @@ func cloudErr(cloud, op string, err error) error {
 		code, reason = codes.DataLoss, "INTEGRITY"
 	}
 	msg := fmt.Sprintf("cloud %q: %s: %v", cloud, op, err)
-	return detailed(code, msg, &errdetails.ErrorInfo{Reason: reason, Domain: errorDomain, Metadata: map[string]string{"cloud": cloud, "operation": op}})
+	return Detailed(code, msg, &errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: map[string]string{"cloud": cloud, "operation": op}})
 }
 
-func isProviderErr(err error) bool {
+// IsProviderErr reports whether err wraps one of the providers sentinels
+// (a status error that does not is already mapped).
+func IsProviderErr(err error) bool {
+	if _, ok := emulationErr(err); ok {
+		return true
+	}
 	for _, e := range []error{providers.ErrNotFound, providers.ErrAlreadyExists, providers.ErrInvalid, providers.ErrConflict,
 		providers.ErrUnavailable, providers.ErrUnauthenticated, providers.ErrPermission, providers.ErrQuota, providers.ErrRateLimited, providers.ErrUnsupported, providers.ErrIntegrity} {
 		if errors.Is(err, e) {
@@ -101,16 +110,47 @@ func isProviderErr(err error) bool {
 	return false
 }
 
-// storeErr maps a store failure: canopy's own state is unreadable, which is
+// StoreErr maps a store failure: canopy's own state is unreadable, which is
 // an internal error (never the caller's or a cloud's).
-func storeErr(op string, err error) error {
+func StoreErr(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return status.FromContextError(err).Err()
 	}
 	return status.Errorf(codes.Internal, "store: %s: %v", op, err)
 }
 
-// isNotFound reports whether err is a provider or store not-found.
-func isNotFound(err error) bool {
+// IsNotFound reports whether err is a provider or store not-found.
+func IsNotFound(err error) bool {
 	return errors.Is(err, providers.ErrNotFound) || errors.Is(err, store.ErrNotFound)
+}
+
+// EmulationErr maps what the emulation layer says (emulate.CapabilityError,
+// emulate.Error) as the handlers answered before emulation was a layer of
+// its own; any other error is returned as it is.
+func EmulationErr(err error) error {
+	if e, ok := emulationErr(err); ok {
+		return e
+	}
+	return err
+}
+
+func emulationErr(err error) (error, bool) {
+	var ce *emulate.CapabilityError
+	if errors.As(err, &ce) {
+		return CapabilityErr(ce.Cloud, ce.Capability), true
+	}
+	var ee *emulate.Error
+	if !errors.As(err, &ee) {
+		return nil, false
+	}
+	if ee.Msg == "" {
+		return CloudErr(ee.Cloud, ee.Op, ee.Err), true
+	}
+	switch {
+	case errors.Is(ee.Err, providers.ErrIntegrity):
+		return status.Error(codes.DataLoss, ee.Msg), true
+	case errors.Is(ee.Err, providers.ErrConflict):
+		return status.Error(codes.FailedPrecondition, ee.Msg), true
+	}
+	return status.Error(codes.Internal, ee.Msg), true
 }

@@ -1,4 +1,4 @@
-package server
+package router
 
 import (
 	"context"
@@ -32,12 +32,13 @@ import (
 
 // The actions canopy_duplicates_total and the operation's metadata report.
 const (
-	dupDeleted      = "deleted"
-	dupDeleteFailed = "delete-failed"
-	dupReported     = "reported"
+	DuplicateDeleted      = "deleted"
+	DuplicateDeleteFailed = "delete-failed"
+	DuplicateReported     = "reported"
 )
 
-// duplicates handles the crash duplicates lists find.
+// duplicates handles the crash duplicates lists find; the router holds
+// one, so every list of every service goes through the same handling.
 type duplicates struct {
 	mode  string
 	log   *slog.Logger
@@ -52,7 +53,7 @@ type duplicates struct {
 	done map[string]bool // reported already (report mode: once per process)
 }
 
-func newDuplicates(mode string, log *slog.Logger, reg *prometheus.Registry) *duplicates {
+func newDuplicates(mode string, log *slog.Logger) *duplicates {
 	if mode == "" {
 		mode = config.DuplicatesDelete
 	}
@@ -62,7 +63,6 @@ func newDuplicates(mode string, log *slog.Logger, reg *prometheus.Registry) *dup
 			Help: "Crash duplicates found (a second cloud resource carrying the token of an id bound to another), by cloud, kind and action (deleted, delete-failed, reported).",
 		}, []string{"cloud", "kind", "action"})}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	reg.MustRegister(d.count)
 	return d
 }
 
@@ -79,22 +79,22 @@ func (d *duplicates) close() {
 // duplicate, handled by del (or reported) and returned in the set the
 // caller drops from what it shows. The common case — each resource mapped
 // under its own token — costs no store call.
-func (s *Server) claimTokens(ctx context.Context, cloud, kind string, natives, tokens []string, ids map[string]store.Mapping, del func(context.Context, string) error) map[string]bool {
+func (r *Router) claimTokens(ctx context.Context, cloud, kind string, natives, tokens []string, ids map[string]store.Mapping, del func(context.Context, string) error) map[string]bool {
 	var dups map[string]bool
 	for i, tok := range tokens {
 		native := natives[i]
 		if tok == "" || native == "" || ids[native].ID == tok {
 			continue
 		}
-		if _, isID, err := idOrName("token", tok); err != nil || !isID {
+		if _, isID, err := IDOrName("token", tok); err != nil || !isID {
 			continue // a token canopy did not make (a foreign client's)
 		}
-		m, err := s.store.Get(ctx, tok)
+		m, err := r.store.Get(ctx, tok)
 		if err != nil || m.Cloud != cloud || m.Kind != kind {
 			continue // an id canopy forgot (deleted) or never had: adopt as usual
 		}
 		if m.Pending() {
-			if b, err := s.store.Bind(ctx, tok, native); err == nil {
+			if b, err := r.store.Bind(ctx, tok, native); err == nil {
 				ids[native] = b
 			}
 			continue
@@ -108,10 +108,10 @@ func (s *Server) claimTokens(ctx context.Context, cloud, kind string, natives, t
 		dups[native] = true
 		// A list before this fix may have adopted it: forget that id.
 		if a, ok := ids[native]; ok && a.ID == store.AdoptedID(cloud, kind, native) {
-			_ = s.store.Delete(ctx, a.ID)
+			_ = r.store.Delete(ctx, a.ID)
 		}
 		delete(ids, native)
-		s.dups.handle(cloud, kind, native, m, del, s.store)
+		r.dups.handle(cloud, kind, native, m, del, r.store)
 	}
 	return dups
 }
@@ -131,17 +131,17 @@ func (d *duplicates) handle(cloud, kind, native string, owner store.Mapping, del
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		action := dupReported
+		action := DuplicateReported
 		if d.mode == config.DuplicatesDelete && del != nil {
 			ctx, cancel := context.WithTimeout(d.ctx, 5*time.Minute)
 			err := del(ctx, native)
 			cancel()
 			switch {
 			case err == nil, errors.Is(err, providers.ErrNotFound):
-				action = dupDeleted
+				action = DuplicateDeleted
 				log.Warn("duplicate: deleted a second cloud resource made for an id bound to another (a create repeated after a crash)")
 			default:
-				action = dupDeleteFailed
+				action = DuplicateDeleteFailed
 				log.Error("duplicate: could not delete a second cloud resource made for an id bound to another; a later list retries", "err", err)
 			}
 		} else {
@@ -151,7 +151,7 @@ func (d *duplicates) handle(cloud, kind, native string, owner store.Mapping, del
 		d.record(owner.ID, native, action, st)
 		d.mu.Lock()
 		delete(d.busy, key)
-		if action != dupDeleteFailed {
+		if action != DuplicateDeleteFailed {
 			d.done[key] = true
 		}
 		d.mu.Unlock()
@@ -172,8 +172,9 @@ func (d *duplicates) record(owner, native, action string, st store.Store) {
 	}
 }
 
-// of lists the duplicates recorded for owner, by native id.
-func (d *duplicates) of(ctx context.Context, st store.Store, owner string) []*canopyv1.Duplicate {
+// DuplicatesOf lists the crash duplicates recorded for the resource owner
+// (a canopy id), by native id, for its create operation's metadata.
+func DuplicatesOf(ctx context.Context, st store.RecordStore, owner string) []*canopyv1.Duplicate {
 	rs, err := st.ListRecords(ctx, dupNamespace, owner+"/")
 	if err != nil {
 		return nil
@@ -185,28 +186,32 @@ func (d *duplicates) of(ctx context.Context, st store.Store, owner string) []*ca
 	return out
 }
 
-// isCreateKind reports whether an operation kind makes its target.
-func isCreateKind(kind string) bool {
-	return kind == opVolumeCreate || kind == opSnapshotCreate || kind == opBackupCreate || kind == opBackupRestore
-}
-
-// claimed maps one cloud's listed resources of a kind to their ids
+// Claimed maps one cloud's listed resources of a kind to their ids
 // (adopting those seen for the first time), binds those whose token names a
 // pending id, and drops the crash duplicates (handed to del): the one path
 // every resource kind with tokens is listed through.
-func claimed[T any](ctx context.Context, s *Server, cloud, kind string, list []T, cl *cloud, common func(T) providers.Common, del func(context.Context, string) error) ([]T, map[string]store.Mapping, error) {
+func Claimed[T any](ctx context.Context, r Resolver, cl *Cloud, kind string, list []T, common func(T) providers.Common, del func(context.Context, string) error) ([]T, map[string]store.Mapping, error) {
 	natives, tokens := make([]string, len(list)), make([]string, len(list))
 	for i, x := range list {
 		c := common(x)
 		natives[i], tokens[i] = c.NativeID, c.Properties[providers.PropToken]
 	}
-	ids, err := s.adopt(ctx, cl, kind, natives)
+	ids, err := r.Adopt(ctx, cl, kind, natives)
 	if err != nil {
 		return nil, nil, err
 	}
-	dups := s.claimTokens(ctx, cloud, kind, natives, tokens, ids, del)
+	dups := r.ClaimTokens(ctx, cl, kind, natives, tokens, ids, del)
 	return dropDuplicates(list, dups, func(x T) string { return common(x).NativeID }), ids, nil
 }
+
+// ClaimTokens implements Resolver (see claimTokens).
+func (r *Router) ClaimTokens(ctx context.Context, cl *Cloud, kind string, natives, tokens []string, ids map[string]store.Mapping, del func(context.Context, string) error) map[string]bool {
+	return r.claimTokens(ctx, cl.Name, kind, natives, tokens, ids, del)
+}
+
+// DuplicatesCollector is the counter canopy_duplicates_total, for the
+// caller's registry.
+func (r *Router) DuplicatesCollector() prometheus.Collector { return r.dups.count }
 
 // dropDuplicates returns list without the items whose native id is in dups.
 func dropDuplicates[T any](list []T, dups map[string]bool, native func(T) string) []T {

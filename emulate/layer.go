@@ -1,30 +1,15 @@
-package server
-
-import (
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"sort"
-	"strings"
-	"sync"
-	"time"
-
-	"github.com/canopy-cloud/canopy/cache"
-	"github.com/canopy-cloud/canopy/providers"
-	"github.com/canopy-cloud/canopy/store"
-)
-
-// The emulation layer: the one place where canopy fills in block-storage
-// capabilities a cloud lacks. It sits between the router (volumes.go, the
-// operation steps in volume_jobs.go) and the cloud's cached drivers, speaks
-// native ids like a provider, and marks what it makes Emulated.
+// Package emulate is the one place where canopy fills in block-storage
+// capabilities a cloud lacks. A Layer sits over a cloud's cached drivers
+// (package cache), is built by the router with the rest of the cloud's
+// stack, speaks native ids like a provider, marks what it makes Emulated
+// and fails with provider sentinels (CapabilityError, Error) that the
+// router maps to gRPC codes.
 //
 //   - Snapshots and backups of a cloud without them are copies of the
 //     volume's data (providers.VolumeData): a record in canopy's store
 //     describing the copy, and its bytes, kept as an object in the bucket
 //     the cloud's `backup_bucket` names (a bucket of any cloud), or in
-//     canopy's own store when none is configured (emulate_data.go). Their
+//     canopy's own store when none is configured (data.go). Their
 //     native ids are canopy-made ("canopy-emu-…"), so the id map treats them
 //     like any other. A restore creates an empty volume and writes the
 //     bytes back.
@@ -39,39 +24,45 @@ import (
 //
 // What cannot be emulated on a cloud (volumes themselves; snapshots or
 // backups without VolumeData; a deferred volume without compute) is
-// FAILED_PRECONDITION naming the cloud and the capability.
+// FAILED_PRECONDITION naming the cloud and the capability (CapabilityError).
+package emulate
 
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/canopy-cloud/canopy/cache"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// The store namespaces of emulation records and of the bytes of copies kept
+// in canopy's store, and the prefix of emulated native ids.
 const (
-	nsEmulated     = "emulated"      // cloud/kind/id → emuRecord
-	nsEmulatedData = "emulated-data" // cloud/kind/native → the volume's bytes
-	emuPrefix      = "canopy-emu-"
+	NSRecords = "emulated"      // cloud/kind/id → Record
+	NSData    = "emulated-data" // cloud/kind/native → the volume's bytes
+	emuPrefix = "canopy-emu-"
 )
 
 // Strategies an operation records in its spec, so a resumed operation does
 // what it started doing.
 const (
-	modeNative   = ""
-	modeEmulated = "emulated" // data copy in canopy's store
-	modeDeferred = "deferred" // volume from image, made at boot
+	ModeNative   = ""
+	ModeEmulated = "emulated" // data copy in canopy's store
+	ModeDeferred = "deferred" // volume from image, made at boot
 )
 
-// emulators finds a cloud's emulation layer (set while the server serves),
-// so the cloud's description can list what canopy emulates on it.
-var emulators sync.Map // *cloud → *emulator
-
-// capabilitiesOf lists what a cloud offers, natively or through canopy's
-// emulation (canopy.v1.Cloud.capabilities).
-func capabilitiesOf(cl *cloud) []string {
-	caps := providers.Capabilities(cl.p)
-	if e, ok := emulators.Load(cl); ok {
-		caps = union(caps, e.(*emulator).capabilities())
-		sort.Strings(caps)
-	}
-	return caps
-}
-
-// emulator is one cloud's block storage as the router sees it.
-type emulator struct {
+// Layer is one cloud's block storage with what the cloud lacks filled in.
+// The router builds one per cloud with the cloud's stack, from the
+// adapter's capabilities; handlers and operation steps read through it
+// (snapshots and backups, emulated or not, in one list), and the steps
+// ask it for the mode a write takes (Mode*).
+type Layer struct {
 	cloud string
 	has   map[string]bool // native capabilities
 	drv   *cache.Storage
@@ -80,13 +71,28 @@ type emulator struct {
 	compute bool
 	// bucket keeps the bytes of emulated copies (nil: canopy's store);
 	// objectsOf finds other clouds' object stores for copies made while
-	// the config named another bucket (emulate_data.go).
-	bucket    *emuBucket
+	// the config named another bucket (data.go).
+	bucket    *Bucket
 	objectsOf func(cloud string) *cache.Objects
 }
 
-func newEmulator(cloud string, p providers.Provider, drv *cache.Storage, st store.RecordStore) *emulator {
-	e := &emulator{cloud: cloud, drv: drv, st: st, has: map[string]bool{}, compute: providers.Has(p, providers.CapCompute)}
+// Options are what a Layer needs beyond the cloud's own drivers.
+type Options struct {
+	// Records keeps emulation records (and, without Bucket, the bytes of
+	// emulated copies).
+	Records store.RecordStore
+	// Bucket keeps the bytes of emulated copies (nil: Records).
+	Bucket *Bucket
+	// ObjectsOf finds another configured cloud's object store, for copies
+	// made while the config named another bucket; nil when it has none.
+	ObjectsOf func(cloud string) *cache.Objects
+}
+
+// New builds the emulation layer of a cloud over its adapter p (asked for
+// its capabilities) and its cached block-storage driver drv (nil when the
+// cloud has no volumes).
+func New(cloud string, p providers.Provider, drv *cache.Storage, opts Options) *Layer {
+	e := &Layer{cloud: cloud, drv: drv, st: opts.Records, bucket: opts.Bucket, objectsOf: opts.ObjectsOf, has: map[string]bool{}, compute: providers.Has(p, providers.CapCompute)}
 	for _, c := range []string{providers.CapVolumes, providers.CapSnapshots, providers.CapBackups, providers.CapVolumeFromImage, providers.CapVolumeData} {
 		e.has[c] = providers.Has(p, c)
 	}
@@ -94,18 +100,18 @@ func newEmulator(cloud string, p providers.Provider, drv *cache.Storage, st stor
 }
 
 // capabilities lists what the cloud offers natively or through emulation.
-func (e *emulator) capabilities() []string {
+func (e *Layer) Capabilities() []string {
 	if !e.has[providers.CapVolumes] {
 		return nil
 	}
 	out := []string{providers.CapVolumes}
-	if _, err := e.snapshotMode(); err == nil {
+	if _, err := e.SnapshotMode(); err == nil {
 		out = append(out, providers.CapSnapshots)
 	}
-	if _, err := e.backupMode(); err == nil {
+	if _, err := e.BackupMode(); err == nil {
 		out = append(out, providers.CapBackups)
 	}
-	if _, err := e.fromImageMode(); err == nil {
+	if _, err := e.FromImageMode(); err == nil {
 		out = append(out, providers.CapVolumeFromImage)
 	}
 	return out
@@ -113,72 +119,72 @@ func (e *emulator) capabilities() []string {
 
 // volumesOrFail is FAILED_PRECONDITION unless the cloud has volumes, which
 // canopy cannot emulate.
-func (e *emulator) volumesOrFail() error {
+func (e *Layer) VolumesOrFail() error {
 	if !e.has[providers.CapVolumes] {
-		return capabilityErr(e.cloud, providers.CapVolumes)
+		return &CapabilityError{Cloud: e.cloud, Capability: providers.CapVolumes}
 	}
 	return nil
 }
 
-func (e *emulator) snapshotMode() (string, error) {
-	if err := e.volumesOrFail(); err != nil {
+func (e *Layer) SnapshotMode() (string, error) {
+	if err := e.VolumesOrFail(); err != nil {
 		return "", err
 	}
 	switch {
 	case e.has[providers.CapSnapshots]:
-		return modeNative, nil
+		return ModeNative, nil
 	case e.has[providers.CapVolumeData]:
-		return modeEmulated, nil
+		return ModeEmulated, nil
 	}
-	return "", capabilityErr(e.cloud, providers.CapSnapshots)
+	return "", &CapabilityError{Cloud: e.cloud, Capability: providers.CapSnapshots}
 }
 
-func (e *emulator) backupMode() (string, error) {
-	if err := e.volumesOrFail(); err != nil {
+func (e *Layer) BackupMode() (string, error) {
+	if err := e.VolumesOrFail(); err != nil {
 		return "", err
 	}
 	switch {
 	case e.has[providers.CapBackups]:
-		return modeNative, nil
+		return ModeNative, nil
 	case e.has[providers.CapVolumeData]:
-		return modeEmulated, nil
+		return ModeEmulated, nil
 	}
-	return "", capabilityErr(e.cloud, providers.CapBackups)
+	return "", &CapabilityError{Cloud: e.cloud, Capability: providers.CapBackups}
 }
 
-func (e *emulator) fromImageMode() (string, error) {
-	if err := e.volumesOrFail(); err != nil {
+func (e *Layer) FromImageMode() (string, error) {
+	if err := e.VolumesOrFail(); err != nil {
 		return "", err
 	}
 	switch {
 	case e.has[providers.CapVolumeFromImage]:
-		return modeNative, nil
+		return ModeNative, nil
 	case e.compute:
-		return modeDeferred, nil
+		return ModeDeferred, nil
 	}
-	return "", capabilityErr(e.cloud, providers.CapVolumeFromImage)
+	return "", &CapabilityError{Cloud: e.cloud, Capability: providers.CapVolumeFromImage}
 }
 
 // restoreMode says how a volume is made from an emulated copy: it needs to
 // write the data in.
-func (e *emulator) restoreMode(capability string) error {
-	if err := e.volumesOrFail(); err != nil {
+func (e *Layer) RestoreMode(capability string) error {
+	if err := e.VolumesOrFail(); err != nil {
 		return err
 	}
 	if !e.has[providers.CapVolumeData] {
-		return capabilityErr(e.cloud, capability)
+		return &CapabilityError{Cloud: e.cloud, Capability: capability}
 	}
 	return nil
 }
 
 // emulatedID is the native id an emulated copy gets: derived from the
 // canopy id, so a retried step writes the same records.
-func emulatedID(kind, canopyID string) string { return emuPrefix + kind + "-" + canopyID }
+func EmulatedID(kind, canopyID string) string { return emuPrefix + kind + "-" + canopyID }
 
-func isEmulated(native string) bool { return strings.HasPrefix(native, emuPrefix) }
+func IsEmulated(native string) bool { return strings.HasPrefix(native, emuPrefix) }
 
-// emuRecord describes an emulated snapshot or backup, or a deferred volume.
-type emuRecord struct {
+// Record describes an emulated snapshot or backup, or a deferred volume.
+type Record struct {
 	Kind        string            `json:"kind"`
 	NativeID    string            `json:"native,omitempty"` // emulated copies
 	ID          string            `json:"id,omitempty"`     // deferred volumes: the canopy id
@@ -194,45 +200,45 @@ type emuRecord struct {
 	// ImageID is the native image of a deferred volume.
 	ImageID string `json:"image,omitempty"`
 	// BootServer is the canopy id of the server a deferred volume is being
-	// made for (emulate_boot.go).
+	// made for (server/emulate_boot.go).
 	BootServer string    `json:"boot_server,omitempty"`
 	Bytes      int       `json:"bytes,omitempty"`
 	Created    time.Time `json:"created"`
-	// DataAt is where a copy's bytes are (emulate_data.go): "" canopy's
+	// DataAt is where a copy's bytes are (data.go): "" canopy's
 	// store, else "<cloud>/<bucket>/<key>".
 	DataAt string `json:"data_at,omitempty"`
 }
 
-func (e *emulator) key(kind, id string) string { return e.cloud + "/" + kind + "/" + id }
+func (e *Layer) key(kind, id string) string { return e.cloud + "/" + kind + "/" + id }
 
-func (e *emulator) putRecord(ctx context.Context, kind, id string, r emuRecord) error {
+func (e *Layer) PutRecord(ctx context.Context, kind, id string, r Record) error {
 	raw, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	return e.st.PutRecord(ctx, nsEmulated, e.key(kind, id), raw)
+	return e.st.PutRecord(ctx, NSRecords, e.key(kind, id), raw)
 }
 
-func (e *emulator) record(ctx context.Context, kind, id string) (emuRecord, error) {
-	raw, err := e.st.GetRecord(ctx, nsEmulated, e.key(kind, id))
+func (e *Layer) Record(ctx context.Context, kind, id string) (Record, error) {
+	raw, err := e.st.GetRecord(ctx, NSRecords, e.key(kind, id))
 	if err != nil {
-		return emuRecord{}, err
+		return Record{}, err
 	}
-	var r emuRecord
+	var r Record
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return emuRecord{}, fmt.Errorf("emulated %s %s: corrupt record: %w", kind, id, err)
+		return Record{}, fmt.Errorf("emulated %s %s: corrupt record: %w", kind, id, err)
 	}
 	return r, nil
 }
 
-func (e *emulator) records(ctx context.Context, kind string) ([]emuRecord, error) {
-	rs, err := e.st.ListRecords(ctx, nsEmulated, e.cloud+"/"+kind+"/")
+func (e *Layer) records(ctx context.Context, kind string) ([]Record, error) {
+	rs, err := e.st.ListRecords(ctx, NSRecords, e.cloud+"/"+kind+"/")
 	if err != nil {
 		return nil, err
 	}
-	out := make([]emuRecord, 0, len(rs))
+	out := make([]Record, 0, len(rs))
 	for _, r := range rs {
-		var rec emuRecord
+		var rec Record
 		if err := json.Unmarshal(r.Value, &rec); err != nil {
 			return nil, fmt.Errorf("emulated %s: corrupt record: %w", r.Key, err)
 		}
@@ -241,7 +247,7 @@ func (e *emulator) records(ctx context.Context, kind string) ([]emuRecord, error
 	return out, nil
 }
 
-func (r emuRecord) common(status providers.Status, raw string) providers.Common {
+func (r Record) common(status providers.Status, raw string) providers.Common {
 	props := map[string]string{"canopy.emulated": "data copy kept by canopy"}
 	if tok := strings.TrimPrefix(r.NativeID, emuPrefix+r.Kind+"-"); tok != r.NativeID {
 		props[providers.PropToken] = tok // the canopy id it was made for
@@ -250,17 +256,17 @@ func (r emuRecord) common(status providers.Status, raw string) providers.Common 
 		Created: r.Created, Updated: r.Created, Labels: r.Labels, Properties: props}
 }
 
-func (r emuRecord) snapshot() providers.Snapshot {
+func (r Record) Snapshot() providers.Snapshot {
 	return providers.Snapshot{Common: r.common(providers.StatusActive, "available"), VolumeID: r.VolumeID, SizeGiB: r.SizeGiB, Description: r.Description, Emulated: true}
 }
 
-func (r emuRecord) backup() providers.Backup {
+func (r Record) Backup() providers.Backup {
 	return providers.Backup{Common: r.common(providers.StatusActive, "available"), VolumeID: r.VolumeID, SizeGiB: r.SizeGiB, Description: r.Description, Emulated: true}
 }
 
 // deferredVolume is what a deferred volume looks like until a server
 // boots from it.
-func (r emuRecord) deferredVolume() providers.Volume {
+func (r Record) DeferredVolume() providers.Volume {
 	c := r.common(providers.StatusPending, "deferred")
 	c.Properties = map[string]string{"canopy.emulated": "created when a server boots from it"}
 	c.StatusMessage = "this cloud cannot make a volume from an image: canopy makes it when a server boots from it (CreateServer boot_volume)"
@@ -271,7 +277,7 @@ func (r emuRecord) deferredVolume() providers.Volume {
 
 // listVolumes lists the cloud's volumes (deferred ones are listed by the
 // router, which knows their canopy ids).
-func (e *emulator) listVolumes(ctx context.Context, fresh bool) ([]providers.Volume, error) {
+func (e *Layer) ListVolumes(ctx context.Context, fresh bool) ([]providers.Volume, error) {
 	if !e.has[providers.CapVolumes] {
 		return nil, nil
 	}
@@ -281,17 +287,17 @@ func (e *emulator) listVolumes(ctx context.Context, fresh bool) ([]providers.Vol
 	return e.drv.ListVolumes(ctx)
 }
 
-func (e *emulator) getVolume(ctx context.Context, native string) (providers.Volume, error) {
+func (e *Layer) GetVolume(ctx context.Context, native string) (providers.Volume, error) {
 	return e.drv.GetVolume(ctx, native)
 }
 
 // deferredVolumes lists the deferred volumes of the cloud.
-func (e *emulator) deferredVolumes(ctx context.Context) ([]emuRecord, error) {
+func (e *Layer) DeferredVolumes(ctx context.Context) ([]Record, error) {
 	return e.records(ctx, providers.KindVolume)
 }
 
 // listSnapshots merges the cloud's snapshots and the emulated ones.
-func (e *emulator) listSnapshots(ctx context.Context, fresh bool) ([]providers.Snapshot, error) {
+func (e *Layer) ListSnapshots(ctx context.Context, fresh bool) ([]providers.Snapshot, error) {
 	var out []providers.Snapshot
 	if e.has[providers.CapSnapshots] {
 		var err error
@@ -310,25 +316,25 @@ func (e *emulator) listSnapshots(ctx context.Context, fresh bool) ([]providers.S
 		return nil, err
 	}
 	for _, r := range recs {
-		out = append(out, r.snapshot())
+		out = append(out, r.Snapshot())
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
 	return out, nil
 }
 
-func (e *emulator) getSnapshot(ctx context.Context, native string) (providers.Snapshot, error) {
-	if isEmulated(native) {
-		r, err := e.record(ctx, providers.KindSnapshot, native)
+func (e *Layer) GetSnapshot(ctx context.Context, native string) (providers.Snapshot, error) {
+	if IsEmulated(native) {
+		r, err := e.Record(ctx, providers.KindSnapshot, native)
 		if errors.Is(err, store.ErrNotFound) {
 			return providers.Snapshot{}, fmt.Errorf("emulated snapshot %s: %w", native, providers.ErrNotFound)
 		}
-		return r.snapshot(), err
+		return r.Snapshot(), err
 	}
 	return e.drv.GetSnapshot(ctx, native)
 }
 
 // listBackups merges the cloud's backups and the emulated ones.
-func (e *emulator) listBackups(ctx context.Context, fresh bool) ([]providers.Backup, error) {
+func (e *Layer) ListBackups(ctx context.Context, fresh bool) ([]providers.Backup, error) {
 	var out []providers.Backup
 	if e.has[providers.CapBackups] {
 		var err error
@@ -347,19 +353,19 @@ func (e *emulator) listBackups(ctx context.Context, fresh bool) ([]providers.Bac
 		return nil, err
 	}
 	for _, r := range recs {
-		out = append(out, r.backup())
+		out = append(out, r.Backup())
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
 	return out, nil
 }
 
-func (e *emulator) getBackup(ctx context.Context, native string) (providers.Backup, error) {
-	if isEmulated(native) {
-		r, err := e.record(ctx, providers.KindBackup, native)
+func (e *Layer) GetBackup(ctx context.Context, native string) (providers.Backup, error) {
+	if IsEmulated(native) {
+		r, err := e.Record(ctx, providers.KindBackup, native)
 		if errors.Is(err, store.ErrNotFound) {
 			return providers.Backup{}, fmt.Errorf("emulated backup %s: %w", native, providers.ErrNotFound)
 		}
-		return r.backup(), err
+		return r.Backup(), err
 	}
 	return e.drv.GetBackup(ctx, native)
 }
@@ -368,19 +374,19 @@ func (e *emulator) getBackup(ctx context.Context, native string) (providers.Back
 
 // makeCopy makes an emulated snapshot or backup of a volume: the data
 // first, then the record that makes it visible. Both writes are idempotent.
-func (e *emulator) makeCopy(ctx context.Context, kind, native string, src providers.Volume, name, description string, labels map[string]string) error {
+func (e *Layer) MakeCopy(ctx context.Context, kind, native string, src providers.Volume, name, description string, labels map[string]string) error {
 	n, at, err := e.copyOut(ctx, kind, native, src.NativeID)
 	if err != nil {
 		return err
 	}
-	return e.putRecord(ctx, kind, native, emuRecord{Kind: kind, NativeID: native, Name: name, Description: description, Labels: labels,
+	return e.PutRecord(ctx, kind, native, Record{Kind: kind, NativeID: native, Name: name, Description: description, Labels: labels,
 		Region: src.Region, Zone: src.Zone, SizeGiB: src.SizeGiB, VolumeID: src.NativeID, Bytes: n, Created: time.Now().UTC(), DataAt: at})
 }
 
 // deleteSnapshot deletes a snapshot, emulated or not; gone is fine.
-func (e *emulator) deleteSnapshot(ctx context.Context, native string) error {
-	if isEmulated(native) {
-		return e.forget(ctx, providers.KindSnapshot, native)
+func (e *Layer) DeleteSnapshot(ctx context.Context, native string) error {
+	if IsEmulated(native) {
+		return e.Forget(ctx, providers.KindSnapshot, native)
 	}
 	if err := e.drv.DeleteSnapshot(ctx, native); err != nil && !errors.Is(err, providers.ErrNotFound) {
 		return err
@@ -389,12 +395,16 @@ func (e *emulator) deleteSnapshot(ctx context.Context, native string) error {
 }
 
 // deleteBackup deletes a backup, emulated or not; gone is fine.
-func (e *emulator) deleteBackup(ctx context.Context, native string) error {
-	if isEmulated(native) {
-		return e.forget(ctx, providers.KindBackup, native)
+func (e *Layer) DeleteBackup(ctx context.Context, native string) error {
+	if IsEmulated(native) {
+		return e.Forget(ctx, providers.KindBackup, native)
 	}
 	if err := e.drv.DeleteBackup(ctx, native); err != nil && !errors.Is(err, providers.ErrNotFound) {
 		return err
 	}
 	return nil
 }
+
+// Bucket is where the bytes of new emulated copies go (nil: canopy's
+// store).
+func (e *Layer) Bucket() *Bucket { return e.bucket }
