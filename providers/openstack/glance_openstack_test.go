@@ -19,9 +19,10 @@ import (
 	"github.com/canopy-cloud/canopy/providers"
 )
 
-// TestGlanceImageTransfer uploads an image's bytes to the lab's Glance,
-// reads them back, and checks that an aborted upload leaves no image.
-func TestGlanceImageTransfer(t *testing.T) {
+// openGlanceLab opens the adapter on the lab (CANOPY_OS_CLOUDS_YAML,
+// CANOPY_OS_CLOUD) with extra options.
+func openGlanceLab(ctx context.Context, t *testing.T, name string, extra map[string]any) *Cloud {
+	t.Helper()
 	path := os.Getenv("CANOPY_OS_CLOUDS_YAML")
 	if path == "" {
 		t.Fatal("CANOPY_OS_CLOUDS_YAML is not set")
@@ -30,12 +31,23 @@ func TestGlanceImageTransfer(t *testing.T) {
 	if cloud == "" {
 		cloud = "canopy-test"
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	c, err := Open(ctx, providers.Config{Name: "glance-test", Options: map[string]any{"clouds_yaml": path, "cloud": cloud}})
+	opts := map[string]any{"clouds_yaml": path, "cloud": cloud}
+	for k, v := range extra {
+		opts[k] = v
+	}
+	c, err := Open(ctx, providers.Config{Name: name, Options: opts})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+// TestGlanceImageTransfer uploads an image's bytes to the lab's Glance,
+// reads them back, and checks that an aborted upload leaves no image.
+func TestGlanceImageTransfer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := openGlanceLab(ctx, t, "glance-test", nil)
 	data := bytes.Repeat([]byte("canopy image bytes "), 200000) // 3.8 MB
 	sum := sha256.Sum256(data)
 	w, err := c.NewImageWriter(ctx, providers.ImageSpec{Name: "canopy-transfer-test", DiskFormat: "raw", SHA256: hex.EncodeToString(sum[:]), Size: -1})
@@ -86,20 +98,9 @@ func TestGlanceImageTransfer(t *testing.T) {
 // and is deleted; a queued image without the mark is someone else's and
 // stays.
 func TestGlanceOrphanUploadSwept(t *testing.T) {
-	path := os.Getenv("CANOPY_OS_CLOUDS_YAML")
-	if path == "" {
-		t.Fatal("CANOPY_OS_CLOUDS_YAML is not set")
-	}
-	cloud := os.Getenv("CANOPY_OS_CLOUD")
-	if cloud == "" {
-		cloud = "canopy-test"
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c, err := Open(ctx, providers.Config{Name: "glance-orphans", Options: map[string]any{"clouds_yaml": path, "cloud": cloud, "orphan_upload_after": "1s"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := openGlanceLab(ctx, t, "glance-orphans", map[string]any{"orphan_upload_after": "1s"})
 	cl, err := c.clients(ctx)
 	if err != nil {
 		t.Fatal(err)
