@@ -25,7 +25,9 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
 	"github.com/gophercloud/gophercloud/v2/openstack/config"
 	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
+	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/canopydtest"
 )
 
@@ -38,7 +40,7 @@ func envOr(name, def string) string {
 
 // lab is gophercloud talking to the lab directly.
 type lab struct {
-	compute, volume *gophercloud.ServiceClient
+	compute, volume, network *gophercloud.ServiceClient
 }
 
 func dialLab(t *testing.T, path, cloud string) *lab {
@@ -57,6 +59,9 @@ func dialLab(t *testing.T, path, cloud string) *lab {
 		t.Fatal(err)
 	}
 	if l.volume, err = gcopenstack.NewBlockStorageV3(pc, eo); err != nil {
+		t.Fatal(err)
+	}
+	if l.network, err = gcopenstack.NewNetworkV2(pc, eo); err != nil {
 		t.Fatal(err)
 	}
 	return l
@@ -166,4 +171,83 @@ auth:
 	}
 	t.Cleanup(func() { l.remove(t, run+"-") })
 	runRealCrash(t, eng)
+}
+
+// TestDuplicateServerOpenStack: a second Nova server carrying the tag of a
+// server canopy made — what a create repeated past the create window
+// leaves — made behind canopy's back with gophercloud. canopy never lists
+// it and deletes it from Nova.
+func TestDuplicateServerOpenStack(t *testing.T) {
+	path := os.Getenv("CANOPY_OS_CLOUDS_YAML")
+	if path == "" {
+		t.Fatal("CANOPY_OS_CLOUDS_YAML is not set: point it at the lab's clouds.yaml (test/openstack/up.sh prints it)")
+	}
+	cloud := envOr("CANOPY_OS_CLOUD", "canopy-test")
+	l := dialLab(t, path, cloud)
+	run := fmt.Sprintf("dup%d", time.Now().Unix()%1000000)
+	t.Cleanup(func() { l.remove(t, run+"-") })
+	cfg := canopydtest.WriteConfig(t, fmt.Sprintf(`
+clouds:
+  - name: lab
+    kind: openstack
+    options: {clouds_yaml: %q, cloud: %q}
+    cache: {servers: 100ms}
+wait:
+  min_interval: 200ms
+  max_interval: 1s
+`, path, cloud))
+	d := canopydtest.Start(t, t.TempDir(), "--config", cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sv, err := d.Compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: run + "-web", Flavor: envOr("CANOPY_OS_FLAVOR", "canopy.tiny"),
+		Image: envOr("CANOPY_OS_IMAGE", "canopy-test-image"), Networks: []string{envOr("CANOPY_OS_NETWORK", "canopy-net")},
+		Location: &canopyv1.Location{Cloud: "lab"}, RequestId: run, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig, err := servers.Get(ctx, l.compute, sv.NativeId).Extract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	np, err := networks.List(l.network, networks.ListOpts{Name: envOr("CANOPY_OS_NETWORK", "canopy-net")}).AllPages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets, _ := networks.ExtractNetworks(np)
+	if len(nets) == 0 {
+		t.Fatal("no lab network")
+	}
+	l.compute.Microversion = "2.52"
+	dup, err := servers.Create(ctx, l.compute, servers.CreateOpts{Name: run + "-web", FlavorRef: fmt.Sprint(orig.Flavor["id"]), ImageRef: fmt.Sprint(orig.Image["id"]),
+		Networks: []servers.Network{{UUID: nets[0].ID}}, Tags: []string{"canopy-token:" + sv.Id}}, nil).Extract()
+	if err != nil {
+		t.Fatalf("nova: create the duplicate: %v", err)
+	}
+	t.Logf("canopy's server %s (%s); the duplicate %s", sv.Id, sv.NativeId, dup.ID)
+	gone := false
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(time.Second) {
+		ls, err := d.Compute.ListServers(ctx, &canopyv1.ListServersRequest{Location: &canopyv1.Location{Cloud: "lab"}, PageSize: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range ls.Servers {
+			if x.NativeId == dup.ID {
+				t.Fatalf("the duplicate %s is listed as %s", dup.ID, x.Id)
+			}
+		}
+		s, err := servers.Get(ctx, l.compute, dup.ID).Extract()
+		if err != nil || strings.EqualFold(s.Status, "DELETED") || s.TaskState == "deleting" {
+			gone = true
+			break
+		}
+	}
+	if !gone {
+		t.Fatalf("the duplicate %s is still in Nova after 3 minutes\n%s", dup.ID, d.Logs())
+	}
+	if !strings.Contains(d.Logs(), "duplicate: deleted") {
+		t.Errorf("no duplicate log line:\n%s", d.Logs())
+	}
+	if got, err := d.Compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: sv.Id}); err != nil || got.NativeId != sv.NativeId {
+		t.Errorf("canopy's own server after the sweep = %v, %v", got, err)
+	}
 }
