@@ -63,9 +63,10 @@ func newEnv(t testing.TB, yaml string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startEnv(t, testConfig(t, yaml), st)
+	// Registered before startEnv's stop, so it runs after it (cleanups run
+	// last-in first-out): the store closes only once Serve has returned.
 	t.Cleanup(func() { st.Close() })
-	return e
+	return startEnv(t, testConfig(t, yaml), st)
 }
 
 // startEnv serves cfg over st; stop() shuts it down (the store stays open).
