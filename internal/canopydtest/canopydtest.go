@@ -222,6 +222,20 @@ var ErrExited = errors.New("canopyd exited at start")
 // an error (ErrExited when it exited), with the Daemon for its logs.
 func TryStartEnv(t testing.TB, dataDir string, env []string, args ...string) (*Daemon, error) {
 	t.Helper()
+	// FreePort's port is free when it answers, not when canopyd binds it:
+	// another process (tests run side by side) may take it in between.
+	// That start is retried on new ports; any other exit is the caller's.
+	for attempt := 1; ; attempt++ {
+		d, err := tryStartEnv(t, dataDir, env, args...)
+		if attempt < 5 && errors.Is(err, ErrExited) && strings.Contains(d.Logs(), "address already in use") {
+			continue
+		}
+		return d, err
+	}
+}
+
+func tryStartEnv(t testing.TB, dataDir string, env []string, args ...string) (*Daemon, error) {
+	t.Helper()
 	d := &Daemon{t: t, GRPCAddr: FreePort(t), RESTAddr: FreePort(t), DataDir: dataDir, done: make(chan error, 1)}
 	cmd := exec.Command(Binary(t), append([]string{"--grpc-addr", d.GRPCAddr, "--rest-addr", d.RESTAddr, "--grace", "10s"}, args...)...)
 	cmd.Env = append(os.Environ(), "XDG_DATA_HOME="+dataDir, "XDG_CONFIG_HOME="+filepath.Join(dataDir, "config"), "CANOPY_CONFIG=", "CANOPY_STORE=", "CANOPY_CREDENTIALS=",
