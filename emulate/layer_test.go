@@ -178,6 +178,19 @@ func TestEmulatedCopyRoundTrip(t *testing.T) {
 			t.Errorf("volume %s holds %q, %v; want %q", tc.id, got, err, want)
 		}
 	}
+	// A replayed restore is the same volume and does not write the copy
+	// over what was written since.
+	if err := c.WriteVolumeData(ctx, fromSnap.NativeID, []byte("written since")); err != nil {
+		t.Fatal(err)
+	}
+	replayed, err := s.CreateVolume(ctx, providers.VolumeSpec{Name: "r1", SnapshotID: snap.NativeID, IdempotencyToken: "tok-r1", Replay: true})
+	if err != nil || replayed.NativeID != fromSnap.NativeID {
+		t.Errorf("CreateVolume replayed = %s, %v; want %s", replayed.NativeID, err, fromSnap.NativeID)
+	}
+	ready(fromSnap.NativeID)
+	if got, err := c.ReadVolumeData(ctx, fromSnap.NativeID); err != nil || string(got) != "written since" {
+		t.Errorf("after a replayed restore the volume holds %q, %v; want what was written since", got, err)
+	}
 	list, err := s.ListVolumes(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -173,18 +173,28 @@ func (s *Storage) GetVolume(ctx context.Context, id string) (providers.Volume, e
 	if err != nil {
 		return v, err
 	}
-	raw, err := s.e.st.GetRecord(ctx, NSRecords, s.e.key(kindRestored, id))
+	r, ok, err := s.restoreOf(ctx, id)
+	if err != nil || !ok {
+		return v, err
+	}
+	return s.settle(ctx, v, r)
+}
+
+// restoreOf is the record of a volume made from an emulated copy, if it is
+// one.
+func (s *Storage) restoreOf(ctx context.Context, volume string) (restoreRecord, bool, error) {
+	raw, err := s.e.st.GetRecord(ctx, NSRecords, s.e.key(kindRestored, volume))
 	if errors.Is(err, store.ErrNotFound) {
-		return v, nil
+		return restoreRecord{}, false, nil
 	}
 	if err != nil {
-		return providers.Volume{}, err
+		return restoreRecord{}, false, err
 	}
 	var r restoreRecord
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return providers.Volume{}, &Error{Cloud: s.e.cloud, Err: errCorrupt, Msg: fmt.Sprintf("cloud %q: emulation record of volume %s: %v", s.e.cloud, id, err)}
+		return restoreRecord{}, false, &Error{Cloud: s.e.cloud, Err: errCorrupt, Msg: fmt.Sprintf("cloud %q: emulation record of volume %s: %v", s.e.cloud, volume, err)}
 	}
-	return s.settle(ctx, v, r)
+	return r, true, nil
 }
 
 // CreateVolume implements providers.Volumes: from an emulated snapshot it
@@ -224,14 +234,15 @@ func (s *Storage) restore(ctx context.Context, kind, from string, spec providers
 	if err != nil {
 		return providers.Volume{}, err
 	}
-	r := restoreRecord{Volume: v.NativeID, FromKind: kind, From: from}
-	raw, err := s.e.st.GetRecord(ctx, NSRecords, s.e.key(kindRestored, v.NativeID))
-	if err == nil && json.Unmarshal(raw, &r) == nil && r.From == from {
-		return s.settle(ctx, v, r) // a replay: keep what is recorded (filled or not)
-	}
-	r = restoreRecord{Volume: v.NativeID, FromKind: kind, From: from}
-	if err := s.putRestore(ctx, r); err != nil {
+	r, ok, err := s.restoreOf(ctx, v.NativeID)
+	if err != nil {
 		return providers.Volume{}, err
+	}
+	if !ok || r.From != from { // not a replay, which keeps what is recorded (filled or not)
+		r = restoreRecord{Volume: v.NativeID, FromKind: kind, From: from}
+		if err := s.putRestore(ctx, r); err != nil {
+			return providers.Volume{}, err
+		}
 	}
 	return s.settle(ctx, v, r)
 }
