@@ -25,6 +25,12 @@
 // What cannot be emulated on a cloud (volumes themselves; snapshots or
 // backups without VolumeData; a deferred volume without compute) is
 // FAILED_PRECONDITION naming the cloud and the capability (CapabilityError).
+//
+// Storage (storage.go) is the same layer as the provider interfaces
+// themselves, reads and writes alike; the conformance suite runs against
+// it on a simulator with its features switched off. The operation steps
+// in server/ do not call it yet: they branch on the mode an operation
+// recorded and call the Layer's methods (MakeCopy, CopyIn, PutRecord).
 package emulate
 
 import (
@@ -61,7 +67,8 @@ const (
 // The router builds one per cloud with the cloud's stack, from the
 // adapter's capabilities; handlers and operation steps read through it
 // (snapshots and backups, emulated or not, in one list), and the steps
-// ask it for the mode a write takes (Mode*).
+// ask it for the mode a write takes (Mode*). Storage returns it as the
+// provider interfaces.
 type Layer struct {
 	cloud string
 	has   map[string]bool // native capabilities

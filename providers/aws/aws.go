@@ -1,5 +1,8 @@
-// Package aws is canopy's adapter for Amazon EC2 (and later EBS, S3 and
-// VPC), written with aws-sdk-go-v2.
+// Package aws is canopy's adapter for Amazon Web Services, written with
+// aws-sdk-go-v2: EC2 for servers, images (AMIs) and keypairs; EBS for
+// volumes and snapshots (ebs.go); S3 for buckets, objects and presigned
+// URLs (s3.go). VPCs are not managed: a server's networks name subnets and
+// security groups by id (servers.go), else EC2's defaults apply.
 //
 // One canopy cloud is one AWS account seen through one or more regions: the
 // adapter keeps a client per region, fans lists out to every region, and
@@ -46,8 +49,10 @@ func init() {
 // The capabilities the adapter implements, checked by the compiler (a
 // changed signature fails the build instead of silently dropping one);
 // capabilities_test.go asserts that this is the whole set. Limited: EBS has
-// no volume-from-image (canopy emulates it). Not implemented: Backups,
-// VolumeData, SnapshotJobs, ImageTransfer.
+// no volume-from-image (canopy emulates it with a volume made when a server
+// boots from it). Not implemented: Backups, VolumeData, SnapshotJobs,
+// ImageTransfer. Without VolumeData canopy cannot emulate backups on AWS
+// either: a backup is FAILED_PRECONDITION naming the cloud.
 var (
 	_ providers.Provider  = (*Cloud)(nil)
 	_ providers.Compute   = (*Cloud)(nil)

@@ -30,9 +30,11 @@ import (
 //   - Snapshots are EBS snapshots (snap-…). CreateSnapshot answers with the
 //     snapshot's id at once (state pending), so this is plain Snapshots, not
 //     SnapshotJobs.
-//   - No Backups and no VolumeData: canopy emulates backups on top of
-//     snapshots/objects; EBS has no API to read or write a volume's blocks
-//     without attaching it to an instance.
+//   - No Backups and no VolumeData: EBS keeps no backups apart from
+//     snapshots, and has no API to read or write a volume's blocks without
+//     attaching it to an instance. canopy's emulation of backups copies a
+//     volume's data (VolumeData), so on AWS it cannot fill them in either:
+//     CreateBackup is FAILED_PRECONDITION naming the cloud (package emulate).
 //
 // Labels are tags (the Name tag is the name); tags named canopy:… are the
 // adapter's own (the idempotency token, a volume's description) and are

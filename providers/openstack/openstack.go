@@ -1,6 +1,8 @@
 // Package openstack is canopy's adapter for OpenStack clouds, built on
 // gophercloud v2: Nova for servers, flavors and keypairs, Glance for
-// images, Neutron to resolve network names.
+// images and their bytes (glance.go), Neutron to resolve network names,
+// Cinder for volumes and snapshots (volumes.go, snapshots.go), Swift for
+// buckets, objects and TempURLs (swift.go).
 //
 // Configuration follows openstacksdk: a cloud is an entry of clouds.yaml
 // (found on the standard search path or given explicitly), secure.yaml is
@@ -48,7 +50,8 @@ func init() {
 // The capabilities the adapter implements, checked by the compiler (a
 // changed signature fails the build instead of silently dropping one);
 // capabilities_test.go asserts that this is the whole set. Not
-// implemented: Backups (cinder-backup), VolumeData, SnapshotJobs, Limited.
+// implemented: Backups (cinder-backup), VolumeData, SnapshotJobs, Limited
+// (volumes.go says what that means for backups).
 var (
 	_ providers.Provider      = (*Cloud)(nil)
 	_ providers.Compute       = (*Cloud)(nil)

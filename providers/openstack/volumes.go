@@ -13,10 +13,15 @@ package openstack
 // and returns the winner. The key is not shown as a label; its value is
 // Properties["client_token"].
 //
-// Backups are not implemented: canopy emulates them. (A Cinder with
-// cinder-backup could be served by an adapter that says so through
-// providers.Limited; the test lab has no backup service.) VolumeData is not
-// implemented either: it would need a helper server that mounts the volume.
+// Backups are not implemented: the adapter does not drive cinder-backup
+// (test/openstack/up.sh starts cinder-api, cinder-scheduler and
+// cinder-volume, no cinder-backup, so there is nothing to test it
+// against). VolumeData is not implemented either: it would need a helper
+// server that mounts the volume. canopy's emulation of backups copies a
+// volume's data through VolumeData, so on OpenStack it cannot fill them
+// in: a backup is FAILED_PRECONDITION naming the cloud (package emulate).
+// An adapter that drives cinder-backup would implement providers.Backups
+// and, as not every Cinder runs it, say so through providers.Limited.
 
 import (
 	"context"

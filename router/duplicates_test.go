@@ -1,0 +1,124 @@
+package router_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/providers/sim"
+	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// TestClaimed: a listed resource whose token names a pending id is bound
+// to it (the answer a crashed create lost); a second resource with the
+// token of an id bound to another is a crash duplicate: not listed, never
+// given an id, deleted (duplicates: delete) or only reported (report), and
+// recorded for the creating operation.
+func TestClaimed(t *testing.T) {
+	for _, mode := range []string{"delete", "report"} {
+		t.Run(mode, func(t *testing.T) {
+			r, st := openRouter(t, "duplicates: "+mode+"\nclouds: [{name: s1, kind: sim}]")
+			cl, _ := r.Cloud("s1")
+			c := cl.Provider.(*sim.Cloud)
+			ctx := context.Background()
+
+			// canopy reserved an id, the cloud made the volume, canopy
+			// crashed before binding it.
+			m, _, err := st.Reserve(ctx, store.Mapping{Cloud: "s1", Kind: providers.KindVolume, Project: "default"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := c.CreateVolume(ctx, providers.VolumeSpec{Name: "v", SizeGiB: 1, IdempotencyToken: m.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deleted := make(chan string, 4)
+			del := func(ctx context.Context, native string) error {
+				deleted <- native
+				return c.DeleteVolume(ctx, native)
+			}
+			list := func() ([]providers.Volume, map[string]store.Mapping) {
+				t.Helper()
+				cl.Storage.InvalidateVolumes()
+				vols, err := cl.Storage.ListVolumes(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, ids, err := router.Claimed(ctx, r, cl, providers.KindVolume, vols, func(x providers.Volume) providers.Common { return x.Common }, del)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got, ids
+			}
+			got, ids := list()
+			if len(got) != 1 || ids[v.NativeID].ID != m.ID {
+				t.Fatalf("Claimed = %d volumes, id %q for %s; want the one volume under the reserved id %s", len(got), ids[v.NativeID].ID, v.NativeID, m.ID)
+			}
+			if b, err := st.Get(ctx, m.ID); err != nil || b.NativeID != v.NativeID {
+				t.Errorf("the pending id is %+v, %v; want it bound to %s", b, err, v.NativeID)
+			}
+
+			// The create ran again after the crash and made a second one.
+			dup, err := c.DuplicateVolume(v.NativeID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ids = list()
+			if len(got) != 1 || got[0].NativeID != v.NativeID {
+				t.Errorf("Claimed lists %v; want only %s", got, v.NativeID)
+			}
+			if _, ok := ids[dup]; ok {
+				t.Errorf("the duplicate %s got an id: %+v", dup, ids[dup])
+			}
+			if _, err := st.Lookup(ctx, "s1", providers.KindVolume, dup); err == nil {
+				t.Errorf("the duplicate %s is in the id map", dup)
+			}
+			action := router.DuplicateReported
+			if mode == "delete" {
+				action = router.DuplicateDeleted
+				select {
+				case n := <-deleted:
+					if n != dup {
+						t.Errorf("deleted %s, want the duplicate %s", n, dup)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("the duplicate was not deleted")
+				}
+			}
+			var recorded string
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if ds := router.DuplicatesOf(ctx, st, m.ID); len(ds) == 1 {
+					if ds[0].NativeId != dup {
+						t.Fatalf("recorded duplicate %s, want %s", ds[0].NativeId, dup)
+					}
+					recorded = ds[0].Action
+					break
+				}
+			}
+			if recorded != action {
+				t.Errorf("recorded action %q, want %q", recorded, action)
+			}
+			if n := testutil.ToFloat64(r.DuplicatesCollector()); n != 1 {
+				t.Errorf("canopy_duplicates_total = %v, want 1", n)
+			}
+			if mode == "report" {
+				if _, err := c.GetVolume(ctx, dup); err != nil {
+					t.Errorf("report mode: the duplicate is gone from the cloud: %v", err)
+				}
+				if len(deleted) != 0 {
+					t.Errorf("report mode deleted %s", <-deleted)
+				}
+				// Reported once per process, not at every list.
+				list()
+				time.Sleep(20 * time.Millisecond)
+				if n := testutil.ToFloat64(r.DuplicatesCollector()); n != 1 {
+					t.Errorf("after another list, canopy_duplicates_total = %v, want 1", n)
+				}
+			}
+		})
+	}
+}
