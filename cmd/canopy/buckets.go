@@ -10,7 +10,7 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-func (a *app) bucketCmd() *cobra.Command {
+func (a objectCmds) bucketCmd() *cobra.Command {
 	var (
 		loc    locFlags
 		labels []string
@@ -55,7 +55,7 @@ func (a *app) bucketCmd() *cobra.Command {
 				return err
 			}
 			req := &canopyv1.ListBucketsRequest{Location: listLoc.pb()}
-			all, errs, err := listAll(cmd.Context(), a, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Bucket], error) {
+			all, errs, err := listAll(cmd.Context(), a.app, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Bucket], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListBuckets(ctx, req)
 				return page[*canopyv1.Bucket]{items: r.GetBuckets(), next: r.GetNextPageToken(), errs: r.GetCloudErrors()}, err

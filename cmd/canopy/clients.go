@@ -9,7 +9,7 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-func (a *app) clientCmd() *cobra.Command {
+func (a clientCmds) clientCmd() *cobra.Command {
 	return group("client", "OAuth clients of canopyd's authorization server (needs canopy.admin)",
 		a.clientCreateCmd(), a.clientListCmd(), a.clientRotateCmd(), a.clientDeleteCmd())
 }
@@ -22,7 +22,7 @@ func clientRows(w io.Writer, cs ...*canopyv1.Client) {
 	rows(w, []string{"ID", "NAME", "PROJECT", "SCOPES", "CREATED"}, rs)
 }
 
-func (a *app) clientCreateCmd() *cobra.Command {
+func (a clientCmds) clientCreateCmd() *cobra.Command {
 	var project string
 	var scopes []string
 	cmd := &cobra.Command{
@@ -52,7 +52,7 @@ func (a *app) clientCreateCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) clientListCmd() *cobra.Command {
+func (a clientCmds) clientListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List clients",
@@ -73,7 +73,7 @@ func (a *app) clientListCmd() *cobra.Command {
 	}
 }
 
-func (a *app) clientRotateCmd() *cobra.Command {
+func (a clientCmds) clientRotateCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "rotate ID",
 		Short: "Give a client a new secret (the old one stops working)",
@@ -94,7 +94,7 @@ func (a *app) clientRotateCmd() *cobra.Command {
 	}
 }
 
-func (a *app) clientDeleteCmd() *cobra.Command {
+func (a clientCmds) clientDeleteCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:     "delete ID",
 		Aliases: []string{"rm"},

@@ -12,11 +12,11 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-func (a *app) flavorCmd() *cobra.Command {
+func (a flavorCmds) flavorCmd() *cobra.Command {
 	return group("flavor", "Flavors (server sizes): list, get, find", a.flavorListCmd(), a.flavorGetCmd(), a.flavorFindCmd())
 }
 
-func (a *app) flavorListCmd() *cobra.Command {
+func (a flavorCmds) flavorListCmd() *cobra.Command {
 	var (
 		lf     listFlags
 		loc    locFlags
@@ -64,7 +64,7 @@ func (a *app) listFlavors(ctx context.Context, limit int, req *canopyv1.ListFlav
 	})
 }
 
-func (a *app) flavorGetCmd() *cobra.Command {
+func (a flavorCmds) flavorGetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "get ID|NAME",
 		Short: "Show one flavor",
@@ -85,7 +85,7 @@ func (a *app) flavorGetCmd() *cobra.Command {
 	}
 }
 
-func (a *app) flavorFindCmd() *cobra.Command {
+func (a flavorCmds) flavorFindCmd() *cobra.Command {
 	var (
 		loc             locFlags
 		vcpus, gpus     int32

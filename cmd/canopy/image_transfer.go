@@ -16,7 +16,7 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-func (a *app) imageUploadCmd() *cobra.Command {
+func (a imageCmds) imageUploadCmd() *cobra.Command {
 	var (
 		loc                         locFlags
 		diskFormat, containerFormat string
@@ -110,7 +110,7 @@ func (a *app) imageUploadCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) imageDownloadCmd() *cobra.Command {
+func (a imageCmds) imageDownloadCmd() *cobra.Command {
 	var progress bool
 	cmd := &cobra.Command{
 		Use:   "download IMAGE FILE",
@@ -149,7 +149,7 @@ func (a *app) imageDownloadCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) downloadImage(ctx context.Context, c canopyv1.ImageTransferServiceClient, id string, out io.Writer, progress bool) (int64, error) {
+func (a imageCmds) downloadImage(ctx context.Context, c canopyv1.ImageTransferServiceClient, id string, out io.Writer, progress bool) (int64, error) {
 	st, err := c.DownloadImage(ctx, &canopyv1.DownloadImageRequest{Id: id})
 	if err != nil {
 		return 0, err

@@ -10,7 +10,7 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-func (a *app) imageCmd() *cobra.Command {
+func (a imageCmds) imageCmd() *cobra.Command {
 	var (
 		lf     listFlags
 		loc    locFlags
@@ -40,7 +40,7 @@ func (a *app) imageCmd() *cobra.Command {
 				return err
 			}
 			req := &canopyv1.ListImagesRequest{Location: loc.pb(), Name: name, Status: st, Labels: lm}
-			all, errs, err := listAll(cmd.Context(), a, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Image], error) {
+			all, errs, err := listAll(cmd.Context(), a.app, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Image], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListImages(ctx, req)
 				return page[*canopyv1.Image]{items: r.GetImages(), next: r.GetNextPageToken(), errs: r.GetCloudErrors()}, err

@@ -13,12 +13,12 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-func (a *app) keypairCmd() *cobra.Command {
+func (a keypairCmds) keypairCmd() *cobra.Command {
 	return group("keypair", "SSH keypairs: create, list, get, delete",
 		a.keypairCreateCmd(), a.keypairListCmd(), a.keypairGetCmd(), a.keypairDeleteCmd())
 }
 
-func (a *app) keypairCreateCmd() *cobra.Command {
+func (a keypairCmds) keypairCreateCmd() *cobra.Command {
 	var (
 		loc                    locFlags
 		pubFile, privFile, typ string
@@ -99,7 +99,7 @@ is described on stderr; in json/yaml output it is the private_key field.`,
 	return cmd
 }
 
-func (a *app) createKeypair(ctx context.Context, req *canopyv1.CreateKeypairRequest) (*canopyv1.Keypair, error) {
+func (a keypairCmds) createKeypair(ctx context.Context, req *canopyv1.CreateKeypairRequest) (*canopyv1.Keypair, error) {
 	c, err := a.compute(ctx)
 	if err != nil {
 		return nil, err
@@ -121,7 +121,7 @@ func writeKey(f *os.File, key string) error {
 	return f.Close()
 }
 
-func (a *app) keypairListCmd() *cobra.Command {
+func (a keypairCmds) keypairListCmd() *cobra.Command {
 	var (
 		lf   listFlags
 		loc  locFlags
@@ -141,7 +141,7 @@ func (a *app) keypairListCmd() *cobra.Command {
 				return err
 			}
 			req := &canopyv1.ListKeypairsRequest{Location: loc.pb(), Name: name}
-			all, errs, err := listAll(cmd.Context(), a, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Keypair], error) {
+			all, errs, err := listAll(cmd.Context(), a.app, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Keypair], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListKeypairs(ctx, req)
 				return page[*canopyv1.Keypair]{items: r.GetKeypairs(), next: r.GetNextPageToken(), errs: r.GetCloudErrors()}, err
@@ -159,7 +159,7 @@ func (a *app) keypairListCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) keypairGetCmd() *cobra.Command {
+func (a keypairCmds) keypairGetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "get ID|NAME",
 		Short: "Show one keypair",
@@ -180,7 +180,7 @@ func (a *app) keypairGetCmd() *cobra.Command {
 	}
 }
 
-func (a *app) keypairDeleteCmd() *cobra.Command {
+func (a keypairCmds) keypairDeleteCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:     "delete ID|NAME",
 		Aliases: []string{"rm"},

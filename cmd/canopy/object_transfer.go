@@ -41,7 +41,7 @@ func hashFile(r io.Reader) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), st.Size(), nil
 }
 
-func (a *app) objectPutCmd() *cobra.Command {
+func (a objectCmds) objectPutCmd() *cobra.Command {
 	var (
 		tf          transferFlags
 		contentType string
@@ -125,7 +125,7 @@ presigned upload. A progress bar with the throughput goes to stderr.`,
 
 // putURL PUTs the file to a presigned URL and checks the md5 the cloud
 // answers with (its ETag, for a one-part upload).
-func (a *app) putURL(ctx context.Context, u *canopyv1.SignedURL, in io.Reader, size int64, progress bool) error {
+func (a objectCmds) putURL(ctx context.Context, u *canopyv1.SignedURL, in io.Reader, size int64, progress bool) error {
 	bar := a.bar(progress, size, "uploading")
 	h := md5.New() //nolint:gosec
 	req, err := http.NewRequestWithContext(ctx, u.Method, u.Url, io.TeeReader(io.TeeReader(in, h), bar))
@@ -154,7 +154,7 @@ func (a *app) putURL(ctx context.Context, u *canopyv1.SignedURL, in io.Reader, s
 
 // putStream streams through canopyd: header, then chunks, the sha256 at the
 // end when it was not known up front.
-func (a *app) putStream(ctx context.Context, c canopyv1.ObjectServiceClient, bucket, key, contentType string, in io.Reader, size int64, sum string, partSize int64, progress bool) (*canopyv1.Object, error) {
+func (a objectCmds) putStream(ctx context.Context, c canopyv1.ObjectServiceClient, bucket, key, contentType string, in io.Reader, size int64, sum string, partSize int64, progress bool) (*canopyv1.Object, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	st, err := c.UploadObject(ctx)
@@ -199,7 +199,7 @@ func (a *app) putStream(ctx context.Context, c canopyv1.ObjectServiceClient, buc
 	return st.CloseAndRecv()
 }
 
-func (a *app) objectGetCmd() *cobra.Command {
+func (a objectCmds) objectGetCmd() *cobra.Command {
 	var (
 		tf             transferFlags
 		offset, length int64
@@ -267,7 +267,7 @@ are checked; a mismatch is an error and the file is removed.`,
 
 // getObject downloads through a presigned URL or the stream; it returns
 // the bytes written and the path taken.
-func (a *app) getObject(ctx context.Context, c canopyv1.ObjectServiceClient, bucket, key string, offset, length int64, out io.Writer, tf transferFlags) (int64, string, error) {
+func (a objectCmds) getObject(ctx context.Context, c canopyv1.ObjectServiceClient, bucket, key string, offset, length int64, out io.Writer, tf transferFlags) (int64, string, error) {
 	rctx, cancel := a.rpcCtx(ctx, false)
 	head, err := c.GetObject(rctx, &canopyv1.GetObjectRequest{Bucket: bucket, Key: key})
 	cancel()
@@ -332,7 +332,7 @@ func (a *app) getObject(ctx context.Context, c canopyv1.ObjectServiceClient, buc
 
 // getURL downloads from a presigned URL and checks what it can: the size,
 // and for a whole object the sha256 recorded at upload and the md5.
-func (a *app) getURL(ctx context.Context, u *canopyv1.SignedURL, head *canopyv1.Object, offset, length, want int64, out io.Writer, progress bool) (int64, error) {
+func (a objectCmds) getURL(ctx context.Context, u *canopyv1.SignedURL, head *canopyv1.Object, offset, length, want int64, out io.Writer, progress bool) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, u.Method, u.Url, nil)
 	if err != nil {
 		return 0, err

@@ -103,12 +103,12 @@ func objectRows(w io.Writer, os []*canopyv1.Object, prefixes []string) {
 	rows(w, []string{"KEY", "SIZE", "UPDATED", "ETAG"}, rs)
 }
 
-func (a *app) objectCmd() *cobra.Command {
+func (a objectCmds) objectCmd() *cobra.Command {
 	return group("object", "Objects: put, get, ls, rm, head, cp, url",
 		a.objectPutCmd(), a.objectGetCmd(), a.objectLsCmd(), a.objectRmCmd(), a.objectHeadCmd(), a.objectCpCmd(), a.objectURLCmd())
 }
 
-func (a *app) objectLsCmd() *cobra.Command {
+func (a objectCmds) objectLsCmd() *cobra.Command {
 	var (
 		delim string
 		lf    listFlags
@@ -152,7 +152,7 @@ func (a *app) objectLsCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) objectRmCmd() *cobra.Command {
+func (a objectCmds) objectRmCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "rm BUCKET/KEY...",
 		Short: "Delete objects",
@@ -182,7 +182,7 @@ func (a *app) objectRmCmd() *cobra.Command {
 	}
 }
 
-func (a *app) objectHeadCmd() *cobra.Command {
+func (a objectCmds) objectHeadCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "head BUCKET/KEY",
 		Short: "Show an object's metadata",
@@ -211,7 +211,7 @@ func (a *app) objectHeadCmd() *cobra.Command {
 	}
 }
 
-func (a *app) objectCpCmd() *cobra.Command {
+func (a objectCmds) objectCpCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "cp SRC_BUCKET/KEY DST_BUCKET[/KEY]",
 		Short: "Copy an object, within a cloud or to another cloud",
@@ -237,7 +237,7 @@ func (a *app) objectCpCmd() *cobra.Command {
 	}
 }
 
-func (a *app) objectURLCmd() *cobra.Command {
+func (a objectCmds) objectURLCmd() *cobra.Command {
 	var (
 		put         bool
 		ttl         time.Duration

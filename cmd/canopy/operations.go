@@ -25,7 +25,7 @@ func (a *app) operations(ctx context.Context) (canopyv1.OperationServiceClient, 
 	return canopyv1.NewOperationServiceClient(conn), nil
 }
 
-func (a *app) operationCmd() *cobra.Command {
+func (a operationCmds) operationCmd() *cobra.Command {
 	return group("operation", "Operations (slow changes): list, get, wait, cancel, delete",
 		a.operationListCmd(), a.operationGetCmd(), a.operationWaitCmd(), a.operationCancelCmd(), a.operationDeleteCmd())
 }
@@ -110,7 +110,7 @@ func nonZero(n int32) string {
 	return strconv.Itoa(int(n))
 }
 
-func (a *app) operationListCmd() *cobra.Command {
+func (a operationCmds) operationListCmd() *cobra.Command {
 	var (
 		lf           listFlags
 		target, kind string
@@ -129,7 +129,7 @@ func (a *app) operationListCmd() *cobra.Command {
 				return err
 			}
 			req := &canopyv1.ListOperationsRequest{TargetId: target, Kind: kind, UnfinishedOnly: unfinished}
-			all, _, err := listAll(cmd.Context(), a, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Operation], error) {
+			all, _, err := listAll(cmd.Context(), a.app, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Operation], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListOperations(ctx, req)
 				return page[*canopyv1.Operation]{items: r.GetOperations(), next: r.GetNextPageToken()}, err
@@ -175,13 +175,13 @@ func (a *app) opByID(use, short string, wait bool, call func(ctx context.Context
 	}
 }
 
-func (a *app) operationGetCmd() *cobra.Command {
+func (a operationCmds) operationGetCmd() *cobra.Command {
 	return a.opByID("get", "Show one operation", false, func(ctx context.Context, c canopyv1.OperationServiceClient, id string) (*canopyv1.Operation, error) {
 		return c.GetOperation(ctx, &canopyv1.GetOperationRequest{Id: id})
 	})
 }
 
-func (a *app) operationWaitCmd() *cobra.Command {
+func (a operationCmds) operationWaitCmd() *cobra.Command {
 	cmd := a.opByID("wait", "Wait until an operation is done (exit 1 if it failed)", true, func(ctx context.Context, c canopyv1.OperationServiceClient, id string) (*canopyv1.Operation, error) {
 		op, err := c.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: id, Timeout: durationpb.New(a.waitTimeout - time.Second)})
 		if err == nil && !op.GetDone() {
@@ -193,13 +193,13 @@ func (a *app) operationWaitCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) operationCancelCmd() *cobra.Command {
+func (a operationCmds) operationCancelCmd() *cobra.Command {
 	return a.opByID("cancel", "Ask an operation to stop (a create is rolled back)", false, func(ctx context.Context, c canopyv1.OperationServiceClient, id string) (*canopyv1.Operation, error) {
 		return c.CancelOperation(ctx, &canopyv1.CancelOperationRequest{Id: id})
 	})
 }
 
-func (a *app) operationDeleteCmd() *cobra.Command {
+func (a operationCmds) operationDeleteCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "delete ID",
 		Short: "Forget a done operation",

@@ -86,11 +86,11 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.BoolVar(&a.tls, "tls", false, "connect with TLS (system roots)")
 	pf.StringVar(&a.caFile, "ca-file", os.Getenv("CANOPY_CA_FILE"), "connect with TLS, trusting this PEM CA (env CANOPY_CA_FILE)")
 
-	img := a.imageCmd()
-	img.AddCommand(a.imageUploadCmd(), a.imageDownloadCmd())
-	root.AddCommand(a.cloudCmd(), a.flavorCmd(), img, a.serverCmd(), a.keypairCmd(), a.loginCmd(), a.clientCmd(),
-		a.bucketCmd(), a.objectCmd(),
-		a.volumeCmd(), a.snapshotCmd(), a.backupCmd(), a.operationCmd()) // volumes.go, snapshots.go, operations.go
+	img := imageCmds{a}.imageCmd()
+	img.AddCommand(imageCmds{a}.imageUploadCmd(), imageCmds{a}.imageDownloadCmd())
+	root.AddCommand(a.cloudCmd(), flavorCmds{a}.flavorCmd(), img, serverCmds{a}.serverCmd(), keypairCmds{a}.keypairCmd(), a.loginCmd(), clientCmds{a}.clientCmd(),
+		objectCmds{a}.bucketCmd(), objectCmds{a}.objectCmd(),
+		volumeCmds{a}.volumeCmd(), copyCmds{a}.snapshotCmd(), copyCmds{a}.backupCmd(), operationCmds{a}.operationCmd()) // volumes.go, snapshots.go, operations.go
 	return root
 }
 

@@ -19,7 +19,7 @@ Several servers may be named; they are handled concurrently. A failure on one
 is printed and the others still proceed; the command then exits 1. With -o
 json/yaml one server prints as itself, several as {"servers": [...]}.`
 
-func (a *app) serverDeleteCmd() *cobra.Command {
+func (a serverCmds) serverDeleteCmd() *cobra.Command {
 	var wait bool
 	cmd := &cobra.Command{
 		Use:     "delete ID|NAME...",
@@ -38,7 +38,7 @@ func (a *app) serverDeleteCmd() *cobra.Command {
 }
 
 // serverActionCmd builds start, stop and reboot.
-func (a *app) serverActionCmd(verb, short, until string) *cobra.Command {
+func (a serverCmds) serverActionCmd(verb, short, until string) *cobra.Command {
 	var wait, hard bool
 	cmd := &cobra.Command{
 		Use:   verb + " ID|NAME...",

@@ -12,7 +12,7 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-func (a *app) serverCmd() *cobra.Command {
+func (a serverCmds) serverCmd() *cobra.Command {
 	return group("server", "Servers: create, list, get, delete, start, stop, reboot, watch",
 		a.serverCreateCmd(), a.serverListCmd(), a.serverGetCmd(), a.serverDeleteCmd(),
 		a.serverActionCmd("start", "Start stopped servers", "ACTIVE"),
@@ -28,7 +28,7 @@ func (a *app) addWait(cmd *cobra.Command, wait *bool, until string) {
 	cmd.Flags().DurationVar(&a.waitTimeout, "wait-timeout", defaultWaitTimeout, "how long --wait may take")
 }
 
-func (a *app) serverCreateCmd() *cobra.Command {
+func (a serverCmds) serverCreateCmd() *cobra.Command {
 	var (
 		loc                              locFlags
 		flavor, image, keypair, userData string
@@ -118,7 +118,7 @@ func inError(sv *canopyv1.Server) error {
 	return fmt.Errorf("server %s (%s) is in ERROR: %s", sv.GetName(), sv.GetId(), msg)
 }
 
-func (a *app) serverListCmd() *cobra.Command {
+func (a serverCmds) serverListCmd() *cobra.Command {
 	var (
 		lf     listFlags
 		loc    locFlags
@@ -148,7 +148,7 @@ func (a *app) serverListCmd() *cobra.Command {
 				return err
 			}
 			req := &canopyv1.ListServersRequest{Location: loc.pb(), Name: name, Status: st, Labels: lm}
-			all, errs, err := listAll(cmd.Context(), a, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Server], error) {
+			all, errs, err := listAll(cmd.Context(), a.app, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Server], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListServers(ctx, req)
 				return page[*canopyv1.Server]{items: r.GetServers(), next: r.GetNextPageToken(), errs: r.GetCloudErrors()}, err
@@ -170,7 +170,7 @@ func (a *app) serverListCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) serverGetCmd() *cobra.Command {
+func (a serverCmds) serverGetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "get ID|NAME",
 		Short: "Show one server",

@@ -11,12 +11,12 @@ import (
 
 // Snapshots and backups share their shape: a copy of a volume.
 
-func (a *app) snapshotCmd() *cobra.Command {
+func (a copyCmds) snapshotCmd() *cobra.Command {
 	return group("snapshot", "Volume snapshots: create, list, get, delete",
 		a.copyCreateCmd("snapshot"), a.snapshotListCmd(), a.snapshotGetCmd(), a.copyDeleteCmd("snapshot"))
 }
 
-func (a *app) backupCmd() *cobra.Command {
+func (a copyCmds) backupCmd() *cobra.Command {
 	return group("backup", "Volume backups: create, list, get, delete, restore",
 		a.copyCreateCmd("backup"), a.backupListCmd(), a.backupGetCmd(), a.copyDeleteCmd("backup"), a.backupRestoreCmd())
 }
@@ -28,7 +28,7 @@ into its own store and marks the %s emulated. A cloud whose volume data
 canopy cannot read either refuses with FAILED_PRECONDITION naming the cloud
 and the capability.`
 
-func (a *app) copyCreateCmd(what string) *cobra.Command {
+func (a copyCmds) copyCreateCmd(what string) *cobra.Command {
 	var (
 		of                  opFlags
 		volume, description string
@@ -70,7 +70,7 @@ func (a *app) copyCreateCmd(what string) *cobra.Command {
 	return cmd
 }
 
-func (a *app) copyDeleteCmd(what string) *cobra.Command {
+func (a copyCmds) copyDeleteCmd(what string) *cobra.Command {
 	var of opFlags
 	cmd := &cobra.Command{
 		Use:     "delete ID|NAME...",
@@ -112,7 +112,7 @@ func (f *copyListFlags) add(cmd *cobra.Command, what string) {
 	cmd.Flags().StringArrayVar(&f.labels, "label", nil, "only "+what+"s with this label `key=value` (repeatable)")
 }
 
-func (a *app) snapshotListCmd() *cobra.Command {
+func (a copyCmds) snapshotListCmd() *cobra.Command {
 	var f copyListFlags
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -132,7 +132,7 @@ func (a *app) snapshotListCmd() *cobra.Command {
 				return err
 			}
 			req := &canopyv1.ListSnapshotsRequest{Location: f.loc.pb(), Name: f.name, VolumeId: f.volume, Labels: lm}
-			all, errs, err := listAll(cmd.Context(), a, f.lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Snapshot], error) {
+			all, errs, err := listAll(cmd.Context(), a.app, f.lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Snapshot], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListSnapshots(ctx, req)
 				return page[*canopyv1.Snapshot]{items: r.GetSnapshots(), next: r.GetNextPageToken(), errs: r.GetCloudErrors()}, err
@@ -154,7 +154,7 @@ func (a *app) snapshotListCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) backupListCmd() *cobra.Command {
+func (a copyCmds) backupListCmd() *cobra.Command {
 	var f copyListFlags
 	cmd := &cobra.Command{
 		Use:   "list",
@@ -174,7 +174,7 @@ func (a *app) backupListCmd() *cobra.Command {
 				return err
 			}
 			req := &canopyv1.ListBackupsRequest{Location: f.loc.pb(), Name: f.name, VolumeId: f.volume, Labels: lm}
-			all, errs, err := listAll(cmd.Context(), a, f.lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Backup], error) {
+			all, errs, err := listAll(cmd.Context(), a.app, f.lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Backup], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListBackups(ctx, req)
 				return page[*canopyv1.Backup]{items: r.GetBackups(), next: r.GetNextPageToken(), errs: r.GetCloudErrors()}, err
@@ -202,7 +202,7 @@ func copyRow(id, name string, st canopyv1.Status, size int64, volume string, loc
 	return []string{id, name, statusWord(st), gib(size), volume, loc.GetCloud(), yesNo(emulated)}
 }
 
-func (a *app) snapshotGetCmd() *cobra.Command {
+func (a copyCmds) snapshotGetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "get ID|NAME",
 		Short: "Show one snapshot",
@@ -223,7 +223,7 @@ func (a *app) snapshotGetCmd() *cobra.Command {
 	}
 }
 
-func (a *app) backupGetCmd() *cobra.Command {
+func (a copyCmds) backupGetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "get ID|NAME",
 		Short: "Show one backup",
@@ -244,7 +244,7 @@ func (a *app) backupGetCmd() *cobra.Command {
 	}
 }
 
-func (a *app) backupRestoreCmd() *cobra.Command {
+func (a copyCmds) backupRestoreCmd() *cobra.Command {
 	var (
 		of         opFlags
 		name, zone string

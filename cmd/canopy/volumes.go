@@ -39,13 +39,13 @@ func (a *app) addOpFlags(cmd *cobra.Command, f *opFlags, until string) {
 	cmd.Flags().StringVar(&f.requestID, "request-id", "", "idempotency key: retrying with the same key returns the same operation")
 }
 
-func (a *app) volumeCmd() *cobra.Command {
+func (a volumeCmds) volumeCmd() *cobra.Command {
 	return group("volume", "Volumes: create, list, get, delete, extend, attach, detach, watch",
 		a.volumeCreateCmd(), a.volumeListCmd(), a.volumeGetCmd(), a.volumeDeleteCmd(), a.volumeExtendCmd(),
 		a.volumeAttachCmd(), a.volumeDetachCmd(), a.volumeWatchCmd())
 }
 
-func (a *app) volumeCreateCmd() *cobra.Command {
+func (a volumeCmds) volumeCreateCmd() *cobra.Command {
 	var (
 		loc                                      locFlags
 		size                                     int64
@@ -95,7 +95,7 @@ a server boots from it ('canopy server create --boot-volume').` + opHelp,
 	return cmd
 }
 
-func (a *app) volumeListCmd() *cobra.Command {
+func (a volumeCmds) volumeListCmd() *cobra.Command {
 	var (
 		lf     listFlags
 		loc    locFlags
@@ -125,7 +125,7 @@ func (a *app) volumeListCmd() *cobra.Command {
 				return err
 			}
 			req := &canopyv1.ListVolumesRequest{Location: loc.pb(), Name: name, Status: st, Labels: lm}
-			all, errs, err := listAll(cmd.Context(), a, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Volume], error) {
+			all, errs, err := listAll(cmd.Context(), a.app, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Volume], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListVolumes(ctx, req)
 				return page[*canopyv1.Volume]{items: r.GetVolumes(), next: r.GetNextPageToken(), errs: r.GetCloudErrors()}, err
@@ -145,7 +145,7 @@ func (a *app) volumeListCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) volumeGetCmd() *cobra.Command {
+func (a volumeCmds) volumeGetCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "get ID|NAME",
 		Short: "Show one volume",
@@ -166,7 +166,7 @@ func (a *app) volumeGetCmd() *cobra.Command {
 	}
 }
 
-func (a *app) volumeDeleteCmd() *cobra.Command {
+func (a volumeCmds) volumeDeleteCmd() *cobra.Command {
 	var of opFlags
 	cmd := &cobra.Command{
 		Use:     "delete ID|NAME...",
@@ -188,7 +188,7 @@ func (a *app) volumeDeleteCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) volumeExtendCmd() *cobra.Command {
+func (a volumeCmds) volumeExtendCmd() *cobra.Command {
 	var (
 		of   opFlags
 		size int64
@@ -218,7 +218,7 @@ func (a *app) volumeExtendCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) volumeAttachCmd() *cobra.Command {
+func (a volumeCmds) volumeAttachCmd() *cobra.Command {
 	var (
 		of     opFlags
 		server string
@@ -248,7 +248,7 @@ func (a *app) volumeAttachCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) volumeDetachCmd() *cobra.Command {
+func (a volumeCmds) volumeDetachCmd() *cobra.Command {
 	var (
 		of     opFlags
 		server string

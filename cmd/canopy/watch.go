@@ -126,8 +126,8 @@ func emitWatchEvent[E watchMsg](a *app, w watchSpec[E], ev E) error {
 	return nil
 }
 
-func (a *app) serverWatchCmd() *cobra.Command {
-	return watchCmd(a, watchSpec[*canopyv1.WatchServersResponse]{
+func (a serverCmds) serverWatchCmd() *cobra.Command {
+	return watchCmd(a.app, watchSpec[*canopyv1.WatchServersResponse]{
 		kind:  "server",
 		short: "Stream server changes as they happen",
 		long: `Print every matching server as it is now, then every change (status, name,
@@ -161,8 +161,8 @@ JSON object per line; with -o yaml, one YAML document per event.`,
 	})
 }
 
-func (a *app) volumeWatchCmd() *cobra.Command {
-	return watchCmd(a, watchSpec[*canopyv1.WatchVolumesResponse]{
+func (a volumeCmds) volumeWatchCmd() *cobra.Command {
+	return watchCmd(a.app, watchSpec[*canopyv1.WatchVolumesResponse]{
 		kind:  "volume",
 		short: "Stream volume changes as they happen",
 		long: `Print every matching volume as it is now, then every change (status, size,
