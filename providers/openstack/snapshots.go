@@ -122,7 +122,13 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 	if tv != "" && !found {
 		if all, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
 			if w, ok := pickSnapshot(append(all, created), tv); ok && w.ID != created.ID {
-				_ = snapshots.Delete(ctx, sc, created.ID).ExtractErr()
+				go deleteLoser(sc, "snapshot", created.ID, func(ctx context.Context, id string) (string, error) {
+					x, err := snapshots.Get(ctx, sc, id).Extract()
+					if err != nil {
+						return "", err
+					}
+					return x.Status, nil
+				}, func(ctx context.Context, id string) error { return snapshots.Delete(ctx, sc, id).ExtractErr() })
 				return toSnapshot(region, w), nil
 			}
 		}

@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	gopenstack "github.com/gophercloud/gophercloud/v2/openstack"
@@ -134,6 +135,32 @@ func asKind(err error, kind error) error {
 func isHTTP(err error, code int) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Code == code
+}
+
+// deleteLoser deletes a resource a create made that lost the oldest-wins
+// race with a concurrent create of the same token. Cinder refuses to
+// delete a volume or snapshot while it is still being created, which under
+// load lasts seconds to minutes: wait until it settles (bounded), then
+// delete. It runs in the background; what it cannot delete, canopy's lists
+// delete later as a crash duplicate (router.Claimed).
+func deleteLoser(sc *gophercloud.ServiceClient, kind, id string, status func(context.Context, string) (string, error), del func(context.Context, string) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	for ctx.Err() == nil {
+		st, err := status(ctx, id)
+		if gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+			return
+		}
+		if err == nil && st != "creating" && st != "downloading" {
+			if err := del(ctx, id); err == nil || gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // replayKey is the ReplayGuard key of a token of one kind ("" without one).
@@ -429,7 +456,13 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 		// volume with the token wins and the others are deleted.
 		if all, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
 			if w, ok := pickVolume(append(all, v), tv); ok && w.ID != v.ID {
-				_ = volumes.Delete(ctx, sc, v.ID, nil).ExtractErr()
+				go deleteLoser(sc, "volume", v.ID, func(ctx context.Context, id string) (string, error) {
+					x, err := volumes.Get(ctx, sc, id).Extract()
+					if err != nil {
+						return "", err
+					}
+					return x.Status, nil
+				}, func(ctx context.Context, id string) error { return volumes.Delete(ctx, sc, id, nil).ExtractErr() })
 				return toVolume(region, w), nil
 			}
 		}
