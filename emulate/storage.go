@@ -247,6 +247,20 @@ func (s *Storage) restore(ctx context.Context, kind, from string, spec providers
 	return s.settle(ctx, v, r)
 }
 
+// Restored records that volume was made, empty, from the emulated copy
+// from (a providers.KindSnapshot or KindBackup) by a caller that did not
+// ask through CreateVolume or RestoreBackup — an operation a canopyd
+// before Storage recorded, whose step made the empty volume itself — so
+// its reads fill it like any other. A volume already recorded keeps its
+// record (filled or not).
+func (s *Storage) Restored(ctx context.Context, volume, kind, from string) error {
+	r, ok, err := s.restoreOf(ctx, volume)
+	if err != nil || (ok && r.From == from) {
+		return err
+	}
+	return s.putRestore(ctx, restoreRecord{Volume: volume, FromKind: kind, From: from})
+}
+
 // DeleteVolume implements providers.Volumes; the record of a volume made
 // from an emulated copy goes with it.
 func (s *Storage) DeleteVolume(ctx context.Context, id string) error {
