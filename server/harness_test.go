@@ -63,9 +63,10 @@ func newEnv(t testing.TB, yaml string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := startEnv(t, testConfig(t, yaml), st)
+	// Registered first so it runs last (cleanups run in reverse): the
+	// server stops before its store closes.
 	t.Cleanup(func() { st.Close() })
-	return e
+	return startEnv(t, testConfig(t, yaml), st)
 }
 
 // startEnv serves cfg over st; stop() shuts it down (the store stays open).

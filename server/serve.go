@@ -56,6 +56,9 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	)...)
 	vols, opsvc, err := s.startVolumes(ctx) // storage.go: resumes unfinished operations
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while it started: nothing was served
+		}
 		return err
 	}
 	defer vols.ops.stop()
