@@ -38,9 +38,11 @@ import (
 // native id that becomes available — cannot express. Has says the cloud's
 // own answer for it.
 //
-// The operation steps in server/ do not call Storage yet: they branch on
-// the mode an operation recorded (ModeNative, ModeEmulated, ModeDeferred)
-// and call the Layer's methods directly (docs/architecture.md).
+// The operation steps and handlers in server/ call Storage
+// (router.Cloud.Storage) for volumes, snapshots, backups and restores,
+// whatever the cloud; a step replayed after a crash passes the same
+// idempotency token, so it finds the same copy or volume
+// (docs/architecture.md).
 type Storage struct{ e *Layer }
 
 // Storage is the layer's block storage as provider interfaces; nil when
