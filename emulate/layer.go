@@ -28,9 +28,13 @@
 //
 // Storage (storage.go) is the same layer as the provider interfaces
 // themselves, reads and writes alike; the conformance suite runs against
-// it on a simulator with its features switched off. The operation steps
-// in server/ do not call it yet: they branch on the mode an operation
-// recorded and call the Layer's methods (MakeCopy, CopyIn, PutRecord).
+// it on a simulator with its features switched off. It is what server/'s
+// handlers and operation steps call for volumes, snapshots, backups and
+// restores (router.Cloud.Storage). The Layer's own methods remain for
+// what Storage cannot express — deferred volumes (PutRecord, Record,
+// Forget), the capability checks that name what is missing (*Mode) —
+// and for operations recorded before the steps called Storage, which
+// recorded ModeEmulated and resume as they began (MakeCopy; Storage.Restored).
 package emulate
 
 import (
@@ -55,8 +59,10 @@ const (
 	emuPrefix = "canopy-emu-"
 )
 
-// Strategies an operation records in its spec, so a resumed operation does
-// what it started doing.
+// Strategies: what the Layer would do for a write. An operation records
+// ModeDeferred in its spec (a deferred volume is not Storage's); operations
+// recorded before server/'s steps called Storage also recorded
+// ModeEmulated, and resume by it.
 const (
 	ModeNative   = ""
 	ModeEmulated = "emulated" // data copy in canopy's store
@@ -65,10 +71,9 @@ const (
 
 // Layer is one cloud's block storage with what the cloud lacks filled in.
 // The router builds one per cloud with the cloud's stack, from the
-// adapter's capabilities; handlers and operation steps read through it
-// (snapshots and backups, emulated or not, in one list), and the steps
-// ask it for the mode a write takes (Mode*). Storage returns it as the
-// provider interfaces.
+// adapter's capabilities. Storage returns it as the provider interfaces,
+// which is what handlers and operation steps call; the pollers list
+// through the Layer itself, and deferred volumes are its records.
 type Layer struct {
 	cloud string
 	has   map[string]bool // native capabilities

@@ -38,9 +38,11 @@ import (
 // native id that becomes available — cannot express. Has says the cloud's
 // own answer for it.
 //
-// The operation steps in server/ do not call Storage yet: they branch on
-// the mode an operation recorded (ModeNative, ModeEmulated, ModeDeferred)
-// and call the Layer's methods directly (docs/architecture.md).
+// The operation steps and handlers in server/ call Storage
+// (router.Cloud.Storage) for volumes, snapshots, backups and restores,
+// whatever the cloud; a step replayed after a crash passes the same
+// idempotency token, so it finds the same copy or volume
+// (docs/architecture.md).
 type Storage struct{ e *Layer }
 
 // Storage is the layer's block storage as provider interfaces; nil when
@@ -245,6 +247,20 @@ func (s *Storage) restore(ctx context.Context, kind, from string, spec providers
 		}
 	}
 	return s.settle(ctx, v, r)
+}
+
+// Restored records that volume was made, empty, from the emulated copy
+// from (a providers.KindSnapshot or KindBackup) by a caller that did not
+// ask through CreateVolume or RestoreBackup — an operation a canopyd
+// before Storage recorded, whose step made the empty volume itself — so
+// its reads fill it like any other. A volume already recorded keeps its
+// record (filled or not).
+func (s *Storage) Restored(ctx context.Context, volume, kind, from string) error {
+	r, ok, err := s.restoreOf(ctx, volume)
+	if err != nil || (ok && r.From == from) {
+		return err
+	}
+	return s.putRestore(ctx, restoreRecord{Volume: volume, FromKind: kind, From: from})
 }
 
 // DeleteVolume implements providers.Volumes; the record of a volume made

@@ -45,15 +45,22 @@ type Cloud struct {
 	// reads answered from the cache do not rebuild the same messages.
 	ServerMemo Memo[providers.Server, *canopyv1.Server]
 
-	// Storage is the cached block-storage driver (nil without volumes);
-	// Emulation fills in what the cloud lacks over it (always set: it
-	// says FAILED_PRECONDITION for what it cannot fill in). The pollers
-	// list through Emulation, so emulated copies are waited on alike.
-	Storage   *cache.Storage
-	Emulation *emulate.Layer
-	Volumes   *cache.Poller[providers.Volume]
-	Snapshots *cache.Poller[providers.Snapshot]
-	Backups   *cache.Poller[providers.Backup]
+	// Storage is the cloud's block storage as the provider interfaces,
+	// with what the cloud lacks filled in (emulate.Storage, chosen from
+	// the adapter's capabilities): what handlers and operation steps call
+	// for volumes, snapshots, backups and restores, reads and writes
+	// alike. Nil without volumes.
+	Storage *emulate.Storage
+	// StorageCache is the cached block-storage driver under it (nil
+	// without volumes); Emulation is the layer Storage is made of (always
+	// set: it says FAILED_PRECONDITION for what it cannot fill in), which
+	// also keeps deferred volumes. The pollers list through Emulation, so
+	// emulated copies are waited on alike.
+	StorageCache *cache.Storage
+	Emulation    *emulate.Layer
+	Volumes      *cache.Poller[providers.Volume]
+	Snapshots    *cache.Poller[providers.Snapshot]
+	Backups      *cache.Poller[providers.Backup]
 
 	// Objects is the rate-limited object driver (nil without objects);
 	// Transfer the image upload/download driver (nil without it).
@@ -182,7 +189,7 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 		for _, kind := range []string{cache.Volumes, cache.Snapshots, cache.Backups} {
 			ttl[kind] = cc.TTL(kind)
 		}
-		cl.Storage = cache.NewStorage(pc.Name, p, cl.Limiter, cache.Options{TTL: ttl, Poll: min})
+		cl.StorageCache = cache.NewStorage(pc.Name, p, cl.Limiter, cache.Options{TTL: ttl, Poll: min})
 	}
 	if o, ok := p.(providers.Objects); ok {
 		cl.Objects = cache.NewObjects(pc.Name, o, cl.Limiter, nil)
@@ -210,10 +217,11 @@ func (r *Router) emulation(cl *Cloud) error {
 	if err != nil {
 		return err
 	}
-	cl.Emulation = emulate.New(cl.Name, cl.Provider, cl.Storage, emulate.Options{Records: r.store, Bucket: bucket, ObjectsOf: r.objectsByName})
-	if cl.Storage == nil {
+	cl.Emulation = emulate.New(cl.Name, cl.Provider, cl.StorageCache, emulate.Options{Records: r.store, Bucket: bucket, ObjectsOf: r.objectsByName})
+	if cl.StorageCache == nil {
 		return nil
 	}
+	cl.Storage = cl.Emulation.Storage()
 	e, min, max := cl.Emulation, r.cfg.Wait.MinInterval.Std(), r.cfg.Wait.MaxInterval.Std()
 	cl.Volumes = cache.NewPoller(func(ctx context.Context) ([]providers.Volume, error) { return e.ListVolumes(ctx, true) },
 		func(x providers.Volume) string { return x.NativeID }, func(x providers.Volume) bool { return x.Status.Transitional() }, min, max)

@@ -43,8 +43,8 @@ func TestClaimed(t *testing.T) {
 			}
 			list := func() ([]providers.Volume, map[string]store.Mapping) {
 				t.Helper()
-				cl.Storage.InvalidateVolumes()
-				vols, err := cl.Storage.ListVolumes(ctx)
+				cl.StorageCache.InvalidateVolumes()
+				vols, err := cl.StorageCache.ListVolumes(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -6,7 +6,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/canopy-cloud/canopy/emulate"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/router"
@@ -70,11 +69,10 @@ func (v *volumeService) RestoreBackup(ctx context.Context, req *canopyv1.Restore
 			return opRequest{}, router.BadRequest("size_gib", "at least the backup's %d GiB, got %d", b.SizeGib, size)
 		}
 		spec := jobSpec{Name: req.GetName(), Zone: req.GetZone(), SizeGiB: size, Labels: req.GetLabels(), BackupID: m.ID, BackupNative: m.NativeID}
-		if b.Emulated {
+		if b.Emulated { // the steps ask Storage, which writes its bytes in
 			if err := sc.Emulation.RestoreMode(providers.CapBackups); err != nil {
 				return opRequest{}, router.EmulationErr(err)
 			}
-			spec.Mode = emulate.ModeEmulated
 		}
 		return opRequest{cl: sc, target: store.NewID(), reserve: providers.KindVolume, spec: spec}, nil
 	})

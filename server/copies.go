@@ -47,11 +47,15 @@ type copyPB struct {
 
 // copyKind is what one kind of copy says of itself.
 type copyKind[N any, M copyMsg] struct {
-	kind             string // providers.KindSnapshot, KindBackup
-	create, delete   string // operation kinds
-	list             func(e *emulate.Layer, ctx context.Context, fresh bool) ([]N, error)
-	get              func(e *emulate.Layer, ctx context.Context, native string) (N, error)
-	del              func(e *emulate.Layer, ctx context.Context, native string) error // a crash duplicate's
+	kind           string // providers.KindSnapshot, KindBackup
+	create, delete string // operation kinds
+	// list, get and del read and delete through the cloud's storage
+	// (router.Cloud.Storage): the cloud's copies and emulated ones alike.
+	list func(st *emulate.Storage, ctx context.Context) ([]N, error)
+	get  func(st *emulate.Storage, ctx context.Context, native string) (N, error)
+	del  func(st *emulate.Storage, ctx context.Context, native string) error
+	// mode says whether the cloud can have this kind of copy at all
+	// (FAILED_PRECONDITION naming the capability when not).
 	mode             func(e *emulate.Layer) (string, error)
 	native           func(N) (c providers.Common, volumeID string, sizeGiB int64, description string, emulated bool)
 	msg              func(copyPB) M
@@ -61,8 +65,8 @@ type copyKind[N any, M copyMsg] struct {
 
 var snapshotKind = copyKind[providers.Snapshot, *canopyv1.Snapshot]{
 	kind: providers.KindSnapshot, create: opSnapshotCreate, delete: opSnapshotDelete,
-	list: (*emulate.Layer).ListSnapshots, get: (*emulate.Layer).GetSnapshot, mode: (*emulate.Layer).SnapshotMode,
-	del: (*emulate.Layer).DeleteSnapshot,
+	list: (*emulate.Storage).ListSnapshots, get: (*emulate.Storage).GetSnapshot, mode: (*emulate.Layer).SnapshotMode,
+	del: (*emulate.Storage).DeleteSnapshot,
 	native: func(x providers.Snapshot) (providers.Common, string, int64, string, bool) {
 		return x.Common, x.VolumeID, x.SizeGiB, x.Description, x.Emulated
 	},
@@ -83,8 +87,8 @@ var snapshotKind = copyKind[providers.Snapshot, *canopyv1.Snapshot]{
 
 var backupKind = copyKind[providers.Backup, *canopyv1.Backup]{
 	kind: providers.KindBackup, create: opBackupCreate, delete: opBackupDelete,
-	list: (*emulate.Layer).ListBackups, get: (*emulate.Layer).GetBackup, mode: (*emulate.Layer).BackupMode,
-	del: (*emulate.Layer).DeleteBackup,
+	list: (*emulate.Storage).ListBackups, get: (*emulate.Storage).GetBackup, mode: (*emulate.Layer).BackupMode,
+	del: (*emulate.Storage).DeleteBackup,
 	native: func(x providers.Backup) (providers.Common, string, int64, string, bool) {
 		return x.Common, x.VolumeID, x.SizeGiB, x.Description, x.Emulated
 	},
@@ -102,7 +106,7 @@ var backupKind = copyKind[providers.Backup, *canopyv1.Backup]{
 // its volume) to its canopy id in one batched store call per kind.
 func copiesPB[N any, M copyMsg](ctx context.Context, v *storageViews, k copyKind[N, M], sc *router.Cloud, list []N) ([]M, error) {
 	list, ids, err := router.Claimed(ctx, v.rt, sc, k.kind, list, func(x N) providers.Common { c, _, _, _, _ := k.native(x); return c },
-		func(ctx context.Context, native string) error { return k.del(sc.Emulation, ctx, native) })
+		func(ctx context.Context, native string) error { return k.del(sc.Storage, ctx, native) })
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +139,7 @@ func cloudCopies[N any, M copyMsg](ctx context.Context, v *storageViews, k copyK
 	if cl.Emulation.VolumesOrFail() != nil {
 		return nil, nil
 	}
-	list, err := k.list(cl.Emulation, ctx, false)
+	list, err := k.list(cl.Storage, ctx)
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "list "+k.kind+"s", err)
 	}
@@ -205,7 +209,7 @@ func findCopy[N any, M copyMsg](ctx context.Context, v *volumeService, k copyKin
 			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: k.pendingStatusMsg(op), VolumeID: spec.VolumeID,
 			Description: spec.Description, Labels: spec.Labels, Created: ts(m.Created)}), nil
 	}
-	x, err := k.get(sc.Emulation, ctx, m.NativeID)
+	x, err := k.get(sc.Storage, ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		if !v.ops.busy(ctx, m.ID) {
 			_ = v.store.Delete(context.WithoutCancel(ctx), m.ID)
@@ -248,11 +252,12 @@ func createCopy[N any, M copyMsg](ctx context.Context, v *volumeService, k copyK
 		if err != nil {
 			return opRequest{}, err
 		}
-		mode, err := k.mode(sc.Emulation)
-		if err != nil {
+		if _, err := k.mode(sc.Emulation); err != nil {
 			return opRequest{}, router.EmulationErr(err)
 		}
-		spec := jobSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Mode: mode, VolumeID: m.ID, VolumeNative: m.NativeID, SizeGiB: cur.SizeGib}
+		// No mode is recorded: the steps call the cloud's storage, which
+		// makes the copy the cloud's way or canopy's.
+		spec := jobSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), VolumeID: m.ID, VolumeNative: m.NativeID, SizeGiB: cur.SizeGib}
 		return opRequest{cl: sc, target: store.NewID(), reserve: k.kind, spec: spec}, nil
 	})
 }
@@ -273,10 +278,6 @@ func deleteCopy[N any, M copyMsg](ctx context.Context, v *volumeService, k copyK
 		if m.Pending() {
 			return opRequest{}, status.Errorf(codes.FailedPrecondition, "%s %s is still being created in cloud %q; delete it once it is (or cancel its operation)", k.kind, m.ID, sc.Name)
 		}
-		spec := jobSpec{Last: anyBytes(cur)}
-		if cur.GetEmulated() {
-			spec.Mode = emulate.ModeEmulated
-		}
-		return opRequest{cl: sc, target: m.ID, spec: spec}, nil
+		return opRequest{cl: sc, target: m.ID, spec: jobSpec{Last: anyBytes(cur)}}, nil
 	})
 }

@@ -139,7 +139,7 @@ func (p *bootPlan) done(ctx context.Context, sv providers.Server) error {
 	if p == nil {
 		return nil
 	}
-	p.sc.Storage.InvalidateVolumes() // the boot volume is in use now, or made
+	p.sc.StorageCache.InvalidateVolumes() // the boot volume is in use now, or made
 	if !p.deferred {
 		return nil
 	}
@@ -153,7 +153,7 @@ func (v *storageViews) materialize(ctx context.Context, sc *router.Cloud, id, ro
 	if rootNative == "" {
 		return status.Errorf(codes.Internal, "cloud %q made the server without a root volume for volume %s", sc.Name, id)
 	}
-	sc.Storage.InvalidateVolumes()
+	sc.StorageCache.InvalidateVolumes()
 	if _, err := v.store.Bind(ctx, id, rootNative); err != nil {
 		return router.StoreErr(fmt.Sprintf("bind volume %s to %s", id, rootNative), err)
 	}

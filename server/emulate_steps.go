@@ -12,9 +12,13 @@ import (
 	"github.com/canopy-cloud/canopy/store"
 )
 
-// The operation steps of the emulated modes (see emulate.go). Each is
-// idempotent like every step: records are written under ids derived from
-// the operation's target, so a step run twice writes the same thing.
+// The operation steps of what the provider interfaces cannot express, so
+// emulate.Storage does not do it: deferred volumes (volume-from-image on a
+// cloud that cannot, made when a server boots from it; emulate_boot.go),
+// and the cleanup of what an emulated create recorded under its token.
+// Each is idempotent like every step: records are written under ids
+// derived from the operation's target, so a step run twice writes the
+// same thing.
 
 // stepRecordDeferred records a deferred volume (volume-from-image on a
 // cloud that cannot): the operation is done at once, the volume PENDING
@@ -65,34 +69,6 @@ func (v *changeSteps) deferredChange(ctx context.Context, op *store.Operation, s
 	return jobs.Result{Done: true, Response: anyBytes(pb)}, nil
 }
 
-// stepCopy makes an emulated snapshot or backup: the volume's data into
-// canopy's store, then the record.
-func (v *createSteps) stepCopy(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec, kind string) (jobs.Result, error) {
-	native := emulate.EmulatedID(kind, op.TargetID)
-	src, err := sc.Emulation.GetVolume(ctx, spec.VolumeNative)
-	if err != nil {
-		return jobs.Result{}, stepErr(sc.Name, "get volume "+spec.VolumeNative, err)
-	}
-	if err := sc.Emulation.MakeCopy(ctx, kind, native, src, spec.Name, spec.Description, spec.Labels); err != nil {
-		return jobs.Result{}, stepErr(sc.Name, "copy volume "+spec.VolumeNative, err)
-	}
-	return v.learned(ctx, op, native, 70)
-}
-
-// stepFill writes an emulated snapshot's or backup's data into the volume
-// made from it.
-func (v *createSteps) stepFill(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
-	kind, src := providers.KindSnapshot, spec.SnapshotNative
-	if op.Kind == opBackupRestore {
-		kind, src = providers.KindBackup, spec.BackupNative
-	}
-	native := op.State["native"]
-	if err := sc.Emulation.CopyIn(ctx, kind, src, native); err != nil {
-		return jobs.Result{}, stepErr(sc.Name, "restore emulated "+kind, err)
-	}
-	return v.volumeDone(ctx, sc, op.TargetID, native)
-}
-
 // forgetEmulated removes what an emulated create recorded (undo, failure).
 func (v *createSteps) forgetEmulated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) error {
 	switch op.Kind {
@@ -106,14 +82,6 @@ func (v *createSteps) forgetEmulated(ctx context.Context, op *store.Operation, s
 		return sc.Emulation.Forget(ctx, providers.KindBackup, emulate.EmulatedID(providers.KindBackup, op.TargetID))
 	}
 	return nil
-}
-
-// deleteEmulatedCopy is the delete step of an emulated snapshot or backup.
-func (v *changeSteps) deleteEmulatedCopy(ctx context.Context, sc *router.Cloud, kind, native string) error {
-	if kind == providers.KindSnapshot {
-		return sc.Emulation.DeleteSnapshot(ctx, native)
-	}
-	return sc.Emulation.DeleteBackup(ctx, native)
 }
 
 // pollSnapshotJob waits for a snapshot job to tell the snapshot's id.

@@ -45,7 +45,9 @@ type ops struct {
 	runner *jobs.Runner
 }
 
-// createSteps are the steps of creates (volume_jobs.go, emulate_steps.go; volume_change_steps.go).
+// createSteps are the steps of creates (volume_jobs.go; emulate_steps.go
+// for deferred volumes; legacy_steps.go for operations recorded with the
+// emulated mode).
 type createSteps struct{ storageViews }
 
 // changeSteps are the steps of deletes and changes (volume_change_steps.go).

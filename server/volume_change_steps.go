@@ -41,17 +41,15 @@ func (v *changeSteps) stepDelete(kind string) func(context.Context, *store.Opera
 			op.State["native"] = native
 		}
 		var err error
-		switch {
-		case kind == providers.KindVolume:
+		switch kind { // the cloud's or an emulated copy alike
+		case providers.KindVolume:
 			if err = sc.Storage.DeleteVolume(ctx, native); errors.Is(err, providers.ErrNotFound) {
 				err = nil
 			}
-		case emulate.IsEmulated(native):
-			err = v.deleteEmulatedCopy(ctx, sc, kind, native)
-		case kind == providers.KindSnapshot:
-			err = sc.Emulation.DeleteSnapshot(ctx, native)
+		case providers.KindSnapshot:
+			err = sc.Storage.DeleteSnapshot(ctx, native)
 		default:
-			err = sc.Emulation.DeleteBackup(ctx, native)
+			err = sc.Storage.DeleteBackup(ctx, native)
 		}
 		if err != nil {
 			return jobs.Result{}, stepErr(sc.Name, "delete "+kind+" "+native, err)
@@ -109,7 +107,7 @@ func (v *changeSteps) stepExtend(ctx context.Context, op *store.Operation, sc *r
 	if err != nil {
 		return jobs.Result{}, err
 	}
-	x, err := sc.Emulation.GetVolume(ctx, native)
+	x, err := sc.Storage.GetVolume(ctx, native)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
@@ -135,7 +133,7 @@ func (v *changeSteps) stepAttach(ctx context.Context, op *store.Operation, sc *r
 	if err != nil {
 		return jobs.Result{}, err
 	}
-	x, err := sc.Emulation.GetVolume(ctx, native)
+	x, err := sc.Storage.GetVolume(ctx, native)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
@@ -152,7 +150,7 @@ func (v *changeSteps) stepDetach(ctx context.Context, op *store.Operation, sc *r
 	if err != nil {
 		return jobs.Result{}, err
 	}
-	x, err := sc.Emulation.GetVolume(ctx, native)
+	x, err := sc.Storage.GetVolume(ctx, native)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}

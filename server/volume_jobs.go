@@ -20,7 +20,24 @@ import (
 // runner may run it again after a crash): creates pass the operation's
 // target id as the cloud's idempotency token, deletes accept what is gone,
 // state changes check the state first, binds of the same native id are
-// no-ops, and waits wait again. Emulated modes branch to emulate_steps.go.
+// no-ops, and waits wait again.
+//
+// Every step calls the cloud's block storage through one interface,
+// router.Cloud.Storage (emulate.Storage: the provider interfaces with what
+// the cloud lacks filled in), whatever the cloud: a snapshot is
+// st.CreateSnapshot, a restore st.RestoreBackup, whether the cloud makes
+// them or canopy copies the data. Two step names say which it is, for the
+// operation's metadata and nothing else: "copy" runs the same code as
+// "provision" when canopy makes the copy, and "fill" ends a volume made
+// from an emulated copy (Storage writes the copy's bytes in when a read
+// finds the volume ready; that read is the fill step's, so a crash while
+// writing resumes there). Deferred volumes (volume-from-image at boot)
+// are not something the provider interfaces can express: their steps
+// stay in emulate_steps.go and emulate_boot.go.
+//
+// Operations a canopyd before Storage recorded (jobSpec.Mode emulated for
+// copies and restores) resume: their step names are registered, and the
+// recorded mode decides where they need it (legacy_steps.go).
 
 // step adapts a step that needs the operation's cloud and spec.
 func (v *storageViews) step(fn func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error)) jobs.Step {
@@ -84,11 +101,9 @@ func (v *jobSet) registerJobs() {
 			"reserve":   v.step(v.stepReserve(kind)),
 			"provision": v.step(v.stepProvisionCopy(kind)),
 			"resolve":   v.step(v.stepResolve),
-			"copy": v.step(func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
-				return v.stepCopy(ctx, op, sc, spec, kind)
-			}),
-			"bind": v.step(v.stepBind),
-			"wait": v.step(v.stepWaitCreated),
+			"copy":      v.step(v.stepCopy(kind)),
+			"bind":      v.step(v.stepBind),
+			"wait":      v.step(v.stepWaitCreated),
 		}})
 	}
 	for kind, op := range map[string]string{providers.KindSnapshot: opSnapshotDelete, providers.KindBackup: opBackupDelete} {
@@ -124,27 +139,45 @@ func (v *createSteps) stepReserve(kind string) func(context.Context, *store.Oper
 		switch {
 		case op.Kind == opVolumeCreate && spec.Mode == emulate.ModeDeferred:
 			next = "record"
-		case kind != providers.KindVolume && spec.Mode == emulate.ModeEmulated:
+		case kind != providers.KindVolume && (spec.Mode == emulate.ModeEmulated || copiedByCanopy(sc, kind)):
 			next = "copy"
 		}
 		return jobs.Result{Next: next, Progress: 10}, nil
 	}
 }
 
-// stepProvisionVolume asks the cloud for the volume (a create, a native
-// restore, or the empty volume an emulated copy is written into).
+// copiedByCanopy says whether the cloud lacks kind (snapshots, backups), so
+// that Storage makes them as data copies: the create's step is then named
+// "copy" rather than "provision". It names the step; the step's code is
+// the same.
+func copiedByCanopy(sc *router.Cloud, kind string) bool {
+	if kind == providers.KindBackup {
+		return !providers.Has(sc.Provider, providers.CapBackups)
+	}
+	return !providers.Has(sc.Provider, providers.CapSnapshots)
+}
+
+// copiedFrom is the emulated copy a volume create or restore makes the
+// volume from, if its source is one: Storage writes the copy's bytes in,
+// and the operation ends with a fill step.
+func copiedFrom(op *store.Operation, spec jobSpec) (kind, native string, ok bool) {
+	if op.Kind == opBackupRestore {
+		return providers.KindBackup, spec.BackupNative, emulate.IsEmulated(spec.BackupNative)
+	}
+	return providers.KindSnapshot, spec.SnapshotNative, emulate.IsEmulated(spec.SnapshotNative)
+}
+
+// stepProvisionVolume asks the cloud's storage for the volume: a create
+// (empty, from an image, from a snapshot) or a restore, native or from an
+// emulated copy alike.
 func (v *createSteps) stepProvisionVolume(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	vs := providers.VolumeSpec{Name: spec.Name, Zone: spec.Zone, SizeGiB: spec.SizeGiB, Type: spec.Type, Description: spec.Description,
-		Labels: spec.Labels, IdempotencyToken: op.TargetID, Replay: jobs.Repeated(ctx)}
+		Labels: spec.Labels, ImageID: spec.ImageNative, SnapshotID: spec.SnapshotNative, IdempotencyToken: op.TargetID, Replay: jobs.Repeated(ctx)}
 	var x providers.Volume
 	var err error
-	switch {
-	case op.Kind == opBackupRestore && spec.Mode == emulate.ModeNative:
+	if op.Kind == opBackupRestore {
 		x, err = sc.Storage.RestoreBackup(ctx, spec.BackupNative, vs)
-	case spec.Mode == emulate.ModeEmulated: // an empty volume; the data follows (fill)
-		x, err = sc.Storage.CreateVolume(ctx, vs)
-	default:
-		vs.ImageID, vs.SnapshotID = spec.ImageNative, spec.SnapshotNative
+	} else {
 		x, err = sc.Storage.CreateVolume(ctx, vs)
 	}
 	if err != nil {
@@ -167,7 +200,10 @@ func (v *createSteps) learned(ctx context.Context, op *store.Operation, native s
 	return jobs.Result{Next: "bind", Progress: progress}, nil
 }
 
-// stepProvisionCopy asks the cloud for a snapshot or backup.
+// stepProvisionCopy asks the cloud's storage for a snapshot or backup: the
+// cloud's, or a copy of the volume's data canopy keeps, named by the
+// operation's target id (the idempotency token), so a step run again finds
+// the same copy. It is both the "provision" and the "copy" step.
 func (v *createSteps) stepProvisionCopy(kind string) func(context.Context, *store.Operation, *router.Cloud, jobSpec) (jobs.Result, error) {
 	return func(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 		if kind == providers.KindBackup {
@@ -210,13 +246,12 @@ func (v *createSteps) stepBind(ctx context.Context, op *store.Operation, sc *rou
 	if _, err := v.store.Bind(ctx, op.TargetID, op.State["native"]); err != nil {
 		return jobs.Result{}, status.Errorf(codes.Internal, "bind %s to %s: %v", op.TargetID, op.State["native"], err)
 	}
-	if spec.Mode == emulate.ModeEmulated && op.Kind != opVolumeCreate && op.Kind != opBackupRestore {
-		return v.copyDone(ctx, op, sc) // an emulated copy is ready at once
-	}
 	return jobs.Result{Next: "wait", Progress: 60}, nil
 }
 
-// stepWaitCreated waits for the new resource to be ready.
+// stepWaitCreated waits for the new resource to be ready: the cloud's
+// volume (a volume made from an emulated copy is filled next), or the
+// copy (an emulated one is ready at once).
 func (v *createSteps) stepWaitCreated(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
 	native := op.State["native"]
 	switch kindOf(op.Kind) {
@@ -224,7 +259,7 @@ func (v *createSteps) stepWaitCreated(ctx context.Context, op *store.Operation, 
 		if _, err := v.waitVolume(ctx, sc, native, "ready", func(x providers.Volume) bool { return x.Status == providers.StatusActive }); err != nil {
 			return jobs.Result{}, err
 		}
-		if spec.Mode == emulate.ModeEmulated {
+		if _, _, ok := copiedFrom(op, spec); ok {
 			return jobs.Result{Next: "fill", Progress: 80}, nil
 		}
 		return v.volumeDone(ctx, sc, op.TargetID, native)
@@ -236,12 +271,35 @@ func (v *createSteps) stepWaitCreated(ctx context.Context, op *store.Operation, 
 	}
 }
 
-// volumeDone ends an operation with the volume as it is now.
+// stepFill ends a volume made from an emulated copy: it reads the volume
+// through the cloud's storage, which writes the copy's bytes in when it
+// finds the volume ready (once: it records that it did), until it shows
+// the volume ready. An operation recorded before Storage made the empty
+// volume itself; it hands the volume to Storage first (legacy_steps.go).
+func (v *createSteps) stepFill(ctx context.Context, op *store.Operation, sc *router.Cloud, spec jobSpec) (jobs.Result, error) {
+	native := op.State["native"]
+	if err := v.legacyRestored(ctx, op, sc, spec, native); err != nil {
+		return jobs.Result{}, err
+	}
+	x, err := v.readyVolume(ctx, sc, native)
+	if err != nil {
+		return jobs.Result{}, err
+	}
+	return v.volumeResult(ctx, sc, op.TargetID, x)
+}
+
+// volumeDone ends an operation with the volume as the cloud's storage
+// reads it now.
 func (v *storageViews) volumeDone(ctx context.Context, sc *router.Cloud, id, native string) (jobs.Result, error) {
-	x, err := sc.Emulation.GetVolume(ctx, native)
+	x, err := sc.Storage.GetVolume(ctx, native)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
+	return v.volumeResult(ctx, sc, id, x)
+}
+
+// volumeResult is a volume as an operation's result.
+func (v *storageViews) volumeResult(ctx context.Context, sc *router.Cloud, id string, x providers.Volume) (jobs.Result, error) {
 	pbs, err := v.volumesPB(ctx, sc, []providers.Volume{x})
 	if err != nil {
 		return jobs.Result{}, err
@@ -261,7 +319,7 @@ func (v *storageViews) copyDone(ctx context.Context, op *store.Operation, sc *ro
 // copyResult is a created copy as the operation's result.
 func copyResult[N any, M copyMsg](ctx context.Context, v *storageViews, k copyKind[N, M], op *store.Operation, sc *router.Cloud) (jobs.Result, error) {
 	native := op.State["native"]
-	x, err := k.get(sc.Emulation, ctx, native)
+	x, err := k.get(sc.Storage, ctx, native)
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get "+k.kind+" "+native, err)
 	}
@@ -281,12 +339,15 @@ func (v *createSteps) undoCreate(ctx context.Context, op *store.Operation) error
 	}
 	kind := kindOf(op.Kind)
 	native := op.State["native"]
-	emulatedCopy := spec.Mode == emulate.ModeEmulated && kind != providers.KindVolume
-	if native == "" && !emulatedCopy && spec.Mode != emulate.ModeDeferred {
-		// The cloud may have made it without canopy learning the id (a
-		// crash inside the step): asking again with the same token tells.
+	// A copy an older canopyd recorded as emulated is forgotten by the
+	// id derived from its token, as it was then (legacy_steps.go).
+	legacyCopy := spec.Mode == emulate.ModeEmulated && kind != providers.KindVolume
+	if native == "" && !legacyCopy && spec.Mode != emulate.ModeDeferred {
+		// The cloud's storage may have made it without canopy learning the
+		// id (a crash inside the step): asking again with the same token
+		// tells (an emulated copy is named by the token).
 		switch began := op.State["began"]; {
-		case op.State["job"] != "" || began == "provision" || began == "resolve":
+		case op.State["job"] != "" || began == "provision" || began == "resolve" || began == "copy":
 			if op.State["job"] == "" {
 				if _, err := v.stepProvision(ctx, op, sc, spec, kind); err != nil {
 					return err
@@ -309,7 +370,7 @@ func (v *createSteps) undoCreate(ctx context.Context, op *store.Operation) error
 			}
 		}
 	}
-	if emulatedCopy || spec.Mode == emulate.ModeDeferred {
+	if legacyCopy || spec.Mode == emulate.ModeDeferred {
 		if err := v.forgetEmulated(ctx, op, sc, spec); err != nil {
 			return stepErr(sc.Name, "forget emulated "+kind, err)
 		}
@@ -346,9 +407,9 @@ func (v *createSteps) deleteNative(ctx context.Context, sc *router.Cloud, kind, 
 	default:
 		if _, err = v.waitCopy(ctx, sc, kind, native, true); err == nil || status.Code(err) == codes.NotFound {
 			if kind == providers.KindSnapshot {
-				err = sc.Emulation.DeleteSnapshot(ctx, native)
+				err = sc.Storage.DeleteSnapshot(ctx, native)
 			} else {
-				err = sc.Emulation.DeleteBackup(ctx, native)
+				err = sc.Storage.DeleteBackup(ctx, native)
 			}
 		}
 	}
@@ -359,7 +420,8 @@ func (v *createSteps) deleteNative(ctx context.Context, sc *router.Cloud, kind, 
 }
 
 // failCreate releases what a failed create holds: an id the cloud never
-// answered for, and emulated records never bound.
+// answered for, and an emulated copy's records never bound (named by the
+// create's token, so there is nothing to ask the cloud).
 func (v *createSteps) failCreate(ctx context.Context, op *store.Operation) {
 	sc, spec, err := v.jobOf(op)
 	if err != nil {

@@ -46,7 +46,12 @@ type jobSpec struct {
 	Type        string            `json:"type,omitempty"`
 	Description string            `json:"description,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
-	// Mode is the strategy the emulation layer chose (emulate.ModeNative, ...).
+	// Mode is emulate.ModeDeferred for a deferred volume (volume-from-image
+	// made at boot), which the cloud's storage cannot express; otherwise
+	// empty: the steps call the cloud's storage (emulate.Storage) and it
+	// chooses. Operations recorded by a canopyd before Storage also
+	// recorded emulate.ModeEmulated for emulated copies and restores;
+	// legacy_steps.go resumes them.
 	Mode string `json:"mode,omitempty"`
 	// Sources and objects, canopy and native ids.
 	ImageNative    string `json:"image_native,omitempty"`

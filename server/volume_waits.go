@@ -85,6 +85,38 @@ func (v *storageViews) waitVolume(ctx context.Context, sc *router.Cloud, native,
 	return x, nil
 }
 
+// readyVolume reads a volume through the cloud's storage until it shows
+// it ACTIVE: a volume made from an emulated copy reads PENDING until
+// Storage has written the copy's bytes in, which it does on the read that
+// finds the cloud's volume ready. ERROR, or gone, ends it with an error.
+func (v *storageViews) readyVolume(ctx context.Context, sc *router.Cloud, native string) (providers.Volume, error) {
+	wctx, cancel := v.waitCtx(ctx)
+	defer cancel()
+	start := time.Now()
+	every := v.cfg.Wait.MinInterval.Std()
+	for {
+		x, err := sc.Storage.GetVolume(wctx, native)
+		switch {
+		case errors.Is(err, providers.ErrNotFound):
+			return x, router.Detailed(codes.NotFound, fmt.Sprintf("cloud %q: volume %s is gone", sc.Name, native),
+				&errdetails.ResourceInfo{ResourceType: providers.KindVolume, ResourceName: native, Description: "gone while canopy waited"})
+		case err != nil && wctx.Err() == nil:
+			return x, stepErr(sc.Name, "get volume "+native, err)
+		case err == nil && x.Status == providers.StatusActive:
+			return x, nil
+		case err == nil && x.Status == providers.StatusError:
+			return x, resourceErr(sc.Name, providers.KindVolume, native, x.StatusMessage)
+		}
+		t := time.NewTimer(every)
+		select {
+		case <-t.C:
+		case <-wctx.Done():
+			t.Stop()
+			return x, waitErr(ctx, sc.Name, providers.KindVolume, native, "ready", start, wctx.Err())
+		}
+	}
+}
+
 // waitCopy waits until a snapshot or backup is ACTIVE (or, with settled,
 // merely not transitional).
 func (v *storageViews) waitCopy(ctx context.Context, sc *router.Cloud, kind, native string, settled bool) (providers.Status, error) {

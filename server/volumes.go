@@ -34,7 +34,7 @@ func (v *storageViews) cloudVolumes(ctx context.Context, cl *router.Cloud) ([]*c
 			kept = append(kept, r)
 		}
 	}
-	list, err := sc.Emulation.ListVolumes(ctx, false)
+	list, err := sc.Storage.ListVolumes(ctx)
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "list volumes", err)
 	}
@@ -119,7 +119,7 @@ func (v *volumeService) findVolume(ctx context.Context, field, ref string) (*rou
 			Status: canopyv1.Status_STATUS_PENDING, StatusMessage: "being created: the cloud has not answered yet", SizeGib: spec.SizeGiB,
 			Labels: spec.Labels, CreateTime: ts(m.Created)}, nil
 	}
-	x, err := sc.Emulation.GetVolume(ctx, m.NativeID)
+	x, err := sc.Storage.GetVolume(ctx, m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) {
 		if !v.ops.busy(ctx, m.ID) { // deleted behind canopy's back
 			_ = v.store.Delete(context.WithoutCancel(ctx), m.ID)
@@ -180,11 +180,10 @@ func (v *volumeService) CreateVolume(ctx context.Context, req *canopyv1.CreateVo
 			if size < snap.SizeGib {
 				return opRequest{}, router.BadRequest("size_gib", "at least the snapshot's %d GiB, got %d", snap.SizeGib, size)
 			}
-			if emulate.IsEmulated(sm.NativeID) {
+			if emulate.IsEmulated(sm.NativeID) { // the steps ask Storage, which writes its bytes in
 				if err := sc.Emulation.RestoreMode(providers.CapSnapshots); err != nil {
 					return opRequest{}, router.EmulationErr(err)
 				}
-				spec.Mode = emulate.ModeEmulated
 			}
 			if spec.Zone == "" {
 				spec.Zone = snap.Location.GetZone()

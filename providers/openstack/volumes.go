@@ -141,9 +141,16 @@ func isHTTP(err error, code int) bool {
 // race with a concurrent create of the same token. Cinder refuses to
 // delete a volume or snapshot while it is still being created, which under
 // load lasts seconds to minutes: wait until it settles (bounded), then
-// delete. It runs in the background; what it cannot delete, canopy's lists
+// delete. It tries at once and, if refused, goes on in the background; what it cannot delete, canopy's lists
 // delete later as a crash duplicate (router.Claimed).
-func deleteLoser(sc *gophercloud.ServiceClient, kind, id string, status func(context.Context, string) (string, error), del func(context.Context, string) error) {
+func deleteLoser(ctx context.Context, sc *gophercloud.ServiceClient, id string, status func(context.Context, string) (string, error), del func(context.Context, string) error) {
+	if err := del(ctx, id); err == nil || gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
+		return // the common case: deletable at once
+	}
+	go deleteSettled(id, status, del)
+}
+
+func deleteSettled(id string, status func(context.Context, string) (string, error), del func(context.Context, string) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for ctx.Err() == nil {
@@ -456,7 +463,7 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 		// volume with the token wins and the others are deleted.
 		if all, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
 			if w, ok := pickVolume(append(all, v), tv); ok && w.ID != v.ID {
-				go deleteLoser(sc, "volume", v.ID, func(ctx context.Context, id string) (string, error) {
+				deleteLoser(ctx, sc, v.ID, func(ctx context.Context, id string) (string, error) {
 					x, err := volumes.Get(ctx, sc, id).Extract()
 					if err != nil {
 						return "", err
