@@ -140,9 +140,10 @@ func isHTTP(err error, code int) bool {
 // deleteLoser deletes a resource a create made that lost the oldest-wins
 // race with a concurrent create of the same token. Cinder refuses to
 // delete a volume or snapshot while it is still being created, which under
-// load lasts seconds to minutes: wait until it settles (bounded), then
-// delete. It tries at once and, if refused, goes on in the background; what it cannot delete, canopy's lists
-// delete later as a crash duplicate (router.Claimed).
+// load lasts seconds to minutes: it tries at once and, if refused, goes on
+// in the background until the resource settles (bounded). What it cannot
+// delete, canopy's lists delete later as a crash duplicate
+// (router.Claimed).
 func deleteLoser(ctx context.Context, sc *gophercloud.ServiceClient, id string, status func(context.Context, string) (string, error), del func(context.Context, string) error) {
 	if err := del(ctx, id); err == nil || gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		return // the common case: deletable at once
