@@ -390,7 +390,8 @@ def matches_location(item, params):
 
 
 def live(item):
-    return item.get('status') not in ('STATUS_DELETED',)
+    """Whether an item counts as existing: not deleted nor being deleted."""
+    return item.get('status') not in ('STATUS_DELETED', 'STATUS_DELETING')
 
 
 class CanopyModule(object):
@@ -499,3 +500,28 @@ def sha256_file(path, chunk=1 << 20):
                 break
             h.update(b)
     return h.hexdigest()
+
+
+def run_info(cm, collection, key, query=None, ident=None, name=None, keep=None, out_key=None):
+    """The body of an _info module: one item by id/name, or a filtered list.
+
+    Exits with the plural list under key and the clouds that failed to answer
+    under cloud_errors."""
+    errors = []
+    if ident:
+        item = cm.client.get_or_none('/v1/%s/%s' % (collection, path_id(ident)))
+        items = [item] if item is not None else []
+    else:
+        q = dict(query or {})
+        if name:
+            q['name'] = name
+        loc = location_query(cm.params)
+        if loc:
+            q['location'] = loc
+        items, errors = cm.client.list_all('/v1/%s' % collection, key, query=q)
+        items = [i for i in items if matches_location(i, cm.params)]
+        if name:
+            items = [i for i in items if i.get('name') == name]
+    if keep is not None:
+        items = [i for i in items if keep(i)]
+    cm.module.exit_json(changed=False, cloud_errors=errors, **{out_key or key: items})
