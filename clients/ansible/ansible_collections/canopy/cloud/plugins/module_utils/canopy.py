@@ -84,11 +84,20 @@ class CanopyError(Exception):
     def not_found(self):
         return self.status == 404 or self.code == 5
 
-    def describe(self):
-        """The message a user sees: the fields canopy named, else its words."""
+    def describe(self, options=None):
+        """The message a user sees: the fields canopy named, else its words.
+
+        options maps canopy's field names to the module's option names where
+        they differ (size_gib -> size)."""
         fv = self.field_violations
         if fv:
-            parts = ['%s: %s' % (f, d) if f else d for f, d in fv]
+            options = options or {}
+
+            def field(f):
+                if f in options:
+                    return '%s (option %s)' % (f, options[f])
+                return f
+            parts = ['%s: %s' % (field(f), d) if f else d for f, d in fv]
             return 'canopy rejected field %s' % '; '.join(parts)
         return self.message
 
@@ -397,7 +406,8 @@ def live(item):
 class CanopyModule(object):
     """An AnsibleModule with canopy's options and helpers."""
 
-    def __init__(self, kind, argument_spec, location=True, **kwargs):
+    def __init__(self, kind, argument_spec, location=True, field_options=None, **kwargs):
+        self.field_options = field_options or {}
         spec = dict(COMMON_ARGS)
         if location:
             spec.update(LOCATION_ARGS)
@@ -425,12 +435,14 @@ class CanopyModule(object):
                 extra['code'] = err.code
             fv = err.field_violations
             if fv:
-                extra['field_violations'] = [dict(field=f, description=d) for f, d in fv]
+                extra['field_violations'] = [dict(field=f, option=self.field_options.get(f, f), description=d)
+                                             for f, d in fv]
             elif err.details:
                 extra['details'] = err.details
-            if err.message != err.describe():
+            msg = err.describe(self.field_options)
+            if err.message != msg:
                 extra['error'] = err.message
-            self.module.fail_json(msg=err.describe(), **extra)
+            self.module.fail_json(msg=msg, **extra)
         self.module.fail_json(msg=to_native(err), **kwargs)
 
     def run(self, fn):

@@ -120,7 +120,8 @@ def main():
         image=dict(type='str'),
         snapshot=dict(type='str'),
         labels=dict(type='dict'),
-    ), supports_check_mode=True, mutually_exclusive=[('image', 'snapshot')])
+    ), supports_check_mode=True, mutually_exclusive=[('image', 'snapshot')],
+        field_options=dict(size_gib='size'))
     cm.run(lambda: run(cm))
 
 
