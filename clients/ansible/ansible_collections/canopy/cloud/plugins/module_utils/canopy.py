@@ -537,3 +537,68 @@ def run_info(cm, collection, key, query=None, ident=None, name=None, keep=None, 
     if keep is not None:
         items = [i for i in items if keep(i)]
     cm.module.exit_json(changed=False, cloud_errors=errors, **{out_key or key: items})
+
+
+def run_volume_copy(cm, collection, noun):
+    """The body of volume_snapshot and volume_backup (same shape in canopy):
+    present/absent by name (and volume, and location), created from a volume
+    as an operation, never updated in place."""
+    p = cm.params
+    vol = None
+    extra = None
+    if p['volume']:
+        vol = cm.client.get_or_none('/v1/volumes/%s' % path_id(p['volume']))
+        if vol is None and p['state'] == 'present':
+            raise CanopyError('canopy rejected field volume: volume %s not found' % p['volume'])
+        if vol is not None:
+            extra = {'volume_id': vol['id']}
+    item = cm.find(collection, collection, p['name'], extra_query=extra)
+
+    if p['state'] == 'absent':
+        if item is None:
+            cm.exit(False, None)
+        if cm.check_mode:
+            cm.exit(True, None, diff=dict(before=item, after={}))
+        op = cm.client.call('DELETE', '/v1/%s/%s' % (collection, path_id(item['id'])))
+        if p['wait']:
+            op = cm.client.wait_operation(op, p['timeout'])
+        cm.exit(True, None, diff=dict(before=item, after={}), operation=op)
+
+    labels = dict((k, str(v)) for k, v in (p['labels'] or {}).items())
+    if item is not None:
+        differs = []
+        if p['description'] is not None and item.get('description', '') != p['description']:
+            differs.append('description')
+        if p['labels'] is not None and dict(item.get('labels') or {}) != labels:
+            differs.append('labels')
+        if differs:
+            cm.module.warn('%s %s differs in %s, which canopy cannot change on an existing %s'
+                           % (noun, p['name'], ', '.join(differs), noun))
+        cm.exit(False, item)
+    if vol is None:
+        raise CanopyError('canopy rejected field volume: required to create %s %s' % (noun, p['name']))
+    body = dict(name=p['name'], volume=vol['id'])
+    if p['description']:
+        body['description'] = p['description']
+    if labels:
+        body['labels'] = labels
+    identity = dict(name=p['name'], volume=vol['id'], description=p['description'], labels=p['labels'])
+    if cm.check_mode:
+        cm.exit(True, None, diff=dict(before={}, after=dict(name=p['name'], volume_id=vol['id'])),
+                request_id=cm.request_id(identity))
+
+    def create(rid):
+        return cm.client.call('POST', '/v1/%s' % collection, body=dict(body, request_id=rid))
+
+    def still_exists(op):
+        if not op.get('done') or op.get('error'):
+            return True
+        target = (op.get('metadata') or {}).get('target_id')
+        return bool(target) and cm.client.get_or_none('/v1/%s/%s' % (collection, path_id(target))) is not None
+
+    op, rid = cm.create_idempotent(create, still_exists, identity)
+    if p['wait']:
+        op = cm.client.wait_operation(op, p['timeout'])
+    target = (op.get('metadata') or {}).get('target_id')
+    item = cm.client.get_or_none('/v1/%s/%s' % (collection, path_id(target))) if target else None
+    cm.exit(True, item, diff=dict(before={}, after=item or {}), operation=op, request_id=rid)
