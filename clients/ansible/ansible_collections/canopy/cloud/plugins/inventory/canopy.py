@@ -18,7 +18,7 @@ description:
   - A cloud that cannot answer is reported as a warning; the servers of the
     others are still listed (O(strict_clouds) makes it an error).
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - constructed
 options:
@@ -153,8 +153,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
         try:
             cl = self.client()
             servers, errors = cl.list_all('/v1/servers', 'servers')
-            flavors, _ = cl.list_all('/v1/flavors', 'flavors')
-            images, _ = cl.list_all('/v1/images', 'images')
+            flavors, dummy = cl.list_all('/v1/flavors', 'flavors')
+            images, dummy = cl.list_all('/v1/images', 'images')
         except CanopyError as e:
             raise AnsibleError('canopy inventory: %s' % to_native(e.describe()))
         for err in errors:

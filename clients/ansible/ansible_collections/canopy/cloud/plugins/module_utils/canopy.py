@@ -464,7 +464,7 @@ class CanopyModule(object):
             q['location'] = loc
         if extra_query:
             q.update(extra_query)
-        items, _ = self.client.list_all('/v1/%s' % collection, key, query=q)
+        items, dummy = self.client.list_all('/v1/%s' % collection, key, query=q)
         items = [i for i in items if i.get('name') == name and live(i) and matches_location(i, p)]
         if len(items) > 1:
             raise CanopyError('%d %s are named %r (%s); set cloud, region or zone to choose one' % (

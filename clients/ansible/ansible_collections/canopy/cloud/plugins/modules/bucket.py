@@ -18,7 +18,7 @@ description:
   - canopy cannot change an existing bucket's labels; when they differ the
     module warns.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location
@@ -105,7 +105,7 @@ def run(cm):
             cm.exit(False, None, deleted_objects=[])
         keys = []
         if p['delete_objects']:
-            objs, _ = cm.client.list_all('/v1/buckets/%s/objects' % path_id(bucket['id']), 'objects')
+            objs, dummy = cm.client.list_all('/v1/buckets/%s/objects' % path_id(bucket['id']), 'objects')
             keys = [o['key'] for o in objs]
         if not cm.check_mode:
             for k in keys:

@@ -19,7 +19,7 @@ description:
     call to replace or delete an image yet (ComputeService has no
     DeleteImage), so there is no O(state=absent).
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location

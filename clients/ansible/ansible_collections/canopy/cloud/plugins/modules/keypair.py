@@ -17,7 +17,7 @@ description:
   - A keypair that exists with a different public key fails the task (as
     C(openstack.cloud.keypair) does); delete it first to replace it.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location

@@ -15,7 +15,7 @@ description:
     reported in RV(cloud_errors); the list holds the others.
   - The counterpart of C(openstack.cloud.keypair_info). Never changes anything.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location
@@ -60,7 +60,7 @@ def main():
     cm = CanopyModule('keypair_info', dict(
         name=dict(type='str'),
         id=dict(type='str'),
-        
+
     ), supports_check_mode=True)
     p = cm.params
     q = {}

@@ -24,7 +24,7 @@ description:
     checked against the sha256 canopy sends; a mismatch leaves O(dest)
     untouched and fails.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
 options:

@@ -15,7 +15,7 @@ description:
     snapshot and backup changes run as operations.
   - No counterpart in openstack.cloud (OpenStack has no operations API).
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
 options:
@@ -95,7 +95,7 @@ def run(cm):
     q = dict(target_id=p['target_id'], kind=p['kind'])
     if p['unfinished_only']:
         q['unfinished_only'] = True
-    ops, _ = cm.client.list_all('/v1/operations', 'operations', query=q)
+    ops, dummy = cm.client.list_all('/v1/operations', 'operations', query=q)
     cm.module.exit_json(changed=False, operations=ops)
 
 

@@ -21,7 +21,7 @@ description:
     warns and changes nothing. Use M(canopy.cloud.server_action) to start,
     stop or reboot.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location
@@ -127,7 +127,7 @@ def differences(cm, server):
         if not want or not have or want == have:
             continue
         q = {'name': want, 'location': {'cloud': (server.get('location') or {}).get('cloud')}}
-        items, _ = cm.client.list_all('/v1/%s' % coll, coll, query=q)
+        items, dummy = cm.client.list_all('/v1/%s' % coll, coll, query=q)
         if not any(i.get('id') == have for i in items):
             out.append(opt)
     return out

@@ -17,7 +17,7 @@ description:
   - V(start) on an active server and V(stop) on a stopped one change nothing.
     V(reboot) always reboots (and reports a change).
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location

@@ -15,7 +15,7 @@ description:
   - Idempotent by the volume's attachments; attach and detach are durable
     canopy operations, waited for with O(wait).
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location

@@ -16,11 +16,11 @@ description:
   - Every change is a durable canopy operation; with O(wait) the module waits
     for it (C(POST /v1/operations/{id}:wait)), else it returns the operation
     under RV(operation).
-  - Volumes only grow: a smaller O(size) than the volume's fails, naming
+  - Volumes only grow; a smaller O(size) than the volume's fails, naming
     O(size). Other attributes of an existing volume cannot be changed; when
     they differ the module warns.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location

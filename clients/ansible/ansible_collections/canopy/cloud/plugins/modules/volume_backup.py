@@ -20,7 +20,7 @@ description:
   - An existing backup is never changed; when O(description) or O(labels)
     differ the module warns.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location

@@ -19,7 +19,7 @@ description:
   - An existing snapshot is never changed; when O(description) or O(labels)
     differ the module warns.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location

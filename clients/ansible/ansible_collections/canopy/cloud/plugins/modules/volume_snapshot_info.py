@@ -15,7 +15,7 @@ description:
     reported in RV(cloud_errors); the list holds the others.
   - The counterpart of C(openstack.cloud.volume_snapshot_info). Never changes anything.
 author:
-  - canopy developers
+  - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
   - canopy.cloud.canopy
   - canopy.cloud.canopy.location
