@@ -65,7 +65,7 @@ if [[ -z "${SKIP_SANITY:-}" ]]; then
     exit 1
   fi
   echo "$(grep -c '^Running sanity test' "$logs/sanity.log") sanity tests run, no issue: $(grep '^Running sanity test' "$logs/sanity.log" | sed -E 's/.*"(.*)".*/\1/' | tr '\n' ' ')"
-  grep -E '^(WARNING|SKIP)' "$logs/sanity.log" | grep -v 'locale' || true
+  grep -E '^(WARNING|SKIP)' "$logs/sanity.log" | grep -vE 'locale|Reviewing previous' || true
 fi
 if [[ -z "${SKIP_UNITS:-}" ]]; then
   step "ansible-test units"
@@ -77,7 +77,7 @@ fi
 rm -rf "$logs"
 
 # --- a live canopyd ------------------------------------------------------------
-step "canopyd with two simulated clouds"
+step "canopyd with simulated clouds east, west (and slow)"
 work="$(mktemp -d)"
 pid=""
 cleanup() {
@@ -96,6 +96,10 @@ clouds:
   - name: west
     kind: sim
     zones: [west-1a]
+  - name: slow                    # the timeout target: servers boot in 6 s
+    kind: sim
+    zones: [slow-1a]
+    options: {boot_delay: 6s}
 EOF
 go build -o "$work/canopyd" ./cmd/canopyd
 "$work/canopyd" --config "$work/canopy.yaml" --store "$work/canopy.db" --grpc-addr "$GRPC" --rest-addr "$REST" \

@@ -261,12 +261,17 @@ class CanopyClient(object):
     def raw(self, method, path, query=None, data=None, headers=None, timeout=None):
         """Sends a request; returns the open response. Retries once on 401."""
         hdrs = dict(headers or {})
+        # canopy bounds its own waits by the call's deadline: the gateway
+        # takes it from Grpc-Timeout, so a wait ends when the module's does.
+        # The socket waits a little longer, so that canopy's answer (its
+        # DEADLINE_EXCEEDED included) arrives before the connection gives up.
+        hdrs.setdefault('Grpc-Timeout', '%dS' % (timeout or self.timeout))
         for attempt in (0, 1):
             hdrs['Authorization'] = 'Bearer %s' % self.token(fresh=attempt == 1)
             try:
                 return open_url(self.url(path, query), data=data, method=method, headers=hdrs,
                                 validate_certs=self.validate_certs, ca_path=self.ca_cert,
-                                timeout=timeout or self.timeout, follow_redirects='none',
+                                timeout=(timeout or self.timeout) + 15, follow_redirects='none',
                                 use_netrc=False)
             except HTTPError as e:
                 err = error_from_http(e, method, path)
@@ -398,6 +403,14 @@ def matches_location(item, params):
     return True
 
 
+def status_enum(value):
+    """'active', 'ACTIVE' or 'STATUS_ACTIVE' -> 'STATUS_ACTIVE'."""
+    v = (value or '').strip().upper()
+    if v and not v.startswith('STATUS_'):
+        v = 'STATUS_' + v
+    return v
+
+
 def live(item):
     """Whether an item counts as existing: not deleted nor being deleted."""
     return item.get('status') not in ('STATUS_DELETED', 'STATUS_DELETING')
@@ -440,6 +453,8 @@ class CanopyModule(object):
             elif err.details:
                 extra['details'] = err.details
             msg = err.describe(self.field_options)
+            if err.code == 4:  # DEADLINE_EXCEEDED: canopy stopped waiting when the module's timeout ran out
+                msg = 'timed out after %ds (option timeout) waiting for canopy: %s' % (self.params['timeout'], msg)
             if err.message != msg:
                 extra['error'] = err.message
             self.module.fail_json(msg=msg, **extra)
@@ -471,6 +486,17 @@ class CanopyModule(object):
                 len(items), collection, name,
                 ', '.join('%s in %s' % (i.get('id'), (i.get('location') or {}).get('cloud')) for i in items)))
         return items[0] if items else None
+
+    def wait_for(self, collection, item, pending=('STATUS_PENDING',)):
+        """Polls item until its status leaves pending (or timeout runs out)."""
+        deadline = time.time() + self.params['timeout']
+        while item.get('status') in pending:
+            if time.time() >= deadline:
+                raise CanopyError('timed out after %ds (option timeout) waiting for %s %s to leave %s'
+                                  % (self.params['timeout'], collection[:-1], item.get('id'), item.get('status')))
+            time.sleep(1)
+            item = self.client.get('/v1/%s/%s' % (collection, path_id(item['id'])))
+        return item
 
     def request_id(self, identity, generation=0):
         return derive_request_id('canopy.cloud.%s' % self.kind, identity, generation)

@@ -57,7 +57,7 @@ cloud_errors:
 '''
 
 from ansible_collections.canopy.cloud.plugins.module_utils.canopy import (
-    CanopyModule, run_info)
+    CanopyModule, run_info, status_enum)
 
 
 def main():
@@ -69,7 +69,7 @@ def main():
     p = cm.params
     q = {}
     if p['status']:
-        q['status'] = p['status']
+        q['status'] = status_enum(p['status'])
     cm.run(lambda: run_info(cm, 'images', 'images', q, p['id'], p['name']))
 
 

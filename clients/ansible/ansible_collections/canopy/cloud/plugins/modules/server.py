@@ -20,6 +20,7 @@ description:
     keypair, networks or labels; when they differ from the task the module
     warns and changes nothing. Use M(canopy.cloud.server_action) to start,
     stop or reboot.
+  - With O(wait), an existing server that is still booting is waited for.
 author:
   - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
@@ -116,7 +117,7 @@ def differences(cm, server):
     """Task arguments that differ from the existing server (not changeable)."""
     p = cm.params
     out = []
-    want_labels = p['labels']
+    want_labels = None if p['labels'] is None else dict((k, str(v)) for k, v in p['labels'].items())
     if want_labels is not None and dict(server.get('labels') or {}) != want_labels:
         out.append('labels')
     if p['keypair'] and server.get('keypair') and server['keypair'] != p['keypair']:
@@ -162,6 +163,10 @@ def run(cm):
         cm.exit(True, None if p['wait'] else gone, diff=dict(before=server, after={}))
 
     if server is not None:
+        if p['wait'] and not cm.check_mode:
+            # A server still booting (say, a create that timed out before)
+            # is waited for, as a create would have been.
+            server = cm.wait_for('servers', server)
         diffs = differences(cm, server)
         if diffs:
             cm.module.warn('server %s exists and differs in %s, which canopy cannot change on an '

@@ -31,7 +31,8 @@ options:
     type: str
   status:
     description:
-      - Only servers in this normalized status, for example V(STATUS_ACTIVE).
+      - Only servers in this normalized status, for example V(STATUS_ACTIVE)
+        (or V(active)).
     type: str
   labels:
     description:
@@ -62,7 +63,7 @@ cloud_errors:
 '''
 
 from ansible_collections.canopy.cloud.plugins.module_utils.canopy import (
-    CanopyModule, run_info)
+    CanopyModule, run_info, status_enum)
 
 
 def main():
@@ -74,7 +75,7 @@ def main():
     p = cm.params
     q = {}
     if p['status']:
-        q['status'] = p['status']
+        q['status'] = status_enum(p['status'])
     if p['labels']:
         q['labels'] = dict((k, str(v)) for k, v in p['labels'].items())
     cm.run(lambda: run_info(cm, 'servers', 'servers', q, p['id'], p['name']))

@@ -61,7 +61,7 @@ cloud_errors:
 '''
 
 from ansible_collections.canopy.cloud.plugins.module_utils.canopy import (
-    CanopyModule, run_info)
+    CanopyModule, run_info, status_enum)
 
 
 def main():
@@ -73,7 +73,7 @@ def main():
     p = cm.params
     q = {}
     if p['status']:
-        q['status'] = p['status']
+        q['status'] = status_enum(p['status'])
     if p['labels']:
         q['labels'] = dict((k, str(v)) for k, v in p['labels'].items())
     cm.run(lambda: run_info(cm, 'volumes', 'volumes', q, p['id'], p['name']))

@@ -157,3 +157,16 @@ def test_wait_operation_times_out(monkeypatch):
     monkeypatch.setattr(cu.time, 'time', lambda: t.__setitem__(0, t[0] + 5) or t[0])
     with pytest.raises(cu.CanopyError, match='timed out'):
         cu.CanopyClient(api_url='http://h', token='t').wait_operation({'id': 'op', 'done': False}, 12)
+
+
+def test_status_enum():
+    assert cu.status_enum('active') == 'STATUS_ACTIVE'
+    assert cu.status_enum('STATUS_STOPPED') == 'STATUS_STOPPED'
+    assert cu.status_enum(None) == ''
+
+
+def test_deadline_sent_as_grpc_timeout(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cu, 'open_url', lambda url, **kw: seen.append(kw) or Resp(b'{}'))
+    cu.CanopyClient(api_url='http://h', token='t', timeout=42).get('/v1/clouds')
+    assert seen[0]['headers']['Grpc-Timeout'] == '42S' and seen[0]['timeout'] == 57
