@@ -7,6 +7,8 @@
 #      clouds (east, west): every module, create -> rerun (changed=false) ->
 #      check mode -> update -> delete; then nothing may be left behind;
 #   4. the inventory plugin lists servers of both clouds with the right groups.
+# A second canopyd serves TLS (a throw-away CA made with openssl) for the tls
+# target: api_url https, ca_cert, validate_certs.
 # Installs what it needs: a venv with ansible-core under .cache/ansible-venv
 # (Debian's python3 and python3-venv), ansible-test's requirements from PyPI.
 # Starts canopyd on free loopback ports and stops exactly the one it started.
@@ -80,8 +82,10 @@ rm -rf "$logs"
 step "canopyd with simulated clouds east, west (and slow)"
 work="$(mktemp -d)"
 pid=""
+tls_pid=""
 cleanup() {
-  if [[ -n "$pid" ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  local p
+  for p in $pid $tls_pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -111,6 +115,28 @@ for _ in $(seq 100); do
 done
 curl -fs "http://$REST/healthz" >/dev/null || { cat "$work/canopyd.log"; exit 1; }
 echo "canopyd pid $pid, REST $REST"
+
+# A second canopyd serving TLS with a certificate of a throw-away CA, for the
+# tls target (api_url https, ca_cert, validate_certs).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=canopy-test-ca \
+  -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+  -keyout "$work/tls.key" -out "$work/tls.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$work/san.ext"
+openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
+  -extfile "$work/san.ext" -out "$work/tls.pem" 2>/dev/null
+TGRPC="127.0.0.1:$(free_port)"
+TREST="127.0.0.1:$(free_port)"
+"$work/canopyd" --store "$work/tls.db" --grpc-addr "$TGRPC" --rest-addr "$TREST" --tls-cert "$work/tls.pem" --tls-key "$work/tls.key" \
+  --credentials-file "$work/tls-credentials.json" >"$work/canopyd-tls.log" 2>&1 &
+tls_pid=$!
+for _ in $(seq 100); do
+  curl -fs --cacert "$work/ca.pem" "https://$TREST/healthz" >/dev/null 2>&1 && [[ -s "$work/tls-credentials.json" ]] && break
+  sleep 0.1
+done
+curl -fs --cacert "$work/ca.pem" "https://$TREST/healthz" >/dev/null || { cat "$work/canopyd-tls.log"; exit 1; }
+echo "canopyd (TLS) pid $tls_pid, REST https://$TREST"
+export CANOPY_TEST_TLS_CREDENTIALS="$work/tls-credentials.json" CANOPY_TEST_TLS_CA="$work/ca.pem"
 
 # The modules find canopyd through its credentials file (token_url) alone.
 export CANOPY_CREDENTIALS="$work/credentials.json"

@@ -63,8 +63,8 @@ options:
     default: 600
 notes:
   - Tokens obtained with client credentials are cached for the run in
-    C($XDG_CACHE_HOME/canopy/ansible/) (mode 0600, keyed by API URL and client
-    id) until shortly before they expire, so a playbook fetches one token, not
+    C($XDG_CACHE_HOME/canopy/ansible/) (mode 0600, keyed by a hash of the token
+    URL, client id and secret) until shortly before they expire, so a playbook fetches one token, not
     one per task. A cached token that canopyd refuses is dropped and a new one
     fetched once.
   - Bad input is reported as C(msg) naming the offending field, from the

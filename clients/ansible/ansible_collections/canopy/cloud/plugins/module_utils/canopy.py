@@ -182,7 +182,10 @@ class CanopyClient(object):
     # --- tokens -----------------------------------------------------------
 
     def _cache_path(self):
-        key = hashlib.sha256(('%s\n%s' % (self.token_url, self.client_id)).encode('utf-8')).hexdigest()[:32]
+        # The secret is part of the key: a token is reused only by a caller
+        # who could have fetched it (a wrong secret never finds one).
+        key = hashlib.sha256(('%s\n%s\n%s' % (self.token_url, self.client_id, self.client_secret))
+                             .encode('utf-8')).hexdigest()[:32]
         return os.path.join(token_cache_dir(), 'token-%s.json' % key)
 
     def _read_cache(self):

@@ -94,8 +94,11 @@ def test_token_fetched_once_and_cached(tmp_path, monkeypatch):
     c2 = cu.CanopyClient(api_url='http://h', client_id='id', client_secret='s')
     c2.get('/v1/servers')
     assert [u for u, kw in calls].count('http://h/oauth2/token') == 1
+    # A wrong secret does not find the cached token.
+    cu.CanopyClient(api_url='http://h', client_id='id', client_secret='wrong').token()
+    assert [u for u, kw in calls].count('http://h/oauth2/token') == 2
     files = os.listdir(os.path.join(str(tmp_path), 'canopy', 'ansible'))
-    assert len(files) == 1
+    assert len(files) == 2
     mode = os.stat(os.path.join(str(tmp_path), 'canopy', 'ansible', files[0])).st_mode
     assert stat.S_IMODE(mode) == 0o600
 
