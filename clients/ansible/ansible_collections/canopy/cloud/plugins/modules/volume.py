@@ -10,8 +10,9 @@ module: volume
 short_description: Create, extend or delete a block storage volume in any cloud canopy fronts
 version_added: 0.1.0
 description:
-  - Creates a volume (empty, from an image or from a snapshot) by name and
-    location, extends it when O(size) grows, or deletes it. The counterpart
+  - Creates a volume (empty, from an image, from a snapshot, or restored from
+    a backup) by name and location, extends it when O(size) grows, or deletes
+    it. The counterpart
     of C(openstack.cloud.volume).
   - Every change is a durable canopy operation; with O(wait) the module waits
     for it (C(POST /v1/operations/{id}:wait)), else it returns the operation
@@ -30,7 +31,7 @@ options:
       - The volume name; with the location it identifies the volume.
       - The create's C(request_id) is a UUIDv5 of the module name, O(name),
         O(cloud), O(region), O(zone), O(size), O(volume_type), O(description),
-        O(image), O(snapshot) and O(labels).
+        O(image), O(snapshot), O(backup) and O(labels).
     type: str
     required: true
   state:
@@ -59,6 +60,13 @@ options:
   snapshot:
     description:
       - Create the volume from this snapshot (canopy id or name).
+    type: str
+  backup:
+    description:
+      - Create the volume by restoring this backup (canopy id or name;
+        C(POST /v1/backups/{id}:restore)). The backup's cloud decides where;
+        O(zone) chooses the zone in it. O(volume_type), O(description) and
+        O(image) do not apply.
     type: str
   labels:
     description:
@@ -119,8 +127,9 @@ def main():
         description=dict(type='str'),
         image=dict(type='str'),
         snapshot=dict(type='str'),
+        backup=dict(type='str'),
         labels=dict(type='dict'),
-    ), supports_check_mode=True, mutually_exclusive=[('image', 'snapshot')],
+    ), supports_check_mode=True, mutually_exclusive=[('image', 'snapshot', 'backup')],
         field_options=dict(size_gib='size'))
     cm.run(lambda: run(cm))
 
@@ -170,7 +179,7 @@ def run(cm):
         new, op = finish(cm, op, vol['id'])
         cm.exit(True, new, diff=dict(before=vol, after=new or after), operation=op)
 
-    if not p['size'] and not p['image'] and not p['snapshot']:
+    if not p['size'] and not p['image'] and not p['snapshot'] and not p['backup']:
         raise CanopyError('canopy rejected field size: required to create volume %s' % p['name'])
     loc = dict((k, p[k]) for k in ('cloud', 'region', 'zone') if p[k])
     body = dict(name=p['name'])
@@ -184,13 +193,22 @@ def run(cm):
     if p['labels']:
         body['labels'] = dict((k, str(v)) for k, v in p['labels'].items())
     identity = dict((k, p[k]) for k in ('name', 'cloud', 'region', 'zone', 'size', 'volume_type',
-                                        'description', 'image', 'snapshot', 'labels'))
+                                        'description', 'image', 'snapshot', 'backup', 'labels'))
+    path = '/v1/volumes'
+    if p['backup']:
+        backup = cm.client.get_or_none('/v1/backups/%s' % path_id(p['backup']))
+        if backup is None:
+            raise CanopyError('canopy rejected field backup: backup %s not found' % p['backup'])
+        path = '/v1/backups/%s:restore' % path_id(backup['id'])
+        body = dict((k, v) for k, v in body.items() if k in ('name', 'size_gib', 'labels'))
+        if p['zone']:
+            body['zone'] = p['zone']
     if cm.check_mode:
         predicted = dict(name=p['name'], location=loc, size_gib=p['size'])
         cm.exit(True, None, diff=dict(before={}, after=predicted), request_id=cm.request_id(identity))
 
     def create(rid):
-        return cm.client.call('POST', '/v1/volumes', body=dict(body, request_id=rid))
+        return cm.client.call('POST', path, body=dict(body, request_id=rid))
 
     def still_exists(op):
         # A replayed request_id answers with the first attempt's operation;

@@ -13,8 +13,8 @@ description:
   - Makes a backup of a volume, by name, or deletes it. The counterpart of
     C(openstack.cloud.volume_backup).
   - Where the cloud has no volume backups canopy emulates them (the volume's
-    data kept as objects) and marks the backup C(emulated). Restoring a
-    backup (C(POST /v1/backups/{id}:restore)) has no module yet.
+    data kept as objects) and marks the backup C(emulated). M(canopy.cloud.volume) with
+    O(canopy.cloud.volume#module:backup) restores one into a new volume.
   - The create and the delete are durable canopy operations; with O(wait) the
     module waits for them, else it returns the operation under RV(operation).
   - An existing backup is never changed; when O(description) or O(labels)
