@@ -18,6 +18,9 @@ description:
     recorded sha256 differs from O(filename)'s fails the task; canopy has no
     call to replace or delete an image yet (ComputeService has no
     DeleteImage), so there is no O(state=absent).
+  - canopy's upload endpoint takes no C(request_id); a task retried after a
+    lost answer finds the first attempt's image by name and sha256 and does
+    not upload again (only an upload still in flight could be doubled).
 author:
   - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
