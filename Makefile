@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 CPP_BUILD := .cache/cpp-build
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-clients bench measure-window openstack-up openstack-down moto-up moto-down
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-ansible bench measure-window openstack-up openstack-down moto-up moto-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -23,6 +23,12 @@ test:
 ## test-clients: Python and C++ clients against a real canopyd
 test-clients: tools
 	@scripts/test-clients.sh
+
+## test-ansible: the canopy.cloud Ansible collection — ansible-test sanity and
+## units, integration playbooks and the inventory plugin against a real
+## canopyd with two simulated clouds (clients/ansible/test.sh)
+test-ansible:
+	@clients/ansible/test.sh
 
 ## bench: the P1-P4 figures of BENCHMARKS.md
 bench:

@@ -5,7 +5,8 @@
 #      breaking, go vet;
 #   2. Go tests under -race: unit tests, storetest on bbolt, providertest on
 #      sim, end-to-end tests that run canopyd as a process;
-#   3. the Python and C++ clients against a real canopyd;
+#   3. the Python and C++ clients against a real canopyd; the Ansible
+#      collection (sanity, units, playbooks and inventory against canopyd);
 #   4. the real engines, each started on loopback by its own script and run
 #      through the same providertest suite plus an end-to-end test with
 #      canopyd: moto (AWS) and a real OpenStack from Debian's packages.
@@ -36,6 +37,9 @@ go test -race -count=1 ./...
 
 section "clients (python, c++)"
 scripts/test-clients.sh
+
+section "ansible collection canopy.cloud (clients/ansible)"
+clients/ansible/test.sh
 
 section "AWS adapter against moto (test/moto)"
 t0=$SECONDS

@@ -550,6 +550,10 @@ func TestObjectREST(t *testing.T) {
 	if resp, body := httpDo(t, "GET", url, nil, au); resp.StatusCode != 200 || !strings.Contains(string(body), `"size_bytes":"196685"`) {
 		t.Errorf("GET metadata: %d %s", resp.StatusCode, body)
 	}
+	// The listing is the gateway's ListObjects, not a redirect to an empty key.
+	if resp, body := httpDo(t, "GET", e.rest+"/v1/buckets/"+b.Id+"/objects?prefix=some/", nil, au); resp.StatusCode != 200 || !strings.Contains(string(body), `"key":"some/deep key.bin"`) {
+		t.Errorf("GET listing: %d %s", resp.StatusCode, body)
+	}
 	resp, body = httpDo(t, "GET", url+"?alt=media", nil, au)
 	if resp.StatusCode != 200 || !bytes.Equal(body, data) || resp.Header.Get(headerSHA256) != sha(data) {
 		t.Errorf("GET bytes: %d, %d bytes", resp.StatusCode, len(body))

@@ -65,6 +65,11 @@ func (s *restTransfer) registerTransfer(mux *http.ServeMux, gw http.Handler, res
 	}
 	s.urls.set(scheme + "://" + host)
 
+	// ListObjects is served here: the gateway's GetObject route
+	// ({key=**}, which matches zero segments) shadows its ListObjects route,
+	// and the {key...} pattern below would redirect .../objects to
+	// .../objects/ (an empty key).
+	mux.HandleFunc("GET /v1/buckets/{bucket}/objects", s.httpListObjects)
 	mux.HandleFunc("PUT /v1/buckets/{bucket}/objects/{key...}", s.httpPutObject)
 	mux.HandleFunc("GET /v1/buckets/{bucket}/objects/{key...}", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("alt") != "media" {
@@ -201,6 +206,32 @@ func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, er
 		}
 		return off, end - off + 1, true, nil
 	}
+}
+
+// httpListObjects is ListObjects over REST (GET /v1/buckets/{bucket}/objects
+// with prefix, delimiter, page_size and page_token in the query).
+func (s *restTransfer) httpListObjects(w http.ResponseWriter, r *http.Request) {
+	ctx, err := s.httpAuth(r, "/canopy.v1.ObjectService/ListObjects")
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	req := &canopyv1.ListObjectsRequest{Bucket: r.PathValue("bucket"), Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), PageToken: q.Get("page_token")}
+	if v := q.Get("page_size"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil {
+			httpError(w, router.BadRequest("page_size", "want a number, got %q", v))
+			return
+		}
+		req.PageSize = int32(n)
+	}
+	out, err := s.objects.ListObjects(ctx, req)
+	if err != nil {
+		httpError(w, err)
+		return
+	}
+	writeProto(w, http.StatusOK, out)
 }
 
 func (s *restTransfer) httpGetObject(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,70 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) canopy developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+module: bucket_info
+short_description: List buckets of every cloud canopy fronts
+version_added: 0.1.0
+description:
+  - Lists buckets by name and location, across every cloud when no location
+    is given (canopy fans out and merges). Clouds that could not answer are
+    reported in RV(cloud_errors); the list holds the others.
+  - The counterpart of C(openstack.cloud.object_container (no info twin there)). Never changes anything.
+author:
+  - canopy developers (@canopy-cloud)
+extends_documentation_fragment:
+  - canopy.cloud.canopy
+  - canopy.cloud.canopy.location
+options:
+  name:
+    description:
+      - Only buckets with exactly this name.
+    type: str
+  id:
+    description:
+      - One of them by canopy id (or name, as canopy resolves it); the
+        location filters are then ignored.
+    type: str
+'''
+
+EXAMPLES = r'''
+- name: Buckets of every cloud
+  canopy.cloud.bucket_info:
+  register: result
+'''
+
+RETURN = r'''
+buckets:
+  description: The matching buckets, as canopy returns them.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 5b7e..., name: backups, location: {cloud: east}}]
+cloud_errors:
+  description: Clouds that could not answer (cloud, code, message).
+  returned: always
+  type: list
+  elements: dict
+'''
+
+from ansible_collections.canopy.cloud.plugins.module_utils.canopy import (
+    CanopyModule, run_info)
+
+
+def main():
+    cm = CanopyModule('bucket_info', dict(
+        name=dict(type='str'),
+        id=dict(type='str'),
+
+    ), supports_check_mode=True)
+    p = cm.params
+    q = {}
+    cm.run(lambda: run_info(cm, 'buckets', 'buckets', q, p['id'], p['name']))
+
+
+if __name__ == '__main__':
+    main()
