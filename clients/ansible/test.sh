@@ -6,7 +6,9 @@
 #   3. the integration playbooks against a live canopyd with two simulated
 #      clouds (east, west): every module, create -> rerun (changed=false) ->
 #      check mode -> update -> delete; then nothing may be left behind;
-#   4. the inventory plugin lists servers of both clouds with the right groups.
+#   4. the inventory plugin lists servers of both clouds with the right groups;
+#   5. with CANOPY_OS_CLOUDS_YAML, the lab target: a server and a volume on
+#      the real OpenStack lab through the modules.
 # A second canopyd serves TLS (a throw-away CA made with openssl) for the tls
 # target: api_url https, ca_cert, validate_certs.
 # Installs what it needs: a venv with ansible-core under .cache/ansible-venv
@@ -163,6 +165,38 @@ if ! ansible-playbook "$HERE/inventory_test.yml" >"$work/inventory.log" 2>&1; th
 fi
 grep -E '^localhost +:' "$work/inventory.log"
 echo "inventory: $((SECONDS - t0))s"
+
+# --- the OpenStack lab ----------------------------------------------------------
+# With CANOPY_OS_CLOUDS_YAML (the lab's clouds.yaml, test/openstack/up.sh),
+# the lab target runs a server and a volume through the modules on real Nova
+# and Cinder, against a canopyd of its own (the lab holds other suites'
+# resources, so the sim canopyd's leftover check stays apart).
+if [[ -n "${CANOPY_OS_CLOUDS_YAML:-}" ]]; then
+  step "the OpenStack lab (target lab)"
+  t0=$SECONDS
+  LGRPC="127.0.0.1:$(free_port)"
+  LREST="127.0.0.1:$(free_port)"
+  cat >"$work/lab.yaml" <<EOF2
+clouds:
+  - name: lab
+    kind: openstack
+    options: {clouds_yaml: "$CANOPY_OS_CLOUDS_YAML", cloud: "${CANOPY_OS_CLOUD:-canopy-test}"}
+EOF2
+  "$work/canopyd" --config "$work/lab.yaml" --store "$work/lab.db" --grpc-addr "$LGRPC" --rest-addr "$LREST" \
+    --credentials-file "$work/lab-credentials.json" >"$work/canopyd-lab.log" 2>&1 &
+  lab_pid=$!
+  pid="$pid $lab_pid"
+  for _ in $(seq 200); do
+    curl -fs "http://$LREST/healthz" >/dev/null 2>&1 && [[ -s "$work/lab-credentials.json" ]] && break
+    sleep 0.1
+  done
+  if ! CANOPY_CREDENTIALS="$work/lab-credentials.json" XDG_CACHE_HOME="$work/lab-cache" CANOPY_TEST_RUN="ansible-$$" \
+      ansible-playbook "$HERE/integration.yml" -e targets=lab >"$work/lab.log" 2>&1; then
+    tail -60 "$work/lab.log"; echo "--- canopyd log"; tail -20 "$work/canopyd-lab.log"; exit 1
+  fi
+  grep -E '^localhost +:' "$work/lab.log"
+  echo "lab: $((SECONDS - t0))s"
+fi
 
 echo
 echo "ansible collection: all passed in $((SECONDS - t_start))s"
