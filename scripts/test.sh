@@ -5,11 +5,14 @@
 #      breaking, go vet;
 #   2. Go tests under -race: unit tests, storetest on bbolt, providertest on
 #      sim, end-to-end tests that run canopyd as a process;
-#   3. the Python and C++ clients against a real canopyd; the Ansible
-#      collection (sanity, units, playbooks and inventory against canopyd);
+#   3. the Python and C++ clients against a real canopyd;
 #   4. the real engines, each started on loopback by its own script and run
 #      through the same providertest suite plus an end-to-end test with
-#      canopyd: moto (AWS) and a real OpenStack from Debian's packages.
+#      canopyd and the crash-safety lineages: moto (AWS) and a real
+#      OpenStack from Debian's packages;
+#   5. the Ansible collection (sanity, units, playbooks and inventory
+#      against canopyd on sim clouds, and the lab target on the OpenStack
+#      lab).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -38,9 +41,6 @@ go test -race -count=1 ./...
 section "clients (python, c++)"
 scripts/test-clients.sh
 
-section "ansible collection canopy.cloud (clients/ansible)"
-clients/ansible/test.sh
-
 section "AWS adapter against moto (test/moto)"
 t0=$SECONDS
 test/moto/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-moto-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)|    --- SKIP|skip|crash safety|duplicate: ' | grep -v '^=== RUN' || true
@@ -68,6 +68,9 @@ CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -timeout 3
   | tee "${TMPDIR:-/tmp}/canopy-openstack-crash.log" | grep -E '^(--- |PASS|FAIL|ok)|crash safety|duplicate: ' || true
 passed "${TMPDIR:-/tmp}/canopy-openstack-crash.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-crash.log"; exit 1; }
 echo "openstack crash lineages: $((SECONDS - t0))s"
+
+section "ansible collection canopy.cloud (clients/ansible; sim clouds and the OpenStack lab)"
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" clients/ansible/test.sh
 
 echo
 echo "all suites passed in $((SECONDS - start))s"

@@ -122,7 +122,7 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 	if tv != "" && !found {
 		if all, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
 			if w, ok := pickSnapshot(append(all, created), tv); ok && w.ID != created.ID {
-				deleteLoser(ctx, sc, created.ID, func(ctx context.Context, id string) (string, error) {
+				deleteLoser(ctx, created.ID, func(ctx context.Context, id string) (string, error) {
 					x, err := snapshots.Get(ctx, sc, id).Extract()
 					if err != nil {
 						return "", err

@@ -144,7 +144,7 @@ func isHTTP(err error, code int) bool {
 // in the background until the resource settles (bounded). What it cannot
 // delete, canopy's lists delete later as a crash duplicate
 // (router.Claimed).
-func deleteLoser(ctx context.Context, sc *gophercloud.ServiceClient, id string, status func(context.Context, string) (string, error), del func(context.Context, string) error) {
+func deleteLoser(ctx context.Context, id string, status func(context.Context, string) (string, error), del func(context.Context, string) error) {
 	if err := del(ctx, id); err == nil || gophercloud.ResponseCodeIs(err, http.StatusNotFound) {
 		return // the common case: deletable at once
 	}
@@ -464,7 +464,7 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 		// volume with the token wins and the others are deleted.
 		if all, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
 			if w, ok := pickVolume(append(all, v), tv); ok && w.ID != v.ID {
-				deleteLoser(ctx, sc, v.ID, func(ctx context.Context, id string) (string, error) {
+				deleteLoser(ctx, v.ID, func(ctx context.Context, id string) (string, error) {
 					x, err := volumes.Get(ctx, sc, id).Extract()
 					if err != nil {
 						return "", err
