@@ -72,14 +72,16 @@ func (d *duplicates) close() {
 	d.wg.Wait()
 }
 
-// claimTokens checks the tokens of one cloud's listed resources of a kind
+// ClaimTokens implements Resolver. It checks the tokens of one cloud's
+// listed resources of a kind
 // against the id map, after ids (their mappings, from adopt) was filled:
 // a resource whose token names a pending id is bound to it (ids updated);
 // one whose token names an id bound to another resource is a crash
 // duplicate, handled by del (or reported) and returned in the set the
 // caller drops from what it shows. The common case — each resource mapped
 // under its own token — costs no store call.
-func (r *Router) claimTokens(ctx context.Context, cloud, kind string, natives, tokens []string, ids map[string]store.Mapping, del func(context.Context, string) error) map[string]bool {
+func (r *Router) ClaimTokens(ctx context.Context, cl *Cloud, kind string, natives, tokens []string, ids map[string]store.Mapping, del func(context.Context, string) error) map[string]bool {
+	cloud := cl.Name
 	var dups map[string]bool
 	for i, tok := range tokens {
 		native := natives[i]
@@ -202,11 +204,6 @@ func Claimed[T any](ctx context.Context, r Resolver, cl *Cloud, kind string, lis
 	}
 	dups := r.ClaimTokens(ctx, cl, kind, natives, tokens, ids, del)
 	return dropDuplicates(list, dups, func(x T) string { return common(x).NativeID }), ids, nil
-}
-
-// ClaimTokens implements Resolver (see claimTokens).
-func (r *Router) ClaimTokens(ctx context.Context, cl *Cloud, kind string, natives, tokens []string, ids map[string]store.Mapping, del func(context.Context, string) error) map[string]bool {
-	return r.claimTokens(ctx, cl.Name, kind, natives, tokens, ids, del)
 }
 
 // DuplicatesCollector is the counter canopy_duplicates_total, for the
