@@ -35,6 +35,7 @@ type direct struct {
 	compute *gophercloud.ServiceClient
 	image   *gophercloud.ServiceClient
 	network *gophercloud.ServiceClient
+	volume  *gophercloud.ServiceClient
 }
 
 func dial(t *testing.T, ctx context.Context, path, cloud string) *direct {
@@ -55,6 +56,9 @@ func dial(t *testing.T, ctx context.Context, path, cloud string) *direct {
 		t.Fatal(err)
 	}
 	if d.network, err = gcopenstack.NewNetworkV2(pc, eo); err != nil {
+		t.Fatal(err)
+	}
+	if d.volume, err = gcopenstack.NewBlockStorageV3(pc, eo); err != nil {
 		t.Fatal(err)
 	}
 	return d

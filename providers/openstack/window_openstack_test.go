@@ -31,12 +31,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gophercloud/gophercloud/v2"
-	gcopenstack "github.com/gophercloud/gophercloud/v2/openstack"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/volumes"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/flavors"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
-	"github.com/gophercloud/gophercloud/v2/openstack/config"
-	"github.com/gophercloud/gophercloud/v2/openstack/config/clouds"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 )
@@ -113,25 +110,9 @@ func TestCreateWindow(t *testing.T) {
 	}
 	ctx := context.Background()
 	path, cloud := labCloud(t)
-	ao, eo, tlsConfig, err := clouds.Parse(clouds.WithLocations(path), clouds.WithCloudName(cloud))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := config.NewProviderClient(ctx, ao, config.WithTLSConfig(tlsConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	compute, err := gcopenstack.NewComputeV2(pc, eo)
-	if err != nil {
-		t.Fatal(err)
-	}
+	lab := dial(t, ctx, path, cloud)
+	compute, cinder, imgc, netc := lab.compute, lab.volume, lab.image, lab.network
 	compute.Microversion = "2.52"
-	cinder, err := gcopenstack.NewBlockStorageV3(pc, eo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	imgc, _ := gcopenstack.NewImageV2(pc, eo)
-	netc, _ := gcopenstack.NewNetworkV2(pc, eo)
 	flavorID := findFlavor(t, compute, envOr("CANOPY_OS_FLAVOR", "canopy.tiny"))
 	imageID := findImage(t, imgc, labImage())
 	netID := findNetwork(t, netc, labNetwork())
