@@ -230,6 +230,14 @@ func Has(p Provider, capability string) bool {
 		if ok && !Has(p, CapVolumes) {
 			ok = false
 		}
+	case CapContainers:
+		_, ok = p.(Containers)
+	case CapContainerIO:
+		_, ok = p.(ContainerIO)
+	case CapContainerEvents:
+		_, ok = p.(ContainerEvents)
+	case CapContainerCommit:
+		_, ok = p.(ContainerCommitter)
 	}
 	if !ok {
 		return false
@@ -241,5 +249,5 @@ func Has(p Provider, capability string) bool {
 }
 
 // capabilityNames are every capability Has knows, in Capabilities' order.
-var capabilityNames = []string{CapBackups, CapCompute, CapImageTransfer, CapKeypairs, CapObjects, CapPresignedURLs,
-	CapSnapshots, CapVolumeData, CapVolumeFromImage, CapVolumes}
+var capabilityNames = []string{CapBackups, CapCompute, CapContainerCommit, CapContainerEvents, CapContainerIO, CapContainers,
+	CapImageTransfer, CapKeypairs, CapObjects, CapPresignedURLs, CapSnapshots, CapVolumeData, CapVolumeFromImage, CapVolumes}
