@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Stop the dockerd and containerd that test/docker/up.sh started (exactly
+# the PIDs it recorded under .cache/docker). Containers still running are
+# stopped by dockerd as it shuts down (their shims exit with containerd's
+# tasks). Nothing to do when neither is running. The image store and the
+# data root stay, so the next up.sh is fast.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/docker/lib.sh
+. "$HERE/lib.sh"
+
+if dockerd_running; then
+	stop "$DOCKERD_PIDFILE" dockerd
+else
+	log "dockerd not running"
+	rm -f "$DOCKERD_PIDFILE"
+fi
+if containerd_running; then
+	stop "$CTRD_PIDFILE" containerd
+else
+	log "containerd not running"
+	rm -f "$CTRD_PIDFILE"
+fi

@@ -1,0 +1,70 @@
+# Shared settings for test/docker/*.sh (sourced, not run).
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
+#
+# Everything lives under .cache/docker: a containerd of our own (its own
+# socket, root and state, never /run/containerd, so neither the host's nor
+# the containerd adapter's under .cache/containerd is touched) and a dockerd
+# over it with its own data root, exec root, pid file and unix socket.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CACHE="$ROOT/.cache"
+DIR="$CACHE/docker"
+# Unix socket paths are limited to 108 bytes; the sockets sit directly in
+# $DIR/run so a deep checkout still fits.
+RUN="$DIR/run"
+SOCK="$RUN/docker.sock"
+DOCKER_HOST_URL="unix://$SOCK"
+CTRD_SOCK="$RUN/containerd.sock"
+CTRD_CONFIG="$DIR/containerd.toml"
+CTRD_PIDFILE="$DIR/containerd.pid"
+CTRD_LOG="$DIR/containerd.log"
+DOCKERD_PIDFILE="$DIR/dockerd.pid"
+DOCKERD_CONFIG="$DIR/daemon.json"
+DOCKERD_LOG="$DIR/dockerd.log"
+IMAGE=canopy-test/busybox:latest
+
+log() { printf 'docker: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# docker_cli runs Debian's docker client (its API matches the daemon's)
+# against our daemon only, never the host's default socket.
+docker_cli() {
+	local bin=/usr/bin/docker
+	[[ -x $bin ]] || bin=docker
+	DOCKER_HOST=$DOCKER_HOST_URL DOCKER_CONFIG="$DIR/cli" "$bin" "$@"
+}
+
+# alive PIDFILE NAME: the recorded PID is alive and is the named program.
+alive() {
+	local pidfile=$1 name=$2 pid
+	[[ -s $pidfile ]] || return 1
+	pid=$(<"$pidfile")
+	[[ $pid =~ ^[0-9]+$ ]] || return 1
+	kill -0 "$pid" 2>/dev/null || return 1
+	[[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"$name"* ]]
+}
+
+containerd_running() { alive "$CTRD_PIDFILE" containerd; }
+dockerd_running() { alive "$DOCKERD_PIDFILE" dockerd; }
+
+# answers: our dockerd replies to its ping on our socket.
+answers() {
+	[[ -S $SOCK ]] || return 1
+	curl -fsS --max-time 5 --unix-socket "$SOCK" http://docker/_ping >/dev/null 2>&1
+}
+
+# stop PIDFILE: TERM the recorded process, KILL it after 20 s, forget it.
+stop() {
+	local pidfile=$1 what=$2 pid
+	pid=$(<"$pidfile")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 1 200); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "$what (pid $pid) ignored SIGTERM; sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$pidfile"
+	log "stopped $what (pid $pid)"
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Run the Docker adapter's tests against a real dockerd:
+#
+#   test/docker/test.sh [go test flags...]
+#
+# Starts dockerd (test/docker/up.sh: installs Debian's docker.io on first
+# use), runs `go test -tags docker -count=1 ./providers/docker/...` with
+# CANOPY_DOCKER_HOST set, and stops dockerd again if this script was the one
+# that started it (CANOPY_DOCKER_KEEP=1 leaves it running).
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/docker/lib.sh
+. "$HERE/lib.sh"
+
+was_up=
+if dockerd_running && answers; then was_up=1; fi
+host=$("$HERE/up.sh" | tail -n 1)
+if [[ -z $was_up && ${CANOPY_DOCKER_KEEP:-} != 1 ]]; then
+	trap '"$HERE/down.sh"' EXIT
+fi
+cd "$ROOT"
+CANOPY_DOCKER_HOST=$host go test -tags docker -count=1 "$@" ./providers/docker/...
