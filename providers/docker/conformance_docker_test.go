@@ -1,0 +1,60 @@
+//go:build docker
+
+package docker_test
+
+// Runs the providertest conformance suite against a real dockerd (the one
+// test/docker/up.sh starts: --bridge=none, so containers run with network
+// mode none). Needs CANOPY_DOCKER_HOST; test/docker/test.sh sets it.
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/providers/docker"
+	"github.com/canopy-cloud/canopy/providers/providertest"
+)
+
+// dockerHost returns the daemon under test, skipping when there is none.
+func dockerHost(t *testing.T) string {
+	t.Helper()
+	host := os.Getenv("CANOPY_DOCKER_HOST")
+	if host == "" {
+		t.Skip("CANOPY_DOCKER_HOST is not set: run test/docker/test.sh, or export the unix://… line test/docker/up.sh prints")
+	}
+	return host
+}
+
+type harness struct {
+	host string
+	opts map[string]any
+}
+
+func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provider {
+	opts := map[string]any{"hosts": []any{h.host}}
+	for k, v := range h.opts {
+		opts[k] = v
+	}
+	p, err := providers.Open(ctx, docker.Kind, providers.Config{Name: "docker-test", Regions: []string{"lab"}, Options: opts})
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	return p
+}
+
+func (h harness) Fixture() providertest.Fixture {
+	return providertest.Fixture{
+		ContainerImage: testImage,
+		WaitTimeout:    time.Minute,
+		Poll:           100 * time.Millisecond,
+		Prefix:         "ptest-docker",
+	}
+}
+
+const testImage = "canopy-test/busybox:latest"
+
+func TestConformance(t *testing.T) {
+	providertest.RunConformanceTests(t, harness{host: dockerHost(t)})
+}
