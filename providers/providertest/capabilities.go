@@ -7,8 +7,8 @@ import (
 )
 
 // capabilityInterfaces are the providers interfaces an adapter type may
-// implement, by name. The writers an adapter returns (ObjectWriter,
-// ImageWriter) are not capabilities and are not listed. A new interface in
+// implement, by name. What an adapter returns (ObjectWriter, ImageWriter,
+// LogReader, Exec) is no capability and is not listed. A new interface in
 // package providers must be added here (TestCapabilityInterfacesComplete
 // fails until it is).
 var capabilityInterfaces = []struct {
@@ -17,6 +17,10 @@ var capabilityInterfaces = []struct {
 }{
 	{"Backups", is[providers.Backups]},
 	{"Compute", is[providers.Compute]},
+	{"ContainerCommitter", is[providers.ContainerCommitter]},
+	{"ContainerEvents", is[providers.ContainerEvents]},
+	{"ContainerIO", is[providers.ContainerIO]},
+	{"Containers", is[providers.Containers]},
 	{"ImageTransfer", is[providers.ImageTransfer]},
 	{"Limited", is[providers.Limited]},
 	{"Objects", is[providers.Objects]},

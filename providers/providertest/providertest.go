@@ -54,6 +54,17 @@ type Fixture struct {
 	// SignaturesUnchecked, when set, says why the engine does not reject
 	// tampered or expired presigned URLs (those checks are then skipped).
 	SignaturesUnchecked string
+	// ContainerImage is a busybox image the container runtime already has:
+	// every applet in /bin, an /etc/passwd with root and nobody, httpd's
+	// /www/index.html (default canopy-test/busybox:latest, built from
+	// test/containers/rootfs.sh). It has no CMD: the suite names commands.
+	ContainerImage string
+	// ContainerHealthInterval is the healthchecks' interval (default 1s).
+	ContainerHealthInterval time.Duration
+	// ContainerUnsupported names parts of the Containers section the
+	// runtime cannot do, each with why; those parts are skipped saying so.
+	// The keys are the Unsupported* constants (containers.go).
+	ContainerUnsupported map[string]string
 }
 
 func (f *Fixture) defaults() {
@@ -65,6 +76,12 @@ func (f *Fixture) defaults() {
 	}
 	if f.Prefix == "" {
 		f.Prefix = "ptest"
+	}
+	if f.ContainerImage == "" {
+		f.ContainerImage = "canopy-test/busybox:latest"
+	}
+	if f.ContainerHealthInterval == 0 {
+		f.ContainerHealthInterval = time.Second
 	}
 }
 
@@ -81,6 +98,11 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Run("Info", s.testInfo)
 	if o, ok := p.(providers.Objects); ok {
 		t.Run("Objects", func(t *testing.T) { s.testObjects(t, o) })
+	}
+	// Container runtimes (docker, containerd) usually have no Compute, so
+	// their section runs before the compute ones may return.
+	if _, ok := p.(providers.Containers); ok {
+		t.Run("Containers", s.testContainers) // containers.go
 	}
 	compute, ok := p.(providers.Compute)
 	if !ok {
