@@ -67,6 +67,10 @@ type Cloud struct {
 	Objects  *cache.Objects
 	Transfer *cache.ImageTransfer
 
+	// Containers is the rate-limited container driver with its event-fed
+	// view (lists, waits and Watch); nil on clouds without containers.
+	Containers *cache.Containers
+
 	mu        sync.Mutex
 	healthy   bool
 	healthErr string
@@ -197,6 +201,9 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 	if t, ok := p.(providers.ImageTransfer); ok {
 		cl.Transfer = cache.NewImageTransfer(t, cl.Limiter)
 	}
+	if c, ok := p.(providers.Containers); ok {
+		cl.Containers = cache.NewContainers(pc.Name, c, p, cl.Limiter, min)
+	}
 	ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	info, err := p.Info(ictx)
 	cancel()
@@ -263,6 +270,9 @@ func (r *Router) backupBucketOf(cloud string) (*emulate.Bucket, error) {
 func (r *Router) Close() {
 	r.dups.close()
 	for _, cl := range r.list {
+		if cl.Containers != nil {
+			cl.Containers.Hub.Close()
+		}
 		_ = cl.Provider.Close()
 	}
 }
@@ -346,6 +356,15 @@ func (cl *Cloud) ComputeOrFail() (*cache.Compute, error) {
 		return nil, CapabilityErr(cl.Name, "compute")
 	}
 	return cl.Compute, nil
+}
+
+// ContainersOrFail returns the cloud's container driver or
+// FAILED_PRECONDITION.
+func (cl *Cloud) ContainersOrFail() (*cache.Containers, error) {
+	if cl.Containers == nil {
+		return nil, CapabilityErr(cl.Name, "containers")
+	}
+	return cl.Containers, nil
 }
 
 // ObjectsOrFail returns the cloud's object driver or FAILED_PRECONDITION.

@@ -30,6 +30,11 @@ func requiredScope(fullMethod string) (scope string, public bool) {
 	if method == "CreateDownloadURL" {
 		return auth.ScopeRead, false
 	}
+	// A container's output, processes and resource use are reads too.
+	switch method {
+	case "ContainerLogs", "TopContainer", "StreamContainerStats":
+		return auth.ScopeRead, false
+	}
 	for _, p := range []string{"Get", "List", "Find", "Watch", "Wait", "Download"} {
 		if strings.HasPrefix(method, p) {
 			return auth.ScopeRead, false

@@ -289,7 +289,8 @@ func wantScope(full string) string {
 	if svc == "canopy.v1.AuthService" {
 		return auth.ScopeAdmin
 	}
-	if method == "CreateDownloadURL" {
+	switch method {
+	case "CreateDownloadURL", "ContainerLogs", "TopContainer", "StreamContainerStats":
 		return auth.ScopeRead
 	}
 	for _, read := range []string{"Get", "List", "Find", "Watch", "Wait", "Download"} {

@@ -54,7 +54,11 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		grpc.ChainUnaryInterceptor(recoverUnary(s.log), s.metrics.unary(), logUnary(s.log), s.authUnary()),
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)...)
-	vols, opsvc, err := s.startVolumes(ctx) // storage.go: resumes unfinished operations
+	containers := &containerService{containerViews: containerViews{rt: s.rt, store: s.store, log: s.log}}
+	vols, opsvc, err := s.startVolumes(ctx, func(o *ops) { // storage.go: resumes unfinished operations
+		containers.ops = o
+		containers.registerJobs(o.runner)
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // asked to stop while starting: nothing served, nothing lost
@@ -72,11 +76,12 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	canopyv1.RegisterImageTransferServiceServer(gs, images)
 	canopyv1.RegisterVolumeServiceServer(gs, vols)
 	canopyv1.RegisterOperationServiceServer(gs, opsvc)
+	canopyv1.RegisterContainerServiceServer(gs, containers)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName, canopyv1.AuthService_ServiceDesc.ServiceName,
 		canopyv1.ObjectService_ServiceDesc.ServiceName, canopyv1.ImageTransferService_ServiceDesc.ServiceName,
-		canopyv1.VolumeService_ServiceDesc.ServiceName, canopyv1.OperationService_ServiceDesc.ServiceName} {
+		canopyv1.VolumeService_ServiceDesc.ServiceName, canopyv1.OperationService_ServiceDesc.ServiceName, canopyv1.ContainerService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(gs)
@@ -165,7 +170,7 @@ func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool) (*ru
 	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		canopyv1.RegisterCloudServiceHandler, canopyv1.RegisterComputeServiceHandler, canopyv1.RegisterAuthServiceHandler,
 		canopyv1.RegisterObjectServiceHandler,
-		canopyv1.RegisterVolumeServiceHandler, canopyv1.RegisterOperationServiceHandler,
+		canopyv1.RegisterVolumeServiceHandler, canopyv1.RegisterOperationServiceHandler, canopyv1.RegisterContainerServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			conn.Close()

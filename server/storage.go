@@ -78,7 +78,9 @@ type operationService struct {
 
 // startVolumes builds the block-storage side of the server and resumes the
 // operations a previous run left unfinished.
-func (s *Server) startVolumes(ctx context.Context) (*volumeService, *operationService, error) {
+// more registers other services' operation kinds with the same runner,
+// before it resumes anything.
+func (s *Server) startVolumes(ctx context.Context, more ...func(*ops)) (*volumeService, *operationService, error) {
 	core := &storageCore{rt: s.rt, store: s.store, cfg: s.cfg, log: s.log, servers: serverViews{rt: s.rt}}
 	runner := jobs.New(s.store, jobs.Options{
 		Transient: transient,
@@ -91,6 +93,9 @@ func (s *Server) startVolumes(ctx context.Context) (*volumeService, *operationSe
 	js := &jobSet{storageViews: views, createSteps: &createSteps{views}, changeSteps: &changeSteps{views}, runner: runner}
 	js.registerJobs()
 	o := &ops{storageCore: core, runner: runner}
+	for _, register := range more {
+		register(o)
+	}
 	views.settleBoots(ctx)
 	n, err := runner.Start(ctx)
 	if err != nil {

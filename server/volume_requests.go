@@ -73,7 +73,8 @@ type opRequest struct {
 	cl      *router.Cloud
 	target  string // canopy id of the resource
 	reserve string // kind of id mapping to reserve for target (creates)
-	spec    jobSpec
+	spec    any    // recorded as JSON: jobSpec, or containerJob
+
 	wait    bool
 	reqID   string
 	hash    string

@@ -29,7 +29,12 @@ func (v *volumeService) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream c
 	}
 	return watchFeed[providers.Volume, *canopyv1.Volume]{
 		what:   "volumes",
-		poller: func(cl *router.Cloud) *cache.Poller[providers.Volume] { return cl.Volumes },
+		subscribe: func(ctx context.Context, cl *router.Cloud) <-chan cache.Snapshot[providers.Volume] {
+			if cl.Volumes == nil {
+				return nil
+			}
+			return cl.Volumes.Subscribe(ctx)
+		},
 		list:   v.cloudVolumes,
 		convert: func(ctx context.Context, sc *router.Cloud, snap []providers.Volume) ([]*canopyv1.Volume, error) {
 			defs, err := sc.Emulation.DeferredVolumes(ctx)

@@ -25,7 +25,12 @@ func (s *computeService) WatchServers(req *canopyv1.WatchServersRequest, stream 
 	}
 	return watchFeed[providers.Server, *canopyv1.Server]{
 		what:   "servers",
-		poller: func(cl *router.Cloud) *cache.Poller[providers.Server] { return cl.Servers },
+		subscribe: func(ctx context.Context, cl *router.Cloud) <-chan cache.Snapshot[providers.Server] {
+			if cl.Servers == nil {
+				return nil
+			}
+			return cl.Servers.Subscribe(ctx)
+		},
 		list:   s.cloudServers,
 		convert: func(ctx context.Context, cl *router.Cloud, snap []providers.Server) ([]*canopyv1.Server, error) {
 			return s.serversPB(ctx, cl, snap)

@@ -74,8 +74,9 @@ func watchFilter[M watched](ctx context.Context, req watchRequest, labels func(M
 // how they become messages.
 type watchFeed[N any, M watched] struct {
 	what string // "servers", "volumes": names the poll in cloud errors
-	// poller is a cloud's poller of the kind (nil: the cloud has none).
-	poller func(*router.Cloud) *cache.Poller[N]
+	// subscribe feeds a cloud's changes of the kind: its batched poller,
+	// or its event-fed view (nil: the cloud has none).
+	subscribe func(context.Context, *router.Cloud) <-chan cache.Snapshot[N]
 	// list is a cloud's resources now, for the first batch.
 	list func(context.Context, *router.Cloud) ([]M, error)
 	// convert turns a poll's items into messages; an error ends the stream.
@@ -100,11 +101,10 @@ func (f watchFeed[N, M]) run(ctx context.Context, targets []*router.Cloud) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for _, cl := range targets {
-		p := f.poller(cl)
-		if p == nil {
+		ch := f.subscribe(ctx, cl)
+		if ch == nil {
 			continue
 		}
-		ch := p.Subscribe(ctx)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -1,0 +1,586 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/internal/failpoint"
+	"github.com/canopy-cloud/canopy/jobs"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+const opContainerCreate = "container.create"
+
+// containerJob is what a container.create operation records: the runtime
+// spec (token and replay are set by the step), whether to start it, and
+// its dependencies and probe, every reference resolved at request time.
+type containerJob struct {
+	Spec      providers.ContainerSpec `json:"spec"`
+	Run       bool                    `json:"run,omitempty"`
+	DependsOn []containerDep          `json:"depends_on,omitempty"`
+	Probe     *readyProbe             `json:"probe,omitempty"`
+}
+
+// CreateContainer implements canopyv1.ContainerServiceServer: validated
+// here, made by the durable operation's steps (create, depends, start,
+// ready), each idempotent so canopyd can die anywhere and resume.
+func (s *containerService) CreateContainer(ctx context.Context, req *canopyv1.CreateContainerRequest) (*canopyv1.Operation, error) {
+	spec, err := containerSpecOf(req)
+	if err != nil {
+		return nil, err
+	}
+	probe, err := probeOf(req.GetReadyProbe())
+	if err != nil {
+		return nil, err
+	}
+	if len(req.GetDependsOn()) > 0 && !req.GetRun() {
+		return nil, router.BadRequest("depends_on", "only with run: dependencies decide when canopy starts the container")
+	}
+	return s.ops.asOperation(ctx, opContainerCreate, req, func() (opRequest, error) {
+		cl, err := s.rt.RouteCreate(req.GetLocation())
+		if err != nil {
+			return opRequest{}, err
+		}
+		if _, err := cl.ContainersOrFail(); err != nil {
+			return opRequest{}, err
+		}
+		if z := req.GetLocation().GetZone(); z != "" && spec.Host == "" {
+			spec.Host = z
+		}
+		deps, err := s.resolveDeps(ctx, cl, req)
+		if err != nil {
+			return opRequest{}, err
+		}
+		// A name taken on the host is refused now, not after the operation
+		// began (the runtime would refuse it too: this is the clear error).
+		if list, err := cl.Containers.ListContainers(ctx); err == nil {
+			for _, c := range list {
+				if c.Name == spec.Name && (spec.Host == "" || c.Host == spec.Host) {
+					return opRequest{}, status.Errorf(codes.AlreadyExists, "name: a container named %q already exists in cloud %q", spec.Name, cl.Name)
+				}
+			}
+		}
+		return opRequest{cl: cl, target: store.NewID(), reserve: providers.KindContainer,
+			spec: containerJob{Spec: spec, Run: req.GetRun(), DependsOn: deps, Probe: probe}}, nil
+	})
+}
+
+// containerSpecOf validates a request into the runtime's spec.
+func containerSpecOf(req *canopyv1.CreateContainerRequest) (providers.ContainerSpec, error) {
+	var spec providers.ContainerSpec
+	if err := checkContainerName("name", req.GetName()); err != nil {
+		return spec, err
+	}
+	if req.GetImage() == "" {
+		return spec, router.BadRequest("image", "required: an image reference the host has, e.g. busybox:latest")
+	}
+	if len(req.GetImage()) > 512 || strings.ContainsAny(req.GetImage(), " \t\n\x00") {
+		return spec, router.BadRequest("image", "%q is not an image reference", req.GetImage())
+	}
+	for field, argv := range map[string][]string{"command": req.GetCommand(), "entrypoint": req.GetEntrypoint()} {
+		if err := checkArgv(field, argv, false); err != nil {
+			return spec, err
+		}
+	}
+	if err := checkEnv("env", req.GetEnv()); err != nil {
+		return spec, err
+	}
+	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
+		return spec, err
+	}
+	for k := range req.GetLabels() {
+		if strings.HasPrefix(k, "canopy.") {
+			return spec, router.BadRequest("labels", "%q: the canopy. prefix is canopy's own", k)
+		}
+	}
+	if err := checkCPU("cpu", req.GetCpu()); err != nil {
+		return spec, err
+	}
+	mem, err := memoryOf("memory_mib", req.GetMemoryMib())
+	if err != nil {
+		return spec, err
+	}
+	if err := checkRestart("restart_policy", req.GetRestartPolicy()); err != nil {
+		return spec, err
+	}
+	if req.GetAutoRemove() && req.GetRestartPolicy().GetMode() != canopyv1.RestartPolicy_MODE_UNSPECIFIED {
+		return spec, router.BadRequest("auto_remove", "conflicts with a restart policy")
+	}
+	hc, err := healthcheckOf(req.GetHealthcheck())
+	if err != nil {
+		return spec, err
+	}
+	if len(req.GetPorts()) > maxContainerPorts {
+		return spec, router.BadRequest("ports", "at most %d, got %d", maxContainerPorts, len(req.GetPorts()))
+	}
+	for i, p := range req.GetPorts() {
+		f := fmt.Sprintf("ports[%d]", i)
+		if p.GetContainerPort() < 1 || p.GetContainerPort() > 65535 || p.GetHostPort() < 0 || p.GetHostPort() > 65535 {
+			return spec, router.BadRequest(f, "ports go from 1 to 65535 (host_port 0: any)")
+		}
+		proto := p.GetProtocol()
+		if proto == "" {
+			proto = "tcp"
+		}
+		if proto != "tcp" && proto != "udp" {
+			return spec, router.BadRequest(f+".protocol", "tcp or udp, got %q", proto)
+		}
+		spec.Ports = append(spec.Ports, providers.PortBinding{ContainerPort: int(p.GetContainerPort()), Protocol: proto, HostIP: p.GetHostIp(), HostPort: int(p.GetHostPort())})
+	}
+	if len(req.GetMounts()) > maxContainerMnts {
+		return spec, router.BadRequest("mounts", "at most %d, got %d", maxContainerMnts, len(req.GetMounts()))
+	}
+	for i, m := range req.GetMounts() {
+		f := fmt.Sprintf("mounts[%d]", i)
+		typ := m.GetType()
+		if typ == "" {
+			typ = "volume"
+		}
+		switch {
+		case typ != "volume" && typ != "bind" && typ != "tmpfs":
+			return spec, router.BadRequest(f+".type", "volume, bind or tmpfs, got %q", typ)
+		case !strings.HasPrefix(m.GetTarget(), "/"):
+			return spec, router.BadRequest(f+".target", "an absolute path inside the container, got %q", m.GetTarget())
+		case typ == "bind" && !strings.HasPrefix(m.GetSource(), "/"):
+			return spec, router.BadRequest(f+".source", "a bind mount's source is an absolute host path, got %q", m.GetSource())
+		case typ == "volume" && m.GetSource() == "":
+			return spec, router.BadRequest(f+".source", "required: the volume's name")
+		}
+		spec.Mounts = append(spec.Mounts, providers.Mount{Type: typ, Source: m.GetSource(), Target: m.GetTarget(), ReadOnly: m.GetReadOnly()})
+	}
+	for field, v := range map[string]string{"workdir": req.GetWorkdir(), "user": req.GetUser(), "hostname": req.GetHostname()} {
+		if len(v) > 255 || strings.ContainsAny(v, "\x00\n") {
+			return spec, router.BadRequest(field, "at most 255 characters, without NUL or newline")
+		}
+	}
+	if w := req.GetWorkdir(); w != "" && !strings.HasPrefix(w, "/") {
+		return spec, router.BadRequest("workdir", "an absolute path, got %q", w)
+	}
+	spec.Name, spec.Image, spec.Command, spec.Entrypoint = req.GetName(), req.GetImage(), req.GetCommand(), req.GetEntrypoint()
+	spec.Env, spec.Labels, spec.CPU, spec.MemoryBytes = req.GetEnv(), req.GetLabels(), req.GetCpu(), mem
+	spec.RestartPolicy, spec.Healthcheck, spec.AutoRemove = restartFromPB(req.GetRestartPolicy()), hc, req.GetAutoRemove()
+	spec.Interactive, spec.TTY, spec.Workdir, spec.User, spec.Hostname = req.GetInteractive(), req.GetTty(), req.GetWorkdir(), req.GetUser(), req.GetHostname()
+	return spec, nil
+}
+
+func healthcheckOf(h *canopyv1.Healthcheck) (*providers.Healthcheck, error) {
+	if h == nil {
+		return nil, nil
+	}
+	if err := checkArgv("healthcheck.cmd", h.GetCmd(), true); err != nil {
+		return nil, err
+	}
+	out := &providers.Healthcheck{Cmd: h.GetCmd(), Retries: int(h.GetRetries())}
+	var err error
+	if out.Interval, err = durationIn("healthcheck.interval", h.GetInterval(), h.Interval != nil, 30*time.Second, 100*time.Millisecond, time.Hour); err != nil {
+		return nil, err
+	}
+	if out.Timeout, err = durationIn("healthcheck.timeout", h.GetTimeout(), h.Timeout != nil, 30*time.Second, 100*time.Millisecond, time.Hour); err != nil {
+		return nil, err
+	}
+	if out.StartPeriod, err = durationIn("healthcheck.start_period", h.GetStartPeriod(), h.StartPeriod != nil, 0, 0, time.Hour); err != nil {
+		return nil, err
+	}
+	switch {
+	case h.GetRetries() == 0:
+		out.Retries = 3
+	case h.GetRetries() < 0 || h.GetRetries() > 100:
+		return nil, router.BadRequest("healthcheck.retries", "between 1 and 100, got %d", h.GetRetries())
+	}
+	return out, nil
+}
+
+func probeOf(p *canopyv1.ReadyProbe) (*readyProbe, error) {
+	if p == nil {
+		return nil, nil
+	}
+	out := &readyProbe{}
+	switch c := p.GetCheck().(type) {
+	case *canopyv1.ReadyProbe_TcpPort:
+		if c.TcpPort < 1 || c.TcpPort > 65535 {
+			return nil, router.BadRequest("ready_probe.tcp_port", "ports go from 1 to 65535, got %d", c.TcpPort)
+		}
+		out.TCPPort = c.TcpPort
+	case *canopyv1.ReadyProbe_Command:
+		if err := checkArgv("ready_probe.command.argv", c.Command.GetArgv(), true); err != nil {
+			return nil, err
+		}
+		out.Command = c.Command.GetArgv()
+	default:
+		return nil, router.BadRequest("ready_probe", "set tcp_port or command")
+	}
+	var err error
+	if out.Interval, err = durationIn("ready_probe.interval", p.GetInterval(), p.Interval != nil, time.Second, 100*time.Millisecond, time.Minute); err != nil {
+		return nil, err
+	}
+	if out.Timeout, err = durationIn("ready_probe.timeout", p.GetTimeout(), p.Timeout != nil, 5*time.Minute, time.Second, 24*time.Hour); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// resolveDeps resolves depends_on to containers of the caller in the same
+// cloud, and refuses cycles: a new container can only close a cycle
+// through containers whose own creates still wait, so the walk follows
+// their recorded dependencies.
+func (s *containerService) resolveDeps(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateContainerRequest) ([]containerDep, error) {
+	if len(req.GetDependsOn()) > maxDependencies {
+		return nil, router.BadRequest("depends_on", "at most %d, got %d", maxDependencies, len(req.GetDependsOn()))
+	}
+	var out []containerDep
+	seen := map[string]bool{}
+	for i, d := range req.GetDependsOn() {
+		field := fmt.Sprintf("depends_on[%d].container", i)
+		if d.GetContainer() == "" {
+			return nil, router.BadRequest(field, "required: a canopy id or a name")
+		}
+		if d.GetContainer() == req.GetName() {
+			return nil, router.BadRequest(field, "dependency cycle: %s → %s", req.GetName(), req.GetName())
+		}
+		if _, ok := canopyv1.Dependency_Condition_name[int32(d.GetCondition())]; !ok {
+			return nil, router.BadRequest(fmt.Sprintf("depends_on[%d].condition", i), "unknown condition %d", d.GetCondition())
+		}
+		f, err := s.find(ctx, field, d.GetContainer())
+		if err != nil {
+			if status.Code(err) == codes.NotFound {
+				return nil, router.BadRequest(field, "no container %q", d.GetContainer())
+			}
+			return nil, err
+		}
+		if f.cl != cl {
+			return nil, router.BadRequest(field, "container %q is in cloud %q; dependencies must be in the same cloud (%q)", d.GetContainer(), f.cl.Name, cl.Name)
+		}
+		if seen[f.m.ID] {
+			return nil, router.BadRequest(field, "container %q is listed twice", d.GetContainer())
+		}
+		seen[f.m.ID] = true
+		cond := int32(d.GetCondition())
+		if cond == 0 {
+			cond = int32(canopyv1.Dependency_CONDITION_STARTED)
+		}
+		name := f.c.Name
+		if name == "" {
+			name = d.GetContainer()
+		}
+		out = append(out, containerDep{ID: f.m.ID, Name: name, Condition: cond})
+	}
+	// Walk the pending dependencies of the dependencies: reaching the new
+	// container's name again is a cycle.
+	path := []string{req.GetName()}
+	var walk func(deps []containerDep, depth int) error
+	walk = func(deps []containerDep, depth int) error {
+		if depth > 64 {
+			return nil
+		}
+		for _, d := range deps {
+			if d.Name == req.GetName() {
+				return router.BadRequest("depends_on", "dependency cycle: %s → %s", strings.Join(path, " → "), d.Name)
+			}
+			path = append(path, d.Name)
+			if err := walk(s.record(ctx, d.ID).DependsOn, depth+1); err != nil {
+				return err
+			}
+			path = path[:len(path)-1]
+		}
+		return nil
+	}
+	return out, walk(out, 0)
+}
+
+// containerSteps are the steps of container.create.
+type containerSteps struct {
+	*containerService
+}
+
+func (s *containerService) registerJobs(r *jobs.Runner) {
+	st := containerSteps{s}
+	r.Register(opContainerCreate, jobs.Kind{First: "create", Undoable: always, Undo: st.undo, Fail: st.fail, Steps: map[string]jobs.Step{
+		"create":  st.step(st.create),
+		"depends": st.step(st.depends),
+		"start":   st.step(st.start),
+		"ready":   st.step(st.ready),
+	}})
+}
+
+func (s containerSteps) step(fn func(ctx context.Context, op *store.Operation, cl *router.Cloud, job containerJob) (jobs.Result, error)) jobs.Step {
+	return func(ctx context.Context, op *store.Operation) (jobs.Result, error) {
+		var job containerJob
+		if err := json.Unmarshal(op.Spec, &job); err != nil {
+			return jobs.Result{}, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
+		}
+		cl, ok := s.rt.Cloud(op.Cloud)
+		if !ok || cl.Containers == nil {
+			return jobs.Result{}, status.Errorf(codes.FailedPrecondition, "cloud %q is no longer configured with containers", op.Cloud)
+		}
+		if op.State == nil {
+			op.State = map[string]string{}
+		}
+		return fn(ctx, op, cl, job)
+	}
+}
+
+// create makes the container at the runtime with the operation's target
+// id as its token: a repeated step (a crash after the runtime made it)
+// finds that container instead of making another.
+func (s containerSteps) create(ctx context.Context, op *store.Operation, cl *router.Cloud, job containerJob) (jobs.Result, error) {
+	if err := s.putRecord(ctx, op.TargetID, containerRecord{DependsOn: job.DependsOn, Probe: job.Probe, Operation: op.ID}); err != nil {
+		return jobs.Result{}, router.StoreErr("record container "+op.TargetID, err)
+	}
+	spec := job.Spec
+	spec.IdempotencyToken, spec.Replay = op.TargetID, jobs.Repeated(ctx)
+	if err := cl.Containers.Limit(ctx); err != nil {
+		return jobs.Result{}, err
+	}
+	c, err := cl.Containers.CreateContainer(ctx, spec)
+	switch {
+	case errors.Is(err, providers.ErrAlreadyExists):
+		return jobs.Result{}, status.Errorf(codes.AlreadyExists, "name: a container named %q already exists in cloud %q", spec.Name, cl.Name)
+	case errors.Is(err, providers.ErrInvalid):
+		return jobs.Result{}, status.Errorf(codes.InvalidArgument, "cloud %q refused the container: %v", cl.Name, err)
+	case err != nil:
+		return jobs.Result{}, stepErr(cl.Name, "create container", err)
+	}
+	failpoint.Hit("container.create:created")
+	if _, err := s.store.Bind(ctx, op.TargetID, c.NativeID); err != nil {
+		return jobs.Result{}, router.StoreErr("bind container "+c.NativeID, err)
+	}
+	op.State["native"] = c.NativeID
+	switch {
+	case !job.Run:
+		return s.finish(ctx, op, cl)
+	case len(job.DependsOn) > 0:
+		return jobs.Result{Next: "depends", Progress: 25}, nil
+	}
+	return jobs.Result{Next: "start", Progress: 50}, nil
+}
+
+// depends waits until every dependency meets its condition, fed by the
+// cloud's event view (a step that waits as long as it takes: the
+// operation can be cancelled, and a restart resumes the wait).
+func (s containerSteps) depends(ctx context.Context, op *store.Operation, cl *router.Cloud, job containerJob) (jobs.Result, error) {
+	for _, d := range job.DependsOn {
+		op.State["waiting_for"] = d.ID
+		if err := s.waitDep(ctx, cl, op, d); err != nil {
+			return jobs.Result{}, err
+		}
+	}
+	delete(op.State, "waiting_for")
+	return jobs.Result{Next: "start", Progress: 50}, nil
+}
+
+func (s containerSteps) waitDep(ctx context.Context, cl *router.Cloud, op *store.Operation, d containerDep) error {
+	m, err := s.store.Get(ctx, d.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return status.Errorf(codes.FailedPrecondition, "dependency %s was deleted before it became %s", depName(d), conditionName(d.Condition))
+	}
+	if err != nil {
+		return router.StoreErr("get "+d.ID, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tick := time.NewTicker(time.Second) // probe results live in records, which send no events
+	defer tick.Stop()
+	sub := cl.Containers.Hub.Subscribe(ctx)
+	self := op.State["native"]
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case snap, ok := <-sub:
+			if !ok {
+				return ctx.Err()
+			}
+			if snap.Err != nil {
+				continue // the hub resubscribes; the wait goes on
+			}
+			if m.Pending() { // the dependency's own create has not reached the runtime yet
+				if m, err = s.store.Get(ctx, d.ID); err != nil {
+					return router.StoreErr("get "+d.ID, err)
+				}
+			}
+			done, err := s.depMet(ctx, snap.Items, m, d, self)
+			if done || err != nil {
+				return err
+			}
+		case <-tick.C:
+			items, ok := cl.Containers.Hub.Current(ctx)
+			if !ok {
+				continue
+			}
+			if m.Pending() {
+				if m, err = s.store.Get(ctx, d.ID); err != nil {
+					return router.StoreErr("get "+d.ID, err)
+				}
+			}
+			done, err := s.depMet(ctx, items, m, d, self)
+			if done || err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// depMet says whether a dependency meets its condition, or can no longer
+// (an error naming it); it also fails when the waiting container is gone.
+func (s containerSteps) depMet(ctx context.Context, items []providers.Container, m store.Mapping, d containerDep, self string) (bool, error) {
+	var dep *providers.Container
+	selfThere := self == ""
+	for i := range items {
+		if !m.Pending() && items[i].NativeID == m.NativeID {
+			dep = &items[i]
+		}
+		if items[i].NativeID == self {
+			selfThere = true
+		}
+	}
+	if !selfThere {
+		return false, status.Errorf(codes.Aborted, "the container was deleted while it waited for %s", depName(d))
+	}
+	if m.Pending() {
+		return false, nil
+	}
+	if dep == nil {
+		return false, status.Errorf(codes.FailedPrecondition, "dependency %s was deleted before it became %s", depName(d), conditionName(d.Condition))
+	}
+	exited := dep.State == providers.ContainerStopped || dep.State == providers.ContainerDead
+	switch canopyv1.Dependency_Condition(d.Condition) {
+	case canopyv1.Dependency_CONDITION_COMPLETED_SUCCESSFULLY:
+		if exited && !dep.FinishedAt.IsZero() {
+			if dep.ExitCode != 0 {
+				return false, status.Errorf(codes.FailedPrecondition, "dependency %s exited with code %d; it had to complete successfully", depName(d), dep.ExitCode)
+			}
+			return true, nil
+		}
+	case canopyv1.Dependency_CONDITION_HEALTHY:
+		if dep.Health == providers.HealthUnhealthy {
+			return false, status.Errorf(codes.FailedPrecondition, "dependency %s is unhealthy; it had to become healthy", depName(d))
+		}
+		if exited && !dep.StartedAt.IsZero() {
+			return false, status.Errorf(codes.FailedPrecondition, "dependency %s exited (code %d) before it became healthy", depName(d), dep.ExitCode)
+		}
+		if s.record(ctx, d.ID).ready(*dep) {
+			return true, nil
+		}
+	default: // STARTED
+		if dep.State == providers.ContainerError {
+			return false, status.Errorf(codes.FailedPrecondition, "dependency %s is in ERROR: %s", depName(d), dep.StatusMessage)
+		}
+		if !dep.StartedAt.IsZero() || dep.State == providers.ContainerRunning || dep.State == providers.ContainerRestarting {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// start starts the container unless it already runs (a repeated step).
+func (s containerSteps) start(ctx context.Context, op *store.Operation, cl *router.Cloud, job containerJob) (jobs.Result, error) {
+	native := op.State["native"]
+	c, err := cl.Containers.GetContainer(ctx, native)
+	if errors.Is(err, providers.ErrNotFound) {
+		return jobs.Result{}, status.Errorf(codes.Aborted, "container %s was deleted before canopy started it", op.TargetID)
+	}
+	if err != nil {
+		return jobs.Result{}, stepErr(cl.Name, "get container "+native, err)
+	}
+	if providers.ContainerAllowed(providers.ActStart, c.State) == nil && c.StartedAt.IsZero() {
+		if err := cl.Containers.Limit(ctx); err != nil {
+			return jobs.Result{}, err
+		}
+		if err := cl.Containers.StartContainer(ctx, native); err != nil {
+			return jobs.Result{}, stepErr(cl.Name, "start container "+native, err)
+		}
+	}
+	failpoint.Hit("container.create:started")
+	if job.Probe != nil || job.Spec.Healthcheck != nil {
+		return jobs.Result{Next: "ready", Progress: 75}, nil
+	}
+	return s.finish(ctx, op, cl)
+}
+
+// ready waits until the healthcheck passes and the ready probe succeeds.
+func (s containerSteps) ready(ctx context.Context, op *store.Operation, cl *router.Cloud, job containerJob) (jobs.Result, error) {
+	native := op.State["native"]
+	if job.Probe != nil {
+		if err := s.probeUntilReady(ctx, cl, op.TargetID, native, *job.Probe); err != nil {
+			return jobs.Result{}, err
+		}
+	}
+	if job.Spec.Healthcheck != nil {
+		_, present, err := cl.Containers.Hub.Wait(ctx, native, func(c providers.Container, present bool) bool {
+			return !present || c.Health == providers.HealthHealthy || c.Health == providers.HealthUnhealthy ||
+				c.State == providers.ContainerStopped || c.State == providers.ContainerDead || c.State == providers.ContainerError
+		})
+		if err != nil {
+			return jobs.Result{}, err
+		}
+		if !present {
+			return jobs.Result{}, status.Errorf(codes.Aborted, "container %s was deleted before it became ready", op.TargetID)
+		}
+		c, err := cl.Containers.GetContainer(ctx, native)
+		if err != nil {
+			return jobs.Result{}, stepErr(cl.Name, "get container "+native, err)
+		}
+		if c.Health != providers.HealthHealthy {
+			return jobs.Result{}, status.Errorf(codes.FailedPrecondition, "container %s did not become healthy: it is %s (health %s, exit code %d)", op.TargetID, c.State, c.Health, c.ExitCode)
+		}
+	}
+	return s.finish(ctx, op, cl)
+}
+
+// finish ends the operation with the container as its response.
+func (s containerSteps) finish(ctx context.Context, op *store.Operation, cl *router.Cloud) (jobs.Result, error) {
+	rec := s.record(ctx, op.TargetID)
+	rec.Operation = ""
+	if err := s.putRecord(ctx, op.TargetID, rec); err != nil {
+		return jobs.Result{}, router.StoreErr("record container "+op.TargetID, err)
+	}
+	native := op.State["native"]
+	c, err := cl.Containers.GetContainer(ctx, native)
+	if err != nil {
+		return jobs.Result{}, stepErr(cl.Name, "get container "+native, err)
+	}
+	m, err := s.store.Get(ctx, op.TargetID)
+	if err != nil {
+		return jobs.Result{}, router.StoreErr("get "+op.TargetID, err)
+	}
+	out, err := s.containerPB1(ctx, cl, m, c)
+	if err != nil {
+		return jobs.Result{}, err
+	}
+	return jobs.Result{Done: true, Response: anyBytes(out), Progress: 100}, nil
+}
+
+// fail runs before a create ends with an error: a container never made
+// releases its id; one made stays (as docker compose leaves a dependent
+// it did not start), its record no longer naming the operation.
+func (s containerSteps) fail(ctx context.Context, op *store.Operation) {
+	if op.State["native"] == "" {
+		s.forget(ctx, op.TargetID)
+		return
+	}
+	rec := s.record(ctx, op.TargetID)
+	rec.Operation = ""
+	_ = s.putRecord(ctx, op.TargetID, rec)
+}
+
+// undo, for a cancelled create, removes what it made.
+func (s containerSteps) undo(ctx context.Context, op *store.Operation) error {
+	cl, ok := s.rt.Cloud(op.Cloud)
+	if native := op.State["native"]; ok && cl.Containers != nil && native != "" {
+		if err := cl.Containers.DeleteContainer(ctx, native, true); err != nil && !errors.Is(err, providers.ErrNotFound) {
+			return errorWrap("delete container "+native, err)
+		}
+	}
+	s.forget(ctx, op.TargetID)
+	return nil
+}
