@@ -75,9 +75,9 @@ type opRequest struct {
 	reserve string // kind of id mapping to reserve for target (creates)
 	spec    any    // recorded as JSON: jobSpec, or containerJob
 
-	wait    bool
-	reqID   string
-	hash    string
+	wait  bool
+	reqID string
+	hash  string
 }
 
 // requestHash fingerprints a request without its wait flag and request id,

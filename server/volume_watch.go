@@ -28,14 +28,14 @@ func (v *volumeService) WatchVolumes(req *canopyv1.WatchVolumesRequest, stream c
 		return err
 	}
 	return watchFeed[providers.Volume, *canopyv1.Volume]{
-		what:   "volumes",
+		what: "volumes",
 		subscribe: func(ctx context.Context, cl *router.Cloud) <-chan cache.Snapshot[providers.Volume] {
 			if cl.Volumes == nil {
 				return nil
 			}
 			return cl.Volumes.Subscribe(ctx)
 		},
-		list:   v.cloudVolumes,
+		list: v.cloudVolumes,
 		convert: func(ctx context.Context, sc *router.Cloud, snap []providers.Volume) ([]*canopyv1.Volume, error) {
 			defs, err := sc.Emulation.DeferredVolumes(ctx)
 			if err != nil {

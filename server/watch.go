@@ -24,14 +24,14 @@ func (s *computeService) WatchServers(req *canopyv1.WatchServersRequest, stream 
 		return err
 	}
 	return watchFeed[providers.Server, *canopyv1.Server]{
-		what:   "servers",
+		what: "servers",
 		subscribe: func(ctx context.Context, cl *router.Cloud) <-chan cache.Snapshot[providers.Server] {
 			if cl.Servers == nil {
 				return nil
 			}
 			return cl.Servers.Subscribe(ctx)
 		},
-		list:   s.cloudServers,
+		list: s.cloudServers,
 		convert: func(ctx context.Context, cl *router.Cloud, snap []providers.Server) ([]*canopyv1.Server, error) {
 			return s.serversPB(ctx, cl, snap)
 		},
