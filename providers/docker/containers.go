@@ -261,9 +261,9 @@ func (c *Cloud) RenameContainer(ctx context.Context, id, name string) error {
 
 // UpdateContainer changes CPU, memory and the restart policy in place.
 // Docker reads 0 as "unchanged", so a limit cannot be lifted in place (a
-// bad argument saying so). Raising memory above the swap limit Docker set
-// at create (twice the memory) moves that limit along, as Docker's CLI
-// users must do by hand.
+// bad argument saying so). Docker refuses a memory limit above the
+// container's swap limit unless both change, so the swap limit moves along
+// to twice the memory, what Docker sets at create (unlimited stays so).
 func (c *Cloud) UpdateContainer(ctx context.Context, id string, u providers.ContainerUpdate) error {
 	if err := validateUpdate(u); err != nil {
 		return fmt.Errorf("docker: update %s: %w", id, err)
@@ -278,8 +278,9 @@ func (c *Cloud) UpdateContainer(ctx context.Context, id string, u providers.Cont
 	}
 	if u.MemoryBytes != nil {
 		uc.Memory = *u.MemoryBytes
-		if in.HostConfig != nil && in.HostConfig.MemorySwap > 0 {
-			uc.MemorySwap = 2 * uc.Memory
+		uc.MemorySwap = 2 * uc.Memory // what Docker sets at create
+		if in.HostConfig != nil && in.HostConfig.MemorySwap < 0 {
+			uc.MemorySwap = -1 // unlimited swap stays so
 		}
 	}
 	if u.RestartPolicy != nil {
