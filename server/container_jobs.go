@@ -251,10 +251,15 @@ func (s *containerService) resolveDeps(ctx context.Context, cl *router.Cloud, re
 			return nil, router.BadRequest(fmt.Sprintf("depends_on[%d].condition", i), "unknown condition %d", d.GetCondition())
 		}
 		f, err := s.find(ctx, field, d.GetContainer())
-		if err != nil {
-			if status.Code(err) == codes.NotFound {
+		if status.Code(err) == codes.NotFound {
+			// Perhaps one whose create has not reached the runtime yet
+			// (created a moment ago, in the same breath as this one).
+			f, err = s.pendingByName(ctx, cl, d.GetContainer())
+			if err == nil && f.cl == nil {
 				return nil, router.BadRequest(field, "no container %q", d.GetContainer())
 			}
+		}
+		if err != nil {
 			return nil, err
 		}
 		if f.cl != cl {
@@ -295,6 +300,30 @@ func (s *containerService) resolveDeps(ctx context.Context, cl *router.Cloud, re
 		return nil
 	}
 	return out, walk(out, 0)
+}
+
+// pendingByName finds a container of the caller by name among the creates
+// still running in a cloud; found.cl is nil when there is none.
+func (s *containerService) pendingByName(ctx context.Context, cl *router.Cloud, name string) (found, error) {
+	ops, err := s.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), Unfinished: true})
+	if err != nil {
+		return found{}, router.StoreErr("list operations", err)
+	}
+	for _, op := range ops {
+		if op.Kind != opContainerCreate || op.Cloud != cl.Name {
+			continue
+		}
+		var job containerJob
+		if json.Unmarshal(op.Spec, &job) != nil || job.Spec.Name != name {
+			continue
+		}
+		m, err := s.store.Get(ctx, op.TargetID)
+		if err != nil {
+			continue
+		}
+		return found{cl: cl, drv: cl.Containers, m: m, c: providers.Container{Common: providers.Common{Name: name}}}, nil
+	}
+	return found{}, nil
 }
 
 // containerSteps are the steps of container.create.
