@@ -349,6 +349,7 @@ func TestStatsTopCommitEvents(t *testing.T) {
 	if err != nil || im.NativeID != ref {
 		t.Fatalf("commit = %+v, %v", im, err)
 	}
+	t.Cleanup(func() { _ = removeImage(context.Background(), dockerHost(t), ref) })
 	from := create(t, c, providers.ContainerSpec{Name: name("fromcommit"), Image: ref, Command: []string{"true"}})
 	if from.Image != ref {
 		t.Errorf("container of the committed image: image %q", from.Image)

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/providers/docker"
 	"github.com/canopy-cloud/canopy/providers/providertest"
@@ -54,6 +57,23 @@ func (h harness) Fixture() providertest.Fixture {
 }
 
 const testImage = "canopy-test/busybox:latest"
+
+// DeleteImage implements providertest.ImageCleaner for the images the
+// suite commits: the adapter has no image delete, so the test removes them
+// with the Engine client directly.
+func (h harness) DeleteImage(ctx context.Context, _ providers.Provider, ref string) error {
+	return removeImage(ctx, h.host, ref)
+}
+
+func removeImage(ctx context.Context, dockerHost, ref string) error {
+	cli, err := client.NewClientWithOpts(client.WithHost(dockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	_, err = cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true})
+	return err
+}
 
 func TestConformance(t *testing.T) {
 	providertest.RunConformanceTests(t, harness{host: dockerHost(t)})

@@ -77,6 +77,14 @@ func (c *Cloud) toContainer(h *host, in container.InspectResponse) providers.Con
 		ct.ExitCode = s.ExitCode
 		ct.StartedAt = parseTime(s.StartedAt)
 		ct.FinishedAt = parseTime(s.FinishedAt)
+		// Docker stamps StartedAt when containerd's start returns and
+		// FinishedAt with the exit event's time, so a process that exits
+		// at once (sh -c "exit 3") can seem to finish before it started.
+		// Once it has exited, the start is no later than the finish.
+		if st := stateOf(s.Status); (st == providers.ContainerStopped || st == providers.ContainerDead) &&
+			!ct.StartedAt.IsZero() && ct.FinishedAt.Before(ct.StartedAt) && !ct.FinishedAt.IsZero() {
+			ct.StartedAt = ct.FinishedAt
+		}
 		switch {
 		case s.Error != "":
 			ct.StatusMessage = s.Error

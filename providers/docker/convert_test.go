@@ -170,3 +170,22 @@ func TestEnvAndLabels(t *testing.T) {
 		t.Errorf("splitLabels = %v %q", user, tok)
 	}
 }
+
+// TestStartNotAfterFinish: Docker may stamp an instant exit's start after
+// its finish; an exited container's start is clamped, a running one's
+// (whose finish is its previous run's) is not.
+func TestStartNotAfterFinish(t *testing.T) {
+	c := &Cloud{}
+	h := &host{name: "a"}
+	c.hosts = []*host{h}
+	in := func(status string) container.InspectResponse {
+		return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{ID: "x",
+			State: &container.State{Status: status, StartedAt: "2026-01-01T00:00:01.5Z", FinishedAt: "2026-01-01T00:00:01.2Z"}}}
+	}
+	if got := c.toContainer(h, in("exited")); !got.StartedAt.Equal(got.FinishedAt) {
+		t.Errorf("exited: start %v finish %v, want the start clamped to the finish", got.StartedAt, got.FinishedAt)
+	}
+	if got := c.toContainer(h, in("running")); !got.StartedAt.After(got.FinishedAt) {
+		t.Errorf("running: start %v finish %v, want Docker's times", got.StartedAt, got.FinishedAt)
+	}
+}
