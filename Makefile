@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 CPP_BUILD := .cache/cpp-build
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-ansible bench measure-window openstack-up openstack-down moto-up moto-down
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-ansible test-containers bench measure-window openstack-up openstack-down moto-up moto-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -29,6 +29,11 @@ test-clients: tools
 ## canopyd with two simulated clouds (clients/ansible/test.sh)
 test-ansible:
 	@clients/ansible/test.sh
+
+## test-containers: Docker and containerd started by the project's scripts,
+## the Containers conformance on each, canopyd end to end over both
+test-containers:
+	@test/containers/test.sh
 
 ## bench: the P1-P4 figures of BENCHMARKS.md
 bench:

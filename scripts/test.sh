@@ -10,7 +10,10 @@
 #      through the same providertest suite plus an end-to-end test with
 #      canopyd and the crash-safety lineages: moto (AWS) and a real
 #      OpenStack from Debian's packages;
-#   5. the Ansible collection (sanity, units, playbooks and inventory
+#   5. the container runtimes: a dockerd and a containerd of the project's
+#      own, the Containers conformance on each and canopyd end to end over
+#      both (test/containers/test.sh);
+#   6. the Ansible collection (sanity, units, playbooks and inventory
 #      against canopyd on sim clouds, and the lab target on the OpenStack
 #      lab).
 set -euo pipefail
@@ -46,6 +49,12 @@ t0=$SECONDS
 test/moto/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-moto-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)|    --- SKIP|skip|crash safety|duplicate: ' | grep -v '^=== RUN' || true
 passed "${TMPDIR:-/tmp}/canopy-moto-test.log" 2 || { tail -80 "${TMPDIR:-/tmp}/canopy-moto-test.log"; exit 1; }
 echo "moto suite: $((SECONDS - t0))s"
+
+section "containers on real Docker and containerd (test/containers)"
+t0=$SECONDS
+test/containers/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-containers-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
+passed "${TMPDIR:-/tmp}/canopy-containers-test.log" 3 || { tail -80 "${TMPDIR:-/tmp}/canopy-containers-test.log"; exit 1; }
+echo "containers suite: $((SECONDS - t0))s"
 
 section "OpenStack adapter against a real OpenStack (test/openstack)"
 t0=$SECONDS
