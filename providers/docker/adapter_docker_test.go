@@ -387,3 +387,43 @@ func TestSeveralHosts(t *testing.T) {
 		t.Errorf("info = %+v, %v", info, err)
 	}
 }
+
+// TestNetworkModeHost: containers share the host's network stack (the
+// daemon has no bridge; nothing on the host changes).
+func TestNetworkModeHost(t *testing.T) {
+	c := open(t, map[string]any{"hosts": []any{dockerHost(t)}, "network_mode": "host"})
+	ctx := context.Background()
+	ct := create(t, c, providers.ContainerSpec{Name: name("hostnet"), Command: []string{"sh", "-c", "test -e /sys/class/net/lo"}})
+	if ct.Properties["network_mode"] != "host" {
+		t.Errorf("network_mode = %q, want host", ct.Properties["network_mode"])
+	}
+	if err := c.StartContainer(ctx, ct.NativeID); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitState(t, c, ct.NativeID, providers.ContainerStopped); got.ExitCode != 0 {
+		t.Errorf("exit code %d, want 0", got.ExitCode)
+	}
+}
+
+// TestHostDown: a host that does not answer fails Info and lists naming
+// it (ErrUnavailable), and is passed over when a create picks a host.
+func TestHostDown(t *testing.T) {
+	c := open(t, map[string]any{"hosts": []any{
+		map[string]any{"name": "up", "url": dockerHost(t)},
+		map[string]any{"name": "down", "url": "unix://" + t.TempDir() + "/nothing.sock"},
+	}})
+	ctx := context.Background()
+	if _, err := c.Info(ctx); !errors.Is(err, providers.ErrUnavailable) || !strings.Contains(err.Error(), "down") {
+		t.Errorf("Info: err = %v, want ErrUnavailable naming host down", err)
+	}
+	if _, err := c.ListContainers(ctx); !errors.Is(err, providers.ErrUnavailable) {
+		t.Errorf("ListContainers: err = %v, want ErrUnavailable", err)
+	}
+	ct := create(t, c, providers.ContainerSpec{Name: name("placed"), Command: []string{"true"}})
+	if ct.Host != "up" {
+		t.Errorf("placed on %q, want up", ct.Host)
+	}
+	if _, err := c.GetContainer(ctx, "down/"+strings.Repeat("0", 64)); !errors.Is(err, providers.ErrUnavailable) {
+		t.Errorf("GetContainer on the down host: err = %v, want ErrUnavailable", err)
+	}
+}

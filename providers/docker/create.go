@@ -26,7 +26,9 @@ const minMemory = 6 << 20
 // with Replay set the adapter first looks for a container carrying it on
 // every host (an earlier attempt may have placed it elsewhere) and returns
 // that instead of making a second. Nothing is left behind when a create
-// fails.
+// fails: Docker's create is one call that makes all or nothing, the
+// inspect after it removes the container when it fails, and a create cut
+// short by its context removes what carries its token.
 func (c *Cloud) CreateContainer(ctx context.Context, spec providers.ContainerSpec) (providers.Container, error) {
 	if err := c.validateSpec(spec); err != nil {
 		return providers.Container{}, fmt.Errorf("docker: create container %q: %w", spec.Name, err)
@@ -67,6 +69,9 @@ func (c *Cloud) create(ctx context.Context, h *host, spec providers.ContainerSpe
 		if cerrdefs.IsNotFound(err) && strings.Contains(strings.ToLower(err.Error()), "image") {
 			return providers.Container{}, fmt.Errorf("docker: create container %q: image %q: %w: %w", spec.Name, spec.Image, providers.ErrInvalid, err)
 		}
+		if ctx.Err() != nil {
+			c.discardToken(h, spec.IdempotencyToken)
+		}
 		return providers.Container{}, mapErr(err, h, "create container", spec.Name)
 	}
 	in, err := h.cli.ContainerInspect(ctx, resp.ID)
@@ -82,6 +87,25 @@ func (c *Cloud) discard(h *host, did string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = h.cli.ContainerRemove(ctx, did, container.RemoveOptions{Force: true, RemoveVolumes: true})
+}
+
+// discardToken removes what a create cut short by its context may still
+// have made (the daemon finishes a create whose client went away); only a
+// container carrying the token is ever removed. Best effort: a create
+// still on its way is found by a replay's look-up instead.
+func (c *Cloud) discardToken(h *host, token string) {
+	if token == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sums, err := h.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", labelToken+"="+token))})
+	if err != nil {
+		return
+	}
+	for _, s := range sums {
+		_ = h.cli.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	}
 }
 
 // findToken looks for the container carrying token on every host. A host

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -42,7 +43,7 @@ func (c *Cloud) ContainerLogs(ctx context.Context, id string, opts providers.Log
 		cancel()
 		return nil, mapErr(err, h, "logs", did)
 	}
-	r := &logReader{entries: make(chan providers.LogEntry, 64), done: make(chan struct{}), ctx: rctx, cancel: cancel, body: body}
+	r := &logReader{entries: make(chan providers.LogEntry, 64), parent: ctx, ctx: rctx, cancel: cancel, body: body}
 	tty := in.Config != nil && in.Config.Tty
 	go r.run(tty, h, did)
 	return r, nil
@@ -51,12 +52,13 @@ func (c *Cloud) ContainerLogs(ctx context.Context, id string, opts providers.Log
 // logReader turns Docker's log stream into entries: a goroutine demuxes
 // the stream (stdcopy) into a channel, in the order Docker wrote it.
 type logReader struct {
-	entries chan providers.LogEntry
-	done    chan struct{} // closed once run ended; err is set then
+	entries chan providers.LogEntry // closed once run ended; err is set then
 	err     error
-	ctx     context.Context
+	parent  context.Context // the caller's: its end is Next's error
+	ctx     context.Context // ends with the parent or at Close
 	cancel  context.CancelFunc
 	body    io.ReadCloser
+	closed  atomic.Bool
 }
 
 func (r *logReader) run(tty bool, h *host, did string) {
@@ -72,7 +74,8 @@ func (r *logReader) run(tty bool, h *host, did string) {
 	}
 }
 
-// Next returns the next entry, io.EOF at the end of the output.
+// Next returns the next entry; io.EOF at the end of the output (or after
+// Close), the context's error when the caller's context ended first.
 func (r *logReader) Next() (providers.LogEntry, error) {
 	e, ok := <-r.entries
 	if ok {
@@ -81,7 +84,7 @@ func (r *logReader) Next() (providers.LogEntry, error) {
 	if r.err != nil {
 		return providers.LogEntry{}, r.err
 	}
-	if err := r.ctx.Err(); err != nil && !errors.Is(err, context.Canceled) {
+	if err := r.parent.Err(); err != nil && !r.closed.Load() {
 		return providers.LogEntry{}, err
 	}
 	return providers.LogEntry{}, io.EOF
@@ -89,6 +92,7 @@ func (r *logReader) Next() (providers.LogEntry, error) {
 
 // Close stops reading; a Next after it returns io.EOF.
 func (r *logReader) Close() error {
+	r.closed.Store(true)
 	r.cancel()
 	err := r.body.Close()
 	for range r.entries { // let run finish
