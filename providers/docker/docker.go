@@ -21,6 +21,14 @@
 // hosts reach no registry, and a pull behind a create would make creates
 // slow and non-deterministic); and canopy's own labels (the idempotency
 // token) live under the "canopy." prefix, hidden from Container.Labels.
+//
+// Every container gets the cloud's network_mode (options.go), "none" by
+// default: canopy's test daemon runs with --bridge=none and no iptables,
+// so it has no default bridge, and such a container has no address. With
+// "none" or "host" there is nothing to publish a port on: a create with
+// ports is ErrUnsupported (FAILED_PRECONDITION, naming the cloud and
+// network_mode) rather than Docker's quiet discard (host) or its conflict
+// (none). A cloud whose daemon has a bridge sets network_mode: bridge.
 package docker
 
 import (
