@@ -91,6 +91,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(a.cloudCmd(), flavorCmds{a}.flavorCmd(), img, serverCmds{a}.serverCmd(), keypairCmds{a}.keypairCmd(), a.loginCmd(), clientCmds{a}.clientCmd(),
 		objectCmds{a}.bucketCmd(), objectCmds{a}.objectCmd(),
 		volumeCmds{a}.volumeCmd(), copyCmds{a}.snapshotCmd(), copyCmds{a}.backupCmd(), operationCmds{a}.operationCmd()) // volumes.go, snapshots.go, operations.go
+	root.AddCommand(containerCmds{a}.containerCmd()) // containers*.go
 	return root
 }
 
@@ -164,6 +165,9 @@ func (a *app) exitCode(cmd *cobra.Command, err error) int {
 	}
 	if errors.Is(err, errReported) {
 		return 1
+	}
+	if code, ok := exitStatusOf(err); ok {
+		return code // a container's or an exec'd process's own status
 	}
 	var ue usageError
 	if errors.As(err, &ue) || !a.started {
