@@ -58,9 +58,10 @@ diff_id=sha256:$(sha256sum "$rootfs" | cut -d' ' -f1)
 gzip -n -9 -c "$rootfs" >"$dir/layer"
 read -r layer_digest layer_size < <(put "$dir/layer")
 
-# The image config: what runs when nothing overrides it (busybox's sh).
+# The image config: no CMD, like the image `docker import` makes of the same
+# tar (test/docker): every container names its command.
 printf '%s' '{"created":"1970-01-01T00:00:00Z","architecture":"'"$arch"'","os":"linux",'\
-'"config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"},'\
+'"config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"WorkingDir":"/"},'\
 '"rootfs":{"type":"layers","diff_ids":["'"$diff_id"'"]},'\
 '"history":[{"created":"1970-01-01T00:00:00Z","created_by":"test/containers/rootfs.sh (busybox-static)"}]}' >"$dir/config"
 read -r config_digest config_size < <(put "$dir/config")
