@@ -168,7 +168,7 @@ func (c *Cloud) FailImport(id, msg string) error {
 
 // DropImage deletes an image behind canopy's back (someone else deleted
 // it in the cloud, or Glance gave up on its import), for tests of what
-// waits on it.
+// waits on it. A container image (a commit) is dropped the same way.
 func (c *Cloud) DropImage(id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -186,7 +186,7 @@ func (c *Cloud) DropImage(id string) error {
 		c.save()
 		return nil
 	}
-	return fmt.Errorf("sim: image %q: %w", id, providers.ErrNotFound)
+	return c.DropContainerImage(id) // or a container image (containers_events.go)
 }
 
 // imageFile is where a persisted cloud keeps an uploaded image's bytes.

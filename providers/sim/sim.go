@@ -59,6 +59,11 @@ var (
 	_ providers.Backups         = (*Cloud)(nil)
 	_ providers.VolumeData      = (*Cloud)(nil)
 	_ providers.Limited         = (*Cloud)(nil)
+
+	_ providers.Containers         = (*Cloud)(nil) // containers*.go
+	_ providers.ContainerIO        = (*Cloud)(nil)
+	_ providers.ContainerEvents    = (*Cloud)(nil)
+	_ providers.ContainerCommitter = (*Cloud)(nil)
 )
 
 // Cloud is one simulated cloud.
@@ -74,8 +79,9 @@ type Cloud struct {
 	imports  map[string]time.Time // uploaded images still importing → when done (images.go)
 	faults   []*fault
 	down     bool
-	obj      *objectState // buckets and objects (objects.go), created on first use
-	vol      *volumeState // volumes.go
+	obj      *objectState    // buckets and objects (objects.go), created on first use
+	vol      *volumeState    // volumes.go
+	ctr      *containerState // the container host (containers.go); its own lock
 
 	calls  sync.Map // method → *atomic.Int64
 	total  atomic.Int64
@@ -101,6 +107,7 @@ func New(opts Options) *Cloud {
 		keypairs: map[string]providers.Keypair{},
 		down:     opts.Down,
 		vol:      newVolumeState(),
+		ctr:      newContainerState(),
 	}
 	epoch := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, f := range opts.Flavors {
@@ -201,6 +208,7 @@ func (c *Cloud) Info(ctx context.Context) (providers.Info, error) {
 // Close implements providers.Provider.
 func (c *Cloud) Close() error {
 	c.closed.Store(true)
+	c.ctr.shutdown()
 	return nil
 }
 

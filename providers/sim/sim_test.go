@@ -18,11 +18,12 @@ func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provi
 }
 
 func (h harness) Fixture() providertest.Fixture {
-	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10}
+	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10,
+		ContainerHealthInterval: 50 * time.Millisecond}
 }
 
 // DeleteImage implements providertest.ImageCleaner: the images the suite
-// uploads are dropped as if deleted in the cloud.
+// uploads or commits are dropped as if deleted in the cloud.
 func (harness) DeleteImage(ctx context.Context, p providers.Provider, id string) error {
 	return p.(*sim.Cloud).DropImage(id)
 }
