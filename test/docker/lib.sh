@@ -28,12 +28,15 @@ die() { log "error: $*"; exit 1; }
 # docker_cli runs Debian's docker client (its API matches the daemon's)
 # against our daemon only, never the host's default socket.
 docker_cli() {
-	local bin=/usr/bin/docker
-	[[ -x $bin ]] || bin=docker
-	DOCKER_HOST=$DOCKER_HOST_URL DOCKER_CONFIG="$DIR/cli" "$bin" "$@"
+	DOCKER_HOST=$DOCKER_HOST_URL DOCKER_CONFIG="$DIR/cli" "$(docker_bin)" "$@"
 }
 
-# alive PIDFILE NAME: the recorded PID is alive and is the named program.
+docker_bin() {
+	if [[ -x /usr/bin/docker ]]; then echo /usr/bin/docker; else command -v docker; fi
+}
+
+# alive PIDFILE CMDLINE: the recorded PID is alive and its command line
+# contains CMDLINE.
 alive() {
 	local pidfile=$1 name=$2 pid
 	[[ -s $pidfile ]] || return 1
@@ -43,13 +46,15 @@ alive() {
 	[[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"$name"* ]]
 }
 
-containerd_running() { alive "$CTRD_PIDFILE" containerd; }
-dockerd_running() { alive "$DOCKERD_PIDFILE" dockerd; }
+# Ours: the command line names our config or socket (a reused PID does not).
+containerd_running() { alive "$CTRD_PIDFILE" "containerd --config $CTRD_CONFIG"; }
+dockerd_running() { alive "$DOCKERD_PIDFILE" "dockerd --host $DOCKER_HOST_URL"; }
 
-# answers: our dockerd replies to its ping on our socket.
+# answers: our dockerd replies on our socket (the docker client, not curl:
+# a fresh Debian 12 has no curl, and docker.io brings the client).
 answers() {
 	[[ -S $SOCK ]] || return 1
-	curl -fsS --max-time 5 --unix-socket "$SOCK" http://docker/_ping >/dev/null 2>&1
+	DOCKER_HOST=$DOCKER_HOST_URL DOCKER_CONFIG="$DIR/cli" timeout 5 "$(docker_bin)" version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
 # stop PIDFILE: TERM the recorded process, KILL it after 20 s, forget it.

@@ -81,7 +81,9 @@ else
 	if dockerd_running; then
 		log "dockerd pid $(<"$DOCKERD_PIDFILE") is running but not answering yet"
 	else
-		rm -f "$DOCKERD_PIDFILE" "$SOCK"
+		# dockerd refuses to start while its own pid file names a live
+		# process, which after a reboot may be any process.
+		rm -f "$DOCKERD_PIDFILE" "$SOCK" "$DIR/exec/dockerd.pid"
 		# Our own (empty) daemon.json: the host's /etc/docker/daemon.json
 		# must not apply.
 		echo '{}' >"$DOCKERD_CONFIG"
