@@ -427,3 +427,37 @@ func TestHostDown(t *testing.T) {
 		t.Errorf("GetContainer on the down host: err = %v, want ErrUnavailable", err)
 	}
 }
+
+// TestLogsOfATTY: a TTY container's output is one stream, read as stdout,
+// a line per entry, each with its time.
+func TestLogsOfATTY(t *testing.T) {
+	c := open(t, nil)
+	ctx := context.Background()
+	ct := create(t, c, providers.ContainerSpec{Name: name("ttylogs"), TTY: true, Command: []string{"sh", "-c", "echo one; echo two >&2"}})
+	if err := c.StartContainer(ctx, ct.NativeID); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, c, ct.NativeID, providers.ContainerStopped)
+	r, err := c.ContainerLogs(ctx, ct.NativeID, providers.LogOptions{Tail: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []string
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Stream != providers.StreamStdout || e.Time.IsZero() {
+			t.Errorf("entry %+v: want stdout with a time", e)
+		}
+		got = append(got, string(e.Data))
+	}
+	if strings.Join(got, "|") != "one\r\n|two\r\n" {
+		t.Errorf("tty logs = %q", got)
+	}
+}

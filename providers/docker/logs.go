@@ -65,7 +65,18 @@ func (r *logReader) run(tty bool, h *host, did string) {
 	defer close(r.entries)
 	var err error
 	if tty {
-		_, err = io.Copy(&streamWriter{r: r, stream: providers.StreamStdout}, bufio.NewReader(r.body))
+		// One raw stream: read it a line at a time, so no line is split
+		// where a read happens to end.
+		w, br := &streamWriter{r: r, stream: providers.StreamStdout}, bufio.NewReader(r.body)
+		for err == nil {
+			var line []byte
+			line, err = br.ReadBytes('\n')
+			if len(line) > 0 {
+				if _, werr := w.Write(line); werr != nil {
+					err = werr
+				}
+			}
+		}
 	} else {
 		_, err = stdcopy.StdCopy(&streamWriter{r: r, stream: providers.StreamStdout}, &streamWriter{r: r, stream: providers.StreamStderr}, r.body)
 	}
