@@ -52,7 +52,9 @@ func open(ctx context.Context, t *testing.T) *containerd.Adapter {
 
 type harness struct{}
 
-func (harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provider { return open(ctx, t) }
+func (harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provider {
+	return open(ctx, t)
+}
 
 func (harness) Fixture() providertest.Fixture {
 	return providertest.Fixture{ContainerImage: "canopy-test/busybox:latest", Prefix: "ptest-ctrd"}
