@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"sort"
+	"strings"
 
 	containerd "github.com/containerd/containerd"
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
@@ -102,7 +103,7 @@ func (a *Adapter) view(ctx context.Context, c containers.Container, t taskInfo) 
 			Status: state.Status(), ProviderStatus: providerStatus(t),
 			Created: c.CreatedAt, Updated: c.UpdatedAt, Labels: userLabels(c.Labels),
 		},
-		State: state, ExitCode: code, Image: rec.Image, Host: a.opts.Address,
+		State: state, ExitCode: code, Image: rec.Image, Host: a.opts.Host,
 		Command: rec.Command, Entrypoint: rec.Entrypoint,
 		Restart: parseRestart(c.Labels[labelRestart]), Healthcheck: parseHealthcheck(c.Labels[labelHealthcheck]),
 		AutoRemove: c.Labels[labelAutoRemove] == "true", Interactive: rec.Interactive, TTY: rec.TTY,
@@ -212,6 +213,9 @@ func (a *Adapter) CreateContainer(ctx context.Context, spec providers.ContainerS
 	if err := validateSpec(spec, a.opts.NetworkMode == "host"); err != nil {
 		return providers.Container{}, err
 	}
+	if spec.Host != "" && spec.Host != a.opts.Host {
+		return providers.Container{}, errorf(providers.ErrInvalid, "host %q: cloud %s has the one host %q", spec.Host, a.name, a.opts.Host)
+	}
 	id := nativeID(spec.IdempotencyToken)
 	unlock := a.locks.lock(id)
 	defer unlock()
@@ -220,6 +224,7 @@ func (a *Adapter) CreateContainer(ctx context.Context, spec providers.ContainerS
 			if c.Token == spec.IdempotencyToken {
 				return c, nil
 			}
+			return providers.Container{}, errorf(providers.ErrAlreadyExists, "container id %s (from the token) is taken", id)
 		} else if !errors.Is(err, providers.ErrNotFound) {
 			return providers.Container{}, err
 		}
@@ -235,9 +240,20 @@ func (a *Adapter) CreateContainer(ctx context.Context, spec providers.ContainerS
 	} else if taken {
 		return providers.Container{}, errorf(providers.ErrAlreadyExists, "a container named %q exists", name)
 	}
+	if spec.Replay {
+		// An earlier attempt that died between making the snapshot and
+		// the container left the snapshot (its lease holds it a day):
+		// the id is ours, so it goes.
+		_ = a.client.SnapshotService(a.opts.Snapshotter).Remove(ctx, id)
+	}
 	c, err := a.create(ctx, id, name, spec)
 	if errdefs.IsAlreadyExists(err) && spec.IdempotencyToken != "" {
-		return a.GetContainer(ctx, id) // another process made it first
+		// Another process made it first, with this token (else the id is
+		// someone else's: an error, never their container).
+		if got, gerr := a.GetContainer(ctx, id); gerr == nil && got.Token == spec.IdempotencyToken {
+			return got, nil
+		}
+		return providers.Container{}, errorf(providers.ErrAlreadyExists, "container id %s (from the token) is taken", id)
 	}
 	if err != nil {
 		return providers.Container{}, err
@@ -331,6 +347,9 @@ func (a *Adapter) create(ctx context.Context, id, name string, spec providers.Co
 		if !errdefs.IsAlreadyExists(err) {
 			cctx := a.ns(context.Background())
 			_ = a.client.SnapshotService(a.opts.Snapshotter).Remove(cctx, id)
+		}
+		if spec.User != "" && (strings.Contains(err.Error(), "no users found") || strings.Contains(err.Error(), "no groups found")) {
+			return containers.Container{}, errorf(providers.ErrInvalid, "user %q is not in image %s's /etc/passwd or /etc/group", spec.User, spec.Image)
 		}
 		if errdefs.IsNotFound(err) || errdefs.IsInvalidArgument(err) {
 			// e.g. a user name the image's /etc/passwd lacks

@@ -51,9 +51,12 @@ type Options struct {
 	// the cloud's first configured region and zone, else "local".
 	Region string
 	Zone   string
+	// Host is what Container.Host calls the one containerd host (default
+	// "local"); a create naming another host is refused.
+	Host string
 }
 
-var knownOptions = []string{"address", "namespace", "snapshotter", "runtime", "network_mode", "data_dir", "timeout", "region", "zone"}
+var knownOptions = []string{"address", "namespace", "snapshotter", "runtime", "network_mode", "data_dir", "timeout", "region", "zone", "host"}
 
 // ParseOptions reads the YAML `options` map of a containerd cloud;
 // unknown keys are an error so typos do not silently fall back to defaults.
@@ -62,6 +65,7 @@ var knownOptions = []string{"address", "namespace", "snapshotter", "runtime", "n
 func ParseOptions(m map[string]any, cfgRegions, cfgZones []string) (Options, error) {
 	o := Options{
 		Region:      "local",
+		Host:        "local",
 		Address:     "/run/containerd/containerd.sock",
 		Namespace:   "canopy",
 		Snapshotter: "overlayfs",
@@ -102,6 +106,8 @@ func ParseOptions(m map[string]any, cfgRegions, cfgZones []string) (Options, err
 			o.Region, err = str(k, v)
 		case "zone":
 			o.Zone, err = str(k, v)
+		case "host":
+			o.Host, err = str(k, v)
 		case "data_dir":
 			o.DataDir, err = str(k, v)
 		case "timeout":
@@ -122,8 +128,8 @@ func ParseOptions(m map[string]any, cfgRegions, cfgZones []string) (Options, err
 			return o, err
 		}
 	}
-	if o.Address == "" || o.Namespace == "" || o.Snapshotter == "" || o.Runtime == "" || o.Region == "" {
-		return o, fmt.Errorf("containerd: options address, namespace, snapshotter, runtime and region must not be empty")
+	if o.Address == "" || o.Namespace == "" || o.Snapshotter == "" || o.Runtime == "" || o.Region == "" || o.Host == "" {
+		return o, fmt.Errorf("containerd: options address, namespace, snapshotter, runtime, region and host must not be empty")
 	}
 	return o, nil
 }

@@ -68,7 +68,9 @@ func TestStateOf(t *testing.T) {
 }
 
 func TestShouldRestart(t *testing.T) {
-	p := func(name string, max int) providers.RestartPolicy { return providers.RestartPolicy{Name: name, MaxRetries: max} }
+	p := func(name string, max int) providers.RestartPolicy {
+		return providers.RestartPolicy{Name: name, MaxRetries: max}
+	}
 	cases := []struct {
 		policy      providers.RestartPolicy
 		code, count int
