@@ -155,8 +155,9 @@ func (a containerCmds) listContainers(ctx context.Context, limit int, req *canop
 
 func (a containerCmds) inspectCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "inspect CONTAINER...",
-		Short: "Show containers in full",
+		Use:     "inspect CONTAINER...",
+		Aliases: []string{"get"},
+		Short:   "Show containers in full",
 		Long: `Show containers in full: a detail view, or with -o json/yaml the whole
 Container (one container as itself, several as {"containers": [...]}).`,
 		Example: "  canopy container inspect web -o json",

@@ -275,6 +275,7 @@ func (a containerCmds) create(cmd *cobra.Command, args []string, f *createFlags,
 	}
 	ctx, cancel := a.rpcCtx(cmd.Context(), req.Wait)
 	defer cancel()
+	began := time.Now()
 	op, err := c.CreateContainer(ctx, req)
 	if err != nil {
 		return err
@@ -288,7 +289,7 @@ func (a containerCmds) create(cmd *cobra.Command, args []string, f *createFlags,
 	}
 	if !op.GetDone() {
 		return status.Errorf(codes.DeadlineExceeded, "container %s: its create operation %s is not done after %s (step %s); see 'canopy operation wait %s'",
-			op.GetMetadata().GetTargetId(), op.GetId(), a.waitTimeout, op.GetMetadata().GetStep(), op.GetId())
+			op.GetMetadata().GetTargetId(), op.GetId(), time.Since(began).Round(time.Second), op.GetMetadata().GetStep(), op.GetId())
 	}
 	if err := opError(op); err != nil {
 		return err
