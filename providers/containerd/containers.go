@@ -119,8 +119,11 @@ func (a *Adapter) view(ctx context.Context, c containers.Container, t taskInfo) 
 	if out.Healthcheck != nil {
 		out.Health = a.health.get(c.ID)
 	}
-	if img, err := a.client.ImageService().Get(ctx, c.Image); err == nil {
-		out.ImageID = img.Target.Digest.String()
+	out.ImageID = rec.ImageID
+	if out.ImageID == "" { // a container canopy did not make
+		if img, err := a.client.ImageService().Get(ctx, c.Image); err == nil {
+			out.ImageID = img.Target.Digest.String()
+		}
 	}
 	return out
 }
@@ -322,7 +325,7 @@ func (a *Adapter) create(ctx context.Context, id, name string, spec providers.Co
 		}
 	}
 	rec := &record{
-		Image: spec.Image, Command: cmd, Entrypoint: ep, Env: spec.Env, Interactive: spec.Interactive, TTY: spec.TTY,
+		Image: spec.Image, ImageID: im.Target().Digest.String(), Command: cmd, Entrypoint: ep, Env: spec.Env, Interactive: spec.Interactive, TTY: spec.TTY,
 		Workdir: spec.Workdir, User: spec.User, Hostname: spec.Hostname, Ports: spec.Ports, Mounts: spec.Mounts,
 	}
 	// The lease keeps the new snapshot from containerd's garbage collector

@@ -198,11 +198,17 @@ func (a *Adapter) startExec(ctx context.Context, task containerd.Task, p *specs.
 		// The shim holds the stdin FIFO open for writing itself, so our
 		// closing it is no EOF to the process until CloseIO drops the
 		// shim's end (what ctr and nerdctl do); the data already in the
-		// FIFO is still delivered.
-		in = &eofHook{r: inR, hook: func() {
-			<-ready
-			_ = e.process.CloseIO(a.ns(context.Background()), containerd.WithStdinCloser)
-		}}
+		// FIFO is still delivered. Not with a terminal: there the shim
+		// answers EOF by closing the console, which hangs the process up
+		// (SIGHUP) before it read what was typed; a terminal's end of
+		// input is ^D, as in Docker.
+		in = inR
+		if !p.Terminal {
+			in = &eofHook{r: inR, hook: func() {
+				<-ready
+				_ = e.process.CloseIO(a.ns(context.Background()), containerd.WithStdinCloser)
+			}}
+		}
 		e.stdin = &stdinPipe{w: inW}
 	}
 	fifoDir := filepath.Join(a.dataDir, "fifo")

@@ -49,6 +49,7 @@ const (
 // record is the create request, kept as the container's extension.
 type record struct {
 	Image       string                  `json:"image"`
+	ImageID     string                  `json:"image_id,omitempty"` // the manifest digest when created
 	Command     []string                `json:"command,omitempty"`
 	Entrypoint  []string                `json:"entrypoint,omitempty"`
 	Env         map[string]string       `json:"env,omitempty"`

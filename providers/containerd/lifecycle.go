@@ -67,12 +67,15 @@ func (a *Adapter) startTask(ctx context.Context, info containers.Container, t ta
 		undo()
 		return wrap(err, "create task %s", id)
 	}
+	// Taken before the start: a process that exits at once must not seem
+	// to finish before it started.
+	startedAt := time.Now()
 	if err := task.Start(ctx); err != nil {
 		_, _ = task.Delete(a.ns(context.Background()), containerd.WithProcessKill)
 		undo()
 		return wrap(err, "start task %s", id)
 	}
-	if _, err := a.setLabels(ctx, id, map[string]string{labelStartedAt: formatTime(time.Now())}); err != nil {
+	if _, err := a.setLabels(ctx, id, map[string]string{labelStartedAt: formatTime(startedAt)}); err != nil {
 		return err
 	}
 	if hc := parseHealthcheck(info.Labels[labelHealthcheck]); hc != nil {
