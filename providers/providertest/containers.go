@@ -248,11 +248,18 @@ func (cs *ctrSuite) testCreate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListContainers: %v", err)
 	}
+	// A list carries what a runtime's summary has (Docker's lists no
+	// config): name, image, state, labels and the token they hold.
 	n := 0
 	for _, l := range list {
-		if l.NativeID == c.NativeID {
-			n++
-			checkEcho(t, "ListContainers", l, spec)
+		if l.NativeID != c.NativeID {
+			continue
+		}
+		n++
+		if l.Name != spec.Name || l.Image != spec.Image || l.State != providers.ContainerCreated || l.Token != spec.IdempotencyToken ||
+			l.Labels["run"] != spec.Name || l.Status != l.State.Status() {
+			t.Errorf("ListContainers: %s is name %q image %q state %v (status %v) token %q labels %v; want %q %q CREATED %q with run=%s",
+				l.NativeID, l.Name, l.Image, l.State, l.Status, l.Token, l.Labels, spec.Name, spec.Image, spec.IdempotencyToken, spec.Name)
 		}
 	}
 	if n != 1 {
