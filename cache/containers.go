@@ -329,6 +329,34 @@ func (h *ContainerHub) refresh(ctx context.Context, id string) error {
 	return nil
 }
 
+// Observe puts a container canopy just read after changing it into the
+// view, so the caller's next list shows its own change even before the
+// runtime's event arrives (read your writes). A view not yet synced
+// ignores it: its first list will have it.
+func (h *ContainerHub) Observe(c providers.Container) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.synced {
+		return
+	}
+	if prev, ok := h.items[c.NativeID]; ok && sameContainer(prev, c) {
+		return
+	}
+	h.items[c.NativeID] = c
+	h.publishLocked()
+}
+
+// Forget drops a container canopy just deleted from the view.
+func (h *ContainerHub) Forget(id string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.items[id]; !ok {
+		return
+	}
+	delete(h.items, id)
+	h.publishLocked()
+}
+
 // sameContainer reports whether a read changed nothing a watcher sees.
 func sameContainer(a, b providers.Container) bool {
 	return a.State == b.State && a.Health == b.Health && a.Name == b.Name && a.ExitCode == b.ExitCode &&

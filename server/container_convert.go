@@ -72,6 +72,11 @@ func (r containerRecord) ready(c providers.Container) bool {
 	if c.State != providers.ContainerRunning || c.Health == providers.HealthStarting || c.Health == providers.HealthUnhealthy {
 		return false
 	}
+	// With a healthcheck, only its verdict counts: a runtime may not have
+	// begun checking yet (NONE) when it reports the start.
+	if c.Healthcheck != nil && c.Health != providers.HealthHealthy {
+		return false
+	}
 	if r.Probe != nil {
 		return !r.ProbePassed.IsZero() && !r.ProbePassed.Before(c.StartedAt)
 	}

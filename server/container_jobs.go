@@ -379,6 +379,7 @@ func (s containerSteps) create(ctx context.Context, op *store.Operation, cl *rou
 	case err != nil:
 		return jobs.Result{}, stepErr(cl.Name, "create container", err)
 	}
+	cl.Containers.Hub.Observe(c)
 	failpoint.Hit("container.create:created")
 	if _, err := s.store.Bind(ctx, op.TargetID, c.NativeID); err != nil {
 		return jobs.Result{}, router.StoreErr("bind container "+c.NativeID, err)
@@ -437,7 +438,7 @@ func (s containerSteps) waitDep(ctx context.Context, cl *router.Cloud, op *store
 					return router.StoreErr("get "+d.ID, err)
 				}
 			}
-			done, err := s.depMet(ctx, snap.Items, m, d, self)
+			done, err := s.depMet(ctx, cl, snap.Items, m, d, self)
 			if done || err != nil {
 				return err
 			}
@@ -451,7 +452,7 @@ func (s containerSteps) waitDep(ctx context.Context, cl *router.Cloud, op *store
 					return router.StoreErr("get "+d.ID, err)
 				}
 			}
-			done, err := s.depMet(ctx, items, m, d, self)
+			done, err := s.depMet(ctx, cl, items, m, d, self)
 			if done || err != nil {
 				return err
 			}
@@ -461,7 +462,7 @@ func (s containerSteps) waitDep(ctx context.Context, cl *router.Cloud, op *store
 
 // depMet says whether a dependency meets its condition, or can no longer
 // (an error naming it); it also fails when the waiting container is gone.
-func (s containerSteps) depMet(ctx context.Context, items []providers.Container, m store.Mapping, d containerDep, self string) (bool, error) {
+func (s containerSteps) depMet(ctx context.Context, cl *router.Cloud, items []providers.Container, m store.Mapping, d containerDep, self string) (bool, error) {
 	var dep *providers.Container
 	selfThere := self == ""
 	for i := range items {
@@ -473,12 +474,18 @@ func (s containerSteps) depMet(ctx context.Context, items []providers.Container,
 		}
 	}
 	if !selfThere {
+		if gone, err := s.confirmGone(ctx, cl, self); err != nil || !gone {
+			return false, err
+		}
 		return false, status.Errorf(codes.Aborted, "the container was deleted while it waited for %s", depName(d))
 	}
 	if m.Pending() {
 		return false, nil
 	}
 	if dep == nil {
+		if gone, err := s.confirmGone(ctx, cl, m.NativeID); err != nil || !gone {
+			return false, err
+		}
 		return false, status.Errorf(codes.FailedPrecondition, "dependency %s was deleted before it became %s", depName(d), conditionName(d.Condition))
 	}
 	exited := dep.State == providers.ContainerStopped || dep.State == providers.ContainerDead
@@ -508,6 +515,21 @@ func (s containerSteps) depMet(ctx context.Context, items []providers.Container,
 			return true, nil
 		}
 	}
+	return false, nil
+}
+
+// confirmGone asks the runtime whether a container the event-fed view
+// lacks is really gone: the view may not have caught up yet with a
+// container made a moment ago, which it then learns here.
+func (s containerSteps) confirmGone(ctx context.Context, cl *router.Cloud, native string) (bool, error) {
+	c, err := cl.Containers.GetContainer(ctx, native)
+	if errors.Is(err, providers.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, stepErr(cl.Name, "get container "+native, err)
+	}
+	cl.Containers.Hub.Observe(c)
 	return false, nil
 }
 
@@ -545,15 +567,22 @@ func (s containerSteps) ready(ctx context.Context, op *store.Operation, cl *rout
 		}
 	}
 	if job.Spec.Healthcheck != nil {
-		_, present, err := cl.Containers.Hub.Wait(ctx, native, func(c providers.Container, present bool) bool {
-			return !present || c.Health == providers.HealthHealthy || c.Health == providers.HealthUnhealthy ||
-				c.State == providers.ContainerStopped || c.State == providers.ContainerDead || c.State == providers.ContainerError
-		})
-		if err != nil {
-			return jobs.Result{}, err
-		}
-		if !present {
-			return jobs.Result{}, status.Errorf(codes.Aborted, "container %s was deleted before it became ready", op.TargetID)
+		for {
+			_, present, err := cl.Containers.Hub.Wait(ctx, native, func(c providers.Container, present bool) bool {
+				return !present || c.Health == providers.HealthHealthy || c.Health == providers.HealthUnhealthy ||
+					c.State == providers.ContainerStopped || c.State == providers.ContainerDead || c.State == providers.ContainerError
+			})
+			if err != nil {
+				return jobs.Result{}, err
+			}
+			if present {
+				break
+			}
+			if gone, err := s.confirmGone(ctx, cl, native); err != nil {
+				return jobs.Result{}, err
+			} else if gone {
+				return jobs.Result{}, status.Errorf(codes.Aborted, "container %s was deleted before it became ready", op.TargetID)
+			}
 		}
 		c, err := cl.Containers.GetContainer(ctx, native)
 		if err != nil {
@@ -578,6 +607,7 @@ func (s containerSteps) finish(ctx context.Context, op *store.Operation, cl *rou
 	if err != nil {
 		return jobs.Result{}, stepErr(cl.Name, "get container "+native, err)
 	}
+	cl.Containers.Hub.Observe(c)
 	m, err := s.store.Get(ctx, op.TargetID)
 	if err != nil {
 		return jobs.Result{}, router.StoreErr("get "+op.TargetID, err)

@@ -228,6 +228,7 @@ func (s *containerService) act(ctx context.Context, ref, action string, call fun
 	}
 	c, err := f.drv.GetContainer(ctx, f.m.NativeID)
 	if errors.Is(err, providers.ErrNotFound) { // auto_remove after a stop or kill
+		f.drv.Hub.Forget(f.m.NativeID)
 		out, _ := s.containerPB1(ctx, f.cl, f.m, f.c)
 		if out != nil {
 			out.State, out.Status = canopyv1.Container_STATE_DELETING, canopyv1.Status_STATUS_DELETED
@@ -238,6 +239,7 @@ func (s *containerService) act(ctx context.Context, ref, action string, call fun
 	if err != nil {
 		return nil, router.CloudErr(f.cl.Name, "get container "+f.m.NativeID, err)
 	}
+	f.drv.Hub.Observe(c)
 	f.c = c
 	return s.containerPB1(ctx, f.cl, f.m, c)
 }
@@ -379,6 +381,7 @@ func (s *containerService) DeleteContainer(ctx context.Context, req *canopyv1.De
 		}
 		return nil, router.CloudErr(f.cl.Name, "delete container "+f.m.NativeID, err)
 	}
+	f.drv.Hub.Forget(f.m.NativeID)
 	s.forget(context.WithoutCancel(ctx), f.m.ID)
 	last.Status, last.State, last.ProviderStatus = canopyv1.Status_STATUS_DELETED, canopyv1.Container_STATE_DELETING, "deleted"
 	return last, nil

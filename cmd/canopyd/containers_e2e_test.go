@@ -335,6 +335,9 @@ func compareWithRuntime(ctx context.Context, t *testing.T, c *ctrClient, env run
 	sort.Strings(theirs)
 	if strings.Join(mine, " ") != strings.Join(theirs, " ") {
 		t.Errorf("canopy lists %v in %s; the runtime's CLI lists %v", mine, cloud, theirs)
+		for _, x := range resp.Containers {
+			t.Logf("canopy: %s %s %s %s", x.NativeId, x.Name, x.State, x.Id)
+		}
 	}
 }
 
@@ -373,8 +376,8 @@ func TestContainerChainSurvivesKill(t *testing.T) {
 				d = canopydtest.Start(t, data, "--config", cfg)
 				return newCtrClient(t, d)
 			})
-			defer d.Stop()
 			c = newCtrClient(t, d)
+			t.Cleanup(d.Stop) // cleanups run last first: the containers go before canopyd
 			t.Cleanup(func() { cleanupPrefix(t, c, cloud, prefix) })
 			checkChainOrder(t, a, b, cc)
 			resp, err := c.c.ListContainers(ctx, &canopyv1.ListContainersRequest{Location: loc(cloud), PageSize: 1000})

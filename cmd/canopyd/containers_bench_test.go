@@ -1,0 +1,196 @@
+//go:build containers
+
+package main
+
+// P9 (BENCHMARKS.md): containers through canopyd against the Docker Go
+// client on the same dockerd, and the delay from a runtime event to the
+// Watch message that reports it. Run with test/docker/up.sh's daemon:
+//
+//	CANOPY_DOCKER_HOST=$(test/docker/up.sh | tail -1) CANOPY_CONTAINERD_ADDRESS=$(test/containerd/up.sh | tail -1) \
+//	  go test -tags containers -run '^$' -bench P9 -benchtime 3x ./cmd/canopyd/
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/internal/canopydtest"
+)
+
+const p9Concurrency = 20
+
+func benchDaemon(b *testing.B) (runtimeEnv, *canopydtest.Daemon, *client.Client) {
+	b.Helper()
+	env := runtimeEnv{dockerHost: envOr("CANOPY_DOCKER_HOST"), containerdAddr: envOr("CANOPY_CONTAINERD_ADDRESS")}
+	if env.dockerHost == "" || env.containerdAddr == "" {
+		b.Skip("CANOPY_DOCKER_HOST and CANOPY_CONTAINERD_ADDRESS not set: start test/docker/up.sh and test/containerd/up.sh")
+	}
+	cfg := canopydtest.WriteConfig(b, fmt.Sprintf(`
+clouds:
+  - name: dock
+    kind: docker
+    options: {hosts: [%q], region: dock, zone: dock-1}
+`, env.dockerHost))
+	d := canopydtest.Start(b, b.TempDir(), "--config", cfg)
+	cli, err := client.NewClientWithOpts(client.WithHost(env.dockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return env, d, cli
+}
+
+// BenchmarkP9CreateStart: 20 containers created and started at once,
+// through canopyd (CreateContainer with run and wait) and with the Docker
+// Go client directly; reports both wall times and their ratio.
+func BenchmarkP9CreateStart(b *testing.B) {
+	_, d, cli := benchDaemon(b)
+	defer d.Stop()
+	defer cli.Close()
+	c := canopyv1.NewContainerServiceClient(d.Conn)
+	ctx := context.Background()
+	var direct, canopy time.Duration
+	for i := 0; i < b.N; i++ {
+		prefix := fmt.Sprintf("p9-%d-%d", time.Now().UnixNano()%1e6, i)
+		// Directly.
+		t0 := time.Now()
+		ids := make([]string, p9Concurrency)
+		parallel(b, func(j int) error {
+			r, err := cli.ContainerCreate(ctx, &container.Config{Image: e2eImage, Cmd: []string{"sleep", "600"}},
+				&container.HostConfig{NetworkMode: "none"}, nil, nil, fmt.Sprintf("%s-d%d", prefix, j))
+			if err != nil {
+				return err
+			}
+			ids[j] = r.ID
+			return cli.ContainerStart(ctx, r.ID, container.StartOptions{})
+		})
+		direct += time.Since(t0)
+		// Through canopyd.
+		t0 = time.Now()
+		cids := make([]string, p9Concurrency)
+		parallel(b, func(j int) error {
+			op, err := c.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: fmt.Sprintf("%s-c%d", prefix, j), Location: loc("dock"),
+				Image: e2eImage, Command: []string{"sleep", "600"}, Run: true, Wait: true})
+			if err != nil {
+				return err
+			}
+			if !op.Done || op.GetError() != nil {
+				return fmt.Errorf("operation %s: done %v, error %v", op.Id, op.Done, op.GetError())
+			}
+			cids[j] = op.Metadata.TargetId
+			return nil
+		})
+		canopy += time.Since(t0)
+		b.StopTimer()
+		parallel(b, func(j int) error { return cli.ContainerRemove(ctx, ids[j], container.RemoveOptions{Force: true}) })
+		parallel(b, func(j int) error {
+			_, err := c.DeleteContainer(ctx, &canopyv1.DeleteContainerRequest{Id: cids[j], Force: true})
+			return err
+		})
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(direct.Milliseconds())/float64(b.N), "direct-ms/op")
+	b.ReportMetric(float64(canopy.Milliseconds())/float64(b.N), "canopy-ms/op")
+	b.ReportMetric(direct.Seconds()/canopy.Seconds(), "ratio")
+}
+
+// BenchmarkP9WatchDelay: a container is paused and unpaused directly at
+// dockerd; the delay is from the daemon's event time to the Watch message
+// that shows the new state (same host, same clock).
+func BenchmarkP9WatchDelay(b *testing.B) {
+	_, d, cli := benchDaemon(b)
+	defer d.Stop()
+	defer cli.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := canopyv1.NewContainerServiceClient(d.Conn)
+	name := fmt.Sprintf("p9w-%d", time.Now().UnixNano()%1e6)
+	r, err := cli.ContainerCreate(ctx, &container.Config{Image: e2eImage, Cmd: []string{"sleep", "600"}}, &container.HostConfig{NetworkMode: "none"}, nil, nil, name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cli.ContainerRemove(context.Background(), r.ID, container.RemoveOptions{Force: true})
+	if err := cli.ContainerStart(ctx, r.ID, container.StartOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	w, err := c.WatchContainers(ctx, &canopyv1.WatchContainersRequest{Location: loc("dock"), Name: name})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		m, err := w.Recv()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if m.Type == canopyv1.WatchContainersResponse_EVENT_TYPE_SYNCED {
+			break
+		}
+	}
+	evs, errs := cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(filters.Arg("container", r.ID), filters.Arg("event", "pause"), filters.Arg("event", "unpause"))})
+	var delays []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		want := canopyv1.Container_STATE_PAUSED
+		act := cli.ContainerPause
+		if i%2 == 1 {
+			want, act = canopyv1.Container_STATE_RUNNING, cli.ContainerUnpause
+		}
+		if err := act(ctx, r.ID); err != nil {
+			b.Fatal(err)
+		}
+		var evAt time.Time
+		select {
+		case e := <-evs:
+			evAt = time.Unix(0, e.TimeNano)
+		case err := <-errs:
+			b.Fatal(err)
+		}
+		for {
+			m, err := w.Recv()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if m.GetContainer().GetState() == want {
+				delays = append(delays, time.Since(evAt))
+				break
+			}
+		}
+	}
+	b.StopTimer()
+	if i := len(delays) - 1; i >= 0 {
+		sort.Slice(delays, func(i, j int) bool { return delays[i] < delays[j] })
+		b.ReportMetric(float64(delays[len(delays)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(delays[len(delays)*99/100].Microseconds())/1000, "p99-ms")
+		b.ReportMetric(float64(delays[i].Microseconds())/1000, "max-ms")
+	}
+}
+
+func parallel(b *testing.B, fn func(i int) error) {
+	b.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, p9Concurrency)
+	for i := 0; i < p9Concurrency; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func envOr(k string) string { return os.Getenv(k) }
