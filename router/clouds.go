@@ -171,6 +171,11 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 	rps, burst := cc.RateLimit.Rate, cc.RateLimit.Burst
 	if rps == 0 {
 		rps, burst = 20, 40
+		if _, ok := p.(providers.Containers); ok {
+			// A container runtime is a daemon on a host, answering in
+			// milliseconds: its budget is a flood guard, not a quota.
+			rps, burst = 200, 400
+		}
 	}
 	cl.Limiter = cache.NewLimiter(pc.Name, rps, burst, m)
 	min, max := cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std()

@@ -536,12 +536,19 @@ func (s containerSteps) confirmGone(ctx context.Context, cl *router.Cloud, nativ
 // start starts the container unless it already runs (a repeated step).
 func (s containerSteps) start(ctx context.Context, op *store.Operation, cl *router.Cloud, job containerJob) (jobs.Result, error) {
 	native := op.State["native"]
-	c, err := cl.Containers.GetContainer(ctx, native)
-	if errors.Is(err, providers.ErrNotFound) {
-		return jobs.Result{}, status.Errorf(codes.Aborted, "container %s was deleted before canopy started it", op.TargetID)
-	}
-	if err != nil {
-		return jobs.Result{}, stepErr(cl.Name, "get container "+native, err)
+	// A first run follows the create (or the wait for dependencies) and
+	// the container has never started; a repeated one asks the runtime
+	// whether the start already happened.
+	c := providers.Container{State: providers.ContainerCreated}
+	if jobs.Repeated(ctx) || len(job.DependsOn) > 0 {
+		var err error
+		c, err = cl.Containers.GetContainer(ctx, native)
+		if errors.Is(err, providers.ErrNotFound) {
+			return jobs.Result{}, status.Errorf(codes.Aborted, "container %s was deleted before canopy started it", op.TargetID)
+		}
+		if err != nil {
+			return jobs.Result{}, stepErr(cl.Name, "get container "+native, err)
+		}
 	}
 	if providers.ContainerAllowed(providers.ActStart, c.State) == nil && c.StartedAt.IsZero() {
 		if err := cl.Containers.Limit(ctx); err != nil {
