@@ -165,6 +165,29 @@ func TestContainerHTTPD(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.DeleteContainer(ctx, ct.NativeID, true)
+	wget := func(url string) (string, int) {
+		x, err := c.ExecContainer(ctx, ct.NativeID, providers.ExecSpec{Cmd: []string{"wget", "-q", "-O", "-", url}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		go io.Copy(io.Discard, x.Stderr())
+		out, _ := io.ReadAll(x.Stdout())
+		code, err := x.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out), code
+	}
+	// httpd binds on its own goroutine, as a real one takes its time.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if _, code := wget("http://127.0.0.1:8080/"); code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("httpd not serving after 5s")
+		}
+	}
 	for _, tc := range []struct {
 		url, out string
 		code     int
@@ -174,17 +197,9 @@ func TestContainerHTTPD(t *testing.T) {
 		{"http://127.0.0.1:8080/nope", "", 1},
 		{"http://127.0.0.1:9090/", "", 1},
 	} {
-		x, err := c.ExecContainer(ctx, ct.NativeID, providers.ExecSpec{Cmd: []string{"wget", "-q", "-O", "-", tc.url}})
-		if err != nil {
-			t.Fatal(err)
+		if out, code := wget(tc.url); out != tc.out || code != tc.code {
+			t.Errorf("wget %s = %q exit %d, want %q %d", tc.url, out, code, tc.out, tc.code)
 		}
-		go io.Copy(io.Discard, x.Stderr())
-		out, _ := io.ReadAll(x.Stdout())
-		code, err := x.Wait(ctx)
-		if err != nil || string(out) != tc.out || code != tc.code {
-			t.Errorf("wget %s = %q exit %d (%v), want %q %d", tc.url, out, code, err, tc.out, tc.code)
-		}
-		x.Close()
 	}
 	top, err := c.ContainerTop(ctx, ct.NativeID, nil)
 	if err != nil || len(top.Processes) != 1 || top.Processes[0][7] != "httpd -f -p 8080 -h /www" {
