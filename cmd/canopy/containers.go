@@ -19,7 +19,8 @@ import (
 // canopyd's ContainerService, so muscle memory carries over
 // (containers.go: the group, ls, inspect and how a container prints;
 // containers_run.go: run and create; containers_actions.go: the lifecycle
-// verbs; containers_io.go: logs, exec, stats, top, commit and watch;
+// verbs; containers_io.go: logs, stats, top, commit and watch;
+// containers_exec.go and containers_term*.go: exec and the local terminal;
 // containers_spec.go: the flag parsers).
 type containerCmds struct{ *app }
 
