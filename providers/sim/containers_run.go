@@ -35,6 +35,10 @@ func (st *containerState) startLocked(r *ctr) error {
 	out := &logWriter{st: st, r: r, stream: providers.StreamStdout}
 	errw := &logWriter{st: st, r: r, stream: providers.StreamStderr}
 	p.stdout, p.stderr = out, errw
+	if r.c.TTY { // one terminal: everything on stdout, newlines as \r\n
+		t := &ttyWriter{w: out}
+		p.stdout, p.stderr = t, t
+	}
 	now := time.Now()
 	r.main, r.failures = p, 0
 	r.c.State, r.c.ExitCode, r.c.StartedAt, r.c.Updated = providers.ContainerRunning, 0, now, now

@@ -75,7 +75,7 @@ func TestContainerShell(t *testing.T) {
 		cmd    []string
 		env    map[string]string
 		user   string
-		stdout string
+		stdout string // a "tty" case runs with a terminal
 		stderr string
 		code   int
 	}{
@@ -100,11 +100,12 @@ func TestContainerShell(t *testing.T) {
 		{"comment", sh("echo a # not this"), nil, "", "a\n", "", 0},
 		{"httpd daemonizes", []string{"httpd", "-p", "8080"}, nil, "", "", "", 0},
 		{"wget refused", []string{"wget", "-q", "http://127.0.0.1:8080/"}, nil, "", "", "wget: can't connect to remote host (127.0.0.1): Connection refused\n", 1},
+		{"tty", sh("echo out; echo err >&2"), nil, "", "out\r\nerr\r\n", "", 0},
 		{"touch and env", sh("touch /tmp/t && cat /tmp/t && env"), map[string]string{"A": "1"}, "",
 			"A=1\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n", "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, errs, code := runToEnd(t, c, providers.ContainerSpec{Command: tc.cmd, Env: tc.env, User: tc.user})
+			out, errs, code := runToEnd(t, c, providers.ContainerSpec{Command: tc.cmd, Env: tc.env, User: tc.user, TTY: tc.name == "tty"})
 			if out != tc.stdout || errs != tc.stderr || code != tc.code {
 				t.Errorf("%q: stdout %q stderr %q exit %d; want %q %q %d", tc.cmd, out, errs, code, tc.stdout, tc.stderr, tc.code)
 			}

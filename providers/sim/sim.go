@@ -6,6 +6,9 @@
 // The simulator is goroutine-safe and deterministic under a seed: native ids
 // come from a seeded generator, and every transition is a pure function of
 // the time an action started, evaluated when the resource is read.
+// Containers are the exception (containers.go): their processes run a
+// simulated busybox on goroutines, so what a container does follows from
+// its command, its timing from the wall clock.
 package sim
 
 import (
