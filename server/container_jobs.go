@@ -304,8 +304,8 @@ func (s *containerService) resolveDeps(ctx context.Context, cl *router.Cloud, re
 
 // pendingByName finds a container of the caller by name among the creates
 // still running in a cloud; found.cl is nil when there is none.
-func (s *containerService) pendingByName(ctx context.Context, cl *router.Cloud, name string) (found, error) {
-	ops, err := s.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), Unfinished: true})
+func (v *containerViews) pendingByName(ctx context.Context, cl *router.Cloud, name string) (found, error) {
+	ops, err := v.store.ListOperations(ctx, store.OperationFilter{Project: project(ctx), Unfinished: true})
 	if err != nil {
 		return found{}, router.StoreErr("list operations", err)
 	}
@@ -317,7 +317,7 @@ func (s *containerService) pendingByName(ctx context.Context, cl *router.Cloud, 
 		if json.Unmarshal(op.Spec, &job) != nil || job.Spec.Name != name {
 			continue
 		}
-		m, err := s.store.Get(ctx, op.TargetID)
+		m, err := v.store.Get(ctx, op.TargetID)
 		if err != nil {
 			continue
 		}
@@ -387,7 +387,7 @@ func (s containerSteps) create(ctx context.Context, op *store.Operation, cl *rou
 	op.State["native"] = c.NativeID
 	switch {
 	case !job.Run:
-		return s.finish(ctx, op, cl)
+		return s.finish(ctx, op, cl, job)
 	case len(job.DependsOn) > 0:
 		return jobs.Result{Next: "depends", Progress: 25}, nil
 	}
@@ -562,7 +562,7 @@ func (s containerSteps) start(ctx context.Context, op *store.Operation, cl *rout
 	if job.Probe != nil || job.Spec.Healthcheck != nil {
 		return jobs.Result{Next: "ready", Progress: 75}, nil
 	}
-	return s.finish(ctx, op, cl)
+	return s.finish(ctx, op, cl, job)
 }
 
 // ready waits until the healthcheck passes and the ready probe succeeds.
@@ -599,11 +599,11 @@ func (s containerSteps) ready(ctx context.Context, op *store.Operation, cl *rout
 			return jobs.Result{}, status.Errorf(codes.FailedPrecondition, "container %s did not become healthy: it is %s (health %s, exit code %d)", op.TargetID, c.State, c.Health, c.ExitCode)
 		}
 	}
-	return s.finish(ctx, op, cl)
+	return s.finish(ctx, op, cl, job)
 }
 
 // finish ends the operation with the container as its response.
-func (s containerSteps) finish(ctx context.Context, op *store.Operation, cl *router.Cloud) (jobs.Result, error) {
+func (s containerSteps) finish(ctx context.Context, op *store.Operation, cl *router.Cloud, job containerJob) (jobs.Result, error) {
 	rec := s.record(ctx, op.TargetID)
 	rec.Operation = ""
 	if err := s.putRecord(ctx, op.TargetID, rec); err != nil {
@@ -611,6 +611,19 @@ func (s containerSteps) finish(ctx context.Context, op *store.Operation, cl *rou
 	}
 	native := op.State["native"]
 	c, err := cl.Containers.GetContainer(ctx, native)
+	if errors.Is(err, providers.ErrNotFound) && job.Spec.AutoRemove && job.Run {
+		// It ran, exited and was removed, as auto_remove asked, before
+		// this read: the operation did what it was asked.
+		m, gerr := s.store.Get(ctx, op.TargetID)
+		if gerr != nil {
+			m = store.Mapping{ID: op.TargetID, NativeID: native, Project: op.Project}
+		}
+		s.forget(ctx, op.TargetID)
+		out := &canopyv1.Container{Id: op.TargetID, NativeId: native, Name: job.Spec.Name, Image: job.Spec.Image,
+			Location: &canopyv1.Location{Cloud: cl.Name, Project: m.Project}, Status: canopyv1.Status_STATUS_DELETED,
+			State: canopyv1.Container_STATE_DELETING, ProviderStatus: "removed", AutoRemove: true}
+		return jobs.Result{Done: true, Response: anyBytes(out), Progress: 100}, nil
+	}
 	if err != nil {
 		return jobs.Result{}, stepErr(cl.Name, "get container "+native, err)
 	}

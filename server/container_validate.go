@@ -48,10 +48,13 @@ func checkSignal(sig string) error {
 }
 
 // checkContainerName is a name Docker and containerd both accept:
-// [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most 128 characters.
+// [a-zA-Z0-9][a-zA-Z0-9_.-]+, 2 to 128 characters.
 func checkContainerName(field, name string) error {
 	if name == "" {
 		return router.BadRequest(field, "required")
+	}
+	if len(name) < 2 {
+		return router.BadRequest(field, "%q: container names have at least 2 characters (Docker's rule)", name)
 	}
 	if len(name) > 128 {
 		return router.BadRequest(field, "at most 128 characters, got %d", len(name))

@@ -150,6 +150,16 @@ func (v *containerViews) find(ctx context.Context, field, ref string) (found, er
 		}
 		return v.cloudContainers(ctx, cl)
 	})
+	if status.Code(err) == codes.NotFound {
+		if _, isID, _ := router.IDOrName(field, ref); !isID {
+			// A name whose create has not reached the runtime yet.
+			for _, c := range containerClouds(v.rt.Clouds()) {
+				if f, perr := v.pendingByName(ctx, c, ref); perr == nil && f.cl != nil {
+					return f, nil
+				}
+			}
+		}
+	}
 	if err != nil {
 		return found{}, err
 	}

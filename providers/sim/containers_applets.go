@@ -47,7 +47,7 @@ func (x *stdio) set(fd int, w io.Writer) error {
 }
 
 var appletNames = map[string]bool{"echo": true, "cat": true, "sleep": true, "true": true, "false": true, "pwd": true,
-	"id": true, "env": true, "hostname": true, "touch": true, "sh": true, "httpd": true, "wget": true}
+	"id": true, "env": true, "hostname": true, "touch": true, "sh": true, "httpd": true, "wget": true, "nc": true}
 
 // isApplet reports whether the simulated busybox has a program.
 func isApplet(name string) bool {
@@ -117,6 +117,8 @@ func runApplet(p *proc, x *stdio, argv []string) int {
 		code = httpd(p, x, args)
 	case "wget":
 		code = wget(p, x, args)
+	case "nc":
+		code = nc(p, x, args)
 	}
 	if p.isKilled() {
 		return 137

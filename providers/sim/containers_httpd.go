@@ -148,3 +148,46 @@ func wget(p *proc, x *stdio, args []string) int {
 	}
 	return 0
 }
+
+// nc connects to a port and closes at once (input from a closed stdin):
+// 0 when a simulated httpd of the container listens there, 1 (Connection
+// refused) otherwise. -w and -z are accepted; listening (-l) is not
+// simulated.
+func nc(p *proc, x *stdio, args []string) int {
+	var operands []string
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "-w":
+			i++
+		case a == "-z":
+		case strings.HasPrefix(a, "-"):
+			fmt.Fprintf(x.err, "nc: unrecognized option '%s'\n", a)
+			return 1
+		default:
+			operands = append(operands, a)
+		}
+	}
+	if len(operands) != 2 {
+		fmt.Fprintln(x.err, "Usage: nc [-w SEC] [-z] HOST PORT")
+		return 1
+	}
+	port, err := strconv.Atoi(operands[1])
+	if err != nil {
+		fmt.Fprintf(x.err, "nc: bad port '%s'\n", operands[1])
+		return 1
+	}
+	host := operands[0]
+	p.st.mu.Lock()
+	_, listening := p.ctr.listen[port]
+	local := host == "127.0.0.1" || host == "localhost" || host == p.ctr.c.Hostname
+	p.st.mu.Unlock()
+	if !local {
+		fmt.Fprintf(x.err, "nc: bad address '%s'\n", host)
+		return 1
+	}
+	if !listening {
+		fmt.Fprintln(x.err, "nc: can't connect to remote host (127.0.0.1): Connection refused")
+		return 1
+	}
+	return 0
+}
