@@ -41,6 +41,8 @@ type Config struct {
 	// only reports it (log, metric, the operation's metadata). Either way
 	// it is never adopted under an id of its own nor listed.
 	Duplicates string `yaml:"duplicates"`
+	// REST configures the REST gateway's handling of requests.
+	REST REST `yaml:"rest"`
 	// DataDir is where adapters may keep local state; canopyd sets it to
 	// the directory of its store (it is not read from the file).
 	DataDir string `yaml:"-"`
@@ -51,6 +53,20 @@ const (
 	DuplicatesDelete = "delete"
 	DuplicatesReport = "report"
 )
+
+// DefaultMaxBodyBytes is REST.MaxBodyBytes unless the file sets it: gRPC's
+// own limit on a received message, so a request REST refuses for its size
+// is one gRPC would refuse too (JSON is seldom smaller than protobuf).
+const DefaultMaxBodyBytes = 4 << 20
+
+// REST configures the REST gateway.
+type REST struct {
+	// MaxBodyBytes bounds every REST request body canopyd reads itself
+	// (JSON bodies, forms), enforced while it is read: a bigger one gets
+	// 413 naming the limit without being buffered. Object and image
+	// uploads stream their bytes and are not bound by it.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
 
 // Auth configures authentication.
 type Auth struct {
@@ -177,7 +193,7 @@ func Load(path string) (*Config, error) {
 // Parse reads and validates config bytes; name is used in errors.
 func Parse(raw []byte, name string) (*Config, error) {
 	var c Config
-	if err := yaml.Unmarshal(raw, &c); err != nil {
+	if err := decodeStrict(raw, &c); err != nil {
 		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
 	if len(c.Clouds) == 0 {
@@ -198,6 +214,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Duplicates == "" {
 		c.Duplicates = DuplicatesDelete
+	}
+	if c.REST.MaxBodyBytes == 0 {
+		c.REST.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if c.Wait.Timeout == 0 {
 		c.Wait.Timeout = Duration(10 * time.Minute)
@@ -282,6 +301,9 @@ func (c *Config) Validate() error {
 		if bc, _, _ := strings.Cut(cl.BackupBucket, "/"); cl.BackupBucket != "" && !seen[bc] && !expandedFrom(bc, seen) {
 			return fmt.Errorf("cloud %q: backup_bucket %q: unknown cloud %q", cl.Name, cl.BackupBucket, bc)
 		}
+	}
+	if c.REST.MaxBodyBytes < 0 {
+		return fmt.Errorf("rest.max_body_bytes %d: must not be negative", c.REST.MaxBodyBytes)
 	}
 	if c.Wait.MinInterval > c.Wait.MaxInterval {
 		return fmt.Errorf("wait.min_interval %s is above wait.max_interval %s", c.Wait.MinInterval.Std(), c.Wait.MaxInterval.Std())

@@ -46,6 +46,12 @@ func TestParseEmptyIsDefault(t *testing.T) {
 	if c, err := Parse([]byte("duplicates: report"), "report"); err != nil || c.Duplicates != DuplicatesReport {
 		t.Errorf("duplicates: report = %v, %v", c, err)
 	}
+	if c.REST.MaxBodyBytes != DefaultMaxBodyBytes {
+		t.Errorf("rest.max_body_bytes = %d, want %d by default", c.REST.MaxBodyBytes, DefaultMaxBodyBytes)
+	}
+	if c, err := Parse([]byte("rest: {max_body_bytes: 1024}"), "rest"); err != nil || c.REST.MaxBodyBytes != 1024 {
+		t.Errorf("rest.max_body_bytes: 1024 = %v, %v", c, err)
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -69,6 +75,13 @@ func TestParseErrors(t *testing.T) {
 		{"public_url: https://canopy.example.com/?x=1", "public_url"},
 		{"public_url: https://me:pw@canopy.example.com", "public_url"},
 		{"duplicates: ignore", `duplicates "ignore": want delete or report`},
+		{"rest: {max_body_bytes: -1}", "rest.max_body_bytes -1: must not be negative"},
+		// Unknown keys name the key, its line and the keys allowed there.
+		{"wait:\n  max_intervall: 1s", `line 2: unknown key "max_intervall" (want one of: max_interval, min_interval, timeout)`},
+		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, cache, kind, name, options, project, rate_limit, regions, zones)`},
+		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, public_url, rest, wait, zones)`},
+		{"auth: {issuers: [{issuer: x, jwks: y}]}", `unknown key "jwks" (want one of: audience, issuer, jwks_url, project_claim)`},
+		{"rest: {max_body: 1}", `unknown key "max_body" (want one of: max_body_bytes)`},
 	} {
 		_, err := Parse([]byte(tc.yaml), "bad")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
