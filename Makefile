@@ -11,10 +11,11 @@ CPP_BUILD := .cache/cpp-build
 run: build
 	bin/canopyd $(ARGS)
 
-## build: build canopyd and the canopy CLI into bin/
+## build: build canopyd and the canopy CLI into bin/ (stamped with the commit
+## their --version prints, whatever GOFLAGS says about -buildvcs)
 build:
-	go build -o bin/canopyd ./cmd/canopyd
-	go build -o bin/canopy ./cmd/canopy
+	go build -buildvcs=auto -o bin/canopyd ./cmd/canopyd
+	go build -buildvcs=auto -o bin/canopy ./cmd/canopy
 
 ## test: every suite (installs what it needs; see scripts/test.sh)
 test:

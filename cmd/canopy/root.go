@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+
+	"github.com/canopy-cloud/canopy/internal/version"
 )
 
 const defaultAddr = "127.0.0.1:8470"
@@ -63,6 +65,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Long:          rootLong,
 		SilenceErrors: true,
 		SilenceUsage:  true,
+		Version:       version.String("canopy"), // --version
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			switch a.output {
 			case "table", "json", "yaml":
@@ -75,6 +78,7 @@ func (a *app) rootCmd() *cobra.Command {
 			return nil
 		},
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.addr, "addr", envOr("CANOPY_ADDR", defaultAddr), "canopyd gRPC address host:port (env CANOPY_ADDR)")

@@ -218,3 +218,13 @@ func TestBadConfigFailsClearly(t *testing.T) {
 		t.Fatalf("bad config: err %v, output %s", err, out)
 	}
 }
+
+// --version prints the build and exits without opening a store or a port.
+func TestVersionFlag(t *testing.T) {
+	cmd := exec.Command(canopydtest.Binary(t), "--version")
+	cmd.Env = append(os.Environ(), "XDG_DATA_HOME=/nonexistent", "CANOPY_CONFIG=/nonexistent.yaml")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "canopyd ") || !strings.Contains(string(out), " go1.") {
+		t.Fatalf("canopyd --version: %v\n%s", err, out)
+	}
+}

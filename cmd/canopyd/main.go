@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/canopy-cloud/canopy/config"
+	"github.com/canopy-cloud/canopy/internal/version"
 	"github.com/canopy-cloud/canopy/server"
 	"github.com/canopy-cloud/canopy/store/bolt"
 
@@ -78,8 +79,13 @@ func run() error {
 		tlsKey   = flag.String("tls-key", env("CANOPY_TLS_KEY", ""), "PEM private key for --tls-cert (env CANOPY_TLS_KEY)")
 		insec    = flag.Bool("insecure", false, "allow plaintext on non-loopback addresses")
 		credPath = flag.String("credentials-file", env("CANOPY_CREDENTIALS", credentialsPath()), "where the first run writes the admin client's credentials")
+		showVer  = flag.Bool("version", false, "print canopyd's version and build, then exit")
 	)
 	flag.Parse()
+	if *showVer {
+		fmt.Println(version.String("canopyd"))
+		return nil
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
