@@ -297,10 +297,6 @@ func TestThrottling(t *testing.T) {
 	t.Skip("moto never throttles (no RequestLimitExceeded); the mapping to ErrRateLimited with a retry hint is TestMapErr/TestKindOf")
 }
 
-func TestBadCredentials(t *testing.T) {
-	t.Skip("moto accepts any credentials unless IAM auth is switched on (INITIAL_NO_AUTH_ACTION_COUNT); AuthFailure/UnauthorizedOperation mapping is TestKindOf")
-}
-
 func TestDescribeLagsBehindLaunch(t *testing.T) {
 	t.Skip("moto's describe calls see an instance as soon as RunInstances returns (EC2 is eventually consistent); TestJustLaunchedInstanceIsVisible covers it")
 }
