@@ -112,7 +112,7 @@ func (h *motoHarness) MakeProvider(ctx context.Context, t *testing.T) providers.
 
 func (h *motoHarness) Fixture() providertest.Fixture {
 	return providertest.Fixture{ImageName: h.image, Zone: h.zone, WaitTimeout: 30 * time.Second, Poll: 50 * time.Millisecond, Prefix: "ptest-aws",
-		SignaturesUnchecked: "moto does not verify presigned URLs (it checks SigV4 only in Authorization headers, never in the query string, nor X-Amz-Expires)"}
+		SignaturesUnchecked: "moto does not verify presigned URLs (it checks SigV4 only in Authorization headers, never in the query string, nor X-Amz-Expires); test/s3 checks them on MinIO"}
 }
 
 // TestConformance is the providertest suite on one region with the
