@@ -24,7 +24,7 @@ const probeHit = http.StatusNoContent
 func newRESTRoutes() *restRoutes {
 	rr := &restRoutes{}
 	rr.probe = runtime.NewServeMux(
-		runtime.WithUnescapingMode(runtime.UnescapingModeAllCharacters),
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		runtime.WithMiddlewares(func(runtime.HandlerFunc) runtime.HandlerFunc {
 			return func(w http.ResponseWriter, _ *http.Request, _ map[string]string) { w.WriteHeader(probeHit) }
 		}),
@@ -39,13 +39,15 @@ func newRESTRoutes() *restRoutes {
 }
 
 // gatewayOptions configure the gateway's mux: REST JSON (rest_marshal.go),
-// strict input, one error shape, 405 with Allow, and percent-encoded path
-// segments decoded whole — %2F included, so that a name with '/' (an AMI
-// name such as ubuntu/images/hvm-ssd/…) fits in one segment.
+// strict input, one error shape, 405 with Allow, and a path split on its
+// literal slashes before a single-segment parameter is percent-decoded
+// whole — %2F included, so that a name with '/' (an AMI name such as
+// ubuntu/images/hvm-ssd/…) fits in one segment (grpc-gateway's legacy
+// mode decoded first, making %2F a separator).
 func (rr *restRoutes) gatewayOptions() []runtime.ServeMuxOption {
 	return []runtime.ServeMuxOption{
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, newRESTMarshaler()),
-		runtime.WithUnescapingMode(runtime.UnescapingModeAllCharacters),
+		runtime.WithUnescapingMode(runtime.UnescapingModeAllExceptReserved),
 		runtime.WithMiddlewares(checkPathParams),
 		runtime.WithErrorHandler(gatewayError),
 		runtime.WithRoutingErrorHandler(rr.routingError),

@@ -152,7 +152,10 @@ func (s *restTransfer) httpPutObject(w http.ResponseWriter, r *http.Request) {
 	var ob *canopyv1.Object
 	cl, o, m, err := s.objects.bucketOf(ctx, "bucket", r.PathValue("bucket"))
 	if err == nil {
-		ob, err = s.objects.putObject(ctx, cl, o, m, spec, bodyChunks(unboundedBody(r)), false, nil)
+		// A sha256 known only at the end may come as an HTTP trailer, as
+		// over gRPC with the last chunk.
+		late := func() string { return r.Trailer.Get(headerSHA256) }
+		ob, err = s.objects.putObject(ctx, cl, o, m, spec, bodyChunks(unboundedBody(r)), false, late)
 	}
 	audit(ctx, s.log, method, nil, nil, err)
 	if err != nil {
