@@ -81,6 +81,16 @@ func (c *jsonCheck) raw() []byte {
 	return bytes.TrimLeft(c.data[c.start:c.end], " \t\r\n,:")
 }
 
+// rawString names a string token that is not UTF-8 by its bytes, quoted
+// (the decoder has replaced them).
+func (c *jsonCheck) rawString() string {
+	r := c.raw()
+	if len(r) >= 2 {
+		r = r[1 : len(r)-1]
+	}
+	return quoteField(string(r))
+}
+
 func (c *jsonCheck) violate(path, format string, args ...any) {
 	if path == "" {
 		path = "body"
@@ -121,7 +131,7 @@ func (c *jsonCheck) object(path string, md protoreflect.MessageDescriptor) error
 		}
 		key, _ := t.(string)
 		if !utf8.Valid(c.raw()) {
-			c.violate(join(path, quoteField(key)), "field name is not UTF-8")
+			c.violate(join(path, c.rawString()), "field name is not UTF-8")
 			if err := c.skip(); err != nil {
 				return err
 			}
@@ -185,7 +195,8 @@ func (c *jsonCheck) field(path string, fd protoreflect.FieldDescriptor) error {
 			}
 			k, _ := kt.(string)
 			if !utf8.Valid(c.raw()) {
-				c.violate(path+"["+quoteField(k)+"]", "key is not UTF-8")
+				k = c.rawString()
+				c.violate(path+"["+k+"]", "key is not UTF-8")
 			}
 			if err := c.singularNext(path+"["+quoteField(k)+"]", fd.MapValue()); err != nil {
 				return err
