@@ -63,6 +63,12 @@ func (s3Harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provi
 	return s3Only{Objects: c, URLSigner: c, c: c}
 }
 
+// PendingUploads implements providertest.UploadInspector with MinIO's
+// ListMultipartUploads and ListParts.
+func (s3Harness) PendingUploads(ctx context.Context, _ providers.Provider, bucket, key string) ([]string, error) {
+	return pendingS3Uploads(ctx, strings.TrimRight(os.Getenv("CANOPY_S3_ENDPOINT"), "/"), os.Getenv("CANOPY_S3_ACCESS_KEY"), os.Getenv("CANOPY_S3_SECRET_KEY"), bucket, key)
+}
+
 func (s3Harness) Fixture() providertest.Fixture {
 	return providertest.Fixture{WaitTimeout: 30 * time.Second, Poll: 50 * time.Millisecond, Prefix: fmt.Sprintf("ptest-s3-%d", os.Getpid()%1000)}
 }

@@ -265,6 +265,32 @@ func (os *objectSuite) testRoundTrips(t *testing.T) {
 // object.
 func (os *objectSuite) testAbort(t *testing.T) {
 	ctx := context.Background()
+	if os.s.uploads == nil {
+		t.Fatalf("the harness cannot look at the cloud's unfinished uploads (providertest.UploadInspector): an abort leaving parts behind would pass unseen")
+	}
+	// await waits until the cloud holds an unfinished upload of key
+	// (held) or none (!held). Adapters send parts in the background and
+	// may finish a cleanup just after Abort or Commit returns, so the
+	// answer is awaited up to WaitTimeout.
+	await := func(key string, held bool, when string) {
+		t.Helper()
+		deadline := time.Now().Add(os.s.fx.WaitTimeout)
+		for {
+			left, err := os.s.uploads.PendingUploads(ctx, os.s.p, os.bucket, key)
+			if err == nil && (len(left) > 0) == held {
+				return
+			}
+			if time.Now().After(deadline) {
+				if held {
+					t.Errorf("%s %s: the cloud shows no unfinished upload after %s (%v): the parts never went up, or the harness cannot see them", key, when, os.s.fx.WaitTimeout, err)
+				} else {
+					t.Errorf("%s %s: the cloud still holds %q after %s (%v)", key, when, left, os.s.fx.WaitTimeout, err)
+				}
+				return
+			}
+			time.Sleep(os.s.fx.Poll)
+		}
+	}
 	data := payload(int(2*os.partSize+10), 9)
 	w, err := os.o.NewWriter(ctx, os.bucket, "aborted", providers.WriteOptions{PartSize: os.partSize})
 	if err != nil {
@@ -273,18 +299,25 @@ func (os *objectSuite) testAbort(t *testing.T) {
 	if _, err := w.Write(data); err != nil {
 		t.Fatal(err)
 	}
+	// Two full parts were written: the cloud holds the unfinished upload
+	// (so the check after the abort is not vacuous).
+	await("aborted", true, "before Abort")
 	if err := w.Abort(); err != nil {
 		t.Errorf("Abort: %v", err)
 	}
 	if _, err := os.o.HeadObject(ctx, os.bucket, "aborted"); !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("aborted upload is visible: %v", err)
 	}
+	await("aborted", false, "after Abort")
 	cctx, cancel := context.WithCancel(ctx)
 	w, err = os.o.NewWriter(cctx, os.bucket, "cancelled", providers.WriteOptions{PartSize: os.partSize})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = w.Write(data[:os.partSize+1])
+	if _, err := w.Write(data[:os.partSize+1]); err != nil {
+		t.Fatalf("Write before the cancel: %v", err)
+	}
+	await("cancelled", true, "before the cancel")
 	cancel()
 	if _, err := w.Commit(); err == nil {
 		t.Errorf("Commit after the context ended succeeded")
@@ -292,6 +325,7 @@ func (os *objectSuite) testAbort(t *testing.T) {
 	if _, err := os.o.HeadObject(ctx, os.bucket, "cancelled"); !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("cancelled upload is visible: %v", err)
 	}
+	await("cancelled", false, "after the cancelled Commit")
 }
 
 func (os *objectSuite) testListing(t *testing.T) {

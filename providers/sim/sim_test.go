@@ -145,3 +145,9 @@ func TestPersistSurvivesRestart(t *testing.T) {
 		t.Fatalf("id reused after restart: %s", s2.NativeID)
 	}
 }
+
+// PendingUploads implements providertest.UploadInspector: the simulator's
+// own count of uploads holding parts.
+func (harness) PendingUploads(ctx context.Context, p providers.Provider, bucket, key string) ([]string, error) {
+	return p.(*sim.Cloud).PendingUploads(bucket, key), nil
+}
