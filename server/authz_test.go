@@ -333,6 +333,7 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 	}
 	kinds := matrixTokens(t, e)
 	routes := 0
+	covered := map[string]bool{} // selectors with at least one route
 	for _, rule := range cfg.HTTP.Rules {
 		sel := rule["selector"]
 		for _, verb := range []string{"get", "post", "delete", "patch", "put"} {
@@ -341,6 +342,7 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 				continue
 			}
 			routes++
+			covered[sel] = true
 			path = strings.NewReplacer("{id}", sv.Id, "{name}", "local").Replace(path)
 			scope := wantScope("/" + sel[:strings.LastIndex(sel, ".")] + "/" + sel[strings.LastIndex(sel, ".")+1:])
 			for _, k := range kinds {
@@ -380,4 +382,21 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 		}
 	}
 	t.Logf("REST matrix: %d routes × %d token kinds", routes, len(kinds))
+	// The matrix ran what it says: every RPC with a REST route (all but the
+	// streamed transfers, served by transfer_http.go), and http.yaml names
+	// only real RPCs. A misread YAML would otherwise pass with 0 routes.
+	const minRoutes = 50
+	if routes < minRoutes || len(kinds) < 4 {
+		t.Fatalf("REST matrix ran %d routes × %d token kinds; want at least %d × 4", routes, len(kinds), minRoutes)
+	}
+	for _, r := range canopyRPCs(t) {
+		sel := strings.ReplaceAll(strings.TrimPrefix(r.full, "/"), "/", ".")
+		if !covered[sel] && !r.method.IsStreamingClient() && !r.method.IsStreamingServer() {
+			t.Errorf("%s has no REST route in http.yaml: the REST matrix does not cover it", r.full)
+		}
+		delete(covered, sel)
+	}
+	for sel := range covered {
+		t.Errorf("http.yaml routes %s, which is no canopy RPC", sel)
+	}
 }
