@@ -285,8 +285,11 @@ func (s *suite) testSnapshots(t *testing.T) {
 		if !ok {
 			t.Fatalf("CreateSnapshot answered with job %s but the adapter does not implement SnapshotJobs", snap.JobID)
 		}
+		// A retry answers with the same job, or (the job done meanwhile)
+		// with the snapshot the job made: checked against the job's
+		// answer below, never any snapshot.
 		again, err := sn.CreateSnapshot(ctx, spec)
-		if err != nil || (again.JobID != snap.JobID && again.NativeID == "") {
+		if err != nil || (again.JobID != snap.JobID && again.NativeID == "") || (again.JobID != "" && again.NativeID != "") {
 			t.Errorf("CreateSnapshot with the same token = %+v, %v; want job %s again", again, err, snap.JobID)
 		}
 		id = poll(t, s, "job "+snap.JobID+" resolved", func() (string, error) { return jobs.SnapshotJob(ctx, snap.JobID) },
@@ -296,6 +299,13 @@ func (s *suite) testSnapshots(t *testing.T) {
 				}
 				return id != ""
 			})
+		if again.NativeID != "" && again.NativeID != id {
+			t.Errorf("CreateSnapshot with the same token answered snapshot %s; job %s made %s", again.NativeID, snap.JobID, id)
+		}
+		// Once the job has told its snapshot, a retry answers with it.
+		if late, err := sn.CreateSnapshot(ctx, spec); err != nil || (late.NativeID != id && late.JobID != snap.JobID) {
+			t.Errorf("CreateSnapshot with the same token after the job = %+v, %v; want snapshot %s (or job %s)", late, err, id, snap.JobID)
+		}
 	} else {
 		again, err := sn.CreateSnapshot(ctx, spec)
 		if err != nil || again.NativeID != id {
