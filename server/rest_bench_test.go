@@ -125,4 +125,3 @@ func procStatusKiB(key string) int64 {
 	}
 	return 0
 }
-
