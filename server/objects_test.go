@@ -235,19 +235,25 @@ func TestObjectUploadFailuresLeaveNothing(t *testing.T) {
 		wantErr(t, err, codes.NotFound, "", "")
 	}
 
-	// The client goes away mid-stream.
+	// The client goes away mid-stream: once parts have reached the cloud
+	// (the upload is under way there), and nothing is left of it after.
 	cctx, cancel := context.WithCancel(ctx)
 	st, err := e.obj.UploadObject(cctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	parts := e.sim("local").Calls("UploadPart")
 	_ = st.Send(&canopyv1.UploadObjectRequest{Data: &canopyv1.UploadObjectRequest_Header{Header: &canopyv1.ObjectUploadHeader{Bucket: b.Id, Key: "cancelled"}}})
 	for i := 0; i < 3; i++ {
 		_ = st.Send(&canopyv1.UploadObjectRequest{Data: &canopyv1.UploadObjectRequest_Chunk{Chunk: data[i*testPart : (i+1)*testPart]}})
 	}
-	time.Sleep(50 * time.Millisecond)
+	eventually(t, "the cancelled upload's parts reach the cloud", func() bool {
+		return e.sim("local").Calls("UploadPart") > parts && len(e.sim("local").PendingUploads(b.NativeId, "cancelled")) == 1
+	})
 	cancel()
-	time.Sleep(100 * time.Millisecond)
+	eventually(t, "the cancelled upload aborted at the cloud", func() bool {
+		return len(e.sim("local").PendingUploads(b.NativeId, "cancelled")) == 0
+	})
 	invisible("cancelled")
 
 	// The stream ends short of the announced size.
