@@ -20,6 +20,7 @@ var capabilityInterfaces = []struct {
 	{"ContainerCommitter", is[providers.ContainerCommitter]},
 	{"ContainerEvents", is[providers.ContainerEvents]},
 	{"ContainerIO", is[providers.ContainerIO]},
+	{"ContainerImages", is[providers.ContainerImages]},
 	{"Containers", is[providers.Containers]},
 	{"ImageTransfer", is[providers.ImageTransfer]},
 	{"Limited", is[providers.Limited]},
