@@ -96,6 +96,17 @@ type ObjectWriter interface {
 	Abort() error
 }
 
+// SHA256Committer is an ObjectWriter that can store a sha256 learnt only
+// once every byte has been sent — a client that hashes while it uploads
+// sends it with its last chunk — as WriteOptions.SHA256 is stored, so that
+// downloads are checked against it alike. Adapters whose metadata goes to
+// the cloud with the commit implement it (the sim, Swift); S3's leaves with
+// the first request of the upload.
+type SHA256Committer interface {
+	// CommitWithSHA256 is Commit, storing sha256 (hex) with the object.
+	CommitWithSHA256(sha256 string) (Object, error)
+}
+
 // Objects is buckets and objects: S3, Swift, the simulator.
 type Objects interface {
 	ListBuckets(ctx context.Context) ([]Bucket, error)

@@ -57,6 +57,39 @@ func Paginate[T any](items []T, key func(T) string, size int, token, filter stri
 	return items[start:end], base64.RawURLEncoding.EncodeToString(raw), nil
 }
 
+// WrapToken makes a cloud's own page token (an S3 continuation token, a
+// Swift marker, the sim's) a canopy page_token bound to the request's
+// filters; "" stays "" (no more pages).
+func WrapToken(native, filter string) string {
+	if native == "" {
+		return ""
+	}
+	raw, _ := json.Marshal(pageToken{After: native, Filter: filter})
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// UnwrapToken is the cloud's token inside a page_token WrapToken made:
+// anything else is INVALID_ARGUMENT before a cloud sees it — a Swift
+// marker or the sim's start key would take any string as a place to
+// start listing from.
+func UnwrapToken(token, filter string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	var pt pageToken
+	if err == nil {
+		err = json.Unmarshal(raw, &pt)
+	}
+	if err != nil || pt.After == "" {
+		return "", BadRequest("page_token", "malformed token")
+	}
+	if pt.Filter != filter {
+		return "", BadRequest("page_token", "token was issued for a request with other filters")
+	}
+	return pt.After, nil
+}
+
 // byKey sorts items by their precomputed keys.
 type byKey[T any] struct {
 	items []T

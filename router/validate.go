@@ -22,9 +22,12 @@ const (
 // id rather than a name.
 var looksLikeUUID = regexp.MustCompile(`^[0-9a-zA-Z]{8}-[0-9a-zA-Z-]{20,30}$`)
 
-// IDOrName classifies the `id` field of Get/Delete/action requests: a
-// canopy id, or a name to look up. Empty and malformed values are
-// INVALID_ARGUMENT.
+// IDOrName classifies a reference — the `id` of Get/Delete/action requests,
+// the image or flavor of a create —: a canopy id, or a name to look up.
+// Empty and malformed values are INVALID_ARGUMENT. A name is taken as the
+// clouds have it ('/' included: Ubuntu's AMI names are
+// "ubuntu/images/hvm-ssd/…"); only the names canopy gives new resources
+// are held to CheckName.
 func IDOrName(field, v string) (id string, isID bool, err error) {
 	if v == "" {
 		return "", false, BadRequest(field, "required: a canopy id or a name")
@@ -35,13 +38,29 @@ func IDOrName(field, v string) (id string, isID bool, err error) {
 	if looksLikeUUID.MatchString(v) {
 		return "", false, BadRequest(field, "malformed id %q: want a UUID such as 123e4567-e89b-12d3-a456-426614174000", v)
 	}
-	if err := CheckName(field, v); err != nil {
+	if err := checkRef(field, v); err != nil {
 		return "", false, err
 	}
 	return v, false, nil
 }
 
-// CheckName validates a resource name: 1–255 printable characters, no slash.
+// checkRef validates the name in a reference: 1–255 printable characters.
+func checkRef(field, v string) error {
+	if len(v) > maxNameLen {
+		return BadRequest(field, "longer than %d bytes", maxNameLen)
+	}
+	for _, r := range v {
+		if !unicode.IsPrint(r) {
+			return BadRequest(field, "contains a non-printable character %q", r)
+		}
+	}
+	return nil
+}
+
+// CheckName validates the name of a resource canopy creates: 1–255
+// printable characters, no slash — so that the name is one path segment
+// as it stands in a REST URL and in the object-style paths of clouds that
+// build URLs from names (Swift containers, S3 buckets).
 func CheckName(field, v string) error {
 	if v == "" {
 		return BadRequest(field, "required")

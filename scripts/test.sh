@@ -10,6 +10,8 @@
 #      through the same providertest suite plus an end-to-end test with
 #      canopyd and the crash-safety lineages: moto (AWS) and a real
 #      OpenStack from Debian's packages;
+#      the AWS adapter's object conformance on MinIO (test/s3), an S3
+#      engine that verifies presigned URLs' signatures and expiry;
 #   5. the container runtimes: a dockerd and a containerd of the project's
 #      own, the Containers conformance on each and canopyd end to end over
 #      both (test/containers/test.sh);
@@ -49,6 +51,12 @@ t0=$SECONDS
 test/moto/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-moto-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)|    --- SKIP|skip|crash safety|duplicate: ' | grep -v '^=== RUN' || true
 passed "${TMPDIR:-/tmp}/canopy-moto-test.log" 2 || { tail -80 "${TMPDIR:-/tmp}/canopy-moto-test.log"; exit 1; }
 echo "moto suite: $((SECONDS - t0))s"
+
+section "S3 objects against MinIO, which verifies SigV4 signatures (test/s3)"
+t0=$SECONDS
+test/s3/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-s3-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
+passed "${TMPDIR:-/tmp}/canopy-s3-test.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-s3-test.log"; exit 1; }
+echo "s3 (minio) suite: $((SECONDS - t0))s"
 
 section "containers on real Docker and containerd (test/containers)"
 t0=$SECONDS

@@ -249,13 +249,20 @@ func (s *objectService) ListObjects(ctx context.Context, req *canopyv1.ListObjec
 	if err != nil {
 		return nil, err
 	}
+	// The cloud's own token travels inside canopy's, so that one a client
+	// made up or kept from another listing is refused on every cloud.
+	filter := router.FilterHash("objects", m.ID, req.GetPrefix(), req.GetDelimiter())
+	native, err := router.UnwrapToken(req.GetPageToken(), filter)
+	if err != nil {
+		return nil, err
+	}
 	page, err := o.ListObjects(ctx, m.NativeID, providers.ListObjectsOptions{
-		Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), PageToken: req.GetPageToken(), PageSize: size,
+		Prefix: req.GetPrefix(), Delimiter: req.GetDelimiter(), PageToken: native, PageSize: size,
 	})
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "list objects of "+m.NativeID, err)
 	}
-	out := &canopyv1.ListObjectsResponse{Prefixes: page.Prefixes, NextPageToken: page.NextToken}
+	out := &canopyv1.ListObjectsResponse{Prefixes: page.Prefixes, NextPageToken: router.WrapToken(page.NextToken, filter)}
 	for _, ob := range page.Objects {
 		out.Objects = append(out.Objects, objectPB(cl, m, bucketRegion(cl), ob))
 	}

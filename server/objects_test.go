@@ -195,15 +195,14 @@ func TestObjectRoundTrips(t *testing.T) {
 			if err != nil || head.SizeBytes != int64(tc.size) || head.Etag != ob.Etag || head.Metadata["owner"] != "tests" {
 				t.Errorf("GetObject = %+v, %v", head, err)
 			}
-			if tc.upfront && head.GetSha256() != want {
-				t.Errorf("sha256 given up front not recorded: %q", head.GetSha256())
+			// A sha256 the client gave is recorded whether it came up front
+			// or with the last chunk.
+			if head.GetSha256() != want {
+				t.Errorf("sha256 given (up front: %v) not recorded: %q", tc.upfront, head.GetSha256())
 			}
 			// The digest comes when canopy could check it: a sha256 was
-			// recorded at upload (given up front).
-			wantSum := ""
-			if tc.upfront {
-				wantSum = want
-			}
+			// recorded at upload.
+			wantSum := want
 			got, body, sum, err := e.download(ctx, &canopyv1.DownloadObjectRequest{Bucket: b.Id, Key: key})
 			if err != nil || !bytes.Equal(body, data) || sum != wantSum || got.GetSizeBytes() != int64(tc.size) {
 				t.Fatalf("download: %d bytes (want %d), sum %q (want %q), err %v", len(body), len(data), sum, wantSum, err)

@@ -163,12 +163,21 @@ func (s *objectService) putObject(ctx context.Context, cl *router.Cloud, o *cach
 		return nil, router.BadRequest("size_bytes", "the stream ended after %d of the %d bytes announced: nothing was stored", n, spec.size)
 	}
 	got := hex.EncodeToString(h.Sum(nil))
-	for _, want := range []string{spec.sha256, trailerOf(trailer)} {
+	late := trailerOf(trailer)
+	if err := checkSHA256("sha256", late); err != nil {
+		return nil, err
+	}
+	for _, want := range []string{spec.sha256, late} {
 		if want != "" && !strings.EqualFold(want, got) {
 			return nil, status.Errorf(codes.DataLoss, "sha256 of the %d bytes received is %s, the client said %s: nothing was stored", n, got, want)
 		}
 	}
-	ob, err := w.Commit()
+	var ob providers.Object
+	if lc, ok := w.(providers.SHA256Committer); ok && spec.sha256 == "" && late != "" {
+		ob, err = lc.CommitWithSHA256(got) // the client's, checked: stored as a header's would be
+	} else {
+		ob, err = w.Commit()
+	}
 	committed = true
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "commit "+spec.key, err)

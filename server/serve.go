@@ -18,7 +18,6 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/canopy-cloud/canopy/auth"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
@@ -86,12 +85,14 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	}
 	reflection.Register(gs)
 
-	gwMux, conn, err := s.gateway(ctx, lis.GRPC.Addr().String(), lis.TLS != nil)
+	routes := newRESTRoutes() // rest_routes.go: which methods a path has (405's Allow)
+	gwMux, conn, err := s.gateway(ctx, lis.GRPC.Addr().String(), lis.TLS != nil, routes)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	mux := http.NewServeMux()
+	routes.mux = mux
 	mux.Handle("/v1/", gwMux)
 	rest := &restTransfer{objects: objects, images: images, rt: s.rt, urls: s.urls, log: s.log, authn: s.authenticate}
 	rest.registerTransfer(mux, gwMux, lis.REST.Addr(), lis.TLS != nil)
@@ -105,7 +106,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	(&auth.Server{Issuer: s.issuer, Clients: s.clients, Log: s.log}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	hsrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	hsrv := &http.Server{Handler: limitBodies(s.maxBodyBytes(), mux), ReadHeaderTimeout: 10 * time.Second} // rest_body.go
 
 	errc := make(chan error, 2)
 	go func() { errc <- gs.Serve(lis.GRPC) }()
@@ -149,13 +150,8 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 // so REST goes through exactly the same interceptors (auth included) as
 // gRPC. With TLS it dials its own listener; the certificate is not checked
 // on that in-process hop, whose address canopyd itself chose.
-func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool) (*runtime.ServeMux, *grpc.ClientConn, error) {
-	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
-	)
+func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool, routes *restRoutes) (*runtime.ServeMux, *grpc.ClientConn, error) {
+	mux := runtime.NewServeMux(routes.gatewayOptions()...) // rest_routes.go
 	creds := insecure.NewCredentials()
 	if useTLS {
 		creds = credentials.NewTLS(&tls.Config{InsecureSkipVerify: true}) //nolint:gosec // self-dial, see above
@@ -175,6 +171,10 @@ func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool) (*ru
 		if err := reg(ctx, mux, conn); err != nil {
 			conn.Close()
 			return nil, nil, fmt.Errorf("gateway: %w", err)
+		}
+		if err := routes.register(ctx, reg, conn); err != nil {
+			conn.Close()
+			return nil, nil, fmt.Errorf("gateway: 405 probe: %w", err)
 		}
 	}
 	return mux, conn, nil

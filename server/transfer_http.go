@@ -12,11 +12,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
@@ -92,21 +90,12 @@ func (s *restTransfer) httpAuth(r *http.Request, fullMethod string) (context.Con
 	return s.authn(metadata.NewIncomingContext(r.Context(), md), fullMethod)
 }
 
-// httpError writes a gRPC status as the gateway does: the matching HTTP
-// code and a JSON google.rpc.Status.
-func httpError(w http.ResponseWriter, err error) {
-	st := status.Convert(err)
-	body, _ := protojson.Marshal(st.Proto())
-	w.Header().Set("Content-Type", "application/json")
-	if st.Code() == codes.Unauthenticated {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="canopy"`)
-	}
-	w.WriteHeader(runtime.HTTPStatusFromCode(st.Code()))
-	_, _ = w.Write(body)
-}
+// httpError writes a gRPC status exactly as the gateway's routes do
+// (rest_errors.go).
+func httpError(w http.ResponseWriter, err error) { writeRESTError(w, err) }
 
 func writeProto(w http.ResponseWriter, code int, m proto.Message) {
-	body, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	body, err := restJSON(m)
 	if err != nil {
 		httpError(w, err)
 		return
@@ -141,6 +130,10 @@ func (s *restTransfer) httpPutObject(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
+	if err := checkByteRoute(r, nil, "bucket", "key"); err != nil {
+		httpError(w, err)
+		return
+	}
 	spec := uploadSpec{key: r.PathValue("key"), contentType: r.Header.Get("Content-Type"), size: r.ContentLength, sha256: r.Header.Get(headerSHA256)}
 	for k, v := range r.Header {
 		if name, ok := strings.CutPrefix(k, headerMetaPref); ok && len(v) > 0 {
@@ -159,7 +152,10 @@ func (s *restTransfer) httpPutObject(w http.ResponseWriter, r *http.Request) {
 	var ob *canopyv1.Object
 	cl, o, m, err := s.objects.bucketOf(ctx, "bucket", r.PathValue("bucket"))
 	if err == nil {
-		ob, err = s.objects.putObject(ctx, cl, o, m, spec, bodyChunks(r.Body), false, nil)
+		// A sha256 known only at the end may come as an HTTP trailer, as
+		// over gRPC with the last chunk.
+		late := func() string { return r.Trailer.Get(headerSHA256) }
+		ob, err = s.objects.putObject(ctx, cl, o, m, spec, bodyChunks(unboundedBody(r)), false, late)
 	}
 	audit(ctx, s.log, method, nil, nil, err)
 	if err != nil {
@@ -216,16 +212,12 @@ func (s *restTransfer) httpListObjects(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	q := r.URL.Query()
-	req := &canopyv1.ListObjectsRequest{Bucket: r.PathValue("bucket"), Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), PageToken: q.Get("page_token")}
-	if v := q.Get("page_size"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 32)
-		if err != nil {
-			httpError(w, router.BadRequest("page_size", "want a number, got %q", v))
-			return
-		}
-		req.PageSize = int32(n)
+	req := &canopyv1.ListObjectsRequest{}
+	if err := checkByteRoute(r, req, "bucket"); err != nil {
+		httpError(w, err)
+		return
 	}
+	req.Bucket = r.PathValue("bucket")
 	out, err := s.objects.ListObjects(ctx, req)
 	if err != nil {
 		httpError(w, err)
@@ -237,6 +229,10 @@ func (s *restTransfer) httpListObjects(w http.ResponseWriter, r *http.Request) {
 func (s *restTransfer) httpGetObject(w http.ResponseWriter, r *http.Request) {
 	ctx, err := s.httpAuth(r, "/canopy.v1.ObjectService/DownloadObject")
 	if err != nil {
+		httpError(w, err)
+		return
+	}
+	if err := checkByteRoute(r, nil, "bucket", "key"); err != nil {
 		httpError(w, err)
 		return
 	}
@@ -310,17 +306,28 @@ func (s *restTransfer) httpPutImage(w http.ResponseWriter, r *http.Request) {
 		httpError(w, err)
 		return
 	}
-	q := r.URL.Query()
-	num := func(k string) int64 { v, _ := strconv.ParseInt(q.Get(k), 10, 64); return v }
-	wait, err := queryBool(q, "wait")
-	if err != nil {
+	// The query is an ImageUploadHeader, as the gRPC upload's first message.
+	hdr := &canopyv1.ImageUploadHeader{}
+	if err := checkByteRoute(r, hdr); err != nil {
 		httpError(w, err)
 		return
 	}
-	up := imageUpload{size: r.ContentLength, wait: wait, loc: &canopyv1.Location{Cloud: q.Get("location.cloud"), Region: q.Get("location.region"), Zone: q.Get("location.zone")},
-		spec: providers.ImageSpec{Name: q.Get("name"), DiskFormat: q.Get("disk_format"), ContainerFormat: q.Get("container_format"),
-			MinDiskGiB: num("min_disk_gib"), MinRAMMiB: num("min_ram_mib"), SHA256: strings.ToLower(r.Header.Get(headerSHA256))}}
-	im, err := s.images.putImage(ctx, up, bodyChunks(r.Body), nil)
+	sum := hdr.GetSha256()
+	if v := r.Header.Get(headerSHA256); v != "" {
+		sum = v
+	}
+	loc := hdr.GetLocation()
+	if loc == nil {
+		loc = &canopyv1.Location{}
+	}
+	size := r.ContentLength
+	if hdr.SizeBytes != nil {
+		size = hdr.GetSizeBytes()
+	}
+	up := imageUpload{size: size, wait: hdr.GetWait(), loc: loc,
+		spec: providers.ImageSpec{Name: hdr.GetName(), DiskFormat: hdr.GetDiskFormat(), ContainerFormat: hdr.GetContainerFormat(),
+			MinDiskGiB: hdr.GetMinDiskGib(), MinRAMMiB: hdr.GetMinRamMib(), Labels: hdr.GetLabels(), SHA256: strings.ToLower(sum)}}
+	im, err := s.images.putImage(ctx, up, bodyChunks(unboundedBody(r)), nil)
 	audit(ctx, s.log, method, nil, im, err)
 	if err != nil {
 		httpError(w, err)
@@ -332,6 +339,10 @@ func (s *restTransfer) httpPutImage(w http.ResponseWriter, r *http.Request) {
 func (s *restTransfer) httpGetImage(w http.ResponseWriter, r *http.Request) {
 	ctx, err := s.httpAuth(r, "/canopy.v1.ImageTransferService/DownloadImage")
 	if err != nil {
+		httpError(w, err)
+		return
+	}
+	if err := checkByteRoute(r, nil, "id"); err != nil {
 		httpError(w, err)
 		return
 	}
@@ -382,4 +393,32 @@ func queryBool(q url.Values, key string) (bool, error) {
 		return false, router.BadRequest(key, "want true or false, got %q", v)
 	}
 	return b, nil
+}
+
+// checkByteRoute checks a byte route's input as the gateway checks its
+// routes': path parameters must be UTF-8, and the query is parsed into
+// query (nil: the route takes none but alt=media) with the same strict
+// parser, so a misspelt parameter is an error naming it.
+func checkByteRoute(r *http.Request, query proto.Message, params ...string) error {
+	vals := make(map[string]string, len(params))
+	for _, p := range params {
+		vals[p] = r.PathValue(p)
+	}
+	if err := checkUTF8Params(vals); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if query != nil {
+		return strictQuery{}.Parse(query, q, nil)
+	}
+	var vs []violation
+	for _, k := range sortedKeys(q) {
+		if k != "alt" {
+			vs = append(vs, violation{quoteField(k), "unknown query parameter: this call takes none"})
+		}
+	}
+	if len(vs) > 0 {
+		return badRequest(vs)
+	}
+	return nil
 }

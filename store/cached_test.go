@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/canopy-cloud/canopy/store"
@@ -8,14 +9,29 @@ import (
 	"github.com/canopy-cloud/canopy/store/storetest"
 )
 
-// The cache must keep every promise of the contract.
+func openCached(t *testing.T, path string) *store.Cached {
+	t.Helper()
+	st, err := bolt.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.NewCached(st)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// The cache must keep every promise of the contract, the durability ones
+// too: it wraps bbolt, and a restarted canopyd builds a new, empty cache
+// over the same file.
 func TestCachedConformance(t *testing.T) {
 	storetest.RunConformanceTests(t, func(t *testing.T) store.Store {
-		st, err := bolt.Open(t.TempDir() + "/c.db")
-		if err != nil {
-			t.Fatal(err)
+		return openCached(t, filepath.Join(t.TempDir(), "c.db"))
+	}, storetest.WithReopen(func(t *testing.T, old store.Store) store.Store {
+		c := old.(*store.Cached)
+		b := c.Store.(*bolt.Store)
+		if err := c.Close(); err != nil {
+			t.Fatalf("close before reopen: %v", err)
 		}
-		t.Cleanup(func() { st.Close() })
-		return store.NewCached(st)
-	})
+		return openCached(t, b.Path())
+	}))
 }

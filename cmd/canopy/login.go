@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/canopy-cloud/canopy/client"
 )
 
 func (a *app) loginCmd() *cobra.Command {
@@ -53,7 +55,7 @@ http://HOST:8471/oauth2/token for the --addr host.`,
 			if err != nil {
 				return fmt.Errorf("login at %s: %w", tokenURL, err)
 			}
-			if err := writeCredentials(a.credentials, clientCreds{ClientID: id, ClientSecret: secret, TokenURL: tokenURL, GRPCAddr: a.addr}); err != nil {
+			if err := client.WriteCredentials(a.credentials, client.Credentials{ClientID: id, ClientSecret: secret, TokenURL: tokenURL, GRPCAddr: a.addr}); err != nil {
 				return fmt.Errorf("save credentials: %w", err)
 			}
 			scope, _ := tok.Extra("scope").(string)

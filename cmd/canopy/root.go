@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
+	"github.com/canopy-cloud/canopy/client"
 	"github.com/canopy-cloud/canopy/internal/version"
 )
 
@@ -85,7 +86,7 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
 	pf.DurationVar(&a.timeout, "timeout", 30*time.Second, "deadline of each call to canopyd (a --wait uses --wait-timeout instead)")
 	pf.StringVar(&a.token, "token", os.Getenv("CANOPY_TOKEN"), "a bearer token to send as is (env CANOPY_TOKEN); default: get one with the credentials file")
-	pf.StringVar(&a.credentials, "credentials", envOr("CANOPY_CREDENTIALS", defaultCredentialsPath()), "client credentials file (written by canopyd's first run and by 'canopy login'; env CANOPY_CREDENTIALS)")
+	pf.StringVar(&a.credentials, "credentials", envOr("CANOPY_CREDENTIALS", client.DefaultCredentialsPath()), "client credentials file (written by canopyd's first run and by 'canopy login'; env CANOPY_CREDENTIALS)")
 	pf.StringVar(&a.tokenURL, "token-url", os.Getenv("CANOPY_TOKEN_URL"), "token endpoint, overriding the credentials file's (env CANOPY_TOKEN_URL)")
 	pf.BoolVar(&a.tls, "tls", false, "connect with TLS (system roots)")
 	pf.StringVar(&a.caFile, "ca-file", os.Getenv("CANOPY_CA_FILE"), "connect with TLS, trusting this PEM CA (env CANOPY_CA_FILE)")

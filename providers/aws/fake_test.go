@@ -3,6 +3,9 @@ package aws
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,11 +32,60 @@ type fakeEC2 struct {
 	calls     map[string]int
 	failKeys  bool // ImportKeyPair fails
 	seq       int
+
+	// EC2's ClientToken: a RunInstances repeating a token returns the
+	// instance the first one launched, or IdempotentParameterMismatch when
+	// its parameters differ.
+	tokens    map[string]clientToken
+	runTokens []string                 // the ClientToken of every RunInstances call, in order
+	typeSets  []types.InstanceTypeInfo // DescribeInstanceTypes' answer when set (the default otherwise)
+}
+
+// clientToken is what EC2 keeps of a ClientToken: the instance it made and
+// the parameters of the call that made it.
+type clientToken struct {
+	instance string
+	params   string
+}
+
+// runParams are the parameters EC2 compares when a ClientToken repeats.
+func runParams(in *ec2.RunInstancesInput) string {
+	zone := ""
+	if in.Placement != nil {
+		zone = awssdk.ToString(in.Placement.AvailabilityZone)
+	}
+	return fmt.Sprintf("%s|%s|%s|%s|%s|%d|%d|%s|%v", awssdk.ToString(in.ImageId), in.InstanceType, zone, awssdk.ToString(in.KeyName),
+		awssdk.ToString(in.SubnetId), awssdk.ToInt32(in.MinCount), awssdk.ToInt32(in.MaxCount), awssdk.ToString(in.UserData), in.SecurityGroupIds)
+}
+
+// instanceMatches reports whether an instance passes DescribeInstances' filters
+// (the fake knows tag:KEY and instance-state-name).
+func instanceMatches(i *types.Instance, filters []types.Filter) bool {
+	for _, f := range filters {
+		name := awssdk.ToString(f.Name)
+		var have string
+		switch {
+		case strings.HasPrefix(name, "tag:"):
+			for _, t := range i.Tags {
+				if awssdk.ToString(t.Key) == strings.TrimPrefix(name, "tag:") {
+					have = awssdk.ToString(t.Value)
+				}
+			}
+		case name == "instance-state-name":
+			have = string(i.State.Name)
+		default:
+			continue
+		}
+		if !slices.Contains(f.Values, have) {
+			return false
+		}
+	}
+	return true
 }
 
 func newFake(region string) *fakeEC2 {
 	return &fakeEC2{region: region, instances: map[string]*types.Instance{}, keys: map[string]types.KeyPairInfo{},
-		invisible: map[string]bool{}, calls: map[string]int{}}
+		invisible: map[string]bool{}, calls: map[string]int{}, tokens: map[string]clientToken{}}
 }
 
 func apiErr(code string) error {
@@ -57,7 +109,7 @@ func (f *fakeEC2) DescribeInstances(_ context.Context, in *ec2.DescribeInstances
 		}
 	} else {
 		for id, i := range f.instances {
-			if !f.invisible[id] && i.State.Name != types.InstanceStateNameTerminated {
+			if !f.invisible[id] && i.State.Name != types.InstanceStateNameTerminated && instanceMatches(i, in.Filters) {
 				list = append(list, *i)
 			}
 		}
@@ -90,6 +142,9 @@ func (f *fakeEC2) DescribeInstanceTypes(context.Context, *ec2.DescribeInstanceTy
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.count("DescribeInstanceTypes")
+	if f.typeSets != nil {
+		return &ec2.DescribeInstanceTypesOutput{InstanceTypes: f.typeSets}, nil
+	}
 	return &ec2.DescribeInstanceTypesOutput{InstanceTypes: []types.InstanceTypeInfo{
 		{InstanceType: "t3.micro", VCpuInfo: &types.VCpuInfo{DefaultVCpus: awssdk.Int32(2)}, MemoryInfo: &types.MemoryInfo{SizeInMiB: awssdk.Int64(1024)}},
 		{InstanceType: "g5.xlarge", VCpuInfo: &types.VCpuInfo{DefaultVCpus: awssdk.Int32(4)}, MemoryInfo: &types.MemoryInfo{SizeInMiB: awssdk.Int64(16384)},
@@ -103,6 +158,16 @@ func (f *fakeEC2) RunInstances(_ context.Context, in *ec2.RunInstancesInput, _ .
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.count("RunInstances")
+	token := awssdk.ToString(in.ClientToken)
+	f.runTokens = append(f.runTokens, token)
+	if prev, ok := f.tokens[token]; ok && token != "" {
+		if prev.params != runParams(in) {
+			return nil, apiErr("IdempotentParameterMismatch")
+		}
+		out := *f.instances[prev.instance]
+		out.Tags = nil
+		return &ec2.RunInstancesOutput{Instances: []types.Instance{out}}, nil
+	}
 	f.seq++
 	id := "i-" + f.region + string(rune('0'+f.seq))
 	now := time.Now()
@@ -115,6 +180,9 @@ func (f *fakeEC2) RunInstances(_ context.Context, in *ec2.RunInstancesInput, _ .
 		inst.Placement.AvailabilityZone = in.Placement.AvailabilityZone
 	}
 	f.instances[id] = inst
+	if token != "" {
+		f.tokens[token] = clientToken{instance: id, params: runParams(in)}
+	}
 	f.invisible[id] = true // EC2: describe may not know it yet
 	out := *inst
 	out.Tags = nil // RunInstances answers need not carry the tags
@@ -463,5 +531,116 @@ func TestRecentButTerminatedIsNotListed(t *testing.T) {
 	}
 	if _, err := c.GetServer(ctx, s.NativeID); !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("GetServer: %v, want ErrNotFound", err)
+	}
+}
+
+// EC2's ClientToken, against a fake that implements it as EC2 does (the
+// first instance returned for a repeated token, IdempotentParameterMismatch
+// for the token with other parameters): the adapter sends the spec's
+// token, and a retry whose tag look-up misses because describe still lags
+// gets the first instance back, in this process or in a restarted one.
+// moto ignores ClientToken (TestIdempotencyToken there is a named skip).
+func TestClientToken(t *testing.T) {
+	ctx := context.Background()
+	c, fakes := fakeCloud("us-east-1")
+	f := fakes["us-east-1"]
+	const token = "00000000-0000-4000-8000-000000000001"
+	spec := providers.ServerSpec{Name: "once", FlavorID: "t3.micro", ImageID: "ami-us-east-1", IdempotencyToken: token}
+	a, err := c.CreateServer(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Describe has not caught up: the look-up by tag finds nothing, so the
+	// adapter sends RunInstances again and EC2 answers with the first.
+	b, err := c.CreateServer(ctx, spec)
+	if err != nil || b.NativeID != a.NativeID {
+		t.Fatalf("retried create = %q, %v; want the first instance %q", b.NativeID, err, a.NativeID)
+	}
+	// A restarted canopyd replaying the create (its guard waits out the
+	// window, the look-up still misses) gets the same instance.
+	restarted := newCloud("fake", Options{CatalogTTL: time.Hour, ImageOwners: []string{"self"}, CreateWindow: time.Millisecond},
+		[]string{"us-east-1"}, map[string]ec2API{"us-east-1": f})
+	replay := spec
+	replay.Replay = true
+	r, err := restarted.CreateServer(ctx, replay)
+	if err != nil || r.NativeID != a.NativeID {
+		t.Fatalf("replayed create after a restart = %q, %v; want %q", r.NativeID, err, a.NativeID)
+	}
+	// The same token with other parameters: EC2 refuses, canopy says the
+	// token is taken.
+	other := spec
+	other.FlavorID = "g5.xlarge"
+	if s, err := c.CreateServer(ctx, other); !errors.Is(err, providers.ErrAlreadyExists) {
+		t.Errorf("same token, other flavor = %q, %v; want ErrAlreadyExists (IdempotentParameterMismatch)", s.NativeID, err)
+	}
+	f.mu.Lock()
+	n, runTokens := len(f.instances), slices.Clone(f.runTokens)
+	f.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d instances after four creates with one token, want 1", n)
+	}
+	if want := []string{token, token, token, token}; !slices.Equal(runTokens, want) {
+		t.Errorf("RunInstances ClientTokens = %q, want %q", runTokens, want)
+	}
+	// Once describe shows the instance, the tag look-up answers and no
+	// RunInstances is sent.
+	f.mu.Lock()
+	delete(f.invisible, a.NativeID)
+	f.mu.Unlock()
+	if s, err := c.CreateServer(ctx, spec); err != nil || s.NativeID != a.NativeID || f.calls["RunInstances"] != 4 {
+		t.Errorf("create after describe caught up = %q, %v (RunInstances %d); want %q without a call", s.NativeID, err, f.calls["RunInstances"], a.NativeID)
+	}
+	// Another token is another instance; no token sends none.
+	if s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "two", FlavorID: "t3.micro", ImageID: "ami-us-east-1", IdempotencyToken: "tok-2"}); err != nil || s.NativeID == a.NativeID {
+		t.Errorf("create with another token = %q, %v; want a new instance", s.NativeID, err)
+	}
+	if s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "three", FlavorID: "t3.micro", ImageID: "ami-us-east-1"}); err != nil || s.NativeID == a.NativeID {
+		t.Errorf("create without a token = %q, %v; want a new instance", s.NativeID, err)
+	}
+	if got := f.runTokens[len(f.runTokens)-2:]; got[0] != "tok-2" || got[1] != "" {
+		t.Errorf("ClientTokens of the last two launches = %q, want [tok-2 \"\"]", got)
+	}
+	// A token whose instance was terminated: EC2 answers with the
+	// terminated instance; canopy refuses rather than return a dead server.
+	f.mu.Lock()
+	f.setState(a.NativeID, types.InstanceStateNameTerminated)
+	f.mu.Unlock()
+	if s, err := c.CreateServer(ctx, spec); !errors.Is(err, providers.ErrAlreadyExists) || !strings.Contains(fmt.Sprint(err), a.NativeID) {
+		t.Errorf("create with the token of a terminated instance = %q, %v; want ErrAlreadyExists naming %s", s.NativeID, err, a.NativeID)
+	}
+}
+
+// Regions offer different instance types (EC2's DescribeInstanceTypes is
+// regional): a type offered in one region only is that region's flavor,
+// one offered in both is listed once with both regions.
+func TestInstanceTypesDifferByRegion(t *testing.T) {
+	ctx := context.Background()
+	c, fakes := fakeCloud("us-east-1", "eu-west-1")
+	size := func(name string, vcpus int32, mib int64) types.InstanceTypeInfo {
+		return types.InstanceTypeInfo{InstanceType: types.InstanceType(name), VCpuInfo: &types.VCpuInfo{DefaultVCpus: awssdk.Int32(vcpus)},
+			MemoryInfo: &types.MemoryInfo{SizeInMiB: awssdk.Int64(mib)}}
+	}
+	fakes["us-east-1"].typeSets = []types.InstanceTypeInfo{size("t3.micro", 2, 1024), size("p5.48xlarge", 192, 2097152)}
+	fakes["eu-west-1"].typeSets = []types.InstanceTypeInfo{size("t3.micro", 2, 1024), size("m7i.large", 2, 8192)}
+	flavors, err := c.ListFlavors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, fl := range flavors {
+		got[fl.Name] = fl.Region + " " + fl.Properties["regions"]
+	}
+	want := map[string]string{
+		"m7i.large":   "eu-west-1 eu-west-1",
+		"p5.48xlarge": "us-east-1 us-east-1",
+		"t3.micro":    " eu-west-1,us-east-1",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("flavors (region, regions) = %q, want %q", got, want)
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("flavor %s: region, regions = %q, want %q", name, got[name], w)
+		}
 	}
 }

@@ -8,6 +8,7 @@ package openstack_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -60,6 +61,25 @@ func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provi
 // DeleteImage implements providertest.ImageCleaner.
 func (h harness) DeleteImage(ctx context.Context, p providers.Provider, id string) error {
 	return openstack.DeleteImage(ctx, p.(*openstack.Cloud), id)
+}
+
+// PendingUploads implements providertest.UploadInspector: the SLO segments
+// of key left in the bucket's segments container ("<bucket>+segments",
+// names "<key>/<upload>/<n>"), listed in Swift itself. No segments
+// container is none left.
+func (h harness) PendingUploads(ctx context.Context, p providers.Provider, bucket, key string) ([]string, error) {
+	page, err := p.(*openstack.Cloud).ListObjects(ctx, bucket+"+segments", providers.ListObjectsOptions{Prefix: key + "/", PageSize: 1000})
+	if errors.Is(err, providers.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var left []string
+	for _, o := range page.Objects {
+		left = append(left, bucket+"+segments/"+o.Key)
+	}
+	return left, nil
 }
 
 func (h harness) Fixture() providertest.Fixture {

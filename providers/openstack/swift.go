@@ -452,6 +452,14 @@ func (w *swiftWriter) meta() map[string]string {
 	return m
 }
 
+// CommitWithSHA256 implements providers.SHA256Committer: Swift takes an
+// object's metadata with the PUT of its last segment or its manifest, both
+// made at commit.
+func (w *swiftWriter) CommitWithSHA256(sum string) (providers.Object, error) {
+	w.opts.SHA256 = sum
+	return w.Commit()
+}
+
 func (w *swiftWriter) Commit() (providers.Object, error) {
 	if w.finished {
 		return providers.Object{}, errors.New("openstack: commit after commit or abort")

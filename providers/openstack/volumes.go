@@ -181,9 +181,10 @@ func replayKey(kind, token string) string {
 
 // tokenValue is the metadata value carrying a token: the token itself when
 // it is short and safe inside Cinder's metadata filter ({'k':'v'}), else
-// its sha256.
+// its sha256. A token that itself starts "sha256:" is hashed too, so it
+// never equals another token's digest.
 func tokenValue(token string) string {
-	if len(token) > 200 || strings.ContainsAny(token, `'"\{}`) || strings.IndexFunc(token, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+	if len(token) > 200 || strings.HasPrefix(token, "sha256:") || strings.ContainsAny(token, `'"\{}`) || strings.IndexFunc(token, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
 		sum := sha256.Sum256([]byte(token))
 		return "sha256:" + hex.EncodeToString(sum[:])
 	}

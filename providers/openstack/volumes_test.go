@@ -73,6 +73,24 @@ func TestTokenValue(t *testing.T) {
 			t.Errorf("tokenValue(%q) = %q, want a sha256", tok, got)
 		}
 	}
+	// The value is what a replayed create looks its volume up by: distinct
+	// tokens must never share one (else a create returns another's volume),
+	// and the same token always gives the same one. A plain token that
+	// looks like another's digest is hashed too.
+	inputs := []string{"3f1c-abc", "3f1c-abd", "it's", "its", "it`s", `a\b`, `a\\b`, "{x}", "{x", "x}",
+		strings.Repeat("x", 200), strings.Repeat("x", 201), strings.Repeat("x", 300), "é", "e", "tok\n", "tok", "",
+		"sha256:" + strings.TrimPrefix(tokenValue("it's"), "sha256:")}
+	seen := map[string]string{}
+	for _, tok := range inputs {
+		got := tokenValue(tok)
+		if again := tokenValue(tok); again != got {
+			t.Errorf("tokenValue(%q) = %q, then %q", tok, got, again)
+		}
+		if other, dup := seen[got]; dup {
+			t.Errorf("tokenValue(%q) = tokenValue(%q) = %q: distinct tokens share a value", tok, other, got)
+		}
+		seen[got] = tok
+	}
 }
 
 func TestListVolumesPagesAndConverts(t *testing.T) {

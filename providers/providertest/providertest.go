@@ -27,6 +27,17 @@ type Harness interface {
 	Fixture() Fixture
 }
 
+// UploadInspector is implemented by harnesses that look at the cloud behind
+// the adapter for what an unfinished upload holds there: S3's multipart
+// uploads (and so their parts), Swift's segments, the simulator's parts.
+// The Objects section requires it: an aborted or cancelled upload must
+// leave nothing at the cloud, and only the engine can say so.
+type UploadInspector interface {
+	// PendingUploads describes every unfinished upload of key in bucket
+	// the cloud still holds (nil: none).
+	PendingUploads(ctx context.Context, p providers.Provider, bucket, key string) ([]string, error)
+}
+
 // Fixture describes the cloud under test.
 type Fixture struct {
 	// ImageName is an image that boots on the smallest flavor; empty: the
@@ -94,6 +105,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	fx.defaults()
 	s := &suite{p: p, fx: fx}
 	s.cleaner, _ = h.(ImageCleaner)
+	s.uploads, _ = h.(UploadInspector)
 
 	t.Run("Info", s.testInfo)
 	if o, ok := p.(providers.Objects); ok {
@@ -128,7 +140,8 @@ type suite struct {
 	c       providers.Compute
 	v       providers.Volumes
 	fx      Fixture
-	cleaner ImageCleaner // nil: the harness cannot delete images
+	cleaner ImageCleaner    // nil: the harness cannot delete images
+	uploads UploadInspector // nil: the harness cannot see the cloud's uploads
 }
 
 func (s *suite) name(t *testing.T, what string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -33,6 +34,9 @@ type objectState struct {
 	signKey []byte // HMAC key of the URLs the simulator signs
 	images  map[string][]byte
 	dir     string // blobs directory; "" keeps bytes in memory
+	// uploads counts the unfinished uploads per "bucket/key" (S3's
+	// ListMultipartUploads): from NewWriter until Commit or Abort.
+	uploads map[string]int
 }
 
 type simBucket struct {
@@ -121,6 +125,20 @@ func (st *objectState) drop(o *simObject) {
 	if o != nil && o.file != "" {
 		_ = os.Remove(filepath.Join(st.dir, o.file))
 	}
+}
+
+// PendingUploads reports the unfinished uploads of key in bucket, as S3's
+// ListMultipartUploads would: one "bucket/key#n" per writer neither
+// committed nor aborted (its parts are still held). The conformance
+// harness checks an abort leaves none.
+func (c *Cloud) PendingUploads(bucket, key string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for i := range c.objs().uploads[bucket+"/"+key] {
+		out = append(out, fmt.Sprintf("%s/%s#%d", bucket, key, i+1))
+	}
+	return out
 }
 
 // DefaultPartSize is the simulator's multipart part size (S3's minimum).
@@ -279,9 +297,14 @@ func (c *Cloud) bucket(name string) (*simBucket, error) {
 
 // ListObjects implements providers.Objects: keys in order; with a
 // delimiter, keys below a common prefix are folded into it. The page token
-// is the last key or prefix returned.
+// is opaque, as S3's continuation tokens are (simPageToken): one the sim
+// did not make is ErrInvalid, never a place to start from.
 func (c *Cloud) ListObjects(ctx context.Context, bucket string, opts providers.ListObjectsOptions) (providers.ObjectPage, error) {
 	if err := c.call(ctx, "ListObjects"); err != nil {
+		return providers.ObjectPage{}, err
+	}
+	after, err := parseSimPageToken(opts.PageToken)
+	if err != nil {
 		return providers.ObjectPage{}, err
 	}
 	c.mu.Lock()
@@ -310,14 +333,14 @@ func (c *Cloud) ListObjects(ctx context.Context, bucket string, opts providers.L
 				entry, isPrefix = k[:len(opts.Prefix)+i+len(opts.Delimiter)], true
 			}
 		}
-		if opts.PageToken != "" && entry <= opts.PageToken {
+		if after != "" && entry <= after {
 			continue
 		}
 		if isPrefix && len(page.Prefixes) > 0 && page.Prefixes[len(page.Prefixes)-1] == entry {
 			continue
 		}
 		if n == size {
-			page.NextToken = lastEntry(page)
+			page.NextToken = simPageToken(lastEntry(page))
 			break
 		}
 		n++
@@ -328,6 +351,28 @@ func (c *Cloud) ListObjects(ctx context.Context, bucket string, opts providers.L
 		}
 	}
 	return page, nil
+}
+
+// simPageTokenPrefix marks the sim's page tokens.
+const simPageTokenPrefix = "sim1."
+
+// simPageToken is the token of a listing continuing after key: the key,
+// base64url-encoded behind a version prefix.
+func simPageToken(key string) string {
+	return simPageTokenPrefix + base64.RawURLEncoding.EncodeToString([]byte(key))
+}
+
+// parseSimPageToken is the key a token continues after ("" for none).
+func parseSimPageToken(tok string) (string, error) {
+	if tok == "" {
+		return "", nil
+	}
+	enc, ok := strings.CutPrefix(tok, simPageTokenPrefix)
+	key, err := base64.RawURLEncoding.DecodeString(enc)
+	if !ok || err != nil || len(key) == 0 {
+		return "", fmt.Errorf("sim: page token %q: not one this bucket listing made: %w", tok, providers.ErrInvalid)
+	}
+	return string(key), nil
 }
 
 // lastEntry is the greatest key or prefix of a page.

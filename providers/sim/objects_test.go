@@ -3,6 +3,7 @@ package sim_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http/httptest"
 	"path/filepath"
@@ -93,5 +94,46 @@ func TestObjectsSurviveRestart(t *testing.T) {
 	files, _ := filepath.Glob(state + ".blobs/*")
 	if len(files) != 0 {
 		t.Errorf("blobs left after deleting every object: %v", files)
+	}
+}
+
+// PendingUploads implements providertest.UploadInspector: the simulator's
+// count of unfinished uploads, and no part file left in its blobs
+// directory (an upload's parts go to an upload-* file there).
+func (h persisted) PendingUploads(ctx context.Context, p providers.Provider, bucket, key string) ([]string, error) {
+	left := p.(*sim.Cloud).PendingUploads(bucket, key)
+	files, err := filepath.Glob(filepath.Join(h.dir, "sim.json.blobs", "upload-*"))
+	return append(left, files...), err
+}
+
+// The sim's page tokens are its own: a key, or anything else it did not
+// make, is ErrInvalid rather than a place to start listing.
+func TestListObjectsPageTokens(t *testing.T) {
+	ctx := context.Background()
+	c := sim.New(sim.Options{})
+	if _, err := c.CreateBucket(ctx, "pages", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		w, err := c.NewWriter(ctx, "pages", k, providers.WriteOptions{Size: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p1, err := c.ListObjects(ctx, "pages", providers.ListObjectsOptions{PageSize: 2})
+	if err != nil || len(p1.Objects) != 2 || p1.NextToken == "" {
+		t.Fatalf("first page: %+v, %v", p1, err)
+	}
+	p2, err := c.ListObjects(ctx, "pages", providers.ListObjectsOptions{PageSize: 2, PageToken: p1.NextToken})
+	if err != nil || len(p2.Objects) != 1 || p2.Objects[0].Key != "c" || p2.NextToken != "" {
+		t.Fatalf("second page: %+v, %v", p2, err)
+	}
+	for _, tok := range []string{"b", "sim1.", "sim1.%%", "other.Yg"} {
+		if _, err := c.ListObjects(ctx, "pages", providers.ListObjectsOptions{PageToken: tok}); !errors.Is(err, providers.ErrInvalid) {
+			t.Errorf("token %q: %v, want ErrInvalid", tok, err)
+		}
 	}
 }

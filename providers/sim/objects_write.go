@@ -42,6 +42,7 @@ func (c *Cloud) NewWriter(ctx context.Context, bucket, key string, opts provider
 		}
 		w.f = f
 	}
+	w.started()
 	return w, nil
 }
 
@@ -61,6 +62,33 @@ type simWriter struct {
 	err      error
 	f        *os.File // persisted cloud: parts go to this file
 	size     int64
+	pending  bool // counted in objectState.uploads
+}
+
+// started counts the upload as unfinished at the cloud; finished stops.
+func (w *simWriter) started() {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	st := w.c.objs()
+	if st.uploads == nil {
+		st.uploads = map[string]int{}
+	}
+	st.uploads[w.bucket+"/"+w.key]++
+	w.pending = true
+}
+
+func (w *simWriter) finished() {
+	if !w.pending {
+		return
+	}
+	w.pending = false
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	st := w.c.objs()
+	k := w.bucket + "/" + w.key
+	if st.uploads[k]--; st.uploads[k] <= 0 {
+		delete(st.uploads, k)
+	}
 }
 
 func (w *simWriter) Write(p []byte) (int, error) {
@@ -112,6 +140,13 @@ func (w *simWriter) flush() error {
 	w.parts = append(w.parts, w.buf)
 	w.buf = make([]byte, 0, min(w.partSize, 1<<20))
 	return nil
+}
+
+// CommitWithSHA256 implements providers.SHA256Committer: the sim stores
+// an object's metadata when it commits.
+func (w *simWriter) CommitWithSHA256(sum string) (providers.Object, error) {
+	w.opts.SHA256 = sum
+	return w.Commit()
 }
 
 func (w *simWriter) Commit() (providers.Object, error) {
@@ -171,6 +206,13 @@ func (w *simWriter) Commit() (providers.Object, error) {
 	w.c.obj.drop(old)
 	w.c.saveObjects()
 	w.parts, w.buf = nil, nil
+	if w.pending { // under w.c.mu already: finished would lock it again
+		w.pending = false
+		st, k := w.c.objs(), w.bucket+"/"+w.key
+		if st.uploads[k]--; st.uploads[k] <= 0 {
+			delete(st.uploads, k)
+		}
+	}
 	return cloneObject(o), nil
 }
 
@@ -181,6 +223,7 @@ func (w *simWriter) Abort() error {
 	}
 	w.done = true
 	w.parts, w.buf = nil, nil
+	w.finished()
 	return nil
 }
 

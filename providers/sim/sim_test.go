@@ -47,7 +47,7 @@ func TestDeterministicIDs(t *testing.T) {
 	ids := func() []string {
 		c := sim.New(sim.Options{Seed: 42})
 		var out []string
-		for i := 0; i < 3; i++ {
+		for i := 0; i < 20; i++ {
 			s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "x", FlavorID: "1", ImageID: "img-cirros"})
 			if err != nil {
 				t.Fatal(err)
@@ -61,6 +61,14 @@ func TestDeterministicIDs(t *testing.T) {
 		if a[i] != b[i] {
 			t.Fatalf("same seed gave ids %v and %v", a, b)
 		}
+	}
+	// Deterministic, and still one id per server.
+	seen := map[string]bool{}
+	for _, id := range a {
+		if id == "" || seen[id] {
+			t.Fatalf("ids %v: empty or repeated", a)
+		}
+		seen[id] = true
 	}
 }
 
@@ -144,4 +152,10 @@ func TestPersistSurvivesRestart(t *testing.T) {
 	if err != nil || s2.NativeID == s.NativeID {
 		t.Fatalf("id reused after restart: %s", s2.NativeID)
 	}
+}
+
+// PendingUploads implements providertest.UploadInspector: the simulator's
+// own count of uploads holding parts.
+func (harness) PendingUploads(ctx context.Context, p providers.Provider, bucket, key string) ([]string, error) {
+	return p.(*sim.Cloud).PendingUploads(bucket, key), nil
 }

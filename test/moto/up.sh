@@ -8,6 +8,11 @@
 # Idempotent and fast when moto is already up. The PID is in .cache/moto-PORT.pid,
 # the log in .cache/moto.log; test/moto/down.sh stops exactly that process.
 # The last line printed is the endpoint (export it as CANOPY_MOTO_ENDPOINT).
+#
+# CANOPY_MOTO_AUTH=1 starts a moto that checks credentials and signatures
+# from its first request (IAM auth: INITIAL_NO_AUTH_ACTION_COUNT=0), for
+# TestBadCredentials; run it on a port of its own (test/moto/test.sh uses
+# CANOPY_MOTO_AUTH_PORT, default 5056), never on the shared one.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/moto/lib.sh
@@ -44,7 +49,12 @@ else
 	log "starting moto_server on 127.0.0.1:$PORT (log $LOGFILE)"
 	# moto accepts unknown AMIs, instance types and key names unless told to
 	# check them as EC2 does. setsid: moto outlives this script and its shell.
-	MOTO_ENABLE_AMI_VALIDATION=true MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true MOTO_ENABLE_KEYPAIR_VALIDATION=true \
+	auth=()
+	if [[ ${CANOPY_MOTO_AUTH:-} == 1 ]]; then
+		log "IAM auth on: credentials and signatures checked from the first request"
+		auth=(INITIAL_NO_AUTH_ACTION_COUNT=0)
+	fi
+	env "${auth[@]}" MOTO_ENABLE_AMI_VALIDATION=true MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true MOTO_ENABLE_KEYPAIR_VALIDATION=true \
 		setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >>"$LOGFILE" 2>&1 </dev/null &
 	echo $! >"$PIDFILE"
 fi
