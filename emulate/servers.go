@@ -198,7 +198,9 @@ func (s *ContainerServers) ServerAction(ctx context.Context, id string, action p
 }
 
 // ListKeypairs implements providers.Compute: a container cloud has none.
-func (s *ContainerServers) ListKeypairs(context.Context) ([]providers.Keypair, error) { return nil, nil }
+func (s *ContainerServers) ListKeypairs(context.Context) ([]providers.Keypair, error) {
+	return nil, nil
+}
 
 // GetKeypair implements providers.Compute.
 func (s *ContainerServers) GetKeypair(_ context.Context, name string) (providers.Keypair, error) {
