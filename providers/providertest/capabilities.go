@@ -8,7 +8,7 @@ import (
 
 // capabilityInterfaces are the providers interfaces an adapter type may
 // implement, by name. What an adapter returns (ObjectWriter, ImageWriter,
-// LogReader, Exec) is no capability and is not listed. A new interface in
+// LogReader, Exec, and what a writer may also be: SHA256Committer) is no capability and is not listed. A new interface in
 // package providers must be added here (TestCapabilityInterfacesComplete
 // fails until it is).
 var capabilityInterfaces = []struct {
