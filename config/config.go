@@ -107,7 +107,23 @@ type Cloud struct {
 	// them): objects in that bucket of any configured cloud (the bucket's
 	// native name). Empty: canopy's own store, fit only for small volumes.
 	BackupBucket string `yaml:"backup_bucket"`
+	// Flavors are the server sizes a container cloud offers when it is
+	// used as servers (ComputeService over containers): each becomes a
+	// container's cpu and memory limits. Empty: DefaultContainerFlavors.
+	// Clouds with their own flavors (Nova, EC2) ignore it.
+	Flavors []Flavor `yaml:"flavors"`
 }
+
+// Flavor is a configured server size.
+type Flavor struct {
+	Name   string `yaml:"name"`
+	VCPUs  int32  `yaml:"vcpus"`
+	RAMMiB int64  `yaml:"ram_mib"`
+}
+
+// DefaultContainerFlavors are a container cloud's sizes when the config
+// names none.
+var DefaultContainerFlavors = []Flavor{{"ct.small", 1, 512}, {"ct.medium", 2, 2048}, {"ct.large", 4, 8192}}
 
 // RateLimit is a token bucket: Rate calls per second, bursts of Burst.
 // Zero Rate means the default (20/s, burst 40); a negative Rate disables it.
@@ -273,6 +289,18 @@ func (c *Config) Validate() error {
 		}
 		if cl.RateLimit.Burst < 0 {
 			return fmt.Errorf("cloud %q: rate_limit.burst: negative", cl.Name)
+		}
+		flavorSeen := map[string]bool{}
+		for i, f := range cl.Flavors {
+			switch {
+			case f.Name == "" || flavorSeen[f.Name]:
+				return fmt.Errorf("cloud %q: flavors[%d]: a name is required, once (got %q)", cl.Name, i, f.Name)
+			case f.VCPUs < 1 || f.VCPUs > 1024:
+				return fmt.Errorf("cloud %q: flavors[%d] (%s): vcpus must be between 1 and 1024, got %d", cl.Name, i, f.Name, f.VCPUs)
+			case f.RAMMiB < 6:
+				return fmt.Errorf("cloud %q: flavors[%d] (%s): ram_mib must be at least 6 (the runtimes' minimum), got %d", cl.Name, i, f.Name, f.RAMMiB)
+			}
+			flavorSeen[f.Name] = true
 		}
 		if cl.BackupBucket != "" {
 			bc, bb, ok := strings.Cut(cl.BackupBucket, "/")

@@ -16,6 +16,7 @@ const (
 	CapContainerIO     = "container_io"
 	CapContainerEvents = "container_events"
 	CapContainerCommit = "container_commit"
+	CapContainerImages = "container_images"
 )
 
 // ContainerState is a container's lifecycle, Zun's words. It mirrors
@@ -315,6 +316,14 @@ type ContainerCommitter interface {
 	// CommitContainer returns the new image; NativeID is the reference a
 	// ContainerSpec.Image can name.
 	CommitContainer(ctx context.Context, id string, spec CommitSpec) (Image, error)
+}
+
+// ContainerImages lists the images a runtime can run containers from.
+// NativeID and Name are a reference ContainerSpec.Image takes
+// (name:tag); ContainerFormat is "docker" or "oci". With several hosts an
+// image is listed once, Properties["hosts"] naming the hosts that have it.
+type ContainerImages interface {
+	ListContainerImages(ctx context.Context) ([]Image, error)
 }
 
 // ContainerEvent says a container changed; Action is the runtime's word

@@ -238,6 +238,8 @@ func Has(p Provider, capability string) bool {
 		_, ok = p.(ContainerEvents)
 	case CapContainerCommit:
 		_, ok = p.(ContainerCommitter)
+	case CapContainerImages:
+		_, ok = p.(ContainerImages)
 	}
 	if !ok {
 		return false
@@ -249,5 +251,5 @@ func Has(p Provider, capability string) bool {
 }
 
 // capabilityNames are every capability Has knows, in Capabilities' order.
-var capabilityNames = []string{CapBackups, CapCompute, CapContainerCommit, CapContainerEvents, CapContainerIO, CapContainers,
+var capabilityNames = []string{CapBackups, CapCompute, CapContainerCommit, CapContainerEvents, CapContainerIO, CapContainerImages, CapContainers,
 	CapImageTransfer, CapKeypairs, CapObjects, CapPresignedURLs, CapSnapshots, CapVolumeData, CapVolumeFromImage, CapVolumes}

@@ -171,27 +171,17 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 	rps, burst := cc.RateLimit.Rate, cc.RateLimit.Burst
 	if rps == 0 {
 		rps, burst = 20, 40
-		if _, ok := p.(providers.Containers); ok {
+		_, containers := p.(providers.Containers)
+		if _, compute := p.(providers.Compute); containers && !compute {
 			// A container runtime is a daemon on a host, answering in
 			// milliseconds: its budget is a flood guard, not a quota.
 			rps, burst = 200, 400
 		}
 	}
 	cl.Limiter = cache.NewLimiter(pc.Name, rps, burst, m)
-	min, max := cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std()
+	min := cfg.Wait.MinInterval.Std()
 	if c, ok := p.(providers.Compute); ok {
-		ttl := map[string]time.Duration{}
-		for kind := range config.CacheKinds {
-			ttl[kind] = cc.TTL(kind)
-		}
-		cached := cache.NewCompute(pc.Name, c, cl.Limiter, m, cache.Options{TTL: ttl, Poll: min})
-		cl.Compute = cached
-		cl.Servers = cache.NewPoller(cached.ListServersFresh,
-			func(s providers.Server) string { return s.NativeID },
-			func(s providers.Server) bool { return s.Status.Transitional() }, min, max)
-		cl.Images = cache.NewPoller(cached.ListImagesFresh,
-			func(im providers.Image) string { return im.NativeID },
-			func(im providers.Image) bool { return im.Status.Transitional() }, min, max)
+		cl.computeStack(cfg, cc, c, m)
 	}
 	if providers.Has(p, providers.CapVolumes) {
 		ttl := map[string]time.Duration{}
@@ -208,6 +198,15 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 	}
 	if c, ok := p.(providers.Containers); ok {
 		cl.Containers = cache.NewContainers(pc.Name, c, p, cl.Limiter, min)
+		if cl.Compute == nil {
+			// A container cloud also answers as servers (emulate.ContainerServers).
+			images, _ := p.(providers.ContainerImages)
+			region := ""
+			if len(pc.Regions) > 0 {
+				region = pc.Regions[0]
+			}
+			cl.computeStack(cfg, cc, emulate.NewContainerServers(cl.Containers, images, containerFlavors(cc, region), region, emulate.StopGrace), m)
+		}
 	}
 	ictx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	info, err := p.Info(ictx)
@@ -220,6 +219,38 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 		cl.Zones = union(cl.Zones, info.Zones)
 	}
 	return cl, nil
+}
+
+// computeStack builds the cached compute driver over c and its batched
+// pollers.
+func (cl *Cloud) computeStack(cfg *config.Config, cc config.Cloud, c providers.Compute, m *cache.Metrics) {
+	min, max := cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std()
+	ttl := map[string]time.Duration{}
+	for kind := range config.CacheKinds {
+		ttl[kind] = cc.TTL(kind)
+	}
+	cached := cache.NewCompute(cl.Name, c, cl.Limiter, m, cache.Options{TTL: ttl, Poll: min})
+	cl.Compute = cached
+	cl.Servers = cache.NewPoller(cached.ListServersFresh,
+		func(s providers.Server) string { return s.NativeID },
+		func(s providers.Server) bool { return s.Status.Transitional() }, min, max)
+	cl.Images = cache.NewPoller(cached.ListImagesFresh,
+		func(im providers.Image) string { return im.NativeID },
+		func(im providers.Image) bool { return im.Status.Transitional() }, min, max)
+}
+
+// containerFlavors are a container cloud's configured sizes as flavors.
+func containerFlavors(cc config.Cloud, region string) []providers.Flavor {
+	conf := cc.Flavors
+	if len(conf) == 0 {
+		conf = config.DefaultContainerFlavors
+	}
+	out := make([]providers.Flavor, len(conf))
+	for i, f := range conf {
+		out[i] = providers.Flavor{Common: providers.Common{NativeID: f.Name, Name: f.Name, Region: region, Status: providers.StatusActive, ProviderStatus: "configured"},
+			VCPUs: f.VCPUs, RAMMiB: f.RAMMiB}
+	}
+	return out
 }
 
 // emulation builds a cloud's emulation layer over its block storage and

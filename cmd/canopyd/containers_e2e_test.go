@@ -398,3 +398,97 @@ func TestContainerChainSurvivesKill(t *testing.T) {
 		})
 	}
 }
+
+// TestContainerServersView: a container cloud answers ComputeService too.
+// A script written for servers creates, stops, starts and deletes servers
+// on Docker and containerd, and one ListServers shows them next to a
+// simulated cloud's virtual machine, marked kind=container.
+func TestContainerServersView(t *testing.T) {
+	env := containerEnv(t)
+	cfg := canopydtest.WriteConfig(t, fmt.Sprintf(`
+clouds:
+  - name: vm
+    kind: sim
+    options: {boot_delay: 100ms}
+  - name: dock
+    kind: docker
+    options: {hosts: [%q], region: dock, zone: dock-1}
+    flavors: [{name: ct.small, vcpus: 1, ram_mib: 256}]
+  - name: ctrd
+    kind: containerd
+    options: {address: %q, region: ctrd, zone: ctrd-1}
+    flavors: [{name: ct.small, vcpus: 1, ram_mib: 256}]
+`, env.dockerHost, env.containerdAddr))
+	d := canopydtest.Start(t, t.TempDir(), "--config", cfg)
+	defer d.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	prefix := fmt.Sprintf("sv%d", time.Now().UnixNano()%1e6)
+	// The image has no command of its own: user data is the server's
+	// program, run by sh; it leaves on SIGTERM as a service should.
+	script := []byte("trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait")
+	mine := map[string]string{} // canopy id → cloud
+	for _, cloud := range []string{"vm", "dock", "ctrd"} {
+		req := &canopyv1.CreateServerRequest{Name: prefix + "-" + cloud, Location: loc(cloud), Flavor: "ct.small", Image: e2eImage, UserData: script, Wait: true}
+		if cloud == "vm" {
+			req.Flavor, req.Image, req.UserData = "m1.tiny", "cirros-0.6.2", nil
+		}
+		sv, err := d.Compute.CreateServer(ctx, req)
+		if err != nil {
+			t.Fatalf("CreateServer on %s: %v", cloud, err)
+		}
+		if sv.Status != canopyv1.Status_STATUS_ACTIVE {
+			t.Fatalf("server on %s: %s, want ACTIVE", cloud, sv.Status)
+		}
+		mine[sv.Id] = cloud
+		defer d.Compute.DeleteServer(context.Background(), &canopyv1.DeleteServerRequest{Id: sv.Id, AllowMissing: true})
+	}
+	list, err := d.Compute.ListServers(ctx, &canopyv1.ListServersRequest{PageSize: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for _, sv := range list.Servers {
+		cloud, ok := mine[sv.Id]
+		if !ok {
+			continue
+		}
+		found++
+		kind := sv.Properties["kind"]
+		if (cloud == "vm") != (kind == "") || (cloud != "vm" && kind != "container") {
+			t.Errorf("server %s on %s: properties.kind %q", sv.Name, cloud, kind)
+		}
+		if cloud != "vm" && (sv.FlavorId == "" || sv.ImageId == "") {
+			t.Errorf("container server %s: flavor %q image %q, want both mapped", sv.Name, sv.FlavorId, sv.ImageId)
+		}
+	}
+	if found != 3 {
+		t.Fatalf("one ListServers shows %d of the 3 servers (%d listed, cloud errors %v)", found, len(list.Servers), list.CloudErrors)
+	}
+	// A server script's verbs work on a container cloud.
+	for id, cloud := range mine {
+		if cloud == "vm" {
+			continue
+		}
+		if sv, err := d.Compute.StopServer(ctx, &canopyv1.StopServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_STOPPED {
+			t.Fatalf("StopServer on %s: %v, %v", cloud, sv.GetStatus(), err)
+		}
+		if sv, err := d.Compute.StartServer(ctx, &canopyv1.StartServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_ACTIVE {
+			t.Fatalf("StartServer on %s: %v, %v", cloud, sv.GetStatus(), err)
+		}
+		if sv, err := d.Compute.RebootServer(ctx, &canopyv1.RebootServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_ACTIVE {
+			t.Fatalf("RebootServer on %s: %v, %v", cloud, sv.GetStatus(), err)
+		}
+		if _, err := d.Compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: id, Wait: true}); err != nil {
+			t.Fatalf("DeleteServer on %s: %v", cloud, err)
+		}
+		if _, err := d.Compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: id}); status.Code(err) != codes.NotFound {
+			t.Errorf("GetServer after delete on %s: %v, want NOT_FOUND", cloud, err)
+		}
+	}
+	// What does not apply is refused, naming it.
+	_, err = d.Compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: prefix + "-kp", Location: loc("dock"), Flavor: "ct.small", Image: e2eImage, Keypair: "mykey"})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "keypair") {
+		t.Errorf("a container server with a keypair: %v, want INVALID_ARGUMENT naming keypair", err)
+	}
+}

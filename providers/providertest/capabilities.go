@@ -8,7 +8,7 @@ import (
 
 // capabilityInterfaces are the providers interfaces an adapter type may
 // implement, by name. What an adapter returns (ObjectWriter, ImageWriter,
-// LogReader, Exec) is no capability and is not listed. A new interface in
+// LogReader, Exec, and what a writer may also be: SHA256Committer) is no capability and is not listed. A new interface in
 // package providers must be added here (TestCapabilityInterfacesComplete
 // fails until it is).
 var capabilityInterfaces = []struct {
@@ -20,6 +20,7 @@ var capabilityInterfaces = []struct {
 	{"ContainerCommitter", is[providers.ContainerCommitter]},
 	{"ContainerEvents", is[providers.ContainerEvents]},
 	{"ContainerIO", is[providers.ContainerIO]},
+	{"ContainerImages", is[providers.ContainerImages]},
 	{"Containers", is[providers.Containers]},
 	{"ImageTransfer", is[providers.ImageTransfer]},
 	{"Limited", is[providers.Limited]},

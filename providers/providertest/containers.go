@@ -81,6 +81,7 @@ func (s *suite) testContainers(t *testing.T) {
 	t.Run("StatsTop", cs.testStatsTop)       // containers_io.go
 	t.Run("Commit", cs.testCommit)           // containers_more.go
 	t.Run("Events", cs.testEvents)           // containers_more.go
+	t.Run("Images", cs.testImages)           // containers_more.go
 }
 
 // supports reports whether the runtime can do part (an Unsupported* key).

@@ -66,6 +66,9 @@ func (cs *ctrSuite) testCommit(t *testing.T) {
 	} else {
 		t.Logf("the harness is no ImageCleaner: committed image %s stays", img.NativeID)
 	}
+	if ci, ok := cs.p.(providers.ContainerImages); ok {
+		cs.listsImage(t, ci, img.NativeID)
+	}
 	spec := cs.spec(t, "fromcommit", "cat", "/tmp/marker")
 	spec.Image = img.NativeID
 	c := cs.run(t, spec)
@@ -124,5 +127,41 @@ func (cs *ctrSuite) testEvents(t *testing.T) {
 		case <-time.After(cs.fx.WaitTimeout):
 			t.Fatalf("event stream not closed %s after its context ended", cs.fx.WaitTimeout)
 		}
+	}
+}
+
+// testImages: the fixture image is listed, by a reference a create takes,
+// once, with its container format.
+func (cs *ctrSuite) testImages(t *testing.T) {
+	ci, ok := cs.p.(providers.ContainerImages)
+	if !ok || !providers.Has(cs.p, providers.CapContainerImages) {
+		t.Skip("adapter has no ContainerImages capability: image list not tested")
+	}
+	cs.listsImage(t, ci, cs.fx.ContainerImage)
+}
+
+func (cs *ctrSuite) listsImage(t *testing.T, ci providers.ContainerImages, ref string) {
+	t.Helper()
+	list, err := ci.ListContainerImages(context.Background())
+	if err != nil {
+		t.Fatalf("ListContainerImages: %v", err)
+	}
+	seen := map[string]bool{}
+	found := false
+	for _, im := range list {
+		if seen[im.NativeID] {
+			t.Errorf("image %s listed twice", im.NativeID)
+		}
+		seen[im.NativeID] = true
+		if im.ContainerFormat != "docker" && im.ContainerFormat != "oci" {
+			t.Errorf("image %s: container format %q, want docker or oci", im.NativeID, im.ContainerFormat)
+		}
+		if im.Status != providers.StatusActive {
+			t.Errorf("image %s: status %v, want ACTIVE", im.NativeID, im.Status)
+		}
+		found = found || im.NativeID == ref || im.Name == ref
+	}
+	if !found {
+		t.Errorf("ListContainerImages lists %d images without %s", len(list), ref)
 	}
 }
