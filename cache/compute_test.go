@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -80,20 +81,58 @@ func TestGetIsAnsweredFromTheList(t *testing.T) {
 	}
 }
 
-func TestGetJoinsListInFlight(t *testing.T) {
-	c, s, _ := newCached(t, sim.Options{Latency: 100 * time.Millisecond, Servers: 3}, 0)
-	ctx := context.Background()
-	all, _ := s.ListServers(ctx) // direct, to learn the ids
-	go func() { _, _ = c.ListServers(ctx) }()
-	time.Sleep(20 * time.Millisecond) // the list is in flight
-	got, err := c.GetServer(ctx, all[1].NativeID)
-	if err != nil || got.NativeID != all[1].NativeID {
-		t.Fatal(got, err)
+// gated is a sim whose ListServers the test holds: it reads the cloud,
+// says so on entered, then answers only once release is closed.
+type gated struct {
+	*sim.Cloud
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gated) ListServers(ctx context.Context) ([]providers.Server, error) {
+	list, err := g.Cloud.ListServers(ctx)
+	g.entered <- struct{}{}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	if gets := s.Calls("GetServer"); gets != 0 {
+	return list, err
+}
+
+func newGated(t *testing.T, opts sim.Options) (*Compute, *gated) {
+	t.Helper()
+	g := &gated{Cloud: sim.New(opts), entered: make(chan struct{}, 8), release: make(chan struct{})}
+	m := NewMetrics(prometheus.NewRegistry())
+	ttl := map[string]time.Duration{Servers: time.Minute, Flavors: time.Minute, Images: time.Minute, Keypairs: time.Minute}
+	return NewCompute("c1", g, NewLimiter("c1", 0, 1, m), m, Options{TTL: ttl, Poll: 50 * time.Millisecond}), g
+}
+
+func TestGetJoinsListInFlight(t *testing.T) {
+	c, g := newGated(t, sim.Options{Servers: 3})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	all, _ := g.Cloud.ListServers(ctx) // direct, to learn the ids
+	go func() { _, _ = c.ListServers(ctx) }()
+	within(t, "the cached list reaching the cloud", g.entered) // the list is in flight
+	type got struct {
+		s   providers.Server
+		err error
+	}
+	answer := make(chan got, 1)
+	go func() {
+		s, err := c.GetServer(ctx, all[1].NativeID)
+		answer <- got{s, err}
+	}()
+	close(g.release)
+	r, _ := within(t, "the get answered", answer)
+	if r.err != nil || r.s.NativeID != all[1].NativeID {
+		t.Fatal(r.s, r.err)
+	}
+	if gets := g.Calls("GetServer"); gets != 0 {
 		t.Errorf("get during an in-flight list made %d GetServer calls", gets)
 	}
-	if lists := s.Calls("ListServers"); lists != 2 { // ours above + the cached one
+	if lists := g.Calls("ListServers"); lists != 2 { // ours above + the cached one
 		t.Errorf("lists = %d, want 2", lists)
 	}
 }
@@ -134,34 +173,58 @@ func TestWritesInvalidate(t *testing.T) {
 	_ = s
 }
 
+// A list that read the cloud before a create and answers after it is not
+// cached over the create (the gate holds it between the two).
 func TestListInFlightDuringWriteIsNotStored(t *testing.T) {
-	c, s, _ := newCached(t, sim.Options{Latency: 80 * time.Millisecond}, 0)
-	ctx := context.Background()
+	c, g := newGated(t, sim.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	done := make(chan struct{})
-	go func() { _, _ = c.ListServers(ctx); close(done) }() // starts before the create, ends after
-	time.Sleep(10 * time.Millisecond)
+	go func() { _, _ = c.ListServers(ctx); close(done) }() // reads before the create, answers after
+	within(t, "the list reading the cloud", g.entered)
 	if _, err := c.CreateServer(ctx, providers.ServerSpec{Name: "a", FlavorID: "1", ImageID: "img-cirros"}); err != nil {
 		t.Fatal(err)
 	}
-	<-done
+	close(g.release)
+	within(t, "the list answered", done)
 	if list, _ := c.ListServers(ctx); len(list) != 1 {
 		t.Errorf("a list begun before the create was cached over it: %v", list)
 	}
-	_ = s
+}
+
+// fakeClock is the clock a Compute measures Poll on, moved by the test.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (f *fakeClock) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *fakeClock) advance(d time.Duration) {
+	f.mu.Lock()
+	f.t = f.t.Add(d)
+	f.mu.Unlock()
 }
 
 func TestTransitionalListsExpireAtPollInterval(t *testing.T) {
 	c, s, _ := newCached(t, sim.Options{BootDelay: time.Hour}, 0)
+	clock := &fakeClock{t: time.Unix(1e9, 0)}
+	c.now = clock.now
 	ctx := context.Background()
 	if _, err := s.CreateServer(ctx, providers.ServerSpec{Name: "a", FlavorID: "1", ImageID: "img-cirros"}); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = c.ListServers(ctx)
+	clock.advance(50 * time.Millisecond) // = Poll: still trusted
 	_, _ = c.ListServers(ctx)
 	if got := s.Calls("ListServers"); got != 1 {
 		t.Fatalf("second list within the poll interval: %d calls", got)
 	}
-	time.Sleep(60 * time.Millisecond) // > Poll (50ms), << TTL (1m)
+	clock.advance(time.Millisecond) // > Poll (50ms), << TTL (1m)
 	_, _ = c.ListServers(ctx)
 	if got := s.Calls("ListServers"); got != 2 {
 		t.Errorf("a list with a BUILD server was trusted past the poll interval (%d calls)", got)
@@ -191,12 +254,24 @@ func TestRateLimitDeadline(t *testing.T) {
 
 func TestRateLimitIsFIFO(t *testing.T) {
 	lim := NewLimiter("c1", 50, 1, nil)
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	_ = lim.Wait(ctx)
+	// Each waiter reserves its slot when it calls Wait, taking a token
+	// from the bucket; the test sees that before starting the next one
+	// (arrival order, without sleeping). Without that reservation the
+	// bucket would hold before + elapsed×rate tokens (at most the burst).
+	reserved := func(at time.Time, before float64) bool {
+		now := time.Now()
+		unreserved := min(1, before+now.Sub(at).Seconds()*50)
+		return lim.lim.TokensAt(now) <= unreserved-0.5
+	}
 	var mu sync.Mutex
 	var order []int
 	var wg sync.WaitGroup
 	for i := 0; i < 5; i++ {
+		at := time.Now()
+		before := lim.lim.TokensAt(at)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -205,7 +280,7 @@ func TestRateLimitIsFIFO(t *testing.T) {
 			order = append(order, i)
 			mu.Unlock()
 		}()
-		time.Sleep(3 * time.Millisecond) // arrive in order 0..4
+		until(t, fmt.Sprintf("waiter %d reserved its slot", i), func() bool { return reserved(at, before) })
 	}
 	wg.Wait()
 	for i, v := range order {
