@@ -49,7 +49,15 @@ type Compute struct {
 	listing map[string]string // kind → singleflight key of the list in flight
 	lru     map[string]*expirable.LRU[string, entry]
 
-	now func() time.Time // the clock Poll is measured on (tests set a fake one)
+	now func() time.Time // the clock Poll is measured on (nil: time.Now; tests set a fake one)
+}
+
+// clock is the time now on c's clock.
+func (c *Compute) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
 }
 
 // entry is one cached read.
@@ -68,7 +76,7 @@ func NewCompute(cloud string, inner providers.Compute, lim *Limiter, m *Metrics,
 		opts.Poll = time.Second
 	}
 	c := &Compute{cloud: cloud, inner: inner, lim: lim, m: m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{}, now: time.Now}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{}}
 	for _, kind := range []string{Servers, Flavors, Images, Keypairs} {
 		if ttl := opts.TTL[kind]; ttl > 0 {
 			c.lru[kind] = expirable.NewLRU[string, entry](opts.Size, nil, ttl)
@@ -104,7 +112,7 @@ func (c *Compute) cached(kind, key string) (entry, bool) {
 		return entry{}, false
 	}
 	e, ok := lru.Get(key)
-	if !ok || (e.moving && c.now().Sub(e.at) > c.opts.Poll) {
+	if !ok || (e.moving && c.clock().Sub(e.at) > c.opts.Poll) {
 		return entry{}, false
 	}
 	return e, true
@@ -195,7 +203,7 @@ func list[T any](c *Compute, ctx context.Context, kind, method string, fresh boo
 		if err != nil {
 			return nil, err
 		}
-		e := entry{v: items, at: c.now()}
+		e := entry{v: items, at: c.clock()}
 		for _, it := range items {
 			if moving != nil && moving(it) {
 				e.moving = true
@@ -254,7 +262,7 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 		if err != nil {
 			return zero, err
 		}
-		c.store(kind, "get/"+id, gen, entry{v: it, at: c.now(), moving: moving != nil && moving(it)})
+		c.store(kind, "get/"+id, gen, entry{v: it, at: c.clock(), moving: moving != nil && moving(it)})
 		return it, nil
 	})
 	if err != nil {
