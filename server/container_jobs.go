@@ -367,6 +367,9 @@ func (s containerSteps) create(ctx context.Context, op *store.Operation, cl *rou
 	}
 	spec := job.Spec
 	spec.IdempotencyToken, spec.Replay = op.TargetID, jobs.Repeated(ctx)
+	if _, err := s.ensureImage(ctx, op, cl, spec.Image); err != nil { // container_pull.go
+		return jobs.Result{}, err
+	}
 	if err := cl.Containers.Limit(ctx); err != nil {
 		return jobs.Result{}, err
 	}

@@ -492,3 +492,76 @@ clouds:
 		t.Errorf("a container server with a keypair: %v, want INVALID_ARGUMENT naming keypair", err)
 	}
 }
+
+// TestContainerImagePullThrough: an image uploaded once through canopy (a
+// `docker save` tarball, into the Docker cloud) runs on containerd too: the
+// containerd host lacks it, so the create pulls it through canopyd.
+func TestContainerImagePullThrough(t *testing.T) {
+	env := containerEnv(t)
+	d := canopydtest.Start(t, t.TempDir(), "--config", env.config(t))
+	defer d.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ref := fmt.Sprintf("canopy-shared:v%d", time.Now().UnixNano()%1e6)
+	saved, err := exec.CommandContext(ctx, "docker", "-H", env.dockerHost, "save", e2eImage).Output()
+	if err != nil {
+		t.Fatalf("docker save: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = exec.Command("docker", "-H", env.dockerHost, "rmi", ref).Run()
+		_ = exec.Command("ctr", "--address", env.containerdAddr, "-n", "canopy", "images", "rm", "docker.io/library/"+ref).Run()
+	})
+	size := int64(len(saved))
+	up, err := canopyv1.NewImageTransferServiceClient(d.Conn).UploadImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := up.Send(&canopyv1.UploadImageRequest{Data: &canopyv1.UploadImageRequest_Header{Header: &canopyv1.ImageUploadHeader{
+		Name: ref, Location: loc("dock"), DiskFormat: "raw", ContainerFormat: "docker", SizeBytes: &size}}}); err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(saved); off += 1 << 20 {
+		end := min(off+1<<20, len(saved))
+		if err := up.Send(&canopyv1.UploadImageRequest{Data: &canopyv1.UploadImageRequest_Chunk{Chunk: saved[off:end]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	im, err := up.CloseAndRecv()
+	if err != nil {
+		t.Fatalf("UploadImage: %v", err)
+	}
+	if im.Name != ref || im.ContainerFormat != "docker" {
+		t.Fatalf("uploaded image = %s (%s), want %s (docker)", im.Name, im.ContainerFormat, ref)
+	}
+	if out, err := exec.CommandContext(ctx, "ctr", "--address", env.containerdAddr, "-n", "canopy", "images", "ls", "-q").Output(); err != nil || strings.Contains(string(out), ref) {
+		t.Fatalf("containerd already has %s before the create (%v): %s", ref, err, out)
+	}
+	c := newCtrClient(t, d)
+	for _, cloud := range []string{"dock", "ctrd"} {
+		op := c.create(ctx, &canopyv1.CreateContainerRequest{Name: "pull-" + strings.ReplaceAll(ref, ":", "-") + "-" + cloud, Location: loc(cloud), Image: ref, Run: true,
+			Command: []string{"cat", "/www/index.html"}})
+		ct := c.done(ctx, op)
+		t.Cleanup(func() {
+			_, _ = c.c.DeleteContainer(context.Background(), &canopyv1.DeleteContainerRequest{Id: ct.Id, Force: true, AllowMissing: true})
+		})
+		got, err := c.c.WaitContainer(ctx, &canopyv1.WaitContainerRequest{Id: ct.Id, Condition: canopyv1.WaitContainerRequest_CONDITION_EXITED})
+		if err != nil || got.ExitCode != 0 {
+			t.Fatalf("%s: container of the uploaded image: %v, exit %d", cloud, err, got.GetExitCode())
+		}
+		s, err := c.c.ContainerLogs(ctx, &canopyv1.ContainerLogsRequest{Id: ct.Id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		for {
+			m, err := s.Recv()
+			if err != nil {
+				break
+			}
+			out.Write(m.Data)
+		}
+		if !strings.Contains(out.String(), "canopy busybox") {
+			t.Errorf("%s: the uploaded image's container printed %q", cloud, out.String())
+		}
+	}
+}
