@@ -63,7 +63,7 @@ moto-down:
 tools:
 	@scripts/tools.sh
 
-## gen: regenerate gen/ (go, openapi, cpp, python) from proto/
+## gen: regenerate gen/ (go, openapi, cpp) from proto/
 gen:
 	@scripts/gen.sh
 

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Runs the generated clients against a real canopyd: the Python tests
-# (pytest, gRPC + REST) and the C++ example (built with Debian's protobuf and
-# gRPC). Starts canopyd on free loopback ports and stops exactly that one.
+# Runs the client packages against a real canopyd, installed as a user
+# installs them:
+#   python  `pip install clients/python` into a clean venv, then the pytest
+#           suite (every RPC at least once, sync and asyncio); the sdist and
+#           wheel from `python -m build`, the wheel into another clean venv
+#           and a smoke test with it;
+#   c++     the C++ example (built with Debian's protobuf and gRPC).
+# Starts canopyd on free loopback ports and stops exactly that one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -25,13 +30,35 @@ for _ in $(seq 100); do
 done
 curl -fs "http://$REST/healthz" >/dev/null || { cat "$work/canopyd.log"; exit 1; }
 
-# A token for the helpers that take one (the OAuth script test gets its own).
+# A token for the helpers that take one (the Python client gets its own
+# with the credentials file).
 TOKEN="$(curl -fs -u "$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["client_id"]+":"+c["client_secret"])' "$CREDS")" \
   -d grant_type=client_credentials "http://$REST/oauth2/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 
-echo "== python client (pytest)"
-CANOPY_ADDR="$GRPC" CANOPY_REST="http://$REST" CANOPY_TOKEN="$TOKEN" CANOPY_CREDENTIALS="$CREDS" \
-  .venv/bin/python -m pytest -q clients/python/tests
+PIP=(--disable-pip-version-check -q)
+CONSTRAINTS=(-c clients/python/requirements.txt)
+pyenv_test() { # venv: the suite's own needs (pytest, requests), pinned
+  "$1/bin/pip" install "${PIP[@]}" "${CONSTRAINTS[@]}" pytest requests
+}
+# The tests see only the installed package: run from outside the source tree.
+pytest_in() { # venv args...
+  local venv="$1"; shift
+  (cd "$work" && CANOPY_ADDR="$GRPC" CANOPY_REST="http://$REST" CANOPY_CREDENTIALS="$CREDS" CANOPY_TOKEN= \
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@")
+}
+
+echo "== python client: pip install clients/python in a clean venv"
+python3 -m venv "$work/venv-src"
+"$work/venv-src/bin/pip" install "${PIP[@]}" ./clients/python
+pyenv_test "$work/venv-src"
+pytest_in "$work/venv-src" "$ROOT/clients/python/tests"
+
+echo "== python client: python -m build (sdist, then the wheel from it), the wheel in a clean venv"
+.venv/bin/python -m build --outdir "$work/dist" clients/python >"$work/build.log" 2>&1 || { cat "$work/build.log"; exit 1; }
+python3 -m venv "$work/venv-whl"
+"$work/venv-whl/bin/pip" install "${PIP[@]}" "$work"/dist/canopy_client-*.whl
+pyenv_test "$work/venv-whl"
+pytest_in "$work/venv-whl" "$ROOT/clients/python/tests/test_compute.py"
 
 echo "== c++ client"
 make -s cpp >/dev/null

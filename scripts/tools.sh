@@ -4,9 +4,12 @@
 #   Go tools      -> .tools/bin (GOBIN), one version stamp per tool in
 #                    .tools/bin/.stamps; rebuilt only when the pin changes;
 #                    binaries cached in ~/.cache/canopy-tools across checkouts
-#   Debian pkgs   -> protoc, grpc_cpp_plugin, grpc_python_plugin, C++ libs
+#   Debian pkgs   -> protoc, grpc_cpp_plugin, C++ libs
 #   Python        -> .venv (made with the python3 on PATH, pyenv's here),
-#                    pins from clients/python/requirements.txt
+#                    pins from clients/python/requirements.txt: the tools
+#                    that build and test the Python client (the client
+#                    itself is installed into a clean venv by
+#                    scripts/test-clients.sh)
 #
 # Fast path (everything present): well under a second, no network.
 # Pins live here (Go tools not in go.mod) and in go.mod (protoc-gen-go and the
@@ -151,10 +154,6 @@ if ! venv_ok; then
   rm -rf "$VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$REQS"
-  # Make the generated package (gen/python: canopy.v1) and the helper package
-  # (clients/python: canopy_client) importable from the venv without PYTHONPATH.
-  site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-  printf '%s\n' "$ROOT/gen/python" "$ROOT/clients/python" >"$site/canopy-dev.pth"
   cp "$REQS" "$VENV/.requirements.txt"
 fi
 

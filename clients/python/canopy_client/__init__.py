@@ -1,90 +1,32 @@
-"""Small helpers around canopy's generated gRPC code (package ``canopy.v1``).
+"""canopy's Python client: one API over many clouds.
 
     import canopy_client
-    from canopy.v1 import compute_pb2
+    from canopy.v1 import compute_pb2, volume_pb2
 
-    with canopy_client.channel() as ch:
-        compute = canopy_client.compute(ch)
-        for f in compute.ListFlavors(compute_pb2.ListFlavorsRequest()).flavors:
+    with canopy_client.Client() as c:            # $CANOPY_ADDR, the credentials file
+        for f in c.paginate(c.compute.ListFlavors, compute_pb2.ListFlavorsRequest()):
             print(f.name)
+        vol = c.wait_result(c.volumes.CreateVolume(volume_pb2.CreateVolumeRequest(name="data", size_gib=10)),
+                            volume_pb2.Volume)
 
-The address defaults to $CANOPY_ADDR or 127.0.0.1:8470; a token
-($CANOPY_TOKEN, or ``token=``) is sent as ``authorization: Bearer <token>``
-on every call. ``canopy.v1`` lives in gen/python (on the .venv's path).
+The generated messages and stubs are the package ``canopy.v1`` (built into
+this distribution from canopy's protos). :mod:`canopy_client.aio` is the
+asyncio variant.
 """
 
-from __future__ import annotations
+from ._auth import REFRESH_BEFORE, Credentials, StaticToken, TokenSource, call_credentials, default_credentials_path
+from ._client import DEFAULT_TIMEOUT, Client, ObjectReader, Pager, Service
+from ._common import CHUNK_SIZE, DEFAULT_ADDRESS, is_loopback, result
+from ._errors import (Aborted, AlreadyExists, AuthError, CanopyError, Cancelled, DataLoss, DeadlineExceeded,
+                      FailedPrecondition, Internal, InvalidArgument, NotFound, OperationFailed, OutOfRange,
+                      PermissionDenied, ResourceExhausted, Unauthenticated, Unavailable, Unimplemented, Unknown,
+                      from_rpc_error)
 
-import collections
-import os
-
-import grpc
-
-__all__ = ["DEFAULT_ADDRESS", "channel", "cloud", "compute"]
-
-DEFAULT_ADDRESS = "127.0.0.1:8470"
-
-
-class _ClientCallDetails(
-    collections.namedtuple(
-        "_ClientCallDetails",
-        ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
-    ),
-    grpc.ClientCallDetails,
-):
-    pass
-
-
-class _BearerToken(
-    grpc.UnaryUnaryClientInterceptor,
-    grpc.UnaryStreamClientInterceptor,
-    grpc.StreamUnaryClientInterceptor,
-    grpc.StreamStreamClientInterceptor,
-):
-    """Adds ``authorization: Bearer <token>`` to every call."""
-
-    def __init__(self, token: str):
-        self._md = ("authorization", "Bearer " + token)
-
-    def _details(self, d):
-        md = list(d.metadata or []) + [self._md]
-        return _ClientCallDetails(
-            d.method, d.timeout, md, d.credentials,
-            getattr(d, "wait_for_ready", None), getattr(d, "compression", None),
-        )
-
-    def intercept_unary_unary(self, continuation, d, request):
-        return continuation(self._details(d), request)
-
-    def intercept_unary_stream(self, continuation, d, request):
-        return continuation(self._details(d), request)
-
-    def intercept_stream_unary(self, continuation, d, request_iterator):
-        return continuation(self._details(d), request_iterator)
-
-    def intercept_stream_stream(self, continuation, d, request_iterator):
-        return continuation(self._details(d), request_iterator)
-
-
-def channel(address: str | None = None, token: str | None = None) -> grpc.Channel:
-    """Opens an insecure channel to canopy (use it as a context manager)."""
-    address = address or os.environ.get("CANOPY_ADDR") or DEFAULT_ADDRESS
-    token = token if token is not None else os.environ.get("CANOPY_TOKEN")
-    ch = grpc.insecure_channel(address)
-    if token:
-        ch = grpc.intercept_channel(ch, _BearerToken(token))
-    return ch
-
-
-def compute(ch: grpc.Channel):
-    """A ComputeService stub on ``ch``."""
-    from canopy.v1 import compute_pb2_grpc
-
-    return compute_pb2_grpc.ComputeServiceStub(ch)
-
-
-def cloud(ch: grpc.Channel):
-    """A CloudService stub on ``ch``."""
-    from canopy.v1 import cloud_pb2_grpc
-
-    return cloud_pb2_grpc.CloudServiceStub(ch)
+__all__ = [
+    "Client", "Pager", "ObjectReader", "Service", "Credentials", "TokenSource", "StaticToken", "call_credentials",
+    "default_credentials_path", "result", "is_loopback", "REFRESH_BEFORE", "DEFAULT_TIMEOUT", "DEFAULT_ADDRESS",
+    "CHUNK_SIZE", "CanopyError", "OperationFailed", "AuthError", "from_rpc_error", "Cancelled", "Unknown",
+    "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied", "ResourceExhausted",
+    "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+    "Unauthenticated",
+]

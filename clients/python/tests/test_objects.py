@@ -1,0 +1,64 @@
+"""ObjectService and ImageTransferService: buckets, streamed file-like
+upload and download, copy, signed URLs, images."""
+
+import hashlib
+import io
+import os
+import urllib.request
+
+import pytest
+
+import canopy_client
+from canopy.v1 import common_pb2, compute_pb2, image_transfer_pb2, object_pb2
+
+LOCAL = common_pb2.Location(cloud="local")
+
+
+def test_buckets_and_objects(client, name):
+    b = client.objects.CreateBucket(object_pb2.CreateBucketRequest(name=name, location=LOCAL))
+    assert client.objects.GetBucket(object_pb2.GetBucketRequest(id=b.id)).name == name
+    assert b.id in {x.id for x in client.paginate(client.objects.ListBuckets, object_pb2.ListBucketsRequest(name=name))}
+
+    data = os.urandom(3 * canopy_client.CHUNK_SIZE + 123)  # several chunks
+    obj = client.upload_object(name, "dir/blob.bin", io.BytesIO(data), content_type="application/x-test")
+    assert obj.size_bytes == len(data)
+    assert client.objects.GetObject(object_pb2.GetObjectRequest(bucket=name, key="dir/blob.bin")).size_bytes == len(data)
+    out = io.BytesIO()
+    meta = client.download_object(name, "dir/blob.bin", out)
+    assert meta.key == "dir/blob.bin" and out.getvalue() == data
+    with client.open_object(name, "dir/blob.bin") as f:  # a file-like, streamed
+        head = f.read(10)
+        assert head == data[:10]
+        assert hashlib.sha256(head + f.read()).digest() == hashlib.sha256(data).digest()
+    assert client.download_object(name, "dir/blob.bin", offset=5, length=5) == data[5:10]
+
+    client.objects.CopyObject(object_pb2.CopyObjectRequest(source_bucket=name, source_key="dir/blob.bin",
+                                                           destination_bucket=name, destination_key="copy.bin"))
+    keys = {o.key for o in client.paginate(client.objects.ListObjects, object_pb2.ListObjectsRequest(bucket=name, page_size=1))}
+    assert keys == {"dir/blob.bin", "copy.bin"}
+
+    up = client.objects.CreateUploadURL(object_pb2.CreateUploadURLRequest(bucket=name, key="signed.txt", content_type="text/plain"))
+    down = client.objects.CreateDownloadURL(object_pb2.CreateDownloadURLRequest(bucket=name, key="copy.bin"))
+    assert up.url and up.method == "PUT" and down.url
+    req = urllib.request.Request(up.url, data=b"signed", method=up.method, headers=dict(up.headers))
+    urllib.request.urlopen(req, timeout=10).read()
+    assert client.download_object(name, "signed.txt") == b"signed"
+    assert urllib.request.urlopen(down.url, timeout=10).read() == data
+
+    for key in ("dir/blob.bin", "copy.bin", "signed.txt"):
+        client.objects.DeleteObject(object_pb2.DeleteObjectRequest(bucket=name, key=key))
+    with pytest.raises(canopy_client.NotFound):
+        client.objects.GetObject(object_pb2.GetObjectRequest(bucket=name, key="copy.bin"))
+    client.objects.DeleteBucket(object_pb2.DeleteBucketRequest(id=b.id))
+
+
+def test_images(client, name):
+    data = os.urandom(canopy_client.CHUNK_SIZE + 7)
+    im = client.upload_image(io.BytesIO(data), name, location=LOCAL)
+    assert im.name == name and im.size_bytes == len(data)
+    assert client.compute.GetImage(compute_pb2.GetImageRequest(id=im.id)).name == name
+    out = io.BytesIO()
+    meta = client.download_image(im.id, out)
+    assert meta.id == im.id and out.getvalue() == data
+    with pytest.raises(canopy_client.NotFound):
+        client.download_image("00000000-0000-4000-8000-000000000000")
