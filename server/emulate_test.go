@@ -297,7 +297,7 @@ func TestEmulationMatrix(t *testing.T) {
 		}
 		id := op.Metadata.TargetId
 		// canopy's id at once, pending until the job tells the cloud's.
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(10 * time.Second)
 		for {
 			got, err := c.vol.GetSnapshot(ctx, &canopyv1.GetSnapshotRequest{Id: id})
 			if err != nil {
@@ -323,6 +323,10 @@ func TestEmulationMatrix(t *testing.T) {
 		}
 		if mp, err := e.st.Get(ctx, id); err != nil || mp.NativeID != jsnap.NativeId {
 			t.Errorf("mapping = %+v, %v; want bound to %s", mp, err, jsnap.NativeId)
+		}
+		// The id the job told is the snapshot of this volume at the cloud.
+		if at, err := e.sim("jobs").GetSnapshot(ctx, jsnap.NativeId); err != nil || at.VolumeID != jsrc.NativeId || e.sim("jobs").SnapshotCount() != 1 {
+			t.Errorf("cloud snapshot %s = %+v, %v (%d snapshots); want the one snapshot, of volume %s", jsnap.NativeId, at, err, e.sim("jobs").SnapshotCount(), jsrc.NativeId)
 		}
 	})
 	m.run("async_snapshot_ids", "ListSnapshots", func(t *testing.T) {
@@ -350,13 +354,15 @@ func TestEmulationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for { // cancel while the job runs
+		// Cancel while the job runs (snapshot_job_delay is 400ms; the wait
+		// has a deadline, and fails clearly if the step was missed).
+		eventually(t, "the snapshot operation waiting on its job", func() bool {
 			got, _ := c.ops.GetOperation(ctx, &canopyv1.GetOperationRequest{Id: op.Id})
-			if got.GetMetadata().GetStep() == "resolve" {
-				break
+			if got.GetDone() {
+				t.Fatalf("the operation ended before it could be cancelled while its job ran: %v", got)
 			}
-			time.Sleep(2 * time.Millisecond)
-		}
+			return got.GetMetadata().GetStep() == "resolve"
+		})
 		if _, err := c.ops.CancelOperation(ctx, &canopyv1.CancelOperationRequest{Id: op.Id}); err != nil {
 			t.Fatal(err)
 		}

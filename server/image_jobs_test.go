@@ -147,8 +147,7 @@ clouds:
 	if err != nil || im.Operation == "" {
 		t.Fatalf("upload = %v, %v", im, err)
 	}
-	e.stop()
-	time.Sleep(100 * time.Millisecond)
+	e.stop() // returns once the server and its clouds are closed
 	e2 := startEnv(t, cfg, st)
 	defer e2.stop()
 	c2 := imageClients(t, e2)

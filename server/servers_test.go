@@ -101,9 +101,16 @@ func TestDeleteWithoutWait(t *testing.T) {
 		t.Fatalf("delete = %v, %v; want DELETING", del, err)
 	}
 	// Once the cloud is done, the id is NOT_FOUND and forgotten.
-	time.Sleep(40 * time.Millisecond)
+	eventually(t, "the deleted server NOT_FOUND", func() bool {
+		_, err := e.compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: sv.Id})
+		return status.Code(err) == codes.NotFound
+	})
 	_, err = e.compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: sv.Id})
 	wantErr(t, err, codes.NotFound, "")
+	eventually(t, "the deleted server's mapping forgotten", func() bool {
+		_, err := e.st.Get(ctx, sv.Id)
+		return err != nil
+	})
 }
 
 func TestCreateErrors(t *testing.T) {

@@ -116,7 +116,10 @@ func TestWatchersShareThePoller(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Every watcher subscribed, and the poller has listed a few times.
+	eventually(t, "every watcher subscribed", func() bool { return e.srv.cloudNamed("local").Servers.Subscribers() == n })
+	start := e.srv.cloudNamed("local").Servers.Polls()
+	eventually(t, "three polls with every watcher subscribed", func() bool { return e.srv.cloudNamed("local").Servers.Polls() >= start+3 })
 	lists := e.sim("local").Calls("ListServers")
 	polls := e.srv.cloudNamed("local").Servers.Polls()
 	// One list per poll (plus at most one initial list per watcher, which the

@@ -183,7 +183,26 @@ wait: {min_interval: 50ms, max_interval: 200ms}
 		}
 		result <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// SIGTERM once the create is in flight: its server exists at the cloud
+	// and is still building.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		list, err := d.Compute.ListServers(ctx, &canopyv1.ListServersRequest{})
+		building := false
+		for _, sv := range list.GetServers() {
+			if sv.Name == "inflight" {
+				if sv.Status == canopyv1.Status_STATUS_ACTIVE {
+					t.Fatalf("the create finished before SIGTERM could find it in flight: %v", sv)
+				}
+				building = true
+			}
+		}
+		if building {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the create never showed in flight within 10s (last list: %v, %v)", list, err)
+		}
+	}
 	_ = d.Cmd.Process.Signal(syscall.SIGTERM)
 	if err := <-result; err != nil {
 		t.Errorf("in-flight create during shutdown: %v\n%s", err, d.Logs())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ type rootFake struct {
 	runs      []*ec2.RunInstancesInput  // what RunInstances was asked
 	pending   map[string]types.Instance // instance id → its mappings to come
 	describes map[string]int            // instance id → describe calls seen
+	// onDescribe, when set, is told of every describe of an instance (id,
+	// how many so far), outside the lock: a test acts on the poll itself.
+	onDescribe func(id string, n int)
 }
 
 func newRootFake(region string) *rootFake {
@@ -72,15 +76,23 @@ func (f *rootFake) RunInstances(ctx context.Context, in *ec2.RunInstancesInput, 
 
 func (f *rootFake) DescribeInstances(ctx context.Context, in *ec2.DescribeInstancesInput, o ...func(*ec2.Options)) (*ec2.DescribeInstancesOutput, error) {
 	f.mu.Lock()
+	seen := map[string]int{}
 	for _, id := range in.InstanceIds {
 		f.describes[id]++
+		seen[id] = f.describes[id]
 		if p, ok := f.pending[id]; ok && f.describes[id] > f.lag {
 			delete(f.invisible, id)
 			f.instances[id].BlockDeviceMappings = p.BlockDeviceMappings
 			delete(f.pending, id)
 		}
 	}
+	hook := f.onDescribe
 	f.mu.Unlock()
+	if hook != nil {
+		for id, n := range seen {
+			hook(id, n)
+		}
+	}
 	return f.fakeEC2.DescribeInstances(ctx, in, o...)
 }
 
@@ -198,30 +210,65 @@ func TestRootVolumeDefaults(t *testing.T) {
 }
 
 // Describe never names the root volume within the wait: the server is
-// returned (it exists) without RootVolumeID; canopy binds it later.
+// returned (it exists) without RootVolumeID; canopy binds it later. The
+// wait is ended by its timeout, then by the caller's context, which is
+// cancelled from the third poll itself (no wall-clock window).
 func TestRootVolumeSlow(t *testing.T) {
 	ctx := context.Background()
 	f := newRootFake("us-east-1")
 	f.lag = 1 << 30
 	c := rootCloud(t, f)
+	create := func(ctx context.Context, name string) (providers.Server, error) {
+		t.Helper()
+		type res struct {
+			s   providers.Server
+			err error
+		}
+		ch := make(chan res, 1)
+		go func() {
+			s, err := c.CreateServer(ctx, providers.ServerSpec{Name: name, FlavorID: "t3.micro", ImageID: "ami-us-east-1", RootVolumeGiB: 10})
+			ch <- res{s, err}
+		}()
+		select {
+		case r := <-ch:
+			return r.s, r.err
+		case <-time.After(10 * time.Second):
+			t.Fatalf("CreateServer(%s) still waiting for the root volume after 10s", name)
+		}
+		return providers.Server{}, nil
+	}
 	rootVolumeWait.timeout, rootVolumeWait.poll = 30*time.Millisecond, 5*time.Millisecond
-	start := time.Now()
-	s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "slow", FlavorID: "t3.micro", ImageID: "ami-us-east-1", RootVolumeGiB: 10})
+	s, err := create(ctx, "slow")
 	if err != nil || s.NativeID == "" || s.RootVolumeID != "" {
 		t.Fatalf("CreateServer = %+v, %v; want the server without a root volume id", s, err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("waited %v", d)
+	f.mu.Lock()
+	n := f.describes[s.NativeID]
+	f.mu.Unlock()
+	if n < 1 {
+		t.Errorf("DescribeInstances of %s called %d times, want at least one poll", s.NativeID, n)
 	}
-	if n := f.calls["DescribeInstances"]; n < 2 {
-		t.Errorf("DescribeInstances called %d times, want a few polls", n)
-	}
-	// A cancelled context ends the wait at once, still without an error.
-	rootVolumeWait.timeout = time.Hour
+	// A cancelled context ends the wait at once, still without an error:
+	// cancelled on the third poll, at most one more (a poll timer that
+	// fired at the same moment) follows.
+	rootVolumeWait.timeout, rootVolumeWait.poll = time.Hour, time.Millisecond
 	cctx, cancel := context.WithCancel(ctx)
-	time.AfterFunc(20*time.Millisecond, cancel)
-	if s, err := c.CreateServer(cctx, providers.ServerSpec{Name: "slow2", FlavorID: "t3.micro", ImageID: "ami-us-east-1", RootVolumeGiB: 10}); err != nil || s.NativeID == "" {
-		t.Fatalf("CreateServer with a cancelled wait = %+v, %v", s, err)
+	defer cancel()
+	var polled atomic.Int64
+	f.mu.Lock()
+	f.onDescribe = func(id string, n int) {
+		polled.Store(int64(n))
+		if n == 3 {
+			cancel()
+		}
+	}
+	f.mu.Unlock()
+	s2, err := create(cctx, "slow2")
+	if err != nil || s2.NativeID == "" || s2.RootVolumeID != "" {
+		t.Fatalf("CreateServer with a cancelled wait = %+v, %v", s2, err)
+	}
+	if got := polled.Load(); got < 3 || got > 4 {
+		t.Errorf("%d polls; want the wait to end at the cancel on the third", got)
 	}
 }
 
