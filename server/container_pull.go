@@ -90,7 +90,9 @@ func (s containerSteps) findImage(ctx context.Context, target *router.Cloud, ref
 		if cl == target || cl.Transfer == nil || cl.Compute == nil {
 			continue
 		}
-		list, err := cl.Compute.ListImages(ctx)
+		// Fresh, not the cached catalogue: an image added a moment ago
+		// (loaded, committed) counts.
+		list, err := cl.Compute.ListImagesFresh(ctx)
 		if err != nil {
 			lastErr = err
 			continue

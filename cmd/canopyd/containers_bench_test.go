@@ -13,7 +13,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
@@ -194,3 +197,89 @@ func parallel(b *testing.B, fn func(i int) error) {
 }
 
 func envOr(k string) string { return os.Getenv(k) }
+
+// BenchmarkPullThrough50MiB: a container on containerd whose 50 MiB image
+// only the Docker host has: the create pulls it through canopyd (docker
+// save → containerd import). Reports the create's wall time and canopyd's
+// resident memory before and at its peak.
+func BenchmarkPullThrough50MiB(b *testing.B) {
+	env, _, cli := benchDaemon(b)
+	defer cli.Close()
+	cfg := canopydtest.WriteConfig(b, fmt.Sprintf(`
+clouds:
+  - name: dock
+    kind: docker
+    options: {hosts: [%q], region: dock, zone: dock-1}
+  - name: ctrd
+    kind: containerd
+    options: {address: %q, region: ctrd, zone: ctrd-1}
+`, env.dockerHost, env.containerdAddr))
+	d := canopydtest.Start(b, b.TempDir(), "--config", cfg)
+	defer d.Stop()
+	ctx := context.Background()
+	c := canopyv1.NewContainerServiceClient(d.Conn)
+	ops := canopyv1.NewOperationServiceClient(d.Conn)
+	var wall time.Duration
+	var rssBefore, peak int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		ref := fmt.Sprintf("canopy-big:v%d", time.Now().UnixNano()%1e9)
+		// A 50 MiB image made on the Docker host only.
+		r, err := cli.ContainerCreate(ctx, &container.Config{Image: e2eImage, Cmd: []string{"dd", "if=/dev/urandom", "of=/big", "bs=1048576", "count=50"}},
+			&container.HostConfig{NetworkMode: "none"}, nil, nil, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := cli.ContainerStart(ctx, r.ID, container.StartOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		waitc, errc := cli.ContainerWait(ctx, r.ID, container.WaitConditionNotRunning)
+		select {
+		case <-waitc:
+		case err := <-errc:
+			b.Fatal(err)
+		}
+		if _, err := cli.ContainerCommit(ctx, r.ID, container.CommitOptions{Reference: ref}); err != nil {
+			b.Fatal(err)
+		}
+		_ = cli.ContainerRemove(ctx, r.ID, container.RemoveOptions{Force: true})
+		rssBefore = procStatus(b, d.Cmd.Process.Pid, "VmRSS")
+		b.StartTimer()
+		t0 := time.Now()
+		op, err := c.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: "big-" + strings.ReplaceAll(ref, ":", "-"), Location: loc("ctrd"),
+			Image: ref, Command: []string{"sleep", "60"}, Run: true, Wait: true})
+		if err == nil && !op.Done {
+			op, err = ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
+		}
+		if err != nil || op.GetError() != nil {
+			b.Fatalf("create from a pulled image: %v %v", err, op.GetError())
+		}
+		wall += time.Since(t0)
+		b.StopTimer()
+		peak = procStatus(b, d.Cmd.Process.Pid, "VmHWM")
+		_, _ = c.DeleteContainer(ctx, &canopyv1.DeleteContainerRequest{Id: op.Metadata.TargetId, Force: true})
+		_, _ = cli.ImageRemove(ctx, ref, image.RemoveOptions{Force: true})
+		_ = exec.Command("ctr", "--address", env.containerdAddr, "-n", "canopy", "images", "rm", "docker.io/library/"+ref).Run()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(wall.Milliseconds())/float64(b.N), "pull+start-ms")
+	b.ReportMetric(float64(rssBefore)/1024, "rss-before-MiB")
+	b.ReportMetric(float64(peak)/1024, "rss-peak-MiB")
+}
+
+// procStatus reads a kB field of /proc/PID/status.
+func procStatus(b *testing.B, pid int, field string) int64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+			return kb
+		}
+	}
+	b.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
