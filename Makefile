@@ -63,7 +63,7 @@ moto-down:
 tools:
 	@scripts/tools.sh
 
-## gen: regenerate gen/ (go, openapi, cpp) from proto/
+## gen: regenerate gen/ (go, openapi) from proto/
 gen:
 	@scripts/gen.sh
 
@@ -88,7 +88,8 @@ breaking: tools
 	  buf breaking --against '.git#branch=main,subdir=proto'; \
 	fi
 
-## cpp: build clients/cpp (static lib + canopy-cpp-flavors) into .cache/cpp-build
+## cpp: build clients/cpp (canopy::client, generated at build time from proto/;
+## the example and the ctest suite) into .cache/cpp-build
 cpp: tools
 	cmake -S clients/cpp -B $(CPP_BUILD) -DCMAKE_BUILD_TYPE=Release
 	cmake --build $(CPP_BUILD) -j $$(nproc)

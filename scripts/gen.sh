@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates gen/ (go, openapi, cpp) from proto/ — `make gen`.
+# Regenerates gen/ (go, openapi) from proto/ — `make gen`.
 # Output is deterministic: running it twice gives byte-identical files, with no
 # timestamps and no absolute paths (checked below), so CI can diff it.
 set -euo pipefail

@@ -1,48 +1,41 @@
-// canopy-cpp-flavors: calls ComputeService.ListFlavors on a canopy server and
-// prints one flavor name per line.
+// canopy-cpp-flavors: lists the flavors canopyd offers, one name per line,
+// page by page.
 //
-//   canopy-cpp-flavors [ADDRESS]      (default 127.0.0.1:8470)
+//   canopy-cpp-flavors [ADDRESS]
 //
-// CANOPY_TOKEN, when set, is sent as an OAuth 2 bearer token.
-#include <chrono>
+// Authenticates as canopy::Client::FromEnv does: CANOPY_TOKEN, else the
+// client credentials file (CANOPY_CREDENTIALS or the one canopyd's first
+// start wrote); the address defaults to CANOPY_ADDR or 127.0.0.1:8470.
 #include <cstdlib>
 #include <iostream>
-#include <memory>
 #include <string>
 
-#include <grpcpp/grpcpp.h>
-
-#include "canopy/v1/compute.grpc.pb.h"
+#include <canopy/client.h>
 
 int main(int argc, char** argv) {
-  const std::string address = argc > 1 ? argv[1] : "127.0.0.1:8470";
-
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  auto stub = canopy::v1::ComputeService::NewStub(channel);
-
-  std::string page_token;
-  do {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    if (const char* token = std::getenv("CANOPY_TOKEN"); token && *token) {
-      ctx.AddMetadata("authorization", std::string("Bearer ") + token);
-    }
+  try {
+    if (argc > 1) setenv("CANOPY_ADDR", argv[1], 1);
+    auto c = canopy::Client::FromEnv();
     canopy::v1::ListFlavorsRequest req;
-    req.set_page_token(page_token);
-    canopy::v1::ListFlavorsResponse resp;
-    grpc::Status status = stub->ListFlavors(&ctx, req, &resp);
-    if (!status.ok()) {
-      std::cerr << "ListFlavors on " << address << ": " << status.error_code() << ": "
-                << status.error_message() << "\n";
-      return 1;
-    }
-    for (const auto& flavor : resp.flavors()) {
-      std::cout << flavor.name() << "\n";
-    }
-    for (const auto& e : resp.cloud_errors()) {
-      std::cerr << "cloud " << e.cloud() << " unavailable: " << e.message() << "\n";
-    }
-    page_token = resp.next_page_token();
-  } while (!page_token.empty());
+    do {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(canopy::Deadline());
+      canopy::v1::ListFlavorsResponse resp;
+      grpc::Status status = c.compute->ListFlavors(&ctx, req, &resp);
+      if (!status.ok()) {
+        std::cerr << "ListFlavors on " << c.address << ": " << status.error_code() << ": " << status.error_message()
+                  << "\n";
+        return 1;
+      }
+      for (const auto& flavor : resp.flavors()) std::cout << flavor.name() << "\n";
+      for (const auto& e : resp.cloud_errors()) {
+        std::cerr << "cloud " << e.cloud() << " unavailable: " << e.message() << "\n";
+      }
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty());
+  } catch (const std::exception& e) {
+    std::cerr << e.what() << "\n";
+    return 1;
+  }
   return 0;
 }
