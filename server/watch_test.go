@@ -39,7 +39,15 @@ func recv(t *testing.T, stream canopyv1.ComputeService_WatchServersClient) evt {
 }
 
 func TestWatchServersOrder(t *testing.T) {
-	e := newEnv(t, watchCloud)
+	// Transitions last an hour unless the test ends them (FinishTransition)
+	// once the watch has shown them: every state is seen whatever the
+	// machine's load.
+	e := newEnv(t, `
+clouds:
+  - name: local
+    kind: sim
+    options: {servers: 2, boot_delay: 1h, action_delay: 1h, delete_delay: 1h}
+`)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	stream, err := e.compute.WatchServers(ctx, &canopyv1.WatchServersRequest{})
@@ -68,9 +76,14 @@ func TestWatchServersOrder(t *testing.T) {
 			t.Fatalf("event for another server: %v", ev)
 		}
 		seen = append(seen, ev)
-		if ev.typ == canopyv1.WatchServersResponse_EVENT_TYPE_MODIFIED && ev.status == canopyv1.Status_STATUS_ACTIVE {
-			if _, err := e.compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: sv.Id}); err != nil {
-				t.Fatal(err)
+		switch ev.status {
+		case canopyv1.Status_STATUS_PENDING, canopyv1.Status_STATUS_DELETING:
+			e.sim("local").FinishTransition(sv.NativeId) // seen: let it end
+		case canopyv1.Status_STATUS_ACTIVE:
+			if ev.typ == canopyv1.WatchServersResponse_EVENT_TYPE_MODIFIED {
+				if _, err := e.compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: sv.Id}); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		deleted = ev.typ == canopyv1.WatchServersResponse_EVENT_TYPE_DELETED
