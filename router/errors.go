@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -19,8 +20,11 @@ import (
 const ErrorDomain = "canopy.v1"
 
 // Detailed builds a status error carrying google.rpc detail messages.
+//
+// The message is made UTF-8 (hostile input quoted into it would otherwise
+// make the status unmarshalable: the gateway answered 500).
 func Detailed(code codes.Code, msg string, details ...protoadapt.MessageV1) error {
-	st := status.New(code, msg)
+	st := status.New(code, strings.ToValidUTF8(msg, "\uFFFD"))
 	if withDetails, err := st.WithDetails(details...); err == nil {
 		st = withDetails
 	}
@@ -29,8 +33,13 @@ func Detailed(code codes.Code, msg string, details ...protoadapt.MessageV1) erro
 
 // BadRequest is INVALID_ARGUMENT naming the offending field, with a
 // google.rpc.BadRequest field violation a client can act on.
+//
+// A field or description that is not UTF-8 (a hostile map key) has its
+// bad bytes replaced, so that the violation can be marshalled and is not
+// dropped.
 func BadRequest(field, format string, args ...any) error {
-	desc := fmt.Sprintf(format, args...)
+	desc := strings.ToValidUTF8(fmt.Sprintf(format, args...), "\uFFFD")
+	field = strings.ToValidUTF8(field, "\uFFFD")
 	return Detailed(codes.InvalidArgument, field+": "+desc,
 		&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}}})
 }

@@ -5,15 +5,56 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"sort"
+	"unicode/utf8"
 )
 
 // pageToken is the opaque page_token: the sort key of the last item served
 // and a hash of the filters, so a token is only valid for the same query.
+//
+// An After that is not UTF-8 (a cloud's token or name may be bytes) is
+// carried in AfterBytes instead: JSON would replace its bad bytes, and the
+// next page would start somewhere else.
 type pageToken struct {
-	After  string `json:"a"`
-	Filter string `json:"f"`
+	After      string `json:"a"`
+	AfterBytes []byte `json:"b,omitempty"`
+	Filter     string `json:"f"`
 }
+
+// encodeToken makes the page_token continuing after after.
+func encodeToken(after, filter string) string {
+	pt := pageToken{After: after, Filter: filter}
+	if !utf8.ValidString(after) {
+		pt.After, pt.AfterBytes = "", []byte(after)
+	}
+	raw, _ := json.Marshal(pt)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// decodeToken reads a page_token encodeToken made.
+func decodeToken(token, filter string) (after string, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	var pt pageToken
+	if err == nil {
+		err = json.Unmarshal(raw, &pt)
+	}
+	if pt.AfterBytes != nil {
+		if pt.After != "" || utf8.Valid(pt.AfterBytes) {
+			err = errMalformed
+		}
+		pt.After = string(pt.AfterBytes)
+	}
+	if err != nil {
+		return "", BadRequest("page_token", "malformed token")
+	}
+	if pt.Filter != filter {
+		return "", BadRequest("page_token", "token was issued for a request with other filters")
+	}
+	return pt.After, nil
+}
+
+var errMalformed = errors.New("malformed")
 
 // FilterHash fingerprints a request's filters (everything but paging).
 func FilterHash(parts ...any) string {
@@ -33,19 +74,12 @@ func Paginate[T any](items []T, key func(T) string, size int, token, filter stri
 	sort.Stable(byKey[T]{items, keys})
 	start := 0
 	if token != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(token)
-		var pt pageToken
-		if err == nil {
-			err = json.Unmarshal(raw, &pt)
-		}
+		after, err := decodeToken(token, filter)
 		if err != nil {
-			return nil, "", BadRequest("page_token", "malformed token")
+			return nil, "", err
 		}
-		if pt.Filter != filter {
-			return nil, "", BadRequest("page_token", "token was issued for a request with other filters")
-		}
-		start = sort.SearchStrings(keys, pt.After)
-		if start < len(keys) && keys[start] == pt.After {
+		start = sort.SearchStrings(keys, after)
+		if start < len(keys) && keys[start] == after {
 			start++
 		}
 	}
@@ -53,8 +87,7 @@ func Paginate[T any](items []T, key func(T) string, size int, token, filter stri
 	if end >= len(items) {
 		return items[start:], "", nil
 	}
-	raw, _ := json.Marshal(pageToken{After: keys[end-1], Filter: filter})
-	return items[start:end], base64.RawURLEncoding.EncodeToString(raw), nil
+	return items[start:end], encodeToken(keys[end-1], filter), nil
 }
 
 // WrapToken makes a cloud's own page token (an S3 continuation token, a
@@ -64,8 +97,7 @@ func WrapToken(native, filter string) string {
 	if native == "" {
 		return ""
 	}
-	raw, _ := json.Marshal(pageToken{After: native, Filter: filter})
-	return base64.RawURLEncoding.EncodeToString(raw)
+	return encodeToken(native, filter)
 }
 
 // UnwrapToken is the cloud's token inside a page_token WrapToken made:
@@ -76,18 +108,11 @@ func UnwrapToken(token, filter string) (string, error) {
 	if token == "" {
 		return "", nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	var pt pageToken
-	if err == nil {
-		err = json.Unmarshal(raw, &pt)
-	}
-	if err != nil || pt.After == "" {
+	native, err := decodeToken(token, filter)
+	if err == nil && native == "" {
 		return "", BadRequest("page_token", "malformed token")
 	}
-	if pt.Filter != filter {
-		return "", BadRequest("page_token", "token was issued for a request with other filters")
-	}
-	return pt.After, nil
+	return native, err
 }
 
 // byKey sorts items by their precomputed keys.

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -49,6 +50,9 @@ func checkRef(field, v string) error {
 	if len(v) > maxNameLen {
 		return BadRequest(field, "longer than %d bytes", maxNameLen)
 	}
+	if !utf8.ValidString(v) {
+		return BadRequest(field, "%q is not UTF-8", v)
+	}
 	for _, r := range v {
 		if !unicode.IsPrint(r) {
 			return BadRequest(field, "contains a non-printable character %q", r)
@@ -70,6 +74,9 @@ func CheckName(field, v string) error {
 	}
 	if strings.ContainsRune(v, '/') {
 		return BadRequest(field, "must not contain '/'")
+	}
+	if !utf8.ValidString(v) { // ranging over it would see U+FFFD, printable
+		return BadRequest(field, "%q is not UTF-8", v)
 	}
 	for _, r := range v {
 		if !unicode.IsPrint(r) {
