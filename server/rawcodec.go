@@ -61,6 +61,15 @@ func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
 	}
 	hdr := protowire.AppendTag(make([]byte, 0, 16), r.field, protowire.BytesType)
 	hdr = protowire.AppendVarint(hdr, uint64(len(r.data)))
+	if mem.IsBelowBufferPoolingThreshold(cap(r.data)) {
+		// gRPC would hold so small a buffer as a plain slice and never
+		// call release: copy it (cheap at this size) and release now.
+		out := append(hdr, r.data...)
+		if r.release != nil {
+			r.release()
+		}
+		return mem.BufferSlice{mem.SliceBuffer(out)}, nil
+	}
 	return mem.BufferSlice{mem.SliceBuffer(hdr), mem.NewBuffer(&r.data, releasePool(r.release))}, nil
 }
 

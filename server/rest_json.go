@@ -81,6 +81,41 @@ func (c *jsonCheck) raw() []byte {
 	return bytes.TrimLeft(c.data[c.start:c.end], " \t\r\n,:")
 }
 
+// rawUTF8 reports whether the last token's text is UTF-8 and escapes no
+// lone surrogate ("\ud800": the decoder makes it U+FFFD, protojson
+// refuses it).
+func (c *jsonCheck) rawUTF8() bool {
+	r := c.raw()
+	if !utf8.Valid(r) {
+		return false
+	}
+	for i := 0; i+6 <= len(r); i++ {
+		if r[i] != '\\' {
+			continue
+		}
+		if r[i+1] != 'u' {
+			i++ // an escaped character, perhaps a backslash
+			continue
+		}
+		u, err := strconv.ParseUint(string(r[i+2:i+6]), 16, 16)
+		if err != nil || u < 0xd800 || u > 0xdfff {
+			continue
+		}
+		if u >= 0xdc00 { // a low surrogate with no high one before it
+			return false
+		}
+		if i+12 > len(r) || r[i+6] != '\\' || r[i+7] != 'u' {
+			return false
+		}
+		lo, err := strconv.ParseUint(string(r[i+8:i+12]), 16, 16)
+		if err != nil || lo < 0xdc00 || lo > 0xdfff {
+			return false
+		}
+		i += 11
+	}
+	return true
+}
+
 // rawString names a string token that is not UTF-8 by its bytes, quoted
 // (the decoder has replaced them).
 func (c *jsonCheck) rawString() string {
@@ -123,6 +158,7 @@ func join(path, name string) string {
 func (c *jsonCheck) object(path string, md protoreflect.MessageDescriptor) error {
 	fields := md.Fields()
 	seen := map[protoreflect.FieldNumber]bool{}
+	oneofs := map[protoreflect.Name]protoreflect.Name{} // oneof → the member given
 	for c.dec.More() {
 		c.at = path
 		t, err := c.token()
@@ -130,7 +166,7 @@ func (c *jsonCheck) object(path string, md protoreflect.MessageDescriptor) error
 			return err
 		}
 		key, _ := t.(string)
-		if !utf8.Valid(c.raw()) {
+		if !c.rawUTF8() {
 			c.violate(join(path, c.rawString()), "field name is not UTF-8")
 			if err := c.skip(); err != nil {
 				return err
@@ -153,6 +189,12 @@ func (c *jsonCheck) object(path string, md protoreflect.MessageDescriptor) error
 			c.violate(name, "given twice")
 		}
 		seen[fd.Number()] = true
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			if other, set := oneofs[od.Name()]; set && other != fd.Name() {
+				c.violate(name, "%s is already set: give one of %s", other, oneofList(od))
+			}
+			oneofs[od.Name()] = fd.Name()
+		}
 		if err := c.field(name, fd); err != nil {
 			return err
 		}
@@ -160,6 +202,15 @@ func (c *jsonCheck) object(path string, md protoreflect.MessageDescriptor) error
 	c.at = path
 	_, err := c.token() // '}'
 	return err
+}
+
+// oneofList names the members of a oneof.
+func oneofList(od protoreflect.OneofDescriptor) string {
+	names := make([]string, od.Fields().Len())
+	for i := range names {
+		names[i] = string(od.Fields().Get(i).Name())
+	}
+	return strings.Join(names, ", ")
 }
 
 // fieldList names a message's fields for "unknown field" messages.
@@ -194,7 +245,7 @@ func (c *jsonCheck) field(path string, fd protoreflect.FieldDescriptor) error {
 				return err
 			}
 			k, _ := kt.(string)
-			if !utf8.Valid(c.raw()) {
+			if !c.rawUTF8() {
 				k = c.rawString()
 				c.violate(path+"["+k+"]", "key is not UTF-8")
 			}
@@ -257,7 +308,7 @@ func (c *jsonCheck) singular(path string, fd protoreflect.FieldDescriptor, t jso
 	case protoreflect.StringKind:
 		if _, ok := t.(string); !ok {
 			c.violate(path, "want a string, got %s", jsonKind(t))
-		} else if !utf8.Valid(c.raw()) {
+		} else if !c.rawUTF8() {
 			c.violate(path, "not UTF-8")
 		}
 	case protoreflect.BytesKind:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -175,7 +176,10 @@ func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, er
 	if !found || strings.Contains(spec, ",") {
 		return 0, 0, false, router.BadRequest("Range", "only one range of bytes is supported")
 	}
-	a, b, _ := strings.Cut(spec, "-")
+	a, b, dash := strings.Cut(spec, "-")
+	if !dash || !digits(a) || !digits(b) { // RFC 9110: 1*DIGIT; ParseInt would take "+5"
+		return 0, 0, false, router.BadRequest("Range", "malformed %q", h)
+	}
 	switch {
 	case a == "":
 		suffix, perr := strconv.ParseInt(b, 10, 64)
@@ -200,8 +204,21 @@ func parseRange(h string, size func() (int64, error)) (off, n int64, ok bool, er
 		if perr != nil || end < off {
 			return 0, 0, false, router.BadRequest("Range", "malformed %q", h)
 		}
+		if end == math.MaxInt64 { // the length, or offset + length, would pass int64: to the end
+			return off, -1, true, nil
+		}
 		return off, end - off + 1, true, nil
 	}
+}
+
+// digits reports whether s is ASCII digits only ("" included).
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // httpListObjects is ListObjects over REST (GET /v1/buckets/{bucket}/objects
