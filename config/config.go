@@ -333,6 +333,14 @@ func (c *Config) Validate() error {
 	if c.REST.MaxBodyBytes < 0 {
 		return fmt.Errorf("rest.max_body_bytes %d: must not be negative", c.REST.MaxBodyBytes)
 	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"wait.timeout", c.Wait.Timeout}, {"wait.min_interval", c.Wait.MinInterval}, {"wait.max_interval", c.Wait.MaxInterval}} {
+		if d.v < 0 { // a negative poll interval would poll the cloud in a busy loop
+			return fmt.Errorf("%s %s: must not be negative", d.key, d.v.Std())
+		}
+	}
 	if c.Wait.MinInterval > c.Wait.MaxInterval {
 		return fmt.Errorf("wait.min_interval %s is above wait.max_interval %s", c.Wait.MinInterval.Std(), c.Wait.MaxInterval.Std())
 	}
