@@ -151,9 +151,9 @@ options:
         type: str
   ready_probe:
     description:
-      - canopy's own readiness check, for images without a healthcheck: a
+      - canopy's own readiness check, for images without a healthcheck (a
         TCP port that accepts a connection or a command that exits 0, inside
-        the container. The create operation ends once it passes.
+        the container). The create operation ends once it passes.
     type: dict
     suboptions:
       tcp_port:
