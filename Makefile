@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 CPP_BUILD := .cache/cpp-build
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-ansible test-containers bench measure-window openstack-up openstack-down moto-up moto-down
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-ansible test-containers bench fuzz soak measure-window openstack-up openstack-down moto-up moto-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -40,6 +40,18 @@ test-containers:
 bench:
 	go build -o bin/canopy-bench ./cmd/canopy-bench
 	bin/canopy-bench
+
+## fuzz: every Go fuzz target, one at a time, CANOPY_FUZZTIME each (default
+## 10m); fails on any crash (scripts/fuzz.sh). `make test` runs their seeds.
+fuzz:
+	@scripts/fuzz.sh
+
+## soak: CANOPY_SOAKTIME (default 10m) of mixed gRPC + REST load on sim
+## clouds in canopy-bench; fails on any error or on RSS or goroutines
+## leaving ±10 % of their median after the first 20 % (BENCHMARKS.md)
+soak:
+	go build -o bin/canopy-bench ./cmd/canopy-bench
+	bin/canopy-bench -only SOAK -duration $${CANOPY_SOAKTIME:-10m}
 
 ## measure-window: the create window on the OpenStack lab (docs/idempotency.md);
 ## CANOPY_MEASURE_N creates of each kind at once (default 50)

@@ -9,6 +9,8 @@
 //	P4  uncached GetServer latency through canopyd vs the adapter in-process
 //	P5  1 GiB (+1 byte) up and down through canopyd vs the S3 SDK straight
 //	    to the same engine (moto): throughput ratio, canopyd's RSS growth
+//	SOAK -duration of mixed gRPC + REST load (make soak): 0 errors, RSS and
+//	    goroutines within ±10 % of their median after the first 20 %
 //
 // Upstream calls are counted at the provider boundary (the sim counts every
 // call), never estimated. Everything runs on loopback in this process.
@@ -68,12 +70,14 @@ func main() {
 	run("P3", func() error { return p3(ctx, *dur, *conc) })
 	run("P4", func() error { return p4(ctx, *samples, *conc, *latency) })
 	run("P5", func() error { return p5(ctx, *moto, *daemonBin, *objSize, *rounds) })
+	run("SOAK", func() error { return soak(ctx, *dur) })
 }
 
 // daemon is a canopyd served in-process on loopback.
 type daemon struct {
 	srv   *server.Server
 	addr  string
+	rest  string // the REST listener's address
 	conns []*grpc.ClientConn
 	stop  func()
 }
@@ -107,7 +111,7 @@ func start(ctx context.Context, yaml string, wait time.Duration, conns int) (*da
 	rl, _ := net.Listen("tcp", "127.0.0.1:0")
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl}, time.Second); close(done) }()
-	d := &daemon{srv: srv, addr: gl.Addr().String()}
+	d := &daemon{srv: srv, addr: gl.Addr().String(), rest: rl.Addr().String()}
 	tok, _, err := srv.Issuer().Issue("bench", "default", []string{auth.ScopeAdmin})
 	if err != nil {
 		cancel()
