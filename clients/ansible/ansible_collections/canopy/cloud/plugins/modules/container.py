@@ -797,6 +797,8 @@ class Container(object):
             if not cm.check_mode:
                 self.delete(c, p['force'])
             else:
+                if not p['force'] and c.get('state') in ('STATE_RUNNING', 'STATE_PAUSED', 'STATE_RESTARTING'):
+                    self.actions.append('stop')
                 self.actions.append('delete')
             self.exit(True, None, before)
 

@@ -88,7 +88,8 @@ def test_check_mode_writes_nothing(canopy):
     canopy.on('GET', '/v1/containers', listing(CTR))
     for args, actions in ((dict(name='web', cloud='east', state='stopped'), ['stop']),
                           (dict(name='web', cloud='east', memory_mib=128), ['update']),
-                          (dict(name='web', cloud='east', state='absent'), ['delete']),
+                          (dict(name='web', cloud='east', state='absent'), ['stop', 'delete']),
+                          (dict(name='web', cloud='east', state='absent', force=True), ['delete']),
                           (dict(ARGS, command=['sleep', '1'], recreate=True), ['delete', 'create'])):
         res, failed = run_module(container.main, args, check_mode=True)
         assert not failed and res['changed'] and res['actions'] == actions, (args, res)
