@@ -145,12 +145,40 @@ func decodeBody(r io.Reader, msg proto.Message, query url.Values) error {
 // it: it answered 500 "error while marshaling").
 func checkPathParams(next runtime.HandlerFunc) runtime.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if key, ok := objectKeyParam(r, params); ok {
+			params["key"] = key
+		}
 		if err := checkUTF8Params(params); err != nil {
 			writeRESTError(w, err)
 			return
 		}
 		next(w, r, params)
 	}
+}
+
+// objectKeyParam is an object key taken whole from the escaped path. An
+// object key is the one multi-segment parameter ({key=**}), which the
+// gateway leaves with reserved characters still escaped (x%2Fy.txt stays
+// so): the key is the rest of the path after /objects/, percent-decoded
+// once, so x/y.txt and x%2Fy.txt both name the object x/y.txt (as S3 and
+// Swift read them) and %252F names a key with a literal %2F.
+func objectKeyParam(r *http.Request, params map[string]string) (string, bool) {
+	if _, ok := params["key"]; !ok {
+		return "", false
+	}
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), "/v1/buckets/")
+	if !ok {
+		return "", false
+	}
+	parts := strings.SplitN(rest, "/", 3)
+	if len(parts) != 3 || parts[1] != "objects" {
+		return "", false
+	}
+	key, err := url.PathUnescape(parts[2])
+	if err != nil {
+		return "", false
+	}
+	return key, true
 }
 
 // checkUTF8Params names every parameter that is not UTF-8.

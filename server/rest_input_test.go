@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -393,4 +394,21 @@ func TestObjectPageTokens(t *testing.T) {
 		_ = name
 	}
 	restCase{name: "REST page token", method: "GET", path: "/v1/buckets/pages/objects?page_token=b", status: 400, code: codes.InvalidArgument, fields: []string{"page_token"}}.check(t, e.env)
+}
+
+// An object key with '/' is reached with its slashes as they are or
+// percent-encoded (as Ansible's object module and curl --path-as-is send
+// them); %252F is a literal %2F.
+func TestRESTObjectKeysWithSlashes(t *testing.T) {
+	e := newEnv(t, restInputClouds)
+	restCase{name: "bucket", method: "POST", path: "/v1/buckets", body: strings.NewReader(`{"name":"keys","location":{"cloud":"local"}}`), status: 200}.check(t, e)
+	for _, key := range []string{"x/y.txt", "lit%2Fkey"} {
+		enc := strings.ReplaceAll(url.PathEscape(key), "%2F", "/")
+		restCase{name: "put " + key, method: "PUT", path: "/v1/buckets/keys/objects/" + enc, body: strings.NewReader("data"), status: 200}.check(t, e)
+	}
+	restCase{name: "get plain", method: "GET", path: "/v1/buckets/keys/objects/x/y.txt", status: 200, mentions: []string{`"key":"x/y.txt"`}}.check(t, e)
+	restCase{name: "get encoded", method: "GET", path: "/v1/buckets/keys/objects/x%2Fy.txt", status: 200, mentions: []string{`"key":"x/y.txt"`}}.check(t, e)
+	restCase{name: "get literal %2F", method: "GET", path: "/v1/buckets/keys/objects/lit%252Fkey", status: 200, mentions: []string{`"key":"lit%2Fkey"`}}.check(t, e)
+	restCase{name: "delete encoded", method: "DELETE", path: "/v1/buckets/keys/objects/x%2Fy.txt", status: 200}.check(t, e)
+	restCase{name: "gone", method: "GET", path: "/v1/buckets/keys/objects/x/y.txt", status: 404, code: codes.NotFound}.check(t, e)
 }
