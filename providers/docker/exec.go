@@ -52,7 +52,7 @@ func (c *Cloud) ExecContainer(ctx context.Context, id string, spec providers.Exe
 		e.stderr, errW = io.Pipe()
 	}
 	if spec.Stdin {
-		e.stdin = &execStdin{resp: &e.resp}
+		e.stdin = &execStdin{resp: &e.resp, tty: spec.TTY}
 	}
 	go e.copy(spec.TTY, outW, errW)
 	// Daemons before API 1.42 ignore ConsoleSize: size the TTY now.
@@ -150,10 +150,21 @@ func (e *execSession) Close() error {
 }
 
 // execStdin writes up the hijacked connection; Close half-closes it, which
-// the process reads as EOF.
+// the process reads as EOF. With a TTY it does not: Docker answers a
+// half-close of a terminal's input by tearing the terminal down, racing
+// the process's last output (cat's echo of what was typed came back
+// empty); a terminal's end of input is ^D, as with `docker exec -it`, and
+// the connection closes when the process ends.
 type execStdin struct {
 	resp *types.HijackedResponse
+	tty  bool
 }
 
 func (s *execStdin) Write(p []byte) (int, error) { return s.resp.Conn.Write(p) }
-func (s *execStdin) Close() error                { return s.resp.CloseWrite() }
+
+func (s *execStdin) Close() error {
+	if s.tty {
+		return nil
+	}
+	return s.resp.CloseWrite()
+}
