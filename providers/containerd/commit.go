@@ -40,11 +40,8 @@ func (a *Adapter) CommitContainer(ctx context.Context, id string, spec providers
 	}
 	unlock := a.locks.lock(id)
 	defer unlock()
-	info, _, state, err := a.current(ctx, id)
+	info, _, state, err := a.currentFor(ctx, id, providers.ActCommit)
 	if err != nil {
-		return providers.Image{}, err
-	}
-	if err := providers.ContainerAllowed(providers.ActCommit, state); err != nil {
 		return providers.Image{}, err
 	}
 	ctx, done, err := a.client.WithLease(ctx)

@@ -82,6 +82,16 @@ func (a *Adapter) current(ctx context.Context, id string) (containers.Container,
 	return c, t, s, nil
 }
 
+// currentFor is current, refused (ErrConflict naming the state) when the
+// state table does not allow action there.
+func (a *Adapter) currentFor(ctx context.Context, id, action string) (containers.Container, taskInfo, providers.ContainerState, error) {
+	info, t, state, err := a.current(ctx, id)
+	if err == nil {
+		err = providers.ContainerAllowed(action, state)
+	}
+	return info, t, state, err
+}
+
 // view makes the canopy container of a containerd container and its task.
 func (a *Adapter) view(ctx context.Context, c containers.Container, t taskInfo) providers.Container {
 	state, code, finished := stateOf(t, c.Labels)

@@ -22,11 +22,8 @@ func (a *Adapter) StartContainer(ctx context.Context, id string) error {
 	ctx = a.ns(ctx)
 	unlock := a.locks.lock(id)
 	defer unlock()
-	info, t, state, err := a.current(ctx, id)
+	info, t, _, err := a.currentFor(ctx, id, providers.ActStart)
 	if err != nil {
-		return err
-	}
-	if err := providers.ContainerAllowed(providers.ActStart, state); err != nil {
 		return err
 	}
 	// A start by a user clears the stop mark and the restart count (Docker
@@ -130,11 +127,8 @@ func (a *Adapter) StopContainer(ctx context.Context, id string, timeout time.Dur
 	ctx = a.ns(ctx)
 	unlock := a.locks.lock(id)
 	defer unlock()
-	_, _, state, err := a.current(ctx, id)
+	_, _, _, err := a.currentFor(ctx, id, providers.ActStop)
 	if err != nil {
-		return err
-	}
-	if err := providers.ContainerAllowed(providers.ActStop, state); err != nil {
 		return err
 	}
 	return a.stopTask(ctx, id, timeout)
@@ -201,11 +195,8 @@ func (a *Adapter) RestartContainer(ctx context.Context, id string, timeout time.
 	ctx = a.ns(ctx)
 	unlock := a.locks.lock(id)
 	defer unlock()
-	_, _, state, err := a.current(ctx, id)
+	_, _, _, err := a.currentFor(ctx, id, providers.ActRestart)
 	if err != nil {
-		return err
-	}
-	if err := providers.ContainerAllowed(providers.ActRestart, state); err != nil {
 		return err
 	}
 	if err := a.stopTask(ctx, id, timeout); err != nil {
@@ -259,11 +250,8 @@ func (a *Adapter) taskAction(ctx context.Context, id, action string, fn func(con
 	ctx = a.ns(ctx)
 	unlock := a.locks.lock(id)
 	defer unlock()
-	_, _, state, err := a.current(ctx, id)
+	_, _, _, err := a.currentFor(ctx, id, action)
 	if err != nil {
-		return err
-	}
-	if err := providers.ContainerAllowed(action, state); err != nil {
 		return err
 	}
 	c, err := a.client.LoadContainer(ctx, id)
@@ -293,11 +281,8 @@ func (a *Adapter) RenameContainer(ctx context.Context, id, name string) error {
 	}
 	unlock := a.locks.lock(id)
 	defer unlock()
-	info, _, state, err := a.current(ctx, id)
+	info, _, _, err := a.currentFor(ctx, id, providers.ActRename)
 	if err != nil {
-		return err
-	}
-	if err := providers.ContainerAllowed(providers.ActRename, state); err != nil {
 		return err
 	}
 	if info.Labels[labelName] == name {
@@ -321,11 +306,8 @@ func (a *Adapter) UpdateContainer(ctx context.Context, id string, u providers.Co
 	ctx = a.ns(ctx)
 	unlock := a.locks.lock(id)
 	defer unlock()
-	_, t, state, err := a.current(ctx, id)
+	_, t, _, err := a.currentFor(ctx, id, providers.ActUpdate)
 	if err != nil {
-		return err
-	}
-	if err := providers.ContainerAllowed(providers.ActUpdate, state); err != nil {
 		return err
 	}
 	if u.RestartPolicy != nil {

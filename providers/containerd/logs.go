@@ -24,11 +24,8 @@ const followPoll = 100 * time.Millisecond
 // logger has written its last line.
 func (a *Adapter) ContainerLogs(ctx context.Context, id string, opts providers.LogOptions) (providers.LogReader, error) {
 	ctx = a.ns(ctx)
-	_, _, state, err := a.current(ctx, id)
+	_, _, _, err := a.currentFor(ctx, id, providers.ActLogs)
 	if err != nil {
-		return nil, err
-	}
-	if err := providers.ContainerAllowed(providers.ActLogs, state); err != nil {
 		return nil, err
 	}
 	if !opts.Stdout && !opts.Stderr {

@@ -37,11 +37,8 @@ type sample struct {
 // network_mode is host, where they would be the host's: then zero).
 func (a *Adapter) ContainerStats(ctx context.Context, id string) (providers.ContainerStats, error) {
 	ctx = a.ns(ctx)
-	_, t, state, err := a.current(ctx, id)
+	_, t, _, err := a.currentFor(ctx, id, providers.ActStats)
 	if err != nil {
-		return providers.ContainerStats{}, err
-	}
-	if err := providers.ContainerAllowed(providers.ActStats, state); err != nil {
 		return providers.ContainerStats{}, err
 	}
 	first, err := a.sample(ctx, id)
@@ -185,11 +182,8 @@ func netDev(path string) (rx, tx int64) {
 // adapter runs on the containerd host, so the pids are the host's.
 func (a *Adapter) ContainerTop(ctx context.Context, id string, psArgs []string) (providers.Top, error) {
 	ctx = a.ns(ctx)
-	_, _, state, err := a.current(ctx, id)
+	_, _, _, err := a.currentFor(ctx, id, providers.ActTop)
 	if err != nil {
-		return providers.Top{}, err
-	}
-	if err := providers.ContainerAllowed(providers.ActTop, state); err != nil {
 		return providers.Top{}, err
 	}
 	c, err := a.client.LoadContainer(ctx, id)
