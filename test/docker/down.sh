@@ -21,10 +21,11 @@ else
 	log "containerd not running"
 	rm -f "$CTRD_PIDFILE"
 fi
-# dockerd leaves its network namespace's bind mount under its exec root
-# (exec/netns/default) when it stops; drop it, so the checkout can be
-# removed and nothing of ours stays mounted.
-for m in "$DIR"/exec/netns/*; do
+# dockerd leaves mounts behind when it stops: its network namespace's
+# under the exec root (exec/netns/default) and its data root mounted onto
+# itself; drop them, so nothing of ours stays mounted and the checkout can
+# be removed.
+for m in "$DIR"/exec/netns/* "$DIR/data"; do
 	if [[ -e $m ]] && mountpoint -q "$m" 2>/dev/null; then
 		umount "$m" && log "unmounted $m"
 	fi
