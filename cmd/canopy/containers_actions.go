@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,25 +33,14 @@ func (a containerCmds) eachContainer(ctx context.Context, ids []string, bound ti
 	if err != nil {
 		return err
 	}
-	results := make([]*canopyv1.Container, len(ids))
-	errs := make([]error, len(ids))
-	sem := make(chan struct{}, maxParallel)
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			rctx, cancel := ctx, context.CancelFunc(func() {})
-			if bound > 0 {
-				rctx, cancel = context.WithTimeout(ctx, bound)
-			}
-			defer cancel()
-			results[i], errs[i] = call(rctx, c, id)
-		}()
-	}
-	wg.Wait()
+	results, errs := forEach(len(ids), func(i int) (*canopyv1.Container, error) {
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if bound > 0 {
+			rctx, cancel = context.WithTimeout(ctx, bound)
+		}
+		defer cancel()
+		return call(rctx, c, ids[i])
+	})
 	if len(ids) == 1 {
 		if errs[0] != nil {
 			return errs[0]

@@ -189,22 +189,11 @@ func sortByName(ids []string, names map[string]string) {
 // sampleStats takes one sample of each container concurrently (a sample
 // may take a second: CPU use needs two readings).
 func (a containerCmds) sampleStats(ctx context.Context, c canopyv1.ContainerServiceClient, ids []string, names map[string]string) error {
-	out := make([]*canopyv1.ContainerStats, len(ids))
-	errs := make([]error, len(ids))
-	sem := make(chan struct{}, maxParallel)
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			rctx, cancel := a.rpcCtx(ctx, false)
-			defer cancel()
-			out[i], errs[i] = c.GetContainerStats(rctx, &canopyv1.GetContainerStatsRequest{Id: id})
-		}()
-	}
-	wg.Wait()
+	out, errs := forEach(len(ids), func(i int) (*canopyv1.ContainerStats, error) {
+		rctx, cancel := a.rpcCtx(ctx, false)
+		defer cancel()
+		return c.GetContainerStats(rctx, &canopyv1.GetContainerStatsRequest{Id: ids[i]})
+	})
 	if len(ids) == 1 {
 		if errs[0] != nil {
 			return errs[0]

@@ -10,8 +10,27 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-// maxParallel bounds how many servers one command acts on at once.
+// maxParallel bounds how many resources one command acts on at once.
 const maxParallel = 8
+
+// forEach calls fn for each of n items, at most maxParallel at once, and
+// returns the results and errors in item order.
+func forEach[T any](n int, fn func(i int) (T, error)) ([]T, []error) {
+	results, errs := make([]T, n), make([]error, n)
+	sem := make(chan struct{}, maxParallel)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i], errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	return results, errs
+}
 
 const multiHelp = `
 
@@ -72,22 +91,11 @@ func (a *app) eachServer(ctx context.Context, ids []string, wait bool, call func
 	if err != nil {
 		return err
 	}
-	results := make([]*canopyv1.Server, len(ids))
-	errs := make([]error, len(ids))
-	sem := make(chan struct{}, maxParallel)
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			rctx, cancel := a.rpcCtx(ctx, wait)
-			defer cancel()
-			results[i], errs[i] = call(rctx, c, id)
-		}()
-	}
-	wg.Wait()
+	results, errs := forEach(len(ids), func(i int) (*canopyv1.Server, error) {
+		rctx, cancel := a.rpcCtx(ctx, wait)
+		defer cancel()
+		return call(rctx, c, ids[i])
+	})
 
 	if len(ids) == 1 {
 		if errs[0] != nil {
