@@ -51,22 +51,24 @@ func (v *containerViews) containersPB(ctx context.Context, cl *router.Cloud, lis
 	if err != nil {
 		return nil, err
 	}
-	recs, err := v.store.ListRecords(ctx, containerNamespace, "")
-	if err != nil {
-		return nil, router.StoreErr("list container records", err)
-	}
-	byID := make(map[string][]byte, len(recs))
-	for _, r := range recs {
-		byID[r.Key] = r.Value
+	// One container (a Get, an action's answer) reads its own record; a
+	// list reads them all at once.
+	recOf := func(id string) containerRecord { return v.record(ctx, id) }
+	if len(list) > 1 {
+		recs, err := v.store.ListRecords(ctx, containerNamespace, "")
+		if err != nil {
+			return nil, router.StoreErr("list container records", err)
+		}
+		byID := make(map[string]containerRecord, len(recs))
+		for _, r := range recs {
+			byID[r.Key] = decodeRecord(r.Value)
+		}
+		recOf = func(id string) containerRecord { return byID[id] }
 	}
 	out := make([]*canopyv1.Container, len(list))
 	for i, c := range list {
 		m := ids[c.NativeID]
-		var rec containerRecord
-		if raw, ok := byID[m.ID]; ok {
-			rec = decodeRecord(raw)
-		}
-		out[i] = containerPB(cl.Name, m.ID, m.Project, c, rec)
+		out[i] = containerPB(cl.Name, m.ID, m.Project, c, recOf(m.ID))
 	}
 	return out, nil
 }
