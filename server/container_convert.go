@@ -43,12 +43,11 @@ type readyProbe struct {
 }
 
 func (v *containerViews) record(ctx context.Context, id string) containerRecord {
-	var r containerRecord
 	raw, err := v.store.GetRecord(ctx, containerNamespace, id)
-	if err == nil {
-		_ = json.Unmarshal(raw, &r)
+	if err != nil {
+		return containerRecord{}
 	}
-	return r
+	return decodeRecord(raw)
 }
 
 func (v *containerViews) putRecord(ctx context.Context, id string, r containerRecord) error {
