@@ -199,6 +199,10 @@ func TestContainerDependsOn(t *testing.T) {
 			t.Fatalf("b never reached CREATED: %v %v; operation %v", got, err, op)
 		}
 	}
+	// a's own create may still be starting it: exec once it runs.
+	if _, err := e.c.WaitContainer(ctx, &canopyv1.WaitContainerRequest{Id: "aa", Condition: canopyv1.WaitContainerRequest_CONDITION_RUNNING}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.c.RunInContainer(ctx, &canopyv1.RunInContainerRequest{Start: &canopyv1.ExecStart{Container: "aa", Command: []string{"touch", "/tmp/up"}}}); err != nil {
 		t.Fatal(err)
 	}
