@@ -149,6 +149,12 @@ type ServerSpec struct {
 	// Name tag on the volume).
 	RootVolumeGiB  int64
 	RootVolumeName string
+	// Ports are existing ports (native ids) to attach, after Networks'
+	// new ones; SecurityGroupIDs apply to the ports the create makes.
+	// Adapters of clouds without networking (the containers view) refuse
+	// them with ErrUnsupported.
+	Ports            []string
+	SecurityGroupIDs []string
 }
 
 // Action is a server power action.

@@ -240,6 +240,14 @@ func Has(p Provider, capability string) bool {
 		_, ok = p.(ContainerCommitter)
 	case CapContainerImages:
 		_, ok = p.(ContainerImages)
+	case CapNetworks:
+		_, ok = p.(Networks)
+	case CapRouters:
+		_, ok = p.(Routers)
+	case CapSecurityGroups:
+		_, ok = p.(SecurityGroups)
+	case CapFloatingIPs:
+		_, ok = p.(FloatingIPs)
 	}
 	if !ok {
 		return false
@@ -252,4 +260,5 @@ func Has(p Provider, capability string) bool {
 
 // capabilityNames are every capability Has knows, in Capabilities' order.
 var capabilityNames = []string{CapBackups, CapCompute, CapContainerCommit, CapContainerEvents, CapContainerIO, CapContainerImages, CapContainers,
-	CapImageTransfer, CapKeypairs, CapObjects, CapPresignedURLs, CapSnapshots, CapVolumeData, CapVolumeFromImage, CapVolumes}
+	CapFloatingIPs, CapImageTransfer, CapKeypairs, CapNetworks, CapObjects, CapPresignedURLs, CapRouters, CapSecurityGroups, CapSnapshots,
+	CapVolumeData, CapVolumeFromImage, CapVolumes}

@@ -76,6 +76,15 @@ type Fixture struct {
 	// runtime cannot do, each with why; those parts are skipped saying so.
 	// The keys are the Unsupported* constants (containers.go).
 	ContainerUnsupported map[string]string
+	// ExternalNetwork is the native id of the external network routers'
+	// gateways and floating IPs use (Neutron's public network; on EC2 the
+	// "amazon" public pool the adapter lists as an external network);
+	// empty: the cloud has none, and those parts check ErrUnsupported.
+	ExternalNetwork string
+	// NetworkUnsupported names parts of the Networks section the cloud
+	// cannot do, each with why (keys: the UnsupportedNet* constants in
+	// networks.go); those parts are skipped saying so.
+	NetworkUnsupported map[string]string
 }
 
 func (f *Fixture) defaults() {
