@@ -139,6 +139,14 @@ var CacheKinds = map[string]time.Duration{
 	"flavors":  5 * time.Minute,
 	"images":   time.Minute,
 	"keypairs": 30 * time.Second,
+	// Networking (canopy's own writes invalidate these at once; changes
+	// made behind canopy's back show within the TTL).
+	"networks":        10 * time.Second,
+	"subnets":         10 * time.Second,
+	"ports":           5 * time.Second,
+	"routers":         10 * time.Second,
+	"security_groups": 10 * time.Second,
+	"floating_ips":    5 * time.Second,
 	// Block storage (canopy's own writes invalidate these at once).
 	"volumes":   2 * time.Second,
 	"snapshots": 5 * time.Second,

@@ -70,6 +70,9 @@ type Cloud struct {
 	// Containers is the rate-limited container driver with its event-fed
 	// view (lists, waits and Watch); nil on clouds without containers.
 	Containers *cache.Containers
+	// Net is the rate-limited, cached networking driver; nil on clouds
+	// without networks.
+	Net *cache.Net
 
 	mu        sync.Mutex
 	healthy   bool
@@ -189,6 +192,13 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 			ttl[kind] = cc.TTL(kind)
 		}
 		cl.StorageCache = cache.NewStorage(pc.Name, p, cl.Limiter, cache.Options{TTL: ttl, Poll: min})
+	}
+	{
+		ttl := map[string]time.Duration{}
+		for _, kind := range cache.NetworkKinds {
+			ttl[kind] = cc.TTL(kind)
+		}
+		cl.Net = cache.NewNet(pc.Name, p, cl.Limiter, cache.Options{TTL: ttl, Poll: min})
 	}
 	if o, ok := p.(providers.Objects); ok {
 		cl.Objects = cache.NewObjects(pc.Name, o, cl.Limiter, nil)
@@ -392,6 +402,15 @@ func (cl *Cloud) ComputeOrFail() (*cache.Compute, error) {
 		return nil, CapabilityErr(cl.Name, "compute")
 	}
 	return cl.Compute, nil
+}
+
+// NetOrFail returns the cloud's networking driver, or FAILED_PRECONDITION
+// naming the cloud when it has none (or lacks the capability asked).
+func (cl *Cloud) NetOrFail(capability string) (*cache.Net, error) {
+	if cl.Net == nil || !cl.Net.Has(capability) {
+		return nil, CapabilityErr(cl.Name, capability)
+	}
+	return cl.Net, nil
 }
 
 // ContainersOrFail returns the cloud's container driver or

@@ -1333,7 +1333,8 @@ type CreateServerRequest struct {
 	Image string `protobuf:"bytes,4,opt,name=image,proto3" json:"image,omitempty"`
 	// A keypair name to inject.
 	Keypair string `protobuf:"bytes,5,opt,name=keypair,proto3" json:"keypair,omitempty"`
-	// Networks to attach (names or native ids); empty: the cloud's default.
+	// Networks to attach (canopy ids, names or native ids); empty: the
+	// cloud's default.
 	Networks []string `protobuf:"bytes,6,rep,name=networks,proto3" json:"networks,omitempty"`
 	// Cloud-init user data.
 	UserData []byte `protobuf:"bytes,7,opt,name=user_data,json=userData,proto3" json:"user_data,omitempty"`
@@ -1347,7 +1348,17 @@ type CreateServerRequest struct {
 	// of an image. A volume canopy deferred because its cloud cannot make a
 	// volume from an image is made now, from its image, as the server's root
 	// volume, and keeps its canopy id.
-	BootVolume    string `protobuf:"bytes,11,opt,name=boot_volume,json=bootVolume,proto3" json:"boot_volume,omitempty"`
+	BootVolume string `protobuf:"bytes,11,opt,name=boot_volume,json=bootVolume,proto3" json:"boot_volume,omitempty"`
+	// Existing ports to attach (canopy ids or names; see NetworkService),
+	// after the networks' new ones.
+	Ports []string `protobuf:"bytes,12,rep,name=ports,proto3" json:"ports,omitempty"`
+	// Security groups for the ports the create makes (canopy ids or names);
+	// empty: the cloud's default.
+	SecurityGroups []string `protobuf:"bytes,13,rep,name=security_groups,json=securityGroups,proto3" json:"security_groups,omitempty"`
+	// Allocate a floating IP from the cloud's external network and associate
+	// it once the server is ACTIVE (as shade's create_server(auto_ip=True));
+	// the server's addresses then show it, type "floating".
+	AutoIp        bool `protobuf:"varint,14,opt,name=auto_ip,json=autoIp,proto3" json:"auto_ip,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1457,6 +1468,27 @@ func (x *CreateServerRequest) GetBootVolume() string {
 		return x.BootVolume
 	}
 	return ""
+}
+
+func (x *CreateServerRequest) GetPorts() []string {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+func (x *CreateServerRequest) GetSecurityGroups() []string {
+	if x != nil {
+		return x.SecurityGroups
+	}
+	return nil
+}
+
+func (x *CreateServerRequest) GetAutoIp() bool {
+	if x != nil {
+		return x.AutoIp
+	}
+	return false
 }
 
 // GetServerRequest names one server.
@@ -2556,7 +2588,7 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
 	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"!\n" +
 	"\x0fGetImageRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xae\x03\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x86\x04\n" +
 	"\x13CreateServerRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x16\n" +
@@ -2571,7 +2603,10 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"request_id\x18\n" +
 	" \x01(\tR\trequestId\x12\x1f\n" +
 	"\vboot_volume\x18\v \x01(\tR\n" +
-	"bootVolume\x1a9\n" +
+	"bootVolume\x12\x14\n" +
+	"\x05ports\x18\f \x03(\tR\x05ports\x12'\n" +
+	"\x0fsecurity_groups\x18\r \x03(\tR\x0esecurityGroups\x12\x17\n" +
+	"\aauto_ip\x18\x0e \x01(\bR\x06autoIp\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\"\n" +
