@@ -29,7 +29,8 @@ func opPB(ctx context.Context, st store.RecordStore, op store.Operation) *canopy
 
 // isCreateKind reports whether an operation kind makes its target.
 func isCreateKind(kind string) bool {
-	return kind == opVolumeCreate || kind == opSnapshotCreate || kind == opBackupCreate || kind == opBackupRestore || kind == opContainerCreate
+	return kind == opVolumeCreate || kind == opSnapshotCreate || kind == opBackupCreate || kind == opBackupRestore || kind == opContainerCreate ||
+		isNetCreate(kind)
 }
 
 // opMessage converts an operation as the store has it.

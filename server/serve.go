@@ -54,9 +54,12 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)...)
 	containers := &containerService{containerViews: containerViews{rt: s.rt, store: s.store, log: s.log}}
+	nets := &networkService{netViews: netViews{rt: s.rt, store: s.store, log: s.log, servers: serverViews{rt: s.rt}}}
 	vols, opsvc, err := s.startVolumes(ctx, func(o *ops) { // storage.go: resumes unfinished operations
 		containers.ops = o
 		containers.registerJobs(o.runner)
+		nets.ops = o
+		nets.registerJobs(o.runner)
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -76,11 +79,13 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	canopyv1.RegisterVolumeServiceServer(gs, vols)
 	canopyv1.RegisterOperationServiceServer(gs, opsvc)
 	canopyv1.RegisterContainerServiceServer(gs, containers)
+	canopyv1.RegisterNetworkServiceServer(gs, nets)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	for _, name := range []string{"", canopyv1.CloudService_ServiceDesc.ServiceName, canopyv1.ComputeService_ServiceDesc.ServiceName, canopyv1.AuthService_ServiceDesc.ServiceName,
 		canopyv1.ObjectService_ServiceDesc.ServiceName, canopyv1.ImageTransferService_ServiceDesc.ServiceName,
-		canopyv1.VolumeService_ServiceDesc.ServiceName, canopyv1.OperationService_ServiceDesc.ServiceName, canopyv1.ContainerService_ServiceDesc.ServiceName} {
+		canopyv1.VolumeService_ServiceDesc.ServiceName, canopyv1.OperationService_ServiceDesc.ServiceName, canopyv1.ContainerService_ServiceDesc.ServiceName,
+		canopyv1.NetworkService_ServiceDesc.ServiceName} {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	reflection.Register(gs)
@@ -166,7 +171,7 @@ func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool, rout
 	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		canopyv1.RegisterCloudServiceHandler, canopyv1.RegisterComputeServiceHandler, canopyv1.RegisterAuthServiceHandler,
 		canopyv1.RegisterObjectServiceHandler,
-		canopyv1.RegisterVolumeServiceHandler, canopyv1.RegisterOperationServiceHandler, canopyv1.RegisterContainerServiceHandler,
+		canopyv1.RegisterVolumeServiceHandler, canopyv1.RegisterOperationServiceHandler, canopyv1.RegisterContainerServiceHandler, canopyv1.RegisterNetworkServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {
 			conn.Close()

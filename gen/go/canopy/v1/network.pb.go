@@ -1300,7 +1300,8 @@ type FloatingIP struct {
 	NativeId string `protobuf:"bytes,2,opt,name=native_id,json=nativeId,proto3" json:"native_id,omitempty"`
 	// Where it lives.
 	Location *Location `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
-	// Empty: floating IPs have no name (Get accepts the address).
+	// Its address: floating IPs have no name of their own, so the address
+	// stands for one (Get and the `id` of other methods accept it).
 	Name string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
 	// Normalized status.
 	Status Status `protobuf:"varint,5,opt,name=status,proto3,enum=canopy.v1.Status" json:"status,omitempty"`
@@ -3845,7 +3846,7 @@ func (x *ListFloatingIPsRequest) GetServer() string {
 // ListFloatingIPsResponse is one page of floating IPs.
 type ListFloatingIPsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Ordered by cloud, then id.
+	// Ordered by cloud, then address, then id.
 	FloatingIps []*FloatingIP `protobuf:"bytes,1,rep,name=floating_ips,json=floatingIps,proto3" json:"floating_ips,omitempty"`
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
