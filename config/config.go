@@ -43,6 +43,8 @@ type Config struct {
 	Duplicates string `yaml:"duplicates"`
 	// REST configures the REST gateway's handling of requests.
 	REST REST `yaml:"rest"`
+	// Networks configures global networks and security groups.
+	Networks Networks `yaml:"networks"`
 	// DataDir is where adapters may keep local state; canopyd sets it to
 	// the directory of its store (it is not read from the file).
 	DataDir string `yaml:"-"`
@@ -58,6 +60,15 @@ const (
 // own limit on a received message, so a request REST refuses for its size
 // is one gRPC would refuse too (JSON is seldom smaller than protobuf).
 const DefaultMaxBodyBytes = 4 << 20
+
+// Networks configures global networks and security groups.
+type Networks struct {
+	// ReconcileInterval is how often canopy compares each realization of
+	// a global security group with its definition and repairs what was
+	// changed at the cloud (default 30s): one fresh list of groups and
+	// ports per cloud per pass, whatever the number of groups.
+	ReconcileInterval Duration `yaml:"reconcile_interval"`
+}
 
 // REST configures the REST gateway.
 type REST struct {
@@ -245,6 +256,9 @@ func (c *Config) setDefaults() {
 	if c.Wait.Timeout == 0 {
 		c.Wait.Timeout = Duration(10 * time.Minute)
 	}
+	if c.Networks.ReconcileInterval == 0 {
+		c.Networks.ReconcileInterval = Duration(30 * time.Second)
+	}
 	if c.Wait.MinInterval == 0 {
 		c.Wait.MinInterval = Duration(500 * time.Millisecond)
 	}
@@ -273,6 +287,9 @@ func (c *Config) Validate() error {
 	case "", DuplicatesDelete, DuplicatesReport:
 	default:
 		return fmt.Errorf("duplicates %q: want %s or %s", c.Duplicates, DuplicatesDelete, DuplicatesReport)
+	}
+	if ri := c.Networks.ReconcileInterval.Std(); ri < 0 || (ri > 0 && ri < 10*time.Millisecond) {
+		return fmt.Errorf("networks.reconcile_interval %s: want at least 10ms", ri)
 	}
 	seen := map[string]bool{}
 	zoneOwner := map[string]string{}

@@ -22,6 +22,13 @@ type Query struct {
 // clouds the location selects, keeps what keep accepts, and pages the merge
 // in a stable order (cloud, name, id).
 func List[T Named](ctx context.Context, r Resolver, q Query, fetch func(context.Context, *Cloud) ([]T, error), keep func(T) bool) ([]T, string, []*canopyv1.CloudError, error) {
+	return ListWith(ctx, r, q, fetch, nil, keep)
+}
+
+// ListWith is List with resources of no one cloud (global networks and
+// groups) merged in: extra lists them, when the location names no cloud.
+// They sort first (their cloud is empty).
+func ListWith[T Named](ctx context.Context, r Resolver, q Query, fetch func(context.Context, *Cloud) ([]T, error), extra func(context.Context) ([]T, error), keep func(T) bool) ([]T, string, []*canopyv1.CloudError, error) {
 	size, err := PageSize(q.PageSize)
 	if err != nil {
 		return nil, "", nil, err
@@ -34,6 +41,13 @@ func List[T Named](ctx context.Context, r Resolver, q Query, fetch func(context.
 		return nil, "", nil, err
 	}
 	all, errs := FanOut(ctx, targets, fetch)
+	if extra != nil && q.Location.GetCloud() == "" {
+		more, err := extra(ctx)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		all = append(more, all...)
+	}
 	var kept []T
 	for _, it := range all {
 		if keep(it) {

@@ -17,6 +17,9 @@ import (
 type metrics struct {
 	rpc  *prometheus.HistogramVec
 	wake *prometheus.HistogramVec
+	// drift counts what the reconcile loop found changed at a cloud and
+	// put back (network_reconcile.go).
+	drift *prometheus.CounterVec
 	// onWake, when set, sees every woken wait (benchmarks).
 	onWake func(cloud string, changed, woke time.Time)
 }
@@ -32,6 +35,11 @@ func newMetrics(reg *prometheus.Registry, rt *router.Router) *metrics {
 			Help:    "From the cloud's change of a resource (its update time) to canopy waking the waiter, by cloud and kind.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 1.6, 16),
 		}, []string{"cloud", "kind"})}
+	m.drift = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "canopy_network_drift_total",
+		Help: "Changes made at a cloud behind canopy's back to a global network or security group, found and repaired by the reconcile loop, by cloud and what changed.",
+	}, []string{"cloud", "what"})
+	reg.MustRegister(m.drift)
 	reg.MustRegister(m.rpc, m.wake, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, cl := range rt.Clouds() {
 		if cl.Servers == nil {

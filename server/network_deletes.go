@@ -56,6 +56,14 @@ func inUse(kind, id string, by []string) error {
 
 // DeleteNetwork implements canopyv1.NetworkServiceServer.
 func (s *networkService) DeleteNetwork(ctx context.Context, req *canopyv1.DeleteNetworkRequest) (*canopyv1.Operation, error) {
+	if g, ok, err := s.findGlobal(ctx, providers.KindNetwork, req.GetId()); err != nil {
+		return nil, err
+	} else if ok {
+		if err := s.globalInUse(ctx, g); err != nil {
+			return nil, err
+		}
+		return s.deleteGlobal(ctx, req, g)
+	}
 	return netDelete(ctx, s, networkKind, req, func(ctx context.Context, cl *router.Cloud, m store.Mapping, x providers.Network) error {
 		ports, err := portKind.cloudList(ctx, &s.netViews, cl, true)
 		if err != nil {
@@ -118,6 +126,14 @@ func (s *networkService) DeleteRouter(ctx context.Context, req *canopyv1.DeleteR
 
 // DeleteSecurityGroup implements canopyv1.NetworkServiceServer.
 func (s *networkService) DeleteSecurityGroup(ctx context.Context, req *canopyv1.DeleteSecurityGroupRequest) (*canopyv1.Operation, error) {
+	if g, ok, err := s.findGlobal(ctx, providers.KindSecurityGroup, req.GetId()); err != nil {
+		return nil, err
+	} else if ok {
+		if err := s.globalInUse(ctx, g); err != nil {
+			return nil, err
+		}
+		return s.deleteGlobal(ctx, req, g)
+	}
 	return netDelete(ctx, s, securityGroupKind, req, func(ctx context.Context, cl *router.Cloud, m store.Mapping, x providers.SecurityGroup) error {
 		var by []string
 		groups, err := securityGroupKind.cloudList(ctx, &s.netViews, cl, true)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/router"
 )
 
@@ -52,11 +53,17 @@ func (v *netViews) withCIDR(ctx context.Context, nets []*canopyv1.Network) error
 // netList is the one List of every networking kind: fan out, keep what
 // the caller sees and the request's filters accept, page.
 func netList[T any, P router.Named](ctx context.Context, v *netViews, k netKind[T, P], q router.Query, keep func(P) bool) ([]P, string, []*canopyv1.CloudError, error) {
+	return netListWith(ctx, v, k, q, nil, keep)
+}
+
+// netListWith is netList with the caller's global resources of the kind
+// merged in (extra).
+func netListWith[T any, P router.Named](ctx context.Context, v *netViews, k netKind[T, P], q router.Query, extra func(context.Context) ([]P, error), keep func(P) bool) ([]P, string, []*canopyv1.CloudError, error) {
 	named := q.Location.GetCloud()
 	fetch := func(ctx context.Context, cl *router.Cloud) ([]P, error) {
 		return k.cloudList(ctx, v, cl, named == cl.Name)
 	}
-	page, next, errs, err := router.List(ctx, v.rt, q, fetch, func(x P) bool {
+	page, next, errs, err := router.ListWith(ctx, v.rt, q, fetch, extra, func(x P) bool {
 		loc := x.GetLocation()
 		return k.visible(ctx, x) && router.MatchLocation(q.Location, loc.GetRegion(), loc.GetZone()) && keep(x)
 	})
@@ -85,7 +92,10 @@ func nameOK(want, got string) bool { return want == "" || want == got }
 // ListNetworks implements canopyv1.NetworkServiceServer.
 func (s *networkService) ListNetworks(ctx context.Context, req *canopyv1.ListNetworksRequest) (*canopyv1.ListNetworksResponse, error) {
 	q := query(req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), "networks", req.GetName(), req.GetExternal())
-	page, next, errs, err := netList(ctx, &s.netViews, networkKind, q, func(x *canopyv1.Network) bool {
+	globals := func(ctx context.Context) ([]*canopyv1.Network, error) {
+		return globalList(ctx, &s.netViews, providers.KindNetwork, s.globalNetworkPB)
+	}
+	page, next, errs, err := netListWith(ctx, &s.netViews, networkKind, q, globals, func(x *canopyv1.Network) bool {
 		return nameOK(req.GetName(), x.Name) && (!req.GetExternal() || x.External) && router.MatchLabels(req.GetLabels(), x.Labels)
 	})
 	if err != nil {
@@ -150,7 +160,10 @@ func (s *networkService) ListRouters(ctx context.Context, req *canopyv1.ListRout
 // ListSecurityGroups implements canopyv1.NetworkServiceServer.
 func (s *networkService) ListSecurityGroups(ctx context.Context, req *canopyv1.ListSecurityGroupsRequest) (*canopyv1.ListSecurityGroupsResponse, error) {
 	q := query(req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), "security_groups", req.GetName())
-	page, next, errs, err := netList(ctx, &s.netViews, securityGroupKind, q, func(x *canopyv1.SecurityGroup) bool {
+	globals := func(ctx context.Context) ([]*canopyv1.SecurityGroup, error) {
+		return globalList(ctx, &s.netViews, providers.KindSecurityGroup, s.globalGroupPB)
+	}
+	page, next, errs, err := netListWith(ctx, &s.netViews, securityGroupKind, q, globals, func(x *canopyv1.SecurityGroup) bool {
 		return nameOK(req.GetName(), x.Name) && router.MatchLabels(req.GetLabels(), x.Labels)
 	})
 	if err != nil {

@@ -51,6 +51,12 @@ func sameCloud(field string, cl, other *router.Cloud, id string) error {
 
 // CreateNetwork implements canopyv1.NetworkServiceServer.
 func (s *networkService) CreateNetwork(ctx context.Context, req *canopyv1.CreateNetworkRequest) (*canopyv1.Operation, error) {
+	if req.GetScope() == canopyv1.Scope_SCOPE_GLOBAL {
+		return s.createGlobalNetwork(ctx, req) // network_global_api.go
+	}
+	if req.GetSubnetPrefixLength() != 0 || req.GetGateway() {
+		return nil, router.BadRequest("scope", "subnet_prefix_length and gateway are for global networks (scope GLOBAL)")
+	}
 	spec := providers.NetworkSpec{Name: req.GetName(), MTU: req.GetMtu(), Labels: req.GetLabels()}
 	if req.GetCidr() != "" {
 		p, err := parseCIDR("cidr", req.GetCidr())
@@ -224,6 +230,9 @@ func (s *networkService) CreateRouter(ctx context.Context, req *canopyv1.CreateR
 
 // CreateSecurityGroup implements canopyv1.NetworkServiceServer.
 func (s *networkService) CreateSecurityGroup(ctx context.Context, req *canopyv1.CreateSecurityGroupRequest) (*canopyv1.Operation, error) {
+	if req.GetScope() == canopyv1.Scope_SCOPE_GLOBAL {
+		return s.createGlobalGroup(ctx, req) // network_global_api.go
+	}
 	if len(req.GetDescription()) > 255 {
 		return nil, router.BadRequest("description", "longer than 255 bytes")
 	}

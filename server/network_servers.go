@@ -33,6 +33,12 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 	}
 	for i, ref := range req.GetNetworks() {
 		native := ref
+		if n, global, gerr := s.globalRef(ctx, cl, providers.KindNetwork, ref); gerr != nil {
+			return nil, nil, nil, gerr
+		} else if global {
+			networks = append(networks, n)
+			continue
+		}
 		if id, isID, ierr := router.IDOrName("networks", ref); ierr == nil && isID {
 			// A canopy id; anything else the id map does not know is the
 			// cloud's own id (a Neutron network's UUID), passed as given.
@@ -64,8 +70,19 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 		}
 		ports = append(ports, pm.NativeID)
 	}
-	if groups, err = s.groupNatives(ctx, cl, "security_groups", req.GetSecurityGroups()); err != nil {
-		return nil, nil, nil, err
+	for i, ref := range req.GetSecurityGroups() {
+		n, global, gerr := s.globalRef(ctx, cl, providers.KindSecurityGroup, ref)
+		if !global && gerr == nil {
+			var natives []string
+			natives, gerr = s.groupNatives(ctx, cl, "security_groups["+strconv.Itoa(i)+"]", []string{ref})
+			if gerr == nil {
+				n = natives[0]
+			}
+		}
+		if gerr != nil {
+			return nil, nil, nil, gerr
+		}
+		groups = append(groups, n)
 	}
 	return networks, ports, groups, nil
 }

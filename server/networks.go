@@ -22,7 +22,9 @@ import (
 type networkService struct {
 	canopyv1.UnimplementedNetworkServiceServer
 	netViews
-	ops *ops
+	ops     *ops
+	metrics *metrics     // drift found by the reconcile loop
+	locks   realizeLocks // one realization at a time per resource and cloud
 }
 
 // netViews reads networking resources as the API shows them: each cloud's
@@ -275,6 +277,12 @@ func (k netKind[T, P]) describe(ctx context.Context, v *netViews, cl *router.Clo
 
 // GetNetwork implements canopyv1.NetworkServiceServer.
 func (s *networkService) GetNetwork(ctx context.Context, req *canopyv1.GetNetworkRequest) (*canopyv1.Network, error) {
+	if g, ok, err := s.findGlobal(ctx, providers.KindNetwork, req.GetId()); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return s.globalNetworkPB(ctx, g)
+	}
 	_, _, _, x, err := networkKind.find(ctx, &s.netViews, "id", req.GetId())
 	if err != nil {
 		return nil, err
@@ -302,6 +310,12 @@ func (s *networkService) GetRouter(ctx context.Context, req *canopyv1.GetRouterR
 
 // GetSecurityGroup implements canopyv1.NetworkServiceServer.
 func (s *networkService) GetSecurityGroup(ctx context.Context, req *canopyv1.GetSecurityGroupRequest) (*canopyv1.SecurityGroup, error) {
+	if g, ok, err := s.findGlobal(ctx, providers.KindSecurityGroup, req.GetId()); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return s.globalGroupPB(ctx, g)
+	}
 	_, _, _, x, err := securityGroupKind.find(ctx, &s.netViews, "id", req.GetId())
 	return x, err
 }

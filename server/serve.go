@@ -54,12 +54,13 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)...)
 	containers := &containerService{containerViews: containerViews{rt: s.rt, store: s.store, log: s.log}}
-	nets := &networkService{netViews: netViews{rt: s.rt, store: s.store, log: s.log, servers: serverViews{rt: s.rt}}}
+	nets := &networkService{netViews: netViews{rt: s.rt, store: s.store, log: s.log, servers: serverViews{rt: s.rt}}, metrics: s.metrics}
 	vols, opsvc, err := s.startVolumes(ctx, func(o *ops) { // storage.go: resumes unfinished operations
 		containers.ops = o
 		containers.registerJobs(o.runner)
 		nets.ops = o
 		nets.registerJobs(o.runner)
+		nets.registerRealizeJobs(o.runner)
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -68,6 +69,13 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		return err
 	}
 	defer vols.ops.stop()
+	rctx, stopReconcile := context.WithCancel(ctx)
+	reconciled := make(chan struct{})
+	go func() {
+		defer close(reconciled)
+		nets.reconcile(rctx, s.cfg.Networks.ReconcileInterval.Std()) // network_reconcile.go
+	}()
+	defer func() { stopReconcile(); <-reconciled }() // before the operations stop
 	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
 	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols, net: nets}
 	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls, chunks: s.chunks}

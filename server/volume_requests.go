@@ -70,7 +70,7 @@ type jobSpec struct {
 // opRequest is one mutating call about to become an operation.
 type opRequest struct {
 	kind    string
-	cl      *router.Cloud
+	cl      *router.Cloud // nil: on no one cloud (a global definition)
 	target  string // canopy id of the resource
 	reserve string // kind of id mapping to reserve for target (creates)
 	spec    any    // recorded as JSON: jobSpec, or containerJob
@@ -151,7 +151,11 @@ func (v *ops) submit(ctx context.Context, r opRequest) (*canopyv1.Operation, err
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "spec: %v", err)
 	}
-	op, created, err := v.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: r.cl.Name, TargetID: r.target,
+	cloud := "" // an operation on no one cloud (a global definition)
+	if r.cl != nil {
+		cloud = r.cl.Name
+	}
+	op, created, err := v.store.CreateOperation(ctx, store.Operation{Project: project(ctx), Kind: r.kind, Cloud: cloud, TargetID: r.target,
 		RequestID: r.reqID, RequestHash: r.hash, Spec: raw})
 	if err != nil {
 		return nil, router.StoreErr("create operation", err)

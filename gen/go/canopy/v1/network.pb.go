@@ -22,6 +22,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Scope says where a network or a security group lives.
+type Scope int32
+
+const (
+	// Not set: LOCAL.
+	Scope_SCOPE_UNSPECIFIED Scope = 0
+	// In one cloud, as the cloud made it.
+	Scope_SCOPE_LOCAL Scope = 1
+	// Defined once in canopy and made real in each cloud where a server
+	// uses it (see Realization).
+	Scope_SCOPE_GLOBAL Scope = 2
+)
+
+// Enum value maps for Scope.
+var (
+	Scope_name = map[int32]string{
+		0: "SCOPE_UNSPECIFIED",
+		1: "SCOPE_LOCAL",
+		2: "SCOPE_GLOBAL",
+	}
+	Scope_value = map[string]int32{
+		"SCOPE_UNSPECIFIED": 0,
+		"SCOPE_LOCAL":       1,
+		"SCOPE_GLOBAL":      2,
+	}
+)
+
+func (x Scope) Enum() *Scope {
+	p := new(Scope)
+	*p = x
+	return p
+}
+
+func (x Scope) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Scope) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_network_proto_enumTypes[0].Descriptor()
+}
+
+func (Scope) Type() protoreflect.EnumType {
+	return &file_canopy_v1_network_proto_enumTypes[0]
+}
+
+func (x Scope) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Scope.Descriptor instead.
+func (Scope) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{0}
+}
+
 // Traffic direction.
 type SecurityGroupRule_Direction int32
 
@@ -59,11 +113,11 @@ func (x SecurityGroupRule_Direction) String() string {
 }
 
 func (SecurityGroupRule_Direction) Descriptor() protoreflect.EnumDescriptor {
-	return file_canopy_v1_network_proto_enumTypes[0].Descriptor()
+	return file_canopy_v1_network_proto_enumTypes[1].Descriptor()
 }
 
 func (SecurityGroupRule_Direction) Type() protoreflect.EnumType {
-	return &file_canopy_v1_network_proto_enumTypes[0]
+	return &file_canopy_v1_network_proto_enumTypes[1]
 }
 
 func (x SecurityGroupRule_Direction) Number() protoreflect.EnumNumber {
@@ -72,7 +126,102 @@ func (x SecurityGroupRule_Direction) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SecurityGroupRule_Direction.Descriptor instead.
 func (SecurityGroupRule_Direction) EnumDescriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{7, 0}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{8, 0}
+}
+
+// Realization is a global network or security group made real in one
+// cloud: an ordinary resource of that cloud, which canopy keeps equal to
+// the definition.
+type Realization struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cloud.
+	Cloud string `protobuf:"bytes,1,opt,name=cloud,proto3" json:"cloud,omitempty"`
+	// The canopy id of the cloud's resource (a network or security group of
+	// that cloud, listed with the others).
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// The cloud's own id of it.
+	NativeId string `protobuf:"bytes,3,opt,name=native_id,json=nativeId,proto3" json:"native_id,omitempty"`
+	// Network: the range carved from the global range for this cloud (its
+	// subnet's; a VPC's too).
+	Cidr string `protobuf:"bytes,4,opt,name=cidr,proto3" json:"cidr,omitempty"`
+	// Network: the canopy id of the subnet made there.
+	SubnetId string `protobuf:"bytes,5,opt,name=subnet_id,json=subnetId,proto3" json:"subnet_id,omitempty"`
+	// Network with gateway: the canopy id of the router made there.
+	RouterId      string `protobuf:"bytes,6,opt,name=router_id,json=routerId,proto3" json:"router_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Realization) Reset() {
+	*x = Realization{}
+	mi := &file_canopy_v1_network_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Realization) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Realization) ProtoMessage() {}
+
+func (x *Realization) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Realization.ProtoReflect.Descriptor instead.
+func (*Realization) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Realization) GetCloud() string {
+	if x != nil {
+		return x.Cloud
+	}
+	return ""
+}
+
+func (x *Realization) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Realization) GetNativeId() string {
+	if x != nil {
+		return x.NativeId
+	}
+	return ""
+}
+
+func (x *Realization) GetCidr() string {
+	if x != nil {
+		return x.Cidr
+	}
+	return ""
+}
+
+func (x *Realization) GetSubnetId() string {
+	if x != nil {
+		return x.SubnetId
+	}
+	return ""
+}
+
+func (x *Realization) GetRouterId() string {
+	if x != nil {
+		return x.RouterId
+	}
+	return ""
 }
 
 // IPRange is an inclusive range of addresses.
@@ -88,7 +237,7 @@ type IPRange struct {
 
 func (x *IPRange) Reset() {
 	*x = IPRange{}
-	mi := &file_canopy_v1_network_proto_msgTypes[0]
+	mi := &file_canopy_v1_network_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -100,7 +249,7 @@ func (x *IPRange) String() string {
 func (*IPRange) ProtoMessage() {}
 
 func (x *IPRange) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[0]
+	mi := &file_canopy_v1_network_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -113,7 +262,7 @@ func (x *IPRange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IPRange.ProtoReflect.Descriptor instead.
 func (*IPRange) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{0}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *IPRange) GetStart() string {
@@ -166,14 +315,25 @@ type Network struct {
 	// Its subnets (canopy ids).
 	SubnetIds []string `protobuf:"bytes,16,rep,name=subnet_ids,json=subnetIds,proto3" json:"subnet_ids,omitempty"`
 	// Whether it is the cloud's default network (the default VPC).
-	Default       bool `protobuf:"varint,17,opt,name=default,proto3" json:"default,omitempty"`
+	Default bool `protobuf:"varint,17,opt,name=default,proto3" json:"default,omitempty"`
+	// LOCAL, or GLOBAL: then `location` has no cloud, `cidr` is the range
+	// each cloud's block is carved from, and `realizations` say where it is
+	// real.
+	Scope Scope `protobuf:"varint,18,opt,name=scope,proto3,enum=canopy.v1.Scope" json:"scope,omitempty"`
+	// Where a global network is real.
+	Realizations []*Realization `protobuf:"bytes,19,rep,name=realizations,proto3" json:"realizations,omitempty"`
+	// Global: the prefix length of each cloud's block (e.g. 24).
+	SubnetPrefixLength int32 `protobuf:"varint,20,opt,name=subnet_prefix_length,json=subnetPrefixLength,proto3" json:"subnet_prefix_length,omitempty"`
+	// Global: each realization gets a router to its cloud's external
+	// network.
+	Gateway       bool `protobuf:"varint,21,opt,name=gateway,proto3" json:"gateway,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Network) Reset() {
 	*x = Network{}
-	mi := &file_canopy_v1_network_proto_msgTypes[1]
+	mi := &file_canopy_v1_network_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -185,7 +345,7 @@ func (x *Network) String() string {
 func (*Network) ProtoMessage() {}
 
 func (x *Network) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[1]
+	mi := &file_canopy_v1_network_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -198,7 +358,7 @@ func (x *Network) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Network.ProtoReflect.Descriptor instead.
 func (*Network) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{1}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Network) GetId() string {
@@ -320,6 +480,34 @@ func (x *Network) GetDefault() bool {
 	return false
 }
 
+func (x *Network) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *Network) GetRealizations() []*Realization {
+	if x != nil {
+		return x.Realizations
+	}
+	return nil
+}
+
+func (x *Network) GetSubnetPrefixLength() int32 {
+	if x != nil {
+		return x.SubnetPrefixLength
+	}
+	return 0
+}
+
+func (x *Network) GetGateway() bool {
+	if x != nil {
+		return x.Gateway
+	}
+	return false
+}
+
 // Subnet is an address range of a network.
 type Subnet struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -365,7 +553,7 @@ type Subnet struct {
 
 func (x *Subnet) Reset() {
 	*x = Subnet{}
-	mi := &file_canopy_v1_network_proto_msgTypes[2]
+	mi := &file_canopy_v1_network_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +565,7 @@ func (x *Subnet) String() string {
 func (*Subnet) ProtoMessage() {}
 
 func (x *Subnet) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[2]
+	mi := &file_canopy_v1_network_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +578,7 @@ func (x *Subnet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subnet.ProtoReflect.Descriptor instead.
 func (*Subnet) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{2}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Subnet) GetId() string {
@@ -532,7 +720,7 @@ type FixedIP struct {
 
 func (x *FixedIP) Reset() {
 	*x = FixedIP{}
-	mi := &file_canopy_v1_network_proto_msgTypes[3]
+	mi := &file_canopy_v1_network_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +732,7 @@ func (x *FixedIP) String() string {
 func (*FixedIP) ProtoMessage() {}
 
 func (x *FixedIP) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[3]
+	mi := &file_canopy_v1_network_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +745,7 @@ func (x *FixedIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FixedIP.ProtoReflect.Descriptor instead.
 func (*FixedIP) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{3}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FixedIP) GetSubnetId() string {
@@ -622,7 +810,7 @@ type Port struct {
 
 func (x *Port) Reset() {
 	*x = Port{}
-	mi := &file_canopy_v1_network_proto_msgTypes[4]
+	mi := &file_canopy_v1_network_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +822,7 @@ func (x *Port) String() string {
 func (*Port) ProtoMessage() {}
 
 func (x *Port) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[4]
+	mi := &file_canopy_v1_network_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +835,7 @@ func (x *Port) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Port.ProtoReflect.Descriptor instead.
 func (*Port) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{4}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Port) GetId() string {
@@ -791,7 +979,7 @@ type RouterInterface struct {
 
 func (x *RouterInterface) Reset() {
 	*x = RouterInterface{}
-	mi := &file_canopy_v1_network_proto_msgTypes[5]
+	mi := &file_canopy_v1_network_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +991,7 @@ func (x *RouterInterface) String() string {
 func (*RouterInterface) ProtoMessage() {}
 
 func (x *RouterInterface) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[5]
+	mi := &file_canopy_v1_network_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +1004,7 @@ func (x *RouterInterface) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouterInterface.ProtoReflect.Descriptor instead.
 func (*RouterInterface) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{5}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RouterInterface) GetSubnetId() string {
@@ -878,7 +1066,7 @@ type Router struct {
 
 func (x *Router) Reset() {
 	*x = Router{}
-	mi := &file_canopy_v1_network_proto_msgTypes[6]
+	mi := &file_canopy_v1_network_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -890,7 +1078,7 @@ func (x *Router) String() string {
 func (*Router) ProtoMessage() {}
 
 func (x *Router) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[6]
+	mi := &file_canopy_v1_network_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -903,7 +1091,7 @@ func (x *Router) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Router.ProtoReflect.Descriptor instead.
 func (*Router) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{6}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Router) GetId() string {
@@ -1035,7 +1223,7 @@ type SecurityGroupRule struct {
 
 func (x *SecurityGroupRule) Reset() {
 	*x = SecurityGroupRule{}
-	mi := &file_canopy_v1_network_proto_msgTypes[7]
+	mi := &file_canopy_v1_network_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1235,7 @@ func (x *SecurityGroupRule) String() string {
 func (*SecurityGroupRule) ProtoMessage() {}
 
 func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[7]
+	mi := &file_canopy_v1_network_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1248,7 @@ func (x *SecurityGroupRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroupRule.ProtoReflect.Descriptor instead.
 func (*SecurityGroupRule) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{7}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SecurityGroupRule) GetId() string {
@@ -1156,15 +1344,23 @@ type SecurityGroup struct {
 	// The network it belongs to on clouds where groups belong to one (an
 	// EC2 VPC; canopy id).
 	NetworkId string `protobuf:"bytes,13,opt,name=network_id,json=networkId,proto3" json:"network_id,omitempty"`
-	// Its rules, the cloud's default ones included.
-	Rules         []*SecurityGroupRule `protobuf:"bytes,14,rep,name=rules,proto3" json:"rules,omitempty"`
+	// Its rules, the cloud's default ones included (global: the rules
+	// canopy keeps in every realization; a rule whose remote is a global
+	// group is, in each cloud, that group's realization there plus the
+	// ranges of its members' subnets in the other clouds).
+	Rules []*SecurityGroupRule `protobuf:"bytes,14,rep,name=rules,proto3" json:"rules,omitempty"`
+	// LOCAL, or GLOBAL: then `location` has no cloud and `realizations`
+	// say where it is real.
+	Scope Scope `protobuf:"varint,15,opt,name=scope,proto3,enum=canopy.v1.Scope" json:"scope,omitempty"`
+	// Where a global group is real.
+	Realizations  []*Realization `protobuf:"bytes,16,rep,name=realizations,proto3" json:"realizations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SecurityGroup) Reset() {
 	*x = SecurityGroup{}
-	mi := &file_canopy_v1_network_proto_msgTypes[8]
+	mi := &file_canopy_v1_network_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1372,7 @@ func (x *SecurityGroup) String() string {
 func (*SecurityGroup) ProtoMessage() {}
 
 func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[8]
+	mi := &file_canopy_v1_network_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1385,7 @@ func (x *SecurityGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityGroup.ProtoReflect.Descriptor instead.
 func (*SecurityGroup) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{8}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SecurityGroup) GetId() string {
@@ -1290,6 +1486,20 @@ func (x *SecurityGroup) GetRules() []*SecurityGroupRule {
 	return nil
 }
 
+func (x *SecurityGroup) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *SecurityGroup) GetRealizations() []*Realization {
+	if x != nil {
+		return x.Realizations
+	}
+	return nil
+}
+
 // FloatingIP is a public address, associated with a port (so a server) or
 // free.
 type FloatingIP struct {
@@ -1333,7 +1543,7 @@ type FloatingIP struct {
 
 func (x *FloatingIP) Reset() {
 	*x = FloatingIP{}
-	mi := &file_canopy_v1_network_proto_msgTypes[9]
+	mi := &file_canopy_v1_network_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1555,7 @@ func (x *FloatingIP) String() string {
 func (*FloatingIP) ProtoMessage() {}
 
 func (x *FloatingIP) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[9]
+	mi := &file_canopy_v1_network_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1568,7 @@ func (x *FloatingIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FloatingIP.ProtoReflect.Descriptor instead.
 func (*FloatingIP) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{9}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FloatingIP) GetId() string {
@@ -1490,14 +1700,23 @@ type CreateNetworkRequest struct {
 	// Return only when the operation is done.
 	Wait bool `protobuf:"varint,6,opt,name=wait,proto3" json:"wait,omitempty"`
 	// Idempotency key (AIP-155).
-	RequestId     string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// GLOBAL makes a network of every cloud: `cidr` (required) is carved
+	// into one block per cloud where a server uses it, never the same block
+	// twice; `location` must not name a cloud.
+	Scope Scope `protobuf:"varint,8,opt,name=scope,proto3,enum=canopy.v1.Scope" json:"scope,omitempty"`
+	// Global: the prefix length of each cloud's block (default 24).
+	SubnetPrefixLength int32 `protobuf:"varint,9,opt,name=subnet_prefix_length,json=subnetPrefixLength,proto3" json:"subnet_prefix_length,omitempty"`
+	// Global: give each realization a router to its cloud's external
+	// network, so floating IPs work there.
+	Gateway       bool `protobuf:"varint,10,opt,name=gateway,proto3" json:"gateway,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateNetworkRequest) Reset() {
 	*x = CreateNetworkRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[10]
+	mi := &file_canopy_v1_network_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1728,7 @@ func (x *CreateNetworkRequest) String() string {
 func (*CreateNetworkRequest) ProtoMessage() {}
 
 func (x *CreateNetworkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[10]
+	mi := &file_canopy_v1_network_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1741,7 @@ func (x *CreateNetworkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNetworkRequest.ProtoReflect.Descriptor instead.
 func (*CreateNetworkRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{10}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateNetworkRequest) GetName() string {
@@ -1574,6 +1793,27 @@ func (x *CreateNetworkRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateNetworkRequest) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
+func (x *CreateNetworkRequest) GetSubnetPrefixLength() int32 {
+	if x != nil {
+		return x.SubnetPrefixLength
+	}
+	return 0
+}
+
+func (x *CreateNetworkRequest) GetGateway() bool {
+	if x != nil {
+		return x.Gateway
+	}
+	return false
+}
+
 // GetNetworkRequest names one network.
 type GetNetworkRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1585,7 +1825,7 @@ type GetNetworkRequest struct {
 
 func (x *GetNetworkRequest) Reset() {
 	*x = GetNetworkRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[11]
+	mi := &file_canopy_v1_network_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +1837,7 @@ func (x *GetNetworkRequest) String() string {
 func (*GetNetworkRequest) ProtoMessage() {}
 
 func (x *GetNetworkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[11]
+	mi := &file_canopy_v1_network_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +1850,7 @@ func (x *GetNetworkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNetworkRequest.ProtoReflect.Descriptor instead.
 func (*GetNetworkRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{11}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetNetworkRequest) GetId() string {
@@ -1641,7 +1881,7 @@ type ListNetworksRequest struct {
 
 func (x *ListNetworksRequest) Reset() {
 	*x = ListNetworksRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[12]
+	mi := &file_canopy_v1_network_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1893,7 @@ func (x *ListNetworksRequest) String() string {
 func (*ListNetworksRequest) ProtoMessage() {}
 
 func (x *ListNetworksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[12]
+	mi := &file_canopy_v1_network_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1906,7 @@ func (x *ListNetworksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNetworksRequest.ProtoReflect.Descriptor instead.
 func (*ListNetworksRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{12}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListNetworksRequest) GetPageSize() int32 {
@@ -1726,7 +1966,7 @@ type ListNetworksResponse struct {
 
 func (x *ListNetworksResponse) Reset() {
 	*x = ListNetworksResponse{}
-	mi := &file_canopy_v1_network_proto_msgTypes[13]
+	mi := &file_canopy_v1_network_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1978,7 @@ func (x *ListNetworksResponse) String() string {
 func (*ListNetworksResponse) ProtoMessage() {}
 
 func (x *ListNetworksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[13]
+	mi := &file_canopy_v1_network_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1991,7 @@ func (x *ListNetworksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNetworksResponse.ProtoReflect.Descriptor instead.
 func (*ListNetworksResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{13}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListNetworksResponse) GetNetworks() []*Network {
@@ -1790,7 +2030,7 @@ type DeleteNetworkRequest struct {
 
 func (x *DeleteNetworkRequest) Reset() {
 	*x = DeleteNetworkRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[14]
+	mi := &file_canopy_v1_network_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +2042,7 @@ func (x *DeleteNetworkRequest) String() string {
 func (*DeleteNetworkRequest) ProtoMessage() {}
 
 func (x *DeleteNetworkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[14]
+	mi := &file_canopy_v1_network_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +2055,7 @@ func (x *DeleteNetworkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteNetworkRequest.ProtoReflect.Descriptor instead.
 func (*DeleteNetworkRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{14}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteNetworkRequest) GetId() string {
@@ -1874,7 +2114,7 @@ type CreateSubnetRequest struct {
 
 func (x *CreateSubnetRequest) Reset() {
 	*x = CreateSubnetRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[15]
+	mi := &file_canopy_v1_network_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1886,7 +2126,7 @@ func (x *CreateSubnetRequest) String() string {
 func (*CreateSubnetRequest) ProtoMessage() {}
 
 func (x *CreateSubnetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[15]
+	mi := &file_canopy_v1_network_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1899,7 +2139,7 @@ func (x *CreateSubnetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubnetRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubnetRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{15}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateSubnetRequest) GetName() string {
@@ -1997,7 +2237,7 @@ type GetSubnetRequest struct {
 
 func (x *GetSubnetRequest) Reset() {
 	*x = GetSubnetRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[16]
+	mi := &file_canopy_v1_network_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2009,7 +2249,7 @@ func (x *GetSubnetRequest) String() string {
 func (*GetSubnetRequest) ProtoMessage() {}
 
 func (x *GetSubnetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[16]
+	mi := &file_canopy_v1_network_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2022,7 +2262,7 @@ func (x *GetSubnetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubnetRequest.ProtoReflect.Descriptor instead.
 func (*GetSubnetRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{16}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetSubnetRequest) GetId() string {
@@ -2053,7 +2293,7 @@ type ListSubnetsRequest struct {
 
 func (x *ListSubnetsRequest) Reset() {
 	*x = ListSubnetsRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[17]
+	mi := &file_canopy_v1_network_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2305,7 @@ func (x *ListSubnetsRequest) String() string {
 func (*ListSubnetsRequest) ProtoMessage() {}
 
 func (x *ListSubnetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[17]
+	mi := &file_canopy_v1_network_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2318,7 @@ func (x *ListSubnetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubnetsRequest.ProtoReflect.Descriptor instead.
 func (*ListSubnetsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{17}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListSubnetsRequest) GetPageSize() int32 {
@@ -2138,7 +2378,7 @@ type ListSubnetsResponse struct {
 
 func (x *ListSubnetsResponse) Reset() {
 	*x = ListSubnetsResponse{}
-	mi := &file_canopy_v1_network_proto_msgTypes[18]
+	mi := &file_canopy_v1_network_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2150,7 +2390,7 @@ func (x *ListSubnetsResponse) String() string {
 func (*ListSubnetsResponse) ProtoMessage() {}
 
 func (x *ListSubnetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[18]
+	mi := &file_canopy_v1_network_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2163,7 +2403,7 @@ func (x *ListSubnetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubnetsResponse.ProtoReflect.Descriptor instead.
 func (*ListSubnetsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{18}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListSubnetsResponse) GetSubnets() []*Subnet {
@@ -2202,7 +2442,7 @@ type DeleteSubnetRequest struct {
 
 func (x *DeleteSubnetRequest) Reset() {
 	*x = DeleteSubnetRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[19]
+	mi := &file_canopy_v1_network_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2454,7 @@ func (x *DeleteSubnetRequest) String() string {
 func (*DeleteSubnetRequest) ProtoMessage() {}
 
 func (x *DeleteSubnetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[19]
+	mi := &file_canopy_v1_network_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2467,7 @@ func (x *DeleteSubnetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubnetRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSubnetRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{19}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteSubnetRequest) GetId() string {
@@ -2277,7 +2517,7 @@ type CreatePortRequest struct {
 
 func (x *CreatePortRequest) Reset() {
 	*x = CreatePortRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[20]
+	mi := &file_canopy_v1_network_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2289,7 +2529,7 @@ func (x *CreatePortRequest) String() string {
 func (*CreatePortRequest) ProtoMessage() {}
 
 func (x *CreatePortRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[20]
+	mi := &file_canopy_v1_network_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2302,7 +2542,7 @@ func (x *CreatePortRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePortRequest.ProtoReflect.Descriptor instead.
 func (*CreatePortRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{20}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreatePortRequest) GetName() string {
@@ -2372,7 +2612,7 @@ type GetPortRequest struct {
 
 func (x *GetPortRequest) Reset() {
 	*x = GetPortRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[21]
+	mi := &file_canopy_v1_network_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2384,7 +2624,7 @@ func (x *GetPortRequest) String() string {
 func (*GetPortRequest) ProtoMessage() {}
 
 func (x *GetPortRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[21]
+	mi := &file_canopy_v1_network_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2397,7 +2637,7 @@ func (x *GetPortRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPortRequest.ProtoReflect.Descriptor instead.
 func (*GetPortRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{21}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetPortRequest) GetId() string {
@@ -2430,7 +2670,7 @@ type ListPortsRequest struct {
 
 func (x *ListPortsRequest) Reset() {
 	*x = ListPortsRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[22]
+	mi := &file_canopy_v1_network_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2442,7 +2682,7 @@ func (x *ListPortsRequest) String() string {
 func (*ListPortsRequest) ProtoMessage() {}
 
 func (x *ListPortsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[22]
+	mi := &file_canopy_v1_network_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2455,7 +2695,7 @@ func (x *ListPortsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPortsRequest.ProtoReflect.Descriptor instead.
 func (*ListPortsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{22}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListPortsRequest) GetPageSize() int32 {
@@ -2522,7 +2762,7 @@ type ListPortsResponse struct {
 
 func (x *ListPortsResponse) Reset() {
 	*x = ListPortsResponse{}
-	mi := &file_canopy_v1_network_proto_msgTypes[23]
+	mi := &file_canopy_v1_network_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2534,7 +2774,7 @@ func (x *ListPortsResponse) String() string {
 func (*ListPortsResponse) ProtoMessage() {}
 
 func (x *ListPortsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[23]
+	mi := &file_canopy_v1_network_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2547,7 +2787,7 @@ func (x *ListPortsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPortsResponse.ProtoReflect.Descriptor instead.
 func (*ListPortsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{23}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListPortsResponse) GetPorts() []*Port {
@@ -2586,7 +2826,7 @@ type DeletePortRequest struct {
 
 func (x *DeletePortRequest) Reset() {
 	*x = DeletePortRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[24]
+	mi := &file_canopy_v1_network_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2598,7 +2838,7 @@ func (x *DeletePortRequest) String() string {
 func (*DeletePortRequest) ProtoMessage() {}
 
 func (x *DeletePortRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[24]
+	mi := &file_canopy_v1_network_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2611,7 +2851,7 @@ func (x *DeletePortRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePortRequest.ProtoReflect.Descriptor instead.
 func (*DeletePortRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{24}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeletePortRequest) GetId() string {
@@ -2656,7 +2896,7 @@ type CreateRouterRequest struct {
 
 func (x *CreateRouterRequest) Reset() {
 	*x = CreateRouterRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[25]
+	mi := &file_canopy_v1_network_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2668,7 +2908,7 @@ func (x *CreateRouterRequest) String() string {
 func (*CreateRouterRequest) ProtoMessage() {}
 
 func (x *CreateRouterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[25]
+	mi := &file_canopy_v1_network_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2681,7 +2921,7 @@ func (x *CreateRouterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouterRequest.ProtoReflect.Descriptor instead.
 func (*CreateRouterRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{25}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateRouterRequest) GetName() string {
@@ -2737,7 +2977,7 @@ type GetRouterRequest struct {
 
 func (x *GetRouterRequest) Reset() {
 	*x = GetRouterRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[26]
+	mi := &file_canopy_v1_network_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2749,7 +2989,7 @@ func (x *GetRouterRequest) String() string {
 func (*GetRouterRequest) ProtoMessage() {}
 
 func (x *GetRouterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[26]
+	mi := &file_canopy_v1_network_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2762,7 +3002,7 @@ func (x *GetRouterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRouterRequest.ProtoReflect.Descriptor instead.
 func (*GetRouterRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{26}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetRouterRequest) GetId() string {
@@ -2791,7 +3031,7 @@ type ListRoutersRequest struct {
 
 func (x *ListRoutersRequest) Reset() {
 	*x = ListRoutersRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[27]
+	mi := &file_canopy_v1_network_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +3043,7 @@ func (x *ListRoutersRequest) String() string {
 func (*ListRoutersRequest) ProtoMessage() {}
 
 func (x *ListRoutersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[27]
+	mi := &file_canopy_v1_network_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +3056,7 @@ func (x *ListRoutersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutersRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutersRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{27}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListRoutersRequest) GetPageSize() int32 {
@@ -2869,7 +3109,7 @@ type ListRoutersResponse struct {
 
 func (x *ListRoutersResponse) Reset() {
 	*x = ListRoutersResponse{}
-	mi := &file_canopy_v1_network_proto_msgTypes[28]
+	mi := &file_canopy_v1_network_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2881,7 +3121,7 @@ func (x *ListRoutersResponse) String() string {
 func (*ListRoutersResponse) ProtoMessage() {}
 
 func (x *ListRoutersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[28]
+	mi := &file_canopy_v1_network_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2894,7 +3134,7 @@ func (x *ListRoutersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutersResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutersResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{28}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListRoutersResponse) GetRouters() []*Router {
@@ -2933,7 +3173,7 @@ type DeleteRouterRequest struct {
 
 func (x *DeleteRouterRequest) Reset() {
 	*x = DeleteRouterRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[29]
+	mi := &file_canopy_v1_network_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2945,7 +3185,7 @@ func (x *DeleteRouterRequest) String() string {
 func (*DeleteRouterRequest) ProtoMessage() {}
 
 func (x *DeleteRouterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[29]
+	mi := &file_canopy_v1_network_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2958,7 +3198,7 @@ func (x *DeleteRouterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouterRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRouterRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{29}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeleteRouterRequest) GetId() string {
@@ -2995,7 +3235,7 @@ type SetRouterGatewayRequest struct {
 
 func (x *SetRouterGatewayRequest) Reset() {
 	*x = SetRouterGatewayRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[30]
+	mi := &file_canopy_v1_network_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3247,7 @@ func (x *SetRouterGatewayRequest) String() string {
 func (*SetRouterGatewayRequest) ProtoMessage() {}
 
 func (x *SetRouterGatewayRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[30]
+	mi := &file_canopy_v1_network_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3260,7 @@ func (x *SetRouterGatewayRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRouterGatewayRequest.ProtoReflect.Descriptor instead.
 func (*SetRouterGatewayRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{30}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SetRouterGatewayRequest) GetId() string {
@@ -3050,7 +3290,7 @@ type AddRouterInterfaceRequest struct {
 
 func (x *AddRouterInterfaceRequest) Reset() {
 	*x = AddRouterInterfaceRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[31]
+	mi := &file_canopy_v1_network_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3062,7 +3302,7 @@ func (x *AddRouterInterfaceRequest) String() string {
 func (*AddRouterInterfaceRequest) ProtoMessage() {}
 
 func (x *AddRouterInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[31]
+	mi := &file_canopy_v1_network_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3075,7 +3315,7 @@ func (x *AddRouterInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddRouterInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*AddRouterInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{31}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AddRouterInterfaceRequest) GetId() string {
@@ -3105,7 +3345,7 @@ type RemoveRouterInterfaceRequest struct {
 
 func (x *RemoveRouterInterfaceRequest) Reset() {
 	*x = RemoveRouterInterfaceRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[32]
+	mi := &file_canopy_v1_network_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3117,7 +3357,7 @@ func (x *RemoveRouterInterfaceRequest) String() string {
 func (*RemoveRouterInterfaceRequest) ProtoMessage() {}
 
 func (x *RemoveRouterInterfaceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[32]
+	mi := &file_canopy_v1_network_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3130,7 +3370,7 @@ func (x *RemoveRouterInterfaceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRouterInterfaceRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRouterInterfaceRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{32}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RemoveRouterInterfaceRequest) GetId() string {
@@ -3166,14 +3406,17 @@ type CreateSecurityGroupRequest struct {
 	// Return only when the operation is done.
 	Wait bool `protobuf:"varint,7,opt,name=wait,proto3" json:"wait,omitempty"`
 	// Idempotency key (AIP-155).
-	RequestId     string `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,8,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// GLOBAL makes a group of every cloud, made real where a server uses it,
+	// its rules kept identical in each; `location` must not name a cloud.
+	Scope         Scope `protobuf:"varint,9,opt,name=scope,proto3,enum=canopy.v1.Scope" json:"scope,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSecurityGroupRequest) Reset() {
 	*x = CreateSecurityGroupRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[33]
+	mi := &file_canopy_v1_network_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3185,7 +3428,7 @@ func (x *CreateSecurityGroupRequest) String() string {
 func (*CreateSecurityGroupRequest) ProtoMessage() {}
 
 func (x *CreateSecurityGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[33]
+	mi := &file_canopy_v1_network_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3198,7 +3441,7 @@ func (x *CreateSecurityGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSecurityGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateSecurityGroupRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{33}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CreateSecurityGroupRequest) GetName() string {
@@ -3257,6 +3500,13 @@ func (x *CreateSecurityGroupRequest) GetRequestId() string {
 	return ""
 }
 
+func (x *CreateSecurityGroupRequest) GetScope() Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return Scope_SCOPE_UNSPECIFIED
+}
+
 // GetSecurityGroupRequest names one security group.
 type GetSecurityGroupRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3268,7 +3518,7 @@ type GetSecurityGroupRequest struct {
 
 func (x *GetSecurityGroupRequest) Reset() {
 	*x = GetSecurityGroupRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[34]
+	mi := &file_canopy_v1_network_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3280,7 +3530,7 @@ func (x *GetSecurityGroupRequest) String() string {
 func (*GetSecurityGroupRequest) ProtoMessage() {}
 
 func (x *GetSecurityGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[34]
+	mi := &file_canopy_v1_network_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3293,7 +3543,7 @@ func (x *GetSecurityGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSecurityGroupRequest.ProtoReflect.Descriptor instead.
 func (*GetSecurityGroupRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{34}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetSecurityGroupRequest) GetId() string {
@@ -3322,7 +3572,7 @@ type ListSecurityGroupsRequest struct {
 
 func (x *ListSecurityGroupsRequest) Reset() {
 	*x = ListSecurityGroupsRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[35]
+	mi := &file_canopy_v1_network_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3334,7 +3584,7 @@ func (x *ListSecurityGroupsRequest) String() string {
 func (*ListSecurityGroupsRequest) ProtoMessage() {}
 
 func (x *ListSecurityGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[35]
+	mi := &file_canopy_v1_network_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3347,7 +3597,7 @@ func (x *ListSecurityGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecurityGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListSecurityGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{35}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListSecurityGroupsRequest) GetPageSize() int32 {
@@ -3400,7 +3650,7 @@ type ListSecurityGroupsResponse struct {
 
 func (x *ListSecurityGroupsResponse) Reset() {
 	*x = ListSecurityGroupsResponse{}
-	mi := &file_canopy_v1_network_proto_msgTypes[36]
+	mi := &file_canopy_v1_network_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3412,7 +3662,7 @@ func (x *ListSecurityGroupsResponse) String() string {
 func (*ListSecurityGroupsResponse) ProtoMessage() {}
 
 func (x *ListSecurityGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[36]
+	mi := &file_canopy_v1_network_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3425,7 +3675,7 @@ func (x *ListSecurityGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSecurityGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListSecurityGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{36}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListSecurityGroupsResponse) GetSecurityGroups() []*SecurityGroup {
@@ -3464,7 +3714,7 @@ type DeleteSecurityGroupRequest struct {
 
 func (x *DeleteSecurityGroupRequest) Reset() {
 	*x = DeleteSecurityGroupRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[37]
+	mi := &file_canopy_v1_network_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3476,7 +3726,7 @@ func (x *DeleteSecurityGroupRequest) String() string {
 func (*DeleteSecurityGroupRequest) ProtoMessage() {}
 
 func (x *DeleteSecurityGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[37]
+	mi := &file_canopy_v1_network_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3489,7 +3739,7 @@ func (x *DeleteSecurityGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSecurityGroupRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSecurityGroupRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{37}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteSecurityGroupRequest) GetId() string {
@@ -3526,7 +3776,7 @@ type AddSecurityGroupRuleRequest struct {
 
 func (x *AddSecurityGroupRuleRequest) Reset() {
 	*x = AddSecurityGroupRuleRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[38]
+	mi := &file_canopy_v1_network_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3538,7 +3788,7 @@ func (x *AddSecurityGroupRuleRequest) String() string {
 func (*AddSecurityGroupRuleRequest) ProtoMessage() {}
 
 func (x *AddSecurityGroupRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[38]
+	mi := &file_canopy_v1_network_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3551,7 +3801,7 @@ func (x *AddSecurityGroupRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddSecurityGroupRuleRequest.ProtoReflect.Descriptor instead.
 func (*AddSecurityGroupRuleRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{38}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AddSecurityGroupRuleRequest) GetId() string {
@@ -3581,7 +3831,7 @@ type RemoveSecurityGroupRuleRequest struct {
 
 func (x *RemoveSecurityGroupRuleRequest) Reset() {
 	*x = RemoveSecurityGroupRuleRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[39]
+	mi := &file_canopy_v1_network_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3593,7 +3843,7 @@ func (x *RemoveSecurityGroupRuleRequest) String() string {
 func (*RemoveSecurityGroupRuleRequest) ProtoMessage() {}
 
 func (x *RemoveSecurityGroupRuleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[39]
+	mi := &file_canopy_v1_network_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3606,7 +3856,7 @@ func (x *RemoveSecurityGroupRuleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveSecurityGroupRuleRequest.ProtoReflect.Descriptor instead.
 func (*RemoveSecurityGroupRuleRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{39}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RemoveSecurityGroupRuleRequest) GetId() string {
@@ -3645,7 +3895,7 @@ type AllocateFloatingIPRequest struct {
 
 func (x *AllocateFloatingIPRequest) Reset() {
 	*x = AllocateFloatingIPRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[40]
+	mi := &file_canopy_v1_network_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3657,7 +3907,7 @@ func (x *AllocateFloatingIPRequest) String() string {
 func (*AllocateFloatingIPRequest) ProtoMessage() {}
 
 func (x *AllocateFloatingIPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[40]
+	mi := &file_canopy_v1_network_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3670,7 +3920,7 @@ func (x *AllocateFloatingIPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AllocateFloatingIPRequest.ProtoReflect.Descriptor instead.
 func (*AllocateFloatingIPRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{40}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *AllocateFloatingIPRequest) GetLocation() *Location {
@@ -3726,7 +3976,7 @@ type GetFloatingIPRequest struct {
 
 func (x *GetFloatingIPRequest) Reset() {
 	*x = GetFloatingIPRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[41]
+	mi := &file_canopy_v1_network_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3738,7 +3988,7 @@ func (x *GetFloatingIPRequest) String() string {
 func (*GetFloatingIPRequest) ProtoMessage() {}
 
 func (x *GetFloatingIPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[41]
+	mi := &file_canopy_v1_network_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3751,7 +4001,7 @@ func (x *GetFloatingIPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFloatingIPRequest.ProtoReflect.Descriptor instead.
 func (*GetFloatingIPRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{41}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GetFloatingIPRequest) GetId() string {
@@ -3780,7 +4030,7 @@ type ListFloatingIPsRequest struct {
 
 func (x *ListFloatingIPsRequest) Reset() {
 	*x = ListFloatingIPsRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[42]
+	mi := &file_canopy_v1_network_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3792,7 +4042,7 @@ func (x *ListFloatingIPsRequest) String() string {
 func (*ListFloatingIPsRequest) ProtoMessage() {}
 
 func (x *ListFloatingIPsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[42]
+	mi := &file_canopy_v1_network_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3805,7 +4055,7 @@ func (x *ListFloatingIPsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFloatingIPsRequest.ProtoReflect.Descriptor instead.
 func (*ListFloatingIPsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{42}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListFloatingIPsRequest) GetPageSize() int32 {
@@ -3858,7 +4108,7 @@ type ListFloatingIPsResponse struct {
 
 func (x *ListFloatingIPsResponse) Reset() {
 	*x = ListFloatingIPsResponse{}
-	mi := &file_canopy_v1_network_proto_msgTypes[43]
+	mi := &file_canopy_v1_network_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3870,7 +4120,7 @@ func (x *ListFloatingIPsResponse) String() string {
 func (*ListFloatingIPsResponse) ProtoMessage() {}
 
 func (x *ListFloatingIPsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[43]
+	mi := &file_canopy_v1_network_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3883,7 +4133,7 @@ func (x *ListFloatingIPsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFloatingIPsResponse.ProtoReflect.Descriptor instead.
 func (*ListFloatingIPsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{43}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListFloatingIPsResponse) GetFloatingIps() []*FloatingIP {
@@ -3922,7 +4172,7 @@ type AssociateFloatingIPRequest struct {
 
 func (x *AssociateFloatingIPRequest) Reset() {
 	*x = AssociateFloatingIPRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[44]
+	mi := &file_canopy_v1_network_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3934,7 +4184,7 @@ func (x *AssociateFloatingIPRequest) String() string {
 func (*AssociateFloatingIPRequest) ProtoMessage() {}
 
 func (x *AssociateFloatingIPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[44]
+	mi := &file_canopy_v1_network_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3947,7 +4197,7 @@ func (x *AssociateFloatingIPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssociateFloatingIPRequest.ProtoReflect.Descriptor instead.
 func (*AssociateFloatingIPRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{44}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *AssociateFloatingIPRequest) GetId() string {
@@ -3982,7 +4232,7 @@ type DisassociateFloatingIPRequest struct {
 
 func (x *DisassociateFloatingIPRequest) Reset() {
 	*x = DisassociateFloatingIPRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[45]
+	mi := &file_canopy_v1_network_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3994,7 +4244,7 @@ func (x *DisassociateFloatingIPRequest) String() string {
 func (*DisassociateFloatingIPRequest) ProtoMessage() {}
 
 func (x *DisassociateFloatingIPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[45]
+	mi := &file_canopy_v1_network_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4007,7 +4257,7 @@ func (x *DisassociateFloatingIPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisassociateFloatingIPRequest.ProtoReflect.Descriptor instead.
 func (*DisassociateFloatingIPRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{45}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DisassociateFloatingIPRequest) GetId() string {
@@ -4032,7 +4282,7 @@ type ReleaseFloatingIPRequest struct {
 
 func (x *ReleaseFloatingIPRequest) Reset() {
 	*x = ReleaseFloatingIPRequest{}
-	mi := &file_canopy_v1_network_proto_msgTypes[46]
+	mi := &file_canopy_v1_network_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4044,7 +4294,7 @@ func (x *ReleaseFloatingIPRequest) String() string {
 func (*ReleaseFloatingIPRequest) ProtoMessage() {}
 
 func (x *ReleaseFloatingIPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_network_proto_msgTypes[46]
+	mi := &file_canopy_v1_network_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4057,7 +4307,7 @@ func (x *ReleaseFloatingIPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseFloatingIPRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseFloatingIPRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_network_proto_rawDescGZIP(), []int{46}
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ReleaseFloatingIPRequest) GetId() string {
@@ -4085,10 +4335,17 @@ var File_canopy_v1_network_proto protoreflect.FileDescriptor
 
 const file_canopy_v1_network_proto_rawDesc = "" +
 	"\n" +
-	"\x17canopy/v1/network.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x19canopy/v1/operation.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"1\n" +
+	"\x17canopy/v1/network.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x19canopy/v1/operation.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\x01\n" +
+	"\vRealization\x12\x14\n" +
+	"\x05cloud\x18\x01 \x01(\tR\x05cloud\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1b\n" +
+	"\tnative_id\x18\x03 \x01(\tR\bnativeId\x12\x12\n" +
+	"\x04cidr\x18\x04 \x01(\tR\x04cidr\x12\x1b\n" +
+	"\tsubnet_id\x18\x05 \x01(\tR\bsubnetId\x12\x1b\n" +
+	"\trouter_id\x18\x06 \x01(\tR\brouterId\"1\n" +
 	"\aIPRange\x12\x14\n" +
 	"\x05start\x18\x01 \x01(\tR\x05start\x12\x10\n" +
-	"\x03end\x18\x02 \x01(\tR\x03end\"\xf9\x05\n" +
+	"\x03end\x18\x02 \x01(\tR\x03end\"\xa9\a\n" +
 	"\aNetwork\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tnative_id\x18\x02 \x01(\tR\bnativeId\x12/\n" +
@@ -4112,7 +4369,11 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x03mtu\x18\x0f \x01(\x05R\x03mtu\x12\x1d\n" +
 	"\n" +
 	"subnet_ids\x18\x10 \x03(\tR\tsubnetIds\x12\x18\n" +
-	"\adefault\x18\x11 \x01(\bR\adefault\x1a9\n" +
+	"\adefault\x18\x11 \x01(\bR\adefault\x12&\n" +
+	"\x05scope\x18\x12 \x01(\x0e2\x10.canopy.v1.ScopeR\x05scope\x12:\n" +
+	"\frealizations\x18\x13 \x03(\v2\x16.canopy.v1.RealizationR\frealizations\x120\n" +
+	"\x14subnet_prefix_length\x18\x14 \x01(\x05R\x12subnetPrefixLength\x12\x18\n" +
+	"\agateway\x18\x15 \x01(\bR\agateway\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
@@ -4235,7 +4496,7 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\tDirection\x12\x19\n" +
 	"\x15DIRECTION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11DIRECTION_INGRESS\x10\x01\x12\x14\n" +
-	"\x10DIRECTION_EGRESS\x10\x02\"\xed\x05\n" +
+	"\x10DIRECTION_EGRESS\x10\x02\"\xd1\x06\n" +
 	"\rSecurityGroup\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tnative_id\x18\x02 \x01(\tR\bnativeId\x12/\n" +
@@ -4256,7 +4517,9 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\vdescription\x18\f \x01(\tR\vdescription\x12\x1d\n" +
 	"\n" +
 	"network_id\x18\r \x01(\tR\tnetworkId\x122\n" +
-	"\x05rules\x18\x0e \x03(\v2\x1c.canopy.v1.SecurityGroupRuleR\x05rules\x1a9\n" +
+	"\x05rules\x18\x0e \x03(\v2\x1c.canopy.v1.SecurityGroupRuleR\x05rules\x12&\n" +
+	"\x05scope\x18\x0f \x01(\x0e2\x10.canopy.v1.ScopeR\x05scope\x12:\n" +
+	"\frealizations\x18\x10 \x03(\v2\x16.canopy.v1.RealizationR\frealizations\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
@@ -4292,7 +4555,7 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb4\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x03\n" +
 	"\x14CreateNetworkRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
@@ -4301,7 +4564,11 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\v2+.canopy.v1.CreateNetworkRequest.LabelsEntryR\x06labels\x12\x12\n" +
 	"\x04wait\x18\x06 \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\a \x01(\tR\trequestId\x1a9\n" +
+	"request_id\x18\a \x01(\tR\trequestId\x12&\n" +
+	"\x05scope\x18\b \x01(\x0e2\x10.canopy.v1.ScopeR\x05scope\x120\n" +
+	"\x14subnet_prefix_length\x18\t \x01(\x05R\x12subnetPrefixLength\x12\x18\n" +
+	"\agateway\x18\n" +
+	" \x01(\bR\agateway\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"#\n" +
@@ -4446,7 +4713,7 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x06subnet\x18\x02 \x01(\tR\x06subnet\"F\n" +
 	"\x1cRemoveRouterInterfaceRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
-	"\x06subnet\x18\x02 \x01(\tR\x06subnet\"\x8a\x03\n" +
+	"\x06subnet\x18\x02 \x01(\tR\x06subnet\"\xb2\x03\n" +
 	"\x1aCreateSecurityGroupRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12 \n" +
@@ -4456,7 +4723,8 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x06labels\x18\x06 \x03(\v21.canopy.v1.CreateSecurityGroupRequest.LabelsEntryR\x06labels\x12\x12\n" +
 	"\x04wait\x18\a \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\b \x01(\tR\trequestId\x1a9\n" +
+	"request_id\x18\b \x01(\tR\trequestId\x12&\n" +
+	"\x05scope\x18\t \x01(\x0e2\x10.canopy.v1.ScopeR\x05scope\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\")\n" +
@@ -4524,7 +4792,11 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId2\xdd\x12\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId*A\n" +
+	"\x05Scope\x12\x15\n" +
+	"\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vSCOPE_LOCAL\x10\x01\x12\x10\n" +
+	"\fSCOPE_GLOBAL\x10\x022\xdd\x12\n" +
 	"\x0eNetworkService\x12F\n" +
 	"\rCreateNetwork\x12\x1f.canopy.v1.CreateNetworkRequest\x1a\x14.canopy.v1.Operation\x12>\n" +
 	"\n" +
@@ -4573,233 +4845,241 @@ func file_canopy_v1_network_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_network_proto_rawDescData
 }
 
-var file_canopy_v1_network_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_canopy_v1_network_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
+var file_canopy_v1_network_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_canopy_v1_network_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
 var file_canopy_v1_network_proto_goTypes = []any{
-	(SecurityGroupRule_Direction)(0),       // 0: canopy.v1.SecurityGroupRule.Direction
-	(*IPRange)(nil),                        // 1: canopy.v1.IPRange
-	(*Network)(nil),                        // 2: canopy.v1.Network
-	(*Subnet)(nil),                         // 3: canopy.v1.Subnet
-	(*FixedIP)(nil),                        // 4: canopy.v1.FixedIP
-	(*Port)(nil),                           // 5: canopy.v1.Port
-	(*RouterInterface)(nil),                // 6: canopy.v1.RouterInterface
-	(*Router)(nil),                         // 7: canopy.v1.Router
-	(*SecurityGroupRule)(nil),              // 8: canopy.v1.SecurityGroupRule
-	(*SecurityGroup)(nil),                  // 9: canopy.v1.SecurityGroup
-	(*FloatingIP)(nil),                     // 10: canopy.v1.FloatingIP
-	(*CreateNetworkRequest)(nil),           // 11: canopy.v1.CreateNetworkRequest
-	(*GetNetworkRequest)(nil),              // 12: canopy.v1.GetNetworkRequest
-	(*ListNetworksRequest)(nil),            // 13: canopy.v1.ListNetworksRequest
-	(*ListNetworksResponse)(nil),           // 14: canopy.v1.ListNetworksResponse
-	(*DeleteNetworkRequest)(nil),           // 15: canopy.v1.DeleteNetworkRequest
-	(*CreateSubnetRequest)(nil),            // 16: canopy.v1.CreateSubnetRequest
-	(*GetSubnetRequest)(nil),               // 17: canopy.v1.GetSubnetRequest
-	(*ListSubnetsRequest)(nil),             // 18: canopy.v1.ListSubnetsRequest
-	(*ListSubnetsResponse)(nil),            // 19: canopy.v1.ListSubnetsResponse
-	(*DeleteSubnetRequest)(nil),            // 20: canopy.v1.DeleteSubnetRequest
-	(*CreatePortRequest)(nil),              // 21: canopy.v1.CreatePortRequest
-	(*GetPortRequest)(nil),                 // 22: canopy.v1.GetPortRequest
-	(*ListPortsRequest)(nil),               // 23: canopy.v1.ListPortsRequest
-	(*ListPortsResponse)(nil),              // 24: canopy.v1.ListPortsResponse
-	(*DeletePortRequest)(nil),              // 25: canopy.v1.DeletePortRequest
-	(*CreateRouterRequest)(nil),            // 26: canopy.v1.CreateRouterRequest
-	(*GetRouterRequest)(nil),               // 27: canopy.v1.GetRouterRequest
-	(*ListRoutersRequest)(nil),             // 28: canopy.v1.ListRoutersRequest
-	(*ListRoutersResponse)(nil),            // 29: canopy.v1.ListRoutersResponse
-	(*DeleteRouterRequest)(nil),            // 30: canopy.v1.DeleteRouterRequest
-	(*SetRouterGatewayRequest)(nil),        // 31: canopy.v1.SetRouterGatewayRequest
-	(*AddRouterInterfaceRequest)(nil),      // 32: canopy.v1.AddRouterInterfaceRequest
-	(*RemoveRouterInterfaceRequest)(nil),   // 33: canopy.v1.RemoveRouterInterfaceRequest
-	(*CreateSecurityGroupRequest)(nil),     // 34: canopy.v1.CreateSecurityGroupRequest
-	(*GetSecurityGroupRequest)(nil),        // 35: canopy.v1.GetSecurityGroupRequest
-	(*ListSecurityGroupsRequest)(nil),      // 36: canopy.v1.ListSecurityGroupsRequest
-	(*ListSecurityGroupsResponse)(nil),     // 37: canopy.v1.ListSecurityGroupsResponse
-	(*DeleteSecurityGroupRequest)(nil),     // 38: canopy.v1.DeleteSecurityGroupRequest
-	(*AddSecurityGroupRuleRequest)(nil),    // 39: canopy.v1.AddSecurityGroupRuleRequest
-	(*RemoveSecurityGroupRuleRequest)(nil), // 40: canopy.v1.RemoveSecurityGroupRuleRequest
-	(*AllocateFloatingIPRequest)(nil),      // 41: canopy.v1.AllocateFloatingIPRequest
-	(*GetFloatingIPRequest)(nil),           // 42: canopy.v1.GetFloatingIPRequest
-	(*ListFloatingIPsRequest)(nil),         // 43: canopy.v1.ListFloatingIPsRequest
-	(*ListFloatingIPsResponse)(nil),        // 44: canopy.v1.ListFloatingIPsResponse
-	(*AssociateFloatingIPRequest)(nil),     // 45: canopy.v1.AssociateFloatingIPRequest
-	(*DisassociateFloatingIPRequest)(nil),  // 46: canopy.v1.DisassociateFloatingIPRequest
-	(*ReleaseFloatingIPRequest)(nil),       // 47: canopy.v1.ReleaseFloatingIPRequest
-	nil,                                    // 48: canopy.v1.Network.LabelsEntry
-	nil,                                    // 49: canopy.v1.Network.PropertiesEntry
-	nil,                                    // 50: canopy.v1.Subnet.LabelsEntry
-	nil,                                    // 51: canopy.v1.Subnet.PropertiesEntry
-	nil,                                    // 52: canopy.v1.Port.LabelsEntry
-	nil,                                    // 53: canopy.v1.Port.PropertiesEntry
-	nil,                                    // 54: canopy.v1.Router.LabelsEntry
-	nil,                                    // 55: canopy.v1.Router.PropertiesEntry
-	nil,                                    // 56: canopy.v1.SecurityGroup.LabelsEntry
-	nil,                                    // 57: canopy.v1.SecurityGroup.PropertiesEntry
-	nil,                                    // 58: canopy.v1.FloatingIP.LabelsEntry
-	nil,                                    // 59: canopy.v1.FloatingIP.PropertiesEntry
-	nil,                                    // 60: canopy.v1.CreateNetworkRequest.LabelsEntry
-	nil,                                    // 61: canopy.v1.ListNetworksRequest.LabelsEntry
-	nil,                                    // 62: canopy.v1.CreateSubnetRequest.LabelsEntry
-	nil,                                    // 63: canopy.v1.ListSubnetsRequest.LabelsEntry
-	nil,                                    // 64: canopy.v1.CreatePortRequest.LabelsEntry
-	nil,                                    // 65: canopy.v1.ListPortsRequest.LabelsEntry
-	nil,                                    // 66: canopy.v1.CreateRouterRequest.LabelsEntry
-	nil,                                    // 67: canopy.v1.ListRoutersRequest.LabelsEntry
-	nil,                                    // 68: canopy.v1.CreateSecurityGroupRequest.LabelsEntry
-	nil,                                    // 69: canopy.v1.ListSecurityGroupsRequest.LabelsEntry
-	nil,                                    // 70: canopy.v1.AllocateFloatingIPRequest.LabelsEntry
-	nil,                                    // 71: canopy.v1.ListFloatingIPsRequest.LabelsEntry
-	(*Location)(nil),                       // 72: canopy.v1.Location
-	(Status)(0),                            // 73: canopy.v1.Status
-	(*timestamppb.Timestamp)(nil),          // 74: google.protobuf.Timestamp
-	(*CloudError)(nil),                     // 75: canopy.v1.CloudError
-	(*Operation)(nil),                      // 76: canopy.v1.Operation
+	(Scope)(0),                             // 0: canopy.v1.Scope
+	(SecurityGroupRule_Direction)(0),       // 1: canopy.v1.SecurityGroupRule.Direction
+	(*Realization)(nil),                    // 2: canopy.v1.Realization
+	(*IPRange)(nil),                        // 3: canopy.v1.IPRange
+	(*Network)(nil),                        // 4: canopy.v1.Network
+	(*Subnet)(nil),                         // 5: canopy.v1.Subnet
+	(*FixedIP)(nil),                        // 6: canopy.v1.FixedIP
+	(*Port)(nil),                           // 7: canopy.v1.Port
+	(*RouterInterface)(nil),                // 8: canopy.v1.RouterInterface
+	(*Router)(nil),                         // 9: canopy.v1.Router
+	(*SecurityGroupRule)(nil),              // 10: canopy.v1.SecurityGroupRule
+	(*SecurityGroup)(nil),                  // 11: canopy.v1.SecurityGroup
+	(*FloatingIP)(nil),                     // 12: canopy.v1.FloatingIP
+	(*CreateNetworkRequest)(nil),           // 13: canopy.v1.CreateNetworkRequest
+	(*GetNetworkRequest)(nil),              // 14: canopy.v1.GetNetworkRequest
+	(*ListNetworksRequest)(nil),            // 15: canopy.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),           // 16: canopy.v1.ListNetworksResponse
+	(*DeleteNetworkRequest)(nil),           // 17: canopy.v1.DeleteNetworkRequest
+	(*CreateSubnetRequest)(nil),            // 18: canopy.v1.CreateSubnetRequest
+	(*GetSubnetRequest)(nil),               // 19: canopy.v1.GetSubnetRequest
+	(*ListSubnetsRequest)(nil),             // 20: canopy.v1.ListSubnetsRequest
+	(*ListSubnetsResponse)(nil),            // 21: canopy.v1.ListSubnetsResponse
+	(*DeleteSubnetRequest)(nil),            // 22: canopy.v1.DeleteSubnetRequest
+	(*CreatePortRequest)(nil),              // 23: canopy.v1.CreatePortRequest
+	(*GetPortRequest)(nil),                 // 24: canopy.v1.GetPortRequest
+	(*ListPortsRequest)(nil),               // 25: canopy.v1.ListPortsRequest
+	(*ListPortsResponse)(nil),              // 26: canopy.v1.ListPortsResponse
+	(*DeletePortRequest)(nil),              // 27: canopy.v1.DeletePortRequest
+	(*CreateRouterRequest)(nil),            // 28: canopy.v1.CreateRouterRequest
+	(*GetRouterRequest)(nil),               // 29: canopy.v1.GetRouterRequest
+	(*ListRoutersRequest)(nil),             // 30: canopy.v1.ListRoutersRequest
+	(*ListRoutersResponse)(nil),            // 31: canopy.v1.ListRoutersResponse
+	(*DeleteRouterRequest)(nil),            // 32: canopy.v1.DeleteRouterRequest
+	(*SetRouterGatewayRequest)(nil),        // 33: canopy.v1.SetRouterGatewayRequest
+	(*AddRouterInterfaceRequest)(nil),      // 34: canopy.v1.AddRouterInterfaceRequest
+	(*RemoveRouterInterfaceRequest)(nil),   // 35: canopy.v1.RemoveRouterInterfaceRequest
+	(*CreateSecurityGroupRequest)(nil),     // 36: canopy.v1.CreateSecurityGroupRequest
+	(*GetSecurityGroupRequest)(nil),        // 37: canopy.v1.GetSecurityGroupRequest
+	(*ListSecurityGroupsRequest)(nil),      // 38: canopy.v1.ListSecurityGroupsRequest
+	(*ListSecurityGroupsResponse)(nil),     // 39: canopy.v1.ListSecurityGroupsResponse
+	(*DeleteSecurityGroupRequest)(nil),     // 40: canopy.v1.DeleteSecurityGroupRequest
+	(*AddSecurityGroupRuleRequest)(nil),    // 41: canopy.v1.AddSecurityGroupRuleRequest
+	(*RemoveSecurityGroupRuleRequest)(nil), // 42: canopy.v1.RemoveSecurityGroupRuleRequest
+	(*AllocateFloatingIPRequest)(nil),      // 43: canopy.v1.AllocateFloatingIPRequest
+	(*GetFloatingIPRequest)(nil),           // 44: canopy.v1.GetFloatingIPRequest
+	(*ListFloatingIPsRequest)(nil),         // 45: canopy.v1.ListFloatingIPsRequest
+	(*ListFloatingIPsResponse)(nil),        // 46: canopy.v1.ListFloatingIPsResponse
+	(*AssociateFloatingIPRequest)(nil),     // 47: canopy.v1.AssociateFloatingIPRequest
+	(*DisassociateFloatingIPRequest)(nil),  // 48: canopy.v1.DisassociateFloatingIPRequest
+	(*ReleaseFloatingIPRequest)(nil),       // 49: canopy.v1.ReleaseFloatingIPRequest
+	nil,                                    // 50: canopy.v1.Network.LabelsEntry
+	nil,                                    // 51: canopy.v1.Network.PropertiesEntry
+	nil,                                    // 52: canopy.v1.Subnet.LabelsEntry
+	nil,                                    // 53: canopy.v1.Subnet.PropertiesEntry
+	nil,                                    // 54: canopy.v1.Port.LabelsEntry
+	nil,                                    // 55: canopy.v1.Port.PropertiesEntry
+	nil,                                    // 56: canopy.v1.Router.LabelsEntry
+	nil,                                    // 57: canopy.v1.Router.PropertiesEntry
+	nil,                                    // 58: canopy.v1.SecurityGroup.LabelsEntry
+	nil,                                    // 59: canopy.v1.SecurityGroup.PropertiesEntry
+	nil,                                    // 60: canopy.v1.FloatingIP.LabelsEntry
+	nil,                                    // 61: canopy.v1.FloatingIP.PropertiesEntry
+	nil,                                    // 62: canopy.v1.CreateNetworkRequest.LabelsEntry
+	nil,                                    // 63: canopy.v1.ListNetworksRequest.LabelsEntry
+	nil,                                    // 64: canopy.v1.CreateSubnetRequest.LabelsEntry
+	nil,                                    // 65: canopy.v1.ListSubnetsRequest.LabelsEntry
+	nil,                                    // 66: canopy.v1.CreatePortRequest.LabelsEntry
+	nil,                                    // 67: canopy.v1.ListPortsRequest.LabelsEntry
+	nil,                                    // 68: canopy.v1.CreateRouterRequest.LabelsEntry
+	nil,                                    // 69: canopy.v1.ListRoutersRequest.LabelsEntry
+	nil,                                    // 70: canopy.v1.CreateSecurityGroupRequest.LabelsEntry
+	nil,                                    // 71: canopy.v1.ListSecurityGroupsRequest.LabelsEntry
+	nil,                                    // 72: canopy.v1.AllocateFloatingIPRequest.LabelsEntry
+	nil,                                    // 73: canopy.v1.ListFloatingIPsRequest.LabelsEntry
+	(*Location)(nil),                       // 74: canopy.v1.Location
+	(Status)(0),                            // 75: canopy.v1.Status
+	(*timestamppb.Timestamp)(nil),          // 76: google.protobuf.Timestamp
+	(*CloudError)(nil),                     // 77: canopy.v1.CloudError
+	(*Operation)(nil),                      // 78: canopy.v1.Operation
 }
 var file_canopy_v1_network_proto_depIdxs = []int32{
-	72,  // 0: canopy.v1.Network.location:type_name -> canopy.v1.Location
-	73,  // 1: canopy.v1.Network.status:type_name -> canopy.v1.Status
-	74,  // 2: canopy.v1.Network.create_time:type_name -> google.protobuf.Timestamp
-	74,  // 3: canopy.v1.Network.update_time:type_name -> google.protobuf.Timestamp
-	48,  // 4: canopy.v1.Network.labels:type_name -> canopy.v1.Network.LabelsEntry
-	49,  // 5: canopy.v1.Network.properties:type_name -> canopy.v1.Network.PropertiesEntry
-	72,  // 6: canopy.v1.Subnet.location:type_name -> canopy.v1.Location
-	73,  // 7: canopy.v1.Subnet.status:type_name -> canopy.v1.Status
-	74,  // 8: canopy.v1.Subnet.create_time:type_name -> google.protobuf.Timestamp
-	74,  // 9: canopy.v1.Subnet.update_time:type_name -> google.protobuf.Timestamp
-	50,  // 10: canopy.v1.Subnet.labels:type_name -> canopy.v1.Subnet.LabelsEntry
-	51,  // 11: canopy.v1.Subnet.properties:type_name -> canopy.v1.Subnet.PropertiesEntry
-	1,   // 12: canopy.v1.Subnet.allocation_pools:type_name -> canopy.v1.IPRange
-	72,  // 13: canopy.v1.Port.location:type_name -> canopy.v1.Location
-	73,  // 14: canopy.v1.Port.status:type_name -> canopy.v1.Status
-	74,  // 15: canopy.v1.Port.create_time:type_name -> google.protobuf.Timestamp
-	74,  // 16: canopy.v1.Port.update_time:type_name -> google.protobuf.Timestamp
-	52,  // 17: canopy.v1.Port.labels:type_name -> canopy.v1.Port.LabelsEntry
-	53,  // 18: canopy.v1.Port.properties:type_name -> canopy.v1.Port.PropertiesEntry
-	4,   // 19: canopy.v1.Port.fixed_ips:type_name -> canopy.v1.FixedIP
-	72,  // 20: canopy.v1.Router.location:type_name -> canopy.v1.Location
-	73,  // 21: canopy.v1.Router.status:type_name -> canopy.v1.Status
-	74,  // 22: canopy.v1.Router.create_time:type_name -> google.protobuf.Timestamp
-	74,  // 23: canopy.v1.Router.update_time:type_name -> google.protobuf.Timestamp
-	54,  // 24: canopy.v1.Router.labels:type_name -> canopy.v1.Router.LabelsEntry
-	55,  // 25: canopy.v1.Router.properties:type_name -> canopy.v1.Router.PropertiesEntry
-	6,   // 26: canopy.v1.Router.interfaces:type_name -> canopy.v1.RouterInterface
-	0,   // 27: canopy.v1.SecurityGroupRule.direction:type_name -> canopy.v1.SecurityGroupRule.Direction
-	72,  // 28: canopy.v1.SecurityGroup.location:type_name -> canopy.v1.Location
-	73,  // 29: canopy.v1.SecurityGroup.status:type_name -> canopy.v1.Status
-	74,  // 30: canopy.v1.SecurityGroup.create_time:type_name -> google.protobuf.Timestamp
-	74,  // 31: canopy.v1.SecurityGroup.update_time:type_name -> google.protobuf.Timestamp
-	56,  // 32: canopy.v1.SecurityGroup.labels:type_name -> canopy.v1.SecurityGroup.LabelsEntry
-	57,  // 33: canopy.v1.SecurityGroup.properties:type_name -> canopy.v1.SecurityGroup.PropertiesEntry
-	8,   // 34: canopy.v1.SecurityGroup.rules:type_name -> canopy.v1.SecurityGroupRule
-	72,  // 35: canopy.v1.FloatingIP.location:type_name -> canopy.v1.Location
-	73,  // 36: canopy.v1.FloatingIP.status:type_name -> canopy.v1.Status
-	74,  // 37: canopy.v1.FloatingIP.create_time:type_name -> google.protobuf.Timestamp
-	74,  // 38: canopy.v1.FloatingIP.update_time:type_name -> google.protobuf.Timestamp
-	58,  // 39: canopy.v1.FloatingIP.labels:type_name -> canopy.v1.FloatingIP.LabelsEntry
-	59,  // 40: canopy.v1.FloatingIP.properties:type_name -> canopy.v1.FloatingIP.PropertiesEntry
-	72,  // 41: canopy.v1.CreateNetworkRequest.location:type_name -> canopy.v1.Location
-	60,  // 42: canopy.v1.CreateNetworkRequest.labels:type_name -> canopy.v1.CreateNetworkRequest.LabelsEntry
-	72,  // 43: canopy.v1.ListNetworksRequest.location:type_name -> canopy.v1.Location
-	61,  // 44: canopy.v1.ListNetworksRequest.labels:type_name -> canopy.v1.ListNetworksRequest.LabelsEntry
-	2,   // 45: canopy.v1.ListNetworksResponse.networks:type_name -> canopy.v1.Network
-	75,  // 46: canopy.v1.ListNetworksResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	1,   // 47: canopy.v1.CreateSubnetRequest.allocation_pools:type_name -> canopy.v1.IPRange
-	62,  // 48: canopy.v1.CreateSubnetRequest.labels:type_name -> canopy.v1.CreateSubnetRequest.LabelsEntry
-	72,  // 49: canopy.v1.ListSubnetsRequest.location:type_name -> canopy.v1.Location
-	63,  // 50: canopy.v1.ListSubnetsRequest.labels:type_name -> canopy.v1.ListSubnetsRequest.LabelsEntry
-	3,   // 51: canopy.v1.ListSubnetsResponse.subnets:type_name -> canopy.v1.Subnet
-	75,  // 52: canopy.v1.ListSubnetsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	64,  // 53: canopy.v1.CreatePortRequest.labels:type_name -> canopy.v1.CreatePortRequest.LabelsEntry
-	72,  // 54: canopy.v1.ListPortsRequest.location:type_name -> canopy.v1.Location
-	65,  // 55: canopy.v1.ListPortsRequest.labels:type_name -> canopy.v1.ListPortsRequest.LabelsEntry
-	5,   // 56: canopy.v1.ListPortsResponse.ports:type_name -> canopy.v1.Port
-	75,  // 57: canopy.v1.ListPortsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	72,  // 58: canopy.v1.CreateRouterRequest.location:type_name -> canopy.v1.Location
-	66,  // 59: canopy.v1.CreateRouterRequest.labels:type_name -> canopy.v1.CreateRouterRequest.LabelsEntry
-	72,  // 60: canopy.v1.ListRoutersRequest.location:type_name -> canopy.v1.Location
-	67,  // 61: canopy.v1.ListRoutersRequest.labels:type_name -> canopy.v1.ListRoutersRequest.LabelsEntry
-	7,   // 62: canopy.v1.ListRoutersResponse.routers:type_name -> canopy.v1.Router
-	75,  // 63: canopy.v1.ListRoutersResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	72,  // 64: canopy.v1.CreateSecurityGroupRequest.location:type_name -> canopy.v1.Location
-	8,   // 65: canopy.v1.CreateSecurityGroupRequest.rules:type_name -> canopy.v1.SecurityGroupRule
-	68,  // 66: canopy.v1.CreateSecurityGroupRequest.labels:type_name -> canopy.v1.CreateSecurityGroupRequest.LabelsEntry
-	72,  // 67: canopy.v1.ListSecurityGroupsRequest.location:type_name -> canopy.v1.Location
-	69,  // 68: canopy.v1.ListSecurityGroupsRequest.labels:type_name -> canopy.v1.ListSecurityGroupsRequest.LabelsEntry
-	9,   // 69: canopy.v1.ListSecurityGroupsResponse.security_groups:type_name -> canopy.v1.SecurityGroup
-	75,  // 70: canopy.v1.ListSecurityGroupsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	8,   // 71: canopy.v1.AddSecurityGroupRuleRequest.rule:type_name -> canopy.v1.SecurityGroupRule
-	72,  // 72: canopy.v1.AllocateFloatingIPRequest.location:type_name -> canopy.v1.Location
-	70,  // 73: canopy.v1.AllocateFloatingIPRequest.labels:type_name -> canopy.v1.AllocateFloatingIPRequest.LabelsEntry
-	72,  // 74: canopy.v1.ListFloatingIPsRequest.location:type_name -> canopy.v1.Location
-	71,  // 75: canopy.v1.ListFloatingIPsRequest.labels:type_name -> canopy.v1.ListFloatingIPsRequest.LabelsEntry
-	10,  // 76: canopy.v1.ListFloatingIPsResponse.floating_ips:type_name -> canopy.v1.FloatingIP
-	75,  // 77: canopy.v1.ListFloatingIPsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	11,  // 78: canopy.v1.NetworkService.CreateNetwork:input_type -> canopy.v1.CreateNetworkRequest
-	12,  // 79: canopy.v1.NetworkService.GetNetwork:input_type -> canopy.v1.GetNetworkRequest
-	13,  // 80: canopy.v1.NetworkService.ListNetworks:input_type -> canopy.v1.ListNetworksRequest
-	15,  // 81: canopy.v1.NetworkService.DeleteNetwork:input_type -> canopy.v1.DeleteNetworkRequest
-	16,  // 82: canopy.v1.NetworkService.CreateSubnet:input_type -> canopy.v1.CreateSubnetRequest
-	17,  // 83: canopy.v1.NetworkService.GetSubnet:input_type -> canopy.v1.GetSubnetRequest
-	18,  // 84: canopy.v1.NetworkService.ListSubnets:input_type -> canopy.v1.ListSubnetsRequest
-	20,  // 85: canopy.v1.NetworkService.DeleteSubnet:input_type -> canopy.v1.DeleteSubnetRequest
-	21,  // 86: canopy.v1.NetworkService.CreatePort:input_type -> canopy.v1.CreatePortRequest
-	22,  // 87: canopy.v1.NetworkService.GetPort:input_type -> canopy.v1.GetPortRequest
-	23,  // 88: canopy.v1.NetworkService.ListPorts:input_type -> canopy.v1.ListPortsRequest
-	25,  // 89: canopy.v1.NetworkService.DeletePort:input_type -> canopy.v1.DeletePortRequest
-	26,  // 90: canopy.v1.NetworkService.CreateRouter:input_type -> canopy.v1.CreateRouterRequest
-	27,  // 91: canopy.v1.NetworkService.GetRouter:input_type -> canopy.v1.GetRouterRequest
-	28,  // 92: canopy.v1.NetworkService.ListRouters:input_type -> canopy.v1.ListRoutersRequest
-	30,  // 93: canopy.v1.NetworkService.DeleteRouter:input_type -> canopy.v1.DeleteRouterRequest
-	31,  // 94: canopy.v1.NetworkService.SetRouterGateway:input_type -> canopy.v1.SetRouterGatewayRequest
-	32,  // 95: canopy.v1.NetworkService.AddRouterInterface:input_type -> canopy.v1.AddRouterInterfaceRequest
-	33,  // 96: canopy.v1.NetworkService.RemoveRouterInterface:input_type -> canopy.v1.RemoveRouterInterfaceRequest
-	34,  // 97: canopy.v1.NetworkService.CreateSecurityGroup:input_type -> canopy.v1.CreateSecurityGroupRequest
-	35,  // 98: canopy.v1.NetworkService.GetSecurityGroup:input_type -> canopy.v1.GetSecurityGroupRequest
-	36,  // 99: canopy.v1.NetworkService.ListSecurityGroups:input_type -> canopy.v1.ListSecurityGroupsRequest
-	38,  // 100: canopy.v1.NetworkService.DeleteSecurityGroup:input_type -> canopy.v1.DeleteSecurityGroupRequest
-	39,  // 101: canopy.v1.NetworkService.AddSecurityGroupRule:input_type -> canopy.v1.AddSecurityGroupRuleRequest
-	40,  // 102: canopy.v1.NetworkService.RemoveSecurityGroupRule:input_type -> canopy.v1.RemoveSecurityGroupRuleRequest
-	41,  // 103: canopy.v1.NetworkService.AllocateFloatingIP:input_type -> canopy.v1.AllocateFloatingIPRequest
-	42,  // 104: canopy.v1.NetworkService.GetFloatingIP:input_type -> canopy.v1.GetFloatingIPRequest
-	43,  // 105: canopy.v1.NetworkService.ListFloatingIPs:input_type -> canopy.v1.ListFloatingIPsRequest
-	45,  // 106: canopy.v1.NetworkService.AssociateFloatingIP:input_type -> canopy.v1.AssociateFloatingIPRequest
-	46,  // 107: canopy.v1.NetworkService.DisassociateFloatingIP:input_type -> canopy.v1.DisassociateFloatingIPRequest
-	47,  // 108: canopy.v1.NetworkService.ReleaseFloatingIP:input_type -> canopy.v1.ReleaseFloatingIPRequest
-	76,  // 109: canopy.v1.NetworkService.CreateNetwork:output_type -> canopy.v1.Operation
-	2,   // 110: canopy.v1.NetworkService.GetNetwork:output_type -> canopy.v1.Network
-	14,  // 111: canopy.v1.NetworkService.ListNetworks:output_type -> canopy.v1.ListNetworksResponse
-	76,  // 112: canopy.v1.NetworkService.DeleteNetwork:output_type -> canopy.v1.Operation
-	76,  // 113: canopy.v1.NetworkService.CreateSubnet:output_type -> canopy.v1.Operation
-	3,   // 114: canopy.v1.NetworkService.GetSubnet:output_type -> canopy.v1.Subnet
-	19,  // 115: canopy.v1.NetworkService.ListSubnets:output_type -> canopy.v1.ListSubnetsResponse
-	76,  // 116: canopy.v1.NetworkService.DeleteSubnet:output_type -> canopy.v1.Operation
-	76,  // 117: canopy.v1.NetworkService.CreatePort:output_type -> canopy.v1.Operation
-	5,   // 118: canopy.v1.NetworkService.GetPort:output_type -> canopy.v1.Port
-	24,  // 119: canopy.v1.NetworkService.ListPorts:output_type -> canopy.v1.ListPortsResponse
-	76,  // 120: canopy.v1.NetworkService.DeletePort:output_type -> canopy.v1.Operation
-	76,  // 121: canopy.v1.NetworkService.CreateRouter:output_type -> canopy.v1.Operation
-	7,   // 122: canopy.v1.NetworkService.GetRouter:output_type -> canopy.v1.Router
-	29,  // 123: canopy.v1.NetworkService.ListRouters:output_type -> canopy.v1.ListRoutersResponse
-	76,  // 124: canopy.v1.NetworkService.DeleteRouter:output_type -> canopy.v1.Operation
-	7,   // 125: canopy.v1.NetworkService.SetRouterGateway:output_type -> canopy.v1.Router
-	7,   // 126: canopy.v1.NetworkService.AddRouterInterface:output_type -> canopy.v1.Router
-	7,   // 127: canopy.v1.NetworkService.RemoveRouterInterface:output_type -> canopy.v1.Router
-	76,  // 128: canopy.v1.NetworkService.CreateSecurityGroup:output_type -> canopy.v1.Operation
-	9,   // 129: canopy.v1.NetworkService.GetSecurityGroup:output_type -> canopy.v1.SecurityGroup
-	37,  // 130: canopy.v1.NetworkService.ListSecurityGroups:output_type -> canopy.v1.ListSecurityGroupsResponse
-	76,  // 131: canopy.v1.NetworkService.DeleteSecurityGroup:output_type -> canopy.v1.Operation
-	9,   // 132: canopy.v1.NetworkService.AddSecurityGroupRule:output_type -> canopy.v1.SecurityGroup
-	9,   // 133: canopy.v1.NetworkService.RemoveSecurityGroupRule:output_type -> canopy.v1.SecurityGroup
-	76,  // 134: canopy.v1.NetworkService.AllocateFloatingIP:output_type -> canopy.v1.Operation
-	10,  // 135: canopy.v1.NetworkService.GetFloatingIP:output_type -> canopy.v1.FloatingIP
-	44,  // 136: canopy.v1.NetworkService.ListFloatingIPs:output_type -> canopy.v1.ListFloatingIPsResponse
-	10,  // 137: canopy.v1.NetworkService.AssociateFloatingIP:output_type -> canopy.v1.FloatingIP
-	10,  // 138: canopy.v1.NetworkService.DisassociateFloatingIP:output_type -> canopy.v1.FloatingIP
-	76,  // 139: canopy.v1.NetworkService.ReleaseFloatingIP:output_type -> canopy.v1.Operation
-	109, // [109:140] is the sub-list for method output_type
-	78,  // [78:109] is the sub-list for method input_type
-	78,  // [78:78] is the sub-list for extension type_name
-	78,  // [78:78] is the sub-list for extension extendee
-	0,   // [0:78] is the sub-list for field type_name
+	74,  // 0: canopy.v1.Network.location:type_name -> canopy.v1.Location
+	75,  // 1: canopy.v1.Network.status:type_name -> canopy.v1.Status
+	76,  // 2: canopy.v1.Network.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 3: canopy.v1.Network.update_time:type_name -> google.protobuf.Timestamp
+	50,  // 4: canopy.v1.Network.labels:type_name -> canopy.v1.Network.LabelsEntry
+	51,  // 5: canopy.v1.Network.properties:type_name -> canopy.v1.Network.PropertiesEntry
+	0,   // 6: canopy.v1.Network.scope:type_name -> canopy.v1.Scope
+	2,   // 7: canopy.v1.Network.realizations:type_name -> canopy.v1.Realization
+	74,  // 8: canopy.v1.Subnet.location:type_name -> canopy.v1.Location
+	75,  // 9: canopy.v1.Subnet.status:type_name -> canopy.v1.Status
+	76,  // 10: canopy.v1.Subnet.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 11: canopy.v1.Subnet.update_time:type_name -> google.protobuf.Timestamp
+	52,  // 12: canopy.v1.Subnet.labels:type_name -> canopy.v1.Subnet.LabelsEntry
+	53,  // 13: canopy.v1.Subnet.properties:type_name -> canopy.v1.Subnet.PropertiesEntry
+	3,   // 14: canopy.v1.Subnet.allocation_pools:type_name -> canopy.v1.IPRange
+	74,  // 15: canopy.v1.Port.location:type_name -> canopy.v1.Location
+	75,  // 16: canopy.v1.Port.status:type_name -> canopy.v1.Status
+	76,  // 17: canopy.v1.Port.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 18: canopy.v1.Port.update_time:type_name -> google.protobuf.Timestamp
+	54,  // 19: canopy.v1.Port.labels:type_name -> canopy.v1.Port.LabelsEntry
+	55,  // 20: canopy.v1.Port.properties:type_name -> canopy.v1.Port.PropertiesEntry
+	6,   // 21: canopy.v1.Port.fixed_ips:type_name -> canopy.v1.FixedIP
+	74,  // 22: canopy.v1.Router.location:type_name -> canopy.v1.Location
+	75,  // 23: canopy.v1.Router.status:type_name -> canopy.v1.Status
+	76,  // 24: canopy.v1.Router.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 25: canopy.v1.Router.update_time:type_name -> google.protobuf.Timestamp
+	56,  // 26: canopy.v1.Router.labels:type_name -> canopy.v1.Router.LabelsEntry
+	57,  // 27: canopy.v1.Router.properties:type_name -> canopy.v1.Router.PropertiesEntry
+	8,   // 28: canopy.v1.Router.interfaces:type_name -> canopy.v1.RouterInterface
+	1,   // 29: canopy.v1.SecurityGroupRule.direction:type_name -> canopy.v1.SecurityGroupRule.Direction
+	74,  // 30: canopy.v1.SecurityGroup.location:type_name -> canopy.v1.Location
+	75,  // 31: canopy.v1.SecurityGroup.status:type_name -> canopy.v1.Status
+	76,  // 32: canopy.v1.SecurityGroup.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 33: canopy.v1.SecurityGroup.update_time:type_name -> google.protobuf.Timestamp
+	58,  // 34: canopy.v1.SecurityGroup.labels:type_name -> canopy.v1.SecurityGroup.LabelsEntry
+	59,  // 35: canopy.v1.SecurityGroup.properties:type_name -> canopy.v1.SecurityGroup.PropertiesEntry
+	10,  // 36: canopy.v1.SecurityGroup.rules:type_name -> canopy.v1.SecurityGroupRule
+	0,   // 37: canopy.v1.SecurityGroup.scope:type_name -> canopy.v1.Scope
+	2,   // 38: canopy.v1.SecurityGroup.realizations:type_name -> canopy.v1.Realization
+	74,  // 39: canopy.v1.FloatingIP.location:type_name -> canopy.v1.Location
+	75,  // 40: canopy.v1.FloatingIP.status:type_name -> canopy.v1.Status
+	76,  // 41: canopy.v1.FloatingIP.create_time:type_name -> google.protobuf.Timestamp
+	76,  // 42: canopy.v1.FloatingIP.update_time:type_name -> google.protobuf.Timestamp
+	60,  // 43: canopy.v1.FloatingIP.labels:type_name -> canopy.v1.FloatingIP.LabelsEntry
+	61,  // 44: canopy.v1.FloatingIP.properties:type_name -> canopy.v1.FloatingIP.PropertiesEntry
+	74,  // 45: canopy.v1.CreateNetworkRequest.location:type_name -> canopy.v1.Location
+	62,  // 46: canopy.v1.CreateNetworkRequest.labels:type_name -> canopy.v1.CreateNetworkRequest.LabelsEntry
+	0,   // 47: canopy.v1.CreateNetworkRequest.scope:type_name -> canopy.v1.Scope
+	74,  // 48: canopy.v1.ListNetworksRequest.location:type_name -> canopy.v1.Location
+	63,  // 49: canopy.v1.ListNetworksRequest.labels:type_name -> canopy.v1.ListNetworksRequest.LabelsEntry
+	4,   // 50: canopy.v1.ListNetworksResponse.networks:type_name -> canopy.v1.Network
+	77,  // 51: canopy.v1.ListNetworksResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	3,   // 52: canopy.v1.CreateSubnetRequest.allocation_pools:type_name -> canopy.v1.IPRange
+	64,  // 53: canopy.v1.CreateSubnetRequest.labels:type_name -> canopy.v1.CreateSubnetRequest.LabelsEntry
+	74,  // 54: canopy.v1.ListSubnetsRequest.location:type_name -> canopy.v1.Location
+	65,  // 55: canopy.v1.ListSubnetsRequest.labels:type_name -> canopy.v1.ListSubnetsRequest.LabelsEntry
+	5,   // 56: canopy.v1.ListSubnetsResponse.subnets:type_name -> canopy.v1.Subnet
+	77,  // 57: canopy.v1.ListSubnetsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	66,  // 58: canopy.v1.CreatePortRequest.labels:type_name -> canopy.v1.CreatePortRequest.LabelsEntry
+	74,  // 59: canopy.v1.ListPortsRequest.location:type_name -> canopy.v1.Location
+	67,  // 60: canopy.v1.ListPortsRequest.labels:type_name -> canopy.v1.ListPortsRequest.LabelsEntry
+	7,   // 61: canopy.v1.ListPortsResponse.ports:type_name -> canopy.v1.Port
+	77,  // 62: canopy.v1.ListPortsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	74,  // 63: canopy.v1.CreateRouterRequest.location:type_name -> canopy.v1.Location
+	68,  // 64: canopy.v1.CreateRouterRequest.labels:type_name -> canopy.v1.CreateRouterRequest.LabelsEntry
+	74,  // 65: canopy.v1.ListRoutersRequest.location:type_name -> canopy.v1.Location
+	69,  // 66: canopy.v1.ListRoutersRequest.labels:type_name -> canopy.v1.ListRoutersRequest.LabelsEntry
+	9,   // 67: canopy.v1.ListRoutersResponse.routers:type_name -> canopy.v1.Router
+	77,  // 68: canopy.v1.ListRoutersResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	74,  // 69: canopy.v1.CreateSecurityGroupRequest.location:type_name -> canopy.v1.Location
+	10,  // 70: canopy.v1.CreateSecurityGroupRequest.rules:type_name -> canopy.v1.SecurityGroupRule
+	70,  // 71: canopy.v1.CreateSecurityGroupRequest.labels:type_name -> canopy.v1.CreateSecurityGroupRequest.LabelsEntry
+	0,   // 72: canopy.v1.CreateSecurityGroupRequest.scope:type_name -> canopy.v1.Scope
+	74,  // 73: canopy.v1.ListSecurityGroupsRequest.location:type_name -> canopy.v1.Location
+	71,  // 74: canopy.v1.ListSecurityGroupsRequest.labels:type_name -> canopy.v1.ListSecurityGroupsRequest.LabelsEntry
+	11,  // 75: canopy.v1.ListSecurityGroupsResponse.security_groups:type_name -> canopy.v1.SecurityGroup
+	77,  // 76: canopy.v1.ListSecurityGroupsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	10,  // 77: canopy.v1.AddSecurityGroupRuleRequest.rule:type_name -> canopy.v1.SecurityGroupRule
+	74,  // 78: canopy.v1.AllocateFloatingIPRequest.location:type_name -> canopy.v1.Location
+	72,  // 79: canopy.v1.AllocateFloatingIPRequest.labels:type_name -> canopy.v1.AllocateFloatingIPRequest.LabelsEntry
+	74,  // 80: canopy.v1.ListFloatingIPsRequest.location:type_name -> canopy.v1.Location
+	73,  // 81: canopy.v1.ListFloatingIPsRequest.labels:type_name -> canopy.v1.ListFloatingIPsRequest.LabelsEntry
+	12,  // 82: canopy.v1.ListFloatingIPsResponse.floating_ips:type_name -> canopy.v1.FloatingIP
+	77,  // 83: canopy.v1.ListFloatingIPsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	13,  // 84: canopy.v1.NetworkService.CreateNetwork:input_type -> canopy.v1.CreateNetworkRequest
+	14,  // 85: canopy.v1.NetworkService.GetNetwork:input_type -> canopy.v1.GetNetworkRequest
+	15,  // 86: canopy.v1.NetworkService.ListNetworks:input_type -> canopy.v1.ListNetworksRequest
+	17,  // 87: canopy.v1.NetworkService.DeleteNetwork:input_type -> canopy.v1.DeleteNetworkRequest
+	18,  // 88: canopy.v1.NetworkService.CreateSubnet:input_type -> canopy.v1.CreateSubnetRequest
+	19,  // 89: canopy.v1.NetworkService.GetSubnet:input_type -> canopy.v1.GetSubnetRequest
+	20,  // 90: canopy.v1.NetworkService.ListSubnets:input_type -> canopy.v1.ListSubnetsRequest
+	22,  // 91: canopy.v1.NetworkService.DeleteSubnet:input_type -> canopy.v1.DeleteSubnetRequest
+	23,  // 92: canopy.v1.NetworkService.CreatePort:input_type -> canopy.v1.CreatePortRequest
+	24,  // 93: canopy.v1.NetworkService.GetPort:input_type -> canopy.v1.GetPortRequest
+	25,  // 94: canopy.v1.NetworkService.ListPorts:input_type -> canopy.v1.ListPortsRequest
+	27,  // 95: canopy.v1.NetworkService.DeletePort:input_type -> canopy.v1.DeletePortRequest
+	28,  // 96: canopy.v1.NetworkService.CreateRouter:input_type -> canopy.v1.CreateRouterRequest
+	29,  // 97: canopy.v1.NetworkService.GetRouter:input_type -> canopy.v1.GetRouterRequest
+	30,  // 98: canopy.v1.NetworkService.ListRouters:input_type -> canopy.v1.ListRoutersRequest
+	32,  // 99: canopy.v1.NetworkService.DeleteRouter:input_type -> canopy.v1.DeleteRouterRequest
+	33,  // 100: canopy.v1.NetworkService.SetRouterGateway:input_type -> canopy.v1.SetRouterGatewayRequest
+	34,  // 101: canopy.v1.NetworkService.AddRouterInterface:input_type -> canopy.v1.AddRouterInterfaceRequest
+	35,  // 102: canopy.v1.NetworkService.RemoveRouterInterface:input_type -> canopy.v1.RemoveRouterInterfaceRequest
+	36,  // 103: canopy.v1.NetworkService.CreateSecurityGroup:input_type -> canopy.v1.CreateSecurityGroupRequest
+	37,  // 104: canopy.v1.NetworkService.GetSecurityGroup:input_type -> canopy.v1.GetSecurityGroupRequest
+	38,  // 105: canopy.v1.NetworkService.ListSecurityGroups:input_type -> canopy.v1.ListSecurityGroupsRequest
+	40,  // 106: canopy.v1.NetworkService.DeleteSecurityGroup:input_type -> canopy.v1.DeleteSecurityGroupRequest
+	41,  // 107: canopy.v1.NetworkService.AddSecurityGroupRule:input_type -> canopy.v1.AddSecurityGroupRuleRequest
+	42,  // 108: canopy.v1.NetworkService.RemoveSecurityGroupRule:input_type -> canopy.v1.RemoveSecurityGroupRuleRequest
+	43,  // 109: canopy.v1.NetworkService.AllocateFloatingIP:input_type -> canopy.v1.AllocateFloatingIPRequest
+	44,  // 110: canopy.v1.NetworkService.GetFloatingIP:input_type -> canopy.v1.GetFloatingIPRequest
+	45,  // 111: canopy.v1.NetworkService.ListFloatingIPs:input_type -> canopy.v1.ListFloatingIPsRequest
+	47,  // 112: canopy.v1.NetworkService.AssociateFloatingIP:input_type -> canopy.v1.AssociateFloatingIPRequest
+	48,  // 113: canopy.v1.NetworkService.DisassociateFloatingIP:input_type -> canopy.v1.DisassociateFloatingIPRequest
+	49,  // 114: canopy.v1.NetworkService.ReleaseFloatingIP:input_type -> canopy.v1.ReleaseFloatingIPRequest
+	78,  // 115: canopy.v1.NetworkService.CreateNetwork:output_type -> canopy.v1.Operation
+	4,   // 116: canopy.v1.NetworkService.GetNetwork:output_type -> canopy.v1.Network
+	16,  // 117: canopy.v1.NetworkService.ListNetworks:output_type -> canopy.v1.ListNetworksResponse
+	78,  // 118: canopy.v1.NetworkService.DeleteNetwork:output_type -> canopy.v1.Operation
+	78,  // 119: canopy.v1.NetworkService.CreateSubnet:output_type -> canopy.v1.Operation
+	5,   // 120: canopy.v1.NetworkService.GetSubnet:output_type -> canopy.v1.Subnet
+	21,  // 121: canopy.v1.NetworkService.ListSubnets:output_type -> canopy.v1.ListSubnetsResponse
+	78,  // 122: canopy.v1.NetworkService.DeleteSubnet:output_type -> canopy.v1.Operation
+	78,  // 123: canopy.v1.NetworkService.CreatePort:output_type -> canopy.v1.Operation
+	7,   // 124: canopy.v1.NetworkService.GetPort:output_type -> canopy.v1.Port
+	26,  // 125: canopy.v1.NetworkService.ListPorts:output_type -> canopy.v1.ListPortsResponse
+	78,  // 126: canopy.v1.NetworkService.DeletePort:output_type -> canopy.v1.Operation
+	78,  // 127: canopy.v1.NetworkService.CreateRouter:output_type -> canopy.v1.Operation
+	9,   // 128: canopy.v1.NetworkService.GetRouter:output_type -> canopy.v1.Router
+	31,  // 129: canopy.v1.NetworkService.ListRouters:output_type -> canopy.v1.ListRoutersResponse
+	78,  // 130: canopy.v1.NetworkService.DeleteRouter:output_type -> canopy.v1.Operation
+	9,   // 131: canopy.v1.NetworkService.SetRouterGateway:output_type -> canopy.v1.Router
+	9,   // 132: canopy.v1.NetworkService.AddRouterInterface:output_type -> canopy.v1.Router
+	9,   // 133: canopy.v1.NetworkService.RemoveRouterInterface:output_type -> canopy.v1.Router
+	78,  // 134: canopy.v1.NetworkService.CreateSecurityGroup:output_type -> canopy.v1.Operation
+	11,  // 135: canopy.v1.NetworkService.GetSecurityGroup:output_type -> canopy.v1.SecurityGroup
+	39,  // 136: canopy.v1.NetworkService.ListSecurityGroups:output_type -> canopy.v1.ListSecurityGroupsResponse
+	78,  // 137: canopy.v1.NetworkService.DeleteSecurityGroup:output_type -> canopy.v1.Operation
+	11,  // 138: canopy.v1.NetworkService.AddSecurityGroupRule:output_type -> canopy.v1.SecurityGroup
+	11,  // 139: canopy.v1.NetworkService.RemoveSecurityGroupRule:output_type -> canopy.v1.SecurityGroup
+	78,  // 140: canopy.v1.NetworkService.AllocateFloatingIP:output_type -> canopy.v1.Operation
+	12,  // 141: canopy.v1.NetworkService.GetFloatingIP:output_type -> canopy.v1.FloatingIP
+	46,  // 142: canopy.v1.NetworkService.ListFloatingIPs:output_type -> canopy.v1.ListFloatingIPsResponse
+	12,  // 143: canopy.v1.NetworkService.AssociateFloatingIP:output_type -> canopy.v1.FloatingIP
+	12,  // 144: canopy.v1.NetworkService.DisassociateFloatingIP:output_type -> canopy.v1.FloatingIP
+	78,  // 145: canopy.v1.NetworkService.ReleaseFloatingIP:output_type -> canopy.v1.Operation
+	115, // [115:146] is the sub-list for method output_type
+	84,  // [84:115] is the sub-list for method input_type
+	84,  // [84:84] is the sub-list for extension type_name
+	84,  // [84:84] is the sub-list for extension extendee
+	0,   // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_network_proto_init() }
@@ -4814,8 +5094,8 @@ func file_canopy_v1_network_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_network_proto_rawDesc), len(file_canopy_v1_network_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   71,
+			NumEnums:      2,
+			NumMessages:   72,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
