@@ -232,6 +232,16 @@ func TestNetworkErrors(t *testing.T) {
 	_, err = c.CreatePort(ctx, providers.PortSpec{SubnetID: small.NativeID, FixedIP: "10.6.0.1"})
 	wantIs(t, "CreatePort on the gateway", err, providers.ErrConflict, "gateway")
 
+	// A network named twice with room for one port: refused, nothing left.
+	tiny := must(c.CreateNetwork(ctx, providers.NetworkSpec{Name: "tiny"}))(t)
+	must(c.CreateSubnet(ctx, providers.SubnetSpec{NetworkID: tiny.NativeID, CIDR: "10.8.0.0/30"}))(t)
+	before := len(must(c.ListPorts(ctx))(t))
+	_, err = c.CreateServer(ctx, providers.ServerSpec{Name: "s", FlavorID: "1", ImageID: "img-cirros", Networks: []string{tiny.NativeID, "tiny"}})
+	wantIs(t, "CreateServer on a network without room for its ports", err, providers.ErrConflict, tiny.NativeID)
+	if after := len(must(c.ListPorts(ctx))(t)); after != before {
+		t.Errorf("a refused server create left %d ports behind", after-before)
+	}
+
 	g := must(c.CreateSecurityGroup(ctx, providers.SecurityGroupSpec{Name: "g"}))(t)
 	for what, r := range map[string]providers.SecurityRule{
 		"icmpv6 over IPv4":       {Direction: providers.Ingress, Protocol: "icmpv6"},
