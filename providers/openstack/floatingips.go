@@ -63,7 +63,7 @@ func toFloatingIP(region string, f fipJSON, owner func(portID string) (string, s
 // portOwner reads a port's device (for clouds without fip-port-details).
 func portOwner(ctx context.Context, sc *gophercloud.ServiceClient) func(string) (string, string) {
 	return func(id string) (string, string) {
-		p, err := extract[portJSON](ports.Get(ctx, sc, url.PathEscape(id)), "port")
+		p, err := extract[portJSON](ports.Get(ctx, sc, url.PathEscape(id)).Result, "port")
 		if err != nil {
 			return "", ""
 		}
@@ -99,7 +99,7 @@ func (c *Cloud) GetFloatingIP(ctx context.Context, id string) (providers.Floatin
 	if err != nil {
 		return providers.FloatingIP{}, err
 	}
-	f, err := extract[fipJSON](floatingips.Get(ctx, sc, url.PathEscape(id)), "floatingip")
+	f, err := extract[fipJSON](floatingips.Get(ctx, sc, url.PathEscape(id)).Result, "floatingip")
 	if err != nil {
 		return providers.FloatingIP{}, netFail(err, "get floating IP %s in %s", id, region)
 	}
@@ -151,13 +151,13 @@ func (c *Cloud) AllocateFloatingIP(ctx context.Context, spec providers.FloatingI
 		sc: sc, kind: providers.KindFloatingIP, resource: "floatingips",
 		labels: spec.Labels, token: spec.IdempotencyToken, replay: spec.Replay,
 		post: func(ctx context.Context, desc string) (fipJSON, error) {
-			return extract[fipJSON](floatingips.Create(ctx, sc, floatingips.CreateOpts{FloatingNetworkID: netID, Description: desc}), "floatingip")
+			return extract[fipJSON](floatingips.Create(ctx, sc, floatingips.CreateOpts{FloatingNetworkID: netID, Description: desc}).Result, "floatingip")
 		},
 		list: func(ctx context.Context, tag, desc string) ([]fipJSON, error) {
 			return c.listFIPs(ctx, sc, floatingips.ListOpts{FloatingNetworkID: netID, Tags: tag, Description: desc})
 		},
 		get: func(ctx context.Context, id string) (fipJSON, error) {
-			return extract[fipJSON](floatingips.Get(ctx, sc, id), "floatingip")
+			return extract[fipJSON](floatingips.Get(ctx, sc, id).Result, "floatingip")
 		},
 		del: func(ctx context.Context, id string) error { return floatingips.Delete(ctx, sc, id).ExtractErr() },
 	}.run(ctx, c)
@@ -206,6 +206,12 @@ func (c *Cloud) AssociateFloatingIP(ctx context.Context, id, portID, serverID st
 	fail := func(err error) error {
 		return fmt.Errorf("openstack: associate floating IP %s in %s: %w", id, region, err)
 	}
+	// The floating IP first: a missing one is ErrNotFound whatever else
+	// is wrong.
+	f, err := extract[fipJSON](floatingips.Get(ctx, sc, url.PathEscape(id)).Result, "floatingip")
+	if err != nil {
+		return fail(mapErr(err))
+	}
 	switch {
 	case portID == "" && serverID == "":
 		return fail(fmt.Errorf("%w: port_id or server_id is required", providers.ErrInvalid))
@@ -216,10 +222,6 @@ func (c *Cloud) AssociateFloatingIP(ctx context.Context, id, portID, serverID st
 		if portID, err = c.serverPort(ctx, sc, serverID); err != nil {
 			return fail(err)
 		}
-	}
-	f, err := extract[fipJSON](floatingips.Get(ctx, sc, url.PathEscape(id)), "floatingip")
-	if err != nil {
-		return fail(mapErr(err))
 	}
 	switch cur := deref(f.PortID); cur {
 	case portID:

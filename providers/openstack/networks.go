@@ -101,7 +101,7 @@ func (c *Cloud) GetNetwork(ctx context.Context, id string) (providers.Network, e
 	if err != nil {
 		return providers.Network{}, err
 	}
-	n, err := extract[networkJSON](networks.Get(ctx, sc, url.PathEscape(id)), "network")
+	n, err := extract[networkJSON](networks.Get(ctx, sc, url.PathEscape(id)).Result, "network")
 	if err != nil {
 		return providers.Network{}, netFail(err, "get network %s in %s", id, region)
 	}
@@ -137,13 +137,13 @@ func (c *Cloud) CreateNetwork(ctx context.Context, spec providers.NetworkSpec) (
 		labels: spec.Labels, token: spec.IdempotencyToken, replay: spec.Replay,
 		post: func(ctx context.Context, desc string) (networkJSON, error) {
 			opts := networkCreate{CreateOpts: networks.CreateOpts{Name: spec.Name, Description: desc}, MTU: spec.MTU}
-			return extract[networkJSON](networks.Create(ctx, sc, opts), "network")
+			return extract[networkJSON](networks.Create(ctx, sc, opts).Result, "network")
 		},
 		list: func(ctx context.Context, tag, desc string) ([]networkJSON, error) {
 			return c.listNetworks(ctx, sc, networks.ListOpts{Tags: tag, Description: desc})
 		},
 		get: func(ctx context.Context, id string) (networkJSON, error) {
-			return extract[networkJSON](networks.Get(ctx, sc, id), "network")
+			return extract[networkJSON](networks.Get(ctx, sc, id).Result, "network")
 		},
 		del: func(ctx context.Context, id string) error { return networks.Delete(ctx, sc, id).ExtractErr() },
 	}.run(ctx, c)
@@ -207,7 +207,7 @@ func (c *Cloud) GetSubnet(ctx context.Context, id string) (providers.Subnet, err
 	if err != nil {
 		return providers.Subnet{}, err
 	}
-	s, err := extract[subnetJSON](subnets.Get(ctx, sc, url.PathEscape(id)), "subnet")
+	s, err := extract[subnetJSON](subnets.Get(ctx, sc, url.PathEscape(id)).Result, "subnet")
 	if err != nil {
 		return providers.Subnet{}, netFail(err, "get subnet %s in %s", id, region)
 	}
@@ -285,13 +285,13 @@ func (c *Cloud) CreateSubnet(ctx context.Context, spec providers.SubnetSpec) (pr
 		post: func(ctx context.Context, desc string) (subnetJSON, error) {
 			o := opts
 			o.Description = desc
-			return extract[subnetJSON](subnets.Create(ctx, sc, o), "subnet")
+			return extract[subnetJSON](subnets.Create(ctx, sc, o).Result, "subnet")
 		},
 		list: func(ctx context.Context, tag, desc string) ([]subnetJSON, error) {
 			return c.listSubnets(ctx, sc, subnets.ListOpts{NetworkID: spec.NetworkID, Tags: tag, Description: desc})
 		},
 		get: func(ctx context.Context, id string) (subnetJSON, error) {
-			return extract[subnetJSON](subnets.Get(ctx, sc, id), "subnet")
+			return extract[subnetJSON](subnets.Get(ctx, sc, id).Result, "subnet")
 		},
 		del: func(ctx context.Context, id string) error { return subnets.Delete(ctx, sc, id).ExtractErr() },
 	}.run(ctx, c)

@@ -21,6 +21,7 @@ package openstack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -140,12 +141,13 @@ func neutronStatus(s string) providers.Status {
 }
 
 // listAll follows a Neutron list's next links, decoding each page's key
-// into T.
+// into T. (gophercloud's ExtractInto cannot fill canopy's structs: it
+// walks embedded structs by reflection and refuses unexported ones.)
 func listAll[T any](ctx context.Context, pager pagination.Pager, key string) ([]T, error) {
 	var out []T
 	err := pager.EachPage(ctx, func(_ context.Context, p pagination.Page) (bool, error) {
-		var batch []T
-		if err := p.(interface{ ExtractIntoSlicePtr(any, string) error }).ExtractIntoSlicePtr(&batch, key); err != nil {
+		batch, err := decodeKey[[]T](p.GetBody(), key)
+		if err != nil {
 			return false, err
 		}
 		out = append(out, batch...)
@@ -154,11 +156,37 @@ func listAll[T any](ctx context.Context, pager pagination.Pager, key string) ([]
 	return out, err
 }
 
-// extract decodes a single-resource answer's key into T.
-func extract[T any](r interface{ ExtractIntoStructPtr(any, string) error }, key string) (T, error) {
+// extract decodes a single-resource answer's key into T. It takes the
+// gophercloud.Result inside a resource's result: the resource's own
+// ExtractInto has the same reflection problem.
+func extract[T any](r gophercloud.Result, key string) (T, error) {
 	var v T
-	err := r.ExtractIntoStructPtr(&v, key)
-	return v, err
+	var doc map[string]json.RawMessage
+	if err := r.ExtractInto(&doc); err != nil {
+		return v, err
+	}
+	return decodeKey[T](doc, key)
+}
+
+// decodeKey decodes body[key] (body as gophercloud read it) into T.
+func decodeKey[T any](body any, key string) (T, error) {
+	var v T
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return v, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return v, fmt.Errorf("neutron answer: %w", err)
+	}
+	part, ok := doc[key]
+	if !ok {
+		return v, fmt.Errorf("neutron answer has no %q", key)
+	}
+	if err := json.Unmarshal(part, &v); err != nil {
+		return v, fmt.Errorf("neutron answer's %q: %w", key, err)
+	}
+	return v, nil
 }
 
 // ---- labels ----

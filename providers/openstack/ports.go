@@ -73,7 +73,7 @@ func (c *Cloud) GetPort(ctx context.Context, id string) (providers.Port, error) 
 	if err != nil {
 		return providers.Port{}, err
 	}
-	p, err := extract[portJSON](ports.Get(ctx, sc, url.PathEscape(id)), "port")
+	p, err := extract[portJSON](ports.Get(ctx, sc, url.PathEscape(id)).Result, "port")
 	if err != nil {
 		return providers.Port{}, netFail(err, "get port %s in %s", id, region)
 	}
@@ -105,13 +105,13 @@ func (c *Cloud) CreatePort(ctx context.Context, spec providers.PortSpec) (provid
 		post: func(ctx context.Context, desc string) (portJSON, error) {
 			o := opts
 			o.Description = desc
-			return extract[portJSON](ports.Create(ctx, sc, o), "port")
+			return extract[portJSON](ports.Create(ctx, sc, o).Result, "port")
 		},
 		list: func(ctx context.Context, tag, desc string) ([]portJSON, error) {
 			return c.listPorts(ctx, sc, ports.ListOpts{NetworkID: spec.NetworkID, Tags: tag, Description: desc})
 		},
 		get: func(ctx context.Context, id string) (portJSON, error) {
-			return extract[portJSON](ports.Get(ctx, sc, id), "port")
+			return extract[portJSON](ports.Get(ctx, sc, id).Result, "port")
 		},
 		del: func(ctx context.Context, id string) error { return ports.Delete(ctx, sc, id).ExtractErr() },
 	}.run(ctx, c)

@@ -126,7 +126,7 @@ type routerWithInterfaces struct {
 }
 
 func (c *Cloud) getRouter(ctx context.Context, sc *gophercloud.ServiceClient, id string) (routerWithInterfaces, error) {
-	r, err := extract[routerJSON](routers.Get(ctx, sc, url.PathEscape(id)), "router")
+	r, err := extract[routerJSON](routers.Get(ctx, sc, url.PathEscape(id)).Result, "router")
 	if err != nil {
 		return routerWithInterfaces{}, err
 	}
@@ -156,13 +156,13 @@ func (c *Cloud) CreateRouter(ctx context.Context, spec providers.RouterSpec) (pr
 		post: func(ctx context.Context, desc string) (routerJSON, error) {
 			o := opts
 			o.Description = desc
-			return extract[routerJSON](routers.Create(ctx, sc, o), "router")
+			return extract[routerJSON](routers.Create(ctx, sc, o).Result, "router")
 		},
 		list: func(ctx context.Context, tag, desc string) ([]routerJSON, error) {
 			return c.listRouters(ctx, sc, routers.ListOpts{Tags: tag, Description: desc})
 		},
 		get: func(ctx context.Context, id string) (routerJSON, error) {
-			return extract[routerJSON](routers.Get(ctx, sc, id), "router")
+			return extract[routerJSON](routers.Get(ctx, sc, id).Result, "router")
 		},
 		del: func(ctx context.Context, id string) error { return routers.Delete(ctx, sc, id).ExtractErr() },
 	}.run(ctx, c)
@@ -245,7 +245,7 @@ func (c *Cloud) AddRouterInterface(ctx context.Context, id, subnetID string) (pr
 		return providers.RouterInterface{}, fmt.Errorf("openstack: add subnet %s to router %s in %s: %w", subnetID, id, region, err)
 	}
 	out := providers.RouterInterface{SubnetID: info.SubnetID, PortID: info.PortID}
-	p, err := extract[portJSON](ports.Get(ctx, sc, url.PathEscape(info.PortID)), "port")
+	p, err := extract[portJSON](ports.Get(ctx, sc, url.PathEscape(info.PortID)).Result, "port")
 	if err != nil {
 		return out, netFail(err, "add subnet %s to router %s in %s: read its port %s", subnetID, id, region, info.PortID)
 	}

@@ -128,7 +128,7 @@ func (c *Cloud) GetSecurityGroup(ctx context.Context, id string) (providers.Secu
 	if err != nil {
 		return providers.SecurityGroup{}, err
 	}
-	g, err := extract[secGroupJSON](groups.Get(ctx, sc, url.PathEscape(id)), "security_group")
+	g, err := extract[secGroupJSON](groups.Get(ctx, sc, url.PathEscape(id)).Result, "security_group")
 	if err != nil {
 		return providers.SecurityGroup{}, netFail(err, "get security group %s in %s", id, region)
 	}
@@ -158,13 +158,13 @@ func (c *Cloud) CreateSecurityGroup(ctx context.Context, spec providers.Security
 			if desc == "" {
 				desc = spec.Description // no token: the description at once
 			}
-			return extract[secGroupJSON](groups.Create(ctx, sc, groups.CreateOpts{Name: spec.Name, Description: desc}), "security_group")
+			return extract[secGroupJSON](groups.Create(ctx, sc, groups.CreateOpts{Name: spec.Name, Description: desc}).Result, "security_group")
 		},
 		list: func(ctx context.Context, tag, desc string) ([]secGroupJSON, error) {
 			return c.listSecGroups(ctx, sc, groups.ListOpts{Tags: tag, Description: desc})
 		},
 		get: func(ctx context.Context, id string) (secGroupJSON, error) {
-			return extract[secGroupJSON](groups.Get(ctx, sc, id), "security_group")
+			return extract[secGroupJSON](groups.Get(ctx, sc, id).Result, "security_group")
 		},
 		del: func(ctx context.Context, id string) error { return groups.Delete(ctx, sc, id).ExtractErr() },
 		finish: func(ctx context.Context, g secGroupJSON) (bool, error) {
@@ -290,7 +290,7 @@ func (c *Cloud) AddSecurityRule(ctx context.Context, groupID string, rule provid
 	if err != nil {
 		return fail(err)
 	}
-	r, err := extract[ruleJSON](rules.Create(ctx, sc, ruleCreate{body}), "security_group_rule")
+	r, err := extract[ruleJSON](rules.Create(ctx, sc, ruleCreate{body}).Result, "security_group_rule")
 	if err != nil {
 		err = mapErr(err)
 		var ae *APIError
@@ -309,7 +309,7 @@ func (c *Cloud) DeleteSecurityRule(ctx context.Context, groupID, ruleID string) 
 	if err != nil {
 		return err
 	}
-	r, err := extract[ruleJSON](rules.Get(ctx, sc, url.PathEscape(ruleID)), "security_group_rule")
+	r, err := extract[ruleJSON](rules.Get(ctx, sc, url.PathEscape(ruleID)).Result, "security_group_rule")
 	if err != nil {
 		return netFail(err, "delete rule %s of security group %s in %s", ruleID, groupID, region)
 	}
