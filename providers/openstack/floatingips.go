@@ -194,8 +194,11 @@ func (c *Cloud) serverPort(ctx context.Context, sc *gophercloud.ServiceClient, s
 	return "", fmt.Errorf("%w: server_id %s has no port with an IPv4 address (no such server, or no network)", providers.ErrInvalid, serverID)
 }
 
-// AssociateFloatingIP implements providers.FloatingIPs. Associating it
-// again with the port it has is done already. A port Neutron's routers
+// AssociateFloatingIP implements providers.FloatingIPs. By server, it
+// goes to the server's first port: the oldest with an IPv4 address (Nova
+// makes a server's ports in the order asked; a port made before the
+// server and attached to it comes first). Associating it again with the
+// port it has is done already. A port Neutron's routers
 // cannot reach from the floating IP's network (no router joins its subnet
 // to it) is ErrConflict: the topology, not the request, is wrong.
 func (c *Cloud) AssociateFloatingIP(ctx context.Context, id, portID, serverID string) error {
