@@ -14,7 +14,7 @@ import (
 // dropped together with its assertion) and what an opened adapter says it
 // offers. Opening reads clouds.yaml only, so no cloud is needed.
 func TestCapabilities(t *testing.T) {
-	wantIfaces := []string{"Compute", "ImageTransfer", "Objects", "Provider", "Snapshots", "URLSigner", "Volumes"}
+	wantIfaces := []string{"Compute", "FloatingIPs", "ImageTransfer", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "Volumes"}
 	if got := providertest.Interfaces((*Cloud)(nil)); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*openstack.Cloud implements %v, want %v", got, wantIfaces)
 	}
@@ -32,7 +32,7 @@ func TestCapabilities(t *testing.T) {
 	}
 	// Cinder has no volume-data access and the adapter does not drive
 	// cinder-backup: canopy emulates neither for OpenStack.
-	want := []string{"compute", "image-transfer", "keypairs", "objects", "presigned-urls", "snapshots", "volume-from-image", "volumes"}
+	want := []string{"compute", "floating-ips", "image-transfer", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups", "snapshots", "volume-from-image", "volumes"}
 	if got := providers.Capabilities(p); !slices.Equal(got, want) {
 		t.Errorf("Capabilities = %v, want %v", got, want)
 	}

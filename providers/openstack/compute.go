@@ -81,7 +81,9 @@ func tokenTag(token string) string {
 }
 
 // CreateServer implements providers.Compute. Labels become Nova metadata;
-// networks may be names (resolved through Neutron) or ids. With Nova ≥
+// networks may be names (resolved through Neutron) or ids; ports are
+// existing Neutron ports, attached after the networks' new ones; security
+// groups apply to the new ports. With Nova ≥
 // 2.52 the idempotency token is stored as a server tag, so a repeated
 // create returns the server the first attempt made instead of a second one.
 // Nova's tag filter sees a server from the moment the API answered (a
@@ -100,13 +102,16 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 	if spec.Name == "" {
 		return fail(fmt.Errorf("%w: name is empty", providers.ErrInvalid))
 	}
-	nets, err := c.resolveNetworks(ctx, cl, spec.Networks)
+	nets, err := c.serverNetworks(ctx, cl, spec.Networks, spec.Ports)
 	if err != nil {
 		return fail(err)
 	}
 	opts := servers.CreateOpts{
 		Name: spec.Name, ImageRef: spec.ImageID, FlavorRef: spec.FlavorID,
 		AvailabilityZone: spec.Zone, Networks: nets, Metadata: spec.Labels,
+		// Nova takes groups by name or id and applies them to the ports it
+		// makes; existing ports keep their own.
+		SecurityGroups: spec.SecurityGroupIDs,
 	}
 	if len(spec.UserData) > 0 {
 		// Always encode: gophercloud passes through data that already
@@ -190,6 +195,34 @@ func hasTag(s servers.Server, tag string) bool {
 		}
 	}
 	return false
+}
+
+// serverNetworks is Nova's networks field: the networks (new ports), then
+// the existing ports. Ports alone attach only those (Nova's "auto" does
+// not combine with ports).
+func (c *Cloud) serverNetworks(ctx context.Context, cl *clients, refs, ports []string) (any, error) {
+	if len(ports) == 0 {
+		return c.resolveNetworks(ctx, cl, refs)
+	}
+	var out []servers.Network
+	if len(refs) > 0 {
+		nets, err := c.resolveNetworks(ctx, cl, refs)
+		if err != nil {
+			return nil, err
+		}
+		list, ok := nets.([]servers.Network)
+		if !ok {
+			return nil, fmt.Errorf("%w: networks %q does not combine with ports", providers.ErrInvalid, refs[0])
+		}
+		out = list
+	}
+	for _, p := range ports {
+		if p == "" {
+			return nil, fmt.Errorf("%w: empty port id", providers.ErrInvalid)
+		}
+		out = append(out, servers.Network{Port: p})
+	}
+	return out, nil
 }
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$`)

@@ -44,6 +44,8 @@ func labNetwork() string { return envOr("CANOPY_OS_NETWORK", "canopy-net") }
 type harness struct {
 	path, cloud string
 	opts        map[string]any
+	// extNet is the native id of the lab's external network.
+	extNet string
 }
 
 func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provider {
@@ -92,10 +94,39 @@ func (h harness) Fixture() providertest.Fixture {
 		// Swift: SLO segments of 1 MiB (its minimum) keep the suite fast.
 		ObjectPartSize: 1 << 20,
 		ETagStyle:      "swift",
+		// Neutron does every part of the Networks section.
+		ExternalNetwork: h.extNet,
 	}
+}
+
+// labExternalNetwork returns the id of the lab's external network
+// (CANOPY_OS_EXTERNAL_NETWORK, by name, as up.sh writes it), read through
+// the adapter.
+func labExternalNetwork(t *testing.T, h harness) string {
+	t.Helper()
+	name := envOr("CANOPY_OS_EXTERNAL_NETWORK", "canopy-public")
+	ctx := context.Background()
+	p := h.MakeProvider(ctx, t)
+	defer p.Close()
+	nets, err := p.(providers.Networks).ListNetworks(ctx)
+	if err != nil {
+		t.Fatalf("list networks for the external network %q: %v", name, err)
+	}
+	for _, n := range nets {
+		if n.Name == name || n.NativeID == name {
+			if !n.External {
+				t.Fatalf("network %s (%s) is not external", name, n.NativeID)
+			}
+			return n.NativeID
+		}
+	}
+	t.Fatalf("the lab has no network %q (CANOPY_OS_EXTERNAL_NETWORK)", name)
+	return ""
 }
 
 func TestConformance(t *testing.T) {
 	path, cloud := labCloud(t)
-	providertest.RunConformanceTests(t, harness{path: path, cloud: cloud})
+	h := harness{path: path, cloud: cloud}
+	h.extNet = labExternalNetwork(t, h)
+	providertest.RunConformanceTests(t, h)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/image/v2/images"
 )
 
@@ -27,4 +28,11 @@ func DeleteImage(ctx context.Context, c *Cloud, id string) error {
 		return fmt.Errorf("openstack: delete image %s: %w", id, mapErr(err))
 	}
 	return nil
+}
+
+// NeutronClient returns the adapter's Networking v2 client: lab tests read
+// Neutron with it directly, not through the adapter.
+func NeutronClient(ctx context.Context, c *Cloud) (*gophercloud.ServiceClient, error) {
+	sc, _, err := c.neutron(ctx)
+	return sc, err
 }

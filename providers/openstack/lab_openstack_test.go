@@ -231,11 +231,10 @@ func waitServer(t *testing.T, c *openstack.Cloud, id string, cond func(providers
 	}
 }
 
-func TestLabServerExtras(t *testing.T) {
-	path, cloud := labCloud(t)
+// labFlavorImage returns the ids of the lab's flavor and image.
+func labFlavorImage(t *testing.T, c *openstack.Cloud) (flavorID, imageID string) {
+	t.Helper()
 	ctx := context.Background()
-	c := openLab(t, map[string]any{"clouds_yaml": path, "cloud": cloud})
-	var flavorID, imageID string
 	flv, err := c.ListFlavors(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -257,6 +256,14 @@ func TestLabServerExtras(t *testing.T) {
 	if flavorID == "" || imageID == "" {
 		t.Fatalf("lab flavor/image not found")
 	}
+	return flavorID, imageID
+}
+
+func TestLabServerExtras(t *testing.T) {
+	path, cloud := labCloud(t)
+	ctx := context.Background()
+	c := openLab(t, map[string]any{"clouds_yaml": path, "cloud": cloud})
+	flavorID, imageID := labFlavorImage(t, c)
 	run := fmt.Sprintf("ptest-os-x-%d", time.Now().UnixNano()%1e9)
 
 	t.Run("IdempotentCreateAndHardReboot", func(t *testing.T) {

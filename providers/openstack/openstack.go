@@ -1,8 +1,10 @@
 // Package openstack is canopy's adapter for OpenStack clouds, built on
 // gophercloud v2: Nova for servers, flavors and keypairs, Glance for
-// images and their bytes (glance.go), Neutron to resolve network names,
-// Cinder for volumes and snapshots (volumes.go, snapshots.go), Swift for
-// buckets, objects and TempURLs (swift.go).
+// images and their bytes (glance.go), Neutron for networks, subnets,
+// ports, routers, security groups and floating IPs (neutron.go and the
+// files it names) and to resolve network names, Cinder for volumes and
+// snapshots (volumes.go, snapshots.go), Swift for buckets, objects and
+// TempURLs (swift.go).
 //
 // Configuration follows openstacksdk: a cloud is an entry of clouds.yaml
 // (found on the standard search path or given explicitly), secure.yaml is
@@ -53,13 +55,17 @@ func init() {
 // implemented: Backups (cinder-backup), VolumeData, SnapshotJobs, Limited
 // (volumes.go says what that means for backups).
 var (
-	_ providers.Provider      = (*Cloud)(nil)
-	_ providers.Compute       = (*Cloud)(nil)
-	_ providers.Objects       = (*Cloud)(nil)
-	_ providers.URLSigner     = (*Cloud)(nil)
-	_ providers.ImageTransfer = (*Cloud)(nil)
-	_ providers.Volumes       = (*Cloud)(nil)
-	_ providers.Snapshots     = (*Cloud)(nil)
+	_ providers.Provider       = (*Cloud)(nil)
+	_ providers.Compute        = (*Cloud)(nil)
+	_ providers.Objects        = (*Cloud)(nil)
+	_ providers.URLSigner      = (*Cloud)(nil)
+	_ providers.ImageTransfer  = (*Cloud)(nil)
+	_ providers.Volumes        = (*Cloud)(nil)
+	_ providers.Snapshots      = (*Cloud)(nil)
+	_ providers.Networks       = (*Cloud)(nil)
+	_ providers.Routers        = (*Cloud)(nil)
+	_ providers.SecurityGroups = (*Cloud)(nil)
+	_ providers.FloatingIPs    = (*Cloud)(nil)
 )
 
 // Cloud is one OpenStack (cloud, region).
