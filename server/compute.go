@@ -22,6 +22,9 @@ type computeService struct {
 	metrics *metrics       // wake-up delays of waits
 	// boot resolves a CreateServer's boot_volume (the block-storage side).
 	boot bootPlanner
+	// net resolves a CreateServer's ports and security groups, and gives
+	// it a floating IP for auto_ip (the networking side).
+	net serverNetworking
 }
 
 // bootPlanner is what booting a server from a volume needs of the block

@@ -29,7 +29,7 @@ func netDelete[T any, P router.Named](ctx context.Context, s *networkService, k 
 			return opRequest{}, err
 		}
 		if m.Project != project(ctx) {
-			return opRequest{}, status.Errorf(codes.PermissionDenied, "%s %s belongs to the cloud %q (project %q), not to your project: it is only shared with you", k.name, m.ID, cl.Name, m.Project)
+			return opRequest{}, status.Errorf(codes.PermissionDenied, "%s %s (%q) belongs to the cloud %q (project %q), not to your project: it is only shared with you", k.name, m.ID, pb.GetName(), cl.Name, m.Project)
 		}
 		if check != nil {
 			if err := check(ctx, cl, m, x); err != nil {

@@ -69,7 +69,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	}
 	defer vols.ops.stop()
 	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
-	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols}
+	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols, net: nets}
 	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls, chunks: s.chunks}
 	images := &imageService{rt: s.rt, log: s.log, images: compute, ops: vols.ops}
 	canopyv1.RegisterComputeServiceServer(gs, compute)

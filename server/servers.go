@@ -147,11 +147,18 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 	if err := router.CheckRequestID(req.GetRequestId()); err != nil {
 		return nil, err
 	}
+	if req.GetAutoIp() && !req.GetWait() {
+		return nil, router.BadRequest("auto_ip", "needs wait: the floating IP is associated once the server is ACTIVE")
+	}
 	cl, err := s.rt.RouteCreate(req.GetLocation())
 	if err != nil {
 		return nil, err
 	}
 	c, err := cl.ComputeOrFail()
+	if err != nil {
+		return nil, err
+	}
+	networks, ports, groups, err := s.net.serverNet(ctx, cl, req) // network_servers.go
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +198,15 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 			return &canopyv1.Server{Id: m.ID, NativeId: m.NativeID, Name: req.GetName(), Location: &canopyv1.Location{Cloud: cl.Name, Project: m.Project},
 				Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED"}, nil
 		}
+		if err == nil && req.GetAutoIp() && sv.GetStatus() == canopyv1.Status_STATUS_ACTIVE {
+			return s.withAutoIP(ctx, cl, m) // the first attempt may have stopped before its floating IP
+		}
 		return sv, err
 	}
 	failpoint.Hit("rpc/server.create:reserved")
 	spec := providers.ServerSpec{
 		Name: req.GetName(), Zone: req.GetLocation().GetZone(), FlavorID: flavor, ImageID: image,
-		Keypair: req.GetKeypair(), Networks: req.GetNetworks(), UserData: req.GetUserData(), Labels: req.GetLabels(),
+		Keypair: req.GetKeypair(), Networks: networks, Ports: ports, SecurityGroupIDs: groups, UserData: req.GetUserData(), Labels: req.GetLabels(),
 		IdempotencyToken: m.ID, Replay: !created,
 	}
 	if err := boot.begin(ctx, &spec, m.ID); err != nil {
@@ -219,9 +229,32 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 		return nil, err
 	}
 	if req.GetWait() {
-		return s.afterAction(ctx, cl, m, true, "ACTIVE", statusIs(providers.StatusActive))
+		out, err := s.afterAction(ctx, cl, m, true, "ACTIVE", statusIs(providers.StatusActive))
+		if err != nil || !req.GetAutoIp() {
+			return out, err
+		}
+		return s.withAutoIP(ctx, cl, m)
 	}
 	return s.serverPB1(ctx, cl, m.ID, sv)
+}
+
+// withAutoIP associates a floating IP with a new, ACTIVE server and
+// answers with the server as the cloud shows it then.
+func (s *computeService) withAutoIP(ctx context.Context, cl *router.Cloud, m store.Mapping) (*canopyv1.Server, error) {
+	if err := s.net.autoIP(ctx, cl, m.NativeID); err != nil {
+		return nil, err
+	}
+	return s.afterAction(ctx, cl, m, true, "ACTIVE with a floating address", func(sv providers.Server, present bool) bool {
+		if !present {
+			return true
+		}
+		for _, a := range sv.Addresses {
+			if a.Type == "floating" {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func statusIs(want providers.Status) func(providers.Server, bool) bool {

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
+	"github.com/canopy-cloud/canopy/router"
+)
+
+// serverNetworking is what a server create needs of the networking side:
+// its networks, ports and security groups as native ids, and a floating IP
+// for auto_ip. networkService implements it.
+type serverNetworking interface {
+	serverNet(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (networks, ports, groups []string, err error)
+	autoIP(ctx context.Context, cl *router.Cloud, serverNative string) error
+}
+
+// serverNet resolves a CreateServer's networks (canopy ids and names of
+// canopy networks become native ids; anything else goes to the cloud as
+// given, as before NetworkService), ports (free ports of the server's
+// cloud) and security groups.
+func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (networks, ports, groups []string, err error) {
+	if len(req.GetPorts()) > 0 || len(req.GetSecurityGroups()) > 0 || req.GetAutoIp() {
+		if _, err := cl.NetOrFail(providers.CapNetworks); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	for i, ref := range req.GetNetworks() {
+		native := ref
+		if id, isID, ierr := router.IDOrName("networks", ref); ierr == nil && isID {
+			// A canopy id; anything else the id map does not know is the
+			// cloud's own id (a Neutron network's UUID), passed as given.
+			ncl, nm, _, _, ferr := networkKind.find(ctx, &s.netViews, "networks["+strconv.Itoa(i)+"]", id)
+			switch {
+			case status.Code(ferr) == codes.NotFound:
+			case ferr != nil:
+				return nil, nil, nil, ferr
+			default:
+				if err := sameCloud("networks["+strconv.Itoa(i)+"]", cl, ncl, nm.ID); err != nil {
+					return nil, nil, nil, err
+				}
+				native = nm.NativeID
+			}
+		}
+		networks = append(networks, native)
+	}
+	for i, ref := range req.GetPorts() {
+		f := "ports[" + strconv.Itoa(i) + "]"
+		pcl, pm, px, _, ferr := portKind.find(ctx, &s.netViews, f, ref)
+		if ferr != nil {
+			return nil, nil, nil, ferr
+		}
+		if err := sameCloud(f, cl, pcl, pm.ID); err != nil {
+			return nil, nil, nil, err
+		}
+		if px.DeviceID != "" {
+			return nil, nil, nil, status.Errorf(codes.FailedPrecondition, "%s: port %s is in use by %s %s", f, pm.ID, px.DeviceOwner, px.DeviceID)
+		}
+		ports = append(ports, pm.NativeID)
+	}
+	if groups, err = s.groupNatives(ctx, cl, "security_groups", req.GetSecurityGroups()); err != nil {
+		return nil, nil, nil, err
+	}
+	return networks, ports, groups, nil
+}
+
+// autoIP gives a server a floating IP from its cloud's only external
+// network, as shade's create_server(auto_ip=True): one it already has is
+// kept (a retried create), and one allocated but not associated is
+// released again.
+func (s *networkService) autoIP(ctx context.Context, cl *router.Cloud, serverNative string) error {
+	n, err := cl.NetOrFail(providers.CapFloatingIPs)
+	if err != nil {
+		return err
+	}
+	fips, err := n.ListFloatingIPs(ctx)
+	if err != nil {
+		return router.CloudErr(cl.Name, "list floating IPs", err)
+	}
+	for _, f := range fips {
+		if f.ServerID == serverNative {
+			return nil
+		}
+	}
+	ext, err := s.externalNetwork(ctx, cl, "auto_ip", "")
+	if err != nil {
+		return err
+	}
+	f, err := n.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: ext})
+	if err != nil {
+		return router.CloudErr(cl.Name, "allocate a floating IP for auto_ip", err)
+	}
+	if err := n.AssociateFloatingIP(ctx, f.NativeID, "", serverNative); err != nil {
+		if rerr := n.ReleaseFloatingIP(context.WithoutCancel(ctx), f.NativeID); rerr != nil && !errors.Is(rerr, providers.ErrNotFound) {
+			s.log.Warn("auto_ip: could not release the floating IP it failed to associate", "cloud", cl.Name, "ip", f.IP, "err", rerr)
+		}
+		return router.CloudErr(cl.Name, "associate floating IP "+f.IP+" with server "+serverNative, err)
+	}
+	return nil
+}
