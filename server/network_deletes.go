@@ -57,7 +57,7 @@ func inUse(kind, id string, by []string) error {
 // DeleteNetwork implements canopyv1.NetworkServiceServer.
 func (s *networkService) DeleteNetwork(ctx context.Context, req *canopyv1.DeleteNetworkRequest) (*canopyv1.Operation, error) {
 	return netDelete(ctx, s, networkKind, req, func(ctx context.Context, cl *router.Cloud, m store.Mapping, x providers.Network) error {
-		ports, err := portKind.cloudList(ctx, &s.netViews, cl, true)
+		ports, err := freshPortKind.cloudList(ctx, &s.netViews, cl, true)
 		if err != nil {
 			return err
 		}
@@ -135,7 +135,7 @@ func (s *networkService) DeleteSecurityGroup(ctx context.Context, req *canopyv1.
 				}
 			}
 		}
-		ports, err := portKind.cloudList(ctx, &s.netViews, cl, true)
+		ports, err := freshPortKind.cloudList(ctx, &s.netViews, cl, true)
 		if err != nil {
 			return err
 		}
