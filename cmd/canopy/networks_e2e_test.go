@@ -115,13 +115,16 @@ func TestNetworkLifecycle(t *testing.T) {
 	if tableRow(r.stdout, "tcp", "8000-8080", "10.0.0.0/8", "ops") == "" || tableRow(r.stdout, "icmp", "8", "anywhere", "ops") == "" {
 		t.Errorf("sg rule add:\n%s", r.stdout)
 	}
-	fails(t, addr, 1, []string{"sg", "rule", "add", "cluster", "udp,53", "tcp,22,0.0.0.0/0"}, "ALREADY_EXISTS", "rule 2 of 2 (tcp,22,0.0.0.0/0; the 1 before it are done)")
+	fails(t, addr, 1, []string{"sg", "rule", "add", "cluster", "udp,53", "tcp,22,0.0.0.0/0"}, "ALREADY_EXISTS", "rule 2 of 2 (tcp,22,0.0.0.0/0; 1 added before it)")
 	ruleID := strings.Fields(tableRow(ok(t, addr, "sg", "get", "cluster").stdout, "udp", "53"))[0]
 	r = ok(t, addr, "sg", "rule", "delete", "cluster", ruleID)
 	if strings.Contains(r.stdout, ruleID) || tableRow(r.stdout, "8000-8080") == "" {
 		t.Errorf("sg rule delete %s:\n%s", ruleID, r.stdout)
 	}
 	fails(t, addr, 1, []string{"sg", "rule", "delete", "cluster", "sgr-ghost"}, "NOT_FOUND")
+	if r = ok(t, addr, "sg", "get", "cluster"); tableRow(r.stdout, "udp", "53") != "" || tableRow(r.stdout, "any", "self") == "" {
+		t.Errorf("sg get after the rule deletes:\n%s", r.stdout)
+	}
 	if r = ok(t, addr, "sg", "list"); tableRow(r.stdout, sgID, "cluster", "active", "local", "talks to itself") == "" {
 		t.Errorf("sg list:\n%s", r.stdout)
 	}

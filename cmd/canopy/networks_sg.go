@@ -109,7 +109,7 @@ and the group is printed with its rules. The same rule twice is refused
 			return change(a, cmd, func(ctx context.Context, c canopyv1.NetworkServiceClient) (g *canopyv1.SecurityGroup, err error) {
 				for i, r := range rules {
 					if g, err = c.AddSecurityGroupRule(ctx, &canopyv1.AddSecurityGroupRuleRequest{Id: args[0], Rule: r}); err != nil {
-						return nil, ruleErr(len(rules), i, args[1+i], err)
+						return nil, ruleErr("added", len(rules), i, args[1+i], err)
 					}
 				}
 				return g, nil
@@ -132,7 +132,7 @@ func (a netCmds) sgRuleDeleteCmd() *cobra.Command {
 			return change(a, cmd, func(ctx context.Context, c canopyv1.NetworkServiceClient) (g *canopyv1.SecurityGroup, err error) {
 				for i, id := range args[1:] {
 					if g, err = c.RemoveSecurityGroupRule(ctx, &canopyv1.RemoveSecurityGroupRuleRequest{Id: args[0], RuleId: id}); err != nil {
-						return nil, ruleErr(len(args)-1, i, id, err)
+						return nil, ruleErr("removed", len(args)-1, i, id, err)
 					}
 				}
 				return g, nil
@@ -144,13 +144,13 @@ func (a netCmds) sgRuleDeleteCmd() *cobra.Command {
 // ruleErr names the rule a call failed on when there were several (and
 // says how many before it were done), keeping the gRPC status, code and
 // details, for printing.
-func ruleErr(n, i int, rule string, err error) error {
+func ruleErr(verb string, n, i int, rule string, err error) error {
 	st, ok := status.FromError(err)
 	if n == 1 || !ok {
 		return err
 	}
 	p := st.Proto()
-	p.Message = fmt.Sprintf("rule %d of %d (%s; the %d before it are done): %s", i+1, n, rule, i, p.GetMessage())
+	p.Message = fmt.Sprintf("rule %d of %d (%s; %d %s before it): %s", i+1, n, rule, i, verb, p.GetMessage())
 	return status.FromProto(p).Err()
 }
 
