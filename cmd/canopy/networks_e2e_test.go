@@ -171,6 +171,17 @@ func TestNetworkLifecycle(t *testing.T) {
 
 	fails(t, addr, 1, []string{"sg", "delete", "solo"}, "FAILED_PRECONDITION", "in use by port", "(server ")
 
+	// A server on a port made beforehand, with its fixed address.
+	ok(t, addr, "port", "create", "db-port", "--network", "app", "--fixed-ip", "10.20.1.50", "--wait")
+	ok(t, addr, "server", "create", "db", "--flavor", "m1.tiny", "--image", "cirros-0.6.2", "--cloud", "local", "--port", "db-port", "--wait")
+	if r = ok(t, addr, "port", "list", "--server", "db"); tableRow(r.stdout, "db-port", "10.20.1.50") == "" {
+		t.Errorf("port list --server db:\n%s", r.stdout)
+	}
+	fails(t, addr, 1, []string{"server", "create", "db2", "--flavor", "m1.tiny", "--image", "cirros-0.6.2", "--cloud", "local", "--port", "db-port"},
+		"FAILED_PRECONDITION", "ports[0]: port ", "is in use by")
+	ok(t, addr, "server", "delete", "db", "--wait")
+	ok(t, addr, "port", "delete", "db-port", "--wait")
+
 	// Taking it all down: the server's group once the server is gone (its
 	// port went with it, though canopy did not delete it), several
 	// floating IPs at once.
