@@ -50,6 +50,12 @@ import (
 //     to a port on a subnet whose router has its gateway on that network,
 //     and then shows the port and its fixed IP. Without an external network
 //     (Fixture.ExternalNetwork empty) AllocateFloatingIP is ErrUnsupported.
+//   - With Compute too: a server created on an existing port
+//     (ServerSpec.Ports) makes it its own (the port's DeviceID) and shows
+//     its address as "fixed"; a floating IP associated to the server shows
+//     the server and the port, and the server shows it as "floating". A
+//     port another server uses is ErrConflict (or ErrInvalid), a missing
+//     security group ErrInvalid (or ErrNotFound).
 //   - A part the cloud cannot do (Fixture.NetworkUnsupported, keys below)
 //     is skipped with the fixture's reason, after checking that the adapter
 //     refuses it (ErrUnsupported or ErrInvalid) rather than ignoring the
@@ -120,6 +126,7 @@ func (s *suite) testNetworks(t *testing.T) {
 	t.Run("SecurityGroup", ns.testSecurityGroup) // networks_groups.go
 	t.Run("SecurityRules", ns.testSecurityRules) // networks_groups.go
 	t.Run("FloatingIP", ns.testFloatingIP)       // networks_fips.go
+	t.Run("ServerPorts", ns.testServerPorts)     // networks_servers.go
 }
 
 // ------------------------------------------------------------ helpers
