@@ -50,6 +50,8 @@ type Compute struct {
 	lru     map[string]*expirable.LRU[string, entry]
 
 	now func() time.Time // the clock Poll is measured on (nil: time.Now; tests set a fake one)
+
+	onServers func() // after server writes (OnServerWrite)
 }
 
 // clock is the time now on c's clock.
@@ -277,8 +279,16 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 func (c *Compute) write(ctx context.Context, kind, method string, fn func(context.Context) error) error {
 	c.invalidate(kind)
 	defer c.invalidate(kind)
+	if kind == Servers && c.onServers != nil {
+		defer c.onServers()
+	}
 	return c.upstream(ctx, kind, method, fn)
 }
+
+// OnServerWrite registers fn to run after every server write (create,
+// delete, action): what else caches a server's traces (its ports and
+// floating IPs) drops them. Call it before the Compute is used.
+func (c *Compute) OnServerWrite(fn func()) { c.onServers = fn }
 
 func serverMoving(s providers.Server) bool { return s.Status.Transitional() }
 func serverKey(s providers.Server) string  { return s.NativeID }

@@ -95,6 +95,14 @@ func (n *Net) InvalidateAll() {
 	}
 }
 
+// ServersChanged drops the reads a server write changes: the ports a
+// server create makes or binds and a delete removes, and the floating IPs
+// mapped to them.
+func (n *Net) ServersChanged() {
+	n.c.invalidate(Ports)
+	n.c.invalidate(FloatingIPs)
+}
+
 func notMoving[T any](T) bool { return false }
 
 // netWrite is a write that changes several kinds' views.

@@ -199,6 +199,9 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 			ttl[kind] = cc.TTL(kind)
 		}
 		cl.Net = cache.NewNet(pc.Name, p, cl.Limiter, cache.Options{TTL: ttl, Poll: min})
+		if cl.Net != nil && cl.Compute != nil {
+			cl.Compute.OnServerWrite(cl.Net.ServersChanged)
+		}
 	}
 	if o, ok := p.(providers.Objects); ok {
 		cl.Objects = cache.NewObjects(pc.Name, o, cl.Limiter, nil)

@@ -59,7 +59,7 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 		if err := sameCloud(f, cl, pcl, pm.ID); err != nil {
 			return nil, nil, nil, err
 		}
-		if px.DeviceID != "" {
+		if px.DeviceID != "" && !s.madeByRequest(ctx, cl, px.DeviceID, req.GetRequestId()) {
 			return nil, nil, nil, status.Errorf(codes.FailedPrecondition, "%s: port %s is in use by %s %s", f, pm.ID, px.DeviceOwner, px.DeviceID)
 		}
 		ports = append(ports, pm.NativeID)
@@ -103,4 +103,14 @@ func (s *networkService) autoIP(ctx context.Context, cl *router.Cloud, serverNat
 		return router.CloudErr(cl.Name, "associate floating IP "+f.IP+" with server "+serverNative, err)
 	}
 	return nil
+}
+
+// madeByRequest says whether a server is the one an earlier attempt of
+// this create (same request id, same project) made: its ports are its own.
+func (s *networkService) madeByRequest(ctx context.Context, cl *router.Cloud, serverNative, requestID string) bool {
+	if requestID == "" {
+		return false
+	}
+	m, err := s.store.Lookup(ctx, cl.Name, providers.KindServer, serverNative)
+	return err == nil && m.RequestID == requestID && m.Project == project(ctx)
 }

@@ -301,3 +301,82 @@ func TestNetworkProjects(t *testing.T) {
 		t.Errorf("external networks = %v", ext.Networks)
 	}
 }
+
+func TestServerNetworking(t *testing.T) {
+	e := newNetEnv(t, `
+clouds:
+  - name: sim
+    kind: sim
+    options: `+fastSim+`
+  - name: bare
+    kind: sim
+    options: {no_external_network: true}
+`)
+	ctx := ctxT(t)
+	var sg canopyv1.SecurityGroup
+	op, err := e.n.CreateSecurityGroup(ctx, &canopyv1.CreateSecurityGroupRequest{Name: "ssh", Location: &canopyv1.Location{Cloud: "sim"},
+		Rules: []*canopyv1.SecurityGroupRule{{Protocol: "tcp", PortMin: 22}}})
+	if err := e.done(ctx, op, err, &sg); err != nil {
+		t.Fatal(err)
+	}
+	var port canopyv1.Port
+	op, err = e.n.CreatePort(ctx, &canopyv1.CreatePortRequest{Name: "fixed", Network: "private", FixedIp: ""})
+	wantErr(t, err, codes.InvalidArgument, "network", "2 networks") // "private" is in both clouds
+	priv, err := e.n.ListNetworks(ctx, &canopyv1.ListNetworksRequest{Name: "private", Location: &canopyv1.Location{Cloud: "sim"}})
+	if err != nil || len(priv.Networks) != 1 {
+		t.Fatalf("private network of sim: %v %v", priv, err)
+	}
+	op, err = e.n.CreatePort(ctx, &canopyv1.CreatePortRequest{Name: "fixed", Network: priv.Networks[0].Id})
+	if err := e.done(ctx, op, err, &port); err != nil {
+		t.Fatal(err)
+	}
+
+	// auto_ip needs wait, as in shade.
+	_, err = e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "web", Flavor: "m1.small", Image: "debian-12", AutoIp: true,
+		Location: &canopyv1.Location{Cloud: "sim"}})
+	wantErr(t, err, codes.InvalidArgument, "auto_ip", "wait")
+	sv, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "web", Flavor: "m1.small", Image: "debian-12", Location: &canopyv1.Location{Cloud: "sim"},
+		Ports: []string{"fixed"}, SecurityGroups: []string{"ssh"}, AutoIp: true, Wait: true, RequestId: "web-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixed, floating string
+	for _, a := range sv.Addresses {
+		switch a.Type {
+		case "fixed":
+			fixed = a.Ip
+		case "floating":
+			floating = a.Ip
+		}
+	}
+	if fixed != port.FixedIps[0].Ip || floating == "" {
+		t.Fatalf("server addresses %v: want the port's %s and a floating address", sv.Addresses, port.FixedIps[0].Ip)
+	}
+	p, err := e.n.GetPort(ctx, &canopyv1.GetPortRequest{Id: "fixed"})
+	if err != nil || p.ServerId != sv.Id {
+		t.Fatalf("port after create: %v %v, want server %s", p, err, sv.Id)
+	}
+	fips, err := e.n.ListFloatingIPs(ctx, &canopyv1.ListFloatingIPsRequest{Server: "web"})
+	if err != nil || len(fips.FloatingIps) != 1 || fips.FloatingIps[0].Ip != floating {
+		t.Fatalf("floating IPs of web: %v %v", fips, err)
+	}
+	// A retried create (same request id) keeps the one floating IP.
+	if _, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "web", Flavor: "m1.small", Image: "debian-12", Location: &canopyv1.Location{Cloud: "sim"},
+		Ports: []string{"fixed"}, SecurityGroups: []string{"ssh"}, AutoIp: true, Wait: true, RequestId: "web-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if fips, err := e.n.ListFloatingIPs(ctx, &canopyv1.ListFloatingIPsRequest{}); err != nil || len(fips.FloatingIps) != 1 {
+		t.Fatalf("after a retried create: %v %v", fips, err)
+	}
+	// A port in use cannot be given to a second server.
+	_, err = e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "web2", Flavor: "m1.small", Image: "debian-12", Location: &canopyv1.Location{Cloud: "sim"},
+		Ports: []string{"fixed"}})
+	wantErr(t, err, codes.FailedPrecondition, "", "ports[0]", "in use")
+
+	// A cloud without an external network: no floating IPs, said clearly.
+	_, err = e.n.AllocateFloatingIP(ctx, &canopyv1.AllocateFloatingIPRequest{Location: &canopyv1.Location{Cloud: "bare"}})
+	wantErr(t, err, codes.FailedPrecondition, "", `"bare"`, "no external network")
+	_, err = e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "lonely", Flavor: "m1.small", Image: "debian-12", Location: &canopyv1.Location{Cloud: "bare"},
+		AutoIp: true, Wait: true})
+	wantErr(t, err, codes.FailedPrecondition, "", `"bare"`, "no external network")
+}

@@ -110,6 +110,11 @@ type RecordStore interface {
 	// PutRecord creates or replaces a record, durably. Namespace and key
 	// must not be empty.
 	PutRecord(ctx context.Context, namespace, key string, value []byte) error
+	// CreateRecord creates a record only if the key is free, atomically:
+	// of several callers (goroutines, canopyd replicas) racing for a key,
+	// exactly one gets created == true. It is how a claim is made (a range
+	// carved from a pool); a taken key returns its current value.
+	CreateRecord(ctx context.Context, namespace, key string, value []byte) (current []byte, created bool, err error)
 	// GetRecord returns a record's value or ErrNotFound.
 	GetRecord(ctx context.Context, namespace, key string) ([]byte, error)
 	// ListRecords returns the records of a namespace whose keys start with

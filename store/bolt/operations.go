@@ -291,6 +291,42 @@ func (s *Store) PutRecord(ctx context.Context, ns, key string, value []byte) err
 	return nil
 }
 
+// CreateRecord implements store.RecordStore: the check and the write are
+// one bbolt transaction.
+func (s *Store) CreateRecord(ctx context.Context, ns, key string, value []byte) ([]byte, bool, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, false, fmt.Errorf("bolt: create record %s/%s: %w", ns, key, err)
+	}
+	if err := checkRecordKey(ns, key); err != nil {
+		return nil, false, fmt.Errorf("bolt: create record: %w", err)
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	var cur []byte
+	created := false
+	err := s.update(func(tx *bbolt.Tx) (bool, error) {
+		root, err := tx.CreateBucketIfNotExists(bucketRecords)
+		if err != nil {
+			return false, err
+		}
+		b, err := root.CreateBucketIfNotExists([]byte(ns))
+		if err != nil {
+			return false, err
+		}
+		if v := b.Get([]byte(key)); v != nil {
+			cur = append([]byte{}, v...)
+			return false, nil
+		}
+		created, cur = true, append([]byte{}, value...)
+		return true, b.Put([]byte(key), value)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("bolt: create record %s/%s: %w", ns, key, err)
+	}
+	return cur, created, nil
+}
+
 // GetRecord implements store.RecordStore.
 func (s *Store) GetRecord(ctx context.Context, ns, key string) ([]byte, error) {
 	if err := s.begin(ctx); err != nil {

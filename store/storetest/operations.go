@@ -323,6 +323,46 @@ func (s *suite) operationTests() []test {
 // recordTests cover the RecordStore half of the contract.
 func (s *suite) recordTests() []test {
 	return []test{
+		{"CreateIsAClaim", func(t *testing.T) {
+			st := s.newStore(t)
+			ctx := ctxOf(t)
+			// 16 racers for one key: exactly one wins, all see its value.
+			var wg sync.WaitGroup
+			wins := make(chan string, 16)
+			for i := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					me := fmt.Sprintf("racer-%d", i)
+					cur, created, err := st.CreateRecord(ctx, "claims", "10.0.1.0/24", []byte(me))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if created != (string(cur) == me) {
+						t.Errorf("%s: created=%v but the value is %q", me, created, cur)
+					}
+					if created {
+						wins <- me
+					}
+				}()
+			}
+			wg.Wait()
+			close(wins)
+			var won []string
+			for w := range wins {
+				won = append(won, w)
+			}
+			if len(won) != 1 {
+				t.Fatalf("winners = %v, want exactly one", won)
+			}
+			if v, err := st.GetRecord(ctx, "claims", "10.0.1.0/24"); err != nil || string(v) != won[0] {
+				t.Errorf("record = %q, %v; want %q", v, err, won[0])
+			}
+			if _, _, err := st.CreateRecord(ctx, "", "k", nil); err == nil {
+				t.Error("an empty namespace was accepted")
+			}
+		}},
 		{"RoundTrip", func(t *testing.T) {
 			st := s.newStore(t)
 			ctx := ctxOf(t)
