@@ -65,7 +65,7 @@ func (s *networkService) DeleteNetwork(ctx context.Context, req *canopyv1.Delete
 		return s.deleteGlobal(ctx, req, g)
 	}
 	return netDelete(ctx, s, networkKind, req, func(ctx context.Context, cl *router.Cloud, m store.Mapping, x providers.Network) error {
-		ports, err := portKind.cloudList(ctx, &s.netViews, cl, true)
+		ports, err := freshPortKind.cloudList(ctx, &s.netViews, cl, true)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func (s *networkService) DeleteSecurityGroup(ctx context.Context, req *canopyv1.
 				}
 			}
 		}
-		ports, err := portKind.cloudList(ctx, &s.netViews, cl, true)
+		ports, err := freshPortKind.cloudList(ctx, &s.netViews, cl, true)
 		if err != nil {
 			return err
 		}

@@ -136,7 +136,11 @@ func (s *networkService) ListPorts(ctx context.Context, req *canopyv1.ListPortsR
 		}
 	}
 	q := query(req.GetPageSize(), req.GetPageToken(), req.GetLocation(), req.GetLabels(), "ports", req.GetName(), network, server)
-	page, next, errs, err := netList(ctx, &s.netViews, portKind, q, func(x *canopyv1.Port) bool {
+	k := portKind
+	if server != "" {
+		k = freshPortKind
+	}
+	page, next, errs, err := netList(ctx, &s.netViews, k, q, func(x *canopyv1.Port) bool {
 		return nameOK(req.GetName(), x.Name) && nameOK(network, x.NetworkId) && nameOK(server, x.ServerId) && router.MatchLabels(req.GetLabels(), x.Labels)
 	})
 	if err != nil {

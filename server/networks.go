@@ -151,6 +151,17 @@ var (
 	}
 )
 
+// freshPortKind is portKind reading the cloud instead of the cache: a
+// server's ports change without canopy writing them (the cloud makes them
+// while the server builds and deletes them with it), so the views that
+// concern servers' ports (ports of a server, the in-use checks before a
+// delete) must not answer from a list cached before that.
+var freshPortKind = func() netKind[providers.Port, *canopyv1.Port] {
+	k := portKind
+	k.list = func(n *cache.Net) func(context.Context) ([]providers.Port, error) { return n.ListPortsFresh }
+	return k
+}()
+
 // convert maps one cloud's resources to their API form (crash duplicates
 // dropped, references as canopy ids).
 func (k netKind[T, P]) convert(ctx context.Context, v *netViews, cl *router.Cloud, items []T) ([]P, error) {

@@ -32,3 +32,6 @@ type flavorCmds struct{ *app }
 
 // imageCmds are `canopy image …` (images.go, image_transfer.go).
 type imageCmds struct{ *app }
+
+// netCmds are `canopy network|subnet|port|router|sg|fip …` (networks*.go).
+type netCmds struct{ *app }

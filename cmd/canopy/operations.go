@@ -45,6 +45,18 @@ func (a *app) finishOp(ctx context.Context, op *canopyv1.Operation) error {
 				table = func(w io.Writer) { snapshotDetails(w, x) }
 			case *canopyv1.Backup:
 				table = func(w io.Writer) { backupDetails(w, x) }
+			case *canopyv1.Network:
+				table = func(w io.Writer) { networkDetails(w, x) }
+			case *canopyv1.Subnet:
+				table = func(w io.Writer) { subnetDetails(w, x) }
+			case *canopyv1.Port:
+				table = func(w io.Writer) { portDetails(w, x) }
+			case *canopyv1.Router:
+				table = func(w io.Writer) { routerDetails(w, x) }
+			case *canopyv1.SecurityGroup:
+				table = func(w io.Writer) { sgDetails(w, x) }
+			case *canopyv1.FloatingIP:
+				table = func(w io.Writer) { fipDetails(w, x) }
 			}
 		}
 	}

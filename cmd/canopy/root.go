@@ -97,6 +97,8 @@ func (a *app) rootCmd() *cobra.Command {
 		objectCmds{a}.bucketCmd(), objectCmds{a}.objectCmd(),
 		volumeCmds{a}.volumeCmd(), copyCmds{a}.snapshotCmd(), copyCmds{a}.backupCmd(), operationCmds{a}.operationCmd()) // volumes.go, snapshots.go, operations.go
 	root.AddCommand(containerCmds{a}.containerCmd()) // containers*.go
+	net := netCmds{a}                                // networks*.go
+	root.AddCommand(net.networkCmd(), net.subnetCmd(), net.portCmd(), net.routerCmd(), net.sgCmd(), net.fipCmd())
 	return root
 }
 

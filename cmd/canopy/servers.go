@@ -33,8 +33,8 @@ func (a serverCmds) serverCreateCmd() *cobra.Command {
 		loc                              locFlags
 		flavor, image, keypair, userData string
 		requestID, bootVolume            string
-		networks, labels                 []string
-		wait                             bool
+		networks, ports, groups, labels  []string
+		wait, autoIP                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME --flavor F (--image I | --boot-volume V)",
@@ -43,10 +43,19 @@ func (a serverCmds) serverCreateCmd() *cobra.Command {
 left out when canopyd fronts a single cloud). --flavor and --image take a
 canopy id or a name (see 'canopy flavor find').
 
+Networking: --network attaches networks (a new port in each), --port
+existing ports (after the networks' new ones; a port keeps its own security
+groups), --sg sets the security groups of the ports the create makes, and
+--auto-ip allocates a floating IP from the cloud's external network and
+associates it once the server is ACTIVE (as shade's auto_ip); 'canopy server
+get' then shows it among the addresses.
+
 With --wait the command returns once the server is ACTIVE; if it ends in
 ERROR it is printed and the command exits 1.`,
 		Example: "  canopy server create web-1 --flavor m1.small --image debian-12 --keypair me --wait\n" +
-			"  canopy server create web-2 --flavor m1.small --image debian-12 --user-data-file cloud-init.yaml --label app=web",
+			"  canopy server create web-2 --flavor m1.small --image debian-12 --user-data-file cloud-init.yaml --label app=web\n" +
+			"  canopy server create web-3 --flavor m1.small --image debian-12 --network app --sg web --auto-ip --wait\n" +
+			"  canopy server create db-1 --flavor m1.small --image debian-12 --port db-vip",
 		Args: args(1, 1, "one server NAME"),
 		RunE: a.cmdRun(func(cmd *cobra.Command, args []string) error {
 			if (image == "") == (bootVolume == "") {
@@ -59,6 +68,7 @@ ERROR it is printed and the command exits 1.`,
 			req := &canopyv1.CreateServerRequest{
 				Name: args[0], Location: loc.pb(), Flavor: flavor, Image: image, Keypair: keypair,
 				Networks: networks, Labels: lm, Wait: wait, RequestId: requestID, BootVolume: bootVolume,
+				Ports: ports, SecurityGroups: groups, AutoIp: autoIP,
 			}
 			if userData != "" {
 				if req.UserData, err = readFileOrStdin(cmd, userData); err != nil {
@@ -89,7 +99,10 @@ ERROR it is printed and the command exits 1.`,
 	f.StringVar(&image, "image", "", "image id or name (or --boot-volume)")
 	f.StringVar(&bootVolume, "boot-volume", "", "boot from this volume (id or name) instead of an image")
 	f.StringVar(&keypair, "keypair", "", "keypair name to inject")
-	f.StringArrayVar(&networks, "network", nil, "network name or native id to attach (repeatable; default: the cloud's)")
+	f.StringArrayVar(&networks, "network", nil, "network to attach, id or name (repeatable; default: the cloud's)")
+	f.StringArrayVar(&ports, "port", nil, "an existing port to attach, id or name (repeatable; see 'canopy port create')")
+	f.StringArrayVar(&groups, "sg", nil, "a security group for the ports the create makes, id or name (repeatable; default: the cloud's)")
+	f.BoolVar(&autoIP, "auto-ip", false, "allocate a floating IP from the cloud's external network and associate it once ACTIVE")
 	f.StringArrayVar(&labels, "label", nil, "label `key=value` to set (repeatable)")
 	f.StringVar(&userData, "user-data-file", "", "cloud-init user data from this file ('-': stdin)")
 	f.StringVar(&requestID, "request-id", "", "idempotency key: retrying with the same key returns the same server")
