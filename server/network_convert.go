@@ -17,7 +17,9 @@ type refs struct {
 	ids  map[string]map[string]store.Mapping
 }
 
-func newRefs() *refs { return &refs{want: map[string][]string{}, ids: map[string]map[string]store.Mapping{}} }
+func newRefs() *refs {
+	return &refs{want: map[string][]string{}, ids: map[string]map[string]store.Mapping{}}
+}
 
 func (r *refs) add(kind string, natives ...string) {
 	for _, n := range natives {

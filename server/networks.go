@@ -124,8 +124,12 @@ var (
 	}
 	securityGroupKind = netKind[providers.SecurityGroup, *canopyv1.SecurityGroup]{
 		kind: providers.KindSecurityGroup, cap: providers.CapSecurityGroups, name: "security group",
-		list:   func(n *cache.Net) func(context.Context) ([]providers.SecurityGroup, error) { return n.ListSecurityGroups },
-		get:    func(n *cache.Net) func(context.Context, string) (providers.SecurityGroup, error) { return n.GetSecurityGroup },
+		list: func(n *cache.Net) func(context.Context) ([]providers.SecurityGroup, error) {
+			return n.ListSecurityGroups
+		},
+		get: func(n *cache.Net) func(context.Context, string) (providers.SecurityGroup, error) {
+			return n.GetSecurityGroup
+		},
 		del:    func(n *cache.Net) func(context.Context, string) error { return n.DeleteSecurityGroup },
 		common: func(x providers.SecurityGroup) providers.Common { return x.Common },
 		refs: func(r *refs, x providers.SecurityGroup) {

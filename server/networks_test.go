@@ -61,7 +61,6 @@ func (e *netEnv) done(ctx context.Context, op *canopyv1.Operation, err error, ou
 	return op.GetResponse().UnmarshalTo(out)
 }
 
-
 const netCloud = `
 clouds:
   - name: sim

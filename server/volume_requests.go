@@ -71,9 +71,9 @@ type jobSpec struct {
 type opRequest struct {
 	kind    string
 	cl      *router.Cloud // nil: on no one cloud (a global definition)
-	target  string // canopy id of the resource
-	reserve string // kind of id mapping to reserve for target (creates)
-	spec    any    // recorded as JSON: jobSpec, or containerJob
+	target  string        // canopy id of the resource
+	reserve string        // kind of id mapping to reserve for target (creates)
+	spec    any           // recorded as JSON: jobSpec, or containerJob
 
 	wait  bool
 	reqID string
