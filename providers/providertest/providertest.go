@@ -125,6 +125,9 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	if _, ok := p.(providers.Containers); ok {
 		t.Run("Containers", s.testContainers) // containers.go
 	}
+	if _, ok := p.(providers.Networks); ok {
+		t.Run("Networks", s.testNetworks) // networks*.go
+	}
 	compute, ok := p.(providers.Compute)
 	if !ok {
 		t.Logf("adapter has no Compute capability; compute tests not run")
