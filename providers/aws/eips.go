@@ -177,12 +177,12 @@ func (c *Cloud) AssociateFloatingIP(ctx context.Context, id, portID, serverID st
 	if err := c.check(); err != nil {
 		return err
 	}
-	if (portID == "") == (serverID == "") {
-		return fmt.Errorf("aws: associate floating IP %s: %w: name a port or a server (one of them)", id, providers.ErrInvalid)
-	}
 	region, a, err := c.describeAddress(ctx, id)
 	if err != nil {
 		return err
+	}
+	if (portID == "") == (serverID == "") {
+		return fmt.Errorf("aws: associate floating IP %s: %w: name a port or a server (one of them)", id, providers.ErrInvalid)
 	}
 	api, err := c.netClient(region)
 	if err != nil {

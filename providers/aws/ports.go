@@ -215,6 +215,42 @@ func checkFixedIP(ctx context.Context, region string, api netAPI, s types.Subnet
 	return nil
 }
 
+// checkPortGroups refuses security groups that do not exist or belong to
+// another VPC than the port's subnet: EC2 refuses them
+// (InvalidGroup.NotFound, InvalidParameter), moto takes them (it makes up
+// a group for an unknown id), so the adapter looks first.
+func checkPortGroups(ctx context.Context, region string, api netAPI, s types.Subnet, groups []string) error {
+	if len(groups) == 0 {
+		return nil
+	}
+	for _, g := range groups {
+		if !strings.HasPrefix(g, "sg-") {
+			return fmt.Errorf("%w: security group %q: no such group (want an id, sg-…)", providers.ErrInvalid, g)
+		}
+	}
+	got, err := describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{GroupIds: groups})
+	if err != nil {
+		if isNotFound(err) {
+			return fmt.Errorf("%w: security groups %s: %v", providers.ErrInvalid, strings.Join(groups, ", "), err)
+		}
+		return err
+	}
+	vpc := map[string]string{}
+	for _, g := range got {
+		vpc[awssdk.ToString(g.GroupId)] = awssdk.ToString(g.VpcId)
+	}
+	for _, g := range groups {
+		v, ok := vpc[g]
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: security group %s: no such group in %s", providers.ErrInvalid, g, region)
+		case v != awssdk.ToString(s.VpcId):
+			return fmt.Errorf("%w: security group %s is in network %s, the port's subnet in %s", providers.ErrInvalid, g, v, awssdk.ToString(s.VpcId))
+		}
+	}
+	return nil
+}
+
 // CreatePort implements providers.Networks with CreateNetworkInterface in
 // the port's subnet. The idempotency token is EC2's ClientToken too.
 func (c *Cloud) CreatePort(ctx context.Context, spec providers.PortSpec) (providers.Port, error) {
@@ -235,6 +271,9 @@ func (c *Cloud) CreatePort(ctx context.Context, spec providers.PortSpec) (provid
 	api, err := c.netClient(region)
 	if err != nil {
 		return providers.Port{}, err
+	}
+	if err := checkPortGroups(ctx, region, api, subnet, spec.SecurityGroupIDs); err != nil {
+		return providers.Port{}, fmt.Errorf("aws: create port %q: %w", spec.Name, err)
 	}
 	in := &ec2.CreateNetworkInterfaceInput{SubnetId: subnet.SubnetId, Groups: spec.SecurityGroupIDs, TagSpecifications: tags}
 	if spec.IdempotencyToken != "" {

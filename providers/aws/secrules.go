@@ -23,12 +23,12 @@ import (
 //   - Ports: tcp and udp 0-65535 (EC2's "all ports") is 0, 0; ICMP type and
 //     code are PortMin and PortMax, -1 any, as EC2 has them; other
 //     protocols have none (0, 0).
-//   - Remote: EC2 needs a source or destination; "any" (0.0.0.0/0 or ::/0)
-//     is RemoteCIDR "" with the matching ether type, as Neutron's rules
-//     without a prefix. A group reference is RemoteGroupID, ether type IPv4
-//     (EC2 applies it to both families). A prefix list (pl-…), which the
-//     contract has no field for, is shown as RemoteCIDR pl-… rather than
-//     hidden.
+//   - Remote: EC2 needs a source or destination: a rule asked with none
+//     ("any") is made with 0.0.0.0/0 or ::/0 (by its ether type), and reads
+//     back so, as EC2 holds it. A group reference is RemoteGroupID, ether
+//     type IPv4 (EC2 applies it to both families). A prefix list (pl-…),
+//     which the contract has no field for, is shown as RemoteCIDR pl-…
+//     rather than hidden.
 
 // ruleOf converts an EC2 security group rule.
 func ruleOf(r types.SecurityGroupRule) providers.SecurityRule {
@@ -67,14 +67,9 @@ func ruleOf(r types.SecurityGroupRule) providers.SecurityRule {
 	}
 	switch {
 	case awssdk.ToString(r.CidrIpv4) != "":
-		if c := awssdk.ToString(r.CidrIpv4); c != "0.0.0.0/0" {
-			out.RemoteCIDR = c
-		}
+		out.RemoteCIDR = awssdk.ToString(r.CidrIpv4)
 	case awssdk.ToString(r.CidrIpv6) != "":
-		out.EtherType = providers.IPv6
-		if c := awssdk.ToString(r.CidrIpv6); c != "::/0" {
-			out.RemoteCIDR = c
-		}
+		out.EtherType, out.RemoteCIDR = providers.IPv6, awssdk.ToString(r.CidrIpv6)
 	case r.ReferencedGroupInfo != nil && awssdk.ToString(r.ReferencedGroupInfo.GroupId) != "":
 		out.RemoteGroupID = awssdk.ToString(r.ReferencedGroupInfo.GroupId)
 	case awssdk.ToString(r.PrefixListId) != "":
@@ -238,7 +233,7 @@ func (c *Cloud) AddSecurityRule(ctx context.Context, groupID string, rule provid
 // what EC2 did not find.
 func ruleFail(err error, rule providers.SecurityRule, groupID string) error {
 	e := netFail(err, target, "add %s rule to security group %s", rule.Direction, groupID)
-	if awsCode(e) == "InvalidGroup.NotFound" && rule.RemoteGroupID != "" {
+	if code := awsCode(e); rule.RemoteGroupID != "" && strings.HasPrefix(code, "InvalidGroup") && (strings.HasSuffix(code, "NotFound") || strings.HasSuffix(code, "Malformed")) {
 		// Which group is missing: the target was found a moment ago.
 		return fmt.Errorf("aws: add rule to security group %s: %w: remote_group_id %s: no such security group (%v)", groupID, providers.ErrInvalid, rule.RemoteGroupID, e)
 	}
