@@ -116,8 +116,9 @@ func (c *Cloud) GetFloatingIP(ctx context.Context, id string) (providers.Floatin
 }
 
 // AllocateFloatingIP implements providers.FloatingIPs with AllocateAddress
-// (domain vpc) in the cloud's first region. The network is "amazon" (or
-// empty); any other is not an external network, ErrInvalid.
+// (domain vpc) in the region of the spec's zone (else the cloud's first):
+// an Elastic IP maps only to interfaces of its own region. The network is
+// "amazon" (or empty); any other is not an external network, ErrInvalid.
 func (c *Cloud) AllocateFloatingIP(ctx context.Context, spec providers.FloatingIPSpec) (providers.FloatingIP, error) {
 	if err := c.check(); err != nil {
 		return providers.FloatingIP{}, err
@@ -130,7 +131,7 @@ func (c *Cloud) AllocateFloatingIP(ctx context.Context, spec providers.FloatingI
 	if err != nil {
 		return providers.FloatingIP{}, err
 	}
-	region, api, err := c.netRegion()
+	region, api, err := c.netRegion(ctx, spec.Zone)
 	if err != nil {
 		return providers.FloatingIP{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -40,7 +41,9 @@ import (
 //
 // Native ids are EC2's; a resource's region is found by asking the regions
 // (remembered once seen), as for volumes. Creates without a place go to the
-// cloud's first region; a subnet goes to its VPC's, a port to its subnet's.
+// cloud's first region, or the region of the spec's zone (a region's name
+// is taken too); a subnet goes to its VPC's region, a port to its
+// subnet's, a security group to its VPC's.
 //
 // What EC2 cannot do is ErrUnsupported naming the field: a subnet's DNS
 // servers (a VPC-wide DHCP option set on EC2), allocation pools, a gateway
@@ -205,10 +208,21 @@ func locate[T any](ctx context.Context, c *Cloud, what, id string, describe func
 	return region, res, nil
 }
 
-// netRegion returns the region networking creates without a place go to:
-// the cloud's first.
-func (c *Cloud) netRegion() (string, netAPI, error) {
+// netRegion returns the region a networking create placed in zone goes to:
+// the zone's region; with no zone the cloud's first region. A region's own
+// name is taken as well (a VPC lives in a region, not a zone).
+func (c *Cloud) netRegion(ctx context.Context, zone string) (string, netAPI, error) {
 	r := c.regions[0]
+	switch {
+	case zone == "":
+	case slices.Contains(c.regions, zone):
+		r = zone
+	default:
+		var err error
+		if r, err = c.zoneToRegion(ctx, zone); err != nil {
+			return "", nil, err
+		}
+	}
 	api, err := c.netClient(r)
 	return r, api, err
 }

@@ -171,9 +171,9 @@ func (c *Cloud) GetNetwork(ctx context.Context, id string) (providers.Network, e
 	return networkOf(region, v, subnets[id]), nil
 }
 
-// CreateNetwork implements providers.Networks with CreateVpc, in the cloud's
-// first region. The CIDR block is required (a VPC has one: /16 to /28 on
-// EC2); EC2 has no settable MTU.
+// CreateNetwork implements providers.Networks with CreateVpc, in the
+// region of the spec's zone (else the cloud's first). The CIDR block is
+// required (a VPC has one: /16 to /28 on EC2); EC2 has no settable MTU.
 func (c *Cloud) CreateNetwork(ctx context.Context, spec providers.NetworkSpec) (providers.Network, error) {
 	if err := c.check(); err != nil {
 		return providers.Network{}, err
@@ -195,7 +195,7 @@ func (c *Cloud) CreateNetwork(ctx context.Context, spec providers.NetworkSpec) (
 	if err != nil {
 		return providers.Network{}, err
 	}
-	region, api, err := c.netRegion()
+	region, api, err := c.netRegion(ctx, spec.Zone)
 	if err != nil {
 		return providers.Network{}, err
 	}

@@ -250,7 +250,8 @@ func checkExternal(id string) error {
 }
 
 // CreateRouter implements providers.Routers with CreateInternetGateway, in
-// the cloud's first region. It is attached to a VPC by its first interface.
+// the region of the spec's zone (else the cloud's first). It is attached
+// to a VPC by its first interface, which must be in that region.
 func (c *Cloud) CreateRouter(ctx context.Context, spec providers.RouterSpec) (providers.Router, error) {
 	if err := c.check(); err != nil {
 		return providers.Router{}, err
@@ -263,7 +264,7 @@ func (c *Cloud) CreateRouter(ctx context.Context, spec providers.RouterSpec) (pr
 	if err != nil {
 		return providers.Router{}, err
 	}
-	region, api, err := c.netRegion()
+	region, api, err := c.netRegion(ctx, spec.Zone)
 	if err != nil {
 		return providers.Router{}, err
 	}

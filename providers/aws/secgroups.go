@@ -149,8 +149,8 @@ func (c *Cloud) GetSecurityGroup(ctx context.Context, id string) (providers.Secu
 
 // CreateSecurityGroup implements providers.SecurityGroups with
 // CreateSecurityGroup in the spec's VPC (its region), else the default VPC
-// of the cloud's first region. The group keeps the rule EC2 gives every
-// new group (all egress to 0.0.0.0/0).
+// of the region of the spec's zone (else of the cloud's first). The group
+// keeps the rule EC2 gives every new group (all egress to 0.0.0.0/0).
 func (c *Cloud) CreateSecurityGroup(ctx context.Context, spec providers.SecurityGroupSpec) (providers.SecurityGroup, error) {
 	if err := c.check(); err != nil {
 		return providers.SecurityGroup{}, err
@@ -165,7 +165,7 @@ func (c *Cloud) CreateSecurityGroup(ctx context.Context, spec providers.Security
 	if err != nil {
 		return providers.SecurityGroup{}, err
 	}
-	region, api, err := c.netRegion()
+	region, api, err := c.netRegion(ctx, spec.Zone)
 	if err != nil {
 		return providers.SecurityGroup{}, err
 	}
@@ -176,6 +176,10 @@ func (c *Cloud) CreateSecurityGroup(ctx context.Context, spec providers.Security
 		}
 		if err != nil {
 			return providers.SecurityGroup{}, err
+		}
+		if spec.Zone != "" && r != region {
+			return providers.SecurityGroup{}, fmt.Errorf("aws: create security group %q: %w: zone %s is in region %s, network %s in %s",
+				spec.Name, providers.ErrInvalid, spec.Zone, region, spec.NetworkID, r)
 		}
 		region = r
 		if api, err = c.netClient(region); err != nil {
