@@ -14,8 +14,8 @@ import (
 // dropped together with its assertion).
 func TestInterfaces(t *testing.T) {
 	want := []string{"Backups", "Compute", "ContainerCommitter", "ContainerEvents", "ContainerIO", "ContainerImages",
-		"Containers", "ImageTransfer", "Limited", "Objects", "Provider", "SignedURLServer", "SnapshotJobs", "Snapshots", "URLSigner",
-		"VolumeData", "Volumes"}
+		"Containers", "FloatingIPs", "ImageTransfer", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups",
+		"SignedURLServer", "SnapshotJobs", "Snapshots", "URLSigner", "VolumeData", "Volumes"}
 	if got := providertest.Interfaces((*sim.Cloud)(nil)); !slices.Equal(got, want) {
 		t.Errorf("*sim.Cloud implements %v, want %v", got, want)
 	}
@@ -24,7 +24,8 @@ func TestInterfaces(t *testing.T) {
 // TestCapabilities pins what a simulated cloud says it offers, with every
 // feature and with each switch that takes one away.
 func TestCapabilities(t *testing.T) {
-	all := []string{"backups", "compute", "container_commit", "container_events", "container_images", "container_io", "containers", "image-transfer", "keypairs", "objects", "presigned-urls",
+	all := []string{"backups", "compute", "container_commit", "container_events", "container_images", "container_io", "containers",
+		"floating-ips", "image-transfer", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups",
 		"snapshots", "volume-data", "volume-from-image", "volumes"}
 	without := func(drop ...string) []string {
 		return slices.DeleteFunc(slices.Clone(all), func(c string) bool { return slices.Contains(drop, c) })

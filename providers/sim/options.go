@@ -46,6 +46,10 @@ type Options struct {
 	// PartSize is the multipart part size of object uploads (bytes;
 	// default 5 MiB, S3's minimum).
 	PartSize int64 `json:"part_size"`
+	// NoExternalNetwork: the cloud has no external network "public" (nor
+	// the router to it), so floating IPs are ErrUnsupported
+	// (no_external_network; networks.go).
+	NoExternalNetwork bool `json:"no_external_network"`
 	// Flavors and Images replace the default catalogue.
 	Flavors []providers.Flavor `json:"-"`
 	Images  []providers.Image  `json:"-"`
@@ -133,7 +137,7 @@ func ParseOptions(m map[string]any) (Options, error) {
 	}
 	known := map[string]bool{"seed": true, "regions": true, "zones": true, "latency": true, "boot_delay": true,
 		"action_delay": true, "delete_delay": true, "fail_boots": true, "down": true, "servers": true, "persist": true, "part_size": true,
-		"image_import_delay": true}
+		"image_import_delay": true, "no_external_network": true}
 	for k := range m {
 		if !known[k] && !volumeOptionKeys[k] {
 			return o, fmt.Errorf("sim: unknown option %q", k)

@@ -63,6 +63,11 @@ var (
 	_ providers.VolumeData      = (*Cloud)(nil)
 	_ providers.Limited         = (*Cloud)(nil)
 
+	_ providers.Networks       = (*Cloud)(nil) // networks*.go
+	_ providers.Routers        = (*Cloud)(nil)
+	_ providers.SecurityGroups = (*Cloud)(nil)
+	_ providers.FloatingIPs    = (*Cloud)(nil)
+
 	_ providers.Containers         = (*Cloud)(nil) // containers*.go
 	_ providers.ContainerIO        = (*Cloud)(nil)
 	_ providers.ContainerEvents    = (*Cloud)(nil)
@@ -84,6 +89,7 @@ type Cloud struct {
 	down     bool
 	obj      *objectState    // buckets and objects (objects.go), created on first use
 	vol      *volumeState    // volumes.go
+	net      *netState       // networks*.go
 	ctr      *containerState // the container host (containers.go); its own lock
 
 	calls  sync.Map // method → *atomic.Int64
@@ -99,6 +105,10 @@ type server struct {
 	to       providers.Status // status after it; StatusDeleted removes it
 	until    time.Time        // when the transition completes
 	rawUntil string           // provider status word while transitioning
+	// ports are the server's ports (networks_servers.go), in order; nil
+	// for a server from before the cloud had networks, whose addresses
+	// are the ones recorded in s.
+	ports []string
 }
 
 // New creates a simulated cloud.
@@ -110,6 +120,7 @@ func New(opts Options) *Cloud {
 		keypairs: map[string]providers.Keypair{},
 		down:     opts.Down,
 		vol:      newVolumeState(),
+		net:      newNetState(),
 		ctr:      newContainerState(),
 	}
 	epoch := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -124,6 +135,7 @@ func New(opts Options) *Cloud {
 	if c.load() {
 		return c
 	}
+	c.seedNetworks()
 	for i := 0; i < opts.Servers; i++ {
 		s := providers.Server{
 			Common: providers.Common{
@@ -133,7 +145,12 @@ func New(opts Options) *Cloud {
 			},
 			FlavorID: c.flavors[0].NativeID, ImageID: c.images[0].NativeID,
 		}
-		c.servers[s.NativeID] = &server{s: s, to: providers.StatusActive}
+		rec := &server{s: s, to: providers.StatusActive}
+		if plan, err := c.planServer(providers.ServerSpec{}); err == nil {
+			rec.ports = c.bindServer(&rec.s, plan)
+			rec.s.Addresses = c.serverAddresses(rec.ports)
+		}
+		c.servers[s.NativeID] = rec
 	}
 	return c
 }
@@ -270,10 +287,14 @@ func (c *Cloud) view(id string, now time.Time) (providers.Server, bool) {
 		case providers.StatusStopped:
 			s.Status = providers.StatusUpdating
 		}
+		if rec.ports != nil {
+			s.Addresses = c.serverAddresses(rec.ports)
+		}
 		return s, true
 	}
 	if rec.to == providers.StatusDeleted {
 		delete(c.servers, id)
+		c.unbindServer(id, rec.ports)
 		return providers.Server{}, false
 	}
 	if s.Status != rec.to {
@@ -281,6 +302,9 @@ func (c *Cloud) view(id string, now time.Time) (providers.Server, bool) {
 		s.ProviderStatus = rawStatus(rec.to)
 		s.Updated = rec.until
 		rec.s = s
+	}
+	if rec.ports != nil {
+		s.Addresses = c.serverAddresses(rec.ports)
 	}
 	return s, true
 }
@@ -387,6 +411,10 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 			}
 		}
 	}
+	plan, err := c.planServer(spec) // networks_servers.go
+	if err != nil {
+		return providers.Server{}, fmt.Errorf("sim: create server: %w", err)
+	}
 	now := time.Now()
 	id := c.newID("srv")
 	props := map[string]string{}
@@ -400,15 +428,16 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 			Labels: cloneMap(spec.Labels), Properties: props,
 		},
 		FlavorID: spec.FlavorID, ImageID: spec.ImageID, Keypair: spec.Keypair,
-		Addresses: []providers.Address{{Network: "private", IP: fmt.Sprintf("10.0.%d.%d", c.seq/250%256, 2+c.seq%250), Version: 4, Type: "fixed"}},
 	}
+	ports := c.bindServer(&s, plan)
+	s.Addresses = c.serverAddresses(ports)
 	to := providers.StatusActive
 	if c.opts.FailBoots {
 		to = providers.StatusError
 		s.StatusMessage = "sim: no valid host was found"
 	}
 	c.finishBoot(spec, &s, now) // volumes.go
-	c.servers[id] = &server{s: s, to: to, until: now.Add(c.opts.BootDelay), rawUntil: "BUILD"}
+	c.servers[id] = &server{s: s, to: to, until: now.Add(c.opts.BootDelay), rawUntil: "BUILD", ports: ports}
 	c.save()
 	v, _ := c.view(id, now)
 	return cloneServer(v), nil
@@ -433,6 +462,7 @@ func (c *Cloud) DeleteServer(ctx context.Context, id string) error {
 	rec.s, rec.from, rec.to, rec.until, rec.rawUntil = s, s.Status, providers.StatusDeleted, now.Add(c.opts.DeleteDelay), "DELETING"
 	if c.opts.DeleteDelay <= 0 {
 		delete(c.servers, id)
+		c.unbindServer(id, rec.ports)
 	}
 	c.save()
 	return nil

@@ -18,8 +18,12 @@ func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provi
 }
 
 func (h harness) Fixture() providertest.Fixture {
-	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10,
-		ContainerHealthInterval: 50 * time.Millisecond}
+	fx := providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10,
+		ContainerHealthInterval: 50 * time.Millisecond, ExternalNetwork: sim.PublicNetworkID}
+	if h.opts.NoExternalNetwork {
+		fx.ExternalNetwork = ""
+	}
+	return fx
 }
 
 // DeleteImage implements providertest.ImageCleaner: the images the suite

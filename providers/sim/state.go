@@ -21,6 +21,9 @@ type state struct {
 	// (images.go); their bytes are files beside the objects'.
 	Images  []providers.Image    `json:"images,omitempty"`
 	Imports map[string]time.Time `json:"imports,omitempty"`
+	// Net is the networking (networks.go); a state file from before the
+	// cloud had networks has none, and gets a new cloud's.
+	Net *netState `json:"net,omitempty"`
 }
 
 type savedServer struct {
@@ -29,6 +32,7 @@ type savedServer struct {
 	To       providers.Status `json:"to"`
 	Until    time.Time        `json:"until"`
 	RawUntil string           `json:"raw_until"`
+	Ports    []string         `json:"ports,omitempty"`
 }
 
 // load restores the state file, reporting whether there was one.
@@ -47,7 +51,7 @@ func (c *Cloud) load() bool {
 	}
 	c.seq = st.Seq
 	for _, s := range st.Servers {
-		c.servers[s.Server.NativeID] = &server{s: s.Server, from: s.From, to: s.To, until: s.Until, rawUntil: s.RawUntil}
+		c.servers[s.Server.NativeID] = &server{s: s.Server, from: s.From, to: s.To, until: s.Until, rawUntil: s.RawUntil, ports: s.Ports}
 	}
 	if st.Keypairs != nil {
 		c.keypairs = st.Keypairs
@@ -58,6 +62,12 @@ func (c *Cloud) load() bool {
 	}
 	c.images = append(c.images, st.Images...)
 	c.imports = st.Imports
+	if st.Net != nil {
+		c.net = st.Net
+		c.net.fill()
+	} else {
+		c.seedNetworks()
+	}
 	return true
 }
 
@@ -68,9 +78,9 @@ func (c *Cloud) save() {
 	if c.opts.StatePath == "" {
 		return
 	}
-	st := state{Seq: c.seq, Keypairs: c.keypairs, Volumes: c.vol, Images: c.uploadedImages(), Imports: c.imports}
+	st := state{Seq: c.seq, Keypairs: c.keypairs, Volumes: c.vol, Images: c.uploadedImages(), Imports: c.imports, Net: c.net}
 	for _, r := range c.servers {
-		st.Servers = append(st.Servers, savedServer{Server: r.s, From: r.from, To: r.to, Until: r.until, RawUntil: r.rawUntil})
+		st.Servers = append(st.Servers, savedServer{Server: r.s, From: r.from, To: r.to, Until: r.until, RawUntil: r.rawUntil, Ports: r.ports})
 	}
 	if err := writeFileAtomic(c.opts.StatePath, st); err != nil {
 		slog.Error("sim: cannot save state", "path", c.opts.StatePath, "err", err)
