@@ -313,8 +313,9 @@ func (c *Cloud) CreatePort(ctx context.Context, spec providers.PortSpec) (provid
 }
 
 // DeletePort implements providers.Networks with DeleteNetworkInterface. An
-// attached interface is a conflict naming its instance (EC2:
-// InvalidNetworkInterface.InUse).
+// attached interface is a conflict naming its instance: EC2 refuses it
+// (InvalidNetworkInterface.InUse), moto deletes it from under the
+// instance, so the adapter looks first.
 func (c *Cloud) DeletePort(ctx context.Context, id string) error {
 	if err := c.check(); err != nil {
 		return err

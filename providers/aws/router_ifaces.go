@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -220,10 +221,18 @@ func (c *Cloud) detach(ctx context.Context, region string, api netAPI, g types.I
 		return nil
 	}
 	id := awssdk.ToString(g.InternetGatewayId)
+	// EC2 refuses to detach a gateway while Elastic IPs are mapped in its
+	// VPC (DependencyViolation); moto detaches it, so the adapter looks
+	// first.
+	if used, err := mappedAddresses(ctx, region, api, vpc); err != nil {
+		return err
+	} else if len(used) > 0 {
+		return fmt.Errorf("aws: detach router %s from network %s: %w: floating IPs %s still use it", id, vpc, providers.ErrConflict, strings.Join(used, ", "))
+	}
 	if _, err := api.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: awssdk.String(id), VpcId: awssdk.String(vpc)}); err != nil {
 		err = netFail(err, target, "detach router %s from network %s", id, vpc)
 		if awsCode(err) == "DependencyViolation" {
-			return fmt.Errorf("aws: detach router %s from network %s: %w: floating IPs in the network still use it (%v)", id, vpc, providers.ErrConflict, err)
+			return fmt.Errorf("aws: detach router %s from network %s: %w: public addresses in the network still use it (%v)", id, vpc, providers.ErrConflict, err)
 		}
 		return err
 	}
@@ -248,4 +257,37 @@ func (c *Cloud) tidyRouter(ctx context.Context, region string, api netAPI, g typ
 		return netFail(err, target, "delete route table %s of router %s", awssdk.ToString(t.RouteTableId), id)
 	}
 	return nil
+}
+
+// mappedAddresses returns the Elastic IPs (allocation ids) mapped to
+// network interfaces of a VPC.
+func mappedAddresses(ctx context.Context, region string, api netAPI, vpc string) ([]string, error) {
+	addrs, err := describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{})
+	if err != nil {
+		return nil, err
+	}
+	var mapped []types.Address
+	for _, a := range addrs {
+		if awssdk.ToString(a.NetworkInterfaceId) != "" {
+			mapped = append(mapped, a)
+		}
+	}
+	if len(mapped) == 0 {
+		return nil, nil
+	}
+	enis, err := describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{Filters: []types.Filter{filter("vpc-id", vpc)}})
+	if err != nil {
+		return nil, err
+	}
+	in := map[string]bool{}
+	for _, e := range enis {
+		in[awssdk.ToString(e.NetworkInterfaceId)] = true
+	}
+	var out []string
+	for _, a := range mapped {
+		if in[awssdk.ToString(a.NetworkInterfaceId)] {
+			out = append(out, awssdk.ToString(a.AllocationId))
+		}
+	}
+	return out, nil
 }
