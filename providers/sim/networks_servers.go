@@ -56,11 +56,6 @@ func (c *Cloud) planServer(spec providers.ServerSpec) (serverNets, error) {
 		return plan, err
 	}
 	plan.groups = groups
-	for _, n := range plan.networks {
-		if _, _, ok := c.allocateIn(n, 0); !ok {
-			return plan, fmt.Errorf("%w: network %s has no free address left", providers.ErrConflict, n)
-		}
-	}
 	return plan, nil
 }
 
@@ -84,15 +79,19 @@ func (c *Cloud) networkRef(ref string) (string, error) {
 	return "", fmt.Errorf("network name %q is ambiguous (%v); name it by id", ref, found)
 }
 
-// bindServer makes and binds the planned ports of a server just recorded
-// and returns their ids, in order: new ones first, then the given ones.
-// Callers hold c.mu.
-func (c *Cloud) bindServer(s *providers.Server, plan serverNets) []string {
+// bindServer makes and binds the planned ports of a server about to be
+// recorded and returns their ids, in order: new ones first, then the
+// given ones. When a network runs out of addresses (one named twice may),
+// the ports made so far go again. Callers hold c.mu.
+func (c *Cloud) bindServer(s *providers.Server, plan serverNets) ([]string, error) {
 	var ids []string
 	for _, n := range plan.networks {
 		r, err := c.newPort("", n, "", "")
-		if err != nil { // planServer checked there is room; nothing else fails
-			panic(fmt.Sprintf("sim: port for server %s on %s: %v", s.NativeID, n, err))
+		if err != nil {
+			for _, pid := range ids {
+				c.dropPort(pid)
+			}
+			return nil, err
 		}
 		r.Auto, r.P.SecurityGroupIDs = true, slices.Clone(plan.groups)
 		ids = append(ids, r.P.NativeID)
@@ -102,7 +101,7 @@ func (c *Cloud) bindServer(s *providers.Server, plan serverNets) []string {
 		p := &c.net.Ports[pid].P
 		p.DeviceID, p.DeviceOwner = s.NativeID, ownerCompute+s.Zone
 	}
-	return ids
+	return ids, nil
 }
 
 // unbindServer deletes the ports a server made and unbinds the ones it

@@ -23,7 +23,7 @@ func (h persisted) MakeProvider(ctx context.Context, t *testing.T) providers.Pro
 }
 
 func (h persisted) Fixture() providertest.Fixture {
-	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10}
+	return providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10, ExternalNetwork: sim.PublicNetworkID}
 }
 
 // DeleteImage implements providertest.ImageCleaner (the image file goes

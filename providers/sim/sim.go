@@ -147,8 +147,9 @@ func New(opts Options) *Cloud {
 		}
 		rec := &server{s: s, to: providers.StatusActive}
 		if plan, err := c.planServer(providers.ServerSpec{}); err == nil {
-			rec.ports = c.bindServer(&rec.s, plan)
-			rec.s.Addresses = c.serverAddresses(rec.ports)
+			if rec.ports, err = c.bindServer(&rec.s, plan); err == nil {
+				rec.s.Addresses = c.serverAddresses(rec.ports)
+			}
 		}
 		c.servers[s.NativeID] = rec
 	}
@@ -429,7 +430,10 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 		},
 		FlavorID: spec.FlavorID, ImageID: spec.ImageID, Keypair: spec.Keypair,
 	}
-	ports := c.bindServer(&s, plan)
+	ports, err := c.bindServer(&s, plan) // networks_servers.go
+	if err != nil {
+		return providers.Server{}, fmt.Errorf("sim: create server: %w", err)
+	}
 	s.Addresses = c.serverAddresses(ports)
 	to := providers.StatusActive
 	if c.opts.FailBoots {
