@@ -165,6 +165,10 @@ type NetworkSpec struct {
 	CIDR   string
 	MTU    int32
 	Labels map[string]string
+	// Zone places it on clouds whose networks live in one region of several
+	// (EC2: in the zone's region); empty: the cloud's default region.
+	// Adapters of clouds without regional networks ignore it.
+	Zone string
 	// IdempotencyToken and Replay: as in VolumeSpec.
 	IdempotencyToken string
 	Replay           bool
@@ -212,7 +216,11 @@ type RouterSpec struct {
 	// ExternalNetworkID, when set, gives the router a gateway on that
 	// external network.
 	ExternalNetworkID string
-	Labels            map[string]string
+	// Zone places it on clouds whose routers live in one region of several
+	// (EC2: in the zone's region); empty: the cloud's default region.
+	// Adapters of clouds without regional routers ignore it.
+	Zone   string
+	Labels map[string]string
 	// IdempotencyToken and Replay: as in VolumeSpec.
 	IdempotencyToken string
 	Replay           bool
@@ -225,7 +233,11 @@ type SecurityGroupSpec struct {
 	// NetworkID: the network it belongs to on clouds where groups belong to
 	// one (EC2: the VPC; empty means the default VPC); ignored elsewhere.
 	NetworkID string
-	Labels    map[string]string
+	// Zone places a group without NetworkID on clouds with several regions
+	// (EC2: the default VPC of the zone's region); empty: the cloud's
+	// default region. Ignored elsewhere.
+	Zone   string
+	Labels map[string]string
 	// IdempotencyToken and Replay: as in VolumeSpec.
 	IdempotencyToken string
 	Replay           bool
@@ -237,7 +249,11 @@ type FloatingIPSpec struct {
 	// empty: the cloud's only external network or its public pool. A cloud
 	// without one is ErrUnsupported.
 	NetworkID string
-	Labels    map[string]string
+	// Zone places it on clouds whose addresses live in one region of several
+	// (EC2: in the zone's region); empty: the cloud's default region.
+	// Adapters of clouds without regional addresses ignore it.
+	Zone   string
+	Labels map[string]string
 	// IdempotencyToken and Replay: as in VolumeSpec.
 	IdempotencyToken string
 	Replay           bool

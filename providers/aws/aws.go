@@ -1,8 +1,10 @@
 // Package aws is canopy's adapter for Amazon Web Services, written with
 // aws-sdk-go-v2: EC2 for servers, images (AMIs) and keypairs; EBS for
-// volumes and snapshots (ebs.go); S3 for buckets, objects and presigned
-// URLs (s3.go). VPCs are not managed: a server's networks name subnets and
-// security groups by id (servers.go), else EC2's defaults apply.
+// volumes and snapshots (ebs.go); the VPC API for networks, subnets, ports,
+// routers, security groups and floating IPs (net.go); S3 for buckets,
+// objects and presigned URLs (s3.go). A server's networks name VPCs,
+// subnets and security groups by id, its ports network interfaces
+// (servers.go), else EC2's defaults apply.
 //
 // One canopy cloud is one AWS account seen through one or more regions: the
 // adapter keeps a client per region, fans lists out to every region, and
@@ -48,7 +50,8 @@ func init() {
 
 // The capabilities the adapter implements, checked by the compiler (a
 // changed signature fails the build instead of silently dropping one);
-// capabilities_test.go asserts that this is the whole set. Limited: EBS has
+// capabilities_test.go asserts that this is the whole set (with the
+// networking interfaces, asserted in net.go). Limited: EBS has
 // no volume-from-image (canopy emulates it with a volume made when a server
 // boots from it). Not implemented: Backups, VolumeData, SnapshotJobs,
 // ImageTransfer. Without VolumeData canopy cannot emulate backups on AWS

@@ -15,7 +15,7 @@ import (
 // offers: with the SDK's clients (New resolves configuration without
 // calling AWS), and over EC2 clients with and without the EBS calls.
 func TestCapabilities(t *testing.T) {
-	wantIfaces := []string{"Compute", "Limited", "Objects", "Provider", "Snapshots", "URLSigner", "Volumes"}
+	wantIfaces := []string{"Compute", "FloatingIPs", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "Volumes"}
 	if got := providertest.Interfaces((*Cloud)(nil)); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*aws.Cloud implements %v, want %v", got, wantIfaces)
 	}
@@ -35,13 +35,16 @@ func TestCapabilities(t *testing.T) {
 
 	// EBS cannot make a volume from an AMI (canopy emulates it), keeps no
 	// backups apart from snapshots, and gives no access to volume data.
+	// The VPC calls (networks, routers, security groups, floating IPs) are
+	// the SDK client's; the fakes have none.
+	all := []string{"compute", "floating-ips", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups", "snapshots", "volumes"}
 	ebs := []string{"compute", "keypairs", "objects", "presigned-urls", "snapshots", "volumes"}
 	for _, tc := range []struct {
 		name string
 		c    *Cloud
 		want []string
 	}{
-		{"sdk clients", sdk, ebs},
+		{"sdk clients", sdk, all},
 		{"fake EC2 and EBS", withEBS, ebs},
 		{"fake EC2 without EBS", ec2Only, []string{"compute", "keypairs", "objects", "presigned-urls"}},
 	} {

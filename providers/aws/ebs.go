@@ -151,6 +151,8 @@ func (c *Cloud) Has(capability string) bool {
 				return false
 			}
 		}
+	case providers.CapNetworks, providers.CapRouters, providers.CapSecurityGroups, providers.CapFloatingIPs:
+		return c.hasNet() // net.go
 	}
 	return true
 }

@@ -457,20 +457,57 @@ func TestMultiRegion(t *testing.T) {
 }
 
 func TestApplyNetworks(t *testing.T) {
-	in := &ec2.RunInstancesInput{}
-	if err := applyNetworks(in, []string{"subnet-1", "sg-1", "sg-2"}); err != nil {
+	ctx := context.Background()
+	c, _ := fakeCloud("us-east-1")
+	apply := func(spec providers.ServerSpec) (*ec2.RunInstancesInput, error) {
+		in := &ec2.RunInstancesInput{}
+		return in, c.applyNetworks(ctx, "us-east-1", in, spec)
+	}
+	in, err := apply(providers.ServerSpec{Networks: []string{"subnet-1", "sg-1"}, SecurityGroupIDs: []string{"sg-2"}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if awssdk.ToString(in.SubnetId) != "subnet-1" || len(in.SecurityGroupIds) != 2 {
+	if awssdk.ToString(in.SubnetId) != "subnet-1" || len(in.SecurityGroupIds) != 2 || in.NetworkInterfaces != nil {
 		t.Errorf("one subnet = %+v", in)
 	}
-	in = &ec2.RunInstancesInput{}
-	if err := applyNetworks(in, []string{"subnet-1", "subnet-2", "sg-1"}); err != nil {
+	in, err = apply(providers.ServerSpec{Networks: []string{"subnet-1", "subnet-2", "sg-1"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if in.SubnetId != nil || len(in.NetworkInterfaces) != 2 || awssdk.ToInt32(in.NetworkInterfaces[1].DeviceIndex) != 1 ||
 		in.NetworkInterfaces[1].Groups[0] != "sg-1" {
 		t.Errorf("two subnets = %+v", in)
+	}
+	// An existing port comes after the new interfaces, without groups
+	// (EC2 refuses groups beside an interface id), and moves the subnet and
+	// the groups into NetworkInterfaces.
+	in, err = apply(providers.ServerSpec{Networks: []string{"subnet-1"}, Ports: []string{"eni-9"}, SecurityGroupIDs: []string{"sg-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.SubnetId != nil || in.SecurityGroupIds != nil || len(in.NetworkInterfaces) != 2 ||
+		awssdk.ToString(in.NetworkInterfaces[0].SubnetId) != "subnet-1" || in.NetworkInterfaces[0].Groups[0] != "sg-1" ||
+		awssdk.ToString(in.NetworkInterfaces[1].NetworkInterfaceId) != "eni-9" || awssdk.ToInt32(in.NetworkInterfaces[1].DeviceIndex) != 1 ||
+		in.NetworkInterfaces[1].Groups != nil {
+		t.Errorf("subnet and port = %+v", in)
+	}
+	in, err = apply(providers.ServerSpec{Ports: []string{"eni-9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.NetworkInterfaces) != 1 || awssdk.ToInt32(in.NetworkInterfaces[0].DeviceIndex) != 0 {
+		t.Errorf("port only = %+v", in)
+	}
+	for _, bad := range []providers.ServerSpec{
+		{Networks: []string{"net-1"}}, {Ports: []string{"subnet-1"}}, {SecurityGroupIDs: []string{"default"}},
+	} {
+		if _, err := apply(bad); !errors.Is(err, providers.ErrInvalid) {
+			t.Errorf("%+v: %v, want ErrInvalid", bad, err)
+		}
+	}
+	// A VPC needs the VPC calls, which this fake lacks.
+	if _, err := apply(providers.ServerSpec{Networks: []string{"vpc-1"}}); !errors.Is(err, providers.ErrUnsupported) {
+		t.Errorf("vpc without VPC calls: %v, want ErrUnsupported", err)
 	}
 }
 

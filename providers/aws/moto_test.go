@@ -118,7 +118,17 @@ func (h *motoHarness) PendingUploads(ctx context.Context, _ providers.Provider, 
 
 func (h *motoHarness) Fixture() providertest.Fixture {
 	return providertest.Fixture{ImageName: h.image, Zone: h.zone, WaitTimeout: 30 * time.Second, Poll: 50 * time.Millisecond, Prefix: "ptest-aws",
-		SignaturesUnchecked: "moto does not verify presigned URLs (it checks SigV4 only in Authorization headers, never in the query string, nor X-Amz-Expires); test/s3 checks them on MinIO"}
+		SignaturesUnchecked: "moto does not verify presigned URLs (it checks SigV4 only in Authorization headers, never in the query string, nor X-Amz-Expires); test/s3 checks them on MinIO",
+		ExternalNetwork:     "amazon", NetworkUnsupported: ec2NetworkUnsupported}
+}
+
+// ec2NetworkUnsupported is what EC2 (not just moto) cannot do of the
+// Networks section: the adapter refuses each with ErrUnsupported.
+var ec2NetworkUnsupported = map[string]string{
+	providertest.UnsupportedNetDNSServers: "EC2 sets DNS servers per VPC (a DHCP option set), not per subnet",
+	providertest.UnsupportedNetPools:      "EC2 subnets have no allocation pools: every address but the first four and the last is handed out",
+	providertest.UnsupportedNetGatewayIP:  "an EC2 subnet's gateway is always the VPC router at its base + 1",
+	providertest.UnsupportedNetNoDHCP:     "EC2 always serves DHCP",
 }
 
 // TestConformance is the providertest suite on one region with the

@@ -261,7 +261,7 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 	if len(spec.UserData) > 0 {
 		in.UserData = awssdk.String(base64.StdEncoding.EncodeToString(spec.UserData))
 	}
-	if err := applyNetworks(in, spec.Networks); err != nil {
+	if err := c.applyNetworks(ctx, region, in, spec); err != nil {
 		return providers.Server{}, fmt.Errorf("aws: create server %q: %w", spec.Name, err)
 	}
 	if spec.RootVolumeGiB > 0 {
@@ -357,38 +357,6 @@ func (c *Cloud) whereIs(id string) (string, bool) {
 	defer c.mu.Unlock()
 	r, ok := c.where[id]
 	return r, ok
-}
-
-// applyNetworks places the instance: subnet ids (subnet-…) pick the
-// subnets (the first is the primary interface), security group ids (sg-…)
-// the groups. With none, EC2 uses the default VPC and security group.
-func applyNetworks(in *ec2.RunInstancesInput, networks []string) error {
-	var subnets, groups []string
-	for _, n := range networks {
-		switch {
-		case strings.HasPrefix(n, "subnet-"):
-			subnets = append(subnets, n)
-		case strings.HasPrefix(n, "sg-"):
-			groups = append(groups, n)
-		default:
-			return fmt.Errorf("%w: network %q: want a subnet id (subnet-…) or a security group id (sg-…)", providers.ErrInvalid, n)
-		}
-	}
-	switch len(subnets) {
-	case 0:
-		in.SecurityGroupIds = groups
-	case 1:
-		in.SubnetId = awssdk.String(subnets[0])
-		in.SecurityGroupIds = groups
-	default:
-		for i, sn := range subnets {
-			in.NetworkInterfaces = append(in.NetworkInterfaces, types.InstanceNetworkInterfaceSpecification{
-				DeviceIndex: awssdk.Int32(int32(i)), SubnetId: awssdk.String(sn), Groups: groups,
-				DeleteOnTermination: awssdk.Bool(true),
-			})
-		}
-	}
-	return nil
 }
 
 // DeleteServer implements providers.Compute with TerminateInstances. A

@@ -21,6 +21,9 @@ import (
 //     (Properties[providers.PropToken]). A create repeated with the same
 //     token and Replay set returns the first one's NativeID, and the cloud
 //     lists one resource, not two.
+//   - Networks, routers and floating IPs are placed in Fixture.Zone (on a
+//     cloud of several regions, such as AWS, they live in that zone's
+//     region, where the subnets and servers are).
 //   - Networks are made with NetworkSpec.CIDR 10.<random>.0.0/16 (clouds
 //     whose networks have no range ignore it; those that have one report
 //     it back). Subnets are /24s inside it, IPv4; a subnet's default
@@ -349,7 +352,8 @@ func host(p netip.Prefix, i int) string {
 func (ns *netSuite) newNetwork(t *testing.T, what string) (providers.Network, netip.Prefix) {
 	t.Helper()
 	id, cidr := ns.ident(t, what), netCIDR()
-	n, err := ns.n.CreateNetwork(context.Background(), providers.NetworkSpec{Name: id.name, CIDR: cidr.String(), Labels: id.labels, IdempotencyToken: id.token})
+	n, err := ns.n.CreateNetwork(context.Background(), providers.NetworkSpec{Name: id.name, CIDR: cidr.String(), Zone: ns.fx.Zone, Labels: id.labels,
+		IdempotencyToken: id.token})
 	if err != nil {
 		t.Fatalf("CreateNetwork(%s, %s): %v", id.name, cidr, err)
 	}
@@ -392,7 +396,7 @@ func (ns *netSuite) newPort(t *testing.T, sub providers.Subnet, fixedIP string, 
 func (ns *netSuite) testNetwork(t *testing.T) {
 	ctx := context.Background()
 	id, cidr := ns.ident(t, "net"), netCIDR()
-	spec := providers.NetworkSpec{Name: id.name, CIDR: cidr.String(), Labels: id.labels, IdempotencyToken: id.token}
+	spec := providers.NetworkSpec{Name: id.name, CIDR: cidr.String(), Zone: ns.fx.Zone, Labels: id.labels, IdempotencyToken: id.token}
 	n, err := ns.n.CreateNetwork(ctx, spec)
 	if err != nil {
 		t.Fatalf("CreateNetwork: %v", err)

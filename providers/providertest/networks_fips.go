@@ -23,7 +23,7 @@ func (ns *netSuite) testFloatingIP(t *testing.T) {
 	ext := ns.fx.ExternalNetwork
 	if ext == "" {
 		id := ns.ident(t, "fip")
-		f, err := ns.fip.AllocateFloatingIP(ctx, providers.FloatingIPSpec{Labels: id.labels, IdempotencyToken: id.token})
+		f, err := ns.fip.AllocateFloatingIP(ctx, providers.FloatingIPSpec{Zone: ns.fx.Zone, Labels: id.labels, IdempotencyToken: id.token})
 		if err == nil {
 			ns.cleanup(t, "floating IP", f.NativeID, ns.fip.ReleaseFloatingIP)
 		}
@@ -47,7 +47,7 @@ func (ns *netSuite) testFloatingIP(t *testing.T) {
 	}
 
 	id := ns.ident(t, "fip")
-	spec := providers.FloatingIPSpec{NetworkID: ext, Labels: id.labels, IdempotencyToken: id.token}
+	spec := providers.FloatingIPSpec{NetworkID: ext, Zone: ns.fx.Zone, Labels: id.labels, IdempotencyToken: id.token}
 	f, err := ns.fip.AllocateFloatingIP(ctx, spec)
 	if err != nil {
 		t.Fatalf("AllocateFloatingIP(%s): %v", ext, err)
@@ -74,7 +74,7 @@ func (ns *netSuite) testFloatingIP(t *testing.T) {
 	} else {
 		ns.testAssociation(t, f.NativeID, ports)
 		if n.NativeID != "" {
-			bad, err := ns.fip.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: n.NativeID, Labels: id.labels})
+			bad, err := ns.fip.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: n.NativeID, Zone: ns.fx.Zone, Labels: id.labels})
 			if err == nil {
 				ns.cleanup(t, "floating IP", bad.NativeID, ns.fip.ReleaseFloatingIP)
 			}

@@ -18,7 +18,7 @@ import (
 func (ns *netSuite) newRouter(t *testing.T) (providers.Router, ident) {
 	t.Helper()
 	id := ns.ident(t, "router")
-	r, err := ns.r.CreateRouter(context.Background(), providers.RouterSpec{Name: id.name, ExternalNetworkID: ns.fx.ExternalNetwork,
+	r, err := ns.r.CreateRouter(context.Background(), providers.RouterSpec{Name: id.name, ExternalNetworkID: ns.fx.ExternalNetwork, Zone: ns.fx.Zone,
 		Labels: id.labels, IdempotencyToken: id.token})
 	if err != nil {
 		t.Fatalf("CreateRouter(%s, gateway on %q): %v", id.name, ns.fx.ExternalNetwork, err)
@@ -60,7 +60,7 @@ func (ns *netSuite) testRouter(t *testing.T) {
 	sub := ns.newSubnet(t, spec)
 
 	id := ns.ident(t, "router")
-	rspec := providers.RouterSpec{Name: id.name, ExternalNetworkID: ext, Labels: id.labels, IdempotencyToken: id.token}
+	rspec := providers.RouterSpec{Name: id.name, ExternalNetworkID: ext, Zone: ns.fx.Zone, Labels: id.labels, IdempotencyToken: id.token}
 	r, err := ns.r.CreateRouter(ctx, rspec)
 	if err != nil {
 		t.Fatalf("CreateRouter(gateway on %q): %v", ext, err)
