@@ -57,7 +57,7 @@ func (s *networkService) CreateNetwork(ctx context.Context, req *canopyv1.Create
 	if req.GetSubnetPrefixLength() != 0 || req.GetGateway() {
 		return nil, router.BadRequest("scope", "subnet_prefix_length and gateway are for global networks (scope GLOBAL)")
 	}
-	spec := providers.NetworkSpec{Name: req.GetName(), MTU: req.GetMtu(), Labels: req.GetLabels()}
+	spec := providers.NetworkSpec{Name: req.GetName(), MTU: req.GetMtu(), Labels: req.GetLabels(), Zone: zoneOf(req.GetLocation())}
 	if req.GetCidr() != "" {
 		p, err := parseCIDR("cidr", req.GetCidr())
 		if err != nil {
@@ -218,7 +218,7 @@ func (s *networkService) CreateRouter(ctx context.Context, req *canopyv1.CreateR
 		if err != nil {
 			return nil, netJob{}, err
 		}
-		spec := providers.RouterSpec{Name: req.GetName(), Labels: req.GetLabels()}
+		spec := providers.RouterSpec{Name: req.GetName(), Labels: req.GetLabels(), Zone: zoneOf(req.GetLocation())}
 		if req.GetExternalNetwork() != "" {
 			if spec.ExternalNetworkID, err = s.externalNetwork(ctx, cl, "external_network", req.GetExternalNetwork()); err != nil {
 				return nil, netJob{}, err
@@ -249,7 +249,7 @@ func (s *networkService) CreateSecurityGroup(ctx context.Context, req *canopyv1.
 		if err != nil {
 			return nil, netJob{}, err
 		}
-		spec := providers.SecurityGroupSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels()}
+		spec := providers.SecurityGroupSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Zone: zoneOf(req.GetLocation())}
 		if req.GetNetwork() != "" {
 			ncl, nm, _, _, err := networkKind.find(ctx, &s.netViews, "network", req.GetNetwork())
 			if err != nil {
@@ -287,7 +287,7 @@ func (s *networkService) AllocateFloatingIP(ctx context.Context, req *canopyv1.A
 		if _, err := cl.NetOrFail(providers.CapFloatingIPs); err != nil {
 			return nil, netJob{}, err
 		}
-		spec := providers.FloatingIPSpec{Labels: req.GetLabels()}
+		spec := providers.FloatingIPSpec{Labels: req.GetLabels(), Zone: zoneOf(req.GetLocation())}
 		if spec.NetworkID, err = s.externalNetwork(ctx, cl, "network", req.GetNetwork()); err != nil {
 			return nil, netJob{}, err
 		}
@@ -304,4 +304,14 @@ func (s *networkService) AllocateFloatingIP(ctx context.Context, req *canopyv1.A
 		}
 		return cl, job, nil
 	})
+}
+
+// zoneOf is where, within a cloud of several regions, a networking
+// resource goes: the location's zone, else its region (adapters of
+// single-region clouds ignore it).
+func zoneOf(loc *canopyv1.Location) string {
+	if z := loc.GetZone(); z != "" {
+		return z
+	}
+	return loc.GetRegion()
 }

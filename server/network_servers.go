@@ -18,7 +18,7 @@ import (
 // for auto_ip. networkService implements it.
 type serverNetworking interface {
 	serverNet(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (networks, ports, groups []string, err error)
-	autoIP(ctx context.Context, cl *router.Cloud, serverNative string) error
+	autoIP(ctx context.Context, cl *router.Cloud, serverNative, zone string) error
 }
 
 // serverNet resolves a CreateServer's networks (canopy ids and names of
@@ -91,7 +91,7 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 // network, as shade's create_server(auto_ip=True): one it already has is
 // kept (a retried create), and one allocated but not associated is
 // released again.
-func (s *networkService) autoIP(ctx context.Context, cl *router.Cloud, serverNative string) error {
+func (s *networkService) autoIP(ctx context.Context, cl *router.Cloud, serverNative, zone string) error {
 	n, err := cl.NetOrFail(providers.CapFloatingIPs)
 	if err != nil {
 		return err
@@ -109,7 +109,7 @@ func (s *networkService) autoIP(ctx context.Context, cl *router.Cloud, serverNat
 	if err != nil {
 		return err
 	}
-	f, err := n.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: ext})
+	f, err := n.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: ext, Zone: zone})
 	if err != nil {
 		return router.CloudErr(cl.Name, "allocate a floating IP for auto_ip", err)
 	}
