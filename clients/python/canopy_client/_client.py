@@ -11,7 +11,7 @@ from google.protobuf import duration_pb2
 from google.protobuf import message as _message
 
 from canopy.v1 import (auth_pb2_grpc, cloud_pb2_grpc, common_pb2, compute_pb2_grpc, container_pb2_grpc,
-                       image_transfer_pb2, image_transfer_pb2_grpc, object_pb2, object_pb2_grpc, operation_pb2,
+                       image_transfer_pb2, image_transfer_pb2_grpc, network_pb2_grpc, object_pb2, object_pb2_grpc, operation_pb2,
                        operation_pb2_grpc, volume_pb2_grpc)
 
 from . import _common
@@ -186,7 +186,7 @@ class Client:
     TLS a token is sent only to a loopback address.
 
     Services: ``compute``, ``volumes``, ``objects``, ``images`` (image
-    upload/download), ``containers``, ``operations``, ``clouds``, ``auth`` —
+    upload/download), ``containers``, ``networks``, ``operations``, ``clouds``, ``auth`` —
     the generated stubs, raising :class:`CanopyError` subclasses.
     """
 
@@ -195,6 +195,7 @@ class Client:
     objects: object_pb2_grpc.ObjectServiceStub
     images: image_transfer_pb2_grpc.ImageTransferServiceStub
     containers: container_pb2_grpc.ContainerServiceStub
+    networks: network_pb2_grpc.NetworkServiceStub
     operations: operation_pb2_grpc.OperationServiceStub
     clouds: cloud_pb2_grpc.CloudServiceStub
     auth: auth_pb2_grpc.AuthServiceStub

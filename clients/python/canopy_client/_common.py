@@ -13,7 +13,7 @@ import grpc
 from google.protobuf import message as _message
 
 from canopy.v1 import (auth_pb2_grpc, cloud_pb2_grpc, compute_pb2_grpc, container_pb2_grpc,
-                       image_transfer_pb2, image_transfer_pb2_grpc, object_pb2, object_pb2_grpc,
+                       image_transfer_pb2, image_transfer_pb2_grpc, network_pb2_grpc, object_pb2, object_pb2_grpc,
                        operation_pb2, operation_pb2_grpc, volume_pb2_grpc)
 
 from ._auth import Credentials, StaticToken, TokenSource, call_credentials, default_credentials_path
@@ -31,6 +31,7 @@ SERVICES = {
     "objects": object_pb2_grpc.ObjectServiceStub,
     "images": image_transfer_pb2_grpc.ImageTransferServiceStub,
     "containers": container_pb2_grpc.ContainerServiceStub,
+    "networks": network_pb2_grpc.NetworkServiceStub,
     "operations": operation_pb2_grpc.OperationServiceStub,
     "clouds": cloud_pb2_grpc.CloudServiceStub,
     "auth": auth_pb2_grpc.AuthServiceStub,
