@@ -89,6 +89,13 @@ func (s *networkService) netStep(fn func(ctx context.Context, op *store.Operatio
 func (s *networkService) create(ctx context.Context, op *store.Operation, cl *router.Cloud, job netJob) (jobs.Result, error) {
 	token, replay := op.TargetID, jobs.Repeated(ctx)
 	kind, _, _ := strings.Cut(op.Kind, ".")
+	// The request reserved the id after recording the operation; a crash
+	// between the two leaves the operation, resumed at restart, without
+	// it — and a resource made then could not be bound. Reserving is a
+	// no-op when done.
+	if err := s.ops.reserve(ctx, *op, kind); err != nil {
+		return jobs.Result{}, err
+	}
 	var native string
 	var err error
 	n := cl.Net
