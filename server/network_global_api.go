@@ -32,12 +32,15 @@ func (s *networkService) defineGlobal(ctx context.Context, req operationRequest,
 	if err := router.CheckLabels("labels", g.Labels); err != nil {
 		return nil, err
 	}
-	if existing, ok, err := s.findGlobal(ctx, g.Kind, g.Name); err != nil {
-		return nil, err
-	} else if ok {
-		return nil, status.Errorf(codes.AlreadyExists, "name: a global %s named %q already exists (%s)", strings.ReplaceAll(g.Kind, "_", " "), g.Name, existing.ID)
-	}
 	return s.ops.asOperation(ctx, opNetDefine, req, func() (opRequest, error) {
+		// Checked in plan, which a replay (the same request id again, after
+		// the definition was recorded) does not reach: it answers with its
+		// operation, not with the name its first attempt took.
+		if existing, ok, err := s.findGlobal(ctx, g.Kind, g.Name); err != nil {
+			return opRequest{}, err
+		} else if ok {
+			return opRequest{}, status.Errorf(codes.AlreadyExists, "name: a global %s named %q already exists (%s)", strings.ReplaceAll(g.Kind, "_", " "), g.Name, existing.ID)
+		}
 		return opRequest{target: store.NewID(), spec: g}, nil
 	})
 }
