@@ -78,6 +78,9 @@ func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g global
 	}
 	if ok && r.Op != "" {
 		op, err := s.store.GetOperation(ctx, r.Op)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return realization{}, router.StoreErr("get operation "+r.Op, err)
+		}
 		if err == nil && (!op.Done || op.ErrorCode == 0) {
 			return s.awaitRealization(ctx, g, cl, r.Op)
 		}
@@ -86,12 +89,14 @@ func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g global
 		r = realization{Cloud: cl.Name, ID: store.NewID()}
 	}
 	// The id of the cloud's resource is recorded before any cloud is
-	// asked; a failed attempt's is reused, with its token.
+	// asked; a failed attempt's is reused, with its token. The record
+	// names the operation before it exists, and the id is reserved before
+	// it too: a crash in between leaves a record whose operation is
+	// missing (the next caller starts one for the same id) and never an
+	// operation that a restart resumes beside a second one, for another
+	// id, that the next caller would start.
 	raw, _ := json.Marshal(realizeJob{Global: g.ID})
-	op, _, err := s.store.CreateOperation(ctx, store.Operation{Project: g.Project, Kind: kind, Cloud: cl.Name, TargetID: r.ID, Spec: raw})
-	if err != nil {
-		return realization{}, router.StoreErr("create realize operation", err)
-	}
+	op := store.Operation{ID: store.NewID(), Project: g.Project, Kind: kind, Cloud: cl.Name, TargetID: r.ID, Spec: raw}
 	r.Op = op.ID
 	if err := s.putRealization(ctx, g.ID, r); err != nil {
 		return realization{}, err
@@ -99,6 +104,11 @@ func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g global
 	if err := s.ops.reserve(ctx, op, g.Kind); err != nil {
 		return realization{}, err
 	}
+	failpoint.Hit("net.realize:recorded")
+	if _, _, err := s.store.CreateOperation(ctx, op); err != nil {
+		return realization{}, router.StoreErr("create realize operation", err)
+	}
+	failpoint.Hit("net.realize:operation")
 	s.ops.runner.Submit(op.ID)
 	return s.awaitRealization(ctx, g, cl, op.ID)
 }
