@@ -359,3 +359,43 @@ func TestMotoServerPortsAndFloatingIP(t *testing.T) {
 		t.Errorf("addresses after release: %+v, %v; want none", addrs.Addresses, err)
 	}
 }
+
+// TestMotoServerInterfaceGoesWithIt: the interface a server launched into
+// one subnet gets is deleted with it, as EC2 does (moto keeps the one it
+// makes for a bare SubnetId), so the subnet and its group can be deleted
+// once the server is.
+func TestMotoServerInterfaceGoesWithIt(t *testing.T) {
+	resetMoto(t)
+	ctx := context.Background()
+	const region, zone = "us-east-1", "us-east-1a"
+	image := registerImage(t, region, "canopy-net-test")
+	c := openMoto(t, []string{region}, nil)
+	_, sub := netFixture(t, c, "10.61.0.0/16", "10.61.1.0/24", zone)
+	g, err := c.CreateSecurityGroup(ctx, providers.SecurityGroupSpec{Name: "web", Description: "web", NetworkID: sub.NetworkID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "web", FlavorID: "t3.micro", ImageID: image, Zone: zone,
+		Networks: []string{sub.NativeID}, SecurityGroupIDs: []string{g.NativeID}})
+	if err != nil {
+		t.Fatalf("CreateServer: %v", err)
+	}
+	if err := c.DeleteServer(ctx, s.NativeID); err != nil {
+		t.Fatal(err)
+	}
+	ports, err := c.ListPorts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ports {
+		if p.DeviceID == s.NativeID {
+			t.Errorf("the deleted server's interface %s (%s) is still there", p.NativeID, p.DeviceOwner)
+		}
+	}
+	if err := c.DeleteSecurityGroup(ctx, g.NativeID); err != nil {
+		t.Errorf("DeleteSecurityGroup after the server: %v", err)
+	}
+	if err := c.DeleteSubnet(ctx, sub.NativeID); err != nil {
+		t.Errorf("DeleteSubnet after the server: %v", err)
+	}
+}

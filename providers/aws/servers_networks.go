@@ -55,12 +55,14 @@ func (c *Cloud) applyNetworks(ctx context.Context, region string, in *ec2.RunIns
 	switch {
 	case len(spec.Ports) == 0 && len(subnets) == 0:
 		in.SecurityGroupIds = groups
-	case len(spec.Ports) == 0 && len(subnets) == 1:
-		in.SubnetId = awssdk.String(subnets[0])
-		in.SecurityGroupIds = groups
 	default:
-		// With several interfaces, or an existing one, EC2 takes every
-		// interface (and the groups) in NetworkInterfaces only.
+		// A new interface is described in NetworkInterfaces, even the one
+		// of a single subnet, to say DeleteOnTermination: EC2 deletes the
+		// primary interface it makes for a SubnetId with the instance, but
+		// moto keeps it, attached to the terminated instance, and the
+		// subnet, its network and its groups then stay in use for good. With
+		// several interfaces, or an existing one, EC2 takes every interface
+		// (and the groups) in NetworkInterfaces only anyway.
 		for i, sn := range subnets {
 			in.NetworkInterfaces = append(in.NetworkInterfaces, types.InstanceNetworkInterfaceSpecification{
 				DeviceIndex: awssdk.Int32(int32(i)), SubnetId: awssdk.String(sn), Groups: groups,
