@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -295,10 +296,11 @@ func (c *Cloud) CreatePort(ctx context.Context, spec providers.PortSpec) (provid
 			}
 			in.PrivateIpAddress = awssdk.String(spec.FixedIP)
 		}
-		out, err := api.CreateNetworkInterface(ctx, in)
+		out, err := api.CreateNetworkInterface(failpoint.Sent(ctx, "aws/port:sent"), in)
 		if err != nil {
 			return types.NetworkInterface{}, netFail(err, reference, "create port %q in subnet %s", spec.Name, awssdk.ToString(subnet.SubnetId))
 		}
+		failpoint.Hit("aws/port:posted")
 		if out.NetworkInterface == nil {
 			return types.NetworkInterface{}, fmt.Errorf("aws: create port in %s: %w: no interface in the answer", region, providers.ErrUnavailable)
 		}

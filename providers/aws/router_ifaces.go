@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -130,6 +131,7 @@ func (c *Cloud) AddRouterInterface(ctx context.Context, id, subnetID string) (pr
 		if _, err := api.AttachInternetGateway(ctx, &ec2.AttachInternetGatewayInput{InternetGatewayId: awssdk.String(id), VpcId: awssdk.String(vpc)}); err != nil {
 			return providers.RouterInterface{}, netFail(err, reference, "attach router %s to network %s", id, vpc)
 		}
+		failpoint.Hit("aws/router-interface:attached")
 	}
 	t, ok, err := ourTable(ctx, region, api, id)
 	if err != nil {
@@ -140,11 +142,12 @@ func (c *Cloud) AddRouterInterface(ctx context.Context, id, subnetID string) (pr
 		if r.Name != "" {
 			tags = append(tags, types.Tag{Key: awssdk.String("Name"), Value: awssdk.String(r.Name)})
 		}
-		out, err := api.CreateRouteTable(ctx, &ec2.CreateRouteTableInput{VpcId: awssdk.String(vpc),
+		out, err := api.CreateRouteTable(failpoint.Sent(ctx, "aws/route-table:sent"), &ec2.CreateRouteTableInput{VpcId: awssdk.String(vpc),
 			TagSpecifications: []types.TagSpecification{{ResourceType: types.ResourceTypeRouteTable, Tags: tags}}})
 		if err != nil {
 			return providers.RouterInterface{}, netFail(err, reference, "create the route table of router %s in network %s", id, vpc)
 		}
+		failpoint.Hit("aws/route-table:posted")
 		t = *out.RouteTable
 	}
 	table := awssdk.ToString(t.RouteTableId)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -276,10 +277,11 @@ func (c *Cloud) CreateRouter(ctx context.Context, spec providers.RouterSpec) (pr
 		return got[0], true, nil
 	}
 	create := func(ctx context.Context) (types.InternetGateway, error) {
-		out, err := api.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{TagSpecifications: tags})
+		out, err := api.CreateInternetGateway(failpoint.Sent(ctx, "aws/router:sent"), &ec2.CreateInternetGatewayInput{TagSpecifications: tags})
 		if err != nil {
 			return types.InternetGateway{}, netFail(err, reference, "create router %q (internet gateway) in %s", spec.Name, region)
 		}
+		failpoint.Hit("aws/router:posted")
 		if out.InternetGateway == nil {
 			return types.InternetGateway{}, fmt.Errorf("aws: create internet gateway in %s: %w: no gateway in the answer", region, providers.ErrUnavailable)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -229,10 +230,11 @@ func (c *Cloud) CreateSubnet(ctx context.Context, spec providers.SubnetSpec) (pr
 		return got[0], true, nil
 	}
 	create := func(ctx context.Context) (types.Subnet, error) {
-		out, err := api.CreateSubnet(ctx, in)
+		out, err := api.CreateSubnet(failpoint.Sent(ctx, "aws/subnet:sent"), in)
 		if err != nil {
 			return types.Subnet{}, netFail(err, reference, "create subnet %q (cidr %s) in network %s", spec.Name, spec.CIDR, spec.NetworkID)
 		}
+		failpoint.Hit("aws/subnet:posted")
 		if out.Subnet == nil {
 			return types.Subnet{}, fmt.Errorf("aws: create subnet in %s: %w: no subnet in the answer", region, providers.ErrUnavailable)
 		}
