@@ -217,7 +217,9 @@ clouds:
 		t.Fatal(err)
 	}
 	names := watchStart(t, s.Recv, func(ev *canopyv1.WatchNetworksResponse) watchEvent { return watchEvent(ev.Type) },
-		func(ev *canopyv1.WatchNetworksResponse) string { return ev.GetNetwork().GetLocation().GetCloud() + "/" + ev.GetNetwork().GetName() })
+		func(ev *canopyv1.WatchNetworksResponse) string {
+			return ev.GetNetwork().GetLocation().GetCloud() + "/" + ev.GetNetwork().GetName()
+		})
 	if len(names) == 0 {
 		t.Fatal("no networks")
 	}
