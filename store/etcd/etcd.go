@@ -82,6 +82,13 @@ const DefaultMaxTxnOps = 128
 // DefaultDialTimeout bounds how long Open waits for the cluster to answer.
 const DefaultDialTimeout = 5 * time.Second
 
+// DefaultAttemptTimeout bounds one try of a method. A write a follower
+// forwarded to a leader that just died waits for etcd's own request timeout
+// (5 s plus two election timeouts) before failing; cutting the attempt
+// short and trying again (the outcome treated as unknown, see the package
+// doc) gets through the new leader in about an election's time instead.
+const DefaultAttemptTimeout = 3 * time.Second
+
 // Store is the etcd implementation of store.Store. It is safe for
 // concurrent use and for use by several processes on one prefix.
 type Store struct {
@@ -93,16 +100,19 @@ type Store struct {
 	// retries bounds the attempts of one method against errors that may
 	// clear (no leader, a member gone): with the backoff below, about 10 s.
 	retries int
+	// attemptTimeout bounds one attempt (its reads and its commit).
+	attemptTimeout time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
 
 type options struct {
-	prefix      string
-	now         func() time.Time
-	maxOps      int
-	dialTimeout time.Duration
-	config      func(*clientv3.Config)
+	prefix         string
+	now            func() time.Time
+	maxOps         int
+	dialTimeout    time.Duration
+	attemptTimeout time.Duration
+	config         func(*clientv3.Config)
 }
 
 // Option configures Open.
@@ -143,6 +153,16 @@ func WithDialTimeout(d time.Duration) Option {
 	}
 }
 
+// WithAttemptTimeout bounds one try of a method (default
+// DefaultAttemptTimeout); the caller's context bounds the whole call.
+func WithAttemptTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.attemptTimeout = d
+		}
+	}
+}
+
 // WithClientConfig lets the caller adjust the etcd client's configuration
 // (TLS, credentials, dial options) before it connects.
 func WithClientConfig(fn func(*clientv3.Config)) Option { return func(o *options) { o.config = fn } }
@@ -152,7 +172,7 @@ func WithClientConfig(fn func(*clientv3.Config)) Option { return func(o *options
 // wrong address fails here, naming the endpoints, rather than at the first
 // request.
 func Open(ctx context.Context, endpoints []string, opts ...Option) (*Store, error) {
-	o := options{prefix: DefaultPrefix, now: time.Now, maxOps: DefaultMaxTxnOps, dialTimeout: DefaultDialTimeout}
+	o := options{prefix: DefaultPrefix, now: time.Now, maxOps: DefaultMaxTxnOps, dialTimeout: DefaultDialTimeout, attemptTimeout: DefaultAttemptTimeout}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -177,7 +197,7 @@ func Open(ctx context.Context, endpoints []string, opts ...Option) (*Store, erro
 	if err != nil {
 		return nil, fmt.Errorf("etcd: open %v: %w", endpoints, err)
 	}
-	s := &Store{cli: cli, k: keys{root: root + "/" + formatVersion + "/"}, now: o.now, maxOps: o.maxOps, retries: 16}
+	s := &Store{cli: cli, k: keys{root: root + "/" + formatVersion + "/"}, now: o.now, maxOps: o.maxOps, retries: 16, attemptTimeout: o.attemptTimeout}
 	pctx, cancel := context.WithTimeout(ctx, o.dialTimeout)
 	defer cancel()
 	if _, err := cli.Get(pctx, s.k.root, clientv3.WithCountOnly(), clientv3.WithPrefix()); err != nil {

@@ -177,27 +177,18 @@ func (s *Store) update(ctx context.Context, fn attempt) error {
 		if s.closed.Load() {
 			return store.ErrClosed
 		}
-		sn := &snap{s: s, seen: map[string]int64{}}
-		ops, err := fn(ctx, sn, ambiguous)
-		if err == nil && len(ops) > 0 {
-			var resp *clientv3.TxnResponse
-			resp, err = s.cli.Txn(ctx).If(sn.guard()...).Then(ops...).Commit()
-			switch {
-			case err == nil && resp.Succeeded:
-				return nil
-			case err == nil:
-				if conflicts++; conflicts > maxConflicts {
-					return fmt.Errorf("gave up after %d racing writes to the same keys", conflicts)
-				}
-				continue
-			case transient(err):
-				ambiguous = true
-			}
-		}
-		if err == nil {
+		committed, err := s.try(ctx, fn, ambiguous)
+		switch {
+		case err == nil && committed:
 			return nil
-		}
-		if !transient(err) && !errors.Is(err, rpctypes.ErrCompacted) {
+		case err == nil:
+			if conflicts++; conflicts > maxConflicts {
+				return fmt.Errorf("gave up after %d racing writes to the same keys", conflicts)
+			}
+			continue
+		case errors.Is(err, errMaybeCommitted):
+			ambiguous = true
+		case !transient(err) && !errors.Is(err, rpctypes.ErrCompacted):
 			return s.mapErr(ctx, err)
 		}
 		if fails >= s.retries {
@@ -208,6 +199,44 @@ func (s *Store) update(ctx context.Context, fn attempt) error {
 		}
 		fails++
 	}
+}
+
+// errMaybeCommitted marks a transient failure of a commit: the write may
+// have been applied.
+var errMaybeCommitted = errors.New("the outcome of the write is unknown")
+
+// try runs one attempt under s.attemptTimeout. committed is false with a nil
+// error when the guard failed (or, for an attempt that writes nothing,
+// always: it is done). An attempt cut short by its own timeout while the
+// caller's context is alive is transient: the cluster may be electing a
+// leader.
+func (s *Store) try(ctx context.Context, fn attempt, ambiguous bool) (committed bool, err error) {
+	actx, cancel := context.WithTimeout(ctx, s.attemptTimeout)
+	defer cancel()
+	timedOut := func(err error) bool {
+		return ctx.Err() == nil && actx.Err() != nil && errors.Is(err, context.DeadlineExceeded)
+	}
+	sn := &snap{s: s, seen: map[string]int64{}}
+	ops, err := fn(actx, sn, ambiguous)
+	if err != nil {
+		if timedOut(err) {
+			err = fmt.Errorf("attempt timed out after %s: %w", s.attemptTimeout, rpctypes.ErrTimeout)
+		}
+		return false, err
+	}
+	if len(ops) == 0 {
+		return true, nil
+	}
+	resp, err := s.cli.Txn(actx).If(sn.guard()...).Then(ops...).Commit()
+	switch {
+	case err == nil:
+		return resp.Succeeded, nil
+	case timedOut(err):
+		return false, fmt.Errorf("%w (commit timed out after %s)", errMaybeCommitted, s.attemptTimeout)
+	case transient(err):
+		return false, fmt.Errorf("%w: %w", errMaybeCommitted, err)
+	}
+	return false, err
 }
 
 // read runs fn (which writes nothing) with update's retries.
