@@ -31,7 +31,11 @@ if ! command -v etcd >/dev/null; then
 		chmod +x /usr/sbin/policy-rc.d
 		policy=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends etcd-server >/dev/null ||
+	# Another engineer may be running apt: wait for the lock. A fresh
+	# machine may have no package lists yet: update once and try again.
+	apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900)
+	"${apt[@]}" install -y -q --no-install-recommends etcd-server >/dev/null 2>&1 ||
+		{ "${apt[@]}" -qq update && "${apt[@]}" install -y -q --no-install-recommends etcd-server >/dev/null; } ||
 		{ [[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d; die "apt-get install etcd-server failed"; }
 	[[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d
 fi
