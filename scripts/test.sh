@@ -4,7 +4,9 @@
 #   1. generated code is fresh (gen/ regenerated and diffed), buf lint and
 #      breaking, go vet;
 #   2. Go tests under -race: unit tests, storetest on bbolt, providertest on
-#      sim, end-to-end tests that run canopyd as a process;
+#      sim, end-to-end tests that run canopyd as a process; storetest on a
+#      3-member etcd cluster (test/etcd), a member killed mid-run, canopyd on
+#      --store etcd://;
 #   3. the Python and C++ clients against a real canopyd;
 #   4. the real engines, each started on loopback by its own script and run
 #      through the same providertest suite plus an end-to-end test with
@@ -42,6 +44,13 @@ unformatted="$(gofmt -l $(git ls-files '*.go' | grep -v '^gen/'))"
 
 section "go test -race ./..."
 go test -race -count=1 ./...
+
+section "etcd store on a 3-member etcd cluster (test/etcd)"
+t0=$SECONDS
+test/etcd/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-etcd-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)|kill_test' || true
+passed "${TMPDIR:-/tmp}/canopy-etcd-test.log" 2 && grep -q -- '--- PASS: TestKillMemberMidRun' "${TMPDIR:-/tmp}/canopy-etcd-test.log" ||
+  { tail -80 "${TMPDIR:-/tmp}/canopy-etcd-test.log"; exit 1; }
+echo "etcd suite: $((SECONDS - t0))s"
 
 section "clients (python, c++)"
 scripts/test-clients.sh
