@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -328,8 +329,15 @@ func (c *motoCloud) server(ctx context.Context, native string) (serverFacts, err
 	}
 	in := out.Reservations[0].Instances[0]
 	f.network, f.subnet = awssdk.ToString(in.VpcId), awssdk.ToString(in.SubnetId)
-	for _, g := range in.SecurityGroups {
-		f.groups = append(f.groups, awssdk.ToString(g.GroupId))
+	// The groups are the interfaces' (as Neutron's are the ports'): moto
+	// leaves the instance's own SecurityGroups empty when they were given
+	// per interface, where EC2 copies the primary interface's.
+	for _, ni := range in.NetworkInterfaces {
+		for _, g := range ni.Groups {
+			if id := awssdk.ToString(g.GroupId); !slices.Contains(f.groups, id) {
+				f.groups = append(f.groups, id)
+			}
+		}
 	}
 	sort.Strings(f.groups)
 	if ip := awssdk.ToString(in.PrivateIpAddress); ip != "" {
@@ -376,4 +384,39 @@ func (c *motoCloud) remaining(ctx context.Context, nf netFacts, group, server st
 		out = append(out, fmt.Sprintf("security group %s (%v)", group, err))
 	}
 	return out
+}
+
+func (c *motoCloud) subnetCIDR(ctx context.Context, subnet string) (string, error) {
+	out, err := c.api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{SubnetIds: []string{subnet}})
+	if err != nil || len(out.Subnets) != 1 {
+		return "", fmt.Errorf("ec2: subnet %s: %v", subnet, err)
+	}
+	return awssdk.ToString(out.Subnets[0].CidrBlock), nil
+}
+
+// groupsLeft reports which of the groups EC2 still holds.
+func (c *motoCloud) groupsLeft(ctx context.Context, ids ...string) []string {
+	o, err := c.api.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{Filters: []types.Filter{{Name: awssdk.String("group-id"), Values: ids}}})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, g := range o.SecurityGroups {
+		out = append(out, awssdk.ToString(g.GroupId))
+	}
+	return out
+}
+
+// defaultSubnet is a subnet of the region's default VPC (the first by id).
+func (c *motoCloud) defaultSubnet(ctx context.Context) (string, error) {
+	out, err := c.api.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: []types.Filter{{Name: awssdk.String("default-for-az"), Values: []string{"true"}}}})
+	if err != nil || len(out.Subnets) == 0 {
+		return "", fmt.Errorf("ec2: the default VPC's subnets: %v", err)
+	}
+	ids := make([]string, 0, len(out.Subnets))
+	for _, s := range out.Subnets {
+		ids = append(ids, awssdk.ToString(s.SubnetId))
+	}
+	sort.Strings(ids)
+	return ids[0], nil
 }

@@ -19,8 +19,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/netip"
 	"os"
 	"slices"
@@ -36,7 +34,6 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/canopydtest"
@@ -52,44 +49,6 @@ const reconcileEvery = 2 * time.Second
 // six listings, under a second each here even on a loaded two-core host)
 // before it adds the rule back; plus this test's 100ms polling.
 const repairMargin = 3 * time.Second
-
-type netE2E struct {
-	t   *testing.T
-	ctx context.Context
-	d   *canopydtest.Daemon
-	nc  canopyv1.NetworkServiceClient
-	ops canopyv1.OperationServiceClient
-}
-
-// done waits for an operation and returns its error as a status.
-func (e *netE2E) done(op *canopyv1.Operation, err error) (*canopyv1.Operation, error) {
-	if err != nil {
-		return nil, err
-	}
-	for !op.Done {
-		if op, err = e.ops.WaitOperation(e.ctx, &canopyv1.WaitOperationRequest{Id: op.Id, Timeout: durationpb.New(10 * time.Second)}); err != nil {
-			return nil, err
-		}
-	}
-	if oe := op.GetError(); oe != nil {
-		return op, status.Error(codes.Code(oe.Code), oe.Message)
-	}
-	return op, nil
-}
-
-// poll calls f every 100ms until it returns nil or the time is up, and
-// returns how long it took.
-func poll(ctx context.Context, within time.Duration, f func() error) (time.Duration, error) {
-	start := time.Now()
-	var err error
-	for time.Since(start) < within && ctx.Err() == nil {
-		if err = f(); err == nil {
-			return time.Since(start), nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return time.Since(start), err
-}
 
 func TestGlobalNetworksE2E(t *testing.T) {
 	path := os.Getenv("CANOPY_OS_CLOUDS_YAML")
@@ -311,34 +270,76 @@ wait:
 	// The rules: ssh from anywhere, 7000 from the group itself there, and
 	// 7000 from the other cloud's member subnet — the reconcile loop adds
 	// that one once the other cloud has members, so it may take a pass.
-	peer := map[string]string{"lab": facts["aws"].subnetCIDR, "aws": facts["lab"].subnetCIDR}
-	for cloud, c := range clouds {
-		var last []nativeRule
-		took, err := poll(ctx, 3*reconcileEvery+repairMargin, func() error {
-			rs, err := c.groupRules(ctx, groupNative[cloud])
-			if err != nil {
-				return err
-			}
-			last = rs
-			var ingress []nativeRule
-			for _, r := range rs {
-				if r.Dir == "ingress" {
-					ingress = append(ingress, r)
-				}
-			}
-			_, ssh := findRule(rs, 22, "0.0.0.0/0", "")
-			_, self := findRule(rs, 7000, "", groupNative[cloud])
-			_, other := findRule(rs, 7000, peer[cloud], "")
-			if !ssh || !self || !other || len(ingress) != 3 {
-				return fmt.Errorf("ssh %v, self %v, from %s %v, %d ingress rules (want exactly these 3)", ssh, self, peer[cloud], other, len(ingress))
-			}
-			return nil
-		})
+	for cloud, other := range map[string]string{"lab": "aws", "aws": "lab"} {
+		took, err := expectRules(ctx, clouds[cloud], groupNative[cloud], 3*reconcileEvery+repairMargin, facts[other].subnetCIDR)
 		if err != nil {
-			t.Errorf("%s: the group's rules: %v\n%v", cloud, err, last)
+			t.Errorf("%s: the group's rules: %v", cloud, err)
 			continue
 		}
 		t.Logf("FIGURE %s holds the expanded self rule %.1fs after both servers were up", cloud, took.Seconds())
+	}
+
+	// A second AWS server, in the region's default VPC, with the group:
+	// an EC2 group belongs to one VPC, so the group gets a second
+	// realization there; each realization's self rule names its own VPC's
+	// group and takes the other VPC's members (and the lab's) by subnet.
+	// The server is named by a default subnet, so its interface is asked
+	// to go with it: moto keeps the interface of an instance launched with
+	// no subnet attached (and holding its group) after termination, where
+	// EC2 deletes it.
+	dflt, err := awsN.defaultSubnet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv2, err := d.Compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: run + "-aws2", Flavor: "t3.micro", Image: image,
+		Location: &canopyv1.Location{Cloud: "aws"}, Networks: []string{dflt}, SecurityGroups: []string{groupName}, Wait: true})
+	if err != nil {
+		t.Fatalf("server in the default VPC: %v", err)
+	}
+	made.Lock()
+	made.servers = append(made.servers, sv2.Id)
+	made.Unlock()
+	sf2, err := awsN.server(ctx, sv2.NativeId)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dfltCIDR, err := awsN.subnetCIDR(ctx, sf2.subnet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gg, err = e.nc.GetSecurityGroup(ctx, &canopyv1.GetSecurityGroupRequest{Id: group.Id})
+	if err != nil || len(gg.Realizations) != 3 {
+		t.Fatalf("the global group after a server in another VPC: %v %v", gg, err)
+	}
+	dfltGroup := ""
+	for _, r := range gg.Realizations {
+		if r.Cloud == "aws" && r.NativeId != groupNative["aws"] {
+			dfltGroup = r.NativeId
+		}
+	}
+	if gn, err := awsN.groupNetwork(ctx, dfltGroup); err != nil || gn != sf2.network || gn == facts["aws"].network || !slices.Contains(sf2.groups, dfltGroup) {
+		t.Errorf("aws: the second realization %s is in %q (%v); the server is in %s with groups %v", dfltGroup, gn, err, sf2.network, sf2.groups)
+	}
+	for _, want := range []struct {
+		cloud, group string
+		peers        []string
+	}{
+		{"aws", dfltGroup, []string{facts["aws"].subnetCIDR, facts["lab"].subnetCIDR}},
+		{"aws", groupNative["aws"], []string{dfltCIDR, facts["lab"].subnetCIDR}},
+		{"lab", groupNative["lab"], []string{dfltCIDR, facts["aws"].subnetCIDR}},
+	} {
+		if _, err := expectRules(ctx, clouds[want.cloud], want.group, 3*reconcileEvery+repairMargin, want.peers...); err != nil {
+			t.Errorf("%s: group %s with a member in the default VPC (%s): %v", want.cloud, want.group, dfltCIDR, err)
+		}
+	}
+	if _, err := d.Compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: sv2.Id, Wait: true}); err != nil {
+		t.Fatalf("delete server %s: %v", sv2.Name, err)
+	}
+	// Its member range leaves the other realizations' rules.
+	for cloud, other := range map[string]string{"lab": "aws", "aws": "lab"} {
+		if _, err := expectRules(ctx, clouds[cloud], groupNative[cloud], 3*reconcileEvery+repairMargin, facts[other].subnetCIDR); err != nil {
+			t.Errorf("%s: after the default VPC's member left: %v", cloud, err)
+		}
 	}
 
 	// The floating IP auto_ip gave the OpenStack server: in Nova's
@@ -468,6 +469,9 @@ wait:
 			t.Errorf("%s still holds %v", cloud, left)
 		}
 	}
+	if left := awsN.groupsLeft(ctx, dfltGroup); len(left) > 0 {
+		t.Errorf("aws still holds the default VPC's realization: %v", left)
+	}
 	if len(novaFloating) == 1 {
 		fp, err := floatingips.List(l.network, floatingips.ListOpts{FloatingIP: novaFloating[0]}).AllPages(ctx)
 		fs, _ := floatingips.ExtractFloatingIPs(fp)
@@ -475,61 +479,4 @@ wait:
 			t.Errorf("lab: the floating IP %s is still allocated: %+v %v", novaFloating[0], fs, err)
 		}
 	}
-}
-
-// realizeTimes logs how long each realization took in each cloud, from
-// canopy's operations (created → last update).
-func (e *netE2E) realizeTimes(ctx context.Context) {
-	for _, kind := range []string{"network.realize", "security_group.realize"} {
-		out, err := e.ops.ListOperations(ctx, &canopyv1.ListOperationsRequest{Kind: kind, PageSize: 100})
-		if err != nil {
-			e.t.Errorf("list %s operations: %v", kind, err)
-			continue
-		}
-		if len(out.Operations) != 2 {
-			e.t.Errorf("%d %s operations, want one per cloud: %v", len(out.Operations), kind, out.Operations)
-		}
-		for _, op := range out.Operations {
-			m := op.GetMetadata()
-			e.t.Logf("FIGURE %s in %s: %.2fs (%d attempts)", kind, m.GetLocation().GetCloud(),
-				m.GetUpdateTime().AsTime().Sub(m.GetCreateTime().AsTime()).Seconds(), m.GetAttempts())
-		}
-	}
-}
-
-// driftReported checks the repairs were reported: a log line and the
-// drift metric, per cloud.
-func (e *netE2E) driftReported() {
-	logs := e.d.Logs()
-	for _, cloud := range []string{"lab", "aws"} {
-		if !strings.Contains(grepLines(logs, "repaired a global security group"), "cloud="+cloud) {
-			e.t.Errorf("no repair log line for %s:\n%s", cloud, grepLines(logs, "reconcile"))
-		}
-	}
-	resp, err := http.Get("http://" + e.d.RESTAddr + "/metrics")
-	if err != nil {
-		e.t.Errorf("metrics: %v", err)
-		return
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, cloud := range []string{"lab", "aws"} {
-		if !strings.Contains(string(body), `canopy_network_drift_total{cloud="`+cloud+`",what="security_group_rule"}`) {
-			e.t.Errorf("the drift metric does not count %s:\n%s", cloud, grepLines(string(body), "drift"))
-		}
-	}
-}
-
-// grepLines keeps the lines holding any of subs.
-func grepLines(s string, subs ...string) string {
-	var out []string
-	for _, line := range strings.Split(s, "\n") {
-		for _, sub := range subs {
-			if strings.Contains(line, sub) {
-				out = append(out, line)
-				break
-			}
-		}
-	}
-	return strings.Join(out, "\n")
 }
