@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/compute/v2/servers"
@@ -419,4 +420,79 @@ func (c *motoCloud) defaultSubnet(ctx context.Context) (string, error) {
 	}
 	sort.Strings(ids)
 	return ids[0], nil
+}
+
+// sweep removes from the shared lab whatever a run left behind under its
+// name prefix (and its floating IP), when the test stopped before canopy
+// removed it: the lab outlives the test, others use it. It returns what it
+// removed.
+func (c *labCloud) sweep(ctx context.Context, prefix, fip string) []string {
+	var out []string
+	if sp, err := servers.List(c.l.compute, servers.ListOpts{Name: "^" + prefix}).AllPages(ctx); err == nil {
+		ss, _ := servers.ExtractServers(sp)
+		for _, s := range ss {
+			if strings.HasPrefix(s.Name, prefix) && servers.Delete(ctx, c.l.compute, s.ID).ExtractErr() == nil {
+				out = append(out, "server "+s.ID)
+			}
+		}
+	}
+	if fip != "" {
+		if fp, err := floatingips.List(c.l.network, floatingips.ListOpts{FloatingIP: fip}).AllPages(ctx); err == nil {
+			fs, _ := floatingips.ExtractFloatingIPs(fp)
+			for _, f := range fs {
+				if floatingips.Delete(ctx, c.l.network, f.ID).ExtractErr() == nil {
+					out = append(out, "floating IP "+f.FloatingIP)
+				}
+			}
+		}
+	}
+	if rp, err := routers.List(c.l.network, routers.ListOpts{}).AllPages(ctx); err == nil {
+		rs, _ := routers.ExtractRouters(rp)
+		for _, r := range rs {
+			if !strings.HasPrefix(r.Name, prefix) {
+				continue
+			}
+			pp, _ := ports.List(c.l.network, ports.ListOpts{DeviceID: r.ID, DeviceOwner: "network:router_interface"}).AllPages(ctx)
+			ps, _ := ports.ExtractPorts(pp)
+			for _, p := range ps {
+				_, _ = routers.RemoveInterface(ctx, c.l.network, r.ID, routers.RemoveInterfaceOpts{PortID: p.ID}).Extract()
+			}
+			if routers.Delete(ctx, c.l.network, r.ID).ExtractErr() == nil {
+				out = append(out, "router "+r.ID)
+			}
+		}
+	}
+	// Ports of servers being deleted go with them: a network is tried a
+	// few times.
+	for try := 0; try < 10; try++ {
+		np, err := networks.List(c.l.network, networks.ListOpts{}).AllPages(ctx)
+		if err != nil {
+			break
+		}
+		ns, _ := networks.ExtractNetworks(np)
+		left := 0
+		for _, n := range ns {
+			if !strings.HasPrefix(n.Name, prefix) {
+				continue
+			}
+			if networks.Delete(ctx, c.l.network, n.ID).ExtractErr() == nil {
+				out = append(out, "network "+n.ID)
+			} else {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	if gp, err := groups.List(c.l.network, groups.ListOpts{}).AllPages(ctx); err == nil {
+		gs, _ := groups.ExtractGroups(gp)
+		for _, g := range gs {
+			if strings.HasPrefix(g.Name, prefix) && groups.Delete(ctx, c.l.network, g.ID).ExtractErr() == nil {
+				out = append(out, "security group "+g.ID)
+			}
+		}
+	}
+	return out
 }
