@@ -197,6 +197,11 @@ wait:
 			mu.Unlock()
 			made.Lock()
 			made.servers = append(made.servers, sv.Id)
+			for _, a := range sv.Addresses {
+				if a.Type == "floating" {
+					made.fip = a.Ip // auto_ip's, kept by a server delete: the cleanup releases it
+				}
+			}
 			made.Unlock()
 		}()
 	}
