@@ -30,7 +30,9 @@ import (
 // the same thing:
 //   - globalNamespace, key id: the definition (globalRecord);
 //   - globalNamespace, key "name/<project>/<kind>/<name>": the name's claim;
-//   - realizedNamespace, key "<id>/<cloud>": one realization;
+//   - realizedNamespace, key "<id>/<cloud>": one realization (a group's
+//     further ones in a cloud whose groups belong to a network, one per
+//     network: "<id>/<cloud>/<network>");
 //   - carvedNamespace, key "<id>/<cidr>": a block of a global network's
 //     range, claimed (CreateRecord) by the cloud it is carved for, so no
 //     two clouds ever get the same block.
