@@ -16,7 +16,9 @@ description:
     M(canopy.cloud.security_group_rule).
   - With O(scope=global) the group is canopy's own, of every cloud: canopy
     makes it real in each cloud where a server uses it and keeps its rules
-    identical there.
+    identical there. Its rules are those O(security_group_rules) gives at
+    the create: canopy has no call that changes them later, so a global
+    group whose rules differ from the task's fails the task.
   - A new group keeps the rules its cloud adds (egress to anywhere, on
     OpenStack and the simulator) unless O(security_group_rules) says
     otherwise.
@@ -160,7 +162,7 @@ request_id:
   type: str
 '''
 
-from ansible_collections.canopy.cloud.plugins.module_utils.canopy import CanopyModule, path_id
+from ansible_collections.canopy.cloud.plugins.module_utils.canopy import CanopyError, CanopyModule, path_id
 from ansible_collections.canopy.cloud.plugins.module_utils.network import (
     cloud_of, create, create_location, delete, find_named, net_location, resolve, str_labels, warn_differs)
 from ansible_collections.canopy.cloud.plugins.module_utils.secgroup import (
@@ -182,6 +184,7 @@ def main():
 
 def describe_rule(r):
     ports = '%s-%s' % (r.get('port_min', 0), r.get('port_max', 0))
+    r = dict(r, direction=r.get('direction') or 'DIRECTION_INGRESS', ether_type=r.get('ether_type') or 'IPv4')
     remote = r.get('remote_cidr') or r.get('remote_group') or 'any'
     return 'add_rule %s %s %s %s %s' % (r['direction'][len('DIRECTION_'):].lower(), r['ether_type'],
                                         r.get('protocol') or 'any', ports, remote)
@@ -221,7 +224,7 @@ def converge(cm, group):
             calls.append(('addRule', dict(rule=r)))
     for r in have:
         if rule_key(r) not in want_keys:
-            actions.append('remove_rule %s' % r.get('id'))
+            actions.append('remove_rule %s' % (r.get('id') or describe_rule(r)[len('add_rule '):]))
             calls.append(('removeRule', dict(rule_id=r.get('id'))))
     return actions, calls
 
@@ -256,6 +259,10 @@ def run(cm):
         actions, calls = converge(cm, group)
         if not actions:
             cm.exit(False, group, actions=[])
+        if glob:
+            raise CanopyError('canopy rejected field security_group_rules: global security group %s has other rules '
+                              '(%s); canopy sets a global group\'s rules only when it is created: delete and '
+                              'recreate it to change them' % (p['name'], ', '.join(actions)))
         if cm.check_mode:
             cm.exit(True, group, diff=dict(before=group, after=dict(group, rules=[c[1]['rule'] for c in calls
                                                                                   if c[0] == 'addRule'])),

@@ -17,8 +17,10 @@ description:
     normalized as canopy normalizes it, so a second run finds the rule the
     first added and changes nothing. O(description) is not compared.
   - Rules change in place (C(POST /v1/securityGroups/{id}:addRule),
-    C(:removeRule)); on a global group canopy keeps the rule in every cloud
-    where the group is real.
+    C(:removeRule)). A global group's rules are set when it is created
+    (M(canopy.cloud.security_group) with O(canopy.cloud.security_group#module:security_group_rules));
+    canopy has no call that changes them, so on a global group the module
+    only confirms a rule is there (or is not) and fails otherwise.
 author:
   - canopy developers (@canopy-cloud)
 extends_documentation_fragment:
@@ -128,8 +130,8 @@ security_group:
   type: dict
 '''
 
-from ansible_collections.canopy.cloud.plugins.module_utils.canopy import CanopyModule, path_id
-from ansible_collections.canopy.cloud.plugins.module_utils.network import cloud_of, net_location, resolve
+from ansible_collections.canopy.cloud.plugins.module_utils.canopy import CanopyError, CanopyModule, path_id
+from ansible_collections.canopy.cloud.plugins.module_utils.network import cloud_of, is_global, net_location, resolve
 from ansible_collections.canopy.cloud.plugins.module_utils.secgroup import (
     RULE_FIELD_OPTIONS, RULE_OPTIONS, find_rule, rule_from_options)
 
@@ -160,6 +162,10 @@ def run(cm):
     rule = rule_from_options(p, rg)
     have = find_rule(group, rule)
     base = '/v1/securityGroups/%s' % path_id(group['id'])
+    if is_global(group) and (have is None) == (p['state'] == 'present'):
+        raise CanopyError('canopy rejected field security_group: %s is a global security group, whose rules '
+                          'canopy sets only when it is created (security_group with security_group_rules); '
+                          'delete and recreate it to change them' % p['security_group'])
 
     if p['state'] == 'absent':
         if have is None:
