@@ -181,3 +181,21 @@ def warn_differs(cm, noun, name, differs):
     if differs:
         cm.module.warn('%s %s differs in %s, which canopy cannot change on an existing %s; '
                        'delete and recreate it to change them' % (noun, name, ', '.join(differs), noun))
+
+
+def find_server(cm, ref, cloud):
+    """The server by canopy id or name (in cloud when given), or None."""
+    q = {'name': ref}
+    if cloud:
+        q['location'] = {'cloud': cloud}
+    items, dummy = cm.client.list_all('/v1/servers', 'servers', query=q)
+    items = [s for s in items if s.get('name') == ref and live(s)]
+    if len(items) > 1:
+        raise CanopyError('canopy rejected field server: %d servers are named %r (%s); set cloud'
+                          % (len(items), ref, ', '.join('%s in %s' % (s['id'], cloud_of(s)) for s in items)))
+    if items:
+        return items[0]
+    s = cm.client.get_or_none('/v1/servers/%s' % path_id(ref))
+    if s is not None and live(s) and (not cloud or cloud_of(s) == cloud):
+        return s
+    return None

@@ -127,7 +127,7 @@ request_id:
 from ansible_collections.canopy.cloud.plugins.module_utils.canopy import (
     CanopyError, CanopyModule, live, path_id)
 from ansible_collections.canopy.cloud.plugins.module_utils.network import (
-    cloud_of, create, net_location, resolve, str_labels)
+    cloud_of, create, find_server, net_location, resolve, str_labels)
 
 
 def main():
@@ -143,24 +143,6 @@ def main():
         required_if=[('state', 'present', ['server'])],
         required_one_of=[('server', 'floating_ip_address')])
     cm.run(lambda: run(cm))
-
-
-def find_server(cm, ref, cloud):
-    """The server by canopy id or name (in cloud when given), or None."""
-    q = {'name': ref}
-    if cloud:
-        q['location'] = {'cloud': cloud}
-    items, dummy = cm.client.list_all('/v1/servers', 'servers', query=q)
-    items = [s for s in items if s.get('name') == ref and live(s)]
-    if len(items) > 1:
-        raise CanopyError('canopy rejected field server: %d servers are named %r (%s); set cloud'
-                          % (len(items), ref, ', '.join('%s in %s' % (s['id'], cloud_of(s)) for s in items)))
-    if items:
-        return items[0]
-    s = cm.client.get_or_none('/v1/servers/%s' % path_id(ref))
-    if s is not None and live(s) and (not cloud or cloud_of(s) == cloud):
-        return s
-    return None
 
 
 def fips(cm, cloud, server=None):

@@ -28,7 +28,8 @@ options:
     type: str
   server:
     description:
-      - Only those associated with this server (canopy id or name).
+      - Only those associated with this server (canopy id or name, in
+        O(cloud) when given).
     type: str
   free:
     description:
@@ -64,7 +65,7 @@ cloud_errors:
 '''
 
 from ansible_collections.canopy.cloud.plugins.module_utils.canopy import CanopyModule, run_info
-from ansible_collections.canopy.cloud.plugins.module_utils.network import str_labels
+from ansible_collections.canopy.cloud.plugins.module_utils.network import find_server, net_location, str_labels
 
 
 def main():
@@ -78,12 +79,22 @@ def main():
     q = {}
     if p['labels']:
         q['labels'] = str_labels(p['labels'])
-    if p['server']:
-        q['server'] = p['server']
     keep = None
     if p['free'] is not None:
         keep = lambda f: (not f.get('port_id')) == p['free']  # noqa: E731
-    cm.run(lambda: run_info(cm, 'floatingIps', 'floating_ips', q, p['floating_ip_address'], keep=keep))
+    cm.run(lambda: run(cm, q, keep))
+
+
+def run(cm, q, keep):
+    p = cm.params
+    if p['server'] and not p['floating_ip_address']:
+        # Resolved here, in the cloud when given: canopyd refuses a name
+        # that servers of several clouds have.
+        server = find_server(cm, p['server'], net_location(cm).get('cloud'))
+        if server is None:
+            cm.module.exit_json(changed=False, cloud_errors=[], floating_ips=[])
+        q['server'] = server['id']
+    run_info(cm, 'floatingIps', 'floating_ips', q, p['floating_ip_address'], keep=keep)
 
 
 if __name__ == '__main__':
