@@ -11,7 +11,7 @@ short_description: Give a server a floating IP, or take it away, in any cloud ca
 version_added: 0.2.0
 description:
   - The counterpart of C(openstack.cloud.floating_ip). With V(present), makes
-    sure O(server) has a floating IP: O(floating_ip_address) when given
+    sure O(server) has a floating IP, O(floating_ip_address) when given
     (associated if free), else any it already has (from O(network) when
     given), else a free one when O(reuse), else a new one allocated from
     O(network) (the cloud's only external network when unset) and
@@ -19,7 +19,7 @@ description:
   - With V(absent), the server's floating IPs (or O(floating_ip_address)
     alone) are disassociated and, unless O(purge=false), released back to
     the cloud. B(Unlike openstack.cloud), whose O(purge) defaults to
-    V(false), releasing is the default: an address that stays allocated
+    V(false), releasing is the default, for an address that stays allocated
     costs money on most clouds.
   - An allocation is a durable canopy operation sent with a C(request_id)
     (a UUIDv5 of the module name, the server's canopy id, the network's and
@@ -52,7 +52,7 @@ options:
   floating_ip_address:
     description:
       - A particular floating IP (its address, or canopy id), already
-        allocated: associated with O(server) when free; one associated
+        allocated, associated with O(server) when free; one associated
         elsewhere fails the task.
     type: str
   reuse:

@@ -79,9 +79,9 @@ def main():
     q = {}
     if p['labels']:
         q['labels'] = str_labels(p['labels'])
-    keep = None
-    if p['free'] is not None:
-        keep = lambda f: (not f.get('port_id')) == p['free']  # noqa: E731
+
+    def keep(f):
+        return p['free'] is None or (not f.get('port_id')) == p['free']
     cm.run(lambda: run(cm, q, keep))
 
 

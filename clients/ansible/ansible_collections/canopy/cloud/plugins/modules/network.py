@@ -12,7 +12,7 @@ version_added: 0.2.0
 description:
   - Creates a network by name and location, or deletes it. The counterpart
     of C(openstack.cloud.network); on AWS a network is a VPC.
-  - With O(scope=global) the network is canopy's own, of every cloud: O(cidr)
+  - With O(scope=global) the network is canopy's own, of every cloud; O(cidr)
     is carved into one block per cloud (of O(subnet_prefix_length)) where a
     server uses it, and canopy makes it real there (a network, a subnet and,
     with O(gateway), a router to the cloud's external network).

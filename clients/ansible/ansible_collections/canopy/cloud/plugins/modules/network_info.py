@@ -88,13 +88,11 @@ def main():
         q['external'] = True
     if p['labels']:
         q['labels'] = str_labels(p['labels'])
-    keep = None
-    if p['scope']:
-        want = p['scope'] == 'global'
-        keep = lambda n: is_global(n) == want  # noqa: E731
-    if p['external'] is False:
-        keep_scope = keep
-        keep = lambda n: not n.get('external') and (keep_scope is None or keep_scope(n))  # noqa: E731
+
+    def keep(n):
+        if p['scope'] and is_global(n) != (p['scope'] == 'global'):
+            return False
+        return p['external'] is not False or not n.get('external')
     cm.run(lambda: run_info(cm, 'networks', 'networks', q, p['id'], p['name'], keep=keep))
 
 

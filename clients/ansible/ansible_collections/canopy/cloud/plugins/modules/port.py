@@ -43,7 +43,7 @@ options:
     type: str
   fixed_ips:
     description:
-      - The port's address: at most one item (canopy gives a port one
+      - The port's address, at most one item (canopy gives a port one
         address), with the subnet it comes from and/or the address itself.
         Unset, the cloud chooses (on AWS the subnet is required).
     type: list

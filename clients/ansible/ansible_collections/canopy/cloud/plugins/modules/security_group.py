@@ -14,10 +14,10 @@ description:
     O(security_group_rules), makes its rules exactly those. The counterpart
     of C(openstack.cloud.security_group); single rules are managed with
     M(canopy.cloud.security_group_rule).
-  - With O(scope=global) the group is canopy's own, of every cloud: canopy
+  - With O(scope=global) the group is canopy's own, of every cloud; canopy
     makes it real in each cloud where a server uses it and keeps its rules
     identical there. Its rules are those O(security_group_rules) gives at
-    the create: canopy has no call that changes them later, so a global
+    the create; canopy has no call that changes them later, so a global
     group whose rules differ from the task's fails the task.
   - A new group keeps the rules its cloud adds (egress to anywhere, on
     OpenStack and the simulator) unless O(security_group_rules) says

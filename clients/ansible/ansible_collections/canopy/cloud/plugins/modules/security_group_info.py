@@ -78,10 +78,9 @@ def main():
     q = {}
     if p['labels']:
         q['labels'] = str_labels(p['labels'])
-    keep = None
-    if p['scope']:
-        want = p['scope'] == 'global'
-        keep = lambda g: is_global(g) == want  # noqa: E731
+
+    def keep(g):
+        return not p['scope'] or is_global(g) == (p['scope'] == 'global')
     cm.run(lambda: run_info(cm, 'securityGroups', 'security_groups', q, p['id'], p['name'], keep=keep))
 
 

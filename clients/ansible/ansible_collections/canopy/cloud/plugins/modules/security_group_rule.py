@@ -12,7 +12,7 @@ version_added: 0.2.0
 description:
   - Makes sure a security group has a rule, or does not. The counterpart of
     C(openstack.cloud.security_group_rule), with its option names.
-  - canopy keeps no id of its own for a rule: a rule is found by what it
+  - canopy keeps no id of its own for a rule; a rule is found by what it
     says (direction, ether type, protocol, ports, remote prefix or group),
     normalized as canopy normalizes it, so a second run finds the rule the
     first added and changes nothing. O(description) is not compared.

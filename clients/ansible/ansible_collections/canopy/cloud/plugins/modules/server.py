@@ -84,7 +84,7 @@ options:
     elements: str
   nics:
     description:
-      - The networks and ports as C(openstack.cloud.server) takes them: each
+      - The networks and ports as C(openstack.cloud.server) takes them, each
         item a network name or id, or a dict with one of C(net-id),
         C(net-name), C(port-id), C(port-name). Added to O(networks) and
         O(ports).
@@ -147,6 +147,10 @@ request_id:
 floating_ip:
   description: The floating IP allocated for O(auto_ip) on an existing server.
   returned: when one was allocated
+  type: dict
+operation:
+  description: The canopy operation of that allocation.
+  returned: when a floating IP was allocated for O(auto_ip) on an existing server
   type: dict
 released_ips:
   description: The addresses of the floating IPs O(delete_ips) released.
