@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 CPP_BUILD := .cache/cpp-build
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-ansible test-containers bench fuzz soak measure-window openstack-up openstack-down moto-up moto-down
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-ansible test-containers test-etcd test-networks bench fuzz soak measure-window openstack-up openstack-down moto-up moto-down etcd-up etcd-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -35,6 +35,24 @@ test-ansible:
 ## the Containers conformance on each, canopyd end to end over both
 test-containers:
 	@test/containers/test.sh
+
+## test-etcd: the etcd store (storetest, a lost answer, a killed member) and
+## canopyd on --store etcd:// against a 3-member etcd cluster on loopback
+## started by test/etcd/up.sh (test/etcd/test.sh)
+test-etcd:
+	@test/etcd/test.sh -race -v
+
+## etcd-up / etcd-down: the 3-member etcd cluster alone (test/etcd)
+etcd-up:
+	test/etcd/up.sh
+etcd-down:
+	test/etcd/down.sh
+
+## test-networks: global networks and security groups end to end — one
+## canopyd over the OpenStack lab and moto, each cloud checked with its own
+## API (scripts/test-networks.sh; starts what is down)
+test-networks:
+	@scripts/test-networks.sh
 
 ## bench: the P1-P4 figures of BENCHMARKS.md
 bench:

@@ -140,6 +140,13 @@ func (n *Net) ListNetworks(ctx context.Context) ([]providers.Network, error) {
 	return list(n.c, ctx, Networks, "ListNetworks", false, n.net.ListNetworks, notMoving[providers.Network])
 }
 
+// ListNetworksFresh lists networks from the cloud (coalesced with a list
+// in flight): the Watch poller's list, which must see what changed at the
+// cloud behind canopy's back.
+func (n *Net) ListNetworksFresh(ctx context.Context) ([]providers.Network, error) {
+	return list(n.c, ctx, Networks, "ListNetworks", true, n.net.ListNetworks, notMoving[providers.Network])
+}
+
 // GetNetwork gets a network.
 func (n *Net) GetNetwork(ctx context.Context, id string) (providers.Network, error) {
 	return get(n.c, ctx, Networks, "GetNetwork", id, n.ListNetworks, func(x providers.Network) string { return x.NativeID }, notMoving[providers.Network], n.net.GetNetwork)
@@ -270,8 +277,9 @@ func (n *Net) ListSecurityGroups(ctx context.Context) ([]providers.SecurityGroup
 	return list(n.c, ctx, SecurityGroups, "ListSecurityGroups", false, n.sg.ListSecurityGroups, notMoving[providers.SecurityGroup])
 }
 
-// ListSecurityGroupsFresh lists security groups from the cloud: the
-// reconcile loop compares what the cloud holds now.
+// ListSecurityGroupsFresh lists security groups from the cloud (coalesced
+// with a list in flight): the reconcile loop compares what the cloud holds
+// now, and the Watch poller sees rules changed at the cloud.
 func (n *Net) ListSecurityGroupsFresh(ctx context.Context) ([]providers.SecurityGroup, error) {
 	if n.sg == nil {
 		return nil, unsupported("security groups")
@@ -328,6 +336,16 @@ func (n *Net) ListFloatingIPs(ctx context.Context) ([]providers.FloatingIP, erro
 		return nil, unsupported("floating IPs")
 	}
 	return list(n.c, ctx, FloatingIPs, "ListFloatingIPs", false, n.fip.ListFloatingIPs, notMoving[providers.FloatingIP])
+}
+
+// ListFloatingIPsFresh lists floating IPs from the cloud (coalesced with
+// a list in flight): the Watch poller's list; an association changes when
+// the cloud deletes the server or port it maps to.
+func (n *Net) ListFloatingIPsFresh(ctx context.Context) ([]providers.FloatingIP, error) {
+	if n.fip == nil {
+		return nil, unsupported("floating IPs")
+	}
+	return list(n.c, ctx, FloatingIPs, "ListFloatingIPs", true, n.fip.ListFloatingIPs, notMoving[providers.FloatingIP])
 }
 
 // GetFloatingIP gets a floating IP.

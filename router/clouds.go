@@ -71,8 +71,15 @@ type Cloud struct {
 	// view (lists, waits and Watch); nil on clouds without containers.
 	Containers *cache.Containers
 	// Net is the rate-limited, cached networking driver; nil on clouds
-	// without networks.
-	Net *cache.Net
+	// without networks. Networks, Ports, SecurityGroups and FloatingIPs are
+	// its batched pollers (Watch), each listing fresh through Net so a
+	// change at the cloud is seen and any number of watchers cost one list
+	// per interval; each is nil when the cloud lacks its capability.
+	Net            *cache.Net
+	Networks       *cache.Poller[providers.Network]
+	Ports          *cache.Poller[providers.Port]
+	SecurityGroups *cache.Poller[providers.SecurityGroup]
+	FloatingIPs    *cache.Poller[providers.FloatingIP]
 
 	mu        sync.Mutex
 	healthy   bool
@@ -202,6 +209,7 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 		if cl.Net != nil && cl.Compute != nil {
 			cl.Compute.OnServerWrite(cl.Net.ServersChanged)
 		}
+		cl.netPollers(cfg)
 	}
 	if o, ok := p.(providers.Objects); ok {
 		cl.Objects = cache.NewObjects(pc.Name, o, cl.Limiter, nil)
@@ -250,6 +258,30 @@ func (cl *Cloud) computeStack(cfg *config.Config, cc config.Cloud, c providers.C
 	cl.Images = cache.NewPoller(cached.ListImagesFresh,
 		func(im providers.Image) string { return im.NativeID },
 		func(im providers.Image) bool { return im.Status.Transitional() }, min, max)
+}
+
+// netPollers builds the batched pollers of the networking kinds the cloud
+// has, over the cached driver's fresh lists.
+func (cl *Cloud) netPollers(cfg *config.Config) {
+	n := cl.Net
+	if n == nil {
+		return
+	}
+	min, max := cfg.Wait.MinInterval.Std(), cfg.Wait.MaxInterval.Std()
+	if n.Has(providers.CapNetworks) {
+		cl.Networks = cache.NewPoller(n.ListNetworksFresh,
+			func(x providers.Network) string { return x.NativeID }, func(x providers.Network) bool { return x.Status.Transitional() }, min, max)
+		cl.Ports = cache.NewPoller(n.ListPortsFresh,
+			func(x providers.Port) string { return x.NativeID }, func(x providers.Port) bool { return x.Status.Transitional() }, min, max)
+	}
+	if n.Has(providers.CapSecurityGroups) {
+		cl.SecurityGroups = cache.NewPoller(n.ListSecurityGroupsFresh,
+			func(x providers.SecurityGroup) string { return x.NativeID }, func(x providers.SecurityGroup) bool { return x.Status.Transitional() }, min, max)
+	}
+	if n.Has(providers.CapFloatingIPs) {
+		cl.FloatingIPs = cache.NewPoller(n.ListFloatingIPsFresh,
+			func(x providers.FloatingIP) string { return x.NativeID }, func(x providers.FloatingIP) bool { return x.Status.Transitional() }, min, max)
+	}
 }
 
 // containerFlavors are a container cloud's configured sizes as flavors.

@@ -4,12 +4,16 @@
 #   1. generated code is fresh (gen/ regenerated and diffed), buf lint and
 #      breaking, go vet;
 #   2. Go tests under -race: unit tests, storetest on bbolt, providertest on
-#      sim, end-to-end tests that run canopyd as a process;
+#      sim, end-to-end tests that run canopyd as a process; storetest on a
+#      3-member etcd cluster (test/etcd), a member killed mid-run, canopyd on
+#      --store etcd://;
 #   3. the Python and C++ clients against a real canopyd;
 #   4. the real engines, each started on loopback by its own script and run
 #      through the same providertest suite plus an end-to-end test with
 #      canopyd and the crash-safety lineages: moto (AWS) and a real
-#      OpenStack from Debian's packages;
+#      OpenStack from Debian's packages; then global networks and
+#      security groups end to end over both at once
+#      (scripts/test-networks.sh);
 #      the AWS adapter's object conformance on MinIO (test/s3), an S3
 #      engine that verifies presigned URLs' signatures and expiry;
 #   5. the container runtimes: a dockerd and a containerd of the project's
@@ -42,6 +46,13 @@ unformatted="$(gofmt -l $(git ls-files '*.go' | grep -v '^gen/'))"
 
 section "go test -race ./..."
 go test -race -count=1 ./...
+
+section "etcd store on a 3-member etcd cluster (test/etcd)"
+t0=$SECONDS
+test/etcd/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-etcd-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)|kill_test' || true
+passed "${TMPDIR:-/tmp}/canopy-etcd-test.log" 2 && grep -q -- '--- PASS: TestKillMemberMidRun' "${TMPDIR:-/tmp}/canopy-etcd-test.log" ||
+  { tail -80 "${TMPDIR:-/tmp}/canopy-etcd-test.log"; exit 1; }
+echo "etcd suite: $((SECONDS - t0))s"
 
 section "clients (python, c++)"
 scripts/test-clients.sh
@@ -85,6 +96,11 @@ CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -timeout 3
   | tee "${TMPDIR:-/tmp}/canopy-openstack-crash.log" | grep -E '^(--- |PASS|FAIL|ok)|crash safety|duplicate: ' || true
 passed "${TMPDIR:-/tmp}/canopy-openstack-crash.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-crash.log"; exit 1; }
 echo "openstack crash lineages: $((SECONDS - t0))s"
+
+section "global networks and groups end to end: canopyd over the OpenStack lab and moto (cmd/canopyd)"
+t0=$SECONDS
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" scripts/test-networks.sh
+echo "networks end to end: $((SECONDS - t0))s"
 
 section "ansible collection canopy.cloud (clients/ansible; sim clouds and the OpenStack lab)"
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" clients/ansible/test.sh

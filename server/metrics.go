@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/cache"
 	"github.com/canopy-cloud/canopy/router"
 )
 
@@ -42,23 +43,47 @@ func newMetrics(reg *prometheus.Registry, rt *router.Router) *metrics {
 	reg.MustRegister(m.drift)
 	reg.MustRegister(m.rpc, m.wake, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, cl := range rt.Clouds() {
-		if cl.Servers == nil {
-			continue
+		var ps []kindPoller
+		ps = withPoller(ps, cache.Servers, cl.Servers)
+		ps = withPoller(ps, cache.Networks, cl.Networks)
+		ps = withPoller(ps, cache.Ports, cl.Ports)
+		ps = withPoller(ps, cache.SecurityGroups, cl.SecurityGroups)
+		ps = withPoller(ps, cache.FloatingIPs, cl.FloatingIPs)
+		for _, kp := range ps {
+			labels := prometheus.Labels{"cloud": cl.Name, "kind": kp.kind}
+			p := kp.p
+			reg.MustRegister(
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_waiters", Help: "Callers waiting on a resource status, by cloud and kind.", ConstLabels: labels},
+					func() float64 { return float64(p.Waiters()) }),
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_watchers", Help: "Watch streams subscribed to a cloud's poller.", ConstLabels: labels},
+					func() float64 { return float64(p.Subscribers()) }),
+				prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_poll_interval_seconds", Help: "Current interval of the batched status poller.", ConstLabels: labels},
+					func() float64 { return p.Interval().Seconds() }),
+				prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canopy_polls_total", Help: "Lists made by the batched status poller.", ConstLabels: labels},
+					func() float64 { return float64(p.Polls()) }),
+			)
 		}
-		labels := prometheus.Labels{"cloud": cl.Name, "kind": "servers"}
-		p := cl.Servers
-		reg.MustRegister(
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_waiters", Help: "Callers waiting on a resource status, by cloud and kind.", ConstLabels: labels},
-				func() float64 { return float64(p.Waiters()) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_watchers", Help: "Watch streams subscribed to a cloud's poller.", ConstLabels: labels},
-				func() float64 { return float64(p.Subscribers()) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "canopy_poll_interval_seconds", Help: "Current interval of the batched status poller.", ConstLabels: labels},
-				func() float64 { return p.Interval().Seconds() }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "canopy_polls_total", Help: "Lists made by the batched status poller.", ConstLabels: labels},
-				func() float64 { return float64(p.Polls()) }),
-		)
 	}
 	return m
+}
+
+// kindPoller is one batched poller of a cloud, as its metrics read it.
+type kindPoller struct {
+	kind string
+	p    interface {
+		Waiters() int
+		Subscribers() int
+		Interval() time.Duration
+		Polls() int64
+	}
+}
+
+// withPoller adds p to ps unless the cloud has none of the kind.
+func withPoller[T any](ps []kindPoller, kind string, p *cache.Poller[T]) []kindPoller {
+	if p == nil {
+		return ps
+	}
+	return append(ps, kindPoller{kind, p})
 }
 
 func (m *metrics) unary() grpc.UnaryServerInterceptor {

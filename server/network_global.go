@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -29,7 +30,9 @@ import (
 // the same thing:
 //   - globalNamespace, key id: the definition (globalRecord);
 //   - globalNamespace, key "name/<project>/<kind>/<name>": the name's claim;
-//   - realizedNamespace, key "<id>/<cloud>": one realization;
+//   - realizedNamespace, key "<id>/<cloud>": one realization (a group's
+//     further ones in a cloud whose groups belong to a network, one per
+//     network: "<id>/<cloud>/<network>");
 //   - carvedNamespace, key "<id>/<cidr>": a block of a global network's
 //     range, claimed (CreateRecord) by the cloud it is carved for, so no
 //     two clouds ever get the same block.
@@ -61,13 +64,24 @@ type globalRecord struct {
 	Rules []providers.SecurityRule `json:"rules,omitempty"`
 }
 
-// realization is a global resource made real in one cloud.
+// realization is a global resource made real in one cloud. A network
+// has one per cloud; a group one per cloud where groups apply to any port
+// (Neutron), but one per network where each group belongs to one network
+// (an EC2 security group to its VPC, and only instances of that VPC can
+// use it): Scope is the network it was asked for, GroupNetwork the one
+// the cloud says it belongs to ("" where groups belong to none).
 type realization struct {
-	Cloud  string `json:"cloud"`
-	ID     string `json:"id"` // canopy id of the cloud's resource
-	Native string `json:"native,omitempty"`
-	Op     string `json:"op,omitempty"` // the operation making it
-	Done   bool   `json:"done,omitempty"`
+	Cloud string `json:"cloud"`
+	// Key is its record's key after "<global id>/": the cloud's name for
+	// the first realization in a cloud (and for records written before
+	// there were others), "<cloud>/<scope>" for the next ones.
+	Key          string `json:"key,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+	GroupNetwork string `json:"group_network,omitempty"`
+	ID           string `json:"id"` // canopy id of the cloud's resource
+	Native       string `json:"native,omitempty"`
+	Op           string `json:"op,omitempty"` // the operation making it
+	Done         bool   `json:"done,omitempty"`
 	// Network: its block, subnet and router.
 	CIDR         string `json:"cidr,omitempty"`
 	Subnet       string `json:"subnet,omitempty"`
@@ -77,6 +91,25 @@ type realization struct {
 }
 
 func nameKey(project, kind, name string) string { return "name/" + project + "/" + kind + "/" + name }
+
+func (r realization) key() string {
+	if r.Key != "" {
+		return r.Key
+	}
+	return r.Cloud
+}
+
+// serves says whether a realization in the right cloud is the one a use
+// on network scope (a native id; "" for the cloud's default) takes: the
+// one asked for that scope, or a made group that belongs to no network or
+// to that one.
+func (r realization) serves(scope string) bool {
+	return r.Scope == scope || (r.Done && r.Native != "" && (r.GroupNetwork == "" || r.GroupNetwork == scope))
+}
+
+// sameScope says whether two realizations of groups can name each other
+// in rules: same cloud, same network (or none).
+func sameScope(a, b realization) bool { return a.Cloud == b.Cloud && a.GroupNetwork == b.GroupNetwork }
 
 // globals reads the definitions of one kind the caller's project owns.
 func (v *netViews) globals(ctx context.Context, kind string) ([]globalRecord, error) {
@@ -132,7 +165,9 @@ func (v *netViews) findGlobal(ctx context.Context, kind, ref string) (globalReco
 	return g, true, nil
 }
 
-// realizations reads where a global resource is real, by cloud name.
+// realizations reads where a global resource is real, by record key (a
+// cloud's name, or "<cloud>/<network>" for a group's further realizations
+// in a cloud whose groups belong to networks).
 func (v *netViews) realizations(ctx context.Context, id string) (map[string]realization, error) {
 	recs, err := v.store.ListRecords(ctx, realizedNamespace, id+"/")
 	if err != nil {
@@ -142,7 +177,8 @@ func (v *netViews) realizations(ctx context.Context, id string) (map[string]real
 	for _, r := range recs {
 		var x realization
 		if json.Unmarshal(r.Value, &x) == nil {
-			out[x.Cloud] = x
+			x.Key = strings.TrimPrefix(r.Key, id+"/")
+			out[x.Key] = x
 		}
 	}
 	return out, nil
@@ -150,7 +186,7 @@ func (v *netViews) realizations(ctx context.Context, id string) (map[string]real
 
 func (v *netViews) putRealization(ctx context.Context, id string, r realization) error {
 	raw, _ := json.Marshal(r)
-	if err := v.store.PutRecord(ctx, realizedNamespace, id+"/"+r.Cloud, raw); err != nil {
+	if err := v.store.PutRecord(ctx, realizedNamespace, id+"/"+r.key(), raw); err != nil {
 		return router.StoreErr("record realization of "+id+" in "+r.Cloud, err)
 	}
 	return nil

@@ -141,7 +141,7 @@ func (s *networkService) undefine(ctx context.Context, op *store.Operation) (job
 				return jobs.Result{}, err
 			}
 		}
-		if err := s.store.DeleteRecord(ctx, realizedNamespace, g.ID+"/"+r.Cloud); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := s.store.DeleteRecord(ctx, realizedNamespace, g.ID+"/"+r.key()); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return jobs.Result{}, router.StoreErr("forget realization", err)
 		}
 	}
@@ -228,13 +228,15 @@ func (s *networkService) globalInUse(ctx context.Context, g globalRecord) error 
 }
 
 // globalRef resolves a server create's reference to a global network or
-// group to its realization in cl, making it there first.
-func (s *networkService) globalRef(ctx context.Context, cl *router.Cloud, kind, ref string) (string, bool, error) {
+// group to its realization in cl, making it there first; scope is the
+// native id of the server's network, where a group's realization must be
+// on clouds whose groups belong to one ("" for the cloud's default).
+func (s *networkService) globalRef(ctx context.Context, cl *router.Cloud, kind, ref, scope string) (string, bool, error) {
 	g, ok, err := s.findGlobal(ctx, kind, ref)
 	if err != nil || !ok {
 		return "", false, err
 	}
-	r, err := s.realize(ctx, cl, g)
+	r, err := s.realize(ctx, cl, g, scope)
 	if err != nil {
 		return "", true, err
 	}

@@ -47,7 +47,6 @@ func hasRule(rules []providers.SecurityRule, port int32, cidr, group string) (st
 	return "", false
 }
 
-
 func TestGlobalNetworkAndGroup(t *testing.T) {
 	e := newNetEnv(t, twoNetClouds)
 	ctx := ctxT(t)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"sort"
 	"sync"
 
 	"google.golang.org/grpc/codes"
@@ -29,6 +30,10 @@ const (
 
 type realizeJob struct {
 	Global string `json:"global"`
+	// Scope and Key: the realization's (network_global.go), so a step
+	// finds its record again.
+	Scope string `json:"scope,omitempty"`
+	Key   string `json:"key,omitempty"`
 }
 
 // realizeLocks serializes the realizations of one global resource in one
@@ -55,13 +60,16 @@ func (l *realizeLocks) lock(key string) func() {
 	return m.Unlock
 }
 
-// realize returns g's realization in cl, making it first when there is
-// none: it is how a server create that names a global network or group
-// brings it to its cloud.
-func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g globalRecord) (realization, error) {
+// realize returns g's realization in cl for a use on network scope (a
+// native id, "" for the cloud's default; only groups have scopes), making
+// it first when there is none: it is how a server create that names a
+// global network or group brings it to its cloud.
+func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g globalRecord, scope string) (realization, error) {
 	capability, kind := providers.CapNetworks, opNetworkRealize
 	if g.Kind == providers.KindSecurityGroup {
 		capability, kind = providers.CapSecurityGroups, opGroupRealize
+	} else {
+		scope = ""
 	}
 	if _, err := cl.NetOrFail(capability); err != nil {
 		return realization{}, err
@@ -72,7 +80,19 @@ func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g global
 	if err != nil {
 		return realization{}, err
 	}
-	r, ok := rs[cl.Name]
+	keys := make([]string, 0, len(rs))
+	for k := range rs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the cloud's first realization ("<cloud>") before its others
+	var r realization
+	ok := false
+	for _, k := range keys {
+		if x := rs[k]; x.Cloud == cl.Name && x.serves(scope) {
+			r, ok = x, true
+			break
+		}
+	}
 	if ok && r.Done {
 		return r, nil
 	}
@@ -82,11 +102,17 @@ func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g global
 			return realization{}, router.StoreErr("get operation "+r.Op, err)
 		}
 		if err == nil && (!op.Done || op.ErrorCode == 0) {
-			return s.awaitRealization(ctx, g, cl, r.Op)
+			return s.awaitRealization(ctx, g, cl, r.Op, r.ID)
 		}
 	}
 	if !ok {
-		r = realization{Cloud: cl.Name, ID: store.NewID()}
+		r = realization{Cloud: cl.Name, ID: store.NewID(), Scope: scope}
+		if _, taken := rs[cl.Name]; taken {
+			r.Key = cl.Name + "/" + scope
+			if scope == "" {
+				r.Key = cl.Name + "/-"
+			}
+		}
 	}
 	// The id of the cloud's resource is recorded before any cloud is
 	// asked; a failed attempt's is reused, with its token. The record
@@ -95,7 +121,7 @@ func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g global
 	// missing (the next caller starts one for the same id) and never an
 	// operation that a restart resumes beside a second one, for another
 	// id, that the next caller would start.
-	raw, _ := json.Marshal(realizeJob{Global: g.ID})
+	raw, _ := json.Marshal(realizeJob{Global: g.ID, Scope: r.Scope, Key: r.Key})
 	op := store.Operation{ID: store.NewID(), Project: g.Project, Kind: kind, Cloud: cl.Name, TargetID: r.ID, Spec: raw}
 	r.Op = op.ID
 	if err := s.putRealization(ctx, g.ID, r); err != nil {
@@ -110,10 +136,10 @@ func (s *networkService) realize(ctx context.Context, cl *router.Cloud, g global
 	}
 	failpoint.Hit("net.realize:operation")
 	s.ops.runner.Submit(op.ID)
-	return s.awaitRealization(ctx, g, cl, op.ID)
+	return s.awaitRealization(ctx, g, cl, op.ID, r.ID)
 }
 
-func (s *networkService) awaitRealization(ctx context.Context, g globalRecord, cl *router.Cloud, opID string) (realization, error) {
+func (s *networkService) awaitRealization(ctx context.Context, g globalRecord, cl *router.Cloud, opID, id string) (realization, error) {
 	op, err := s.ops.runner.Wait(ctx, opID)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -128,7 +154,12 @@ func (s *networkService) awaitRealization(ctx context.Context, g globalRecord, c
 	if err != nil {
 		return realization{}, err
 	}
-	return rs[cl.Name], nil
+	for _, r := range rs {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	return realization{}, status.Errorf(codes.Aborted, "%s %q: its realization in cloud %q is gone (deleted meanwhile?): try again", g.Kind, g.Name, cl.Name)
 }
 
 func (s *networkService) registerRealizeJobs(r *jobs.Runner) {
@@ -167,9 +198,15 @@ func (s *networkService) realizeStep(fn realizeStepFn) jobs.Step {
 		if err != nil {
 			return jobs.Result{}, err
 		}
-		r, ok := rs[cl.Name]
-		if !ok || r.ID != op.TargetID {
-			r = realization{Cloud: cl.Name, ID: op.TargetID, Op: op.ID}
+		var r realization
+		found := false
+		for _, x := range rs {
+			if x.Cloud == cl.Name && x.ID == op.TargetID {
+				r, found = x, true
+			}
+		}
+		if !found {
+			r = realization{Cloud: cl.Name, ID: op.TargetID, Op: op.ID, Scope: job.Scope, Key: job.Key}
 		}
 		if op.State == nil {
 			op.State = map[string]string{}
@@ -349,17 +386,18 @@ func (s *networkService) realizeRouter(ctx context.Context, op *store.Operation,
 	return jobs.Result{Next: "done", Progress: 90}, nil
 }
 
-// realizeGroup makes the cloud's group (rules come next).
+// realizeGroup makes the cloud's group (rules come next), in the network
+// of its scope on clouds whose groups belong to one.
 func (s *networkService) realizeGroup(ctx context.Context, op *store.Operation, cl *router.Cloud, g globalRecord, r *realization) (jobs.Result, error) {
 	x, err := cl.Net.CreateSecurityGroup(ctx, providers.SecurityGroupSpec{Name: g.Name, Description: g.Description, Labels: globalLabels(g),
-		IdempotencyToken: r.ID, Replay: jobs.Repeated(ctx)})
+		NetworkID: r.Scope, IdempotencyToken: r.ID, Replay: jobs.Repeated(ctx)})
 	if err != nil {
 		return jobs.Result{}, stepErr(cl.Name, "create security group", err)
 	}
 	if _, err := s.store.Bind(ctx, r.ID, x.NativeID); err != nil {
 		return jobs.Result{}, router.StoreErr("bind security group "+x.NativeID, err)
 	}
-	r.Native = x.NativeID
+	r.Native, r.GroupNetwork = x.NativeID, x.NetworkID
 	return jobs.Result{Next: "rules", Progress: 50}, nil
 }
 

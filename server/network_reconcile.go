@@ -94,15 +94,24 @@ func (v *views) of(cloud string) (*cloudNet, error) {
 	return n, nil
 }
 
-// desiredRules are g's rules in one cloud: a rule whose remote is a global
-// group becomes a rule on that group's realization there (when it has
-// one) plus a rule per range of its members' subnets in every other cloud
-// — Tricircle's expansion of remote-group rules across regions.
-func (s *networkService) desiredRules(ctx context.Context, v *views, cloud string, g globalRecord, self realization) ([]providers.SecurityRule, error) {
+// desiredRules are g's rules in one realization: a rule whose remote is a
+// global group becomes a rule on that group's realization in the same
+// cloud and network scope (when it has one) plus a rule per range of its
+// members' subnets everywhere else — in every other cloud, and in other
+// networks of this one where groups belong to a network — Tricircle's
+// expansion of remote-group rules across regions.
+func (s *networkService) desiredRules(ctx context.Context, v *views, g globalRecord, self realization) ([]providers.SecurityRule, error) {
 	var out []providers.SecurityRule
+	seen := map[ruleKey]bool{}
+	add := func(x providers.SecurityRule) {
+		if k := keyOf(x); !seen[k] {
+			seen[k] = true
+			out = append(out, x)
+		}
+	}
 	for _, r := range g.Rules {
 		if r.RemoteGroupID == "" {
-			out = append(out, r)
+			add(r)
 			continue
 		}
 		rs, err := s.realizations(ctx, r.RemoteGroupID)
@@ -110,25 +119,25 @@ func (s *networkService) desiredRules(ctx context.Context, v *views, cloud strin
 			return nil, err
 		}
 		if r.RemoteGroupID == g.ID {
-			rs[cloud] = self
+			rs[self.key()] = self
 		}
-		clouds := make([]string, 0, len(rs))
-		for c := range rs {
-			clouds = append(clouds, c)
+		keys := make([]string, 0, len(rs))
+		for k := range rs {
+			keys = append(keys, k)
 		}
-		sort.Strings(clouds)
-		for _, c := range clouds {
-			remote := rs[c]
+		sort.Strings(keys)
+		for _, k := range keys {
+			remote := rs[k]
 			if remote.Native == "" {
 				continue
 			}
-			if c == cloud {
+			if sameScope(remote, self) {
 				x := r
 				x.RemoteGroupID = remote.Native
-				out = append(out, x)
+				add(x)
 				continue
 			}
-			n, err := v.of(c)
+			n, err := v.of(remote.Cloud)
 			if err != nil {
 				return nil, err
 			}
@@ -139,7 +148,7 @@ func (s *networkService) desiredRules(ctx context.Context, v *views, cloud strin
 				}
 				x := r
 				x.RemoteGroupID, x.RemoteCIDR = "", p.String()
-				out = append(out, x)
+				add(x)
 			}
 		}
 	}
@@ -172,7 +181,7 @@ func (s *networkService) syncGroup(ctx context.Context, cl *router.Cloud, g glob
 }
 
 func (s *networkService) syncGroupIn(ctx context.Context, v *views, cl *router.Cloud, g globalRecord, r realization) (added, removed int, err error) {
-	want, err := s.desiredRules(ctx, v, cl.Name, g, r)
+	want, err := s.desiredRules(ctx, v, g, r)
 	if err != nil {
 		return 0, 0, err
 	}

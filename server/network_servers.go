@@ -31,12 +31,20 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 			return nil, nil, nil, err
 		}
 	}
+	// scope is the server's first network canopy knows (a global one's
+	// realization, or a canopy network by id): on clouds whose security
+	// groups belong to a network (EC2: the VPC), a global group is made
+	// real in that one, where the server can use it.
+	scope := ""
 	for i, ref := range req.GetNetworks() {
 		native := ref
-		if n, global, gerr := s.globalRef(ctx, cl, providers.KindNetwork, ref); gerr != nil {
+		if n, global, gerr := s.globalRef(ctx, cl, providers.KindNetwork, ref, ""); gerr != nil {
 			return nil, nil, nil, gerr
 		} else if global {
 			networks = append(networks, n)
+			if scope == "" {
+				scope = n
+			}
 			continue
 		}
 		if id, isID, ierr := router.IDOrName("networks", ref); ierr == nil && isID {
@@ -52,6 +60,9 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 					return nil, nil, nil, err
 				}
 				native = nm.NativeID
+				if scope == "" {
+					scope = native
+				}
 			}
 		}
 		networks = append(networks, native)
@@ -71,7 +82,7 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 		ports = append(ports, pm.NativeID)
 	}
 	for i, ref := range req.GetSecurityGroups() {
-		n, global, gerr := s.globalRef(ctx, cl, providers.KindSecurityGroup, ref)
+		n, global, gerr := s.globalRef(ctx, cl, providers.KindSecurityGroup, ref, scope)
 		if !global && gerr == nil {
 			var natives []string
 			natives, gerr = s.groupNatives(ctx, cl, "security_groups["+strconv.Itoa(i)+"]", []string{ref})

@@ -18,7 +18,8 @@ import (
 // networkService implements canopyv1.NetworkServiceServer: reads here and
 // in network_lists.go, creates and deletes as operations in
 // network_jobs.go, the synchronous changes (gateways, interfaces, rules,
-// associations) in network_actions.go.
+// associations) in network_actions.go, the Watch streams in
+// network_watch.go.
 type networkService struct {
 	canopyv1.UnimplementedNetworkServiceServer
 	netViews

@@ -379,3 +379,30 @@ clouds:
 		AutoIp: true, Wait: true})
 	wantErr(t, err, codes.FailedPrecondition, "", `"bare"`, "no external network")
 }
+
+// The REST mapping: the paths users of Neutron's API and the CLI expect,
+// the one error shape, enums in their short form, list fields always
+// present.
+func TestNetworksREST(t *testing.T) {
+	e := newNetEnv(t, netCloud)
+	for _, c := range []restCase{
+		{name: "create", method: "POST", path: "/v1/networks", body: strings.NewReader(`{"name":"rest-net","cidr":"10.44.0.0/16","wait":true}`),
+			status: 200, mentions: []string{`"done":true`, `"10.44.0.0/16"`}},
+		{name: "bad cidr", method: "POST", path: "/v1/subnets", body: strings.NewReader(`{"name":"s","network":"rest-net","cidr":"10.44.1.7/24"}`),
+			status: 400, code: codes.InvalidArgument, fields: []string{"cidr"}, mentions: []string{"did you mean 10.44.1.0/24"}},
+		{name: "global group, short enums", method: "POST", path: "/v1/securityGroups",
+			body:   strings.NewReader(`{"name":"rest-g","scope":"global","rules":[{"direction":"ingress","protocol":"tcp","port_min":22,"remote_cidr":"0.0.0.0/0"}],"wait":true}`),
+			status: 200, mentions: []string{`"SCOPE_GLOBAL"`, `"port_min":22`}},
+		{name: "list groups", method: "GET", path: "/v1/securityGroups?name=rest-g", status: 200, mentions: []string{`"security_groups":[`, `"rest-g"`}},
+		{name: "empty list keeps its field", method: "GET", path: "/v1/floatingIps", status: 200, mentions: []string{`"floating_ips":[]`}},
+		{name: "external networks", method: "GET", path: "/v1/networks?external=true", status: 200, mentions: []string{`"public"`}},
+		{name: "unknown network", method: "GET", path: "/v1/networks/nope", status: 404, code: codes.NotFound, mentions: []string{"nope"}},
+		{name: "wrong verb", method: "PUT", path: "/v1/routers", status: 405, code: codes.Unimplemented, allow: "GET, POST"},
+		{name: "gateway on a router", method: "POST", path: "/v1/routers", body: strings.NewReader(`{"name":"rest-r","external_network":"public","wait":true}`),
+			status: 200, mentions: []string{`"external_network_id"`}},
+		{name: "interface needs a subnet", method: "POST", path: "/v1/routers/rest-r:addInterface", body: strings.NewReader(`{}`),
+			status: 400, code: codes.InvalidArgument, fields: []string{"subnet"}},
+	} {
+		c.check(t, e.env)
+	}
+}

@@ -13,7 +13,8 @@ import (
 	"github.com/canopy-cloud/canopy/router"
 )
 
-// The one shape of every Watch RPC (WatchServers, WatchVolumes): each
+// The one shape of every Watch RPC (WatchServers, WatchVolumes, the
+// networking kinds' in network_watch.go): each
 // target cloud's batched poller (the one waits use) feeds the stream, so
 // watchers add no upstream calls beyond one list per interval per cloud.
 // The stream sends every matching resource (ADDED), then a CLOUD_ERROR per
@@ -51,6 +52,13 @@ type watchRequest interface {
 // a resource in the stream: the caller's project, and the request's ids,
 // name, labels and location.
 func watchFilter[M watched](ctx context.Context, req watchRequest, labels func(M) map[string]string) (func(M) bool, error) {
+	proj := project(ctx)
+	return watchFilterSeen(req, labels, func(x M) bool { return x.GetLocation().GetProject() == proj })
+}
+
+// watchFilterSeen is watchFilter for kinds some of whose resources every
+// project sees (external networks): seen says what the caller sees.
+func watchFilterSeen[M watched](req watchRequest, labels func(M) map[string]string, seen func(M) bool) (func(M) bool, error) {
 	if err := router.CheckLabels("labels", req.GetLabels()); err != nil {
 		return nil, err
 	}
@@ -62,10 +70,10 @@ func watchFilter[M watched](ctx context.Context, req watchRequest, labels func(M
 		}
 		ids[x] = true
 	}
-	loc, proj := req.GetLocation(), project(ctx)
+	loc := req.GetLocation()
 	return func(x M) bool {
 		l := x.GetLocation()
-		return l.GetProject() == proj && (len(ids) == 0 || ids[x.GetId()]) && (req.GetName() == "" || x.GetName() == req.GetName()) &&
+		return seen(x) && (len(ids) == 0 || ids[x.GetId()]) && (req.GetName() == "" || x.GetName() == req.GetName()) &&
 			router.MatchLabels(req.GetLabels(), labels(x)) && router.MatchLocation(loc, l.GetRegion(), l.GetZone())
 	}, nil
 }

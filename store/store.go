@@ -1,8 +1,8 @@
 // Package store holds canopy's durable state: the id map (IDMap), the
 // operations and the emulation records (OperationStore, RecordStore), and
 // the OAuth clients and signing keys (AuthStore). Implementations live in
-// subpackages (bolt, the embedded default; an etcd one for several
-// replicas is planned) and all pass the one suite in store/storetest.
+// subpackages (bolt, the embedded default; etcd, for several replicas on
+// one cluster) and all pass the one suite in store/storetest.
 // Cached fronts a Store with an in-memory copy of the mappings it has read.
 //
 // Every write is durable (fsync'd or quorum-committed) before the method

@@ -12,8 +12,8 @@ import (
 )
 
 func (a netCmds) networkCmd() *cobra.Command {
-	return group("network", "Networks: create, list, get, delete",
-		a.networkCreateCmd(), a.networkListCmd(), a.networkGetCmd(), a.networkDeleteCmd())
+	return group("network", "Networks: create, list, get, delete, watch",
+		a.networkCreateCmd(), a.networkListCmd(), a.networkGetCmd(), a.networkDeleteCmd(), a.networkWatchCmd())
 }
 
 func (a netCmds) networkCreateCmd() *cobra.Command {

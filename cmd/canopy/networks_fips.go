@@ -11,8 +11,8 @@ import (
 )
 
 func (a netCmds) fipCmd() *cobra.Command {
-	return group("fip", "Floating IPs (public addresses): allocate, list, get, associate, disassociate, release",
-		a.fipAllocateCmd(), a.fipListCmd(), a.fipGetCmd(), a.fipAssociateCmd(), a.fipDisassociateCmd(), a.fipReleaseCmd())
+	return group("fip", "Floating IPs (public addresses): allocate, list, get, associate, disassociate, release, watch",
+		a.fipAllocateCmd(), a.fipListCmd(), a.fipGetCmd(), a.fipAssociateCmd(), a.fipDisassociateCmd(), a.fipReleaseCmd(), a.fipWatchCmd())
 }
 
 func (a netCmds) fipAllocateCmd() *cobra.Command {

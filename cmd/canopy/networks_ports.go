@@ -11,8 +11,8 @@ import (
 )
 
 func (a netCmds) portCmd() *cobra.Command {
-	return group("port", "Ports (a network attachment, an EC2 network interface): create, list, get, delete",
-		a.portCreateCmd(), a.portListCmd(), a.portGetCmd(), a.portDeleteCmd())
+	return group("port", "Ports (a network attachment, an EC2 network interface): create, list, get, delete, watch",
+		a.portCreateCmd(), a.portListCmd(), a.portGetCmd(), a.portDeleteCmd(), a.portWatchCmd())
 }
 
 func (a netCmds) portCreateCmd() *cobra.Command {

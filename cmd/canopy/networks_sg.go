@@ -15,8 +15,8 @@ import (
 
 func (a netCmds) sgCmd() *cobra.Command {
 	rule := group("rule", "A security group's rules: add, delete", a.sgRuleAddCmd(), a.sgRuleDeleteCmd())
-	return group("sg", "Security groups and their rules: create, list, get, delete, rule add|delete",
-		a.sgCreateCmd(), a.sgListCmd(), a.sgGetCmd(), a.sgDeleteCmd(), rule)
+	return group("sg", "Security groups and their rules: create, list, get, delete, watch, rule add|delete",
+		a.sgCreateCmd(), a.sgListCmd(), a.sgGetCmd(), a.sgDeleteCmd(), a.sgWatchCmd(), rule)
 }
 
 func (a netCmds) sgCreateCmd() *cobra.Command {

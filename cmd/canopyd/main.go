@@ -2,7 +2,8 @@
 // grpc-gateway) over every configured cloud.
 //
 // With no flags it is the embedded default: a bbolt store in the user's data
-// dir, one sim cloud named "local", gRPC on 127.0.0.1:8470 and REST on
+// dir (--store etcd://HOST:PORT,... puts the state in an etcd cluster
+// instead), one sim cloud named "local", gRPC on 127.0.0.1:8470 and REST on
 // 127.0.0.1:8471.
 package main
 
@@ -24,7 +25,6 @@ import (
 	"github.com/canopy-cloud/canopy/config"
 	"github.com/canopy-cloud/canopy/internal/version"
 	"github.com/canopy-cloud/canopy/server"
-	"github.com/canopy-cloud/canopy/store/bolt"
 
 	_ "github.com/canopy-cloud/canopy/providers/sim" // adapters register by kind
 )
@@ -72,7 +72,7 @@ func run() error {
 		cfgPath  = flag.String("config", env("CANOPY_CONFIG", ""), "YAML config file (env CANOPY_CONFIG); empty: one sim cloud named local")
 		grpcAddr = flag.String("grpc-addr", env("CANOPY_GRPC_ADDR", "127.0.0.1:8470"), "gRPC listen address (env CANOPY_GRPC_ADDR)")
 		restAddr = flag.String("rest-addr", env("CANOPY_REST_ADDR", "127.0.0.1:8471"), "REST listen address (env CANOPY_REST_ADDR)")
-		storeURL = flag.String("store", env("CANOPY_STORE", ""), "store: a bbolt file path or bolt://PATH (env CANOPY_STORE); default DATA_DIR/canopy.db")
+		storeURL = flag.String("store", env("CANOPY_STORE", ""), "store: a bbolt file path or bolt://PATH, or an etcd cluster etcd://HOST:PORT,...[/ROOT] (env CANOPY_STORE); default DATA_DIR/canopy.db")
 		logLevel = flag.String("log-level", env("CANOPY_LOG_LEVEL", "info"), "debug, info, warn or error")
 		grace    = flag.Duration("grace", 30*time.Second, "how long in-flight calls may run after SIGINT/SIGTERM")
 		tlsCert  = flag.String("tls-cert", env("CANOPY_TLS_CERT", ""), "PEM certificate for gRPC and REST (env CANOPY_TLS_CERT)")
@@ -126,22 +126,24 @@ func run() error {
 		cfg.Auth.IssuerURL = scheme + "://" + *restAddr
 	}
 
-	path := strings.TrimPrefix(*storeURL, "bolt://")
-	if path == "" {
-		path = filepath.Join(dataDir(), "canopy.db")
+	spec, err := parseStore(*storeURL, dataDir())
+	if err != nil {
+		return err
 	}
-	if strings.Contains(path, "://") {
-		return fmt.Errorf("--store %q: unsupported scheme (this build supports bolt://PATH)", *storeURL)
+	// Adapters keep local state beside a bbolt file, else in the data dir.
+	cfg.DataDir = dataDir()
+	if spec.Path != "" {
+		cfg.DataDir = filepath.Dir(spec.Path)
 	}
-	cfg.DataDir = filepath.Dir(path)
-	st, err := bolt.Open(path)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	st, err := spec.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	srv, err := server.New(ctx, cfg, st, log)
 	if err != nil {
@@ -161,7 +163,7 @@ func run() error {
 	if err := firstRun(ctx, srv, *credPath, strings.TrimSuffix(cfg.Auth.IssuerURL, "/")+"/oauth2/token", *grpcAddr, log); err != nil {
 		return err
 	}
-	log.Info("store", "path", path)
+	log.Info("store", "store", spec.String())
 	return srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl, TLS: tlsCfg}, *grace)
 }
 

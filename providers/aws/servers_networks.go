@@ -56,13 +56,13 @@ func (c *Cloud) applyNetworks(ctx context.Context, region string, in *ec2.RunIns
 	case len(spec.Ports) == 0 && len(subnets) == 0:
 		in.SecurityGroupIds = groups
 	default:
-		// A new interface is described in NetworkInterfaces, even the one
-		// of a single subnet, to say DeleteOnTermination: EC2 deletes the
-		// primary interface it makes for a SubnetId with the instance, but
-		// moto keeps it, attached to the terminated instance, and the
-		// subnet, its network and its groups then stay in use for good. With
-		// several interfaces, or an existing one, EC2 takes every interface
-		// (and the groups) in NetworkInterfaces only anyway.
+		// Every new interface is in NetworkInterfaces (EC2 takes several
+		// interfaces, or an existing one, only there), and says it goes
+		// with the instance: what EC2 does for the primary interface of a
+		// RunInstances given only a SubnetId, asked for explicitly because
+		// moto, given only a SubnetId, keeps that interface attached to
+		// the terminated instance — and so holding its security groups and
+		// subnet, which then cannot be deleted.
 		for i, sn := range subnets {
 			in.NetworkInterfaces = append(in.NetworkInterfaces, types.InstanceNetworkInterfaceSpecification{
 				DeviceIndex: awssdk.Int32(int32(i)), SubnetId: awssdk.String(sn), Groups: groups,

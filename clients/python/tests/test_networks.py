@@ -91,3 +91,44 @@ def test_server_with_global_group_and_auto_ip(client, name):
     client.compute.DeleteServer(compute_pb2.DeleteServerRequest(id=sv.id, wait=True))
     client.wait(n.ReleaseFloatingIP(network_pb2.ReleaseFloatingIPRequest(id=mine[0])))
     client.wait(n.DeleteSecurityGroup(network_pb2.DeleteSecurityGroupRequest(id=g.id)))
+
+
+def _first_batch(watch, field, resp):
+    """The ids of the resources a watch starts with, up to SYNCED."""
+    ids = []
+    for ev in watch:
+        if ev.type == resp.EVENT_TYPE_SYNCED:
+            return ids
+        assert ev.type == resp.EVENT_TYPE_ADDED, ev
+        ids.append(getattr(ev, field).id)
+    raise AssertionError("the watch ended before SYNCED")
+
+
+def test_network_watches(client, name):
+    n = client.networks
+    sg = client.wait_result(n.CreateSecurityGroup(network_pb2.CreateSecurityGroupRequest(name=name, location=LOCAL)),
+                            network_pb2.SecurityGroup)
+    watch = n.WatchSecurityGroups(network_pb2.WatchSecurityGroupsRequest(name=name))
+    assert _first_batch(watch, "security_group", network_pb2.WatchSecurityGroupsResponse) == [sg.id]
+    n.AddSecurityGroupRule(network_pb2.AddSecurityGroupRuleRequest(
+        id=sg.id, rule=network_pb2.SecurityGroupRule(protocol="tcp", port_min=8443, remote_cidr="0.0.0.0/0")))
+    ev = next(watch)
+    assert ev.type == network_pb2.WatchSecurityGroupsResponse.EVENT_TYPE_MODIFIED
+    assert any(r.port_min == 8443 for r in ev.security_group.rules)
+    watch.cancel()
+
+    public = n.GetNetwork(network_pb2.GetNetworkRequest(id="public"))
+    for rpc, req, field, resp, want in [
+        (n.WatchNetworks, network_pb2.WatchNetworksRequest(name="public", location=LOCAL), "network",
+         network_pb2.WatchNetworksResponse, [public.id]),
+        (n.WatchPorts, network_pb2.WatchPortsRequest(name=name), "port", network_pb2.WatchPortsResponse, []),
+        (n.WatchFloatingIPs, network_pb2.WatchFloatingIPsRequest(labels={"watch": name}), "floating_ip",
+         network_pb2.WatchFloatingIPsResponse, []),
+    ]:
+        w = rpc(req)
+        assert _first_batch(w, field, resp) == want, rpc
+        w.cancel()
+    with pytest.raises(canopy_client.InvalidArgument) as e:
+        next(n.WatchNetworks(network_pb2.WatchNetworksRequest(ids=["not-an-id"])))
+    assert "ids" in str(e.value)
+    client.wait(n.DeleteSecurityGroup(network_pb2.DeleteSecurityGroupRequest(id=sg.id)))

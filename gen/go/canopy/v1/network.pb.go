@@ -129,6 +129,274 @@ func (SecurityGroupRule_Direction) EnumDescriptor() ([]byte, []int) {
 	return file_canopy_v1_network_proto_rawDescGZIP(), []int{8, 0}
 }
 
+// What happened.
+type WatchNetworksResponse_EventType int32
+
+const (
+	// Not set.
+	WatchNetworksResponse_EVENT_TYPE_UNSPECIFIED WatchNetworksResponse_EventType = 0
+	// The network exists (sent for each one when the watch starts, and
+	// when a new one appears).
+	WatchNetworksResponse_EVENT_TYPE_ADDED WatchNetworksResponse_EventType = 1
+	// The network changed.
+	WatchNetworksResponse_EVENT_TYPE_MODIFIED WatchNetworksResponse_EventType = 2
+	// The network is gone; `network` holds its last state with status
+	// DELETED.
+	WatchNetworksResponse_EVENT_TYPE_DELETED WatchNetworksResponse_EventType = 3
+	// Every network that existed when the watch began has been sent.
+	WatchNetworksResponse_EVENT_TYPE_SYNCED WatchNetworksResponse_EventType = 4
+	// A cloud could not be polled; see cloud_error. The watch goes on.
+	WatchNetworksResponse_EVENT_TYPE_CLOUD_ERROR WatchNetworksResponse_EventType = 5
+)
+
+// Enum value maps for WatchNetworksResponse_EventType.
+var (
+	WatchNetworksResponse_EventType_name = map[int32]string{
+		0: "EVENT_TYPE_UNSPECIFIED",
+		1: "EVENT_TYPE_ADDED",
+		2: "EVENT_TYPE_MODIFIED",
+		3: "EVENT_TYPE_DELETED",
+		4: "EVENT_TYPE_SYNCED",
+		5: "EVENT_TYPE_CLOUD_ERROR",
+	}
+	WatchNetworksResponse_EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED": 0,
+		"EVENT_TYPE_ADDED":       1,
+		"EVENT_TYPE_MODIFIED":    2,
+		"EVENT_TYPE_DELETED":     3,
+		"EVENT_TYPE_SYNCED":      4,
+		"EVENT_TYPE_CLOUD_ERROR": 5,
+	}
+)
+
+func (x WatchNetworksResponse_EventType) Enum() *WatchNetworksResponse_EventType {
+	p := new(WatchNetworksResponse_EventType)
+	*p = x
+	return p
+}
+
+func (x WatchNetworksResponse_EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchNetworksResponse_EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_network_proto_enumTypes[2].Descriptor()
+}
+
+func (WatchNetworksResponse_EventType) Type() protoreflect.EnumType {
+	return &file_canopy_v1_network_proto_enumTypes[2]
+}
+
+func (x WatchNetworksResponse_EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchNetworksResponse_EventType.Descriptor instead.
+func (WatchNetworksResponse_EventType) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{49, 0}
+}
+
+// What happened.
+type WatchPortsResponse_EventType int32
+
+const (
+	// Not set.
+	WatchPortsResponse_EVENT_TYPE_UNSPECIFIED WatchPortsResponse_EventType = 0
+	// The port exists (sent for each one when the watch starts, and
+	// when a new one appears).
+	WatchPortsResponse_EVENT_TYPE_ADDED WatchPortsResponse_EventType = 1
+	// The port changed.
+	WatchPortsResponse_EVENT_TYPE_MODIFIED WatchPortsResponse_EventType = 2
+	// The port is gone; `port` holds its last state with status
+	// DELETED.
+	WatchPortsResponse_EVENT_TYPE_DELETED WatchPortsResponse_EventType = 3
+	// Every port that existed when the watch began has been sent.
+	WatchPortsResponse_EVENT_TYPE_SYNCED WatchPortsResponse_EventType = 4
+	// A cloud could not be polled; see cloud_error. The watch goes on.
+	WatchPortsResponse_EVENT_TYPE_CLOUD_ERROR WatchPortsResponse_EventType = 5
+)
+
+// Enum value maps for WatchPortsResponse_EventType.
+var (
+	WatchPortsResponse_EventType_name = map[int32]string{
+		0: "EVENT_TYPE_UNSPECIFIED",
+		1: "EVENT_TYPE_ADDED",
+		2: "EVENT_TYPE_MODIFIED",
+		3: "EVENT_TYPE_DELETED",
+		4: "EVENT_TYPE_SYNCED",
+		5: "EVENT_TYPE_CLOUD_ERROR",
+	}
+	WatchPortsResponse_EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED": 0,
+		"EVENT_TYPE_ADDED":       1,
+		"EVENT_TYPE_MODIFIED":    2,
+		"EVENT_TYPE_DELETED":     3,
+		"EVENT_TYPE_SYNCED":      4,
+		"EVENT_TYPE_CLOUD_ERROR": 5,
+	}
+)
+
+func (x WatchPortsResponse_EventType) Enum() *WatchPortsResponse_EventType {
+	p := new(WatchPortsResponse_EventType)
+	*p = x
+	return p
+}
+
+func (x WatchPortsResponse_EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchPortsResponse_EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_network_proto_enumTypes[3].Descriptor()
+}
+
+func (WatchPortsResponse_EventType) Type() protoreflect.EnumType {
+	return &file_canopy_v1_network_proto_enumTypes[3]
+}
+
+func (x WatchPortsResponse_EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchPortsResponse_EventType.Descriptor instead.
+func (WatchPortsResponse_EventType) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{51, 0}
+}
+
+// What happened.
+type WatchSecurityGroupsResponse_EventType int32
+
+const (
+	// Not set.
+	WatchSecurityGroupsResponse_EVENT_TYPE_UNSPECIFIED WatchSecurityGroupsResponse_EventType = 0
+	// The security group exists (sent for each one when the watch starts, and
+	// when a new one appears).
+	WatchSecurityGroupsResponse_EVENT_TYPE_ADDED WatchSecurityGroupsResponse_EventType = 1
+	// The security group changed.
+	WatchSecurityGroupsResponse_EVENT_TYPE_MODIFIED WatchSecurityGroupsResponse_EventType = 2
+	// The security group is gone; `security_group` holds its last state with status
+	// DELETED.
+	WatchSecurityGroupsResponse_EVENT_TYPE_DELETED WatchSecurityGroupsResponse_EventType = 3
+	// Every security group that existed when the watch began has been sent.
+	WatchSecurityGroupsResponse_EVENT_TYPE_SYNCED WatchSecurityGroupsResponse_EventType = 4
+	// A cloud could not be polled; see cloud_error. The watch goes on.
+	WatchSecurityGroupsResponse_EVENT_TYPE_CLOUD_ERROR WatchSecurityGroupsResponse_EventType = 5
+)
+
+// Enum value maps for WatchSecurityGroupsResponse_EventType.
+var (
+	WatchSecurityGroupsResponse_EventType_name = map[int32]string{
+		0: "EVENT_TYPE_UNSPECIFIED",
+		1: "EVENT_TYPE_ADDED",
+		2: "EVENT_TYPE_MODIFIED",
+		3: "EVENT_TYPE_DELETED",
+		4: "EVENT_TYPE_SYNCED",
+		5: "EVENT_TYPE_CLOUD_ERROR",
+	}
+	WatchSecurityGroupsResponse_EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED": 0,
+		"EVENT_TYPE_ADDED":       1,
+		"EVENT_TYPE_MODIFIED":    2,
+		"EVENT_TYPE_DELETED":     3,
+		"EVENT_TYPE_SYNCED":      4,
+		"EVENT_TYPE_CLOUD_ERROR": 5,
+	}
+)
+
+func (x WatchSecurityGroupsResponse_EventType) Enum() *WatchSecurityGroupsResponse_EventType {
+	p := new(WatchSecurityGroupsResponse_EventType)
+	*p = x
+	return p
+}
+
+func (x WatchSecurityGroupsResponse_EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchSecurityGroupsResponse_EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_network_proto_enumTypes[4].Descriptor()
+}
+
+func (WatchSecurityGroupsResponse_EventType) Type() protoreflect.EnumType {
+	return &file_canopy_v1_network_proto_enumTypes[4]
+}
+
+func (x WatchSecurityGroupsResponse_EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchSecurityGroupsResponse_EventType.Descriptor instead.
+func (WatchSecurityGroupsResponse_EventType) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{53, 0}
+}
+
+// What happened.
+type WatchFloatingIPsResponse_EventType int32
+
+const (
+	// Not set.
+	WatchFloatingIPsResponse_EVENT_TYPE_UNSPECIFIED WatchFloatingIPsResponse_EventType = 0
+	// The floating IP exists (sent for each one when the watch starts, and
+	// when a new one appears).
+	WatchFloatingIPsResponse_EVENT_TYPE_ADDED WatchFloatingIPsResponse_EventType = 1
+	// The floating IP changed.
+	WatchFloatingIPsResponse_EVENT_TYPE_MODIFIED WatchFloatingIPsResponse_EventType = 2
+	// The floating IP is gone; `floating_ip` holds its last state with status
+	// DELETED.
+	WatchFloatingIPsResponse_EVENT_TYPE_DELETED WatchFloatingIPsResponse_EventType = 3
+	// Every floating IP that existed when the watch began has been sent.
+	WatchFloatingIPsResponse_EVENT_TYPE_SYNCED WatchFloatingIPsResponse_EventType = 4
+	// A cloud could not be polled; see cloud_error. The watch goes on.
+	WatchFloatingIPsResponse_EVENT_TYPE_CLOUD_ERROR WatchFloatingIPsResponse_EventType = 5
+)
+
+// Enum value maps for WatchFloatingIPsResponse_EventType.
+var (
+	WatchFloatingIPsResponse_EventType_name = map[int32]string{
+		0: "EVENT_TYPE_UNSPECIFIED",
+		1: "EVENT_TYPE_ADDED",
+		2: "EVENT_TYPE_MODIFIED",
+		3: "EVENT_TYPE_DELETED",
+		4: "EVENT_TYPE_SYNCED",
+		5: "EVENT_TYPE_CLOUD_ERROR",
+	}
+	WatchFloatingIPsResponse_EventType_value = map[string]int32{
+		"EVENT_TYPE_UNSPECIFIED": 0,
+		"EVENT_TYPE_ADDED":       1,
+		"EVENT_TYPE_MODIFIED":    2,
+		"EVENT_TYPE_DELETED":     3,
+		"EVENT_TYPE_SYNCED":      4,
+		"EVENT_TYPE_CLOUD_ERROR": 5,
+	}
+)
+
+func (x WatchFloatingIPsResponse_EventType) Enum() *WatchFloatingIPsResponse_EventType {
+	p := new(WatchFloatingIPsResponse_EventType)
+	*p = x
+	return p
+}
+
+func (x WatchFloatingIPsResponse_EventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatchFloatingIPsResponse_EventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_network_proto_enumTypes[5].Descriptor()
+}
+
+func (WatchFloatingIPsResponse_EventType) Type() protoreflect.EnumType {
+	return &file_canopy_v1_network_proto_enumTypes[5]
+}
+
+func (x WatchFloatingIPsResponse_EventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatchFloatingIPsResponse_EventType.Descriptor instead.
+func (WatchFloatingIPsResponse_EventType) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{55, 0}
+}
+
 // Realization is a global network or security group made real in one
 // cloud: an ordinary resource of that cloud, which canopy keeps equal to
 // the definition.
@@ -4331,6 +4599,554 @@ func (x *ReleaseFloatingIPRequest) GetRequestId() string {
 	return ""
 }
 
+// WatchNetworksRequest chooses the networks to watch.
+type WatchNetworksRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this cloud/region; empty watches every cloud with networks.
+	Location *Location `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Only networks with this exact name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Only networks with all these labels.
+	Labels map[string]string `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Only these networks (canopy ids); empty: all that match.
+	Ids           []string `protobuf:"bytes,4,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchNetworksRequest) Reset() {
+	*x = WatchNetworksRequest{}
+	mi := &file_canopy_v1_network_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchNetworksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchNetworksRequest) ProtoMessage() {}
+
+func (x *WatchNetworksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchNetworksRequest.ProtoReflect.Descriptor instead.
+func (*WatchNetworksRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *WatchNetworksRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *WatchNetworksRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WatchNetworksRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *WatchNetworksRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// WatchNetworksResponse is one event of a watch.
+type WatchNetworksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Type WatchNetworksResponse_EventType `protobuf:"varint,1,opt,name=type,proto3,enum=canopy.v1.WatchNetworksResponse_EventType" json:"type,omitempty"`
+	// The network, for ADDED, MODIFIED and DELETED.
+	Network *Network `protobuf:"bytes,2,opt,name=network,proto3" json:"network,omitempty"`
+	// The failing cloud, for CLOUD_ERROR.
+	CloudError    *CloudError `protobuf:"bytes,3,opt,name=cloud_error,json=cloudError,proto3" json:"cloud_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchNetworksResponse) Reset() {
+	*x = WatchNetworksResponse{}
+	mi := &file_canopy_v1_network_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchNetworksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchNetworksResponse) ProtoMessage() {}
+
+func (x *WatchNetworksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchNetworksResponse.ProtoReflect.Descriptor instead.
+func (*WatchNetworksResponse) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *WatchNetworksResponse) GetType() WatchNetworksResponse_EventType {
+	if x != nil {
+		return x.Type
+	}
+	return WatchNetworksResponse_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WatchNetworksResponse) GetNetwork() *Network {
+	if x != nil {
+		return x.Network
+	}
+	return nil
+}
+
+func (x *WatchNetworksResponse) GetCloudError() *CloudError {
+	if x != nil {
+		return x.CloudError
+	}
+	return nil
+}
+
+// WatchPortsRequest chooses the ports to watch.
+type WatchPortsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this cloud/region/zone; empty watches every cloud with ports.
+	Location *Location `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Only ports with this exact name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Only ports with all these labels.
+	Labels map[string]string `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Only these ports (canopy ids); empty: all that match.
+	Ids           []string `protobuf:"bytes,4,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPortsRequest) Reset() {
+	*x = WatchPortsRequest{}
+	mi := &file_canopy_v1_network_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPortsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPortsRequest) ProtoMessage() {}
+
+func (x *WatchPortsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPortsRequest.ProtoReflect.Descriptor instead.
+func (*WatchPortsRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *WatchPortsRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *WatchPortsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WatchPortsRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *WatchPortsRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// WatchPortsResponse is one event of a watch.
+type WatchPortsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Type WatchPortsResponse_EventType `protobuf:"varint,1,opt,name=type,proto3,enum=canopy.v1.WatchPortsResponse_EventType" json:"type,omitempty"`
+	// The port, for ADDED, MODIFIED and DELETED.
+	Port *Port `protobuf:"bytes,2,opt,name=port,proto3" json:"port,omitempty"`
+	// The failing cloud, for CLOUD_ERROR.
+	CloudError    *CloudError `protobuf:"bytes,3,opt,name=cloud_error,json=cloudError,proto3" json:"cloud_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchPortsResponse) Reset() {
+	*x = WatchPortsResponse{}
+	mi := &file_canopy_v1_network_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchPortsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchPortsResponse) ProtoMessage() {}
+
+func (x *WatchPortsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchPortsResponse.ProtoReflect.Descriptor instead.
+func (*WatchPortsResponse) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *WatchPortsResponse) GetType() WatchPortsResponse_EventType {
+	if x != nil {
+		return x.Type
+	}
+	return WatchPortsResponse_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WatchPortsResponse) GetPort() *Port {
+	if x != nil {
+		return x.Port
+	}
+	return nil
+}
+
+func (x *WatchPortsResponse) GetCloudError() *CloudError {
+	if x != nil {
+		return x.CloudError
+	}
+	return nil
+}
+
+// WatchSecurityGroupsRequest chooses the security groups to watch.
+type WatchSecurityGroupsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this cloud/region; empty watches every cloud with security groups.
+	Location *Location `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Only groups with this exact name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Only security groups with all these labels.
+	Labels map[string]string `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Only these security groups (canopy ids); empty: all that match.
+	Ids           []string `protobuf:"bytes,4,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSecurityGroupsRequest) Reset() {
+	*x = WatchSecurityGroupsRequest{}
+	mi := &file_canopy_v1_network_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSecurityGroupsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSecurityGroupsRequest) ProtoMessage() {}
+
+func (x *WatchSecurityGroupsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSecurityGroupsRequest.ProtoReflect.Descriptor instead.
+func (*WatchSecurityGroupsRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *WatchSecurityGroupsRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *WatchSecurityGroupsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WatchSecurityGroupsRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *WatchSecurityGroupsRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// WatchSecurityGroupsResponse is one event of a watch.
+type WatchSecurityGroupsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Type WatchSecurityGroupsResponse_EventType `protobuf:"varint,1,opt,name=type,proto3,enum=canopy.v1.WatchSecurityGroupsResponse_EventType" json:"type,omitempty"`
+	// The security group, for ADDED, MODIFIED and DELETED.
+	SecurityGroup *SecurityGroup `protobuf:"bytes,2,opt,name=security_group,json=securityGroup,proto3" json:"security_group,omitempty"`
+	// The failing cloud, for CLOUD_ERROR.
+	CloudError    *CloudError `protobuf:"bytes,3,opt,name=cloud_error,json=cloudError,proto3" json:"cloud_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchSecurityGroupsResponse) Reset() {
+	*x = WatchSecurityGroupsResponse{}
+	mi := &file_canopy_v1_network_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchSecurityGroupsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchSecurityGroupsResponse) ProtoMessage() {}
+
+func (x *WatchSecurityGroupsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchSecurityGroupsResponse.ProtoReflect.Descriptor instead.
+func (*WatchSecurityGroupsResponse) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *WatchSecurityGroupsResponse) GetType() WatchSecurityGroupsResponse_EventType {
+	if x != nil {
+		return x.Type
+	}
+	return WatchSecurityGroupsResponse_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WatchSecurityGroupsResponse) GetSecurityGroup() *SecurityGroup {
+	if x != nil {
+		return x.SecurityGroup
+	}
+	return nil
+}
+
+func (x *WatchSecurityGroupsResponse) GetCloudError() *CloudError {
+	if x != nil {
+		return x.CloudError
+	}
+	return nil
+}
+
+// WatchFloatingIPsRequest chooses the floating IPs to watch.
+type WatchFloatingIPsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this cloud/region; empty watches every cloud with floating IPs.
+	Location *Location `protobuf:"bytes,1,opt,name=location,proto3" json:"location,omitempty"`
+	// Only the floating IP with this address (its name).
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Only floating IPs with all these labels.
+	Labels map[string]string `protobuf:"bytes,3,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Only these floating IPs (canopy ids); empty: all that match.
+	Ids           []string `protobuf:"bytes,4,rep,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchFloatingIPsRequest) Reset() {
+	*x = WatchFloatingIPsRequest{}
+	mi := &file_canopy_v1_network_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchFloatingIPsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchFloatingIPsRequest) ProtoMessage() {}
+
+func (x *WatchFloatingIPsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchFloatingIPsRequest.ProtoReflect.Descriptor instead.
+func (*WatchFloatingIPsRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *WatchFloatingIPsRequest) GetLocation() *Location {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *WatchFloatingIPsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *WatchFloatingIPsRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *WatchFloatingIPsRequest) GetIds() []string {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
+// WatchFloatingIPsResponse is one event of a watch.
+type WatchFloatingIPsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Type WatchFloatingIPsResponse_EventType `protobuf:"varint,1,opt,name=type,proto3,enum=canopy.v1.WatchFloatingIPsResponse_EventType" json:"type,omitempty"`
+	// The floating IP, for ADDED, MODIFIED and DELETED.
+	FloatingIp *FloatingIP `protobuf:"bytes,2,opt,name=floating_ip,json=floatingIp,proto3" json:"floating_ip,omitempty"`
+	// The failing cloud, for CLOUD_ERROR.
+	CloudError    *CloudError `protobuf:"bytes,3,opt,name=cloud_error,json=cloudError,proto3" json:"cloud_error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchFloatingIPsResponse) Reset() {
+	*x = WatchFloatingIPsResponse{}
+	mi := &file_canopy_v1_network_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchFloatingIPsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchFloatingIPsResponse) ProtoMessage() {}
+
+func (x *WatchFloatingIPsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_network_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchFloatingIPsResponse.ProtoReflect.Descriptor instead.
+func (*WatchFloatingIPsResponse) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_network_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *WatchFloatingIPsResponse) GetType() WatchFloatingIPsResponse_EventType {
+	if x != nil {
+		return x.Type
+	}
+	return WatchFloatingIPsResponse_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WatchFloatingIPsResponse) GetFloatingIp() *FloatingIP {
+	if x != nil {
+		return x.FloatingIp
+	}
+	return nil
+}
+
+func (x *WatchFloatingIPsResponse) GetCloudError() *CloudError {
+	if x != nil {
+		return x.CloudError
+	}
+	return nil
+}
+
 var File_canopy_v1_network_proto protoreflect.FileDescriptor
 
 const file_canopy_v1_network_proto_rawDesc = "" +
@@ -4792,17 +5608,99 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tR\trequestId*A\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\"\xed\x01\n" +
+	"\x14WatchNetworksRequest\x12/\n" +
+	"\blocation\x18\x01 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12C\n" +
+	"\x06labels\x18\x03 \x03(\v2+.canopy.v1.WatchNetworksRequest.LabelsEntryR\x06labels\x12\x10\n" +
+	"\x03ids\x18\x04 \x03(\tR\x03ids\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe1\x02\n" +
+	"\x15WatchNetworksResponse\x12>\n" +
+	"\x04type\x18\x01 \x01(\x0e2*.canopy.v1.WatchNetworksResponse.EventTypeR\x04type\x12,\n" +
+	"\anetwork\x18\x02 \x01(\v2\x12.canopy.v1.NetworkR\anetwork\x126\n" +
+	"\vcloud_error\x18\x03 \x01(\v2\x15.canopy.v1.CloudErrorR\n" +
+	"cloudError\"\xa1\x01\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EVENT_TYPE_ADDED\x10\x01\x12\x17\n" +
+	"\x13EVENT_TYPE_MODIFIED\x10\x02\x12\x16\n" +
+	"\x12EVENT_TYPE_DELETED\x10\x03\x12\x15\n" +
+	"\x11EVENT_TYPE_SYNCED\x10\x04\x12\x1a\n" +
+	"\x16EVENT_TYPE_CLOUD_ERROR\x10\x05\"\xe7\x01\n" +
+	"\x11WatchPortsRequest\x12/\n" +
+	"\blocation\x18\x01 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12@\n" +
+	"\x06labels\x18\x03 \x03(\v2(.canopy.v1.WatchPortsRequest.LabelsEntryR\x06labels\x12\x10\n" +
+	"\x03ids\x18\x04 \x03(\tR\x03ids\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x02\n" +
+	"\x12WatchPortsResponse\x12;\n" +
+	"\x04type\x18\x01 \x01(\x0e2'.canopy.v1.WatchPortsResponse.EventTypeR\x04type\x12#\n" +
+	"\x04port\x18\x02 \x01(\v2\x0f.canopy.v1.PortR\x04port\x126\n" +
+	"\vcloud_error\x18\x03 \x01(\v2\x15.canopy.v1.CloudErrorR\n" +
+	"cloudError\"\xa1\x01\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EVENT_TYPE_ADDED\x10\x01\x12\x17\n" +
+	"\x13EVENT_TYPE_MODIFIED\x10\x02\x12\x16\n" +
+	"\x12EVENT_TYPE_DELETED\x10\x03\x12\x15\n" +
+	"\x11EVENT_TYPE_SYNCED\x10\x04\x12\x1a\n" +
+	"\x16EVENT_TYPE_CLOUD_ERROR\x10\x05\"\xf9\x01\n" +
+	"\x1aWatchSecurityGroupsRequest\x12/\n" +
+	"\blocation\x18\x01 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12I\n" +
+	"\x06labels\x18\x03 \x03(\v21.canopy.v1.WatchSecurityGroupsRequest.LabelsEntryR\x06labels\x12\x10\n" +
+	"\x03ids\x18\x04 \x03(\tR\x03ids\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x03\n" +
+	"\x1bWatchSecurityGroupsResponse\x12D\n" +
+	"\x04type\x18\x01 \x01(\x0e20.canopy.v1.WatchSecurityGroupsResponse.EventTypeR\x04type\x12?\n" +
+	"\x0esecurity_group\x18\x02 \x01(\v2\x18.canopy.v1.SecurityGroupR\rsecurityGroup\x126\n" +
+	"\vcloud_error\x18\x03 \x01(\v2\x15.canopy.v1.CloudErrorR\n" +
+	"cloudError\"\xa1\x01\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EVENT_TYPE_ADDED\x10\x01\x12\x17\n" +
+	"\x13EVENT_TYPE_MODIFIED\x10\x02\x12\x16\n" +
+	"\x12EVENT_TYPE_DELETED\x10\x03\x12\x15\n" +
+	"\x11EVENT_TYPE_SYNCED\x10\x04\x12\x1a\n" +
+	"\x16EVENT_TYPE_CLOUD_ERROR\x10\x05\"\xf3\x01\n" +
+	"\x17WatchFloatingIPsRequest\x12/\n" +
+	"\blocation\x18\x01 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12F\n" +
+	"\x06labels\x18\x03 \x03(\v2..canopy.v1.WatchFloatingIPsRequest.LabelsEntryR\x06labels\x12\x10\n" +
+	"\x03ids\x18\x04 \x03(\tR\x03ids\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf1\x02\n" +
+	"\x18WatchFloatingIPsResponse\x12A\n" +
+	"\x04type\x18\x01 \x01(\x0e2-.canopy.v1.WatchFloatingIPsResponse.EventTypeR\x04type\x126\n" +
+	"\vfloating_ip\x18\x02 \x01(\v2\x15.canopy.v1.FloatingIPR\n" +
+	"floatingIp\x126\n" +
+	"\vcloud_error\x18\x03 \x01(\v2\x15.canopy.v1.CloudErrorR\n" +
+	"cloudError\"\xa1\x01\n" +
+	"\tEventType\x12\x1a\n" +
+	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EVENT_TYPE_ADDED\x10\x01\x12\x17\n" +
+	"\x13EVENT_TYPE_MODIFIED\x10\x02\x12\x16\n" +
+	"\x12EVENT_TYPE_DELETED\x10\x03\x12\x15\n" +
+	"\x11EVENT_TYPE_SYNCED\x10\x04\x12\x1a\n" +
+	"\x16EVENT_TYPE_CLOUD_ERROR\x10\x05*A\n" +
 	"\x05Scope\x12\x15\n" +
 	"\x11SCOPE_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vSCOPE_LOCAL\x10\x01\x12\x10\n" +
-	"\fSCOPE_GLOBAL\x10\x022\xdd\x12\n" +
+	"\fSCOPE_GLOBAL\x10\x022\xc7\x15\n" +
 	"\x0eNetworkService\x12F\n" +
 	"\rCreateNetwork\x12\x1f.canopy.v1.CreateNetworkRequest\x1a\x14.canopy.v1.Operation\x12>\n" +
 	"\n" +
 	"GetNetwork\x12\x1c.canopy.v1.GetNetworkRequest\x1a\x12.canopy.v1.Network\x12O\n" +
 	"\fListNetworks\x12\x1e.canopy.v1.ListNetworksRequest\x1a\x1f.canopy.v1.ListNetworksResponse\x12F\n" +
-	"\rDeleteNetwork\x12\x1f.canopy.v1.DeleteNetworkRequest\x1a\x14.canopy.v1.Operation\x12D\n" +
+	"\rDeleteNetwork\x12\x1f.canopy.v1.DeleteNetworkRequest\x1a\x14.canopy.v1.Operation\x12T\n" +
+	"\rWatchNetworks\x12\x1f.canopy.v1.WatchNetworksRequest\x1a .canopy.v1.WatchNetworksResponse0\x01\x12D\n" +
 	"\fCreateSubnet\x12\x1e.canopy.v1.CreateSubnetRequest\x1a\x14.canopy.v1.Operation\x12;\n" +
 	"\tGetSubnet\x12\x1b.canopy.v1.GetSubnetRequest\x1a\x11.canopy.v1.Subnet\x12L\n" +
 	"\vListSubnets\x12\x1d.canopy.v1.ListSubnetsRequest\x1a\x1e.canopy.v1.ListSubnetsResponse\x12D\n" +
@@ -4812,7 +5710,9 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\aGetPort\x12\x19.canopy.v1.GetPortRequest\x1a\x0f.canopy.v1.Port\x12F\n" +
 	"\tListPorts\x12\x1b.canopy.v1.ListPortsRequest\x1a\x1c.canopy.v1.ListPortsResponse\x12@\n" +
 	"\n" +
-	"DeletePort\x12\x1c.canopy.v1.DeletePortRequest\x1a\x14.canopy.v1.Operation\x12D\n" +
+	"DeletePort\x12\x1c.canopy.v1.DeletePortRequest\x1a\x14.canopy.v1.Operation\x12K\n" +
+	"\n" +
+	"WatchPorts\x12\x1c.canopy.v1.WatchPortsRequest\x1a\x1d.canopy.v1.WatchPortsResponse0\x01\x12D\n" +
 	"\fCreateRouter\x12\x1e.canopy.v1.CreateRouterRequest\x1a\x14.canopy.v1.Operation\x12;\n" +
 	"\tGetRouter\x12\x1b.canopy.v1.GetRouterRequest\x1a\x11.canopy.v1.Router\x12L\n" +
 	"\vListRouters\x12\x1d.canopy.v1.ListRoutersRequest\x1a\x1e.canopy.v1.ListRoutersResponse\x12D\n" +
@@ -4825,13 +5725,15 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x12ListSecurityGroups\x12$.canopy.v1.ListSecurityGroupsRequest\x1a%.canopy.v1.ListSecurityGroupsResponse\x12R\n" +
 	"\x13DeleteSecurityGroup\x12%.canopy.v1.DeleteSecurityGroupRequest\x1a\x14.canopy.v1.Operation\x12X\n" +
 	"\x14AddSecurityGroupRule\x12&.canopy.v1.AddSecurityGroupRuleRequest\x1a\x18.canopy.v1.SecurityGroup\x12^\n" +
-	"\x17RemoveSecurityGroupRule\x12).canopy.v1.RemoveSecurityGroupRuleRequest\x1a\x18.canopy.v1.SecurityGroup\x12P\n" +
+	"\x17RemoveSecurityGroupRule\x12).canopy.v1.RemoveSecurityGroupRuleRequest\x1a\x18.canopy.v1.SecurityGroup\x12f\n" +
+	"\x13WatchSecurityGroups\x12%.canopy.v1.WatchSecurityGroupsRequest\x1a&.canopy.v1.WatchSecurityGroupsResponse0\x01\x12P\n" +
 	"\x12AllocateFloatingIP\x12$.canopy.v1.AllocateFloatingIPRequest\x1a\x14.canopy.v1.Operation\x12G\n" +
 	"\rGetFloatingIP\x12\x1f.canopy.v1.GetFloatingIPRequest\x1a\x15.canopy.v1.FloatingIP\x12X\n" +
 	"\x0fListFloatingIPs\x12!.canopy.v1.ListFloatingIPsRequest\x1a\".canopy.v1.ListFloatingIPsResponse\x12S\n" +
 	"\x13AssociateFloatingIP\x12%.canopy.v1.AssociateFloatingIPRequest\x1a\x15.canopy.v1.FloatingIP\x12Y\n" +
 	"\x16DisassociateFloatingIP\x12(.canopy.v1.DisassociateFloatingIPRequest\x1a\x15.canopy.v1.FloatingIP\x12N\n" +
-	"\x11ReleaseFloatingIP\x12#.canopy.v1.ReleaseFloatingIPRequest\x1a\x14.canopy.v1.OperationB:Z8github.com/canopy-cloud/canopy/gen/go/canopy/v1;canopyv1b\x06proto3"
+	"\x11ReleaseFloatingIP\x12#.canopy.v1.ReleaseFloatingIPRequest\x1a\x14.canopy.v1.Operation\x12]\n" +
+	"\x10WatchFloatingIPs\x12\".canopy.v1.WatchFloatingIPsRequest\x1a#.canopy.v1.WatchFloatingIPsResponse0\x01B:Z8github.com/canopy-cloud/canopy/gen/go/canopy/v1;canopyv1b\x06proto3"
 
 var (
 	file_canopy_v1_network_proto_rawDescOnce sync.Once
@@ -4845,241 +5747,285 @@ func file_canopy_v1_network_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_network_proto_rawDescData
 }
 
-var file_canopy_v1_network_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_canopy_v1_network_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
+var file_canopy_v1_network_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_canopy_v1_network_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_canopy_v1_network_proto_goTypes = []any{
-	(Scope)(0),                             // 0: canopy.v1.Scope
-	(SecurityGroupRule_Direction)(0),       // 1: canopy.v1.SecurityGroupRule.Direction
-	(*Realization)(nil),                    // 2: canopy.v1.Realization
-	(*IPRange)(nil),                        // 3: canopy.v1.IPRange
-	(*Network)(nil),                        // 4: canopy.v1.Network
-	(*Subnet)(nil),                         // 5: canopy.v1.Subnet
-	(*FixedIP)(nil),                        // 6: canopy.v1.FixedIP
-	(*Port)(nil),                           // 7: canopy.v1.Port
-	(*RouterInterface)(nil),                // 8: canopy.v1.RouterInterface
-	(*Router)(nil),                         // 9: canopy.v1.Router
-	(*SecurityGroupRule)(nil),              // 10: canopy.v1.SecurityGroupRule
-	(*SecurityGroup)(nil),                  // 11: canopy.v1.SecurityGroup
-	(*FloatingIP)(nil),                     // 12: canopy.v1.FloatingIP
-	(*CreateNetworkRequest)(nil),           // 13: canopy.v1.CreateNetworkRequest
-	(*GetNetworkRequest)(nil),              // 14: canopy.v1.GetNetworkRequest
-	(*ListNetworksRequest)(nil),            // 15: canopy.v1.ListNetworksRequest
-	(*ListNetworksResponse)(nil),           // 16: canopy.v1.ListNetworksResponse
-	(*DeleteNetworkRequest)(nil),           // 17: canopy.v1.DeleteNetworkRequest
-	(*CreateSubnetRequest)(nil),            // 18: canopy.v1.CreateSubnetRequest
-	(*GetSubnetRequest)(nil),               // 19: canopy.v1.GetSubnetRequest
-	(*ListSubnetsRequest)(nil),             // 20: canopy.v1.ListSubnetsRequest
-	(*ListSubnetsResponse)(nil),            // 21: canopy.v1.ListSubnetsResponse
-	(*DeleteSubnetRequest)(nil),            // 22: canopy.v1.DeleteSubnetRequest
-	(*CreatePortRequest)(nil),              // 23: canopy.v1.CreatePortRequest
-	(*GetPortRequest)(nil),                 // 24: canopy.v1.GetPortRequest
-	(*ListPortsRequest)(nil),               // 25: canopy.v1.ListPortsRequest
-	(*ListPortsResponse)(nil),              // 26: canopy.v1.ListPortsResponse
-	(*DeletePortRequest)(nil),              // 27: canopy.v1.DeletePortRequest
-	(*CreateRouterRequest)(nil),            // 28: canopy.v1.CreateRouterRequest
-	(*GetRouterRequest)(nil),               // 29: canopy.v1.GetRouterRequest
-	(*ListRoutersRequest)(nil),             // 30: canopy.v1.ListRoutersRequest
-	(*ListRoutersResponse)(nil),            // 31: canopy.v1.ListRoutersResponse
-	(*DeleteRouterRequest)(nil),            // 32: canopy.v1.DeleteRouterRequest
-	(*SetRouterGatewayRequest)(nil),        // 33: canopy.v1.SetRouterGatewayRequest
-	(*AddRouterInterfaceRequest)(nil),      // 34: canopy.v1.AddRouterInterfaceRequest
-	(*RemoveRouterInterfaceRequest)(nil),   // 35: canopy.v1.RemoveRouterInterfaceRequest
-	(*CreateSecurityGroupRequest)(nil),     // 36: canopy.v1.CreateSecurityGroupRequest
-	(*GetSecurityGroupRequest)(nil),        // 37: canopy.v1.GetSecurityGroupRequest
-	(*ListSecurityGroupsRequest)(nil),      // 38: canopy.v1.ListSecurityGroupsRequest
-	(*ListSecurityGroupsResponse)(nil),     // 39: canopy.v1.ListSecurityGroupsResponse
-	(*DeleteSecurityGroupRequest)(nil),     // 40: canopy.v1.DeleteSecurityGroupRequest
-	(*AddSecurityGroupRuleRequest)(nil),    // 41: canopy.v1.AddSecurityGroupRuleRequest
-	(*RemoveSecurityGroupRuleRequest)(nil), // 42: canopy.v1.RemoveSecurityGroupRuleRequest
-	(*AllocateFloatingIPRequest)(nil),      // 43: canopy.v1.AllocateFloatingIPRequest
-	(*GetFloatingIPRequest)(nil),           // 44: canopy.v1.GetFloatingIPRequest
-	(*ListFloatingIPsRequest)(nil),         // 45: canopy.v1.ListFloatingIPsRequest
-	(*ListFloatingIPsResponse)(nil),        // 46: canopy.v1.ListFloatingIPsResponse
-	(*AssociateFloatingIPRequest)(nil),     // 47: canopy.v1.AssociateFloatingIPRequest
-	(*DisassociateFloatingIPRequest)(nil),  // 48: canopy.v1.DisassociateFloatingIPRequest
-	(*ReleaseFloatingIPRequest)(nil),       // 49: canopy.v1.ReleaseFloatingIPRequest
-	nil,                                    // 50: canopy.v1.Network.LabelsEntry
-	nil,                                    // 51: canopy.v1.Network.PropertiesEntry
-	nil,                                    // 52: canopy.v1.Subnet.LabelsEntry
-	nil,                                    // 53: canopy.v1.Subnet.PropertiesEntry
-	nil,                                    // 54: canopy.v1.Port.LabelsEntry
-	nil,                                    // 55: canopy.v1.Port.PropertiesEntry
-	nil,                                    // 56: canopy.v1.Router.LabelsEntry
-	nil,                                    // 57: canopy.v1.Router.PropertiesEntry
-	nil,                                    // 58: canopy.v1.SecurityGroup.LabelsEntry
-	nil,                                    // 59: canopy.v1.SecurityGroup.PropertiesEntry
-	nil,                                    // 60: canopy.v1.FloatingIP.LabelsEntry
-	nil,                                    // 61: canopy.v1.FloatingIP.PropertiesEntry
-	nil,                                    // 62: canopy.v1.CreateNetworkRequest.LabelsEntry
-	nil,                                    // 63: canopy.v1.ListNetworksRequest.LabelsEntry
-	nil,                                    // 64: canopy.v1.CreateSubnetRequest.LabelsEntry
-	nil,                                    // 65: canopy.v1.ListSubnetsRequest.LabelsEntry
-	nil,                                    // 66: canopy.v1.CreatePortRequest.LabelsEntry
-	nil,                                    // 67: canopy.v1.ListPortsRequest.LabelsEntry
-	nil,                                    // 68: canopy.v1.CreateRouterRequest.LabelsEntry
-	nil,                                    // 69: canopy.v1.ListRoutersRequest.LabelsEntry
-	nil,                                    // 70: canopy.v1.CreateSecurityGroupRequest.LabelsEntry
-	nil,                                    // 71: canopy.v1.ListSecurityGroupsRequest.LabelsEntry
-	nil,                                    // 72: canopy.v1.AllocateFloatingIPRequest.LabelsEntry
-	nil,                                    // 73: canopy.v1.ListFloatingIPsRequest.LabelsEntry
-	(*Location)(nil),                       // 74: canopy.v1.Location
-	(Status)(0),                            // 75: canopy.v1.Status
-	(*timestamppb.Timestamp)(nil),          // 76: google.protobuf.Timestamp
-	(*CloudError)(nil),                     // 77: canopy.v1.CloudError
-	(*Operation)(nil),                      // 78: canopy.v1.Operation
+	(Scope)(0),                                 // 0: canopy.v1.Scope
+	(SecurityGroupRule_Direction)(0),           // 1: canopy.v1.SecurityGroupRule.Direction
+	(WatchNetworksResponse_EventType)(0),       // 2: canopy.v1.WatchNetworksResponse.EventType
+	(WatchPortsResponse_EventType)(0),          // 3: canopy.v1.WatchPortsResponse.EventType
+	(WatchSecurityGroupsResponse_EventType)(0), // 4: canopy.v1.WatchSecurityGroupsResponse.EventType
+	(WatchFloatingIPsResponse_EventType)(0),    // 5: canopy.v1.WatchFloatingIPsResponse.EventType
+	(*Realization)(nil),                        // 6: canopy.v1.Realization
+	(*IPRange)(nil),                            // 7: canopy.v1.IPRange
+	(*Network)(nil),                            // 8: canopy.v1.Network
+	(*Subnet)(nil),                             // 9: canopy.v1.Subnet
+	(*FixedIP)(nil),                            // 10: canopy.v1.FixedIP
+	(*Port)(nil),                               // 11: canopy.v1.Port
+	(*RouterInterface)(nil),                    // 12: canopy.v1.RouterInterface
+	(*Router)(nil),                             // 13: canopy.v1.Router
+	(*SecurityGroupRule)(nil),                  // 14: canopy.v1.SecurityGroupRule
+	(*SecurityGroup)(nil),                      // 15: canopy.v1.SecurityGroup
+	(*FloatingIP)(nil),                         // 16: canopy.v1.FloatingIP
+	(*CreateNetworkRequest)(nil),               // 17: canopy.v1.CreateNetworkRequest
+	(*GetNetworkRequest)(nil),                  // 18: canopy.v1.GetNetworkRequest
+	(*ListNetworksRequest)(nil),                // 19: canopy.v1.ListNetworksRequest
+	(*ListNetworksResponse)(nil),               // 20: canopy.v1.ListNetworksResponse
+	(*DeleteNetworkRequest)(nil),               // 21: canopy.v1.DeleteNetworkRequest
+	(*CreateSubnetRequest)(nil),                // 22: canopy.v1.CreateSubnetRequest
+	(*GetSubnetRequest)(nil),                   // 23: canopy.v1.GetSubnetRequest
+	(*ListSubnetsRequest)(nil),                 // 24: canopy.v1.ListSubnetsRequest
+	(*ListSubnetsResponse)(nil),                // 25: canopy.v1.ListSubnetsResponse
+	(*DeleteSubnetRequest)(nil),                // 26: canopy.v1.DeleteSubnetRequest
+	(*CreatePortRequest)(nil),                  // 27: canopy.v1.CreatePortRequest
+	(*GetPortRequest)(nil),                     // 28: canopy.v1.GetPortRequest
+	(*ListPortsRequest)(nil),                   // 29: canopy.v1.ListPortsRequest
+	(*ListPortsResponse)(nil),                  // 30: canopy.v1.ListPortsResponse
+	(*DeletePortRequest)(nil),                  // 31: canopy.v1.DeletePortRequest
+	(*CreateRouterRequest)(nil),                // 32: canopy.v1.CreateRouterRequest
+	(*GetRouterRequest)(nil),                   // 33: canopy.v1.GetRouterRequest
+	(*ListRoutersRequest)(nil),                 // 34: canopy.v1.ListRoutersRequest
+	(*ListRoutersResponse)(nil),                // 35: canopy.v1.ListRoutersResponse
+	(*DeleteRouterRequest)(nil),                // 36: canopy.v1.DeleteRouterRequest
+	(*SetRouterGatewayRequest)(nil),            // 37: canopy.v1.SetRouterGatewayRequest
+	(*AddRouterInterfaceRequest)(nil),          // 38: canopy.v1.AddRouterInterfaceRequest
+	(*RemoveRouterInterfaceRequest)(nil),       // 39: canopy.v1.RemoveRouterInterfaceRequest
+	(*CreateSecurityGroupRequest)(nil),         // 40: canopy.v1.CreateSecurityGroupRequest
+	(*GetSecurityGroupRequest)(nil),            // 41: canopy.v1.GetSecurityGroupRequest
+	(*ListSecurityGroupsRequest)(nil),          // 42: canopy.v1.ListSecurityGroupsRequest
+	(*ListSecurityGroupsResponse)(nil),         // 43: canopy.v1.ListSecurityGroupsResponse
+	(*DeleteSecurityGroupRequest)(nil),         // 44: canopy.v1.DeleteSecurityGroupRequest
+	(*AddSecurityGroupRuleRequest)(nil),        // 45: canopy.v1.AddSecurityGroupRuleRequest
+	(*RemoveSecurityGroupRuleRequest)(nil),     // 46: canopy.v1.RemoveSecurityGroupRuleRequest
+	(*AllocateFloatingIPRequest)(nil),          // 47: canopy.v1.AllocateFloatingIPRequest
+	(*GetFloatingIPRequest)(nil),               // 48: canopy.v1.GetFloatingIPRequest
+	(*ListFloatingIPsRequest)(nil),             // 49: canopy.v1.ListFloatingIPsRequest
+	(*ListFloatingIPsResponse)(nil),            // 50: canopy.v1.ListFloatingIPsResponse
+	(*AssociateFloatingIPRequest)(nil),         // 51: canopy.v1.AssociateFloatingIPRequest
+	(*DisassociateFloatingIPRequest)(nil),      // 52: canopy.v1.DisassociateFloatingIPRequest
+	(*ReleaseFloatingIPRequest)(nil),           // 53: canopy.v1.ReleaseFloatingIPRequest
+	(*WatchNetworksRequest)(nil),               // 54: canopy.v1.WatchNetworksRequest
+	(*WatchNetworksResponse)(nil),              // 55: canopy.v1.WatchNetworksResponse
+	(*WatchPortsRequest)(nil),                  // 56: canopy.v1.WatchPortsRequest
+	(*WatchPortsResponse)(nil),                 // 57: canopy.v1.WatchPortsResponse
+	(*WatchSecurityGroupsRequest)(nil),         // 58: canopy.v1.WatchSecurityGroupsRequest
+	(*WatchSecurityGroupsResponse)(nil),        // 59: canopy.v1.WatchSecurityGroupsResponse
+	(*WatchFloatingIPsRequest)(nil),            // 60: canopy.v1.WatchFloatingIPsRequest
+	(*WatchFloatingIPsResponse)(nil),           // 61: canopy.v1.WatchFloatingIPsResponse
+	nil,                                        // 62: canopy.v1.Network.LabelsEntry
+	nil,                                        // 63: canopy.v1.Network.PropertiesEntry
+	nil,                                        // 64: canopy.v1.Subnet.LabelsEntry
+	nil,                                        // 65: canopy.v1.Subnet.PropertiesEntry
+	nil,                                        // 66: canopy.v1.Port.LabelsEntry
+	nil,                                        // 67: canopy.v1.Port.PropertiesEntry
+	nil,                                        // 68: canopy.v1.Router.LabelsEntry
+	nil,                                        // 69: canopy.v1.Router.PropertiesEntry
+	nil,                                        // 70: canopy.v1.SecurityGroup.LabelsEntry
+	nil,                                        // 71: canopy.v1.SecurityGroup.PropertiesEntry
+	nil,                                        // 72: canopy.v1.FloatingIP.LabelsEntry
+	nil,                                        // 73: canopy.v1.FloatingIP.PropertiesEntry
+	nil,                                        // 74: canopy.v1.CreateNetworkRequest.LabelsEntry
+	nil,                                        // 75: canopy.v1.ListNetworksRequest.LabelsEntry
+	nil,                                        // 76: canopy.v1.CreateSubnetRequest.LabelsEntry
+	nil,                                        // 77: canopy.v1.ListSubnetsRequest.LabelsEntry
+	nil,                                        // 78: canopy.v1.CreatePortRequest.LabelsEntry
+	nil,                                        // 79: canopy.v1.ListPortsRequest.LabelsEntry
+	nil,                                        // 80: canopy.v1.CreateRouterRequest.LabelsEntry
+	nil,                                        // 81: canopy.v1.ListRoutersRequest.LabelsEntry
+	nil,                                        // 82: canopy.v1.CreateSecurityGroupRequest.LabelsEntry
+	nil,                                        // 83: canopy.v1.ListSecurityGroupsRequest.LabelsEntry
+	nil,                                        // 84: canopy.v1.AllocateFloatingIPRequest.LabelsEntry
+	nil,                                        // 85: canopy.v1.ListFloatingIPsRequest.LabelsEntry
+	nil,                                        // 86: canopy.v1.WatchNetworksRequest.LabelsEntry
+	nil,                                        // 87: canopy.v1.WatchPortsRequest.LabelsEntry
+	nil,                                        // 88: canopy.v1.WatchSecurityGroupsRequest.LabelsEntry
+	nil,                                        // 89: canopy.v1.WatchFloatingIPsRequest.LabelsEntry
+	(*Location)(nil),                           // 90: canopy.v1.Location
+	(Status)(0),                                // 91: canopy.v1.Status
+	(*timestamppb.Timestamp)(nil),              // 92: google.protobuf.Timestamp
+	(*CloudError)(nil),                         // 93: canopy.v1.CloudError
+	(*Operation)(nil),                          // 94: canopy.v1.Operation
 }
 var file_canopy_v1_network_proto_depIdxs = []int32{
-	74,  // 0: canopy.v1.Network.location:type_name -> canopy.v1.Location
-	75,  // 1: canopy.v1.Network.status:type_name -> canopy.v1.Status
-	76,  // 2: canopy.v1.Network.create_time:type_name -> google.protobuf.Timestamp
-	76,  // 3: canopy.v1.Network.update_time:type_name -> google.protobuf.Timestamp
-	50,  // 4: canopy.v1.Network.labels:type_name -> canopy.v1.Network.LabelsEntry
-	51,  // 5: canopy.v1.Network.properties:type_name -> canopy.v1.Network.PropertiesEntry
+	90,  // 0: canopy.v1.Network.location:type_name -> canopy.v1.Location
+	91,  // 1: canopy.v1.Network.status:type_name -> canopy.v1.Status
+	92,  // 2: canopy.v1.Network.create_time:type_name -> google.protobuf.Timestamp
+	92,  // 3: canopy.v1.Network.update_time:type_name -> google.protobuf.Timestamp
+	62,  // 4: canopy.v1.Network.labels:type_name -> canopy.v1.Network.LabelsEntry
+	63,  // 5: canopy.v1.Network.properties:type_name -> canopy.v1.Network.PropertiesEntry
 	0,   // 6: canopy.v1.Network.scope:type_name -> canopy.v1.Scope
-	2,   // 7: canopy.v1.Network.realizations:type_name -> canopy.v1.Realization
-	74,  // 8: canopy.v1.Subnet.location:type_name -> canopy.v1.Location
-	75,  // 9: canopy.v1.Subnet.status:type_name -> canopy.v1.Status
-	76,  // 10: canopy.v1.Subnet.create_time:type_name -> google.protobuf.Timestamp
-	76,  // 11: canopy.v1.Subnet.update_time:type_name -> google.protobuf.Timestamp
-	52,  // 12: canopy.v1.Subnet.labels:type_name -> canopy.v1.Subnet.LabelsEntry
-	53,  // 13: canopy.v1.Subnet.properties:type_name -> canopy.v1.Subnet.PropertiesEntry
-	3,   // 14: canopy.v1.Subnet.allocation_pools:type_name -> canopy.v1.IPRange
-	74,  // 15: canopy.v1.Port.location:type_name -> canopy.v1.Location
-	75,  // 16: canopy.v1.Port.status:type_name -> canopy.v1.Status
-	76,  // 17: canopy.v1.Port.create_time:type_name -> google.protobuf.Timestamp
-	76,  // 18: canopy.v1.Port.update_time:type_name -> google.protobuf.Timestamp
-	54,  // 19: canopy.v1.Port.labels:type_name -> canopy.v1.Port.LabelsEntry
-	55,  // 20: canopy.v1.Port.properties:type_name -> canopy.v1.Port.PropertiesEntry
-	6,   // 21: canopy.v1.Port.fixed_ips:type_name -> canopy.v1.FixedIP
-	74,  // 22: canopy.v1.Router.location:type_name -> canopy.v1.Location
-	75,  // 23: canopy.v1.Router.status:type_name -> canopy.v1.Status
-	76,  // 24: canopy.v1.Router.create_time:type_name -> google.protobuf.Timestamp
-	76,  // 25: canopy.v1.Router.update_time:type_name -> google.protobuf.Timestamp
-	56,  // 26: canopy.v1.Router.labels:type_name -> canopy.v1.Router.LabelsEntry
-	57,  // 27: canopy.v1.Router.properties:type_name -> canopy.v1.Router.PropertiesEntry
-	8,   // 28: canopy.v1.Router.interfaces:type_name -> canopy.v1.RouterInterface
+	6,   // 7: canopy.v1.Network.realizations:type_name -> canopy.v1.Realization
+	90,  // 8: canopy.v1.Subnet.location:type_name -> canopy.v1.Location
+	91,  // 9: canopy.v1.Subnet.status:type_name -> canopy.v1.Status
+	92,  // 10: canopy.v1.Subnet.create_time:type_name -> google.protobuf.Timestamp
+	92,  // 11: canopy.v1.Subnet.update_time:type_name -> google.protobuf.Timestamp
+	64,  // 12: canopy.v1.Subnet.labels:type_name -> canopy.v1.Subnet.LabelsEntry
+	65,  // 13: canopy.v1.Subnet.properties:type_name -> canopy.v1.Subnet.PropertiesEntry
+	7,   // 14: canopy.v1.Subnet.allocation_pools:type_name -> canopy.v1.IPRange
+	90,  // 15: canopy.v1.Port.location:type_name -> canopy.v1.Location
+	91,  // 16: canopy.v1.Port.status:type_name -> canopy.v1.Status
+	92,  // 17: canopy.v1.Port.create_time:type_name -> google.protobuf.Timestamp
+	92,  // 18: canopy.v1.Port.update_time:type_name -> google.protobuf.Timestamp
+	66,  // 19: canopy.v1.Port.labels:type_name -> canopy.v1.Port.LabelsEntry
+	67,  // 20: canopy.v1.Port.properties:type_name -> canopy.v1.Port.PropertiesEntry
+	10,  // 21: canopy.v1.Port.fixed_ips:type_name -> canopy.v1.FixedIP
+	90,  // 22: canopy.v1.Router.location:type_name -> canopy.v1.Location
+	91,  // 23: canopy.v1.Router.status:type_name -> canopy.v1.Status
+	92,  // 24: canopy.v1.Router.create_time:type_name -> google.protobuf.Timestamp
+	92,  // 25: canopy.v1.Router.update_time:type_name -> google.protobuf.Timestamp
+	68,  // 26: canopy.v1.Router.labels:type_name -> canopy.v1.Router.LabelsEntry
+	69,  // 27: canopy.v1.Router.properties:type_name -> canopy.v1.Router.PropertiesEntry
+	12,  // 28: canopy.v1.Router.interfaces:type_name -> canopy.v1.RouterInterface
 	1,   // 29: canopy.v1.SecurityGroupRule.direction:type_name -> canopy.v1.SecurityGroupRule.Direction
-	74,  // 30: canopy.v1.SecurityGroup.location:type_name -> canopy.v1.Location
-	75,  // 31: canopy.v1.SecurityGroup.status:type_name -> canopy.v1.Status
-	76,  // 32: canopy.v1.SecurityGroup.create_time:type_name -> google.protobuf.Timestamp
-	76,  // 33: canopy.v1.SecurityGroup.update_time:type_name -> google.protobuf.Timestamp
-	58,  // 34: canopy.v1.SecurityGroup.labels:type_name -> canopy.v1.SecurityGroup.LabelsEntry
-	59,  // 35: canopy.v1.SecurityGroup.properties:type_name -> canopy.v1.SecurityGroup.PropertiesEntry
-	10,  // 36: canopy.v1.SecurityGroup.rules:type_name -> canopy.v1.SecurityGroupRule
+	90,  // 30: canopy.v1.SecurityGroup.location:type_name -> canopy.v1.Location
+	91,  // 31: canopy.v1.SecurityGroup.status:type_name -> canopy.v1.Status
+	92,  // 32: canopy.v1.SecurityGroup.create_time:type_name -> google.protobuf.Timestamp
+	92,  // 33: canopy.v1.SecurityGroup.update_time:type_name -> google.protobuf.Timestamp
+	70,  // 34: canopy.v1.SecurityGroup.labels:type_name -> canopy.v1.SecurityGroup.LabelsEntry
+	71,  // 35: canopy.v1.SecurityGroup.properties:type_name -> canopy.v1.SecurityGroup.PropertiesEntry
+	14,  // 36: canopy.v1.SecurityGroup.rules:type_name -> canopy.v1.SecurityGroupRule
 	0,   // 37: canopy.v1.SecurityGroup.scope:type_name -> canopy.v1.Scope
-	2,   // 38: canopy.v1.SecurityGroup.realizations:type_name -> canopy.v1.Realization
-	74,  // 39: canopy.v1.FloatingIP.location:type_name -> canopy.v1.Location
-	75,  // 40: canopy.v1.FloatingIP.status:type_name -> canopy.v1.Status
-	76,  // 41: canopy.v1.FloatingIP.create_time:type_name -> google.protobuf.Timestamp
-	76,  // 42: canopy.v1.FloatingIP.update_time:type_name -> google.protobuf.Timestamp
-	60,  // 43: canopy.v1.FloatingIP.labels:type_name -> canopy.v1.FloatingIP.LabelsEntry
-	61,  // 44: canopy.v1.FloatingIP.properties:type_name -> canopy.v1.FloatingIP.PropertiesEntry
-	74,  // 45: canopy.v1.CreateNetworkRequest.location:type_name -> canopy.v1.Location
-	62,  // 46: canopy.v1.CreateNetworkRequest.labels:type_name -> canopy.v1.CreateNetworkRequest.LabelsEntry
+	6,   // 38: canopy.v1.SecurityGroup.realizations:type_name -> canopy.v1.Realization
+	90,  // 39: canopy.v1.FloatingIP.location:type_name -> canopy.v1.Location
+	91,  // 40: canopy.v1.FloatingIP.status:type_name -> canopy.v1.Status
+	92,  // 41: canopy.v1.FloatingIP.create_time:type_name -> google.protobuf.Timestamp
+	92,  // 42: canopy.v1.FloatingIP.update_time:type_name -> google.protobuf.Timestamp
+	72,  // 43: canopy.v1.FloatingIP.labels:type_name -> canopy.v1.FloatingIP.LabelsEntry
+	73,  // 44: canopy.v1.FloatingIP.properties:type_name -> canopy.v1.FloatingIP.PropertiesEntry
+	90,  // 45: canopy.v1.CreateNetworkRequest.location:type_name -> canopy.v1.Location
+	74,  // 46: canopy.v1.CreateNetworkRequest.labels:type_name -> canopy.v1.CreateNetworkRequest.LabelsEntry
 	0,   // 47: canopy.v1.CreateNetworkRequest.scope:type_name -> canopy.v1.Scope
-	74,  // 48: canopy.v1.ListNetworksRequest.location:type_name -> canopy.v1.Location
-	63,  // 49: canopy.v1.ListNetworksRequest.labels:type_name -> canopy.v1.ListNetworksRequest.LabelsEntry
-	4,   // 50: canopy.v1.ListNetworksResponse.networks:type_name -> canopy.v1.Network
-	77,  // 51: canopy.v1.ListNetworksResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	3,   // 52: canopy.v1.CreateSubnetRequest.allocation_pools:type_name -> canopy.v1.IPRange
-	64,  // 53: canopy.v1.CreateSubnetRequest.labels:type_name -> canopy.v1.CreateSubnetRequest.LabelsEntry
-	74,  // 54: canopy.v1.ListSubnetsRequest.location:type_name -> canopy.v1.Location
-	65,  // 55: canopy.v1.ListSubnetsRequest.labels:type_name -> canopy.v1.ListSubnetsRequest.LabelsEntry
-	5,   // 56: canopy.v1.ListSubnetsResponse.subnets:type_name -> canopy.v1.Subnet
-	77,  // 57: canopy.v1.ListSubnetsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	66,  // 58: canopy.v1.CreatePortRequest.labels:type_name -> canopy.v1.CreatePortRequest.LabelsEntry
-	74,  // 59: canopy.v1.ListPortsRequest.location:type_name -> canopy.v1.Location
-	67,  // 60: canopy.v1.ListPortsRequest.labels:type_name -> canopy.v1.ListPortsRequest.LabelsEntry
-	7,   // 61: canopy.v1.ListPortsResponse.ports:type_name -> canopy.v1.Port
-	77,  // 62: canopy.v1.ListPortsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	74,  // 63: canopy.v1.CreateRouterRequest.location:type_name -> canopy.v1.Location
-	68,  // 64: canopy.v1.CreateRouterRequest.labels:type_name -> canopy.v1.CreateRouterRequest.LabelsEntry
-	74,  // 65: canopy.v1.ListRoutersRequest.location:type_name -> canopy.v1.Location
-	69,  // 66: canopy.v1.ListRoutersRequest.labels:type_name -> canopy.v1.ListRoutersRequest.LabelsEntry
-	9,   // 67: canopy.v1.ListRoutersResponse.routers:type_name -> canopy.v1.Router
-	77,  // 68: canopy.v1.ListRoutersResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	74,  // 69: canopy.v1.CreateSecurityGroupRequest.location:type_name -> canopy.v1.Location
-	10,  // 70: canopy.v1.CreateSecurityGroupRequest.rules:type_name -> canopy.v1.SecurityGroupRule
-	70,  // 71: canopy.v1.CreateSecurityGroupRequest.labels:type_name -> canopy.v1.CreateSecurityGroupRequest.LabelsEntry
+	90,  // 48: canopy.v1.ListNetworksRequest.location:type_name -> canopy.v1.Location
+	75,  // 49: canopy.v1.ListNetworksRequest.labels:type_name -> canopy.v1.ListNetworksRequest.LabelsEntry
+	8,   // 50: canopy.v1.ListNetworksResponse.networks:type_name -> canopy.v1.Network
+	93,  // 51: canopy.v1.ListNetworksResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	7,   // 52: canopy.v1.CreateSubnetRequest.allocation_pools:type_name -> canopy.v1.IPRange
+	76,  // 53: canopy.v1.CreateSubnetRequest.labels:type_name -> canopy.v1.CreateSubnetRequest.LabelsEntry
+	90,  // 54: canopy.v1.ListSubnetsRequest.location:type_name -> canopy.v1.Location
+	77,  // 55: canopy.v1.ListSubnetsRequest.labels:type_name -> canopy.v1.ListSubnetsRequest.LabelsEntry
+	9,   // 56: canopy.v1.ListSubnetsResponse.subnets:type_name -> canopy.v1.Subnet
+	93,  // 57: canopy.v1.ListSubnetsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	78,  // 58: canopy.v1.CreatePortRequest.labels:type_name -> canopy.v1.CreatePortRequest.LabelsEntry
+	90,  // 59: canopy.v1.ListPortsRequest.location:type_name -> canopy.v1.Location
+	79,  // 60: canopy.v1.ListPortsRequest.labels:type_name -> canopy.v1.ListPortsRequest.LabelsEntry
+	11,  // 61: canopy.v1.ListPortsResponse.ports:type_name -> canopy.v1.Port
+	93,  // 62: canopy.v1.ListPortsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	90,  // 63: canopy.v1.CreateRouterRequest.location:type_name -> canopy.v1.Location
+	80,  // 64: canopy.v1.CreateRouterRequest.labels:type_name -> canopy.v1.CreateRouterRequest.LabelsEntry
+	90,  // 65: canopy.v1.ListRoutersRequest.location:type_name -> canopy.v1.Location
+	81,  // 66: canopy.v1.ListRoutersRequest.labels:type_name -> canopy.v1.ListRoutersRequest.LabelsEntry
+	13,  // 67: canopy.v1.ListRoutersResponse.routers:type_name -> canopy.v1.Router
+	93,  // 68: canopy.v1.ListRoutersResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	90,  // 69: canopy.v1.CreateSecurityGroupRequest.location:type_name -> canopy.v1.Location
+	14,  // 70: canopy.v1.CreateSecurityGroupRequest.rules:type_name -> canopy.v1.SecurityGroupRule
+	82,  // 71: canopy.v1.CreateSecurityGroupRequest.labels:type_name -> canopy.v1.CreateSecurityGroupRequest.LabelsEntry
 	0,   // 72: canopy.v1.CreateSecurityGroupRequest.scope:type_name -> canopy.v1.Scope
-	74,  // 73: canopy.v1.ListSecurityGroupsRequest.location:type_name -> canopy.v1.Location
-	71,  // 74: canopy.v1.ListSecurityGroupsRequest.labels:type_name -> canopy.v1.ListSecurityGroupsRequest.LabelsEntry
-	11,  // 75: canopy.v1.ListSecurityGroupsResponse.security_groups:type_name -> canopy.v1.SecurityGroup
-	77,  // 76: canopy.v1.ListSecurityGroupsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	10,  // 77: canopy.v1.AddSecurityGroupRuleRequest.rule:type_name -> canopy.v1.SecurityGroupRule
-	74,  // 78: canopy.v1.AllocateFloatingIPRequest.location:type_name -> canopy.v1.Location
-	72,  // 79: canopy.v1.AllocateFloatingIPRequest.labels:type_name -> canopy.v1.AllocateFloatingIPRequest.LabelsEntry
-	74,  // 80: canopy.v1.ListFloatingIPsRequest.location:type_name -> canopy.v1.Location
-	73,  // 81: canopy.v1.ListFloatingIPsRequest.labels:type_name -> canopy.v1.ListFloatingIPsRequest.LabelsEntry
-	12,  // 82: canopy.v1.ListFloatingIPsResponse.floating_ips:type_name -> canopy.v1.FloatingIP
-	77,  // 83: canopy.v1.ListFloatingIPsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	13,  // 84: canopy.v1.NetworkService.CreateNetwork:input_type -> canopy.v1.CreateNetworkRequest
-	14,  // 85: canopy.v1.NetworkService.GetNetwork:input_type -> canopy.v1.GetNetworkRequest
-	15,  // 86: canopy.v1.NetworkService.ListNetworks:input_type -> canopy.v1.ListNetworksRequest
-	17,  // 87: canopy.v1.NetworkService.DeleteNetwork:input_type -> canopy.v1.DeleteNetworkRequest
-	18,  // 88: canopy.v1.NetworkService.CreateSubnet:input_type -> canopy.v1.CreateSubnetRequest
-	19,  // 89: canopy.v1.NetworkService.GetSubnet:input_type -> canopy.v1.GetSubnetRequest
-	20,  // 90: canopy.v1.NetworkService.ListSubnets:input_type -> canopy.v1.ListSubnetsRequest
-	22,  // 91: canopy.v1.NetworkService.DeleteSubnet:input_type -> canopy.v1.DeleteSubnetRequest
-	23,  // 92: canopy.v1.NetworkService.CreatePort:input_type -> canopy.v1.CreatePortRequest
-	24,  // 93: canopy.v1.NetworkService.GetPort:input_type -> canopy.v1.GetPortRequest
-	25,  // 94: canopy.v1.NetworkService.ListPorts:input_type -> canopy.v1.ListPortsRequest
-	27,  // 95: canopy.v1.NetworkService.DeletePort:input_type -> canopy.v1.DeletePortRequest
-	28,  // 96: canopy.v1.NetworkService.CreateRouter:input_type -> canopy.v1.CreateRouterRequest
-	29,  // 97: canopy.v1.NetworkService.GetRouter:input_type -> canopy.v1.GetRouterRequest
-	30,  // 98: canopy.v1.NetworkService.ListRouters:input_type -> canopy.v1.ListRoutersRequest
-	32,  // 99: canopy.v1.NetworkService.DeleteRouter:input_type -> canopy.v1.DeleteRouterRequest
-	33,  // 100: canopy.v1.NetworkService.SetRouterGateway:input_type -> canopy.v1.SetRouterGatewayRequest
-	34,  // 101: canopy.v1.NetworkService.AddRouterInterface:input_type -> canopy.v1.AddRouterInterfaceRequest
-	35,  // 102: canopy.v1.NetworkService.RemoveRouterInterface:input_type -> canopy.v1.RemoveRouterInterfaceRequest
-	36,  // 103: canopy.v1.NetworkService.CreateSecurityGroup:input_type -> canopy.v1.CreateSecurityGroupRequest
-	37,  // 104: canopy.v1.NetworkService.GetSecurityGroup:input_type -> canopy.v1.GetSecurityGroupRequest
-	38,  // 105: canopy.v1.NetworkService.ListSecurityGroups:input_type -> canopy.v1.ListSecurityGroupsRequest
-	40,  // 106: canopy.v1.NetworkService.DeleteSecurityGroup:input_type -> canopy.v1.DeleteSecurityGroupRequest
-	41,  // 107: canopy.v1.NetworkService.AddSecurityGroupRule:input_type -> canopy.v1.AddSecurityGroupRuleRequest
-	42,  // 108: canopy.v1.NetworkService.RemoveSecurityGroupRule:input_type -> canopy.v1.RemoveSecurityGroupRuleRequest
-	43,  // 109: canopy.v1.NetworkService.AllocateFloatingIP:input_type -> canopy.v1.AllocateFloatingIPRequest
-	44,  // 110: canopy.v1.NetworkService.GetFloatingIP:input_type -> canopy.v1.GetFloatingIPRequest
-	45,  // 111: canopy.v1.NetworkService.ListFloatingIPs:input_type -> canopy.v1.ListFloatingIPsRequest
-	47,  // 112: canopy.v1.NetworkService.AssociateFloatingIP:input_type -> canopy.v1.AssociateFloatingIPRequest
-	48,  // 113: canopy.v1.NetworkService.DisassociateFloatingIP:input_type -> canopy.v1.DisassociateFloatingIPRequest
-	49,  // 114: canopy.v1.NetworkService.ReleaseFloatingIP:input_type -> canopy.v1.ReleaseFloatingIPRequest
-	78,  // 115: canopy.v1.NetworkService.CreateNetwork:output_type -> canopy.v1.Operation
-	4,   // 116: canopy.v1.NetworkService.GetNetwork:output_type -> canopy.v1.Network
-	16,  // 117: canopy.v1.NetworkService.ListNetworks:output_type -> canopy.v1.ListNetworksResponse
-	78,  // 118: canopy.v1.NetworkService.DeleteNetwork:output_type -> canopy.v1.Operation
-	78,  // 119: canopy.v1.NetworkService.CreateSubnet:output_type -> canopy.v1.Operation
-	5,   // 120: canopy.v1.NetworkService.GetSubnet:output_type -> canopy.v1.Subnet
-	21,  // 121: canopy.v1.NetworkService.ListSubnets:output_type -> canopy.v1.ListSubnetsResponse
-	78,  // 122: canopy.v1.NetworkService.DeleteSubnet:output_type -> canopy.v1.Operation
-	78,  // 123: canopy.v1.NetworkService.CreatePort:output_type -> canopy.v1.Operation
-	7,   // 124: canopy.v1.NetworkService.GetPort:output_type -> canopy.v1.Port
-	26,  // 125: canopy.v1.NetworkService.ListPorts:output_type -> canopy.v1.ListPortsResponse
-	78,  // 126: canopy.v1.NetworkService.DeletePort:output_type -> canopy.v1.Operation
-	78,  // 127: canopy.v1.NetworkService.CreateRouter:output_type -> canopy.v1.Operation
-	9,   // 128: canopy.v1.NetworkService.GetRouter:output_type -> canopy.v1.Router
-	31,  // 129: canopy.v1.NetworkService.ListRouters:output_type -> canopy.v1.ListRoutersResponse
-	78,  // 130: canopy.v1.NetworkService.DeleteRouter:output_type -> canopy.v1.Operation
-	9,   // 131: canopy.v1.NetworkService.SetRouterGateway:output_type -> canopy.v1.Router
-	9,   // 132: canopy.v1.NetworkService.AddRouterInterface:output_type -> canopy.v1.Router
-	9,   // 133: canopy.v1.NetworkService.RemoveRouterInterface:output_type -> canopy.v1.Router
-	78,  // 134: canopy.v1.NetworkService.CreateSecurityGroup:output_type -> canopy.v1.Operation
-	11,  // 135: canopy.v1.NetworkService.GetSecurityGroup:output_type -> canopy.v1.SecurityGroup
-	39,  // 136: canopy.v1.NetworkService.ListSecurityGroups:output_type -> canopy.v1.ListSecurityGroupsResponse
-	78,  // 137: canopy.v1.NetworkService.DeleteSecurityGroup:output_type -> canopy.v1.Operation
-	11,  // 138: canopy.v1.NetworkService.AddSecurityGroupRule:output_type -> canopy.v1.SecurityGroup
-	11,  // 139: canopy.v1.NetworkService.RemoveSecurityGroupRule:output_type -> canopy.v1.SecurityGroup
-	78,  // 140: canopy.v1.NetworkService.AllocateFloatingIP:output_type -> canopy.v1.Operation
-	12,  // 141: canopy.v1.NetworkService.GetFloatingIP:output_type -> canopy.v1.FloatingIP
-	46,  // 142: canopy.v1.NetworkService.ListFloatingIPs:output_type -> canopy.v1.ListFloatingIPsResponse
-	12,  // 143: canopy.v1.NetworkService.AssociateFloatingIP:output_type -> canopy.v1.FloatingIP
-	12,  // 144: canopy.v1.NetworkService.DisassociateFloatingIP:output_type -> canopy.v1.FloatingIP
-	78,  // 145: canopy.v1.NetworkService.ReleaseFloatingIP:output_type -> canopy.v1.Operation
-	115, // [115:146] is the sub-list for method output_type
-	84,  // [84:115] is the sub-list for method input_type
-	84,  // [84:84] is the sub-list for extension type_name
-	84,  // [84:84] is the sub-list for extension extendee
-	0,   // [0:84] is the sub-list for field type_name
+	90,  // 73: canopy.v1.ListSecurityGroupsRequest.location:type_name -> canopy.v1.Location
+	83,  // 74: canopy.v1.ListSecurityGroupsRequest.labels:type_name -> canopy.v1.ListSecurityGroupsRequest.LabelsEntry
+	15,  // 75: canopy.v1.ListSecurityGroupsResponse.security_groups:type_name -> canopy.v1.SecurityGroup
+	93,  // 76: canopy.v1.ListSecurityGroupsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	14,  // 77: canopy.v1.AddSecurityGroupRuleRequest.rule:type_name -> canopy.v1.SecurityGroupRule
+	90,  // 78: canopy.v1.AllocateFloatingIPRequest.location:type_name -> canopy.v1.Location
+	84,  // 79: canopy.v1.AllocateFloatingIPRequest.labels:type_name -> canopy.v1.AllocateFloatingIPRequest.LabelsEntry
+	90,  // 80: canopy.v1.ListFloatingIPsRequest.location:type_name -> canopy.v1.Location
+	85,  // 81: canopy.v1.ListFloatingIPsRequest.labels:type_name -> canopy.v1.ListFloatingIPsRequest.LabelsEntry
+	16,  // 82: canopy.v1.ListFloatingIPsResponse.floating_ips:type_name -> canopy.v1.FloatingIP
+	93,  // 83: canopy.v1.ListFloatingIPsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	90,  // 84: canopy.v1.WatchNetworksRequest.location:type_name -> canopy.v1.Location
+	86,  // 85: canopy.v1.WatchNetworksRequest.labels:type_name -> canopy.v1.WatchNetworksRequest.LabelsEntry
+	2,   // 86: canopy.v1.WatchNetworksResponse.type:type_name -> canopy.v1.WatchNetworksResponse.EventType
+	8,   // 87: canopy.v1.WatchNetworksResponse.network:type_name -> canopy.v1.Network
+	93,  // 88: canopy.v1.WatchNetworksResponse.cloud_error:type_name -> canopy.v1.CloudError
+	90,  // 89: canopy.v1.WatchPortsRequest.location:type_name -> canopy.v1.Location
+	87,  // 90: canopy.v1.WatchPortsRequest.labels:type_name -> canopy.v1.WatchPortsRequest.LabelsEntry
+	3,   // 91: canopy.v1.WatchPortsResponse.type:type_name -> canopy.v1.WatchPortsResponse.EventType
+	11,  // 92: canopy.v1.WatchPortsResponse.port:type_name -> canopy.v1.Port
+	93,  // 93: canopy.v1.WatchPortsResponse.cloud_error:type_name -> canopy.v1.CloudError
+	90,  // 94: canopy.v1.WatchSecurityGroupsRequest.location:type_name -> canopy.v1.Location
+	88,  // 95: canopy.v1.WatchSecurityGroupsRequest.labels:type_name -> canopy.v1.WatchSecurityGroupsRequest.LabelsEntry
+	4,   // 96: canopy.v1.WatchSecurityGroupsResponse.type:type_name -> canopy.v1.WatchSecurityGroupsResponse.EventType
+	15,  // 97: canopy.v1.WatchSecurityGroupsResponse.security_group:type_name -> canopy.v1.SecurityGroup
+	93,  // 98: canopy.v1.WatchSecurityGroupsResponse.cloud_error:type_name -> canopy.v1.CloudError
+	90,  // 99: canopy.v1.WatchFloatingIPsRequest.location:type_name -> canopy.v1.Location
+	89,  // 100: canopy.v1.WatchFloatingIPsRequest.labels:type_name -> canopy.v1.WatchFloatingIPsRequest.LabelsEntry
+	5,   // 101: canopy.v1.WatchFloatingIPsResponse.type:type_name -> canopy.v1.WatchFloatingIPsResponse.EventType
+	16,  // 102: canopy.v1.WatchFloatingIPsResponse.floating_ip:type_name -> canopy.v1.FloatingIP
+	93,  // 103: canopy.v1.WatchFloatingIPsResponse.cloud_error:type_name -> canopy.v1.CloudError
+	17,  // 104: canopy.v1.NetworkService.CreateNetwork:input_type -> canopy.v1.CreateNetworkRequest
+	18,  // 105: canopy.v1.NetworkService.GetNetwork:input_type -> canopy.v1.GetNetworkRequest
+	19,  // 106: canopy.v1.NetworkService.ListNetworks:input_type -> canopy.v1.ListNetworksRequest
+	21,  // 107: canopy.v1.NetworkService.DeleteNetwork:input_type -> canopy.v1.DeleteNetworkRequest
+	54,  // 108: canopy.v1.NetworkService.WatchNetworks:input_type -> canopy.v1.WatchNetworksRequest
+	22,  // 109: canopy.v1.NetworkService.CreateSubnet:input_type -> canopy.v1.CreateSubnetRequest
+	23,  // 110: canopy.v1.NetworkService.GetSubnet:input_type -> canopy.v1.GetSubnetRequest
+	24,  // 111: canopy.v1.NetworkService.ListSubnets:input_type -> canopy.v1.ListSubnetsRequest
+	26,  // 112: canopy.v1.NetworkService.DeleteSubnet:input_type -> canopy.v1.DeleteSubnetRequest
+	27,  // 113: canopy.v1.NetworkService.CreatePort:input_type -> canopy.v1.CreatePortRequest
+	28,  // 114: canopy.v1.NetworkService.GetPort:input_type -> canopy.v1.GetPortRequest
+	29,  // 115: canopy.v1.NetworkService.ListPorts:input_type -> canopy.v1.ListPortsRequest
+	31,  // 116: canopy.v1.NetworkService.DeletePort:input_type -> canopy.v1.DeletePortRequest
+	56,  // 117: canopy.v1.NetworkService.WatchPorts:input_type -> canopy.v1.WatchPortsRequest
+	32,  // 118: canopy.v1.NetworkService.CreateRouter:input_type -> canopy.v1.CreateRouterRequest
+	33,  // 119: canopy.v1.NetworkService.GetRouter:input_type -> canopy.v1.GetRouterRequest
+	34,  // 120: canopy.v1.NetworkService.ListRouters:input_type -> canopy.v1.ListRoutersRequest
+	36,  // 121: canopy.v1.NetworkService.DeleteRouter:input_type -> canopy.v1.DeleteRouterRequest
+	37,  // 122: canopy.v1.NetworkService.SetRouterGateway:input_type -> canopy.v1.SetRouterGatewayRequest
+	38,  // 123: canopy.v1.NetworkService.AddRouterInterface:input_type -> canopy.v1.AddRouterInterfaceRequest
+	39,  // 124: canopy.v1.NetworkService.RemoveRouterInterface:input_type -> canopy.v1.RemoveRouterInterfaceRequest
+	40,  // 125: canopy.v1.NetworkService.CreateSecurityGroup:input_type -> canopy.v1.CreateSecurityGroupRequest
+	41,  // 126: canopy.v1.NetworkService.GetSecurityGroup:input_type -> canopy.v1.GetSecurityGroupRequest
+	42,  // 127: canopy.v1.NetworkService.ListSecurityGroups:input_type -> canopy.v1.ListSecurityGroupsRequest
+	44,  // 128: canopy.v1.NetworkService.DeleteSecurityGroup:input_type -> canopy.v1.DeleteSecurityGroupRequest
+	45,  // 129: canopy.v1.NetworkService.AddSecurityGroupRule:input_type -> canopy.v1.AddSecurityGroupRuleRequest
+	46,  // 130: canopy.v1.NetworkService.RemoveSecurityGroupRule:input_type -> canopy.v1.RemoveSecurityGroupRuleRequest
+	58,  // 131: canopy.v1.NetworkService.WatchSecurityGroups:input_type -> canopy.v1.WatchSecurityGroupsRequest
+	47,  // 132: canopy.v1.NetworkService.AllocateFloatingIP:input_type -> canopy.v1.AllocateFloatingIPRequest
+	48,  // 133: canopy.v1.NetworkService.GetFloatingIP:input_type -> canopy.v1.GetFloatingIPRequest
+	49,  // 134: canopy.v1.NetworkService.ListFloatingIPs:input_type -> canopy.v1.ListFloatingIPsRequest
+	51,  // 135: canopy.v1.NetworkService.AssociateFloatingIP:input_type -> canopy.v1.AssociateFloatingIPRequest
+	52,  // 136: canopy.v1.NetworkService.DisassociateFloatingIP:input_type -> canopy.v1.DisassociateFloatingIPRequest
+	53,  // 137: canopy.v1.NetworkService.ReleaseFloatingIP:input_type -> canopy.v1.ReleaseFloatingIPRequest
+	60,  // 138: canopy.v1.NetworkService.WatchFloatingIPs:input_type -> canopy.v1.WatchFloatingIPsRequest
+	94,  // 139: canopy.v1.NetworkService.CreateNetwork:output_type -> canopy.v1.Operation
+	8,   // 140: canopy.v1.NetworkService.GetNetwork:output_type -> canopy.v1.Network
+	20,  // 141: canopy.v1.NetworkService.ListNetworks:output_type -> canopy.v1.ListNetworksResponse
+	94,  // 142: canopy.v1.NetworkService.DeleteNetwork:output_type -> canopy.v1.Operation
+	55,  // 143: canopy.v1.NetworkService.WatchNetworks:output_type -> canopy.v1.WatchNetworksResponse
+	94,  // 144: canopy.v1.NetworkService.CreateSubnet:output_type -> canopy.v1.Operation
+	9,   // 145: canopy.v1.NetworkService.GetSubnet:output_type -> canopy.v1.Subnet
+	25,  // 146: canopy.v1.NetworkService.ListSubnets:output_type -> canopy.v1.ListSubnetsResponse
+	94,  // 147: canopy.v1.NetworkService.DeleteSubnet:output_type -> canopy.v1.Operation
+	94,  // 148: canopy.v1.NetworkService.CreatePort:output_type -> canopy.v1.Operation
+	11,  // 149: canopy.v1.NetworkService.GetPort:output_type -> canopy.v1.Port
+	30,  // 150: canopy.v1.NetworkService.ListPorts:output_type -> canopy.v1.ListPortsResponse
+	94,  // 151: canopy.v1.NetworkService.DeletePort:output_type -> canopy.v1.Operation
+	57,  // 152: canopy.v1.NetworkService.WatchPorts:output_type -> canopy.v1.WatchPortsResponse
+	94,  // 153: canopy.v1.NetworkService.CreateRouter:output_type -> canopy.v1.Operation
+	13,  // 154: canopy.v1.NetworkService.GetRouter:output_type -> canopy.v1.Router
+	35,  // 155: canopy.v1.NetworkService.ListRouters:output_type -> canopy.v1.ListRoutersResponse
+	94,  // 156: canopy.v1.NetworkService.DeleteRouter:output_type -> canopy.v1.Operation
+	13,  // 157: canopy.v1.NetworkService.SetRouterGateway:output_type -> canopy.v1.Router
+	13,  // 158: canopy.v1.NetworkService.AddRouterInterface:output_type -> canopy.v1.Router
+	13,  // 159: canopy.v1.NetworkService.RemoveRouterInterface:output_type -> canopy.v1.Router
+	94,  // 160: canopy.v1.NetworkService.CreateSecurityGroup:output_type -> canopy.v1.Operation
+	15,  // 161: canopy.v1.NetworkService.GetSecurityGroup:output_type -> canopy.v1.SecurityGroup
+	43,  // 162: canopy.v1.NetworkService.ListSecurityGroups:output_type -> canopy.v1.ListSecurityGroupsResponse
+	94,  // 163: canopy.v1.NetworkService.DeleteSecurityGroup:output_type -> canopy.v1.Operation
+	15,  // 164: canopy.v1.NetworkService.AddSecurityGroupRule:output_type -> canopy.v1.SecurityGroup
+	15,  // 165: canopy.v1.NetworkService.RemoveSecurityGroupRule:output_type -> canopy.v1.SecurityGroup
+	59,  // 166: canopy.v1.NetworkService.WatchSecurityGroups:output_type -> canopy.v1.WatchSecurityGroupsResponse
+	94,  // 167: canopy.v1.NetworkService.AllocateFloatingIP:output_type -> canopy.v1.Operation
+	16,  // 168: canopy.v1.NetworkService.GetFloatingIP:output_type -> canopy.v1.FloatingIP
+	50,  // 169: canopy.v1.NetworkService.ListFloatingIPs:output_type -> canopy.v1.ListFloatingIPsResponse
+	16,  // 170: canopy.v1.NetworkService.AssociateFloatingIP:output_type -> canopy.v1.FloatingIP
+	16,  // 171: canopy.v1.NetworkService.DisassociateFloatingIP:output_type -> canopy.v1.FloatingIP
+	94,  // 172: canopy.v1.NetworkService.ReleaseFloatingIP:output_type -> canopy.v1.Operation
+	61,  // 173: canopy.v1.NetworkService.WatchFloatingIPs:output_type -> canopy.v1.WatchFloatingIPsResponse
+	139, // [139:174] is the sub-list for method output_type
+	104, // [104:139] is the sub-list for method input_type
+	104, // [104:104] is the sub-list for extension type_name
+	104, // [104:104] is the sub-list for extension extendee
+	0,   // [0:104] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_network_proto_init() }
@@ -5094,8 +6040,8 @@ func file_canopy_v1_network_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_network_proto_rawDesc), len(file_canopy_v1_network_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   72,
+			NumEnums:      6,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

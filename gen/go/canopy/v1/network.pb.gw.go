@@ -189,6 +189,34 @@ func local_request_NetworkService_DeleteNetwork_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
+var filter_NetworkService_WatchNetworks_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_NetworkService_WatchNetworks_0(ctx context.Context, marshaler runtime.Marshaler, client NetworkServiceClient, req *http.Request, pathParams map[string]string) (NetworkService_WatchNetworksClient, runtime.ServerMetadata, error) {
+	var (
+		protoReq WatchNetworksRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_NetworkService_WatchNetworks_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	stream, err := client.WatchNetworks(ctx, &protoReq)
+	if err != nil {
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	return stream, metadata, nil
+}
+
 func request_NetworkService_CreateSubnet_0(ctx context.Context, marshaler runtime.Marshaler, client NetworkServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq CreateSubnetRequest
@@ -495,6 +523,34 @@ func local_request_NetworkService_DeletePort_0(ctx context.Context, marshaler ru
 	}
 	msg, err := server.DeletePort(ctx, &protoReq)
 	return msg, metadata, err
+}
+
+var filter_NetworkService_WatchPorts_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_NetworkService_WatchPorts_0(ctx context.Context, marshaler runtime.Marshaler, client NetworkServiceClient, req *http.Request, pathParams map[string]string) (NetworkService_WatchPortsClient, runtime.ServerMetadata, error) {
+	var (
+		protoReq WatchPortsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_NetworkService_WatchPorts_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	stream, err := client.WatchPorts(ctx, &protoReq)
+	if err != nil {
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	return stream, metadata, nil
 }
 
 func request_NetworkService_CreateRouter_0(ctx context.Context, marshaler runtime.Marshaler, client NetworkServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -1030,6 +1086,34 @@ func local_request_NetworkService_RemoveSecurityGroupRule_0(ctx context.Context,
 	return msg, metadata, err
 }
 
+var filter_NetworkService_WatchSecurityGroups_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_NetworkService_WatchSecurityGroups_0(ctx context.Context, marshaler runtime.Marshaler, client NetworkServiceClient, req *http.Request, pathParams map[string]string) (NetworkService_WatchSecurityGroupsClient, runtime.ServerMetadata, error) {
+	var (
+		protoReq WatchSecurityGroupsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_NetworkService_WatchSecurityGroups_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	stream, err := client.WatchSecurityGroups(ctx, &protoReq)
+	if err != nil {
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	return stream, metadata, nil
+}
+
 func request_NetworkService_AllocateFloatingIP_0(ctx context.Context, marshaler runtime.Marshaler, client NetworkServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq AllocateFloatingIPRequest
@@ -1274,6 +1358,34 @@ func local_request_NetworkService_ReleaseFloatingIP_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
+var filter_NetworkService_WatchFloatingIPs_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_NetworkService_WatchFloatingIPs_0(ctx context.Context, marshaler runtime.Marshaler, client NetworkServiceClient, req *http.Request, pathParams map[string]string) (NetworkService_WatchFloatingIPsClient, runtime.ServerMetadata, error) {
+	var (
+		protoReq WatchFloatingIPsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_NetworkService_WatchFloatingIPs_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	stream, err := client.WatchFloatingIPs(ctx, &protoReq)
+	if err != nil {
+		return nil, metadata, err
+	}
+	header, err := stream.Header()
+	if err != nil {
+		return nil, metadata, err
+	}
+	metadata.HeaderMD = header
+	return stream, metadata, nil
+}
+
 // RegisterNetworkServiceHandlerServer registers the http handlers for service NetworkService to "mux".
 // UnaryRPC     :call NetworkServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -1359,6 +1471,13 @@ func RegisterNetworkServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			return
 		}
 		forward_NetworkService_DeleteNetwork_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+
+	mux.Handle(http.MethodGet, pattern_NetworkService_WatchNetworks_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
 	})
 	mux.Handle(http.MethodPost, pattern_NetworkService_CreateSubnet_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1519,6 +1638,13 @@ func RegisterNetworkServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 			return
 		}
 		forward_NetworkService_DeletePort_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+
+	mux.Handle(http.MethodGet, pattern_NetworkService_WatchPorts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
 	})
 	mux.Handle(http.MethodPost, pattern_NetworkService_CreateRouter_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -1780,6 +1906,13 @@ func RegisterNetworkServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		}
 		forward_NetworkService_RemoveSecurityGroupRule_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+
+	mux.Handle(http.MethodGet, pattern_NetworkService_WatchSecurityGroups_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
+	})
 	mux.Handle(http.MethodPost, pattern_NetworkService_AllocateFloatingIP_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1901,6 +2034,13 @@ func RegisterNetworkServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		forward_NetworkService_ReleaseFloatingIP_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 
+	mux.Handle(http.MethodGet, pattern_NetworkService_WatchFloatingIPs_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		err := status.Error(codes.Unimplemented, "streaming calls are not yet supported in the in-process transport")
+		_, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+		return
+	})
+
 	return nil
 }
 
@@ -2007,6 +2147,23 @@ func RegisterNetworkServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 			return
 		}
 		forward_NetworkService_DeleteNetwork_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_NetworkService_WatchNetworks_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/canopy.v1.NetworkService/WatchNetworks", runtime.WithHTTPPathPattern("/v1/networks:watch"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_NetworkService_WatchNetworks_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_NetworkService_WatchNetworks_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_NetworkService_CreateSubnet_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -2143,6 +2300,23 @@ func RegisterNetworkServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 			return
 		}
 		forward_NetworkService_DeletePort_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodGet, pattern_NetworkService_WatchPorts_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/canopy.v1.NetworkService/WatchPorts", runtime.WithHTTPPathPattern("/v1/ports:watch"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_NetworkService_WatchPorts_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_NetworkService_WatchPorts_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_NetworkService_CreateRouter_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -2365,6 +2539,23 @@ func RegisterNetworkServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_NetworkService_RemoveSecurityGroupRule_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_NetworkService_WatchSecurityGroups_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/canopy.v1.NetworkService/WatchSecurityGroups", runtime.WithHTTPPathPattern("/v1/securityGroups:watch"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_NetworkService_WatchSecurityGroups_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_NetworkService_WatchSecurityGroups_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodPost, pattern_NetworkService_AllocateFloatingIP_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -2467,6 +2658,23 @@ func RegisterNetworkServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_NetworkService_ReleaseFloatingIP_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_NetworkService_WatchFloatingIPs_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/canopy.v1.NetworkService/WatchFloatingIPs", runtime.WithHTTPPathPattern("/v1/floatingIps:watch"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_NetworkService_WatchFloatingIPs_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_NetworkService_WatchFloatingIPs_0(annotatedContext, mux, outboundMarshaler, w, req, func() (proto.Message, error) { return resp.Recv() }, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -2475,6 +2683,7 @@ var (
 	pattern_NetworkService_GetNetwork_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "networks", "id"}, ""))
 	pattern_NetworkService_ListNetworks_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "networks"}, ""))
 	pattern_NetworkService_DeleteNetwork_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "networks", "id"}, ""))
+	pattern_NetworkService_WatchNetworks_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "networks"}, "watch"))
 	pattern_NetworkService_CreateSubnet_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "subnets"}, ""))
 	pattern_NetworkService_GetSubnet_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "subnets", "id"}, ""))
 	pattern_NetworkService_ListSubnets_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "subnets"}, ""))
@@ -2483,6 +2692,7 @@ var (
 	pattern_NetworkService_GetPort_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "ports", "id"}, ""))
 	pattern_NetworkService_ListPorts_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "ports"}, ""))
 	pattern_NetworkService_DeletePort_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "ports", "id"}, ""))
+	pattern_NetworkService_WatchPorts_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "ports"}, "watch"))
 	pattern_NetworkService_CreateRouter_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "routers"}, ""))
 	pattern_NetworkService_GetRouter_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "routers", "id"}, ""))
 	pattern_NetworkService_ListRouters_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "routers"}, ""))
@@ -2496,12 +2706,14 @@ var (
 	pattern_NetworkService_DeleteSecurityGroup_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "securityGroups", "id"}, ""))
 	pattern_NetworkService_AddSecurityGroupRule_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "securityGroups", "id"}, "addRule"))
 	pattern_NetworkService_RemoveSecurityGroupRule_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "securityGroups", "id"}, "removeRule"))
+	pattern_NetworkService_WatchSecurityGroups_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "securityGroups"}, "watch"))
 	pattern_NetworkService_AllocateFloatingIP_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "floatingIps"}, ""))
 	pattern_NetworkService_GetFloatingIP_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "floatingIps", "id"}, ""))
 	pattern_NetworkService_ListFloatingIPs_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "floatingIps"}, ""))
 	pattern_NetworkService_AssociateFloatingIP_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "floatingIps", "id"}, "associate"))
 	pattern_NetworkService_DisassociateFloatingIP_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "floatingIps", "id"}, "disassociate"))
 	pattern_NetworkService_ReleaseFloatingIP_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2}, []string{"v1", "floatingIps", "id"}, ""))
+	pattern_NetworkService_WatchFloatingIPs_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "floatingIps"}, "watch"))
 )
 
 var (
@@ -2509,6 +2721,7 @@ var (
 	forward_NetworkService_GetNetwork_0              = runtime.ForwardResponseMessage
 	forward_NetworkService_ListNetworks_0            = runtime.ForwardResponseMessage
 	forward_NetworkService_DeleteNetwork_0           = runtime.ForwardResponseMessage
+	forward_NetworkService_WatchNetworks_0           = runtime.ForwardResponseStream
 	forward_NetworkService_CreateSubnet_0            = runtime.ForwardResponseMessage
 	forward_NetworkService_GetSubnet_0               = runtime.ForwardResponseMessage
 	forward_NetworkService_ListSubnets_0             = runtime.ForwardResponseMessage
@@ -2517,6 +2730,7 @@ var (
 	forward_NetworkService_GetPort_0                 = runtime.ForwardResponseMessage
 	forward_NetworkService_ListPorts_0               = runtime.ForwardResponseMessage
 	forward_NetworkService_DeletePort_0              = runtime.ForwardResponseMessage
+	forward_NetworkService_WatchPorts_0              = runtime.ForwardResponseStream
 	forward_NetworkService_CreateRouter_0            = runtime.ForwardResponseMessage
 	forward_NetworkService_GetRouter_0               = runtime.ForwardResponseMessage
 	forward_NetworkService_ListRouters_0             = runtime.ForwardResponseMessage
@@ -2530,10 +2744,12 @@ var (
 	forward_NetworkService_DeleteSecurityGroup_0     = runtime.ForwardResponseMessage
 	forward_NetworkService_AddSecurityGroupRule_0    = runtime.ForwardResponseMessage
 	forward_NetworkService_RemoveSecurityGroupRule_0 = runtime.ForwardResponseMessage
+	forward_NetworkService_WatchSecurityGroups_0     = runtime.ForwardResponseStream
 	forward_NetworkService_AllocateFloatingIP_0      = runtime.ForwardResponseMessage
 	forward_NetworkService_GetFloatingIP_0           = runtime.ForwardResponseMessage
 	forward_NetworkService_ListFloatingIPs_0         = runtime.ForwardResponseMessage
 	forward_NetworkService_AssociateFloatingIP_0     = runtime.ForwardResponseMessage
 	forward_NetworkService_DisassociateFloatingIP_0  = runtime.ForwardResponseMessage
 	forward_NetworkService_ReleaseFloatingIP_0       = runtime.ForwardResponseMessage
+	forward_NetworkService_WatchFloatingIPs_0        = runtime.ForwardResponseStream
 )

@@ -23,6 +23,7 @@ const (
 	NetworkService_GetNetwork_FullMethodName              = "/canopy.v1.NetworkService/GetNetwork"
 	NetworkService_ListNetworks_FullMethodName            = "/canopy.v1.NetworkService/ListNetworks"
 	NetworkService_DeleteNetwork_FullMethodName           = "/canopy.v1.NetworkService/DeleteNetwork"
+	NetworkService_WatchNetworks_FullMethodName           = "/canopy.v1.NetworkService/WatchNetworks"
 	NetworkService_CreateSubnet_FullMethodName            = "/canopy.v1.NetworkService/CreateSubnet"
 	NetworkService_GetSubnet_FullMethodName               = "/canopy.v1.NetworkService/GetSubnet"
 	NetworkService_ListSubnets_FullMethodName             = "/canopy.v1.NetworkService/ListSubnets"
@@ -31,6 +32,7 @@ const (
 	NetworkService_GetPort_FullMethodName                 = "/canopy.v1.NetworkService/GetPort"
 	NetworkService_ListPorts_FullMethodName               = "/canopy.v1.NetworkService/ListPorts"
 	NetworkService_DeletePort_FullMethodName              = "/canopy.v1.NetworkService/DeletePort"
+	NetworkService_WatchPorts_FullMethodName              = "/canopy.v1.NetworkService/WatchPorts"
 	NetworkService_CreateRouter_FullMethodName            = "/canopy.v1.NetworkService/CreateRouter"
 	NetworkService_GetRouter_FullMethodName               = "/canopy.v1.NetworkService/GetRouter"
 	NetworkService_ListRouters_FullMethodName             = "/canopy.v1.NetworkService/ListRouters"
@@ -44,12 +46,14 @@ const (
 	NetworkService_DeleteSecurityGroup_FullMethodName     = "/canopy.v1.NetworkService/DeleteSecurityGroup"
 	NetworkService_AddSecurityGroupRule_FullMethodName    = "/canopy.v1.NetworkService/AddSecurityGroupRule"
 	NetworkService_RemoveSecurityGroupRule_FullMethodName = "/canopy.v1.NetworkService/RemoveSecurityGroupRule"
+	NetworkService_WatchSecurityGroups_FullMethodName     = "/canopy.v1.NetworkService/WatchSecurityGroups"
 	NetworkService_AllocateFloatingIP_FullMethodName      = "/canopy.v1.NetworkService/AllocateFloatingIP"
 	NetworkService_GetFloatingIP_FullMethodName           = "/canopy.v1.NetworkService/GetFloatingIP"
 	NetworkService_ListFloatingIPs_FullMethodName         = "/canopy.v1.NetworkService/ListFloatingIPs"
 	NetworkService_AssociateFloatingIP_FullMethodName     = "/canopy.v1.NetworkService/AssociateFloatingIP"
 	NetworkService_DisassociateFloatingIP_FullMethodName  = "/canopy.v1.NetworkService/DisassociateFloatingIP"
 	NetworkService_ReleaseFloatingIP_FullMethodName       = "/canopy.v1.NetworkService/ReleaseFloatingIP"
+	NetworkService_WatchFloatingIPs_FullMethodName        = "/canopy.v1.NetworkService/WatchFloatingIPs"
 )
 
 // NetworkServiceClient is the client API for NetworkService service.
@@ -87,6 +91,14 @@ type NetworkServiceClient interface {
 	// Deletes a network; one that still has ports other than the cloud's own
 	// is FAILED_PRECONDITION naming them.
 	DeleteNetwork(ctx context.Context, in *DeleteNetworkRequest, opts ...grpc.CallOption) (*Operation, error)
+	// Streams the matching networks as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by each cloud's batched
+	// poller: any number of watchers cost a cloud one list per poll interval.
+	// Global networks are definitions, not cloud resources: their
+	// realizations are watched as the networks of their clouds.
+	// External and shared networks are seen by every project, as in
+	// ListNetworks.
+	WatchNetworks(ctx context.Context, in *WatchNetworksRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchNetworksResponse], error)
 	// Creates a subnet in a network.
 	CreateSubnet(ctx context.Context, in *CreateSubnetRequest, opts ...grpc.CallOption) (*Operation, error)
 	// Gets a subnet by id or name.
@@ -103,6 +115,10 @@ type NetworkServiceClient interface {
 	ListPorts(ctx context.Context, in *ListPortsRequest, opts ...grpc.CallOption) (*ListPortsResponse, error)
 	// Deletes a port.
 	DeletePort(ctx context.Context, in *DeletePortRequest, opts ...grpc.CallOption) (*Operation, error)
+	// Streams the matching ports as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by each cloud's batched
+	// poller: any number of watchers cost a cloud one list per poll interval.
+	WatchPorts(ctx context.Context, in *WatchPortsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPortsResponse], error)
 	// Creates a router, with a gateway on an external network if asked.
 	CreateRouter(ctx context.Context, in *CreateRouterRequest, opts ...grpc.CallOption) (*Operation, error)
 	// Gets a router by id or name.
@@ -130,6 +146,14 @@ type NetworkServiceClient interface {
 	AddSecurityGroupRule(ctx context.Context, in *AddSecurityGroupRuleRequest, opts ...grpc.CallOption) (*SecurityGroup, error)
 	// Removes a rule.
 	RemoveSecurityGroupRule(ctx context.Context, in *RemoveSecurityGroupRuleRequest, opts ...grpc.CallOption) (*SecurityGroup, error)
+	// Streams the matching security groups as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by each cloud's batched
+	// poller: any number of watchers cost a cloud one list per poll interval.
+	// A change of a group's rules is MODIFIED, whoever made it: canopy, the
+	// cloud's own API, or the reconcile loop putting back a global group's
+	// realization changed at the cloud (its re-added rules have new ids).
+	// Global groups are definitions: their realizations are watched.
+	WatchSecurityGroups(ctx context.Context, in *WatchSecurityGroupsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSecurityGroupsResponse], error)
 	// Allocates a floating IP from an external network.
 	AllocateFloatingIP(ctx context.Context, in *AllocateFloatingIPRequest, opts ...grpc.CallOption) (*Operation, error)
 	// Gets a floating IP by id or address.
@@ -143,6 +167,11 @@ type NetworkServiceClient interface {
 	DisassociateFloatingIP(ctx context.Context, in *DisassociateFloatingIPRequest, opts ...grpc.CallOption) (*FloatingIP, error)
 	// Releases a floating IP back to its cloud.
 	ReleaseFloatingIP(ctx context.Context, in *ReleaseFloatingIPRequest, opts ...grpc.CallOption) (*Operation, error)
+	// Streams the matching floating IPs as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by each cloud's batched
+	// poller: any number of watchers cost a cloud one list per poll interval.
+	// Associations and disassociations are MODIFIED.
+	WatchFloatingIPs(ctx context.Context, in *WatchFloatingIPsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFloatingIPsResponse], error)
 }
 
 type networkServiceClient struct {
@@ -192,6 +221,25 @@ func (c *networkServiceClient) DeleteNetwork(ctx context.Context, in *DeleteNetw
 	}
 	return out, nil
 }
+
+func (c *networkServiceClient) WatchNetworks(ctx context.Context, in *WatchNetworksRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchNetworksResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NetworkService_ServiceDesc.Streams[0], NetworkService_WatchNetworks_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchNetworksRequest, WatchNetworksResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkService_WatchNetworksClient = grpc.ServerStreamingClient[WatchNetworksResponse]
 
 func (c *networkServiceClient) CreateSubnet(ctx context.Context, in *CreateSubnetRequest, opts ...grpc.CallOption) (*Operation, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -272,6 +320,25 @@ func (c *networkServiceClient) DeletePort(ctx context.Context, in *DeletePortReq
 	}
 	return out, nil
 }
+
+func (c *networkServiceClient) WatchPorts(ctx context.Context, in *WatchPortsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchPortsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NetworkService_ServiceDesc.Streams[1], NetworkService_WatchPorts_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchPortsRequest, WatchPortsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkService_WatchPortsClient = grpc.ServerStreamingClient[WatchPortsResponse]
 
 func (c *networkServiceClient) CreateRouter(ctx context.Context, in *CreateRouterRequest, opts ...grpc.CallOption) (*Operation, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -403,6 +470,25 @@ func (c *networkServiceClient) RemoveSecurityGroupRule(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *networkServiceClient) WatchSecurityGroups(ctx context.Context, in *WatchSecurityGroupsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchSecurityGroupsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NetworkService_ServiceDesc.Streams[2], NetworkService_WatchSecurityGroups_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchSecurityGroupsRequest, WatchSecurityGroupsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkService_WatchSecurityGroupsClient = grpc.ServerStreamingClient[WatchSecurityGroupsResponse]
+
 func (c *networkServiceClient) AllocateFloatingIP(ctx context.Context, in *AllocateFloatingIPRequest, opts ...grpc.CallOption) (*Operation, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Operation)
@@ -463,6 +549,25 @@ func (c *networkServiceClient) ReleaseFloatingIP(ctx context.Context, in *Releas
 	return out, nil
 }
 
+func (c *networkServiceClient) WatchFloatingIPs(ctx context.Context, in *WatchFloatingIPsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFloatingIPsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NetworkService_ServiceDesc.Streams[3], NetworkService_WatchFloatingIPs_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchFloatingIPsRequest, WatchFloatingIPsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkService_WatchFloatingIPsClient = grpc.ServerStreamingClient[WatchFloatingIPsResponse]
+
 // NetworkServiceServer is the server API for NetworkService service.
 // All implementations must embed UnimplementedNetworkServiceServer
 // for forward compatibility.
@@ -498,6 +603,14 @@ type NetworkServiceServer interface {
 	// Deletes a network; one that still has ports other than the cloud's own
 	// is FAILED_PRECONDITION naming them.
 	DeleteNetwork(context.Context, *DeleteNetworkRequest) (*Operation, error)
+	// Streams the matching networks as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by each cloud's batched
+	// poller: any number of watchers cost a cloud one list per poll interval.
+	// Global networks are definitions, not cloud resources: their
+	// realizations are watched as the networks of their clouds.
+	// External and shared networks are seen by every project, as in
+	// ListNetworks.
+	WatchNetworks(*WatchNetworksRequest, grpc.ServerStreamingServer[WatchNetworksResponse]) error
 	// Creates a subnet in a network.
 	CreateSubnet(context.Context, *CreateSubnetRequest) (*Operation, error)
 	// Gets a subnet by id or name.
@@ -514,6 +627,10 @@ type NetworkServiceServer interface {
 	ListPorts(context.Context, *ListPortsRequest) (*ListPortsResponse, error)
 	// Deletes a port.
 	DeletePort(context.Context, *DeletePortRequest) (*Operation, error)
+	// Streams the matching ports as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by each cloud's batched
+	// poller: any number of watchers cost a cloud one list per poll interval.
+	WatchPorts(*WatchPortsRequest, grpc.ServerStreamingServer[WatchPortsResponse]) error
 	// Creates a router, with a gateway on an external network if asked.
 	CreateRouter(context.Context, *CreateRouterRequest) (*Operation, error)
 	// Gets a router by id or name.
@@ -541,6 +658,14 @@ type NetworkServiceServer interface {
 	AddSecurityGroupRule(context.Context, *AddSecurityGroupRuleRequest) (*SecurityGroup, error)
 	// Removes a rule.
 	RemoveSecurityGroupRule(context.Context, *RemoveSecurityGroupRuleRequest) (*SecurityGroup, error)
+	// Streams the matching security groups as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by each cloud's batched
+	// poller: any number of watchers cost a cloud one list per poll interval.
+	// A change of a group's rules is MODIFIED, whoever made it: canopy, the
+	// cloud's own API, or the reconcile loop putting back a global group's
+	// realization changed at the cloud (its re-added rules have new ids).
+	// Global groups are definitions: their realizations are watched.
+	WatchSecurityGroups(*WatchSecurityGroupsRequest, grpc.ServerStreamingServer[WatchSecurityGroupsResponse]) error
 	// Allocates a floating IP from an external network.
 	AllocateFloatingIP(context.Context, *AllocateFloatingIPRequest) (*Operation, error)
 	// Gets a floating IP by id or address.
@@ -554,6 +679,11 @@ type NetworkServiceServer interface {
 	DisassociateFloatingIP(context.Context, *DisassociateFloatingIPRequest) (*FloatingIP, error)
 	// Releases a floating IP back to its cloud.
 	ReleaseFloatingIP(context.Context, *ReleaseFloatingIPRequest) (*Operation, error)
+	// Streams the matching floating IPs as they are now, then every change and
+	// every deletion, until the caller hangs up. Fed by each cloud's batched
+	// poller: any number of watchers cost a cloud one list per poll interval.
+	// Associations and disassociations are MODIFIED.
+	WatchFloatingIPs(*WatchFloatingIPsRequest, grpc.ServerStreamingServer[WatchFloatingIPsResponse]) error
 	mustEmbedUnimplementedNetworkServiceServer()
 }
 
@@ -575,6 +705,9 @@ func (UnimplementedNetworkServiceServer) ListNetworks(context.Context, *ListNetw
 }
 func (UnimplementedNetworkServiceServer) DeleteNetwork(context.Context, *DeleteNetworkRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteNetwork not implemented")
+}
+func (UnimplementedNetworkServiceServer) WatchNetworks(*WatchNetworksRequest, grpc.ServerStreamingServer[WatchNetworksResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchNetworks not implemented")
 }
 func (UnimplementedNetworkServiceServer) CreateSubnet(context.Context, *CreateSubnetRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateSubnet not implemented")
@@ -599,6 +732,9 @@ func (UnimplementedNetworkServiceServer) ListPorts(context.Context, *ListPortsRe
 }
 func (UnimplementedNetworkServiceServer) DeletePort(context.Context, *DeletePortRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeletePort not implemented")
+}
+func (UnimplementedNetworkServiceServer) WatchPorts(*WatchPortsRequest, grpc.ServerStreamingServer[WatchPortsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchPorts not implemented")
 }
 func (UnimplementedNetworkServiceServer) CreateRouter(context.Context, *CreateRouterRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateRouter not implemented")
@@ -639,6 +775,9 @@ func (UnimplementedNetworkServiceServer) AddSecurityGroupRule(context.Context, *
 func (UnimplementedNetworkServiceServer) RemoveSecurityGroupRule(context.Context, *RemoveSecurityGroupRuleRequest) (*SecurityGroup, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveSecurityGroupRule not implemented")
 }
+func (UnimplementedNetworkServiceServer) WatchSecurityGroups(*WatchSecurityGroupsRequest, grpc.ServerStreamingServer[WatchSecurityGroupsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchSecurityGroups not implemented")
+}
 func (UnimplementedNetworkServiceServer) AllocateFloatingIP(context.Context, *AllocateFloatingIPRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method AllocateFloatingIP not implemented")
 }
@@ -656,6 +795,9 @@ func (UnimplementedNetworkServiceServer) DisassociateFloatingIP(context.Context,
 }
 func (UnimplementedNetworkServiceServer) ReleaseFloatingIP(context.Context, *ReleaseFloatingIPRequest) (*Operation, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReleaseFloatingIP not implemented")
+}
+func (UnimplementedNetworkServiceServer) WatchFloatingIPs(*WatchFloatingIPsRequest, grpc.ServerStreamingServer[WatchFloatingIPsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchFloatingIPs not implemented")
 }
 func (UnimplementedNetworkServiceServer) mustEmbedUnimplementedNetworkServiceServer() {}
 func (UnimplementedNetworkServiceServer) testEmbeddedByValue()                        {}
@@ -749,6 +891,17 @@ func _NetworkService_DeleteNetwork_Handler(srv interface{}, ctx context.Context,
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _NetworkService_WatchNetworks_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchNetworksRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(NetworkServiceServer).WatchNetworks(m, &grpc.GenericServerStream[WatchNetworksRequest, WatchNetworksResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkService_WatchNetworksServer = grpc.ServerStreamingServer[WatchNetworksResponse]
 
 func _NetworkService_CreateSubnet_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateSubnetRequest)
@@ -893,6 +1046,17 @@ func _NetworkService_DeletePort_Handler(srv interface{}, ctx context.Context, de
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _NetworkService_WatchPorts_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchPortsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(NetworkServiceServer).WatchPorts(m, &grpc.GenericServerStream[WatchPortsRequest, WatchPortsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkService_WatchPortsServer = grpc.ServerStreamingServer[WatchPortsResponse]
 
 func _NetworkService_CreateRouter_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateRouterRequest)
@@ -1128,6 +1292,17 @@ func _NetworkService_RemoveSecurityGroupRule_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NetworkService_WatchSecurityGroups_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchSecurityGroupsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(NetworkServiceServer).WatchSecurityGroups(m, &grpc.GenericServerStream[WatchSecurityGroupsRequest, WatchSecurityGroupsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkService_WatchSecurityGroupsServer = grpc.ServerStreamingServer[WatchSecurityGroupsResponse]
+
 func _NetworkService_AllocateFloatingIP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AllocateFloatingIPRequest)
 	if err := dec(in); err != nil {
@@ -1235,6 +1410,17 @@ func _NetworkService_ReleaseFloatingIP_Handler(srv interface{}, ctx context.Cont
 	}
 	return interceptor(ctx, in, info, handler)
 }
+
+func _NetworkService_WatchFloatingIPs_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchFloatingIPsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(NetworkServiceServer).WatchFloatingIPs(m, &grpc.GenericServerStream[WatchFloatingIPsRequest, WatchFloatingIPsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkService_WatchFloatingIPsServer = grpc.ServerStreamingServer[WatchFloatingIPsResponse]
 
 // NetworkService_ServiceDesc is the grpc.ServiceDesc for NetworkService service.
 // It's only intended for direct use with grpc.RegisterService,
@@ -1368,6 +1554,27 @@ var NetworkService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _NetworkService_ReleaseFloatingIP_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchNetworks",
+			Handler:       _NetworkService_WatchNetworks_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchPorts",
+			Handler:       _NetworkService_WatchPorts_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchSecurityGroups",
+			Handler:       _NetworkService_WatchSecurityGroups_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchFloatingIPs",
+			Handler:       _NetworkService_WatchFloatingIPs_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "canopy/v1/network.proto",
 }

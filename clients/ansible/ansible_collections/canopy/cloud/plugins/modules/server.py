@@ -33,7 +33,8 @@ options:
         server; several servers of that name in the location fail the task.
       - The create's C(request_id) is a UUIDv5 of the module name, O(name),
         O(cloud), O(region), O(zone), O(flavor), O(image), O(boot_volume),
-        O(keypair), O(networks), O(user_data) and O(labels).
+        O(keypair), O(networks), O(user_data) and O(labels), and, when set,
+        O(security_groups), O(ports), O(nics) and O(auto_ip).
     type: str
     required: true
   state:
@@ -69,6 +70,42 @@ options:
     description:
       - Cloud-init user data.
     type: str
+  security_groups:
+    description:
+      - Security groups (canopy ids or names, of the server's cloud or
+        global) for the ports the create makes; unset, the cloud's default.
+    type: list
+    elements: str
+  ports:
+    description:
+      - Existing ports (canopy ids or names, see M(canopy.cloud.port)) to
+        attach, after the ports made on O(networks).
+    type: list
+    elements: str
+  nics:
+    description:
+      - The networks and ports as C(openstack.cloud.server) takes them, each
+        item a network name or id, or a dict with one of C(net-id),
+        C(net-name), C(port-id), C(port-name). Added to O(networks) and
+        O(ports).
+    type: list
+    elements: raw
+  auto_ip:
+    description:
+      - Give the server a floating IP from its cloud's external network
+        once it is active (canopy's C(auto_ip)). On an existing server that
+        has no floating IP, one is allocated and associated (see
+        M(canopy.cloud.floating_ip)).
+      - Unlike C(openstack.cloud.server), the default is V(false).
+    type: bool
+    default: false
+    aliases: [auto_floating_ip, public_ip]
+  delete_ips:
+    description:
+      - With V(absent), release the server's floating IPs after the server
+        is deleted (canopy, like Nova, only frees them).
+    type: bool
+    default: false
   labels:
     description:
       - Labels to set on the server (server metadata or tags in the cloud).
@@ -107,10 +144,25 @@ request_id:
   description: The idempotency key the create sent.
   returned: when a server was created
   type: str
+floating_ip:
+  description: The floating IP allocated for O(auto_ip) on an existing server.
+  returned: when one was allocated
+  type: dict
+operation:
+  description: The canopy operation of that allocation.
+  returned: when a floating IP was allocated for O(auto_ip) on an existing server
+  type: dict
+released_ips:
+  description: The addresses of the floating IPs O(delete_ips) released.
+  returned: when the server was deleted with O(delete_ips)
+  type: list
+  elements: str
 '''
 
 from ansible_collections.canopy.cloud.plugins.module_utils.canopy import (
-    CanopyError, CanopyModule, path_id)
+    CanopyError, CanopyModule, live, path_id)
+from ansible_collections.canopy.cloud.plugins.module_utils.network import (
+    REALIZATION_LABEL, cloud_of, create, is_global, net_location)
 
 
 def differences(cm, server):
@@ -145,8 +197,83 @@ def main():
         networks=dict(type='list', elements='str'),
         user_data=dict(type='str'),
         labels=dict(type='dict'),
+        security_groups=dict(type='list', elements='str'),
+        ports=dict(type='list', elements='str'),
+        nics=dict(type='list', elements='raw'),
+        auto_ip=dict(type='bool', default=False, aliases=['auto_floating_ip', 'public_ip']),
+        delete_ips=dict(type='bool', default=False),
     ), supports_check_mode=True, mutually_exclusive=[('image', 'boot_volume')])
     cm.run(lambda: run(cm))
+
+
+def resolve_soft(cm, collection, key, ref, cloud):
+    """A network, port or group named ref in cloud (or global) as its canopy
+    id, so that canopyd need not resolve a name that other clouds use too;
+    anything else (a native id, a name canopy resolves otherwise) as given."""
+    items, dummy = cm.client.list_all('/v1/%s' % collection, key, query={'name': ref})
+    items = [i for i in items if i.get('name') == ref and live(i)]
+    gids = set(i.get('id') for i in items if is_global(i))
+    items = [i for i in items if (i.get('labels') or {}).get(REALIZATION_LABEL) not in gids]
+    if cloud:
+        items = [i for i in items if is_global(i) or cloud_of(i) == cloud]
+    return items[0]['id'] if len(items) == 1 else ref
+
+
+def attachments(cm, cloud):
+    """networks, ports and security_groups of the create, from networks,
+    ports, nics and security_groups; cloud() is the server's cloud."""
+    p = cm.params
+    nets = list(p['networks'] or [])
+    ports = list(p['ports'] or [])
+    for i, nic in enumerate(p['nics'] or []):
+        if isinstance(nic, dict):
+            keys = [k for k in ('net-id', 'net-name', 'port-id', 'port-name') if nic.get(k)]
+            if len(keys) != 1:
+                raise CanopyError('canopy rejected field nics[%d]: want one of net-id, net-name, port-id, '
+                                  'port-name' % i)
+            (ports if keys[0].startswith('port') else nets).append(str(nic[keys[0]]))
+        else:
+            nets.append(str(nic))
+    if not (nets or ports or p['security_groups']):
+        return [], [], []
+    cloud = cloud()
+    nets = [resolve_soft(cm, 'networks', 'networks', n, cloud) for n in nets]
+    ports = [resolve_soft(cm, 'ports', 'ports', n, cloud) for n in ports]
+    groups = [resolve_soft(cm, 'securityGroups', 'security_groups', g, cloud) for g in p['security_groups'] or []]
+    return nets, ports, groups
+
+
+def server_fips(cm, server):
+    items, dummy = cm.client.list_all('/v1/floatingIps', 'floating_ips', query={'server': server['id']})
+    return [f for f in items if live(f) and f.get('server_id') == server['id']]
+
+
+def delete_server(cm, server):
+    p = cm.params
+    fips = server_fips(cm, server) if p['delete_ips'] else []
+    extra = dict(released_ips=[f.get('ip') for f in fips]) if p['delete_ips'] else {}
+    if cm.check_mode:
+        cm.exit(True, None, diff=dict(before=server, after={}), **extra)
+    gone = cm.client.call('DELETE', '/v1/servers/%s' % path_id(server['id']),
+                          query={'wait': p['wait'], 'allow_missing': True})
+    for f in fips:
+        op = cm.client.call('DELETE', '/v1/floatingIps/%s' % path_id(f['id']))
+        if p['wait']:
+            cm.client.wait_operation(op, p['timeout'])
+    cm.exit(True, None if p['wait'] else gone, diff=dict(before=server, after={}), **extra)
+
+
+def ensure_auto_ip(cm, server):
+    """auto_ip on an existing server: a floating IP when it has none."""
+    if server_fips(cm, server):
+        cm.exit(False, server)
+    identity = dict(server=server['id'], auto_ip=True)
+    if cm.check_mode:
+        cm.exit(True, server, request_id=cm.request_id(identity))
+    body = dict(location=dict(cloud=cloud_of(server)), server=server['id'])
+    fip, op, rid = create(cm, 'floatingIps', body, identity)
+    server = cm.client.get_or_none('/v1/servers/%s' % path_id(server['id'])) or server
+    cm.exit(True, server, floating_ip=fip, operation=op, request_id=rid)
 
 
 def run(cm):
@@ -156,11 +283,7 @@ def run(cm):
     if p['state'] == 'absent':
         if server is None:
             cm.exit(False, None)
-        if cm.check_mode:
-            cm.exit(True, None, diff=dict(before=server, after={}))
-        gone = cm.client.call('DELETE', '/v1/servers/%s' % path_id(server['id']),
-                              query={'wait': p['wait'], 'allow_missing': True})
-        cm.exit(True, None if p['wait'] else gone, diff=dict(before=server, after={}))
+        delete_server(cm, server)
 
     if server is not None:
         if p['wait'] and not cm.check_mode:
@@ -172,6 +295,8 @@ def run(cm):
             cm.module.warn('server %s exists and differs in %s, which canopy cannot change on an '
                            'existing server; delete and recreate it to change them'
                            % (p['name'], ', '.join(diffs)))
+        if p['auto_ip'] and server.get('status') == 'STATUS_ACTIVE':
+            ensure_auto_ip(cm, server)
         cm.exit(False, server)
 
     if not p['flavor']:
@@ -186,8 +311,15 @@ def run(cm):
     for k in ('image', 'boot_volume', 'keypair'):
         if p[k]:
             body[k] = p[k]
-    if p['networks']:
-        body['networks'] = p['networks']
+    nets, ports, groups = attachments(cm, lambda: net_location(cm).get('cloud'))
+    if nets:
+        body['networks'] = nets
+    if ports:
+        body['ports'] = ports
+    if groups:
+        body['security_groups'] = groups
+    if p['auto_ip']:
+        body['auto_ip'] = True
     if p['labels']:
         body['labels'] = dict((k, str(v)) for k, v in p['labels'].items())
     if p['user_data']:
@@ -195,12 +327,17 @@ def run(cm):
         body['user_data'] = base64.b64encode(p['user_data'].encode('utf-8')).decode('ascii')
     identity = dict((k, p[k]) for k in ('name', 'cloud', 'region', 'zone', 'flavor', 'image',
                                         'boot_volume', 'keypair', 'networks', 'user_data', 'labels'))
+    # Added later: in the identity only when set, so that the request ids of
+    # tasks written before they existed stay what they were.
+    for k in ('security_groups', 'ports', 'nics', 'auto_ip'):
+        if p[k]:
+            identity[k] = p[k]
     if cm.check_mode:
         predicted = dict(name=p['name'], location=loc, labels=body.get('labels', {}))
         cm.exit(True, None, diff=dict(before={}, after=predicted),
                 request_id=cm.request_id(identity))
 
-    def create(rid):
+    def create_server(rid):
         b = dict(body, request_id=rid)
         return cm.client.call('POST', '/v1/servers', body=b)
 
@@ -209,7 +346,7 @@ def run(cm):
             return False
         return cm.client.get_or_none('/v1/servers/%s' % path_id(s['id'])) is not None
 
-    server, rid = cm.create_idempotent(create, still_exists, identity)
+    server, rid = cm.create_idempotent(create_server, still_exists, identity)
     if p['wait'] and server.get('status') == 'STATUS_ERROR':
         raise CanopyError('server %s (%s) is in ERROR: %s' % (
             p['name'], server.get('id'), server.get('status_message') or server.get('provider_status')))

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Run the etcd store's tests against a real 3-member etcd cluster:
+#
+#   test/etcd/test.sh [go test flags...]
+#
+# Starts the cluster (test/etcd/up.sh), runs with CANOPY_ETCD_ENDPOINTS set
+# `go test -tags etcd -count=1 ./store/etcd/...` (storetest, the lost-answer
+# and kill-a-member tests) and canopyd end to end on --store etcd://
+# (TestCanopydOnEtcd), and stops the cluster again if this script was the
+# one that started it (CANOPY_ETCD_KEEP=1 leaves it running). The kill test
+# restarts the member it killed through up.sh.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/etcd/lib.sh
+. "$HERE/lib.sh"
+
+was_up=1
+for m in "${MEMBERS[@]}"; do pid_of "$m" >/dev/null || was_up=; done
+endpoints=$("$HERE/up.sh" | tail -n 1)
+if [[ -z $was_up && ${CANOPY_ETCD_KEEP:-} != 1 ]]; then
+	trap '"$HERE/down.sh"' EXIT
+fi
+cd "$ROOT"
+export CANOPY_ETCD_ENDPOINTS=$endpoints
+go test -tags etcd -count=1 "$@" ./store/etcd/...
+go test -tags etcd -count=1 -run 'TestCanopydOnEtcd' "$@" ./cmd/canopyd/
