@@ -9,8 +9,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // serverNetworking is what a server create needs of the networking side:
@@ -18,7 +20,7 @@ import (
 // for auto_ip. networkService implements it.
 type serverNetworking interface {
 	serverNet(ctx context.Context, cl *router.Cloud, req *canopyv1.CreateServerRequest) (networks, ports, groups []string, err error)
-	autoIP(ctx context.Context, cl *router.Cloud, serverNative, zone string) error
+	autoIP(ctx context.Context, cl *router.Cloud, server store.Mapping, zone string, replay bool) error
 }
 
 // serverNet resolves a CreateServer's networks (canopy ids and names of
@@ -102,7 +104,15 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 // network, as shade's create_server(auto_ip=True): one it already has is
 // kept (a retried create), and one allocated but not associated is
 // released again.
-func (s *networkService) autoIP(ctx context.Context, cl *router.Cloud, serverNative, zone string) error {
+//
+// The floating IP carries the server's canopy id as its idempotency token
+// (a server has one auto_ip address; the id is of another kind, so lists
+// adopt the address rather than take it for a crash duplicate): a create
+// retried after a crash between the allocation and the association
+// (replay) finds the address the first attempt allocated instead of
+// allocating a second and leaking the first.
+func (s *networkService) autoIP(ctx context.Context, cl *router.Cloud, server store.Mapping, zone string, replay bool) error {
+	serverNative := server.NativeID
 	n, err := cl.NetOrFail(providers.CapFloatingIPs)
 	if err != nil {
 		return err
@@ -120,10 +130,11 @@ func (s *networkService) autoIP(ctx context.Context, cl *router.Cloud, serverNat
 	if err != nil {
 		return err
 	}
-	f, err := n.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: ext, Zone: zone})
+	f, err := n.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: ext, Zone: zone, IdempotencyToken: server.ID, Replay: replay})
 	if err != nil {
 		return router.CloudErr(cl.Name, "allocate a floating IP for auto_ip", err)
 	}
+	failpoint.Hit("net.auto-ip:allocated")
 	if err := n.AssociateFloatingIP(ctx, f.NativeID, "", serverNative); err != nil {
 		if rerr := n.ReleaseFloatingIP(context.WithoutCancel(ctx), f.NativeID); rerr != nil && !errors.Is(rerr, providers.ErrNotFound) {
 			s.log.Warn("auto_ip: could not release the floating IP it failed to associate", "cloud", cl.Name, "ip", f.IP, "err", rerr)

@@ -199,7 +199,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 				Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED"}, nil
 		}
 		if err == nil && req.GetAutoIp() && sv.GetStatus() == canopyv1.Status_STATUS_ACTIVE {
-			return s.withAutoIP(ctx, cl, m, sv.GetLocation().GetZone()) // the first attempt may have stopped before its floating IP
+			return s.withAutoIP(ctx, cl, m, sv.GetLocation().GetZone(), true) // the first attempt may have stopped before its floating IP
 		}
 		return sv, err
 	}
@@ -233,15 +233,16 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 		if err != nil || !req.GetAutoIp() {
 			return out, err
 		}
-		return s.withAutoIP(ctx, cl, m, out.GetLocation().GetZone())
+		return s.withAutoIP(ctx, cl, m, out.GetLocation().GetZone(), !created)
 	}
 	return s.serverPB1(ctx, cl, m.ID, sv)
 }
 
 // withAutoIP associates a floating IP with a new, ACTIVE server and
-// answers with the server as the cloud shows it then.
-func (s *computeService) withAutoIP(ctx context.Context, cl *router.Cloud, m store.Mapping, zone string) (*canopyv1.Server, error) {
-	if err := s.net.autoIP(ctx, cl, m.NativeID, zone); err != nil {
+// answers with the server as the cloud shows it then. replay says a first
+// attempt of this create may have allocated one already.
+func (s *computeService) withAutoIP(ctx context.Context, cl *router.Cloud, m store.Mapping, zone string, replay bool) (*canopyv1.Server, error) {
+	if err := s.net.autoIP(ctx, cl, m, zone, replay); err != nil {
 		return nil, err
 	}
 	return s.afterAction(ctx, cl, m, true, "ACTIVE with a floating address", func(sv providers.Server, present bool) bool {
