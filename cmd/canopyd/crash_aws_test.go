@@ -178,5 +178,5 @@ auth:
 		cleanup: func(t *testing.T, s *story) { motoRemove(t, api, s.prefix) },
 	}
 	t.Cleanup(func() { motoRemove(t, api, run+"-") })
-	runRealCrash(t, eng)
+	runRealCrash(t, eng.lineages())
 }

@@ -170,7 +170,7 @@ auth:
 		cleanup: func(t *testing.T, s *story) { l.remove(t, s.prefix) },
 	}
 	t.Cleanup(func() { l.remove(t, run+"-") })
-	runRealCrash(t, eng)
+	runRealCrash(t, eng.lineages())
 }
 
 // TestDuplicateServerOpenStack: a second Nova server carrying the tag of a

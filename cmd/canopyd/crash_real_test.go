@@ -3,15 +3,18 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // runRealCrash runs the crash-safety lineages on a real engine: one
 // discovery run lists the failpoints the story passes (which must include
 // the adapter's own, after the cloud accepted a create), then canopyd is
 // killed at each of them in turn.
-func runRealCrash(t *testing.T, eng *engine) {
+func runRealCrash(t *testing.T, eng crashRun) {
 	t.Helper()
+	began := time.Now()
 	points := discover(t, eng)
+	t.Logf("%s: discovery run: %s", eng.cloud, time.Since(began).Round(time.Millisecond))
 	var adapter []string
 	for _, p := range points {
 		if strings.HasPrefix(p, "openstack/") || strings.HasPrefix(p, "aws/") {

@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -332,6 +334,59 @@ func startWith(t *testing.T, data, cfg string, env ...string) (*canopydtest.Daem
 	return d, err
 }
 
+// crashStory is what the crash machinery drives, one per lineage: the
+// block-storage story of this file (through engine.lineages) or the
+// networking one (crash_net_test.go).
+type crashStory interface {
+	// run drives the whole story; it returns errDied when canopyd died on
+	// the way, and fails the test on any other error.
+	run(t *testing.T, d *canopydtest.Daemon) error
+	// settle lets canopy's own reconciliation finish once the story ran
+	// to its end (canopyd still up) and returns the crash duplicates
+	// canopy found and deleted.
+	settle(t *testing.T, d *canopydtest.Daemon, data string) int
+	// verify checks, canopyd stopped, that nothing was lost, duplicated or
+	// leaked.
+	verify(t *testing.T, data string)
+	// cleanup removes what a verified lineage left in its cloud.
+	cleanup(t *testing.T, data string)
+}
+
+// crashRun is one cloud's crash lineages: canopyd's config, the cloud, and
+// the story of each lineage (-1: the discovery run).
+type crashRun struct {
+	cfg, cloud string
+	story      func(lineage int) crashStory
+	// together arms every point left at each start, so canopyd dies at the
+	// first of them it passes: each restart kills at the next point on the
+	// story's path, and a lineage ends only when the story passed none —
+	// fewer lineages than arming one point at a time, which ends a lineage
+	// at the first point the replayed path no longer passes (the rest of
+	// an operation whose request a replay answers).
+	together bool
+}
+
+// volStory is the block-storage story on an engine.
+type volStory struct {
+	*story
+	eng *engine
+}
+
+func (v volStory) settle(t *testing.T, d *canopydtest.Daemon, data string) int {
+	return settle(t, d, v.eng, data, v.story)
+}
+func (v volStory) verify(t *testing.T, data string) { verifyCrashInvariants(t, data, v.story, v.eng) }
+func (v volStory) cleanup(t *testing.T, _ string) {
+	if v.eng.cleanup != nil {
+		v.eng.cleanup(t, v.story)
+	}
+}
+
+// lineages is the engine's block-storage story as crash lineages.
+func (e *engine) lineages() crashRun {
+	return crashRun{cfg: e.cfg, cloud: e.cloud, story: func(lineage int) crashStory { return volStory{e.story(lineage), e} }}
+}
+
 // engine is where crash stories run: a sim cloud of canopyd's config, or a
 // real engine (crash_openstack_test.go, crash_aws_test.go).
 type engine struct {
@@ -362,11 +417,10 @@ func simEngine(cfg, cloud string, emu bool) *engine {
 
 // discover runs the story once and lists the failpoints it passes, in the
 // order first passed.
-func discover(t *testing.T, eng *engine) []string {
-	cfg := eng.cfg
+func discover(t *testing.T, eng crashRun) []string {
 	data := t.TempDir()
 	logPath := filepath.Join(t.TempDir(), "failpoints.log")
-	d, err := startWith(t, data, cfg, "CANOPY_FAILPOINTS_LOG="+logPath)
+	d, err := startWith(t, data, eng.cfg, "CANOPY_FAILPOINTS_LOG="+logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,12 +428,10 @@ func discover(t *testing.T, eng *engine) []string {
 	if err := s.run(t, d); err != nil {
 		t.Fatalf("discovery run: %v", err)
 	}
-	settle(t, d, eng, data, s)
+	s.settle(t, d, data)
 	d.Stop()
-	verifyCrashInvariants(t, data, s, eng)
-	if eng.cleanup != nil {
-		eng.cleanup(t, s)
-	}
+	s.verify(t, data)
+	s.cleanup(t, data)
 	f, err := os.Open(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -406,11 +458,15 @@ type crashResult struct {
 	duplicates              int // crash duplicates canopy found and deleted
 }
 
+// firedRE finds, in canopyd's log, the failpoint that killed it.
+var firedRE = regexp.MustCompile(`failpoint (\S+): SIGKILL`)
+
 // crashCloud kills canopyd at each of points while it drives the cloud's
 // story, one lineage after another until every point has fired.
-func crashCloud(t *testing.T, eng *engine, points []string) crashResult {
+func crashCloud(t *testing.T, eng crashRun, points []string) crashResult {
 	cfg, cloud := eng.cfg, eng.cloud
 	res := crashResult{points: len(points)}
+	began := time.Now()
 	killed := map[string]bool{}
 	left := func() []string {
 		var out []string
@@ -431,16 +487,18 @@ func crashCloud(t *testing.T, eng *engine, points []string) crashResult {
 		missed := map[string]bool{} // armed in this lineage without firing
 		token := ""
 		for {
-			armed := ""
+			var armed []string
 			for _, p := range left() {
 				if !missed[p] {
-					armed = p
-					break
+					armed = append(armed, p)
+					if !eng.together {
+						break
+					}
 				}
 			}
 			var env []string
-			if armed != "" {
-				env = append(env, "CANOPY_FAILPOINTS="+armed)
+			if len(armed) > 0 {
+				env = append(env, "CANOPY_FAILPOINTS="+strings.Join(armed, ","))
 			}
 			if token != "" {
 				env = append(env, canopydtest.TokenEnv+"="+token)
@@ -451,11 +509,18 @@ func crashCloud(t *testing.T, eng *engine, points []string) crashResult {
 				err = s.run(t, d)
 			}
 			if errors.Is(err, errDied) {
-				if armed == "" || !strings.Contains(d.Logs(), "failpoint "+armed+": SIGKILL") {
-					t.Fatalf("%s: canopyd died but not at the armed failpoint %q:\n%s", cloud, armed, d.Logs())
+				fired := ""
+				if m := firedRE.FindStringSubmatch(d.Logs()); m != nil && slices.Contains(armed, m[1]) {
+					fired = m[1]
 				}
-				killed[armed] = true
+				if fired == "" {
+					t.Fatalf("%s: canopyd died but not at an armed failpoint %q:\n%s", cloud, armed, d.Logs())
+				}
+				killed[fired] = true
 				res.kills++
+				if os.Getenv("CANOPY_CRASH_DEBUG") != "" {
+					t.Logf("%s: lineage %d: killed at %s (%s since the test began)", cloud, lineage+1, fired, time.Since(began).Round(time.Millisecond))
+				}
 				continue
 			}
 			if err != nil {
@@ -463,15 +528,19 @@ func crashCloud(t *testing.T, eng *engine, points []string) crashResult {
 			}
 			// The story is done. An armed point that did not fire is for a
 			// fresh lineage; the invariants hold for this one now.
-			if armed != "" {
-				missed[armed] = true
+			for _, p := range armed {
+				missed[p] = true
 			}
-			res.duplicates += settle(t, d, eng, data, s)
+			if os.Getenv("CANOPY_CRASH_DEBUG") != "" {
+				t.Logf("%s: lineage %d: story done (%s)", cloud, lineage+1, time.Since(began).Round(time.Millisecond))
+			}
+			res.duplicates += s.settle(t, d, data)
 			d.Stop()
-			verifyCrashInvariants(t, data, s, eng)
-			if eng.cleanup != nil {
-				eng.cleanup(t, s)
+			s.verify(t, data)
+			if os.Getenv("CANOPY_CRASH_DEBUG") != "" {
+				t.Logf("%s: lineage %d: verified (%s)", cloud, lineage+1, time.Since(began).Round(time.Millisecond))
 			}
+			s.cleanup(t, data)
 			break
 		}
 	}
@@ -493,7 +562,7 @@ func TestCrashSafety(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(tc.cloud, func(t *testing.T) {
 				t.Parallel()
-				tc.points = discover(t, simEngine(cfg, tc.cloud, tc.emu))
+				tc.points = discover(t, simEngine(cfg, tc.cloud, tc.emu).lineages())
 			})
 		}
 	})
@@ -529,7 +598,7 @@ func TestCrashSafety(t *testing.T) {
 		for i, tc := range cases {
 			t.Run(tc.cloud, func(t *testing.T) {
 				t.Parallel()
-				results[i] = crashCloud(t, simEngine(cfg, tc.cloud, tc.emu), tc.points)
+				results[i] = crashCloud(t, simEngine(cfg, tc.cloud, tc.emu).lineages(), tc.points)
 			})
 		}
 	})
