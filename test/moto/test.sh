@@ -31,5 +31,6 @@ cd "$ROOT"
 export CANOPY_MOTO_AUTH_ENDPOINT=$auth_endpoint
 CANOPY_MOTO_ENDPOINT=$endpoint go test -tags aws -count=1 "$@" ./providers/aws/...
 # The crash-safety lineages on moto: canopyd killed at every failpoint of
-# its story, resources counted with the AWS SDK (cmd/canopyd/crash_aws_test.go).
+# its stories (block storage, networking), resources counted with the AWS
+# SDK (cmd/canopyd/crash_aws_test.go, crash_net_aws_test.go).
 CANOPY_MOTO_ENDPOINT=$endpoint go test -tags aws -count=1 -timeout 30m -run 'TestCrashSafetyAWS' "$@" ./cmd/canopyd/
