@@ -102,4 +102,3 @@ func (s *networkService) removeGlobalRule(ctx context.Context, g globalRecord, r
 		return nil, router.NotFound("security group rule", ruleID)
 	})
 }
-
