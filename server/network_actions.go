@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
@@ -50,7 +51,7 @@ func (s *networkService) routerSubnet(ctx context.Context, id, subnet string) (*
 	if subnet == "" {
 		return nil, m, m, router.BadRequest("subnet", "required: a subnet (canopy id or name) in the router's cloud")
 	}
-	scl, sm, _, _, err := subnetKind.find(ctx, &s.netViews, "subnet", subnet)
+	scl, sm, _, _, err := subnetKind.findIn(ctx, &s.netViews, cl, "subnet", subnet)
 	if err != nil {
 		return nil, m, sm, err
 	}
@@ -83,6 +84,12 @@ func (s *networkService) RemoveRouterInterface(ctx context.Context, req *canopyv
 
 // AddSecurityGroupRule implements canopyv1.NetworkServiceServer.
 func (s *networkService) AddSecurityGroupRule(ctx context.Context, req *canopyv1.AddSecurityGroupRuleRequest) (*canopyv1.SecurityGroup, error) {
+	if g, ok, err := s.findGlobal(ctx, providers.KindSecurityGroup, req.GetId()); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return s.addGlobalRule(ctx, g, req) // network_global_rules.go
+	}
 	rule, err := ruleSpec("rule", req.GetRule())
 	if err != nil {
 		return nil, err
@@ -111,6 +118,12 @@ func (s *networkService) AddSecurityGroupRule(ctx context.Context, req *canopyv1
 func (s *networkService) RemoveSecurityGroupRule(ctx context.Context, req *canopyv1.RemoveSecurityGroupRuleRequest) (*canopyv1.SecurityGroup, error) {
 	if req.GetRuleId() == "" {
 		return nil, router.BadRequest("rule_id", "required: the rule's id, as the group lists it")
+	}
+	if g, ok, err := s.findGlobal(ctx, providers.KindSecurityGroup, req.GetId()); err != nil || ok {
+		if err != nil {
+			return nil, err
+		}
+		return s.removeGlobalRule(ctx, g, req.GetRuleId())
 	}
 	cl, m, x, _, err := securityGroupKind.find(ctx, &s.netViews, "id", req.GetId())
 	if err != nil {
@@ -143,7 +156,7 @@ func (s *networkService) AssociateFloatingIP(ctx context.Context, req *canopyv1.
 	}
 	var port, server string
 	if req.GetPort() != "" {
-		pcl, pm, _, _, err := portKind.find(ctx, &s.netViews, "port", req.GetPort())
+		pcl, pm, _, _, err := portKind.findIn(ctx, &s.netViews, cl, "port", req.GetPort())
 		if err != nil {
 			return nil, err
 		}

@@ -95,7 +95,28 @@ func describeDevice(p *canopyv1.Port) string {
 
 // DeleteSubnet implements canopyv1.NetworkServiceServer.
 func (s *networkService) DeleteSubnet(ctx context.Context, req *canopyv1.DeleteSubnetRequest) (*canopyv1.Operation, error) {
-	return netDelete(ctx, s, subnetKind, req, nil)
+	return netDelete(ctx, s, subnetKind, req, func(ctx context.Context, cl *router.Cloud, m store.Mapping, x providers.Subnet) error {
+		ports, err := freshPortKind.cloudList(ctx, &s.netViews, cl, true)
+		if err != nil {
+			return err
+		}
+		var by []string
+		for _, p := range ports {
+			if strings.HasPrefix(p.DeviceOwner, "network:dhcp") {
+				continue // the cloud's own, which go with the subnet
+			}
+			for _, f := range p.FixedIps {
+				if f.SubnetId == m.ID {
+					by = append(by, "port "+p.Id+describeDevice(p))
+					break
+				}
+			}
+		}
+		if len(by) > 0 {
+			return inUse("subnet", m.ID, by)
+		}
+		return nil
+	})
 }
 
 // DeletePort implements canopyv1.NetworkServiceServer.

@@ -222,7 +222,7 @@ func (v *netViews) globalGroupPB(ctx context.Context, g globalRecord) (*canopyv1
 		CreateTime: ts(g.Created), Labels: g.Labels, Description: g.Description, Scope: canopyv1.Scope_SCOPE_GLOBAL, Realizations: realizationsPB(rs)}
 	for _, r := range g.Rules {
 		pb := rulePB(r, newRefs())
-		pb.RemoteGroup = r.RemoteGroupID // a global id already
+		pb.Id, pb.RemoteGroup = globalRuleID(r), r.RemoteGroupID // a global id already
 		out.Rules = append(out.Rules, pb)
 	}
 	return out, nil

@@ -240,3 +240,99 @@ func TestGlobalNetworkRunsOut(t *testing.T) {
 		t.Fatalf("small = %v %v", got, err)
 	}
 }
+
+// A name in a request whose cloud is known is looked up in that cloud:
+// every sim cloud has its own "public" and "default".
+func TestNamesWithinTheCloud(t *testing.T) {
+	e := newNetEnv(t, twoNetClouds)
+	ctx := ctxT(t)
+	var rt canopyv1.Router
+	op, err := e.n.CreateRouter(ctx, &canopyv1.CreateRouterRequest{Name: "edge", Location: &canopyv1.Location{Cloud: "west"}, ExternalNetwork: "public"})
+	if err := e.done(ctx, op, err, &rt); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := e.n.ListNetworks(ctx, &canopyv1.ListNetworksRequest{Name: "public", Location: &canopyv1.Location{Cloud: "west"}})
+	if err != nil || len(pub.Networks) != 1 || rt.ExternalNetworkId != pub.Networks[0].Id {
+		t.Fatalf("router's gateway on %q, west's public is %v (%v)", rt.ExternalNetworkId, pub, err)
+	}
+	var fip canopyv1.FloatingIP
+	op, err = e.n.AllocateFloatingIP(ctx, &canopyv1.AllocateFloatingIPRequest{Location: &canopyv1.Location{Cloud: "east"}, Network: "public"})
+	if err := e.done(ctx, op, err, &fip); err != nil {
+		t.Fatal(err)
+	}
+	if fip.Location.GetCloud() != "east" {
+		t.Errorf("floating IP in %q", fip.Location.GetCloud())
+	}
+	// An id of the other cloud's network is refused, naming both clouds.
+	eastPub, err := e.n.ListNetworks(ctx, &canopyv1.ListNetworksRequest{Name: "public", Location: &canopyv1.Location{Cloud: "east"}})
+	if err != nil || len(eastPub.Networks) != 1 {
+		t.Fatal(eastPub, err)
+	}
+	_, err = e.n.CreateRouter(ctx, &canopyv1.CreateRouterRequest{Name: "edge2", Location: &canopyv1.Location{Cloud: "west"}, ExternalNetwork: eastPub.Networks[0].Id})
+	wantErr(t, err, codes.InvalidArgument, "external_network", `"east"`, `"west"`)
+	// Without a cloud, the name is ambiguous, and the error says so.
+	_, err = e.n.GetNetwork(ctx, &canopyv1.GetNetworkRequest{Id: "public"})
+	wantErr(t, err, codes.InvalidArgument, "id", "2 networks")
+}
+
+// A global group's rules change in its definition, and every realization
+// follows at once.
+func TestGlobalGroupRuleChanges(t *testing.T) {
+	e := newNetEnv(t, twoNetClouds)
+	ctx := ctxT(t)
+	var g canopyv1.SecurityGroup
+	op, err := e.n.CreateSecurityGroup(ctx, &canopyv1.CreateSecurityGroupRequest{Name: "web", Scope: canopyv1.Scope_SCOPE_GLOBAL,
+		Rules: []*canopyv1.SecurityGroupRule{{Protocol: "tcp", PortMin: 22, RemoteCidr: "0.0.0.0/0"}}})
+	if err := e.done(ctx, op, err, &g); err != nil {
+		t.Fatal(err)
+	}
+	natives := map[string]string{}
+	for _, cloud := range []string{"east", "west"} {
+		sv, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "s-" + cloud, Flavor: "m1.small", Image: "debian-12",
+			Location: &canopyv1.Location{Cloud: cloud}, SecurityGroups: []string{"web"}, Wait: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = sv
+	}
+	got, err := e.n.GetSecurityGroup(ctx, &canopyv1.GetSecurityGroupRequest{Id: "web"})
+	if err != nil || len(got.Realizations) != 2 {
+		t.Fatalf("web = %v %v", got, err)
+	}
+	for _, r := range got.Realizations {
+		natives[r.Cloud] = r.NativeId
+	}
+	added, err := e.n.AddSecurityGroupRule(ctx, &canopyv1.AddSecurityGroupRuleRequest{Id: "web", Rule: &canopyv1.SecurityGroupRule{Protocol: "tcp", PortMin: 443, RemoteCidr: "0.0.0.0/0"}})
+	if err != nil || len(added.Rules) != 2 {
+		t.Fatalf("after adding 443: %v %v", added, err)
+	}
+	for cloud, native := range natives {
+		if _, ok := hasRule(groupRules(t, e, cloud, native), 443, "0.0.0.0/0", ""); !ok {
+			t.Errorf("%s's realization lacks the added rule", cloud)
+		}
+	}
+	_, err = e.n.AddSecurityGroupRule(ctx, &canopyv1.AddSecurityGroupRuleRequest{Id: "web", Rule: &canopyv1.SecurityGroupRule{Protocol: "tcp", PortMin: 443, RemoteCidr: "0.0.0.0/0"}})
+	wantErr(t, err, codes.AlreadyExists, "")
+	_, err = e.n.AddSecurityGroupRule(ctx, &canopyv1.AddSecurityGroupRuleRequest{Id: "web", Rule: &canopyv1.SecurityGroupRule{Protocol: "tcp", PortMin: 1, RemoteGroup: "nope"}})
+	wantErr(t, err, codes.InvalidArgument, "rule.remote_group", "nope")
+	var ssh string
+	for _, r := range added.Rules {
+		if r.PortMin == 22 {
+			ssh = r.Id
+		}
+	}
+	if ssh == "" {
+		t.Fatalf("rules have no ids: %v", added.Rules)
+	}
+	removed, err := e.n.RemoveSecurityGroupRule(ctx, &canopyv1.RemoveSecurityGroupRuleRequest{Id: g.Id, RuleId: ssh})
+	if err != nil || len(removed.Rules) != 1 || removed.Rules[0].PortMin != 443 {
+		t.Fatalf("after removing ssh: %v %v", removed, err)
+	}
+	for cloud, native := range natives {
+		if _, ok := hasRule(groupRules(t, e, cloud, native), 22, "0.0.0.0/0", ""); ok {
+			t.Errorf("%s's realization still has the removed rule", cloud)
+		}
+	}
+	_, err = e.n.RemoveSecurityGroupRule(ctx, &canopyv1.RemoveSecurityGroupRuleRequest{Id: g.Id, RuleId: ssh})
+	wantErr(t, err, codes.NotFound, "", ssh)
+}

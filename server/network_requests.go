@@ -123,7 +123,7 @@ func (s *networkService) CreatePort(ctx context.Context, req *canopyv1.CreatePor
 		spec := providers.PortSpec{Name: req.GetName(), NetworkID: nm.NativeID, Labels: req.GetLabels()}
 		var subnet netip.Prefix
 		if req.GetSubnet() != "" {
-			scl, sm, sx, _, err := subnetKind.find(ctx, &s.netViews, "subnet", req.GetSubnet())
+			scl, sm, sx, _, err := subnetKind.findIn(ctx, &s.netViews, cl, "subnet", req.GetSubnet())
 			if err != nil {
 				return nil, netJob{}, err
 			}
@@ -160,7 +160,7 @@ func (s *networkService) groupNatives(ctx context.Context, cl *router.Cloud, fie
 	var out []string
 	for i, ref := range refs {
 		f := field + "[" + strconv.Itoa(i) + "]"
-		gcl, gm, _, _, err := securityGroupKind.find(ctx, &s.netViews, f, ref)
+		gcl, gm, _, _, err := securityGroupKind.findIn(ctx, &s.netViews, cl, f, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +176,7 @@ func (s *networkService) groupNatives(ctx context.Context, cl *router.Cloud, fie
 // or the cloud's only one.
 func (s *networkService) externalNetwork(ctx context.Context, cl *router.Cloud, field, ref string) (string, error) {
 	if ref != "" {
-		ncl, nm, nx, _, err := networkKind.find(ctx, &s.netViews, field, ref)
+		ncl, nm, nx, _, err := networkKind.findIn(ctx, &s.netViews, cl, field, ref)
 		if err != nil {
 			return "", err
 		}
@@ -251,7 +251,7 @@ func (s *networkService) CreateSecurityGroup(ctx context.Context, req *canopyv1.
 		}
 		spec := providers.SecurityGroupSpec{Name: req.GetName(), Description: req.GetDescription(), Labels: req.GetLabels(), Zone: zoneOf(req.GetLocation())}
 		if req.GetNetwork() != "" {
-			ncl, nm, _, _, err := networkKind.find(ctx, &s.netViews, "network", req.GetNetwork())
+			ncl, nm, _, _, err := networkKind.findIn(ctx, &s.netViews, cl, "network", req.GetNetwork())
 			if err != nil {
 				return nil, netJob{}, err
 			}

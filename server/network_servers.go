@@ -71,7 +71,7 @@ func (s *networkService) serverNet(ctx context.Context, cl *router.Cloud, req *c
 	}
 	for i, ref := range req.GetPorts() {
 		f := "ports[" + strconv.Itoa(i) + "]"
-		pcl, pm, px, _, ferr := portKind.find(ctx, &s.netViews, f, ref)
+		pcl, pm, px, _, ferr := portKind.findIn(ctx, &s.netViews, cl, f, ref)
 		if ferr != nil {
 			return nil, nil, nil, ferr
 		}

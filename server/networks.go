@@ -273,6 +273,36 @@ func (k netKind[T, P]) find(ctx context.Context, v *netViews, field, ref string)
 	return cl, m, x, out[0], nil
 }
 
+// findIn is find within one cloud: a name is looked up among that
+// cloud's resources only (each cloud may have its own "public" or
+// "default"), and an id of another cloud's resource is INVALID_ARGUMENT.
+func (k netKind[T, P]) findIn(ctx context.Context, v *netViews, cl *router.Cloud, field, ref string) (*router.Cloud, store.Mapping, T, P, error) {
+	var zero T
+	var none P
+	if name, isID, err := router.IDOrName(field, ref); err == nil && !isID {
+		all, err := k.cloudList(ctx, v, cl, true)
+		if err != nil {
+			return nil, store.Mapping{}, zero, none, err
+		}
+		var seen []P
+		for _, x := range all {
+			if k.visible(ctx, x) {
+				seen = append(seen, x)
+			}
+		}
+		x, err := router.PickByName(k.name, field, name, seen, nil)
+		if err != nil {
+			return nil, store.Mapping{}, zero, none, err
+		}
+		ref = x.GetId()
+	}
+	fcl, m, x, pb, err := k.find(ctx, v, field, ref)
+	if err == nil && fcl != cl {
+		err = sameCloud(field, cl, fcl, m.ID)
+	}
+	return fcl, m, x, pb, err
+}
+
 // describe is the API form of one resource by native id, for an
 // operation's response.
 func (k netKind[T, P]) describe(ctx context.Context, v *netViews, cl *router.Cloud, native string) (P, error) {

@@ -185,6 +185,10 @@ func TestNetworkLifecycle(t *testing.T) {
 	}
 	_, err = e.n.DeleteRouter(ctx, &canopyv1.DeleteRouterRequest{Id: "edge"})
 	wantErr(t, err, codes.FailedPrecondition, "", sub.Id)
+	// A subnet with a port (the router's, the vip) is refused up front,
+	// naming them.
+	_, err = e.n.DeleteSubnet(ctx, &canopyv1.DeleteSubnetRequest{Id: "front"})
+	wantErr(t, err, codes.FailedPrecondition, "", port.Id, "router_interface")
 	_, err = e.n.CreateRouter(ctx, &canopyv1.CreateRouterRequest{Name: "bad", ExternalNetwork: "app"})
 	wantErr(t, err, codes.InvalidArgument, "external_network", "not external")
 

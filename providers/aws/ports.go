@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -326,8 +327,8 @@ func (c *Cloud) DeletePort(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if a := e.Attachment; a != nil && awssdk.ToString(a.InstanceId) != "" && a.Status != types.AttachmentStatusDetached {
-		return fmt.Errorf("aws: delete port %s: %w: server %s uses it", id, providers.ErrConflict, awssdk.ToString(a.InstanceId))
+	if inst := c.liveAttachment(ctx, e); inst != "" {
+		return fmt.Errorf("aws: delete port %s: %w: server %s uses it", id, providers.ErrConflict, inst)
 	}
 	api, err := c.netClient(region)
 	if err != nil {
@@ -337,4 +338,22 @@ func (c *Cloud) DeletePort(ctx context.Context, id string) error {
 		return netFail(err, target, "delete port %s in %s", id, region)
 	}
 	return nil
+}
+
+// liveAttachment is the instance an interface is attached to, "" when it
+// is detached or its instance is terminated: EC2 detaches an interface
+// that outlives its instance (one attached at launch, DeleteOnTermination
+// false) when the instance terminates; moto leaves it attached to the
+// terminated instance, which would block deleting it for good.
+func (c *Cloud) liveAttachment(ctx context.Context, e types.NetworkInterface) string {
+	a := e.Attachment
+	if a == nil || awssdk.ToString(a.InstanceId) == "" || a.Status == types.AttachmentStatusDetached {
+		return ""
+	}
+	id := awssdk.ToString(a.InstanceId)
+	sv, err := c.GetServer(ctx, id)
+	if errors.Is(err, providers.ErrNotFound) || (err == nil && sv.Status == providers.StatusDeleted) {
+		return ""
+	}
+	return id
 }

@@ -264,6 +264,9 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 	if err := c.applyNetworks(ctx, region, in, spec); err != nil {
 		return providers.Server{}, fmt.Errorf("aws: create server %q: %w", spec.Name, err)
 	}
+	if err := c.checkPorts(ctx, region, spec.IdempotencyToken, spec.Ports); err != nil {
+		return providers.Server{}, fmt.Errorf("aws: create server %q: %w", spec.Name, err)
+	}
 	if spec.RootVolumeGiB > 0 {
 		if err := c.mapRootVolume(ctx, region, spec, in); err != nil {
 			return providers.Server{}, err

@@ -59,9 +59,24 @@ func serverOf(region string, in types.Instance) providers.Server {
 			set("client_token", awssdk.ToString(t.Value))
 		}
 	}
+	// An instance's groups are its interfaces' (EC2 shows their union at
+	// the instance too; moto only when the groups were given there, not
+	// per interface).
 	var groups []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			groups = append(groups, id)
+		}
+	}
 	for _, g := range in.SecurityGroups {
-		groups = append(groups, awssdk.ToString(g.GroupId))
+		add(awssdk.ToString(g.GroupId))
+	}
+	for _, ni := range in.NetworkInterfaces {
+		for _, g := range ni.Groups {
+			add(awssdk.ToString(g.GroupId))
+		}
 	}
 	if len(groups) == 0 {
 		// EC2 shows the primary interface's groups as the instance's;

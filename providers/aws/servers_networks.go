@@ -107,3 +107,34 @@ func (c *Cloud) serverSubnet(ctx context.Context, region, vpc, zone string) (str
 	sort.Strings(ids)
 	return ids[0], nil
 }
+
+// checkPorts refuses ports a server cannot be given: one of another region,
+// one attached to a live instance (other than the one an earlier attempt
+// of this create launched, which a retry with its token returns). EC2 refuses an interface attached
+// elsewhere; moto attaches it again, so the adapter asks first, as it does
+// before the deletes moto does not check.
+func (c *Cloud) checkPorts(ctx context.Context, region, token string, ports []string) error {
+	for i, p := range ports {
+		pr, e, err := c.describeENI(ctx, p)
+		if err != nil {
+			return fmt.Errorf("ports[%d]: %w", i, err)
+		}
+		if pr != region {
+			return fmt.Errorf("%w: ports[%d]: port %s is in region %s, the server in %s", providers.ErrInvalid, i, p, pr, region)
+		}
+		if inst := c.liveAttachment(ctx, e); inst != "" && !c.launchedWith(ctx, inst, token) {
+			return fmt.Errorf("%w: ports[%d]: port %s is in use by instance %s", providers.ErrConflict, i, p, inst)
+		}
+	}
+	return nil
+}
+
+// launchedWith says whether an instance was launched with the idempotency
+// token.
+func (c *Cloud) launchedWith(ctx context.Context, instance, token string) bool {
+	if token == "" {
+		return false
+	}
+	sv, err := c.GetServer(ctx, instance)
+	return err == nil && sv.Properties["client_token"] == token
+}

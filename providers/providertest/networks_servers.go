@@ -84,7 +84,7 @@ func (ns *netSuite) testServerPorts(t *testing.T) {
 		return
 	}
 	fid := ns.ident(t, "fip")
-	f, err := ns.fip.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: ns.fx.ExternalNetwork, Labels: fid.labels, IdempotencyToken: fid.token})
+	f, err := ns.fip.AllocateFloatingIP(ctx, providers.FloatingIPSpec{NetworkID: ns.fx.ExternalNetwork, Zone: ns.fx.Zone, Labels: fid.labels, IdempotencyToken: fid.token})
 	if err != nil {
 		t.Fatalf("AllocateFloatingIP: %v", err)
 	}
