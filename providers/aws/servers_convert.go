@@ -78,17 +78,6 @@ func serverOf(region string, in types.Instance) providers.Server {
 			add(awssdk.ToString(g.GroupId))
 		}
 	}
-	if len(groups) == 0 {
-		// EC2 shows the primary interface's groups as the instance's;
-		// moto only those given outside NetworkInterfaces.
-		for _, ni := range in.NetworkInterfaces {
-			if ni.Attachment != nil && awssdk.ToInt32(ni.Attachment.DeviceIndex) == 0 {
-				for _, g := range ni.Groups {
-					groups = append(groups, awssdk.ToString(g.GroupId))
-				}
-			}
-		}
-	}
 	set("security_groups", strings.Join(groups, ","))
 	s.Properties = props
 	s.Addresses = addressesOf(in)
