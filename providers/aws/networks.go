@@ -67,16 +67,7 @@ func networkOf(region string, v types.Vpc, subnets []string) providers.Network {
 
 // describeVpcs lists a region's VPCs matching the input.
 func describeVpcs(ctx context.Context, region string, api netAPI, in *ec2.DescribeVpcsInput) ([]types.Vpc, error) {
-	var out []types.Vpc
-	pages := ec2.NewDescribeVpcsPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe vpcs in %s", region)
-		}
-		out = append(out, page.Vpcs...)
-	}
-	return out, nil
+	return allPages(ctx, region, "vpcs", ec2.NewDescribeVpcsPaginator(api, in), func(p *ec2.DescribeVpcsOutput) []types.Vpc { return p.Vpcs })
 }
 
 // subnetIDsByVpc returns the ids of a region's subnets (those of the VPCs

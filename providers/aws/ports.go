@@ -74,16 +74,7 @@ func portOf(region string, e types.NetworkInterface) providers.Port {
 
 // describeENIs lists a region's network interfaces matching the input.
 func describeENIs(ctx context.Context, region string, api netAPI, in *ec2.DescribeNetworkInterfacesInput) ([]types.NetworkInterface, error) {
-	var out []types.NetworkInterface
-	pages := ec2.NewDescribeNetworkInterfacesPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe network interfaces in %s", region)
-		}
-		out = append(out, page.NetworkInterfaces...)
-	}
-	return out, nil
+	return allPages(ctx, region, "network interfaces", ec2.NewDescribeNetworkInterfacesPaginator(api, in), func(p *ec2.DescribeNetworkInterfacesOutput) []types.NetworkInterface { return p.NetworkInterfaces })
 }
 
 // ListPorts implements providers.Networks: the network interfaces of every

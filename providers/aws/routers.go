@@ -37,30 +37,12 @@ const defaultRoute = "0.0.0.0/0"
 
 // describeIGWs lists a region's internet gateways matching the input.
 func describeIGWs(ctx context.Context, region string, api netAPI, in *ec2.DescribeInternetGatewaysInput) ([]types.InternetGateway, error) {
-	var out []types.InternetGateway
-	pages := ec2.NewDescribeInternetGatewaysPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe internet gateways in %s", region)
-		}
-		out = append(out, page.InternetGateways...)
-	}
-	return out, nil
+	return allPages(ctx, region, "internet gateways", ec2.NewDescribeInternetGatewaysPaginator(api, in), func(p *ec2.DescribeInternetGatewaysOutput) []types.InternetGateway { return p.InternetGateways })
 }
 
 // describeRouteTables lists a region's route tables matching the input.
 func describeRouteTables(ctx context.Context, region string, api netAPI, in *ec2.DescribeRouteTablesInput) ([]types.RouteTable, error) {
-	var out []types.RouteTable
-	pages := ec2.NewDescribeRouteTablesPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe route tables in %s", region)
-		}
-		out = append(out, page.RouteTables...)
-	}
-	return out, nil
+	return allPages(ctx, region, "route tables", ec2.NewDescribeRouteTablesPaginator(api, in), func(p *ec2.DescribeRouteTablesOutput) []types.RouteTable { return p.RouteTables })
 }
 
 // attachedVpc returns the VPC an internet gateway is attached to ("" none).

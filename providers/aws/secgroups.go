@@ -23,16 +23,7 @@ import (
 
 // describeGroups lists a region's security groups matching the input.
 func describeGroups(ctx context.Context, region string, api netAPI, in *ec2.DescribeSecurityGroupsInput) ([]types.SecurityGroup, error) {
-	var out []types.SecurityGroup
-	pages := ec2.NewDescribeSecurityGroupsPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe security groups in %s", region)
-		}
-		out = append(out, page.SecurityGroups...)
-	}
-	return out, nil
+	return allPages(ctx, region, "security groups", ec2.NewDescribeSecurityGroupsPaginator(api, in), func(p *ec2.DescribeSecurityGroupsOutput) []types.SecurityGroup { return p.SecurityGroups })
 }
 
 // groupOf converts a security group and its rules.

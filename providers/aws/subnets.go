@@ -66,16 +66,7 @@ func subnetOf(region string, s types.Subnet) providers.Subnet {
 
 // describeSubnets lists a region's subnets matching the input.
 func describeSubnets(ctx context.Context, region string, api netAPI, in *ec2.DescribeSubnetsInput) ([]types.Subnet, error) {
-	var out []types.Subnet
-	pages := ec2.NewDescribeSubnetsPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe subnets in %s", region)
-		}
-		out = append(out, page.Subnets...)
-	}
-	return out, nil
+	return allPages(ctx, region, "subnets", ec2.NewDescribeSubnetsPaginator(api, in), func(p *ec2.DescribeSubnetsOutput) []types.Subnet { return p.Subnets })
 }
 
 // ListSubnets implements providers.Networks: the subnets of every region.
