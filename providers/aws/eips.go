@@ -3,9 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -63,34 +61,11 @@ func describeAddresses(ctx context.Context, region string, api netAPI, in *ec2.D
 // ListFloatingIPs implements providers.FloatingIPs: the Elastic IPs of
 // every region.
 func (c *Cloud) ListFloatingIPs(ctx context.Context) ([]providers.FloatingIP, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.FloatingIP
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		addrs, err := describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{})
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, a := range addrs {
-			f := fipOf(region, a)
-			c.remember(f.NativeID, region)
-			out = append(out, f)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(f providers.FloatingIP) string { return f.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.FloatingIP, error) {
+			addrs, err := describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{})
+			return convertAll(region, addrs, fipOf), err
+		})
 }
 
 // describeAddress finds an Elastic IP by allocation id.

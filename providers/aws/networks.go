@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -95,37 +94,23 @@ func subnetIDsByVpc(ctx context.Context, region string, api netAPI, vpcs ...stri
 // ListNetworks implements providers.Networks: the VPCs of every region, and
 // "amazon".
 func (c *Cloud) ListNetworks(ctx context.Context) ([]providers.Network, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.Network
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		vpcs, err := describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{})
-		if err != nil {
-			return err
-		}
-		subnets, err := subnetIDsByVpc(ctx, region, api)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, v := range vpcs {
-			n := networkOf(region, v, subnets[awssdk.ToString(v.VpcId)])
-			c.remember(n.NativeID, region)
-			out = append(out, n)
-		}
-		return nil
-	})
+	out, err := listEachRegion(ctx, c, func(n providers.Network) string { return n.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.Network, error) {
+			vpcs, err := describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{})
+			if err != nil {
+				return nil, err
+			}
+			subnets, err := subnetIDsByVpc(ctx, region, api)
+			if err != nil {
+				return nil, err
+			}
+			return convertAll(region, vpcs, func(region string, v types.Vpc) providers.Network {
+				return networkOf(region, v, subnets[awssdk.ToString(v.VpcId)])
+			}), nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
 	return append(out, amazon()), nil
 }
 

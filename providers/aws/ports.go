@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -80,34 +79,11 @@ func describeENIs(ctx context.Context, region string, api netAPI, in *ec2.Descri
 // ListPorts implements providers.Networks: the network interfaces of every
 // region.
 func (c *Cloud) ListPorts(ctx context.Context) ([]providers.Port, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.Port
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		enis, err := describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{})
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, e := range enis {
-			p := portOf(region, e)
-			c.remember(p.NativeID, region)
-			out = append(out, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(p providers.Port) string { return p.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.Port, error) {
+			enis, err := describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{})
+			return convertAll(region, enis, portOf), err
+		})
 }
 
 // describeENI finds a network interface by id.

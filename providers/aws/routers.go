@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -154,37 +153,14 @@ func routersIn(ctx context.Context, region string, api netAPI, igws []types.Inte
 // ListRouters implements providers.Routers: the internet gateways of every
 // region.
 func (c *Cloud) ListRouters(ctx context.Context) ([]providers.Router, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.Router
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		igws, err := describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{})
-		if err != nil {
-			return err
-		}
-		routers, err := routersIn(ctx, region, api, igws)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range routers {
-			c.remember(r.NativeID, region)
-		}
-		out = append(out, routers...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(r providers.Router) string { return r.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.Router, error) {
+			igws, err := describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{})
+			if err != nil {
+				return nil, err
+			}
+			return routersIn(ctx, region, api, igws)
+		})
 }
 
 // describeIGW finds an internet gateway by id.

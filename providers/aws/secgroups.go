@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -75,37 +74,14 @@ func groupsIn(ctx context.Context, region string, api netAPI, groups []types.Sec
 // ListSecurityGroups implements providers.SecurityGroups: the security
 // groups of every region, each VPC's default group included.
 func (c *Cloud) ListSecurityGroups(ctx context.Context) ([]providers.SecurityGroup, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.SecurityGroup
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		groups, err := describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{})
-		if err != nil {
-			return err
-		}
-		converted, err := groupsIn(ctx, region, api, groups)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, g := range converted {
-			c.remember(g.NativeID, region)
-		}
-		out = append(out, converted...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(g providers.SecurityGroup) string { return g.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.SecurityGroup, error) {
+			groups, err := describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{})
+			if err != nil {
+				return nil, err
+			}
+			return groupsIn(ctx, region, api, groups)
+		})
 }
 
 // describeGroup finds a security group by id.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -71,34 +69,11 @@ func describeSubnets(ctx context.Context, region string, api netAPI, in *ec2.Des
 
 // ListSubnets implements providers.Networks: the subnets of every region.
 func (c *Cloud) ListSubnets(ctx context.Context) ([]providers.Subnet, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.Subnet
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		subnets, err := describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{})
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, s := range subnets {
-			sn := subnetOf(region, s)
-			c.remember(sn.NativeID, region)
-			out = append(out, sn)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(s providers.Subnet) string { return s.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.Subnet, error) {
+			subnets, err := describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{})
+			return convertAll(region, subnets, subnetOf), err
+		})
 }
 
 // describeSubnet finds a subnet by id.
