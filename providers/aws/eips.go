@@ -3,7 +3,6 @@ package aws
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -70,10 +69,7 @@ func (c *Cloud) ListFloatingIPs(ctx context.Context) ([]providers.FloatingIP, er
 
 // describeAddress finds an Elastic IP by allocation id.
 func (c *Cloud) describeAddress(ctx context.Context, id string) (string, types.Address, error) {
-	if !strings.HasPrefix(id, "eipalloc-") {
-		return "", types.Address{}, fmt.Errorf("aws: floating IP %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "floating IP", id, func(ctx context.Context, region string, api netAPI) ([]types.Address, error) {
+	return locateByID(ctx, c, "floating IP", "eipalloc-", id, func(ctx context.Context, region string, api netAPI) ([]types.Address, error) {
 		return describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
 	})
 }
@@ -110,13 +106,9 @@ func (c *Cloud) AllocateFloatingIP(ctx context.Context, spec providers.FloatingI
 	if err != nil {
 		return providers.FloatingIP{}, err
 	}
-	find := func(ctx context.Context) (types.Address, bool, error) {
-		got, err := describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return types.Address{}, false, err
-		}
-		return got[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.Address, error) {
+		return describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.Address, error) {
 		out, err := api.AllocateAddress(failpoint.Sent(ctx, "aws/floating-ip:sent"), &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc, TagSpecifications: tags})
 		if err != nil {

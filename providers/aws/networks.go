@@ -116,10 +116,7 @@ func (c *Cloud) ListNetworks(ctx context.Context) ([]providers.Network, error) {
 
 // describeVpc finds a VPC by id.
 func (c *Cloud) describeVpc(ctx context.Context, id string) (string, types.Vpc, error) {
-	if !strings.HasPrefix(id, "vpc-") {
-		return "", types.Vpc{}, fmt.Errorf("aws: network %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "network", id, func(ctx context.Context, region string, api netAPI) ([]types.Vpc, error) {
+	return locateByID(ctx, c, "network", "vpc-", id, func(ctx context.Context, region string, api netAPI) ([]types.Vpc, error) {
 		return describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
 	})
 }
@@ -175,13 +172,9 @@ func (c *Cloud) CreateNetwork(ctx context.Context, spec providers.NetworkSpec) (
 	if err != nil {
 		return providers.Network{}, err
 	}
-	find := func(ctx context.Context) (types.Vpc, bool, error) {
-		vpcs, err := describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(vpcs) == 0 {
-			return types.Vpc{}, false, err
-		}
-		return vpcs[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.Vpc, error) {
+		return describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.Vpc, error) {
 		out, err := api.CreateVpc(failpoint.Sent(ctx, "aws/network:sent"), &ec2.CreateVpcInput{CidrBlock: awssdk.String(spec.CIDR), TagSpecifications: tags})
 		if err != nil {

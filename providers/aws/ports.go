@@ -88,10 +88,7 @@ func (c *Cloud) ListPorts(ctx context.Context) ([]providers.Port, error) {
 
 // describeENI finds a network interface by id.
 func (c *Cloud) describeENI(ctx context.Context, id string) (string, types.NetworkInterface, error) {
-	if !strings.HasPrefix(id, "eni-") {
-		return "", types.NetworkInterface{}, fmt.Errorf("aws: port %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "port", id, func(ctx context.Context, region string, api netAPI) ([]types.NetworkInterface, error) {
+	return locateByID(ctx, c, "port", "eni-", id, func(ctx context.Context, region string, api netAPI) ([]types.NetworkInterface, error) {
 		return describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{id}})
 	})
 }
@@ -247,13 +244,9 @@ func (c *Cloud) CreatePort(ctx context.Context, spec providers.PortSpec) (provid
 	if spec.IdempotencyToken != "" {
 		in.ClientToken = awssdk.String(spec.IdempotencyToken)
 	}
-	find := func(ctx context.Context) (types.NetworkInterface, bool, error) {
-		got, err := describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return types.NetworkInterface{}, false, err
-		}
-		return got[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.NetworkInterface, error) {
+		return describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.NetworkInterface, error) {
 		if spec.FixedIP != "" {
 			// Checked here, after the look-up: a replay finds its port

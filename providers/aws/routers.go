@@ -165,10 +165,7 @@ func (c *Cloud) ListRouters(ctx context.Context) ([]providers.Router, error) {
 
 // describeIGW finds an internet gateway by id.
 func (c *Cloud) describeIGW(ctx context.Context, id string) (string, types.InternetGateway, error) {
-	if !strings.HasPrefix(id, "igw-") {
-		return "", types.InternetGateway{}, fmt.Errorf("aws: router %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "router", id, func(ctx context.Context, region string, api netAPI) ([]types.InternetGateway, error) {
+	return locateByID(ctx, c, "router", "igw-", id, func(ctx context.Context, region string, api netAPI) ([]types.InternetGateway, error) {
 		return describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{id}})
 	})
 }
@@ -226,13 +223,9 @@ func (c *Cloud) CreateRouter(ctx context.Context, spec providers.RouterSpec) (pr
 	if err != nil {
 		return providers.Router{}, err
 	}
-	find := func(ctx context.Context) (types.InternetGateway, bool, error) {
-		got, err := describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return types.InternetGateway{}, false, err
-		}
-		return got[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.InternetGateway, error) {
+		return describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.InternetGateway, error) {
 		out, err := api.CreateInternetGateway(ctx, &ec2.CreateInternetGatewayInput{TagSpecifications: tags})
 		if err != nil {

@@ -86,10 +86,7 @@ func (c *Cloud) ListSecurityGroups(ctx context.Context) ([]providers.SecurityGro
 
 // describeGroup finds a security group by id.
 func (c *Cloud) describeGroup(ctx context.Context, id string) (string, types.SecurityGroup, error) {
-	if !strings.HasPrefix(id, "sg-") {
-		return "", types.SecurityGroup{}, fmt.Errorf("aws: security group %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "security group", id, func(ctx context.Context, region string, api netAPI) ([]types.SecurityGroup, error) {
+	return locateByID(ctx, c, "security group", "sg-", id, func(ctx context.Context, region string, api netAPI) ([]types.SecurityGroup, error) {
 		return describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
 	})
 }
@@ -161,25 +158,22 @@ func (c *Cloud) CreateSecurityGroup(ctx context.Context, spec providers.Security
 	if spec.NetworkID != "" {
 		in.VpcId = awssdk.String(spec.NetworkID)
 	}
-	find := func(ctx context.Context) (string, bool, error) {
-		got, err := describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return "", false, err
-		}
-		return awssdk.ToString(got[0].GroupId), true, nil
-	}
-	create := func(ctx context.Context) (string, error) {
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.SecurityGroup, error) {
+		return describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{Filters: by})
+	})
+	create := func(ctx context.Context) (types.SecurityGroup, error) {
 		out, err := api.CreateSecurityGroup(failpoint.Sent(ctx, "aws/security-group:sent"), in)
 		if err != nil {
-			return "", netFail(err, reference, "create security group %q in %s", spec.Name, region)
+			return types.SecurityGroup{}, netFail(err, reference, "create security group %q in %s", spec.Name, region)
 		}
 		failpoint.Hit("aws/security-group:posted")
-		return awssdk.ToString(out.GroupId), nil
+		return types.SecurityGroup{GroupId: out.GroupId}, nil
 	}
-	id, _, err := providers.FindOrCreate(ctx, c.replays, spec.IdempotencyToken, spec.Replay, find, create)
+	g, _, err := providers.FindOrCreate(ctx, c.replays, spec.IdempotencyToken, spec.Replay, find, create)
 	if err != nil {
 		return providers.SecurityGroup{}, err
 	}
+	id := awssdk.ToString(g.GroupId)
 	c.remember(id, region)
 	// CreateSecurityGroup answers with the id only: read the group back,
 	// with the egress rule EC2 added.

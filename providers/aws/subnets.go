@@ -78,10 +78,7 @@ func (c *Cloud) ListSubnets(ctx context.Context) ([]providers.Subnet, error) {
 
 // describeSubnet finds a subnet by id.
 func (c *Cloud) describeSubnet(ctx context.Context, id string) (string, types.Subnet, error) {
-	if !strings.HasPrefix(id, "subnet-") {
-		return "", types.Subnet{}, fmt.Errorf("aws: subnet %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "subnet", id, func(ctx context.Context, region string, api netAPI) ([]types.Subnet, error) {
+	return locateByID(ctx, c, "subnet", "subnet-", id, func(ctx context.Context, region string, api netAPI) ([]types.Subnet, error) {
 		return describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{SubnetIds: []string{id}})
 	})
 }
@@ -187,13 +184,9 @@ func (c *Cloud) CreateSubnet(ctx context.Context, spec providers.SubnetSpec) (pr
 	if spec.Zone != "" {
 		in.AvailabilityZone = awssdk.String(spec.Zone)
 	}
-	find := func(ctx context.Context) (types.Subnet, bool, error) {
-		got, err := describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return types.Subnet{}, false, err
-		}
-		return got[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.Subnet, error) {
+		return describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.Subnet, error) {
 		out, err := api.CreateSubnet(ctx, in)
 		if err != nil {
