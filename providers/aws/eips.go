@@ -3,9 +3,6 @@ package aws
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -63,42 +60,16 @@ func describeAddresses(ctx context.Context, region string, api netAPI, in *ec2.D
 // ListFloatingIPs implements providers.FloatingIPs: the Elastic IPs of
 // every region.
 func (c *Cloud) ListFloatingIPs(ctx context.Context) ([]providers.FloatingIP, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.FloatingIP
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		addrs, err := describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{})
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, a := range addrs {
-			f := fipOf(region, a)
-			c.remember(f.NativeID, region)
-			out = append(out, f)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(f providers.FloatingIP) string { return f.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.FloatingIP, error) {
+			addrs, err := describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{})
+			return convertAll(region, addrs, fipOf), err
+		})
 }
 
 // describeAddress finds an Elastic IP by allocation id.
 func (c *Cloud) describeAddress(ctx context.Context, id string) (string, types.Address, error) {
-	if !strings.HasPrefix(id, "eipalloc-") {
-		return "", types.Address{}, fmt.Errorf("aws: floating IP %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "floating IP", id, func(ctx context.Context, region string, api netAPI) ([]types.Address, error) {
+	return locateByID(ctx, c, "floating IP", "eipalloc-", id, func(ctx context.Context, region string, api netAPI) ([]types.Address, error) {
 		return describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{AllocationIds: []string{id}})
 	})
 }
@@ -135,13 +106,9 @@ func (c *Cloud) AllocateFloatingIP(ctx context.Context, spec providers.FloatingI
 	if err != nil {
 		return providers.FloatingIP{}, err
 	}
-	find := func(ctx context.Context) (types.Address, bool, error) {
-		got, err := describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return types.Address{}, false, err
-		}
-		return got[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.Address, error) {
+		return describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.Address, error) {
 		out, err := api.AllocateAddress(failpoint.Sent(ctx, "aws/floating-ip:sent"), &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc, TagSpecifications: tags})
 		if err != nil {

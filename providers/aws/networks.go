@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -67,16 +66,7 @@ func networkOf(region string, v types.Vpc, subnets []string) providers.Network {
 
 // describeVpcs lists a region's VPCs matching the input.
 func describeVpcs(ctx context.Context, region string, api netAPI, in *ec2.DescribeVpcsInput) ([]types.Vpc, error) {
-	var out []types.Vpc
-	pages := ec2.NewDescribeVpcsPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe vpcs in %s", region)
-		}
-		out = append(out, page.Vpcs...)
-	}
-	return out, nil
+	return allPages(ctx, region, "vpcs", ec2.NewDescribeVpcsPaginator(api, in), func(p *ec2.DescribeVpcsOutput) []types.Vpc { return p.Vpcs })
 }
 
 // subnetIDsByVpc returns the ids of a region's subnets (those of the VPCs
@@ -104,46 +94,29 @@ func subnetIDsByVpc(ctx context.Context, region string, api netAPI, vpcs ...stri
 // ListNetworks implements providers.Networks: the VPCs of every region, and
 // "amazon".
 func (c *Cloud) ListNetworks(ctx context.Context) ([]providers.Network, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.Network
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		vpcs, err := describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{})
-		if err != nil {
-			return err
-		}
-		subnets, err := subnetIDsByVpc(ctx, region, api)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, v := range vpcs {
-			n := networkOf(region, v, subnets[awssdk.ToString(v.VpcId)])
-			c.remember(n.NativeID, region)
-			out = append(out, n)
-		}
-		return nil
-	})
+	out, err := listEachRegion(ctx, c, func(n providers.Network) string { return n.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.Network, error) {
+			vpcs, err := describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{})
+			if err != nil {
+				return nil, err
+			}
+			subnets, err := subnetIDsByVpc(ctx, region, api)
+			if err != nil {
+				return nil, err
+			}
+			return convertAll(region, vpcs, func(region string, v types.Vpc) providers.Network {
+				return networkOf(region, v, subnets[awssdk.ToString(v.VpcId)])
+			}), nil
+		})
 	if err != nil {
 		return nil, err
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
 	return append(out, amazon()), nil
 }
 
 // describeVpc finds a VPC by id.
 func (c *Cloud) describeVpc(ctx context.Context, id string) (string, types.Vpc, error) {
-	if !strings.HasPrefix(id, "vpc-") {
-		return "", types.Vpc{}, fmt.Errorf("aws: network %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "network", id, func(ctx context.Context, region string, api netAPI) ([]types.Vpc, error) {
+	return locateByID(ctx, c, "network", "vpc-", id, func(ctx context.Context, region string, api netAPI) ([]types.Vpc, error) {
 		return describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{VpcIds: []string{id}})
 	})
 }
@@ -199,13 +172,9 @@ func (c *Cloud) CreateNetwork(ctx context.Context, spec providers.NetworkSpec) (
 	if err != nil {
 		return providers.Network{}, err
 	}
-	find := func(ctx context.Context) (types.Vpc, bool, error) {
-		vpcs, err := describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(vpcs) == 0 {
-			return types.Vpc{}, false, err
-		}
-		return vpcs[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.Vpc, error) {
+		return describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.Vpc, error) {
 		out, err := api.CreateVpc(failpoint.Sent(ctx, "aws/network:sent"), &ec2.CreateVpcInput{CidrBlock: awssdk.String(spec.CIDR), TagSpecifications: tags})
 		if err != nil {

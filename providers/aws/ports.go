@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -75,57 +74,22 @@ func portOf(region string, e types.NetworkInterface) providers.Port {
 
 // describeENIs lists a region's network interfaces matching the input.
 func describeENIs(ctx context.Context, region string, api netAPI, in *ec2.DescribeNetworkInterfacesInput) ([]types.NetworkInterface, error) {
-	var out []types.NetworkInterface
-	pages := ec2.NewDescribeNetworkInterfacesPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe network interfaces in %s", region)
-		}
-		out = append(out, page.NetworkInterfaces...)
-	}
-	return out, nil
+	return allPages(ctx, region, "network interfaces", ec2.NewDescribeNetworkInterfacesPaginator(api, in), func(p *ec2.DescribeNetworkInterfacesOutput) []types.NetworkInterface { return p.NetworkInterfaces })
 }
 
 // ListPorts implements providers.Networks: the network interfaces of every
 // region.
 func (c *Cloud) ListPorts(ctx context.Context) ([]providers.Port, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.Port
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		enis, err := describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{})
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, e := range enis {
-			p := portOf(region, e)
-			c.remember(p.NativeID, region)
-			out = append(out, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(p providers.Port) string { return p.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.Port, error) {
+			enis, err := describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{})
+			return convertAll(region, enis, portOf), err
+		})
 }
 
 // describeENI finds a network interface by id.
 func (c *Cloud) describeENI(ctx context.Context, id string) (string, types.NetworkInterface, error) {
-	if !strings.HasPrefix(id, "eni-") {
-		return "", types.NetworkInterface{}, fmt.Errorf("aws: port %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "port", id, func(ctx context.Context, region string, api netAPI) ([]types.NetworkInterface, error) {
+	return locateByID(ctx, c, "port", "eni-", id, func(ctx context.Context, region string, api netAPI) ([]types.NetworkInterface, error) {
 		return describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{NetworkInterfaceIds: []string{id}})
 	})
 }
@@ -281,13 +245,9 @@ func (c *Cloud) CreatePort(ctx context.Context, spec providers.PortSpec) (provid
 	if spec.IdempotencyToken != "" {
 		in.ClientToken = awssdk.String(spec.IdempotencyToken)
 	}
-	find := func(ctx context.Context) (types.NetworkInterface, bool, error) {
-		got, err := describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return types.NetworkInterface{}, false, err
-		}
-		return got[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.NetworkInterface, error) {
+		return describeENIs(ctx, region, api, &ec2.DescribeNetworkInterfacesInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.NetworkInterface, error) {
 		if spec.FixedIP != "" {
 			// Checked here, after the look-up: a replay finds its port

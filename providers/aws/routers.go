@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -38,30 +37,12 @@ const defaultRoute = "0.0.0.0/0"
 
 // describeIGWs lists a region's internet gateways matching the input.
 func describeIGWs(ctx context.Context, region string, api netAPI, in *ec2.DescribeInternetGatewaysInput) ([]types.InternetGateway, error) {
-	var out []types.InternetGateway
-	pages := ec2.NewDescribeInternetGatewaysPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe internet gateways in %s", region)
-		}
-		out = append(out, page.InternetGateways...)
-	}
-	return out, nil
+	return allPages(ctx, region, "internet gateways", ec2.NewDescribeInternetGatewaysPaginator(api, in), func(p *ec2.DescribeInternetGatewaysOutput) []types.InternetGateway { return p.InternetGateways })
 }
 
 // describeRouteTables lists a region's route tables matching the input.
 func describeRouteTables(ctx context.Context, region string, api netAPI, in *ec2.DescribeRouteTablesInput) ([]types.RouteTable, error) {
-	var out []types.RouteTable
-	pages := ec2.NewDescribeRouteTablesPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe route tables in %s", region)
-		}
-		out = append(out, page.RouteTables...)
-	}
-	return out, nil
+	return allPages(ctx, region, "route tables", ec2.NewDescribeRouteTablesPaginator(api, in), func(p *ec2.DescribeRouteTablesOutput) []types.RouteTable { return p.RouteTables })
 }
 
 // attachedVpc returns the VPC an internet gateway is attached to ("" none).
@@ -173,45 +154,19 @@ func routersIn(ctx context.Context, region string, api netAPI, igws []types.Inte
 // ListRouters implements providers.Routers: the internet gateways of every
 // region.
 func (c *Cloud) ListRouters(ctx context.Context) ([]providers.Router, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.Router
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		igws, err := describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{})
-		if err != nil {
-			return err
-		}
-		routers, err := routersIn(ctx, region, api, igws)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range routers {
-			c.remember(r.NativeID, region)
-		}
-		out = append(out, routers...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(r providers.Router) string { return r.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.Router, error) {
+			igws, err := describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{})
+			if err != nil {
+				return nil, err
+			}
+			return routersIn(ctx, region, api, igws)
+		})
 }
 
 // describeIGW finds an internet gateway by id.
 func (c *Cloud) describeIGW(ctx context.Context, id string) (string, types.InternetGateway, error) {
-	if !strings.HasPrefix(id, "igw-") {
-		return "", types.InternetGateway{}, fmt.Errorf("aws: router %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "router", id, func(ctx context.Context, region string, api netAPI) ([]types.InternetGateway, error) {
+	return locateByID(ctx, c, "router", "igw-", id, func(ctx context.Context, region string, api netAPI) ([]types.InternetGateway, error) {
 		return describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{InternetGatewayIds: []string{id}})
 	})
 }
@@ -269,13 +224,9 @@ func (c *Cloud) CreateRouter(ctx context.Context, spec providers.RouterSpec) (pr
 	if err != nil {
 		return providers.Router{}, err
 	}
-	find := func(ctx context.Context) (types.InternetGateway, bool, error) {
-		got, err := describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return types.InternetGateway{}, false, err
-		}
-		return got[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.InternetGateway, error) {
+		return describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.InternetGateway, error) {
 		out, err := api.CreateInternetGateway(failpoint.Sent(ctx, "aws/router:sent"), &ec2.CreateInternetGatewayInput{TagSpecifications: tags})
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -23,16 +22,7 @@ import (
 
 // describeGroups lists a region's security groups matching the input.
 func describeGroups(ctx context.Context, region string, api netAPI, in *ec2.DescribeSecurityGroupsInput) ([]types.SecurityGroup, error) {
-	var out []types.SecurityGroup
-	pages := ec2.NewDescribeSecurityGroupsPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe security groups in %s", region)
-		}
-		out = append(out, page.SecurityGroups...)
-	}
-	return out, nil
+	return allPages(ctx, region, "security groups", ec2.NewDescribeSecurityGroupsPaginator(api, in), func(p *ec2.DescribeSecurityGroupsOutput) []types.SecurityGroup { return p.SecurityGroups })
 }
 
 // groupOf converts a security group and its rules.
@@ -84,45 +74,19 @@ func groupsIn(ctx context.Context, region string, api netAPI, groups []types.Sec
 // ListSecurityGroups implements providers.SecurityGroups: the security
 // groups of every region, each VPC's default group included.
 func (c *Cloud) ListSecurityGroups(ctx context.Context) ([]providers.SecurityGroup, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.SecurityGroup
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		groups, err := describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{})
-		if err != nil {
-			return err
-		}
-		converted, err := groupsIn(ctx, region, api, groups)
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, g := range converted {
-			c.remember(g.NativeID, region)
-		}
-		out = append(out, converted...)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(g providers.SecurityGroup) string { return g.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.SecurityGroup, error) {
+			groups, err := describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{})
+			if err != nil {
+				return nil, err
+			}
+			return groupsIn(ctx, region, api, groups)
+		})
 }
 
 // describeGroup finds a security group by id.
 func (c *Cloud) describeGroup(ctx context.Context, id string) (string, types.SecurityGroup, error) {
-	if !strings.HasPrefix(id, "sg-") {
-		return "", types.SecurityGroup{}, fmt.Errorf("aws: security group %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "security group", id, func(ctx context.Context, region string, api netAPI) ([]types.SecurityGroup, error) {
+	return locateByID(ctx, c, "security group", "sg-", id, func(ctx context.Context, region string, api netAPI) ([]types.SecurityGroup, error) {
 		return describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
 	})
 }
@@ -194,25 +158,22 @@ func (c *Cloud) CreateSecurityGroup(ctx context.Context, spec providers.Security
 	if spec.NetworkID != "" {
 		in.VpcId = awssdk.String(spec.NetworkID)
 	}
-	find := func(ctx context.Context) (string, bool, error) {
-		got, err := describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return "", false, err
-		}
-		return awssdk.ToString(got[0].GroupId), true, nil
-	}
-	create := func(ctx context.Context) (string, error) {
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.SecurityGroup, error) {
+		return describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{Filters: by})
+	})
+	create := func(ctx context.Context) (types.SecurityGroup, error) {
 		out, err := api.CreateSecurityGroup(failpoint.Sent(ctx, "aws/security-group:sent"), in)
 		if err != nil {
-			return "", netFail(err, reference, "create security group %q in %s", spec.Name, region)
+			return types.SecurityGroup{}, netFail(err, reference, "create security group %q in %s", spec.Name, region)
 		}
 		failpoint.Hit("aws/security-group:posted")
-		return awssdk.ToString(out.GroupId), nil
+		return types.SecurityGroup{GroupId: out.GroupId}, nil
 	}
-	id, _, err := providers.FindOrCreate(ctx, c.replays, spec.IdempotencyToken, spec.Replay, find, create)
+	g, _, err := providers.FindOrCreate(ctx, c.replays, spec.IdempotencyToken, spec.Replay, find, create)
 	if err != nil {
 		return providers.SecurityGroup{}, err
 	}
+	id := awssdk.ToString(g.GroupId)
 	c.remember(id, region)
 	// CreateSecurityGroup answers with the id only: read the group back,
 	// with the egress rule EC2 added.

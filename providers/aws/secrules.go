@@ -177,16 +177,7 @@ func permissionOf(rule providers.SecurityRule) (types.IpPermission, error) {
 
 // describeRules lists a region's security group rules matching the input.
 func describeRules(ctx context.Context, region string, api netAPI, in *ec2.DescribeSecurityGroupRulesInput) ([]types.SecurityGroupRule, error) {
-	var out []types.SecurityGroupRule
-	pages := ec2.NewDescribeSecurityGroupRulesPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe security group rules in %s", region)
-		}
-		out = append(out, page.SecurityGroupRules...)
-	}
-	return out, nil
+	return allPages(ctx, region, "security group rules", ec2.NewDescribeSecurityGroupRulesPaginator(api, in), func(p *ec2.DescribeSecurityGroupRulesOutput) []types.SecurityGroupRule { return p.SecurityGroupRules })
 }
 
 // AddSecurityRule implements providers.SecurityGroups with

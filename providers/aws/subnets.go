@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
-	"sync"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -67,56 +65,21 @@ func subnetOf(region string, s types.Subnet) providers.Subnet {
 
 // describeSubnets lists a region's subnets matching the input.
 func describeSubnets(ctx context.Context, region string, api netAPI, in *ec2.DescribeSubnetsInput) ([]types.Subnet, error) {
-	var out []types.Subnet
-	pages := ec2.NewDescribeSubnetsPaginator(api, in)
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, netFail(err, target, "describe subnets in %s", region)
-		}
-		out = append(out, page.Subnets...)
-	}
-	return out, nil
+	return allPages(ctx, region, "subnets", ec2.NewDescribeSubnetsPaginator(api, in), func(p *ec2.DescribeSubnetsOutput) []types.Subnet { return p.Subnets })
 }
 
 // ListSubnets implements providers.Networks: the subnets of every region.
 func (c *Cloud) ListSubnets(ctx context.Context) ([]providers.Subnet, error) {
-	if err := c.check(); err != nil {
-		return nil, err
-	}
-	var mu sync.Mutex
-	var out []providers.Subnet
-	err := c.eachRegion(ctx, func(ctx context.Context, region string, _ ec2API) error {
-		api, err := c.netClient(region)
-		if err != nil {
-			return err
-		}
-		subnets, err := describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{})
-		if err != nil {
-			return err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, s := range subnets {
-			sn := subnetOf(region, s)
-			c.remember(sn.NativeID, region)
-			out = append(out, sn)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].NativeID < out[j].NativeID })
-	return out, nil
+	return listEachRegion(ctx, c, func(s providers.Subnet) string { return s.NativeID },
+		func(ctx context.Context, region string, api netAPI) ([]providers.Subnet, error) {
+			subnets, err := describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{})
+			return convertAll(region, subnets, subnetOf), err
+		})
 }
 
 // describeSubnet finds a subnet by id.
 func (c *Cloud) describeSubnet(ctx context.Context, id string) (string, types.Subnet, error) {
-	if !strings.HasPrefix(id, "subnet-") {
-		return "", types.Subnet{}, fmt.Errorf("aws: subnet %q: %w", id, providers.ErrNotFound)
-	}
-	return locate(ctx, c, "subnet", id, func(ctx context.Context, region string, api netAPI) ([]types.Subnet, error) {
+	return locateByID(ctx, c, "subnet", "subnet-", id, func(ctx context.Context, region string, api netAPI) ([]types.Subnet, error) {
 		return describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{SubnetIds: []string{id}})
 	})
 }
@@ -222,13 +185,9 @@ func (c *Cloud) CreateSubnet(ctx context.Context, spec providers.SubnetSpec) (pr
 	if spec.Zone != "" {
 		in.AvailabilityZone = awssdk.String(spec.Zone)
 	}
-	find := func(ctx context.Context) (types.Subnet, bool, error) {
-		got, err := describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{Filters: tokenFilter(spec.IdempotencyToken)})
-		if err != nil || len(got) == 0 {
-			return types.Subnet{}, false, err
-		}
-		return got[0], true, nil
-	}
+	find := replayByToken(spec.IdempotencyToken, func(ctx context.Context, by []types.Filter) ([]types.Subnet, error) {
+		return describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{Filters: by})
+	})
 	create := func(ctx context.Context) (types.Subnet, error) {
 		out, err := api.CreateSubnet(failpoint.Sent(ctx, "aws/subnet:sent"), in)
 		if err != nil {
