@@ -36,11 +36,7 @@ func netDelete[T any, P router.Named](ctx context.Context, s *networkService, k 
 				return opRequest{}, err
 			}
 		}
-		last := proto.Clone(any(pb).(proto.Message))
-		r := last.ProtoReflect()
-		if fd := r.Descriptor().Fields().ByName("status"); fd != nil {
-			r.Set(fd, protoreflect.ValueOfEnum(protoreflect.EnumNumber(canopyv1.Status_STATUS_DELETED)))
-		}
+		last := deletedCopy(any(pb).(proto.Message), "")
 		return opRequest{cl: cl, target: m.ID, spec: netJob{Native: m.NativeID, Last: anyBytes(last)}}, nil
 	})
 }
@@ -191,4 +187,19 @@ func (s *networkService) DeleteSecurityGroup(ctx context.Context, req *canopyv1.
 // ReleaseFloatingIP implements canopyv1.NetworkServiceServer.
 func (s *networkService) ReleaseFloatingIP(ctx context.Context, req *canopyv1.ReleaseFloatingIPRequest) (*canopyv1.Operation, error) {
 	return netDelete(ctx, s, floatingIPKind, req, nil)
+}
+
+// deletedCopy is a copy of a resource message with status DELETED (and,
+// when set, the cloud's word): a delete's answer, a watch's last event.
+// Every networking message has both fields.
+func deletedCopy[P proto.Message](x P, providerStatus string) P {
+	last := proto.Clone(x).(P)
+	r := last.ProtoReflect()
+	if fd := r.Descriptor().Fields().ByName("status"); fd != nil {
+		r.Set(fd, protoreflect.ValueOfEnum(protoreflect.EnumNumber(canopyv1.Status_STATUS_DELETED)))
+	}
+	if fd := r.Descriptor().Fields().ByName("provider_status"); fd != nil && providerStatus != "" {
+		r.Set(fd, protoreflect.ValueOfString(providerStatus))
+	}
+	return last
 }

@@ -81,46 +81,34 @@ func (w netWatch[T, P]) run(ctx context.Context, v *netViews, req watchRequest, 
 // deletedStatus is the status a DELETED event's last state carries.
 const deletedStatus = "DELETED"
 
+// lastState is a watch's DELETED event: the last state seen, status
+// DELETED, the cloud's word "DELETED".
+func lastState[P proto.Message](x P) P { return deletedCopy(x, deletedStatus) }
+
 var (
 	networkWatch = netWatch[providers.Network, *canopyv1.Network]{
 		k:      networkKind,
 		poller: func(cl *router.Cloud) *cache.Poller[providers.Network] { return cl.Networks },
 		labels: (*canopyv1.Network).GetLabels,
-		gone: func(x *canopyv1.Network) *canopyv1.Network {
-			last := proto.Clone(x).(*canopyv1.Network)
-			last.Status, last.ProviderStatus = canopyv1.Status_STATUS_DELETED, deletedStatus
-			return last
-		},
+		gone:   lastState[*canopyv1.Network],
 	}
 	portWatch = netWatch[providers.Port, *canopyv1.Port]{
 		k:      portKind,
 		poller: func(cl *router.Cloud) *cache.Poller[providers.Port] { return cl.Ports },
 		labels: (*canopyv1.Port).GetLabels,
-		gone: func(x *canopyv1.Port) *canopyv1.Port {
-			last := proto.Clone(x).(*canopyv1.Port)
-			last.Status, last.ProviderStatus = canopyv1.Status_STATUS_DELETED, deletedStatus
-			return last
-		},
+		gone:   lastState[*canopyv1.Port],
 	}
 	securityGroupWatch = netWatch[providers.SecurityGroup, *canopyv1.SecurityGroup]{
 		k:      securityGroupKind,
 		poller: func(cl *router.Cloud) *cache.Poller[providers.SecurityGroup] { return cl.SecurityGroups },
 		labels: (*canopyv1.SecurityGroup).GetLabels,
-		gone: func(x *canopyv1.SecurityGroup) *canopyv1.SecurityGroup {
-			last := proto.Clone(x).(*canopyv1.SecurityGroup)
-			last.Status, last.ProviderStatus = canopyv1.Status_STATUS_DELETED, deletedStatus
-			return last
-		},
+		gone:   lastState[*canopyv1.SecurityGroup],
 	}
 	floatingIPWatch = netWatch[providers.FloatingIP, *canopyv1.FloatingIP]{
 		k:      floatingIPKind,
 		poller: func(cl *router.Cloud) *cache.Poller[providers.FloatingIP] { return cl.FloatingIPs },
 		labels: (*canopyv1.FloatingIP).GetLabels,
-		gone: func(x *canopyv1.FloatingIP) *canopyv1.FloatingIP {
-			last := proto.Clone(x).(*canopyv1.FloatingIP)
-			last.Status, last.ProviderStatus = canopyv1.Status_STATUS_DELETED, deletedStatus
-			return last
-		},
+		gone:   lastState[*canopyv1.FloatingIP],
 	}
 )
 
