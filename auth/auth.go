@@ -2,7 +2,10 @@
 // (client-credentials grant, JWT access tokens signed with rotatable keys
 // kept in the Store, JWKS and discovery documents), verification of tokens
 // from it and from external issuers, and the principal a verified token
-// puts in a request's context.
+// puts in a request's context. Callers who are not canopy's own clients
+// get tokens through identity sources (identity.go; a cloud's Keystone is
+// one, in package auth/keystone), by client credentials or RFC 8693 token
+// exchange.
 package auth
 
 import (

@@ -82,7 +82,7 @@ func TestParseErrors(t *testing.T) {
 		{"rest: {max_body_bytes: -1}", "rest.max_body_bytes -1: must not be negative"},
 		// Unknown keys name the key, its line and the keys allowed there.
 		{"wait:\n  max_intervall: 1s", `line 2: unknown key "max_intervall" (want one of: max_interval, min_interval, timeout)`},
-		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, cache, flavors, kind, name, options, project, rate_limit, regions, zones)`},
+		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, cache, flavors, keystone_auth, kind, name, options, project, rate_limit, regions, zones)`},
 		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, networks, public_url, rest, wait, zones)`},
 		{"auth: {issuers: [{issuer: x, jwks: y}]}", `unknown key "jwks" (want one of: audience, issuer, jwks_url, project_claim)`},
 		{"rest: {max_body: 1}", `unknown key "max_body" (want one of: max_body_bytes)`},

@@ -225,7 +225,9 @@ func TestKeystoneUnreachable(t *testing.T) {
 	e.ks.addCred("ac1", fakeCred{secret: "s3cret", project: "team-a", roles: []string{"member"}})
 	// A Keystone failing with 500: 503, and the next request (nothing
 	// remembered) succeeds.
+	e.ks.mu.Lock()
 	e.ks.failing = 1
+	e.ks.mu.Unlock()
 	code, body, hdr := e.post(clientCreds, "ac1", "s3cret")
 	if code != 503 || body["error"] != "temporarily_unavailable" || hdr.Get("Retry-After") == "" || !strings.Contains(body["error_description"].(string), "cloud lab") {
 		t.Errorf("keystone 500: %d %v", code, body)
