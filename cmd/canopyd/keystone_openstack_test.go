@@ -156,9 +156,14 @@ clouds:
 		t.Errorf("the Keystone token gets project default's server: %v", err)
 	}
 
-	// A wrong secret is 401 invalid_client.
+	// A wrong secret is 401 invalid_client, refused by the lab's Keystone
+	// (the audit line of a Keystone refusal names the cloud as its source;
+	// canopy's own client store is not read: auth/keystone's tests count it).
 	if got := postToken(t, d, url.Values{"grant_type": {"client_credentials"}}, ac["application_credential_id"], "not-the-secret"); got.code != 401 || got.body["error"] != "invalid_client" {
 		t.Errorf("wrong secret: %d %v", got.code, got.body)
+	}
+	if logs := d.Logs(); !strings.Contains(logs, "source=lab client="+ac["application_credential_id"]+" outcome=rejected") {
+		t.Errorf("the wrong secret was not refused by the lab's Keystone:\n%s", logs)
 	}
 
 	// A Keystone token of the test user is exchanged for a canopy token.
