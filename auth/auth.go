@@ -10,6 +10,7 @@ package auth
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -57,6 +58,14 @@ func ValidScopes(scopes []string) string {
 	}
 	return ""
 }
+
+// projectName is what a canopy project name looks like.
+var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+
+// ValidProject reports whether name can be a canopy project: 1-63
+// lower-case letters, digits, '_', '.', '-', starting with a letter or
+// digit.
+func ValidProject(name string) bool { return projectName.MatchString(name) }
 
 // ParseScope splits an OAuth scope string (space-separated).
 func ParseScope(s string) []string { return strings.Fields(s) }

@@ -2,16 +2,11 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 
 	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/auth/keystone"
 )
-
-// projectName is what a canopy project name looks like (as AuthService
-// checks for its clients).
-var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
 
 // validate checks a cloud's keystone_auth block (nil is fine: off). The
 // error starts with the key at fault, under keystone_auth.
@@ -34,7 +29,7 @@ func (k *KeystoneAuth) validate() error {
 		if _, err := keystone.ParseProject(key); err != nil {
 			return fmt.Errorf("projects: %w", err)
 		}
-		if p := k.Projects[key]; !projectName.MatchString(p) {
+		if p := k.Projects[key]; !auth.ValidProject(p) {
 			return fmt.Errorf("projects[%q]: canopy project %q: want 1-63 lower-case letters, digits, '_', '.', '-'", key, p)
 		}
 	}
