@@ -2,11 +2,15 @@
 // (client-credentials grant, JWT access tokens signed with rotatable keys
 // kept in the Store, JWKS and discovery documents), verification of tokens
 // from it and from external issuers, and the principal a verified token
-// puts in a request's context.
+// puts in a request's context. Callers who are not canopy's own clients
+// get tokens through identity sources (identity.go; a cloud's Keystone is
+// one, in package auth/keystone), by client credentials or RFC 8693 token
+// exchange.
 package auth
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -54,6 +58,14 @@ func ValidScopes(scopes []string) string {
 	}
 	return ""
 }
+
+// projectName is what a canopy project name looks like.
+var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
+
+// ValidProject reports whether name can be a canopy project: 1-63
+// lower-case letters, digits, '_', '.', '-', starting with a letter or
+// digit.
+func ValidProject(name string) bool { return projectName.MatchString(name) }
 
 // ParseScope splits an OAuth scope string (space-separated).
 func ParseScope(s string) []string { return strings.Fields(s) }

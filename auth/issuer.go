@@ -157,8 +157,23 @@ type claims struct {
 	Project  string `json:"canopy_project,omitempty"`
 }
 
-// Issue signs an access token for a client.
+// Issue signs an access token for one of canopy's own clients.
 func (i *Issuer) Issue(clientID, project string, scopes []string) (string, time.Time, error) {
+	return i.IssueGrant(Grant{Subject: clientID, ClientID: clientID, Project: project, Scopes: scopes})
+}
+
+// Grant is what an issued token says.
+type Grant struct {
+	Subject, ClientID, Project string
+	Scopes                     []string
+	// NotAfter, if set and sooner than the token lifetime, is the token's
+	// expiry: a token vouched for by another issuer (a Keystone token)
+	// does not outlive it.
+	NotAfter time.Time
+}
+
+// IssueGrant signs an access token for a grant.
+func (i *Issuer) IssueGrant(g Grant) (string, time.Time, error) {
 	i.mu.RLock()
 	if len(i.keys) == 0 {
 		i.mu.RUnlock()
@@ -173,10 +188,13 @@ func (i *Issuer) Issue(clientID, project string, scopes []string) (string, time.
 	}
 	now := i.opts.Now()
 	exp := now.Add(i.opts.TTL)
+	if !g.NotAfter.IsZero() && g.NotAfter.Before(exp) {
+		exp = g.NotAfter
+	}
 	c := claims{
-		Claims: jwt.Claims{Issuer: i.opts.URL, Subject: clientID, Audience: jwt.Audience{i.opts.Audience},
+		Claims: jwt.Claims{Issuer: i.opts.URL, Subject: g.Subject, Audience: jwt.Audience{i.opts.Audience},
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(exp), ID: uuid.NewString()},
-		Scope: strings.Join(scopes, " "), ClientID: clientID, Project: project,
+		Scope: strings.Join(g.Scopes, " "), ClientID: g.ClientID, Project: g.Project,
 	}
 	tok, err := jwt.Signed(signer).Claims(c).Serialize()
 	if err != nil {

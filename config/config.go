@@ -123,6 +123,31 @@ type Cloud struct {
 	// container's cpu and memory limits. Empty: DefaultContainerFlavors.
 	// Clouds with their own flavors (Nova, EC2) ignore it.
 	Flavors []Flavor `yaml:"flavors"`
+	// KeystoneAuth, on an OpenStack cloud, lets the users of its Keystone
+	// get canopy tokens with their application credentials and Keystone
+	// tokens (docs/auth.md). Nil (the key absent): off; `{}`: on with the
+	// defaults.
+	KeystoneAuth *KeystoneAuth `yaml:"keystone_auth"`
+}
+
+// KeystoneAuth configures a cloud's Keystone as an identity source.
+type KeystoneAuth struct {
+	// CacheTTL is how long Keystone's answer about a credential or token
+	// is reused (default 1m; "0s": ask Keystone on every token request).
+	// A deleted or expired credential keeps getting tokens at most this
+	// long.
+	CacheTTL *Duration `yaml:"cache_ttl"`
+	// Timeout bounds each Keystone request (default 10s).
+	Timeout Duration `yaml:"timeout"`
+	// Projects maps Keystone projects ("<project id>" or
+	// "<domain>/<project name>") to canopy projects. Empty: the project
+	// the cloud's own credentials are scoped to maps to the cloud's
+	// `project`; any other Keystone project gets no token.
+	Projects map[string]string `yaml:"projects"`
+	// Roles maps Keystone role names to the canopy scope each grants.
+	// Empty: reader → canopy.read, member → canopy.write, admin →
+	// canopy.admin. A map given replaces the default whole.
+	Roles map[string]string `yaml:"roles"`
 }
 
 // Flavor is a configured server size.
@@ -326,6 +351,9 @@ func (c *Config) Validate() error {
 				return fmt.Errorf("cloud %q: flavors[%d] (%s): ram_mib must be at least 6 (the runtimes' minimum), got %d", cl.Name, i, f.Name, f.RAMMiB)
 			}
 			flavorSeen[f.Name] = true
+		}
+		if err := cl.KeystoneAuth.validate(); err != nil {
+			return fmt.Errorf("cloud %q: keystone_auth.%w", cl.Name, err)
 		}
 		if cl.BackupBucket != "" {
 			bc, bb, ok := strings.Cut(cl.BackupBucket, "/")

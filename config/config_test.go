@@ -82,7 +82,7 @@ func TestParseErrors(t *testing.T) {
 		{"rest: {max_body_bytes: -1}", "rest.max_body_bytes -1: must not be negative"},
 		// Unknown keys name the key, its line and the keys allowed there.
 		{"wait:\n  max_intervall: 1s", `line 2: unknown key "max_intervall" (want one of: max_interval, min_interval, timeout)`},
-		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, cache, flavors, kind, name, options, project, rate_limit, regions, zones)`},
+		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, cache, flavors, keystone_auth, kind, name, options, project, rate_limit, regions, zones)`},
 		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, networks, public_url, rest, wait, zones)`},
 		{"auth: {issuers: [{issuer: x, jwks: y}]}", `unknown key "jwks" (want one of: audience, issuer, jwks_url, project_claim)`},
 		{"rest: {max_body: 1}", `unknown key "max_body" (want one of: max_body_bytes)`},
@@ -90,6 +90,44 @@ func TestParseErrors(t *testing.T) {
 		_, err := Parse([]byte(tc.yaml), "bad")
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q): err = %v, want it to mention %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func TestKeystoneAuth(t *testing.T) {
+	c, err := Parse([]byte(`
+clouds:
+  - name: lab
+    kind: openstack
+    keystone_auth:
+      cache_ttl: 30s
+      projects: {"Default/canopy-test": team-a, 0123abcd: ops}
+      roles: {member: canopy.write}
+  - name: plain
+    kind: openstack
+    keystone_auth: {}
+`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ka := c.Clouds[0].KeystoneAuth
+	if ka == nil || ka.CacheTTLOr(Duration(time.Minute)).Std() != 30*time.Second || ka.Projects["0123abcd"] != "ops" || ka.Roles["member"] != "canopy.write" {
+		t.Errorf("keystone_auth = %+v", ka)
+	}
+	if c.Clouds[1].KeystoneAuth == nil || c.Clouds[1].KeystoneAuth.CacheTTLOr(Duration(time.Minute)).Std() != time.Minute {
+		t.Errorf("keystone_auth {} = %+v", c.Clouds[1].KeystoneAuth)
+	}
+	for body, want := range map[string]string{
+		`cache_tl: 30s`:                   `unknown key "cache_tl" (want one of: cache_ttl, projects, roles, timeout)`,
+		`cache_ttl: -1s`:                  `cloud "lab": keystone_auth.cache_ttl -1s: must not be negative`,
+		`roles: {member: canopy.root}`:    `keystone_auth.roles["member"]: unknown scope "canopy.root"`,
+		`projects: {"a/b/c": x}`:          `keystone_auth.projects: keystone project "a/b/c"`,
+		`projects: {"Default/x": Team-A}`: `keystone_auth.projects["Default/x"]: canopy project "Team-A"`,
+		`timeout: -2s`:                    `keystone_auth.timeout -2s`,
+	} {
+		_, err := Parse([]byte("clouds:\n  - name: lab\n    kind: openstack\n    keystone_auth:\n      "+body+"\n"), "test")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
 		}
 	}
 }

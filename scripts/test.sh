@@ -93,7 +93,7 @@ echo "openstack suite: $((SECONDS - t0))s"
 section "crash safety and duplicates on the real OpenStack (cmd/canopyd)"
 t0=$SECONDS
 # TestCrashSafetyOpenStack matches TestCrashSafetyOpenStackNetworks too.
-CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -timeout 30m -v -run 'TestCrashSafetyOpenStack|TestDuplicateServerOpenStack' ./cmd/canopyd/ 2>&1 \
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -timeout 30m -v -run 'TestCrashSafetyOpenStack|TestDuplicateServerOpenStack|TestKeystoneAuthOpenStack' ./cmd/canopyd/ 2>&1 \
   | tee "${TMPDIR:-/tmp}/canopy-openstack-crash.log" | grep -E '^(--- |PASS|FAIL|ok)|crash safety|duplicate: ' || true
 passed "${TMPDIR:-/tmp}/canopy-openstack-crash.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-crash.log"; exit 1; }
 echo "openstack crash lineages: $((SECONDS - t0))s"

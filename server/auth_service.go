@@ -3,15 +3,12 @@ package server
 import (
 	"context"
 	"errors"
-	"regexp"
 
 	"github.com/canopy-cloud/canopy/auth"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
-
-var projectName = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
 
 func clientPB(c store.Client) *canopyv1.Client {
 	return &canopyv1.Client{Id: c.ID, Name: c.Name, Project: c.Project, Scopes: c.Scopes, CreateTime: ts(c.Created), SecretUpdateTime: ts(c.SecretUpdated)}
@@ -29,7 +26,7 @@ func (s *authService) CreateClient(ctx context.Context, req *canopyv1.CreateClie
 	if err := router.CheckName("name", req.GetName()); err != nil {
 		return nil, err
 	}
-	if !projectName.MatchString(req.GetProject()) {
+	if !auth.ValidProject(req.GetProject()) {
 		return nil, router.BadRequest("project", "want 1-63 lower-case letters, digits, '_', '.', '-'")
 	}
 	if len(req.GetScopes()) == 0 {

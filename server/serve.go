@@ -116,7 +116,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.Spec)
 	})
-	(&auth.Server{Issuer: s.issuer, Clients: s.clients, Log: s.log}).Register(mux)
+	(&auth.Server{Issuer: s.issuer, Clients: s.clients, Sources: s.sources, Log: s.log}).Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	hsrv := &http.Server{Handler: limitBodies(s.maxBodyBytes(), mux), ReadHeaderTimeout: 10 * time.Second} // rest_body.go

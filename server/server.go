@@ -47,6 +47,9 @@ type Server struct {
 	issuer   *auth.Issuer
 	clients  *auth.Clients
 	verifier *auth.Verifier
+	// sources are the clouds' identity services whose users get tokens
+	// (identity.go).
+	sources []auth.IdentitySource
 
 	urls *signedBase // where signed URLs are served (objects.go)
 	// chunks recycles upload chunks between the codec and the object
@@ -78,7 +81,8 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 // Close closes the cloud adapters.
 func (s *Server) Close() { s.rt.Close() }
 
-// initAuth loads the built-in issuer's keys and the trusted issuers.
+// initAuth loads the built-in issuer's keys, the trusted issuers and the
+// clouds' identity sources.
 func (s *Server) initAuth(ctx context.Context) error {
 	url := s.cfg.Auth.IssuerURL
 	if url == "" {
@@ -90,6 +94,10 @@ func (s *Server) initAuth(ctx context.Context) error {
 		return err
 	}
 	s.verifier, err = auth.NewVerifier(s.issuer, s.cfg.Auth.Issuers, nil)
+	if err != nil {
+		return err
+	}
+	s.sources, err = s.identitySources()
 	return err
 }
 
