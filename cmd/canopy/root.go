@@ -31,6 +31,8 @@ type app struct {
 	caFile      string
 
 	stdout, stderr io.Writer
+	// stderrTerm says stderr is a terminal: progress bars go there only.
+	stderrTerm bool
 	conn           *grpc.ClientConn
 	tgt            *target
 	// started is set once a command's own RunE begins: any error cobra
