@@ -33,8 +33,8 @@ type app struct {
 	stdout, stderr io.Writer
 	// stderrTerm says stderr is a terminal: progress bars go there only.
 	stderrTerm bool
-	conn           *grpc.ClientConn
-	tgt            *target
+	conn       *grpc.ClientConn
+	tgt        *target
 	// started is set once a command's own RunE begins: any error cobra
 	// returns before that (flags, arguments, unknown command) is a usage
 	// error.
