@@ -114,6 +114,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.AddCommand(containerCmds{a}.containerCmd()) // containers*.go
 	net := netCmds{a}                                // networks*.go
 	root.AddCommand(net.networkCmd(), net.subnetCmd(), net.portCmd(), net.routerCmd(), net.sgCmd(), net.fipCmd())
+	a.addCompletion(root) // completion.go: resource names from canopyd
 	return root
 }
 
