@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -241,13 +240,13 @@ func Default() *Config {
 	return c
 }
 
-// Load reads and validates a config file.
+// Load reads and validates a config file; errors name it by its path.
 func Load(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(raw, filepath.Base(path))
+	return Parse(raw, path)
 }
 
 // Parse reads and validates config bytes; name is used in errors.
