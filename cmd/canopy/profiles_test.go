@@ -129,6 +129,20 @@ func TestCAFileCoversTheTokenEndpoint(t *testing.T) {
 	// With it: gRPC and /oauth2/token both trust it.
 	ok(t, "", "--credentials", creds, "--tls", "--ca-file", ca.File, "cloud", "list")
 
+	// Presigned URLs that lead to canopyd itself trust the CA too.
+	src := filepath.Join(t.TempDir(), "obj")
+	if err := os.WriteFile(src, []byte("over TLS"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, "", "--credentials", creds, "--ca-file", ca.File, "bucket", "create", "tls-bucket", "--cloud", "local")
+	r := ok(t, "", "--credentials", creds, "--ca-file", ca.File, "object", "put", src, "tls-bucket/obj", "--via", "url")
+	if !strings.Contains(r.stderr, "via presigned URL") {
+		t.Errorf("put: %s", r.stderr)
+	}
+	if r = ok(t, "", "--credentials", creds, "--ca-file", ca.File, "object", "get", "tls-bucket/obj", "-", "--via", "url"); r.stdout != "over TLS" {
+		t.Errorf("get via URL = %q", r.stdout)
+	}
+
 	// A login over TLS saves the CA in its profile; later commands need
 	// only --profile.
 	id, secret := newClient(t, creds, "reader", "canopy.read", "--ca-file", ca.File)

@@ -2,8 +2,12 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io/fs"
+	"net/http"
+	"os"
 
 	"github.com/canopy-cloud/canopy/client"
 )
@@ -19,6 +23,8 @@ type target struct {
 	// tls is the one TLS configuration of the gRPC channel and the token
 	// endpoint; nil is plaintext.
 	tls *tls.Config
+	// caFile is the CA file tls trusts ("" for the system roots).
+	caFile string
 	// token is a raw bearer token (--token); creds the profile's client
 	// otherwise (nil: none, and canopyd answers UNAUTHENTICATED).
 	token string
@@ -45,17 +51,18 @@ func (a *app) target() (*target, error) {
 	a.addr = t.addr // for messages
 	switch {
 	case a.caFile != "":
-		if t.tls, err = client.LoadCAFile(a.caFile); err != nil {
-			return nil, err
-		}
+		t.caFile = a.caFile
 	case a.tls:
 		t.tls = &tls.Config{MinVersion: tls.VersionTLS12}
 	case have && prof.CAFile != "":
-		if t.tls, err = client.LoadCAFile(prof.CAFile); err != nil {
-			return nil, err
-		}
+		t.caFile = prof.CAFile
 	case have && prof.TLS:
 		t.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if t.caFile != "" {
+		if t.tls, err = client.LoadCAFile(t.caFile); err != nil {
+			return nil, err
+		}
 	}
 	if t.token == "" && have {
 		if a.tokenURL != "" {
@@ -86,4 +93,25 @@ func (a *app) profileName() string {
 		return client.DefaultProfile
 	}
 	return a.profile
+}
+
+// urlClient is the HTTP client for presigned URLs. They may lead to
+// canopyd itself (the URLs it signs for clouds without their own) or to a
+// cloud's endpoint (S3), so with a CA file it trusts that CA and the
+// system's roots.
+func (a *app) urlClient() (*http.Client, error) {
+	t, err := a.target()
+	if err != nil || t.caFile == "" {
+		return http.DefaultClient, err
+	}
+	pem, err := os.ReadFile(t.caFile)
+	if err != nil {
+		return nil, fmt.Errorf("CA file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	pool.AppendCertsFromPEM(pem)
+	return client.HTTPClient(&tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}), nil
 }
