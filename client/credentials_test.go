@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 
 	"github.com/canopy-cloud/canopy/client"
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/testca"
 )
 
@@ -177,5 +179,50 @@ func TestCAFileAlsoTrustsTheTokenEndpoint(t *testing.T) {
 	err := call(client.WithTLS(nil), client.WithCredentials(creds))
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("without the CA: %v, want a certificate error", err)
+	}
+}
+
+// DialEnv takes the profile $CANOPY_PROFILE names, and its grpc_addr when
+// $CANOPY_ADDR is unset; a named profile that is not there is an error
+// naming those there are.
+func TestDialEnvProfile(t *testing.T) {
+	admin, err := client.ReadCredentials(os.Getenv("CANOPY_CREDENTIALS")) // TestMain's first-run file
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "credentials.json")
+	if err := client.WriteProfile(path, "ops", admin); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CANOPY_CREDENTIALS", path)
+	t.Setenv("CANOPY_ADDR", "")
+	t.Setenv("CANOPY_PROFILE", "ops")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.DialEnv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Addr() != admin.GRPCAddr {
+		t.Errorf("DialEnv dials %s, want the profile's %s", c.Addr(), admin.GRPCAddr)
+	}
+	if _, err := c.Clouds.ListClouds(ctx, &canopyv1.ListCloudsRequest{}); err != nil {
+		t.Errorf("ListClouds with profile ops: %v", err)
+	}
+	// Without a profile: the file has no default one, so no credentials.
+	t.Setenv("CANOPY_PROFILE", "")
+	t.Setenv("CANOPY_ADDR", admin.GRPCAddr)
+	c2, err := client.DialEnv(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if _, err := c2.Clouds.ListClouds(ctx, &canopyv1.ListCloudsRequest{}); client.Code(err) != codes.Unauthenticated {
+		t.Errorf("ListClouds without a profile: %v", err)
+	}
+	t.Setenv("CANOPY_PROFILE", "dev")
+	if _, err := client.DialEnv(ctx); !errors.Is(err, client.ErrNoProfile) || !strings.Contains(err.Error(), "have: ops") {
+		t.Errorf("DialEnv with a missing profile: %v", err)
 	}
 }
