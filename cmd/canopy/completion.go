@@ -51,6 +51,8 @@ const (
 	kOps       kind = "operations"
 	kClients   kind = "clients"
 	kClouds    kind = "clouds"
+	kRegions   kind = "regions"
+	kZones     kind = "zones"
 )
 
 // groupKinds is the kind each command group manages: an ID|NAME argument
@@ -75,6 +77,7 @@ var flagKinds = map[string]kind{
 	"server": kServers, "flavor": kFlavors, "image": kImages, "keypair": kKeypairs, "volume": kVolumes,
 	"boot-volume": kVolumes, "snapshot": kSnapshots, "network": kNetworks, "external-network": kNetworks,
 	"subnet": kSubnets, "port": kPorts, "sg": kSGs, "cloud": kClouds, "depends-on": kContainer,
+	"region": kRegions, "zone": kZones,
 }
 
 // notResources are flags and placeholders of the container group that
@@ -209,7 +212,9 @@ func (a *app) completeArgs(group string, ps []placeholder) cobra.CompletionFunc 
 // catalogue kinds are offered in every cloud under one name (m1.small,
 // debian-12): a name shared across clouds is the normal case and is
 // resolved in the cloud a command acts in.
-var catalogue = map[kind]bool{kFlavors: true, kImages: true}
+// Regions and zones are named by the clouds (two AWS accounts share
+// us-east-1) and offered once too.
+var catalogue = map[kind]bool{kFlavors: true, kImages: true, kRegions: true, kZones: true}
 
 // completeKind lists the names of kind k from canopyd (ids where byID,
 // or where a name is shared, since a shared name is no reference, except
@@ -238,6 +243,8 @@ func (a *app) completeKind(k kind, byID bool, suffix string) cobra.CompletionFun
 		for _, it := range items {
 			value, desc := it.name, it.id
 			switch {
+			case it.desc != "":
+				desc = it.desc
 			case catalogue[k] && count[it.name] > 1:
 				desc = fmt.Sprintf("in %d clouds", count[it.name])
 			case byID || it.name == "" || count[it.name] > 1:
@@ -255,7 +262,7 @@ func (a *app) completeKind(k kind, byID bool, suffix string) cobra.CompletionFun
 }
 
 // candidate is one resource as completion offers it.
-type candidate struct{ id, name string }
+type candidate struct{ id, name, desc string }
 
 // listForCompletion lists every resource of kind k (one page of up to
 // 1000: completion offers what fits on a screen anyway).
@@ -302,6 +309,22 @@ func (a *app) listForCompletion(ctx context.Context, k kind) ([]candidate, error
 		return names(ctx, canopyv1.NewAuthServiceClient(conn).ListClients, &canopyv1.ListClientsRequest{PageSize: 1000})
 	case kClouds:
 		return names(ctx, canopyv1.NewCloudServiceClient(conn).ListClouds, &canopyv1.ListCloudsRequest{PageSize: 1000})
+	case kRegions, kZones:
+		resp, err := canopyv1.NewCloudServiceClient(conn).ListClouds(ctx, &canopyv1.ListCloudsRequest{PageSize: 1000})
+		if err != nil {
+			return nil, err
+		}
+		var out []candidate
+		for _, c := range resp.GetClouds() {
+			where := c.GetZones()
+			if k == kRegions {
+				where = c.GetRegions()
+			}
+			for _, w := range where {
+				out = append(out, candidate{name: w, desc: "cloud " + c.GetName()})
+			}
+		}
+		return out, nil
 	}
 	return nil, nil
 }

@@ -75,6 +75,10 @@ func TestCompletionOfResourceNames(t *testing.T) {
 	if cands, _ = complete(t, addr, "snapshot", "create", "s", "--volume", ""); len(cands) != 1 || !hasCand(cands, "data") {
 		t.Errorf("snapshot create --volume <TAB> = %q", cands)
 	}
+	// Zones come from the clouds, each described by its cloud.
+	if cands, _ = complete(t, addr, "server", "create", "x", "--zone", "i-"); len(cands) != 1 || cands[0] != "i-1a\tcloud importing" {
+		t.Errorf("--zone i-<TAB> = %q", cands)
+	}
 	// A placeholder names its kind wherever it is: volume attach's --server.
 	if cands, _ = complete(t, addr, "volume", "attach", "data", "--server", "web-"); len(cands) != 2 {
 		t.Errorf("volume attach --server web-<TAB> = %q", cands)
