@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 
 	"golang.org/x/oauth2"
@@ -59,6 +60,7 @@ type options struct {
 	tokenSrc    oauth2.TokenSource
 	creds       *Credentials
 	credsPath   string
+	profile     string
 	tokenURL    string
 	tokenCache  bool
 	userAgent   string
@@ -81,17 +83,40 @@ func WithTLS(cfg *tls.Config) Option {
 // (canopyd's own CA, or its self-signed certificate).
 func WithCAFile(path string) Option {
 	return func(o *options) error {
-		pem, err := os.ReadFile(path)
+		cfg, err := LoadCAFile(path)
 		if err != nil {
-			return fmt.Errorf("CA file: %w", err)
+			return err
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return fmt.Errorf("CA file %s: no certificate found", path)
-		}
-		o.tls = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}
+		o.tls = cfg
 		return nil
 	}
+}
+
+// LoadCAFile is a TLS configuration trusting only the PEM certificates in
+// path: what WithCAFile uses for the gRPC channel and the token endpoint.
+func LoadCAFile(path string) (*tls.Config, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA file %s: no certificate found", path)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}, nil
+}
+
+// HTTPClient is an HTTP client whose TLS configuration is cfg (nil: Go's
+// defaults). Dial gives it to the token requests of client credentials so
+// that the token endpoint is trusted exactly as the gRPC channel is; put
+// it in a context under oauth2.HTTPClient for requests of your own.
+func HTTPClient(cfg *tls.Config) *http.Client {
+	if cfg == nil {
+		return &http.Client{}
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg.Clone()
+	return &http.Client{Transport: tr}
 }
 
 // WithToken sends token as is on every call (it is not refreshed).
@@ -111,10 +136,16 @@ func WithCredentials(c Credentials) Option {
 	return func(o *options) error { o.creds = &c; return nil }
 }
 
-// WithCredentialsFile reads the client credentials from path (see
-// ReadCredentials) and gets tokens with them.
+// WithCredentialsFile reads the client credentials from path (its
+// default profile unless WithProfile names another; see ReadProfile) and
+// gets tokens with them.
 func WithCredentialsFile(path string) Option {
 	return func(o *options) error { o.credsPath = path; return nil }
+}
+
+// WithProfile picks the profile of the WithCredentialsFile file.
+func WithProfile(name string) Option {
+	return func(o *options) error { o.profile = name; return nil }
 }
 
 // WithTokenURL overrides the credentials' token endpoint.
@@ -146,9 +177,12 @@ func WithInsecureToken() Option {
 }
 
 // Dial connects to canopyd at addr ("host:port"). It does not wait for the
-// connection: the first call makes it. Without WithTLS or WithCAFile the
-// connection is plaintext, and a token is then sent only to a loopback
-// address (unless WithInsecureToken).
+// connection: the first call makes it. Without WithTLS or WithCAFile (or
+// credentials whose profile sets tls or ca_file) the connection is
+// plaintext, and a token is then sent only to a loopback address (unless
+// WithInsecureToken). Token requests made with client credentials use the
+// same TLS configuration as the gRPC channel, unless ctx already carries
+// an oauth2.HTTPClient.
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	var o options
 	for _, opt := range opts {
@@ -157,16 +191,31 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		}
 	}
 	if o.credsPath != "" && o.creds == nil {
-		c, err := ReadCredentials(o.credsPath)
+		c, err := ReadProfile(o.credsPath, o.profile)
 		if err != nil {
 			return nil, err
 		}
 		o.creds = &c
 	}
+	if o.creds != nil && o.tls == nil {
+		switch {
+		case o.creds.CAFile != "":
+			cfg, err := LoadCAFile(o.creds.CAFile)
+			if err != nil {
+				return nil, err
+			}
+			o.tls = cfg
+		case o.creds.TLS:
+			o.tls = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
 	if o.creds != nil && o.tokenSrc == nil {
 		c := *o.creds
 		if o.tokenURL != "" {
 			c.TokenURL = o.tokenURL
+		}
+		if o.tls != nil && ctx.Value(oauth2.HTTPClient) == nil {
+			ctx = context.WithValue(ctx, oauth2.HTTPClient, HTTPClient(o.tls))
 		}
 		if o.tokenCache {
 			o.tokenSrc = c.CachedTokenSource(ctx, TokenCachePath(c))
@@ -218,11 +267,13 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 }
 
 // DialEnv dials as the canopy CLI does with no flags: the address from
-// $CANOPY_ADDR, else the credentials file's grpc_addr, else DefaultAddr; a
-// raw token from $CANOPY_TOKEN, else client credentials from
-// $CANOPY_CREDENTIALS or DefaultCredentialsPath (if that file exists;
+// $CANOPY_ADDR, else the credentials' grpc_addr, else DefaultAddr; a raw
+// token from $CANOPY_TOKEN, else client credentials: the profile
+// $CANOPY_PROFILE (default: DefaultProfile) of $CANOPY_CREDENTIALS or
+// DefaultCredentialsPath (if that file exists; a named profile must;
 // $CANOPY_TOKEN_URL overrides its token_url); TLS when $CANOPY_CA_FILE
-// names a CA file. opts come after these and override them.
+// names a CA file, else as the profile says. opts come after these and
+// override them.
 func DialEnv(ctx context.Context, opts ...Option) (*Client, error) {
 	var pre []Option
 	addr := os.Getenv("CANOPY_ADDR")
@@ -233,9 +284,10 @@ func DialEnv(ctx context.Context, opts ...Option) (*Client, error) {
 		if path == "" {
 			path = DefaultCredentialsPath()
 		}
-		c, err := ReadCredentials(path)
+		profile := os.Getenv(ProfileEnv)
+		c, err := ReadProfile(path, profile)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
+		case (errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrNoProfile)) && profile == "":
 		case err != nil:
 			return nil, err
 		default:

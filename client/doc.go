@@ -13,11 +13,14 @@
 //	defer c.Close()
 //	for s, err := range c.AllServers(ctx, &canopyv1.ListServersRequest{}) { … }
 //
-// Authentication: a token from client credentials (the credentials file
-// canopyd writes on its first start, or `canopy login` writes), exchanged at
-// canopyd's /oauth2/token and refreshed before it expires; or a raw token.
-// A token is sent in plaintext only to a loopback address; anywhere else the
-// connection must use TLS (WithTLS, WithCAFile).
+// Authentication: a token from client credentials (a profile of the
+// credentials file: the default one canopyd writes on its first start, or
+// one `canopy login --profile NAME` writes; WithProfile, $CANOPY_PROFILE),
+// exchanged at canopyd's /oauth2/token and refreshed before it expires; or
+// a raw token. A token is sent in plaintext only to a loopback address;
+// anywhere else the connection must use TLS (WithTLS, WithCAFile, or the
+// profile's tls and ca_file), and the token endpoint is trusted with the
+// same TLS configuration as the gRPC channel.
 //
 // The package is not a second model: requests and responses are the
 // generated canopyv1 messages. The canopy CLI (cmd/canopy) dials with it.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -45,6 +44,9 @@ type Config struct {
 	REST REST `yaml:"rest"`
 	// Networks configures global networks and security groups.
 	Networks Networks `yaml:"networks"`
+	// Metrics configures the Prometheus endpoint, /metrics on the REST
+	// port.
+	Metrics Metrics `yaml:"metrics"`
 	// DataDir is where adapters may keep local state; canopyd sets it to
 	// the directory of its store (it is not read from the file).
 	DataDir string `yaml:"-"`
@@ -68,6 +70,27 @@ type Networks struct {
 	// changed at the cloud (default 30s): one fresh list of groups and
 	// ports per cloud per pass, whatever the number of groups.
 	ReconcileInterval Duration `yaml:"reconcile_interval"`
+}
+
+// Metrics configures /metrics.
+type Metrics struct {
+	// RequireToken makes /metrics answer only a request with a bearer
+	// token (from canopyd's issuer or a trusted one) that has Scope: 401
+	// without, 403 with too little scope. Default false: open, as
+	// Prometheus endpoints usually are (it shows cloud names, call rates
+	// and errors, no resources).
+	RequireToken bool `yaml:"require_token"`
+	// Scope the token needs (default canopy.admin; a scraper's own client
+	// may have canopy.read).
+	Scope string `yaml:"scope"`
+}
+
+// TokenScope is the scope /metrics requires when RequireToken is set.
+func (m Metrics) TokenScope() string {
+	if m.Scope == "" {
+		return auth.ScopeAdmin
+	}
+	return m.Scope
 }
 
 // REST configures the REST gateway.
@@ -241,13 +264,13 @@ func Default() *Config {
 	return c
 }
 
-// Load reads and validates a config file.
+// Load reads and validates a config file; errors name it by its path.
 func Load(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(raw, filepath.Base(path))
+	return Parse(raw, path)
 }
 
 // Parse reads and validates config bytes; name is used in errors.
@@ -385,6 +408,14 @@ func (c *Config) Validate() error {
 	}
 	if c.REST.MaxBodyBytes < 0 {
 		return fmt.Errorf("rest.max_body_bytes %d: must not be negative", c.REST.MaxBodyBytes)
+	}
+	if c.Metrics.Scope != "" {
+		if bad := auth.ValidScopes([]string{c.Metrics.Scope}); bad != "" {
+			return fmt.Errorf("metrics.scope %q: want one of %s", bad, strings.Join(auth.AllScopes, ", "))
+		}
+		if !c.Metrics.RequireToken {
+			return fmt.Errorf("metrics.scope is set but metrics.require_token is not: /metrics would stay open")
+		}
 	}
 	for _, d := range []struct {
 		key string

@@ -52,6 +52,15 @@ func TestParseEmptyIsDefault(t *testing.T) {
 	if c, err := Parse([]byte("rest: {max_body_bytes: 1024}"), "rest"); err != nil || c.REST.MaxBodyBytes != 1024 {
 		t.Errorf("rest.max_body_bytes: 1024 = %v, %v", c, err)
 	}
+	if c.Metrics.RequireToken {
+		t.Errorf("/metrics requires a token by default")
+	}
+	if c, err := Parse([]byte("metrics: {require_token: true}"), "metrics"); err != nil || !c.Metrics.RequireToken || c.Metrics.TokenScope() != "canopy.admin" {
+		t.Errorf("metrics: {require_token: true} = %+v, %v; want scope canopy.admin by default", c.Metrics, err)
+	}
+	if c, err := Parse([]byte("metrics: {require_token: true, scope: canopy.read}"), "metrics"); err != nil || c.Metrics.TokenScope() != "canopy.read" {
+		t.Errorf("metrics scope canopy.read = %+v, %v", c.Metrics, err)
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -83,7 +92,11 @@ func TestParseErrors(t *testing.T) {
 		// Unknown keys name the key, its line and the keys allowed there.
 		{"wait:\n  max_intervall: 1s", `line 2: unknown key "max_intervall" (want one of: max_interval, min_interval, timeout)`},
 		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, cache, flavors, keystone_auth, kind, name, options, project, rate_limit, regions, zones)`},
-		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, networks, public_url, rest, wait, zones)`},
+		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, metrics, networks, public_url, rest, wait, zones)`},
+		{"metrics: {require_tokens: true}", `unknown key "require_tokens" (want one of: require_token, scope)`},
+		{"metrics: {require_token: true, scope: canopy.root}", `metrics.scope "canopy.root": want one of canopy.read, canopy.write, canopy.admin`},
+		{"metrics: {scope: canopy.read}", "metrics.scope is set but metrics.require_token is not"},
+		{"metrics: {require_token: yes please}", "cannot unmarshal"},
 		{"auth: {issuers: [{issuer: x, jwks: y}]}", `unknown key "jwks" (want one of: audience, issuer, jwks_url, project_claim)`},
 		{"rest: {max_body: 1}", `unknown key "max_body" (want one of: max_body_bytes)`},
 	} {

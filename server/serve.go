@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -117,7 +116,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		_, _ = w.Write(openapi.Spec)
 	})
 	(&auth.Server{Issuer: s.issuer, Clients: s.clients, Sources: s.sources, Log: s.log}).Register(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.metricsHandler()) // metrics_http.go
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	hsrv := &http.Server{Handler: limitBodies(s.maxBodyBytes(), mux), ReadHeaderTimeout: 10 * time.Second} // rest_body.go
 

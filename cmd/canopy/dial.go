@@ -12,30 +12,35 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
-// dial connects to canopyd with the client package: TLS when asked for,
-// and a bearer token on every call from --token, $CANOPY_TOKEN, or the
-// credentials file (client credentials, with the token cached on disk). A
-// token goes in plaintext only to loopback. The connection is made once
-// per invocation and reused.
+// dial connects to canopyd with the client package, as target says: TLS
+// when asked for (by flag or profile), and a bearer token on every call
+// from --token, $CANOPY_TOKEN, or the profile's client credentials (the
+// token cached on disk). A token goes in plaintext only to loopback. The
+// connection is made once per invocation and reused.
 func (a *app) dial(ctx context.Context) (*grpc.ClientConn, error) {
 	if a.conn != nil {
 		return a.conn, nil
 	}
-	opts := []client.Option{client.WithUserAgent("canopy-cli")}
-	switch {
-	case a.caFile != "":
-		opts = append(opts, client.WithCAFile(a.caFile))
-	case a.tls:
-		opts = append(opts, client.WithTLS(nil))
-	}
-	auth, err := a.authOptions(ctx)
+	t, err := a.target()
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.Dial(ctx, a.addr, append(opts, auth...)...)
+	opts := []client.Option{client.WithUserAgent("canopy-cli")}
+	if t.tls != nil {
+		opts = append(opts, client.WithTLS(t.tls))
+	}
+	switch {
+	case t.token != "":
+		opts = append(opts, client.WithToken(t.token))
+	case t.creds != nil:
+		// Tokens cached on disk across invocations: a token request costs
+		// canopyd a slow secret hash.
+		opts = append(opts, client.WithCredentials(*t.creds), client.WithTokenCache())
+	}
+	c, err := client.Dial(ctx, t.addr, opts...)
 	if err != nil {
 		if errors.Is(err, client.ErrPlaintextToken) {
-			return nil, fmt.Errorf("%w to %s: use --tls or --ca-file", client.ErrPlaintextToken, a.addr)
+			return nil, fmt.Errorf("%w to %s: use --tls or --ca-file", client.ErrPlaintextToken, t.addr)
 		}
 		return nil, err
 	}

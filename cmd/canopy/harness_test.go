@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -35,6 +36,13 @@ clouds:
 // address. It stops when the test ends.
 func startCanopyd(t *testing.T, yaml string) string {
 	t.Helper()
+	return startCanopydTLS(t, yaml, nil)
+}
+
+// startCanopydTLS is startCanopyd serving gRPC and REST with tlsCfg (nil:
+// plaintext).
+func startCanopydTLS(t *testing.T, yaml string, tlsCfg *tls.Config) string {
+	t.Helper()
 	cfg, err := config.Parse([]byte(yaml), t.Name())
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +62,9 @@ func startCanopyd(t *testing.T, yaml string) string {
 		t.Fatal(err)
 	}
 	cfg.Auth.IssuerURL = "http://" + rl.Addr().String()
+	if tlsCfg != nil {
+		cfg.Auth.IssuerURL = "https://" + rl.Addr().String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := server.New(ctx, cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -67,7 +78,7 @@ func startCanopyd(t *testing.T, yaml string) string {
 	}
 	daemons.Store(gl.Addr().String(), daemonInfo{token: tok, rest: rl.Addr().String(), srv: srv})
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl}, time.Second) }()
+	go func() { done <- srv.Serve(ctx, server.Listeners{GRPC: gl, REST: rl, TLS: tlsCfg}, time.Second) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -105,7 +105,7 @@ func (a imageCmds) imageUploadCmd() *cobra.Command {
 	cmd.Flags().Int64Var(&minDisk, "min-disk", 0, "smallest root disk it needs, GiB")
 	cmd.Flags().Int64Var(&minRAM, "min-ram", 0, "smallest memory it needs, MiB")
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "a label `key=value` (repeatable)")
-	cmd.Flags().BoolVar(&progress, "progress", true, "show a progress bar on stderr")
+	cmd.Flags().BoolVar(&progress, "progress", true, "show a progress bar on stderr when it is a terminal")
 	cmd.Flags().BoolVar(&wait, "wait", false, "where the cloud processes the image after the upload, wait until it is ACTIVE")
 	return cmd
 }
@@ -145,7 +145,7 @@ func (a imageCmds) imageDownloadCmd() *cobra.Command {
 			return nil
 		}),
 	}
-	cmd.Flags().BoolVar(&progress, "progress", true, "show a progress bar on stderr")
+	cmd.Flags().BoolVar(&progress, "progress", true, "show a progress bar on stderr when it is a terminal")
 	return cmd
 }
 

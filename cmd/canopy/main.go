@@ -28,7 +28,7 @@ func main() {
 // run executes one canopy command line and returns the exit status. Tests
 // call it in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	a := &app{stdout: stdout, stderr: stderr, stderrTerm: isTerminal(stderr)}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(stdin)

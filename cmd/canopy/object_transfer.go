@@ -136,7 +136,11 @@ func (a objectCmds) putURL(ctx context.Context, u *canopyv1.SignedURL, in io.Rea
 	for k, v := range u.Headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc, err := a.urlClient()
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
@@ -351,7 +355,11 @@ func (a objectCmds) getURL(ctx context.Context, u *canopyv1.SignedURL, head *can
 	if want == 0 {
 		return 0, nil
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc, err := a.urlClient()
+	if err != nil {
+		return 0, err
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, err
 	}

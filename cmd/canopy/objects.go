@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -52,7 +51,7 @@ type transferFlags struct {
 
 func (t *transferFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&t.via, "via", "auto", "how the bytes travel: url (a presigned URL, straight to the cloud), stream (through canopyd), or auto (url when the cloud can sign)")
-	cmd.Flags().BoolVar(&t.progress, "progress", true, "show a progress bar on stderr")
+	cmd.Flags().BoolVar(&t.progress, "progress", true, "show a progress bar on stderr when it is a terminal")
 }
 
 func (t *transferFlags) check() error {
@@ -61,31 +60,6 @@ func (t *transferFlags) check() error {
 		return nil
 	}
 	return usageErrorf("--via %q: want auto, url or stream", t.via)
-}
-
-// bar is a progress bar with throughput on stderr (or nothing).
-func (a *app) bar(show bool, size int64, what string) *progressbar.ProgressBar {
-	if !show {
-		return progressbar.DefaultBytesSilent(size, what)
-	}
-	return progressbar.NewOptions64(size,
-		progressbar.OptionSetWriter(a.stderr),
-		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionOnCompletion(func() { fmt.Fprintln(a.stderr) }),
-		progressbar.OptionSpinnerType(14),
-		progressbar.OptionFullWidth(),
-	)
-}
-
-// summary prints size, time, throughput and the path taken.
-func (a *app) summary(verb string, n int64, start time.Time, via string) {
-	d := time.Since(start)
-	rate := float64(n) / d.Seconds() / (1 << 20)
-	fmt.Fprintf(a.stderr, "%s %s in %s (%.1f MiB/s) via %s\n", verb, byteSize(n), d.Round(time.Millisecond), rate, via)
 }
 
 func isCapabilityMissing(err error) bool {

@@ -25,12 +25,16 @@ type app struct {
 	waitTimeout time.Duration
 	token       string
 	credentials string
+	profile     string
 	tokenURL    string
 	tls         bool
 	caFile      string
 
 	stdout, stderr io.Writer
-	conn           *grpc.ClientConn
+	// stderrTerm says stderr is a terminal: progress bars go there only.
+	stderrTerm bool
+	conn       *grpc.ClientConn
+	tgt        *target
 	// started is set once a command's own RunE begins: any error cobra
 	// returns before that (flags, arguments, unknown command) is a usage
 	// error.
@@ -52,9 +56,14 @@ Output (-o): table (default), json (protojson with proto field names; every
 field present), yaml (the same document as YAML).
 
 Authentication: every call carries an OAuth 2 bearer token: --token (or
-$CANOPY_TOKEN) as is, else one obtained with the client credentials in
---credentials (canopyd writes its admin client's there on first start; 'canopy
-login' writes others), cached on disk until it expires.
+$CANOPY_TOKEN) as is, else one obtained with the client credentials of a
+profile in the --credentials file, cached on disk until it expires. The file
+holds several profiles: the default one (canopyd writes its admin client there
+on first start) and named ones ('canopy login --profile NAME'); --profile or
+$CANOPY_PROFILE picks one, and 'canopy profile list' shows them. A profile also
+says where canopyd is (grpc_addr, token_url) and how to trust it (tls,
+ca_file); --addr, --token-url, --tls and --ca-file override it. --ca-file is
+trusted for the gRPC channel and the token endpoint alike.
 
 Exit status: 0 success; 1 an error from canopyd or the CLI (also a server that
 ends in ERROR during --wait); 2 a usage error.`
@@ -76,29 +85,36 @@ func (a *app) rootCmd() *cobra.Command {
 			if a.timeout <= 0 {
 				return usageErrorf("--timeout must be positive, got %s", a.timeout)
 			}
+			if a.profile != "" {
+				if err := client.CheckProfileName(a.profile); err != nil {
+					return usageErrorf("--profile: %v", err)
+				}
+			}
 			return nil
 		},
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.addr, "addr", envOr("CANOPY_ADDR", defaultAddr), "canopyd gRPC address host:port (env CANOPY_ADDR)")
+	pf.StringVar(&a.addr, "addr", os.Getenv("CANOPY_ADDR"), "canopyd gRPC address host:port (env CANOPY_ADDR; default: the profile's grpc_addr, else "+defaultAddr+")")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
 	pf.DurationVar(&a.timeout, "timeout", 30*time.Second, "deadline of each call to canopyd (a --wait uses --wait-timeout instead)")
 	pf.StringVar(&a.token, "token", os.Getenv("CANOPY_TOKEN"), "a bearer token to send as is (env CANOPY_TOKEN); default: get one with the credentials file")
 	pf.StringVar(&a.credentials, "credentials", envOr("CANOPY_CREDENTIALS", client.DefaultCredentialsPath()), "client credentials file (written by canopyd's first run and by 'canopy login'; env CANOPY_CREDENTIALS)")
+	pf.StringVar(&a.profile, "profile", os.Getenv(client.ProfileEnv), "the profile of the credentials file to use (env "+client.ProfileEnv+"; default: the default profile)")
 	pf.StringVar(&a.tokenURL, "token-url", os.Getenv("CANOPY_TOKEN_URL"), "token endpoint, overriding the credentials file's (env CANOPY_TOKEN_URL)")
-	pf.BoolVar(&a.tls, "tls", false, "connect with TLS (system roots)")
-	pf.StringVar(&a.caFile, "ca-file", os.Getenv("CANOPY_CA_FILE"), "connect with TLS, trusting this PEM CA (env CANOPY_CA_FILE)")
+	pf.BoolVar(&a.tls, "tls", false, "connect with TLS (system roots; default: as the profile says)")
+	pf.StringVar(&a.caFile, "ca-file", os.Getenv("CANOPY_CA_FILE"), "connect with TLS, trusting this PEM CA for gRPC and the token endpoint (env CANOPY_CA_FILE)")
 
 	img := imageCmds{a}.imageCmd()
 	img.AddCommand(imageCmds{a}.imageUploadCmd(), imageCmds{a}.imageDownloadCmd())
-	root.AddCommand(a.cloudCmd(), flavorCmds{a}.flavorCmd(), img, serverCmds{a}.serverCmd(), keypairCmds{a}.keypairCmd(), a.loginCmd(), clientCmds{a}.clientCmd(),
+	root.AddCommand(a.cloudCmd(), flavorCmds{a}.flavorCmd(), img, serverCmds{a}.serverCmd(), keypairCmds{a}.keypairCmd(), a.loginCmd(), a.profileCmd(), clientCmds{a}.clientCmd(),
 		objectCmds{a}.bucketCmd(), objectCmds{a}.objectCmd(),
 		volumeCmds{a}.volumeCmd(), copyCmds{a}.snapshotCmd(), copyCmds{a}.backupCmd(), operationCmds{a}.operationCmd()) // volumes.go, snapshots.go, operations.go
 	root.AddCommand(containerCmds{a}.containerCmd()) // containers*.go
 	net := netCmds{a}                                // networks*.go
 	root.AddCommand(net.networkCmd(), net.subnetCmd(), net.portCmd(), net.routerCmd(), net.sgCmd(), net.fipCmd())
+	a.addCompletion(root) // completion.go: resource names from canopyd
 	return root
 }
 
