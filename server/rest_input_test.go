@@ -201,6 +201,10 @@ func TestRESTHostileInput(t *testing.T) {
 			mentions: []string{"location.cloud"}},
 		{name: "repeated scalar", method: "GET", path: "/v1/servers?name=a&name=b", status: 400, code: codes.InvalidArgument, fields: []string{"name"}},
 		{name: "map parameter", method: "GET", path: "/v1/servers?labels%5Btier%5D=web", status: 200},
+		// A map entry given twice was a 500 (found by schemathesis).
+		{name: "map entry twice", method: "GET", path: "/v1/servers?labels%5Btier%5D=web&labels%5Btier%5D=db", status: 400, code: codes.InvalidArgument, fields: []string{"labels[tier]"}},
+		{name: "map entry twice on the image upload", method: "POST", path: "/v1/images:upload?name=i&disk_format=raw&labels%5B%5D=a&labels%5B%5D=b", body: strings.NewReader("x"),
+			status: 400, code: codes.InvalidArgument, fields: []string{"labels[]"}},
 		{name: "unknown parameter on a byte route", method: "GET", path: "/v1/buckets/b/objects?prefx=a", status: 400, code: codes.InvalidArgument, fields: []string{"prefx"}},
 		{name: "unknown parameter on the image upload", method: "POST", path: "/v1/images:upload?nme=x", body: strings.NewReader("x"),
 			status: 400, code: codes.InvalidArgument, fields: []string{"nme"}},
