@@ -413,6 +413,18 @@ func TestRESTObjectKeysWithSlashes(t *testing.T) {
 	restCase{name: "get plain", method: "GET", path: "/v1/buckets/keys/objects/x/y.txt", status: 200, mentions: []string{`"key":"x/y.txt"`}}.check(t, e)
 	restCase{name: "get encoded", method: "GET", path: "/v1/buckets/keys/objects/x%2Fy.txt", status: 200, mentions: []string{`"key":"x/y.txt"`}}.check(t, e)
 	restCase{name: "get literal %2F", method: "GET", path: "/v1/buckets/keys/objects/lit%252Fkey", status: 200, mentions: []string{`"key":"lit%2Fkey"`}}.check(t, e)
+	// The download's own path (/download/…, for clients generated from
+	// /openapi.json) answers the bytes, a range, and the one error shape.
+	for _, p := range []string{"/download/v1/buckets/keys/objects/x/y.txt", "/download/v1/buckets/keys/objects/x%2Fy.txt"} {
+		if r := e.restDo(t, "GET", p, nil, nil); r.status != 200 || string(r.raw) != "data" {
+			t.Errorf("GET %s = %d %q, want 200 \"data\"", p, r.status, r.raw)
+		}
+	}
+	if r := e.restDo(t, "GET", "/download/v1/buckets/keys/objects/x/y.txt", nil, map[string]string{"Range": "bytes=1-2"}); r.status != 206 || string(r.raw) != "at" {
+		t.Errorf("ranged download = %d %q, want 206 \"at\"", r.status, r.raw)
+	}
+	restCase{name: "download missing", method: "GET", path: "/download/v1/buckets/keys/objects/nope", status: 404, code: codes.NotFound}.check(t, e)
+	restCase{name: "download, unknown parameter", method: "GET", path: "/download/v1/buckets/keys/objects/x/y.txt?sz=1", status: 400, code: codes.InvalidArgument, fields: []string{"sz"}}.check(t, e)
 	restCase{name: "delete encoded", method: "DELETE", path: "/v1/buckets/keys/objects/x%2Fy.txt", status: 200}.check(t, e)
 	restCase{name: "gone", method: "GET", path: "/v1/buckets/keys/objects/x/y.txt", status: 404, code: codes.NotFound}.check(t, e)
 }

@@ -61,19 +61,20 @@ func complete(doc *openapi3.T) {
 		}},
 	}
 	undotPathParams(doc)
+	for name, s := range doc.Components.Schemas {
+		if s.Value != nil {
+			requireFields(name, s.Value)
+		}
+	}
 	for _, path := range doc.Paths.InMatchingOrder() {
 		for _, op := range doc.Paths.Value(path).Operations() {
 			secure(op)
+			optionalBody(doc, op)
 			for _, p := range op.Parameters {
 				if p.Value != nil && requiredNote.MatchString(p.Value.Description) {
 					p.Value.Required = true
 				}
 			}
-		}
-	}
-	for name, s := range doc.Components.Schemas {
-		if s.Value != nil {
-			requireFields(name, s.Value)
 		}
 	}
 }
@@ -142,5 +143,28 @@ func undotPathParams(doc *openapi3.T) {
 			doc.Paths.Delete(path)
 			doc.Paths.Set(renamed, it)
 		}
+	}
+}
+
+// optionalBody says a JSON body may be left out when nothing in it is
+// required: the gateway reads no body as an empty message (a POST to
+// :rotateSecret or :start needs none), while a body with required fields,
+// left out, is refused naming them.
+func optionalBody(doc *openapi3.T, op *openapi3.Operation) {
+	if op.RequestBody == nil || op.RequestBody.Value == nil {
+		return
+	}
+	mt := op.RequestBody.Value.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil {
+		return
+	}
+	s := mt.Schema.Value
+	if name, ok := strings.CutPrefix(mt.Schema.Ref, "#/components/schemas/"); ok {
+		if ref := doc.Components.Schemas[name]; ref != nil {
+			s = ref.Value
+		}
+	}
+	if s != nil && len(s.Required) == 0 {
+		op.RequestBody.Value.Required = false
 	}
 }
