@@ -2,8 +2,8 @@
 document by openapi-python-client (test/openapi/test.sh generates it as the
 package canopy_rest): a token from /oauth2/token, a server created with
 wait, listed, got and deleted, a volume, a bucket with an object uploaded
-and downloaded through the byte routes, and an image uploaded and
-downloaded. Every answer is read through the generated models, so a field
+and downloaded through the byte routes and through signed URLs, and an
+image uploaded and downloaded. Every answer is read through the generated models, so a field
 the document names wrongly fails here.
 
 Environment: CANOPY_REST (base URL), CANOPY_CREDENTIALS (the first-run
@@ -15,6 +15,7 @@ import io
 import json
 import os
 import sys
+import urllib.parse
 import uuid
 
 from canopy_rest import AuthenticatedClient, Client
@@ -30,8 +31,11 @@ from canopy_rest.api.image_transfer_service import (
     image_transfer_service_upload_image,
 )
 from canopy_rest.api.o_auth_2 import o_auth_2_token
+from canopy_rest.api.signed_url import signed_url_get, signed_url_put
 from canopy_rest.api.object_service import (
     object_service_create_bucket,
+    object_service_create_download_url,
+    object_service_create_upload_url,
     object_service_delete_bucket,
     object_service_delete_object,
     object_service_download_object,
@@ -46,6 +50,8 @@ from canopy_rest.api.volume_service import (
 )
 from canopy_rest.models import (
     CreateBucketRequest,
+    CreateDownloadURLBody,
+    CreateUploadURLBody,
     CreateServerRequest,
     CreateVolumeRequest,
     ListServersResponse,
@@ -54,6 +60,7 @@ from canopy_rest.models import (
     Operation,
     RpcStatus,
     Server,
+    SignedURL,
     TokenError,
     TokenErrorError,
     TokenRequest,
@@ -74,6 +81,15 @@ def check(cond, what):
         sys.exit(f"FAIL: {what}")
     checks += 1
     print(f"ok {checks} - {what}")
+
+
+def signed_parts(url):
+    """/signed/{cloud}/{bucket/key}?expires=&signature= as the generated
+    operation's arguments."""
+    u = urllib.parse.urlsplit(url)
+    rest = u.path.removeprefix("/signed/")
+    cloud, path = rest.split("/", 1)
+    return cloud, urllib.parse.unquote(path), dict(urllib.parse.parse_qsl(u.query))
 
 
 def main():
@@ -142,6 +158,23 @@ def main():
     check(down.payload.read() == data, "object downloaded whole (GET /download/…)")
     part = object_service_download_object.sync_detailed(bucket, key, client=c, range_="bytes=10-19")
     check(part.status_code == 206 and part.parsed.payload.read() == data[10:20], "a range of it (206)")
+
+    # Signed URLs: canopyd serves the simulator's; the signature is the
+    # only authorization (an anonymous client).
+    up = object_service_create_upload_url.sync(bucket, client=c, body=CreateUploadURLBody(key="signed.bin"))
+    check(isinstance(up, SignedURL) and up.method == "PUT" and up.expire_time is not None, "an upload URL")
+    signed = os.urandom(5000)
+    cloud, path, q = signed_parts(up.url)
+    r = signed_url_put.sync_detailed(cloud, path, client=anon, body=File(payload=io.BytesIO(signed)),
+                                     expires=q["expires"], signature=q["signature"])
+    check(r.status_code == 200, "uploaded through it (PUT /signed/…)")
+    dl = object_service_create_download_url.sync(bucket, client=c, body=CreateDownloadURLBody(key="signed.bin"))
+    cloud, path, q = signed_parts(dl.url)
+    got_signed = signed_url_get.sync(cloud, path, client=anon, expires=q["expires"], signature=q["signature"])
+    check(isinstance(got_signed, File) and got_signed.payload.read() == signed, "downloaded through a download URL (GET /signed/…)")
+    forged = signed_url_get.sync_detailed(cloud, path, client=anon, expires=q["expires"], signature="0" * 64)
+    check(forged.status_code == 403, "a forged signature is 403")
+    object_service_delete_object.sync(bucket, "signed.bin", client=c)
 
     # Image bytes.
     img = os.urandom(70_000)
