@@ -3,8 +3,8 @@ document by openapi-python-client (test/openapi/test.sh generates it as the
 package canopy_rest): a token from /oauth2/token, a server created with
 wait, listed, got and deleted, a volume, a bucket with an object uploaded
 and downloaded through the byte routes and through signed URLs, and an
-image uploaded and downloaded. Every answer is read through the generated models, so a field
-the document names wrongly fails here.
+image uploaded and downloaded. Every answer is read through the generated
+models, so a field the document names wrongly fails here.
 
 Environment: CANOPY_REST (base URL), CANOPY_CREDENTIALS (the first-run
 credentials file).
