@@ -72,6 +72,7 @@ func build(swagger []byte, files *descriptors) (*openapi3.T, error) {
 	}
 	complete(doc)
 	addTokenEndpoint(doc)
+	addDiscovery(doc)
 	imageQuery, err := files.queryParams("canopy.v1.ImageUploadHeader")
 	if err != nil {
 		return nil, fmt.Errorf("the image upload's query: %w", err)

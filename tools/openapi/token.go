@@ -63,3 +63,43 @@ func addTokenEndpoint(doc *openapi3.T) {
 		}),
 	}
 }
+
+// addDiscovery describes the authorization server's metadata (RFC 8414,
+// also at the OIDC path) and its signing keys (RFC 7517), which token
+// verifiers outside canopy read; both are public.
+func addDiscovery(doc *openapi3.T) {
+	strs := func() *openapi3.SchemaRef {
+		return openapi3.NewArraySchema().WithItems(openapi3.NewStringSchema()).NewRef()
+	}
+	doc.Components.Schemas["AuthorizationServerMetadata"] = &openapi3.SchemaRef{Value: &openapi3.Schema{
+		Type:        &openapi3.Types{openapi3.TypeObject},
+		Description: "Authorization server metadata (RFC 8414).",
+		Required:    []string{"issuer", "jwks_uri", "token_endpoint"},
+		Properties: openapi3.Schemas{
+			"issuer": openapi3.NewStringSchema().NewRef(), "token_endpoint": openapi3.NewStringSchema().NewRef(),
+			"jwks_uri": openapi3.NewStringSchema().NewRef(), "grant_types_supported": strs(),
+			"token_endpoint_auth_methods_supported": strs(), "scopes_supported": strs(), "response_types_supported": strs(),
+			"id_token_signing_alg_values_supported": strs(), "subject_types_supported": strs(),
+		},
+	}}
+	key := openapi3.NewObjectSchema().WithRequired([]string{"kty"})
+	for _, f := range []string{"kty", "kid", "use", "alg", "crv", "x", "y"} {
+		key.WithProperty(f, openapi3.NewStringSchema())
+	}
+	doc.Components.Schemas["JWKS"] = &openapi3.SchemaRef{Value: &openapi3.Schema{
+		Type:        &openapi3.Types{openapi3.TypeObject},
+		Description: "The public keys tokens are signed with (a JSON Web Key Set, RFC 7517).",
+		Required:    []string{"keys"},
+		Properties:  openapi3.Schemas{"keys": openapi3.NewArraySchema().WithItems(key).NewRef()},
+	}}
+	public := &openapi3.SecurityRequirements{}
+	meta := func(id string) *openapi3.Operation {
+		return &openapi3.Operation{OperationID: id, Summary: "The authorization server's metadata.", Tags: []string{"OAuth2"},
+			Security: public, Responses: responses(map[string]*openapi3.ResponseRef{"200": jsonResponse("The metadata.", ref("AuthorizationServerMetadata"))})}
+	}
+	item(doc, "/.well-known/oauth-authorization-server").Get = meta("OAuth2_Metadata")
+	item(doc, "/.well-known/openid-configuration").Get = meta("OAuth2_OpenIDConfiguration")
+	item(doc, "/.well-known/jwks.json").Get = &openapi3.Operation{OperationID: "OAuth2_JWKS", Summary: "The keys tokens are signed with.",
+		Tags: []string{"OAuth2"}, Security: public,
+		Responses: responses(map[string]*openapi3.ResponseRef{"200": jsonResponse("The key set.", ref("JWKS"))})}
+}
