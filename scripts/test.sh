@@ -7,7 +7,8 @@
 #      sim, end-to-end tests that run canopyd as a process; storetest on a
 #      3-member etcd cluster (test/etcd), a member killed mid-run, canopyd on
 #      --store etcd://;
-#   3. the Python and C++ clients against a real canopyd;
+#   3. the Python and C++ clients against a real canopyd; the REST contract
+#      (a client generated from the served OpenAPI document, schemathesis);
 #   4. the real engines, each started on loopback by its own script and run
 #      through the same providertest suite plus an end-to-end test with
 #      canopyd and the crash-safety lineages: moto (AWS) and a real
@@ -56,6 +57,11 @@ echo "etcd suite: $((SECONDS - t0))s"
 
 section "clients (python, c++)"
 scripts/test-clients.sh
+
+section "REST contract: generated client and schemathesis against the served OpenAPI (test/openapi)"
+t0=$SECONDS
+test/openapi/test.sh
+echo "openapi suite: $((SECONDS - t0))s"
 
 section "AWS adapter against moto (test/moto)"
 t0=$SECONDS

@@ -13,34 +13,10 @@ import (
 	"github.com/canopy-cloud/canopy/auth"
 )
 
-// requiredScope says what a method needs. Health and reflection are public
-// (load balancers and grpcurl need them; they reveal only the API schema,
-// which /openapi.json publishes anyway). AuthService is admin. Reads are
-// the methods named Get/List/Find/Watch/Wait; everything else writes, so a
-// new mutating RPC is protected by default.
+// requiredScope says what a method needs (auth.MethodScope: the rule
+// /openapi.json publishes too).
 func requiredScope(fullMethod string) (scope string, public bool) {
-	if strings.HasPrefix(fullMethod, "/grpc.health.v1.") || strings.HasPrefix(fullMethod, "/grpc.reflection.") {
-		return "", true
-	}
-	svc, method, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
-	if svc == "canopy.v1.AuthService" {
-		return auth.ScopeAdmin, false
-	}
-	// Downloading (and presigning a download) reads; it changes nothing.
-	if method == "CreateDownloadURL" {
-		return auth.ScopeRead, false
-	}
-	// A container's output, processes and resource use are reads too.
-	switch method {
-	case "ContainerLogs", "TopContainer", "StreamContainerStats":
-		return auth.ScopeRead, false
-	}
-	for _, p := range []string{"Get", "List", "Find", "Watch", "Wait", "Download"} {
-		if strings.HasPrefix(method, p) {
-			return auth.ScopeRead, false
-		}
-	}
-	return auth.ScopeWrite, false
+	return auth.MethodScope(fullMethod)
 }
 
 // authenticate checks the bearer token of a call and puts its principal in

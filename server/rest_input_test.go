@@ -201,6 +201,10 @@ func TestRESTHostileInput(t *testing.T) {
 			mentions: []string{"location.cloud"}},
 		{name: "repeated scalar", method: "GET", path: "/v1/servers?name=a&name=b", status: 400, code: codes.InvalidArgument, fields: []string{"name"}},
 		{name: "map parameter", method: "GET", path: "/v1/servers?labels%5Btier%5D=web", status: 200},
+		// A map entry given twice was a 500 (found by schemathesis).
+		{name: "map entry twice", method: "GET", path: "/v1/servers?labels%5Btier%5D=web&labels%5Btier%5D=db", status: 400, code: codes.InvalidArgument, fields: []string{"labels[tier]"}},
+		{name: "map entry twice on the image upload", method: "POST", path: "/v1/images:upload?name=i&disk_format=raw&labels%5B%5D=a&labels%5B%5D=b", body: strings.NewReader("x"),
+			status: 400, code: codes.InvalidArgument, fields: []string{"labels[]"}},
 		{name: "unknown parameter on a byte route", method: "GET", path: "/v1/buckets/b/objects?prefx=a", status: 400, code: codes.InvalidArgument, fields: []string{"prefx"}},
 		{name: "unknown parameter on the image upload", method: "POST", path: "/v1/images:upload?nme=x", body: strings.NewReader("x"),
 			status: 400, code: codes.InvalidArgument, fields: []string{"nme"}},
@@ -409,6 +413,18 @@ func TestRESTObjectKeysWithSlashes(t *testing.T) {
 	restCase{name: "get plain", method: "GET", path: "/v1/buckets/keys/objects/x/y.txt", status: 200, mentions: []string{`"key":"x/y.txt"`}}.check(t, e)
 	restCase{name: "get encoded", method: "GET", path: "/v1/buckets/keys/objects/x%2Fy.txt", status: 200, mentions: []string{`"key":"x/y.txt"`}}.check(t, e)
 	restCase{name: "get literal %2F", method: "GET", path: "/v1/buckets/keys/objects/lit%252Fkey", status: 200, mentions: []string{`"key":"lit%2Fkey"`}}.check(t, e)
+	// The download's own path (/download/…, for clients generated from
+	// /openapi.json) answers the bytes, a range, and the one error shape.
+	for _, p := range []string{"/download/v1/buckets/keys/objects/x/y.txt", "/download/v1/buckets/keys/objects/x%2Fy.txt"} {
+		if r := e.restDo(t, "GET", p, nil, nil); r.status != 200 || string(r.raw) != "data" {
+			t.Errorf("GET %s = %d %q, want 200 \"data\"", p, r.status, r.raw)
+		}
+	}
+	if r := e.restDo(t, "GET", "/download/v1/buckets/keys/objects/x/y.txt", nil, map[string]string{"Range": "bytes=1-2"}); r.status != 206 || string(r.raw) != "at" {
+		t.Errorf("ranged download = %d %q, want 206 \"at\"", r.status, r.raw)
+	}
+	restCase{name: "download missing", method: "GET", path: "/download/v1/buckets/keys/objects/nope", status: 404, code: codes.NotFound}.check(t, e)
+	restCase{name: "download, unknown parameter", method: "GET", path: "/download/v1/buckets/keys/objects/x/y.txt?sz=1", status: 400, code: codes.InvalidArgument, fields: []string{"sz"}}.check(t, e)
 	restCase{name: "delete encoded", method: "DELETE", path: "/v1/buckets/keys/objects/x%2Fy.txt", status: 200}.check(t, e)
 	restCase{name: "gone", method: "GET", path: "/v1/buckets/keys/objects/x/y.txt", status: 404, code: codes.NotFound}.check(t, e)
 }

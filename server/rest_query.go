@@ -93,6 +93,9 @@ func queryValues(md protoreflect.MessageDescriptor, values url.Values) (url.Valu
 				vs = append(vs, violation{key, "not a map"})
 			}
 			continue
+		case fd.IsMap() && len(vals) > 1: // the gateway's parser failed on it: a 500
+			vs = append(vs, violation{key, fmt.Sprintf("given %d times; a map entry takes one value", len(vals))})
+			continue
 		case fd.IsMap():
 			fd = fd.MapValue()
 		case !fd.IsList() && len(vals) > 1:

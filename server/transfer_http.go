@@ -39,6 +39,12 @@ type restTransfer struct {
 //
 //	PUT  /v1/buckets/{bucket}/objects/{key...}            upload (body = bytes)
 //	GET  /v1/buckets/{bucket}/objects/{key...}?alt=media  download (Range honored)
+//	GET  /download/v1/buckets/{bucket}/objects/{key...}   the same download, on a
+//	                                                      path of its own (as GCS's
+//	                                                      /download/storage/v1/…), for
+//	                                                      clients generated from
+//	                                                      /openapi.json, which tell
+//	                                                      operations apart by path
 //	POST /v1/images:upload?name=&disk_format=&...         upload an image
 //	GET  /v1/images/{id}/file                             download an image
 //	GET|PUT /signed/{cloud}/{bucket}/{key...}             URLs the simulator signs
@@ -77,6 +83,7 @@ func (s *restTransfer) registerTransfer(mux *http.ServeMux, gw http.Handler, res
 		}
 		s.httpGetObject(w, r)
 	})
+	mux.HandleFunc("GET /download/v1/buckets/{bucket}/objects/{key...}", s.httpGetObject)
 	mux.HandleFunc("POST /v1/images:upload", s.httpPutImage)
 	mux.HandleFunc("GET /v1/images/{id}/file", s.httpGetImage)
 	mux.HandleFunc(signedPath+"{cloud}/{path...}", s.httpSigned)
