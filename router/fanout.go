@@ -27,18 +27,15 @@ func FanOut[T any](ctx context.Context, clouds []*Cloud, fn func(context.Context
 		items []T
 		err   error
 	}
+	// The calls get a context that ends answerMargin before the caller's:
+	// the fan-out stops waiting when it ends, and a call still out sees
+	// DeadlineExceeded (its breaker counts a cloud that did not answer in
+	// time), not the Canceled of a caller that gave up.
 	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var cutoff <-chan time.Time
 	if dl, ok := ctx.Deadline(); ok {
-		end := dl.Add(-answerMargin(time.Until(dl)))
-		var stop context.CancelFunc
-		cctx, stop = context.WithDeadline(cctx, end)
-		defer stop()
-		t := time.NewTimer(time.Until(end))
-		defer t.Stop()
-		cutoff = t.C
+		cctx, cancel = context.WithDeadline(ctx, dl.Add(-answerMargin(time.Until(dl))))
 	}
+	defer cancel()
 	start := time.Now()
 	results := make(chan res, len(clouds)) // buffered: a late cloud never blocks
 	for i, cl := range clouds {
@@ -53,10 +50,17 @@ func FanOut[T any](ctx context.Context, clouds []*Cloud, fn func(context.Context
 		case r := <-results:
 			out[r.i] = &r
 			continue
-		case <-cutoff:
-		case <-ctx.Done():
+		case <-cctx.Done():
 		}
 		break
+	}
+	for drained := false; !drained; { // answers that came with the deadline
+		select {
+		case r := <-results:
+			out[r.i] = &r
+		default:
+			drained = true
+		}
 	}
 	var items []T
 	var errs []*canopyv1.CloudError
@@ -71,7 +75,10 @@ func FanOut[T any](ctx context.Context, clouds []*Cloud, fn func(context.Context
 			items = append(items, r.items...)
 			continue
 		}
-		st := status.Convert(err)
+		st, ok := status.FromError(err)
+		if !ok { // a bare context error keeps its code
+			st = status.FromContextError(err)
+		}
 		errs = append(errs, &canopyv1.CloudError{Cloud: clouds[i].Name, Code: int32(st.Code()), Message: st.Message()})
 	}
 	return items, errs
