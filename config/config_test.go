@@ -76,6 +76,8 @@ func TestParseErrors(t *testing.T) {
 		{"clouds: [{name: a, kind: sim, cache: {gizmos: 1s}}]", "cache.gizmos: unknown kind"},
 		{"clouds: [{name: a, kind: sim, cache: {servers: -1s}}]", "negative"},
 		{"clouds: [{name: a, kind: sim, rate_limit: {rate: 1, burst: -1}}]", "rate_limit.burst"},
+		{"clouds: [{name: a, kind: sim, breaker: {cooldown: -1s}}]", "breaker.cooldown"},
+		{"clouds: [{name: a, kind: sim, breaker: {failure: 3}}]", `unknown key "failure"`},
 		{"clouds: [{name: a, kind: docker, flavors: [{name: s, vcpus: 0, ram_mib: 64}]}]", "flavors[0] (s): vcpus"},
 		{"clouds: [{name: a, kind: docker, flavors: [{name: s, vcpus: 1, ram_mib: 2}]}]", "flavors[0] (s): ram_mib"},
 		{"clouds: [{name: a, kind: docker, flavors: [{name: s, vcpus: 1, ram_mib: 64}, {name: s, vcpus: 2, ram_mib: 64}]}]", "flavors[1]: a name is required, once"},

@@ -19,7 +19,8 @@ import (
 
 // Cloud is one configured cloud and its whole stack, built once when the
 // router opens: the adapter; the cache layer over it (reads, batched
-// pollers, the rate limiter every upstream call passes); the emulation
+// pollers, the rate limiter and circuit breaker every upstream call
+// passes); the emulation
 // layer over block storage; and the byte transfer drivers. Handlers reach
 // a cloud only through these fields; nothing else wraps an adapter.
 type Cloud struct {
