@@ -190,3 +190,30 @@ func TestFailed(t *testing.T) {
 		}
 	}
 }
+
+// A driver layered over another of the same cloud (containers seen as
+// servers) calls the limiter again inside its call: while that call is the
+// probe, the inner calls are part of it, not refused as a second probe.
+func TestBreakerProbeWithNestedCalls(t *testing.T) {
+	l, b, clk, _ := newBroken(t, 1, time.Second)
+	_, _ = callOnce(l, dead)
+	clk.advance(time.Second)
+	inner := 0
+	err := l.Call(context.Background(), func(ctx context.Context) error {
+		if err := l.Wait(ctx); err != nil {
+			return err
+		}
+		return l.Call(ctx, func(context.Context) error { inner++; return nil })
+	})
+	if err != nil || inner != 1 {
+		t.Fatalf("probe with nested calls: err %v, inner calls %d", err, inner)
+	}
+	if s := b.State(); s != BreakerClosed {
+		t.Errorf("after a good probe with nested calls: %v, want closed", s)
+	}
+	// Outside a call, an open breaker still refuses Wait.
+	_, _ = callOnce(l, dead)
+	if err := l.Wait(context.Background()); err == nil {
+		t.Error("Wait passed an open breaker")
+	}
+}

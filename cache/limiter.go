@@ -53,8 +53,10 @@ func (l *Limiter) Breaker() *Breaker { return l.breaker }
 // calls that do not report their outcome (byte streams, container
 // runtimes): an open breaker refuses them, but they never probe it.
 func (l *Limiter) Wait(ctx context.Context) error {
-	if err := l.breaker.Check(); err != nil {
-		return err
+	if !l.inCall(ctx) {
+		if err := l.breaker.Check(); err != nil {
+			return err
+		}
 	}
 	return l.wait(ctx)
 }
@@ -62,7 +64,18 @@ func (l *Limiter) Wait(ctx context.Context) error {
 // Call makes one call to the cloud: it waits for its turn, passes the
 // breaker (as its probe when it is half open) and reports fn's outcome
 // to it.
+//
+// A call made inside another (a driver layered over another of the same
+// cloud: containers seen as servers) waits its turn but is part of the
+// outer call for the breaker: it is not refused while the outer one
+// probes, and only the outer one reports.
 func (l *Limiter) Call(ctx context.Context, fn func(context.Context) error) error {
+	if l.breaker == nil || l.inCall(ctx) {
+		if err := l.wait(ctx); err != nil {
+			return err
+		}
+		return fn(ctx)
+	}
 	if err := l.breaker.Check(); err != nil {
 		return err
 	}
@@ -73,9 +86,19 @@ func (l *Limiter) Call(ctx context.Context, fn func(context.Context) error) erro
 	if err != nil {
 		return err
 	}
-	err = fn(ctx)
+	err = fn(context.WithValue(ctx, inCallKey{}, l))
 	done(err)
 	return err
+}
+
+// inCallKey marks the context of a call made through Call: its value is
+// the Limiter.
+type inCallKey struct{}
+
+// inCall reports whether ctx is that of a call through l already.
+func (l *Limiter) inCall(ctx context.Context) bool {
+	v, _ := ctx.Value(inCallKey{}).(*Limiter)
+	return v == l
 }
 
 // wait is the token bucket and the cloud's Retry-After.

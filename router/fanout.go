@@ -31,9 +31,12 @@ func FanOut[T any](ctx context.Context, clouds []*Cloud, fn func(context.Context
 	// the fan-out stops waiting when it ends, and a call still out sees
 	// DeadlineExceeded (its breaker counts a cloud that did not answer in
 	// time), not the Canceled of a caller that gave up.
-	cctx, cancel := context.WithCancel(ctx)
+	var cctx context.Context
+	var cancel context.CancelFunc
 	if dl, ok := ctx.Deadline(); ok {
 		cctx, cancel = context.WithDeadline(ctx, dl.Add(-answerMargin(time.Until(dl))))
+	} else {
+		cctx, cancel = context.WithCancel(ctx)
 	}
 	defer cancel()
 	start := time.Now()
