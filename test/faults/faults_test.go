@@ -325,6 +325,15 @@ func TestFaults(t *testing.T) {
 		t.Logf("FAULTS blackhole healed: every cloud answers again %s later", ms(b.recover(t, "blackhole")))
 	})
 
+	// The lab's Nova blackholed: the same, over gophercloud.
+	t.Run("lab-blackhole", func(t *testing.T) {
+		defer b.labP.heal(t)
+		b.labP.toxic(t, "blackhole", "timeout", "upstream", map[string]any{"timeout": 0})
+		breakerBound(t, b, "lab", "the lab's Nova blackholed", codes.Unavailable, max(time.Second, 3*b.healthySlowest))
+		b.labP.heal(t)
+		t.Logf("FAULTS lab blackhole healed: every cloud answers again %s later", ms(b.recover(t, "lab blackhole")))
+	})
+
 	// A dead cloud: connections refused.
 	t.Run("refused", func(t *testing.T) {
 		defer b.awsP.enable(t, true)
