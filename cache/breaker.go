@@ -22,8 +22,10 @@ import (
 //
 // Only answers count: a cloud that says "not found" or "invalid" is
 // healthy, and a caller that cancels its own call says nothing about the
-// cloud. A call past its deadline counts as a failure: from that caller's
-// side the cloud did not answer.
+// cloud. A call past its deadline counts as a failure when it waited at
+// least SlowCall: from that caller's side the cloud did not answer; a
+// caller that allowed less says nothing (one client's 50 ms deadlines
+// must not open the breaker for everyone).
 type Breaker struct {
 	cloud    string
 	failures int           // consecutive failures that open it; 0: never opens
@@ -59,6 +61,10 @@ const (
 	DefaultBreakerFailures = 5
 	DefaultBreakerCooldown = 10 * time.Second
 )
+
+// SlowCall is how long a call must have waited for its deadline to count
+// as a failure of the cloud.
+const SlowCall = 500 * time.Millisecond
 
 // NewBreaker makes a closed breaker; failures <= 0 makes one that never
 // opens (it still counts nothing and refuses nothing).
@@ -142,15 +148,19 @@ func (b *Breaker) refuse() error {
 // record returns the done func of an admitted call.
 func (b *Breaker) record(probe bool) func(error) {
 	var once sync.Once
+	start := b.clock()
 	return func(err error) {
-		once.Do(func() { b.report(probe, err) })
+		once.Do(func() { b.report(probe, start, err) })
 	}
 }
 
-func (b *Breaker) report(probe bool, err error) {
+func (b *Breaker) report(probe bool, start time.Time, err error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	failed, counts := Failed(err)
+	if failed && errors.Is(err, context.DeadlineExceeded) && b.clock().Sub(start) < SlowCall {
+		failed, counts = false, false // the caller allowed too little to tell
+	}
 	if probe {
 		b.probing = false
 	}

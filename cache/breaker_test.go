@@ -140,7 +140,7 @@ func TestBreakerFailedProbeReopens(t *testing.T) {
 // Answers keep it closed, whatever they say; a caller that cancels says
 // nothing; failures must come in a row.
 func TestBreakerCountsOnlyFailuresInARow(t *testing.T) {
-	l, b, _, _ := newBroken(t, 3, time.Second)
+	l, b, fc, _ := newBroken(t, 3, time.Second)
 	for i := 0; i < 10; i++ {
 		_, _ = callOnce(l, dead)
 		_, _ = callOnce(l, dead)
@@ -150,11 +150,22 @@ func TestBreakerCountsOnlyFailuresInARow(t *testing.T) {
 	if s := b.State(); s != BreakerClosed {
 		t.Fatalf("2 failures between answers opened it: %v", s)
 	}
-	for i := 0; i < 3; i++ {
+	// A deadline counts when the call waited SlowCall; a caller that
+	// allowed less tells nothing about the cloud.
+	for i := 0; i < 10; i++ {
 		_, _ = callOnce(l, func(context.Context) error { return fmt.Errorf("list: %w", context.DeadlineExceeded) })
 	}
+	if s := b.State(); s != BreakerClosed {
+		t.Fatalf("10 deadlines of callers that allowed nothing opened it: %v", s)
+	}
+	for i := 0; i < 3; i++ {
+		_, _ = callOnce(l, func(context.Context) error {
+			fc.advance(SlowCall)
+			return fmt.Errorf("list: %w", context.DeadlineExceeded)
+		})
+	}
 	if s := b.State(); s != BreakerOpen {
-		t.Fatalf("3 deadlines in a row: %v, want open", s)
+		t.Fatalf("3 deadlines of %s in a row: %v, want open", SlowCall, s)
 	}
 }
 

@@ -195,8 +195,8 @@ type RateLimit struct {
 }
 
 // Breaker is a cloud's circuit breaker: after Failures calls in a row find
-// the cloud not answering (deadline passed, connection refused or reset,
-// 5xx), canopy stops calling it and answers for it at once with
+// the cloud not answering (a deadline passed after at least 500 ms, a
+// connection refused or reset, 5xx), canopy stops calling it and answers for it at once with
 // UNAVAILABLE; every Cooldown one call probes it, and one that succeeds
 // closes the breaker. A dead cloud so gets at most Failures calls, then
 // 60s/Cooldown calls a minute. Zero values are the defaults (5, 10s); a
