@@ -81,10 +81,11 @@ func TestFanOutWithoutDeadlineWaitsForAll(t *testing.T) {
 
 func TestAnswerMargin(t *testing.T) {
 	for _, tc := range []struct{ left, want time.Duration }{
-		{50 * time.Millisecond, 10 * time.Millisecond},
-		{500 * time.Millisecond, 25 * time.Millisecond},
-		{time.Hour, 200 * time.Millisecond},
-		{-time.Second, 10 * time.Millisecond},
+		{50 * time.Millisecond, 20 * time.Millisecond},
+		{500 * time.Millisecond, 50 * time.Millisecond},
+		{2 * time.Second, 200 * time.Millisecond},
+		{time.Hour, 500 * time.Millisecond},
+		{-time.Second, 20 * time.Millisecond},
 	} {
 		if got := answerMargin(tc.left); got != tc.want {
 			t.Errorf("answerMargin(%s) = %s, want %s", tc.left, got, tc.want)
