@@ -87,16 +87,15 @@ func NewCompute(cloud string, inner providers.Compute, lim *Limiter, m *Metrics,
 	return c
 }
 
-// upstream makes one call to the cloud under the rate limit, honoring the
-// cloud's Retry-After by pausing the limiter and trying again while the
-// caller's deadline allows.
+// upstream makes one call to the cloud under the rate limit and the
+// circuit breaker, honoring the cloud's Retry-After by pausing the limiter
+// and trying again while the caller's deadline allows.
 func (c *Compute) upstream(ctx context.Context, kind, method string, fn func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
-		if err := c.lim.Wait(ctx); err != nil {
-			return err
-		}
-		c.m.call(c.cloud, kind, method)
-		err := fn(ctx)
+		err := c.lim.Call(ctx, func(ctx context.Context) error {
+			c.m.call(c.cloud, kind, method)
+			return fn(ctx)
+		})
 		var ra *providers.RetryAfterError
 		if !errors.As(err, &ra) || attempt >= 3 {
 			return err

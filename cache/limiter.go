@@ -15,10 +15,13 @@ import (
 // caller reserves the next slot in arrival order) plus any pause the cloud
 // asked for with Retry-After. A caller whose deadline would pass before its
 // slot gets providers.ErrRateLimited at once instead of waiting in vain.
+// It also holds the cloud's circuit breaker (WithBreaker): every call
+// passes it, and the calls made through Call report their outcome to it.
 type Limiter struct {
-	cloud string
-	lim   *rate.Limiter // nil: unlimited
-	m     *Metrics
+	cloud   string
+	lim     *rate.Limiter // nil: unlimited
+	m       *Metrics
+	breaker *Breaker // nil: none
 
 	mu    sync.Mutex
 	until time.Time // no calls before this (the cloud's Retry-After)
@@ -37,8 +40,69 @@ func NewLimiter(cloud string, rps float64, burst int, m *Metrics) *Limiter {
 	return l
 }
 
-// Wait blocks until the caller may call the cloud.
+// WithBreaker puts b in front of every call through l; it returns l.
+func (l *Limiter) WithBreaker(b *Breaker) *Limiter {
+	l.breaker = b
+	return l
+}
+
+// Breaker is the cloud's circuit breaker (nil without one).
+func (l *Limiter) Breaker() *Breaker { return l.breaker }
+
+// Wait blocks until the caller may call the cloud. It is the gate of the
+// calls that do not report their outcome (byte streams, container
+// runtimes): an open breaker refuses them, but they never probe it.
 func (l *Limiter) Wait(ctx context.Context) error {
+	if !l.inCall(ctx) {
+		if err := l.breaker.Check(); err != nil {
+			return err
+		}
+	}
+	return l.wait(ctx)
+}
+
+// Call makes one call to the cloud: it waits for its turn, passes the
+// breaker (as its probe when it is half open) and reports fn's outcome
+// to it.
+//
+// A call made inside another (a driver layered over another of the same
+// cloud: containers seen as servers) waits its turn but is part of the
+// outer call for the breaker: it is not refused while the outer one
+// probes, and only the outer one reports.
+func (l *Limiter) Call(ctx context.Context, fn func(context.Context) error) error {
+	if l.breaker == nil || l.inCall(ctx) {
+		if err := l.wait(ctx); err != nil {
+			return err
+		}
+		return fn(ctx)
+	}
+	if err := l.breaker.Check(); err != nil {
+		return err
+	}
+	if err := l.wait(ctx); err != nil {
+		return err
+	}
+	done, err := l.breaker.Allow()
+	if err != nil {
+		return err
+	}
+	err = fn(context.WithValue(ctx, inCallKey{}, l))
+	done(err)
+	return err
+}
+
+// inCallKey marks the context of a call made through Call: its value is
+// the Limiter.
+type inCallKey struct{}
+
+// inCall reports whether ctx is that of a call through l already.
+func (l *Limiter) inCall(ctx context.Context) bool {
+	v, _ := ctx.Value(inCallKey{}).(*Limiter)
+	return v == l
+}
+
+// wait is the token bucket and the cloud's Retry-After.
+func (l *Limiter) wait(ctx context.Context) error {
 	l.mu.Lock()
 	pause := time.Until(l.until)
 	l.mu.Unlock()

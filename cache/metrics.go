@@ -9,6 +9,10 @@ type Metrics struct {
 	upstream *prometheus.CounterVec
 	reads    *prometheus.CounterVec
 	limited  *prometheus.CounterVec
+
+	breaker      *prometheus.GaugeVec
+	breakerMoves *prometheus.CounterVec
+	refused      *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the cache metrics.
@@ -23,9 +27,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "canopy_rate_limited_total", Help: "Calls refused because the cloud's rate limit would delay them past their deadline, or that honored a cloud's Retry-After.",
 		}, []string{"cloud", "reason"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "canopy_breaker_state", Help: "A cloud's circuit breaker: 0 closed (calls pass), 1 open (calls refused), 2 half-open (one probe in flight).",
+		}, []string{"cloud"}),
+		breakerMoves: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canopy_breaker_transitions_total", Help: "Times a cloud's circuit breaker moved, by the state it moved to.",
+		}, []string{"cloud", "state"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canopy_breaker_refused_total", Help: "Calls to a cloud refused at once because its circuit breaker was open.",
+		}, []string{"cloud"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.upstream, m.reads, m.limited)
+		reg.MustRegister(m.upstream, m.reads, m.limited, m.breaker, m.breakerMoves, m.refused)
 	}
 	return m
 }
@@ -45,5 +58,23 @@ func (m *Metrics) read(cloud, kind, result string) {
 func (m *Metrics) limit(cloud, reason string) {
 	if m != nil {
 		m.limited.WithLabelValues(cloud, reason).Inc()
+	}
+}
+
+func (m *Metrics) breakerState(cloud string, s BreakerState) {
+	if m != nil {
+		m.breaker.WithLabelValues(cloud).Set(float64(s))
+	}
+}
+
+func (m *Metrics) breakerTransition(cloud string, s BreakerState) {
+	if m != nil {
+		m.breakerMoves.WithLabelValues(cloud, s.String()).Inc()
+	}
+}
+
+func (m *Metrics) breakerRefused(cloud string) {
+	if m != nil {
+		m.refused.WithLabelValues(cloud).Inc()
 	}
 }

@@ -26,14 +26,14 @@ func NewObjects(cloud string, inner providers.Objects, lim *Limiter, m *Metrics)
 
 const objectsKind = "objects"
 
-// upstream makes one call under the rate limit, honoring Retry-After.
+// upstream makes one call under the rate limit and the circuit breaker,
+// honoring Retry-After.
 func (o *Objects) upstream(ctx context.Context, method string, fn func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
-		if err := o.lim.Wait(ctx); err != nil {
-			return err
-		}
-		o.m.call(o.cloud, objectsKind, method)
-		err := fn(ctx)
+		err := o.lim.Call(ctx, func(ctx context.Context) error {
+			o.m.call(o.cloud, objectsKind, method)
+			return fn(ctx)
+		})
 		var ra *providers.RetryAfterError
 		if !errors.As(err, &ra) || attempt >= 3 {
 			return err

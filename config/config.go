@@ -133,6 +133,9 @@ type Cloud struct {
 	Cache map[string]Duration `yaml:"cache"`
 	// RateLimit bounds calls to this cloud.
 	RateLimit RateLimit `yaml:"rate_limit"`
+	// Breaker is the cloud's circuit breaker, which bounds the calls a
+	// dead cloud gets.
+	Breaker Breaker `yaml:"breaker"`
 	// Project owns what canopy adopts from this cloud (resources created
 	// outside canopy); default "default".
 	Project string `yaml:"project"`
@@ -189,6 +192,18 @@ var DefaultContainerFlavors = []Flavor{{"ct.small", 1, 512}, {"ct.medium", 2, 20
 type RateLimit struct {
 	Rate  float64 `yaml:"rate"`
 	Burst int     `yaml:"burst"`
+}
+
+// Breaker is a cloud's circuit breaker: after Failures calls in a row find
+// the cloud not answering (a deadline passed after at least 500 ms, a
+// connection refused or reset, 5xx), canopy stops calling it and answers for it at once with
+// UNAVAILABLE; every Cooldown one call probes it, and one that succeeds
+// closes the breaker. A dead cloud so gets at most Failures calls, then
+// 60s/Cooldown calls a minute. Zero values are the defaults (5, 10s); a
+// negative Failures turns the breaker off.
+type Breaker struct {
+	Failures int      `yaml:"failures"`
+	Cooldown Duration `yaml:"cooldown"`
 }
 
 // CacheKinds are the kinds whose reads are cached, with their default TTLs:
@@ -362,6 +377,9 @@ func (c *Config) Validate() error {
 		}
 		if cl.RateLimit.Burst < 0 {
 			return fmt.Errorf("cloud %q: rate_limit.burst: negative", cl.Name)
+		}
+		if cl.Breaker.Cooldown < 0 {
+			return fmt.Errorf("cloud %q: breaker.cooldown: negative duration", cl.Name)
 		}
 		flavorSeen := map[string]bool{}
 		for i, f := range cl.Flavors {

@@ -76,6 +76,8 @@ func TestParseErrors(t *testing.T) {
 		{"clouds: [{name: a, kind: sim, cache: {gizmos: 1s}}]", "cache.gizmos: unknown kind"},
 		{"clouds: [{name: a, kind: sim, cache: {servers: -1s}}]", "negative"},
 		{"clouds: [{name: a, kind: sim, rate_limit: {rate: 1, burst: -1}}]", "rate_limit.burst"},
+		{"clouds: [{name: a, kind: sim, breaker: {cooldown: -1s}}]", "breaker.cooldown"},
+		{"clouds: [{name: a, kind: sim, breaker: {failure: 3}}]", `unknown key "failure"`},
 		{"clouds: [{name: a, kind: docker, flavors: [{name: s, vcpus: 0, ram_mib: 64}]}]", "flavors[0] (s): vcpus"},
 		{"clouds: [{name: a, kind: docker, flavors: [{name: s, vcpus: 1, ram_mib: 2}]}]", "flavors[0] (s): ram_mib"},
 		{"clouds: [{name: a, kind: docker, flavors: [{name: s, vcpus: 1, ram_mib: 64}, {name: s, vcpus: 2, ram_mib: 64}]}]", "flavors[1]: a name is required, once"},
@@ -91,7 +93,7 @@ func TestParseErrors(t *testing.T) {
 		{"rest: {max_body_bytes: -1}", "rest.max_body_bytes -1: must not be negative"},
 		// Unknown keys name the key, its line and the keys allowed there.
 		{"wait:\n  max_intervall: 1s", `line 2: unknown key "max_intervall" (want one of: max_interval, min_interval, timeout)`},
-		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, cache, flavors, keystone_auth, kind, name, options, project, rate_limit, regions, zones)`},
+		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, breaker, cache, flavors, keystone_auth, kind, name, options, project, rate_limit, regions, zones)`},
 		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, metrics, networks, public_url, rest, wait, zones)`},
 		{"metrics: {require_tokens: true}", `unknown key "require_tokens" (want one of: require_token, scope)`},
 		{"metrics: {require_token: true, scope: canopy.root}", `metrics.scope "canopy.root": want one of canopy.read, canopy.write, canopy.admin`},

@@ -19,7 +19,8 @@ import (
 
 // Cloud is one configured cloud and its whole stack, built once when the
 // router opens: the adapter; the cache layer over it (reads, batched
-// pollers, the rate limiter every upstream call passes); the emulation
+// pollers, the rate limiter and circuit breaker every upstream call
+// passes); the emulation
 // layer over block storage; and the byte transfer drivers. Handlers reach
 // a cloud only through these fields; nothing else wraps an adapter.
 type Cloud struct {
@@ -170,8 +171,9 @@ func Open(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	return r, nil
 }
 
-// openCloud opens one canopy cloud: its adapter, wrapped in the cache and
-// rate limit its config asks for, and a first health check.
+// openCloud opens one canopy cloud: its adapter, wrapped in the cache,
+// rate limit and circuit breaker its config asks for, and a first health
+// check.
 func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc providers.Config, log *slog.Logger, m *cache.Metrics) (*Cloud, error) {
 	p, err := providers.Open(ctx, cc.Kind, pc)
 	if err != nil {
@@ -188,7 +190,11 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 			rps, burst = 200, 400
 		}
 	}
-	cl.Limiter = cache.NewLimiter(pc.Name, rps, burst, m)
+	failures := cc.Breaker.Failures
+	if failures == 0 {
+		failures = cache.DefaultBreakerFailures
+	}
+	cl.Limiter = cache.NewLimiter(pc.Name, rps, burst, m).WithBreaker(cache.NewBreaker(pc.Name, failures, cc.Breaker.Cooldown.Std(), m))
 	min := cfg.Wait.MinInterval.Std()
 	if c, ok := p.(providers.Compute); ok {
 		cl.computeStack(cfg, cc, c, m)
@@ -409,14 +415,15 @@ func (cl *Cloud) Health() (ok bool, msg string, at time.Time) {
 	return cl.healthy, cl.healthErr, cl.healthAt
 }
 
-// CheckHealth calls the cloud's Info and records the outcome.
+// CheckHealth calls the cloud's Info and records the outcome; the call
+// passes the cloud's breaker like any other (and may be its probe).
 func (cl *Cloud) CheckHealth(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := cl.Limiter.Wait(ctx)
-	if err == nil {
-		_, err = cl.Provider.Info(ctx)
-	}
+	err := cl.Limiter.Call(ctx, func(ctx context.Context) error {
+		_, err := cl.Provider.Info(ctx)
+		return err
+	})
 	cl.setHealth(err)
 }
 

@@ -14,7 +14,9 @@
 #      canopyd and the crash-safety lineages: moto (AWS) and a real
 #      OpenStack from Debian's packages; then global networks and
 #      security groups end to end over both at once
-#      (scripts/test-networks.sh);
+#      (scripts/test-networks.sh); and faulty clouds, canopyd over moto
+#      and the lab's Nova through toxiproxy and a 5xx front (test/faults:
+#      partial answers by the deadline, the circuit breaker, recovery);
 #      the AWS adapter's object conformance on MinIO (test/s3), an S3
 #      engine that verifies presigned URLs' signatures and expiry;
 #   5. the container runtimes: a dockerd and a containerd of the project's
@@ -108,6 +110,12 @@ section "global networks and groups end to end: canopyd over the OpenStack lab a
 t0=$SECONDS
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" scripts/test-networks.sh
 echo "networks end to end: $((SECONDS - t0))s"
+
+section "faulty clouds: canopyd over moto and the lab's Nova through toxiproxy and a 5xx front (test/faults)"
+t0=$SECONDS
+test/faults/test.sh -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-faults-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- |FAULTS' || true
+passed "${TMPDIR:-/tmp}/canopy-faults-test.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-faults-test.log"; exit 1; }
+echo "faults suite: $((SECONDS - t0))s"
 
 section "ansible collection canopy.cloud (clients/ansible; sim clouds and the OpenStack lab)"
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" clients/ansible/test.sh

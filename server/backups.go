@@ -20,7 +20,7 @@ func (v *volumeService) ListBackups(ctx context.Context, req *canopyv1.ListBacku
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListBackupsResponse{Backups: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListBackupsResponse{Backups: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // GetBackup implements canopyv1.VolumeServiceServer.

@@ -51,7 +51,7 @@ func (s *computeService) ListFlavors(ctx context.Context, req *canopyv1.ListFlav
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListFlavorsResponse{Flavors: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListFlavorsResponse{Flavors: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // GetFlavor implements canopyv1.ComputeServiceServer.
@@ -140,7 +140,7 @@ func (s *computeService) ListImages(ctx context.Context, req *canopyv1.ListImage
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListImagesResponse{Images: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListImagesResponse{Images: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // GetImage implements canopyv1.ComputeServiceServer.

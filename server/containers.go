@@ -130,7 +130,7 @@ func (s *containerService) ListContainers(ctx context.Context, req *canopyv1.Lis
 	if page == nil {
 		page = []*canopyv1.Container{}
 	}
-	return &canopyv1.ListContainersResponse{Containers: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListContainersResponse{Containers: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // found is a container resolved from a request: its cloud and driver, id

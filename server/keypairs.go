@@ -149,7 +149,7 @@ func (s *computeService) ListKeypairs(ctx context.Context, req *canopyv1.ListKey
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListKeypairsResponse{Keypairs: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListKeypairsResponse{Keypairs: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // findKeypair resolves a keypair id or name to its cloud and mapping.

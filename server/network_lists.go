@@ -104,7 +104,7 @@ func (s *networkService) ListNetworks(ctx context.Context, req *canopyv1.ListNet
 	if err := s.withCIDR(ctx, page); err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListNetworksResponse{Networks: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListNetworksResponse{Networks: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // ListSubnets implements canopyv1.NetworkServiceServer.
@@ -120,7 +120,7 @@ func (s *networkService) ListSubnets(ctx context.Context, req *canopyv1.ListSubn
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListSubnetsResponse{Subnets: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListSubnetsResponse{Subnets: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // ListPorts implements canopyv1.NetworkServiceServer.
@@ -146,7 +146,7 @@ func (s *networkService) ListPorts(ctx context.Context, req *canopyv1.ListPortsR
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListPortsResponse{Ports: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListPortsResponse{Ports: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // ListRouters implements canopyv1.NetworkServiceServer.
@@ -158,7 +158,7 @@ func (s *networkService) ListRouters(ctx context.Context, req *canopyv1.ListRout
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListRoutersResponse{Routers: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListRoutersResponse{Routers: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // ListSecurityGroups implements canopyv1.NetworkServiceServer.
@@ -173,7 +173,7 @@ func (s *networkService) ListSecurityGroups(ctx context.Context, req *canopyv1.L
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListSecurityGroupsResponse{SecurityGroups: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListSecurityGroupsResponse{SecurityGroups: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // ListFloatingIPs implements canopyv1.NetworkServiceServer.
@@ -192,5 +192,5 @@ func (s *networkService) ListFloatingIPs(ctx context.Context, req *canopyv1.List
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListFloatingIPsResponse{FloatingIps: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListFloatingIPsResponse{FloatingIps: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }

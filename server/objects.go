@@ -190,7 +190,7 @@ func (s *objectService) ListBuckets(ctx context.Context, req *canopyv1.ListBucke
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListBucketsResponse{Buckets: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListBucketsResponse{Buckets: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // DeleteBucket implements canopyv1.ObjectServiceServer.

@@ -220,7 +220,7 @@ func TestRESTHostileInput(t *testing.T) {
 
 	// The body that was refused never made a server.
 	r := e.restDo(t, "GET", "/v1/servers", nil, nil)
-	if r.status != 200 || string(r.raw) != `{"servers":[],"cloud_errors":[]}` {
+	if r.status != 200 || string(r.raw) != `{"servers":[],"cloud_errors":[],"unreachable":[]}` {
 		t.Errorf("servers after the refusals: %d %s", r.status, r.raw)
 	}
 }

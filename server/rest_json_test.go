@@ -106,7 +106,7 @@ func TestEveryListResponseCarriesItsLists(t *testing.T) {
 	}
 	// A non-empty list keeps its members, and other messages are untouched.
 	b, _ := restJSON(&canopyv1.ListServersResponse{NextPageToken: "t"})
-	if string(b) != `{"servers":[],"cloud_errors":[],"next_page_token":"t"}` {
+	if string(b) != `{"servers":[],"cloud_errors":[],"unreachable":[],"next_page_token":"t"}` {
 		t.Errorf("with a token: %s", b)
 	}
 	if b, _ := restJSON(&canopyv1.Server{}); string(b) != `{}` {

@@ -87,7 +87,7 @@ func (s *computeService) ListServers(ctx context.Context, req *canopyv1.ListServ
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListServersResponse{Servers: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListServersResponse{Servers: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // findServer resolves the `id` field (canopy id or name) to a cloud, a

@@ -19,7 +19,7 @@ func (v *volumeService) ListSnapshots(ctx context.Context, req *canopyv1.ListSna
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListSnapshotsResponse{Snapshots: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListSnapshotsResponse{Snapshots: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // GetSnapshot implements canopyv1.VolumeServiceServer.

@@ -74,7 +74,7 @@ func (v *volumeService) ListVolumes(ctx context.Context, req *canopyv1.ListVolum
 	if err != nil {
 		return nil, err
 	}
-	return &canopyv1.ListVolumesResponse{Volumes: page, NextPageToken: next, CloudErrors: errs}, nil
+	return &canopyv1.ListVolumesResponse{Volumes: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
 // busy reports whether an unfinished operation acts on the resource.

@@ -934,7 +934,10 @@ type ListFlavorsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -986,6 +989,13 @@ func (x *ListFlavorsResponse) GetNextPageToken() string {
 func (x *ListFlavorsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListFlavorsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -1217,7 +1227,10 @@ type ListImagesResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1269,6 +1282,13 @@ func (x *ListImagesResponse) GetNextPageToken() string {
 func (x *ListImagesResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListImagesResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -1636,7 +1656,10 @@ type ListServersResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1688,6 +1711,13 @@ func (x *ListServersResponse) GetNextPageToken() string {
 func (x *ListServersResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListServersResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -2279,7 +2309,10 @@ type ListKeypairsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2331,6 +2364,13 @@ func (x *ListKeypairsResponse) GetNextPageToken() string {
 func (x *ListKeypairsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListKeypairsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -2558,11 +2598,12 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\v2).canopy.v1.ListFlavorsRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x01\n" +
 	"\x13ListFlavorsResponse\x12+\n" +
 	"\aflavors\x18\x01 \x03(\v2\x11.canopy.v1.FlavorR\aflavors\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"\"\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"\"\n" +
 	"\x10GetFlavorRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\xbe\x01\n" +
 	"\x11FindFlavorRequest\x12/\n" +
@@ -2582,11 +2623,12 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x06labels\x18\x06 \x03(\v2(.canopy.v1.ListImagesRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa0\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x01\n" +
 	"\x12ListImagesResponse\x12(\n" +
 	"\x06images\x18\x01 \x03(\v2\x10.canopy.v1.ImageR\x06images\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"!\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"!\n" +
 	"\x0fGetImageRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x86\x04\n" +
 	"\x13CreateServerRequest\x12\x12\n" +
@@ -2622,11 +2664,12 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x06labels\x18\x06 \x03(\v2).canopy.v1.ListServersRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x01\n" +
 	"\x13ListServersResponse\x12+\n" +
 	"\aservers\x18\x01 \x03(\v2\x11.canopy.v1.ServerR\aservers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"^\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"^\n" +
 	"\x13DeleteServerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12#\n" +
@@ -2676,11 +2719,12 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12/\n" +
 	"\blocation\x18\x03 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
-	"\x04name\x18\x04 \x01(\tR\x04name\"\xa8\x01\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\"\xca\x01\n" +
 	"\x14ListKeypairsResponse\x12.\n" +
 	"\bkeypairs\x18\x01 \x03(\v2\x12.canopy.v1.KeypairR\bkeypairs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"&\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"&\n" +
 	"\x14DeleteKeypairRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"'\n" +
 	"\x15DeleteKeypairResponse\x12\x0e\n" +

@@ -1717,7 +1717,10 @@ type ListContainersResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1769,6 +1772,13 @@ func (x *ListContainersResponse) GetNextPageToken() string {
 func (x *ListContainersResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListContainersResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -3776,13 +3786,14 @@ const file_canopy_v1_container_proto_rawDesc = "" +
 	"\x06labels\x18\x06 \x03(\v2,.canopy.v1.ListContainersRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb0\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x01\n" +
 	"\x16ListContainersResponse\x124\n" +
 	"\n" +
 	"containers\x18\x01 \x03(\v2\x14.canopy.v1.ContainerR\n" +
 	"containers\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"c\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"c\n" +
 	"\x16DeleteContainerRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05force\x18\x02 \x01(\bR\x05force\x12#\n" +

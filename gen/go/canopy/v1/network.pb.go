@@ -2227,7 +2227,10 @@ type ListNetworksResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2279,6 +2282,13 @@ func (x *ListNetworksResponse) GetNextPageToken() string {
 func (x *ListNetworksResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListNetworksResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -2639,7 +2649,10 @@ type ListSubnetsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2691,6 +2704,13 @@ func (x *ListSubnetsResponse) GetNextPageToken() string {
 func (x *ListSubnetsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListSubnetsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -3023,7 +3043,10 @@ type ListPortsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3075,6 +3098,13 @@ func (x *ListPortsResponse) GetNextPageToken() string {
 func (x *ListPortsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListPortsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -3370,7 +3400,10 @@ type ListRoutersResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3422,6 +3455,13 @@ func (x *ListRoutersResponse) GetNextPageToken() string {
 func (x *ListRoutersResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListRoutersResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -3911,7 +3951,10 @@ type ListSecurityGroupsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3963,6 +4006,13 @@ func (x *ListSecurityGroupsResponse) GetNextPageToken() string {
 func (x *ListSecurityGroupsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListSecurityGroupsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -4369,7 +4419,10 @@ type ListFloatingIPsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4421,6 +4474,13 @@ func (x *ListFloatingIPsResponse) GetNextPageToken() string {
 func (x *ListFloatingIPsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListFloatingIPsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -5400,11 +5460,12 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\bexternal\x18\x06 \x01(\bR\bexternal\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xca\x01\n" +
 	"\x14ListNetworksResponse\x12.\n" +
 	"\bnetworks\x18\x01 \x03(\v2\x12.canopy.v1.NetworkR\bnetworks\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"Y\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"Y\n" +
 	"\x14DeleteNetworkRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
@@ -5443,11 +5504,12 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\anetwork\x18\x06 \x01(\tR\anetwork\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x01\n" +
 	"\x13ListSubnetsResponse\x12+\n" +
 	"\asubnets\x18\x01 \x03(\v2\x11.canopy.v1.SubnetR\asubnets\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"X\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"X\n" +
 	"\x13DeleteSubnetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
@@ -5479,11 +5541,12 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x06server\x18\a \x01(\tR\x06server\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbe\x01\n" +
 	"\x11ListPortsResponse\x12%\n" +
 	"\x05ports\x18\x01 \x03(\v2\x0f.canopy.v1.PortR\x05ports\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"V\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"V\n" +
 	"\x11DeletePortRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
@@ -5511,11 +5574,12 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\v2).canopy.v1.ListRoutersRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x01\n" +
 	"\x13ListRoutersResponse\x12+\n" +
 	"\arouters\x18\x01 \x03(\v2\x11.canopy.v1.RouterR\arouters\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"X\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"X\n" +
 	"\x13DeleteRouterRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
@@ -5555,11 +5619,12 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x06labels\x18\x05 \x03(\v20.canopy.v1.ListSecurityGroupsRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc1\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe3\x01\n" +
 	"\x1aListSecurityGroupsResponse\x12A\n" +
 	"\x0fsecurity_groups\x18\x01 \x03(\v2\x18.canopy.v1.SecurityGroupR\x0esecurityGroups\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"_\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"_\n" +
 	"\x1aDeleteSecurityGroupRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
@@ -5593,11 +5658,12 @@ const file_canopy_v1_network_proto_rawDesc = "" +
 	"\x06server\x18\x05 \x01(\tR\x06server\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb5\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd7\x01\n" +
 	"\x17ListFloatingIPsResponse\x128\n" +
 	"\ffloating_ips\x18\x01 \x03(\v2\x15.canopy.v1.FloatingIPR\vfloatingIps\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"X\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"X\n" +
 	"\x1aAssociateFloatingIPRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06server\x18\x02 \x01(\tR\x06server\x12\x12\n" +

@@ -504,7 +504,10 @@ type ListBucketsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -556,6 +559,13 @@ func (x *ListBucketsResponse) GetNextPageToken() string {
 func (x *ListBucketsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListBucketsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -1699,11 +1709,12 @@ const file_canopy_v1_object_proto_rawDesc = "" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12/\n" +
 	"\blocation\x18\x03 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
-	"\x04name\x18\x04 \x01(\tR\x04name\"\xa4\x01\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\"\xc6\x01\n" +
 	"\x13ListBucketsResponse\x12+\n" +
 	"\abuckets\x18\x01 \x03(\v2\x11.canopy.v1.BucketR\abuckets\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"%\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"%\n" +
 	"\x13DeleteBucketRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"&\n" +
 	"\x14DeleteBucketResponse\x12\x0e\n" +

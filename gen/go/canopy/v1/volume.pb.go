@@ -979,7 +979,10 @@ type ListVolumesResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer; the list holds the others.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1031,6 +1034,13 @@ func (x *ListVolumesResponse) GetNextPageToken() string {
 func (x *ListVolumesResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListVolumesResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -1692,7 +1702,10 @@ type ListSnapshotsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1744,6 +1757,13 @@ func (x *ListSnapshotsResponse) GetNextPageToken() string {
 func (x *ListSnapshotsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListSnapshotsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -2048,7 +2068,10 @@ type ListBackupsResponse struct {
 	// The next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// Clouds that could not answer.
-	CloudErrors   []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	CloudErrors []*CloudError `protobuf:"bytes,3,rep,name=cloud_errors,json=cloudErrors,proto3" json:"cloud_errors,omitempty"`
+	// The clouds whose resources this page lacks because they could not
+	// answer (AIP-217); cloud_errors says why for each.
+	Unreachable   []string `protobuf:"bytes,4,rep,name=unreachable,proto3" json:"unreachable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2100,6 +2123,13 @@ func (x *ListBackupsResponse) GetNextPageToken() string {
 func (x *ListBackupsResponse) GetCloudErrors() []*CloudError {
 	if x != nil {
 		return x.CloudErrors
+	}
+	return nil
+}
+
+func (x *ListBackupsResponse) GetUnreachable() []string {
+	if x != nil {
+		return x.Unreachable
 	}
 	return nil
 }
@@ -2393,11 +2423,12 @@ const file_canopy_v1_volume_proto_rawDesc = "" +
 	"\x06labels\x18\x06 \x03(\v2).canopy.v1.ListVolumesRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x01\n" +
 	"\x13ListVolumesResponse\x12+\n" +
 	"\avolumes\x18\x01 \x03(\v2\x11.canopy.v1.VolumeR\avolumes\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"X\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"X\n" +
 	"\x13DeleteVolumeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
@@ -2464,11 +2495,12 @@ const file_canopy_v1_volume_proto_rawDesc = "" +
 	"\x06labels\x18\x06 \x03(\v2+.canopy.v1.ListSnapshotsRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xac\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xce\x01\n" +
 	"\x15ListSnapshotsResponse\x121\n" +
 	"\tsnapshots\x18\x01 \x03(\v2\x13.canopy.v1.SnapshotR\tsnapshots\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"Z\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"Z\n" +
 	"\x15DeleteSnapshotRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
@@ -2497,11 +2529,12 @@ const file_canopy_v1_volume_proto_rawDesc = "" +
 	"\x06labels\x18\x06 \x03(\v2).canopy.v1.ListBackupsRequest.LabelsEntryR\x06labels\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa4\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x01\n" +
 	"\x13ListBackupsResponse\x12+\n" +
 	"\abackups\x18\x01 \x03(\v2\x11.canopy.v1.BackupR\abackups\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x128\n" +
-	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\"X\n" +
+	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
+	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"X\n" +
 	"\x13DeleteBackupRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04wait\x18\x02 \x01(\bR\x04wait\x12\x1d\n" +
