@@ -149,8 +149,10 @@ func (d *duplicates) handle(cloud, kind, native string, owner store.Mapping, del
 		} else {
 			log.Warn("duplicate: a second cloud resource carries the token of an id bound to another (duplicates: report, so it is left in the cloud and not listed)")
 		}
-		d.count.WithLabelValues(cloud, kind, action).Inc()
+		// Recorded before counted: whoever sees the counter move (tests,
+		// dashboards) finds the record too.
 		d.record(owner.ID, native, action, st)
+		d.count.WithLabelValues(cloud, kind, action).Inc()
 		d.mu.Lock()
 		delete(d.busy, key)
 		if action != DuplicateDeleteFailed {
