@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
@@ -260,24 +262,44 @@ func (s *Storage) RestoreBackup(ctx context.Context, backupID string, spec provi
 	return v, err
 }
 
-// ReadVolumeData reads a volume's content (never cached).
-func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) (data []byte, err error) {
+// ReadVolumeData opens a volume's content (never cached: a stream).
+func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) (r io.ReadCloser, err error) {
 	if s.data == nil {
 		return nil, unsupported("volume data")
 	}
 	err = s.c.upstream(ctx, Volumes, "ReadVolumeData", func(ctx context.Context) error {
-		data, err = s.data.ReadVolumeData(ctx, volumeID)
+		r, err = s.data.ReadVolumeData(ctx, volumeID)
 		return err
 	})
-	return data, err
+	return r, err
 }
 
-// WriteVolumeData writes a volume's content.
-func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, data []byte) error {
+// WriteVolumeData writes a volume's content from r. A stream is sent
+// once: the cloud's retry-after is honoured only while nothing of r has
+// been read, a later one is the caller's to retry from the start.
+func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, r io.Reader) error {
 	if s.data == nil {
 		return unsupported("volume data")
 	}
-	return s.c.write(ctx, Volumes, "WriteVolumeData", func(ctx context.Context) error { return s.data.WriteVolumeData(ctx, volumeID, data) })
+	cr := &countingReader{r: r}
+	return s.c.write(ctx, Volumes, "WriteVolumeData", func(ctx context.Context) error {
+		if cr.n > 0 {
+			return fmt.Errorf("write volume %s: %w: the cloud asked for a retry after %d bytes of the stream were sent", volumeID, providers.ErrUnavailable, cr.n)
+		}
+		return s.data.WriteVolumeData(ctx, volumeID, cr)
+	})
+}
+
+// countingReader counts what was read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // InvalidateVolumes forgets cached volume reads: a change made through

@@ -214,11 +214,16 @@ type Record struct {
 	// BootServer is the canopy id of the server a deferred volume is being
 	// made for (server/emulate_boot.go).
 	BootServer string    `json:"boot_server,omitempty"`
-	Bytes      int       `json:"bytes,omitempty"`
+	Bytes      int64     `json:"bytes,omitempty"`
 	Created    time.Time `json:"created"`
 	// DataAt is where a copy's bytes are (data.go): "" canopy's
 	// store, else "<cloud>/<bucket>/<key>".
 	DataAt string `json:"data_at,omitempty"`
+	// Chunks is how many records of canopy's store hold a copy's bytes
+	// (data_chunks.go); 0 for copies in a bucket or made before chunking.
+	Chunks int `json:"chunks,omitempty"`
+	// SHA256 (hex) of a copy's bytes, checked when they are written back.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 func (e *Layer) key(kind, id string) string { return e.cloud + "/" + kind + "/" + id }
@@ -387,12 +392,13 @@ func (e *Layer) GetBackup(ctx context.Context, native string) (providers.Backup,
 // makeCopy makes an emulated snapshot or backup of a volume: the data
 // first, then the record that makes it visible. Both writes are idempotent.
 func (e *Layer) MakeCopy(ctx context.Context, kind, native string, src providers.Volume, name, description string, labels map[string]string) error {
-	n, at, err := e.copyOut(ctx, kind, native, src.NativeID)
+	c, err := e.copyOut(ctx, kind, native, src.NativeID)
 	if err != nil {
 		return err
 	}
 	return e.PutRecord(ctx, kind, native, Record{Kind: kind, NativeID: native, Name: name, Description: description, Labels: labels,
-		Region: src.Region, Zone: src.Zone, SizeGiB: src.SizeGiB, VolumeID: src.NativeID, Bytes: n, Created: time.Now().UTC(), DataAt: at})
+		Region: src.Region, Zone: src.Zone, SizeGiB: src.SizeGiB, VolumeID: src.NativeID, Bytes: c.bytes, Created: time.Now().UTC(),
+		DataAt: c.at, Chunks: c.chunks, SHA256: c.sha256})
 }
 
 // deleteSnapshot deletes a snapshot, emulated or not; gone is fine.

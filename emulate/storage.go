@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
@@ -291,13 +292,13 @@ func (s *Storage) DetachVolume(ctx context.Context, volumeID, serverID string) e
 }
 
 // ReadVolumeData implements providers.VolumeData.
-func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) ([]byte, error) {
+func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) (io.ReadCloser, error) {
 	return s.e.drv.ReadVolumeData(ctx, volumeID)
 }
 
 // WriteVolumeData implements providers.VolumeData.
-func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, data []byte) error {
-	return s.e.drv.WriteVolumeData(ctx, volumeID, data)
+func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, r io.Reader) error {
+	return s.e.drv.WriteVolumeData(ctx, volumeID, r)
 }
 
 // ListSnapshots implements providers.Snapshots: the cloud's and the

@@ -1,6 +1,9 @@
 package providers
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // Kinds of the block-storage resources; the id map keys on them.
 const (
@@ -182,13 +185,24 @@ type Backups interface {
 	RestoreBackup(ctx context.Context, backupID string, spec VolumeSpec) (Volume, error)
 }
 
-// VolumeData reads and writes a volume's whole content. canopy uses it to
-// emulate snapshots and backups on clouds that lack them, keeping the data
-// in its own store. A real adapter would attach the volume to a helper
-// (a container, a small server); the simulator keeps bytes.
+// VolumeData streams a volume's content in and out. canopy uses it to
+// emulate snapshots and backups on clouds that lack them, keeping the bytes
+// in a bucket or its own store. Both directions are streams so that nothing
+// — adapter, canopy, the bucket — ever holds a whole volume in memory:
+// volumes are gigabytes. How an adapter reaches the bytes is its own
+// (OpenStack: the volume uploaded to Glance and downloaded; AWS: an EBS
+// snapshot read through the EBS direct API; the simulator keeps bytes).
 type VolumeData interface {
-	ReadVolumeData(ctx context.Context, volumeID string) ([]byte, error)
-	WriteVolumeData(ctx context.Context, volumeID string, data []byte) error
+	// ReadVolumeData opens a volume's content from its first byte; the
+	// caller reads it to the end and closes it. The stream may end before
+	// the volume's size: what follows reads as zeros. A missing volume is
+	// ErrNotFound, one the cloud cannot read in its state ErrConflict.
+	ReadVolumeData(ctx context.Context, volumeID string) (io.ReadCloser, error)
+	// WriteVolumeData writes what r yields into a volume from its first
+	// byte; canopy writes only into volumes it has just made (restores), so
+	// the rest of the volume reads as zeros. More bytes than the volume
+	// holds is ErrInvalid.
+	WriteVolumeData(ctx context.Context, volumeID string, r io.Reader) error
 }
 
 // Limited is implemented by adapters whose cloud may lack, at run time, a
