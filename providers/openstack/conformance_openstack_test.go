@@ -130,3 +130,4 @@ func TestConformance(t *testing.T) {
 	h.extNet = labExternalNetwork(t, h)
 	providertest.RunConformanceTests(t, h)
 }
+
