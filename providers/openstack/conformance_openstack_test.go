@@ -130,4 +130,3 @@ func TestConformance(t *testing.T) {
 	h.extNet = labExternalNetwork(t, h)
 	providertest.RunConformanceTests(t, h)
 }
-
