@@ -54,8 +54,10 @@ func init() {
 // networking interfaces, asserted in net.go). Limited: EBS has
 // no volume-from-image (canopy emulates it with a volume made when a server
 // boots from it). Not implemented: Backups, VolumeData, SnapshotJobs,
-// ImageTransfer. Without VolumeData canopy cannot emulate backups on AWS
-// either: a backup is FAILED_PRECONDITION naming the cloud.
+// ImageTransfer. A volume's bytes move through the EBS direct API
+// (ebsdirect.go), but EBS cannot write into an existing volume, which
+// VolumeData's write needs: canopy does not emulate backups on AWS yet
+// and a backup is FAILED_PRECONDITION naming the cloud.
 var (
 	_ providers.Provider  = (*Cloud)(nil)
 	_ providers.Compute   = (*Cloud)(nil)
@@ -99,7 +101,8 @@ type Cloud struct {
 	// calls show them (EC2 is eventually consistent right after a launch).
 	recent map[string]recentServer
 
-	s3 s3State // S3 clients (s3.go)
+	s3     s3State     // S3 clients (s3.go)
+	direct directState // EBS direct API clients (ebsdirect.go)
 
 	// replays makes snapshot creates safe to repeat (providers.ReplayGuard).
 	replays *providers.ReplayGuard

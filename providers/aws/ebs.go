@@ -30,11 +30,14 @@ import (
 //   - Snapshots are EBS snapshots (snap-…). CreateSnapshot answers with the
 //     snapshot's id at once (state pending), so this is plain Snapshots, not
 //     SnapshotJobs.
-//   - No Backups and no VolumeData: EBS keeps no backups apart from
-//     snapshots, and has no API to read or write a volume's blocks without
-//     attaching it to an instance. canopy's emulation of backups copies a
-//     volume's data (VolumeData), so on AWS it cannot fill them in either:
-//     CreateBackup is FAILED_PRECONDITION naming the cloud (package emulate).
+//   - No Backups: EBS keeps no backups apart from snapshots. A volume's
+//     bytes move through the EBS direct API (ebsdirect.go): read from a
+//     snapshot of it, written only into a new snapshot and a new volume
+//     made from it (CreateVolumeFromData), since EBS cannot write into an
+//     existing volume. That is not providers.VolumeData, whose write goes
+//     into an existing volume, so canopy's emulation of backups does not
+//     use it yet: CreateBackup is FAILED_PRECONDITION naming the cloud
+//     (package emulate).
 //
 // Labels are tags (the Name tag is the name); tags named canopy:… are the
 // adapter's own (the idempotency token, a volume's description) and are
