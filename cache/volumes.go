@@ -30,6 +30,7 @@ type Storage struct {
 	jobs    providers.SnapshotJobs
 	backups providers.Backups
 	data    providers.VolumeData
+	creator providers.VolumeDataCreator
 }
 
 // NewStorage wraps the block-storage capabilities of p. It shares the
@@ -54,6 +55,7 @@ func NewStorage(cloud string, p providers.Provider, lim *Limiter, opts Options) 
 	s.jobs, _ = p.(providers.SnapshotJobs)
 	s.backups, _ = p.(providers.Backups)
 	s.data, _ = p.(providers.VolumeData)
+	s.creator, _ = p.(providers.VolumeDataCreator)
 	return s
 }
 
@@ -264,14 +266,37 @@ func (s *Storage) RestoreBackup(ctx context.Context, backupID string, spec provi
 
 // ReadVolumeData opens a volume's content (never cached: a stream).
 func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) (r io.ReadCloser, err error) {
-	if s.data == nil {
+	var read func(context.Context, string) (io.ReadCloser, error)
+	switch {
+	case s.data != nil:
+		read = s.data.ReadVolumeData
+	case s.creator != nil:
+		read = s.creator.ReadVolumeData
+	default:
 		return nil, unsupported("volume data")
 	}
 	err = s.c.upstream(ctx, Volumes, "ReadVolumeData", func(ctx context.Context) error {
-		r, err = s.data.ReadVolumeData(ctx, volumeID)
+		r, err = read(ctx, volumeID)
 		return err
 	})
 	return r, err
+}
+
+// CreateVolumeFromData makes a volume holding r's bytes (a stream: sent
+// once, as WriteVolumeData's).
+func (s *Storage) CreateVolumeFromData(ctx context.Context, spec providers.VolumeSpec, r io.Reader) (v providers.Volume, err error) {
+	if s.creator == nil {
+		return v, unsupported("volume from data")
+	}
+	cr := &countingReader{r: r}
+	err = s.c.write(ctx, Volumes, "CreateVolumeFromData", func(ctx context.Context) error {
+		if cr.n > 0 {
+			return fmt.Errorf("create volume %q from data: %w: the cloud asked for a retry after %d bytes of the stream were sent", spec.Name, providers.ErrUnavailable, cr.n)
+		}
+		v, err = s.creator.CreateVolumeFromData(ctx, spec, cr)
+		return err
+	})
+	return v, err
 }
 
 // WriteVolumeData writes a volume's content from r. A stream is sent

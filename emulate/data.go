@@ -77,37 +77,67 @@ func (e *Layer) copyOut(ctx context.Context, kind, native, volumeNative string) 
 // CopyIn streams an emulated copy's data into a volume, checking it
 // against the sha256 recorded when it was made.
 func (e *Layer) CopyIn(ctx context.Context, kind, native, volumeNative string) error {
+	src, err := e.openCopy(ctx, kind, native)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if err := e.drv.WriteVolumeData(ctx, volumeNative, src); err != nil {
+		return fmt.Errorf("write volume %s: %w", volumeNative, err)
+	}
+	return src.check(volumeNative)
+}
+
+// copyReader is an emulated copy's bytes as they are read, hashed for
+// check.
+type copyReader struct {
+	io.ReadCloser
+	h          hash.Hash
+	n          int64
+	want       string
+	cloud      string
+	kind, from string
+}
+
+func (c *copyReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// check compares what was read with the sha256 recorded.
+func (c *copyReader) check(into string) error {
+	if got := hex.EncodeToString(c.h.Sum(nil)); c.want != "" && !strings.EqualFold(got, c.want) {
+		return &Error{Cloud: c.cloud, Err: providers.ErrIntegrity,
+			Msg: fmt.Sprintf("cloud %q: emulated %s %s: the bytes written into volume %s do not match the sha256 recorded when it was made", c.cloud, c.kind, c.from, into)}
+	}
+	return nil
+}
+
+// openCopy opens an emulated copy's bytes, wherever they are.
+func (e *Layer) openCopy(ctx context.Context, kind, native string) (*copyReader, error) {
 	r, err := e.Record(ctx, kind, native)
 	if err != nil {
-		return fmt.Errorf("emulated %s %s: %w", kind, native, err)
+		return nil, fmt.Errorf("emulated %s %s: %w", kind, native, err)
 	}
-	var src io.ReadCloser
-	want := r.SHA256
+	out := &copyReader{h: sha256.New(), want: r.SHA256, cloud: e.cloud, kind: kind, from: native}
 	if r.DataAt != "" {
 		b, key, err := e.bucketAt(r.DataAt)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var objSum string
-		if src, objSum, err = b.get(ctx, key); err != nil {
-			return err
+		if out.ReadCloser, objSum, err = b.get(ctx, key); err != nil {
+			return nil, err
 		}
-		if want == "" {
-			want = objSum
+		if out.want == "" {
+			out.want = objSum
 		}
 	} else {
-		src = e.chunkReader(ctx, e.key(kind, native), r.Chunks)
+		out.ReadCloser = e.chunkReader(ctx, e.key(kind, native), r.Chunks)
 	}
-	defer src.Close()
-	h := sha256.New()
-	if err := e.drv.WriteVolumeData(ctx, volumeNative, io.TeeReader(src, h)); err != nil {
-		return fmt.Errorf("write volume %s: %w", volumeNative, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); want != "" && !strings.EqualFold(got, want) {
-		return &Error{Cloud: e.cloud, Err: providers.ErrIntegrity,
-			Msg: fmt.Sprintf("cloud %q: emulated %s %s: the bytes written into volume %s do not match the sha256 recorded when it was made", e.cloud, kind, native, volumeNative)}
-	}
-	return nil
+	return out, nil
 }
 
 // forget deletes an emulated record and its data; what is already gone is

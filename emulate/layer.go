@@ -105,7 +105,7 @@ type Options struct {
 // cloud has no volumes).
 func New(cloud string, p providers.Provider, drv *cache.Storage, opts Options) *Layer {
 	e := &Layer{cloud: cloud, drv: drv, st: opts.Records, bucket: opts.Bucket, objectsOf: opts.ObjectsOf, has: map[string]bool{}, compute: providers.Has(p, providers.CapCompute)}
-	for _, c := range []string{providers.CapVolumes, providers.CapSnapshots, providers.CapBackups, providers.CapVolumeFromImage, providers.CapVolumeData} {
+	for _, c := range []string{providers.CapVolumes, providers.CapSnapshots, providers.CapBackups, providers.CapVolumeFromImage, providers.CapVolumeData, providers.CapVolumeDataCreate} {
 		e.has[c] = providers.Has(p, c)
 	}
 	return e
@@ -145,7 +145,7 @@ func (e *Layer) SnapshotMode() (string, error) {
 	switch {
 	case e.has[providers.CapSnapshots]:
 		return ModeNative, nil
-	case e.has[providers.CapVolumeData]:
+	case e.canCopy():
 		return ModeEmulated, nil
 	}
 	return "", &CapabilityError{Cloud: e.cloud, Capability: providers.CapSnapshots}
@@ -158,7 +158,7 @@ func (e *Layer) BackupMode() (string, error) {
 	switch {
 	case e.has[providers.CapBackups]:
 		return ModeNative, nil
-	case e.has[providers.CapVolumeData]:
+	case e.canCopy():
 		return ModeEmulated, nil
 	}
 	return "", &CapabilityError{Cloud: e.cloud, Capability: providers.CapBackups}
@@ -183,10 +183,16 @@ func (e *Layer) RestoreMode(capability string) error {
 	if err := e.VolumesOrFail(); err != nil {
 		return err
 	}
-	if !e.has[providers.CapVolumeData] {
+	if !e.canCopy() {
 		return &CapabilityError{Cloud: e.cloud, Capability: capability}
 	}
 	return nil
+}
+
+// canCopy: the cloud's volume bytes can be read and written back, into a
+// volume (VolumeData) or as a new one (VolumeDataCreator).
+func (e *Layer) canCopy() bool {
+	return e.has[providers.CapVolumeData] || e.has[providers.CapVolumeDataCreate]
 }
 
 // emulatedID is the native id an emulated copy gets: derived from the

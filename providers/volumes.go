@@ -33,6 +33,8 @@ const (
 	CapVolumeFromImage = "volume-from-image"
 	// CapVolumeData: the adapter implements VolumeData.
 	CapVolumeData = "volume-data"
+	// CapVolumeDataCreate: the adapter implements VolumeDataCreator.
+	CapVolumeDataCreate = "volume-data-create"
 )
 
 // PropToken is the Properties key under which adapters that can tell report
@@ -205,6 +207,21 @@ type VolumeData interface {
 	WriteVolumeData(ctx context.Context, volumeID string, r io.Reader) error
 }
 
+// VolumeDataCreator is VolumeData for clouds that can read a volume's
+// bytes but write bytes only into a new volume (EBS: they become a
+// snapshot through the EBS direct API, and the volume is made from it).
+// canopy emulates snapshots and backups over it as over VolumeData; a
+// restore makes the volume from the copy's bytes in one call.
+type VolumeDataCreator interface {
+	// ReadVolumeData is VolumeData's.
+	ReadVolumeData(ctx context.Context, volumeID string) (io.ReadCloser, error)
+	// CreateVolumeFromData makes a volume as CreateVolume does (spec names
+	// no source) holding what r yields, and returns it as CreateVolume
+	// does. With spec's token, a volume already made with it is returned
+	// without reading r (a replay).
+	CreateVolumeFromData(ctx context.Context, spec VolumeSpec, r io.Reader) (Volume, error)
+}
+
 // Limited is implemented by adapters whose cloud may lack, at run time, a
 // capability their type implements: an OpenStack without cinder-backup, a
 // simulator with a feature switched off. Has is asked only about
@@ -244,6 +261,11 @@ func Has(p Provider, capability string) bool {
 		if ok && !Has(p, CapVolumes) {
 			ok = false
 		}
+	case CapVolumeDataCreate:
+		_, ok = p.(VolumeDataCreator)
+		if ok && !Has(p, CapVolumes) {
+			ok = false
+		}
 	case CapContainers:
 		_, ok = p.(Containers)
 	case CapContainerIO:
@@ -275,4 +297,4 @@ func Has(p Provider, capability string) bool {
 // capabilityNames are every capability Has knows, in Capabilities' order.
 var capabilityNames = []string{CapBackups, CapCompute, CapContainerCommit, CapContainerEvents, CapContainerIO, CapContainerImages, CapContainers,
 	CapFloatingIPs, CapImageTransfer, CapKeypairs, CapNetworks, CapObjects, CapPresignedURLs, CapRouters, CapSecurityGroups, CapSnapshots,
-	CapVolumeData, CapVolumeFromImage, CapVolumes}
+	CapVolumeData, CapVolumeDataCreate, CapVolumeFromImage, CapVolumes}

@@ -53,19 +53,20 @@ func init() {
 // capabilities_test.go asserts that this is the whole set (with the
 // networking interfaces, asserted in net.go). Limited: EBS has
 // no volume-from-image (canopy emulates it with a volume made when a server
-// boots from it). Not implemented: Backups, VolumeData, SnapshotJobs,
-// ImageTransfer. A volume's bytes move through the EBS direct API
-// (ebsdirect.go), but EBS cannot write into an existing volume, which
-// VolumeData's write needs: canopy does not emulate backups on AWS yet
-// and a backup is FAILED_PRECONDITION naming the cloud.
+// boots from it). VolumeDataCreator: a volume's bytes move through the
+// EBS direct API (ebsdirect.go), read from a snapshot of it, written into
+// a new volume only (EBS cannot write into an existing one), over which
+// canopy emulates backups. Not implemented: Backups, VolumeData,
+// SnapshotJobs, ImageTransfer.
 var (
-	_ providers.Provider  = (*Cloud)(nil)
-	_ providers.Compute   = (*Cloud)(nil)
-	_ providers.Objects   = (*Cloud)(nil)
-	_ providers.URLSigner = (*Cloud)(nil)
-	_ providers.Volumes   = (*Cloud)(nil)
-	_ providers.Snapshots = (*Cloud)(nil)
-	_ providers.Limited   = (*Cloud)(nil)
+	_ providers.Provider          = (*Cloud)(nil)
+	_ providers.VolumeDataCreator = (*Cloud)(nil)
+	_ providers.Compute           = (*Cloud)(nil)
+	_ providers.Objects           = (*Cloud)(nil)
+	_ providers.URLSigner         = (*Cloud)(nil)
+	_ providers.Volumes           = (*Cloud)(nil)
+	_ providers.Snapshots         = (*Cloud)(nil)
+	_ providers.Limited           = (*Cloud)(nil)
 )
 
 // ec2API is the part of the EC2 client the adapter uses (a fake can stand

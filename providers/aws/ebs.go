@@ -34,10 +34,8 @@ import (
 //     bytes move through the EBS direct API (ebsdirect.go): read from a
 //     snapshot of it, written only into a new snapshot and a new volume
 //     made from it (CreateVolumeFromData), since EBS cannot write into an
-//     existing volume. That is not providers.VolumeData, whose write goes
-//     into an existing volume, so canopy's emulation of backups does not
-//     use it yet: CreateBackup is FAILED_PRECONDITION naming the cloud
-//     (package emulate).
+//     existing volume: providers.VolumeDataCreator, over which canopy
+//     emulates backups (package emulate).
 //
 // Labels are tags (the Name tag is the name); tags named canopy:… are the
 // adapter's own (the idempotency token, a volume's description) and are
@@ -156,6 +154,8 @@ func (c *Cloud) Has(capability string) bool {
 		}
 	case providers.CapNetworks, providers.CapRouters, providers.CapSecurityGroups, providers.CapFloatingIPs:
 		return c.hasNet() // net.go
+	case providers.CapVolumeDataCreate:
+		return c.s3.cfg != nil // the EBS direct API has the SDK's config (ebsdirect.go)
 	}
 	return true
 }

@@ -314,6 +314,11 @@ func (c *Cloud) CreateVolumeFromData(ctx context.Context, spec providers.VolumeS
 	if err != nil {
 		return providers.Volume{}, err
 	}
+	if spec.IdempotencyToken != "" { // a replay: the volume made before, r unread
+		if v, found, err := c.volumeByToken(ctx, region, spec.IdempotencyToken); err != nil || found {
+			return v, err
+		}
+	}
 	id, err := c.WriteSnapshotData(ctx, SnapshotDataSpec{Region: region, SizeGiB: spec.SizeGiB, Token: spec.IdempotencyToken,
 		Description: "canopy: data of volume " + spec.Name}, r)
 	if err != nil {
