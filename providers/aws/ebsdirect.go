@@ -116,6 +116,16 @@ func (c *Cloud) WriteSnapshotData(ctx context.Context, spec SnapshotDataSpec, r 
 	if bs <= 0 {
 		return "", fmt.Errorf("aws: start snapshot %s: %w: block size %d", id, providers.ErrUnavailable, bs)
 	}
+	// A snapshot not completed is of no use: deleted on any failure (EBS
+	// would fail it only after StartSnapshot's timeout).
+	done := false
+	defer func() {
+		if !done {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			_ = c.DeleteSnapshot(dctx, id)
+		}
+	}()
 	limit := spec.SizeGiB << 30
 	buf := make([]byte, bs)
 	var total int64
@@ -145,6 +155,7 @@ func (c *Cloud) WriteSnapshotData(ctx context.Context, spec SnapshotDataSpec, r 
 	if _, err := cl.CompleteSnapshot(ctx, &ebsdirect.CompleteSnapshotInput{SnapshotId: awssdk.String(id), ChangedBlocksCount: awssdk.Int32(changed)}); err != nil {
 		return "", directFail(err, "complete snapshot %s", id)
 	}
+	done = true
 	return id, nil
 }
 

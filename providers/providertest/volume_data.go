@@ -55,7 +55,7 @@ func (s *suite) checkData(t *testing.T, volumeID string, want []byte) {
 	if want == nil {
 		return
 	}
-	r, err := s.p.(providers.VolumeData).ReadVolumeData(context.Background(), volumeID)
+	r, err := s.p.(volumeReader).ReadVolumeData(context.Background(), volumeID)
 	if err != nil {
 		t.Fatalf("ReadVolumeData(%s): %v", volumeID, err)
 	}
@@ -77,9 +77,18 @@ func (s *suite) checkData(t *testing.T, volumeID string, want []byte) {
 	}
 }
 
+// volumeReader is what VolumeData and VolumeDataCreator share.
+type volumeReader interface {
+	ReadVolumeData(ctx context.Context, volumeID string) (io.ReadCloser, error)
+}
+
 func (s *suite) testVolumeData(t *testing.T) {
 	if !providers.Has(s.p, providers.CapVolumeData) {
-		t.Skip("this adapter (as configured) has no VolumeData capability (providers.Has(volume-data) is false): not run")
+		if providers.Has(s.p, providers.CapVolumeDataCreate) {
+			s.testVolumeDataCreate(t)
+			return
+		}
+		t.Skip("this adapter (as configured) has neither VolumeData nor VolumeDataCreator (providers.Has(volume-data), Has(volume-data-create) are false): not run")
 	}
 	ctx := context.Background()
 	d := s.p.(providers.VolumeData)
@@ -94,3 +103,52 @@ func (s *suite) testVolumeData(t *testing.T) {
 		t.Errorf("WriteVolumeData(missing): err = %v, want ErrNotFound", err)
 	}
 }
+
+// unreadReader fails the test if read: a replayed create must not read.
+type unreadReader struct{ t *testing.T }
+
+func (u unreadReader) Read([]byte) (int, error) {
+	u.t.Errorf("CreateVolumeFromData read the stream of a replay (same token)")
+	return 0, io.EOF
+}
+
+// testVolumeDataCreate is the Data part for a VolumeDataCreator: a volume
+// made from bytes holds them; the same token is the same volume, its
+// stream unread.
+func (s *suite) testVolumeDataCreate(t *testing.T) {
+	ctx := context.Background()
+	d := s.p.(providers.VolumeDataCreator)
+	name := s.name(t, "fromdata")
+	want := pattern("fromdata/" + name)
+	spec := providers.VolumeSpec{Name: name, Zone: s.fx.Zone, SizeGiB: 1, IdempotencyToken: name, Labels: map[string]string{"suite": "providertest"}}
+	v, err := d.CreateVolumeFromData(ctx, spec, bytes.NewReader(want))
+	if err != nil {
+		t.Fatalf("CreateVolumeFromData: %v", err)
+	}
+	t.Cleanup(func() { s.deleteVolume(v.NativeID) })
+	if again, err := d.CreateVolumeFromData(ctx, spec, unreadReader{t}); err != nil || again.NativeID != v.NativeID {
+		t.Errorf("CreateVolumeFromData with the same token = %s, %v; want %s again", again.NativeID, err, v.NativeID)
+	}
+	v = s.waitVolume(t, v.NativeID, "available", volumeIs())
+	if v.SizeGiB != 1 || v.Name != name {
+		t.Errorf("volume from data = %+v: want %s, 1 GiB", v, name)
+	}
+	big := providers.VolumeSpec{Name: name + "-big", Zone: s.fx.Zone, SizeGiB: 1}
+	if _, err := d.CreateVolumeFromData(ctx, big, io.LimitReader(zeros{}, 1<<30+1)); !errors.Is(err, providers.ErrInvalid) {
+		t.Errorf("CreateVolumeFromData of 1 GiB + 1 byte into 1 GiB: err = %v, want ErrInvalid", err)
+	}
+	if _, err := d.ReadVolumeData(ctx, missingID(v.NativeID)); !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("ReadVolumeData(missing): err = %v, want ErrNotFound", err)
+	}
+	t.Run("Read", func(t *testing.T) {
+		if s.fx.VolumeDataUnreadable != "" {
+			t.Skip(s.fx.VolumeDataUnreadable)
+		}
+		s.checkData(t, v.NativeID, want)
+	})
+}
+
+// zeros yields zero bytes, cheap to stream a GiB of.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
