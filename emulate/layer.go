@@ -11,8 +11,11 @@
 //     the cloud's `backup_bucket` names (a bucket of any cloud), or in
 //     canopy's own store when none is configured (data.go). Their
 //     native ids are canopy-made ("canopy-emu-…"), so the id map treats them
-//     like any other. A restore creates an empty volume and writes the
-//     bytes back.
+//     like any other. Bytes stream (never a whole volume in memory), with
+//     their sha256 recorded and checked on the way back. A restore creates
+//     an empty volume and writes the bytes back — or, on a cloud that
+//     writes bytes only into new volumes (providers.VolumeDataCreator:
+//     EBS), makes the volume from them in one call.
 //   - A volume from an image on a cloud that cannot make one (EBS) is
 //     recorded at once under its canopy id, with a pending id mapping, and
 //     made when a server boots from it: the server gets a root volume made
