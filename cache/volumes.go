@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
@@ -28,6 +30,7 @@ type Storage struct {
 	jobs    providers.SnapshotJobs
 	backups providers.Backups
 	data    providers.VolumeData
+	creator providers.VolumeDataCreator
 }
 
 // NewStorage wraps the block-storage capabilities of p. It shares the
@@ -52,6 +55,7 @@ func NewStorage(cloud string, p providers.Provider, lim *Limiter, opts Options) 
 	s.jobs, _ = p.(providers.SnapshotJobs)
 	s.backups, _ = p.(providers.Backups)
 	s.data, _ = p.(providers.VolumeData)
+	s.creator, _ = p.(providers.VolumeDataCreator)
 	return s
 }
 
@@ -260,24 +264,67 @@ func (s *Storage) RestoreBackup(ctx context.Context, backupID string, spec provi
 	return v, err
 }
 
-// ReadVolumeData reads a volume's content (never cached).
-func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) (data []byte, err error) {
-	if s.data == nil {
+// ReadVolumeData opens a volume's content (never cached: a stream).
+func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) (r io.ReadCloser, err error) {
+	var read func(context.Context, string) (io.ReadCloser, error)
+	switch {
+	case s.data != nil:
+		read = s.data.ReadVolumeData
+	case s.creator != nil:
+		read = s.creator.ReadVolumeData
+	default:
 		return nil, unsupported("volume data")
 	}
 	err = s.c.upstream(ctx, Volumes, "ReadVolumeData", func(ctx context.Context) error {
-		data, err = s.data.ReadVolumeData(ctx, volumeID)
+		r, err = read(ctx, volumeID)
 		return err
 	})
-	return data, err
+	return r, err
 }
 
-// WriteVolumeData writes a volume's content.
-func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, data []byte) error {
+// CreateVolumeFromData makes a volume holding r's bytes (a stream: sent
+// once, as WriteVolumeData's).
+func (s *Storage) CreateVolumeFromData(ctx context.Context, spec providers.VolumeSpec, r io.Reader) (v providers.Volume, err error) {
+	if s.creator == nil {
+		return v, unsupported("volume from data")
+	}
+	cr := &countingReader{r: r}
+	err = s.c.write(ctx, Volumes, "CreateVolumeFromData", func(ctx context.Context) error {
+		if cr.n > 0 {
+			return fmt.Errorf("create volume %q from data: %w: the cloud asked for a retry after %d bytes of the stream were sent", spec.Name, providers.ErrUnavailable, cr.n)
+		}
+		v, err = s.creator.CreateVolumeFromData(ctx, spec, cr)
+		return err
+	})
+	return v, err
+}
+
+// WriteVolumeData writes a volume's content from r. A stream is sent
+// once: the cloud's retry-after is honoured only while nothing of r has
+// been read, a later one is the caller's to retry from the start.
+func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, r io.Reader) error {
 	if s.data == nil {
 		return unsupported("volume data")
 	}
-	return s.c.write(ctx, Volumes, "WriteVolumeData", func(ctx context.Context) error { return s.data.WriteVolumeData(ctx, volumeID, data) })
+	cr := &countingReader{r: r}
+	return s.c.write(ctx, Volumes, "WriteVolumeData", func(ctx context.Context) error {
+		if cr.n > 0 {
+			return fmt.Errorf("write volume %s: %w: the cloud asked for a retry after %d bytes of the stream were sent", volumeID, providers.ErrUnavailable, cr.n)
+		}
+		return s.data.WriteVolumeData(ctx, volumeID, cr)
+	})
+}
+
+// countingReader counts what was read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // InvalidateVolumes forgets cached volume reads: a change made through

@@ -1,12 +1,12 @@
 package emulate
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 
@@ -41,48 +41,103 @@ func DataKey(cloud, kind, native string) string {
 	return "canopy-emulated/" + cloud + "/" + kind + "/" + native
 }
 
-// copyOut reads a volume's data and keeps it for an emulated copy; it
-// returns the size and where the bytes went (Record.DataAt).
-func (e *Layer) copyOut(ctx context.Context, kind, native, volumeNative string) (int, string, error) {
-	data, err := e.drv.ReadVolumeData(ctx, volumeNative)
-	if err != nil {
-		return 0, "", fmt.Errorf("read volume %s: %w", volumeNative, err)
-	}
-	if b := e.bucket; b != nil {
-		key := DataKey(e.cloud, kind, native)
-		if err := b.put(ctx, key, data); err != nil {
-			return 0, "", err
-		}
-		return len(data), b.cloud + "/" + b.bucket + "/" + key, nil
-	}
-	if err := e.st.PutRecord(ctx, NSData, e.key(kind, native), data); err != nil {
-		return 0, "", err
-	}
-	return len(data), "", nil
+// copy is what copyOut learnt of the bytes it kept.
+type copied struct {
+	bytes  int64
+	sha256 string // hex
+	at     string // Record.DataAt
+	chunks int    // Record.Chunks
 }
 
-// copyIn writes an emulated copy's data into a volume.
+// copyOut streams a volume's data into where emulated copies are kept (the
+// bucket, else canopy's store in chunks), hashing it on the way; nothing
+// holds more than a chunk of it.
+func (e *Layer) copyOut(ctx context.Context, kind, native, volumeNative string) (copied, error) {
+	r, err := e.drv.ReadVolumeData(ctx, volumeNative)
+	if err != nil {
+		return copied{}, fmt.Errorf("read volume %s: %w", volumeNative, err)
+	}
+	defer r.Close()
+	h := sha256.New()
+	src := &countReader{r: io.TeeReader(r, h)}
+	var out copied
+	if b := e.bucket; b != nil {
+		key := DataKey(e.cloud, kind, native)
+		if err := b.put(ctx, key, src, h); err != nil {
+			return copied{}, err
+		}
+		out.at = b.cloud + "/" + b.bucket + "/" + key
+	} else if out.chunks, err = e.putChunks(ctx, e.key(kind, native), src); err != nil {
+		return copied{}, fmt.Errorf("read volume %s: %w", volumeNative, err)
+	}
+	out.bytes, out.sha256 = src.n, hex.EncodeToString(h.Sum(nil))
+	return out, nil
+}
+
+// CopyIn streams an emulated copy's data into a volume, checking it
+// against the sha256 recorded when it was made.
 func (e *Layer) CopyIn(ctx context.Context, kind, native, volumeNative string) error {
+	src, err := e.openCopy(ctx, kind, native)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if err := e.drv.WriteVolumeData(ctx, volumeNative, src); err != nil {
+		return fmt.Errorf("write volume %s: %w", volumeNative, err)
+	}
+	return src.check(volumeNative)
+}
+
+// copyReader is an emulated copy's bytes as they are read, hashed for
+// check.
+type copyReader struct {
+	io.ReadCloser
+	h          hash.Hash
+	n          int64
+	want       string
+	cloud      string
+	kind, from string
+}
+
+func (c *copyReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// check compares what was read with the sha256 recorded.
+func (c *copyReader) check(into string) error {
+	if got := hex.EncodeToString(c.h.Sum(nil)); c.want != "" && !strings.EqualFold(got, c.want) {
+		return &Error{Cloud: c.cloud, Err: providers.ErrIntegrity,
+			Msg: fmt.Sprintf("cloud %q: emulated %s %s: the bytes written into volume %s do not match the sha256 recorded when it was made", c.cloud, c.kind, c.from, into)}
+	}
+	return nil
+}
+
+// openCopy opens an emulated copy's bytes, wherever they are.
+func (e *Layer) openCopy(ctx context.Context, kind, native string) (*copyReader, error) {
 	r, err := e.Record(ctx, kind, native)
 	if err != nil {
-		return fmt.Errorf("emulated %s %s: %w", kind, native, err)
+		return nil, fmt.Errorf("emulated %s %s: %w", kind, native, err)
 	}
-	var data []byte
+	out := &copyReader{h: sha256.New(), want: r.SHA256, cloud: e.cloud, kind: kind, from: native}
 	if r.DataAt != "" {
 		b, key, err := e.bucketAt(r.DataAt)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if data, err = b.get(ctx, key); err != nil {
-			return err
+		var objSum string
+		if out.ReadCloser, objSum, err = b.get(ctx, key); err != nil {
+			return nil, err
 		}
-	} else if data, err = e.st.GetRecord(ctx, NSData, e.key(kind, native)); err != nil {
-		return fmt.Errorf("data of emulated %s %s: %w", kind, native, err)
+		if out.want == "" {
+			out.want = objSum
+		}
+	} else {
+		out.ReadCloser = e.chunkReader(ctx, e.key(kind, native), r.Chunks)
 	}
-	if err := e.drv.WriteVolumeData(ctx, volumeNative, data); err != nil {
-		return fmt.Errorf("write volume %s: %w", volumeNative, err)
-	}
-	return nil
+	return out, nil
 }
 
 // forget deletes an emulated record and its data; what is already gone is
@@ -95,6 +150,10 @@ func (e *Layer) Forget(ctx context.Context, kind, id string) error {
 			return err
 		}
 		if err := b.delete(ctx, key); err != nil {
+			return err
+		}
+	} else if err == nil {
+		if err := e.deleteChunks(ctx, e.key(kind, id), r.Chunks); err != nil {
 			return err
 		}
 	}
@@ -126,42 +185,35 @@ func (e *Layer) bucketAt(at string) (*Bucket, string, error) {
 		Msg: fmt.Sprintf("cloud %q: an emulated copy's data is in bucket %q of cloud %q, which is no longer configured with an object store", e.cloud, bucket, cloud)}
 }
 
-// put stores data as an object, with its sha256 recorded for get to check.
-func (b *Bucket) put(ctx context.Context, key string, data []byte) error {
-	sum := sha256.Sum256(data)
-	w, err := b.objs.NewWriter(ctx, b.bucket, key, providers.WriteOptions{ContentType: "application/octet-stream",
-		Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+// put streams r into an object; h hashes what was read, and the sum is
+// stored with the object when the cloud's writer can take it at the end.
+func (b *Bucket) put(ctx context.Context, key string, r io.Reader, h hash.Hash) error {
+	w, err := b.objs.NewWriter(ctx, b.bucket, key, providers.WriteOptions{ContentType: "application/octet-stream", Size: -1})
 	if err != nil {
 		return b.fail("store emulated copy "+key, err)
 	}
-	if _, err := w.Write(data); err != nil {
+	if _, err := io.Copy(w, r); err != nil {
 		_ = w.Abort()
 		return b.fail("store emulated copy "+key, err)
 	}
-	if _, err := w.Commit(); err != nil {
+	if lc, ok := w.(providers.SHA256Committer); ok {
+		_, err = lc.CommitWithSHA256(hex.EncodeToString(h.Sum(nil)))
+	} else {
+		_, err = w.Commit()
+	}
+	if err != nil {
 		return b.fail("store emulated copy "+key, err)
 	}
 	return nil
 }
 
-// get reads an object back and checks it against the sha256 recorded.
-func (b *Bucket) get(ctx context.Context, key string) ([]byte, error) {
+// get opens an object and tells the sha256 stored with it, if any.
+func (b *Bucket) get(ctx context.Context, key string) (io.ReadCloser, string, error) {
 	r, ob, err := b.objs.NewRangeReader(ctx, b.bucket, key, 0, -1)
 	if err != nil {
-		return nil, b.fail("read emulated copy "+key, err)
+		return nil, "", b.fail("read emulated copy "+key, err)
 	}
-	defer r.Close()
-	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, r); err != nil {
-		return nil, b.fail("read emulated copy "+key, err)
-	}
-	if ob.SHA256 != "" {
-		if sum := sha256.Sum256(buf.Bytes()); !strings.EqualFold(hex.EncodeToString(sum[:]), ob.SHA256) {
-			return nil, &Error{Cloud: b.cloud, Err: providers.ErrIntegrity,
-				Msg: fmt.Sprintf("emulated copy %s in bucket %q of cloud %q: the bytes read do not match the sha256 recorded", key, b.bucket, b.cloud)}
-		}
-	}
-	return buf.Bytes(), nil
+	return r, ob.SHA256, nil
 }
 
 func (b *Bucket) delete(ctx context.Context, key string) error {

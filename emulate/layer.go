@@ -11,8 +11,11 @@
 //     the cloud's `backup_bucket` names (a bucket of any cloud), or in
 //     canopy's own store when none is configured (data.go). Their
 //     native ids are canopy-made ("canopy-emu-…"), so the id map treats them
-//     like any other. A restore creates an empty volume and writes the
-//     bytes back.
+//     like any other. Bytes stream (never a whole volume in memory), with
+//     their sha256 recorded and checked on the way back. A restore creates
+//     an empty volume and writes the bytes back — or, on a cloud that
+//     writes bytes only into new volumes (providers.VolumeDataCreator:
+//     EBS), makes the volume from them in one call.
 //   - A volume from an image on a cloud that cannot make one (EBS) is
 //     recorded at once under its canopy id, with a pending id mapping, and
 //     made when a server boots from it: the server gets a root volume made
@@ -105,7 +108,7 @@ type Options struct {
 // cloud has no volumes).
 func New(cloud string, p providers.Provider, drv *cache.Storage, opts Options) *Layer {
 	e := &Layer{cloud: cloud, drv: drv, st: opts.Records, bucket: opts.Bucket, objectsOf: opts.ObjectsOf, has: map[string]bool{}, compute: providers.Has(p, providers.CapCompute)}
-	for _, c := range []string{providers.CapVolumes, providers.CapSnapshots, providers.CapBackups, providers.CapVolumeFromImage, providers.CapVolumeData} {
+	for _, c := range []string{providers.CapVolumes, providers.CapSnapshots, providers.CapBackups, providers.CapVolumeFromImage, providers.CapVolumeData, providers.CapVolumeDataCreate} {
 		e.has[c] = providers.Has(p, c)
 	}
 	return e
@@ -145,7 +148,7 @@ func (e *Layer) SnapshotMode() (string, error) {
 	switch {
 	case e.has[providers.CapSnapshots]:
 		return ModeNative, nil
-	case e.has[providers.CapVolumeData]:
+	case e.canCopy():
 		return ModeEmulated, nil
 	}
 	return "", &CapabilityError{Cloud: e.cloud, Capability: providers.CapSnapshots}
@@ -158,7 +161,7 @@ func (e *Layer) BackupMode() (string, error) {
 	switch {
 	case e.has[providers.CapBackups]:
 		return ModeNative, nil
-	case e.has[providers.CapVolumeData]:
+	case e.canCopy():
 		return ModeEmulated, nil
 	}
 	return "", &CapabilityError{Cloud: e.cloud, Capability: providers.CapBackups}
@@ -183,10 +186,16 @@ func (e *Layer) RestoreMode(capability string) error {
 	if err := e.VolumesOrFail(); err != nil {
 		return err
 	}
-	if !e.has[providers.CapVolumeData] {
+	if !e.canCopy() {
 		return &CapabilityError{Cloud: e.cloud, Capability: capability}
 	}
 	return nil
+}
+
+// canCopy: the cloud's volume bytes can be read and written back, into a
+// volume (VolumeData) or as a new one (VolumeDataCreator).
+func (e *Layer) canCopy() bool {
+	return e.has[providers.CapVolumeData] || e.has[providers.CapVolumeDataCreate]
 }
 
 // emulatedID is the native id an emulated copy gets: derived from the
@@ -214,11 +223,16 @@ type Record struct {
 	// BootServer is the canopy id of the server a deferred volume is being
 	// made for (server/emulate_boot.go).
 	BootServer string    `json:"boot_server,omitempty"`
-	Bytes      int       `json:"bytes,omitempty"`
+	Bytes      int64     `json:"bytes,omitempty"`
 	Created    time.Time `json:"created"`
 	// DataAt is where a copy's bytes are (data.go): "" canopy's
 	// store, else "<cloud>/<bucket>/<key>".
 	DataAt string `json:"data_at,omitempty"`
+	// Chunks is how many records of canopy's store hold a copy's bytes
+	// (data_chunks.go); 0 for copies in a bucket or made before chunking.
+	Chunks int `json:"chunks,omitempty"`
+	// SHA256 (hex) of a copy's bytes, checked when they are written back.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 func (e *Layer) key(kind, id string) string { return e.cloud + "/" + kind + "/" + id }
@@ -387,12 +401,13 @@ func (e *Layer) GetBackup(ctx context.Context, native string) (providers.Backup,
 // makeCopy makes an emulated snapshot or backup of a volume: the data
 // first, then the record that makes it visible. Both writes are idempotent.
 func (e *Layer) MakeCopy(ctx context.Context, kind, native string, src providers.Volume, name, description string, labels map[string]string) error {
-	n, at, err := e.copyOut(ctx, kind, native, src.NativeID)
+	c, err := e.copyOut(ctx, kind, native, src.NativeID)
 	if err != nil {
 		return err
 	}
 	return e.PutRecord(ctx, kind, native, Record{Kind: kind, NativeID: native, Name: name, Description: description, Labels: labels,
-		Region: src.Region, Zone: src.Zone, SizeGiB: src.SizeGiB, VolumeID: src.NativeID, Bytes: n, Created: time.Now().UTC(), DataAt: at})
+		Region: src.Region, Zone: src.Zone, SizeGiB: src.SizeGiB, VolumeID: src.NativeID, Bytes: c.bytes, Created: time.Now().UTC(),
+		DataAt: c.at, Chunks: c.chunks, SHA256: c.sha256})
 }
 
 // deleteSnapshot deletes a snapshot, emulated or not; gone is fine.

@@ -1,8 +1,10 @@
 package emulate_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -132,7 +134,7 @@ func TestEmulatedCopyRoundTrip(t *testing.T) {
 	}
 	ready(src.NativeID)
 	want := []byte("the volume's bytes")
-	if err := c.WriteVolumeData(ctx, src.NativeID, want); err != nil {
+	if err := c.WriteVolumeData(ctx, src.NativeID, bytes.NewReader(want)); err != nil {
 		t.Fatal(err)
 	}
 	snap, err := s.CreateSnapshot(ctx, providers.SnapshotSpec{Name: "s1", VolumeID: src.NativeID, IdempotencyToken: "tok-snap"})
@@ -147,7 +149,7 @@ func TestEmulatedCopyRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A later change of the source does not change the copies.
-	if err := c.WriteVolumeData(ctx, src.NativeID, []byte("changed")); err != nil {
+	if err := c.WriteVolumeData(ctx, src.NativeID, bytes.NewReader([]byte("changed"))); err != nil {
 		t.Fatal(err)
 	}
 	fromSnap, err := s.CreateVolume(ctx, providers.VolumeSpec{Name: "r1", SnapshotID: snap.NativeID, IdempotencyToken: "tok-r1"})
@@ -173,14 +175,14 @@ func TestEmulatedCopyRoundTrip(t *testing.T) {
 		if tc.from(v) != tc.src || v.SizeGiB != 1 {
 			t.Errorf("volume %s = %+v: want made from %s, 1 GiB", tc.id, v, tc.src)
 		}
-		got, err := c.ReadVolumeData(ctx, tc.id)
+		got, err := readAll(c.ReadVolumeData(ctx, tc.id))
 		if err != nil || string(got) != string(want) {
 			t.Errorf("volume %s holds %q, %v; want %q", tc.id, got, err, want)
 		}
 	}
 	// A replayed restore is the same volume and does not write the copy
 	// over what was written since.
-	if err := c.WriteVolumeData(ctx, fromSnap.NativeID, []byte("written since")); err != nil {
+	if err := c.WriteVolumeData(ctx, fromSnap.NativeID, bytes.NewReader([]byte("written since"))); err != nil {
 		t.Fatal(err)
 	}
 	replayed, err := s.CreateVolume(ctx, providers.VolumeSpec{Name: "r1", SnapshotID: snap.NativeID, IdempotencyToken: "tok-r1", Replay: true})
@@ -188,7 +190,7 @@ func TestEmulatedCopyRoundTrip(t *testing.T) {
 		t.Errorf("CreateVolume replayed = %s, %v; want %s", replayed.NativeID, err, fromSnap.NativeID)
 	}
 	ready(fromSnap.NativeID)
-	if got, err := c.ReadVolumeData(ctx, fromSnap.NativeID); err != nil || string(got) != "written since" {
+	if got, err := readAll(c.ReadVolumeData(ctx, fromSnap.NativeID)); err != nil || string(got) != "written since" {
 		t.Errorf("after a replayed restore the volume holds %q, %v; want what was written since", got, err)
 	}
 	list, err := s.ListVolumes(ctx)
@@ -214,4 +216,13 @@ func TestEmulatedCopyRoundTrip(t *testing.T) {
 	if _, err := s.CreateVolume(ctx, providers.VolumeSpec{Name: "r4", SizeGiB: 1, SnapshotID: emulate.EmulatedID(providers.KindSnapshot, "nope"), IdempotencyToken: "tok-r4"}); !errors.Is(err, providers.ErrInvalid) {
 		t.Errorf("CreateVolume from a missing emulated snapshot: err = %v, want ErrInvalid", err)
 	}
+}
+
+// readAll reads a volume's stream to its end.
+func readAll(r io.ReadCloser, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }

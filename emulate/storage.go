@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
@@ -232,6 +233,9 @@ func (s *Storage) restore(ctx context.Context, kind, from string, spec providers
 		return providers.Volume{}, fmt.Errorf("create volume: %w: %d GiB is smaller than %s %s (%d GiB)", providers.ErrInvalid, spec.SizeGiB, kind, from, rec.SizeGiB)
 	}
 	spec.ImageID, spec.SnapshotID = "", ""
+	if !s.e.has[providers.CapVolumeData] {
+		return s.restoreAsNew(ctx, kind, from, spec)
+	}
 	v, err := s.e.drv.CreateVolume(ctx, spec) // the same token is the same volume
 	if err != nil {
 		return providers.Volume{}, err
@@ -245,6 +249,33 @@ func (s *Storage) restore(ctx context.Context, kind, from string, spec providers
 		if err := s.putRestore(ctx, r); err != nil {
 			return providers.Volume{}, err
 		}
+	}
+	return s.settle(ctx, v, r)
+}
+
+// restoreAsNew makes a volume from an emulated copy on a cloud that can
+// only write bytes into a new volume (providers.VolumeDataCreator): the
+// copy streams into the cloud as the volume is made, so it is filled from
+// the start. A replay (the same token) gets the volume made before, and
+// the cloud reads nothing of the copy.
+func (s *Storage) restoreAsNew(ctx context.Context, kind, from string, spec providers.VolumeSpec) (providers.Volume, error) {
+	src, err := s.e.openCopy(ctx, kind, from)
+	if err != nil {
+		return providers.Volume{}, err
+	}
+	defer src.Close()
+	v, err := s.e.drv.CreateVolumeFromData(ctx, spec, src)
+	if err != nil {
+		return providers.Volume{}, err
+	}
+	if src.n > 0 {
+		if err := src.check(v.NativeID); err != nil {
+			return providers.Volume{}, err
+		}
+	}
+	r := restoreRecord{Volume: v.NativeID, FromKind: kind, From: from, Filled: true}
+	if err := s.putRestore(ctx, r); err != nil {
+		return providers.Volume{}, err
 	}
 	return s.settle(ctx, v, r)
 }
@@ -291,13 +322,13 @@ func (s *Storage) DetachVolume(ctx context.Context, volumeID, serverID string) e
 }
 
 // ReadVolumeData implements providers.VolumeData.
-func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) ([]byte, error) {
+func (s *Storage) ReadVolumeData(ctx context.Context, volumeID string) (io.ReadCloser, error) {
 	return s.e.drv.ReadVolumeData(ctx, volumeID)
 }
 
 // WriteVolumeData implements providers.VolumeData.
-func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, data []byte) error {
-	return s.e.drv.WriteVolumeData(ctx, volumeID, data)
+func (s *Storage) WriteVolumeData(ctx context.Context, volumeID string, r io.Reader) error {
+	return s.e.drv.WriteVolumeData(ctx, volumeID, r)
 }
 
 // ListSnapshots implements providers.Snapshots: the cloud's and the

@@ -1,6 +1,9 @@
 package providers
 
-import "context"
+import (
+	"context"
+	"io"
+)
 
 // Kinds of the block-storage resources; the id map keys on them.
 const (
@@ -30,6 +33,8 @@ const (
 	CapVolumeFromImage = "volume-from-image"
 	// CapVolumeData: the adapter implements VolumeData.
 	CapVolumeData = "volume-data"
+	// CapVolumeDataCreate: the adapter implements VolumeDataCreator.
+	CapVolumeDataCreate = "volume-data-create"
 )
 
 // PropToken is the Properties key under which adapters that can tell report
@@ -182,13 +187,39 @@ type Backups interface {
 	RestoreBackup(ctx context.Context, backupID string, spec VolumeSpec) (Volume, error)
 }
 
-// VolumeData reads and writes a volume's whole content. canopy uses it to
-// emulate snapshots and backups on clouds that lack them, keeping the data
-// in its own store. A real adapter would attach the volume to a helper
-// (a container, a small server); the simulator keeps bytes.
+// VolumeData streams a volume's content in and out. canopy uses it to
+// emulate snapshots and backups on clouds that lack them, keeping the bytes
+// in a bucket or its own store. Both directions are streams so that nothing
+// — adapter, canopy, the bucket — ever holds a whole volume in memory:
+// volumes are gigabytes. How an adapter reaches the bytes is its own
+// (OpenStack: the volume uploaded to Glance and downloaded; AWS: an EBS
+// snapshot read through the EBS direct API; the simulator keeps bytes).
 type VolumeData interface {
-	ReadVolumeData(ctx context.Context, volumeID string) ([]byte, error)
-	WriteVolumeData(ctx context.Context, volumeID string, data []byte) error
+	// ReadVolumeData opens a volume's content from its first byte; the
+	// caller reads it to the end and closes it. The stream may end before
+	// the volume's size: what follows reads as zeros. A missing volume is
+	// ErrNotFound, one the cloud cannot read in its state ErrConflict.
+	ReadVolumeData(ctx context.Context, volumeID string) (io.ReadCloser, error)
+	// WriteVolumeData writes what r yields into a volume from its first
+	// byte; canopy writes only into volumes it has just made (restores), so
+	// the rest of the volume reads as zeros. More bytes than the volume
+	// holds is ErrInvalid.
+	WriteVolumeData(ctx context.Context, volumeID string, r io.Reader) error
+}
+
+// VolumeDataCreator is VolumeData for clouds that can read a volume's
+// bytes but write bytes only into a new volume (EBS: they become a
+// snapshot through the EBS direct API, and the volume is made from it).
+// canopy emulates snapshots and backups over it as over VolumeData; a
+// restore makes the volume from the copy's bytes in one call.
+type VolumeDataCreator interface {
+	// ReadVolumeData is VolumeData's.
+	ReadVolumeData(ctx context.Context, volumeID string) (io.ReadCloser, error)
+	// CreateVolumeFromData makes a volume as CreateVolume does (spec names
+	// no source) holding what r yields, and returns it as CreateVolume
+	// does. With spec's token, a volume already made with it is returned
+	// without reading r (a replay).
+	CreateVolumeFromData(ctx context.Context, spec VolumeSpec, r io.Reader) (Volume, error)
 }
 
 // Limited is implemented by adapters whose cloud may lack, at run time, a
@@ -230,6 +261,11 @@ func Has(p Provider, capability string) bool {
 		if ok && !Has(p, CapVolumes) {
 			ok = false
 		}
+	case CapVolumeDataCreate:
+		_, ok = p.(VolumeDataCreator)
+		if ok && !Has(p, CapVolumes) {
+			ok = false
+		}
 	case CapContainers:
 		_, ok = p.(Containers)
 	case CapContainerIO:
@@ -261,4 +297,4 @@ func Has(p Provider, capability string) bool {
 // capabilityNames are every capability Has knows, in Capabilities' order.
 var capabilityNames = []string{CapBackups, CapCompute, CapContainerCommit, CapContainerEvents, CapContainerIO, CapContainerImages, CapContainers,
 	CapFloatingIPs, CapImageTransfer, CapKeypairs, CapNetworks, CapObjects, CapPresignedURLs, CapRouters, CapSecurityGroups, CapSnapshots,
-	CapVolumeData, CapVolumeFromImage, CapVolumes}
+	CapVolumeData, CapVolumeDataCreate, CapVolumeFromImage, CapVolumes}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,7 @@ func (e *env) volumeWith(t *testing.T, c vclients, cloud, name string, data []by
 	op := c.ok(t)(c.vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: name, SizeGib: 1, Location: &canopyv1.Location{Cloud: cloud}, Wait: true}))
 	vol := resultOf(t, op, &canopyv1.Volume{})
 	if data != nil {
-		if err := e.sim(cloud).WriteVolumeData(ctx, vol.NativeId, data); err != nil {
+		if err := e.sim(cloud).WriteVolumeData(ctx, vol.NativeId, bytes.NewReader(data)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -92,7 +93,12 @@ func (e *env) volumeWith(t *testing.T, c vclients, cloud, name string, data []by
 
 func (e *env) dataOf(t *testing.T, cloud, native string) []byte {
 	t.Helper()
-	data, err := e.sim(cloud).ReadVolumeData(context.Background(), native)
+	r, err := e.sim(cloud).ReadVolumeData(context.Background(), native)
+	if err != nil {
+		t.Fatalf("read %s/%s: %v", cloud, native, err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
 	if err != nil {
 		t.Fatalf("read %s/%s: %v", cloud, native, err)
 	}
@@ -120,7 +126,7 @@ func TestEmulationMatrix(t *testing.T) {
 			t.Errorf("the cloud holds %d snapshots; the emulated one lives in canopy", n)
 		}
 		// Later writes must not change the snapshot.
-		if err := e.sim("nosnap").WriteVolumeData(ctx, src.NativeId, []byte("after the snapshot")); err != nil {
+		if err := e.sim("nosnap").WriteVolumeData(ctx, src.NativeId, bytes.NewReader([]byte("after the snapshot"))); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -53,17 +53,20 @@ func init() {
 // capabilities_test.go asserts that this is the whole set (with the
 // networking interfaces, asserted in net.go). Limited: EBS has
 // no volume-from-image (canopy emulates it with a volume made when a server
-// boots from it). Not implemented: Backups, VolumeData, SnapshotJobs,
-// ImageTransfer. Without VolumeData canopy cannot emulate backups on AWS
-// either: a backup is FAILED_PRECONDITION naming the cloud.
+// boots from it). VolumeDataCreator: a volume's bytes move through the
+// EBS direct API (ebsdirect.go), read from a snapshot of it, written into
+// a new volume only (EBS cannot write into an existing one), over which
+// canopy emulates backups. Not implemented: Backups, VolumeData,
+// SnapshotJobs, ImageTransfer.
 var (
-	_ providers.Provider  = (*Cloud)(nil)
-	_ providers.Compute   = (*Cloud)(nil)
-	_ providers.Objects   = (*Cloud)(nil)
-	_ providers.URLSigner = (*Cloud)(nil)
-	_ providers.Volumes   = (*Cloud)(nil)
-	_ providers.Snapshots = (*Cloud)(nil)
-	_ providers.Limited   = (*Cloud)(nil)
+	_ providers.Provider          = (*Cloud)(nil)
+	_ providers.VolumeDataCreator = (*Cloud)(nil)
+	_ providers.Compute           = (*Cloud)(nil)
+	_ providers.Objects           = (*Cloud)(nil)
+	_ providers.URLSigner         = (*Cloud)(nil)
+	_ providers.Volumes           = (*Cloud)(nil)
+	_ providers.Snapshots         = (*Cloud)(nil)
+	_ providers.Limited           = (*Cloud)(nil)
 )
 
 // ec2API is the part of the EC2 client the adapter uses (a fake can stand
@@ -99,7 +102,8 @@ type Cloud struct {
 	// calls show them (EC2 is eventually consistent right after a launch).
 	recent map[string]recentServer
 
-	s3 s3State // S3 clients (s3.go)
+	s3     s3State     // S3 clients (s3.go)
+	direct directState // EBS direct API clients (ebsdirect.go)
 
 	// replays makes snapshot creates safe to repeat (providers.ReplayGuard).
 	replays *providers.ReplayGuard

@@ -15,7 +15,7 @@ import (
 // offers: with the SDK's clients (New resolves configuration without
 // calling AWS), and over EC2 clients with and without the EBS calls.
 func TestCapabilities(t *testing.T) {
-	wantIfaces := []string{"Compute", "FloatingIPs", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "Volumes"}
+	wantIfaces := []string{"Compute", "FloatingIPs", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "VolumeDataCreator", "Volumes"}
 	if got := providertest.Interfaces((*Cloud)(nil)); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*aws.Cloud implements %v, want %v", got, wantIfaces)
 	}
@@ -34,10 +34,11 @@ func TestCapabilities(t *testing.T) {
 	withEBS, _ := fakeEBSCloud("us-east-1", "eu-west-1")
 
 	// EBS cannot make a volume from an AMI (canopy emulates it), keeps no
-	// backups apart from snapshots, and gives no access to volume data.
-	// The VPC calls (networks, routers, security groups, floating IPs) are
-	// the SDK client's; the fakes have none.
-	all := []string{"compute", "floating-ips", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups", "snapshots", "volumes"}
+	// backups apart from snapshots, and moves volume data only through the
+	// EBS direct API (the SDK client's: volume-data-create), into new
+	// volumes. The VPC calls (networks, routers, security groups, floating
+	// IPs) are the SDK client's too; the fakes have none.
+	all := []string{"compute", "floating-ips", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups", "snapshots", "volume-data-create", "volumes"}
 	ebs := []string{"compute", "keypairs", "objects", "presigned-urls", "snapshots", "volumes"}
 	for _, tc := range []struct {
 		name string

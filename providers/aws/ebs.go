@@ -30,11 +30,12 @@ import (
 //   - Snapshots are EBS snapshots (snap-…). CreateSnapshot answers with the
 //     snapshot's id at once (state pending), so this is plain Snapshots, not
 //     SnapshotJobs.
-//   - No Backups and no VolumeData: EBS keeps no backups apart from
-//     snapshots, and has no API to read or write a volume's blocks without
-//     attaching it to an instance. canopy's emulation of backups copies a
-//     volume's data (VolumeData), so on AWS it cannot fill them in either:
-//     CreateBackup is FAILED_PRECONDITION naming the cloud (package emulate).
+//   - No Backups: EBS keeps no backups apart from snapshots. A volume's
+//     bytes move through the EBS direct API (ebsdirect.go): read from a
+//     snapshot of it, written only into a new snapshot and a new volume
+//     made from it (CreateVolumeFromData), since EBS cannot write into an
+//     existing volume: providers.VolumeDataCreator, over which canopy
+//     emulates backups (package emulate).
 //
 // Labels are tags (the Name tag is the name); tags named canopy:… are the
 // adapter's own (the idempotency token, a volume's description) and are
@@ -153,6 +154,8 @@ func (c *Cloud) Has(capability string) bool {
 		}
 	case providers.CapNetworks, providers.CapRouters, providers.CapSecurityGroups, providers.CapFloatingIPs:
 		return c.hasNet() // net.go
+	case providers.CapVolumeDataCreate:
+		return c.s3.cfg != nil // the EBS direct API has the SDK's config (ebsdirect.go)
 	}
 	return true
 }

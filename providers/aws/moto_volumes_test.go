@@ -23,7 +23,7 @@ func TestMotoVolumeCapabilities(t *testing.T) {
 	c := openMoto(t, []string{"us-east-1"}, nil)
 	for capability, want := range map[string]bool{
 		providers.CapVolumes: true, providers.CapSnapshots: true, providers.CapVolumeFromImage: false,
-		providers.CapBackups: false, providers.CapVolumeData: false,
+		providers.CapBackups: false, providers.CapVolumeData: false, providers.CapVolumeDataCreate: true,
 	} {
 		if got := providers.Has(c, capability); got != want {
 			t.Errorf("Has(%s) = %v, want %v", capability, got, want)

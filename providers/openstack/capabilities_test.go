@@ -1,6 +1,7 @@
 package openstack
 
 import (
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -14,7 +15,7 @@ import (
 // dropped together with its assertion) and what an opened adapter says it
 // offers. Opening reads clouds.yaml only, so no cloud is needed.
 func TestCapabilities(t *testing.T) {
-	wantIfaces := []string{"Compute", "FloatingIPs", "ImageTransfer", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "Volumes"}
+	wantIfaces := []string{"Backups", "Compute", "FloatingIPs", "ImageTransfer", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "VolumeData", "Volumes"}
 	if got := providertest.Interfaces((*Cloud)(nil)); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*openstack.Cloud implements %v, want %v", got, wantIfaces)
 	}
@@ -30,10 +31,25 @@ func TestCapabilities(t *testing.T) {
 	if _, ok := p.(*Cloud); !ok {
 		t.Fatalf("Open returned a %T, want *openstack.Cloud", p)
 	}
-	// Cinder has no volume-data access and the adapter does not drive
-	// cinder-backup: canopy emulates neither for OpenStack.
-	want := []string{"compute", "floating-ips", "image-transfer", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups", "snapshots", "volume-from-image", "volumes"}
+	// Backups (cinder-backup) by default; volume data through Glance.
+	want := []string{"backups", "compute", "floating-ips", "image-transfer", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups", "snapshots", "volume-data", "volume-from-image", "volumes"}
 	if got := providers.Capabilities(p); !slices.Equal(got, want) {
 		t.Errorf("Capabilities = %v, want %v", got, want)
+	}
+	// A cloud whose config says it runs no cinder-backup has no backups
+	// (canopy emulates them over volume data).
+	nb, err := providers.Open(t.Context(), Kind, providers.Config{Name: "os", Options: map[string]any{"clouds_yaml": path, "cloud": "down", "volume_backups": false}})
+	if err != nil {
+		t.Fatalf("Open(volume_backups: false): %v", err)
+	}
+	defer nb.Close()
+	if providers.Has(nb, providers.CapBackups) || !providers.Has(nb, providers.CapVolumeData) {
+		t.Errorf("volume_backups: false: Has(backups) = %v, Has(volume-data) = %v; want false, true", providers.Has(nb, providers.CapBackups), providers.Has(nb, providers.CapVolumeData))
+	}
+	if _, err := nb.(providers.Backups).ListBackups(t.Context()); !errors.Is(err, providers.ErrUnsupported) {
+		t.Errorf("ListBackups with volume_backups: false: err = %v, want ErrUnsupported", err)
+	}
+	if _, err := ParseOptions(map[string]any{"volume_backups": "yes"}); err == nil {
+		t.Errorf("volume_backups: \"yes\" parsed; want an error naming the option")
 	}
 }

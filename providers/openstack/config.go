@@ -65,6 +65,13 @@ type Options struct {
 	// upload died with its process) is deleted (default
 	// DefaultOrphanUploadAfter; "0s" never).
 	OrphanUploadAfter time.Duration `json:"-"`
+	// VolumeBackups says whether the cloud runs cinder-backup (default
+	// true). false: the adapter does not offer backups (providers.Limited)
+	// and canopy emulates them, copying a volume's bytes through Glance
+	// (VolumeData) into the cloud's backup_bucket. A user cannot ask
+	// Cinder whether a backup service runs (os-services is admin-only), so
+	// the config says it.
+	VolumeBackups *bool `json:"volume_backups"`
 }
 
 // DefaultOrphanUploadAfter: a live upload's image is queued only between
@@ -82,7 +89,7 @@ const DefaultCreateWindow = 90 * time.Second
 var knownOptions = map[string]bool{
 	"cloud": true, "clouds_yaml": true, "secure_yaml": true, "region": true, "interface": true,
 	"endpoint_override": true, "compute_microversion": true, "page_size": true, "timeout": true,
-	"split_regions": true, "create_window": true, "orphan_upload_after": true,
+	"split_regions": true, "create_window": true, "orphan_upload_after": true, "volume_backups": true,
 }
 
 // ParseOptions reads the YAML `options` map of an openstack cloud.

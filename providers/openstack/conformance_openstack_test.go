@@ -26,7 +26,7 @@ func envOr(name, def string) string {
 }
 
 // labCloud returns the clouds.yaml path and cloud name of the lab.
-func labCloud(t *testing.T) (path, cloud string) {
+func labCloud(t testing.TB) (path, cloud string) {
 	t.Helper()
 	path = os.Getenv("CANOPY_OS_CLOUDS_YAML")
 	if path == "" {

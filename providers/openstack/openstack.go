@@ -51,9 +51,10 @@ func init() {
 
 // The capabilities the adapter implements, checked by the compiler (a
 // changed signature fails the build instead of silently dropping one);
-// capabilities_test.go asserts that this is the whole set. Not
-// implemented: Backups (cinder-backup), VolumeData, SnapshotJobs, Limited
-// (volumes.go says what that means for backups).
+// capabilities_test.go asserts that this is the whole set. Backups,
+// VolumeData and Limited are declared beside their code (backups.go,
+// volumedata.go). Not implemented: SnapshotJobs (Cinder answers a snapshot
+// with the snapshot).
 var (
 	_ providers.Provider       = (*Cloud)(nil)
 	_ providers.Compute        = (*Cloud)(nil)

@@ -13,15 +13,9 @@ package openstack
 // and returns the winner. The key is not shown as a label; its value is
 // Properties["client_token"].
 //
-// Backups are not implemented: the adapter does not drive cinder-backup
-// (test/openstack/up.sh starts cinder-api, cinder-scheduler and
-// cinder-volume, no cinder-backup, so there is nothing to test it
-// against). VolumeData is not implemented either: it would need a helper
-// server that mounts the volume. canopy's emulation of backups copies a
-// volume's data through VolumeData, so on OpenStack it cannot fill them
-// in: a backup is FAILED_PRECONDITION naming the cloud (package emulate).
-// An adapter that drives cinder-backup would implement providers.Backups
-// and, as not every Cinder runs it, say so through providers.Limited.
+// Backups are cinder-backup's (backups.go), where the config says the
+// cloud runs it; VolumeData goes through Glance (volumedata.go), so
+// canopy emulates backups on a Cinder without a backup service.
 
 import (
 	"context"
@@ -409,6 +403,11 @@ func pickVolume(list []volumes.Volume, tv string) (volumes.Volume, bool) {
 // (imageRef) or from a snapshot. With an idempotency token a retry returns
 // the volume the first attempt made.
 func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (providers.Volume, error) {
+	return c.createVolume(ctx, spec, "")
+}
+
+// createVolume is CreateVolume, from a backup when backupID is set.
+func (c *Cloud) createVolume(ctx context.Context, spec providers.VolumeSpec, backupID string) (providers.Volume, error) {
 	fail := func(err error) (providers.Volume, error) {
 		return providers.Volume{}, fmt.Errorf("openstack: create volume %q: %w", spec.Name, err)
 	}
@@ -438,7 +437,7 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 	}
 	opts := volumes.CreateOpts{
 		Size: int(spec.SizeGiB), AvailabilityZone: spec.Zone, Name: spec.Name, Description: spec.Description,
-		Metadata: md, ImageID: spec.ImageID, SnapshotID: spec.SnapshotID, VolumeType: spec.Type,
+		Metadata: md, ImageID: spec.ImageID, SnapshotID: spec.SnapshotID, BackupID: backupID, VolumeType: spec.Type,
 	}
 	find := func(ctx context.Context) (volumes.Volume, bool, error) {
 		prior, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv})

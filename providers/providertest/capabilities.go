@@ -35,6 +35,7 @@ var capabilityInterfaces = []struct {
 	{"Snapshots", is[providers.Snapshots]},
 	{"URLSigner", is[providers.URLSigner]},
 	{"VolumeData", is[providers.VolumeData]},
+	{"VolumeDataCreator", is[providers.VolumeDataCreator]},
 	{"Volumes", is[providers.Volumes]},
 }
 

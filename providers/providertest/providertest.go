@@ -65,6 +65,10 @@ type Fixture struct {
 	// SignaturesUnchecked, when set, says why the engine does not reject
 	// tampered or expired presigned URLs (those checks are then skipped).
 	SignaturesUnchecked string
+	// VolumeDataUnreadable, when set, says why the engine cannot give a
+	// volume's bytes back (ReadVolumeData), though the adapter implements
+	// it: the Data part's read checks are then skipped, named.
+	VolumeDataUnreadable string
 	// ContainerImage is a busybox image the container runtime already has:
 	// every applet in /bin, an /etc/passwd with root and nobody, httpd's
 	// /www/index.html (default canopy-test/busybox:latest, built from

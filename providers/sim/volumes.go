@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -508,8 +510,10 @@ func (c *Cloud) DetachVolume(ctx context.Context, volumeID, serverID string) err
 	})
 }
 
-// ReadVolumeData implements providers.VolumeData.
-func (c *Cloud) ReadVolumeData(ctx context.Context, volumeID string) ([]byte, error) {
+// ReadVolumeData implements providers.VolumeData: a reader over a copy of
+// the bytes written (the simulator keeps a volume's data in memory; it is
+// the default and test cloud, never a place for gigabytes).
+func (c *Cloud) ReadVolumeData(ctx context.Context, volumeID string) (io.ReadCloser, error) {
 	if err := c.volCall(ctx, "ReadVolumeData", providers.CapVolumeData); err != nil {
 		return nil, err
 	}
@@ -518,28 +522,46 @@ func (c *Cloud) ReadVolumeData(ctx context.Context, volumeID string) ([]byte, er
 	if _, ok := c.volView(volumeID, time.Now()); !ok {
 		return nil, fmt.Errorf("sim: read volume %q: %w", volumeID, providers.ErrNotFound)
 	}
-	return append([]byte(nil), c.vol.Volumes[volumeID].Data...), nil
+	return io.NopCloser(bytes.NewReader(append([]byte(nil), c.vol.Volumes[volumeID].Data...))), nil
 }
 
-// WriteVolumeData implements providers.VolumeData: the data replaces the
-// volume's content. It must fit the volume.
-func (c *Cloud) WriteVolumeData(ctx context.Context, volumeID string, data []byte) error {
+// WriteVolumeData implements providers.VolumeData: the bytes replace the
+// volume's content. They must fit the volume; the volume must be available
+// before and after the stream (it is read without the lock held).
+func (c *Cloud) WriteVolumeData(ctx context.Context, volumeID string, r io.Reader) error {
 	if err := c.volCall(ctx, "WriteVolumeData", providers.CapVolumeData); err != nil {
 		return err
 	}
+	check := func() (int64, error) {
+		v, ok := c.volView(volumeID, time.Now())
+		if !ok {
+			return 0, fmt.Errorf("sim: write volume %q: %w", volumeID, providers.ErrNotFound)
+		}
+		if v.Status != providers.StatusActive {
+			return 0, fmt.Errorf("sim: write volume %q in state %s: %w", volumeID, v.ProviderStatus, providers.ErrConflict)
+		}
+		return v.SizeGiB << 30, nil
+	}
+	c.mu.Lock()
+	limit, err := check()
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, limit+1))
+	if err != nil {
+		return fmt.Errorf("sim: write volume %q: %w", volumeID, err)
+	}
+	if n > limit {
+		return fmt.Errorf("sim: write volume %q: %w: more bytes than its %d GiB", volumeID, providers.ErrInvalid, limit>>30)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.volView(volumeID, time.Now())
-	if !ok {
-		return fmt.Errorf("sim: write volume %q: %w", volumeID, providers.ErrNotFound)
+	if _, err := check(); err != nil {
+		return err
 	}
-	if int64(len(data)) > v.SizeGiB<<30 {
-		return fmt.Errorf("sim: write volume %q: %w: %d bytes do not fit in %d GiB", volumeID, providers.ErrInvalid, len(data), v.SizeGiB)
-	}
-	if v.Status != providers.StatusActive {
-		return fmt.Errorf("sim: write volume %q in state %s: %w", volumeID, v.ProviderStatus, providers.ErrConflict)
-	}
-	c.vol.Volumes[volumeID].Data = append([]byte(nil), data...)
+	c.vol.Volumes[volumeID].Data = buf.Bytes()
 	c.save()
 	return nil
 }

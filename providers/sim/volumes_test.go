@@ -3,6 +3,8 @@ package sim_test
 import (
 	"context"
 	"errors"
+	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,7 +151,7 @@ func TestVolumesPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.WriteVolumeData(ctx, v.NativeID, []byte("hello")); err != nil {
+	if err := a.WriteVolumeData(ctx, v.NativeID, strings.NewReader("hello")); err != nil {
 		t.Fatal(err)
 	}
 	snap, err := a.CreateSnapshot(ctx, providers.SnapshotSpec{VolumeID: v.NativeID, IdempotencyToken: "s"})
@@ -161,7 +163,9 @@ func TestVolumesPersist(t *testing.T) {
 	if err != nil || got.Name != "keep" || got.SizeGiB != 2 {
 		t.Fatalf("after restart: %+v, %v", got, err)
 	}
-	if data, err := b.ReadVolumeData(ctx, v.NativeID); err != nil || string(data) != "hello" {
+	if r, err := b.ReadVolumeData(ctx, v.NativeID); err != nil {
+		t.Errorf("data after restart: %v", err)
+	} else if data, err := io.ReadAll(r); err != nil || string(data) != "hello" {
 		t.Errorf("data after restart = %q, %v", data, err)
 	}
 	again, err := b.CreateVolume(ctx, providers.VolumeSpec{Name: "keep", SizeGiB: 2, IdempotencyToken: "tok"})

@@ -28,7 +28,7 @@ t0=$SECONDS
 # is gone would start a new, unrecorded one) and MariaDB.
 TIER1=(
 	swift-proxy swift-object swift-container swift-account swift-udplog
-	cinder-api cinder-volume cinder-scheduler
+	cinder-api cinder-volume cinder-scheduler cinder-backup
 	nova-api nova-compute nova-scheduler nova-conductor
 	neutron-server placement-api glance-api keystone
 )

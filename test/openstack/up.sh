@@ -5,7 +5,7 @@
 #   test/openstack/up.sh            install what is missing, configure, start
 #   test/openstack/up.sh PHASE...   only these phases (install base keystone
 #                                   glance placement neutron nova cinder swift
-#                                   resources)
+#                                   cinder_backup resources)
 #
 # State, configs, logs and PIDs live in $CANOPY_OS_LAB (default
 # /var/tmp/canopy-openstack). The last line printed is the clouds.yaml path.
@@ -27,7 +27,10 @@ PACKAGES=(
 	placement-api
 	nova-api nova-conductor nova-scheduler python3-nova
 	neutron-server
-	cinder-api cinder-scheduler cinder-volume
+	cinder-api cinder-scheduler cinder-volume cinder-backup
+	# os-brick asks dmidecode for the system uuid when /sys has no DMI (as
+	# here) and fails on a missing binary, but not on one that finds nothing
+	dmidecode
 	swift swift-proxy swift-account swift-container swift-object python3-swiftclient
 )
 
@@ -565,6 +568,10 @@ state_path = $DATA/cinder
 volumes_dir = $DATA/cinder/volumes
 api_paste_config = /etc/cinder/api-paste.ini
 glance_api_servers = http://$HOST:$PORT_GLANCE
+# cinder-backup (phase cinder_backup) keeps backups in Swift, in the
+# container volumebackups of the user's own account (per_user auth).
+backup_driver = cinder.backup.drivers.swift.SwiftBackupDriver
+backup_swift_auth = per_user
 enabled_backends = $VOLUME_TYPE
 default_volume_type = $VOLUME_TYPE
 use_stderr = true
@@ -575,9 +582,10 @@ $(svc_auth nova nova)
 $(svc_auth service_user cinder)
 send_service_user_token = true
 [$VOLUME_TYPE]
-# No device-mapper in this kernel, so no LVM: the fake driver shipped in
-# python3-cinder keeps volumes as database state only; canopy_lab_cinder
-# (beside this script) adds extend and volume-from-image to it.
+# No device-mapper in this kernel, so no LVM: canopy_lab_cinder (beside
+# this script) is the fake driver shipped in python3-cinder with each
+# volume kept as a sparse file under state_path/canopy-volumes, so its
+# bytes go through upload-to-image, volume-from-image, reimage and backups.
 volume_driver = canopy_lab_cinder.CanopyFakeVolumeDriver
 volume_backend_name = $VOLUME_TYPE
 target_helper = fake
@@ -593,7 +601,13 @@ EOF
 		start cinder-api cinder-api "${cc[@]}"
 	fi
 	mkdir -p "$DATA/pylib"
-	cp "$HERE/canopy_lab_cinder.py" "$DATA/pylib/"
+	if ! cmp -s "$HERE/canopy_lab_cinder.py" "$DATA/pylib/canopy_lab_cinder.py"; then
+		# A changed lab driver: cinder-volume runs the old one until it
+		# restarts, and the scheduler, which learns pools from volume
+		# services as they start, restarts after it (below).
+		stop_daemons 10 cinder-scheduler cinder-volume
+		cp "$HERE/canopy_lab_cinder.py" "$DATA/pylib/"
+	fi
 	start cinder-volume env PYTHONPATH="$DATA/pylib" cinder-volume "${cc[@]}"
 	if [[ -n ${STARTED_AT[cinder-volume]:-} ]]; then
 		wait_for cinder-volume 90 service_reported cinder.services "topic='cinder-volume' AND disabled=0" \
@@ -610,6 +624,21 @@ EOF
 	if [[ -n ${STARTED_AT[cinder-volume]:-} || -n ${STARTED_AT[cinder-scheduler]:-} ]]; then
 		manage cinder "$PY" "$HERE/oslab.py" wait-volume
 		log "  cinder-scheduler knows the $VOLUME_TYPE pool"
+	fi
+}
+
+# cinder-backup with Debian's Swift backup driver (configured in phase
+# cinder), so native backups are real; it reaches volumes through the lab
+# driver's "local" connections (their files). After swift: it is where
+# backups go.
+phase_cinder_backup() {
+	load_secrets
+	[[ -x /usr/bin/cinder-backup ]] || die "cinder-backup missing (package cinder-backup: run the install phase)"
+	start cinder-backup env PYTHONPATH="$DATA/pylib" cinder-backup --config-file "$ETC/cinder/cinder.conf"
+	if [[ -n ${STARTED_AT[cinder-backup]:-} ]]; then
+		wait_for cinder-backup 90 service_reported cinder.services "topic='cinder-backup' AND disabled=0" \
+			"${STARTED_AT[cinder-backup]}"
+		log "  cinder-backup reported in"
 	fi
 }
 
@@ -821,7 +850,7 @@ phase_resources() {
 	write_clouds_yaml
 }
 
-ALL_PHASES=(install base keystone glance placement neutron nova cinder swift resources)
+ALL_PHASES=(install base keystone glance placement neutron nova cinder swift cinder_backup resources)
 
 main() {
 	local phases=("$@") t0 t1 ms start
