@@ -36,6 +36,9 @@ type Listeners struct {
 // both down gracefully: new calls are refused, in-flight calls finish (up to
 // grace), and only then does Serve return.
 func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) error {
+	fctx, stopFollow := context.WithCancel(ctx)
+	followers := s.follow(fctx) // replicas.go
+	defer func() { stopFollow(); followers.Wait() }()
 	opts := []grpc.ServerOption{}
 	if lis.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(lis.TLS)))

@@ -11,9 +11,8 @@ import (
 // list of a thousand servers costs map lookups, not three transactions.
 // Writes go to the store first and then update the copy.
 //
-// With several replicas on one store (etcd), another replica's Delete is
-// not seen here; the stale entry only maps a native id that the cloud no
-// longer lists, and a Get of it ends in the cloud's NOT_FOUND.
+// With several replicas on one store (etcd), Follow (cached_watch.go)
+// drops what another replica deleted, as the store's watch reports it.
 type Cached struct {
 	Store
 	mu       sync.RWMutex
