@@ -123,10 +123,10 @@ type etcdTerm struct {
 	// concurrent use.
 	resignMu sync.Mutex
 	el       *concurrency.Election
-	cli    *clientv3.Client
-	once   sync.Once
-	done   chan struct{}
-	cancel context.CancelFunc
+	cli      *clientv3.Client
+	once     sync.Once
+	done     chan struct{}
+	cancel   context.CancelFunc
 }
 
 func (t *etcdTerm) Cloud() string         { return t.cloud }
