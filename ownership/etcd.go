@@ -23,7 +23,8 @@ const DefaultTTL = 5
 // lease expires, and its successors' campaigns win then.
 type Etcd struct {
 	cli     *clientv3.Client
-	prefix  string
+	root    string // <prefix>/v1/
+	prefix  string // root + "owner/"
 	replica string
 	ttl     int
 
@@ -41,7 +42,8 @@ func NewEtcd(cli *clientv3.Client, prefix, replica string, ttl int) *Etcd {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Etcd{cli: cli, prefix: strings.TrimSuffix(prefix, "/") + "/v1/owner/", replica: replica, ttl: ttl}
+	root := strings.TrimSuffix(prefix, "/") + "/v1/"
+	return &Etcd{cli: cli, root: root, prefix: root + "owner/", replica: replica, ttl: ttl}
 }
 
 // session returns the live lease session, making a new one when the last
@@ -57,7 +59,15 @@ func (e *Etcd) session(ctx context.Context) (*concurrency.Session, error) {
 			return e.sess, nil
 		}
 	}
-	s, err := concurrency.NewSession(e.cli, concurrency.WithTTL(e.ttl), concurrency.WithContext(context.WithoutCancel(ctx)))
+	// The grant is bounded by the caller's context (a closed client or a
+	// cluster without quorum must not hold a caller forever); the session
+	// that keeps the lease alive lives until Close.
+	lease, err := e.cli.Grant(ctx, int64(e.ttl))
+	if err != nil {
+		return nil, fmt.Errorf("ownership: lease: %w", err)
+	}
+	s, err := concurrency.NewSession(e.cli, concurrency.WithLease(lease.ID), concurrency.WithTTL(e.ttl),
+		concurrency.WithContext(context.WithoutCancel(ctx)))
 	if err != nil {
 		return nil, fmt.Errorf("ownership: lease: %w", err)
 	}

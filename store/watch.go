@@ -12,6 +12,9 @@ const (
 	// SectionMappings holds the id map: a delete or a takeover of an
 	// adopted mapping on one replica must drop the others' cached copies.
 	SectionMappings Section = "mappings"
+	// SectionOperations holds the operations: a waiter on one replica
+	// wakes when the replica running the operation writes it.
+	SectionOperations Section = "operations"
 )
 
 // Change is one write to a section, as a Watcher reports it.

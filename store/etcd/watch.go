@@ -28,6 +28,8 @@ func (s *Store) Watch(ctx context.Context, section store.Section) <-chan store.C
 		prefix = s.k.signingKeys()
 	case store.SectionMappings:
 		prefix = s.k.root + "map/"
+	case store.SectionOperations:
+		prefix = s.k.ops()
 	default:
 		close(out)
 		return out
