@@ -81,7 +81,7 @@ func startReplica(t *testing.T, eps []string, prefix, name string, cloud *fakeCl
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &etcdReplica{cli: cli, st: st, owner: ownership.NewEtcd(cli, prefix, name, ttl)}
+	r := &etcdReplica{cli: cli, st: st, owner: ownership.NewEtcd(cli, st.Prefix(), name, ttl)}
 	r.runner = jobs.New(st, jobs.Options{Claims: r.owner, Sweep: time.Second, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond})
 	r.runner.Register("make", cloud.kind(name, hang))
 	if _, err := r.runner.Start(ctx); err != nil {

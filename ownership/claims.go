@@ -12,7 +12,7 @@ import (
 
 // Claim takes one item of work (an operation: it implements jobs.Claims
 // with Freed) for this replica under the replica's lease, the lease its
-// cloud terms use: <prefix>/v1/claim/<id> holds the replica's name and
+// cloud terms use: <root>claim/<id> holds the replica's name and
 // goes when the lease does. ok is false when another live replica holds
 // it. held ends when the lease is lost; release deletes the claim if it
 // is still this one.

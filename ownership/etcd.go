@@ -17,13 +17,13 @@ import (
 const DefaultTTL = 5
 
 // Etcd is the Owner of the replicated mode: one election per cloud under
-// <prefix>/v1/owner/<cloud>/, campaigned for under this replica's lease.
+// <root>owner/<cloud>/, campaigned for under this replica's lease.
 // All of a replica's terms share the one lease (a concurrency.Session), so
 // a replica that dies or is cut off loses every cloud it owned when the
 // lease expires, and its successors' campaigns win then.
 type Etcd struct {
 	cli     *clientv3.Client
-	root    string // <prefix>/v1/
+	root    string // the store's key root, ".../v1/"
 	prefix  string // root + "owner/"
 	replica string
 	ttl     int
@@ -34,15 +34,16 @@ type Etcd struct {
 
 var _ Owner = (*Etcd)(nil)
 
-// NewEtcd makes an Owner on cli. prefix is the store's key root
-// (store/etcd's Prefix), replica names this process in the elections
-// (what Leader reports), ttl is the lease TTL in seconds (DefaultTTL when
-// <= 0).
-func NewEtcd(cli *clientv3.Client, prefix, replica string, ttl int) *Etcd {
+// NewEtcd makes an Owner on cli. root is the store's key root with its
+// format version (store/etcd's Store.Prefix, ".../v1/"): elections go
+// under root+"owner/", operation claims under root+"claim/". replica
+// names this process in the elections (what Leader reports), ttl is the
+// lease TTL in seconds (DefaultTTL when <= 0).
+func NewEtcd(cli *clientv3.Client, root, replica string, ttl int) *Etcd {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	root := strings.TrimSuffix(prefix, "/") + "/v1/"
+	root = strings.TrimSuffix(root, "/") + "/"
 	return &Etcd{cli: cli, root: root, prefix: root + "owner/", replica: replica, ttl: ttl}
 }
 

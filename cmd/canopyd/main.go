@@ -80,6 +80,8 @@ func run() error {
 		insec    = flag.Bool("insecure", false, "allow plaintext on non-loopback addresses")
 		credPath = flag.String("credentials-file", env("CANOPY_CREDENTIALS", credentialsPath()), "where the first run writes the admin client's credentials")
 		showVer  = flag.Bool("version", false, "print canopyd's version and build, then exit")
+		replica  = flag.String("replica-id", env("CANOPY_REPLICA_ID", ""), "this replica's name in the etcd elections and claims (env CANOPY_REPLICA_ID); default HOST-PID")
+		leaseTTL = flag.Int("lease-ttl", 5, "with --store etcd://: seconds a dead replica's clouds and operations wait before another replica takes them")
 	)
 	flag.Parse()
 	if *showVer {
@@ -150,6 +152,10 @@ func run() error {
 		return err
 	}
 	defer srv.Close()
+	if owner := replicate(st, *replica, *leaseTTL); owner != nil {
+		srv.Replicated(owner)
+		defer owner.Close() // before the store: revoking hands over at once
+	}
 
 	gl, err := net.Listen("tcp", *grpcAddr)
 	if err != nil {

@@ -23,6 +23,7 @@ if [[ -z $was_up && ${CANOPY_ETCD_KEEP:-} != 1 ]]; then
 fi
 cd "$ROOT"
 export CANOPY_ETCD_ENDPOINTS=$endpoints
-go test -tags etcd -count=1 "$@" ./store/etcd/...
+go test -tags etcd -count=1 "$@" ./store/etcd/... ./ownership/
+go test -tags etcd -count=1 -run TestOperationsTakenOverAfterDeath "$@" ./jobs/
 go test -tags etcd -count=1 -run 'TestTokensVerifyOnEveryReplica|TestRotationReachesEveryReplica' "$@" ./auth/
-go test -tags etcd -count=1 -run 'TestCanopydOnEtcd' "$@" ./cmd/canopyd/
+go test -tags etcd -count=1 -run 'TestCanopydOnEtcd|TestCanopydReplicasOnEtcd' "$@" ./cmd/canopyd/
