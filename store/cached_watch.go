@@ -39,6 +39,7 @@ func (c *Cached) Follow(ctx context.Context) {
 			c.mu.Lock()
 			c.byID = map[string]Mapping{}
 			c.byNative = map[nativeKey]string{}
+			c.forgets++
 			c.mu.Unlock()
 			continue
 		}
