@@ -16,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/canopy-cloud/canopy/store"
 )
@@ -39,6 +40,11 @@ type Issuer struct {
 
 	mu   sync.RWMutex
 	keys []signingKey // newest first
+	// rotating serialises RotateKey within this process.
+	rotating sync.Mutex
+	// reloads coalesces concurrent reloads (unknown kids, watch events)
+	// into one store read.
+	reloads singleflight.Group
 }
 
 type signingKey struct {
@@ -71,6 +77,44 @@ func NewIssuer(ctx context.Context, st store.AuthStore, opts IssuerOptions) (*Is
 		}
 	}
 	return i, nil
+}
+
+// Reload reads the signing keys from the store again. Several canopyd
+// replicas share one store: a key another replica created or retired is
+// seen here after a Reload. Concurrent calls share one store read.
+func (i *Issuer) Reload(ctx context.Context) error {
+	_, err, _ := i.reloads.Do("", func() (any, error) { return nil, i.load(ctx) })
+	return err
+}
+
+// Follow keeps the keys in step with the store until ctx ends: on a store
+// shared by several replicas (a store.Watcher) every write to the signing
+// keys reloads them, so a rotation on any replica reaches this one's
+// issuer (it signs with the new key) and verifier (it publishes and
+// accepts it) within the watch's delay. On a store no other process
+// writes (bbolt) it returns at once: this process made every change.
+func (i *Issuer) Follow(ctx context.Context, onErr func(error)) {
+	w, ok := i.store.(store.Watcher)
+	if !ok {
+		return
+	}
+	for range w.Watch(ctx, store.SectionSigningKeys) {
+		if err := i.Reload(ctx); err != nil && ctx.Err() == nil && onErr != nil {
+			onErr(err)
+		}
+	}
+}
+
+// known reports whether kid is one of the keys in memory.
+func (i *Issuer) known(kid string) bool {
+	i.mu.RLock()
+	defer i.mu.RUnlock()
+	for _, k := range i.keys {
+		if k.meta.ID == kid {
+			return true
+		}
+	}
+	return false
 }
 
 // URL is the issuer identifier.
@@ -108,7 +152,17 @@ func (i *Issuer) load(ctx context.Context) error {
 // RotateKey makes a new signing key current and retires the old one; keys
 // retired longer than a token lifetime ago are deleted, since no valid
 // token can need them. It returns the new key id and the published ids.
+//
+// It works from the keys in the store, not the ones in memory: on a store
+// several replicas share, every key another replica made (two replicas
+// starting on a new store each make one) is retired too, so after a
+// rotation exactly one key signs everywhere.
 func (i *Issuer) RotateKey(ctx context.Context) (string, []string, error) {
+	i.rotating.Lock()
+	defer i.rotating.Unlock()
+	if err := i.load(ctx); err != nil {
+		return "", nil, err
+	}
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return "", nil, fmt.Errorf("auth: generate signing key: %w", err)

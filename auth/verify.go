@@ -158,10 +158,19 @@ func (v *Verifier) verify(ctx context.Context, raw string) (Principal, error) {
 	return p, nil
 }
 
-// ownKeys reads the built-in issuer's keys in memory.
+// ownKeys reads the built-in issuer's keys in memory. A kid it does not
+// know may be a key another replica made a moment ago (the watch has not
+// reported it yet): the keys are read from the store again before the
+// token is refused. Concurrent reloads share one read, so a flood of
+// forged kids costs at most one store read in flight.
 type ownKeys struct{ i *Issuer }
 
-func (o ownKeys) keys(context.Context, string) ([]jose.JSONWebKey, error) {
+func (o ownKeys) keys(ctx context.Context, kid string) ([]jose.JSONWebKey, error) {
+	if kid != "" && !o.i.known(kid) {
+		if err := o.i.Reload(ctx); err != nil {
+			return nil, err
+		}
+	}
 	set := o.i.JWKS()
 	return set.Keys, nil
 }

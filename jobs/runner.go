@@ -93,6 +93,11 @@ type Options struct {
 	// Workers bounds how many operations run at once (default 64).
 	Workers int
 	Log     *slog.Logger
+	// Claims, when set, gives each operation to one of several processes
+	// sharing the store (claims.go); Sweep is how often unclaimed
+	// unfinished operations are looked for (default DefaultSweep).
+	Claims Claims
+	Sweep  time.Duration
 }
 
 // Runner executes operations.
@@ -166,6 +171,16 @@ func (r *Runner) Start(ctx context.Context) (int, error) {
 	r.mu.Lock()
 	r.started = true
 	r.mu.Unlock()
+	r.wg.Add(1)
+	go r.follow()
+	if r.opts.Claims != nil {
+		sweep := r.opts.Sweep
+		if sweep <= 0 {
+			sweep = DefaultSweep
+		}
+		r.wg.Add(1)
+		go r.adopt(sweep)
+	}
 	for _, op := range ops {
 		r.opts.Log.Info("resuming operation", "id", op.ID, "kind", op.Kind, "step", op.Step, "target", op.TargetID)
 		r.Submit(op.ID)
@@ -204,7 +219,31 @@ func (r *Runner) Submit(id string) {
 			return
 		}
 		defer func() { <-r.sem }()
-		r.run(id)
+		ctx := r.ctx
+		if r.opts.Claims != nil {
+			held, release, ok, err := r.opts.Claims.Claim(r.ctx, id)
+			if err != nil {
+				if r.ctx.Err() == nil {
+					r.opts.Log.Warn("operation: claim", "id", id, "err", err)
+				}
+				return // the sweep tries again
+			}
+			if !ok {
+				return // a live replica runs it
+			}
+			defer release()
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithCancel(r.ctx)
+			defer cancel()
+			go func() {
+				select {
+				case <-held.Done():
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+		}
+		r.run(ctx, id)
 	}()
 }
 
@@ -230,24 +269,31 @@ func (r *Runner) Running(id string) bool {
 
 // Wait returns the operation once it is done, or as it is when ctx ends
 // (with no error: the caller decides what a timeout means).
+//
+// It is woken when this process finishes the operation and, on a store
+// several replicas share, when any replica writes it (follow, claims.go),
+// so a wait through one replica ends when another finishes the work.
 func (r *Runner) Wait(ctx context.Context, id string) (store.Operation, error) {
-	r.mu.Lock()
-	ch, ok := r.waiters[id]
-	if !ok {
-		ch = make(chan struct{})
-		r.waiters[id] = ch
+	for {
+		r.mu.Lock()
+		ch, ok := r.waiters[id]
+		if !ok {
+			ch = make(chan struct{})
+			r.waiters[id] = ch
+		}
+		r.mu.Unlock()
+		op, err := r.st.GetOperation(ctx, id)
+		if err != nil || op.Done {
+			return op, err
+		}
+		select {
+		case <-ch:
+			continue
+		case <-ctx.Done():
+		case <-r.ctx.Done():
+		}
+		return r.st.GetOperation(context.WithoutCancel(ctx), id)
 	}
-	r.mu.Unlock()
-	op, err := r.st.GetOperation(ctx, id)
-	if err != nil || op.Done {
-		return op, err
-	}
-	select {
-	case <-ch:
-	case <-ctx.Done():
-	case <-r.ctx.Done():
-	}
-	return r.st.GetOperation(context.WithoutCancel(ctx), id)
 }
 
 // notify wakes the waiters of a finished operation.
@@ -260,9 +306,9 @@ func (r *Runner) notify(id string) {
 	}
 }
 
-// run drives one operation until it is done or the runner stops.
-func (r *Runner) run(id string) {
-	ctx := r.ctx
+// run drives one operation until it is done, the runner stops or ctx
+// ends (this process lost its claim on it).
+func (r *Runner) run(ctx context.Context, id string) {
 	for ctx.Err() == nil {
 		op, err := r.st.GetOperation(ctx, id)
 		if err != nil {

@@ -240,7 +240,8 @@ func (s *networkService) reconcile(ctx context.Context, every time.Duration) {
 }
 
 // reconcilePass compares every done realization of every global group
-// with its definition and repairs it, reading each cloud once.
+// with its definition and repairs it, reading each cloud once. With
+// several replicas only the owner of a cloud repairs (and reads) it.
 func (s *networkService) reconcilePass(ctx context.Context) {
 	recs, err := s.store.ListRecords(ctx, globalNamespace, "")
 	if err != nil {
@@ -263,7 +264,7 @@ func (s *networkService) reconcilePass(ctx context.Context) {
 				continue
 			}
 			cl, ok := s.rt.Cloud(r.Cloud)
-			if !ok || cl.Net == nil {
+			if !ok || cl.Net == nil || !s.owns(cl.Name) {
 				continue
 			}
 			added, removed, err := s.syncGroupIn(ctx, v, cl, g, r)

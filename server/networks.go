@@ -26,7 +26,13 @@ type networkService struct {
 	ops     *ops
 	metrics *metrics     // drift found by the reconcile loop
 	locks   realizeLocks // one realization at a time per resource and cloud
+	// owned says whether this replica owns a cloud's shared work (the
+	// reconciler); nil: every cloud (one process, and tests).
+	owned func(cloud string) bool
 }
+
+// owns reports whether the reconciler may repair cloud from this replica.
+func (s *networkService) owns(cloud string) bool { return s.owned == nil || s.owned(cloud) }
 
 // netViews reads networking resources as the API shows them: each cloud's
 // cached driver (cache.Net), mapped to canopy ids with crash duplicates

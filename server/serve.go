@@ -35,6 +35,10 @@ type Listeners struct {
 // both down gracefully: new calls are refused, in-flight calls finish (up to
 // grace), and only then does Serve return.
 func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) error {
+	fctx, stopFollow := context.WithCancel(ctx)
+	followers := s.follow(fctx) // replicas.go
+	s.held = s.holdClouds(fctx)
+	defer func() { stopFollow(); followers.Wait(); s.held.Wait() }()
 	opts := []grpc.ServerOption{}
 	if lis.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(lis.TLS)))
@@ -53,7 +57,8 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 		grpc.ChainStreamInterceptor(s.metrics.stream(), s.authStream()),
 	)...)
 	containers := &containerService{containerViews: containerViews{rt: s.rt, store: s.store, log: s.log}}
-	nets := &networkService{netViews: netViews{rt: s.rt, store: s.store, log: s.log, servers: serverViews{rt: s.rt}}, metrics: s.metrics}
+	nets := &networkService{netViews: netViews{rt: s.rt, store: s.store, log: s.log, servers: serverViews{rt: s.rt}}, metrics: s.metrics,
+		owned: func(cloud string) bool { _, ok := s.held.Owns(cloud); return ok }}
 	vols, opsvc, err := s.startVolumes(ctx, func(o *ops) { // storage.go: resumes unfinished operations
 		containers.ops = o
 		containers.registerJobs(o.runner)

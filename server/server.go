@@ -27,6 +27,7 @@ import (
 	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/cache"
 	"github.com/canopy-cloud/canopy/config"
+	"github.com/canopy-cloud/canopy/ownership"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
@@ -50,6 +51,12 @@ type Server struct {
 	// sources are the clouds' identity services whose users get tokens
 	// (identity.go).
 	sources []auth.IdentitySource
+
+	// owner decides which replica does a cloud's shared work and runs an
+	// operation (replicas.go); nil: this process does all of it.
+	owner ownership.Owner
+	// held is which clouds this replica owns while it serves.
+	held *ownership.Held
 
 	urls *signedBase // where signed URLs are served (objects.go)
 	// chunks recycles upload chunks between the codec and the object

@@ -88,6 +88,8 @@ func (s *Server) startVolumes(ctx context.Context, more ...func(*ops)) (*volumeS
 		Log:       s.log,
 		// Clouds down for a while are retried for about two minutes.
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, MaxAttempts: 30,
+		// Replicas: one runs each operation; a dead one's are taken over.
+		Claims: s.claims(),
 	})
 	views := storageViews{core}
 	js := &jobSet{storageViews: views, createSteps: &createSteps{views}, changeSteps: &changeSteps{views}, runner: runner}

@@ -11,15 +11,18 @@ import (
 // list of a thousand servers costs map lookups, not three transactions.
 // Writes go to the store first and then update the copy.
 //
-// With several replicas on one store (etcd), another replica's Delete is
-// not seen here; the stale entry only maps a native id that the cloud no
-// longer lists, and a Get of it ends in the cloud's NOT_FOUND.
+// With several replicas on one store (etcd), Follow (cached_watch.go)
+// drops what another replica deleted, as the store's watch reports it.
 type Cached struct {
 	Store
 	mu       sync.RWMutex
 	byID     map[string]Mapping
 	byNative map[nativeKey]string
 	closed   bool
+	// forgets counts forget calls: a read from the store that another
+	// replica's delete overtook (the watch reported it while the read was
+	// under way) must not put back what was just forgotten.
+	forgets uint64
 }
 
 type nativeKey struct{ cloud, kind, native string }
@@ -61,9 +64,22 @@ func (c *Cached) remember(ms ...Mapping) {
 	}
 }
 
+// rememberRead caches what a store read returned, unless a forget came
+// in since the read began (gen was c.forgets then): the read may predate
+// the delete the forget stands for.
+func (c *Cached) rememberRead(gen uint64, ms ...Mapping) {
+	c.mu.RLock()
+	stale := c.forgets != gen
+	c.mu.RUnlock()
+	if !stale {
+		c.remember(ms...)
+	}
+}
+
 func (c *Cached) forget(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.forgets++
 	if m, ok := c.byID[id]; ok {
 		delete(c.byNative, nativeKey{m.Cloud, m.Kind, m.NativeID})
 		delete(c.byID, id)
@@ -75,13 +91,14 @@ func (c *Cached) Get(ctx context.Context, id string) (Mapping, error) {
 	c.mu.RLock()
 	m, ok := c.byID[id]
 	err := c.usable(ctx)
+	gen := c.forgets
 	c.mu.RUnlock()
 	if ok || err != nil {
 		return m, err
 	}
 	m, err = c.Store.Get(ctx, id)
 	if err == nil {
-		c.remember(m)
+		c.rememberRead(gen, m)
 	}
 	return m, err
 }
@@ -92,13 +109,14 @@ func (c *Cached) Lookup(ctx context.Context, cloud, kind, nativeID string) (Mapp
 	id, ok := c.byNative[nativeKey{cloud, kind, nativeID}]
 	m := c.byID[id]
 	err := c.usable(ctx)
+	gen := c.forgets
 	c.mu.RUnlock()
 	if ok || err != nil {
 		return m, err
 	}
 	m, err = c.Store.Lookup(ctx, cloud, kind, nativeID)
 	if err == nil {
-		c.remember(m)
+		c.rememberRead(gen, m)
 	}
 	return m, err
 }
@@ -120,13 +138,14 @@ func (c *Cached) Adopt(ctx context.Context, cloud, kind, project string, nativeI
 		}
 		out[i] = c.byID[id]
 	}
+	gen := c.forgets
 	c.mu.RUnlock()
 	if all {
 		return out, nil
 	}
 	ms, err := c.Store.Adopt(ctx, cloud, kind, project, nativeIDs)
 	if err == nil {
-		c.remember(ms...)
+		c.rememberRead(gen, ms...)
 	}
 	return ms, err
 }

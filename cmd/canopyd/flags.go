@@ -35,6 +35,8 @@ type daemonFlags struct {
 	tlsKey   string
 	insecure bool
 	credPath string
+	replica  string
+	leaseTTL int
 }
 
 const rootLong = `canopyd serves one gRPC API (and REST through grpc-gateway) over every
@@ -73,6 +75,8 @@ func rootCmd() *cobra.Command {
 	pf.StringVar(&f.credPath, "credentials-file", env("CANOPY_CREDENTIALS", client.DefaultCredentialsPath()), "where the first run (and admin reset-credentials) writes the admin client's credentials (env CANOPY_CREDENTIALS)")
 	root.Flags().DurationVar(&f.grace, "grace", 30*time.Second, "how long in-flight calls may run after SIGINT/SIGTERM")
 	root.Flags().BoolVar(&f.insecure, "insecure", false, "allow plaintext on non-loopback addresses")
+	root.Flags().StringVar(&f.replica, "replica-id", env("CANOPY_REPLICA_ID", ""), "this replica's name in the etcd elections and claims (env CANOPY_REPLICA_ID); default HOST-PID")
+	root.Flags().IntVar(&f.leaseTTL, "lease-ttl", 5, "with --store etcd://: seconds a dead replica's clouds and operations wait before another replica takes them")
 	root.AddCommand(adminCmd(&f))
 	return root
 }

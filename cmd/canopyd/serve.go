@@ -47,6 +47,10 @@ func serve(ctx context.Context, cmd *cobra.Command, f *daemonFlags) error {
 		return err
 	}
 	defer srv.Close()
+	if owner := replicate(st, f.replica, f.leaseTTL); owner != nil {
+		srv.Replicated(owner)
+		defer owner.Close() // before the store: revoking hands over at once
+	}
 
 	gl, err := net.Listen("tcp", f.grpcAddr)
 	if err != nil {

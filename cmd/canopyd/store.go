@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/canopy-cloud/canopy/ownership"
 	"github.com/canopy-cloud/canopy/store"
 	"github.com/canopy-cloud/canopy/store/bolt"
 	"github.com/canopy-cloud/canopy/store/etcd"
@@ -62,4 +64,20 @@ func (sp storeSpec) open(ctx context.Context) (store.Store, error) {
 		return bolt.Open(sp.Path)
 	}
 	return etcd.Open(ctx, sp.Endpoints, etcd.WithPrefix(sp.Prefix))
+}
+
+// replicate returns the Owner of a replica on an etcd store (nil on
+// bbolt, where this process owns everything): elections per cloud and
+// operation claims under one lease of ttl seconds, named id (default
+// HOST-PID, unique among live replicas).
+func replicate(st store.Store, id string, ttl int) *ownership.Etcd {
+	es, ok := st.(*etcd.Store)
+	if !ok {
+		return nil
+	}
+	if id == "" {
+		host, _ := os.Hostname()
+		id = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	return ownership.NewEtcd(es.Client(), es.Prefix(), id, ttl)
 }

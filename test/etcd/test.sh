@@ -5,7 +5,8 @@
 #
 # Starts the cluster (test/etcd/up.sh), runs with CANOPY_ETCD_ENDPOINTS set
 # `go test -tags etcd -count=1 ./store/etcd/...` (storetest, the lost-answer
-# and kill-a-member tests) and canopyd end to end on --store etcd://
+# and kill-a-member tests, the watch and cache-coherence tests), the
+# issuer's cross-replica token tests (./auth) and canopyd end to end on --store etcd://
 # (TestCanopydOnEtcd), and stops the cluster again if this script was the
 # one that started it (CANOPY_ETCD_KEEP=1 leaves it running). The kill test
 # restarts the member it killed through up.sh.
@@ -22,5 +23,7 @@ if [[ -z $was_up && ${CANOPY_ETCD_KEEP:-} != 1 ]]; then
 fi
 cd "$ROOT"
 export CANOPY_ETCD_ENDPOINTS=$endpoints
-go test -tags etcd -count=1 "$@" ./store/etcd/...
-go test -tags etcd -count=1 -run 'TestCanopydOnEtcd' "$@" ./cmd/canopyd/
+go test -tags etcd -count=1 "$@" ./store/etcd/... ./ownership/
+go test -tags etcd -count=1 -run TestOperationsTakenOverAfterDeath "$@" ./jobs/
+go test -tags etcd -count=1 -run 'TestTokensVerifyOnEveryReplica|TestRotationReachesEveryReplica' "$@" ./auth/
+go test -tags etcd -count=1 -run 'TestCanopydOnEtcd|TestCanopydReplicasOnEtcd' "$@" ./cmd/canopyd/

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"github.com/canopy-cloud/canopy/jobs"
+	"github.com/canopy-cloud/canopy/ownership"
+	"github.com/canopy-cloud/canopy/store"
+)
+
+// Replicated makes this server one of several canopyd replicas on a
+// shared store: owner decides which replica does each cloud's shared work
+// (the network reconciler, today) and, when it implements jobs.Claims
+// (ownership.Etcd does), which replica runs each operation, so a dead
+// replica's operations are taken over by another. Call it before Serve.
+// Without it the server owns every cloud and runs every operation
+// (ownership.Local), which is right for one process on bbolt.
+func (s *Server) Replicated(owner ownership.Owner) { s.owner = owner }
+
+// ownerOrLocal is the Owner in effect.
+func (s *Server) ownerOrLocal() ownership.Owner {
+	if s.owner == nil {
+		return ownership.Local{}
+	}
+	return s.owner
+}
+
+// claims is the jobs.Claims of a replicated server, nil otherwise.
+func (s *Server) claims() jobs.Claims {
+	c, _ := s.owner.(jobs.Claims)
+	return c
+}
+
+// holdClouds campaigns for every cloud until ctx ends.
+func (s *Server) holdClouds(ctx context.Context) *ownership.Held {
+	names := make([]string, 0, len(s.rt.Clouds()))
+	for _, cl := range s.rt.Clouds() {
+		names = append(names, cl.Name)
+	}
+	return ownership.Hold(ctx, s.ownerOrLocal(), names, func(err error) { s.log.Warn("cloud ownership", "err", err) })
+}
+
+// follow starts what keeps this replica's memory in step with the others'
+// writes to a shared store (etcd) until ctx ends: the id-map cache drops
+// mappings another replica deleted, and the issuer reloads the signing
+// keys another replica created or retired. On a store only this process
+// writes (bbolt) both return at once. The WaitGroup is done when both
+// have stopped.
+func (s *Server) follow(ctx context.Context) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	if c, ok := s.store.(*store.Cached); ok {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Follow(ctx) }()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.issuer.Follow(ctx, func(err error) { s.log.Warn("reload signing keys", "err", err) })
+	}()
+	return &wg
+}
