@@ -462,14 +462,16 @@ clouds:
 }
 
 // A server restarted in the middle of operations resumes them: the
-// operations finish and the ids stay.
+// operations finish and the ids stay. The volume takes an hour to create,
+// until the test ends its transition once the new server runs: canopy is
+// stopped while it waits, whatever the machine's load.
 func TestResumeAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, `
 clouds:
   - name: local
     kind: sim
-    options: {volume_delay: 400ms, persist: true}
+    options: {volume_delay: 1h, persist: true}
 `)
 	cfg.DataDir = dir
 	st := mustBolt(t, dir)
@@ -481,17 +483,10 @@ clouds:
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for { // stop while it waits for the cloud
+	eventually(t, "the create waiting for the cloud", func() bool { // stop while it waits
 		got, _ := c.ops.GetOperation(ctx, &canopyv1.GetOperationRequest{Id: op.Id})
-		if got.GetMetadata().GetStep() == "wait" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never reached the wait step: %v", got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return got.GetMetadata().GetStep() == "wait"
+	})
 	e.stop()
 	if got, err := st.GetOperation(ctx, op.Id); err != nil || got.Done {
 		t.Fatalf("after stop: %+v, %v; want unfinished", got, err)
@@ -499,6 +494,9 @@ clouds:
 
 	e2 := startEnv(t, cfg, st)
 	c2 := e2.volumes()
+	if n := e2.sim("local").FinishVolumeTransitions(); n != 1 {
+		t.Fatalf("%d volumes in transition at the cloud after the restart, want the one being created", n)
+	}
 	got, err := c2.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
 	if err != nil || !got.Done || got.GetError() != nil {
 		t.Fatalf("resumed = %v, %v", got, err)
