@@ -293,7 +293,10 @@ clouds:
 	if err != nil || sv.Status != canopyv1.Status_STATUS_ERROR || sv.StatusMessage == "" {
 		t.Fatalf("failed boot with wait = %v, %v; want the server in ERROR with its message", sv, err)
 	}
-	short, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+	// The boot takes an hour: a deadline ends the wait, and it is long
+	// enough (2s) that the create itself reaches the cloud before it even
+	// on a loaded machine.
+	short, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err = e.compute.CreateServer(short, &canopyv1.CreateServerRequest{Name: "s", Flavor: "m1.tiny", Image: "cirros-0.6.2", Location: &canopyv1.Location{Cloud: "slow"}, Wait: true})
 	wantErr(t, err, codes.DeadlineExceeded, "")

@@ -260,7 +260,7 @@ func TestRateLimitIsResourceExhausted(t *testing.T) {
 clouds:
   - name: slowcloud
     kind: sim
-    rate_limit: {rate: 0.5, burst: 1}
+    rate_limit: {rate: 0.01, burst: 1}
     cache: {servers: 0s}
 `)
 	ctx := ctxT(t)
