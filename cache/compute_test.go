@@ -232,7 +232,7 @@ func TestTransitionalListsExpireAtPollInterval(t *testing.T) {
 }
 
 func TestRateLimitDeadline(t *testing.T) {
-	c, _, m := newCached(t, sim.Options{}, 2) // 2 calls/s, burst 1
+	c, _, m := newCached(t, sim.Options{}, 0.01) // a call per 100s, burst 1: no token comes back during the test
 	c.opts.TTL = nil
 	ctx := context.Background()
 	if _, err := c.inner.ListFlavors(ctx); err != nil {
@@ -324,7 +324,7 @@ func TestRetryAfterIsHonored(t *testing.T) {
 		t.Errorf("calls = %d, want 2 (refused, then retried)", got)
 	}
 	// A caller whose deadline ends before the pause does gets RESOURCE_EXHAUSTED-worthy ErrRateLimited at once.
-	c.lim.Pause(time.Second)
+	c.lim.Pause(time.Hour)
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	c.invalidate(Flavors)
