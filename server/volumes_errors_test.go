@@ -370,12 +370,15 @@ func TestTransientRetries(t *testing.T) {
 	}
 }
 
+// The volumes take an hour to create, until the test ends their creation
+// (FinishVolumeTransitions) once it has seen the operations unfinished:
+// no check depends on how fast the machine runs.
 func TestOperationService(t *testing.T) {
 	e := newEnv(t, `
 clouds:
   - name: local
     kind: sim
-    options: {volume_delay: 500ms}
+    options: {volume_delay: 1h}
 `)
 	c := e.volumes()
 	ctx := ctxT(t)
@@ -423,6 +426,12 @@ clouds:
 	if strings.Join(seen, ",") != strings.Join([]string{ids[3], ids[2], ids[1], ids[0]}, ",") {
 		t.Errorf("pages = %v, want %v reversed", seen, ids)
 	}
+	// The four volumes reach the cloud (the first once its create is
+	// retried past the faults), then their creation ends.
+	eventually(t, "the four volumes at the cloud", func() bool { return e.sim("local").VolumeCount() == 4 })
+	if n := e.sim("local").FinishVolumeTransitions(); n != 4 {
+		t.Fatalf("%d volumes being created at the cloud, want 4", n)
+	}
 	for _, id := range ids {
 		got, err := c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: id})
 		if err != nil || !got.Done || got.GetResponse() == nil {
@@ -450,9 +459,16 @@ clouds:
 	if _, err := c.ops.CancelOperation(ctx, &canopyv1.CancelOperationRequest{Id: op.Id}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
-	if err != nil || got.GetError().GetCode() != int32(codes.Canceled) {
-		t.Fatalf("cancelled = %v, %v", got, err)
+	// A volume the create made before the cancel is deleted once it may
+	// be (a volume being created cannot be): its creation is ended for as
+	// long as the rollback runs.
+	eventually(t, "the cancelled create rolled back", func() bool {
+		e.sim("local").FinishVolumeTransitions()
+		got, err = c.ops.GetOperation(ctx, &canopyv1.GetOperationRequest{Id: op.Id})
+		return err == nil && got.Done
+	})
+	if got.GetError().GetCode() != int32(codes.Canceled) {
+		t.Fatalf("cancelled = %v", got)
 	}
 	_, err = c.vol.GetVolume(ctx, &canopyv1.GetVolumeRequest{Id: op.Metadata.TargetId})
 	wantErr(t, err, codes.NotFound, "")
