@@ -127,26 +127,6 @@ func (c *Cloud) SnapshotJob(ctx context.Context, jobID string) (string, error) {
 	return j.SnapshotID, nil
 }
 
-// FinishSnapshotJobs ends every snapshot job still running now, as if its
-// delay had passed, and says how many it ended. Tests that must see a job
-// running run with a long snapshot_job_delay and end the jobs once they
-// have seen them, rather than racing the wall clock.
-func (c *Cloud) FinishSnapshotJobs() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now, n := time.Now(), 0
-	for _, j := range c.vol.Jobs {
-		if now.Before(j.Until) {
-			j.Until = now
-			n++
-		}
-	}
-	if n > 0 {
-		c.save()
-	}
-	return n
-}
-
 // DeleteSnapshot implements providers.Snapshots.
 func (c *Cloud) DeleteSnapshot(ctx context.Context, id string) error {
 	if err := c.volCall(ctx, "DeleteSnapshot", providers.CapSnapshots); err != nil {

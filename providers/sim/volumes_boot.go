@@ -70,27 +70,6 @@ func (c *Cloud) SnapshotCount() int { return c.count(func() int { return len(c.v
 // BackupCount counts backups.
 func (c *Cloud) BackupCount() int { return c.count(func() int { return len(c.vol.Backups) }) }
 
-// FinishVolumeTransitions ends every volume transition in flight (a
-// create, an extend, a delete) now, as if its delay had passed, and says
-// how many it ended. Tests that must catch a volume mid-transition run with
-// a long volume_delay and end it once they have seen it, rather than racing
-// the wall clock.
-func (c *Cloud) FinishVolumeTransitions() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now, n := time.Now(), 0
-	for _, r := range c.vol.Volumes {
-		if now.Before(r.T.Until) {
-			r.T.Until = now
-			n++
-		}
-	}
-	if n > 0 {
-		c.save()
-	}
-	return n
-}
-
 func (c *Cloud) count(n func() int) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
