@@ -135,7 +135,7 @@ clouds:
 `)
 	// 641 calls, under -race on a loaded 2-core machine: each call is
 	// bounded by the server, the whole matrix only by this generous deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	sv, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "mine", Flavor: "m1.tiny", Image: "cirros-0.6.2"})
 	if err != nil {
@@ -318,9 +318,9 @@ func isDestructive(full string) bool {
 func TestAuthorizationMatrixREST(t *testing.T) {
 	e := newEnv(t, oneCloud)
 	// Hundreds of requests under -race on a loaded 2-core machine: each is
-	// bounded on its own (30s), the whole matrix by a generous deadline,
+	// bounded on its own (testDeadline), the whole matrix by a generous deadline,
 	// as in the gRPC matrix (a shared 20s deadline ran out under load).
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	sv, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "mine", Flavor: "m1.tiny", Image: "cirros-0.6.2"})
 	if err != nil {
@@ -365,7 +365,7 @@ func TestAuthorizationMatrixREST(t *testing.T) {
 				case codes.PermissionDenied:
 					want = http.StatusForbidden
 				}
-				rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
+				rctx, rcancel := context.WithTimeout(ctx, testDeadline)
 				req = req.WithContext(rctx)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {

@@ -412,7 +412,7 @@ func TestNetworkWatchersShareThePoller(t *testing.T) {
 
 func TestWatchSecurityGroupsOverREST(t *testing.T) {
 	e := newNetEnv(t, netCloud)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	resp, err := e.get(ctx, "/v1/securityGroups:watch?name=default")
 	if err != nil {

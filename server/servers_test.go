@@ -210,8 +210,11 @@ func TestGetErrors(t *testing.T) {
 		wantErr(t, err, tc.code, tc.field, tc.mention)
 	}
 	// A flavor id is not a server id.
-	flavors, _ := e.compute.ListFlavors(ctx, &canopyv1.ListFlavorsRequest{})
-	_, err := e.compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: flavors.Flavors[0].Id})
+	flavors, err := e.compute.ListFlavors(ctx, &canopyv1.ListFlavorsRequest{})
+	if err != nil || len(flavors.Flavors) == 0 {
+		t.Fatalf("ListFlavors = %v, %v", flavors, err)
+	}
+	_, err = e.compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: flavors.Flavors[0].Id})
 	wantErr(t, err, codes.NotFound, "")
 }
 
