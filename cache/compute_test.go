@@ -232,7 +232,7 @@ func TestTransitionalListsExpireAtPollInterval(t *testing.T) {
 }
 
 func TestRateLimitDeadline(t *testing.T) {
-	c, _, m := newCached(t, sim.Options{}, 2) // 2 calls/s, burst 1
+	c, _, m := newCached(t, sim.Options{}, 0.01) // a call per 100s, burst 1: no token comes back during the test
 	c.opts.TTL = nil
 	ctx := context.Background()
 	if _, err := c.inner.ListFlavors(ctx); err != nil {
@@ -255,20 +255,33 @@ func TestRateLimitDeadline(t *testing.T) {
 // The limiter is FIFO-fair: each caller reserves the next slot in arrival
 // order. Arrivals are sequenced (each waiter holds its reservation before
 // the next one starts), and each is checked to return no earlier than its
-// slot: waiter i's is the (i+1)th token after the one taken first, 20ms
+// slot: waiter i's is the (i+1)th token after the bucket was emptied, 20ms
 // apart at 50/s. (The order the goroutines run in once woken is the
 // scheduler's, so it is not what is checked.)
+//
+// A reservation is seen as the bucket holding at least half a token less
+// than it would without it; the bucket holds 50 tokens, emptied at the
+// start, so that difference lasts until it has refilled (a second), not
+// only until the next slot (20ms): a waiter's reservation is seen however
+// late the test looks on a loaded machine. (A waiter that came after its
+// slot had passed takes a token at once, and is still no earlier than its
+// slot.)
 func TestRateLimitIsFIFO(t *testing.T) {
-	lim := NewLimiter("c1", 50, 1, nil)
+	const rps, burst = 50, 50
+	lim := NewLimiter("c1", rps, burst, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	t0 := time.Now()
-	_ = lim.Wait(ctx)
+	t0 := time.Now() // no token is added before t0 that the emptying below does not take
+	for i := 0; i < burst; i++ {
+		if err := lim.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Without a new reservation the bucket would hold before +
 	// elapsed×rate tokens (at most the burst); a reservation takes one.
 	reserved := func(at time.Time, before float64) bool {
 		now := time.Now()
-		unreserved := min(1, before+now.Sub(at).Seconds()*50)
+		unreserved := min(burst, before+now.Sub(at).Seconds()*rps)
 		return lim.lim.TokensAt(now) <= unreserved-0.5
 	}
 	const n = 5
@@ -289,7 +302,7 @@ func TestRateLimitIsFIFO(t *testing.T) {
 	go func() { wg.Wait(); close(done) }()
 	within(t, "every waiter served", done)
 	for i, r := range returned {
-		if slot := t0.Add(time.Duration(i+1) * 20 * time.Millisecond); r.Before(slot.Add(-time.Millisecond)) {
+		if slot := t0.Add(time.Duration(i+1) * time.Second / rps); r.Before(slot.Add(-time.Millisecond)) {
 			t.Errorf("waiter %d (arrival order) served %s after the start, before its slot at %s: not FIFO", i, r.Sub(t0), slot.Sub(t0))
 		}
 	}
@@ -311,7 +324,7 @@ func TestRetryAfterIsHonored(t *testing.T) {
 		t.Errorf("calls = %d, want 2 (refused, then retried)", got)
 	}
 	// A caller whose deadline ends before the pause does gets RESOURCE_EXHAUSTED-worthy ErrRateLimited at once.
-	c.lim.Pause(time.Second)
+	c.lim.Pause(time.Hour)
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	c.invalidate(Flavors)

@@ -18,7 +18,9 @@ type item struct {
 // With gate set, each list waits for a token on gate (or its context: a
 // list that timed out there is not counted) and then, having read the
 // items, hands its call number to listed: the test decides when lists
-// happen and knows what each one saw, whatever the machine's load.
+// happen and knows what each one saw, whatever the machine's load. With
+// onList set, it is called with the call number once the list has read
+// the items: what it changes, the next list sees.
 type fakeList struct {
 	mu     sync.Mutex
 	items  map[string]string
@@ -26,6 +28,7 @@ type fakeList struct {
 	err    error
 	gate   chan struct{}
 	listed chan int64
+	onList func(n int64)
 }
 
 func (f *fakeList) list(ctx context.Context) ([]item, error) {
@@ -44,6 +47,9 @@ func (f *fakeList) list(ctx context.Context) ([]item, error) {
 		out = append(out, item{id, st})
 	}
 	f.mu.Unlock()
+	if f.onList != nil {
+		f.onList(n)
+	}
 	if f.listed != nil {
 		f.listed <- n
 	}
@@ -161,14 +167,12 @@ func TestPollerBatchesWaiters(t *testing.T) {
 
 func TestPollerDeleteAndDeadline(t *testing.T) {
 	f := &fakeList{items: map[string]string{"x": "ACTIVE", "y": "BUILD"}}
-	p := newTestPoller(f, 5*time.Millisecond, 20*time.Millisecond)
-	go func() {
-		// Deleted once the poller has listed it present.
-		for f.calls.Load() == 0 {
-			time.Sleep(time.Millisecond)
+	f.onList = func(n int64) { // deleted once the poller has listed it present
+		if n == 1 {
+			f.set("x", "")
 		}
-		f.set("x", "")
-	}()
+	}
+	p := newTestPoller(f, 5*time.Millisecond, 20*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, present, err := p.Wait(ctx, "x", func(_ item, ok bool) bool { return !ok })
@@ -205,23 +209,22 @@ func TestPollerAdaptiveInterval(t *testing.T) {
 // answer of the first list that succeeds, not the errors.
 func TestPollerRetriesListErrors(t *testing.T) {
 	f := &fakeList{items: map[string]string{"x": "BUILD"}, err: errors.New("cloud down")}
-	p := newTestPoller(f, 2*time.Millisecond, 4*time.Millisecond)
-	go func() {
-		for f.calls.Load() < 3 { // three failed lists first
-			time.Sleep(time.Millisecond)
+	f.onList = func(n int64) {
+		if n == 3 { // three failed lists first: the fourth answers
+			f.mu.Lock()
+			f.err = nil
+			f.items["x"] = "ACTIVE"
+			f.mu.Unlock()
 		}
-		f.mu.Lock()
-		f.err = nil
-		f.items["x"] = "ACTIVE"
-		f.mu.Unlock()
-	}()
+	}
+	p := newTestPoller(f, 2*time.Millisecond, 4*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	it, _, err := p.Wait(ctx, "x", func(it item, _ bool) bool { return it.status == "ACTIVE" })
 	if err != nil || it.status != "ACTIVE" {
 		t.Fatalf("after transient errors: %v %v", it, err)
 	}
-	if n := f.calls.Load(); n < 4 {
+	if n := f.calls.Load(); n != 4 {
 		t.Errorf("%d lists; want 3 failed and one that answered", n)
 	}
 }

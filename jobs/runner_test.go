@@ -51,6 +51,7 @@ type counter struct {
 	runs  map[string]int
 	fail  map[string]error // step → error to return (consumed)
 	block chan struct{}    // "b" blocks on it when set
+	inB   chan struct{}    // "b" says on it when it blocks (newCounter makes it)
 	undos atomic.Int32
 	fails atomic.Int32
 	late  atomic.Bool // a cancel is honored before c too
@@ -66,6 +67,10 @@ func (c *counter) kind() jobs.Kind {
 			block := c.block
 			c.mu.Unlock()
 			if name == "b" && block != nil {
+				select {
+				case c.inB <- struct{}{}:
+				default:
+				}
 				select {
 				case <-block:
 				case <-ctx.Done():
@@ -89,7 +94,20 @@ func (c *counter) kind() jobs.Kind {
 	}
 }
 
-func newCounter() *counter { return &counter{runs: map[string]int{}, fail: map[string]error{}} }
+func newCounter() *counter {
+	return &counter{runs: map[string]int{}, fail: map[string]error{}, inB: make(chan struct{}, 1)}
+}
+
+// blockedInB returns once step "b" runs and blocks (the runner recorded
+// that it began, and can interrupt it), or fails the test after 5s.
+func (c *counter) blockedInB(t *testing.T) {
+	t.Helper()
+	select {
+	case <-c.inB:
+	case <-time.After(5 * time.Second):
+		t.Fatal("step b did not begin within 5s")
+	}
+}
 
 func submit(t *testing.T, st store.OperationStore, r *jobs.Runner) store.Operation {
 	t.Helper()
@@ -174,17 +192,7 @@ func TestResumeAfterStop(t *testing.T) {
 	r := newRunner(st)
 	r.Register("count", c.kind())
 	op := submit(t, st, r)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got, _ := st.GetOperation(t.Context(), op.ID)
-		if got.State["began"] == "b" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("step b never began: %+v", got)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	c.blockedInB(t)
 	r.Stop()
 	got, _ := st.GetOperation(t.Context(), op.ID)
 	if got.Done || got.Step != "b" || got.State["a"] != "done" {
@@ -218,9 +226,7 @@ func TestCancel(t *testing.T) {
 		r := newRunner(st)
 		r.Register("count", c.kind())
 		op := submit(t, st, r)
-		for c.runsOf("b") == 0 {
-			time.Sleep(time.Millisecond)
-		}
+		c.blockedInB(t)
 		if _, err := st.CancelOperation(t.Context(), op.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -288,9 +294,7 @@ func TestInterruptHonorsCancelMidStep(t *testing.T) {
 	r.Register("count", c.kind())
 	defer r.Stop()
 	op := submit(t, st, r)
-	for c.runsOf("b") == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	c.blockedInB(t)
 	if _, err := st.CancelOperation(t.Context(), op.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,18 @@ func TestFindOrCreate(t *testing.T) {
 		{name: "a failed create is returned", createErr: errBoom, wantFind: 1, wantMake: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := NewReplayGuard(80 * time.Millisecond)
+			// A case that must not wait gets an hour's window and a 10s
+			// context: waiting would fail it with the context's error, not
+			// by a wall-clock bound a loaded machine could pass. One that
+			// waits is checked to have waited the window (a lower bound).
+			window := time.Hour
+			if tc.wantWait {
+				window = 80 * time.Millisecond
+			}
+			start := time.Now() // the window runs from the guard's making
+			g := NewReplayGuard(window)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
 			var finds, makes atomic.Int32
 			find := func(context.Context) (string, bool, error) {
 				n := finds.Add(1)
@@ -60,11 +71,10 @@ func TestFindOrCreate(t *testing.T) {
 				makes.Add(1)
 				return "new", tc.createErr
 			}
-			start := time.Now()
-			got, found, err := FindOrCreate(context.Background(), g, "tok", tc.replay, find, create)
-			waited := time.Since(start) >= 60*time.Millisecond
-			if !errors.Is(err, tc.createErr) || found != tc.wantFound || int(finds.Load()) != tc.wantFind || int(makes.Load()) != tc.wantMake || waited != tc.wantWait {
-				t.Errorf("got %q found=%v err=%v finds=%d creates=%d waited=%v", got, found, err, finds.Load(), makes.Load(), waited)
+			got, found, err := FindOrCreate(ctx, g, "tok", tc.replay, find, create)
+			elapsed := time.Since(start)
+			if !errors.Is(err, tc.createErr) || found != tc.wantFound || int(finds.Load()) != tc.wantFind || int(makes.Load()) != tc.wantMake || (tc.wantWait && elapsed < 80*time.Millisecond) {
+				t.Errorf("got %q found=%v err=%v finds=%d creates=%d after %s", got, found, err, finds.Load(), makes.Load(), elapsed)
 			}
 		})
 	}

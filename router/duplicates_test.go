@@ -89,18 +89,9 @@ func TestClaimed(t *testing.T) {
 					t.Fatal("the duplicate was not deleted")
 				}
 			}
-			var recorded string
-			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-				if ds := router.DuplicatesOf(ctx, st, m.ID); len(ds) == 1 {
-					if ds[0].NativeId != dup {
-						t.Fatalf("recorded duplicate %s, want %s", ds[0].NativeId, dup)
-					}
-					recorded = ds[0].Action
-					break
-				}
-			}
-			if recorded != action {
-				t.Errorf("recorded action %q, want %q", recorded, action)
+			r.WaitDuplicates() // handled in the background: wait for it
+			if ds := router.DuplicatesOf(ctx, st, m.ID); len(ds) != 1 || ds[0].NativeId != dup || ds[0].Action != action {
+				t.Errorf("recorded duplicates %v; want %s, %q", ds, dup, action)
 			}
 			if n := testutil.ToFloat64(r.DuplicatesCollector()); n != 1 {
 				t.Errorf("canopy_duplicates_total = %v, want 1", n)
@@ -114,7 +105,7 @@ func TestClaimed(t *testing.T) {
 				}
 				// Reported once per process, not at every list.
 				list()
-				time.Sleep(20 * time.Millisecond)
+				r.WaitDuplicates()
 				if n := testutil.ToFloat64(r.DuplicatesCollector()); n != 1 {
 					t.Errorf("after another list, canopy_duplicates_total = %v, want 1", n)
 				}

@@ -44,15 +44,16 @@ func labelsAre(m *dto.Metric, want map[string]string) bool {
 	return n == len(want)
 }
 
-// eventually polls cond until it holds or 10 s pass.
+// eventually polls cond until it holds, or fails the test once
+// testDeadline has passed.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(testDeadline); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return
 		}
 	}
-	t.Fatalf("%s: still not so after 10s", what)
+	t.Fatalf("%s: still not so after %s", what, testDeadline)
 }
 
 // A second cloud resource carrying the token of an id bound to another —

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 
@@ -105,7 +104,7 @@ func wantOpError(t *testing.T, c vclients, op *canopyv1.Operation, err error, co
 	if err != nil {
 		t.Fatalf("operation call: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	for !op.Done {
 		if op, err = c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id}); err != nil {

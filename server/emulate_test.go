@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -41,7 +40,7 @@ clouds:
   - name: jobs
     kind: sim
     zones: [j1]
-    options: {async_snapshot_ids: true, snapshot_job_delay: 400ms, ` + fastVolumes + `}
+    options: {async_snapshot_ids: true, snapshot_job_delay: 1h, ` + fastVolumes + `}
   - name: nodata
     kind: sim
     zones: [d1]
@@ -302,26 +301,24 @@ func TestEmulationMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := op.Metadata.TargetId
-		// canopy's id at once, pending until the job tells the cloud's.
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			got, err := c.vol.GetSnapshot(ctx, &canopyv1.GetSnapshotRequest{Id: id})
-			if err != nil {
+		// canopy's id at once, pending until the job tells the cloud's:
+		// the job runs for an hour, until the test has seen it pending and
+		// ends it (no window to catch).
+		var got *canopyv1.Snapshot
+		eventually(t, "the snapshot pending on its job", func() bool {
+			if got, err = c.vol.GetSnapshot(ctx, &canopyv1.GetSnapshotRequest{Id: id}); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(got.StatusMessage, "job") {
-				if got.Status != canopyv1.Status_STATUS_PENDING || got.NativeId != "" || got.VolumeId != jsrc.Id {
-					t.Errorf("pending snapshot = %v", got)
-				}
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("never saw the snapshot pending on its job: %v", got)
-			}
-			time.Sleep(5 * time.Millisecond)
+			return strings.Contains(got.StatusMessage, "job")
+		})
+		if got.Status != canopyv1.Status_STATUS_PENDING || got.NativeId != "" || got.VolumeId != jsrc.Id {
+			t.Errorf("pending snapshot = %v", got)
 		}
 		if mp, err := e.st.Get(ctx, id); err != nil || !mp.Pending() {
 			t.Errorf("mapping while the job runs = %+v, %v; want pending", mp, err)
+		}
+		if n := e.sim("jobs").FinishSnapshotJobs(); n != 1 {
+			t.Fatalf("%d snapshot jobs running at the cloud, want 1", n)
 		}
 		jsnap = resultOf(t, ok(op, nil), &canopyv1.Snapshot{})
 		if jsnap.Id != id || jsnap.NativeId == "" || jsnap.Emulated || jsnap.Status != canopyv1.Status_STATUS_ACTIVE {
@@ -360,8 +357,9 @@ func TestEmulationMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Cancel while the job runs (snapshot_job_delay is 400ms; the wait
-		// has a deadline, and fails clearly if the step was missed).
+		// Cancel while the job runs (it runs for an hour: the test ends it
+		// once the cancel is recorded, so the rollback can learn and
+		// delete the snapshot it made).
 		eventually(t, "the snapshot operation waiting on its job", func() bool {
 			got, _ := c.ops.GetOperation(ctx, &canopyv1.GetOperationRequest{Id: op.Id})
 			if got.GetDone() {
@@ -371,6 +369,9 @@ func TestEmulationMatrix(t *testing.T) {
 		})
 		if _, err := c.ops.CancelOperation(ctx, &canopyv1.CancelOperationRequest{Id: op.Id}); err != nil {
 			t.Fatal(err)
+		}
+		if n := e.sim("jobs").FinishSnapshotJobs(); n != 1 {
+			t.Fatalf("%d snapshot jobs running at the cloud after the cancel, want 1", n)
 		}
 		got, err := c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
 		if err != nil || !got.Done || got.GetError().GetCode() != int32(codes.Canceled) {

@@ -121,8 +121,14 @@ func (e *env) sim(cloud string) *sim.Cloud {
 	return c
 }
 
+// testDeadline bounds a test's calls and waits so that a hang fails the
+// test; it checks no speed. It is long because a loaded 2-core machine
+// under -race stalls for many seconds (the store's fsyncs behind other
+// builds): 20s deadlines ran out in -count=20 runs.
+const testDeadline = time.Minute
+
 func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	t.Cleanup(cancel)
 	return ctx
 }

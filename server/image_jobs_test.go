@@ -19,13 +19,19 @@ import (
 	"github.com/canopy-cloud/canopy/store/bolt"
 )
 
-// importClouds: "imp" processes uploaded images for a while (like Glance's
-// image import), "local" has them ACTIVE at once.
+// importClouds: "imp" processes uploaded images for an hour, until the
+// test ends the import (FinishImports) once it has seen it pending; "quick"
+// for 300ms (like Glance's image import), for uploads that only wait for
+// it; "local" has them ACTIVE at once.
 const importClouds = `
 clouds:
   - name: imp
     kind: sim
     zones: [imp-1a]
+    options: {image_import_delay: 1h}
+  - name: quick
+    kind: sim
+    zones: [quick-1a]
     options: {image_import_delay: 300ms}
   - name: local
     kind: sim
@@ -78,6 +84,9 @@ func TestImageUploadOperations(t *testing.T) {
 	if err != nil || op.Metadata.GetKind() != opImageUpload || op.Metadata.GetTargetId() != im.Id || op.Metadata.GetLocation().GetCloud() != "imp" {
 		t.Fatalf("operation = %v, %v", op, err)
 	}
+	if n := e.sim("imp").FinishImports(); n != 1 {
+		t.Fatalf("%d imports in flight at the cloud, want 1", n)
+	}
 	done := resultOf(t, c.done(t, op, nil), &canopyv1.Image{})
 	if done.Id != im.Id || done.Status != canopyv1.Status_STATUS_ACTIVE || done.Operation != im.Operation {
 		t.Errorf("operation result = %v: want the image ACTIVE", done)
@@ -87,7 +96,7 @@ func TestImageUploadOperations(t *testing.T) {
 	}
 
 	// wait: the upload returns when the import is done.
-	im, err = c.upload(ctx, "imp", "waited", data, true)
+	im, err = c.upload(ctx, "quick", "waited", data, true)
 	if err != nil || im.Status != canopyv1.Status_STATUS_ACTIVE || im.Operation == "" {
 		t.Fatalf("upload with wait = %v, %v: want ACTIVE, naming its operation", im, err)
 	}
@@ -105,19 +114,19 @@ func TestImageUploadOperations(t *testing.T) {
 	if m := op.GetError().GetMessage(); !bytes.Contains([]byte(m), []byte(`"imp"`)) || !bytes.Contains([]byte(m), []byte(im.NativeId)) {
 		t.Errorf("failure %q does not name the cloud and the image", m)
 	}
-	im, err = c.upload(ctx, "imp", "doomed-waited", data, true)
+	im, err = c.upload(ctx, "quick", "doomed-waited", data, true)
 	if err != nil || im.Status != canopyv1.Status_STATUS_ACTIVE {
 		t.Fatalf("upload with wait = %v, %v", im, err)
 	}
 
 	// REST: ?wait=true, and a bad value is refused naming the parameter.
 	h := map[string]string{"Authorization": "Bearer " + e.token}
-	resp, body := httpDo(t, "POST", e.rest+"/v1/images:upload?name=rest-imp&disk_format=raw&location.cloud=imp&wait=true", bytes.NewReader(data), h)
+	resp, body := httpDo(t, "POST", e.rest+"/v1/images:upload?name=rest-imp&disk_format=raw&location.cloud=quick&wait=true", bytes.NewReader(data), h)
 	var got canopyv1.Image
 	if resp.StatusCode != 200 || protojson.Unmarshal(body, &got) != nil || got.Status != canopyv1.Status_STATUS_ACTIVE || got.Operation == "" {
 		t.Fatalf("REST upload with wait: %d %s", resp.StatusCode, body)
 	}
-	resp, body = httpDo(t, "POST", e.rest+"/v1/images:upload?name=rest-imp2&disk_format=raw&location.cloud=imp&wait=perhaps", bytes.NewReader(data), h)
+	resp, body = httpDo(t, "POST", e.rest+"/v1/images:upload?name=rest-imp2&disk_format=raw&location.cloud=quick&wait=perhaps", bytes.NewReader(data), h)
 	var e400 struct{ Message string }
 	_ = json.Unmarshal(body, &e400)
 	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("wait")) {
@@ -138,7 +147,7 @@ clouds:
   - name: imp
     kind: sim
     zones: [imp-1a]
-    options: {image_import_delay: 1s, persist: true}
+    options: {image_import_delay: 1h, persist: true}
 `)
 	cfg.DataDir = t.TempDir()
 	e := startEnv(t, cfg, st)
@@ -148,8 +157,14 @@ clouds:
 		t.Fatalf("upload = %v, %v", im, err)
 	}
 	e.stop() // returns once the server and its clouds are closed
+	if got, err := st.GetOperation(ctxT(t), im.Operation); err != nil || got.Done {
+		t.Fatalf("after the stop: %+v, %v; want the operation unfinished", got, err)
+	}
 	e2 := startEnv(t, cfg, st)
 	defer e2.stop()
+	if n := e2.sim("imp").FinishImports(); n != 1 {
+		t.Fatalf("%d imports in flight at the cloud after the restart, want the one", n)
+	}
 	c2 := imageClients(t, e2)
 	op, err := c2.ops.GetOperation(ctxT(t), &canopyv1.GetOperationRequest{Id: im.Operation})
 	if err != nil {

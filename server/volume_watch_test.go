@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/canopy-cloud/canopy/auth"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
@@ -18,7 +17,7 @@ clouds:
 `)
 	c := e.volumes()
 	ok := c.ok(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	first := resultOf(t, ok(c.vol.CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: "first", SizeGib: 1, Wait: true})), &canopyv1.Volume{})
 	stream, err := c.vol.WatchVolumes(ctx, &canopyv1.WatchVolumesRequest{})

@@ -370,19 +370,24 @@ func TestTransientRetries(t *testing.T) {
 	}
 }
 
+// The volumes take an hour to create, until the test ends their creation
+// (FinishVolumeTransitions) once it has seen the operations unfinished:
+// no check depends on how fast the machine runs.
 func TestOperationService(t *testing.T) {
 	e := newEnv(t, `
 clouds:
   - name: local
     kind: sim
-    options: {volume_delay: 500ms}
+    options: {volume_delay: 1h}
 `)
 	c := e.volumes()
 	ctx := ctxT(t)
 	// wait with a deadline shorter than the work: the operation, not done,
 	// a little before the deadline (not an error).
+	// (3s: the answer comes a fifth of it early, room enough for it to
+	// arrive under load; a 1s deadline's 200ms was not.)
 	e.sim("local").InjectFault("CreateVolume", providers.ErrUnavailable, 4) // retried for 1.5s
-	short, cancel := context.WithTimeout(ctx, time.Second)
+	short, cancel := context.WithTimeout(ctx, 3*time.Second)
 	op, err := c.vol.CreateVolume(short, &canopyv1.CreateVolumeRequest{Name: "d", SizeGib: 1, Wait: true})
 	cancel()
 	if err != nil || op.Done {
@@ -423,6 +428,12 @@ clouds:
 	if strings.Join(seen, ",") != strings.Join([]string{ids[3], ids[2], ids[1], ids[0]}, ",") {
 		t.Errorf("pages = %v, want %v reversed", seen, ids)
 	}
+	// The four volumes reach the cloud (the first once its create is
+	// retried past the faults), then their creation ends.
+	eventually(t, "the four volumes at the cloud", func() bool { return e.sim("local").VolumeCount() == 4 })
+	if n := e.sim("local").FinishVolumeTransitions(); n != 4 {
+		t.Fatalf("%d volumes being created at the cloud, want 4", n)
+	}
 	for _, id := range ids {
 		got, err := c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: id})
 		if err != nil || !got.Done || got.GetResponse() == nil {
@@ -450,9 +461,16 @@ clouds:
 	if _, err := c.ops.CancelOperation(ctx, &canopyv1.CancelOperationRequest{Id: op.Id}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
-	if err != nil || got.GetError().GetCode() != int32(codes.Canceled) {
-		t.Fatalf("cancelled = %v, %v", got, err)
+	// A volume the create made before the cancel is deleted once it may
+	// be (a volume being created cannot be): its creation is ended for as
+	// long as the rollback runs.
+	eventually(t, "the cancelled create rolled back", func() bool {
+		e.sim("local").FinishVolumeTransitions()
+		got, err = c.ops.GetOperation(ctx, &canopyv1.GetOperationRequest{Id: op.Id})
+		return err == nil && got.Done
+	})
+	if got.GetError().GetCode() != int32(codes.Canceled) {
+		t.Fatalf("cancelled = %v", got)
 	}
 	_, err = c.vol.GetVolume(ctx, &canopyv1.GetVolumeRequest{Id: op.Metadata.TargetId})
 	wantErr(t, err, codes.NotFound, "")
@@ -462,14 +480,16 @@ clouds:
 }
 
 // A server restarted in the middle of operations resumes them: the
-// operations finish and the ids stay.
+// operations finish and the ids stay. The volume takes an hour to create,
+// until the test ends its transition once the new server runs: canopy is
+// stopped while it waits, whatever the machine's load.
 func TestResumeAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, `
 clouds:
   - name: local
     kind: sim
-    options: {volume_delay: 400ms, persist: true}
+    options: {volume_delay: 1h, persist: true}
 `)
 	cfg.DataDir = dir
 	st := mustBolt(t, dir)
@@ -481,17 +501,10 @@ clouds:
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for { // stop while it waits for the cloud
+	eventually(t, "the create waiting for the cloud", func() bool { // stop while it waits
 		got, _ := c.ops.GetOperation(ctx, &canopyv1.GetOperationRequest{Id: op.Id})
-		if got.GetMetadata().GetStep() == "wait" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("never reached the wait step: %v", got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return got.GetMetadata().GetStep() == "wait"
+	})
 	e.stop()
 	if got, err := st.GetOperation(ctx, op.Id); err != nil || got.Done {
 		t.Fatalf("after stop: %+v, %v; want unfinished", got, err)
@@ -499,6 +512,9 @@ clouds:
 
 	e2 := startEnv(t, cfg, st)
 	c2 := e2.volumes()
+	if n := e2.sim("local").FinishVolumeTransitions(); n != 1 {
+		t.Fatalf("%d volumes in transition at the cloud after the restart, want the one being created", n)
+	}
 	got, err := c2.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
 	if err != nil || !got.Done || got.GetError() != nil {
 		t.Fatalf("resumed = %v, %v", got, err)

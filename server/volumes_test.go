@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -62,7 +61,7 @@ func (c vclients) done(t *testing.T, op *canopyv1.Operation, err error) *canopyv
 	if err != nil {
 		t.Fatalf("operation call: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	if !op.Done {
 		op, err = c.ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})

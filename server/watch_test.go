@@ -48,7 +48,7 @@ clouds:
     kind: sim
     options: {servers: 2, boot_delay: 1h, action_delay: 1h, delete_delay: 1h}
 `)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	stream, err := e.compute.WatchServers(ctx, &canopyv1.WatchServersRequest{})
 	if err != nil {
@@ -179,7 +179,7 @@ func TestWatchErrorsAndFilters(t *testing.T) {
 
 func TestWatchOverREST(t *testing.T) {
 	e := newEnv(t, watchCloud)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	resp, err := e.get(ctx, "/v1/servers:watch")
 	if err != nil {
@@ -260,7 +260,7 @@ func TestRateLimitIsResourceExhausted(t *testing.T) {
 clouds:
   - name: slowcloud
     kind: sim
-    rate_limit: {rate: 0.5, burst: 1}
+    rate_limit: {rate: 0.01, burst: 1}
     cache: {servers: 0s}
 `)
 	ctx := ctxT(t)

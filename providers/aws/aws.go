@@ -105,6 +105,8 @@ type Cloud struct {
 	s3     s3State     // S3 clients (s3.go)
 	direct directState // EBS direct API clients (ebsdirect.go)
 
+	rootWait rootVolumeWait // how CreateServer waits for a root volume (servers_root.go)
+
 	// replays makes snapshot creates safe to repeat (providers.ReplayGuard).
 	replays *providers.ReplayGuard
 
@@ -194,7 +196,8 @@ func newCloud(name string, opts Options, regions []string, clients map[string]ec
 	return &Cloud{
 		name: name, opts: opts, regions: regions, clients: clients,
 		zoneRegion: map[string]string{}, where: map[string]string{}, recent: map[string]recentServer{},
-		replays: providers.NewReplayGuard(opts.CreateWindow),
+		replays:  providers.NewReplayGuard(opts.CreateWindow),
+		rootWait: defaultRootVolumeWait,
 	}
 }
 

@@ -98,10 +98,9 @@ func (f *rootFake) DescribeInstances(ctx context.Context, in *ec2.DescribeInstan
 
 func rootCloud(t *testing.T, f *rootFake) *Cloud {
 	t.Helper()
-	old := rootVolumeWait
-	rootVolumeWait.timeout, rootVolumeWait.poll = time.Second, time.Millisecond
-	t.Cleanup(func() { rootVolumeWait = old })
-	return newCloud("fake", Options{CatalogTTL: time.Hour, ImageOwners: []string{"self"}}, []string{f.region}, map[string]ec2API{f.region: f})
+	c := newCloud("fake", Options{CatalogTTL: time.Hour, ImageOwners: []string{"self"}}, []string{f.region}, map[string]ec2API{f.region: f})
+	c.rootWait = rootVolumeWait{timeout: time.Second, poll: time.Millisecond}
+	return c
 }
 
 func tagsOf(tags []types.Tag) map[string]string {
@@ -237,7 +236,7 @@ func TestRootVolumeSlow(t *testing.T) {
 		}
 		return providers.Server{}, nil
 	}
-	rootVolumeWait.timeout, rootVolumeWait.poll = 30*time.Millisecond, 5*time.Millisecond
+	c.rootWait = rootVolumeWait{timeout: 30 * time.Millisecond, poll: 5 * time.Millisecond}
 	s, err := create(ctx, "slow")
 	if err != nil || s.NativeID == "" || s.RootVolumeID != "" {
 		t.Fatalf("CreateServer = %+v, %v; want the server without a root volume id", s, err)
@@ -251,7 +250,7 @@ func TestRootVolumeSlow(t *testing.T) {
 	// A cancelled context ends the wait at once, still without an error:
 	// cancelled on the third poll, at most one more (a poll timer that
 	// fired at the same moment) follows.
-	rootVolumeWait.timeout, rootVolumeWait.poll = time.Hour, time.Millisecond
+	c.rootWait = rootVolumeWait{timeout: time.Hour, poll: time.Millisecond}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var polled atomic.Int64

@@ -123,7 +123,15 @@ clouds:
 	for off := 0; off < 8<<20; off += 1 << 20 {
 		_ = st.Send(&canopyv1.UploadObjectRequest{Data: &canopyv1.UploadObjectRequest_Chunk{Chunk: data[off : off+1<<20]}})
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Cancelled once S3 holds a part of it: the transfer had started.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if uploadHasParts(ctx, t, sc, "canopy-e2e", "broken") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the broken upload never reached S3 as a multipart upload with a part")
+		}
+	}
 	ccancel()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -214,4 +222,27 @@ clouds:
 	if _, err := sc.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: awssdk.String("canopy-e2e")}); err == nil {
 		t.Errorf("the bucket is still in moto")
 	}
+}
+
+// uploadHasParts says whether bucket holds a multipart upload of key with at
+// least one part.
+func uploadHasParts(ctx context.Context, t *testing.T, sc *s3.Client, bucket, key string) bool {
+	t.Helper()
+	ups, err := sc.ListMultipartUploads(ctx, &s3.ListMultipartUploadsInput{Bucket: awssdk.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range ups.Uploads {
+		if awssdk.ToString(u.Key) != key {
+			continue
+		}
+		parts, err := sc.ListParts(ctx, &s3.ListPartsInput{Bucket: awssdk.String(bucket), Key: u.Key, UploadId: u.UploadId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(parts.Parts) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -16,8 +16,11 @@ import (
 )
 
 // rootVolumeWait is how long CreateServer waits for EC2 to name the root
-// volume it asked for, and how often it looks (tests shrink them).
-var rootVolumeWait = struct{ timeout, poll time.Duration }{time.Minute, time.Second}
+// volume it asked for, and how often it looks: each Cloud holds its own
+// (defaultRootVolumeWait; tests shrink theirs).
+type rootVolumeWait struct{ timeout, poll time.Duration }
+
+var defaultRootVolumeWait = rootVolumeWait{timeout: time.Minute, poll: time.Second}
 
 // mapRootVolume asks for the root volume of spec (RootVolumeGiB): a block
 // device mapping for the AMI's root device, kept after termination, and the
@@ -80,7 +83,8 @@ func (c *Cloud) mapRootVolume(ctx context.Context, region string, spec providers
 // wait ends first, the instance is terminated, or ctx is done: the instance
 // exists by then, so that is no error.
 func (c *Cloud) awaitRootVolume(ctx context.Context, region, id string) string {
-	deadline := time.Now().Add(rootVolumeWait.timeout)
+	wait := c.rootWait
+	deadline := time.Now().Add(wait.timeout)
 	for {
 		out, err := c.clients[region].DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 		if err == nil {
@@ -98,13 +102,13 @@ func (c *Cloud) awaitRootVolume(ctx context.Context, region, id string) string {
 				}
 			}
 		}
-		if time.Now().Add(rootVolumeWait.poll).After(deadline) {
+		if time.Now().Add(wait.poll).After(deadline) {
 			return ""
 		}
 		select {
 		case <-ctx.Done():
 			return ""
-		case <-time.After(rootVolumeWait.poll):
+		case <-time.After(wait.poll):
 		}
 	}
 }

@@ -75,6 +75,17 @@ func TestImageImport(t *testing.T) {
 				t.Fatalf("GetImage = %s/%s, %v", got.Status, got.ProviderStatus, err)
 			}
 		}},
+		{name: "finished by the test", delay: "1h", want: providers.StatusPending, wantRaw: "importing", then: func(t *testing.T, c *Cloud, id string) {
+			if n := c.FinishImports(); n != 1 {
+				t.Fatalf("FinishImports ended %d imports, want 1", n)
+			}
+			if got, err := c.GetImage(ctx, id); err != nil || got.Status != providers.StatusActive || got.ProviderStatus != "active" {
+				t.Fatalf("GetImage after FinishImports = %s/%s, %v", got.Status, got.ProviderStatus, err)
+			}
+			if n := c.FinishImports(); n != 0 {
+				t.Errorf("FinishImports ended %d imports with none in flight, want 0", n)
+			}
+		}},
 		{name: "import fails", delay: "1h", want: providers.StatusPending, wantRaw: "importing", then: func(t *testing.T, c *Cloud, id string) {
 			if err := c.FailImport(id, "unsupported format"); err != nil {
 				t.Fatal(err)

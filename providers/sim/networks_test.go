@@ -169,7 +169,7 @@ func TestServerNetworking(t *testing.T) {
 // they are gone, even when nothing reads the server in between.
 func TestServerPortsGoWithDelayedDelete(t *testing.T) {
 	ctx := context.Background()
-	c := sim.New(sim.Options{Seed: 3, DeleteDelay: 30 * time.Millisecond})
+	c := sim.New(sim.Options{Seed: 3, DeleteDelay: time.Hour}) // until FinishTransition
 	n := must(c.CreateNetwork(ctx, providers.NetworkSpec{Name: "n"}))(t)
 	must(c.CreateSubnet(ctx, providers.SubnetSpec{NetworkID: n.NativeID, CIDR: "192.168.0.0/24"}))(t)
 	s := must(c.CreateServer(ctx, providers.ServerSpec{Name: "s", FlavorID: "1", ImageID: "img-cirros", Networks: []string{n.NativeID}}))(t)
@@ -177,7 +177,9 @@ func TestServerPortsGoWithDelayedDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantIs(t, "DeleteNetwork while its server is deleting", c.DeleteNetwork(ctx, n.NativeID), providers.ErrConflict, s.NativeID)
-	time.Sleep(40 * time.Millisecond)
+	if !c.FinishTransition(s.NativeID) {
+		t.Fatal("the server's delete was not in flight")
+	}
 	if err := c.DeleteNetwork(ctx, n.NativeID); err != nil {
 		t.Errorf("DeleteNetwork after the server's delete finished: %v", err)
 	}

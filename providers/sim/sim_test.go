@@ -103,7 +103,7 @@ func TestFaultsAndDown(t *testing.T) {
 
 func TestFailBootsAndStatuses(t *testing.T) {
 	ctx := context.Background()
-	c := sim.New(sim.Options{FailBoots: true, BootDelay: 10 * time.Millisecond})
+	c := sim.New(sim.Options{FailBoots: true, BootDelay: time.Hour}) // until FinishTransition
 	s, err := c.CreateServer(ctx, providers.ServerSpec{Name: "x", FlavorID: "1", ImageID: "img-cirros"})
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +111,9 @@ func TestFailBootsAndStatuses(t *testing.T) {
 	if s.Status != providers.StatusPending || s.ProviderStatus != "BUILD" {
 		t.Fatalf("new server = %v/%s, want PENDING/BUILD", s.Status, s.ProviderStatus)
 	}
-	time.Sleep(20 * time.Millisecond)
+	if !c.FinishTransition(s.NativeID) {
+		t.Fatal("the boot was not in flight")
+	}
 	s, err = c.GetServer(ctx, s.NativeID)
 	if err != nil || s.Status != providers.StatusError || s.StatusMessage == "" {
 		t.Fatalf("failed boot = %+v, %v; want ERROR with a message", s, err)

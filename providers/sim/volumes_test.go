@@ -178,6 +178,22 @@ func TestVolumesPersist(t *testing.T) {
 	if b.SnapshotCount() != 1 || b.VolumeCount() != 1 {
 		t.Errorf("counts after restart: %d snapshots, %d volumes", b.SnapshotCount(), b.VolumeCount())
 	}
+	// A test ends the hour-long job at once; it then tells the snapshot,
+	// and ending it is saved with the rest of the state.
+	if n := b.FinishSnapshotJobs(); n != 1 {
+		t.Fatalf("FinishSnapshotJobs ended %d jobs, want 1", n)
+	}
+	if n := b.FinishSnapshotJobs(); n != 0 {
+		t.Errorf("FinishSnapshotJobs ended %d jobs a second time, want 0", n)
+	}
+	c := sim.New(sim.Options{Seed: 9, StatePath: path, VolumeOptions: sim.VolumeOptions{AsyncSnapshotIDs: true, SnapshotJobDelay: time.Hour}})
+	id, err := c.SnapshotJob(ctx, snap.JobID)
+	if err != nil || id == "" {
+		t.Fatalf("finished job = %q, %v; want the snapshot's id", id, err)
+	}
+	if s, err := c.GetSnapshot(ctx, id); err != nil || s.VolumeID != v.NativeID {
+		t.Errorf("the finished job's snapshot = %+v, %v; want one of volume %s", s, err, v.NativeID)
+	}
 }
 
 func TestParseVolumeOptions(t *testing.T) {
@@ -190,5 +206,28 @@ func TestParseVolumeOptions(t *testing.T) {
 	}
 	if _, err := sim.ParseOptions(map[string]any{"volume_delay": 3}); err == nil {
 		t.Errorf("volume_delay 3: no error")
+	}
+}
+
+// A test ends an hour-long volume transition at once, and only the ones in
+// flight.
+func TestFinishVolumeTransitions(t *testing.T) {
+	ctx := context.Background()
+	c := sim.New(sim.Options{VolumeOptions: sim.VolumeOptions{VolumeDelay: time.Hour}})
+	v, err := c.CreateVolume(ctx, providers.VolumeSpec{Name: "slow", SizeGiB: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.GetVolume(ctx, v.NativeID); err != nil || got.Status != providers.StatusPending {
+		t.Fatalf("volume before = %+v, %v; want pending for an hour", got, err)
+	}
+	if n := c.FinishVolumeTransitions(); n != 1 {
+		t.Fatalf("FinishVolumeTransitions ended %d, want 1", n)
+	}
+	if got, err := c.GetVolume(ctx, v.NativeID); err != nil || got.Status != providers.StatusActive || got.ProviderStatus != "available" {
+		t.Errorf("volume after = %+v, %v; want available", got, err)
+	}
+	if n := c.FinishVolumeTransitions(); n != 0 {
+		t.Errorf("FinishVolumeTransitions ended %d with none in flight, want 0", n)
 	}
 }
