@@ -53,7 +53,7 @@ func registerOver(t testing.TB, region, name, snap string) string {
 	t.Helper()
 	out, err := ec2Client(t, region).RegisterImage(context.Background(), &ec2.RegisterImageInput{
 		Name: awssdk.String(name), Architecture: types.ArchitectureValuesX8664, RootDeviceName: awssdk.String("/dev/xvda"),
-		VirtualizationType: awssdk.String("hvm"),
+		VirtualizationType:  awssdk.String("hvm"),
 		BlockDeviceMappings: []types.BlockDeviceMapping{{DeviceName: awssdk.String("/dev/xvda"), Ebs: &types.EbsBlockDevice{SnapshotId: awssdk.String(snap)}}},
 	})
 	if err != nil {
