@@ -82,11 +82,11 @@ func (s *imageService) putImage(ctx context.Context, up imageUpload, next func()
 	if err != nil {
 		return nil, router.StoreErr("reserve image id", err)
 	}
-	bound := false
+	reserved, bound := m.ID, false
 	defer func() {
 		if !bound {
-			_ = router.DropSharing(context.WithoutCancel(ctx), s.store, m.ID)
-			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+			_ = router.DropSharing(context.WithoutCancel(ctx), s.store, reserved)
+			_ = s.store.Delete(context.WithoutCancel(ctx), reserved)
 		}
 	}()
 	if err := router.SaveSharing(ctx, s.store, m.ID, sh); err != nil {
@@ -141,14 +141,31 @@ func (s *imageService) putImage(ctx context.Context, up imageUpload, next func()
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "commit image "+up.spec.Name, err)
 	}
-	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, im.NativeID); err != nil {
+	bm, err := s.store.Bind(context.WithoutCancel(ctx), m.ID, im.NativeID)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// A content-addressed cloud (Docker, containerd) gives the same
+		// bytes the same id: the image is canopy's already. The caller's
+		// own upload of them is that image; another project's is not
+		// this caller's to see, nor to delete.
+		prior, lerr := s.store.Lookup(ctx, cl.Name, providers.KindImage, im.NativeID)
+		if lerr != nil || prior.Project != project(ctx) {
+			return nil, status.Errorf(codes.AlreadyExists, "cloud %q already holds an image with these bytes that is not your project's: no image was made", cl.Name)
+		}
+		if sh, _, err = router.LoadSharing(ctx, s.store, prior); err != nil {
+			return nil, err
+		}
+		bm = prior
+	case err != nil:
 		// Unrecorded, the image would turn up as the cloud's own (public).
 		if cl.Compute != nil {
 			_ = cl.Compute.DeleteImage(context.WithoutCancel(ctx), im.NativeID)
 		}
 		return nil, router.StoreErr("bind image "+im.NativeID, err)
+	default:
+		bound = true
 	}
-	bound = true
+	m = bm
 	out := withSharing(imagePB(cl.Name, m.ID, im), m, sh)
 	if out.Properties == nil {
 		out.Properties = map[string]string{}
