@@ -21,7 +21,7 @@ description:
     and O(shared_projects) say who else may see and use it, as Glance's
     visibility and members do; on an existing image they are changed in
     place (C(PATCH /v1/images/{id})).
-  - O(state=absent) deletes the image at its cloud (C(DELETE /v1/images/{id})):
+  - O(state=absent) deletes the image at its cloud (C(DELETE /v1/images/{id}));
     only the project that uploaded it (or an admin) may.
   - canopy's upload endpoint takes no C(request_id); a task retried after a
     lost answer finds the first attempt's image by name and sha256 and does
