@@ -168,6 +168,7 @@ func TestTokenEndpoint(t *testing.T) {
 		"other grant":    {url.Values{"grant_type": {"password"}}, cl.ID, secret, 400, "unsupported_grant_type"},
 		"too much scope": {url.Values{"grant_type": {"client_credentials"}, "scope": {"canopy.admin"}}, cl.ID, secret, 400, "invalid_scope"},
 		"two methods":    {url.Values{"grant_type": {"client_credentials"}, "client_secret": {secret}}, cl.ID, secret, 400, "invalid_request"},
+		"unknown scope":  {url.Values{"grant_type": {"client_credentials"}, "scope": {"canopy.read openid"}}, cl.ID, secret, 400, "invalid_scope"},
 	} {
 		code, body := post(tc.form, tc.id, tc.secret)
 		if code != tc.code || body["error"] != tc.err {
@@ -175,6 +176,28 @@ func TestTokenEndpoint(t *testing.T) {
 		}
 		if strings.Contains(body["error_description"].(string), secret) {
 			t.Errorf("%s: error leaks the secret", name)
+		}
+	}
+	// An admin client may ask for less: read alone (a script's token), or
+	// read and write; the token carries exactly what was asked.
+	admin, adminSecret, err := clients.Create(ctx, "admin", "p1", []string{ScopeAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"canopy.read", "canopy.read canopy.write", "canopy.admin"} {
+		code, body := post(url.Values{"grant_type": {"client_credentials"}, "scope": {want}}, admin.ID, adminSecret)
+		if code != 200 || body["scope"] != want {
+			t.Fatalf("admin client asking for %q: %d %v", want, code, body)
+		}
+		p, err := v.Verify(ctx, body["access_token"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Has(ScopeAdmin); got != (want == "canopy.admin") {
+			t.Errorf("token for %q: admin = %v", want, got)
+		}
+		if !p.Has(ScopeRead) {
+			t.Errorf("token for %q cannot read", want)
 		}
 	}
 	// Rotating the secret stops the old one at once.

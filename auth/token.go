@@ -109,9 +109,17 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, id, s
 	}
 	scopes := cl.Scopes
 	if req := ParseScope(r.PostForm.Get("scope")); len(req) > 0 {
+		// A client may ask for less than it holds: scopes nest (admin
+		// holds write and read), so an admin client can get a read-only
+		// token for a script.
+		held := Principal{Scopes: cl.Scopes}
 		for _, sc := range req {
-			if !slices.Contains(cl.Scopes, sc) {
-				oauthError(w, http.StatusBadRequest, "invalid_scope", "the client may not request "+sc)
+			if !slices.Contains(AllScopes, sc) {
+				oauthError(w, http.StatusBadRequest, "invalid_scope", "unknown scope "+sc+" (known: "+strings.Join(AllScopes, " ")+")")
+				return
+			}
+			if !held.Has(sc) {
+				oauthError(w, http.StatusBadRequest, "invalid_scope", "the client may not request "+sc+"; it holds "+strings.Join(cl.Scopes, " "))
 				return
 			}
 		}

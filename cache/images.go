@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/canopy-cloud/canopy/providers"
@@ -36,3 +37,17 @@ func (t *ImageTransfer) NewImageReader(ctx context.Context, id string) (io.ReadC
 }
 
 var _ providers.ImageTransfer = (*ImageTransfer)(nil)
+
+// DeleteImage deletes an image through the adapter's
+// providers.ImageDeleter, rate-limited, and forgets the cached images so
+// lists stop showing it at once. An adapter without ImageDeleter is
+// ErrUnsupported.
+func (c *Compute) DeleteImage(ctx context.Context, id string) error {
+	d, ok := c.inner.(providers.ImageDeleter)
+	if !ok {
+		return fmt.Errorf("cache: %s cannot delete images: %w", c.cloud, providers.ErrUnsupported)
+	}
+	return c.write(ctx, Images, "DeleteImage", func(ctx context.Context) error { return d.DeleteImage(ctx, id) })
+}
+
+var _ providers.ImageDeleter = (*Compute)(nil)

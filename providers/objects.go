@@ -196,3 +196,12 @@ type ImageTransfer interface {
 	// record whose upload never happened) is ErrConflict.
 	NewImageReader(ctx context.Context, id string) (io.ReadCloser, Image, error)
 }
+
+// ImageDeleter deletes images (Glance, EC2, the simulator): the image
+// record and what holds its data (Glance's stored bytes; an AMI's EBS
+// snapshots). A missing image is ErrNotFound, so a caller can tell a
+// repeated delete from a first one; an image the cloud will not let go
+// (protected, in use where the cloud forbids that) is ErrConflict.
+type ImageDeleter interface {
+	DeleteImage(ctx context.Context, id string) error
+}

@@ -48,8 +48,12 @@ func ListWith[T Named](ctx context.Context, r Resolver, q Query, fetch func(cont
 		}
 		all = append(more, all...)
 	}
+	proj := q.Location.GetProject() // authorized by ListScope
 	var kept []T
 	for _, it := range all {
+		if p := it.GetLocation().GetProject(); proj != "" && p != "" && p != proj {
+			continue
+		}
 		if keep(it) {
 			kept = append(kept, it)
 		}

@@ -13,7 +13,9 @@ import (
 )
 
 // LookupID follows the id map to the cloud holding a resource. A mapping
-// of another kind or another project is NOT_FOUND, so ids never leak.
+// of another kind, or of another project that does not share it with the
+// caller (sharing.go), is NOT_FOUND, so ids never leak. A shared
+// resource's mapping names its owner: callers that change it check that.
 func (r *Router) LookupID(ctx context.Context, kind, id string) (*Cloud, store.Mapping, error) {
 	m, err := r.store.Get(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -22,8 +24,15 @@ func (r *Router) LookupID(ctx context.Context, kind, id string) (*Cloud, store.M
 	if err != nil {
 		return nil, m, StoreErr("get "+id, err)
 	}
-	if m.Kind != kind || m.Project != Project(ctx) {
+	if m.Kind != kind {
 		return nil, m, NotFound(kind, id)
+	}
+	if m.Project != Project(ctx) {
+		if ok, err := r.sharedWith(ctx, m); err != nil {
+			return nil, m, err
+		} else if !ok {
+			return nil, m, NotFound(kind, id)
+		}
 	}
 	cl, ok := r.byName[m.Cloud]
 	if !ok {
@@ -108,6 +117,11 @@ func (r *Router) ResolveIn(ctx context.Context, cl *Cloud, kind, field, v string
 		if err != nil {
 			return "", StoreErr("get "+id, err)
 		}
+		if ok, err := r.usable(ctx, m); err != nil {
+			return "", err
+		} else if !ok {
+			return "", BadRequest(field, "no %s with id %s", kind, id)
+		}
 		if m.Cloud != cl.Name {
 			return "", BadRequest(field, "%s %s is in cloud %q, but the server goes to cloud %q", kind, id, m.Cloud, cl.Name)
 		}
@@ -117,17 +131,36 @@ func (r *Router) ResolveIn(ctx context.Context, cl *Cloud, kind, field, v string
 	if err != nil {
 		return "", CloudErr(cl.Name, "list "+kind+"s", err)
 	}
-	for _, it := range items {
-		if it.Name == v {
-			return it.Native, nil
-		}
-	}
-	for _, it := range items {
-		if it.Native == v {
-			return it.Native, nil
+	for _, byName := range []bool{true, false} {
+		for _, it := range items {
+			if (byName && it.Name != v) || (!byName && it.Native != v) {
+				continue
+			}
+			// Another project's private image of the same name is not
+			// this caller's to boot, nor to learn of.
+			m, err := r.store.Lookup(ctx, cl.Name, kind, it.Native)
+			if errors.Is(err, store.ErrNotFound) {
+				return it.Native, nil // never listed yet: the cloud's own
+			}
+			if err != nil {
+				return "", StoreErr("lookup "+kind+" "+it.Native, err)
+			}
+			if ok, err := r.usable(ctx, m); err != nil {
+				return "", err
+			} else if ok {
+				return it.Native, nil
+			}
 		}
 	}
 	return "", BadRequest(field, "no %s %q in cloud %q", kind, v, cl.Name)
+}
+
+// usable reports whether the caller may use m: its own, or shared with it.
+func (r *Router) usable(ctx context.Context, m store.Mapping) (bool, error) {
+	if m.Project == Project(ctx) {
+		return true, nil
+	}
+	return r.sharedWith(ctx, m)
 }
 
 // NativeNamed is a native resource by id and name, as ResolveIn looks them up.

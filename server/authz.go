@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/canopy-cloud/canopy/auth"
+	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"github.com/canopy-cloud/canopy/router"
 )
 
 // requiredScope says what a method needs (auth.MethodScope: the rule
@@ -54,10 +56,25 @@ func (s *Server) authUnary() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, err
 		}
+		if ctx, err = listScope(ctx, info.FullMethod, req); err != nil {
+			return nil, err
+		}
 		resp, err := handler(ctx, req)
 		audit(ctx, s.log, info.FullMethod, req, resp, err)
 		return resp, err
 	}
+}
+
+// listScope applies a List request's location.project (router.ListScope)
+// before the handler runs, so every list honours it the same way, or
+// refuses it.
+func listScope(ctx context.Context, fullMethod string, req any) (context.Context, error) {
+	_, method, _ := strings.Cut(strings.TrimPrefix(fullMethod, "/"), "/")
+	r, ok := req.(interface{ GetLocation() *canopyv1.Location })
+	if !ok || !strings.HasPrefix(method, "List") {
+		return ctx, nil
+	}
+	return router.ListScope(ctx, r.GetLocation())
 }
 
 type authedStream struct {

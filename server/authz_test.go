@@ -150,7 +150,12 @@ clouds:
 		t.Fatal(err)
 	}
 	fl, _ := e.compute.GetFlavor(ctx, &canopyv1.GetFlavorRequest{Id: "m1.tiny"})
-	im, _ := e.compute.GetImage(ctx, &canopyv1.GetImageRequest{Id: "cirros-0.6.2"})
+	// The image methods act on an image project default uploaded, its to
+	// change and delete (a catalogue image is an admin's alone).
+	im, err := e.as(t, "default", auth.ScopeWrite).upload(ctx, "matrix-img", []byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fx := matrixFixture{server: sv.Id, keypair: kp.Id, flavor: fl.GetId(), image: im.GetId(), client: cl.Client.Id}
 
 	kinds := matrixTokens(t, e)

@@ -38,8 +38,28 @@ func (s *computeService) cloudImages(ctx context.Context, cl *router.Cloud) ([]*
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "list images", err)
 	}
+	shared, err := router.Sharings(ctx, s.store)
+	if err != nil {
+		return nil, err
+	}
 	return router.AdoptAll(ctx, s.rt, cl, providers.KindImage, list, func(im providers.Image) string { return im.NativeID },
-		func(im providers.Image, m store.Mapping) *canopyv1.Image { return imagePB(cl.Name, m.ID, im) })
+		func(im providers.Image, m store.Mapping) *canopyv1.Image {
+			rec, found := shared[m.ID]
+			sh, _ := router.EffectiveSharing(m, rec, found)
+			return withSharing(imagePB(cl.Name, m.ID, im), m, sh)
+		})
+}
+
+// visibleImages is cloudImages keeping what the caller's project sees.
+func (s *computeService) visibleImages(ctx context.Context, cl *router.Cloud) ([]*canopyv1.Image, error) {
+	all, err := s.cloudImages(ctx, cl)
+	out := all[:0]
+	for _, im := range all {
+		if visibleImage(ctx, im) {
+			out = append(out, im)
+		}
+	}
+	return out, err
 }
 
 // ListFlavors implements canopyv1.ComputeServiceServer.
@@ -133,7 +153,7 @@ func (s *computeService) FindFlavor(ctx context.Context, req *canopyv1.FindFlavo
 // ListImages implements canopyv1.ComputeServiceServer.
 func (s *computeService) ListImages(ctx context.Context, req *canopyv1.ListImagesRequest) (*canopyv1.ListImagesResponse, error) {
 	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"images", req.GetName(), req.GetStatus()}}
-	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudImages, func(im *canopyv1.Image) bool {
+	page, next, errs, err := router.List(ctx, s.rt, q, s.visibleImages, func(im *canopyv1.Image) bool {
 		return (req.GetName() == "" || im.Name == req.GetName()) && (req.GetStatus() == 0 || im.Status == req.GetStatus()) &&
 			router.MatchLabels(req.GetLabels(), im.Labels) && router.MatchLocation(req.GetLocation(), im.Location.GetRegion(), "")
 	})
@@ -150,7 +170,7 @@ func (s *computeService) GetImage(ctx context.Context, req *canopyv1.GetImageReq
 		return nil, err
 	}
 	if !isID {
-		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.cloudImages)
+		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.visibleImages)
 		return router.PickByName(providers.KindImage, "id", v, all, errs)
 	}
 	cl, m, err := s.rt.LookupID(ctx, providers.KindImage, v)
@@ -168,7 +188,11 @@ func (s *computeService) GetImage(ctx context.Context, req *canopyv1.GetImageReq
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "get image "+m.NativeID, err)
 	}
-	return imagePB(cl.Name, m.ID, im), nil
+	sh, _, err := router.LoadSharing(ctx, s.store, m)
+	if err != nil {
+		return nil, err
+	}
+	return withSharing(imagePB(cl.Name, m.ID, im), m, sh), nil
 }
 
 // flavorNames and imageNames feed resolveIn.

@@ -92,6 +92,12 @@ func (s *computeService) CreateKeypair(ctx context.Context, req *canopyv1.Create
 		}
 		return keypairPBIn(cl.Name, m, k), nil // the private key is never kept, so a retry cannot return it
 	}
+	if created { // keypair names are one namespace per cloud account (router/names.go)
+		if err := router.CheckNameFree(ctx, s.store, cl, providers.KindKeypair, "name", req.GetName()); err != nil {
+			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+			return nil, err
+		}
+	}
 	k, err := c.CreateKeypair(ctx, req.GetName(), pub)
 	if err != nil && !created && errors.Is(err, providers.ErrAlreadyExists) {
 		// A replay: keypair names are the clouds' own idempotency key, so
@@ -110,7 +116,7 @@ func (s *computeService) CreateKeypair(ctx context.Context, req *canopyv1.Create
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, router.CloudErr(cl.Name, "create keypair "+req.GetName(), err)
+		return nil, router.NameTakenErr(cl, providers.KindKeypair, "name", req.GetName(), "create keypair "+req.GetName(), err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, k.NativeID); err != nil {
 		return nil, router.StoreErr("bind keypair "+k.NativeID, err)

@@ -131,12 +131,20 @@ func (s *objectService) CreateBucket(ctx context.Context, req *canopyv1.CreateBu
 	if region == "" && req.GetLocation().GetZone() != "" && len(cl.Regions) > 0 {
 		region = cl.Regions[0]
 	}
+	// Bucket names are global (router/names.go): a name taken is
+	// unavailable, never a view of whose bucket holds it.
+	if err := router.CheckNameFree(ctx, s.store, cl, providers.KindBucket, "name", req.GetName()); err != nil {
+		if created {
+			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
+		}
+		return nil, err
+	}
 	b, err := o.CreateBucket(ctx, req.GetName(), region, req.GetLabels())
 	if err != nil {
 		if created {
 			_ = s.store.Delete(context.WithoutCancel(ctx), m.ID)
 		}
-		return nil, router.CloudErr(cl.Name, "create bucket "+req.GetName(), err)
+		return nil, router.NameTakenErr(cl, providers.KindBucket, "name", req.GetName(), "create bucket "+req.GetName(), err)
 	}
 	if m, err = s.store.Bind(context.WithoutCancel(ctx), m.ID, b.NativeID); err != nil {
 		return nil, router.StoreErr("bind bucket "+b.NativeID, err)

@@ -15,6 +15,7 @@ import (
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // imageService implements canopyv1.ImageTransferServiceServer: image
@@ -23,6 +24,7 @@ import (
 type imageService struct {
 	canopyv1.UnimplementedImageTransferServiceServer
 	rt     router.Resolver
+	store  store.Store  // the uploaded image's mapping and sharing
 	log    *slog.Logger // audit of streamed uploads
 	images interface {  // resolves the image a download names
 		GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error)
@@ -38,6 +40,9 @@ type imageUpload struct {
 	loc  *canopyv1.Location
 	size int64 // -1: unknown
 	wait bool  // until a cloud that processes the data is done with it
+	// who besides the uploader's project may see it
+	visibility canopyv1.Visibility
+	shared     []string
 }
 
 // putImage streams chunks from next into a new image; any failure aborts
@@ -55,6 +60,10 @@ func (s *imageService) putImage(ctx context.Context, up imageUpload, next func()
 	if err := router.CheckLabels("labels", up.spec.Labels); err != nil {
 		return nil, err
 	}
+	sh, err := checkSharing("", up.visibility, up.shared, project(ctx)) // images.go
+	if err != nil {
+		return nil, err
+	}
 	cl, err := s.rt.RouteCreate(up.loc)
 	if err != nil {
 		return nil, err
@@ -65,6 +74,23 @@ func (s *imageService) putImage(ctx context.Context, up imageUpload, next func()
 	}
 	if err := t.Gate(ctx); err != nil {
 		return nil, router.CloudErr(cl.Name, "create image", err)
+	}
+	// The image is the uploader's project's from the start: its id and
+	// sharing are recorded before the bytes go, bound to the native id at
+	// commit (a list that adopted the new image in between is taken over).
+	m, _, err := s.store.Reserve(ctx, store.Mapping{Cloud: cl.Name, Kind: providers.KindImage, Project: project(ctx)})
+	if err != nil {
+		return nil, router.StoreErr("reserve image id", err)
+	}
+	reserved, bound := m.ID, false
+	defer func() {
+		if !bound {
+			_ = router.DropSharing(context.WithoutCancel(ctx), s.store, reserved)
+			_ = s.store.Delete(context.WithoutCancel(ctx), reserved)
+		}
+	}()
+	if err := router.SaveSharing(ctx, s.store, m.ID, sh); err != nil {
+		return nil, err
 	}
 	up.spec.Size = up.size
 	w, err := t.NewImageWriter(ctx, up.spec)
@@ -115,11 +141,32 @@ func (s *imageService) putImage(ctx context.Context, up imageUpload, next func()
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "commit image "+up.spec.Name, err)
 	}
-	ms, err := s.rt.Adopt(ctx, cl, providers.KindImage, []string{im.NativeID})
-	if err != nil {
-		return nil, err
+	bm, err := s.store.Bind(context.WithoutCancel(ctx), m.ID, im.NativeID)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		// A content-addressed cloud (Docker, containerd) gives the same
+		// bytes the same id: the image is canopy's already. The caller's
+		// own upload of them is that image; another project's is not
+		// this caller's to see, nor to delete.
+		prior, lerr := s.store.Lookup(ctx, cl.Name, providers.KindImage, im.NativeID)
+		if lerr != nil || prior.Project != project(ctx) {
+			return nil, status.Errorf(codes.AlreadyExists, "cloud %q already holds an image with these bytes that is not your project's: no image was made", cl.Name)
+		}
+		if sh, _, err = router.LoadSharing(ctx, s.store, prior); err != nil {
+			return nil, err
+		}
+		bm = prior
+	case err != nil:
+		// Unrecorded, the image would turn up as the cloud's own (public).
+		if cl.Compute != nil {
+			_ = cl.Compute.DeleteImage(context.WithoutCancel(ctx), im.NativeID)
+		}
+		return nil, router.StoreErr("bind image "+im.NativeID, err)
+	default:
+		bound = true
 	}
-	out := imagePB(cl.Name, ms[im.NativeID].ID, im)
+	m = bm
+	out := withSharing(imagePB(cl.Name, m.ID, im), m, sh)
 	if out.Properties == nil {
 		out.Properties = map[string]string{}
 	}
@@ -144,7 +191,7 @@ func (s *imageService) UploadImage(stream canopyv1.ImageTransferService_UploadIm
 	if hdr == nil {
 		return router.BadRequest("header", "the first message must carry the header")
 	}
-	up := imageUpload{loc: hdr.GetLocation(), size: -1, wait: hdr.GetWait(), spec: providers.ImageSpec{
+	up := imageUpload{loc: hdr.GetLocation(), size: -1, wait: hdr.GetWait(), visibility: hdr.GetVisibility(), shared: hdr.GetSharedProjects(), spec: providers.ImageSpec{
 		Name: hdr.GetName(), DiskFormat: hdr.GetDiskFormat(), ContainerFormat: hdr.GetContainerFormat(),
 		MinDiskGiB: hdr.GetMinDiskGib(), MinRAMMiB: hdr.GetMinRamMib(), Labels: hdr.GetLabels(), SHA256: strings.ToLower(hdr.GetSha256()),
 	}}

@@ -83,7 +83,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
 	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols, net: nets}
 	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls, chunks: s.chunks}
-	images := &imageService{rt: s.rt, log: s.log, images: compute, ops: vols.ops}
+	images := &imageService{rt: s.rt, store: s.store, log: s.log, images: compute, ops: vols.ops}
 	canopyv1.RegisterComputeServiceServer(gs, compute)
 	canopyv1.RegisterAuthServiceServer(gs, &authService{issuer: s.issuer, clients: s.clients})
 	canopyv1.RegisterObjectServiceServer(gs, objects)

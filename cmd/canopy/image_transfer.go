@@ -23,6 +23,8 @@ func (a imageCmds) imageUploadCmd() *cobra.Command {
 		minDisk, minRAM             int64
 		labels                      []string
 		progress, wait              bool
+		visibility                  string
+		projects                    []string
 	)
 	cmd := &cobra.Command{
 		Use:     "upload FILE NAME",
@@ -31,6 +33,10 @@ func (a imageCmds) imageUploadCmd() *cobra.Command {
 		Args:    args(2, 2, "FILE and the image NAME"),
 		RunE: a.cmdRun(func(cmd *cobra.Command, args []string) error {
 			lm, err := parseLabels("label", labels)
+			if err != nil {
+				return err
+			}
+			vis, err := parseVisibility(visibility)
 			if err != nil {
 				return err
 			}
@@ -59,7 +65,7 @@ func (a imageCmds) imageUploadCmd() *cobra.Command {
 				return err
 			}
 			hdr := &canopyv1.ImageUploadHeader{Name: args[1], Location: loc.pb(), DiskFormat: diskFormat, ContainerFormat: containerFormat,
-				MinDiskGib: minDisk, MinRamMib: minRAM, Labels: lm, Sha256: sum, Wait: wait}
+				MinDiskGib: minDisk, MinRamMib: minRAM, Labels: lm, Sha256: sum, Wait: wait, Visibility: vis, SharedProjects: projects}
 			if size >= 0 {
 				hdr.SizeBytes = &size
 			}
@@ -107,6 +113,8 @@ func (a imageCmds) imageUploadCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "a label `key=value` (repeatable)")
 	cmd.Flags().BoolVar(&progress, "progress", true, "show a progress bar on stderr when it is a terminal")
 	cmd.Flags().BoolVar(&wait, "wait", false, "where the cloud processes the image after the upload, wait until it is ACTIVE")
+	cmd.Flags().StringVar(&visibility, "visibility", "", "who else may see and use it: private (default), shared (with --shared-project) or public")
+	cmd.Flags().StringArrayVar(&projects, "shared-project", nil, "a `project` it is shared with (repeatable)")
 	return cmd
 }
 

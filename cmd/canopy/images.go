@@ -76,7 +76,7 @@ func (a imageCmds) imageCmd() *cobra.Command {
 			return a.emit(im, func(w io.Writer) { imageDetails(w, im) })
 		}),
 	}
-	return group("image", "Images: list, get", list, get)
+	return group("image", "Images: list, get, upload, download, update, delete", list, get)
 }
 
 func imageFormat(im *canopyv1.Image) string {
@@ -103,6 +103,8 @@ func imageDetails(w io.Writer, im *canopyv1.Image) {
 		{"ID", im.GetId()}, {"Name", im.GetName()}, {"Status", statusWithRaw(im.GetStatus(), im.GetProviderStatus())},
 		{"Size", byteSize(im.GetSizeBytes())}, {"Format", imageFormat(im)}, {"Min disk", minDisk}, {"Min RAM", minRAM},
 		{"Cloud", im.GetLocation().GetCloud()}, {"Region", im.GetLocation().GetRegion()}, {"Zone", im.GetLocation().GetZone()},
+		{"Project", im.GetLocation().GetProject()}, {"Visibility", visibilityWord(im.GetVisibility())},
+		{"Shared with", strings.Join(im.GetSharedProjects(), ", ")},
 		{"Created", when(im.GetCreateTime())}, {"Native ID", im.GetNativeId()},
 		{"Labels", kv(im.GetLabels())}, {"Properties", kv(im.GetProperties())},
 	})

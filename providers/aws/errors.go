@@ -84,7 +84,7 @@ func kindOf(code string, m mode) error {
 		return providers.ErrUnavailable
 	case "IncorrectInstanceState", "IncorrectState", "InvalidState", "InvalidInstanceState", "IncorrectSpotRequestState",
 		"DependencyViolation", "OperationNotPermitted", "UnavailableHostRequirements", "VolumeInUse", "InvalidAddress.Locked",
-		"ConcurrentTagAccess", "ResourceAlreadyAssociated":
+		"ConcurrentTagAccess", "ResourceAlreadyAssociated", "InvalidSnapshot.InUse":
 		return providers.ErrConflict
 	case "IdempotentParameterMismatch":
 		// The ClientToken was used before with different parameters.

@@ -62,7 +62,7 @@ func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provi
 
 // DeleteImage implements providertest.ImageCleaner.
 func (h harness) DeleteImage(ctx context.Context, p providers.Provider, id string) error {
-	return openstack.DeleteImage(ctx, p.(*openstack.Cloud), id)
+	return p.(*openstack.Cloud).DeleteImage(ctx, id)
 }
 
 // PendingUploads implements providertest.UploadInspector: the SLO segments

@@ -219,3 +219,18 @@ func (c *Cloud) NewImageReader(ctx context.Context, id string) (io.ReadCloser, p
 	}
 	return resp.Body, toImage(cl.region, *im), nil
 }
+
+var _ providers.ImageDeleter = (*Cloud)(nil)
+
+// DeleteImage implements providers.ImageDeleter: Glance deletes the image
+// record and its stored data in one call.
+func (c *Cloud) DeleteImage(ctx context.Context, id string) error {
+	cl, err := c.clients(ctx)
+	if err != nil {
+		return err
+	}
+	if err := images.Delete(ctx, cl.image, url.PathEscape(id)).ExtractErr(); err != nil {
+		return fmt.Errorf("openstack: delete image %s: %w", id, mapErr(err))
+	}
+	return nil
+}

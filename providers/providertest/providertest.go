@@ -116,7 +116,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	t.Cleanup(func() { _ = p.Close() })
 	fx := h.Fixture()
 	fx.defaults()
-	s := &suite{p: p, fx: fx}
+	s := &suite{p: p, fx: fx, h: h}
 	s.cleaner, _ = h.(ImageCleaner)
 	s.uploads, _ = h.(UploadInspector)
 
@@ -149,9 +149,13 @@ func RunConformanceTests(t *testing.T, h Harness) {
 	} else {
 		t.Logf("adapter has no ImageTransfer capability; image transfer tests not run")
 	}
+	if d, ok := p.(providers.ImageDeleter); ok {
+		t.Run("ImageDelete", func(t *testing.T) { s.testImageDelete(t, d) }) // images_delete.go
+	}
 }
 
 type suite struct {
+	h       Harness
 	p       providers.Provider
 	c       providers.Compute
 	v       providers.Volumes

@@ -166,12 +166,34 @@ func (c *Cloud) FailImport(id, msg string) error {
 	return fmt.Errorf("sim: image %q: %w", id, providers.ErrNotFound)
 }
 
+// DeleteImage implements providers.ImageDeleter.
+func (c *Cloud) DeleteImage(ctx context.Context, id string) error {
+	if err := c.call(ctx, "DeleteImage"); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.removeImage(id) {
+		return fmt.Errorf("sim: image %q: %w", id, providers.ErrNotFound)
+	}
+	return nil
+}
+
 // DropImage deletes an image behind canopy's back (someone else deleted
 // it in the cloud, or Glance gave up on its import), for tests of what
 // waits on it. A container image (a commit) is dropped the same way.
 func (c *Cloud) DropImage(id string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.removeImage(id) {
+		return nil
+	}
+	return c.DropContainerImage(id) // or a container image (containers_events.go)
+}
+
+// removeImage forgets an image and its bytes; false if there is none.
+// Callers hold c.mu.
+func (c *Cloud) removeImage(id string) bool {
 	for i := range c.images {
 		if c.images[i].NativeID != id {
 			continue
@@ -184,9 +206,9 @@ func (c *Cloud) DropImage(id string) error {
 			_ = os.Remove(imageFile(st, id))
 		}
 		c.save()
-		return nil
+		return true
 	}
-	return c.DropContainerImage(id) // or a container image (containers_events.go)
+	return false
 }
 
 // imageFile is where a persisted cloud keeps an uploaded image's bytes.

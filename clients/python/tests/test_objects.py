@@ -62,3 +62,30 @@ def test_images(client, name):
     assert meta.id == im.id and out.getvalue() == data
     with pytest.raises(canopy_client.NotFound):
         client.download_image("00000000-0000-4000-8000-000000000000")
+
+
+def test_image_sharing_and_delete(client, name):
+    shared = compute_pb2.VISIBILITY_SHARED
+    im = client.upload_image(b"disk bytes", name, location=LOCAL, visibility=shared, shared_projects=["team-b"])
+    assert im.visibility == shared and list(im.shared_projects) == ["team-b"]
+    assert im.location.project  # the uploader's project
+
+    # AIP-134: the mask names what changes.
+    up = client.compute.UpdateImage(compute_pb2.UpdateImageRequest(
+        image=compute_pb2.Image(id=im.id, visibility=compute_pb2.VISIBILITY_PUBLIC), update_mask={"paths": ["visibility"]}))
+    assert up.visibility == compute_pb2.VISIBILITY_PUBLIC and not up.shared_projects
+    with pytest.raises(canopy_client.InvalidArgument) as bad:
+        client.compute.UpdateImage(compute_pb2.UpdateImageRequest(image=compute_pb2.Image(id=im.id, visibility=42)))
+    assert "image.visibility" in bad.value.fields
+    with pytest.raises(canopy_client.InvalidArgument) as bad:
+        client.upload_image(b"x", name + "-bad", location=LOCAL, shared_projects=["team-b"])
+    assert "shared_projects" in bad.value.fields
+
+    gone = client.compute.DeleteImage(compute_pb2.DeleteImageRequest(id=im.id))
+    assert gone.id == im.id and gone.status == common_pb2.STATUS_DELETED
+    with pytest.raises(canopy_client.NotFound):
+        client.compute.GetImage(compute_pb2.GetImageRequest(id=im.id))
+    with pytest.raises(canopy_client.NotFound):
+        client.compute.DeleteImage(compute_pb2.DeleteImageRequest(id=im.id))
+    again = client.compute.DeleteImage(compute_pb2.DeleteImageRequest(id=im.id, allow_missing=True))
+    assert again.status == common_pb2.STATUS_DELETED

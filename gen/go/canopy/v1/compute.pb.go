@@ -9,6 +9,7 @@ package canopyv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -21,6 +22,63 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// Visibility says who may see and use an image, as Glance's does.
+type Visibility int32
+
+const (
+	// Not set: PRIVATE on an upload; unchanged on an update.
+	Visibility_VISIBILITY_UNSPECIFIED Visibility = 0
+	// Only its own project.
+	Visibility_VISIBILITY_PRIVATE Visibility = 1
+	// Its project and the projects in shared_projects.
+	Visibility_VISIBILITY_SHARED Visibility = 2
+	// Every project.
+	Visibility_VISIBILITY_PUBLIC Visibility = 3
+)
+
+// Enum value maps for Visibility.
+var (
+	Visibility_name = map[int32]string{
+		0: "VISIBILITY_UNSPECIFIED",
+		1: "VISIBILITY_PRIVATE",
+		2: "VISIBILITY_SHARED",
+		3: "VISIBILITY_PUBLIC",
+	}
+	Visibility_value = map[string]int32{
+		"VISIBILITY_UNSPECIFIED": 0,
+		"VISIBILITY_PRIVATE":     1,
+		"VISIBILITY_SHARED":      2,
+		"VISIBILITY_PUBLIC":      3,
+	}
+)
+
+func (x Visibility) Enum() *Visibility {
+	p := new(Visibility)
+	*p = x
+	return p
+}
+
+func (x Visibility) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Visibility) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_compute_proto_enumTypes[0].Descriptor()
+}
+
+func (Visibility) Type() protoreflect.EnumType {
+	return &file_canopy_v1_compute_proto_enumTypes[0]
+}
+
+func (x Visibility) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Visibility.Descriptor instead.
+func (Visibility) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{0}
+}
 
 // What happened.
 type WatchServersResponse_EventType int32
@@ -72,11 +130,11 @@ func (x WatchServersResponse_EventType) String() string {
 }
 
 func (WatchServersResponse_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_canopy_v1_compute_proto_enumTypes[0].Descriptor()
+	return file_canopy_v1_compute_proto_enumTypes[1].Descriptor()
 }
 
 func (WatchServersResponse_EventType) Type() protoreflect.EnumType {
-	return &file_canopy_v1_compute_proto_enumTypes[0]
+	return &file_canopy_v1_compute_proto_enumTypes[1]
 }
 
 func (x WatchServersResponse_EventType) Number() protoreflect.EnumNumber {
@@ -85,7 +143,7 @@ func (x WatchServersResponse_EventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use WatchServersResponse_EventType.Descriptor instead.
 func (WatchServersResponse_EventType) EnumDescriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{21, 0}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{23, 0}
 }
 
 // Flavor is a size of server, normalized across clouds.
@@ -288,9 +346,15 @@ type Image struct {
 	// image import, EC2's ImportImage): the id of the Operation that waits
 	// until it is ACTIVE, whose response is then the Image. Empty when the
 	// image was usable at once.
-	Operation     string `protobuf:"bytes,16,opt,name=operation,proto3" json:"operation,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Operation string `protobuf:"bytes,16,opt,name=operation,proto3" json:"operation,omitempty"`
+	// Who may see and use it besides its project (location.project). The
+	// clouds' own images are PUBLIC: they are the catalogue every project
+	// boots from.
+	Visibility Visibility `protobuf:"varint,17,opt,name=visibility,proto3,enum=canopy.v1.Visibility" json:"visibility,omitempty"`
+	// With visibility SHARED, the other projects that may see and use it.
+	SharedProjects []string `protobuf:"bytes,18,rep,name=shared_projects,json=sharedProjects,proto3" json:"shared_projects,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Image) Reset() {
@@ -433,6 +497,20 @@ func (x *Image) GetOperation() string {
 		return x.Operation
 	}
 	return ""
+}
+
+func (x *Image) GetVisibility() Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Visibility_VISIBILITY_UNSPECIFIED
+}
+
+func (x *Image) GetSharedProjects() []string {
+	if x != nil {
+		return x.SharedProjects
+	}
+	return nil
 }
 
 // Address is one IP address of a server.
@@ -1339,6 +1417,119 @@ func (x *GetImageRequest) GetId() string {
 	return ""
 }
 
+// UpdateImageRequest changes an image's sharing (AIP-134).
+type UpdateImageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The image: id (canopy id or name) names it; the fields update_mask
+	// names carry the new values.
+	Image *Image `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	// The fields to change: visibility, shared_projects. Empty: every
+	// updatable field set in image.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateImageRequest) Reset() {
+	*x = UpdateImageRequest{}
+	mi := &file_canopy_v1_compute_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateImageRequest) ProtoMessage() {}
+
+func (x *UpdateImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_compute_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateImageRequest.ProtoReflect.Descriptor instead.
+func (*UpdateImageRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateImageRequest) GetImage() *Image {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *UpdateImageRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// DeleteImageRequest names the image to delete.
+type DeleteImageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its canopy id, or its name.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// An image that does not exist is not an error (AIP-135): the answer is
+	// the id asked for, DELETED.
+	AllowMissing  bool `protobuf:"varint,2,opt,name=allow_missing,json=allowMissing,proto3" json:"allow_missing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteImageRequest) Reset() {
+	*x = DeleteImageRequest{}
+	mi := &file_canopy_v1_compute_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteImageRequest) ProtoMessage() {}
+
+func (x *DeleteImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_compute_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteImageRequest.ProtoReflect.Descriptor instead.
+func (*DeleteImageRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeleteImageRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *DeleteImageRequest) GetAllowMissing() bool {
+	if x != nil {
+		return x.AllowMissing
+	}
+	return false
+}
+
 // CreateServerRequest describes a server to boot.
 type CreateServerRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1385,7 +1576,7 @@ type CreateServerRequest struct {
 
 func (x *CreateServerRequest) Reset() {
 	*x = CreateServerRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[12]
+	mi := &file_canopy_v1_compute_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1588,7 @@ func (x *CreateServerRequest) String() string {
 func (*CreateServerRequest) ProtoMessage() {}
 
 func (x *CreateServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[12]
+	mi := &file_canopy_v1_compute_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1601,7 @@ func (x *CreateServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServerRequest.ProtoReflect.Descriptor instead.
 func (*CreateServerRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{12}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateServerRequest) GetName() string {
@@ -1522,7 +1713,7 @@ type GetServerRequest struct {
 
 func (x *GetServerRequest) Reset() {
 	*x = GetServerRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[13]
+	mi := &file_canopy_v1_compute_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1725,7 @@ func (x *GetServerRequest) String() string {
 func (*GetServerRequest) ProtoMessage() {}
 
 func (x *GetServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[13]
+	mi := &file_canopy_v1_compute_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1738,7 @@ func (x *GetServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServerRequest.ProtoReflect.Descriptor instead.
 func (*GetServerRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{13}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetServerRequest) GetId() string {
@@ -1578,7 +1769,7 @@ type ListServersRequest struct {
 
 func (x *ListServersRequest) Reset() {
 	*x = ListServersRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[14]
+	mi := &file_canopy_v1_compute_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1590,7 +1781,7 @@ func (x *ListServersRequest) String() string {
 func (*ListServersRequest) ProtoMessage() {}
 
 func (x *ListServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[14]
+	mi := &file_canopy_v1_compute_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1603,7 +1794,7 @@ func (x *ListServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServersRequest.ProtoReflect.Descriptor instead.
 func (*ListServersRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{14}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListServersRequest) GetPageSize() int32 {
@@ -1666,7 +1857,7 @@ type ListServersResponse struct {
 
 func (x *ListServersResponse) Reset() {
 	*x = ListServersResponse{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[15]
+	mi := &file_canopy_v1_compute_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +1869,7 @@ func (x *ListServersResponse) String() string {
 func (*ListServersResponse) ProtoMessage() {}
 
 func (x *ListServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[15]
+	mi := &file_canopy_v1_compute_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +1882,7 @@ func (x *ListServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListServersResponse.ProtoReflect.Descriptor instead.
 func (*ListServersResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{15}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListServersResponse) GetServers() []*Server {
@@ -1739,7 +1930,7 @@ type DeleteServerRequest struct {
 
 func (x *DeleteServerRequest) Reset() {
 	*x = DeleteServerRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[16]
+	mi := &file_canopy_v1_compute_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1942,7 @@ func (x *DeleteServerRequest) String() string {
 func (*DeleteServerRequest) ProtoMessage() {}
 
 func (x *DeleteServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[16]
+	mi := &file_canopy_v1_compute_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1955,7 @@ func (x *DeleteServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteServerRequest.ProtoReflect.Descriptor instead.
 func (*DeleteServerRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{16}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *DeleteServerRequest) GetId() string {
@@ -1801,7 +1992,7 @@ type StartServerRequest struct {
 
 func (x *StartServerRequest) Reset() {
 	*x = StartServerRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[17]
+	mi := &file_canopy_v1_compute_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +2004,7 @@ func (x *StartServerRequest) String() string {
 func (*StartServerRequest) ProtoMessage() {}
 
 func (x *StartServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[17]
+	mi := &file_canopy_v1_compute_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +2017,7 @@ func (x *StartServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartServerRequest.ProtoReflect.Descriptor instead.
 func (*StartServerRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{17}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StartServerRequest) GetId() string {
@@ -1856,7 +2047,7 @@ type StopServerRequest struct {
 
 func (x *StopServerRequest) Reset() {
 	*x = StopServerRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[18]
+	mi := &file_canopy_v1_compute_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +2059,7 @@ func (x *StopServerRequest) String() string {
 func (*StopServerRequest) ProtoMessage() {}
 
 func (x *StopServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[18]
+	mi := &file_canopy_v1_compute_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +2072,7 @@ func (x *StopServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopServerRequest.ProtoReflect.Descriptor instead.
 func (*StopServerRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{18}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *StopServerRequest) GetId() string {
@@ -1913,7 +2104,7 @@ type RebootServerRequest struct {
 
 func (x *RebootServerRequest) Reset() {
 	*x = RebootServerRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[19]
+	mi := &file_canopy_v1_compute_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +2116,7 @@ func (x *RebootServerRequest) String() string {
 func (*RebootServerRequest) ProtoMessage() {}
 
 func (x *RebootServerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[19]
+	mi := &file_canopy_v1_compute_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2129,7 @@ func (x *RebootServerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RebootServerRequest.ProtoReflect.Descriptor instead.
 func (*RebootServerRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{19}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RebootServerRequest) GetId() string {
@@ -1979,7 +2170,7 @@ type WatchServersRequest struct {
 
 func (x *WatchServersRequest) Reset() {
 	*x = WatchServersRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[20]
+	mi := &file_canopy_v1_compute_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1991,7 +2182,7 @@ func (x *WatchServersRequest) String() string {
 func (*WatchServersRequest) ProtoMessage() {}
 
 func (x *WatchServersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[20]
+	mi := &file_canopy_v1_compute_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2004,7 +2195,7 @@ func (x *WatchServersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServersRequest.ProtoReflect.Descriptor instead.
 func (*WatchServersRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{20}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WatchServersRequest) GetLocation() *Location {
@@ -2050,7 +2241,7 @@ type WatchServersResponse struct {
 
 func (x *WatchServersResponse) Reset() {
 	*x = WatchServersResponse{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[21]
+	mi := &file_canopy_v1_compute_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2253,7 @@ func (x *WatchServersResponse) String() string {
 func (*WatchServersResponse) ProtoMessage() {}
 
 func (x *WatchServersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[21]
+	mi := &file_canopy_v1_compute_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2266,7 @@ func (x *WatchServersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchServersResponse.ProtoReflect.Descriptor instead.
 func (*WatchServersResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{21}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WatchServersResponse) GetType() WatchServersResponse_EventType {
@@ -2119,7 +2310,7 @@ type CreateKeypairRequest struct {
 
 func (x *CreateKeypairRequest) Reset() {
 	*x = CreateKeypairRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[22]
+	mi := &file_canopy_v1_compute_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2131,7 +2322,7 @@ func (x *CreateKeypairRequest) String() string {
 func (*CreateKeypairRequest) ProtoMessage() {}
 
 func (x *CreateKeypairRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[22]
+	mi := &file_canopy_v1_compute_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2144,7 +2335,7 @@ func (x *CreateKeypairRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateKeypairRequest.ProtoReflect.Descriptor instead.
 func (*CreateKeypairRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{22}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreateKeypairRequest) GetName() string {
@@ -2193,7 +2384,7 @@ type GetKeypairRequest struct {
 
 func (x *GetKeypairRequest) Reset() {
 	*x = GetKeypairRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[23]
+	mi := &file_canopy_v1_compute_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2205,7 +2396,7 @@ func (x *GetKeypairRequest) String() string {
 func (*GetKeypairRequest) ProtoMessage() {}
 
 func (x *GetKeypairRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[23]
+	mi := &file_canopy_v1_compute_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2218,7 +2409,7 @@ func (x *GetKeypairRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetKeypairRequest.ProtoReflect.Descriptor instead.
 func (*GetKeypairRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{23}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetKeypairRequest) GetId() string {
@@ -2245,7 +2436,7 @@ type ListKeypairsRequest struct {
 
 func (x *ListKeypairsRequest) Reset() {
 	*x = ListKeypairsRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[24]
+	mi := &file_canopy_v1_compute_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2448,7 @@ func (x *ListKeypairsRequest) String() string {
 func (*ListKeypairsRequest) ProtoMessage() {}
 
 func (x *ListKeypairsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[24]
+	mi := &file_canopy_v1_compute_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2461,7 @@ func (x *ListKeypairsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeypairsRequest.ProtoReflect.Descriptor instead.
 func (*ListKeypairsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{24}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListKeypairsRequest) GetPageSize() int32 {
@@ -2319,7 +2510,7 @@ type ListKeypairsResponse struct {
 
 func (x *ListKeypairsResponse) Reset() {
 	*x = ListKeypairsResponse{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[25]
+	mi := &file_canopy_v1_compute_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2331,7 +2522,7 @@ func (x *ListKeypairsResponse) String() string {
 func (*ListKeypairsResponse) ProtoMessage() {}
 
 func (x *ListKeypairsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[25]
+	mi := &file_canopy_v1_compute_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2344,7 +2535,7 @@ func (x *ListKeypairsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListKeypairsResponse.ProtoReflect.Descriptor instead.
 func (*ListKeypairsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{25}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListKeypairsResponse) GetKeypairs() []*Keypair {
@@ -2386,7 +2577,7 @@ type DeleteKeypairRequest struct {
 
 func (x *DeleteKeypairRequest) Reset() {
 	*x = DeleteKeypairRequest{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[26]
+	mi := &file_canopy_v1_compute_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2398,7 +2589,7 @@ func (x *DeleteKeypairRequest) String() string {
 func (*DeleteKeypairRequest) ProtoMessage() {}
 
 func (x *DeleteKeypairRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[26]
+	mi := &file_canopy_v1_compute_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2411,7 +2602,7 @@ func (x *DeleteKeypairRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeypairRequest.ProtoReflect.Descriptor instead.
 func (*DeleteKeypairRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{26}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteKeypairRequest) GetId() string {
@@ -2432,7 +2623,7 @@ type DeleteKeypairResponse struct {
 
 func (x *DeleteKeypairResponse) Reset() {
 	*x = DeleteKeypairResponse{}
-	mi := &file_canopy_v1_compute_proto_msgTypes[27]
+	mi := &file_canopy_v1_compute_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2444,7 +2635,7 @@ func (x *DeleteKeypairResponse) String() string {
 func (*DeleteKeypairResponse) ProtoMessage() {}
 
 func (x *DeleteKeypairResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_compute_proto_msgTypes[27]
+	mi := &file_canopy_v1_compute_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2457,7 +2648,7 @@ func (x *DeleteKeypairResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteKeypairResponse.ProtoReflect.Descriptor instead.
 func (*DeleteKeypairResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{27}
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteKeypairResponse) GetId() string {
@@ -2471,7 +2662,7 @@ var File_canopy_v1_compute_proto protoreflect.FileDescriptor
 
 const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\n" +
-	"\x17canopy/v1/compute.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x05\n" +
+	"\x17canopy/v1/compute.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x05\n" +
 	"\x06Flavor\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tnative_id\x18\x02 \x01(\tR\bnativeId\x12/\n" +
@@ -2497,7 +2688,7 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe4\x06\n" +
 	"\x05Image\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tnative_id\x18\x02 \x01(\tR\bnativeId\x12/\n" +
@@ -2522,7 +2713,11 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\fmin_disk_gib\x18\x0e \x01(\x03R\n" +
 	"minDiskGib\x12\x1e\n" +
 	"\vmin_ram_mib\x18\x0f \x01(\x03R\tminRamMib\x12\x1c\n" +
-	"\toperation\x18\x10 \x01(\tR\toperation\x1a9\n" +
+	"\toperation\x18\x10 \x01(\tR\toperation\x125\n" +
+	"\n" +
+	"visibility\x18\x11 \x01(\x0e2\x15.canopy.v1.VisibilityR\n" +
+	"visibility\x12'\n" +
+	"\x0fshared_projects\x18\x12 \x03(\tR\x0esharedProjects\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
@@ -2630,7 +2825,14 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\fcloud_errors\x18\x03 \x03(\v2\x15.canopy.v1.CloudErrorR\vcloudErrors\x12 \n" +
 	"\vunreachable\x18\x04 \x03(\tR\vunreachable\"!\n" +
 	"\x0fGetImageRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x86\x04\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"y\n" +
+	"\x12UpdateImageRequest\x12&\n" +
+	"\x05image\x18\x01 \x01(\v2\x10.canopy.v1.ImageR\x05image\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"I\n" +
+	"\x12DeleteImageRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
+	"\rallow_missing\x18\x02 \x01(\bR\fallowMissing\"\x86\x04\n" +
 	"\x13CreateServerRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x16\n" +
@@ -2728,7 +2930,14 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x14DeleteKeypairRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"'\n" +
 	"\x15DeleteKeypairResponse\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id2\xb1\t\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id*n\n" +
+	"\n" +
+	"Visibility\x12\x1a\n" +
+	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12VISIBILITY_PRIVATE\x10\x01\x12\x15\n" +
+	"\x11VISIBILITY_SHARED\x10\x02\x12\x15\n" +
+	"\x11VISIBILITY_PUBLIC\x10\x032\xb1\n" +
+	"\n" +
 	"\x0eComputeService\x12L\n" +
 	"\vListFlavors\x12\x1d.canopy.v1.ListFlavorsRequest\x1a\x1e.canopy.v1.ListFlavorsResponse\x12;\n" +
 	"\tGetFlavor\x12\x1b.canopy.v1.GetFlavorRequest\x1a\x11.canopy.v1.Flavor\x12=\n" +
@@ -2736,7 +2945,9 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"FindFlavor\x12\x1c.canopy.v1.FindFlavorRequest\x1a\x11.canopy.v1.Flavor\x12I\n" +
 	"\n" +
 	"ListImages\x12\x1c.canopy.v1.ListImagesRequest\x1a\x1d.canopy.v1.ListImagesResponse\x128\n" +
-	"\bGetImage\x12\x1a.canopy.v1.GetImageRequest\x1a\x10.canopy.v1.Image\x12A\n" +
+	"\bGetImage\x12\x1a.canopy.v1.GetImageRequest\x1a\x10.canopy.v1.Image\x12>\n" +
+	"\vUpdateImage\x12\x1d.canopy.v1.UpdateImageRequest\x1a\x10.canopy.v1.Image\x12>\n" +
+	"\vDeleteImage\x12\x1d.canopy.v1.DeleteImageRequest\x1a\x10.canopy.v1.Image\x12A\n" +
 	"\fCreateServer\x12\x1e.canopy.v1.CreateServerRequest\x1a\x11.canopy.v1.Server\x12;\n" +
 	"\tGetServer\x12\x1b.canopy.v1.GetServerRequest\x1a\x11.canopy.v1.Server\x12L\n" +
 	"\vListServers\x12\x1d.canopy.v1.ListServersRequest\x1a\x1e.canopy.v1.ListServersResponse\x12A\n" +
@@ -2764,147 +2975,158 @@ func file_canopy_v1_compute_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_compute_proto_rawDescData
 }
 
-var file_canopy_v1_compute_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_canopy_v1_compute_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_canopy_v1_compute_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_canopy_v1_compute_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_canopy_v1_compute_proto_goTypes = []any{
-	(WatchServersResponse_EventType)(0), // 0: canopy.v1.WatchServersResponse.EventType
-	(*Flavor)(nil),                      // 1: canopy.v1.Flavor
-	(*Image)(nil),                       // 2: canopy.v1.Image
-	(*Address)(nil),                     // 3: canopy.v1.Address
-	(*Server)(nil),                      // 4: canopy.v1.Server
-	(*Keypair)(nil),                     // 5: canopy.v1.Keypair
-	(*ListFlavorsRequest)(nil),          // 6: canopy.v1.ListFlavorsRequest
-	(*ListFlavorsResponse)(nil),         // 7: canopy.v1.ListFlavorsResponse
-	(*GetFlavorRequest)(nil),            // 8: canopy.v1.GetFlavorRequest
-	(*FindFlavorRequest)(nil),           // 9: canopy.v1.FindFlavorRequest
-	(*ListImagesRequest)(nil),           // 10: canopy.v1.ListImagesRequest
-	(*ListImagesResponse)(nil),          // 11: canopy.v1.ListImagesResponse
-	(*GetImageRequest)(nil),             // 12: canopy.v1.GetImageRequest
-	(*CreateServerRequest)(nil),         // 13: canopy.v1.CreateServerRequest
-	(*GetServerRequest)(nil),            // 14: canopy.v1.GetServerRequest
-	(*ListServersRequest)(nil),          // 15: canopy.v1.ListServersRequest
-	(*ListServersResponse)(nil),         // 16: canopy.v1.ListServersResponse
-	(*DeleteServerRequest)(nil),         // 17: canopy.v1.DeleteServerRequest
-	(*StartServerRequest)(nil),          // 18: canopy.v1.StartServerRequest
-	(*StopServerRequest)(nil),           // 19: canopy.v1.StopServerRequest
-	(*RebootServerRequest)(nil),         // 20: canopy.v1.RebootServerRequest
-	(*WatchServersRequest)(nil),         // 21: canopy.v1.WatchServersRequest
-	(*WatchServersResponse)(nil),        // 22: canopy.v1.WatchServersResponse
-	(*CreateKeypairRequest)(nil),        // 23: canopy.v1.CreateKeypairRequest
-	(*GetKeypairRequest)(nil),           // 24: canopy.v1.GetKeypairRequest
-	(*ListKeypairsRequest)(nil),         // 25: canopy.v1.ListKeypairsRequest
-	(*ListKeypairsResponse)(nil),        // 26: canopy.v1.ListKeypairsResponse
-	(*DeleteKeypairRequest)(nil),        // 27: canopy.v1.DeleteKeypairRequest
-	(*DeleteKeypairResponse)(nil),       // 28: canopy.v1.DeleteKeypairResponse
-	nil,                                 // 29: canopy.v1.Flavor.LabelsEntry
-	nil,                                 // 30: canopy.v1.Flavor.PropertiesEntry
-	nil,                                 // 31: canopy.v1.Image.LabelsEntry
-	nil,                                 // 32: canopy.v1.Image.PropertiesEntry
-	nil,                                 // 33: canopy.v1.Server.LabelsEntry
-	nil,                                 // 34: canopy.v1.Server.PropertiesEntry
-	nil,                                 // 35: canopy.v1.Keypair.LabelsEntry
-	nil,                                 // 36: canopy.v1.Keypair.PropertiesEntry
-	nil,                                 // 37: canopy.v1.ListFlavorsRequest.LabelsEntry
-	nil,                                 // 38: canopy.v1.ListImagesRequest.LabelsEntry
-	nil,                                 // 39: canopy.v1.CreateServerRequest.LabelsEntry
-	nil,                                 // 40: canopy.v1.ListServersRequest.LabelsEntry
-	nil,                                 // 41: canopy.v1.WatchServersRequest.LabelsEntry
-	(*Location)(nil),                    // 42: canopy.v1.Location
-	(Status)(0),                         // 43: canopy.v1.Status
-	(*timestamppb.Timestamp)(nil),       // 44: google.protobuf.Timestamp
-	(*CloudError)(nil),                  // 45: canopy.v1.CloudError
+	(Visibility)(0),                     // 0: canopy.v1.Visibility
+	(WatchServersResponse_EventType)(0), // 1: canopy.v1.WatchServersResponse.EventType
+	(*Flavor)(nil),                      // 2: canopy.v1.Flavor
+	(*Image)(nil),                       // 3: canopy.v1.Image
+	(*Address)(nil),                     // 4: canopy.v1.Address
+	(*Server)(nil),                      // 5: canopy.v1.Server
+	(*Keypair)(nil),                     // 6: canopy.v1.Keypair
+	(*ListFlavorsRequest)(nil),          // 7: canopy.v1.ListFlavorsRequest
+	(*ListFlavorsResponse)(nil),         // 8: canopy.v1.ListFlavorsResponse
+	(*GetFlavorRequest)(nil),            // 9: canopy.v1.GetFlavorRequest
+	(*FindFlavorRequest)(nil),           // 10: canopy.v1.FindFlavorRequest
+	(*ListImagesRequest)(nil),           // 11: canopy.v1.ListImagesRequest
+	(*ListImagesResponse)(nil),          // 12: canopy.v1.ListImagesResponse
+	(*GetImageRequest)(nil),             // 13: canopy.v1.GetImageRequest
+	(*UpdateImageRequest)(nil),          // 14: canopy.v1.UpdateImageRequest
+	(*DeleteImageRequest)(nil),          // 15: canopy.v1.DeleteImageRequest
+	(*CreateServerRequest)(nil),         // 16: canopy.v1.CreateServerRequest
+	(*GetServerRequest)(nil),            // 17: canopy.v1.GetServerRequest
+	(*ListServersRequest)(nil),          // 18: canopy.v1.ListServersRequest
+	(*ListServersResponse)(nil),         // 19: canopy.v1.ListServersResponse
+	(*DeleteServerRequest)(nil),         // 20: canopy.v1.DeleteServerRequest
+	(*StartServerRequest)(nil),          // 21: canopy.v1.StartServerRequest
+	(*StopServerRequest)(nil),           // 22: canopy.v1.StopServerRequest
+	(*RebootServerRequest)(nil),         // 23: canopy.v1.RebootServerRequest
+	(*WatchServersRequest)(nil),         // 24: canopy.v1.WatchServersRequest
+	(*WatchServersResponse)(nil),        // 25: canopy.v1.WatchServersResponse
+	(*CreateKeypairRequest)(nil),        // 26: canopy.v1.CreateKeypairRequest
+	(*GetKeypairRequest)(nil),           // 27: canopy.v1.GetKeypairRequest
+	(*ListKeypairsRequest)(nil),         // 28: canopy.v1.ListKeypairsRequest
+	(*ListKeypairsResponse)(nil),        // 29: canopy.v1.ListKeypairsResponse
+	(*DeleteKeypairRequest)(nil),        // 30: canopy.v1.DeleteKeypairRequest
+	(*DeleteKeypairResponse)(nil),       // 31: canopy.v1.DeleteKeypairResponse
+	nil,                                 // 32: canopy.v1.Flavor.LabelsEntry
+	nil,                                 // 33: canopy.v1.Flavor.PropertiesEntry
+	nil,                                 // 34: canopy.v1.Image.LabelsEntry
+	nil,                                 // 35: canopy.v1.Image.PropertiesEntry
+	nil,                                 // 36: canopy.v1.Server.LabelsEntry
+	nil,                                 // 37: canopy.v1.Server.PropertiesEntry
+	nil,                                 // 38: canopy.v1.Keypair.LabelsEntry
+	nil,                                 // 39: canopy.v1.Keypair.PropertiesEntry
+	nil,                                 // 40: canopy.v1.ListFlavorsRequest.LabelsEntry
+	nil,                                 // 41: canopy.v1.ListImagesRequest.LabelsEntry
+	nil,                                 // 42: canopy.v1.CreateServerRequest.LabelsEntry
+	nil,                                 // 43: canopy.v1.ListServersRequest.LabelsEntry
+	nil,                                 // 44: canopy.v1.WatchServersRequest.LabelsEntry
+	(*Location)(nil),                    // 45: canopy.v1.Location
+	(Status)(0),                         // 46: canopy.v1.Status
+	(*timestamppb.Timestamp)(nil),       // 47: google.protobuf.Timestamp
+	(*CloudError)(nil),                  // 48: canopy.v1.CloudError
+	(*fieldmaskpb.FieldMask)(nil),       // 49: google.protobuf.FieldMask
 }
 var file_canopy_v1_compute_proto_depIdxs = []int32{
-	42, // 0: canopy.v1.Flavor.location:type_name -> canopy.v1.Location
-	43, // 1: canopy.v1.Flavor.status:type_name -> canopy.v1.Status
-	44, // 2: canopy.v1.Flavor.create_time:type_name -> google.protobuf.Timestamp
-	44, // 3: canopy.v1.Flavor.update_time:type_name -> google.protobuf.Timestamp
-	29, // 4: canopy.v1.Flavor.labels:type_name -> canopy.v1.Flavor.LabelsEntry
-	30, // 5: canopy.v1.Flavor.properties:type_name -> canopy.v1.Flavor.PropertiesEntry
-	42, // 6: canopy.v1.Image.location:type_name -> canopy.v1.Location
-	43, // 7: canopy.v1.Image.status:type_name -> canopy.v1.Status
-	44, // 8: canopy.v1.Image.create_time:type_name -> google.protobuf.Timestamp
-	44, // 9: canopy.v1.Image.update_time:type_name -> google.protobuf.Timestamp
-	31, // 10: canopy.v1.Image.labels:type_name -> canopy.v1.Image.LabelsEntry
-	32, // 11: canopy.v1.Image.properties:type_name -> canopy.v1.Image.PropertiesEntry
-	42, // 12: canopy.v1.Server.location:type_name -> canopy.v1.Location
-	43, // 13: canopy.v1.Server.status:type_name -> canopy.v1.Status
-	44, // 14: canopy.v1.Server.create_time:type_name -> google.protobuf.Timestamp
-	44, // 15: canopy.v1.Server.update_time:type_name -> google.protobuf.Timestamp
-	33, // 16: canopy.v1.Server.labels:type_name -> canopy.v1.Server.LabelsEntry
-	34, // 17: canopy.v1.Server.properties:type_name -> canopy.v1.Server.PropertiesEntry
-	3,  // 18: canopy.v1.Server.addresses:type_name -> canopy.v1.Address
-	42, // 19: canopy.v1.Keypair.location:type_name -> canopy.v1.Location
-	43, // 20: canopy.v1.Keypair.status:type_name -> canopy.v1.Status
-	44, // 21: canopy.v1.Keypair.create_time:type_name -> google.protobuf.Timestamp
-	44, // 22: canopy.v1.Keypair.update_time:type_name -> google.protobuf.Timestamp
-	35, // 23: canopy.v1.Keypair.labels:type_name -> canopy.v1.Keypair.LabelsEntry
-	36, // 24: canopy.v1.Keypair.properties:type_name -> canopy.v1.Keypair.PropertiesEntry
-	42, // 25: canopy.v1.ListFlavorsRequest.location:type_name -> canopy.v1.Location
-	37, // 26: canopy.v1.ListFlavorsRequest.labels:type_name -> canopy.v1.ListFlavorsRequest.LabelsEntry
-	1,  // 27: canopy.v1.ListFlavorsResponse.flavors:type_name -> canopy.v1.Flavor
-	45, // 28: canopy.v1.ListFlavorsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	42, // 29: canopy.v1.FindFlavorRequest.location:type_name -> canopy.v1.Location
-	42, // 30: canopy.v1.ListImagesRequest.location:type_name -> canopy.v1.Location
-	43, // 31: canopy.v1.ListImagesRequest.status:type_name -> canopy.v1.Status
-	38, // 32: canopy.v1.ListImagesRequest.labels:type_name -> canopy.v1.ListImagesRequest.LabelsEntry
-	2,  // 33: canopy.v1.ListImagesResponse.images:type_name -> canopy.v1.Image
-	45, // 34: canopy.v1.ListImagesResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	42, // 35: canopy.v1.CreateServerRequest.location:type_name -> canopy.v1.Location
-	39, // 36: canopy.v1.CreateServerRequest.labels:type_name -> canopy.v1.CreateServerRequest.LabelsEntry
-	42, // 37: canopy.v1.ListServersRequest.location:type_name -> canopy.v1.Location
-	43, // 38: canopy.v1.ListServersRequest.status:type_name -> canopy.v1.Status
-	40, // 39: canopy.v1.ListServersRequest.labels:type_name -> canopy.v1.ListServersRequest.LabelsEntry
-	4,  // 40: canopy.v1.ListServersResponse.servers:type_name -> canopy.v1.Server
-	45, // 41: canopy.v1.ListServersResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	42, // 42: canopy.v1.WatchServersRequest.location:type_name -> canopy.v1.Location
-	41, // 43: canopy.v1.WatchServersRequest.labels:type_name -> canopy.v1.WatchServersRequest.LabelsEntry
-	0,  // 44: canopy.v1.WatchServersResponse.type:type_name -> canopy.v1.WatchServersResponse.EventType
-	4,  // 45: canopy.v1.WatchServersResponse.server:type_name -> canopy.v1.Server
-	45, // 46: canopy.v1.WatchServersResponse.cloud_error:type_name -> canopy.v1.CloudError
-	42, // 47: canopy.v1.CreateKeypairRequest.location:type_name -> canopy.v1.Location
-	42, // 48: canopy.v1.ListKeypairsRequest.location:type_name -> canopy.v1.Location
-	5,  // 49: canopy.v1.ListKeypairsResponse.keypairs:type_name -> canopy.v1.Keypair
-	45, // 50: canopy.v1.ListKeypairsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	6,  // 51: canopy.v1.ComputeService.ListFlavors:input_type -> canopy.v1.ListFlavorsRequest
-	8,  // 52: canopy.v1.ComputeService.GetFlavor:input_type -> canopy.v1.GetFlavorRequest
-	9,  // 53: canopy.v1.ComputeService.FindFlavor:input_type -> canopy.v1.FindFlavorRequest
-	10, // 54: canopy.v1.ComputeService.ListImages:input_type -> canopy.v1.ListImagesRequest
-	12, // 55: canopy.v1.ComputeService.GetImage:input_type -> canopy.v1.GetImageRequest
-	13, // 56: canopy.v1.ComputeService.CreateServer:input_type -> canopy.v1.CreateServerRequest
-	14, // 57: canopy.v1.ComputeService.GetServer:input_type -> canopy.v1.GetServerRequest
-	15, // 58: canopy.v1.ComputeService.ListServers:input_type -> canopy.v1.ListServersRequest
-	17, // 59: canopy.v1.ComputeService.DeleteServer:input_type -> canopy.v1.DeleteServerRequest
-	18, // 60: canopy.v1.ComputeService.StartServer:input_type -> canopy.v1.StartServerRequest
-	19, // 61: canopy.v1.ComputeService.StopServer:input_type -> canopy.v1.StopServerRequest
-	20, // 62: canopy.v1.ComputeService.RebootServer:input_type -> canopy.v1.RebootServerRequest
-	21, // 63: canopy.v1.ComputeService.WatchServers:input_type -> canopy.v1.WatchServersRequest
-	23, // 64: canopy.v1.ComputeService.CreateKeypair:input_type -> canopy.v1.CreateKeypairRequest
-	24, // 65: canopy.v1.ComputeService.GetKeypair:input_type -> canopy.v1.GetKeypairRequest
-	25, // 66: canopy.v1.ComputeService.ListKeypairs:input_type -> canopy.v1.ListKeypairsRequest
-	27, // 67: canopy.v1.ComputeService.DeleteKeypair:input_type -> canopy.v1.DeleteKeypairRequest
-	7,  // 68: canopy.v1.ComputeService.ListFlavors:output_type -> canopy.v1.ListFlavorsResponse
-	1,  // 69: canopy.v1.ComputeService.GetFlavor:output_type -> canopy.v1.Flavor
-	1,  // 70: canopy.v1.ComputeService.FindFlavor:output_type -> canopy.v1.Flavor
-	11, // 71: canopy.v1.ComputeService.ListImages:output_type -> canopy.v1.ListImagesResponse
-	2,  // 72: canopy.v1.ComputeService.GetImage:output_type -> canopy.v1.Image
-	4,  // 73: canopy.v1.ComputeService.CreateServer:output_type -> canopy.v1.Server
-	4,  // 74: canopy.v1.ComputeService.GetServer:output_type -> canopy.v1.Server
-	16, // 75: canopy.v1.ComputeService.ListServers:output_type -> canopy.v1.ListServersResponse
-	4,  // 76: canopy.v1.ComputeService.DeleteServer:output_type -> canopy.v1.Server
-	4,  // 77: canopy.v1.ComputeService.StartServer:output_type -> canopy.v1.Server
-	4,  // 78: canopy.v1.ComputeService.StopServer:output_type -> canopy.v1.Server
-	4,  // 79: canopy.v1.ComputeService.RebootServer:output_type -> canopy.v1.Server
-	22, // 80: canopy.v1.ComputeService.WatchServers:output_type -> canopy.v1.WatchServersResponse
-	5,  // 81: canopy.v1.ComputeService.CreateKeypair:output_type -> canopy.v1.Keypair
-	5,  // 82: canopy.v1.ComputeService.GetKeypair:output_type -> canopy.v1.Keypair
-	26, // 83: canopy.v1.ComputeService.ListKeypairs:output_type -> canopy.v1.ListKeypairsResponse
-	28, // 84: canopy.v1.ComputeService.DeleteKeypair:output_type -> canopy.v1.DeleteKeypairResponse
-	68, // [68:85] is the sub-list for method output_type
-	51, // [51:68] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	45, // 0: canopy.v1.Flavor.location:type_name -> canopy.v1.Location
+	46, // 1: canopy.v1.Flavor.status:type_name -> canopy.v1.Status
+	47, // 2: canopy.v1.Flavor.create_time:type_name -> google.protobuf.Timestamp
+	47, // 3: canopy.v1.Flavor.update_time:type_name -> google.protobuf.Timestamp
+	32, // 4: canopy.v1.Flavor.labels:type_name -> canopy.v1.Flavor.LabelsEntry
+	33, // 5: canopy.v1.Flavor.properties:type_name -> canopy.v1.Flavor.PropertiesEntry
+	45, // 6: canopy.v1.Image.location:type_name -> canopy.v1.Location
+	46, // 7: canopy.v1.Image.status:type_name -> canopy.v1.Status
+	47, // 8: canopy.v1.Image.create_time:type_name -> google.protobuf.Timestamp
+	47, // 9: canopy.v1.Image.update_time:type_name -> google.protobuf.Timestamp
+	34, // 10: canopy.v1.Image.labels:type_name -> canopy.v1.Image.LabelsEntry
+	35, // 11: canopy.v1.Image.properties:type_name -> canopy.v1.Image.PropertiesEntry
+	0,  // 12: canopy.v1.Image.visibility:type_name -> canopy.v1.Visibility
+	45, // 13: canopy.v1.Server.location:type_name -> canopy.v1.Location
+	46, // 14: canopy.v1.Server.status:type_name -> canopy.v1.Status
+	47, // 15: canopy.v1.Server.create_time:type_name -> google.protobuf.Timestamp
+	47, // 16: canopy.v1.Server.update_time:type_name -> google.protobuf.Timestamp
+	36, // 17: canopy.v1.Server.labels:type_name -> canopy.v1.Server.LabelsEntry
+	37, // 18: canopy.v1.Server.properties:type_name -> canopy.v1.Server.PropertiesEntry
+	4,  // 19: canopy.v1.Server.addresses:type_name -> canopy.v1.Address
+	45, // 20: canopy.v1.Keypair.location:type_name -> canopy.v1.Location
+	46, // 21: canopy.v1.Keypair.status:type_name -> canopy.v1.Status
+	47, // 22: canopy.v1.Keypair.create_time:type_name -> google.protobuf.Timestamp
+	47, // 23: canopy.v1.Keypair.update_time:type_name -> google.protobuf.Timestamp
+	38, // 24: canopy.v1.Keypair.labels:type_name -> canopy.v1.Keypair.LabelsEntry
+	39, // 25: canopy.v1.Keypair.properties:type_name -> canopy.v1.Keypair.PropertiesEntry
+	45, // 26: canopy.v1.ListFlavorsRequest.location:type_name -> canopy.v1.Location
+	40, // 27: canopy.v1.ListFlavorsRequest.labels:type_name -> canopy.v1.ListFlavorsRequest.LabelsEntry
+	2,  // 28: canopy.v1.ListFlavorsResponse.flavors:type_name -> canopy.v1.Flavor
+	48, // 29: canopy.v1.ListFlavorsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	45, // 30: canopy.v1.FindFlavorRequest.location:type_name -> canopy.v1.Location
+	45, // 31: canopy.v1.ListImagesRequest.location:type_name -> canopy.v1.Location
+	46, // 32: canopy.v1.ListImagesRequest.status:type_name -> canopy.v1.Status
+	41, // 33: canopy.v1.ListImagesRequest.labels:type_name -> canopy.v1.ListImagesRequest.LabelsEntry
+	3,  // 34: canopy.v1.ListImagesResponse.images:type_name -> canopy.v1.Image
+	48, // 35: canopy.v1.ListImagesResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	3,  // 36: canopy.v1.UpdateImageRequest.image:type_name -> canopy.v1.Image
+	49, // 37: canopy.v1.UpdateImageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	45, // 38: canopy.v1.CreateServerRequest.location:type_name -> canopy.v1.Location
+	42, // 39: canopy.v1.CreateServerRequest.labels:type_name -> canopy.v1.CreateServerRequest.LabelsEntry
+	45, // 40: canopy.v1.ListServersRequest.location:type_name -> canopy.v1.Location
+	46, // 41: canopy.v1.ListServersRequest.status:type_name -> canopy.v1.Status
+	43, // 42: canopy.v1.ListServersRequest.labels:type_name -> canopy.v1.ListServersRequest.LabelsEntry
+	5,  // 43: canopy.v1.ListServersResponse.servers:type_name -> canopy.v1.Server
+	48, // 44: canopy.v1.ListServersResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	45, // 45: canopy.v1.WatchServersRequest.location:type_name -> canopy.v1.Location
+	44, // 46: canopy.v1.WatchServersRequest.labels:type_name -> canopy.v1.WatchServersRequest.LabelsEntry
+	1,  // 47: canopy.v1.WatchServersResponse.type:type_name -> canopy.v1.WatchServersResponse.EventType
+	5,  // 48: canopy.v1.WatchServersResponse.server:type_name -> canopy.v1.Server
+	48, // 49: canopy.v1.WatchServersResponse.cloud_error:type_name -> canopy.v1.CloudError
+	45, // 50: canopy.v1.CreateKeypairRequest.location:type_name -> canopy.v1.Location
+	45, // 51: canopy.v1.ListKeypairsRequest.location:type_name -> canopy.v1.Location
+	6,  // 52: canopy.v1.ListKeypairsResponse.keypairs:type_name -> canopy.v1.Keypair
+	48, // 53: canopy.v1.ListKeypairsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	7,  // 54: canopy.v1.ComputeService.ListFlavors:input_type -> canopy.v1.ListFlavorsRequest
+	9,  // 55: canopy.v1.ComputeService.GetFlavor:input_type -> canopy.v1.GetFlavorRequest
+	10, // 56: canopy.v1.ComputeService.FindFlavor:input_type -> canopy.v1.FindFlavorRequest
+	11, // 57: canopy.v1.ComputeService.ListImages:input_type -> canopy.v1.ListImagesRequest
+	13, // 58: canopy.v1.ComputeService.GetImage:input_type -> canopy.v1.GetImageRequest
+	14, // 59: canopy.v1.ComputeService.UpdateImage:input_type -> canopy.v1.UpdateImageRequest
+	15, // 60: canopy.v1.ComputeService.DeleteImage:input_type -> canopy.v1.DeleteImageRequest
+	16, // 61: canopy.v1.ComputeService.CreateServer:input_type -> canopy.v1.CreateServerRequest
+	17, // 62: canopy.v1.ComputeService.GetServer:input_type -> canopy.v1.GetServerRequest
+	18, // 63: canopy.v1.ComputeService.ListServers:input_type -> canopy.v1.ListServersRequest
+	20, // 64: canopy.v1.ComputeService.DeleteServer:input_type -> canopy.v1.DeleteServerRequest
+	21, // 65: canopy.v1.ComputeService.StartServer:input_type -> canopy.v1.StartServerRequest
+	22, // 66: canopy.v1.ComputeService.StopServer:input_type -> canopy.v1.StopServerRequest
+	23, // 67: canopy.v1.ComputeService.RebootServer:input_type -> canopy.v1.RebootServerRequest
+	24, // 68: canopy.v1.ComputeService.WatchServers:input_type -> canopy.v1.WatchServersRequest
+	26, // 69: canopy.v1.ComputeService.CreateKeypair:input_type -> canopy.v1.CreateKeypairRequest
+	27, // 70: canopy.v1.ComputeService.GetKeypair:input_type -> canopy.v1.GetKeypairRequest
+	28, // 71: canopy.v1.ComputeService.ListKeypairs:input_type -> canopy.v1.ListKeypairsRequest
+	30, // 72: canopy.v1.ComputeService.DeleteKeypair:input_type -> canopy.v1.DeleteKeypairRequest
+	8,  // 73: canopy.v1.ComputeService.ListFlavors:output_type -> canopy.v1.ListFlavorsResponse
+	2,  // 74: canopy.v1.ComputeService.GetFlavor:output_type -> canopy.v1.Flavor
+	2,  // 75: canopy.v1.ComputeService.FindFlavor:output_type -> canopy.v1.Flavor
+	12, // 76: canopy.v1.ComputeService.ListImages:output_type -> canopy.v1.ListImagesResponse
+	3,  // 77: canopy.v1.ComputeService.GetImage:output_type -> canopy.v1.Image
+	3,  // 78: canopy.v1.ComputeService.UpdateImage:output_type -> canopy.v1.Image
+	3,  // 79: canopy.v1.ComputeService.DeleteImage:output_type -> canopy.v1.Image
+	5,  // 80: canopy.v1.ComputeService.CreateServer:output_type -> canopy.v1.Server
+	5,  // 81: canopy.v1.ComputeService.GetServer:output_type -> canopy.v1.Server
+	19, // 82: canopy.v1.ComputeService.ListServers:output_type -> canopy.v1.ListServersResponse
+	5,  // 83: canopy.v1.ComputeService.DeleteServer:output_type -> canopy.v1.Server
+	5,  // 84: canopy.v1.ComputeService.StartServer:output_type -> canopy.v1.Server
+	5,  // 85: canopy.v1.ComputeService.StopServer:output_type -> canopy.v1.Server
+	5,  // 86: canopy.v1.ComputeService.RebootServer:output_type -> canopy.v1.Server
+	25, // 87: canopy.v1.ComputeService.WatchServers:output_type -> canopy.v1.WatchServersResponse
+	6,  // 88: canopy.v1.ComputeService.CreateKeypair:output_type -> canopy.v1.Keypair
+	6,  // 89: canopy.v1.ComputeService.GetKeypair:output_type -> canopy.v1.Keypair
+	29, // 90: canopy.v1.ComputeService.ListKeypairs:output_type -> canopy.v1.ListKeypairsResponse
+	31, // 91: canopy.v1.ComputeService.DeleteKeypair:output_type -> canopy.v1.DeleteKeypairResponse
+	73, // [73:92] is the sub-list for method output_type
+	54, // [54:73] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_compute_proto_init() }
@@ -2918,8 +3140,8 @@ func file_canopy_v1_compute_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_compute_proto_rawDesc), len(file_canopy_v1_compute_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   41,
+			NumEnums:      2,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,8 @@ const (
 	ComputeService_FindFlavor_FullMethodName    = "/canopy.v1.ComputeService/FindFlavor"
 	ComputeService_ListImages_FullMethodName    = "/canopy.v1.ComputeService/ListImages"
 	ComputeService_GetImage_FullMethodName      = "/canopy.v1.ComputeService/GetImage"
+	ComputeService_UpdateImage_FullMethodName   = "/canopy.v1.ComputeService/UpdateImage"
+	ComputeService_DeleteImage_FullMethodName   = "/canopy.v1.ComputeService/DeleteImage"
 	ComputeService_CreateServer_FullMethodName  = "/canopy.v1.ComputeService/CreateServer"
 	ComputeService_GetServer_FullMethodName     = "/canopy.v1.ComputeService/GetServer"
 	ComputeService_ListServers_FullMethodName   = "/canopy.v1.ComputeService/ListServers"
@@ -57,6 +59,13 @@ type ComputeServiceClient interface {
 	ListImages(ctx context.Context, in *ListImagesRequest, opts ...grpc.CallOption) (*ListImagesResponse, error)
 	// Gets an image by id or name.
 	GetImage(ctx context.Context, in *GetImageRequest, opts ...grpc.CallOption) (*Image, error)
+	// Changes who may see and use an image (visibility, shared_projects).
+	// Only the owning project (or an admin) may.
+	UpdateImage(ctx context.Context, in *UpdateImageRequest, opts ...grpc.CallOption) (*Image, error)
+	// Deletes an image at its cloud (Glance image; AMI and its snapshots)
+	// and canopy's records of it. Only the owning project (or an admin) may;
+	// the clouds' catalogue images are not canopy's to delete.
+	DeleteImage(ctx context.Context, in *DeleteImageRequest, opts ...grpc.CallOption) (*Image, error)
 	// Creates a server in the cloud its location routes to.
 	CreateServer(ctx context.Context, in *CreateServerRequest, opts ...grpc.CallOption) (*Server, error)
 	// Gets a server by id or name.
@@ -138,6 +147,26 @@ func (c *computeServiceClient) GetImage(ctx context.Context, in *GetImageRequest
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Image)
 	err := c.cc.Invoke(ctx, ComputeService_GetImage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *computeServiceClient) UpdateImage(ctx context.Context, in *UpdateImageRequest, opts ...grpc.CallOption) (*Image, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Image)
+	err := c.cc.Invoke(ctx, ComputeService_UpdateImage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *computeServiceClient) DeleteImage(ctx context.Context, in *DeleteImageRequest, opts ...grpc.CallOption) (*Image, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Image)
+	err := c.cc.Invoke(ctx, ComputeService_DeleteImage_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +321,13 @@ type ComputeServiceServer interface {
 	ListImages(context.Context, *ListImagesRequest) (*ListImagesResponse, error)
 	// Gets an image by id or name.
 	GetImage(context.Context, *GetImageRequest) (*Image, error)
+	// Changes who may see and use an image (visibility, shared_projects).
+	// Only the owning project (or an admin) may.
+	UpdateImage(context.Context, *UpdateImageRequest) (*Image, error)
+	// Deletes an image at its cloud (Glance image; AMI and its snapshots)
+	// and canopy's records of it. Only the owning project (or an admin) may;
+	// the clouds' catalogue images are not canopy's to delete.
+	DeleteImage(context.Context, *DeleteImageRequest) (*Image, error)
 	// Creates a server in the cloud its location routes to.
 	CreateServer(context.Context, *CreateServerRequest) (*Server, error)
 	// Gets a server by id or name.
@@ -343,6 +379,12 @@ func (UnimplementedComputeServiceServer) ListImages(context.Context, *ListImages
 }
 func (UnimplementedComputeServiceServer) GetImage(context.Context, *GetImageRequest) (*Image, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetImage not implemented")
+}
+func (UnimplementedComputeServiceServer) UpdateImage(context.Context, *UpdateImageRequest) (*Image, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateImage not implemented")
+}
+func (UnimplementedComputeServiceServer) DeleteImage(context.Context, *DeleteImageRequest) (*Image, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteImage not implemented")
 }
 func (UnimplementedComputeServiceServer) CreateServer(context.Context, *CreateServerRequest) (*Server, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateServer not implemented")
@@ -487,6 +529,42 @@ func _ComputeService_GetImage_Handler(srv interface{}, ctx context.Context, dec 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ComputeServiceServer).GetImage(ctx, req.(*GetImageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComputeService_UpdateImage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateImageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComputeServiceServer).UpdateImage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComputeService_UpdateImage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComputeServiceServer).UpdateImage(ctx, req.(*UpdateImageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComputeService_DeleteImage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteImageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComputeServiceServer).DeleteImage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComputeService_DeleteImage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComputeServiceServer).DeleteImage(ctx, req.(*DeleteImageRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -726,6 +804,14 @@ var ComputeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetImage",
 			Handler:    _ComputeService_GetImage_Handler,
+		},
+		{
+			MethodName: "UpdateImage",
+			Handler:    _ComputeService_UpdateImage_Handler,
+		},
+		{
+			MethodName: "DeleteImage",
+			Handler:    _ComputeService_DeleteImage_Handler,
 		},
 		{
 			MethodName: "CreateServer",

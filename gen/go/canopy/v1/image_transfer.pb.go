@@ -44,9 +44,14 @@ type ImageUploadHeader struct {
 	Sha256 string `protobuf:"bytes,9,opt,name=sha256,proto3" json:"sha256,omitempty"`
 	// Where the cloud processes uploaded data asynchronously, wait (bounded
 	// by the call's deadline) until the image is ACTIVE, or has failed.
-	Wait          bool `protobuf:"varint,10,opt,name=wait,proto3" json:"wait,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Wait bool `protobuf:"varint,10,opt,name=wait,proto3" json:"wait,omitempty"`
+	// Who besides the uploader's project may see and use it (default
+	// PRIVATE).
+	Visibility Visibility `protobuf:"varint,11,opt,name=visibility,proto3,enum=canopy.v1.Visibility" json:"visibility,omitempty"`
+	// With visibility SHARED, the projects it is shared with.
+	SharedProjects []string `protobuf:"bytes,12,rep,name=shared_projects,json=sharedProjects,proto3" json:"shared_projects,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ImageUploadHeader) Reset() {
@@ -147,6 +152,20 @@ func (x *ImageUploadHeader) GetWait() bool {
 		return x.Wait
 	}
 	return false
+}
+
+func (x *ImageUploadHeader) GetVisibility() Visibility {
+	if x != nil {
+		return x.Visibility
+	}
+	return Visibility_VISIBILITY_UNSPECIFIED
+}
+
+func (x *ImageUploadHeader) GetSharedProjects() []string {
+	if x != nil {
+		return x.SharedProjects
+	}
+	return nil
 }
 
 // UploadImageRequest is one message of an image upload stream.
@@ -399,7 +418,7 @@ var File_canopy_v1_image_transfer_proto protoreflect.FileDescriptor
 
 const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecanopy/v1/image_transfer.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x17canopy/v1/compute.proto\"\xc2\x03\n" +
+	"\x1ecanopy/v1/image_transfer.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x17canopy/v1/compute.proto\"\xa2\x04\n" +
 	"\x11ImageUploadHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x1f\n" +
@@ -414,7 +433,11 @@ const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"size_bytes\x18\b \x01(\x03H\x00R\tsizeBytes\x88\x01\x01\x12\x16\n" +
 	"\x06sha256\x18\t \x01(\tR\x06sha256\x12\x12\n" +
 	"\x04wait\x18\n" +
-	" \x01(\bR\x04wait\x1a9\n" +
+	" \x01(\bR\x04wait\x125\n" +
+	"\n" +
+	"visibility\x18\v \x01(\x0e2\x15.canopy.v1.VisibilityR\n" +
+	"visibility\x12'\n" +
+	"\x0fshared_projects\x18\f \x03(\tR\x0esharedProjects\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +
@@ -455,22 +478,24 @@ var file_canopy_v1_image_transfer_proto_goTypes = []any{
 	(*DownloadImageResponse)(nil), // 3: canopy.v1.DownloadImageResponse
 	nil,                           // 4: canopy.v1.ImageUploadHeader.LabelsEntry
 	(*Location)(nil),              // 5: canopy.v1.Location
-	(*Image)(nil),                 // 6: canopy.v1.Image
+	(Visibility)(0),               // 6: canopy.v1.Visibility
+	(*Image)(nil),                 // 7: canopy.v1.Image
 }
 var file_canopy_v1_image_transfer_proto_depIdxs = []int32{
 	5, // 0: canopy.v1.ImageUploadHeader.location:type_name -> canopy.v1.Location
 	4, // 1: canopy.v1.ImageUploadHeader.labels:type_name -> canopy.v1.ImageUploadHeader.LabelsEntry
-	0, // 2: canopy.v1.UploadImageRequest.header:type_name -> canopy.v1.ImageUploadHeader
-	6, // 3: canopy.v1.DownloadImageResponse.image:type_name -> canopy.v1.Image
-	1, // 4: canopy.v1.ImageTransferService.UploadImage:input_type -> canopy.v1.UploadImageRequest
-	2, // 5: canopy.v1.ImageTransferService.DownloadImage:input_type -> canopy.v1.DownloadImageRequest
-	6, // 6: canopy.v1.ImageTransferService.UploadImage:output_type -> canopy.v1.Image
-	3, // 7: canopy.v1.ImageTransferService.DownloadImage:output_type -> canopy.v1.DownloadImageResponse
-	6, // [6:8] is the sub-list for method output_type
-	4, // [4:6] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	6, // 2: canopy.v1.ImageUploadHeader.visibility:type_name -> canopy.v1.Visibility
+	0, // 3: canopy.v1.UploadImageRequest.header:type_name -> canopy.v1.ImageUploadHeader
+	7, // 4: canopy.v1.DownloadImageResponse.image:type_name -> canopy.v1.Image
+	1, // 5: canopy.v1.ImageTransferService.UploadImage:input_type -> canopy.v1.UploadImageRequest
+	2, // 6: canopy.v1.ImageTransferService.DownloadImage:input_type -> canopy.v1.DownloadImageRequest
+	7, // 7: canopy.v1.ImageTransferService.UploadImage:output_type -> canopy.v1.Image
+	3, // 8: canopy.v1.ImageTransferService.DownloadImage:output_type -> canopy.v1.DownloadImageResponse
+	7, // [7:9] is the sub-list for method output_type
+	5, // [5:7] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_image_transfer_proto_init() }
