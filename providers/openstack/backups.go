@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/backups"
@@ -140,21 +141,28 @@ func (c *Cloud) GetBackup(ctx context.Context, id string) (providers.Backup, err
 	return toBackup(region, *b), nil
 }
 
-func pickBackup(list []backups.Backup, tv string) (backups.Backup, bool) {
-	var best backups.Backup
-	found := false
-	for _, b := range list {
-		if b.Metadata == nil || (*b.Metadata)[volumeTokenKey] != tv {
-			continue
-		}
-		if st := backupStatus(b.Status); st == providers.StatusDeleting || st == providers.StatusDeleted {
-			continue
-		}
-		if !found || b.CreatedAt.Before(best.CreatedAt) || (b.CreatedAt.Equal(best.CreatedAt) && b.ID < best.ID) {
-			best, found = b, true
-		}
+// backupKind is the tokened-create rule (cinderKind) for backups.
+func backupKind(sc *gophercloud.ServiceClient) cinderKind[backups.Backup] {
+	return cinderKind[backups.Backup]{
+		token: func(b backups.Backup) string {
+			if b.Metadata == nil {
+				return ""
+			}
+			return (*b.Metadata)[volumeTokenKey]
+		},
+		status:  func(b backups.Backup) string { return b.Status },
+		created: func(b backups.Backup) time.Time { return b.CreatedAt },
+		id:      func(b backups.Backup) string { return b.ID },
+		norm:    backupStatus,
+		get: func(ctx context.Context, id string) (string, error) {
+			x, err := backups.Get(ctx, sc, id).Extract()
+			if err != nil {
+				return "", err
+			}
+			return x.Status, nil
+		},
+		del: func(ctx context.Context, id string) error { return backups.Delete(ctx, sc, id).ExtractErr() },
 	}
-	return best, found
 }
 
 // CreateBackup implements providers.Backups: a full backup, of an attached
@@ -185,7 +193,7 @@ func (c *Cloud) CreateBackup(ctx context.Context, spec providers.BackupSpec) (pr
 		if err != nil {
 			return backups.Backup{}, false, mapErr(err)
 		}
-		b, ok := pickBackup(all, tv)
+		b, ok := backupKind(sc).pick(all, tv)
 		return b, ok, nil
 	}
 	create := func(ctx context.Context) (backups.Backup, error) {
@@ -211,19 +219,8 @@ func (c *Cloud) CreateBackup(ctx context.Context, spec providers.BackupSpec) (pr
 	if err != nil {
 		return fail(err)
 	}
-	if tv != "" && !found {
-		if all, err := c.listBackups(ctx, sc); err == nil {
-			if w, ok := pickBackup(append(all, b), tv); ok && w.ID != b.ID {
-				deleteLoser(ctx, b.ID, func(ctx context.Context, id string) (string, error) {
-					x, err := backups.Get(ctx, sc, id).Extract()
-					if err != nil {
-						return "", err
-					}
-					return x.Status, nil
-				}, func(ctx context.Context, id string) error { return backups.Delete(ctx, sc, id).ExtractErr() })
-				return toBackup(region, w), nil
-			}
-		}
+	if !found {
+		b = backupKind(sc).settle(ctx, func(ctx context.Context) ([]backups.Backup, error) { return c.listBackups(ctx, sc) }, b, tv)
 	}
 	return toBackup(region, b), nil
 }

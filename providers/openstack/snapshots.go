@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/blockstorage/v3/snapshots"
@@ -51,21 +52,23 @@ func (c *Cloud) GetSnapshot(ctx context.Context, id string) (providers.Snapshot,
 	return toSnapshot(region, *s), nil
 }
 
-func pickSnapshot(list []snapshots.Snapshot, tv string) (snapshots.Snapshot, bool) {
-	var best snapshots.Snapshot
-	found := false
-	for _, s := range list {
-		if s.Metadata[volumeTokenKey] != tv {
-			continue
-		}
-		if st := snapshotStatus(s.Status); st == providers.StatusDeleting || st == providers.StatusDeleted {
-			continue
-		}
-		if !found || s.CreatedAt.Before(best.CreatedAt) || (s.CreatedAt.Equal(best.CreatedAt) && s.ID < best.ID) {
-			best, found = s, true
-		}
+// snapshotKind is the tokened-create rule (cinderKind) for snapshots.
+func snapshotKind(sc *gophercloud.ServiceClient) cinderKind[snapshots.Snapshot] {
+	return cinderKind[snapshots.Snapshot]{
+		token:   func(s snapshots.Snapshot) string { return s.Metadata[volumeTokenKey] },
+		status:  func(s snapshots.Snapshot) string { return s.Status },
+		created: func(s snapshots.Snapshot) time.Time { return s.CreatedAt },
+		id:      func(s snapshots.Snapshot) string { return s.ID },
+		norm:    snapshotStatus,
+		get: func(ctx context.Context, id string) (string, error) {
+			x, err := snapshots.Get(ctx, sc, id).Extract()
+			if err != nil {
+				return "", err
+			}
+			return x.Status, nil
+		},
+		del: func(ctx context.Context, id string) error { return snapshots.Delete(ctx, sc, id).ExtractErr() },
 	}
-	return best, found
 }
 
 // CreateSnapshot implements providers.Snapshots (Cinder answers with the
@@ -98,7 +101,7 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 		if err != nil {
 			return snapshots.Snapshot{}, false, mapErr(err)
 		}
-		s, ok := pickSnapshot(prior, tv)
+		s, ok := snapshotKind(sc).pick(prior, tv)
 		return s, ok, nil
 	}
 	create := func(ctx context.Context) (snapshots.Snapshot, error) {
@@ -119,19 +122,10 @@ func (c *Cloud) CreateSnapshot(ctx context.Context, spec providers.SnapshotSpec)
 	if err != nil {
 		return fail(err)
 	}
-	if tv != "" && !found {
-		if all, err := c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
-			if w, ok := pickSnapshot(append(all, created), tv); ok && w.ID != created.ID {
-				deleteLoser(ctx, created.ID, func(ctx context.Context, id string) (string, error) {
-					x, err := snapshots.Get(ctx, sc, id).Extract()
-					if err != nil {
-						return "", err
-					}
-					return x.Status, nil
-				}, func(ctx context.Context, id string) error { return snapshots.Delete(ctx, sc, id).ExtractErr() })
-				return toSnapshot(region, w), nil
-			}
-		}
+	if !found {
+		created = snapshotKind(sc).settle(ctx, func(ctx context.Context) ([]snapshots.Snapshot, error) {
+			return c.listSnapshots(ctx, sc, map[string]string{volumeTokenKey: tv})
+		}, created, tv)
 	}
 	return toSnapshot(region, created), nil
 }

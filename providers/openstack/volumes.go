@@ -380,23 +380,23 @@ func (c *Cloud) GetVolume(ctx context.Context, id string) (providers.Volume, err
 	return toVolume(region, *v), nil
 }
 
-// byToken returns the volume carrying token that wins: not being deleted,
-// the oldest (then the smallest id), so concurrent creators agree.
-func pickVolume(list []volumes.Volume, tv string) (volumes.Volume, bool) {
-	var best volumes.Volume
-	found := false
-	for _, v := range list {
-		if v.Metadata[volumeTokenKey] != tv {
-			continue // Cinder filtered, but check: never adopt a stranger
-		}
-		if st := volumeStatus(v.Status); st == providers.StatusDeleting || st == providers.StatusDeleted {
-			continue
-		}
-		if !found || v.CreatedAt.Before(best.CreatedAt) || (v.CreatedAt.Equal(best.CreatedAt) && v.ID < best.ID) {
-			best, found = v, true
-		}
+// volumeKind is the tokened-create rule (cinderKind) for volumes.
+func volumeKind(sc *gophercloud.ServiceClient) cinderKind[volumes.Volume] {
+	return cinderKind[volumes.Volume]{
+		token:   func(v volumes.Volume) string { return v.Metadata[volumeTokenKey] },
+		status:  func(v volumes.Volume) string { return v.Status },
+		created: func(v volumes.Volume) time.Time { return v.CreatedAt },
+		id:      func(v volumes.Volume) string { return v.ID },
+		norm:    volumeStatus,
+		get: func(ctx context.Context, id string) (string, error) {
+			x, err := volumes.Get(ctx, sc, id).Extract()
+			if err != nil {
+				return "", err
+			}
+			return x.Status, nil
+		},
+		del: func(ctx context.Context, id string) error { return volumes.Delete(ctx, sc, id, nil).ExtractErr() },
 	}
-	return best, found
 }
 
 // CreateVolume implements providers.Volumes: empty, from an image
@@ -444,7 +444,7 @@ func (c *Cloud) createVolume(ctx context.Context, spec providers.VolumeSpec, bac
 		if err != nil {
 			return volumes.Volume{}, false, mapErr(err)
 		}
-		v, ok := pickVolume(prior, tv)
+		v, ok := volumeKind(sc).pick(prior, tv)
 		return v, ok, nil
 	}
 	create := func(ctx context.Context) (volumes.Volume, error) {
@@ -459,21 +459,12 @@ func (c *Cloud) createVolume(ctx context.Context, spec providers.VolumeSpec, bac
 	if err != nil {
 		return fail(err)
 	}
-	if tv != "" && !found {
+	if !found {
 		// Another replica may have raced us past the lookup: the oldest
 		// volume with the token wins and the others are deleted.
-		if all, err := c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv}); err == nil {
-			if w, ok := pickVolume(append(all, v), tv); ok && w.ID != v.ID {
-				deleteLoser(ctx, v.ID, func(ctx context.Context, id string) (string, error) {
-					x, err := volumes.Get(ctx, sc, id).Extract()
-					if err != nil {
-						return "", err
-					}
-					return x.Status, nil
-				}, func(ctx context.Context, id string) error { return volumes.Delete(ctx, sc, id, nil).ExtractErr() })
-				return toVolume(region, w), nil
-			}
-		}
+		v = volumeKind(sc).settle(ctx, func(ctx context.Context) ([]volumes.Volume, error) {
+			return c.listVolumes(ctx, sc, map[string]string{volumeTokenKey: tv})
+		}, v, tv)
 	}
 	return toVolume(region, v), nil
 }
