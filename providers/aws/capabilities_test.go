@@ -15,7 +15,7 @@ import (
 // offers: with the SDK's clients (New resolves configuration without
 // calling AWS), and over EC2 clients with and without the EBS calls.
 func TestCapabilities(t *testing.T) {
-	wantIfaces := []string{"Compute", "FloatingIPs", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "VolumeDataCreator", "Volumes"}
+	wantIfaces := []string{"Compute", "FloatingIPs", "ImageDeleter", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "VolumeDataCreator", "Volumes"}
 	if got := providertest.Interfaces((*Cloud)(nil)); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*aws.Cloud implements %v, want %v", got, wantIfaces)
 	}

@@ -23,6 +23,8 @@ var capabilityInterfaces = []struct {
 	{"ContainerImages", is[providers.ContainerImages]},
 	{"Containers", is[providers.Containers]},
 	{"FloatingIPs", is[providers.FloatingIPs]},
+	{"IdentityService", is[providers.IdentityService]},
+	{"ImageDeleter", is[providers.ImageDeleter]},
 	{"ImageTransfer", is[providers.ImageTransfer]},
 	{"Limited", is[providers.Limited]},
 	{"Networks", is[providers.Networks]},

@@ -14,7 +14,7 @@ import (
 // dropped together with its assertion).
 func TestInterfaces(t *testing.T) {
 	want := []string{"Backups", "Compute", "ContainerCommitter", "ContainerEvents", "ContainerIO", "ContainerImages",
-		"Containers", "FloatingIPs", "ImageTransfer", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups",
+		"Containers", "FloatingIPs", "ImageDeleter", "ImageTransfer", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups",
 		"SignedURLServer", "SnapshotJobs", "Snapshots", "URLSigner", "VolumeData", "Volumes"}
 	if got := providertest.Interfaces((*sim.Cloud)(nil)); !slices.Equal(got, want) {
 		t.Errorf("*sim.Cloud implements %v, want %v", got, want)
