@@ -22,23 +22,7 @@ import (
 // cloud's own state is in the data dir, which the restart keeps.)
 // test/etcd/test.sh runs it with CANOPY_ETCD_ENDPOINTS set.
 func TestCanopydOnEtcd(t *testing.T) {
-	env := os.Getenv("CANOPY_ETCD_ENDPOINTS")
-	if env == "" {
-		t.Skip("CANOPY_ETCD_ENDPOINTS is not set: run test/etcd/test.sh")
-	}
-	eps := strings.Split(env, ",")
-	root := fmt.Sprintf("/canopy-test/canopyd-%x", time.Now().UnixNano())
-	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	t.Cleanup(func() { _, _ = cli.Delete(context.Background(), root+"/", clientv3.WithPrefix()) })
-	hosts := make([]string, len(eps))
-	for i, ep := range eps {
-		hosts[i] = strings.TrimPrefix(ep, "http://")
-	}
-	storeURL := "etcd://" + strings.Join(hosts, ",") + root
+	cli, root, storeURL := etcdStore(t, "canopyd")
 
 	data := t.TempDir()
 	cfg := canopydtest.WriteConfig(t, `
@@ -75,4 +59,29 @@ clouds:
 		t.Fatalf("after a restart on the same store: %v, %v\n%s", sv, err, d.Logs())
 	}
 	d.Stop()
+}
+
+// etcdStore gives a test its own key prefix in the cluster test/etcd/test.sh
+// started (CANOPY_ETCD_ENDPOINTS; the test skips without it): a client on
+// it, the prefix, and the --store URL naming it. The prefix is deleted, and
+// then the client closed, when the test ends.
+func etcdStore(t *testing.T, name string) (*clientv3.Client, string, string) {
+	t.Helper()
+	env := os.Getenv("CANOPY_ETCD_ENDPOINTS")
+	if env == "" {
+		t.Skip("CANOPY_ETCD_ENDPOINTS is not set: run test/etcd/test.sh")
+	}
+	eps := strings.Split(env, ",")
+	root := fmt.Sprintf("/canopy-test/%s-%x", name, time.Now().UnixNano())
+	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	t.Cleanup(func() { _, _ = cli.Delete(context.Background(), root+"/", clientv3.WithPrefix()) })
+	hosts := make([]string, len(eps))
+	for i, ep := range eps {
+		hosts[i] = strings.TrimPrefix(ep, "http://")
+	}
+	return cli, root, "etcd://" + strings.Join(hosts, ",") + root
 }

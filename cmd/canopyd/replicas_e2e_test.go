@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,23 +40,7 @@ func tokenKid(t *testing.T, tok string) string {
 // rotation through one reaches the other's token endpoint, and when one is
 // killed (SIGKILL) the other owns its cloud within the lease TTL + 1 s.
 func TestCanopydReplicasOnEtcd(t *testing.T) {
-	env := os.Getenv("CANOPY_ETCD_ENDPOINTS")
-	if env == "" {
-		t.Skip("CANOPY_ETCD_ENDPOINTS is not set: run test/etcd/test.sh")
-	}
-	eps := strings.Split(env, ",")
-	root := fmt.Sprintf("/canopy-test/replicas-%x", time.Now().UnixNano())
-	cli, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	t.Cleanup(func() { _, _ = cli.Delete(context.Background(), root+"/", clientv3.WithPrefix()) })
-	hosts := make([]string, len(eps))
-	for i, ep := range eps {
-		hosts[i] = strings.TrimPrefix(ep, "http://")
-	}
-	storeURL := "etcd://" + strings.Join(hosts, ",") + root
+	cli, root, storeURL := etcdStore(t, "replicas")
 	cfg := canopydtest.WriteConfig(t, `
 auth: {issuer_url: "http://canopy.replicas.test"}
 clouds:
