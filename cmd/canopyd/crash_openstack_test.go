@@ -244,7 +244,7 @@ wait:
 	if !gone {
 		t.Fatalf("the duplicate %s is still in Nova after 3 minutes\n%s", dup.ID, d.Logs())
 	}
-	if !strings.Contains(d.Logs(), "duplicate: deleted") {
+	if !d.WaitLog("duplicate: deleted", 2*time.Minute) {
 		t.Errorf("no duplicate log line:\n%s", d.Logs())
 	}
 	if got, err := d.Compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: sv.Id}); err != nil || got.NativeId != sv.NativeId {

@@ -293,6 +293,21 @@ func tryStartEnv(t testing.TB, dataDir string, env []string, args ...string) (*D
 // Logs is what canopyd printed so far.
 func (d *Daemon) Logs() string { return d.logs.String() }
 
+// WaitLog reports whether canopyd prints sub within timeout. A cloud can
+// show the effect of a call (Nova's task_state "deleting") before canopyd
+// has its answer and logs it, so tests wait for a line rather than read
+// the logs once.
+func (d *Daemon) WaitLog(sub string, timeout time.Duration) bool {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(100 * time.Millisecond) {
+		if strings.Contains(d.Logs(), sub) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 // WaitExit waits up to timeout for the process to exit by itself and
 // returns its exit error; exited is false on timeout.
 func (d *Daemon) WaitExit(timeout time.Duration) (err error, exited bool) {
