@@ -21,6 +21,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/docker/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=test/lib/apt.sh
+. "$HERE/../lib/apt.sh"
 
 # 1. The packages. policy-rc.d keeps the packages' own services from
 # starting while they install (a system dockerd would make docker0 and
@@ -32,15 +34,7 @@ command -v runc >/dev/null || missing+=(runc)
 [[ -x /usr/bin/docker ]] || command -v docker >/dev/null || missing+=(docker.io)
 if ((${#missing[@]})); then
 	log "installing ${missing[*]}"
-	policy=
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
-		{ [[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d; die "apt-get install ${missing[*]} failed"; }
-	[[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d
+	apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 fi
 
 mkdir -p "$RUN" "$DIR/containerd/root" "$DIR/containerd/state" "$DIR/containerd/opt" "$DIR/data" "$DIR/exec" "$DIR/cli"
