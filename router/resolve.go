@@ -68,6 +68,22 @@ func (r *Router) Adopt(ctx context.Context, cl *Cloud, kind string, natives []st
 	return ids, nil
 }
 
+// AdoptOne is Adopt for one native id; an empty one maps to the zero
+// Mapping, as Adopt leaves it out.
+func (r *Router) AdoptOne(ctx context.Context, cl *Cloud, kind, native string) (store.Mapping, error) {
+	if native == "" {
+		return store.Mapping{}, nil
+	}
+	ms, err := r.store.Adopt(ctx, cl.Name, kind, cl.Project, []string{native})
+	if err != nil {
+		return store.Mapping{}, StoreErr("adopt "+kind+" of "+cl.Name, err)
+	}
+	if len(ms) != 1 {
+		return store.Mapping{}, status.Errorf(codes.Internal, "adopt %s %s of %s: store answered %d mappings for one id", kind, native, cl.Name, len(ms))
+	}
+	return ms[0], nil
+}
+
 // RouteCreate picks the cloud a create goes to: location.cloud, else the
 // cloud location.zone routes to, else the only cloud.
 func (r *Router) RouteCreate(loc *canopyv1.Location) (*Cloud, error) {

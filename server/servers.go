@@ -48,8 +48,25 @@ func (s serverViews) serversPB(ctx context.Context, cl *router.Cloud, list []pro
 	return out, nil
 }
 
-// serverPB1 converts one server whose canopy id is known.
-func (s serverViews) serverPB1(ctx context.Context, cl *router.Cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
+// serverPB1 converts one server whose mapping is known. When the server is
+// the one m is bound to and carries no other id's token there is nothing
+// to claim, and only its flavor and image are mapped (the cached
+// GetServer path: no batch maps); otherwise the list path decides.
+func (s serverViews) serverPB1(ctx context.Context, cl *router.Cloud, m store.Mapping, sv providers.Server) (*canopyv1.Server, error) {
+	if tok := sv.Properties[providers.PropToken]; (tok == "" || tok == m.ID) && sv.NativeID == m.NativeID {
+		f, err := s.rt.AdoptOne(ctx, cl, providers.KindFlavor, sv.FlavorID)
+		if err != nil {
+			return nil, err
+		}
+		i, err := s.rt.AdoptOne(ctx, cl, providers.KindImage, sv.ImageID)
+		if err != nil {
+			return nil, err
+		}
+		out := serverPB(cl.Name, m.ID, sv, f.ID, i.ID)
+		out.Location.Project = m.Project
+		return out, nil
+	}
+	id := m.ID
 	out, err := s.serversPB(ctx, cl, []providers.Server{sv})
 	if err != nil {
 		return nil, err
@@ -115,7 +132,7 @@ func (s *computeService) findServer(ctx context.Context, v string) (*router.Clou
 	if err != nil {
 		return nil, m, nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
-	out, err := s.serverPB1(ctx, cl, m.ID, sv)
+	out, err := s.serverPB1(ctx, cl, m, sv)
 	return cl, m, out, err
 }
 
@@ -235,7 +252,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 		}
 		return s.withAutoIP(ctx, cl, m, out.GetLocation().GetZone(), !created)
 	}
-	return s.serverPB1(ctx, cl, m.ID, sv)
+	return s.serverPB1(ctx, cl, m, sv)
 }
 
 // withAutoIP associates a floating IP with a new, ACTIVE server and
@@ -273,13 +290,13 @@ func (s *computeService) afterAction(ctx context.Context, cl *router.Cloud, m st
 		if !present {
 			return nil, router.NotFound(providers.KindServer, m.ID)
 		}
-		return s.serverPB1(ctx, cl, m.ID, sv)
+		return s.serverPB1(ctx, cl, m, sv)
 	}
 	sv, err := cl.Compute.GetServer(ctx, m.NativeID)
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
-	return s.serverPB1(ctx, cl, m.ID, sv)
+	return s.serverPB1(ctx, cl, m, sv)
 }
 
 // DeleteServer implements canopyv1.ComputeServiceServer.
@@ -326,7 +343,7 @@ func (s *computeService) DeleteServer(ctx context.Context, req *canopyv1.DeleteS
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
-	return s.serverPB1(ctx, cl, m.ID, sv)
+	return s.serverPB1(ctx, cl, m, sv)
 }
 
 // serverAction runs start/stop/reboot and optionally waits for the result.
