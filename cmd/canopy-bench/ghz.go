@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 )
 
 // ghzRun is one external load run: ghz (github.com/bojand/ghz) in its own
@@ -152,28 +150,11 @@ func p3ghz(ctx context.Context, bin, protoset string, dur time.Duration, conc, t
 	if _, err := os.Stat(protoset); err != nil {
 		return fmt.Errorf("-protoset: %w", err)
 	}
-	d, err := start(ctx, `
-clouds:
-  - {name: c1, kind: sim, options: {servers: 100}, cache: {servers: 1h}, rate_limit: {rate: -1}}
-`, 0, 1)
+	d, id, bareAddr, stop, err := p3Env(ctx, 1)
 	if err != nil {
 		return err
 	}
-	defer d.stop()
-	list, err := d.compute(0).ListServers(ctx, &canopyv1.ListServersRequest{PageSize: 100})
-	if err != nil || len(list.Servers) != 100 {
-		return fmt.Errorf("list: %v (%d)", err, len(list.GetServers()))
-	}
-	id := list.Servers[42].Id
-	one, err := d.compute(0).GetServer(ctx, &canopyv1.GetServerRequest{Id: id})
-	if err != nil {
-		return err
-	}
-	bareAddr, stopBare, err := serveBare(&bare{get: one, list: list})
-	if err != nil {
-		return err
-	}
-	defer stopBare()
+	defer stop()
 	upstreamBefore := d.sim("c1").Calls("")
 	for _, c := range []struct{ name, call, data string }{
 		{"GetServer", "canopy.v1.ComputeService/GetServer", fmt.Sprintf(`{"id":%q}`, id)},
