@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -87,7 +88,13 @@ func (s serverViews) cloudServers(ctx context.Context, cl *router.Cloud) ([]*can
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "list servers", err)
 	}
-	return cl.ServerMemo.Convert(list, func() ([]*canopyv1.Server, error) { return s.serversPB(ctx, cl, list) })
+	return cl.ServerMemo.Convert(list, func() ([]*canopyv1.Server, error) {
+		out, err := s.serversPB(ctx, cl, list)
+		// In list order once, when converted: every list of this cloud
+		// alone then pages without sorting (router.Paginate).
+		sort.Slice(out, func(i, j int) bool { return serverKey(out[i]) < serverKey(out[j]) })
+		return out, err
+	})
 }
 
 func serverKey(sv *canopyv1.Server) string {
