@@ -103,6 +103,9 @@ func (c *Cloud) inspect(ctx context.Context, id string) (*host, string, containe
 		return nil, "", container.InspectResponse{}, err
 	}
 	in, err := h.cli.ContainerInspect(ctx, did)
+	if cerrdefs.IsNotFound(err) {
+		in, err = c.inspectRecreated(ctx, h, did, err) // recreate.go
+	}
 	if err != nil {
 		return nil, "", in, mapErr(err, h, "inspect", did)
 	}
