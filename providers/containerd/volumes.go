@@ -62,7 +62,9 @@ type volumeMeta struct {
 func metaRoot(dataDir string) string { return filepath.Join(dataDir, "volume-meta") }
 
 func (a *Adapter) volumeDir(name string) string { return filepath.Join(volumesRoot(a.dataDir), name) }
-func (a *Adapter) metaPath(name string) string  { return filepath.Join(metaRoot(a.dataDir), name+".json") }
+func (a *Adapter) metaPath(name string) string {
+	return filepath.Join(metaRoot(a.dataDir), name+".json")
+}
 
 // readMeta reads a volume's record; a directory without one (made by a
 // mount) gets a record of its name and time. A missing directory is
