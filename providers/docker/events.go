@@ -37,6 +37,9 @@ func (c *Cloud) ContainerEvents(ctx context.Context) (<-chan providers.Container
 			for {
 				select {
 				case m := <-msgs:
+					if m.Actor.Attributes[labelHelper] != "" {
+						continue // VolumeData's helper (volume_data.go)
+					}
 					ev := providers.ContainerEvent{NativeID: c.nativeID(h, eventID(m)), Action: eventAction(string(m.Action)), Time: eventTime(m)}
 					select {
 					case out <- ev:
