@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -45,16 +46,16 @@ func mountsVolumes(cl *router.Cloud) bool {
 
 // attachTarget resolves AttachVolumeRequest.server in the volume's cloud:
 // a server, or on a container cloud a container (canopy id or name).
-func (v *volumeService) attachTarget(ctx context.Context, req *canopyv1.AttachVolumeRequest, cl *router.Cloud) (store.Mapping, error) {
-	m, err := v.findServerIn(ctx, "server", req.GetServer(), cl)
+func (v *volumeService) attachTarget(ctx context.Context, ref string, cl *router.Cloud) (store.Mapping, error) {
+	m, err := v.findServerIn(ctx, "server", ref, cl)
 	if err == nil || status.Code(err) != codes.NotFound || !mountsVolumes(cl) {
 		return m, err
 	}
 	cv := containerViews{rt: v.rt, store: v.store, log: v.log}
-	f, cerr := cv.find(ctx, "server", req.GetServer())
+	f, cerr := cv.find(ctx, "server", ref)
 	if cerr != nil {
 		if status.Code(cerr) == codes.NotFound {
-			return m, status.Errorf(codes.NotFound, "server: no server or container %q in cloud %q", req.GetServer(), cl.Name)
+			return m, status.Errorf(codes.NotFound, "server: no server or container %q in cloud %q", ref, cl.Name)
 		}
 		return m, cerr
 	}
@@ -65,6 +66,16 @@ func (v *volumeService) attachTarget(ctx context.Context, req *canopyv1.AttachVo
 		return m, status.Errorf(codes.FailedPrecondition, "container %s is still being created in cloud %q", f.m.ID, cl.Name)
 	}
 	return f.m, nil
+}
+
+// sameContainer says whether an attachment's server (the servers-view id
+// of a container) is the container sm, on a container cloud.
+func (v *volumeService) sameContainer(ctx context.Context, cl *router.Cloud, serverID string, sm store.Mapping) bool {
+	if !mountsVolumes(cl) || sm.Kind != providers.KindContainer {
+		return false
+	}
+	m, err := v.store.Get(ctx, serverID)
+	return err == nil && m.NativeID != "" && m.NativeID == sm.NativeID
 }
 
 // stepAttachAt mounts a volume at the path the request named.
@@ -95,8 +106,8 @@ func resolveVolumeMounts(ctx context.Context, rt router.Resolver, st store.Store
 			if vm, err = st.Get(ctx, id); err != nil || vm.Kind != providers.KindVolume {
 				return router.BadRequest(field, "no volume with id %s", id)
 			}
-			if p := router.Project(ctx); p != "" && vm.Project != "" && vm.Project != p {
-				return router.BadRequest(field, "no volume with id %s", id)
+			if vm.Project != router.Project(ctx) {
+				return router.BadRequest(field, "no volume with id %s", id) // another project's
 			}
 		} else {
 			if cl.Storage == nil {
@@ -108,7 +119,7 @@ func resolveVolumeMounts(ctx context.Context, rt router.Resolver, st store.Store
 			}
 			native := ""
 			for _, x := range list {
-				if x.Name == m.Source && x.NativeID != m.Source {
+				if x.Name == m.Source && x.NativeID != m.Source && ownVolume(ctx, st, cl, x.NativeID) {
 					if native != "" {
 						return router.BadRequest(field, "several volumes are named %q in cloud %q: name one by its id", m.Source, cl.Name)
 					}
@@ -152,4 +163,16 @@ func mountsChanged(cl *router.Cloud) {
 	if cl.StorageCache != nil && mountsVolumes(cl) {
 		cl.StorageCache.InvalidateVolumes()
 	}
+}
+
+// ownVolume says whether the caller's project may mount a volume of cl:
+// its own, or one canopy has not mapped yet (the cloud's own, as
+// router.ResolveIn has it). Volumes shared with the project are not
+// mounted by name (nor by id): a mount writes.
+func ownVolume(ctx context.Context, st store.Store, cl *router.Cloud, native string) bool {
+	m, err := st.Lookup(ctx, cl.Name, providers.KindVolume, native)
+	if errors.Is(err, store.ErrNotFound) {
+		return true
+	}
+	return err == nil && m.Project == router.Project(ctx)
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/canopy-cloud/canopy/auth"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers/sim"
 )
@@ -39,13 +40,21 @@ func TestVolumeMountErrors(t *testing.T) {
 			return err
 		}
 	}
-	mount := func(cloud, source string) func(ctx context.Context) error {
+	occ, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(bearer(mintToken(t, e.srv, "other", auth.ScopeRead, auth.ScopeWrite))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { occ.Close() })
+	otherCtrs := canopyv1.NewContainerServiceClient(occ)
+	mountAs := func(ctrs canopyv1.ContainerServiceClient, cloud, source string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
 			_, err := ctrs.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: "mounter", Location: &canopyv1.Location{Cloud: cloud}, Image: sim.DefaultContainerImage,
 				Command: []string{"true"}, Mounts: []*canopyv1.ContainerMount{{Source: source, Target: "/data"}}})
 			return err
 		}
 	}
+	mount := func(cloud, source string) func(ctx context.Context) error { return mountAs(ctrs, cloud, source) }
 	for _, tc := range []struct {
 		name     string
 		call     func(ctx context.Context) error
@@ -59,6 +68,7 @@ func TestVolumeMountErrors(t *testing.T) {
 		{"mount: a volume of another cloud", mount("west", fx.free), codes.InvalidArgument, "mounts[0].source", []string{"east", "west"}},
 		{"mount: no such volume", mount("east", missing), codes.InvalidArgument, "mounts[0].source", []string{missing}},
 		{"mount: a snapshot's id", mount("east", fx.snap), codes.InvalidArgument, "mounts[0].source", nil},
+		{"mount: another project's volume", mountAs(otherCtrs, "east", fx.free), codes.InvalidArgument, "mounts[0].source", []string{fx.free}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantErr(t, tc.call(ctxT(t)), tc.code, tc.field, tc.mentions...)

@@ -336,7 +336,7 @@ func (v *volumeService) AttachVolume(ctx context.Context, req *canopyv1.AttachVo
 		if req.GetMountPath() != "" && !mountsVolumes(sc) {
 			return opRequest{}, status.Errorf(codes.FailedPrecondition, "mount_path: cloud %q attaches volumes to servers as devices; a mount path is for container clouds", sc.Name)
 		}
-		sm, err := v.attachTarget(ctx, req, sc)
+		sm, err := v.attachTarget(ctx, req.GetServer(), sc)
 		if err != nil {
 			return opRequest{}, err
 		}
@@ -362,7 +362,7 @@ func (v *volumeService) DetachVolume(ctx context.Context, req *canopyv1.DetachVo
 		}
 		var sm store.Mapping
 		if req.GetServer() != "" {
-			if sm, err = v.findServerIn(ctx, "server", req.GetServer(), sc); err != nil {
+			if sm, err = v.attachTarget(ctx, req.GetServer(), sc); err != nil { // volume_mounts.go
 				return opRequest{}, err
 			}
 		} else {
@@ -375,7 +375,7 @@ func (v *volumeService) DetachVolume(ctx context.Context, req *canopyv1.DetachVo
 		}
 		attached := false
 		for _, a := range cur.Attachments {
-			attached = attached || a.ServerId == sm.ID
+			attached = attached || a.ServerId == sm.ID || v.sameContainer(ctx, sc, a.ServerId, sm) // volume_mounts.go
 		}
 		if !attached {
 			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to server %s in cloud %q", m.ID, sm.ID, sc.Name)

@@ -176,6 +176,20 @@ func TestContainerVolumesEndToEnd(t *testing.T) {
 			if out := c.runToEnd(ctx, later.Id); !strings.Contains(out, stamp) {
 				t.Errorf("the volume restored from the backup read back: %q; want %s", out, stamp)
 			}
+			// Detached from the stopped container (named by its container
+			// id), then free to delete.
+			var det canopyv1.Volume
+			op, err = vc.DetachVolume(ctx, &canopyv1.DetachVolumeRequest{Id: fromBak.Id, Server: later.Id, Wait: true})
+			c.opResult(ctx, op, err, &det)
+			if len(det.Attachments) != 0 {
+				t.Errorf("detached volume = %v; want no attachments", det.Attachments)
+			}
+			if ct, err := c.c.GetContainer(ctx, &canopyv1.GetContainerRequest{Id: later.Id}); err != nil || len(ct.Mounts) != 0 {
+				t.Errorf("container after the detach = mounts %v, %v; want it, with none", ct.GetMounts(), err)
+			}
+			var gone canopyv1.Volume
+			op, err = vc.DeleteVolume(ctx, &canopyv1.DeleteVolumeRequest{Id: fromBak.Id, Wait: true})
+			c.opResult(ctx, op, err, &gone)
 
 			// A mount target that is not absolute is refused, naming it.
 			_, err = c.c.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: prefix + "-bad", Location: loc(cloud), Image: e2eImage,
