@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
@@ -79,5 +80,27 @@ func TestVolumeNameFor(t *testing.T) {
 	}
 	if got, err := volumeNameFor(providers.VolumeSpec{IdempotencyToken: "has spaces/and slashes"}); err != nil || !dockerVolumeName.MatchString(got) {
 		t.Errorf("volumeNameFor(odd token) = %q, %v; want a valid Docker name", got, err)
+	}
+}
+
+// TestPlaceByVolumes: on a cloud of several hosts a container goes where
+// the volumes it mounts are.
+func TestPlaceByVolumes(t *testing.T) {
+	c := &Cloud{name: "d", byName: map[string]*host{"a": {name: "a"}, "b": {name: "b"}}}
+	vol := func(src string) providers.Mount {
+		return providers.Mount{Type: "volume", Source: src, Target: "/" + src[len(src)-1:]}
+	}
+	got, err := c.placeByVolumes(providers.ContainerSpec{Mounts: []providers.Mount{vol("a/x"), vol("plain"), {Type: "bind", Source: "/srv", Target: "/srv"}}})
+	if err != nil || got.Host != "a" || got.Mounts[0].Source != "x" || got.Mounts[1].Source != "plain" || got.Mounts[2].Source != "/srv" {
+		t.Errorf("placeByVolumes = %+v, %v; want host a, volume x", got, err)
+	}
+	for name, spec := range map[string]providers.ContainerSpec{
+		"two hosts":    {Mounts: []providers.Mount{vol("a/x"), vol("b/y")}},
+		"another host": {Host: "b", Mounts: []providers.Mount{vol("a/x")}},
+		"no such host": {Mounts: []providers.Mount{vol("c/x")}},
+	} {
+		if _, err := c.placeByVolumes(spec); !errors.Is(err, providers.ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
 	}
 }

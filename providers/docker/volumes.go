@@ -306,3 +306,32 @@ func (c *Cloud) ExtendVolume(ctx context.Context, id string, sizeGiB int64) erro
 }
 
 func isNotFound(err error) bool { return errors.Is(err, providers.ErrNotFound) }
+
+// placeByVolumes puts a container on the host of the volumes it mounts
+// by native id ("<host>/<name>" on a cloud of several hosts: a Docker
+// volume lives on one host) and gives Docker the bare names. Volumes on
+// different hosts, or on another host than the one the spec names, are
+// ErrInvalid.
+func (c *Cloud) placeByVolumes(spec providers.ContainerSpec) (providers.ContainerSpec, error) {
+	var mounts []providers.Mount
+	for i, m := range spec.Mounts {
+		hostName, name := splitID(m.Source)
+		if m.Type != "volume" || hostName == "" {
+			continue
+		}
+		if _, ok := c.byName[hostName]; !ok {
+			return spec, fmt.Errorf("mounts[%d]: volume %q: no host named %q in cloud %s: %w", i, m.Source, hostName, c.name, providers.ErrInvalid)
+		}
+		if spec.Host != "" && spec.Host != hostName {
+			return spec, fmt.Errorf("mounts[%d]: volume %q is on host %s, the container is to run on host %s: %w", i, m.Source, hostName, spec.Host, providers.ErrInvalid)
+		}
+		if mounts == nil {
+			mounts = append([]providers.Mount(nil), spec.Mounts...)
+		}
+		spec.Host, mounts[i].Source = hostName, name
+	}
+	if mounts != nil {
+		spec.Mounts = mounts
+	}
+	return spec, nil
+}
