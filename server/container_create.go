@@ -46,11 +46,11 @@ func (s *containerService) CreateContainer(ctx context.Context, req *canopyv1.Cr
 		if z := req.GetLocation().GetZone(); z != "" && spec.Host == "" {
 			spec.Host = z
 		}
-		if err := resolveVolumeMounts(ctx, s.rt, s.store, cl, spec.Mounts); err != nil { // volume_mounts.go
-			return opRequest{}, err
-		}
 		deps, err := s.resolveDeps(ctx, cl, req)
 		if err != nil {
+			return opRequest{}, err
+		}
+		if err := resolveVolumeMounts(ctx, s.rt, s.store, cl, spec.Mounts); err != nil { // volume_mounts.go
 			return opRequest{}, err
 		}
 		// A name taken on the host is refused now, not after the operation
