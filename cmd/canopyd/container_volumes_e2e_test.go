@@ -83,13 +83,15 @@ func TestContainerVolumesEndToEnd(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			prefix := fmt.Sprintf("vol%d", time.Now().UnixNano()%1e6)
-			t.Cleanup(func() { cleanupPrefix(t, c, cloud, prefix) })
 			var vols []string
-			t.Cleanup(func() {
+			t.Cleanup(func() { // after the containers that mount them
 				for _, id := range vols {
-					_, _ = vc.DeleteVolume(context.Background(), &canopyv1.DeleteVolumeRequest{Id: id, Wait: true})
+					if _, err := vc.DeleteVolume(context.Background(), &canopyv1.DeleteVolumeRequest{Id: id, Wait: true}); err != nil && status.Code(err) != codes.NotFound {
+						t.Errorf("cleanup: delete volume %s: %v", id, err)
+					}
 				}
 			})
+			t.Cleanup(func() { cleanupPrefix(t, c, cloud, prefix) })
 			newVolume := func(req *canopyv1.CreateVolumeRequest) *canopyv1.Volume {
 				t.Helper()
 				req.Location, req.SizeGib, req.Wait = loc(cloud), 1, true
