@@ -50,6 +50,9 @@ func (s *containerService) CreateContainer(ctx context.Context, req *canopyv1.Cr
 		if err != nil {
 			return opRequest{}, err
 		}
+		if err := resolveVolumeMounts(ctx, s.rt, s.store, cl, spec.Mounts); err != nil { // volume_mounts.go
+			return opRequest{}, err
+		}
 		// A name taken on the host is refused now, not after the operation
 		// began (the runtime would refuse it too: this is the clear error).
 		if list, err := cl.Containers.ListContainers(ctx); err == nil {

@@ -41,7 +41,7 @@ func containerEnv(t *testing.T) runtimeEnv {
 	return e
 }
 
-func (e runtimeEnv) config(t *testing.T) string {
+func (e runtimeEnv) config(t testing.TB) string {
 	return canopydtest.WriteConfig(t, fmt.Sprintf(`
 clouds:
   - name: dock

@@ -33,6 +33,10 @@ func (c *Cloud) CreateContainer(ctx context.Context, spec providers.ContainerSpe
 	if err := c.validateSpec(spec); err != nil {
 		return providers.Container{}, fmt.Errorf("docker: create container %q: %w", spec.Name, err)
 	}
+	spec, err := c.placeByVolumes(spec) // volumes.go
+	if err != nil {
+		return providers.Container{}, fmt.Errorf("docker: create container %q: %w", spec.Name, err)
+	}
 	h, err := c.hostFor(ctx, spec.Host)
 	if err != nil {
 		return providers.Container{}, err

@@ -38,6 +38,7 @@ var capabilityInterfaces = []struct {
 	{"URLSigner", is[providers.URLSigner]},
 	{"VolumeData", is[providers.VolumeData]},
 	{"VolumeDataCreator", is[providers.VolumeDataCreator]},
+	{"VolumeMounter", is[providers.VolumeMounter]},
 	{"Volumes", is[providers.Volumes]},
 }
 

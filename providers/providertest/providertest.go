@@ -69,6 +69,15 @@ type Fixture struct {
 	// volume's bytes back (ReadVolumeData), though the adapter implements
 	// it: the Data part's read checks are then skipped, named.
 	VolumeDataUnreadable string
+	// VolumeDataTar says a volume's data (VolumeData) is a tar of its
+	// files, not its blocks: container runtimes' volumes are directories.
+	// The suite then writes a tar holding one file and checks that the
+	// tar read back holds that file with the same bytes.
+	VolumeDataTar bool
+	// VolumeUnsupported names parts of the Volumes section the cloud
+	// cannot do, each with why (keys: the UnsupportedVol* constants in
+	// volumes.go); those parts check ErrUnsupported and say so.
+	VolumeUnsupported map[string]string
 	// ContainerImage is a busybox image the container runtime already has:
 	// every applet in /bin, an /etc/passwd with root and nobody, httpd's
 	// /www/index.html (default canopy-test/busybox:latest, built from

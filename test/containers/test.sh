@@ -7,10 +7,14 @@
 # test/containerd/up.sh: loopback only, nothing on the host's network
 # changed), then runs
 #   - the Containers conformance on Docker and on containerd (the adapters'
-#     tagged tests, test/docker/test.sh and test/containerd/test.sh), and
+#     tagged tests, test/docker/test.sh and test/containerd/test.sh), with
+#     the Volumes section (volumes, mounts, data as a tar) bare and through
+#     canopy's emulation of snapshots and backups, and
 #   - canopyd end to end over both (cmd/canopyd/containers_e2e_test.go:
 #     healthcheck, exec, logs -f, a depends_on chain, kill -9 in the middle
-#     of it, lists checked against docker ps and ctr), and
+#     of it, lists checked against docker ps and ctr;
+#     container_volumes_e2e_test.go: a volume mounted, written, snapshotted,
+#     backed up, restored and read back in other containers), and
 # stops the engines it started (CANOPY_CONTAINERS_KEEP=1 leaves them up).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -1195,7 +1195,9 @@ type ContainerMount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "volume" (default), "bind" or "tmpfs".
 	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	// The runtime's volume name, or the host path for a bind.
+	// For a volume: a canopy volume of the container's cloud (id or name),
+	// or else the runtime's volume name (made on first use); for a bind,
+	// the host path.
 	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
 	// The path inside the container.
 	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
