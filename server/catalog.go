@@ -160,6 +160,9 @@ func (s *computeService) ListImages(ctx context.Context, req *canopyv1.ListImage
 	if err != nil {
 		return nil, err
 	}
+	if err := s.places.withPlacements(ctx, page...); err != nil {
+		return nil, router.StoreErr("list image placements", err)
+	}
 	return &canopyv1.ListImagesResponse{Images: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
@@ -192,7 +195,11 @@ func (s *computeService) GetImage(ctx context.Context, req *canopyv1.GetImageReq
 	if err != nil {
 		return nil, err
 	}
-	return withSharing(imagePB(cl.Name, m.ID, im), m, sh), nil
+	out := withSharing(imagePB(cl.Name, m.ID, im), m, sh)
+	if err := s.places.withPlacements(ctx, out); err != nil {
+		return nil, router.StoreErr("get image placements", err)
+	}
+	return out, nil
 }
 
 // flavorNames and imageNames feed resolveIn.
