@@ -354,3 +354,28 @@ func (s *imageService) ListImagePlacements(ctx context.Context, req *canopyv1.Li
 	}
 	return set.pb(), nil
 }
+
+// placeForServer places the image ref names (as the caller sees it) in
+// cl, the cloud a server is being created in, when it is in another
+// cloud, and returns the canopy id of its placement there. placed is
+// false when ref names no image the caller sees elsewhere (the caller's
+// own error about ref stands).
+func (s *computeService) placeForServer(ctx context.Context, cl *router.Cloud, ref string) (string, bool, error) {
+	if s.repl == nil || s.repl.ops == nil {
+		return "", false, nil
+	}
+	im, err := s.GetImage(ctx, &canopyv1.GetImageRequest{Id: ref})
+	if err != nil || im.GetLocation().GetCloud() == cl.Name {
+		return "", false, nil
+	}
+	if err := s.repl.checkTargets("image", []string{cl.Name}, im.GetDiskFormat()); err != nil {
+		return "", false, status.Errorf(status.Code(err), "image %s is in cloud %q, and placing it in cloud %q for the server: %s",
+			im.GetId(), im.GetLocation().GetCloud(), cl.Name, status.Convert(err).Message())
+	}
+	pl, err := s.repl.Place(ctx, project(ctx), im.GetId(), cl.Name, nil)
+	if err != nil {
+		return "", false, status.Errorf(status.Code(err), "image %s is in cloud %q; placing it in cloud %q for the server: %s",
+			im.GetId(), im.GetLocation().GetCloud(), cl.Name, status.Convert(err).Message())
+	}
+	return pl.ImageID, true, nil
+}

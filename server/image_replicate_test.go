@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,5 +274,46 @@ func TestReplicateImageErrors(t *testing.T) {
 	}
 	if e.srv.repl.moved.Load() != 0 {
 		t.Fatalf("refused requests moved %d bytes", e.srv.repl.moved.Load())
+	}
+}
+
+// CreateServer with an image of another cloud places it first, then
+// boots from the placement; a second server moves no bytes.
+func TestCreateServerPlacesImage(t *testing.T) {
+	e := newEnv(t, replicaClouds)
+	c := imageClients(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	data := diskBytes()
+	im, err := uploadFormat(ctx, c, "src", "bootme", "raw", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "web", Flavor: "m1.tiny", Image: im.Id, Location: &canopyv1.Location{Cloud: "any"}, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.compute.GetImage(ctx, &canopyv1.GetImageRequest{Id: im.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sv.ImageId != got.Placements["any"] || sv.ImageId == "" || e.srv.repl.moved.Load() != int64(len(data)) {
+		t.Fatalf("server boots %q; the image's placements %v; %d bytes moved", sv.ImageId, got.Placements, e.srv.repl.moved.Load())
+	}
+	if _, err := e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "web2", Flavor: "m1.tiny", Image: "bootme", Location: &canopyv1.Location{Cloud: "any"}}); err != nil {
+		t.Fatal(err)
+	}
+	if e.srv.repl.moved.Load() != int64(len(data)) {
+		t.Fatalf("the second server moved %d more bytes", e.srv.repl.moved.Load()-int64(len(data)))
+	}
+	// A cloud that cannot take the image's format: FAILED_PRECONDITION
+	// naming both clouds, and no server.
+	iso, err := uploadFormat(ctx, c, "src", "cd", "iso", []byte("iso"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: "nope", Flavor: "m1.tiny", Image: iso.Id, Location: &canopyv1.Location{Cloud: "rawonly"}})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), `cloud "rawonly"`) {
+		t.Fatalf("boot an iso in a raw-only cloud: %v", err)
 	}
 }
