@@ -174,7 +174,17 @@ func (s *computeService) GetImage(ctx context.Context, req *canopyv1.GetImageReq
 	}
 	if !isID {
 		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.visibleImages)
-		return router.PickByName(providers.KindImage, "id", v, all, errs)
+		if all, err = s.places.oneByName(ctx, all, v); err != nil {
+			return nil, err
+		}
+		im, err := router.PickByName(providers.KindImage, "id", v, all, errs)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.places.withPlacements(ctx, im); err != nil {
+			return nil, router.StoreErr("get image placements", err)
+		}
+		return im, nil
 	}
 	cl, m, err := s.rt.LookupID(ctx, providers.KindImage, v)
 	if err != nil {

@@ -192,3 +192,40 @@ func (p *placements) withPlacements(ctx context.Context, ims ...*canopyv1.Image)
 	}
 	return nil
 }
+
+// oneByName keeps, of the images named name that are placements of one
+// image (its origin and replicas), only the origin: one image in many
+// clouds is one name, not an ambiguity. Other images stay as they are.
+func (p *placements) oneByName(ctx context.Context, ims []*canopyv1.Image, name string) ([]*canopyv1.Image, error) {
+	if p == nil {
+		return ims, nil
+	}
+	origins := map[string]string{} // image id → origin id, of those named name
+	for _, im := range ims {
+		if im.GetName() != name {
+			continue
+		}
+		o, err := p.originOf(ctx, im.GetId())
+		if err != nil {
+			return nil, err
+		}
+		origins[im.GetId()] = o
+	}
+	if len(origins) < 2 {
+		return ims, nil
+	}
+	// The one kept of each group: its origin when listed, else the first.
+	keep := map[string]string{}
+	for _, im := range ims {
+		if o, named := origins[im.GetId()]; named && (keep[o] == "" || im.GetId() == o) {
+			keep[o] = im.GetId()
+		}
+	}
+	out := ims[:0:0]
+	for _, im := range ims {
+		if o, named := origins[im.GetId()]; !named || keep[o] == im.GetId() {
+			out = append(out, im)
+		}
+	}
+	return out, nil
+}

@@ -162,6 +162,10 @@ func TestReplicateImage(t *testing.T) {
 	if got.Placements["src"] != im.Id || got.Placements["any"] != pl["any"].ImageId || len(got.Placements) != 3 {
 		t.Fatalf("replica's placements: %v", got.Placements)
 	}
+	// By name, the image and its replicas are one image: the origin.
+	if byName, err := e.compute.GetImage(ctx, &canopyv1.GetImageRequest{Id: "disk"}); err != nil || byName.Id != im.Id || len(byName.Placements) != 3 {
+		t.Fatalf("GetImage by name: %v %v", byName, err)
+	}
 	lp, err := c.img.ListImagePlacements(ctx, &canopyv1.ListImagePlacementsRequest{Image: pl["any"].ImageId})
 	if err != nil || lp.OriginId != im.Id || len(lp.Placements) != 3 {
 		t.Fatalf("ListImagePlacements: %v %v", lp, err)

@@ -43,7 +43,7 @@ import (
 	"github.com/canopy-cloud/canopy/internal/canopydtest"
 )
 
-func glanceClient(t *testing.T, path, cloud string) *gophercloud.ServiceClient {
+func glanceClient(t testing.TB, path, cloud string) *gophercloud.ServiceClient {
 	t.Helper()
 	ao, eo, tlsConfig, err := clouds.Parse(clouds.WithLocations(path), clouds.WithCloudName(cloud))
 	if err != nil {
