@@ -131,7 +131,8 @@ type Operation_Error struct {
 
 type Operation_Response struct {
 	// The resource as the operation left it: a Volume, Snapshot or Backup
-	// (a deleted one with status DELETED).
+	// (a deleted one with status DELETED); for image.replicate, the
+	// image's ListImagePlacementsResponse.
 	Response *anypb.Any `protobuf:"bytes,5,opt,name=response,proto3,oneof"`
 }
 
@@ -144,7 +145,7 @@ type OperationMetadata struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What it does: "volume.create", "volume.delete", "volume.extend",
 	// "volume.attach", "volume.detach", "snapshot.create", "snapshot.delete",
-	// "backup.create", "backup.delete", "backup.restore".
+	// "backup.create", "backup.delete", "backup.restore", "image.replicate".
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// The canopy id of the resource it acts on (for a create or a restore:
 	// the id the new resource has, allocated before the cloud is asked).
