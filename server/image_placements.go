@@ -109,8 +109,9 @@ func (p *placements) update(ctx context.Context, origin string, change func(*pla
 	return s, nil
 }
 
-// forget drops a deleted image from its placements (the whole record
-// when it was the origin's last).
+// forget drops a deleted image from its placements. When it was the
+// origin, the first replica left (by cloud name) becomes the origin, so
+// the others still find each other and replication reads from it.
 func (p *placements) forget(ctx context.Context, id string) error {
 	if p == nil {
 		return nil
@@ -120,14 +121,56 @@ func (p *placements) forget(ctx context.Context, id string) error {
 		return err
 	}
 	_ = p.st.DeleteRecord(ctx, placementOfNamespace, id)
-	_, err = p.update(ctx, origin, func(s *placementSet) {
-		for cloud, pl := range s.Clouds {
-			if pl.ImageID == id {
-				delete(s.Clouds, cloud)
+	if id != origin {
+		_, err = p.update(ctx, origin, func(s *placementSet) {
+			for cloud, pl := range s.Clouds {
+				if pl.ImageID == id {
+					delete(s.Clouds, cloud)
+				}
+			}
+		})
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, found, err := p.load(ctx, origin)
+	if err != nil || !found {
+		return err
+	}
+	var heir string
+	for cloud, pl := range s.Clouds {
+		if pl.ImageID == id {
+			delete(s.Clouds, cloud)
+		} else if heir == "" || cloud < heir {
+			heir = cloud
+		}
+	}
+	if err := p.st.DeleteRecord(ctx, placementsNamespace, origin); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return router.StoreErr("drop placements of image "+origin, err)
+	}
+	if heir == "" {
+		return nil
+	}
+	next := s.Clouds[heir]
+	next.Origin = true
+	s.Clouds[heir] = next
+	s.Origin, s.SHA256, s.Size = next.ImageID, next.SHA256, next.Size
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return router.StoreErr("encode placements", err)
+	}
+	if err := p.st.PutRecord(ctx, placementsNamespace, s.Origin, raw); err != nil {
+		return router.StoreErr("save placements of image "+s.Origin, err)
+	}
+	_ = p.st.DeleteRecord(ctx, placementOfNamespace, s.Origin)
+	for _, pl := range s.Clouds {
+		if pl.ImageID != s.Origin {
+			if err := p.st.PutRecord(ctx, placementOfNamespace, pl.ImageID, []byte(s.Origin)); err != nil {
+				return router.StoreErr("record the origin of image "+pl.ImageID, err)
 			}
 		}
-	})
-	return err
+	}
+	return nil
 }
 
 // byCloud is the placements as Image.placements shows them.

@@ -321,3 +321,33 @@ func TestCreateServerPlacesImage(t *testing.T) {
 		t.Fatalf("boot an iso in a raw-only cloud: %v", err)
 	}
 }
+
+// Deleting the origin makes a replica the origin: the rest still find
+// each other, and replication reads from it.
+func TestReplicateImageOriginDeleted(t *testing.T) {
+	e := newEnv(t, replicaClouds)
+	c := imageClients(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	data := diskBytes()
+	im, err := uploadFormat(ctx, c, "src", "disk", "raw", data, "any", "rawonly")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.compute.DeleteImage(ctx, &canopyv1.DeleteImageRequest{Id: im.Id}); err != nil {
+		t.Fatal(err)
+	}
+	lp, err := c.img.ListImagePlacements(ctx, &canopyv1.ListImagePlacementsRequest{Image: im.Placements["rawonly"]})
+	if err != nil || lp.OriginId != im.Placements["any"] || len(lp.Placements) != 2 || !lp.Placements[0].Origin {
+		t.Fatalf("after the origin's delete: %v %v", lp, err)
+	}
+	op, err := c.img.ReplicateImage(ctx, &canopyv1.ReplicateImageRequest{Image: im.Placements["rawonly"], Clouds: []string{"src"}, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl := placementsOf(t, op)
+	got, err := downloadAll(ctx, c, pl["src"].ImageId)
+	if err != nil || !bytes.Equal(got, data) || len(pl) != 3 {
+		t.Fatalf("replicated back to src: %d bytes, %v; placements %v", len(got), err, pl)
+	}
+}
