@@ -2,7 +2,7 @@
 
 package main
 
-// P10 (issue 16): replication throughput, OpenStack lab → EC2 on moto,
+// P10 of issue 16: replication throughput, OpenStack lab → EC2 on moto,
 // through canopyd (ReplicateImage: Glance download streamed into the EBS
 // direct API, RegisterImage) against doing it by hand with the two SDKs
 // (gophercloud's image download, aws-sdk-go-v2's StartSnapshot /
@@ -11,7 +11,7 @@ package main
 // canopy) and the baseline's AMI and snapshot (through EC2) with the
 // timer stopped.
 //
-//   CANOPY_OS_CLOUDS_YAML=… CANOPY_MOTO_ENDPOINT=… go test -tags 'openstack aws' -run '^$' -bench P10Replicate -benchtime 3x ./cmd/canopyd/
+//   CANOPY_OS_CLOUDS_YAML=… CANOPY_MOTO_ENDPOINT=… go test -tags 'openstack aws' -run '^$' -bench ReplicateOpenStackToAWS -benchtime 3x ./cmd/canopyd/
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ import (
 // blocks, one HTTP request each, so a few MiB already take seconds.
 const p10Size = 4 << 20
 
-func BenchmarkP10Replicate(b *testing.B) {
+func BenchmarkReplicateOpenStackToAWS(b *testing.B) {
 	path := os.Getenv("CANOPY_OS_CLOUDS_YAML")
 	endpoint := strings.TrimRight(os.Getenv("CANOPY_MOTO_ENDPOINT"), "/")
 	if path == "" || endpoint == "" {
