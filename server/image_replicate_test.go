@@ -351,3 +351,30 @@ func TestReplicateImageOriginDeleted(t *testing.T) {
 		t.Fatalf("replicated back to src: %d bytes, %v; placements %v", len(got), err, pl)
 	}
 }
+
+// REST: POST /v1/images/{image}:replicate and GET /v1/images/{image}/placements.
+func TestReplicateImageREST(t *testing.T) {
+	e := newEnv(t, replicaClouds)
+	c := imageClients(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	im, err := uploadFormat(ctx, c, "src", "disk", "raw", diskBytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.restDo(t, "POST", "/v1/images/"+im.Id+":replicate", strings.NewReader(`{"clouds": ["any"], "wait": true}`), map[string]string{"Content-Type": "application/json"})
+	if r.status != 200 || r.json["done"] != true {
+		t.Fatalf("POST :replicate = %d %s", r.status, r.raw)
+	}
+	if md, _ := r.json["metadata"].(map[string]any); md["kind"] != opImageReplicate || len(md["stages"].([]any)) != 1 {
+		t.Errorf("operation metadata %v", md)
+	}
+	r = e.restDo(t, "GET", "/v1/images/"+im.Id+"/placements", nil, nil)
+	if pl, _ := r.json["placements"].([]any); r.status != 200 || len(pl) != 2 || r.json["origin_id"] != im.Id {
+		t.Fatalf("GET placements = %d %s", r.status, r.raw)
+	}
+	r = e.restDo(t, "POST", "/v1/images/"+im.Id+":replicate", strings.NewReader(`{"clouds": ["nowhere"]}`), map[string]string{"Content-Type": "application/json"})
+	if r.status != 400 || !strings.Contains(string(r.raw), "clouds[0]") {
+		t.Fatalf("POST :replicate to an unknown cloud = %d %s", r.status, r.raw)
+	}
+}
