@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 CPP_BUILD := .cache/cpp-build
 GHZ_VERSION := v0.121.0
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-openapi test-ansible test-containers test-etcd test-networks test-faults bench bench-p3 fuzz soak measure-window openstack-up openstack-down moto-up moto-down etcd-up etcd-down
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-openapi test-ansible test-containers test-etcd test-networks test-replicate test-faults bench bench-p3 fuzz soak measure-window openstack-up openstack-down moto-up moto-down etcd-up etcd-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -61,6 +61,12 @@ etcd-down:
 ## API (scripts/test-networks.sh; starts what is down)
 test-networks:
 	@scripts/test-networks.sh
+
+## test-replicate: image placements end to end — canopyd over the
+## OpenStack lab, moto and sim; replication with qemu-img conversions
+## (scripts/test-replicate.sh; starts what is down)
+test-replicate:
+	@scripts/test-replicate.sh
 
 ## test-faults: faulty clouds (R2, P6) — canopyd over moto and the
 ## OpenStack lab's Nova with toxiproxy (latency, resets, blackholes,

@@ -3,10 +3,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -154,6 +156,45 @@ type Cloud struct {
 	// tokens (docs/auth.md). Nil (the key absent): off; `{}`: on with the
 	// defaults.
 	KeystoneAuth *KeystoneAuth `yaml:"keystone_auth"`
+	// DiskFormats are the image disk formats the cloud takes when canopy
+	// replicates an image to it (ReplicateImage): one in Accepted goes
+	// as it is, any other is converted with qemu-img to Preferred. Nil:
+	// the kind's defaults (replicate.Defaults: raw on AWS, qcow2
+	// preferred on OpenStack).
+	DiskFormats *DiskFormats `yaml:"disk_formats"`
+}
+
+// DiskFormats are a cloud's preferred and accepted image disk formats.
+type DiskFormats struct {
+	Preferred string   `yaml:"preferred"`
+	Accepted  []string `yaml:"accepted"`
+}
+
+// convertible are the formats qemu-img makes (replicate.Convertible).
+var convertible = []string{"raw", "qcow2", "vmdk", "vhd", "vhdx"}
+
+// diskFormats are the disk formats Glance knows.
+var diskFormats = []string{"raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso", "ami", "ari", "aki", "ploop"}
+
+func (d *DiskFormats) validate() error {
+	if d == nil {
+		return nil
+	}
+	if d.Preferred == "" {
+		return errors.New("preferred: required: the format canopy converts images to (raw, qcow2, vmdk, vhd or vhdx)")
+	}
+	if !slices.Contains(convertible, d.Preferred) {
+		return fmt.Errorf("preferred: %q is not one qemu-img makes (%s)", d.Preferred, strings.Join(convertible, ", "))
+	}
+	for i, f := range d.Accepted {
+		if !slices.Contains(diskFormats, f) {
+			return fmt.Errorf("accepted[%d]: %q is not a disk format (%s)", i, f, strings.Join(diskFormats, ", "))
+		}
+	}
+	if len(d.Accepted) > 0 && !slices.Contains(d.Accepted, d.Preferred) {
+		return fmt.Errorf("accepted: lists %s but not the preferred %q", strings.Join(d.Accepted, ", "), d.Preferred)
+	}
+	return nil
 }
 
 // KeystoneAuth configures a cloud's Keystone as an identity source.
@@ -395,6 +436,9 @@ func (c *Config) Validate() error {
 		}
 		if err := cl.KeystoneAuth.validate(); err != nil {
 			return fmt.Errorf("cloud %q: keystone_auth.%w", cl.Name, err)
+		}
+		if err := cl.DiskFormats.validate(); err != nil {
+			return fmt.Errorf("cloud %q: disk_formats.%w", cl.Name, err)
 		}
 		if cl.BackupBucket != "" {
 			bc, bb, ok := strings.Cut(cl.BackupBucket, "/")

@@ -141,6 +141,11 @@ t0=$SECONDS
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" scripts/test-networks.sh
 echo "networks end to end: $((SECONDS - t0))s"
 
+section "image placements end to end: canopyd over the OpenStack lab, moto and sim (cmd/canopyd)"
+t0=$SECONDS
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" scripts/test-replicate.sh
+echo "replication end to end: $((SECONDS - t0))s"
+
 section "faulty clouds: canopyd over moto and the lab's Nova through toxiproxy and a 5xx front (test/faults)"
 t0=$SECONDS
 test/faults/test.sh -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-faults-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- |FAULTS' || true

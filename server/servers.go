@@ -192,7 +192,17 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 	}
 	var image string
 	if req.GetImage() != "" {
-		if image, err = s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c)); err != nil {
+		image, err = s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
+		if status.Code(err) == codes.InvalidArgument {
+			// An image of another cloud is placed in this one first
+			// (image_replicate.go), then booted from there.
+			if id, placed, perr := s.placeForServer(ctx, cl, req.GetImage()); perr != nil {
+				return nil, perr
+			} else if placed {
+				image, err = s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", id, imageNames(c))
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

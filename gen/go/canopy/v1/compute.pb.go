@@ -353,8 +353,11 @@ type Image struct {
 	Visibility Visibility `protobuf:"varint,17,opt,name=visibility,proto3,enum=canopy.v1.Visibility" json:"visibility,omitempty"`
 	// With visibility SHARED, the other projects that may see and use it.
 	SharedProjects []string `protobuf:"bytes,18,rep,name=shared_projects,json=sharedProjects,proto3" json:"shared_projects,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The clouds the image is realized in (ReplicateImage): by cloud, the
+	// image's id there. Empty for an image never replicated.
+	Placements    map[string]string `protobuf:"bytes,19,rep,name=placements,proto3" json:"placements,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Image) Reset() {
@@ -509,6 +512,13 @@ func (x *Image) GetVisibility() Visibility {
 func (x *Image) GetSharedProjects() []string {
 	if x != nil {
 		return x.SharedProjects
+	}
+	return nil
+}
+
+func (x *Image) GetPlacements() map[string]string {
+	if x != nil {
+		return x.Placements
 	}
 	return nil
 }
@@ -2688,7 +2698,7 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe4\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe5\a\n" +
 	"\x05Image\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tnative_id\x18\x02 \x01(\tR\bnativeId\x12/\n" +
@@ -2717,11 +2727,17 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\n" +
 	"visibility\x18\x11 \x01(\x0e2\x15.canopy.v1.VisibilityR\n" +
 	"visibility\x12'\n" +
-	"\x0fshared_projects\x18\x12 \x03(\tR\x0esharedProjects\x1a9\n" +
+	"\x0fshared_projects\x18\x12 \x03(\tR\x0esharedProjects\x12@\n" +
+	"\n" +
+	"placements\x18\x13 \x03(\v2 .canopy.v1.Image.PlacementsEntryR\n" +
+	"placements\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fPlacementsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
 	"\aAddress\x12\x18\n" +
@@ -2976,7 +2992,7 @@ func file_canopy_v1_compute_proto_rawDescGZIP() []byte {
 }
 
 var file_canopy_v1_compute_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_canopy_v1_compute_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_canopy_v1_compute_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_canopy_v1_compute_proto_goTypes = []any{
 	(Visibility)(0),                     // 0: canopy.v1.Visibility
 	(WatchServersResponse_EventType)(0), // 1: canopy.v1.WatchServersResponse.EventType
@@ -3014,119 +3030,121 @@ var file_canopy_v1_compute_proto_goTypes = []any{
 	nil,                                 // 33: canopy.v1.Flavor.PropertiesEntry
 	nil,                                 // 34: canopy.v1.Image.LabelsEntry
 	nil,                                 // 35: canopy.v1.Image.PropertiesEntry
-	nil,                                 // 36: canopy.v1.Server.LabelsEntry
-	nil,                                 // 37: canopy.v1.Server.PropertiesEntry
-	nil,                                 // 38: canopy.v1.Keypair.LabelsEntry
-	nil,                                 // 39: canopy.v1.Keypair.PropertiesEntry
-	nil,                                 // 40: canopy.v1.ListFlavorsRequest.LabelsEntry
-	nil,                                 // 41: canopy.v1.ListImagesRequest.LabelsEntry
-	nil,                                 // 42: canopy.v1.CreateServerRequest.LabelsEntry
-	nil,                                 // 43: canopy.v1.ListServersRequest.LabelsEntry
-	nil,                                 // 44: canopy.v1.WatchServersRequest.LabelsEntry
-	(*Location)(nil),                    // 45: canopy.v1.Location
-	(Status)(0),                         // 46: canopy.v1.Status
-	(*timestamppb.Timestamp)(nil),       // 47: google.protobuf.Timestamp
-	(*CloudError)(nil),                  // 48: canopy.v1.CloudError
-	(*fieldmaskpb.FieldMask)(nil),       // 49: google.protobuf.FieldMask
+	nil,                                 // 36: canopy.v1.Image.PlacementsEntry
+	nil,                                 // 37: canopy.v1.Server.LabelsEntry
+	nil,                                 // 38: canopy.v1.Server.PropertiesEntry
+	nil,                                 // 39: canopy.v1.Keypair.LabelsEntry
+	nil,                                 // 40: canopy.v1.Keypair.PropertiesEntry
+	nil,                                 // 41: canopy.v1.ListFlavorsRequest.LabelsEntry
+	nil,                                 // 42: canopy.v1.ListImagesRequest.LabelsEntry
+	nil,                                 // 43: canopy.v1.CreateServerRequest.LabelsEntry
+	nil,                                 // 44: canopy.v1.ListServersRequest.LabelsEntry
+	nil,                                 // 45: canopy.v1.WatchServersRequest.LabelsEntry
+	(*Location)(nil),                    // 46: canopy.v1.Location
+	(Status)(0),                         // 47: canopy.v1.Status
+	(*timestamppb.Timestamp)(nil),       // 48: google.protobuf.Timestamp
+	(*CloudError)(nil),                  // 49: canopy.v1.CloudError
+	(*fieldmaskpb.FieldMask)(nil),       // 50: google.protobuf.FieldMask
 }
 var file_canopy_v1_compute_proto_depIdxs = []int32{
-	45, // 0: canopy.v1.Flavor.location:type_name -> canopy.v1.Location
-	46, // 1: canopy.v1.Flavor.status:type_name -> canopy.v1.Status
-	47, // 2: canopy.v1.Flavor.create_time:type_name -> google.protobuf.Timestamp
-	47, // 3: canopy.v1.Flavor.update_time:type_name -> google.protobuf.Timestamp
+	46, // 0: canopy.v1.Flavor.location:type_name -> canopy.v1.Location
+	47, // 1: canopy.v1.Flavor.status:type_name -> canopy.v1.Status
+	48, // 2: canopy.v1.Flavor.create_time:type_name -> google.protobuf.Timestamp
+	48, // 3: canopy.v1.Flavor.update_time:type_name -> google.protobuf.Timestamp
 	32, // 4: canopy.v1.Flavor.labels:type_name -> canopy.v1.Flavor.LabelsEntry
 	33, // 5: canopy.v1.Flavor.properties:type_name -> canopy.v1.Flavor.PropertiesEntry
-	45, // 6: canopy.v1.Image.location:type_name -> canopy.v1.Location
-	46, // 7: canopy.v1.Image.status:type_name -> canopy.v1.Status
-	47, // 8: canopy.v1.Image.create_time:type_name -> google.protobuf.Timestamp
-	47, // 9: canopy.v1.Image.update_time:type_name -> google.protobuf.Timestamp
+	46, // 6: canopy.v1.Image.location:type_name -> canopy.v1.Location
+	47, // 7: canopy.v1.Image.status:type_name -> canopy.v1.Status
+	48, // 8: canopy.v1.Image.create_time:type_name -> google.protobuf.Timestamp
+	48, // 9: canopy.v1.Image.update_time:type_name -> google.protobuf.Timestamp
 	34, // 10: canopy.v1.Image.labels:type_name -> canopy.v1.Image.LabelsEntry
 	35, // 11: canopy.v1.Image.properties:type_name -> canopy.v1.Image.PropertiesEntry
 	0,  // 12: canopy.v1.Image.visibility:type_name -> canopy.v1.Visibility
-	45, // 13: canopy.v1.Server.location:type_name -> canopy.v1.Location
-	46, // 14: canopy.v1.Server.status:type_name -> canopy.v1.Status
-	47, // 15: canopy.v1.Server.create_time:type_name -> google.protobuf.Timestamp
-	47, // 16: canopy.v1.Server.update_time:type_name -> google.protobuf.Timestamp
-	36, // 17: canopy.v1.Server.labels:type_name -> canopy.v1.Server.LabelsEntry
-	37, // 18: canopy.v1.Server.properties:type_name -> canopy.v1.Server.PropertiesEntry
-	4,  // 19: canopy.v1.Server.addresses:type_name -> canopy.v1.Address
-	45, // 20: canopy.v1.Keypair.location:type_name -> canopy.v1.Location
-	46, // 21: canopy.v1.Keypair.status:type_name -> canopy.v1.Status
-	47, // 22: canopy.v1.Keypair.create_time:type_name -> google.protobuf.Timestamp
-	47, // 23: canopy.v1.Keypair.update_time:type_name -> google.protobuf.Timestamp
-	38, // 24: canopy.v1.Keypair.labels:type_name -> canopy.v1.Keypair.LabelsEntry
-	39, // 25: canopy.v1.Keypair.properties:type_name -> canopy.v1.Keypair.PropertiesEntry
-	45, // 26: canopy.v1.ListFlavorsRequest.location:type_name -> canopy.v1.Location
-	40, // 27: canopy.v1.ListFlavorsRequest.labels:type_name -> canopy.v1.ListFlavorsRequest.LabelsEntry
-	2,  // 28: canopy.v1.ListFlavorsResponse.flavors:type_name -> canopy.v1.Flavor
-	48, // 29: canopy.v1.ListFlavorsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	45, // 30: canopy.v1.FindFlavorRequest.location:type_name -> canopy.v1.Location
-	45, // 31: canopy.v1.ListImagesRequest.location:type_name -> canopy.v1.Location
-	46, // 32: canopy.v1.ListImagesRequest.status:type_name -> canopy.v1.Status
-	41, // 33: canopy.v1.ListImagesRequest.labels:type_name -> canopy.v1.ListImagesRequest.LabelsEntry
-	3,  // 34: canopy.v1.ListImagesResponse.images:type_name -> canopy.v1.Image
-	48, // 35: canopy.v1.ListImagesResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	3,  // 36: canopy.v1.UpdateImageRequest.image:type_name -> canopy.v1.Image
-	49, // 37: canopy.v1.UpdateImageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	45, // 38: canopy.v1.CreateServerRequest.location:type_name -> canopy.v1.Location
-	42, // 39: canopy.v1.CreateServerRequest.labels:type_name -> canopy.v1.CreateServerRequest.LabelsEntry
-	45, // 40: canopy.v1.ListServersRequest.location:type_name -> canopy.v1.Location
-	46, // 41: canopy.v1.ListServersRequest.status:type_name -> canopy.v1.Status
-	43, // 42: canopy.v1.ListServersRequest.labels:type_name -> canopy.v1.ListServersRequest.LabelsEntry
-	5,  // 43: canopy.v1.ListServersResponse.servers:type_name -> canopy.v1.Server
-	48, // 44: canopy.v1.ListServersResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	45, // 45: canopy.v1.WatchServersRequest.location:type_name -> canopy.v1.Location
-	44, // 46: canopy.v1.WatchServersRequest.labels:type_name -> canopy.v1.WatchServersRequest.LabelsEntry
-	1,  // 47: canopy.v1.WatchServersResponse.type:type_name -> canopy.v1.WatchServersResponse.EventType
-	5,  // 48: canopy.v1.WatchServersResponse.server:type_name -> canopy.v1.Server
-	48, // 49: canopy.v1.WatchServersResponse.cloud_error:type_name -> canopy.v1.CloudError
-	45, // 50: canopy.v1.CreateKeypairRequest.location:type_name -> canopy.v1.Location
-	45, // 51: canopy.v1.ListKeypairsRequest.location:type_name -> canopy.v1.Location
-	6,  // 52: canopy.v1.ListKeypairsResponse.keypairs:type_name -> canopy.v1.Keypair
-	48, // 53: canopy.v1.ListKeypairsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	7,  // 54: canopy.v1.ComputeService.ListFlavors:input_type -> canopy.v1.ListFlavorsRequest
-	9,  // 55: canopy.v1.ComputeService.GetFlavor:input_type -> canopy.v1.GetFlavorRequest
-	10, // 56: canopy.v1.ComputeService.FindFlavor:input_type -> canopy.v1.FindFlavorRequest
-	11, // 57: canopy.v1.ComputeService.ListImages:input_type -> canopy.v1.ListImagesRequest
-	13, // 58: canopy.v1.ComputeService.GetImage:input_type -> canopy.v1.GetImageRequest
-	14, // 59: canopy.v1.ComputeService.UpdateImage:input_type -> canopy.v1.UpdateImageRequest
-	15, // 60: canopy.v1.ComputeService.DeleteImage:input_type -> canopy.v1.DeleteImageRequest
-	16, // 61: canopy.v1.ComputeService.CreateServer:input_type -> canopy.v1.CreateServerRequest
-	17, // 62: canopy.v1.ComputeService.GetServer:input_type -> canopy.v1.GetServerRequest
-	18, // 63: canopy.v1.ComputeService.ListServers:input_type -> canopy.v1.ListServersRequest
-	20, // 64: canopy.v1.ComputeService.DeleteServer:input_type -> canopy.v1.DeleteServerRequest
-	21, // 65: canopy.v1.ComputeService.StartServer:input_type -> canopy.v1.StartServerRequest
-	22, // 66: canopy.v1.ComputeService.StopServer:input_type -> canopy.v1.StopServerRequest
-	23, // 67: canopy.v1.ComputeService.RebootServer:input_type -> canopy.v1.RebootServerRequest
-	24, // 68: canopy.v1.ComputeService.WatchServers:input_type -> canopy.v1.WatchServersRequest
-	26, // 69: canopy.v1.ComputeService.CreateKeypair:input_type -> canopy.v1.CreateKeypairRequest
-	27, // 70: canopy.v1.ComputeService.GetKeypair:input_type -> canopy.v1.GetKeypairRequest
-	28, // 71: canopy.v1.ComputeService.ListKeypairs:input_type -> canopy.v1.ListKeypairsRequest
-	30, // 72: canopy.v1.ComputeService.DeleteKeypair:input_type -> canopy.v1.DeleteKeypairRequest
-	8,  // 73: canopy.v1.ComputeService.ListFlavors:output_type -> canopy.v1.ListFlavorsResponse
-	2,  // 74: canopy.v1.ComputeService.GetFlavor:output_type -> canopy.v1.Flavor
-	2,  // 75: canopy.v1.ComputeService.FindFlavor:output_type -> canopy.v1.Flavor
-	12, // 76: canopy.v1.ComputeService.ListImages:output_type -> canopy.v1.ListImagesResponse
-	3,  // 77: canopy.v1.ComputeService.GetImage:output_type -> canopy.v1.Image
-	3,  // 78: canopy.v1.ComputeService.UpdateImage:output_type -> canopy.v1.Image
-	3,  // 79: canopy.v1.ComputeService.DeleteImage:output_type -> canopy.v1.Image
-	5,  // 80: canopy.v1.ComputeService.CreateServer:output_type -> canopy.v1.Server
-	5,  // 81: canopy.v1.ComputeService.GetServer:output_type -> canopy.v1.Server
-	19, // 82: canopy.v1.ComputeService.ListServers:output_type -> canopy.v1.ListServersResponse
-	5,  // 83: canopy.v1.ComputeService.DeleteServer:output_type -> canopy.v1.Server
-	5,  // 84: canopy.v1.ComputeService.StartServer:output_type -> canopy.v1.Server
-	5,  // 85: canopy.v1.ComputeService.StopServer:output_type -> canopy.v1.Server
-	5,  // 86: canopy.v1.ComputeService.RebootServer:output_type -> canopy.v1.Server
-	25, // 87: canopy.v1.ComputeService.WatchServers:output_type -> canopy.v1.WatchServersResponse
-	6,  // 88: canopy.v1.ComputeService.CreateKeypair:output_type -> canopy.v1.Keypair
-	6,  // 89: canopy.v1.ComputeService.GetKeypair:output_type -> canopy.v1.Keypair
-	29, // 90: canopy.v1.ComputeService.ListKeypairs:output_type -> canopy.v1.ListKeypairsResponse
-	31, // 91: canopy.v1.ComputeService.DeleteKeypair:output_type -> canopy.v1.DeleteKeypairResponse
-	73, // [73:92] is the sub-list for method output_type
-	54, // [54:73] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	36, // 13: canopy.v1.Image.placements:type_name -> canopy.v1.Image.PlacementsEntry
+	46, // 14: canopy.v1.Server.location:type_name -> canopy.v1.Location
+	47, // 15: canopy.v1.Server.status:type_name -> canopy.v1.Status
+	48, // 16: canopy.v1.Server.create_time:type_name -> google.protobuf.Timestamp
+	48, // 17: canopy.v1.Server.update_time:type_name -> google.protobuf.Timestamp
+	37, // 18: canopy.v1.Server.labels:type_name -> canopy.v1.Server.LabelsEntry
+	38, // 19: canopy.v1.Server.properties:type_name -> canopy.v1.Server.PropertiesEntry
+	4,  // 20: canopy.v1.Server.addresses:type_name -> canopy.v1.Address
+	46, // 21: canopy.v1.Keypair.location:type_name -> canopy.v1.Location
+	47, // 22: canopy.v1.Keypair.status:type_name -> canopy.v1.Status
+	48, // 23: canopy.v1.Keypair.create_time:type_name -> google.protobuf.Timestamp
+	48, // 24: canopy.v1.Keypair.update_time:type_name -> google.protobuf.Timestamp
+	39, // 25: canopy.v1.Keypair.labels:type_name -> canopy.v1.Keypair.LabelsEntry
+	40, // 26: canopy.v1.Keypair.properties:type_name -> canopy.v1.Keypair.PropertiesEntry
+	46, // 27: canopy.v1.ListFlavorsRequest.location:type_name -> canopy.v1.Location
+	41, // 28: canopy.v1.ListFlavorsRequest.labels:type_name -> canopy.v1.ListFlavorsRequest.LabelsEntry
+	2,  // 29: canopy.v1.ListFlavorsResponse.flavors:type_name -> canopy.v1.Flavor
+	49, // 30: canopy.v1.ListFlavorsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	46, // 31: canopy.v1.FindFlavorRequest.location:type_name -> canopy.v1.Location
+	46, // 32: canopy.v1.ListImagesRequest.location:type_name -> canopy.v1.Location
+	47, // 33: canopy.v1.ListImagesRequest.status:type_name -> canopy.v1.Status
+	42, // 34: canopy.v1.ListImagesRequest.labels:type_name -> canopy.v1.ListImagesRequest.LabelsEntry
+	3,  // 35: canopy.v1.ListImagesResponse.images:type_name -> canopy.v1.Image
+	49, // 36: canopy.v1.ListImagesResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	3,  // 37: canopy.v1.UpdateImageRequest.image:type_name -> canopy.v1.Image
+	50, // 38: canopy.v1.UpdateImageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	46, // 39: canopy.v1.CreateServerRequest.location:type_name -> canopy.v1.Location
+	43, // 40: canopy.v1.CreateServerRequest.labels:type_name -> canopy.v1.CreateServerRequest.LabelsEntry
+	46, // 41: canopy.v1.ListServersRequest.location:type_name -> canopy.v1.Location
+	47, // 42: canopy.v1.ListServersRequest.status:type_name -> canopy.v1.Status
+	44, // 43: canopy.v1.ListServersRequest.labels:type_name -> canopy.v1.ListServersRequest.LabelsEntry
+	5,  // 44: canopy.v1.ListServersResponse.servers:type_name -> canopy.v1.Server
+	49, // 45: canopy.v1.ListServersResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	46, // 46: canopy.v1.WatchServersRequest.location:type_name -> canopy.v1.Location
+	45, // 47: canopy.v1.WatchServersRequest.labels:type_name -> canopy.v1.WatchServersRequest.LabelsEntry
+	1,  // 48: canopy.v1.WatchServersResponse.type:type_name -> canopy.v1.WatchServersResponse.EventType
+	5,  // 49: canopy.v1.WatchServersResponse.server:type_name -> canopy.v1.Server
+	49, // 50: canopy.v1.WatchServersResponse.cloud_error:type_name -> canopy.v1.CloudError
+	46, // 51: canopy.v1.CreateKeypairRequest.location:type_name -> canopy.v1.Location
+	46, // 52: canopy.v1.ListKeypairsRequest.location:type_name -> canopy.v1.Location
+	6,  // 53: canopy.v1.ListKeypairsResponse.keypairs:type_name -> canopy.v1.Keypair
+	49, // 54: canopy.v1.ListKeypairsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	7,  // 55: canopy.v1.ComputeService.ListFlavors:input_type -> canopy.v1.ListFlavorsRequest
+	9,  // 56: canopy.v1.ComputeService.GetFlavor:input_type -> canopy.v1.GetFlavorRequest
+	10, // 57: canopy.v1.ComputeService.FindFlavor:input_type -> canopy.v1.FindFlavorRequest
+	11, // 58: canopy.v1.ComputeService.ListImages:input_type -> canopy.v1.ListImagesRequest
+	13, // 59: canopy.v1.ComputeService.GetImage:input_type -> canopy.v1.GetImageRequest
+	14, // 60: canopy.v1.ComputeService.UpdateImage:input_type -> canopy.v1.UpdateImageRequest
+	15, // 61: canopy.v1.ComputeService.DeleteImage:input_type -> canopy.v1.DeleteImageRequest
+	16, // 62: canopy.v1.ComputeService.CreateServer:input_type -> canopy.v1.CreateServerRequest
+	17, // 63: canopy.v1.ComputeService.GetServer:input_type -> canopy.v1.GetServerRequest
+	18, // 64: canopy.v1.ComputeService.ListServers:input_type -> canopy.v1.ListServersRequest
+	20, // 65: canopy.v1.ComputeService.DeleteServer:input_type -> canopy.v1.DeleteServerRequest
+	21, // 66: canopy.v1.ComputeService.StartServer:input_type -> canopy.v1.StartServerRequest
+	22, // 67: canopy.v1.ComputeService.StopServer:input_type -> canopy.v1.StopServerRequest
+	23, // 68: canopy.v1.ComputeService.RebootServer:input_type -> canopy.v1.RebootServerRequest
+	24, // 69: canopy.v1.ComputeService.WatchServers:input_type -> canopy.v1.WatchServersRequest
+	26, // 70: canopy.v1.ComputeService.CreateKeypair:input_type -> canopy.v1.CreateKeypairRequest
+	27, // 71: canopy.v1.ComputeService.GetKeypair:input_type -> canopy.v1.GetKeypairRequest
+	28, // 72: canopy.v1.ComputeService.ListKeypairs:input_type -> canopy.v1.ListKeypairsRequest
+	30, // 73: canopy.v1.ComputeService.DeleteKeypair:input_type -> canopy.v1.DeleteKeypairRequest
+	8,  // 74: canopy.v1.ComputeService.ListFlavors:output_type -> canopy.v1.ListFlavorsResponse
+	2,  // 75: canopy.v1.ComputeService.GetFlavor:output_type -> canopy.v1.Flavor
+	2,  // 76: canopy.v1.ComputeService.FindFlavor:output_type -> canopy.v1.Flavor
+	12, // 77: canopy.v1.ComputeService.ListImages:output_type -> canopy.v1.ListImagesResponse
+	3,  // 78: canopy.v1.ComputeService.GetImage:output_type -> canopy.v1.Image
+	3,  // 79: canopy.v1.ComputeService.UpdateImage:output_type -> canopy.v1.Image
+	3,  // 80: canopy.v1.ComputeService.DeleteImage:output_type -> canopy.v1.Image
+	5,  // 81: canopy.v1.ComputeService.CreateServer:output_type -> canopy.v1.Server
+	5,  // 82: canopy.v1.ComputeService.GetServer:output_type -> canopy.v1.Server
+	19, // 83: canopy.v1.ComputeService.ListServers:output_type -> canopy.v1.ListServersResponse
+	5,  // 84: canopy.v1.ComputeService.DeleteServer:output_type -> canopy.v1.Server
+	5,  // 85: canopy.v1.ComputeService.StartServer:output_type -> canopy.v1.Server
+	5,  // 86: canopy.v1.ComputeService.StopServer:output_type -> canopy.v1.Server
+	5,  // 87: canopy.v1.ComputeService.RebootServer:output_type -> canopy.v1.Server
+	25, // 88: canopy.v1.ComputeService.WatchServers:output_type -> canopy.v1.WatchServersResponse
+	6,  // 89: canopy.v1.ComputeService.CreateKeypair:output_type -> canopy.v1.Keypair
+	6,  // 90: canopy.v1.ComputeService.GetKeypair:output_type -> canopy.v1.Keypair
+	29, // 91: canopy.v1.ComputeService.ListKeypairs:output_type -> canopy.v1.ListKeypairsResponse
+	31, // 92: canopy.v1.ComputeService.DeleteKeypair:output_type -> canopy.v1.DeleteKeypairResponse
+	74, // [74:93] is the sub-list for method output_type
+	55, // [55:74] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_compute_proto_init() }
@@ -3141,7 +3159,7 @@ func file_canopy_v1_compute_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_compute_proto_rawDesc), len(file_canopy_v1_compute_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   43,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ImageTransferService_UploadImage_FullMethodName   = "/canopy.v1.ImageTransferService/UploadImage"
-	ImageTransferService_DownloadImage_FullMethodName = "/canopy.v1.ImageTransferService/DownloadImage"
+	ImageTransferService_UploadImage_FullMethodName         = "/canopy.v1.ImageTransferService/UploadImage"
+	ImageTransferService_DownloadImage_FullMethodName       = "/canopy.v1.ImageTransferService/DownloadImage"
+	ImageTransferService_ReplicateImage_FullMethodName      = "/canopy.v1.ImageTransferService/ReplicateImage"
+	ImageTransferService_ListImagePlacements_FullMethodName = "/canopy.v1.ImageTransferService/ListImagePlacements"
 )
 
 // ImageTransferServiceClient is the client API for ImageTransferService service.
@@ -39,6 +41,16 @@ type ImageTransferServiceClient interface {
 	// Downloads an image's bytes: the image first, then chunks, then the
 	// sha256 of what was sent.
 	DownloadImage(ctx context.Context, in *DownloadImageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadImageResponse], error)
+	// Places an image in more clouds (AIP-151: an Operation whose response
+	// is the ListImagePlacementsResponse). One durable step per target
+	// cloud: the bytes stream from where the image is, converted with
+	// qemu-img to a disk format the target takes (its config's
+	// disk_formats), and a target that already holds an image with the same
+	// sha256 is reused with no bytes moved. metadata.stages tells each
+	// cloud's progress.
+	ReplicateImage(ctx context.Context, in *ReplicateImageRequest, opts ...grpc.CallOption) (*Operation, error)
+	// The clouds an image is realized in: its own and every replica.
+	ListImagePlacements(ctx context.Context, in *ListImagePlacementsRequest, opts ...grpc.CallOption) (*ListImagePlacementsResponse, error)
 }
 
 type imageTransferServiceClient struct {
@@ -81,6 +93,26 @@ func (c *imageTransferServiceClient) DownloadImage(ctx context.Context, in *Down
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageTransferService_DownloadImageClient = grpc.ServerStreamingClient[DownloadImageResponse]
 
+func (c *imageTransferServiceClient) ReplicateImage(ctx context.Context, in *ReplicateImageRequest, opts ...grpc.CallOption) (*Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Operation)
+	err := c.cc.Invoke(ctx, ImageTransferService_ReplicateImage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageTransferServiceClient) ListImagePlacements(ctx context.Context, in *ListImagePlacementsRequest, opts ...grpc.CallOption) (*ListImagePlacementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListImagePlacementsResponse)
+	err := c.cc.Invoke(ctx, ImageTransferService_ListImagePlacements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ImageTransferServiceServer is the server API for ImageTransferService service.
 // All implementations must embed UnimplementedImageTransferServiceServer
 // for forward compatibility.
@@ -97,6 +129,16 @@ type ImageTransferServiceServer interface {
 	// Downloads an image's bytes: the image first, then chunks, then the
 	// sha256 of what was sent.
 	DownloadImage(*DownloadImageRequest, grpc.ServerStreamingServer[DownloadImageResponse]) error
+	// Places an image in more clouds (AIP-151: an Operation whose response
+	// is the ListImagePlacementsResponse). One durable step per target
+	// cloud: the bytes stream from where the image is, converted with
+	// qemu-img to a disk format the target takes (its config's
+	// disk_formats), and a target that already holds an image with the same
+	// sha256 is reused with no bytes moved. metadata.stages tells each
+	// cloud's progress.
+	ReplicateImage(context.Context, *ReplicateImageRequest) (*Operation, error)
+	// The clouds an image is realized in: its own and every replica.
+	ListImagePlacements(context.Context, *ListImagePlacementsRequest) (*ListImagePlacementsResponse, error)
 	mustEmbedUnimplementedImageTransferServiceServer()
 }
 
@@ -112,6 +154,12 @@ func (UnimplementedImageTransferServiceServer) UploadImage(grpc.ClientStreamingS
 }
 func (UnimplementedImageTransferServiceServer) DownloadImage(*DownloadImageRequest, grpc.ServerStreamingServer[DownloadImageResponse]) error {
 	return status.Error(codes.Unimplemented, "method DownloadImage not implemented")
+}
+func (UnimplementedImageTransferServiceServer) ReplicateImage(context.Context, *ReplicateImageRequest) (*Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplicateImage not implemented")
+}
+func (UnimplementedImageTransferServiceServer) ListImagePlacements(context.Context, *ListImagePlacementsRequest) (*ListImagePlacementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListImagePlacements not implemented")
 }
 func (UnimplementedImageTransferServiceServer) mustEmbedUnimplementedImageTransferServiceServer() {}
 func (UnimplementedImageTransferServiceServer) testEmbeddedByValue()                              {}
@@ -152,13 +200,58 @@ func _ImageTransferService_DownloadImage_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageTransferService_DownloadImageServer = grpc.ServerStreamingServer[DownloadImageResponse]
 
+func _ImageTransferService_ReplicateImage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplicateImageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageTransferServiceServer).ReplicateImage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageTransferService_ReplicateImage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageTransferServiceServer).ReplicateImage(ctx, req.(*ReplicateImageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageTransferService_ListImagePlacements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListImagePlacementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageTransferServiceServer).ListImagePlacements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageTransferService_ListImagePlacements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageTransferServiceServer).ListImagePlacements(ctx, req.(*ListImagePlacementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ImageTransferService_ServiceDesc is the grpc.ServiceDesc for ImageTransferService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var ImageTransferService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "canopy.v1.ImageTransferService",
 	HandlerType: (*ImageTransferServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ReplicateImage",
+			Handler:    _ImageTransferService_ReplicateImage_Handler,
+		},
+		{
+			MethodName: "ListImagePlacements",
+			Handler:    _ImageTransferService_ListImagePlacements_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "UploadImage",
