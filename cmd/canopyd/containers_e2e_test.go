@@ -458,6 +458,9 @@ clouds:
 		if (cloud == "vm") != (kind == "") || (cloud != "vm" && kind != "container") {
 			t.Errorf("server %s on %s: properties.kind %q", sv.Name, cloud, kind)
 		}
+		if want := canopyv1.ServerKind_SERVER_KIND_CONTAINER; cloud == "vm" && sv.Kind != canopyv1.ServerKind_SERVER_KIND_VM || cloud != "vm" && sv.Kind != want {
+			t.Errorf("server %s on %s: kind %v", sv.Name, cloud, sv.Kind)
+		}
 		if cloud != "vm" && (sv.FlavorId == "" || sv.ImageId == "") {
 			t.Errorf("container server %s: flavor %q image %q, want both mapped", sv.Name, sv.FlavorId, sv.ImageId)
 		}
@@ -465,7 +468,62 @@ clouds:
 	if found != 3 {
 		t.Fatalf("one ListServers shows %d of the 3 servers (%d listed, cloud errors %v)", found, len(list.Servers), list.CloudErrors)
 	}
-	// A server script's verbs work on a container cloud.
+	// The kind filter: only the two containers, from both runtimes.
+	cts, err := d.Compute.ListServers(ctx, &canopyv1.ListServersRequest{PageSize: 1000, Kind: canopyv1.ServerKind_SERVER_KIND_CONTAINER})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clouds := map[string]bool{}
+	for _, sv := range cts.Servers {
+		if sv.Kind != canopyv1.ServerKind_SERVER_KIND_CONTAINER {
+			t.Errorf("kind=CONTAINER lists %s (%s), kind %v", sv.Name, sv.Location.GetCloud(), sv.Kind)
+		}
+		if c, ok := mine[sv.Id]; ok {
+			clouds[c] = true
+		}
+	}
+	if !clouds["dock"] || !clouds["ctrd"] || clouds["vm"] {
+		t.Errorf("kind=CONTAINER lists my servers on %v, want dock and ctrd only", clouds)
+	}
+	// A server script's verbs work on a container cloud, and a watch sees
+	// them.
+	var ctrIDs []string
+	for id, cloud := range mine {
+		if cloud != "vm" {
+			ctrIDs = append(ctrIDs, id)
+		}
+	}
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	watch, err := d.Compute.WatchServers(wctx, &canopyv1.WatchServersRequest{Ids: ctrIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The watch has sent what exists before the stops begin.
+	for {
+		ev, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("WatchServers before SYNCED: %v", err)
+		}
+		if ev.Type == canopyv1.WatchServersResponse_EVENT_TYPE_SYNCED {
+			break
+		}
+	}
+	stopsSeen := make(chan map[string]bool, 1)
+	go func() {
+		seen := map[string]bool{}
+		defer func() { stopsSeen <- seen }()
+		for len(seen) < len(ctrIDs) {
+			ev, err := watch.Recv()
+			if err != nil {
+				return
+			}
+			if ev.Type == canopyv1.WatchServersResponse_EVENT_TYPE_MODIFIED && ev.Server.GetStatus() == canopyv1.Status_STATUS_STOPPED &&
+				ev.Server.GetKind() == canopyv1.ServerKind_SERVER_KIND_CONTAINER {
+				seen[ev.Server.Id] = true
+			}
+		}
+	}()
 	for id, cloud := range mine {
 		if cloud == "vm" {
 			continue
@@ -473,8 +531,23 @@ clouds:
 		if sv, err := d.Compute.StopServer(ctx, &canopyv1.StopServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_STOPPED {
 			t.Fatalf("StopServer on %s: %v, %v", cloud, sv.GetStatus(), err)
 		}
+	}
+	// Every stop is seen by the watch (or the test's deadline ends it).
+	if seen := <-stopsSeen; len(seen) != len(ctrIDs) {
+		t.Errorf("WatchServers saw %d of %d container servers stop: %v", len(seen), len(ctrIDs), seen)
+	}
+	for id, cloud := range mine {
+		if cloud == "vm" {
+			continue
+		}
 		if sv, err := d.Compute.StartServer(ctx, &canopyv1.StartServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_ACTIVE {
 			t.Fatalf("StartServer on %s: %v, %v", cloud, sv.GetStatus(), err)
+		}
+	}
+	wcancel()
+	for id, cloud := range mine {
+		if cloud == "vm" {
+			continue
 		}
 		if sv, err := d.Compute.RebootServer(ctx, &canopyv1.RebootServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_ACTIVE {
 			t.Fatalf("RebootServer on %s: %v, %v", cloud, sv.GetStatus(), err)
