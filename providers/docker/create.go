@@ -251,6 +251,9 @@ func (c *Cloud) toConfig(s providers.ContainerSpec) (*container.Config, *contain
 	if s.IdempotencyToken != "" {
 		labels[labelToken] = s.IdempotencyToken
 	}
+	if s.Project != "" {
+		labels[labelProject] = s.Project
+	}
 	exposed, bindings := toPorts(s.Ports)
 	cfg := &container.Config{
 		Image:        s.Image,
