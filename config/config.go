@@ -154,6 +154,17 @@ type Cloud struct {
 	// tokens (docs/auth.md). Nil (the key absent): off; `{}`: on with the
 	// defaults.
 	KeystoneAuth *KeystoneAuth `yaml:"keystone_auth"`
+	// Scheduler, on a container cloud whose hosts report themselves
+	// (Docker), places each container (package sched). Nil: placement
+	// runs with the defaults once the cloud has several hosts.
+	Scheduler *Scheduler `yaml:"scheduler"`
+}
+
+// Scheduler configures placement on a container cloud's hosts.
+type Scheduler struct {
+	// TenantIsolation: containers of different projects never share a
+	// host; a create no host can take that way is refused, per host.
+	TenantIsolation bool `yaml:"tenant_isolation"`
 }
 
 // KeystoneAuth configures a cloud's Keystone as an identity source.

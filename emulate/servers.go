@@ -159,7 +159,7 @@ func (s *ContainerServers) CreateServer(ctx context.Context, spec providers.Serv
 	cs := providers.ContainerSpec{
 		Name: spec.Name, Image: spec.ImageID, Labels: spec.Labels, CPU: float64(flavor.VCPUs), MemoryBytes: flavor.RAMMiB << 20,
 		RestartPolicy: providers.RestartPolicy{Name: "unless-stopped"}, Host: spec.Zone, Hostname: spec.Name,
-		IdempotencyToken: spec.IdempotencyToken, Replay: spec.Replay,
+		IdempotencyToken: spec.IdempotencyToken, Replay: spec.Replay, Project: spec.Project,
 	}
 	if len(spec.UserData) > 0 {
 		cs.Command = []string{"sh", "-c", string(spec.UserData)}

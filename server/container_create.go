@@ -46,6 +46,7 @@ func (s *containerService) CreateContainer(ctx context.Context, req *canopyv1.Cr
 		if z := req.GetLocation().GetZone(); z != "" && spec.Host == "" {
 			spec.Host = z
 		}
+		spec.Project = project(ctx) // the scheduler's tenant isolation (sched)
 		deps, err := s.resolveDeps(ctx, cl, req)
 		if err != nil {
 			return opRequest{}, err

@@ -210,7 +210,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 	spec := providers.ServerSpec{
 		Name: req.GetName(), Zone: req.GetLocation().GetZone(), FlavorID: flavor, ImageID: image,
 		Keypair: req.GetKeypair(), Networks: networks, Ports: ports, SecurityGroupIDs: groups, UserData: req.GetUserData(), Labels: req.GetLabels(),
-		IdempotencyToken: m.ID, Replay: !created,
+		IdempotencyToken: m.ID, Replay: !created, Project: project(ctx),
 	}
 	if err := boot.begin(ctx, &spec, m.ID); err != nil {
 		return nil, err
