@@ -19,12 +19,15 @@ import (
 // config has a scheduler: block, or the cloud has several hosts. Both the
 // container service and the servers view create through cl.Containers,
 // so both are placed.
-func (r *Router) placement(ctx context.Context, cl *Cloud) {
+func (r *Router) placement(ctx context.Context, cl *Cloud) error {
+	conf := cl.Conf.Scheduler
 	rep, ok := cl.Provider.(providers.HostReporter)
 	if !ok || cl.Containers == nil {
-		return
+		if conf != nil {
+			return fmt.Errorf("cloud %q: scheduler: a %s cloud has no hosts canopy places containers on (only docker clouds do)", cl.Name, cl.Kind)
+		}
+		return nil
 	}
-	conf := cl.Conf.Scheduler
 	if conf == nil {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		reports, err := rep.HostReports(ctx)
@@ -32,11 +35,12 @@ func (r *Router) placement(ctx context.Context, cl *Cloud) {
 		// A cloud that does not answer now is placed once it does: the
 		// scheduler asks the hosts at every create.
 		if err == nil && len(reports) < 2 {
-			return
+			return nil
 		}
 		conf = &config.Scheduler{}
 	}
 	cl.Containers.Containers = sched.NewPlacer(cl.Name, cl.Containers.Containers, rep, r.store, sched.Options{TenantIsolation: conf.TenantIsolation})
+	return nil
 }
 
 // placementErr maps a scheduler's refusal: RESOURCE_EXHAUSTED when only

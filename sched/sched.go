@@ -1,7 +1,7 @@
 // Package sched places a container on one of a container cloud's hosts,
 // as Nova's filter scheduler does for servers: every host passes through
-// the filters (zone, runtime, host labels, free cpu and memory, tenant
-// isolation), the survivors are weighed (least loaded first), and the
+// the filters (zone, runtime, host labels, tenant isolation, free cpu and
+// memory), the survivors are weighed (least loaded first), and the
 // best wins. A refusal names, for each host, the filter that rejected it.
 //
 // It decides from what each host reports of itself (providers.HostReport:
@@ -97,6 +97,9 @@ type filter struct {
 }
 
 // filters run in this order; the first to reject a host is its reason.
+// What no waiting changes (zone, runtime, labels, another tenant) comes
+// before capacity, so a refusal is RESOURCE_EXHAUSTED only when every
+// host would take the container once it has room.
 var filters = []filter{
 	{FilterZone, func(h providers.HostReport, req Request) string {
 		if req.Zone != "" && h.Zone != req.Zone {
@@ -128,18 +131,6 @@ var filters = []filter{
 		}
 		return ""
 	}},
-	{FilterCPU, func(h providers.HostReport, req Request) string {
-		if free := h.CPUs - h.UsedCPU; req.CPU > 0 && req.CPU > free+1e-9 {
-			return fmt.Sprintf("%.2f CPUs free of %.2f, %.2f wanted", free, h.CPUs, req.CPU)
-		}
-		return ""
-	}},
-	{FilterMemory, func(h providers.HostReport, req Request) string {
-		if free := h.MemoryBytes - h.UsedMemoryBytes; req.MemoryBytes > 0 && req.MemoryBytes > free {
-			return fmt.Sprintf("%d MiB memory free of %d MiB, %d MiB wanted", free>>20, h.MemoryBytes>>20, req.MemoryBytes>>20)
-		}
-		return ""
-	}},
 	{FilterTenantIsolation, func(h providers.HostReport, req Request) string {
 		if !req.TenantIsolation {
 			return ""
@@ -153,6 +144,18 @@ var filters = []filter{
 		if len(others) > 0 {
 			sort.Strings(others)
 			return fmt.Sprintf("runs containers of other projects %v", others)
+		}
+		return ""
+	}},
+	{FilterCPU, func(h providers.HostReport, req Request) string {
+		if free := h.CPUs - h.UsedCPU; req.CPU > 0 && req.CPU > free+1e-9 {
+			return fmt.Sprintf("%.2f CPUs free of %.2f, %.2f wanted", free, h.CPUs, req.CPU)
+		}
+		return ""
+	}},
+	{FilterMemory, func(h providers.HostReport, req Request) string {
+		if free := h.MemoryBytes - h.UsedMemoryBytes; req.MemoryBytes > 0 && req.MemoryBytes > free {
+			return fmt.Sprintf("%d MiB memory free of %d MiB, %d MiB wanted", free>>20, h.MemoryBytes>>20, req.MemoryBytes>>20)
 		}
 		return ""
 	}},

@@ -42,6 +42,8 @@ func TestPlace(t *testing.T) {
 			refused: []string{FilterCPU, FilterCPU, FilterCPU}, quota: true},
 		{name: "refused by memory and runtime", req: Request{MemoryBytes: 15 * gib / 2, Runtime: "runc"},
 			refused: []string{FilterMemory, FilterMemory, FilterMemory}, quota: true},
+		{name: "another tenant outranks capacity", req: Request{CPU: 3.5, Project: "p3", TenantIsolation: true},
+			refused: []string{FilterTenantIsolation, FilterTenantIsolation, FilterCPU}},
 		{name: "runtime nowhere", req: Request{Runtime: "gvisor"},
 			refused: []string{FilterRuntime, FilterRuntime, FilterRuntime}},
 	} {
