@@ -75,7 +75,7 @@ func (p *Placer) Place(ctx context.Context, spec providers.ContainerSpec) (strin
 	if err != nil {
 		return "", fmt.Errorf("placement: hosts' reports: %w", err)
 	}
-	req := Request{CPU: spec.CPU, MemoryBytes: spec.MemoryBytes, Project: spec.Project, TenantIsolation: p.opts.TenantIsolation}
+	req := Request{CPU: spec.CPU, MemoryBytes: spec.MemoryBytes, Runtime: spec.Runtime, Labels: spec.HostLabels, Project: spec.Project, TenantIsolation: p.opts.TenantIsolation}
 	if spec.Host != "" {
 		pinned := false
 		for _, r := range reports {

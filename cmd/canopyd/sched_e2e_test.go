@@ -132,16 +132,19 @@ clouds:
 	if e := op.GetError(); e == nil || codes.Code(e.Code) != codes.ResourceExhausted || !strings.HasPrefix(e.Metadata["host/h1"], "cpu: ") || !strings.HasPrefix(e.Metadata["host/h2"], "cpu: ") {
 		t.Errorf("a 512-CPU container: %v, want RESOURCE_EXHAUSTED with per-host cpu reasons", e)
 	}
-	// Project A's first server goes to a host; B's container to the other.
-	a1, err := server(compA, "a1")
+	// A runtime no host offers: refused by the runtime filter, per host.
+	op, err = ctrA.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: "a0-" + sfx, Location: loc("pool"), Image: e2eImage, Command: []string{"true"}, Runtime: "kata"})
 	if err != nil {
-		t.Fatalf("A's first server: %v", err)
+		t.Fatal(err)
 	}
-	hostA := a1.Properties["host"]
-	if hostA != "h1" && hostA != "h2" || a1.Kind != canopyv1.ServerKind_SERVER_KIND_CONTAINER {
-		t.Fatalf("A's server: host %q kind %v", hostA, a1.Kind)
+	op = opResult(ctx, t, opsA, op)
+	if e := op.GetError(); e == nil || codes.Code(e.Code) != codes.FailedPrecondition || !strings.HasPrefix(e.Metadata["host/h1"], "runtime: ") || !strings.HasPrefix(e.Metadata["host/h2"], "runtime: ") {
+		t.Errorf("a container under runtime kata: %v, want FAILED_PRECONDITION with per-host runtime reasons", e)
 	}
-	op, err = ctrB.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: "b1-" + sfx, Location: loc("pool"), Image: e2eImage, Command: []string{"sleep", "300"}, Run: true, Cpu: 0.5, MemoryMib: 64})
+	// Project B asks for the host labelled canopy.test.instance=2 (the
+	// second dockerd's --label), under runc, which it has.
+	op, err = ctrB.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: "b1-" + sfx, Location: loc("pool"), Image: e2eImage, Command: []string{"sleep", "300"}, Run: true, Cpu: 0.5, MemoryMib: 64,
+		Runtime: "runc", HostLabels: map[string]string{"canopy.test.instance": "2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +159,18 @@ clouds:
 	t.Cleanup(func() {
 		_, _ = ctrB.DeleteContainer(context.Background(), &canopyv1.DeleteContainerRequest{Id: b1.Id, Force: true})
 	})
-	if b1.Host == hostA || b1.Host == "" {
-		t.Fatalf("B's container on %q, A's server on %q: tenant_isolation put them together", b1.Host, hostA)
+	if b1.Host != "h2" {
+		t.Fatalf("B's container with host label canopy.test.instance=2 on %q, want h2", b1.Host)
+	}
+	// Project A's server (ComputeService, a script written for servers)
+	// cannot share h2 with B: it goes to h1.
+	a1, err := server(compA, "a1")
+	if err != nil {
+		t.Fatalf("A's first server: %v", err)
+	}
+	hostA := a1.Properties["host"]
+	if hostA != "h1" || a1.Kind != canopyv1.ServerKind_SERVER_KIND_CONTAINER {
+		t.Fatalf("A's server: host %q kind %v, want h1 (B runs on h2) and a container", hostA, a1.Kind)
 	}
 	// A's second server joins its first: the other host runs B's.
 	a2, err := server(compA, "a2")

@@ -276,6 +276,7 @@ func (c *Cloud) toConfig(s providers.ContainerSpec) (*container.Config, *contain
 		AutoRemove:    s.AutoRemove,
 		Mounts:        toMounts(s.Mounts),
 	}
+	hc.Runtime = s.Runtime
 	hc.NanoCPUs = int64(math.Round(s.CPU * 1e9))
 	hc.Memory = s.MemoryBytes
 	return cfg, hc
