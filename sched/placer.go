@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/providers"
 	"github.com/canopy-cloud/canopy/store"
 )
@@ -101,6 +102,7 @@ func (p *Placer) Place(ctx context.Context, spec providers.ContainerSpec) (strin
 	if err != nil {
 		return "", fmt.Errorf("placement of %s: record host %s: %w", spec.IdempotencyToken, host, err)
 	}
+	failpoint.Hit("sched.place:recorded")
 	return string(cur), nil
 }
 

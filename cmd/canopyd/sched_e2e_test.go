@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,8 @@ import (
 	"github.com/canopy-cloud/canopy/client"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/canopydtest"
+	"github.com/canopy-cloud/canopy/sched"
+	"github.com/canopy-cloud/canopy/store/bolt"
 )
 
 // projectConn is a connection acting for a new OAuth client of project.
@@ -221,5 +224,76 @@ clouds:
 	if e := op.GetError(); e == nil || codes.Code(e.Code) != codes.FailedPrecondition || e.Reason != "NO_VALID_HOST" ||
 		!strings.HasPrefix(e.Metadata["host/h1"], "tenant_isolation: ") || !strings.HasPrefix(e.Metadata["host/h2"], "tenant_isolation: ") {
 		t.Errorf("C's container operation error %v, want FAILED_PRECONDITION NO_VALID_HOST with host/h1 and host/h2 by tenant_isolation", e)
+	}
+}
+
+// TestContainerPlacementSurvivesKill: canopyd is killed right after it
+// recorded where a container goes and before it asked the host; meanwhile
+// that host fills up, so a fresh choice would be the other one. The
+// resumed create lands where the record says, once.
+func TestContainerPlacementSurvivesKill(t *testing.T) {
+	env := containerEnv(t)
+	host2 := os.Getenv("CANOPY_DOCKER_HOST2")
+	if host2 == "" {
+		t.Skip("CANOPY_DOCKER_HOST2 not set: test/containers/test.sh starts two dockerds (test/docker/up.sh 2)")
+	}
+	urls := map[string]string{"h1": env.dockerHost, "h2": host2}
+	cfg := canopydtest.WriteConfig(t, fmt.Sprintf(`
+clouds:
+  - name: pool
+    kind: docker
+    options: {hosts: [{name: h1, url: %q}, {name: h2, url: %q}], region: pool, zone: pool-1}
+    scheduler: {}
+`, env.dockerHost, host2))
+	data := t.TempDir()
+	d := canopydtest.StartEnv(t, data, []string{"CANOPY_FAILPOINTS=sched.place:recorded"}, "--config", cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	name := fmt.Sprintf("placed%d", time.Now().UnixNano()%1e6)
+	c := newCtrClient(t, d)
+	if _, err := c.c.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: name, Location: loc("pool"), Image: e2eImage, Command: []string{"sleep", "300"}, Run: true, Cpu: 0.1}); err != nil {
+		t.Fatal(err)
+	}
+	if err, exited := d.WaitExit(time.Minute); !exited {
+		t.Fatalf("canopyd still runs a minute after the create: the failpoint did not fire (%v)", err)
+	}
+	// Where the record says, read from the store canopyd left.
+	st, err := bolt.Open(filepath.Join(data, "canopy", "canopy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := st.ListRecords(ctx, sched.RecordNamespace, "pool/")
+	st.Close()
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("placement records %v, %v; want the one create's", recs, err)
+	}
+	placed := string(recs[0].Value)
+	// The placed host fills up: 1.5 CPUs held by a container canopy does
+	// not know, so a fresh placement would pick the other host.
+	hog := exec.Command("docker", "run", "-d", "--network", "none", "--cpus", "1.5", "--name", name+"-hog", e2eImage, "sleep", "300")
+	hog.Env = append(os.Environ(), "DOCKER_HOST="+urls[placed], "DOCKER_CONFIG="+t.TempDir())
+	if out, err := hog.CombinedOutput(); err != nil {
+		t.Fatalf("docker run on %s: %v: %s", placed, err, out)
+	}
+	t.Cleanup(func() {
+		rm := exec.Command("docker", "rm", "-f", name+"-hog")
+		rm.Env = append(os.Environ(), "DOCKER_HOST="+urls[placed], "DOCKER_CONFIG="+t.TempDir())
+		_ = rm.Run()
+	})
+	d = canopydtest.Start(t, data, "--config", cfg)
+	t.Cleanup(d.Stop)
+	c = newCtrClient(t, d)
+	t.Cleanup(func() { cleanupPrefix(t, c, "pool", name) })
+	ops, err := c.ops.ListOperations(ctx, &canopyv1.ListOperationsRequest{Kind: "container.create"})
+	if err != nil || len(ops.Operations) != 1 {
+		t.Fatalf("operations after the restart: %v, %v; want the one create", ops, err)
+	}
+	ct := c.done(ctx, ops.Operations[0])
+	if ct.Host != placed {
+		t.Errorf("resumed create on %s, want the recorded %s", ct.Host, placed)
+	}
+	resp, err := c.c.ListContainers(ctx, &canopyv1.ListContainersRequest{Location: loc("pool"), Name: name, PageSize: 100})
+	if err != nil || len(resp.Containers) != 1 {
+		t.Errorf("containers named %s: %d, %v; want 1", name, len(resp.GetContainers()), err)
 	}
 }
