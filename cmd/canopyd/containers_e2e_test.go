@@ -559,6 +559,21 @@ clouds:
 			t.Errorf("GetServer after delete on %s: %v, want NOT_FOUND", cloud, err)
 		}
 	}
+	// A script that names a zone, not a cloud: the zone routes to the
+	// container cloud and any host of it takes the server.
+	for zone, cloud := range map[string]string{"dock-1": "dock", "ctrd-1": "ctrd"} {
+		sv, err := d.Compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: prefix + "-z-" + cloud, Location: &canopyv1.Location{Zone: zone}, Flavor: "ct.small", Image: e2eImage, UserData: script, Wait: true})
+		if err != nil {
+			t.Errorf("CreateServer in zone %s: %v", zone, err)
+			continue
+		}
+		if sv.Location.GetCloud() != cloud || sv.Status != canopyv1.Status_STATUS_ACTIVE {
+			t.Errorf("server in zone %s: cloud %s status %v, want %s ACTIVE", zone, sv.Location.GetCloud(), sv.Status, cloud)
+		}
+		if _, err := d.Compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: sv.Id, Wait: true}); err != nil {
+			t.Errorf("DeleteServer in zone %s: %v", zone, err)
+		}
+	}
 	// What does not apply is refused, naming it.
 	_, err = d.Compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: prefix + "-kp", Location: loc("dock"), Flavor: "ct.small", Image: e2eImage, Keypair: "mykey"})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "keypair") {

@@ -129,3 +129,18 @@ func TestPlacementRecorded(t *testing.T) {
 		t.Errorf("placement in zone nowhere: %v, want a refusal by the zone filter on both hosts", err)
 	}
 }
+
+// TestZoneNamesAnyHost: a create whose host is the cloud's zone (a
+// servers-view create's location.zone) goes to any host; a name that is
+// neither a host nor the zone is refused naming the hosts.
+func TestZoneNamesAnyHost(t *testing.T) {
+	c := open(t, map[string]any{"hosts": []any{dockerHost(t)}, "zone": "zq"})
+	ct := create(t, c, providers.ContainerSpec{Name: name("zone"), Command: []string{"true"}, Host: "zq"})
+	if ct.Host != "local" {
+		t.Errorf("created in zone zq on host %q, want local", ct.Host)
+	}
+	_, err := c.CreateContainer(context.Background(), providers.ContainerSpec{Name: name("nozone"), Image: testImage, Command: []string{"true"}, Host: "nope"})
+	if !errors.Is(err, providers.ErrInvalid) {
+		t.Errorf("host nope: %v, want ErrInvalid", err)
+	}
+}
