@@ -587,7 +587,10 @@ clouds:
 func TestContainerImagePullThrough(t *testing.T) {
 	env := containerEnv(t)
 	d := canopydtest.Start(t, t.TempDir(), "--config", env.config(t))
-	defer d.Stop()
+	// A cleanup, not a defer: the containers' cleanups (registered later,
+	// so run first) need canopyd; with a defer they ran after it stopped
+	// and left the containers behind.
+	t.Cleanup(d.Stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	ref := fmt.Sprintf("canopy-shared:v%d", time.Now().UnixNano()%1e6)

@@ -144,3 +144,24 @@ func TestZoneNamesAnyHost(t *testing.T) {
 		t.Errorf("host nope: %v, want ErrInvalid", err)
 	}
 }
+
+// BenchmarkHostReports: what each placement asks of the hosts, two real
+// dockerds answering on unix sockets.
+func BenchmarkHostReports(b *testing.B) {
+	h1, h2 := os.Getenv("CANOPY_DOCKER_HOST"), os.Getenv("CANOPY_DOCKER_HOST2")
+	if h1 == "" || h2 == "" {
+		b.Skip("CANOPY_DOCKER_HOST and CANOPY_DOCKER_HOST2 not set: test/docker/test.sh starts two dockerds")
+	}
+	p, err := providers.Open(context.Background(), docker.Kind, providers.Config{Name: "bench", Options: map[string]any{"hosts": []any{map[string]any{"name": "h1", "url": h1}, map[string]any{"name": "h2", "url": h2}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	c := p.(*docker.Cloud)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := c.HostReports(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
