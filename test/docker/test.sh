@@ -12,8 +12,9 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/docker/lib.sh
 . "$HERE/lib.sh"
 
+# Up already: both dockerds answer (then this script leaves them up).
 was_up=
-if dockerd_running && answers; then was_up=1; fi
+if dockerd_running && answers && DOCKER_INSTANCE=2 bash -c '. "$1/lib.sh" && dockerd_running && answers' _ "$HERE"; then was_up=1; fi
 # Two dockerds: the scheduler's tests place across hosts.
 hosts=$("$HERE/up.sh" 2)
 host=$(sed -n 1p <<<"$hosts")
