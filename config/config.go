@@ -162,6 +162,10 @@ type Cloud struct {
 	// the kind's defaults (replicate.Defaults: raw on AWS, qcow2
 	// preferred on OpenStack).
 	DiskFormats *DiskFormats `yaml:"disk_formats"`
+	// Scheduler, on a container cloud whose hosts report themselves
+	// (Docker), places each container (package sched). Nil: placement
+	// runs with the defaults once the cloud has several hosts.
+	Scheduler *Scheduler `yaml:"scheduler"`
 }
 
 // DiskFormats are a cloud's preferred and accepted image disk formats.
@@ -195,6 +199,13 @@ func (d *DiskFormats) validate() error {
 		return fmt.Errorf("accepted: lists %s but not the preferred %q", strings.Join(d.Accepted, ", "), d.Preferred)
 	}
 	return nil
+}
+
+// Scheduler configures placement on a container cloud's hosts.
+type Scheduler struct {
+	// TenantIsolation: containers of different projects never share a
+	// host; a create no host can take that way is refused, per host.
+	TenantIsolation bool `yaml:"tenant_isolation"`
 }
 
 // KeystoneAuth configures a cloud's Keystone as an identity source.

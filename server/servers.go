@@ -103,10 +103,13 @@ func serverKey(sv *canopyv1.Server) string {
 
 // ListServers implements canopyv1.ComputeServiceServer.
 func (s *computeService) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
-	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"servers", req.GetName(), req.GetStatus()}}
+	if err := checkServerKind("kind", req.GetKind()); err != nil {
+		return nil, err
+	}
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"servers", req.GetName(), req.GetStatus(), req.GetKind()}}
 	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudServers, func(sv *canopyv1.Server) bool {
 		return sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
-			router.MatchLabels(req.GetLabels(), sv.Labels) && router.MatchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
+			(req.GetKind() == 0 || sv.Kind == req.GetKind()) && router.MatchLabels(req.GetLabels(), sv.Labels) && router.MatchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
 	})
 	if err != nil {
 		return nil, err
@@ -123,7 +126,7 @@ func (s *computeService) findServer(ctx context.Context, v string) (*router.Clou
 	}
 	if m.Pending() {
 		// canopy allocated the id but the cloud has not answered yet.
-		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.Name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created)}, nil
+		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.Name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created), Kind: cloudServerKind(cl)}, nil
 	}
 	c, err := cl.ComputeOrFail()
 	if err != nil {
@@ -230,7 +233,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 		})
 		if status.Code(err) == codes.NotFound {
 			return &canopyv1.Server{Id: m.ID, NativeId: m.NativeID, Name: req.GetName(), Location: &canopyv1.Location{Cloud: cl.Name, Project: m.Project},
-				Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED"}, nil
+				Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED", Kind: cloudServerKind(cl)}, nil
 		}
 		if err == nil && req.GetAutoIp() && sv.GetStatus() == canopyv1.Status_STATUS_ACTIVE {
 			return s.withAutoIP(ctx, cl, m, sv.GetLocation().GetZone(), true) // the first attempt may have stopped before its floating IP
@@ -241,7 +244,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 	spec := providers.ServerSpec{
 		Name: req.GetName(), Zone: req.GetLocation().GetZone(), FlavorID: flavor, ImageID: image,
 		Keypair: req.GetKeypair(), Networks: networks, Ports: ports, SecurityGroupIDs: groups, UserData: req.GetUserData(), Labels: req.GetLabels(),
-		IdempotencyToken: m.ID, Replay: !created,
+		IdempotencyToken: m.ID, Replay: !created, Project: project(ctx),
 	}
 	if err := boot.begin(ctx, &spec, m.ID); err != nil {
 		return nil, err

@@ -255,6 +255,9 @@ func (c *Cloud) toConfig(s providers.ContainerSpec) (*container.Config, *contain
 	if s.IdempotencyToken != "" {
 		labels[labelToken] = s.IdempotencyToken
 	}
+	if s.Project != "" {
+		labels[labelProject] = s.Project
+	}
 	exposed, bindings := toPorts(s.Ports)
 	cfg := &container.Config{
 		Image:        s.Image,
@@ -277,6 +280,7 @@ func (c *Cloud) toConfig(s providers.ContainerSpec) (*container.Config, *contain
 		AutoRemove:    s.AutoRemove,
 		Mounts:        toMounts(s.Mounts),
 	}
+	hc.Runtime = s.Runtime
 	hc.NanoCPUs = int64(math.Round(s.CPU * 1e9))
 	hc.Memory = s.MemoryBytes
 	return cfg, hc

@@ -23,6 +23,7 @@ var capabilityInterfaces = []struct {
 	{"ContainerImages", is[providers.ContainerImages]},
 	{"Containers", is[providers.Containers]},
 	{"FloatingIPs", is[providers.FloatingIPs]},
+	{"HostReporter", is[providers.HostReporter]},
 	{"IdentityService", is[providers.IdentityService]},
 	{"ImageDeleter", is[providers.ImageDeleter]},
 	{"ImageTransfer", is[providers.ImageTransfer]},

@@ -98,6 +98,14 @@ type Fixture struct {
 	// cannot do, each with why (keys: the UnsupportedNet* constants in
 	// networks.go); those parts are skipped saying so.
 	NetworkUnsupported map[string]string
+	// KeypairsUnsupported, when set, says why the cloud has no keypairs
+	// (a container cloud's servers view): the Keypairs part then checks
+	// that an import is ErrUnsupported and a lookup ErrNotFound.
+	KeypairsUnsupported string
+	// ServerUserData is the user data new servers get; empty: none. A
+	// container cloud's servers need it when the image has no program of
+	// its own (the busybox fixture image has no CMD): it is their script.
+	ServerUserData []byte
 }
 
 func (f *Fixture) defaults() {
@@ -147,11 +155,7 @@ func RunConformanceTests(t *testing.T, h Harness) {
 		return
 	}
 	s.c = compute
-	t.Run("Flavors", s.testFlavors)
-	t.Run("Images", s.testImages)
-	t.Run("Keypairs", s.testKeypairs)
-	t.Run("ServerLifecycle", s.testServerLifecycle)
-	t.Run("ServerErrors", s.testServerErrors)
+	s.computeSection(t)
 	t.Run("Volumes", s.testVolumes) // volumes.go
 	if it, ok := p.(providers.ImageTransfer); ok {
 		t.Run("ImageTransfer", func(t *testing.T) { s.testImageTransfer(t, it) }) // images.go
@@ -303,6 +307,15 @@ func newPublicKey(t *testing.T) string {
 
 func (s *suite) testKeypairs(t *testing.T) {
 	ctx := context.Background()
+	if why := s.fx.KeypairsUnsupported; why != "" {
+		if _, err := s.c.CreateKeypair(ctx, s.name(t, "key"), newPublicKey(t)); !errors.Is(err, providers.ErrUnsupported) {
+			t.Errorf("CreateKeypair on a cloud without keypairs: err = %v, want ErrUnsupported", err)
+		}
+		if _, err := s.c.GetKeypair(ctx, s.name(t, "key")); !errors.Is(err, providers.ErrNotFound) {
+			t.Errorf("GetKeypair on a cloud without keypairs: err = %v, want ErrNotFound", err)
+		}
+		t.Skipf("keypairs: %s", why)
+	}
 	name := s.name(t, "key")
 	pub := newPublicKey(t)
 	k, err := s.c.CreateKeypair(ctx, name, pub)

@@ -3,7 +3,7 @@
 #
 #   test/containers/test.sh [go test flags...]
 #
-# Starts a dockerd and a containerd of the project's own (test/docker/up.sh,
+# Starts two dockerds and a containerd of the project's own (test/docker/up.sh,
 # test/containerd/up.sh: loopback only, nothing on the host's network
 # changed), then runs
 #   - the Containers conformance on Docker and on containerd (the adapters'
@@ -22,7 +22,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 keep=${CANOPY_CONTAINERS_KEEP:-}
 # The engines stay up across the three runs; this script stops them.
 export CANOPY_DOCKER_KEEP=1 CANOPY_CONTAINERD_KEEP=1
-docker_host=$("$ROOT/test/docker/up.sh" | tail -n 1)
+docker_hosts=$("$ROOT/test/docker/up.sh" 2)
+docker_host=$(sed -n 1p <<<"$docker_hosts")
+docker_host2=$(sed -n 2p <<<"$docker_hosts")
 containerd_addr=$("$ROOT/test/containerd/up.sh" | tail -n 1)
 if [[ $keep != 1 ]]; then
 	trap '"$ROOT/test/docker/down.sh"; "$ROOT/test/containerd/down.sh"' EXIT
@@ -30,5 +32,5 @@ fi
 cd "$ROOT"
 "$ROOT/test/docker/test.sh" "$@"
 "$ROOT/test/containerd/test.sh" "$@"
-CANOPY_DOCKER_HOST=$docker_host CANOPY_CONTAINERD_ADDRESS=$containerd_addr \
+CANOPY_DOCKER_HOST=$docker_host CANOPY_DOCKER_HOST2=$docker_host2 CANOPY_CONTAINERD_ADDRESS=$containerd_addr \
 	go test -tags containers -count=1 -timeout 20m -run 'TestContainer' "$@" ./cmd/canopyd/
