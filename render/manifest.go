@@ -103,6 +103,10 @@ type Output struct {
 // qemu-img output format each disk format is converted with.
 var diskFormats = map[string]string{"raw": "raw", "qcow2": "qcow2", "vmdk": "vmdk", "vhd": "vpc", "vhdx": "vhdx"}
 
+// IsConverted reports whether a format is converted from the raw
+// filesystem (rather than made with the tree).
+func IsConverted(format string) bool { return IsDisk(format) && format != "raw" }
+
 // FormatOCI is the container image output.
 const FormatOCI = "oci"
 

@@ -32,6 +32,10 @@ type imageService struct {
 	ops interface { // tracks an upload the cloud still processes
 		trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error)
 	}
+	// render is RenderImage's (image_render.go); renderErr why it cannot
+	// run here (its tools are missing).
+	render    *renderer
+	renderErr error
 }
 
 // imageUpload is an image upload's header, whichever way it arrived.

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ImageTransferService_UploadImage_FullMethodName   = "/canopy.v1.ImageTransferService/UploadImage"
 	ImageTransferService_DownloadImage_FullMethodName = "/canopy.v1.ImageTransferService/DownloadImage"
+	ImageTransferService_RenderImage_FullMethodName   = "/canopy.v1.ImageTransferService/RenderImage"
 )
 
 // ImageTransferServiceClient is the client API for ImageTransferService service.
@@ -39,6 +40,18 @@ type ImageTransferServiceClient interface {
 	// Downloads an image's bytes: the image first, then chunks, then the
 	// sha256 of what was sent.
 	DownloadImage(ctx context.Context, in *DownloadImageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadImageResponse], error)
+	// Renders images from a manifest and a filesystem tarball (Cloudlets):
+	// the first message carries the header, and the tarball's bytes follow
+	// unless the header says where it is (tarball_url, tarball_object) or
+	// names by tarball_sha256 one canopyd has cached (then no bytes are
+	// sent; an uncached one is FAILED_PRECONDITION with reason
+	// TARBALL_NOT_CACHED, and the client sends the bytes). A bad manifest,
+	// input or tarball is INVALID_ARGUMENT naming the field or entry. The
+	// answer is the Operation that renders, at once (or, with wait, when it
+	// has ended): its steps are fetch, render, convert and upload, and its
+	// response a RenderImageResult. The tarball and every output are cached
+	// by content hash: the same render again moves no bytes.
+	RenderImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RenderImageRequest, Operation], error)
 }
 
 type imageTransferServiceClient struct {
@@ -81,6 +94,19 @@ func (c *imageTransferServiceClient) DownloadImage(ctx context.Context, in *Down
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageTransferService_DownloadImageClient = grpc.ServerStreamingClient[DownloadImageResponse]
 
+func (c *imageTransferServiceClient) RenderImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RenderImageRequest, Operation], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageTransferService_ServiceDesc.Streams[2], ImageTransferService_RenderImage_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RenderImageRequest, Operation]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageTransferService_RenderImageClient = grpc.ClientStreamingClient[RenderImageRequest, Operation]
+
 // ImageTransferServiceServer is the server API for ImageTransferService service.
 // All implementations must embed UnimplementedImageTransferServiceServer
 // for forward compatibility.
@@ -97,6 +123,18 @@ type ImageTransferServiceServer interface {
 	// Downloads an image's bytes: the image first, then chunks, then the
 	// sha256 of what was sent.
 	DownloadImage(*DownloadImageRequest, grpc.ServerStreamingServer[DownloadImageResponse]) error
+	// Renders images from a manifest and a filesystem tarball (Cloudlets):
+	// the first message carries the header, and the tarball's bytes follow
+	// unless the header says where it is (tarball_url, tarball_object) or
+	// names by tarball_sha256 one canopyd has cached (then no bytes are
+	// sent; an uncached one is FAILED_PRECONDITION with reason
+	// TARBALL_NOT_CACHED, and the client sends the bytes). A bad manifest,
+	// input or tarball is INVALID_ARGUMENT naming the field or entry. The
+	// answer is the Operation that renders, at once (or, with wait, when it
+	// has ended): its steps are fetch, render, convert and upload, and its
+	// response a RenderImageResult. The tarball and every output are cached
+	// by content hash: the same render again moves no bytes.
+	RenderImage(grpc.ClientStreamingServer[RenderImageRequest, Operation]) error
 	mustEmbedUnimplementedImageTransferServiceServer()
 }
 
@@ -112,6 +150,9 @@ func (UnimplementedImageTransferServiceServer) UploadImage(grpc.ClientStreamingS
 }
 func (UnimplementedImageTransferServiceServer) DownloadImage(*DownloadImageRequest, grpc.ServerStreamingServer[DownloadImageResponse]) error {
 	return status.Error(codes.Unimplemented, "method DownloadImage not implemented")
+}
+func (UnimplementedImageTransferServiceServer) RenderImage(grpc.ClientStreamingServer[RenderImageRequest, Operation]) error {
+	return status.Error(codes.Unimplemented, "method RenderImage not implemented")
 }
 func (UnimplementedImageTransferServiceServer) mustEmbedUnimplementedImageTransferServiceServer() {}
 func (UnimplementedImageTransferServiceServer) testEmbeddedByValue()                              {}
@@ -152,6 +193,13 @@ func _ImageTransferService_DownloadImage_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageTransferService_DownloadImageServer = grpc.ServerStreamingServer[DownloadImageResponse]
 
+func _ImageTransferService_RenderImage_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ImageTransferServiceServer).RenderImage(&grpc.GenericServerStream[RenderImageRequest, Operation]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageTransferService_RenderImageServer = grpc.ClientStreamingServer[RenderImageRequest, Operation]
+
 // ImageTransferService_ServiceDesc is the grpc.ServiceDesc for ImageTransferService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -169,6 +217,11 @@ var ImageTransferService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "DownloadImage",
 			Handler:       _ImageTransferService_DownloadImage_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "RenderImage",
+			Handler:       _ImageTransferService_RenderImage_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "canopy/v1/image_transfer.proto",
