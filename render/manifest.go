@@ -201,11 +201,22 @@ func checkFields(t reflect.Type, v any, at string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if v == nil {
+		return nil // null: the zero value
+	}
 	switch t.Kind() {
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			return bad(at, "must be a string, not %v (quote it)", v)
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			return bad(at, "must be true or false, not %v", v)
+		}
 	case reflect.Struct:
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil // a type error json reports with the path
+			return bad(at, "must be a mapping")
 		}
 		fields := map[string]reflect.Type{}
 		for i := range t.NumField() {
@@ -233,19 +244,28 @@ func checkFields(t reflect.Type, v any, at string) error {
 			}
 		}
 	case reflect.Slice:
-		if l, ok := v.([]any); ok {
-			for i, e := range l {
-				if err := checkFields(t.Elem(), e, fmt.Sprintf("%s[%d]", at, i)); err != nil {
-					return err
-				}
+		l, ok := v.([]any)
+		if !ok {
+			return bad(at, "must be a list")
+		}
+		for i, e := range l {
+			if err := checkFields(t.Elem(), e, fmt.Sprintf("%s[%d]", at, i)); err != nil {
+				return err
 			}
 		}
 	case reflect.Map:
-		if m, ok := v.(map[string]any); ok {
-			for k, e := range m {
-				if err := checkFields(t.Elem(), e, join(at, k)); err != nil {
-					return err
-				}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return bad(at, "must be a mapping")
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := checkFields(t.Elem(), m[k], join(at, k)); err != nil {
+				return err
 			}
 		}
 	}
