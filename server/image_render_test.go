@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -338,5 +339,40 @@ func TestAcceptsFormat(t *testing.T) {
 	}
 	if err := acceptsFormat(&router.Cloud{Name: "c1", Kind: "sim"}, "raw"); err == nil || !strings.Contains(err.Error(), "no image uploads") {
 		t.Errorf("a cloud without transfer: %v", err)
+	}
+}
+
+// REST: POST /v1/images:render takes the header as JSON (the tarball by
+// URL here) and answers with the operation; bad input is a 400 naming the
+// field.
+func TestRenderImageREST(t *testing.T) {
+	tb := testTarball(t)
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(tb) }))
+	defer src.Close()
+	e := newRenderEnv(t, "")
+	ctx := ctxT(t)
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, e.rest+"/v1/images:render", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	hdr := func(manifest string) string {
+		b, _ := json.Marshal(map[string]any{"header": map[string]any{"manifest": manifest, "tarball_url": src.URL + "/rootfs.tar", "clouds": []string{"local"}, "wait": true}})
+		return string(b)
+	}
+	code, body := post(hdr(renderManifest))
+	if code != http.StatusOK || !strings.Contains(body, `"done":true`) || !strings.Contains(body, "RenderImageResult") || strings.Contains(body, `"error"`) {
+		t.Fatalf("POST /v1/images:render: %d %s", code, body)
+	}
+	code, body = post(hdr(renderManifest + "colour: blue\n"))
+	if code != http.StatusBadRequest || !strings.Contains(body, "colour") {
+		t.Fatalf("bad manifest: %d %s", code, body)
 	}
 }
