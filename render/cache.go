@@ -195,9 +195,9 @@ func (r *Renderer) Render(ctx context.Context, m *Manifest, tarball string, valu
 	if err := checkBoot(tree, m); err != nil {
 		return "", false, err
 	}
-	if err := os.MkdirAll(final, 0o700); err != nil {
-		return "", false, fmt.Errorf("render: %w", err)
-	}
+	// Both products are made in the work directory and renamed into the
+	// key's directory only when both are done: a failure leaves nothing.
+	var done [][2]string
 	if wantDisk && !exists(r.Path(key, "raw")) {
 		size, _ := m.SizeBytes()
 		if size == 0 {
@@ -207,13 +207,21 @@ func (r *Renderer) Render(ctx context.Context, m *Manifest, tarball string, valu
 		if err := buildExt4(ctx, r.Tools, tree, raw, label(m.Name), uuidOf(key), size, x.Owners); err != nil {
 			return "", false, err
 		}
-		if err := os.Rename(raw, r.Path(key, "raw")); err != nil {
-			return "", false, fmt.Errorf("render: %w", err)
-		}
+		done = append(done, [2]string{raw, r.Path(key, "raw")})
 	}
 	if wantOCI && !exists(r.Path(key, FormatOCI)) {
-		if err := writeOCI(r.TarballPath(tarball), work, r.Path(key, FormatOCI), m, filled); err != nil {
+		oci := filepath.Join(work, "oci.tar")
+		if err := writeOCI(r.TarballPath(tarball), work, oci, m, filled); err != nil {
 			return "", false, err
+		}
+		done = append(done, [2]string{oci, r.Path(key, FormatOCI)})
+	}
+	if err := os.MkdirAll(final, 0o700); err != nil {
+		return "", false, fmt.Errorf("render: %w", err)
+	}
+	for _, d := range done {
+		if err := os.Rename(d[0], d[1]); err != nil {
+			return "", false, fmt.Errorf("render: %w", err)
 		}
 	}
 	return key, true, nil

@@ -211,3 +211,56 @@ func equalMaps(a, b map[string]time.Time) bool {
 	}
 	return true
 }
+
+// A renderer that is not root cannot chown what it extracts; buildExt4
+// then sets the owners inside the filesystem with debugfs.
+func TestBuildExt4SetsOwners(t *testing.T) {
+	tl := tools(t)
+	tree := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(tree, "etc", "with space"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(tree, "etc", "owned"), []byte("x"), 0o644)
+	out := filepath.Join(t.TempDir(), "disk.raw")
+	owners := []Owner{{Path: "etc/owned", UID: 4321, GID: 77}, {Path: "etc/with space", UID: 5, GID: 6}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := buildExt4(ctx, tl, tree, out, "t", uuidOf(strings.Repeat("ab", 32)), 8<<20, owners); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string][]string{"/etc/owned": {"User:  4321", "Group:    77"}, `"/etc/with space"`: {"User:     5", "Group:     6"}} {
+		st, err := exec.Command(tl.Debugfs, "-R", "stat "+p, out).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(st), w) {
+				t.Errorf("%s: no %q in\n%s", p, w, st)
+			}
+		}
+	}
+	bad := []Owner{{Path: "etc/\"quoted", UID: 1, GID: 1}}
+	if err := buildExt4(ctx, tl, tree, out+"2", "t", uuidOf(strings.Repeat("ab", 32)), 8<<20, bad); err == nil {
+		t.Error("a name debugfs cannot quote was taken")
+	}
+}
+
+// A size the tree does not fit in is the manifest's size field at fault.
+func TestRenderSizeTooSmall(t *testing.T) {
+	tl := tools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := &Renderer{Dir: t.TempDir(), Tools: tl}
+	sha, _, err := r.Ingest(ctx, bytes.NewReader(tarOf(t, dir("./"), file("./big", strings.Repeat("x", 6<<20)))), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Must(Parse([]byte("name: x\nbootloader: none\nsize: 4MiB\noutputs: [{format: raw}]\n")))
+	_, _, err = r.Render(ctx, m, sha, map[string]any{})
+	if e, ok := AsError(err); !ok || e.Field != "size" {
+		t.Fatalf("err = %v, want a size error", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(r.Dir, "renders")); len(ents) != 0 {
+		t.Errorf("a failed render left %v", ents)
+	}
+}
