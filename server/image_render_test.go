@@ -376,3 +376,35 @@ func TestRenderImageREST(t *testing.T) {
 		t.Fatalf("bad manifest: %d %s", code, body)
 	}
 }
+
+// A tarball in a canopy object is read by the fetch stage as the
+// requester's project.
+func TestRenderImageTarballObject(t *testing.T) {
+	e := newRenderEnv(t, "")
+	ctx := ctxT(t)
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(e.token)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	oe := &objEnv{env: e.env, obj: canopyv1.NewObjectServiceClient(cc)}
+	oe.bucket(t, "rootfs", "local")
+	tb := testTarball(t)
+	if _, err := oe.upload(ctx, "rootfs", "base/rootfs.tar", tb, 4096, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	op, err := e.renderOnce(ctx, t, &canopyv1.RenderImageHeader{Manifest: renderManifest, TarballObject: "rootfs/base/rootfs.tar"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := result(t, op); res.GetTarballBytesMoved() != int64(len(tb)) || res.GetTarballSha256() != sha(tb) {
+		t.Fatalf("result: %v", res)
+	}
+	op, err = e.renderOnce(ctx, t, &canopyv1.RenderImageHeader{Manifest: renderManifest, TarballObject: "rootfs/missing.tar"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oe := op.GetError(); oe == nil || codes.Code(oe.GetCode()) != codes.NotFound || !strings.Contains(oe.GetMessage(), "stage fetch") {
+		t.Fatalf("a missing object: %v", oe)
+	}
+}
