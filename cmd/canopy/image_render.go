@@ -62,7 +62,7 @@ file, e.g. ssh_keys=@~/.ssh/id_ed25519.pub).`,
 			var size int64
 			if len(args) == 2 {
 				if url != "" || object != "" {
-					return fmt.Errorf("give TARBALL or --tarball-url/--tarball-object, not both")
+					return usageErrorf("give TARBALL or --tarball-url/--tarball-object, not both")
 				}
 				if f, err = os.Open(args[1]); err != nil {
 					return err
@@ -72,7 +72,7 @@ file, e.g. ssh_keys=@~/.ssh/id_ed25519.pub).`,
 					return err
 				}
 			} else if url == "" && object == "" {
-				return fmt.Errorf("no tarball: give TARBALL, --tarball-url or --tarball-object")
+				return usageErrorf("no tarball: give TARBALL, --tarball-url or --tarball-object")
 			}
 			c, err := a.imageTransfer(cmd.Context())
 			if err != nil {
@@ -112,7 +112,7 @@ func parseInputs(kv []string) (map[string]string, error) {
 	for _, s := range kv {
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("--input %q: want NAME=VALUE or NAME=@FILE", s)
+			return nil, usageErrorf("--input %q: want NAME=VALUE or NAME=@FILE", s)
 		}
 		if p, ok := strings.CutPrefix(v, "@"); ok {
 			if strings.HasPrefix(p, "~/") {
