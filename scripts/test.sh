@@ -21,7 +21,8 @@
 #      engine that verifies presigned URLs' signatures and expiry;
 #   5. the container runtimes: a dockerd and a containerd of the project's
 #      own, the Containers conformance on each and canopyd end to end over
-#      both (test/containers/test.sh);
+#      both (test/containers/test.sh); images rendered from a manifest
+#      and the qcow2 booted under QEMU (test/render/test.sh);
 #   6. the Ansible collection (sanity, units, playbooks and inventory
 #      against canopyd on sim clouds, and the lab target on the OpenStack
 #      lab).
@@ -82,6 +83,12 @@ t0=$SECONDS
 test/containers/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-containers-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
 passed "${TMPDIR:-/tmp}/canopy-containers-test.log" 3 || { tail -80 "${TMPDIR:-/tmp}/canopy-containers-test.log"; exit 1; }
 echo "containers suite: $((SECONDS - t0))s"
+
+section "images rendered from a manifest, the qcow2 booted under QEMU (test/render)"
+t0=$SECONDS
+test/render/test.sh 2>&1 | tee "${TMPDIR:-/tmp}/canopy-render-test.log" | grep -E '^render/test:' || true
+grep -q '^render/test: PASS' "${TMPDIR:-/tmp}/canopy-render-test.log" || { tail -60 "${TMPDIR:-/tmp}/canopy-render-test.log"; exit 1; }
+echo "render suite: $((SECONDS - t0))s"
 
 section "OpenStack adapter against a real OpenStack (test/openstack)"
 t0=$SECONDS
