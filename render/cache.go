@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // A Renderer keeps everything on scratch disk by content hash:
@@ -31,6 +32,40 @@ type Renderer struct {
 	Tools Tools
 	// MaxTreeBytes bounds a tarball's files (0: unbounded).
 	MaxTreeBytes int64
+
+	mu    sync.Mutex
+	locks map[string]*keyLock // renders in progress in this process, by key
+}
+
+type keyLock struct {
+	sync.Mutex
+	n int
+}
+
+// lock serialises the renders and conversions of one key in this process:
+// two operations rendering the same thing do it once, the second finding
+// the first's outputs.
+func (r *Renderer) lock(key string) func() {
+	r.mu.Lock()
+	if r.locks == nil {
+		r.locks = map[string]*keyLock{}
+	}
+	l := r.locks[key]
+	if l == nil {
+		l = &keyLock{}
+		r.locks[key] = l
+	}
+	l.n++
+	r.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		r.mu.Lock()
+		if l.n--; l.n == 0 {
+			delete(r.locks, key)
+		}
+		r.mu.Unlock()
+	}
 }
 
 var hexSHA = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -152,6 +187,7 @@ func (r *Renderer) Path(key, format string) string {
 // whether anything was built.
 func (r *Renderer) Render(ctx context.Context, m *Manifest, tarball string, values map[string]any) (key string, built bool, err error) {
 	key = Key(m, tarball, values)
+	defer r.lock(key)()
 	wantDisk, wantOCI := false, false
 	for _, o := range m.Outputs {
 		wantDisk = wantDisk || IsDisk(o.Format)
@@ -230,6 +266,7 @@ func (r *Renderer) Render(ctx context.Context, m *Manifest, tarball string, valu
 // Convert makes the disk format from the render's raw filesystem, unless
 // it is there already, and describes it.
 func (r *Renderer) Convert(ctx context.Context, key, format string) (File, error) {
+	defer r.lock(key)()
 	out := r.Path(key, format)
 	cached := exists(out)
 	if !cached && format != FormatOCI && format != "raw" {

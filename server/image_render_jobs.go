@@ -70,7 +70,11 @@ func (j *renderJobs) wait(ctx context.Context) error {
 func (j *renderJobs) register(r *jobs.Runner) {
 	r.Register(opImageRender, jobs.Kind{First: "fetch", Steps: map[string]jobs.Step{
 		"fetch": j.fetch, "render": j.render, "convert": j.convert, "upload": j.upload,
-	}})
+	},
+		// Until the uploads begin a cancel stops it (interrupting mke2fs or
+		// qemu-img): what it made is only cache, nothing to undo.
+		Undoable: func(_ store.Operation, step string) bool { return step != "upload" },
+	})
 }
 
 // stageErr says which stage failed: bad input names its field; a cloud's
