@@ -58,8 +58,14 @@ order=(lib/crc16 fs/mbcache fs/jbd2/jbd2 crypto/crc32c_generic fs/ext4/ext4 driv
 names=()
 for m in "${order[@]}"; do
 	f=$mods/$m.ko
-	[[ -e $f ]] || { [[ -e $f.xz ]] && xz -dc "$f.xz" >"$ird/lib/modules/${m##*/}.ko"; } || { log "no module $m"; exit 1; }
-	[[ -e $f ]] && cp "$f" "$ird/lib/modules/"
+	if [[ -e $f ]]; then
+		cp "$f" "$ird/lib/modules/"
+	elif [[ -e $f.xz ]]; then
+		xz -dc "$f.xz" >"$ird/lib/modules/${m##*/}.ko"
+	else
+		log "no module $m in $pkg"
+		exit 1
+	fi
 	names+=("${m##*/}")
 done
 cat >"$ird/init" <<INIT
