@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -406,5 +407,62 @@ func TestRenderImageTarballObject(t *testing.T) {
 	}
 	if oe := op.GetError(); oe == nil || codes.Code(oe.GetCode()) != codes.NotFound || !strings.Contains(oe.GetMessage(), "stage fetch") {
 		t.Fatalf("a missing object: %v", oe)
+	}
+}
+
+// grpcImages reads images through the API, for steps driven by a test.
+type grpcImages struct{ c canopyv1.ComputeServiceClient }
+
+func (g grpcImages) GetImage(ctx context.Context, req *canopyv1.GetImageRequest) (*canopyv1.Image, error) {
+	return g.c.GetImage(ctx, req)
+}
+
+// The upload step replayed after a crash between acting and recording its
+// outcome (what jobs does on resume) puts nothing into the cloud again:
+// the placement record the first run wrote makes it reuse the image.
+func TestRenderImageUploadReplay(t *testing.T) {
+	e := newRenderEnv(t, "")
+	ctx := ctxT(t)
+	op, err := e.renderOnce(ctx, t, &canopyv1.RenderImageHeader{Manifest: renderManifest, Clouds: []string{"local"}}, testTarball(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := result(t, op)
+	rec, err := e.st.GetOperation(ctx, op.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rend, err := newRenderer(e.srv.cfg, e.srv.rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := grpcImages{e.compute}
+	j := &renderJobs{renderer: rend, images: imgs, ready: make(chan struct{}),
+		place: &imageService{rt: e.srv.rt, store: e.st, log: e.srv.log, images: imgs}}
+	close(j.ready)
+	// The step as it was resumed: the qcow2's outcome never recorded.
+	replay := rec
+	replay.Done, replay.Result, replay.State = false, nil, map[string]string{}
+	for k, v := range rec.State {
+		if k != "place.qcow2.local" {
+			replay.State[k] = v
+		}
+	}
+	before := e.imageCount(t, "local")
+	res, err := j.upload(ctx, &replay)
+	if err != nil || res.Done {
+		t.Fatalf("replayed upload: %+v, %v", res, err)
+	}
+	var id string
+	var moved int64
+	var reused bool
+	if _, err := fmt.Sscanf(replay.State["place.qcow2.local"], "%s %d %t", &id, &moved, &reused); err != nil || !reused || moved != 0 {
+		t.Fatalf("replayed placement %q", replay.State["place.qcow2.local"])
+	}
+	if want := first.GetOutputs()[1].GetPlacements()[0].GetImage().GetId(); id != want {
+		t.Fatalf("replay placed %s, the first run %s", id, want)
+	}
+	if after := e.imageCount(t, "local"); after != before {
+		t.Errorf("images: %d, then %d", before, after)
 	}
 }
