@@ -149,11 +149,16 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// Key names a render: the tarball, the manifest, the inputs.
+// Key names a render: the tarball, the manifest, the inputs. The outputs'
+// formats and clouds are not in it — they choose which files of the render
+// are made and where they go, not their bytes — so a render asking for one
+// more format reuses the rest.
 func Key(m *Manifest, tarball string, values map[string]any) string {
 	h := sha256.New()
 	h.Write([]byte("canopy-render-v1\x00" + tarball + "\x00"))
-	h.Write(m.Canonical())
+	bare := *m
+	bare.Outputs = nil
+	h.Write(bare.Canonical())
 	v, _ := json.Marshal(values) // maps marshal with sorted keys
 	h.Write([]byte{0})
 	h.Write(v)

@@ -46,12 +46,18 @@ go build -o "$W/canopyd" ./cmd/canopyd
 go build -o "$W/canopy" ./cmd/canopy
 
 PORT=${CANOPY_RENDER_PORT:-18470}
-cat >"$W/canopyd.yaml" <<YAML
-clouds:
-  - {name: local, kind: sim}
-render:
-  scratch_dir: $W/scratch
-YAML
+# The OpenStack lab, when it is up (started from /work/main by the lead:
+# test/openstack/up.sh), is a second target: Glance must show the qcow2.
+OS_YAML=${CANOPY_OS_CLOUDS_YAML:-/var/tmp/canopy-openstack/clouds.yaml}
+LAB=0
+if [[ ${CANOPY_RENDER_OPENSTACK:-1} != 0 && -s $OS_YAML ]] && curl -fs -m 5 127.0.0.1:5000/v3 >/dev/null; then LAB=1; fi
+{
+	echo "clouds:"
+	echo "  - {name: local, kind: sim}"
+	((LAB)) && echo "  - {name: lab, kind: openstack, options: {clouds_yaml: \"$OS_YAML\", cloud: canopy-test}}"
+	echo "render:"
+	echo "  scratch_dir: $W/scratch"
+} >"$W/canopyd.yaml"
 export XDG_DATA_HOME=$W/data CANOPY_CREDENTIALS=$W/credentials.yaml CANOPY_ADDR=127.0.0.1:$PORT
 "$W/canopyd" --config "$W/canopyd.yaml" --grpc-addr "127.0.0.1:$PORT" --rest-addr "127.0.0.1:$((PORT + 1))" >"$W/canopyd.log" 2>&1 &
 CANOPYD=$!
@@ -127,6 +133,25 @@ grep -q 'nmae: unknown field' "$W/bad.err" || { cat "$W/bad.err" >&2; fail "the 
 mkdir -p "$W/evil/dev" && tar -C "$W/evil" -cf "$W/evil.tar" --absolute-names /etc/hostname 2>/dev/null
 if "$W/canopy" image render "$DIR/manifest.yaml" "$W/evil.tar" --cloud local 2>"$W/evil.err" >/dev/null; then fail "a tarball with an absolute path was taken"; fi
 grep -q 'absolute path' "$W/evil.err" || { cat "$W/evil.err" >&2; fail "the error does not name the entry"; }
+
+if ((LAB)); then
+	log "the qcow2 into the OpenStack lab's Glance"
+	grep -v -e '- format: raw' -e '- format: oci' "$DIR/manifest.yaml" >"$W/lab.yaml"
+	"$W/canopy" image render "$W/lab.yaml" "$DIR/rootfs.tar" --input "hostname=$HOST" --cloud lab --wait --wait-timeout 10m -o json \
+		>"$W/lab.json" 2>"$W/lab.err" || { cat "$W/lab.err" >&2; fail "render to the lab"; }
+	labimg=$(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['id']")
+	trap 'cleanup; "$W/canopy" image delete "$labimg" >/dev/null 2>&1 || true' EXIT
+	[[ $(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['disk_format']") == qcow2 ]] || fail "Glance does not show qcow2"
+	want=$(md5sum "$W/scratch/renders/$(field "$W/lab.json" "r['key']")/disk.qcow2" | cut -d' ' -f1)
+	got=$(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['properties']['checksum']")
+	[[ $got == "$want" ]] || fail "Glance's checksum $got, the rendered qcow2's md5 $want"
+	[[ $(field "$W/lab.json" "r.get('tarball_bytes_moved','0')") == 0 ]] || fail "the lab render sent the tarball again"
+	[[ $(field "$W/lab.json" "r['outputs'][0].get('cached')") == True ]] || fail "the lab render made the qcow2 again"
+	"$W/canopy" image delete "$labimg" >/dev/null
+	log "Glance: image $labimg, disk_format qcow2, checksum $got = md5 of the rendered qcow2 (deleted again)"
+else
+	log "OpenStack lab: skipped (not up, or CANOPY_RENDER_OPENSTACK=0)"
+fi
 
 if [[ ${CANOPY_RENDER_DOCKER:-1} != 0 ]] && command -v dockerd >/dev/null; then
 	log "docker load + run of the oci output"
