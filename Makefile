@@ -47,7 +47,8 @@ test-containers:
 ## rendered by a canopyd of its own to raw, qcow2 and oci, the qcow2 BOOTED
 ## under QEMU (Debian's kernel, not installed; KVM, else TCG) printing a
 ## marker with a render-time input, the same render again moving no
-## bytes, bad input refused, docker load + run of the oci output
+## bytes, bad input refused, the qcow2 into the OpenStack lab's Glance when
+## it is up (checksum checked), docker load + run of the oci output
 ## (test/render/test.sh)
 test-render:
 	@test/render/test.sh

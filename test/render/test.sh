@@ -15,11 +15,14 @@
 #   4. the same render again moves no bytes (tarball not sent, nothing
 #      rendered, converted or uploaded);
 #   5. bad input through the CLI is refused naming the field;
-#   6. with a dockerd (test/docker/up.sh, under .cache/docker): docker load
+#   6. when the OpenStack lab is up: the qcow2 into its Glance, whose
+#      disk_format and checksum are checked, then deleted;
+#   7. with a dockerd (test/docker/up.sh, under .cache/docker): docker load
 #      of the oci output and docker run print the marker.
 #
 # Env: CANOPY_RENDER_PORT (gRPC port, REST is +1; default 18470),
-# CANOPY_RENDER_DOCKER=0 skips step 6. Everything it starts it stops.
+# CANOPY_RENDER_OPENSTACK=0 skips step 6, CANOPY_RENDER_DOCKER=0 step 7.
+# Everything it starts it stops.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
