@@ -49,9 +49,26 @@ type Config struct {
 	// Metrics configures the Prometheus endpoint, /metrics on the REST
 	// port.
 	Metrics Metrics `yaml:"metrics"`
+	// Render configures image rendering (RenderImage).
+	Render Render `yaml:"render"`
 	// DataDir is where adapters may keep local state; canopyd sets it to
 	// the directory of its store (it is not read from the file).
 	DataDir string `yaml:"-"`
+}
+
+// Render configures RenderImage: where tarballs and rendered images are
+// cached, and how tarball URLs are fetched.
+type Render struct {
+	// ScratchDir holds cached tarballs and rendered outputs, by content
+	// hash (default: "render" under the data dir, else the system's
+	// temporary directory).
+	ScratchDir string `yaml:"scratch_dir"`
+	// Mirrors rewrites tarball URLs: a URL starting with a key is fetched
+	// from the value plus the rest (Cloudlets' "rewrite mirrors.cloudlets.com
+	// to a local mirror"). The longest matching prefix wins.
+	Mirrors map[string]string `yaml:"mirrors"`
+	// MaxTarballBytes bounds a tarball and the files in it (default 8 GiB).
+	MaxTarballBytes int64 `yaml:"max_tarball_bytes"`
 }
 
 // The values of Config.Duplicates.
@@ -402,6 +419,16 @@ func (c *Config) Validate() error {
 	case "", DuplicatesDelete, DuplicatesReport:
 	default:
 		return fmt.Errorf("duplicates %q: want %s or %s", c.Duplicates, DuplicatesDelete, DuplicatesReport)
+	}
+	if c.Render.MaxTarballBytes < 0 {
+		return fmt.Errorf("render.max_tarball_bytes: negative")
+	}
+	for from, to := range c.Render.Mirrors {
+		for _, u := range []string{from, to} {
+			if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+				return fmt.Errorf("render.mirrors: %q: want an http(s) URL prefix", u)
+			}
+		}
 	}
 	if ri := c.Networks.ReconcileInterval.Std(); ri < 0 || (ri > 0 && ri < 10*time.Millisecond) {
 		return fmt.Errorf("networks.reconcile_interval %s: want at least 10ms", ri)

@@ -98,7 +98,7 @@ func TestParseErrors(t *testing.T) {
 		// Unknown keys name the key, its line and the keys allowed there.
 		{"wait:\n  max_intervall: 1s", `line 2: unknown key "max_intervall" (want one of: max_interval, min_interval, timeout)`},
 		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, breaker, cache, disk_formats, flavors, keystone_auth, kind, name, options, project, rate_limit, regions, scheduler, zones)`},
-		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, metrics, networks, public_url, rest, wait, zones)`},
+		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, metrics, networks, public_url, render, rest, wait, zones)`},
 		{"metrics: {require_tokens: true}", `unknown key "require_tokens" (want one of: require_token, scope)`},
 		{"metrics: {require_token: true, scope: canopy.root}", `metrics.scope "canopy.root": want one of canopy.read, canopy.write, canopy.admin`},
 		{"metrics: {scope: canopy.read}", "metrics.scope is set but metrics.require_token is not"},

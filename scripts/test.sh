@@ -24,7 +24,8 @@
 #      both (test/containers/test.sh). moto's, MinIO's and the runtimes'
 #      suites run in the background beside the lab's start and its suites,
 #      which mostly wait on Nova; what needs both moto and the lab comes
-#      after them;
+#      after them; images rendered from a manifest, the qcow2 booted under
+#      QEMU and put into the lab's Glance (test/render/test.sh);
 #   6. the Ansible collection (sanity, units, playbooks and inventory
 #      against canopyd on sim clouds, and the lab target on the OpenStack
 #      lab).
@@ -135,6 +136,14 @@ wait "$side_pid" || side_rc=$?
 side_pid=
 cat "$side_log"
 ((side_rc == 0)) || { echo "background engine suites failed (exit $side_rc)"; exit 1; }
+
+# After the background engines: it runs a dockerd of its own under .cache,
+# as the containers suite does, and puts the qcow2 into the lab's Glance.
+section "images rendered from a manifest, the qcow2 booted under QEMU and put into the lab (test/render)"
+t0=$SECONDS
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" test/render/test.sh 2>&1 | tee "${TMPDIR:-/tmp}/canopy-render-test.log" | grep -E '^render/test:' || true
+grep -q '^render/test: PASS' "${TMPDIR:-/tmp}/canopy-render-test.log" || { tail -60 "${TMPDIR:-/tmp}/canopy-render-test.log"; exit 1; }
+echo "render suite: $((SECONDS - t0))s"
 
 section "global networks and groups end to end: canopyd over the OpenStack lab and moto (cmd/canopyd)"
 t0=$SECONDS

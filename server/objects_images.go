@@ -33,6 +33,10 @@ type imageService struct {
 		trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error)
 	}
 	repl *replicator // places images in more clouds (image_replicate.go)
+	// render is RenderImage's (image_render.go); renderErr why it cannot
+	// run here (its tools are missing).
+	render    *renderer
+	renderErr error
 }
 
 // imageUpload is an image upload's header, whichever way it arrived.

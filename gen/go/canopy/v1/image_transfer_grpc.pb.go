@@ -23,6 +23,7 @@ const (
 	ImageTransferService_DownloadImage_FullMethodName       = "/canopy.v1.ImageTransferService/DownloadImage"
 	ImageTransferService_ReplicateImage_FullMethodName      = "/canopy.v1.ImageTransferService/ReplicateImage"
 	ImageTransferService_ListImagePlacements_FullMethodName = "/canopy.v1.ImageTransferService/ListImagePlacements"
+	ImageTransferService_RenderImage_FullMethodName         = "/canopy.v1.ImageTransferService/RenderImage"
 )
 
 // ImageTransferServiceClient is the client API for ImageTransferService service.
@@ -51,6 +52,18 @@ type ImageTransferServiceClient interface {
 	ReplicateImage(ctx context.Context, in *ReplicateImageRequest, opts ...grpc.CallOption) (*Operation, error)
 	// The clouds an image is realized in: its own and every replica.
 	ListImagePlacements(ctx context.Context, in *ListImagePlacementsRequest, opts ...grpc.CallOption) (*ListImagePlacementsResponse, error)
+	// Renders images from a manifest and a filesystem tarball (Cloudlets):
+	// the first message carries the header, and the tarball's bytes follow
+	// unless the header says where it is (tarball_url, tarball_object) or
+	// names by tarball_sha256 one canopyd has cached (then no bytes are
+	// sent; an uncached one is FAILED_PRECONDITION with reason
+	// TARBALL_NOT_CACHED, and the client sends the bytes). A bad manifest,
+	// input or tarball is INVALID_ARGUMENT naming the field or entry. The
+	// answer is the Operation that renders, at once (or, with wait, when it
+	// has ended): its steps are fetch, render, convert and upload, and its
+	// response a RenderImageResult. The tarball and every output are cached
+	// by content hash: the same render again moves no bytes.
+	RenderImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RenderImageRequest, Operation], error)
 }
 
 type imageTransferServiceClient struct {
@@ -113,6 +126,19 @@ func (c *imageTransferServiceClient) ListImagePlacements(ctx context.Context, in
 	return out, nil
 }
 
+func (c *imageTransferServiceClient) RenderImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RenderImageRequest, Operation], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageTransferService_ServiceDesc.Streams[2], ImageTransferService_RenderImage_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RenderImageRequest, Operation]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageTransferService_RenderImageClient = grpc.ClientStreamingClient[RenderImageRequest, Operation]
+
 // ImageTransferServiceServer is the server API for ImageTransferService service.
 // All implementations must embed UnimplementedImageTransferServiceServer
 // for forward compatibility.
@@ -139,6 +165,18 @@ type ImageTransferServiceServer interface {
 	ReplicateImage(context.Context, *ReplicateImageRequest) (*Operation, error)
 	// The clouds an image is realized in: its own and every replica.
 	ListImagePlacements(context.Context, *ListImagePlacementsRequest) (*ListImagePlacementsResponse, error)
+	// Renders images from a manifest and a filesystem tarball (Cloudlets):
+	// the first message carries the header, and the tarball's bytes follow
+	// unless the header says where it is (tarball_url, tarball_object) or
+	// names by tarball_sha256 one canopyd has cached (then no bytes are
+	// sent; an uncached one is FAILED_PRECONDITION with reason
+	// TARBALL_NOT_CACHED, and the client sends the bytes). A bad manifest,
+	// input or tarball is INVALID_ARGUMENT naming the field or entry. The
+	// answer is the Operation that renders, at once (or, with wait, when it
+	// has ended): its steps are fetch, render, convert and upload, and its
+	// response a RenderImageResult. The tarball and every output are cached
+	// by content hash: the same render again moves no bytes.
+	RenderImage(grpc.ClientStreamingServer[RenderImageRequest, Operation]) error
 	mustEmbedUnimplementedImageTransferServiceServer()
 }
 
@@ -160,6 +198,9 @@ func (UnimplementedImageTransferServiceServer) ReplicateImage(context.Context, *
 }
 func (UnimplementedImageTransferServiceServer) ListImagePlacements(context.Context, *ListImagePlacementsRequest) (*ListImagePlacementsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListImagePlacements not implemented")
+}
+func (UnimplementedImageTransferServiceServer) RenderImage(grpc.ClientStreamingServer[RenderImageRequest, Operation]) error {
+	return status.Error(codes.Unimplemented, "method RenderImage not implemented")
 }
 func (UnimplementedImageTransferServiceServer) mustEmbedUnimplementedImageTransferServiceServer() {}
 func (UnimplementedImageTransferServiceServer) testEmbeddedByValue()                              {}
@@ -236,6 +277,13 @@ func _ImageTransferService_ListImagePlacements_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ImageTransferService_RenderImage_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ImageTransferServiceServer).RenderImage(&grpc.GenericServerStream[RenderImageRequest, Operation]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageTransferService_RenderImageServer = grpc.ClientStreamingServer[RenderImageRequest, Operation]
+
 // ImageTransferService_ServiceDesc is the grpc.ServiceDesc for ImageTransferService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -262,6 +310,11 @@ var ImageTransferService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "DownloadImage",
 			Handler:       _ImageTransferService_DownloadImage_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "RenderImage",
+			Handler:       _ImageTransferService_RenderImage_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "canopy/v1/image_transfer.proto",
