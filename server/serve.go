@@ -59,7 +59,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	containers := &containerService{containerViews: containerViews{rt: s.rt, store: s.store, log: s.log}}
 	nets := &networkService{netViews: netViews{rt: s.rt, store: s.store, log: s.log, servers: serverViews{rt: s.rt}}, metrics: s.metrics,
 		owned: func(cloud string) bool { _, ok := s.held.Owns(cloud); return ok }}
-	repl := s.repl                                         // image_replicate.go
+	repl := s.repl                            // image_replicate.go
 	rend, rendErr := newRenderer(s.cfg, s.rt) // image_render.go
 	rj := &renderJobs{renderer: rend, http: &http.Client{}, ready: make(chan struct{})}
 	vols, opsvc, err := s.startVolumes(ctx, func(o *ops) { // storage.go: resumes unfinished operations

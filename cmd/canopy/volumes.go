@@ -229,7 +229,7 @@ func (a volumeCmds) volumeAttachCmd() *cobra.Command {
 		Short: "Attach a volume to a server",
 		Long: "Attach a volume to a server in the same cloud and zone. On a container cloud the server may be a container " +
 			"(stopped: its mounts are fixed when it is created), and the volume is mounted at --mount-path (default /mnt/<volume name>)." + opHelp,
-		Args:  args(1, 1, "one volume ID|NAME"),
+		Args: args(1, 1, "one volume ID|NAME"),
 		RunE: a.cmdRun(func(cmd *cobra.Command, args []string) error {
 			c, err := a.volumes(cmd.Context())
 			if err != nil {
