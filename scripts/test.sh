@@ -145,6 +145,11 @@ CANOPY_OS_CLOUDS_YAML="$clouds_yaml" test/render/test.sh 2>&1 | tee "${TMPDIR:-/
 grep -q '^render/test: PASS' "${TMPDIR:-/tmp}/canopy-render-test.log" || { tail -60 "${TMPDIR:-/tmp}/canopy-render-test.log"; exit 1; }
 echo "render suite: $((SECONDS - t0))s"
 
+section "the servers view: one ListServers over the OpenStack lab, Docker and a sim cloud (cmd/canopyd)"
+t0=$SECONDS
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" scripts/test-servers-view.sh
+echo "servers view end to end: $((SECONDS - t0))s"
+
 section "global networks and groups end to end: canopyd over the OpenStack lab and moto (cmd/canopyd)"
 t0=$SECONDS
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" scripts/test-networks.sh

@@ -24,7 +24,7 @@ import (
 // and stacks, not the pages of the store's memory-mapped file, which the
 // kernel reclaims) before and at its peak, sampled every 10 ms.
 func BenchmarkVolumeSnapshotRestore256MiB(b *testing.B) {
-	env := runtimeEnv{dockerHost: envOr("CANOPY_DOCKER_HOST"), containerdAddr: envOr("CANOPY_CONTAINERD_ADDRESS")}
+	env := runtimeEnv{dockerHost: os.Getenv("CANOPY_DOCKER_HOST"), containerdAddr: os.Getenv("CANOPY_CONTAINERD_ADDRESS")}
 	if env.dockerHost == "" || env.containerdAddr == "" {
 		b.Skip("CANOPY_DOCKER_HOST and CANOPY_CONTAINERD_ADDRESS not set: start test/docker/up.sh and test/containerd/up.sh")
 	}

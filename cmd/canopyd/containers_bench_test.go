@@ -34,7 +34,7 @@ const p9Concurrency = 20
 
 func benchDaemon(b *testing.B) (runtimeEnv, *canopydtest.Daemon, *client.Client) {
 	b.Helper()
-	env := runtimeEnv{dockerHost: envOr("CANOPY_DOCKER_HOST"), containerdAddr: envOr("CANOPY_CONTAINERD_ADDRESS")}
+	env := runtimeEnv{dockerHost: os.Getenv("CANOPY_DOCKER_HOST"), containerdAddr: os.Getenv("CANOPY_CONTAINERD_ADDRESS")}
 	if env.dockerHost == "" || env.containerdAddr == "" {
 		b.Skip("CANOPY_DOCKER_HOST and CANOPY_CONTAINERD_ADDRESS not set: start test/docker/up.sh and test/containerd/up.sh")
 	}
@@ -195,8 +195,6 @@ func parallel(b *testing.B, fn func(i int) error) {
 		}
 	}
 }
-
-func envOr(k string) string { return os.Getenv(k) }
 
 // BenchmarkPullThrough50MiB: a container on containerd whose 50 MiB image
 // only the Docker host has: the create pulls it through canopyd (docker
