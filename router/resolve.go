@@ -44,7 +44,9 @@ func (r *Router) LookupID(ctx context.Context, kind, id string) (*Cloud, store.M
 // Adopt returns the mappings of native resources of one cloud and kind,
 // giving stable ids to those seen for the first time. What canopy did not
 // create belongs to the cloud's configured project, never to whoever listed
-// it first.
+// it first. natives come from a list or a poll, which may predate a
+// delete: a store that keeps tombstones (store.Cached) answers a just
+// deleted native with its old mapping instead of adopting it anew.
 func (r *Router) Adopt(ctx context.Context, cl *Cloud, kind string, natives []string) (map[string]store.Mapping, error) {
 	uniq := make([]string, 0, len(natives))
 	seen := make(map[string]bool, len(natives))
@@ -58,7 +60,11 @@ func (r *Router) Adopt(ctx context.Context, cl *Cloud, kind string, natives []st
 	if len(uniq) == 0 {
 		return ids, nil
 	}
-	ms, err := r.store.Adopt(ctx, cl.Name, kind, cl.Project, uniq)
+	adopt := r.store.Adopt
+	if l, ok := r.store.(listedAdopter); ok {
+		adopt = l.AdoptListed
+	}
+	ms, err := adopt(ctx, cl.Name, kind, cl.Project, uniq)
 	if err != nil {
 		return nil, StoreErr("adopt "+kind+"s of "+cl.Name, err)
 	}
@@ -66,6 +72,12 @@ func (r *Router) Adopt(ctx context.Context, cl *Cloud, kind string, natives []st
 		ids[m.NativeID] = m
 	}
 	return ids, nil
+}
+
+// listedAdopter is a store that tells a deleted native from a new one
+// (store.Cached.AdoptListed).
+type listedAdopter interface {
+	AdoptListed(ctx context.Context, cloud, kind, project string, nativeIDs []string) ([]store.Mapping, error)
 }
 
 // RouteCreate picks the cloud a create goes to: location.cloud, else the
