@@ -63,6 +63,11 @@ func (c *Cached) Close() error {
 func (c *Cached) remember(ms ...Mapping) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.rememberLocked(ms...)
+}
+
+// rememberLocked is remember with c.mu held.
+func (c *Cached) rememberLocked(ms ...Mapping) {
 	for _, m := range ms {
 		if m.Pending() {
 			continue // pending mappings change on Bind: not cached
@@ -191,7 +196,10 @@ func (c *Cached) Bind(ctx context.Context, id, nativeID string) (Mapping, error)
 }
 
 // Delete implements IDMap. A bound mapping not in the cache is read
-// first, for its tombstone.
+// first, for its tombstone. The tombstone is laid before the store's
+// delete, so an AdoptListed whose store adoption saw the mapping gone
+// also sees the tombstone (tombstones.go); the cache is forgotten again
+// after it, in case a read put the mapping back meanwhile.
 func (c *Cached) Delete(ctx context.Context, id string) error {
 	c.mu.RLock()
 	_, known := c.byID[id]
@@ -200,6 +208,7 @@ func (c *Cached) Delete(ctx context.Context, id string) error {
 	if !known {
 		was, _ = c.Store.Get(ctx, id) // not found: Delete says so
 	}
+	c.forget(id, was)
 	err := c.Store.Delete(ctx, id)
 	c.forget(id, was)
 	return err

@@ -95,35 +95,61 @@ func (c *Cached) digUp(k nativeKey) { delete(c.gone.byNative, k) }
 // within TombstoneTTL answers with that mapping, not stored again (its id
 // is gone: Get answers ErrNotFound), instead of being adopted under a new
 // id. The result is in input order, like Adopt's.
+//
+// A delete may also land while the store adopts: Delete lays its
+// tombstone before the store's delete, so a store adoption that saw the
+// mapping gone finds a forget since it began, and the mapping it just
+// adopted for the tombstoned native (the ghost) is deleted again. Only a
+// delete by another replica (seen through Follow after the fact) can
+// still leave one.
 func (c *Cached) AdoptListed(ctx context.Context, cloud, kind, project string, nativeIDs []string) ([]Mapping, error) {
 	out := make([]Mapping, len(nativeIDs))
 	var live []string
 	var at []int
-	c.mu.Lock()
-	cutoff := c.now().Add(-TombstoneTTL)
+	c.mu.RLock()
+	if err := c.usable(ctx); err != nil {
+		c.mu.RUnlock()
+		return nil, err
+	}
+	gen := c.forgets
 	for i, n := range nativeIDs {
 		k := nativeKey{cloud, kind, n}
-		if _, bound := c.byNative[k]; !bound {
-			if ts, ok := c.gone.byNative[k]; ok && ts.when.After(cutoff) {
-				out[i] = ts.m
-				continue
-			}
+		if id, bound := c.byNative[k]; bound {
+			out[i] = c.byID[id]
+			continue
+		}
+		if ts, ok := c.tombstone(k); ok {
+			out[i] = ts.m
+			continue
 		}
 		live, at = append(live, n), append(at, i)
 	}
-	c.mu.Unlock()
-	if len(live) == len(nativeIDs) {
-		return c.Adopt(ctx, cloud, kind, project, nativeIDs)
-	}
+	c.mu.RUnlock()
 	if len(live) == 0 {
-		if err := c.usableLocked(ctx); err != nil {
-			return nil, err
-		}
 		return out, nil
 	}
-	ms, err := c.Adopt(ctx, cloud, kind, project, live)
+	ms, err := c.Store.Adopt(ctx, cloud, kind, project, live)
 	if err != nil {
 		return nil, err
+	}
+	var ghosts []string
+	c.mu.Lock()
+	if c.forgets == gen {
+		c.rememberLocked(ms...)
+	} else {
+		for j, m := range ms {
+			ts, ok := c.tombstone(nativeKey{cloud, kind, m.NativeID})
+			if ok && ts.m.ID != m.ID {
+				if m.ID == AdoptedID(cloud, kind, m.NativeID) {
+					ghosts = append(ghosts, m.ID)
+				}
+				ms[j] = ts.m
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, g := range ghosts {
+		_ = c.Store.Delete(ctx, g) // not found: already gone, as wanted
 	}
 	for j, m := range ms {
 		out[at[j]] = m
@@ -131,9 +157,11 @@ func (c *Cached) AdoptListed(ctx context.Context, cloud, kind, project string, n
 	return out, nil
 }
 
-// usableLocked is usable for a caller not holding c.mu.
-func (c *Cached) usableLocked(ctx context.Context) error {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.usable(ctx)
+// tombstone is k's tombstone if it has a live one. Called with c.mu held.
+func (c *Cached) tombstone(k nativeKey) (tombstone, bool) {
+	ts, ok := c.gone.byNative[k]
+	if !ok || !ts.when.After(c.now().Add(-TombstoneTTL)) {
+		return tombstone{}, false
+	}
+	return ts, true
 }

@@ -208,3 +208,45 @@ func TestTombstonesBounded(t *testing.T) {
 		t.Errorf("last: %s, want %s", got[2].ID, ms[n-1].ID)
 	}
 }
+
+// adoptHook is a store that runs a hook as an Adopt begins.
+type adoptHook struct {
+	store.Store
+	before func(natives []string)
+}
+
+func (h *adoptHook) Adopt(ctx context.Context, cloud, kind, project string, natives []string) ([]store.Mapping, error) {
+	if h.before != nil {
+		h.before(natives)
+	}
+	return h.Store.Adopt(ctx, cloud, kind, project, natives)
+}
+
+// The delete lands while the store adopts the poll's natives (the mapping
+// was not cached, so AdoptListed asked the store): the store adopts the
+// native it no longer maps, and AdoptListed must undo that ghost.
+func TestAdoptListedRacingADelete(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	first := openCached(t, path)
+	m := created(t, first, "n1")
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	inner := openCached(t, path) // the store the hook wraps
+	h := &adoptHook{Store: inner.Store}
+	c := store.NewCached(h)
+	h.before = func([]string) {
+		h.before = nil
+		if err := c.Delete(ctx, m.ID); err != nil {
+			t.Errorf("Delete during the adoption: %v", err)
+		}
+	}
+	got := adoptListed(t, c, "n1")[0]
+	if got.ID != m.ID {
+		t.Errorf("adoption racing the delete: %s, want the deleted %s", got.ID, m.ID)
+	}
+	if g, err := h.Store.Lookup(ctx, tCloud, tKind, "n1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the store keeps %+v (%v) for n1: a ghost", g, err)
+	}
+}
