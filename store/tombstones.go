@@ -149,7 +149,9 @@ func (c *Cached) AdoptListed(ctx context.Context, cloud, kind, project string, n
 	}
 	c.mu.Unlock()
 	for _, g := range ghosts {
-		_ = c.Store.Delete(ctx, g) // not found: already gone, as wanted
+		// Not found: already gone, as wanted. A caller gone meanwhile (a
+		// watch closed) must not leave the ghost.
+		_ = c.Store.Delete(context.WithoutCancel(ctx), g)
 	}
 	for j, m := range ms {
 		out[at[j]] = m
