@@ -3,10 +3,12 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,9 +49,26 @@ type Config struct {
 	// Metrics configures the Prometheus endpoint, /metrics on the REST
 	// port.
 	Metrics Metrics `yaml:"metrics"`
+	// Render configures image rendering (RenderImage).
+	Render Render `yaml:"render"`
 	// DataDir is where adapters may keep local state; canopyd sets it to
 	// the directory of its store (it is not read from the file).
 	DataDir string `yaml:"-"`
+}
+
+// Render configures RenderImage: where tarballs and rendered images are
+// cached, and how tarball URLs are fetched.
+type Render struct {
+	// ScratchDir holds cached tarballs and rendered outputs, by content
+	// hash (default: "render" under the data dir, else the system's
+	// temporary directory).
+	ScratchDir string `yaml:"scratch_dir"`
+	// Mirrors rewrites tarball URLs: a URL starting with a key is fetched
+	// from the value plus the rest (Cloudlets' "rewrite mirrors.cloudlets.com
+	// to a local mirror"). The longest matching prefix wins.
+	Mirrors map[string]string `yaml:"mirrors"`
+	// MaxTarballBytes bounds a tarball and the files in it (default 8 GiB).
+	MaxTarballBytes int64 `yaml:"max_tarball_bytes"`
 }
 
 // The values of Config.Duplicates.
@@ -154,6 +173,56 @@ type Cloud struct {
 	// tokens (docs/auth.md). Nil (the key absent): off; `{}`: on with the
 	// defaults.
 	KeystoneAuth *KeystoneAuth `yaml:"keystone_auth"`
+	// DiskFormats are the image disk formats the cloud takes when canopy
+	// replicates an image to it (ReplicateImage): one in Accepted goes
+	// as it is, any other is converted with qemu-img to Preferred. Nil:
+	// the kind's defaults (replicate.Defaults: raw on AWS, qcow2
+	// preferred on OpenStack).
+	DiskFormats *DiskFormats `yaml:"disk_formats"`
+	// Scheduler, on a container cloud whose hosts report themselves
+	// (Docker), places each container (package sched). Nil: placement
+	// runs with the defaults once the cloud has several hosts.
+	Scheduler *Scheduler `yaml:"scheduler"`
+}
+
+// DiskFormats are a cloud's preferred and accepted image disk formats.
+type DiskFormats struct {
+	Preferred string   `yaml:"preferred"`
+	Accepted  []string `yaml:"accepted"`
+}
+
+// convertible are the formats qemu-img makes (replicate.Convertible).
+var convertible = []string{"raw", "qcow2", "vmdk", "vhd", "vhdx"}
+
+// diskFormats are the disk formats Glance knows.
+var diskFormats = []string{"raw", "qcow2", "vmdk", "vhd", "vhdx", "vdi", "iso", "ami", "ari", "aki", "ploop"}
+
+func (d *DiskFormats) validate() error {
+	if d == nil {
+		return nil
+	}
+	if d.Preferred == "" {
+		return errors.New("preferred: required: the format canopy converts images to (raw, qcow2, vmdk, vhd or vhdx)")
+	}
+	if !slices.Contains(convertible, d.Preferred) {
+		return fmt.Errorf("preferred: %q is not one qemu-img makes (%s)", d.Preferred, strings.Join(convertible, ", "))
+	}
+	for i, f := range d.Accepted {
+		if !slices.Contains(diskFormats, f) {
+			return fmt.Errorf("accepted[%d]: %q is not a disk format (%s)", i, f, strings.Join(diskFormats, ", "))
+		}
+	}
+	if len(d.Accepted) > 0 && !slices.Contains(d.Accepted, d.Preferred) {
+		return fmt.Errorf("accepted: lists %s but not the preferred %q", strings.Join(d.Accepted, ", "), d.Preferred)
+	}
+	return nil
+}
+
+// Scheduler configures placement on a container cloud's hosts.
+type Scheduler struct {
+	// TenantIsolation: containers of different projects never share a
+	// host; a create no host can take that way is refused, per host.
+	TenantIsolation bool `yaml:"tenant_isolation"`
 }
 
 // KeystoneAuth configures a cloud's Keystone as an identity source.
@@ -351,6 +420,16 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("duplicates %q: want %s or %s", c.Duplicates, DuplicatesDelete, DuplicatesReport)
 	}
+	if c.Render.MaxTarballBytes < 0 {
+		return fmt.Errorf("render.max_tarball_bytes: negative")
+	}
+	for from, to := range c.Render.Mirrors {
+		for _, u := range []string{from, to} {
+			if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+				return fmt.Errorf("render.mirrors: %q: want an http(s) URL prefix", u)
+			}
+		}
+	}
 	if ri := c.Networks.ReconcileInterval.Std(); ri < 0 || (ri > 0 && ri < 10*time.Millisecond) {
 		return fmt.Errorf("networks.reconcile_interval %s: want at least 10ms", ri)
 	}
@@ -395,6 +474,9 @@ func (c *Config) Validate() error {
 		}
 		if err := cl.KeystoneAuth.validate(); err != nil {
 			return fmt.Errorf("cloud %q: keystone_auth.%w", cl.Name, err)
+		}
+		if err := cl.DiskFormats.validate(); err != nil {
+			return fmt.Errorf("cloud %q: disk_formats.%w", cl.Name, err)
 		}
 		if cl.BackupBucket != "" {
 			bc, bb, ok := strings.Cut(cl.BackupBucket, "/")

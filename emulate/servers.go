@@ -37,8 +37,12 @@ type ContainerServers struct {
 	grace   time.Duration
 }
 
-// PropKind names what a server is: "container" for ContainerServers.
+// PropKind names what a server is: KindContainerServer for
+// ContainerServers (canopy.v1.Server.kind SERVER_KIND_CONTAINER).
 const PropKind = "kind"
+
+// KindContainerServer is PropKind's value on a container cloud's servers.
+const KindContainerServer = "container"
 
 // StopGrace is how long a server's stop or reboot waits for its process
 // to end before SIGKILL: Docker's default.
@@ -101,7 +105,7 @@ func (s *ContainerServers) server(c providers.Container) providers.Server {
 	for k, v := range c.Properties {
 		props[k] = v
 	}
-	props[PropKind], props["host"], props["container_state"] = "container", c.Host, c.State.String()
+	props[PropKind], props["host"], props["container_state"] = KindContainerServer, c.Host, c.State.String()
 	if c.Token != "" {
 		props[providers.PropToken] = c.Token
 	}
@@ -155,7 +159,7 @@ func (s *ContainerServers) CreateServer(ctx context.Context, spec providers.Serv
 	cs := providers.ContainerSpec{
 		Name: spec.Name, Image: spec.ImageID, Labels: spec.Labels, CPU: float64(flavor.VCPUs), MemoryBytes: flavor.RAMMiB << 20,
 		RestartPolicy: providers.RestartPolicy{Name: "unless-stopped"}, Host: spec.Zone, Hostname: spec.Name,
-		IdempotencyToken: spec.IdempotencyToken, Replay: spec.Replay,
+		IdempotencyToken: spec.IdempotencyToken, Replay: spec.Replay, Project: spec.Project,
 	}
 	if len(spec.UserData) > 0 {
 		cs.Command = []string{"sh", "-c", string(spec.UserData)}

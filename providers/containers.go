@@ -141,6 +141,17 @@ type ContainerSpec struct {
 	Mounts        []Mount
 	// Host picks one of the cloud's hosts; empty: the adapter chooses.
 	Host string
+	// Runtime is the OCI runtime to run it under ("runc", …); empty: the
+	// engine's default. An adapter that cannot honour it wraps
+	// ErrUnsupported.
+	Runtime string
+	// HostLabels restrict placement to hosts whose engine labels include
+	// them (package sched); adapters themselves ignore them.
+	HostLabels map[string]string
+	// Project is the canopy project that owns the container; adapters
+	// whose hosts are scheduled (HostReporter) record it on the container
+	// so a host can say whose containers it runs.
+	Project string
 	// IdempotencyToken is the canopy id allocated for the container;
 	// adapters record it on the container (a label) so a replayed create
 	// finds what an earlier attempt made instead of making a second one.

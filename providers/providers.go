@@ -155,6 +155,10 @@ type ServerSpec struct {
 	// them with ErrUnsupported.
 	Ports            []string
 	SecurityGroupIDs []string
+	// Project is the canopy project creating the server; a container
+	// cloud's servers view passes it on (ContainerSpec.Project) for its
+	// scheduler's tenant isolation. VM adapters ignore it.
+	Project string
 }
 
 // Action is a server power action.

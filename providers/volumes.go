@@ -194,6 +194,10 @@ type Backups interface {
 // volumes are gigabytes. How an adapter reaches the bytes is its own
 // (OpenStack: the volume uploaded to Glance and downloaded; AWS: an EBS
 // snapshot read through the EBS direct API; the simulator keeps bytes).
+// Container runtimes' volumes are directories, not blocks: their data is a
+// tar of the volume's files (Docker's `docker cp` format), and "more bytes
+// than the volume holds" counts the files' sizes (CheckTar); the rule
+// about zeros past the end does not apply.
 type VolumeData interface {
 	// ReadVolumeData opens a volume's content from its first byte; the
 	// caller reads it to the end and closes it. The stream may end before

@@ -163,6 +163,10 @@ func Open(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	// The emulation layers come last: a backup_bucket may name any cloud's
 	// object store.
 	for _, cl := range r.list {
+		if err := r.placement(ctx, cl); err != nil { // placement.go
+			r.Close()
+			return nil, err
+		}
 		if err := r.emulation(cl); err != nil {
 			r.Close()
 			return nil, err

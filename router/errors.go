@@ -67,6 +67,9 @@ func CloudErr(cloud, op string, err error) error {
 	if e, ok := emulationErr(err); ok {
 		return e
 	}
+	if e, ok := placementErr(cloud, err); ok { // placement.go
+		return e
+	}
 	if _, ok := status.FromError(err); ok && !IsProviderErr(err) {
 		return err // already a status (e.g. from a nested call)
 	}

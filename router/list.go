@@ -49,7 +49,7 @@ func ListWith[T Named](ctx context.Context, r Resolver, q Query, fetch func(cont
 		all = append(more, all...)
 	}
 	proj := q.Location.GetProject() // authorized by ListScope
-	var kept []T
+	kept := make([]T, 0, len(all))
 	for _, it := range all {
 		if p := it.GetLocation().GetProject(); proj != "" && p != "" && p != proj {
 			continue

@@ -71,7 +71,11 @@ func Paginate[T any](items []T, key func(T) string, size int, token, filter stri
 	for i, it := range items {
 		keys[i] = key(it)
 	}
-	sort.Stable(byKey[T]{items, keys})
+	// One cloud's memoised list arrives already in order (see
+	// server.cloudServers): checking is cheaper than sorting.
+	if b := (byKey[T]{items, keys}); !sort.IsSorted(b) {
+		sort.Stable(b)
+	}
 	start := 0
 	if token != "" {
 		after, err := decodeToken(token, filter)

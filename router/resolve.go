@@ -60,11 +60,7 @@ func (r *Router) Adopt(ctx context.Context, cl *Cloud, kind string, natives []st
 	if len(uniq) == 0 {
 		return ids, nil
 	}
-	adopt := r.store.Adopt
-	if l, ok := r.store.(listedAdopter); ok {
-		adopt = l.AdoptListed
-	}
-	ms, err := adopt(ctx, cl.Name, kind, cl.Project, uniq)
+	ms, err := r.adopt(ctx, cl.Name, kind, cl.Project, uniq)
 	if err != nil {
 		return nil, StoreErr("adopt "+kind+"s of "+cl.Name, err)
 	}
@@ -72,6 +68,31 @@ func (r *Router) Adopt(ctx context.Context, cl *Cloud, kind string, natives []st
 		ids[m.NativeID] = m
 	}
 	return ids, nil
+}
+
+// AdoptOne is Adopt for one native id; an empty one maps to the zero
+// Mapping, as Adopt leaves it out.
+func (r *Router) AdoptOne(ctx context.Context, cl *Cloud, kind, native string) (store.Mapping, error) {
+	if native == "" {
+		return store.Mapping{}, nil
+	}
+	ms, err := r.adopt(ctx, cl.Name, kind, cl.Project, []string{native})
+	if err != nil {
+		return store.Mapping{}, StoreErr("adopt "+kind+" of "+cl.Name, err)
+	}
+	if len(ms) != 1 {
+		return store.Mapping{}, status.Errorf(codes.Internal, "adopt %s %s of %s: store answered %d mappings for one id", kind, native, cl.Name, len(ms))
+	}
+	return ms[0], nil
+}
+
+// adopt is the store's adoption of natives seen in a list or a poll:
+// AdoptListed when the store keeps tombstones of deleted mappings.
+func (r *Router) adopt(ctx context.Context, cloud, kind, project string, natives []string) ([]store.Mapping, error) {
+	if l, ok := r.store.(listedAdopter); ok {
+		return l.AdoptListed(ctx, cloud, kind, project, natives)
+	}
+	return r.store.Adopt(ctx, cloud, kind, project, natives)
 }
 
 // listedAdopter is a store that tells a deleted native from a new one

@@ -35,6 +35,10 @@ type Resolver interface {
 	LookupID(ctx context.Context, kind, id string) (*Cloud, store.Mapping, error)
 	// Adopt maps native ids to canopy ids, giving new ones stable ids.
 	Adopt(ctx context.Context, cl *Cloud, kind string, natives []string) (map[string]store.Mapping, error)
+	// AdoptOne is Adopt for one native id: the Get paths convert one
+	// resource per call, and the maps of a batch were most of what a
+	// cached Get allocated.
+	AdoptOne(ctx context.Context, cl *Cloud, kind, native string) (store.Mapping, error)
 	// ClaimTokens checks listed resources' idempotency tokens: binds those
 	// a crash left pending, and returns (and deletes or reports) the crash
 	// duplicates, which lists drop (duplicates.go; use Claimed).

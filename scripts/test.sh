@@ -21,7 +21,11 @@
 #      engine that verifies presigned URLs' signatures and expiry;
 #   5. the container runtimes: a dockerd and a containerd of the project's
 #      own, the Containers conformance on each and canopyd end to end over
-#      both (test/containers/test.sh);
+#      both (test/containers/test.sh). moto's, MinIO's and the runtimes'
+#      suites run in the background beside the lab's start and its suites,
+#      which mostly wait on Nova; what needs both moto and the lab comes
+#      after them; images rendered from a manifest, the qcow2 booted under
+#      QEMU and put into the lab's Glance (test/render/test.sh);
 #   6. the Ansible collection (sanity, units, playbooks and inventory
 #      against canopyd on sim clouds, and the lab target on the OpenStack
 #      lab).
@@ -65,23 +69,45 @@ t0=$SECONDS
 test/openapi/test.sh
 echo "openapi suite: $((SECONDS - t0))s"
 
-section "AWS adapter against moto (test/moto)"
-t0=$SECONDS
-test/moto/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-moto-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)|    --- SKIP|skip|crash safety|duplicate: ' | grep -v '^=== RUN' || true
-passed "${TMPDIR:-/tmp}/canopy-moto-test.log" 2 || { tail -80 "${TMPDIR:-/tmp}/canopy-moto-test.log"; exit 1; }
-echo "moto suite: $((SECONDS - t0))s"
+# The engines that do not need the OpenStack lab run side by side with it:
+# while the lab starts and its suites run (mostly waiting on Nova), moto,
+# MinIO and the container runtimes run their suites in the background into
+# their own log, printed whole when they finish; the sections after the
+# lab's wait for them (the networks and faults suites use moto too).
+side_engines() {
+  section "AWS adapter against moto (test/moto)"
+  t0=$SECONDS
+  test/moto/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-moto-test.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|SKIP)|    --- SKIP|skip|crash safety|duplicate: ' | grep -v '^=== RUN' || true
+  passed "${TMPDIR:-/tmp}/canopy-moto-test.log" 2 || { tail -80 "${TMPDIR:-/tmp}/canopy-moto-test.log"; exit 1; }
+  echo "moto suite: $((SECONDS - t0))s"
 
-section "S3 objects against MinIO, which verifies SigV4 signatures (test/s3)"
-t0=$SECONDS
-test/s3/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-s3-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
-passed "${TMPDIR:-/tmp}/canopy-s3-test.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-s3-test.log"; exit 1; }
-echo "s3 (minio) suite: $((SECONDS - t0))s"
+  section "S3 objects against MinIO, which verifies SigV4 signatures (test/s3)"
+  t0=$SECONDS
+  test/s3/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-s3-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
+  passed "${TMPDIR:-/tmp}/canopy-s3-test.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-s3-test.log"; exit 1; }
+  echo "s3 (minio) suite: $((SECONDS - t0))s"
 
-section "containers on real Docker and containerd (test/containers)"
-t0=$SECONDS
-test/containers/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-containers-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
-passed "${TMPDIR:-/tmp}/canopy-containers-test.log" 3 || { tail -80 "${TMPDIR:-/tmp}/canopy-containers-test.log"; exit 1; }
-echo "containers suite: $((SECONDS - t0))s"
+  section "containers on real Docker and containerd (test/containers)"
+  t0=$SECONDS
+  test/containers/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-containers-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
+  passed "${TMPDIR:-/tmp}/canopy-containers-test.log" 3 || { tail -80 "${TMPDIR:-/tmp}/canopy-containers-test.log"; exit 1; }
+  echo "containers suite: $((SECONDS - t0))s"
+
+}
+side_log="${TMPDIR:-/tmp}/canopy-side-engines.log"
+section "moto, MinIO and the container runtimes, in the background (log: $side_log)"
+# set -m: the background suites get a process group of their own, so a
+# failure here stops them all (go test and its children), not only the shell.
+set -m
+side_engines >"$side_log" 2>&1 &
+side_pid=$!
+set +m
+lab_down=
+cleanup() {
+  [[ -z ${side_pid:-} ]] || kill -- -"$side_pid" 2>/dev/null || true
+  [[ -z $lab_down ]] || test/openstack/down.sh >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 
 section "OpenStack adapter against a real OpenStack (test/openstack)"
 t0=$SECONDS
@@ -89,9 +115,7 @@ lab_was_up=
 curl -fs -o /dev/null --max-time 3 http://127.0.0.1:5000/v3 && lab_was_up=1
 clouds_yaml="$(test/openstack/up.sh | tail -n 1)"
 echo "OpenStack lab ready in $((SECONDS - t0))s: $clouds_yaml"
-if [[ -z "$lab_was_up" && "${CI:-}" == true ]]; then
-  trap 'test/openstack/down.sh >/dev/null 2>&1 || true' EXIT
-fi
+[[ -z "$lab_was_up" && "${CI:-}" == true ]] && lab_down=1
 t0=$SECONDS
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -race -timeout 30m -v ./providers/openstack/... 2>&1 \
   | tee "${TMPDIR:-/tmp}/canopy-openstack-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
@@ -106,10 +130,30 @@ CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -timeout 3
 passed "${TMPDIR:-/tmp}/canopy-openstack-crash.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-crash.log"; exit 1; }
 echo "openstack crash lineages: $((SECONDS - t0))s"
 
+section "the background engines (moto, MinIO, containers)"
+side_rc=0
+wait "$side_pid" || side_rc=$?
+side_pid=
+cat "$side_log"
+((side_rc == 0)) || { echo "background engine suites failed (exit $side_rc)"; exit 1; }
+
+# After the background engines: it runs a dockerd of its own under .cache,
+# as the containers suite does, and puts the qcow2 into the lab's Glance.
+section "images rendered from a manifest, the qcow2 booted under QEMU and put into the lab (test/render)"
+t0=$SECONDS
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" test/render/test.sh 2>&1 | tee "${TMPDIR:-/tmp}/canopy-render-test.log" | grep -E '^render/test:' || true
+grep -q '^render/test: PASS' "${TMPDIR:-/tmp}/canopy-render-test.log" || { tail -60 "${TMPDIR:-/tmp}/canopy-render-test.log"; exit 1; }
+echo "render suite: $((SECONDS - t0))s"
+
 section "global networks and groups end to end: canopyd over the OpenStack lab and moto (cmd/canopyd)"
 t0=$SECONDS
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" scripts/test-networks.sh
 echo "networks end to end: $((SECONDS - t0))s"
+
+section "image placements end to end: canopyd over the OpenStack lab, moto and sim (cmd/canopyd)"
+t0=$SECONDS
+CANOPY_OS_CLOUDS_YAML="$clouds_yaml" scripts/test-replicate.sh
+echo "replication end to end: $((SECONDS - t0))s"
 
 section "faulty clouds: canopyd over moto and the lab's Nova through toxiproxy and a 5xx front (test/faults)"
 t0=$SECONDS

@@ -22,7 +22,9 @@ cd "$ROOT"
 BUF_VERSION=v1.75.0
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2
 
-APT_PACKAGES=(protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev pkg-config)
+# qemu-utils: qemu-img, which image replication (package replicate) converts
+# disk formats with.
+APT_PACKAGES=(protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev pkg-config qemu-utils)
 
 TOOLS_BIN="$ROOT/.tools/bin"
 STAMPS="$TOOLS_BIN/.stamps"

@@ -160,6 +160,9 @@ func (s *computeService) ListImages(ctx context.Context, req *canopyv1.ListImage
 	if err != nil {
 		return nil, err
 	}
+	if err := s.places.withPlacements(ctx, page...); err != nil {
+		return nil, router.StoreErr("list image placements", err)
+	}
 	return &canopyv1.ListImagesResponse{Images: page, NextPageToken: next, CloudErrors: errs, Unreachable: router.Unreachable(errs)}, nil
 }
 
@@ -171,7 +174,17 @@ func (s *computeService) GetImage(ctx context.Context, req *canopyv1.GetImageReq
 	}
 	if !isID {
 		all, errs := router.FanOut(ctx, s.rt.Clouds(), s.visibleImages)
-		return router.PickByName(providers.KindImage, "id", v, all, errs)
+		if all, err = s.places.oneByName(ctx, all, v); err != nil {
+			return nil, err
+		}
+		im, err := router.PickByName(providers.KindImage, "id", v, all, errs)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.places.withPlacements(ctx, im); err != nil {
+			return nil, router.StoreErr("get image placements", err)
+		}
+		return im, nil
 	}
 	cl, m, err := s.rt.LookupID(ctx, providers.KindImage, v)
 	if err != nil {
@@ -192,7 +205,11 @@ func (s *computeService) GetImage(ctx context.Context, req *canopyv1.GetImageReq
 	if err != nil {
 		return nil, err
 	}
-	return withSharing(imagePB(cl.Name, m.ID, im), m, sh), nil
+	out := withSharing(imagePB(cl.Name, m.ID, im), m, sh)
+	if err := s.places.withPlacements(ctx, out); err != nil {
+		return nil, router.StoreErr("get image placements", err)
+	}
+	return out, nil
 }
 
 // flavorNames and imageNames feed resolveIn.

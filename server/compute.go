@@ -25,6 +25,11 @@ type computeService struct {
 	// net resolves a CreateServer's ports and security groups, and gives
 	// it a floating IP for auto_ip (the networking side).
 	net serverNetworking
+	// places are the images' placements per cloud (GetImage, ListImages
+	// show them; DeleteImage forgets a deleted one); repl places an image
+	// a server needs in its cloud (CreateServer).
+	places *placements
+	repl   *replicator
 }
 
 // bootPlanner is what booting a server from a volume needs of the block

@@ -32,6 +32,9 @@ func (s *containerService) CreateContainer(ctx context.Context, req *canopyv1.Cr
 	if err != nil {
 		return nil, err
 	}
+	if err := placementOf(req, &spec); err != nil { // container_placement.go
+		return nil, err
+	}
 	if len(req.GetDependsOn()) > 0 && !req.GetRun() {
 		return nil, router.BadRequest("depends_on", "only with run: dependencies decide when canopy starts the container")
 	}
@@ -43,11 +46,18 @@ func (s *containerService) CreateContainer(ctx context.Context, req *canopyv1.Cr
 		if _, err := cl.ContainersOrFail(); err != nil {
 			return opRequest{}, err
 		}
+		if err := checkPlaced(cl, spec); err != nil {
+			return opRequest{}, err
+		}
 		if z := req.GetLocation().GetZone(); z != "" && spec.Host == "" {
 			spec.Host = z
 		}
+		spec.Project = project(ctx) // the scheduler's tenant isolation (sched)
 		deps, err := s.resolveDeps(ctx, cl, req)
 		if err != nil {
+			return opRequest{}, err
+		}
+		if err := resolveVolumeMounts(ctx, s.rt, s.store, cl, spec.Mounts); err != nil { // volume_mounts.go
 			return opRequest{}, err
 		}
 		// A name taken on the host is refused now, not after the operation

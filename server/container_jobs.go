@@ -86,6 +86,7 @@ func (s containerSteps) create(ctx context.Context, op *store.Operation, cl *rou
 		return jobs.Result{}, stepErr(cl.Name, "create container", err)
 	}
 	cl.Containers.Hub.Observe(c)
+	mountsChanged(cl) // volume_mounts.go
 	failpoint.Hit("container.create:created")
 	if _, err := s.store.Bind(ctx, op.TargetID, c.NativeID); err != nil {
 		return jobs.Result{}, router.StoreErr("bind container "+c.NativeID, err)

@@ -387,6 +387,7 @@ func (s *containerService) DeleteContainer(ctx context.Context, req *canopyv1.De
 	if err != nil {
 		return nil, err
 	}
+	defer mountsChanged(f.cl) // volume_mounts.go
 	if err := f.drv.DeleteContainer(ctx, f.m.NativeID, req.GetForce()); err != nil && !errors.Is(err, providers.ErrNotFound) {
 		if errors.Is(err, providers.ErrConflict) {
 			return nil, status.Errorf(codes.FailedPrecondition, "container %s: delete: %v", f.m.ID, err)

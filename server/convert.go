@@ -51,7 +51,7 @@ func serverPB(cloud, id string, s providers.Server, flavorID, imageID string) *c
 		Id: id, NativeId: s.NativeID, Location: location(cloud, s.Common), Name: s.Name,
 		Status: statusPB(s.Status), ProviderStatus: s.ProviderStatus, StatusMessage: s.StatusMessage,
 		CreateTime: ts(s.Created), UpdateTime: ts(s.Updated), Labels: s.Labels, Properties: s.Properties,
-		FlavorId: flavorID, ImageId: imageID, Keypair: s.Keypair,
+		FlavorId: flavorID, ImageId: imageID, Keypair: s.Keypair, Kind: serverKind(s),
 	}
 	for _, a := range s.Addresses {
 		out.Addresses = append(out.Addresses, &canopyv1.Address{Network: a.Network, Ip: a.IP, Version: a.Version, Type: a.Type})

@@ -202,6 +202,9 @@ func (s *computeService) DeleteImage(ctx context.Context, req *canopyv1.DeleteIm
 	if err := router.DropSharing(context.WithoutCancel(ctx), s.store, m.ID); err != nil {
 		return nil, err
 	}
+	if err := s.places.forget(context.WithoutCancel(ctx), m.ID); err != nil {
+		return nil, err
+	}
 	if err := s.store.Delete(context.WithoutCancel(ctx), m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, router.StoreErr("forget image "+m.ID, err)
 	}

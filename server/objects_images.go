@@ -32,6 +32,11 @@ type imageService struct {
 	ops interface { // tracks an upload the cloud still processes
 		trackImport(ctx context.Context, cl *router.Cloud, im *canopyv1.Image, wait bool) (*canopyv1.Image, error)
 	}
+	repl *replicator // places images in more clouds (image_replicate.go)
+	// render is RenderImage's (image_render.go); renderErr why it cannot
+	// run here (its tools are missing).
+	render    *renderer
+	renderErr error
 }
 
 // imageUpload is an image upload's header, whichever way it arrived.
@@ -43,6 +48,8 @@ type imageUpload struct {
 	// who besides the uploader's project may see it
 	visibility canopyv1.Visibility
 	shared     []string
+	// placements are the clouds to replicate it to once uploaded.
+	placements []string
 }
 
 // putImage streams chunks from next into a new image; any failure aborts
@@ -67,6 +74,11 @@ func (s *imageService) putImage(ctx context.Context, up imageUpload, next func()
 	cl, err := s.rt.RouteCreate(up.loc)
 	if err != nil {
 		return nil, err
+	}
+	if len(up.placements) > 0 {
+		if err := s.repl.checkTargets("placements", up.placements, up.spec.DiskFormat); err != nil {
+			return nil, err
+		}
 	}
 	t, err := cl.TransferOrFail()
 	if err != nil {
@@ -175,9 +187,37 @@ func (s *imageService) putImage(ctx context.Context, up imageUpload, next func()
 		cl.Compute.InvalidateImages() // lists show the new image at once
 	}
 	if im.Status.Transitional() {
-		return s.ops.trackImport(ctx, cl, out, up.wait) // image_jobs.go
+		if out, err = s.ops.trackImport(ctx, cl, out, up.wait || len(up.placements) > 0); err != nil { // image_jobs.go
+			return nil, err
+		}
+	}
+	if len(up.placements) > 0 {
+		return s.placeUploaded(ctx, out, up)
 	}
 	return out, nil
+}
+
+// placeUploaded starts replicating a new image to the clouds its upload
+// named; the image's operation is then that replication.
+func (s *imageService) placeUploaded(ctx context.Context, im *canopyv1.Image, up imageUpload) (*canopyv1.Image, error) {
+	op, err := s.repl.Replicate(ctx, &canopyv1.ReplicateImageRequest{Image: im.Id, Clouds: up.placements, Wait: up.wait}, s.images)
+	if err != nil {
+		return nil, status.Errorf(status.Code(err), "image %s uploaded, but replicating it: %s", im.Id, status.Convert(err).Message())
+	}
+	im.Operation = op.Id
+	if e := op.GetError(); e != nil {
+		return nil, status.Errorf(codes.Code(e.Code), "image %s uploaded, then replicating it: %s (operation %s)", im.Id, e.Message, op.Id)
+	}
+	if op.Done {
+		im.Placements = map[string]string{}
+		var res canopyv1.ListImagePlacementsResponse
+		if err := op.GetResponse().UnmarshalTo(&res); err == nil {
+			for _, p := range res.Placements {
+				im.Placements[p.Cloud] = p.ImageId
+			}
+		}
+	}
+	return im, nil
 }
 
 // UploadImage implements canopyv1.ImageTransferServiceServer.
@@ -191,7 +231,7 @@ func (s *imageService) UploadImage(stream canopyv1.ImageTransferService_UploadIm
 	if hdr == nil {
 		return router.BadRequest("header", "the first message must carry the header")
 	}
-	up := imageUpload{loc: hdr.GetLocation(), size: -1, wait: hdr.GetWait(), visibility: hdr.GetVisibility(), shared: hdr.GetSharedProjects(), spec: providers.ImageSpec{
+	up := imageUpload{loc: hdr.GetLocation(), size: -1, wait: hdr.GetWait(), visibility: hdr.GetVisibility(), shared: hdr.GetSharedProjects(), placements: hdr.GetPlacements(), spec: providers.ImageSpec{
 		Name: hdr.GetName(), DiskFormat: hdr.GetDiskFormat(), ContainerFormat: hdr.GetContainerFormat(),
 		MinDiskGiB: hdr.GetMinDiskGib(), MinRAMMiB: hdr.GetMinRamMib(), Labels: hdr.GetLabels(), SHA256: strings.ToLower(hdr.GetSha256()),
 	}}

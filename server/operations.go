@@ -42,6 +42,7 @@ func opMessage(op store.Operation) *canopyv1.Operation {
 			Kind: op.Kind, TargetId: op.TargetID, Location: &canopyv1.Location{Cloud: op.Cloud, Project: op.Project},
 			Step: op.Step, ProgressPercent: op.Progress, CreateTime: ts(op.Created), UpdateTime: ts(op.Updated),
 			CancelRequested: op.CancelRequested, Attempts: op.Attempts, LastError: op.LastError, RequestId: op.RequestID,
+			Stages: stagesPB(op),
 		},
 	}
 	if !op.Done {

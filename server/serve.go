@@ -59,12 +59,18 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	containers := &containerService{containerViews: containerViews{rt: s.rt, store: s.store, log: s.log}}
 	nets := &networkService{netViews: netViews{rt: s.rt, store: s.store, log: s.log, servers: serverViews{rt: s.rt}}, metrics: s.metrics,
 		owned: func(cloud string) bool { _, ok := s.held.Owns(cloud); return ok }}
+	repl := s.repl                                         // image_replicate.go
+	rend, rendErr := newRenderer(s.cfg, s.rt) // image_render.go
+	rj := &renderJobs{renderer: rend, http: &http.Client{}, ready: make(chan struct{})}
 	vols, opsvc, err := s.startVolumes(ctx, func(o *ops) { // storage.go: resumes unfinished operations
+		repl.register(o)
 		containers.ops = o
 		containers.registerJobs(o.runner)
 		nets.ops = o
 		nets.registerJobs(o.runner)
 		nets.registerRealizeJobs(o.runner)
+		rend.ops = o
+		rj.register(o.runner) // its steps wait for rj.ready
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -81,9 +87,11 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	}()
 	defer func() { stopReconcile(); <-reconciled }() // before the operations stop
 	canopyv1.RegisterCloudServiceServer(gs, &cloudService{rt: s.rt})
-	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols, net: nets}
+	compute := &computeService{serverViews: serverViews{rt: s.rt}, rt: s.rt, store: s.store, cfg: s.cfg, metrics: s.metrics, boot: vols, net: nets, places: repl.places, repl: repl}
 	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls, chunks: s.chunks}
-	images := &imageService{rt: s.rt, store: s.store, log: s.log, images: compute, ops: vols.ops}
+	images := &imageService{rt: s.rt, store: s.store, log: s.log, images: compute, ops: vols.ops, render: rend, renderErr: rendErr, repl: repl}
+	rj.place, rj.objects, rj.images = images, objects, compute
+	close(rj.ready)
 	canopyv1.RegisterComputeServiceServer(gs, compute)
 	canopyv1.RegisterAuthServiceServer(gs, &authService{issuer: s.issuer, clients: s.clients})
 	canopyv1.RegisterObjectServiceServer(gs, objects)
@@ -182,7 +190,7 @@ func (s *Server) gateway(ctx context.Context, grpcAddr string, useTLS bool, rout
 	}
 	for _, reg := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		canopyv1.RegisterCloudServiceHandler, canopyv1.RegisterComputeServiceHandler, canopyv1.RegisterAuthServiceHandler,
-		canopyv1.RegisterObjectServiceHandler,
+		canopyv1.RegisterObjectServiceHandler, canopyv1.RegisterImageTransferServiceHandler,
 		canopyv1.RegisterVolumeServiceHandler, canopyv1.RegisterOperationServiceHandler, canopyv1.RegisterContainerServiceHandler, canopyv1.RegisterNetworkServiceHandler,
 	} {
 		if err := reg(ctx, mux, conn); err != nil {

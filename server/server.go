@@ -62,6 +62,8 @@ type Server struct {
 	// chunks recycles upload chunks between the codec and the object
 	// service (objects.go, rawcodec.go).
 	chunks *chunkPool
+	// repl places images in more clouds (image_replicate.go).
+	repl *replicator
 }
 
 // New opens every configured cloud. The store stays the caller's to close.
@@ -78,6 +80,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	reg.MustRegister(rt.DuplicatesCollector())
 	s := &Server{cfg: cfg, store: cached, rt: rt, urls: &signedBase{}, chunks: newChunkPool(), log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st)}
+	s.repl = newReplicator(rt, cached)
 	if err := s.initAuth(ctx); err != nil {
 		rt.Close()
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -48,8 +49,25 @@ func (s serverViews) serversPB(ctx context.Context, cl *router.Cloud, list []pro
 	return out, nil
 }
 
-// serverPB1 converts one server whose canopy id is known.
-func (s serverViews) serverPB1(ctx context.Context, cl *router.Cloud, id string, sv providers.Server) (*canopyv1.Server, error) {
+// serverPB1 converts one server whose mapping is known. When the server is
+// the one m is bound to and carries no other id's token there is nothing
+// to claim, and only its flavor and image are mapped (the cached
+// GetServer path: no batch maps); otherwise the list path decides.
+func (s serverViews) serverPB1(ctx context.Context, cl *router.Cloud, m store.Mapping, sv providers.Server) (*canopyv1.Server, error) {
+	if tok := sv.Properties[providers.PropToken]; (tok == "" || tok == m.ID) && sv.NativeID == m.NativeID {
+		f, err := s.rt.AdoptOne(ctx, cl, providers.KindFlavor, sv.FlavorID)
+		if err != nil {
+			return nil, err
+		}
+		i, err := s.rt.AdoptOne(ctx, cl, providers.KindImage, sv.ImageID)
+		if err != nil {
+			return nil, err
+		}
+		out := serverPB(cl.Name, m.ID, sv, f.ID, i.ID)
+		out.Location.Project = m.Project
+		return out, nil
+	}
+	id := m.ID
 	out, err := s.serversPB(ctx, cl, []providers.Server{sv})
 	if err != nil {
 		return nil, err
@@ -70,7 +88,13 @@ func (s serverViews) cloudServers(ctx context.Context, cl *router.Cloud) ([]*can
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "list servers", err)
 	}
-	return cl.ServerMemo.Convert(list, func() ([]*canopyv1.Server, error) { return s.serversPB(ctx, cl, list) })
+	return cl.ServerMemo.Convert(list, func() ([]*canopyv1.Server, error) {
+		out, err := s.serversPB(ctx, cl, list)
+		// In list order once, when converted: every list of this cloud
+		// alone then pages without sorting (router.Paginate).
+		sort.Slice(out, func(i, j int) bool { return serverKey(out[i]) < serverKey(out[j]) })
+		return out, err
+	})
 }
 
 func serverKey(sv *canopyv1.Server) string {
@@ -79,10 +103,13 @@ func serverKey(sv *canopyv1.Server) string {
 
 // ListServers implements canopyv1.ComputeServiceServer.
 func (s *computeService) ListServers(ctx context.Context, req *canopyv1.ListServersRequest) (*canopyv1.ListServersResponse, error) {
-	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"servers", req.GetName(), req.GetStatus()}}
+	if err := checkServerKind("kind", req.GetKind()); err != nil {
+		return nil, err
+	}
+	q := router.Query{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Location: req.GetLocation(), Labels: req.GetLabels(), Filters: []any{"servers", req.GetName(), req.GetStatus(), req.GetKind()}}
 	page, next, errs, err := router.List(ctx, s.rt, q, s.cloudServers, func(sv *canopyv1.Server) bool {
 		return sv.Location.GetProject() == project(ctx) && (req.GetName() == "" || sv.Name == req.GetName()) && (req.GetStatus() == 0 || sv.Status == req.GetStatus()) &&
-			router.MatchLabels(req.GetLabels(), sv.Labels) && router.MatchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
+			(req.GetKind() == 0 || sv.Kind == req.GetKind()) && router.MatchLabels(req.GetLabels(), sv.Labels) && router.MatchLocation(req.GetLocation(), sv.Location.GetRegion(), sv.Location.GetZone())
 	})
 	if err != nil {
 		return nil, err
@@ -99,7 +126,7 @@ func (s *computeService) findServer(ctx context.Context, v string) (*router.Clou
 	}
 	if m.Pending() {
 		// canopy allocated the id but the cloud has not answered yet.
-		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.Name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created)}, nil
+		return cl, m, &canopyv1.Server{Id: m.ID, Location: &canopyv1.Location{Cloud: cl.Name}, Status: canopyv1.Status_STATUS_PENDING, CreateTime: ts(m.Created), Kind: cloudServerKind(cl)}, nil
 	}
 	c, err := cl.ComputeOrFail()
 	if err != nil {
@@ -115,7 +142,7 @@ func (s *computeService) findServer(ctx context.Context, v string) (*router.Clou
 	if err != nil {
 		return nil, m, nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
-	out, err := s.serverPB1(ctx, cl, m.ID, sv)
+	out, err := s.serverPB1(ctx, cl, m, sv)
 	return cl, m, out, err
 }
 
@@ -168,7 +195,17 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 	}
 	var image string
 	if req.GetImage() != "" {
-		if image, err = s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c)); err != nil {
+		image, err = s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", req.GetImage(), imageNames(c))
+		if status.Code(err) == codes.InvalidArgument {
+			// An image of another cloud is placed in this one first
+			// (image_replicate.go), then booted from there.
+			if id, placed, perr := s.placeForServer(ctx, cl, req.GetImage()); perr != nil {
+				return nil, perr
+			} else if placed {
+				image, err = s.rt.ResolveIn(ctx, cl, providers.KindImage, "image", id, imageNames(c))
+			}
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -196,7 +233,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 		})
 		if status.Code(err) == codes.NotFound {
 			return &canopyv1.Server{Id: m.ID, NativeId: m.NativeID, Name: req.GetName(), Location: &canopyv1.Location{Cloud: cl.Name, Project: m.Project},
-				Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED"}, nil
+				Status: canopyv1.Status_STATUS_DELETED, ProviderStatus: "DELETED", Kind: cloudServerKind(cl)}, nil
 		}
 		if err == nil && req.GetAutoIp() && sv.GetStatus() == canopyv1.Status_STATUS_ACTIVE {
 			return s.withAutoIP(ctx, cl, m, sv.GetLocation().GetZone(), true) // the first attempt may have stopped before its floating IP
@@ -207,7 +244,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 	spec := providers.ServerSpec{
 		Name: req.GetName(), Zone: req.GetLocation().GetZone(), FlavorID: flavor, ImageID: image,
 		Keypair: req.GetKeypair(), Networks: networks, Ports: ports, SecurityGroupIDs: groups, UserData: req.GetUserData(), Labels: req.GetLabels(),
-		IdempotencyToken: m.ID, Replay: !created,
+		IdempotencyToken: m.ID, Replay: !created, Project: project(ctx),
 	}
 	if err := boot.begin(ctx, &spec, m.ID); err != nil {
 		return nil, err
@@ -235,7 +272,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 		}
 		return s.withAutoIP(ctx, cl, m, out.GetLocation().GetZone(), !created)
 	}
-	return s.serverPB1(ctx, cl, m.ID, sv)
+	return s.serverPB1(ctx, cl, m, sv)
 }
 
 // withAutoIP associates a floating IP with a new, ACTIVE server and
@@ -273,13 +310,13 @@ func (s *computeService) afterAction(ctx context.Context, cl *router.Cloud, m st
 		if !present {
 			return nil, router.NotFound(providers.KindServer, m.ID)
 		}
-		return s.serverPB1(ctx, cl, m.ID, sv)
+		return s.serverPB1(ctx, cl, m, sv)
 	}
 	sv, err := cl.Compute.GetServer(ctx, m.NativeID)
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
-	return s.serverPB1(ctx, cl, m.ID, sv)
+	return s.serverPB1(ctx, cl, m, sv)
 }
 
 // DeleteServer implements canopyv1.ComputeServiceServer.
@@ -326,7 +363,7 @@ func (s *computeService) DeleteServer(ctx context.Context, req *canopyv1.DeleteS
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "get server "+m.NativeID, err)
 	}
-	return s.serverPB1(ctx, cl, m.ID, sv)
+	return s.serverPB1(ctx, cl, m, sv)
 }
 
 // serverAction runs start/stop/reboot and optionally waits for the result.

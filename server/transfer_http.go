@@ -348,7 +348,7 @@ func (s *restTransfer) httpPutImage(w http.ResponseWriter, r *http.Request) {
 	if hdr.SizeBytes != nil {
 		size = hdr.GetSizeBytes()
 	}
-	up := imageUpload{size: size, wait: hdr.GetWait(), loc: loc, visibility: hdr.GetVisibility(), shared: hdr.GetSharedProjects(),
+	up := imageUpload{size: size, wait: hdr.GetWait(), loc: loc, visibility: hdr.GetVisibility(), shared: hdr.GetSharedProjects(), placements: hdr.GetPlacements(),
 		spec: providers.ImageSpec{Name: hdr.GetName(), DiskFormat: hdr.GetDiskFormat(), ContainerFormat: hdr.GetContainerFormat(),
 			MinDiskGiB: hdr.GetMinDiskGib(), MinRAMMiB: hdr.GetMinRamMib(), Labels: hdr.GetLabels(), SHA256: strings.ToLower(sum)}}
 	im, err := s.images.putImage(ctx, up, bodyChunks(unboundedBody(r)), nil)

@@ -137,7 +137,11 @@ func (v *changeSteps) stepAttach(ctx context.Context, op *store.Operation, sc *r
 	if err != nil {
 		return jobs.Result{}, stepErr(sc.Name, "get volume "+native, err)
 	}
-	if !attachedTo(x, spec.ServerNative) {
+	if !attachedTo(x, spec.ServerNative) && spec.MountPath != "" {
+		if err := v.attachAt(ctx, sc, native, spec); err != nil { // volume_mounts.go
+			return jobs.Result{}, err
+		}
+	} else if !attachedTo(x, spec.ServerNative) {
 		if err := sc.Storage.AttachVolume(ctx, native, spec.ServerNative); err != nil {
 			return jobs.Result{}, stepErr(sc.Name, "attach volume "+native, err)
 		}

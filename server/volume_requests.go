@@ -63,6 +63,8 @@ type jobSpec struct {
 	VolumeNative   string `json:"volume_native,omitempty"`
 	ServerID       string `json:"server,omitempty"`
 	ServerNative   string `json:"server_native,omitempty"`
+	// MountPath is where an attach mounts the volume in a container.
+	MountPath string `json:"mount_path,omitempty"`
 	// Last is the resource as the request found it (deletes answer with it).
 	Last []byte `json:"last,omitempty"`
 }

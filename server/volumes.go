@@ -266,6 +266,8 @@ func (v *volumeService) DeleteVolume(ctx context.Context, req *canopyv1.DeleteVo
 			spec.Mode = emulate.ModeDeferred
 		case m.Pending():
 			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q; delete it once it is (or cancel its operation)", m.ID, sc.Name)
+		case len(cur.Attachments) > 0 && mountsVolumes(sc):
+			return opRequest{}, v.inUse(ctx, sc, m.ID, cur.Attachments[0]) // volume_mounts.go
 		case len(cur.Attachments) > 0:
 			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, cur.Attachments[0].ServerId, sc.Name)
 		}
@@ -317,6 +319,9 @@ func (v *volumeService) AttachVolume(ctx context.Context, req *canopyv1.AttachVo
 	if req.GetServer() == "" {
 		return nil, router.BadRequest("server", "required: a server's canopy id or name")
 	}
+	if err := checkMountPath(req.GetMountPath()); err != nil { // volume_mounts.go
+		return nil, err
+	}
 	return v.ops.asOperation(ctx, opVolumeAttach, req, func() (opRequest, error) {
 		sc, m, cur, err := v.findVolume(ctx, "id", req.GetId())
 		if err != nil {
@@ -328,16 +333,19 @@ func (v *volumeService) AttachVolume(ctx context.Context, req *canopyv1.AttachVo
 		if m.Pending() {
 			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is still being created in cloud %q", m.ID, sc.Name)
 		}
-		sm, err := v.findServerIn(ctx, "server", req.GetServer(), sc)
+		if req.GetMountPath() != "" && !mountsVolumes(sc) {
+			return opRequest{}, status.Errorf(codes.FailedPrecondition, "mount_path: cloud %q attaches volumes to servers as devices; a mount path is for container clouds", sc.Name)
+		}
+		sm, err := v.attachTarget(ctx, req.GetServer(), sc)
 		if err != nil {
 			return opRequest{}, err
 		}
 		for _, a := range cur.Attachments {
-			if a.ServerId != sm.ID {
+			if a.ServerId != sm.ID && !mountsVolumes(sc) {
 				return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is attached to server %s in cloud %q: detach it first", m.ID, a.ServerId, sc.Name)
 			}
 		}
-		spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID}
+		spec := jobSpec{ServerID: sm.ID, ServerNative: sm.NativeID, MountPath: req.GetMountPath()}
 		return opRequest{cl: sc, target: m.ID, spec: spec}, nil
 	})
 }
@@ -354,7 +362,7 @@ func (v *volumeService) DetachVolume(ctx context.Context, req *canopyv1.DetachVo
 		}
 		var sm store.Mapping
 		if req.GetServer() != "" {
-			if sm, err = v.findServerIn(ctx, "server", req.GetServer(), sc); err != nil {
+			if sm, err = v.attachTarget(ctx, req.GetServer(), sc); err != nil { // volume_mounts.go
 				return opRequest{}, err
 			}
 		} else {
@@ -367,7 +375,7 @@ func (v *volumeService) DetachVolume(ctx context.Context, req *canopyv1.DetachVo
 		}
 		attached := false
 		for _, a := range cur.Attachments {
-			attached = attached || a.ServerId == sm.ID
+			attached = attached || a.ServerId == sm.ID || v.sameContainer(ctx, sc, a.ServerId, sm) // volume_mounts.go
 		}
 		if !attached {
 			return opRequest{}, status.Errorf(codes.FailedPrecondition, "volume %s is not attached to server %s in cloud %q", m.ID, sm.ID, sc.Name)

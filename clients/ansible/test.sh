@@ -20,6 +20,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/clients/ansible"
+# shellcheck source=test/lib/apt.sh
+. "$ROOT/test/lib/apt.sh"
 COLL="$HERE/ansible_collections/canopy/cloud"
 VENV="$ROOT/.cache/ansible-venv"
 ANSIBLE_CORE_SPEC='ansible-core>=2.18,<2.19'
@@ -32,8 +34,7 @@ t_start=$SECONDS
 PY=/usr/bin/python3
 if ! "$PY" -c 'import ensurepip, venv' 2>/dev/null; then
   echo "installing python3-venv (Debian)"
-  sudo_=""; [[ $(id -u) -ne 0 ]] && sudo_=sudo
-  $sudo_ apt-get install -y -q python3-venv >/dev/null
+  apt_install python3-venv
 fi
 PYV="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 if ! "$VENV/bin/ansible-test" --version >/dev/null 2>&1 \

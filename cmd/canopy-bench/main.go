@@ -53,6 +53,11 @@ func main() {
 		objSize   = flag.Int64("object-size", 1<<30+1, "P5: bytes to upload and download")
 		daemonBin = flag.String("canopyd", "", "P5: the canopyd binary to run (default: go build it)")
 		rounds    = flag.Int("rounds", 3, "P5: rounds (medians are reported)")
+		ghzBin    = flag.String("ghz", "", "GHZ: the ghz binary (make bench-p3 installs it)")
+		protoset  = flag.String("protoset", "", "GHZ: canopy's descriptor set (buf build -o FILE)")
+		tailRate  = flag.Int("tail-rate", 2000, "GHZ: calls per second of the tail run")
+		tailDur   = flag.Duration("tail-duration", 0, "GHZ: duration of the tail run (0: none)")
+		slow      = flag.Duration("slow", 50*time.Millisecond, "GHZ: a tail-run call at least this long counts as a stall")
 	)
 	flag.Parse()
 	ctx := context.Background()
@@ -70,6 +75,7 @@ func main() {
 	run("P3", func() error { return p3(ctx, *dur, *conc) })
 	run("P4", func() error { return p4(ctx, *samples, *conc, *latency) })
 	run("P5", func() error { return p5(ctx, *moto, *daemonBin, *objSize, *rounds) })
+	run("GHZ", func() error { return p3ghz(ctx, *ghzBin, *protoset, *dur, *conc, *tailRate, *tailDur, *slow) })
 	run("SOAK", func() error { return soak(ctx, *dur) })
 }
 
@@ -78,6 +84,7 @@ type daemon struct {
 	srv   *server.Server
 	addr  string
 	rest  string // the REST listener's address
+	token string // an admin token, for clients outside the process
 	conns []*grpc.ClientConn
 	stop  func()
 }
@@ -117,6 +124,7 @@ func start(ctx context.Context, yaml string, wait time.Duration, conns int) (*da
 		cancel()
 		return nil, err
 	}
+	d.token = tok
 	for i := 0; i < conns; i++ {
 		cc, err := grpc.NewClient(d.addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(tok)))
 		if err != nil {

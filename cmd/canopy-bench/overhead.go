@@ -68,30 +68,43 @@ func throughput(dur time.Duration, conc int, call func(i int) error) (float64, e
 	return float64(n.Load()) / time.Since(start).Seconds(), nil
 }
 
-// p3: cached reads through canopyd vs the bare server, same payloads.
-func p3(ctx context.Context, dur time.Duration, conc int) error {
-	d, err := start(ctx, `
+// p3Env is what both P3 runs measure: canopyd on a sim cloud of 100
+// servers with every read cached, one server's id, and a bare grpc-go
+// server answering that server and the 100-server list canopyd answered.
+func p3Env(ctx context.Context, conns int) (d *daemon, id, bareAddr string, stop func(), err error) {
+	d, err = start(ctx, `
 clouds:
   - {name: c1, kind: sim, options: {servers: 100}, cache: {servers: 1h}, rate_limit: {rate: -1}}
-`, 0, 4)
+`, 0, conns)
 	if err != nil {
-		return err
+		return nil, "", "", nil, err
 	}
-	defer d.stop()
 	list, err := d.compute(0).ListServers(ctx, &canopyv1.ListServersRequest{PageSize: 100})
 	if err != nil || len(list.Servers) != 100 {
-		return fmt.Errorf("list: %v (%d)", err, len(list.GetServers()))
+		d.stop()
+		return nil, "", "", nil, fmt.Errorf("list: %v (%d)", err, len(list.GetServers()))
 	}
-	id := list.Servers[42].Id
+	id = list.Servers[42].Id
 	one, err := d.compute(0).GetServer(ctx, &canopyv1.GetServerRequest{Id: id})
 	if err != nil {
-		return err
+		d.stop()
+		return nil, "", "", nil, err
 	}
-	addr, stopBare, err := serveBare(&bare{get: one, list: list})
+	bareAddr, stopBare, err := serveBare(&bare{get: one, list: list})
+	if err != nil {
+		d.stop()
+		return nil, "", "", nil, err
+	}
+	return d, id, bareAddr, func() { stopBare(); d.stop() }, nil
+}
+
+// p3: cached reads through canopyd vs the bare server, same payloads.
+func p3(ctx context.Context, dur time.Duration, conc int) error {
+	d, id, addr, stop, err := p3Env(ctx, 4)
 	if err != nil {
 		return err
 	}
-	defer stopBare()
+	defer stop()
 	var bareConns []canopyv1.ComputeServiceClient
 	for i := 0; i < 4; i++ {
 		cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -25,6 +25,7 @@ func (a imageCmds) imageUploadCmd() *cobra.Command {
 		progress, wait              bool
 		visibility                  string
 		projects                    []string
+		places                      []string
 	)
 	cmd := &cobra.Command{
 		Use:     "upload FILE NAME",
@@ -65,7 +66,7 @@ func (a imageCmds) imageUploadCmd() *cobra.Command {
 				return err
 			}
 			hdr := &canopyv1.ImageUploadHeader{Name: args[1], Location: loc.pb(), DiskFormat: diskFormat, ContainerFormat: containerFormat,
-				MinDiskGib: minDisk, MinRamMib: minRAM, Labels: lm, Sha256: sum, Wait: wait, Visibility: vis, SharedProjects: projects}
+				MinDiskGib: minDisk, MinRamMib: minRAM, Labels: lm, Sha256: sum, Wait: wait, Visibility: vis, SharedProjects: projects, Placements: places}
 			if size >= 0 {
 				hdr.SizeBytes = &size
 			}
@@ -115,6 +116,7 @@ func (a imageCmds) imageUploadCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&wait, "wait", false, "where the cloud processes the image after the upload, wait until it is ACTIVE")
 	cmd.Flags().StringVar(&visibility, "visibility", "", "who else may see and use it: private (default), shared (with --shared-project) or public")
 	cmd.Flags().StringArrayVar(&projects, "shared-project", nil, "a `project` it is shared with (repeatable)")
+	cmd.Flags().StringArrayVar(&places, "place", nil, "replicate it to this `cloud` too once uploaded (repeatable; see image replicate)")
 	return cmd
 }
 

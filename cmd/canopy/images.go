@@ -76,7 +76,7 @@ func (a imageCmds) imageCmd() *cobra.Command {
 			return a.emit(im, func(w io.Writer) { imageDetails(w, im) })
 		}),
 	}
-	return group("image", "Images: list, get, upload, download, update, delete", list, get)
+	return group("image", "Images: list, get, upload, download, update, delete, replicate, placements", list, get)
 }
 
 func imageFormat(im *canopyv1.Image) string {
@@ -106,6 +106,6 @@ func imageDetails(w io.Writer, im *canopyv1.Image) {
 		{"Project", im.GetLocation().GetProject()}, {"Visibility", visibilityWord(im.GetVisibility())},
 		{"Shared with", strings.Join(im.GetSharedProjects(), ", ")},
 		{"Created", when(im.GetCreateTime())}, {"Native ID", im.GetNativeId()},
-		{"Labels", kv(im.GetLabels())}, {"Properties", kv(im.GetProperties())},
+		{"Labels", kv(im.GetLabels())}, {"Properties", kv(im.GetProperties())}, {"Placements", kv(im.GetPlacements())},
 	})
 }

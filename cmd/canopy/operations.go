@@ -57,6 +57,8 @@ func (a *app) finishOp(ctx context.Context, op *canopyv1.Operation) error {
 				table = func(w io.Writer) { sgDetails(w, x) }
 			case *canopyv1.FloatingIP:
 				table = func(w io.Writer) { fipDetails(w, x) }
+			case *canopyv1.ListImagePlacementsResponse:
+				table = func(w io.Writer) { placementRows(w, x) }
 			}
 		}
 	}
@@ -108,6 +110,9 @@ func operationDetails(w io.Writer, op *canopyv1.Operation) {
 		{"Step", md.GetStep()}, {"Progress", strconv.Itoa(int(md.GetProgressPercent())) + "%"}, {"Cloud", md.GetLocation().GetCloud()},
 		{"Request ID", md.GetRequestId()}, {"Attempts", nonZero(md.GetAttempts())}, {"Last error", md.GetLastError()},
 		{"Created", when(md.GetCreateTime())}, {"Updated", when(md.GetUpdateTime())},
+	}
+	if st := md.GetStages(); len(st) > 0 {
+		fs = append(fs, field{"Stages", stagesLine(st)})
 	}
 	if e := op.GetError(); e != nil {
 		fs = append(fs, field{"Error", fmt.Sprintf("%s: %s", codeName(codes.Code(e.GetCode())), e.GetMessage())})

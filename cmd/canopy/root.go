@@ -107,7 +107,8 @@ func (a *app) rootCmd() *cobra.Command {
 	pf.StringVar(&a.caFile, "ca-file", os.Getenv("CANOPY_CA_FILE"), "connect with TLS, trusting this PEM CA for gRPC and the token endpoint (env CANOPY_CA_FILE)")
 
 	img := imageCmds{a}.imageCmd()
-	img.AddCommand(imageCmds{a}.imageUploadCmd(), imageCmds{a}.imageDownloadCmd(), imageCmds{a}.imageUpdateCmd(), imageCmds{a}.imageDeleteCmd())
+	img.AddCommand(imageCmds{a}.imageUploadCmd(), imageCmds{a}.imageDownloadCmd(), imageCmds{a}.imageRenderCmd(), imageCmds{a}.imageUpdateCmd(), imageCmds{a}.imageDeleteCmd(),
+		imageCmds{a}.imageReplicateCmd(), imageCmds{a}.imagePlacementsCmd())
 	root.AddCommand(a.cloudCmd(), flavorCmds{a}.flavorCmd(), img, serverCmds{a}.serverCmd(), keypairCmds{a}.keypairCmd(), a.loginCmd(), a.profileCmd(), clientCmds{a}.clientCmd(),
 		objectCmds{a}.bucketCmd(), objectCmds{a}.objectCmd(),
 		volumeCmds{a}.volumeCmd(), copyCmds{a}.snapshotCmd(), copyCmds{a}.backupCmd(), operationCmds{a}.operationCmd()) // volumes.go, snapshots.go, operations.go

@@ -137,6 +137,7 @@ func (a serverCmds) serverListCmd() *cobra.Command {
 		loc    locFlags
 		name   string
 		status string
+		kind   string
 		labels []string
 	)
 	cmd := &cobra.Command{
@@ -152,6 +153,10 @@ func (a serverCmds) serverListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			kd, err := parseServerKind(kind) // servers_kind.go
+			if err != nil {
+				return err
+			}
 			lm, err := parseLabels("label", labels)
 			if err != nil {
 				return err
@@ -160,7 +165,7 @@ func (a serverCmds) serverListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := &canopyv1.ListServersRequest{Location: loc.pb(), Name: name, Status: st, Labels: lm}
+			req := &canopyv1.ListServersRequest{Location: loc.pb(), Name: name, Status: st, Kind: kd, Labels: lm}
 			all, errs, err := listAll(cmd.Context(), a.app, lf.limit, func(ctx context.Context, size int32, token string) (page[*canopyv1.Server], error) {
 				req.PageSize, req.PageToken = size, token
 				r, err := c.ListServers(ctx, req)
@@ -179,6 +184,7 @@ func (a serverCmds) serverListCmd() *cobra.Command {
 	loc.add(cmd, "only", true)
 	cmd.Flags().StringVar(&name, "name", "", "only servers with this exact name")
 	cmd.Flags().StringVar(&status, "status", "", statusFlagHelp)
+	cmd.Flags().StringVar(&kind, "kind", "", "only servers of this kind: vm, or container (a container cloud's)")
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "only servers with this label `key=value` (repeatable)")
 	return cmd
 }
@@ -288,7 +294,7 @@ func (a *app) serverDetails(ctx context.Context, w io.Writer, sv *canopyv1.Serve
 		}
 	}
 	details(w, []field{
-		{"ID", sv.GetId()}, {"Name", sv.GetName()}, {"Status", statusWithRaw(sv.GetStatus(), sv.GetProviderStatus())},
+		{"ID", sv.GetId()}, {"Name", sv.GetName()}, {"Kind", serverKindWord(sv.GetKind())}, {"Status", statusWithRaw(sv.GetStatus(), sv.GetProviderStatus())},
 		{"Message", sv.GetStatusMessage()},
 		{"Cloud", sv.GetLocation().GetCloud()}, {"Region", sv.GetLocation().GetRegion()}, {"Zone", sv.GetLocation().GetZone()},
 		{"Flavor", flavor}, {"Image", image}, {"Keypair", sv.GetKeypair()}, {"Addresses", addresses(sv)},

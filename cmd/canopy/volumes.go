@@ -220,13 +220,15 @@ func (a volumeCmds) volumeExtendCmd() *cobra.Command {
 
 func (a volumeCmds) volumeAttachCmd() *cobra.Command {
 	var (
-		of     opFlags
-		server string
+		of        opFlags
+		server    string
+		mountPath string
 	)
 	cmd := &cobra.Command{
-		Use:   "attach ID|NAME --server S",
+		Use:   "attach ID|NAME --server S [--mount-path P]",
 		Short: "Attach a volume to a server",
-		Long:  "Attach a volume to a server in the same cloud and zone." + opHelp,
+		Long: "Attach a volume to a server in the same cloud and zone. On a container cloud the server may be a container " +
+			"(stopped: its mounts are fixed when it is created), and the volume is mounted at --mount-path (default /mnt/<volume name>)." + opHelp,
 		Args:  args(1, 1, "one volume ID|NAME"),
 		RunE: a.cmdRun(func(cmd *cobra.Command, args []string) error {
 			c, err := a.volumes(cmd.Context())
@@ -235,7 +237,7 @@ func (a volumeCmds) volumeAttachCmd() *cobra.Command {
 			}
 			ctx, cancel := a.rpcCtx(cmd.Context(), of.wait)
 			defer cancel()
-			op, err := c.AttachVolume(ctx, &canopyv1.AttachVolumeRequest{Id: args[0], Server: server, Wait: of.wait, RequestId: of.requestID})
+			op, err := c.AttachVolume(ctx, &canopyv1.AttachVolumeRequest{Id: args[0], Server: server, MountPath: mountPath, Wait: of.wait, RequestId: of.requestID})
 			if err != nil {
 				return err
 			}
@@ -243,6 +245,7 @@ func (a volumeCmds) volumeAttachCmd() *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&server, "server", "", "the server (id or name; required)")
+	cmd.Flags().StringVar(&mountPath, "mount-path", "", "container clouds: where to mount the volume in the container (an absolute path)")
 	_ = cmd.MarkFlagRequired("server")
 	a.addOpFlags(cmd, &of, "it is attached")
 	return cmd

@@ -41,7 +41,7 @@ func containerEnv(t *testing.T) runtimeEnv {
 	return e
 }
 
-func (e runtimeEnv) config(t *testing.T) string {
+func (e runtimeEnv) config(t testing.TB) string {
 	return canopydtest.WriteConfig(t, fmt.Sprintf(`
 clouds:
   - name: dock
@@ -458,6 +458,9 @@ clouds:
 		if (cloud == "vm") != (kind == "") || (cloud != "vm" && kind != "container") {
 			t.Errorf("server %s on %s: properties.kind %q", sv.Name, cloud, kind)
 		}
+		if want := canopyv1.ServerKind_SERVER_KIND_CONTAINER; cloud == "vm" && sv.Kind != canopyv1.ServerKind_SERVER_KIND_VM || cloud != "vm" && sv.Kind != want {
+			t.Errorf("server %s on %s: kind %v", sv.Name, cloud, sv.Kind)
+		}
 		if cloud != "vm" && (sv.FlavorId == "" || sv.ImageId == "") {
 			t.Errorf("container server %s: flavor %q image %q, want both mapped", sv.Name, sv.FlavorId, sv.ImageId)
 		}
@@ -465,7 +468,62 @@ clouds:
 	if found != 3 {
 		t.Fatalf("one ListServers shows %d of the 3 servers (%d listed, cloud errors %v)", found, len(list.Servers), list.CloudErrors)
 	}
-	// A server script's verbs work on a container cloud.
+	// The kind filter: only the two containers, from both runtimes.
+	cts, err := d.Compute.ListServers(ctx, &canopyv1.ListServersRequest{PageSize: 1000, Kind: canopyv1.ServerKind_SERVER_KIND_CONTAINER})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clouds := map[string]bool{}
+	for _, sv := range cts.Servers {
+		if sv.Kind != canopyv1.ServerKind_SERVER_KIND_CONTAINER {
+			t.Errorf("kind=CONTAINER lists %s (%s), kind %v", sv.Name, sv.Location.GetCloud(), sv.Kind)
+		}
+		if c, ok := mine[sv.Id]; ok {
+			clouds[c] = true
+		}
+	}
+	if !clouds["dock"] || !clouds["ctrd"] || clouds["vm"] {
+		t.Errorf("kind=CONTAINER lists my servers on %v, want dock and ctrd only", clouds)
+	}
+	// A server script's verbs work on a container cloud, and a watch sees
+	// them.
+	var ctrIDs []string
+	for id, cloud := range mine {
+		if cloud != "vm" {
+			ctrIDs = append(ctrIDs, id)
+		}
+	}
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	watch, err := d.Compute.WatchServers(wctx, &canopyv1.WatchServersRequest{Ids: ctrIDs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The watch has sent what exists before the stops begin.
+	for {
+		ev, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("WatchServers before SYNCED: %v", err)
+		}
+		if ev.Type == canopyv1.WatchServersResponse_EVENT_TYPE_SYNCED {
+			break
+		}
+	}
+	stopsSeen := make(chan map[string]bool, 1)
+	go func() {
+		seen := map[string]bool{}
+		defer func() { stopsSeen <- seen }()
+		for len(seen) < len(ctrIDs) {
+			ev, err := watch.Recv()
+			if err != nil {
+				return
+			}
+			if ev.Type == canopyv1.WatchServersResponse_EVENT_TYPE_MODIFIED && ev.Server.GetStatus() == canopyv1.Status_STATUS_STOPPED &&
+				ev.Server.GetKind() == canopyv1.ServerKind_SERVER_KIND_CONTAINER {
+				seen[ev.Server.Id] = true
+			}
+		}
+	}()
 	for id, cloud := range mine {
 		if cloud == "vm" {
 			continue
@@ -473,8 +531,23 @@ clouds:
 		if sv, err := d.Compute.StopServer(ctx, &canopyv1.StopServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_STOPPED {
 			t.Fatalf("StopServer on %s: %v, %v", cloud, sv.GetStatus(), err)
 		}
+	}
+	// Every stop is seen by the watch (or the test's deadline ends it).
+	if seen := <-stopsSeen; len(seen) != len(ctrIDs) {
+		t.Errorf("WatchServers saw %d of %d container servers stop: %v", len(seen), len(ctrIDs), seen)
+	}
+	for id, cloud := range mine {
+		if cloud == "vm" {
+			continue
+		}
 		if sv, err := d.Compute.StartServer(ctx, &canopyv1.StartServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_ACTIVE {
 			t.Fatalf("StartServer on %s: %v, %v", cloud, sv.GetStatus(), err)
+		}
+	}
+	wcancel()
+	for id, cloud := range mine {
+		if cloud == "vm" {
+			continue
 		}
 		if sv, err := d.Compute.RebootServer(ctx, &canopyv1.RebootServerRequest{Id: id, Wait: true}); err != nil || sv.Status != canopyv1.Status_STATUS_ACTIVE {
 			t.Fatalf("RebootServer on %s: %v, %v", cloud, sv.GetStatus(), err)
@@ -484,6 +557,21 @@ clouds:
 		}
 		if _, err := d.Compute.GetServer(ctx, &canopyv1.GetServerRequest{Id: id}); status.Code(err) != codes.NotFound {
 			t.Errorf("GetServer after delete on %s: %v, want NOT_FOUND", cloud, err)
+		}
+	}
+	// A script that names a zone, not a cloud: the zone routes to the
+	// container cloud and any host of it takes the server.
+	for zone, cloud := range map[string]string{"dock-1": "dock", "ctrd-1": "ctrd"} {
+		sv, err := d.Compute.CreateServer(ctx, &canopyv1.CreateServerRequest{Name: prefix + "-z-" + cloud, Location: &canopyv1.Location{Zone: zone}, Flavor: "ct.small", Image: e2eImage, UserData: script, Wait: true})
+		if err != nil {
+			t.Errorf("CreateServer in zone %s: %v", zone, err)
+			continue
+		}
+		if sv.Location.GetCloud() != cloud || sv.Status != canopyv1.Status_STATUS_ACTIVE {
+			t.Errorf("server in zone %s: cloud %s status %v, want %s ACTIVE", zone, sv.Location.GetCloud(), sv.Status, cloud)
+		}
+		if _, err := d.Compute.DeleteServer(ctx, &canopyv1.DeleteServerRequest{Id: sv.Id, Wait: true}); err != nil {
+			t.Errorf("DeleteServer in zone %s: %v", zone, err)
 		}
 	}
 	// What does not apply is refused, naming it.
@@ -499,7 +587,10 @@ clouds:
 func TestContainerImagePullThrough(t *testing.T) {
 	env := containerEnv(t)
 	d := canopydtest.Start(t, t.TempDir(), "--config", env.config(t))
-	defer d.Stop()
+	// A cleanup, not a defer: the containers' cleanups (registered later,
+	// so run first) need canopyd; with a defer they ran after it stopped
+	// and left the containers behind.
+	t.Cleanup(d.Stop)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	ref := fmt.Sprintf("canopy-shared:v%d", time.Now().UnixNano()%1e6)

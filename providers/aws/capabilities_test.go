@@ -15,7 +15,7 @@ import (
 // offers: with the SDK's clients (New resolves configuration without
 // calling AWS), and over EC2 clients with and without the EBS calls.
 func TestCapabilities(t *testing.T) {
-	wantIfaces := []string{"Compute", "FloatingIPs", "ImageDeleter", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "VolumeDataCreator", "Volumes"}
+	wantIfaces := []string{"Compute", "FloatingIPs", "ImageDeleter", "ImageTransfer", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "VolumeDataCreator", "Volumes"}
 	if got := providertest.Interfaces((*Cloud)(nil)); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*aws.Cloud implements %v, want %v", got, wantIfaces)
 	}
@@ -33,12 +33,14 @@ func TestCapabilities(t *testing.T) {
 	ec2Only, _ := fakeCloud("us-east-1")
 	withEBS, _ := fakeEBSCloud("us-east-1", "eu-west-1")
 
+	// Images are uploaded and read through the EBS direct API too
+	// (image-transfer: raw bytes into a snapshot, registered as an AMI).
 	// EBS cannot make a volume from an AMI (canopy emulates it), keeps no
 	// backups apart from snapshots, and moves volume data only through the
 	// EBS direct API (the SDK client's: volume-data-create), into new
 	// volumes. The VPC calls (networks, routers, security groups, floating
 	// IPs) are the SDK client's too; the fakes have none.
-	all := []string{"compute", "floating-ips", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups", "snapshots", "volume-data-create", "volumes"}
+	all := []string{"compute", "floating-ips", "image-transfer", "keypairs", "networks", "objects", "presigned-urls", "routers", "security-groups", "snapshots", "volume-data-create", "volumes"}
 	ebs := []string{"compute", "keypairs", "objects", "presigned-urls", "snapshots", "volumes"}
 	for _, tc := range []struct {
 		name string

@@ -326,6 +326,21 @@ func imageOf(region string, im types.Image) providers.Image {
 		// The snapshots' provisioned size: EC2 reports no image file size.
 		img.SizeBytes = total << 30
 	}
+	if f := img.Labels[tagFormat]; f != "" { // registered from bytes (image_transfer.go)
+		img.DiskFormat, img.ContainerFormat = f, "bare"
+		if _, name := labelsOf(im.Tags); name != "" {
+			img.Name = name // the AMI's own name has a suffix: AMI names are unique
+		}
+		if n, err := strconv.ParseInt(img.Labels[tagSize], 10, 64); err == nil {
+			img.SizeBytes = n
+		}
+		if n, err := strconv.ParseInt(img.Labels[tagMinGiB], 10, 64); err == nil {
+			img.MinDiskGiB = n
+		}
+		if n, err := strconv.ParseInt(img.Labels[tagMinRAM], 10, 64); err == nil {
+			img.MinRAMMiB = n
+		}
+	}
 	img.Properties = props
 	return img
 }

@@ -156,6 +156,9 @@ func (c *Cloud) Has(capability string) bool {
 		return c.hasNet() // net.go
 	case providers.CapVolumeDataCreate:
 		return c.s3.cfg != nil // the EBS direct API has the SDK's config (ebsdirect.go)
+	case providers.CapImageTransfer: // the EBS direct API and RegisterImage (image_transfer.go)
+		_, ok := c.clients[c.regions[0]].(registerAPI)
+		return ok && c.s3.cfg != nil
 	}
 	return true
 }

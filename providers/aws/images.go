@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
@@ -51,6 +52,11 @@ func (c *Cloud) DeleteImage(ctx context.Context, id string) error {
 			for _, bd := range im.BlockDeviceMappings {
 				if bd.Ebs != nil && awssdk.ToString(bd.Ebs.SnapshotId) != "" {
 					snaps = append(snaps, awssdk.ToString(bd.Ebs.SnapshotId))
+				}
+			}
+			for _, t := range im.Tags { // registered from bytes (image_transfer.go)
+				if sn := awssdk.ToString(t.Value); awssdk.ToString(t.Key) == tagSnapshot && !slices.Contains(snaps, sn) {
+					snaps = append(snaps, sn)
 				}
 			}
 		}

@@ -86,3 +86,21 @@ func TestInfoUnreachable(t *testing.T) {
 		t.Fatalf("New(unreachable) = %v, want ErrUnavailable", err)
 	}
 }
+
+// volumeHarness is the harness with the Volumes section's fact of
+// containerd's volumes: their data is a tar of their files.
+type volumeHarness struct{ harness }
+
+func (volumeHarness) Fixture() providertest.Fixture {
+	fx := harness{}.Fixture()
+	fx.VolumeDataTar = true
+	return fx
+}
+
+// TestVolumeConformance runs the Volumes section (RunConformanceTests
+// runs it only for clouds with Compute): lifecycle, errors, attach as a
+// mount on a stopped container, and the data as a tar.
+func TestVolumeConformance(t *testing.T) {
+	address(t)
+	providertest.RunVolumeTests(t, volumeHarness{})
+}

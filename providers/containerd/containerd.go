@@ -57,6 +57,7 @@ type Adapter struct {
 
 	locks  keyedMutex // one per container id: lifecycle calls and the monitor take turns
 	nameMu sync.Mutex // held while a name is checked and claimed (create, rename)
+	volMu  sync.Mutex // held while a volume is created, deleted or resized (volumes.go)
 	health *healthSet
 	events *broker // the adapter's own events (health, restart)
 

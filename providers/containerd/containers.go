@@ -226,7 +226,10 @@ func (a *Adapter) CreateContainer(ctx context.Context, spec providers.ContainerS
 	if err := validateSpec(spec, a.opts.NetworkMode == "host"); err != nil {
 		return providers.Container{}, err
 	}
-	if spec.Host != "" && spec.Host != a.opts.Host {
+	if spec.Runtime != "" && spec.Runtime != "runc" {
+		return providers.Container{}, errorf(providers.ErrUnsupported, "runtime %q: cloud %s runs containers under its shim %s (runc) only", spec.Runtime, a.name, a.opts.Runtime)
+	}
+	if spec.Host != "" && spec.Host != a.opts.Host && spec.Host != a.opts.Zone { // the cloud's zone: its one host
 		return providers.Container{}, errorf(providers.ErrInvalid, "host %q: cloud %s has the one host %q", spec.Host, a.name, a.opts.Host)
 	}
 	id := nativeID(spec.IdempotencyToken)

@@ -18,11 +18,13 @@ func TestCapabilities(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	want := []string{providers.CapContainerCommit, providers.CapContainerEvents, providers.CapContainerImages, providers.CapContainerIO, providers.CapContainers, providers.CapImageTransfer}
+	want := []string{providers.CapContainerCommit, providers.CapContainerEvents, providers.CapContainerImages, providers.CapContainerIO, providers.CapContainers, providers.CapImageTransfer,
+		providers.CapVolumeData, providers.CapVolumes}
 	if got := providers.Capabilities(c); !slices.Equal(got, want) {
 		t.Errorf("Capabilities = %v, want %v", got, want)
 	}
-	wantIfaces := []string{"ContainerCommitter", "ContainerEvents", "ContainerIO", "ContainerImages", "Containers", "ImageTransfer", "Provider"}
+	wantIfaces := []string{"ContainerCommitter", "ContainerEvents", "ContainerIO", "ContainerImages", "Containers", "HostReporter", "ImageTransfer", "Limited", "Provider",
+		"VolumeData", "VolumeMounter", "Volumes"}
 	if got := providertest.Interfaces(c); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*docker.Cloud implements %v, want %v", got, wantIfaces)
 	}

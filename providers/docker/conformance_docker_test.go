@@ -78,3 +78,21 @@ func removeImage(ctx context.Context, dockerHost, ref string) error {
 func TestConformance(t *testing.T) {
 	providertest.RunConformanceTests(t, harness{host: dockerHost(t)})
 }
+
+// volumeHarness is the harness with the Volumes section's facts of Docker:
+// a volume's data is a tar of its files, and its size cannot change.
+type volumeHarness struct{ harness }
+
+func (h volumeHarness) Fixture() providertest.Fixture {
+	fx := h.harness.Fixture()
+	fx.VolumeDataTar = true
+	fx.VolumeUnsupported = map[string]string{providertest.UnsupportedVolExtend: "Docker's local volumes have no size, and a volume's labels (where canopy records it) cannot change"}
+	return fx
+}
+
+// TestVolumeConformance runs the Volumes section (RunConformanceTests
+// runs it only for clouds with Compute): lifecycle, errors, attach as a
+// mount on a stopped container, and the data as a tar.
+func TestVolumeConformance(t *testing.T) {
+	providertest.RunVolumeTests(t, volumeHarness{harness{host: dockerHost(t)}})
+}

@@ -54,6 +54,9 @@ func (c *Cloud) listHost(ctx context.Context, h *host, opts container.ListOption
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(inspectConcurrency)
 	for i, s := range sums {
+		if s.Labels[labelHelper] != "" {
+			continue // VolumeData's, gone in a moment (volume_data.go)
+		}
 		g.Go(func() error {
 			in, err := h.cli.ContainerInspect(gctx, s.ID)
 			if cerrdefs.IsNotFound(err) {
@@ -103,6 +106,9 @@ func (c *Cloud) inspect(ctx context.Context, id string) (*host, string, containe
 		return nil, "", container.InspectResponse{}, err
 	}
 	in, err := h.cli.ContainerInspect(ctx, did)
+	if cerrdefs.IsNotFound(err) {
+		in, err = c.inspectRecreated(ctx, h, did, err) // recreate.go
+	}
 	if err != nil {
 		return nil, "", in, mapErr(err, h, "inspect", did)
 	}

@@ -62,7 +62,7 @@ func healthOf(h *container.Health) providers.Health {
 // every field of providers.Container comes from it.
 func (c *Cloud) toContainer(h *host, in container.InspectResponse) providers.Container {
 	ct := providers.Container{Host: h.name}
-	ct.NativeID = c.nativeID(h, in.ID)
+	ct.NativeID = c.nativeID(h, stableID(in.ID, in.Config)) // recreate.go
 	ct.Region, ct.Zone = c.opts.Region, c.opts.Zone
 	ct.Created = parseTime(in.Created)
 	ct.ImageID = in.Image

@@ -33,6 +33,10 @@ func (c *Cloud) CreateContainer(ctx context.Context, spec providers.ContainerSpe
 	if err := c.validateSpec(spec); err != nil {
 		return providers.Container{}, fmt.Errorf("docker: create container %q: %w", spec.Name, err)
 	}
+	spec, err := c.placeByVolumes(spec) // volumes.go
+	if err != nil {
+		return providers.Container{}, fmt.Errorf("docker: create container %q: %w", spec.Name, err)
+	}
 	h, err := c.hostFor(ctx, spec.Host)
 	if err != nil {
 		return providers.Container{}, err
@@ -251,6 +255,9 @@ func (c *Cloud) toConfig(s providers.ContainerSpec) (*container.Config, *contain
 	if s.IdempotencyToken != "" {
 		labels[labelToken] = s.IdempotencyToken
 	}
+	if s.Project != "" {
+		labels[labelProject] = s.Project
+	}
 	exposed, bindings := toPorts(s.Ports)
 	cfg := &container.Config{
 		Image:        s.Image,
@@ -273,6 +280,7 @@ func (c *Cloud) toConfig(s providers.ContainerSpec) (*container.Config, *contain
 		AutoRemove:    s.AutoRemove,
 		Mounts:        toMounts(s.Mounts),
 	}
+	hc.Runtime = s.Runtime
 	hc.NanoCPUs = int64(math.Round(s.CPU * 1e9))
 	hc.Memory = s.MemoryBytes
 	return cfg, hc

@@ -2,8 +2,10 @@
 // Docker Engine API's Go client (API version negotiated, so daemons as old
 // as Debian 12's 20.10, API 1.41, work). It implements the container
 // capabilities: Containers, ContainerIO (logs, exec, stats, top),
-// ContainerCommitter and ContainerEvents; it has no Compute, volumes or
-// objects.
+// ContainerCommitter and ContainerEvents, and Volumes over Docker named
+// volumes with their data as a tar (volumes.go, volume_data.go; attach
+// and detach recreate a stopped container, recreate.go), over which
+// canopy emulates snapshots and backups; it has no Compute or objects.
 //
 // One canopy cloud is one or more Docker hosts (option `hosts`), seen as
 // one region. With a single host a container's native id is Docker's own

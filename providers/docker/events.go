@@ -37,7 +37,10 @@ func (c *Cloud) ContainerEvents(ctx context.Context) (<-chan providers.Container
 			for {
 				select {
 				case m := <-msgs:
-					ev := providers.ContainerEvent{NativeID: c.nativeID(h, m.Actor.ID), Action: eventAction(string(m.Action)), Time: eventTime(m)}
+					if m.Actor.Attributes[labelHelper] != "" {
+						continue // VolumeData's helper (volume_data.go)
+					}
+					ev := providers.ContainerEvent{NativeID: c.nativeID(h, eventID(m)), Action: eventAction(string(m.Action)), Time: eventTime(m)}
 					select {
 					case out <- ev:
 					case <-ctx.Done():

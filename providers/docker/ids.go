@@ -65,10 +65,15 @@ func (c *Cloud) locate(ctx context.Context, id string) (*host, string, error) {
 	return nil, "", fmt.Errorf("docker: container %q: on none of the hosts %v: %w", id, c.Hosts(), providers.ErrNotFound)
 }
 
-// hostFor picks the host of a new container: the one the spec names, else
-// the one with the fewest containers (the first on a tie; hosts that do
-// not answer are passed over).
+// hostFor picks the host of a new container: the one the spec names (the
+// cloud's zone names any), else the one with the fewest containers (the
+// first on a tie; hosts that do not answer are passed over).
 func (c *Cloud) hostFor(ctx context.Context, name string) (*host, error) {
+	if _, isHost := c.byName[name]; !isHost && name == c.opts.Zone {
+		// The cloud's zone (a servers-view create's location.zone), not a
+		// host: any host of it.
+		name = ""
+	}
 	if name != "" {
 		h, ok := c.byName[name]
 		if !ok {

@@ -23,6 +23,7 @@ var capabilityInterfaces = []struct {
 	{"ContainerImages", is[providers.ContainerImages]},
 	{"Containers", is[providers.Containers]},
 	{"FloatingIPs", is[providers.FloatingIPs]},
+	{"HostReporter", is[providers.HostReporter]},
 	{"IdentityService", is[providers.IdentityService]},
 	{"ImageDeleter", is[providers.ImageDeleter]},
 	{"ImageTransfer", is[providers.ImageTransfer]},
@@ -38,6 +39,7 @@ var capabilityInterfaces = []struct {
 	{"URLSigner", is[providers.URLSigner]},
 	{"VolumeData", is[providers.VolumeData]},
 	{"VolumeDataCreator", is[providers.VolumeDataCreator]},
+	{"VolumeMounter", is[providers.VolumeMounter]},
 	{"Volumes", is[providers.Volumes]},
 }
 

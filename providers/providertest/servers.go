@@ -40,7 +40,7 @@ func (s *suite) testServerLifecycle(t *testing.T) {
 	spec := providers.ServerSpec{
 		Name: name, Zone: s.fx.Zone, FlavorID: flavor.NativeID, ImageID: image.NativeID,
 		Networks: s.fx.Networks, Labels: map[string]string{"suite": "providertest", "run": name},
-		IdempotencyToken: name,
+		IdempotencyToken: name, UserData: s.fx.ServerUserData,
 	}
 	created, err := s.c.CreateServer(ctx, spec)
 	if err != nil {

@@ -41,7 +41,11 @@ func (s *suite) writeData(t *testing.T, volumeID, what string) []byte {
 		return nil
 	}
 	want := pattern(what + "/" + volumeID)
-	if err := d.WriteVolumeData(context.Background(), volumeID, bytes.NewReader(want)); err != nil {
+	var in io.Reader = bytes.NewReader(want)
+	if s.fx.VolumeDataTar {
+		in = tarOf(t, tarFile, want)
+	}
+	if err := d.WriteVolumeData(context.Background(), volumeID, in); err != nil {
 		t.Fatalf("WriteVolumeData(%s): %v", volumeID, err)
 	}
 	return want
@@ -60,6 +64,10 @@ func (s *suite) checkData(t *testing.T, volumeID string, want []byte) {
 		t.Fatalf("ReadVolumeData(%s): %v", volumeID, err)
 	}
 	defer r.Close()
+	if s.fx.VolumeDataTar {
+		checkTar(t, volumeID, r, tarFile, want)
+		return
+	}
 	got, err := io.ReadAll(io.LimitReader(r, int64(len(want))+64<<10))
 	if err != nil {
 		t.Fatalf("ReadVolumeData(%s): reading: %v", volumeID, err)
@@ -101,6 +109,9 @@ func (s *suite) testVolumeData(t *testing.T) {
 	}
 	if err := d.WriteVolumeData(ctx, missingID(v.NativeID), bytes.NewReader(want)); !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("WriteVolumeData(missing): err = %v, want ErrNotFound", err)
+	}
+	if s.fx.VolumeDataTar {
+		s.testVolumeDataTar(t, d) // volume_tar.go
 	}
 }
 

@@ -23,6 +23,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/containerd/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=test/lib/apt.sh
+. "$HERE/../lib/apt.sh"
 
 # 1. The packages. policy-rc.d keeps the package's own service from
 # starting while it installs (it would listen on /run/containerd).
@@ -33,15 +35,7 @@ command -v containerd-shim-runc-v2 >/dev/null || missing+=(containerd)
 command -v runc >/dev/null || missing+=(runc)
 if ((${#missing[@]})); then
 	log "installing ${missing[*]}"
-	policy=
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
-		{ [[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d; die "apt-get install ${missing[*]} failed"; }
-	[[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d
+	apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 fi
 
 mkdir -p "$RUN" "$DIR/root" "$DIR/state" "$DIR/opt"

@@ -11,12 +11,14 @@
 # owners), so its digest changes only when busybox does. Prints the path.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=test/lib/apt.sh
+. "$ROOT/test/lib/apt.sh"
 OUT=${1:-$ROOT/.cache/containers/busybox-rootfs.tar}
 log() { echo "containers/rootfs: $*" >&2; }
 
 if ! dpkg -s busybox-static >/dev/null 2>&1; then
 	log "installing busybox-static"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q busybox-static >/dev/null
+	apt_install busybox-static
 fi
 BB=/bin/busybox
 if [[ -e $OUT && $OUT -nt $BB && $OUT -nt ${BASH_SOURCE[0]} ]]; then

@@ -3,14 +3,18 @@
 #
 #   test/containers/test.sh [go test flags...]
 #
-# Starts a dockerd and a containerd of the project's own (test/docker/up.sh,
+# Starts two dockerds and a containerd of the project's own (test/docker/up.sh,
 # test/containerd/up.sh: loopback only, nothing on the host's network
 # changed), then runs
 #   - the Containers conformance on Docker and on containerd (the adapters'
-#     tagged tests, test/docker/test.sh and test/containerd/test.sh), and
+#     tagged tests, test/docker/test.sh and test/containerd/test.sh), with
+#     the Volumes section (volumes, mounts, data as a tar) bare and through
+#     canopy's emulation of snapshots and backups, and
 #   - canopyd end to end over both (cmd/canopyd/containers_e2e_test.go:
 #     healthcheck, exec, logs -f, a depends_on chain, kill -9 in the middle
-#     of it, lists checked against docker ps and ctr), and
+#     of it, lists checked against docker ps and ctr;
+#     container_volumes_e2e_test.go: a volume mounted, written, snapshotted,
+#     backed up, restored and read back in other containers), and
 # stops the engines it started (CANOPY_CONTAINERS_KEEP=1 leaves them up).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +22,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 keep=${CANOPY_CONTAINERS_KEEP:-}
 # The engines stay up across the three runs; this script stops them.
 export CANOPY_DOCKER_KEEP=1 CANOPY_CONTAINERD_KEEP=1
-docker_host=$("$ROOT/test/docker/up.sh" | tail -n 1)
+docker_hosts=$("$ROOT/test/docker/up.sh" 2)
+docker_host=$(sed -n 1p <<<"$docker_hosts")
+docker_host2=$(sed -n 2p <<<"$docker_hosts")
 containerd_addr=$("$ROOT/test/containerd/up.sh" | tail -n 1)
 if [[ $keep != 1 ]]; then
 	trap '"$ROOT/test/docker/down.sh"; "$ROOT/test/containerd/down.sh"' EXIT
@@ -26,5 +32,5 @@ fi
 cd "$ROOT"
 "$ROOT/test/docker/test.sh" "$@"
 "$ROOT/test/containerd/test.sh" "$@"
-CANOPY_DOCKER_HOST=$docker_host CANOPY_CONTAINERD_ADDRESS=$containerd_addr \
+CANOPY_DOCKER_HOST=$docker_host CANOPY_DOCKER_HOST2=$docker_host2 CANOPY_CONTAINERD_ADDRESS=$containerd_addr \
 	go test -tags containers -count=1 -timeout 20m -run 'TestContainer' "$@" ./cmd/canopyd/

@@ -6,6 +6,14 @@
 # data root stay, so the next up.sh is fast.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Every instance up.sh N started: each stops its own recorded PIDs.
+if [[ -z ${DOCKER_INSTANCE:-} ]]; then
+	ROOT=$(cd "$HERE/../.." && pwd)
+	for d in "$ROOT"/.cache/docker[2-9]; do
+		[[ -d $d ]] && DOCKER_INSTANCE=${d##*/docker} "$0"
+	done
+	export DOCKER_INSTANCE=1
+fi
 # shellcheck source=test/docker/lib.sh
 . "$HERE/lib.sh"
 

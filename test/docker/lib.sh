@@ -7,7 +7,12 @@
 # over it with its own data root, exec root, pid file and unix socket.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE="$ROOT/.cache"
-DIR="$CACHE/docker"
+# DOCKER_INSTANCE picks one of several dockerds (test/docker/up.sh N): the
+# first lives in .cache/docker, the n-th in .cache/docker<n>, each with its
+# own containerd, data root and sockets.
+INSTANCE=${DOCKER_INSTANCE:-1}
+[[ $INSTANCE =~ ^[1-9]$ ]] || { printf 'docker: DOCKER_INSTANCE %q: want 1-9\n' "$INSTANCE" >&2; exit 2; }
+if [[ $INSTANCE == 1 ]]; then DIR="$CACHE/docker"; else DIR="$CACHE/docker$INSTANCE"; fi
 # Unix socket paths are limited to 108 bytes; the sockets sit directly in
 # $DIR/run so a deep checkout still fits.
 RUN="$DIR/run"

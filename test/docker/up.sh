@@ -17,10 +17,26 @@
 # dockerd is already up. PIDs are in .cache/docker/{containerd,dockerd}.pid,
 # logs beside them; test/docker/down.sh stops exactly those processes. The
 # last line printed is the DOCKER_HOST value (export it as CANOPY_DOCKER_HOST).
+#
+#   test/docker/up.sh N   start N such dockerds (1-9), each with its own
+#                       containerd and everything under .cache/docker<n>
+#                       (the first in .cache/docker), labelled
+#                       canopy.test.instance=<n>; prints their DOCKER_HOST
+#                       values one a line, in order (the last line is the
+#                       N-th). down.sh stops every one of them.
 set -euo pipefail
+if [[ $# -gt 0 && -z ${DOCKER_INSTANCE:-} ]]; then
+	[[ $1 =~ ^[1-9]$ ]] || { echo "usage: $0 [number of dockerds, 1-9]" >&2; exit 2; }
+	for i in $(seq 1 "$1"); do
+		DOCKER_INSTANCE=$i "$0"
+	done
+	exit 0
+fi
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/docker/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=test/lib/apt.sh
+. "$HERE/../lib/apt.sh"
 
 # 1. The packages. policy-rc.d keeps the packages' own services from
 # starting while they install (a system dockerd would make docker0 and
@@ -32,15 +48,7 @@ command -v runc >/dev/null || missing+=(runc)
 [[ -x /usr/bin/docker ]] || command -v docker >/dev/null || missing+=(docker.io)
 if ((${#missing[@]})); then
 	log "installing ${missing[*]}"
-	policy=
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
-		{ [[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d; die "apt-get install ${missing[*]} failed"; }
-	[[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d
+	apt_install "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 fi
 
 mkdir -p "$RUN" "$DIR/containerd/root" "$DIR/containerd/state" "$DIR/containerd/opt" "$DIR/data" "$DIR/exec" "$DIR/cli"
@@ -97,6 +105,7 @@ else
 			--config-file "$DOCKERD_CONFIG" \
 			--bridge=none --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false \
 			--userland-proxy=false \
+			--label "canopy.test.instance=$INSTANCE" \
 			>>"$DOCKERD_LOG" 2>&1 </dev/null &
 		# dockerd keeps a pid file of its own (and refuses to start while it
 		# exists); ours records the PID at once, so a daemon that hangs at

@@ -20,24 +20,14 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/etcd/lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=test/lib/apt.sh
+. "$HERE/../lib/apt.sh"
 
 # 1. The package. policy-rc.d keeps the package's own service from starting
 # while it installs (it would listen on 127.0.0.1:2379).
 if ! command -v etcd >/dev/null; then
 	log "installing etcd-server"
-	policy=
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod +x /usr/sbin/policy-rc.d
-		policy=1
-	fi
-	# Another engineer may be running apt: wait for the lock. A fresh
-	# machine may have no package lists yet: update once and try again.
-	apt=(env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900)
-	"${apt[@]}" install -y -q --no-install-recommends etcd-server >/dev/null 2>&1 ||
-		{ "${apt[@]}" -qq update && "${apt[@]}" install -y -q --no-install-recommends etcd-server >/dev/null; } ||
-		{ [[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d; die "apt-get install etcd-server failed"; }
-	[[ -n $policy ]] && rm -f /usr/sbin/policy-rc.d
+	apt_install etcd-server || die "apt-get install etcd-server failed"
 fi
 ETCD=$(command -v etcd)
 command -v curl >/dev/null || die "curl not on PATH (the health check uses it)"

@@ -13,6 +13,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
+# shellcheck source=test/lib/apt.sh
+. "$HERE/../lib/apt.sh"
 
 [[ $(id -u) == 0 ]] || die "run as root (installs packages, starts daemons as service users)"
 
@@ -46,20 +48,9 @@ phase_install() {
 	fi
 	log "install: ${#missing[@]} missing packages: ${missing[*]}"
 	# No service may start from a package's maintainer scripts (on a systemd or
-	# sysvinit machine they would start with stock configs). Debian's
-	# policy-rc.d hook is honoured by invoke-rc.d/deb-systemd-invoke.
-	local added_policy=
-	if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-		printf '#!/bin/sh\n# canopy test/openstack/up.sh: no service starts during install\nexit 101\n' >/usr/sbin/policy-rc.d
-		chmod 755 /usr/sbin/policy-rc.d
-		added_policy=1
-	fi
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get -o DPkg::Lock::Timeout=900 update -q
-	apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends \
-		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" \
-		|| { [[ -n $added_policy ]] && rm -f /usr/sbin/policy-rc.d; die "apt-get install failed"; }
-	[[ -n $added_policy ]] && rm -f /usr/sbin/policy-rc.d
+	# sysvinit machine they would start with stock configs): apt_install
+	# holds them off with Debian's policy-rc.d hook.
+	apt_install "${missing[@]}" || die "apt-get install failed"
 	return 0
 }
 

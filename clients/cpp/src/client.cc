@@ -40,6 +40,62 @@ std::string JSONString(const std::string& doc, const std::string& key) {
   return out;
 }
 
+// SkipString returns the index just past the JSON string starting at q
+// (doc[q] == '"'), or npos.
+size_t SkipString(const std::string& doc, size_t q) {
+  for (size_t i = q + 1; i < doc.size(); ++i) {
+    if (doc[i] == '\\') {
+      ++i;
+    } else if (doc[i] == '"') {
+      return i + 1;
+    }
+  }
+  return std::string::npos;
+}
+
+// JSONObject returns the object that is the value of key among the
+// top-level members of the object doc ("" when there is none): the
+// credentials file's "profiles" and each profile in it. Strings and nested
+// objects are skipped whole, so a key inside another member never matches.
+std::string JSONObject(const std::string& doc, const std::string& key, std::string* rest = nullptr) {
+  size_t i = doc.find('{');
+  if (i == std::string::npos) return "";
+  int depth = 0;
+  for (; i < doc.size(); ++i) {
+    char ch = doc[i];
+    if (ch == '{' || ch == '[') {
+      ++depth;
+    } else if (ch == '}' || ch == ']') {
+      --depth;
+    } else if (ch == '"') {
+      size_t end = SkipString(doc, i);
+      if (end == std::string::npos) return "";
+      bool match = depth == 1 && doc.compare(i + 1, end - i - 2, key) == 0 && end - i - 2 == key.size();
+      size_t colon = doc.find_first_not_of(" \t\r\n", end);
+      if (match && colon != std::string::npos && doc[colon] == ':') {
+        size_t open = doc.find_first_not_of(" \t\r\n", colon + 1);
+        if (open == std::string::npos || doc[open] != '{') return "";
+        int d = 0;
+        for (size_t j = open; j < doc.size(); ++j) {
+          if (doc[j] == '"') {
+            j = SkipString(doc, j);
+            if (j == std::string::npos) return "";
+            --j;
+          } else if (doc[j] == '{') {
+            ++d;
+          } else if (doc[j] == '}' && --d == 0) {
+            if (rest) *rest = doc.substr(0, open) + "{}" + doc.substr(j + 1);
+            return doc.substr(open, j + 1 - open);
+          }
+        }
+        return "";
+      }
+      i = end - 1;
+    }
+  }
+  return "";
+}
+
 std::string Base64(const std::string& in) {
   static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -162,16 +218,27 @@ std::string Credentials::DefaultPath() {
   return base + "/canopy/credentials.json";
 }
 
-Credentials Credentials::FromFile(const std::string& path) {
+Credentials Credentials::FromFile(const std::string& path, const std::string& profile) {
   std::ifstream f(path);
   if (!f) throw std::runtime_error("credentials file " + path + ": cannot open");
   std::stringstream ss;
   ss << f.rdbuf();
-  const std::string doc = ss.str();
+  const std::string file = ss.str();
+  std::string name = profile.empty() ? Env("CANOPY_PROFILE") : profile;
+  if (name.empty()) name = "default";
+  // The default profile is the top level without "profiles" (whose
+  // members have the same keys); a named one is a member of "profiles".
+  std::string top = file;
+  std::string profiles = JSONObject(file, "profiles", &top);
+  std::string doc = name == "default" ? top : JSONObject(profiles, name);
+  if (doc.empty() || (name == "default" && JSONString(doc, "client_id").empty())) {
+    throw std::runtime_error("credentials file " + path + ": no profile \"" + name + "\"");
+  }
   Credentials c{JSONString(doc, "client_id"), JSONString(doc, "client_secret"), JSONString(doc, "token_url"),
                 JSONString(doc, "grpc_addr")};
   if (c.client_id.empty() || c.client_secret.empty() || c.token_url.empty()) {
-    throw std::runtime_error("credentials file " + path + ": needs client_id, client_secret and token_url");
+    throw std::runtime_error("credentials file " + path + ": profile \"" + name +
+                             "\" needs client_id, client_secret and token_url");
   }
   return c;
 }
@@ -224,7 +291,7 @@ Client Client::Dial(const Options& o) {
   if (!o.token.empty()) {
     c.tokens = TokenSource::Static(o.token);
   } else if (!o.credentials_file.empty()) {
-    c.tokens = std::make_shared<TokenSource>(Credentials::FromFile(o.credentials_file));
+    c.tokens = std::make_shared<TokenSource>(Credentials::FromFile(o.credentials_file, o.profile));
   }
   std::shared_ptr<grpc::ChannelCredentials> transport;
   if (o.tls || !o.ca_file.empty()) {

@@ -3,6 +3,7 @@
 //   canopy-cpp-tests servers|volumes|objects|auth
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <random>
 #include <string>
@@ -180,6 +181,8 @@ void Objects(canopy::Client& c) {
   CHECK_OK(c.objects->DeleteBucket(&ctx, del, &resp));
 }
 
+void Profiles(canopy::Client& c);
+
 void Auth(canopy::Client& c) {
   for (int i = 0; i < 3; ++i) {
     Ctx ctx;
@@ -205,6 +208,65 @@ void Auth(canopy::Client& c) {
     refused = true;
   }
   CHECK(refused);  // no token in plaintext off loopback
+  Profiles(c);
+}
+
+// Profiles: a credentials file as `canopy login --profile` writes it —
+// the default profile at the top level, named ones under "profiles" —
+// whose default holds a client canopyd does not know and whose "ops"
+// profile the real one; strings that look like keys must not confuse it.
+void Profiles(canopy::Client& c) {
+  const char* path = std::getenv("CANOPY_CREDENTIALS");
+  if (!path || !*path || (std::getenv("CANOPY_TOKEN") && *std::getenv("CANOPY_TOKEN"))) {
+    std::cerr << "profiles: skipped, the run authenticates with CANOPY_TOKEN, not a credentials file\n";
+    return;
+  }
+  auto real = canopy::Credentials::FromFile(path, "default");
+  const std::string file = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/" + Unique("cpp-profiles") + ".json";
+  {
+    std::ofstream f(file);
+    f << "{\"client_id\": \"cnp-unknown\", \"client_secret\": \"say \\\"profiles\\\": {}\", \"token_url\": \""
+      << real.token_url << "\",\n \"profiles\": {\"other\": {\"client_id\": \"ops\", \"client_secret\": \"x\", \"token_url\": \"http://x\"},\n"
+      << "  \"ops\": {\"client_id\": \"" << real.client_id << "\", \"client_secret\": \"" << real.client_secret
+      << "\", \"token_url\": \"" << real.token_url << "\"}}}\n";
+  }
+  auto def = canopy::Credentials::FromFile(file, "default");
+  CHECK(def.client_id == "cnp-unknown");
+  CHECK(def.client_secret == "say \"profiles\": {}");
+  auto ops = canopy::Credentials::FromFile(file, "ops");
+  CHECK(ops.client_id == real.client_id && ops.client_secret == real.client_secret);
+  CHECK(canopy::Credentials::FromFile(file, "other").client_id == "ops");
+  bool missing = false;
+  try {
+    canopy::Credentials::FromFile(file, "nope");
+  } catch (const std::runtime_error& e) {
+    missing = std::string(e.what()).find("no profile \"nope\"") != std::string::npos;
+  }
+  CHECK(missing);
+  canopy::Options o;
+  o.address = c.address;
+  o.credentials_file = file;
+  o.profile = "ops";
+  auto viaOps = canopy::Client::Dial(o);
+  {
+    Ctx ctx;
+    canopy::v1::ListFlavorsResponse resp;
+    CHECK_OK(viaOps.compute->ListFlavors(&ctx, canopy::v1::ListFlavorsRequest(), &resp));
+  }
+  o.profile = "default";
+  auto viaDefault = canopy::Client::Dial(o);
+  {
+    // The token endpoint refuses the unknown client: the call fails
+    // before it is sent, with the endpoint's answer.
+    Ctx ctx;
+    canopy::v1::ListFlavorsResponse resp;
+    auto st = viaDefault.compute->ListFlavors(&ctx, canopy::v1::ListFlavorsRequest(), &resp);
+    if (st.ok() || st.error_message().find("token") == std::string::npos) {
+      std::cerr << "default profile: want a refused token, got " << st.error_code() << ": " << st.error_message() << "\n";
+    }
+    CHECK(!st.ok() && st.error_message().find("token") != std::string::npos);
+  }
+  std::remove(file.c_str());
 }
 
 }  // namespace

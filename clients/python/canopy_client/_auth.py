@@ -25,6 +25,13 @@ from ._errors import AuthError
 REFRESH_BEFORE = 30.0
 
 
+#: The profile of the credentials file to use when none is given (the
+#: canopy CLI's ``--profile`` reads the same variable).
+PROFILE_ENV = "CANOPY_PROFILE"
+#: The profile at the top level of the credentials file.
+DEFAULT_PROFILE = "default"
+
+
 def default_credentials_path() -> Path:
     """Where canopyd's first run writes its admin client's credentials and
     ``canopy login`` writes a client's: ``$CANOPY_CREDENTIALS``, else
@@ -48,14 +55,30 @@ class Credentials:
     grpc_addr: Optional[str] = None
 
     @classmethod
-    def from_file(cls, path: Union[str, os.PathLike, None] = None) -> "Credentials":
-        """Reads a credentials file (default: :func:`default_credentials_path`)."""
+    def from_file(cls, path: Union[str, os.PathLike, None] = None,
+                  profile: Optional[str] = None) -> "Credentials":
+        """Reads one profile of a credentials file (default:
+        :func:`default_credentials_path`). The profile is ``profile``, else
+        ``$CANOPY_PROFILE``, else the default one at the file's top level;
+        named profiles are under ``"profiles"``, as ``canopy login
+        --profile`` writes them. A profile the file lacks is a ValueError
+        naming those it has."""
         p = Path(path) if path is not None else default_credentials_path()
+        name = profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
         with open(p, encoding="utf-8") as f:
-            raw = json.load(f)
+            doc = json.load(f)
+        if not isinstance(doc, dict):
+            raise ValueError(f"{p}: not a credentials file (want a JSON object)")
+        named = doc.get("profiles") or {}
+        if not isinstance(named, dict):
+            raise ValueError(f"{p}: profiles: want an object of profiles")
+        have = ([DEFAULT_PROFILE] if doc.get("client_id") else []) + sorted(named)
+        raw = doc if name == DEFAULT_PROFILE else named.get(name)
+        if not isinstance(raw, dict) or (name == DEFAULT_PROFILE and not doc.get("client_id")):
+            raise ValueError(f"{p}: no profile {name!r} (have: {', '.join(have) or 'none'})")
         missing = [k for k in ("client_id", "client_secret", "token_url") if not raw.get(k)]
         if missing:
-            raise ValueError(f"{p}: needs {', '.join(missing)}")
+            raise ValueError(f"{p}: profile {name!r} needs {', '.join(missing)}")
         return cls(raw["client_id"], raw["client_secret"], raw["token_url"], raw.get("grpc_addr") or None)
 
 

@@ -176,7 +176,8 @@ class Client:
     ``client_id=``/``client_secret=``/``token_url=``; ``credentials=`` (a
     :class:`Credentials` or a credentials file's path); ``$CANOPY_TOKEN``;
     the credentials file (``$CANOPY_CREDENTIALS`` or the one canopyd's first
-    run writes), if it exists. Client-credential tokens come from canopyd's
+    run writes), if it exists — its profile ``profile=``, else
+    ``$CANOPY_PROFILE``, else the default one. Client-credential tokens come from canopyd's
     ``/oauth2/token`` and are refreshed 30 s before they expire, sent as
     gRPC call credentials.
 
@@ -205,9 +206,11 @@ class Client:
                  client_id: Optional[str] = None, client_secret: Optional[str] = None,
                  token_url: Optional[str] = None, tls: Optional[bool] = None,
                  ca_file: Optional[_common.PathLike] = None, root_certificates: Optional[bytes] = None,
-                 options: Sequence[Tuple[str, Any]] = (), timeout: Optional[float] = DEFAULT_TIMEOUT):
+                 options: Sequence[Tuple[str, Any]] = (), timeout: Optional[float] = DEFAULT_TIMEOUT,
+                 profile: Optional[str] = None):
         self.address, self.token_source, creds = _common.resolve(
-            address, token, credentials, client_id, client_secret, token_url, tls, ca_file, root_certificates)
+            address, token, credentials, client_id, client_secret, token_url, tls, ca_file, root_certificates,
+            profile)
         opts = [("grpc.max_receive_message_length", 64 << 20), ("grpc.primary_user_agent", "canopy-python")]
         opts += list(options)
         if creds is None:

@@ -56,7 +56,8 @@ def is_loopback(address: str) -> bool:
 
 def resolve(address: Optional[str], token: Optional[str], credentials: Union[Credentials, PathLike, None],
             client_id: Optional[str], client_secret: Optional[str], token_url: Optional[str],
-            tls: Optional[bool], ca_file: Optional[PathLike], root_certificates: Optional[bytes]):
+            tls: Optional[bool], ca_file: Optional[PathLike], root_certificates: Optional[bytes],
+            profile: Optional[str] = None):
     """Works out the address, the token source and the channel credentials
     as documented on :class:`canopy_client.Client`."""
     source = None
@@ -74,7 +75,7 @@ def resolve(address: Optional[str], token: Optional[str], credentials: Union[Cre
     else:
         path = Path(credentials) if credentials is not None else default_credentials_path()
         if credentials is not None or path.exists():
-            creds = Credentials.from_file(path)
+            creds = Credentials.from_file(path, profile)
     if creds is not None:
         if token_url:
             creds = Credentials(creds.client_id, creds.client_secret, token_url, creds.grpc_addr)

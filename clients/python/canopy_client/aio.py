@@ -117,9 +117,11 @@ class Client:
                  client_id: Optional[str] = None, client_secret: Optional[str] = None,
                  token_url: Optional[str] = None, tls: Optional[bool] = None,
                  ca_file: Optional[_common.PathLike] = None, root_certificates: Optional[bytes] = None,
-                 options: Sequence[Tuple[str, Any]] = (), timeout: Optional[float] = DEFAULT_TIMEOUT):
+                 options: Sequence[Tuple[str, Any]] = (), timeout: Optional[float] = DEFAULT_TIMEOUT,
+                 profile: Optional[str] = None):
         self.address, self.token_source, creds = _common.resolve(
-            address, token, credentials, client_id, client_secret, token_url, tls, ca_file, root_certificates)
+            address, token, credentials, client_id, client_secret, token_url, tls, ca_file, root_certificates,
+            profile)
         opts = [("grpc.max_receive_message_length", 64 << 20), ("grpc.primary_user_agent", "canopy-python-aio")]
         opts += list(options)
         if creds is None:

@@ -82,3 +82,41 @@ def test_auth_service(client, name):
         client.auth.GetClient(auth_pb2.GetClientRequest(id=cid))
     key = client.auth.RotateSigningKey(auth_pb2.RotateSigningKeyRequest())
     assert key.key_id in key.published_key_ids
+
+
+def test_named_profiles(tmp_path, monkeypatch):
+    # The file canopy login --profile writes: the default profile at the
+    # top level, named ones under "profiles". The named one here holds the
+    # real client; the default one a client canopyd does not know.
+    raw = json.load(open(CREDS))
+    path = tmp_path / "credentials.json"
+    path.write_text(json.dumps({
+        "client_id": "cnp-unknown", "client_secret": "wrong", "token_url": raw["token_url"],
+        "profiles": {"ops": {k: raw[k] for k in ("client_id", "client_secret", "token_url", "grpc_addr") if k in raw}},
+    }))
+    monkeypatch.delenv("CANOPY_PROFILE", raising=False)
+    assert canopy_client.Credentials.from_file(path).client_id == "cnp-unknown"
+    assert canopy_client.Credentials.from_file(path, "ops").client_id == raw["client_id"]
+    with canopy_client.Client(os.environ["CANOPY_ADDR"], credentials=path, profile="ops") as c:
+        assert c.compute.ListFlavors(compute_pb2.ListFlavorsRequest()).flavors
+    monkeypatch.setenv("CANOPY_PROFILE", "ops")
+    assert canopy_client.Credentials.from_file(path).client_id == raw["client_id"]
+    with canopy_client.Client(os.environ["CANOPY_ADDR"], credentials=path) as c:
+        assert c.compute.ListFlavors(compute_pb2.ListFlavorsRequest()).flavors
+    # The default profile's unknown client is refused by canopyd.
+    with canopy_client.Client(os.environ["CANOPY_ADDR"], credentials=path, profile="default") as c:
+        with pytest.raises(grpc.RpcError) as e:
+            c.compute.ListFlavors(compute_pb2.ListFlavorsRequest())
+        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(ValueError, match=r"no profile 'nope' \(have: default, ops\)"):
+        canopy_client.Credentials.from_file(path, "nope")
+    # A file with named profiles only has no default one.
+    only = tmp_path / "only-named.json"
+    only.write_text(json.dumps({"profiles": {"ops": raw}}))
+    monkeypatch.delenv("CANOPY_PROFILE")
+    with pytest.raises(ValueError, match=r"no profile 'default' \(have: ops\)"):
+        canopy_client.Credentials.from_file(only)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"profiles": {"ops": {"client_id": "x"}}}))
+    with pytest.raises(ValueError, match=r"profile 'ops' needs client_secret, token_url"):
+        canopy_client.Credentials.from_file(bad, "ops")

@@ -6,6 +6,7 @@ import io
 import os
 import urllib.request
 
+import grpc
 import pytest
 
 import canopy_client
@@ -62,6 +63,16 @@ def test_images(client, name):
     assert meta.id == im.id and out.getvalue() == data
     with pytest.raises(canopy_client.NotFound):
         client.download_image("00000000-0000-4000-8000-000000000000")
+
+
+def test_render_image_refuses_bad_input(client):
+    # RenderImage streams a header (and a tarball): a manifest with an
+    # unknown field is refused naming it, before any byte is rendered.
+    hdr = image_transfer_pb2.RenderImageHeader(manifest="name: x\ncolour: blue\noutputs: [{format: oci}]\n",
+                                               tarball_sha256="ab" * 32)
+    with pytest.raises(grpc.RpcError) as e:
+        client.images.RenderImage(iter([image_transfer_pb2.RenderImageRequest(header=hdr)]), timeout=30)
+    assert e.value.code().name == "INVALID_ARGUMENT" and "colour" in e.value.details()
 
 
 def test_image_sharing_and_delete(client, name):

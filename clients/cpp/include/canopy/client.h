@@ -37,8 +37,11 @@ struct Credentials {
   std::string token_url;  // http://host:port/oauth2/token
   std::string grpc_addr;  // may be empty
 
-  // Reads a credentials file; throws std::runtime_error naming what is wrong.
-  static Credentials FromFile(const std::string& path);
+  // Reads one profile of a credentials file: profile, else
+  // $CANOPY_PROFILE, else the default one at the file's top level (named
+  // profiles are under "profiles", as `canopy login --profile` writes
+  // them). Throws std::runtime_error naming what is wrong.
+  static Credentials FromFile(const std::string& path, const std::string& profile = "");
   // $CANOPY_CREDENTIALS, else $XDG_CONFIG_HOME/canopy/credentials.json.
   static std::string DefaultPath();
 };
@@ -81,6 +84,7 @@ struct Options {
   std::string address;           // host:port; default 127.0.0.1:8470
   std::string token;             // a raw token, sent as is
   std::string credentials_file;  // client credentials; used when token is empty
+  std::string profile;           // its profile; default $CANOPY_PROFILE, else "default"
   std::string ca_file;           // PEM roots: TLS with these
   bool tls = false;              // TLS with the system roots
 };
@@ -93,7 +97,7 @@ class Client {
   static Client Dial(const Options& o);
   // Options from the environment: CANOPY_ADDR, CANOPY_TOKEN,
   // CANOPY_CREDENTIALS (or the default credentials file, if it exists),
-  // CANOPY_CA_FILE.
+  // CANOPY_PROFILE, CANOPY_CA_FILE.
   static Client FromEnv();
 
   std::shared_ptr<grpc::Channel> channel;

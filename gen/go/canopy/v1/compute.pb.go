@@ -80,6 +80,60 @@ func (Visibility) EnumDescriptor() ([]byte, []int) {
 	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{0}
 }
 
+// ServerKind says what runs behind a server.
+type ServerKind int32
+
+const (
+	// Not known yet (a create the cloud has not answered); as a list
+	// filter, every kind.
+	ServerKind_SERVER_KIND_UNSPECIFIED ServerKind = 0
+	// A virtual machine (Nova, EC2, the simulator).
+	ServerKind_SERVER_KIND_VM ServerKind = 1
+	// A container: a container cloud (Docker, containerd) seen as servers.
+	ServerKind_SERVER_KIND_CONTAINER ServerKind = 2
+)
+
+// Enum value maps for ServerKind.
+var (
+	ServerKind_name = map[int32]string{
+		0: "SERVER_KIND_UNSPECIFIED",
+		1: "SERVER_KIND_VM",
+		2: "SERVER_KIND_CONTAINER",
+	}
+	ServerKind_value = map[string]int32{
+		"SERVER_KIND_UNSPECIFIED": 0,
+		"SERVER_KIND_VM":          1,
+		"SERVER_KIND_CONTAINER":   2,
+	}
+)
+
+func (x ServerKind) Enum() *ServerKind {
+	p := new(ServerKind)
+	*p = x
+	return p
+}
+
+func (x ServerKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ServerKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_canopy_v1_compute_proto_enumTypes[1].Descriptor()
+}
+
+func (ServerKind) Type() protoreflect.EnumType {
+	return &file_canopy_v1_compute_proto_enumTypes[1]
+}
+
+func (x ServerKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ServerKind.Descriptor instead.
+func (ServerKind) EnumDescriptor() ([]byte, []int) {
+	return file_canopy_v1_compute_proto_rawDescGZIP(), []int{1}
+}
+
 // What happened.
 type WatchServersResponse_EventType int32
 
@@ -130,11 +184,11 @@ func (x WatchServersResponse_EventType) String() string {
 }
 
 func (WatchServersResponse_EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_canopy_v1_compute_proto_enumTypes[1].Descriptor()
+	return file_canopy_v1_compute_proto_enumTypes[2].Descriptor()
 }
 
 func (WatchServersResponse_EventType) Type() protoreflect.EnumType {
-	return &file_canopy_v1_compute_proto_enumTypes[1]
+	return &file_canopy_v1_compute_proto_enumTypes[2]
 }
 
 func (x WatchServersResponse_EventType) Number() protoreflect.EnumNumber {
@@ -353,8 +407,11 @@ type Image struct {
 	Visibility Visibility `protobuf:"varint,17,opt,name=visibility,proto3,enum=canopy.v1.Visibility" json:"visibility,omitempty"`
 	// With visibility SHARED, the other projects that may see and use it.
 	SharedProjects []string `protobuf:"bytes,18,rep,name=shared_projects,json=sharedProjects,proto3" json:"shared_projects,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The clouds the image is realized in (ReplicateImage): by cloud, the
+	// image's id there. Empty for an image never replicated.
+	Placements    map[string]string `protobuf:"bytes,19,rep,name=placements,proto3" json:"placements,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Image) Reset() {
@@ -513,6 +570,13 @@ func (x *Image) GetSharedProjects() []string {
 	return nil
 }
 
+func (x *Image) GetPlacements() map[string]string {
+	if x != nil {
+		return x.Placements
+	}
+	return nil
+}
+
 // Address is one IP address of a server.
 type Address struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -619,6 +683,9 @@ type Server struct {
 	Addresses []*Address `protobuf:"bytes,14,rep,name=addresses,proto3" json:"addresses,omitempty"`
 	// Why it is in ERROR, when the cloud says (e.g. the Nova fault).
 	StatusMessage string `protobuf:"bytes,15,opt,name=status_message,json=statusMessage,proto3" json:"status_message,omitempty"`
+	// What runs behind it: a virtual machine, or a container on a
+	// container cloud.
+	Kind          ServerKind `protobuf:"varint,16,opt,name=kind,proto3,enum=canopy.v1.ServerKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -756,6 +823,13 @@ func (x *Server) GetStatusMessage() string {
 		return x.StatusMessage
 	}
 	return ""
+}
+
+func (x *Server) GetKind() ServerKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ServerKind_SERVER_KIND_UNSPECIFIED
 }
 
 // Keypair is an SSH public key registered with a cloud.
@@ -1762,7 +1836,9 @@ type ListServersRequest struct {
 	// Only servers in this status.
 	Status Status `protobuf:"varint,5,opt,name=status,proto3,enum=canopy.v1.Status" json:"status,omitempty"`
 	// Only servers with all these labels.
-	Labels        map[string]string `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Labels map[string]string `protobuf:"bytes,6,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Only servers of this kind (UNSPECIFIED: every kind).
+	Kind          ServerKind `protobuf:"varint,7,opt,name=kind,proto3,enum=canopy.v1.ServerKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1837,6 +1913,13 @@ func (x *ListServersRequest) GetLabels() map[string]string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *ListServersRequest) GetKind() ServerKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ServerKind_SERVER_KIND_UNSPECIFIED
 }
 
 // ListServersResponse is one page of servers.
@@ -2688,7 +2771,7 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe4\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe5\a\n" +
 	"\x05Image\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tnative_id\x18\x02 \x01(\tR\bnativeId\x12/\n" +
@@ -2717,18 +2800,24 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\n" +
 	"visibility\x18\x11 \x01(\x0e2\x15.canopy.v1.VisibilityR\n" +
 	"visibility\x12'\n" +
-	"\x0fshared_projects\x18\x12 \x03(\tR\x0esharedProjects\x1a9\n" +
+	"\x0fshared_projects\x18\x12 \x03(\tR\x0esharedProjects\x12@\n" +
+	"\n" +
+	"placements\x18\x13 \x03(\v2 .canopy.v1.Image.PlacementsEntryR\n" +
+	"placements\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
 	"\x0fPropertiesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fPlacementsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"a\n" +
 	"\aAddress\x12\x18\n" +
 	"\anetwork\x18\x01 \x01(\tR\anetwork\x12\x0e\n" +
 	"\x02ip\x18\x02 \x01(\tR\x02ip\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x05R\aversion\x12\x12\n" +
-	"\x04type\x18\x04 \x01(\tR\x04type\"\xe7\x05\n" +
+	"\x04type\x18\x04 \x01(\tR\x04type\"\x92\x06\n" +
 	"\x06Server\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tnative_id\x18\x02 \x01(\tR\bnativeId\x12/\n" +
@@ -2749,7 +2838,8 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\bimage_id\x18\f \x01(\tR\aimageId\x12\x18\n" +
 	"\akeypair\x18\r \x01(\tR\akeypair\x120\n" +
 	"\taddresses\x18\x0e \x03(\v2\x12.canopy.v1.AddressR\taddresses\x12%\n" +
-	"\x0estatus_message\x18\x0f \x01(\tR\rstatusMessage\x1a9\n" +
+	"\x0estatus_message\x18\x0f \x01(\tR\rstatusMessage\x12)\n" +
+	"\x04kind\x18\x10 \x01(\x0e2\x15.canopy.v1.ServerKindR\x04kind\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
@@ -2855,7 +2945,7 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\"\n" +
 	"\x10GetServerRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\xbe\x02\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xe9\x02\n" +
 	"\x12ListServersRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2863,7 +2953,8 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\blocation\x18\x03 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x12\n" +
 	"\x04name\x18\x04 \x01(\tR\x04name\x12)\n" +
 	"\x06status\x18\x05 \x01(\x0e2\x11.canopy.v1.StatusR\x06status\x12A\n" +
-	"\x06labels\x18\x06 \x03(\v2).canopy.v1.ListServersRequest.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\x06 \x03(\v2).canopy.v1.ListServersRequest.LabelsEntryR\x06labels\x12)\n" +
+	"\x04kind\x18\a \x01(\x0e2\x15.canopy.v1.ServerKindR\x04kind\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc6\x01\n" +
@@ -2936,7 +3027,12 @@ const file_canopy_v1_compute_proto_rawDesc = "" +
 	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12VISIBILITY_PRIVATE\x10\x01\x12\x15\n" +
 	"\x11VISIBILITY_SHARED\x10\x02\x12\x15\n" +
-	"\x11VISIBILITY_PUBLIC\x10\x032\xb1\n" +
+	"\x11VISIBILITY_PUBLIC\x10\x03*X\n" +
+	"\n" +
+	"ServerKind\x12\x1b\n" +
+	"\x17SERVER_KIND_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eSERVER_KIND_VM\x10\x01\x12\x19\n" +
+	"\x15SERVER_KIND_CONTAINER\x10\x022\xb1\n" +
 	"\n" +
 	"\x0eComputeService\x12L\n" +
 	"\vListFlavors\x12\x1d.canopy.v1.ListFlavorsRequest\x1a\x1e.canopy.v1.ListFlavorsResponse\x12;\n" +
@@ -2975,158 +3071,163 @@ func file_canopy_v1_compute_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_compute_proto_rawDescData
 }
 
-var file_canopy_v1_compute_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_canopy_v1_compute_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_canopy_v1_compute_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_canopy_v1_compute_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_canopy_v1_compute_proto_goTypes = []any{
 	(Visibility)(0),                     // 0: canopy.v1.Visibility
-	(WatchServersResponse_EventType)(0), // 1: canopy.v1.WatchServersResponse.EventType
-	(*Flavor)(nil),                      // 2: canopy.v1.Flavor
-	(*Image)(nil),                       // 3: canopy.v1.Image
-	(*Address)(nil),                     // 4: canopy.v1.Address
-	(*Server)(nil),                      // 5: canopy.v1.Server
-	(*Keypair)(nil),                     // 6: canopy.v1.Keypair
-	(*ListFlavorsRequest)(nil),          // 7: canopy.v1.ListFlavorsRequest
-	(*ListFlavorsResponse)(nil),         // 8: canopy.v1.ListFlavorsResponse
-	(*GetFlavorRequest)(nil),            // 9: canopy.v1.GetFlavorRequest
-	(*FindFlavorRequest)(nil),           // 10: canopy.v1.FindFlavorRequest
-	(*ListImagesRequest)(nil),           // 11: canopy.v1.ListImagesRequest
-	(*ListImagesResponse)(nil),          // 12: canopy.v1.ListImagesResponse
-	(*GetImageRequest)(nil),             // 13: canopy.v1.GetImageRequest
-	(*UpdateImageRequest)(nil),          // 14: canopy.v1.UpdateImageRequest
-	(*DeleteImageRequest)(nil),          // 15: canopy.v1.DeleteImageRequest
-	(*CreateServerRequest)(nil),         // 16: canopy.v1.CreateServerRequest
-	(*GetServerRequest)(nil),            // 17: canopy.v1.GetServerRequest
-	(*ListServersRequest)(nil),          // 18: canopy.v1.ListServersRequest
-	(*ListServersResponse)(nil),         // 19: canopy.v1.ListServersResponse
-	(*DeleteServerRequest)(nil),         // 20: canopy.v1.DeleteServerRequest
-	(*StartServerRequest)(nil),          // 21: canopy.v1.StartServerRequest
-	(*StopServerRequest)(nil),           // 22: canopy.v1.StopServerRequest
-	(*RebootServerRequest)(nil),         // 23: canopy.v1.RebootServerRequest
-	(*WatchServersRequest)(nil),         // 24: canopy.v1.WatchServersRequest
-	(*WatchServersResponse)(nil),        // 25: canopy.v1.WatchServersResponse
-	(*CreateKeypairRequest)(nil),        // 26: canopy.v1.CreateKeypairRequest
-	(*GetKeypairRequest)(nil),           // 27: canopy.v1.GetKeypairRequest
-	(*ListKeypairsRequest)(nil),         // 28: canopy.v1.ListKeypairsRequest
-	(*ListKeypairsResponse)(nil),        // 29: canopy.v1.ListKeypairsResponse
-	(*DeleteKeypairRequest)(nil),        // 30: canopy.v1.DeleteKeypairRequest
-	(*DeleteKeypairResponse)(nil),       // 31: canopy.v1.DeleteKeypairResponse
-	nil,                                 // 32: canopy.v1.Flavor.LabelsEntry
-	nil,                                 // 33: canopy.v1.Flavor.PropertiesEntry
-	nil,                                 // 34: canopy.v1.Image.LabelsEntry
-	nil,                                 // 35: canopy.v1.Image.PropertiesEntry
-	nil,                                 // 36: canopy.v1.Server.LabelsEntry
-	nil,                                 // 37: canopy.v1.Server.PropertiesEntry
-	nil,                                 // 38: canopy.v1.Keypair.LabelsEntry
-	nil,                                 // 39: canopy.v1.Keypair.PropertiesEntry
-	nil,                                 // 40: canopy.v1.ListFlavorsRequest.LabelsEntry
-	nil,                                 // 41: canopy.v1.ListImagesRequest.LabelsEntry
-	nil,                                 // 42: canopy.v1.CreateServerRequest.LabelsEntry
-	nil,                                 // 43: canopy.v1.ListServersRequest.LabelsEntry
-	nil,                                 // 44: canopy.v1.WatchServersRequest.LabelsEntry
-	(*Location)(nil),                    // 45: canopy.v1.Location
-	(Status)(0),                         // 46: canopy.v1.Status
-	(*timestamppb.Timestamp)(nil),       // 47: google.protobuf.Timestamp
-	(*CloudError)(nil),                  // 48: canopy.v1.CloudError
-	(*fieldmaskpb.FieldMask)(nil),       // 49: google.protobuf.FieldMask
+	(ServerKind)(0),                     // 1: canopy.v1.ServerKind
+	(WatchServersResponse_EventType)(0), // 2: canopy.v1.WatchServersResponse.EventType
+	(*Flavor)(nil),                      // 3: canopy.v1.Flavor
+	(*Image)(nil),                       // 4: canopy.v1.Image
+	(*Address)(nil),                     // 5: canopy.v1.Address
+	(*Server)(nil),                      // 6: canopy.v1.Server
+	(*Keypair)(nil),                     // 7: canopy.v1.Keypair
+	(*ListFlavorsRequest)(nil),          // 8: canopy.v1.ListFlavorsRequest
+	(*ListFlavorsResponse)(nil),         // 9: canopy.v1.ListFlavorsResponse
+	(*GetFlavorRequest)(nil),            // 10: canopy.v1.GetFlavorRequest
+	(*FindFlavorRequest)(nil),           // 11: canopy.v1.FindFlavorRequest
+	(*ListImagesRequest)(nil),           // 12: canopy.v1.ListImagesRequest
+	(*ListImagesResponse)(nil),          // 13: canopy.v1.ListImagesResponse
+	(*GetImageRequest)(nil),             // 14: canopy.v1.GetImageRequest
+	(*UpdateImageRequest)(nil),          // 15: canopy.v1.UpdateImageRequest
+	(*DeleteImageRequest)(nil),          // 16: canopy.v1.DeleteImageRequest
+	(*CreateServerRequest)(nil),         // 17: canopy.v1.CreateServerRequest
+	(*GetServerRequest)(nil),            // 18: canopy.v1.GetServerRequest
+	(*ListServersRequest)(nil),          // 19: canopy.v1.ListServersRequest
+	(*ListServersResponse)(nil),         // 20: canopy.v1.ListServersResponse
+	(*DeleteServerRequest)(nil),         // 21: canopy.v1.DeleteServerRequest
+	(*StartServerRequest)(nil),          // 22: canopy.v1.StartServerRequest
+	(*StopServerRequest)(nil),           // 23: canopy.v1.StopServerRequest
+	(*RebootServerRequest)(nil),         // 24: canopy.v1.RebootServerRequest
+	(*WatchServersRequest)(nil),         // 25: canopy.v1.WatchServersRequest
+	(*WatchServersResponse)(nil),        // 26: canopy.v1.WatchServersResponse
+	(*CreateKeypairRequest)(nil),        // 27: canopy.v1.CreateKeypairRequest
+	(*GetKeypairRequest)(nil),           // 28: canopy.v1.GetKeypairRequest
+	(*ListKeypairsRequest)(nil),         // 29: canopy.v1.ListKeypairsRequest
+	(*ListKeypairsResponse)(nil),        // 30: canopy.v1.ListKeypairsResponse
+	(*DeleteKeypairRequest)(nil),        // 31: canopy.v1.DeleteKeypairRequest
+	(*DeleteKeypairResponse)(nil),       // 32: canopy.v1.DeleteKeypairResponse
+	nil,                                 // 33: canopy.v1.Flavor.LabelsEntry
+	nil,                                 // 34: canopy.v1.Flavor.PropertiesEntry
+	nil,                                 // 35: canopy.v1.Image.LabelsEntry
+	nil,                                 // 36: canopy.v1.Image.PropertiesEntry
+	nil,                                 // 37: canopy.v1.Image.PlacementsEntry
+	nil,                                 // 38: canopy.v1.Server.LabelsEntry
+	nil,                                 // 39: canopy.v1.Server.PropertiesEntry
+	nil,                                 // 40: canopy.v1.Keypair.LabelsEntry
+	nil,                                 // 41: canopy.v1.Keypair.PropertiesEntry
+	nil,                                 // 42: canopy.v1.ListFlavorsRequest.LabelsEntry
+	nil,                                 // 43: canopy.v1.ListImagesRequest.LabelsEntry
+	nil,                                 // 44: canopy.v1.CreateServerRequest.LabelsEntry
+	nil,                                 // 45: canopy.v1.ListServersRequest.LabelsEntry
+	nil,                                 // 46: canopy.v1.WatchServersRequest.LabelsEntry
+	(*Location)(nil),                    // 47: canopy.v1.Location
+	(Status)(0),                         // 48: canopy.v1.Status
+	(*timestamppb.Timestamp)(nil),       // 49: google.protobuf.Timestamp
+	(*CloudError)(nil),                  // 50: canopy.v1.CloudError
+	(*fieldmaskpb.FieldMask)(nil),       // 51: google.protobuf.FieldMask
 }
 var file_canopy_v1_compute_proto_depIdxs = []int32{
-	45, // 0: canopy.v1.Flavor.location:type_name -> canopy.v1.Location
-	46, // 1: canopy.v1.Flavor.status:type_name -> canopy.v1.Status
-	47, // 2: canopy.v1.Flavor.create_time:type_name -> google.protobuf.Timestamp
-	47, // 3: canopy.v1.Flavor.update_time:type_name -> google.protobuf.Timestamp
-	32, // 4: canopy.v1.Flavor.labels:type_name -> canopy.v1.Flavor.LabelsEntry
-	33, // 5: canopy.v1.Flavor.properties:type_name -> canopy.v1.Flavor.PropertiesEntry
-	45, // 6: canopy.v1.Image.location:type_name -> canopy.v1.Location
-	46, // 7: canopy.v1.Image.status:type_name -> canopy.v1.Status
-	47, // 8: canopy.v1.Image.create_time:type_name -> google.protobuf.Timestamp
-	47, // 9: canopy.v1.Image.update_time:type_name -> google.protobuf.Timestamp
-	34, // 10: canopy.v1.Image.labels:type_name -> canopy.v1.Image.LabelsEntry
-	35, // 11: canopy.v1.Image.properties:type_name -> canopy.v1.Image.PropertiesEntry
+	47, // 0: canopy.v1.Flavor.location:type_name -> canopy.v1.Location
+	48, // 1: canopy.v1.Flavor.status:type_name -> canopy.v1.Status
+	49, // 2: canopy.v1.Flavor.create_time:type_name -> google.protobuf.Timestamp
+	49, // 3: canopy.v1.Flavor.update_time:type_name -> google.protobuf.Timestamp
+	33, // 4: canopy.v1.Flavor.labels:type_name -> canopy.v1.Flavor.LabelsEntry
+	34, // 5: canopy.v1.Flavor.properties:type_name -> canopy.v1.Flavor.PropertiesEntry
+	47, // 6: canopy.v1.Image.location:type_name -> canopy.v1.Location
+	48, // 7: canopy.v1.Image.status:type_name -> canopy.v1.Status
+	49, // 8: canopy.v1.Image.create_time:type_name -> google.protobuf.Timestamp
+	49, // 9: canopy.v1.Image.update_time:type_name -> google.protobuf.Timestamp
+	35, // 10: canopy.v1.Image.labels:type_name -> canopy.v1.Image.LabelsEntry
+	36, // 11: canopy.v1.Image.properties:type_name -> canopy.v1.Image.PropertiesEntry
 	0,  // 12: canopy.v1.Image.visibility:type_name -> canopy.v1.Visibility
-	45, // 13: canopy.v1.Server.location:type_name -> canopy.v1.Location
-	46, // 14: canopy.v1.Server.status:type_name -> canopy.v1.Status
-	47, // 15: canopy.v1.Server.create_time:type_name -> google.protobuf.Timestamp
-	47, // 16: canopy.v1.Server.update_time:type_name -> google.protobuf.Timestamp
-	36, // 17: canopy.v1.Server.labels:type_name -> canopy.v1.Server.LabelsEntry
-	37, // 18: canopy.v1.Server.properties:type_name -> canopy.v1.Server.PropertiesEntry
-	4,  // 19: canopy.v1.Server.addresses:type_name -> canopy.v1.Address
-	45, // 20: canopy.v1.Keypair.location:type_name -> canopy.v1.Location
-	46, // 21: canopy.v1.Keypair.status:type_name -> canopy.v1.Status
-	47, // 22: canopy.v1.Keypair.create_time:type_name -> google.protobuf.Timestamp
-	47, // 23: canopy.v1.Keypair.update_time:type_name -> google.protobuf.Timestamp
-	38, // 24: canopy.v1.Keypair.labels:type_name -> canopy.v1.Keypair.LabelsEntry
-	39, // 25: canopy.v1.Keypair.properties:type_name -> canopy.v1.Keypair.PropertiesEntry
-	45, // 26: canopy.v1.ListFlavorsRequest.location:type_name -> canopy.v1.Location
-	40, // 27: canopy.v1.ListFlavorsRequest.labels:type_name -> canopy.v1.ListFlavorsRequest.LabelsEntry
-	2,  // 28: canopy.v1.ListFlavorsResponse.flavors:type_name -> canopy.v1.Flavor
-	48, // 29: canopy.v1.ListFlavorsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	45, // 30: canopy.v1.FindFlavorRequest.location:type_name -> canopy.v1.Location
-	45, // 31: canopy.v1.ListImagesRequest.location:type_name -> canopy.v1.Location
-	46, // 32: canopy.v1.ListImagesRequest.status:type_name -> canopy.v1.Status
-	41, // 33: canopy.v1.ListImagesRequest.labels:type_name -> canopy.v1.ListImagesRequest.LabelsEntry
-	3,  // 34: canopy.v1.ListImagesResponse.images:type_name -> canopy.v1.Image
-	48, // 35: canopy.v1.ListImagesResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	3,  // 36: canopy.v1.UpdateImageRequest.image:type_name -> canopy.v1.Image
-	49, // 37: canopy.v1.UpdateImageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	45, // 38: canopy.v1.CreateServerRequest.location:type_name -> canopy.v1.Location
-	42, // 39: canopy.v1.CreateServerRequest.labels:type_name -> canopy.v1.CreateServerRequest.LabelsEntry
-	45, // 40: canopy.v1.ListServersRequest.location:type_name -> canopy.v1.Location
-	46, // 41: canopy.v1.ListServersRequest.status:type_name -> canopy.v1.Status
-	43, // 42: canopy.v1.ListServersRequest.labels:type_name -> canopy.v1.ListServersRequest.LabelsEntry
-	5,  // 43: canopy.v1.ListServersResponse.servers:type_name -> canopy.v1.Server
-	48, // 44: canopy.v1.ListServersResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	45, // 45: canopy.v1.WatchServersRequest.location:type_name -> canopy.v1.Location
-	44, // 46: canopy.v1.WatchServersRequest.labels:type_name -> canopy.v1.WatchServersRequest.LabelsEntry
-	1,  // 47: canopy.v1.WatchServersResponse.type:type_name -> canopy.v1.WatchServersResponse.EventType
-	5,  // 48: canopy.v1.WatchServersResponse.server:type_name -> canopy.v1.Server
-	48, // 49: canopy.v1.WatchServersResponse.cloud_error:type_name -> canopy.v1.CloudError
-	45, // 50: canopy.v1.CreateKeypairRequest.location:type_name -> canopy.v1.Location
-	45, // 51: canopy.v1.ListKeypairsRequest.location:type_name -> canopy.v1.Location
-	6,  // 52: canopy.v1.ListKeypairsResponse.keypairs:type_name -> canopy.v1.Keypair
-	48, // 53: canopy.v1.ListKeypairsResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	7,  // 54: canopy.v1.ComputeService.ListFlavors:input_type -> canopy.v1.ListFlavorsRequest
-	9,  // 55: canopy.v1.ComputeService.GetFlavor:input_type -> canopy.v1.GetFlavorRequest
-	10, // 56: canopy.v1.ComputeService.FindFlavor:input_type -> canopy.v1.FindFlavorRequest
-	11, // 57: canopy.v1.ComputeService.ListImages:input_type -> canopy.v1.ListImagesRequest
-	13, // 58: canopy.v1.ComputeService.GetImage:input_type -> canopy.v1.GetImageRequest
-	14, // 59: canopy.v1.ComputeService.UpdateImage:input_type -> canopy.v1.UpdateImageRequest
-	15, // 60: canopy.v1.ComputeService.DeleteImage:input_type -> canopy.v1.DeleteImageRequest
-	16, // 61: canopy.v1.ComputeService.CreateServer:input_type -> canopy.v1.CreateServerRequest
-	17, // 62: canopy.v1.ComputeService.GetServer:input_type -> canopy.v1.GetServerRequest
-	18, // 63: canopy.v1.ComputeService.ListServers:input_type -> canopy.v1.ListServersRequest
-	20, // 64: canopy.v1.ComputeService.DeleteServer:input_type -> canopy.v1.DeleteServerRequest
-	21, // 65: canopy.v1.ComputeService.StartServer:input_type -> canopy.v1.StartServerRequest
-	22, // 66: canopy.v1.ComputeService.StopServer:input_type -> canopy.v1.StopServerRequest
-	23, // 67: canopy.v1.ComputeService.RebootServer:input_type -> canopy.v1.RebootServerRequest
-	24, // 68: canopy.v1.ComputeService.WatchServers:input_type -> canopy.v1.WatchServersRequest
-	26, // 69: canopy.v1.ComputeService.CreateKeypair:input_type -> canopy.v1.CreateKeypairRequest
-	27, // 70: canopy.v1.ComputeService.GetKeypair:input_type -> canopy.v1.GetKeypairRequest
-	28, // 71: canopy.v1.ComputeService.ListKeypairs:input_type -> canopy.v1.ListKeypairsRequest
-	30, // 72: canopy.v1.ComputeService.DeleteKeypair:input_type -> canopy.v1.DeleteKeypairRequest
-	8,  // 73: canopy.v1.ComputeService.ListFlavors:output_type -> canopy.v1.ListFlavorsResponse
-	2,  // 74: canopy.v1.ComputeService.GetFlavor:output_type -> canopy.v1.Flavor
-	2,  // 75: canopy.v1.ComputeService.FindFlavor:output_type -> canopy.v1.Flavor
-	12, // 76: canopy.v1.ComputeService.ListImages:output_type -> canopy.v1.ListImagesResponse
-	3,  // 77: canopy.v1.ComputeService.GetImage:output_type -> canopy.v1.Image
-	3,  // 78: canopy.v1.ComputeService.UpdateImage:output_type -> canopy.v1.Image
-	3,  // 79: canopy.v1.ComputeService.DeleteImage:output_type -> canopy.v1.Image
-	5,  // 80: canopy.v1.ComputeService.CreateServer:output_type -> canopy.v1.Server
-	5,  // 81: canopy.v1.ComputeService.GetServer:output_type -> canopy.v1.Server
-	19, // 82: canopy.v1.ComputeService.ListServers:output_type -> canopy.v1.ListServersResponse
-	5,  // 83: canopy.v1.ComputeService.DeleteServer:output_type -> canopy.v1.Server
-	5,  // 84: canopy.v1.ComputeService.StartServer:output_type -> canopy.v1.Server
-	5,  // 85: canopy.v1.ComputeService.StopServer:output_type -> canopy.v1.Server
-	5,  // 86: canopy.v1.ComputeService.RebootServer:output_type -> canopy.v1.Server
-	25, // 87: canopy.v1.ComputeService.WatchServers:output_type -> canopy.v1.WatchServersResponse
-	6,  // 88: canopy.v1.ComputeService.CreateKeypair:output_type -> canopy.v1.Keypair
-	6,  // 89: canopy.v1.ComputeService.GetKeypair:output_type -> canopy.v1.Keypair
-	29, // 90: canopy.v1.ComputeService.ListKeypairs:output_type -> canopy.v1.ListKeypairsResponse
-	31, // 91: canopy.v1.ComputeService.DeleteKeypair:output_type -> canopy.v1.DeleteKeypairResponse
-	73, // [73:92] is the sub-list for method output_type
-	54, // [54:73] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	37, // 13: canopy.v1.Image.placements:type_name -> canopy.v1.Image.PlacementsEntry
+	47, // 14: canopy.v1.Server.location:type_name -> canopy.v1.Location
+	48, // 15: canopy.v1.Server.status:type_name -> canopy.v1.Status
+	49, // 16: canopy.v1.Server.create_time:type_name -> google.protobuf.Timestamp
+	49, // 17: canopy.v1.Server.update_time:type_name -> google.protobuf.Timestamp
+	38, // 18: canopy.v1.Server.labels:type_name -> canopy.v1.Server.LabelsEntry
+	39, // 19: canopy.v1.Server.properties:type_name -> canopy.v1.Server.PropertiesEntry
+	5,  // 20: canopy.v1.Server.addresses:type_name -> canopy.v1.Address
+	1,  // 21: canopy.v1.Server.kind:type_name -> canopy.v1.ServerKind
+	47, // 22: canopy.v1.Keypair.location:type_name -> canopy.v1.Location
+	48, // 23: canopy.v1.Keypair.status:type_name -> canopy.v1.Status
+	49, // 24: canopy.v1.Keypair.create_time:type_name -> google.protobuf.Timestamp
+	49, // 25: canopy.v1.Keypair.update_time:type_name -> google.protobuf.Timestamp
+	40, // 26: canopy.v1.Keypair.labels:type_name -> canopy.v1.Keypair.LabelsEntry
+	41, // 27: canopy.v1.Keypair.properties:type_name -> canopy.v1.Keypair.PropertiesEntry
+	47, // 28: canopy.v1.ListFlavorsRequest.location:type_name -> canopy.v1.Location
+	42, // 29: canopy.v1.ListFlavorsRequest.labels:type_name -> canopy.v1.ListFlavorsRequest.LabelsEntry
+	3,  // 30: canopy.v1.ListFlavorsResponse.flavors:type_name -> canopy.v1.Flavor
+	50, // 31: canopy.v1.ListFlavorsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	47, // 32: canopy.v1.FindFlavorRequest.location:type_name -> canopy.v1.Location
+	47, // 33: canopy.v1.ListImagesRequest.location:type_name -> canopy.v1.Location
+	48, // 34: canopy.v1.ListImagesRequest.status:type_name -> canopy.v1.Status
+	43, // 35: canopy.v1.ListImagesRequest.labels:type_name -> canopy.v1.ListImagesRequest.LabelsEntry
+	4,  // 36: canopy.v1.ListImagesResponse.images:type_name -> canopy.v1.Image
+	50, // 37: canopy.v1.ListImagesResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	4,  // 38: canopy.v1.UpdateImageRequest.image:type_name -> canopy.v1.Image
+	51, // 39: canopy.v1.UpdateImageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	47, // 40: canopy.v1.CreateServerRequest.location:type_name -> canopy.v1.Location
+	44, // 41: canopy.v1.CreateServerRequest.labels:type_name -> canopy.v1.CreateServerRequest.LabelsEntry
+	47, // 42: canopy.v1.ListServersRequest.location:type_name -> canopy.v1.Location
+	48, // 43: canopy.v1.ListServersRequest.status:type_name -> canopy.v1.Status
+	45, // 44: canopy.v1.ListServersRequest.labels:type_name -> canopy.v1.ListServersRequest.LabelsEntry
+	1,  // 45: canopy.v1.ListServersRequest.kind:type_name -> canopy.v1.ServerKind
+	6,  // 46: canopy.v1.ListServersResponse.servers:type_name -> canopy.v1.Server
+	50, // 47: canopy.v1.ListServersResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	47, // 48: canopy.v1.WatchServersRequest.location:type_name -> canopy.v1.Location
+	46, // 49: canopy.v1.WatchServersRequest.labels:type_name -> canopy.v1.WatchServersRequest.LabelsEntry
+	2,  // 50: canopy.v1.WatchServersResponse.type:type_name -> canopy.v1.WatchServersResponse.EventType
+	6,  // 51: canopy.v1.WatchServersResponse.server:type_name -> canopy.v1.Server
+	50, // 52: canopy.v1.WatchServersResponse.cloud_error:type_name -> canopy.v1.CloudError
+	47, // 53: canopy.v1.CreateKeypairRequest.location:type_name -> canopy.v1.Location
+	47, // 54: canopy.v1.ListKeypairsRequest.location:type_name -> canopy.v1.Location
+	7,  // 55: canopy.v1.ListKeypairsResponse.keypairs:type_name -> canopy.v1.Keypair
+	50, // 56: canopy.v1.ListKeypairsResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	8,  // 57: canopy.v1.ComputeService.ListFlavors:input_type -> canopy.v1.ListFlavorsRequest
+	10, // 58: canopy.v1.ComputeService.GetFlavor:input_type -> canopy.v1.GetFlavorRequest
+	11, // 59: canopy.v1.ComputeService.FindFlavor:input_type -> canopy.v1.FindFlavorRequest
+	12, // 60: canopy.v1.ComputeService.ListImages:input_type -> canopy.v1.ListImagesRequest
+	14, // 61: canopy.v1.ComputeService.GetImage:input_type -> canopy.v1.GetImageRequest
+	15, // 62: canopy.v1.ComputeService.UpdateImage:input_type -> canopy.v1.UpdateImageRequest
+	16, // 63: canopy.v1.ComputeService.DeleteImage:input_type -> canopy.v1.DeleteImageRequest
+	17, // 64: canopy.v1.ComputeService.CreateServer:input_type -> canopy.v1.CreateServerRequest
+	18, // 65: canopy.v1.ComputeService.GetServer:input_type -> canopy.v1.GetServerRequest
+	19, // 66: canopy.v1.ComputeService.ListServers:input_type -> canopy.v1.ListServersRequest
+	21, // 67: canopy.v1.ComputeService.DeleteServer:input_type -> canopy.v1.DeleteServerRequest
+	22, // 68: canopy.v1.ComputeService.StartServer:input_type -> canopy.v1.StartServerRequest
+	23, // 69: canopy.v1.ComputeService.StopServer:input_type -> canopy.v1.StopServerRequest
+	24, // 70: canopy.v1.ComputeService.RebootServer:input_type -> canopy.v1.RebootServerRequest
+	25, // 71: canopy.v1.ComputeService.WatchServers:input_type -> canopy.v1.WatchServersRequest
+	27, // 72: canopy.v1.ComputeService.CreateKeypair:input_type -> canopy.v1.CreateKeypairRequest
+	28, // 73: canopy.v1.ComputeService.GetKeypair:input_type -> canopy.v1.GetKeypairRequest
+	29, // 74: canopy.v1.ComputeService.ListKeypairs:input_type -> canopy.v1.ListKeypairsRequest
+	31, // 75: canopy.v1.ComputeService.DeleteKeypair:input_type -> canopy.v1.DeleteKeypairRequest
+	9,  // 76: canopy.v1.ComputeService.ListFlavors:output_type -> canopy.v1.ListFlavorsResponse
+	3,  // 77: canopy.v1.ComputeService.GetFlavor:output_type -> canopy.v1.Flavor
+	3,  // 78: canopy.v1.ComputeService.FindFlavor:output_type -> canopy.v1.Flavor
+	13, // 79: canopy.v1.ComputeService.ListImages:output_type -> canopy.v1.ListImagesResponse
+	4,  // 80: canopy.v1.ComputeService.GetImage:output_type -> canopy.v1.Image
+	4,  // 81: canopy.v1.ComputeService.UpdateImage:output_type -> canopy.v1.Image
+	4,  // 82: canopy.v1.ComputeService.DeleteImage:output_type -> canopy.v1.Image
+	6,  // 83: canopy.v1.ComputeService.CreateServer:output_type -> canopy.v1.Server
+	6,  // 84: canopy.v1.ComputeService.GetServer:output_type -> canopy.v1.Server
+	20, // 85: canopy.v1.ComputeService.ListServers:output_type -> canopy.v1.ListServersResponse
+	6,  // 86: canopy.v1.ComputeService.DeleteServer:output_type -> canopy.v1.Server
+	6,  // 87: canopy.v1.ComputeService.StartServer:output_type -> canopy.v1.Server
+	6,  // 88: canopy.v1.ComputeService.StopServer:output_type -> canopy.v1.Server
+	6,  // 89: canopy.v1.ComputeService.RebootServer:output_type -> canopy.v1.Server
+	26, // 90: canopy.v1.ComputeService.WatchServers:output_type -> canopy.v1.WatchServersResponse
+	7,  // 91: canopy.v1.ComputeService.CreateKeypair:output_type -> canopy.v1.Keypair
+	7,  // 92: canopy.v1.ComputeService.GetKeypair:output_type -> canopy.v1.Keypair
+	30, // 93: canopy.v1.ComputeService.ListKeypairs:output_type -> canopy.v1.ListKeypairsResponse
+	32, // 94: canopy.v1.ComputeService.DeleteKeypair:output_type -> canopy.v1.DeleteKeypairResponse
+	76, // [76:95] is the sub-list for method output_type
+	57, // [57:76] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_compute_proto_init() }
@@ -3140,8 +3241,8 @@ func file_canopy_v1_compute_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_compute_proto_rawDesc), len(file_canopy_v1_compute_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   43,
+			NumEnums:      3,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1195,7 +1195,9 @@ type ContainerMount struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// "volume" (default), "bind" or "tmpfs".
 	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
-	// The runtime's volume name, or the host path for a bind.
+	// For a volume: a canopy volume of the container's cloud (id or name),
+	// or else the runtime's volume name (made on first use); for a bind,
+	// the host path.
 	Source string `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
 	// The path inside the container.
 	Target string `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
@@ -1369,7 +1371,14 @@ type CreateContainerRequest struct {
 	// Return only when the operation is done.
 	Wait bool `protobuf:"varint,23,opt,name=wait,proto3" json:"wait,omitempty"`
 	// Idempotency key (AIP-155): the same id returns the same operation.
-	RequestId     string `protobuf:"bytes,24,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,24,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The OCI runtime to run it under (e.g. "runc"); empty: the engine's
+	// default. On a cloud with a scheduler, only hosts that offer it are
+	// considered.
+	Runtime string `protobuf:"bytes,25,opt,name=runtime,proto3" json:"runtime,omitempty"`
+	// Only hosts whose engine labels (dockerd --label) include all of these;
+	// needs a cloud with a scheduler (config scheduler:, or several hosts).
+	HostLabels    map[string]string `protobuf:"bytes,26,rep,name=host_labels,json=hostLabels,proto3" json:"host_labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1570,6 +1579,20 @@ func (x *CreateContainerRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *CreateContainerRequest) GetRuntime() string {
+	if x != nil {
+		return x.Runtime
+	}
+	return ""
+}
+
+func (x *CreateContainerRequest) GetHostLabels() map[string]string {
+	if x != nil {
+		return x.HostLabels
+	}
+	return nil
 }
 
 // GetContainerRequest names one container.
@@ -3734,7 +3757,7 @@ const file_canopy_v1_container_proto_rawDesc = "" +
 	"\x15CONDITION_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CONDITION_STARTED\x10\x01\x12\x15\n" +
 	"\x11CONDITION_HEALTHY\x10\x02\x12$\n" +
-	" CONDITION_COMPLETED_SUCCESSFULLY\x10\x03\"\x84\b\n" +
+	" CONDITION_COMPLETED_SUCCESSFULLY\x10\x03\"\xb1\t\n" +
 	"\x16CreateContainerRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x14\n" +
@@ -3767,11 +3790,17 @@ const file_canopy_v1_container_proto_rawDesc = "" +
 	"readyProbe\x12\x12\n" +
 	"\x04wait\x18\x17 \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x18 \x01(\tR\trequestId\x1a6\n" +
+	"request_id\x18\x18 \x01(\tR\trequestId\x12\x18\n" +
+	"\aruntime\x18\x19 \x01(\tR\aruntime\x12R\n" +
+	"\vhost_labels\x18\x1a \x03(\v21.canopy.v1.CreateContainerRequest.HostLabelsEntryR\n" +
+	"hostLabels\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +
+	"\x0fHostLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"%\n" +
 	"\x13GetContainerRequest\x12\x0e\n" +
@@ -3977,7 +4006,7 @@ func file_canopy_v1_container_proto_rawDescGZIP() []byte {
 }
 
 var file_canopy_v1_container_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_canopy_v1_container_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_canopy_v1_container_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_canopy_v1_container_proto_goTypes = []any{
 	(Container_State)(0),                   // 0: canopy.v1.Container.State
 	(Container_Health)(0),                  // 1: canopy.v1.Container.Health
@@ -4029,22 +4058,23 @@ var file_canopy_v1_container_proto_goTypes = []any{
 	nil,                                    // 47: canopy.v1.Container.EnvEntry
 	nil,                                    // 48: canopy.v1.CreateContainerRequest.EnvEntry
 	nil,                                    // 49: canopy.v1.CreateContainerRequest.LabelsEntry
-	nil,                                    // 50: canopy.v1.ListContainersRequest.LabelsEntry
-	nil,                                    // 51: canopy.v1.ExecStart.EnvEntry
-	nil,                                    // 52: canopy.v1.WatchContainersRequest.LabelsEntry
-	(*Location)(nil),                       // 53: canopy.v1.Location
-	(Status)(0),                            // 54: canopy.v1.Status
-	(*timestamppb.Timestamp)(nil),          // 55: google.protobuf.Timestamp
-	(*Address)(nil),                        // 56: canopy.v1.Address
-	(*durationpb.Duration)(nil),            // 57: google.protobuf.Duration
-	(*CloudError)(nil),                     // 58: canopy.v1.CloudError
-	(*Operation)(nil),                      // 59: canopy.v1.Operation
-	(*Image)(nil),                          // 60: canopy.v1.Image
+	nil,                                    // 50: canopy.v1.CreateContainerRequest.HostLabelsEntry
+	nil,                                    // 51: canopy.v1.ListContainersRequest.LabelsEntry
+	nil,                                    // 52: canopy.v1.ExecStart.EnvEntry
+	nil,                                    // 53: canopy.v1.WatchContainersRequest.LabelsEntry
+	(*Location)(nil),                       // 54: canopy.v1.Location
+	(Status)(0),                            // 55: canopy.v1.Status
+	(*timestamppb.Timestamp)(nil),          // 56: google.protobuf.Timestamp
+	(*Address)(nil),                        // 57: canopy.v1.Address
+	(*durationpb.Duration)(nil),            // 58: google.protobuf.Duration
+	(*CloudError)(nil),                     // 59: canopy.v1.CloudError
+	(*Operation)(nil),                      // 60: canopy.v1.Operation
+	(*Image)(nil),                          // 61: canopy.v1.Image
 }
 var file_canopy_v1_container_proto_depIdxs = []int32{
-	53, // 0: canopy.v1.Container.location:type_name -> canopy.v1.Location
-	54, // 1: canopy.v1.Container.status:type_name -> canopy.v1.Status
-	55, // 2: canopy.v1.Container.create_time:type_name -> google.protobuf.Timestamp
+	54, // 0: canopy.v1.Container.location:type_name -> canopy.v1.Location
+	55, // 1: canopy.v1.Container.status:type_name -> canopy.v1.Status
+	56, // 2: canopy.v1.Container.create_time:type_name -> google.protobuf.Timestamp
 	46, // 3: canopy.v1.Container.labels:type_name -> canopy.v1.Container.LabelsEntry
 	0,  // 4: canopy.v1.Container.state:type_name -> canopy.v1.Container.State
 	1,  // 5: canopy.v1.Container.health:type_name -> canopy.v1.Container.Health
@@ -4054,19 +4084,19 @@ var file_canopy_v1_container_proto_depIdxs = []int32{
 	10, // 9: canopy.v1.Container.ready_probe:type_name -> canopy.v1.ReadyProbe
 	12, // 10: canopy.v1.Container.ports:type_name -> canopy.v1.PortBinding
 	13, // 11: canopy.v1.Container.mounts:type_name -> canopy.v1.ContainerMount
-	56, // 12: canopy.v1.Container.addresses:type_name -> canopy.v1.Address
-	55, // 13: canopy.v1.Container.start_time:type_name -> google.protobuf.Timestamp
-	55, // 14: canopy.v1.Container.finish_time:type_name -> google.protobuf.Timestamp
+	57, // 12: canopy.v1.Container.addresses:type_name -> canopy.v1.Address
+	56, // 13: canopy.v1.Container.start_time:type_name -> google.protobuf.Timestamp
+	56, // 14: canopy.v1.Container.finish_time:type_name -> google.protobuf.Timestamp
 	14, // 15: canopy.v1.Container.depends_on:type_name -> canopy.v1.Dependency
 	2,  // 16: canopy.v1.RestartPolicy.mode:type_name -> canopy.v1.RestartPolicy.Mode
-	57, // 17: canopy.v1.Healthcheck.interval:type_name -> google.protobuf.Duration
-	57, // 18: canopy.v1.Healthcheck.timeout:type_name -> google.protobuf.Duration
-	57, // 19: canopy.v1.Healthcheck.start_period:type_name -> google.protobuf.Duration
+	58, // 17: canopy.v1.Healthcheck.interval:type_name -> google.protobuf.Duration
+	58, // 18: canopy.v1.Healthcheck.timeout:type_name -> google.protobuf.Duration
+	58, // 19: canopy.v1.Healthcheck.start_period:type_name -> google.protobuf.Duration
 	11, // 20: canopy.v1.ReadyProbe.command:type_name -> canopy.v1.ExecCommand
-	57, // 21: canopy.v1.ReadyProbe.interval:type_name -> google.protobuf.Duration
-	57, // 22: canopy.v1.ReadyProbe.timeout:type_name -> google.protobuf.Duration
+	58, // 21: canopy.v1.ReadyProbe.interval:type_name -> google.protobuf.Duration
+	58, // 22: canopy.v1.ReadyProbe.timeout:type_name -> google.protobuf.Duration
 	3,  // 23: canopy.v1.Dependency.condition:type_name -> canopy.v1.Dependency.Condition
-	53, // 24: canopy.v1.CreateContainerRequest.location:type_name -> canopy.v1.Location
+	54, // 24: canopy.v1.CreateContainerRequest.location:type_name -> canopy.v1.Location
 	48, // 25: canopy.v1.CreateContainerRequest.env:type_name -> canopy.v1.CreateContainerRequest.EnvEntry
 	49, // 26: canopy.v1.CreateContainerRequest.labels:type_name -> canopy.v1.CreateContainerRequest.LabelsEntry
 	8,  // 27: canopy.v1.CreateContainerRequest.restart_policy:type_name -> canopy.v1.RestartPolicy
@@ -4075,78 +4105,79 @@ var file_canopy_v1_container_proto_depIdxs = []int32{
 	13, // 30: canopy.v1.CreateContainerRequest.mounts:type_name -> canopy.v1.ContainerMount
 	14, // 31: canopy.v1.CreateContainerRequest.depends_on:type_name -> canopy.v1.Dependency
 	10, // 32: canopy.v1.CreateContainerRequest.ready_probe:type_name -> canopy.v1.ReadyProbe
-	53, // 33: canopy.v1.ListContainersRequest.location:type_name -> canopy.v1.Location
-	0,  // 34: canopy.v1.ListContainersRequest.state:type_name -> canopy.v1.Container.State
-	50, // 35: canopy.v1.ListContainersRequest.labels:type_name -> canopy.v1.ListContainersRequest.LabelsEntry
-	7,  // 36: canopy.v1.ListContainersResponse.containers:type_name -> canopy.v1.Container
-	58, // 37: canopy.v1.ListContainersResponse.cloud_errors:type_name -> canopy.v1.CloudError
-	57, // 38: canopy.v1.StopContainerRequest.timeout:type_name -> google.protobuf.Duration
-	57, // 39: canopy.v1.RestartContainerRequest.timeout:type_name -> google.protobuf.Duration
-	8,  // 40: canopy.v1.UpdateContainerRequest.restart_policy:type_name -> canopy.v1.RestartPolicy
-	4,  // 41: canopy.v1.WaitContainerRequest.condition:type_name -> canopy.v1.WaitContainerRequest.Condition
-	55, // 42: canopy.v1.ContainerLogsRequest.since:type_name -> google.protobuf.Timestamp
-	5,  // 43: canopy.v1.ContainerLogsResponse.stream:type_name -> canopy.v1.ContainerLogsResponse.Stream
-	55, // 44: canopy.v1.ContainerLogsResponse.time:type_name -> google.protobuf.Timestamp
-	51, // 45: canopy.v1.ExecStart.env:type_name -> canopy.v1.ExecStart.EnvEntry
-	32, // 46: canopy.v1.ExecStart.size:type_name -> canopy.v1.TerminalSize
-	31, // 47: canopy.v1.ExecContainerRequest.start:type_name -> canopy.v1.ExecStart
-	32, // 48: canopy.v1.ExecContainerRequest.resize:type_name -> canopy.v1.TerminalSize
-	31, // 49: canopy.v1.RunInContainerRequest.start:type_name -> canopy.v1.ExecStart
-	57, // 50: canopy.v1.StreamContainerStatsRequest.interval:type_name -> google.protobuf.Duration
-	55, // 51: canopy.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
-	42, // 52: canopy.v1.TopContainerResponse.processes:type_name -> canopy.v1.ProcessRow
-	53, // 53: canopy.v1.WatchContainersRequest.location:type_name -> canopy.v1.Location
-	52, // 54: canopy.v1.WatchContainersRequest.labels:type_name -> canopy.v1.WatchContainersRequest.LabelsEntry
-	6,  // 55: canopy.v1.WatchContainersResponse.type:type_name -> canopy.v1.WatchContainersResponse.EventType
-	7,  // 56: canopy.v1.WatchContainersResponse.container:type_name -> canopy.v1.Container
-	58, // 57: canopy.v1.WatchContainersResponse.cloud_error:type_name -> canopy.v1.CloudError
-	15, // 58: canopy.v1.ContainerService.CreateContainer:input_type -> canopy.v1.CreateContainerRequest
-	16, // 59: canopy.v1.ContainerService.GetContainer:input_type -> canopy.v1.GetContainerRequest
-	17, // 60: canopy.v1.ContainerService.ListContainers:input_type -> canopy.v1.ListContainersRequest
-	19, // 61: canopy.v1.ContainerService.DeleteContainer:input_type -> canopy.v1.DeleteContainerRequest
-	20, // 62: canopy.v1.ContainerService.StartContainer:input_type -> canopy.v1.StartContainerRequest
-	21, // 63: canopy.v1.ContainerService.StopContainer:input_type -> canopy.v1.StopContainerRequest
-	22, // 64: canopy.v1.ContainerService.RestartContainer:input_type -> canopy.v1.RestartContainerRequest
-	23, // 65: canopy.v1.ContainerService.PauseContainer:input_type -> canopy.v1.PauseContainerRequest
-	24, // 66: canopy.v1.ContainerService.UnpauseContainer:input_type -> canopy.v1.UnpauseContainerRequest
-	25, // 67: canopy.v1.ContainerService.KillContainer:input_type -> canopy.v1.KillContainerRequest
-	26, // 68: canopy.v1.ContainerService.RenameContainer:input_type -> canopy.v1.RenameContainerRequest
-	27, // 69: canopy.v1.ContainerService.UpdateContainer:input_type -> canopy.v1.UpdateContainerRequest
-	28, // 70: canopy.v1.ContainerService.WaitContainer:input_type -> canopy.v1.WaitContainerRequest
-	29, // 71: canopy.v1.ContainerService.ContainerLogs:input_type -> canopy.v1.ContainerLogsRequest
-	33, // 72: canopy.v1.ContainerService.ExecContainer:input_type -> canopy.v1.ExecContainerRequest
-	35, // 73: canopy.v1.ContainerService.RunInContainer:input_type -> canopy.v1.RunInContainerRequest
-	37, // 74: canopy.v1.ContainerService.GetContainerStats:input_type -> canopy.v1.GetContainerStatsRequest
-	38, // 75: canopy.v1.ContainerService.StreamContainerStats:input_type -> canopy.v1.StreamContainerStatsRequest
-	40, // 76: canopy.v1.ContainerService.TopContainer:input_type -> canopy.v1.TopContainerRequest
-	43, // 77: canopy.v1.ContainerService.CommitContainer:input_type -> canopy.v1.CommitContainerRequest
-	44, // 78: canopy.v1.ContainerService.WatchContainers:input_type -> canopy.v1.WatchContainersRequest
-	59, // 79: canopy.v1.ContainerService.CreateContainer:output_type -> canopy.v1.Operation
-	7,  // 80: canopy.v1.ContainerService.GetContainer:output_type -> canopy.v1.Container
-	18, // 81: canopy.v1.ContainerService.ListContainers:output_type -> canopy.v1.ListContainersResponse
-	7,  // 82: canopy.v1.ContainerService.DeleteContainer:output_type -> canopy.v1.Container
-	7,  // 83: canopy.v1.ContainerService.StartContainer:output_type -> canopy.v1.Container
-	7,  // 84: canopy.v1.ContainerService.StopContainer:output_type -> canopy.v1.Container
-	7,  // 85: canopy.v1.ContainerService.RestartContainer:output_type -> canopy.v1.Container
-	7,  // 86: canopy.v1.ContainerService.PauseContainer:output_type -> canopy.v1.Container
-	7,  // 87: canopy.v1.ContainerService.UnpauseContainer:output_type -> canopy.v1.Container
-	7,  // 88: canopy.v1.ContainerService.KillContainer:output_type -> canopy.v1.Container
-	7,  // 89: canopy.v1.ContainerService.RenameContainer:output_type -> canopy.v1.Container
-	7,  // 90: canopy.v1.ContainerService.UpdateContainer:output_type -> canopy.v1.Container
-	7,  // 91: canopy.v1.ContainerService.WaitContainer:output_type -> canopy.v1.Container
-	30, // 92: canopy.v1.ContainerService.ContainerLogs:output_type -> canopy.v1.ContainerLogsResponse
-	34, // 93: canopy.v1.ContainerService.ExecContainer:output_type -> canopy.v1.ExecContainerResponse
-	36, // 94: canopy.v1.ContainerService.RunInContainer:output_type -> canopy.v1.RunInContainerResponse
-	39, // 95: canopy.v1.ContainerService.GetContainerStats:output_type -> canopy.v1.ContainerStats
-	39, // 96: canopy.v1.ContainerService.StreamContainerStats:output_type -> canopy.v1.ContainerStats
-	41, // 97: canopy.v1.ContainerService.TopContainer:output_type -> canopy.v1.TopContainerResponse
-	60, // 98: canopy.v1.ContainerService.CommitContainer:output_type -> canopy.v1.Image
-	45, // 99: canopy.v1.ContainerService.WatchContainers:output_type -> canopy.v1.WatchContainersResponse
-	79, // [79:100] is the sub-list for method output_type
-	58, // [58:79] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	50, // 33: canopy.v1.CreateContainerRequest.host_labels:type_name -> canopy.v1.CreateContainerRequest.HostLabelsEntry
+	54, // 34: canopy.v1.ListContainersRequest.location:type_name -> canopy.v1.Location
+	0,  // 35: canopy.v1.ListContainersRequest.state:type_name -> canopy.v1.Container.State
+	51, // 36: canopy.v1.ListContainersRequest.labels:type_name -> canopy.v1.ListContainersRequest.LabelsEntry
+	7,  // 37: canopy.v1.ListContainersResponse.containers:type_name -> canopy.v1.Container
+	59, // 38: canopy.v1.ListContainersResponse.cloud_errors:type_name -> canopy.v1.CloudError
+	58, // 39: canopy.v1.StopContainerRequest.timeout:type_name -> google.protobuf.Duration
+	58, // 40: canopy.v1.RestartContainerRequest.timeout:type_name -> google.protobuf.Duration
+	8,  // 41: canopy.v1.UpdateContainerRequest.restart_policy:type_name -> canopy.v1.RestartPolicy
+	4,  // 42: canopy.v1.WaitContainerRequest.condition:type_name -> canopy.v1.WaitContainerRequest.Condition
+	56, // 43: canopy.v1.ContainerLogsRequest.since:type_name -> google.protobuf.Timestamp
+	5,  // 44: canopy.v1.ContainerLogsResponse.stream:type_name -> canopy.v1.ContainerLogsResponse.Stream
+	56, // 45: canopy.v1.ContainerLogsResponse.time:type_name -> google.protobuf.Timestamp
+	52, // 46: canopy.v1.ExecStart.env:type_name -> canopy.v1.ExecStart.EnvEntry
+	32, // 47: canopy.v1.ExecStart.size:type_name -> canopy.v1.TerminalSize
+	31, // 48: canopy.v1.ExecContainerRequest.start:type_name -> canopy.v1.ExecStart
+	32, // 49: canopy.v1.ExecContainerRequest.resize:type_name -> canopy.v1.TerminalSize
+	31, // 50: canopy.v1.RunInContainerRequest.start:type_name -> canopy.v1.ExecStart
+	58, // 51: canopy.v1.StreamContainerStatsRequest.interval:type_name -> google.protobuf.Duration
+	56, // 52: canopy.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
+	42, // 53: canopy.v1.TopContainerResponse.processes:type_name -> canopy.v1.ProcessRow
+	54, // 54: canopy.v1.WatchContainersRequest.location:type_name -> canopy.v1.Location
+	53, // 55: canopy.v1.WatchContainersRequest.labels:type_name -> canopy.v1.WatchContainersRequest.LabelsEntry
+	6,  // 56: canopy.v1.WatchContainersResponse.type:type_name -> canopy.v1.WatchContainersResponse.EventType
+	7,  // 57: canopy.v1.WatchContainersResponse.container:type_name -> canopy.v1.Container
+	59, // 58: canopy.v1.WatchContainersResponse.cloud_error:type_name -> canopy.v1.CloudError
+	15, // 59: canopy.v1.ContainerService.CreateContainer:input_type -> canopy.v1.CreateContainerRequest
+	16, // 60: canopy.v1.ContainerService.GetContainer:input_type -> canopy.v1.GetContainerRequest
+	17, // 61: canopy.v1.ContainerService.ListContainers:input_type -> canopy.v1.ListContainersRequest
+	19, // 62: canopy.v1.ContainerService.DeleteContainer:input_type -> canopy.v1.DeleteContainerRequest
+	20, // 63: canopy.v1.ContainerService.StartContainer:input_type -> canopy.v1.StartContainerRequest
+	21, // 64: canopy.v1.ContainerService.StopContainer:input_type -> canopy.v1.StopContainerRequest
+	22, // 65: canopy.v1.ContainerService.RestartContainer:input_type -> canopy.v1.RestartContainerRequest
+	23, // 66: canopy.v1.ContainerService.PauseContainer:input_type -> canopy.v1.PauseContainerRequest
+	24, // 67: canopy.v1.ContainerService.UnpauseContainer:input_type -> canopy.v1.UnpauseContainerRequest
+	25, // 68: canopy.v1.ContainerService.KillContainer:input_type -> canopy.v1.KillContainerRequest
+	26, // 69: canopy.v1.ContainerService.RenameContainer:input_type -> canopy.v1.RenameContainerRequest
+	27, // 70: canopy.v1.ContainerService.UpdateContainer:input_type -> canopy.v1.UpdateContainerRequest
+	28, // 71: canopy.v1.ContainerService.WaitContainer:input_type -> canopy.v1.WaitContainerRequest
+	29, // 72: canopy.v1.ContainerService.ContainerLogs:input_type -> canopy.v1.ContainerLogsRequest
+	33, // 73: canopy.v1.ContainerService.ExecContainer:input_type -> canopy.v1.ExecContainerRequest
+	35, // 74: canopy.v1.ContainerService.RunInContainer:input_type -> canopy.v1.RunInContainerRequest
+	37, // 75: canopy.v1.ContainerService.GetContainerStats:input_type -> canopy.v1.GetContainerStatsRequest
+	38, // 76: canopy.v1.ContainerService.StreamContainerStats:input_type -> canopy.v1.StreamContainerStatsRequest
+	40, // 77: canopy.v1.ContainerService.TopContainer:input_type -> canopy.v1.TopContainerRequest
+	43, // 78: canopy.v1.ContainerService.CommitContainer:input_type -> canopy.v1.CommitContainerRequest
+	44, // 79: canopy.v1.ContainerService.WatchContainers:input_type -> canopy.v1.WatchContainersRequest
+	60, // 80: canopy.v1.ContainerService.CreateContainer:output_type -> canopy.v1.Operation
+	7,  // 81: canopy.v1.ContainerService.GetContainer:output_type -> canopy.v1.Container
+	18, // 82: canopy.v1.ContainerService.ListContainers:output_type -> canopy.v1.ListContainersResponse
+	7,  // 83: canopy.v1.ContainerService.DeleteContainer:output_type -> canopy.v1.Container
+	7,  // 84: canopy.v1.ContainerService.StartContainer:output_type -> canopy.v1.Container
+	7,  // 85: canopy.v1.ContainerService.StopContainer:output_type -> canopy.v1.Container
+	7,  // 86: canopy.v1.ContainerService.RestartContainer:output_type -> canopy.v1.Container
+	7,  // 87: canopy.v1.ContainerService.PauseContainer:output_type -> canopy.v1.Container
+	7,  // 88: canopy.v1.ContainerService.UnpauseContainer:output_type -> canopy.v1.Container
+	7,  // 89: canopy.v1.ContainerService.KillContainer:output_type -> canopy.v1.Container
+	7,  // 90: canopy.v1.ContainerService.RenameContainer:output_type -> canopy.v1.Container
+	7,  // 91: canopy.v1.ContainerService.UpdateContainer:output_type -> canopy.v1.Container
+	7,  // 92: canopy.v1.ContainerService.WaitContainer:output_type -> canopy.v1.Container
+	30, // 93: canopy.v1.ContainerService.ContainerLogs:output_type -> canopy.v1.ContainerLogsResponse
+	34, // 94: canopy.v1.ContainerService.ExecContainer:output_type -> canopy.v1.ExecContainerResponse
+	36, // 95: canopy.v1.ContainerService.RunInContainer:output_type -> canopy.v1.RunInContainerResponse
+	39, // 96: canopy.v1.ContainerService.GetContainerStats:output_type -> canopy.v1.ContainerStats
+	39, // 97: canopy.v1.ContainerService.StreamContainerStats:output_type -> canopy.v1.ContainerStats
+	41, // 98: canopy.v1.ContainerService.TopContainer:output_type -> canopy.v1.TopContainerResponse
+	61, // 99: canopy.v1.ContainerService.CommitContainer:output_type -> canopy.v1.Image
+	45, // 100: canopy.v1.ContainerService.WatchContainers:output_type -> canopy.v1.WatchContainersResponse
+	80, // [80:101] is the sub-list for method output_type
+	59, // [59:80] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_container_proto_init() }
@@ -4179,7 +4210,7 @@ func file_canopy_v1_container_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_container_proto_rawDesc), len(file_canopy_v1_container_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   46,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,301 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ReplicateImageRequest names an image and the clouds it should be in.
+type ReplicateImageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The image: canopy id or name (required).
+	Image string `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	// The target clouds by name (required; the image's own cloud and clouds
+	// it is placed in already are done at once).
+	Clouds []string `protobuf:"bytes,2,rep,name=clouds,proto3" json:"clouds,omitempty"`
+	// Idempotency key (AIP-155).
+	RequestId string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Wait (bounded by the call's deadline) until the operation is done.
+	Wait          bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicateImageRequest) Reset() {
+	*x = ReplicateImageRequest{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicateImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicateImageRequest) ProtoMessage() {}
+
+func (x *ReplicateImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicateImageRequest.ProtoReflect.Descriptor instead.
+func (*ReplicateImageRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ReplicateImageRequest) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *ReplicateImageRequest) GetClouds() []string {
+	if x != nil {
+		return x.Clouds
+	}
+	return nil
+}
+
+func (x *ReplicateImageRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ReplicateImageRequest) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
+}
+
+// ImagePlacement is an image's realization in one cloud.
+type ImagePlacement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cloud.
+	Cloud string `protobuf:"bytes,1,opt,name=cloud,proto3" json:"cloud,omitempty"`
+	// The canopy id of the image there (the origin image's own id in its
+	// cloud).
+	ImageId string `protobuf:"bytes,2,opt,name=image_id,json=imageId,proto3" json:"image_id,omitempty"`
+	// The cloud's own id.
+	NativeId string `protobuf:"bytes,3,opt,name=native_id,json=nativeId,proto3" json:"native_id,omitempty"`
+	// The disk format it has there (raw, qcow2, vmdk, vhd, vhdx).
+	DiskFormat string `protobuf:"bytes,4,opt,name=disk_format,json=diskFormat,proto3" json:"disk_format,omitempty"`
+	// Hex sha256 of the bytes the cloud holds (after conversion).
+	Sha256 string `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// Their size in bytes.
+	SizeBytes int64 `protobuf:"varint,6,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Whether this is where the image was uploaded (not a replica).
+	Origin bool `protobuf:"varint,7,opt,name=origin,proto3" json:"origin,omitempty"`
+	// Bytes canopy moved to make it: 0 when the cloud already held an
+	// image with the same content.
+	BytesMoved    int64 `protobuf:"varint,8,opt,name=bytes_moved,json=bytesMoved,proto3" json:"bytes_moved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImagePlacement) Reset() {
+	*x = ImagePlacement{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImagePlacement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImagePlacement) ProtoMessage() {}
+
+func (x *ImagePlacement) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImagePlacement.ProtoReflect.Descriptor instead.
+func (*ImagePlacement) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ImagePlacement) GetCloud() string {
+	if x != nil {
+		return x.Cloud
+	}
+	return ""
+}
+
+func (x *ImagePlacement) GetImageId() string {
+	if x != nil {
+		return x.ImageId
+	}
+	return ""
+}
+
+func (x *ImagePlacement) GetNativeId() string {
+	if x != nil {
+		return x.NativeId
+	}
+	return ""
+}
+
+func (x *ImagePlacement) GetDiskFormat() string {
+	if x != nil {
+		return x.DiskFormat
+	}
+	return ""
+}
+
+func (x *ImagePlacement) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *ImagePlacement) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *ImagePlacement) GetOrigin() bool {
+	if x != nil {
+		return x.Origin
+	}
+	return false
+}
+
+func (x *ImagePlacement) GetBytesMoved() int64 {
+	if x != nil {
+		return x.BytesMoved
+	}
+	return 0
+}
+
+// ListImagePlacementsRequest names an image.
+type ListImagePlacementsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its canopy id (the origin's or any replica's), or its name.
+	Image         string `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListImagePlacementsRequest) Reset() {
+	*x = ListImagePlacementsRequest{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListImagePlacementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListImagePlacementsRequest) ProtoMessage() {}
+
+func (x *ListImagePlacementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListImagePlacementsRequest.ProtoReflect.Descriptor instead.
+func (*ListImagePlacementsRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ListImagePlacementsRequest) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+// ListImagePlacementsResponse is every placement of one image.
+type ListImagePlacementsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The canopy id of the image the replicas were made from.
+	OriginId string `protobuf:"bytes,1,opt,name=origin_id,json=originId,proto3" json:"origin_id,omitempty"`
+	// Hex sha256 of the origin's bytes, once canopy has read them.
+	Sha256 string `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// By cloud name.
+	Placements    []*ImagePlacement `protobuf:"bytes,3,rep,name=placements,proto3" json:"placements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListImagePlacementsResponse) Reset() {
+	*x = ListImagePlacementsResponse{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListImagePlacementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListImagePlacementsResponse) ProtoMessage() {}
+
+func (x *ListImagePlacementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListImagePlacementsResponse.ProtoReflect.Descriptor instead.
+func (*ListImagePlacementsResponse) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListImagePlacementsResponse) GetOriginId() string {
+	if x != nil {
+		return x.OriginId
+	}
+	return ""
+}
+
+func (x *ListImagePlacementsResponse) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *ListImagePlacementsResponse) GetPlacements() []*ImagePlacement {
+	if x != nil {
+		return x.Placements
+	}
+	return nil
+}
+
 // ImageUploadHeader is the first message of an image upload.
 type ImageUploadHeader struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -50,13 +345,17 @@ type ImageUploadHeader struct {
 	Visibility Visibility `protobuf:"varint,11,opt,name=visibility,proto3,enum=canopy.v1.Visibility" json:"visibility,omitempty"`
 	// With visibility SHARED, the projects it is shared with.
 	SharedProjects []string `protobuf:"bytes,12,rep,name=shared_projects,json=sharedProjects,proto3" json:"shared_projects,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Clouds to replicate the image to once it is uploaded (as
+	// ReplicateImage does); the Operation that does it is then the image's
+	// `operation`.
+	Placements    []string `protobuf:"bytes,13,rep,name=placements,proto3" json:"placements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ImageUploadHeader) Reset() {
 	*x = ImageUploadHeader{}
-	mi := &file_canopy_v1_image_transfer_proto_msgTypes[0]
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -68,7 +367,7 @@ func (x *ImageUploadHeader) String() string {
 func (*ImageUploadHeader) ProtoMessage() {}
 
 func (x *ImageUploadHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_image_transfer_proto_msgTypes[0]
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -81,7 +380,7 @@ func (x *ImageUploadHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageUploadHeader.ProtoReflect.Descriptor instead.
 func (*ImageUploadHeader) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{0}
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ImageUploadHeader) GetName() string {
@@ -168,6 +467,13 @@ func (x *ImageUploadHeader) GetSharedProjects() []string {
 	return nil
 }
 
+func (x *ImageUploadHeader) GetPlacements() []string {
+	if x != nil {
+		return x.Placements
+	}
+	return nil
+}
+
 // UploadImageRequest is one message of an image upload stream.
 type UploadImageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -186,7 +492,7 @@ type UploadImageRequest struct {
 
 func (x *UploadImageRequest) Reset() {
 	*x = UploadImageRequest{}
-	mi := &file_canopy_v1_image_transfer_proto_msgTypes[1]
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -198,7 +504,7 @@ func (x *UploadImageRequest) String() string {
 func (*UploadImageRequest) ProtoMessage() {}
 
 func (x *UploadImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_image_transfer_proto_msgTypes[1]
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -211,7 +517,7 @@ func (x *UploadImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadImageRequest.ProtoReflect.Descriptor instead.
 func (*UploadImageRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{1}
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UploadImageRequest) GetData() isUploadImageRequest_Data {
@@ -275,7 +581,7 @@ type DownloadImageRequest struct {
 
 func (x *DownloadImageRequest) Reset() {
 	*x = DownloadImageRequest{}
-	mi := &file_canopy_v1_image_transfer_proto_msgTypes[2]
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -287,7 +593,7 @@ func (x *DownloadImageRequest) String() string {
 func (*DownloadImageRequest) ProtoMessage() {}
 
 func (x *DownloadImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_image_transfer_proto_msgTypes[2]
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -300,7 +606,7 @@ func (x *DownloadImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadImageRequest.ProtoReflect.Descriptor instead.
 func (*DownloadImageRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{2}
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *DownloadImageRequest) GetId() string {
@@ -327,7 +633,7 @@ type DownloadImageResponse struct {
 
 func (x *DownloadImageResponse) Reset() {
 	*x = DownloadImageResponse{}
-	mi := &file_canopy_v1_image_transfer_proto_msgTypes[3]
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +645,7 @@ func (x *DownloadImageResponse) String() string {
 func (*DownloadImageResponse) ProtoMessage() {}
 
 func (x *DownloadImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_image_transfer_proto_msgTypes[3]
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +658,7 @@ func (x *DownloadImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DownloadImageResponse.ProtoReflect.Descriptor instead.
 func (*DownloadImageResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{3}
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DownloadImageResponse) GetData() isDownloadImageResponse_Data {
@@ -414,11 +720,484 @@ func (*DownloadImageResponse_Chunk) isDownloadImageResponse_Data() {}
 
 func (*DownloadImageResponse_Sha256) isDownloadImageResponse_Data() {}
 
+// RenderImageHeader is the first message of a render.
+type RenderImageHeader struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The manifest, YAML or JSON (required): name, arch, os, boot {kernel,
+	// initrd, cmdline} or bootloader, size, templates, inputs, persistent,
+	// volatile, container, outputs [{format, clouds}].
+	Manifest string `protobuf:"bytes,1,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	// Render-time inputs by name (declared in the manifest's inputs).
+	Inputs map[string]string `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The clouds every output goes to, replacing the manifest's outputs'
+	// clouds when given.
+	Clouds []string `protobuf:"bytes,3,rep,name=clouds,proto3" json:"clouds,omitempty"`
+	// Where the tarball is when it is not streamed: an http(s) URL, fetched
+	// by canopyd (through the configured mirror map), ...
+	TarballUrl string `protobuf:"bytes,4,opt,name=tarball_url,json=tarballUrl,proto3" json:"tarball_url,omitempty"`
+	// ... or a canopy object, "bucket/key".
+	TarballObject string `protobuf:"bytes,5,opt,name=tarball_object,json=tarballObject,proto3" json:"tarball_object,omitempty"`
+	// Hex sha256 of the tarball: checked against the bytes; with none sent,
+	// the cached tarball with this digest.
+	TarballSha256 string `protobuf:"bytes,6,opt,name=tarball_sha256,json=tarballSha256,proto3" json:"tarball_sha256,omitempty"`
+	// Idempotency key (AIP-155): a retry with the same key and request
+	// answers with the same operation.
+	RequestId string `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Labels put on every uploaded image.
+	Labels map[string]string `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Wait (bounded by the call's deadline) until the operation has ended.
+	Wait          bool `protobuf:"varint,9,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderImageHeader) Reset() {
+	*x = RenderImageHeader{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderImageHeader) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderImageHeader) ProtoMessage() {}
+
+func (x *RenderImageHeader) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderImageHeader.ProtoReflect.Descriptor instead.
+func (*RenderImageHeader) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RenderImageHeader) GetManifest() string {
+	if x != nil {
+		return x.Manifest
+	}
+	return ""
+}
+
+func (x *RenderImageHeader) GetInputs() map[string]string {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *RenderImageHeader) GetClouds() []string {
+	if x != nil {
+		return x.Clouds
+	}
+	return nil
+}
+
+func (x *RenderImageHeader) GetTarballUrl() string {
+	if x != nil {
+		return x.TarballUrl
+	}
+	return ""
+}
+
+func (x *RenderImageHeader) GetTarballObject() string {
+	if x != nil {
+		return x.TarballObject
+	}
+	return ""
+}
+
+func (x *RenderImageHeader) GetTarballSha256() string {
+	if x != nil {
+		return x.TarballSha256
+	}
+	return ""
+}
+
+func (x *RenderImageHeader) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RenderImageHeader) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *RenderImageHeader) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
+}
+
+// RenderImageRequest is one message of a render stream.
+type RenderImageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The header first, then the tarball's bytes.
+	//
+	// Types that are valid to be assigned to Data:
+	//
+	//	*RenderImageRequest_Header
+	//	*RenderImageRequest_Chunk
+	Data          isRenderImageRequest_Data `protobuf_oneof:"data"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderImageRequest) Reset() {
+	*x = RenderImageRequest{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderImageRequest) ProtoMessage() {}
+
+func (x *RenderImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderImageRequest.ProtoReflect.Descriptor instead.
+func (*RenderImageRequest) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RenderImageRequest) GetData() isRenderImageRequest_Data {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *RenderImageRequest) GetHeader() *RenderImageHeader {
+	if x != nil {
+		if x, ok := x.Data.(*RenderImageRequest_Header); ok {
+			return x.Header
+		}
+	}
+	return nil
+}
+
+func (x *RenderImageRequest) GetChunk() []byte {
+	if x != nil {
+		if x, ok := x.Data.(*RenderImageRequest_Chunk); ok {
+			return x.Chunk
+		}
+	}
+	return nil
+}
+
+type isRenderImageRequest_Data interface {
+	isRenderImageRequest_Data()
+}
+
+type RenderImageRequest_Header struct {
+	// The first message.
+	Header *RenderImageHeader `protobuf:"bytes,1,opt,name=header,proto3,oneof"`
+}
+
+type RenderImageRequest_Chunk struct {
+	// The next bytes of the tarball.
+	Chunk []byte `protobuf:"bytes,2,opt,name=chunk,proto3,oneof"`
+}
+
+func (*RenderImageRequest_Header) isRenderImageRequest_Data() {}
+
+func (*RenderImageRequest_Chunk) isRenderImageRequest_Data() {}
+
+// RenderImageResult is the response of a render operation.
+type RenderImageResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The render's content key: sha256 of tarball, manifest and inputs.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The tarball's sha256, and how many of its bytes this request sent or
+	// fetched (0 when it was cached).
+	TarballSha256     string `protobuf:"bytes,2,opt,name=tarball_sha256,json=tarballSha256,proto3" json:"tarball_sha256,omitempty"`
+	TarballBytesMoved int64  `protobuf:"varint,3,opt,name=tarball_bytes_moved,json=tarballBytesMoved,proto3" json:"tarball_bytes_moved,omitempty"`
+	// Whether the render found every output cached.
+	Cached bool `protobuf:"varint,4,opt,name=cached,proto3" json:"cached,omitempty"`
+	// One per output format.
+	Outputs       []*RenderedOutput `protobuf:"bytes,5,rep,name=outputs,proto3" json:"outputs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderImageResult) Reset() {
+	*x = RenderImageResult{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderImageResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderImageResult) ProtoMessage() {}
+
+func (x *RenderImageResult) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderImageResult.ProtoReflect.Descriptor instead.
+func (*RenderImageResult) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RenderImageResult) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *RenderImageResult) GetTarballSha256() string {
+	if x != nil {
+		return x.TarballSha256
+	}
+	return ""
+}
+
+func (x *RenderImageResult) GetTarballBytesMoved() int64 {
+	if x != nil {
+		return x.TarballBytesMoved
+	}
+	return 0
+}
+
+func (x *RenderImageResult) GetCached() bool {
+	if x != nil {
+		return x.Cached
+	}
+	return false
+}
+
+func (x *RenderImageResult) GetOutputs() []*RenderedOutput {
+	if x != nil {
+		return x.Outputs
+	}
+	return nil
+}
+
+// RenderedOutput is one rendered format and where it went.
+type RenderedOutput struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// raw, qcow2, vmdk, vhd, vhdx or oci.
+	Format string `protobuf:"bytes,1,opt,name=format,proto3" json:"format,omitempty"`
+	// Hex sha256 and size of the rendered file.
+	Sha256    string `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	SizeBytes int64  `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	// Whether it was found in the render cache.
+	Cached bool `protobuf:"varint,4,opt,name=cached,proto3" json:"cached,omitempty"`
+	// The images it became, one per target cloud.
+	Placements    []*RenderedPlacement `protobuf:"bytes,5,rep,name=placements,proto3" json:"placements,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderedOutput) Reset() {
+	*x = RenderedOutput{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderedOutput) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderedOutput) ProtoMessage() {}
+
+func (x *RenderedOutput) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderedOutput.ProtoReflect.Descriptor instead.
+func (*RenderedOutput) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RenderedOutput) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *RenderedOutput) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *RenderedOutput) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *RenderedOutput) GetCached() bool {
+	if x != nil {
+		return x.Cached
+	}
+	return false
+}
+
+func (x *RenderedOutput) GetPlacements() []*RenderedPlacement {
+	if x != nil {
+		return x.Placements
+	}
+	return nil
+}
+
+// RenderedPlacement is a rendered output in one cloud.
+type RenderedPlacement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The cloud.
+	Cloud string `protobuf:"bytes,1,opt,name=cloud,proto3" json:"cloud,omitempty"`
+	// The image there.
+	Image *Image `protobuf:"bytes,2,opt,name=image,proto3" json:"image,omitempty"`
+	// Bytes uploaded for it (0 when an image with these bytes was there).
+	BytesUploaded int64 `protobuf:"varint,3,opt,name=bytes_uploaded,json=bytesUploaded,proto3" json:"bytes_uploaded,omitempty"`
+	// Whether an earlier render's image was reused.
+	Reused        bool `protobuf:"varint,4,opt,name=reused,proto3" json:"reused,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenderedPlacement) Reset() {
+	*x = RenderedPlacement{}
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenderedPlacement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenderedPlacement) ProtoMessage() {}
+
+func (x *RenderedPlacement) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_image_transfer_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenderedPlacement.ProtoReflect.Descriptor instead.
+func (*RenderedPlacement) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_image_transfer_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RenderedPlacement) GetCloud() string {
+	if x != nil {
+		return x.Cloud
+	}
+	return ""
+}
+
+func (x *RenderedPlacement) GetImage() *Image {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+func (x *RenderedPlacement) GetBytesUploaded() int64 {
+	if x != nil {
+		return x.BytesUploaded
+	}
+	return 0
+}
+
+func (x *RenderedPlacement) GetReused() bool {
+	if x != nil {
+		return x.Reused
+	}
+	return false
+}
+
 var File_canopy_v1_image_transfer_proto protoreflect.FileDescriptor
 
 const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecanopy/v1/image_transfer.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x17canopy/v1/compute.proto\"\xa2\x04\n" +
+	"\x1ecanopy/v1/image_transfer.proto\x12\tcanopy.v1\x1a\x16canopy/v1/common.proto\x1a\x17canopy/v1/compute.proto\x1a\x19canopy/v1/operation.proto\"x\n" +
+	"\x15ReplicateImageRequest\x12\x14\n" +
+	"\x05image\x18\x01 \x01(\tR\x05image\x12\x16\n" +
+	"\x06clouds\x18\x02 \x03(\tR\x06clouds\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tR\trequestId\x12\x12\n" +
+	"\x04wait\x18\x04 \x01(\bR\x04wait\"\xef\x01\n" +
+	"\x0eImagePlacement\x12\x14\n" +
+	"\x05cloud\x18\x01 \x01(\tR\x05cloud\x12\x19\n" +
+	"\bimage_id\x18\x02 \x01(\tR\aimageId\x12\x1b\n" +
+	"\tnative_id\x18\x03 \x01(\tR\bnativeId\x12\x1f\n" +
+	"\vdisk_format\x18\x04 \x01(\tR\n" +
+	"diskFormat\x12\x16\n" +
+	"\x06sha256\x18\x05 \x01(\tR\x06sha256\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\x12\x16\n" +
+	"\x06origin\x18\a \x01(\bR\x06origin\x12\x1f\n" +
+	"\vbytes_moved\x18\b \x01(\x03R\n" +
+	"bytesMoved\"2\n" +
+	"\x1aListImagePlacementsRequest\x12\x14\n" +
+	"\x05image\x18\x01 \x01(\tR\x05image\"\x8d\x01\n" +
+	"\x1bListImagePlacementsResponse\x12\x1b\n" +
+	"\torigin_id\x18\x01 \x01(\tR\boriginId\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x129\n" +
+	"\n" +
+	"placements\x18\x03 \x03(\v2\x19.canopy.v1.ImagePlacementR\n" +
+	"placements\"\xc2\x04\n" +
 	"\x11ImageUploadHeader\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12/\n" +
 	"\blocation\x18\x02 \x01(\v2\x13.canopy.v1.LocationR\blocation\x12\x1f\n" +
@@ -437,7 +1216,10 @@ const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"\n" +
 	"visibility\x18\v \x01(\x0e2\x15.canopy.v1.VisibilityR\n" +
 	"visibility\x12'\n" +
-	"\x0fshared_projects\x18\f \x03(\tR\x0esharedProjects\x1a9\n" +
+	"\x0fshared_projects\x18\f \x03(\tR\x0esharedProjects\x12\x1e\n" +
+	"\n" +
+	"placements\x18\r \x03(\tR\n" +
+	"placements\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\r\n" +
@@ -453,10 +1235,55 @@ const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"\x05image\x18\x01 \x01(\v2\x10.canopy.v1.ImageH\x00R\x05image\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunk\x12\x18\n" +
 	"\x06sha256\x18\x03 \x01(\tH\x00R\x06sha256B\x06\n" +
-	"\x04data2\xae\x01\n" +
+	"\x04data\"\xe3\x03\n" +
+	"\x11RenderImageHeader\x12\x1a\n" +
+	"\bmanifest\x18\x01 \x01(\tR\bmanifest\x12@\n" +
+	"\x06inputs\x18\x02 \x03(\v2(.canopy.v1.RenderImageHeader.InputsEntryR\x06inputs\x12\x16\n" +
+	"\x06clouds\x18\x03 \x03(\tR\x06clouds\x12\x1f\n" +
+	"\vtarball_url\x18\x04 \x01(\tR\n" +
+	"tarballUrl\x12%\n" +
+	"\x0etarball_object\x18\x05 \x01(\tR\rtarballObject\x12%\n" +
+	"\x0etarball_sha256\x18\x06 \x01(\tR\rtarballSha256\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\a \x01(\tR\trequestId\x12@\n" +
+	"\x06labels\x18\b \x03(\v2(.canopy.v1.RenderImageHeader.LabelsEntryR\x06labels\x12\x12\n" +
+	"\x04wait\x18\t \x01(\bR\x04wait\x1a9\n" +
+	"\vInputsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"l\n" +
+	"\x12RenderImageRequest\x126\n" +
+	"\x06header\x18\x01 \x01(\v2\x1c.canopy.v1.RenderImageHeaderH\x00R\x06header\x12\x16\n" +
+	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
+	"\x04data\"\xc9\x01\n" +
+	"\x11RenderImageResult\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12%\n" +
+	"\x0etarball_sha256\x18\x02 \x01(\tR\rtarballSha256\x12.\n" +
+	"\x13tarball_bytes_moved\x18\x03 \x01(\x03R\x11tarballBytesMoved\x12\x16\n" +
+	"\x06cached\x18\x04 \x01(\bR\x06cached\x123\n" +
+	"\aoutputs\x18\x05 \x03(\v2\x19.canopy.v1.RenderedOutputR\aoutputs\"\xb5\x01\n" +
+	"\x0eRenderedOutput\x12\x16\n" +
+	"\x06format\x18\x01 \x01(\tR\x06format\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x03 \x01(\x03R\tsizeBytes\x12\x16\n" +
+	"\x06cached\x18\x04 \x01(\bR\x06cached\x12<\n" +
+	"\n" +
+	"placements\x18\x05 \x03(\v2\x1c.canopy.v1.RenderedPlacementR\n" +
+	"placements\"\x90\x01\n" +
+	"\x11RenderedPlacement\x12\x14\n" +
+	"\x05cloud\x18\x01 \x01(\tR\x05cloud\x12&\n" +
+	"\x05image\x18\x02 \x01(\v2\x10.canopy.v1.ImageR\x05image\x12%\n" +
+	"\x0ebytes_uploaded\x18\x03 \x01(\x03R\rbytesUploaded\x12\x16\n" +
+	"\x06reused\x18\x04 \x01(\bR\x06reused2\xa4\x03\n" +
 	"\x14ImageTransferService\x12@\n" +
 	"\vUploadImage\x12\x1d.canopy.v1.UploadImageRequest\x1a\x10.canopy.v1.Image(\x01\x12T\n" +
-	"\rDownloadImage\x12\x1f.canopy.v1.DownloadImageRequest\x1a .canopy.v1.DownloadImageResponse0\x01B:Z8github.com/canopy-cloud/canopy/gen/go/canopy/v1;canopyv1b\x06proto3"
+	"\rDownloadImage\x12\x1f.canopy.v1.DownloadImageRequest\x1a .canopy.v1.DownloadImageResponse0\x01\x12H\n" +
+	"\x0eReplicateImage\x12 .canopy.v1.ReplicateImageRequest\x1a\x14.canopy.v1.Operation\x12d\n" +
+	"\x13ListImagePlacements\x12%.canopy.v1.ListImagePlacementsRequest\x1a&.canopy.v1.ListImagePlacementsResponse\x12D\n" +
+	"\vRenderImage\x12\x1d.canopy.v1.RenderImageRequest\x1a\x14.canopy.v1.Operation(\x01B:Z8github.com/canopy-cloud/canopy/gen/go/canopy/v1;canopyv1b\x06proto3"
 
 var (
 	file_canopy_v1_image_transfer_proto_rawDescOnce sync.Once
@@ -470,32 +1297,57 @@ func file_canopy_v1_image_transfer_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_image_transfer_proto_rawDescData
 }
 
-var file_canopy_v1_image_transfer_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_canopy_v1_image_transfer_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_canopy_v1_image_transfer_proto_goTypes = []any{
-	(*ImageUploadHeader)(nil),     // 0: canopy.v1.ImageUploadHeader
-	(*UploadImageRequest)(nil),    // 1: canopy.v1.UploadImageRequest
-	(*DownloadImageRequest)(nil),  // 2: canopy.v1.DownloadImageRequest
-	(*DownloadImageResponse)(nil), // 3: canopy.v1.DownloadImageResponse
-	nil,                           // 4: canopy.v1.ImageUploadHeader.LabelsEntry
-	(*Location)(nil),              // 5: canopy.v1.Location
-	(Visibility)(0),               // 6: canopy.v1.Visibility
-	(*Image)(nil),                 // 7: canopy.v1.Image
+	(*ReplicateImageRequest)(nil),       // 0: canopy.v1.ReplicateImageRequest
+	(*ImagePlacement)(nil),              // 1: canopy.v1.ImagePlacement
+	(*ListImagePlacementsRequest)(nil),  // 2: canopy.v1.ListImagePlacementsRequest
+	(*ListImagePlacementsResponse)(nil), // 3: canopy.v1.ListImagePlacementsResponse
+	(*ImageUploadHeader)(nil),           // 4: canopy.v1.ImageUploadHeader
+	(*UploadImageRequest)(nil),          // 5: canopy.v1.UploadImageRequest
+	(*DownloadImageRequest)(nil),        // 6: canopy.v1.DownloadImageRequest
+	(*DownloadImageResponse)(nil),       // 7: canopy.v1.DownloadImageResponse
+	(*RenderImageHeader)(nil),           // 8: canopy.v1.RenderImageHeader
+	(*RenderImageRequest)(nil),          // 9: canopy.v1.RenderImageRequest
+	(*RenderImageResult)(nil),           // 10: canopy.v1.RenderImageResult
+	(*RenderedOutput)(nil),              // 11: canopy.v1.RenderedOutput
+	(*RenderedPlacement)(nil),           // 12: canopy.v1.RenderedPlacement
+	nil,                                 // 13: canopy.v1.ImageUploadHeader.LabelsEntry
+	nil,                                 // 14: canopy.v1.RenderImageHeader.InputsEntry
+	nil,                                 // 15: canopy.v1.RenderImageHeader.LabelsEntry
+	(*Location)(nil),                    // 16: canopy.v1.Location
+	(Visibility)(0),                     // 17: canopy.v1.Visibility
+	(*Image)(nil),                       // 18: canopy.v1.Image
+	(*Operation)(nil),                   // 19: canopy.v1.Operation
 }
 var file_canopy_v1_image_transfer_proto_depIdxs = []int32{
-	5, // 0: canopy.v1.ImageUploadHeader.location:type_name -> canopy.v1.Location
-	4, // 1: canopy.v1.ImageUploadHeader.labels:type_name -> canopy.v1.ImageUploadHeader.LabelsEntry
-	6, // 2: canopy.v1.ImageUploadHeader.visibility:type_name -> canopy.v1.Visibility
-	0, // 3: canopy.v1.UploadImageRequest.header:type_name -> canopy.v1.ImageUploadHeader
-	7, // 4: canopy.v1.DownloadImageResponse.image:type_name -> canopy.v1.Image
-	1, // 5: canopy.v1.ImageTransferService.UploadImage:input_type -> canopy.v1.UploadImageRequest
-	2, // 6: canopy.v1.ImageTransferService.DownloadImage:input_type -> canopy.v1.DownloadImageRequest
-	7, // 7: canopy.v1.ImageTransferService.UploadImage:output_type -> canopy.v1.Image
-	3, // 8: canopy.v1.ImageTransferService.DownloadImage:output_type -> canopy.v1.DownloadImageResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	1,  // 0: canopy.v1.ListImagePlacementsResponse.placements:type_name -> canopy.v1.ImagePlacement
+	16, // 1: canopy.v1.ImageUploadHeader.location:type_name -> canopy.v1.Location
+	13, // 2: canopy.v1.ImageUploadHeader.labels:type_name -> canopy.v1.ImageUploadHeader.LabelsEntry
+	17, // 3: canopy.v1.ImageUploadHeader.visibility:type_name -> canopy.v1.Visibility
+	4,  // 4: canopy.v1.UploadImageRequest.header:type_name -> canopy.v1.ImageUploadHeader
+	18, // 5: canopy.v1.DownloadImageResponse.image:type_name -> canopy.v1.Image
+	14, // 6: canopy.v1.RenderImageHeader.inputs:type_name -> canopy.v1.RenderImageHeader.InputsEntry
+	15, // 7: canopy.v1.RenderImageHeader.labels:type_name -> canopy.v1.RenderImageHeader.LabelsEntry
+	8,  // 8: canopy.v1.RenderImageRequest.header:type_name -> canopy.v1.RenderImageHeader
+	11, // 9: canopy.v1.RenderImageResult.outputs:type_name -> canopy.v1.RenderedOutput
+	12, // 10: canopy.v1.RenderedOutput.placements:type_name -> canopy.v1.RenderedPlacement
+	18, // 11: canopy.v1.RenderedPlacement.image:type_name -> canopy.v1.Image
+	5,  // 12: canopy.v1.ImageTransferService.UploadImage:input_type -> canopy.v1.UploadImageRequest
+	6,  // 13: canopy.v1.ImageTransferService.DownloadImage:input_type -> canopy.v1.DownloadImageRequest
+	0,  // 14: canopy.v1.ImageTransferService.ReplicateImage:input_type -> canopy.v1.ReplicateImageRequest
+	2,  // 15: canopy.v1.ImageTransferService.ListImagePlacements:input_type -> canopy.v1.ListImagePlacementsRequest
+	9,  // 16: canopy.v1.ImageTransferService.RenderImage:input_type -> canopy.v1.RenderImageRequest
+	18, // 17: canopy.v1.ImageTransferService.UploadImage:output_type -> canopy.v1.Image
+	7,  // 18: canopy.v1.ImageTransferService.DownloadImage:output_type -> canopy.v1.DownloadImageResponse
+	19, // 19: canopy.v1.ImageTransferService.ReplicateImage:output_type -> canopy.v1.Operation
+	3,  // 20: canopy.v1.ImageTransferService.ListImagePlacements:output_type -> canopy.v1.ListImagePlacementsResponse
+	19, // 21: canopy.v1.ImageTransferService.RenderImage:output_type -> canopy.v1.Operation
+	17, // [17:22] is the sub-list for method output_type
+	12, // [12:17] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_image_transfer_proto_init() }
@@ -505,15 +1357,20 @@ func file_canopy_v1_image_transfer_proto_init() {
 	}
 	file_canopy_v1_common_proto_init()
 	file_canopy_v1_compute_proto_init()
-	file_canopy_v1_image_transfer_proto_msgTypes[0].OneofWrappers = []any{}
-	file_canopy_v1_image_transfer_proto_msgTypes[1].OneofWrappers = []any{
+	file_canopy_v1_operation_proto_init()
+	file_canopy_v1_image_transfer_proto_msgTypes[4].OneofWrappers = []any{}
+	file_canopy_v1_image_transfer_proto_msgTypes[5].OneofWrappers = []any{
 		(*UploadImageRequest_Header)(nil),
 		(*UploadImageRequest_Chunk)(nil),
 	}
-	file_canopy_v1_image_transfer_proto_msgTypes[3].OneofWrappers = []any{
+	file_canopy_v1_image_transfer_proto_msgTypes[7].OneofWrappers = []any{
 		(*DownloadImageResponse_Image)(nil),
 		(*DownloadImageResponse_Chunk)(nil),
 		(*DownloadImageResponse_Sha256)(nil),
+	}
+	file_canopy_v1_image_transfer_proto_msgTypes[9].OneofWrappers = []any{
+		(*RenderImageRequest_Header)(nil),
+		(*RenderImageRequest_Chunk)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -521,7 +1378,7 @@ func file_canopy_v1_image_transfer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_image_transfer_proto_rawDesc), len(file_canopy_v1_image_transfer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ImageTransferService_UploadImage_FullMethodName   = "/canopy.v1.ImageTransferService/UploadImage"
-	ImageTransferService_DownloadImage_FullMethodName = "/canopy.v1.ImageTransferService/DownloadImage"
+	ImageTransferService_UploadImage_FullMethodName         = "/canopy.v1.ImageTransferService/UploadImage"
+	ImageTransferService_DownloadImage_FullMethodName       = "/canopy.v1.ImageTransferService/DownloadImage"
+	ImageTransferService_ReplicateImage_FullMethodName      = "/canopy.v1.ImageTransferService/ReplicateImage"
+	ImageTransferService_ListImagePlacements_FullMethodName = "/canopy.v1.ImageTransferService/ListImagePlacements"
+	ImageTransferService_RenderImage_FullMethodName         = "/canopy.v1.ImageTransferService/RenderImage"
 )
 
 // ImageTransferServiceClient is the client API for ImageTransferService service.
@@ -39,6 +42,28 @@ type ImageTransferServiceClient interface {
 	// Downloads an image's bytes: the image first, then chunks, then the
 	// sha256 of what was sent.
 	DownloadImage(ctx context.Context, in *DownloadImageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DownloadImageResponse], error)
+	// Places an image in more clouds (AIP-151: an Operation whose response
+	// is the ListImagePlacementsResponse). One durable step per target
+	// cloud: the bytes stream from where the image is, converted with
+	// qemu-img to a disk format the target takes (its config's
+	// disk_formats), and a target that already holds an image with the same
+	// sha256 is reused with no bytes moved. metadata.stages tells each
+	// cloud's progress.
+	ReplicateImage(ctx context.Context, in *ReplicateImageRequest, opts ...grpc.CallOption) (*Operation, error)
+	// The clouds an image is realized in: its own and every replica.
+	ListImagePlacements(ctx context.Context, in *ListImagePlacementsRequest, opts ...grpc.CallOption) (*ListImagePlacementsResponse, error)
+	// Renders images from a manifest and a filesystem tarball (Cloudlets):
+	// the first message carries the header, and the tarball's bytes follow
+	// unless the header says where it is (tarball_url, tarball_object) or
+	// names by tarball_sha256 one canopyd has cached (then no bytes are
+	// sent; an uncached one is FAILED_PRECONDITION with reason
+	// TARBALL_NOT_CACHED, and the client sends the bytes). A bad manifest,
+	// input or tarball is INVALID_ARGUMENT naming the field or entry. The
+	// answer is the Operation that renders, at once (or, with wait, when it
+	// has ended): its steps are fetch, render, convert and upload, and its
+	// response a RenderImageResult. The tarball and every output are cached
+	// by content hash: the same render again moves no bytes.
+	RenderImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RenderImageRequest, Operation], error)
 }
 
 type imageTransferServiceClient struct {
@@ -81,6 +106,39 @@ func (c *imageTransferServiceClient) DownloadImage(ctx context.Context, in *Down
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageTransferService_DownloadImageClient = grpc.ServerStreamingClient[DownloadImageResponse]
 
+func (c *imageTransferServiceClient) ReplicateImage(ctx context.Context, in *ReplicateImageRequest, opts ...grpc.CallOption) (*Operation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Operation)
+	err := c.cc.Invoke(ctx, ImageTransferService_ReplicateImage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageTransferServiceClient) ListImagePlacements(ctx context.Context, in *ListImagePlacementsRequest, opts ...grpc.CallOption) (*ListImagePlacementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListImagePlacementsResponse)
+	err := c.cc.Invoke(ctx, ImageTransferService_ListImagePlacements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *imageTransferServiceClient) RenderImage(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[RenderImageRequest, Operation], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ImageTransferService_ServiceDesc.Streams[2], ImageTransferService_RenderImage_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[RenderImageRequest, Operation]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageTransferService_RenderImageClient = grpc.ClientStreamingClient[RenderImageRequest, Operation]
+
 // ImageTransferServiceServer is the server API for ImageTransferService service.
 // All implementations must embed UnimplementedImageTransferServiceServer
 // for forward compatibility.
@@ -97,6 +155,28 @@ type ImageTransferServiceServer interface {
 	// Downloads an image's bytes: the image first, then chunks, then the
 	// sha256 of what was sent.
 	DownloadImage(*DownloadImageRequest, grpc.ServerStreamingServer[DownloadImageResponse]) error
+	// Places an image in more clouds (AIP-151: an Operation whose response
+	// is the ListImagePlacementsResponse). One durable step per target
+	// cloud: the bytes stream from where the image is, converted with
+	// qemu-img to a disk format the target takes (its config's
+	// disk_formats), and a target that already holds an image with the same
+	// sha256 is reused with no bytes moved. metadata.stages tells each
+	// cloud's progress.
+	ReplicateImage(context.Context, *ReplicateImageRequest) (*Operation, error)
+	// The clouds an image is realized in: its own and every replica.
+	ListImagePlacements(context.Context, *ListImagePlacementsRequest) (*ListImagePlacementsResponse, error)
+	// Renders images from a manifest and a filesystem tarball (Cloudlets):
+	// the first message carries the header, and the tarball's bytes follow
+	// unless the header says where it is (tarball_url, tarball_object) or
+	// names by tarball_sha256 one canopyd has cached (then no bytes are
+	// sent; an uncached one is FAILED_PRECONDITION with reason
+	// TARBALL_NOT_CACHED, and the client sends the bytes). A bad manifest,
+	// input or tarball is INVALID_ARGUMENT naming the field or entry. The
+	// answer is the Operation that renders, at once (or, with wait, when it
+	// has ended): its steps are fetch, render, convert and upload, and its
+	// response a RenderImageResult. The tarball and every output are cached
+	// by content hash: the same render again moves no bytes.
+	RenderImage(grpc.ClientStreamingServer[RenderImageRequest, Operation]) error
 	mustEmbedUnimplementedImageTransferServiceServer()
 }
 
@@ -112,6 +192,15 @@ func (UnimplementedImageTransferServiceServer) UploadImage(grpc.ClientStreamingS
 }
 func (UnimplementedImageTransferServiceServer) DownloadImage(*DownloadImageRequest, grpc.ServerStreamingServer[DownloadImageResponse]) error {
 	return status.Error(codes.Unimplemented, "method DownloadImage not implemented")
+}
+func (UnimplementedImageTransferServiceServer) ReplicateImage(context.Context, *ReplicateImageRequest) (*Operation, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReplicateImage not implemented")
+}
+func (UnimplementedImageTransferServiceServer) ListImagePlacements(context.Context, *ListImagePlacementsRequest) (*ListImagePlacementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListImagePlacements not implemented")
+}
+func (UnimplementedImageTransferServiceServer) RenderImage(grpc.ClientStreamingServer[RenderImageRequest, Operation]) error {
+	return status.Error(codes.Unimplemented, "method RenderImage not implemented")
 }
 func (UnimplementedImageTransferServiceServer) mustEmbedUnimplementedImageTransferServiceServer() {}
 func (UnimplementedImageTransferServiceServer) testEmbeddedByValue()                              {}
@@ -152,13 +241,65 @@ func _ImageTransferService_DownloadImage_Handler(srv interface{}, stream grpc.Se
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ImageTransferService_DownloadImageServer = grpc.ServerStreamingServer[DownloadImageResponse]
 
+func _ImageTransferService_ReplicateImage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplicateImageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageTransferServiceServer).ReplicateImage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageTransferService_ReplicateImage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageTransferServiceServer).ReplicateImage(ctx, req.(*ReplicateImageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageTransferService_ListImagePlacements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListImagePlacementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImageTransferServiceServer).ListImagePlacements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ImageTransferService_ListImagePlacements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImageTransferServiceServer).ListImagePlacements(ctx, req.(*ListImagePlacementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ImageTransferService_RenderImage_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ImageTransferServiceServer).RenderImage(&grpc.GenericServerStream[RenderImageRequest, Operation]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ImageTransferService_RenderImageServer = grpc.ClientStreamingServer[RenderImageRequest, Operation]
+
 // ImageTransferService_ServiceDesc is the grpc.ServiceDesc for ImageTransferService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var ImageTransferService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "canopy.v1.ImageTransferService",
 	HandlerType: (*ImageTransferServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ReplicateImage",
+			Handler:    _ImageTransferService_ReplicateImage_Handler,
+		},
+		{
+			MethodName: "ListImagePlacements",
+			Handler:    _ImageTransferService_ListImagePlacements_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "UploadImage",
@@ -169,6 +310,11 @@ var ImageTransferService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "DownloadImage",
 			Handler:       _ImageTransferService_DownloadImage_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "RenderImage",
+			Handler:       _ImageTransferService_RenderImage_Handler,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "canopy/v1/image_transfer.proto",

@@ -131,7 +131,8 @@ type Operation_Error struct {
 
 type Operation_Response struct {
 	// The resource as the operation left it: a Volume, Snapshot or Backup
-	// (a deleted one with status DELETED).
+	// (a deleted one with status DELETED); for image.replicate, the
+	// image's ListImagePlacementsResponse.
 	Response *anypb.Any `protobuf:"bytes,5,opt,name=response,proto3,oneof"`
 }
 
@@ -144,7 +145,7 @@ type OperationMetadata struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What it does: "volume.create", "volume.delete", "volume.extend",
 	// "volume.attach", "volume.detach", "snapshot.create", "snapshot.delete",
-	// "backup.create", "backup.delete", "backup.restore".
+	// "backup.create", "backup.delete", "backup.restore", "image.replicate".
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// The canopy id of the resource it acts on (for a create or a restore:
 	// the id the new resource has, allocated before the cloud is asked).
@@ -172,7 +173,10 @@ type OperationMetadata struct {
 	// a crash made a second one where the cloud's look-up could not yet see
 	// the first). They are never listed; canopy deletes them unless the
 	// config says `duplicates: report`.
-	Duplicates    []*Duplicate `protobuf:"bytes,12,rep,name=duplicates,proto3" json:"duplicates,omitempty"`
+	Duplicates []*Duplicate `protobuf:"bytes,12,rep,name=duplicates,proto3" json:"duplicates,omitempty"`
+	// The stages of an operation that does several things side by side or
+	// in a row (image replication: one stage per target cloud), in order.
+	Stages        []*OperationStage `protobuf:"bytes,13,rep,name=stages,proto3" json:"stages,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -291,6 +295,96 @@ func (x *OperationMetadata) GetDuplicates() []*Duplicate {
 	return nil
 }
 
+func (x *OperationMetadata) GetStages() []*OperationStage {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+// OperationStage is how far one stage of an operation got.
+type OperationStage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its name, e.g. "replicate:aws".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// "pending", "reading", "converting", "uploading", "done", "reused",
+	// "failed".
+	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// Bytes done so far.
+	BytesDone int64 `protobuf:"varint,3,opt,name=bytes_done,json=bytesDone,proto3" json:"bytes_done,omitempty"`
+	// The total, when known (0: unknown).
+	BytesTotal int64 `protobuf:"varint,4,opt,name=bytes_total,json=bytesTotal,proto3" json:"bytes_total,omitempty"`
+	// A word on what it did (e.g. "qcow2 -> raw", "reused ami-…").
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OperationStage) Reset() {
+	*x = OperationStage{}
+	mi := &file_canopy_v1_operation_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OperationStage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OperationStage) ProtoMessage() {}
+
+func (x *OperationStage) ProtoReflect() protoreflect.Message {
+	mi := &file_canopy_v1_operation_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OperationStage.ProtoReflect.Descriptor instead.
+func (*OperationStage) Descriptor() ([]byte, []int) {
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *OperationStage) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OperationStage) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *OperationStage) GetBytesDone() int64 {
+	if x != nil {
+		return x.BytesDone
+	}
+	return 0
+}
+
+func (x *OperationStage) GetBytesTotal() int64 {
+	if x != nil {
+		return x.BytesTotal
+	}
+	return 0
+}
+
+func (x *OperationStage) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 // Duplicate is one crash duplicate and what canopy did with it.
 type Duplicate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -304,7 +398,7 @@ type Duplicate struct {
 
 func (x *Duplicate) Reset() {
 	*x = Duplicate{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[2]
+	mi := &file_canopy_v1_operation_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -316,7 +410,7 @@ func (x *Duplicate) String() string {
 func (*Duplicate) ProtoMessage() {}
 
 func (x *Duplicate) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[2]
+	mi := &file_canopy_v1_operation_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -329,7 +423,7 @@ func (x *Duplicate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Duplicate.ProtoReflect.Descriptor instead.
 func (*Duplicate) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{2}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Duplicate) GetNativeId() string {
@@ -364,7 +458,7 @@ type OperationError struct {
 
 func (x *OperationError) Reset() {
 	*x = OperationError{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[3]
+	mi := &file_canopy_v1_operation_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +470,7 @@ func (x *OperationError) String() string {
 func (*OperationError) ProtoMessage() {}
 
 func (x *OperationError) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[3]
+	mi := &file_canopy_v1_operation_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +483,7 @@ func (x *OperationError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperationError.ProtoReflect.Descriptor instead.
 func (*OperationError) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{3}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *OperationError) GetCode() int32 {
@@ -431,7 +525,7 @@ type GetOperationRequest struct {
 
 func (x *GetOperationRequest) Reset() {
 	*x = GetOperationRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[4]
+	mi := &file_canopy_v1_operation_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +537,7 @@ func (x *GetOperationRequest) String() string {
 func (*GetOperationRequest) ProtoMessage() {}
 
 func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[4]
+	mi := &file_canopy_v1_operation_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +550,7 @@ func (x *GetOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOperationRequest.ProtoReflect.Descriptor instead.
 func (*GetOperationRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{4}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetOperationRequest) GetId() string {
@@ -485,7 +579,7 @@ type ListOperationsRequest struct {
 
 func (x *ListOperationsRequest) Reset() {
 	*x = ListOperationsRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[5]
+	mi := &file_canopy_v1_operation_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -497,7 +591,7 @@ func (x *ListOperationsRequest) String() string {
 func (*ListOperationsRequest) ProtoMessage() {}
 
 func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[5]
+	mi := &file_canopy_v1_operation_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -510,7 +604,7 @@ func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
 func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{5}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListOperationsRequest) GetPageSize() int32 {
@@ -561,7 +655,7 @@ type ListOperationsResponse struct {
 
 func (x *ListOperationsResponse) Reset() {
 	*x = ListOperationsResponse{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[6]
+	mi := &file_canopy_v1_operation_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +667,7 @@ func (x *ListOperationsResponse) String() string {
 func (*ListOperationsResponse) ProtoMessage() {}
 
 func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[6]
+	mi := &file_canopy_v1_operation_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +680,7 @@ func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
 func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{6}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListOperationsResponse) GetOperations() []*Operation {
@@ -617,7 +711,7 @@ type WaitOperationRequest struct {
 
 func (x *WaitOperationRequest) Reset() {
 	*x = WaitOperationRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[7]
+	mi := &file_canopy_v1_operation_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +723,7 @@ func (x *WaitOperationRequest) String() string {
 func (*WaitOperationRequest) ProtoMessage() {}
 
 func (x *WaitOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[7]
+	mi := &file_canopy_v1_operation_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +736,7 @@ func (x *WaitOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitOperationRequest.ProtoReflect.Descriptor instead.
 func (*WaitOperationRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{7}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WaitOperationRequest) GetId() string {
@@ -670,7 +764,7 @@ type CancelOperationRequest struct {
 
 func (x *CancelOperationRequest) Reset() {
 	*x = CancelOperationRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[8]
+	mi := &file_canopy_v1_operation_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -682,7 +776,7 @@ func (x *CancelOperationRequest) String() string {
 func (*CancelOperationRequest) ProtoMessage() {}
 
 func (x *CancelOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[8]
+	mi := &file_canopy_v1_operation_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -695,7 +789,7 @@ func (x *CancelOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOperationRequest.ProtoReflect.Descriptor instead.
 func (*CancelOperationRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{8}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CancelOperationRequest) GetId() string {
@@ -716,7 +810,7 @@ type DeleteOperationRequest struct {
 
 func (x *DeleteOperationRequest) Reset() {
 	*x = DeleteOperationRequest{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[9]
+	mi := &file_canopy_v1_operation_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +822,7 @@ func (x *DeleteOperationRequest) String() string {
 func (*DeleteOperationRequest) ProtoMessage() {}
 
 func (x *DeleteOperationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[9]
+	mi := &file_canopy_v1_operation_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +835,7 @@ func (x *DeleteOperationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOperationRequest.ProtoReflect.Descriptor instead.
 func (*DeleteOperationRequest) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{9}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteOperationRequest) GetId() string {
@@ -762,7 +856,7 @@ type DeleteOperationResponse struct {
 
 func (x *DeleteOperationResponse) Reset() {
 	*x = DeleteOperationResponse{}
-	mi := &file_canopy_v1_operation_proto_msgTypes[10]
+	mi := &file_canopy_v1_operation_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +868,7 @@ func (x *DeleteOperationResponse) String() string {
 func (*DeleteOperationResponse) ProtoMessage() {}
 
 func (x *DeleteOperationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canopy_v1_operation_proto_msgTypes[10]
+	mi := &file_canopy_v1_operation_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +881,7 @@ func (x *DeleteOperationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOperationResponse.ProtoReflect.Descriptor instead.
 func (*DeleteOperationResponse) Descriptor() ([]byte, []int) {
-	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{10}
+	return file_canopy_v1_operation_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteOperationResponse) GetId() string {
@@ -808,7 +902,7 @@ const file_canopy_v1_operation_proto_rawDesc = "" +
 	"\bmetadata\x18\x03 \x01(\v2\x1c.canopy.v1.OperationMetadataR\bmetadata\x121\n" +
 	"\x05error\x18\x04 \x01(\v2\x19.canopy.v1.OperationErrorH\x00R\x05error\x122\n" +
 	"\bresponse\x18\x05 \x01(\v2\x14.google.protobuf.AnyH\x00R\bresponseB\b\n" +
-	"\x06result\"\xe9\x03\n" +
+	"\x06result\"\x9c\x04\n" +
 	"\x11OperationMetadata\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x1b\n" +
 	"\ttarget_id\x18\x02 \x01(\tR\btargetId\x12/\n" +
@@ -828,7 +922,16 @@ const file_canopy_v1_operation_proto_rawDesc = "" +
 	"request_id\x18\v \x01(\tR\trequestId\x124\n" +
 	"\n" +
 	"duplicates\x18\f \x03(\v2\x14.canopy.v1.DuplicateR\n" +
-	"duplicates\"@\n" +
+	"duplicates\x121\n" +
+	"\x06stages\x18\r \x03(\v2\x19.canopy.v1.OperationStageR\x06stages\"\x92\x01\n" +
+	"\x0eOperationStage\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1d\n" +
+	"\n" +
+	"bytes_done\x18\x03 \x01(\x03R\tbytesDone\x12\x1f\n" +
+	"\vbytes_total\x18\x04 \x01(\x03R\n" +
+	"bytesTotal\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"@\n" +
 	"\tDuplicate\x12\x1b\n" +
 	"\tnative_id\x18\x01 \x01(\tR\bnativeId\x12\x16\n" +
 	"\x06action\x18\x02 \x01(\tR\x06action\"\xd8\x01\n" +
@@ -882,51 +985,53 @@ func file_canopy_v1_operation_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_operation_proto_rawDescData
 }
 
-var file_canopy_v1_operation_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_canopy_v1_operation_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_canopy_v1_operation_proto_goTypes = []any{
 	(*Operation)(nil),               // 0: canopy.v1.Operation
 	(*OperationMetadata)(nil),       // 1: canopy.v1.OperationMetadata
-	(*Duplicate)(nil),               // 2: canopy.v1.Duplicate
-	(*OperationError)(nil),          // 3: canopy.v1.OperationError
-	(*GetOperationRequest)(nil),     // 4: canopy.v1.GetOperationRequest
-	(*ListOperationsRequest)(nil),   // 5: canopy.v1.ListOperationsRequest
-	(*ListOperationsResponse)(nil),  // 6: canopy.v1.ListOperationsResponse
-	(*WaitOperationRequest)(nil),    // 7: canopy.v1.WaitOperationRequest
-	(*CancelOperationRequest)(nil),  // 8: canopy.v1.CancelOperationRequest
-	(*DeleteOperationRequest)(nil),  // 9: canopy.v1.DeleteOperationRequest
-	(*DeleteOperationResponse)(nil), // 10: canopy.v1.DeleteOperationResponse
-	nil,                             // 11: canopy.v1.OperationError.MetadataEntry
-	(*anypb.Any)(nil),               // 12: google.protobuf.Any
-	(*Location)(nil),                // 13: canopy.v1.Location
-	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),     // 15: google.protobuf.Duration
+	(*OperationStage)(nil),          // 2: canopy.v1.OperationStage
+	(*Duplicate)(nil),               // 3: canopy.v1.Duplicate
+	(*OperationError)(nil),          // 4: canopy.v1.OperationError
+	(*GetOperationRequest)(nil),     // 5: canopy.v1.GetOperationRequest
+	(*ListOperationsRequest)(nil),   // 6: canopy.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil),  // 7: canopy.v1.ListOperationsResponse
+	(*WaitOperationRequest)(nil),    // 8: canopy.v1.WaitOperationRequest
+	(*CancelOperationRequest)(nil),  // 9: canopy.v1.CancelOperationRequest
+	(*DeleteOperationRequest)(nil),  // 10: canopy.v1.DeleteOperationRequest
+	(*DeleteOperationResponse)(nil), // 11: canopy.v1.DeleteOperationResponse
+	nil,                             // 12: canopy.v1.OperationError.MetadataEntry
+	(*anypb.Any)(nil),               // 13: google.protobuf.Any
+	(*Location)(nil),                // 14: canopy.v1.Location
+	(*timestamppb.Timestamp)(nil),   // 15: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),     // 16: google.protobuf.Duration
 }
 var file_canopy_v1_operation_proto_depIdxs = []int32{
 	1,  // 0: canopy.v1.Operation.metadata:type_name -> canopy.v1.OperationMetadata
-	3,  // 1: canopy.v1.Operation.error:type_name -> canopy.v1.OperationError
-	12, // 2: canopy.v1.Operation.response:type_name -> google.protobuf.Any
-	13, // 3: canopy.v1.OperationMetadata.location:type_name -> canopy.v1.Location
-	14, // 4: canopy.v1.OperationMetadata.create_time:type_name -> google.protobuf.Timestamp
-	14, // 5: canopy.v1.OperationMetadata.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 6: canopy.v1.OperationMetadata.duplicates:type_name -> canopy.v1.Duplicate
-	11, // 7: canopy.v1.OperationError.metadata:type_name -> canopy.v1.OperationError.MetadataEntry
-	0,  // 8: canopy.v1.ListOperationsResponse.operations:type_name -> canopy.v1.Operation
-	15, // 9: canopy.v1.WaitOperationRequest.timeout:type_name -> google.protobuf.Duration
-	4,  // 10: canopy.v1.OperationService.GetOperation:input_type -> canopy.v1.GetOperationRequest
-	5,  // 11: canopy.v1.OperationService.ListOperations:input_type -> canopy.v1.ListOperationsRequest
-	7,  // 12: canopy.v1.OperationService.WaitOperation:input_type -> canopy.v1.WaitOperationRequest
-	8,  // 13: canopy.v1.OperationService.CancelOperation:input_type -> canopy.v1.CancelOperationRequest
-	9,  // 14: canopy.v1.OperationService.DeleteOperation:input_type -> canopy.v1.DeleteOperationRequest
-	0,  // 15: canopy.v1.OperationService.GetOperation:output_type -> canopy.v1.Operation
-	6,  // 16: canopy.v1.OperationService.ListOperations:output_type -> canopy.v1.ListOperationsResponse
-	0,  // 17: canopy.v1.OperationService.WaitOperation:output_type -> canopy.v1.Operation
-	0,  // 18: canopy.v1.OperationService.CancelOperation:output_type -> canopy.v1.Operation
-	10, // 19: canopy.v1.OperationService.DeleteOperation:output_type -> canopy.v1.DeleteOperationResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	4,  // 1: canopy.v1.Operation.error:type_name -> canopy.v1.OperationError
+	13, // 2: canopy.v1.Operation.response:type_name -> google.protobuf.Any
+	14, // 3: canopy.v1.OperationMetadata.location:type_name -> canopy.v1.Location
+	15, // 4: canopy.v1.OperationMetadata.create_time:type_name -> google.protobuf.Timestamp
+	15, // 5: canopy.v1.OperationMetadata.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 6: canopy.v1.OperationMetadata.duplicates:type_name -> canopy.v1.Duplicate
+	2,  // 7: canopy.v1.OperationMetadata.stages:type_name -> canopy.v1.OperationStage
+	12, // 8: canopy.v1.OperationError.metadata:type_name -> canopy.v1.OperationError.MetadataEntry
+	0,  // 9: canopy.v1.ListOperationsResponse.operations:type_name -> canopy.v1.Operation
+	16, // 10: canopy.v1.WaitOperationRequest.timeout:type_name -> google.protobuf.Duration
+	5,  // 11: canopy.v1.OperationService.GetOperation:input_type -> canopy.v1.GetOperationRequest
+	6,  // 12: canopy.v1.OperationService.ListOperations:input_type -> canopy.v1.ListOperationsRequest
+	8,  // 13: canopy.v1.OperationService.WaitOperation:input_type -> canopy.v1.WaitOperationRequest
+	9,  // 14: canopy.v1.OperationService.CancelOperation:input_type -> canopy.v1.CancelOperationRequest
+	10, // 15: canopy.v1.OperationService.DeleteOperation:input_type -> canopy.v1.DeleteOperationRequest
+	0,  // 16: canopy.v1.OperationService.GetOperation:output_type -> canopy.v1.Operation
+	7,  // 17: canopy.v1.OperationService.ListOperations:output_type -> canopy.v1.ListOperationsResponse
+	0,  // 18: canopy.v1.OperationService.WaitOperation:output_type -> canopy.v1.Operation
+	0,  // 19: canopy.v1.OperationService.CancelOperation:output_type -> canopy.v1.Operation
+	11, // 20: canopy.v1.OperationService.DeleteOperation:output_type -> canopy.v1.DeleteOperationResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_operation_proto_init() }
@@ -945,7 +1050,7 @@ func file_canopy_v1_operation_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_operation_proto_rawDesc), len(file_canopy_v1_operation_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1187,12 +1187,20 @@ type AttachVolumeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The volume: canopy id or name.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// The server: canopy id or name (required).
+	// The server: canopy id or name (required). On a container cloud, a
+	// server is a container: its servers-view id or name, or its container
+	// id or name.
 	Server string `protobuf:"bytes,2,opt,name=server,proto3" json:"server,omitempty"`
 	// Return only when it is attached.
 	Wait bool `protobuf:"varint,3,opt,name=wait,proto3" json:"wait,omitempty"`
 	// Idempotency key (AIP-155).
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Container clouds only: where the volume is mounted in the container,
+	// an absolute path other than / (default /mnt/<the volume's name>). The
+	// container must be stopped: a container's mounts are fixed when its
+	// runtime creates it (Docker recreates it with the mount, keeping its
+	// ids). The attachment's device is this path.
+	MountPath     string `protobuf:"bytes,5,opt,name=mount_path,json=mountPath,proto3" json:"mount_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1251,6 +1259,13 @@ func (x *AttachVolumeRequest) GetWait() bool {
 func (x *AttachVolumeRequest) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AttachVolumeRequest) GetMountPath() string {
+	if x != nil {
+		return x.MountPath
 	}
 	return ""
 }
@@ -2439,13 +2454,15 @@ const file_canopy_v1_volume_proto_rawDesc = "" +
 	"\bsize_gib\x18\x02 \x01(\x03R\asizeGib\x12\x12\n" +
 	"\x04wait\x18\x03 \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"p\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\x8f\x01\n" +
 	"\x13AttachVolumeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06server\x18\x02 \x01(\tR\x06server\x12\x12\n" +
 	"\x04wait\x18\x03 \x01(\bR\x04wait\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"p\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"mount_path\x18\x05 \x01(\tR\tmountPath\"p\n" +
 	"\x13DetachVolumeRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06server\x18\x02 \x01(\tR\x06server\x12\x12\n" +
