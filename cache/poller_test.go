@@ -73,40 +73,46 @@ func (f *fakeList) set(id, status string) {
 // items.
 func (f *fakeList) pollOnce(t *testing.T) int64 {
 	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
+	deadline := time.NewTimer(testDeadline)
 	defer deadline.Stop()
 	select {
 	case f.gate <- struct{}{}:
 	case <-deadline.C:
-		t.Fatal("the poller made no list within 10s")
+		t.Fatalf("the poller made no list within %s", testDeadline)
 	}
 	select {
 	case n := <-f.listed:
 		return n
 	case <-deadline.C:
-		t.Fatal("the list did not finish within 10s")
+		t.Fatalf("the list did not finish within %s", testDeadline)
 	}
 	return 0
 }
 
-// until polls cond until it holds; every wait has a deadline (10s).
+// testDeadline bounds every wait of the cache tests so that a hang fails
+// the test; it checks no speed (a loaded 2-core machine under -race
+// stalls for seconds).
+const testDeadline = time.Minute
+
+// until polls cond until it holds; every wait has a deadline
+// (testDeadline).
 func until(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(testDeadline); !cond(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not so after 10s", what)
+			t.Fatalf("%s: not so after %s", what, testDeadline)
 		}
 	}
 }
 
-// within waits for ch to be closed or to deliver, up to 10s.
+// within waits for ch to be closed or to deliver, up to testDeadline.
 func within[T any](t *testing.T, what string, ch <-chan T) (T, bool) {
 	t.Helper()
 	select {
 	case v, ok := <-ch:
 		return v, ok
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s: not within 10s", what)
+	case <-time.After(testDeadline):
+		t.Fatalf("%s: not within %s", what, testDeadline)
 	}
 	var zero T
 	return zero, false

@@ -361,6 +361,12 @@ func (r *Runner) run(ctx context.Context, id string) {
 			r.mu.Lock()
 			r.steps[id] = interrupt
 			r.mu.Unlock()
+			// A cancel recorded after this loop read the operation but
+			// before the line above found no step to interrupt: read it
+			// again now. (A cancel recorded later finds the step.)
+			if cur, err := r.st.GetOperation(ctx, id); err == nil && cur.CancelRequested {
+				interrupt()
+			}
 		}
 		failpoint.Hit(op.Kind + "/" + step + ":before")
 		res, err := fn(sctx, &op)

@@ -44,7 +44,9 @@ func (r *Router) LookupID(ctx context.Context, kind, id string) (*Cloud, store.M
 // Adopt returns the mappings of native resources of one cloud and kind,
 // giving stable ids to those seen for the first time. What canopy did not
 // create belongs to the cloud's configured project, never to whoever listed
-// it first.
+// it first. natives come from a list or a poll, which may predate a
+// delete: a store that keeps tombstones (store.Cached) answers a just
+// deleted native with its old mapping instead of adopting it anew.
 func (r *Router) Adopt(ctx context.Context, cl *Cloud, kind string, natives []string) (map[string]store.Mapping, error) {
 	uniq := make([]string, 0, len(natives))
 	seen := make(map[string]bool, len(natives))
@@ -58,7 +60,7 @@ func (r *Router) Adopt(ctx context.Context, cl *Cloud, kind string, natives []st
 	if len(uniq) == 0 {
 		return ids, nil
 	}
-	ms, err := r.store.Adopt(ctx, cl.Name, kind, cl.Project, uniq)
+	ms, err := r.adopt(ctx, cl.Name, kind, cl.Project, uniq)
 	if err != nil {
 		return nil, StoreErr("adopt "+kind+"s of "+cl.Name, err)
 	}
@@ -74,7 +76,7 @@ func (r *Router) AdoptOne(ctx context.Context, cl *Cloud, kind, native string) (
 	if native == "" {
 		return store.Mapping{}, nil
 	}
-	ms, err := r.store.Adopt(ctx, cl.Name, kind, cl.Project, []string{native})
+	ms, err := r.adopt(ctx, cl.Name, kind, cl.Project, []string{native})
 	if err != nil {
 		return store.Mapping{}, StoreErr("adopt "+kind+" of "+cl.Name, err)
 	}
@@ -82,6 +84,21 @@ func (r *Router) AdoptOne(ctx context.Context, cl *Cloud, kind, native string) (
 		return store.Mapping{}, status.Errorf(codes.Internal, "adopt %s %s of %s: store answered %d mappings for one id", kind, native, cl.Name, len(ms))
 	}
 	return ms[0], nil
+}
+
+// adopt is the store's adoption of natives seen in a list or a poll:
+// AdoptListed when the store keeps tombstones of deleted mappings.
+func (r *Router) adopt(ctx context.Context, cloud, kind, project string, natives []string) ([]store.Mapping, error) {
+	if l, ok := r.store.(listedAdopter); ok {
+		return l.AdoptListed(ctx, cloud, kind, project, natives)
+	}
+	return r.store.Adopt(ctx, cloud, kind, project, natives)
+}
+
+// listedAdopter is a store that tells a deleted native from a new one
+// (store.Cached.AdoptListed).
+type listedAdopter interface {
+	AdoptListed(ctx context.Context, cloud, kind, project string, nativeIDs []string) ([]store.Mapping, error)
 }
 
 // RouteCreate picks the cloud a create goes to: location.cloud, else the

@@ -112,7 +112,7 @@ func TestDeadCloudBreakerAndRecovery(t *testing.T) {
 		t.Errorf("the dead cloud got %d lists out of %d, want at most %d", calls, lists, bound)
 	}
 	third.SetDown(false)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(testDeadline)
 	for {
 		resp, err := e.compute.ListServers(ctx, &canopyv1.ListServersRequest{})
 		if err != nil {

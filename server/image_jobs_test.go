@@ -194,7 +194,7 @@ clouds:
 	// nativeOf finds the image an upload in flight made, by name.
 	nativeOf := func(t *testing.T, name string) string {
 		t.Helper()
-		for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		for end := time.Now().Add(testDeadline); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 			list, err := sc.ListImages(ctx)
 			if err != nil {
 				t.Fatal(err)

@@ -220,11 +220,17 @@ func (v *ops) waitBound(ctx context.Context) (context.Context, context.CancelFun
 	if !ok {
 		return context.WithTimeout(ctx, v.cfg.Wait.Timeout.Std())
 	}
-	margin := time.Until(dl) / 5
+	return context.WithDeadline(ctx, waitEnd(time.Now(), dl))
+}
+
+// waitEnd is when a wait at now for a call due at dl gives up: a fifth of
+// the time left before dl, at most a second, for the answer to arrive.
+func waitEnd(now, dl time.Time) time.Time {
+	margin := dl.Sub(now) / 5
 	if margin > time.Second {
 		margin = time.Second
 	}
-	return context.WithDeadline(ctx, dl.Add(-margin))
+	return dl.Add(-margin)
 }
 
 // anyBytes packs a resource for an operation's result.

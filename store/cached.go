@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Cached fronts an IDMap with an in-memory copy of the mappings it has
@@ -13,6 +14,10 @@ import (
 //
 // With several replicas on one store (etcd), Follow (cached_watch.go)
 // drops what another replica deleted, as the store's watch reports it.
+//
+// Every bound mapping it forgets leaves a tombstone for a while
+// (tombstones.go): AdoptListed, the adoption of lists and polls, answers
+// a just-deleted native with its old mapping rather than a new id.
 type Cached struct {
 	Store
 	mu       sync.RWMutex
@@ -23,13 +28,16 @@ type Cached struct {
 	// replica's delete overtook (the watch reported it while the read was
 	// under way) must not put back what was just forgotten.
 	forgets uint64
+	// gone holds the tombstones of forgotten mappings (tombstones.go).
+	gone tombstones
+	now  func() time.Time // the tombstones' clock; tests move it
 }
 
 type nativeKey struct{ cloud, kind, native string }
 
 // NewCached wraps st.
 func NewCached(st Store) *Cached {
-	return &Cached{Store: st, byID: map[string]Mapping{}, byNative: map[nativeKey]string{}}
+	return &Cached{Store: st, byID: map[string]Mapping{}, byNative: map[nativeKey]string{}, gone: tombstones{max: maxTombstones}, now: time.Now}
 }
 
 // usable keeps the contract's promises for answers from memory: a done
@@ -55,12 +63,19 @@ func (c *Cached) Close() error {
 func (c *Cached) remember(ms ...Mapping) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.rememberLocked(ms...)
+}
+
+// rememberLocked is remember with c.mu held.
+func (c *Cached) rememberLocked(ms ...Mapping) {
 	for _, m := range ms {
 		if m.Pending() {
 			continue // pending mappings change on Bind: not cached
 		}
+		k := nativeKey{m.Cloud, m.Kind, m.NativeID}
 		c.byID[m.ID] = m
-		c.byNative[nativeKey{m.Cloud, m.Kind, m.NativeID}] = m.ID
+		c.byNative[k] = m.ID
+		c.digUp(k) // bound again: the live mapping answers
 	}
 }
 
@@ -76,13 +91,19 @@ func (c *Cached) rememberRead(gen uint64, ms ...Mapping) {
 	}
 }
 
-func (c *Cached) forget(id string) {
+// forget drops id from the cache and leaves a tombstone of its mapping
+// (the cached one, else was, when it is id's bound mapping).
+func (c *Cached) forget(id string, was Mapping) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.forgets++
 	if m, ok := c.byID[id]; ok {
 		delete(c.byNative, nativeKey{m.Cloud, m.Kind, m.NativeID})
 		delete(c.byID, id)
+		was = m
+	}
+	if was.ID == id && !was.Pending() {
+		c.bury(was)
 	}
 }
 
@@ -174,9 +195,21 @@ func (c *Cached) Bind(ctx context.Context, id, nativeID string) (Mapping, error)
 	return m, err
 }
 
-// Delete implements IDMap.
+// Delete implements IDMap. A bound mapping not in the cache is read
+// first, for its tombstone. The tombstone is laid before the store's
+// delete, so an AdoptListed whose store adoption saw the mapping gone
+// also sees the tombstone (tombstones.go); the cache is forgotten again
+// after it, in case a read put the mapping back meanwhile.
 func (c *Cached) Delete(ctx context.Context, id string) error {
+	c.mu.RLock()
+	_, known := c.byID[id]
+	c.mu.RUnlock()
+	var was Mapping
+	if !known {
+		was, _ = c.Store.Get(ctx, id) // not found: Delete says so
+	}
+	c.forget(id, was)
 	err := c.Store.Delete(ctx, id)
-	c.forget(id)
+	c.forget(id, was)
 	return err
 }

@@ -23,7 +23,8 @@ func (c *Cached) Shared() bool {
 // Follow keeps the cache coherent with other replicas' writes until ctx
 // ends: every mapping another replica deletes (or drops by binding its
 // native id to a reserved one) is forgotten here, so the next read of it
-// goes to the store. A watch that lost its place empties the cache. It
+// goes to the store; a deleted one this cache held leaves a tombstone, so
+// a poll of this replica older than the delete does not adopt it anew. A watch that lost its place empties the cache. It
 // returns at once on a store no other process writes.
 //
 // The cache holds only bound mappings, which change in no other way, so a
@@ -44,7 +45,7 @@ func (c *Cached) Follow(ctx context.Context) {
 			continue
 		}
 		if ch.Deleted {
-			c.forget(ch.ID)
+			c.forget(ch.ID, Mapping{})
 		}
 	}
 }
