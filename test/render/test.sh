@@ -28,6 +28,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 log() { echo "render/test: $*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
+# shellcheck source=test/lib/apt.sh
+. "$ROOT/test/lib/apt.sh"
 
 for p in mke2fs debugfs qemu-img qemu-system-x86_64; do
 	command -v "$p" >/dev/null || PATH=$PATH:/usr/sbin:/sbin
@@ -38,7 +40,7 @@ command -v qemu-img >/dev/null || missing+=(qemu-utils)
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 if ((${#missing[@]})); then
 	log "installing ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+	apt_install "${missing[@]}" || fail "apt-get install ${missing[*]}"
 fi
 
 DIR=$(test/render/rootfs.sh)
@@ -54,10 +56,20 @@ PORT=${CANOPY_RENDER_PORT:-18470}
 OS_YAML=${CANOPY_OS_CLOUDS_YAML:-/var/tmp/canopy-openstack/clouds.yaml}
 LAB=0
 if [[ ${CANOPY_RENDER_OPENSTACK:-1} != 0 && -s $OS_YAML ]] && curl -fs -m 5 127.0.0.1:5000/v3 >/dev/null; then LAB=1; fi
+# EC2 on moto (test/moto/up.sh; stopped again if this script started it)
+# is a third: the raw output becomes an EBS snapshot written through the
+# EBS direct API and an AMI registered from it, read back block by block.
+MOTO=0
+MOTO_STARTED=0
+if [[ ${CANOPY_RENDER_AWS:-1} != 0 ]]; then
+	curl -fs -o /dev/null --max-time 3 "http://127.0.0.1:${CANOPY_MOTO_PORT:-5055}/moto-api/config" || MOTO_STARTED=1
+	MOTO_URL=$(test/moto/up.sh | tail -n 1) && MOTO=1
+fi
 {
 	echo "clouds:"
 	echo "  - {name: local, kind: sim}"
 	((LAB)) && echo "  - {name: lab, kind: openstack, options: {clouds_yaml: \"$OS_YAML\", cloud: canopy-test}}"
+	((MOTO)) && echo "  - {name: aws, kind: aws, regions: [us-east-1], options: {endpoint: $MOTO_URL, access_key_id: testing, secret_access_key: testing, instance_types: [t3.micro]}}"
 	echo "render:"
 	echo "  scratch_dir: $W/scratch"
 } >"$W/canopyd.yaml"
@@ -68,6 +80,7 @@ DOCKER_STARTED=0
 cleanup() {
 	kill "$CANOPYD" 2>/dev/null && wait "$CANOPYD" 2>/dev/null || true
 	if ((DOCKER_STARTED)); then test/docker/down.sh >/dev/null 2>&1 || true; fi
+	if ((MOTO_STARTED)); then test/moto/down.sh >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 for _ in $(seq 100); do
@@ -136,6 +149,24 @@ grep -q 'nmae: unknown field' "$W/bad.err" || { cat "$W/bad.err" >&2; fail "the 
 mkdir -p "$W/evil/dev" && tar -C "$W/evil" -cf "$W/evil.tar" --absolute-names /etc/hostname 2>/dev/null
 if "$W/canopy" image render "$DIR/manifest.yaml" "$W/evil.tar" --cloud local 2>"$W/evil.err" >/dev/null; then fail "a tarball with an absolute path was taken"; fi
 grep -q 'absolute path' "$W/evil.err" || { cat "$W/evil.err" >&2; fail "the error does not name the entry"; }
+
+if ((MOTO)); then
+	log "the raw output into EC2 on moto"
+	grep -v -e '- format: qcow2' -e '- format: oci' "$DIR/manifest.yaml" >"$W/aws.yaml"
+	"$W/canopy" image render "$W/aws.yaml" "$DIR/rootfs.tar" --input "hostname=$HOST" --cloud aws --wait --wait-timeout 15m -o json \
+		>"$W/aws.json" 2>"$W/aws.err" || { cat "$W/aws.err" >&2; fail "render to aws"; }
+	awsimg=$(field "$W/aws.json" "r['outputs'][0]['placements'][0]['image']['id']")
+	native=$(field "$W/aws.json" "r['outputs'][0]['placements'][0]['image']['native_id']")
+	[[ $native == ami-* ]] || fail "the aws placement is $native, not an AMI"
+	want=$(field "$W/aws.json" "r['outputs'][0]['sha256']")
+	# Downloading through canopy reads the AMI's EBS snapshot back with
+	# ListSnapshotBlocks/GetSnapshotBlock: its blocks must be the raw bytes.
+	"$W/canopy" image download "$awsimg" "$W/aws.raw" 2>/dev/null || fail "download the AMI's snapshot"
+	got=$(sha256sum "$W/aws.raw" | cut -d' ' -f1)
+	[[ $got == "$want" ]] || fail "the AMI's snapshot blocks: sha256 $got, the raw output $want"
+	"$W/canopy" image delete "$awsimg" >/dev/null || fail "delete the AMI"
+	log "EC2: $native registered from an EBS snapshot whose blocks are the raw output (sha256 ${got:0:16}; deleted again)"
+fi
 
 if ((LAB)); then
 	log "the qcow2 into the OpenStack lab's Glance"
