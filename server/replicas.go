@@ -4,8 +4,11 @@ import (
 	"context"
 	"sync"
 
+	"github.com/canopy-cloud/canopy/cache"
+
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/ownership"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -59,4 +62,43 @@ func (s *Server) follow(ctx context.Context) *sync.WaitGroup {
 		s.issuer.Follow(ctx, func(err error) { s.log.Warn("reload signing keys", "err", err) })
 	}()
 	return &wg
+}
+
+// shareStatus makes the batched status pollers of every cloud one per
+// cloud across replicas (when the owner is ownership.Etcd): the cloud's
+// owner lists it and publishes its lists through etcd, the other replicas
+// feed their waiters and Watch streams from them, so N replicas cost a
+// cloud one list per interval. s.held must be set. On one process it does
+// nothing.
+func (s *Server) shareStatus(ctx context.Context) {
+	e, ok := s.owner.(*ownership.Etcd)
+	if !ok {
+		return
+	}
+	relay := ownership.NewStatusRelay(ctx, e, s.held)
+	for _, cl := range s.rt.Clouds() {
+		for kind, p := range statusPollers(cl) {
+			p.Share(relay, cl.Name, kind)
+		}
+	}
+}
+
+// statusPollers is every batched poller of a cloud, by kind.
+func statusPollers(cl *router.Cloud) map[string]cache.RelayedPoller {
+	out := map[string]cache.RelayedPoller{}
+	add := func(kind string, p cache.RelayedPoller, present bool) {
+		if present {
+			out[kind] = p
+		}
+	}
+	add("servers", cl.Servers, cl.Servers != nil)
+	add("images", cl.Images, cl.Images != nil)
+	add("volumes", cl.Volumes, cl.Volumes != nil)
+	add("snapshots", cl.Snapshots, cl.Snapshots != nil)
+	add("backups", cl.Backups, cl.Backups != nil)
+	add("networks", cl.Networks, cl.Networks != nil)
+	add("ports", cl.Ports, cl.Ports != nil)
+	add("security_groups", cl.SecurityGroups, cl.SecurityGroups != nil)
+	add("floating_ips", cl.FloatingIPs, cl.FloatingIPs != nil)
+	return out
 }
