@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 CPP_BUILD := .cache/cpp-build
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-openapi test-ansible test-containers test-etcd test-networks test-faults bench fuzz soak measure-window openstack-up openstack-down moto-up moto-down etcd-up etcd-down
+.PHONY: tools gen check-gen lint breaking cpp build run test test-clients test-openapi test-ansible test-containers test-etcd test-replicas test-networks test-faults bench fuzz soak measure-window openstack-up openstack-down moto-up moto-down etcd-up etcd-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -48,6 +48,12 @@ test-containers:
 ## started by test/etcd/up.sh (test/etcd/test.sh)
 test-etcd:
 	@test/etcd/test.sh -race -v
+
+## test-replicas: several canopyd on the 3-member etcd over one shared
+## cloud engine (moto): one list per interval at the cloud, coherent reads,
+## the chaos test (test/etcd/replicas.sh; CANOPY_MOTO_PORT picks moto's port)
+test-replicas:
+	@test/etcd/replicas.sh -v
 
 ## etcd-up / etcd-down: the 3-member etcd cluster alone (test/etcd)
 etcd-up:
