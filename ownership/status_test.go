@@ -198,3 +198,49 @@ func TestStatusRelayOneListPerInterval(t *testing.T) {
 		t.Error("no survivor listed after the owner died")
 	}
 }
+
+// Members counts the live replicas: a new one is counted by all, a
+// closed one (its lease revoked) leaves the count.
+func TestMembers(t *testing.T) {
+	p := testPrefix(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var es []*ownership.Etcd
+	var stops []context.CancelFunc
+	var counts []<-chan int
+	for i := range 3 {
+		cli := etcdClient(t)
+		defer cli.Close()
+		e := ownership.NewEtcd(cli, p+"/v1/", fmt.Sprintf("m%d", i), 2)
+		defer e.Close()
+		es = append(es, e)
+		mctx, stop := context.WithCancel(ctx)
+		defer stop()
+		stops = append(stops, stop)
+		counts = append(counts, e.Members(mctx))
+	}
+	until := func(ch <-chan int, want int) {
+		t.Helper()
+		for {
+			select {
+			case n := <-ch:
+				if n == want {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("member count never reached %d", want)
+			}
+		}
+	}
+	for _, ch := range counts {
+		until(ch, 3)
+	}
+	stops[2]() // the replica stops: no more registering, then its lease goes
+	for range counts[2] {
+	}
+	if err := es[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+	until(counts[0], 2)
+	until(counts[1], 2)
+}

@@ -68,8 +68,9 @@ func (s *Server) follow(ctx context.Context) *sync.WaitGroup {
 // cloud across replicas (when the owner is ownership.Etcd): the cloud's
 // owner lists it and publishes its lists through etcd, the other replicas
 // feed their waiters and Watch streams from them, so N replicas cost a
-// cloud one list per interval. s.held must be set. On one process it does
-// nothing.
+// cloud one list per interval. It also divides each cloud's rate-limit
+// budget among the live replicas. s.held must be set. On one process it
+// does nothing.
 func (s *Server) shareStatus(ctx context.Context) {
 	e, ok := s.owner.(*ownership.Etcd)
 	if !ok {
@@ -81,6 +82,17 @@ func (s *Server) shareStatus(ctx context.Context) {
 			p.Share(relay, cl.Name, kind)
 		}
 	}
+	// Every replica calls every cloud (any replica answers any RPC):
+	// each gets its share of the cloud's rate-limit budget, so N
+	// replicas together stay within it.
+	go func() {
+		for n := range e.Members(ctx) {
+			for _, cl := range s.rt.Clouds() {
+				cl.Limiter.Share(n)
+			}
+			s.log.Info("replicas", "live", n)
+		}
+	}()
 }
 
 // statusPollers is every batched poller of a cloud, by kind.
