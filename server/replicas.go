@@ -68,8 +68,9 @@ func (s *Server) follow(ctx context.Context) *sync.WaitGroup {
 // cloud across replicas (when the owner is ownership.Etcd): the cloud's
 // owner lists it and publishes its lists through etcd, the other replicas
 // feed their waiters and Watch streams from them, so N replicas cost a
-// cloud one list per interval. It also divides each cloud's rate-limit
-// budget among the live replicas. s.held must be set. On one process it
+// cloud one list per interval. It also makes the read caches coherent
+// across replicas (ownership.Versions) and divides each cloud's
+// rate-limit budget among the live replicas. s.held must be set. On one process it
 // does nothing.
 func (s *Server) shareStatus(ctx context.Context) {
 	e, ok := s.owner.(*ownership.Etcd)
@@ -77,9 +78,21 @@ func (s *Server) shareStatus(ctx context.Context) {
 		return
 	}
 	relay := ownership.NewStatusRelay(ctx, e, s.held)
+	versions := e.Versions()
 	for _, cl := range s.rt.Clouds() {
 		for kind, p := range statusPollers(cl) {
 			p.Share(relay, cl.Name, kind)
+		}
+		// Cached reads are checked against the cloud's write version,
+		// which every replica's write raises before it answers.
+		if cl.Compute != nil {
+			cl.Compute.Coherent(versions)
+		}
+		if cl.StorageCache != nil {
+			cl.StorageCache.Coherent(versions)
+		}
+		if cl.Net != nil {
+			cl.Net.Coherent(versions)
 		}
 	}
 	// Every replica calls every cloud (any replica answers any RPC):

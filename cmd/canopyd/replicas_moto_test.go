@@ -78,8 +78,9 @@ func (p *countingProxy) calls(action string, since time.Time) []time.Time {
 }
 
 // replicasOnMoto starts n canopyd on one etcd prefix with one AWS cloud
-// "aws" on moto behind a counting proxy, and the given status interval.
-func replicasOnMoto(t *testing.T, name string, n int, interval time.Duration, extra string) ([]*canopydtest.Daemon, *countingProxy, *ec2.Client) {
+// "aws" on moto behind a counting proxy, and the given status interval;
+// cloudExtra is more YAML for the cloud's entry (indented 4 spaces).
+func replicasOnMoto(t *testing.T, name string, n int, interval time.Duration, cloudExtra string) ([]*canopydtest.Daemon, *countingProxy, *ec2.Client) {
 	t.Helper()
 	_, _, storeURL := etcdStore(t, name)
 	api, endpoint := motoEC2(t)
@@ -95,12 +96,13 @@ clouds:
       secret_access_key: testing
       instance_types: [t3.micro]
       create_window: 2s
+%s
 wait:
   min_interval: %s
   max_interval: %s
 auth:
   issuer_url: http://canopy.replicas.test
-%s`, motoRegion, proxy.URL, interval, interval, extra))
+`, motoRegion, proxy.URL, cloudExtra, interval, interval))
 	var ds []*canopydtest.Daemon
 	for i := range n {
 		var env []string
@@ -213,5 +215,61 @@ func TestReplicasOneListPerIntervalMoto(t *testing.T) {
 	}
 	if worst > 2*interval+time.Second {
 		t.Errorf("an instance took %v to reach every stream (interval %v)", worst, interval)
+	}
+}
+
+// hasKeypair lists keypairs through d and reports whether name is there.
+func hasKeypair(ctx context.Context, t *testing.T, d *canopydtest.Daemon, name string) bool {
+	t.Helper()
+	resp, err := d.Compute.ListKeypairs(ctx, &canopyv1.ListKeypairsRequest{})
+	if err != nil {
+		t.Fatalf("list keypairs: %v", err)
+	}
+	if len(resp.GetCloudErrors()) > 0 {
+		t.Fatalf("list keypairs: %v", resp.GetCloudErrors())
+	}
+	for _, k := range resp.GetKeypairs() {
+		if k.GetName() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Coherent caches across replicas: B's keypair list is cached for five
+// minutes (and is: listing again costs moto no call), yet right after a
+// create or a delete through A answered, B's list shows it.
+func TestReplicasCoherentReadsMoto(t *testing.T) {
+	ds, proxy, _ := replicasOnMoto(t, "coherent", 2, time.Second, "    cache: {keypairs: 5m}")
+	a, b := ds[0], ds[1]
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	run := fmt.Sprintf("coh%d", time.Now().UnixNano()%1000000)
+	for i := range 5 {
+		name := fmt.Sprintf("%s-%d", run, i)
+		if hasKeypair(ctx, t, b, name) {
+			t.Fatalf("%s listed through B before it was made", name)
+		}
+		// B's cache holds the list now: reading again costs moto nothing.
+		before := time.Now()
+		if hasKeypair(ctx, t, b, name) {
+			t.Fatalf("%s listed through B before it was made", name)
+		}
+		if n := len(proxy.calls("DescribeKeyPairs", before)); n != 0 {
+			t.Fatalf("B's second list called DescribeKeyPairs %d times: its cache is not used, the test proves nothing", n)
+		}
+		k, err := a.Compute.CreateKeypair(ctx, &canopyv1.CreateKeypairRequest{Name: name})
+		if err != nil {
+			t.Fatalf("create keypair through A: %v", err)
+		}
+		if !hasKeypair(ctx, t, b, name) {
+			t.Fatalf("round %d: B still lists its cached keypairs without %s after A created it", i, name)
+		}
+		if _, err := a.Compute.DeleteKeypair(ctx, &canopyv1.DeleteKeypairRequest{Id: k.GetId()}); err != nil {
+			t.Fatalf("delete keypair through A: %v", err)
+		}
+		if hasKeypair(ctx, t, b, name) {
+			t.Fatalf("round %d: B still lists %s after A deleted it", i, name)
+		}
 	}
 }
