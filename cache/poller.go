@@ -31,6 +31,10 @@ type Poller[T any] struct {
 	// one list per interval through relay.
 	relay       Relay
 	cloud, kind string
+	// lastRelayed is the owner's latest list: the owner publishes a list
+	// only when it changed, so a follower checks waiters that came since
+	// against it every interval.
+	lastRelayed *Snapshot[T]
 }
 
 // waiter is one caller waiting for done to hold.
@@ -208,7 +212,8 @@ func (p *Poller[T]) loop() {
 			snap := decodeSnapshot[T](raw)
 			p.mu.Lock()
 			p.relayed++
-			p.applyLocked(snap)
+			p.lastRelayed = &snap
+			p.applyLocked(snap, true)
 			p.mu.Unlock()
 			continue
 		}
@@ -226,6 +231,9 @@ func (p *Poller[T]) loop() {
 					fctx, cancel := context.WithCancel(context.Background())
 					stopFollow = cancel
 					follow = p.relay.Follow(fctx, p.cloud, p.kind)
+					p.lastRelayed = nil
+				} else if p.lastRelayed != nil {
+					p.applyLocked(*p.lastRelayed, false) // waiters that came since
 				}
 				timer.Reset(p.min)
 				p.mu.Unlock()
@@ -234,6 +242,7 @@ func (p *Poller[T]) loop() {
 			if follow != nil {
 				stopFollow()
 				follow = nil
+				p.lastRelayed = nil
 			}
 		}
 		p.polls++
@@ -253,7 +262,7 @@ func (p *Poller[T]) loop() {
 		}
 
 		p.mu.Lock()
-		moving := p.applyLocked(snap)
+		moving := p.applyLocked(snap, true)
 		if moving || err != nil {
 			p.interval = p.min
 		} else if p.interval *= 2; p.interval > p.max {
@@ -277,10 +286,13 @@ func (p *Poller[T]) loop() {
 }
 
 // applyLocked delivers one list (made here or relayed) to the subscribers
-// and wakes the waiters it satisfies; moving reports whether anything in
-// it is transitional. Callers hold p.mu.
-func (p *Poller[T]) applyLocked(snap Snapshot[T]) (moving bool) {
+// (when subs) and wakes the waiters it satisfies; moving reports whether
+// anything in it is transitional. Callers hold p.mu.
+func (p *Poller[T]) applyLocked(snap Snapshot[T], subs bool) (moving bool) {
 	for ch := range p.subs {
+		if !subs {
+			break
+		}
 		select { // replace an undelivered older snapshot
 		case <-ch:
 		default:

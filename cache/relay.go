@@ -53,7 +53,7 @@ func decodeSnapshot[T any](raw []byte) Snapshot[T] {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return Snapshot[T]{Err: errors.New("relayed status list: " + err.Error()), At: time.Now()}
 	}
-	s := Snapshot[T]{Items: r.Items, At: r.At}
+	s := Snapshot[T]{Items: r.Items, At: time.Now()}
 	if r.Err != "" {
 		s.Err = errors.New(r.Err)
 	}

@@ -5,6 +5,7 @@ package ownership_test
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ func (c *countingCloud) list(context.Context) ([]item, error) {
 	for id, s := range c.status {
 		out = append(out, item{id, s})
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID }) // a cloud's order is stable
 	return out, nil
 }
 
@@ -176,6 +178,19 @@ func TestStatusRelayOneListPerInterval(t *testing.T) {
 		}
 	}
 	t.Logf("%d lists at the cloud in %v with waiters on 2 of 3 replicas", len(lists), elapsed)
+
+	// A waiter that comes after the change, for a state the owner's list
+	// already holds: the owner publishes nothing new (the list did not
+	// change), yet the follower wakes it from the last list it relayed.
+	// (A waiter for something that never comes keeps the follower's
+	// poller running, so it does not start afresh with a new read.)
+	wait(followers[0], "never", 1)
+	time.Sleep(3 * interval) // let the follower settle on the unchanged list
+	relayedBefore := followers[0].p.Relayed()
+	collect("a late waiter, nothing changing", []<-chan woken{wait(followers[0], "x", 1)}, 1, time.Now())
+	if n := followers[0].p.Relayed(); n != relayedBefore {
+		t.Logf("the owner published %d lists meanwhile: the late waiter was not put to the test", n-relayedBefore)
+	}
 
 	// The owner dies: a survivor owns the cloud and lists for both.
 	owner.cancel()
