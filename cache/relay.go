@@ -33,15 +33,16 @@ type Relay interface {
 	Notify(cloud, kind string, wake func())
 }
 
-// relayed is a snapshot on the wire between replicas.
+// relayed is a snapshot on the wire between replicas. It has no time:
+// the same list encodes to the same bytes, so the owner need not publish
+// a list that did not change; the follower stamps it when it arrives.
 type relayed[T any] struct {
-	Items []T       `json:"items"`
-	Err   string    `json:"err,omitempty"`
-	At    time.Time `json:"at"`
+	Items []T    `json:"items"`
+	Err   string `json:"err,omitempty"`
 }
 
 func encodeSnapshot[T any](s Snapshot[T]) ([]byte, error) {
-	r := relayed[T]{Items: s.Items, At: s.At}
+	r := relayed[T]{Items: s.Items}
 	if s.Err != nil {
 		r.Err = s.Err.Error()
 	}

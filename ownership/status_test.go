@@ -185,11 +185,18 @@ func TestStatusRelayOneListPerInterval(t *testing.T) {
 	// (A waiter for something that never comes keeps the follower's
 	// poller running, so it does not start afresh with a new read.)
 	wait(followers[0], "never", 1)
-	time.Sleep(3 * interval) // let the follower settle on the unchanged list
-	relayedBefore := followers[0].p.Relayed()
+	relayedBefore, pollsBefore := followers[0].p.Relayed(), owner.p.Polls()
+	time.Sleep(3 * interval) // the owner lists (y is building) but publishes nothing new
+	if n := followers[0].p.Relayed(); n != relayedBefore {
+		t.Errorf("the owner published %d unchanged lists", n-relayedBefore)
+	}
+	if owner.p.Polls() == pollsBefore {
+		t.Error("the owner stopped listing while a follower waits")
+	}
+	relayedBefore = followers[0].p.Relayed()
 	collect("a late waiter, nothing changing", []<-chan woken{wait(followers[0], "x", 1)}, 1, time.Now())
 	if n := followers[0].p.Relayed(); n != relayedBefore {
-		t.Logf("the owner published %d lists meanwhile: the late waiter was not put to the test", n-relayedBefore)
+		t.Errorf("the owner published %d lists meanwhile: the late waiter was not put to the test", n-relayedBefore)
 	}
 
 	// The owner dies: a survivor owns the cloud and lists for both.
