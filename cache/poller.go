@@ -5,6 +5,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -42,6 +43,7 @@ type waiter[T any] struct {
 	id   string
 	done func(item T, present bool) bool
 	ch   chan result[T]
+	rev  int64 // with a relay: only lists begun after this revision answer it
 }
 
 // Snapshot is one list the poller made, as subscribers receive it.
@@ -49,6 +51,7 @@ type Snapshot[T any] struct {
 	Items []T
 	Err   error
 	At    time.Time
+	rev   int64 // with a relay: the revision read before the list began (0: unknown)
 }
 
 type result[T any] struct {
@@ -76,6 +79,17 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 // errors are retried at the next interval.
 func (p *Poller[T]) Wait(ctx context.Context, id string, done func(item T, present bool) bool) (T, bool, error) {
 	w := &waiter[T]{id: id, done: done, ch: make(chan result[T], 1)}
+	p.mu.Lock()
+	relay := p.relay
+	p.mu.Unlock()
+	if relay != nil {
+		rev, err := relay.Revision(ctx)
+		if err != nil {
+			var zero T
+			return zero, false, fmt.Errorf("cloud %q: %s status: %w", p.cloud, p.kind, err)
+		}
+		w.rev = rev
+	}
 	p.mu.Lock()
 	p.waiters[w] = struct{}{}
 	p.startLocked()
@@ -250,9 +264,16 @@ func (p *Poller[T]) loop() {
 
 		started := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), p.max*4)
+		var rev int64
+		if publish != nil {
+			var rerr error
+			if rev, rerr = p.relay.Revision(ctx); rerr != nil {
+				publish = nil // without a revision the list cannot be placed: kept local
+			}
+		}
 		items, err := p.list(ctx)
 		cancel()
-		snap := Snapshot[T]{Items: items, Err: err, At: time.Now()}
+		snap := Snapshot[T]{Items: items, Err: err, At: time.Now(), rev: rev}
 		if publish != nil {
 			if raw, eerr := encodeSnapshot(snap); eerr == nil {
 				pctx, cancel := context.WithTimeout(context.Background(), p.max)
@@ -310,6 +331,9 @@ func (p *Poller[T]) applyLocked(snap Snapshot[T], subs bool) (moving bool) {
 		}
 	}
 	for w := range p.waiters {
+		if snap.rev < w.rev {
+			continue // the list began before the waiter did
+		}
 		it, ok := byID[w.id]
 		if w.done(it, ok) {
 			w.ch <- result[T]{item: it, present: ok}

@@ -31,18 +31,24 @@ type Relay interface {
 	// another replica starts following (cloud, kind) or this replica gains
 	// cloud: a poller with no local waiters must then start listing.
 	Notify(cloud, kind string, wake func())
+	// Revision is a point in the shared store's order that includes
+	// everything done before the call: a waiter takes one when it starts
+	// and the owner one before each list, so a waiter is answered only by
+	// lists that began after it (as a poller's own waiters are).
+	Revision(ctx context.Context) (int64, error)
 }
 
-// relayed is a snapshot on the wire between replicas. It has no time:
-// the same list encodes to the same bytes, so the owner need not publish
-// a list that did not change; the follower stamps it when it arrives.
+// relayed is a snapshot on the wire between replicas, with the revision
+// read before its list began (Relay.Revision). The follower stamps it
+// with the time it arrives.
 type relayed[T any] struct {
 	Items []T    `json:"items"`
 	Err   string `json:"err,omitempty"`
+	Rev   int64  `json:"rev"`
 }
 
 func encodeSnapshot[T any](s Snapshot[T]) ([]byte, error) {
-	r := relayed[T]{Items: s.Items}
+	r := relayed[T]{Items: s.Items, Rev: s.rev}
 	if s.Err != nil {
 		r.Err = s.Err.Error()
 	}
@@ -54,7 +60,7 @@ func decodeSnapshot[T any](raw []byte) Snapshot[T] {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return Snapshot[T]{Err: errors.New("relayed status list: " + err.Error()), At: time.Now()}
 	}
-	s := Snapshot[T]{Items: r.Items, At: time.Now()}
+	s := Snapshot[T]{Items: r.Items, At: time.Now(), rev: r.Rev}
 	if r.Err != "" {
 		s.Err = errors.New(r.Err)
 	}

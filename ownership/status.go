@@ -1,7 +1,6 @@
 package ownership
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,9 +13,9 @@ import (
 )
 
 // StatusRelay is cache.Relay on etcd: the owner of a cloud publishes each
-// status list of a kind at <root>status/<cloud>/<kind> (a fenced put: a
-// deposed owner's list is refused, and an unchanged list is not written
-// again), and a replica whose waiters or Watch streams need that kind
+// status list of a kind at <root>status/<cloud>/<kind> with the revision
+// read before the list began (a fenced put: a deposed owner's list is
+// refused), and a replica whose waiters or Watch streams need that kind
 // puts <root>want/<cloud>/<kind>/<replica> under its lease and watches the
 // status key. The owner lists while it has local waiters or any want key
 // exists; a follower that dies withdraws its want with its lease.
@@ -30,18 +29,12 @@ type StatusRelay struct {
 	mu     sync.Mutex
 	wanted map[string]map[string]bool // cloud/kind → replicas (not this one) that follow it
 	wakes  map[string][]func()
-	last   map[string]published // status key → what this replica last wrote there
-}
-
-type published struct {
-	token int64
-	raw   []byte
 }
 
 // NewStatusRelay makes the relay of this replica (e) for the clouds it
 // holds (h) and follows the other replicas' wants until ctx ends.
 func NewStatusRelay(ctx context.Context, e *Etcd, h *Held) *StatusRelay {
-	r := &StatusRelay{e: e, h: h, wanted: map[string]map[string]bool{}, wakes: map[string][]func(){}, last: map[string]published{}}
+	r := &StatusRelay{e: e, h: h, wanted: map[string]map[string]bool{}, wakes: map[string][]func(){}}
 	h.OnGain(func(cloud string) { r.wake(func(k string) bool { return strings.HasPrefix(k, escape(cloud)+"/") }) })
 	go r.watchWants(ctx)
 	return r
@@ -72,12 +65,6 @@ func (r *StatusRelay) Lead(cloud, kind string) (func(context.Context, []byte) er
 	}
 	key := r.statusKey(cloud, kind)
 	return func(ctx context.Context, raw []byte) error {
-		r.mu.Lock()
-		last, seen := r.last[key]
-		r.mu.Unlock()
-		if seen && last.token == t.Token() && bytes.Equal(last.raw, raw) {
-			return nil
-		}
 		txn, err := Fenced(ctx, t)
 		if err != nil {
 			return err
@@ -89,11 +76,18 @@ func (r *StatusRelay) Lead(cloud, kind string) (func(context.Context, []byte) er
 		if !resp.Succeeded {
 			return fmt.Errorf("ownership: publish %s: %w", key, errDeposed)
 		}
-		r.mu.Lock()
-		r.last[key] = published{token: t.Token(), raw: raw}
-		r.mu.Unlock()
 		return nil
 	}, true
+}
+
+// Revision implements cache.Relay: the header revision of a linearizable
+// read, which includes every write that returned before it.
+func (r *StatusRelay) Revision(ctx context.Context) (int64, error) {
+	resp, err := r.e.cli.Get(ctx, r.e.root+"status/", clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("ownership: revision: %w", err)
+	}
+	return resp.Header.Revision, nil
 }
 
 // Wanted implements cache.Relay.

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,8 +53,13 @@ func startCountingProxy(t *testing.T, target string) *countingProxy {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if q, err := url.ParseQuery(string(body)); err == nil && q.Get("Action") != "" {
+			now := time.Now()
 			p.mu.Lock()
-			p.at[q.Get("Action")] = append(p.at[q.Get("Action")], time.Now())
+			p.at[q.Get("Action")] = append(p.at[q.Get("Action")], now)
+			if !strings.Contains(string(body), "Filter.") && !strings.Contains(string(body), "Id.") {
+				// a whole list (a poller's or a cached list), not a look-up
+				p.at[q.Get("Action")+"/all"] = append(p.at[q.Get("Action")+"/all"], now)
+			}
 			p.mu.Unlock()
 		}
 		rp.ServeHTTP(w, r)
