@@ -32,9 +32,10 @@ type Poller[T any] struct {
 	// one list per interval through relay.
 	relay       Relay
 	cloud, kind string
-	// lastRelayed is the owner's latest list: the owner publishes a list
-	// only when it changed, so a follower checks waiters that came since
-	// against it every interval.
+	// lastRelayed is the owner's latest list: a follower checks the
+	// waiters that came since against it every interval (those whose
+	// revision it is not older than; the owner's next list answers the
+	// others).
 	lastRelayed *Snapshot[T]
 }
 

@@ -250,7 +250,7 @@ func killEtcdMember(t *testing.T) {
 // restartEtcd brings killed members back (test/etcd/up.sh is idempotent).
 func restartEtcd(t *testing.T) {
 	root, _ := os.Getwd()
-	if out, err := exec.Command(root+"/../../test/etcd/up.sh").CombinedOutput(); err != nil {
+	if out, err := exec.Command(root + "/../../test/etcd/up.sh").CombinedOutput(); err != nil {
 		t.Errorf("test/etcd/up.sh: %v\n%s", err, out)
 	}
 }
