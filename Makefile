@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 CPP_BUILD := .cache/cpp-build
 GHZ_VERSION := v0.121.0
 
-.PHONY: tools gen check-gen lint breaking cpp build run test test-render bench-render test-clients test-openapi test-ansible test-containers test-etcd test-networks test-replicate test-faults bench bench-p3 fuzz soak measure-window openstack-up openstack-down moto-up moto-down etcd-up etcd-down
+.PHONY: tools gen check-gen lint breaking cpp build run test test-render bench-render test-clients test-openapi test-ansible test-containers test-etcd test-replicas test-chaos test-networks test-replicate test-faults bench bench-p3 fuzz soak measure-window openstack-up openstack-down moto-up moto-down etcd-up etcd-down
 
 ## run: build and run canopyd on its embedded default (sim cloud "local",
 ## bbolt in ~/.local/share/canopy, gRPC 127.0.0.1:8470, REST 127.0.0.1:8471)
@@ -64,6 +64,18 @@ bench-render:
 ## started by test/etcd/up.sh (test/etcd/test.sh)
 test-etcd:
 	@test/etcd/test.sh -race -v
+
+## test-replicas: several canopyd on the 3-member etcd over one shared
+## cloud engine (moto): one list per interval at the cloud, coherent reads,
+## the chaos test (test/etcd/replicas.sh; CANOPY_MOTO_PORT picks moto's port)
+test-replicas:
+	@test/etcd/replicas.sh -v
+
+## test-chaos: the chaos test of issue 19 (3 etcd members, 3 canopyd over
+## moto, 200 volume operations from 8 clients, a replica SIGKILLed every 3 s,
+## an etcd member killed once; CANOPY_CHAOS_OPS to change the count); minutes
+test-chaos:
+	@CANOPY_CHAOS=1 test/etcd/replicas.sh -v -run TestReplicasChaosMoto -timeout 30m
 
 ## etcd-up / etcd-down: the 3-member etcd cluster alone (test/etcd)
 etcd-up:

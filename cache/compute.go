@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +53,11 @@ type Compute struct {
 	now func() time.Time // the clock Poll is measured on (nil: time.Now; tests set a fake one)
 
 	onServers func() // after server writes (OnServerWrite)
+
+	// coh, when set (Coherent), makes the cache coherent across replicas:
+	// an entry is served only while the cloud's write version is the one
+	// read before the entry was fetched.
+	coh Coherence
 }
 
 // clock is the time now on c's clock.
@@ -66,7 +72,8 @@ func (c *Compute) clock() time.Time {
 type entry struct {
 	v      any
 	at     time.Time
-	moving bool // holds something transitional: trusted only for Poll
+	moving bool  // holds something transitional: trusted only for Poll
+	ver    int64 // the cloud's write version read before the fetch (Coherence)
 }
 
 // NewCompute wraps inner.
@@ -104,16 +111,30 @@ func (c *Compute) upstream(ctx context.Context, kind, method string, fn func(con
 	}
 }
 
-// cached returns a fresh cache entry.
-func (c *Compute) cached(kind, key string) (entry, bool) {
+// version is the cloud's write version as of now (see Coherence): 0
+// without one. known is false when it could not be read; then no entry is
+// served or stored.
+func (c *Compute) version(ctx context.Context) (ver int64, known bool) {
+	c.mu.Lock()
+	coh := c.coh
+	c.mu.Unlock()
+	if coh == nil {
+		return 0, true
+	}
+	ver, err := coh.Current(ctx, c.cloud)
+	return ver, err == nil
+}
+
+// cached returns a fresh cache entry fetched at write version ver.
+func (c *Compute) cached(kind, key string, ver int64, known bool) (entry, bool) {
 	c.mu.Lock()
 	lru := c.lru[kind]
 	c.mu.Unlock()
-	if lru == nil {
+	if lru == nil || !known {
 		return entry{}, false
 	}
 	e, ok := lru.Get(key)
-	if !ok || (e.moving && c.clock().Sub(e.at) > c.opts.Poll) {
+	if !ok || e.ver != ver || (e.moving && c.clock().Sub(e.at) > c.opts.Poll) {
 		return entry{}, false
 	}
 	return e, true
@@ -174,20 +195,23 @@ func (c *Compute) flight(ctx context.Context, kind, key string, fn func(context.
 // cloud. fresh skips the cache (the poller needs the cloud's current word)
 // but still coalesces with lists in flight.
 func list[T any](c *Compute, ctx context.Context, kind, method string, fresh bool, fetch func(context.Context) ([]T, error), moving func(T) bool) ([]T, error) {
+	ver, known := c.version(ctx)
 	if !fresh {
-		if e, ok := c.cached(kind, "list"); ok {
+		if e, ok := c.cached(kind, "list", ver, known); ok {
 			c.m.read(c.cloud, kind, "hit")
 			return e.v.([]T), nil
 		}
 	}
 	c.mu.Lock()
 	gen := c.gen[kind]
-	key := fmt.Sprintf("%s/list/%d", kind, gen)
+	// The version is in the flight's key: a reader that learnt of
+	// another replica's write does not join a list that began before it.
+	key := fmt.Sprintf("%s/list/%d/%d", kind, gen, ver)
 	c.listing[kind] = key
 	c.mu.Unlock()
 	v, err := c.flight(ctx, kind, key, func(ctx context.Context) (any, error) {
 		if !fresh { // a flight that ended between our cache miss and now filled it
-			if e, ok := c.cached(kind, "list"); ok {
+			if e, ok := c.cached(kind, "list", ver, known); ok {
 				return cachedResult{e.v}, nil
 			}
 		}
@@ -204,14 +228,16 @@ func list[T any](c *Compute, ctx context.Context, kind, method string, fresh boo
 		if err != nil {
 			return nil, err
 		}
-		e := entry{v: items, at: c.clock()}
+		e := entry{v: items, at: c.clock(), ver: ver}
 		for _, it := range items {
 			if moving != nil && moving(it) {
 				e.moving = true
 				break
 			}
 		}
-		c.store(kind, "list", gen, e)
+		if known {
+			c.store(kind, "list", gen, e)
+		}
 		return items, nil
 	})
 	if err != nil {
@@ -224,7 +250,8 @@ func list[T any](c *Compute, ctx context.Context, kind, method string, fresh boo
 // flight answers it when it holds the id; else a coalesced, cached Get.
 func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn func(context.Context) ([]T, error), key func(T) string, moving func(T) bool, fetch func(context.Context, string) (T, error)) (T, error) {
 	var zero T
-	if e, ok := c.cached(kind, "list"); ok {
+	ver, known := c.version(ctx)
+	if e, ok := c.cached(kind, "list", ver, known); ok {
 		for _, it := range e.v.([]T) {
 			if key(it) == id {
 				c.m.read(c.cloud, kind, "hit")
@@ -235,7 +262,7 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 	c.mu.Lock()
 	inflight, listing := c.listing[kind]
 	c.mu.Unlock()
-	if listing && listFn != nil {
+	if listing && listFn != nil && strings.HasSuffix(inflight, fmt.Sprintf("/%d", ver)) {
 		if v, err := c.flight(ctx, kind, inflight, func(ctx context.Context) (any, error) { return listFn(ctx) }); err == nil {
 			for _, it := range v.([]T) {
 				if key(it) == id {
@@ -244,15 +271,15 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 			}
 		}
 	}
-	if e, ok := c.cached(kind, "get/"+id); ok {
+	if e, ok := c.cached(kind, "get/"+id, ver, known); ok {
 		c.m.read(c.cloud, kind, "hit")
 		return e.v.(T), nil
 	}
 	c.mu.Lock()
 	gen := c.gen[kind]
 	c.mu.Unlock()
-	v, err := c.flight(ctx, kind, fmt.Sprintf("%s/get/%s/%d", kind, id, gen), func(ctx context.Context) (any, error) {
-		if e, ok := c.cached(kind, "get/"+id); ok { // filled between our miss and now
+	v, err := c.flight(ctx, kind, fmt.Sprintf("%s/get/%s/%d/%d", kind, id, gen, ver), func(ctx context.Context) (any, error) {
+		if e, ok := c.cached(kind, "get/"+id, ver, known); ok { // filled between our miss and now
 			return cachedResult{e.v}, nil
 		}
 		var it T
@@ -263,7 +290,9 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 		if err != nil {
 			return zero, err
 		}
-		c.store(kind, "get/"+id, gen, entry{v: it, at: c.clock(), moving: moving != nil && moving(it)})
+		if known {
+			c.store(kind, "get/"+id, gen, entry{v: it, at: c.clock(), moving: moving != nil && moving(it), ver: ver})
+		}
 		return it, nil
 	})
 	if err != nil {
@@ -275,13 +304,31 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 // write makes a mutating call and invalidates the kind, before and after:
 // after, so nobody reads the state from before the write; before, so a
 // list in flight during the write is not stored.
+//
+// With a Coherence, the write is announced to the other replicas before
+// it returns (whatever its outcome: a failed write may have changed
+// something), so none serves a read cached from before it once this
+// replica has answered.
 func (c *Compute) write(ctx context.Context, kind, method string, fn func(context.Context) error) error {
 	c.invalidate(kind)
 	defer c.invalidate(kind)
 	if kind == Servers && c.onServers != nil {
 		defer c.onServers()
 	}
-	return c.upstream(ctx, kind, method, fn)
+	err := c.upstream(ctx, kind, method, fn)
+	c.mu.Lock()
+	coh := c.coh
+	c.mu.Unlock()
+	if coh != nil {
+		// Bounded apart from the caller's context: an announcement cut
+		// short would leave other replicas serving the old state.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if werr := coh.Written(wctx, c.cloud); werr != nil && err == nil {
+			err = fmt.Errorf("cloud %q: the write was made but the other replicas could not be told (their cached reads may be stale until their TTL): %w", c.cloud, werr)
+		}
+		cancel()
+	}
+	return err
 }
 
 // OnServerWrite registers fn to run after every server write (create,

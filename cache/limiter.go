@@ -23,6 +23,11 @@ type Limiter struct {
 	m       *Metrics
 	breaker *Breaker // nil: none
 
+	// rps and burst are the cloud's whole budget; Share divides them
+	// among replicas.
+	rps   float64
+	burst int
+
 	mu    sync.Mutex
 	until time.Time // no calls before this (the cloud's Retry-After)
 }
@@ -35,9 +40,39 @@ func NewLimiter(cloud string, rps float64, burst int, m *Metrics) *Limiter {
 		if burst < 1 {
 			burst = 1
 		}
+		l.rps, l.burst = rps, burst
 		l.lim = rate.NewLimiter(rate.Limit(rps), burst)
 	}
 	return l
+}
+
+// Share gives this process 1/n of the cloud's budget: n canopyd replicas
+// call the same cloud, each with its own limiter, and together they stay
+// within the rate and burst the cloud was configured with (the burst is
+// at least 1 each). n < 1 counts as 1. A limiter without a token bucket
+// stays unlimited.
+func (l *Limiter) Share(n int) {
+	if l.lim == nil {
+		return
+	}
+	if n < 1 {
+		n = 1
+	}
+	burst := l.burst / n
+	if burst < 1 {
+		burst = 1
+	}
+	l.lim.SetLimit(rate.Limit(l.rps / float64(n)))
+	l.lim.SetBurst(burst)
+}
+
+// Rate returns the calls per second this process may make now (0:
+// unlimited) and its burst.
+func (l *Limiter) Rate() (float64, int) {
+	if l.lim == nil {
+		return 0, 0
+	}
+	return float64(l.lim.Limit()), l.lim.Burst()
 }
 
 // WithBreaker puts b in front of every call through l; it returns l.

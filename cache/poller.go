@@ -5,6 +5,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -25,6 +26,17 @@ type Poller[T any] struct {
 	running  bool
 	interval time.Duration
 	polls    int64
+	relayed  int64 // lists received from the owner replica (Share)
+
+	// relay, cloud and kind are set by Share: several replicas share
+	// one list per interval through relay.
+	relay       Relay
+	cloud, kind string
+	// lastRelayed is the owner's latest list: a follower checks the
+	// waiters that came since against it every interval (those whose
+	// revision it is not older than; the owner's next list answers the
+	// others).
+	lastRelayed *Snapshot[T]
 }
 
 // waiter is one caller waiting for done to hold.
@@ -32,6 +44,7 @@ type waiter[T any] struct {
 	id   string
 	done func(item T, present bool) bool
 	ch   chan result[T]
+	rev  int64 // with a relay: only lists begun after this revision answer it
 }
 
 // Snapshot is one list the poller made, as subscribers receive it.
@@ -39,6 +52,7 @@ type Snapshot[T any] struct {
 	Items []T
 	Err   error
 	At    time.Time
+	rev   int64 // with a relay: the revision read before the list began (0: unknown)
 }
 
 type result[T any] struct {
@@ -66,6 +80,17 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 // errors are retried at the next interval.
 func (p *Poller[T]) Wait(ctx context.Context, id string, done func(item T, present bool) bool) (T, bool, error) {
 	w := &waiter[T]{id: id, done: done, ch: make(chan result[T], 1)}
+	p.mu.Lock()
+	relay := p.relay
+	p.mu.Unlock()
+	if relay != nil {
+		rev, err := relay.Revision(ctx)
+		if err != nil {
+			var zero T
+			return zero, false, fmt.Errorf("cloud %q: %s status: %w", p.cloud, p.kind, err)
+		}
+		w.rev = rev
+	}
 	p.mu.Lock()
 	p.waiters[w] = struct{}{}
 	p.startLocked()
@@ -138,7 +163,19 @@ func (p *Poller[T]) startLocked() {
 	}
 }
 
-func (p *Poller[T]) idleLocked() bool { return len(p.waiters) == 0 && len(p.subs) == 0 }
+// idleLocked reports whether nobody needs lists: no local waiter or
+// subscriber and, when this replica owns the cloud, no other replica
+// following its lists. Callers hold p.mu.
+func (p *Poller[T]) idleLocked() bool {
+	if len(p.waiters) > 0 || len(p.subs) > 0 {
+		return false
+	}
+	if p.relay == nil || !p.relay.Wanted(p.cloud, p.kind) {
+		return true
+	}
+	_, lead := p.relay.Lead(p.cloud, p.kind)
+	return !lead
+}
 
 // Waiters returns how many callers are waiting.
 func (p *Poller[T]) Waiters() int {
@@ -154,6 +191,14 @@ func (p *Poller[T]) Polls() int64 {
 	return p.polls
 }
 
+// Relayed returns how many lists the poller took from the owner replica
+// instead of making them (Share).
+func (p *Poller[T]) Relayed() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.relayed
+}
+
 // Interval returns the current poll interval.
 func (p *Poller[T]) Interval() time.Duration {
 	p.mu.Lock()
@@ -161,51 +206,85 @@ func (p *Poller[T]) Interval() time.Duration {
 	return p.interval
 }
 
-// loop lists once per interval while anyone waits, then exits.
+// loop lists once per interval while anyone waits, then exits. With a
+// relay it lists only while this replica owns the cloud (publishing each
+// list to the other replicas); otherwise it follows the owner's lists and
+// checks every min interval whether it has become the owner.
 func (p *Poller[T]) loop() {
 	timer := time.NewTimer(p.min)
 	defer timer.Stop()
-	for range timer.C {
+	var follow <-chan []byte
+	stopFollow := func() {}
+	defer func() { stopFollow() }()
+	for {
+		select {
+		case <-timer.C:
+		case raw, ok := <-follow:
+			if !ok {
+				follow = nil
+				continue
+			}
+			snap := decodeSnapshot[T](raw)
+			p.mu.Lock()
+			p.relayed++
+			p.lastRelayed = &snap
+			p.applyLocked(snap, true)
+			p.mu.Unlock()
+			continue
+		}
 		p.mu.Lock()
 		if p.idleLocked() {
 			p.running = false
 			p.mu.Unlock()
 			return
 		}
+		var publish func(context.Context, []byte) error
+		if p.relay != nil {
+			var lead bool
+			if publish, lead = p.relay.Lead(p.cloud, p.kind); !lead {
+				if follow == nil {
+					fctx, cancel := context.WithCancel(context.Background())
+					stopFollow = cancel
+					follow = p.relay.Follow(fctx, p.cloud, p.kind)
+					p.lastRelayed = nil
+				} else if p.lastRelayed != nil {
+					p.applyLocked(*p.lastRelayed, false) // waiters that came since
+				}
+				timer.Reset(p.min)
+				p.mu.Unlock()
+				continue
+			}
+			if follow != nil {
+				stopFollow()
+				follow = nil
+				p.lastRelayed = nil
+			}
+		}
 		p.polls++
 		p.mu.Unlock()
 
 		started := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), p.max*4)
+		var rev int64
+		if publish != nil {
+			var rerr error
+			if rev, rerr = p.relay.Revision(ctx); rerr != nil {
+				publish = nil // without a revision the list cannot be placed: kept local
+			}
+		}
 		items, err := p.list(ctx)
 		cancel()
+		snap := Snapshot[T]{Items: items, Err: err, At: time.Now(), rev: rev}
+		if publish != nil {
+			if raw, eerr := encodeSnapshot(snap); eerr == nil {
+				pctx, cancel := context.WithTimeout(context.Background(), p.max)
+				_ = publish(pctx, raw) // a deposed owner's publish is refused; the next tick follows
+				cancel()
+			}
+		}
 
 		p.mu.Lock()
-		snap := Snapshot[T]{Items: items, Err: err, At: time.Now()}
-		for ch := range p.subs {
-			select { // replace an undelivered older snapshot
-			case <-ch:
-			default:
-			}
-			ch <- snap
-		}
-		moving := false
-		if err == nil {
-			byID := make(map[string]T, len(items))
-			for _, it := range items {
-				byID[p.key(it)] = it
-				if p.transitional(it) {
-					moving = true
-				}
-			}
-			for w := range p.waiters {
-				it, ok := byID[w.id]
-				if w.done(it, ok) {
-					w.ch <- result[T]{item: it, present: ok}
-					delete(p.waiters, w)
-				}
-			}
-		}
+		moving := p.applyLocked(snap, true)
 		if moving || err != nil {
 			p.interval = p.min
 		} else if p.interval *= 2; p.interval > p.max {
@@ -226,4 +305,41 @@ func (p *Poller[T]) loop() {
 		timer.Reset(next)
 		p.mu.Unlock()
 	}
+}
+
+// applyLocked delivers one list (made here or relayed) to the subscribers
+// (when subs) and wakes the waiters it satisfies; moving reports whether
+// anything in it is transitional. Callers hold p.mu.
+func (p *Poller[T]) applyLocked(snap Snapshot[T], subs bool) (moving bool) {
+	for ch := range p.subs {
+		if !subs {
+			break
+		}
+		select { // replace an undelivered older snapshot
+		case <-ch:
+		default:
+		}
+		ch <- snap
+	}
+	if snap.Err != nil {
+		return false
+	}
+	byID := make(map[string]T, len(snap.Items))
+	for _, it := range snap.Items {
+		byID[p.key(it)] = it
+		if p.transitional(it) {
+			moving = true
+		}
+	}
+	for w := range p.waiters {
+		if snap.rev < w.rev {
+			continue // the list began before the waiter did
+		}
+		it, ok := byID[w.id]
+		if w.done(it, ok) {
+			w.ch <- result[T]{item: it, present: ok}
+			delete(p.waiters, w)
+		}
+	}
+	return moving
 }

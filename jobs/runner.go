@@ -113,9 +113,12 @@ type Runner struct {
 
 	mu      sync.Mutex
 	running map[string]bool
-	steps   map[string]func() // id → interrupts the step in flight (undoable steps only)
-	waiters map[string]chan struct{}
-	started bool
+	// lostClaim marks operations whose write was fenced (store.ErrFenced):
+	// their run loop stops.
+	lostClaim map[string]bool
+	steps     map[string]func() // id → interrupts the step in flight (undoable steps only)
+	waiters   map[string]chan struct{}
+	started   bool
 }
 
 // New makes a runner over st. Register kinds, then Start it.
@@ -146,7 +149,7 @@ func New(st store.OperationStore, opts Options) *Runner {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Runner{st: st, opts: opts, kinds: map[string]Kind{}, sem: make(chan struct{}, opts.Workers),
-		ctx: ctx, cancel: cancel, running: map[string]bool{}, steps: map[string]func(){}, waiters: map[string]chan struct{}{}}
+		ctx: ctx, cancel: cancel, running: map[string]bool{}, lostClaim: map[string]bool{}, steps: map[string]func(){}, waiters: map[string]chan struct{}{}}
 }
 
 // Register adds an operation kind. It panics on a duplicate or a kind
@@ -234,6 +237,13 @@ func (r *Runner) Submit(id string) {
 			defer release()
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithCancel(r.ctx)
+			// The claim's fence goes with every store write of the
+			// operation: once the claim is lost they are refused, so a
+			// replica that has not noticed yet cannot overwrite the
+			// progress of the one that took the operation over.
+			if f, ok := store.FenceOf(held); ok {
+				ctx = store.WithFence(ctx, f)
+			}
 			defer cancel()
 			go func() {
 				select {
@@ -309,7 +319,7 @@ func (r *Runner) notify(id string) {
 // run drives one operation until it is done, the runner stops or ctx
 // ends (this process lost its claim on it).
 func (r *Runner) run(ctx context.Context, id string) {
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && !r.fenced(ctx, id) {
 		op, err := r.st.GetOperation(ctx, id)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) || ctx.Err() != nil {
@@ -327,7 +337,7 @@ func (r *Runner) run(ctx context.Context, id string) {
 		}
 		k, ok := r.kinds[op.Kind]
 		if !ok {
-			r.finish(op, Failure{Code: codes.Internal, Message: fmt.Sprintf("unknown operation kind %q", op.Kind)})
+			r.finish(ctx, op, Failure{Code: codes.Internal, Message: fmt.Sprintf("unknown operation kind %q", op.Kind)})
 			return
 		}
 		step := op.Step
@@ -340,7 +350,7 @@ func (r *Runner) run(ctx context.Context, id string) {
 		}
 		fn := k.Steps[step]
 		if fn == nil {
-			r.finish(op, Failure{Code: codes.Internal, Message: fmt.Sprintf("operation kind %q has no step %q", op.Kind, step)})
+			r.finish(ctx, op, Failure{Code: codes.Internal, Message: fmt.Sprintf("operation kind %q has no step %q", op.Kind, step)})
 			return
 		}
 		// 1. Record that the step begins, before it acts. A step recorded
@@ -351,7 +361,7 @@ func (r *Runner) run(ctx context.Context, id string) {
 			op.Step = step
 			op = withState(op, "began", step)
 			if op, err = r.st.UpdateOperation(ctx, op); err != nil {
-				r.storeTrouble(op, err)
+				r.storeTrouble(id, op, err)
 				continue
 			}
 		}
@@ -389,7 +399,7 @@ func (r *Runner) run(ctx context.Context, id string) {
 				op.LastError = err.Error()
 				r.opts.Log.Warn("operation step failed; retrying", "id", id, "kind", op.Kind, "step", step, "attempt", op.Attempts, "err", err)
 				if _, uerr := r.st.UpdateOperation(ctx, op); uerr != nil {
-					r.storeTrouble(op, uerr)
+					r.storeTrouble(id, op, uerr)
 					continue
 				}
 				if !r.sleep(r.backoff(op.Attempts)) {
@@ -400,7 +410,7 @@ func (r *Runner) run(ctx context.Context, id string) {
 			if k.Fail != nil {
 				k.Fail(ctx, &op)
 			}
-			r.finish(op, r.opts.Failure(err))
+			r.finish(ctx, op, r.opts.Failure(err))
 			return
 		}
 		op.Attempts, op.LastError = 0, ""
@@ -411,13 +421,13 @@ func (r *Runner) run(ctx context.Context, id string) {
 			op.Done, op.Result, op.Progress = true, res.Response, 100
 		} else {
 			if k.Steps[res.Next] == nil {
-				r.finish(op, Failure{Code: codes.Internal, Message: fmt.Sprintf("step %q of %q went to unknown step %q", step, op.Kind, res.Next)})
+				r.finish(ctx, op, Failure{Code: codes.Internal, Message: fmt.Sprintf("step %q of %q went to unknown step %q", step, op.Kind, res.Next)})
 				return
 			}
 			op.Step = res.Next
 		}
 		if _, err := r.st.UpdateOperation(ctx, op); err != nil {
-			r.storeTrouble(op, err)
+			r.storeTrouble(id, op, err)
 			continue
 		}
 		if res.Done {
@@ -448,7 +458,7 @@ func (r *Runner) undo(ctx context.Context, k Kind, op store.Operation) {
 			return
 		}
 		if !r.opts.Transient(err) || attempt >= r.opts.MaxAttempts {
-			r.finish(op, r.opts.Failure(fmt.Errorf("cancel: rolling back failed: %w", err)))
+			r.finish(ctx, op, r.opts.Failure(fmt.Errorf("cancel: rolling back failed: %w", err)))
 			return
 		}
 		if !r.sleep(r.backoff(attempt)) {
@@ -456,17 +466,23 @@ func (r *Runner) undo(ctx context.Context, k Kind, op store.Operation) {
 		}
 	}
 	failpoint.Hit(op.Kind + "/undo:after")
-	r.finish(op, Failure{Code: codes.Canceled, Message: "operation cancelled; what it had made was rolled back", Reason: "CANCELLED"})
+	r.finish(ctx, op, Failure{Code: codes.Canceled, Message: "operation cancelled; what it had made was rolled back", Reason: "CANCELLED"})
 }
 
-// finish ends an operation with a failure.
-func (r *Runner) finish(op store.Operation, f Failure) {
+// finish ends an operation with a failure. It is recorded under the
+// runner's context (not the operation's, which may be ending) with the
+// operation's fence, if any.
+func (r *Runner) finish(ctx context.Context, op store.Operation, f Failure) {
 	op.Done = true
 	op.ErrorCode, op.ErrorMessage, op.ErrorReason, op.ErrorDetails = int32(f.Code), f.Message, f.Reason, f.Details
 	if op.ErrorCode == 0 {
 		op.ErrorCode = int32(codes.Unknown)
 	}
-	if _, err := r.st.UpdateOperation(r.ctx, op); err != nil {
+	wctx := r.ctx
+	if fence, ok := store.FenceOf(ctx); ok {
+		wctx = store.WithFence(wctx, fence)
+	}
+	if _, err := r.st.UpdateOperation(wctx, op); err != nil {
 		r.opts.Log.Error("operation: cannot record its failure", "id", op.ID, "err", err)
 		return
 	}
@@ -475,12 +491,20 @@ func (r *Runner) finish(op store.Operation, f Failure) {
 }
 
 // storeTrouble logs a failed write of the operation and pauses before the
-// loop re-reads it.
-func (r *Runner) storeTrouble(op store.Operation, err error) {
+// loop re-reads it. A fenced write means the claim is lost: the loop
+// stops (fenced).
+func (r *Runner) storeTrouble(id string, op store.Operation, err error) {
 	if r.ctx.Err() != nil {
 		return
 	}
-	r.opts.Log.Error("operation: cannot record a step", "id", op.ID, "step", op.Step, "err", err)
+	if errors.Is(err, store.ErrFenced) {
+		r.mu.Lock()
+		r.lostClaim[id] = true
+		r.mu.Unlock()
+		r.opts.Log.Warn("operation: claim lost; another replica takes it over", "id", id, "step", op.Step)
+		return
+	}
+	r.opts.Log.Error("operation: cannot record a step", "id", id, "step", op.Step, "err", err)
 	r.sleep(r.opts.MinBackoff)
 }
 
@@ -526,4 +550,17 @@ type repeatedKey struct{}
 func Repeated(ctx context.Context) bool {
 	r, _ := ctx.Value(repeatedKey{}).(bool)
 	return r
+}
+
+// fenced reports (once) whether a write of operation id was refused by
+// its fence: this replica lost the claim, and must stop running it.
+func (r *Runner) fenced(ctx context.Context, id string) bool {
+	if _, ok := store.FenceOf(ctx); !ok {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lost := r.lostClaim[id]
+	delete(r.lostClaim, id)
+	return lost
 }

@@ -8,14 +8,16 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/canopy-cloud/canopy/store"
 )
 
 // Claim takes one item of work (an operation: it implements jobs.Claims
 // with Freed) for this replica under the replica's lease, the lease its
 // cloud terms use: <root>claim/<id> holds the replica's name and
 // goes when the lease does. ok is false when another live replica holds
-// it. held ends when the lease is lost; release deletes the claim if it
-// is still this one.
+// it. held ends when the lease is lost, and carries the claim as a
+// store.Fence; release deletes the claim if it is still this one.
 func (e *Etcd) Claim(ctx context.Context, id string) (held context.Context, release func(), ok bool, err error) {
 	s, err := e.session(ctx)
 	if err != nil {
@@ -37,7 +39,10 @@ func (e *Etcd) Claim(ctx context.Context, id string) (held context.Context, rele
 		}
 		rev = kvs[0].CreateRevision // ours already (claimed before, not yet released)
 	}
-	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	// held carries the claim as a store fence: the operation's writes
+	// under it commit only while this claim is the key's (store/etcd
+	// checks it in the write's transaction).
+	hctx, cancel := context.WithCancel(store.WithFence(context.WithoutCancel(ctx), store.Fence{Key: key, Rev: rev}))
 	go func() {
 		select {
 		case <-s.Done():

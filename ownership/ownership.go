@@ -89,9 +89,18 @@ func Run(ctx context.Context, o Owner, cloud string, fn func(ctx context.Context
 // that runs everywhere but must only touch owned clouds (a reconcile pass
 // over many clouds skips the ones another replica owns).
 type Held struct {
-	mu    sync.RWMutex
-	terms map[string]Term
-	wg    sync.WaitGroup
+	mu     sync.RWMutex
+	terms  map[string]Term
+	onGain []func(cloud string)
+	wg     sync.WaitGroup
+}
+
+// OnGain registers fn, called (outside h's lock) each time this replica
+// gains a cloud, after Owns reports it.
+func (h *Held) OnGain(fn func(cloud string)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onGain = append(h.onGain, fn)
 }
 
 // Hold campaigns for every cloud until ctx ends. Wait returns when all
@@ -105,7 +114,11 @@ func Hold(ctx context.Context, o Owner, clouds []string, onErr func(error)) *Hel
 			Run(ctx, o, c, func(tctx context.Context, t Term) {
 				h.mu.Lock()
 				h.terms[c] = t
+				gain := append([]func(string){}, h.onGain...)
 				h.mu.Unlock()
+				for _, fn := range gain {
+					fn(c)
+				}
 				<-tctx.Done()
 				h.mu.Lock()
 				delete(h.terms, c)

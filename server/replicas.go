@@ -4,8 +4,11 @@ import (
 	"context"
 	"sync"
 
+	"github.com/canopy-cloud/canopy/cache"
+
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/ownership"
+	"github.com/canopy-cloud/canopy/router"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -59,4 +62,68 @@ func (s *Server) follow(ctx context.Context) *sync.WaitGroup {
 		s.issuer.Follow(ctx, func(err error) { s.log.Warn("reload signing keys", "err", err) })
 	}()
 	return &wg
+}
+
+// shareStatus makes the batched status pollers of every cloud one per
+// cloud across replicas (when the owner is ownership.Etcd): the cloud's
+// owner lists it and publishes its lists through etcd, the other replicas
+// feed their waiters and Watch streams from them, so N replicas cost a
+// cloud one list per interval. It also makes the read caches coherent
+// across replicas (ownership.Versions) and divides each cloud's
+// rate-limit budget among the live replicas. s.held must be set. On one process it
+// does nothing.
+func (s *Server) shareStatus(ctx context.Context) {
+	e, ok := s.owner.(*ownership.Etcd)
+	if !ok {
+		return
+	}
+	relay := ownership.NewStatusRelay(ctx, e, s.held)
+	versions := e.Versions()
+	for _, cl := range s.rt.Clouds() {
+		for kind, p := range statusPollers(cl) {
+			p.Share(relay, cl.Name, kind)
+		}
+		// Cached reads are checked against the cloud's write version,
+		// which every replica's write raises before it answers.
+		if cl.Compute != nil {
+			cl.Compute.Coherent(versions)
+		}
+		if cl.StorageCache != nil {
+			cl.StorageCache.Coherent(versions)
+		}
+		if cl.Net != nil {
+			cl.Net.Coherent(versions)
+		}
+	}
+	// Every replica calls every cloud (any replica answers any RPC):
+	// each gets its share of the cloud's rate-limit budget, so N
+	// replicas together stay within it.
+	go func() {
+		for n := range e.Members(ctx) {
+			for _, cl := range s.rt.Clouds() {
+				cl.Limiter.Share(n)
+			}
+			s.log.Info("replicas", "live", n)
+		}
+	}()
+}
+
+// statusPollers is every batched poller of a cloud, by kind.
+func statusPollers(cl *router.Cloud) map[string]cache.RelayedPoller {
+	out := map[string]cache.RelayedPoller{}
+	add := func(kind string, p cache.RelayedPoller, present bool) {
+		if present {
+			out[kind] = p
+		}
+	}
+	add("servers", cl.Servers, cl.Servers != nil)
+	add("images", cl.Images, cl.Images != nil)
+	add("volumes", cl.Volumes, cl.Volumes != nil)
+	add("snapshots", cl.Snapshots, cl.Snapshots != nil)
+	add("backups", cl.Backups, cl.Backups != nil)
+	add("networks", cl.Networks, cl.Networks != nil)
+	add("ports", cl.Ports, cl.Ports != nil)
+	add("security_groups", cl.SecurityGroups, cl.SecurityGroups != nil)
+	add("floating_ips", cl.FloatingIPs, cl.FloatingIPs != nil)
+	return out
 }

@@ -38,6 +38,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	fctx, stopFollow := context.WithCancel(ctx)
 	followers := s.follow(fctx) // replicas.go
 	s.held = s.holdClouds(fctx)
+	s.shareStatus(fctx) // replicas.go
 	defer func() { stopFollow(); followers.Wait(); s.held.Wait() }()
 	opts := []grpc.ServerOption{}
 	if lis.TLS != nil {

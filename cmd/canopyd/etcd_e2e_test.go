@@ -65,7 +65,7 @@ clouds:
 // started (CANOPY_ETCD_ENDPOINTS; the test skips without it): a client on
 // it, the prefix, and the --store URL naming it. The prefix is deleted, and
 // then the client closed, when the test ends.
-func etcdStore(t *testing.T, name string) (*clientv3.Client, string, string) {
+func etcdStore(t testing.TB, name string) (*clientv3.Client, string, string) {
 	t.Helper()
 	env := os.Getenv("CANOPY_ETCD_ENDPOINTS")
 	if env == "" {

@@ -281,7 +281,7 @@ func (s *Store) begin(ctx context.Context) error {
 // by Close is store.ErrClosed, one cut short by the caller's context wraps
 // ctx.Err(). The store's own sentinels pass through.
 func (s *Store) mapErr(ctx context.Context, err error) error {
-	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) {
+	if err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrClosed) || errors.Is(err, store.ErrFenced) {
 		return err
 	}
 	if s.closed.Load() {

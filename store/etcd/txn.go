@@ -227,8 +227,21 @@ func (s *Store) try(ctx context.Context, fn attempt, ambiguous bool) (committed 
 	if len(ops) == 0 {
 		return true, nil
 	}
-	resp, err := s.cli.Txn(actx).If(sn.guard()...).Then(ops...).Commit()
+	guard := sn.guard()
+	fence, fenced := store.FenceOf(ctx)
+	if fenced {
+		guard = append(guard, clientv3.Compare(clientv3.CreateRevision(fence.Key), "=", fence.Rev))
+	}
+	resp, err := s.cli.Txn(actx).If(guard...).Then(ops...).Commit()
 	switch {
+	case err == nil && !resp.Succeeded && fenced:
+		// The guard failed: a racing writer, or the fence gone.
+		if held, ferr := s.fenceHolds(actx, fence); ferr != nil {
+			return false, ferr
+		} else if !held {
+			return false, fmt.Errorf("claim %s: %w", fence.Key, store.ErrFenced)
+		}
+		return false, nil
 	case err == nil:
 		return resp.Succeeded, nil
 	case timedOut(err):
@@ -244,4 +257,14 @@ func (s *Store) read(ctx context.Context, fn func(ctx context.Context, sn *snap)
 	return s.update(ctx, func(ctx context.Context, sn *snap, _ bool) ([]clientv3.Op, error) {
 		return nil, fn(ctx, sn)
 	})
+}
+
+// fenceHolds reports whether the fence's key still has its create
+// revision.
+func (s *Store) fenceHolds(ctx context.Context, f store.Fence) (bool, error) {
+	resp, err := s.cli.Get(ctx, f.Key, clientv3.WithKeysOnly())
+	if err != nil {
+		return false, err
+	}
+	return len(resp.Kvs) == 1 && resp.Kvs[0].CreateRevision == f.Rev, nil
 }
