@@ -18,7 +18,9 @@
 #      and the lab's Nova through toxiproxy and a 5xx front (test/faults:
 #      partial answers by the deadline, the circuit breaker, recovery);
 #      the AWS adapter's object conformance on MinIO (test/s3), an S3
-#      engine that verifies presigned URLs' signatures and expiry;
+#      engine that verifies presigned URLs' signatures and expiry; three
+#      canopyd replicas on etcd over moto, with the chaos test
+#      (test/etcd/replicas.sh);
 #   5. the container runtimes: a dockerd and a containerd of the project's
 #      own, the Containers conformance on each and canopyd end to end over
 #      both (test/containers/test.sh). moto's, MinIO's and the runtimes'
@@ -93,9 +95,15 @@ side_engines() {
   passed "${TMPDIR:-/tmp}/canopy-containers-test.log" 3 || { tail -80 "${TMPDIR:-/tmp}/canopy-containers-test.log"; exit 1; }
   echo "containers suite: $((SECONDS - t0))s"
 
+  section "replicas: 3 canopyd on the 3-member etcd over moto — one list per interval, coherent reads, the chaos test (test/etcd/replicas.sh)"
+  t0=$SECONDS
+  CANOPY_CHAOS=1 test/etcd/replicas.sh -v -timeout 30m 2>&1 | tee "${TMPDIR:-/tmp}/canopy-replicas-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)|chaos|takeover|lists' || true
+  passed "${TMPDIR:-/tmp}/canopy-replicas-test.log" 1 && grep -q -- '--- PASS: TestReplicasChaosMoto' "${TMPDIR:-/tmp}/canopy-replicas-test.log" ||
+    { tail -80 "${TMPDIR:-/tmp}/canopy-replicas-test.log"; exit 1; }
+  echo "replicas suite: $((SECONDS - t0))s"
 }
 side_log="${TMPDIR:-/tmp}/canopy-side-engines.log"
-section "moto, MinIO and the container runtimes, in the background (log: $side_log)"
+section "moto, MinIO, the container runtimes and the replicas, in the background (log: $side_log)"
 # set -m: the background suites get a process group of their own, so a
 # failure here stops them all (go test and its children), not only the shell.
 set -m
@@ -130,7 +138,7 @@ CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -timeout 3
 passed "${TMPDIR:-/tmp}/canopy-openstack-crash.log" 1 || { tail -80 "${TMPDIR:-/tmp}/canopy-openstack-crash.log"; exit 1; }
 echo "openstack crash lineages: $((SECONDS - t0))s"
 
-section "the background engines (moto, MinIO, containers)"
+section "the background engines (moto, MinIO, containers, replicas)"
 side_rc=0
 wait "$side_pid" || side_rc=$?
 side_pid=

@@ -20,7 +20,7 @@ etcd_up=1
 for m in "${MEMBERS[@]}"; do pid_of "$m" >/dev/null || etcd_up=; done
 endpoints=$("$HERE/up.sh" | tail -n 1)
 [[ -z $etcd_up && ${CANOPY_ETCD_KEEP:-} != 1 ]] && stop+=("\"$HERE/down.sh\"")
-moto_port=${CANOPY_MOTO_PORT:-5000}
+moto_port=${CANOPY_MOTO_PORT:-5055}
 moto_up=
 if curl -sf -o /dev/null "http://127.0.0.1:$moto_port/moto-api/config"; then moto_up=1; fi
 moto=$("$ROOT/test/moto/up.sh" | tail -n 1)
