@@ -325,6 +325,7 @@ func TestAcceptsFormat(t *testing.T) {
 		mentions     string
 	}{
 		{"sim", "qcow2", true, ""},
+		{"sim", "oci", true, ""},
 		{"openstack", "qcow2", true, ""},
 		{"openstack", "oci", false, "container clouds"},
 		{"docker", "oci", true, ""},
