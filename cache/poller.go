@@ -13,6 +13,12 @@ import (
 // on however many resources, the cloud sees one list per interval. The
 // interval adapts: MinInterval while something listed is transitional,
 // doubling up to MaxInterval while nothing is.
+//
+// A cloud that announces its changes (poller_events.go) feeds them in with
+// Push: each wakes the waiters on its resource and reaches the subscribers
+// at once, and while the feed is live (SetLive) the poller only lists at a
+// slow reconciliation rate; when the feed is lost it lists at full rate
+// again at once.
 type Poller[T any] struct {
 	list         func(ctx context.Context) ([]T, error)
 	key          func(T) string
@@ -25,13 +31,17 @@ type Poller[T any] struct {
 	running  bool
 	interval time.Duration
 	polls    int64
+	kick     chan struct{} // lists at once (a lost feed, a subscriber to sync)
+
+	ev events[T] // what the cloud's announcements said (poller_events.go)
 }
 
 // waiter is one caller waiting for done to hold.
 type waiter[T any] struct {
-	id   string
-	done func(item T, present bool) bool
-	ch   chan result[T]
+	id    string
+	since time.Time // announcements received before it do not count
+	done  func(item T, present bool) bool
+	ch    chan result[T]
 }
 
 // Snapshot is one list the poller made, as subscribers receive it.
@@ -56,7 +66,8 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 	if max < min {
 		max = min
 	}
-	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{}}
+	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{},
+		kick: make(chan struct{}, 1), ev: newEvents[T]()}
 }
 
 // Wait blocks until done(item, present) holds for the resource with native
@@ -65,8 +76,20 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 // every waiter only if it persists until their context ends; transient
 // errors are retried at the next interval.
 func (p *Poller[T]) Wait(ctx context.Context, id string, done func(item T, present bool) bool) (T, bool, error) {
-	w := &waiter[T]{id: id, done: done, ch: make(chan result[T], 1)}
+	return p.WaitSince(ctx, id, time.Now(), done)
+}
+
+// WaitSince is Wait for a caller that changed the resource at since: what
+// the cloud announced about it since then (Push) may already satisfy done.
+// A zero since (a resource created by the caller, whose id is new) counts
+// every announcement.
+func (p *Poller[T]) WaitSince(ctx context.Context, id string, since time.Time, done func(item T, present bool) bool) (T, bool, error) {
+	w := &waiter[T]{id: id, since: since, done: done, ch: make(chan result[T], 1)}
 	p.mu.Lock()
+	if it, present, ok := p.ev.heardSince(id, since); ok && done(it, present) {
+		p.mu.Unlock()
+		return it, present, nil
+	}
 	p.waiters[w] = struct{}{}
 	p.startLocked()
 	p.mu.Unlock()
@@ -96,6 +119,9 @@ func (p *Poller[T]) Subscribe(ctx context.Context) <-chan Snapshot[T] {
 	ch := make(chan Snapshot[T], 1)
 	p.mu.Lock()
 	p.subs[ch] = struct{}{}
+	if p.running && !p.ev.synced {
+		p.kickLocked() // announcements reach subscribers once a list has synced them
+	}
 	p.startLocked()
 	p.mu.Unlock()
 	out := make(chan Snapshot[T])
@@ -134,7 +160,26 @@ func (p *Poller[T]) startLocked() {
 	if !p.running {
 		p.running = true
 		p.interval = p.min
-		go p.loop()
+		select { // a kick for an earlier loop
+		case <-p.kick:
+		default:
+		}
+		first := p.min
+		if p.ev.live && p.ev.synced {
+			first = p.ev.reconcile // the feed says what changes; lists only reconcile
+		}
+		go p.loop(first)
+	}
+}
+
+// kickLocked makes the running loop list at once. Callers hold p.mu.
+func (p *Poller[T]) kickLocked() {
+	if !p.running {
+		return
+	}
+	select {
+	case p.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -162,10 +207,14 @@ func (p *Poller[T]) Interval() time.Duration {
 }
 
 // loop lists once per interval while anyone waits, then exits.
-func (p *Poller[T]) loop() {
-	timer := time.NewTimer(p.min)
+func (p *Poller[T]) loop(first time.Duration) {
+	timer := time.NewTimer(first)
 	defer timer.Stop()
-	for range timer.C {
+	for {
+		select {
+		case <-timer.C:
+		case <-p.kick:
+		}
 		p.mu.Lock()
 		if p.idleLocked() {
 			p.running = false
@@ -181,6 +230,10 @@ func (p *Poller[T]) loop() {
 		cancel()
 
 		p.mu.Lock()
+		if err == nil {
+			// What the cloud announced while the list ran is newer than it.
+			items = p.ev.merge(items, p.key, started)
+		}
 		snap := Snapshot[T]{Items: items, Err: err, At: time.Now()}
 		for ch := range p.subs {
 			select { // replace an undelivered older snapshot
@@ -216,10 +269,14 @@ func (p *Poller[T]) loop() {
 			p.mu.Unlock()
 			return
 		}
+		every := p.interval
+		if p.ev.live && err == nil {
+			every = p.ev.reconcile
+		}
 		// Keep the cadence: the next list starts one interval after this one
 		// started, not after it finished, so a slow list does not stretch
 		// the time a change can go unseen.
-		next := p.interval - time.Since(started)
+		next := every - time.Since(started)
 		if next < time.Millisecond {
 			next = time.Millisecond
 		}
