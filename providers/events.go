@@ -25,6 +25,11 @@ type Change struct {
 	MessageID string
 	// EventType is the cloud's name for it (instance.update, ...).
 	EventType string
+	// Adoptable says the announcement carries what tells whether canopy
+	// made the resource (its token, providers.PropToken, in the
+	// resource's properties): only then may a resource canopy does not
+	// know be adopted from it (one canopy is still creating is not).
+	Adoptable bool
 }
 
 // ChangeSink receives what a ChangeFeed hears.

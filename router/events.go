@@ -113,7 +113,7 @@ func (s *feedSink) Change(ch providers.Change) {
 		if res == cache.Applied && cl.Compute != nil {
 			cl.Compute.ServerChanged()
 		}
-		if !known && !ch.Deleted && res == cache.Applied {
+		if !known && !ch.Deleted && ch.Adoptable && res == cache.Applied {
 			s.adopt(ch.Kind, sv.Common, func(ctx context.Context) error {
 				_, _, err := Claimed(ctx, s.r, cl, providers.KindServer, []providers.Server{sv}, func(x providers.Server) providers.Common { return x.Common }, nil)
 				return err
@@ -146,7 +146,7 @@ func (s *feedSink) Change(ch providers.Change) {
 		if res == cache.Applied && cl.StorageCache != nil {
 			cl.StorageCache.VolumeChanged()
 		}
-		if !known && !ch.Deleted && res == cache.Applied {
+		if !known && !ch.Deleted && ch.Adoptable && res == cache.Applied {
 			s.adopt(ch.Kind, v.Common, func(ctx context.Context) error {
 				_, _, err := Claimed(ctx, s.r, cl, providers.KindVolume, []providers.Volume{v}, func(x providers.Volume) providers.Common { return x.Common }, nil)
 				return err

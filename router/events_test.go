@@ -43,7 +43,7 @@ func announced(id string, status providers.Status, token string, at time.Time) p
 	if token != "" {
 		sv.Properties = map[string]string{providers.PropToken: token}
 	}
-	return providers.Change{Kind: providers.KindServer, NativeID: id, Server: &sv, Updated: at, Emitted: at, MessageID: id + status.String()}
+	return providers.Change{Kind: providers.KindServer, NativeID: id, Server: &sv, Updated: at, Emitted: at, MessageID: id + status.String(), Adoptable: true}
 }
 
 // The feed's state switches every poller it speaks for; a server change
@@ -65,6 +65,13 @@ func TestFeedSink(t *testing.T) {
 	m, err := r.store.Lookup(ctx, "a", providers.KindServer, "made-outside")
 	if err != nil || m.Project != "team" {
 		t.Fatalf("the announced server is not adopted into the cloud's project: %+v %v", m, err)
+	}
+	// An action's payload (no tags) cannot say who made the server: not adopted.
+	blind := announced("no-tags", providers.StatusActive, "", now)
+	blind.Adoptable = false
+	s.Change(blind)
+	if _, err := r.store.Lookup(ctx, "a", providers.KindServer, "no-tags"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("adopted from an announcement without tags: %v", err)
 	}
 	s.Change(announced("made-by-canopy", providers.StatusPending, "11111111-2222-3333-4444-555555555555", now))
 	if _, err := r.store.Lookup(ctx, "a", providers.KindServer, "made-by-canopy"); !errors.Is(err, store.ErrNotFound) {

@@ -254,9 +254,13 @@ func (c *Cloud) consume(ctx context.Context, n *Notifications, u string, sink pr
 	for {
 		select {
 		case d, ok := <-deliveries:
-			if !ok {
-				if e := <-closed; e != nil {
-					return fmt.Errorf("openstack: cloud %s: notifications: connection lost: %w", c.name, e)
+			if !ok { // the channel or the connection closed
+				select {
+				case e := <-closed:
+					if e != nil {
+						return fmt.Errorf("openstack: cloud %s: notifications: connection lost: %w", c.name, e)
+					}
+				case <-time.After(time.Second):
 				}
 				return fmt.Errorf("openstack: cloud %s: notifications: the bus closed the consumer", c.name)
 			}

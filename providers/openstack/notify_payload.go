@@ -243,7 +243,8 @@ func serverChange(region string, n notification) (providers.Change, error) {
 		}
 	}
 	ch := providers.Change{Kind: providers.KindServer, NativeID: p.UUID, Server: &sv,
-		Updated: sv.Updated, Emitted: osloTime(n.Timestamp), MessageID: n.MessageID, EventType: n.EventType}
+		Updated: sv.Updated, Emitted: osloTime(n.Timestamp), MessageID: n.MessageID, EventType: n.EventType,
+		Adoptable: p.Tags != nil} // InstanceUpdatePayload and InstanceCreatePayload have tags, the action payloads not
 	switch n.EventType {
 	case "instance.delete.end", "instance.soft_delete.end":
 		ch.Deleted = true
@@ -310,7 +311,8 @@ func volumeChange(region string, n notification) (providers.Change, error) {
 		}
 	}
 	ch := providers.Change{Kind: providers.KindVolume, NativeID: p.VolumeID, Volume: &v,
-		Updated: v.Updated, Emitted: osloTime(n.Timestamp), MessageID: n.MessageID, EventType: n.EventType}
+		Updated: v.Updated, Emitted: osloTime(n.Timestamp), MessageID: n.MessageID, EventType: n.EventType,
+		Adoptable: len(p.Metadata) > 0 && string(p.Metadata) != "null"}
 	if n.EventType == "volume.delete.end" || p.Status == "deleted" {
 		ch.Deleted = true
 	}
