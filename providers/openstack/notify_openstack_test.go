@@ -19,7 +19,7 @@ import (
 )
 
 // recordedProject is the project of the recorded payloads (the lab's canopy-test).
-const recordedProject = "RECORDED"
+const recordedProject = "a5738170c3904612bd18ec043df5fcf6"
 
 // labBus is the lab's RabbitMQ (test/openstack/lib.sh).
 const labBus = "rabbit://guest:guest@127.0.0.1:5672/"

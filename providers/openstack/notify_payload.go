@@ -242,8 +242,18 @@ func serverChange(region string, n notification) (providers.Change, error) {
 			sv.StatusMessage = f.Message
 		}
 	}
+	// Nova fills the payload before the save it announces, so updated_at
+	// is the previous change's (recorded: an instance.update saying ACTIVE
+	// at 17:44:34.25 carries updated_at 17:44:17). It still orders one
+	// server's announcements (it never goes back); the server as shown
+	// is dated when Nova sent it.
+	emitted := osloTime(n.Timestamp)
+	updated := sv.Updated
+	if emitted.After(sv.Updated) {
+		sv.Updated = emitted
+	}
 	ch := providers.Change{Kind: providers.KindServer, NativeID: p.UUID, Server: &sv,
-		Updated: sv.Updated, Emitted: osloTime(n.Timestamp), MessageID: n.MessageID, EventType: n.EventType,
+		Updated: updated, Emitted: emitted, MessageID: n.MessageID, EventType: n.EventType,
 		Adoptable: p.Tags != nil} // InstanceUpdatePayload and InstanceCreatePayload have tags, the action payloads not
 	switch n.EventType {
 	case "instance.delete.end", "instance.soft_delete.end":

@@ -1,9 +1,12 @@
 package openstack
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/canopy-cloud/canopy/providers"
 )
 
 func TestParseNotifications(t *testing.T) {
@@ -91,5 +94,117 @@ func TestDecodeNotificationErrors(t *testing.T) {
 		if _, err := decodeNotification([]byte(body)); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
+	}
+}
+
+// recordedProject owns the resources of the recorded notifications (the
+// lab's canopy-test project when they were captured).
+const recordedProject = "a5738170c3904612bd18ec043df5fcf6"
+
+// Notifications recorded from the lab (test/openstack, notifications on):
+// one server created, rebooted and deleted; one volume created and
+// deleted; a port; Glance's. Each reads as the change canopy acts on.
+func TestRecordedNotifications(t *testing.T) {
+	for _, tc := range []struct {
+		file      string
+		follow    bool // false: a notification canopy does not follow
+		kind      string
+		id        string
+		status    providers.Status
+		provider  string
+		deleted   bool
+		adoptable bool
+	}{
+		{"nova-instance-update-scheduling.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, true},
+		{"nova-instance-create-start.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, true},
+		{"nova-instance-update-spawning.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, true},
+		{"nova-instance-update-active.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusActive, "ACTIVE", false, true},
+		{"nova-instance-create-end.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusActive, "ACTIVE", false, true},
+		{"nova-instance-update-rebooting.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusUpdating, "REBOOT", false, true},
+		{"nova-instance-reboot-start.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusUpdating, "REBOOT", false, false},
+		{"nova-instance-update-deleting.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusDeleting, "ACTIVE", false, true},
+		{"nova-instance-update-deleted.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusDeleted, "DELETED", true, true},
+		{"nova-instance-delete-end.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusDeleted, "DELETED", true, false},
+		{"cinder-volume-create-start.json", true, providers.KindVolume, "fb1725a7-af64-43e8-9d99-f9a7121b1d05", providers.StatusPending, "creating", false, true},
+		{"cinder-volume-create-end.json", true, providers.KindVolume, "fb1725a7-af64-43e8-9d99-f9a7121b1d05", providers.StatusActive, "available", false, true},
+		{"cinder-volume-delete-end.json", true, providers.KindVolume, "fb1725a7-af64-43e8-9d99-f9a7121b1d05", providers.StatusDeleted, "deleted", true, true},
+		{"neutron-port-create-end.json", true, providers.KindPort, "7da69e48-c49d-4e3d-8144-3271a320283d", 0, "", false, false},
+		{"neutron-port-delete-end.json", true, providers.KindPort, "9f907446-220a-42bb-a06b-f5ba08926bd1", 0, "", true, false},
+		{"glance-image-delete.json", true, providers.KindImage, "c1e3f11b-1b9a-4a13-9887-89cd219e5d94", 0, "", true, false},
+		{"glance-image-send.json", true, providers.KindImage, "", 0, "", false, false}, // a download: no id, dropped
+		{"nova-scheduler-select-destinations-start.json", false, "", "", 0, "", false, false},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			body, err := os.ReadFile("testdata/notifications/" + tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := decodeNotification(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := payloadProject(n.Payload); tc.follow && tc.id != "" && got != recordedProject {
+				t.Errorf("owner %q, want %q", got, recordedProject)
+			}
+			ch, ok, err := toChange("RegionOne", n)
+			if err != nil || ok != tc.follow {
+				t.Fatalf("toChange: followed %v, %v; want %v", ok, err, tc.follow)
+			}
+			if !ok {
+				return
+			}
+			if ch.Kind != tc.kind || ch.NativeID != tc.id || ch.Deleted != tc.deleted || ch.Adoptable != tc.adoptable || ch.MessageID == "" || ch.Emitted.IsZero() {
+				t.Fatalf("got %s %q deleted=%v adoptable=%v msg=%q emitted=%v; want %s %q deleted=%v adoptable=%v",
+					ch.Kind, ch.NativeID, ch.Deleted, ch.Adoptable, ch.MessageID, ch.Emitted, tc.kind, tc.id, tc.deleted, tc.adoptable)
+			}
+			var c providers.Common
+			switch {
+			case ch.Server != nil:
+				c = ch.Server.Common
+				if ch.Server.FlavorID == "" || ch.Server.ImageID == "" || c.Properties["vm_state"] == "" || c.Region != "RegionOne" {
+					t.Errorf("server lacks what a read shows: %+v", *ch.Server)
+				}
+				if c.Updated.Before(ch.Emitted) {
+					t.Errorf("server dated %v, before Nova sent it (%v)", c.Updated, ch.Emitted)
+				}
+			case ch.Volume != nil:
+				c = ch.Volume.Common
+				if ch.Volume.SizeGiB != 1 {
+					t.Errorf("volume size %d, want 1", ch.Volume.SizeGiB)
+				}
+			default:
+				return
+			}
+			if c.Status != tc.status || c.ProviderStatus != tc.provider {
+				t.Errorf("status %s (%s), want %s (%s)", c.Status, c.ProviderStatus, tc.status, tc.provider)
+			}
+		})
+	}
+}
+
+// One server's recorded announcements, in the order Nova sent them, never
+// go back in (updated_at, timestamp), which is how canopy orders them.
+func TestRecordedServerOrder(t *testing.T) {
+	files := []string{"nova-instance-update-scheduling.json", "nova-instance-create-start.json", "nova-instance-update-spawning.json",
+		"nova-instance-update-active.json", "nova-instance-create-end.json", "nova-instance-update-rebooting.json", "nova-instance-reboot-start.json",
+		"nova-instance-update-deleting.json", "nova-instance-update-deleted.json", "nova-instance-delete-end.json"}
+	var last providers.Change
+	for i, f := range files {
+		body, err := os.ReadFile("testdata/notifications/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := decodeNotification(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, _, err := toChange("RegionOne", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && (ch.Updated.Before(last.Updated) || (ch.Updated.Equal(last.Updated) && !ch.Emitted.After(last.Emitted))) {
+			t.Fatalf("%s (updated %v, sent %v) orders before the one sent before it (%v, %v)", f, ch.Updated, ch.Emitted, last.Updated, last.Emitted)
+		}
+		last = ch
 	}
 }
