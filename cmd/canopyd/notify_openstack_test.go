@@ -448,6 +448,7 @@ func TestNotificationsOpenStack(t *testing.T) {
 
 	conf := func(feed string) string {
 		return canopydtest.WriteConfig(t, fmt.Sprintf(`
+auth: {token_ttl: 2h}
 clouds:
   - name: lab
     kind: openstack
