@@ -165,8 +165,11 @@ func (p *Poller[T]) startLocked() {
 		default:
 		}
 		first := p.min
-		if p.ev.live && p.ev.synced {
+		switch {
+		case p.ev.live && p.ev.synced:
 			first = p.ev.reconcile // the feed says what changes; lists only reconcile
+		case p.ev.live:
+			first = p.max // and lists then only if the feed has said nothing of a waiter's resource (silentLocked)
 		}
 		go p.loop(first)
 	}
@@ -211,15 +214,24 @@ func (p *Poller[T]) loop(first time.Duration) {
 	timer := time.NewTimer(first)
 	defer timer.Stop()
 	for {
+		kicked := false
 		select {
 		case <-timer.C:
 		case <-p.kick:
+			kicked = true
 		}
 		p.mu.Lock()
 		if p.idleLocked() {
 			p.running = false
 			p.mu.Unlock()
 			return
+		}
+		if !kicked && p.ev.live && !p.ev.synced && len(p.subs) == 0 && !p.silentLocked() {
+			// The feed speaks of every resource waited on: it, not a list,
+			// will say when each is done.
+			timer.Reset(p.max)
+			p.mu.Unlock()
+			continue
 		}
 		p.polls++
 		p.mu.Unlock()
