@@ -40,6 +40,7 @@ type Poller[T any] struct {
 type waiter[T any] struct {
 	id    string
 	since time.Time // announcements received before it do not count
+	at    time.Time // when it started waiting
 	done  func(item T, present bool) bool
 	ch    chan result[T]
 }
@@ -84,7 +85,7 @@ func (p *Poller[T]) Wait(ctx context.Context, id string, done func(item T, prese
 // A zero since (a resource created by the caller, whose id is new) counts
 // every announcement.
 func (p *Poller[T]) WaitSince(ctx context.Context, id string, since time.Time, done func(item T, present bool) bool) (T, bool, error) {
-	w := &waiter[T]{id: id, since: since, done: done, ch: make(chan result[T], 1)}
+	w := &waiter[T]{id: id, since: since, at: time.Now(), done: done, ch: make(chan result[T], 1)}
 	p.mu.Lock()
 	if it, present, ok := p.ev.heardSince(id, since); ok && done(it, present) {
 		p.mu.Unlock()

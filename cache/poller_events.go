@@ -267,12 +267,12 @@ func (p *Poller[T]) Current(id string) (T, bool) {
 	return it, ok
 }
 
-// silentLocked says whether a waiter waits on a resource the feed has said
-// nothing of since it started waiting: only a list can tell its state (a
-// change made while canopy was not listening). Callers hold p.mu.
+// silentLocked says whether a waiter has waited max_interval on a resource
+// the feed has said nothing of: only a list can tell its state (a change
+// made while canopy was not listening). Callers hold p.mu.
 func (p *Poller[T]) silentLocked() bool {
 	for w := range p.waiters {
-		if _, _, ok := p.ev.heardSince(w.id, w.since); !ok {
+		if _, _, ok := p.ev.heardSince(w.id, w.since); !ok && time.Since(w.at) >= p.max {
 			return true
 		}
 	}

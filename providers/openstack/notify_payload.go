@@ -254,7 +254,10 @@ func serverChange(region string, n notification) (providers.Change, error) {
 	}
 	ch := providers.Change{Kind: providers.KindServer, NativeID: p.UUID, Server: &sv,
 		Updated: updated, Emitted: emitted, MessageID: n.MessageID, EventType: n.EventType,
-		Adoptable: p.Tags != nil} // InstanceUpdatePayload and InstanceCreatePayload have tags, the action payloads not
+		// InstanceUpdatePayload and InstanceCreatePayload carry tags, the
+		// action payloads not; and while Nova builds, the tags a create
+		// posted may not be on the instance yet.
+		Adoptable: p.Tags != nil && !strings.EqualFold(p.State, "building")}
 	switch n.EventType {
 	case "instance.delete.end", "instance.soft_delete.end":
 		ch.Deleted = true

@@ -115,9 +115,9 @@ func TestRecordedNotifications(t *testing.T) {
 		deleted   bool
 		adoptable bool
 	}{
-		{"nova-instance-update-scheduling.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, true},
-		{"nova-instance-create-start.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, true},
-		{"nova-instance-update-spawning.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, true},
+		{"nova-instance-update-scheduling.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, false},
+		{"nova-instance-create-start.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, false},
+		{"nova-instance-update-spawning.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusPending, "BUILD", false, false},
 		{"nova-instance-update-active.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusActive, "ACTIVE", false, true},
 		{"nova-instance-create-end.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusActive, "ACTIVE", false, true},
 		{"nova-instance-update-rebooting.json", true, providers.KindServer, "51412502-c8f1-4427-8bbf-139aa6e1a314", providers.StatusUpdating, "REBOOT", false, true},
