@@ -426,3 +426,7 @@ func (c *Compute) DeleteKeypair(ctx context.Context, name string) error {
 }
 
 var _ providers.Compute = (*Compute)(nil)
+
+// ServerChanged forgets the cached server reads: the cloud announced a
+// change (a notification) that they may not show.
+func (c *Compute) ServerChanged() { c.invalidate(Servers) }

@@ -13,6 +13,9 @@ type Metrics struct {
 	breaker      *prometheus.GaugeVec
 	breakerMoves *prometheus.CounterVec
 	refused      *prometheus.CounterVec
+
+	mode   *prometheus.GaugeVec
+	events *prometheus.CounterVec
 }
 
 // NewMetrics creates and registers the cache metrics.
@@ -36,9 +39,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "canopy_breaker_refused_total", Help: "Calls to a cloud refused at once because its circuit breaker was open.",
 		}, []string{"cloud"}),
+		mode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "canopy_status_mode", Help: "How canopy learns a cloud's status changes: 1 on mode=\"events\" while its notification feed is connected (polling only reconciles, slowly), 1 on mode=\"polling\" otherwise (full-rate polling). Clouds without a feed report polling.",
+		}, []string{"cloud", "mode"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canopy_notifications_total", Help: "Notifications heard from a cloud, by resource kind and what canopy did: applied, duplicate, stale (older than what was known), adopted (a resource canopy had not seen), relist (no state in it: the kind is relisted), ignored.",
+		}, []string{"cloud", "kind", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.upstream, m.reads, m.limited, m.breaker, m.breakerMoves, m.refused)
+		reg.MustRegister(m.upstream, m.reads, m.limited, m.breaker, m.breakerMoves, m.refused, m.mode, m.events)
 	}
 	return m
 }
@@ -76,5 +85,26 @@ func (m *Metrics) breakerTransition(cloud string, s BreakerState) {
 func (m *Metrics) breakerRefused(cloud string) {
 	if m != nil {
 		m.refused.WithLabelValues(cloud).Inc()
+	}
+}
+
+// StatusMode records whether a cloud's status comes from its events
+// (true) or from full-rate polling.
+func (m *Metrics) StatusMode(cloud string, events bool) {
+	if m == nil {
+		return
+	}
+	on, off := "polling", "events"
+	if events {
+		on, off = off, on
+	}
+	m.mode.WithLabelValues(cloud, on).Set(1)
+	m.mode.WithLabelValues(cloud, off).Set(0)
+}
+
+// Notification counts one notification heard from a cloud.
+func (m *Metrics) Notification(cloud, kind, result string) {
+	if m != nil {
+		m.events.WithLabelValues(cloud, kind, result).Inc()
 	}
 }

@@ -14,6 +14,12 @@ import (
 // on however many resources, the cloud sees one list per interval. The
 // interval adapts: MinInterval while something listed is transitional,
 // doubling up to MaxInterval while nothing is.
+//
+// A cloud that announces its changes (poller_events.go) feeds them in with
+// Push: each wakes the waiters on its resource and reaches the subscribers
+// at once, and while the feed is live (SetLive) the poller only lists at a
+// slow reconciliation rate; when the feed is lost it lists at full rate
+// again at once.
 type Poller[T any] struct {
 	list         func(ctx context.Context) ([]T, error)
 	key          func(T) string
@@ -26,7 +32,10 @@ type Poller[T any] struct {
 	running  bool
 	interval time.Duration
 	polls    int64
-	relayed  int64 // lists received from the owner replica (Share)
+	relayed  int64         // lists received from the owner replica (Share)
+	kick     chan struct{} // lists at once (a lost feed, a subscriber to sync)
+
+	ev events[T] // what the cloud's announcements said (poller_events.go)
 
 	// relay, cloud and kind are set by Share: several replicas share
 	// one list per interval through relay.
@@ -41,10 +50,12 @@ type Poller[T any] struct {
 
 // waiter is one caller waiting for done to hold.
 type waiter[T any] struct {
-	id   string
-	done func(item T, present bool) bool
-	ch   chan result[T]
-	rev  int64 // with a relay: only lists begun after this revision answer it
+	id    string
+	since time.Time // announcements received before it do not count
+	at    time.Time // when it started waiting
+	done  func(item T, present bool) bool
+	ch    chan result[T]
+	rev   int64 // with a relay: only lists begun after this revision answer it
 }
 
 // Snapshot is one list the poller made, as subscribers receive it.
@@ -70,7 +81,8 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 	if max < min {
 		max = min
 	}
-	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{}}
+	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{},
+		kick: make(chan struct{}, 1), ev: newEvents[T]()}
 }
 
 // Wait blocks until done(item, present) holds for the resource with native
@@ -79,8 +91,20 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 // every waiter only if it persists until their context ends; transient
 // errors are retried at the next interval.
 func (p *Poller[T]) Wait(ctx context.Context, id string, done func(item T, present bool) bool) (T, bool, error) {
-	w := &waiter[T]{id: id, done: done, ch: make(chan result[T], 1)}
+	return p.WaitSince(ctx, id, time.Now(), done)
+}
+
+// WaitSince is Wait for a caller that changed the resource at since: what
+// the cloud announced about it since then (Push) may already satisfy done.
+// A zero since (a resource created by the caller, whose id is new) counts
+// every announcement.
+func (p *Poller[T]) WaitSince(ctx context.Context, id string, since time.Time, done func(item T, present bool) bool) (T, bool, error) {
+	w := &waiter[T]{id: id, since: since, at: time.Now(), done: done, ch: make(chan result[T], 1)}
 	p.mu.Lock()
+	if it, present, ok := p.ev.heardSince(id, since); ok && done(it, present) {
+		p.mu.Unlock()
+		return it, present, nil
+	}
 	relay := p.relay
 	p.mu.Unlock()
 	if relay != nil {
@@ -121,6 +145,9 @@ func (p *Poller[T]) Subscribe(ctx context.Context) <-chan Snapshot[T] {
 	ch := make(chan Snapshot[T], 1)
 	p.mu.Lock()
 	p.subs[ch] = struct{}{}
+	if p.running && !p.ev.synced {
+		p.kickLocked() // announcements reach subscribers once a list has synced them
+	}
 	p.startLocked()
 	p.mu.Unlock()
 	out := make(chan Snapshot[T])
@@ -159,7 +186,29 @@ func (p *Poller[T]) startLocked() {
 	if !p.running {
 		p.running = true
 		p.interval = p.min
-		go p.loop()
+		select { // a kick for an earlier loop
+		case <-p.kick:
+		default:
+		}
+		first := p.min
+		switch {
+		case p.ev.live && p.ev.synced:
+			first = p.ev.reconcile // the feed says what changes; lists only reconcile
+		case p.ev.live:
+			first = p.max // and lists then only if the feed has said nothing of a waiter's resource (silentLocked)
+		}
+		go p.loop(first)
+	}
+}
+
+// kickLocked makes the running loop list at once. Callers hold p.mu.
+func (p *Poller[T]) kickLocked() {
+	if !p.running {
+		return
+	}
+	select {
+	case p.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -210,15 +259,18 @@ func (p *Poller[T]) Interval() time.Duration {
 // relay it lists only while this replica owns the cloud (publishing each
 // list to the other replicas); otherwise it follows the owner's lists and
 // checks every min interval whether it has become the owner.
-func (p *Poller[T]) loop() {
-	timer := time.NewTimer(p.min)
+func (p *Poller[T]) loop(first time.Duration) {
+	timer := time.NewTimer(first)
 	defer timer.Stop()
 	var follow <-chan []byte
 	stopFollow := func() {}
 	defer func() { stopFollow() }()
 	for {
+		kicked := false
 		select {
 		case <-timer.C:
+		case <-p.kick:
+			kicked = true
 		case raw, ok := <-follow:
 			if !ok {
 				follow = nil
@@ -237,6 +289,13 @@ func (p *Poller[T]) loop() {
 			p.running = false
 			p.mu.Unlock()
 			return
+		}
+		if !kicked && p.ev.live && !p.ev.synced && len(p.subs) == 0 && !p.silentLocked() {
+			// The feed speaks of every resource waited on: it, not a list,
+			// will say when each is done.
+			timer.Reset(p.max)
+			p.mu.Unlock()
+			continue
 		}
 		var publish func(context.Context, []byte) error
 		if p.relay != nil {
@@ -274,6 +333,12 @@ func (p *Poller[T]) loop() {
 		}
 		items, err := p.list(ctx)
 		cancel()
+		if err == nil {
+			// What the cloud announced while the list ran is newer than it.
+			p.mu.Lock()
+			items = p.ev.merge(items, p.key, started)
+			p.mu.Unlock()
+		}
 		snap := Snapshot[T]{Items: items, Err: err, At: time.Now(), rev: rev}
 		if publish != nil {
 			if raw, eerr := encodeSnapshot(snap); eerr == nil {
@@ -295,10 +360,14 @@ func (p *Poller[T]) loop() {
 			p.mu.Unlock()
 			return
 		}
+		every := p.interval
+		if p.ev.live && err == nil {
+			every = p.ev.reconcile
+		}
 		// Keep the cadence: the next list starts one interval after this one
 		// started, not after it finished, so a slow list does not stretch
 		// the time a change can go unseen.
-		next := p.interval - time.Since(started)
+		next := every - time.Since(started)
 		if next < time.Millisecond {
 			next = time.Millisecond
 		}

@@ -331,3 +331,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // another driver (a server booted from a volume, or with a root volume)
 // changed volumes too.
 func (s *Storage) InvalidateVolumes() { s.c.invalidate(Volumes) }
+
+// VolumeChanged forgets the cached volume reads: the cloud announced a
+// change (a notification) that they may not show.
+func (s *Storage) VolumeChanged() { s.c.invalidate(Volumes) }

@@ -102,6 +102,8 @@ type Router struct {
 	ambiguous map[string][]string
 	// dups handles the crash duplicates lists find (duplicates.go).
 	dups *duplicates
+	// feeds are the clouds' notification feeds (events.go).
+	feeds *feeds
 }
 
 // Open opens every configured cloud and builds its stack. A cloud whose
@@ -172,6 +174,7 @@ func Open(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 			return nil, err
 		}
 	}
+	r.startFeeds(log, m)
 	return r, nil
 }
 
@@ -359,6 +362,7 @@ func (r *Router) backupBucketOf(cloud string) (*emulate.Bucket, error) {
 
 // Close closes the cloud adapters.
 func (r *Router) Close() {
+	r.feeds.stop()
 	r.dups.close()
 	for _, cl := range r.list {
 		if cl.Containers != nil {

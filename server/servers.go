@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -228,7 +229,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 	if !created && !m.Pending() {
 		// A retry of a create that completed: the same server, not a second
 		// — in the state it is in now, when it has since been deleted.
-		sv, err := s.afterAction(ctx, cl, m, req.GetWait(), "ACTIVE or deleted", func(sv providers.Server, present bool) bool {
+		sv, err := s.afterAction(ctx, cl, m, req.GetWait(), time.Time{}, "ACTIVE or deleted", func(sv providers.Server, present bool) bool {
 			return !present || sv.Status == providers.StatusActive || sv.Status == providers.StatusDeleting || sv.Status == providers.StatusDeleted
 		})
 		if status.Code(err) == codes.NotFound {
@@ -266,7 +267,7 @@ func (s *computeService) CreateServer(ctx context.Context, req *canopyv1.CreateS
 		return nil, err
 	}
 	if req.GetWait() {
-		out, err := s.afterAction(ctx, cl, m, true, "ACTIVE", statusIs(providers.StatusActive))
+		out, err := s.afterAction(ctx, cl, m, true, time.Time{}, "ACTIVE", statusIs(providers.StatusActive))
 		if err != nil || !req.GetAutoIp() {
 			return out, err
 		}
@@ -282,7 +283,7 @@ func (s *computeService) withAutoIP(ctx context.Context, cl *router.Cloud, m sto
 	if err := s.net.autoIP(ctx, cl, m, zone, replay); err != nil {
 		return nil, err
 	}
-	return s.afterAction(ctx, cl, m, true, "ACTIVE with a floating address", func(sv providers.Server, present bool) bool {
+	return s.afterAction(ctx, cl, m, true, time.Time{}, "ACTIVE with a floating address", func(sv providers.Server, present bool) bool {
 		if !present {
 			return true
 		}
@@ -300,10 +301,11 @@ func statusIs(want providers.Status) func(providers.Server, bool) bool {
 }
 
 // afterAction returns the server once done holds (when wait is set) or as
-// it is now.
-func (s *computeService) afterAction(ctx context.Context, cl *router.Cloud, m store.Mapping, wait bool, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
+// it is now. since is when the action was sent (what the cloud announced
+// before does not count; zero: everything counts, as for a new server).
+func (s *computeService) afterAction(ctx context.Context, cl *router.Cloud, m store.Mapping, wait bool, since time.Time, what string, done func(providers.Server, bool) bool) (*canopyv1.Server, error) {
 	if wait {
-		sv, present, err := s.waitServer(ctx, cl, m, what, done)
+		sv, present, err := s.waitServer(ctx, cl, m, what, since, done)
 		if err != nil {
 			return nil, err
 		}
@@ -345,7 +347,7 @@ func (s *computeService) DeleteServer(ctx context.Context, req *canopyv1.DeleteS
 	}
 	failpoint.Hit("rpc/server.delete:sent")
 	if req.GetWait() {
-		if _, _, err := s.waitServer(ctx, cl, m, "deleted", func(_ providers.Server, present bool) bool { return !present }); err != nil {
+		if _, _, err := s.waitServer(ctx, cl, m, "deleted", time.Time{}, func(_ providers.Server, present bool) bool { return !present }); err != nil {
 			return nil, err
 		}
 		if err := s.store.Delete(context.WithoutCancel(ctx), m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -375,10 +377,11 @@ func (s *computeService) serverAction(ctx context.Context, id string, action pro
 	if m.Pending() {
 		return nil, status.Errorf(codes.FailedPrecondition, "server %s is still being created in cloud %q", m.ID, cl.Name)
 	}
+	sent := time.Now()
 	if err := cl.Compute.ServerAction(ctx, m.NativeID, action); err != nil {
 		return nil, router.CloudErr(cl.Name, fmt.Sprintf("%s server %s", action, m.NativeID), err)
 	}
-	return s.afterAction(ctx, cl, m, wait, what, statusIs(want))
+	return s.afterAction(ctx, cl, m, wait, sent, what, statusIs(want))
 }
 
 // StartServer implements canopyv1.ComputeServiceServer.

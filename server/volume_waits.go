@@ -70,7 +70,10 @@ func (v *storageViews) waitVolume(ctx context.Context, sc *router.Cloud, native,
 	wctx, cancel := v.waitCtx(ctx)
 	defer cancel()
 	start := time.Now()
-	x, present, err := sc.Volumes.Wait(wctx, native, func(x providers.Volume, present bool) bool {
+	// Every done given here asks for a state the change being waited for
+	// makes (ready, attached, the new size, settled), so what the cloud
+	// announced before it started counts too (zero since).
+	x, present, err := sc.Volumes.WaitSince(wctx, native, time.Time{}, func(x providers.Volume, present bool) bool {
 		return !present || done(x) || x.Status == providers.StatusError
 	})
 	switch {

@@ -17,15 +17,17 @@ import (
 // through the cloud's batched poller (one list per interval however many
 // callers wait). It is bounded by the caller's deadline, or by the
 // configured wait timeout when the caller set none; an ERROR server is
-// returned as it is, so the caller sees status and message.
-func (s *computeService) waitServer(ctx context.Context, cl *router.Cloud, m store.Mapping, what string, done func(providers.Server, bool) bool) (providers.Server, bool, error) {
+// returned as it is, so the caller sees status and message. When the
+// cloud announces its changes, what it announced since since (zero: ever,
+// for a server the caller just made) may end the wait at once.
+func (s *computeService) waitServer(ctx context.Context, cl *router.Cloud, m store.Mapping, what string, since time.Time, done func(providers.Server, bool) bool) (providers.Server, bool, error) {
 	wctx, cancel := ctx, context.CancelFunc(func() {})
 	if _, ok := ctx.Deadline(); !ok {
 		wctx, cancel = context.WithTimeout(ctx, s.cfg.Wait.Timeout.Std())
 	}
 	defer cancel()
 	start := time.Now()
-	sv, present, err := cl.Servers.Wait(wctx, m.NativeID, func(sv providers.Server, present bool) bool {
+	sv, present, err := cl.Servers.WaitSince(wctx, m.NativeID, since, func(sv providers.Server, present bool) bool {
 		return done(sv, present) || (present && sv.Status == providers.StatusError)
 	})
 	if err == nil {

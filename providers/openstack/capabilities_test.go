@@ -15,7 +15,7 @@ import (
 // dropped together with its assertion) and what an opened adapter says it
 // offers. Opening reads clouds.yaml only, so no cloud is needed.
 func TestCapabilities(t *testing.T) {
-	wantIfaces := []string{"Backups", "Compute", "FloatingIPs", "IdentityService", "ImageDeleter", "ImageTransfer", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "VolumeData", "Volumes"}
+	wantIfaces := []string{"Backups", "ChangeFeed", "Compute", "FloatingIPs", "IdentityService", "ImageDeleter", "ImageTransfer", "Limited", "Networks", "Objects", "Provider", "Routers", "SecurityGroups", "Snapshots", "URLSigner", "VolumeData", "Volumes"}
 	if got := providertest.Interfaces((*Cloud)(nil)); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*openstack.Cloud implements %v, want %v", got, wantIfaces)
 	}

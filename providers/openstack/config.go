@@ -72,6 +72,9 @@ type Options struct {
 	// Cinder whether a backup service runs (os-services is admin-only), so
 	// the config says it.
 	VolumeBackups *bool `json:"volume_backups"`
+	// Notifications turn the cloud's notification feed on (notify.go):
+	// nil, the default, polls only.
+	Notifications *Notifications `json:"-"`
 }
 
 // DefaultOrphanUploadAfter: a live upload's image is queued only between
@@ -90,6 +93,7 @@ var knownOptions = map[string]bool{
 	"cloud": true, "clouds_yaml": true, "secure_yaml": true, "region": true, "interface": true,
 	"endpoint_override": true, "compute_microversion": true, "page_size": true, "timeout": true,
 	"split_regions": true, "create_window": true, "orphan_upload_after": true, "volume_backups": true,
+	"notifications": true,
 }
 
 // ParseOptions reads the YAML `options` map of an openstack cloud.
@@ -126,6 +130,13 @@ func ParseOptions(m map[string]any) (Options, error) {
 			return o, fmt.Errorf("openstack: option %s: %s is negative", name, s)
 		}
 		*dst = d
+	}
+	if v, ok := m["notifications"]; ok {
+		n, err := parseNotifications(v)
+		if err != nil {
+			return o, err
+		}
+		o.Notifications = n
 	}
 	switch o.Interface {
 	case "", "public", "internal", "admin", "publicURL", "internalURL", "adminURL":

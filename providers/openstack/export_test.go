@@ -20,3 +20,6 @@ func NeutronClient(ctx context.Context, c *Cloud) (*gophercloud.ServiceClient, e
 	sc, _, err := c.neutron(ctx)
 	return sc, err
 }
+
+// ProjectID is the project the cloud's credentials are scoped to.
+func ProjectID(ctx context.Context, c *Cloud) (string, error) { return c.projectID(ctx) }

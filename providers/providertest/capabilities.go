@@ -8,7 +8,7 @@ import (
 
 // capabilityInterfaces are the providers interfaces an adapter type may
 // implement, by name. What an adapter returns (ObjectWriter, ImageWriter,
-// LogReader, Exec, and what a writer may also be: SHA256Committer) is no capability and is not listed. A new interface in
+// LogReader, Exec, and what a writer may also be: SHA256Committer) is no capability, nor is what a ChangeFeed reports to (ChangeSink) and is not listed. A new interface in
 // package providers must be added here (TestCapabilityInterfacesComplete
 // fails until it is).
 var capabilityInterfaces = []struct {
@@ -16,6 +16,7 @@ var capabilityInterfaces = []struct {
 	implements func(v any) bool
 }{
 	{"Backups", is[providers.Backups]},
+	{"ChangeFeed", is[providers.ChangeFeed]},
 	{"Compute", is[providers.Compute]},
 	{"ContainerCommitter", is[providers.ContainerCommitter]},
 	{"ContainerEvents", is[providers.ContainerEvents]},

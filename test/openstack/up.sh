@@ -102,6 +102,30 @@ port_free_or_ours() { # name port
 	fi
 }
 
+# restart_on_change KEY FILE... -- NAME...: the named daemons must run with
+# what the FILEs say. When the FILEs' digest differs from the one recorded
+# for KEY (or none is recorded: a lab started before this check), the ones
+# running are stopped, and the phase's start calls start them again.
+restart_on_change() {
+	local key=$1 sum n
+	local -a files=() running=()
+	shift
+	while [[ $1 != -- ]]; do
+		files+=("$1")
+		shift
+	done
+	shift
+	sum=$(cat "${files[@]}" | sha256sum)
+	sum=${sum%% *}
+	[[ $(cat "$STATE/$key.confsum" 2>/dev/null) == "$sum" ]] && return 0
+	for n in "$@"; do alive "$n" && running+=("$n"); done
+	if ((${#running[@]})); then
+		log "  $key: configuration changed, restarting ${running[*]}"
+		stop_daemons 20 "${running[@]}"
+	fi
+	echo "$sum" >"$STATE/$key.confsum"
+}
+
 done_mark() { [[ -e $STATE/$1.done ]]; }
 mark() { date -Is >"$STATE/$1.done"; }
 
@@ -267,6 +291,15 @@ phase_base() {
 			/usr/lib/rabbitmq/bin/rabbitmq-server
 	fi
 	wait_for rabbitmq 90 tcp_open "$PORT_RABBIT"
+	# With notifications on, oslo.messaging declares the queues
+	# notifications.* and versioned_notifications.* and fills them; only
+	# canopy's own queues are consumed. Cap those so they never grow.
+	if ! done_mark rabbit-notify-policy; then
+		manage rabbitmq runuser -u rabbitmq -- env HOME=/var/lib/rabbitmq ERL_EPMD_ADDRESS="$HOST" ERL_EPMD_PORT="$PORT_EPMD" \
+			rabbitmqctl -n rabbit@localhost set_policy --apply-to queues oslo-notifications \
+			'^(versioned_)?notifications\.' '{"max-length":1000,"message-ttl":300000}'
+		mark rabbit-notify-policy
+	fi
 	log "  mariadb :$PORT_MYSQL, rabbitmq :$PORT_RABBIT, memcached :$PORT_MEMCACHED up"
 }
 
@@ -322,12 +355,12 @@ EOF
 	fi
 }
 
-COMMON_OSLO() { # service
+COMMON_OSLO() { # service [notification driver]
 	cat <<EOF
 [oslo_concurrency]
 lock_path = $DATA/$1/lock
 [oslo_messaging_notifications]
-driver = noop
+driver = ${2:-noop}
 [oslo_policy]
 enforce_new_defaults = false
 enforce_scope = false
@@ -358,12 +391,13 @@ filesystem_store_datadir = $DATA/glance/images/
 filesystem_store_datadir = $DATA/glance/staging/
 [os_glance_tasks_store]
 filesystem_store_datadir = $DATA/glance/tasks/
-$(COMMON_OSLO glance)
+$(COMMON_OSLO glance messagingv2)
 EOF
 	if ! done_mark glance-db; then
 		manage glance glance-manage --config-file "$ETC/glance/glance-api.conf" db_sync
 		mark glance-db
 	fi
+	restart_on_change glance "$ETC/glance/glance-api.conf" -- glance-api
 	if ! alive glance-api; then
 		port_free_or_ours glance-api "$PORT_GLANCE"
 		start glance-api glance-api --config-file "$ETC/glance/glance-api.conf"
@@ -422,7 +456,7 @@ $(authtoken neutron)
 $(svc_auth nova nova)
 [agent]
 root_helper = true
-$(COMMON_OSLO neutron)
+$(COMMON_OSLO neutron messagingv2)
 [ml2]
 type_drivers = flat,vlan,vxlan
 tenant_network_types = vxlan
@@ -441,6 +475,7 @@ EOF
 		manage neutron neutron-db-manage --config-file "$ETC/neutron/neutron.conf" upgrade heads
 		mark neutron-db
 	fi
+	restart_on_change neutron "$ETC/neutron/neutron.conf" -- neutron-server
 	if ! alive neutron-server; then
 		port_free_or_ours neutron-server "$PORT_NEUTRON"
 		# -O: the test mechanism driver asserts on unit-test-only state; with
@@ -487,7 +522,12 @@ discover_hosts_in_cells_interval = 10
 enabled = false
 [spice]
 enabled = false
-$(COMMON_OSLO nova)
+$(COMMON_OSLO nova messagingv2)
+# Versioned notifications (topic versioned_notifications, exchange nova) on
+# every vm and task state change: what canopy's notification consumer hears.
+[notifications]
+notification_format = versioned
+notify_on_state_change = vm_and_task_state
 EOF
 	# nova-compute reaches the databases through nova-conductor only: its own
 	# config has no [database]/[api_database] (with them it logs "No DB access
@@ -514,6 +554,7 @@ EOF
 		manage nova nova-manage "${nc[@]}" db sync
 		mark nova-db
 	fi
+	restart_on_change nova "$ETC/nova/nova.conf" -- nova-api nova-conductor nova-scheduler nova-compute
 	if ! alive nova-api; then
 		port_free_or_ours nova-api "$PORT_NOVA"
 		start nova-api nova-api "${nc[@]}"
@@ -540,6 +581,13 @@ EOF
 	fi
 }
 
+# cinder_main CMD -> the Python that runs cinder-CMD with the lab's context
+# fix: cinder.cmd.CMD first (it monkey-patches eventlet before anything else
+# is imported), then canopy_lab_cinder_ctx, then main.
+cinder_main() {
+	echo "import sys; from cinder.cmd.$1 import main; import canopy_lab_cinder_ctx; sys.exit(main())"
+}
+
 compute_node_registered() {
 	[[ $(sql -e "SELECT COUNT(*) FROM nova.compute_nodes WHERE host='$COMPUTE_HOST' AND deleted=0") -gt 0 ]]
 }
@@ -555,6 +603,8 @@ osapi_volume_listen_port = $PORT_CINDER
 osapi_volume_workers = 1
 auth_strategy = keystone
 transport_url = $(RABBIT_URL)
+# Notifications (and RPC) on exchange "cinder", not oslo's default "openstack".
+control_exchange = cinder
 state_path = $DATA/cinder
 volumes_dir = $DATA/cinder/volumes
 api_paste_config = /etc/cinder/api-paste.ini
@@ -580,18 +630,25 @@ send_service_user_token = true
 volume_driver = canopy_lab_cinder.CanopyFakeVolumeDriver
 volume_backend_name = $VOLUME_TYPE
 target_helper = fake
-$(COMMON_OSLO cinder)
+$(COMMON_OSLO cinder messagingv2)
 EOF
 	local cc=(--config-file "$ETC/cinder/cinder.conf")
 	if ! done_mark cinder-db; then
 		manage cinder cinder-manage "${cc[@]}" db sync
 		mark cinder-db
 	fi
+	# Every cinder service runs with canopy_lab_cinder_ctx (Debian 12's
+	# cinder fails every notifying call without it; see the file), so all
+	# of them restart when it or the config changes (cinder-backup is
+	# started again by its own phase).
+	mkdir -p "$DATA/pylib"
+	restart_on_change cinder "$ETC/cinder/cinder.conf" "$HERE/canopy_lab_cinder_ctx.py" -- \
+		cinder-api cinder-scheduler cinder-volume cinder-backup
+	cp "$HERE/canopy_lab_cinder_ctx.py" "$DATA/pylib/"
 	if ! alive cinder-api; then
 		port_free_or_ours cinder-api "$PORT_CINDER"
-		start cinder-api cinder-api "${cc[@]}"
+		start cinder-api env PYTHONPATH="$DATA/pylib" "$PY" -c "$(cinder_main api)" "${cc[@]}"
 	fi
-	mkdir -p "$DATA/pylib"
 	if ! cmp -s "$HERE/canopy_lab_cinder.py" "$DATA/pylib/canopy_lab_cinder.py"; then
 		# A changed lab driver: cinder-volume runs the old one until it
 		# restarts, and the scheduler, which learns pools from volume
@@ -599,7 +656,7 @@ EOF
 		stop_daemons 10 cinder-scheduler cinder-volume
 		cp "$HERE/canopy_lab_cinder.py" "$DATA/pylib/"
 	fi
-	start cinder-volume env PYTHONPATH="$DATA/pylib" cinder-volume "${cc[@]}"
+	start cinder-volume env PYTHONPATH="$DATA/pylib" "$PY" -c "$(cinder_main volume)" "${cc[@]}"
 	if [[ -n ${STARTED_AT[cinder-volume]:-} ]]; then
 		wait_for cinder-volume 90 service_reported cinder.services "topic='cinder-volume' AND disabled=0" \
 			"${STARTED_AT[cinder-volume]}"
@@ -610,7 +667,7 @@ EOF
 	# periodic report (up to a minute), and until then every create fails with
 	# NoValidBackend. So: volume first, then the scheduler, then wait until the
 	# scheduler really knows the backend's pool.
-	start cinder-scheduler cinder-scheduler "${cc[@]}"
+	start cinder-scheduler env PYTHONPATH="$DATA/pylib" "$PY" -c "$(cinder_main scheduler)" "${cc[@]}"
 	wait_api cinder-api "http://$HOST:$PORT_CINDER/"
 	if [[ -n ${STARTED_AT[cinder-volume]:-} || -n ${STARTED_AT[cinder-scheduler]:-} ]]; then
 		manage cinder "$PY" "$HERE/oslab.py" wait-volume
@@ -625,7 +682,7 @@ EOF
 phase_cinder_backup() {
 	load_secrets
 	[[ -x /usr/bin/cinder-backup ]] || die "cinder-backup missing (package cinder-backup: run the install phase)"
-	start cinder-backup env PYTHONPATH="$DATA/pylib" cinder-backup --config-file "$ETC/cinder/cinder.conf"
+	start cinder-backup env PYTHONPATH="$DATA/pylib" "$PY" -c "$(cinder_main backup)" --config-file "$ETC/cinder/cinder.conf"
 	if [[ -n ${STARTED_AT[cinder-backup]:-} ]]; then
 		wait_for cinder-backup 90 service_reported cinder.services "topic='cinder-backup' AND disabled=0" \
 			"${STARTED_AT[cinder-backup]}"

@@ -1,0 +1,280 @@
+package cache
+
+import (
+	"time"
+)
+
+// Event is one change the cloud announced about a resource, as Push takes
+// it: the resource as the announcement describes it (when Present), and
+// what orders it among the resource's other announcements.
+type Event[T any] struct {
+	ID      string
+	Item    T
+	Present bool // false: the resource is gone
+	// Updated is the resource's own last-change time at the cloud and
+	// Emitted when the cloud sent the announcement: an announcement older
+	// than one already heard (or than the listed resource) is stale.
+	Updated time.Time
+	Emitted time.Time
+	// MessageID de-duplicates announcements delivered twice.
+	MessageID string
+}
+
+// PushResult says what Push did with an announcement.
+type PushResult string
+
+// What Push did with an announcement (the label of the events metric).
+const (
+	Applied   PushResult = "applied"
+	Duplicate PushResult = "duplicate"
+	Stale     PushResult = "stale"
+)
+
+// recentMessages is how many announcement ids are remembered to drop a
+// second delivery.
+const recentMessages = 4096
+
+// keepHeard is how long an announcement is remembered after a list that
+// came later has taken it in: long enough to order a late redelivery.
+const keepHeard = 10 * time.Minute
+
+// heard is the latest announcement about one resource.
+type heard[T any] struct {
+	item             T
+	present          bool
+	updated, emitted time.Time
+	recv             time.Time
+}
+
+// events is what a poller keeps of a cloud's announcements. Guarded by the
+// poller's mutex.
+type events[T any] struct {
+	live      bool          // the feed is connected: lists only reconcile
+	reconcile time.Duration // the list interval while live
+	// synced says view is the cloud's whole state: a list, and every
+	// announcement since, all heard while connected. Only then do
+	// announcements reach subscribers as snapshots (a partial view would
+	// read as deletions).
+	synced  bool
+	view    map[string]T
+	viewAt  time.Time // when the list the view comes from started
+	heard   map[string]heard[T]
+	updated func(T) time.Time // a listed resource's last-change time (nil: unknown)
+	msgs    map[string]struct{}
+	ring    []string
+	pos     int
+	pushes  int
+}
+
+func newEvents[T any]() events[T] {
+	return events[T]{reconcile: time.Minute, heard: map[string]heard[T]{}, msgs: map[string]struct{}{}}
+}
+
+// SetUpdated tells the poller a listed resource's last-change time, so an
+// announcement older than a list is dropped. Call it before use.
+func (p *Poller[T]) SetUpdated(fn func(T) time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ev.updated = fn
+}
+
+// SetLive says whether the cloud's announcements are being heard. While
+// they are, the poller lists only every reconcile (0 keeps the last
+// value; the default is a minute). When they stop being heard, it lists
+// at once and at full rate from then on.
+func (p *Poller[T]) SetLive(live bool, reconcile time.Duration) {
+	if p == nil { // a kind the cloud lacks
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if reconcile > 0 {
+		p.ev.reconcile = reconcile
+	}
+	was := p.ev.live
+	p.ev.live = live
+	if was && !live {
+		// What changed while nobody heard is known only to a list.
+		p.ev.synced = false
+		p.interval = p.min
+		p.kickLocked()
+	}
+}
+
+// Live says whether the poller is fed by announcements.
+func (p *Poller[T]) Live() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ev.live
+}
+
+// Kick makes a running poller list now (an announcement about a resource
+// it cannot describe from the announcement alone).
+func (p *Poller[T]) Kick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.kickLocked()
+}
+
+// Known says whether the poller has the resource in its view or has heard
+// of it.
+func (p *Poller[T]) Known(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.ev.heard[id]; ok {
+		return true
+	}
+	_, ok := p.ev.view[id]
+	return ok
+}
+
+// Push takes in one announcement: unless it is a second delivery or older
+// than what is known of the resource, it wakes the waiters it satisfies
+// and, once the poller is synced, reaches every subscriber as a snapshot.
+func (p *Poller[T]) Push(e Event[T]) PushResult {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ev := &p.ev
+	if e.MessageID != "" {
+		if _, dup := ev.msgs[e.MessageID]; dup {
+			return Duplicate
+		}
+		if len(ev.ring) < recentMessages {
+			ev.ring = append(ev.ring, e.MessageID)
+		} else {
+			delete(ev.msgs, ev.ring[ev.pos])
+			ev.ring[ev.pos] = e.MessageID
+			ev.pos = (ev.pos + 1) % recentMessages
+		}
+		ev.msgs[e.MessageID] = struct{}{}
+	}
+	if h, ok := ev.heard[e.ID]; ok && !newer(e.Updated, e.Emitted, h.updated, h.emitted) {
+		return Stale
+	}
+	if ev.updated != nil && ev.synced && !e.Updated.IsZero() {
+		if cur, ok := ev.view[e.ID]; ok && ev.updated(cur).After(e.Updated) {
+			return Stale
+		}
+	}
+	now := time.Now()
+	if ev.pushes++; ev.pushes%1024 == 0 { // no list may come for long while live and idle
+		for id, h := range ev.heard {
+			if now.Sub(h.recv) > keepHeard {
+				delete(ev.heard, id)
+			}
+		}
+	}
+	ev.heard[e.ID] = heard[T]{item: e.Item, present: e.Present, updated: e.Updated, emitted: e.Emitted, recv: now}
+	for w := range p.waiters {
+		if w.id == e.ID && w.done(e.Item, e.Present) {
+			w.ch <- result[T]{item: e.Item, present: e.Present}
+			delete(p.waiters, w)
+		}
+	}
+	if ev.synced {
+		if e.Present {
+			ev.view[e.ID] = e.Item
+		} else {
+			delete(ev.view, e.ID)
+		}
+		if len(p.subs) > 0 {
+			items := make([]T, 0, len(ev.view))
+			for _, it := range ev.view {
+				items = append(items, it)
+			}
+			snap := Snapshot[T]{Items: items, At: now}
+			for ch := range p.subs {
+				select { // replace an undelivered older snapshot
+				case <-ch:
+				default:
+				}
+				ch <- snap
+			}
+		}
+	}
+	return Applied
+}
+
+// newer orders two announcements of one resource: by the resource's own
+// change time, then by when they were sent. Equal is not newer.
+func newer(u1, e1, u2, e2 time.Time) bool {
+	if !u1.Equal(u2) {
+		return u1.After(u2)
+	}
+	return e1.After(e2)
+}
+
+// heardSince is the latest announcement about id received at or after
+// since.
+func (ev *events[T]) heardSince(id string, since time.Time) (T, bool, bool) {
+	h, ok := ev.heard[id]
+	if !ok || h.recv.Before(since) {
+		var zero T
+		return zero, false, false
+	}
+	return h.item, h.present, true
+}
+
+// merge lays what was announced after a list started over the list's
+// items (the list may have read the older state), makes the result the
+// view, and forgets announcements old enough to be in every later list.
+func (ev *events[T]) merge(items []T, key func(T) string, started time.Time) []T {
+	late := map[string]heard[T]{}
+	for id, h := range ev.heard {
+		switch {
+		case h.recv.After(started):
+			late[id] = h
+		case time.Since(h.recv) > keepHeard:
+			delete(ev.heard, id)
+		}
+	}
+	out := items
+	if len(late) > 0 {
+		out = make([]T, 0, len(items)+len(late))
+		for _, it := range items {
+			id := key(it)
+			if h, ok := late[id]; ok {
+				delete(late, id)
+				if h.present {
+					out = append(out, h.item)
+				}
+				continue
+			}
+			out = append(out, it)
+		}
+		for _, h := range late {
+			if h.present {
+				out = append(out, h.item)
+			}
+		}
+	}
+	ev.view, ev.viewAt = make(map[string]T, len(out)), started
+	for _, it := range out {
+		ev.view[key(it)] = it
+	}
+	ev.synced = ev.live
+	return out
+}
+
+// Current is the resource as the poller last listed or heard it.
+func (p *Poller[T]) Current(id string) (T, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if h, ok := p.ev.heard[id]; ok && !h.recv.Before(p.ev.viewAt) {
+		return h.item, h.present
+	}
+	it, ok := p.ev.view[id]
+	return it, ok
+}
+
+// silentLocked says whether a waiter has waited max_interval on a resource
+// the feed has said nothing of: only a list can tell its state (a change
+// made while canopy was not listening). Callers hold p.mu.
+func (p *Poller[T]) silentLocked() bool {
+	for w := range p.waiters {
+		if _, _, ok := p.ev.heardSince(w.id, w.since); !ok && time.Since(w.at) >= p.max {
+			return true
+		}
+	}
+	return false
+}
