@@ -17,15 +17,11 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-clouds_yaml="${CANOPY_OS_CLOUDS_YAML:-}"
-[[ -n "$clouds_yaml" ]] || clouds_yaml="$(test/openstack/up.sh | tail -n 1)"
-
-moto_was_up=
-curl -fs -o /dev/null --max-time 3 "http://127.0.0.1:${CANOPY_MOTO_PORT:-5055}/moto-api/config" && moto_was_up=1
-moto_endpoint="$(test/moto/up.sh | tail -n 1)"
-if [[ -z "$moto_was_up" && "${CANOPY_MOTO_KEEP:-}" != 1 ]]; then
-	trap 'test/moto/down.sh >/dev/null 2>&1 || true' EXIT
-fi
+# shellcheck source=test/lib/engines.sh
+. test/lib/engines.sh
+clouds_yaml="$(lab_clouds_yaml)"
+moto_for_script
+((moto_started)) && trap 'test/moto/down.sh >/dev/null 2>&1 || true' EXIT
 
 log="${TMPDIR:-/tmp}/canopy-replicate-e2e.log"
 CANOPY_OS_CLOUDS_YAML="$clouds_yaml" CANOPY_MOTO_ENDPOINT="$moto_endpoint" \

@@ -16,8 +16,9 @@ cd "$ROOT"
 # shellcheck source=test/docker/lib.sh
 . test/docker/lib.sh
 
-clouds_yaml="${CANOPY_OS_CLOUDS_YAML:-}"
-[[ -n "$clouds_yaml" ]] || clouds_yaml="$(test/openstack/up.sh | tail -n 1)"
+# shellcheck source=test/lib/engines.sh
+. test/lib/engines.sh
+clouds_yaml="$(lab_clouds_yaml)"
 docker_was_up=
 dockerd_running && docker_was_up=1
 docker_host="$(test/docker/up.sh | tail -n 1)"
