@@ -100,3 +100,23 @@ def test_image_sharing_and_delete(client, name):
         client.compute.DeleteImage(compute_pb2.DeleteImageRequest(id=im.id))
     again = client.compute.DeleteImage(compute_pb2.DeleteImageRequest(id=im.id, allow_missing=True))
     assert again.status == common_pb2.STATUS_DELETED
+
+
+def test_image_replicate_and_placements(client, name):
+    # ReplicateImage is an operation; an image already in every cloud it
+    # names (here its own) is done with nothing moved, and
+    # ListImagePlacements shows where it is: its origin.
+    im = client.upload_image(b"replicated bytes", name, location=LOCAL)
+    op = client.images.ReplicateImage(image_transfer_pb2.ReplicateImageRequest(
+        image=im.id, clouds=[LOCAL.cloud], request_id=name + "-rep", wait=True))
+    op = client.wait(op)
+    assert op.done and not op.HasField("error"), op
+    pl = client.images.ListImagePlacements(image_transfer_pb2.ListImagePlacementsRequest(image=im.id))
+    assert pl.origin_id == im.id
+    assert [(p.cloud, p.image_id, p.origin) for p in pl.placements] == [(LOCAL.cloud, im.id, True)]
+    # A cloud canopyd does not know is refused, naming the field.
+    with pytest.raises(canopy_client.InvalidArgument) as e:
+        client.images.ReplicateImage(image_transfer_pb2.ReplicateImageRequest(image=im.id, clouds=["no-such-cloud"]))
+    assert "clouds" in e.value.details()
+    with pytest.raises(canopy_client.NotFound):
+        client.images.ListImagePlacements(image_transfer_pb2.ListImagePlacementsRequest(image="00000000-0000-4000-8000-000000000000"))
