@@ -179,6 +179,10 @@ func (s *imageService) renderImage(ctx context.Context, stream canopyv1.ImageTra
 		return nil, status.Errorf(codes.FailedPrecondition, "rendering needs e2fsprogs and qemu-utils on canopyd's host: %v", s.renderErr)
 	}
 	first, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		// An empty stream, or an empty body over REST.
+		return nil, router.BadRequest("header", "required: the request carries no message; the first one must be the header")
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -377,6 +377,11 @@ func TestRenderImageREST(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, "colour") {
 		t.Fatalf("bad manifest: %d %s", code, body)
 	}
+	// An empty body is a missing header, not a 500 "EOF" (schemathesis).
+	code, body = post("")
+	if code != http.StatusBadRequest || !strings.Contains(body, "header") {
+		t.Fatalf("empty body: %d %s", code, body)
+	}
 }
 
 // A tarball in a canopy object is read by the fetch stage as the
