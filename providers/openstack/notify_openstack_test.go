@@ -62,7 +62,8 @@ func recorded(t *testing.T, name, project string) []byte {
 // the changes of its own project's resources.
 func TestNotificationFeedRabbitMQ(t *testing.T) {
 	ex := fmt.Sprintf("canopy-test-%d", time.Now().UnixNano())
-	c := openLab(t, map[string]any{"notifications": map[string]any{"transport_url": labBus, "exchanges": []any{ex}}})
+	path, cloud := labCloud(t)
+	c := openLab(t, map[string]any{"clouds_yaml": path, "cloud": cloud, "notifications": map[string]any{"transport_url": labBus, "exchanges": []any{ex}}})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	project, err := openstack.ProjectID(ctx, c)
