@@ -105,6 +105,8 @@ clouds:
 		t.Fatalf("lab application credential: %d %v", got.code, got.body)
 	}
 	ksTok := got.body["access_token"].(string)
+	// The audit line is written after the answer is sent: wait for it.
+	d.WaitLog("keystone_user=canopy-test", 30*time.Second)
 	if logs := d.Logs(); !strings.Contains(logs, "keystone_user=canopy-test") || !strings.Contains(logs, "keystone_project=canopy-test") || !strings.Contains(logs, "project=lab-team") {
 		t.Errorf("the audit line does not name the Keystone user and project:\n%s", logs)
 	}
@@ -162,7 +164,8 @@ clouds:
 	if got := postToken(t, d, url.Values{"grant_type": {"client_credentials"}}, ac["application_credential_id"], "not-the-secret"); got.code != 401 || got.body["error"] != "invalid_client" {
 		t.Errorf("wrong secret: %d %v", got.code, got.body)
 	}
-	if logs := d.Logs(); !strings.Contains(logs, "source=lab client="+ac["application_credential_id"]+" outcome=rejected") {
+	if !d.WaitLog("source=lab client="+ac["application_credential_id"]+" outcome=rejected", 30*time.Second) {
+		logs := d.Logs()
 		t.Errorf("the wrong secret was not refused by the lab's Keystone:\n%s", logs)
 	}
 
