@@ -59,11 +59,13 @@ if [[ ${CANOPY_RENDER_OPENSTACK:-1} != 0 && -s $OS_YAML ]] && curl -fs -m 5 127.
 # EC2 on moto (test/moto/up.sh; stopped again if this script started it)
 # is a third: the raw output becomes an EBS snapshot written through the
 # EBS direct API and an AMI registered from it, read back block by block.
+# shellcheck source=test/lib/engines.sh
+. "$ROOT/test/lib/engines.sh"
 MOTO=0
-MOTO_STARTED=0
+moto_started=0
 if [[ ${CANOPY_RENDER_AWS:-1} != 0 ]]; then
-	curl -fs -o /dev/null --max-time 3 "http://127.0.0.1:${CANOPY_MOTO_PORT:-5055}/moto-api/config" || MOTO_STARTED=1
-	MOTO_URL=$(test/moto/up.sh | tail -n 1) && MOTO=1
+	moto_for_script
+	MOTO_URL=$moto_endpoint MOTO=1
 fi
 {
 	echo "clouds:"
@@ -80,7 +82,7 @@ DOCKER_STARTED=0
 cleanup() {
 	kill "$CANOPYD" 2>/dev/null && wait "$CANOPYD" 2>/dev/null || true
 	if ((DOCKER_STARTED)); then test/docker/down.sh >/dev/null 2>&1 || true; fi
-	if ((MOTO_STARTED)); then test/moto/down.sh >/dev/null 2>&1 || true; fi
+	if ((moto_started)); then test/moto/down.sh >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 for _ in $(seq 100); do
