@@ -67,15 +67,10 @@ func FilterHash(parts ...any) string {
 // are merged from many clouds, so the order must not depend on which cloud
 // answered first: keys are (cloud, name, id).
 func Paginate[T any](items []T, key func(T) string, size int, token, filter string) ([]T, string, error) {
-	keys := make([]string, len(items)) // computed once, not per comparison
-	for i, it := range items {
-		keys[i] = key(it)
-	}
 	// One cloud's memoised list arrives already in order (see
-	// server.cloudServers): checking is cheaper than sorting.
-	if b := (byKey[T]{items, keys}); !sort.IsSorted(b) {
-		sort.Stable(b)
-	}
+	// server.cloudServers) and is shared by concurrent readers: InOrder
+	// checks instead of sorting, and sorts a copy when it must.
+	items, keys := InOrder(items, key)
 	start := 0
 	if token != "" {
 		after, err := decodeToken(token, filter)
@@ -117,6 +112,23 @@ func UnwrapToken(token, filter string) (string, error) {
 		return "", BadRequest("page_token", "malformed token")
 	}
 	return native, err
+}
+
+// InOrder returns items ordered by key (stable), with their keys. Items
+// already in order come back as they are, never written: a memoised list
+// is shared by every reader of the cache. Otherwise the result is a sorted
+// copy. Keys are computed once per item, not per comparison.
+func InOrder[T any](items []T, key func(T) string) ([]T, []string) {
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = key(it)
+	}
+	if sort.IsSorted(byKey[T]{items, keys}) {
+		return items, keys
+	}
+	b := byKey[T]{append([]T(nil), items...), keys}
+	sort.Stable(b)
+	return b.items, b.keys
 }
 
 // byKey sorts items by their precomputed keys.

@@ -1,7 +1,9 @@
 package router_test
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -74,4 +76,34 @@ func TestPaginate(t *testing.T) {
 	if router.FilterHash("a", 1) == router.FilterHash("a", 2) || router.FilterHash("a", 1) != router.FilterHash("a", 1) {
 		t.Error("FilterHash does not tell filters apart, or is not stable")
 	}
+}
+
+// A memoised list is shared by every reader of the cache: ordering it for
+// a page or a watch must never write to it.
+func TestInOrderNeverWritesItsInput(t *testing.T) {
+	id := func(s string) string { return s }
+	sorted := []string{"a", "b", "c"}
+	got, keys := router.InOrder(sorted, id)
+	if &got[0] != &sorted[0] || !slices.Equal(keys, sorted) {
+		t.Errorf("an ordered list came back as a copy or with keys %v", keys)
+	}
+	unsorted := []string{"c", "a", "b", "a"}
+	got, keys = router.InOrder(unsorted, id)
+	if !slices.Equal(got, []string{"a", "a", "b", "c"}) || !slices.Equal(keys, got) {
+		t.Errorf("InOrder = %v, %v", got, keys)
+	}
+	if !slices.Equal(unsorted, []string{"c", "a", "b", "a"}) {
+		t.Errorf("the input was reordered in place: %v", unsorted)
+	}
+	// Concurrent readers of one shared list (run under -race).
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			router.InOrder(unsorted, id)
+			router.Paginate(unsorted, id, 2, "", "f")
+		}()
+	}
+	wg.Wait()
 }

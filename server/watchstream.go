@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"sort"
 	"sync"
 
 	"google.golang.org/grpc/status"
@@ -129,7 +128,7 @@ func (f watchFeed[N, M]) run(ctx context.Context, targets []*router.Cloud) error
 	var zero M
 	sent := map[string]M{} // canopy id → last state sent
 	initial, errs := router.FanOut(ctx, targets, f.list)
-	sortByKey(initial)
+	initial = sortByKey(initial)
 	for _, x := range initial {
 		if f.keep(x) {
 			sent[x.GetId()] = x
@@ -174,7 +173,7 @@ func (f watchFeed[N, M]) run(ctx context.Context, targets []*router.Cloud) error
 // diff compares one cloud's current resources with what the stream has
 // sent and sends ADDED, MODIFIED and DELETED events, in a stable order.
 func (f watchFeed[N, M]) diff(cloud string, now []M, sent map[string]M) error {
-	sortByKey(now)
+	now = sortByKey(now)
 	present := map[string]bool{}
 	for _, x := range now {
 		if !f.keep(x) {
@@ -201,7 +200,7 @@ func (f watchFeed[N, M]) diff(cloud string, now []M, sent map[string]M) error {
 			gone = append(gone, x)
 		}
 	}
-	sortByKey(gone)
+	gone = sortByKey(gone)
 	for _, x := range gone {
 		delete(sent, x.GetId())
 		if err := f.send(eventDeleted, f.gone(x), nil); err != nil {
@@ -211,8 +210,10 @@ func (f watchFeed[N, M]) diff(cloud string, now []M, sent map[string]M) error {
 	return nil
 }
 
-// sortByKey sorts merged resources in the order lists page them.
-func sortByKey[M router.Named](items []M) {
-	key := func(x M) string { return router.SortKey(x.GetLocation().GetCloud(), x.GetName(), x.GetId()) }
-	sort.Slice(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
+// sortByKey orders resources as lists page them. A cloud's converted list
+// may be the memoised slice other readers share, so it is never sorted in
+// place (router.InOrder copies when it must sort).
+func sortByKey[M router.Named](items []M) []M {
+	sorted, _ := router.InOrder(items, func(x M) string { return router.SortKey(x.GetLocation().GetCloud(), x.GetName(), x.GetId()) })
+	return sorted
 }
