@@ -98,13 +98,11 @@ func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (p
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
-	w := &amiWriter{c: c, ctx: ctx, cancel: cancel, spec: spec, region: region, sizeGiB: sizeGiB, pw: pw, done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		w.snap, w.err = c.WriteSnapshotData(ctx, SnapshotDataSpec{Region: region, SizeGiB: w.sizeGiB, Description: "canopy: image " + spec.Name}, pr)
-		_ = pr.CloseWithError(w.err)
-	}()
+	w := &amiWriter{c: c, ctx: ctx, cancel: cancel, spec: spec, region: region, sizeGiB: sizeGiB}
+	w.up = providers.StartPipeUpload(func(r io.Reader) (err error) {
+		w.snap, err = c.WriteSnapshotData(ctx, SnapshotDataSpec{Region: region, SizeGiB: w.sizeGiB, Description: "canopy: image " + spec.Name}, r)
+		return err
+	})
 	return w, nil
 }
 
@@ -115,10 +113,8 @@ type amiWriter struct {
 	spec     providers.ImageSpec
 	region   string
 	sizeGiB  int64
-	pw       *io.PipeWriter
-	done     chan struct{}
-	snap     string // set when done without err
-	err      error
+	up       *providers.PipeUpload // into WriteSnapshotData
+	snap     string                // set by the upload when it succeeds
 	n        int64
 	finished bool
 }
@@ -130,14 +126,7 @@ func (w *amiWriter) Write(p []byte) (int, error) {
 	if w.n += int64(len(p)); w.spec.Size >= 0 && w.n > w.spec.Size {
 		return 0, fmt.Errorf("aws: image %s: %w: more than the %d bytes announced", w.spec.Name, providers.ErrInvalid, w.spec.Size)
 	}
-	n, err := w.pw.Write(p)
-	if err != nil {
-		<-w.done
-		if w.err != nil {
-			return n, w.err
-		}
-	}
-	return n, err
+	return w.up.Write(p)
 }
 
 func (w *amiWriter) Commit() (providers.Image, error) {
@@ -146,10 +135,8 @@ func (w *amiWriter) Commit() (providers.Image, error) {
 	}
 	w.finished = true
 	defer w.cancel()
-	_ = w.pw.Close()
-	<-w.done
-	if w.err != nil {
-		return providers.Image{}, w.err
+	if err := w.up.Finish(); err != nil {
+		return providers.Image{}, err
 	}
 	if w.spec.Size >= 0 && w.n != w.spec.Size {
 		w.dropSnapshot()
@@ -212,10 +199,9 @@ func (w *amiWriter) Abort() error {
 		return nil
 	}
 	w.finished = true
-	_ = w.pw.CloseWithError(errors.New("aws: upload aborted"))
-	<-w.done
+	err := w.up.Abandon(errors.New("aws: upload aborted"))
 	w.cancel()
-	if w.err == nil && w.snap != "" {
+	if err == nil && w.snap != "" {
 		w.dropSnapshot()
 	}
 	return nil

@@ -95,15 +95,12 @@ func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (p
 	}
 	failpoint.Hit("openstack/image:created")
 	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
-	w := &glanceWriter{c: c, cl: cl, id: im.ID, pw: pw, cancel: cancel, done: make(chan struct{}), md5: md5.New()} //nolint:gosec
+	w := &glanceWriter{c: c, cl: cl, id: im.ID, cancel: cancel, md5: md5.New()} //nolint:gosec
 	u := cl.image.ServiceURL("images", url.PathEscape(im.ID), "file")
-	go func() {
-		defer close(w.done)
-		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, pr)
+	w.up = providers.StartPipeUpload(func(body io.Reader) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, body)
 		if err != nil {
-			w.err = err
-			return
+			return err
 		}
 		req.Header.Set("Content-Type", "application/octet-stream")
 		req.Header.Set("X-Auth-Token", cl.image.Token())
@@ -112,17 +109,15 @@ func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (p
 		}
 		resp, err := swiftHTTP.Do(req)
 		if err != nil {
-			w.err = fmt.Errorf("openstack: upload image %s: %w: %v", im.ID, providers.ErrUnavailable, err)
-			_ = pr.CloseWithError(err)
-			return
+			return fmt.Errorf("openstack: upload image %s: %w: %v", im.ID, providers.ErrUnavailable, err)
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent && resp.StatusCode/100 != 2 {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			w.err = fmt.Errorf("openstack: upload image %s: %w", im.ID, mapErr(gophercloud.ErrUnexpectedResponseCode{Method: "PUT", URL: u, Actual: resp.StatusCode, Body: body}))
-			_ = pr.CloseWithError(w.err)
+		if resp.StatusCode/100 != 2 {
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			return fmt.Errorf("openstack: upload image %s: %w", im.ID, mapErr(gophercloud.ErrUnexpectedResponseCode{Method: "PUT", URL: u, Actual: resp.StatusCode, Body: msg}))
 		}
-	}()
+		return nil
+	})
 	return w, nil
 }
 
@@ -130,10 +125,8 @@ type glanceWriter struct {
 	c        *Cloud
 	cl       *clients
 	id       string
-	pw       *io.PipeWriter
+	up       *providers.PipeUpload // into Glance's PUT /file
 	cancel   context.CancelFunc
-	done     chan struct{}
-	err      error
 	md5      hash.Hash
 	finished bool
 }
@@ -143,14 +136,7 @@ func (w *glanceWriter) Write(p []byte) (int, error) {
 		return 0, errors.New("openstack: write after commit or abort")
 	}
 	w.md5.Write(p)
-	n, err := w.pw.Write(p)
-	if err != nil {
-		<-w.done
-		if w.err != nil {
-			return n, w.err
-		}
-	}
-	return n, err
+	return w.up.Write(p)
 }
 
 func (w *glanceWriter) Commit() (providers.Image, error) {
@@ -158,13 +144,12 @@ func (w *glanceWriter) Commit() (providers.Image, error) {
 		return providers.Image{}, errors.New("openstack: commit after commit or abort")
 	}
 	w.finished = true
-	_ = w.pw.Close()
-	<-w.done
+	err := w.up.Finish()
 	defer w.cancel()
 	ctx := context.WithoutCancel(context.Background())
-	if w.err != nil {
+	if err != nil {
 		_ = images.Delete(ctx, w.cl.image, w.id).ExtractErr()
-		return providers.Image{}, w.err
+		return providers.Image{}, err
 	}
 	im, err := images.Get(ctx, w.cl.image, w.id).Extract()
 	if err != nil {
@@ -182,9 +167,8 @@ func (w *glanceWriter) Abort() error {
 		return nil
 	}
 	w.finished = true
-	_ = w.pw.CloseWithError(errors.New("upload aborted"))
 	w.cancel()
-	<-w.done
+	_ = w.up.Abandon(errors.New("upload aborted"))
 	return images.Delete(context.Background(), w.cl.image, w.id).ExtractErr()
 }
 
