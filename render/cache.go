@@ -30,6 +30,9 @@ import (
 type Renderer struct {
 	Dir   string
 	Tools Tools
+	// Boot are the tools of `bootloader: syslinux` (FindBootTools); zero
+	// when the host lacks them, and such manifests are then refused.
+	Boot BootTools
 	// MaxTreeBytes bounds a tarball's files (0: unbounded).
 	MaxTreeBytes int64
 
@@ -247,6 +250,16 @@ func (r *Renderer) Render(ctx context.Context, m *Manifest, tarball string, valu
 		raw := filepath.Join(work, "disk.raw")
 		if err := buildExt4(ctx, r.Tools, tree, raw, label(m.Name), uuidOf(key), size, x.Owners); err != nil {
 			return "", false, err
+		}
+		if m.Bootloader == BootloaderSyslinux {
+			if r.Boot.Syslinux == "" {
+				return "", false, fmt.Errorf("render: bootloader syslinux: %w", ErrNoBootTools)
+			}
+			disk := filepath.Join(work, "disk.boot")
+			if err := bootDisk(ctx, r.Boot, tree, m, raw, disk, diskSignature(key)); err != nil {
+				return "", false, err
+			}
+			raw = disk
 		}
 		done = append(done, [2]string{raw, r.Path(key, "raw")})
 	}

@@ -38,9 +38,12 @@ type Manifest struct {
 	Arch string `json:"arch"`
 	// OS is the operating system; only linux is rendered.
 	OS string `json:"os"`
-	// Boot says how a VM boots it directly (kernel and initrd inside the
-	// tree); Bootloader is the alternative. A manifest with only container
-	// outputs needs neither.
+	// Boot names the kernel, initrd and cmdline inside the tree. Without
+	// a Bootloader the disk is the root filesystem alone and a VM boots
+	// it directly (the hypervisor is given the kernel); with bootloader
+	// syslinux the disk is partitioned and boots by itself, as clouds
+	// need (see bootdisk.go); bootloader none is a disk nothing boots. A
+	// manifest with only container outputs needs neither.
 	Boot       *Boot  `json:"boot,omitempty"`
 	Bootloader string `json:"bootloader,omitempty"`
 	// Size is the filesystem's size: bytes, or with a unit (64MiB, 1GiB,
@@ -109,6 +112,12 @@ func IsConverted(format string) bool { return IsDisk(format) && format != "raw" 
 
 // FormatOCI is the container image output.
 const FormatOCI = "oci"
+
+// The bootloaders a manifest may ask for.
+const (
+	BootloaderNone     = "none"
+	BootloaderSyslinux = "syslinux"
+)
 
 // IsDisk reports whether format is a disk image format the renderer makes.
 func IsDisk(format string) bool { _, ok := diskFormats[format]; return ok }
@@ -319,8 +328,18 @@ func (m *Manifest) Validate() error {
 			}
 		}
 	}
-	if m.Boot != nil && m.Bootloader != "" {
-		return bad("bootloader", "give boot or bootloader, not both")
+	switch m.Bootloader {
+	case "":
+	case BootloaderNone:
+		if m.Boot != nil {
+			return bad("bootloader", "none: a disk nothing boots has no boot section; drop one of them")
+		}
+	case BootloaderSyslinux:
+		if m.Boot == nil {
+			return bad("boot", "required with bootloader syslinux: {kernel, initrd, cmdline}, what it loads")
+		}
+	default:
+		return bad("bootloader", "%q: syslinux (a BIOS-bootable partitioned disk), none (a disk nothing boots), or leave it out for a direct kernel boot", m.Bootloader)
 	}
 	if m.Boot != nil {
 		if err := checkPath("boot.kernel", m.Boot.Kernel); err != nil {
@@ -335,15 +354,8 @@ func (m *Manifest) Validate() error {
 			return bad("boot.cmdline", "one line")
 		}
 	}
-	switch m.Bootloader {
-	case "", "none":
-	default:
-		// A partitioned disk with a bootloader installed needs more than a
-		// filesystem built from a tree; canopy renders direct-boot images.
-		return bad("bootloader", "%q is not rendered: give boot {kernel, initrd, cmdline} for a direct kernel boot, or none", m.Bootloader)
-	}
 	if disk && m.Boot == nil && m.Bootloader == "" {
-		return bad("boot", "required for disk outputs: {kernel, initrd, cmdline}, or bootloader: none")
+		return bad("boot", "required for disk outputs: {kernel, initrd, cmdline} (with bootloader syslinux, or for a direct kernel boot), or bootloader: none")
 	}
 	for i, p := range m.Templates {
 		if err := checkPath(fmt.Sprintf("templates[%d]", i), p); err != nil {
@@ -467,4 +479,14 @@ func (m *Manifest) Values(given map[string]string) (map[string]any, error) {
 func (m *Manifest) Canonical() []byte {
 	b, _ := json.Marshal(m) // a struct of strings, maps and slices: cannot fail
 	return b
+}
+
+// HasDisk reports whether any output is a disk format.
+func (m *Manifest) HasDisk() bool {
+	for _, o := range m.Outputs {
+		if IsDisk(o.Format) {
+			return true
+		}
+	}
+	return false
 }

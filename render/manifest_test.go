@@ -27,8 +27,10 @@ func TestParseErrorsNameTheField(t *testing.T) {
 		{"twice", strings.Replace(base, "{format: raw}", "{format: raw}, {format: raw}", 1), "outputs[1].format", "twice"},
 		{"relative kernel", strings.Replace(base, "/boot/vmlinuz", "boot/vmlinuz", 1), "boot.kernel", "absolute"},
 		{"dotdot kernel", strings.Replace(base, "/boot/vmlinuz", "/boot/../x", 1), "boot.kernel", "clean"},
-		{"both boots", base + "bootloader: none\n", "bootloader", "not both"},
-		{"grub", "name: x\nbootloader: grub\noutputs: [{format: raw}]\n", "bootloader", "not rendered"},
+		{"boot with none", base + "bootloader: none\n", "bootloader", "no boot section"},
+		{"grub", "name: x\nbootloader: grub\noutputs: [{format: raw}]\n", "bootloader", "syslinux"},
+		{"syslinux without boot", "name: x\nbootloader: syslinux\noutputs: [{format: raw}]\n", "boot", "what it loads"},
+		{"syslinux cmdline", strings.Replace(base, "/boot/vmlinuz}", "/boot/vmlinuz, cmdline: \"a\\nb\"}", 1) + "bootloader: syslinux\n", "boot.cmdline", "one line"},
 		{"disk without boot", "name: x\noutputs: [{format: qcow2}]\n", "boot", "required"},
 		{"template path", base + "templates: [etc/x]\n", "templates[0]", "absolute"},
 		{"input name", base + "inputs: {host-name: {}}\n", "inputs.host-name", "identifier"},
@@ -115,5 +117,16 @@ func TestTemplateUndeclaredInput(t *testing.T) {
 	}
 	if err := CheckTemplate([]byte("{{.hostname"), declared); err == nil || !strings.Contains(err.Error(), "not a Go template") {
 		t.Errorf("syntax error: %v", err)
+	}
+}
+
+func TestHasDisk(t *testing.T) {
+	for doc, want := range map[string]bool{
+		"name: x\noutputs: [{format: oci}]\n":                                  false,
+		"name: x\nbootloader: none\noutputs: [{format: oci}, {format: vhd}]\n": true,
+	} {
+		if got := Must(Parse([]byte(doc))).HasDisk(); got != want {
+			t.Errorf("%q: HasDisk = %v", doc, got)
+		}
 	}
 }

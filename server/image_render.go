@@ -55,7 +55,8 @@ func newRenderer(cfg *config.Config, rt router.Resolver) (*renderer, error) {
 		max = 8 << 30
 	}
 	tools, err := render.FindTools()
-	return &renderer{rt: rt, cfg: cfg.Render, r: &render.Renderer{Dir: dir, Tools: tools, MaxTreeBytes: max}}, err
+	boot, _ := render.FindBootTools() // only syslinux manifests need them: check refuses those without
+	return &renderer{rt: rt, cfg: cfg.Render, r: &render.Renderer{Dir: dir, Tools: tools, Boot: boot, MaxTreeBytes: max}}, err
 }
 
 // renderSpec is an image.render operation's request as its steps read it.
@@ -130,6 +131,14 @@ func (s *renderer) check(h *canopyv1.RenderImageHeader) (*render.Manifest, error
 	}
 	if _, err := m.Values(h.GetInputs()); err != nil {
 		return nil, renderErr("", err)
+	}
+	if m.Bootloader == render.BootloaderSyslinux && m.HasDisk() && s.r.Boot.Syslinux == "" {
+		why := render.ErrNoBootTools.Error() + " when it started"
+		if _, err := render.FindBootTools(); err != nil {
+			why = err.Error() // names the packages
+		}
+		return nil, router.Detailed(codes.FailedPrecondition, "bootloader: "+why,
+			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{Type: "RENDER_TOOLS", Subject: "bootloader", Description: why}}})
 	}
 	if _, err := s.targets(m, h.GetClouds()); err != nil {
 		return nil, err

@@ -89,6 +89,9 @@ func stageErr(stage string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	if errors.Is(err, render.ErrNoBootTools) {
+		return status.Errorf(codes.FailedPrecondition, "stage %s: %v", stage, err)
+	}
 	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
 		return status.ErrorProto(withStage(st, stage))
 	}

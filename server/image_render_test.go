@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/canopy-cloud/canopy/cache"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
@@ -470,5 +471,21 @@ func TestRenderImageUploadReplay(t *testing.T) {
 	}
 	if after := e.imageCount(t, "local"); after != before {
 		t.Errorf("images: %d, then %d", before, after)
+	}
+}
+
+// A manifest asking for a bootloader on a canopyd whose host lacks its
+// tools is refused before anything is streamed or recorded, naming the
+// field and the packages (render.Manifest.HasDisk: only disks need them).
+func TestRenderImageBootloaderNeedsItsTools(t *testing.T) {
+	s := &renderer{r: &render.Renderer{}} // no BootTools found
+	syslinux := strings.Replace(renderManifest, "name: web\n", "name: web\nbootloader: syslinux\n", 1)
+	_, err := s.check(&canopyv1.RenderImageHeader{Manifest: syslinux})
+	st, _ := status.FromError(err)
+	if st.Code() != codes.FailedPrecondition || !strings.Contains(st.Message(), "bootloader") {
+		t.Fatalf("err = %v, want FAILED_PRECONDITION naming bootloader", err)
+	}
+	if _, ferr := render.FindBootTools(); ferr != nil && !strings.Contains(st.Message(), "syslinux") {
+		t.Errorf("the refusal does not name the packages: %v", st.Message())
 	}
 }

@@ -10,7 +10,7 @@
 #                  linux-image kernel, extracted with dpkg-deb -x) and
 #                  /boot/initrd.img (busybox loading the virtio and ext4
 #                  modules Debian builds as modules, then switch_root to
-#                  /dev/vda)
+#                  the cmdline's root=/dev/..., else /dev/vda)
 # DIR/manifest.yaml the manifest rendering it to raw, qcow2 and oci
 #
 # Prints DIR.
@@ -74,9 +74,11 @@ cat >"$ird/init" <<INIT
 mount -t proc proc /proc
 mount -t devtmpfs dev /dev
 for m in ${names[*]}; do insmod /lib/modules/\$m.ko || echo "initrd: insmod \$m failed"; done
+root=/dev/vda
+for a in \$(cat /proc/cmdline); do case \$a in root=/dev/*) root=\${a#root=};; esac; done
 i=0
-while [ ! -b /dev/vda ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i+1)); done
-mount -t ext4 /dev/vda /newroot || { echo "initrd: cannot mount /dev/vda"; poweroff -f; }
+while [ ! -b \$root ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i+1)); done
+mount -t ext4 \$root /newroot || { echo "initrd: cannot mount \$root"; poweroff -f; }
 mount --move /dev /newroot/dev
 umount /proc
 exec switch_root /newroot /sbin/init

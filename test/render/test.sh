@@ -38,6 +38,10 @@ missing=()
 command -v mke2fs >/dev/null || missing+=(e2fsprogs)
 command -v qemu-img >/dev/null || missing+=(qemu-utils)
 command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+command -v mkfs.fat >/dev/null || missing+=(dosfstools)
+command -v mcopy >/dev/null || missing+=(mtools)
+command -v syslinux >/dev/null || missing+=(syslinux)
+[[ -e /usr/lib/syslinux/mbr/mbr.bin ]] || missing+=(syslinux-common)
 if ((${#missing[@]})); then
 	log "installing ${missing[*]}"
 	apt_install "${missing[@]}" || fail "apt-get install ${missing[*]}"
@@ -130,6 +134,15 @@ elif boot tcg "${CANOPY_RENDER_TCG_DEADLINE:-300}"; then
 fi
 ((booted)) || { tail -n 30 "$W"/serial-*.log >&2; fail "no marker on the serial console"; }
 log "serial console: $(grep -h 'canopy-render-marker' "$W"/serial-*.log | head -n1 | tr -d '\r')"
+
+# The same tree with bootloader: syslinux, booted as a cloud boots an
+# image: firmware, MBR, syslinux, the kernel from the disk's own boot
+# partition; nothing given to QEMU but the disk.
+log "booting the syslinux disk under QEMU (TCG): TestSyslinuxBootsUnderQEMU"
+CANOPY_RENDER_DIR=$DIR go test -count=1 -timeout 15m -run 'TestSyslinuxDisk|TestSyslinuxBootsUnderQEMU' -v ./render/ >"$W/syslinux.log" 2>&1 ||
+	{ tail -n 40 "$W/syslinux.log" >&2; fail "the syslinux disk did not boot"; }
+grep -q -- '--- SKIP' "$W/syslinux.log" && { cat "$W/syslinux.log" >&2; fail "the syslinux tests skipped"; }
+log "$(grep -h 'booted through syslinux' "$W/syslinux.log" | sed 's/^ *//')"
 
 log "render 2 (the same): no bytes may move"
 "$W/canopy" image render "$DIR/manifest.yaml" "$DIR/rootfs.tar" --input "hostname=$HOST" --cloud local --wait --wait-timeout 10m -o json \

@@ -724,8 +724,9 @@ func (*DownloadImageResponse_Sha256) isDownloadImageResponse_Data() {}
 type RenderImageHeader struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The manifest, YAML or JSON (required): name, arch, os, boot {kernel,
-	// initrd, cmdline} or bootloader, size, templates, inputs, persistent,
-	// volatile, container, outputs [{format, clouds}].
+	// initrd, cmdline}, bootloader (syslinux: a disk that boots by itself;
+	// none; left out: a direct kernel boot), size, templates, inputs,
+	// persistent, volatile, container, outputs [{format, clouds}].
 	Manifest string `protobuf:"bytes,1,opt,name=manifest,proto3" json:"manifest,omitempty"`
 	// Render-time inputs by name (declared in the manifest's inputs).
 	Inputs map[string]string `protobuf:"bytes,2,rep,name=inputs,proto3" json:"inputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
