@@ -13,8 +13,12 @@ import (
 
 	"google.golang.org/grpc/codes"
 
+	"reflect"
+
 	"github.com/canopy-cloud/canopy/client"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
 // tokenServer issues tokens that expire in expiresIn seconds and counts
@@ -168,4 +172,28 @@ func mustEnv(t *testing.T, k string) string {
 		t.Fatalf("$%s is not set", k)
 	}
 	return v
+}
+
+// Every service canopy serves has its stub on Client: a service added to
+// the protos without one fails here.
+func TestClientHasEveryService(t *testing.T) {
+	have := map[string]bool{}
+	ct := reflect.TypeOf(client.Client{})
+	for i := range ct.NumField() {
+		have[ct.Field(i).Type.Name()] = true
+	}
+	n := 0
+	protoregistry.GlobalFiles.RangeFilesByPackage("canopy.v1", func(fd protoreflect.FileDescriptor) bool {
+		for i := range fd.Services().Len() {
+			name := string(fd.Services().Get(i).Name()) + "Client"
+			n++
+			if !have[name] {
+				t.Errorf("client.Client has no %s field", name)
+			}
+		}
+		return true
+	})
+	if n < 9 {
+		t.Fatalf("found %d canopy.v1 services: the generated code is not linked in", n)
+	}
 }

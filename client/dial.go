@@ -36,6 +36,7 @@ type Client struct {
 	Objects       canopyv1.ObjectServiceClient
 	ImageTransfer canopyv1.ImageTransferServiceClient
 	Containers    canopyv1.ContainerServiceClient
+	Networks      canopyv1.NetworkServiceClient
 	Operations    canopyv1.OperationServiceClient
 	Clouds        canopyv1.CloudServiceClient
 	Auth          canopyv1.AuthServiceClient
@@ -258,6 +259,7 @@ func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 		Objects:       canopyv1.NewObjectServiceClient(conn),
 		ImageTransfer: canopyv1.NewImageTransferServiceClient(conn),
 		Containers:    canopyv1.NewContainerServiceClient(conn),
+		Networks:      canopyv1.NewNetworkServiceClient(conn),
 		Operations:    canopyv1.NewOperationServiceClient(conn),
 		Clouds:        canopyv1.NewCloudServiceClient(conn),
 		Auth:          canopyv1.NewAuthServiceClient(conn),
