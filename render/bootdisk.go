@@ -140,7 +140,10 @@ func bootDisk(ctx context.Context, t BootTools, tree string, m *Manifest, rootIm
 		"-h", strconv.Itoa(bootStartLBA), "--invariant", fat, strconv.FormatInt(bootBytes/1024, 10)); err != nil {
 		return fmt.Errorf("render: boot partition: %w", err)
 	}
-	env := []string{"MTOOLS_SKIP_CHECK=1"}
+	// Fixed times make the same render give the same bytes: the files
+	// keep the tarball's mtimes (mcopy -m), and what mtools and syslinux
+	// stamp themselves takes SOURCE_DATE_EPOCH.
+	env := []string{"MTOOLS_SKIP_CHECK=1", "SOURCE_DATE_EPOCH=0"}
 	for _, f := range append(files, [2]string{"", "syslinux.cfg"}) {
 		if err := run(ctx, env, t.Mcopy, "-i", fat, "-m", filepath.Join(work, f[1]), "::/"+f[1]); err != nil {
 			return fmt.Errorf("render: boot partition: %w", err)
@@ -274,6 +277,12 @@ func copyFromTree(tree, p, dst string) (int64, error) {
 	n, err := io.Copy(out, in)
 	if cerr := out.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = in.Stat(); err == nil {
+			err = os.Chtimes(dst, fi.ModTime(), fi.ModTime())
+		}
 	}
 	if err != nil {
 		return 0, fmt.Errorf("render: copy %s: %w", p, err)
