@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // A manifest with `bootloader: syslinux` renders a disk a cloud boots as
@@ -98,7 +99,7 @@ const (
 // bootDisk writes out, a partitioned disk booting m's kernel through
 // syslinux, from the tree (for the kernel and initrd) and the root
 // filesystem image rootImg. sig is the MBR's disk signature (from the
-// render key, so the same render gives the same disk).
+// render key: the same render gives the same MBR and boot partition).
 func bootDisk(ctx context.Context, t BootTools, tree string, m *Manifest, rootImg, out string, sig uint32) error {
 	work := out + ".boot"
 	if err := os.MkdirAll(work, 0o700); err != nil {
@@ -130,6 +131,9 @@ func bootDisk(ctx context.Context, t BootTools, tree string, m *Manifest, rootIm
 	if err := os.WriteFile(filepath.Join(work, "syslinux.cfg"), []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
+	if err := os.Chtimes(filepath.Join(work, "syslinux.cfg"), fatEpoch, fatEpoch); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
 
 	// Partition 1: FAT16 with room for the payload and syslinux's own
 	// files. Its hidden-sectors field is the partition's start, which the
@@ -141,9 +145,10 @@ func bootDisk(ctx context.Context, t BootTools, tree string, m *Manifest, rootIm
 		return fmt.Errorf("render: boot partition: %w", err)
 	}
 	// Fixed times make the same render give the same bytes: the files
-	// keep the tarball's mtimes (mcopy -m), and what mtools and syslinux
-	// stamp themselves takes SOURCE_DATE_EPOCH.
-	env := []string{"MTOOLS_SKIP_CHECK=1", "SOURCE_DATE_EPOCH=0"}
+	// carry FAT's first representable time (mcopy -m; a tarball's own
+	// times may be missing, then extraction's), and what mtools and
+	// syslinux stamp themselves takes SOURCE_DATE_EPOCH.
+	env := []string{"MTOOLS_SKIP_CHECK=1", "SOURCE_DATE_EPOCH=" + strconv.FormatInt(fatEpoch.Unix(), 10)}
 	for _, f := range append(files, [2]string{"", "syslinux.cfg"}) {
 		if err := run(ctx, env, t.Mcopy, "-i", fat, "-m", filepath.Join(work, f[1]), "::/"+f[1]); err != nil {
 			return fmt.Errorf("render: boot partition: %w", err)
@@ -279,15 +284,15 @@ func copyFromTree(tree, p, dst string) (int64, error) {
 		err = cerr
 	}
 	if err == nil {
-		var fi os.FileInfo
-		if fi, err = in.Stat(); err == nil {
-			err = os.Chtimes(dst, fi.ModTime(), fi.ModTime())
-		}
+		err = os.Chtimes(dst, fatEpoch, fatEpoch)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("render: copy %s: %w", p, err)
 	}
 	return n, nil
 }
+
+// fatEpoch is the earliest time a FAT directory entry holds.
+var fatEpoch = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func roundMiB(n int64) int64 { return (n + 1<<20 - 1) &^ (1<<20 - 1) }
