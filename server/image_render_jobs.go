@@ -249,9 +249,9 @@ func (j *renderJobs) upload(ctx context.Context, op *store.Operation) (jobs.Resu
 			if err != nil {
 				return jobs.Result{}, stageErr("upload", err)
 			}
-			im, moved, reused, err := j.place.place(asProject(ctx, op), cloud, f, m.Name+"-"+o.Format, s.Labels)
+			im, moved, reused, err := j.place.place(asProject(ctx, op), cloud, f, outputName(m, f), s.Labels)
 			if err != nil {
-				return jobs.Result{}, stageErr("upload", fmt.Errorf("cloud %s: outputs[%d] (%s): %w", cloud, i, o.Format, err))
+				return jobs.Result{}, stageErr("upload", prefixErr(fmt.Sprintf("cloud %s: outputs[%d] (%s): ", cloud, i, o.Format), err))
 			}
 			op.State[k] = fmt.Sprintf("%s %d %t", im.GetId(), moved, reused)
 			return jobs.Result{Next: "upload", Progress: int32(75 + 24*(done+1)/total)}, nil
@@ -262,6 +262,27 @@ func (j *renderJobs) upload(ctx context.Context, op *store.Operation) (jobs.Resu
 		return jobs.Result{}, stageErr("upload", err)
 	}
 	return jobs.Result{Done: true, Progress: 100, Response: anyBytes(res)}, nil
+}
+
+// outputName is the name of a rendered output's images. A container
+// image's name is the reference it runs by, so it is tagged with its
+// bytes' hash (lower case, as references are): two renders of one
+// manifest with other inputs are two images, neither retagging the other.
+func outputName(m *render.Manifest, f render.File) string {
+	if f.Format == render.FormatOCI {
+		return strings.ToLower(m.Name) + ":" + f.SHA256[:12]
+	}
+	return m.Name + "-" + f.Format
+}
+
+// prefixErr puts prefix before err's message, keeping its gRPC status.
+func prefixErr(prefix string, err error) error {
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
+		p := st.Proto()
+		p.Message = prefix + p.Message
+		return status.ErrorProto(p)
+	}
+	return fmt.Errorf("%s%w", prefix, err)
 }
 
 // file is a converted output as the convert step recorded it.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/docker/docker/client"
 
 	"github.com/canopy-cloud/canopy/providers"
@@ -150,18 +151,34 @@ func (w *loadWriter) Abort() error {
 	return nil
 }
 
-// imageByRef is one image as ListContainerImages shows it.
+// imageByRef is one image as ListContainerImages shows it. ref is
+// matched as Docker resolves it: "name" is "name:latest" and
+// "docker.io/library/name:latest" alike.
 func (c *Cloud) imageByRef(ctx context.Context, ref string) (providers.Image, error) {
 	list, err := c.ListContainerImages(ctx)
 	if err != nil {
 		return providers.Image{}, err
 	}
+	want := normRef(ref)
 	for _, im := range list {
-		if im.NativeID == ref || strings.TrimPrefix(im.NativeID, "docker.io/library/") == strings.TrimPrefix(ref, "docker.io/library/") {
+		if im.NativeID == ref || normRef(im.NativeID) == want {
 			return im, nil
 		}
 	}
 	return providers.Image{}, fmt.Errorf("image %q: %w", ref, providers.ErrNotFound)
+}
+
+// normRef is ref in its full form (docker.io/library/name:latest), or ref
+// itself when it is an image id or does not parse.
+func normRef(ref string) string {
+	if strings.HasPrefix(ref, "sha256:") {
+		return ref
+	}
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.TagNameOnly(n).String()
 }
 
 // NewImageReader implements providers.ImageTransfer: `docker save` of one
