@@ -47,7 +47,7 @@ func TestContainerImageRef(t *testing.T) {
 	cl := &router.Cloud{Name: "dock"}
 	for _, tc := range []struct {
 		name, ref, want string
-		code           codes.Code
+		code            codes.Code
 	}{
 		{"a reference stays", "busybox:latest", "busybox:latest", codes.OK},
 		{"an id in the cloud: its native reference", here, "app:abc", codes.OK},
