@@ -36,14 +36,19 @@ type renderEnv struct {
 }
 
 func newRenderEnv(t *testing.T, extra string) renderEnv {
+	return newRenderEnvClouds(t, `
+  - {name: local, kind: sim}
+  - {name: other, kind: sim}`, extra)
+}
+
+// newRenderEnvClouds is a render env over clouds (YAML list items).
+func newRenderEnvClouds(t *testing.T, clouds, extra string) renderEnv {
 	t.Helper()
 	if _, err := render.FindTools(); err != nil {
 		t.Skipf("render tools: %v", err)
 	}
 	e := newEnv(t, `
-clouds:
-  - {name: local, kind: sim}
-  - {name: other, kind: sim}
+clouds:`+clouds+`
 render:
   scratch_dir: `+t.TempDir()+`
 `+extra)

@@ -17,8 +17,12 @@
 #   5. bad input through the CLI is refused naming the field;
 #   6. when the OpenStack lab is up: the qcow2 into its Glance, whose
 #      disk_format and checksum are checked, then deleted;
-#   7. with a dockerd (test/docker/up.sh, under .cache/docker): docker load
-#      of the oci output and docker run print the marker.
+#   7. with a dockerd (test/docker/up.sh, under .cache/docker) as canopy's
+#      docker cloud: the oci output rendered to it (a `docker load` through
+#      canopy's image upload), run with `canopy container run` naming the
+#      rendered image's canopy id, and the marker read back with
+#      `canopy container logs` (ContainerService); container and image are
+#      deleted through canopy again.
 #
 # Env: CANOPY_RENDER_PORT (gRPC port, REST is +1; default 18470),
 # CANOPY_RENDER_OPENSTACK=0 skips step 6, CANOPY_RENDER_DOCKER=0 step 7.
@@ -67,9 +71,19 @@ if [[ ${CANOPY_RENDER_AWS:-1} != 0 ]]; then
 	moto_for_script
 	MOTO_URL=$moto_endpoint MOTO=1
 fi
+# A dockerd of our own (test/docker/up.sh, under .cache/docker) is a fourth:
+# the oci output runs there as a container through canopy.
+DOCKER=0
+DOCKER_STARTED=0
+if [[ ${CANOPY_RENDER_DOCKER:-1} != 0 ]] && command -v dockerd >/dev/null; then
+	pgrep -F .cache/docker/dockerd.pid >/dev/null 2>&1 || DOCKER_STARTED=1
+	DOCKER_URL=$(test/docker/up.sh | tail -n 1)
+	DOCKER=1
+fi
 {
 	echo "clouds:"
 	echo "  - {name: local, kind: sim}"
+	((DOCKER)) && echo "  - {name: dock, kind: docker, options: {hosts: [\"$DOCKER_URL\"]}}"
 	((LAB)) && echo "  - {name: lab, kind: openstack, options: {clouds_yaml: \"$OS_YAML\", cloud: canopy-test}}"
 	((MOTO)) && echo "  - {name: aws, kind: aws, regions: [us-east-1], options: {endpoint: $MOTO_URL, access_key_id: testing, secret_access_key: testing, instance_types: [t3.micro]}}"
 	echo "render:"
@@ -78,7 +92,6 @@ fi
 export XDG_DATA_HOME=$W/data CANOPY_CREDENTIALS=$W/credentials.yaml CANOPY_ADDR=127.0.0.1:$PORT
 "$W/canopyd" --config "$W/canopyd.yaml" --grpc-addr "127.0.0.1:$PORT" --rest-addr "127.0.0.1:$((PORT + 1))" >"$W/canopyd.log" 2>&1 &
 CANOPYD=$!
-DOCKER_STARTED=0
 cleanup() {
 	kill "$CANOPYD" 2>/dev/null && wait "$CANOPYD" 2>/dev/null || true
 	if ((DOCKER_STARTED)); then test/docker/down.sh >/dev/null 2>&1 || true; fi
@@ -176,7 +189,7 @@ if ((LAB)); then
 	"$W/canopy" image render "$W/lab.yaml" "$DIR/rootfs.tar" --input "hostname=$HOST" --cloud lab --wait --wait-timeout 10m -o json \
 		>"$W/lab.json" 2>"$W/lab.err" || { cat "$W/lab.err" >&2; fail "render to the lab"; }
 	labimg=$(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['id']")
-	trap 'cleanup; "$W/canopy" image delete "$labimg" >/dev/null 2>&1 || true' EXIT
+	trap '"$W/canopy" image delete "$labimg" >/dev/null 2>&1 || true; cleanup' EXIT
 	[[ $(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['disk_format']") == qcow2 ]] || fail "Glance does not show qcow2"
 	want=$(md5sum "$W/scratch/renders/$(field "$W/lab.json" "r['key']")/disk.qcow2" | cut -d' ' -f1)
 	got=$(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['properties']['checksum']")
@@ -189,16 +202,26 @@ else
 	log "OpenStack lab: skipped (not up, or CANOPY_RENDER_OPENSTACK=0)"
 fi
 
-if [[ ${CANOPY_RENDER_DOCKER:-1} != 0 ]] && command -v dockerd >/dev/null; then
-	log "docker load + run of the oci output"
-	pgrep -F .cache/docker/dockerd.pid >/dev/null 2>&1 || DOCKER_STARTED=1
-	DOCKER_HOST=$(test/docker/up.sh | tail -n 1)
-	export DOCKER_HOST
-	docker load -i "$W/out.oci" >&2
-	out=$(docker run --rm --network none canopy-render-test:latest)
-	docker rmi canopy-render-test:latest >/dev/null 2>&1 || true
-	grep -q "canopy-render-marker: hello from $HOST" <<<"$out" || fail "docker run printed: $out"
-	log "docker run: $(head -n1 <<<"$out")"
+if ((DOCKER)); then
+	log "the oci output as a container on the docker cloud, through canopy"
+	grep -v -e '- format: raw' -e '- format: qcow2' "$DIR/manifest.yaml" >"$W/oci.yaml"
+	"$W/canopy" image render "$W/oci.yaml" "$DIR/rootfs.tar" --input "hostname=$HOST" --cloud dock --wait --wait-timeout 10m -o json \
+		>"$W/dock.json" 2>"$W/dock.err" || { cat "$W/dock.err" >&2; fail "render to the docker cloud"; }
+	dockimg=$(field "$W/dock.json" "r['outputs'][0]['placements'][0]['image']['id']")
+	ref=$(field "$W/dock.json" "r['outputs'][0]['placements'][0]['image']['native_id']")
+	[[ $(field "$W/dock.json" "r['outputs'][0]['placements'][0]['image']['container_format']") == docker ]] || fail "the docker cloud's image is not a container image"
+	[[ $(field "$W/dock.json" "r['outputs'][0].get('cached')") == True ]] || fail "the docker render made the oci output again"
+	ctr=render-$RANDOM
+	trap '"$W/canopy" container rm -f "$ctr" >/dev/null 2>&1 || true; "$W/canopy" image delete "$dockimg" >/dev/null 2>&1 || true; cleanup' EXIT
+	"$W/canopy" container run --cloud dock --name "$ctr" "$dockimg" >"$W/ctr.id" 2>"$W/ctr.err" || { cat "$W/ctr.err" >&2; fail "canopy container run $dockimg"; }
+	"$W/canopy" container wait "$ctr" >"$W/ctr.exit" || fail "canopy container wait $ctr"
+	[[ $(<"$W/ctr.exit") == 0 ]] || fail "the container exited $(<"$W/ctr.exit")"
+	"$W/canopy" container logs "$ctr" >"$W/ctr.log" 2>&1 || { cat "$W/ctr.log" >&2; fail "canopy container logs $ctr"; }
+	grep -q "canopy-render-marker: hello from $HOST" "$W/ctr.log" || { cat "$W/ctr.log" >&2; fail "the container's logs lack the marker"; }
+	[[ $("$W/canopy" container inspect "$ctr" -o json | field /dev/stdin "r['image']") == "$ref" ]] || fail "the container does not run $ref"
+	"$W/canopy" container rm "$ctr" >/dev/null || fail "canopy container rm $ctr"
+	"$W/canopy" image delete "$dockimg" >/dev/null || fail "canopy image delete $dockimg"
+	log "docker cloud: image $dockimg ($ref) ran as container $ctr through canopy; its logs: $(grep -m1 canopy-render-marker "$W/ctr.log")"
 else
 	log "docker: skipped (no dockerd, or CANOPY_RENDER_DOCKER=0)"
 fi
