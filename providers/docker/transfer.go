@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	"github.com/canopy-cloud/canopy/providers"
@@ -200,4 +201,32 @@ func (c *Cloud) NewImageReader(ctx context.Context, id string) (io.ReadCloser, p
 	return rc, im, nil
 }
 
-var _ providers.ImageTransfer = (*Cloud)(nil)
+// DeleteImage implements providers.ImageDeleter: the reference is removed
+// from every host that has it (the image's layers go with its last
+// reference). An image a container uses is ErrConflict on that host, as
+// `docker rmi` without -f refuses it.
+func (c *Cloud) DeleteImage(ctx context.Context, id string) error {
+	im, err := c.imageByRef(ctx, id)
+	if err != nil {
+		return err
+	}
+	has := map[string]bool{}
+	for _, h := range strings.Split(im.Properties["hosts"], ",") {
+		has[h] = true
+	}
+	return c.hostsDo(ctx, func(ctx context.Context, h *host) error {
+		if !has[h.name] {
+			return nil
+		}
+		_, err := h.cli.ImageRemove(ctx, im.NativeID, image.RemoveOptions{PruneChildren: true})
+		if err != nil && errors.Is(kindOf(err), providers.ErrNotFound) {
+			return nil // gone meanwhile
+		}
+		return mapErr(err, h, "remove image", im.NativeID)
+	})
+}
+
+var (
+	_ providers.ImageTransfer = (*Cloud)(nil)
+	_ providers.ImageDeleter  = (*Cloud)(nil)
+)
