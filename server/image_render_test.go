@@ -449,7 +449,7 @@ func TestRenderImageUploadReplay(t *testing.T) {
 	}
 	imgs := grpcImages{e.compute}
 	j := &renderJobs{renderer: rend, images: imgs, ready: make(chan struct{}),
-		place: &imageService{rt: e.srv.rt, store: e.st, log: e.srv.log, images: imgs}}
+		place: &imageService{rt: e.srv.rt, store: e.st, log: e.srv.log, images: imgs, repl: e.srv.repl}}
 	close(j.ready)
 	// The step as it was resumed: the qcow2's outcome never recorded.
 	replay := rec
