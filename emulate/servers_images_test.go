@@ -11,7 +11,9 @@ import (
 // deletingImages is a runtime's image list that deletes.
 type deletingImages struct{ deleted []string }
 
-func (d *deletingImages) ListContainerImages(context.Context) ([]providers.Image, error) { return nil, nil }
+func (d *deletingImages) ListContainerImages(context.Context) ([]providers.Image, error) {
+	return nil, nil
+}
 func (d *deletingImages) DeleteImage(_ context.Context, id string) error {
 	d.deleted = append(d.deleted, id)
 	return nil
@@ -19,7 +21,9 @@ func (d *deletingImages) DeleteImage(_ context.Context, id string) error {
 
 type listOnlyImages struct{}
 
-func (listOnlyImages) ListContainerImages(context.Context) ([]providers.Image, error) { return nil, nil }
+func (listOnlyImages) ListContainerImages(context.Context) ([]providers.Image, error) {
+	return nil, nil
+}
 
 // The servers view deletes images through the runtime when it can (the
 // image service's DeleteImage on a docker cloud), and says it cannot
