@@ -179,6 +179,13 @@ type Cloud struct {
 	// the kind's defaults (replicate.Defaults: raw on AWS, qcow2
 	// preferred on OpenStack).
 	DiskFormats *DiskFormats `yaml:"disk_formats"`
+	// RenderPresets are render-time input values this cloud presets
+	// (Cloudlets' provider metadata): an image rendered for it
+	// (RenderImage) takes them for the inputs its manifest declares and
+	// the request leaves out, over the manifest's defaults. They go over
+	// the kind's own presets (network interface, DHCP, metadata service;
+	// server/image_render_presets.go); an empty value unsets one of those.
+	RenderPresets map[string]string `yaml:"render_presets"`
 	// Scheduler, on a container cloud whose hosts report themselves
 	// (Docker), places each container (package sched). Nil: placement
 	// runs with the defaults once the cloud has several hosts.
@@ -190,6 +197,9 @@ type DiskFormats struct {
 	Preferred string   `yaml:"preferred"`
 	Accepted  []string `yaml:"accepted"`
 }
+
+// presetName is a render input's name (render.Manifest's inputs).
+var presetName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // convertible are the formats qemu-img makes (replicate.Convertible).
 var convertible = []string{"raw", "qcow2", "vmdk", "vhd", "vhdx"}
@@ -477,6 +487,11 @@ func (c *Config) Validate() error {
 		}
 		if err := cl.DiskFormats.validate(); err != nil {
 			return fmt.Errorf("cloud %q: disk_formats.%w", cl.Name, err)
+		}
+		for k := range cl.RenderPresets {
+			if !presetName.MatchString(k) {
+				return fmt.Errorf("cloud %q: render_presets.%s: an input name is a Go identifier (letters, digits, '_')", cl.Name, k)
+			}
 		}
 		if cl.BackupBucket != "" {
 			bc, bb, ok := strings.Cut(cl.BackupBucket, "/")

@@ -78,6 +78,7 @@ func TestParseErrors(t *testing.T) {
 		{"clouds: [{name: a, kind: sim, disk_formats: {preferred: vdi}}]", `disk_formats.preferred: "vdi" is not one qemu-img makes`},
 		{"clouds: [{name: a, kind: sim, disk_formats: {preferred: raw, accepted: [raw, floppy]}}]", `disk_formats.accepted[1]: "floppy" is not a disk format`},
 		{"clouds: [{name: a, kind: sim, disk_formats: {preferred: raw, accepted: [qcow2]}}]", `disk_formats.accepted: lists qcow2 but not the preferred "raw"`},
+		{"clouds: [{name: a, kind: sim, render_presets: {net-if: eth0}}]", `cloud "a": render_presets.net-if: an input name is a Go identifier`},
 		{"clouds: [{name: a, kind: sim, cache: {servers: -1s}}]", "negative"},
 		{"clouds: [{name: a, kind: sim, rate_limit: {rate: 1, burst: -1}}]", "rate_limit.burst"},
 		{"clouds: [{name: a, kind: sim, breaker: {cooldown: -1s}}]", "breaker.cooldown"},
@@ -97,7 +98,7 @@ func TestParseErrors(t *testing.T) {
 		{"rest: {max_body_bytes: -1}", "rest.max_body_bytes -1: must not be negative"},
 		// Unknown keys name the key, its line and the keys allowed there.
 		{"wait:\n  max_intervall: 1s", `line 2: unknown key "max_intervall" (want one of: max_interval, min_interval, timeout)`},
-		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, breaker, cache, disk_formats, flavors, keystone_auth, kind, name, options, project, rate_limit, regions, scheduler, zones)`},
+		{"clouds: [{name: a, kind: sim, zone: [z]}]", `unknown key "zone" (want one of: backup_bucket, breaker, cache, disk_formats, flavors, keystone_auth, kind, name, options, project, rate_limit, regions, render_presets, scheduler, zones)`},
 		{"cloud: []", `line 1: unknown key "cloud" (want one of: auth, clouds, duplicates, metrics, networks, public_url, render, rest, wait, zones)`},
 		{"metrics: {require_tokens: true}", `unknown key "require_tokens" (want one of: require_token, scope)`},
 		{"metrics: {require_token: true, scope: canopy.root}", `metrics.scope "canopy.root": want one of canopy.read, canopy.write, canopy.admin`},

@@ -83,6 +83,19 @@ func (s *ContainerServers) GetImage(ctx context.Context, id string) (providers.I
 	return providers.Image{}, fmt.Errorf("image %q: %w", id, providers.ErrNotFound)
 }
 
+// DeleteImage implements providers.ImageDeleter through the runtime's
+// (Docker's: the reference off its hosts); a runtime that deletes no
+// images is ErrUnsupported.
+func (s *ContainerServers) DeleteImage(ctx context.Context, id string) error {
+	d, ok := s.images.(providers.ImageDeleter)
+	if !ok {
+		return fmt.Errorf("image %q: the container runtime deletes no images: %w", id, providers.ErrUnsupported)
+	}
+	return d.DeleteImage(ctx, id)
+}
+
+var _ providers.ImageDeleter = (*ContainerServers)(nil)
+
 func (s *ContainerServers) flavorOf(c providers.Container) string {
 	for _, f := range s.flavors {
 		if c.CPU == float64(f.VCPUs) && c.MemoryBytes == f.RAMMiB<<20 {

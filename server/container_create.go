@@ -52,6 +52,9 @@ func (s *containerService) CreateContainer(ctx context.Context, req *canopyv1.Cr
 		if z := req.GetLocation().GetZone(); z != "" && spec.Host == "" {
 			spec.Host = z
 		}
+		if spec.Image, err = containerImageRef(ctx, s.images, cl, spec.Image); err != nil { // container_image.go
+			return opRequest{}, err
+		}
 		spec.Project = project(ctx) // the scheduler's tenant isolation (sched)
 		deps, err := s.resolveDeps(ctx, cl, req)
 		if err != nil {

@@ -34,6 +34,8 @@ type containerService struct {
 	canopyv1.UnimplementedContainerServiceServer
 	containerViews
 	ops *ops
+	// images resolves an image named by its canopy id (container_image.go).
+	images imageGetter
 }
 
 func containerCommon(c providers.Container) providers.Common {

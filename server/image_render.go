@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -129,8 +131,12 @@ func (s *renderer) check(h *canopyv1.RenderImageHeader) (*render.Manifest, error
 	if err != nil {
 		return nil, renderErr("", err)
 	}
-	if _, err := m.Values(h.GetInputs()); err != nil {
-		return nil, renderErr("", err)
+	// Undeclared inputs are refused as given; a required one may come
+	// from a target cloud's presets.
+	for _, k := range slices.Sorted(maps.Keys(h.GetInputs())) {
+		if _, ok := m.Inputs[k]; !ok {
+			return nil, renderErr("", &render.Error{Field: "inputs." + k, Reason: "not declared in the manifest's inputs"})
+		}
 	}
 	if m.Bootloader == render.BootloaderSyslinux && m.HasDisk() && s.r.Boot.Syslinux == "" {
 		why := render.ErrNoBootTools.Error() + " when it started"
@@ -140,8 +146,18 @@ func (s *renderer) check(h *canopyv1.RenderImageHeader) (*render.Manifest, error
 		return nil, router.Detailed(codes.FailedPrecondition, "bootloader: "+why,
 			&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{Type: "RENDER_TOOLS", Subject: "bootloader", Description: why}}})
 	}
-	if _, err := s.targets(m, h.GetClouds()); err != nil {
+	targets, err := s.targets(m, h.GetClouds())
+	if err != nil {
 		return nil, err
+	}
+	vs, err := s.variants(m, h.GetInputs(), targets) // image_render_presets.go
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if _, err := m.Values(v.Inputs); err != nil {
+			return nil, renderErr("", err)
+		}
 	}
 	if err := router.CheckLabels("header.labels", h.GetLabels()); err != nil {
 		return nil, err

@@ -105,17 +105,41 @@ func withStage(st *status.Status, stage string) *spb.Status {
 	return p
 }
 
-func (j *renderJobs) spec(op *store.Operation) (renderSpec, *render.Manifest, map[string]any, error) {
+func (j *renderJobs) spec(op *store.Operation) (renderSpec, *render.Manifest, error) {
 	var s renderSpec
 	if err := json.Unmarshal(op.Spec, &s); err != nil {
-		return s, nil, nil, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
+		return s, nil, status.Errorf(codes.Internal, "operation %s: corrupt spec: %v", op.ID, err)
 	}
 	m, err := render.Parse([]byte(s.Manifest))
+	return s, m, err
+}
+
+// plan is an operation's outputs and clouds grouped by the input values
+// the clouds' presets give (image_render_presets.go).
+func (j *renderJobs) plan(op *store.Operation) (renderSpec, *render.Manifest, [][]string, []renderVariant, error) {
+	s, m, err := j.spec(op)
 	if err != nil {
-		return s, nil, nil, err
+		return s, nil, nil, nil, err
 	}
-	v, err := m.Values(s.Inputs)
-	return s, m, v, err
+	targets, err := j.targets(m, s.Clouds)
+	if err != nil {
+		return s, nil, nil, nil, err
+	}
+	vs, err := j.variants(m, s.Inputs, targets)
+	return s, m, targets, vs, err
+}
+
+// stateKey is where op.State keeps what a step learned of variant n: the
+// first variant's under the names operations have always used (key,
+// built, out.<format>), the others' with the variant's number.
+func stateKey(n int, name, format string) string {
+	if n > 0 {
+		name += "." + strconv.Itoa(n)
+	}
+	if format != "" {
+		name += "." + format
+	}
+	return name
 }
 
 // asProject is the operation's project as the request's principal: the
@@ -128,7 +152,7 @@ func (j *renderJobs) fetch(ctx context.Context, op *store.Operation) (jobs.Resul
 	if err := j.wait(ctx); err != nil {
 		return jobs.Result{}, err
 	}
-	s, _, _, err := j.spec(op)
+	s, _, err := j.spec(op)
 	if err != nil {
 		return jobs.Result{}, stageErr("fetch", err)
 	}
@@ -180,19 +204,30 @@ func (j *renderJobs) fetch(ctx context.Context, op *store.Operation) (jobs.Resul
 	return next, nil
 }
 
+// render makes one variant not rendered yet per run.
 func (j *renderJobs) render(ctx context.Context, op *store.Operation) (jobs.Result, error) {
 	if err := j.wait(ctx); err != nil {
 		return jobs.Result{}, err
 	}
-	_, m, v, err := j.spec(op)
+	_, m, _, vs, err := j.plan(op)
 	if err != nil {
 		return jobs.Result{}, stageErr("render", err)
 	}
-	key, built, err := j.r.Render(ctx, m, op.State["tarball"], v)
-	if err != nil {
-		return jobs.Result{}, stageErr("render", err)
+	for n, v := range vs {
+		if op.State[stateKey(n, "key", "")] != "" {
+			continue
+		}
+		values, err := m.Values(v.Inputs)
+		if err != nil {
+			return jobs.Result{}, stageErr("render", err)
+		}
+		key, built, err := j.r.Render(ctx, m, op.State["tarball"], values)
+		if err != nil {
+			return jobs.Result{}, stageErr("render", err)
+		}
+		op.State[stateKey(n, "key", "")], op.State[stateKey(n, "built", "")] = key, strconv.FormatBool(built)
+		return jobs.Result{Next: "render", Progress: int32(25 + 25*(n+1)/len(vs))}, nil
 	}
-	op.State["key"], op.State["built"] = key, strconv.FormatBool(built)
 	return jobs.Result{Next: "convert", Progress: 50}, nil
 }
 
@@ -201,111 +236,153 @@ func (j *renderJobs) convert(ctx context.Context, op *store.Operation) (jobs.Res
 	if err := j.wait(ctx); err != nil {
 		return jobs.Result{}, err
 	}
-	_, m, _, err := j.spec(op)
+	_, _, _, vs, err := j.plan(op)
 	if err != nil {
 		return jobs.Result{}, stageErr("convert", err)
 	}
-	done := 0
-	for _, o := range m.Outputs {
-		if op.State["out."+o.Format] != "" {
-			done++
-			continue
-		}
-		f, err := j.r.Convert(ctx, op.State["key"], o.Format)
-		if err != nil {
-			return jobs.Result{}, stageErr("convert", err)
-		}
-		if !render.IsConverted(o.Format) { // made by the render stage
-			f.Cached = op.State["built"] == "false"
-		}
-		op.State["out."+o.Format] = fmt.Sprintf("%s %d %t", f.SHA256, f.Size, f.Cached)
-		return jobs.Result{Next: "convert", Progress: int32(50 + 25*(done+1)/len(m.Outputs))}, nil
-	}
-	return jobs.Result{Next: "upload", Progress: 75}, nil
-}
-
-// upload puts one (output, cloud) not placed yet per run.
-func (j *renderJobs) upload(ctx context.Context, op *store.Operation) (jobs.Result, error) {
-	if err := j.wait(ctx); err != nil {
-		return jobs.Result{}, err
-	}
-	s, m, _, err := j.spec(op)
-	if err != nil {
-		return jobs.Result{}, stageErr("upload", err)
-	}
-	targets, err := j.targets(m, s.Clouds)
-	if err != nil {
-		return jobs.Result{}, stageErr("upload", err)
-	}
 	total, done := 0, 0
-	for _, t := range targets {
-		total += len(t)
+	for _, v := range vs {
+		total += len(v.Formats)
 	}
-	for i, o := range m.Outputs {
-		for _, cloud := range targets[i] {
-			k := "place." + o.Format + "." + cloud
+	for n, v := range vs {
+		for _, format := range v.Formats {
+			k := stateKey(n, "out", format)
 			if op.State[k] != "" {
 				done++
 				continue
 			}
-			f, err := j.file(op, o.Format)
+			f, err := j.r.Convert(ctx, op.State[stateKey(n, "key", "")], format)
 			if err != nil {
-				return jobs.Result{}, stageErr("upload", err)
+				return jobs.Result{}, stageErr("convert", err)
 			}
-			im, moved, reused, err := j.place.place(asProject(ctx, op), cloud, f, m.Name+"-"+o.Format, s.Labels)
-			if err != nil {
-				return jobs.Result{}, stageErr("upload", fmt.Errorf("cloud %s: outputs[%d] (%s): %w", cloud, i, o.Format, err))
+			if !render.IsConverted(format) { // made by the render stage
+				f.Cached = op.State[stateKey(n, "built", "")] == "false"
 			}
-			op.State[k] = fmt.Sprintf("%s %d %t", im.GetId(), moved, reused)
-			return jobs.Result{Next: "upload", Progress: int32(75 + 24*(done+1)/total)}, nil
+			op.State[k] = fmt.Sprintf("%s %d %t", f.SHA256, f.Size, f.Cached)
+			return jobs.Result{Next: "convert", Progress: int32(50 + 25*(done+1)/total)}, nil
 		}
 	}
-	res, err := j.result(ctx, op, m, targets)
+	return jobs.Result{Next: "upload", Progress: 75}, nil
+}
+
+// upload puts one (output, cloud) not placed yet per run. A cloud takes
+// one variant of a format, so place.<format>.<cloud> names it.
+func (j *renderJobs) upload(ctx context.Context, op *store.Operation) (jobs.Result, error) {
+	if err := j.wait(ctx); err != nil {
+		return jobs.Result{}, err
+	}
+	s, m, _, vs, err := j.plan(op)
+	if err != nil {
+		return jobs.Result{}, stageErr("upload", err)
+	}
+	total, done := 0, 0
+	for _, v := range vs {
+		for _, cs := range v.Clouds {
+			total += len(cs)
+		}
+	}
+	for n, v := range vs {
+		for _, format := range v.Formats {
+			for _, cloud := range v.Clouds[format] {
+				k := "place." + format + "." + cloud
+				if op.State[k] != "" {
+					done++
+					continue
+				}
+				f, err := j.file(op, n, format)
+				if err != nil {
+					return jobs.Result{}, stageErr("upload", err)
+				}
+				im, moved, reused, err := j.place.place(asProject(ctx, op), cloud, f, outputName(m, f), s.Labels)
+				if err != nil {
+					return jobs.Result{}, stageErr("upload", prefixErr(fmt.Sprintf("cloud %s: outputs[%d] (%s): ", cloud, outputIndex(m, format), format), err))
+				}
+				op.State[k] = fmt.Sprintf("%s %d %t", im.GetId(), moved, reused)
+				return jobs.Result{Next: "upload", Progress: int32(75 + 24*(done+1)/total)}, nil
+			}
+		}
+	}
+	res, err := j.result(ctx, op, m, vs)
 	if err != nil {
 		return jobs.Result{}, stageErr("upload", err)
 	}
 	return jobs.Result{Done: true, Progress: 100, Response: anyBytes(res)}, nil
 }
 
-// file is a converted output as the convert step recorded it.
-func (j *renderJobs) file(op *store.Operation, format string) (render.File, error) {
+// outputIndex is the manifest's index of the output in format.
+func outputIndex(m *render.Manifest, format string) int {
+	for i, o := range m.Outputs {
+		if o.Format == format {
+			return i
+		}
+	}
+	return -1
+}
+
+// outputName is the name of a rendered output's images. A container
+// image's name is the reference it runs by, so it is tagged with its
+// bytes' hash (lower case, as references are): two renders of one
+// manifest with other inputs are two images, neither retagging the other.
+func outputName(m *render.Manifest, f render.File) string {
+	if f.Format == render.FormatOCI {
+		return strings.ToLower(m.Name) + ":" + f.SHA256[:12]
+	}
+	return m.Name + "-" + f.Format
+}
+
+// prefixErr puts prefix before err's message, keeping its gRPC status.
+func prefixErr(prefix string, err error) error {
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
+		p := st.Proto()
+		p.Message = prefix + p.Message
+		return status.ErrorProto(p)
+	}
+	return fmt.Errorf("%s%w", prefix, err)
+}
+
+// file is variant n's output in format as the convert step recorded it.
+func (j *renderJobs) file(op *store.Operation, n int, format string) (render.File, error) {
 	var f render.File
 	var cached bool
-	if _, err := fmt.Sscanf(op.State["out."+format], "%s %d %t", &f.SHA256, &f.Size, &cached); err != nil {
+	if _, err := fmt.Sscanf(op.State[stateKey(n, "out", format)], "%s %d %t", &f.SHA256, &f.Size, &cached); err != nil {
 		return f, status.Errorf(codes.Internal, "operation %s: no record of the %s output", op.ID, format)
 	}
-	f.Format, f.Path, f.Cached = format, j.r.Path(op.State["key"], format), cached
+	f.Format, f.Path, f.Cached = format, j.r.Path(op.State[stateKey(n, "key", "")], format), cached
 	return f, nil
 }
 
-// result is the operation's response.
-func (j *renderJobs) result(ctx context.Context, op *store.Operation, m *render.Manifest, targets [][]string) (*canopyv1.RenderImageResult, error) {
+// result is the operation's response: one output per variant and format.
+func (j *renderJobs) result(ctx context.Context, op *store.Operation, m *render.Manifest, vs []renderVariant) (*canopyv1.RenderImageResult, error) {
 	moved, _ := strconv.ParseInt(op.State["moved"], 10, 64)
-	res := &canopyv1.RenderImageResult{Key: op.State["key"], TarballSha256: op.State["tarball"], TarballBytesMoved: moved, Cached: op.State["built"] == "false"}
-	for i, o := range m.Outputs {
-		f, err := j.file(op, o.Format)
-		if err != nil {
-			return nil, err
-		}
-		ro := &canopyv1.RenderedOutput{Format: o.Format, Sha256: f.SHA256, SizeBytes: f.Size, Cached: f.Cached}
-		clouds := append([]string(nil), targets[i]...)
-		sort.Strings(clouds)
-		for _, cloud := range clouds {
-			var id string
-			var n int64
-			var reused bool
-			if _, err := fmt.Sscanf(op.State["place."+o.Format+"."+cloud], "%s %d %t", &id, &n, &reused); err != nil {
-				return nil, status.Errorf(codes.Internal, "operation %s: no record of %s in %s", op.ID, o.Format, cloud)
+	res := &canopyv1.RenderImageResult{Key: op.State["key"], TarballSha256: op.State["tarball"], TarballBytesMoved: moved, Cached: true}
+	for n, v := range vs {
+		res.Cached = res.Cached && op.State[stateKey(n, "built", "")] == "false"
+		for _, format := range v.Formats {
+			f, err := j.file(op, n, format)
+			if err != nil {
+				return nil, err
 			}
-			p := &canopyv1.RenderedPlacement{Cloud: cloud, BytesUploaded: n, Reused: reused, Image: &canopyv1.Image{Id: id}}
-			if j.images != nil {
-				if im, err := j.images.GetImage(asProject(ctx, op), &canopyv1.GetImageRequest{Id: id}); err == nil {
-					p.Image = im
+			ro := &canopyv1.RenderedOutput{Format: format, Sha256: f.SHA256, SizeBytes: f.Size, Cached: f.Cached,
+				Inputs: withDefaults(m, v.Inputs), Key: op.State[stateKey(n, "key", "")]}
+			clouds := append([]string(nil), v.Clouds[format]...)
+			sort.Strings(clouds)
+			for _, cloud := range clouds {
+				var id string
+				var n int64
+				var reused bool
+				if _, err := fmt.Sscanf(op.State["place."+format+"."+cloud], "%s %d %t", &id, &n, &reused); err != nil {
+					return nil, status.Errorf(codes.Internal, "operation %s: no record of %s in %s", op.ID, format, cloud)
 				}
+				p := &canopyv1.RenderedPlacement{Cloud: cloud, BytesUploaded: n, Reused: reused, Image: &canopyv1.Image{Id: id}}
+				if j.images != nil {
+					if im, err := j.images.GetImage(asProject(ctx, op), &canopyv1.GetImageRequest{Id: id}); err == nil {
+						p.Image = im
+					}
+				}
+				ro.Placements = append(ro.Placements, p)
 			}
-			ro.Placements = append(ro.Placements, p)
+			res.Outputs = append(res.Outputs, ro)
 		}
-		res.Outputs = append(res.Outputs, ro)
 	}
 	return res, nil
 }

@@ -25,9 +25,17 @@ import (
 // the EBS direct API, then RegisterImage), aborted (no image left) on any
 // failure. Which formats a cloud takes is the replication's per-cloud
 // configuration (disk_formats; formatsOf in image_replicate.go): a render
-// lists the formats it makes, so it is not converted again here. Its
-// records (placementNS) are not yet the image placements ReplicateImage
-// keeps.
+// lists the formats it makes, so it is not converted again here.
+//
+// What a render puts in clouds is recorded in the image placements
+// ReplicateImage keeps (image_placements.go): the first cloud's image of
+// an output is the origin, the others its placements, so
+// ListImagePlacements shows them all and a later ReplicateImage skips the
+// clouds that have it. renderedNS finds the origin of a rendered file
+// (format and sha256) again, so a render of the same bytes reuses what is
+// there. Records of the older render.placement namespace (one image per
+// cloud, format and sha256) are still read, and moved into the placements
+// when found.
 
 // placer puts a rendered output into one cloud as a canopy image. It
 // reuses an image an earlier render put there with the same bytes
@@ -36,9 +44,13 @@ type placer interface {
 	place(ctx context.Context, cloud string, out render.File, name string, labels map[string]string) (im *canopyv1.Image, moved int64, reused bool, err error)
 }
 
-// placementNS is where the images renders made are recorded, by cloud,
-// format and sha256 of the bytes.
-const placementNS = "render.placement"
+const (
+	// renderedNS: "<format>/<sha256>" → the origin image of a rendered file.
+	renderedNS = "image-rendered"
+	// legacyPlacementNS: "<cloud>/<format>/<sha256>" → image id, as renders
+	// recorded their images before they used the image placements.
+	legacyPlacementNS = "render.placement"
+)
 
 // acceptsFormat says whether a cloud takes an output format, and why not.
 func acceptsFormat(cl *router.Cloud, format string) error {
@@ -72,20 +84,33 @@ func uploadFormats(format string) (disk, container string) {
 	return format, "bare"
 }
 
-// place implements placer over the image upload path.
+// place implements placer over the image upload path, recording the
+// image in the output's placements.
 func (s *imageService) place(ctx context.Context, cloud string, out render.File, name string, labels map[string]string) (*canopyv1.Image, int64, bool, error) {
-	key := cloud + "/" + out.Format + "/" + out.SHA256
-	if raw, err := s.store.GetRecord(ctx, placementNS, key); err == nil {
-		im, gerr := s.images.GetImage(ctx, &canopyv1.GetImageRequest{Id: string(raw)})
-		switch {
-		case gerr == nil && im.GetStatus() != canopyv1.Status_STATUS_ERROR:
-			return im, 0, true, nil
-		case gerr != nil && status.Code(gerr) != codes.NotFound:
-			return nil, 0, false, gerr
+	places := s.repl.places
+	rkey := out.Format + "/" + out.SHA256
+	origin, err := s.renderedOrigin(ctx, rkey)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if origin != "" {
+		set, _, err := places.load(ctx, origin)
+		if err != nil {
+			return nil, 0, false, err
 		}
-		// Deleted since (or broken): upload again.
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return nil, 0, false, router.StoreErr("get render placement", err)
+		if pl, ok := set.Clouds[cloud]; ok {
+			im, err := s.liveImage(ctx, pl.ImageID)
+			if err != nil || im != nil {
+				return im, 0, im != nil, err
+			}
+			// Deleted since (or broken): upload again.
+		}
+	}
+	if im, err := s.legacyPlacement(ctx, cloud, out); err != nil || im != nil {
+		if err == nil {
+			err = s.recordRendered(ctx, rkey, origin, cloud, out, im, 0)
+		}
+		return im, 0, im != nil, err
 	}
 	f, err := os.Open(out.Path)
 	if err != nil {
@@ -113,8 +138,80 @@ func (s *imageService) place(ctx context.Context, cloud string, out render.File,
 	if err != nil {
 		return nil, moved, false, err
 	}
-	if err := s.store.PutRecord(ctx, placementNS, key, []byte(im.GetId())); err != nil {
-		return nil, moved, false, router.StoreErr("record render placement", err)
+	if err := s.recordRendered(ctx, rkey, origin, cloud, out, im, moved); err != nil {
+		return nil, moved, false, err
 	}
 	return im, moved, false, nil
+}
+
+// renderedOrigin is the origin image of the rendered file rkey names, ""
+// when none is recorded or its placements are gone (the origin deleted
+// with no heir).
+func (s *imageService) renderedOrigin(ctx context.Context, rkey string) (string, error) {
+	raw, err := s.store.GetRecord(ctx, renderedNS, rkey)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", router.StoreErr("get rendered image "+rkey, err)
+	}
+	origin, err := s.repl.places.originOf(ctx, string(raw))
+	if err != nil {
+		return "", err
+	}
+	if _, found, err := s.repl.places.load(ctx, origin); err != nil || !found {
+		return "", err
+	}
+	return origin, nil
+}
+
+// liveImage is image id when it is still there and not broken (nil: gone).
+func (s *imageService) liveImage(ctx context.Context, id string) (*canopyv1.Image, error) {
+	im, err := s.images.GetImage(ctx, &canopyv1.GetImageRequest{Id: id})
+	switch {
+	case err == nil && im.GetStatus() != canopyv1.Status_STATUS_ERROR:
+		return im, nil
+	case err != nil && status.Code(err) != codes.NotFound:
+		return nil, err
+	}
+	return nil, nil
+}
+
+// legacyPlacement is the live image an older render recorded for out in
+// cloud (nil: none).
+func (s *imageService) legacyPlacement(ctx context.Context, cloud string, out render.File) (*canopyv1.Image, error) {
+	key := cloud + "/" + out.Format + "/" + out.SHA256
+	raw, err := s.store.GetRecord(ctx, legacyPlacementNS, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, router.StoreErr("get render placement", err)
+	}
+	im, err := s.liveImage(ctx, string(raw))
+	if err == nil && im == nil {
+		_ = s.store.DeleteRecord(ctx, legacyPlacementNS, key) // gone: nothing to move
+	}
+	return im, err
+}
+
+// recordRendered records im, out's image in cloud, in out's placements:
+// the origin when out has none yet, else one of its placements. A legacy
+// record it came from is dropped once moved.
+func (s *imageService) recordRendered(ctx context.Context, rkey, origin, cloud string, out render.File, im *canopyv1.Image, moved int64) error {
+	pl := placement{ImageID: im.GetId(), NativeID: im.GetNativeId(), Format: im.GetDiskFormat(), SHA256: out.SHA256, Size: out.Size, Moved: moved}
+	if origin == "" {
+		origin, pl.Origin = im.GetId(), true
+	}
+	if _, err := s.repl.places.update(ctx, origin, func(set *placementSet) {
+		set.SHA256, set.Size = out.SHA256, out.Size
+		set.Clouds[cloud] = pl
+	}); err != nil {
+		return err
+	}
+	if err := s.store.PutRecord(ctx, renderedNS, rkey, []byte(origin)); err != nil {
+		return router.StoreErr("record rendered image "+rkey, err)
+	}
+	_ = s.store.DeleteRecord(ctx, legacyPlacementNS, cloud+"/"+out.Format+"/"+out.SHA256)
+	return nil
 }

@@ -37,14 +37,19 @@ type renderEnv struct {
 }
 
 func newRenderEnv(t *testing.T, extra string) renderEnv {
+	return newRenderEnvClouds(t, `
+  - {name: local, kind: sim}
+  - {name: other, kind: sim}`, extra)
+}
+
+// newRenderEnvClouds is a render env over clouds (YAML list items).
+func newRenderEnvClouds(t *testing.T, clouds, extra string) renderEnv {
 	t.Helper()
 	if _, err := render.FindTools(); err != nil {
 		t.Skipf("render tools: %v", err)
 	}
 	e := newEnv(t, `
-clouds:
-  - {name: local, kind: sim}
-  - {name: other, kind: sim}
+clouds:`+clouds+`
 render:
   scratch_dir: `+t.TempDir()+`
 `+extra)
@@ -445,7 +450,7 @@ func TestRenderImageUploadReplay(t *testing.T) {
 	}
 	imgs := grpcImages{e.compute}
 	j := &renderJobs{renderer: rend, images: imgs, ready: make(chan struct{}),
-		place: &imageService{rt: e.srv.rt, store: e.st, log: e.srv.log, images: imgs}}
+		place: &imageService{rt: e.srv.rt, store: e.st, log: e.srv.log, images: imgs, repl: e.srv.repl}}
 	close(j.ready)
 	// The step as it was resumed: the qcow2's outcome never recorded.
 	replay := rec

@@ -43,6 +43,7 @@ type replicator struct {
 	ops    *ops // set when the runner exists (startVolumes)
 	// moved counts the bytes written to target clouds (tests, metrics).
 	moved atomic.Int64
+	hooks atomic.Pointer[replicateHooks] // tests' hooks (image_replicate_claim.go)
 }
 
 func newReplicator(rt router.Resolver, st store.Store) *replicator {
@@ -167,7 +168,7 @@ func (r *replicator) stepPlace(ctx context.Context, op *store.Operation) (jobs.R
 				*op = got
 			}
 		}
-		pl, err := r.Place(ctx, op.Project, job.Origin, c, progress)
+		pl, err := r.Place(ctx, op.Project, op.ID, job.Origin, c, progress)
 		if err != nil {
 			setStage(op, names[i], stage{State: "failed", Detail: status.Convert(err).Message()})
 			return jobs.Result{}, err
@@ -188,10 +189,13 @@ func (r *replicator) stepPlace(ctx context.Context, op *store.Operation) (jobs.R
 
 // Place makes sure image (canopy id: an origin or one of its replicas)
 // is in cloud, and returns its placement there; Moved is 0 when the cloud
-// had it already. project owns the operation it runs in. It runs in the
-// caller's goroutine (an operation step): the image is read, converted
-// and written as replicate.Copier does, and progress is told as it goes.
-func (r *replicator) Place(ctx context.Context, project, image, cloud string, progress func(replicate.Progress)) (placement, error) {
+// had it already. project owns the operation it runs in, opID is that
+// operation ("" outside one). It runs in the caller's goroutine (an
+// operation step): the image is read, converted and written as
+// replicate.Copier does, and progress is told as it goes. Of several
+// callers placing one image in one cloud at once, one copies and the
+// others take its placement (image_replicate_claim.go).
+func (r *replicator) Place(ctx context.Context, project, opID, image, cloud string, progress func(replicate.Progress)) (placement, error) {
 	origin, err := r.places.originOf(ctx, image)
 	if err != nil {
 		return placement{}, err
@@ -227,15 +231,34 @@ func (r *replicator) Place(ctx context.Context, project, image, cloud string, pr
 	if !ok || tcl.Compute == nil || tcl.Transfer == nil {
 		return placement{}, router.CapabilityErr(cloud, providers.CapImageTransfer)
 	}
-	if pl, ok := set.Clouds[cloud]; ok {
-		// Placed before: still there, it is the answer; gone, it is made
-		// again.
+	// Placed before: still there, it is the answer; gone, it is made again.
+	found := func() (placement, bool, error) {
+		set, _, err := r.places.load(ctx, origin)
+		if err != nil {
+			return placement{}, false, err
+		}
+		pl, ok := set.Clouds[cloud]
+		if !ok {
+			return placement{}, false, nil
+		}
 		if _, err := tcl.Compute.GetImage(ctx, pl.NativeID); err == nil {
 			pl.Moved = 0
-			return pl, nil
+			return pl, true, nil
 		} else if !errors.Is(err, providers.ErrNotFound) {
-			return placement{}, router.CloudErr(cloud, "get image "+pl.NativeID, err)
+			return placement{}, false, router.CloudErr(cloud, "get image "+pl.NativeID, err)
 		}
+		return placement{}, false, nil
+	}
+	if pl, ok, err := found(); err != nil || ok {
+		return pl, err
+	}
+	release, pl, ok, err := r.claimPlacing(ctx, origin, cloud, opID, found)
+	if err != nil || ok {
+		return pl, err
+	}
+	defer release()
+	if h := r.hooks.Load(); h != nil && h.copying != nil {
+		h.copying(origin, cloud)
 	}
 	if err := ocl.Transfer.Gate(ctx); err != nil {
 		return placement{}, router.CloudErr(ocl.Name, "read image", err)
@@ -263,7 +286,7 @@ func (r *replicator) Place(ctx context.Context, project, image, cloud string, pr
 	if err != nil {
 		return placement{}, err
 	}
-	pl := placement{ImageID: rm.ID, NativeID: res.Image.NativeID, Format: res.Format, SHA256: res.SHA256, Size: res.Size, Moved: res.Moved}
+	pl = placement{ImageID: rm.ID, NativeID: res.Image.NativeID, Format: res.Format, SHA256: res.SHA256, Size: res.Size, Moved: res.Moved}
 	originPl.SHA256, originPl.Size = res.SourceSHA256, res.SourceSize
 	if _, err := r.places.update(ctx, origin, func(s *placementSet) {
 		s.SHA256, s.Size = res.SourceSHA256, res.SourceSize
@@ -372,7 +395,7 @@ func (s *computeService) placeForServer(ctx context.Context, cl *router.Cloud, r
 		return "", false, status.Errorf(status.Code(err), "image %s is in cloud %q, and placing it in cloud %q for the server: %s",
 			im.GetId(), im.GetLocation().GetCloud(), cl.Name, status.Convert(err).Message())
 	}
-	pl, err := s.repl.Place(ctx, project(ctx), im.GetId(), cl.Name, nil)
+	pl, err := s.repl.Place(ctx, project(ctx), "", im.GetId(), cl.Name, nil)
 	if err != nil {
 		return "", false, status.Errorf(status.Code(err), "image %s is in cloud %q; placing it in cloud %q for the server: %s",
 			im.GetId(), im.GetLocation().GetCloud(), cl.Name, status.Convert(err).Message())

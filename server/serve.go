@@ -92,6 +92,7 @@ func (s *Server) Serve(ctx context.Context, lis Listeners, grace time.Duration) 
 	objects := &objectService{rt: s.rt, store: s.store, log: s.log, urls: s.urls, chunks: s.chunks}
 	images := &imageService{rt: s.rt, store: s.store, log: s.log, images: compute, ops: vols.ops, render: rend, renderErr: rendErr, repl: repl}
 	rj.place, rj.objects, rj.images = images, objects, compute
+	containers.images = compute
 	close(rj.ready)
 	canopyv1.RegisterComputeServiceServer(gs, compute)
 	canopyv1.RegisterAuthServiceServer(gs, &authService{issuer: s.issuer, clients: s.clients})

@@ -23,7 +23,7 @@ func TestCapabilities(t *testing.T) {
 	if got := providers.Capabilities(c); !slices.Equal(got, want) {
 		t.Errorf("Capabilities = %v, want %v", got, want)
 	}
-	wantIfaces := []string{"ContainerCommitter", "ContainerEvents", "ContainerIO", "ContainerImages", "Containers", "HostReporter", "ImageTransfer", "Limited", "Provider",
+	wantIfaces := []string{"ContainerCommitter", "ContainerEvents", "ContainerIO", "ContainerImages", "Containers", "HostReporter", "ImageDeleter", "ImageTransfer", "Limited", "Provider",
 		"VolumeData", "VolumeMounter", "Volumes"}
 	if got := providertest.Interfaces(c); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*docker.Cloud implements %v, want %v", got, wantIfaces)

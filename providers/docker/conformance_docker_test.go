@@ -9,6 +9,7 @@ package docker_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,9 +59,25 @@ func (h harness) Fixture() providertest.Fixture {
 
 const testImage = "canopy-test/busybox:latest"
 
+// MakeImage implements providertest.ImageMaker: ImageDelete's image is a
+// new reference to the test image (a Docker host takes `docker save`
+// tarballs, not the raw bytes the suite uploads).
+func (h harness) MakeImage(ctx context.Context, t *testing.T, _ providers.Provider, name string) string {
+	cli, err := client.NewClientWithOpts(client.WithHost(h.host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ref := strings.ToLower(name) + ":del"
+	if err := cli.ImageTag(ctx, testImage, ref); err != nil {
+		t.Fatalf("tag %s as %s: %v", testImage, ref, err)
+	}
+	return ref
+}
+
 // DeleteImage implements providertest.ImageCleaner for the images the
-// suite commits: the adapter has no image delete, so the test removes them
-// with the Engine client directly.
+// suite commits, with the Engine client directly (not the adapter's
+// DeleteImage, which the suite tests).
 func (h harness) DeleteImage(ctx context.Context, _ providers.Provider, ref string) error {
 	return removeImage(ctx, h.host, ref)
 }

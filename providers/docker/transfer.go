@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	"github.com/canopy-cloud/canopy/providers"
@@ -150,18 +152,34 @@ func (w *loadWriter) Abort() error {
 	return nil
 }
 
-// imageByRef is one image as ListContainerImages shows it.
+// imageByRef is one image as ListContainerImages shows it. ref is
+// matched as Docker resolves it: "name" is "name:latest" and
+// "docker.io/library/name:latest" alike.
 func (c *Cloud) imageByRef(ctx context.Context, ref string) (providers.Image, error) {
 	list, err := c.ListContainerImages(ctx)
 	if err != nil {
 		return providers.Image{}, err
 	}
+	want := normRef(ref)
 	for _, im := range list {
-		if im.NativeID == ref || strings.TrimPrefix(im.NativeID, "docker.io/library/") == strings.TrimPrefix(ref, "docker.io/library/") {
+		if im.NativeID == ref || normRef(im.NativeID) == want {
 			return im, nil
 		}
 	}
 	return providers.Image{}, fmt.Errorf("image %q: %w", ref, providers.ErrNotFound)
+}
+
+// normRef is ref in its full form (docker.io/library/name:latest), or ref
+// itself when it is an image id or does not parse.
+func normRef(ref string) string {
+	if strings.HasPrefix(ref, "sha256:") {
+		return ref
+	}
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.TagNameOnly(n).String()
 }
 
 // NewImageReader implements providers.ImageTransfer: `docker save` of one
@@ -183,4 +201,32 @@ func (c *Cloud) NewImageReader(ctx context.Context, id string) (io.ReadCloser, p
 	return rc, im, nil
 }
 
-var _ providers.ImageTransfer = (*Cloud)(nil)
+// DeleteImage implements providers.ImageDeleter: the reference is removed
+// from every host that has it (the image's layers go with its last
+// reference). An image a container uses is ErrConflict on that host, as
+// `docker rmi` without -f refuses it.
+func (c *Cloud) DeleteImage(ctx context.Context, id string) error {
+	im, err := c.imageByRef(ctx, id)
+	if err != nil {
+		return err
+	}
+	has := map[string]bool{}
+	for _, h := range strings.Split(im.Properties["hosts"], ",") {
+		has[h] = true
+	}
+	return c.hostsDo(ctx, func(ctx context.Context, h *host) error {
+		if !has[h.name] {
+			return nil
+		}
+		_, err := h.cli.ImageRemove(ctx, im.NativeID, image.RemoveOptions{PruneChildren: true})
+		if err != nil && errors.Is(kindOf(err), providers.ErrNotFound) {
+			return nil // gone meanwhile
+		}
+		return mapErr(err, h, "remove image", im.NativeID)
+	})
+}
+
+var (
+	_ providers.ImageTransfer = (*Cloud)(nil)
+	_ providers.ImageDeleter  = (*Cloud)(nil)
+)

@@ -76,7 +76,9 @@ TOML
 	echo $! >"$CTRD_PIDFILE"
 	for _ in $(seq 1 100); do
 		[[ -S $CTRD_SOCK ]] && break
-		containerd_running || { tail -n 30 "$CTRD_LOG" >&2 || true; die "containerd exited at start"; }
+		# kill -0, not containerd_running: until setsid has exec'd, the
+		# fresh PID's command line is still this shell's.
+		kill -0 "$(<"$CTRD_PIDFILE")" 2>/dev/null || { tail -n 30 "$CTRD_LOG" >&2 || true; die "containerd exited at start"; }
 		sleep 0.1
 	done
 	[[ -S $CTRD_SOCK ]] || die "containerd did not open $CTRD_SOCK within 10s"
@@ -118,7 +120,7 @@ else
 			up=1
 			break
 		fi
-		dockerd_running || { tail -n 30 "$DOCKERD_LOG" >&2 || true; die "dockerd exited at start"; }
+		kill -0 "$(<"$DOCKERD_PIDFILE")" 2>/dev/null || { tail -n 30 "$DOCKERD_LOG" >&2 || true; die "dockerd exited at start"; }
 		sleep 0.1
 	done
 	[[ -n $up ]] || { tail -n 30 "$DOCKERD_LOG" >&2 || true; die "dockerd did not answer on $SOCK within 30s"; }

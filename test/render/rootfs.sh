@@ -99,6 +99,7 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc 2>/dev/null
 hostname {{quote .hostname}} 2>/dev/null
 echo "canopy-render-marker: hello from {{.hostname}} ({{len .ssh_keys}} ssh keys)"
+echo "canopy-render-net: {{.network_interface}}"
 {{- range .ssh_keys}}
 echo "ssh key: {{.}}"
 {{- end}}
@@ -126,6 +127,7 @@ templates: [/sbin/init, /etc/hostname]
 inputs:
   hostname: {description: the instance's host name, default: canopy}
   ssh_keys: {type: list, description: "authorized keys, one a line", default: ""}
+  network_interface: {description: "the NIC the cloud's machines see (a cloud's render preset)", default: eth0}
 persistent: [/data]
 volatile: [/var/cache, /tmp]
 container:

@@ -17,11 +17,21 @@
 #   5. bad input through the CLI is refused naming the field;
 #   6. when the OpenStack lab is up: the qcow2 into its Glance, whose
 #      disk_format and checksum are checked, then deleted;
-#   7. with a dockerd (test/docker/up.sh, under .cache/docker): docker load
-#      of the oci output and docker run print the marker.
+#   7. render-time presets: the oci output for the sim cloud local (no
+#      presets) and the sim cloud edge (render_presets network_interface:
+#      ens3) is two images, whose /sbin/init says eth0 and ens3; the lab's
+#      qcow2 (step 6) takes OpenStack's preset ens3 and is a render of its
+#      own;
+#   8. with a dockerd (test/docker/up.sh, under .cache/docker) as canopy's
+#      docker cloud: the oci output rendered to it (a `docker load` through
+#      canopy's image upload), run with `canopy container run` naming the
+#      rendered image's canopy id, and the marker read back with
+#      `canopy container logs` (ContainerService); container and image are
+#      deleted through canopy again.
 #
 # Env: CANOPY_RENDER_PORT (gRPC port, REST is +1; default 18470),
-# CANOPY_RENDER_OPENSTACK=0 skips step 6, CANOPY_RENDER_DOCKER=0 step 7.
+# CANOPY_RENDER_OPENSTACK=0 skips step 6, CANOPY_RENDER_DOCKER=0 step 8,
+# CANOPY_RENDER_AWS=0 the EC2 step.
 # Everything it starts it stops.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -71,9 +81,20 @@ if [[ ${CANOPY_RENDER_AWS:-1} != 0 ]]; then
 	moto_for_script
 	MOTO_URL=$moto_endpoint MOTO=1
 fi
+# A dockerd of our own (test/docker/up.sh, under .cache/docker) is a fourth:
+# the oci output runs there as a container through canopy.
+DOCKER=0
+DOCKER_STARTED=0
+if [[ ${CANOPY_RENDER_DOCKER:-1} != 0 ]] && command -v dockerd >/dev/null; then
+	pgrep -F .cache/docker/dockerd.pid >/dev/null 2>&1 || DOCKER_STARTED=1
+	DOCKER_URL=$(test/docker/up.sh | tail -n 1)
+	DOCKER=1
+fi
 {
 	echo "clouds:"
 	echo "  - {name: local, kind: sim}"
+	echo "  - {name: edge, kind: sim, render_presets: {network_interface: ens3}}"
+	((DOCKER)) && echo "  - {name: dock, kind: docker, options: {hosts: [\"$DOCKER_URL\"]}}"
 	((LAB)) && echo "  - {name: lab, kind: openstack, options: {clouds_yaml: \"$OS_YAML\", cloud: canopy-test}}"
 	((MOTO)) && echo "  - {name: aws, kind: aws, regions: [us-east-1], options: {endpoint: $MOTO_URL, access_key_id: testing, secret_access_key: testing, instance_types: [t3.micro]}}"
 	echo "render:"
@@ -82,7 +103,6 @@ fi
 export XDG_DATA_HOME=$W/data CANOPY_CREDENTIALS=$W/credentials.yaml CANOPY_ADDR=127.0.0.1:$PORT
 "$W/canopyd" --config "$W/canopyd.yaml" --grpc-addr "127.0.0.1:$PORT" --rest-addr "127.0.0.1:$((PORT + 1))" >"$W/canopyd.log" 2>&1 &
 CANOPYD=$!
-DOCKER_STARTED=0
 cleanup() {
 	kill "$CANOPYD" 2>/dev/null && wait "$CANOPYD" 2>/dev/null || true
 	if ((DOCKER_STARTED)); then test/docker/down.sh >/dev/null 2>&1 || true; fi
@@ -189,29 +209,64 @@ if ((LAB)); then
 	"$W/canopy" image render "$W/lab.yaml" "$DIR/rootfs.tar" --input "hostname=$HOST" --cloud lab --wait --wait-timeout 10m -o json \
 		>"$W/lab.json" 2>"$W/lab.err" || { cat "$W/lab.err" >&2; fail "render to the lab"; }
 	labimg=$(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['id']")
-	trap 'cleanup; "$W/canopy" image delete "$labimg" >/dev/null 2>&1 || true' EXIT
+	trap '"$W/canopy" image delete "$labimg" >/dev/null 2>&1 || true; cleanup' EXIT
 	[[ $(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['disk_format']") == qcow2 ]] || fail "Glance does not show qcow2"
-	want=$(md5sum "$W/scratch/renders/$(field "$W/lab.json" "r['key']")/disk.qcow2" | cut -d' ' -f1)
+	want=$(md5sum "$W/scratch/renders/$(field "$W/lab.json" "r['outputs'][0]['key']")/disk.qcow2" | cut -d' ' -f1)
 	got=$(field "$W/lab.json" "r['outputs'][0]['placements'][0]['image']['properties']['checksum']")
 	[[ $got == "$want" ]] || fail "Glance's checksum $got, the rendered qcow2's md5 $want"
 	[[ $(field "$W/lab.json" "r.get('tarball_bytes_moved','0')") == 0 ]] || fail "the lab render sent the tarball again"
-	[[ $(field "$W/lab.json" "r['outputs'][0].get('cached')") == True ]] || fail "the lab render made the qcow2 again"
+	# OpenStack presets network_interface=ens3 (Nova's virtio NIC): the
+	# lab's qcow2 is a render of its own.
+	[[ $(field "$W/lab.json" "r['outputs'][0]['inputs']['network_interface']") == ens3 ]] || fail "the lab's render did not take OpenStack's preset"
+	[[ $(field "$W/lab.json" "r['outputs'][0]['sha256']") != $(field "$W/render1.json" "[o for o in r['outputs'] if o['format']=='qcow2'][0]['sha256']") ]] ||
+		fail "the lab's qcow2 (ens3) has the bytes of the sim's (eth0)"
 	"$W/canopy" image delete "$labimg" >/dev/null
 	log "Glance: image $labimg, disk_format qcow2, checksum $got = md5 of the rendered qcow2 (deleted again)"
 else
 	log "OpenStack lab: skipped (not up, or CANOPY_RENDER_OPENSTACK=0)"
 fi
 
-if [[ ${CANOPY_RENDER_DOCKER:-1} != 0 ]] && command -v dockerd >/dev/null; then
-	log "docker load + run of the oci output"
-	pgrep -F .cache/docker/dockerd.pid >/dev/null 2>&1 || DOCKER_STARTED=1
-	DOCKER_HOST=$(test/docker/up.sh | tail -n 1)
-	export DOCKER_HOST
-	docker load -i "$W/out.oci" >&2
-	out=$(docker run --rm --network none canopy-render-test:latest)
-	docker rmi canopy-render-test:latest >/dev/null 2>&1 || true
-	grep -q "canopy-render-marker: hello from $HOST" <<<"$out" || fail "docker run printed: $out"
-	log "docker run: $(head -n1 <<<"$out")"
+log "render-time presets: the oci output for local (none) and edge (network_interface=ens3)"
+grep -v -e '- format: raw' -e '- format: qcow2' "$DIR/manifest.yaml" >"$W/oci.yaml"
+"$W/canopy" image render "$W/oci.yaml" "$DIR/rootfs.tar" --input "hostname=$HOST" --cloud local --cloud edge --wait --wait-timeout 10m -o json \
+	>"$W/presets.json" 2>"$W/presets.err" || { cat "$W/presets.err" >&2; fail "render for local and edge"; }
+[[ $(field "$W/presets.json" "len(r['outputs'])") == 2 ]] || fail "local and edge's presets differ, but not two outputs: $(<"$W/presets.json")"
+for c in local:eth0 edge:ens3; do
+	want=${c#*:} c=${c%%:*}
+	o="[o for o in r['outputs'] if o['placements'][0]['cloud']=='$c'][0]"
+	[[ $(field "$W/presets.json" "$o['inputs']['network_interface']") == "$want" ]] || fail "$c's output: network_interface is not $want"
+	"$W/canopy" image download "$(field "$W/presets.json" "$o['placements'][0]['image']['id']")" "$W/presets.$c.oci" 2>/dev/null
+	# /sbin/init in the image's layer carries the value.
+	python3 - "$W/presets.$c.oci" "$want" <<'PY' || fail "$c's image: /sbin/init does not say $want"
+import io, json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+man = json.load(t.extractfile("manifest.json"))[0]
+layer = tarfile.open(fileobj=io.BytesIO(t.extractfile(man["Layers"][0]).read()))
+init = layer.extractfile("./sbin/init").read().decode()
+sys.exit(0 if "canopy-render-net: " + sys.argv[2] in init else 1)
+PY
+done
+log "presets: two images, /sbin/init says eth0 in local's and ens3 in edge's"
+
+if ((DOCKER)); then
+	log "the oci output as a container on the docker cloud, through canopy"
+	"$W/canopy" image render "$W/oci.yaml" "$DIR/rootfs.tar" --input "hostname=$HOST" --cloud dock --wait --wait-timeout 10m -o json \
+		>"$W/dock.json" 2>"$W/dock.err" || { cat "$W/dock.err" >&2; fail "render to the docker cloud"; }
+	dockimg=$(field "$W/dock.json" "r['outputs'][0]['placements'][0]['image']['id']")
+	ref=$(field "$W/dock.json" "r['outputs'][0]['placements'][0]['image']['native_id']")
+	[[ $(field "$W/dock.json" "r['outputs'][0]['placements'][0]['image']['container_format']") == docker ]] || fail "the docker cloud's image is not a container image"
+	[[ $(field "$W/dock.json" "r['outputs'][0].get('cached')") == True ]] || fail "the docker render made the oci output again"
+	ctr=render-$RANDOM
+	trap '"$W/canopy" container rm -f "$ctr" >/dev/null 2>&1 || true; "$W/canopy" image delete "$dockimg" >/dev/null 2>&1 || true; cleanup' EXIT
+	"$W/canopy" container run --cloud dock --name "$ctr" "$dockimg" >"$W/ctr.id" 2>"$W/ctr.err" || { cat "$W/ctr.err" >&2; fail "canopy container run $dockimg"; }
+	"$W/canopy" container wait "$ctr" >"$W/ctr.exit" || fail "canopy container wait $ctr"
+	[[ $(<"$W/ctr.exit") == 0 ]] || fail "the container exited $(<"$W/ctr.exit")"
+	"$W/canopy" container logs "$ctr" >"$W/ctr.log" 2>&1 || { cat "$W/ctr.log" >&2; fail "canopy container logs $ctr"; }
+	grep -q "canopy-render-marker: hello from $HOST" "$W/ctr.log" || { cat "$W/ctr.log" >&2; fail "the container's logs lack the marker"; }
+	[[ $("$W/canopy" container inspect "$ctr" -o json | field /dev/stdin "r['image']") == "$ref" ]] || fail "the container does not run $ref"
+	"$W/canopy" container rm "$ctr" >/dev/null || fail "canopy container rm $ctr"
+	"$W/canopy" image delete "$dockimg" >/dev/null || fail "canopy image delete $dockimg"
+	log "docker cloud: image $dockimg ($ref) ran as container $ctr through canopy; its logs: $(grep -m1 canopy-render-marker "$W/ctr.log")"
 else
 	log "docker: skipped (no dockerd, or CANOPY_RENDER_DOCKER=0)"
 fi

@@ -1025,7 +1025,14 @@ type RenderedOutput struct {
 	// Whether it was found in the render cache.
 	Cached bool `protobuf:"varint,4,opt,name=cached,proto3" json:"cached,omitempty"`
 	// The images it became, one per target cloud.
-	Placements    []*RenderedPlacement `protobuf:"bytes,5,rep,name=placements,proto3" json:"placements,omitempty"`
+	Placements []*RenderedPlacement `protobuf:"bytes,5,rep,name=placements,proto3" json:"placements,omitempty"`
+	// The input values it was rendered with: the request's, then the target
+	// clouds' render presets for declared inputs the request left out, then
+	// the manifest's defaults. Clouds whose presets differ get outputs of
+	// their own, so one format may be listed once per set of values.
+	Inputs map[string]string `protobuf:"bytes,6,rep,name=inputs,proto3" json:"inputs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The render cache key of these values (the top-level key is the first's).
+	Key           string `protobuf:"bytes,7,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1093,6 +1100,20 @@ func (x *RenderedOutput) GetPlacements() []*RenderedPlacement {
 		return x.Placements
 	}
 	return nil
+}
+
+func (x *RenderedOutput) GetInputs() map[string]string {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *RenderedOutput) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
 }
 
 // RenderedPlacement is a rendered output in one cloud.
@@ -1264,7 +1285,7 @@ const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"\x0etarball_sha256\x18\x02 \x01(\tR\rtarballSha256\x12.\n" +
 	"\x13tarball_bytes_moved\x18\x03 \x01(\x03R\x11tarballBytesMoved\x12\x16\n" +
 	"\x06cached\x18\x04 \x01(\bR\x06cached\x123\n" +
-	"\aoutputs\x18\x05 \x03(\v2\x19.canopy.v1.RenderedOutputR\aoutputs\"\xb5\x01\n" +
+	"\aoutputs\x18\x05 \x03(\v2\x19.canopy.v1.RenderedOutputR\aoutputs\"\xc1\x02\n" +
 	"\x0eRenderedOutput\x12\x16\n" +
 	"\x06format\x18\x01 \x01(\tR\x06format\x12\x16\n" +
 	"\x06sha256\x18\x02 \x01(\tR\x06sha256\x12\x1d\n" +
@@ -1273,7 +1294,12 @@ const file_canopy_v1_image_transfer_proto_rawDesc = "" +
 	"\x06cached\x18\x04 \x01(\bR\x06cached\x12<\n" +
 	"\n" +
 	"placements\x18\x05 \x03(\v2\x1c.canopy.v1.RenderedPlacementR\n" +
-	"placements\"\x90\x01\n" +
+	"placements\x12=\n" +
+	"\x06inputs\x18\x06 \x03(\v2%.canopy.v1.RenderedOutput.InputsEntryR\x06inputs\x12\x10\n" +
+	"\x03key\x18\a \x01(\tR\x03key\x1a9\n" +
+	"\vInputsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x90\x01\n" +
 	"\x11RenderedPlacement\x12\x14\n" +
 	"\x05cloud\x18\x01 \x01(\tR\x05cloud\x12&\n" +
 	"\x05image\x18\x02 \x01(\v2\x10.canopy.v1.ImageR\x05image\x12%\n" +
@@ -1298,7 +1324,7 @@ func file_canopy_v1_image_transfer_proto_rawDescGZIP() []byte {
 	return file_canopy_v1_image_transfer_proto_rawDescData
 }
 
-var file_canopy_v1_image_transfer_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_canopy_v1_image_transfer_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_canopy_v1_image_transfer_proto_goTypes = []any{
 	(*ReplicateImageRequest)(nil),       // 0: canopy.v1.ReplicateImageRequest
 	(*ImagePlacement)(nil),              // 1: canopy.v1.ImagePlacement
@@ -1316,39 +1342,41 @@ var file_canopy_v1_image_transfer_proto_goTypes = []any{
 	nil,                                 // 13: canopy.v1.ImageUploadHeader.LabelsEntry
 	nil,                                 // 14: canopy.v1.RenderImageHeader.InputsEntry
 	nil,                                 // 15: canopy.v1.RenderImageHeader.LabelsEntry
-	(*Location)(nil),                    // 16: canopy.v1.Location
-	(Visibility)(0),                     // 17: canopy.v1.Visibility
-	(*Image)(nil),                       // 18: canopy.v1.Image
-	(*Operation)(nil),                   // 19: canopy.v1.Operation
+	nil,                                 // 16: canopy.v1.RenderedOutput.InputsEntry
+	(*Location)(nil),                    // 17: canopy.v1.Location
+	(Visibility)(0),                     // 18: canopy.v1.Visibility
+	(*Image)(nil),                       // 19: canopy.v1.Image
+	(*Operation)(nil),                   // 20: canopy.v1.Operation
 }
 var file_canopy_v1_image_transfer_proto_depIdxs = []int32{
 	1,  // 0: canopy.v1.ListImagePlacementsResponse.placements:type_name -> canopy.v1.ImagePlacement
-	16, // 1: canopy.v1.ImageUploadHeader.location:type_name -> canopy.v1.Location
+	17, // 1: canopy.v1.ImageUploadHeader.location:type_name -> canopy.v1.Location
 	13, // 2: canopy.v1.ImageUploadHeader.labels:type_name -> canopy.v1.ImageUploadHeader.LabelsEntry
-	17, // 3: canopy.v1.ImageUploadHeader.visibility:type_name -> canopy.v1.Visibility
+	18, // 3: canopy.v1.ImageUploadHeader.visibility:type_name -> canopy.v1.Visibility
 	4,  // 4: canopy.v1.UploadImageRequest.header:type_name -> canopy.v1.ImageUploadHeader
-	18, // 5: canopy.v1.DownloadImageResponse.image:type_name -> canopy.v1.Image
+	19, // 5: canopy.v1.DownloadImageResponse.image:type_name -> canopy.v1.Image
 	14, // 6: canopy.v1.RenderImageHeader.inputs:type_name -> canopy.v1.RenderImageHeader.InputsEntry
 	15, // 7: canopy.v1.RenderImageHeader.labels:type_name -> canopy.v1.RenderImageHeader.LabelsEntry
 	8,  // 8: canopy.v1.RenderImageRequest.header:type_name -> canopy.v1.RenderImageHeader
 	11, // 9: canopy.v1.RenderImageResult.outputs:type_name -> canopy.v1.RenderedOutput
 	12, // 10: canopy.v1.RenderedOutput.placements:type_name -> canopy.v1.RenderedPlacement
-	18, // 11: canopy.v1.RenderedPlacement.image:type_name -> canopy.v1.Image
-	5,  // 12: canopy.v1.ImageTransferService.UploadImage:input_type -> canopy.v1.UploadImageRequest
-	6,  // 13: canopy.v1.ImageTransferService.DownloadImage:input_type -> canopy.v1.DownloadImageRequest
-	0,  // 14: canopy.v1.ImageTransferService.ReplicateImage:input_type -> canopy.v1.ReplicateImageRequest
-	2,  // 15: canopy.v1.ImageTransferService.ListImagePlacements:input_type -> canopy.v1.ListImagePlacementsRequest
-	9,  // 16: canopy.v1.ImageTransferService.RenderImage:input_type -> canopy.v1.RenderImageRequest
-	18, // 17: canopy.v1.ImageTransferService.UploadImage:output_type -> canopy.v1.Image
-	7,  // 18: canopy.v1.ImageTransferService.DownloadImage:output_type -> canopy.v1.DownloadImageResponse
-	19, // 19: canopy.v1.ImageTransferService.ReplicateImage:output_type -> canopy.v1.Operation
-	3,  // 20: canopy.v1.ImageTransferService.ListImagePlacements:output_type -> canopy.v1.ListImagePlacementsResponse
-	19, // 21: canopy.v1.ImageTransferService.RenderImage:output_type -> canopy.v1.Operation
-	17, // [17:22] is the sub-list for method output_type
-	12, // [12:17] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	16, // 11: canopy.v1.RenderedOutput.inputs:type_name -> canopy.v1.RenderedOutput.InputsEntry
+	19, // 12: canopy.v1.RenderedPlacement.image:type_name -> canopy.v1.Image
+	5,  // 13: canopy.v1.ImageTransferService.UploadImage:input_type -> canopy.v1.UploadImageRequest
+	6,  // 14: canopy.v1.ImageTransferService.DownloadImage:input_type -> canopy.v1.DownloadImageRequest
+	0,  // 15: canopy.v1.ImageTransferService.ReplicateImage:input_type -> canopy.v1.ReplicateImageRequest
+	2,  // 16: canopy.v1.ImageTransferService.ListImagePlacements:input_type -> canopy.v1.ListImagePlacementsRequest
+	9,  // 17: canopy.v1.ImageTransferService.RenderImage:input_type -> canopy.v1.RenderImageRequest
+	19, // 18: canopy.v1.ImageTransferService.UploadImage:output_type -> canopy.v1.Image
+	7,  // 19: canopy.v1.ImageTransferService.DownloadImage:output_type -> canopy.v1.DownloadImageResponse
+	20, // 20: canopy.v1.ImageTransferService.ReplicateImage:output_type -> canopy.v1.Operation
+	3,  // 21: canopy.v1.ImageTransferService.ListImagePlacements:output_type -> canopy.v1.ListImagePlacementsResponse
+	20, // 22: canopy.v1.ImageTransferService.RenderImage:output_type -> canopy.v1.Operation
+	18, // [18:23] is the sub-list for method output_type
+	13, // [13:18] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_canopy_v1_image_transfer_proto_init() }
@@ -1379,7 +1407,7 @@ func file_canopy_v1_image_transfer_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canopy_v1_image_transfer_proto_rawDesc), len(file_canopy_v1_image_transfer_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
