@@ -14,8 +14,12 @@
 #     healthcheck, exec, logs -f, a depends_on chain, kill -9 in the middle
 #     of it, lists checked against docker ps and ctr;
 #     container_volumes_e2e_test.go: a volume mounted, written, snapshotted,
-#     backed up, restored and read back in other containers), and
-# stops the engines it started (CANOPY_CONTAINERS_KEEP=1 leaves them up).
+#     backed up, restored and read back in other containers;
+#     containers_aws_e2e_test.go: an image uploaded into an aws cloud on
+#     moto, kept as an S3 object, runs on the Docker cloud), and
+# stops the engines it started (CANOPY_CONTAINERS_KEEP=1 leaves them up;
+# moto, on CANOPY_MOTO_PORT, is found or started by test/lib/engines.sh
+# and stopped only when this script started it).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -26,11 +30,18 @@ docker_hosts=$("$ROOT/test/docker/up.sh" 2)
 docker_host=$(sed -n 1p <<<"$docker_hosts")
 docker_host2=$(sed -n 2p <<<"$docker_hosts")
 containerd_addr=$("$ROOT/test/containerd/up.sh" | tail -n 1)
-if [[ $keep != 1 ]]; then
-	trap '"$ROOT/test/docker/down.sh"; "$ROOT/test/containerd/down.sh"' EXIT
-fi
 cd "$ROOT"
+# shellcheck source=test/lib/engines.sh
+. "$ROOT/test/lib/engines.sh"
+moto_for_script
+stop_moto=
+((moto_started)) && stop_moto='; test/moto/down.sh >/dev/null 2>&1 || true'
+if [[ $keep != 1 ]]; then
+	trap '"$ROOT/test/docker/down.sh"; "$ROOT/test/containerd/down.sh"'"$stop_moto" EXIT
+elif [[ -n $stop_moto ]]; then
+	trap "${stop_moto#; }" EXIT
+fi
 "$ROOT/test/docker/test.sh" "$@"
 "$ROOT/test/containerd/test.sh" "$@"
-CANOPY_DOCKER_HOST=$docker_host CANOPY_DOCKER_HOST2=$docker_host2 CANOPY_CONTAINERD_ADDRESS=$containerd_addr \
+CANOPY_DOCKER_HOST=$docker_host CANOPY_DOCKER_HOST2=$docker_host2 CANOPY_CONTAINERD_ADDRESS=$containerd_addr CANOPY_MOTO_ENDPOINT=$moto_endpoint \
 	go test -tags containers -count=1 -timeout 20m -run 'TestContainer' "$@" ./cmd/canopyd/
