@@ -16,7 +16,11 @@
 #     container_volumes_e2e_test.go: a volume mounted, written, snapshotted,
 #     backed up, restored and read back in other containers;
 #     containers_aws_e2e_test.go: an image uploaded into an aws cloud on
-#     moto, kept as an S3 object, runs on the Docker cloud), and
+#     moto, kept as an S3 object, runs on the Docker cloud;
+#     sched_containerd_e2e_test.go: the scheduler on containerd's host
+#     report; sched_replicas_e2e_test.go: two replicas on the 3-member
+#     etcd (test/etcd, found or started, stopped only if started here)
+#     keep two projects on different dockerds), and
 # stops the engines it started (CANOPY_CONTAINERS_KEEP=1 leaves them up;
 # moto, on CANOPY_MOTO_PORT, is found or started by test/lib/engines.sh
 # and stopped only when this script started it).
@@ -34,14 +38,21 @@ cd "$ROOT"
 # shellcheck source=test/lib/engines.sh
 . "$ROOT/test/lib/engines.sh"
 moto_for_script
-stop_moto=
-((moto_started)) && stop_moto='; test/moto/down.sh >/dev/null 2>&1 || true'
-if [[ $keep != 1 ]]; then
-	trap '"$ROOT/test/docker/down.sh"; "$ROOT/test/containerd/down.sh"'"$stop_moto" EXIT
-elif [[ -n $stop_moto ]]; then
-	trap "${stop_moto#; }" EXIT
+# The 3-member etcd, for the scheduler across two replicas.
+etcd_was_up=$(bash -c '. test/etcd/lib.sh; for m in "${MEMBERS[@]}"; do pid_of "$m" >/dev/null || exit 0; done; echo 1')
+etcd_endpoints=$(test/etcd/up.sh | tail -n 1)
+stop=()
+[[ $keep != 1 ]] && stop+=('"$ROOT/test/docker/down.sh"' '"$ROOT/test/containerd/down.sh"')
+((moto_started)) && stop+=('test/moto/down.sh >/dev/null 2>&1 || true')
+[[ -z $etcd_was_up && ${CANOPY_ETCD_KEEP:-} != 1 ]] && stop+=('test/etcd/down.sh >/dev/null 2>&1 || true')
+if ((${#stop[@]})); then
+	trap "$(IFS=';'; echo "${stop[*]}")" EXIT
 fi
 "$ROOT/test/docker/test.sh" "$@"
 "$ROOT/test/containerd/test.sh" "$@"
 CANOPY_DOCKER_HOST=$docker_host CANOPY_DOCKER_HOST2=$docker_host2 CANOPY_CONTAINERD_ADDRESS=$containerd_addr CANOPY_MOTO_ENDPOINT=$moto_endpoint \
 	go test -tags containers -count=1 -timeout 20m -run 'TestContainer' "$@" ./cmd/canopyd/
+# tenant_isolation across two canopyd replicas on etcd over both dockerds
+# (sched_replicas_e2e_test.go).
+CANOPY_DOCKER_HOST=$docker_host CANOPY_DOCKER_HOST2=$docker_host2 CANOPY_CONTAINERD_ADDRESS=$containerd_addr CANOPY_ETCD_ENDPOINTS=$etcd_endpoints \
+	go test -tags 'containers etcd' -count=1 -timeout 10m -run 'TestSchedulerReplicasOnEtcd' "$@" ./cmd/canopyd/
