@@ -174,6 +174,12 @@ type ImageSpec struct {
 	Labels          map[string]string
 	SHA256          string
 	Size            int64
+	// Project and Visibility are the uploader's project and the image's
+	// visibility, for clouds that keep them beside the bytes (an AWS
+	// container image's S3 record). canopy's store is the authority on
+	// both; the cloud's copy tells an operator browsing the bucket.
+	Project    string
+	Visibility string
 }
 
 // ImageWriter streams an image's bytes; Commit returns the image (which may

@@ -24,7 +24,7 @@ func (r *Router) placement(ctx context.Context, cl *Cloud) error {
 	rep, ok := cl.Provider.(providers.HostReporter)
 	if !ok || cl.Containers == nil {
 		if conf != nil {
-			return fmt.Errorf("cloud %q: scheduler: a %s cloud has no hosts canopy places containers on (only docker clouds do)", cl.Name, cl.Kind)
+			return fmt.Errorf("cloud %q: scheduler: a %s cloud has no hosts canopy places containers on (docker and containerd clouds do)", cl.Name, cl.Kind)
 		}
 		return nil
 	}

@@ -40,7 +40,24 @@ type Placer struct {
 	// concurrent creates of different projects could otherwise both take
 	// the same empty host.
 	mu sync.Mutex
+	// shared makes it one step across the replicas of a shared store
+	// (nil: this process is the only one placing).
+	shared Mutex
 }
+
+// Mutex is a lock every replica placing on a cloud takes for the same
+// name (ownership.Etcd: a claim under the replica's lease, so a replica
+// that dies holding it frees it when its lease ends). Lock blocks until
+// it holds the lock or ctx ends; unlock releases it.
+type Mutex interface {
+	Lock(ctx context.Context, name string) (unlock func(), err error)
+}
+
+// SetMutex shares the place-then-create step with other replicas; call it
+// before the first create. Tenant isolation across replicas rests on it:
+// with it, the host reports the next placement reads (any replica's)
+// include every container placed before.
+func (p *Placer) SetMutex(m Mutex) { p.shared = m }
 
 // NewPlacer wraps c, whose hosts report through h.
 func NewPlacer(cloud string, c providers.Containers, h providers.HostReporter, records store.RecordStore, opts Options) *Placer {
@@ -51,6 +68,13 @@ func NewPlacer(cloud string, c providers.Containers, h providers.HostReporter, r
 func (p *Placer) CreateContainer(ctx context.Context, spec providers.ContainerSpec) (providers.Container, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.shared != nil {
+		unlock, err := p.shared.Lock(ctx, "sched/"+p.cloud)
+		if err != nil {
+			return providers.Container{}, fmt.Errorf("placement on cloud %s: take the replicas' placement lock: %w", p.cloud, err)
+		}
+		defer unlock()
+	}
 	host, err := p.Place(ctx, spec)
 	if err != nil {
 		return providers.Container{}, err

@@ -92,7 +92,7 @@ side_engines() {
   section "containers on real Docker and containerd (test/containers)"
   t0=$SECONDS
   test/containers/test.sh -race -v 2>&1 | tee "${TMPDIR:-/tmp}/canopy-containers-test.log" | grep -E '^(--- |PASS|FAIL|ok)|    --- (FAIL|SKIP)' || true
-  passed "${TMPDIR:-/tmp}/canopy-containers-test.log" 3 || { tail -80 "${TMPDIR:-/tmp}/canopy-containers-test.log"; exit 1; }
+  passed "${TMPDIR:-/tmp}/canopy-containers-test.log" 4 || { tail -80 "${TMPDIR:-/tmp}/canopy-containers-test.log"; exit 1; }
   echo "containers suite: $((SECONDS - t0))s"
 
   section "replicas: 3 canopyd on the 3-member etcd over moto — one list per interval, coherent reads, the chaos test (test/etcd/replicas.sh)"

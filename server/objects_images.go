@@ -105,6 +105,10 @@ func (s *imageService) putImage(ctx context.Context, up imageUpload, next func()
 		return nil, err
 	}
 	up.spec.Size = up.size
+	// The cloud keeps a copy of who owns the image where it can (an AWS
+	// container image's S3 record); the store above stays the authority.
+	up.spec.Project = project(ctx)
+	up.spec.Visibility = strings.ToLower(strings.TrimPrefix(sh.Visibility.String(), "VISIBILITY_"))
 	w, err := t.NewImageWriter(ctx, up.spec)
 	if err != nil {
 		return nil, router.CloudErr(cl.Name, "create image "+up.spec.Name, err)

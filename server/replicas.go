@@ -9,6 +9,7 @@ import (
 	"github.com/canopy-cloud/canopy/jobs"
 	"github.com/canopy-cloud/canopy/ownership"
 	"github.com/canopy-cloud/canopy/router"
+	"github.com/canopy-cloud/canopy/sched"
 	"github.com/canopy-cloud/canopy/store"
 )
 
@@ -19,7 +20,25 @@ import (
 // replica's operations are taken over by another. Call it before Serve.
 // Without it the server owns every cloud and runs every operation
 // (ownership.Local), which is right for one process on bbolt.
-func (s *Server) Replicated(owner ownership.Owner) { s.owner = owner }
+//
+// An owner that is a sched.Mutex (ownership.Etcd) is also the lock the
+// container clouds' schedulers take around place-then-create, so
+// tenant_isolation holds across replicas, not only within one.
+func (s *Server) Replicated(owner ownership.Owner) {
+	s.owner = owner
+	m, ok := owner.(sched.Mutex)
+	if !ok {
+		return
+	}
+	for _, cl := range s.rt.Clouds() {
+		if cl.Containers == nil {
+			continue
+		}
+		if p, ok := cl.Containers.Containers.(*sched.Placer); ok {
+			p.SetMutex(m)
+		}
+	}
+}
 
 // ownerOrLocal is the Owner in effect.
 func (s *Server) ownerOrLocal() ownership.Owner {

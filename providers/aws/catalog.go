@@ -191,7 +191,8 @@ func (c *Cloud) imageQueries() []*ec2.DescribeImagesInput {
 }
 
 // ListImages implements providers.Compute: the AMIs of the configured
-// owners in every region.
+// owners in every region, and the container images stored in the
+// container_image_bucket (container_images.go).
 func (c *Cloud) ListImages(ctx context.Context) ([]providers.Image, error) {
 	if err := c.check(); err != nil {
 		return nil, err
@@ -221,11 +222,18 @@ func (c *Cloud) ListImages(ctx context.Context) ([]providers.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]providers.Image, 0, len(byID))
+	// Container images (S3 objects, container_images.go) list beside
+	// the AMIs, marked by their container format.
+	cimgs, err := c.listContainerImages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]providers.Image, 0, len(byID)+len(cimgs))
 	for _, im := range byID {
 		c.remember(im.NativeID, im.Region)
 		out = append(out, im)
 	}
+	out = append(out, cimgs...)
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
 			return out[i].Name < out[j].Name
@@ -239,6 +247,9 @@ func (c *Cloud) ListImages(ctx context.Context) ([]providers.Image, error) {
 func (c *Cloud) GetImage(ctx context.Context, id string) (providers.Image, error) {
 	if err := c.check(); err != nil {
 		return providers.Image{}, err
+	}
+	if isContainerImageID(id) {
+		return c.getContainerImage(ctx, id) // container_images.go
 	}
 	if !strings.HasPrefix(id, "ami-") {
 		return providers.Image{}, fmt.Errorf("aws: image %q: %w", id, providers.ErrNotFound)

@@ -12,6 +12,9 @@ package aws
 // The AMI carries tags canopy reads back: canopy_sha256 (of the bytes),
 // canopy_size (their exact length: a snapshot is whole GiB) and
 // canopy_disk_format, so the image lists as raw with its true size.
+//
+// A container image (container format docker or oci) is no AMI: it goes
+// to S3 instead (container_images.go).
 
 import (
 	"context"
@@ -77,11 +80,14 @@ func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (p
 	if spec.Name == "" {
 		return nil, fmt.Errorf("aws: image name: %w: empty", providers.ErrInvalid)
 	}
+	if spec.ContainerFormat == "docker" || spec.ContainerFormat == "oci" {
+		return c.newContainerImageWriter(ctx, spec) // container_images.go: an S3 object
+	}
 	if spec.DiskFormat != "raw" {
 		return nil, fmt.Errorf("aws: disk format %q: %w: an AMI is registered from an EBS snapshot, which holds a raw disk (convert it first)", spec.DiskFormat, providers.ErrInvalid)
 	}
 	if spec.ContainerFormat != "" && spec.ContainerFormat != "bare" {
-		return nil, fmt.Errorf("aws: container format %q: %w: only bare", spec.ContainerFormat, providers.ErrInvalid)
+		return nil, fmt.Errorf("aws: container format %q: %w: bare (an AMI), or docker or oci (a container image in S3)", spec.ContainerFormat, providers.ErrInvalid)
 	}
 	sizeGiB := (spec.Size + 1<<30 - 1) >> 30
 	if spec.Size < 0 {
@@ -235,6 +241,9 @@ func (c *Cloud) snapshotCompleted(ctx context.Context, id string) error {
 // registered (canopy_size) or the whole snapshot for an AMI canopy did
 // not make. An AMI without an EBS root snapshot is ErrConflict.
 func (c *Cloud) NewImageReader(ctx context.Context, id string) (io.ReadCloser, providers.Image, error) {
+	if isContainerImageID(id) {
+		return c.newContainerImageReader(ctx, id) // container_images.go
+	}
 	im, err := c.GetImage(ctx, id)
 	if err != nil {
 		return nil, providers.Image{}, err

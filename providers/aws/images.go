@@ -31,6 +31,12 @@ func (c *Cloud) DeleteImage(ctx context.Context, id string) error {
 	if err := c.check(); err != nil {
 		return err
 	}
+	if isContainerImageID(id) {
+		if err := c.check(); err != nil {
+			return err
+		}
+		return c.deleteContainerImage(ctx, id) // container_images.go
+	}
 	if !strings.HasPrefix(id, "ami-") {
 		return fmt.Errorf("aws: image %q: %w", id, providers.ErrNotFound)
 	}

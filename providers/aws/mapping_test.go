@@ -172,14 +172,14 @@ func TestParseOptions(t *testing.T) {
 		"profile": "work", "regions": []any{"us-east-1", "eu-west-1"}, "endpoint": "http://127.0.0.1:5055",
 		"access_key_id": "a", "secret_access_key": "s", "image_owners": []any{"self", "shared"},
 		"image_filters":  map[string]any{"name": "debian-*", "architecture": []any{"x86_64", "arm64"}},
-		"instance_types": []any{"t3.*"}, "catalog_ttl": "5m", "max_attempts": 5,
+		"instance_types": []any{"t3.*"}, "catalog_ttl": "5m", "max_attempts": 5, "container_image_bucket": "my-images",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Profile != "work" || len(o.Regions) != 2 || o.Endpoint == "" || o.AccessKeyID != "a" || len(o.ImageOwners) != 2 ||
 		len(o.ImageFilters["name"]) != 1 || len(o.ImageFilters["architecture"]) != 2 || o.InstanceTypes[0] != "t3.*" ||
-		o.CatalogTTL != 5*time.Minute || o.MaxAttempts != 5 {
+		o.CatalogTTL != 5*time.Minute || o.MaxAttempts != 5 || o.ContainerImageBucket != "my-images" {
 		t.Errorf("ParseOptions = %+v", o)
 	}
 	if d, _ := ParseOptions(nil); d.CatalogTTL != time.Hour {
@@ -188,6 +188,7 @@ func TestParseOptions(t *testing.T) {
 	for _, bad := range []map[string]any{
 		{"nope": 1}, {"access_key_id": "a"}, {"session_token": "t"}, {"catalog_ttl": 5}, {"catalog_ttl": "soon"},
 		{"regions": "us-east-1"}, {"regions": []any{""}}, {"max_attempts": -1}, {"image_owners": 3},
+		{"container_image_bucket": "Upper_Case"}, {"container_image_bucket": "a..b"}, {"container_image_bucket": 7},
 	} {
 		if _, err := ParseOptions(bad); err == nil {
 			t.Errorf("ParseOptions(%v): no error", bad)

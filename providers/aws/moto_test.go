@@ -117,7 +117,11 @@ func (h *motoHarness) PendingUploads(ctx context.Context, _ providers.Provider, 
 }
 
 func (h *motoHarness) Fixture() providertest.Fixture {
-	return providertest.Fixture{ImageName: h.image, Zone: h.zone, WaitTimeout: 30 * time.Second, Poll: 50 * time.Millisecond, Prefix: "ptest-aws",
+	var cimg []string
+	if h.extra["container_image_bucket"] != nil {
+		cimg = []string{"docker", "oci"} // S3 objects (container_images.go)
+	}
+	return providertest.Fixture{ContainerImageFormats: cimg, ImageName: h.image, Zone: h.zone, WaitTimeout: 30 * time.Second, Poll: 50 * time.Millisecond, Prefix: "ptest-aws",
 		SignaturesUnchecked: "moto does not verify presigned URLs (it checks SigV4 only in Authorization headers, never in the query string, nor X-Amz-Expires); test/s3 checks them on MinIO",
 		ExternalNetwork:     "amazon", NetworkUnsupported: ec2NetworkUnsupported,
 		VolumeDataUnreadable: "moto 5.2.5: its EBS direct API knows only snapshots made by StartSnapshot, not EC2 snapshots of volumes (whose bytes it does not keep), so ReadVolumeData's ListSnapshotBlocks fails there (TestMotoReadVolumeData)"}
@@ -135,7 +139,8 @@ var ec2NetworkUnsupported = map[string]string{
 // TestConformance is the providertest suite on one region with the
 // default options (every instance type moto offers, images owned by self).
 func TestConformance(t *testing.T) {
-	providertest.RunConformanceTests(t, &motoHarness{regions: []string{"us-east-1"}, image: "canopy-ptest-debian-12"})
+	providertest.RunConformanceTests(t, &motoHarness{regions: []string{"us-east-1"}, image: "canopy-ptest-debian-12",
+		extra: map[string]any{"container_image_bucket": "canopy-ptest-container-images"}})
 }
 
 // TestConformanceMultiRegion runs the suite on a cloud of two regions with

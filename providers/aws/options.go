@@ -63,6 +63,12 @@ type Options struct {
 	// S3Concurrency is how many parts of one upload are in flight (default
 	// 2): an upload holds about (S3Concurrency+1) × S3PartSize in memory.
 	S3Concurrency int `json:"s3_concurrency"`
+	// ContainerImageBucket is the S3 bucket container images (uploads of
+	// container format docker or oci) are stored in, one object each with
+	// its record beside it (container_images.go); created in the first
+	// region on the first upload when missing. Empty: such uploads are
+	// refused (EC2 has no image store for them).
+	ContainerImageBucket string `json:"container_image_bucket"`
 	// CreateWindow bounds how long after a create was sent its resource
 	// may still be invisible to the canopy:token tag look-up: EC2's
 	// describe calls are eventually consistent, and a request a dead
@@ -81,6 +87,7 @@ const DefaultCreateWindow = 15 * time.Second
 var knownOptions = []string{
 	"profile", "regions", "endpoint", "access_key_id", "secret_access_key", "session_token",
 	"image_owners", "image_filters", "instance_types", "catalog_ttl", "max_attempts", "s3_part_size", "s3_concurrency", "create_window",
+	"container_image_bucket",
 }
 
 // ParseOptions reads the YAML `options` map of an aws cloud.
@@ -158,6 +165,9 @@ func ParseOptions(m map[string]any) (Options, error) {
 	}
 	if o.S3Concurrency < 0 {
 		return o, fmt.Errorf("aws: option s3_concurrency: %d < 0", o.S3Concurrency)
+	}
+	if b := o.ContainerImageBucket; b != "" && (!bucketNameRE.MatchString(b) || strings.Contains(b, "..")) {
+		return o, fmt.Errorf("aws: option container_image_bucket: %q is not an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')", b)
 	}
 	if o.MaxAttempts < 0 {
 		return o, fmt.Errorf("aws: option max_attempts: %d < 0", o.MaxAttempts)

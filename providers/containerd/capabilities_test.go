@@ -18,7 +18,7 @@ func TestCapabilities(t *testing.T) {
 	if got := providers.Capabilities(a); !slices.Equal(got, want) {
 		t.Errorf("Capabilities = %v, want %v", got, want)
 	}
-	wantIfaces := []string{"ContainerCommitter", "ContainerEvents", "ContainerIO", "ContainerImages", "Containers", "ImageTransfer", "Limited", "Provider",
+	wantIfaces := []string{"ContainerCommitter", "ContainerEvents", "ContainerIO", "ContainerImages", "Containers", "HostReporter", "ImageTransfer", "Limited", "Provider",
 		"VolumeData", "VolumeMounter", "Volumes"}
 	if got := providertest.Interfaces(a); !slices.Equal(got, wantIfaces) {
 		t.Errorf("*containerd.Adapter implements %v, want %v", got, wantIfaces)

@@ -54,6 +54,9 @@ type Adapter struct {
 	client  *containerd.Client
 	dataDir string
 	logger  string // the logger script's path (logger.go)
+	// hostRoot is where the host's /proc and /sys are ("": /); tests
+	// point it at a made-up tree (hosts.go).
+	hostRoot string
 
 	locks  keyedMutex // one per container id: lifecycle calls and the monitor take turns
 	nameMu sync.Mutex // held while a name is checked and claimed (create, rename)

@@ -332,6 +332,9 @@ func (a *Adapter) create(ctx context.Context, id, name string, spec providers.Co
 	if spec.AutoRemove {
 		labels[labelAutoRemove] = "true"
 	}
+	if spec.Project != "" {
+		labels[labelProject] = spec.Project // hosts.go: whose containers the host runs
+	}
 	if spec.Healthcheck != nil {
 		if labels[labelHealthcheck], err = formatHealthcheck(spec.Healthcheck); err != nil {
 			return containers.Container{}, errorf(providers.ErrInvalid, "healthcheck: %v", err)

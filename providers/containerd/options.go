@@ -54,9 +54,13 @@ type Options struct {
 	// Host is what Container.Host calls the one containerd host (default
 	// "local"); a create naming another host is refused.
 	Host string
+	// Labels are the host's labels for the scheduler's host-label filter,
+	// as dockerd's --label are a Docker host's; a label "zone" is the
+	// host's zone.
+	Labels map[string]string
 }
 
-var knownOptions = []string{"address", "namespace", "snapshotter", "runtime", "network_mode", "data_dir", "timeout", "region", "zone", "host"}
+var knownOptions = []string{"address", "namespace", "snapshotter", "runtime", "network_mode", "data_dir", "timeout", "region", "zone", "host", "labels"}
 
 // ParseOptions reads the YAML `options` map of a containerd cloud;
 // unknown keys are an error so typos do not silently fall back to defaults.
@@ -108,6 +112,18 @@ func ParseOptions(m map[string]any, cfgRegions, cfgZones []string) (Options, err
 			o.Zone, err = str(k, v)
 		case "host":
 			o.Host, err = str(k, v)
+		case "labels":
+			m, ok := v.(map[string]any)
+			if !ok {
+				err = fmt.Errorf("containerd: option labels: want a map of strings, got %T", v)
+				break
+			}
+			o.Labels = map[string]string{}
+			for lk, lv := range m {
+				if o.Labels[lk], err = str("labels."+lk, lv); err != nil {
+					break
+				}
+			}
 		case "data_dir":
 			o.DataDir, err = str(k, v)
 		case "timeout":

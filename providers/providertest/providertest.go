@@ -102,6 +102,11 @@ type Fixture struct {
 	// (a container cloud's servers view): the Keypairs part then checks
 	// that an import is ErrUnsupported and a lookup ErrNotFound.
 	KeypairsUnsupported string
+	// ContainerImageFormats are the container formats (docker, oci) the
+	// cloud's image store takes as container images (Glance, an AWS
+	// cloud's S3 bucket, the simulator); the ImageTransfer section
+	// round-trips one image of each. Empty: not tested.
+	ContainerImageFormats []string
 	// ServerUserData is the user data new servers get; empty: none. A
 	// container cloud's servers need it when the image has no program of
 	// its own (the busybox fixture image has no CMD): it is their script.

@@ -19,7 +19,8 @@ func (h harness) MakeProvider(ctx context.Context, t *testing.T) providers.Provi
 
 func (h harness) Fixture() providertest.Fixture {
 	fx := providertest.Fixture{WaitTimeout: 5 * time.Second, Poll: 5 * time.Millisecond, ObjectPartSize: 64 << 10,
-		ContainerHealthInterval: 50 * time.Millisecond, ExternalNetwork: sim.PublicNetworkID}
+		ContainerHealthInterval: 50 * time.Millisecond, ExternalNetwork: sim.PublicNetworkID,
+		ContainerImageFormats: []string{"docker"}}
 	if h.opts.NoExternalNetwork {
 		fx.ExternalNetwork = ""
 	}

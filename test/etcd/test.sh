@@ -27,6 +27,7 @@ go test -tags etcd -count=1 "$@" ./store/etcd/...
 # On its own: the store's kill test stops a member, which would stall the
 # status relay's timing checks if the two packages ran side by side.
 go test -tags etcd -count=1 "$@" ./ownership/
+go test -tags etcd -count=1 -run 'TestTenantIsolation' "$@" ./sched/
 go test -tags etcd -count=1 -run 'TestOperationsTakenOverAfterDeath|TestDeposedReplicaWritesAreFenced' "$@" ./jobs/
 go test -tags etcd -count=1 -run 'TestTokensVerifyOnEveryReplica|TestRotationReachesEveryReplica' "$@" ./auth/
 go test -tags etcd -count=1 -run 'TestCanopydOnEtcd|TestCanopydReplicasOnEtcd' "$@" ./cmd/canopyd/
