@@ -192,13 +192,17 @@ func toImage(region string, im images.Image) providers.Image {
 			props[k] = fmt.Sprint(v)
 		}
 	}
+	container := im.ContainerFormat
+	if f := props[canopyContainerFormatProp]; f != "" && container == "docker" {
+		container = f
+	}
 	return providers.Image{
 		Common: providers.Common{
 			NativeID: im.ID, Name: im.Name, Region: region,
 			Status: imageStatus(string(im.Status)), ProviderStatus: string(im.Status),
 			Created: im.CreatedAt, Updated: im.UpdatedAt, Properties: props,
 		},
-		SizeBytes: im.SizeBytes, DiskFormat: im.DiskFormat, ContainerFormat: im.ContainerFormat,
+		SizeBytes: im.SizeBytes, DiskFormat: im.DiskFormat, ContainerFormat: container,
 		MinDiskGiB: int64(im.MinDiskGigabytes), MinRAMMiB: int64(im.MinRAMMegabytes),
 	}
 }

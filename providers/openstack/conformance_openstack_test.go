@@ -96,6 +96,8 @@ func (h harness) Fixture() providertest.Fixture {
 		ETagStyle:      "swift",
 		// Neutron does every part of the Networks section.
 		ExternalNetwork: h.extNet,
+		// Glance keeps container images with container_format docker/oci.
+		ContainerImageFormats: []string{"docker", "oci"},
 	}
 }
 

@@ -39,6 +39,12 @@ const canopySHA256Prop = "canopy_sha256"
 // live upload is queued only between the two requests, milliseconds.
 const canopyUploadProp = "canopy_upload"
 
+// canopyContainerFormatProp keeps a container format Glance has no name
+// for: Glance's container formats include docker but not oci, so an OCI
+// layout tarball is kept as container_format docker with this property
+// saying oci, and reads back as oci.
+const canopyContainerFormatProp = "canopy_container_format"
+
 // sweepOrphans deletes, in the background, the marked images a dead upload
 // left, and returns list without them.
 func (c *Cloud) sweepOrphans(cl *clients, list []images.Image) []images.Image {
@@ -81,6 +87,10 @@ func (c *Cloud) NewImageWriter(ctx context.Context, spec providers.ImageSpec) (p
 	props := map[string]string{}
 	for k, v := range spec.Labels {
 		props[k] = v
+	}
+	if spec.ContainerFormat == "oci" {
+		props[canopyContainerFormatProp] = "oci"
+		spec.ContainerFormat = "docker"
 	}
 	if spec.SHA256 != "" {
 		props[canopySHA256Prop] = spec.SHA256
