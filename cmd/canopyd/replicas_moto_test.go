@@ -116,7 +116,7 @@ auth:
 			env = []string{canopydtest.TokenEnv + "=" + ds[0].Token}
 		}
 		ds = append(ds, canopydtest.StartEnv(t, t.TempDir(), env, "--config", cfg, "--store", storeURL,
-			"--replica-id", fmt.Sprintf("r%d", i), "--lease-ttl", "2"))
+			"--replica-id", fmt.Sprintf("r%d", i), "--lease-ttl", "2", "--log-level", "debug"))
 	}
 	return ds, proxy, api
 }
