@@ -63,6 +63,9 @@ type Compute struct {
 	// an entry is served only while the cloud's write version is the one
 	// read before the entry was fetched.
 	coh Coherence
+	// polled, when set (coherence.go), answers the cached list reads of
+	// a kind from its batched poller (*Poller[T] of the kind's items).
+	polled map[string]any
 }
 
 // clock is the time now on c's clock.
@@ -237,6 +240,26 @@ func list[T any](c *Compute, ctx context.Context, kind, method string, fresh boo
 			return e.v.([]T), nil
 		}
 		reason, lc = why, nil
+		c.mu.Lock()
+		src, gen, ttl := c.polled[kind], c.gen[kind], c.opts.TTL[kind]
+		c.mu.Unlock()
+		if p, ok := src.(*Poller[T]); ok && known {
+			// Replicas: the owner's polls answer every replica's reads.
+			items, err := p.Latest(ctx, ver, max(ttl, c.opts.Poll))
+			if err != nil {
+				return nil, err
+			}
+			c.m.read(c.cloud, kind, "polled")
+			e := entry{v: items, at: c.clock(), ver: ver}
+			for _, it := range items {
+				if moving != nil && moving(it) {
+					e.moving = true
+					break
+				}
+			}
+			c.store(kind, "list", gen, e)
+			return items, nil
+		}
 	}
 	c.mu.Lock()
 	gen := c.gen[kind]
@@ -301,8 +324,11 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 	}
 	c.mu.Lock()
 	inflight, listing := c.listing[kind]
+	_, polled := c.polled[kind]
 	c.mu.Unlock()
-	if listing && listFn != nil && strings.HasSuffix(inflight, fmt.Sprintf("/%d", ver)) {
+	// (A kind whose lists the poller answers is not joined here: a read
+	// of the list would wait for the poller, whose list might join it.)
+	if listing && !polled && listFn != nil && strings.HasSuffix(inflight, fmt.Sprintf("/%d", ver)) {
 		if v, err := c.flight(ctx, kind, inflight, func(ctx context.Context) (any, error) { return listFn(ctx) }); err == nil {
 			for _, it := range v.([]T) {
 				if key(it) == id {

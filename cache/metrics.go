@@ -36,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "canopy_upstream_calls_total", Help: "Calls canopy made to a cloud's API, by cloud, kind and method.",
 		}, []string{"cloud", "kind", "method"}),
 		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "canopy_cache_reads_total", Help: "Reads through the cache: result is hit, miss (went upstream) or coalesced (shared another caller's upstream call).",
+			Name: "canopy_cache_reads_total", Help: "Reads through the cache: result is hit, miss (went upstream), coalesced (shared another caller's upstream call) or polled (answered by the batched poller's list: replicas).",
 		}, []string{"cloud", "kind", "result"}),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "canopy_rate_limited_total", Help: "Calls refused because the cloud's rate limit would delay them past their deadline, or that honored a cloud's Retry-After.",

@@ -6,6 +6,7 @@ package cache
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -46,6 +47,10 @@ type Poller[T any] struct {
 	// revision it is not older than; the owner's next list answers the
 	// others).
 	lastRelayed *Snapshot[T]
+	// latest is the last list applied (made here or relayed), and
+	// readers the cached list reads waiting for a newer one (Latest).
+	latest  *Snapshot[T]
+	readers map[*reader[T]]struct{}
 	// term is the Lead.Term of the last list made as the owner: a new
 	// one is a takeover.
 	term int64
@@ -63,6 +68,12 @@ type waiter[T any] struct {
 	done  func(item T, present bool) bool
 	ch    chan result[T]
 	rev   int64 // with a relay: only lists begun after this revision answer it
+}
+
+// reader is one cached list read waiting for a list begun after after.
+type reader[T any] struct {
+	after int64
+	ch    chan Snapshot[T]
 }
 
 // Snapshot is one list the poller made, as subscribers receive it.
@@ -88,7 +99,7 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 	if max < min {
 		max = min
 	}
-	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{},
+	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{}, readers: map[*reader[T]]struct{}{},
 		kick: make(chan struct{}, 1), ev: newEvents[T]()}
 }
 
@@ -141,6 +152,41 @@ func (p *Poller[T]) WaitSince(ctx context.Context, id string, since time.Time, d
 		}
 		var zero T
 		return zero, false, ctx.Err()
+	}
+}
+
+// Latest answers a cached list read of a replica on a shared store
+// (Share) from the poller's lists instead of a list of its own, so reads
+// on any number of replicas cost the cloud nothing beyond the owner's
+// polls. The list returned began after revision after (Relay.Revision's
+// order: a cloud's write version, Coherence.Current, is one), so it shows
+// every write announced before it: the poller's latest list when it is
+// younger than maxAge, else the next one, which the read waits for (at
+// most the owner's poll interval) as a waiter would. The items are the
+// caller's own copy.
+func (p *Poller[T]) Latest(ctx context.Context, after int64, maxAge time.Duration) ([]T, error) {
+	p.mu.Lock()
+	if s := p.latest; s != nil && s.rev > after && time.Since(s.At) < maxAge {
+		p.mu.Unlock()
+		return slices.Clone(s.Items), s.Err
+	}
+	r := &reader[T]{after: after, ch: make(chan Snapshot[T], 1)}
+	p.readers[r] = struct{}{}
+	p.startLocked()
+	p.mu.Unlock()
+	select {
+	case s := <-r.ch:
+		return slices.Clone(s.Items), s.Err
+	case <-ctx.Done():
+		p.mu.Lock()
+		delete(p.readers, r)
+		p.mu.Unlock()
+		select { // it may have been answered meanwhile
+		case s := <-r.ch:
+			return slices.Clone(s.Items), s.Err
+		default:
+		}
+		return nil, ctx.Err()
 	}
 }
 
@@ -223,7 +269,7 @@ func (p *Poller[T]) kickLocked() {
 // subscriber and, when this replica owns the cloud, no other replica
 // following its lists. Callers hold p.mu.
 func (p *Poller[T]) idleLocked() bool {
-	if len(p.waiters) > 0 || len(p.subs) > 0 {
+	if len(p.waiters) > 0 || len(p.subs) > 0 || len(p.readers) > 0 {
 		return false
 	}
 	if p.relay == nil || !p.relay.Wanted(p.cloud, p.kind) {
@@ -489,6 +535,15 @@ func (p *Poller[T]) applyLocked(snap Snapshot[T], subs bool) (moving bool) {
 		default:
 		}
 		ch <- snap
+	}
+	if snap.rev > 0 || p.relay == nil {
+		p.latest = &snap
+	}
+	for r := range p.readers {
+		if snap.rev > r.after {
+			r.ch <- snap
+			delete(p.readers, r)
+		}
 	}
 	if snap.Err != nil {
 		return false
