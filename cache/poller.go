@@ -162,7 +162,8 @@ func (p *Poller[T]) WaitSince(ctx context.Context, id string, since time.Time, d
 // order: a cloud's write version, Coherence.Current, is one), so it shows
 // every write announced before it: the poller's latest list when it is
 // younger than maxAge, else the next one, which the read waits for (at
-// most the owner's poll interval) as a waiter would. The items are the
+// most the owner's poll interval; on the owner itself one min interval
+// after its last list) as a waiter would. The items are the
 // caller's own copy.
 func (p *Poller[T]) Latest(ctx context.Context, after int64, maxAge time.Duration) ([]T, error) {
 	p.mu.Lock()
@@ -173,6 +174,7 @@ func (p *Poller[T]) Latest(ctx context.Context, after int64, maxAge time.Duratio
 	r := &reader[T]{after: after, ch: make(chan Snapshot[T], 1)}
 	p.readers[r] = struct{}{}
 	p.startLocked()
+	p.kickLocked() // as the owner: list now, or an interval after the last
 	p.mu.Unlock()
 	select {
 	case s := <-r.ch:

@@ -170,16 +170,18 @@ func waitForever(t *testing.T, p *Poller[item]) {
 // closer to the last, and neither does a way out that is slow one time
 // and quick the next.
 func TestPollerSpacingSlowRecord(t *testing.T) {
-	const interval = 100 * time.Millisecond
+	const interval = 200 * time.Millisecond
 	a := newArrivals(func(n int) time.Duration {
 		if n%2 == 0 {
-			return 4 * time.Millisecond // then quick: the way out differs per list
+			// then quick: the way out differs per list (well within the
+			// twentieth of the interval the poller allows for it)
+			return time.Millisecond
 		}
 		return 0
 	})
 	r := &testRelay{begin: func(n int) time.Duration {
 		if n%2 == 0 {
-			return 60 * time.Millisecond // the store answers late every other time
+			return 120 * time.Millisecond // the store answers late every other time
 		}
 		return 0
 	}}
