@@ -293,7 +293,9 @@ func TestReplicasPolledReadsMoto(t *testing.T) {
 	run := fmt.Sprintf("polled%d", time.Now().UnixNano()%1000000)
 	t.Cleanup(func() { motoRemove(t, api, run+"-") })
 	began := time.Now()
-	vols := func(d *canopydtest.Daemon) canopyv1.VolumeServiceClient { return canopyv1.NewVolumeServiceClient(d.Conn) }
+	vols := func(d *canopydtest.Daemon) canopyv1.VolumeServiceClient {
+		return canopyv1.NewVolumeServiceClient(d.Conn)
+	}
 	listed := func(d *canopydtest.Daemon, id string) bool {
 		t.Helper()
 		token := ""
