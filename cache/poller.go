@@ -413,6 +413,7 @@ func (p *Poller[T]) loop(first time.Duration) {
 			// not listed either. The next tick follows the new owner or
 			// tries again.
 			p.mu.Lock()
+			p.polls--
 			timer.Reset(p.min)
 			p.mu.Unlock()
 			continue
