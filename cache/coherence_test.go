@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,5 +103,42 @@ func TestPolledListsAnswerReadsAfterWrites(t *testing.T) {
 	polls := testutil.ToFloat64(m.lists.WithLabelValues("c1", Servers, ListPoll)) + testutil.ToFloat64(m.lists.WithLabelValues("c1", Servers, ListTakeover))
 	if got := float64(s.Calls("ListServers")); got != polls {
 		t.Errorf("the cloud saw %v server lists, the poller made %v", got, polls)
+	}
+}
+
+// A failed poll is transient to a cached read answered by the poller, as
+// to a waiter: the read gets the next list that works, and the list's
+// error only if the lists still fail when the read gives up.
+func TestPolledReadOutlastsAFailedList(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	var mu sync.Mutex
+	fails := 1
+	list := func(context.Context) ([]item, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if fails != 0 {
+			fails--
+			return nil, errors.New("the cloud timed out")
+		}
+		return []item{{"x", "ACTIVE"}}, nil
+	}
+	r := &testRelay{}
+	r.setOwner(true)
+	p := NewPoller(list, func(i item) string { return i.id }, func(item) bool { return false }, interval, interval)
+	p.Share(r, "c1", Servers)
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	items, err := p.Latest(ctx, 0, time.Minute)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("read after one failed list: %v, %v; want the next list's item", items, err)
+	}
+	mu.Lock()
+	fails = -1 // from now on every list fails
+	mu.Unlock()
+	rev, _ := r.Revision(ctx)
+	sctx, scancel := context.WithTimeout(ctx, 5*interval)
+	defer scancel()
+	if _, err := p.Latest(sctx, rev, time.Minute); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("read while every list fails: %v; want the lists' error", err)
 	}
 }

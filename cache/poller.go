@@ -72,8 +72,9 @@ type waiter[T any] struct {
 
 // reader is one cached list read waiting for a list begun after after.
 type reader[T any] struct {
-	after int64
-	ch    chan Snapshot[T]
+	after   int64
+	ch      chan Snapshot[T]
+	lastErr error // of a failed list begun after after (guarded by the poller's mutex)
 }
 
 // Snapshot is one list the poller made, as subscribers receive it.
@@ -163,13 +164,15 @@ func (p *Poller[T]) WaitSince(ctx context.Context, id string, since time.Time, d
 // every write announced before it: the poller's latest list when it is
 // younger than maxAge, else the next one, which the read waits for (at
 // most the owner's poll interval; on the owner itself one min interval
-// after its last list) as a waiter would. The items are the
-// caller's own copy.
+// after its last list) as a waiter would. A failed list is transient to
+// it, as to a waiter: it waits for the next, and returns the list's error
+// only if the lists still fail when ctx ends. The items are the caller's
+// own copy.
 func (p *Poller[T]) Latest(ctx context.Context, after int64, maxAge time.Duration) ([]T, error) {
 	p.mu.Lock()
-	if s := p.latest; s != nil && s.rev > after && time.Since(s.At) < maxAge {
+	if s := p.latest; s != nil && s.Err == nil && s.rev > after && time.Since(s.At) < maxAge {
 		p.mu.Unlock()
-		return slices.Clone(s.Items), s.Err
+		return slices.Clone(s.Items), nil
 	}
 	r := &reader[T]{after: after, ch: make(chan Snapshot[T], 1)}
 	p.readers[r] = struct{}{}
@@ -178,15 +181,19 @@ func (p *Poller[T]) Latest(ctx context.Context, after int64, maxAge time.Duratio
 	p.mu.Unlock()
 	select {
 	case s := <-r.ch:
-		return slices.Clone(s.Items), s.Err
+		return slices.Clone(s.Items), nil
 	case <-ctx.Done():
 		p.mu.Lock()
 		delete(p.readers, r)
+		lastErr := r.lastErr
 		p.mu.Unlock()
 		select { // it may have been answered meanwhile
 		case s := <-r.ch:
-			return slices.Clone(s.Items), s.Err
+			return slices.Clone(s.Items), nil
 		default:
+		}
+		if lastErr != nil {
+			return nil, lastErr // the lists kept failing until the read gave up
 		}
 		return nil, ctx.Err()
 	}
@@ -543,7 +550,11 @@ func (p *Poller[T]) applyLocked(snap Snapshot[T], subs bool) (moving bool) {
 		p.latest = &snap
 	}
 	for r := range p.readers {
-		if snap.rev > r.after {
+		switch {
+		case snap.rev <= r.after:
+		case snap.Err != nil:
+			r.lastErr = snap.Err // transient, as for waiters: the next list may do
+		default:
 			r.ch <- snap
 			delete(p.readers, r)
 		}
