@@ -113,14 +113,19 @@ func TestPolledReadOutlastsAFailedList(t *testing.T) {
 	const interval = 50 * time.Millisecond
 	var mu sync.Mutex
 	fails := 1
+	failed := make(chan struct{}, 100) // a list failed while every list fails
 	list := func(context.Context) ([]item, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if fails != 0 {
+		switch {
+		case fails < 0:
+			failed <- struct{}{}
+		case fails == 0:
+			return []item{{"x", "ACTIVE"}}, nil
+		default:
 			fails--
-			return nil, errors.New("the cloud timed out")
 		}
-		return []item{{"x", "ACTIVE"}}, nil
+		return nil, errors.New("the cloud timed out")
 	}
 	r := &testRelay{}
 	r.setOwner(true)
@@ -136,9 +141,29 @@ func TestPolledReadOutlastsAFailedList(t *testing.T) {
 	fails = -1 // from now on every list fails
 	mu.Unlock()
 	rev, _ := r.Revision(ctx)
-	sctx, scancel := context.WithTimeout(ctx, 5*interval)
-	defer scancel()
-	if _, err := p.Latest(sctx, rev, time.Minute); err == nil || !strings.Contains(err.Error(), "timed out") {
+	rctx, rcancel := context.WithCancel(ctx)
+	defer rcancel()
+	got := make(chan error, 1)
+	go func() {
+		_, err := p.Latest(rctx, rev, time.Minute)
+		got <- err
+	}()
+	until(t, "the read waits", func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.readers) == 1
+	})
+	for len(failed) > 0 { // lists that failed before it waited
+		<-failed
+	}
+	// Three failed lists: the second began after the read waited, and has
+	// reached it once the third begins (the poller lists one at a time).
+	// Then the read gives up.
+	within(t, "a failed list", failed)
+	within(t, "a second failed list", failed)
+	within(t, "a third failed list", failed)
+	rcancel()
+	if err, _ := within(t, "the read's end", got); err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("read while every list fails: %v; want the lists' error", err)
 	}
 }

@@ -6,7 +6,6 @@ package cache
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 )
@@ -68,13 +67,6 @@ type waiter[T any] struct {
 	done  func(item T, present bool) bool
 	ch    chan result[T]
 	rev   int64 // with a relay: only lists begun after this revision answer it
-}
-
-// reader is one cached list read waiting for a list begun after after.
-type reader[T any] struct {
-	after   int64
-	ch      chan Snapshot[T]
-	lastErr error // of a failed list begun after after (guarded by the poller's mutex)
 }
 
 // Snapshot is one list the poller made, as subscribers receive it.
@@ -153,49 +145,6 @@ func (p *Poller[T]) WaitSince(ctx context.Context, id string, since time.Time, d
 		}
 		var zero T
 		return zero, false, ctx.Err()
-	}
-}
-
-// Latest answers a cached list read of a replica on a shared store
-// (Share) from the poller's lists instead of a list of its own, so reads
-// on any number of replicas cost the cloud nothing beyond the owner's
-// polls. The list returned began after revision after (Relay.Revision's
-// order: a cloud's write version, Coherence.Current, is one), so it shows
-// every write announced before it: the poller's latest list when it is
-// younger than maxAge, else the next one, which the read waits for (at
-// most the owner's poll interval; on the owner itself one min interval
-// after its last list) as a waiter would. A failed list is transient to
-// it, as to a waiter: it waits for the next, and returns the list's error
-// only if the lists still fail when ctx ends. The items are the caller's
-// own copy.
-func (p *Poller[T]) Latest(ctx context.Context, after int64, maxAge time.Duration) ([]T, error) {
-	p.mu.Lock()
-	if s := p.latest; s != nil && s.Err == nil && s.rev > after && time.Since(s.At) < maxAge {
-		p.mu.Unlock()
-		return slices.Clone(s.Items), nil
-	}
-	r := &reader[T]{after: after, ch: make(chan Snapshot[T], 1)}
-	p.readers[r] = struct{}{}
-	p.startLocked()
-	p.kickLocked() // as the owner: list now, or an interval after the last
-	p.mu.Unlock()
-	select {
-	case s := <-r.ch:
-		return slices.Clone(s.Items), nil
-	case <-ctx.Done():
-		p.mu.Lock()
-		delete(p.readers, r)
-		lastErr := r.lastErr
-		p.mu.Unlock()
-		select { // it may have been answered meanwhile
-		case s := <-r.ch:
-			return slices.Clone(s.Items), nil
-		default:
-		}
-		if lastErr != nil {
-			return nil, lastErr // the lists kept failing until the read gave up
-		}
-		return nil, ctx.Err()
 	}
 }
 
@@ -473,63 +422,6 @@ func (p *Poller[T]) loop(first time.Duration) {
 		timer.Reset(next)
 		p.mu.Unlock()
 	}
-}
-
-// listed is one list listOnce made.
-type listed[T any] struct {
-	items          []T
-	err            error
-	rev            int64 // Lead.Begin's
-	sent, answered time.Time
-}
-
-// listOnce makes one list for reason. As the owner (lead) it records the
-// list first, fenced by the term (Lead.Begin: ok is false when that
-// failed, and nothing was listed), and a list not sent yet when the term
-// ends is not sent. sent is when the list went to the cloud, answered
-// when it came back.
-func (p *Poller[T]) listOnce(lead Lead, reason string) (l listed[T], ok bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.max*4)
-	defer cancel()
-	if lead != nil {
-		go func() {
-			select {
-			case <-lead.Done():
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		var err error
-		if l.rev, err = lead.Begin(ctx, time.Now()); err != nil {
-			return l, false
-		}
-	}
-	lc := &listCall{reason: reason}
-	called := time.Now()
-	l.items, l.err = p.list(withListCall(ctx, lc))
-	l.answered = time.Now()
-	l.sent = lc.sentAt(called)
-	return l, true
-}
-
-// lastList asks the store when the last list of the poller's (cloud,
-// kind) began, whichever owner made it.
-func (p *Poller[T]) lastList(lead Lead) (time.Time, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.max)
-	defer cancel()
-	return lead.Last(ctx)
-}
-
-// handoverAfter is when a new owner may send its first list after the
-// previous owner's last began at last. The record is made before that
-// list was sent (the rate limiter and the store's answer lie between),
-// so a whole min interval more covers the way out: a handover costs at
-// most one interval of staleness.
-func (p *Poller[T]) handoverAfter(last time.Time) time.Time {
-	if last.IsZero() {
-		return time.Time{}
-	}
-	return last.Add(2 * p.min)
 }
 
 // applyLocked delivers one list (made here or relayed) to the subscribers
