@@ -49,6 +49,11 @@ type Compute struct {
 	gen     map[string]uint64 // bumped by every write of a kind
 	listing map[string]string // kind → singleflight key of the list in flight
 	lru     map[string]*expirable.LRU[string, entry]
+	// purged and filled say why a kind's list is not cached, for the
+	// reason each upstream list is counted under: purged by a write
+	// since it was last stored (refill_local), or stored once and since
+	// expired (expired), or never stored (cold).
+	purged, filled map[string]bool
 
 	now func() time.Time // the clock Poll is measured on (nil: time.Now; tests set a fake one)
 
@@ -58,6 +63,9 @@ type Compute struct {
 	// an entry is served only while the cloud's write version is the one
 	// read before the entry was fetched.
 	coh Coherence
+	// polled, when set (coherence.go), answers the cached list reads of
+	// a kind from its batched poller (*Poller[T] of the kind's items).
+	polled map[string]any
 }
 
 // clock is the time now on c's clock.
@@ -85,7 +93,8 @@ func NewCompute(cloud string, inner providers.Compute, lim *Limiter, m *Metrics,
 		opts.Poll = time.Second
 	}
 	c := &Compute{cloud: cloud, inner: inner, lim: lim, m: m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{}}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{},
+		purged: map[string]bool{}, filled: map[string]bool{}}
 	for _, kind := range []string{Servers, Flavors, Images, Keypairs} {
 		if ttl := opts.TTL[kind]; ttl > 0 {
 			c.lru[kind] = expirable.NewLRU[string, entry](opts.Size, nil, ttl)
@@ -127,17 +136,36 @@ func (c *Compute) version(ctx context.Context) (ver int64, known bool) {
 
 // cached returns a fresh cache entry fetched at write version ver.
 func (c *Compute) cached(kind, key string, ver int64, known bool) (entry, bool) {
+	e, ok, _ := c.lookup(kind, key, ver, known)
+	return e, ok
+}
+
+// lookup is cached that also says why it missed: the reason (a List*
+// constant) an upstream list made for the miss is counted under.
+func (c *Compute) lookup(kind, key string, ver int64, known bool) (entry, bool, string) {
 	c.mu.Lock()
-	lru := c.lru[kind]
+	lru, purged, filled := c.lru[kind], c.purged[kind], c.filled[kind]
 	c.mu.Unlock()
-	if lru == nil || !known {
-		return entry{}, false
+	if lru == nil {
+		return entry{}, false, ListUncached
+	}
+	if !known {
+		return entry{}, false, ListRefillRemote // the write version could not be read
 	}
 	e, ok := lru.Get(key)
-	if !ok || e.ver != ver || (e.moving && c.clock().Sub(e.at) > c.opts.Poll) {
-		return entry{}, false
+	switch {
+	case !ok && purged:
+		return entry{}, false, ListRefillLocal
+	case !ok && filled:
+		return entry{}, false, ListExpired
+	case !ok:
+		return entry{}, false, ListCold
+	case e.ver != ver:
+		return entry{}, false, ListRefillRemote
+	case e.moving && c.clock().Sub(e.at) > c.opts.Poll:
+		return entry{}, false, ListExpired
 	}
-	return e, true
+	return e, true, ""
 }
 
 // store caches v unless a write of the kind happened since gen was read.
@@ -146,6 +174,9 @@ func (c *Compute) store(kind, key string, gen uint64, e entry) {
 	defer c.mu.Unlock()
 	if lru := c.lru[kind]; lru != nil && c.gen[kind] == gen {
 		lru.Add(key, e)
+		if key == "list" {
+			c.purged[kind], c.filled[kind] = false, true
+		}
 	}
 }
 
@@ -158,6 +189,7 @@ func (c *Compute) invalidate(kind string) {
 	delete(c.listing, kind)
 	if lru := c.lru[kind]; lru != nil {
 		lru.Purge()
+		c.purged[kind] = true
 	}
 }
 
@@ -196,10 +228,37 @@ func (c *Compute) flight(ctx context.Context, kind, key string, fn func(context.
 // but still coalesces with lists in flight.
 func list[T any](c *Compute, ctx context.Context, kind, method string, fresh bool, fetch func(context.Context) ([]T, error), moving func(T) bool) ([]T, error) {
 	ver, known := c.version(ctx)
+	lc := listCallOf(ctx)
+	reason := listReasonUnknown
+	if lc != nil {
+		reason = lc.reason
+	}
 	if !fresh {
-		if e, ok := c.cached(kind, "list", ver, known); ok {
+		e, ok, why := c.lookup(kind, "list", ver, known)
+		if ok {
 			c.m.read(c.cloud, kind, "hit")
 			return e.v.([]T), nil
+		}
+		reason, lc = why, nil
+		c.mu.Lock()
+		src, gen, ttl := c.polled[kind], c.gen[kind], c.opts.TTL[kind]
+		c.mu.Unlock()
+		if p, ok := src.(*Poller[T]); ok && known {
+			// Replicas: the owner's polls answer every replica's reads.
+			items, err := p.Latest(ctx, ver, max(ttl, c.opts.Poll))
+			if err != nil {
+				return nil, err
+			}
+			c.m.read(c.cloud, kind, "polled")
+			e := entry{v: items, at: c.clock(), ver: ver}
+			for _, it := range items {
+				if moving != nil && moving(it) {
+					e.moving = true
+					break
+				}
+			}
+			c.store(kind, "list", gen, e)
+			return items, nil
 		}
 	}
 	c.mu.Lock()
@@ -217,6 +276,10 @@ func list[T any](c *Compute, ctx context.Context, kind, method string, fresh boo
 		}
 		var items []T
 		err := c.upstream(ctx, kind, method, func(ctx context.Context) (err error) {
+			if lc != nil {
+				lc.send()
+			}
+			c.m.list(c.cloud, kind, reason)
 			items, err = fetch(ctx)
 			return err
 		})
@@ -261,8 +324,11 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 	}
 	c.mu.Lock()
 	inflight, listing := c.listing[kind]
+	_, polled := c.polled[kind]
 	c.mu.Unlock()
-	if listing && listFn != nil && strings.HasSuffix(inflight, fmt.Sprintf("/%d", ver)) {
+	// (A kind whose lists the poller answers is not joined here: a read
+	// of the list would wait for the poller, whose list might join it.)
+	if listing && !polled && listFn != nil && strings.HasSuffix(inflight, fmt.Sprintf("/%d", ver)) {
 		if v, err := c.flight(ctx, kind, inflight, func(ctx context.Context) (any, error) { return listFn(ctx) }); err == nil {
 			for _, it := range v.([]T) {
 				if key(it) == id {

@@ -1,6 +1,14 @@
 package cache
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Metrics are what the cache layer reports. They are registered on a
 // registry the caller owns (canopyd serves it at /metrics), never on the
@@ -16,6 +24,9 @@ type Metrics struct {
 
 	mode   *prometheus.GaugeVec
 	events *prometheus.CounterVec
+
+	lists   *prometheus.CounterVec
+	listLog atomic.Pointer[slog.Logger] // LogLists
 }
 
 // NewMetrics creates and registers the cache metrics.
@@ -25,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "canopy_upstream_calls_total", Help: "Calls canopy made to a cloud's API, by cloud, kind and method.",
 		}, []string{"cloud", "kind", "method"}),
 		reads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "canopy_cache_reads_total", Help: "Reads through the cache: result is hit, miss (went upstream) or coalesced (shared another caller's upstream call).",
+			Name: "canopy_cache_reads_total", Help: "Reads through the cache: result is hit, miss (went upstream), coalesced (shared another caller's upstream call) or polled (answered by the batched poller's list: replicas).",
 		}, []string{"cloud", "kind", "result"}),
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "canopy_rate_limited_total", Help: "Calls refused because the cloud's rate limit would delay them past their deadline, or that honored a cloud's Retry-After.",
@@ -45,9 +56,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "canopy_notifications_total", Help: "Notifications heard from a cloud, by resource kind and what canopy did: applied, duplicate, stale (older than what was known), adopted (a resource canopy had not seen), relist (no state in it: the kind is relisted), ignored.",
 		}, []string{"cloud", "kind", "result"}),
+		lists: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "canopy_upstream_lists_total", Help: "Whole lists of a kind canopy asked a cloud for, by why: poll (the owner's batched status poll), takeover (a new owner's first poll), kick (a poll made at once: a lost feed, an announcement to describe), refill_local (a cached read after a write through this replica), refill_remote (a cached read after another replica's write), expired (a cached read after the entry's TTL or poll bound), cold (a cached read with nothing cached), uncached (a read of a kind whose cache is off).",
+		}, []string{"cloud", "kind", "reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.upstream, m.reads, m.limited, m.breaker, m.breakerMoves, m.refused, m.mode, m.events)
+		reg.MustRegister(m.upstream, m.reads, m.limited, m.breaker, m.breakerMoves, m.refused, m.mode, m.events, m.lists)
 	}
 	return m
 }
@@ -107,4 +121,78 @@ func (m *Metrics) Notification(cloud, kind, result string) {
 	if m != nil {
 		m.events.WithLabelValues(cloud, kind, result).Inc()
 	}
+}
+
+// Why a whole list of a kind went to the cloud (canopy_upstream_lists_total):
+// a cloud should see one list per interval per kind, and these say which
+// path made each one.
+const (
+	ListPoll          = "poll"
+	ListTakeover      = "takeover"
+	ListKick          = "kick"
+	ListRefillLocal   = "refill_local"
+	ListRefillRemote  = "refill_remote"
+	ListExpired       = "expired"
+	ListCold          = "cold"
+	ListUncached      = "uncached"
+	listReasonUnknown = "fresh"
+)
+
+// LogLists logs every whole list sent to a cloud at debug level with its
+// reason (the chaos test reads them to say where an extra list came from).
+func (m *Metrics) LogLists(log *slog.Logger) {
+	if m != nil {
+		m.listLog.Store(log)
+	}
+}
+
+func (m *Metrics) list(cloud, kind, reason string) {
+	if m == nil {
+		return
+	}
+	m.lists.WithLabelValues(cloud, kind, reason).Inc()
+	if l := m.listLog.Load(); l != nil {
+		l.Debug("upstream list", "cloud", cloud, "kind", kind, "reason", reason)
+	}
+}
+
+// listCall is a poller's upstream list: the reason it is counted under
+// and, filled in by the cache, when it was sent (after the rate limiter,
+// right before the adapter's call).
+type listCall struct {
+	reason string
+
+	mu   sync.Mutex
+	sent time.Time
+}
+
+type listCallKey struct{}
+
+// withListCall makes the upstream list made under ctx the poller's lc.
+func withListCall(ctx context.Context, lc *listCall) context.Context {
+	return context.WithValue(ctx, listCallKey{}, lc)
+}
+
+func listCallOf(ctx context.Context) *listCall {
+	lc, _ := ctx.Value(listCallKey{}).(*listCall)
+	return lc
+}
+
+// send notes that the list is sent now (each attempt: a cloud's
+// retry-after is retried).
+func (lc *listCall) send() {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.sent = time.Now()
+}
+
+// sentAt is when the list was last sent, or or (the list was not made
+// through the cache, or shared another read's).
+func (lc *listCall) sentAt(or time.Time) time.Time {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.sent.IsZero() {
+		return or
+	}
+	return lc.sent
 }

@@ -47,7 +47,8 @@ func NewNet(cloud string, p providers.Provider, lim *Limiter, opts Options) *Net
 		opts.Size = 4096
 	}
 	c := &Compute{cloud: cloud, lim: lim, m: lim.m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{}}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{},
+		purged: map[string]bool{}, filled: map[string]bool{}}
 	if c.opts.Poll <= 0 {
 		c.opts.Poll = 1e9
 	}

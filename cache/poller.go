@@ -46,6 +46,17 @@ type Poller[T any] struct {
 	// revision it is not older than; the owner's next list answers the
 	// others).
 	lastRelayed *Snapshot[T]
+	// latest is the last list applied (made here or relayed), and
+	// readers the cached list reads waiting for a newer one (Latest).
+	latest  *Snapshot[T]
+	readers map[*reader[T]]struct{}
+	// term is the Lead.Term of the last list made as the owner: a new
+	// one is a takeover.
+	term int64
+	// notBefore is when the next list may be sent at the earliest: one
+	// min interval after the last one (this replica's, or with a relay
+	// the previous owner's), whatever asks for it (a kick, a takeover).
+	notBefore time.Time
 }
 
 // waiter is one caller waiting for done to hold.
@@ -81,7 +92,7 @@ func NewPoller[T any](list func(context.Context) ([]T, error), key func(T) strin
 	if max < min {
 		max = min
 	}
-	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{},
+	return &Poller[T]{list: list, key: key, transitional: transitional, min: min, max: max, waiters: map[*waiter[T]]struct{}{}, subs: map[chan Snapshot[T]]struct{}{}, readers: map[*reader[T]]struct{}{},
 		kick: make(chan struct{}, 1), ev: newEvents[T]()}
 }
 
@@ -216,7 +227,7 @@ func (p *Poller[T]) kickLocked() {
 // subscriber and, when this replica owns the cloud, no other replica
 // following its lists. Callers hold p.mu.
 func (p *Poller[T]) idleLocked() bool {
-	if len(p.waiters) > 0 || len(p.subs) > 0 {
+	if len(p.waiters) > 0 || len(p.subs) > 0 || len(p.readers) > 0 {
 		return false
 	}
 	if p.relay == nil || !p.relay.Wanted(p.cloud, p.kind) {
@@ -297,10 +308,10 @@ func (p *Poller[T]) loop(first time.Duration) {
 			p.mu.Unlock()
 			continue
 		}
-		var publish func(context.Context, []byte) error
+		var lead Lead
 		if p.relay != nil {
-			var lead bool
-			if publish, lead = p.relay.Lead(p.cloud, p.kind); !lead {
+			var ok bool
+			if lead, ok = p.relay.Lead(p.cloud, p.kind); !ok {
 				if follow == nil {
 					fctx, cancel := context.WithCancel(context.Background())
 					stopFollow = cancel
@@ -319,36 +330,73 @@ func (p *Poller[T]) loop(first time.Duration) {
 				p.lastRelayed = nil
 			}
 		}
+		reason := ListPoll
+		if kicked {
+			reason = ListKick
+		}
+		if lead != nil && lead.Term() != p.term {
+			// A new owner: its first list waits for the previous owner's
+			// last (it may have been sent a moment ago: a handover).
+			p.mu.Unlock()
+			last, lerr := p.lastList(lead)
+			p.mu.Lock()
+			if lerr != nil {
+				timer.Reset(p.min) // the store did not answer: ask again
+				p.mu.Unlock()
+				continue
+			}
+			p.term, reason = lead.Term(), ListTakeover
+			if nb := p.handoverAfter(last); nb.After(p.notBefore) {
+				p.notBefore = nb
+			}
+		}
+		if wait := time.Until(p.notBefore); wait > 0 {
+			// Too soon after the last list, whatever asked for this one.
+			if lead != nil && reason == ListTakeover {
+				p.term = 0 // still the first list of the term
+			}
+			timer.Reset(wait)
+			p.mu.Unlock()
+			continue
+		}
 		p.polls++
 		p.mu.Unlock()
 
-		started := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), p.max*4)
-		var rev int64
-		if publish != nil {
-			var rerr error
-			if rev, rerr = p.relay.Revision(ctx); rerr != nil {
-				publish = nil // without a revision the list cannot be placed: kept local
-			}
+		l, ok := p.listOnce(lead, reason)
+		items, err, sent, answered := l.items, l.err, l.sent, l.answered
+		if !ok {
+			// Not recorded (the term ended or the store did not answer):
+			// not listed either. The next tick follows the new owner or
+			// tries again.
+			p.mu.Lock()
+			p.polls--
+			timer.Reset(p.min)
+			p.mu.Unlock()
+			continue
 		}
-		items, err := p.list(ctx)
-		cancel()
 		if err == nil {
 			// What the cloud announced while the list ran is newer than it.
 			p.mu.Lock()
-			items = p.ev.merge(items, p.key, started)
+			items = p.ev.merge(items, p.key, sent)
 			p.mu.Unlock()
 		}
-		snap := Snapshot[T]{Items: items, Err: err, At: time.Now(), rev: rev}
-		if publish != nil {
+		snap := Snapshot[T]{Items: items, Err: err, At: answered, rev: l.rev}
+		if lead != nil {
 			if raw, eerr := encodeSnapshot(snap); eerr == nil {
 				pctx, cancel := context.WithTimeout(context.Background(), p.max)
-				_ = publish(pctx, raw) // a deposed owner's publish is refused; the next tick follows
+				_ = lead.Publish(pctx, raw) // a deposed owner's publish is refused; the next tick follows
 				cancel()
 			}
 		}
 
 		p.mu.Lock()
+		// The next list is sent one min interval after this one was, at
+		// the earliest, and a little later still: the cloud must see the
+		// two an interval apart, and this one reached it some time after
+		// it was sent (bounded by its answer, and by a twentieth of the
+		// interval for a slow cloud).
+		guard := min(answered.Sub(sent), p.min/20)
+		p.notBefore = sent.Add(p.min + guard)
 		moving := p.applyLocked(snap, true)
 		if moving || err != nil {
 			p.interval = p.min
@@ -365,9 +413,9 @@ func (p *Poller[T]) loop(first time.Duration) {
 			every = p.ev.reconcile
 		}
 		// Keep the cadence: the next list starts one interval after this one
-		// started, not after it finished, so a slow list does not stretch
+		// was sent, not after it finished, so a slow list does not stretch
 		// the time a change can go unseen.
-		next := every - time.Since(started)
+		next := time.Until(sent.Add(every + guard))
 		if next < time.Millisecond {
 			next = time.Millisecond
 		}
@@ -389,6 +437,19 @@ func (p *Poller[T]) applyLocked(snap Snapshot[T], subs bool) (moving bool) {
 		default:
 		}
 		ch <- snap
+	}
+	if snap.rev > 0 || p.relay == nil {
+		p.latest = &snap
+	}
+	for r := range p.readers {
+		switch {
+		case snap.rev <= r.after:
+		case snap.Err != nil:
+			r.lastErr = snap.Err // transient, as for waiters: the next list may do
+		default:
+			r.ch <- snap
+			delete(p.readers, r)
+		}
 	}
 	if snap.Err != nil {
 		return false

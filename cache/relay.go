@@ -15,10 +15,10 @@ import (
 // ownership.StatusRelay implements it on etcd. Without a Relay (one
 // process) a poller lists for itself.
 type Relay interface {
-	// Lead returns the publisher of (cloud, kind) when this replica owns
-	// cloud now; ok is false when another replica does (or none yet).
-	// publish must refuse to write once the term that granted it ended.
-	Lead(cloud, kind string) (publish func(ctx context.Context, list []byte) error, ok bool)
+	// Lead returns this replica's term as the lister of (cloud, kind)
+	// when it owns cloud now; ok is false when another replica does (or
+	// none yet).
+	Lead(cloud, kind string) (lead Lead, ok bool)
 	// Follow says this replica wants lists of (cloud, kind) (the owner
 	// polls while any replica wants them) and delivers every list the
 	// owner publishes, the current one first, until ctx ends; then the
@@ -33,9 +33,33 @@ type Relay interface {
 	Notify(cloud, kind string, wake func())
 	// Revision is a point in the shared store's order that includes
 	// everything done before the call: a waiter takes one when it starts
-	// and the owner one before each list, so a waiter is answered only by
-	// lists that began after it (as a poller's own waiters are).
+	// (and the owner's Lead.Begin one before each list), so a waiter is
+	// answered only by lists that began after it (as a poller's own
+	// waiters are).
 	Revision(ctx context.Context) (int64, error)
+}
+
+// Lead is one term in which this replica lists (cloud, kind) for every
+// replica. The owner's lists are spaced by the poll interval across terms
+// too: each one is recorded, fenced by the term, before it is sent, and a
+// new owner's first list waits until an interval after the last one
+// recorded (Last), whichever replica made it.
+type Lead interface {
+	// Term tells terms apart (the fencing token): a poller that sees a
+	// new one lists for the first time as the owner.
+	Term() int64
+	// Done is closed when the term ends: a list not sent yet is dropped.
+	Done() <-chan struct{}
+	// Last is when the last list recorded by Begin began, in any term
+	// (zero: none was).
+	Last(ctx context.Context) (time.Time, error)
+	// Begin records that a list begins at at and returns a revision as
+	// Relay.Revision does, read with the record. It fails once the term
+	// has ended: then the list must not be made.
+	Begin(ctx context.Context, at time.Time) (rev int64, err error)
+	// Publish hands a list to the other replicas; it is refused once the
+	// term has ended.
+	Publish(ctx context.Context, list []byte) error
 }
 
 // relayed is a snapshot on the wire between replicas, with the revision

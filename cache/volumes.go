@@ -40,7 +40,8 @@ func NewStorage(cloud string, p providers.Provider, lim *Limiter, opts Options) 
 		opts.Size = 4096
 	}
 	c := &Compute{cloud: cloud, lim: lim, m: lim.m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{}}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{},
+		purged: map[string]bool{}, filled: map[string]bool{}}
 	if c.opts.Poll <= 0 {
 		c.opts.Poll = 1e9
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/canopy-cloud/canopy/cache"
 )
 
 // StatusRelay is cache.Relay on etcd: the owner of a cloud publishes each
@@ -58,26 +61,69 @@ func (r *StatusRelay) wantKey(cloud, kind string) string {
 var errDeposed = errors.New("ownership: no longer the owner")
 
 // Lead implements cache.Relay.
-func (r *StatusRelay) Lead(cloud, kind string) (func(context.Context, []byte) error, bool) {
+func (r *StatusRelay) Lead(cloud, kind string) (cache.Lead, bool) {
 	t, ok := r.h.Owns(cloud)
 	if !ok {
 		return nil, false
 	}
-	key := r.statusKey(cloud, kind)
-	return func(ctx context.Context, raw []byte) error {
-		txn, err := Fenced(ctx, t)
-		if err != nil {
-			return err
-		}
-		resp, err := txn.Then(clientv3.OpPut(key, string(raw))).Commit()
-		if err != nil {
-			return fmt.Errorf("ownership: publish %s: %w", key, err)
-		}
-		if !resp.Succeeded {
-			return fmt.Errorf("ownership: publish %s: %w", key, errDeposed)
-		}
-		return nil
-	}, true
+	return &statusLead{t: t, cli: r.e.cli, status: r.statusKey(cloud, kind), listed: r.e.root + "listed/" + relayKey(cloud, kind)}, true
+}
+
+// statusLead is cache.Lead for one term: the status key it publishes to
+// and the key <root>listed/<cloud>/<kind> recording when the last list
+// began (Unix nanoseconds, the owner's clock: replicas' clocks must agree
+// to well within the poll interval, as NTP keeps them).
+type statusLead struct {
+	t              Term
+	cli            *clientv3.Client
+	status, listed string
+}
+
+func (l *statusLead) Term() int64           { return l.t.Token() }
+func (l *statusLead) Done() <-chan struct{} { return l.t.Done() }
+
+// Last implements cache.Lead.
+func (l *statusLead) Last(ctx context.Context) (time.Time, error) {
+	resp, err := l.cli.Get(ctx, l.listed)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ownership: last list %s: %w", l.listed, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return time.Time{}, nil
+	}
+	ns, err := strconv.ParseInt(string(resp.Kvs[0].Value), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("ownership: last list %s: %q: %w", l.listed, resp.Kvs[0].Value, err)
+	}
+	return time.Unix(0, ns), nil
+}
+
+// Begin implements cache.Lead: a fenced put, whose revision is after
+// every write that returned before it.
+func (l *statusLead) Begin(ctx context.Context, at time.Time) (int64, error) {
+	return l.fenced(ctx, l.listed, strconv.FormatInt(at.UnixNano(), 10))
+}
+
+// Publish implements cache.Lead.
+func (l *statusLead) Publish(ctx context.Context, raw []byte) error {
+	_, err := l.fenced(ctx, l.status, string(raw))
+	return err
+}
+
+// fenced puts key while the term holds and returns the put's revision.
+func (l *statusLead) fenced(ctx context.Context, key, val string) (int64, error) {
+	txn, err := Fenced(ctx, l.t)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := txn.Then(clientv3.OpPut(key, val)).Commit()
+	if err != nil {
+		return 0, fmt.Errorf("ownership: put %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return 0, fmt.Errorf("ownership: put %s: %w", key, errDeposed)
+	}
+	return resp.Header.Revision, nil
 }
 
 // Revision implements cache.Relay: the header revision of a linearizable

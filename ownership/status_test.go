@@ -258,3 +258,78 @@ func TestMembers(t *testing.T) {
 	until(counts[0], 2)
 	until(counts[1], 2)
 }
+
+// A graceful handover (the owner stops and revokes its lease, so the next
+// replica owns the cloud at once) right after the owner listed: the new
+// owner's first list comes an interval after the old owner's last at the
+// earliest (the owner records each list in etcd, fenced, before it sends
+// it), so the cloud never sees two lists closer than the interval.
+func TestStatusRelayHandoverSpacing(t *testing.T) {
+	const interval = 300 * time.Millisecond
+	p := testPrefix(t)
+	cloud := &countingCloud{status: map[string]string{"x": "building"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	reps := make([]*replica, 3)
+	for i := range reps {
+		cli := etcdClient(t)
+		defer cli.Close()
+		r := &replica{name: fmt.Sprintf("h%d", i)}
+		r.e = ownership.NewEtcd(cli, p+"/v1/", r.name, 2)
+		defer r.e.Close()
+		var rctx context.Context
+		rctx, r.cancel = context.WithCancel(ctx)
+		defer r.cancel()
+		r.held = ownership.Hold(rctx, r.e, []string{"c1"}, func(err error) { t.Log(err) })
+		r.p = cache.NewPoller(cloud.list, func(it item) string { return it.ID },
+			func(it item) bool { return it.Status == "building" }, interval, interval)
+		r.p.Share(ownership.NewStatusRelay(rctx, r.e, r.held), "c1", "servers")
+		go func() { _, _, _ = r.p.Wait(rctx, "x", func(item, bool) bool { return false }) }()
+		reps[i] = r
+	}
+	waitLists := func(n int) {
+		t.Helper()
+		for len(cloud.listTimes()) < n {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("fewer than %d lists", n)
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}
+	live := reps
+	for round := range 2 {
+		waitLists(len(cloud.listTimes()) + 2)
+		// Right after a list, its maker hands over.
+		n := len(cloud.listTimes())
+		waitLists(n + 1)
+		var owner *replica
+		for _, r := range live {
+			if _, ok := r.held.Owns("c1"); ok {
+				owner = r
+			}
+		}
+		if owner == nil {
+			t.Fatalf("round %d: no live replica owns c1 right after a list", round)
+		}
+		owner.cancel()
+		if err := owner.e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		var rest []*replica
+		for _, r := range live {
+			if r != owner {
+				rest = append(rest, r)
+			}
+		}
+		live = rest
+	}
+	waitLists(len(cloud.listTimes()) + 3)
+	lists := cloud.listTimes()
+	for i := 1; i < len(lists); i++ {
+		if gap := lists[i].Sub(lists[i-1]); gap < interval {
+			t.Errorf("lists %d and %d only %v apart (interval %v)", i-1, i, gap, interval)
+		}
+	}
+	t.Logf("%d lists over two handovers (interval %v)", len(lists), interval)
+}

@@ -110,6 +110,18 @@ func (s *Server) shareStatus(ctx context.Context) {
 		if cl.StorageCache != nil {
 			cl.StorageCache.Coherent(versions)
 		}
+		// And the cached lists of the polled kinds come from the owner's
+		// polls too (read after the write version): a read, a refill
+		// after a write, costs the cloud no list of its own.
+		if cl.Compute != nil && cl.Servers != nil {
+			cl.Compute.ServersFrom(cl.Servers)
+		}
+		if cl.Compute != nil && cl.Images != nil {
+			cl.Compute.ImagesFrom(cl.Images)
+		}
+		if cl.StorageCache != nil && cl.Volumes != nil {
+			cl.StorageCache.VolumesFrom(cl.Volumes)
+		}
 		if cl.Net != nil {
 			cl.Net.Coherent(versions)
 		}

@@ -73,6 +73,7 @@ func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logg
 	}
 	reg := prometheus.NewRegistry()
 	cm := cache.NewMetrics(reg)
+	cm.LogLists(log)
 	cached := store.NewCached(st)
 	rt, err := router.Open(ctx, cfg, cached, log, cm)
 	if err != nil {

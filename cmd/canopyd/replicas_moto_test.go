@@ -116,7 +116,7 @@ auth:
 			env = []string{canopydtest.TokenEnv + "=" + ds[0].Token}
 		}
 		ds = append(ds, canopydtest.StartEnv(t, t.TempDir(), env, "--config", cfg, "--store", storeURL,
-			"--replica-id", fmt.Sprintf("r%d", i), "--lease-ttl", "2"))
+			"--replica-id", fmt.Sprintf("r%d", i), "--lease-ttl", "2", "--log-level", "debug"))
 	}
 	return ds, proxy, api
 }
@@ -276,6 +276,92 @@ func TestReplicasCoherentReadsMoto(t *testing.T) {
 		}
 		if hasKeypair(ctx, t, b, name) {
 			t.Fatalf("round %d: B still lists %s after A deleted it", i, name)
+		}
+	}
+}
+
+// Cached volume lists on replicas come from the owner's polls: a client
+// that creates or deletes a volume through A and lists through B and C
+// sees the change at once after A answered (coherence), and moto sees
+// only the owner's polls, never two whole DescribeVolumes within an
+// interval, however many lists the replicas answer.
+func TestReplicasPolledReadsMoto(t *testing.T) {
+	const interval = 300 * time.Millisecond
+	ds, proxy, api := replicasOnMoto(t, "polled", 3, interval, "")
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	run := fmt.Sprintf("polled%d", time.Now().UnixNano()%1000000)
+	t.Cleanup(func() { motoRemove(t, api, run+"-") })
+	began := time.Now()
+	vols := func(d *canopydtest.Daemon) canopyv1.VolumeServiceClient {
+		return canopyv1.NewVolumeServiceClient(d.Conn)
+	}
+	listed := func(d *canopydtest.Daemon, id string) bool {
+		t.Helper()
+		token := ""
+		for {
+			resp, err := vols(d).ListVolumes(ctx, &canopyv1.ListVolumesRequest{PageToken: token})
+			if err != nil || len(resp.GetCloudErrors()) > 0 {
+				t.Fatalf("list volumes: %v %v", err, resp.GetCloudErrors())
+			}
+			for _, v := range resp.GetVolumes() {
+				if v.GetId() == id {
+					return true
+				}
+			}
+			if token = resp.GetNextPageToken(); token == "" {
+				return false
+			}
+		}
+	}
+	wait := func(op *canopyv1.Operation, err error) *canopyv1.Operation {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for !op.GetDone() {
+			select {
+			case <-ctx.Done():
+				t.Fatalf("operation %s not done", op.GetId())
+			case <-time.After(100 * time.Millisecond):
+			}
+			if op, err = canopyv1.NewOperationServiceClient(ds[0].Conn).GetOperation(ctx, &canopyv1.GetOperationRequest{Id: op.GetId()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if op.GetError() != nil {
+			t.Fatalf("operation %s: %v", op.GetId(), op.GetError())
+		}
+		return op
+	}
+	for i := range 3 {
+		a := ds[i%3]
+		op := wait(vols(a).CreateVolume(ctx, &canopyv1.CreateVolumeRequest{Name: fmt.Sprintf("%s-%d", run, i), SizeGib: 1,
+			Location: &canopyv1.Location{Cloud: "aws"}}))
+		id := op.GetMetadata().GetTargetId()
+		for _, d := range ds {
+			if !listed(d, id) {
+				t.Fatalf("round %d: a list after the create through replica %d lacks volume %s", i, i%3, id)
+			}
+		}
+		wait(vols(a).DeleteVolume(ctx, &canopyv1.DeleteVolumeRequest{Id: id}))
+		for _, d := range ds {
+			if listed(d, id) {
+				t.Fatalf("round %d: a list after the delete through replica %d still has volume %s", i, i%3, id)
+			}
+		}
+	}
+	lists := proxy.calls("DescribeVolumes/all", began)
+	pairs, worst := crowded(lists, interval)
+	logged := loggedLists(ds, "aws", "volumes")
+	t.Logf("%d whole DescribeVolumes in %v (interval %v): at most %d within one interval; by reason: %v", len(lists), time.Since(began), interval, worst, reasonCounts(logged))
+	for _, p := range pairs {
+		a, b := lists[p[0]], lists[p[1]]
+		t.Errorf("two whole DescribeVolumes %v apart (interval %v): %s | %s", b.Sub(a).Round(time.Millisecond), interval, explain(logged, a), explain(logged, b))
+	}
+	for reason, n := range reasonCounts(logged) {
+		if reason != "poll" && reason != "takeover" && reason != "kick" {
+			t.Errorf("%d whole lists made for %s reads: not answered by the owner's polls", n, reason)
 		}
 	}
 }
