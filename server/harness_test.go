@@ -57,7 +57,7 @@ func testConfig(t testing.TB, yaml string) *config.Config {
 	return cfg
 }
 
-func newEnv(t testing.TB, yaml string) *env {
+func newEnv(t testing.TB, yaml string, opts ...Option) *env {
 	t.Helper()
 	st, err := bolt.Open(t.TempDir() + "/canopy.db")
 	if err != nil {
@@ -66,15 +66,15 @@ func newEnv(t testing.TB, yaml string) *env {
 	// Registered before startEnv's stop, so it runs after it (cleanups run
 	// last-in first-out): the store closes only once Serve has returned.
 	t.Cleanup(func() { st.Close() })
-	return startEnv(t, testConfig(t, yaml), st)
+	return startEnv(t, testConfig(t, yaml), st, opts...)
 }
 
 // startEnv serves cfg over st; stop() shuts it down (the store stays open).
-func startEnv(t testing.TB, cfg *config.Config, st store.Store) *env {
+func startEnv(t testing.TB, cfg *config.Config, st store.Store, opts ...Option) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, cfg, st, log)
+	srv, err := New(ctx, cfg, st, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/canopy-cloud/canopy/auth"
+	"github.com/canopy-cloud/canopy/clock"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/providers"
 )
@@ -374,26 +376,60 @@ func TestTransientRetries(t *testing.T) {
 // (FinishVolumeTransitions) once it has seen the operations unfinished:
 // no check depends on how fast the machine runs.
 func TestOperationService(t *testing.T) {
+	start := time.Now()
+	clk := clock.NewFake(start)
 	e := newEnv(t, `
 clouds:
   - name: local
     kind: sim
     options: {volume_delay: 1h}
-`)
+`, WithClock(clk))
 	c := e.volumes()
 	ctx := ctxT(t)
-	// wait with a deadline shorter than the work: the operation, not done,
-	// a little before the deadline (not an error). This is the one
-	// wall-clock property here: the server answers min(a fifth, 1s) before
-	// the deadline (waitBound, tested alone in TestWaitBound), so the
-	// deadline is 5s, for the whole second the answer may take to arrive
-	// on a loaded machine (3s left 600ms, which a -count=20 run ran out).
+	// wait with a deadline longer than the server will wait: the operation,
+	// not done, when the wait's bound (min(a fifth, 1s) before the
+	// deadline: waitEnd, tested alone in TestWaitBound) passes on the
+	// server's clock, not an error. The clock is the test's: the bound
+	// passes when the test moves it, and the caller's wall-clock deadline
+	// is a minute away, so a loaded machine has all the time it needs to
+	// carry the answer back.
 	e.sim("local").InjectFault("CreateVolume", providers.ErrUnavailable, 4) // retried for 1.5s
-	short, cancel := context.WithTimeout(ctx, 5*time.Second)
-	op, err := c.vol.CreateVolume(short, &canopyv1.CreateVolumeRequest{Name: "d", SizeGib: 1, Wait: true})
-	cancel()
-	if err != nil || op.Done {
-		t.Fatalf("wait past the deadline = %v, %v; want the unfinished operation", op, err)
+	short, cancel := context.WithTimeout(ctx, testDeadline)
+	defer cancel()
+	dl, _ := short.Deadline()
+	type answer struct {
+		op  *canopyv1.Operation
+		err error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		op, err := c.vol.CreateVolume(short, &canopyv1.CreateVolumeRequest{Name: "d", SizeGib: 1, Wait: true})
+		answered <- answer{op, err}
+	}()
+	if err := clk.WaitTimers(short, 1); err != nil {
+		t.Fatalf("the create's wait set no bound: %v", err)
+	}
+	// The server's deadline is the caller's plus the request's time on the
+	// way, at most the time since start.
+	bound, transit := clk.Pending()[0], time.Since(start)
+	if latest := dl.Sub(start) - time.Second + transit; bound <= 0 || bound > latest {
+		t.Fatalf("the wait is bounded %s from the server's now, want (0, %s]: a second before the caller's deadline", bound, latest)
+	}
+	select {
+	case a := <-answered:
+		t.Fatalf("the wait answered before its bound: %v, %v", a.op, a.err)
+	default:
+	}
+	clk.Advance(bound)
+	var op *canopyv1.Operation
+	select {
+	case a := <-answered:
+		if a.err != nil || a.op.Done {
+			t.Fatalf("wait past its bound = %v, %v; want the unfinished operation", a.op, a.err)
+		}
+		op = a.op
+	case <-short.Done():
+		t.Fatal("no answer once the wait's bound passed")
 	}
 	ids := []string{op.Id}
 	for _, name := range []string{"a", "b", "c"} {
@@ -556,5 +592,42 @@ func TestWaitBound(t *testing.T) {
 	got, ok := w.Deadline()
 	if want := before.Add(cfg.Wait.Timeout.Std()); !ok || got.Before(want) {
 		t.Errorf("no deadline: the wait ends at %v (%v), want the configured timeout after %v", got, ok, before)
+	}
+	// On the server's clock: a caller due in an hour is let go a second
+	// before on that clock, and a caller without a deadline after the wait
+	// timeout.
+	now = time.Now()
+	clk := clock.NewFake(now)
+	v.clock = clk
+	for _, tc := range []struct {
+		name string
+		ctx  func() (context.Context, context.CancelFunc)
+		want time.Duration
+	}{
+		{"deadline in an hour", func() (context.Context, context.CancelFunc) {
+			return context.WithDeadline(context.Background(), now.Add(time.Hour))
+		}, time.Hour - time.Second},
+		{"no deadline", func() (context.Context, context.CancelFunc) { return context.WithCancel(context.Background()) }, cfg.Wait.Timeout.Std()},
+	} {
+		ctx, cancel := tc.ctx()
+		w, wcancel := v.waitBound(ctx)
+		if p := clk.Pending(); len(p) != 1 || p[0] != tc.want {
+			t.Errorf("%s: the wait's bound is pending %v, want [%s]", tc.name, p, tc.want)
+		}
+		clk.Advance(tc.want - time.Millisecond)
+		if w.Err() != nil {
+			t.Errorf("%s: the wait ended a millisecond before its bound: %v", tc.name, w.Err())
+		}
+		clk.Advance(time.Millisecond)
+		select {
+		case <-w.Done():
+		case <-time.After(testDeadline):
+			t.Fatalf("%s: the wait did not end at its bound", tc.name)
+		}
+		if !errors.Is(w.Err(), context.DeadlineExceeded) {
+			t.Errorf("%s: the wait ended with %v, want the deadline exceeded", tc.name, w.Err())
+		}
+		wcancel()
+		cancel()
 	}
 }
