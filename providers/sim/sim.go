@@ -88,10 +88,10 @@ type Cloud struct {
 	faults   []*fault
 	down     bool
 	holds    map[string]chan struct{} // HoldCalls: method → closed on release
-	obj      *objectState    // buckets and objects (objects.go), created on first use
-	vol      *volumeState    // volumes.go
-	net      *netState       // networks*.go
-	ctr      *containerState // the container host (containers.go); its own lock
+	obj      *objectState             // buckets and objects (objects.go), created on first use
+	vol      *volumeState             // volumes.go
+	net      *netState                // networks*.go
+	ctr      *containerState          // the container host (containers.go); its own lock
 
 	calls  sync.Map // method → *atomic.Int64
 	total  atomic.Int64
