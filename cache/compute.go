@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/canopy-cloud/canopy/providers"
@@ -48,7 +47,7 @@ type Compute struct {
 	mu      sync.Mutex
 	gen     map[string]uint64 // bumped by every write of a kind
 	listing map[string]string // kind → singleflight key of the list in flight
-	lru     map[string]*expirable.LRU[string, entry]
+	lru     map[string]*ttlLRU[entry]
 
 	now func() time.Time // the clock Poll is measured on (nil: time.Now; tests set a fake one)
 
@@ -85,10 +84,10 @@ func NewCompute(cloud string, inner providers.Compute, lim *Limiter, m *Metrics,
 		opts.Poll = time.Second
 	}
 	c := &Compute{cloud: cloud, inner: inner, lim: lim, m: m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{}}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttlLRU[entry]{}}
 	for _, kind := range []string{Servers, Flavors, Images, Keypairs} {
 		if ttl := opts.TTL[kind]; ttl > 0 {
-			c.lru[kind] = expirable.NewLRU[string, entry](opts.Size, nil, ttl)
+			c.lru[kind] = newTTLLRU[entry](opts.Size, ttl)
 		}
 	}
 	return c

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -40,13 +38,13 @@ func NewStorage(cloud string, p providers.Provider, lim *Limiter, opts Options) 
 		opts.Size = 4096
 	}
 	c := &Compute{cloud: cloud, lim: lim, m: lim.m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{}}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttlLRU[entry]{}}
 	if c.opts.Poll <= 0 {
 		c.opts.Poll = 1e9
 	}
 	for _, kind := range []string{Volumes, Snapshots, Backups} {
 		if ttl := opts.TTL[kind]; ttl > 0 {
-			c.lru[kind] = expirable.NewLRU[string, entry](opts.Size, nil, ttl)
+			c.lru[kind] = newTTLLRU[entry](opts.Size, ttl)
 		}
 	}
 	s := &Storage{c: c}
