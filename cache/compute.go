@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/canopy-cloud/canopy/internal/ttllru"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -47,7 +48,7 @@ type Compute struct {
 	mu      sync.Mutex
 	gen     map[string]uint64 // bumped by every write of a kind
 	listing map[string]string // kind → singleflight key of the list in flight
-	lru     map[string]*ttlLRU[entry]
+	lru     map[string]*ttllru.LRU[string, entry]
 
 	now func() time.Time // the clock Poll is measured on (nil: time.Now; tests set a fake one)
 
@@ -84,10 +85,10 @@ func NewCompute(cloud string, inner providers.Compute, lim *Limiter, m *Metrics,
 		opts.Poll = time.Second
 	}
 	c := &Compute{cloud: cloud, inner: inner, lim: lim, m: m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttlLRU[entry]{}}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttllru.LRU[string, entry]{}}
 	for _, kind := range []string{Servers, Flavors, Images, Keypairs} {
 		if ttl := opts.TTL[kind]; ttl > 0 {
-			c.lru[kind] = newTTLLRU[entry](opts.Size, ttl)
+			c.lru[kind] = ttllru.New[string, entry](opts.Size, ttl)
 		}
 	}
 	return c

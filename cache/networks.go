@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 
+	"github.com/canopy-cloud/canopy/internal/ttllru"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -45,13 +46,13 @@ func NewNet(cloud string, p providers.Provider, lim *Limiter, opts Options) *Net
 		opts.Size = 4096
 	}
 	c := &Compute{cloud: cloud, lim: lim, m: lim.m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttlLRU[entry]{}}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttllru.LRU[string, entry]{}}
 	if c.opts.Poll <= 0 {
 		c.opts.Poll = 1e9
 	}
 	for _, kind := range NetworkKinds {
 		if ttl := opts.TTL[kind]; ttl > 0 {
-			c.lru[kind] = newTTLLRU[entry](opts.Size, ttl)
+			c.lru[kind] = ttllru.New[string, entry](opts.Size, ttl)
 		}
 	}
 	out := &Net{c: c, net: n}

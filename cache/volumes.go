@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/canopy-cloud/canopy/internal/ttllru"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -38,13 +39,13 @@ func NewStorage(cloud string, p providers.Provider, lim *Limiter, opts Options) 
 		opts.Size = 4096
 	}
 	c := &Compute{cloud: cloud, lim: lim, m: lim.m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttlLRU[entry]{}}
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttllru.LRU[string, entry]{}}
 	if c.opts.Poll <= 0 {
 		c.opts.Poll = 1e9
 	}
 	for _, kind := range []string{Volumes, Snapshots, Backups} {
 		if ttl := opts.TTL[kind]; ttl > 0 {
-			c.lru[kind] = newTTLLRU[entry](opts.Size, ttl)
+			c.lru[kind] = ttllru.New[string, entry](opts.Size, ttl)
 		}
 	}
 	s := &Storage{c: c}
