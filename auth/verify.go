@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/canopy-cloud/canopy/internal/ttllru"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // ErrInvalidToken is any token canopy does not accept. The reason is kept
@@ -54,13 +54,13 @@ type Verifier struct {
 	issuers map[string]issuerEntry
 	skew    time.Duration
 	now     func() time.Time
-	seen    *expirable.LRU[string, Principal]
+	seen    *ttllru.LRU[string, Principal]
 }
 
 // NewVerifier trusts the built-in issuer (may be nil) and the externals.
 func NewVerifier(own *Issuer, externals []External, client *http.Client) (*Verifier, error) {
 	v := &Verifier{issuers: map[string]issuerEntry{}, skew: time.Minute, now: time.Now,
-		seen: expirable.NewLRU[string, Principal](10000, nil, time.Minute)}
+		seen: ttllru.New[string, Principal](10000, time.Minute)}
 	if own != nil {
 		v.issuers[own.URL()] = issuerEntry{audience: own.Audience(), projectClaim: ProjectClaim, src: ownKeys{own}}
 	}

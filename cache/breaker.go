@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/canopy-cloud/canopy/clock"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -31,7 +32,7 @@ type Breaker struct {
 	failures int           // consecutive failures that open it; 0: never opens
 	cooldown time.Duration // open → next probe
 	m        *Metrics
-	now      func() time.Time // nil: time.Now (tests set a fake clock)
+	now      func() time.Time // nil: time.Now (WithClock)
 
 	mu       sync.Mutex
 	state    BreakerState
@@ -74,6 +75,15 @@ func NewBreaker(cloud string, failures int, cooldown time.Duration, m *Metrics) 
 	}
 	b := &Breaker{cloud: cloud, failures: failures, cooldown: cooldown, m: m}
 	m.breakerState(cloud, BreakerClosed)
+	return b
+}
+
+// WithClock makes the breaker read c (nil: the wall clock) for its
+// cooldowns and for how long a call waited; it returns b.
+func (b *Breaker) WithClock(c clock.Clock) *Breaker {
+	if c != nil {
+		b.now = c.Now
+	}
 	return b
 }
 

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/canopy-cloud/canopy/internal/ttllru"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -48,7 +48,7 @@ type Compute struct {
 	mu      sync.Mutex
 	gen     map[string]uint64 // bumped by every write of a kind
 	listing map[string]string // kind → singleflight key of the list in flight
-	lru     map[string]*expirable.LRU[string, entry]
+	lru     map[string]*ttllru.LRU[string, entry]
 	// purged and filled say why a kind's list is not cached, for the
 	// reason each upstream list is counted under: purged by a write
 	// since it was last stored (refill_local), or stored once and since
@@ -93,11 +93,11 @@ func NewCompute(cloud string, inner providers.Compute, lim *Limiter, m *Metrics,
 		opts.Poll = time.Second
 	}
 	c := &Compute{cloud: cloud, inner: inner, lim: lim, m: m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{},
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttllru.LRU[string, entry]{},
 		purged: map[string]bool{}, filled: map[string]bool{}}
 	for _, kind := range []string{Servers, Flavors, Images, Keypairs} {
 		if ttl := opts.TTL[kind]; ttl > 0 {
-			c.lru[kind] = expirable.NewLRU[string, entry](opts.Size, nil, ttl)
+			c.lru[kind] = ttllru.New[string, entry](opts.Size, ttl)
 		}
 	}
 	return c

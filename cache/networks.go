@@ -3,8 +3,7 @@ package cache
 import (
 	"context"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
+	"github.com/canopy-cloud/canopy/internal/ttllru"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -47,14 +46,14 @@ func NewNet(cloud string, p providers.Provider, lim *Limiter, opts Options) *Net
 		opts.Size = 4096
 	}
 	c := &Compute{cloud: cloud, lim: lim, m: lim.m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{},
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttllru.LRU[string, entry]{},
 		purged: map[string]bool{}, filled: map[string]bool{}}
 	if c.opts.Poll <= 0 {
 		c.opts.Poll = 1e9
 	}
 	for _, kind := range NetworkKinds {
 		if ttl := opts.TTL[kind]; ttl > 0 {
-			c.lru[kind] = expirable.NewLRU[string, entry](opts.Size, nil, ttl)
+			c.lru[kind] = ttllru.New[string, entry](opts.Size, ttl)
 		}
 	}
 	out := &Net{c: c, net: n}

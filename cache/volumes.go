@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
-
+	"github.com/canopy-cloud/canopy/internal/ttllru"
 	"github.com/canopy-cloud/canopy/providers"
 )
 
@@ -40,14 +39,14 @@ func NewStorage(cloud string, p providers.Provider, lim *Limiter, opts Options) 
 		opts.Size = 4096
 	}
 	c := &Compute{cloud: cloud, lim: lim, m: lim.m, opts: opts,
-		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*expirable.LRU[string, entry]{},
+		gen: map[string]uint64{}, listing: map[string]string{}, lru: map[string]*ttllru.LRU[string, entry]{},
 		purged: map[string]bool{}, filled: map[string]bool{}}
 	if c.opts.Poll <= 0 {
 		c.opts.Poll = 1e9
 	}
 	for _, kind := range []string{Volumes, Snapshots, Backups} {
 		if ttl := opts.TTL[kind]; ttl > 0 {
-			c.lru[kind] = expirable.NewLRU[string, entry](opts.Size, nil, ttl)
+			c.lru[kind] = ttllru.New[string, entry](opts.Size, ttl)
 		}
 	}
 	s := &Storage{c: c}

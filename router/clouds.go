@@ -111,7 +111,11 @@ type Router struct {
 // unreachable is kept and reported unhealthy, so one bad cloud never
 // takes canopy down. st is the id map and the emulation records; the
 // caller keeps it and closes it after Close.
-func Open(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, m *cache.Metrics) (*Router, error) {
+func Open(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, m *cache.Metrics, opts ...Option) (*Router, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	r := &Router{cfg: cfg, store: st, byName: map[string]*Cloud{}, byZone: map[string]*Cloud{}, dups: newDuplicates(cfg.Duplicates, log)}
 	for _, cc := range cfg.Clouds {
 		expanded, err := providers.Expand(cc.Kind, providers.Config{Name: cc.Name, Regions: cc.Regions, Zones: cc.Zones, Options: cc.Options, DataDir: cfg.DataDir})
@@ -124,7 +128,7 @@ func Open(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 				r.Close()
 				return nil, fmt.Errorf("cloud %q is configured twice (after splitting %q by region)", pc.Name, cc.Name)
 			}
-			cl, err := openCloud(ctx, cfg, cc, pc, log, m)
+			cl, err := openCloud(ctx, cfg, cc, pc, log, m, o)
 			if err != nil {
 				r.Close()
 				return nil, err
@@ -181,7 +185,7 @@ func Open(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 // openCloud opens one canopy cloud: its adapter, wrapped in the cache,
 // rate limit and circuit breaker its config asks for, and a first health
 // check.
-func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc providers.Config, log *slog.Logger, m *cache.Metrics) (*Cloud, error) {
+func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc providers.Config, log *slog.Logger, m *cache.Metrics, o options) (*Cloud, error) {
 	p, err := providers.Open(ctx, cc.Kind, pc)
 	if err != nil {
 		return nil, err
@@ -201,7 +205,7 @@ func openCloud(ctx context.Context, cfg *config.Config, cc config.Cloud, pc prov
 	if failures == 0 {
 		failures = cache.DefaultBreakerFailures
 	}
-	cl.Limiter = cache.NewLimiter(pc.Name, rps, burst, m).WithBreaker(cache.NewBreaker(pc.Name, failures, cc.Breaker.Cooldown.Std(), m))
+	cl.Limiter = cache.NewLimiter(pc.Name, rps, burst, m).WithBreaker(cache.NewBreaker(pc.Name, failures, cc.Breaker.Cooldown.Std(), m).WithClock(o.clock))
 	min := cfg.Wait.MinInterval.Std()
 	if c, ok := p.(providers.Compute); ok {
 		cl.computeStack(cfg, cc, c, m)

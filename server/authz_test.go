@@ -160,7 +160,7 @@ clouds:
 
 	kinds := matrixTokens(t, e)
 
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream())
 	if err != nil {
 		t.Fatal(err)
 	}

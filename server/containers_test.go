@@ -35,7 +35,7 @@ type ctrEnv struct {
 
 func newCtrEnv(t *testing.T) *ctrEnv {
 	e := newEnv(t, containerCloud)
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(e.token)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(e.token)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestContainerProjectIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := mintToken(t, e.srv, "other", auth.ScopeAdmin)
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(other)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(other)))
 	if err != nil {
 		t.Fatal(err)
 	}

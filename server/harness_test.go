@@ -57,7 +57,7 @@ func testConfig(t testing.TB, yaml string) *config.Config {
 	return cfg
 }
 
-func newEnv(t testing.TB, yaml string) *env {
+func newEnv(t testing.TB, yaml string, opts ...Option) *env {
 	t.Helper()
 	st, err := bolt.Open(t.TempDir() + "/canopy.db")
 	if err != nil {
@@ -66,15 +66,15 @@ func newEnv(t testing.TB, yaml string) *env {
 	// Registered before startEnv's stop, so it runs after it (cleanups run
 	// last-in first-out): the store closes only once Serve has returned.
 	t.Cleanup(func() { st.Close() })
-	return startEnv(t, testConfig(t, yaml), st)
+	return startEnv(t, testConfig(t, yaml), st, opts...)
 }
 
 // startEnv serves cfg over st; stop() shuts it down (the store stays open).
-func startEnv(t testing.TB, cfg *config.Config, st store.Store) *env {
+func startEnv(t testing.TB, cfg *config.Config, st store.Store, opts ...Option) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := New(ctx, cfg, st, log)
+	srv, err := New(ctx, cfg, st, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func startEnv(t testing.TB, cfg *config.Config, st store.Store) *env {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, Listeners{GRPC: gl, REST: rl}, 2*time.Second) }()
 	token := mintToken(t, srv, "default", auth.ScopeAdmin)
-	cc, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
+	cc, err := grpc.NewClient(gl.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(token)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,16 +121,59 @@ func (e *env) sim(cloud string) *sim.Cloud {
 	return c
 }
 
-// testDeadline bounds a test's calls and waits so that a hang fails the
-// test; it checks no speed. It is long because a loaded 2-core machine
-// under -race stalls for many seconds (the store's fsyncs behind other
-// builds): 20s deadlines ran out in -count=20 runs.
+// testDeadline bounds each of a test's calls and waits so that a hang
+// fails the test; it checks no speed. It is long because a loaded 2-core
+// machine under -race stalls for many seconds (the store's fsyncs behind
+// other builds): 20s deadlines ran out in -count=20 runs.
 const testDeadline = time.Minute
 
+// testRun bounds a whole test's context (ctxT): the backstop for what is
+// not a call. The calls are bounded one by one (boundUnary, boundStream):
+// one deadline shared by a lifecycle test's dozens of calls ran out
+// under load although no call hung.
+const testRun = 10 * time.Minute
+
+// perCall marks a context whose calls get testDeadline each.
+type perCall struct{}
+
+// ctxT is a test's context: it ends with the test or after testRun, and
+// each gRPC call made with it (or a context derived from it) through the
+// test clients gets a fresh testDeadline of its own.
 func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	ctx, cancel := context.WithTimeout(context.WithValue(context.Background(), perCall{}, true), testRun)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// boundUnary gives each unary call on a ctxT context its own deadline
+// (a shorter one the caller set stays).
+func boundUnary() grpc.DialOption {
+	return grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if ctx.Value(perCall{}) == nil {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		ctx, cancel := context.WithTimeout(ctx, testDeadline)
+		defer cancel()
+		return invoker(ctx, method, req, reply, cc, opts...)
+	})
+}
+
+// boundStream gives each stream on a ctxT context its own deadline; it is
+// released when the stream ends.
+func boundStream() grpc.DialOption {
+	return grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		if ctx.Value(perCall{}) == nil {
+			return streamer(ctx, desc, cc, method, opts...)
+		}
+		ctx, cancel := context.WithTimeout(ctx, testDeadline)
+		cs, err := streamer(ctx, desc, cc, method, opts...)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		context.AfterFunc(cs.Context(), cancel)
+		return cs, nil
+	})
 }
 
 // wantErr checks the gRPC code, that the message mentions each of

@@ -44,7 +44,7 @@ type imgClients struct {
 }
 
 func imageClients(t *testing.T, e *env) imgClients {
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(e.token)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(e.token)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type projectClients struct {
 func (e *env) as(t *testing.T, project string, scopes ...string) projectClients {
 	t.Helper()
 	tok := mintToken(t, e.srv, project, scopes...)
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(tok)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(tok)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func newNetEnv(t *testing.T, yaml string) *netEnv {
 }
 
 func (e *env) conn(t *testing.T, token string) *grpc.ClientConn {
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(token)))
 	if err != nil {
 		t.Fatal(err)
 	}

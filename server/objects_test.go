@@ -62,7 +62,7 @@ type objEnv struct {
 
 func newObjEnv(t *testing.T) *objEnv {
 	e := newEnv(t, objectClouds)
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(e.token)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(e.token)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ clouds:
   - name: plain
     kind: test-nocompute
 `)
-	cc, _ := grpc.NewClient(e2.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(e2.token)))
+	cc, _ := grpc.NewClient(e2.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(e2.token)))
 	defer cc.Close()
 	_, err = canopyv1.NewObjectServiceClient(cc).CreateBucket(ctx, &canopyv1.CreateBucketRequest{Name: "abc"})
 	wantErr(t, err, codes.FailedPrecondition, "", "plain", "objects")

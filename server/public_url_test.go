@@ -17,7 +17,7 @@ import (
 // reverse proxy in front maps it to canopyd's REST root).
 func TestSignedURLsUsePublicURL(t *testing.T) {
 	e := newEnv(t, objectClouds+"public_url: https://canopy.example.com/api/\n")
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(e.token)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(e.token)))
 	if err != nil {
 		t.Fatal(err)
 	}

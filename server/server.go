@@ -26,6 +26,7 @@ import (
 
 	"github.com/canopy-cloud/canopy/auth"
 	"github.com/canopy-cloud/canopy/cache"
+	"github.com/canopy-cloud/canopy/clock"
 	"github.com/canopy-cloud/canopy/config"
 	"github.com/canopy-cloud/canopy/ownership"
 	"github.com/canopy-cloud/canopy/providers"
@@ -64,23 +65,39 @@ type Server struct {
 	chunks *chunkPool
 	// repl places images in more clouds (image_replicate.go).
 	repl *replicator
+	// clock bounds the operation waits and runs the clouds' breakers
+	// (WithClock); the wall clock unless a test drives it.
+	clock clock.Clock
 }
 
+// Option changes how New builds the server.
+type Option func(*Server)
+
+// WithClock makes the bound on an operation wait and the clouds' circuit
+// breakers read c instead of the wall clock, so tests move time forward
+// instead of sleeping through a window. The callers' own deadlines stay
+// on the wall clock.
+func WithClock(c clock.Clock) Option { return func(s *Server) { s.clock = c } }
+
 // New opens every configured cloud. The store stays the caller's to close.
-func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*Server, error) {
+func New(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, opts ...Option) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	var o Server
+	for _, opt := range opts {
+		opt(&o)
 	}
 	reg := prometheus.NewRegistry()
 	cm := cache.NewMetrics(reg)
 	cm.LogLists(log)
 	cached := store.NewCached(st)
-	rt, err := router.Open(ctx, cfg, cached, log, cm)
+	rt, err := router.Open(ctx, cfg, cached, log, cm, router.WithClock(o.clock))
 	if err != nil {
 		return nil, err
 	}
 	reg.MustRegister(rt.DuplicatesCollector())
-	s := &Server{cfg: cfg, store: cached, rt: rt, urls: &signedBase{}, chunks: newChunkPool(), log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st)}
+	s := &Server{cfg: cfg, store: cached, rt: rt, urls: &signedBase{}, chunks: newChunkPool(), log: log, reg: reg, metrics: newMetrics(reg, rt), clients: auth.NewClients(st), clock: clock.Or(o.clock)}
 	s.repl = newReplicator(rt, cached)
 	if err := s.initAuth(ctx); err != nil {
 		rt.Close()

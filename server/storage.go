@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/canopy-cloud/canopy/clock"
 	"github.com/canopy-cloud/canopy/config"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/jobs"
@@ -43,6 +44,7 @@ type storageViews struct{ *storageCore }
 type ops struct {
 	*storageCore
 	runner *jobs.Runner
+	clock  clock.Clock // bounds the waits (waitBound)
 }
 
 // createSteps are the steps of creates (volume_jobs.go; emulate_steps.go
@@ -94,7 +96,7 @@ func (s *Server) startVolumes(ctx context.Context, more ...func(*ops)) (*volumeS
 	views := storageViews{core}
 	js := &jobSet{storageViews: views, createSteps: &createSteps{views}, changeSteps: &changeSteps{views}, runner: runner}
 	js.registerJobs()
-	o := &ops{storageCore: core, runner: runner}
+	o := &ops{storageCore: core, runner: runner, clock: s.clock}
 	for _, register := range more {
 		register(o)
 	}

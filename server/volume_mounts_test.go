@@ -28,7 +28,7 @@ func TestVolumeMountErrors(t *testing.T) {
 	e := newEnv(t, twoVolClouds)
 	c := e.volumes()
 	fx := makeVolFixture(t, e, c)
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(e.token)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(e.token)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestVolumeMountErrors(t *testing.T) {
 			return err
 		}
 	}
-	occ, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+	occ, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(),
 		grpc.WithPerRPCCredentials(bearer(mintToken(t, e.srv, "other", auth.ScopeRead, auth.ScopeWrite))))
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/canopy-cloud/canopy/clock"
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
 	"github.com/canopy-cloud/canopy/internal/failpoint"
 	"github.com/canopy-cloud/canopy/router"
@@ -215,12 +216,17 @@ func (v *ops) answer(ctx context.Context, op store.Operation, wait bool) (*canop
 // waitBound bounds a wait for an operation: by the configured wait
 // timeout when the call has no deadline, else a little before the deadline,
 // so the caller gets the operation (not yet done) rather than an error.
+// The bound is on the server's clock (WithClock), the caller's deadline
+// on the wall clock: with a test's fake clock the wait ends when the test
+// moves the clock past the bound, not when a loaded machine gets there.
 func (v *ops) waitBound(ctx context.Context) (context.Context, context.CancelFunc) {
+	c := clock.Or(v.clock)
+	now := c.Now()
 	dl, ok := ctx.Deadline()
 	if !ok {
-		return context.WithTimeout(ctx, v.cfg.Wait.Timeout.Std())
+		return clock.WithDeadline(ctx, c, now.Add(v.cfg.Wait.Timeout.Std()))
 	}
-	return context.WithDeadline(ctx, waitEnd(time.Now(), dl))
+	return clock.WithDeadline(ctx, c, waitEnd(now, dl))
 }
 
 // waitEnd is when a wait at now for a call due at dl gives up: a fifth of

@@ -38,7 +38,7 @@ func (e *env) volumes() vclients {
 
 func (e *env) volumesAs(token string) vclients {
 	e.t.Helper()
-	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
+	cc, err := grpc.NewClient(e.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()), boundUnary(), boundStream(), grpc.WithPerRPCCredentials(bearer(token)))
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -22,10 +22,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/canopy-cloud/canopy/auth"
+	"github.com/canopy-cloud/canopy/internal/ttllru"
 )
 
 // DefaultCacheTTL is how long a Keystone answer is reused unless the
@@ -114,7 +114,7 @@ type Source struct {
 	now      func() time.Time
 
 	flight singleflight.Group
-	seen   *expirable.LRU[[sha256.Size]byte, answer] // nil when CacheTTL is 0
+	seen   *ttllru.LRU[[sha256.Size]byte, answer] // nil when CacheTTL is 0
 }
 
 // answer is Keystone's answer about one credential or token, remembered.
@@ -158,7 +158,7 @@ func New(o Options) (*Source, error) {
 	}
 	s := &Source{cloud: o.Cloud, url: u, client: o.HTTPClient, ttl: o.CacheTTL, timeout: o.Timeout, projects: o.Projects, roles: roles, now: time.Now}
 	if o.CacheTTL > 0 {
-		s.seen = expirable.NewLRU[[sha256.Size]byte, answer](10000, nil, o.CacheTTL)
+		s.seen = ttllru.New[[sha256.Size]byte, answer](10000, o.CacheTTL)
 	}
 	return s, nil
 }

@@ -87,10 +87,11 @@ type Cloud struct {
 	imports  map[string]time.Time // uploaded images still importing → when done (images.go)
 	faults   []*fault
 	down     bool
-	obj      *objectState    // buckets and objects (objects.go), created on first use
-	vol      *volumeState    // volumes.go
-	net      *netState       // networks*.go
-	ctr      *containerState // the container host (containers.go); its own lock
+	holds    map[string]chan struct{} // HoldCalls: method → closed on release
+	obj      *objectState             // buckets and objects (objects.go), created on first use
+	vol      *volumeState             // volumes.go
+	net      *netState                // networks*.go
+	ctr      *containerState          // the container host (containers.go); its own lock
 
 	calls  sync.Map // method → *atomic.Int64
 	total  atomic.Int64
@@ -192,6 +193,9 @@ func (c *Cloud) call(ctx context.Context, method string) error {
 			t.Stop()
 			return ctx.Err()
 		}
+	}
+	if err := c.held(ctx, method); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
