@@ -283,11 +283,15 @@ func list[T any](c *Compute, ctx context.Context, kind, method string, fresh boo
 			items, err = fetch(ctx)
 			return err
 		})
-		c.mu.Lock()
-		if c.listing[kind] == key {
-			delete(c.listing, kind)
-		}
-		c.mu.Unlock()
+		// Stored before the flight stops being listed: a Get that finds
+		// no list in flight then finds it in the cache (see get).
+		defer func() {
+			c.mu.Lock()
+			if c.listing[kind] == key {
+				delete(c.listing, kind)
+			}
+			c.mu.Unlock()
+		}()
 		if err != nil {
 			return nil, err
 		}
@@ -334,6 +338,15 @@ func get[T any](c *Compute, ctx context.Context, kind, method, id string, listFn
 				if key(it) == id {
 					return it, nil
 				}
+			}
+		}
+	} else if e, ok := c.cached(kind, "list", ver, known); ok {
+		// A list that ended between the first look and now: it stores
+		// its result before it stops being listed.
+		for _, it := range e.v.([]T) {
+			if key(it) == id {
+				c.m.read(c.cloud, kind, "hit")
+				return it, nil
 			}
 		}
 	}

@@ -35,27 +35,35 @@ var (
 	buildErr  error
 )
 
-// Binary builds canopyd once per test binary and returns its path.
+// Binary builds canopyd once per test binary and returns its path:
+// <module>/.cache/canopydtest/canopyd, one file per checkout however many
+// test processes build it (each builds beside it and renames over it; a
+// process already running the old file keeps it), so test runs leave no
+// binaries behind in the temporary directory.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "canopyd-e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "canopyd")
 		root, err := moduleRoot()
 		if err != nil {
 			buildErr = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/canopyd")
+		dir := filepath.Join(root, ".cache", "canopydtest")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "canopyd")
+		tmp := fmt.Sprintf("%s.%d.tmp", binPath, os.Getpid())
+		cmd := exec.Command("go", "build", "-o", tmp, "./cmd/canopyd")
 		cmd.Dir = root
 		out, err := cmd.CombinedOutput()
 		if err != nil {
+			_ = os.Remove(tmp)
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
 		}
+		buildErr = os.Rename(tmp, binPath)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
