@@ -31,6 +31,7 @@ func TestNotificationsOpenStackCopies(t *testing.T) {
 	l := dialLab(t, path, cloud)
 	run := fmt.Sprintf("ncp%d", time.Now().Unix()%1000000)
 	t.Cleanup(func() { l.remove(t, run+"-") })
+	t.Cleanup(func() { l.removeBackups(t, run+"-") })
 	o := observeBus(t)
 	conf := canopydtest.WriteConfig(t, fmt.Sprintf(`
 auth: {token_ttl: 2h}
