@@ -60,14 +60,18 @@ type events[T any] struct {
 	viewAt  time.Time // when the list the view comes from started
 	heard   map[string]heard[T]
 	updated func(T) time.Time // a listed resource's last-change time (nil: unknown)
-	msgs    map[string]struct{}
-	ring    []string
-	pos     int
-	pushes  int
+	// seeds are what a create answered of resources no list has shown
+	// yet: the base an announcement lacking some of a read's fields is
+	// laid over (Current, Seeded), never a wake.
+	seeds  map[string]heard[T]
+	msgs   map[string]struct{}
+	ring   []string
+	pos    int
+	pushes int
 }
 
 func newEvents[T any]() events[T] {
-	return events[T]{reconcile: time.Minute, heard: map[string]heard[T]{}, msgs: map[string]struct{}{}}
+	return events[T]{reconcile: time.Minute, heard: map[string]heard[T]{}, seeds: map[string]heard[T]{}, msgs: map[string]struct{}{}}
 }
 
 // SetUpdated tells the poller a listed resource's last-change time, so an
@@ -158,9 +162,11 @@ func (p *Poller[T]) Push(e Event[T]) PushResult {
 	}
 	now := time.Now()
 	if ev.pushes++; ev.pushes%1024 == 0 { // no list may come for long while live and idle
-		for id, h := range ev.heard {
-			if now.Sub(h.recv) > keepHeard {
-				delete(ev.heard, id)
+		for _, m := range []map[string]heard[T]{ev.heard, ev.seeds} {
+			for id, h := range m {
+				if now.Sub(h.recv) > keepHeard {
+					delete(m, id)
+				}
 			}
 		}
 	}
@@ -228,6 +234,18 @@ func (ev *events[T]) merge(items []T, key func(T) string, started time.Time) []T
 			delete(ev.heard, id)
 		}
 	}
+	if len(ev.seeds) > 0 { // a list begun after a create answered shows what it did
+		for _, it := range items {
+			if s, ok := ev.seeds[key(it)]; ok && s.recv.Before(started) {
+				delete(ev.seeds, key(it))
+			}
+		}
+		for id, s := range ev.seeds {
+			if time.Since(s.recv) > keepHeard {
+				delete(ev.seeds, id)
+			}
+		}
+	}
 	out := items
 	if len(late) > 0 {
 		out = make([]T, 0, len(items)+len(late))
@@ -256,15 +274,52 @@ func (ev *events[T]) merge(items []T, key func(T) string, started time.Time) []T
 	return out
 }
 
-// Current is the resource as the poller last listed or heard it.
+// Current is the resource as the poller last listed or heard it, or else
+// as its create answered (Seed).
 func (p *Poller[T]) Current(id string) (T, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if h, ok := p.ev.heard[id]; ok && !h.recv.Before(p.ev.viewAt) {
 		return h.item, h.present
 	}
-	it, ok := p.ev.view[id]
-	return it, ok
+	if it, ok := p.ev.view[id]; ok {
+		return it, ok
+	}
+	if s, ok := p.ev.seeds[id]; ok {
+		return s.item, true
+	}
+	var zero T
+	return zero, false
+}
+
+// Seed gives the poller a resource as its create answered: an
+// announcement that lacks some of what a read shows is laid over it
+// (Current while nothing else is known of it, Seeded after). It wakes
+// nobody and orders nothing; a list of the resource supersedes it.
+func (p *Poller[T]) Seed(id string, item T) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.ev.view[id]; ok {
+		return
+	}
+	p.ev.seeds[id] = heard[T]{item: item, present: true, recv: time.Now()}
+}
+
+// Seeded is the resource as its create answered (Seed), if no list has
+// shown it since. (The announcements of a fast create may come before
+// the create's answer.)
+func (p *Poller[T]) Seeded(id string) (T, bool) {
+	if p == nil {
+		var zero T
+		return zero, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.ev.seeds[id]
+	return s.item, ok
 }
 
 // silentLocked says whether a waiter has waited max_interval on a resource

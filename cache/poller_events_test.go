@@ -179,3 +179,35 @@ func TestListDoesNotUndoLateAnnouncement(t *testing.T) {
 		t.Fatalf("%d lists, want 1", n)
 	}
 }
+
+// A create's answer (Seed) is what Current shows until the resource is
+// heard or listed; it wakes nobody; Seeded keeps it for announcements
+// that came first; a list that shows the resource supersedes it.
+func TestSeed(t *testing.T) {
+	f := &fakeList{items: map[string]string{}, gate: make(chan struct{}), listed: make(chan int64, 4)}
+	p := newTestPoller(f, time.Millisecond, 10*time.Millisecond)
+	p.Seed("a", item{"a", "CREATING"})
+	if it, ok := p.Current("a"); !ok || it.status != "CREATING" {
+		t.Fatalf("Current after Seed: %+v %v", it, ok)
+	}
+	if p.Known("a") {
+		t.Fatal("a seed counts as heard")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := p.WaitSince(ctx, "a", time.Time{}, func(it item, ok bool) bool { return ok }); err == nil {
+		t.Fatal("a seed woke a waiter")
+	}
+	p.Push(Event[item]{ID: "a", Item: item{"a", "ACTIVE"}, Present: true, Emitted: time.Unix(10, 0), MessageID: "m1"})
+	if it, _ := p.Current("a"); it.status != "ACTIVE" {
+		t.Fatalf("Current after an announcement: %+v", it)
+	}
+	if it, ok := p.Seeded("a"); !ok || it.status != "CREATING" {
+		t.Fatalf("Seeded after an announcement: %+v %v", it, ok)
+	}
+	f.mu.Lock()
+	f.items["a"] = "ACTIVE"
+	f.mu.Unlock()
+	f.pollOnce(t) // the list the expired wait started, begun after the seed
+	until(t, "the list supersedes the seed", func() bool { _, ok := p.Seeded("a"); return !ok })
+}

@@ -335,3 +335,15 @@ func (s *Storage) InvalidateVolumes() { s.c.invalidate(Volumes) }
 // VolumeChanged forgets the cached volume reads: the cloud announced a
 // change (a notification) that they may not show.
 func (s *Storage) VolumeChanged() { s.c.invalidate(Volumes) }
+
+// CopyChanged forgets the cached reads of snapshots (kind
+// providers.KindSnapshot) or backups (providers.KindBackup): the cloud
+// announced a change to one.
+func (s *Storage) CopyChanged(kind string) {
+	switch kind {
+	case providers.KindSnapshot:
+		s.c.invalidate(Snapshots)
+	case providers.KindBackup:
+		s.c.invalidate(Backups)
+	}
+}

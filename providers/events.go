@@ -6,16 +6,23 @@ import (
 )
 
 // Change is one state change a cloud announced about one resource (an
-// OpenStack notification, say). Server or Volume carries the resource as
-// the event describes it, when the event says enough to stand for a read;
-// otherwise only the kind and id are known and the caller relists.
+// OpenStack notification, say). Server, Volume, Snapshot or Backup carries
+// the resource as the event describes it, when the event says enough to
+// stand for a read; otherwise only the kind and id are known and the
+// caller relists.
 type Change struct {
 	Kind     string // KindServer, KindVolume, KindImage, KindNetwork, KindPort, ...
 	NativeID string
 	// Deleted says the resource is gone.
-	Deleted bool
-	Server  *Server
-	Volume  *Volume
+	Deleted  bool
+	Server   *Server
+	Volume   *Volume
+	Snapshot *Snapshot
+	Backup   *Backup
+	// Relist names kinds the change may have changed besides its own,
+	// which the event does not describe (a backup restored into a volume
+	// it does not name): the caller relists them.
+	Relist []string
 	// Updated is the resource's own last-change time at the cloud (Nova's
 	// and Cinder's updated_at); Emitted when the cloud sent the event.
 	// Together they order the changes of one resource.

@@ -59,6 +59,11 @@ type Volume struct {
 	Bootable    bool
 	// Emulated is set by canopy's emulation layer, never by adapters.
 	Emulated bool
+	// Partial marks a volume described by an announcement (a change
+	// feed) that lacks some of what a read shows (OpenStack's Cinder
+	// payload: the type's name, the description, bootable): a caller
+	// that answers with the volume reads it instead.
+	Partial bool
 }
 
 // Attachment is a volume attached to a server.

@@ -68,8 +68,7 @@ type feedSink struct {
 }
 
 // livePoller is what Live switches: every poller of the cloud a feed
-// speaks for (snapshots and backups are not announced in a form canopy
-// reads, so they stay polled).
+// speaks for.
 type livePoller interface{ SetLive(bool, time.Duration) }
 
 // Live implements providers.ChangeSink.
@@ -79,7 +78,7 @@ func (s *feedSink) Live(up bool, err error) {
 	s.live = up
 	s.mu.Unlock()
 	cl := s.cl
-	for _, p := range []livePoller{cl.Servers, cl.Volumes, cl.Images, cl.Networks, cl.Ports, cl.SecurityGroups, cl.FloatingIPs} {
+	for _, p := range []livePoller{cl.Servers, cl.Volumes, cl.Snapshots, cl.Backups, cl.Images, cl.Networks, cl.Ports, cl.SecurityGroups, cl.FloatingIPs} {
 		p.SetLive(up, s.reconcile) // nil-safe: a kind the cloud lacks
 	}
 	s.m.StatusMode(cl.Name, up)
@@ -95,7 +94,48 @@ func (s *feedSink) Live(up bool, err error) {
 
 // Change implements providers.ChangeSink.
 func (s *feedSink) Change(ch providers.Change) {
+	s.change(ch)
+	for _, kind := range ch.Relist {
+		s.change(providers.Change{Kind: kind})
+	}
+}
+
+func (s *feedSink) change(ch providers.Change) {
 	cl := s.cl
+	switch ch.Kind {
+	case providers.KindSnapshot:
+		if cl.Snapshots == nil || ch.Snapshot == nil {
+			break // relisted below
+		}
+		copyChanged(s, ch, cl.Snapshots, func(cur providers.Snapshot) (providers.Snapshot, bool) {
+			x := *ch.Snapshot
+			if cur.NativeID == "" {
+				return x, false
+			}
+			if cur.Emulated {
+				return cur, true
+			}
+			cur.Status, cur.ProviderStatus, cur.StatusMessage, cur.SizeGiB = x.Status, x.ProviderStatus, x.StatusMessage, x.SizeGiB
+			return cur, false
+		})
+		return
+	case providers.KindBackup:
+		if cl.Backups == nil || ch.Backup == nil {
+			break
+		}
+		copyChanged(s, ch, cl.Backups, func(cur providers.Backup) (providers.Backup, bool) {
+			x := *ch.Backup
+			if cur.NativeID == "" {
+				return x, false
+			}
+			if cur.Emulated {
+				return cur, true
+			}
+			cur.Status, cur.ProviderStatus, cur.StatusMessage, cur.SizeGiB = x.Status, x.ProviderStatus, x.StatusMessage, x.SizeGiB
+			return cur, false
+		})
+		return
+	}
 	switch ch.Kind {
 	case providers.KindServer:
 		if cl.Servers == nil || ch.Server == nil {
@@ -120,12 +160,23 @@ func (s *feedSink) Change(ch providers.Change) {
 			})
 		}
 	case providers.KindVolume:
-		if cl.Volumes == nil || ch.Volume == nil {
+		if cl.Volumes != nil && ch.Volume == nil { // a relist (Change.Relist)
+			cl.Volumes.Kick()
+			s.m.Notification(cl.Name, ch.Kind, "relist")
+			return
+		}
+		if cl.Volumes == nil {
 			s.m.Notification(cl.Name, ch.Kind, "ignored")
 			return
 		}
 		v := *ch.Volume
 		cur, known := cl.Volumes.Current(ch.NativeID)
+		if known && cur.Partial {
+			// Heard before the create answered: lay it over the answer.
+			if seed, ok := cl.Volumes.Seeded(ch.NativeID); ok {
+				cur = seed
+			}
+		}
 		if known && cur.Emulated {
 			// canopy's emulation shapes what it shows of this one: ask it.
 			cl.Volumes.Kick()
@@ -133,12 +184,7 @@ func (s *feedSink) Change(ch providers.Change) {
 			return
 		}
 		if known {
-			// Cinder's payload names the volume type by id and lacks what a
-			// read shows beside the status: keep those from the read.
-			x := cur
-			x.Status, x.ProviderStatus, x.StatusMessage, x.Updated = v.Status, v.ProviderStatus, v.StatusMessage, v.Updated
-			x.SizeGiB, x.Attachments = v.SizeGiB, v.Attachments
-			v = x
+			v = VolumeAnnounced(cur, v)
 		}
 		res := cl.Volumes.Push(cache.Event[providers.Volume]{ID: ch.NativeID, Item: v, Present: !ch.Deleted,
 			Updated: ch.Updated, Emitted: ch.Emitted, MessageID: ch.MessageID})
@@ -178,6 +224,14 @@ func (s *feedSink) Change(ch providers.Change) {
 			if cl.SecurityGroups != nil {
 				kick(cl.SecurityGroups)
 			}
+		case providers.KindSnapshot:
+			if cl.Snapshots != nil {
+				kick(cl.Snapshots)
+			}
+		case providers.KindBackup:
+			if cl.Backups != nil {
+				kick(cl.Backups)
+			}
 		case providers.KindFloatingIP:
 			if cl.FloatingIPs != nil {
 				kick(cl.FloatingIPs)
@@ -191,6 +245,27 @@ func (s *feedSink) Change(ch providers.Change) {
 		} else {
 			s.m.Notification(cl.Name, ch.Kind, "ignored")
 		}
+	}
+}
+
+// copyChanged takes in an announcement about a snapshot or backup: laid
+// over the copy the poller knows by merge (Cinder's payload lacks the
+// description, the labels and updated_at), or, when canopy's emulation
+// shapes the copy (merge says relist), a relist. Copies are never adopted
+// from an announcement: their payload does not carry canopy's token.
+func copyChanged[T any](s *feedSink, ch providers.Change, p *cache.Poller[T], merge func(cur T) (T, bool)) {
+	cur, _ := p.Current(ch.NativeID)
+	item, relist := merge(cur)
+	if relist {
+		p.Kick()
+		s.m.Notification(s.cl.Name, ch.Kind, "relist")
+		return
+	}
+	res := p.Push(cache.Event[T]{ID: ch.NativeID, Item: item, Present: !ch.Deleted,
+		Updated: ch.Updated, Emitted: ch.Emitted, MessageID: ch.MessageID})
+	s.m.Notification(s.cl.Name, ch.Kind, string(res))
+	if res == cache.Applied && s.cl.StorageCache != nil {
+		s.cl.StorageCache.CopyChanged(ch.Kind)
 	}
 }
 
@@ -222,6 +297,18 @@ func (s *feedSink) adopt(kind string, c providers.Common, claim func(context.Con
 		return
 	}
 	s.m.Notification(s.cl.Name, kind, "adopted")
+}
+
+// VolumeAnnounced lays what an announcement says of a volume over what a
+// read (or its create's answer) showed: Cinder's payload names the volume
+// type by id and lacks what a read shows beside the status, size and
+// attachments, so those come from the read. The result is Partial only if
+// the read was.
+func VolumeAnnounced(read, announced providers.Volume) providers.Volume {
+	x := read
+	x.Status, x.ProviderStatus, x.StatusMessage, x.Updated = announced.Status, announced.ProviderStatus, announced.StatusMessage, announced.Updated
+	x.SizeGiB, x.Attachments = announced.SizeGiB, announced.Attachments
+	return x
 }
 
 // withFloating keeps the floating addresses a read showed when an

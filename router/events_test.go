@@ -120,3 +120,94 @@ func TestWithFloating(t *testing.T) {
 		t.Fatalf("an announcement's own floating address dropped: %+v", got)
 	}
 }
+
+// Snapshot and backup announcements (Cinder's snapshot.* and backup.*)
+// switch with the feed and wake their waiters; a backup restore's
+// announcement also makes the volumes relist.
+func TestFeedSinkCopies(t *testing.T) {
+	s, _ := simSink(t)
+	cl := s.cl
+	s.Live(true, nil)
+	if !cl.Snapshots.Live() || !cl.Backups.Live() {
+		t.Fatal("snapshot or backup poller not live after Live(true)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := time.Now()
+	snap := func(status providers.Status, at time.Time, deleted bool) providers.Change {
+		x := providers.Snapshot{Common: providers.Common{NativeID: "snap-1", Status: status}, SizeGiB: 1}
+		return providers.Change{Kind: providers.KindSnapshot, NativeID: "snap-1", Snapshot: &x, Emitted: at, MessageID: "s" + at.String(), Deleted: deleted}
+	}
+	bak := func(status providers.Status, at time.Time, relist []string) providers.Change {
+		x := providers.Backup{Common: providers.Common{NativeID: "bak-1", Status: status}, SizeGiB: 1}
+		return providers.Change{Kind: providers.KindBackup, NativeID: "bak-1", Backup: &x, Emitted: at, MessageID: "b" + at.String(), Relist: relist}
+	}
+	s.Change(snap(providers.StatusPending, now, false))
+	s.Change(snap(providers.StatusActive, now.Add(time.Second), false))
+	// Heard before the wait began: a wait on a copy a create made counts it.
+	x, present, err := cl.Snapshots.WaitSince(ctx, "snap-1", time.Time{}, func(x providers.Snapshot, ok bool) bool { return ok && x.Status == providers.StatusActive })
+	if err != nil || !present || x.SizeGiB != 1 {
+		t.Fatalf("snapshot wait: %+v %v %v", x, present, err)
+	}
+	// An older announcement delivered late is dropped.
+	s.Change(snap(providers.StatusPending, now.Add(-time.Second), false))
+	if cur, _ := cl.Snapshots.Current("snap-1"); cur.Status != providers.StatusActive {
+		t.Fatalf("a stale announcement went back to %s", cur.Status)
+	}
+	s.Change(snap(providers.StatusDeleted, now.Add(2*time.Second), true))
+	if _, present, err := cl.Snapshots.Wait(ctx, "snap-1", func(_ providers.Snapshot, ok bool) bool { return !ok }); err != nil || present {
+		t.Fatalf("snapshot delete: present %v, %v", present, err)
+	}
+
+	woke := make(chan error, 1)
+	go func() {
+		_, _, err := cl.Backups.WaitSince(ctx, "bak-1", time.Time{}, func(x providers.Backup, ok bool) bool { return ok && x.Status == providers.StatusActive })
+		woke <- err
+	}()
+	for cl.Backups.Waiters() == 0 {
+		select {
+		case <-ctx.Done():
+			t.Fatal("no waiter")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	s.Change(bak(providers.StatusActive, now, []string{providers.KindVolume}))
+	if err := <-woke; err != nil {
+		t.Fatalf("backup wait: %v", err)
+	}
+}
+
+// A volume announcement lacking what a read shows (Partial) is laid over
+// the create's answer (Seed), even one heard before the answer came: the
+// volume then reads whole, with the announced status.
+func TestFeedSinkVolumeOverSeed(t *testing.T) {
+	s, _ := simSink(t)
+	cl := s.cl
+	s.Live(true, nil)
+	now := time.Now()
+	announce := func(id string, status providers.Status, at time.Time) providers.Change {
+		v := providers.Volume{Common: providers.Common{NativeID: id, Status: status, Updated: at}, SizeGiB: 2, Partial: true}
+		return providers.Change{Kind: providers.KindVolume, NativeID: id, Volume: &v, Emitted: at, MessageID: id + status.String()}
+	}
+	answer := func(id string) providers.Volume {
+		return providers.Volume{Common: providers.Common{NativeID: id, Status: providers.StatusPending,
+			Properties: map[string]string{"description": "d"}}, SizeGiB: 2, Type: "fast"}
+	}
+	cl.Volumes.Seed("v1", answer("v1"))
+	s.Change(announce("v1", providers.StatusActive, now))
+	// v2 is heard before its create answers.
+	s.Change(announce("v2", providers.StatusPending, now))
+	cl.Volumes.Seed("v2", answer("v2"))
+	s.Change(announce("v2", providers.StatusActive, now.Add(time.Second)))
+	for _, id := range []string{"v1", "v2"} {
+		x, ok := cl.Volumes.Current(id)
+		if !ok || x.Partial || x.Type != "fast" || x.Properties["description"] != "d" || x.Status != providers.StatusActive {
+			t.Errorf("%s reads %+v, want the answer's type and description with the announced status", id, x)
+		}
+	}
+	// Without a seed the announcement stays Partial: a caller reads.
+	s.Change(announce("v3", providers.StatusActive, now))
+	if x, _ := cl.Volumes.Current("v3"); !x.Partial {
+		t.Errorf("an unseeded announcement reads whole: %+v", x)
+	}
+}

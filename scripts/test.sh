@@ -136,6 +136,10 @@ t0=$SECONDS
 # TestNotificationsOpenStack: waits heard from Nova's and Cinder's
 # notifications vs polled, 20 servers a batch here (P8 in BENCHMARKS.md
 # was measured with 50: CANOPY_NOTIFY_N=50, ten minutes on this lab).
+# The filter also runs TestNotificationsOpenStackCopies (snapshot and
+# backup waits from Cinder's events) and, last (its file sorts last),
+# TestNotificationsOpenStackBrokerRestart, which restarts the lab's
+# RabbitMQ mid-wait (test/openstack/rabbit-restart.sh).
 CANOPY_NOTIFY_N="${CANOPY_NOTIFY_N:-20}" CANOPY_OS_CLOUDS_YAML="$clouds_yaml" go test -tags openstack -count=1 -timeout 40m -v \
   -run 'TestCrashSafetyOpenStack|TestDuplicateServerOpenStack|TestKeystoneAuthOpenStack|TestNotificationsOpenStack' ./cmd/canopyd/ 2>&1 \
   | tee "${TMPDIR:-/tmp}/canopy-openstack-crash.log" | grep -E '^(--- |PASS|FAIL|ok)|crash safety|duplicate: |notify_openstack_test' || true

@@ -133,15 +133,18 @@ func (v *storageViews) waitCopy(ctx context.Context, sc *router.Cloud, kind, nat
 	var present bool
 	var msg string
 	var err error
+	// Both callers wait on a copy a create made (ready, or settled after
+	// a cancel): what the cloud announced of it before the wait began
+	// counts too (zero since), as in waitVolume.
 	if kind == providers.KindSnapshot {
 		var x providers.Snapshot
-		x, present, err = sc.Snapshots.Wait(wctx, native, func(x providers.Snapshot, present bool) bool {
+		x, present, err = sc.Snapshots.WaitSince(wctx, native, time.Time{}, func(x providers.Snapshot, present bool) bool {
 			return !present || ok(x.Status) || x.Status == providers.StatusError
 		})
 		st, msg = x.Status, x.StatusMessage
 	} else {
 		var x providers.Backup
-		x, present, err = sc.Backups.Wait(wctx, native, func(x providers.Backup, present bool) bool {
+		x, present, err = sc.Backups.WaitSince(wctx, native, time.Time{}, func(x providers.Backup, present bool) bool {
 			return !present || ok(x.Status) || x.Status == providers.StatusError
 		})
 		st, msg = x.Status, x.StatusMessage

@@ -37,46 +37,111 @@ const labBusAddr = "127.0.0.1:5672"
 
 // busObserver is the test's own consumer on the lab's bus: when Nova said
 // a server was ACTIVE and Cinder a volume available, by the notification's
-// own timestamp, and which servers Nova started to build.
+// own timestamp, and which servers and volumes the cloud started to
+// build. When the broker goes away (TestNotificationsOpenStackBrokerRestart
+// restarts it) it notes when and dials again until it is back.
 type busObserver struct {
-	mu       sync.Mutex
-	ready    map[string]time.Time // native id → when the cloud said it was ready
-	building map[string]bool      // display names Nova started to build
-	changed  chan struct{}
-	conn     *amqp.Connection
+	mu        sync.Mutex
+	ready     map[string]time.Time // native id → when the cloud said it was ready
+	building  map[string]bool      // display names Nova or Cinder started to build
+	restoring map[string]bool      // backups cinder-backup started to restore
+	lost      []time.Time          // when the broker closed the observer's connection
+	changed   chan struct{}
 }
 
 func observeBus(t *testing.T) *busObserver {
 	t.Helper()
-	conn, err := amqp.Dial("amqp://guest:guest@" + labBusAddr + "/")
+	o := &busObserver{ready: map[string]time.Time{}, building: map[string]bool{}, restoring: map[string]bool{}, changed: make(chan struct{}, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	conn, ds, err := o.dial()
 	if err != nil {
-		t.Fatalf("the lab's RabbitMQ: %v", err)
+		cancel()
+		t.Fatalf("the lab's RabbitMQ (are the lab's notifications on? test/openstack/up.sh): %v", err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := ch.QueueDeclare("", false, true, true, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ex, topic := range map[string]string{"nova": "versioned_notifications", "cinder": "notifications"} {
-		if err := ch.QueueBind(q.Name, topic+".*", ex, false, nil); err != nil {
-			t.Fatalf("bind %s on %s (are the lab's notifications on? test/openstack/up.sh): %v", topic, ex, err)
-		}
-	}
-	ds, err := ch.Consume(q.Name, "", true, true, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &busObserver{ready: map[string]time.Time{}, building: map[string]bool{}, changed: make(chan struct{}, 1), conn: conn}
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
 	go func() {
-		for d := range ds {
-			o.take(d.Body)
+		defer close(done)
+		for {
+			stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+			for d := range ds {
+				o.take(d.Body)
+			}
+			stop()
+			_ = conn.Close()
+			if ctx.Err() != nil {
+				return
+			}
+			o.mu.Lock()
+			o.lost = append(o.lost, time.Now())
+			o.mu.Unlock()
+			o.poke()
+			for conn = nil; conn == nil; {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(200 * time.Millisecond):
+				}
+				conn, ds, _ = o.dial()
+			}
 		}
 	}()
 	return o
+}
+
+// dial connects and binds the observer's own queue to Nova's and Cinder's
+// notifications.
+func (o *busObserver) dial() (*amqp.Connection, <-chan amqp.Delivery, error) {
+	conn, err := amqp.Dial("amqp://guest:guest@" + labBusAddr + "/")
+	if err != nil {
+		return nil, nil, err
+	}
+	ds, err := func() (<-chan amqp.Delivery, error) {
+		ch, err := conn.Channel()
+		if err != nil {
+			return nil, err
+		}
+		q, err := ch.QueueDeclare("", false, true, true, false, nil)
+		if err != nil {
+			return nil, err
+		}
+		for ex, topic := range map[string]string{"nova": "versioned_notifications", "cinder": "notifications"} {
+			// Declared as oslo.messaging does, in case the service has not
+			// yet (a broker just restarted).
+			if err := ch.ExchangeDeclare(ex, "topic", false, false, false, false, nil); err != nil {
+				return nil, fmt.Errorf("exchange %s: %w", ex, err)
+			}
+			if err := ch.QueueBind(q.Name, topic+".*", ex, false, nil); err != nil {
+				return nil, fmt.Errorf("bind %s on %s: %w", topic, ex, err)
+			}
+		}
+		return ch.Consume(q.Name, "", true, true, false, false, nil)
+	}()
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return conn, ds, nil
+}
+
+func (o *busObserver) poke() {
+	select {
+	case o.changed <- struct{}{}:
+	default:
+	}
+}
+
+// lostAfter is the first time after t the broker closed the observer's
+// connection.
+func (o *busObserver) lostAfter(t time.Time) (time.Time, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, l := range o.lost {
+		if l.After(t) {
+			return l, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func (o *busObserver) take(body []byte) {
@@ -102,8 +167,11 @@ func (o *busObserver) take(body []byte) {
 			State       string  `json:"state"`
 			TaskState   *string `json:"task_state"`
 		} `json:"nova_object.data"`
-		VolumeID string `json:"volume_id"`
-		Status   string `json:"status"`
+		VolumeID    string `json:"volume_id"`
+		BackupID    string `json:"backup_id"`
+		SnapshotID  string `json:"snapshot_id"`
+		DisplayName string `json:"display_name"`
+		Status      string `json:"status"`
 	}
 	if json.Unmarshal(n.Payload, &p) != nil {
 		return
@@ -118,13 +186,25 @@ func (o *busObserver) take(body []byte) {
 				o.ready[p.Data.UUID] = at
 			}
 		}
+	case n.EventType == "snapshot.create.end" && p.Status == "available":
+		o.ready[p.SnapshotID] = at
+	case n.EventType == "backup.create.end" && p.Status == "available":
+		o.ready[p.BackupID] = at
+	case n.EventType == "backup.restore.start":
+		o.restoring[p.BackupID] = true
+	case n.EventType == "volume.create.start":
+		o.building[p.DisplayName] = true
 	case n.EventType == "volume.create.end" && p.Status == "available":
 		o.ready[p.VolumeID] = at
 	}
-	select {
-	case o.changed <- struct{}{}:
-	default:
-	}
+	o.poke()
+}
+
+// isRestoring says whether cinder-backup has started to restore a backup.
+func (o *busObserver) isRestoring(backup string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.restoring[backup]
 }
 
 // readyAt is when the cloud said id was ready, waiting up to a minute for
@@ -147,7 +227,8 @@ func (o *busObserver) readyAt(id string) (time.Time, bool) {
 	}
 }
 
-// building says whether Nova has started to build a server of that name.
+// isBuilding says whether Nova or Cinder has started to build a server or
+// volume of that name.
 func (o *busObserver) isBuilding(name string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()

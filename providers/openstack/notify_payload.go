@@ -290,8 +290,9 @@ type volumePayload struct {
 }
 
 // volumeChange reads a Cinder volume.* notification. Its volume_type is the
-// type's id where a read shows its name, so the caller lays only the
-// status, size and attachments of it over the volume it knows.
+// type's id where a read shows its name, and it lacks the description and
+// bootable, so the volume is Partial: the caller lays only the status,
+// size and attachments of it over the volume it knows.
 func volumeChange(region string, n notification) (providers.Change, error) {
 	var p volumePayload
 	if err := json.Unmarshal(n.Payload, &p); err != nil {
@@ -306,7 +307,14 @@ func volumeChange(region string, n notification) (providers.Change, error) {
 			Status: volumeStatus(p.Status), ProviderStatus: p.Status,
 			Created: osloTime(p.CreatedAt), Updated: osloTime(p.UpdatedAt),
 		},
-		SizeGiB: p.Size, SnapshotID: p.SnapshotID,
+		SizeGiB: p.Size, SnapshotID: p.SnapshotID, Partial: true,
+	}
+	emitted := osloTime(n.Timestamp)
+	updated := v.Updated
+	if v.Updated.IsZero() {
+		// Zed's payload has no updated_at: the volume as shown is dated
+		// when Cinder sent it (ordering still uses what the payload says).
+		v.Updated = emitted
 	}
 	if md := volumeMetadata(p.Metadata); len(md) > 0 {
 		labels, token := splitToken(md)
@@ -324,7 +332,7 @@ func volumeChange(region string, n notification) (providers.Change, error) {
 		}
 	}
 	ch := providers.Change{Kind: providers.KindVolume, NativeID: p.VolumeID, Volume: &v,
-		Updated: v.Updated, Emitted: osloTime(n.Timestamp), MessageID: n.MessageID, EventType: n.EventType,
+		Updated: updated, Emitted: emitted, MessageID: n.MessageID, EventType: n.EventType,
 		Adoptable: len(p.Metadata) > 0 && string(p.Metadata) != "null"}
 	if n.EventType == "volume.delete.end" || p.Status == "deleted" {
 		ch.Deleted = true
@@ -377,7 +385,8 @@ func idPayload(raw json.RawMessage, nested string) string {
 }
 
 // toChange reads any notification canopy follows. ok is false for one it
-// does not (volume.exists audits, compute.*, ...). Glance's and Neutron's
+// does not (volume.exists audits, compute.*, ...). Cinder's snapshot.* and
+// backup.* are read in notify_copies.go. Glance's and Neutron's
 // carry only the kind and id: they make the caller relist that kind.
 func toChange(region string, n notification) (ch providers.Change, ok bool, err error) {
 	et := n.EventType
@@ -394,6 +403,28 @@ func toChange(region string, n notification) (ch providers.Change, ok bool, err 
 			return ch, false, nil
 		}
 		ch, err = volumeChange(region, n)
+		return ch, err == nil, err
+	case strings.HasPrefix(et, "snapshot."):
+		if et == "snapshot.exists" {
+			return ch, false, nil
+		}
+		ch, err = snapshotChange(region, n)
+		return ch, err == nil, err
+	case strings.HasPrefix(et, "backup."):
+		if et == "backup.exists" {
+			return ch, false, nil
+		}
+		if strings.HasPrefix(et, "backup.restore.") {
+			// About the restore's target volume, which the payload does
+			// not name (its volume_id is the backup's source): the
+			// volumes are relisted, and the backup's own state taken.
+			ch, err = backupChange(region, n)
+			if err == nil {
+				ch.Relist = []string{providers.KindVolume}
+			}
+			return ch, err == nil, err
+		}
+		ch, err = backupChange(region, n)
 		return ch, err == nil, err
 	case strings.HasPrefix(et, "image."):
 		base.Kind, base.NativeID = providers.KindImage, idPayload(n.Payload, "")

@@ -103,7 +103,8 @@ const recordedProject = "a5738170c3904612bd18ec043df5fcf6"
 
 // Notifications recorded from the lab (test/openstack, notifications on):
 // one server created, rebooted and deleted; one volume created and
-// deleted; a port; Glance's. Each reads as the change canopy acts on.
+// deleted; a snapshot and a backup of another created and deleted; a
+// port; Glance's. Each reads as the change canopy acts on.
 func TestRecordedNotifications(t *testing.T) {
 	for _, tc := range []struct {
 		file      string
@@ -128,6 +129,11 @@ func TestRecordedNotifications(t *testing.T) {
 		{"cinder-volume-create-start.json", true, providers.KindVolume, "fb1725a7-af64-43e8-9d99-f9a7121b1d05", providers.StatusPending, "creating", false, true},
 		{"cinder-volume-create-end.json", true, providers.KindVolume, "fb1725a7-af64-43e8-9d99-f9a7121b1d05", providers.StatusActive, "available", false, true},
 		{"cinder-volume-delete-end.json", true, providers.KindVolume, "fb1725a7-af64-43e8-9d99-f9a7121b1d05", providers.StatusDeleted, "deleted", true, true},
+		{"cinder-snapshot-create-start.json", true, providers.KindSnapshot, "db482f41-3405-4ea0-bd2e-0159ba654d0e", providers.StatusPending, "creating", false, false},
+		{"cinder-snapshot-create-end.json", true, providers.KindSnapshot, "db482f41-3405-4ea0-bd2e-0159ba654d0e", providers.StatusActive, "available", false, false},
+		{"cinder-snapshot-delete-end.json", true, providers.KindSnapshot, "db482f41-3405-4ea0-bd2e-0159ba654d0e", providers.StatusDeleted, "deleted", true, false},
+		{"cinder-backup-create-end.json", true, providers.KindBackup, "db843cec-3c23-4da1-aed7-4c7898d86927", providers.StatusActive, "available", false, false},
+		{"cinder-backup-delete-end.json", true, providers.KindBackup, "db843cec-3c23-4da1-aed7-4c7898d86927", providers.StatusDeleted, "deleted", true, false},
 		{"neutron-port-create-end.json", true, providers.KindPort, "7da69e48-c49d-4e3d-8144-3271a320283d", 0, "", false, false},
 		{"neutron-port-delete-end.json", true, providers.KindPort, "9f907446-220a-42bb-a06b-f5ba08926bd1", 0, "", true, false},
 		{"glance-image-delete.json", true, providers.KindImage, "c1e3f11b-1b9a-4a13-9887-89cd219e5d94", 0, "", true, false},
@@ -172,6 +178,16 @@ func TestRecordedNotifications(t *testing.T) {
 				if ch.Volume.SizeGiB != 1 {
 					t.Errorf("volume size %d, want 1", ch.Volume.SizeGiB)
 				}
+			case ch.Snapshot != nil:
+				c = ch.Snapshot.Common
+				if ch.Snapshot.SizeGiB != 1 || ch.Snapshot.VolumeID != "77439f38-518d-4004-8c74-938f8754f64e" || c.Name != "rbcap-snap" {
+					t.Errorf("snapshot lacks what the payload says: %+v", *ch.Snapshot)
+				}
+			case ch.Backup != nil:
+				c = ch.Backup.Common
+				if ch.Backup.SizeGiB != 1 || ch.Backup.VolumeID != "77439f38-518d-4004-8c74-938f8754f64e" || c.Name != "rbcap-bak" {
+					t.Errorf("backup lacks what the payload says: %+v", *ch.Backup)
+				}
 			default:
 				return
 			}
@@ -206,5 +222,33 @@ func TestRecordedServerOrder(t *testing.T) {
 			t.Fatalf("%s (updated %v, sent %v) orders before the one sent before it (%v, %v)", f, ch.Updated, ch.Emitted, last.Updated, last.Emitted)
 		}
 		last = ch
+	}
+}
+
+// A backup's restore names only the backup (its volume_id is the
+// backup's source): the change is the backup's, and the volumes are
+// relisted to learn the restored one's state.
+func TestBackupRestoreRelistsVolumes(t *testing.T) {
+	body, err := os.ReadFile("testdata/notifications/cinder-backup-create-end.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := decodeNotification(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for et, relist := range map[string]bool{"backup.restore.end": true, "backup.restore.start": true, "backup.create.end": false} {
+		n.EventType = et
+		ch, ok, err := toChange("RegionOne", n)
+		if err != nil || !ok || ch.Kind != providers.KindBackup || ch.Backup == nil {
+			t.Fatalf("%s: %+v %v %v", et, ch, ok, err)
+		}
+		if got := len(ch.Relist) == 1 && ch.Relist[0] == providers.KindVolume; got != relist {
+			t.Errorf("%s: relist %v, want volumes relisted %v", et, ch.Relist, relist)
+		}
+	}
+	n.EventType = "snapshot.exists"
+	if _, ok, _ := toChange("RegionOne", n); ok {
+		t.Error("snapshot.exists (an audit) followed")
 	}
 }

@@ -205,6 +205,33 @@ uwsgi_cmd() {
 	for e in "$@"; do UWSGI+=(--env "$e"); done
 }
 
+# start_rabbitmq: start the lab's RabbitMQ unless it runs, and wait until it
+# takes connections (phase_base; phase_rabbitmq_restart).
+start_rabbitmq() {
+	if ! alive rabbitmq; then
+		port_free_or_ours rabbitmq "$PORT_RABBIT"
+		# Not Debian's /usr/sbin/rabbitmq-server: its su puts the server in a new
+		# session, out of reach of our process group. setpriv only changes user.
+		start rabbitmq setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- env \
+			HOME=/var/lib/rabbitmq \
+			RABBITMQ_NODENAME=rabbit@localhost \
+			RABBITMQ_NODE_IP_ADDRESS="$HOST" \
+			RABBITMQ_NODE_PORT="$PORT_RABBIT" \
+			RABBITMQ_DIST_PORT="$PORT_RABBIT_DIST" \
+			ERL_EPMD_ADDRESS="$HOST" \
+			ERL_EPMD_PORT="$PORT_EPMD" \
+			RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+			RABBITMQ_MNESIA_BASE="$DATA/rabbitmq/mnesia" \
+			RABBITMQ_LOG_BASE="$DATA/rabbitmq/log" \
+			RABBITMQ_LOGS=- \
+			RABBITMQ_ENABLED_PLUGINS_FILE="$DATA/rabbitmq/enabled_plugins" \
+			RABBITMQ_CONFIG_FILE="$DATA/rabbitmq/rabbitmq" \
+			RABBITMQ_PID_FILE="$DATA/rabbitmq/rabbit.pid" \
+			/usr/lib/rabbitmq/bin/rabbitmq-server
+	fi
+	wait_for rabbitmq 90 tcp_open "$PORT_RABBIT"
+}
+
 # --- phases ------------------------------------------------------------------
 
 phase_base() {
@@ -269,28 +296,7 @@ phase_base() {
 		start epmd env ERL_EPMD_ADDRESS="$HOST" epmd -port "$PORT_EPMD"
 		wait_for epmd 20 tcp_open "$PORT_EPMD"
 	fi
-	if ! alive rabbitmq; then
-		port_free_or_ours rabbitmq "$PORT_RABBIT"
-		# Not Debian's /usr/sbin/rabbitmq-server: its su puts the server in a new
-		# session, out of reach of our process group. setpriv only changes user.
-		start rabbitmq setpriv --reuid=rabbitmq --regid=rabbitmq --init-groups -- env \
-			HOME=/var/lib/rabbitmq \
-			RABBITMQ_NODENAME=rabbit@localhost \
-			RABBITMQ_NODE_IP_ADDRESS="$HOST" \
-			RABBITMQ_NODE_PORT="$PORT_RABBIT" \
-			RABBITMQ_DIST_PORT="$PORT_RABBIT_DIST" \
-			ERL_EPMD_ADDRESS="$HOST" \
-			ERL_EPMD_PORT="$PORT_EPMD" \
-			RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
-			RABBITMQ_MNESIA_BASE="$DATA/rabbitmq/mnesia" \
-			RABBITMQ_LOG_BASE="$DATA/rabbitmq/log" \
-			RABBITMQ_LOGS=- \
-			RABBITMQ_ENABLED_PLUGINS_FILE="$DATA/rabbitmq/enabled_plugins" \
-			RABBITMQ_CONFIG_FILE="$DATA/rabbitmq/rabbitmq" \
-			RABBITMQ_PID_FILE="$DATA/rabbitmq/rabbit.pid" \
-			/usr/lib/rabbitmq/bin/rabbitmq-server
-	fi
-	wait_for rabbitmq 90 tcp_open "$PORT_RABBIT"
+	start_rabbitmq
 	# With notifications on, oslo.messaging declares the queues
 	# notifications.* and versioned_notifications.* and fills them; only
 	# canopy's own queues are consumed. Cap those so they never grow.
@@ -301,6 +307,18 @@ phase_base() {
 		mark rabbit-notify-policy
 	fi
 	log "  mariadb :$PORT_MYSQL, rabbitmq :$PORT_RABBIT, memcached :$PORT_MEMCACHED up"
+}
+
+# Not one of ALL_PHASES: stop exactly the lab's RabbitMQ (its recorded PID)
+# and start it again as phase_base does (test/openstack/rabbit-restart.sh).
+# The services reconnect by themselves (oslo.messaging); so must canopy.
+phase_rabbitmq_restart() {
+	alive rabbitmq || die "the lab's rabbitmq is not running (no live pid in $PIDDIR/rabbitmq.pid): run up.sh"
+	alive epmd || tcp_open "$PORT_EPMD" || die "epmd is not running: run up.sh"
+	stop_daemons 60 rabbitmq
+	log "rabbitmq down"
+	start_rabbitmq
+	log "rabbitmq up again (pid $(pid_of rabbitmq))"
 }
 
 load_secrets() {
