@@ -88,6 +88,14 @@ func (r *Router) ClaimTokens(ctx context.Context, cl *Cloud, kind string, native
 		if tok == "" || native == "" || ids[native].ID == tok {
 			continue
 		}
+		if a, ok := ids[native]; ok && a.ID != "" && a.ID != store.AdoptedID(cloud, kind, native) {
+			// Bound to an id canopy made for it: known for what it is,
+			// whatever token it carries now. (Cinder's backup restore
+			// writes the source volume's metadata, its token included,
+			// over the restored volume's.) A crash duplicate is a
+			// resource canopy has no id of its own for.
+			continue
+		}
 		if _, isID, err := IDOrName("token", tok); err != nil || !isID {
 			continue // a token canopy did not make (a foreign client's)
 		}

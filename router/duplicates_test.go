@@ -113,3 +113,58 @@ func TestClaimed(t *testing.T) {
 		})
 	}
 }
+
+// A resource canopy bound to an id of its own is never a crash duplicate,
+// whatever token it carries: Cinder's backup restore writes the source
+// volume's metadata — its canopy token — over the restored volume's, and
+// canopy must not delete the user's restored volume for it.
+func TestClaimedKeepsAResourceBoundToItsOwnID(t *testing.T) {
+	r, st := openRouter(t, "duplicates: delete\nclouds: [{name: s1, kind: sim}]")
+	cl, _ := r.Cloud("s1")
+	c := cl.Provider.(*sim.Cloud)
+	ctx := context.Background()
+	src, _, err := st.Reserve(ctx, store.Mapping{Cloud: "s1", Kind: providers.KindVolume, Project: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.CreateVolume(ctx, providers.VolumeSpec{Name: "src", SizeGiB: 1, IdempotencyToken: src.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Bind(ctx, src.ID, v.NativeID); err != nil {
+		t.Fatal(err)
+	}
+	// The restored volume: canopy's own id, bound at the create's answer;
+	// the cloud then copied the source's token onto it.
+	restored, err := c.DuplicateVolume(v.NativeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, _, err := st.Reserve(ctx, store.Mapping{Cloud: "s1", Kind: providers.KindVolume, Project: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Bind(ctx, own.ID, restored); err != nil {
+		t.Fatal(err)
+	}
+	del := func(ctx context.Context, native string) error {
+		t.Errorf("deleted %s", native)
+		return nil
+	}
+	cl.StorageCache.InvalidateVolumes()
+	vols, err := cl.StorageCache.ListVolumes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ids, err := router.Claimed(ctx, r, cl, providers.KindVolume, vols, func(x providers.Volume) providers.Common { return x.Common }, del)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.WaitDuplicates()
+	if len(got) != 2 || ids[restored].ID != own.ID || ids[v.NativeID].ID != src.ID {
+		t.Fatalf("Claimed = %d volumes, ids %v; want both, the restored one under %s", len(got), ids, own.ID)
+	}
+	if n := testutil.CollectAndCount(r.DuplicatesCollector()); n != 0 {
+		t.Errorf("canopy_duplicates_total has %d series, want none", n)
+	}
+}

@@ -153,6 +153,10 @@ func copyOne[N any, M copyMsg](ctx context.Context, v *storageViews, k copyKind[
 		var zero M
 		return zero, err
 	}
+	if len(pbs) == 0 { // dropped as a crash duplicate of another id
+		var zero M
+		return zero, status.Errorf(codes.Internal, "%s: cloud %q shows it as a duplicate of another id", id, sc.Name)
+	}
 	k.setID(pbs[0], id)
 	return pbs[0], nil
 }

@@ -332,6 +332,9 @@ func (v *storageViews) volumeResult(ctx context.Context, sc *router.Cloud, id st
 	if err != nil {
 		return jobs.Result{}, err
 	}
+	if len(pbs) == 0 { // dropped as a crash duplicate of another id
+		return jobs.Result{}, status.Errorf(codes.Internal, "volume %s: cloud %q shows %s as a duplicate of another id", id, sc.Name, x.NativeID)
+	}
 	pbs[0].Id = id
 	return jobs.Result{Done: true, Response: anyBytes(pbs[0])}, nil
 }
