@@ -252,12 +252,15 @@ func TestNotificationsOpenStackBrokerRestart(t *testing.T) {
 	t.Cleanup(func() { ensureBroker(t) }) // before the removal: Nova deletes over the bus
 	o := observeBus(t)
 
+	// reconcile_interval 10m: with the feed back, the creates after the
+	// restart are heard from events alone; the default minute's
+	// reconciliation list could fall inside their few seconds.
 	conf := canopydtest.WriteConfig(t, fmt.Sprintf(`
 auth: {token_ttl: 2h}
 clouds:
   - name: lab
     kind: openstack
-    options: {clouds_yaml: %q, cloud: %q, notifications: {transport_url: "rabbit://guest:guest@%s/"}}
+    options: {clouds_yaml: %q, cloud: %q, notifications: {transport_url: "rabbit://guest:guest@%s/", reconcile_interval: 10m}}
 `, path, cloud, labBusAddr))
 	d := canopydtest.Start(t, t.TempDir(), "--config", conf)
 	defer func() {
