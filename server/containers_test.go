@@ -199,9 +199,18 @@ func TestContainerDependsOn(t *testing.T) {
 			t.Fatalf("b never reached CREATED: %v %v; operation %v", got, err, op)
 		}
 	}
-	// a's own create may still be starting it: exec once it runs.
-	if _, err := e.c.WaitContainer(ctx, &canopyv1.WaitContainerRequest{Id: "aa", Condition: canopyv1.WaitContainerRequest_CONDITION_RUNNING}); err != nil {
-		t.Fatal(err)
+	// a's own create may still be starting it: exec once it runs. (A
+	// container still being created refuses WaitContainer, naming its
+	// operation: read its state until its create has started it.)
+	for {
+		got, err := e.c.GetContainer(ctx, &canopyv1.GetContainerRequest{Id: opA.Metadata.TargetId})
+		if err == nil && got.State == canopyv1.Container_STATE_RUNNING {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("a never reached RUNNING: %v %v", got, err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := e.c.RunInContainer(ctx, &canopyv1.RunInContainerRequest{Start: &canopyv1.ExecStart{Container: "aa", Command: []string{"touch", "/tmp/up"}}}); err != nil {
 		t.Fatal(err)
