@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 
 	canopyv1 "github.com/canopy-cloud/canopy/gen/go/canopy/v1"
@@ -52,24 +51,7 @@ clouds:
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		ref := fmt.Sprintf("canopy-s3big:v%d", time.Now().UnixNano()%1e9)
-		r, err := cli.ContainerCreate(ctx, &container.Config{Image: e2eImage, Cmd: []string{"dd", "if=/dev/urandom", "of=/big", "bs=1048576", "count=50"}},
-			&container.HostConfig{NetworkMode: "none"}, nil, nil, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cli.ContainerStart(ctx, r.ID, container.StartOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		waitc, errc := cli.ContainerWait(ctx, r.ID, container.WaitConditionNotRunning)
-		select {
-		case <-waitc:
-		case err := <-errc:
-			b.Fatal(err)
-		}
-		if _, err := cli.ContainerCommit(ctx, r.ID, container.CommitOptions{Reference: ref}); err != nil {
-			b.Fatal(err)
-		}
-		_ = cli.ContainerRemove(ctx, r.ID, container.RemoveOptions{Force: true})
+		bigDockerImage(b, cli, ref)
 		saved, err := cli.ImageSave(ctx, []string{ref})
 		if err != nil {
 			b.Fatal(err)
@@ -83,14 +65,7 @@ clouds:
 		}
 		b.StartTimer()
 		t0 := time.Now()
-		op, err := c.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: "s3big-" + strings.ReplaceAll(ref, ":", "-"), Location: loc("dock"),
-			Image: ref, Command: []string{"sleep", "60"}, Run: true, Wait: true})
-		if err == nil && !op.Done {
-			op, err = ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
-		}
-		if err != nil || op.GetError() != nil {
-			b.Fatalf("create from an image in S3: %v %v", err, op.GetError())
-		}
+		op := runBig(b, c, ops, "s3big-"+strings.ReplaceAll(ref, ":", "-"), "dock", ref, "create from an image in S3")
 		wall += time.Since(t0)
 		b.StopTimer()
 		peak = procStatus(b, d.Cmd.Process.Pid, "VmHWM")

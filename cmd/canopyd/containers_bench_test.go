@@ -222,36 +222,11 @@ clouds:
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		ref := fmt.Sprintf("canopy-big:v%d", time.Now().UnixNano()%1e9)
-		// A 50 MiB image made on the Docker host only.
-		r, err := cli.ContainerCreate(ctx, &container.Config{Image: e2eImage, Cmd: []string{"dd", "if=/dev/urandom", "of=/big", "bs=1048576", "count=50"}},
-			&container.HostConfig{NetworkMode: "none"}, nil, nil, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := cli.ContainerStart(ctx, r.ID, container.StartOptions{}); err != nil {
-			b.Fatal(err)
-		}
-		waitc, errc := cli.ContainerWait(ctx, r.ID, container.WaitConditionNotRunning)
-		select {
-		case <-waitc:
-		case err := <-errc:
-			b.Fatal(err)
-		}
-		if _, err := cli.ContainerCommit(ctx, r.ID, container.CommitOptions{Reference: ref}); err != nil {
-			b.Fatal(err)
-		}
-		_ = cli.ContainerRemove(ctx, r.ID, container.RemoveOptions{Force: true})
+		bigDockerImage(b, cli, ref)
 		rssBefore = procStatus(b, d.Cmd.Process.Pid, "VmRSS")
 		b.StartTimer()
 		t0 := time.Now()
-		op, err := c.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: "big-" + strings.ReplaceAll(ref, ":", "-"), Location: loc("ctrd"),
-			Image: ref, Command: []string{"sleep", "60"}, Run: true, Wait: true})
-		if err == nil && !op.Done {
-			op, err = ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
-		}
-		if err != nil || op.GetError() != nil {
-			b.Fatalf("create from a pulled image: %v %v", err, op.GetError())
-		}
+		op := runBig(b, c, ops, "big-"+strings.ReplaceAll(ref, ":", "-"), "ctrd", ref, "create from a pulled image")
 		wall += time.Since(t0)
 		b.StopTimer()
 		peak = procStatus(b, d.Cmd.Process.Pid, "VmHWM")
@@ -280,4 +255,45 @@ func procStatus(b *testing.B, pid int, field string) int64 {
 	}
 	b.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
+}
+
+// bigDockerImage commits ref on the Docker host only: the e2e image with
+// 50 MiB of random bytes added.
+func bigDockerImage(b *testing.B, cli *client.Client, ref string) {
+	b.Helper()
+	ctx := context.Background()
+	r, err := cli.ContainerCreate(ctx, &container.Config{Image: e2eImage, Cmd: []string{"dd", "if=/dev/urandom", "of=/big", "bs=1048576", "count=50"}},
+		&container.HostConfig{NetworkMode: "none"}, nil, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cli.ContainerStart(ctx, r.ID, container.StartOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	waitc, errc := cli.ContainerWait(ctx, r.ID, container.WaitConditionNotRunning)
+	select {
+	case <-waitc:
+	case err := <-errc:
+		b.Fatal(err)
+	}
+	if _, err := cli.ContainerCommit(ctx, r.ID, container.CommitOptions{Reference: ref}); err != nil {
+		b.Fatal(err)
+	}
+	_ = cli.ContainerRemove(ctx, r.ID, container.RemoveOptions{Force: true})
+}
+
+// runBig creates and runs a container of image in the cloud and waits for
+// its operation; what names the create in a failure.
+func runBig(b *testing.B, c canopyv1.ContainerServiceClient, ops canopyv1.OperationServiceClient, name, cloud, image, what string) *canopyv1.Operation {
+	b.Helper()
+	ctx := context.Background()
+	op, err := c.CreateContainer(ctx, &canopyv1.CreateContainerRequest{Name: name, Location: loc(cloud),
+		Image: image, Command: []string{"sleep", "60"}, Run: true, Wait: true})
+	if err == nil && !op.Done {
+		op, err = ops.WaitOperation(ctx, &canopyv1.WaitOperationRequest{Id: op.Id})
+	}
+	if err != nil || op.GetError() != nil {
+		b.Fatalf("%s: %v %v", what, err, op.GetError())
+	}
+	return op
 }
