@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -73,21 +72,6 @@ func FindBootTools() (BootTools, error) {
 		return t, fmt.Errorf("render: bootloader syslinux needs %s on canopyd's host", strings.Join(missing, ", "))
 	}
 	return t, nil
-}
-
-// lookTool finds a program on PATH or in the sbin directories Debian
-// keeps outside a user's PATH.
-func lookTool(name string) (string, error) {
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p, nil
-	}
-	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin"} {
-		if fi, serr := os.Stat(filepath.Join(d, name)); serr == nil && !fi.IsDir() {
-			return filepath.Join(d, name), nil
-		}
-	}
-	return "", err
 }
 
 const (

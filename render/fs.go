@@ -32,21 +32,28 @@ func FindTools() (Tools, error) {
 		dst  *string
 		pkg  string
 	}{{"mke2fs", &t.Mke2fs, "e2fsprogs"}, {"debugfs", &t.Debugfs, "e2fsprogs"}, {"qemu-img", &t.QemuImg, "qemu-utils"}} {
-		p, err := exec.LookPath(x.name)
-		if err != nil {
-			for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin"} {
-				if fi, serr := os.Stat(filepath.Join(d, x.name)); serr == nil && !fi.IsDir() {
-					p, err = filepath.Join(d, x.name), nil
-					break
-				}
-			}
-		}
+		p, err := lookTool(x.name)
 		if err != nil {
 			return t, fmt.Errorf("render: %s not found (install %s)", x.name, x.pkg)
 		}
 		*x.dst = p
 	}
 	return t, nil
+}
+
+// lookTool finds a program on PATH or in the sbin directories Debian
+// keeps outside a user's PATH.
+func lookTool(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p, nil
+	}
+	for _, d := range []string{"/usr/sbin", "/sbin", "/usr/bin"} {
+		if fi, serr := os.Stat(filepath.Join(d, name)); serr == nil && !fi.IsDir() {
+			return filepath.Join(d, name), nil
+		}
+	}
+	return "", err
 }
 
 // run runs a tool and returns its error with what it printed.
