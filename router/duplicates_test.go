@@ -43,16 +43,7 @@ func TestClaimed(t *testing.T) {
 			}
 			list := func() ([]providers.Volume, map[string]store.Mapping) {
 				t.Helper()
-				cl.StorageCache.InvalidateVolumes()
-				vols, err := cl.StorageCache.ListVolumes(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, ids, err := router.Claimed(ctx, r, cl, providers.KindVolume, vols, func(x providers.Volume) providers.Common { return x.Common }, del)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return got, ids
+				return claimedVolumes(t, r, cl, del)
 			}
 			got, ids := list()
 			if len(got) != 1 || ids[v.NativeID].ID != m.ID {
@@ -151,6 +142,20 @@ func TestClaimedKeepsAResourceBoundToItsOwnID(t *testing.T) {
 		t.Errorf("deleted %s", native)
 		return nil
 	}
+	got, ids := claimedVolumes(t, r, cl, del)
+	r.WaitDuplicates()
+	if len(got) != 2 || ids[restored].ID != own.ID || ids[v.NativeID].ID != src.ID {
+		t.Fatalf("Claimed = %d volumes, ids %v; want both, the restored one under %s", len(got), ids, own.ID)
+	}
+	if n := testutil.CollectAndCount(r.DuplicatesCollector()); n != 0 {
+		t.Errorf("canopy_duplicates_total has %d series, want none", n)
+	}
+}
+
+// claimedVolumes lists the cloud's volumes afresh through router.Claimed.
+func claimedVolumes(t *testing.T, r *router.Router, cl *router.Cloud, del func(context.Context, string) error) ([]providers.Volume, map[string]store.Mapping) {
+	t.Helper()
+	ctx := context.Background()
 	cl.StorageCache.InvalidateVolumes()
 	vols, err := cl.StorageCache.ListVolumes(ctx)
 	if err != nil {
@@ -160,11 +165,5 @@ func TestClaimedKeepsAResourceBoundToItsOwnID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.WaitDuplicates()
-	if len(got) != 2 || ids[restored].ID != own.ID || ids[v.NativeID].ID != src.ID {
-		t.Fatalf("Claimed = %d volumes, ids %v; want both, the restored one under %s", len(got), ids, own.ID)
-	}
-	if n := testutil.CollectAndCount(r.DuplicatesCollector()); n != 0 {
-		t.Errorf("canopy_duplicates_total has %d series, want none", n)
-	}
+	return got, ids
 }
