@@ -162,8 +162,9 @@ func (m *Metrics) list(cloud, kind, reason string) {
 type listCall struct {
 	reason string
 
-	mu   sync.Mutex
-	sent time.Time
+	mu    sync.Mutex
+	sent  time.Time
+	wrote time.Time // the last HTTP request of the list written to the wire
 }
 
 type listCallKey struct{}
@@ -184,6 +185,25 @@ func (lc *listCall) send() {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	lc.sent = time.Now()
+}
+
+// wroteRequest notes that an HTTP request of the list (a page, an
+// attempt) has just been written to the connection.
+func (lc *listCall) wroteRequest() {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	lc.wrote = time.Now()
+}
+
+// wroteAt is when the list's last HTTP request was written, or or (an
+// adapter that does not speak HTTP, or a list that shared another's).
+func (lc *listCall) wroteAt(or time.Time) time.Time {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if lc.wrote.IsZero() || lc.wrote.Before(or) {
+		return or
+	}
+	return lc.wrote
 }
 
 // sentAt is when the list was last sent, or or (the list was not made

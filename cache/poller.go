@@ -390,13 +390,13 @@ func (p *Poller[T]) loop(first time.Duration) {
 		}
 
 		p.mu.Lock()
-		// The next list is sent one min interval after this one was, at
-		// the earliest, and a little later still: the cloud must see the
-		// two an interval apart, and this one reached it some time after
-		// it was sent (bounded by its answer, and by a twentieth of the
-		// interval for a slow cloud).
-		guard := min(answered.Sub(sent), p.min/20)
-		p.notBefore = sent.Add(p.min + guard)
+		// The next list is sent one min interval after this one was (its
+		// request written), at the earliest, and a little later still: the
+		// cloud must see the two an interval apart, and this one reached
+		// it some time after it was written (bounded by its answer, and by
+		// a twentieth of the interval for a slow cloud).
+		guard := min(answered.Sub(l.wrote), p.min/20)
+		p.notBefore = l.wrote.Add(p.min + guard)
 		moving := p.applyLocked(snap, true)
 		if moving || err != nil {
 			p.interval = p.min
@@ -415,7 +415,7 @@ func (p *Poller[T]) loop(first time.Duration) {
 		// Keep the cadence: the next list starts one interval after this one
 		// was sent, not after it finished, so a slow list does not stretch
 		// the time a change can go unseen.
-		next := time.Until(sent.Add(every + guard))
+		next := time.Until(l.wrote.Add(every + guard))
 		if next < time.Millisecond {
 			next = time.Millisecond
 		}

@@ -2,6 +2,8 @@ package cache
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -227,4 +229,43 @@ func TestPollerSpacingTakeover(t *testing.T) {
 		t.Errorf("the new owner's first list came %v after the previous owner's (interval %v)", gap, interval)
 	}
 	checkSpacing(t, at, interval)
+}
+
+// An adapter over HTTP spends time of its own between the call and the
+// wire (signing, dialing, a goroutine that waits for a CPU), more one time
+// than the next: the cadence is timed from when each request was written,
+// so the cloud still sees its lists an interval apart. (The poller timed
+// them from the adapter's call, and a 41 ms way out once brought two lists
+// 489 ms apart at moto with a 500 ms interval.)
+func TestPollerSpacingSlowAdapter(t *testing.T) {
+	const interval = 200 * time.Millisecond
+	a := newArrivals(nil)
+	cloud := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = a.list(r.Context())
+	}))
+	t.Cleanup(cloud.Close)
+	var mu sync.Mutex
+	n := 0
+	list := func(ctx context.Context) ([]item, error) {
+		mu.Lock()
+		slow := n%2 == 0
+		n++
+		mu.Unlock()
+		if slow {
+			time.Sleep(interval / 4) // the adapter's own work, before the wire
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, cloud.URL, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := cloud.Client().Do(req)
+		if err != nil {
+			return nil, err
+		}
+		resp.Body.Close()
+		return []item{{"x", "BUILD"}}, nil
+	}
+	p := NewPoller(list, func(i item) string { return i.id }, func(i item) bool { return true }, interval, interval)
+	waitForever(t, p)
+	checkSpacing(t, a.waitLists(t, 6), interval)
 }
