@@ -140,8 +140,9 @@ func (g *ReplayGuard) Settle(ctx context.Context, token string, replay bool) err
 // FindOrCreate is the replay-safe create every adapter without a
 // server-side token shares: find looks for a resource carrying the token;
 // when it finds none and the create may be a repeat, the guard waits out
-// the window and find runs again; only then create runs. found reports
-// whether the result came from find.
+// the window and find runs again; only then create runs, and when it
+// fails find runs once more (a create can take effect and still answer
+// an error). found reports whether the result came from find.
 func FindOrCreate[T any](ctx context.Context, g *ReplayGuard, token string, replay bool, find func(context.Context) (T, bool, error), create func(context.Context) (T, error)) (res T, found bool, err error) {
 	if token == "" {
 		res, err = create(ctx)
@@ -163,6 +164,17 @@ func FindOrCreate[T any](ctx context.Context, g *ReplayGuard, token string, repl
 	res, err = create(ctx)
 	if err == nil {
 		g.Sent(token)
+		return res, false, nil
+	}
+	if ctx.Err() == nil {
+		// The create may have taken effect although it answered an error:
+		// an SDK that retried a request whose answer was lost meets its
+		// own first attempt (EC2's InvalidSubnet.Conflict for the CIDR the
+		// first attempt took). The token says whether it did.
+		if made, ok, ferr := find(ctx); ferr == nil && ok {
+			g.Sent(token)
+			return made, true, nil
+		}
 	}
 	return res, false, err
 }

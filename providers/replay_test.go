@@ -35,6 +35,7 @@ func TestFindOrCreate(t *testing.T) {
 		replay    bool
 		foundAt   int // find call (1-based) that finds it; 0: never
 		createErr error
+		wantErr   error
 		wantFind  int
 		wantMake  int
 		wantFound bool
@@ -44,7 +45,8 @@ func TestFindOrCreate(t *testing.T) {
 		{name: "a retry finds the earlier one", replay: true, foundAt: 1, wantFind: 1, wantFound: true},
 		{name: "a replay waits out the window, then finds it", replay: true, foundAt: 2, wantFind: 2, wantFound: true, wantWait: true},
 		{name: "a replay that never finds it creates after the window", replay: true, wantFind: 2, wantMake: 1, wantWait: true},
-		{name: "a failed create is returned", createErr: errBoom, wantFind: 1, wantMake: 1},
+		{name: "a failed create is returned", createErr: errBoom, wantErr: errBoom, wantFind: 2, wantMake: 1},
+		{name: "a failed create that took effect returns what it made", createErr: errBoom, foundAt: 2, wantFind: 2, wantMake: 1, wantFound: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A case that must not wait gets an hour's window and a 10s
@@ -73,7 +75,7 @@ func TestFindOrCreate(t *testing.T) {
 			}
 			got, found, err := FindOrCreate(ctx, g, "tok", tc.replay, find, create)
 			elapsed := time.Since(start)
-			if !errors.Is(err, tc.createErr) || found != tc.wantFound || int(finds.Load()) != tc.wantFind || int(makes.Load()) != tc.wantMake || (tc.wantWait && elapsed < 80*time.Millisecond) {
+			if !errors.Is(err, tc.wantErr) || found != tc.wantFound || int(finds.Load()) != tc.wantFind || int(makes.Load()) != tc.wantMake || (tc.wantWait && elapsed < 80*time.Millisecond) {
 				t.Errorf("got %q found=%v err=%v finds=%d creates=%d after %s", got, found, err, finds.Load(), makes.Load(), elapsed)
 			}
 		})

@@ -26,11 +26,11 @@ import (
 func netFixture(t *testing.T, c *awsp.Cloud, cidr, subnet, zone string) (providers.Network, providers.Subnet) {
 	t.Helper()
 	ctx := context.Background()
-	n, err := c.CreateNetwork(ctx, providers.NetworkSpec{Name: "net-" + cidr, CIDR: cidr, Zone: zone})
+	n, err := c.CreateNetwork(ctx, providers.NetworkSpec{Name: "net-" + cidr, CIDR: cidr, Zone: zone, IdempotencyToken: "tok-net-" + cidr})
 	if err != nil {
 		t.Fatalf("CreateNetwork(%s): %v", cidr, err)
 	}
-	s, err := c.CreateSubnet(ctx, providers.SubnetSpec{Name: "sub-" + subnet, NetworkID: n.NativeID, CIDR: subnet, Zone: zone})
+	s, err := c.CreateSubnet(ctx, providers.SubnetSpec{Name: "sub-" + subnet, NetworkID: n.NativeID, CIDR: subnet, Zone: zone, IdempotencyToken: "tok-sub-" + subnet})
 	if err != nil {
 		t.Fatalf("CreateSubnet(%s): %v", subnet, err)
 	}
@@ -48,7 +48,7 @@ func TestMotoRouterMapping(t *testing.T) {
 	c := openMoto(t, []string{region}, nil)
 	sdk := ec2Client(t, region)
 	n, sub := netFixture(t, c, "10.40.0.0/16", "10.40.1.0/24", "")
-	sub2, err := c.CreateSubnet(ctx, providers.SubnetSpec{NetworkID: n.NativeID, CIDR: "10.40.2.0/24"})
+	sub2, err := c.CreateSubnet(ctx, providers.SubnetSpec{NetworkID: n.NativeID, CIDR: "10.40.2.0/24", IdempotencyToken: "tok-sub2"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,102 @@
+//go:build aws
+
+package aws_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/canopy-cloud/canopy/providers"
+	awsp "github.com/canopy-cloud/canopy/providers/aws"
+)
+
+// loseFirstAnswer is a proxy in front of moto that forwards every request
+// and, for the first one whose form has action, drops the connection
+// instead of answering once moto has answered: the create took effect and
+// the SDK never heard so. It counts the requests with action that reached
+// moto.
+func loseFirstAnswer(t *testing.T, action string) (endpoint string, sent *atomic.Int32) {
+	t.Helper()
+	target, err := url.Parse(motoEndpoint(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent = new(atomic.Int32)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		out, err := http.NewRequestWithContext(r.Context(), r.Method, target.String()+r.URL.RequestURI(), bytes.NewReader(body))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		out.Header = r.Header.Clone()
+		resp, err := http.DefaultClient.Do(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		answer, _ := io.ReadAll(resp.Body)
+		if strings.Contains(string(body), "Action="+action+"&") && sent.Add(1) == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close() // moto made it; the answer is lost
+			}
+			return
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = w.Write(answer)
+	}))
+	t.Cleanup(proxy.Close)
+	return proxy.URL, sent
+}
+
+// TestMotoCreateSubnetLostAnswer: the SDK retries a CreateSubnet whose
+// answer was lost after moto made the subnet; the retry meets the first
+// attempt's subnet (InvalidSubnet.Conflict on its CIDR). The adapter finds
+// that subnet by its token and answers with it: one subnet, no error.
+func TestMotoCreateSubnetLostAnswer(t *testing.T) {
+	resetMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const region = "us-east-1"
+	endpoint, sent := loseFirstAnswer(t, "CreateSubnet")
+	c, err := awsp.New(ctx, "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
+		AccessKeyID: "testing", SecretAccessKey: "testing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	n, err := c.CreateNetwork(ctx, providers.NetworkSpec{Name: "lost", CIDR: "10.70.0.0/16", IdempotencyToken: "tok-lost-net"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := c.CreateSubnet(ctx, providers.SubnetSpec{Name: "lost", NetworkID: n.NativeID, CIDR: "10.70.1.0/24", IdempotencyToken: "tok-lost-sub"})
+	if got := sent.Load(); got < 2 {
+		t.Fatalf("CreateSubnet reached moto %d times: the SDK did not retry the lost answer, so this tests nothing", got)
+	}
+	if err != nil {
+		t.Fatalf("CreateSubnet after a lost answer: %v", err)
+	}
+	out, err := ec2Client(t, region).DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: tagged("tok-lost-sub")})
+	if err != nil || len(out.Subnets) != 1 || *out.Subnets[0].SubnetId != s.NativeID {
+		t.Fatalf("subnets with the token: %+v, %v; want the one answered (%s)", out.Subnets, err, s.NativeID)
+	}
+}
