@@ -394,8 +394,9 @@ func (p *Poller[T]) loop(first time.Duration) {
 		// request written), at the earliest, and a little later still: the
 		// cloud must see the two an interval apart, and this one reached
 		// it some time after it was written (bounded by its answer, and by
-		// a twentieth of the interval for a slow cloud).
-		guard := min(answered.Sub(l.wrote), p.min/20)
+		// a tenth of the interval for a slow cloud: what reaches it a little
+		// late, a proxy or a loaded host, is within that).
+		guard := min(answered.Sub(l.wrote), p.min/10)
 		p.notBefore = l.wrote.Add(p.min + guard)
 		moving := p.applyLocked(snap, true)
 		if moving || err != nil {

@@ -176,7 +176,7 @@ func TestPollerSpacingSlowRecord(t *testing.T) {
 	a := newArrivals(func(n int) time.Duration {
 		if n%2 == 0 {
 			// then quick: the way out differs per list (well within the
-			// twentieth of the interval the poller allows for it)
+			// tenth of the interval the poller allows for it)
 			return time.Millisecond
 		}
 		return 0
