@@ -47,11 +47,11 @@ func (p *Poller[T]) listOnce(lead Lead, reason string) (l listed[T], ok bool) {
 		}
 	}
 	lc := &listCall{reason: reason}
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+	traced := httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { lc.wroteRequest() },
 	})
 	called := time.Now()
-	l.items, l.err = p.list(withListCall(ctx, lc))
+	l.items, l.err = p.list(withListCall(traced, lc))
 	l.answered = time.Now()
 	l.sent = lc.sentAt(called)
 	l.wrote = lc.wroteAt(l.sent)
