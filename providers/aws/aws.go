@@ -181,6 +181,7 @@ func New(ctx context.Context, name string, opts Options) (*Cloud, error) {
 	for _, r := range regions {
 		clients[r] = ec2.NewFromConfig(awsCfg, func(o *ec2.Options) {
 			o.Region = r
+			o.APIOptions = append(o.APIOptions, addAttemptCounter) // attempts.go
 			if opts.Endpoint != "" {
 				o.BaseEndpoint = awssdk.String(opts.Endpoint)
 			}

@@ -229,7 +229,7 @@ func (c *Cloud) disassociate(ctx context.Context, region string, a types.Address
 	if err != nil {
 		return err
 	}
-	if _, err := api.DisassociateAddress(ctx, &ec2.DisassociateAddressInput{AssociationId: awssdk.String(assoc)}); err != nil {
+	if _, err := removal(ctx, api.DisassociateAddress, &ec2.DisassociateAddressInput{AssociationId: awssdk.String(assoc)}); err != nil {
 		err = netFail(err, target, "disassociate floating IP %s in %s", awssdk.ToString(a.AllocationId), region)
 		if isNotFound(err) {
 			return nil // disassociated meanwhile
@@ -257,7 +257,7 @@ func (c *Cloud) ReleaseFloatingIP(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := api.ReleaseAddress(ctx, &ec2.ReleaseAddressInput{AllocationId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.ReleaseAddress, &ec2.ReleaseAddressInput{AllocationId: awssdk.String(id)}); err != nil {
 		return netFail(err, target, "release floating IP %s in %s", id, region)
 	}
 	return nil

@@ -78,7 +78,7 @@ func (c *Cloud) DeleteImage(ctx context.Context, id string) error {
 	if !ok {
 		return fmt.Errorf("aws: delete image %s: the EC2 client cannot deregister images: %w", id, providers.ErrUnsupported)
 	}
-	if _, err := api.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.DeregisterImage, &ec2.DeregisterImageInput{ImageId: awssdk.String(id)}); err != nil {
 		return fail(err, target, "deregister image %s in %s", id, region)
 	}
 	c.mu.Lock()

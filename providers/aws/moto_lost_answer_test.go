@@ -5,6 +5,7 @@ package aws_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -98,5 +99,64 @@ func TestMotoCreateSubnetLostAnswer(t *testing.T) {
 	out, err := ec2Client(t, region).DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: tagged("tok-lost-sub")})
 	if err != nil || len(out.Subnets) != 1 || *out.Subnets[0].SubnetId != s.NativeID {
 		t.Fatalf("subnets with the token: %+v, %v; want the one answered (%s)", out.Subnets, err, s.NativeID)
+	}
+}
+
+// TestMotoDeleteLostAnswer: the SDK retries a delete whose answer was lost
+// after moto had deleted the thing; the retry finds nothing to delete
+// (InvalidInternetGatewayID.NotFound, InvalidSubnetID.NotFound). The
+// adapter takes that for the first attempt's success. A delete of what was
+// never there stays ErrNotFound.
+func TestMotoDeleteLostAnswer(t *testing.T) {
+	resetMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const region = "us-east-1"
+	direct := openMoto(t, []string{region}, nil)
+	n, err := direct.CreateNetwork(ctx, providers.NetworkSpec{Name: "lost-del", CIDR: "10.71.0.0/16", IdempotencyToken: "tok-del-net"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		action string
+		make   func() (string, error)
+		remove func(c *awsp.Cloud, id string) error
+	}{
+		{"DeleteInternetGateway",
+			func() (string, error) {
+				r, err := direct.CreateRouter(ctx, providers.RouterSpec{Name: "lost-del", ExternalNetworkID: "amazon", IdempotencyToken: "tok-del-igw"})
+				return r.NativeID, err
+			},
+			func(c *awsp.Cloud, id string) error { return c.DeleteRouter(ctx, id) }},
+		{"DeleteSubnet",
+			func() (string, error) {
+				s, err := direct.CreateSubnet(ctx, providers.SubnetSpec{Name: "lost-del", NetworkID: n.NativeID, CIDR: "10.71.1.0/24", IdempotencyToken: "tok-del-sub"})
+				return s.NativeID, err
+			},
+			func(c *awsp.Cloud, id string) error { return c.DeleteSubnet(ctx, id) }},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			id, err := tc.make()
+			if err != nil {
+				t.Fatal(err)
+			}
+			endpoint, sent := loseFirstAnswer(t, tc.action)
+			c, err := awsp.New(ctx, "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
+				AccessKeyID: "testing", SecretAccessKey: "testing"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			err = tc.remove(c, id)
+			if got := sent.Load(); got < 2 {
+				t.Fatalf("%s reached moto %d times: the SDK did not retry the lost answer, so this tests nothing", tc.action, got)
+			}
+			if err != nil {
+				t.Fatalf("%s after a lost answer: %v", tc.action, err)
+			}
+			if err := tc.remove(direct, id); !errors.Is(err, providers.ErrNotFound) {
+				t.Errorf("%s again, answered at once: %v, want ErrNotFound", tc.action, err)
+			}
+		})
 	}
 }

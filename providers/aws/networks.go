@@ -216,7 +216,7 @@ func (c *Cloud) DeleteNetwork(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := api.DeleteVpc(ctx, &ec2.DeleteVpcInput{VpcId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.DeleteVpc, &ec2.DeleteVpcInput{VpcId: awssdk.String(id)}); err != nil {
 		err = netFail(err, target, "delete network %s in %s", id, region)
 		if awsCode(err) == "DependencyViolation" {
 			if deps := vpcDependents(ctx, region, api, id); deps != "" {

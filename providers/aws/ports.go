@@ -294,7 +294,7 @@ func (c *Cloud) DeletePort(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := api.DeleteNetworkInterface(ctx, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.DeleteNetworkInterface, &ec2.DeleteNetworkInterfaceInput{NetworkInterfaceId: awssdk.String(id)}); err != nil {
 		return netFail(err, target, "delete port %s in %s", id, region)
 	}
 	return nil

@@ -206,11 +206,11 @@ func (c *Cloud) RemoveRouterInterface(ctx context.Context, id, subnetID string) 
 			return err
 		}
 	}
-	if _, err := api.DisassociateRouteTable(ctx, &ec2.DisassociateRouteTableInput{AssociationId: awssdk.String(assoc)}); err != nil {
+	if _, err := removal(ctx, api.DisassociateRouteTable, &ec2.DisassociateRouteTableInput{AssociationId: awssdk.String(assoc)}); err != nil {
 		return netFail(err, target, "disassociate subnet %s from route table %s of router %s", subnetID, table, id)
 	}
 	if last {
-		if _, err := api.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: awssdk.String(table)}); err != nil {
+		if _, err := removal(ctx, api.DeleteRouteTable, &ec2.DeleteRouteTableInput{RouteTableId: awssdk.String(table)}); err != nil {
 			return netFail(err, target, "delete route table %s of router %s", table, id)
 		}
 	}
@@ -232,7 +232,7 @@ func (c *Cloud) detach(ctx context.Context, region string, api netAPI, g types.I
 	} else if len(used) > 0 {
 		return fmt.Errorf("aws: detach router %s from network %s: %w: floating IPs %s still use it", id, vpc, providers.ErrConflict, strings.Join(used, ", "))
 	}
-	if _, err := api.DetachInternetGateway(ctx, &ec2.DetachInternetGatewayInput{InternetGatewayId: awssdk.String(id), VpcId: awssdk.String(vpc)}); err != nil {
+	if _, err := removal(ctx, api.DetachInternetGateway, &ec2.DetachInternetGatewayInput{InternetGatewayId: awssdk.String(id), VpcId: awssdk.String(vpc)}); err != nil {
 		err = netFail(err, target, "detach router %s from network %s", id, vpc)
 		if awsCode(err) == "DependencyViolation" {
 			return fmt.Errorf("aws: detach router %s from network %s: %w: public addresses in the network still use it (%v)", id, vpc, providers.ErrConflict, err)
@@ -256,7 +256,7 @@ func (c *Cloud) tidyRouter(ctx context.Context, region string, api netAPI, g typ
 	if err != nil || !ok {
 		return err
 	}
-	if _, err := api.DeleteRouteTable(ctx, &ec2.DeleteRouteTableInput{RouteTableId: t.RouteTableId}); err != nil {
+	if _, err := removal(ctx, api.DeleteRouteTable, &ec2.DeleteRouteTableInput{RouteTableId: t.RouteTableId}); err != nil {
 		return netFail(err, target, "delete route table %s of router %s", awssdk.ToString(t.RouteTableId), id)
 	}
 	return nil

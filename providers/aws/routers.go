@@ -271,7 +271,7 @@ func (c *Cloud) DeleteRouter(ctx context.Context, id string) error {
 	if err := c.tidyRouter(ctx, region, api, g); err != nil {
 		return err
 	}
-	if _, err := api.DeleteInternetGateway(ctx, &ec2.DeleteInternetGatewayInput{InternetGatewayId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.DeleteInternetGateway, &ec2.DeleteInternetGatewayInput{InternetGatewayId: awssdk.String(id)}); err != nil {
 		return netFail(err, target, "delete router %s (internet gateway) in %s", id, region)
 	}
 	return nil

@@ -229,7 +229,7 @@ func (c *Cloud) DeleteSecurityGroup(ctx context.Context, id string) error {
 		sort.Strings(namers)
 		return fmt.Errorf("aws: delete security group %s: %w: rules of security groups %s name it", id, providers.ErrConflict, strings.Join(namers, ", "))
 	}
-	if _, err := api.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.DeleteSecurityGroup, &ec2.DeleteSecurityGroupInput{GroupId: awssdk.String(id)}); err != nil {
 		return netFail(err, target, "delete security group %s in %s", id, region)
 	}
 	return nil

@@ -313,7 +313,7 @@ func (c *Cloud) DeleteSnapshot(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := api.DeleteSnapshot(ctx, &ec2.DeleteSnapshotInput{SnapshotId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.DeleteSnapshot, &ec2.DeleteSnapshotInput{SnapshotId: awssdk.String(id)}); err != nil {
 		return ebsFail(err, target, "delete snapshot %s in %s", id, region)
 	}
 	c.forgetSnapshot(id)

@@ -244,7 +244,7 @@ func (c *Cloud) DeleteSubnet(ctx context.Context, id string) error {
 			return fmt.Errorf("aws: delete subnet %s: %w: router %s has an interface in it", id, providers.ErrConflict, r)
 		}
 	}
-	if _, err := api.DeleteSubnet(ctx, &ec2.DeleteSubnetInput{SubnetId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.DeleteSubnet, &ec2.DeleteSubnetInput{SubnetId: awssdk.String(id)}); err != nil {
 		return netFail(err, target, "delete subnet %s in %s", id, region)
 	}
 	return nil

@@ -161,7 +161,7 @@ func (c *Cloud) DetachVolume(ctx context.Context, volumeID, serverID string) err
 	if err != nil {
 		return err
 	}
-	if _, err := api.DetachVolume(ctx, &ec2.DetachVolumeInput{VolumeId: awssdk.String(volumeID), InstanceId: awssdk.String(serverID)}); err != nil {
+	if _, err := removal(ctx, api.DetachVolume, &ec2.DetachVolumeInput{VolumeId: awssdk.String(volumeID), InstanceId: awssdk.String(serverID)}); err != nil {
 		return ebsFail(err, target, "detach volume %s from instance %s in %s", volumeID, serverID, region)
 	}
 	return nil

@@ -431,7 +431,7 @@ func (c *Cloud) DeleteVolume(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := api.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: awssdk.String(id)}); err != nil {
+	if _, err := removal(ctx, api.DeleteVolume, &ec2.DeleteVolumeInput{VolumeId: awssdk.String(id)}); err != nil {
 		return ebsFail(err, target, "delete volume %s in %s", id, region)
 	}
 	c.forgetVolume(id)

@@ -1,0 +1,64 @@
+package aws
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+)
+
+// The SDK retries a call whose connection failed under it, and that call
+// may have taken effect the first time: its answer was lost, not its
+// request. A retried create then meets its own first attempt (a conflict:
+// providers.FindOrCreate looks for the token again), and a retried delete
+// finds nothing to delete. Seen on moto in CI: DeleteInternetGateway
+// answered InvalidInternetGatewayID.NotFound for the gateway its first
+// attempt had deleted. The SDK counts its attempts per call only in
+// metadata an error does not carry, so the adapter counts them itself.
+
+type attemptsKey struct{}
+
+// countAttempts is a Finalize middleware after the SDK's retry loop: it
+// sees every attempt of a call made under a context from withAttempts.
+var countAttempts = middleware.FinalizeMiddlewareFunc("canopyCountAttempts",
+	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		if n, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
+			n.Add(1)
+		}
+		return next.HandleFinalize(ctx, in)
+	})
+
+// addAttemptCounter puts countAttempts on a client's stack.
+func addAttemptCounter(stack *middleware.Stack) error {
+	return stack.Finalize.Insert(countAttempts, "Retry", middleware.After)
+}
+
+// removal makes one EC2 call that removes something (a delete, a release,
+// a detach, a disassociation). When the SDK sent it more than once and
+// the last attempt found nothing to remove, an earlier attempt removed
+// it: that is the call's success, not a not-found. A first attempt
+// answered not-found stays an error.
+func removal[I, O any](ctx context.Context, call func(context.Context, I, ...func(*ec2.Options)) (O, error), in I) (O, error) {
+	n := new(atomic.Int32)
+	out, err := call(context.WithValue(ctx, attemptsKey{}, n), in)
+	if err != nil && n.Load() > 1 && goneCode(err) {
+		var zero O
+		return zero, nil
+	}
+	return out, err
+}
+
+// goneCode reports whether err is EC2's answer for a thing that is not
+// (or no longer) there to remove.
+func goneCode(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	code := api.ErrorCode()
+	return strings.HasSuffix(code, ".NotFound") || code == "Gateway.NotAttached"
+}
