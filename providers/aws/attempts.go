@@ -37,15 +37,21 @@ func addAttemptCounter(stack *middleware.Stack) error {
 	return stack.Finalize.Insert(countAttempts, "Retry", middleware.After)
 }
 
+// attempted makes one EC2 call and says how many times the SDK sent it.
+func attempted[I, O any](ctx context.Context, call func(context.Context, I, ...func(*ec2.Options)) (O, error), in I) (O, int, error) {
+	n := new(atomic.Int32)
+	out, err := call(context.WithValue(ctx, attemptsKey{}, n), in)
+	return out, int(n.Load()), err
+}
+
 // removal makes one EC2 call that removes something (a delete, a release,
 // a detach, a disassociation). When the SDK sent it more than once and
 // the last attempt found nothing to remove, an earlier attempt removed
 // it: that is the call's success, not a not-found. A first attempt
 // answered not-found stays an error.
 func removal[I, O any](ctx context.Context, call func(context.Context, I, ...func(*ec2.Options)) (O, error), in I) (O, error) {
-	n := new(atomic.Int32)
-	out, err := call(context.WithValue(ctx, attemptsKey{}, n), in)
-	if err != nil && n.Load() > 1 && goneCode(err) {
+	out, n, err := attempted(ctx, call, in)
+	if err != nil && n > 1 && goneCode(err) {
 		var zero O
 		return zero, nil
 	}
@@ -61,4 +67,12 @@ func goneCode(err error) bool {
 	}
 	code := api.ErrorCode()
 	return strings.HasSuffix(code, ".NotFound") || code == "Gateway.NotAttached"
+}
+
+// madeBefore reports whether err, from a call the SDK sent n times, says
+// that what it makes is there already (code): when n > 1, an earlier
+// attempt may have made it, and the caller looks.
+func madeBefore(err error, n int, code string) bool {
+	var api smithy.APIError
+	return err != nil && n > 1 && errors.As(err, &api) && api.ErrorCode() == code
 }

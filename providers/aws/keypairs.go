@@ -159,7 +159,14 @@ func (c *Cloud) CreateKeypair(ctx context.Context, name, publicKey string) (prov
 	var done []string
 	var first providers.Keypair
 	for _, region := range c.regions {
-		out, err := c.clients[region].ImportKeyPair(ctx, &ec2.ImportKeyPairInput{KeyName: awssdk.String(name), PublicKeyMaterial: []byte(material)})
+		out, sent, err := attempted(ctx, c.clients[region].ImportKeyPair, &ec2.ImportKeyPairInput{KeyName: awssdk.String(name), PublicKeyMaterial: []byte(material)})
+		if madeBefore(err, sent, "InvalidKeyPair.Duplicate") {
+			// A retry after a lost answer (attempts.go): the key the first
+			// attempt imported is the answer, if it is this key.
+			if k, ok := c.importedBefore(ctx, region, name, material); ok {
+				out, err = &ec2.ImportKeyPairOutput{KeyName: k.KeyName, KeyFingerprint: k.KeyFingerprint, KeyPairId: k.KeyPairId, Tags: k.Tags}, nil
+			}
+		}
 		if err != nil {
 			for _, r := range done {
 				_, _ = c.clients[r].DeleteKeyPair(context.WithoutCancel(ctx), &ec2.DeleteKeyPairInput{KeyName: awssdk.String(name)})
@@ -179,6 +186,21 @@ func (c *Cloud) CreateKeypair(ctx context.Context, name, publicKey string) (prov
 		first.Properties["regions"] = strings.Join(c.regions, ",")
 	}
 	return first, nil
+}
+
+// importedBefore finds the key pair name in region when it holds the
+// public key material.
+func (c *Cloud) importedBefore(ctx context.Context, region, name, material string) (types.KeyPairInfo, bool) {
+	out, err := c.clients[region].DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{KeyNames: []string{name}, IncludePublicKey: awssdk.Bool(true)})
+	if err != nil {
+		return types.KeyPairInfo{}, false
+	}
+	for _, k := range out.KeyPairs {
+		if awssdk.ToString(k.KeyName) == name && strings.TrimSpace(awssdk.ToString(k.PublicKey)) == material {
+			return k, true
+		}
+	}
+	return types.KeyPairInfo{}, false
 }
 
 // DeleteKeypair implements providers.Compute. EC2 deletes a missing key

@@ -160,3 +160,61 @@ func TestMotoDeleteLostAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestMotoAddLostAnswer: the SDK retries an add whose answer was lost
+// after moto had made it; the retry meets what the first attempt made
+// (InvalidPermission.Duplicate, InvalidKeyPair.Duplicate). The adapter
+// finds that and answers with it. Adding it again, answered at once, is
+// still ErrAlreadyExists.
+func TestMotoAddLostAnswer(t *testing.T) {
+	resetMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const region = "us-east-1"
+	direct := openMoto(t, []string{region}, nil)
+	n, err := direct.CreateNetwork(ctx, providers.NetworkSpec{Name: "lost-add", CIDR: "10.72.0.0/16", IdempotencyToken: "tok-add-net"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := direct.CreateSecurityGroup(ctx, providers.SecurityGroupSpec{Name: "lost-add", Description: "lost answers", NetworkID: n.NativeID, IdempotencyToken: "tok-add-sg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := providers.SecurityRule{Direction: providers.Ingress, Protocol: "tcp", PortMin: 22, PortMax: 22, RemoteCIDR: "192.0.2.0/24", Description: "ssh"}
+	for _, tc := range []struct {
+		action string
+		add    func(c *awsp.Cloud) (string, error)
+	}{
+		{"AuthorizeSecurityGroupIngress", func(c *awsp.Cloud) (string, error) {
+			r, err := c.AddSecurityRule(ctx, g.NativeID, rule)
+			if err == nil && (r.Protocol != "tcp" || r.PortMin != 22 || r.RemoteCIDR != "192.0.2.0/24") {
+				t.Errorf("rule = %+v, want tcp 22 from 192.0.2.0/24", r)
+			}
+			return r.NativeID, err
+		}},
+		{"ImportKeyPair", func(c *awsp.Cloud) (string, error) {
+			k, err := c.CreateKeypair(ctx, "lost-add", testKey)
+			return k.Name, err
+		}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			endpoint, sent := loseFirstAnswer(t, tc.action)
+			c, err := awsp.New(ctx, "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
+				AccessKeyID: "testing", SecretAccessKey: "testing"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			id, err := tc.add(c)
+			if got := sent.Load(); got < 2 {
+				t.Fatalf("%s reached moto %d times: the SDK did not retry the lost answer, so this tests nothing", tc.action, got)
+			}
+			if err != nil || id == "" {
+				t.Fatalf("%s after a lost answer: %q, %v", tc.action, id, err)
+			}
+			if _, err := tc.add(direct); !errors.Is(err, providers.ErrAlreadyExists) {
+				t.Errorf("%s again, answered at once: %v, want ErrAlreadyExists", tc.action, err)
+			}
+		})
+	}
+}

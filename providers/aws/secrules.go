@@ -200,24 +200,68 @@ func (c *Cloud) AddSecurityRule(ctx context.Context, groupID string, rule provid
 	if err != nil {
 		return providers.SecurityRule{}, err
 	}
-	var rules []types.SecurityGroupRule
+	var (
+		rules []types.SecurityGroupRule
+		sent  int
+	)
 	if rule.Direction == providers.Ingress {
-		out, err := api.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(groupID), IpPermissions: []types.IpPermission{perm}})
-		if err != nil {
-			return providers.SecurityRule{}, ruleFail(err, rule, groupID)
+		var out *ec2.AuthorizeSecurityGroupIngressOutput
+		out, sent, err = attempted(ctx, api.AuthorizeSecurityGroupIngress, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: awssdk.String(groupID), IpPermissions: []types.IpPermission{perm}})
+		if err == nil {
+			rules = out.SecurityGroupRules
 		}
-		rules = out.SecurityGroupRules
 	} else {
-		out, err := api.AuthorizeSecurityGroupEgress(ctx, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: awssdk.String(groupID), IpPermissions: []types.IpPermission{perm}})
-		if err != nil {
-			return providers.SecurityRule{}, ruleFail(err, rule, groupID)
+		var out *ec2.AuthorizeSecurityGroupEgressOutput
+		out, sent, err = attempted(ctx, api.AuthorizeSecurityGroupEgress, &ec2.AuthorizeSecurityGroupEgressInput{GroupId: awssdk.String(groupID), IpPermissions: []types.IpPermission{perm}})
+		if err == nil {
+			rules = out.SecurityGroupRules
 		}
-		rules = out.SecurityGroupRules
+	}
+	if madeBefore(err, sent, "InvalidPermission.Duplicate") {
+		// A retry after a lost answer (attempts.go): the rule the first
+		// attempt added is the answer.
+		if r, ok := c.findRule(ctx, region, api, groupID, rule.Direction == providers.Egress, perm); ok {
+			return r, nil
+		}
+	}
+	if err != nil {
+		return providers.SecurityRule{}, ruleFail(err, rule, groupID)
 	}
 	if len(rules) == 0 {
 		return providers.SecurityRule{}, fmt.Errorf("aws: add rule to security group %s: %w: EC2 answered without the rule's id", groupID, providers.ErrUnavailable)
 	}
 	return ruleOf(rules[0]), nil
+}
+
+// findRule looks in the group for the rule perm adds (in the direction
+// egress says), compared in canopy's form (ruleOf) so that EC2's way of
+// writing it does not matter.
+func (c *Cloud) findRule(ctx context.Context, region string, api netAPI, groupID string, egress bool, perm types.IpPermission) (providers.SecurityRule, bool) {
+	want := types.SecurityGroupRule{IsEgress: awssdk.Bool(egress), IpProtocol: perm.IpProtocol, FromPort: perm.FromPort, ToPort: perm.ToPort}
+	switch {
+	case len(perm.UserIdGroupPairs) > 0:
+		want.ReferencedGroupInfo = &types.ReferencedSecurityGroup{GroupId: perm.UserIdGroupPairs[0].GroupId}
+		want.Description = perm.UserIdGroupPairs[0].Description
+	case len(perm.Ipv6Ranges) > 0:
+		want.CidrIpv6, want.Description = perm.Ipv6Ranges[0].CidrIpv6, perm.Ipv6Ranges[0].Description
+	case len(perm.IpRanges) > 0:
+		want.CidrIpv4, want.Description = perm.IpRanges[0].CidrIp, perm.IpRanges[0].Description
+	}
+	w := ruleOf(want)
+	rules, err := describeRules(ctx, region, api, &ec2.DescribeSecurityGroupRulesInput{
+		Filters: []types.Filter{{Name: awssdk.String("group-id"), Values: []string{groupID}}}})
+	if err != nil {
+		return providers.SecurityRule{}, false
+	}
+	for _, r := range rules {
+		if got := ruleOf(r); awssdk.ToString(r.GroupId) == groupID && got.NativeID != "" {
+			w.NativeID = got.NativeID
+			if got == w {
+				return got, true
+			}
+		}
+	}
+	return providers.SecurityRule{}, false
 }
 
 // ruleFail maps an authorize error, naming remote_group_id when that is
