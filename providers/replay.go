@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -140,9 +141,11 @@ func (g *ReplayGuard) Settle(ctx context.Context, token string, replay bool) err
 // FindOrCreate is the replay-safe create every adapter without a
 // server-side token shares: find looks for a resource carrying the token;
 // when it finds none and the create may be a repeat, the guard waits out
-// the window and find runs again; only then create runs, and when it
-// fails find runs once more (a create can take effect and still answer
-// an error). found reports whether the result came from find.
+// the window and find runs again; only then create runs. When it fails,
+// find runs once more (a create can take effect and still answer an
+// error); an unavailable create that find does not find is sent again
+// after the window (createSends in all). found reports whether the
+// result came from find.
 func FindOrCreate[T any](ctx context.Context, g *ReplayGuard, token string, replay bool, find func(context.Context) (T, bool, error), create func(context.Context) (T, error)) (res T, found bool, err error) {
 	if token == "" {
 		res, err = create(ctx)
@@ -160,21 +163,41 @@ func FindOrCreate[T any](ctx context.Context, g *ReplayGuard, token string, repl
 			return res, ok, err
 		}
 	}
-	g.Sending(token)
-	res, err = create(ctx)
-	if err == nil {
-		g.Sent(token)
-		return res, false, nil
-	}
-	if ctx.Err() == nil {
+	for sent := 1; ; sent++ {
+		g.Sending(token)
+		res, err = create(ctx)
+		if err == nil {
+			g.Sent(token)
+			return res, false, nil
+		}
+		if ctx.Err() != nil {
+			return res, false, err
+		}
 		// The create may have taken effect although it answered an error:
-		// an SDK that retried a request whose answer was lost meets its
-		// own first attempt (EC2's InvalidSubnet.Conflict for the CIDR the
-		// first attempt took). The token says whether it did.
+		// a request whose answer was lost (an SDK that retried it meets
+		// its own first attempt: EC2's InvalidSubnet.Conflict for the CIDR
+		// the first attempt took). The token says whether it did.
+		if made, ok, ferr := find(ctx); ferr == nil && ok {
+			g.Sent(token)
+			return made, true, nil
+		}
+		if !errors.Is(err, ErrUnavailable) || sent == createSends {
+			return res, false, err
+		}
+		// Unavailable: the cloud or the way to it failed, and the request
+		// may still have gone out (adapters keep their SDKs from resending
+		// a create themselves). Once the window is out and the token still
+		// finds nothing, it is sent again.
+		if serr := g.Settle(ctx, token, true); serr != nil {
+			return res, false, err
+		}
 		if made, ok, ferr := find(ctx); ferr == nil && ok {
 			g.Sent(token)
 			return made, true, nil
 		}
 	}
-	return res, false, err
 }
+
+// createSends is how many times FindOrCreate sends a create that the
+// cloud answered unavailable.
+const createSends = 3

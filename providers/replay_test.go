@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,6 +81,33 @@ func TestFindOrCreate(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an unavailable create that did not take effect is sent again after the window", func(t *testing.T) {
+		g := NewReplayGuard(80 * time.Millisecond)
+		var finds, makes atomic.Int32
+		start := time.Now()
+		got, found, err := FindOrCreate(context.Background(), g, "tok", false,
+			func(context.Context) (string, bool, error) { finds.Add(1); return "", false, nil },
+			func(context.Context) (string, error) {
+				if makes.Add(1) == 1 {
+					return "", fmt.Errorf("connection reset: %w", ErrUnavailable)
+				}
+				return "new", nil
+			})
+		if got != "new" || found || err != nil || makes.Load() != 2 || finds.Load() != 3 || time.Since(start) < 80*time.Millisecond {
+			t.Errorf("got %q found=%v err=%v finds=%d creates=%d after %s; want the second create's, after the window",
+				got, found, err, finds.Load(), makes.Load(), time.Since(start))
+		}
+	})
+	t.Run("an unavailable create is sent at most createSends times", func(t *testing.T) {
+		g := NewReplayGuard(time.Millisecond)
+		var makes atomic.Int32
+		_, _, err := FindOrCreate(context.Background(), g, "tok", false,
+			func(context.Context) (string, bool, error) { return "", false, nil },
+			func(context.Context) (string, error) { makes.Add(1); return "", ErrUnavailable })
+		if !errors.Is(err, ErrUnavailable) || makes.Load() != createSends {
+			t.Errorf("err=%v after %d creates; want ErrUnavailable after %d", err, makes.Load(), createSends)
+		}
+	})
 	t.Run("a cancelled wait is an error, and creates nothing", func(t *testing.T) {
 		g := NewReplayGuard(time.Hour)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

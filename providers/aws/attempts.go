@@ -3,9 +3,12 @@ package aws
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync/atomic"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
@@ -75,4 +78,47 @@ func goneCode(err error) bool {
 func madeBefore(err error, n int, code string) bool {
 	var api smithy.APIError
 	return err != nil && n > 1 && errors.As(err, &api) && api.ErrorCode() == code
+}
+
+// once is the per-call option of a create that carries a token: the SDK
+// does not send it again when the connection failed after the request may
+// have gone out (only when it surely did not: a failed dial), because a
+// create EC2 (or moto) does not know as a repeat makes a second resource.
+// providers.FindOrCreate sends it again instead, once the token is not
+// found. Without a token the SDK's retries stay.
+func once(token string) []func(*ec2.Options) {
+	if token == "" {
+		return nil
+	}
+	return []func(*ec2.Options){func(o *ec2.Options) {
+		max := 0
+		if o.Retryer != nil {
+			max = o.Retryer.MaxAttempts()
+		}
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			if max > 0 {
+				so.MaxAttempts = max
+			}
+			for i, r := range so.Retryables {
+				if _, ok := r.(retry.RetryableConnectionError); ok {
+					so.Retryables[i] = unsentOnly{}
+				}
+			}
+		})
+	}}
+}
+
+// unsentOnly retries the connection errors of a request that never left
+// (a failed dial) and no other.
+type unsentOnly struct{}
+
+func (unsentOnly) IsErrorRetryable(err error) awssdk.Ternary {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return awssdk.TrueTernary
+	}
+	if (retry.RetryableConnectionError{}).IsErrorRetryable(err) == awssdk.TrueTernary {
+		return awssdk.FalseTernary
+	}
+	return awssdk.UnknownTernary
 }

@@ -110,7 +110,7 @@ func (c *Cloud) AllocateFloatingIP(ctx context.Context, spec providers.FloatingI
 		return describeAddresses(ctx, region, api, &ec2.DescribeAddressesInput{Filters: by})
 	})
 	create := func(ctx context.Context) (types.Address, error) {
-		out, err := api.AllocateAddress(failpoint.Sent(ctx, "aws/floating-ip:sent"), &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc, TagSpecifications: tags})
+		out, err := api.AllocateAddress(failpoint.Sent(ctx, "aws/floating-ip:sent"), &ec2.AllocateAddressInput{Domain: types.DomainTypeVpc, TagSpecifications: tags}, once(spec.IdempotencyToken)...)
 		if err != nil {
 			return types.Address{}, netFail(err, reference, "allocate floating IP (elastic IP) in %s", region)
 		}

@@ -69,39 +69,6 @@ func loseFirstAnswer(t *testing.T, action string) (endpoint string, sent *atomic
 	return proxy.URL, sent
 }
 
-// TestMotoCreateSubnetLostAnswer: the SDK retries a CreateSubnet whose
-// answer was lost after moto made the subnet; the retry meets the first
-// attempt's subnet (InvalidSubnet.Conflict on its CIDR). The adapter finds
-// that subnet by its token and answers with it: one subnet, no error.
-func TestMotoCreateSubnetLostAnswer(t *testing.T) {
-	resetMoto(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	const region = "us-east-1"
-	endpoint, sent := loseFirstAnswer(t, "CreateSubnet")
-	c, err := awsp.New(ctx, "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
-		AccessKeyID: "testing", SecretAccessKey: "testing"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	n, err := c.CreateNetwork(ctx, providers.NetworkSpec{Name: "lost", CIDR: "10.70.0.0/16", IdempotencyToken: "tok-lost-net"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.CreateSubnet(ctx, providers.SubnetSpec{Name: "lost", NetworkID: n.NativeID, CIDR: "10.70.1.0/24", IdempotencyToken: "tok-lost-sub"})
-	if got := sent.Load(); got < 2 {
-		t.Fatalf("CreateSubnet reached moto %d times: the SDK did not retry the lost answer, so this tests nothing", got)
-	}
-	if err != nil {
-		t.Fatalf("CreateSubnet after a lost answer: %v", err)
-	}
-	out, err := ec2Client(t, region).DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: tagged("tok-lost-sub")})
-	if err != nil || len(out.Subnets) != 1 || *out.Subnets[0].SubnetId != s.NativeID {
-		t.Fatalf("subnets with the token: %+v, %v; want the one answered (%s)", out.Subnets, err, s.NativeID)
-	}
-}
-
 // TestMotoDeleteLostAnswer: the SDK retries a delete whose answer was lost
 // after moto had deleted the thing; the retry finds nothing to delete
 // (InvalidInternetGatewayID.NotFound, InvalidSubnetID.NotFound). The
@@ -214,6 +181,87 @@ func TestMotoAddLostAnswer(t *testing.T) {
 			}
 			if _, err := tc.add(direct); !errors.Is(err, providers.ErrAlreadyExists) {
 				t.Errorf("%s again, answered at once: %v, want ErrAlreadyExists", tc.action, err)
+			}
+		})
+	}
+}
+
+// TestMotoCreateLostAnswerNoDuplicate: a create EC2 does not know as a
+// repeat (an internet gateway, a subnet, a VPC) whose answer was lost
+// after moto made it. The SDK, left alone, sent it again and made a second
+// one (CI: two gateways with one token) or met the first (CI:
+// InvalidSubnet.Conflict). The adapter keeps the SDK from resending
+// a create with a token, finds the first by its token, and answers with
+// it: one resource carries the token.
+func TestMotoCreateLostAnswerNoDuplicate(t *testing.T) {
+	resetMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const region = "us-east-1"
+	sdk := ec2Client(t, region)
+	for _, tc := range []struct {
+		action string
+		create func(c *awsp.Cloud) (string, error)
+		count  func() (int, error)
+	}{
+		{"CreateInternetGateway",
+			func(c *awsp.Cloud) (string, error) {
+				r, err := c.CreateRouter(ctx, providers.RouterSpec{Name: "lost-igw", ExternalNetworkID: "amazon", IdempotencyToken: "tok-lost-igw"})
+				return r.NativeID, err
+			},
+			func() (int, error) {
+				out, err := sdk.DescribeInternetGateways(ctx, &ec2.DescribeInternetGatewaysInput{Filters: tagged("tok-lost-igw")})
+				if err != nil {
+					return 0, err
+				}
+				return len(out.InternetGateways), nil
+			}},
+		{"CreateSubnet", // the retry met the first attempt's CIDR: InvalidSubnet.Conflict
+			func(c *awsp.Cloud) (string, error) {
+				n, err := openMoto(t, []string{region}, nil).CreateNetwork(ctx, providers.NetworkSpec{Name: "lost-sub", CIDR: "10.70.0.0/16", IdempotencyToken: "tok-lost-net"})
+				if err != nil {
+					return "", err
+				}
+				s, err := c.CreateSubnet(ctx, providers.SubnetSpec{Name: "lost", NetworkID: n.NativeID, CIDR: "10.70.1.0/24", IdempotencyToken: "tok-lost-sub"})
+				return s.NativeID, err
+			},
+			func() (int, error) {
+				out, err := sdk.DescribeSubnets(ctx, &ec2.DescribeSubnetsInput{Filters: tagged("tok-lost-sub")})
+				if err != nil {
+					return 0, err
+				}
+				return len(out.Subnets), nil
+			}},
+		{"CreateVpc",
+			func(c *awsp.Cloud) (string, error) {
+				n, err := c.CreateNetwork(ctx, providers.NetworkSpec{Name: "lost-vpc", CIDR: "10.73.0.0/16", IdempotencyToken: "tok-lost-vpc"})
+				return n.NativeID, err
+			},
+			func() (int, error) {
+				out, err := sdk.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{Filters: tagged("tok-lost-vpc")})
+				if err != nil {
+					return 0, err
+				}
+				return len(out.Vpcs), nil
+			}},
+	} {
+		t.Run(tc.action, func(t *testing.T) {
+			endpoint, sent := loseFirstAnswer(t, tc.action)
+			c, err := awsp.New(ctx, "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
+				AccessKeyID: "testing", SecretAccessKey: "testing", CreateWindow: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = c.Close() })
+			id, err := tc.create(c)
+			if got := sent.Load(); got < 1 {
+				t.Fatalf("%s never reached moto", tc.action)
+			}
+			if err != nil || id == "" {
+				t.Fatalf("%s after a lost answer: %q, %v", tc.action, id, err)
+			}
+			if n, err := tc.count(); err != nil || n != 1 {
+				t.Errorf("%s: %d resources carry the token (%v), want 1", tc.action, n, err)
 			}
 		})
 	}

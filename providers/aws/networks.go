@@ -176,7 +176,7 @@ func (c *Cloud) CreateNetwork(ctx context.Context, spec providers.NetworkSpec) (
 		return describeVpcs(ctx, region, api, &ec2.DescribeVpcsInput{Filters: by})
 	})
 	create := func(ctx context.Context) (types.Vpc, error) {
-		out, err := api.CreateVpc(failpoint.Sent(ctx, "aws/network:sent"), &ec2.CreateVpcInput{CidrBlock: awssdk.String(spec.CIDR), TagSpecifications: tags})
+		out, err := api.CreateVpc(failpoint.Sent(ctx, "aws/network:sent"), &ec2.CreateVpcInput{CidrBlock: awssdk.String(spec.CIDR), TagSpecifications: tags}, once(spec.IdempotencyToken)...)
 		if err != nil {
 			return types.Vpc{}, netFail(err, reference, "create network %q (cidr %s) in %s", spec.Name, spec.CIDR, region)
 		}

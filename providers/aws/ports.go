@@ -257,7 +257,7 @@ func (c *Cloud) CreatePort(ctx context.Context, spec providers.PortSpec) (provid
 			}
 			in.PrivateIpAddress = awssdk.String(spec.FixedIP)
 		}
-		out, err := api.CreateNetworkInterface(failpoint.Sent(ctx, "aws/port:sent"), in)
+		out, err := api.CreateNetworkInterface(failpoint.Sent(ctx, "aws/port:sent"), in, once(spec.IdempotencyToken)...)
 		if err != nil {
 			return types.NetworkInterface{}, netFail(err, reference, "create port %q in subnet %s", spec.Name, awssdk.ToString(subnet.SubnetId))
 		}

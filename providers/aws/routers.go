@@ -228,7 +228,7 @@ func (c *Cloud) CreateRouter(ctx context.Context, spec providers.RouterSpec) (pr
 		return describeIGWs(ctx, region, api, &ec2.DescribeInternetGatewaysInput{Filters: by})
 	})
 	create := func(ctx context.Context) (types.InternetGateway, error) {
-		out, err := api.CreateInternetGateway(failpoint.Sent(ctx, "aws/router:sent"), &ec2.CreateInternetGatewayInput{TagSpecifications: tags})
+		out, err := api.CreateInternetGateway(failpoint.Sent(ctx, "aws/router:sent"), &ec2.CreateInternetGatewayInput{TagSpecifications: tags}, once(spec.IdempotencyToken)...)
 		if err != nil {
 			return types.InternetGateway{}, netFail(err, reference, "create router %q (internet gateway) in %s", spec.Name, region)
 		}

@@ -162,7 +162,7 @@ func (c *Cloud) CreateSecurityGroup(ctx context.Context, spec providers.Security
 		return describeGroups(ctx, region, api, &ec2.DescribeSecurityGroupsInput{Filters: by})
 	})
 	create := func(ctx context.Context) (types.SecurityGroup, error) {
-		out, err := api.CreateSecurityGroup(failpoint.Sent(ctx, "aws/security-group:sent"), in)
+		out, err := api.CreateSecurityGroup(failpoint.Sent(ctx, "aws/security-group:sent"), in, once(spec.IdempotencyToken)...)
 		if err != nil {
 			return types.SecurityGroup{}, netFail(err, reference, "create security group %q in %s", spec.Name, region)
 		}

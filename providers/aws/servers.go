@@ -276,7 +276,7 @@ func (c *Cloud) CreateServer(ctx context.Context, spec providers.ServerSpec) (pr
 		return c.instanceByToken(ctx, region, spec.IdempotencyToken)
 	}
 	create := func(ctx context.Context) (types.Instance, error) {
-		out, err := c.clients[region].RunInstances(failpoint.Sent(ctx, "aws/server:sent"), in)
+		out, err := c.clients[region].RunInstances(failpoint.Sent(ctx, "aws/server:sent"), in, once(spec.IdempotencyToken)...)
 		if err != nil {
 			return types.Instance{}, fail(err, reference, "run instances in %s", region)
 		}

@@ -233,7 +233,7 @@ func (c *Cloud) createSnapshot(ctx context.Context, spec providers.SnapshotSpec,
 	if spec.Description != "" {
 		in.Description = awssdk.String(spec.Description)
 	}
-	out, err := api.CreateSnapshot(failpoint.Sent(ctx, "aws/snapshot:sent"), in)
+	out, err := api.CreateSnapshot(failpoint.Sent(ctx, "aws/snapshot:sent"), in, once(spec.IdempotencyToken)...)
 	if err != nil {
 		return providers.Snapshot{}, ebsFail(err, reference, "create snapshot of volume %s in %s", spec.VolumeID, region)
 	}

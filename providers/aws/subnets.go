@@ -189,7 +189,7 @@ func (c *Cloud) CreateSubnet(ctx context.Context, spec providers.SubnetSpec) (pr
 		return describeSubnets(ctx, region, api, &ec2.DescribeSubnetsInput{Filters: by})
 	})
 	create := func(ctx context.Context) (types.Subnet, error) {
-		out, err := api.CreateSubnet(failpoint.Sent(ctx, "aws/subnet:sent"), in)
+		out, err := api.CreateSubnet(failpoint.Sent(ctx, "aws/subnet:sent"), in, once(spec.IdempotencyToken)...)
 		if err != nil {
 			return types.Subnet{}, netFail(err, reference, "create subnet %q (cidr %s) in network %s", spec.Name, spec.CIDR, spec.NetworkID)
 		}

@@ -362,7 +362,7 @@ func (c *Cloud) CreateVolume(ctx context.Context, spec providers.VolumeSpec) (pr
 	var out *ec2.CreateVolumeOutput
 	create := func(ctx context.Context) (providers.Volume, error) {
 		var err error
-		out, err = api.CreateVolume(failpoint.Sent(ctx, "aws/volume:sent"), in)
+		out, err = api.CreateVolume(failpoint.Sent(ctx, "aws/volume:sent"), in, once(spec.IdempotencyToken)...)
 		if err != nil {
 			return providers.Volume{}, ebsFail(err, reference, "create volume in %s", zone)
 		}
