@@ -69,6 +69,20 @@ func loseFirstAnswer(t *testing.T, action string) (endpoint string, sent *atomic
 	return proxy.URL, sent
 }
 
+// lossyMoto is an adapter on moto through loseFirstAnswer for action, with
+// a short create window (a create that finds nothing waits it out).
+func lossyMoto(t *testing.T, region, action string) (*awsp.Cloud, *atomic.Int32) {
+	t.Helper()
+	endpoint, sent := loseFirstAnswer(t, action)
+	c, err := awsp.New(context.Background(), "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
+		AccessKeyID: "testing", SecretAccessKey: "testing", CreateWindow: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c, sent
+}
+
 // TestMotoDeleteLostAnswer: the SDK retries a delete whose answer was lost
 // after moto had deleted the thing; the retry finds nothing to delete
 // (InvalidInternetGatewayID.NotFound, InvalidSubnetID.NotFound). The
@@ -107,13 +121,7 @@ func TestMotoDeleteLostAnswer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			endpoint, sent := loseFirstAnswer(t, tc.action)
-			c, err := awsp.New(ctx, "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
-				AccessKeyID: "testing", SecretAccessKey: "testing"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = c.Close() })
+			c, sent := lossyMoto(t, region, tc.action)
 			err = tc.remove(c, id)
 			if got := sent.Load(); got < 2 {
 				t.Fatalf("%s reached moto %d times: the SDK did not retry the lost answer, so this tests nothing", tc.action, got)
@@ -165,13 +173,7 @@ func TestMotoAddLostAnswer(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.action, func(t *testing.T) {
-			endpoint, sent := loseFirstAnswer(t, tc.action)
-			c, err := awsp.New(ctx, "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
-				AccessKeyID: "testing", SecretAccessKey: "testing"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = c.Close() })
+			c, sent := lossyMoto(t, region, tc.action)
 			id, err := tc.add(c)
 			if got := sent.Load(); got < 2 {
 				t.Fatalf("%s reached moto %d times: the SDK did not retry the lost answer, so this tests nothing", tc.action, got)
@@ -246,13 +248,7 @@ func TestMotoCreateLostAnswerNoDuplicate(t *testing.T) {
 			}},
 	} {
 		t.Run(tc.action, func(t *testing.T) {
-			endpoint, sent := loseFirstAnswer(t, tc.action)
-			c, err := awsp.New(ctx, "moto", awsp.Options{Regions: []string{region}, Endpoint: endpoint,
-				AccessKeyID: "testing", SecretAccessKey: "testing", CreateWindow: 200 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = c.Close() })
+			c, sent := lossyMoto(t, region, tc.action)
 			id, err := tc.create(c)
 			if got := sent.Load(); got < 1 {
 				t.Fatalf("%s never reached moto", tc.action)
