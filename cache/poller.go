@@ -57,6 +57,9 @@ type Poller[T any] struct {
 	// min interval after the last one (this replica's, or with a relay
 	// the previous owner's), whatever asks for it (a kick, a takeover).
 	notBefore time.Time
+	// reconcileAt is when a synced poller's next reconciliation list is
+	// due while the feed is live.
+	reconcileAt time.Time
 }
 
 // waiter is one caller waiting for done to hold.
@@ -204,7 +207,11 @@ func (p *Poller[T]) startLocked() {
 		first := p.min
 		switch {
 		case p.ev.live && p.ev.synced:
-			first = p.ev.reconcile // the feed says what changes; lists only reconcile
+			// The feed says what changes; lists only reconcile, or look
+			// at a resource waited on that the feed has gone quiet about
+			// (quietLocked): the loop wakes every max interval to ask.
+			first = min(p.ev.reconcile, p.max)
+			p.reconcileAt = time.Now().Add(p.ev.reconcile)
 		case p.ev.live:
 			first = p.max // and lists then only if the feed has said nothing of a waiter's resource (silentLocked)
 		}
@@ -301,7 +308,7 @@ func (p *Poller[T]) loop(first time.Duration) {
 			p.mu.Unlock()
 			return
 		}
-		if !kicked && p.ev.live && !p.ev.synced && len(p.subs) == 0 && !p.silentLocked() {
+		if !kicked && p.ev.live && len(p.subs) == 0 && !p.listDueLocked() {
 			// The feed speaks of every resource waited on: it, not a list,
 			// will say when each is done.
 			timer.Reset(p.max)
@@ -412,6 +419,10 @@ func (p *Poller[T]) loop(first time.Duration) {
 		every := p.interval
 		if p.ev.live && err == nil {
 			every = p.ev.reconcile
+			p.reconcileAt = l.wrote.Add(every + guard)
+			if len(p.subs) == 0 {
+				every = min(every, p.max) // to ask listDueLocked, not to list
+			}
 		}
 		// Keep the cadence: the next list starts one interval after this one
 		// was sent, not after it finished, so a slow list does not stretch

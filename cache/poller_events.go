@@ -221,6 +221,16 @@ func (ev *events[T]) heardSince(id string, since time.Time) (T, bool, bool) {
 	return h.item, h.present, true
 }
 
+// lastHeard is when the latest announcement about id received at or
+// after since came.
+func (ev *events[T]) lastHeard(id string, since time.Time) (time.Time, bool) {
+	h, ok := ev.heard[id]
+	if !ok || h.recv.Before(since) {
+		return time.Time{}, false
+	}
+	return h.recv, true
+}
+
 // merge lays what was announced after a list started over the list's
 // items (the list may have read the older state), makes the result the
 // view, and forgets announcements old enough to be in every later list.
@@ -320,6 +330,46 @@ func (p *Poller[T]) Seeded(id string) (T, bool) {
 	defer p.mu.Unlock()
 	s, ok := p.ev.seeds[id]
 	return s.item, ok
+}
+
+// listDueLocked says whether a poller on a live feed, with waiters and no
+// subscribers, lists now: before it is synced, when a waiter's resource
+// has gone unannounced (silentLocked); once synced, when reconciliation
+// is due or the feed has gone quiet about a resource waited on
+// (quietLocked). Callers hold p.mu.
+func (p *Poller[T]) listDueLocked() bool {
+	if !p.ev.synced {
+		return p.silentLocked()
+	}
+	return !time.Now().Before(p.reconcileAt) || p.quietLocked()
+}
+
+// quietFactor times the max interval is how long the feed may say nothing
+// of a resource waited on before a list looks (at most once per that
+// long): a change the cloud makes without an announcement, or whose
+// announcement was lost (Cinder's error_restoring after cinder-backup lost
+// the bus in a broker restart), is seen then, not at the next
+// reconciliation.
+const quietFactor = 6
+
+// quietLocked says whether a waiter's resource has gone unannounced for
+// quietFactor max intervals since the waiter came or the feed last spoke
+// of it, and no list was made in that time. Callers hold p.mu.
+func (p *Poller[T]) quietLocked() bool {
+	quiet := quietFactor * p.max
+	if p.latest != nil && time.Since(p.latest.At) < quiet {
+		return false
+	}
+	for w := range p.waiters {
+		last := w.at
+		if at, ok := p.ev.lastHeard(w.id, w.since); ok && at.After(last) {
+			last = at
+		}
+		if time.Since(last) >= quiet {
+			return true
+		}
+	}
+	return false
 }
 
 // silentLocked says whether a waiter has waited max_interval on a resource

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -210,4 +211,31 @@ func TestSeed(t *testing.T) {
 	f.mu.Unlock()
 	f.pollOnce(t) // the list the expired wait started, begun after the seed
 	until(t, "the list supersedes the seed", func() bool { _, ok := p.Seeded("a"); return !ok })
+}
+
+// A change the feed never announces (a lost announcement: Cinder's
+// error_restoring after a broker restart) is seen once the feed has been
+// quiet about the resource waited on for quietFactor max intervals, not
+// at the next reconciliation an hour later; and while the feed speaks,
+// nothing is listed.
+func TestQuietFeedLists(t *testing.T) {
+	const max = 20 * time.Millisecond
+	f := &fakeList{items: map[string]string{"a": "BUILD"}}
+	p := newTestPoller(f, time.Millisecond, max)
+	p.SetLive(true, time.Hour)
+	got := waitAsync(p, "a", "ERROR", time.Time{})
+	until(t, "synced", func() bool { _, ok := p.Current("a"); return ok })
+	synced := f.calls.Load()
+	// The feed speaks of a (still building) for a while: no list.
+	for i := 0; i < 8; i++ {
+		p.Push(Event[item]{ID: "a", Item: item{"a", "BUILD"}, Present: true, Emitted: time.Unix(int64(i+1), 0), MessageID: fmt.Sprint(i)})
+		time.Sleep(max)
+	}
+	if n := f.calls.Load() - synced; n != 0 {
+		t.Errorf("%d lists while the feed spoke of a every %v, want 0", n, max)
+	}
+	f.set("a", "ERROR") // unannounced
+	if it, _ := within(t, "wake", got); it.status != "ERROR" {
+		t.Fatalf("woke with %+v", it)
+	}
 }
