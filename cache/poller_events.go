@@ -213,22 +213,25 @@ func newer(u1, e1, u2, e2 time.Time) bool {
 // heardSince is the latest announcement about id received at or after
 // since.
 func (ev *events[T]) heardSince(id string, since time.Time) (T, bool, bool) {
-	h, ok := ev.heard[id]
-	if !ok || h.recv.Before(since) {
-		var zero T
-		return zero, false, false
-	}
-	return h.item, h.present, true
+	h, ok := ev.heardAfter(id, since)
+	return h.item, h.present, ok
 }
 
 // lastHeard is when the latest announcement about id received at or
 // after since came.
 func (ev *events[T]) lastHeard(id string, since time.Time) (time.Time, bool) {
+	h, ok := ev.heardAfter(id, since)
+	return h.recv, ok
+}
+
+// heardAfter is the latest announcement about id, if it was received at
+// or after since.
+func (ev *events[T]) heardAfter(id string, since time.Time) (heard[T], bool) {
 	h, ok := ev.heard[id]
 	if !ok || h.recv.Before(since) {
-		return time.Time{}, false
+		return heard[T]{}, false
 	}
-	return h.recv, true
+	return h, true
 }
 
 // merge lays what was announced after a list started over the list's

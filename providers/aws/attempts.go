@@ -26,7 +26,7 @@ import (
 type attemptsKey struct{}
 
 // countAttempts is a Finalize middleware after the SDK's retry loop: it
-// sees every attempt of a call made under a context from withAttempts.
+// sees every attempt of a call made through attempted (or removal).
 var countAttempts = middleware.FinalizeMiddlewareFunc("canopyCountAttempts",
 	func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 		if n, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
